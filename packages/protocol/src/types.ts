@@ -1,0 +1,106 @@
+/**
+ * Public types of the CA wire layer: the contract with the decoder (conversation state), the
+ * simulator (encoder) and the presenters. Change them only together with their users.
+ */
+
+/** One deframed CA message: the header, widened to 32-bit sizes, and a view of its payload. */
+export interface CaFrame {
+  command: number;
+  /** Real payload size (the 32-bit one for extended headers), pad included. */
+  payloadSize: number;
+  dataType: number;
+  /** Real data count (the 32-bit one for extended headers). */
+  dataCount: number;
+  parameter1: number;
+  parameter2: number;
+  /** 16 or 24. */
+  headerSize: number;
+  /**
+   * The payload bytes, `payloadSize` long unless the message was cut by the capture (then shorter and
+   * `truncated` is set). A view that is only valid during the callback: copy to keep it.
+   */
+  payload: Uint8Array;
+  /** The whole message (header + payload) as a view, valid during the callback only. */
+  bytes: Uint8Array;
+  /** Set when the payload is shorter than `payloadSize` (snaplen cut or message over the size cap). */
+  truncated?: boolean;
+  /** Header anomalies that do not stop decoding, e.g. 'extended-header-dc16-nonzero'. */
+  anomalies?: string[];
+}
+
+/** Bytes the deframer could not read as CA messages. */
+export interface CaFault {
+  /** 'bad-command' | 'bad-payload-size' | 'bad-alignment' | 'too-large' | 'trailing-bytes' | 'gap' | ... */
+  code: string;
+  /** What was wrong, in words, with the offending values. */
+  message: string;
+  /** How many stream/datagram bytes this fault covers (skipped while resynchronising). */
+  length: number;
+  /** Up to 64 of the offending bytes (copied), for a hex dump. */
+  sample: Uint8Array;
+}
+
+/** Direction of a message relative to the CA client/server roles. */
+export type Role = 'request' | 'response';
+
+/** How sure the role is: from transport state, from one-sided commands or IDs, or a header guess. */
+export type RoleCertainty = 'certain' | 'inferred' | 'guess';
+
+/** A decoded DBR payload. */
+export interface DbrValue {
+  /** DBR type id 0..38 and its name without the DBR_ prefix, e.g. 'TIME_DOUBLE'. */
+  dataType: number;
+  dataTypeName: string;
+  /** Elements actually decoded (≤ data_count; fewer when the payload is short). */
+  count: number;
+  /**
+   * Values: numbers for numeric types, strings for STRING-like types, enum indexes (numbers) for ENUM.
+   * Always an array, also for one element (as caproto does).
+   */
+  data: number[] | string[];
+  /** Metadata of STS/TIME/GR/CTRL/STSACK types; absent for plain types. */
+  metadata?: DbrMetadata;
+}
+
+export interface DbrMetadata {
+  status?: number;
+  /** Alarm status name, e.g. 'HIHI', or the number as a string when unknown. */
+  statusName?: string;
+  severity?: number;
+  /** 'NO_ALARM' | 'MINOR' | 'MAJOR' | 'INVALID' or the number as a string. */
+  severityName?: string;
+  /** EPICS timestamp converted to Unix seconds (absent for 0/0 = never set: then `timestampRaw` only). */
+  timestamp?: number;
+  /** Raw EPICS seconds past 1990 and nanoseconds. */
+  secondsPastEpoch?: number;
+  nanoseconds?: number;
+  units?: string;
+  precision?: number;
+  upperDisplayLimit?: number;
+  lowerDisplayLimit?: number;
+  upperAlarmLimit?: number;
+  upperWarningLimit?: number;
+  lowerWarningLimit?: number;
+  lowerAlarmLimit?: number;
+  upperControlLimit?: number;
+  lowerControlLimit?: number;
+  /** GR/CTRL_ENUM: the valid state strings (no_str of them). */
+  enumStrings?: string[];
+  /** Raw no_str when out of 0..16. */
+  enumStringCount?: number;
+  /** STSACK_STRING. */
+  ackt?: number;
+  acks?: number;
+}
+
+/**
+ * A decoded CA command. `name` is caproto's class name (e.g. 'SearchRequest', 'EventAddResponse',
+ * 'Beacon'); `id` is the wire command code. The other fields are caproto's field names for that
+ * command (`name`, `cid`, `sid`, `ioid`, `subscriptionid`, `data_type`, `data_count`, `status`, ...)
+ * with numbers as numbers, IPv4 addresses as dotted quads, and DBR payloads as `data` (+ `metadata`).
+ */
+export interface CaCommand {
+  name: string;
+  id: number;
+  [field: string]: unknown;
+}

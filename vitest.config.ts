@@ -1,0 +1,23 @@
+import { defineConfig } from 'vitest/config';
+
+// One test run for the whole workspace; each package is a project so `--project NAME` runs one.
+// The "source" export condition makes workspace packages resolve to their TypeScript sources.
+const nodePackages = ['packet', 'protocol', 'decoder', 'analysis', 'cli', 'sim', 'capture', 'daemon'];
+
+export default defineConfig({
+  test: {
+    projects: [
+      ...nodePackages.map((name) => ({
+        resolve: { conditions: ['source'] },
+        ssr: { resolve: { conditions: ['source'] } },
+        test: {
+          name,
+          root: `packages/${name}`,
+          include: ['src/**/*.test.ts'],
+          environment: 'node',
+        },
+      })),
+      'packages/dashboard',
+    ],
+  },
+});
