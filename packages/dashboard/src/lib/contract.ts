@@ -1,0 +1,112 @@
+/**
+ * The shapes the daemon sends over `/ws` and `/api` (see docs/websocket.md of the daemon). Fields that
+ * the daemon documents as open-ended are typed loosely and read through the helpers in this folder, so a
+ * field the page does not know is shown generically instead of breaking the page.
+ */
+
+/** Where the daemon's packets come from. */
+export interface SourceInfo {
+  kind: 'live' | 'stdin' | 'file' | 'demo' | string;
+  iface?: string;
+  linktype?: string | number;
+  filter?: string;
+  file?: string;
+}
+
+/** The decoded CA command of a record (caproto class name and field names). */
+export interface CommandJSON {
+  name: string;
+  id?: number;
+  data?: unknown;
+  metadata?: Record<string, unknown> | null;
+  [field: string]: unknown;
+}
+
+/** One decoded CA message as the daemon serialises it (the decoder record made JSON-safe). */
+export interface RecordJSON {
+  frame?: number;
+  timestamp: number;
+  src: string;
+  dst: string;
+  ethernet?: unknown;
+  ip?: unknown;
+  transport?: { protocol?: string; sport?: number; dport?: number; [k: string]: unknown };
+  command: CommandJSON;
+  pv?: string | null;
+  role?: string;
+  role_certainty?: string | boolean;
+  circuit?: string | number;
+  request?: { frame?: number; timestamp?: number; command?: string | CommandJSON };
+  latency?: number | null;
+  server?: string;
+  client?: string;
+  size?: number;
+  /** Hex of the message bytes. */
+  raw?: string;
+}
+
+/** Capture and pipeline counters (`/api/stats` and `snapshot.stats`). */
+export interface StatsJSON {
+  packets?: number;
+  bytes?: number;
+  messages?: number;
+  messagesPerSecond?: number;
+  perCommand?: Record<string, number>;
+  malformed?: number;
+  capture?: { received?: number; dropped?: number; ifDropped?: number };
+  websocket?: { clients?: number; dropped?: number };
+}
+
+/** A PV with its search count (`snapshot.searches.top`). */
+export interface TopSearch {
+  pv: string;
+  count: number;
+  clients?: unknown;
+  answered?: boolean | number;
+}
+
+/** A PV that was searched and never answered (`snapshot.searches.unanswered`). */
+export interface UnansweredSearch {
+  pv: string;
+  count: number;
+  firstSeen?: number;
+  lastSeen?: number;
+  clients?: unknown;
+}
+
+/** A periodic state snapshot. Row shapes of the tables are the daemon's; the views read them loosely. */
+export interface SnapshotMessage {
+  type: 'snapshot';
+  time: number;
+  stats: StatsJSON;
+  channels: Row[];
+  servers: Row[];
+  clients: Row[];
+  searches: { top: TopSearch[]; unanswered: UnansweredSearch[] };
+  errors: Row[];
+  alerts: Row[];
+}
+
+/** A loosely-typed table row from the daemon. */
+export type Row = Record<string, unknown>;
+
+/** What the page asks the daemon to send (replaces the previous subscription; `{}` = everything). */
+export interface SubscribeFilter {
+  pv?: string[];
+  host?: string[];
+  command?: string[];
+  errors?: boolean;
+}
+
+/** Messages the daemon sends. */
+export type ServerMessage =
+  | { type: 'hello'; version: string; source: SourceInfo }
+  | { type: 'records'; records: RecordJSON[] }
+  | SnapshotMessage
+  | { type: 'dropped'; count: number };
+
+/** Messages the page sends. */
+export type ClientMessage =
+  | { type: 'subscribe'; filter: SubscribeFilter }
+  | { type: 'pause' }
+  | { type: 'resume' };
