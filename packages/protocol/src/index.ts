@@ -1,1 +1,21 @@
-export {};
+/**
+ * @ca-shark/protocol: the EPICS Channel Access wire format. Pure functions and classes: tables, header
+ * reading, the streaming deframer, the DBR and command codecs and role heuristics. No I/O, no timers.
+ */
+export type { CaFrame, CaFault, Role, RoleCertainty, DbrValue, DbrMetadata, CaCommand } from './types.js';
+export * from './tables.js';
+export {
+  HeaderOffset,
+  HEADER_SIZE,
+  EXTENDED_HEADER_SIZE,
+  EXTENDED_MARKER,
+  STANDARD_LIMIT,
+  LEGACY_MAX_PAYLOAD,
+  readHeader,
+  headerFault,
+  headerFaultMessage,
+} from './header.js';
+export type { CaHeader, HeaderFaultCode } from './header.js';
+export { MetaOffset, LIMIT_FIELDS } from './layout.js';
+export { encodeMessage, encodeDbr, encodeString, concatBytes, build } from './encode.js';
+export type { MessageFields, EncodeMessageOptions, EncodeDbrOptions, DataFields, ErrorOriginal, Ipv4 } from './encode.js';
