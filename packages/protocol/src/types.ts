@@ -38,6 +38,11 @@ export interface CaFault {
   length: number;
   /** Up to 64 of the offending bytes (copied), for a hex dump. */
   sample: Uint8Array;
+  /**
+   * Where the covered bytes start: for a {@link Deframer}, the position in all bytes pushed so far (gaps
+   * excluded); for a datagram, the offset inside it.
+   */
+  offset?: number;
 }
 
 /** Direction of a message relative to the CA client/server roles. */
@@ -98,6 +103,12 @@ export interface DbrMetadata {
  * 'Beacon'); `id` is the wire command code. The other fields are caproto's field names for that
  * command (`name`, `cid`, `sid`, `ioid`, `subscriptionid`, `data_type`, `data_count`, `status`, ...)
  * with numbers as numbers, IPv4 addresses as dotted quads, and DBR payloads as `data` (+ `metadata`).
+ *
+ * CONTRACT NOTE (decided by the lead, 12:40): caproto calls the string field of four commands `name`,
+ * which collides with the class name here. Those fields are named instead:
+ *   SearchRequest.name → `pv_name`, CreateChanRequest.name → `pv_name`,
+ *   ClientNameRequest.name → `user_name`, HostNameRequest.name → `host_name`.
+ * Presenters that print caproto's repr map them back to `name=`.
  */
 export interface CaCommand {
   name: string;
