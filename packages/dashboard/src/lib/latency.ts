@@ -1,0 +1,135 @@
+/**
+ * Latency statistics per server and kind, accumulated from the records the page receives: a
+ * log-scale histogram and a per-second time series, both of fixed size, so the page's memory does not
+ * grow with the capture.
+ */
+import type { RecordJSON } from './contract.js';
+import { RingBuffer } from './ring.js';
+
+/** The request/response pairs whose latency the page charts. */
+export const LATENCY_KINDS = ['search', 'connect', 'read', 'write'] as const;
+/** One of {@link LATENCY_KINDS}. */
+export type LatencyKind = (typeof LATENCY_KINDS)[number];
+
+const KIND_OF_RESPONSE: Readonly<Record<string, LatencyKind>> = {
+  SearchResponse: 'search',
+  CreateChanResponse: 'connect',
+  ReadNotifyResponse: 'read',
+  WriteNotifyResponse: 'write',
+};
+
+/** Histogram buckets: upper bounds in seconds, 4 per decade from 10 µs to 10 s, then overflow. */
+export const LATENCY_BUCKETS: readonly number[] = (() => {
+  const out: number[] = [];
+  for (let exp = -5; exp < 1; exp++) for (const m of [1, 1.8, 3.2, 5.6]) out.push(Number((m * 10 ** exp).toPrecision(2)));
+  out.push(10);
+  return out;
+})();
+
+/** Index of the histogram bucket for a latency (the last index is overflow). */
+export function bucketIndex(seconds: number): number {
+  for (let i = 0; i < LATENCY_BUCKETS.length; i++) if (seconds <= LATENCY_BUCKETS[i]) return i;
+  return LATENCY_BUCKETS.length;
+}
+
+/** One second of latencies. */
+export interface LatencyPoint {
+  /** Unix second. */
+  t: number;
+  count: number;
+  sum: number;
+  max: number;
+}
+
+/** Latencies of one kind at one server. */
+export interface LatencySeries {
+  server: string;
+  kind: LatencyKind;
+  count: number;
+  /** Counts per bucket of {@link LATENCY_BUCKETS}, plus overflow. */
+  histogram: number[];
+  /** Per-second points, oldest first within the ring. */
+  series: RingBuffer<LatencyPoint>;
+}
+
+/** Accumulates latencies by server and kind, bounded in servers and in seconds of history. */
+export class LatencyTracker {
+  private readonly byKey = new Map<string, LatencySeries>();
+  private readonly serverSet = new Set<string>();
+  /** Changes whenever a latency is added. */
+  version = 0;
+
+  constructor(
+    private readonly maxServers = 64,
+    private readonly historySeconds = 300,
+  ) {}
+
+  /** The kind of latency a record carries, or null. */
+  static kindOf(r: RecordJSON): LatencyKind | null {
+    if (typeof r.latency !== 'number' || !Number.isFinite(r.latency) || r.latency < 0) return null;
+    return KIND_OF_RESPONSE[r.command?.name] ?? null;
+  }
+
+  /** Adds a record's latency if it has one. */
+  add(r: RecordJSON): void {
+    const kind = LatencyTracker.kindOf(r);
+    if (kind === null) return;
+    // A response comes from the server; the daemon may name it for us.
+    const server = typeof r.server === 'string' && r.server !== '' ? r.server : `${r.src}${typeof r.transport?.sport === 'number' && kind !== 'search' ? `:${r.transport.sport}` : ''}`;
+    const key = `${server}\u0000${kind}`;
+    let s = this.byKey.get(key);
+    if (!s) {
+      if (!this.serverSet.has(server)) {
+        if (this.serverSet.size >= this.maxServers) return;
+        this.serverSet.add(server);
+      }
+      s = { server, kind, count: 0, histogram: new Array<number>(LATENCY_BUCKETS.length + 1).fill(0), series: new RingBuffer<LatencyPoint>(this.historySeconds) };
+      this.byKey.set(key, s);
+    }
+    const latency = r.latency as number;
+    s.count++;
+    s.histogram[bucketIndex(latency)]++;
+    const sec = Math.floor(r.timestamp);
+    const last = s.series.newest(0);
+    if (last && last.t === sec) {
+      last.count++;
+      last.sum += latency;
+      if (latency > last.max) last.max = latency;
+    } else if (!last || sec > last.t) {
+      s.series.push({ t: sec, count: 1, sum: latency, max: latency });
+    }
+    this.version++;
+  }
+
+  /** All series, sorted by server then kind. */
+  all(): LatencySeries[] {
+    return [...this.byKey.values()].sort((a, b) => (a.server === b.server
+      ? LATENCY_KINDS.indexOf(a.kind) - LATENCY_KINDS.indexOf(b.kind)
+      : a.server < b.server ? -1 : 1));
+  }
+
+  /** The servers seen, sorted. */
+  servers(): string[] {
+    return [...this.serverSet].sort();
+  }
+
+  /** Forgets everything. */
+  clear(): void {
+    this.byKey.clear();
+    this.serverSet.clear();
+    this.version++;
+  }
+}
+
+/** The latency at quantile `q` (0..1) estimated from a histogram (upper bound of its bucket). */
+export function histogramQuantile(histogram: readonly number[], q: number): number | null {
+  const total = histogram.reduce((a, b) => a + b, 0);
+  if (total === 0) return null;
+  const rank = Math.max(1, Math.ceil(q * total));
+  let seen = 0;
+  for (let i = 0; i < histogram.length; i++) {
+    seen += histogram[i];
+    if (seen >= rank) return LATENCY_BUCKETS[i] ?? Number.POSITIVE_INFINITY;
+  }
+  return null;
+}

@@ -1,0 +1,199 @@
+import { describe, expect, it } from 'vitest';
+import type { RecordJSON } from './contract.js';
+import { LiveClient, defaultSocketUrl, type SocketLike, type Timers } from './live-client.js';
+
+class FakeSocket implements SocketLike {
+  readyState = 0;
+  sent: unknown[] = [];
+  closed = false;
+  onopen: ((ev: unknown) => void) | null = null;
+  onmessage: ((ev: { data: unknown }) => void) | null = null;
+  onclose: ((ev: unknown) => void) | null = null;
+  onerror: ((ev: unknown) => void) | null = null;
+  send(data: string): void {
+    this.sent.push(JSON.parse(data));
+  }
+  close(): void {
+    this.closed = true;
+    this.readyState = 3;
+  }
+  open(): void {
+    this.readyState = 1;
+    this.onopen?.({});
+  }
+  drop(): void {
+    this.readyState = 3;
+    this.onclose?.({});
+  }
+  receive(msg: unknown): void {
+    this.onmessage?.({ data: JSON.stringify(msg) });
+  }
+}
+
+/** Manual clock: timers fire only when the test advances time. */
+class ManualTimers implements Timers {
+  t = 0;
+  private tasks: { at: number; fn: () => void; id: number }[] = [];
+  private next = 1;
+  setTimeout(fn: () => void, ms: number): unknown {
+    const id = this.next++;
+    this.tasks.push({ at: this.t + ms, fn, id });
+    return id;
+  }
+  clearTimeout(h: unknown): void {
+    this.tasks = this.tasks.filter((x) => x.id !== h);
+  }
+  now(): number {
+    return this.t;
+  }
+  advance(ms: number): void {
+    const end = this.t + ms;
+    for (;;) {
+      this.tasks.sort((a, b) => a.at - b.at);
+      const task = this.tasks[0];
+      if (!task || task.at > end) break;
+      this.tasks.shift();
+      this.t = task.at;
+      task.fn();
+    }
+    this.t = end;
+  }
+}
+
+function rec(i: number, pv = `sim:pv${i}`, name = 'EventAddResponse'): RecordJSON {
+  return { timestamp: 1000 + i, src: '127.0.0.1', dst: '127.0.0.1', command: { name }, pv };
+}
+
+function setup(capacity = 1000) {
+  const timers = new ManualTimers();
+  const sockets: FakeSocket[] = [];
+  const client = new LiveClient({
+    url: 'ws://x/ws', capacity, timers, random: () => 0,
+    createSocket: () => {
+      const s = new FakeSocket();
+      sockets.push(s);
+      return s;
+    },
+  });
+  let renders = 0;
+  client.onChange(() => renders++);
+  return { timers, sockets, client, renders: () => renders };
+}
+
+describe('LiveClient', () => {
+  it('subscribes on open and keeps the newest rows first', () => {
+    const { sockets, client } = setup();
+    client.setFilter({ pv: ['sim:*'] });
+    client.start();
+    expect(client.state).toBe('connecting');
+    sockets[0].open();
+    expect(client.state).toBe('open');
+    expect(sockets[0].sent).toEqual([{ type: 'subscribe', filter: { pv: ['sim:*'] } }]);
+    sockets[0].receive({ type: 'hello', version: '1.0', source: { kind: 'demo' } });
+    sockets[0].receive({ type: 'records', records: [rec(1), rec(2), rec(3, 'other:x')] });
+    expect(client.source).toEqual({ kind: 'demo' });
+    expect(client.rows.sliceNewest(0, 10).map((r) => r.pv)).toEqual(['sim:pv2', 'sim:pv1']);
+    expect(client.received).toBe(3);
+  });
+
+  it('renders at most once per interval whatever the message rate', () => {
+    const { sockets, client, timers, renders } = setup(100_000);
+    client.start();
+    sockets[0].open();
+    const before = renders();
+    for (let i = 0; i < 1000; i++) {
+      sockets[0].receive({ type: 'records', records: [rec(i)] });
+      timers.advance(1);
+    }
+    // 1000 frames over one second, a render every 250 ms.
+    expect(renders() - before).toBeLessThanOrEqual(5);
+    expect(renders() - before).toBeGreaterThanOrEqual(3);
+    expect(client.rows.size).toBe(1000);
+  });
+
+  it('never holds more rows than its capacity', () => {
+    const { sockets, client } = setup(100);
+    client.start();
+    sockets[0].open();
+    for (let b = 0; b < 50; b++) sockets[0].receive({ type: 'records', records: Array.from({ length: 20 }, (_, i) => rec(b * 20 + i)) });
+    expect(client.rows.size).toBe(100);
+    expect(client.rows.newest(0)?.pv).toBe('sim:pv999');
+  });
+
+  it('reconnects with doubling back-off and resubscribes', () => {
+    const { sockets, client, timers } = setup();
+    client.start();
+    sockets[0].open();
+    client.setFilter({ command: ['search'] });
+    sockets[0].drop();
+    expect(client.state).toBe('reconnecting');
+    expect(client.backoffDelay(1)).toBe(500);
+    expect(client.backoffDelay(2)).toBe(1000);
+    expect(client.backoffDelay(10)).toBe(10_000);
+    timers.advance(499);
+    expect(sockets).toHaveLength(1);
+    timers.advance(1);
+    expect(sockets).toHaveLength(2);
+    sockets[1].drop();
+    timers.advance(999);
+    expect(sockets).toHaveLength(2);
+    timers.advance(1);
+    expect(sockets).toHaveLength(3);
+    sockets[2].open();
+    expect(client.state).toBe('open');
+    expect(client.attempts).toBe(0);
+    expect(sockets[2].sent).toEqual([{ type: 'subscribe', filter: { command: ['search'] } }]);
+    client.stop();
+    expect(sockets[2].closed).toBe(true);
+    expect(client.state).toBe('closed');
+    timers.advance(60_000);
+    expect(sockets).toHaveLength(3);
+  });
+
+  it('holds records while paused and appends them on resume', () => {
+    const { sockets, client } = setup(5);
+    client.start();
+    sockets[0].open();
+    sockets[0].receive({ type: 'records', records: [rec(1)] });
+    client.pause();
+    sockets[0].receive({ type: 'records', records: [rec(2), rec(3)] });
+    expect(client.rows.sliceNewest(0, 5).map((r) => r.pv)).toEqual(['sim:pv1']);
+    expect(client.heldCount).toBe(2);
+    client.resume();
+    expect(client.rows.sliceNewest(0, 5).map((r) => r.pv)).toEqual(['sim:pv3', 'sim:pv2', 'sim:pv1']);
+    client.pause();
+    sockets[0].receive({ type: 'records', records: Array.from({ length: 8 }, (_, i) => rec(10 + i)) });
+    expect(client.heldCount).toBe(5);
+    expect(client.heldDropped).toBe(3);
+  });
+
+  it('counts drops, derives search rates from snapshots and survives junk', () => {
+    const { sockets, client } = setup();
+    client.start();
+    sockets[0].open();
+    sockets[0].receive({ type: 'dropped', count: 7 });
+    sockets[0].receive({ type: 'dropped', count: 3 });
+    expect(client.serverDropped).toBe(10);
+    const snap = (time: number, searches: number) => ({
+      type: 'snapshot', time, stats: { messagesPerSecond: 50, perCommand: { SearchRequest: searches } },
+      channels: [], servers: [], clients: [], searches: { top: [], unanswered: [] }, errors: [], alerts: [],
+    });
+    sockets[0].receive(snap(100, 10));
+    sockets[0].receive(snap(102, 30));
+    expect(client.rates.sliceNewest(0, 2)).toEqual([
+      { t: 102, messagesPerSecond: 50, searchesPerSecond: 10 },
+      { t: 100, messagesPerSecond: 50, searchesPerSecond: 0 },
+    ]);
+    sockets[0].onmessage?.({ data: 'not json' });
+    sockets[0].receive({ type: 'records', records: [null, { nope: 1 }] });
+    expect(client.lastError).toMatch(/unreadable/);
+    expect(client.rows.size).toBe(0);
+  });
+});
+
+describe('defaultSocketUrl', () => {
+  it('sits beside the page and forwards the token', () => {
+    expect(defaultSocketUrl({ protocol: 'http:', host: '127.0.0.1:8080', search: '', pathname: '/' })).toBe('ws://127.0.0.1:8080/ws');
+    expect(defaultSocketUrl({ protocol: 'https:', host: 'h', search: '?token=a b', pathname: '/shark/index.html' })).toBe('wss://h/shark/ws?token=a%20b');
+  });
+});

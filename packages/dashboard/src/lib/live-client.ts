@@ -1,0 +1,380 @@
+/**
+ * The page's one connection to the daemon: a WebSocket with reconnect (exponential back-off with
+ * jitter), the subscription filter, local pause, and backpressure. Records are appended to a fixed-size
+ * ring as they arrive (cheap), but listeners are told at most once per `renderIntervalMs`, so the page
+ * renders a few times a second whatever the message rate. Framework-free so it is tested in Node.
+ */
+import type { ClientMessage, RecordJSON, ServerMessage, SnapshotMessage, SourceInfo, SubscribeFilter } from './contract.js';
+import { compileFilter, normalizeFilter, type RecordPredicate } from './filter.js';
+import { LatencyTracker } from './latency.js';
+import { RingBuffer } from './ring.js';
+
+/** The subset of the browser WebSocket the client uses (so tests can pass a fake). */
+export interface SocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onclose: ((ev: unknown) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+}
+
+/** Connection state shown in the status bar. */
+export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+/** Timer functions, injectable for tests. */
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+  now(): number;
+}
+
+/** Options of {@link LiveClient}. */
+export interface LiveClientOptions {
+  /** WebSocket URL of the daemon's `/ws`. */
+  url: string;
+  /** Most rows kept for the live table (default 100 000). */
+  capacity?: number;
+  /** Least time between two notifications of listeners (default 250 ms: four renders a second). */
+  renderIntervalMs?: number;
+  /** First reconnect delay (default 500 ms), doubled after each failure up to `maxBackoffMs`. */
+  initialBackoffMs?: number;
+  /** Longest reconnect delay (default 10 s). */
+  maxBackoffMs?: number;
+  /** Random fraction in [0, 1) used to spread reconnects; default Math.random. */
+  random?: () => number;
+  /** Creates the socket; default `new WebSocket(url)`. */
+  createSocket?: (url: string) => SocketLike;
+  timers?: Timers;
+  /** Snapshots kept for the rate charts (default 600, ten minutes at one a second). */
+  historyLength?: number;
+}
+
+/** One point of the rate history, from two successive snapshots. */
+export interface RatePoint {
+  /** Unix seconds. */
+  t: number;
+  messagesPerSecond: number;
+  searchesPerSecond: number;
+}
+
+const WS_OPEN = 1;
+
+const defaultTimers: Timers = {
+  setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
+  clearTimeout: (h) => globalThis.clearTimeout(h as ReturnType<typeof setTimeout>),
+  now: () => Date.now(),
+};
+
+/** Search requests counted in the daemon's per-command statistics. */
+const SEARCH_COMMANDS = ['SearchRequest'];
+
+/** The live connection and what it has received. */
+export class LiveClient {
+  /** Rows of the live table (after the filter), newest first through `ring.newest(i)`. */
+  readonly rows: RingBuffer<RecordJSON>;
+  /** Latencies of the responses received. */
+  readonly latency = new LatencyTracker();
+  /** Rates derived from successive snapshots. */
+  readonly rates: RingBuffer<RatePoint>;
+
+  state: ConnectionState = 'closed';
+  source: SourceInfo | null = null;
+  daemonVersion = '';
+  snapshot: SnapshotMessage | null = null;
+  /** Records the daemon dropped for this page (its queue for us overflowed). */
+  serverDropped = 0;
+  /** Records received over the connection's lifetime. */
+  received = 0;
+  /** Records that arrived while paused and were pushed out of the hold buffer before resume. */
+  heldDropped = 0;
+  /** Reconnect attempts since the last successful open. */
+  attempts = 0;
+  /** Time of the next reconnect attempt (ms, timers.now clock), when reconnecting. */
+  nextAttemptAt = 0;
+  lastError = '';
+
+  private paused = false;
+  private readonly held: RingBuffer<RecordJSON>;
+  private filter: SubscribeFilter = {};
+  private predicate: RecordPredicate = () => true;
+  private socket: SocketLike | null = null;
+  private reconnectTimer: unknown = null;
+  private renderTimer: unknown = null;
+  private lastRender = 0;
+  private stopped = true;
+  private readonly listeners = new Set<() => void>();
+  private readonly opts: Required<Omit<LiveClientOptions, 'createSocket' | 'timers' | 'random'>> & {
+    createSocket: (url: string) => SocketLike;
+    timers: Timers;
+    random: () => number;
+  };
+
+  constructor(options: LiveClientOptions) {
+    this.opts = {
+      capacity: 100_000,
+      renderIntervalMs: 250,
+      initialBackoffMs: 500,
+      maxBackoffMs: 10_000,
+      historyLength: 600,
+      random: Math.random,
+      createSocket: (url) => new WebSocket(url) as unknown as SocketLike,
+      timers: defaultTimers,
+      ...options,
+    };
+    this.rows = new RingBuffer(this.opts.capacity);
+    this.held = new RingBuffer(this.opts.capacity);
+    this.rates = new RingBuffer(this.opts.historyLength);
+  }
+
+  /** Registers a listener called (throttled) after changes; returns the unsubscribe function. */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Opens the connection (and keeps reopening it until {@link stop}). */
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.connect();
+  }
+
+  /** Closes the connection and stops reconnecting. */
+  stop(): void {
+    this.stopped = true;
+    if (this.reconnectTimer !== null) this.opts.timers.clearTimeout(this.reconnectTimer);
+    if (this.renderTimer !== null) this.opts.timers.clearTimeout(this.renderTimer);
+    this.reconnectTimer = null;
+    this.renderTimer = null;
+    const s = this.socket;
+    this.socket = null;
+    if (s) {
+      s.onclose = null;
+      s.onmessage = null;
+      s.close(1000, 'page closed');
+    }
+    this.state = 'closed';
+    this.emit();
+  }
+
+  /** The subscription in force. */
+  get currentFilter(): SubscribeFilter {
+    return this.filter;
+  }
+
+  /** Replaces the subscription: clears the table, tells the daemon, and filters locally too. */
+  setFilter(filter: SubscribeFilter): void {
+    this.filter = normalizeFilter(filter);
+    this.predicate = compileFilter(this.filter);
+    this.rows.clear();
+    this.held.clear();
+    this.send({ type: 'subscribe', filter: this.filter });
+    this.scheduleRender(true);
+  }
+
+  /** True while the table is frozen. */
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Number of records waiting for resume. */
+  get heldCount(): number {
+    return this.held.size;
+  }
+
+  /** Freezes the table; records keep arriving into a bounded hold buffer. */
+  pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.scheduleRender(true);
+  }
+
+  /** Unfreezes the table and appends what arrived meanwhile. */
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    const backlog = this.held.sliceNewest(0, this.held.size).reverse();
+    this.held.clear();
+    this.rows.pushAll(backlog);
+    this.scheduleRender(true);
+  }
+
+  /** Toggles pause. */
+  togglePause(): void {
+    if (this.paused) this.resume();
+    else this.pause();
+  }
+
+  /** Forgets the rows and latencies received so far. */
+  clear(): void {
+    this.rows.clear();
+    this.held.clear();
+    this.latency.clear();
+    this.scheduleRender(true);
+  }
+
+  private send(msg: ClientMessage): void {
+    if (this.socket && this.socket.readyState === WS_OPEN) this.socket.send(JSON.stringify(msg));
+  }
+
+  private connect(): void {
+    this.reconnectTimer = null;
+    this.state = this.attempts === 0 ? 'connecting' : 'reconnecting';
+    let socket: SocketLike;
+    try {
+      socket = this.opts.createSocket(this.opts.url);
+    } catch (err) {
+      this.lastError = err instanceof Error ? err.message : String(err);
+      this.scheduleReconnect();
+      return;
+    }
+    this.socket = socket;
+    socket.onopen = () => {
+      this.state = 'open';
+      this.attempts = 0;
+      this.lastError = '';
+      // The daemon starts every connection with "everything": restate our filter.
+      this.send({ type: 'subscribe', filter: this.filter });
+      this.scheduleRender(true);
+    };
+    socket.onmessage = (ev) => {
+      if (typeof ev.data === 'string') this.handleText(ev.data);
+    };
+    socket.onerror = () => {
+      this.lastError = 'connection error';
+    };
+    socket.onclose = () => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      if (this.stopped) return;
+      this.scheduleReconnect();
+    };
+    this.emit();
+  }
+
+  /** Delay before reconnect attempt number `attempt` (1-based), with up to 20 % jitter. */
+  backoffDelay(attempt: number): number {
+    const base = Math.min(this.opts.maxBackoffMs, this.opts.initialBackoffMs * 2 ** Math.max(0, attempt - 1));
+    return Math.round(base * (1 + 0.2 * this.opts.random()));
+  }
+
+  private scheduleReconnect(): void {
+    if (this.stopped || this.reconnectTimer !== null) return;
+    this.attempts++;
+    this.state = 'reconnecting';
+    const delay = this.backoffDelay(this.attempts);
+    this.nextAttemptAt = this.opts.timers.now() + delay;
+    this.reconnectTimer = this.opts.timers.setTimeout(() => this.connect(), delay);
+    this.scheduleRender(true);
+  }
+
+  /** Handles one text frame from the daemon; malformed frames are ignored and counted as an error. */
+  handleText(text: string): void {
+    let msg: ServerMessage;
+    try {
+      msg = JSON.parse(text) as ServerMessage;
+    } catch {
+      this.lastError = 'unreadable frame from the daemon';
+      return;
+    }
+    this.handleMessage(msg);
+  }
+
+  /** Handles one decoded message from the daemon. */
+  handleMessage(msg: ServerMessage): void {
+    switch (msg?.type) {
+      case 'hello':
+        this.daemonVersion = msg.version;
+        this.source = msg.source ?? null;
+        this.scheduleRender(true);
+        break;
+      case 'records':
+        if (Array.isArray(msg.records)) this.addRecords(msg.records);
+        break;
+      case 'snapshot':
+        this.addSnapshot(msg);
+        break;
+      case 'dropped':
+        if (typeof msg.count === 'number') this.serverDropped += msg.count;
+        this.scheduleRender(false);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private addRecords(records: RecordJSON[]): void {
+    const target = this.paused ? this.held : this.rows;
+    for (const r of records) {
+      if (!r || typeof r !== 'object' || !r.command) continue;
+      this.received++;
+      this.latency.add(r);
+      if (!this.predicate(r)) continue;
+      if (this.paused && this.held.size === this.held.capacity) this.heldDropped++;
+      target.push(r);
+    }
+    this.scheduleRender(false);
+  }
+
+  private addSnapshot(snap: SnapshotMessage): void {
+    const prev = this.snapshot;
+    this.snapshot = snap;
+    const stats = snap.stats ?? {};
+    let searchesPerSecond = 0;
+    if (prev && typeof prev.time === 'number' && typeof snap.time === 'number' && snap.time > prev.time) {
+      const dt = timeSeconds(snap.time) - timeSeconds(prev.time);
+      const now = countOf(stats.perCommand, SEARCH_COMMANDS);
+      const before = countOf(prev.stats?.perCommand, SEARCH_COMMANDS);
+      if (dt > 0 && now >= before) searchesPerSecond = (now - before) / dt;
+    }
+    this.rates.push({
+      t: timeSeconds(snap.time),
+      messagesPerSecond: typeof stats.messagesPerSecond === 'number' ? stats.messagesPerSecond : 0,
+      searchesPerSecond,
+    });
+    this.scheduleRender(false);
+  }
+
+  /** Notifies listeners now (`urgent`) or at the next render slot. */
+  private scheduleRender(urgent: boolean): void {
+    if (this.renderTimer !== null) return;
+    const now = this.opts.timers.now();
+    const wait = urgent ? 0 : Math.max(0, this.lastRender + this.opts.renderIntervalMs - now);
+    if (wait === 0 && urgent) {
+      this.emit();
+      return;
+    }
+    this.renderTimer = this.opts.timers.setTimeout(() => {
+      this.renderTimer = null;
+      this.emit();
+    }, wait);
+  }
+
+  private emit(): void {
+    this.lastRender = this.opts.timers.now();
+    for (const l of this.listeners) l();
+  }
+}
+
+/** Snapshot times may be Unix seconds or milliseconds; charts use seconds. */
+function timeSeconds(t: number): number {
+  return t > 1e11 ? t / 1000 : t;
+}
+
+function countOf(perCommand: Record<string, number> | undefined, names: readonly string[]): number {
+  if (!perCommand) return 0;
+  let n = 0;
+  for (const k of names) n += typeof perCommand[k] === 'number' ? perCommand[k] : 0;
+  return n;
+}
+
+/** The `/ws` URL next to the page, carrying the page's `?token=` along if it has one. */
+export function defaultSocketUrl(loc: { protocol: string; host: string; search: string; pathname: string }): string {
+  const scheme = loc.protocol === 'https:' ? 'wss' : 'ws';
+  const token = new URLSearchParams(loc.search).get('token');
+  // The page may be served under a path prefix (reverse proxy); /ws sits beside index.html.
+  const base = loc.pathname.replace(/[^/]*$/, '');
+  return `${scheme}://${loc.host}${base}ws${token ? `?token=${encodeURIComponent(token)}` : ''}`;
+}
