@@ -1,1 +1,40 @@
-export {};
+// --- Analyses (issue 8): one pass over decoder records, verdicts with their evidence.
+export type { AnalysisRecord } from './record.js';
+export { Analyzer, REPORT_SECTIONS, resolveSections, type AnalyzerOptions, type Report } from './report.js';
+export { formatReport, formatSeconds, formatTime } from './report-text.js';
+export { describe, quantileSorted, BoundedSample, type Description } from './describe.js';
+export type { SearchStormEntry, SearchClientEntry, NeverFoundEntry, DuplicateEntry, SearchOptions } from './searches.js';
+export type { BeaconEntry, BeaconAnomaly, BeaconCause, BeaconOptions } from './beacons.js';
+export { LATENCY_BUCKETS, type LatencyEntry, type LatencyKind, type PvLatencyEntry } from './latency.js';
+export type { MonitorLoadEntry, RedundantSubscriptionEntry, FlowControlEntry } from './monitors.js';
+export type { WriteEntry, CircuitLogEntry, ChannelLogEntry, CircuitEndReason, ChannelEndReason } from './conversations.js';
+export type { ErrorEntry, ErrorKind } from './errors.js';
+
+// --- ca-shark CLI helpers (issue 4), shared with the daemon: record filter, `stats`, JSON form.
+export {
+  compileFilter,
+  isFailure,
+  resolveCommandNames,
+  globToRegExp,
+  ipv4ToInt,
+  FilterError,
+  COMMAND_NAMES,
+  COMMAND_FAMILIES,
+  type FilterSpec,
+  type FilterableRecord,
+  type RecordPredicate,
+} from './filter.js';
+export {
+  StatsCollector,
+  computeStats,
+  latencySummary,
+  type StatsRecord,
+  type StatsReport,
+  type StatsOptions,
+  type LatencySummary,
+  type ConnectionSample,
+  type UnansweredCreation,
+  type CircuitSummary,
+} from './stats.js';
+export { recordToJSON, recordToPlain, jsonReplacer, bytesToHex } from './json.js';
+// --- end of issue 4 block

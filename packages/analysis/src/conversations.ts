@@ -1,0 +1,213 @@
+import { BoundedMap } from './bounded.js';
+import { type AnalysisRecord, numberField, sender, stringField } from './record.js';
+
+/** Elements of a written array shown in the audit; the count says how many there were. */
+const WRITE_VALUE_PREVIEW = 16;
+
+export interface WriteEntry {
+  time: number;
+  frame: number;
+  client: string;
+  host: string | null;
+  user: string | null;
+  server: string | null;
+  pv: string | null;
+  command: 'WriteRequest' | 'WriteNotifyRequest';
+  data_type: number | null;
+  data_count: number | null;
+  value: unknown[];
+  /** ECA code of the write-notify reply or of an ERROR about the write; null when nothing answered. */
+  status: number | null;
+  status_name: string | null;
+}
+
+export type CircuitEndReason = 'fin' | 'rst' | 'timeout' | 'evicted' | 'capture-end';
+export type ChannelEndReason = 'cleared' | 'server-disconnect' | 'create-failed' | 'circuit-closed' | 'capture-end';
+
+export interface CircuitLogEntry {
+  circuit: number;
+  client: string | null;
+  server: string | null;
+  host: string | null;
+  user: string | null;
+  start: number;
+  end: number;
+  duration: number;
+  messages: number;
+  bytes: number;
+  channels: number;
+  end_reason: CircuitEndReason;
+}
+
+export interface ChannelLogEntry {
+  id: number;
+  pv: string;
+  circuit: number;
+  cid: number | null;
+  sid: number | null;
+  client: string | null;
+  server: string | null;
+  start: number;
+  end: number;
+  duration: number;
+  messages: number;
+  bytes: number;
+  end_reason: ChannelEndReason;
+}
+
+interface Circuit {
+  log: CircuitLogEntry;
+  closed: boolean;
+  /** pv → open channel */
+  channels: Map<string, ChannelLogEntry>;
+  /** sid → pending write entries (plain WRITE has no reply; an ERROR may name it). */
+  lastWriteBySid: Map<number, WriteEntry>;
+}
+
+/**
+ * Per-circuit bookkeeping that needs the conversation: who is on each circuit (host and user names),
+ * the circuit and channel logs, and the write audit with each write's resulting status.
+ */
+export class ConversationAnalysis {
+  private readonly circuits = new BoundedMap<number, Circuit>(50_000);
+  private readonly finishedCircuits: CircuitLogEntry[] = [];
+  private readonly finishedChannels: ChannelLogEntry[] = [];
+  private readonly writes: WriteEntry[] = [];
+  private readonly pendingWrites = new BoundedMap<number, WriteEntry>(100_000);
+  private nextChannelId = 1;
+  /** Log rows dropped to stay bounded. */
+  dropped = 0;
+
+  constructor(private readonly maxRows = 200_000) {}
+
+  add(record: AnalysisRecord): void {
+    const id = record.circuit;
+    if (id === undefined) return;
+    const circuit = this.circuits.upsert(id, () => ({
+      log: {
+        circuit: id, client: record.client ?? null, server: record.server ?? null, host: null, user: null,
+        start: record.timestamp, end: record.timestamp, duration: 0, messages: 0, bytes: 0, channels: 0,
+        end_reason: 'capture-end',
+      },
+      closed: false,
+      channels: new Map(),
+      lastWriteBySid: new Map(),
+    }));
+    const log = circuit.log;
+    log.client ??= record.client ?? null;
+    log.server ??= record.server ?? null;
+    log.end = record.timestamp;
+    log.duration = log.end - log.start;
+    log.messages++;
+    log.bytes += record.size ?? 0;
+    const name = record.command.name;
+    if (name === 'HostNameRequest') log.host = stringField(record, 'host_name') ?? null;
+    else if (name === 'ClientNameRequest') log.user = stringField(record, 'user_name') ?? null;
+
+    if (record.pv) this.trackChannel(circuit, record, name);
+    if (name === 'WriteRequest' || name === 'WriteNotifyRequest') this.addWrite(circuit, record, name);
+    else if (name === 'WriteNotifyResponse' && record.request) {
+      const write = this.pendingWrites.get(record.request.frame);
+      if (write) {
+        write.status = numberField(record, 'status') ?? null;
+        write.status_name = stringField(record, 'status_name') ?? null;
+        this.pendingWrites.delete(record.request.frame);
+      }
+    } else if (name === 'ErrorResponse') this.addErrorToWrite(circuit, record);
+  }
+
+  private trackChannel(circuit: Circuit, record: AnalysisRecord, name: string): void {
+    const pv = record.pv as string;
+    let channel = circuit.channels.get(pv);
+    if (!channel || name === 'CreateChanRequest') {
+      if (channel) this.finishChannel(circuit, channel, 'cleared');
+      channel = {
+        id: this.nextChannelId++, pv, circuit: circuit.log.circuit,
+        cid: numberField(record, 'cid') ?? null, sid: numberField(record, 'sid') ?? null,
+        client: circuit.log.client, server: circuit.log.server, start: record.timestamp, end: record.timestamp,
+        duration: 0, messages: 0, bytes: 0, end_reason: 'capture-end',
+      };
+      circuit.channels.set(pv, channel);
+      circuit.log.channels++;
+    }
+    channel.cid ??= numberField(record, 'cid') ?? null;
+    channel.sid ??= numberField(record, 'sid') ?? null;
+    channel.end = record.timestamp;
+    channel.duration = channel.end - channel.start;
+    channel.messages++;
+    channel.bytes += record.size ?? 0;
+    if (name === 'ClearChannelResponse' || (name === 'ClearChannelRequest' && record.role === 'response')) {
+      this.finishChannel(circuit, channel, 'cleared');
+    } else if (name === 'ServerDisconnResponse') this.finishChannel(circuit, channel, 'server-disconnect');
+    else if (name === 'CreateChFailResponse') this.finishChannel(circuit, channel, 'create-failed');
+  }
+
+  private finishChannel(circuit: Circuit, channel: ChannelLogEntry, reason: ChannelEndReason): void {
+    channel.end_reason = reason;
+    circuit.channels.delete(channel.pv);
+    this.keep(this.finishedChannels, channel);
+  }
+
+  private addWrite(circuit: Circuit, record: AnalysisRecord, name: 'WriteRequest' | 'WriteNotifyRequest'): void {
+    const data = record.command.data;
+    const values = Array.isArray(data) ? data : data === undefined ? [] : [data];
+    const write: WriteEntry = {
+      time: record.timestamp, frame: record.frame, client: record.client ?? sender(record),
+      host: circuit.log.host, user: circuit.log.user, server: record.server ?? circuit.log.server, pv: record.pv,
+      command: name, data_type: numberField(record, 'data_type') ?? null, data_count: numberField(record, 'data_count') ?? null,
+      value: values.slice(0, WRITE_VALUE_PREVIEW), status: null, status_name: null,
+    };
+    this.keep(this.writes, write);
+    if (name === 'WriteNotifyRequest') this.pendingWrites.upsert(record.frame, () => write);
+    const sid = numberField(record, 'sid');
+    if (sid !== undefined) circuit.lastWriteBySid.set(sid, write);
+  }
+
+  /** An ERROR whose embedded request is a WRITE names the failed write by its SID. */
+  private addErrorToWrite(circuit: Circuit, record: AnalysisRecord): void {
+    const original = record.command.original_request as { id?: unknown; command?: unknown; sid?: unknown; parameter1?: unknown } | undefined;
+    if (!original || typeof original !== 'object') return;
+    const command = typeof original.id === 'number' ? original.id : original.command;
+    const WRITE = 4;
+    const WRITE_NOTIFY = 19;
+    if (command !== WRITE && command !== WRITE_NOTIFY) return;
+    const sid = typeof original.sid === 'number' ? original.sid : original.parameter1;
+    if (typeof sid !== 'number') return;
+    const write = circuit.lastWriteBySid.get(sid);
+    if (!write) return;
+    write.status = numberField(record, 'status_code') ?? numberField(record, 'status') ?? null;
+    write.status_name = stringField(record, 'status_name') ?? null;
+  }
+
+  /** A circuit ended (TCP FIN/RST/timeout seen by the packet layer). */
+  closeCircuit(id: number, time: number, reason: Exclude<CircuitEndReason, 'capture-end'>): void {
+    const circuit = this.circuits.get(id);
+    if (!circuit || circuit.closed) return;
+    circuit.closed = true;
+    circuit.log.end = Math.max(circuit.log.end, time);
+    circuit.log.duration = circuit.log.end - circuit.log.start;
+    circuit.log.end_reason = reason;
+    for (const channel of [...circuit.channels.values()]) this.finishChannel(circuit, channel, 'circuit-closed');
+    this.keep(this.finishedCircuits, circuit.log);
+    this.circuits.delete(id);
+  }
+
+  private keep<T>(rows: T[], row: T): void {
+    if (rows.length < this.maxRows) rows.push(row);
+    else this.dropped++;
+  }
+
+  writeAudit(): WriteEntry[] {
+    return this.writes;
+  }
+
+  /** Circuit log: finished circuits, then the ones still open at the end of the capture. */
+  circuitLog(): CircuitLogEntry[] {
+    return [...this.finishedCircuits, ...[...this.circuits.values()].map((c) => c.log)].sort((a, b) => a.circuit - b.circuit);
+  }
+
+  channelLog(): ChannelLogEntry[] {
+    const open = [...this.circuits.values()].flatMap((c) => [...c.channels.values()]);
+    return [...this.finishedChannels, ...open].sort((a, b) => a.id - b.id);
+  }
+}

@@ -1,0 +1,147 @@
+import { BoundedMap, topN } from './bounded.js';
+import { type AnalysisRecord, numberField, sender } from './record.js';
+
+export interface MonitorLoadEntry {
+  scope: 'pv' | 'subscription' | 'circuit';
+  pv: string | null;
+  server: string | null;
+  circuit: number | null;
+  subscriptionid: number | null;
+  updates: number;
+  bytes: number;
+  /** Updates and bytes per second over the span from first to last update (1 s minimum). */
+  rate: number;
+  byte_rate: number;
+  first_seen: number;
+  last_seen: number;
+}
+
+export interface RedundantSubscriptionEntry {
+  pv: string;
+  circuit: number;
+  client: string | null;
+  server: string | null;
+  /** Most subscriptions to this PV live at once on the circuit. */
+  count: number;
+  subscriptionids: number[];
+  first_seen: number;
+}
+
+export interface FlowControlEntry {
+  circuit: number;
+  client: string | null;
+  server: string | null;
+  start: number;
+  /** null while updates are still off at the end of the capture. */
+  end: number | null;
+  duration: number | null;
+}
+
+interface Load {
+  updates: number;
+  bytes: number;
+  first: number;
+  last: number;
+  pv: string | null;
+  server: string | null;
+  circuit: number | null;
+  subscriptionid: number | null;
+}
+
+interface CircuitSubscriptions {
+  client: string | null;
+  server: string | null;
+  /** pv → live subscription ids */
+  live: Map<string, Set<number>>;
+  offSince?: number;
+}
+
+/** Monitor updates per PV, subscription and circuit; redundant subscriptions; EVENTS_OFF/ON periods. */
+export class MonitorAnalysis {
+  private readonly load = new BoundedMap<string, Load>(100_000);
+  private readonly circuits = new BoundedMap<number, CircuitSubscriptions>(20_000);
+  private readonly redundant = new Map<string, RedundantSubscriptionEntry>();
+  private readonly flow: FlowControlEntry[] = [];
+
+  add(record: AnalysisRecord): void {
+    const name = record.command.name;
+    const circuit = record.circuit;
+    if (name === 'EventAddResponse' && record.role === 'response') {
+      const size = record.size ?? 0;
+      const sub = numberField(record, 'subscriptionid') ?? null;
+      const server = record.server ?? sender(record);
+      this.count(`pv|${record.pv}|${server}`, record, size, { pv: record.pv, server, circuit: null, subscriptionid: null });
+      if (circuit !== undefined) {
+        this.count(`sub|${circuit}|${sub}`, record, size, { pv: record.pv, server, circuit, subscriptionid: sub });
+        this.count(`circuit|${circuit}`, record, size, { pv: null, server, circuit, subscriptionid: null });
+      }
+      return;
+    }
+    if (circuit === undefined) return;
+    const state = this.circuits.upsert(circuit, () => ({ client: record.client ?? null, server: record.server ?? null, live: new Map() }));
+    if (name === 'EventAddRequest' && record.pv) {
+      const sub = numberField(record, 'subscriptionid');
+      if (sub === undefined) return;
+      let live = state.live.get(record.pv);
+      if (!live) state.live.set(record.pv, (live = new Set()));
+      if (live.size < 1024) live.add(sub);
+      if (live.size > 1) {
+        const key = `${circuit}|${record.pv}`;
+        const entry = this.redundant.get(key);
+        if (!entry) {
+          this.redundant.set(key, {
+            pv: record.pv, circuit, client: state.client, server: state.server, count: live.size,
+            subscriptionids: [...live], first_seen: record.timestamp,
+          });
+        } else if (live.size > entry.count) {
+          entry.count = live.size;
+          entry.subscriptionids = [...live];
+        }
+      }
+    } else if (name === 'EventCancelRequest' && record.pv) {
+      const sub = numberField(record, 'subscriptionid');
+      if (sub !== undefined) state.live.get(record.pv)?.delete(sub);
+    } else if (name === 'EventsOffRequest') {
+      state.offSince ??= record.timestamp;
+    } else if (name === 'EventsOnRequest' && state.offSince !== undefined) {
+      this.flow.push({ circuit, client: state.client, server: state.server, start: state.offSince, end: record.timestamp, duration: record.timestamp - state.offSince });
+      state.offSince = undefined;
+    }
+  }
+
+  private count(key: string, record: AnalysisRecord, size: number, ids: Omit<Load, 'updates' | 'bytes' | 'first' | 'last'>): void {
+    const load = this.load.upsert(key, () => ({ updates: 0, bytes: 0, first: record.timestamp, last: record.timestamp, ...ids }));
+    load.updates++;
+    load.bytes += size;
+    load.last = record.timestamp;
+  }
+
+  /** Busiest PVs, subscriptions and circuits by updates per second. */
+  monitorLoad(limit = 50): MonitorLoadEntry[] {
+    const rows: MonitorLoadEntry[] = [];
+    for (const [key, l] of this.load.entries()) {
+      const span = Math.max(l.last - l.first, 1);
+      rows.push({
+        scope: key.slice(0, key.indexOf('|')) as MonitorLoadEntry['scope'],
+        pv: l.pv, server: l.server, circuit: l.circuit, subscriptionid: l.subscriptionid,
+        updates: l.updates, bytes: l.bytes, rate: l.updates / span, byte_rate: l.bytes / span,
+        first_seen: l.first, last_seen: l.last,
+      });
+    }
+    return (['pv', 'subscription', 'circuit'] as const).flatMap((scope) =>
+      topN(rows.filter((r) => r.scope === scope), limit, (r) => r.rate));
+  }
+
+  redundantSubscriptions(): RedundantSubscriptionEntry[] {
+    return [...this.redundant.values()].sort((a, b) => b.count - a.count || a.pv.localeCompare(b.pv));
+  }
+
+  /** EVENTS_OFF → EVENTS_ON periods, including ones still open at the end. */
+  flowControl(): FlowControlEntry[] {
+    const open: FlowControlEntry[] = [];
+    for (const [circuit, s] of this.circuits.entries()) {
+      if (s.offSince !== undefined) open.push({ circuit, client: s.client, server: s.server, start: s.offSince, end: null, duration: null });
+    }
+    return [...this.flow, ...open];
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * The part of a decoder record that the analyses read. `@ca-shark/decoder`'s `CaRecord` satisfies it;
+ * keeping the analyses to this narrow view lets them be tested with small hand-made conversations.
+ */
+export interface AnalysisRecord {
+  frame: number;
+  /** Unix seconds. */
+  timestamp: number;
+  src: string;
+  dst: string;
+  transport: { protocol: 'udp' | 'tcp'; sport: number; dport: number };
+  command: { name: string; id: number; [field: string]: unknown };
+  pv: string | null;
+  role: 'request' | 'response';
+  circuit?: number;
+  /** Seconds since the request this record answers. */
+  latency?: number;
+  request?: { frame: number; timestamp: number; command: string };
+  /** "ip:port" of the CA server end (TCP server port, or UDP 5064 side). */
+  server?: string;
+  /** "ip:port" of the CA client end. */
+  client?: string;
+  /** Message size in bytes, header included. */
+  size?: number;
+  /** pcapng interface the frame came from. */
+  interfaceId?: number;
+}
+
+/** Reads a numeric command field, or undefined when absent or not a number. */
+export function numberField(record: AnalysisRecord, field: string): number | undefined {
+  const value = record.command[field];
+  return typeof value === 'number' ? value : undefined;
+}
+
+/** Reads a string command field, or undefined. */
+export function stringField(record: AnalysisRecord, field: string): string | undefined {
+  const value = record.command[field];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** `ip:port` of the sender / receiver of a record. */
+export function sender(record: AnalysisRecord): string {
+  return `${record.src}:${record.transport.sport}`;
+}
+export function receiver(record: AnalysisRecord): string {
+  return `${record.dst}:${record.transport.dport}`;
+}

@@ -1,0 +1,133 @@
+import { BeaconAnalysis, type BeaconEntry, defaultBeaconOptions, type BeaconOptions } from './beacons.js';
+import {
+  type ChannelLogEntry, type CircuitEndReason, type CircuitLogEntry, ConversationAnalysis, type WriteEntry,
+} from './conversations.js';
+import { type ErrorEntry, ErrorAnalysis } from './errors.js';
+import { LatencyAnalysis, type LatencyEntry, type PvLatencyEntry } from './latency.js';
+import { type FlowControlEntry, MonitorAnalysis, type MonitorLoadEntry, type RedundantSubscriptionEntry } from './monitors.js';
+import type { AnalysisRecord } from './record.js';
+import {
+  defaultSearchOptions, type DuplicateEntry, type NeverFoundEntry, SearchAnalysis, type SearchClientEntry,
+  type SearchOptions, type SearchStormEntry,
+} from './searches.js';
+
+/** The report as `ca-shark report --json` prints it; documented in docs/report.md. */
+export interface Report {
+  /** Capture span and volume the report covers. */
+  summary: { first_seen: number | null; last_seen: number | null; records: number };
+  never_found: NeverFoundEntry[];
+  search_storms: SearchStormEntry[];
+  search_clients: SearchClientEntry[];
+  duplicates: DuplicateEntry[];
+  beacons: BeaconEntry[];
+  latency: LatencyEntry[];
+  slowest_pvs: PvLatencyEntry[];
+  monitor_load: MonitorLoadEntry[];
+  redundant_subscriptions: RedundantSubscriptionEntry[];
+  flow_control: FlowControlEntry[];
+  writes: WriteEntry[];
+  errors: ErrorEntry[];
+  circuits: CircuitLogEntry[];
+  channels: ChannelLogEntry[];
+}
+
+/** Names accepted by `--section`: each selects the report keys listed. */
+export const REPORT_SECTIONS: Record<string, (keyof Report)[]> = {
+  searches: ['never_found', 'search_storms', 'search_clients'],
+  never_found: ['never_found'],
+  search_storms: ['search_storms', 'search_clients'],
+  duplicates: ['duplicates'],
+  beacons: ['beacons'],
+  latency: ['latency', 'slowest_pvs'],
+  monitor_load: ['monitor_load', 'flow_control'],
+  monitors: ['monitor_load', 'redundant_subscriptions', 'flow_control'],
+  redundant_subscriptions: ['redundant_subscriptions'],
+  writes: ['writes'],
+  errors: ['errors'],
+  circuits: ['circuits'],
+  channels: ['channels'],
+  logs: ['circuits', 'channels'],
+};
+
+export interface AnalyzerOptions {
+  search?: Partial<SearchOptions>;
+  beacon?: Partial<BeaconOptions>;
+}
+
+/**
+ * Runs every analysis over a record stream in one pass. Feed it records in capture order with `add`,
+ * tell it when circuits close (`closeCircuit`), and read the verdicts with `report()` at any time
+ * (the daemon does so live).
+ *
+ * @example
+ * const analyzer = new Analyzer();
+ * for await (const record of shark('capture.pcapng')) analyzer.add(record);
+ * console.log(analyzer.report().never_found);
+ */
+export class Analyzer {
+  private readonly searches: SearchAnalysis;
+  private readonly beacons: BeaconAnalysis;
+  private readonly latency = new LatencyAnalysis();
+  private readonly monitors = new MonitorAnalysis();
+  private readonly conversations = new ConversationAnalysis();
+  private readonly errors = new ErrorAnalysis();
+  private first: number | null = null;
+  private last: number | null = null;
+  private records = 0;
+
+  constructor(options: AnalyzerOptions = {}) {
+    this.searches = new SearchAnalysis({ ...defaultSearchOptions, ...options.search });
+    this.beacons = new BeaconAnalysis({ ...defaultBeaconOptions, ...options.beacon });
+  }
+
+  add(record: AnalysisRecord): void {
+    this.records++;
+    this.first ??= record.timestamp;
+    if (this.last === null || record.timestamp > this.last) this.last = record.timestamp;
+    this.searches.add(record);
+    this.beacons.add(record);
+    this.latency.add(record);
+    this.monitors.add(record);
+    this.conversations.add(record);
+    this.errors.add(record);
+  }
+
+  /** A TCP circuit ended; its open channels end with it. */
+  closeCircuit(circuit: number, time: number, reason: Exclude<CircuitEndReason, 'capture-end'>): void {
+    this.conversations.closeCircuit(circuit, time, reason);
+  }
+
+  /** The verdicts so far; `sections` limits the work and the output to some keys. */
+  report(sections?: readonly (keyof Report)[]): Partial<Report> & Pick<Report, 'summary'> {
+    const want = (key: keyof Report) => !sections || sections.includes(key);
+    const out: Partial<Report> & Pick<Report, 'summary'> = {
+      summary: { first_seen: this.first, last_seen: this.last, records: this.records },
+    };
+    if (want('never_found')) out.never_found = this.searches.neverFound();
+    if (want('search_storms')) out.search_storms = this.searches.storms();
+    if (want('search_clients')) out.search_clients = this.searches.clients();
+    if (want('duplicates')) out.duplicates = this.searches.duplicates();
+    if (want('beacons')) out.beacons = this.beacons.report(this.searches.answeringServers, this.last ?? 0);
+    if (want('latency')) out.latency = this.latency.servers();
+    if (want('slowest_pvs')) out.slowest_pvs = this.latency.slowestPvs();
+    if (want('monitor_load')) out.monitor_load = this.monitors.monitorLoad();
+    if (want('redundant_subscriptions')) out.redundant_subscriptions = this.monitors.redundantSubscriptions();
+    if (want('flow_control')) out.flow_control = this.monitors.flowControl();
+    if (want('writes')) out.writes = this.conversations.writeAudit();
+    if (want('errors')) out.errors = this.errors.report();
+    if (want('circuits')) out.circuits = this.conversations.circuitLog();
+    if (want('channels')) out.channels = this.conversations.channelLog();
+    return out;
+  }
+}
+
+/** Resolves `--section` names to report keys; throws with the valid names on an unknown one. */
+export function resolveSections(names: readonly string[]): (keyof Report)[] {
+  const keys = new Set<keyof Report>();
+  for (const name of names) {
+    const found = REPORT_SECTIONS[name.toLowerCase().replace(/-/g, '_')];
+    if (!found) throw new Error(`unknown report section '${name}'; valid: ${Object.keys(REPORT_SECTIONS).join(', ')}`);
+    for (const key of found) keys.add(key);
+  }
+  return [...keys];
+}

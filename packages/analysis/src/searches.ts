@@ -1,0 +1,306 @@
+import { BoundedMap, topN } from './bounded.js';
+import { type AnalysisRecord, numberField, receiver, sender, stringField } from './record.js';
+
+/** SEARCH reply `ip` value meaning "use the datagram's source address" (§3.2). */
+const ADDRESS_FROM_SOURCE = '255.255.255.255';
+/** A flagged outlier must also be this many times the mean of the others ("far more than others"). */
+const OUTLIER_FACTOR = 5;
+/** Fewer peers than this make no meaningful mean to stand out from. */
+const MIN_PEERS = 3;
+
+/**
+ * Leave-one-out outlier test: is `value` above the mean of the other values plus `sigma` of their standard
+ * deviations, and far above their mean? Comparing against the others (not a mean that includes the
+ * outlier itself) lets one flooding client stand out among a handful of quiet ones.
+ */
+export function outlierLimit(sum: number, sumOfSquares: number, n: number, value: number, sigma: number): number {
+  const others = n - 1;
+  if (others < MIN_PEERS) return Number.POSITIVE_INFINITY;
+  const mean = (sum - value) / others;
+  const variance = Math.max(0, (sumOfSquares - value * value - others * mean * mean) / Math.max(others - 1, 1));
+  return Math.max(mean + sigma * Math.sqrt(variance), OUTLIER_FACTOR * mean);
+}
+
+function sums(values: number[]): [number, number] {
+  let sum = 0;
+  let squares = 0;
+  for (const v of values) {
+    sum += v;
+    squares += v * v;
+  }
+  return [sum, squares];
+}
+
+/** Replies from one server to one search arriving closer than this are copies over several paths. */
+const COPY_WINDOW_SECONDS = 0.05;
+
+export interface SearchOptions {
+  /** Flag a PV searched at or above this many searches per second over its searched span. */
+  pvRateThreshold: number;
+  /** Flag PVs / clients whose search count is this many standard deviations above the mean. */
+  sigma: number;
+  /** Flag a client searching at or above this many searches per second. */
+  clientRateThreshold: number;
+  /** Fewer searches than this are never flagged: a rate over a handful of searches means nothing. */
+  minCount: number;
+  /** Rows kept in the top tables. */
+  topLimit: number;
+  /** Cap on tracked PVs and clients. */
+  maxEntries: number;
+}
+
+export const defaultSearchOptions: SearchOptions = {
+  pvRateThreshold: 1,
+  sigma: 3,
+  clientRateThreshold: 20,
+  minCount: 10,
+  topLimit: 50,
+  maxEntries: 100_000,
+};
+
+interface Answer {
+  server: string;
+  /** Datagram source and capture interface of each copy: more than one means several paths. */
+  paths: Set<string>;
+  first: number;
+  last: number;
+  count: number;
+  /** Set when the same request was answered twice by this server within the copy window. */
+  copies: boolean;
+  lastByRequest: Map<string, number>;
+}
+
+interface PvSearches {
+  pv: string;
+  count: number;
+  first: number;
+  last: number;
+  /** Requests per client process (ip:port). */
+  clients: Map<string, number>;
+  /** Requests per (client process, cid): the retries of one channel's search. */
+  retries: Map<string, number>;
+  answers: Map<string, Answer>;
+  firstUnanswered?: number;
+}
+
+interface ClientSearches {
+  client: string;
+  count: number;
+  first: number;
+  last: number;
+  pvs: Set<string>;
+}
+
+/** One PV row of the search-storm table. */
+export interface SearchStormEntry {
+  pv: string;
+  count: number;
+  /** Searches per second over the span from first to last search (1 s minimum). */
+  rate: number;
+  first_seen: number;
+  last_seen: number;
+  answered: boolean;
+  answers: number;
+  /** Share of searches that went unanswered by any server (0..1). */
+  unanswered_ratio: number;
+  /** Largest number of searches one client made for one channel (cid). */
+  retries: number;
+  /** Seconds between the first still-unanswered search and the end of the capture, or null. */
+  oldest_unanswered_age: number | null;
+  clients: string[];
+  flagged: boolean;
+  reasons: string[];
+}
+
+/** One client row (a host or one process) of the search-storm table. */
+export interface SearchClientEntry {
+  client: string;
+  kind: 'host' | 'process';
+  count: number;
+  rate: number;
+  pvs: number;
+  flagged: boolean;
+  reasons: string[];
+}
+
+export interface NeverFoundEntry {
+  pv: string;
+  count: number;
+  first_seen: number;
+  last_seen: number;
+  clients: string[];
+  hosts: string[];
+}
+
+export interface DuplicateEntry {
+  pv: string;
+  servers: string[];
+  verdict: 'duplicate' | 'multi-path';
+  answers: { server: string; via: string[]; first_seen: number; count: number }[];
+}
+
+/**
+ * Search traffic analysis: rates per PV, client host and client process, unanswered searches,
+ * PVs never found and PVs answered by several servers.
+ */
+export class SearchAnalysis {
+  private readonly pvs: BoundedMap<string, PvSearches>;
+  private readonly processes: BoundedMap<string, ClientSearches>;
+  private readonly hosts: BoundedMap<string, ClientSearches>;
+  /** Servers that answered any search, for the beacon analysis. */
+  readonly answeringServers = new Set<string>();
+  private lastTime = 0;
+
+  constructor(private readonly options: SearchOptions = defaultSearchOptions) {
+    this.pvs = new BoundedMap(options.maxEntries);
+    this.processes = new BoundedMap(options.maxEntries);
+    this.hosts = new BoundedMap(options.maxEntries);
+  }
+
+  add(record: AnalysisRecord): void {
+    if (record.timestamp > this.lastTime) this.lastTime = record.timestamp;
+    const name = record.command.name;
+    if (name === 'SearchRequest') this.addRequest(record);
+    else if (name === 'SearchResponse') this.addResponse(record);
+  }
+
+  private addRequest(record: AnalysisRecord): void {
+    const pv = record.pv ?? stringField(record, 'pv_name');
+    if (!pv) return;
+    const t = record.timestamp;
+    const process = sender(record);
+    const entry = this.pvs.upsert(pv, () => ({
+      pv, count: 0, first: t, last: t, clients: new Map(), retries: new Map(), answers: new Map(),
+    }));
+    entry.count++;
+    entry.last = t;
+    entry.clients.set(process, (entry.clients.get(process) ?? 0) + 1);
+    const retryKey = `${process}/${numberField(record, 'cid') ?? ''}`;
+    entry.retries.set(retryKey, (entry.retries.get(retryKey) ?? 0) + 1);
+    if (entry.answers.size === 0 && entry.firstUnanswered === undefined) entry.firstUnanswered = t;
+    for (const [table, key] of [[this.processes, process], [this.hosts, record.src]] as const) {
+      const client = table.upsert(key, () => ({ client: key, count: 0, first: t, last: t, pvs: new Set<string>() }));
+      client.count++;
+      client.last = t;
+      if (client.pvs.size < 10_000) client.pvs.add(pv);
+    }
+  }
+
+  private addResponse(record: AnalysisRecord): void {
+    const pv = record.pv;
+    if (!pv) return;
+    const entry = this.pvs.get(pv);
+    if (!entry) return;
+    const ip = stringField(record, 'ip');
+    const port = numberField(record, 'port');
+    const server = `${!ip || ip === ADDRESS_FROM_SOURCE ? record.src : ip}:${port ?? ''}`;
+    this.answeringServers.add(server);
+    const t = record.timestamp;
+    let answer = entry.answers.get(server);
+    if (!answer) {
+      answer = { server, paths: new Set(), first: t, last: t, count: 0, copies: false, lastByRequest: new Map() };
+      entry.answers.set(server, answer);
+    }
+    answer.count++;
+    answer.last = t;
+    if (answer.paths.size < 16) answer.paths.add(`${sender(record)}#${record.interfaceId ?? 0}`);
+    const requestKey = `${receiver(record)}/${numberField(record, 'cid') ?? ''}`;
+    const previous = answer.lastByRequest.get(requestKey);
+    if (previous !== undefined && t - previous < COPY_WINDOW_SECONDS) answer.copies = true;
+    if (answer.lastByRequest.size < 1024) answer.lastByRequest.set(requestKey, t);
+    entry.firstUnanswered = undefined;
+  }
+
+  /** Per-PV search table, busiest first, with storm flags. */
+  storms(): SearchStormEntry[] {
+    const all = [...this.pvs.values()];
+    const [sum, squares] = sums(all.map((e) => e.count));
+    const rows = all.map((e): SearchStormEntry => {
+      const sigmaLimit = outlierLimit(sum, squares, all.length, e.count, this.options.sigma);
+      const rate = e.count / Math.max(e.last - e.first, 1);
+      const answers = [...e.answers.values()].reduce((n, a) => n + a.count, 0);
+      const reasons: string[] = [];
+      if (e.count >= this.options.minCount && rate >= this.options.pvRateThreshold) {
+        reasons.push(`searched ${rate.toFixed(2)}/s (threshold ${this.options.pvRateThreshold}/s)`);
+      }
+      if (e.count >= this.options.minCount && e.count > sigmaLimit) {
+        reasons.push(`${e.count} searches, far above the other PVs (limit ${sigmaLimit.toFixed(1)})`);
+      }
+      return {
+        pv: e.pv,
+        count: e.count,
+        rate,
+        first_seen: e.first,
+        last_seen: e.last,
+        answered: e.answers.size > 0,
+        answers,
+        unanswered_ratio: Math.max(0, (e.count - answers) / e.count),
+        retries: Math.max(0, ...e.retries.values()),
+        oldest_unanswered_age: e.firstUnanswered === undefined ? null : this.lastTime - e.firstUnanswered,
+        clients: [...e.clients.keys()].slice(0, 32),
+        flagged: reasons.length > 0,
+        reasons,
+      };
+    });
+    return topN(rows, this.options.topLimit, (r) => r.count);
+  }
+
+  /** Client hosts and processes by search count, with flags for outliers. */
+  clients(): SearchClientEntry[] {
+    const rows: SearchClientEntry[] = [];
+    for (const [kind, table] of [['host', this.hosts], ['process', this.processes]] as const) {
+      const all = [...table.values()];
+      const [sum, squares] = sums(all.map((c) => c.count));
+      for (const c of all) {
+        const sigmaLimit = outlierLimit(sum, squares, all.length, c.count, this.options.sigma);
+        const rate = c.count / Math.max(c.last - c.first, 1);
+        const reasons: string[] = [];
+        if (c.count >= this.options.minCount) {
+          if (rate >= this.options.clientRateThreshold) {
+            reasons.push(`searches ${rate.toFixed(2)}/s (threshold ${this.options.clientRateThreshold}/s)`);
+          }
+          if (c.count > sigmaLimit) reasons.push(`${c.count} searches, far above the other ${kind}s (limit ${sigmaLimit.toFixed(1)})`);
+        }
+        rows.push({ client: c.client, kind, count: c.count, rate, pvs: c.pvs.size, flagged: reasons.length > 0, reasons });
+      }
+    }
+    return topN(rows, this.options.topLimit * 2, (r) => r.count);
+  }
+
+  /** PVs searched and never answered during the capture. */
+  neverFound(): NeverFoundEntry[] {
+    const rows: NeverFoundEntry[] = [];
+    for (const e of this.pvs.values()) {
+      if (e.answers.size > 0) continue;
+      const clients = [...e.clients.keys()];
+      rows.push({
+        pv: e.pv, count: e.count, first_seen: e.first, last_seen: e.last,
+        clients: clients.slice(0, 32),
+        hosts: [...new Set(clients.map((c) => c.slice(0, c.lastIndexOf(':'))))].slice(0, 32),
+      });
+    }
+    return rows.sort((a, b) => b.count - a.count || a.pv.localeCompare(b.pv));
+  }
+
+  /** PVs answered by more than one server, or by one server over several paths. */
+  duplicates(): DuplicateEntry[] {
+    const rows: DuplicateEntry[] = [];
+    for (const e of this.pvs.values()) {
+      const answers = [...e.answers.values()];
+      const multiPath = answers.some((a) => a.paths.size > 1 || a.copies);
+      if (answers.length < 2 && !multiPath) continue;
+      rows.push({
+        pv: e.pv,
+        servers: answers.map((a) => a.server),
+        verdict: answers.length > 1 ? 'duplicate' : 'multi-path',
+        answers: answers.map((a) => ({
+          server: a.server,
+          via: [...a.paths].map((p) => p.replace(/#0$/, '')),
+          first_seen: a.first,
+          count: a.count,
+        })),
+      });
+    }
+    return rows.sort((a, b) => a.pv.localeCompare(b.pv));
+  }
+}
