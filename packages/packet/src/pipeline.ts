@@ -1,0 +1,447 @@
+/**
+ * The packet pipeline: capture bytes (or live frames) in, ordered TCP stream data, UDP datagrams and
+ * problems out. One object per capture; everything is synchronous and driven by capture time.
+ */
+import { dottedQuad } from './format.js';
+import { FragmentReassembler, type FragmentOptions } from './fragments.js';
+import { ETHERTYPE_IPV4, ETHERTYPE_IPV6, linkRecord, locateNetwork, type NetworkLocation } from './link.js';
+import { linktypeName } from './linktypes.js';
+import {
+  CaptureReader,
+  type CaptureFrame,
+  type CaptureHandler,
+  type CaptureHeader,
+  type CaptureInterface,
+  type CaptureReaderOptions,
+} from './reader.js';
+import { TcpReassembler, type TcpOptions, type TcpSink, type TcpStats } from './tcp.js';
+import type { Ipv4Record, PacketEvent, PacketInfo, TransportRecord } from './types.js';
+
+const IPV4_MIN_HEADER = 20;
+const IP_OFF_VHL = 0;
+const IP_OFF_TOS = 1;
+const IP_OFF_TOTAL_LEN = 2;
+const IP_OFF_ID = 4;
+const IP_OFF_FRAG = 6;
+const IP_OFF_TTL = 8;
+const IP_OFF_PROTO = 9;
+const IP_OFF_SUM = 10;
+const IP_OFF_SRC = 12;
+const IP_OFF_DST = 16;
+const IP_FLAG_MF = 0x2000;
+const IP_FRAG_OFFSET_MASK = 0x1fff;
+const IP_FRAG_UNIT = 8;
+const IP_FLAGS_SHIFT = 13;
+const IPPROTO_TCP = 6;
+const IPPROTO_UDP = 17;
+
+const TCP_MIN_HEADER = 20;
+const TCP_OFF_SPORT = 0;
+const TCP_OFF_DPORT = 2;
+const TCP_OFF_SEQ = 4;
+const TCP_OFF_ACK = 8;
+const TCP_OFF_DATA_OFFSET = 12;
+const TCP_OFF_FLAGS = 13;
+const TCP_OFF_WIN = 14;
+const TCP_OFF_SUM = 16;
+const TCP_OFF_URP = 18;
+
+const UDP_HEADER = 8;
+const UDP_OFF_SPORT = 0;
+const UDP_OFF_DPORT = 2;
+const UDP_OFF_LEN = 4;
+const UDP_OFF_SUM = 6;
+
+/** Options of {@link PacketPipeline}. */
+export interface PacketPipelineOptions {
+  /** Receives every event, in capture order, synchronously. */
+  onEvent: (event: PacketEvent) => void;
+  /** Called once the capture format is known (not for live frames). */
+  onHeader?: (header: CaptureHeader) => void;
+  /** Called for each capture interface description. */
+  onInterface?: (iface: CaptureInterface) => void;
+  reader?: CaptureReaderOptions;
+  tcp?: TcpOptions;
+  fragments?: FragmentOptions;
+  /**
+   * Decode TCP and UDP (default true). When false the pipeline stops after IPv4: only counters and
+   * problems come out (for throughput measurements and pure statistics).
+   */
+  transport?: boolean;
+}
+
+/** Counters of a {@link PacketPipeline}. */
+export interface PacketStats {
+  /** Frames seen (packet records and live frames). */
+  frames: number;
+  /** Captured bytes of those frames. */
+  bytes: number;
+  ipv4: number;
+  /** IPv6 packets: recognised and skipped (CA is IPv4). */
+  ipv6: number;
+  /** Frames that carry neither IPv4 nor IPv6 (ARP, LLDP, ...). */
+  nonIp: number;
+  /** IPv4 packets that are neither TCP nor UDP (ICMP, ...). */
+  otherIp: number;
+  /** Frames of link types the layer does not decode. */
+  unsupportedLink: number;
+  udp: number;
+  tcp: number;
+  /** Frames cut short by the snapshot length (caplen < origlen) where that hid bytes the layers needed. */
+  truncated: number;
+  /** Frames with a bad header or length. */
+  malformed: number;
+  /** Problem events emitted (reader, link, IP, fragments). */
+  problems: number;
+  /** IPv4 fragments received. */
+  fragments: number;
+  /** Datagrams rebuilt from fragments. */
+  reassembled: number;
+  /** Gaps reported in TCP streams (same as tcp.gaps). */
+  tcpGaps: number;
+  /** TCP reassembly counters. */
+  tcpStats: TcpStats;
+}
+
+/**
+ * Turns capture bytes into packet events. Feed a capture with `pushCapture(chunk)` / `end()`, or live frames
+ * with `pushFrame(...)`; events arrive synchronously through `options.onEvent`.
+ */
+export class PacketPipeline {
+  private readonly onEvent: (event: PacketEvent) => void;
+  private readonly reader: CaptureReader;
+  private readonly frags: FragmentReassembler;
+  private readonly tcpR: TcpReassembler;
+  private readonly decodeTransport: boolean;
+  private readonly counters = {
+    frames: 0,
+    bytes: 0,
+    ipv4: 0,
+    ipv6: 0,
+    nonIp: 0,
+    otherIp: 0,
+    unsupportedLink: 0,
+    udp: 0,
+    tcp: 0,
+    truncated: 0,
+    malformed: 0,
+    problems: 0,
+    fragments: 0,
+    reassembled: 0,
+  };
+  private readonly loc: NetworkLocation = { offset: 0, ethertype: 0 };
+  private readonly reportedLinks = new Set<string>();
+  private captureStarted = false;
+  private liveFrames = 0;
+  private ended = false;
+  private now = 0;
+
+  // The packet being decoded; its record is built only when an event needs it.
+  private cur: CaptureFrame | undefined;
+  private curInfo: PacketInfo | undefined;
+  private ipBuf: Uint8Array = new Uint8Array(0);
+  private ipOff = 0;
+  private ipHl = 0;
+  private ipSrc = 0;
+  private ipDst = 0;
+  private l4Proto = 0;
+
+  constructor(options: PacketPipelineOptions) {
+    this.onEvent = options.onEvent;
+    this.decodeTransport = options.transport ?? true;
+    const handler: CaptureHandler = {
+      frame: (f) => this.frame(f),
+      problem: (p) => {
+        this.counters.problems++;
+        this.onEvent(p);
+      },
+      header: (h) => options.onHeader?.(h),
+      interface: (i) => options.onInterface?.(i),
+    };
+    this.reader = new CaptureReader(handler, options.reader);
+    this.frags = new FragmentReassembler(options.fragments ?? {}, (code, message) => this.report(code, message));
+    const sink: TcpSink = { current: () => this.current(), emit: (e) => this.onEvent(e) };
+    this.tcpR = new TcpReassembler(sink, options.tcp);
+  }
+
+  /** The capture header once known (undefined for live frames). */
+  get header(): CaptureHeader | undefined {
+    return this.reader.header;
+  }
+
+  /** A snapshot of the counters. */
+  get stats(): PacketStats {
+    const tcpStats = { ...this.tcpR.stats };
+    return { ...this.counters, tcpGaps: tcpStats.gaps, tcpStats };
+  }
+
+  /** Feed the next chunk of a pcap / pcapng capture. */
+  pushCapture(chunk: Uint8Array): void {
+    this.captureStarted = true;
+    this.reader.push(chunk);
+  }
+
+  /**
+   * Feed one live frame (e.g. from libpcap). Frames are numbered in the order pushed.
+   * @param linktype pcap LINKTYPE_ of the interface
+   * @param timestamp seconds since the Unix epoch
+   * @param bytes the captured bytes
+   * @param origlen length on the wire (default: bytes.length)
+   */
+  pushFrame(linktype: number, timestamp: number, bytes: Uint8Array, origlen: number = bytes.length): void {
+    this.frame({
+      type: 'frame',
+      frame: ++this.liveFrames,
+      section: -1,
+      interfaceId: 0,
+      linktype,
+      timestamp,
+      caplen: bytes.length,
+      origlen,
+      data: bytes,
+    });
+  }
+
+  /** End of input: reports a truncated capture, incomplete fragments, and flushes buffered TCP data. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.captureStarted || this.liveFrames === 0) this.reader.end();
+    this.frags.flush();
+    this.tcpR.flush();
+  }
+
+  private frame(f: CaptureFrame): void {
+    const c = this.counters;
+    c.frames++;
+    c.bytes += f.caplen;
+    if (f.timestamp > this.now) this.now = f.timestamp;
+    this.cur = f;
+    this.curInfo = undefined;
+    const loc = this.loc;
+    if (!locateNetwork(f.linktype, f.data, loc)) {
+      c.unsupportedLink++;
+      const key = `${f.section}/${f.interfaceId}/${f.linktype}`;
+      if (!this.reportedLinks.has(key)) {
+        this.reportedLinks.add(key);
+        const where = f.section < 0 ? 'live capture' : `interface ${f.interfaceId}`;
+        this.report(
+          'unknown-linktype',
+          `${where}: link type ${f.linktype} (${linktypeName(f.linktype)}) is not decoded; its frames are counted and skipped (reported once)`,
+        );
+      }
+      return;
+    }
+    if (loc.offset < 0) {
+      this.bad('bad-link-header', `frame too short for its ${linktypeName(f.linktype)} header (${f.caplen} bytes)`);
+      return;
+    }
+    if (loc.ethertype === ETHERTYPE_IPV4) this.ipv4(f, f.data, loc.offset);
+    else if (loc.ethertype === ETHERTYPE_IPV6) c.ipv6++;
+    else c.nonIp++;
+  }
+
+  private ipv4(f: CaptureFrame, buf: Uint8Array, ip: number): void {
+    const avail = buf.length - ip;
+    if (avail < IPV4_MIN_HEADER) {
+      this.bad('bad-ip-header', `only ${avail} bytes of IPv4 header captured`);
+      return;
+    }
+    const vhl = buf[ip + IP_OFF_VHL];
+    const hl = (vhl & 0x0f) * 4;
+    if (vhl >> 4 !== 4 || hl < IPV4_MIN_HEADER || hl > avail) {
+      this.bad('bad-ip-header', `IPv4 version ${vhl >> 4}, header length ${hl} (${avail} bytes captured)`);
+      return;
+    }
+    const totalLen = (buf[ip + IP_OFF_TOTAL_LEN] << 8) | buf[ip + IP_OFF_TOTAL_LEN + 1];
+    if (totalLen < hl) {
+      this.bad('bad-ip-length', `IPv4 total length ${totalLen} is below its header length ${hl}`);
+      return;
+    }
+    this.counters.ipv4++;
+    // Trailing Ethernet padding lies beyond the IP total length and is cut off here.
+    let end = ip + totalLen;
+    let missing = 0;
+    if (totalLen > avail) {
+      missing = totalLen - avail;
+      end = buf.length;
+      if (f.caplen < f.origlen) {
+        this.counters.truncated++;
+        this.report('truncated', `IPv4 packet of ${totalLen} bytes: ${missing} bytes cut off by the snapshot length`);
+      } else {
+        this.bad('bad-ip-length', `IPv4 total length ${totalLen} exceeds the ${avail} bytes of the frame`);
+      }
+    }
+    const frag = (buf[ip + IP_OFF_FRAG] << 8) | buf[ip + IP_OFF_FRAG + 1];
+    const src = ((buf[ip + IP_OFF_SRC] << 24) | (buf[ip + IP_OFF_SRC + 1] << 16) | (buf[ip + IP_OFF_SRC + 2] << 8) | buf[ip + IP_OFF_SRC + 3]) >>> 0;
+    const dst = ((buf[ip + IP_OFF_DST] << 24) | (buf[ip + IP_OFF_DST + 1] << 16) | (buf[ip + IP_OFF_DST + 2] << 8) | buf[ip + IP_OFF_DST + 3]) >>> 0;
+    const proto = buf[ip + IP_OFF_PROTO];
+    if ((frag & (IP_FLAG_MF | IP_FRAG_OFFSET_MASK)) !== 0) {
+      this.counters.fragments++;
+      if (missing > 0) {
+        this.report('bad-fragment', 'truncated IPv4 fragment dropped');
+        return;
+      }
+      const whole = this.frags.add(
+        buf,
+        ip,
+        hl,
+        end,
+        src,
+        dst,
+        (buf[ip + IP_OFF_ID] << 8) | buf[ip + IP_OFF_ID + 1],
+        proto,
+        (frag & IP_FRAG_OFFSET_MASK) * IP_FRAG_UNIT,
+        (frag & IP_FLAG_MF) !== 0,
+        this.now,
+      );
+      if (whole === undefined) return;
+      this.counters.reassembled++;
+      buf = whole;
+      ip = 0;
+      end = whole.length;
+    } else if (this.counters.fragments > 0) {
+      this.frags.expire(this.now);
+    }
+    this.ipBuf = buf;
+    this.ipOff = ip;
+    this.ipHl = hl;
+    this.ipSrc = src;
+    this.ipDst = dst;
+    this.l4Proto = proto;
+    if (!this.decodeTransport) return;
+    if (proto === IPPROTO_TCP) this.tcp(f, buf, ip + hl, end, src, dst, missing);
+    else if (proto === IPPROTO_UDP) this.udp(buf, ip + hl, end, missing);
+    else this.counters.otherIp++;
+  }
+
+  private tcp(f: CaptureFrame, buf: Uint8Array, l4: number, end: number, src: number, dst: number, missing: number): void {
+    const avail = end - l4;
+    if (avail < TCP_MIN_HEADER) {
+      this.bad('bad-tcp-header', `only ${avail} bytes of TCP header`);
+      return;
+    }
+    const off = (buf[l4 + TCP_OFF_DATA_OFFSET] >> 4) * 4;
+    if (off < TCP_MIN_HEADER || off > avail) {
+      this.bad('bad-tcp-header', `TCP data offset ${off} with ${avail} bytes of segment`);
+      return;
+    }
+    this.counters.tcp++;
+    this.tcpR.segment(
+      f.timestamp,
+      src,
+      (buf[l4 + TCP_OFF_SPORT] << 8) | buf[l4 + TCP_OFF_SPORT + 1],
+      dst,
+      (buf[l4 + TCP_OFF_DPORT] << 8) | buf[l4 + TCP_OFF_DPORT + 1],
+      ((buf[l4 + TCP_OFF_SEQ] << 24) | (buf[l4 + TCP_OFF_SEQ + 1] << 16) | (buf[l4 + TCP_OFF_SEQ + 2] << 8) | buf[l4 + TCP_OFF_SEQ + 3]) >>> 0,
+      buf[l4 + TCP_OFF_FLAGS],
+      buf.subarray(l4 + off, end),
+      missing,
+    );
+  }
+
+  private udp(buf: Uint8Array, l4: number, end: number, missing: number): void {
+    const avail = end - l4;
+    if (avail < UDP_HEADER) {
+      this.bad('bad-udp-header', `only ${avail} bytes of UDP header`);
+      return;
+    }
+    const ulen = (buf[l4 + UDP_OFF_LEN] << 8) | buf[l4 + UDP_OFF_LEN + 1];
+    if (ulen < UDP_HEADER) {
+      this.bad('bad-udp-length', `UDP length ${ulen} is below the header size`);
+      return;
+    }
+    if (ulen > avail) {
+      // A cut-off datagram was reported as truncated already; a UDP length beyond IP's is malformed.
+      if (missing === 0) this.bad('bad-udp-length', `UDP length ${ulen} exceeds the ${avail} bytes IPv4 carries`);
+      return;
+    }
+    this.counters.udp++;
+    this.onEvent({ type: 'udp', packet: this.current(), payload: buf.subarray(l4 + UDP_HEADER, l4 + ulen) });
+  }
+
+  private bad(code: string, message: string): void {
+    this.counters.malformed++;
+    this.report(code, message);
+  }
+
+  /** Emit a problem about the current frame. */
+  private report(code: string, message: string): void {
+    const f = this.cur;
+    this.counters.problems++;
+    const frame = f?.frame ?? 0;
+    this.onEvent({
+      type: 'problem',
+      frame,
+      timestamp: f?.timestamp,
+      code,
+      message: frame > 0 ? `frame ${frame}: ${message}` : message,
+    });
+  }
+
+  /** The record of the packet being decoded (built once, on first use). */
+  private current(): PacketInfo {
+    if (this.curInfo !== undefined) return this.curInfo;
+    const f = this.cur as CaptureFrame;
+    const b = this.ipBuf;
+    const ip = this.ipOff;
+    const hl = this.ipHl;
+    const fragField = (b[ip + IP_OFF_FRAG] << 8) | b[ip + IP_OFF_FRAG + 1];
+    const src = dottedQuad(this.ipSrc);
+    const dst = dottedQuad(this.ipDst);
+    const ipRec: Ipv4Record = {
+      version: 4,
+      hl,
+      tos: b[ip + IP_OFF_TOS],
+      len: (b[ip + IP_OFF_TOTAL_LEN] << 8) | b[ip + IP_OFF_TOTAL_LEN + 1],
+      id: (b[ip + IP_OFF_ID] << 8) | b[ip + IP_OFF_ID + 1],
+      flags: fragField >> IP_FLAGS_SHIFT,
+      offset: (fragField & IP_FRAG_OFFSET_MASK) * IP_FRAG_UNIT,
+      ttl: b[ip + IP_OFF_TTL],
+      p: b[ip + IP_OFF_PROTO],
+      sum: (b[ip + IP_OFF_SUM] << 8) | b[ip + IP_OFF_SUM + 1],
+      src,
+      dst,
+    };
+    if (hl > IPV4_MIN_HEADER) ipRec.options = b.subarray(ip + IPV4_MIN_HEADER, ip + hl);
+    const l4 = ip + hl;
+    const u16 = (o: number): number => (b[l4 + o] << 8) | b[l4 + o + 1];
+    let transport: TransportRecord;
+    if (this.l4Proto === IPPROTO_TCP) {
+      transport = {
+        protocol: 'tcp',
+        sport: u16(TCP_OFF_SPORT),
+        dport: u16(TCP_OFF_DPORT),
+        seq: ((u16(TCP_OFF_SEQ) << 16) | u16(TCP_OFF_SEQ + 2)) >>> 0,
+        ack: ((u16(TCP_OFF_ACK) << 16) | u16(TCP_OFF_ACK + 2)) >>> 0,
+        off: (b[l4 + TCP_OFF_DATA_OFFSET] >> 4) * 4,
+        flags: b[l4 + TCP_OFF_FLAGS],
+        win: u16(TCP_OFF_WIN),
+        sum: u16(TCP_OFF_SUM),
+        urp: u16(TCP_OFF_URP),
+      };
+    } else {
+      transport = {
+        protocol: 'udp',
+        sport: u16(UDP_OFF_SPORT),
+        dport: u16(UDP_OFF_DPORT),
+        ulen: u16(UDP_OFF_LEN),
+        sum: u16(UDP_OFF_SUM),
+      };
+    }
+    const info: PacketInfo = {
+      frame: f.frame,
+      timestamp: f.timestamp,
+      caplen: f.caplen,
+      origlen: f.origlen,
+      interfaceId: f.interfaceId,
+      link: linkRecord(f.linktype, f.data),
+      ip: ipRec,
+      transport,
+      src,
+      dst,
+    };
+    this.curInfo = info;
+    return info;
+  }
+}

@@ -1,0 +1,476 @@
+/**
+ * TCP reassembly: per direction of each connection, bytes are delivered once and in sequence order.
+ * Retransmissions and overlaps keep the bytes seen first; out-of-order segments wait (bounded) for the hole
+ * before them; a hole that cannot be filled becomes an explicit gap so the consumer can resynchronise.
+ * All times are capture time (seconds), so replaying a file behaves exactly like the live capture did.
+ */
+import { dottedQuad } from './format.js';
+import type { PacketEvent, PacketInfo, TcpFlow } from './types.js';
+
+export const TCP_FIN = 0x01;
+export const TCP_SYN = 0x02;
+export const TCP_RST = 0x04;
+export const TCP_ACK = 0x10;
+
+/** Limits and timeouts of the TCP reassembler (times in seconds of capture time). */
+export interface TcpOptions {
+  /** Out-of-order bytes held per direction (default 4 MiB) before the hole is declared a gap. */
+  maxBufferPerDirection?: number;
+  /** Out-of-order bytes held over all connections (default 64 MiB). */
+  maxBufferTotal?: number;
+  /** Out-of-order segments held per direction (default 4096). */
+  maxSegmentsPerDirection?: number;
+  /** How long a hole may stay open before it is reported as a gap (default 10 s). */
+  gapTimeout?: number;
+  /** A connection without packets for this long is closed with reason 'timeout' (default 600 s). */
+  idleTimeout?: number;
+  /** How long a closed connection is remembered so that late packets do not reopen it (default 30 s). */
+  closedLinger?: number;
+  /** Connections tracked at once (default 65536); beyond it the least recently active are evicted. */
+  maxFlows?: number;
+}
+
+/** Counters of the TCP reassembler. */
+export interface TcpStats {
+  /** Connections currently tracked (open or lingering after close). */
+  flows: number;
+  /** Connections ever seen. */
+  flowsTotal: number;
+  flowsClosed: number;
+  flowsTimedOut: number;
+  flowsEvicted: number;
+  segments: number;
+  /** Stream bytes delivered. */
+  bytes: number;
+  /** Bytes dropped because they had been delivered already (retransmissions, overlaps). */
+  duplicateBytes: number;
+  /** Segments that arrived ahead of a hole and were buffered. */
+  outOfOrderSegments: number;
+  /** Out-of-order bytes held right now. */
+  bufferedBytes: number;
+  gaps: number;
+  /** Stream bytes the capture never saw (sum of gap lengths). */
+  gapBytes: number;
+}
+
+/** Where the reassembler gets packet records and sends events. */
+export interface TcpSink {
+  /** The record of the packet being processed (built on demand). */
+  current(): PacketInfo;
+  emit(event: PacketEvent): void;
+}
+
+interface Segment {
+  seq: number;
+  data: Uint8Array;
+}
+
+class Direction {
+  started = false;
+  /** A SYN was seen from this side, with sequence number `isn`. */
+  syn = false;
+  isn = 0;
+  /** Next expected sequence number (mod 2^32). */
+  next = 0;
+  /** Buffered out-of-order segments: sorted, non-overlapping, all ahead of `next`. */
+  segs: Segment[] = [];
+  buffered = 0;
+  fin = false;
+  finSeq = 0;
+  done = false;
+  hole = false;
+  holeSince = 0;
+}
+
+class FlowState {
+  closed = false;
+  readonly dirs: [Direction, Direction] = [new Direction(), new Direction()];
+  constructor(
+    readonly flow: TcpFlow,
+    readonly epA: number,
+    readonly lo: number,
+    readonly hi: number,
+    public lastSeen: number,
+    /** Last packet record used in an event of this flow: the packet for events raised by timers. */
+    public info: PacketInfo,
+  ) {}
+}
+
+const SIDES = ['a', 'b'] as const;
+const PORT_SPAN = 65536;
+const SWEEP_INTERVAL = 1;
+
+export class TcpReassembler {
+  readonly stats: TcpStats = {
+    flows: 0,
+    flowsTotal: 0,
+    flowsClosed: 0,
+    flowsTimedOut: 0,
+    flowsEvicted: 0,
+    segments: 0,
+    bytes: 0,
+    duplicateBytes: 0,
+    outOfOrderSegments: 0,
+    bufferedBytes: 0,
+    gaps: 0,
+    gapBytes: 0,
+  };
+  private readonly maxPerDir: number;
+  private readonly maxTotal: number;
+  private readonly maxSegs: number;
+  private readonly gapTimeout: number;
+  private readonly idleTimeout: number;
+  private readonly closedLinger: number;
+  private readonly maxFlows: number;
+  /** lower endpoint key → higher endpoint key → connection; endpoint key = ip × 65536 + port. */
+  private readonly table = new Map<number, Map<number, FlowState>>();
+  private nextId = 1;
+  private now = -Infinity;
+  private lastSweep = -Infinity;
+  /** The flow whose packet is being processed: its events use the current packet record. */
+  private active: FlowState | undefined;
+
+  constructor(
+    private readonly sink: TcpSink,
+    options: TcpOptions = {},
+  ) {
+    this.maxPerDir = options.maxBufferPerDirection ?? 4 * 1024 * 1024;
+    this.maxTotal = options.maxBufferTotal ?? 64 * 1024 * 1024;
+    this.maxSegs = options.maxSegmentsPerDirection ?? 4096;
+    this.gapTimeout = options.gapTimeout ?? 10;
+    this.idleTimeout = options.idleTimeout ?? 600;
+    this.closedLinger = options.closedLinger ?? 30;
+    this.maxFlows = options.maxFlows ?? 65536;
+  }
+
+  /**
+   * One TCP segment. `payload` holds the captured data; `missing` counts payload bytes the IP header
+   * announced but the capture cut off (snaplen).
+   */
+  segment(
+    now: number,
+    src: number,
+    sport: number,
+    dst: number,
+    dport: number,
+    seq: number,
+    flags: number,
+    payload: Uint8Array,
+    missing: number,
+  ): void {
+    this.stats.segments++;
+    this.advance(now);
+    const epS = src * PORT_SPAN + sport;
+    const epD = dst * PORT_SPAN + dport;
+    const lo = epS < epD ? epS : epD;
+    const hi = epS < epD ? epD : epS;
+    let inner = this.table.get(lo);
+    let fs = inner?.get(hi);
+    const syn = (flags & TCP_SYN) !== 0;
+    const ack = (flags & TCP_ACK) !== 0;
+    if (fs !== undefined) {
+      if (fs.closed) {
+        if (!syn || ack) {
+          fs.lastSeen = this.now;
+          return;
+        }
+        this.remove(fs);
+        fs = undefined;
+      } else if (syn && !ack) {
+        const d = fs.dirs[epS === fs.epA ? 0 : 1];
+        if (d.started && !(d.syn && d.isn === seq)) {
+          // A fresh SYN with another initial sequence number: the old connection is gone unseen.
+          this.close(fs, 'evicted');
+          this.remove(fs);
+          fs = undefined;
+        }
+      }
+    }
+    let created = false;
+    if (fs === undefined) {
+      if ((flags & TCP_RST) !== 0) return;
+      if (this.stats.flows >= this.maxFlows) this.evict();
+      inner = this.table.get(lo);
+      if (inner === undefined) {
+        inner = new Map();
+        this.table.set(lo, inner);
+      }
+      const flow: TcpFlow = {
+        id: this.nextId++,
+        a: { ip: dottedQuad(src), port: sport },
+        b: { ip: dottedQuad(dst), port: dport },
+      };
+      fs = new FlowState(flow, epS, lo, hi, this.now, this.sink.current());
+      inner.set(hi, fs);
+      this.stats.flows++;
+      this.stats.flowsTotal++;
+      created = true;
+    }
+    this.active = fs;
+    try {
+      this.process(fs, epS === fs.epA ? 0 : 1, seq, flags, payload, missing, created);
+    } finally {
+      this.active = undefined;
+    }
+  }
+
+  private process(
+    fs: FlowState,
+    from: 0 | 1,
+    seq: number,
+    flags: number,
+    payload: Uint8Array,
+    missing: number,
+    created: boolean,
+  ): void {
+    fs.lastSeen = this.now;
+    const d = fs.dirs[from];
+    if ((flags & TCP_SYN) !== 0) {
+      if (fs.flow.opener === undefined) fs.flow.opener = SIDES[(flags & TCP_ACK) !== 0 ? 1 - from : from];
+      if (!d.syn) {
+        d.syn = true;
+        d.isn = seq;
+      }
+      seq = (seq + 1) >>> 0;
+      if (!d.started) {
+        d.started = true;
+        d.next = seq;
+      }
+    }
+    if (created) this.sink.emit({ type: 'tcp-open', packet: this.info(fs), flow: fs.flow });
+    if ((flags & TCP_RST) !== 0) {
+      this.close(fs, 'rst');
+      return;
+    }
+    if (payload.length > 0 || missing > 0) this.data(fs, from, seq, payload, missing);
+    if ((flags & TCP_FIN) !== 0 && !d.fin) {
+      const finSeq = (seq + payload.length + missing) >>> 0;
+      if (!d.started) {
+        d.started = true;
+        d.next = finSeq;
+      }
+      d.fin = true;
+      d.finSeq = finSeq;
+      this.updateHole(d);
+    }
+    if (d.hole && this.now - d.holeSince > this.gapTimeout) this.flushHoles(fs, from);
+    this.checkDone(fs);
+  }
+
+  private data(fs: FlowState, from: 0 | 1, seq: number, payload: Uint8Array, missing: number): void {
+    const d = fs.dirs[from];
+    if (!d.started) {
+      // Capture started mid-connection: the first data seen defines the stream start.
+      d.started = true;
+      d.next = seq;
+    }
+    const len = payload.length;
+    const rel = (seq - d.next) | 0;
+    if (rel + len + missing <= 0) {
+      this.stats.duplicateBytes += len;
+      return;
+    }
+    if (rel <= 0) {
+      if (rel + len > 0) {
+        this.stats.duplicateBytes -= rel;
+        this.deliver(fs, from, rel === 0 ? payload : payload.subarray(-rel));
+      } else {
+        this.stats.duplicateBytes += len;
+      }
+      if (missing > 0) {
+        const skip = (seq + len + missing - d.next) | 0;
+        if (skip > 0) this.gap(fs, from, skip);
+      }
+      this.drain(fs, from);
+      return;
+    }
+    if (len === 0) {
+      this.updateHole(d);
+      return;
+    }
+    this.stats.outOfOrderSegments++;
+    this.buffer(d, rel, seq, payload);
+    this.updateHole(d);
+    while (
+      d.segs.length > 0 &&
+      (d.buffered > this.maxPerDir || d.segs.length > this.maxSegs || this.stats.bufferedBytes > this.maxTotal)
+    ) {
+      this.flushOne(fs, from);
+    }
+  }
+
+  /** Insert the parts of a segment not yet buffered (earlier bytes win), copying them. */
+  private buffer(d: Direction, rel: number, seq: number, payload: Uint8Array): void {
+    const segs = d.segs;
+    const end = rel + payload.length;
+    let s = rel;
+    let i = 0;
+    while (s < end) {
+      while (i < segs.length && ((segs[i].seq - d.next) | 0) + segs[i].data.length <= s) i++;
+      const next = i < segs.length ? segs[i] : undefined;
+      const nextRel = next === undefined ? end : (next.seq - d.next) | 0;
+      if (next !== undefined && nextRel <= s) {
+        const skipTo = nextRel + next.data.length;
+        this.stats.duplicateBytes += Math.min(skipTo, end) - s;
+        s = skipTo;
+        continue;
+      }
+      const e = Math.min(end, nextRel);
+      segs.splice(i, 0, { seq: (seq + (s - rel)) >>> 0, data: payload.slice(s - rel, e - rel) });
+      d.buffered += e - s;
+      this.stats.bufferedBytes += e - s;
+      i++;
+      s = e;
+    }
+  }
+
+  /** Deliver buffered segments that the stream has reached. */
+  private drain(fs: FlowState, from: 0 | 1): void {
+    const d = fs.dirs[from];
+    let n = 0;
+    while (n < d.segs.length) {
+      const s = d.segs[n];
+      const r = (s.seq - d.next) | 0;
+      if (r > 0) break;
+      n++;
+      d.buffered -= s.data.length;
+      this.stats.bufferedBytes -= s.data.length;
+      const end = r + s.data.length;
+      if (end > 0) {
+        this.stats.duplicateBytes -= r;
+        this.deliver(fs, from, r === 0 ? s.data : s.data.subarray(-r));
+      } else {
+        this.stats.duplicateBytes += s.data.length;
+      }
+    }
+    if (n > 0) d.segs.splice(0, n);
+    this.updateHole(d);
+  }
+
+  private updateHole(d: Direction): void {
+    const hole = d.segs.length > 0 || (d.fin && d.next !== d.finSeq);
+    if (hole && !d.hole) d.holeSince = this.now;
+    d.hole = hole;
+  }
+
+  /** Declare the first hole of a direction a gap and deliver what follows it. */
+  private flushOne(fs: FlowState, from: 0 | 1): void {
+    const d = fs.dirs[from];
+    if (d.segs.length > 0) {
+      const r = (d.segs[0].seq - d.next) | 0;
+      if (r > 0) this.gap(fs, from, r);
+      this.drain(fs, from);
+      // A following hole starts now.
+      if (d.hole) d.holeSince = this.now;
+    } else if (d.fin && d.next !== d.finSeq) {
+      const r = (d.finSeq - d.next) | 0;
+      if (r > 0) this.gap(fs, from, r);
+      else d.next = d.finSeq;
+      this.updateHole(d);
+    }
+  }
+
+  private flushHoles(fs: FlowState, from: 0 | 1): void {
+    const d = fs.dirs[from];
+    while (d.hole) this.flushOne(fs, from);
+  }
+
+  private gap(fs: FlowState, from: 0 | 1, length: number): void {
+    const d = fs.dirs[from];
+    d.next = (d.next + length) >>> 0;
+    this.stats.gaps++;
+    this.stats.gapBytes += length;
+    this.sink.emit({ type: 'tcp-gap', packet: this.info(fs), flow: fs.flow, from: SIDES[from], length });
+  }
+
+  private deliver(fs: FlowState, from: 0 | 1, data: Uint8Array): void {
+    const d = fs.dirs[from];
+    d.next = (d.next + data.length) >>> 0;
+    this.stats.bytes += data.length;
+    this.sink.emit({ type: 'tcp-data', packet: this.info(fs), flow: fs.flow, from: SIDES[from], data });
+  }
+
+  private info(fs: FlowState): PacketInfo {
+    if (this.active === fs) fs.info = this.sink.current();
+    return fs.info;
+  }
+
+  private checkDone(fs: FlowState): void {
+    for (const d of fs.dirs) {
+      if (!d.done && d.fin && !d.hole) d.done = true;
+    }
+    if (fs.dirs[0].done && fs.dirs[1].done) this.close(fs, 'fin');
+  }
+
+  private close(fs: FlowState, reason: 'fin' | 'rst' | 'timeout' | 'evicted'): void {
+    if (fs.closed) return;
+    this.flushHoles(fs, 0);
+    this.flushHoles(fs, 1);
+    fs.closed = true;
+    this.stats.flowsClosed++;
+    if (reason === 'timeout') this.stats.flowsTimedOut++;
+    if (reason === 'evicted') this.stats.flowsEvicted++;
+    this.sink.emit({ type: 'tcp-close', packet: this.info(fs), flow: fs.flow, reason });
+  }
+
+  private remove(fs: FlowState): void {
+    const inner = this.table.get(fs.lo);
+    if (inner?.get(fs.hi) !== fs) return;
+    inner.delete(fs.hi);
+    if (inner.size === 0) this.table.delete(fs.lo);
+    this.stats.flows--;
+    for (const d of fs.dirs) {
+      this.stats.bufferedBytes -= d.buffered;
+      d.buffered = 0;
+      d.segs = [];
+    }
+  }
+
+  /** Let capture time pass: expire idle connections and report holes open too long. */
+  advance(now: number): void {
+    if (now > this.now) this.now = now;
+    if (this.now - this.lastSweep < SWEEP_INTERVAL) return;
+    this.lastSweep = this.now;
+    for (const inner of this.table.values()) {
+      for (const fs of inner.values()) {
+        const idle = this.now - fs.lastSeen;
+        if (fs.closed) {
+          if (idle > this.closedLinger) this.remove(fs);
+        } else if (idle > this.idleTimeout) {
+          this.close(fs, 'timeout');
+          this.remove(fs);
+        } else {
+          for (const from of [0, 1] as const) {
+            const d = fs.dirs[from];
+            if (d.hole && this.now - d.holeSince > this.gapTimeout) this.flushHoles(fs, from);
+          }
+          this.checkDone(fs);
+        }
+      }
+    }
+  }
+
+  /** End of capture: deliver what is still buffered (after explicit gaps). Connections stay open. */
+  flush(): void {
+    for (const inner of this.table.values()) {
+      for (const fs of inner.values()) {
+        if (fs.closed) continue;
+        this.flushHoles(fs, 0);
+        this.flushHoles(fs, 1);
+      }
+    }
+  }
+
+  /** Evict the least recently active eighth of the connections to make room. */
+  private evict(): void {
+    const all: FlowState[] = [];
+    for (const inner of this.table.values()) for (const fs of inner.values()) all.push(fs);
+    all.sort((x, y) => x.lastSeen - y.lastSeen);
+    const n = Math.max(1, all.length >> 3);
+    for (let i = 0; i < n; i++) {
+      const fs = all[i];
+      if (!fs.closed) this.close(fs, 'evicted');
+      this.remove(fs);
+    }
+  }
+}
