@@ -1,0 +1,192 @@
+#!/usr/bin/env node
+/**
+ * `ca-sim`: run a simulated IOC or a client workload on loopback.
+ *   ca-sim ioc  [--prefix sim:] [--pvs N] [--rate HZ] [--port P] ...
+ *   ca-sim load [--channels N] [--monitors N] [--duration S] [--storm N] [--addr-list ...] ...
+ */
+import { parseArgs } from 'node:util';
+import { startIoc } from './server.js';
+import { runLoad } from './workload.js';
+
+const HELP = `ca-sim: EPICS Channel Access traffic simulator (loopback by default)
+
+Usage:
+  ca-sim ioc  [options]   serve simulated PVs until Ctrl-C
+  ca-sim load [options]   run client workloads against an IOC, print a JSON report
+  ca-sim -h | --help
+
+ioc options:
+  --prefix P        PV name prefix (default sim:); always serves Pdouble Plong Pstring Penum
+                    Pwaveform Pcounter (and Pfloat Pshort Pchar Pchararray Plongarray
+                    Pstringarray Pbigwave Preadonly Psine)
+  --pvs N           extra generated PVs Ppv0..Ppv{N-1}, every native type (default 0)
+  --rate HZ         update rate of the periodic PVs (default 10; 0 = static)
+  --port P          UDP search port (default 5064, or EPICS_CAS_SERVER_PORT / EPICS_CA_SERVER_PORT)
+  --tcp-port P      TCP port (default: the UDP port, a free one if it is busy)
+  --host ADDR       address to serve on (default 127.0.0.1; 0.0.0.0 = every interface)
+  --beacon-port P   beacon destination port (default 5065, or EPICS_CA_REPEATER_PORT)
+  --beacon-period S steady beacon period in seconds (default 15)
+  --seed N          seed of the generated values (default 1)
+
+load options:
+  --channels N      channels per client (default 10)
+  --monitors N      subscriptions per client (default 5)
+  --clients N       concurrent clients (default 1)
+  --ops N           reads+writes per second per client (default 20)
+  --duration S      run time in seconds (default 10)
+  --storm N         also search N missing PVs (Pmissing:0..) with back-off (default 0)
+  --addr-list LIST  search destinations "host[:port] ..." (default EPICS_CA_ADDR_LIST or 127.0.0.1)
+  --port P          default server port of the destinations (default 5064 or EPICS_CA_SERVER_PORT)
+  --prefix P        PV name prefix (default sim:)
+  --pvs N           the IOC's generated PV count, to use Ppv0.. as well (default 0)
+  --seed N          seed of every choice (default 1)
+`;
+
+function intOption(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new UsageError(`--${name} needs a non-negative number, got "${value}"`);
+  return n;
+}
+
+class UsageError extends Error {}
+
+function envPort(...names: string[]): number | undefined {
+  for (const n of names) {
+    const v = process.env[n];
+    if (v !== undefined && v !== '' && Number.isInteger(Number(v))) return Number(v);
+  }
+  return undefined;
+}
+
+async function waitForSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const done = (sig: NodeJS.Signals): void => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve(sig);
+    };
+    process.on('SIGINT', done);
+    process.on('SIGTERM', done);
+  });
+}
+
+async function ioc(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      prefix: { type: 'string' },
+      pvs: { type: 'string' },
+      rate: { type: 'string' },
+      port: { type: 'string' },
+      'tcp-port': { type: 'string' },
+      host: { type: 'string' },
+      'beacon-port': { type: 'string' },
+      'beacon-period': { type: 'string' },
+      seed: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const handle = await startIoc({
+    prefix: values.prefix ?? 'sim:',
+    pvs: intOption(values.pvs, 'pvs', 0),
+    rate: intOption(values.rate, 'rate', 10),
+    port: intOption(values.port, 'port', envPort('EPICS_CAS_SERVER_PORT', 'EPICS_CA_SERVER_PORT') ?? 5064),
+    tcpPort: values['tcp-port'] === undefined ? undefined : intOption(values['tcp-port'], 'tcp-port', 0),
+    host: values.host ?? '127.0.0.1',
+    beaconPort: intOption(values['beacon-port'], 'beacon-port', envPort('EPICS_CAS_BEACON_PORT', 'EPICS_CA_REPEATER_PORT') ?? 5065),
+    beaconPeriodMs: intOption(values['beacon-period'], 'beacon-period', 15) * 1000,
+    seed: intOption(values.seed, 'seed', 1),
+    log: (e) => {
+      if (e.level === 'warn') process.stderr.write(`${JSON.stringify(e)}\n`);
+    },
+  });
+  process.stdout.write(
+    `${JSON.stringify({ msg: 'ioc ready', host: handle.host, udpPort: handle.udpPort, tcpPort: handle.tcpPort, pvs: handle.db.size, prefix: handle.prefix })}\n`,
+  );
+  const sig = await waitForSignal();
+  await handle.stop();
+  process.stdout.write(`${JSON.stringify({ msg: 'ioc stopped', signal: sig, stats: handle.stats })}\n`);
+}
+
+async function load(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      channels: { type: 'string' },
+      monitors: { type: 'string' },
+      clients: { type: 'string' },
+      ops: { type: 'string' },
+      duration: { type: 'string' },
+      storm: { type: 'string' },
+      'addr-list': { type: 'string' },
+      port: { type: 'string' },
+      prefix: { type: 'string' },
+      pvs: { type: 'string' },
+      seed: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const controller = new AbortController();
+  void waitForSignal().then(() => controller.abort());
+  const addrList = (values['addr-list'] ?? process.env.EPICS_CA_ADDR_LIST ?? '127.0.0.1').split(/\s+/).filter(Boolean);
+  const report = await runLoad({
+    addrList,
+    serverPort: intOption(values.port, 'port', envPort('EPICS_CA_SERVER_PORT') ?? 5064),
+    prefix: values.prefix ?? 'sim:',
+    generatedPvs: intOption(values.pvs, 'pvs', 0),
+    channels: intOption(values.channels, 'channels', 10),
+    monitors: intOption(values.monitors, 'monitors', 5),
+    clients: intOption(values.clients, 'clients', 1),
+    opsPerSecond: intOption(values.ops, 'ops', 20),
+    durationMs: intOption(values.duration, 'duration', 10) * 1000,
+    storm: intOption(values.storm, 'storm', 0),
+    seed: intOption(values.seed, 'seed', 1),
+    signal: controller.signal,
+  });
+  process.stdout.write(`${JSON.stringify({ msg: 'load done', ...report })}\n`);
+  // The signal listener above would keep nothing alive, but be explicit: the run is over.
+  process.exit(0);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'ioc':
+        await ioc(rest);
+        return 0;
+      case 'load':
+        await load(rest);
+        return 0;
+      case undefined:
+      case '-h':
+      case '--help':
+      case 'help':
+        process.stdout.write(HELP);
+        return command === undefined ? 1 : 0;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`ca-sim: ${(err as Error).message}\n(see ca-sim --help)\n`);
+      return 2;
+    }
+    const e = err as NodeJS.ErrnoException;
+    process.stderr.write(`ca-sim: ${e.code ? `${e.code}: ` : ''}${e.message}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
