@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { bytesToHex, recordToJSON, recordToPlain } from './json.js';
+
+describe('recordToJSON', () => {
+  it('writes byte arrays (Uint8Array and Buffer) as hex strings at any depth', () => {
+    const record = {
+      frame: 1,
+      ip: { options: new Uint8Array([0x01, 0xab]) },
+      raw: Buffer.from([0xde, 0xad, 0xbe, 0xef]),
+      command: { name: 'Malformed', sample: new Uint8Array([0, 255]) },
+    };
+    expect(JSON.parse(recordToJSON(record))).toEqual({
+      frame: 1,
+      ip: { options: '01ab' },
+      raw: 'deadbeef',
+      command: { name: 'Malformed', sample: '00ff' },
+    });
+  });
+
+  it('leaves out undefined, turns non-finite numbers into null and bigints into numbers or strings', () => {
+    const text = recordToJSON({ a: undefined, b: Number.NaN, c: Infinity, d: 5n, e: 2n ** 64n });
+    expect(JSON.parse(text)).toEqual({ b: null, c: null, d: 5, e: '18446744073709551616' });
+  });
+
+  it('is one line', () => {
+    expect(recordToJSON({ s: 'a\nb' })).not.toContain('\n');
+  });
+
+  it('gives plain values', () => {
+    expect(recordToPlain({ x: new Uint8Array([1]) })).toEqual({ x: '01' });
+  });
+
+  it('hex-encodes every byte value', () => {
+    const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+    expect(bytesToHex(all)).toBe(Buffer.from(all).toString('hex'));
+  });
+});

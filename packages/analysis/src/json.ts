@@ -1,0 +1,46 @@
+/**
+ * The JSON form of decoded records, shared by `ca-shark --json` and the daemon's WebSocket/REST output
+ * (documented field by field in docs/json.md, schema in packages/cli/schema/record.schema.json).
+ *
+ * Differences from the in-memory record: byte arrays (`Uint8Array`, `Buffer`) become lower-case hex
+ * strings, `bigint` becomes a number when it is exactly representable and a decimal string otherwise,
+ * non-finite numbers become null, and `undefined` fields are left out.
+ */
+
+/**
+ * `JSON.stringify` replacer implementing the shared JSON form. It must be called as a replacer (it reads
+ * the holder through `this`), because `Buffer#toJSON` runs before a replacer sees the value.
+ */
+export function jsonReplacer(this: unknown, key: string, value: unknown): unknown {
+  // The holder still has the original value; a Buffer has already been turned into {type, data} here.
+  const original = (this as Record<string, unknown> | null)?.[key];
+  if (original instanceof Uint8Array) return bytesToHex(original);
+  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+  if (typeof value === 'number' && !Number.isFinite(value)) return null;
+  if (value instanceof Map) return Object.fromEntries(value);
+  if (value instanceof Set) return [...value];
+  return value;
+}
+
+/** One record as one line of JSON (no trailing newline), in the shared JSON form. */
+export function recordToJSON(record: unknown): string {
+  return JSON.stringify(record, jsonReplacer);
+}
+
+/**
+ * A record converted to plain JSON-compatible values (what `JSON.parse(recordToJSON(record))` gives), for
+ * callers that embed records in a larger JSON document.
+ */
+export function recordToPlain(record: unknown): unknown {
+  const text = recordToJSON(record);
+  return text === undefined ? null : JSON.parse(text);
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** Lower-case hex of a byte array, two digits per byte, no separators. */
+export function bytesToHex(bytes: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i++) out += HEX[bytes[i]];
+  return out;
+}
