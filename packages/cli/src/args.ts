@@ -1,0 +1,138 @@
+/** Command-line parsing for `ca-shark` (node:util parseArgs, strict). */
+import { parseArgs } from 'node:util';
+import type { ColorMode } from './color.js';
+
+/** Parsed command line. */
+export interface CliOptions {
+  command: 'print' | 'stats';
+  files: string[];
+  help: boolean;
+  version: boolean;
+  format: string | null;
+  json: boolean;
+  color: ColorMode;
+  pv: string[];
+  host: string[];
+  commands: string[];
+  errors: boolean;
+  ports: number[];
+  top: number;
+}
+
+/** A usage error: the message says what was wrong; the caller exits with status 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** `ca-shark --help`. */
+export const HELP = `Usage: ca-shark [options] [FILE ...]
+       ca-shark stats [options] [FILE ...]
+
+Decode EPICS Channel Access traffic from pcap/pcapng captures (files, or stdin when
+there is no FILE or FILE is -) and print one line per CA message.
+
+  sudo tcpdump -U -w - | ca-shark          watch live traffic
+  ca-shark capture.pcapng --pv 'rpi:*'     messages about matching PVs
+  ca-shark stats capture.pcapng            latency and traffic summary
+
+Output:
+  --format TEMPLATE   Python str.format-style line template (default:
+                      '{timestamp} {src}:{transport.sport}->{dst}:{transport.dport} {command}').
+                      Tokens: {timestamp} {src} {dst} {ethernet} {ip} {transport} {command}
+                      {pv} {latency} {role} {role_certainty} {frame} {circuit} {server}
+                      {client} {size} {request}; attributes like {transport.sport},
+                      {command.cid}, {ip.ttl}; specs like {latency:.6f}; {{ }} for braces.
+  --json              one JSON object per line (see docs/json.md)
+  --color WHEN        auto (default: on a terminal, honouring NO_COLOR / FORCE_COLOR),
+                      always or never
+
+Filters (all given filters must match; repeated values are alternatives):
+  --pv GLOB           PV name glob (* ? [abc] {a,b}); repeatable
+  --host ADDR[/MASK]  source or destination address or subnet; repeatable
+  --command NAME[,NAME...]
+                      class names (SearchRequest), base names (ReadNotify) or families:
+                      search read write monitor beacon error connect disconnect version
+                      repeater echo; case-insensitive; repeatable
+  --errors            only failures: error statuses, ErrorResponse, CreateChFailResponse,
+                      NotFoundResponse, malformed messages
+
+Decoding:
+  --ports LIST        extra CA server ports (comma-separated; repeatable), for servers
+                      on non-standard ports that the capture does not announce
+
+stats:
+  --top N             how many most-searched PVs to list (default 10)
+  --json              the statistics as one JSON document
+
+  -h, --help          show this help
+  -V, --version       show the version
+
+Exit status: 0 ok, 1 nothing matched in stats, 2 bad usage or unreadable input.
+`;
+
+/** Parse `argv` (without node and script). Throws {@link UsageError}. */
+export function parseCommandLine(argv: readonly string[]): CliOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'V' },
+        format: { type: 'string' },
+        json: { type: 'boolean' },
+        color: { type: 'string' },
+        pv: { type: 'string', multiple: true },
+        host: { type: 'string', multiple: true },
+        command: { type: 'string', multiple: true },
+        errors: { type: 'boolean' },
+        ports: { type: 'string', multiple: true },
+        top: { type: 'string' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const v = parsed.values;
+  let positionals = parsed.positionals;
+  let command: CliOptions['command'] = 'print';
+  if (positionals[0] === 'stats') {
+    command = 'stats';
+    positionals = positionals.slice(1);
+  }
+  const color = v.color ?? 'auto';
+  if (color !== 'auto' && color !== 'always' && color !== 'never') {
+    throw new UsageError(`--color must be auto, always or never, not ${JSON.stringify(color)}`);
+  }
+  if (v.json === true && v.format !== undefined) throw new UsageError('--json and --format cannot be combined');
+  const ports: number[] = [];
+  for (const item of (v.ports ?? []).flatMap((p) => p.split(','))) {
+    const text = item.trim();
+    if (text === '') continue;
+    const n = Number(text);
+    if (!/^\d+$/.test(text) || n < 1 || n > 65535) throw new UsageError(`--ports: ${JSON.stringify(text)} is not a port number 1..65535`);
+    ports.push(n);
+  }
+  let top = 10;
+  if (v.top !== undefined) {
+    top = Number(v.top);
+    if (!/^\d+$/.test(v.top)) throw new UsageError(`--top: ${JSON.stringify(v.top)} is not a count`);
+  }
+  return {
+    command,
+    files: positionals,
+    help: v.help === true,
+    version: v.version === true,
+    format: v.format ?? null,
+    json: v.json === true,
+    color,
+    pv: v.pv ?? [],
+    host: v.host ?? [],
+    commands: v.command ?? [],
+    errors: v.errors === true,
+    ports,
+    top,
+  };
+}

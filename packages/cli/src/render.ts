@@ -1,0 +1,187 @@
+/**
+ * Text of the record parts that `{command}`, `{ethernet}`, `{ip}` and `{transport}` print: caproto's
+ * `ClassName(field=value, ...)` shape, fields in the order of caproto's constructor signatures.
+ */
+import { pyFloat, pyRepr, pyString } from './pyrepr.js';
+
+/** The decoded command as the decoder gives it: caproto class `name`, wire `id` and caproto fields. */
+export interface CommandLike {
+  readonly name: string;
+  readonly id?: number;
+  readonly [field: string]: unknown;
+}
+
+/**
+ * Field order per class, as caproto's constructors take them. An entry `a|b` prints the first of the
+ * alternative field names that the command has, under the first name.
+ */
+const FIELD_ORDER: Readonly<Record<string, readonly string[]>> = {
+  VersionRequest: ['priority', 'version'],
+  VersionResponse: ['version'],
+  SearchRequest: ['name', 'cid', 'version', 'reply'],
+  SearchResponse: ['port', 'ip', 'cid', 'version'],
+  NotFoundResponse: ['version', 'cid'],
+  EchoRequest: [],
+  EchoResponse: [],
+  Beacon: ['version', 'server_port', 'beacon_id', 'address'],
+  RsrvIsUpResponse: ['version', 'server_port', 'beacon_id', 'address'],
+  RepeaterConfirmResponse: ['repeater_address'],
+  RepeaterRegisterRequest: ['client_address'],
+  EventAddRequest: ['data_type', 'data_count', 'sid', 'subscriptionid', 'low', 'high', 'to', 'mask'],
+  EventAddResponse: ['data', 'data_type', 'data_count', 'status_code|status', 'subscriptionid', 'metadata'],
+  EventCancelRequest: ['data_type', 'data_count', 'sid', 'subscriptionid'],
+  EventCancelResponse: ['data_type', 'sid', 'subscriptionid', 'data_count'],
+  ReadRequest: ['data_type', 'data_count', 'sid', 'ioid'],
+  ReadResponse: ['data', 'data_type', 'data_count', 'sid|cid', 'ioid', 'metadata'],
+  WriteRequest: ['data', 'data_type', 'data_count', 'sid', 'ioid|cid', 'metadata'],
+  EventsOffRequest: [],
+  EventsOnRequest: [],
+  ReadSyncRequest: [],
+  ReadSyncResponse: [],
+  ErrorResponse: ['original_request', 'cid', 'status_code|status', 'error_message|message'],
+  ClearChannelRequest: ['sid', 'cid'],
+  ClearChannelResponse: ['sid', 'cid'],
+  ReadNotifyRequest: ['data_type', 'data_count', 'sid', 'ioid'],
+  ReadNotifyResponse: ['data', 'data_type', 'data_count', 'status', 'ioid', 'metadata'],
+  CreateChanRequest: ['name', 'cid', 'version'],
+  CreateChanResponse: ['data_type', 'data_count', 'cid', 'sid'],
+  WriteNotifyRequest: ['data', 'data_type', 'data_count', 'sid', 'ioid', 'metadata'],
+  WriteNotifyResponse: ['data_type', 'data_count', 'status', 'ioid'],
+  ClientNameRequest: ['name'],
+  HostNameRequest: ['name'],
+  AccessRightsResponse: ['cid', 'access_rights'],
+  CreateChFailResponse: ['cid'],
+  ServerDisconnResponse: ['cid'],
+  Malformed: ['reason', 'code', 'length', 'hex|sample'],
+};
+
+/** Fields never printed as arguments: identity and the decoder's helper names of other fields. */
+const HIDDEN_FIELDS = new Set(['name', 'id', 'pv_name', 'host_name', 'user_name', 'data_type_name', 'status_name', 'status_severity', 'access_rights_name']);
+/** Commands whose caproto `name` argument is the PV name (the decoder's `name` is the class name). */
+const PV_NAME_COMMANDS = new Set(['SearchRequest', 'CreateChanRequest']);
+
+/**
+ * The value of caproto's field `field` on a decoded command. caproto's `name` field clashes with the
+ * class `name`, so the decoder stores it as `pv_name` (SearchRequest, CreateChanRequest), `host_name`
+ * (HostNameRequest) or `user_name` (ClientNameRequest); this maps it back. A PV name the decoder did not
+ * keep falls back to the record's `pv`.
+ */
+export function caprotoField(cmd: CommandLike, field: string, pv: string | null | undefined): unknown {
+  if (field === 'name') {
+    if (PV_NAME_COMMANDS.has(cmd.name)) return cmd['pv_name'] ?? pv ?? undefined;
+    if (cmd.name === 'HostNameRequest') return cmd['host_name'];
+    if (cmd.name === 'ClientNameRequest') return cmd['user_name'];
+    return undefined;
+  }
+  return cmd[field];
+}
+
+/** The host or user name carried by a HostNameRequest / ClientNameRequest, or null. */
+export function textName(cmd: CommandLike): string | null {
+  const v = caprotoField(cmd, 'name', null);
+  return typeof v === 'string' ? v : null;
+}
+
+/**
+ * caproto-style repr of a command, e.g. `SearchRequest(name='rpi:color', cid=24593, version=13, reply=5)`,
+ * with `pv='...'` appended for messages about a PV whose fields do not already name it.
+ */
+export function renderCommand(cmd: CommandLike, pv: string | null | undefined): string {
+  const order = FIELD_ORDER[cmd.name];
+  const parts: string[] = [];
+  let namesPv = false;
+  if (order !== undefined) {
+    for (const spec of order) {
+      const alternatives = spec.split('|');
+      let value: unknown;
+      for (const f of alternatives) {
+        value = caprotoField(cmd, f, pv);
+        if (value !== undefined) break;
+      }
+      if (value === undefined && !(alternatives[0] === 'metadata' && 'data' in cmd)) continue;
+      if (alternatives[0] === 'name' && value === pv) namesPv = true;
+      parts.push(`${alternatives[0]}=${renderField(alternatives[0], value, cmd)}`);
+    }
+  } else {
+    for (const [k, v] of Object.entries(cmd)) {
+      if (HIDDEN_FIELDS.has(k) || v === undefined) continue;
+      parts.push(`${k}=${renderField(k, v, cmd)}`);
+    }
+  }
+  if (typeof pv === 'string' && !namesPv) parts.push(`pv=${pyString(pv)}`);
+  return `${cmd.name}(${parts.join(', ')})`;
+}
+
+/** One `field=value` value: DBR types by name, float payloads as floats, metadata as a DBR struct. */
+function renderField(field: string, value: unknown, cmd: CommandLike): string {
+  if (field === 'data_type') {
+    const typeName = cmd['data_type_name'];
+    return typeof typeName === 'string' ? typeName : pyRepr(value);
+  }
+  if (field === 'data') {
+    const typeName = cmd['data_type_name'];
+    const floats = typeof typeName === 'string' && /(FLOAT|DOUBLE)$/.test(typeName);
+    return pyRepr(value, { floats });
+  }
+  if (field === 'metadata') return renderMetadata(value, cmd);
+  if (field === 'original_request' && value !== null && typeof value === 'object' && 'name' in value) {
+    return renderCommand(value as CommandLike, undefined);
+  }
+  if (typeof value === 'number' && (field === 'low' || field === 'high' || field === 'to')) return pyFloat(value);
+  return pyRepr(value);
+}
+
+const METADATA_NAME_FIELDS: Readonly<Record<string, string>> = { status: 'statusName', severity: 'severityName' };
+const METADATA_HIDDEN = new Set(['statusName', 'severityName', 'status_name', 'severity_name']);
+
+function renderMetadata(value: unknown, cmd: CommandLike): string {
+  if (value === null || value === undefined || typeof value !== 'object') return pyRepr(value ?? null);
+  const meta = value as Record<string, unknown>;
+  const typeName = cmd['data_type_name'];
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(meta)) {
+    if (METADATA_HIDDEN.has(k) || v === undefined) continue;
+    const nameField = METADATA_NAME_FIELDS[k];
+    const named = nameField !== undefined ? (meta[nameField] ?? meta[`${k}_name`]) : undefined;
+    if (typeof named === 'string') parts.push(`${k}=${named}`);
+    else if (k === 'timestamp' && typeof v === 'number') parts.push(`${k}=${pyFloat(v)}`);
+    else parts.push(`${k}=${pyRepr(v)}`);
+  }
+  return `${typeof typeName === 'string' ? 'DBR_' + typeName : 'metadata'}(${parts.join(', ')})`;
+}
+
+/** `Name(k=v, ...)` for a plain object (link, IP and transport records). */
+export function renderObject(className: string, obj: Readonly<Record<string, unknown>>, hide: ReadonlySet<string> = new Set()): string {
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(obj)) {
+    if (v === undefined || hide.has(k)) continue;
+    parts.push(`${k}=${pyRepr(v)}`);
+  }
+  return `${className}(${parts.join(', ')})`;
+}
+
+const LINK_CLASS: Readonly<Record<string, string>> = {
+  ethernet: 'Ethernet',
+  sll: 'SLL',
+  sll2: 'SLL2',
+  null: 'Loopback',
+  loop: 'Loopback',
+  raw: 'Raw',
+};
+
+/** `{ethernet}`: the link-layer record, e.g. `Ethernet(src='..', dst='..', ethertype=2048)`. */
+export function renderLink(link: Readonly<Record<string, unknown>>): string {
+  const type = typeof link['type'] === 'string' ? link['type'] : 'link';
+  return renderObject(LINK_CLASS[type] ?? 'Link', link, new Set(['type']));
+}
+
+/** `{ip}`: the IPv4 header, e.g. `IP(len=76, id=10227, ..., src='192.168.86.21', dst='...')`. */
+export function renderIp(ip: Readonly<Record<string, unknown>>): string {
+  return renderObject('IP', ip);
+}
+
+/** `{transport}`: `UDP(sport=.., dport=.., ulen=.., sum=..)` or `TCP(...)`. */
+export function renderTransport(t: Readonly<Record<string, unknown>>): string {
+  const cls = t['protocol'] === 'tcp' ? 'TCP' : t['protocol'] === 'udp' ? 'UDP' : 'Transport';
+  return renderObject(cls, t, new Set(['protocol']));
+}

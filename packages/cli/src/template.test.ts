@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { renderCommand } from './render.js';
+import { compileTemplate, DEFAULT_TEMPLATE, TemplateError, type TemplateRecord } from './template.js';
+
+const search: TemplateRecord = {
+  frame: 2,
+  timestamp: 1550679069.309346,
+  src: '192.168.86.21',
+  dst: '255.255.255.255',
+  ethernet: { type: 'ethernet', linktype: 1, src: '70:70:fd:f2:4b:3f', dst: 'ff:ff:ff:ff:ff:ff', ethertype: 2048 },
+  ip: { version: 4, hl: 20, tos: 0, len: 76, id: 10227, flags: 2, offset: 0, ttl: 64, p: 17, sum: 64496, src: '192.168.86.21', dst: '255.255.255.255' },
+  transport: { protocol: 'udp', sport: 55928, dport: 5064, ulen: 56, sum: 21249 },
+  command: { name: 'SearchRequest', id: 6, pv_name: 'rpi:color', cid: 24593, version: 13, reply: 5 },
+  pv: 'rpi:color',
+  role: 'request',
+  role_certainty: 'certain',
+};
+
+const read: TemplateRecord = {
+  ...search,
+  timestamp: 1550679076.488508,
+  src: '192.168.86.245',
+  dst: '192.168.86.21',
+  transport: { protocol: 'tcp', sport: 50421, dport: 57522, seq: 1, ack: 2, off: 32, flags: 24, win: 227, sum: 0, urp: 0 },
+  command: { name: 'ReadNotifyResponse', id: 15, data: ['000000'], data_type: 0, data_type_name: 'STRING', data_count: 1, status: 1, status_name: 'ECA_NORMAL', ioid: 0 },
+  role: 'response',
+  latency: 0.06064,
+  circuit: 3,
+};
+
+describe('compileTemplate', () => {
+  it("renders the peer's default line", () => {
+    const line = compileTemplate(DEFAULT_TEMPLATE);
+    expect(line(search)).toBe(
+      "1550679069.309346 192.168.86.21:55928->255.255.255.255:5064 SearchRequest(name='rpi:color', cid=24593, version=13, reply=5)",
+    );
+    expect(line(read)).toBe(
+      "1550679076.488508 192.168.86.245:50421->192.168.86.21:57522 ReadNotifyResponse(data=['000000'], data_type=STRING, data_count=1, status=1, ioid=0, metadata=None, pv='rpi:color')",
+    );
+  });
+
+  it('reads attributes, indexes, and the extra tokens', () => {
+    const t = compileTemplate('{ip.ttl} {transport.protocol} {command.cid} {command.name} {pv} {role} {latency} {frame}');
+    expect(t(search)).toBe('64 udp 24593 SearchRequest rpi:color request None 2');
+    expect(compileTemplate('{command.data[0]} {latency:.3f} {circuit}')(read)).toBe('000000 0.061 3');
+    expect(compileTemplate('{ethernet.dst}')(search)).toBe('ff:ff:ff:ff:ff:ff');
+  });
+
+  it('prints None for fields a command does not have', () => {
+    expect(compileTemplate('{command.sid}')(search)).toBe('None');
+  });
+
+  it('supports escapes, conversions and format specs', () => {
+    expect(compileTemplate('{{{pv}}}')(search)).toBe('{rpi:color}');
+    expect(compileTemplate('{pv!r}')(search)).toBe("'rpi:color'");
+    expect(compileTemplate('[{pv:>12}]')(search)).toBe('[   rpi:color]');
+    expect(compileTemplate('[{pv:<12}]')(search)).toBe('[rpi:color   ]');
+    expect(compileTemplate('[{pv:^11}]')(search)).toBe('[ rpi:color ]');
+    expect(compileTemplate('{transport.sport:08d}')(search)).toBe('00055928');
+    expect(compileTemplate('{command.cid:x}')(search)).toBe('6011');
+    expect(compileTemplate('{timestamp:.2f}')(search)).toBe('1550679069.31');
+    expect(compileTemplate('{command.cid:,}')(search)).toBe('24,593');
+  });
+
+  it('renders the layers caproto-style', () => {
+    expect(compileTemplate('{transport}')(search)).toBe('UDP(sport=55928, dport=5064, ulen=56, sum=21249)');
+    expect(compileTemplate('{ip}')(search)).toBe(
+      "IP(version=4, hl=20, tos=0, len=76, id=10227, flags=2, offset=0, ttl=64, p=17, sum=64496, src='192.168.86.21', dst='255.255.255.255')",
+    );
+    expect(compileTemplate('{ethernet}')(search)).toBe(
+      "Ethernet(linktype=1, src='70:70:fd:f2:4b:3f', dst='ff:ff:ff:ff:ff:ff', ethertype=2048)",
+    );
+  });
+
+  it.each([
+    ['{nope}', /unknown token \{nope\}.*valid tokens are \{timestamp\}, \{src\}/],
+    ['{ip.tll}', /unknown attribute \{ip\.tll\}.*ttl/],
+    ['{src.x}', /\{src\} has no attributes/],
+    ['{pv', /unclosed '\{'/],
+    ['a}b', /single '\}'/],
+    ['{pv!x}', /bad conversion/],
+    ['{pv:zz}', /bad format spec/],
+    ['{}', /bad token/],
+  ])('rejects %s', (template, message) => {
+    expect(() => compileTemplate(template)).toThrow(TemplateError);
+    expect(() => compileTemplate(template)).toThrow(message);
+  });
+});
+
+describe('renderCommand', () => {
+  it('maps the decoder names of caproto name fields back to name=', () => {
+    expect(renderCommand({ name: 'HostNameRequest', id: 21, host_name: 'pop-os' }, null)).toBe("HostNameRequest(name='pop-os')");
+    expect(renderCommand({ name: 'ClientNameRequest', id: 20, user_name: 'dallan' }, null)).toBe("ClientNameRequest(name='dallan')");
+    expect(renderCommand({ name: 'CreateChanRequest', id: 18, pv_name: 'rpi:color', cid: 0, version: 13 }, 'rpi:color')).toBe(
+      "CreateChanRequest(name='rpi:color', cid=0, version=13)",
+    );
+  });
+
+  it('prints float payloads as floats and metadata as a DBR struct', () => {
+    const text = renderCommand(
+      {
+        name: 'EventAddResponse',
+        id: 1,
+        data: [3, 4.5],
+        data_type: 20,
+        data_type_name: 'TIME_DOUBLE',
+        data_count: 2,
+        status: 1,
+        subscriptionid: 0,
+        metadata: { status: 0, statusName: 'NO_ALARM', severity: 0, severityName: 'NO_ALARM', timestamp: 1550679069 },
+      },
+      'wf',
+    );
+    expect(text).toBe(
+      "EventAddResponse(data=[3.0, 4.5], data_type=TIME_DOUBLE, data_count=2, status_code=1, subscriptionid=0, metadata=DBR_TIME_DOUBLE(status=NO_ALARM, severity=NO_ALARM, timestamp=1550679069.0), pv='wf')",
+    );
+  });
+
+  it('prints every field of commands it has no order for, and Malformed', () => {
+    expect(renderCommand({ name: 'Mystery', id: 99, a: 1, b: 'x' }, null)).toBe("Mystery(a=1, b='x')");
+    expect(renderCommand({ name: 'Malformed', id: -1, reason: 'bad header', code: 'bad-command', length: 16, hex: '00ff' }, null)).toBe(
+      "Malformed(reason='bad header', code='bad-command', length=16, hex='00ff')",
+    );
+  });
+});
