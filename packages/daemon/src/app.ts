@@ -1,0 +1,54 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Hub } from './hub.js';
+import type { DaemonModel } from './model.js';
+import { apiPlugin } from './plugins/api.js';
+import { DEFAULT_DASHBOARD_DIR, dashboardPlugin } from './plugins/dashboard.js';
+import { metricsPlugin } from './plugins/metrics.js';
+import { securityPlugin } from './plugins/security.js';
+import { type SubscriptionFilter, wsPlugin } from './plugins/ws.js';
+
+/** Everything {@link buildApp} needs; the server module wires real capture into it, tests pass their own. */
+export interface AppOptions<R> {
+  model: DaemonModel;
+  hub: Hub<R>;
+  compile: (filter: SubscriptionFilter) => ((record: R) => boolean) | undefined;
+  version: string;
+  /** Bearer token for /api, /metrics and /ws. */
+  token?: string;
+  /** Origins besides the daemon's own that may open /ws. */
+  allowedOrigins?: readonly string[];
+  /** Built dashboard directory; default packages/dashboard/dist; `null` disables static files. */
+  dashboardDir?: string | null;
+  /** pino logger (the server passes its own); default: no logging. */
+  logger?: FastifyBaseLogger;
+  /** WebSocket batching interval in ms (default 100). */
+  tickMs?: number;
+  /** Snapshot interval in ms (default 1000). */
+  snapshotMs?: number;
+}
+
+/** Builds the daemon's fastify app from its plugins, without listening (tests use inject / injectWS). */
+export async function buildApp<R>(options: AppOptions<R>): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(options.logger !== undefined ? { loggerInstance: options.logger } : { logger: false }),
+    disableRequestLogging: true,
+    // Responses are small views; a slow client must not hold sockets open forever.
+    connectionTimeout: 0,
+    forceCloseConnections: true,
+  }) as unknown as FastifyInstance;
+  await app.register(securityPlugin, { token: options.token, allowedOrigins: options.allowedOrigins });
+  await app.register(apiPlugin, { model: options.model });
+  await app.register(metricsPlugin, { model: options.model, hubStats: () => options.hub.stats() });
+  await app.register(wsPlugin<R>(), {
+    model: options.model,
+    hub: options.hub,
+    compile: options.compile,
+    version: options.version,
+    tickMs: options.tickMs ?? 100,
+    snapshotMs: options.snapshotMs ?? 1000,
+  });
+  await app.register(dashboardPlugin, {
+    dir: options.dashboardDir === undefined ? DEFAULT_DASHBOARD_DIR : options.dashboardDir,
+  });
+  return app;
+}

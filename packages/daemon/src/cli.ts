@@ -1,0 +1,188 @@
+import { parseArgs } from 'node:util';
+import { DaemonError } from './errors.js';
+import { parseSpeed, type ReplaySpeed } from './sources/file.js';
+
+/** Everything the command line can set. */
+export interface DaemonConfig {
+  mode: 'live' | 'stdin' | 'file' | 'demo' | 'list-interfaces' | 'help' | 'version';
+  iface?: string;
+  /** User-given BPF filter (overrides the default CA filter). */
+  filter?: string;
+  snaplen?: number;
+  bufferSize?: number;
+  file?: string;
+  speed: ReplaySpeed;
+  exitOnEof: boolean;
+  host: string;
+  port: number;
+  token?: string;
+  allowedOrigins: string[];
+  user?: string;
+  serverPort: number;
+  repeaterPort: number;
+  dashboardDir?: string;
+  logLevel: string;
+}
+
+/** `--help` text. */
+export const USAGE = `Usage: ca-sharkd [SOURCE] [OPTIONS]
+
+Decodes EPICS Channel Access traffic live and serves it to the ca-shark dashboard
+(http://127.0.0.1:8080 by default), a WebSocket stream (/ws) and an HTTP API (/api/...).
+
+Sources (exactly one):
+  -i, --interface IFACE   capture live on IFACE ('any' for all interfaces; needs root or
+                          cap_net_raw,cap_net_admin)
+  -D, --list-interfaces   list the interfaces you can capture on, then exit
+      --stdin             read pcap/pcapng from stdin as it arrives
+                          (sudo tcpdump -U -i eth0 -w - | ca-sharkd --stdin)
+  -r, --read FILE         replay a pcap/pcapng file
+      --demo              start a simulated IOC and clients on loopback and capture them
+                          (on lo, or on the interface given with -i)
+
+Capture:
+  -f, --filter BPF        capture filter (default: CA traffic, i.e. TCP, UDP to/from the CA
+                          server and repeater ports, IP fragments; the daemon's own HTTP port
+                          is always left out)
+      --snaplen BYTES     bytes kept per packet (default 65535)
+      --buffer-size SIZE  kernel capture buffer, e.g. 64M (default 32M); raise it if libpcap drops
+      --ports S[,R]       CA server and repeater ports (default 5064,5065; EPICS_CA_SERVER_PORT,
+                          EPICS_CA_REPEATER_PORT are honoured)
+      --speed N|max       replay speed for -r: 1 = capture time (default), 10 = ten times faster,
+                          max = as fast as decoding goes
+      --exit-on-eof       exit when stdin or the replayed file ends (default: keep serving)
+
+Serving:
+      --listen HOST:PORT  address of the HTTP/WebSocket server (default 127.0.0.1:8080); anything
+                          but loopback exposes captured traffic: use --token
+      --token TOKEN       require 'Authorization: Bearer TOKEN' (or ?token=TOKEN) on /api, /ws and
+                          /metrics (default: $CA_SHARKD_TOKEN)
+      --allow-origin URL  also accept WebSocket connections from pages at URL (repeatable),
+                          e.g. http://localhost:5173 for the dashboard's dev server
+      --user NAME         drop root privileges to user NAME once the capture is open
+      --dashboard DIR     serve the dashboard from DIR (default: packages/dashboard/dist)
+      --log-level LEVEL   trace, debug, info (default), warn, error
+  -h, --help              show this help
+  -V, --version           show the version
+`;
+
+/** Parses "64M", "512k", "1g" or a plain byte count. */
+export function parseSize(text: string, option: string): number {
+  const match = /^(\d+)([kKmMgG]?)[bB]?$/.exec(text.trim());
+  if (match === null) throw new DaemonError('usage', `bad ${option} ${JSON.stringify(text)}: use a byte count like 65536, 512K or 64M`);
+  const scale = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[match[2].toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return Number(match[1]) * scale;
+}
+
+function parsePort(text: string, what: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > 65535) throw new DaemonError('usage', `bad ${what} ${JSON.stringify(text)}: expected a port 1..65535`);
+  return n;
+}
+
+/** Parses "HOST:PORT", ":PORT", "PORT" or "[v6]:PORT". */
+export function parseListen(text: string): { host: string; port: number } {
+  const v6 = /^\[([^\]]+)\]:(\d+)$/.exec(text);
+  if (v6 !== null) return { host: v6[1], port: parsePort(v6[2], '--listen port') };
+  if (/^\d+$/.test(text)) return { host: '127.0.0.1', port: parsePort(text, '--listen port') };
+  const colon = text.lastIndexOf(':');
+  if (colon < 0) throw new DaemonError('usage', `bad --listen ${JSON.stringify(text)}: expected HOST:PORT, e.g. 127.0.0.1:8080`);
+  const host = text.slice(0, colon) || '127.0.0.1';
+  return { host, port: parsePort(text.slice(colon + 1), '--listen port') };
+}
+
+/** Parses argv (without node and script) and the environment into a {@link DaemonConfig}. */
+export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): DaemonConfig {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        interface: { type: 'string', short: 'i' },
+        'list-interfaces': { type: 'boolean', short: 'D' },
+        stdin: { type: 'boolean' },
+        read: { type: 'string', short: 'r' },
+        demo: { type: 'boolean' },
+        filter: { type: 'string', short: 'f' },
+        snaplen: { type: 'string' },
+        'buffer-size': { type: 'string' },
+        ports: { type: 'string' },
+        speed: { type: 'string' },
+        'exit-on-eof': { type: 'boolean' },
+        listen: { type: 'string' },
+        token: { type: 'string' },
+        'allow-origin': { type: 'string', multiple: true },
+        user: { type: 'string' },
+        dashboard: { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'V' },
+      },
+    });
+  } catch (err) {
+    // parseArgs' messages are already one line; point at --help.
+    throw new DaemonError('usage', `${(err as Error).message.split('\n')[0]} (see ca-sharkd --help)`);
+  }
+  const v = parsed.values;
+  const serverPortDefault = env.EPICS_CA_SERVER_PORT !== undefined ? parsePort(env.EPICS_CA_SERVER_PORT, 'EPICS_CA_SERVER_PORT') : 5064;
+  const repeaterPortDefault = env.EPICS_CA_REPEATER_PORT !== undefined ? parsePort(env.EPICS_CA_REPEATER_PORT, 'EPICS_CA_REPEATER_PORT') : 5065;
+  let serverPort = serverPortDefault;
+  let repeaterPort = repeaterPortDefault;
+  if (v.ports !== undefined) {
+    const [s, r] = v.ports.split(',');
+    serverPort = parsePort(s, '--ports server port');
+    if (r !== undefined) repeaterPort = parsePort(r, '--ports repeater port');
+  }
+  const listen = parseListen(v.listen ?? '127.0.0.1:8080');
+  const level = v['log-level'] ?? 'info';
+  if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(level)) {
+    throw new DaemonError('usage', `bad --log-level ${JSON.stringify(level)}: use trace, debug, info, warn or error`);
+  }
+
+  let mode: DaemonConfig['mode'];
+  if (v.help === true) mode = 'help';
+  else if (v.version === true) mode = 'version';
+  else if (v['list-interfaces'] === true) mode = 'list-interfaces';
+  else {
+    const chosen = [
+      v.demo === true ? '--demo' : undefined,
+      v.stdin === true ? '--stdin' : undefined,
+      v.read !== undefined ? '-r' : undefined,
+      v.interface !== undefined && v.demo !== true ? '-i' : undefined,
+    ].filter((x): x is string => x !== undefined);
+    if (chosen.length === 0) {
+      throw new DaemonError('usage', 'no source: give -i IFACE, --stdin, -r FILE or --demo (see ca-sharkd --help)');
+    }
+    if (chosen.length > 1) throw new DaemonError('usage', `choose one source, not ${chosen.join(' and ')}`);
+    mode = v.demo === true ? 'demo' : v.stdin === true ? 'stdin' : v.read !== undefined ? 'file' : 'live';
+  }
+  if (v.speed !== undefined && mode !== 'file') throw new DaemonError('usage', '--speed only applies to -r FILE');
+  if (v['exit-on-eof'] === true && mode !== 'stdin' && mode !== 'file') {
+    throw new DaemonError('usage', '--exit-on-eof only applies to --stdin and -r FILE');
+  }
+  if (v.filter !== undefined && (mode === 'stdin' || mode === 'file')) {
+    throw new DaemonError('usage', '-f applies to live capture; filter a file with the dashboard or ca-shark --pv/--host/--command');
+  }
+  const token = v.token ?? env.CA_SHARKD_TOKEN;
+  return {
+    mode,
+    ...(v.interface !== undefined ? { iface: v.interface } : {}),
+    ...(v.filter !== undefined ? { filter: v.filter } : {}),
+    ...(v.snaplen !== undefined ? { snaplen: parseSize(v.snaplen, '--snaplen') } : {}),
+    ...(v['buffer-size'] !== undefined ? { bufferSize: parseSize(v['buffer-size'], '--buffer-size') } : {}),
+    ...(v.read !== undefined ? { file: v.read } : {}),
+    speed: v.speed !== undefined ? parseSpeed(v.speed) : 1,
+    exitOnEof: v['exit-on-eof'] === true,
+    host: listen.host,
+    port: listen.port,
+    ...(token !== undefined && token !== '' ? { token } : {}),
+    allowedOrigins: v['allow-origin'] ?? [],
+    ...(v.user !== undefined ? { user: v.user } : {}),
+    serverPort,
+    repeaterPort,
+    ...(v.dashboard !== undefined ? { dashboardDir: v.dashboard } : {}),
+    logLevel: level,
+  };
+}

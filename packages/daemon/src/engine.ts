@@ -1,0 +1,432 @@
+import { isFailure, recordToJSON } from '@ca-shark/analysis';
+import { type CaRecord, type DecoderOptions, type DecoderState, createDecoder } from '@ca-shark/decoder';
+import { dbrTypeName } from '@ca-shark/protocol';
+import type { Logger } from 'pino';
+import {
+  BoundedLru, type ChannelActivity, MAX_VALUE_ELEMENTS, RateMeter, RecentErrors, ServerLatencies, latencyKind,
+} from './aggregates.js';
+import type { Hub } from './hub.js';
+import type { DaemonModel } from './model.js';
+import type { CaptureCounters, Source, SourceProblem, SourceSink } from './sources/types.js';
+import type {
+  AlertView, ChannelView, ClientView, HealthView, SearchView, ServerView, SnapshotView, SourceView, StatsView,
+  UnansweredView,
+} from './views.js';
+
+/** Options of an {@link Engine}. */
+export interface EngineOptions {
+  source: Source;
+  hub: Hub<CaRecord>;
+  logger: Logger;
+  /** Decoder options (CA ports, limits); `keepBytes` is always on so the dashboard can show hex dumps. */
+  decoder?: DecoderOptions;
+  /** Rows per table in snapshots (API answers are capped at `apiRows`). */
+  snapshotRows?: number;
+  apiRows?: number;
+  /** Wall clock in ms (tests). */
+  now?: () => number;
+}
+
+/** Beacon history of one server for the period estimate. */
+interface BeaconTrack {
+  last: number;
+  periods: number[];
+}
+
+const BEACON_PERIODS_KEPT = 8;
+
+/** Access rights bits → text. */
+function accessText(bits: number | null): string | null {
+  if (bits === null) return null;
+  const read = (bits & 1) !== 0;
+  const write = (bits & 2) !== 0;
+  return read && write ? 'rw' : read ? 'r' : write ? 'w' : '-';
+}
+
+/** "ip:port" → "ip". */
+function hostOf(endpoint: string): string {
+  const colon = endpoint.lastIndexOf(':');
+  return colon < 0 ? endpoint : endpoint.slice(0, colon);
+}
+
+/** The latest `n` values of an insertion-ordered map. */
+function latest<V>(map: ReadonlyMap<unknown, V>, n: number): V[] {
+  const all = Array.from(map.values());
+  return all.length > n ? all.slice(all.length - n) : all;
+}
+
+/** Trims a decoded value for display in tables (waveforms can be megabytes). */
+function trimValue(data: unknown): unknown {
+  if (Array.isArray(data)) return data.length > MAX_VALUE_ELEMENTS ? data.slice(0, MAX_VALUE_ELEMENTS) : data;
+  return data ?? null;
+}
+
+/**
+ * The daemon's core: takes frames from a source, runs them through the decoder, publishes records to the
+ * WebSocket hub, and answers the HTTP/WebSocket layers with views of the decoder's conversation state.
+ */
+export class Engine implements DaemonModel, SourceSink {
+  private readonly input: Source;
+  private readonly hub: Hub<CaRecord>;
+  private readonly log: Logger;
+  private readonly decoder: ReturnType<typeof createDecoder>;
+  private readonly now: () => number;
+  private readonly startedAt: number;
+  private readonly snapshotRows: number;
+  private readonly apiRows: number;
+  private packets = 0;
+  private bytes = 0;
+  private ended = false;
+  private problems = 0;
+  private readonly rate = new RateMeter();
+  private readonly latencies = new ServerLatencies();
+  private readonly activity = new BoundedLru<string, ChannelActivity>(50_000);
+  private readonly beacons = new BoundedLru<string, BeaconTrack>(10_000);
+  private readonly errors = new RecentErrors();
+  private readonly alerts: AlertView[] = [];
+  private lastCapture: CaptureCounters = { received: 0, dropped: 0, ifDropped: 0 };
+  private linktype: number | undefined;
+  private readonly listeners: ((record: CaRecord) => void)[] = [];
+
+  constructor(options: EngineOptions) {
+    this.input = options.source;
+    this.hub = options.hub;
+    this.log = options.logger;
+    this.now = options.now ?? Date.now;
+    this.startedAt = this.now();
+    this.snapshotRows = options.snapshotRows ?? 500;
+    this.apiRows = options.apiRows ?? 10_000;
+    this.decoder = createDecoder({
+      ...options.decoder,
+      keepBytes: true,
+      onRecord: (record: CaRecord) => this.onRecord(record),
+    });
+  }
+
+  /** The decoder's conversation state (read-only). */
+  get state(): DecoderState {
+    return this.decoder.state;
+  }
+
+  /** True once the source reached its end (stdin EOF, end of a replayed file). */
+  get eof(): boolean {
+    return this.ended;
+  }
+
+  /** Calls `listener` for every record (benchmarks and tests). */
+  onRecordListener(listener: (record: CaRecord) => void): void {
+    this.listeners.push(listener);
+  }
+
+  // ---- SourceSink ----
+
+  frame(linktype: number, timestamp: number, bytes: Uint8Array, origlen: number): void {
+    this.packets += 1;
+    this.bytes += bytes.length;
+    this.linktype = linktype;
+    this.decoder.pushFrame(linktype, timestamp, bytes, origlen);
+  }
+
+  problem(problem: SourceProblem): void {
+    this.problems += 1;
+    if (this.problems <= 10) this.log.warn({ frame: problem.frame, code: problem.code }, problem.message);
+  }
+
+  end(): void {
+    if (this.ended) return;
+    this.decoder.end();
+    this.ended = true;
+    const stats = this.decoder.state.statistics;
+    this.log.info({ packets: this.packets, messages: stats.records, malformed: stats.malformed }, 'input ended; serving the final state');
+  }
+
+  error(err: Error): void {
+    this.log.error({ err: err.message }, 'capture source failed; serving what was decoded so far');
+  }
+
+  // ---- records ----
+
+  private onRecord(record: CaRecord): void {
+    const cmd = record.command;
+    if (record.latency !== undefined && record.request !== undefined && record.server !== undefined) {
+      const kind = latencyKind(record.request.command);
+      if (kind !== undefined) this.latencies.add(record.server, kind, record.latency);
+    }
+    if ((cmd.name === 'EventAddResponse' || cmd.name === 'ReadNotifyResponse' || cmd.name === 'ReadResponse') &&
+      record.pv !== null && record.circuit !== undefined) {
+      const key = `${record.circuit}\u0000${record.pv}`;
+      const act = this.activity.get(key);
+      const value = trimValue(cmd.data);
+      const isUpdate = cmd.name === 'EventAddResponse';
+      if (act === undefined) {
+        this.activity.set(key, { lastValue: value, updates: isUpdate ? 1 : 0, firstUpdate: record.timestamp, lastUpdate: record.timestamp });
+      } else {
+        act.lastValue = value;
+        if (isUpdate) act.updates += 1;
+        act.lastUpdate = record.timestamp;
+      }
+    }
+    if (cmd.name === 'Beacon' && record.server !== undefined) {
+      const track = this.beacons.get(record.server);
+      if (track === undefined) this.beacons.set(record.server, { last: record.timestamp, periods: [] });
+      else {
+        track.periods.push(record.timestamp - track.last);
+        if (track.periods.length > BEACON_PERIODS_KEPT) track.periods.shift();
+        track.last = record.timestamp;
+      }
+    }
+    if (isFailure(record)) {
+      const status = cmd.status;
+      this.errors.add({
+        time: record.timestamp,
+        command: cmd.name,
+        pv: record.pv,
+        src: `${record.src}:${record.transport.sport}`,
+        dst: `${record.dst}:${record.transport.dport}`,
+        detail: typeof cmd.reason === 'string' ? cmd.reason
+          : typeof cmd.status_name === 'string' ? cmd.status_name
+          : typeof cmd.message === 'string' ? cmd.message
+          : status !== undefined ? `status ${String(status)}` : cmd.name,
+      });
+    }
+    this.hub.publish(record);
+    for (const listener of this.listeners) listener(record);
+  }
+
+  // ---- periodic work ----
+
+  /**
+   * Samples the message rate and libpcap's counters; called every second by the server. Rising drops are
+   * logged at warn and become an alert: dropped packets are never silent.
+   */
+  poll(): void {
+    this.rate.sample(this.now(), this.decoder.state.statistics.records);
+    const capture = this.input.counters();
+    const newDrops = capture.dropped - this.lastCapture.dropped + (capture.ifDropped - this.lastCapture.ifDropped);
+    if (newDrops > 0) {
+      this.log.warn(
+        { dropped: capture.dropped, ifDropped: capture.ifDropped, received: capture.received, new: newDrops },
+        'libpcap dropped packets: decoding cannot keep up or the capture buffer is too small (--buffer-size)',
+      );
+      this.addAlert({
+        time: this.now() / 1000,
+        kind: 'capture-drops',
+        severity: 'error',
+        message: `libpcap dropped ${newDrops} packets (${capture.dropped + capture.ifDropped} in total); raise --buffer-size or narrow the filter`,
+      });
+    }
+    this.lastCapture = capture;
+  }
+
+  private addAlert(alert: AlertView): void {
+    this.alerts.push(alert);
+    if (this.alerts.length > 100) this.alerts.shift();
+  }
+
+  // ---- DaemonModel ----
+
+  source(): SourceView {
+    const d = this.input.description;
+    const linktype = d.linktype ?? this.linktype;
+    return { ...d, ...(linktype !== undefined ? { linktype } : {}) };
+  }
+
+  health(): HealthView {
+    return { status: 'ok', uptime: (this.now() - this.startedAt) / 1000, source: this.source(), eof: this.ended };
+  }
+
+  stats(): StatsView {
+    const s = this.decoder.state.statistics;
+    const hub = this.hub.stats();
+    return {
+      packets: this.packets,
+      bytes: this.bytes,
+      messages: s.records,
+      messagesPerSecond: this.rate.rate(),
+      perCommand: { ...s.byCommand },
+      malformed: s.malformed,
+      capture: this.input.counters(),
+      websocket: { clients: hub.clients, dropped: hub.dropped },
+    };
+  }
+
+  channels(limit = this.apiRows): ChannelView[] {
+    const state = this.decoder.state;
+    const searchLatency = new Map<string, number>();
+    for (const s of state.searches.values()) {
+      if (s.firstReply !== null) searchLatency.set(`${hostOf(s.client)}\u0000${s.pv}`, s.firstReply.timestamp - s.first.timestamp);
+    }
+    const rows: ChannelView[] = [];
+    for (const ch of latest(state.channels, limit)) {
+      if (ch.pv === null) continue;
+      const circuit = state.circuits.get(ch.circuit);
+      let subscriptions = 0;
+      let updates = 0;
+      if (circuit !== undefined) {
+        for (const sub of circuit.subscriptions.values()) {
+          if (sub.channel === ch) {
+            if (sub.cancel === null) subscriptions += 1;
+            updates += sub.updates;
+          }
+        }
+      }
+      const act = this.activity.get(`${ch.circuit}\u0000${ch.pv}`);
+      const span = act !== undefined ? act.lastUpdate - act.firstUpdate : 0;
+      const client = ch.client ?? circuit?.client ?? null;
+      rows.push({
+        pv: ch.pv,
+        client,
+        server: ch.server ?? circuit?.server ?? null,
+        circuit: ch.circuit,
+        cid: ch.cid,
+        sid: ch.sid,
+        state: ch.status,
+        nativeType: ch.nativeType === null ? null : (dbrTypeName(ch.nativeType) ?? String(ch.nativeType)),
+        count: ch.nativeCount,
+        access: accessText(ch.accessRights),
+        subscriptions,
+        updates,
+        updateRate: act !== undefined && act.updates > 1 && span > 0 ? (act.updates - 1) / span : null,
+        lastValue: act?.lastValue ?? null,
+        searchLatency: client === null ? null : (searchLatency.get(`${hostOf(client)}\u0000${ch.pv}`) ?? null),
+        connectLatency: ch.connectLatency,
+        firstSeen: ch.created?.timestamp ?? ch.connectedAt,
+        lastSeen: act?.lastUpdate ?? ch.endedAt ?? ch.connectedAt,
+      });
+    }
+    return rows;
+  }
+
+  servers(limit = this.apiRows): ServerView[] {
+    const state = this.decoder.state;
+    const channelsPerServer = new Map<string, number>();
+    for (const ch of state.channels.values()) {
+      if (ch.server !== null) channelsPerServer.set(ch.server, (channelsPerServer.get(ch.server) ?? 0) + 1);
+    }
+    return latest(state.servers, limit).map((s) => {
+      const track = this.beacons.get(s.address);
+      const periods = track?.periods ?? [];
+      return {
+        address: s.address,
+        circuits: s.circuits,
+        channels: channelsPerServer.get(s.address) ?? 0,
+        beacons: s.beacons,
+        beaconPeriod: periods.length > 0 ? periods.reduce((a, b) => a + b, 0) / periods.length : null,
+        lastBeacon: s.lastBeaconTime,
+        lastBeaconId: s.lastBeaconId,
+        latency: this.latencies.summaries(s.address),
+      };
+    });
+  }
+
+  clients(limit = this.apiRows): ClientView[] {
+    const state = this.decoder.state;
+    const byHost = new Map<string, ClientView & { first: number; last: number }>();
+    const row = (host: string): ClientView & { first: number; last: number } => {
+      let r = byHost.get(host);
+      if (r === undefined) {
+        r = { host, hostname: null, user: null, circuits: 0, channels: 0, searches: 0, searchRate: 0, first: Infinity, last: -Infinity };
+        byHost.set(host, r);
+      }
+      return r;
+    };
+    for (const c of state.circuits.values()) {
+      if (c.client === null) continue;
+      const r = row(hostOf(c.client));
+      r.circuits += 1;
+      r.channels += c.channelsByCid.size;
+      if (c.hostName !== null) r.hostname = c.hostName;
+      if (c.userName !== null) r.user = c.userName;
+    }
+    for (const c of state.clients.values()) {
+      const r = row(hostOf(c.address));
+      r.searches += c.searches;
+      r.first = Math.min(r.first, c.firstSeen);
+      r.last = Math.max(r.last, c.lastSeen);
+    }
+    const out: ClientView[] = [];
+    for (const { first, last, ...view } of byHost.values()) {
+      const span = Number.isFinite(first) ? Math.max(1, last - first) : 1;
+      out.push({ ...view, searchRate: view.searches / span });
+    }
+    return out.length > limit ? out.slice(out.length - limit) : out;
+  }
+
+  searches(limit = this.apiRows): SearchView[] {
+    const byPv = new Map<string, SearchView & { clientSet: Set<string> }>();
+    for (const s of this.decoder.state.searches.values()) {
+      let r = byPv.get(s.pv);
+      if (r === undefined) {
+        r = { pv: s.pv, count: 0, clients: 0, answered: false, servers: [], firstSeen: s.first.timestamp, lastSeen: s.last.timestamp, clientSet: new Set() };
+        byPv.set(s.pv, r);
+      }
+      r.count += s.requests;
+      r.clientSet.add(s.client);
+      for (const server of s.answeredBy) if (!r.servers.includes(server)) r.servers.push(server);
+      r.answered ||= s.answeredBy.length > 0;
+      r.firstSeen = Math.min(r.firstSeen, s.first.timestamp);
+      r.lastSeen = Math.max(r.lastSeen, s.last.timestamp);
+    }
+    const rows = Array.from(byPv.values(), ({ clientSet, ...view }) => ({ ...view, clients: clientSet.size }));
+    rows.sort((a, b) => b.count - a.count || a.pv.localeCompare(b.pv));
+    return rows.slice(0, limit);
+  }
+
+  private unanswered(limit: number): UnansweredView[] {
+    const byPv = new Map<string, UnansweredView & { answered: boolean }>();
+    for (const s of this.decoder.state.searches.values()) {
+      let r = byPv.get(s.pv);
+      if (r === undefined) {
+        r = { pv: s.pv, count: 0, firstSeen: s.first.timestamp, lastSeen: s.last.timestamp, clients: [], answered: false };
+        byPv.set(s.pv, r);
+      }
+      r.count += s.requests;
+      r.answered ||= s.answeredBy.length > 0;
+      if (!r.clients.includes(s.client) && r.clients.length < 20) r.clients.push(s.client);
+      r.firstSeen = Math.min(r.firstSeen, s.first.timestamp);
+      r.lastSeen = Math.max(r.lastSeen, s.last.timestamp);
+    }
+    const rows: UnansweredView[] = [];
+    for (const { answered, ...view } of byPv.values()) if (!answered) rows.push(view);
+    rows.sort((a, b) => b.count - a.count || a.pv.localeCompare(b.pv));
+    return rows.slice(0, limit);
+  }
+
+  /** Alerts derived from state (beacon anomalies, duplicate answers) plus the daemon's own (drops). */
+  private currentAlerts(): AlertView[] {
+    const out = this.alerts.slice();
+    for (const s of this.decoder.state.servers.values()) {
+      if (s.beaconRestarts > 0) {
+        out.push({ time: s.lastBeaconTime ?? s.lastSeen, kind: 'beacon-restart', severity: 'warn',
+          message: `${s.address}: beacon counter went back ${s.beaconRestarts} time(s): the server restarted` });
+      }
+    }
+    for (const row of this.searches(this.apiRows)) {
+      if (row.servers.length > 1) {
+        out.push({ time: row.lastSeen, kind: 'duplicate-pv', severity: 'warn',
+          message: `${row.pv} is answered by ${row.servers.length} servers: ${row.servers.join(', ')}` });
+      }
+    }
+    return out.slice(-100);
+  }
+
+  snapshot(): SnapshotView {
+    const n = this.snapshotRows;
+    return {
+      type: 'snapshot',
+      time: this.now() / 1000,
+      stats: this.stats(),
+      channels: this.channels(n),
+      servers: this.servers(n),
+      clients: this.clients(n),
+      searches: { top: this.searches(50), unanswered: this.unanswered(100) },
+      errors: this.errors.list(),
+      alerts: this.currentAlerts(),
+    };
+  }
+}
+
+/** JSON text of a record for the WebSocket stream (shared JSON form of @ca-shark/analysis). */
+export function recordText(record: CaRecord): string {
+  return recordToJSON(record);
+}

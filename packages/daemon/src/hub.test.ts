@@ -1,0 +1,128 @@
+import { describe, expect, it } from 'vitest';
+import { Hub, type HubSocket } from './hub.js';
+
+/** A socket double that records frames and lets the test set its backlog. */
+class FakeSocket implements HubSocket {
+  bufferedAmount = 0;
+  readyState = 1;
+  frames: string[] = [];
+  send(data: string): void {
+    this.frames.push(data);
+  }
+  close(): void {
+    this.readyState = 3;
+  }
+  parsed(): { type: string; records?: unknown[]; count?: number }[] {
+    return this.frames.map((f) => JSON.parse(f) as { type: string });
+  }
+}
+
+interface Rec {
+  pv: string;
+  n: number;
+}
+
+describe('Hub', () => {
+  it('batches records into one frame per tick, newest last', () => {
+    const hub = new Hub<Rec>((r) => JSON.stringify(r));
+    const s = new FakeSocket();
+    hub.add(s);
+    for (let n = 0; n < 5; n++) hub.publish({ pv: 'a', n });
+    expect(s.frames).toHaveLength(0);
+    hub.tick();
+    expect(s.parsed()).toEqual([{ type: 'records', records: [0, 1, 2, 3, 4].map((n) => ({ pv: 'a', n })) }]);
+    hub.tick();
+    expect(s.frames).toHaveLength(1);
+  });
+
+  it('serialises a record once however many clients receive it, and only if one does', () => {
+    let calls = 0;
+    const hub = new Hub<Rec>((r) => {
+      calls += 1;
+      return JSON.stringify(r);
+    });
+    hub.publish({ pv: 'nobody', n: 0 });
+    expect(calls).toBe(0);
+    const sockets = [new FakeSocket(), new FakeSocket(), new FakeSocket()];
+    for (const s of sockets) hub.add(s);
+    hub.publish({ pv: 'x', n: 1 });
+    expect(calls).toBe(1);
+  });
+
+  it('applies each client its own subscription', () => {
+    const hub = new Hub<Rec>((r) => JSON.stringify(r));
+    const all = new FakeSocket();
+    const onlyB = new FakeSocket();
+    hub.add(all);
+    hub.add(onlyB);
+    hub.subscribe(onlyB, (r) => r.pv === 'b');
+    hub.publish({ pv: 'a', n: 1 });
+    hub.publish({ pv: 'b', n: 2 });
+    hub.tick();
+    expect(all.parsed()[0].records).toHaveLength(2);
+    expect(onlyB.parsed()[0].records).toEqual([{ pv: 'b', n: 2 }]);
+  });
+
+  it('keeps a slow client bounded, drops its oldest records and tells it how many once it drains', () => {
+    const hub = new Hub<Rec>((r) => JSON.stringify(r), { maxQueueRecords: 100, highWaterBytes: 1000 });
+    const slow = new FakeSocket();
+    const fast = new FakeSocket();
+    hub.add(slow);
+    hub.add(fast);
+    slow.bufferedAmount = 5000;
+    for (let n = 0; n < 1000; n++) {
+      hub.publish({ pv: 'p', n });
+      if (n % 100 === 99) hub.tick();
+    }
+    expect(slow.frames).toHaveLength(0);
+    const info = hub.clientInfo().find((c) => c.bufferedAmount === 5000);
+    expect(info?.queued).toBe(100);
+    expect(info?.dropped).toBe(900);
+    expect(fast.parsed().flatMap((f) => f.records ?? [])).toHaveLength(1000);
+    slow.bufferedAmount = 0;
+    hub.tick();
+    const frames = slow.parsed();
+    expect(frames[0]).toEqual({ type: 'dropped', count: 900 });
+    expect(frames[1].records).toHaveLength(100);
+    expect((frames[1].records as Rec[])[0].n).toBe(900);
+    expect(hub.stats().dropped).toBe(900);
+  });
+
+  it('bounds a queue by bytes as well as by count', () => {
+    const hub = new Hub<Rec>((r) => JSON.stringify(r), { maxQueueBytes: 200, highWaterBytes: 0 });
+    const s = new FakeSocket();
+    hub.add(s);
+    s.bufferedAmount = 1;
+    for (let n = 0; n < 50; n++) hub.publish({ pv: 'pppppppppp', n });
+    expect(hub.clientInfo()[0].queuedBytes).toBeLessThanOrEqual(200);
+    expect(hub.clientInfo()[0].dropped).toBeGreaterThan(0);
+  });
+
+  it('stops delivering records to a paused client and counts removed clients in the totals', () => {
+    const hub = new Hub<Rec>((r) => JSON.stringify(r));
+    const s = new FakeSocket();
+    hub.add(s);
+    hub.setPaused(s, true);
+    hub.publish({ pv: 'a', n: 1 });
+    hub.tick();
+    expect(s.frames).toHaveLength(0);
+    hub.setPaused(s, false);
+    hub.publish({ pv: 'a', n: 2 });
+    hub.tick();
+    expect(s.parsed()[0].records).toEqual([{ pv: 'a', n: 2 }]);
+    hub.remove(s);
+    expect(hub.stats()).toMatchObject({ clients: 0, sent: 1 });
+  });
+
+  it('skips snapshots for a backed-up client rather than queueing them', () => {
+    const hub = new Hub<Rec>((r) => JSON.stringify(r), { highWaterBytes: 10 });
+    const s = new FakeSocket();
+    hub.add(s);
+    s.bufferedAmount = 11;
+    hub.broadcast('{"type":"snapshot"}');
+    expect(s.frames).toHaveLength(0);
+    s.bufferedAmount = 0;
+    hub.broadcast('{"type":"snapshot"}');
+    expect(s.frames).toEqual(['{"type":"snapshot"}']);
+  });
+});

@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+/**
+ * `ca-sharkd`: parses the command line, starts the daemon, and turns every user-fixable failure into one
+ * line on stderr with a non-zero exit status.
+ */
+import { formatInterfaceList, listInterfaces } from '@ca-shark/capture';
+import { parseCommandLine, USAGE } from './cli.js';
+import { DaemonError } from './errors.js';
+import { createLogger } from './logger.js';
+import { VERSION, startDaemon } from './server.js';
+import { captureFailure } from './sources/live.js';
+
+function fail(err: unknown): never {
+  if (err instanceof DaemonError) {
+    process.stderr.write(`ca-sharkd: ${err.message}\n`);
+    process.exit(err.exitStatus);
+  }
+  process.stderr.write(`ca-sharkd: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(70);
+}
+
+async function main(): Promise<void> {
+  const config = parseCommandLine(process.argv.slice(2));
+  if (config.mode === 'help') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (config.mode === 'version') {
+    process.stdout.write(`ca-sharkd ${VERSION}\n`);
+    return;
+  }
+  if (config.mode === 'list-interfaces') {
+    let text: string;
+    try {
+      text = formatInterfaceList(listInterfaces());
+    } catch (err) {
+      throw captureFailure(err, 'any');
+    }
+    process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+    return;
+  }
+  const logger = createLogger(config.logLevel);
+  const daemon = await startDaemon(config, logger);
+  const stop = (reason: string): void => {
+    daemon.shutdown(reason).then(
+      (line) => {
+        process.stderr.write(`${line}\n`);
+        process.exit(0);
+      },
+      (err: unknown) => fail(err),
+    );
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  if (config.exitOnEof) {
+    const check = setInterval(() => {
+      if (!daemon.engine.eof) return;
+      clearInterval(check);
+      // Give clients one batch and one snapshot interval to see the end of the input.
+      setTimeout(() => stop('end of input'), 250);
+    }, 50);
+  }
+}
+
+main().catch(fail);

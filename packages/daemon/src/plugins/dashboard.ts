@@ -1,0 +1,38 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import type { FastifyPluginAsync } from 'fastify';
+
+/**
+ * Where the dashboard's `vite build` output lives, relative to this package (works from src/ and dist/,
+ * both one level below the package root).
+ */
+export const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL('../../../dashboard/dist', import.meta.url));
+
+/** Options of the dashboard plugin. */
+export interface DashboardOptions {
+  /** Directory with index.html; `null` disables static files. */
+  dir: string | null;
+}
+
+/** Text shown at / when the dashboard has not been built. */
+export const NOT_BUILT_MESSAGE =
+  'The ca-shark dashboard is not built, so there is no page to show.\n' +
+  'Build it with: pnpm --filter @ca-shark/dashboard build   (or pnpm run build at the repository root)\n' +
+  'The API is available meanwhile: /api/health, /api/stats, /api/channels, /ws, /metrics\n';
+
+/** True when `dir` holds a built dashboard. */
+export function dashboardBuilt(dir: string | null): dir is string {
+  return dir !== null && existsSync(join(dir, 'index.html'));
+}
+
+/** Serves the built dashboard at `/`, or a 503 that says how to build it. */
+export const dashboardPlugin: FastifyPluginAsync<DashboardOptions> = async (app, { dir }) => {
+  if (dashboardBuilt(dir)) {
+    await app.register(fastifyStatic, { root: dir, prefix: '/', index: ['index.html'] });
+    return;
+  }
+  app.log.warn({ dir }, 'dashboard not built; / answers 503 until it is');
+  app.get('/', async (_request, reply) => reply.code(503).type('text/plain; charset=utf-8').send(NOT_BUILT_MESSAGE));
+};

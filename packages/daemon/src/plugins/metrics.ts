@@ -1,0 +1,51 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { DaemonModel } from '../model.js';
+import type { HubStats } from '../hub.js';
+
+/** Options of the metrics plugin. */
+export interface MetricsOptions {
+  model: DaemonModel;
+  hubStats: () => HubStats;
+}
+
+/** Escapes a Prometheus label value. */
+function label(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+/** Renders the daemon's counters in the Prometheus text exposition format (version 0.0.4). */
+export function renderMetrics(model: DaemonModel, hub: HubStats): string {
+  const stats = model.stats();
+  const lines: string[] = [];
+  const metric = (name: string, type: 'counter' | 'gauge', help: string, samples: [string, number][]): void => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
+  };
+  metric('ca_sharkd_packets_total', 'counter', 'Frames handed to the decoder.', [['', stats.packets]]);
+  metric('ca_sharkd_bytes_total', 'counter', 'Captured bytes handed to the decoder.', [['', stats.bytes]]);
+  metric('ca_sharkd_messages_total', 'counter', 'CA messages decoded, by command.',
+    Object.entries(stats.perCommand)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, n]) => [`{command="${label(name)}"}`, n]));
+  metric('ca_sharkd_malformed_total', 'counter', 'Malformed CA records.', [['', stats.malformed]]);
+  metric('ca_sharkd_capture_received_total', 'counter', 'Packets received by libpcap (pcap_stats ps_recv).',
+    [['', stats.capture.received]]);
+  metric('ca_sharkd_capture_dropped_total', 'counter', 'Packets dropped by the kernel buffer (pcap_stats ps_drop).',
+    [['', stats.capture.dropped]]);
+  metric('ca_sharkd_capture_ifdropped_total', 'counter', 'Packets dropped by the interface (pcap_stats ps_ifdrop).',
+    [['', stats.capture.ifDropped]]);
+  metric('ca_sharkd_websocket_clients', 'gauge', 'Connected WebSocket clients.', [['', hub.clients]]);
+  metric('ca_sharkd_websocket_dropped_records_total', 'counter', 'Records dropped for slow WebSocket clients.',
+    [['', hub.dropped]]);
+  metric('ca_sharkd_websocket_sent_records_total', 'counter', 'Records sent to WebSocket clients.', [['', hub.sent]]);
+  metric('ca_sharkd_websocket_frames_total', 'counter', 'WebSocket frames sent.', [['', hub.frames]]);
+  metric('ca_sharkd_uptime_seconds', 'gauge', 'Seconds since the daemon started.', [['', model.health().uptime]]);
+  return lines.join('\n') + '\n';
+}
+
+/** `/metrics` in Prometheus text format. */
+export const metricsPlugin: FastifyPluginAsync<MetricsOptions> = async (app, { model, hubStats }) => {
+  app.get('/metrics', async (_request, reply) => {
+    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(renderMetrics(model, hubStats()));
+  });
+};

@@ -1,0 +1,133 @@
+import websocket from '@fastify/websocket';
+import type { FastifyPluginAsync } from 'fastify';
+import type { WebSocket } from 'ws';
+import type { Hub } from '../hub.js';
+import type { DaemonModel } from '../model.js';
+
+/** The subscription a client sends: every given criterion must hold; `{}` means everything. */
+export interface SubscriptionFilter {
+  pv?: string[];
+  host?: string[];
+  command?: string[];
+  errors?: boolean;
+}
+
+/** Options of the WebSocket plugin. */
+export interface WsOptions<R> {
+  model: DaemonModel;
+  hub: Hub<R>;
+  /** Compiles a subscription into a record predicate; throws (with a message for the client) when invalid. */
+  compile: (filter: SubscriptionFilter) => ((record: R) => boolean) | undefined;
+  version: string;
+  /** Batching interval: at most one `records` frame per client per tick. */
+  tickMs: number;
+  /** Snapshot interval. */
+  snapshotMs: number;
+  /** Largest client message accepted (subscriptions are small). */
+  maxClientMessage?: number;
+}
+
+function stringList(value: unknown, field: string): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
+    throw new TypeError(`filter.${field} must be an array of strings`);
+  }
+  return value as string[];
+}
+
+/** Validates a client's subscription object; throws a TypeError with a message meant for the client. */
+export function parseSubscription(value: unknown): SubscriptionFilter {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw new TypeError('filter must be an object');
+  const raw = value as Record<string, unknown>;
+  const known = new Set(['pv', 'host', 'command', 'errors']);
+  for (const key of Object.keys(raw)) if (!known.has(key)) throw new TypeError(`unknown filter field "${key}"`);
+  if (raw.errors !== undefined && typeof raw.errors !== 'boolean') throw new TypeError('filter.errors must be a boolean');
+  const out: SubscriptionFilter = {};
+  const pv = stringList(raw.pv, 'pv');
+  const host = stringList(raw.host, 'host');
+  const command = stringList(raw.command, 'command');
+  if (pv !== undefined && pv.length > 0) out.pv = pv;
+  if (host !== undefined && host.length > 0) out.host = host;
+  if (command !== undefined && command.length > 0) out.command = command;
+  if (raw.errors === true) out.errors = true;
+  return out;
+}
+
+/** `/ws`: hello, batched records, periodic snapshots, per-client subscriptions and drop notices. */
+export function wsPlugin<R>(): FastifyPluginAsync<WsOptions<R>> {
+  return async (app, options) => {
+    const { model, hub, compile, version } = options;
+    const maxPayload = options.maxClientMessage ?? 64 * 1024;
+    await app.register(websocket, { options: { maxPayload } });
+
+    let lastSnapshot = '';
+    const buildSnapshot = (): string => JSON.stringify(model.snapshot());
+    const tick = setInterval(() => hub.tick(), options.tickMs);
+    const snapshots = setInterval(() => {
+      if (hub.stats().clients === 0) return;
+      lastSnapshot = buildSnapshot();
+      hub.broadcast(lastSnapshot);
+    }, options.snapshotMs);
+    tick.unref();
+    snapshots.unref();
+    app.addHook('onClose', async () => {
+      clearInterval(tick);
+      clearInterval(snapshots);
+      hub.closeAll();
+    });
+
+    const reply = (socket: WebSocket, message: object): void => hub.sendTo(socket, JSON.stringify(message));
+
+    app.get('/ws', { websocket: true }, (socket, request) => {
+      const id = hub.add(socket);
+      const log = request.log.child({ wsClient: id });
+      log.info({ remote: request.ip }, 'WebSocket client connected');
+      reply(socket, { type: 'hello', version, source: model.source() });
+      // A new client should not wait a whole interval for its first picture of the state.
+      hub.sendTo(socket, buildSnapshot());
+
+      socket.on('message', (data, isBinary) => {
+        if (isBinary) {
+          reply(socket, { type: 'error', message: 'send JSON text frames' });
+          return;
+        }
+        let message: unknown;
+        try {
+          message = JSON.parse(data.toString());
+        } catch {
+          reply(socket, { type: 'error', message: 'not JSON' });
+          return;
+        }
+        const type = typeof message === 'object' && message !== null ? (message as { type?: unknown }).type : undefined;
+        try {
+          switch (type) {
+            case 'subscribe': {
+              const filter = parseSubscription((message as { filter?: unknown }).filter);
+              hub.subscribe(socket, compile(filter));
+              log.debug({ filter }, 'subscription changed');
+              reply(socket, { type: 'subscribed', filter });
+              break;
+            }
+            case 'pause':
+              hub.setPaused(socket, true);
+              break;
+            case 'resume':
+              hub.setPaused(socket, false);
+              break;
+            default:
+              reply(socket, { type: 'error', message: `unknown message type ${JSON.stringify(type)}` });
+          }
+        } catch (err) {
+          reply(socket, { type: 'error', message: err instanceof Error ? err.message : String(err) });
+        }
+      });
+      socket.on('close', () => {
+        const info = hub.clientInfo().find((c) => c.id === id);
+        hub.remove(socket);
+        log.info({ sent: info?.sent ?? 0, dropped: info?.dropped ?? 0 }, 'WebSocket client disconnected');
+      });
+      socket.on('error', (err) => log.warn({ err }, 'WebSocket error'));
+    });
+  };
+}

@@ -1,0 +1,140 @@
+import { createRequire } from 'node:module';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { compileFilter } from '@ca-shark/analysis';
+import type { CaRecord } from '@ca-shark/decoder';
+import { buildApp } from './app.js';
+import type { DaemonConfig } from './cli.js';
+import { Engine, recordText } from './engine.js';
+import { DaemonError } from './errors.js';
+import { Hub } from './hub.js';
+import { dropPrivileges } from './privileges.js';
+import { DemoSource } from './sources/demo.js';
+import { FileSource } from './sources/file.js';
+import { LiveSource, caFilter } from './sources/live.js';
+import { StreamSource } from './sources/stdin.js';
+import type { Source } from './sources/types.js';
+import type { SubscriptionFilter } from './plugins/ws.js';
+
+/** The daemon's version (from its package.json). */
+export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+
+/** A running daemon. */
+export interface RunningDaemon {
+  app: FastifyInstance;
+  engine: Engine;
+  hub: Hub<CaRecord>;
+  source: Source;
+  /** Address actually bound, e.g. http://127.0.0.1:8080. */
+  url: string;
+  /** Stops capture and server; resolves with the summary line. Idempotent. */
+  shutdown(reason: string): Promise<string>;
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+/** Builds the source the configuration asks for. */
+export function createSource(config: DaemonConfig, logger: Logger, input: NodeJS.ReadableStream = process.stdin): Source {
+  const filter = config.filter ?? caFilter(config.serverPort, config.repeaterPort, config.port);
+  const capture = {
+    ...(config.snaplen !== undefined ? { snaplen: config.snaplen } : {}),
+    ...(config.bufferSize !== undefined ? { bufferSize: config.bufferSize } : {}),
+  };
+  switch (config.mode) {
+    case 'live':
+      return new LiveSource({ iface: config.iface as string, filter, ...capture });
+    case 'demo':
+      return new DemoSource({
+        iface: config.iface ?? 'lo', filter, serverPort: config.serverPort, repeaterPort: config.repeaterPort, logger, ...capture,
+      });
+    case 'stdin':
+      return new StreamSource(input as import('node:stream').Readable);
+    case 'file':
+      return new FileSource(config.file as string, config.speed);
+    default:
+      throw new DaemonError('usage', `mode ${config.mode} has no source`);
+  }
+}
+
+/** Compiles a WebSocket subscription with the shared record filter of @ca-shark/analysis. */
+function compileSubscription(filter: SubscriptionFilter): ((record: CaRecord) => boolean) | undefined {
+  if (filter.pv === undefined && filter.host === undefined && filter.command === undefined && filter.errors !== true) return undefined;
+  return compileFilter(filter);
+}
+
+/** Formats the capture summary printed at shutdown. */
+export function summaryLine(engine: Engine, hub: Hub<CaRecord>): string {
+  const s = engine.stats();
+  const h = hub.stats();
+  return `ca-sharkd: ${s.packets} packets (${s.bytes} bytes), ${s.messages} CA messages (${s.malformed} malformed); ` +
+    `libpcap received ${s.capture.received}, dropped ${s.capture.dropped + s.capture.ifDropped}; ` +
+    `WebSocket: ${h.sent} records sent, ${h.dropped} dropped for slow clients`;
+}
+
+/**
+ * Starts the daemon: opens the source (failing early with a one-line DaemonError), drops privileges,
+ * builds and starts the HTTP server, and wires the periodic work. Signal handling is the caller's.
+ */
+export async function startDaemon(config: DaemonConfig, logger: Logger, options: { input?: NodeJS.ReadableStream; tickMs?: number; snapshotMs?: number } = {}): Promise<RunningDaemon> {
+  const source = createSource(config, logger, options.input);
+  const hub = new Hub<CaRecord>(recordText);
+  const engine = new Engine({
+    source,
+    hub,
+    logger,
+    decoder: { serverPort: config.serverPort, repeaterPort: config.repeaterPort },
+  });
+  await source.start(engine);
+  const described = engine.source();
+  logger.info({ ...described }, 'capture source open');
+
+  const app = await buildApp<CaRecord>({
+    model: engine,
+    hub,
+    compile: compileSubscription,
+    version: VERSION,
+    logger,
+    ...(config.token !== undefined ? { token: config.token } : {}),
+    allowedOrigins: config.allowedOrigins,
+    ...(config.dashboardDir !== undefined ? { dashboardDir: config.dashboardDir } : {}),
+    ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}),
+    ...(options.snapshotMs !== undefined ? { snapshotMs: options.snapshotMs } : {}),
+  });
+  let url: string;
+  try {
+    url = await app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    await source.stop();
+    throw new DaemonError('listen-failed', `cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
+  }
+  if (!LOOPBACK.test(config.host)) {
+    logger.warn({ host: config.host, port: config.port, token: config.token !== undefined },
+      'listening beyond loopback: captured traffic is sensitive; anyone who can reach this port can read it' +
+        (config.token === undefined ? ' (no --token given)' : ''));
+  }
+  if (config.user !== undefined) {
+    const ids = dropPrivileges(config.user);
+    logger.info({ user: config.user, ...ids }, 'dropped root privileges');
+  }
+  logger.info({ url, dashboard: `${url}/` }, 'ca-sharkd serving');
+
+  const poll = setInterval(() => engine.poll(), 1000);
+  poll.unref();
+  let done: Promise<string> | undefined;
+  const shutdown = (reason: string): Promise<string> => {
+    done ??= (async () => {
+      logger.info({ reason }, 'shutting down');
+      clearInterval(poll);
+      await source.stop().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'source did not stop cleanly'));
+      engine.poll();
+      // One last batch so clients see the final records before the socket closes.
+      hub.tick();
+      await app.close();
+      const line = summaryLine(engine, hub);
+      logger.info({ ...engine.stats(), websocket: hub.stats() }, 'capture summary');
+      return line;
+    })();
+    return done;
+  };
+  return { app, engine, hub, source, url, shutdown };
+}

@@ -1,0 +1,124 @@
+import { createReadStream } from 'node:fs';
+import { access, constants, stat } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { CaptureFrame } from '@ca-shark/packet';
+import { DaemonError } from '../errors.js';
+import { CaptureBytes } from './capture-bytes.js';
+import { type CaptureCounters, type Source, type SourceDescription, type SourceSink, zeroCounters } from './types.js';
+
+/** Replay speed: a factor on capture time, or as fast as the decoder goes. */
+export type ReplaySpeed = number | 'max';
+
+/** Parses `--speed`: a positive number (1, 10, 0.5) or `max`. */
+export function parseSpeed(text: string): ReplaySpeed {
+  if (text === 'max') return 'max';
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new DaemonError('usage', `bad --speed ${JSON.stringify(text)}: use a positive number (1, 10) or max`);
+  return n;
+}
+
+/** Bytes read per chunk. */
+const CHUNK = 64 * 1024;
+/** Pauses shorter than this are not worth a timer; the replay catches up on the next longer one. */
+const MIN_SLEEP_MS = 2;
+
+/**
+ * Replays a capture file. At speed 'max' frames go to the decoder as fast as it takes them (the event loop
+ * still turns between chunks); at a finite speed each frame is held until its capture time, scaled by the
+ * speed, has elapsed since the first frame.
+ */
+export class FileSource implements Source {
+  readonly description: SourceDescription;
+  private stopped = false;
+  private done: Promise<void> | undefined;
+  private abort = new AbortController();
+
+  constructor(
+    private readonly path: string,
+    private readonly speed: ReplaySpeed = 1,
+  ) {
+    this.description = { kind: 'file', file: path, speed };
+  }
+
+  async start(sink: SourceSink): Promise<void> {
+    try {
+      await access(this.path, constants.R_OK);
+      const info = await stat(this.path);
+      if (info.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : String(code ?? err);
+      throw new DaemonError('unreadable-file', `cannot read ${this.path}: ${why}`);
+    }
+    // Recognise the format before answering, so `-r notes.txt` fails at start with one line.
+    const head = await readHead(this.path);
+    const probe = new CaptureBytes(this.path, { frame() {}, problem() {}, end() {}, error() {} });
+    probe.push(head);
+    if (head.length < 64 * 1024) probe.end();
+    if (probe.error !== undefined) throw probe.error;
+    this.done = this.run(sink).catch((err: unknown) => {
+      if (!this.stopped) sink.error(err instanceof Error ? err : new Error(String(err)));
+    });
+  }
+
+  private async run(sink: SourceSink): Promise<void> {
+    const speed = this.speed;
+    let firstCapture: number | undefined;
+    let firstWall = 0;
+    let pending: CaptureFrame[] = [];
+    const bytes = new CaptureBytes(this.path, sink, (f) => {
+      if (speed === 'max') sink.frame(f.linktype, f.timestamp, f.data.slice(), f.origlen);
+      else pending.push({ ...f, data: f.data.slice() });
+    });
+    const stream = createReadStream(this.path, { highWaterMark: CHUNK, signal: this.abort.signal });
+    try {
+      for await (const chunk of stream) {
+        if (this.stopped) return;
+        bytes.push(chunk as Buffer);
+        if (speed === 'max') {
+          // Give HTTP and WebSocket work a turn between chunks.
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          continue;
+        }
+        const frames = pending;
+        pending = [];
+        for (const f of frames) {
+          if (this.stopped) return;
+          if (firstCapture === undefined) {
+            firstCapture = f.timestamp;
+            firstWall = performance.now();
+          }
+          const due = firstWall + ((f.timestamp - firstCapture) * 1000) / speed;
+          const wait = due - performance.now();
+          if (wait >= MIN_SLEEP_MS) await sleep(wait, undefined, { signal: this.abort.signal });
+          sink.frame(f.linktype, f.timestamp, f.data, f.origlen);
+        }
+      }
+    } catch (err) {
+      if ((err as Error).name === 'AbortError') return;
+      throw err;
+    }
+    bytes.end();
+    if (!this.stopped) sink.end();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.abort.abort();
+    await this.done;
+  }
+
+  counters(): CaptureCounters {
+    return zeroCounters();
+  }
+}
+
+async function readHead(path: string): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of createReadStream(path, { start: 0, end: CHUNK - 1 })) {
+    chunks.push(chunk as Buffer);
+    total += (chunk as Buffer).length;
+  }
+  return Buffer.concat(chunks, total);
+}

@@ -1,0 +1,308 @@
+/**
+ * The JSON shapes the daemon serves (REST and WebSocket snapshots), with their JSON schemas. Fastify
+ * serialises responses through these schemas, so a field missing here never reaches a client: keep the
+ * types and the schemas side by side.
+ */
+
+/** Capture counters (libpcap's pcap_stats for live capture). */
+export interface CaptureStatsView {
+  received: number;
+  dropped: number;
+  ifDropped: number;
+}
+
+/** `/api/stats` and `snapshot.stats`. */
+export interface StatsView {
+  /** Frames handed to the decoder. */
+  packets: number;
+  /** Bytes of those frames as captured. */
+  bytes: number;
+  /** CA messages decoded (Malformed included). */
+  messages: number;
+  /** Messages per second over the last few seconds of wall time. */
+  messagesPerSecond: number;
+  /** Messages per command class name. */
+  perCommand: Record<string, number>;
+  /** Malformed records. */
+  malformed: number;
+  capture: CaptureStatsView;
+  websocket: { clients: number; dropped: number };
+}
+
+/** A channel as seen by one client on one circuit. */
+export interface ChannelView {
+  pv: string;
+  /** Client endpoint "ip:port" of the circuit, or the searching socket while still searching. */
+  client: string | null;
+  /** Server endpoint "ip:port", when known. */
+  server: string | null;
+  circuit: number | null;
+  cid: number | null;
+  sid: number | null;
+  /** 'searching' | 'connected' | 'failed' | 'cleared' | 'disconnected' (decoder's words). */
+  state: string;
+  /** Native DBR type name, e.g. 'DOUBLE'. */
+  nativeType: string | null;
+  count: number | null;
+  /** 'read' | 'write' flags as text ('rw', 'r', 'w', '-'), when known. */
+  access: string | null;
+  subscriptions: number;
+  /** Monitor updates seen. */
+  updates: number;
+  /** Monitor updates per second over the channel's lifetime (capture time). */
+  updateRate: number | null;
+  /** Last value seen (read reply or monitor update), JSON form. */
+  lastValue: unknown;
+  searchLatency: number | null;
+  connectLatency: number | null;
+  firstSeen: number | null;
+  lastSeen: number | null;
+}
+
+/** A CA server (IOC) endpoint. */
+export interface ServerView {
+  /** "ip:port" of its TCP endpoint. */
+  address: string;
+  circuits: number;
+  channels: number;
+  beacons: number;
+  /** Mean beacon period (seconds) over the recent beacons, when at least two were seen. */
+  beaconPeriod: number | null;
+  lastBeacon: number | null;
+  lastBeaconId: number | null;
+  /** Latency summaries in seconds per kind ('search', 'create', 'read', 'write', 'echo'). */
+  latency: Record<string, LatencySummary>;
+}
+
+/** Percentiles of one latency kind. */
+export interface LatencySummary {
+  count: number;
+  mean: number;
+  min: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+/** A CA client host. */
+export interface ClientView {
+  /** Client IPv4 address. */
+  host: string;
+  /** HOST_NAME it announced, when seen. */
+  hostname: string | null;
+  /** CLIENT_NAME (user) it announced, when seen. */
+  user: string | null;
+  circuits: number;
+  channels: number;
+  searches: number;
+  /** Searches per second over the capture span of this client. */
+  searchRate: number;
+}
+
+/** One searched PV (`/api/searches` rows, `snapshot.searches.top`). */
+export interface SearchView {
+  pv: string;
+  count: number;
+  /** Distinct client endpoints that searched it. */
+  clients: number;
+  answered: boolean;
+  /** Servers that answered ("ip:port"). */
+  servers: string[];
+  firstSeen: number;
+  lastSeen: number;
+}
+
+/** One never-answered PV (`snapshot.searches.unanswered`). */
+export interface UnansweredView {
+  pv: string;
+  count: number;
+  firstSeen: number;
+  lastSeen: number;
+  /** Client endpoints that asked. */
+  clients: string[];
+}
+
+/** A failure worth listing (errors view). */
+export interface ErrorView {
+  time: number;
+  command: string;
+  pv: string | null;
+  src: string;
+  dst: string;
+  /** ECA status name or the malformed reason. */
+  detail: string;
+}
+
+/** An anomaly from the analyses (search storm, duplicate PV, beacon anomaly, capture drops). */
+export interface AlertView {
+  time: number;
+  kind: string;
+  severity: 'info' | 'warn' | 'error';
+  message: string;
+}
+
+/** `/api/health`. */
+export interface HealthView {
+  status: 'ok';
+  uptime: number;
+  source: SourceView;
+  eof: boolean;
+}
+
+/** Source description (see sources/types.ts). */
+export interface SourceView {
+  kind: 'live' | 'stdin' | 'file' | 'demo';
+  iface?: string;
+  linktype?: number;
+  filter?: string;
+  file?: string;
+  speed?: number | 'max';
+}
+
+/** `snapshot` WebSocket frame. */
+export interface SnapshotView {
+  type: 'snapshot';
+  time: number;
+  stats: StatsView;
+  channels: ChannelView[];
+  servers: ServerView[];
+  clients: ClientView[];
+  searches: { top: SearchView[]; unanswered: UnansweredView[] };
+  errors: ErrorView[];
+  alerts: AlertView[];
+}
+
+// ---- JSON schemas (draft-07 subset that fastify's serializer understands) ----
+
+const num = { type: 'number' } as const;
+const int = { type: 'integer' } as const;
+const str = { type: 'string' } as const;
+const nullableNum = { type: ['number', 'null'] } as const;
+const nullableInt = { type: ['integer', 'null'] } as const;
+const nullableStr = { type: ['string', 'null'] } as const;
+
+/** Schema of {@link SourceView}. */
+export const sourceSchema = {
+  type: 'object',
+  required: ['kind'],
+  properties: {
+    kind: { type: 'string', enum: ['live', 'stdin', 'file', 'demo'] },
+    iface: str,
+    linktype: int,
+    filter: str,
+    file: str,
+    speed: { anyOf: [num, { type: 'string', enum: ['max'] }] },
+  },
+} as const;
+
+/** Schema of {@link HealthView}. */
+export const healthSchema = {
+  type: 'object',
+  required: ['status', 'uptime', 'source', 'eof'],
+  properties: { status: { type: 'string', enum: ['ok'] }, uptime: num, source: sourceSchema, eof: { type: 'boolean' } },
+} as const;
+
+/** Schema of {@link StatsView}. */
+export const statsSchema = {
+  type: 'object',
+  required: ['packets', 'bytes', 'messages', 'messagesPerSecond', 'perCommand', 'malformed', 'capture', 'websocket'],
+  properties: {
+    packets: int,
+    bytes: int,
+    messages: int,
+    messagesPerSecond: num,
+    perCommand: { type: 'object', additionalProperties: int },
+    malformed: int,
+    capture: {
+      type: 'object',
+      required: ['received', 'dropped', 'ifDropped'],
+      properties: { received: int, dropped: int, ifDropped: int },
+    },
+    websocket: { type: 'object', required: ['clients', 'dropped'], properties: { clients: int, dropped: int } },
+  },
+} as const;
+
+const latencySummarySchema = {
+  type: 'object',
+  required: ['count', 'mean', 'min', 'p50', 'p90', 'p99', 'max'],
+  properties: { count: int, mean: num, min: num, p50: num, p90: num, p99: num, max: num },
+} as const;
+
+/** Schema of {@link ChannelView}. */
+export const channelSchema = {
+  type: 'object',
+  required: ['pv', 'client', 'server', 'circuit', 'cid', 'sid', 'state', 'nativeType', 'count', 'access',
+    'subscriptions', 'updates', 'updateRate', 'lastValue', 'searchLatency', 'connectLatency', 'firstSeen', 'lastSeen'],
+  properties: {
+    pv: str,
+    client: nullableStr,
+    server: nullableStr,
+    circuit: nullableInt,
+    cid: nullableInt,
+    sid: nullableInt,
+    state: str,
+    nativeType: nullableStr,
+    count: nullableInt,
+    access: nullableStr,
+    subscriptions: int,
+    updates: int,
+    updateRate: nullableNum,
+    lastValue: {},
+    searchLatency: nullableNum,
+    connectLatency: nullableNum,
+    firstSeen: nullableNum,
+    lastSeen: nullableNum,
+  },
+} as const;
+
+/** Schema of {@link ServerView}. */
+export const serverSchema = {
+  type: 'object',
+  required: ['address', 'circuits', 'channels', 'beacons', 'beaconPeriod', 'lastBeacon', 'lastBeaconId', 'latency'],
+  properties: {
+    address: str,
+    circuits: int,
+    channels: int,
+    beacons: int,
+    beaconPeriod: nullableNum,
+    lastBeacon: nullableNum,
+    lastBeaconId: nullableInt,
+    latency: { type: 'object', additionalProperties: latencySummarySchema },
+  },
+} as const;
+
+/** Schema of {@link ClientView}. */
+export const clientSchema = {
+  type: 'object',
+  required: ['host', 'hostname', 'user', 'circuits', 'channels', 'searches', 'searchRate'],
+  properties: {
+    host: str,
+    hostname: nullableStr,
+    user: nullableStr,
+    circuits: int,
+    channels: int,
+    searches: int,
+    searchRate: num,
+  },
+} as const;
+
+/** Schema of {@link SearchView}. */
+export const searchSchema = {
+  type: 'object',
+  required: ['pv', 'count', 'clients', 'answered', 'servers', 'firstSeen', 'lastSeen'],
+  properties: {
+    pv: str,
+    count: int,
+    clients: int,
+    answered: { type: 'boolean' },
+    servers: { type: 'array', items: str },
+    firstSeen: num,
+    lastSeen: num,
+  },
+} as const;
+
+/** Wraps an item schema into an array schema. */
+export function arrayOf<T extends object>(items: T): { type: 'array'; items: T } {
+  return { type: 'array', items };
+}
