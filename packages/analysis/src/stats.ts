@@ -1,0 +1,320 @@
+/**
+ * `ca-shark stats`: the summary caproto's `benchmark_connections.py` example prints (unanswered channel
+ * creations, per-server connection latency described like pandas' `describe()`), extended to search
+ * replies, read and write notifies, message counts per command, the most searched PVs and the circuits
+ * with their client host and user names.
+ *
+ * Latencies come from the decoder (`record.latency`, seconds from the request to this response); the
+ * collector does not pair requests and responses itself, except to find channel creations that were
+ * never answered, which needs the requests still pending at the end.
+ */
+
+import { describe } from './describe.js';
+
+/** The part of a decoded record that the statistics read. */
+export interface StatsRecord {
+  readonly frame?: number;
+  readonly timestamp: number;
+  readonly src: string;
+  readonly dst: string;
+  readonly transport: { readonly protocol: string; readonly sport: number; readonly dport: number };
+  readonly command: { readonly name: string } & Readonly<Record<string, unknown>>;
+  readonly pv?: string | null;
+  readonly role?: string | null;
+  readonly latency?: number | null;
+  /** Stable circuit id from the decoder, when the message travelled on a TCP circuit. */
+  readonly circuit?: string | number | null;
+  /** Server endpoint `ip:port` of the conversation, when the decoder knows it. */
+  readonly server?: string | null;
+  /** Client endpoint `ip:port` of the conversation, when the decoder knows it. */
+  readonly client?: string | null;
+}
+
+/** pandas-style description of a sample; std is the sample standard deviation (null when count < 2). */
+export interface LatencySummary {
+  count: number;
+  mean: number;
+  std: number | null;
+  min: number;
+  '25%': number;
+  '50%': number;
+  '75%': number;
+  max: number;
+}
+
+/** One answered channel creation: the row of the peer's "Raw data" table. */
+export interface ConnectionSample {
+  pv: string | null;
+  /** Server endpoint `ip:port`. */
+  server: string;
+  /** Time of the request (Unix seconds). */
+  t: number;
+  /** Seconds from request to CreateChanResponse. */
+  dt: number;
+}
+
+/** A channel creation request that saw no CreateChanResponse nor CreateChFailResponse. */
+export interface UnansweredCreation {
+  pv: string | null;
+  cid: number | null;
+  client: string;
+  server: string;
+  timestamp: number;
+  frame: number | null;
+}
+
+/** One TCP circuit as seen in the capture. */
+export interface CircuitSummary {
+  client: string;
+  server: string;
+  /** From HOST_NAME, when the capture holds it. */
+  host: string | null;
+  /** From CLIENT_NAME, when the capture holds it. */
+  user: string | null;
+  /** Channels created on the circuit (CreateChanResponse count). */
+  channels: number;
+  messages: number;
+  first: number;
+  last: number;
+}
+
+/** Everything `ca-shark stats` reports; also its `--json` output. */
+export interface StatsReport {
+  messages: number;
+  /** First and last record timestamps, null for an empty input. */
+  first: number | null;
+  last: number | null;
+  unansweredCreations: UnansweredCreation[];
+  /** Channel creations that the server refused (CreateChFailResponse). */
+  failedCreations: number;
+  connections: ConnectionSample[];
+  /** Per server endpoint (`ip:port` of the responder), sorted by endpoint. */
+  latency: {
+    connection: Record<string, LatencySummary>;
+    search: Record<string, LatencySummary>;
+    readNotify: Record<string, LatencySummary>;
+    writeNotify: Record<string, LatencySummary>;
+  };
+  /** Message count per command class name, most frequent first (ties by name). */
+  commands: Record<string, number>;
+  /** Most searched PV names with their SearchRequest counts, most first (ties by name). */
+  topSearched: { pv: string; count: number }[];
+  circuits: CircuitSummary[];
+}
+
+/** Options for {@link StatsCollector}. */
+export interface StatsOptions {
+  /** How many PVs `topSearched` lists (default 10). */
+  top?: number;
+}
+
+type LatencyKind = keyof StatsReport['latency'];
+
+const LATENCY_KIND: Readonly<Record<string, LatencyKind>> = {
+  CreateChanResponse: 'connection',
+  SearchResponse: 'search',
+  ReadNotifyResponse: 'readNotify',
+  WriteNotifyResponse: 'writeNotify',
+};
+
+interface PendingCreation {
+  pv: string | null;
+  cid: number | null;
+  client: string;
+  server: string;
+  timestamp: number;
+  frame: number | null;
+}
+
+interface CircuitState {
+  client: string;
+  server: string;
+  host: string | null;
+  user: string | null;
+  channels: number;
+  messages: number;
+  first: number;
+  last: number;
+}
+
+/**
+ * Accumulates statistics over a record stream: call {@link StatsCollector.add} for each record, then
+ * {@link StatsCollector.report}. Memory grows with the number of latency samples, circuits and distinct PVs.
+ */
+export class StatsCollector {
+  private readonly top: number;
+  private messages = 0;
+  private first: number | null = null;
+  private last: number | null = null;
+  private readonly commandCounts = new Map<string, number>();
+  private readonly searched = new Map<string, number>();
+  private readonly pending = new Map<string, PendingCreation>();
+  private failed = 0;
+  private readonly connections: ConnectionSample[] = [];
+  private readonly samples: Record<LatencyKind, Map<string, number[]>> = {
+    connection: new Map(),
+    search: new Map(),
+    readNotify: new Map(),
+    writeNotify: new Map(),
+  };
+  private readonly circuits = new Map<string, CircuitState>();
+
+  constructor(options: StatsOptions = {}) {
+    this.top = options.top ?? 10;
+  }
+
+  /** Account for one record. */
+  add(r: StatsRecord): void {
+    const name = r.command.name;
+    this.messages++;
+    if (this.first === null || r.timestamp < this.first) this.first = r.timestamp;
+    if (this.last === null || r.timestamp > this.last) this.last = r.timestamp;
+    this.commandCounts.set(name, (this.commandCounts.get(name) ?? 0) + 1);
+
+    const srcEp = `${r.src}:${r.transport.sport}`;
+    const dstEp = `${r.dst}:${r.transport.dport}`;
+    const isResponse = r.role === 'response' || (r.role === undefined && name.endsWith('Response'));
+    const client = r.client ?? (isResponse ? dstEp : srcEp);
+    const server = r.server ?? (isResponse ? srcEp : dstEp);
+
+    if (name === 'SearchRequest') {
+      const pv = stringField(r.command, 'pv_name') ?? r.pv ?? null;
+      if (pv !== null) this.searched.set(pv, (this.searched.get(pv) ?? 0) + 1);
+    } else if (name === 'CreateChanRequest') {
+      const cid = numberField(r.command, 'cid');
+      this.pending.set(creationKey(client, server, cid), {
+        pv: stringField(r.command, 'pv_name') ?? r.pv ?? null,
+        cid,
+        client,
+        server,
+        timestamp: r.timestamp,
+        frame: r.frame ?? null,
+      });
+    } else if (name === 'CreateChanResponse' || name === 'CreateChFailResponse') {
+      const key = creationKey(client, server, numberField(r.command, 'cid'));
+      const request = this.pending.get(key);
+      this.pending.delete(key);
+      if (name === 'CreateChFailResponse') {
+        this.failed++;
+      } else {
+        const dt = typeof r.latency === 'number' ? r.latency : request !== undefined ? r.timestamp - request.timestamp : null;
+        if (dt !== null) {
+          this.connections.push({ pv: r.pv ?? request?.pv ?? null, server, t: r.timestamp - dt, dt });
+        }
+      }
+    }
+
+    const kind = LATENCY_KIND[name];
+    if (kind !== undefined) {
+      let dt = typeof r.latency === 'number' && Number.isFinite(r.latency) ? r.latency : null;
+      if (dt === null && kind === 'connection' && this.connections.length > 0) {
+        const lastConn = this.connections[this.connections.length - 1];
+        if (lastConn.t + lastConn.dt === r.timestamp && lastConn.server === server) dt = lastConn.dt;
+      }
+      if (dt !== null) {
+        const bucket = this.samples[kind];
+        let list = bucket.get(server);
+        if (list === undefined) bucket.set(server, (list = []));
+        list.push(dt);
+      }
+    }
+
+    if (r.transport.protocol === 'tcp') {
+      const key = r.circuit !== undefined && r.circuit !== null ? String(r.circuit) : `${client}>${server}`;
+      let c = this.circuits.get(key);
+      if (c === undefined) {
+        c = { client, server, host: null, user: null, channels: 0, messages: 0, first: r.timestamp, last: r.timestamp };
+        this.circuits.set(key, c);
+      }
+      c.messages++;
+      if (r.timestamp < c.first) c.first = r.timestamp;
+      if (r.timestamp > c.last) c.last = r.timestamp;
+      if (name === 'HostNameRequest') c.host = stringField(r.command, 'host_name') ?? c.host;
+      else if (name === 'ClientNameRequest') c.user = stringField(r.command, 'user_name') ?? c.user;
+      else if (name === 'CreateChanResponse') c.channels++;
+    }
+  }
+
+  /** The statistics so far (the collector can keep accumulating afterwards). */
+  report(): StatsReport {
+    const latency = {
+      connection: describeGroups(this.samples.connection),
+      search: describeGroups(this.samples.search),
+      readNotify: describeGroups(this.samples.readNotify),
+      writeNotify: describeGroups(this.samples.writeNotify),
+    };
+    const commands = Object.fromEntries(
+      [...this.commandCounts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)),
+    );
+    const topSearched = [...this.searched]
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+      .slice(0, this.top)
+      .map(([pv, count]) => ({ pv, count }));
+    const circuits = [...this.circuits.values()]
+      .map((c) => ({ ...c }))
+      .sort((a, b) => a.first - b.first);
+    return {
+      messages: this.messages,
+      first: this.first,
+      last: this.last,
+      unansweredCreations: [...this.pending.values()].sort((a, b) => a.timestamp - b.timestamp),
+      failedCreations: this.failed,
+      connections: [...this.connections],
+      latency,
+      commands,
+      topSearched,
+      circuits,
+    };
+  }
+}
+
+/** Collect statistics over a whole record stream (sync or async iterable). */
+export async function computeStats(
+  records: AsyncIterable<StatsRecord> | Iterable<StatsRecord>,
+  options: StatsOptions = {},
+): Promise<StatsReport> {
+  const collector = new StatsCollector(options);
+  for await (const r of records) collector.add(r);
+  return collector.report();
+}
+
+/**
+ * pandas-style `describe()` of a non-empty sample (mean, sample std, linear-interpolated quartiles), with
+ * the column names pandas prints.
+ */
+export function latencySummary(values: readonly number[]): LatencySummary {
+  const d = describe(values);
+  return {
+    count: d.count,
+    mean: d.mean,
+    std: Number.isNaN(d.std) ? null : d.std,
+    min: d.min,
+    '25%': d.p25,
+    '50%': d.p50,
+    '75%': d.p75,
+    max: d.max,
+  };
+}
+
+function describeGroups(groups: Map<string, number[]>): Record<string, LatencySummary> {
+  const out: Record<string, LatencySummary> = {};
+  for (const key of [...groups.keys()].sort()) {
+    const values = groups.get(key) ?? [];
+    if (values.length > 0) out[key] = latencySummary(values);
+  }
+  return out;
+}
+
+function creationKey(client: string, server: string, cid: number | null): string {
+  return `${client}>${server}#${cid ?? ''}`;
+}
+
+function stringField(cmd: Readonly<Record<string, unknown>>, key: string): string | null {
+  const v = cmd[key];
+  return typeof v === 'string' ? v : null;
+}
+
+function numberField(cmd: Readonly<Record<string, unknown>>, key: string): number | null {
+  const v = cmd[key];
+  return typeof v === 'number' ? v : null;
+}
