@@ -19,3 +19,14 @@ export type { CaHeader, HeaderFaultCode } from './header.js';
 export { MetaOffset, LIMIT_FIELDS } from './layout.js';
 export { encodeMessage, encodeDbr, encodeString, concatBytes, build } from './encode.js';
 export type { MessageFields, EncodeMessageOptions, EncodeDbrOptions, DataFields, ErrorOriginal, Ipv4 } from './encode.js';
+export {
+  Deframer,
+  deframeDatagram,
+  DEFAULT_MAX_PAYLOAD_SIZE,
+  DEFAULT_OVERSIZE_PREFIX,
+  FAULT_SAMPLE_SIZE,
+  ANOMALY_DC16,
+  ANOMALY_OVER_CAP,
+  ANOMALY_CUT,
+} from './deframer.js';
+export type { DeframerOptions, DatagramOptions, FrameCallback, FaultCallback } from './deframer.js';

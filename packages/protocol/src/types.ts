@@ -39,8 +39,8 @@ export interface CaFault {
   /** Up to 64 of the offending bytes (copied), for a hex dump. */
   sample: Uint8Array;
   /**
-   * Where the covered bytes start: for a {@link Deframer}, the position in all bytes pushed so far (gaps
-   * excluded); for a datagram, the offset inside it.
+   * Where the covered bytes start: for a `Deframer`, the stream position (bytes pushed so far plus lost
+   * bytes reported to `gap(n)`); for a datagram, the offset inside it.
    */
   offset?: number;
 }

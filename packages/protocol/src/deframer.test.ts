@@ -1,0 +1,233 @@
+import { describe, expect, it } from 'vitest';
+import { Deframer } from './deframer.js';
+import { build, concatBytes, encodeMessage } from './encode.js';
+import { datagram, deframeAll, deframeChunks } from './test-support/collect.js';
+import { hex } from './test-support/hex.js';
+
+// §7.2 client → server TCP stream, verbatim.
+const CLIENT_STREAM = hex(`
+  00 00 00 00 00 00 00 0d 00 00 00 00 00 00 00 00
+  00 14 00 08 00 00 00 00 00 00 00 00 00 00 00 00 61 6c 69 63 65 00 00 00
+  00 15 00 08 00 00 00 00 00 00 00 00 00 00 00 00 77 73 31 00 00 00 00 00
+  00 12 00 10 00 00 00 00 00 00 00 07 00 00 00 0d 64 65 6d 6f 3a 61 69 31 00 00 00 00 00 00 00 00
+  00 0f 00 00 00 14 00 01 00 00 00 2a 00 00 00 01
+  00 01 00 10 00 14 00 00 00 00 00 2a 00 00 00 02 00 00 00 00 00 00 00 00 00 00 00 00 00 05 00 00
+  00 13 00 08 00 06 00 01 00 00 00 2a 00 00 00 03 3f f4 00 00 00 00 00 00
+  00 02 00 00 00 14 00 00 00 00 00 2a 00 00 00 02
+  00 0c 00 00 00 00 00 00 00 00 00 2a 00 00 00 07`);
+
+// Server → client, with an extended header (count ≥ 0xFFFF), a dc16 anomaly and a 64 KiB waveform.
+const SERVER_STREAM = concatBytes([
+  hex('00 00 00 00 00 00 00 0d 00 00 00 00 00 00 00 00'),
+  hex('00 16 00 00 00 00 00 00 00 00 00 07 00 00 00 03'),
+  hex('00 12 00 00 00 06 00 01 00 00 00 07 00 00 00 2a'),
+  hex(`00 0f 00 18 00 14 00 01 00 00 00 01 00 00 00 01
+       00 00 00 00 3f b5 53 80 0e e6 b2 80 00 00 00 00 40 0c 00 00 00 00 00 00`),
+  build.writeNotifyResponse({ data_type: 5, data_count: 70000, ioid: 4 }),
+  encodeMessage({ command: 1, dataType: 5, dataCount: 3, parameter1: 1, parameter2: 9 }, new Uint8Array(16), { extended: true, extendedDc16: 3 }),
+  encodeMessage({ command: 1, dataType: 4, dataCount: 70000, parameter1: 1, parameter2: 9 }, new Uint8Array(70000).fill(0x5a)),
+  hex('00 17 00 00 00 00 00 00 00 00 00 00 00 00 00 00'),
+]);
+
+describe('Deframer on clean streams', () => {
+  it('emits the §7.2 client messages', () => {
+    const { frames, faults } = deframeAll(CLIENT_STREAM);
+    expect(faults).toEqual([]);
+    expect(frames.map((f) => f.command)).toEqual([0, 20, 21, 18, 15, 1, 19, 2, 12]);
+    expect(frames[3]).toMatchObject({ payloadSize: 16, parameter1: 7, parameter2: 13, headerSize: 16 });
+    expect(frames[3].payload).toBe('64 65 6d 6f 3a 61 69 31 00 00 00 00 00 00 00 00');
+  });
+
+  it('reads extended headers and flags a non-zero dc16 marker', () => {
+    const { frames, faults } = deframeAll(SERVER_STREAM);
+    expect(faults).toEqual([]);
+    expect(frames.map((f) => f.command)).toEqual([0, 22, 18, 15, 19, 1, 1, 23]);
+    expect(frames[4]).toMatchObject({ command: 19, headerSize: 24, payloadSize: 0, dataCount: 70000, parameter2: 4 });
+    expect(frames[4].anomalies).toBeUndefined();
+    expect(frames[5]).toMatchObject({ headerSize: 24, payloadSize: 16, dataCount: 3, anomalies: ['extended-header-dc16-nonzero'] });
+    expect(frames[6]).toMatchObject({ headerSize: 24, payloadSize: 70000, dataCount: 70000 });
+  });
+
+  it.each([
+    ['client', CLIENT_STREAM],
+    ['server', SERVER_STREAM.subarray(0, 200)],
+  ])('gives identical output when the %s stream is split at every offset', (_n, stream) => {
+    const whole = deframeAll(stream);
+    for (let i = 0; i <= stream.length; i++) {
+      const split = deframeChunks([stream.subarray(0, i), stream.subarray(i)]);
+      expect(split.frames, `split at ${i}`).toEqual(whole.frames);
+      expect(split.faults).toEqual([]);
+    }
+  });
+
+  it('gives identical output when fed byte by byte and in a big stream at odd splits', () => {
+    const whole = deframeAll(SERVER_STREAM);
+    const bytes = [...CLIENT_STREAM].map((b) => new Uint8Array([b]));
+    expect(deframeChunks(bytes).frames).toEqual(deframeAll(CLIENT_STREAM).frames);
+    for (const step of [7, 1000, 1460, 65535]) {
+      const chunks: Uint8Array[] = [];
+      for (let i = 0; i < SERVER_STREAM.length; i += step) chunks.push(SERVER_STREAM.subarray(i, i + step));
+      const r = deframeChunks(chunks);
+      expect(r.frames).toEqual(whole.frames);
+      expect(r.faults).toEqual([]);
+    }
+  });
+
+  it('buffers only the message that straddles chunks', () => {
+    const r = deframeChunks([CLIENT_STREAM.subarray(0, 20), CLIENT_STREAM.subarray(20)]);
+    expect(r.maxBuffered).toBe(4);
+  });
+});
+
+describe('Deframer resynchronisation', () => {
+  const echo = build.echoRequest();
+  const read = build.readNotifyRequest({ data_type: 6, sid: 1, ioid: 2 });
+
+  it('skips garbage between messages as one fault and keeps decoding', () => {
+    const garbage = hex('de ad be ef 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f 10 11 12 13');
+    const stream = concatBytes([read, echo, garbage, read, echo, read]);
+    const { frames, faults } = deframeAll(stream);
+    expect(frames.map((f) => f.command)).toEqual([15, 23, 15, 23, 15]);
+    expect(faults).toEqual([{ code: 'bad-command', length: garbage.length, sample: [...garbage].map((b) => b.toString(16).padStart(2, '0')).join(' '), offset: 32 }]);
+  });
+
+  it('resynchronises the same whatever the segmentation', () => {
+    const garbage = hex('ff ff 00 01 02 03 04 05 06 07 08 09 0a 0b 0c');
+    const stream = concatBytes([read, garbage, read, echo, read, echo]);
+    const whole = deframeAll(stream);
+    expect(whole.frames.map((f) => f.command)).toEqual([15, 15, 23, 15, 23]);
+    expect(whole.faults.map((f) => [f.code, f.length])).toEqual([['bad-command', 15]]);
+    for (let i = 0; i <= stream.length; i++) {
+      const split = deframeChunks([stream.subarray(0, i), stream.subarray(i)]);
+      expect(split.frames.map((f) => f.command), `split at ${i}`).toEqual([15, 15, 23, 15, 23]);
+      expect(split.faults.map((f) => [f.code, f.length])).toEqual([['bad-command', 15]]);
+    }
+  });
+
+  it('flags a payload size that is not a multiple of 8', () => {
+    const bad = encodeMessage({ command: 20 }, new Uint8Array([0x61, 0x62, 0x63]), { noPad: true });
+    const { frames, faults } = deframeAll(concatBytes([echo, bad, echo, echo]));
+    expect(faults[0].code).toBe('bad-alignment');
+    expect(faults[0].length).toBe(bad.length);
+    expect(frames.map((f) => f.command)).toEqual([23, 23, 23]);
+  });
+
+  it('flags a DBR type above 38', () => {
+    const bad = build.readNotifyRequest({ data_type: 39, sid: 1, ioid: 2 });
+    const { frames, faults } = deframeAll(concatBytes([echo, bad, read, echo]));
+    expect(faults.map((f) => f.code)).toEqual(['bad-data-type']);
+    expect(frames.map((f) => f.command)).toEqual([23, 15, 23]);
+  });
+
+  it('after a gap, drops the partial message and resumes at the next boundary', () => {
+    const upd = build.eventAddResponse({ data_type: 20, data: [1.5], subscriptionid: 3 });
+    const stream = concatBytes([upd, upd, upd]);
+    // Lose bytes 10..50: the first message is cut, the second one starts mid-way.
+    const r = deframeChunks([stream.subarray(0, 10), 'gap', stream.subarray(50)]);
+    expect(r.frames.map((f) => f.command)).toEqual([1]);
+    expect(r.frames[0].payload).toBe(deframeAll(upd).frames[0].payload);
+    expect(r.faults).toHaveLength(1);
+    expect(r.faults[0].code).toBe('gap');
+    expect(r.faults[0].length).toBe(10 + (80 - 50));
+  });
+
+  it('with a known gap size, resumes on the 8-byte message phase', () => {
+    const upd = build.eventAddResponse({ data_type: 20, data: [0], subscriptionid: 1 });
+    const stream = concatBytes([upd, upd, upd, upd]);
+    const d = new Deframer();
+    const got: number[] = [];
+    const faults: [string, number, number | undefined][] = [];
+    d.push(stream.subarray(0, 45), (f) => got.push(f.parameter2), (f) => faults.push([f.code, f.length, f.offset]));
+    d.gap(50);
+    d.push(stream.subarray(95), (f) => got.push(f.parameter2), (f) => faults.push([f.code, f.length, f.offset]));
+    d.end((f) => got.push(f.parameter2), (f) => faults.push([f.code, f.length, f.offset]));
+    expect(got).toEqual([1, 1]);
+    // 5 buffered bytes of message 2 dropped, then 25 bytes of message 3 skipped; positions count the gap.
+    expect(faults).toEqual([['gap', 30, 40]]);
+    expect(d.position).toBe(stream.length);
+  });
+
+  it('midStream starts by resynchronising', () => {
+    const stream = concatBytes([read, echo, read]);
+    const frames: number[] = [];
+    const faults: number[] = [];
+    const d = new Deframer({ midStream: true });
+    d.push(stream.subarray(6), (f) => frames.push(f.command), (f) => faults.push(f.length));
+    d.end((f) => frames.push(f.command), (f) => faults.push(f.length));
+    expect(frames).toEqual([23, 15]);
+    expect(faults).toEqual([10]);
+  });
+
+  it('a gap at a message boundary loses nothing and reports nothing', () => {
+    const r = deframeChunks([concatBytes([read, echo]), 'gap', concatBytes([read, echo])]);
+    expect(r.frames.map((f) => f.command)).toEqual([15, 23, 15, 23]);
+    expect(r.faults).toEqual([]);
+  });
+
+  it('reports trailing garbage at the end of the stream', () => {
+    const r = deframeAll(concatBytes([echo, hex('ff ff ff ff ff')]));
+    expect(r.frames.map((f) => f.command)).toEqual([23]);
+    expect(r.faults).toEqual([{ code: 'trailing-bytes', length: 5, sample: 'ff ff ff ff ff', offset: 16 }]);
+  });
+
+  it('emits a message cut by the end of the stream as truncated', () => {
+    const upd = build.eventAddResponse({ data_type: 20, data: [1.5], subscriptionid: 3 });
+    const r = deframeAll(upd.subarray(0, 30));
+    expect(r.frames).toHaveLength(1);
+    expect(r.frames[0]).toMatchObject({ command: 1, payloadSize: 24, truncated: true, anomalies: ['message-cut'] });
+    expect(r.frames[0].payload.split(' ')).toHaveLength(14);
+  });
+
+  it('never buffers an over-cap message: truncated frame, payload skipped, stream continues', () => {
+    const big = encodeMessage({ command: 1, dataType: 4, dataCount: 5000, parameter1: 1, parameter2: 7 }, new Uint8Array(5000).fill(1));
+    const stream = concatBytes([echo, big, read]);
+    const chunks: Uint8Array[] = [];
+    for (let i = 0; i < stream.length; i += 100) chunks.push(stream.subarray(i, i + 100));
+    const opts = { maxPayloadSize: 1024, oversizePrefix: 64 };
+    for (const input of [[stream], chunks]) {
+      const r = deframeChunks(input, opts);
+      expect(r.faults).toEqual([]);
+      expect(r.frames.map((f) => f.command)).toEqual([23, 1, 15]);
+      expect(r.frames[1]).toMatchObject({ payloadSize: 5000, truncated: true, anomalies: ['payload-over-cap'] });
+      expect(r.frames[1].payload.split(' ')).toHaveLength(64);
+      expect(r.maxBuffered).toBeLessThanOrEqual(16 + 64);
+    }
+  });
+});
+
+describe('deframeDatagram', () => {
+  const version = build.versionRequest({ sequence: 1 });
+  const search = build.searchRequest({ name: 'demo:ai1', cid: 7 });
+
+  it('accepts an exactly filled datagram', () => {
+    const r = datagram(concatBytes([version, search, search]));
+    expect(r.ok).toBe(true);
+    expect(r.frames.map((f) => f.command)).toEqual([0, 6, 6]);
+    expect(r.faults).toEqual([]);
+  });
+  it('accepts an empty datagram (repeater registration)', () => {
+    expect(datagram(new Uint8Array(0))).toEqual({ ok: true, frames: [], faults: [] });
+  });
+  it('flags trailing bytes', () => {
+    const r = datagram(concatBytes([version, hex('00 00 00')]));
+    expect(r.ok).toBe(false);
+    expect(r.frames).toHaveLength(1);
+    expect(r.faults).toEqual([{ code: 'trailing-bytes', length: 3, sample: '00 00 00', offset: 16 }]);
+  });
+  it('flags a message running past the end, or emits it truncated when the capture cut it', () => {
+    const cut = concatBytes([version, search.subarray(0, 20)]);
+    const r = datagram(cut);
+    expect(r.ok).toBe(false);
+    expect(r.faults[0]).toMatchObject({ code: 'overrun', length: 20, offset: 16 });
+    const t = datagram(cut, true);
+    expect(t.ok).toBe(true);
+    expect(t.frames[1]).toMatchObject({ command: 6, truncated: true, payload: '64 65 6d 6f' });
+  });
+  it('flags non-CA data as a whole', () => {
+    const junk = new TextEncoder().encode('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    const r = datagram(junk);
+    expect(r.ok).toBe(false);
+    expect(r.frames).toEqual([]);
+    expect(r.faults[0].length).toBe(junk.length);
+  });
+});
