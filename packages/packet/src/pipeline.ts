@@ -218,6 +218,8 @@ export class PacketPipeline {
     if (f.timestamp > this.now) this.now = f.timestamp;
     this.cur = f;
     this.curInfo = undefined;
+    // Timers run on capture time, whatever the frame carries.
+    if (this.decodeTransport) this.tcpR.advance(f.timestamp);
     const loc = this.loc;
     if (!locateNetwork(f.linktype, f.data, loc)) {
       c.unsupportedLink++;
@@ -270,6 +272,7 @@ export class PacketPipeline {
         this.report('truncated', `IPv4 packet of ${totalLen} bytes: ${missing} bytes cut off by the snapshot length`);
       } else {
         this.bad('bad-ip-length', `IPv4 total length ${totalLen} exceeds the ${avail} bytes of the frame`);
+        return;
       }
     }
     const frag = (buf[ip + IP_OFF_FRAG] << 8) | buf[ip + IP_OFF_FRAG + 1];

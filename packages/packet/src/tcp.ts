@@ -450,13 +450,17 @@ export class TcpReassembler {
     }
   }
 
-  /** End of capture: deliver what is still buffered (after explicit gaps). Connections stay open. */
+  /**
+   * End of capture: deliver what is still buffered (after explicit gaps). Connections whose both sides sent
+   * FIN close; the others stay open.
+   */
   flush(): void {
     for (const inner of this.table.values()) {
       for (const fs of inner.values()) {
         if (fs.closed) continue;
         this.flushHoles(fs, 0);
         this.flushHoles(fs, 1);
+        this.checkDone(fs);
       }
     }
   }
