@@ -57,38 +57,116 @@ export interface StatsJSON {
   websocket?: { clients?: number; dropped?: number };
 }
 
+/** Percentiles of one latency kind (seconds). */
+export interface LatencySummary {
+  count: number;
+  mean: number;
+  min: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+/** A channel as seen by one client on one circuit. */
+export interface ChannelRow {
+  pv: string;
+  client: string | null;
+  server: string | null;
+  circuit: number | null;
+  cid: number | null;
+  sid: number | null;
+  /** 'searching' | 'connected' | 'failed' | 'cleared' | 'disconnected'. */
+  state: string;
+  nativeType: string | null;
+  count: number | null;
+  /** 'rw', 'r', 'w', '-' when known. */
+  access: string | null;
+  subscriptions: number;
+  updates: number;
+  updateRate: number | null;
+  lastValue: unknown;
+  searchLatency: number | null;
+  connectLatency: number | null;
+  firstSeen: number | null;
+  lastSeen: number | null;
+}
+
+/** A CA server (IOC) endpoint. */
+export interface ServerRow {
+  address: string;
+  circuits: number;
+  channels: number;
+  beacons: number;
+  beaconPeriod: number | null;
+  lastBeacon: number | null;
+  lastBeaconId: number | null;
+  /** Per kind: 'search', 'create', 'read', 'write', 'echo'. */
+  latency: Record<string, LatencySummary>;
+}
+
+/** A CA client host. */
+export interface ClientRow {
+  host: string;
+  hostname: string | null;
+  user: string | null;
+  circuits: number;
+  channels: number;
+  searches: number;
+  searchRate: number;
+}
+
 /** A PV with its search count (`snapshot.searches.top`). */
 export interface TopSearch {
   pv: string;
   count: number;
-  clients?: unknown;
-  answered?: boolean | number;
+  clients: number;
+  answered: boolean;
+  servers?: string[];
+  firstSeen?: number;
+  lastSeen?: number;
 }
 
 /** A PV that was searched and never answered (`snapshot.searches.unanswered`). */
 export interface UnansweredSearch {
   pv: string;
   count: number;
-  firstSeen?: number;
-  lastSeen?: number;
-  clients?: unknown;
+  firstSeen: number;
+  lastSeen: number;
+  clients: string[];
 }
 
-/** A periodic state snapshot. Row shapes of the tables are the daemon's; the views read them loosely. */
+/** A failure worth listing (errors view). */
+export interface ErrorRow {
+  time: number;
+  command: string;
+  pv: string | null;
+  src: string;
+  dst: string;
+  /** ECA status name or the malformed reason. */
+  detail: string;
+}
+
+/** An anomaly from the analyses. */
+export interface AlertRow {
+  time: number;
+  kind: string;
+  severity: 'info' | 'warn' | 'error';
+  message: string;
+}
+
+/** A periodic state snapshot. */
 export interface SnapshotMessage {
   type: 'snapshot';
   time: number;
   stats: StatsJSON;
-  channels: Row[];
-  servers: Row[];
-  clients: Row[];
+  channels: ChannelRow[];
+  servers: ServerRow[];
+  clients: ClientRow[];
   searches: { top: TopSearch[]; unanswered: UnansweredSearch[] };
-  errors: Row[];
-  alerts: Row[];
+  errors: ErrorRow[];
+  alerts: AlertRow[];
 }
-
-/** A loosely-typed table row from the daemon. */
-export type Row = Record<string, unknown>;
 
 /** What the page asks the daemon to send (replaces the previous subscription; `{}` = everything). */
 export interface SubscribeFilter {

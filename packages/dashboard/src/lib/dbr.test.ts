@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
-  alarmSeverityName, alarmStatusName, describeMetadata, ecaStatus, formatAccessRights, formatAlarm,
-  formatClock, formatCount, formatLatency, formatTimestamp, formatValue, valueFormatOf,
+  alarmSeverityName, alarmStatusName, dbrTypeName, describeMetadata, ecaStatus, formatAccessRights, formatAlarm,
+  formatClock, formatCount, formatLastValue, formatLatency, formatTimestamp, formatValue, valueFormatOf,
 } from './dbr.js';
 
 describe('alarm names', () => {
@@ -90,6 +90,25 @@ describe('metadata', () => {
       extra: '5',
     });
   });
+  it('reads the decoder\'s camelCase metadata with full nanoseconds', () => {
+    const lines = Object.fromEntries(describeMetadata({
+      status: 3, statusName: 'HIHI', severity: 2, severityName: 'MAJOR', timestamp: 1550678669.123456789,
+      secondsPastEpoch: 1550678669 - 631152000, nanoseconds: 123456789, upperDisplayLimit: 100, lowerDisplayLimit: 0,
+      upperControlLimit: 90, lowerControlLimit: 10, enumStrings: ['Off', 'On'], acks: 2,
+    }));
+    expect(lines).toEqual({
+      alarm: 'MAJOR / HIHI',
+      timestamp: '2019-02-20 16:04:29.123456789',
+      'display limits': '0 … 100',
+      'control limits': '10 … 90',
+      'enum strings': '0=Off, 1=On',
+      acks: 'MAJOR',
+    });
+    expect(Object.fromEntries(describeMetadata({ secondsPastEpoch: 0, nanoseconds: 0 }))).toEqual({ timestamp: 'never set' });
+    expect(dbrTypeName(20)).toBe('TIME_DOUBLE');
+    expect(dbrTypeName('DBR_CTRL_ENUM')).toBe('CTRL_ENUM');
+  });
+
   it('is empty without metadata', () => {
     expect(describeMetadata(null)).toEqual([]);
   });
@@ -106,5 +125,14 @@ describe('small formats', () => {
     expect(formatLatency(1.2)).toBe('1.20 s');
     expect(formatLatency(null)).toBe('');
     expect(formatCount(12345)).toBe('12\u2009345');
+  });
+});
+
+describe('formatLastValue', () => {
+  it('reads bare values and decoded DBRs', () => {
+    expect(formatLastValue([1.5])).toBe('1.5');
+    expect(formatLastValue({ data: [2], metadata: { enumStrings: ['Off', 'On', 'Fault'] } })).toBe('2 (Fault)');
+    expect(formatLastValue({ data: [3.14159], metadata: { precision: 3, units: 'mm' } })).toBe('3.142 mm');
+    expect(formatLastValue(null)).toBe('');
   });
 });

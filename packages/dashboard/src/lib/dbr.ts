@@ -127,7 +127,7 @@ export function formatTimestamp(t: unknown): string {
       nsec -= 1e9;
     }
   } else if (isRecord(t)) {
-    const epicsSec = t.secondsSinceEpoch ?? t.secPastEpoch;
+    const epicsSec = t.secondsPastEpoch ?? t.secondsSinceEpoch ?? t.secPastEpoch;
     const epicsNsec = t.nanoSeconds ?? t.nsec ?? t.nanoseconds ?? 0;
     if (typeof epicsSec === 'number' && typeof epicsNsec === 'number') {
       if (epicsSec === 0 && epicsNsec === 0) return 'never set';
@@ -240,8 +240,8 @@ export function valueFormatOf(meta: unknown): ValueFormat {
 /** Formats an alarm as `SEVERITY / STATUS` (`NO_ALARM` when both are clear); '' without alarm fields. */
 export function formatAlarm(meta: unknown): string {
   if (!isRecord(meta)) return '';
-  const sev = field(meta, 'severity', 'alarm_severity');
-  const stat = field(meta, 'status', 'alarm_status');
+  const sev = field(meta, 'severityName', 'severity', 'alarm_severity');
+  const stat = field(meta, 'statusName', 'status', 'alarm_status');
   if (sev === undefined && stat === undefined) return '';
   const sevName = alarmSeverityName(sev);
   const statName = alarmStatusName(stat);
@@ -250,16 +250,16 @@ export function formatAlarm(meta: unknown): string {
 }
 
 const LIMIT_GROUPS: readonly { label: string; upper: string[]; lower: string[] }[] = [
-  { label: 'display limits', upper: ['upper_disp_limit', 'upperDispLimit', 'upper_disp'], lower: ['lower_disp_limit', 'lowerDispLimit', 'lower_disp'] },
+  { label: 'display limits', upper: ['upperDisplayLimit', 'upper_disp_limit', 'upperDispLimit', 'upper_disp'], lower: ['lowerDisplayLimit', 'lower_disp_limit', 'lowerDispLimit', 'lower_disp'] },
   { label: 'alarm limits', upper: ['upper_alarm_limit', 'upperAlarmLimit', 'upper_alarm'], lower: ['lower_alarm_limit', 'lowerAlarmLimit', 'lower_alarm'] },
   { label: 'warning limits', upper: ['upper_warning_limit', 'upperWarningLimit', 'upper_warning'], lower: ['lower_warning_limit', 'lowerWarningLimit', 'lower_warning'] },
-  { label: 'control limits', upper: ['upper_ctrl_limit', 'upperCtrlLimit', 'upper_ctrl'], lower: ['lower_ctrl_limit', 'lowerCtrlLimit', 'lower_ctrl'] },
+  { label: 'control limits', upper: ['upperControlLimit', 'upper_ctrl_limit', 'upperCtrlLimit', 'upper_ctrl'], lower: ['lowerControlLimit', 'lower_ctrl_limit', 'lowerCtrlLimit', 'lower_ctrl'] },
 ];
 
 /** Metadata keys consumed by {@link describeMetadata}; others are listed as they are. */
 const KNOWN_META = new Set<string>([
-  'status', 'severity', 'alarm_status', 'alarm_severity', 'timestamp', 'secondsSinceEpoch', 'secPastEpoch',
-  'nanoSeconds', 'nsec', 'units', 'precision', 'enum_strings', 'enumStrings', 'strs', 'strings', 'no_str',
+  'status', 'severity', 'statusName', 'severityName', 'alarm_status', 'alarm_severity', 'timestamp',
+  'secondsPastEpoch', 'secondsSinceEpoch', 'secPastEpoch', 'nanoseconds', 'nanoSeconds', 'nsec', 'units', 'precision', 'enum_strings', 'enumStrings', 'strs', 'strings', 'no_str', 'enumStringCount', 'ackt', 'acks',
   'RISC_pad', 'RISC_pad0', 'RISC_pad1',
   ...LIMIT_GROUPS.flatMap((g) => [...g.upper, ...g.lower]),
 ]);
@@ -273,9 +273,9 @@ export function describeMetadata(meta: unknown): [label: string, value: string][
   const out: [string, string][] = [];
   const alarm = formatAlarm(meta);
   if (alarm) out.push(['alarm', alarm]);
-  const ts = field(meta, 'timestamp');
-  if (ts !== undefined) out.push(['timestamp', formatTimestamp(ts)]);
-  else if (field(meta, 'secondsSinceEpoch', 'secPastEpoch') !== undefined) out.push(['timestamp', formatTimestamp(meta)]);
+  // The raw EPICS pair keeps full nanoseconds (and tells "never set"); the Unix double does not.
+  if (field(meta, 'secondsPastEpoch', 'secondsSinceEpoch', 'secPastEpoch') !== undefined) out.push(['timestamp', formatTimestamp(meta)]);
+  else if (field(meta, 'timestamp') !== undefined) out.push(['timestamp', formatTimestamp(meta.timestamp)]);
   const units = field(meta, 'units');
   if (typeof units === 'string') out.push(['units', units === '' ? '(none)' : units]);
   const precision = field(meta, 'precision');
@@ -287,6 +287,10 @@ export function describeMetadata(meta: unknown): [label: string, value: string][
   }
   const strs = enumStringsOf(meta);
   if (strs) out.push(['enum strings', strs.map((s, i) => `${i}=${s}`).join(', ')]);
+  const ackt = field(meta, 'ackt');
+  if (ackt !== undefined) out.push(['ackt', ackt ? 'transient alarms need acknowledging' : 'no']);
+  const acks = field(meta, 'acks');
+  if (acks !== undefined) out.push(['acks', alarmSeverityName(acks)]);
   for (const [k, v] of Object.entries(meta)) {
     if (KNOWN_META.has(k) || v === undefined) continue;
     out.push([k, typeof v === 'object' ? JSON.stringify(v) : String(v)]);
@@ -334,4 +338,31 @@ export function formatCount(n: unknown): string {
 export function formatRate(n: unknown): string {
   if (typeof n !== 'number' || !Number.isFinite(n)) return '';
   return `${n < 10 ? n.toFixed(1) : formatCount(n)}/s`;
+}
+
+/** DBR type names by id (0..38), without the `DBR_` prefix. */
+export const DBR_TYPE_NAMES: readonly string[] = [
+  'STRING', 'SHORT', 'FLOAT', 'ENUM', 'CHAR', 'LONG', 'DOUBLE',
+  'STS_STRING', 'STS_SHORT', 'STS_FLOAT', 'STS_ENUM', 'STS_CHAR', 'STS_LONG', 'STS_DOUBLE',
+  'TIME_STRING', 'TIME_SHORT', 'TIME_FLOAT', 'TIME_ENUM', 'TIME_CHAR', 'TIME_LONG', 'TIME_DOUBLE',
+  'GR_STRING', 'GR_SHORT', 'GR_FLOAT', 'GR_ENUM', 'GR_CHAR', 'GR_LONG', 'GR_DOUBLE',
+  'CTRL_STRING', 'CTRL_SHORT', 'CTRL_FLOAT', 'CTRL_ENUM', 'CTRL_CHAR', 'CTRL_LONG', 'CTRL_DOUBLE',
+  'PUT_ACKT', 'PUT_ACKS', 'STSACK_STRING', 'CLASS_NAME',
+];
+
+/** A DBR type given as an id or a name, as its name. */
+export function dbrTypeName(v: unknown): string {
+  if (typeof v === 'number') return DBR_TYPE_NAMES[v] ?? String(v);
+  if (typeof v === 'string') return v.replace(/^DBR_/, '');
+  return '';
+}
+
+/**
+ * A channel's last value as the daemon sends it: a bare value or array, or a decoded DBR
+ * (`{data, metadata}`), shown with its enum string and units when the metadata has them.
+ */
+export function formatLastValue(v: unknown, maxElements = 6): string {
+  if (v === undefined || v === null) return '';
+  if (isRecord(v) && 'data' in v) return formatValue(v.data, { ...valueFormatOf(v.metadata), maxElements });
+  return formatValue(v, { maxElements });
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RecordJSON } from './contract.js';
 import {
-  commandMatches, compileFilter, formatHash, globToRegExp, hostMatcher, isEmptyFilter, isErrorRecord, parseHash, splitTerms,
+  commandMatches, compileFilter, compileRowFilter, formatHash, globToRegExp, hostMatcher, isEmptyFilter, isErrorRecord, parseHash, splitTerms,
 } from './filter.js';
 
 function rec(name: string, pv: string | null, extra: Partial<RecordJSON> = {}, fields: Record<string, unknown> = {}): RecordJSON {
@@ -92,5 +92,16 @@ describe('URL hash', () => {
   });
   it('splits filter-bar text', () => {
     expect(splitTerms(' sim:*, other:a  b ')).toEqual(['sim:*', 'other:a', 'b']);
+  });
+});
+
+describe('compileRowFilter', () => {
+  it('applies PV globs and hosts to table rows, endpoints with ports included', () => {
+    const f = compileRowFilter({ pv: ['sim:*'], host: ['127.0.0.0/8'], command: ['search'], errors: true });
+    expect(f('sim:double', ['127.0.0.1:5064', null])).toBe(true);
+    expect(f('sim:double', ['10.0.0.1:5064'])).toBe(false);
+    expect(f('other', ['127.0.0.1:5064'])).toBe(false);
+    expect(f(null, ['127.0.0.1'])).toBe(false);
+    expect(compileRowFilter({})(null, [])).toBe(true);
   });
 });

@@ -194,3 +194,20 @@ export function formatHash(state: PageState): string {
   if (f.errors) parts.push('errors=1');
   return `#/${state.view}${parts.length > 0 ? `?${parts.join('&')}` : ''}`;
 }
+
+/**
+ * A predicate for snapshot rows from the PV and host parts of a filter (commands and errors do not
+ * apply to state tables). `addrs` of a row are its endpoints, `ip:port` or plain addresses.
+ */
+export function compileRowFilter(f: SubscribeFilter): (pv: string | null | undefined, addrs: readonly (string | null | undefined)[]) => boolean {
+  const pvRes = (f.pv ?? []).map(globToRegExp);
+  const hosts = (f.host ?? []).map(hostMatcher).filter((m): m is (a: string) => boolean => m !== null);
+  return (pv, addrs) => {
+    if (pvRes.length > 0 && (typeof pv !== 'string' || !pvRes.some((re) => re.test(pv)))) return false;
+    if (hosts.length > 0) {
+      const ips = addrs.filter((a): a is string => typeof a === 'string').map((a) => a.replace(/:\d+$/, ''));
+      if (!hosts.some((m) => ips.some((ip) => m(ip)))) return false;
+    }
+    return true;
+  };
+}

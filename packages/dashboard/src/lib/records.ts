@@ -3,11 +3,11 @@
  * its latency. Kept apart from the components so it is tested without a browser.
  */
 import type { RecordJSON } from './contract.js';
-import { ecaStatus, formatAccessRights, formatLatency, formatValue, valueFormatOf } from './dbr.js';
+import { dbrTypeName, ecaStatus, formatAccessRights, formatLatency, formatValue, valueFormatOf } from './dbr.js';
 import { isErrorRecord } from './filter.js';
 
 /** Command fields that the row shows elsewhere or that carry no information for a reader. */
-const HIDDEN_FIELDS = new Set(['name', 'id', 'data', 'metadata', 'pv', 'payload', 'header', 'payload_size', 'raw']);
+const HIDDEN_FIELDS = new Set(['name', 'id', 'data', 'metadata', 'pv', 'pv_name', 'payload', 'header', 'payload_size', 'raw']);
 
 /** What a row of the live table shows. */
 export interface RowSummary {
@@ -32,6 +32,7 @@ function fieldText(key: string, v: unknown): string {
     return eca ? eca.name : String(v);
   }
   if (key === 'access_rights') return formatAccessRights(v);
+  if (key === 'data_type') return dbrTypeName(v);
   if (v !== null && typeof v === 'object') {
     const o = v as Record<string, unknown>;
     if (typeof o.name === 'string') return o.name;

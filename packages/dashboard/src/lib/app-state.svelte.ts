@@ -1,0 +1,83 @@
+/**
+ * Page state shared by the components: the live client (one WebSocket for the page), the current view,
+ * the selected record, and the URL that carries view and filter. The client is not reactive itself
+ * (its ring buffer would be far too costly to proxy); it bumps `ui.tick`, at most a few times a second,
+ * and components that read `ui.tick` re-render then.
+ */
+import type { RecordJSON, SubscribeFilter } from './contract.js';
+import { formatHash, normalizeFilter, parseHash, type ViewName } from './filter.js';
+import { LiveClient, defaultSocketUrl } from './live-client.js';
+
+/** The page's connection to the daemon. */
+export const client = new LiveClient({ url: defaultSocketUrl(window.location) });
+
+/** Reactive UI state. */
+export const ui = $state<{
+  view: ViewName;
+  filter: SubscribeFilter;
+  /** Bumped on every (throttled) change of the client. */
+  tick: number;
+  selected: RecordJSON | null;
+  paused: boolean;
+}>({ view: 'live', filter: {}, tick: 0, selected: null, paused: false });
+
+client.onChange(() => {
+  ui.tick++;
+  ui.paused = client.isPaused;
+});
+
+function sameFilter(a: SubscribeFilter, b: SubscribeFilter): boolean {
+  return JSON.stringify(normalizeFilter(a)) === JSON.stringify(normalizeFilter(b));
+}
+
+/** Applies the URL's view and filter (on load and when the user edits the URL or goes back). */
+export function applyHash(): void {
+  const state = parseHash(window.location.hash);
+  ui.view = state.view;
+  if (!sameFilter(state.filter, ui.filter)) {
+    ui.filter = state.filter;
+    client.setFilter(state.filter);
+  }
+}
+
+function writeHash(): void {
+  const hash = formatHash({ view: ui.view, filter: ui.filter });
+  if (window.location.hash !== hash) history.replaceState(null, '', hash);
+}
+
+/** Switches view and records it in the URL (a history entry, so Back returns to the previous view). */
+export function showView(view: ViewName): void {
+  ui.view = view;
+  const hash = formatHash({ view, filter: ui.filter });
+  if (window.location.hash !== hash) history.pushState(null, '', hash);
+}
+
+/** Replaces the subscription and records it in the URL. */
+export function setFilter(filter: SubscribeFilter): void {
+  const f = normalizeFilter(filter);
+  ui.selected = null;
+  ui.filter = f;
+  client.setFilter(f);
+  writeHash();
+}
+
+/** Pauses or resumes the live table. */
+export function togglePause(): void {
+  client.togglePause();
+  ui.paused = client.isPaused;
+}
+
+/** Starts the connection and follows the URL. */
+export function startApp(): () => void {
+  applyHash();
+  writeHash();
+  const onHash = (): void => applyHash();
+  window.addEventListener('hashchange', onHash);
+  window.addEventListener('popstate', onHash);
+  client.start();
+  return () => {
+    window.removeEventListener('hashchange', onHash);
+    window.removeEventListener('popstate', onHash);
+    client.stop();
+  };
+}

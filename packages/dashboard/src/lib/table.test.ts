@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { formatAge, sortRows, type Column } from './table.js';
+
+interface R { pv: string; n: number | null }
+const rows: R[] = [{ pv: 'b', n: 2 }, { pv: 'a10', n: null }, { pv: 'a9', n: 10 }, { pv: 'c', n: 2 }];
+const byN: Column<R> = { key: 'n', label: 'n', sortValue: (r) => r.n, text: (r) => String(r.n ?? '') };
+const byPv: Column<R> = { key: 'pv', label: 'pv', text: (r) => r.pv };
+
+describe('sortRows', () => {
+  it('sorts numbers both ways, stable, empty last', () => {
+    expect(sortRows(rows, byN, 'asc').map((r) => r.pv)).toEqual(['b', 'c', 'a9', 'a10']);
+    expect(sortRows(rows, byN, 'desc').map((r) => r.pv)).toEqual(['a9', 'b', 'c', 'a10']);
+  });
+  it('sorts text naturally and leaves the input alone', () => {
+    expect(sortRows(rows, byPv, 'asc').map((r) => r.pv)).toEqual(['a9', 'a10', 'b', 'c']);
+    expect(rows[0].pv).toBe('b');
+    expect(sortRows(rows, undefined, 'asc')).toEqual(rows);
+  });
+  it('formats ages', () => {
+    expect(formatAge(5.5)).toBe('5 s');
+    expect(formatAge(125)).toBe('2 min');
+    expect(formatAge(7200)).toBe('2.0 h');
+    expect(formatAge(-1)).toBe('');
+  });
+});
