@@ -457,7 +457,7 @@ export function standardPvs(options: StandardPvOptions): PvSpec[] {
       units: 'steps',
       limits: { displayLow: -1000, displayHigh: 1000, alarmLow: -900, alarmHigh: 900 },
     },
-    { name: `${p}char`, type: 'CHAR', value: 65, limits: { displayLow: 0, displayHigh: 255 } },
+    { name: `${p}char`, type: 'CHAR', value: 65, units: 'chr', limits: { displayLow: 0, displayHigh: 127, warningHigh: 120 } },
     { name: `${p}chararray`, type: 'CHAR', count: 64, value: [...Buffer.from('ca-shark simulator\0')] },
     { name: `${p}longarray`, type: 'LONG', count: 16, value: Array.from({ length: 16 }, (_, i) => i * i) },
     { name: `${p}stringarray`, type: 'STRING', count: 4, value: ['alpha', 'beta', 'gamma', 'delta'] },

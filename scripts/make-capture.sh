@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Record a realistic Channel Access capture on the loopback interface for benchmarks:
+#   scripts/make-capture.sh SIZE_MB OUT.pcap [--clients N] [--pvs N] [--rate HZ] [--nano]
+# Starts a simulated IOC (ca-sim ioc) and repeated client workloads (ca-sim load, with a small search
+# storm) on free ports, records them with tcpdump on `lo` until OUT.pcap holds SIZE_MB megabytes, then
+# stops everything. Needs tcpdump and the right to capture (root or CAP_NET_RAW), and a built
+# packages/sim (pnpm run build) or `ca-sim` on the PATH.
+set -euo pipefail
+
+usage() { sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+[ $# -ge 1 ] && { [ "$1" = -h ] || [ "$1" = --help ]; } && usage 0
+[ $# -ge 2 ] || usage
+SIZE_MB=$1; OUT=$2; shift 2
+CLIENTS=4; PVS=200; RATE=20; PRECISION=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    --clients) CLIENTS=$2; shift 2 ;;
+    --pvs) PVS=$2; shift 2 ;;
+    --rate) RATE=$2; shift 2 ;;
+    --nano) PRECISION=(--time-stamp-precision=nano); shift ;;
+    *) echo "make-capture: unknown option $1" >&2; usage ;;
+  esac
+done
+case $SIZE_MB in ''|*[!0-9.]*) echo "make-capture: SIZE_MB must be a number" >&2; exit 2 ;; esac
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+if [ -f "$ROOT/packages/sim/dist/main.js" ]; then SIM=(node "$ROOT/packages/sim/dist/main.js")
+elif command -v ca-sim >/dev/null 2>&1; then SIM=(ca-sim)
+else echo "make-capture: build first (pnpm run build) or put ca-sim on the PATH" >&2; exit 1; fi
+command -v tcpdump >/dev/null || { echo "make-capture: tcpdump is not installed" >&2; exit 1; }
+
+# Two free ports: the IOC's UDP+TCP port and the beacon destination.
+read -r PORT BEACON < <(node -e '
+  const net = require("node:net"); const ports = [];
+  const next = () => { const s = net.createServer().listen(0, "127.0.0.1", () => {
+    ports.push(s.address().port); s.close(() => ports.length < 2 ? next() : console.log(ports.join(" "))); }); };
+  next();')
+TARGET=$(awk -v m="$SIZE_MB" 'BEGIN { printf "%d", m * 1048576 }')
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+LOG=$(mktemp)
+tcpdump -i lo -U -s 0 "${PRECISION[@]}" -w "$OUT" "port $PORT or port $BEACON" 2>"$LOG" &
+TCPDUMP=$!
+PIDS+=("$TCPDUMP")
+for _ in $(seq 100); do grep -q 'listening on' "$LOG" && break; sleep 0.05; done
+grep -q 'listening on' "$LOG" || { cat "$LOG" >&2; echo "make-capture: tcpdump did not start" >&2; exit 1; }
+
+"${SIM[@]}" ioc --port "$PORT" --tcp-port "$PORT" --beacon-port "$BEACON" --beacon-period 1 \
+  --pvs "$PVS" --rate "$RATE" >/dev/null &
+PIDS+=("$!")
+sleep 0.5
+
+size() { stat -c %s "$OUT" 2>/dev/null || echo 0; }
+seed=1
+while [ "$(size)" -lt "$TARGET" ]; do
+  "${SIM[@]}" load --port "$PORT" --addr-list 127.0.0.1 --pvs "$PVS" --clients "$CLIENTS" \
+    --channels 100 --monitors 60 --ops 200 --storm 10 --duration 3 --seed "$seed" >/dev/null &
+  LOAD=$!
+  while kill -0 "$LOAD" 2>/dev/null; do
+    if [ "$(size)" -ge "$TARGET" ]; then kill -TERM "$LOAD" 2>/dev/null || true; fi
+    sleep 0.2
+  done
+  wait "$LOAD" || true
+  seed=$((seed + 1))
+done
+cleanup
+PIDS=()
+trap - EXIT
+rm -f "$LOG"
+echo "make-capture: wrote $OUT ($(size) bytes, CA on UDP/TCP port $PORT, beacons to $BEACON)"
