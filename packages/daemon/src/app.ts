@@ -1,3 +1,4 @@
+import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Hub } from './hub.js';
 import type { DaemonModel } from './model.js';
@@ -37,6 +38,8 @@ export async function buildApp<R>(options: AppOptions<R>): Promise<FastifyInstan
     forceCloseConnections: true,
   }) as unknown as FastifyInstance;
   await app.register(securityPlugin, { token: options.token, allowedOrigins: options.allowedOrigins });
+  // Registered on the root so that `injectWS` is available to tests; client messages are small subscriptions.
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   await app.register(apiPlugin, { model: options.model });
   await app.register(metricsPlugin, { model: options.model, hubStats: () => options.hub.stats() });
   await app.register(wsPlugin<R>(), {

@@ -1,4 +1,3 @@
-import websocket from '@fastify/websocket';
 import type { FastifyPluginAsync } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { Hub } from '../hub.js';
@@ -23,8 +22,6 @@ export interface WsOptions<R> {
   tickMs: number;
   /** Snapshot interval. */
   snapshotMs: number;
-  /** Largest client message accepted (subscriptions are small). */
-  maxClientMessage?: number;
 }
 
 function stringList(value: unknown, field: string): string[] | undefined {
@@ -54,12 +51,10 @@ export function parseSubscription(value: unknown): SubscriptionFilter {
   return out;
 }
 
-/** `/ws`: hello, batched records, periodic snapshots, per-client subscriptions and drop notices. */
+/** `/ws` (needs @fastify/websocket registered on the app): hello, batched records, periodic snapshots, per-client subscriptions and drop notices. */
 export function wsPlugin<R>(): FastifyPluginAsync<WsOptions<R>> {
   return async (app, options) => {
     const { model, hub, compile, version } = options;
-    const maxPayload = options.maxClientMessage ?? 64 * 1024;
-    await app.register(websocket, { options: { maxPayload } });
 
     let lastSnapshot = '';
     const buildSnapshot = (): string => JSON.stringify(model.snapshot());

@@ -1,0 +1,176 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import type WebSocket from 'ws';
+import { buildApp } from './app.js';
+import { Hub } from './hub.js';
+import { NOT_BUILT_MESSAGE } from './plugins/dashboard.js';
+import { fakeModel } from './test-support/fake-model.js';
+
+interface Rec {
+  pv: string;
+  src: string;
+}
+
+let app: FastifyInstance | undefined;
+afterEach(async () => {
+  await app?.close();
+  app = undefined;
+});
+
+async function make(options: { token?: string; dashboardDir?: string | null } = {}): Promise<{ app: FastifyInstance; hub: Hub<Rec> }> {
+  const hub = new Hub<Rec>((r) => JSON.stringify(r));
+  app = await buildApp<Rec>({
+    model: fakeModel(),
+    hub,
+    compile: (filter) => (filter.pv === undefined ? undefined : (r) => filter.pv?.includes(r.pv) === true),
+    version: '9.9.9',
+    tickMs: 10,
+    snapshotMs: 50,
+    dashboardDir: options.dashboardDir === undefined ? null : options.dashboardDir,
+    ...(options.token !== undefined ? { token: options.token } : {}),
+  });
+  await app.ready();
+  return { app, hub };
+}
+
+/** Collects parsed frames from a client socket and waits for one that matches. */
+function collector(ws: WebSocket): { frames: { type: string; [k: string]: unknown }[]; next(type: string, pred?: (f: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> } {
+  const frames: { type: string }[] = [];
+  const waiters: (() => void)[] = [];
+  ws.on('message', (data) => {
+    frames.push(JSON.parse(data.toString()) as { type: string });
+    for (const w of waiters.splice(0)) w();
+  });
+  let seen = 0;
+  return {
+    frames,
+    next(type, pred = () => true) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ${type} frame; got ${frames.map((f) => f.type).join(',')}`)), 3000);
+        const look = (): void => {
+          for (; seen < frames.length; seen++) {
+            const f = frames[seen] as Record<string, unknown>;
+            if (f.type === type && pred(f)) {
+              seen++;
+              clearTimeout(timer);
+              resolve(f);
+              return;
+            }
+          }
+          waiters.push(look);
+        };
+        look();
+      });
+    },
+  };
+}
+
+type Collector = ReturnType<typeof collector>;
+
+/** Opens /ws through injectWS with the collector attached before the first frame can arrive. */
+async function connect(app: FastifyInstance, path = '/ws', headers: Record<string, string> = {}): Promise<{ ws: WebSocket; c: Collector }> {
+  let c: Collector | undefined;
+  const ws = await app.injectWS(path, { headers }, { onInit: (socket) => { c = collector(socket); } });
+  return { ws, c: c as Collector };
+}
+
+describe('HTTP API', () => {
+  it('answers health, stats and the state tables with their declared shapes', async () => {
+    const { app } = await make();
+    const health = await app.inject('/api/health');
+    expect(health.statusCode).toBe(200);
+    expect(health.json()).toEqual({ status: 'ok', uptime: 2, source: { kind: 'file', file: 'x.pcap', speed: 'max' }, eof: true });
+    const stats = (await app.inject('/api/stats')).json();
+    expect(stats.perCommand).toEqual({ SearchRequest: 4, SearchResponse: 3 });
+    expect(stats.capture).toEqual({ received: 11, dropped: 1, ifDropped: 0 });
+    const channels = (await app.inject('/api/channels')).json();
+    expect(channels[0]).toMatchObject({ pv: 'sim:double', nativeType: 'DOUBLE', lastValue: [1.5], access: 'rw' });
+    expect((await app.inject('/api/servers')).json()[0].latency.read.count).toBe(1);
+    expect((await app.inject('/api/clients')).json()[0]).toMatchObject({ host: '127.0.0.1', user: 'u' });
+    expect((await app.inject('/api/searches')).json()[0]).toMatchObject({ pv: 'sim:double', answered: true });
+  });
+
+  it('serves Prometheus metrics with per-command counters', async () => {
+    const { app } = await make();
+    const res = await app.inject('/metrics');
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(res.body).toContain('ca_sharkd_messages_total{command="SearchRequest"} 4');
+    expect(res.body).toContain('ca_sharkd_capture_dropped_total 1');
+    expect(res.body).toContain('# TYPE ca_sharkd_packets_total counter');
+  });
+
+  it('requires the bearer token on data routes when one is set', async () => {
+    const { app } = await make({ token: 's3cret' });
+    expect((await app.inject('/api/stats')).statusCode).toBe(401);
+    expect((await app.inject({ url: '/api/stats', headers: { authorization: 'Bearer nope' } })).statusCode).toBe(401);
+    expect((await app.inject({ url: '/api/stats', headers: { authorization: 'Bearer s3cret' } })).statusCode).toBe(200);
+    expect((await app.inject('/metrics?token=s3cret')).statusCode).toBe(200);
+  });
+
+  it('answers / with a 503 that says how to build the dashboard when it is not built', async () => {
+    const { app } = await make({ dashboardDir: join(tmpdir(), 'no-such-dashboard-dir') });
+    const res = await app.inject('/');
+    expect(res.statusCode).toBe(503);
+    expect(res.body).toBe(NOT_BUILT_MESSAGE);
+  });
+
+  it('serves the built dashboard at /', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ca-sharkd-dash-'));
+    writeFileSync(join(dir, 'index.html'), '<!doctype html><title>ca-shark</title>');
+    const { app } = await make({ dashboardDir: dir });
+    const res = await app.inject('/');
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toContain('<title>ca-shark</title>');
+  });
+});
+
+describe('WebSocket /ws', () => {
+  it('says hello, sends a snapshot, then batched records matching the subscription', async () => {
+    const { app, hub } = await make();
+    const { ws, c } = await connect(app);
+    const hello = await c.next('hello');
+    expect(hello).toEqual({ type: 'hello', version: '9.9.9', source: { kind: 'file', file: 'x.pcap', speed: 'max' } });
+    const snap = await c.next('snapshot');
+    expect(snap.stats).toMatchObject({ messages: 7 });
+    ws.send(JSON.stringify({ type: 'subscribe', filter: { pv: ['b'] } }));
+    await c.next('subscribed');
+    hub.publish({ pv: 'a', src: '127.0.0.1' });
+    hub.publish({ pv: 'b', src: '127.0.0.1' });
+    const batch = await c.next('records');
+    expect(batch.records).toEqual([{ pv: 'b', src: '127.0.0.1' }]);
+    ws.terminate();
+  });
+
+  it('answers a bad subscription with an error frame and keeps the connection', async () => {
+    const { app } = await make();
+    const { ws, c } = await connect(app);
+    await c.next('hello');
+    ws.send(JSON.stringify({ type: 'subscribe', filter: { pv: 'not-a-list' } }));
+    expect((await c.next('error')).message).toMatch(/filter\.pv must be an array/);
+    ws.send('{');
+    expect((await c.next('error')).message).toBe('not JSON');
+    ws.send(JSON.stringify({ type: 'subscribe', filter: {} }));
+    await c.next('subscribed');
+    ws.terminate();
+  });
+
+  it('refuses an upgrade whose Origin is another site, accepts its own origin', async () => {
+    const { app } = await make();
+    await expect(connect(app, '/ws', { origin: 'https://evil.example', host: 'localhost:8080' })).rejects.toThrow(/403/);
+    const ok = await connect(app, '/ws', { origin: 'http://localhost:8080', host: 'localhost:8080' });
+    await ok.c.next('hello');
+    ok.ws.terminate();
+  });
+
+  it('refuses an upgrade without the token when one is set', async () => {
+    const { app } = await make({ token: 't' });
+    await expect(connect(app)).rejects.toThrow(/401/);
+    const ok = await connect(app, '/ws?token=t');
+    await ok.c.next('hello');
+    ok.ws.terminate();
+  });
+});

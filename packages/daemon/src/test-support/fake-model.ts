@@ -1,0 +1,45 @@
+import type { DaemonModel } from '../model.js';
+import type { SnapshotView, StatsView } from '../views.js';
+
+/** A model with fixed content, for tests of the HTTP and WebSocket layers. */
+export function fakeModel(): DaemonModel {
+  const stats = (): StatsView => ({
+    packets: 10,
+    bytes: 1000,
+    messages: 7,
+    messagesPerSecond: 1.5,
+    perCommand: { SearchRequest: 4, SearchResponse: 3 },
+    malformed: 0,
+    capture: { received: 11, dropped: 1, ifDropped: 0 },
+    websocket: { clients: 0, dropped: 0 },
+  });
+  const source = () => ({ kind: 'file' as const, file: 'x.pcap', speed: 'max' as const });
+  const snapshot = (): SnapshotView => ({
+    type: 'snapshot',
+    time: 1,
+    stats: stats(),
+    channels: [],
+    servers: [],
+    clients: [],
+    searches: { top: [], unanswered: [] },
+    errors: [],
+    alerts: [],
+  });
+  return {
+    source,
+    health: () => ({ status: 'ok', uptime: 2, source: source(), eof: true }),
+    stats,
+    channels: () => [{
+      pv: 'sim:double', client: '127.0.0.1:40000', server: '127.0.0.1:5064', circuit: 1, cid: 1, sid: 2,
+      state: 'connected', nativeType: 'DOUBLE', count: 1, access: 'rw', subscriptions: 1, updates: 3,
+      updateRate: 10, lastValue: [1.5], searchLatency: 0.001, connectLatency: 0.002, firstSeen: 1, lastSeen: 2,
+    }],
+    servers: () => [{
+      address: '127.0.0.1:5064', circuits: 1, channels: 1, beacons: 2, beaconPeriod: 15, lastBeacon: 3,
+      lastBeaconId: 7, latency: { read: { count: 1, mean: 0.001, min: 0.001, p50: 0.001, p90: 0.001, p99: 0.001, max: 0.001 } },
+    }],
+    clients: () => [{ host: '127.0.0.1', hostname: 'h', user: 'u', circuits: 1, channels: 1, searches: 4, searchRate: 2 }],
+    searches: () => [{ pv: 'sim:double', count: 4, clients: 1, answered: true, servers: ['127.0.0.1:5064'], firstSeen: 1, lastSeen: 2 }],
+    snapshot,
+  };
+}
