@@ -30,3 +30,5 @@ export {
   ANOMALY_CUT,
 } from './deframer.js';
 export type { DeframerOptions, DatagramOptions, FrameCallback, FaultCallback } from './deframer.js';
+export { decodeDbr, readCString } from './dbr.js';
+export type { DecodeDbrOptions } from './dbr.js';

@@ -65,6 +65,13 @@ export interface DbrValue {
   data: number[] | string[];
   /** Metadata of STS/TIME/GR/CTRL/STSACK types; absent for plain types. */
   metadata?: DbrMetadata;
+  /**
+   * ENUM kinds only, when state strings are known (GR/CTRL_ENUM metadata or the caller's): the string of
+   * each value, or the index as a string when out of range.
+   */
+  enumLabels?: string[];
+  /** Set when the payload was unusable or short: unknown type, cut metadata, fewer elements than counted. */
+  problem?: string;
 }
 
 export interface DbrMetadata {
