@@ -218,8 +218,13 @@ export class PacketPipeline {
     if (f.timestamp > this.now) this.now = f.timestamp;
     this.cur = f;
     this.curInfo = undefined;
-    // Timers run on capture time, whatever the frame carries.
+    this.decode(f);
+    // Timers run on capture time, whatever the frame carried.
     if (this.decodeTransport) this.tcpR.advance(f.timestamp);
+  }
+
+  private decode(f: CaptureFrame): void {
+    const c = this.counters;
     const loc = this.loc;
     if (!locateNetwork(f.linktype, f.data, loc)) {
       c.unsupportedLink++;

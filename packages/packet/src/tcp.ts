@@ -159,7 +159,7 @@ export class TcpReassembler {
     missing: number,
   ): void {
     this.stats.segments++;
-    this.advance(now);
+    if (now > this.now) this.now = now;
     const epS = src * PORT_SPAN + sport;
     const epD = dst * PORT_SPAN + dport;
     const lo = epS < epD ? epS : epD;
@@ -168,6 +168,12 @@ export class TcpReassembler {
     let fs = inner?.get(hi);
     const syn = (flags & TCP_SYN) !== 0;
     const ack = (flags & TCP_ACK) !== 0;
+    if (fs !== undefined && this.now - fs.lastSeen > (fs.closed ? this.closedLinger : this.idleTimeout)) {
+      // Expired before the sweep got to it: this packet belongs to a new connection (or a new mid-stream view).
+      if (!fs.closed) this.close(fs, 'timeout');
+      this.remove(fs);
+      fs = undefined;
+    }
     if (fs !== undefined) {
       if (fs.closed) {
         if (!syn || ack) {
@@ -253,7 +259,10 @@ export class TcpReassembler {
       d.finSeq = finSeq;
       this.updateHole(d);
     }
-    if (d.hole && this.now - d.holeSince > this.gapTimeout) this.flushHoles(fs, from);
+    for (const side of [0, 1] as const) {
+      const h = fs.dirs[side];
+      if (h.hole && this.now - h.holeSince > this.gapTimeout) this.flushHoles(fs, side);
+    }
     this.checkDone(fs);
   }
 
@@ -426,7 +435,10 @@ export class TcpReassembler {
     }
   }
 
-  /** Let capture time pass: expire idle connections and report holes open too long. */
+  /**
+   * Let capture time pass: expire idle connections and report holes open too long. Events raised here
+   * carry the last packet record of their connection.
+   */
   advance(now: number): void {
     if (now > this.now) this.now = now;
     if (this.now - this.lastSweep < SWEEP_INTERVAL) return;
