@@ -1,5 +1,5 @@
 import websocket from '@fastify/websocket';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Hub } from './hub.js';
 import type { DaemonModel } from './model.js';
 import { apiPlugin } from './plugins/api.js';
@@ -32,7 +32,8 @@ export interface AppOptions<R> {
 export async function buildApp<R>(options: AppOptions<R>): Promise<FastifyInstance> {
   const app = Fastify({
     ...(options.logger !== undefined ? { loggerInstance: options.logger } : { logger: false }),
-    disableRequestLogging: true,
+    // Per-request lines would drown the lifecycle log; the dashboard and scrapers poll.
+    logController: new LogController({ disableRequestLogging: true }),
     // Responses are small views; a slow client must not hold sockets open forever.
     connectionTimeout: 0,
     forceCloseConnections: true,

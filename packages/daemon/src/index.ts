@@ -3,7 +3,7 @@
  * start a whole daemon, or use its parts (sources, WebSocket hub).
  */
 export { buildApp, type AppOptions } from './app.js';
-export { startDaemon, createSource, summaryLine, VERSION, type RunningDaemon } from './server.js';
+export { startDaemon, createSource, summaryLine, VERSION, type RunningDaemon, type StartOptions } from './server.js';
 export { parseCommandLine, USAGE, type DaemonConfig } from './cli.js';
 export { Engine, type EngineOptions } from './engine.js';
 export { Hub, DEFAULT_HUB_OPTIONS, type HubOptions, type HubSocket, type HubStats, type HubClientInfo } from './hub.js';

@@ -7,7 +7,7 @@ import { buildApp } from './app.js';
 import type { DaemonConfig } from './cli.js';
 import { Engine, recordText } from './engine.js';
 import { DaemonError } from './errors.js';
-import { Hub } from './hub.js';
+import { Hub, type HubOptions } from './hub.js';
 import { dropPrivileges } from './privileges.js';
 import { DemoSource } from './sources/demo.js';
 import { FileSource } from './sources/file.js';
@@ -18,6 +18,15 @@ import type { SubscriptionFilter } from './plugins/ws.js';
 
 /** The daemon's version (from its package.json). */
 export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+
+/** Test and embedding knobs of {@link startDaemon}. */
+export interface StartOptions {
+  /** Input of --stdin (default process.stdin). */
+  input?: NodeJS.ReadableStream;
+  tickMs?: number;
+  snapshotMs?: number;
+  hub?: Partial<HubOptions>;
+}
 
 /** A running daemon. */
 export interface RunningDaemon {
@@ -35,7 +44,8 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
 /** Builds the source the configuration asks for. */
 export function createSource(config: DaemonConfig, logger: Logger, input: NodeJS.ReadableStream = process.stdin): Source {
-  const filter = config.filter ?? caFilter(config.serverPort, config.repeaterPort, config.port);
+  // With an ephemeral HTTP port (0) the port is unknown until listen(), after the capture opened.
+  const filter = config.filter ?? caFilter(config.serverPort, config.repeaterPort, config.port === 0 ? undefined : config.port);
   const capture = {
     ...(config.snaplen !== undefined ? { snaplen: config.snaplen } : {}),
     ...(config.bufferSize !== undefined ? { bufferSize: config.bufferSize } : {}),
@@ -75,9 +85,9 @@ export function summaryLine(engine: Engine, hub: Hub<CaRecord>): string {
  * Starts the daemon: opens the source (failing early with a one-line DaemonError), drops privileges,
  * builds and starts the HTTP server, and wires the periodic work. Signal handling is the caller's.
  */
-export async function startDaemon(config: DaemonConfig, logger: Logger, options: { input?: NodeJS.ReadableStream; tickMs?: number; snapshotMs?: number } = {}): Promise<RunningDaemon> {
+export async function startDaemon(config: DaemonConfig, logger: Logger, options: StartOptions = {}): Promise<RunningDaemon> {
   const source = createSource(config, logger, options.input);
-  const hub = new Hub<CaRecord>(recordText);
+  const hub = new Hub<CaRecord>(recordText, options.hub);
   const engine = new Engine({
     source,
     hub,

@@ -1,0 +1,113 @@
+import { readFileSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RunningDaemon } from './server.js';
+import { TestClient, startTestDaemon } from './test-support/daemon.js';
+
+const fixture = (name: string): string => fileURLToPath(new URL(`../../packet/fixtures/${name}`, import.meta.url));
+
+let daemon: RunningDaemon | undefined;
+const clients: TestClient[] = [];
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
+  await daemon?.shutdown('test done');
+  daemon = undefined;
+});
+
+async function client(d: RunningDaemon): Promise<TestClient> {
+  const c = await TestClient.open(d.url);
+  clients.push(c);
+  await c.until('hello', () => c.frames.find((f) => f.type === 'hello'));
+  return c;
+}
+
+describe('stdin ingest', () => {
+  it('decodes a capture written to stdin in small pieces, live, and keeps serving after EOF', async () => {
+    const input = new PassThrough();
+    daemon = await startTestDaemon(['--stdin'], { input });
+    const c = await client(daemon);
+    expect(c.frames[0]).toMatchObject({ type: 'hello', source: { kind: 'stdin' } });
+    const bytes = readFileSync(fixture('ca_monitor2.pcapng'));
+    // Half the capture first: records must flow before EOF.
+    const half = Math.floor(bytes.length / 2);
+    for (let off = 0; off < half; off += 100) input.write(bytes.subarray(off, Math.min(off + 100, half)));
+    await c.until('records before EOF', () => c.records().length > 0);
+    expect(daemon.engine.eof).toBe(false);
+    input.end(bytes.subarray(half));
+    await c.until('every record', () => c.records().length === 33);
+    const updates = c.records().filter((r) => (r.command as { name: string }).name === 'EventAddResponse');
+    expect(updates).toHaveLength(14);
+    expect(new Set(updates.map((r) => r.pv))).toEqual(new Set(['T1:cnt', 'T2:cnt']));
+    // Raw bytes travel as hex for the dashboard's hex dump.
+    expect(updates[0].raw).toMatch(/^[0-9a-f]+$/);
+
+    const health = (await daemon.app.inject('/api/health')).json();
+    expect(health).toMatchObject({ status: 'ok', eof: true, source: { kind: 'stdin', linktype: 113 } });
+    const stats = (await daemon.app.inject('/api/stats')).json();
+    expect(stats).toMatchObject({ packets: 29, messages: 33, malformed: 0 });
+    expect(stats.perCommand.EventAddResponse).toBe(14);
+    const snap = await c.until('snapshot after EOF', () =>
+      c.frames.find((f) => f.type === 'snapshot' && (f.stats as { messages: number }).messages === 33));
+    const channels = snap.channels as { pv: string; state: string }[];
+    expect(channels.map((ch) => ch.pv).sort()).toEqual(['T1:cnt', 'T2:cnt']);
+    const searches = (await daemon.app.inject('/api/searches')).json() as { pv: string; answered: boolean }[];
+    expect(searches.map((s) => s.pv).sort()).toEqual(['T1:cnt', 'T2:cnt']);
+    expect(searches.every((s) => s.answered)).toBe(true);
+    const metrics = (await daemon.app.inject('/metrics')).body;
+    expect(metrics).toContain('ca_sharkd_messages_total{command="EventAddResponse"} 14');
+  });
+
+  it('applies a subscription to the stream: only matching PVs and commands arrive', async () => {
+    const input = new PassThrough();
+    daemon = await startTestDaemon(['--stdin'], { input });
+    const c = await client(daemon);
+    c.send({ type: 'subscribe', filter: { pv: ['T2:*'], command: ['monitor'] } });
+    await c.until('subscribed', () => c.frames.find((f) => f.type === 'subscribed'));
+    input.end(readFileSync(fixture('ca_monitor2.pcapng')));
+    await c.until('eof', () => daemon?.engine.eof);
+    await c.until('T2 updates', () => c.records().filter((r) => (r.command as { name: string }).name === 'EventAddResponse').length >= 1);
+    // One more tick so nothing is still queued.
+    await new Promise((r) => setTimeout(r, 100));
+    const records = c.records();
+    expect(records.length).toBeGreaterThan(1);
+    for (const r of records) {
+      expect(r.pv).toBe('T2:cnt');
+      expect(['EventAddRequest', 'EventAddResponse']).toContain((r.command as { name: string }).name);
+    }
+  });
+});
+
+describe('file replay', () => {
+  it('replays a file at max speed and serves the final state', async () => {
+    daemon = await startTestDaemon(['-r', fixture('catest.pcap'), '--speed', 'max']);
+    const d = daemon;
+    const c = await client(d);
+    await c.until('eof', () => d.engine.eof);
+    const stats = (await d.app.inject('/api/stats')).json();
+    expect(stats.packets).toBe(167);
+    expect(stats.messages).toBeGreaterThanOrEqual(148);
+    expect((await d.app.inject('/api/health')).json()).toMatchObject({ eof: true, source: { kind: 'file', speed: 'max' } });
+  });
+
+  it('honours capture timestamps: records arrive in capture order, spread over the capture time', async () => {
+    // ca_monitor.pcapng spans 2.4 s of capture time: at speed 10 that is about 0.24 s.
+    daemon = await startTestDaemon(['-r', fixture('ca_monitor.pcapng'), '--speed', '10']);
+    const d = daemon;
+    const c = await client(d);
+    await c.until('eof', () => d.engine.eof);
+    await c.until('all records', () => c.records().length === 15);
+    const times = c.records().map((r) => r.timestamp as number);
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
+    // More than one batch: the replay did not dump the file at once.
+    expect(c.frames.filter((f) => f.type === 'records').length).toBeGreaterThan(1);
+  });
+
+  it('at speed 1 has not reached the end of a 2.4 s capture when its first records go out', async () => {
+    daemon = await startTestDaemon(['-r', fixture('ca_monitor.pcapng')]);
+    const d = daemon;
+    const c = await client(d);
+    await c.until('first records', () => c.records().length > 0);
+    expect(d.engine.eof).toBe(false);
+  });
+});
