@@ -32,3 +32,7 @@ export {
 export type { DeframerOptions, DatagramOptions, FrameCallback, FaultCallback } from './deframer.js';
 export { decodeDbr, readCString } from './dbr.js';
 export type { DecodeDbrOptions } from './dbr.js';
+export { decodeCommand, commandClassName } from './commands.js';
+export type { DecodeCommandOptions, EmbeddedHeader } from './commands.js';
+export { oneSidedRole, guessRole } from './role.js';
+export type { RoleGuess } from './role.js';

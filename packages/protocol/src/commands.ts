@@ -1,0 +1,345 @@
+/**
+ * Command decoder (reference §3): a deframed {@link CaFrame} plus its role → a {@link CaCommand} named
+ * like caproto's classes, with caproto's field names.
+ */
+import type { CaCommand, CaFrame, DbrMetadata, DbrValue, Role } from './types.js';
+import { decodeDbrWith, readCString, type DecodeDbrOptions } from './dbr.js';
+import { readHeader } from './header.js';
+import {
+  commandName,
+  dbrTypeName,
+  ecaName,
+  ecaSeverity,
+  ipv4ToString,
+  AccessRights,
+} from './tables.js';
+
+/** caproto class names: [request, response] per command code ('' where that direction does not exist). */
+const CLASS_ROWS: readonly (readonly [string, string])[] = [
+  ['VersionRequest', 'VersionResponse'],
+  ['EventAddRequest', 'EventAddResponse'],
+  ['EventCancelRequest', 'EventCancelResponse'],
+  ['ReadRequest', 'ReadResponse'],
+  ['WriteRequest', ''],
+  ['', ''],
+  ['SearchRequest', 'SearchResponse'],
+  ['', ''],
+  ['EventsOffRequest', ''],
+  ['EventsOnRequest', ''],
+  ['ReadSyncRequest', 'ReadSyncResponse'],
+  ['', 'ErrorResponse'],
+  ['ClearChannelRequest', 'ClearChannelResponse'],
+  ['', 'Beacon'],
+  ['', 'NotFoundResponse'],
+  ['ReadNotifyRequest', 'ReadNotifyResponse'],
+  ['', ''],
+  ['', 'RepeaterConfirmResponse'],
+  ['CreateChanRequest', 'CreateChanResponse'],
+  ['WriteNotifyRequest', 'WriteNotifyResponse'],
+  ['ClientNameRequest', ''],
+  ['HostNameRequest', ''],
+  ['', 'AccessRightsResponse'],
+  ['EchoRequest', 'EchoResponse'],
+  ['RepeaterRegisterRequest', ''],
+  ['', ''],
+  ['', 'CreateChFailResponse'],
+  ['', 'ServerDisconnResponse'],
+];
+
+/**
+ * caproto class name of a command in a direction ('ReadNotifyResponse'); for one-directional commands
+ * the existing class whatever the role; `undefined` for obsolete or unknown codes. Beacons are 'Beacon'.
+ */
+export function commandClassName(id: number, role: Role): string | undefined {
+  const row = CLASS_ROWS[id];
+  if (row === undefined) return undefined;
+  const name = role === 'request' ? row[0] || row[1] : row[1] || row[0];
+  return name || undefined;
+}
+
+/** Options of {@link decodeCommand}. */
+export interface DecodeCommandOptions extends DecodeDbrOptions {
+  /**
+   * The message came in a UDP datagram: VERSION then carries a flag in `dt` and a sequence number in
+   * `p1` (fields `flag`, `sequence`) instead of a priority.
+   */
+  udp?: boolean;
+  /** Skip DBR payload decoding (`data`/`metadata` absent): for counting and routing at full speed. */
+  skipData?: boolean;
+  /**
+   * A payload-less ID-1 message from the server is an EventCancelResponse (caproto's reading) unless
+   * this is set, e.g. because the subscription was not cancelled: then it is an empty 4.13 update.
+   */
+  emptyEventIsUpdate?: boolean;
+}
+
+function dataTypeName(dt: number): string {
+  return dbrTypeName(dt) ?? String(dt);
+}
+
+/** Decoded view of the request header embedded in an ERROR payload. */
+export interface EmbeddedHeader {
+  command: number;
+  command_name: string;
+  /** caproto request class of the failed command, e.g. 'ReadNotifyRequest'. */
+  request_name: string;
+  payload_size: number;
+  data_type: number;
+  data_count: number;
+  parameter1: number;
+  parameter2: number;
+  header_size: number;
+}
+
+function attachData(cmd: CaCommand, frame: CaFrame, options: DecodeCommandOptions | undefined): void {
+  if (options?.skipData) return;
+  const p = frame.payload;
+  const v: DbrValue = decodeDbrWith(
+    new DataView(p.buffer, p.byteOffset, p.byteLength),
+    p,
+    frame.dataType,
+    frame.dataCount,
+    options,
+  );
+  cmd.data = v.data;
+  if (v.metadata !== undefined) cmd.metadata = v.metadata as DbrMetadata;
+  if (v.enumLabels !== undefined) cmd.enum_labels = v.enumLabels;
+  if (v.problem !== undefined) cmd.data_problem = v.problem;
+}
+
+function statusFields(cmd: CaCommand, status: number): void {
+  cmd.status = status;
+  cmd.status_name = ecaName(status);
+  cmd.severity = ecaSeverity(status);
+  // Low bit clear = unsuccessful: a zero-filled payload then means "failed", not zeros (§5.6).
+  if ((status & 1) === 0) cmd.failed = true;
+}
+
+/**
+ * Decodes one frame as a command of the given role (§3). Shared command codes (0, 1, 3, 6, 10, 12, 15,
+ * 18, 19, 23) use `role`; one-directional ones decode as their only class whatever `role` says. Never
+ * throws: short payloads give undefined fields and a `problem`; unknown/obsolete codes give
+ * `{ name: 'Unknown', ... raw header }`.
+ *
+ * Field notes: `name` is the class name, so caproto's `name` field is `pv` (SearchRequest,
+ * CreateChanRequest), `client_name` (ClientNameRequest) and `host_name` (HostNameRequest).
+ * WriteRequest's `ioid` is `p2` as caproto names it, but libca puts the CID there (§3.10);
+ * ReadResponse's `sid` is `p1`, which RSRV fills with the CID (§3.11); SearchResponse's `ip` is
+ * '255.255.255.255' when the server means "use the datagram's source address" (`use_source_address`).
+ */
+export function decodeCommand(frame: CaFrame, role: Role, options?: DecodeCommandOptions): CaCommand {
+  const id = frame.command;
+  const dt = frame.dataType;
+  const dc = frame.dataCount;
+  const p1 = frame.parameter1;
+  const p2 = frame.parameter2;
+  const req = role === 'request';
+  let cmd: CaCommand;
+  switch (id) {
+    case 0:
+      if (options?.udp) {
+        cmd = { name: req ? 'VersionRequest' : 'VersionResponse', id, version: dc, flag: dt, sequence: p1 };
+      } else if (req) {
+        cmd = { name: 'VersionRequest', id, priority: dt, version: dc };
+      } else {
+        cmd = { name: 'VersionResponse', id, version: dc };
+      }
+      break;
+    case 1:
+      if (req) {
+        const p = frame.payload;
+        cmd = {
+          name: 'EventAddRequest',
+          id,
+          data_type: dt,
+          data_type_name: dataTypeName(dt),
+          data_count: dc,
+          sid: p1,
+          subscriptionid: p2,
+        };
+        if (p.length >= 16) {
+          const v = new DataView(p.buffer, p.byteOffset, p.byteLength);
+          cmd.low = v.getFloat32(0);
+          cmd.high = v.getFloat32(4);
+          cmd.to = v.getFloat32(8);
+          cmd.mask = v.getUint16(12);
+        } else {
+          cmd.problem = `EVENT_ADD request payload of ${p.length} bytes, expected 16`;
+        }
+      } else if (frame.payloadSize === 0 && !options?.emptyEventIsUpdate) {
+        cmd = {
+          name: 'EventCancelResponse',
+          id,
+          data_type: dt,
+          data_type_name: dataTypeName(dt),
+          data_count: dc,
+          sid: p1,
+          subscriptionid: p2,
+        };
+      } else {
+        cmd = { name: 'EventAddResponse', id, data_type: dt, data_type_name: dataTypeName(dt), data_count: dc };
+        statusFields(cmd, p1);
+        cmd.subscriptionid = p2;
+        attachData(cmd, frame, options);
+      }
+      break;
+    case 2:
+      cmd = {
+        name: 'EventCancelRequest',
+        id,
+        data_type: dt,
+        data_type_name: dataTypeName(dt),
+        data_count: dc,
+        sid: p1,
+        subscriptionid: p2,
+      };
+      break;
+    case 3:
+      cmd = { name: req ? 'ReadRequest' : 'ReadResponse', id, data_type: dt, data_type_name: dataTypeName(dt), data_count: dc, sid: p1, ioid: p2 };
+      if (!req) attachData(cmd, frame, options);
+      break;
+    case 4:
+      cmd = { name: 'WriteRequest', id, data_type: dt, data_type_name: dataTypeName(dt), data_count: dc, sid: p1, ioid: p2 };
+      attachData(cmd, frame, options);
+      break;
+    case 6:
+      if (req) {
+        cmd = { name: 'SearchRequest', id, pv: readCString(frame.payload, 0, frame.payload.length), cid: p1, version: dc, reply: dt };
+      } else {
+        const p = frame.payload;
+        cmd = {
+          name: 'SearchResponse',
+          id,
+          port: dt,
+          ip: ipv4ToString(p1),
+          ip_raw: p1,
+          use_source_address: p1 === 0xffffffff,
+          cid: p2,
+          // libca reads the minor only when at least 2 bytes are there; TCP replies have none.
+          version: p.length >= 2 ? (p[0] << 8) | p[1] : undefined,
+        };
+      }
+      break;
+    case 8:
+      cmd = { name: 'EventsOffRequest', id };
+      break;
+    case 9:
+      cmd = { name: 'EventsOnRequest', id };
+      break;
+    case 10:
+      cmd = { name: req ? 'ReadSyncRequest' : 'ReadSyncResponse', id };
+      break;
+    case 11: {
+      const p = frame.payload;
+      const h = readHeader(p, 0);
+      let original: EmbeddedHeader | undefined;
+      let text = '';
+      if (h !== undefined) {
+        original = {
+          command: h.command,
+          command_name: commandName(h.command) ?? String(h.command),
+          request_name: commandClassName(h.command, 'request') ?? 'Unknown',
+          payload_size: h.payloadSize,
+          data_type: h.dataType,
+          data_count: h.dataCount,
+          parameter1: h.parameter1,
+          parameter2: h.parameter2,
+          header_size: h.headerSize,
+        };
+        text = readCString(p, h.headerSize, p.length - h.headerSize);
+      }
+      cmd = {
+        name: 'ErrorResponse',
+        id,
+        original_request: original,
+        cid: p1,
+        status_code: p2,
+        status_name: ecaName(p2),
+        severity: ecaSeverity(p2),
+        error_message: text,
+      };
+      if (original === undefined) cmd.problem = `ERROR payload of ${p.length} bytes has no embedded header`;
+      break;
+    }
+    case 12:
+      cmd = { name: req ? 'ClearChannelRequest' : 'ClearChannelResponse', id, sid: p1, cid: p2 };
+      break;
+    case 13:
+      cmd = { name: 'Beacon', id, version: dt, server_port: dc, beacon_id: p1, address: ipv4ToString(p2), address_raw: p2 };
+      break;
+    case 14:
+      cmd = { name: 'NotFoundResponse', id, reply: dt, reply_flag: dt, version: dc, cid: p1 };
+      break;
+    case 15:
+      if (req) {
+        cmd = { name: 'ReadNotifyRequest', id, data_type: dt, data_type_name: dataTypeName(dt), data_count: dc, sid: p1, ioid: p2 };
+      } else {
+        cmd = { name: 'ReadNotifyResponse', id, data_type: dt, data_type_name: dataTypeName(dt), data_count: dc };
+        statusFields(cmd, p1);
+        cmd.ioid = p2;
+        attachData(cmd, frame, options);
+      }
+      break;
+    case 17:
+      cmd = { name: 'RepeaterConfirmResponse', id, repeater_address: ipv4ToString(p2) };
+      break;
+    case 18:
+      if (req) {
+        cmd = { name: 'CreateChanRequest', id, pv: readCString(frame.payload, 0, frame.payload.length), cid: p1, version: p2 };
+      } else {
+        cmd = { name: 'CreateChanResponse', id, data_type: dt, data_type_name: dataTypeName(dt), data_count: dc, cid: p1, sid: p2 };
+      }
+      break;
+    case 19:
+      if (req) {
+        cmd = { name: 'WriteNotifyRequest', id, data_type: dt, data_type_name: dataTypeName(dt), data_count: dc, sid: p1, ioid: p2 };
+        attachData(cmd, frame, options);
+      } else {
+        cmd = { name: 'WriteNotifyResponse', id, data_type: dt, data_type_name: dataTypeName(dt), data_count: dc };
+        statusFields(cmd, p1);
+        cmd.ioid = p2;
+      }
+      break;
+    case 20:
+      cmd = { name: 'ClientNameRequest', id, client_name: readCString(frame.payload, 0, frame.payload.length) };
+      break;
+    case 21:
+      cmd = { name: 'HostNameRequest', id, host_name: readCString(frame.payload, 0, frame.payload.length) };
+      break;
+    case 22:
+      cmd = {
+        name: 'AccessRightsResponse',
+        id,
+        cid: p1,
+        access_rights: p2,
+        read: (p2 & AccessRights.READ) !== 0,
+        write: (p2 & AccessRights.WRITE) !== 0,
+      };
+      break;
+    case 23:
+      cmd = { name: req ? 'EchoRequest' : 'EchoResponse', id };
+      break;
+    case 24:
+      cmd = { name: 'RepeaterRegisterRequest', id, client_address: ipv4ToString(p2) };
+      break;
+    case 26:
+      cmd = { name: 'CreateChFailResponse', id, cid: p1 };
+      break;
+    case 27:
+      cmd = { name: 'ServerDisconnResponse', id, cid: p1 };
+      break;
+    default:
+      cmd = {
+        name: 'Unknown',
+        id,
+        command_name: commandName(id) ?? String(id),
+        payload_size: frame.payloadSize,
+        data_type: dt,
+        data_count: dc,
+        parameter1: p1,
+        parameter2: p2,
+      };
+  }
+  if (frame.truncated) cmd.truncated = true;
+  return cmd;
+}
