@@ -25,7 +25,7 @@ import {
   readHeader,
 } from '@ca-shark/protocol';
 import type { CaFrame, DbrValue } from '@ca-shark/protocol';
-import { decodeCString, isLoopback } from './util.js';
+import { isLoopback, payloadString } from './util.js';
 
 /** Options of {@link connectClient}. */
 export interface ClientOptions {
@@ -50,6 +50,11 @@ export interface ClientOptions {
   doReply?: boolean;
   /** Default timeout of connections, reads and writes in ms (default 5000). */
   timeoutMs?: number;
+  /**
+   * Sees every byte this client sends and receives (UDP datagrams whole, TCP chunks as they come), e.g.
+   * to check a session with the decoder. `stream` names the circuit ('udp' for searches).
+   */
+  wireTap?: (event: { direction: 'send' | 'receive'; stream: string; bytes: Uint8Array }) => void;
 }
 
 /** A read or update: the decoded DBR value and the ECA status it came with. */
@@ -401,7 +406,7 @@ class ClientCircuit {
         ...this.queue,
       ];
       this.queue = [];
-      this.socket.write(concatBytes(opening));
+      this.write(concatBytes(opening));
     });
     this.socket.on('data', (data) => this.onData(data));
     this.socket.on('error', () => this.teardown());
@@ -424,7 +429,12 @@ class ClientCircuit {
   send(bytes: Uint8Array): void {
     if (this.closed) return;
     if (!this.connected) this.queue.push(bytes);
-    else this.socket.write(bytes);
+    else this.write(bytes);
+  }
+
+  private write(bytes: Uint8Array): void {
+    this.client.tap('send', this.key, bytes);
+    this.socket.write(bytes);
   }
 
   sendEventAdd(ch: ClientChannel, sub: ClientSubscription): void {
@@ -485,6 +495,7 @@ class ClientCircuit {
   }
 
   private onData(data: Buffer): void {
+    this.client.tap('receive', this.key, data);
     this.deframer.push(
       data,
       (frame: CaFrame) => this.handle(frame),
@@ -571,7 +582,7 @@ class ClientCircuit {
     this.client.stats.errors += 1;
     const status = frame.parameter2;
     const original = readHeader(frame.payload);
-    const text = original ? decodeCString(frame.payload.subarray(original.headerSize)) : '';
+    const text = original ? payloadString(frame.payload.subarray(original.headerSize)) : '';
     if (original === undefined) return;
     const failed = new CaError(`${ecaName(status)}: ${text}`, status);
     const p = this.pending.get(original.parameter2);
@@ -655,6 +666,7 @@ export class CaClient {
   private readonly maxSearchInterval: number;
   private readonly doReply: boolean;
   private readonly errorListeners = new Set<(error: CaError, command: number) => void>();
+  private readonly wireTap: ClientOptions['wireTap'];
   private nextCid = 1;
   private nextId = 1;
   private sequence = 0;
@@ -671,6 +683,7 @@ export class CaClient {
     this.searchInterval = options.searchIntervalMs ?? DEFAULT_SEARCH_INTERVAL_MS;
     this.maxSearchInterval = options.maxSearchIntervalMs ?? DEFAULT_MAX_SEARCH_INTERVAL_MS;
     this.doReply = options.doReply ?? false;
+    this.wireTap = options.wireTap;
     this.udp = udp;
     udp.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo.address));
   }
@@ -721,6 +734,16 @@ export class CaClient {
     await Promise.all([...this.circuits.values()].map((c) => c.echo(timeoutMs)));
   }
 
+  /** EVENTS_OFF on every circuit: the servers hold subscription updates back (flow control). */
+  eventsOff(): void {
+    for (const c of this.circuits.values()) c.send(build.eventsOffRequest());
+  }
+
+  /** EVENTS_ON on every circuit: updates resume (servers send what changed meanwhile). */
+  eventsOn(): void {
+    for (const c of this.circuits.values()) c.send(build.eventsOnRequest());
+  }
+
   /** Listener of ERROR messages that match no pending request (e.g. a failed plain WRITE). */
   onError(listener: (error: CaError, command: number) => void): () => void {
     this.errorListeners.add(listener);
@@ -743,6 +766,11 @@ export class CaClient {
     const id = this.nextId;
     this.nextId = (this.nextId + 1) >>> 0;
     return id;
+  }
+
+  /** @internal */
+  tap(direction: 'send' | 'receive', stream: string, bytes: Uint8Array): void {
+    this.wireTap?.({ direction, stream, bytes });
   }
 
   /** @internal */
@@ -798,6 +826,7 @@ export class CaClient {
       this.sequence = (this.sequence + 1) >>> 0;
       const datagram = concatBytes([build.versionRequest({ sequence: this.sequence, version: CA_MINOR_VERSION }), ...batch]);
       for (const d of this.destinations) {
+        this.tap('send', 'udp', datagram);
         this.udp.send(datagram, d.port, d.host);
         this.stats.searchDatagrams += 1;
       }
@@ -819,6 +848,7 @@ export class CaClient {
   }
 
   private onDatagram(msg: Buffer, source: string): void {
+    this.tap('receive', 'udp', msg);
     deframeDatagram(
       msg,
       (frame: CaFrame) => {

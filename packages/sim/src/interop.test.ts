@@ -14,7 +14,10 @@ if (!available) console.warn('skipping the pyepics interoperability tests: /usr/
 
 type Result = Record<string, unknown>;
 
-describe.skipIf(!available)('pyepics (libca) against the simulator', () => {
+// Each check runs a Python process with libca; on a busy 2-core machine that takes a few seconds.
+const SLOW = 30000;
+
+describe.skipIf(!available)('pyepics (libca) against the simulator', { timeout: SLOW }, () => {
   let ioc: IocHandle;
   let env: Record<string, string>;
   const results = new Map<string, Promise<Result>>();

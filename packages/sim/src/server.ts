@@ -31,7 +31,7 @@ import type { Elements } from './convert.js';
 import { Prng } from './prng.js';
 import { PvDatabase, standardPvs } from './pvs.js';
 import type { NativeType, Pv, PvSpec } from './pvs.js';
-import { decodeCString, isLoopback } from './util.js';
+import { isLoopback, payloadString } from './util.js';
 
 /** Options of {@link startIoc}. Every field is optional. */
 export interface IocOptions {
@@ -459,7 +459,7 @@ class Ioc implements IocHandle {
   searchReply(frame: CaFrame, udp: boolean): Uint8Array | undefined {
     const clientMinor = frame.dataCount;
     if (clientMinor < MIN_SEARCH_MINOR) return undefined;
-    const name = decodeCString(frame.payload);
+    const name = payloadString(frame.payload);
     const cid = frame.parameter1;
     if (this.db.has(name)) {
       this.stats.searchReplies += 1;
@@ -573,7 +573,7 @@ function bindUdp(socket: dgram.Socket, port: number, address: string): Promise<v
 class Circuit {
   private readonly ioc: Ioc;
   private readonly socket: net.Socket;
-  private readonly deframer = new Deframer();
+  private readonly deframer: Deframer;
   private readonly channels = new Map<number, Channel>();
   private readonly subscriptions = new Map<number, Subscription>();
   private clientMinor = 0;
@@ -588,6 +588,8 @@ class Circuit {
   constructor(ioc: Ioc, socket: net.Socket) {
     this.ioc = ioc;
     this.socket = socket;
+    // Writes above the array limit arrive as truncated frames and are refused with ECA_TOLARGE.
+    this.deframer = new Deframer({ maxPayloadSize: ioc.maxArrayBytes });
     socket.setNoDelay(true);
     socket.on('data', (data) => this.onData(data));
     socket.on('close', () => this.teardown());
@@ -644,13 +646,18 @@ class Circuit {
           this.handle(frame);
         }
       },
-      (fault: CaFault) => {
-        // RSRV disconnects a client that breaks framing; the simulator does the same, after saying why.
-        this.ioc.stats.faults += 1;
-        this.ioc.log({ level: 'warn', msg: 'protocol fault, closing circuit', code: fault.code, detail: fault.message });
-        this.teardown();
-      },
+      (fault: CaFault) => this.fault(fault.code, fault.message),
     );
+    // The deframer reports skipped bytes once it has resynchronised; a server need not wait for that.
+    if (!this.closed && this.deframer.resynchronising) this.fault('bad-header', 'implausible message header');
+  }
+
+  /** RSRV disconnects a client that breaks the framing; the simulator does the same, after saying why. */
+  private fault(code: string, detail: string): void {
+    if (this.closed) return;
+    this.ioc.stats.faults += 1;
+    this.ioc.log({ level: 'warn', msg: 'protocol fault, closing circuit', code, detail });
+    this.teardown();
   }
 
   private handle(frame: CaFrame): void {
@@ -665,10 +672,10 @@ class Circuit {
         this.clientMinor = frame.dataCount;
         return;
       case Command.CLIENT_NAME:
-        this.userName = decodeCString(frame.payload);
+        this.userName = payloadString(frame.payload);
         return;
       case Command.HOST_NAME:
-        this.hostName = decodeCString(frame.payload);
+        this.hostName = payloadString(frame.payload);
         return;
       case Command.CREATE_CHAN:
         this.createChannel(frame);
@@ -715,7 +722,7 @@ class Circuit {
     const cid = frame.parameter1;
     // 3.13-era clients send no VERSION: CREATE_CHAN p2 carries their minor.
     if (this.clientMinor === 0) this.clientMinor = frame.parameter2;
-    const pv = this.ioc.db.get(decodeCString(frame.payload));
+    const pv = this.ioc.db.get(payloadString(frame.payload));
     if (pv === undefined) {
       this.send(build.createChFailResponse({ cid }));
       return;
@@ -873,6 +880,7 @@ class Circuit {
     const source = dataType <= DbrType.DOUBLE ? nativeTypeOf(dataType) : undefined;
     if (source === undefined) return ECA_BADTYPE;
     if (dataCount === 0 || dataCount > pv.maxCount) return ECA_BADCOUNT;
+    if (frame.truncated) return ECA_TOLARGE;
     const decoded = decodeDbr(dataType, dataCount, frame.payload);
     if (decoded.count < dataCount && !(source === 'STRING' && decoded.count > 0)) return ECA_BADCOUNT;
     const values = writeElements(pv, source, decoded.data);

@@ -1,17 +1,9 @@
 /** Small helpers shared by the simulator's server and clients. */
+import { readCString } from '@ca-shark/protocol';
 
-/** Text up to the first NUL (or the end), read as Latin-1 like C strings on the wire. */
-export function decodeCString(bytes: Uint8Array): string {
-  let end = bytes.indexOf(0);
-  if (end < 0) end = bytes.length;
-  return Buffer.from(bytes.buffer, bytes.byteOffset, end).toString('latin1');
-}
-
-/** Latin-1 bytes of a string followed by its NUL terminator (the encoder adds the 8-byte pad). */
-export function encodeCString(text: string): Uint8Array {
-  const out = Buffer.alloc(Buffer.byteLength(text, 'latin1') + 1);
-  out.write(text, 'latin1');
-  return out;
+/** A NUL-terminated name or message filling a payload (pad bytes after the NUL are ignored). */
+export function payloadString(payload: Uint8Array): string {
+  return readCString(payload, 0, payload.length);
 }
 
 /** True for 127.0.0.0/8 (and its IPv4-mapped IPv6 form). */
