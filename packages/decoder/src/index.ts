@@ -1,1 +1,26 @@
-export {};
+/**
+ * @ca-shark/decoder: from packets to one record per Channel Access message, with the conversation state
+ * (circuits, channels, searches, pending requests) that names the PV on every message and pairs every
+ * response with its request and latency.
+ */
+export { shark } from './shark.js';
+export type { SharkInput, SharkOptions } from './shark.js';
+export { createDecoder } from './decoder.js';
+export type { CaDecoder, CreateDecoderOptions, DecoderCallbacks } from './decoder.js';
+export { DEFAULT_LIMITS, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_REPEATER_PORT, DEFAULT_SERVER_PORT } from './options.js';
+export type { DecoderOptions, StateLimits } from './options.js';
+export type { CaRecord, MalformedCommand, RequestRef, DecoderProblem } from './record.js';
+export type {
+  DecoderState,
+  CircuitInfo,
+  ChannelInfo,
+  ChannelStatus,
+  ServerInfo,
+  ClientInfo,
+  SearchInfo,
+  Statistics,
+  PendingIo,
+  SubscriptionInfo,
+} from './state.js';
+export { classifyOpening } from './classify.js';
+export type { OpeningVerdict } from './classify.js';

@@ -1,0 +1,147 @@
+/**
+ * Decoder benchmark: writes a pcap of ≥ 1M mixed CA messages (TCP circuits with reads, writes, monitor
+ * updates, and UDP searches) to a temporary file, then decodes it through createDecoder (the path shark()
+ * uses) and prints messages/s, MB/s and peak RSS.
+ *
+ *   pnpm --filter @ca-shark/decoder bench            (or: npx tsx src/decoder.bench.ts [messages])
+ */
+import { closeSync, openSync, readSync, rmSync, statSync, writeSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DbrType, build, concatBytes } from '@ca-shark/protocol';
+import { PacketPipeline } from '@ca-shark/packet';
+import { createDecoder } from './decoder.js';
+import { PcapBuilder, TcpConn } from './test-support/pcap.js';
+
+const target = Number(process.argv[2] ?? 1_000_000);
+const dir = mkdtempSync(join(tmpdir(), 'ca-shark-bench-'));
+const file = join(dir, 'bench.pcap');
+
+/** Generates the capture; returns the number of CA messages written. */
+function generate(): number {
+  const fd = openSync(file, 'w');
+  const b = new PcapBuilder();
+  const flush = (): void => {
+    for (const part of b.drain()) writeSync(fd, part);
+  };
+  let messages = 0;
+  let t = 1_700_000_000;
+  const circuits = 20;
+  const pvsPerCircuit = 50;
+  const conns: TcpConn[] = [];
+  // Searches and connections.
+  for (let c = 0; c < circuits; c++) {
+    const client = `10.1.${c >> 8}.${(c & 255) + 1}`;
+    const server = `10.2.0.${(c % 5) + 1}`;
+    for (let p = 0; p < pvsPerCircuit; p += 10) {
+      const reqs = [build.versionRequest({ sequence: p })];
+      const reps = [build.versionResponse({ sequence: p })];
+      for (let k = p; k < p + 10; k++) {
+        reqs.push(build.searchRequest({ name: `BENCH:C${c}:PV${k}`, cid: k }));
+        reps.push(build.searchResponse({ cid: k }));
+      }
+      b.udp((t += 0.0001), client, 40000 + c, server, 5064, concatBytes(reqs));
+      b.udp((t += 0.0001), server, 5064, client, 40000 + c, concatBytes(reps));
+      messages += 22;
+    }
+    const conn = new TcpConn(b, client, 50000 + c, server, 5064).open((t += 0.0001));
+    const open = [build.versionRequest({ version: 13 }), build.clientNameRequest({ name: 'bench' }), build.hostNameRequest({ name: 'host' })];
+    const openReply = [build.versionResponse({ version: 13 })];
+    for (let k = 0; k < pvsPerCircuit; k++) {
+      open.push(build.createChanRequest({ name: `BENCH:C${c}:PV${k}`, cid: k }));
+      openReply.push(build.accessRightsResponse({ cid: k, access_rights: 3 }));
+      openReply.push(build.createChanResponse({ data_type: DbrType.DOUBLE, data_count: 1, cid: k, sid: 1000 + k }));
+      open.push(build.eventAddRequest({ data_type: DbrType.TIME_DOUBLE, sid: 1000 + k, subscriptionid: k, mask: 5 }));
+    }
+    conn.send((t += 0.0001), true, concatBytes(open));
+    conn.send((t += 0.0001), false, concatBytes(openReply));
+    messages += open.length + openReply.length;
+    conns.push(conn);
+  }
+  // Steady state: per round and circuit, a batch of monitor updates, reads and writes.
+  let ioid = 100_000;
+  const update = (sub: number, v: number) =>
+    build.eventAddResponse({ data_type: DbrType.TIME_DOUBLE, data: [v], subscriptionid: sub, metadata: { timestamp: t } });
+  while (messages < target) {
+    for (const conn of conns) {
+      const updates: Uint8Array[] = [];
+      for (let k = 0; k < 8; k++) updates.push(update(k * 6, k + t));
+      conn.send((t += 0.00001), false, concatBytes(updates));
+      const reqs: Uint8Array[] = [];
+      const reps: Uint8Array[] = [];
+      for (let k = 0; k < 4; k++) {
+        const id = ioid++;
+        reqs.push(build.readNotifyRequest({ data_type: DbrType.TIME_DOUBLE, sid: 1000 + k, ioid: id }));
+        reps.push(build.readNotifyResponse({ data_type: DbrType.TIME_DOUBLE, data: [k], ioid: id, metadata: { timestamp: t } }));
+      }
+      const wid = ioid++;
+      reqs.push(build.writeNotifyRequest({ data_type: DbrType.DOUBLE, data: [1.5], sid: 1001, ioid: wid }));
+      reps.push(build.writeNotifyResponse({ data_type: DbrType.DOUBLE, ioid: wid }));
+      conn.send((t += 0.00001), true, concatBytes(reqs));
+      conn.send((t += 0.00001), false, concatBytes(reps));
+      messages += updates.length + reqs.length + reps.length;
+    }
+    if (b.frames % 1000 < 60) flush();
+  }
+  for (const conn of conns) conn.close((t += 0.001));
+  flush();
+  closeSync(fd);
+  return messages;
+}
+
+const g0 = performance.now();
+const written = generate();
+const baseline = packetBaseline();
+const size = statSync(file).size;
+console.log(`generated ${written} CA messages, ${(size / 1e6).toFixed(1)} MB in ${((performance.now() - g0) / 1000).toFixed(1)} s`);
+
+/** Seconds the packet layer alone needs for the file (no CA decoding), to show what the decoder adds. */
+function packetBaseline(): number {
+  const p = new PacketPipeline({ onEvent: () => {} });
+  const buf = new Uint8Array(1 << 20);
+  const f = openSync(file, 'r');
+  const t = performance.now();
+  for (;;) {
+    const n = readSync(f, buf, 0, buf.length, null);
+    if (n === 0) break;
+    p.pushCapture(buf.subarray(0, n));
+  }
+  p.end();
+  closeSync(f);
+  return (performance.now() - t) / 1000;
+}
+
+let records = 0;
+let malformed = 0;
+const decoder = createDecoder({
+  onRecord: (r) => {
+    records++;
+    if (r.command.id === -1) malformed++;
+  },
+});
+const chunk = new Uint8Array(1 << 20);
+const fd = openSync(file, 'r');
+const rssBefore = process.memoryUsage().rss;
+const t0 = performance.now();
+let peakRss = rssBefore;
+for (;;) {
+  const n = readSync(fd, chunk, 0, chunk.length, null);
+  if (n === 0) break;
+  decoder.pushCapture(chunk.subarray(0, n));
+  const rss = process.memoryUsage.rss();
+  if (rss > peakRss) peakRss = rss;
+}
+decoder.end();
+const secs = (performance.now() - t0) / 1000;
+closeSync(fd);
+rmSync(dir, { recursive: true, force: true });
+console.log(
+  `decoded ${records} records (${malformed} malformed) in ${secs.toFixed(2)} s: ` +
+    `${Math.round(records / secs).toLocaleString('en')} messages/s, ${(size / 1e6 / secs).toFixed(0)} MB/s, ` +
+    `packet layer alone ${baseline.toFixed(2)} s, ` +
+    `peak RSS ${(peakRss / 1048576).toFixed(0)} MiB (start ${(rssBefore / 1048576).toFixed(0)} MiB, maxRSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB)`,
+);
+if (records < written) {
+  console.error(`expected ${written} records`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,1203 @@
+import { PacketPipeline } from '@ca-shark/packet';
+import type { PacketEvent, PacketInfo, PacketProblem, PacketStats, TcpFlow } from '@ca-shark/packet';
+import {
+  Command,
+  DbrType,
+  Deframer,
+  HEADER_SIZE,
+  HeaderOffset,
+  decodeCommand,
+  deframeDatagram,
+  guessRole,
+  oneSidedRole,
+} from '@ca-shark/protocol';
+import type { CaCommand, CaFault, CaFrame, Role, RoleCertainty } from '@ca-shark/protocol';
+import { classifyOpening } from './classify.js';
+import type { OpeningVerdict } from './classify.js';
+import { ADDRESS_FROM_SOURCE, EVENT_ADD_MASK_OFFSET, cstring, hex, ipv4 } from './ids.js';
+import { resolveOptions } from './options.js';
+import type { DecoderOptions, ResolvedOptions } from './options.js';
+import type { CaRecord, MalformedCommand, RequestRef } from './record.js';
+import { ConversationState, capMap, searchIpKey } from './state.js';
+import type { ChannelInfo, CircuitInfo, DecoderState, SearchInfo, SubscriptionInfo } from './state.js';
+
+type Side = 'a' | 'b';
+const other = (s: Side): Side => (s === 'a' ? 'b' : 'a');
+
+/** UDP VERSIONs carry a flag and a sequence number instead of priority (§3.1). */
+const UDP_DECODE = Object.freeze({ udp: true });
+/** Bytes of a direction looked at to recognise a CA opening. */
+const CLASSIFY_WINDOW = 2048;
+/** Servers remembered per search entry. */
+const MAX_ANSWERS = 16;
+
+interface EarlyChunk {
+  side: Side;
+  packet: PacketInfo;
+  data: Uint8Array;
+}
+
+/** Per TCP flow: recognition status, early bytes, deframers. */
+interface FlowCtx {
+  flow: TcpFlow;
+  status: 'pending' | 'ca' | 'other';
+  early: EarlyChunk[];
+  earlyBytes: { a: number; b: number };
+  deframerA: Deframer | null;
+  deframerB: Deframer | null;
+  circuit: CircuitInfo | null;
+  /** Latest packet of the flow (the context of messages flushed at its end). */
+  lastPacket: PacketInfo | null;
+  /** Set while a gap made the start of the stream unknown (classification then uses the sequence test). */
+  midStream: boolean;
+}
+
+/** A buffered message or fault while an undirected circuit is looked ahead. */
+type Held = { frame: CaFrame; fault?: undefined } | { frame?: undefined; fault: CaFault };
+
+/** Callbacks of {@link createDecoder}. */
+export interface DecoderCallbacks {
+  /** Called once per CA message or malformed run, in capture order. */
+  onRecord?: (record: CaRecord) => void;
+  /** Packet-layer problems (never lost: also counted in `state.statistics.problems`). */
+  onProblem?: (problem: PacketProblem) => void;
+}
+
+/** Options of {@link createDecoder}: decoder options plus callbacks. */
+export interface CreateDecoderOptions extends DecoderOptions, DecoderCallbacks {}
+
+/**
+ * The push API: feed packet events (or capture bytes, or live frames) and receive one {@link CaRecord} per
+ * CA message through `onRecord`. Owns the conversation state, readable as {@link CaDecoder.state}.
+ */
+export interface CaDecoder {
+  /** Read-only conversation state: circuits, channels, servers, clients, searches, statistics. */
+  readonly state: DecoderState;
+  /** Record callback; may be replaced at any time. */
+  onRecord: (record: CaRecord) => void;
+  /** Packet-problem callback; may be replaced at any time. */
+  onProblem: (problem: PacketProblem) => void;
+  /** Feeds one event of the packet layer. */
+  feed(event: PacketEvent): void;
+  /** Feeds pcap or pcapng bytes (any chunking). */
+  pushCapture(chunk: Uint8Array): void;
+  /** Feeds one live frame (link type, Unix seconds, captured bytes, original length). */
+  pushFrame(linktype: number, timestamp: number, bytes: Uint8Array, origlen?: number): void;
+  /** Ends the input: flushes the packet layer and the deframers (cut messages come out truncated). */
+  end(): void;
+  /** Packet-layer counters when capture bytes or frames were pushed (undefined with `feed` only). */
+  readonly packetStats: PacketStats | undefined;
+}
+
+/** Creates a push decoder. */
+export function createDecoder(options: CreateDecoderOptions = {}): CaDecoder {
+  return new Decoder(options);
+}
+
+/** @internal The decoder. Exported for the shark() generator only. */
+export class Decoder implements CaDecoder {
+  readonly opts: ResolvedOptions;
+  private readonly st: ConversationState;
+  onRecord: (record: CaRecord) => void;
+  onProblem: (problem: PacketProblem) => void;
+  private readonly flows = new Map<number, FlowCtx>();
+  private pipeline: PacketPipeline | null = null;
+
+  // Current message context, so the deframer callbacks are allocated once.
+  private curCtx: FlowCtx | null = null;
+  private curSide: Side = 'a';
+  private curPacket: PacketInfo | null = null;
+  private held: Held[] | null = null;
+  private udpRole: Role | null = null;
+  private udpCertainty: RoleCertainty = 'guess';
+
+  private readonly onTcpFrameCb = (frame: CaFrame): void => {
+    if (this.held) this.held.push({ frame: copyFrame(frame) });
+    else this.tcpFrame(this.curCtx as FlowCtx, this.curSide, this.curPacket as PacketInfo, frame);
+  };
+  private readonly onTcpFaultCb = (fault: CaFault): void => {
+    if (this.held) this.held.push({ fault });
+    else this.tcpFault(this.curCtx as FlowCtx, this.curSide, this.curPacket as PacketInfo, fault);
+  };
+  private readonly onUdpFrameCb = (frame: CaFrame): void => this.udpFrame(this.curPacket as PacketInfo, frame);
+  private readonly onUdpFaultCb = (fault: CaFault): void => {
+    const p = this.curPacket as PacketInfo;
+    const client = this.udpRole === 'request' ? endpoint(p, 'src') : this.udpRole === 'response' ? endpoint(p, 'dst') : undefined;
+    const server = this.udpRole === 'request' ? endpoint(p, 'dst') : this.udpRole === 'response' ? endpoint(p, 'src') : undefined;
+    this.malformed(p, fault, this.udpRole, this.udpCertainty, undefined, server, client);
+  };
+
+  constructor(options: CreateDecoderOptions = {}) {
+    this.opts = resolveOptions(options);
+    this.st = new ConversationState(this.opts.limits);
+    this.onRecord = options.onRecord ?? (() => {});
+    this.onProblem = options.onProblem ?? (() => {});
+  }
+
+  get state(): DecoderState {
+    return this.st;
+  }
+
+  get packetStats(): PacketStats | undefined {
+    return this.pipeline?.stats;
+  }
+
+  // ----------------------------------------------------------------------------------------------
+  // Inputs
+
+  pushCapture(chunk: Uint8Array): void {
+    this.ensurePipeline().pushCapture(chunk);
+  }
+
+  pushFrame(linktype: number, timestamp: number, bytes: Uint8Array, origlen = bytes.length): void {
+    this.ensurePipeline().pushFrame(linktype, timestamp, bytes, origlen);
+  }
+
+  end(): void {
+    this.pipeline?.end();
+    // End of input: what the deframers still hold is a cut message or a pending fault.
+    for (const ctx of this.flows.values()) this.flushFlow(ctx);
+  }
+
+  private flushFlow(ctx: FlowCtx): void {
+    if (ctx.status !== 'ca') return;
+    const packet = ctx.lastPacket;
+    if (!packet) return;
+    for (const side of ['a', 'b'] as const) {
+      const d = side === 'a' ? ctx.deframerA : ctx.deframerB;
+      if (!d) continue;
+      this.withContext(ctx, side, packet, () => d.end(this.onTcpFrameCb, this.onTcpFaultCb));
+    }
+  }
+
+  private ensurePipeline(): PacketPipeline {
+    if (!this.pipeline) this.pipeline = makePipeline((ev) => this.feed(ev));
+    return this.pipeline;
+  }
+
+  feed(ev: PacketEvent): void {
+    switch (ev.type) {
+      case 'udp':
+        this.udp(ev.packet, ev.payload);
+        break;
+      case 'tcp-data':
+        this.tcpData(ev.flow, ev.from, ev.packet, ev.data);
+        break;
+      case 'tcp-open':
+        this.flowCtx(ev.flow, ev.packet);
+        break;
+      case 'tcp-gap':
+        this.tcpGap(ev.flow, ev.from, ev.packet);
+        break;
+      case 'tcp-close':
+        this.tcpClose(ev.flow, ev.packet, ev.reason);
+        break;
+      case 'problem': {
+        const probs = this.st.statistics.problems;
+        probs[ev.code] = (probs[ev.code] ?? 0) + 1;
+        this.onProblem(ev);
+        break;
+      }
+    }
+  }
+
+  // ----------------------------------------------------------------------------------------------
+  // TCP: which flows are CA
+
+  private isKnownServer(ip: string, port: number): boolean {
+    if (this.opts.serverPorts.has(port)) return true;
+    const s = this.st.servers.get(`${ip}:${port}`);
+    return s !== undefined;
+  }
+
+  private flowCtx(flow: TcpFlow, packet: PacketInfo): FlowCtx {
+    let ctx = this.flows.get(flow.id);
+    if (ctx) {
+      ctx.flow = flow;
+      return ctx;
+    }
+    ctx = {
+      flow,
+      status: 'pending',
+      early: [],
+      earlyBytes: { a: 0, b: 0 },
+      deframerA: null,
+      deframerB: null,
+      circuit: null,
+      lastPacket: packet,
+      midStream: flow.opener === undefined,
+    };
+    this.flows.set(flow.id, ctx);
+    this.st.statistics.evicted.flows += capMap(this.flows, this.opts.limits.maxFlows, (old) => this.endFlow(old, packet, 'evicted'));
+    const aServer = this.isKnownServer(flow.a.ip, flow.a.port);
+    const bServer = this.isKnownServer(flow.b.ip, flow.b.port);
+    if (aServer || bServer) {
+      const portSide: Side | null = aServer && !bServer ? 'b' : bServer && !aServer ? 'a' : null;
+      const configured = this.opts.serverPorts.has(flow.a.port) || this.opts.serverPorts.has(flow.b.port);
+      const by = configured ? 'port' : 'learned-port';
+      this.becomeCa(ctx, packet, by, flow.opener ?? portSide, flow.opener || portSide ? 'certain' : 'guess');
+    }
+    return ctx;
+  }
+
+  private becomeCa(
+    ctx: FlowCtx,
+    packet: PacketInfo,
+    recognisedBy: CircuitInfo['recognisedBy'],
+    clientSide: Side | null,
+    certainty: RoleCertainty,
+  ): void {
+    const wasOther = ctx.status === 'other';
+    ctx.status = 'ca';
+    this.st.statistics.tcpFlowsCa++;
+    if (wasOther) this.st.statistics.tcpFlowsOther--;
+    const { flow } = ctx;
+    const circuit: CircuitInfo = {
+      id: flow.id,
+      a: `${flow.a.ip}:${flow.a.port}`,
+      b: `${flow.b.ip}:${flow.b.port}`,
+      client: null,
+      server: null,
+      clientSide: null,
+      roleCertainty: 'guess',
+      recognisedBy,
+      clientMinor: null,
+      serverMinor: null,
+      priority: null,
+      hostName: null,
+      userName: null,
+      openedAt: packet.timestamp,
+      lastSeen: packet.timestamp,
+      closedAt: null,
+      closeReason: null,
+      messages: 0,
+      bytes: 0,
+      malformed: 0,
+      channelsByCid: new Map(),
+      channelsBySid: new Map(),
+      pendingCreates: new Map(),
+      pendingIo: new Map(),
+      subscriptions: new Map(),
+      pendingClears: new Map(),
+      pendingEcho: null,
+    };
+    ctx.circuit = circuit;
+    this.st.circuits.set(circuit.id, circuit);
+    this.st.statistics.evicted.circuits += capMap(this.st.circuits, this.opts.limits.maxCircuits, (c) =>
+      this.st.dropCircuit(c),
+    );
+    if (clientSide) this.setClientSide(circuit, clientSide, certainty, packet.timestamp);
+    const max = this.opts.maxMessageSize;
+    ctx.deframerA = new Deframer({ maxPayloadSize: max });
+    ctx.deframerB = new Deframer({ maxPayloadSize: max });
+    if (wasOther || ctx.midStream) {
+      // The start of the stream is not ours: make the deframers look for a plausible header first.
+      ctx.deframerA.gap();
+      ctx.deframerB.gap();
+    }
+    const early = ctx.early;
+    ctx.early = [];
+    for (const c of early) this.caData(ctx, c.side, c.packet, c.data);
+  }
+
+  private setClientSide(c: CircuitInfo, side: Side, certainty: RoleCertainty, now: number): void {
+    c.clientSide = side;
+    c.roleCertainty = certainty;
+    c.client = side === 'a' ? c.a : c.b;
+    c.server = side === 'a' ? c.b : c.a;
+    for (const ch of c.channelsByCid.values()) {
+      ch.client = c.client;
+      ch.server = c.server;
+    }
+    for (const ch of c.channelsBySid.values()) {
+      ch.client = c.client;
+      ch.server = c.server;
+    }
+    const colon = c.server.lastIndexOf(':');
+    const srv = this.st.server(c.server.slice(0, colon), Number(c.server.slice(colon + 1)), now);
+    srv.learnedFrom.circuit = true;
+    srv.circuits++;
+  }
+
+  private tcpData(flow: TcpFlow, from: Side, packet: PacketInfo, data: Uint8Array): void {
+    const ctx = this.flowCtx(flow, packet);
+    if (ctx.status === 'ca') {
+      this.caData(ctx, from, packet, data);
+      return;
+    }
+    if (ctx.status === 'other') return;
+    // Not decided: keep a copy (bounded) and look at this direction's first bytes.
+    ctx.early.push({ side: from, packet, data: data.slice() });
+    ctx.earlyBytes[from] += data.length;
+    const verdict = classifyOpening(firstBytes(ctx.early, from, CLASSIFY_WINDOW), ctx.midStream);
+    this.applyVerdict(ctx, from, packet, verdict);
+  }
+
+  private applyVerdict(ctx: FlowCtx, from: Side, packet: PacketInfo, verdict: OpeningVerdict): void {
+    if (verdict.kind === 'ca') {
+      const opener = ctx.flow.opener;
+      if (opener) this.becomeCa(ctx, packet, 'opening', opener, 'certain');
+      else if (verdict.side) this.becomeCa(ctx, packet, 'opening', verdict.side === 'client' ? from : other(from), 'inferred');
+      else this.becomeCa(ctx, packet, 'opening', null, 'guess');
+    } else if (verdict.kind === 'no' || ctx.earlyBytes[from] > this.opts.limits.earlyBytes) {
+      ctx.status = 'other';
+      ctx.early = [];
+      this.st.statistics.tcpFlowsOther++;
+    }
+  }
+
+  /** A newly learned server endpoint turns matching undecided or non-CA flows into circuits. */
+  private serverLearned(ip: string, port: number, packet: PacketInfo): void {
+    for (const ctx of this.flows.values()) {
+      if (ctx.status === 'ca') continue;
+      const { a, b } = ctx.flow;
+      const aHit = a.ip === ip && a.port === port;
+      const bHit = b.ip === ip && b.port === port;
+      if (!aHit && !bHit) continue;
+      const side: Side = aHit ? 'b' : 'a';
+      this.becomeCa(ctx, packet, 'learned-port', ctx.flow.opener ?? side, 'certain');
+    }
+  }
+
+  private tcpGap(flow: TcpFlow, from: Side, packet: PacketInfo): void {
+    const ctx = this.flowCtx(flow, packet);
+    if (ctx.status === 'ca') {
+      (from === 'a' ? ctx.deframerA : ctx.deframerB)?.gap();
+    } else if (ctx.status === 'pending') {
+      // The opening is lost: judge what follows as a mid-stream start.
+      ctx.early = ctx.early.filter((c) => c.side !== from);
+      ctx.earlyBytes[from] = 0;
+      ctx.midStream = true;
+    }
+  }
+
+  private tcpClose(flow: TcpFlow, packet: PacketInfo, reason: string): void {
+    const ctx = this.flows.get(flow.id);
+    if (!ctx) return;
+    this.flows.delete(flow.id);
+    this.flushFlow(ctx);
+    this.endFlow(ctx, packet, reason);
+  }
+
+  private endFlow(ctx: FlowCtx, packet: PacketInfo, reason: string): void {
+    const c = ctx.circuit;
+    if (!c || c.closedAt !== null) return;
+    c.closedAt = packet.timestamp;
+    c.closeReason = reason;
+    for (const ch of c.channelsByCid.values()) this.endChannel(ch, packet.timestamp);
+    for (const ch of c.channelsBySid.values()) this.endChannel(ch, packet.timestamp);
+    c.pendingIo.clear();
+    c.subscriptions.clear();
+    c.pendingCreates.clear();
+    c.pendingClears.clear();
+  }
+
+  private endChannel(ch: ChannelInfo, now: number): void {
+    if (ch.endedAt === null) ch.endedAt = now;
+    if (ch.status !== 'failed' && ch.status !== 'disconnected') ch.status = 'cleared';
+  }
+
+  // ----------------------------------------------------------------------------------------------
+  // TCP: messages of a CA circuit
+
+  private caData(ctx: FlowCtx, side: Side, packet: PacketInfo, data: Uint8Array): void {
+    const c = ctx.circuit as CircuitInfo;
+    c.lastSeen = packet.timestamp;
+    this.st.sweep(packet.timestamp);
+    ctx.lastPacket = packet;
+    const deframer = (side === 'a' ? ctx.deframerA : ctx.deframerB) as Deframer;
+    if (c.clientSide !== null) {
+      this.withContext(ctx, side, packet, () => deframer.push(data, this.onTcpFrameCb, this.onTcpFaultCb));
+      return;
+    }
+    this.withContext(ctx, side, packet, () => {
+      // Undirected circuit: look at the whole chunk first, so a one-sided command anywhere in it
+      // directs the messages before it as well.
+      const held: Held[] = [];
+      this.held = held;
+      try {
+        deframer.push(data, this.onTcpFrameCb, this.onTcpFaultCb);
+      } finally {
+        this.held = null;
+      }
+      if (c.clientSide === null) {
+        for (const h of held) {
+          const r = h.frame ? oneSidedRole(h.frame) : undefined;
+          if (r) {
+            this.setClientSide(c, r === 'request' ? side : other(side), 'inferred', packet.timestamp);
+            break;
+          }
+        }
+      }
+      for (const h of held) {
+        if (h.frame) this.tcpFrame(ctx, side, packet, h.frame);
+        else this.tcpFault(ctx, side, packet, h.fault);
+      }
+    });
+  }
+
+  /** Runs `fn` with the deframer callbacks pointed at this flow, direction and packet. */
+  private withContext(ctx: FlowCtx, side: Side, packet: PacketInfo, fn: () => void): void {
+    const prevCtx = this.curCtx;
+    const prevSide = this.curSide;
+    const prevPacket = this.curPacket;
+    this.curCtx = ctx;
+    this.curSide = side;
+    this.curPacket = packet;
+    try {
+      fn();
+    } finally {
+      this.curCtx = prevCtx;
+      this.curSide = prevSide;
+      this.curPacket = prevPacket;
+    }
+  }
+
+  private tcpFault(ctx: FlowCtx, side: Side, packet: PacketInfo, fault: CaFault): void {
+    const c = ctx.circuit as CircuitInfo;
+    c.malformed++;
+    const role: Role | null = c.clientSide === null ? null : side === c.clientSide ? 'request' : 'response';
+    this.malformed(packet, fault, role, c.roleCertainty, c.id, c.server ?? undefined, c.client ?? undefined);
+  }
+
+  /** Role of a message on a circuit whose client end is not known yet. */
+  private undirectedRole(c: CircuitInfo, side: Side, frame: CaFrame, packet: PacketInfo): [Role, RoleCertainty] {
+    const now = packet.timestamp;
+    const one = oneSidedRole(frame);
+    if (one) {
+      this.setClientSide(c, one === 'request' ? side : other(side), 'inferred', now);
+      return [one, 'inferred'];
+    }
+    // ID tracking: an IOID or subscription ID the other side asked for marks a reply.
+    const cmd = frame.command;
+    if (cmd === Command.READ_NOTIFY || cmd === Command.WRITE_NOTIFY || cmd === Command.READ || cmd === Command.EVENT_ADD) {
+      const p = c.pendingIo.get(frame.parameter2);
+      const s = c.subscriptions.get(frame.parameter2);
+      if ((p && p.side !== side) || (s && s.side !== side)) {
+        this.setClientSide(c, other(side), 'inferred', now);
+        return ['response', 'inferred'];
+      }
+    }
+    const g = guessRole(frame);
+    return [g ? g.role : portGuess(packet), 'guess'];
+  }
+
+  private tcpFrame(ctx: FlowCtx, side: Side, packet: PacketInfo, frame: CaFrame): void {
+    const c = ctx.circuit as CircuitInfo;
+    const now = packet.timestamp;
+    let role: Role;
+    let certainty: RoleCertainty;
+    if (c.clientSide !== null) {
+      role = side === c.clientSide ? 'request' : 'response';
+      certainty = c.roleCertainty;
+    } else {
+      [role, certainty] = this.undirectedRole(c, side, frame, packet);
+    }
+    c.messages++;
+    c.bytes += frame.headerSize + frame.payloadSize;
+
+    const isReq = role === 'request';
+    const p1 = frame.parameter1;
+    const p2 = frame.parameter2;
+    let channel: ChannelInfo | null = null;
+    let request: RequestRef | undefined;
+    let pv: string | null = null;
+    let ref: RequestRef | null = null;
+    let confirmation = false;
+    const st = this.st;
+
+    switch (frame.command) {
+      case Command.VERSION:
+        if (isReq) {
+          c.priority = frame.dataType;
+          c.clientMinor = frame.dataCount;
+        } else c.serverMinor = frame.dataCount;
+        break;
+      case Command.CLIENT_NAME:
+        if (isReq) c.userName = cstring(frame.payload);
+        break;
+      case Command.HOST_NAME:
+        if (isReq) c.hostName = cstring(frame.payload);
+        break;
+      case Command.CREATE_CHAN:
+        if (isReq) {
+          pv = cstring(frame.payload);
+          ref = makeRef(packet, 'CreateChanRequest');
+          channel = c.channelsByCid.get(p1) ?? null;
+          // A CID seen before (reused after a clear, or a repeat) starts a new channel.
+          if (channel && (channel.sid !== null || (channel.pv !== null && channel.pv !== pv))) {
+            st.unindexChannel(channel);
+            channel = null;
+          }
+          channel ??= this.channelByCid(c, p1);
+          channel.pv = pv;
+          channel.status = 'creating';
+          channel.created = ref;
+          c.pendingCreates.set(p1, { pv, request: ref });
+          st.statistics.evicted.pending += capMap(c.pendingCreates, this.opts.limits.maxPendingPerCircuit);
+          if (c.clientMinor === null) c.clientMinor = p2;
+        } else {
+          const pend = c.pendingCreates.get(p1);
+          if (pend) {
+            request = pend.request;
+            c.pendingCreates.delete(p1);
+          }
+          channel = this.channelByCid(c, p1);
+          channel = this.linkSid(c, channel, p2);
+          if (channel.pv === null && pend) channel.pv = pend.pv;
+          channel.nativeType = frame.dataType;
+          channel.nativeCount = frame.dataCount;
+          channel.status = 'connected';
+          channel.connectedAt = now;
+          if (request) channel.connectLatency = now - request.timestamp;
+        }
+        break;
+      case Command.ACCESS_RIGHTS:
+        channel = this.channelByCid(c, p1);
+        channel.accessRights = p2;
+        break;
+      case Command.CREATE_CH_FAIL: {
+        const pend = c.pendingCreates.get(p1);
+        if (pend) {
+          request = pend.request;
+          c.pendingCreates.delete(p1);
+        }
+        channel = this.channelByCid(c, p1);
+        if (channel.pv === null && pend) channel.pv = pend.pv;
+        channel.status = 'failed';
+        channel.endedAt = now;
+        st.unindexChannel(channel);
+        break;
+      }
+      case Command.SERVER_DISCONN:
+        channel = this.channelByCid(c, p1);
+        channel.status = 'disconnected';
+        channel.endedAt = now;
+        st.unindexChannel(channel);
+        break;
+      case Command.READ_NOTIFY:
+      case Command.READ:
+      case Command.WRITE_NOTIFY:
+        if (isReq) {
+          channel = this.channelBySid(c, p1);
+          const kind = frame.command === Command.WRITE_NOTIFY ? 'write' : 'read';
+          ref = makeRef(packet, requestName(frame.command));
+          c.pendingIo.set(p2, { ioid: p2, kind, channel, dataType: frame.dataType, dataCount: frame.dataCount, request: ref, side });
+          st.statistics.evicted.pending += capMap(c.pendingIo, this.opts.limits.maxPendingPerCircuit);
+        } else {
+          const p = c.pendingIo.get(p2);
+          if (p) {
+            request = p.request;
+            channel = p.channel;
+            c.pendingIo.delete(p2);
+          } else {
+            // libca refreshes monitors with a READ_NOTIFY reusing the subscription id.
+            channel = c.subscriptions.get(p2)?.channel ?? null;
+          }
+        }
+        break;
+      case Command.WRITE:
+        channel = this.channelBySid(c, p1);
+        break;
+      case Command.EVENT_ADD:
+        if (isReq) {
+          channel = this.channelBySid(c, p1);
+          const pl = frame.payload;
+          const mask = pl.length >= EVENT_ADD_MASK_OFFSET + 2 ? (pl[EVENT_ADD_MASK_OFFSET] << 8) | pl[EVENT_ADD_MASK_OFFSET + 1] : 0;
+          ref = makeRef(packet, 'EventAddRequest');
+          const sub: SubscriptionInfo = {
+            subscriptionid: p2,
+            channel,
+            mask,
+            dataType: frame.dataType,
+            dataCount: frame.dataCount,
+            request: ref,
+            firstUpdate: null,
+            updates: 0,
+            cancel: null,
+            side,
+          };
+          c.subscriptions.set(p2, sub);
+          st.statistics.evicted.pending += capMap(c.subscriptions, this.opts.limits.maxPendingPerCircuit);
+        } else {
+          let sub = c.subscriptions.get(p2);
+          if (sub && frame.payloadSize === 0 && sub.cancel) {
+            confirmation = true;
+            request = sub.cancel;
+            channel = sub.channel;
+            c.subscriptions.delete(p2);
+          } else if (frame.payloadSize === 0 && !sub) {
+            // A confirmation of a cancel we did not see (p1 = SID), or an empty update.
+            channel = c.channelsBySid.get(p1) ?? null;
+            confirmation = channel !== null;
+          } else {
+            if (!sub) {
+              // Capture began after the EVENT_ADD: group the updates by subscription id.
+              sub = {
+                subscriptionid: p2,
+                channel: null,
+                mask: 0,
+                dataType: frame.dataType,
+                dataCount: frame.dataCount,
+                request: null,
+                firstUpdate: null,
+                updates: 0,
+                cancel: null,
+                side: other(side),
+              };
+              c.subscriptions.set(p2, sub);
+              st.statistics.evicted.pending += capMap(c.subscriptions, this.opts.limits.maxPendingPerCircuit);
+            }
+            channel = sub.channel;
+            sub.updates++;
+            if (!sub.firstUpdate) {
+              sub.firstUpdate = makeRef(packet, 'EventAddResponse');
+              if (sub.request) request = sub.request;
+            }
+          }
+        }
+        break;
+      case Command.EVENT_CANCEL: {
+        channel = this.channelBySid(c, p1);
+        const sub = c.subscriptions.get(p2);
+        ref = makeRef(packet, 'EventCancelRequest');
+        if (sub) {
+          sub.cancel = ref;
+          if (sub.channel === null) sub.channel = channel;
+        }
+        break;
+      }
+      case Command.CLEAR_CHANNEL:
+        channel = this.channelBySid(c, p1);
+        channel = this.linkCid(c, channel, p2);
+        if (isReq) {
+          ref = makeRef(packet, 'ClearChannelRequest');
+          channel.status = 'clearing';
+          c.pendingClears.set(p1, ref);
+          st.statistics.evicted.pending += capMap(c.pendingClears, this.opts.limits.maxPendingPerCircuit);
+        } else {
+          request = c.pendingClears.get(p1);
+          c.pendingClears.delete(p1);
+          channel.status = 'cleared';
+          channel.endedAt = now;
+          st.unindexChannel(channel);
+        }
+        break;
+      case Command.ECHO:
+      case Command.READ_SYNC:
+        if (isReq) c.pendingEcho = ref = makeRef(packet, requestName(frame.command));
+        else if (c.pendingEcho) {
+          request = c.pendingEcho;
+          c.pendingEcho = null;
+        }
+        break;
+      case Command.ERROR:
+        [channel, request] = this.errorContext(c, frame);
+        break;
+      case Command.SEARCH:
+      case Command.NOT_FOUND: {
+        // SEARCH over TCP to a name server (4.12+).
+        const clientAddr = c.client ?? (isReq ? sideAddress(c, side) : sideAddress(c, other(side)));
+        const serverAddr = c.server ?? (isReq ? sideAddress(c, other(side)) : sideAddress(c, side));
+        const r = this.search(packet, frame, isReq, clientAddr, serverAddr, null);
+        pv = r.pv;
+        request = r.request;
+        break;
+      }
+      default:
+        break;
+    }
+
+    if (channel) {
+      channel.messages++;
+      if (pv === null) pv = channel.pv;
+    }
+    const enumStrings = channel?.enumStrings;
+    // An empty ID-1 reply is a cancel confirmation only when it answers a cancel (or names a known SID
+    // with no live subscription); otherwise it is an empty 4.13 update.
+    const emptyEventIsUpdate = frame.command === Command.EVENT_ADD && !isReq && frame.payloadSize === 0 && !confirmation;
+    const command =
+      enumStrings || emptyEventIsUpdate
+        ? decodeCommand(frame, role, { enumStrings: enumStrings ?? undefined, emptyEventIsUpdate })
+        : decodeCommand(frame, role);
+    if (!isReq && channel && (frame.dataType === DbrType.GR_ENUM || frame.dataType === DbrType.CTRL_ENUM)) {
+      const meta = command.metadata as { enumStrings?: string[] } | undefined;
+      if (meta?.enumStrings) channel.enumStrings = meta.enumStrings;
+    }
+    this.emit(
+      packet,
+      command,
+      pv,
+      role,
+      certainty,
+      c.id,
+      request,
+      c.server ?? undefined,
+      c.client ?? undefined,
+      frame,
+    );
+  }
+
+  /** ERROR (§3.15): `p1` = CID, the payload starts with the failed request's header. */
+  private errorContext(c: CircuitInfo, frame: CaFrame): [ChannelInfo | null, RequestRef | undefined] {
+    let channel: ChannelInfo | null = frame.parameter1 !== ADDRESS_FROM_SOURCE ? (c.channelsByCid.get(frame.parameter1) ?? null) : null;
+    let request: RequestRef | undefined;
+    const pl = frame.payload;
+    if (pl.length >= HEADER_SIZE) {
+      const cmd = (pl[HeaderOffset.COMMAND] << 8) | pl[HeaderOffset.COMMAND + 1];
+      const id2 = readU32(pl, HeaderOffset.PARAMETER2);
+      const id1 = readU32(pl, HeaderOffset.PARAMETER1);
+      if (cmd === Command.READ_NOTIFY || cmd === Command.WRITE_NOTIFY || cmd === Command.READ) {
+        const p = c.pendingIo.get(id2);
+        if (p) {
+          request = p.request;
+          channel ??= p.channel;
+          c.pendingIo.delete(id2);
+        }
+      } else if (cmd === Command.EVENT_ADD || cmd === Command.EVENT_CANCEL) {
+        const s = c.subscriptions.get(id2);
+        if (s) {
+          request = s.cancel ?? s.request ?? undefined;
+          channel ??= s.channel;
+          if (cmd === Command.EVENT_ADD) c.subscriptions.delete(id2);
+        }
+      } else if (cmd === Command.CREATE_CHAN) {
+        const p = c.pendingCreates.get(id1);
+        if (p) {
+          request = p.request;
+          c.pendingCreates.delete(id1);
+          channel ??= c.channelsByCid.get(id1) ?? null;
+        }
+      }
+      if (!channel && (cmd === Command.WRITE || cmd === Command.READ_NOTIFY || cmd === Command.EVENT_ADD)) {
+        channel = c.channelsBySid.get(id1) ?? null;
+      }
+    }
+    return [channel, request];
+  }
+
+  private channelByCid(c: CircuitInfo, cid: number): ChannelInfo {
+    let ch = c.channelsByCid.get(cid);
+    if (!ch) {
+      ch = this.st.newChannel(c);
+      ch.cid = cid;
+      c.channelsByCid.set(cid, ch);
+      this.nameFromSearch(c, ch);
+    }
+    return ch;
+  }
+
+  private channelBySid(c: CircuitInfo, sid: number): ChannelInfo {
+    let ch = c.channelsBySid.get(sid);
+    if (!ch) {
+      ch = this.st.newChannel(c);
+      ch.sid = sid;
+      ch.status = 'connected';
+      c.channelsBySid.set(sid, ch);
+    }
+    return ch;
+  }
+
+  /** `ch` (known by CID) has SID `sid`: join it with a channel seen earlier by that SID. */
+  private linkSid(c: CircuitInfo, ch: ChannelInfo, sid: number): ChannelInfo {
+    const bySid = c.channelsBySid.get(sid);
+    if (bySid && bySid !== ch) {
+      if (bySid.cid === null) return this.merge(c, ch, bySid);
+      // The SID was reused: the old channel is gone.
+      this.st.unindexChannel(bySid);
+    }
+    ch.sid = sid;
+    c.channelsBySid.set(sid, ch);
+    return ch;
+  }
+
+  /** `ch` (known by SID) has CID `cid`. */
+  private linkCid(c: CircuitInfo, ch: ChannelInfo, cid: number): ChannelInfo {
+    if (ch.cid === cid) return ch;
+    const byCid = c.channelsByCid.get(cid);
+    if (byCid && byCid !== ch && (byCid.sid === null || byCid.sid === ch.sid)) return this.merge(c, byCid, ch);
+    if (ch.cid === null) {
+      ch.cid = cid;
+      if (!byCid) c.channelsByCid.set(cid, ch);
+      this.nameFromSearch(c, ch);
+    }
+    return ch;
+  }
+
+  /** Merges `gone` (seen by SID only) into `keep` (seen by CID) and repoints everything at `keep`. */
+  private merge(c: CircuitInfo, keep: ChannelInfo, gone: ChannelInfo): ChannelInfo {
+    keep.pv ??= gone.pv;
+    keep.sid ??= gone.sid;
+    keep.nativeType ??= gone.nativeType;
+    keep.nativeCount ??= gone.nativeCount;
+    keep.accessRights ??= gone.accessRights;
+    keep.enumStrings ??= gone.enumStrings;
+    keep.messages += gone.messages;
+    if (keep.status === 'unknown') keep.status = gone.status;
+    this.st.channels.delete(gone.id);
+    if (keep.sid !== null) c.channelsBySid.set(keep.sid, keep);
+    for (const p of c.pendingIo.values()) if (p.channel === gone) p.channel = keep;
+    for (const s of c.subscriptions.values()) if (s.channel === gone) s.channel = keep;
+    this.nameFromSearch(c, keep);
+    return keep;
+  }
+
+  /** Names a channel known by CID from a search of the same client host answered by this server. */
+  private nameFromSearch(c: CircuitInfo, ch: ChannelInfo): void {
+    if (ch.pv !== null || ch.cid === null || c.client === null) return;
+    const s = this.st.searchesByIpCid.get(searchIpKey(c.client, ch.cid));
+    if (s && (c.server === null || s.answeredBy.includes(c.server))) ch.pv = s.pv;
+  }
+
+  // ----------------------------------------------------------------------------------------------
+  // UDP
+
+  private isServerUdpPort(port: number): boolean {
+    return this.opts.serverPorts.has(port);
+  }
+
+  private udp(packet: PacketInfo, payload: Uint8Array): void {
+    const t = packet.transport;
+    const sport = t.sport;
+    const dport = t.dport;
+    const rep = this.opts.repeaterPort;
+    const sS = this.isServerUdpPort(sport);
+    const dS = this.isServerUdpPort(dport);
+    // Repeater → client traffic comes from an ephemeral port to a client's search socket.
+    const toClient = !sS && !dS && dport !== rep && sport !== rep && this.st.clients.has(`${packet.dst}:${dport}`);
+    if (!sS && !dS && dport !== rep && sport !== rep && !toClient) return;
+    this.st.statistics.udpDatagrams++;
+    this.st.sweep(packet.timestamp);
+    if (dS && !sS) {
+      this.udpRole = 'request';
+      this.udpCertainty = 'certain';
+    } else if (sS && !dS) {
+      this.udpRole = 'response';
+      this.udpCertainty = 'certain';
+    } else if (sport === rep && dport !== rep) {
+      this.udpRole = 'response';
+      this.udpCertainty = 'certain';
+    } else {
+      this.udpRole = null;
+      this.udpCertainty = 'guess';
+    }
+    if (payload.length === 0) {
+      if (dport === rep) this.emptyRegistration(packet);
+      return;
+    }
+    const prev = this.curPacket;
+    this.curPacket = packet;
+    deframeDatagram(payload, this.onUdpFrameCb, this.onUdpFaultCb, {
+      maxPayloadSize: this.opts.maxMessageSize,
+      truncated: packet.caplen < packet.origlen,
+    });
+    this.curPacket = prev;
+  }
+
+  /** libca registers with its repeater by an empty datagram (§3.5). */
+  private emptyRegistration(packet: PacketInfo): void {
+    const client = endpoint(packet, 'src');
+    this.st.client(client, packet.timestamp).repeaterRegistrations++;
+    const command: CaCommand = { name: 'RepeaterRegisterRequest', id: Command.REPEATER_REGISTER, client_address: null, empty: true };
+    this.emit(packet, command, null, 'request', 'certain', undefined, undefined, undefined, client, null);
+  }
+
+  private udpFrame(packet: PacketInfo, frame: CaFrame): void {
+    let role: Role;
+    let certainty: RoleCertainty;
+    const dstAddr = endpoint(packet, 'dst');
+    if (this.udpRole) {
+      role = this.udpRole;
+      certainty = this.udpCertainty;
+    } else {
+      const one = oneSidedRole(frame);
+      if (one) {
+        role = one;
+        certainty = packet.transport.dport === this.opts.repeaterPort ? 'certain' : 'inferred';
+      } else if (this.st.clients.has(dstAddr)) {
+        role = 'response';
+        certainty = 'inferred';
+      } else {
+        role = guessRole(frame)?.role ?? portGuess(packet);
+        certainty = 'guess';
+      }
+    }
+    const isReq = role === 'request';
+    const srcAddr = endpoint(packet, 'src');
+    let client: string | undefined = isReq ? srcAddr : dstAddr;
+    let server: string | undefined = isReq ? dstAddr : srcAddr;
+    let pv: string | null = null;
+    let request: RequestRef | undefined;
+    const now = packet.timestamp;
+    const st = this.st;
+
+    switch (frame.command) {
+      case Command.VERSION:
+        // dt = 1: p1 is the datagram sequence number (4.11+); all-zero VERSIONs are repeater no-ops.
+        if (frame.dataType === 1) {
+          if (isReq) {
+            const cl = st.client(srcAddr, now);
+            cl.minor = frame.dataCount;
+            cl.searchDatagrams++;
+            cl.lastSequence = frame.parameter1;
+            st.versionRequests.set(`${srcAddr}/${frame.parameter1}`, makeRef(packet, 'VersionRequest'));
+            capMap(st.versionRequests, this.opts.limits.maxSearches);
+          } else {
+            request = st.versionRequests.get(`${dstAddr}/${frame.parameter1}`);
+          }
+        }
+        break;
+      case Command.SEARCH:
+      case Command.NOT_FOUND: {
+        const r = this.search(packet, frame, isReq, client, server, packet.src);
+        pv = r.pv;
+        request = r.request;
+        if (r.server) server = r.server;
+        break;
+      }
+      case Command.RSRV_IS_UP: {
+        const ip = frame.parameter2 !== 0 ? ipv4(frame.parameter2) : packet.src;
+        const port = frame.dataCount !== 0 ? frame.dataCount : this.opts.serverPort;
+        const known = st.servers.has(`${ip}:${port}`);
+        const srv = st.server(ip, port, now);
+        srv.learnedFrom.beacon = true;
+        srv.beacons++;
+        if (frame.dataType !== 0) srv.minor = frame.dataType;
+        const id = frame.parameter1;
+        if (srv.lastBeaconId !== null) {
+          if (id === srv.lastBeaconId) srv.beaconRepeats++;
+          else if (id < srv.lastBeaconId) srv.beaconRestarts++;
+        }
+        srv.lastBeaconId = id;
+        srv.lastBeaconTime = now;
+        server = srv.address;
+        client = undefined;
+        if (!known) this.serverLearned(ip, port, packet);
+        break;
+      }
+      case Command.REPEATER_REGISTER:
+        st.client(srcAddr, now).repeaterRegistrations++;
+        server = undefined;
+        break;
+      case Command.REPEATER_CONFIRM:
+        server = undefined;
+        break;
+      default:
+        break;
+    }
+    const command = decodeCommand(frame, role, UDP_DECODE);
+    this.emit(packet, command, pv, role, certainty, undefined, request, server, client, frame);
+  }
+
+  /**
+   * SEARCH / NOT_FOUND bookkeeping (UDP, or TCP to a name server). Requests are keyed by client socket
+   * and CID. Retries reuse the CID: the reply's `request` is the FIRST request, so `latency` is the time
+   * the client waited for an answer ("time to answer", as caproto's benchmarks measure).
+   */
+  private search(
+    packet: PacketInfo,
+    frame: CaFrame,
+    isReq: boolean,
+    clientAddr: string,
+    serverAddr: string,
+    sourceIp: string | null,
+  ): { pv: string | null; request?: RequestRef; server?: string } {
+    const st = this.st;
+    const now = packet.timestamp;
+    if (frame.command === Command.SEARCH && isReq) {
+      const cid = frame.parameter1;
+      const pv = cstring(frame.payload);
+      const key = `${clientAddr}/${cid}`;
+      const ref = makeRef(packet, 'SearchRequest');
+      const cl = st.client(clientAddr, now);
+      cl.searches++;
+      if (cl.minor === null) cl.minor = frame.dataCount;
+      let s = st.searches.get(key);
+      if (s && s.pv === pv) {
+        s.requests++;
+        s.last = ref;
+      } else {
+        s = { client: clientAddr, cid, pv, first: ref, last: ref, requests: 1, answeredBy: [], firstReply: null, notFound: 0 };
+        st.searches.delete(key);
+        st.searches.set(key, s);
+        st.searchesByIpCid.set(searchIpKey(clientAddr, cid), s);
+        st.statistics.evicted.searches += capMap(st.searches, this.opts.limits.maxSearches);
+        capMap(st.searchesByIpCid, this.opts.limits.maxSearches);
+      }
+      return { pv };
+    }
+    // Reply: SEARCH carries the CID in p2, NOT_FOUND in p1 (= p2).
+    const cid = frame.command === Command.SEARCH ? frame.parameter2 : frame.parameter1;
+    const s: SearchInfo | undefined = st.searches.get(`${clientAddr}/${cid}`);
+    if (frame.command === Command.NOT_FOUND) {
+      if (s) s.notFound++;
+      return { pv: s?.pv ?? null, request: s?.first };
+    }
+    // The server's TCP endpoint: port in dt, address in p1 (0xFFFFFFFF = this datagram's source).
+    const ip = frame.parameter1 === ADDRESS_FROM_SOURCE || frame.parameter1 === 0 ? (sourceIp ?? hostOf(serverAddr)) : ipv4(frame.parameter1);
+    const port = frame.dataType;
+    const known = st.servers.has(`${ip}:${port}`);
+    const srv = st.server(ip, port, now);
+    srv.learnedFrom.search = true;
+    srv.searchReplies++;
+    if (frame.payload.length >= 2) srv.minor = (frame.payload[0] << 8) | frame.payload[1];
+    if (s) {
+      if (!s.answeredBy.includes(srv.address) && s.answeredBy.length < MAX_ANSWERS) s.answeredBy.push(srv.address);
+      s.firstReply ??= makeRef(packet, 'SearchResponse');
+    }
+    if (!known) this.serverLearned(ip, port, packet);
+    return { pv: s?.pv ?? null, request: s?.first, server: srv.address };
+  }
+
+  // ----------------------------------------------------------------------------------------------
+  // Records
+
+  private malformed(
+    packet: PacketInfo,
+    fault: CaFault,
+    role: Role | null,
+    certainty: RoleCertainty,
+    circuit: number | undefined,
+    server: string | undefined,
+    client: string | undefined,
+  ): void {
+    const command: MalformedCommand = {
+      name: 'Malformed',
+      id: -1,
+      reason: fault.message,
+      code: fault.code,
+      length: fault.length,
+      hex: hex(fault.sample),
+    };
+    this.st.statistics.malformed++;
+    const r: Role = role ?? portGuess(packet);
+    this.emit(packet, command, null, r, role ? certainty : 'guess', circuit, undefined, server, client, null, fault.length);
+  }
+
+  private emit(
+    packet: PacketInfo,
+    command: CaCommand,
+    pv: string | null,
+    role: Role,
+    certainty: RoleCertainty,
+    circuit: number | undefined,
+    request: RequestRef | undefined,
+    server: string | undefined,
+    client: string | undefined,
+    frame: CaFrame | null,
+    faultLength = 0,
+  ): void {
+    const stats = this.st.statistics;
+    const size = frame ? frame.headerSize + frame.payloadSize : faultLength;
+    stats.records++;
+    if (frame) {
+      stats.messages++;
+      stats.bytes += size;
+    }
+    const name = command.name;
+    stats.byCommand[name] = (stats.byCommand[name] ?? 0) + 1;
+    const record: CaRecord = {
+      frame: packet.frame,
+      timestamp: packet.timestamp,
+      src: packet.src,
+      dst: packet.dst,
+      ethernet: packet.link,
+      ip: packet.ip,
+      transport: packet.transport,
+      command,
+      pv,
+      role,
+      role_certainty: certainty,
+      circuit,
+      request,
+      latency: request ? packet.timestamp - request.timestamp : undefined,
+      server,
+      client,
+      size,
+      truncated: frame?.truncated ? true : undefined,
+      raw: frame && this.opts.keepBytes ? frame.bytes.slice() : undefined,
+    };
+    this.onRecord(record);
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Helpers
+
+/** Last resort for messages of the same shape both ways: the end with the higher (ephemeral) port is the client. */
+function portGuess(packet: PacketInfo): Role {
+  return packet.transport.sport < packet.transport.dport ? 'response' : 'request';
+}
+
+function makeRef(packet: PacketInfo, command: string): RequestRef {
+  return { frame: packet.frame, timestamp: packet.timestamp, command };
+}
+
+function requestName(cmd: number): string {
+  switch (cmd) {
+    case Command.READ_NOTIFY:
+      return 'ReadNotifyRequest';
+    case Command.READ:
+      return 'ReadRequest';
+    case Command.WRITE_NOTIFY:
+      return 'WriteNotifyRequest';
+    case Command.ECHO:
+      return 'EchoRequest';
+    case Command.READ_SYNC:
+      return 'ReadSyncRequest';
+    default:
+      return 'Request';
+  }
+}
+
+function endpoint(p: PacketInfo, which: 'src' | 'dst'): string {
+  return which === 'src' ? `${p.src}:${p.transport.sport}` : `${p.dst}:${p.transport.dport}`;
+}
+
+function hostOf(address: string): string {
+  const i = address.lastIndexOf(':');
+  return i < 0 ? address : address.slice(0, i);
+}
+
+function sideAddress(c: CircuitInfo, side: Side): string {
+  return side === 'a' ? c.a : c.b;
+}
+
+function readU32(b: Uint8Array, o: number): number {
+  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+}
+
+/** Up to `max` first bytes of one direction's buffered chunks. */
+function firstBytes(chunks: EarlyChunk[], side: Side, max: number): Uint8Array {
+  let n = 0;
+  let only: Uint8Array | null = null;
+  let parts = 0;
+  for (const c of chunks) {
+    if (c.side !== side) continue;
+    n += c.data.length;
+    only = c.data;
+    parts++;
+    if (n >= max) break;
+  }
+  if (parts === 1 && only) return only.length > max ? only.subarray(0, max) : only;
+  const out = new Uint8Array(Math.min(n, max));
+  let o = 0;
+  for (const c of chunks) {
+    if (c.side !== side || o >= out.length) continue;
+    const take = Math.min(c.data.length, out.length - o);
+    out.set(c.data.subarray(0, take), o);
+    o += take;
+  }
+  return out;
+}
+
+/** Copies a frame so it outlives the deframer callback. */
+function copyFrame(f: CaFrame): CaFrame {
+  const bytes = f.bytes.slice();
+  const payloadStart = f.headerSize;
+  return { ...f, bytes, payload: bytes.subarray(payloadStart, payloadStart + f.payload.length) };
+}
+
+function makePipeline(onEvent: (ev: PacketEvent) => void): PacketPipeline {
+  return new PacketPipeline({ onEvent });
+}

@@ -1,0 +1,91 @@
+/** Bounds on the conversation state, so memory stays flat on endless captures. */
+export interface StateLimits {
+  /** Circuits kept (open + recently closed). Oldest closed, then oldest open, are dropped beyond it. */
+  maxCircuits: number;
+  /** Channels kept over all circuits. */
+  maxChannels: number;
+  /** Pending READ/WRITE notifies and subscriptions per circuit. */
+  maxPendingPerCircuit: number;
+  /** Search entries (client socket + CID) kept. */
+  maxSearches: number;
+  /** Learned server endpoints kept. */
+  maxServers: number;
+  /** Client UDP sockets kept. */
+  maxClients: number;
+  /** TCP flows tracked at once (CA, undecided and non-CA). */
+  maxFlows: number;
+  /** Capture seconds a closed circuit (and its channels) stays visible in the state. */
+  closedCircuitTtl: number;
+  /** Capture seconds a cleared or failed channel stays visible. */
+  clearedChannelTtl: number;
+  /** Capture seconds after which an unanswered search entry may be dropped. */
+  searchTtl: number;
+  /** Bytes per direction buffered while a TCP flow is not yet recognised as CA. */
+  earlyBytes: number;
+}
+
+/** Options of {@link createDecoder} and {@link shark}. */
+export interface DecoderOptions {
+  /** CA server port (UDP searches and default TCP), as `EPICS_CA_SERVER_PORT`. Default 5064. */
+  serverPort?: number;
+  /** CA repeater port (beacons, registration), as `EPICS_CA_REPEATER_PORT`. Default 5065. */
+  repeaterPort?: number;
+  /** More ports on which any host is taken to run a CA server (UDP and TCP). */
+  extraServerPorts?: number[];
+  /**
+   * Largest CA payload buffered; a bigger message is emitted cut (`truncated`) with its real size and the
+   * rest of it skipped, never a hang. Default 16 MiB.
+   */
+  maxMessageSize?: number;
+  /** Copy each message's bytes into `record.raw` (for hex dumps). Default false. */
+  keepBytes?: boolean;
+  /** State bounds; unspecified ones take the defaults in {@link DEFAULT_LIMITS}. */
+  limits?: Partial<StateLimits>;
+}
+
+/** Default state bounds. */
+export const DEFAULT_LIMITS: Readonly<StateLimits> = Object.freeze({
+  maxCircuits: 10_000,
+  maxChannels: 200_000,
+  maxPendingPerCircuit: 100_000,
+  maxSearches: 100_000,
+  maxServers: 10_000,
+  maxClients: 10_000,
+  maxFlows: 50_000,
+  closedCircuitTtl: 60,
+  clearedChannelTtl: 60,
+  searchTtl: 600,
+  earlyBytes: 64 * 1024,
+});
+
+/** CA defaults from EPICS (`CA_PORT_BASE` 5056 + 8, + 9). */
+export const DEFAULT_SERVER_PORT = 5064;
+export const DEFAULT_REPEATER_PORT = 5065;
+export const DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024;
+
+/** Options with every default filled in. */
+export interface ResolvedOptions {
+  serverPort: number;
+  repeaterPort: number;
+  serverPorts: Set<number>;
+  maxMessageSize: number;
+  keepBytes: boolean;
+  limits: StateLimits;
+}
+
+/** Fills in defaults and validates ports. */
+export function resolveOptions(options: DecoderOptions = {}): ResolvedOptions {
+  const serverPort = options.serverPort ?? DEFAULT_SERVER_PORT;
+  const repeaterPort = options.repeaterPort ?? DEFAULT_REPEATER_PORT;
+  for (const p of [serverPort, repeaterPort, ...(options.extraServerPorts ?? [])]) {
+    if (!Number.isInteger(p) || p < 1 || p > 65535) throw new RangeError(`invalid port ${p}`);
+  }
+  return {
+    serverPort,
+    repeaterPort,
+    serverPorts: new Set([serverPort, ...(options.extraServerPorts ?? [])]),
+    maxMessageSize: options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
+    keepBytes: options.keepBytes ?? false,
+    limits: { ...DEFAULT_LIMITS, ...options.limits },
+  };
+}

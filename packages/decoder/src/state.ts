@@ -1,0 +1,351 @@
+import type { RoleCertainty } from '@ca-shark/protocol';
+import type { RequestRef } from './record.js';
+import type { StateLimits } from './options.js';
+
+/** Lifecycle of a channel as seen on the wire. */
+export type ChannelStatus =
+  | 'creating' // CREATE_CHAN request seen, no reply yet
+  | 'connected' // CREATE_CHAN reply seen (or channel first seen mid-circuit by its SID)
+  | 'failed' // CREATE_CH_FAIL
+  | 'disconnected' // SERVER_DISCONN
+  | 'clearing' // CLEAR_CHANNEL request seen
+  | 'cleared' // CLEAR_CHANNEL reply seen, or its circuit closed
+  | 'unknown'; // seen only by its CID in a message that does not say more
+
+/** One channel (CID/SID pair on one circuit). */
+export interface ChannelInfo {
+  /** Serial id, unique within the decoder. */
+  id: number;
+  /** TCP flow id of the circuit. */
+  circuit: number;
+  cid: number | null;
+  sid: number | null;
+  /** PV name, null until something in the capture reveals it. */
+  pv: string | null;
+  /** Native DBR type and element count from the CREATE_CHAN reply. */
+  nativeType: number | null;
+  nativeCount: number | null;
+  /** ACCESS_RIGHTS bits: 1 read, 2 write. */
+  accessRights: number | null;
+  status: ChannelStatus;
+  /** The CREATE_CHAN request, when seen. */
+  created: RequestRef | null;
+  /** Capture time of the CREATE_CHAN reply. */
+  connectedAt: number | null;
+  /** Seconds from CREATE_CHAN request to its reply. */
+  connectLatency: number | null;
+  /** Capture time it was cleared, failed or lost its circuit. */
+  endedAt: number | null;
+  /** ENUM state strings learned from a GR/CTRL_ENUM reply. */
+  enumStrings: string[] | null;
+  /** Messages that were about this channel. */
+  messages: number;
+  /** Server and client endpoints "ip:port". */
+  server: string | null;
+  client: string | null;
+}
+
+/** A pending READ_NOTIFY / WRITE_NOTIFY / READ. */
+export interface PendingIo {
+  ioid: number;
+  kind: 'read' | 'write';
+  channel: ChannelInfo | null;
+  dataType: number;
+  dataCount: number;
+  request: RequestRef;
+  /** Side ('a' | 'b') that sent the request, for ID-based role inference. */
+  side: 'a' | 'b';
+}
+
+/** One EVENT_ADD subscription. */
+export interface SubscriptionInfo {
+  subscriptionid: number;
+  channel: ChannelInfo | null;
+  mask: number;
+  dataType: number;
+  dataCount: number;
+  request: RequestRef | null;
+  /** Frame and time of the first update, null until it arrives. */
+  firstUpdate: RequestRef | null;
+  updates: number;
+  /** The EVENT_CANCEL request once sent. */
+  cancel: RequestRef | null;
+  side: 'a' | 'b';
+}
+
+/** One TCP virtual circuit. */
+export interface CircuitInfo {
+  /** TCP flow id (stable within one decoder). */
+  id: number;
+  /** Endpoints "ip:port" of the flow's two ends, `a` = first seen. */
+  a: string;
+  b: string;
+  /** Client and server "ip:port", null until roles are known. */
+  client: string | null;
+  server: string | null;
+  /** Which end is the client, and how that was decided. */
+  clientSide: 'a' | 'b' | null;
+  roleCertainty: RoleCertainty;
+  /** Why the flow is CA: a configured server port, its opening CA messages, or a server endpoint learned from a search reply, beacon or circuit. */
+  recognisedBy: 'port' | 'opening' | 'learned-port';
+  clientMinor: number | null;
+  serverMinor: number | null;
+  priority: number | null;
+  hostName: string | null;
+  userName: string | null;
+  openedAt: number;
+  lastSeen: number;
+  closedAt: number | null;
+  closeReason: string | null;
+  messages: number;
+  bytes: number;
+  malformed: number;
+  channelsByCid: Map<number, ChannelInfo>;
+  channelsBySid: Map<number, ChannelInfo>;
+  pendingCreates: Map<number, { pv: string; request: RequestRef }>;
+  pendingIo: Map<number, PendingIo>;
+  subscriptions: Map<number, SubscriptionInfo>;
+  pendingClears: Map<number, RequestRef>;
+  pendingEcho: RequestRef | null;
+}
+
+/** A CA server endpoint learned from search replies, beacons or circuits. */
+export interface ServerInfo {
+  /** TCP endpoint "ip:port". */
+  address: string;
+  ip: string;
+  port: number;
+  /** How it was learned. */
+  learnedFrom: { search: boolean; beacon: boolean; circuit: boolean };
+  firstSeen: number;
+  lastSeen: number;
+  /** Server minor version from beacons or search replies. */
+  minor: number | null;
+  searchReplies: number;
+  circuits: number;
+  beacons: number;
+  lastBeaconId: number | null;
+  lastBeaconTime: number | null;
+  /** Beacon counter went back (server restart). */
+  beaconRestarts: number;
+  /** Same beacon counter seen again (duplicate route or repeater copy). */
+  beaconRepeats: number;
+}
+
+/** A client UDP socket (search source). */
+export interface ClientInfo {
+  address: string;
+  minor: number | null;
+  firstSeen: number;
+  lastSeen: number;
+  searchDatagrams: number;
+  searches: number;
+  lastSequence: number | null;
+  repeaterRegistrations: number;
+}
+
+/** A searched name from one client socket. */
+export interface SearchInfo {
+  /** Client socket "ip:port". */
+  client: string;
+  cid: number;
+  pv: string;
+  /** First and latest request (retries reuse the CID). */
+  first: RequestRef;
+  last: RequestRef;
+  requests: number;
+  /** Server TCP endpoints that answered. */
+  answeredBy: string[];
+  /** First answer. */
+  firstReply: RequestRef | null;
+  notFound: number;
+}
+
+/** Counters over the whole capture. */
+export interface Statistics {
+  /** Records emitted (messages + malformed). */
+  records: number;
+  /** CA messages decoded. */
+  messages: number;
+  /** Message bytes (headers + payloads). */
+  bytes: number;
+  malformed: number;
+  /** Records by command name (e.g. 'ReadNotifyResponse'). */
+  byCommand: Record<string, number>;
+  udpDatagrams: number;
+  tcpFlowsCa: number;
+  tcpFlowsOther: number;
+  /** Packet-layer problems by code. */
+  problems: Record<string, number>;
+  /** Entries dropped to keep the state within its limits (not by normal expiry). */
+  evicted: { circuits: number; channels: number; searches: number; pending: number; servers: number; clients: number; flows: number };
+}
+
+/** The read-only view of the conversation state given to analyses and the daemon. */
+export interface DecoderState {
+  readonly circuits: ReadonlyMap<number, Readonly<CircuitInfo>>;
+  readonly channels: ReadonlyMap<number, Readonly<ChannelInfo>>;
+  readonly servers: ReadonlyMap<string, Readonly<ServerInfo>>;
+  readonly clients: ReadonlyMap<string, Readonly<ClientInfo>>;
+  readonly searches: ReadonlyMap<string, Readonly<SearchInfo>>;
+  readonly statistics: Readonly<Statistics>;
+}
+
+/** Drops the oldest entries of an insertion-ordered map until it is within `max`. */
+export function capMap<K, V>(map: Map<K, V>, max: number, onDrop?: (v: V) => void): number {
+  let dropped = 0;
+  while (map.size > max) {
+    const first = map.keys().next();
+    if (first.done) break;
+    const v = map.get(first.value) as V;
+    map.delete(first.value);
+    onDrop?.(v);
+    dropped++;
+  }
+  return dropped;
+}
+
+/** The mutable state the decoder owns. Everything outside the decoder sees it as {@link DecoderState}. */
+export class ConversationState implements DecoderState {
+  readonly circuits = new Map<number, CircuitInfo>();
+  readonly channels = new Map<number, ChannelInfo>();
+  readonly servers = new Map<string, ServerInfo>();
+  readonly clients = new Map<string, ClientInfo>();
+  readonly searches = new Map<string, SearchInfo>();
+  /** Latest search per client IP and CID, to name channels of circuits seen without their CREATE_CHAN. */
+  readonly searchesByIpCid = new Map<string, SearchInfo>();
+  /** UDP VERSION requests per client socket and sequence number, to pair search replies' VERSIONs. */
+  readonly versionRequests = new Map<string, RequestRef>();
+  readonly statistics: Statistics = {
+    records: 0,
+    messages: 0,
+    bytes: 0,
+    malformed: 0,
+    byCommand: {},
+    udpDatagrams: 0,
+    tcpFlowsCa: 0,
+    tcpFlowsOther: 0,
+    problems: {},
+    evicted: { circuits: 0, channels: 0, searches: 0, pending: 0, servers: 0, clients: 0, flows: 0 },
+  };
+  private nextChannelId = 1;
+  private lastSweep = -Infinity;
+
+  constructor(readonly limits: StateLimits) {}
+
+  newChannel(circuit: CircuitInfo): ChannelInfo {
+    const ch: ChannelInfo = {
+      id: this.nextChannelId++,
+      circuit: circuit.id,
+      cid: null,
+      sid: null,
+      pv: null,
+      nativeType: null,
+      nativeCount: null,
+      accessRights: null,
+      status: 'unknown',
+      created: null,
+      connectedAt: null,
+      connectLatency: null,
+      endedAt: null,
+      enumStrings: null,
+      messages: 0,
+      server: circuit.server,
+      client: circuit.client,
+    };
+    this.channels.set(ch.id, ch);
+    this.statistics.evicted.channels += capMap(this.channels, this.limits.maxChannels, (c) => this.unindexChannel(c));
+    return ch;
+  }
+
+  /** Removes a channel from its circuit's CID/SID indexes (IDs may then be reused). */
+  unindexChannel(ch: ChannelInfo): void {
+    const circuit = this.circuits.get(ch.circuit);
+    if (!circuit) return;
+    if (ch.cid !== null && circuit.channelsByCid.get(ch.cid) === ch) circuit.channelsByCid.delete(ch.cid);
+    if (ch.sid !== null && circuit.channelsBySid.get(ch.sid) === ch) circuit.channelsBySid.delete(ch.sid);
+  }
+
+  /** Drops a circuit and all its channels from the state. */
+  dropCircuit(circuit: CircuitInfo): void {
+    this.circuits.delete(circuit.id);
+    for (const ch of circuit.channelsByCid.values()) this.channels.delete(ch.id);
+    for (const ch of circuit.channelsBySid.values()) this.channels.delete(ch.id);
+  }
+
+  server(ip: string, port: number, now: number): ServerInfo {
+    const address = `${ip}:${port}`;
+    let s = this.servers.get(address);
+    if (!s) {
+      s = {
+        address,
+        ip,
+        port,
+        learnedFrom: { search: false, beacon: false, circuit: false },
+        firstSeen: now,
+        lastSeen: now,
+        minor: null,
+        searchReplies: 0,
+        circuits: 0,
+        beacons: 0,
+        lastBeaconId: null,
+        lastBeaconTime: null,
+        beaconRestarts: 0,
+        beaconRepeats: 0,
+      };
+      this.servers.set(address, s);
+      this.statistics.evicted.servers += capMap(this.servers, this.limits.maxServers);
+    }
+    s.lastSeen = now;
+    return s;
+  }
+
+  client(address: string, now: number): ClientInfo {
+    let c = this.clients.get(address);
+    if (!c) {
+      c = {
+        address,
+        minor: null,
+        firstSeen: now,
+        lastSeen: now,
+        searchDatagrams: 0,
+        searches: 0,
+        lastSequence: null,
+        repeaterRegistrations: 0,
+      };
+      this.clients.set(address, c);
+      this.statistics.evicted.clients += capMap(this.clients, this.limits.maxClients);
+    }
+    c.lastSeen = now;
+    return c;
+  }
+
+  /** Expires closed circuits, ended channels and stale searches; runs at most once per capture second. */
+  sweep(now: number): void {
+    if (now - this.lastSweep < 1) return;
+    this.lastSweep = now;
+    const { closedCircuitTtl, clearedChannelTtl, searchTtl } = this.limits;
+    for (const c of this.circuits.values()) {
+      if (c.closedAt !== null && now - c.closedAt > closedCircuitTtl) this.dropCircuit(c);
+    }
+    for (const ch of this.channels.values()) {
+      if (ch.endedAt !== null && now - ch.endedAt > clearedChannelTtl) {
+        this.unindexChannel(ch);
+        this.channels.delete(ch.id);
+      }
+    }
+    for (const [k, s] of this.searches) {
+      if (now - s.last.timestamp > searchTtl) {
+        this.searches.delete(k);
+        const ipKey = searchIpKey(s.client, s.cid);
+        if (this.searchesByIpCid.get(ipKey) === s) this.searchesByIpCid.delete(ipKey);
+      }
+    }
+  }
+}
+
+/** Key of {@link ConversationState.searchesByIpCid}. */
+export function searchIpKey(clientAddress: string, cid: number): string {
+  const colon = clientAddress.lastIndexOf(':');
+  return `${colon < 0 ? clientAddress : clientAddress.slice(0, colon)}/${cid}`;
+}
