@@ -74,21 +74,22 @@ export function parseSize(text: string, option: string): number {
   return Number(match[1]) * scale;
 }
 
-function parsePort(text: string, what: string): number {
+function parsePort(text: string, what: string, min = 1): number {
   const n = Number(text);
-  if (!/^\d+$/.test(text) || n < 1 || n > 65535) throw new DaemonError('usage', `bad ${what} ${JSON.stringify(text)}: expected a port 1..65535`);
+  if (!/^\d+$/.test(text) || n < min || n > 65535) throw new DaemonError('usage', `bad ${what} ${JSON.stringify(text)}: expected a port ${min}..65535`);
   return n;
 }
 
 /** Parses "HOST:PORT", ":PORT", "PORT" or "[v6]:PORT". */
 export function parseListen(text: string): { host: string; port: number } {
   const v6 = /^\[([^\]]+)\]:(\d+)$/.exec(text);
-  if (v6 !== null) return { host: v6[1], port: parsePort(v6[2], '--listen port') };
-  if (/^\d+$/.test(text)) return { host: '127.0.0.1', port: parsePort(text, '--listen port') };
+  // Port 0 asks the system for a free port (tests, several daemons on one host).
+  if (v6 !== null) return { host: v6[1], port: parsePort(v6[2], '--listen port', 0) };
+  if (/^\d+$/.test(text)) return { host: '127.0.0.1', port: parsePort(text, '--listen port', 0) };
   const colon = text.lastIndexOf(':');
   if (colon < 0) throw new DaemonError('usage', `bad --listen ${JSON.stringify(text)}: expected HOST:PORT, e.g. 127.0.0.1:8080`);
   const host = text.slice(0, colon) || '127.0.0.1';
-  return { host, port: parsePort(text.slice(colon + 1), '--listen port') };
+  return { host, port: parsePort(text.slice(colon + 1), '--listen port', 0) };
 }
 
 /** Parses argv (without node and script) and the environment into a {@link DaemonConfig}. */

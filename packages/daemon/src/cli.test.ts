@@ -1,0 +1,122 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parseCommandLine, parseListen, parseSize } from './cli.js';
+import { DaemonError } from './errors.js';
+import { caFilter } from './sources/live.js';
+
+const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
+const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
+const isRoot = process.getuid?.() === 0;
+
+/** Runs the CLI from source (tsx, workspace packages through their `source` export condition). */
+function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', MAIN, ...args], {
+      cwd: PACKAGE_DIR,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_NO_WARNINGS: '1' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** One line on stderr, no stack trace. */
+function expectOneLine(stderr: string): void {
+  expect(stderr.trimEnd().split('\n')).toHaveLength(1);
+  expect(stderr).not.toMatch(/\n\s+at /);
+  expect(stderr).toMatch(/^ca-sharkd: /);
+}
+
+describe('command line', () => {
+  it('parses sources, ports, sizes and the listen address', () => {
+    expect(parseCommandLine(['-i', 'eth0'], {})).toMatchObject({ mode: 'live', iface: 'eth0', host: '127.0.0.1', port: 8080, serverPort: 5064, repeaterPort: 5065 });
+    expect(parseCommandLine(['--demo'], {})).toMatchObject({ mode: 'demo' });
+    expect(parseCommandLine(['-i', 'lo', '--demo'], {})).toMatchObject({ mode: 'demo', iface: 'lo' });
+    expect(parseCommandLine(['-r', 'x.pcap', '--speed', '10'], {})).toMatchObject({ mode: 'file', file: 'x.pcap', speed: 10 });
+    expect(parseCommandLine(['-r', 'x.pcap', '--speed', 'max'], {})).toMatchObject({ speed: 'max' });
+    expect(parseCommandLine(['--stdin', '--exit-on-eof', '--ports', '6064,6065'], {})).toMatchObject({ mode: 'stdin', exitOnEof: true, serverPort: 6064, repeaterPort: 6065 });
+    expect(parseCommandLine(['-i', 'lo', '--buffer-size', '64M', '--snaplen', '1500'], {})).toMatchObject({ bufferSize: 64 * 1024 * 1024, snaplen: 1500 });
+    expect(parseCommandLine(['-i', 'lo'], { CA_SHARKD_TOKEN: 'abc', EPICS_CA_SERVER_PORT: '7064' })).toMatchObject({ token: 'abc', serverPort: 7064 });
+    expect(parseListen('0.0.0.0:9000')).toEqual({ host: '0.0.0.0', port: 9000 });
+    expect(parseListen('[::1]:9000')).toEqual({ host: '::1', port: 9000 });
+    expect(parseSize('512K', '--x')).toBe(512 * 1024);
+  });
+
+  it('rejects contradictory or malformed options with a usage error', () => {
+    const usage = (args: string[]): void => {
+      expect(() => parseCommandLine(args, {})).toThrow(DaemonError);
+      try {
+        parseCommandLine(args, {});
+      } catch (err) {
+        expect((err as DaemonError).code).toBe('usage');
+      }
+    };
+    usage([]);
+    usage(['-i', 'lo', '--stdin']);
+    usage(['-i', 'lo', '--speed', '10']);
+    usage(['-r', 'x', '--speed', 'fast']);
+    usage(['-i', 'lo', '--listen', 'nowhere']);
+    usage(['-i', 'lo', '--bogus']);
+    usage(['--stdin', '-f', 'tcp']);
+  });
+
+  it('builds the default CA filter for other ports and leaves out its own HTTP port', () => {
+    expect(caFilter(6064, 6065, 8080)).toBe('(tcp or (udp and (port 6064 or port 6065)) or (ip[6:2] & 0x3fff != 0)) and not tcp port 8080');
+  });
+});
+
+// Each run starts node with tsx and the workspace sources: seconds, not milliseconds, on a busy machine.
+describe('ca-sharkd as a subprocess', { timeout: 60_000, concurrent: true }, () => {
+  it('prints its help and exits 0', async () => {
+    const r = await run(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: ca-sharkd/);
+  });
+
+  it('a bad interface name: one line naming it, non-zero exit', async () => {
+    const r = await run(['-i', 'nosuchif0', '--listen', '127.0.0.1:0']);
+    expect(r.code).not.toBe(0);
+    expectOneLine(r.stderr);
+    expect(r.stderr).toMatch(isRoot ? /no such interface "nosuchif0"/ : /nosuchif0|not permitted/);
+  });
+
+  it.skipIf(!isRoot)('a bad capture filter: one line naming the filter, non-zero exit (root: libpcap compiles filters after opening)', async () => {
+    const r = await run(['-i', 'lo', '-f', 'port nonsense', '--listen', '127.0.0.1:0']);
+    expect(r.code).toBe(2);
+    expectOneLine(r.stderr);
+    expect(r.stderr).toMatch(/bad capture filter "port nonsense"/);
+  });
+
+  it('an unreadable file and a file that is not a capture: one line each, exit 2', async () => {
+    const missing = await run(['-r', '/nonexistent/capture.pcap', '--listen', '127.0.0.1:0']);
+    expect(missing.code).toBe(2);
+    expectOneLine(missing.stderr);
+    expect(missing.stderr).toMatch(/cannot read \/nonexistent\/capture\.pcap: no such file/);
+    const text = await run(['-r', fileURLToPath(new URL('../package.json', import.meta.url)), '--listen', '127.0.0.1:0']);
+    expect(text.code).toBe(2);
+    expectOneLine(text.stderr);
+    expect(text.stderr).toMatch(/package\.json is not a capture ca-sharkd can read/);
+  });
+
+  it('a usage error: one line pointing at --help, exit 2', async () => {
+    const r = await run(['--stdin', '-i', 'lo']);
+    expect(r.code).toBe(2);
+    expectOneLine(r.stderr);
+  });
+
+  it('replays a file and exits at its end with a capture summary', async () => {
+    const r = await run(['-r', fileURLToPath(new URL('../../packet/fixtures/ca_monitor2.pcapng', import.meta.url)), '--speed', 'max', '--exit-on-eof', '--listen', '127.0.0.1:0', '--log-level', 'warn']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/ca-sharkd: 29 packets \(\d+ bytes\), 33 CA messages \(0 malformed\)/);
+  });
+});
