@@ -11,15 +11,21 @@ import { LiveClient, defaultSocketUrl } from './live-client.js';
 /** The page's connection to the daemon. */
 export const client = new LiveClient({ url: defaultSocketUrl(window.location) });
 
-/** Reactive UI state. */
-export const ui = $state<{
-  view: ViewName;
-  filter: SubscribeFilter;
+/**
+ * Reactive UI state. Records and filters are held raw (not deeply proxied): they are large, never
+ * mutated in place, and must keep their identity for `===` (the selected row).
+ */
+class UiState {
+  view = $state<ViewName>('live');
+  filter = $state.raw<SubscribeFilter>({});
   /** Bumped on every (throttled) change of the client. */
-  tick: number;
-  selected: RecordJSON | null;
-  paused: boolean;
-}>({ view: 'live', filter: {}, tick: 0, selected: null, paused: false });
+  tick = $state(0);
+  selected = $state.raw<RecordJSON | null>(null);
+  paused = $state(false);
+}
+
+/** The page's UI state. */
+export const ui = new UiState();
 
 client.onChange(() => {
   ui.tick++;
@@ -55,6 +61,8 @@ export function showView(view: ViewName): void {
 /** Replaces the subscription and records it in the URL. */
 export function setFilter(filter: SubscribeFilter): void {
   const f = normalizeFilter(filter);
+  // Inputs report "change" on blur too; an unchanged filter must not wipe the table.
+  if (sameFilter(f, ui.filter)) return;
   ui.selected = null;
   ui.filter = f;
   client.setFilter(f);

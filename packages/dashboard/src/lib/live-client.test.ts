@@ -180,9 +180,10 @@ describe('LiveClient', () => {
     });
     sockets[0].receive(snap(100, 10));
     sockets[0].receive(snap(102, 30));
-    expect(client.rates.sliceNewest(0, 2)).toEqual([
+    sockets[0].receive(snap(103, 4));
+    expect(client.rates.sliceNewest(0, 5)).toEqual([
+      { t: 103, messagesPerSecond: 50, searchesPerSecond: 4 },
       { t: 102, messagesPerSecond: 50, searchesPerSecond: 10 },
-      { t: 100, messagesPerSecond: 50, searchesPerSecond: 0 },
     ]);
     sockets[0].onmessage?.({ data: 'not json' });
     sockets[0].receive({ type: 'records', records: [null, { nope: 1 }] });

@@ -322,18 +322,20 @@ export class LiveClient {
     const prev = this.snapshot;
     this.snapshot = snap;
     const stats = snap.stats ?? {};
-    let searchesPerSecond = 0;
+    // A rate needs two snapshots; the first one only sets the baseline.
     if (prev && typeof prev.time === 'number' && typeof snap.time === 'number' && snap.time > prev.time) {
       const dt = timeSeconds(snap.time) - timeSeconds(prev.time);
       const now = countOf(stats.perCommand, SEARCH_COMMANDS);
       const before = countOf(prev.stats?.perCommand, SEARCH_COMMANDS);
-      if (dt > 0 && now >= before) searchesPerSecond = (now - before) / dt;
+      if (dt > 0) {
+        this.rates.push({
+          t: timeSeconds(snap.time),
+          messagesPerSecond: typeof stats.messagesPerSecond === 'number' ? stats.messagesPerSecond : 0,
+          // A daemon restart resets its counters: count from zero then.
+          searchesPerSecond: (now >= before ? now - before : now) / dt,
+        });
+      }
     }
-    this.rates.push({
-      t: timeSeconds(snap.time),
-      messagesPerSecond: typeof stats.messagesPerSecond === 'number' ? stats.messagesPerSecond : 0,
-      searchesPerSecond,
-    });
     this.scheduleRender(false);
   }
 

@@ -1,0 +1,36 @@
+/** Shared helpers of the browser tests: build the page, launch Debian's Chromium headless. */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser } from 'playwright-core';
+
+/** The dashboard package root. */
+export const PACKAGE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** Where screenshots and other artefacts go (gitignored). */
+export const RESULTS_DIR = resolve(PACKAGE_DIR, 'test-results');
+
+/** Chromium from Debian; never a downloaded browser. */
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** Builds the page with Vite into `outDir` (relative to the package). */
+export async function buildDashboard(outDir: string): Promise<string> {
+  const { build } = await import('vite');
+  const out = resolve(PACKAGE_DIR, outDir);
+  await build({ root: PACKAGE_DIR, configFile: resolve(PACKAGE_DIR, 'vite.config.ts'), logLevel: 'warn', build: { outDir: out, emptyOutDir: true } });
+  return out;
+}
+
+/** Launches headless Chromium with the flags that work on this platform. */
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run', '--disable-quic'],
+  });
+}
+
+/** Makes sure the artefact directory exists and returns a path in it. */
+export function artefact(name: string): string {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  return resolve(RESULTS_DIR, name);
+}

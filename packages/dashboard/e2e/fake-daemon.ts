@@ -1,0 +1,287 @@
+/**
+ * TEST FIXTURE, not product code: a stand-in for `ca-sharkd` that speaks the dashboard's WebSocket and
+ * HTTP contract (hello, batched records, snapshots, dropped notices, subscriptions) with synthetic CA
+ * traffic, and serves the built page. It lets the browser tests and the render bench run without
+ * capture privileges; the end-to-end test against the real daemon lives in daemon.e2e.test.ts.
+ */
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, normalize, resolve } from 'node:path';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { RecordJSON, SnapshotMessage, SubscribeFilter } from '../src/lib/contract.js';
+import { compileFilter, type RecordPredicate } from '../src/lib/filter.js';
+
+/** Options of {@link startFakeDaemon}. */
+export interface FakeDaemonOptions {
+  /** Directory of the built page (`vite build` output). */
+  distDir: string;
+  /** Synthetic CA messages per second (default 200). */
+  rate?: number;
+  /** Milliseconds between record frames (default 100, as the daemon). */
+  tickMs?: number;
+  /** Bytes a client may have unsent before its records are dropped (default 8 MiB). */
+  maxBuffered?: number;
+}
+
+/** A running fake daemon. */
+export interface FakeDaemon {
+  url: string;
+  /** Subscriptions received, in order. */
+  subscriptions: SubscribeFilter[];
+  /** Records sent over all connections. */
+  sent(): number;
+  /** Records dropped for slow clients. */
+  dropped(): number;
+  /** Closes every WebSocket (the page should reconnect). */
+  kickClients(): void;
+  close(): Promise<void>;
+}
+
+const SERVER = '127.0.0.1';
+const SERVER_PORT = 5070;
+const CLIENT = '127.0.0.1';
+const CLIENT_PORT = 40123;
+const BEACON_PERIOD_S = 15;
+const EPICS_EPOCH_OFFSET = 631152000;
+
+/** CA header: command u16, payload size u16, data type u16, data count u16, p1 u32, p2 u32. */
+function headerHex(cmd: number, payload: string, dt: number, dc: number, p1: number, p2: number): string {
+  const h = (n: number, bytes: number): string => (n >>> 0).toString(16).padStart(bytes * 2, '0').slice(-bytes * 2);
+  return h(cmd, 2) + h(payload.length / 2, 2) + h(dt, 2) + h(dc, 2) + h(p1, 4) + h(p2, 4) + payload;
+}
+
+function stringPayloadHex(s: string): string {
+  let hex = Buffer.from(`${s}\0`, 'latin1').toString('hex');
+  while ((hex.length / 2) % 8 !== 0) hex += '00';
+  return hex;
+}
+
+function doubleHex(v: number): string {
+  const b = Buffer.alloc(8);
+  b.writeDoubleBE(v);
+  return b.toString('hex');
+}
+
+function base(t: number, frame: number, udp: boolean, fromServer: boolean): Omit<RecordJSON, 'command' | 'pv'> {
+  const src = fromServer ? SERVER : CLIENT;
+  const dst = fromServer ? CLIENT : udp ? '127.255.255.255' : SERVER;
+  const sport = fromServer ? (udp ? 5064 : SERVER_PORT) : CLIENT_PORT;
+  const dport = fromServer ? CLIENT_PORT : udp ? 5064 : SERVER_PORT;
+  return {
+    frame, timestamp: t, src, dst,
+    transport: { protocol: udp ? 'udp' : 'tcp', sport, dport },
+    role: fromServer ? 'response' : 'request', role_certainty: 'certain',
+    server: `${SERVER}:${SERVER_PORT}`, client: `${CLIENT}:${CLIENT_PORT}`,
+  };
+}
+
+/** Deterministic synthetic traffic: a mix of searches, a search storm for a missing PV, monitors, reads, writes. */
+export class TrafficGenerator {
+  private frame = 0;
+  private counter = 0;
+
+  /** The record number `n` of the cycle, stamped at time `t` (Unix seconds). */
+  next(t: number): RecordJSON {
+    const n = this.frame++;
+    const f = n + 1;
+    switch (n % 10) {
+      case 0: {
+        const pv = n % 20 === 0 ? 'sim:missing' : 'sim:double';
+        return { ...base(t, f, true, false), pv, command: { name: 'SearchRequest', id: 6, pv_name: pv, cid: n % 1000, reply: 5, version: 13 }, size: 40, raw: headerHex(6, stringPayloadHex(pv), 5, 13, n % 1000, n % 1000) };
+      }
+      case 1:
+        return { ...base(t, f, true, true), pv: 'sim:double', command: { name: 'SearchResponse', id: 6, server_port: SERVER_PORT, cid: (n - 1) % 1000, version: 13, address: SERVER }, latency: 0.0004 + (n % 7) * 0.0001, request: { frame: f - 1, timestamp: t, command: 'SearchRequest' }, size: 24, raw: headerHex(6, '000d000000000000', SERVER_PORT, 0, 0xffffffff, (n - 1) % 1000) };
+      case 2:
+      case 3:
+      case 4: {
+        this.counter++;
+        const pv = n % 10 === 2 ? 'sim:counter' : 'sim:double';
+        const value = pv === 'sim:counter' ? this.counter : Math.sin(n / 100) * 10;
+        const secs = Math.floor(t) - EPICS_EPOCH_OFFSET;
+        const nsec = Math.round((t % 1) * 1e9);
+        const high = value > 8;
+        return {
+          ...base(t, f, false, true), pv, circuit: 1,
+          command: {
+            name: 'EventAddResponse', id: 1, data_type: 20, data_count: 1, status: 1, subscriptionid: pv === 'sim:counter' ? 2 : 1,
+            data: [value],
+            metadata: { status: high ? 4 : 0, statusName: high ? 'HIGH' : 'NO_ALARM', severity: high ? 1 : 0, severityName: high ? 'MINOR' : 'NO_ALARM', timestamp: t, secondsPastEpoch: secs, nanoseconds: nsec },
+          },
+          size: 40,
+          raw: headerHex(1, `${high ? '0004' : '0000'}${high ? '0001' : '0000'}${secs.toString(16).padStart(8, '0')}${nsec.toString(16).padStart(8, '0')}00000000${doubleHex(value)}`, 20, 1, 1, 2),
+        };
+      }
+      case 5:
+        return { ...base(t, f, false, false), pv: 'sim:enum', circuit: 1, command: { name: 'ReadNotifyRequest', id: 15, data_type: 31, data_count: 1, sid: 3, ioid: n }, size: 16, raw: headerHex(15, '', 31, 1, 3, n) };
+      case 6:
+        return {
+          ...base(t, f, false, true), pv: 'sim:enum', circuit: 1, latency: 0.0009 + (n % 5) * 0.0002, request: { frame: f - 1, timestamp: t, command: 'ReadNotifyRequest' },
+          command: { name: 'ReadNotifyResponse', id: 15, data_type: 31, data_count: 1, status: 1, ioid: n - 1, data: [n % 3], metadata: { status: 0, statusName: 'NO_ALARM', severity: 0, severityName: 'NO_ALARM', enumStrings: ['Off', 'On', 'Fault'] } },
+          size: 440,
+        };
+      case 7:
+        return { ...base(t, f, false, false), pv: 'sim:long', circuit: 1, command: { name: 'WriteNotifyRequest', id: 19, data_type: 5, data_count: 1, sid: 4, ioid: n, data: [n] }, size: 24, raw: headerHex(19, `${(n >>> 0).toString(16).padStart(8, '0')}00000000`, 5, 1, 4, n) };
+      case 8: {
+        const failed = n % 40 === 8;
+        return {
+          ...base(t, f, false, true), pv: 'sim:long', circuit: 1, latency: 0.0015, request: { frame: f - 1, timestamp: t, command: 'WriteNotifyRequest' },
+          command: { name: 'WriteNotifyResponse', id: 19, data_type: 5, data_count: 1, status: failed ? 160 : 1, ioid: n - 1 }, size: 16,
+          raw: headerHex(19, '', 5, 1, failed ? 160 : 1, n - 1),
+        };
+      }
+      default:
+        return { ...base(t, f, true, true), dst: '127.0.0.1', pv: null, command: { name: 'Beacon', id: 13, version: 13, server_port: SERVER_PORT, beacon_id: n, address: SERVER }, size: 16, raw: headerHex(13, '', 13, SERVER_PORT, n, 0x7f000001) };
+    }
+  }
+}
+
+/** A snapshot consistent with the traffic above. */
+export function fakeSnapshot(now: number, started: number, messages: number, rate: number, websocketDropped: number, clients: number): SnapshotMessage {
+  const searches = Math.floor(messages / 10);
+  const missing = Math.floor(messages / 20);
+  const lat = (p: number) => ({ count: Math.floor(messages / 10), mean: p, min: p / 2, p50: p, p90: p * 1.5, p99: p * 2, max: p * 3 });
+  const channel = (pv: string, type: string, value: unknown, extra: Partial<SnapshotMessage['channels'][number]> = {}) => ({
+    pv, client: `${CLIENT}:${CLIENT_PORT}`, server: `${SERVER}:${SERVER_PORT}`, circuit: 1, cid: 1, sid: 1, state: 'connected',
+    nativeType: type, count: 1, access: 'rw', subscriptions: 1, updates: Math.floor(messages / 10), updateRate: rate / 10,
+    lastValue: value, searchLatency: 0.0005, connectLatency: 0.0012, firstSeen: started, lastSeen: now, ...extra,
+  });
+  return {
+    type: 'snapshot', time: now,
+    stats: {
+      packets: messages, bytes: messages * 80, messages, messagesPerSecond: rate,
+      perCommand: { SearchRequest: searches, SearchResponse: searches - missing, EventAddResponse: Math.floor(messages * 0.3) },
+      malformed: 0, capture: { received: messages, dropped: 0, ifDropped: 0 }, websocket: { clients, dropped: websocketDropped },
+    },
+    channels: [
+      channel('sim:double', 'DOUBLE', [3.14]),
+      channel('sim:counter', 'LONG', [42]),
+      channel('sim:enum', 'ENUM', { data: [1], metadata: { enumStrings: ['Off', 'On', 'Fault'] } }, { subscriptions: 0, updates: 0, updateRate: null }),
+      channel('sim:long', 'LONG', [7], { subscriptions: 0, updateRate: null }),
+      channel('sim:waveform', 'DOUBLE', Array.from({ length: 1000 }, (_, i) => i / 10), { count: 1000 }),
+    ],
+    servers: [{ address: `${SERVER}:${SERVER_PORT}`, circuits: 1, channels: 5, beacons: 12, beaconPeriod: BEACON_PERIOD_S, lastBeacon: now - 3, lastBeaconId: 12, latency: { search: lat(0.0005), create: lat(0.0011), read: lat(0.0013), write: lat(0.0015) } }],
+    clients: [{ host: CLIENT, hostname: 'ca-shark-test', user: 'tester', circuits: 1, channels: 5, searches, searchRate: rate / 10 }],
+    searches: {
+      top: [
+        { pv: 'sim:double', count: searches - missing, clients: 1, answered: true, servers: [`${SERVER}:${SERVER_PORT}`], firstSeen: started, lastSeen: now },
+        { pv: 'sim:missing', count: missing, clients: 1, answered: false, servers: [], firstSeen: started, lastSeen: now },
+      ],
+      unanswered: [{ pv: 'sim:missing', count: missing, firstSeen: started, lastSeen: now, clients: [`${CLIENT}:${CLIENT_PORT}`] }],
+    },
+    errors: [{ time: now - 1, command: 'WriteNotifyResponse', pv: 'sim:long', src: SERVER, dst: CLIENT, detail: 'PUTFAIL' }],
+    alerts: [{ time: now - 2, kind: 'never-found', severity: 'warn', message: 'sim:missing searched and never answered' }],
+  };
+}
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.json': 'application/json',
+};
+
+function serveStatic(root: string, req: IncomingMessage, res: ServerResponse): void {
+  const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+  const file = normalize(join(root, path === '/' ? 'index.html' : path));
+  if (!file.startsWith(root) || !existsSync(file) || !statSync(file).isFile()) {
+    res.writeHead(404).end('not found');
+    return;
+  }
+  res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream' });
+  createReadStream(file).pipe(res);
+}
+
+interface Conn {
+  ws: WebSocket;
+  predicate: RecordPredicate;
+  paused: boolean;
+}
+
+/** Starts the fake daemon on 127.0.0.1 and an ephemeral port. */
+export async function startFakeDaemon(opts: FakeDaemonOptions): Promise<FakeDaemon> {
+  const root = resolve(opts.distDir);
+  const rate = opts.rate ?? 200;
+  const tickMs = opts.tickMs ?? 100;
+  const maxBuffered = opts.maxBuffered ?? 8 * 1024 * 1024;
+  const started = Date.now() / 1000;
+  const gen = new TrafficGenerator();
+  let messages = 0;
+  let sent = 0;
+  let dropped = 0;
+  const subscriptions: SubscribeFilter[] = [];
+  const conns = new Set<Conn>();
+
+  const server: Server = createServer((req, res) => {
+    const url = req.url ?? '/';
+    if (url.startsWith('/api/health')) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', uptime: Date.now() / 1000 - started, source: { kind: 'demo', iface: 'lo', linktype: 1 }, eof: false }));
+      return;
+    }
+    serveStatic(root, req, res);
+  });
+  const wss = new WebSocketServer({ server, path: '/ws' });
+  wss.on('connection', (ws) => {
+    const conn: Conn = { ws, predicate: () => true, paused: false };
+    conns.add(conn);
+    ws.send(JSON.stringify({ type: 'hello', version: '0.0.0-fake', source: { kind: 'demo', iface: 'lo', linktype: 1, filter: 'udp port 5064 or udp port 5065 or tcp' } }));
+    ws.on('message', (data) => {
+      let msg: { type?: string; filter?: SubscribeFilter };
+      try {
+        msg = JSON.parse(String(data)) as typeof msg;
+      } catch {
+        return;
+      }
+      if (msg.type === 'subscribe') {
+        const filter = msg.filter ?? {};
+        subscriptions.push(filter);
+        conn.predicate = compileFilter(filter);
+      } else if (msg.type === 'pause') conn.paused = true;
+      else if (msg.type === 'resume') conn.paused = false;
+    });
+    ws.on('close', () => conns.delete(conn));
+  });
+
+  let carry = 0;
+  const tick = setInterval(() => {
+    const t = Date.now() / 1000;
+    carry += (rate * tickMs) / 1000;
+    const n = Math.floor(carry);
+    carry -= n;
+    const batch: RecordJSON[] = [];
+    for (let i = 0; i < n; i++) batch.push(gen.next(t - ((n - i) * tickMs) / 1000 / Math.max(1, n)));
+    messages += n;
+    for (const c of conns) {
+      if (c.paused || c.ws.readyState !== c.ws.OPEN) continue;
+      const mine = batch.filter(c.predicate);
+      if (mine.length === 0) continue;
+      if (c.ws.bufferedAmount > maxBuffered) {
+        dropped += mine.length;
+        c.ws.send(JSON.stringify({ type: 'dropped', count: mine.length }));
+        continue;
+      }
+      sent += mine.length;
+      c.ws.send(JSON.stringify({ type: 'records', records: mine }));
+    }
+  }, tickMs);
+  const snap = setInterval(() => {
+    const s = JSON.stringify(fakeSnapshot(Date.now() / 1000, started, messages, rate, dropped, conns.size));
+    for (const c of conns) if (c.ws.readyState === c.ws.OPEN) c.ws.send(s);
+  }, 1000);
+
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    subscriptions,
+    sent: () => sent,
+    dropped: () => dropped,
+    kickClients: () => {
+      for (const c of conns) c.ws.terminate();
+    },
+    close: async () => {
+      clearInterval(tick);
+      clearInterval(snap);
+      for (const c of conns) c.ws.terminate();
+      await new Promise<void>((ok) => wss.close(() => ok()));
+      await new Promise<void>((ok) => server.close(() => ok()));
+    },
+  };
+}
