@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { CaptureError, DEFAULT_FILTER, openLive } from './index.js';
+
+describe('openLive option checks (before any capture is opened)', () => {
+  it.each([
+    [{ iface: '' }, /iface/],
+    [{ iface: 'lo', snaplen: 0 }, /snaplen/],
+    [{ iface: 'lo', snaplen: 262145 }, /snaplen/],
+    [{ iface: 'lo', snaplen: 1.5 }, /snaplen/],
+    [{ iface: 'lo', bufferSize: 1024 }, /bufferSize/],
+    [{ iface: 'lo', bufferSize: 2 ** 31 }, /bufferSize/],
+  ])('rejects %o', (options, message) => {
+    let caught: unknown;
+    try {
+      openLive(options).close();
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(CaptureError);
+    expect((caught as CaptureError).code).toBe('CAPTURE_BAD_OPTION');
+    expect((caught as CaptureError).message).toMatch(message);
+  });
+});
+
+describe('DEFAULT_FILTER', () => {
+  it('covers CA UDP ports, all TCP and IPv4 fragments', () => {
+    expect(DEFAULT_FILTER).toBe('tcp or (udp and (port 5064 or port 5065)) or (ip[6:2] & 0x3fff != 0)');
+  });
+});
