@@ -4,7 +4,10 @@ import type { CaRecord } from '../record.js';
 const SKIP = new Set(['name', 'id', 'data', 'metadata', 'original_request']);
 
 function value(v: unknown): string {
-  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(9)));
+  if (typeof v === 'number') {
+    if (Number.isInteger(v) || !Number.isFinite(v)) return String(v);
+    return Math.abs(v) >= 1e5 ? v.toFixed(6) : String(Number(v.toPrecision(9)));
+  }
   if (typeof v === 'string') return JSON.stringify(v);
   if (v === null || v === undefined) return String(v);
   if (Array.isArray(v)) {
