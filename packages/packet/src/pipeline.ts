@@ -52,6 +52,10 @@ const UDP_OFF_DPORT = 2;
 const UDP_OFF_LEN = 4;
 const UDP_OFF_SUM = 6;
 
+function u16(b: Uint8Array, at: number): number {
+  return (b[at] << 8) | b[at + 1];
+}
+
 /** Options of {@link PacketPipeline}. */
 export interface PacketPipelineOptions {
   /** Receives every event, in capture order, synchronously. */
@@ -413,28 +417,27 @@ export class PacketPipeline {
     };
     if (hl > IPV4_MIN_HEADER) ipRec.options = b.subarray(ip + IPV4_MIN_HEADER, ip + hl);
     const l4 = ip + hl;
-    const u16 = (o: number): number => (b[l4 + o] << 8) | b[l4 + o + 1];
     let transport: TransportRecord;
     if (this.l4Proto === IPPROTO_TCP) {
       transport = {
         protocol: 'tcp',
-        sport: u16(TCP_OFF_SPORT),
-        dport: u16(TCP_OFF_DPORT),
-        seq: ((u16(TCP_OFF_SEQ) << 16) | u16(TCP_OFF_SEQ + 2)) >>> 0,
-        ack: ((u16(TCP_OFF_ACK) << 16) | u16(TCP_OFF_ACK + 2)) >>> 0,
+        sport: u16(b, l4 + TCP_OFF_SPORT),
+        dport: u16(b, l4 + TCP_OFF_DPORT),
+        seq: ((u16(b, l4 + TCP_OFF_SEQ) << 16) | u16(b, l4 + TCP_OFF_SEQ + 2)) >>> 0,
+        ack: ((u16(b, l4 + TCP_OFF_ACK) << 16) | u16(b, l4 + TCP_OFF_ACK + 2)) >>> 0,
         off: (b[l4 + TCP_OFF_DATA_OFFSET] >> 4) * 4,
         flags: b[l4 + TCP_OFF_FLAGS],
-        win: u16(TCP_OFF_WIN),
-        sum: u16(TCP_OFF_SUM),
-        urp: u16(TCP_OFF_URP),
+        win: u16(b, l4 + TCP_OFF_WIN),
+        sum: u16(b, l4 + TCP_OFF_SUM),
+        urp: u16(b, l4 + TCP_OFF_URP),
       };
     } else {
       transport = {
         protocol: 'udp',
-        sport: u16(UDP_OFF_SPORT),
-        dport: u16(UDP_OFF_DPORT),
-        ulen: u16(UDP_OFF_LEN),
-        sum: u16(UDP_OFF_SUM),
+        sport: u16(b, l4 + UDP_OFF_SPORT),
+        dport: u16(b, l4 + UDP_OFF_DPORT),
+        ulen: u16(b, l4 + UDP_OFF_LEN),
+        sum: u16(b, l4 + UDP_OFF_SUM),
       };
     }
     const info: PacketInfo = {

@@ -207,9 +207,11 @@ export class CaptureReader {
   }
 
   /** Feed the next chunk of the capture. Frames complete in it are delivered before this returns. */
-  push(chunk: Uint8Array): void {
-    this.total += chunk.length;
-    if (this.mode === Mode.Stopped || chunk.length === 0) return;
+  push(input: Uint8Array): void {
+    this.total += input.length;
+    if (this.mode === Mode.Stopped || input.length === 0) return;
+    // Frames are views of the chunk: views of a plain Uint8Array are much cheaper to make than of a Buffer.
+    const chunk = input.constructor === Uint8Array ? input : new Uint8Array(input.buffer, input.byteOffset, input.length);
     let off = 0;
     while (this.pendLen > 0) {
       const take = Math.min(this.need - this.pendLen, chunk.length - off);

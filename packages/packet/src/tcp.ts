@@ -259,10 +259,7 @@ export class TcpReassembler {
       d.finSeq = finSeq;
       this.updateHole(d);
     }
-    for (const side of [0, 1] as const) {
-      const h = fs.dirs[side];
-      if (h.hole && this.now - h.holeSince > this.gapTimeout) this.flushHoles(fs, side);
-    }
+    this.checkHoles(fs);
     this.checkDone(fs);
   }
 
@@ -404,11 +401,18 @@ export class TcpReassembler {
     return fs.info;
   }
 
+  /** Report holes that stayed open longer than the gap timeout. */
+  private checkHoles(fs: FlowState): void {
+    const [a, b] = fs.dirs;
+    if (a.hole && this.now - a.holeSince > this.gapTimeout) this.flushHoles(fs, 0);
+    if (b.hole && this.now - b.holeSince > this.gapTimeout) this.flushHoles(fs, 1);
+  }
+
   private checkDone(fs: FlowState): void {
-    for (const d of fs.dirs) {
-      if (!d.done && d.fin && !d.hole) d.done = true;
-    }
-    if (fs.dirs[0].done && fs.dirs[1].done) this.close(fs, 'fin');
+    const [a, b] = fs.dirs;
+    if (!a.done && a.fin && !a.hole) a.done = true;
+    if (!b.done && b.fin && !b.hole) b.done = true;
+    if (a.done && b.done) this.close(fs, 'fin');
   }
 
   private close(fs: FlowState, reason: 'fin' | 'rst' | 'timeout' | 'evicted'): void {
@@ -452,10 +456,7 @@ export class TcpReassembler {
           this.close(fs, 'timeout');
           this.remove(fs);
         } else {
-          for (const from of [0, 1] as const) {
-            const d = fs.dirs[from];
-            if (d.hole && this.now - d.holeSince > this.gapTimeout) this.flushHoles(fs, from);
-          }
+          this.checkHoles(fs);
           this.checkDone(fs);
         }
       }
