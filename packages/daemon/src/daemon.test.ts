@@ -89,25 +89,4 @@ describe('file replay', () => {
     expect(stats.messages).toBeGreaterThanOrEqual(148);
     expect((await d.app.inject('/api/health')).json()).toMatchObject({ eof: true, source: { kind: 'file', speed: 'max' } });
   });
-
-  it('honours capture timestamps: records arrive in capture order, spread over the capture time', async () => {
-    // ca_monitor.pcapng spans 2.4 s of capture time: at speed 10 that is about 0.24 s.
-    daemon = await startTestDaemon(['-r', fixture('ca_monitor.pcapng'), '--speed', '10']);
-    const d = daemon;
-    const c = await client(d);
-    await c.until('eof', () => d.engine.eof);
-    await c.until('all records', () => c.records().length === 15);
-    const times = c.records().map((r) => r.timestamp as number);
-    expect([...times].sort((a, b) => a - b)).toEqual(times);
-    // More than one batch: the replay did not dump the file at once.
-    expect(c.frames.filter((f) => f.type === 'records').length).toBeGreaterThan(1);
-  });
-
-  it('at speed 1 has not reached the end of a 2.4 s capture when its first records go out', async () => {
-    daemon = await startTestDaemon(['-r', fixture('ca_monitor.pcapng')]);
-    const d = daemon;
-    const c = await client(d);
-    await c.until('first records', () => c.records().length > 0);
-    expect(d.engine.eof).toBe(false);
-  });
 });

@@ -1,0 +1,55 @@
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { DaemonError } from '../errors.js';
+import { FileSource } from './file.js';
+import type { SourceSink } from './types.js';
+
+const fixture = (name: string): string => fileURLToPath(new URL(`../../../packet/fixtures/${name}`, import.meta.url));
+
+/** Replays a file into a sink that notes each frame's capture time and delivery time. */
+async function replay(file: string, speed: number | 'max'): Promise<{ timestamp: number; at: number; linktype: number }[]> {
+  const frames: { timestamp: number; at: number; linktype: number }[] = [];
+  let done!: () => void;
+  const ended = new Promise<void>((resolve) => (done = resolve));
+  const sink: SourceSink = {
+    frame: (linktype, timestamp) => frames.push({ timestamp, at: performance.now(), linktype }),
+    problem: () => undefined,
+    end: () => done(),
+    error: (err) => {
+      throw err;
+    },
+  };
+  const source = new FileSource(file, speed);
+  await source.start(sink);
+  await ended;
+  await source.stop();
+  return frames;
+}
+
+describe('FileSource', () => {
+  it('at a finite speed holds each frame until its capture time, scaled, has passed', async () => {
+    // ca_monitor.pcapng: 20 frames over 2.39 s of capture time.
+    const speed = 10;
+    const frames = await replay(fixture('ca_monitor.pcapng'), speed);
+    expect(frames).toHaveLength(20);
+    const t0 = frames[0];
+    for (const f of frames) {
+      // Never early (timers may round by a millisecond; short waits are batched up to 2 ms).
+      expect(f.at - t0.at).toBeGreaterThanOrEqual(((f.timestamp - t0.timestamp) * 1000) / speed - 4);
+    }
+    const times = frames.map((f) => f.timestamp);
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
+  });
+
+  it('at max speed delivers every frame of the file with its link type', async () => {
+    const frames = await replay(fixture('catest.pcap'), 'max');
+    expect(frames).toHaveLength(167);
+    expect(new Set(frames.map((f) => f.linktype))).toEqual(new Set([1]));
+  });
+
+  it('refuses a missing file and a file that is not a capture at start', async () => {
+    const sink: SourceSink = { frame() {}, problem() {}, end() {}, error() {} };
+    await expect(new FileSource('/nonexistent.pcap').start(sink)).rejects.toThrow(DaemonError);
+    await expect(new FileSource(fileURLToPath(import.meta.url)).start(sink)).rejects.toThrow(/not a capture/);
+  });
+});
