@@ -112,6 +112,12 @@ describe('real captures', () => {
     expect((await collect(readPackets(bytes))).map(digest)).toEqual(fromFile);
   });
 
+  it('reports empty input as not a capture', async () => {
+    const events = await collect(readPackets(new Uint8Array(0)));
+    expect(events.map((e) => e.type === 'problem' && e.code)).toEqual(['not-a-capture']);
+    expect((await collect(readPackets(Readable.from([])))).map((e) => e.type === 'problem' && e.code)).toEqual(['not-a-capture']);
+  });
+
   it('rejects a stream that delivers strings, and a missing file', async () => {
     await expect(collect(readPackets(Readable.from(['text'])))).rejects.toThrow(/encoding/);
     await expect(collect(readPackets(fixture('no-such-file.pcap')))).rejects.toThrow(/ENOENT/);

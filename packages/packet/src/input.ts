@@ -67,6 +67,8 @@ export async function* readPackets(
 ): AsyncGenerator<PacketEvent> {
   let queue: PacketEvent[] = [];
   const pipeline = new PacketPipeline({ ...options, onEvent: (e) => queue.push(e) });
+  // An input without a single chunk is still a capture: end() must report it empty.
+  pipeline.pushCapture(new Uint8Array(0));
   for await (const chunk of captureChunks(input)) {
     pipeline.pushCapture(chunk);
     if (queue.length > 0) {

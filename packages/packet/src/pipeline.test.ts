@@ -284,6 +284,10 @@ describe('UDP', () => {
     ]);
   });
 
+  it('a live pipeline ended without frames reports nothing', () => {
+    expect(runFrames([]).events).toEqual([]);
+  });
+
   it('stops after IPv4 when transport decoding is off', () => {
     const { events, pipeline } = runFrames([{ linktype: 101, data: udpIp() }], { transport: false });
     expect(events).toEqual([]);

@@ -52,6 +52,9 @@ const UDP_OFF_DPORT = 2;
 const UDP_OFF_LEN = 4;
 const UDP_OFF_SUM = 6;
 
+/** Interfaces remembered for "reported once": a file with more is hostile, and stays bounded. */
+const MAX_REPORTED_LINKS = 4096;
+
 function u16(b: Uint8Array, at: number): number {
   return (b[at] << 8) | b[at + 1];
 }
@@ -179,7 +182,7 @@ export class PacketPipeline {
     return { ...this.counters, tcpGaps: tcpStats.gaps, tcpStats };
   }
 
-  /** Feed the next chunk of a pcap / pcapng capture. */
+  /** Feed the next chunk of a pcap / pcapng capture (an empty chunk marks the input as a capture). */
   pushCapture(chunk: Uint8Array): void {
     this.captureStarted = true;
     this.reader.push(chunk);
@@ -210,7 +213,8 @@ export class PacketPipeline {
   end(): void {
     if (this.ended) return;
     this.ended = true;
-    if (this.captureStarted || this.liveFrames === 0) this.reader.end();
+    // Live frames need no capture header; a capture (even an empty one) must have had one.
+    if (this.captureStarted) this.reader.end();
     this.frags.flush();
     this.tcpR.flush();
   }
@@ -233,7 +237,7 @@ export class PacketPipeline {
     if (!locateNetwork(f.linktype, f.data, loc)) {
       c.unsupportedLink++;
       const key = `${f.section}/${f.interfaceId}/${f.linktype}`;
-      if (!this.reportedLinks.has(key)) {
+      if (!this.reportedLinks.has(key) && this.reportedLinks.size < MAX_REPORTED_LINKS) {
         this.reportedLinks.add(key);
         const where = f.section < 0 ? 'live capture' : `interface ${f.interfaceId}`;
         this.report(

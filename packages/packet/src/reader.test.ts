@@ -153,6 +153,8 @@ describe('pcapng', () => {
       expect(r.frames[0].timestamp).toBeCloseTo(1700000000.25, 6);
       expect(r.frames[1].timestamp).toBeCloseTo(1700000000.123456789, 6);
       expect(r.frames[3].timestamp).toBeCloseTo(1700000002, 6);
+      // A simple packet block has no timestamp of its own.
+      expect(r.frames[2].timestamp).toBe(r.frames[1].timestamp);
       expect(Array.from(r.frames[1].data)).toEqual(Array.from(p2));
     });
   }

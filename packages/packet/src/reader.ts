@@ -178,6 +178,7 @@ export class CaptureReader {
   /** Bytes the unit at the head of the unconsumed input needs in total (valid while pendLen > 0). */
   private need = 0;
   private total = 0;
+  private lastTs = 0;
 
   constructor(
     private readonly handler: CaptureHandler,
@@ -492,13 +493,15 @@ export class CaptureReader {
         }
         const hi = dv.getUint32(off + (epb ? EPB_OFF_TS_HIGH : PB_OFF_TS_HIGH), le);
         const lo = dv.getUint32(off + (epb ? EPB_OFF_TS_LOW : PB_OFF_TS_LOW), le);
+        const timestamp = (hi * TWO_POW_32 + lo) / iface.tsUnitsPerSecond + iface.tsOffset;
+        this.lastTs = timestamp;
         this.handler.frame({
           type: 'frame',
           frame,
           section: this.section,
           interfaceId: ifid,
           linktype: iface.linktype,
-          timestamp: (hi * TWO_POW_32 + lo) / iface.tsUnitsPerSecond + iface.tsOffset,
+          timestamp,
           caplen,
           origlen: dv.getUint32(off + (epb ? EPB_OFF_ORIGLEN : PB_OFF_ORIGLEN), le),
           data: buf.subarray(dataOff, dataOff + caplen),
@@ -521,8 +524,8 @@ export class CaptureReader {
           section: this.section,
           interfaceId: 0,
           linktype: iface.linktype,
-          // A simple packet block has no timestamp.
-          timestamp: 0,
+          // A simple packet block has no timestamp: it gets that of the packet before it.
+          timestamp: this.lastTs,
           caplen,
           origlen,
           data: buf.subarray(off + SPB_DATA, off + SPB_DATA + caplen),

@@ -1,0 +1,13 @@
+/**
+ * @ca-shark/packet: capture formats (pcap, pcapng) and packet layers (link, IPv4, UDP, TCP reassembly).
+ * No Channel Access knowledge lives here.
+ */
+export type * from './types.js';
+export { CaptureReader, type CaptureFrame, type CaptureHandler, type CaptureHeader, type CaptureInterface, type CaptureReaderOptions, } from './reader.js';
+export { PacketPipeline, type PacketPipelineOptions, type PacketStats } from './pipeline.js';
+export { readCapture, readPackets, captureChunks, type CaptureInput, type CaptureItem } from './input.js';
+export { type TcpOptions, type TcpStats, TCP_FIN, TCP_SYN, TCP_RST, TCP_ACK } from './tcp.js';
+export { type FragmentOptions } from './fragments.js';
+export { LINKTYPE, linktypeName, isSupportedLinktype } from './linktypes.js';
+export { dottedQuad } from './format.js';
+//# sourceMappingURL=index.d.ts.map

@@ -1,0 +1,71 @@
+/**
+ * Async-iterable front ends: read a capture from a file path, a byte buffer or any Node Readable /
+ * async iterable of byte chunks, and iterate frames or packet events as they become available.
+ */
+import { createReadStream } from 'node:fs';
+import { PacketPipeline } from './pipeline.js';
+import { CaptureReader } from './reader.js';
+/** In-memory captures are fed in slices of this size so events flow before the whole buffer is parsed. */
+const SLICE = 1 << 20;
+const FILE_CHUNK = 1 << 20;
+/** The chunks of a capture input, without copying. */
+export async function* captureChunks(input) {
+    if (typeof input === 'string') {
+        for await (const chunk of createReadStream(input, { highWaterMark: FILE_CHUNK }))
+            yield chunk;
+    }
+    else if (input instanceof Uint8Array) {
+        for (let i = 0; i < input.length; i += SLICE)
+            yield input.subarray(i, i + SLICE);
+    }
+    else {
+        for await (const chunk of input) {
+            if (typeof chunk === 'string')
+                throw new TypeError('capture stream delivers strings: read it without an encoding');
+            yield chunk;
+        }
+    }
+}
+/**
+ * Iterate the raw frames of a capture (no link/IP decoding). Capture problems are yielded as items;
+ * I/O errors (missing file, stream error) reject.
+ */
+export async function* readCapture(input, options) {
+    let queue = [];
+    const reader = new CaptureReader({
+        frame: (f) => queue.push(f),
+        problem: (p) => queue.push(p),
+        header: (header) => queue.push({ type: 'header', header }),
+    }, options);
+    for await (const chunk of captureChunks(input)) {
+        reader.push(chunk);
+        if (queue.length > 0) {
+            const items = queue;
+            queue = [];
+            yield* items;
+        }
+    }
+    reader.end();
+    yield* queue;
+}
+/**
+ * Iterate the packet events of a capture: UDP datagrams, in-order TCP stream data, gaps, connection
+ * open/close and problems. Capture problems are events; I/O errors (missing file, stream error) reject.
+ */
+export async function* readPackets(input, options = {}) {
+    let queue = [];
+    const pipeline = new PacketPipeline({ ...options, onEvent: (e) => queue.push(e) });
+    // An input without a single chunk is still a capture: end() must report it empty.
+    pipeline.pushCapture(new Uint8Array(0));
+    for await (const chunk of captureChunks(input)) {
+        pipeline.pushCapture(chunk);
+        if (queue.length > 0) {
+            const events = queue;
+            queue = [];
+            yield* events;
+        }
+    }
+    pipeline.end();
+    yield* queue;
+}
+//# sourceMappingURL=input.js.map

@@ -1,0 +1,177 @@
+/**
+ * Link-layer decoding: find the network-layer payload of a frame and what protocol it carries.
+ * `locateNetwork` is the allocation-free hot path; `linkRecord` builds the public record on demand.
+ */
+import { hwAddress } from './format.js';
+import { LINKTYPE } from './linktypes.js';
+export const ETHERTYPE_IPV4 = 0x0800;
+export const ETHERTYPE_IPV6 = 0x86dd;
+const ETHERTYPE_VLAN = 0x8100;
+const ETHERTYPE_QINQ = 0x88a8;
+const ETHERTYPE_QINQ_OLD = 0x9100;
+const ETHERTYPE_QINQ_OLD2 = 0x9200;
+/** Values below this in the Ethernet type field are 802.3 lengths, not EtherTypes. */
+const ETHERTYPE_MIN = 0x0600;
+const ETH_OFF_DST = 0;
+const ETH_OFF_SRC = 6;
+const ETH_OFF_TYPE = 12;
+const ETH_HEADER_LEN = 14;
+const MAC_LEN = 6;
+const VLAN_TAG_LEN = 4;
+const VLAN_ID_MASK = 0x0fff;
+/** More tags than this is not a real frame. */
+const MAX_VLAN_TAGS = 4;
+const SLL_OFF_PKTTYPE = 0;
+const SLL_OFF_ADDRLEN = 4;
+const SLL_OFF_ADDR = 6;
+const SLL_OFF_PROTOCOL = 14;
+const SLL_HEADER_LEN = 16;
+const SLL2_OFF_PROTOCOL = 0;
+const SLL2_OFF_IFINDEX = 4;
+const SLL2_OFF_PKTTYPE = 10;
+const SLL2_OFF_ADDRLEN = 11;
+const SLL2_OFF_ADDR = 12;
+const SLL2_HEADER_LEN = 20;
+const SLL_MAX_ADDR = 8;
+const NULL_HEADER_LEN = 4;
+const AF_INET = 2;
+/** AF_INET6 differs between BSDs (24, 28, 30) and Linux (10). */
+const AF_INET6 = new Set([10, 24, 28, 30]);
+const IP_VERSION_4 = 4;
+const IP_VERSION_6 = 6;
+/**
+ * Find the network layer of a frame. Returns false for link types the layer does not decode
+ * (then `out` is untouched). Allocation-free; `out` is reused by the caller.
+ */
+export function locateNetwork(linktype, data, out) {
+    const n = data.length;
+    switch (linktype) {
+        case LINKTYPE.ETHERNET: {
+            if (n < ETH_HEADER_LEN) {
+                out.offset = -1;
+                out.ethertype = 0;
+                return true;
+            }
+            let type = (data[ETH_OFF_TYPE] << 8) | data[ETH_OFF_TYPE + 1];
+            let off = ETH_HEADER_LEN;
+            let tags = 0;
+            while (isVlanType(type)) {
+                if (off + VLAN_TAG_LEN > n || ++tags > MAX_VLAN_TAGS) {
+                    out.offset = -1;
+                    out.ethertype = 0;
+                    return true;
+                }
+                type = (data[off + 2] << 8) | data[off + 3];
+                off += VLAN_TAG_LEN;
+            }
+            out.offset = off;
+            out.ethertype = type < ETHERTYPE_MIN ? 0 : type;
+            return true;
+        }
+        case LINKTYPE.LINUX_SLL:
+            out.offset = n < SLL_HEADER_LEN ? -1 : SLL_HEADER_LEN;
+            out.ethertype = n < SLL_HEADER_LEN ? 0 : (data[SLL_OFF_PROTOCOL] << 8) | data[SLL_OFF_PROTOCOL + 1];
+            return true;
+        case LINKTYPE.LINUX_SLL2:
+            out.offset = n < SLL2_HEADER_LEN ? -1 : SLL2_HEADER_LEN;
+            out.ethertype = n < SLL2_HEADER_LEN ? 0 : (data[SLL2_OFF_PROTOCOL] << 8) | data[SLL2_OFF_PROTOCOL + 1];
+            return true;
+        case LINKTYPE.NULL:
+        case LINKTYPE.LOOP: {
+            if (n < NULL_HEADER_LEN) {
+                out.offset = -1;
+                out.ethertype = 0;
+                return true;
+            }
+            out.offset = NULL_HEADER_LEN;
+            out.ethertype = familyToEthertype(addressFamily(data));
+            return true;
+        }
+        case LINKTYPE.RAW:
+        case LINKTYPE.RAW_12:
+        case LINKTYPE.RAW_14:
+        case LINKTYPE.IPV4:
+        case LINKTYPE.IPV6: {
+            if (n < 1) {
+                out.offset = -1;
+                out.ethertype = 0;
+                return true;
+            }
+            const version = data[0] >> 4;
+            out.offset = 0;
+            out.ethertype = version === IP_VERSION_4 ? ETHERTYPE_IPV4 : version === IP_VERSION_6 ? ETHERTYPE_IPV6 : 0;
+            return true;
+        }
+        default:
+            return false;
+    }
+}
+function isVlanType(type) {
+    return type === ETHERTYPE_VLAN || type === ETHERTYPE_QINQ || type === ETHERTYPE_QINQ_OLD || type === ETHERTYPE_QINQ_OLD2;
+}
+/** The 4-byte address family of NULL/LOOP, whichever byte order the capturing host used. */
+function addressFamily(data) {
+    const be = ((data[0] << 24) | (data[1] << 16) | (data[2] << 8) | data[3]) >>> 0;
+    // Address families are small numbers: a value with high bytes set was written in the other byte order.
+    return be > 0xffff ? ((data[3] << 24) | (data[2] << 16) | (data[1] << 8) | data[0]) >>> 0 : be;
+}
+function familyToEthertype(af) {
+    if (af === AF_INET)
+        return ETHERTYPE_IPV4;
+    if (AF_INET6.has(af))
+        return ETHERTYPE_IPV6;
+    return 0;
+}
+/** Build the public link record of a frame (the frame must have passed {@link locateNetwork}). */
+export function linkRecord(linktype, data) {
+    const loc = { offset: -1, ethertype: 0 };
+    locateNetwork(linktype, data, loc);
+    switch (linktype) {
+        case LINKTYPE.ETHERNET: {
+            const rec = { type: 'ethernet', linktype, ethertype: loc.ethertype };
+            if (data.length >= ETH_HEADER_LEN) {
+                rec.dst = hwAddress(data, ETH_OFF_DST, MAC_LEN);
+                rec.src = hwAddress(data, ETH_OFF_SRC, MAC_LEN);
+                let type = (data[ETH_OFF_TYPE] << 8) | data[ETH_OFF_TYPE + 1];
+                let off = ETH_HEADER_LEN;
+                const vlan = [];
+                while (isVlanType(type) && off + VLAN_TAG_LEN <= data.length && vlan.length < MAX_VLAN_TAGS) {
+                    vlan.push(((data[off] << 8) | data[off + 1]) & VLAN_ID_MASK);
+                    type = (data[off + 2] << 8) | data[off + 3];
+                    off += VLAN_TAG_LEN;
+                }
+                if (vlan.length > 0)
+                    rec.vlan = vlan;
+            }
+            return rec;
+        }
+        case LINKTYPE.LINUX_SLL: {
+            const rec = { type: 'sll', linktype, ethertype: loc.ethertype };
+            if (data.length >= SLL_HEADER_LEN) {
+                rec.packetType = (data[SLL_OFF_PKTTYPE] << 8) | data[SLL_OFF_PKTTYPE + 1];
+                const alen = Math.min((data[SLL_OFF_ADDRLEN] << 8) | data[SLL_OFF_ADDRLEN + 1], SLL_MAX_ADDR);
+                if (alen > 0)
+                    rec.src = hwAddress(data, SLL_OFF_ADDR, alen);
+            }
+            return rec;
+        }
+        case LINKTYPE.LINUX_SLL2: {
+            const rec = { type: 'sll2', linktype, ethertype: loc.ethertype };
+            if (data.length >= SLL2_HEADER_LEN) {
+                rec.ifindex = new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(SLL2_OFF_IFINDEX, false);
+                rec.packetType = data[SLL2_OFF_PKTTYPE];
+                const alen = Math.min(data[SLL2_OFF_ADDRLEN], SLL_MAX_ADDR);
+                if (alen > 0)
+                    rec.src = hwAddress(data, SLL2_OFF_ADDR, alen);
+            }
+            return rec;
+        }
+        case LINKTYPE.NULL:
+            return { type: 'null', linktype, ethertype: loc.ethertype };
+        case LINKTYPE.LOOP:
+            return { type: 'loop', linktype, ethertype: loc.ethertype };
+        default:
+            return { type: 'raw', linktype, ethertype: loc.ethertype };
+    }
+}
+//# sourceMappingURL=link.js.map

@@ -1,0 +1,376 @@
+/**
+ * The packet pipeline: capture bytes (or live frames) in, ordered TCP stream data, UDP datagrams and
+ * problems out. One object per capture; everything is synchronous and driven by capture time.
+ */
+import { dottedQuad } from './format.js';
+import { FragmentReassembler } from './fragments.js';
+import { ETHERTYPE_IPV4, ETHERTYPE_IPV6, linkRecord, locateNetwork } from './link.js';
+import { linktypeName } from './linktypes.js';
+import { CaptureReader, } from './reader.js';
+import { TcpReassembler } from './tcp.js';
+const IPV4_MIN_HEADER = 20;
+const IP_OFF_VHL = 0;
+const IP_OFF_TOS = 1;
+const IP_OFF_TOTAL_LEN = 2;
+const IP_OFF_ID = 4;
+const IP_OFF_FRAG = 6;
+const IP_OFF_TTL = 8;
+const IP_OFF_PROTO = 9;
+const IP_OFF_SUM = 10;
+const IP_OFF_SRC = 12;
+const IP_OFF_DST = 16;
+const IP_FLAG_MF = 0x2000;
+const IP_FRAG_OFFSET_MASK = 0x1fff;
+const IP_FRAG_UNIT = 8;
+const IP_FLAGS_SHIFT = 13;
+const IPPROTO_TCP = 6;
+const IPPROTO_UDP = 17;
+const TCP_MIN_HEADER = 20;
+const TCP_OFF_SPORT = 0;
+const TCP_OFF_DPORT = 2;
+const TCP_OFF_SEQ = 4;
+const TCP_OFF_ACK = 8;
+const TCP_OFF_DATA_OFFSET = 12;
+const TCP_OFF_FLAGS = 13;
+const TCP_OFF_WIN = 14;
+const TCP_OFF_SUM = 16;
+const TCP_OFF_URP = 18;
+const UDP_HEADER = 8;
+const UDP_OFF_SPORT = 0;
+const UDP_OFF_DPORT = 2;
+const UDP_OFF_LEN = 4;
+const UDP_OFF_SUM = 6;
+/** Interfaces remembered for "reported once": a file with more is hostile, and stays bounded. */
+const MAX_REPORTED_LINKS = 4096;
+function u16(b, at) {
+    return (b[at] << 8) | b[at + 1];
+}
+/**
+ * Turns capture bytes into packet events. Feed a capture with `pushCapture(chunk)` / `end()`, or live frames
+ * with `pushFrame(...)`; events arrive synchronously through `options.onEvent`.
+ */
+export class PacketPipeline {
+    onEvent;
+    reader;
+    frags;
+    tcpR;
+    decodeTransport;
+    counters = {
+        frames: 0,
+        bytes: 0,
+        ipv4: 0,
+        ipv6: 0,
+        nonIp: 0,
+        otherIp: 0,
+        unsupportedLink: 0,
+        udp: 0,
+        tcp: 0,
+        truncated: 0,
+        malformed: 0,
+        problems: 0,
+        fragments: 0,
+        reassembled: 0,
+    };
+    loc = { offset: 0, ethertype: 0 };
+    reportedLinks = new Set();
+    captureStarted = false;
+    liveFrames = 0;
+    ended = false;
+    now = 0;
+    // The packet being decoded; its record is built only when an event needs it.
+    cur;
+    curInfo;
+    ipBuf = new Uint8Array(0);
+    ipOff = 0;
+    ipHl = 0;
+    ipSrc = 0;
+    ipDst = 0;
+    l4Proto = 0;
+    constructor(options) {
+        this.onEvent = options.onEvent;
+        this.decodeTransport = options.transport ?? true;
+        const handler = {
+            frame: (f) => this.frame(f),
+            problem: (p) => {
+                this.counters.problems++;
+                this.onEvent(p);
+            },
+            header: (h) => options.onHeader?.(h),
+            interface: (i) => options.onInterface?.(i),
+        };
+        this.reader = new CaptureReader(handler, options.reader);
+        this.frags = new FragmentReassembler(options.fragments ?? {}, (code, message) => this.report(code, message));
+        const sink = { current: () => this.current(), emit: (e) => this.onEvent(e) };
+        this.tcpR = new TcpReassembler(sink, options.tcp);
+    }
+    /** The capture header once known (undefined for live frames). */
+    get header() {
+        return this.reader.header;
+    }
+    /** A snapshot of the counters. */
+    get stats() {
+        const tcpStats = { ...this.tcpR.stats };
+        return { ...this.counters, tcpGaps: tcpStats.gaps, tcpStats };
+    }
+    /** Feed the next chunk of a pcap / pcapng capture (an empty chunk marks the input as a capture). */
+    pushCapture(chunk) {
+        this.captureStarted = true;
+        this.reader.push(chunk);
+    }
+    /**
+     * Feed one live frame (e.g. from libpcap). Frames are numbered in the order pushed.
+     * @param linktype pcap LINKTYPE_ of the interface
+     * @param timestamp seconds since the Unix epoch
+     * @param bytes the captured bytes
+     * @param origlen length on the wire (default: bytes.length)
+     */
+    pushFrame(linktype, timestamp, bytes, origlen = bytes.length) {
+        this.frame({
+            type: 'frame',
+            frame: ++this.liveFrames,
+            section: -1,
+            interfaceId: 0,
+            linktype,
+            timestamp,
+            caplen: bytes.length,
+            origlen,
+            data: bytes,
+        });
+    }
+    /** End of input: reports a truncated capture, incomplete fragments, and flushes buffered TCP data. */
+    end() {
+        if (this.ended)
+            return;
+        this.ended = true;
+        // Live frames need no capture header; a capture (even an empty one) must have had one.
+        if (this.captureStarted)
+            this.reader.end();
+        this.frags.flush();
+        this.tcpR.flush();
+    }
+    frame(f) {
+        const c = this.counters;
+        c.frames++;
+        c.bytes += f.caplen;
+        if (f.timestamp > this.now)
+            this.now = f.timestamp;
+        this.cur = f;
+        this.curInfo = undefined;
+        this.decode(f);
+        // Timers run on capture time, whatever the frame carried.
+        if (this.decodeTransport)
+            this.tcpR.advance(f.timestamp);
+    }
+    decode(f) {
+        const c = this.counters;
+        const loc = this.loc;
+        if (!locateNetwork(f.linktype, f.data, loc)) {
+            c.unsupportedLink++;
+            const key = `${f.section}/${f.interfaceId}/${f.linktype}`;
+            if (!this.reportedLinks.has(key) && this.reportedLinks.size < MAX_REPORTED_LINKS) {
+                this.reportedLinks.add(key);
+                const where = f.section < 0 ? 'live capture' : `interface ${f.interfaceId}`;
+                this.report('unknown-linktype', `${where}: link type ${f.linktype} (${linktypeName(f.linktype)}) is not decoded; its frames are counted and skipped (reported once)`);
+            }
+            return;
+        }
+        if (loc.offset < 0) {
+            this.bad('bad-link-header', `frame too short for its ${linktypeName(f.linktype)} header (${f.caplen} bytes)`);
+            return;
+        }
+        if (loc.ethertype === ETHERTYPE_IPV4)
+            this.ipv4(f, f.data, loc.offset);
+        else if (loc.ethertype === ETHERTYPE_IPV6)
+            c.ipv6++;
+        else
+            c.nonIp++;
+    }
+    ipv4(f, buf, ip) {
+        const avail = buf.length - ip;
+        if (avail < IPV4_MIN_HEADER) {
+            this.bad('bad-ip-header', `only ${avail} bytes of IPv4 header captured`);
+            return;
+        }
+        const vhl = buf[ip + IP_OFF_VHL];
+        const hl = (vhl & 0x0f) * 4;
+        if (vhl >> 4 !== 4 || hl < IPV4_MIN_HEADER || hl > avail) {
+            this.bad('bad-ip-header', `IPv4 version ${vhl >> 4}, header length ${hl} (${avail} bytes captured)`);
+            return;
+        }
+        const totalLen = (buf[ip + IP_OFF_TOTAL_LEN] << 8) | buf[ip + IP_OFF_TOTAL_LEN + 1];
+        if (totalLen < hl) {
+            this.bad('bad-ip-length', `IPv4 total length ${totalLen} is below its header length ${hl}`);
+            return;
+        }
+        this.counters.ipv4++;
+        // Trailing Ethernet padding lies beyond the IP total length and is cut off here.
+        let end = ip + totalLen;
+        let missing = 0;
+        if (totalLen > avail) {
+            missing = totalLen - avail;
+            end = buf.length;
+            if (f.caplen < f.origlen) {
+                this.counters.truncated++;
+                this.report('truncated', `IPv4 packet of ${totalLen} bytes: ${missing} bytes cut off by the snapshot length`);
+            }
+            else {
+                this.bad('bad-ip-length', `IPv4 total length ${totalLen} exceeds the ${avail} bytes of the frame`);
+                return;
+            }
+        }
+        const frag = (buf[ip + IP_OFF_FRAG] << 8) | buf[ip + IP_OFF_FRAG + 1];
+        const src = ((buf[ip + IP_OFF_SRC] << 24) | (buf[ip + IP_OFF_SRC + 1] << 16) | (buf[ip + IP_OFF_SRC + 2] << 8) | buf[ip + IP_OFF_SRC + 3]) >>> 0;
+        const dst = ((buf[ip + IP_OFF_DST] << 24) | (buf[ip + IP_OFF_DST + 1] << 16) | (buf[ip + IP_OFF_DST + 2] << 8) | buf[ip + IP_OFF_DST + 3]) >>> 0;
+        const proto = buf[ip + IP_OFF_PROTO];
+        if ((frag & (IP_FLAG_MF | IP_FRAG_OFFSET_MASK)) !== 0) {
+            this.counters.fragments++;
+            if (missing > 0) {
+                this.report('bad-fragment', 'truncated IPv4 fragment dropped');
+                return;
+            }
+            const whole = this.frags.add(buf, ip, hl, end, src, dst, (buf[ip + IP_OFF_ID] << 8) | buf[ip + IP_OFF_ID + 1], proto, (frag & IP_FRAG_OFFSET_MASK) * IP_FRAG_UNIT, (frag & IP_FLAG_MF) !== 0, this.now);
+            if (whole === undefined)
+                return;
+            this.counters.reassembled++;
+            buf = whole;
+            ip = 0;
+            end = whole.length;
+        }
+        else if (this.counters.fragments > 0) {
+            this.frags.expire(this.now);
+        }
+        this.ipBuf = buf;
+        this.ipOff = ip;
+        this.ipHl = hl;
+        this.ipSrc = src;
+        this.ipDst = dst;
+        this.l4Proto = proto;
+        if (!this.decodeTransport)
+            return;
+        if (proto === IPPROTO_TCP)
+            this.tcp(f, buf, ip + hl, end, src, dst, missing);
+        else if (proto === IPPROTO_UDP)
+            this.udp(buf, ip + hl, end, missing);
+        else
+            this.counters.otherIp++;
+    }
+    tcp(f, buf, l4, end, src, dst, missing) {
+        const avail = end - l4;
+        if (avail < TCP_MIN_HEADER) {
+            this.bad('bad-tcp-header', `only ${avail} bytes of TCP header`);
+            return;
+        }
+        const off = (buf[l4 + TCP_OFF_DATA_OFFSET] >> 4) * 4;
+        if (off < TCP_MIN_HEADER || off > avail) {
+            this.bad('bad-tcp-header', `TCP data offset ${off} with ${avail} bytes of segment`);
+            return;
+        }
+        this.counters.tcp++;
+        this.tcpR.segment(f.timestamp, src, (buf[l4 + TCP_OFF_SPORT] << 8) | buf[l4 + TCP_OFF_SPORT + 1], dst, (buf[l4 + TCP_OFF_DPORT] << 8) | buf[l4 + TCP_OFF_DPORT + 1], ((buf[l4 + TCP_OFF_SEQ] << 24) | (buf[l4 + TCP_OFF_SEQ + 1] << 16) | (buf[l4 + TCP_OFF_SEQ + 2] << 8) | buf[l4 + TCP_OFF_SEQ + 3]) >>> 0, buf[l4 + TCP_OFF_FLAGS], buf.subarray(l4 + off, end), missing);
+    }
+    udp(buf, l4, end, missing) {
+        const avail = end - l4;
+        if (avail < UDP_HEADER) {
+            this.bad('bad-udp-header', `only ${avail} bytes of UDP header`);
+            return;
+        }
+        const ulen = (buf[l4 + UDP_OFF_LEN] << 8) | buf[l4 + UDP_OFF_LEN + 1];
+        if (ulen < UDP_HEADER) {
+            this.bad('bad-udp-length', `UDP length ${ulen} is below the header size`);
+            return;
+        }
+        if (ulen > avail) {
+            // A cut-off datagram was reported as truncated already; a UDP length beyond IP's is malformed.
+            if (missing === 0)
+                this.bad('bad-udp-length', `UDP length ${ulen} exceeds the ${avail} bytes IPv4 carries`);
+            return;
+        }
+        this.counters.udp++;
+        this.onEvent({ type: 'udp', packet: this.current(), payload: buf.subarray(l4 + UDP_HEADER, l4 + ulen) });
+    }
+    bad(code, message) {
+        this.counters.malformed++;
+        this.report(code, message);
+    }
+    /** Emit a problem about the current frame. */
+    report(code, message) {
+        const f = this.cur;
+        this.counters.problems++;
+        const frame = f?.frame ?? 0;
+        this.onEvent({
+            type: 'problem',
+            frame,
+            timestamp: f?.timestamp,
+            code,
+            message: frame > 0 ? `frame ${frame}: ${message}` : message,
+        });
+    }
+    /** The record of the packet being decoded (built once, on first use). */
+    current() {
+        if (this.curInfo !== undefined)
+            return this.curInfo;
+        const f = this.cur;
+        const b = this.ipBuf;
+        const ip = this.ipOff;
+        const hl = this.ipHl;
+        const fragField = (b[ip + IP_OFF_FRAG] << 8) | b[ip + IP_OFF_FRAG + 1];
+        const src = dottedQuad(this.ipSrc);
+        const dst = dottedQuad(this.ipDst);
+        const ipRec = {
+            version: 4,
+            hl,
+            tos: b[ip + IP_OFF_TOS],
+            len: (b[ip + IP_OFF_TOTAL_LEN] << 8) | b[ip + IP_OFF_TOTAL_LEN + 1],
+            id: (b[ip + IP_OFF_ID] << 8) | b[ip + IP_OFF_ID + 1],
+            flags: fragField >> IP_FLAGS_SHIFT,
+            offset: (fragField & IP_FRAG_OFFSET_MASK) * IP_FRAG_UNIT,
+            ttl: b[ip + IP_OFF_TTL],
+            p: b[ip + IP_OFF_PROTO],
+            sum: (b[ip + IP_OFF_SUM] << 8) | b[ip + IP_OFF_SUM + 1],
+            src,
+            dst,
+        };
+        if (hl > IPV4_MIN_HEADER)
+            ipRec.options = b.subarray(ip + IPV4_MIN_HEADER, ip + hl);
+        const l4 = ip + hl;
+        let transport;
+        if (this.l4Proto === IPPROTO_TCP) {
+            transport = {
+                protocol: 'tcp',
+                sport: u16(b, l4 + TCP_OFF_SPORT),
+                dport: u16(b, l4 + TCP_OFF_DPORT),
+                seq: ((u16(b, l4 + TCP_OFF_SEQ) << 16) | u16(b, l4 + TCP_OFF_SEQ + 2)) >>> 0,
+                ack: ((u16(b, l4 + TCP_OFF_ACK) << 16) | u16(b, l4 + TCP_OFF_ACK + 2)) >>> 0,
+                off: (b[l4 + TCP_OFF_DATA_OFFSET] >> 4) * 4,
+                flags: b[l4 + TCP_OFF_FLAGS],
+                win: u16(b, l4 + TCP_OFF_WIN),
+                sum: u16(b, l4 + TCP_OFF_SUM),
+                urp: u16(b, l4 + TCP_OFF_URP),
+            };
+        }
+        else {
+            transport = {
+                protocol: 'udp',
+                sport: u16(b, l4 + UDP_OFF_SPORT),
+                dport: u16(b, l4 + UDP_OFF_DPORT),
+                ulen: u16(b, l4 + UDP_OFF_LEN),
+                sum: u16(b, l4 + UDP_OFF_SUM),
+            };
+        }
+        const info = {
+            frame: f.frame,
+            timestamp: f.timestamp,
+            caplen: f.caplen,
+            origlen: f.origlen,
+            interfaceId: f.interfaceId,
+            link: linkRecord(f.linktype, f.data),
+            ip: ipRec,
+            transport,
+            src,
+            dst,
+        };
+        this.curInfo = info;
+        return info;
+    }
+}
+//# sourceMappingURL=pipeline.js.map

@@ -1,0 +1,542 @@
+/**
+ * Streaming pcap / pcapng reader. Bytes are pushed in whatever chunks they arrive in; every frame is handed
+ * out as soon as its last byte is in. Records are parsed straight out of the pushed chunk; only a record that
+ * straddles two chunks is copied, so memory holds at most one record plus the unconsumed tail.
+ */
+import { linktypeName } from './linktypes.js';
+// Magic numbers, read big-endian from the first four bytes.
+const PCAP_MAGIC_US = 0xa1b2c3d4;
+const PCAP_MAGIC_US_SWAPPED = 0xd4c3b2a1;
+const PCAP_MAGIC_NS = 0xa1b23c4d;
+const PCAP_MAGIC_NS_SWAPPED = 0x4d3cb2a1;
+const PCAP_MAGIC_MODIFIED = 0xa1b2cd34;
+const PCAP_MAGIC_MODIFIED_SWAPPED = 0x34cdb2a1;
+const GZIP_MAGIC16 = 0x1f8b;
+const MAGIC_LEN = 4;
+// Classic pcap global header.
+const PCAP_HEADER_LEN = 24;
+const PCAP_OFF_VERSION_MAJOR = 4;
+const PCAP_OFF_VERSION_MINOR = 6;
+const PCAP_OFF_SNAPLEN = 16;
+const PCAP_OFF_LINKTYPE = 20;
+/** Bits 0-15 of the link type field; the upper bits carry FCS information. */
+const PCAP_LINKTYPE_MASK = 0xffff;
+// Classic pcap record header.
+const REC_HEADER_LEN = 16;
+const REC_OFF_TS_SEC = 0;
+const REC_OFF_TS_FRAC = 4;
+const REC_OFF_CAPLEN = 8;
+const REC_OFF_ORIGLEN = 12;
+/** libpcap's MAXIMUM_SNAPLEN: records above max(this, snaplen) mean the file is corrupt. */
+const PCAP_MAX_SANE_CAPLEN = 262144;
+// pcapng block framing.
+const BLOCK_SHB = 0x0a0d0d0a;
+const BLOCK_IDB = 0x00000001;
+const BLOCK_PB = 0x00000002;
+const BLOCK_SPB = 0x00000003;
+const BLOCK_EPB = 0x00000006;
+const BLOCK_OFF_TYPE = 0;
+const BLOCK_OFF_LEN = 4;
+const BLOCK_BODY = 8;
+/** Type, leading length, trailing length. */
+const BLOCK_OVERHEAD = 12;
+const BLOCK_MIN_LEN = 12;
+const SHB_OFF_BYTE_ORDER = 8;
+const SHB_OFF_MAJOR = 12;
+const SHB_OFF_MINOR = 14;
+const SHB_MIN_LEN = 28;
+const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
+const BYTE_ORDER_MAGIC_SWAPPED = 0x4d3c2b1a;
+const IDB_OFF_LINKTYPE = 8;
+const IDB_OFF_SNAPLEN = 12;
+const IDB_OPTIONS = 16;
+const IDB_MIN_LEN = 20;
+const EPB_OFF_IFACE = 8;
+const EPB_OFF_TS_HIGH = 12;
+const EPB_OFF_TS_LOW = 16;
+const EPB_OFF_CAPLEN = 20;
+const EPB_OFF_ORIGLEN = 24;
+const EPB_DATA = 28;
+const EPB_MIN_LEN = 32;
+const PB_OFF_IFACE = 8; // 16-bit interface id, then 16-bit drops count
+const PB_OFF_TS_HIGH = 12;
+const PB_OFF_TS_LOW = 16;
+const PB_OFF_CAPLEN = 20;
+const PB_OFF_ORIGLEN = 24;
+const PB_DATA = 28;
+const PB_MIN_LEN = 32;
+const SPB_OFF_ORIGLEN = 8;
+const SPB_DATA = 12;
+const SPB_MIN_LEN = 16;
+const OPT_END = 0;
+const OPT_IF_NAME = 2;
+const OPT_IF_TSRESOL = 9;
+const OPT_IF_TSOFFSET = 14;
+const OPT_HEADER_LEN = 4;
+const TSRESOL_POWER_OF_TWO = 0x80;
+const TSRESOL_EXPONENT_MASK = 0x7f;
+const TWO_POW_32 = 4294967296;
+/** Interfaces kept in the header's list across all sections (each section's own list is unbounded by design). */
+const MAX_HEADER_INTERFACES = 1024;
+var Mode;
+(function (Mode) {
+    Mode[Mode["Detect"] = 0] = "Detect";
+    Mode[Mode["PcapHeader"] = 1] = "PcapHeader";
+    Mode[Mode["PcapRecords"] = 2] = "PcapRecords";
+    Mode[Mode["Pcapng"] = 3] = "Pcapng";
+    Mode[Mode["Stopped"] = 4] = "Stopped";
+})(Mode || (Mode = {}));
+const EMPTY = new Uint8Array(0);
+/**
+ * Incremental capture reader: `push(chunk)` as bytes arrive, `end()` at EOF. Problems (not a capture,
+ * corrupt lengths, truncated file) are reported to the handler, never thrown.
+ */
+export class CaptureReader {
+    handler;
+    mode = Mode.Detect;
+    le = true;
+    nanos = false;
+    caplenLimit = PCAP_MAX_SANE_CAPLEN;
+    maxRecord;
+    frames = 0;
+    section = -1;
+    ifaces = [];
+    hdr;
+    /** Bytes of a unit that straddles chunks, and how many of them are filled. */
+    pend = EMPTY;
+    pendLen = 0;
+    /** Bytes the unit at the head of the unconsumed input needs in total (valid while pendLen > 0). */
+    need = 0;
+    total = 0;
+    lastTs = 0;
+    constructor(handler, options = {}) {
+        this.handler = handler;
+        this.maxRecord = options.maxRecordBytes ?? 16 * 1024 * 1024;
+    }
+    /** The header once known (pcapng: updated as interfaces appear). */
+    get header() {
+        return this.hdr;
+    }
+    /** Packet records seen so far. */
+    get frameCount() {
+        return this.frames;
+    }
+    /** Bytes pushed so far. */
+    get bytesPushed() {
+        return this.total;
+    }
+    /** Bytes held back waiting for the rest of a record. */
+    get bufferedBytes() {
+        return this.pendLen;
+    }
+    /** Feed the next chunk of the capture. Frames complete in it are delivered before this returns. */
+    push(input) {
+        this.total += input.length;
+        if (this.mode === Mode.Stopped || input.length === 0)
+            return;
+        // Frames are views of the chunk: views of a plain Uint8Array are much cheaper to make than of a Buffer.
+        const chunk = input.constructor === Uint8Array ? input : new Uint8Array(input.buffer, input.byteOffset, input.length);
+        let off = 0;
+        while (this.pendLen > 0) {
+            const take = Math.min(this.need - this.pendLen, chunk.length - off);
+            this.pend.set(chunk.subarray(off, off + take), this.pendLen);
+            this.pendLen += take;
+            off += take;
+            if (this.pendLen < this.need)
+                return;
+            const used = this.parse(this.pend, viewOf(this.pend), 0, this.pendLen);
+            if (this.stopped()) {
+                this.dropPending();
+                return;
+            }
+            if (used === this.pendLen) {
+                this.dropPending();
+            }
+            else {
+                // The head unit turned out to be longer (its header is now complete): grow and keep filling.
+                this.grow(used);
+            }
+        }
+        const end = chunk.length;
+        off = this.parse(chunk, viewOf(chunk), off, end);
+        if (!this.stopped() && off < end) {
+            const rest = end - off;
+            this.pend = new Uint8Array(Math.max(this.need, rest));
+            this.pend.set(chunk.subarray(off));
+            this.pendLen = rest;
+            if (this.need <= rest)
+                this.need = rest + 1;
+        }
+    }
+    /** The input is complete: report a truncated final record or an input too short to be a capture. */
+    end() {
+        if (this.mode === Mode.Stopped)
+            return;
+        const mode = this.mode;
+        this.mode = Mode.Stopped;
+        if (this.total === 0) {
+            this.problem(0, 'not-a-capture', 'empty input: no capture header');
+            return;
+        }
+        if (mode === Mode.Detect) {
+            this.problem(0, 'not-a-capture', `input of ${this.total} bytes is too short to hold a capture header`);
+        }
+        else if (mode === Mode.PcapHeader) {
+            this.problem(0, 'truncated-file', `capture ends inside the pcap file header (${this.pendLen} of ${PCAP_HEADER_LEN} bytes)`);
+        }
+        else if (this.pendLen > 0) {
+            const what = mode === Mode.PcapRecords ? `record of frame ${this.frames + 1}` : `pcapng block after frame ${this.frames}`;
+            const need = this.need > this.pendLen ? this.need : this.pendLen + 1;
+            this.problem(this.frames + 1, 'truncated-file', `capture ends inside the ${what}: ${this.pendLen} of ${need} bytes present`);
+        }
+        this.dropPending();
+    }
+    /** Read through a call so that control-flow narrowing does not assume the mode is unchanged. */
+    stopped() {
+        return this.mode === Mode.Stopped;
+    }
+    dropPending() {
+        this.pend = EMPTY;
+        this.pendLen = 0;
+        this.need = 0;
+    }
+    /** Keep filling the pending unit: new size `need`, `used` bytes of it consumed already (always 0). */
+    grow(used) {
+        const rest = this.pendLen - used;
+        const next = new Uint8Array(Math.max(this.need, rest + 1));
+        next.set(this.pend.subarray(used, this.pendLen));
+        this.pend = next;
+        this.pendLen = rest;
+        if (this.need <= rest)
+            this.need = rest + 1;
+    }
+    problem(frame, code, message) {
+        this.handler.problem({ type: 'problem', frame, code, message });
+    }
+    stop(frame, code, message) {
+        this.mode = Mode.Stopped;
+        this.problem(frame, code, message);
+        return 0;
+    }
+    /** Parse whole units from buf[off, end); returns the offset of the first unconsumed byte. */
+    parse(buf, dv, off, end) {
+        while (off < end) {
+            const avail = end - off;
+            switch (this.mode) {
+                case Mode.PcapRecords: {
+                    if (avail < REC_HEADER_LEN) {
+                        this.need = REC_HEADER_LEN;
+                        return off;
+                    }
+                    const le = this.le;
+                    const caplen = dv.getUint32(off + REC_OFF_CAPLEN, le);
+                    if (caplen > this.caplenLimit) {
+                        this.stop(this.frames + 1, 'bad-record-length', `frame ${this.frames + 1}: record claims ${caplen} captured bytes, more than the limit of ${this.caplenLimit}; the file is corrupt, stopping`);
+                        return end;
+                    }
+                    const size = REC_HEADER_LEN + caplen;
+                    if (avail < size) {
+                        this.need = size;
+                        return off;
+                    }
+                    const sec = dv.getUint32(off + REC_OFF_TS_SEC, le);
+                    const frac = dv.getUint32(off + REC_OFF_TS_FRAC, le);
+                    const iface = this.ifaces[0];
+                    this.handler.frame({
+                        type: 'frame',
+                        frame: ++this.frames,
+                        section: 0,
+                        interfaceId: 0,
+                        linktype: iface.linktype,
+                        timestamp: sec + (this.nanos ? frac / 1e9 : frac / 1e6),
+                        caplen,
+                        origlen: dv.getUint32(off + REC_OFF_ORIGLEN, le),
+                        data: buf.subarray(off + REC_HEADER_LEN, off + size),
+                    });
+                    off += size;
+                    break;
+                }
+                case Mode.Pcapng: {
+                    if (avail < BLOCK_MIN_LEN) {
+                        this.need = BLOCK_MIN_LEN;
+                        return off;
+                    }
+                    let type = dv.getUint32(off + BLOCK_OFF_TYPE, this.le);
+                    if (type === BLOCK_SHB) {
+                        // The section header sets the byte order for everything up to the next one.
+                        const bom = dv.getUint32(off + SHB_OFF_BYTE_ORDER, true);
+                        if (bom === BYTE_ORDER_MAGIC)
+                            this.le = true;
+                        else if (bom === BYTE_ORDER_MAGIC_SWAPPED)
+                            this.le = false;
+                        else {
+                            this.stop(this.frames + 1, 'bad-block', `pcapng section header after frame ${this.frames} has byte-order magic 0x${hex32(bom)}, not 0x1a2b3c4d; stopping`);
+                            return end;
+                        }
+                        type = BLOCK_SHB;
+                    }
+                    const len = dv.getUint32(off + BLOCK_OFF_LEN, this.le);
+                    if (len < BLOCK_MIN_LEN || len % 4 !== 0 || len > this.maxRecord) {
+                        this.stop(this.frames + 1, 'bad-block-length', `pcapng block of type 0x${hex32(type)} after frame ${this.frames} has length ${len} (must be a multiple of 4, 12..${this.maxRecord}); the file is corrupt, stopping`);
+                        return end;
+                    }
+                    if (avail < len) {
+                        this.need = len;
+                        return off;
+                    }
+                    const trailer = dv.getUint32(off + len - 4, this.le);
+                    if (trailer !== len) {
+                        this.problem(this.frames + 1, 'bad-block-length', `pcapng block of type 0x${hex32(type)} after frame ${this.frames}: leading length ${len} but trailing length ${trailer}`);
+                    }
+                    this.block(type, buf, dv, off, len);
+                    if (this.stopped())
+                        return end;
+                    off += len;
+                    break;
+                }
+                case Mode.Detect: {
+                    if (avail < MAGIC_LEN) {
+                        this.need = MAGIC_LEN;
+                        return off;
+                    }
+                    const magic = dv.getUint32(off, false);
+                    if (magic === BLOCK_SHB) {
+                        this.mode = Mode.Pcapng;
+                        break;
+                    }
+                    if (magic === PCAP_MAGIC_US || magic === PCAP_MAGIC_NS)
+                        this.le = false;
+                    else if (magic === PCAP_MAGIC_US_SWAPPED || magic === PCAP_MAGIC_NS_SWAPPED)
+                        this.le = true;
+                    else {
+                        this.unknownMagic(magic);
+                        return end;
+                    }
+                    this.nanos = magic === PCAP_MAGIC_NS || magic === PCAP_MAGIC_NS_SWAPPED;
+                    this.mode = Mode.PcapHeader;
+                    break;
+                }
+                case Mode.PcapHeader: {
+                    if (avail < PCAP_HEADER_LEN) {
+                        this.need = PCAP_HEADER_LEN;
+                        return off;
+                    }
+                    this.pcapHeader(dv, off);
+                    off += PCAP_HEADER_LEN;
+                    break;
+                }
+                default:
+                    return end;
+            }
+        }
+        return off;
+    }
+    unknownMagic(magic) {
+        if (magic === PCAP_MAGIC_MODIFIED || magic === PCAP_MAGIC_MODIFIED_SWAPPED) {
+            this.stop(0, 'unsupported-format', 'modified ("Kuznetzov") pcap format (magic 0xa1b2cd34) is not supported');
+        }
+        else if (magic >>> 16 === GZIP_MAGIC16) {
+            this.stop(0, 'unsupported-format', 'input is gzip-compressed: decompress it first (e.g. gunzip)');
+        }
+        else {
+            this.stop(0, 'not-a-capture', `input starts with 0x${hex32(magic)}, not a pcap or pcapng magic number`);
+        }
+    }
+    pcapHeader(dv, off) {
+        const le = this.le;
+        const snaplen = dv.getUint32(off + PCAP_OFF_SNAPLEN, le);
+        const linktype = dv.getUint32(off + PCAP_OFF_LINKTYPE, le) & PCAP_LINKTYPE_MASK;
+        this.caplenLimit = Math.min(Math.max(PCAP_MAX_SANE_CAPLEN, snaplen), this.maxRecord);
+        this.section = 0;
+        const iface = {
+            id: 0,
+            section: 0,
+            linktype,
+            linktypeName: linktypeName(linktype),
+            snaplen,
+            tsUnitsPerSecond: this.nanos ? 1e9 : 1e6,
+            tsOffset: 0,
+        };
+        this.ifaces = [iface];
+        this.hdr = {
+            format: 'pcap',
+            version: `${dv.getUint16(off + PCAP_OFF_VERSION_MAJOR, le)}.${dv.getUint16(off + PCAP_OFF_VERSION_MINOR, le)}`,
+            byteOrder: le ? 'little' : 'big',
+            snaplen,
+            timestampPrecision: this.nanos ? 'ns' : 'us',
+            interfaces: [iface],
+            sections: 1,
+        };
+        this.mode = Mode.PcapRecords;
+        this.handler.header?.(this.hdr);
+        this.handler.interface?.(iface);
+    }
+    block(type, buf, dv, off, len) {
+        const le = this.le;
+        switch (type) {
+            case BLOCK_EPB:
+            case BLOCK_PB: {
+                const epb = type === BLOCK_EPB;
+                const frame = ++this.frames;
+                if (len < (epb ? EPB_MIN_LEN : PB_MIN_LEN)) {
+                    this.problem(frame, 'bad-block', `frame ${frame}: packet block of ${len} bytes is too short`);
+                    return;
+                }
+                const ifid = epb ? dv.getUint32(off + EPB_OFF_IFACE, le) : dv.getUint16(off + PB_OFF_IFACE, le);
+                const caplen = dv.getUint32(off + (epb ? EPB_OFF_CAPLEN : PB_OFF_CAPLEN), le);
+                const dataOff = off + (epb ? EPB_DATA : PB_DATA);
+                if (caplen > len - (epb ? EPB_MIN_LEN : PB_MIN_LEN)) {
+                    this.problem(frame, 'bad-block', `frame ${frame}: captured length ${caplen} does not fit in its ${len}-byte block`);
+                    return;
+                }
+                const iface = this.ifaces[ifid];
+                if (iface === undefined) {
+                    this.problem(frame, 'bad-interface', `frame ${frame}: refers to interface ${ifid}, but section ${this.section} describes ${this.ifaces.length}`);
+                    return;
+                }
+                const hi = dv.getUint32(off + (epb ? EPB_OFF_TS_HIGH : PB_OFF_TS_HIGH), le);
+                const lo = dv.getUint32(off + (epb ? EPB_OFF_TS_LOW : PB_OFF_TS_LOW), le);
+                const timestamp = (hi * TWO_POW_32 + lo) / iface.tsUnitsPerSecond + iface.tsOffset;
+                this.lastTs = timestamp;
+                this.handler.frame({
+                    type: 'frame',
+                    frame,
+                    section: this.section,
+                    interfaceId: ifid,
+                    linktype: iface.linktype,
+                    timestamp,
+                    caplen,
+                    origlen: dv.getUint32(off + (epb ? EPB_OFF_ORIGLEN : PB_OFF_ORIGLEN), le),
+                    data: buf.subarray(dataOff, dataOff + caplen),
+                });
+                return;
+            }
+            case BLOCK_SPB: {
+                const frame = ++this.frames;
+                const iface = this.ifaces[0];
+                if (len < SPB_MIN_LEN || iface === undefined) {
+                    this.problem(frame, 'bad-block', `frame ${frame}: simple packet block without interface 0 or too short`);
+                    return;
+                }
+                const origlen = dv.getUint32(off + SPB_OFF_ORIGLEN, le);
+                let caplen = Math.min(origlen, len - SPB_MIN_LEN);
+                if (iface.snaplen > 0 && caplen > iface.snaplen)
+                    caplen = iface.snaplen;
+                this.handler.frame({
+                    type: 'frame',
+                    frame,
+                    section: this.section,
+                    interfaceId: 0,
+                    linktype: iface.linktype,
+                    // A simple packet block has no timestamp: it gets that of the packet before it.
+                    timestamp: this.lastTs,
+                    caplen,
+                    origlen,
+                    data: buf.subarray(off + SPB_DATA, off + SPB_DATA + caplen),
+                });
+                return;
+            }
+            case BLOCK_IDB:
+                this.interfaceBlock(buf, dv, off, len);
+                return;
+            case BLOCK_SHB:
+                this.sectionHeader(dv, off, len);
+                return;
+            default:
+                // Name resolution, statistics, decryption secrets, custom and unknown blocks carry no packets.
+                return;
+        }
+    }
+    sectionHeader(dv, off, len) {
+        if (len < SHB_MIN_LEN) {
+            this.stop(this.frames + 1, 'bad-block', `pcapng section header after frame ${this.frames} is ${len} bytes, below ${SHB_MIN_LEN}`);
+            return;
+        }
+        const major = dv.getUint16(off + SHB_OFF_MAJOR, this.le);
+        const minor = dv.getUint16(off + SHB_OFF_MINOR, this.le);
+        if (major !== 1) {
+            this.stop(this.frames + 1, 'unsupported-format', `pcapng section version ${major}.${minor} is not supported (only 1.x)`);
+            return;
+        }
+        this.section++;
+        this.ifaces = [];
+        const version = `${major}.${minor}`;
+        const byteOrder = this.le ? 'little' : 'big';
+        if (this.hdr === undefined) {
+            this.hdr = { format: 'pcapng', version, byteOrder, snaplen: 0, timestampPrecision: 'us', interfaces: [], sections: 1 };
+            this.handler.header?.(this.hdr);
+        }
+        else {
+            this.hdr.version = version;
+            this.hdr.byteOrder = byteOrder;
+            this.hdr.sections++;
+        }
+    }
+    interfaceBlock(buf, dv, off, len) {
+        const le = this.le;
+        if (len < IDB_MIN_LEN) {
+            this.problem(this.frames + 1, 'bad-block', `interface description block after frame ${this.frames} is ${len} bytes, below ${IDB_MIN_LEN}`);
+            return;
+        }
+        const linktype = dv.getUint16(off + IDB_OFF_LINKTYPE, le);
+        const iface = {
+            id: this.ifaces.length,
+            section: this.section,
+            linktype,
+            linktypeName: linktypeName(linktype),
+            snaplen: dv.getUint32(off + IDB_OFF_SNAPLEN, le),
+            tsUnitsPerSecond: 1e6,
+            tsOffset: 0,
+        };
+        let precision = 'us';
+        // Options: code, length, value padded to 4 bytes; stop at opt_endofopt or the trailing length.
+        let p = off + IDB_OPTIONS;
+        const optEnd = off + len - 4;
+        while (p + OPT_HEADER_LEN <= optEnd) {
+            const code = dv.getUint16(p, le);
+            const olen = dv.getUint16(p + 2, le);
+            const v = p + OPT_HEADER_LEN;
+            if (code === OPT_END || v + olen > optEnd)
+                break;
+            if (code === OPT_IF_TSRESOL && olen >= 1) {
+                const r = buf[v];
+                const exp = r & TSRESOL_EXPONENT_MASK;
+                if (r & TSRESOL_POWER_OF_TWO) {
+                    iface.tsUnitsPerSecond = 2 ** exp;
+                    precision = `2^-${exp}`;
+                }
+                else {
+                    iface.tsUnitsPerSecond = 10 ** exp;
+                    precision = exp === 3 ? 'ms' : exp === 6 ? 'us' : exp === 9 ? 'ns' : `10^-${exp}`;
+                }
+            }
+            else if (code === OPT_IF_TSOFFSET && olen >= 8) {
+                iface.tsOffset = Number(dv.getBigInt64(v, le));
+            }
+            else if (code === OPT_IF_NAME && olen > 0) {
+                iface.name = new TextDecoder().decode(buf.subarray(v, v + olen)).replace(/\0+$/, '');
+            }
+            p = v + ((olen + 3) & ~3);
+        }
+        if (iface.tsUnitsPerSecond === 0 || !Number.isFinite(iface.tsUnitsPerSecond))
+            iface.tsUnitsPerSecond = 1e6;
+        this.ifaces.push(iface);
+        const hdr = this.hdr;
+        if (hdr !== undefined) {
+            if (hdr.interfaces.length === 0) {
+                hdr.snaplen = iface.snaplen;
+                hdr.timestampPrecision = precision;
+            }
+            if (hdr.interfaces.length < MAX_HEADER_INTERFACES)
+                hdr.interfaces.push(iface);
+        }
+        this.handler.interface?.(iface);
+    }
+}
+function viewOf(b) {
+    return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+function hex32(n) {
+    return (n >>> 0).toString(16).padStart(8, '0');
+}
+//# sourceMappingURL=reader.js.map

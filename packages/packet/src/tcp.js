@@ -1,0 +1,444 @@
+/**
+ * TCP reassembly: per direction of each connection, bytes are delivered once and in sequence order.
+ * Retransmissions and overlaps keep the bytes seen first; out-of-order segments wait (bounded) for the hole
+ * before them; a hole that cannot be filled becomes an explicit gap so the consumer can resynchronise.
+ * All times are capture time (seconds), so replaying a file behaves exactly like the live capture did.
+ */
+import { dottedQuad } from './format.js';
+export const TCP_FIN = 0x01;
+export const TCP_SYN = 0x02;
+export const TCP_RST = 0x04;
+export const TCP_ACK = 0x10;
+class Direction {
+    started = false;
+    /** A SYN was seen from this side, with sequence number `isn`. */
+    syn = false;
+    isn = 0;
+    /** Next expected sequence number (mod 2^32). */
+    next = 0;
+    /** Buffered out-of-order segments: sorted, non-overlapping, all ahead of `next`. */
+    segs = [];
+    buffered = 0;
+    fin = false;
+    finSeq = 0;
+    done = false;
+    hole = false;
+    holeSince = 0;
+}
+class FlowState {
+    flow;
+    epA;
+    lo;
+    hi;
+    lastSeen;
+    info;
+    closed = false;
+    dirs = [new Direction(), new Direction()];
+    constructor(flow, epA, lo, hi, lastSeen, 
+    /** Last packet record used in an event of this flow: the packet for events raised by timers. */
+    info) {
+        this.flow = flow;
+        this.epA = epA;
+        this.lo = lo;
+        this.hi = hi;
+        this.lastSeen = lastSeen;
+        this.info = info;
+    }
+}
+const SIDES = ['a', 'b'];
+const PORT_SPAN = 65536;
+const SWEEP_INTERVAL = 1;
+export class TcpReassembler {
+    sink;
+    stats = {
+        flows: 0,
+        flowsTotal: 0,
+        flowsClosed: 0,
+        flowsTimedOut: 0,
+        flowsEvicted: 0,
+        segments: 0,
+        bytes: 0,
+        duplicateBytes: 0,
+        outOfOrderSegments: 0,
+        bufferedBytes: 0,
+        gaps: 0,
+        gapBytes: 0,
+    };
+    maxPerDir;
+    maxTotal;
+    maxSegs;
+    gapTimeout;
+    idleTimeout;
+    closedLinger;
+    maxFlows;
+    /** lower endpoint key → higher endpoint key → connection; endpoint key = ip × 65536 + port. */
+    table = new Map();
+    nextId = 1;
+    now = -Infinity;
+    lastSweep = -Infinity;
+    /** The flow whose packet is being processed: its events use the current packet record. */
+    active;
+    constructor(sink, options = {}) {
+        this.sink = sink;
+        this.maxPerDir = options.maxBufferPerDirection ?? 4 * 1024 * 1024;
+        this.maxTotal = options.maxBufferTotal ?? 64 * 1024 * 1024;
+        this.maxSegs = options.maxSegmentsPerDirection ?? 4096;
+        this.gapTimeout = options.gapTimeout ?? 10;
+        this.idleTimeout = options.idleTimeout ?? 600;
+        this.closedLinger = options.closedLinger ?? 30;
+        this.maxFlows = options.maxFlows ?? 65536;
+    }
+    /**
+     * One TCP segment. `payload` holds the captured data; `missing` counts payload bytes the IP header
+     * announced but the capture cut off (snaplen).
+     */
+    segment(now, src, sport, dst, dport, seq, flags, payload, missing) {
+        this.stats.segments++;
+        if (now > this.now)
+            this.now = now;
+        const epS = src * PORT_SPAN + sport;
+        const epD = dst * PORT_SPAN + dport;
+        const lo = epS < epD ? epS : epD;
+        const hi = epS < epD ? epD : epS;
+        let inner = this.table.get(lo);
+        let fs = inner?.get(hi);
+        const syn = (flags & TCP_SYN) !== 0;
+        const ack = (flags & TCP_ACK) !== 0;
+        if (fs !== undefined && this.now - fs.lastSeen > (fs.closed ? this.closedLinger : this.idleTimeout)) {
+            // Expired before the sweep got to it: this packet belongs to a new connection (or a new mid-stream view).
+            if (!fs.closed)
+                this.close(fs, 'timeout');
+            this.remove(fs);
+            fs = undefined;
+        }
+        if (fs !== undefined) {
+            if (fs.closed) {
+                if (!syn || ack) {
+                    fs.lastSeen = this.now;
+                    return;
+                }
+                this.remove(fs);
+                fs = undefined;
+            }
+            else if (syn && !ack) {
+                const d = fs.dirs[epS === fs.epA ? 0 : 1];
+                if (d.started && !(d.syn && d.isn === seq)) {
+                    // A fresh SYN with another initial sequence number: the old connection is gone unseen.
+                    this.close(fs, 'evicted');
+                    this.remove(fs);
+                    fs = undefined;
+                }
+            }
+        }
+        let created = false;
+        if (fs === undefined) {
+            if ((flags & TCP_RST) !== 0)
+                return;
+            if (this.stats.flows >= this.maxFlows)
+                this.evict();
+            inner = this.table.get(lo);
+            if (inner === undefined) {
+                inner = new Map();
+                this.table.set(lo, inner);
+            }
+            const flow = {
+                id: this.nextId++,
+                a: { ip: dottedQuad(src), port: sport },
+                b: { ip: dottedQuad(dst), port: dport },
+            };
+            fs = new FlowState(flow, epS, lo, hi, this.now, this.sink.current());
+            inner.set(hi, fs);
+            this.stats.flows++;
+            this.stats.flowsTotal++;
+            created = true;
+        }
+        this.active = fs;
+        try {
+            this.process(fs, epS === fs.epA ? 0 : 1, seq, flags, payload, missing, created);
+        }
+        finally {
+            this.active = undefined;
+        }
+    }
+    process(fs, from, seq, flags, payload, missing, created) {
+        fs.lastSeen = this.now;
+        const d = fs.dirs[from];
+        if ((flags & TCP_SYN) !== 0) {
+            if (fs.flow.opener === undefined)
+                fs.flow.opener = SIDES[(flags & TCP_ACK) !== 0 ? 1 - from : from];
+            if (!d.syn) {
+                d.syn = true;
+                d.isn = seq;
+            }
+            seq = (seq + 1) >>> 0;
+            if (!d.started) {
+                d.started = true;
+                d.next = seq;
+            }
+        }
+        if (created)
+            this.sink.emit({ type: 'tcp-open', packet: this.info(fs), flow: fs.flow });
+        if ((flags & TCP_RST) !== 0) {
+            this.close(fs, 'rst');
+            return;
+        }
+        if (payload.length > 0 || missing > 0)
+            this.data(fs, from, seq, payload, missing);
+        if ((flags & TCP_FIN) !== 0 && !d.fin) {
+            const finSeq = (seq + payload.length + missing) >>> 0;
+            if (!d.started) {
+                d.started = true;
+                d.next = finSeq;
+            }
+            d.fin = true;
+            d.finSeq = finSeq;
+            this.updateHole(d);
+        }
+        this.checkHoles(fs);
+        this.checkDone(fs);
+    }
+    data(fs, from, seq, payload, missing) {
+        const d = fs.dirs[from];
+        if (!d.started) {
+            // Capture started mid-connection: the first data seen defines the stream start.
+            d.started = true;
+            d.next = seq;
+        }
+        const len = payload.length;
+        const rel = (seq - d.next) | 0;
+        if (rel + len + missing <= 0) {
+            this.stats.duplicateBytes += len;
+            return;
+        }
+        if (rel <= 0) {
+            if (rel + len > 0) {
+                this.stats.duplicateBytes -= rel;
+                this.deliver(fs, from, rel === 0 ? payload : payload.subarray(-rel));
+            }
+            else {
+                this.stats.duplicateBytes += len;
+            }
+            if (missing > 0) {
+                const skip = (seq + len + missing - d.next) | 0;
+                if (skip > 0)
+                    this.gap(fs, from, skip);
+            }
+            this.drain(fs, from);
+            return;
+        }
+        if (len === 0) {
+            this.updateHole(d);
+            return;
+        }
+        this.stats.outOfOrderSegments++;
+        this.buffer(d, rel, seq, payload);
+        this.updateHole(d);
+        while (d.segs.length > 0 &&
+            (d.buffered > this.maxPerDir || d.segs.length > this.maxSegs || this.stats.bufferedBytes > this.maxTotal)) {
+            this.flushOne(fs, from);
+        }
+    }
+    /** Insert the parts of a segment not yet buffered (earlier bytes win), copying them. */
+    buffer(d, rel, seq, payload) {
+        const segs = d.segs;
+        const end = rel + payload.length;
+        let s = rel;
+        let i = 0;
+        while (s < end) {
+            while (i < segs.length && ((segs[i].seq - d.next) | 0) + segs[i].data.length <= s)
+                i++;
+            const next = i < segs.length ? segs[i] : undefined;
+            const nextRel = next === undefined ? end : (next.seq - d.next) | 0;
+            if (next !== undefined && nextRel <= s) {
+                const skipTo = nextRel + next.data.length;
+                this.stats.duplicateBytes += Math.min(skipTo, end) - s;
+                s = skipTo;
+                continue;
+            }
+            const e = Math.min(end, nextRel);
+            segs.splice(i, 0, { seq: (seq + (s - rel)) >>> 0, data: payload.slice(s - rel, e - rel) });
+            d.buffered += e - s;
+            this.stats.bufferedBytes += e - s;
+            i++;
+            s = e;
+        }
+    }
+    /** Deliver buffered segments that the stream has reached. */
+    drain(fs, from) {
+        const d = fs.dirs[from];
+        let n = 0;
+        while (n < d.segs.length) {
+            const s = d.segs[n];
+            const r = (s.seq - d.next) | 0;
+            if (r > 0)
+                break;
+            n++;
+            d.buffered -= s.data.length;
+            this.stats.bufferedBytes -= s.data.length;
+            const end = r + s.data.length;
+            if (end > 0) {
+                this.stats.duplicateBytes -= r;
+                this.deliver(fs, from, r === 0 ? s.data : s.data.subarray(-r));
+            }
+            else {
+                this.stats.duplicateBytes += s.data.length;
+            }
+        }
+        if (n > 0)
+            d.segs.splice(0, n);
+        this.updateHole(d);
+    }
+    updateHole(d) {
+        const hole = d.segs.length > 0 || (d.fin && d.next !== d.finSeq);
+        if (hole && !d.hole)
+            d.holeSince = this.now;
+        d.hole = hole;
+    }
+    /** Declare the first hole of a direction a gap and deliver what follows it. */
+    flushOne(fs, from) {
+        const d = fs.dirs[from];
+        if (d.segs.length > 0) {
+            const r = (d.segs[0].seq - d.next) | 0;
+            if (r > 0)
+                this.gap(fs, from, r);
+            this.drain(fs, from);
+            // A following hole starts now.
+            if (d.hole)
+                d.holeSince = this.now;
+        }
+        else if (d.fin && d.next !== d.finSeq) {
+            const r = (d.finSeq - d.next) | 0;
+            if (r > 0)
+                this.gap(fs, from, r);
+            else
+                d.next = d.finSeq;
+            this.updateHole(d);
+        }
+    }
+    flushHoles(fs, from) {
+        const d = fs.dirs[from];
+        while (d.hole)
+            this.flushOne(fs, from);
+    }
+    gap(fs, from, length) {
+        const d = fs.dirs[from];
+        d.next = (d.next + length) >>> 0;
+        this.stats.gaps++;
+        this.stats.gapBytes += length;
+        this.sink.emit({ type: 'tcp-gap', packet: this.info(fs), flow: fs.flow, from: SIDES[from], length });
+    }
+    deliver(fs, from, data) {
+        const d = fs.dirs[from];
+        d.next = (d.next + data.length) >>> 0;
+        this.stats.bytes += data.length;
+        this.sink.emit({ type: 'tcp-data', packet: this.info(fs), flow: fs.flow, from: SIDES[from], data });
+    }
+    info(fs) {
+        if (this.active === fs)
+            fs.info = this.sink.current();
+        return fs.info;
+    }
+    /** Report holes that stayed open longer than the gap timeout. */
+    checkHoles(fs) {
+        const [a, b] = fs.dirs;
+        if (a.hole && this.now - a.holeSince > this.gapTimeout)
+            this.flushHoles(fs, 0);
+        if (b.hole && this.now - b.holeSince > this.gapTimeout)
+            this.flushHoles(fs, 1);
+    }
+    checkDone(fs) {
+        const [a, b] = fs.dirs;
+        if (!a.done && a.fin && !a.hole)
+            a.done = true;
+        if (!b.done && b.fin && !b.hole)
+            b.done = true;
+        if (a.done && b.done)
+            this.close(fs, 'fin');
+    }
+    close(fs, reason) {
+        if (fs.closed)
+            return;
+        this.flushHoles(fs, 0);
+        this.flushHoles(fs, 1);
+        fs.closed = true;
+        this.stats.flowsClosed++;
+        if (reason === 'timeout')
+            this.stats.flowsTimedOut++;
+        if (reason === 'evicted')
+            this.stats.flowsEvicted++;
+        this.sink.emit({ type: 'tcp-close', packet: this.info(fs), flow: fs.flow, reason });
+    }
+    remove(fs) {
+        const inner = this.table.get(fs.lo);
+        if (inner?.get(fs.hi) !== fs)
+            return;
+        inner.delete(fs.hi);
+        if (inner.size === 0)
+            this.table.delete(fs.lo);
+        this.stats.flows--;
+        for (const d of fs.dirs) {
+            this.stats.bufferedBytes -= d.buffered;
+            d.buffered = 0;
+            d.segs = [];
+        }
+    }
+    /**
+     * Let capture time pass: expire idle connections and report holes open too long. Events raised here
+     * carry the last packet record of their connection.
+     */
+    advance(now) {
+        if (now > this.now)
+            this.now = now;
+        if (this.now - this.lastSweep < SWEEP_INTERVAL)
+            return;
+        this.lastSweep = this.now;
+        for (const inner of this.table.values()) {
+            for (const fs of inner.values()) {
+                const idle = this.now - fs.lastSeen;
+                if (fs.closed) {
+                    if (idle > this.closedLinger)
+                        this.remove(fs);
+                }
+                else if (idle > this.idleTimeout) {
+                    this.close(fs, 'timeout');
+                    this.remove(fs);
+                }
+                else {
+                    this.checkHoles(fs);
+                    this.checkDone(fs);
+                }
+            }
+        }
+    }
+    /**
+     * End of capture: deliver what is still buffered (after explicit gaps). Connections whose both sides sent
+     * FIN close; the others stay open.
+     */
+    flush() {
+        for (const inner of this.table.values()) {
+            for (const fs of inner.values()) {
+                if (fs.closed)
+                    continue;
+                this.flushHoles(fs, 0);
+                this.flushHoles(fs, 1);
+                this.checkDone(fs);
+            }
+        }
+    }
+    /** Evict the least recently active eighth of the connections to make room. */
+    evict() {
+        const all = [];
+        for (const inner of this.table.values())
+            for (const fs of inner.values())
+                all.push(fs);
+        all.sort((x, y) => x.lastSeen - y.lastSeen);
+        const n = Math.max(1, all.length >> 3);
+        for (let i = 0; i < n; i++) {
+            const fs = all[i];
+            if (!fs.closed)
+                this.close(fs, 'evicted');
+            this.remove(fs);
+        }
+    }
+}
+//# sourceMappingURL=tcp.js.map
