@@ -11,7 +11,7 @@ usage() { sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 [ $# -ge 1 ] && { [ "$1" = -h ] || [ "$1" = --help ]; } && usage 0
 [ $# -ge 2 ] || usage
 SIZE_MB=$1; OUT=$2; shift 2
-CLIENTS=4; PVS=200; RATE=20; PRECISION=()
+CLIENTS=4; PVS=200; RATE=50; PRECISION=()
 while [ $# -gt 0 ]; do
   case $1 in
     --clients) CLIENTS=$2; shift 2 ;;
@@ -59,7 +59,7 @@ size() { stat -c %s "$OUT" 2>/dev/null || echo 0; }
 seed=1
 while [ "$(size)" -lt "$TARGET" ]; do
   "${SIM[@]}" load --port "$PORT" --addr-list 127.0.0.1 --pvs "$PVS" --clients "$CLIENTS" \
-    --channels 100 --monitors 60 --ops 200 --storm 10 --duration 3 --seed "$seed" >/dev/null &
+    --channels 100 --monitors 60 --ops 1000 --storm 10 --duration 10 --seed "$seed" >/dev/null &
   LOAD=$!
   while kill -0 "$LOAD" 2>/dev/null; do
     if [ "$(size)" -ge "$TARGET" ]; then kill -TERM "$LOAD" 2>/dev/null || true; fi

@@ -9,6 +9,11 @@ import { Prng } from './prng.js';
 import { ENUM_STATES } from './pvs.js';
 import { sleep } from './util.js';
 
+/** Shortest pause between two rounds of operations. */
+const MIN_TICK_MS = 10;
+/** Most operations one client keeps waiting for at once. */
+const MAX_IN_FLIGHT = 256;
+
 /** Options of {@link runLoad}. */
 export interface LoadOptions {
   /** Search destinations ('host' or 'host:port'), default ['127.0.0.1']. */
@@ -121,27 +126,39 @@ async function runOneClient(
   };
   for (let i = 0; i < Math.min(options.monitors, channels.length); i++) monitors.push(subscribe(channels[i] as ClientChannel));
   await Promise.allSettled(channels.map((c) => c.waitConnected(Math.max(1, deadline - Date.now()))));
-  const period = options.opsPerSecond > 0 ? 1000 / options.opsPerSecond : Infinity;
-  let lastResubscribe = Date.now();
-  while (Date.now() < deadline && !signal?.aborted) {
-    await sleep(Math.min(period, Math.max(0, deadline - Date.now()), 1000));
-    if (period === Infinity) continue;
-    const connected = channels.filter((c) => c.connected);
-    if (connected.length > 0) {
-      const ch = prng.pick(connected);
-      const write = prng.next() < options.writeShare && (ch.accessRights & 2) !== 0;
-      try {
-        if (write) {
-          report.writes += 1;
-          await ch.put(valueFor(prng, ch), { notify: prng.next() < 0.8 });
-        } else {
-          report.reads += 1;
-          await ch.get({ type: prng.pick(FAMILY_OFFSETS) + ch.nativeType });
-        }
-      } catch (err) {
-        if (!(err instanceof CaError)) throw err;
-        report.failures += 1;
+  const operate = async (ch: ClientChannel): Promise<void> => {
+    const write = prng.next() < options.writeShare && (ch.accessRights & 2) !== 0;
+    try {
+      if (write) {
+        report.writes += 1;
+        await ch.put(valueFor(prng, ch), { notify: prng.next() < 0.8 });
+      } else {
+        report.reads += 1;
+        await ch.get({ type: prng.pick(FAMILY_OFFSETS) + ch.nativeType });
       }
+    } catch (err) {
+      if (!(err instanceof CaError)) throw err;
+      report.failures += 1;
+    }
+  };
+  // Operations are paced by elapsed time (a token bucket checked every 10 ms) and run concurrently up to a
+  // cap, so the rate holds whatever the round-trip time, and a slow IOC cannot pile up requests.
+  const started = Date.now();
+  const inFlight = new Set<Promise<void>>();
+  let issued = 0;
+  let lastResubscribe = started;
+  while (Date.now() < deadline && !signal?.aborted) {
+    await sleep(Math.min(MIN_TICK_MS, Math.max(0, deadline - Date.now())));
+    const due = Math.floor(((Date.now() - started) * options.opsPerSecond) / 1000) - issued;
+    const connected = channels.filter((c) => c.connected);
+    if (connected.length === 0) {
+      issued += Math.max(0, due);
+    } else {
+      for (let i = 0; i < due && inFlight.size < MAX_IN_FLIGHT; i++) {
+        const op = operate(prng.pick(connected)).finally(() => inFlight.delete(op));
+        inFlight.add(op);
+      }
+      issued += Math.max(0, due);
     }
     if (options.resubscribeEveryMs > 0 && monitors.length > 0 && Date.now() - lastResubscribe >= options.resubscribeEveryMs) {
       lastResubscribe = Date.now();
@@ -154,6 +171,7 @@ async function runOneClient(
       }
     }
   }
+  await Promise.all(inFlight);
   report.channelsConnected += channels.filter((c) => c.connected).length;
   report.channelsUnconnected += channels.filter((c) => !c.connected).length;
   report.searchRequests += client.stats.searchRequests;
