@@ -178,12 +178,12 @@ export class StatsCollector {
     const server = r.server ?? (isResponse ? srcEp : dstEp);
 
     if (name === 'SearchRequest') {
-      const pv = stringField(r.command, 'pv_name') ?? r.pv ?? null;
+      const pv = stringField(r.command, 'pv_name') ?? stringField(r.command, 'pv') ?? r.pv ?? null;
       if (pv !== null) this.searched.set(pv, (this.searched.get(pv) ?? 0) + 1);
     } else if (name === 'CreateChanRequest') {
       const cid = numberField(r.command, 'cid');
       this.pending.set(creationKey(client, server, cid), {
-        pv: stringField(r.command, 'pv_name') ?? r.pv ?? null,
+        pv: stringField(r.command, 'pv_name') ?? stringField(r.command, 'pv') ?? r.pv ?? null,
         cid,
         client,
         server,
@@ -230,7 +230,7 @@ export class StatsCollector {
       if (r.timestamp < c.first) c.first = r.timestamp;
       if (r.timestamp > c.last) c.last = r.timestamp;
       if (name === 'HostNameRequest') c.host = stringField(r.command, 'host_name') ?? c.host;
-      else if (name === 'ClientNameRequest') c.user = stringField(r.command, 'user_name') ?? c.user;
+      else if (name === 'ClientNameRequest') c.user = stringField(r.command, 'user_name') ?? stringField(r.command, 'client_name') ?? c.user;
       else if (name === 'CreateChanResponse') c.channels++;
     }
   }

@@ -56,7 +56,7 @@ const FIELD_ORDER: Readonly<Record<string, readonly string[]>> = {
 };
 
 /** Fields never printed as arguments: identity and the decoder's helper names of other fields. */
-const HIDDEN_FIELDS = new Set(['name', 'id', 'pv_name', 'host_name', 'user_name', 'data_type_name', 'status_name', 'status_severity', 'access_rights_name']);
+const HIDDEN_FIELDS = new Set(['name', 'id', 'pv_name', 'pv', 'host_name', 'user_name', 'client_name', 'severity', 'data_type_name', 'status_name', 'status_severity', 'access_rights_name']);
 /** Commands whose caproto `name` argument is the PV name (the decoder's `name` is the class name). */
 const PV_NAME_COMMANDS = new Set(['SearchRequest', 'CreateChanRequest']);
 
@@ -68,9 +68,10 @@ const PV_NAME_COMMANDS = new Set(['SearchRequest', 'CreateChanRequest']);
  */
 export function caprotoField(cmd: CommandLike, field: string, pv: string | null | undefined): unknown {
   if (field === 'name') {
-    if (PV_NAME_COMMANDS.has(cmd.name)) return cmd['pv_name'] ?? pv ?? undefined;
+    // `pv` and `client_name` are the names the protocol decoder used before the contract settled.
+    if (PV_NAME_COMMANDS.has(cmd.name)) return cmd['pv_name'] ?? cmd['pv'] ?? pv ?? undefined;
     if (cmd.name === 'HostNameRequest') return cmd['host_name'];
-    if (cmd.name === 'ClientNameRequest') return cmd['user_name'];
+    if (cmd.name === 'ClientNameRequest') return cmd['user_name'] ?? cmd['client_name'];
     return undefined;
   }
   return cmd[field];
@@ -132,7 +133,8 @@ function renderField(field: string, value: unknown, cmd: CommandLike): string {
 }
 
 const METADATA_NAME_FIELDS: Readonly<Record<string, string>> = { status: 'statusName', severity: 'severityName' };
-const METADATA_HIDDEN = new Set(['statusName', 'severityName', 'status_name', 'severity_name']);
+// The raw EPICS time fields are shown converted, as `timestamp`.
+const METADATA_HIDDEN = new Set(['statusName', 'severityName', 'status_name', 'severity_name', 'secondsPastEpoch', 'nanoseconds']);
 
 function renderMetadata(value: unknown, cmd: CommandLike): string {
   if (value === null || value === undefined || typeof value !== 'object') return pyRepr(value ?? null);

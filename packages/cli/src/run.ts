@@ -1,0 +1,200 @@
+/**
+ * The `ca-shark` program, independent of the process: arguments and standard streams in, exit status out.
+ */
+import { open } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import type { Readable, Writable } from 'node:stream';
+import { shark, type CaRecord, type DecoderProblem } from '@ca-shark/decoder';
+import { compileFilter, recordToJSON, StatsCollector, FilterError, isFailure, type RecordPredicate } from '@ca-shark/analysis';
+import { HELP, parseCommandLine, UsageError, type CliOptions } from './args.js';
+import { palette, useColor, type Palette } from './color.js';
+import { LineWriter } from './output.js';
+import { pyFloat } from './pyrepr.js';
+import { renderCommand } from './render.js';
+import { renderStats } from './stats-text.js';
+import { compileTemplate, DEFAULT_TEMPLATE, TemplateError, type CompiledTemplate } from './template.js';
+
+/** The process around the program (real streams in main.ts, fakes or pipes in tests). */
+export interface CliIO {
+  stdin: Readable;
+  stdout: Writable & { isTTY?: boolean };
+  stderr: Writable;
+  env: NodeJS.ProcessEnv;
+  /** Called when stdout's reader has gone away (EPIPE): the program should end quietly with status 0. */
+  onBrokenPipe?: () => void;
+}
+
+/** Exit statuses. */
+export const EXIT_OK = 0;
+/** `stats` found nothing to analyse. */
+export const EXIT_NOTHING = 1;
+/** Bad usage or unreadable input. */
+export const EXIT_BAD_INPUT = 2;
+
+/**
+ * Packet-layer problem codes that mean the input itself is unreadable (not a capture, cut short, a link
+ * type we cannot decode): reported as an error naming the file, exit status 2.
+ */
+const INPUT_PROBLEMS = new Set([
+  'not-a-capture',
+  'unsupported-format',
+  'truncated-file',
+  'unknown-linktype',
+  'bad-block-length',
+  'bad-record-length',
+  'bad-interface',
+]);
+
+/** The version in this package's package.json. */
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** Run `ca-shark` with `argv` (without node and script); resolves to the exit status. */
+export async function run(argv: readonly string[], io: CliIO): Promise<number> {
+  const err = (line: string): void => {
+    io.stderr.write(`ca-shark: ${line}\n`);
+  };
+  let options: CliOptions;
+  let filter: RecordPredicate;
+  let template: CompiledTemplate | null = null;
+  try {
+    options = parseCommandLine(argv);
+    filter = compileFilter({ pv: options.pv, host: options.host, command: options.commands, errors: options.errors });
+    if (options.format !== null) template = compileTemplate(options.format);
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof FilterError || e instanceof TemplateError) {
+      err(e.message);
+      if (e instanceof UsageError) io.stderr.write("Try 'ca-shark --help'.\n");
+      return EXIT_BAD_INPUT;
+    }
+    throw e;
+  }
+  if (options.help) {
+    io.stdout.write(HELP);
+    return EXIT_OK;
+  }
+  if (options.version) {
+    io.stdout.write(`ca-shark ${version()}\n`);
+    return EXIT_OK;
+  }
+
+  const out = new LineWriter(io.stdout);
+  let brokenPipe = false;
+  io.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') {
+      brokenPipe = true;
+      out.close();
+      io.onBrokenPipe?.();
+    } else {
+      err(`cannot write output: ${e.message}`);
+    }
+  });
+
+  const colors = palette(useColor(options.color, io.stdout.isTTY === true, io.env));
+  const stats = options.command === 'stats' ? new StatsCollector({ top: options.top }) : null;
+  let emit: (r: CaRecord) => void;
+  if (stats !== null) emit = (r) => stats.add(r);
+  else if (options.json) emit = (r) => out.line(recordToJSON(r));
+  else if (template !== null) {
+    const t = template;
+    emit = (r) => out.line(t(r));
+  } else if (colors.timestamp('') === '') {
+    const t = compileTemplate(DEFAULT_TEMPLATE);
+    emit = (r) => out.line(t(r));
+  } else {
+    emit = (r) => out.line(colorLine(r, colors));
+  }
+
+  let status = EXIT_OK;
+  const inputs = options.files.length > 0 ? options.files : ['-'];
+  for (const name of inputs) {
+    if (brokenPipe) break;
+    const label = name === '-' ? '<stdin>' : name;
+    let source: Readable;
+    if (name === '-') {
+      source = io.stdin;
+    } else {
+      try {
+        const handle = await open(name, 'r');
+        source = handle.createReadStream({ highWaterMark: 1 << 20 });
+      } catch (e) {
+        err(`${label}: ${describeOpenError(e as NodeJS.ErrnoException)}`);
+        status = EXIT_BAD_INPUT;
+        continue;
+      }
+    }
+    const reported = new Set<string>();
+    const onProblem = (p: DecoderProblem): void => {
+      if (!INPUT_PROBLEMS.has(p.code)) return;
+      const key = `${p.code}\0${p.message}`;
+      if (reported.has(key)) return;
+      reported.add(key);
+      err(`${label}: ${p.message}`);
+      status = EXIT_BAD_INPUT;
+    };
+    // Counted here because an empty input produces no capture events at all.
+    let bytesRead = 0;
+    async function* counted(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+      for await (const chunk of chunks) {
+        bytesRead += chunk.length;
+        yield chunk;
+      }
+    }
+    try {
+      for await (const record of shark(counted(source), { extraServerPorts: options.ports, onProblem })) {
+        if (brokenPipe) break;
+        if (filter(record)) emit(record);
+        if (out.needsDrain) await out.ready();
+      }
+    } catch (e) {
+      err(`${label}: ${(e as Error).message}`);
+      status = EXIT_BAD_INPUT;
+    } finally {
+      if (name !== '-') source.destroy();
+    }
+    if (bytesRead === 0 && reported.size === 0 && !brokenPipe && status !== EXIT_BAD_INPUT) {
+      err(`${label}: empty input: no capture header`);
+      status = EXIT_BAD_INPUT;
+    }
+  }
+  if (brokenPipe) return EXIT_OK;
+
+  if (stats !== null) {
+    const report = stats.report();
+    if (options.json) out.line(JSON.stringify(report));
+    else for (const line of renderStats(report, colors)) out.line(line);
+    if (report.messages === 0 && status === EXIT_OK) status = EXIT_NOTHING;
+  }
+  await out.end();
+  return brokenPipe ? EXIT_OK : status;
+}
+
+function describeOpenError(e: NodeJS.ErrnoException): string {
+  switch (e.code) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'is a directory';
+    default:
+      return e.message;
+  }
+}
+
+/** The default line with colour: dim time, cyan endpoints, the command coloured by role or failure. */
+function colorLine(r: CaRecord, c: Palette): string {
+  const cmd = renderCommand(r.command, r.pv);
+  const paint = isFailure(r) ? c.failure : r.role === 'response' ? c.response : c.request;
+  const paren = cmd.indexOf('(');
+  const name = paren < 0 ? cmd : cmd.slice(0, paren);
+  const rest = paren < 0 ? '' : cmd.slice(paren);
+  return (
+    `${c.timestamp(pyFloat(r.timestamp))} ` +
+    `${c.endpoint(`${r.src}:${r.transport.sport}`)}->${c.endpoint(`${r.dst}:${r.transport.dport}`)} ` +
+    `${paint(name)}${rest}`
+  );
+}

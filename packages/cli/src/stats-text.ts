@@ -1,0 +1,80 @@
+/** Text rendering of `ca-shark stats` (pandas-like tables, as caproto's benchmark example prints). */
+import type { LatencySummary, StatsReport } from '@ca-shark/analysis';
+import type { Palette } from './color.js';
+
+const DESCRIBE_COLUMNS = ['count', 'mean', 'std', 'min', '25%', '50%', '75%', 'max'] as const;
+
+/** Seconds with 6 decimals, as pandas shows these latencies; NaN for an undefined std. */
+function seconds(x: number | null): string {
+  return x === null || !Number.isFinite(x) ? 'NaN' : x.toFixed(6);
+}
+
+/** A right-aligned table with a left-aligned first column. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const fmt = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+      .join('  ')
+      .trimEnd();
+  return [fmt(header), ...rows.map(fmt)];
+}
+
+function describeTable(keyName: string, groups: Record<string, LatencySummary>): string[] {
+  const rows = Object.entries(groups).map(([key, d]) => [
+    key,
+    String(d.count),
+    ...DESCRIBE_COLUMNS.slice(1).map((c) => seconds(d[c] as number | null)),
+  ]);
+  if (rows.length === 0) return ['  (none)'];
+  return table([keyName, ...DESCRIBE_COLUMNS], rows).map((l) => '  ' + l);
+}
+
+/** The whole report as text lines. */
+export function renderStats(report: StatsReport, c: Palette): string[] {
+  const out: string[] = [];
+  const n = report.unansweredCreations.length;
+  out.push(`${n} channel creation request${n === 1 ? ' was' : 's were'} unanswered during this capture.`);
+  for (const u of report.unansweredCreations) {
+    out.push(`  ${u.timestamp} ${u.client}->${u.server} ${u.pv ?? '?'} (cid ${u.cid ?? '?'})`);
+  }
+  if (report.failedCreations > 0) {
+    out.push(`${report.failedCreations} channel creation request${report.failedCreations === 1 ? ' was' : 's were'} refused (CreateChFailResponse).`);
+  }
+  out.push('');
+  out.push(c.heading('Channel connection latency (s) by server (CreateChanRequest -> CreateChanResponse):'));
+  out.push(...describeTable('server', report.latency.connection));
+  out.push('');
+  out.push(c.heading('Search reply latency (s) by server:'));
+  out.push(...describeTable('server', report.latency.search));
+  out.push('');
+  out.push(c.heading('Read notify latency (s) by server:'));
+  out.push(...describeTable('server', report.latency.readNotify));
+  out.push('');
+  out.push(c.heading('Write notify latency (s) by server:'));
+  out.push(...describeTable('server', report.latency.writeNotify));
+  out.push('');
+  out.push(c.heading(`Messages per command (${report.messages} in all):`));
+  const commands = Object.entries(report.commands).map(([k, v]) => [k, String(v)]);
+  out.push(...(commands.length ? table(['command', 'count'], commands).map((l) => '  ' + l) : ['  (none)']));
+  out.push('');
+  out.push(c.heading('Most searched PVs:'));
+  const searched = report.topSearched.map((s) => [s.pv, String(s.count)]);
+  out.push(...(searched.length ? table(['pv', 'searches'], searched).map((l) => '  ' + l) : ['  (none)']));
+  out.push('');
+  out.push(c.heading('Circuits:'));
+  const circuits = report.circuits.map((ci) => [
+    ci.client,
+    ci.server,
+    ci.host ?? '?',
+    ci.user ?? '?',
+    String(ci.channels),
+    String(ci.messages),
+  ]);
+  out.push(
+    ...(circuits.length
+      ? table(['client', 'server', 'host', 'user', 'channels', 'messages'], circuits).map((l) => '  ' + l)
+      : ['  (none)']),
+  );
+  return out;
+}
