@@ -95,6 +95,14 @@ describe('TCP connections', () => {
     expect(streams(events)).toEqual(new Map([['1a', latin1(stream(4, 0))], ['2a', latin1(stream(3, 1))]]));
   });
 
+  it('a SYN+ACK on a finished connection starts a new one (its SYN was not captured)', () => {
+    const { events } = runFrames(
+      withTimes([...handshake(), seg('c', CISN + 1, RST), seg('s', 300, SYN | ACK), seg('s', 301, ACK, stream(4, 2))]),
+    );
+    expect(kinds(events)).toEqual(['tcp-open', 'close:rst', 'tcp-open']);
+    expect(streams(events).get('2a')).toBe(latin1(stream(4, 2)));
+  });
+
   it('keeps flow objects and ids stable across packets and numbers flows in order of appearance', () => {
     const other = (seq: number): LiveFrame => ({ linktype: 101, data: tcpPacket('10.0.0.3', S, { sport: 50000, dport: SPORT, seq, payload: stream(2, 0) }) });
     const { events } = runFrames(withTimes([seg('c', 1, ACK, stream(2, 0)), other(1), seg('s', 1, ACK, stream(2, 0)), other(3), seg('c', 3, ACK, stream(2, 0))]));

@@ -176,7 +176,8 @@ export class TcpReassembler {
     }
     if (fs !== undefined) {
       if (fs.closed) {
-        if (!syn || ack) {
+        // Late ACKs and retransmissions of a finished connection are dropped; a SYN starts a new one.
+        if (!syn) {
           fs.lastSeen = this.now;
           return;
         }
