@@ -311,4 +311,23 @@ describe('workloads', () => {
     expect(ioc.stats.circuitsAccepted).toBe(3);
     await until(() => ioc.stats.circuitsOpen === 0);
   });
+
+  it('runs until aborted when the duration is infinite, with channels that never connect', async () => {
+    const ioc = await startIoc({ prefix: 'inf:', port: 0, beacons: false });
+    cleanup.push(() => ioc.stop());
+    const controller = new AbortController();
+    const running = runLoad({
+      addrList: [`127.0.0.1:${ioc.udpPort}`],
+      pvNames: ['inf:double', 'inf:nobody-serves-this'],
+      channels: 2,
+      monitors: 2,
+      durationMs: Infinity,
+      signal: controller.signal,
+    });
+    await until(() => ioc.stats.readRequests + ioc.stats.writeRequests >= 3);
+    controller.abort();
+    const report = await running;
+    expect(report).toMatchObject({ channelsConnected: 1, channelsUnconnected: 1 });
+    expect(report.searchRequests).toBeGreaterThan(2);
+  });
 });

@@ -125,6 +125,9 @@ interface Pending {
   command: number;
 }
 
+/** Longest delay a Node timer takes (a longer one fires at once). */
+const MAX_TIMER_MS = 0x7fffffff;
+
 /** Resolves a DBR type given as an id or name. */
 function typeId(type: number | string | undefined, fallback: number): number {
   if (type === undefined) return fallback;
@@ -219,10 +222,13 @@ export class ClientChannel {
       const waiter = {
         resolve,
         reject,
-        timer: setTimeout(() => {
-          this.waiters = this.waiters.filter((w) => w !== waiter);
-          reject(new CaError(`${this.name}: not connected after ${timeoutMs} ms`));
-        }, timeoutMs),
+        timer: setTimeout(
+          () => {
+            this.waiters = this.waiters.filter((w) => w !== waiter);
+            reject(new CaError(`${this.name}: not connected after ${timeoutMs} ms`));
+          },
+          Math.min(timeoutMs, MAX_TIMER_MS),
+        ),
       };
       this.waiters.push(waiter);
     });
@@ -451,10 +457,13 @@ class ClientCircuit {
 
   request(ioid: number, command: number, bytes: Uint8Array, timeoutMs: number): Promise<ChannelValue | number> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(ioid);
-        reject(new CaError(`request ${ioid} timed out after ${timeoutMs} ms`));
-      }, timeoutMs);
+      const timer = setTimeout(
+        () => {
+          this.pending.delete(ioid);
+          reject(new CaError(`request ${ioid} timed out after ${timeoutMs} ms`));
+        },
+        Math.min(timeoutMs, MAX_TIMER_MS),
+      );
       this.pending.set(ioid, { resolve, reject, timer, command });
       this.send(bytes);
     });

@@ -318,9 +318,16 @@ class Ioc implements IocHandle {
   }
 
   async start(): Promise<void> {
-    await this.openUdp(this.options.port ?? CA_SERVER_PORT);
-    await this.openTcp(this.options.tcpPort);
-    if (this.options.beacons !== false) await this.openBeacons();
+    try {
+      await this.openUdp(this.options.port ?? CA_SERVER_PORT);
+      await this.openTcp(this.options.tcpPort);
+      if (this.options.beacons !== false) await this.openBeacons();
+    } catch (err) {
+      // Do not leave half the sockets bound when, say, the TCP port is taken.
+      await this.closeAll(false);
+      this.unlistenRemove();
+      throw err;
+    }
     this.startUpdates();
     this.running = true;
     this.log({ level: 'info', msg: 'ioc started', host: this.host, udpPort: this.udpPort, tcpPort: this.tcpPort, pvs: this.db.size });

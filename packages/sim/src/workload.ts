@@ -43,7 +43,7 @@ export interface LoadOptions {
   resubscribeEveryMs?: number;
   /** Names searched by the storm client (`${prefix}missing:N`); 0 = no storm (default). */
   storm?: number;
-  /** Run time in ms (default 10000). */
+  /** Run time in ms (default 10000); `Infinity` runs until `signal` aborts (e.g. a demo mode). */
   durationMs?: number;
   /** Seed of every random choice (default 1). */
   seed?: number;
@@ -125,7 +125,7 @@ async function runOneClient(
     });
   };
   for (let i = 0; i < Math.min(options.monitors, channels.length); i++) monitors.push(subscribe(channels[i] as ClientChannel));
-  await Promise.allSettled(channels.map((c) => c.waitConnected(Math.max(1, deadline - Date.now()))));
+
   const operate = async (ch: ClientChannel): Promise<void> => {
     const write = prng.next() < options.writeShare && (ch.accessRights & 2) !== 0;
     try {
@@ -142,7 +142,8 @@ async function runOneClient(
     }
   };
   // Operations are paced by elapsed time (a token bucket checked every 10 ms) and run concurrently up to a
-  // cap, so the rate holds whatever the round-trip time, and a slow IOC cannot pile up requests.
+  // cap, so the rate holds whatever the round-trip time, and a slow IOC cannot pile up requests. They go
+  // to the channels connected at the time: one that connects late (or never) does not hold the others.
   const started = Date.now();
   const inFlight = new Set<Promise<void>>();
   let issued = 0;
@@ -226,7 +227,7 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadReport> {
     );
     if (storm) {
       // The storm only searches: wait out the run, then count what its back-off sent.
-      while (Date.now() < deadline && !options.signal?.aborted) await sleep(Math.min(200, deadline - Date.now()));
+      while (Date.now() < deadline && !options.signal?.aborted) await sleep(Math.min(200, Math.max(0, deadline - Date.now())));
       report.stormSearches = storm.stats.searchRequests;
     }
   } finally {
