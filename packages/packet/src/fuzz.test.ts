@@ -104,6 +104,7 @@ function mutate(base: Uint8Array, ms: Mutation[]): Uint8Array {
         break;
       case 'u32':
         // Lengths and counts are 32-bit fields: hit them with wild values.
+        if (b.length < 4) break;
         new DataView(b.buffer, b.byteOffset, b.byteLength).setUint32(Math.min(at, Math.max(0, b.length - 4)) & ~3, m.value, true);
         break;
     }
