@@ -36,6 +36,22 @@ describe('summarizeRecord', () => {
   });
 });
 
+describe('summarizeFields with the decoder\'s ECA fields', () => {
+  it('shows the status name only when it failed, and never the duplicate names', () => {
+    const ok = summarizeRecord({
+      timestamp: 1, src: 'a', dst: 'b', pv: 'sim:pv4',
+      command: { name: 'WriteNotifyResponse', id: 19, data_type: 4, data_type_name: 'CHAR', data_count: 1, status: 1, status_name: 'ECA_NORMAL', severity: 'SUCCESS', ioid: 61 },
+    });
+    expect(ok.fields).toBe('data_type=CHAR data_count=1 ioid=61');
+    const bad = summarizeRecord({
+      timestamp: 1, src: 'a', dst: 'b', pv: 'sim:pv4',
+      command: { name: 'WriteNotifyResponse', id: 19, data_type: 4, data_count: 1, status: 160, status_name: 'ECA_PUTFAIL', severity: 'WARNING', ioid: 62 },
+    });
+    expect(bad.fields).toBe('data_type=CHAR data_count=1 status=PUTFAIL ioid=62');
+    expect(bad.error).toBe(true);
+  });
+});
+
 describe('hexDump', () => {
   it('lays out offset, bytes and ASCII', () => {
     const lines = hexDump('0006000800000000000000010000000073696d3a64000000');

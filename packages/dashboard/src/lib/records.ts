@@ -7,7 +7,11 @@ import { dbrTypeName, ecaStatus, formatAccessRights, formatLatency, formatValue,
 import { isErrorRecord } from './filter.js';
 
 /** Command fields that the row shows elsewhere or that carry no information for a reader. */
-const HIDDEN_FIELDS = new Set(['name', 'id', 'data', 'metadata', 'pv', 'pv_name', 'payload', 'header', 'payload_size', 'raw']);
+const HIDDEN_FIELDS = new Set([
+  'name', 'id', 'data', 'metadata', 'pv', 'pv_name', 'payload', 'header', 'payload_size', 'raw',
+  // Shown through `data_type` and `status` (ECA name and severity).
+  'data_type_name', 'status_name', 'severity', 'address_raw',
+]);
 
 /** What a row of the live table shows. */
 export interface RowSummary {
@@ -53,6 +57,10 @@ export function summarizeFields(command: RecordJSON['command'], max = 160): stri
   for (const [k, v] of Object.entries(command)) {
     if (HIDDEN_FIELDS.has(k) || v === undefined || v === null) continue;
     if (k === 'status' && ecaStatus(v)?.ok) continue;
+    if (k === 'status' && typeof command.status_name === 'string') {
+      parts.push(`status=${command.status_name.replace(/^ECA_/, '')}`);
+      continue;
+    }
     parts.push(`${k}=${fieldText(k, v)}`);
   }
   const text = parts.join(' ');

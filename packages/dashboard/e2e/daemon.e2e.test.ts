@@ -1,0 +1,150 @@
+/**
+ * End to end with the real daemon: `ca-sharkd --demo` captures the simulator's IOC and clients (with a
+ * search storm for missing PVs) on lo, serves the built page, and the page is driven in headless
+ * Chromium. Needs root (live capture); skipped otherwise. Screenshots of every view go to test-results/.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { CHROMIUM_PATH, PACKAGE_DIR, artefact, buildDashboard, launchBrowser } from './browser.js';
+
+const REPO = resolve(PACKAGE_DIR, '../..');
+const DAEMON_MAIN = resolve(REPO, 'packages/daemon/src/main.ts');
+const canRun = process.getuid?.() === 0 && existsSync(CHROMIUM_PATH) && existsSync(DAEMON_MAIN);
+
+let daemon: ChildProcess | undefined;
+let daemonLog = '';
+let base = '';
+let browser: Browser;
+let page: Page;
+const pageErrors: string[] = [];
+
+function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.on('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+async function waitForHealth(url: string, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      const res = await fetch(`${url}api/health`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (daemon?.exitCode !== null && daemon?.exitCode !== undefined) throw new Error(`ca-sharkd exited ${daemon.exitCode}:\n${daemonLog}`);
+    if (Date.now() > end) throw new Error(`ca-sharkd did not answer /api/health in ${ms} ms:\n${daemonLog}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function rowPvs(p: Page): Promise<string[]> {
+  return p.locator('[data-testid=row-pv]').allTextContents();
+}
+
+async function show(view: string): Promise<void> {
+  await page.locator(`nav a[data-view=${view}]`).click();
+  await page.getByTestId(`${view}-view`).waitFor();
+}
+
+describe.skipIf(!canRun)('dashboard on ca-sharkd --demo (live capture on lo)', { timeout: 90_000 }, () => {
+  beforeAll(async () => {
+    const dist = await buildDashboard('test-results/dist-daemon');
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}/`;
+    daemon = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', DAEMON_MAIN, '--demo', '--listen', `127.0.0.1:${port}`, '--dashboard', dist, '--log-level', 'warn'], {
+      cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const keep = (b: Buffer): void => {
+      daemonLog = (daemonLog + b.toString()).slice(-20_000);
+    };
+    daemon.stdout?.on('data', keep);
+    daemon.stderr?.on('data', keep);
+    await waitForHealth(base, 60_000);
+    browser = await launchBrowser();
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    page.on('pageerror', (e) => pageErrors.push(String(e)));
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    if (daemon && daemon.exitCode === null) {
+      const exited = new Promise((r) => daemon?.once('exit', r));
+      daemon.kill('SIGINT');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      if (daemon.exitCode === null) daemon.kill('SIGKILL');
+    }
+  });
+
+  it('shows live rows with PV names from the simulator', async () => {
+    await page.goto(base);
+    await expect.poll(() => page.locator('[data-testid=connection]').textContent(), { timeout: 15_000 }).toBe('connected');
+    await expect.poll(async () => (await rowPvs(page)).filter((p) => p.startsWith('demo:')).length, { timeout: 30_000 }).toBeGreaterThan(3);
+    expect(await page.getByTestId('status-bar').textContent()).toContain('demo lo');
+    await page.screenshot({ path: artefact('daemon-live.png') });
+  });
+
+  it('applies a PV filter as the subscription and shows only matching rows', async () => {
+    await page.keyboard.press('/');
+    await page.keyboard.type('demo:missing:*');
+    await page.keyboard.press('Enter');
+    expect(page.url()).toContain('#/live?pv=demo:missing:*');
+    // The storm client retries every few seconds.
+    await expect.poll(async () => (await rowPvs(page)).length, { timeout: 30_000 }).toBeGreaterThan(0);
+    const pvs = await rowPvs(page);
+    expect(pvs.every((p) => /^demo:missing:/.test(p))).toBe(true);
+    await page.screenshot({ path: artefact('daemon-live-filtered.png') });
+  });
+
+  it('opens a record: decoded fields and the hex dump of its bytes', async () => {
+    await page.locator('[data-testid=live-row]').first().click();
+    const detail = page.locator('[data-testid=record-detail]');
+    await detail.waitFor();
+    expect(await detail.locator('[data-testid=detail-pv]').textContent()).toMatch(/^demo:missing:\d+$/);
+    // SEARCH is command 6: the dump starts with its header.
+    expect(await detail.locator('[data-testid=hex-dump]').textContent()).toMatch(/^0000 {2}00 06 /);
+    await page.screenshot({ path: artefact('daemon-detail.png') });
+    await page.keyboard.press('Escape');
+    await page.getByRole('button', { name: 'Reset' }).click();
+    await expect.poll(() => page.url()).toMatch(/#\/live$/);
+  });
+
+  it('lists connected channels', async () => {
+    await show('channels');
+    const row = page.locator('[data-testid=channels-table] tr', { hasText: 'demo:double' }).first();
+    await expect.poll(() => row.textContent(), { timeout: 15_000 }).toMatch(/demo:double.*connected.*DOUBLE/);
+    await page.screenshot({ path: artefact('daemon-channels.png') });
+  });
+
+  it('lists the unanswered PVs of the search storm', async () => {
+    await show('searches');
+    await expect.poll(() => page.getByTestId('unanswered-table').textContent(), { timeout: 15_000 }).toContain('demo:missing:0');
+    await page.waitForTimeout(2500);
+    await page.screenshot({ path: artefact('daemon-searches.png') });
+  });
+
+  it('shows servers, clients, latency and errors', async () => {
+    await show('servers');
+    await expect.poll(() => page.getByTestId('servers-table').textContent(), { timeout: 15_000 }).toContain('127.0.0.1:');
+    await page.screenshot({ path: artefact('daemon-servers.png') });
+    await show('clients');
+    await expect.poll(() => page.getByTestId('clients-table').textContent(), { timeout: 15_000 }).toContain('127.0.0.1');
+    await page.screenshot({ path: artefact('daemon-clients.png') });
+    await show('latency');
+    await expect.poll(() => page.getByTestId('latency-table').textContent(), { timeout: 15_000 }).toMatch(/read|create|search/);
+    await page.screenshot({ path: artefact('daemon-latency.png') });
+    await show('errors');
+    await page.screenshot({ path: artefact('daemon-errors.png') });
+    expect(pageErrors).toEqual([]);
+  });
+});
