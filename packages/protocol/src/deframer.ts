@@ -46,6 +46,9 @@ export interface DeframerOptions {
   midStream?: boolean;
 }
 
+/** A remainder buffer larger than this is released once empty. */
+const REMAINDER_KEEP = 1 << 20;
+
 const CONFIRMED = 0;
 const REJECTED = -1;
 
@@ -226,6 +229,8 @@ export class Deframer {
       const n = this.remLen;
       this.remLen = 0;
       this.run(buf, 0, n, this.remPos, o === end, onFrame, onFault);
+      // Do not keep a big waveform's buffer alive for the rest of the connection.
+      if (this.remLen === 0 && this.rem.length > REMAINDER_KEEP) this.rem = new Uint8Array(0);
     }
     if (o < end) this.run(data, o, end, base, true, onFrame, onFault);
   }
