@@ -1,23 +1,25 @@
 #!/usr/bin/env bash
 # Record a realistic Channel Access capture on the loopback interface for benchmarks:
-#   scripts/make-capture.sh SIZE_MB OUT.pcap [--clients N] [--pvs N] [--rate HZ] [--nano]
+#   scripts/make-capture.sh SIZE_MB OUT.pcap [--clients N] [--pvs N] [--rate HZ] [--nano] [--port P] [--beacon-port B]
 # Starts a simulated IOC (ca-sim ioc) and repeated client workloads (ca-sim load, with a small search
-# storm) on free ports, records them with tcpdump on `lo` until OUT.pcap holds SIZE_MB megabytes, then
-# stops everything. Needs tcpdump and the right to capture (root or CAP_NET_RAW), and a built
-# packages/sim (pnpm run build) or `ca-sim` on the PATH.
+# storm), records them with tcpdump on `lo` until OUT.pcap holds SIZE_MB megabytes, then stops everything.
+# Uses the standard CA ports 5064/5065 when TCP 5064 is free (decoders recognise them), else free ports.
+# Needs tcpdump, the right to capture (root or CAP_NET_RAW), and a built packages/sim or `ca-sim`.
 set -euo pipefail
 
-usage() { sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 [ $# -ge 1 ] && { [ "$1" = -h ] || [ "$1" = --help ]; } && usage 0
 [ $# -ge 2 ] || usage
 SIZE_MB=$1; OUT=$2; shift 2
-CLIENTS=4; PVS=200; RATE=50; PRECISION=()
+CLIENTS=4; PVS=200; RATE=50; PRECISION=(); PORT=; BEACON=
 while [ $# -gt 0 ]; do
   case $1 in
     --clients) CLIENTS=$2; shift 2 ;;
     --pvs) PVS=$2; shift 2 ;;
     --rate) RATE=$2; shift 2 ;;
     --nano) PRECISION=(--time-stamp-precision=nano); shift ;;
+    --port) PORT=$2; shift 2 ;;
+    --beacon-port) BEACON=$2; shift 2 ;;
     *) echo "make-capture: unknown option $1" >&2; usage ;;
   esac
 done
@@ -29,12 +31,17 @@ elif command -v ca-sim >/dev/null 2>&1; then SIM=(ca-sim)
 else echo "make-capture: build first (pnpm run build) or put ca-sim on the PATH" >&2; exit 1; fi
 command -v tcpdump >/dev/null || { echo "make-capture: tcpdump is not installed" >&2; exit 1; }
 
-# Two free ports: the IOC's UDP+TCP port and the beacon destination.
-read -r PORT BEACON < <(node -e '
-  const net = require("node:net"); const ports = [];
-  const next = () => { const s = net.createServer().listen(0, "127.0.0.1", () => {
-    ports.push(s.address().port); s.close(() => ports.length < 2 ? next() : console.log(ports.join(" "))); }); };
-  next();')
+# The IOC's UDP+TCP port and the beacon destination: 5064/5065 if TCP 5064 is free, else free ports.
+if [ -z "$PORT" ] || [ -z "$BEACON" ]; then
+  read -r FREE_PORT FREE_BEACON < <(node -e '
+    const net = require("node:net");
+    const probe = (port) => new Promise((resolve) => { const s = net.createServer();
+      s.once("error", () => resolve(0)); s.listen(port, "127.0.0.1", () => { const p = s.address().port; s.close(() => resolve(p)); }); });
+    (async () => { const std = await probe(5064);
+      if (std) { console.log("5064 5065"); return; }
+      console.log(`${await probe(0)} ${await probe(0)}`); })();')
+  PORT=${PORT:-$FREE_PORT}; BEACON=${BEACON:-$FREE_BEACON}
+fi
 TARGET=$(awk -v m="$SIZE_MB" 'BEGIN { printf "%d", m * 1048576 }')
 PIDS=()
 cleanup() {
@@ -73,3 +80,4 @@ PIDS=()
 trap - EXIT
 rm -f "$LOG"
 echo "make-capture: wrote $OUT ($(size) bytes, CA on UDP/TCP port $PORT, beacons to $BEACON)"
+if [ "$PORT" != 5064 ]; then echo "make-capture: non-standard port: decode with 'ca-shark --ports $PORT'"; fi
