@@ -14,6 +14,11 @@ const UINT32_MAX = 0xffffffff;
 /** A server's start-up ramp doubles the beacon period; ratios in this band are the ramp, not an anomaly. */
 const RAMP_RATIO_MIN = 1.6;
 const RAMP_RATIO_MAX = 2.4;
+/**
+ * The ramp from 0.02 s to the 15 s default period takes about ten doublings: consecutive ids this low are
+ * a (re)started server still ramping, whose early periods jitter too much for the ratio test.
+ */
+const RAMP_BEACON_IDS = 12;
 const HISTORY_LENGTH = 32;
 const DEFAULT_SERVER_PORT = 5064;
 const DEFAULT_REPEATER_PORT = 5065;
@@ -127,9 +132,12 @@ export class BeaconAnalysis {
     const advance = !counted ? 1 : id >= state.lastId ? id - state.lastId : UINT32_MAX - state.lastId + id;
     const previousId = state.lastId;
     state.lastId = id;
+    // A counter that falls back to a small id is a server that started again. libca discards that one
+    // beacon as "just before the last" and detects the restart from the next, short, period; we say so at once.
+    const reset = counted && id < previousId && id <= RAMP_BEACON_IDS && previousId - id > 1;
     if (!counted) {
       // no counter: only the period can tell
-    } else if (advance === 0 || advance > UINT32_MAX - BACKWARD_TOLERANCE) {
+    } else if (!reset && (advance === 0 || advance > UINT32_MAX - BACKWARD_TOLERANCE)) {
       this.anomaly(state, { server, time: t, cause: 'duplicate-route', beacon_id: id,
         detail: `beacon id ${id} repeats or precedes ${previousId}: the same beacon arrived twice` });
       return;
@@ -153,7 +161,7 @@ export class BeaconAnalysis {
       return;
     }
     const ratio = period / state.lastPeriod;
-    const ramping = ratio >= RAMP_RATIO_MIN && ratio <= RAMP_RATIO_MAX && advance === 1;
+    const ramping = advance === 1 && ((counted && id <= RAMP_BEACON_IDS) || (ratio >= RAMP_RATIO_MIN && ratio <= RAMP_RATIO_MAX));
     if (!ramping && (!counted || id >= previousId)) {
       if (period >= state.average * LONG_PERIOD_FACTOR) {
         const severe = period >= state.average * NETWORK_INTERRUPTION_FACTOR;
