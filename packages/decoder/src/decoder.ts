@@ -407,7 +407,20 @@ export class Decoder implements CaDecoder {
     ctx.lastPacket = packet;
     const deframer = (side === 'a' ? ctx.deframerA : ctx.deframerB) as Deframer;
     if (c.clientSide !== null) {
-      this.withContext(ctx, side, packet, () => deframer.push(data, this.onTcpFrameCb, this.onTcpFaultCb));
+      // Hot path: no closure. The callbacks read the context; restore it for re-entrant calls.
+      const prevCtx = this.curCtx;
+      const prevSide = this.curSide;
+      const prevPacket = this.curPacket;
+      this.curCtx = ctx;
+      this.curSide = side;
+      this.curPacket = packet;
+      try {
+        deframer.push(data, this.onTcpFrameCb, this.onTcpFaultCb);
+      } finally {
+        this.curCtx = prevCtx;
+        this.curSide = prevSide;
+        this.curPacket = prevPacket;
+      }
       return;
     }
     this.withContext(ctx, side, packet, () => {
@@ -626,10 +639,12 @@ export class Decoder implements CaDecoder {
             request = sub.cancel;
             channel = sub.channel;
             c.subscriptions.delete(p2);
-          } else if (frame.payloadSize === 0 && !sub) {
-            // A confirmation of a cancel we did not see (p1 = SID), or an empty update.
-            channel = c.channelsBySid.get(p1) ?? null;
-            confirmation = channel !== null;
+          } else if (frame.payloadSize === 0 && (!sub || frame.dataCount !== 0)) {
+            // No payload but elements, or no live subscription: the confirmation of a cancel we did not
+            // see (p1 = SID). Only a known subscription's count-0 reply is an empty 4.13 update.
+            confirmation = true;
+            channel = sub?.channel ?? c.channelsBySid.get(p1) ?? null;
+            if (sub) c.subscriptions.delete(p2);
           } else {
             if (!sub) {
               // Capture began after the EVENT_ADD: group the updates by subscription id.

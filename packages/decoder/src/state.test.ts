@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import { DbrType, build, concatBytes } from '@ca-shark/protocol';
+import { createDecoder } from './decoder.js';
+import type { CaRecord } from './record.js';
+import { PcapBuilder, TcpConn } from './test-support/pcap.js';
+import { CLIENT, SERVER, T0, decode, workedExample } from './test-support/scenario.js';
+
+function collect(bytes: Uint8Array, options: Parameters<typeof createDecoder>[0] = {}) {
+  const records: CaRecord[] = [];
+  const d = createDecoder({ ...options, onRecord: (r) => records.push(r) });
+  d.pushCapture(bytes);
+  d.end();
+  return { d, records };
+}
+
+describe('state bounds and expiry', () => {
+  it('expires closed circuits and cleared channels by capture time, and caps the tables', () => {
+    const b = new PcapBuilder();
+    for (let i = 0; i < 300; i++) {
+      const t = T0 + i;
+      b.udp(t, CLIENT, 40000 + i, SERVER, 5064, build.searchRequest({ name: `pv${i}`, cid: i }));
+      const c = new TcpConn(b, CLIENT, 20000 + i, SERVER, 5064).open(t);
+      c.send(t + 0.1, true, build.createChanRequest({ name: `pv${i}`, cid: i }));
+      c.send(t + 0.2, false, build.createChanResponse({ data_type: DbrType.DOUBLE, data_count: 1, cid: i, sid: i }));
+      // Half of the channels are cleared, all circuits close, and some reads are never answered.
+      if (i % 2) {
+        c.send(t + 0.3, true, build.clearChannelRequest({ sid: i, cid: i }));
+        c.send(t + 0.4, false, build.clearChannelResponse({ sid: i, cid: i }));
+      }
+      c.send(t + 0.5, true, concatBytes([1, 2, 3].map((k) => build.readNotifyRequest({ data_type: DbrType.DOUBLE, sid: i, ioid: k }))));
+      c.close(t + 0.6);
+    }
+    const { d, records } = collect(b.bytes(), {
+      limits: { maxSearches: 50, maxClients: 40, closedCircuitTtl: 10, clearedChannelTtl: 5, maxChannels: 30 },
+    });
+    expect(records.length).toBe(300 * 3 + 150 * 2 + 300 * 3);
+    const st = d.state;
+    // Circuits closed more than 10 capture seconds before the last packet are gone.
+    expect(st.circuits.size).toBeLessThanOrEqual(11);
+    expect(st.channels.size).toBeLessThanOrEqual(30);
+    expect(st.searches.size).toBeLessThanOrEqual(50);
+    expect(st.clients.size).toBeLessThanOrEqual(40);
+    expect(st.statistics.evicted.searches).toBeGreaterThan(0);
+    // Open circuits keep their channels; a closed one holds no pending requests.
+    for (const c of st.circuits.values()) {
+      expect(c.closedAt).not.toBeNull();
+      expect(c.pendingIo.size).toBe(0);
+    }
+  });
+
+  it('caps pending requests per circuit', () => {
+    const b = new PcapBuilder();
+    const c = new TcpConn(b, CLIENT, 45000, SERVER, 5064).open(T0);
+    const reqs = Array.from({ length: 500 }, (_, k) => build.readNotifyRequest({ data_type: DbrType.DOUBLE, sid: 1, ioid: k }));
+    c.send(T0 + 1, true, concatBytes(reqs));
+    c.send(T0 + 2, false, build.readNotifyResponse({ data_type: DbrType.DOUBLE, data: [1], ioid: 499 }));
+    c.send(T0 + 2, false, build.readNotifyResponse({ data_type: DbrType.DOUBLE, data: [1], ioid: 0 }));
+    const { d, records } = collect(b.bytes(), { limits: { maxPendingPerCircuit: 100 } });
+    const [circuit] = [...d.state.circuits.values()];
+    expect(circuit.pendingIo.size).toBe(99);
+    // The newest request is still paired, the oldest was dropped.
+    expect(records[500].request?.frame).toBe(4);
+    expect(records[501].request).toBeUndefined();
+    expect(d.state.statistics.evicted.pending).toBe(400);
+  });
+});
+
+describe('inputs', () => {
+  it('gives the same records from live frames (pushFrame) as from the capture file', async () => {
+    const built = workedExample();
+    const fromFile = await decode(built.bytes());
+    const records: CaRecord[] = [];
+    const d = createDecoder({ onRecord: (r) => records.push(r) });
+    const frames = framesOf(built.bytes());
+    for (const f of frames) d.pushFrame(1, f.ts, f.bytes);
+    d.end();
+    const key = (r: CaRecord) => JSON.stringify([r.frame, r.command, r.pv, r.role, r.request, r.latency]);
+    expect(records.map(key)).toEqual(fromFile.map(key));
+  });
+
+  it('emits a message cut by the end of the capture as truncated', async () => {
+    const b = new PcapBuilder();
+    const c = new TcpConn(b, CLIENT, 45000, SERVER, 5064).open(T0);
+    const big = build.readNotifyResponse({ data_type: DbrType.DOUBLE, data: Array.from({ length: 100 }, (_, i) => i), ioid: 1 });
+    c.send(T0 + 1, true, build.readNotifyRequest({ data_type: DbrType.DOUBLE, data_count: 100, sid: 1, ioid: 1 }));
+    c.send(T0 + 2, false, big.subarray(0, 300));
+    const records = await decode(b.bytes());
+    expect(records.map((r) => r.command.name)).toEqual(['ReadNotifyRequest', 'ReadNotifyResponse']);
+    expect(records[1]).toMatchObject({ truncated: true, size: big.length });
+  });
+
+  it('flags a message over the size cap without buffering it', async () => {
+    const b = new PcapBuilder();
+    const c = new TcpConn(b, CLIENT, 45000, SERVER, 5064).open(T0);
+    const big = build.readNotifyResponse({ data_type: DbrType.DOUBLE, data: Array.from({ length: 2000 }, (_, i) => i), ioid: 1 });
+    for (let o = 0; o < big.length; o += 1000) c.send(T0 + 2, false, big.subarray(o, o + 1000));
+    c.send(T0 + 3, false, build.echoResponse());
+    const records = await decode(b.bytes(), { maxMessageSize: 4096 });
+    expect(records.map((r) => r.command.name)).toEqual(['ReadNotifyResponse', 'EchoResponse']);
+    expect(records[0]).toMatchObject({ truncated: true, size: big.length });
+  });
+
+  it('reads a Node stream and passes packet problems to onProblem', async () => {
+    const { Readable } = await import('node:stream');
+    const bytes = workedExample().bytes();
+    const problems: string[] = [];
+    const out: CaRecord[] = [];
+    const junk = new Uint8Array(16 + 10); // a record header claiming 10 bytes, then the file ends
+    new DataView(junk.buffer).setUint32(8, 10, true);
+    new DataView(junk.buffer).setUint32(12, 10, true);
+    const stream = Readable.from([bytes.subarray(0, 100), bytes.subarray(100), junk.subarray(0, 20)]);
+    const { shark } = await import('./shark.js');
+    for await (const r of shark(stream, { onProblem: (p) => problems.push(p.code) })) out.push(r);
+    expect(out).toHaveLength(25);
+    expect(problems.length).toBeGreaterThan(0);
+  });
+});
+
+/** The Ethernet frames of a classic pcap written by {@link PcapBuilder}. */
+function framesOf(pcap: Uint8Array): { ts: number; bytes: Uint8Array }[] {
+  const v = new DataView(pcap.buffer, pcap.byteOffset, pcap.byteLength);
+  const out: { ts: number; bytes: Uint8Array }[] = [];
+  for (let o = 24; o + 16 <= pcap.length; ) {
+    const ts = v.getUint32(o, true) + v.getUint32(o + 4, true) / 1e6;
+    const len = v.getUint32(o + 8, true);
+    out.push({ ts, bytes: pcap.subarray(o + 16, o + 16 + len) });
+    o += 16 + len;
+  }
+  return out;
+}
