@@ -253,4 +253,33 @@ describe('TCP circuits', () => {
     expect(c.frames[4]).toMatchObject({ command: Command.EVENT_ADD, payloadSize: 0, dataType: DbrType.TIME_LONG, dataCount: 1, parameter1: sid, parameter2: 8 });
     c.socket.destroy();
   });
+
+  it('answers SEARCH over TCP (4.12 name server) and the obsolete READ with the CID in p1', async () => {
+    const h = await ioc();
+    const c = await rawCircuit(h.tcpPort);
+    c.send(
+      concatBytes([
+        open(),
+        build.searchRequest({ name: 't:long', cid: 21 }),
+        build.searchRequest({ name: 't:none', cid: 22, reply: 10 }),
+        build.createChanRequest({ name: 't:long', cid: 23 }),
+      ]),
+    );
+    await until(() => c.frames.length >= 5);
+    expect(c.frames[1]).toMatchObject({ command: Command.SEARCH, payloadSize: 0, dataType: h.tcpPort, parameter2: 21 });
+    expect(c.frames[2]).toMatchObject({ command: Command.NOT_FOUND, parameter1: 22 });
+    const sid = (c.frames[4] as CaFrame).parameter2;
+    c.send(build.readRequest({ data_type: DbrType.LONG, data_count: 1, sid, ioid: 5 }));
+    await until(() => c.frames.length >= 6);
+    expect(c.frames[5]).toMatchObject({ command: Command.READ, parameter1: 23, parameter2: 5, payloadSize: 8 });
+    c.socket.destroy();
+  });
+
+  it('drops a client that asks for a priority above 99', async () => {
+    const h = await ioc();
+    const c = await rawCircuit(h.tcpPort);
+    c.send(build.versionRequest({ priority: 100 }));
+    await c.closed;
+    expect(h.stats.circuitsAccepted).toBe(1);
+  });
 });
