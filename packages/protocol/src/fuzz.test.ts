@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeCommand } from './commands.js';
 import { decodeDbr } from './dbr.js';
-import { Deframer, deframeDatagram } from './deframer.js';
+import { Deframer, deframeDatagram, type DeframerOptions } from './deframer.js';
 import { build, concatBytes } from './encode.js';
 import { guessRole, oneSidedRole } from './role.js';
 import type { CaFrame } from './types.js';
@@ -19,8 +19,12 @@ function decodeEverything(f: CaFrame): void {
   guessRole(f);
 }
 
-function runStream(bytes: Uint8Array, cuts: number[]): { frames: FrameRecord[]; covered: number; faults: number } {
-  const d = new Deframer();
+function runStream(
+  bytes: Uint8Array,
+  cuts: number[],
+  options?: DeframerOptions,
+): { frames: FrameRecord[]; covered: number; faults: number } {
+  const d = new Deframer(options);
   const frames: FrameRecord[] = [];
   let covered = 0;
   let faults = 0;
@@ -87,6 +91,27 @@ describe('fuzz', () => {
       }),
       { numRuns: 200, seed: SEED },
     );
+  });
+
+  it('over-cap messages are skipped identically at any segmentation', () => {
+    const small = { maxPayloadSize: 64, oversizePrefix: 16 };
+    let overCap = 0;
+    fc.assert(
+      fc.property(stream, fc.array(fc.nat({ max: 5000 }), { maxLength: 10 }), (bytes, cuts) => {
+        const whole = runStream(bytes, [], small);
+        expect(whole.faults).toBe(0);
+        expect(runStream(bytes, cuts, small).frames).toEqual(whole.frames);
+        expect(whole.frames.length).toBe(runStream(bytes, []).frames.length);
+        for (const f of whole.frames) {
+          if (f.payloadSize <= 64) continue;
+          overCap++;
+          expect(f).toMatchObject({ truncated: true, anomalies: ['payload-over-cap'] });
+          expect(f.payload.split(' ')).toHaveLength(16);
+        }
+      }),
+      { numRuns: 200, seed: SEED },
+    );
+    expect(overCap).toBeGreaterThan(20);
   });
 
   it('mutated streams never throw and keep every byte accounted for', () => {
