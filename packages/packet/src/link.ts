@@ -67,29 +67,24 @@ export function locateNetwork(linktype: number, data: Uint8Array, out: NetworkLo
         out.ethertype = 0;
         return true;
       }
-      let type = (data[ETH_OFF_TYPE] << 8) | data[ETH_OFF_TYPE + 1];
-      let off = ETH_HEADER_LEN;
-      let tags = 0;
-      while (isVlanType(type)) {
-        if (off + VLAN_TAG_LEN > n || ++tags > MAX_VLAN_TAGS) {
-          out.offset = -1;
-          out.ethertype = 0;
-          return true;
-        }
-        type = (data[off + 2] << 8) | data[off + 3];
-        off += VLAN_TAG_LEN;
-      }
-      out.offset = off;
-      out.ethertype = type < ETHERTYPE_MIN ? 0 : type;
+      skipVlanTags(data, ETH_HEADER_LEN, (data[ETH_OFF_TYPE] << 8) | data[ETH_OFF_TYPE + 1], out);
       return true;
     }
     case LINKTYPE.LINUX_SLL:
-      out.offset = n < SLL_HEADER_LEN ? -1 : SLL_HEADER_LEN;
-      out.ethertype = n < SLL_HEADER_LEN ? 0 : (data[SLL_OFF_PROTOCOL] << 8) | data[SLL_OFF_PROTOCOL + 1];
+      if (n < SLL_HEADER_LEN) {
+        out.offset = -1;
+        out.ethertype = 0;
+      } else {
+        skipVlanTags(data, SLL_HEADER_LEN, (data[SLL_OFF_PROTOCOL] << 8) | data[SLL_OFF_PROTOCOL + 1], out);
+      }
       return true;
     case LINKTYPE.LINUX_SLL2:
-      out.offset = n < SLL2_HEADER_LEN ? -1 : SLL2_HEADER_LEN;
-      out.ethertype = n < SLL2_HEADER_LEN ? 0 : (data[SLL2_OFF_PROTOCOL] << 8) | data[SLL2_OFF_PROTOCOL + 1];
+      if (n < SLL2_HEADER_LEN) {
+        out.offset = -1;
+        out.ethertype = 0;
+      } else {
+        skipVlanTags(data, SLL2_HEADER_LEN, (data[SLL2_OFF_PROTOCOL] << 8) | data[SLL2_OFF_PROTOCOL + 1], out);
+      }
       return true;
     case LINKTYPE.NULL:
     case LINKTYPE.LOOP: {
@@ -122,6 +117,25 @@ export function locateNetwork(linktype: number, data: Uint8Array, out: NetworkLo
   }
 }
 
+/**
+ * Step over 802.1Q / 802.1ad tags starting at `off` (where `type` was read from just before). Linux cooked
+ * captures keep a tag when the driver did not strip it, so SLL and SLL2 go through here too.
+ */
+function skipVlanTags(data: Uint8Array, off: number, type: number, out: NetworkLocation): void {
+  let tags = 0;
+  while (isVlanType(type)) {
+    if (off + VLAN_TAG_LEN > data.length || ++tags > MAX_VLAN_TAGS) {
+      out.offset = -1;
+      out.ethertype = 0;
+      return;
+    }
+    type = (data[off + 2] << 8) | data[off + 3];
+    off += VLAN_TAG_LEN;
+  }
+  out.offset = off;
+  out.ethertype = type < ETHERTYPE_MIN ? 0 : type;
+}
+
 function isVlanType(type: number): boolean {
   return type === ETHERTYPE_VLAN || type === ETHERTYPE_QINQ || type === ETHERTYPE_QINQ_OLD || type === ETHERTYPE_QINQ_OLD2;
 }
@@ -149,15 +163,7 @@ export function linkRecord(linktype: number, data: Uint8Array): LinkRecord {
       if (data.length >= ETH_HEADER_LEN) {
         rec.dst = hwAddress(data, ETH_OFF_DST, MAC_LEN);
         rec.src = hwAddress(data, ETH_OFF_SRC, MAC_LEN);
-        let type = (data[ETH_OFF_TYPE] << 8) | data[ETH_OFF_TYPE + 1];
-        let off = ETH_HEADER_LEN;
-        const vlan: number[] = [];
-        while (isVlanType(type) && off + VLAN_TAG_LEN <= data.length && vlan.length < MAX_VLAN_TAGS) {
-          vlan.push(((data[off] << 8) | data[off + 1]) & VLAN_ID_MASK);
-          type = (data[off + 2] << 8) | data[off + 3];
-          off += VLAN_TAG_LEN;
-        }
-        if (vlan.length > 0) rec.vlan = vlan;
+        addVlans(rec, data, ETH_HEADER_LEN, (data[ETH_OFF_TYPE] << 8) | data[ETH_OFF_TYPE + 1]);
       }
       return rec;
     }
@@ -167,6 +173,7 @@ export function linkRecord(linktype: number, data: Uint8Array): LinkRecord {
         rec.packetType = (data[SLL_OFF_PKTTYPE] << 8) | data[SLL_OFF_PKTTYPE + 1];
         const alen = Math.min((data[SLL_OFF_ADDRLEN] << 8) | data[SLL_OFF_ADDRLEN + 1], SLL_MAX_ADDR);
         if (alen > 0) rec.src = hwAddress(data, SLL_OFF_ADDR, alen);
+        addVlans(rec, data, SLL_HEADER_LEN, (data[SLL_OFF_PROTOCOL] << 8) | data[SLL_OFF_PROTOCOL + 1]);
       }
       return rec;
     }
@@ -177,6 +184,7 @@ export function linkRecord(linktype: number, data: Uint8Array): LinkRecord {
         rec.packetType = data[SLL2_OFF_PKTTYPE];
         const alen = Math.min(data[SLL2_OFF_ADDRLEN], SLL_MAX_ADDR);
         if (alen > 0) rec.src = hwAddress(data, SLL2_OFF_ADDR, alen);
+        addVlans(rec, data, SLL2_HEADER_LEN, (data[SLL2_OFF_PROTOCOL] << 8) | data[SLL2_OFF_PROTOCOL + 1]);
       }
       return rec;
     }
@@ -187,4 +195,15 @@ export function linkRecord(linktype: number, data: Uint8Array): LinkRecord {
     default:
       return { type: 'raw', linktype, ethertype: loc.ethertype };
   }
+}
+
+/** Record the VLAN ids of the tags at `off` (outermost first); no `vlan` field when untagged. */
+function addVlans(rec: LinkRecord, data: Uint8Array, off: number, type: number): void {
+  let vlan: number[] | undefined;
+  while (isVlanType(type) && off + VLAN_TAG_LEN <= data.length && (vlan === undefined || vlan.length < MAX_VLAN_TAGS)) {
+    (vlan ??= []).push(((data[off] << 8) | data[off + 1]) & VLAN_ID_MASK);
+    type = (data[off + 2] << 8) | data[off + 3];
+    off += VLAN_TAG_LEN;
+  }
+  if (vlan !== undefined) rec.vlan = vlan;
 }

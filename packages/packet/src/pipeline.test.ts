@@ -29,6 +29,8 @@ describe('link layers', () => {
     ['802.1ad QinQ', 1, ether(udpIp(), { vlans: [[0x88a8, 200], [0x8100, 100]] }), { type: 'ethernet', vlan: [200, 100] }],
     ['old QinQ 0x9100', 1, ether(udpIp(), { vlans: [[0x9100, 7], [0x8100, 8]] }), { type: 'ethernet', vlan: [7, 8] }],
     ['Linux SLL', 113, sll(udpIp(), { packetType: 4 }), { type: 'sll', packetType: 4, src: '02:00:00:00:00:01', ethertype: 0x0800 }],
+    ['Linux SLL with a VLAN tag kept', 113, sll(concat([bytes(0, 42, 8, 0), udpIp()]), { protocol: 0x8100 }), { type: 'sll', vlan: [42], ethertype: 0x0800 }],
+    ['Linux SLL2 with a VLAN tag kept', 276, sll2(concat([bytes(0, 43, 8, 0), udpIp()]), { protocol: 0x8100 }), { type: 'sll2', vlan: [43] }],
     ['Linux SLL2', 276, sll2(udpIp(), { ifindex: 7, packetType: 0 }), { type: 'sll2', ifindex: 7, packetType: 0, src: '02:00:00:00:00:01' }],
     ['BSD NULL, little-endian', 0, nullHdr(udpIp(), 2, true), { type: 'null', ethertype: 0x0800 }],
     ['BSD NULL, big-endian', 0, nullHdr(udpIp(), 2, false), { type: 'null', ethertype: 0x0800 }],
