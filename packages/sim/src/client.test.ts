@@ -83,6 +83,11 @@ describe('reads', () => {
     expect((await c.get({ type: 'CTRL_CHAR' })).metadata).toMatchObject({ units: 'chr', upperDisplayLimit: 127 });
   });
 
+  it('finds a PV by its name with the .VAL field suffix', async () => {
+    const { client } = await setup();
+    expect((await (await client.connect('c:double.VAL')).get()).data).toEqual([42.5]);
+  });
+
   it('serves count 0 as the current length and zero-fills a larger fixed count', async () => {
     const { client } = await setup();
     const a = await client.connect('c:longarray');
@@ -122,6 +127,7 @@ describe('writes', () => {
       ['enum', 2, [2]],
       ['string', 'hi there', ['hi there']],
       ['string', 17, ['17']],
+      ['string', 'x'.repeat(50), ['x'.repeat(39)]],
       ['stringarray', ['x', 'y'], ['x', 'y']],
       ['chararray', [...Buffer.from('abc')], [97, 98, 99]],
     ];

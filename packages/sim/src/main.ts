@@ -25,6 +25,7 @@ ioc options:
   --tcp-port P      TCP port (default: the UDP port, a free one if it is busy)
   --host ADDR       address to serve on (default 127.0.0.1; 0.0.0.0 = every interface)
   --beacon-port P   beacon destination port (default 5065, or EPICS_CA_REPEATER_PORT)
+  --beacon-address A beacon destination address (default 127.0.0.1; a .255 address broadcasts)
   --beacon-period S steady beacon period in seconds (default 15)
   --seed N          seed of the generated values (default 1)
 
@@ -82,6 +83,7 @@ async function ioc(args: string[]): Promise<void> {
       'tcp-port': { type: 'string' },
       host: { type: 'string' },
       'beacon-port': { type: 'string' },
+      'beacon-address': { type: 'string' },
       'beacon-period': { type: 'string' },
       seed: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -100,6 +102,7 @@ async function ioc(args: string[]): Promise<void> {
     tcpPort: values['tcp-port'] === undefined ? undefined : intOption(values['tcp-port'], 'tcp-port', 0),
     host: values.host ?? '127.0.0.1',
     beaconPort: intOption(values['beacon-port'], 'beacon-port', envPort('EPICS_CAS_BEACON_PORT', 'EPICS_CA_REPEATER_PORT') ?? 5065),
+    beaconAddress: values['beacon-address'] ?? '127.0.0.1',
     beaconPeriodMs: intOption(values['beacon-period'], 'beacon-period', 15) * 1000,
     seed: intOption(values.seed, 'seed', 1),
     log: (e) => {

@@ -145,8 +145,9 @@ export class Pv {
     if (this.isString) {
       const strings: string[] = [];
       for (const v of values) {
-        if (typeof v !== 'string' || v.length > MAX_STRING_CHARS) return 'bad-value';
-        strings.push(v);
+        if (typeof v !== 'string') return 'bad-value';
+        // A record's string field holds 39 characters and a NUL: longer values are cut, as dbPut does.
+        strings.push(v.slice(0, MAX_STRING_CHARS));
       }
       this.commit(strings, nowMs);
       return undefined;

@@ -160,6 +160,8 @@ const MAX_UDP_REPLY = 1472;
 const MAX_PRIORITY = 99;
 /** RSRV caps an ERROR payload (header copy + text). */
 const MAX_ERROR_PAYLOAD = 512;
+/** Field suffix that names a record's value, as in `sim:double.VAL`. */
+const VAL_FIELD = '.VAL';
 /** Largest native count announced to a pre-4.9 client (no extended header). */
 const LEGACY_MAX_COUNT = 0xfffe;
 /** ERROR `p1` when the failing request names no channel. */
@@ -305,6 +307,11 @@ class Ioc implements IocHandle {
 
   removePv(name: string): boolean {
     return this.db.remove(name);
+  }
+
+  /** The PV a channel name means: its own name, or the name with the `.VAL` field suffix. */
+  lookup(name: string): Pv | undefined {
+    return this.db.get(name) ?? (name.endsWith(VAL_FIELD) ? this.db.get(name.slice(0, -VAL_FIELD.length)) : undefined);
   }
 
   allocateSid(): number {
@@ -468,7 +475,7 @@ class Ioc implements IocHandle {
     if (clientMinor < MIN_SEARCH_MINOR) return undefined;
     const name = payloadString(frame.payload);
     const cid = frame.parameter1;
-    if (this.db.has(name)) {
+    if (this.lookup(name) !== undefined) {
       this.stats.searchReplies += 1;
       // p1 0xFFFFFFFF (the builder's default): "use this datagram's source address", as RSRV does.
       return build.searchResponse({ port: this.tcpPort, cid, tcp: !udp });
@@ -729,7 +736,7 @@ class Circuit {
     const cid = frame.parameter1;
     // 3.13-era clients send no VERSION: CREATE_CHAN p2 carries their minor.
     if (this.clientMinor === 0) this.clientMinor = frame.parameter2;
-    const pv = this.ioc.db.get(payloadString(frame.payload));
+    const pv = this.ioc.lookup(payloadString(frame.payload));
     if (pv === undefined) {
       this.send(build.createChFailResponse({ cid }));
       return;
