@@ -151,4 +151,22 @@ describe('synthetic workload', () => {
     const out = lines((await runCli(['--errors', '--format', '{command.name} {pv}', path])).stdout);
     expect(out).toEqual(['CreateChFailResponse wl:missing', 'ReadNotifyResponse wl:1', 'ErrorResponse wl:2']);
   });
+
+  it('--ports decodes CA on a non-standard server port', async () => {
+    const SERVER_PORT = 6064;
+    const path = tmp(
+      'port6064.pcap',
+      pcapFile([
+        { t: 1, data: udpFrame('127.0.0.1', 40000, '127.0.0.2', SERVER_PORT, build.searchRequest({ name: 'odd:pv', cid: 7 })) },
+        { t: 1.5, data: udpFrame('127.0.0.2', SERVER_PORT, '127.0.0.1', 40000, build.searchResponse({ port: 7000, cid: 7 })) },
+      ]),
+    );
+    expect(lines((await runCli([path])).stdout)).toEqual([]);
+    const r = await runCli(['--ports', `5070,${SERVER_PORT}`, '--format', '{command.name} {command.cid} {pv}', path]);
+    expect(r.code).toBe(0);
+    expect(lines(r.stdout)).toEqual(['SearchRequest 7 odd:pv', 'SearchResponse 7 odd:pv']);
+    const bad = await runCli(['--ports', '70000', path]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--ports: "70000"/);
+  });
 });
