@@ -11,7 +11,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { type CaRecord, shark } from '@ca-shark/decoder';
+import { shark } from '@ca-shark/decoder';
+import { type WireRecord, toWire } from './engine.js';
 import type { RunningDaemon } from './server.js';
 import { freeUdpPort, startTestDaemon } from './test-support/daemon.js';
 
@@ -100,8 +101,8 @@ async function liveDecodeRate(): Promise<Record<string, unknown>[]> {
 }
 
 async function fanOut(clients: number): Promise<Record<string, unknown>> {
-  const records: CaRecord[] = [];
-  for await (const r of shark(FIXTURE, { keepBytes: true })) records.push(r);
+  const records: WireRecord[] = [];
+  for await (const r of shark(FIXTURE, { keepBytes: true })) records.push(toWire(r));
   const d = await startTestDaemon(['--stdin'], { input: new PassThrough(), tickMs: 100 });
   const seconds = quick ? 2 : 4;
   let published = 0;

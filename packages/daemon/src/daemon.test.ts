@@ -22,7 +22,7 @@ async function client(d: RunningDaemon): Promise<TestClient> {
   return c;
 }
 
-describe('stdin ingest', () => {
+describe('stdin ingest', { timeout: 60_000 }, () => {
   it('decodes a capture written to stdin in small pieces, live, and keeps serving after EOF', async () => {
     const input = new PassThrough();
     daemon = await startTestDaemon(['--stdin'], { input });
@@ -78,7 +78,7 @@ describe('stdin ingest', () => {
   });
 });
 
-describe('file replay', () => {
+describe('file replay', { timeout: 60_000 }, () => {
   it('replays a file at max speed and serves the final state', async () => {
     daemon = await startTestDaemon(['-r', fixture('catest.pcap'), '--speed', 'max']);
     const d = daemon;

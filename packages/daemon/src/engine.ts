@@ -5,18 +5,46 @@ import type { Logger } from 'pino';
 import {
   BoundedLru, type ChannelActivity, MAX_VALUE_ELEMENTS, RateMeter, RecentErrors, ServerLatencies, latencyKind,
 } from './aggregates.js';
-import type { Hub } from './hub.js';
 import type { DaemonModel } from './model.js';
-import type { CaptureCounters, Source, SourceProblem, SourceSink } from './sources/types.js';
+import type { CaptureCounters, SourceDescription, SourceProblem, SourceSink } from './sources/types.js';
 import type {
   AlertView, ChannelView, ClientView, HealthView, SearchView, ServerView, SnapshotView, SourceView, StatsView,
   UnansweredView,
 } from './views.js';
 
+/**
+ * The part of a record the main thread needs to filter it for WebSocket clients, plus its JSON text. The
+ * decoder runs in a worker thread; only this crosses over.
+ */
+export interface WireRecord {
+  /** The record in the shared JSON form (recordToJSON). */
+  json: string;
+  src: string;
+  dst: string;
+  pv: string | null;
+  /** Command name and the status fields the "errors only" filter reads. */
+  command: { name: string; status?: number; status_code?: number };
+}
+
+/** Makes the {@link WireRecord} of a decoded record. */
+export function toWire(record: CaRecord): WireRecord {
+  const cmd = record.command;
+  const command: WireRecord['command'] = { name: cmd.name };
+  if (typeof cmd.status === 'number') command.status = cmd.status;
+  if (typeof cmd.status_code === 'number') command.status_code = cmd.status_code;
+  return { json: recordToJSON(record), src: record.src, dst: record.dst, pv: record.pv, command };
+}
+
 /** Options of an {@link Engine}. */
 export interface EngineOptions {
-  source: Source;
-  hub: Hub<CaRecord>;
+  /** What the source is (for health and hello). */
+  describe: () => SourceDescription;
+  /** libpcap's counters, read on demand. */
+  counters: () => CaptureCounters;
+  /** Receives every record, in capture order. */
+  publish: (record: CaRecord) => void;
+  /** WebSocket counters for the stats view. */
+  hubStats: () => { clients: number; dropped: number };
   logger: Logger;
   /** Decoder options (CA ports, limits); `keepBytes` is always on so the dashboard can show hex dumps. */
   decoder?: DecoderOptions;
@@ -62,12 +90,15 @@ function trimValue(data: unknown): unknown {
 }
 
 /**
- * The daemon's core: takes frames from a source, runs them through the decoder, publishes records to the
- * WebSocket hub, and answers the HTTP/WebSocket layers with views of the decoder's conversation state.
+ * The daemon's decoding core: takes frames, runs them through the decoder, publishes records, and answers
+ * with views of the decoder's conversation state. It runs in a worker thread (see engine-worker.ts) so that
+ * decoding never blocks the HTTP server; it works the same in-process.
  */
 export class Engine implements DaemonModel, SourceSink {
-  private readonly input: Source;
-  private readonly hub: Hub<CaRecord>;
+  private readonly describe: () => SourceDescription;
+  private readonly counters: () => CaptureCounters;
+  private readonly publish: (record: CaRecord) => void;
+  private readonly hubStats: () => { clients: number; dropped: number };
   private readonly log: Logger;
   private readonly decoder: ReturnType<typeof createDecoder>;
   private readonly now: () => number;
@@ -89,8 +120,10 @@ export class Engine implements DaemonModel, SourceSink {
   private readonly listeners: ((record: CaRecord) => void)[] = [];
 
   constructor(options: EngineOptions) {
-    this.input = options.source;
-    this.hub = options.hub;
+    this.describe = options.describe;
+    this.counters = options.counters;
+    this.publish = options.publish;
+    this.hubStats = options.hubStats;
     this.log = options.logger;
     this.now = options.now ?? Date.now;
     this.startedAt = this.now();
@@ -189,7 +222,7 @@ export class Engine implements DaemonModel, SourceSink {
           : status !== undefined ? `status ${String(status)}` : cmd.name,
       });
     }
-    this.hub.publish(record);
+    this.publish(record);
     for (const listener of this.listeners) listener(record);
   }
 
@@ -201,7 +234,7 @@ export class Engine implements DaemonModel, SourceSink {
    */
   poll(): void {
     this.rate.sample(this.now(), this.decoder.state.statistics.records);
-    const capture = this.input.counters();
+    const capture = this.counters();
     const newDrops = capture.dropped - this.lastCapture.dropped + (capture.ifDropped - this.lastCapture.ifDropped);
     if (newDrops > 0) {
       this.log.warn(
@@ -226,7 +259,7 @@ export class Engine implements DaemonModel, SourceSink {
   // ---- DaemonModel ----
 
   source(): SourceView {
-    const d = this.input.description;
+    const d = this.describe();
     const linktype = d.linktype ?? this.linktype;
     return { ...d, ...(linktype !== undefined ? { linktype } : {}) };
   }
@@ -237,7 +270,7 @@ export class Engine implements DaemonModel, SourceSink {
 
   stats(): StatsView {
     const s = this.decoder.state.statistics;
-    const hub = this.hub.stats();
+    const hub = this.hubStats();
     return {
       packets: this.packets,
       bytes: this.bytes,
@@ -245,7 +278,7 @@ export class Engine implements DaemonModel, SourceSink {
       messagesPerSecond: this.rate.rate(),
       perCommand: { ...s.byCommand },
       malformed: s.malformed,
-      capture: this.input.counters(),
+      capture: this.counters(),
       websocket: { clients: hub.clients, dropped: hub.dropped },
     };
   }
@@ -410,6 +443,10 @@ export class Engine implements DaemonModel, SourceSink {
     return out.slice(-100);
   }
 
+  snapshotText(): string {
+    return JSON.stringify(this.snapshot());
+  }
+
   snapshot(): SnapshotView {
     const n = this.snapshotRows;
     return {
@@ -426,7 +463,3 @@ export class Engine implements DaemonModel, SourceSink {
   }
 }
 
-/** JSON text of a record for the WebSocket stream (shared JSON form of @ca-shark/analysis). */
-export function recordText(record: CaRecord): string {
-  return recordToJSON(record);
-}

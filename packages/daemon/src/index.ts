@@ -5,7 +5,8 @@
 export { buildApp, type AppOptions } from './app.js';
 export { startDaemon, createSource, summaryLine, VERSION, type RunningDaemon, type StartOptions } from './server.js';
 export { parseCommandLine, USAGE, type DaemonConfig } from './cli.js';
-export { Engine, type EngineOptions } from './engine.js';
+export { Engine, toWire, type EngineOptions, type WireRecord } from './engine.js';
+export { RemoteEngine, type RemoteEngineOptions } from './remote-engine.js';
 export { Hub, DEFAULT_HUB_OPTIONS, type HubOptions, type HubSocket, type HubStats, type HubClientInfo } from './hub.js';
 export { DaemonError, type DaemonErrorCode } from './errors.js';
 export type { DaemonModel } from './model.js';

@@ -20,7 +20,8 @@ afterEach(async () => {
   ca = undefined;
 });
 
-describe.skipIf(!isRoot)(`live capture on lo (${isRoot ? 'as root' : reason})`, () => {
+// Each daemon starts a decoding worker (with tsx from sources): allow for a slow, busy machine.
+describe.skipIf(!isRoot)(`live capture on lo (${isRoot ? 'as root' : reason})`, { timeout: 60_000 }, () => {
   it('decodes the simulator talking on loopback and streams its PVs and values to a WebSocket client', async () => {
     // Non-default CA ports so a real IOC on this host cannot interfere.
     const serverPort = await freeUdpPort();

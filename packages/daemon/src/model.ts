@@ -1,5 +1,5 @@
 import type {
-  ChannelView, ClientView, HealthView, SearchView, ServerView, SnapshotView, SourceView, StatsView,
+  ChannelView, ClientView, HealthView, SearchView, ServerView, SourceView, StatsView,
 } from './views.js';
 
 /**
@@ -10,9 +10,11 @@ export interface DaemonModel {
   source(): SourceView;
   health(): HealthView;
   stats(): StatsView;
-  channels(): ChannelView[];
-  servers(): ServerView[];
-  clients(): ClientView[];
-  searches(): SearchView[];
-  snapshot(): SnapshotView;
+  /** Tables may come from another thread, hence the promises. */
+  channels(): ChannelView[] | Promise<ChannelView[]>;
+  servers(): ServerView[] | Promise<ServerView[]>;
+  clients(): ClientView[] | Promise<ClientView[]>;
+  searches(): SearchView[] | Promise<SearchView[]>;
+  /** JSON text of a `snapshot` frame ({@link SnapshotView}). */
+  snapshotText(): string | Promise<string>;
 }

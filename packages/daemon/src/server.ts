@@ -2,10 +2,10 @@ import { createRequire } from 'node:module';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { compileFilter } from '@ca-shark/analysis';
-import type { CaRecord } from '@ca-shark/decoder';
 import { buildApp } from './app.js';
 import type { DaemonConfig } from './cli.js';
-import { Engine, recordText } from './engine.js';
+import type { WireRecord } from './engine.js';
+import { RemoteEngine } from './remote-engine.js';
 import { DaemonError } from './errors.js';
 import { Hub, type HubOptions } from './hub.js';
 import { dropPrivileges } from './privileges.js';
@@ -31,8 +31,9 @@ export interface StartOptions {
 /** A running daemon. */
 export interface RunningDaemon {
   app: FastifyInstance;
-  engine: Engine;
-  hub: Hub<CaRecord>;
+  /** The decoding worker's main-thread side (model of the app, sink of the source). */
+  engine: RemoteEngine;
+  hub: Hub<WireRecord>;
   source: Source;
   /** Address actually bound, e.g. http://127.0.0.1:8080. */
   url: string;
@@ -67,13 +68,13 @@ export function createSource(config: DaemonConfig, logger: Logger, input: NodeJS
 }
 
 /** Compiles a WebSocket subscription with the shared record filter of @ca-shark/analysis. */
-function compileSubscription(filter: SubscriptionFilter): ((record: CaRecord) => boolean) | undefined {
+function compileSubscription(filter: SubscriptionFilter): ((record: WireRecord) => boolean) | undefined {
   if (filter.pv === undefined && filter.host === undefined && filter.command === undefined && filter.errors !== true) return undefined;
   return compileFilter(filter);
 }
 
 /** Formats the capture summary printed at shutdown. */
-export function summaryLine(engine: Engine, hub: Hub<CaRecord>): string {
+export function summaryLine(engine: RemoteEngine, hub: Hub<WireRecord>): string {
   const s = engine.stats();
   const h = hub.stats();
   return `ca-sharkd: ${s.packets} packets (${s.bytes} bytes), ${s.messages} CA messages (${s.malformed} malformed); ` +
@@ -87,18 +88,24 @@ export function summaryLine(engine: Engine, hub: Hub<CaRecord>): string {
  */
 export async function startDaemon(config: DaemonConfig, logger: Logger, options: StartOptions = {}): Promise<RunningDaemon> {
   const source = createSource(config, logger, options.input);
-  const hub = new Hub<CaRecord>(recordText, options.hub);
-  const engine = new Engine({
+  const hub = new Hub<WireRecord>((r) => r.json, options.hub);
+  const engine = new RemoteEngine({
     source,
     hub,
     logger,
-    decoder: { serverPort: config.serverPort, repeaterPort: config.repeaterPort },
+    logLevel: config.logLevel,
+    decoder: { serverPort: config.serverPort, repeaterPort: config.repeaterPort, keepBytes: true },
   });
-  await source.start(engine);
+  try {
+    await source.start(engine);
+  } catch (err) {
+    await engine.close();
+    throw err;
+  }
   const described = engine.source();
   logger.info({ ...described }, 'capture source open');
 
-  const app = await buildApp<CaRecord>({
+  const app = await buildApp<WireRecord>({
     model: engine,
     hub,
     compile: compileSubscription,
@@ -115,6 +122,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger, options:
     url = await app.listen({ host: config.host, port: config.port });
   } catch (err) {
     await source.stop();
+    await engine.close();
     throw new DaemonError('listen-failed', `cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
   }
   if (!LOOPBACK.test(config.host)) {
@@ -137,6 +145,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger, options:
       clearInterval(poll);
       await source.stop().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'source did not stop cleanly'));
       engine.poll();
+      await engine.close();
       // One last batch so clients see the final records before the socket closes.
       hub.tick();
       await app.close();

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
-import type { CaRecord } from '@ca-shark/decoder';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { WireRecord } from './engine.js';
 import type { RunningDaemon } from './server.js';
 import { TestClient, startTestDaemon } from './test-support/daemon.js';
 
@@ -14,16 +14,16 @@ afterEach(async () => {
   client = undefined;
 });
 
-/** A record-shaped object of about 1 KB (the hub only filters and serialises it). */
-function bigRecord(n: number): CaRecord {
-  return {
-    frame: n, timestamp: n, src: '127.0.0.1', dst: '127.0.0.1', pv: 'slow:pv', role: 'response', role_certainty: 'certain',
+/** A record of about 1 KB of JSON, as the decoding worker hands it to the hub. */
+function bigRecord(n: number): WireRecord {
+  const record = {
+    frame: n, timestamp: n, src: '127.0.0.1', dst: '127.0.0.1', pv: 'slow:pv',
     command: { name: 'EventAddResponse', id: 1, data: Array.from({ length: 100 }, (_, i) => i + 0.5) },
-    transport: { protocol: 'udp', sport: 1, dport: 2, ulen: 0, sum: 0 }, size: 800,
-  } as unknown as CaRecord;
+  };
+  return { json: JSON.stringify(record), src: record.src, dst: record.dst, pv: record.pv, command: { name: record.command.name } };
 }
 
-describe('a slow WebSocket client', () => {
+describe('a slow WebSocket client', { timeout: 60_000 }, () => {
   it('is held to a bounded queue and socket backlog, told how many records it lost, and loses nothing silently', async () => {
     const maxQueueRecords = 1000;
     const highWaterBytes = 256 * 1024;

@@ -56,13 +56,15 @@ export function wsPlugin<R>(): FastifyPluginAsync<WsOptions<R>> {
   return async (app, options) => {
     const { model, hub, compile, version } = options;
 
-    let lastSnapshot = '';
-    const buildSnapshot = (): string => JSON.stringify(model.snapshot());
+    let building = false;
     const tick = setInterval(() => hub.tick(), options.tickMs);
     const snapshots = setInterval(() => {
-      if (hub.stats().clients === 0) return;
-      lastSnapshot = buildSnapshot();
-      hub.broadcast(lastSnapshot);
+      if (hub.stats().clients === 0 || building) return;
+      building = true;
+      Promise.resolve(model.snapshotText())
+        .then((text) => hub.broadcast(text))
+        .catch((err: unknown) => app.log.warn({ err: (err as Error).message }, 'snapshot failed'))
+        .finally(() => (building = false));
     }, options.snapshotMs);
     tick.unref();
     snapshots.unref();
@@ -80,7 +82,10 @@ export function wsPlugin<R>(): FastifyPluginAsync<WsOptions<R>> {
       log.info({ remote: request.ip }, 'WebSocket client connected');
       reply(socket, { type: 'hello', version, source: model.source() });
       // A new client should not wait a whole interval for its first picture of the state.
-      hub.sendTo(socket, buildSnapshot());
+      Promise.resolve(model.snapshotText()).then(
+        (text) => hub.sendTo(socket, text),
+        (err: unknown) => log.warn({ err: (err as Error).message }, 'snapshot failed'),
+      );
 
       socket.on('message', (data, isBinary) => {
         if (isBinary) {

@@ -40,6 +40,6 @@ export function fakeModel(): DaemonModel {
     }],
     clients: () => [{ host: '127.0.0.1', hostname: 'h', user: 'u', circuits: 1, channels: 1, searches: 4, searchRate: 2 }],
     searches: () => [{ pv: 'sim:double', count: 4, clients: 1, answered: true, servers: ['127.0.0.1:5064'], firstSeen: 1, lastSeen: 2 }],
-    snapshot,
+    snapshotText: () => JSON.stringify(snapshot()),
   };
 }

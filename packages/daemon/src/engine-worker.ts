@@ -1,0 +1,101 @@
+/**
+ * The decoding worker: runs the {@link Engine} (decoder, conversation state, views) off the main thread, so
+ * a burst of packets never delays an HTTP answer or a WebSocket send. Records go back in batches as
+ * {@link WireRecord}s (JSON text + the fields filters read); tables are computed here on request.
+ */
+import { parentPort } from 'node:worker_threads';
+import { Engine, type WireRecord, toWire } from './engine.js';
+import { unpackFrames } from './frame-batch.js';
+import { createLogger } from './logger.js';
+import type { CaptureCounters, SourceDescription } from './sources/types.js';
+import type { FromWorker, ToWorker } from './worker-protocol.js';
+
+/** Records are sent at least this often while they flow, or once this many are waiting. */
+const FLUSH_MS = 20;
+const FLUSH_RECORDS = 2000;
+const STATS_MS = 250;
+
+const port = parentPort;
+if (port === null) throw new Error('engine-worker must run in a worker thread');
+
+let engine: Engine | undefined;
+let description: SourceDescription = { kind: 'live' };
+let capture: CaptureCounters = { received: 0, dropped: 0, ifDropped: 0 };
+let hub = { clients: 0, dropped: 0 };
+let outgoing: WireRecord[] = [];
+
+const post = (message: FromWorker): void => port.postMessage(message);
+
+function flush(): void {
+  if (outgoing.length === 0) return;
+  const items = outgoing;
+  outgoing = [];
+  post({ type: 'records', items });
+}
+
+function sendStats(): void {
+  if (engine === undefined) return;
+  const linktype = engine.source().linktype;
+  post({ type: 'stats', stats: engine.stats(), eof: engine.eof, ...(linktype !== undefined ? { linktype } : {}) });
+}
+
+port.on('message', (message: ToWorker) => {
+  switch (message.type) {
+    case 'init': {
+      description = message.description;
+      const logger = createLogger(message.logLevel, message.tty).child({ thread: 'decoder' });
+      engine = new Engine({
+        describe: () => description,
+        counters: () => capture,
+        hubStats: () => hub,
+        logger,
+        decoder: message.decoder,
+        publish: (record) => {
+          outgoing.push(toWire(record));
+          if (outgoing.length >= FLUSH_RECORDS) flush();
+        },
+      });
+      setInterval(flush, FLUSH_MS);
+      setInterval(sendStats, STATS_MS);
+      break;
+    }
+    case 'frames': {
+      const e = engine;
+      if (e === undefined) return;
+      unpackFrames(message.buffer, (linktype, timestamp, bytes, origlen) => e.frame(linktype, timestamp, bytes, origlen));
+      break;
+    }
+    case 'describe':
+      description = message.description;
+      break;
+    case 'poll':
+      capture = message.capture;
+      hub = message.hub;
+      engine?.poll();
+      break;
+    case 'end':
+      engine?.end();
+      flush();
+      sendStats();
+      break;
+    case 'query': {
+      const e = engine;
+      try {
+        if (e === undefined) throw new Error('decoder not started');
+        const value =
+          message.what === 'channels' ? e.channels()
+          : message.what === 'servers' ? e.servers()
+          : message.what === 'clients' ? e.clients()
+          : message.what === 'searches' ? e.searches()
+          : message.what === 'stats' ? e.stats()
+          : e.snapshotText();
+        // Pending records first, so a table never shows what the stream has not delivered yet.
+        flush();
+        post({ type: 'reply', id: message.id, value });
+      } catch (err) {
+        post({ type: 'reply', id: message.id, value: null, error: (err as Error).message });
+      }
+      break;
+    }
+  }
+});

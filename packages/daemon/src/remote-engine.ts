@@ -1,0 +1,222 @@
+import { Worker } from 'node:worker_threads';
+import type { DecoderOptions } from '@ca-shark/decoder';
+import type { Logger } from 'pino';
+import type { WireRecord } from './engine.js';
+import { FramePacker } from './frame-batch.js';
+import type { Hub } from './hub.js';
+import type { DaemonModel } from './model.js';
+import type { Source, SourceProblem, SourceSink } from './sources/types.js';
+import type {
+  ChannelView, ClientView, HealthView, SearchView, ServerView, SourceView, StatsView,
+} from './views.js';
+import type { FromWorker, Query, ToWorker } from './worker-protocol.js';
+
+/** Options of a {@link RemoteEngine}. */
+export interface RemoteEngineOptions {
+  source: Source;
+  hub: Hub<WireRecord>;
+  logger: Logger;
+  logLevel: string;
+  decoder: DecoderOptions;
+  /** Frames are handed to the worker at least this often (ms). */
+  batchMs?: number;
+  /** Queries the worker must answer within this many ms. */
+  queryTimeoutMs?: number;
+}
+
+const RUNNING_FROM_SOURCE = import.meta.url.endsWith('.ts');
+
+/**
+ * The main thread's side of the decoding worker: a {@link SourceSink} that packs frames into batches for
+ * the worker, and a {@link DaemonModel} that answers health and stats at once from the main thread (so they
+ * stay fast whatever the decoder is doing) and asks the worker for the tables.
+ */
+export class RemoteEngine implements DaemonModel, SourceSink {
+  private readonly worker: Worker;
+  private readonly input: Source;
+  private readonly hub: Hub<WireRecord>;
+  private readonly log: Logger;
+  private readonly packer: FramePacker;
+  private readonly batchTimer: NodeJS.Timeout;
+  private readonly startedAt = Date.now();
+  private readonly queryTimeoutMs: number;
+  private latest: StatsView | undefined;
+  private ended = false;
+  private endSent = false;
+  private linktype: number | undefined;
+  private problems = 0;
+  private nextQuery = 1;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  private readonly endWaiters: (() => void)[] = [];
+  private readonly listeners: ((record: WireRecord) => void)[] = [];
+  private exited = false;
+
+  constructor(options: RemoteEngineOptions) {
+    this.input = options.source;
+    this.hub = options.hub;
+    this.log = options.logger;
+    this.queryTimeoutMs = options.queryTimeoutMs ?? 5000;
+    const entry = RUNNING_FROM_SOURCE ? new URL('./engine-worker-boot.mjs', import.meta.url) : new URL('./engine-worker.js', import.meta.url);
+    this.worker = new Worker(entry, { execArgv: RUNNING_FROM_SOURCE ? ['--conditions=source'] : [] });
+    this.worker.on('message', (m: FromWorker) => this.onMessage(m));
+    this.worker.on('error', (err) => this.log.error({ err: err.message }, 'decoding worker failed'));
+    this.worker.on('exit', (code) => {
+      this.exited = true;
+      for (const [, p] of this.pending) {
+        clearTimeout(p.timer);
+        p.reject(new Error(`decoding worker exited (${code})`));
+      }
+      this.pending.clear();
+    });
+    this.post({
+      type: 'init',
+      decoder: options.decoder,
+      logLevel: options.logLevel,
+      tty: process.stderr.isTTY === true,
+      description: this.input.description,
+    });
+    this.packer = new FramePacker((buffer, frames) => this.post({ type: 'frames', buffer, frames }, [buffer]));
+    this.batchTimer = setInterval(() => this.packer.flush(), options.batchMs ?? 10);
+    this.batchTimer.unref();
+  }
+
+  private post(message: ToWorker, transfer: ArrayBuffer[] = []): void {
+    if (!this.exited) this.worker.postMessage(message, transfer);
+  }
+
+  private onMessage(m: FromWorker): void {
+    switch (m.type) {
+      case 'records':
+        for (const item of m.items) {
+          this.hub.publish(item);
+          for (const l of this.listeners) l(item);
+        }
+        break;
+      case 'stats':
+        this.latest = m.stats;
+        if (m.linktype !== undefined) this.linktype = m.linktype;
+        if (m.eof && !this.ended) {
+          this.ended = true;
+          for (const w of this.endWaiters.splice(0)) w();
+        }
+        break;
+      case 'reply': {
+        const p = this.pending.get(m.id);
+        if (p === undefined) return;
+        this.pending.delete(m.id);
+        clearTimeout(p.timer);
+        if (m.error !== undefined) p.reject(new Error(m.error));
+        else p.resolve(m.value);
+        break;
+      }
+    }
+  }
+
+  private query<T>(what: Query): Promise<T> {
+    const id = this.nextQuery++;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`decoder did not answer "${what}" within ${this.queryTimeoutMs} ms`));
+      }, this.queryTimeoutMs);
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
+      this.post({ type: 'query', id, what });
+    });
+  }
+
+  /** Calls `listener` for every record (tests, benchmarks). */
+  onRecord(listener: (record: WireRecord) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** True once the source ended and the worker decoded everything before the end. */
+  get eof(): boolean {
+    return this.ended;
+  }
+
+  /** Resolves once the input ended and every record of it was published. */
+  whenEnded(): Promise<void> {
+    return this.ended ? Promise.resolve() : new Promise((resolve) => this.endWaiters.push(resolve));
+  }
+
+  // ---- SourceSink ----
+
+  frame(linktype: number, timestamp: number, bytes: Uint8Array, origlen: number): void {
+    this.packer.add(linktype, timestamp, bytes, origlen);
+  }
+
+  problem(problem: SourceProblem): void {
+    this.problems += 1;
+    if (this.problems <= 10) this.log.warn({ frame: problem.frame, code: problem.code }, problem.message);
+  }
+
+  end(): void {
+    if (this.endSent) return;
+    this.endSent = true;
+    this.packer.flush();
+    this.post({ type: 'end' });
+  }
+
+  error(err: Error): void {
+    this.log.error({ err: err.message }, 'capture source failed; serving what was decoded so far');
+  }
+
+  /** Hands the worker libpcap's and the hub's counters; it logs and raises alerts for new drops. */
+  poll(): void {
+    this.packer.flush();
+    const hub = this.hub.stats();
+    this.post({ type: 'poll', capture: this.input.counters(), hub: { clients: hub.clients, dropped: hub.dropped } });
+  }
+
+  /** Stops the worker after it decoded what it was given. */
+  async close(): Promise<void> {
+    clearInterval(this.batchTimer);
+    this.packer.flush();
+    if (this.exited) return;
+    // The answer comes after every batch sent before it has been decoded: final counters for the summary.
+    const final = await this.query<StatsView>('stats').catch(() => undefined);
+    if (final !== undefined) this.latest = final;
+    await this.worker.terminate();
+  }
+
+  // ---- DaemonModel ----
+
+  source(): SourceView {
+    const d = this.input.description;
+    const linktype = d.linktype ?? this.linktype;
+    return { ...d, ...(linktype !== undefined ? { linktype } : {}) };
+  }
+
+  health(): HealthView {
+    return { status: 'ok', uptime: (Date.now() - this.startedAt) / 1000, source: this.source(), eof: this.ended };
+  }
+
+  stats(): StatsView {
+    const hub = this.hub.stats();
+    const base: StatsView = this.latest ?? {
+      packets: 0, bytes: 0, messages: 0, messagesPerSecond: 0, perCommand: {}, malformed: 0,
+      capture: { received: 0, dropped: 0, ifDropped: 0 }, websocket: { clients: 0, dropped: 0 },
+    };
+    return { ...base, capture: this.input.counters(), websocket: { clients: hub.clients, dropped: hub.dropped } };
+  }
+
+  channels(): Promise<ChannelView[]> {
+    return this.query('channels');
+  }
+
+  servers(): Promise<ServerView[]> {
+    return this.query('servers');
+  }
+
+  clients(): Promise<ClientView[]> {
+    return this.query('clients');
+  }
+
+  searches(): Promise<SearchView[]> {
+    return this.query('searches');
+  }
+
+  snapshotText(): Promise<string> {
+    return this.query('snapshot');
+  }
+}

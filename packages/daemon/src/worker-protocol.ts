@@ -1,0 +1,23 @@
+/** Messages between the main thread (capture, HTTP, WebSocket) and the decoding worker. */
+import type { DecoderOptions } from '@ca-shark/decoder';
+import type { WireRecord } from './engine.js';
+import type { CaptureCounters, SourceDescription } from './sources/types.js';
+import type { StatsView } from './views.js';
+
+/** Tables the main thread can ask the worker for. */
+export type Query = 'channels' | 'servers' | 'clients' | 'searches' | 'snapshot' | 'stats';
+
+/** Main → worker. */
+export type ToWorker =
+  | { type: 'init'; decoder: DecoderOptions; logLevel: string; tty: boolean; description: SourceDescription }
+  | { type: 'frames'; buffer: ArrayBuffer; frames: number }
+  | { type: 'describe'; description: SourceDescription }
+  | { type: 'poll'; capture: CaptureCounters; hub: { clients: number; dropped: number } }
+  | { type: 'end' }
+  | { type: 'query'; id: number; what: Query };
+
+/** Worker → main. */
+export type FromWorker =
+  | { type: 'records'; items: WireRecord[] }
+  | { type: 'stats'; stats: StatsView; eof: boolean; linktype?: number }
+  | { type: 'reply'; id: number; value: unknown; error?: string };
