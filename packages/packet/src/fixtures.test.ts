@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { readCapture, readPackets, type CaptureItem } from './input.js';
@@ -110,6 +110,22 @@ describe('real captures', () => {
     const chunks = Array.from({ length: Math.ceil(bytes.length / 777) }, (_, i) => bytes.subarray(i * 777, (i + 1) * 777));
     expect((await collect(readPackets(Readable.from(chunks)))).map(digest)).toEqual(fromFile);
     expect((await collect(readPackets(bytes))).map(digest)).toEqual(fromFile);
+  });
+
+  it('yields events while the stream is still open (tcpdump -U -w - | ...)', async () => {
+    const bytes = readFileSync(fixture('example_udp_data.pcap'));
+    const input = new PassThrough();
+    const it = readPackets(input)[Symbol.asyncIterator]();
+    // Header and first record (24 + 16 + caplen) only; the stream stays open.
+    const firstEnd = 24 + 16 + bytes.readUInt32LE(24 + 8);
+    input.write(bytes.subarray(0, firstEnd));
+    const first = await it.next();
+    expect(first.done).toBe(false);
+    expect(first.value?.type === 'udp' && first.value.packet.frame).toBe(1);
+    input.end(bytes.subarray(firstEnd));
+    let rest = 0;
+    for (let r = await it.next(); !r.done; r = await it.next()) rest++;
+    expect(rest).toBe(7);
   });
 
   it('reports empty input as not a capture', async () => {
