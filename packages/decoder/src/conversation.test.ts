@@ -125,6 +125,22 @@ describe('conversation: which TCP traffic is CA', () => {
     expect(records[0]).toMatchObject({ server: `${SERVER}:40002` });
   });
 
+  it('decodes the buffered early bytes of a flow whose port is learned later', async () => {
+    const b = new PcapBuilder();
+    const c = new TcpConn(b, CLIENT, 45000, SERVER, 40003);
+    // Mid-stream, one message: not enough to recognise the flow by itself.
+    c.send(T0, false, build.readNotifyResponse({ data_type: DbrType.DOUBLE, data: [1], ioid: 9 }));
+    b.udp(T0 + 1, SERVER, 33333, '10.0.0.255', 5065, build.beacon({ server_port: 40003, beacon_id: 4 }));
+    c.send(T0 + 2, true, build.echoRequest());
+    const records = await decode(b.bytes());
+    expect(records.map((r) => `${r.frame} ${summary(r)}`)).toEqual([
+      // Learned while handling the beacon, before its record: capture order is kept.
+      '1 ReadNotifyResponse response/certain pv=-',
+      '2 Beacon response/certain pv=-',
+      '3 EchoRequest request/certain pv=-',
+    ]);
+  });
+
   it('stays silent on ssh, http, tls and zero-filled TCP traffic', async () => {
     const b = new PcapBuilder();
     const flows: [number, Uint8Array, Uint8Array][] = [
