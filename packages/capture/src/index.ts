@@ -16,6 +16,7 @@ export {
   DEFAULT_BUFFER_SIZE,
   MIN_BUFFER_SIZE,
   DEFAULT_MAX_QUEUE,
+  DEFAULT_TIMEOUT_MS,
 } from './live.js';
 export type { CaptureStats } from './counters.js';
 export { DEFAULT_FILTER } from './filter.js';

@@ -154,6 +154,7 @@ describe.skipIf(!IS_ROOT)('live capture on lo (root only)', { timeout: 30_000 },
     const file = join(tmp, 'lo.pcap');
     const tcpdump = await startTcpdump('lo', filter, file, HANG_GUARD_MS);
     let frames: Frame[];
+    let stopped = false;
     try {
       const capture = track(openLive({ iface: 'lo', filter }));
       expect(capture.timestampPrecision).toBe('nano');
@@ -161,9 +162,15 @@ describe.skipIf(!IS_ROOT)('live capture on lo (root only)', { timeout: 30_000 },
       await sendAll(sender, port, payloads);
       frames = await got;
       // tcpdump writes each packet as it reads it (-U); wait until it has them all before stopping it.
-      await waitFor(() => pcapRecordCount(file) >= PACKETS, 'tcpdump to write the packets');
+      try {
+        await waitFor(() => pcapRecordCount(file) >= PACKETS, 'tcpdump to write the packets');
+      } catch (err) {
+        stopped = true;
+        const said = await tcpdump.stop();
+        throw new Error(`${(err as Error).message}: it wrote ${pcapRecordCount(file)} of ${PACKETS}; ${said}`);
+      }
     } finally {
-      await tcpdump.stop();
+      if (!stopped) await tcpdump.stop();
     }
     const pcap = readPcapFile(readFileSync(file));
     expect(pcap.nano).toBe(true);
@@ -200,21 +207,29 @@ describe.skipIf(!IS_ROOT)('live capture on lo (root only)', { timeout: 30_000 },
   });
 
   it('reports drops when the kernel buffer overflows', async () => {
-    // A small ring (on lo each slot holds a 64 KiB frame) and a burst written to the kernel in one go, before
-    // the capture gets a turn of the event loop: the kernel must drop, and stats() must say so.
+    // A 1 MiB ring and a 5 MiB burst written to the kernel in one go, before the capture gets a turn of the
+    // event loop: the kernel must drop, and stats() must say so.
     const capture = track(openLive({ iface: 'lo', filter: `udp and dst port ${port}`, bufferSize: 1024 * 1024 }));
     let seen = 0;
     capture.onFrame(() => {
       seen++;
     });
-    const burst = 3000;
-    const datagram = Buffer.alloc(512, 0x41);
+    const burst = 5000;
+    const datagram = Buffer.alloc(1024, 0x41);
     for (let i = 0; i < burst; i++) sender.send(datagram, port, '127.0.0.1');
     await new Promise<void>((resolve) => sender.send(datagram, port, '127.0.0.1', () => resolve()));
     const stats = capture.stats();
     expect(stats.dropped).toBeGreaterThan(0);
     await waitFor(() => seen > 0, 'the frames the ring kept');
     expect(seen).toBeLessThan(burst + 1);
+  });
+
+  it('delivers in immediate mode too', async () => {
+    const capture = track(openLive({ iface: 'lo', filter: `udp and dst port ${port}`, immediate: true }));
+    const got = collect(capture, 3);
+    await sendAll(sender, port, payloads.slice(0, 3));
+    const frames = await got;
+    expect(frames.map((f) => udpOfEthernet(f.bytes)?.payload)).toEqual(payloads.slice(0, 3));
   });
 
   it('iterates frames asynchronously and ends the iteration on close', async () => {
@@ -303,14 +318,34 @@ describe.skipIf(!IS_ROOT)('live capture on lo (root only)', { timeout: 30_000 },
     expect(capture.filter).toMatch(/5064/);
   });
 
+  it('survives garbage collection of closed captures (stock cap segfaults here)', () => {
+    const out = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', childScript('gc-churn.ts'), String(port)],
+      { encoding: 'utf8', timeout: HANG_GUARD_MS },
+    );
+    expect(out.signal, out.stderr).toBeNull();
+    expect(out.status, out.stderr).toBe(0);
+    const result = JSON.parse(out.stdout.trim().split('\n').at(-1) ?? '{}') as { rounds?: number; frames?: number };
+    expect(result.rounds).toBe(10);
+    expect(result.frames).toBeGreaterThan(0);
+  });
+
   it.skipIf(spawnSync('setpriv', ['--version'], { stdio: 'ignore' }).status !== 0)(
     'explains sudo and setcap when the process lacks privileges',
     () => {
-      const script = fileURLToPath(new URL('./test-support/open-unprivileged.ts', import.meta.url));
-      const tsx = fileURLToPath(new URL('../../../node_modules/tsx/dist/cli.mjs', import.meta.url));
       const out = spawnSync(
         'setpriv',
-        ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, tsx, script, 'lo'],
+        [
+          '--reuid=65534',
+          '--regid=65534',
+          '--clear-groups',
+          process.execPath,
+          '--import',
+          'tsx',
+          childScript('open-unprivileged.ts'),
+          'lo',
+        ],
         { encoding: 'utf8', env: { ...process.env, HOME: tmpdir() }, timeout: 20_000 },
       );
       expect(out.status, out.stderr).toBe(0);
@@ -337,6 +372,11 @@ function pcapRecordCount(file: string): number {
   if (!existsSync(file)) return 0;
   const bytes = readFileSync(file);
   return bytes.length < 24 ? 0 : readPcapFile(bytes).records.length;
+}
+
+/** Path of a script in test-support, to run in a child node with `--import tsx`. */
+function childScript(name: string): string {
+  return fileURLToPath(new URL(`./test-support/${name}`, import.meta.url));
 }
 
 function ip(...args: string[]): void {

@@ -15,6 +15,9 @@ export const MAX_SNAPLEN = 262144;
 export const DEFAULT_BUFFER_SIZE = 32 * 1024 * 1024;
 /** Smallest kernel buffer accepted; below this libpcap cannot hold even one ring block on most interfaces. */
 export const MIN_BUFFER_SIZE = 64 * 1024;
+/** Default for {@link LiveCaptureOptions.timeoutMs}: the delivery delay a live view can afford. */
+export const DEFAULT_TIMEOUT_MS = 10;
+const MAX_TIMEOUT_MS = 60_000;
 /** Frames an async-iterator consumer may fall behind before newer frames are discarded (and counted). */
 export const DEFAULT_MAX_QUEUE = 10_000;
 /** How often the 32-bit libpcap counters are folded into wide totals even when nobody asks for stats(). */
@@ -33,6 +36,15 @@ export interface LiveCaptureOptions {
   bufferSize?: number;
   /** Promiscuous mode; default true. */
   promiscuous?: boolean;
+  /**
+   * libpcap immediate mode: hand over each packet as soon as it arrives. Default false: on Linux immediate
+   * mode forces the TPACKET_V2 ring of fixed-size slots (about 128 KiB each on `lo`, whose MTU is 64 KiB), so a
+   * 32 MiB buffer holds only ~256 packets there; without it the TPACKET_V3 ring packs packets tightly and
+   * delivers them in blocks, at most `timeoutMs` late. Timestamps are the kernel's either way.
+   */
+  immediate?: boolean;
+  /** Longest a packet waits in the kernel before delivery when not in immediate mode, in ms; default 10. */
+  timeoutMs?: number;
   /** Receives every frame from the first one on (no frame can be missed between open and subscribe). */
   onFrame?: FrameListener;
   /** Receives the error that stops a running capture (see {@link LiveCapture.onError}). */
@@ -126,7 +138,17 @@ export function openLive(options: LiveCaptureOptions): LiveCapture {
       `bufferSize must be an integer number of bytes from ${MIN_BUFFER_SIZE} to ${2 ** 31 - 1}, got ${bufferSize}`,
     );
   }
-  return new Capture(iface, filter, snaplen, bufferSize, options.promiscuous ?? true, options.onFrame, options.onError);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_TIMEOUT_MS) {
+    throw new CaptureError('CAPTURE_BAD_OPTION', `timeoutMs must be an integer from 1 to ${MAX_TIMEOUT_MS}, got ${timeoutMs}`);
+  }
+  return new Capture(iface, filter, snaplen, bufferSize, {
+    promiscuous: options.promiscuous ?? true,
+    immediate: options.immediate ?? false,
+    timeoutMs,
+    onFrame: options.onFrame,
+    onError: options.onError,
+  });
 }
 
 class Capture implements LiveCapture {
@@ -160,10 +182,15 @@ class Capture implements LiveCapture {
     filter: string,
     snaplen: number,
     bufferSize: number,
-    promiscuous: boolean,
-    onFrame: FrameListener | undefined,
-    onError: CaptureErrorListener | undefined,
+    settings: {
+      promiscuous: boolean;
+      immediate: boolean;
+      timeoutMs: number;
+      onFrame: FrameListener | undefined;
+      onError: CaptureErrorListener | undefined;
+    },
   ) {
+    const { onFrame, onError } = settings;
     const { Cap } = loadAddon();
     this.iface = iface;
     this.filter = filter;
@@ -178,8 +205,9 @@ class Capture implements LiveCapture {
     try {
       this.cap.open(iface, filter, bufferSize, this.buffer, {
         snaplen,
-        promisc: promiscuous,
-        immediate: true,
+        promisc: settings.promiscuous,
+        immediate: settings.immediate,
+        timeout: settings.timeoutMs,
         tstampPrecision: 'nano',
       });
     } catch (err) {

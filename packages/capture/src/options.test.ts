@@ -9,6 +9,8 @@ describe('openLive option checks (before any capture is opened)', () => {
     [{ iface: 'lo', snaplen: 1.5 }, /snaplen/],
     [{ iface: 'lo', bufferSize: 1024 }, /bufferSize/],
     [{ iface: 'lo', bufferSize: 2 ** 31 }, /bufferSize/],
+    [{ iface: 'lo', timeoutMs: 0 }, /timeoutMs/],
+    [{ iface: 'lo', timeoutMs: 2.5 }, /timeoutMs/],
   ])('rejects %o', (options, message) => {
     let caught: unknown;
     try {

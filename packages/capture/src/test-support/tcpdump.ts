@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 
+const BUFFER_KIB = 32 * 1024;
+
 /** True when a `tcpdump` binary is on the PATH. */
 export function haveTcpdump(): boolean {
   return spawnSync('tcpdump', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -7,18 +9,20 @@ export function haveTcpdump(): boolean {
 
 /** A running `tcpdump -w`, started and ready (it has said "listening on"). */
 export interface Tcpdump {
-  /** Stops it with SIGINT (so it flushes the file) and waits for it to exit. */
-  stop(): Promise<void>;
+  /** Stops it with SIGINT (so it flushes the file), waits for it to exit, returns what it said on stderr. */
+  stop(): Promise<string>;
 }
 
 /**
  * Starts `tcpdump -i IFACE -U -n --immediate-mode --time-stamp-precision=nano -w FILE FILTER` and resolves
- * once it is capturing (immediate mode, or a packet could wait in the ring past our stop()). Rejects with its stderr if it exits or does not get ready within `readyTimeoutMs`.
+ * once it is capturing (immediate mode, or a packet could wait in the ring past our stop(); a 32 MiB buffer,
+ * because in immediate mode each slot of the ring takes 128 KiB on `lo` and tcpdump's default 2 MiB holds
+ * only 16 packets). Rejects with its stderr if it exits or does not get ready within `readyTimeoutMs`.
  */
 export function startTcpdump(iface: string, filter: string, file: string, readyTimeoutMs = 5000): Promise<Tcpdump> {
   const child: ChildProcess = spawn(
     'tcpdump',
-    ['-i', iface, '-U', '-n', '--immediate-mode', '--time-stamp-precision=nano', '-w', file, filter],
+    ['-i', iface, '-U', '-n', '--immediate-mode', '-B', String(BUFFER_KIB), '--time-stamp-precision=nano', '-w', file, filter],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';
@@ -45,6 +49,7 @@ export function startTcpdump(iface: string, filter: string, file: string, readyT
           stop: async () => {
             if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
             await exited;
+            return stderr;
           },
         });
       }
