@@ -104,12 +104,13 @@ describe('real captures', () => {
     });
   }
 
-  it('reads from a Node Readable and from a Buffer like from the file', async () => {
+  it('reads from a Node Readable, a Buffer and a file: URL like from the file path', async () => {
     const bytes = readFileSync(fixture('ca_arrays.pcapng'));
     const fromFile = (await collect(readPackets(fixture('ca_arrays.pcapng')))).map(digest);
     const chunks = Array.from({ length: Math.ceil(bytes.length / 777) }, (_, i) => bytes.subarray(i * 777, (i + 1) * 777));
     expect((await collect(readPackets(Readable.from(chunks)))).map(digest)).toEqual(fromFile);
     expect((await collect(readPackets(bytes))).map(digest)).toEqual(fromFile);
+    expect((await collect(readPackets(new URL('../fixtures/ca_arrays.pcapng', import.meta.url)))).map(digest)).toEqual(fromFile);
   });
 
   it('yields events while the stream is still open (tcpdump -U -w - | ...)', async () => {

@@ -7,8 +7,11 @@ import { PacketPipeline, type PacketPipelineOptions } from './pipeline.js';
 import { CaptureReader, type CaptureFrame, type CaptureHeader, type CaptureReaderOptions } from './reader.js';
 import type { PacketEvent, PacketProblem } from './types.js';
 
-/** A capture source: a file path, the whole capture in memory, or a stream of chunks (e.g. `process.stdin`). */
-export type CaptureInput = string | Uint8Array | AsyncIterable<Uint8Array | string>;
+/**
+ * A capture source: a file path or `file:` URL, the whole capture in memory, or a stream of chunks
+ * (e.g. `process.stdin`, any Node Readable without an encoding).
+ */
+export type CaptureInput = string | URL | Uint8Array | AsyncIterable<Uint8Array | string>;
 
 /** In-memory captures are fed in slices of this size so events flow before the whole buffer is parsed. */
 const SLICE = 1 << 20;
@@ -16,7 +19,7 @@ const FILE_CHUNK = 1 << 20;
 
 /** The chunks of a capture input, without copying. */
 export async function* captureChunks(input: CaptureInput): AsyncGenerator<Uint8Array> {
-  if (typeof input === 'string') {
+  if (typeof input === 'string' || input instanceof URL) {
     for await (const chunk of createReadStream(input, { highWaterMark: FILE_CHUNK })) yield chunk as Buffer;
   } else if (input instanceof Uint8Array) {
     for (let i = 0; i < input.length; i += SLICE) yield input.subarray(i, i + SLICE);
