@@ -125,8 +125,14 @@ function renderField(field: string, value: unknown, cmd: CommandLike): string {
     return pyRepr(value, { floats });
   }
   if (field === 'metadata') return renderMetadata(value, cmd);
-  if (field === 'original_request' && value !== null && typeof value === 'object' && 'name' in value) {
-    return renderCommand(value as CommandLike, undefined);
+  if (field === 'original_request' && value !== null && typeof value === 'object') {
+    const o = value as Record<string, unknown>;
+    if (typeof o['name'] === 'string') return renderCommand(o as CommandLike, undefined);
+    // The decoder gives the failed request's header: print it as that request's class with its header fields.
+    if (typeof o['request_name'] === 'string') {
+      const fields = ['data_type', 'data_count', 'parameter1', 'parameter2'].filter((k) => o[k] !== undefined);
+      return `${o['request_name']}(${fields.map((k) => `${k}=${pyRepr(o[k])}`).join(', ')})`;
+    }
   }
   if (typeof value === 'number' && (field === 'low' || field === 'high' || field === 'to')) return pyFloat(value);
   return pyRepr(value);

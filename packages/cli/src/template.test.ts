@@ -116,6 +116,23 @@ describe('renderCommand', () => {
     );
   });
 
+  it("prints an ERROR's original request header as that request", () => {
+    const text = renderCommand(
+      {
+        name: 'ErrorResponse',
+        id: 11,
+        original_request: { command: 2, request_name: 'EventCancelRequest', data_type: 6, data_count: 0, parameter1: 102, parameter2: 99 },
+        cid: 2,
+        status_code: 242,
+        error_message: 'bad monitor id',
+      },
+      'wl:2',
+    );
+    expect(text).toBe(
+      "ErrorResponse(original_request=EventCancelRequest(data_type=6, data_count=0, parameter1=102, parameter2=99), cid=2, status_code=242, error_message='bad monitor id', pv='wl:2')",
+    );
+  });
+
   it('prints every field of commands it has no order for, and Malformed', () => {
     expect(renderCommand({ name: 'Mystery', id: 99, a: 1, b: 'x' }, null)).toBe("Mystery(a=1, b='x')");
     expect(renderCommand({ name: 'Malformed', id: -1, reason: 'bad header', code: 'bad-command', length: 16, hex: '00ff' }, null)).toBe(
