@@ -24,13 +24,20 @@ export interface CaFrame {
   bytes: Uint8Array;
   /** Set when the payload is shorter than `payloadSize` (snaplen cut or message over the size cap). */
   truncated?: boolean;
-  /** Header anomalies that do not stop decoding, e.g. 'extended-header-dc16-nonzero'. */
+  /**
+   * Anomalies that do not stop decoding: 'extended-header-dc16-nonzero', 'payload-over-cap' (payload
+   * above the deframer's cap: only a prefix is kept), 'message-cut' (stream or datagram ended inside it).
+   */
   anomalies?: string[];
 }
 
 /** Bytes the deframer could not read as CA messages. */
 export interface CaFault {
-  /** 'bad-command' | 'bad-payload-size' | 'bad-alignment' | 'too-large' | 'trailing-bytes' | 'gap' | ... */
+  /**
+   * What failed first: a §2.3 header check ('bad-command', 'obsolete-command', 'bad-alignment',
+   * 'bad-data-type'), 'gap' (bytes lost before resynchronising), 'trailing-bytes' (a stream or datagram
+   * ends inside a header), or for datagrams 'overrun' (a message runs past the end) and 'too-large'.
+   */
   code: string;
   /** What was wrong, in words, with the offending values. */
   message: string;
