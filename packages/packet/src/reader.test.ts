@@ -214,6 +214,17 @@ describe('pcapng', () => {
     expect(read(file).frames.map((f) => f.linktype)).toEqual([1, 113]);
   });
 
+  it('bounds the interfaces of a section and says so once', () => {
+    const many = Array.from({ length: 65538 }, () => ({ linktype: 1 }));
+    const r = read(pcapngFile([{ interfaces: many, blocks: [{ kind: 'epb', iface: 65535, ts: 1n, data: p1 }, { kind: 'epb', iface: 65536, ts: 1n, data: p1 }] }]));
+    expect(r.problems.map((p) => [p.code, p.frame])).toEqual([
+      ['bad-block', 1],
+      ['bad-interface', 2],
+    ]);
+    expect(r.frames).toHaveLength(1);
+    expect(r.header?.interfaces).toHaveLength(1024);
+  });
+
   it('flags a block whose trailing length disagrees and goes on', () => {
     const file = pcapngFile([
       { interfaces: [{ linktype: 1 }], blocks: [{ kind: 'epb', iface: 0, ts: 1n, data: p1 }, { kind: 'epb', iface: 0, ts: 2n, data: p2 }] },

@@ -81,8 +81,10 @@ const OPT_HEADER_LEN = 4;
 const TSRESOL_POWER_OF_TWO = 0x80;
 const TSRESOL_EXPONENT_MASK = 0x7f;
 const TWO_POW_32 = 4294967296;
-/** Interfaces kept in the header's list across all sections (each section's own list is unbounded by design). */
+/** Interfaces kept in the header's list across all sections. */
 const MAX_HEADER_INTERFACES = 1024;
+/** Interfaces per section: real captures have a handful; a flood of IDBs must not grow memory without end. */
+const MAX_SECTION_INTERFACES = 65536;
 
 /** One interface (pcapng IDB; classic pcap has exactly one). */
 export interface CaptureInterface {
@@ -171,6 +173,7 @@ export class CaptureReader {
   private frames = 0;
   private section = -1;
   private ifaces: CaptureInterface[] = [];
+  private ifaceOverflow = false;
   private hdr: CaptureHeader | undefined;
   /** Bytes of a unit that straddles chunks, and how many of them are filled. */
   private pend: Uint8Array = EMPTY;
@@ -557,6 +560,7 @@ export class CaptureReader {
     }
     this.section++;
     this.ifaces = [];
+    this.ifaceOverflow = false;
     const version = `${major}.${minor}`;
     const byteOrder = this.le ? 'little' : 'big';
     if (this.hdr === undefined) {
@@ -573,6 +577,13 @@ export class CaptureReader {
     const le = this.le;
     if (len < IDB_MIN_LEN) {
       this.problem(this.frames + 1, 'bad-block', `interface description block after frame ${this.frames} is ${len} bytes, below ${IDB_MIN_LEN}`);
+      return;
+    }
+    if (this.ifaces.length >= MAX_SECTION_INTERFACES) {
+      if (!this.ifaceOverflow) {
+        this.ifaceOverflow = true;
+        this.problem(this.frames + 1, 'bad-block', `section ${this.section} describes more than ${MAX_SECTION_INTERFACES} interfaces; ignoring the rest`);
+      }
       return;
     }
     const linktype = dv.getUint16(off + IDB_OFF_LINKTYPE, le);
