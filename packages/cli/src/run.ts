@@ -109,6 +109,10 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
 
   let status = EXIT_OK;
   const inputs = options.files.length > 0 ? options.files : ['-'];
+  if (inputs.includes('-') && (io.stdin as { isTTY?: boolean }).isTTY === true) {
+    err("no capture to read: stdin is a terminal. Name a file, or pipe one in: sudo tcpdump -U -w - | ca-shark (see 'ca-shark --help')");
+    return EXIT_BAD_INPUT;
+  }
   for (const name of inputs) {
     if (brokenPipe) break;
     const label = name === '-' ? '<stdin>' : name;

@@ -3,10 +3,11 @@
  * filters, help/version, colour. Expected lines were written from the capture bytes (header fields
  * read by hand), not copied from output.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { ensureBuilt, fixture, lines, plainEnv, runCli, SCHEMA } from '../test-support/cli.js';
+import { ensureBuilt, fixture, lines, MAIN, plainEnv, runCli, SCHEMA } from '../test-support/cli.js';
 
 // Each run starts a Node process (about half a second on a slow machine).
 vi.setConfig({ testTimeout: 60_000 });
@@ -217,6 +218,16 @@ describe('help, version, colour, usage errors', () => {
     expect((await runCli([udp], { env: plainEnv({ FORCE_COLOR: '1', NO_COLOR: '1' }) })).stdout).not.toContain('\x1b[');
     const colored = lines((await runCli(['--color', 'always', udp])).stdout);
     expect(colored.map((l) => l.replace(/\x1b\[[0-9;]*m/g, ''))).toEqual(lines((await runCli([udp])).stdout));
+  });
+
+  it('colours on a terminal (a pseudo-terminal from script(1))', async () => {
+    const script = spawnSync('script', ['-qc', `"${process.execPath}" "${MAIN}" "${fixture('example_udp_data.pcap')}"`, '/dev/null'], {
+      env: plainEnv(),
+      encoding: 'utf8',
+    });
+    if (script.error) return; // util-linux script(1) missing: nothing to drive a terminal with
+    expect(script.stdout).toContain('\x1b[');
+    expect(script.stdout).toContain('SearchRequest');
   });
 
   it('rejects unknown options with status 2', async () => {
