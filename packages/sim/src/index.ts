@@ -11,3 +11,5 @@ export type { LoadOptions, LoadReport } from './workload.js';
 export { Pv, PvDatabase, standardPvs, coerceNumber, epicsTimeFromMs, ENUM_STATES } from './pvs.js';
 export type { NativeType, PvSpec, PvLimits, PvUpdate, PutFailure, EpicsTime, StandardPvOptions } from './pvs.js';
 export { Prng } from './prng.js';
+export { startRepeater } from './repeater.js';
+export type { RepeaterOptions, RepeaterHandle } from './repeater.js';

@@ -2,11 +2,13 @@
  * Interoperability with the EPICS reference client: Debian's pyepics on libca 4.13 talks to the
  * simulator over loopback. If libca accepts our replies, the simulator speaks real CA.
  */
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRepeater } from './repeater.js';
 import { startIoc } from './server.js';
 import type { IocHandle } from './server.js';
-import { freeUdpPort, hasPyepics, runPython } from './test-support/net.js';
+import { PYTHON, freeUdpPort, hasPyepics, runPython, until } from './test-support/net.js';
 
 const SCRIPT = fileURLToPath(new URL('./test-support/pyepics_check.py', import.meta.url));
 const available = hasPyepics();
@@ -141,5 +143,39 @@ describe.skipIf(!available)('pyepics (libca) against the simulator', { timeout: 
     expect(r.missing_connected).toBe(false);
     expect(r.missing_get).toBeNull();
     expect(ioc.pvNames()).not.toContain('interop:does-not-exist');
+  });
+
+  // libca registers with the repeater 10 s after it starts and, without beacons, retries a lost circuit's
+  // channels on a 10 s governor: this check takes 10-20 s, so it runs only when asked for.
+  it.skipIf(!process.env.CA_SIM_SLOW_TESTS)('reconnects after the IOC restarts (set CA_SIM_SLOW_TESTS=1)', { timeout: 60000 }, async () => {
+    const repeater = await startRepeater({ port: 0 });
+    const beaconPort = repeater.port;
+    const second = await startIoc({ prefix: 'reboot:', port: 0, beaconPort, beaconPeriodMs: 200 });
+    try {
+      const child = spawn(PYTHON, [SCRIPT, 'reboot:', 'restart'], {
+        env: {
+          ...process.env,
+          EPICS_CA_AUTO_ADDR_LIST: 'NO',
+          EPICS_CA_ADDR_LIST: `127.0.0.1:${second.udpPort}`,
+          EPICS_CA_REPEATER_PORT: String(beaconPort),
+        },
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+      await until(() => stdout.includes('READY'), 20000);
+      await second.restart({ downMs: 200 });
+      expect(await exited, stderr).toBe(0);
+      const r = JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as Result;
+      expect(r.connected).toBe(true);
+      expect((r.events as boolean[]).slice(0, 3)).toEqual([true, false, true]);
+      expect(typeof r.value_after).toBe('number');
+      expect(repeater.clients().length).toBeGreaterThan(0);
+    } finally {
+      await second.stop();
+      await repeater.stop();
+    }
   });
 });

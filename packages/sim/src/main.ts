@@ -3,8 +3,10 @@
  * `ca-sim`: run a simulated IOC or a client workload on loopback.
  *   ca-sim ioc  [--prefix sim:] [--pvs N] [--rate HZ] [--port P] ...
  *   ca-sim load [--channels N] [--monitors N] [--duration S] [--storm N] [--addr-list ...] ...
+ *   ca-sim repeater [--port P]
  */
 import { parseArgs } from 'node:util';
+import { startRepeater } from './repeater.js';
 import { startIoc } from './server.js';
 import { runLoad } from './workload.js';
 
@@ -13,6 +15,8 @@ const HELP = `ca-sim: EPICS Channel Access traffic simulator (loopback by defaul
 Usage:
   ca-sim ioc  [options]   serve simulated PVs until Ctrl-C
   ca-sim load [options]   run client workloads against an IOC, print a JSON report
+  ca-sim repeater [--port P]
+                          a CA repeater (like caRepeater) on 127.0.0.1, default port 5065
   ca-sim -h | --help
 
 ioc options:
@@ -162,6 +166,23 @@ async function load(args: string[]): Promise<void> {
   process.exit(0);
 }
 
+async function repeater(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { port: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const handle = await startRepeater({ port: intOption(values.port, 'port', envPort('EPICS_CA_REPEATER_PORT') ?? 5065) });
+  process.stdout.write(`${JSON.stringify({ msg: 'repeater ready', port: handle.port })}\n`);
+  const sig = await waitForSignal();
+  await handle.stop();
+  process.stdout.write(`${JSON.stringify({ msg: 'repeater stopped', signal: sig, clients: handle.clients().length, forwarded: handle.forwarded })}\n`);
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -171,6 +192,9 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       case 'load':
         await load(rest);
+        return 0;
+      case 'repeater':
+        await repeater(rest);
         return 0;
       case undefined:
       case '-h':

@@ -1,5 +1,6 @@
 """Drive the EPICS reference client (libca through pyepics) against a ca-sim IOC and print one JSON
-object with what it saw. Usage: pyepics_check.py PREFIX PART, PART one of read, write, monitor, missing.
+object with what it saw. Usage: pyepics_check.py PREFIX PART, PART one of read, write, monitor, missing,
+restart.
 The CA environment (EPICS_CA_ADDR_LIST, ports) comes from the caller."""
 import json
 import sys
@@ -118,7 +119,21 @@ def missing():
     out['missing_get'] = plain(epics.caget(P + 'also-missing', timeout=0.5))
 
 
-{'read': read, 'write': write, 'monitor': monitor, 'missing': missing}[PART]()
+def restart():
+    """Connect, tell the test (READY on stdout), then follow the IOC through its restart."""
+    events = []
+    pv = epics.PV(P + 'counter', connection_callback=lambda conn=None, **kw: events.append(bool(conn)))
+    out['connected'] = pv.wait_for_connection(timeout=TIMEOUT)
+    print('READY')
+    sys.stdout.flush()
+    deadline = time.time() + 10
+    while events.count(True) < 2 and time.time() < deadline:
+        time.sleep(0.02)
+    out['events'] = events
+    out['value_after'] = plain(pv.get(timeout=TIMEOUT, use_monitor=False))
+
+
+{'read': read, 'write': write, 'monitor': monitor, 'missing': missing, 'restart': restart}[PART]()
 print(json.dumps(out))
 sys.stdout.flush()
 epics.ca.finalize_libca()
