@@ -26,6 +26,8 @@ let built: Promise<void> | undefined;
  * makes them build one after the other instead of writing the same dist files at once.
  */
 export function ensureBuilt(): Promise<void> {
+  // Set by global-setup.ts when a globalSetup already built everything in this run.
+  if (process.env['CA_SHARK_CLI_BUILT'] === '1') return Promise.resolve();
   built ??= buildLocked();
   return built;
 }
