@@ -55,60 +55,44 @@ export interface NetworkLocation {
 }
 
 /**
- * Find the network layer of a frame. Returns false for link types the layer does not decode
- * (then `out` is untouched). Allocation-free; `out` is reused by the caller.
+ * Find the network layer of the frame `data[start, end)`. Returns false for link types the layer does not
+ * decode (then `out` is untouched). `out.offset` is absolute (an index into `data`), or -1 when the frame
+ * is too short for its link header. Allocation-free; `out` is reused by the caller.
  */
-export function locateNetwork(linktype: number, data: Uint8Array, out: NetworkLocation): boolean {
-  const n = data.length;
+export function locateNetwork(linktype: number, data: Uint8Array, start: number, end: number, out: NetworkLocation): boolean {
+  const n = end - start;
   switch (linktype) {
-    case LINKTYPE.ETHERNET: {
-      if (n < ETH_HEADER_LEN) {
-        out.offset = -1;
-        out.ethertype = 0;
-        return true;
-      }
-      skipVlanTags(data, ETH_HEADER_LEN, (data[ETH_OFF_TYPE] << 8) | data[ETH_OFF_TYPE + 1], out);
+    case LINKTYPE.ETHERNET:
+      if (n < ETH_HEADER_LEN) tooShort(out);
+      else skipVlanTags(data, start + ETH_HEADER_LEN, end, u16(data, start + ETH_OFF_TYPE), out);
       return true;
-    }
     case LINKTYPE.LINUX_SLL:
-      if (n < SLL_HEADER_LEN) {
-        out.offset = -1;
-        out.ethertype = 0;
-      } else {
-        skipVlanTags(data, SLL_HEADER_LEN, (data[SLL_OFF_PROTOCOL] << 8) | data[SLL_OFF_PROTOCOL + 1], out);
-      }
+      if (n < SLL_HEADER_LEN) tooShort(out);
+      else skipVlanTags(data, start + SLL_HEADER_LEN, end, u16(data, start + SLL_OFF_PROTOCOL), out);
       return true;
     case LINKTYPE.LINUX_SLL2:
-      if (n < SLL2_HEADER_LEN) {
-        out.offset = -1;
-        out.ethertype = 0;
-      } else {
-        skipVlanTags(data, SLL2_HEADER_LEN, (data[SLL2_OFF_PROTOCOL] << 8) | data[SLL2_OFF_PROTOCOL + 1], out);
-      }
+      if (n < SLL2_HEADER_LEN) tooShort(out);
+      else skipVlanTags(data, start + SLL2_HEADER_LEN, end, u16(data, start + SLL2_OFF_PROTOCOL), out);
       return true;
     case LINKTYPE.NULL:
-    case LINKTYPE.LOOP: {
-      if (n < NULL_HEADER_LEN) {
-        out.offset = -1;
-        out.ethertype = 0;
-        return true;
+    case LINKTYPE.LOOP:
+      if (n < NULL_HEADER_LEN) tooShort(out);
+      else {
+        out.offset = start + NULL_HEADER_LEN;
+        out.ethertype = familyToEthertype(addressFamily(data, start));
       }
-      out.offset = NULL_HEADER_LEN;
-      out.ethertype = familyToEthertype(addressFamily(data));
       return true;
-    }
     case LINKTYPE.RAW:
     case LINKTYPE.RAW_12:
     case LINKTYPE.RAW_14:
     case LINKTYPE.IPV4:
     case LINKTYPE.IPV6: {
       if (n < 1) {
-        out.offset = -1;
-        out.ethertype = 0;
+        tooShort(out);
         return true;
       }
-      const version = data[0] >> 4;
-      out.offset = 0;
+      const version = data[start] >> 4;
+      out.offset = start;
       out.ethertype = version === IP_VERSION_4 ? ETHERTYPE_IPV4 : version === IP_VERSION_6 ? ETHERTYPE_IPV6 : 0;
       return true;
     }
@@ -117,19 +101,27 @@ export function locateNetwork(linktype: number, data: Uint8Array, out: NetworkLo
   }
 }
 
+function tooShort(out: NetworkLocation): void {
+  out.offset = -1;
+  out.ethertype = 0;
+}
+
+function u16(data: Uint8Array, at: number): number {
+  return (data[at] << 8) | data[at + 1];
+}
+
 /**
- * Step over 802.1Q / 802.1ad tags starting at `off` (where `type` was read from just before). Linux cooked
- * captures keep a tag when the driver did not strip it, so SLL and SLL2 go through here too.
+ * Step over 802.1Q / 802.1ad tags starting at `off` (the type field before them read as `type`). Linux
+ * cooked captures keep a tag when the driver did not strip it, so SLL and SLL2 go through here too.
  */
-function skipVlanTags(data: Uint8Array, off: number, type: number, out: NetworkLocation): void {
+function skipVlanTags(data: Uint8Array, off: number, end: number, type: number, out: NetworkLocation): void {
   let tags = 0;
   while (isVlanType(type)) {
-    if (off + VLAN_TAG_LEN > data.length || ++tags > MAX_VLAN_TAGS) {
-      out.offset = -1;
-      out.ethertype = 0;
+    if (off + VLAN_TAG_LEN > end || ++tags > MAX_VLAN_TAGS) {
+      tooShort(out);
       return;
     }
-    type = (data[off + 2] << 8) | data[off + 3];
+    type = u16(data, off + 2);
     off += VLAN_TAG_LEN;
   }
   out.offset = off;
@@ -141,10 +133,10 @@ function isVlanType(type: number): boolean {
 }
 
 /** The 4-byte address family of NULL/LOOP, whichever byte order the capturing host used. */
-function addressFamily(data: Uint8Array): number {
-  const be = ((data[0] << 24) | (data[1] << 16) | (data[2] << 8) | data[3]) >>> 0;
+function addressFamily(data: Uint8Array, at: number): number {
+  const be = ((data[at] << 24) | (data[at + 1] << 16) | (data[at + 2] << 8) | data[at + 3]) >>> 0;
   // Address families are small numbers: a value with high bytes set was written in the other byte order.
-  return be > 0xffff ? ((data[3] << 24) | (data[2] << 16) | (data[1] << 8) | data[0]) >>> 0 : be;
+  return be > 0xffff ? ((data[at + 3] << 24) | (data[at + 2] << 16) | (data[at + 1] << 8) | data[at]) >>> 0 : be;
 }
 
 function familyToEthertype(af: number): number {
@@ -156,7 +148,7 @@ function familyToEthertype(af: number): number {
 /** Build the public link record of a frame (the frame must have passed {@link locateNetwork}). */
 export function linkRecord(linktype: number, data: Uint8Array): LinkRecord {
   const loc: NetworkLocation = { offset: -1, ethertype: 0 };
-  locateNetwork(linktype, data, loc);
+  locateNetwork(linktype, data, 0, data.length, loc);
   switch (linktype) {
     case LINKTYPE.ETHERNET: {
       const rec: LinkRecord = { type: 'ethernet', linktype, ethertype: loc.ethertype };

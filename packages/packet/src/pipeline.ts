@@ -8,11 +8,11 @@ import { ETHERTYPE_IPV4, ETHERTYPE_IPV6, linkRecord, locateNetwork, type Network
 import { linktypeName } from './linktypes.js';
 import {
   CaptureReader,
-  type CaptureFrame,
   type CaptureHandler,
   type CaptureHeader,
   type CaptureInterface,
   type CaptureReaderOptions,
+  type RawFrameSink,
 } from './reader.js';
 import { TcpReassembler, type TcpOptions, type TcpSink, type TcpStats } from './tcp.js';
 import type { Ipv4Record, PacketEvent, PacketInfo, TransportRecord } from './types.js';
@@ -51,6 +51,8 @@ const UDP_OFF_SPORT = 0;
 const UDP_OFF_DPORT = 2;
 const UDP_OFF_LEN = 4;
 const UDP_OFF_SUM = 6;
+
+const EMPTY = new Uint8Array(0);
 
 /** Interfaces remembered for "reported once": a file with more is hostile, and stays bounded. */
 const MAX_REPORTED_LINKS = 4096;
@@ -143,8 +145,17 @@ export class PacketPipeline {
   private ended = false;
   private now = 0;
 
-  // The packet being decoded; its record is built only when an event needs it.
-  private cur: CaptureFrame | undefined;
+  // The frame being decoded, bytes fBuf[fStart, fEnd); its record is built only when an event needs it.
+  private fNo = 0;
+  private fSection = 0;
+  private fIf = 0;
+  private fLinktype = 0;
+  private fTs = 0;
+  private fCaplen = 0;
+  private fOrig = 0;
+  private fBuf: Uint8Array = EMPTY;
+  private fStart = 0;
+  private fEnd = 0;
   private curInfo: PacketInfo | undefined;
   private ipBuf: Uint8Array = new Uint8Array(0);
   private ipOff = 0;
@@ -157,7 +168,8 @@ export class PacketPipeline {
     this.onEvent = options.onEvent;
     this.decodeTransport = options.transport ?? true;
     const handler: CaptureHandler = {
-      frame: (f) => this.frame(f),
+      // Not called: frames arrive through the raw sink below.
+      frame: (f) => this.frame(f.frame, f.section, f.interfaceId, f.linktype, f.timestamp, f.caplen, f.origlen, f.data, 0),
       problem: (p) => {
         this.counters.problems++;
         this.onEvent(p);
@@ -165,7 +177,11 @@ export class PacketPipeline {
       header: (h) => options.onHeader?.(h),
       interface: (i) => options.onInterface?.(i),
     };
-    this.reader = new CaptureReader(handler, options.reader);
+    const raw: RawFrameSink = {
+      rawFrame: (frame, section, ifid, linktype, ts, caplen, origlen, buf, start) =>
+        this.frame(frame, section, ifid, linktype, ts, caplen, origlen, buf, start),
+    };
+    this.reader = new CaptureReader(handler, options.reader, raw);
     this.frags = new FragmentReassembler(options.fragments ?? {}, (code, message) => this.report(code, message));
     const sink: TcpSink = { current: () => this.current(), emit: (e) => this.onEvent(e) };
     this.tcpR = new TcpReassembler(sink, options.tcp);
@@ -196,17 +212,7 @@ export class PacketPipeline {
    * @param origlen length on the wire (default: bytes.length)
    */
   pushFrame(linktype: number, timestamp: number, bytes: Uint8Array, origlen: number = bytes.length): void {
-    this.frame({
-      type: 'frame',
-      frame: ++this.liveFrames,
-      section: -1,
-      interfaceId: 0,
-      linktype,
-      timestamp,
-      caplen: bytes.length,
-      origlen,
-      data: bytes,
-    });
+    this.frame(++this.liveFrames, -1, 0, linktype, timestamp, bytes.length, origlen, bytes, 0);
   }
 
   /** End of input: reports a truncated capture, incomplete fragments, and flushes buffered TCP data. */
@@ -219,45 +225,65 @@ export class PacketPipeline {
     this.tcpR.flush();
   }
 
-  private frame(f: CaptureFrame): void {
+  private frame(
+    frame: number,
+    section: number,
+    ifid: number,
+    linktype: number,
+    ts: number,
+    caplen: number,
+    origlen: number,
+    buf: Uint8Array,
+    start: number,
+  ): void {
     const c = this.counters;
     c.frames++;
-    c.bytes += f.caplen;
-    if (f.timestamp > this.now) this.now = f.timestamp;
-    this.cur = f;
+    c.bytes += caplen;
+    if (ts > this.now) this.now = ts;
+    this.fNo = frame;
+    this.fSection = section;
+    this.fIf = ifid;
+    this.fLinktype = linktype;
+    this.fTs = ts;
+    this.fCaplen = caplen;
+    this.fOrig = origlen;
+    this.fBuf = buf;
+    this.fStart = start;
+    this.fEnd = start + caplen;
     this.curInfo = undefined;
-    this.decode(f);
+    this.decode();
     // Timers run on capture time, whatever the frame carried.
-    if (this.decodeTransport) this.tcpR.advance(f.timestamp);
+    if (this.decodeTransport) this.tcpR.advance(ts);
   }
 
-  private decode(f: CaptureFrame): void {
+  private decode(): void {
     const c = this.counters;
     const loc = this.loc;
-    if (!locateNetwork(f.linktype, f.data, loc)) {
+    const linktype = this.fLinktype;
+    if (!locateNetwork(linktype, this.fBuf, this.fStart, this.fEnd, loc)) {
       c.unsupportedLink++;
-      const key = `${f.section}/${f.interfaceId}/${f.linktype}`;
+      const key = `${this.fSection}/${this.fIf}/${linktype}`;
       if (!this.reportedLinks.has(key) && this.reportedLinks.size < MAX_REPORTED_LINKS) {
         this.reportedLinks.add(key);
-        const where = f.section < 0 ? 'live capture' : `interface ${f.interfaceId}`;
+        const where = this.fSection < 0 ? 'live capture' : `interface ${this.fIf}`;
         this.report(
           'unknown-linktype',
-          `${where}: link type ${f.linktype} (${linktypeName(f.linktype)}) is not decoded; its frames are counted and skipped (reported once)`,
+          `${where}: link type ${linktype} (${linktypeName(linktype)}) is not decoded; its frames are counted and skipped (reported once)`,
         );
       }
       return;
     }
     if (loc.offset < 0) {
-      this.bad('bad-link-header', `frame too short for its ${linktypeName(f.linktype)} header (${f.caplen} bytes)`);
+      this.bad('bad-link-header', `frame too short for its ${linktypeName(linktype)} header (${this.fCaplen} bytes)`);
       return;
     }
-    if (loc.ethertype === ETHERTYPE_IPV4) this.ipv4(f, f.data, loc.offset);
+    if (loc.ethertype === ETHERTYPE_IPV4) this.ipv4(this.fBuf, loc.offset, this.fEnd);
     else if (loc.ethertype === ETHERTYPE_IPV6) c.ipv6++;
     else c.nonIp++;
   }
 
-  private ipv4(f: CaptureFrame, buf: Uint8Array, ip: number): void {
-    const avail = buf.length - ip;
+  private ipv4(buf: Uint8Array, ip: number, frameEnd: number): void {
+    const avail = frameEnd - ip;
     if (avail < IPV4_MIN_HEADER) {
       this.bad('bad-ip-header', `only ${avail} bytes of IPv4 header captured`);
       return;
@@ -279,8 +305,8 @@ export class PacketPipeline {
     let missing = 0;
     if (totalLen > avail) {
       missing = totalLen - avail;
-      end = buf.length;
-      if (f.caplen < f.origlen) {
+      end = frameEnd;
+      if (this.fCaplen < this.fOrig) {
         this.counters.truncated++;
         this.report('truncated', `IPv4 packet of ${totalLen} bytes: ${missing} bytes cut off by the snapshot length`);
       } else {
@@ -326,12 +352,12 @@ export class PacketPipeline {
     this.ipDst = dst;
     this.l4Proto = proto;
     if (!this.decodeTransport) return;
-    if (proto === IPPROTO_TCP) this.tcp(f, buf, ip + hl, end, src, dst, missing);
+    if (proto === IPPROTO_TCP) this.tcp(buf, ip + hl, end, src, dst, missing);
     else if (proto === IPPROTO_UDP) this.udp(buf, ip + hl, end, missing);
     else this.counters.otherIp++;
   }
 
-  private tcp(f: CaptureFrame, buf: Uint8Array, l4: number, end: number, src: number, dst: number, missing: number): void {
+  private tcp(buf: Uint8Array, l4: number, end: number, src: number, dst: number, missing: number): void {
     const avail = end - l4;
     if (avail < TCP_MIN_HEADER) {
       this.bad('bad-tcp-header', `only ${avail} bytes of TCP header`);
@@ -344,7 +370,7 @@ export class PacketPipeline {
     }
     this.counters.tcp++;
     this.tcpR.segment(
-      f.timestamp,
+      this.fTs,
       src,
       (buf[l4 + TCP_OFF_SPORT] << 8) | buf[l4 + TCP_OFF_SPORT + 1],
       dst,
@@ -383,13 +409,12 @@ export class PacketPipeline {
 
   /** Emit a problem about the current frame. */
   private report(code: string, message: string): void {
-    const f = this.cur;
     this.counters.problems++;
-    const frame = f?.frame ?? 0;
+    const frame = this.fNo;
     this.onEvent({
       type: 'problem',
       frame,
-      timestamp: f?.timestamp,
+      timestamp: frame > 0 ? this.fTs : undefined,
       code,
       message: frame > 0 ? `frame ${frame}: ${message}` : message,
     });
@@ -398,7 +423,6 @@ export class PacketPipeline {
   /** The record of the packet being decoded (built once, on first use). */
   private current(): PacketInfo {
     if (this.curInfo !== undefined) return this.curInfo;
-    const f = this.cur as CaptureFrame;
     const b = this.ipBuf;
     const ip = this.ipOff;
     const hl = this.ipHl;
@@ -445,12 +469,12 @@ export class PacketPipeline {
       };
     }
     const info: PacketInfo = {
-      frame: f.frame,
-      timestamp: f.timestamp,
-      caplen: f.caplen,
-      origlen: f.origlen,
-      interfaceId: f.interfaceId,
-      link: linkRecord(f.linktype, f.data),
+      frame: this.fNo,
+      timestamp: this.fTs,
+      caplen: this.fCaplen,
+      origlen: this.fOrig,
+      interfaceId: this.fIf,
+      link: linkRecord(this.fLinktype, this.fBuf.subarray(this.fStart, this.fEnd)),
       ip: ipRec,
       transport,
       src,

@@ -145,6 +145,24 @@ export interface CaptureHandler {
   interface?(iface: CaptureInterface): void;
 }
 
+/**
+ * Receives frames as a position in a buffer: the frame's bytes are `buf[start, start + caplen)`, never
+ * overwritten later. Saves the frame object and the view per packet.
+ */
+export interface RawFrameSink {
+  rawFrame(
+    frame: number,
+    section: number,
+    interfaceId: number,
+    linktype: number,
+    timestamp: number,
+    caplen: number,
+    origlen: number,
+    buf: Uint8Array,
+    start: number,
+  ): void;
+}
+
 export interface CaptureReaderOptions {
   /** Largest record / block accepted, in bytes (default 16 MiB); larger means corrupt input. */
   maxRecordBytes?: number;
@@ -183,9 +201,15 @@ export class CaptureReader {
   private total = 0;
   private lastTs = 0;
 
+  /**
+   * @param handler receives frames, problems and header information
+   * @param raw when given, frames go to it as positions in the chunk instead of `handler.frame` objects
+   *   (the packet pipeline's allocation-free path)
+   */
   constructor(
     private readonly handler: CaptureHandler,
     options: CaptureReaderOptions = {},
+    private readonly raw?: RawFrameSink,
   ) {
     this.maxRecord = options.maxRecordBytes ?? 16 * 1024 * 1024;
   }
@@ -329,18 +353,16 @@ export class CaptureReader {
           }
           const sec = dv.getUint32(off + REC_OFF_TS_SEC, le);
           const frac = dv.getUint32(off + REC_OFF_TS_FRAC, le);
-          const iface = this.ifaces[0];
-          this.handler.frame({
-            type: 'frame',
-            frame: ++this.frames,
-            section: 0,
-            interfaceId: 0,
-            linktype: iface.linktype,
-            timestamp: sec + (this.nanos ? frac / 1e9 : frac / 1e6),
+          this.emit(
+            ++this.frames,
+            0,
+            this.ifaces[0].linktype,
+            sec + (this.nanos ? frac / 1e9 : frac / 1e6),
             caplen,
-            origlen: dv.getUint32(off + REC_OFF_ORIGLEN, le),
-            data: buf.subarray(off + REC_HEADER_LEN, off + size),
-          });
+            dv.getUint32(off + REC_OFF_ORIGLEN, le),
+            buf,
+            off + REC_HEADER_LEN,
+          );
           off += size;
           break;
         }
@@ -427,6 +449,33 @@ export class CaptureReader {
     return off;
   }
 
+  private emit(
+    frame: number,
+    interfaceId: number,
+    linktype: number,
+    timestamp: number,
+    caplen: number,
+    origlen: number,
+    buf: Uint8Array,
+    start: number,
+  ): void {
+    if (this.raw !== undefined) {
+      this.raw.rawFrame(frame, this.section, interfaceId, linktype, timestamp, caplen, origlen, buf, start);
+      return;
+    }
+    this.handler.frame({
+      type: 'frame',
+      frame,
+      section: this.section,
+      interfaceId,
+      linktype,
+      timestamp,
+      caplen,
+      origlen,
+      data: buf.subarray(start, start + caplen),
+    });
+  }
+
   private unknownMagic(magic: number): void {
     if (magic === PCAP_MAGIC_MODIFIED || magic === PCAP_MAGIC_MODIFIED_SWAPPED) {
       this.stop(0, 'unsupported-format', 'modified ("Kuznetzov") pcap format (magic 0xa1b2cd34) is not supported');
@@ -498,17 +547,7 @@ export class CaptureReader {
         const lo = dv.getUint32(off + (epb ? EPB_OFF_TS_LOW : PB_OFF_TS_LOW), le);
         const timestamp = (hi * TWO_POW_32 + lo) / iface.tsUnitsPerSecond + iface.tsOffset;
         this.lastTs = timestamp;
-        this.handler.frame({
-          type: 'frame',
-          frame,
-          section: this.section,
-          interfaceId: ifid,
-          linktype: iface.linktype,
-          timestamp,
-          caplen,
-          origlen: dv.getUint32(off + (epb ? EPB_OFF_ORIGLEN : PB_OFF_ORIGLEN), le),
-          data: buf.subarray(dataOff, dataOff + caplen),
-        });
+        this.emit(frame, ifid, iface.linktype, timestamp, caplen, dv.getUint32(off + (epb ? EPB_OFF_ORIGLEN : PB_OFF_ORIGLEN), le), buf, dataOff);
         return;
       }
       case BLOCK_SPB: {
@@ -521,18 +560,8 @@ export class CaptureReader {
         const origlen = dv.getUint32(off + SPB_OFF_ORIGLEN, le);
         let caplen = Math.min(origlen, len - SPB_MIN_LEN);
         if (iface.snaplen > 0 && caplen > iface.snaplen) caplen = iface.snaplen;
-        this.handler.frame({
-          type: 'frame',
-          frame,
-          section: this.section,
-          interfaceId: 0,
-          linktype: iface.linktype,
-          // A simple packet block has no timestamp: it gets that of the packet before it.
-          timestamp: this.lastTs,
-          caplen,
-          origlen,
-          data: buf.subarray(off + SPB_DATA, off + SPB_DATA + caplen),
-        });
+        // A simple packet block has no timestamp: it gets that of the packet before it.
+        this.emit(frame, 0, iface.linktype, this.lastTs, caplen, origlen, buf, off + SPB_DATA);
         return;
       }
       case BLOCK_IDB:
