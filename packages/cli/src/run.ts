@@ -130,12 +130,14 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
       }
     }
     const reported = new Set<string>();
+    let failed = false;
     const onProblem = (p: DecoderProblem): void => {
       if (!INPUT_PROBLEMS.has(p.code)) return;
       const key = `${p.code}\0${p.message}`;
       if (reported.has(key)) return;
       reported.add(key);
       err(`${label}: ${p.message}`);
+      failed = true;
       status = EXIT_BAD_INPUT;
     };
     // Counted here because an empty input produces no capture events at all.
@@ -154,11 +156,12 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
       }
     } catch (e) {
       err(`${label}: ${(e as Error).message}`);
+      failed = true;
       status = EXIT_BAD_INPUT;
     } finally {
       if (name !== '-') source.destroy();
     }
-    if (bytesRead === 0 && reported.size === 0 && !brokenPipe && status !== EXIT_BAD_INPUT) {
+    if (bytesRead === 0 && !failed && !brokenPipe) {
       err(`${label}: empty input: no capture header`);
       status = EXIT_BAD_INPUT;
     }

@@ -98,6 +98,10 @@ describe('bad input', () => {
     expect(lines(r.stderr)).toHaveLength(1);
     expect(r.stderr).toContain(path);
     expect(r.stderr).toMatch(/empty/);
+    // Reported for each input, also after another input failed.
+    const two = await runCli([join(dir, 'missing.pcap'), path]);
+    expect(two.code).toBe(2);
+    expect(lines(two.stderr)).toEqual([`ca-shark: ${join(dir, 'missing.pcap')}: no such file`, `ca-shark: ${path}: empty input: no capture header`]);
   });
 
   it('text file', async () => {
