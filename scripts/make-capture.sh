@@ -57,6 +57,10 @@ PIDS+=("$TCPDUMP")
 for _ in $(seq 100); do grep -q 'listening on' "$LOG" && break; sleep 0.05; done
 grep -q 'listening on' "$LOG" || { cat "$LOG" >&2; echo "make-capture: tcpdump did not start" >&2; exit 1; }
 
+# A repeater on the beacon port (unless one already runs there): clients register with it and get the
+# beacons forwarded, as on a real host.
+"${SIM[@]}" repeater --port "$BEACON" >/dev/null 2>&1 &
+PIDS+=("$!")
 "${SIM[@]}" ioc --port "$PORT" --tcp-port "$PORT" --beacon-port "$BEACON" --beacon-period 1 \
   --pvs "$PVS" --rate "$RATE" >/dev/null &
 PIDS+=("$!")
@@ -66,7 +70,7 @@ size() { stat -c %s "$OUT" 2>/dev/null || echo 0; }
 seed=1
 while [ "$(size)" -lt "$TARGET" ]; do
   "${SIM[@]}" load --port "$PORT" --addr-list 127.0.0.1 --pvs "$PVS" --clients "$CLIENTS" \
-    --channels 100 --monitors 60 --ops 1000 --storm 10 --duration 10 --seed "$seed" >/dev/null &
+    --channels 100 --monitors 60 --ops 1000 --storm 10 --duration 10 --seed "$seed" --repeater-port "$BEACON" >/dev/null &
   LOAD=$!
   while kill -0 "$LOAD" 2>/dev/null; do
     if [ "$(size)" -ge "$TARGET" ]; then kill -TERM "$LOAD" 2>/dev/null || true; fi

@@ -51,6 +51,11 @@ export interface ClientOptions {
   /** Default timeout of connections, reads and writes in ms (default 5000). */
   timeoutMs?: number;
   /**
+   * Register with the CA repeater on 127.0.0.1 at this port (as libca does, with an empty datagram from
+   * the search socket, repeated every second until confirmed) and count the beacons it forwards.
+   */
+  repeaterPort?: number;
+  /**
    * Sees every byte this client sends and receives (UDP datagrams whole, TCP chunks as they come), e.g.
    * to check a session with the decoder. `stream` names the circuit ('udp' for searches).
    */
@@ -76,6 +81,10 @@ export interface ClientStats {
   writes: number;
   updates: number;
   errors: number;
+  /** Beacons forwarded by the repeater. */
+  beacons: number;
+  /** True once the repeater confirmed the registration. */
+  repeaterConfirmed: boolean;
 }
 
 /** A failure reported by the server with an ECA code (or a local timeout/disconnect). */
@@ -628,6 +637,9 @@ const MAX_SEARCH_DATAGRAM = 1024;
 const DEFAULT_SEARCH_INTERVAL_MS = 50;
 const DEFAULT_MAX_SEARCH_INTERVAL_MS = 2000;
 const DEFAULT_TIMEOUT_MS = 5000;
+/** Repeater registration: one try a second, for ten seconds. */
+const REPEATER_RETRY_MS = 1000;
+const REPEATER_ATTEMPTS = 10;
 
 /** A search destination. */
 interface Destination {
@@ -662,6 +674,8 @@ export class CaClient {
     writes: 0,
     updates: 0,
     errors: 0,
+    beacons: 0,
+    repeaterConfirmed: false,
   };
   readonly userName: string;
   readonly hostName: string;
@@ -680,6 +694,7 @@ export class CaClient {
   private nextId = 1;
   private sequence = 0;
   private searchTimer: NodeJS.Timeout | undefined;
+  private repeaterTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   /** @internal use {@link connectClient}. */
@@ -695,6 +710,15 @@ export class CaClient {
     this.wireTap = options.wireTap;
     this.udp = udp;
     udp.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo.address));
+    if (options.repeaterPort !== undefined) this.registerWithRepeater(options.repeaterPort, 0);
+  }
+
+  private registerWithRepeater(port: number, attempt: number): void {
+    if (this.closed || this.stats.repeaterConfirmed || attempt >= REPEATER_ATTEMPTS) return;
+    const empty = new Uint8Array(0);
+    this.tap('send', 'udp', empty);
+    this.udp.send(empty, port, '127.0.0.1');
+    this.repeaterTimer = setTimeout(() => this.registerWithRepeater(port, attempt + 1), REPEATER_RETRY_MS);
   }
 
   /** Local UDP port searches leave from. */
@@ -764,6 +788,7 @@ export class CaClient {
     if (this.closed) return;
     this.closed = true;
     if (this.searchTimer) clearTimeout(this.searchTimer);
+    if (this.repeaterTimer) clearTimeout(this.repeaterTimer);
     for (const ch of this.channelsByCid.values()) ch.state = 'closed';
     for (const c of [...this.circuits.values()]) c.close();
     this.circuits.clear();
@@ -863,6 +888,14 @@ export class CaClient {
       (frame: CaFrame) => {
         if (frame.command === Command.NOT_FOUND) {
           this.stats.notFound += 1;
+          return;
+        }
+        if (frame.command === Command.REPEATER_CONFIRM) {
+          this.stats.repeaterConfirmed = true;
+          return;
+        }
+        if (frame.command === Command.RSRV_IS_UP) {
+          this.stats.beacons += 1;
           return;
         }
         if (frame.command !== Command.SEARCH) return;

@@ -45,6 +45,7 @@ load options:
   --prefix P        PV name prefix (default sim:)
   --pvs N           the IOC's generated PV count, to use Ppv0.. as well (default 0)
   --seed N          seed of every choice (default 1)
+  --repeater-port P register every client with the CA repeater on this port (as libca does)
 `;
 
 function intOption(value: string | undefined, name: string, fallback: number): number {
@@ -136,6 +137,7 @@ async function load(args: string[]): Promise<void> {
       prefix: { type: 'string' },
       pvs: { type: 'string' },
       seed: { type: 'string' },
+      'repeater-port': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -159,6 +161,7 @@ async function load(args: string[]): Promise<void> {
     durationMs: intOption(values.duration, 'duration', 10) * 1000,
     storm: intOption(values.storm, 'storm', 0),
     seed: intOption(values.seed, 'seed', 1),
+    client: values['repeater-port'] === undefined ? {} : { repeaterPort: intOption(values['repeater-port'], 'repeater-port', 5065) },
     signal: controller.signal,
   });
   process.stdout.write(`${JSON.stringify({ msg: 'load done', ...report })}\n`);

@@ -60,3 +60,13 @@ it('forgets clients whose port is free again', async () => {
   c.socket.send(Buffer.alloc(0), repeater.port, '127.0.0.1');
   await until(() => repeater?.clients().length === 1 && repeater.clients()[0] === `127.0.0.1:${c.port}`);
 });
+
+it('registers a client that asks for it and delivers the beacons to it', async () => {
+  const { connectClient } = await import('./client.js');
+  repeater = await startRepeater({ port: 0 });
+  const client = await connectClient({ addrList: ['127.0.0.1:9'], repeaterPort: repeater.port });
+  closers.push(() => client.close());
+  await until(() => client.stats.repeaterConfirmed);
+  ioc = await startIoc({ prefix: 'r2:', port: 0, beaconPort: repeater.port, beaconInitialMs: 5, beaconPeriodMs: 50 });
+  await until(() => client.stats.beacons >= 3);
+});
