@@ -10,6 +10,7 @@ export {
   type CaptureHeader,
   type CaptureInterface,
   type CaptureReaderOptions,
+  type RawFrameSink,
 } from './reader.js';
 export { PacketPipeline, type PacketPipelineOptions, type PacketStats } from './pipeline.js';
 export { readCapture, readPackets, captureChunks, type CaptureInput, type CaptureItem } from './input.js';
