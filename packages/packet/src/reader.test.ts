@@ -298,6 +298,20 @@ describe('streaming', () => {
       }
     });
 
+    it(`${name}: the raw sink sees the same frames as frame objects, for every chunk size`, () => {
+      const whole = read(file);
+      for (let size = 1; size <= file.length; size += 7) {
+        const frames: CaptureFrame[] = [];
+        const reader = new CaptureReader({ frame: () => expect.fail('raw sink bypassed'), problem: (p) => expect.fail(p.message) }, {}, {
+          rawFrame: (frame, section, interfaceId, linktype, timestamp, caplen, origlen, buf, start) =>
+            frames.push({ type: 'frame', frame, section, interfaceId, linktype, timestamp, caplen, origlen, data: buf.slice(start, start + caplen) }),
+        });
+        for (let i = 0; i < file.length; i += size) reader.push(file.slice(i, i + size));
+        reader.end();
+        expect(frames).toEqual(whole.frames);
+      }
+    });
+
     it(`${name}: every two-way split gives the same frames`, () => {
       const whole = read(file);
       for (let cut = 0; cut <= file.length; cut++) {
