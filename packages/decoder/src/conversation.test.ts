@@ -67,7 +67,7 @@ describe('conversation: the reference worked example (§7.2)', () => {
     expect(channel).toMatchObject({ pv: 'demo:ai1', cid: 7, sid: 42, nativeType: DbrType.DOUBLE, nativeCount: 1, accessRights: 3, status: 'cleared' });
     expect(channel.connectLatency).toBeCloseTo(0.01, 6);
     const search = st.searches.get(`${CLIENT}:40000/7`);
-    expect(search).toMatchObject({ pv: 'demo:ai1', requests: 2, answeredBy: [`${SERVER}:5064`] });
+    expect(search).toMatchObject({ pv: 'demo:ai1', requests: 2, firstSequence: 1, lastSequence: 2, answeredBy: [`${SERVER}:5064`] });
     expect(search?.first.frame).toBe(1);
     expect(st.servers.get(`${SERVER}:5064`)).toMatchObject({ searchReplies: 1, circuits: 1, minor: 13 });
     expect(st.clients.get(`${CLIENT}:40000`)).toMatchObject({ searchDatagrams: 2, searches: 2, lastSequence: 2 });
@@ -367,6 +367,17 @@ describe('conversation: faults', () => {
     const records = await decode(b.bytes());
     expect(records.map((r) => r.command.name)).toEqual(['VersionRequest', 'Malformed']);
     expect(records[1]).toMatchObject({ role: 'request', size: 3 });
+  });
+
+  it('makes no record for a gap that falls on a message boundary', async () => {
+    const b = new PcapBuilder();
+    const c = new TcpConn(b, CLIENT, 45000, SERVER, 5064).open(T0);
+    c.send(T0 + 0.1, true, build.echoRequest());
+    c.lose(true, 16); // a whole ECHO lost
+    c.send(T0 + 0.3, true, concatBytes([build.echoRequest(), build.readSyncRequest()]));
+    c.send(T0 + 0.4, false, build.echoResponse());
+    const records = await decode(b.bytes());
+    expect(records.map((r) => r.command.name)).toEqual(['EchoRequest', 'EchoResponse', 'EchoRequest', 'ReadSyncRequest']);
   });
 
   it('reports a lost segment once and decodes what follows', async () => {

@@ -109,6 +109,8 @@ export class Decoder implements CaDecoder {
   private curPacket: PacketInfo | null = null;
   private held: Held[] | null = null;
   private udpRole: Role | null = null;
+  /** Sequence number of the current search datagram (its leading VERSION), null when it has none. */
+  private udpSequence: number | null = null;
   private udpCertainty: RoleCertainty = 'guess';
 
   private readonly onTcpFrameCb = (frame: CaFrame): void => {
@@ -902,6 +904,7 @@ export class Decoder implements CaDecoder {
     }
     const prev = this.curPacket;
     this.curPacket = packet;
+    this.udpSequence = null;
     deframeDatagram(payload, this.onUdpFrameCb, this.onUdpFaultCb, {
       maxPayloadSize: this.opts.maxMessageSize,
       truncated: packet.caplen < packet.origlen,
@@ -955,6 +958,7 @@ export class Decoder implements CaDecoder {
             cl.minor = frame.dataCount;
             cl.searchDatagrams++;
             cl.lastSequence = frame.parameter1;
+            this.udpSequence = frame.parameter1;
             st.versionRequests.set(`${srcAddr}/${frame.parameter1}`, makeRef(packet, 'VersionRequest'));
             capMap(st.versionRequests, this.opts.limits.maxSearches);
           } else {
@@ -1028,11 +1032,25 @@ export class Decoder implements CaDecoder {
       cl.searches++;
       if (cl.minor === null) cl.minor = frame.dataCount;
       let s = st.searches.get(key);
+      const seq = sourceIp !== null ? this.udpSequence : null;
       if (s && s.pv === pv) {
         s.requests++;
         s.last = ref;
+        s.lastSequence = seq;
       } else {
-        s = { client: clientAddr, cid, pv, first: ref, last: ref, requests: 1, answeredBy: [], firstReply: null, notFound: 0 };
+        s = {
+          client: clientAddr,
+          cid,
+          pv,
+          first: ref,
+          last: ref,
+          requests: 1,
+          firstSequence: seq,
+          lastSequence: seq,
+          answeredBy: [],
+          firstReply: null,
+          notFound: 0,
+        };
         st.searches.delete(key);
         st.searches.set(key, s);
         st.searchesByIpCid.set(searchIpKey(clientAddr, cid), s);

@@ -154,6 +154,9 @@ export interface SearchInfo {
   first: RequestRef;
   last: RequestRef;
   requests: number;
+  /** UDP datagram sequence numbers (VERSION `p1`, 4.11+) of the first and latest request, when sent. */
+  firstSequence: number | null;
+  lastSequence: number | null;
   /** Server TCP endpoints that answered. */
   answeredBy: string[];
   /** First answer. */
