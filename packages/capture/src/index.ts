@@ -19,7 +19,7 @@ export {
   DEFAULT_TIMEOUT_MS,
 } from './live.js';
 export type { CaptureStats } from './counters.js';
-export { DEFAULT_FILTER } from './filter.js';
+export { DEFAULT_FILTER, caFilter } from './filter.js';
 export { listInterfaces, formatInterfaceList, type InterfaceInfo, type InterfaceAddress } from './interfaces.js';
 export {
   CaptureError,

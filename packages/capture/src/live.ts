@@ -69,7 +69,10 @@ export interface Frame {
   bytes: Uint8Array;
 }
 
-/** Callback for frames. Called synchronously from libpcap's read loop, in capture order. */
+/**
+ * Callback for frames. Called synchronously from libpcap's read loop, in capture order; an exception it throws
+ * is an uncaught exception (as from an EventEmitter listener).
+ */
 export type FrameListener = (frame: Frame) => void;
 
 /** Callback for the failure that ends a running capture. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CaptureError, DEFAULT_FILTER, openLive } from './index.js';
+import { CaptureError, DEFAULT_FILTER, caFilter, openLive } from './index.js';
 
 describe('openLive option checks (before any capture is opened)', () => {
   it.each([
@@ -27,5 +27,12 @@ describe('openLive option checks (before any capture is opened)', () => {
 describe('DEFAULT_FILTER', () => {
   it('covers CA UDP ports, all TCP and IPv4 fragments', () => {
     expect(DEFAULT_FILTER).toBe('tcp or (udp and (port 5064 or port 5065)) or (ip[6:2] & 0x3fff != 0)');
+  });
+
+  it('is built for other CA ports by caFilter', () => {
+    expect(caFilter(6064, 6065)).toBe('tcp or (udp and (port 6064 or port 6065)) or (ip[6:2] & 0x3fff != 0)');
+    expect(caFilter(7000, 7000)).toBe('tcp or (udp and (port 7000)) or (ip[6:2] & 0x3fff != 0)');
+    expect(() => caFilter(0)).toThrow(RangeError);
+    expect(() => caFilter(5064, 70000)).toThrow(RangeError);
   });
 });
