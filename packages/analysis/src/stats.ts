@@ -117,14 +117,6 @@ const LATENCY_KIND: Readonly<Record<string, LatencyKind>> = {
   WriteNotifyResponse: 'writeNotify',
 };
 
-interface PendingCreation {
-  pv: string | null;
-  cid: number | null;
-  client: string;
-  server: string;
-  timestamp: number;
-  frame: number | null;
-}
 
 interface CircuitState {
   client: string;
@@ -148,7 +140,7 @@ export class StatsCollector {
   private last: number | null = null;
   private readonly commandCounts = new Map<string, number>();
   private readonly searched = new Map<string, number>();
-  private readonly pending = new Map<string, PendingCreation>();
+  private readonly pending = new Map<string, UnansweredCreation>();
   private failed = 0;
   private readonly connections: ConnectionSample[] = [];
   private readonly samples: Record<LatencyKind, Map<string, number[]>> = {

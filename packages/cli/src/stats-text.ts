@@ -4,6 +4,13 @@ import type { Palette } from './color.js';
 
 const DESCRIBE_COLUMNS = ['count', 'mean', 'std', 'min', '25%', '50%', '75%', 'max'] as const;
 
+const LATENCY_SECTIONS: readonly [keyof StatsReport['latency'], string][] = [
+  ['connection', 'Channel connection latency (s) by server (CreateChanRequest -> CreateChanResponse):'],
+  ['search', 'Search reply latency (s) by server:'],
+  ['readNotify', 'Read notify latency (s) by server:'],
+  ['writeNotify', 'Write notify latency (s) by server:'],
+];
+
 /** Seconds with 6 decimals, as pandas shows these latencies; NaN for an undefined std. */
 function seconds(x: number | null): string {
   return x === null || !Number.isFinite(x) ? 'NaN' : x.toFixed(6);
@@ -42,18 +49,11 @@ export function renderStats(report: StatsReport, c: Palette): string[] {
     out.push(`${report.failedCreations} channel creation request${report.failedCreations === 1 ? ' was' : 's were'} refused (CreateChFailResponse).`);
   }
   out.push('');
-  out.push(c.heading('Channel connection latency (s) by server (CreateChanRequest -> CreateChanResponse):'));
-  out.push(...describeTable('server', report.latency.connection));
-  out.push('');
-  out.push(c.heading('Search reply latency (s) by server:'));
-  out.push(...describeTable('server', report.latency.search));
-  out.push('');
-  out.push(c.heading('Read notify latency (s) by server:'));
-  out.push(...describeTable('server', report.latency.readNotify));
-  out.push('');
-  out.push(c.heading('Write notify latency (s) by server:'));
-  out.push(...describeTable('server', report.latency.writeNotify));
-  out.push('');
+  for (const [kind, title] of LATENCY_SECTIONS) {
+    out.push(c.heading(title));
+    out.push(...describeTable('server', report.latency[kind]));
+    out.push('');
+  }
   out.push(c.heading(`Messages per command (${report.messages} in all):`));
   const commands = Object.entries(report.commands).map(([k, v]) => [k, String(v)]);
   out.push(...(commands.length ? table(['command', 'count'], commands).map((l) => '  ' + l) : ['  (none)']));
