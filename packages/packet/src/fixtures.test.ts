@@ -78,6 +78,19 @@ describe('real captures', () => {
     expect(hasBig).toBe(true);
   });
 
+  it('the pipeline exposes the capture header and reports it and each interface once', () => {
+    const headers: string[] = [];
+    const ifaces: number[] = [];
+    const { pipeline } = runCapture(new Uint8Array(readFileSync(fixture('ca_monitor2.pcapng'))), 100, {
+      onHeader: (h) => headers.push(h.format),
+      onInterface: (i) => ifaces.push(i.linktype),
+    });
+    expect(headers).toEqual(['pcapng']);
+    expect(ifaces).toEqual([113]);
+    expect(pipeline.header).toMatchObject({ format: 'pcapng', byteOrder: 'little', sections: 1 });
+    expect(pipeline.stats).toMatchObject({ frames: 29, problems: 0, tcpGaps: 0 });
+  });
+
   it('example_udp_data.pcap: four searches and four replies, with addresses and ports', async () => {
     const events = await collect(readPackets(fixture('example_udp_data.pcap')));
     const udp = events.filter((e): e is Extract<PacketEvent, { type: 'udp' }> => e.type === 'udp');
