@@ -174,6 +174,8 @@ const MINOR_UDP_VERSION = 11;
 const MINOR_DYNAMIC_COUNT = 13;
 /** Outgoing bytes queued on a circuit above which subscription updates are coalesced (flow control). */
 const CIRCUIT_HIGH_WATER = 1 << 20;
+/** Largest zero-filled payload of a failed READ_NOTIFY or update; larger failures go out as ERROR. */
+const MAX_ZERO_FILL = LEGACY_MAX_PAYLOAD;
 /** EVENT_ADD payload: mask u16 at offset 12. */
 const EVENT_ADD_MASK_OFFSET = 12;
 const EVENT_ADD_PAYLOAD_SIZE = 16;
@@ -793,9 +795,10 @@ class Circuit {
         this.sendError(frame, ch.cid, reply, 'read failed');
         return;
       }
-      // A status slot exists: the failure travels in p1 with a zero-filled payload of the asked size.
+      // A status slot exists: the failure travels in p1 with a zero-filled payload of the asked size
+      // (unless that size is absurd: then an ERROR, so a bad request cannot make the IOC allocate much).
       const size = dbrAlignedSize(dataType, frame.dataCount) ?? 0;
-      if (size > this.ioc.maxArrayBytes) {
+      if (size > MAX_ZERO_FILL) {
         this.sendError(frame, ch.cid, reply, 'read failed');
         return;
       }
@@ -959,7 +962,7 @@ class Circuit {
       this.send(
         encodeMessage(
           { command: Command.EVENT_ADD, dataType: sub.dataType, dataCount: sub.count, parameter1: reply, parameter2: sub.id },
-          new Uint8Array(size <= this.ioc.maxArrayBytes ? size : 0),
+          new Uint8Array(size <= MAX_ZERO_FILL ? size : 0),
         ),
       );
       return;
