@@ -167,8 +167,7 @@ export class Decoder implements CaDecoder {
     if (!packet) return;
     for (const side of ['a', 'b'] as const) {
       const d = side === 'a' ? ctx.deframerA : ctx.deframerB;
-      if (!d) continue;
-      this.withContext(ctx, side, packet, () => d.end(this.onTcpFrameCb, this.onTcpFaultCb));
+      if (d) this.deframe(ctx, side, packet, d, null);
     }
   }
 
@@ -409,50 +408,39 @@ export class Decoder implements CaDecoder {
     ctx.lastPacket = packet;
     const deframer = (side === 'a' ? ctx.deframerA : ctx.deframerB) as Deframer;
     if (c.clientSide !== null) {
-      // Hot path: no closure. The callbacks read the context; restore it for re-entrant calls.
-      const prevCtx = this.curCtx;
-      const prevSide = this.curSide;
-      const prevPacket = this.curPacket;
-      this.curCtx = ctx;
-      this.curSide = side;
-      this.curPacket = packet;
-      try {
-        deframer.push(data, this.onTcpFrameCb, this.onTcpFaultCb);
-      } finally {
-        this.curCtx = prevCtx;
-        this.curSide = prevSide;
-        this.curPacket = prevPacket;
-      }
+      this.deframe(ctx, side, packet, deframer, data);
       return;
     }
-    this.withContext(ctx, side, packet, () => {
-      // Undirected circuit: look at the whole chunk first, so a one-sided command anywhere in it
-      // directs the messages before it as well.
-      const held: Held[] = [];
-      this.held = held;
-      try {
-        deframer.push(data, this.onTcpFrameCb, this.onTcpFaultCb);
-      } finally {
-        this.held = null;
-      }
-      if (c.clientSide === null) {
-        for (const h of held) {
-          const r = h.frame ? oneSidedRole(h.frame) : undefined;
-          if (r) {
-            this.setClientSide(c, r === 'request' ? side : other(side), 'inferred', packet.timestamp);
-            break;
-          }
+    // Undirected circuit: look at the whole chunk first, so a one-sided command anywhere in it
+    // directs the messages before it as well.
+    const held: Held[] = [];
+    this.held = held;
+    try {
+      this.deframe(ctx, side, packet, deframer, data);
+    } finally {
+      this.held = null;
+    }
+    if (c.clientSide === null) {
+      for (const h of held) {
+        const r = h.frame ? oneSidedRole(h.frame) : undefined;
+        if (r) {
+          this.setClientSide(c, r === 'request' ? side : other(side), 'inferred', packet.timestamp);
+          break;
         }
       }
-      for (const h of held) {
-        if (h.frame) this.tcpFrame(ctx, side, packet, h.frame);
-        else this.tcpFault(ctx, side, packet, h.fault);
-      }
-    });
+    }
+    for (const h of held) {
+      if (h.frame) this.tcpFrame(ctx, side, packet, h.frame);
+      else this.tcpFault(ctx, side, packet, h.fault);
+    }
   }
 
-  /** Runs `fn` with the deframer callbacks pointed at this flow, direction and packet. */
-  private withContext(ctx: FlowCtx, side: Side, packet: PacketInfo, fn: () => void): void {
+  /**
+   * Pushes `data` into a direction's deframer (or ends it when `data` is null) with the callbacks pointed
+   * at this flow, direction and packet. No closure on this hot path; the previous context is restored
+   * because a message can teach a server port that makes another flow replay its early bytes.
+   */
+  private deframe(ctx: FlowCtx, side: Side, packet: PacketInfo, deframer: Deframer, data: Uint8Array | null): void {
     const prevCtx = this.curCtx;
     const prevSide = this.curSide;
     const prevPacket = this.curPacket;
@@ -460,7 +448,8 @@ export class Decoder implements CaDecoder {
     this.curSide = side;
     this.curPacket = packet;
     try {
-      fn();
+      if (data) deframer.push(data, this.onTcpFrameCb, this.onTcpFaultCb);
+      else deframer.end(this.onTcpFrameCb, this.onTcpFaultCb);
     } finally {
       this.curCtx = prevCtx;
       this.curSide = prevSide;
