@@ -231,6 +231,16 @@ describe('subscriptions', () => {
 });
 
 describe('connection management', () => {
+  it('updates PVs added while running, at their own period', async () => {
+    const { client, ioc } = await setup({ rate: 0 });
+    ioc.addPv({ name: 'c:fast', type: 'SHORT', value: 0, update: { kind: 'counter', periodMs: 20, step: 2 } });
+    const ch = await client.connect('c:fast');
+    const got: number[] = [];
+    ch.subscribe({}, (v) => got.push(v.data[0] as number));
+    await until(() => got.length >= 4);
+    for (let i = 1; i < got.length; i++) expect((got[i] as number) - (got[i - 1] as number)).toBe(2);
+  });
+
   it('clears a channel with CLEAR_CHANNEL and the server forgets it', async () => {
     const { client, ioc } = await setup();
     const ch = await client.connect('c:double');

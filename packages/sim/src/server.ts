@@ -30,7 +30,7 @@ import { nativeTypeOf, readElements, writeElements } from './convert.js';
 import type { Elements } from './convert.js';
 import { Prng } from './prng.js';
 import { PvDatabase, standardPvs } from './pvs.js';
-import type { NativeType, Pv, PvSpec } from './pvs.js';
+import type { NativeType, Pv, PvSpec, PvUpdate } from './pvs.js';
 import { isLoopback, payloadString } from './util.js';
 
 /** Options of {@link startIoc}. Every field is optional. */
@@ -269,6 +269,7 @@ class Ioc implements IocHandle {
   private tcp: net.Server | undefined;
   private readonly circuits = new Set<Circuit>();
   private timers: NodeJS.Timeout[] = [];
+  private readonly counterPeriods = new Set<number>();
   private beaconTimer: NodeJS.Timeout | undefined;
   private beaconId = 0;
   private nextSid = 0;
@@ -304,7 +305,9 @@ class Ioc implements IocHandle {
   }
 
   addPv(spec: PvSpec): Pv {
-    return this.db.add(spec, this.clock());
+    const pv = this.db.add(spec, this.clock());
+    if (this.running) this.ensureCounterTimer(pv);
+    return pv;
   }
 
   removePv(name: string): boolean {
@@ -389,30 +392,30 @@ class Ioc implements IocHandle {
 
   private startUpdates(): void {
     const rate = this.options.rate ?? DEFAULT_RATE_HZ;
-    const byPeriod = new Map<number, Pv[]>();
-    const atRate: Pv[] = [];
-    for (const pv of this.db.all()) {
-      if (pv.update === undefined) continue;
-      if (pv.update.kind === 'counter') {
-        const list = byPeriod.get(pv.update.periodMs) ?? [];
-        list.push(pv);
-        byPeriod.set(pv.update.periodMs, list);
-      } else {
-        atRate.push(pv);
-      }
+    if (rate > 0) {
+      this.timers.push(
+        setInterval(() => this.tickWhere((u) => u.kind !== 'counter'), Math.max(1, 1000 / rate)),
+      );
     }
-    for (const [period, list] of byPeriod) {
-      this.timers.push(setInterval(() => this.tickAll(list), Math.max(1, period)));
-    }
-    if (rate > 0 && atRate.length > 0) {
-      this.timers.push(setInterval(() => this.tickAll(atRate), Math.max(1, 1000 / rate)));
-    }
+    this.counterPeriods.clear();
+    for (const pv of this.db.all()) this.ensureCounterTimer(pv);
   }
 
-  private tickAll(list: readonly Pv[]): void {
+  /** Counters tick on their own period, independent of the rate: one timer per distinct period. */
+  private ensureCounterTimer(pv: Pv): void {
+    const update = pv.update;
+    if (update?.kind !== 'counter' || this.counterPeriods.has(update.periodMs)) return;
+    const period = update.periodMs;
+    this.counterPeriods.add(period);
+    this.timers.push(
+      setInterval(() => this.tickWhere((u) => u.kind === 'counter' && u.periodMs === period), Math.max(1, period)),
+    );
+  }
+
+  private tickWhere(selected: (update: PvUpdate) => boolean): void {
     const now = this.clock();
-    for (const pv of list) {
-      if (this.db.get(pv.name) === pv) pv.tick(this.prng, now);
+    for (const pv of this.db.all()) {
+      if (pv.update !== undefined && selected(pv.update)) pv.tick(this.prng, now);
     }
   }
 
