@@ -4,7 +4,8 @@
  */
 import type { CaCommand, CaFrame, DbrMetadata, DbrValue, Role } from './types.js';
 import { decodeDbrWith, readCString, type DecodeDbrOptions } from './dbr.js';
-import { readHeader } from './header.js';
+import { readHeader, u16 } from './header.js';
+import { EventAddPayload, SEARCH_ADDRESS_USE_SOURCE, SearchReplyPayload } from './layout.js';
 import {
   commandName,
   dbrTypeName,
@@ -157,12 +158,12 @@ export function decodeCommand(frame: CaFrame, role: Role, options?: DecodeComman
           sid: p1,
           subscriptionid: p2,
         };
-        if (p.length >= 16) {
+        if (p.length >= EventAddPayload.SIZE) {
           const v = new DataView(p.buffer, p.byteOffset, p.byteLength);
-          cmd.low = v.getFloat32(0);
-          cmd.high = v.getFloat32(4);
-          cmd.to = v.getFloat32(8);
-          cmd.mask = v.getUint16(12);
+          cmd.low = v.getFloat32(EventAddPayload.LOW);
+          cmd.high = v.getFloat32(EventAddPayload.HIGH);
+          cmd.to = v.getFloat32(EventAddPayload.TO);
+          cmd.mask = v.getUint16(EventAddPayload.MASK);
         } else {
           cmd.problem = `EVENT_ADD request payload of ${p.length} bytes, expected 16`;
         }
@@ -213,10 +214,10 @@ export function decodeCommand(frame: CaFrame, role: Role, options?: DecodeComman
           port: dt,
           ip: ipv4ToString(p1),
           ip_raw: p1,
-          use_source_address: p1 === 0xffffffff,
+          use_source_address: p1 === SEARCH_ADDRESS_USE_SOURCE,
           cid: p2,
           // libca reads the minor only when at least 2 bytes are there; TCP replies have none.
-          version: p.length >= 2 ? (p[0] << 8) | p[1] : undefined,
+          version: p.length >= SearchReplyPayload.VERSION + 2 ? u16(p, SearchReplyPayload.VERSION) : undefined,
         };
       }
       break;

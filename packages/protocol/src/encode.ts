@@ -20,6 +20,7 @@ import {
   dbrValueOffset,
   ECA_NORMAL,
   EPICS_EPOCH_OFFSET,
+  EventMask,
   ipv4FromString,
   MAX_ENUM_STATES,
   MAX_ENUM_STRING_SIZE,
@@ -27,7 +28,7 @@ import {
   MAX_UNITS_SIZE,
   SearchReply,
 } from './tables.js';
-import { MetaOffset, LIMIT_FIELDS } from './layout.js';
+import { EventAddPayload, LIMIT_FIELDS, MetaOffset, SEARCH_ADDRESS_USE_SOURCE, SearchReplyPayload } from './layout.js';
 
 /** Header fields of a message to encode; omitted numbers are 0. */
 export interface MessageFields {
@@ -310,12 +311,12 @@ export const build = {
       command: Command.SEARCH,
       dataType: f.port ?? 5064,
       dataCount: 0,
-      parameter1: f.ip === undefined ? 0xffffffff : ip(f.ip),
+      parameter1: f.ip === undefined ? SEARCH_ADDRESS_USE_SOURCE : ip(f.ip),
       parameter2: f.cid,
     };
     if (f.tcp) return encodeMessage(header);
-    const payload = new Uint8Array(8);
-    new DataView(payload.buffer).setUint16(0, f.version ?? CA_MINOR_VERSION);
+    const payload = new Uint8Array(SearchReplyPayload.SIZE);
+    new DataView(payload.buffer).setUint16(SearchReplyPayload.VERSION, f.version ?? CA_MINOR_VERSION);
     return encodeMessage(header, payload);
   },
   /** NOT_FOUND: copy of the request header without payload (`dt` = reply flag, `p1 = p2 = cid`). */
@@ -345,12 +346,12 @@ export const build = {
     to?: number;
     mask?: number;
   }): Uint8Array {
-    const payload = new Uint8Array(16);
+    const payload = new Uint8Array(EventAddPayload.SIZE);
     const v = new DataView(payload.buffer);
-    v.setFloat32(0, f.low ?? 0);
-    v.setFloat32(4, f.high ?? 0);
-    v.setFloat32(8, f.to ?? 0);
-    v.setUint16(12, f.mask ?? 5);
+    v.setFloat32(EventAddPayload.LOW, f.low ?? 0);
+    v.setFloat32(EventAddPayload.HIGH, f.high ?? 0);
+    v.setFloat32(EventAddPayload.TO, f.to ?? 0);
+    v.setUint16(EventAddPayload.MASK, f.mask ?? EventMask.DBE_VALUE | EventMask.DBE_ALARM);
     return encodeMessage(
       { command: Command.EVENT_ADD, dataType: f.data_type, dataCount: f.data_count ?? 1, parameter1: f.sid, parameter2: f.subscriptionid },
       payload,

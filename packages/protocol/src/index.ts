@@ -16,7 +16,7 @@ export {
   headerFaultMessage,
 } from './header.js';
 export type { CaHeader, HeaderFaultCode } from './header.js';
-export { MetaOffset, LIMIT_FIELDS } from './layout.js';
+export { MetaOffset, LIMIT_FIELDS, EventAddPayload, SearchReplyPayload, SEARCH_ADDRESS_USE_SOURCE } from './layout.js';
 export { encodeMessage, encodeDbr, encodeString, concatBytes, build } from './encode.js';
 export type { MessageFields, EncodeMessageOptions, EncodeDbrOptions, DataFields, ErrorOriginal, Ipv4 } from './encode.js';
 export {

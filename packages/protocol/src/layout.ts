@@ -36,3 +36,22 @@ export const LIMIT_FIELDS = [
   'upperControlLimit',
   'lowerControlLimit',
 ] as const satisfies readonly (keyof DbrMetadata)[];
+
+/** The 16-byte EVENT_ADD request payload (§3.9). */
+export const EventAddPayload = {
+  /** f32, deprecated deadbands (0.0 from current clients). */
+  LOW: 0,
+  HIGH: 4,
+  TO: 8,
+  /** u16 DBE_* mask. */
+  MASK: 12,
+  /** u16 pad. */
+  PAD: 14,
+  SIZE: 16,
+} as const;
+
+/** The UDP search reply payload: u16 server minor, then pad (§3.2). */
+export const SearchReplyPayload = { VERSION: 0, SIZE: 8 } as const;
+
+/** Search reply `p1` meaning "use this datagram's source address" (RSRV always sends it). */
+export const SEARCH_ADDRESS_USE_SOURCE = 0xffffffff;

@@ -3,6 +3,8 @@
  * composes them after transport state (§4.1) and identifier tracking (§4.3).
  */
 import type { CaFrame, Role, RoleCertainty } from './types.js';
+import { u16 } from './header.js';
+import { EventAddPayload } from './layout.js';
 import { alignedSize, dbrSize, isEcaCode } from './tables.js';
 
 /** Commands only a client sends (§4.2). */
@@ -74,15 +76,16 @@ function guessEventAdd(frame: CaFrame): RoleGuess {
   if (ps === 0) {
     return { role: 'response', certainty: 'guess', ambiguous: true, reason: 'EVENT_ADD without payload: cancel confirmation or empty update' };
   }
-  if (ps !== 16) return { role: 'response', certainty: 'guess', reason: 'EVENT_ADD payload is not the 16-byte request' };
+  if (ps !== EventAddPayload.SIZE) return { role: 'response', certainty: 'guess', reason: 'EVENT_ADD payload is not the 16-byte request' };
   const p = frame.payload;
-  let zeros = p.length >= 16;
-  for (let i = 0; zeros && i < 12; i++) if (p[i] !== 0) zeros = false;
-  if (zeros && (p[14] !== 0 || p[15] !== 0)) zeros = false;
-  const mask = p.length >= 14 ? (p[12] << 8) | p[13] : 0;
+  // Request shape: zero deadbands and pad around a small mask.
+  let zeros = p.length >= EventAddPayload.SIZE;
+  for (let i = EventAddPayload.LOW; zeros && i < EventAddPayload.MASK; i++) if (p[i] !== 0) zeros = false;
+  if (zeros && (p[EventAddPayload.PAD] !== 0 || p[EventAddPayload.PAD + 1] !== 0)) zeros = false;
+  const mask = zeros ? u16(p, EventAddPayload.MASK) : 0;
   if (zeros && mask >= 1 && mask <= 255) {
     const size = dbrSize(frame.dataType, frame.dataCount);
-    const updateCanBe16 = size !== undefined && alignedSize(size) === 16;
+    const updateCanBe16 = size !== undefined && alignedSize(size) === EventAddPayload.SIZE;
     if (!isEcaCode(frame.parameter1) || !updateCanBe16) {
       return { role: 'request', certainty: 'guess', reason: 'EVENT_ADD with the request payload shape (zero deadbands, mask)' };
     }
