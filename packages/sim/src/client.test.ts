@@ -217,6 +217,17 @@ describe('subscriptions', () => {
     await until(() => client.stats.updates >= frozen + 5);
   });
 
+  it('reports a refused subscription through ERROR, and its cancel with ECA_BADMONID', async () => {
+    const { client } = await setup();
+    const errors: [number, number][] = [];
+    client.onError((e, command) => errors.push([e.status, command]));
+    const ch = await client.connect('c:double');
+    const sub = ch.subscribe({ type: DbrType.PUT_ACKS }, () => undefined);
+    await until(() => errors.length === 1);
+    expect(errors[0]).toEqual([Eca.ECA_BADTYPE, 1]);
+    await rejectsWith(sub.cancel(), Eca.ECA_BADMONID);
+  });
+
   it('follows a count-0 subscription as the array length changes', async () => {
     const { client } = await setup();
     const ch = await client.connect('c:longarray');

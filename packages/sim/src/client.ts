@@ -157,8 +157,8 @@ export class ClientSubscription {
   updates = 0;
   cancelled = false;
   private readonly listener: (value: ChannelValue) => void;
-  /** @internal resolved by the cancel confirmation. */
-  confirm: (() => void) | undefined;
+  /** @internal settled by the cancel confirmation (or the ERROR refusing the cancel). */
+  confirm: ((error?: CaError) => void) | undefined;
 
   /** @internal */
   constructor(channel: ClientChannel, id: number, dataType: number, count: number, mask: number, listener: (value: ChannelValue) => void) {
@@ -315,9 +315,10 @@ export class ClientChannel {
     if (this.state !== 'connected' || circuit === undefined) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new CaError(`${this.name}: no EVENT_CANCEL confirmation`)), timeoutMs);
-      sub.confirm = () => {
+      sub.confirm = (error?: CaError) => {
         clearTimeout(timer);
-        resolve();
+        if (error) reject(error);
+        else resolve();
       };
       circuit.cancels.set(sub.id, sub);
       circuit.send(
@@ -603,6 +604,14 @@ class ClientCircuit {
     const text = original ? payloadString(frame.payload.subarray(original.headerSize)) : '';
     if (original === undefined) return;
     const failed = new CaError(`${ecaName(status)}: ${text}`, status);
+    if (original.command === Command.EVENT_CANCEL) {
+      const sub = this.cancels.get(original.parameter2);
+      if (sub) {
+        this.cancels.delete(original.parameter2);
+        sub.confirm?.(failed);
+        return;
+      }
+    }
     const p = this.pending.get(original.parameter2);
     if (p && p.command === original.command) {
       this.pending.delete(original.parameter2);
