@@ -28,6 +28,8 @@ export interface StatsRecord {
   readonly server?: string | null;
   /** Client endpoint `ip:port` of the conversation, when the decoder knows it. */
   readonly client?: string | null;
+  /** For a response: the request it answers (its capture time is what `t` of a connection shows). */
+  readonly request?: { readonly timestamp: number } | null;
 }
 
 /** pandas-style description of a sample; std is the sample standard deviation (null when count < 2). */
@@ -169,6 +171,8 @@ export class StatsCollector {
     const client = r.client ?? (isResponse ? dstEp : srcEp);
     const server = r.server ?? (isResponse ? srcEp : dstEp);
 
+    // The decoder's latency; for a channel creation the pending request gives one when the decoder did not.
+    let dt = typeof r.latency === 'number' && Number.isFinite(r.latency) ? r.latency : null;
     if (name === 'SearchRequest') {
       const pv = stringField(r.command, 'pv_name') ?? stringField(r.command, 'pv') ?? r.pv ?? null;
       if (pv !== null) this.searched.set(pv, (this.searched.get(pv) ?? 0) + 1);
@@ -189,26 +193,20 @@ export class StatsCollector {
       if (name === 'CreateChFailResponse') {
         this.failed++;
       } else {
-        const dt = typeof r.latency === 'number' ? r.latency : request !== undefined ? r.timestamp - request.timestamp : null;
+        if (dt === null && request !== undefined) dt = r.timestamp - request.timestamp;
         if (dt !== null) {
-          this.connections.push({ pv: r.pv ?? request?.pv ?? null, server, t: r.timestamp - dt, dt });
+          const t = r.request?.timestamp ?? request?.timestamp ?? r.timestamp - dt;
+          this.connections.push({ pv: r.pv ?? request?.pv ?? null, server, t, dt });
         }
       }
     }
 
     const kind = LATENCY_KIND[name];
-    if (kind !== undefined) {
-      let dt = typeof r.latency === 'number' && Number.isFinite(r.latency) ? r.latency : null;
-      if (dt === null && kind === 'connection' && this.connections.length > 0) {
-        const lastConn = this.connections[this.connections.length - 1];
-        if (lastConn.t + lastConn.dt === r.timestamp && lastConn.server === server) dt = lastConn.dt;
-      }
-      if (dt !== null) {
-        const bucket = this.samples[kind];
-        let list = bucket.get(server);
-        if (list === undefined) bucket.set(server, (list = []));
-        list.push(dt);
-      }
+    if (kind !== undefined && dt !== null) {
+      const bucket = this.samples[kind];
+      let list = bucket.get(server);
+      if (list === undefined) bucket.set(server, (list = []));
+      list.push(dt);
     }
 
     if (r.transport.protocol === 'tcp') {

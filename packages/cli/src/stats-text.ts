@@ -4,6 +4,9 @@ import type { Palette } from './color.js';
 
 const DESCRIBE_COLUMNS = ['count', 'mean', 'std', 'min', '25%', '50%', '75%', 'max'] as const;
 
+/** Rows of the raw connection table in the text report (all of them are in --json). */
+const MAX_RAW_ROWS = 20;
+
 const LATENCY_SECTIONS: readonly [keyof StatsReport['latency'], string][] = [
   ['connection', 'Channel connection latency (s) by server (CreateChanRequest -> CreateChanResponse):'],
   ['search', 'Search reply latency (s) by server:'],
@@ -47,6 +50,14 @@ export function renderStats(report: StatsReport, c: Palette): string[] {
   }
   if (report.failedCreations > 0) {
     out.push(`${report.failedCreations} channel creation request${report.failedCreations === 1 ? ' was' : 's were'} refused (CreateChFailResponse).`);
+  }
+  out.push('');
+  out.push(c.heading('Channel connections (raw data):'));
+  const shown = report.connections.slice(0, MAX_RAW_ROWS);
+  const raw = shown.map((k) => [k.pv ?? '?', k.server, String(k.t), seconds(k.dt)]);
+  out.push(...(raw.length ? table(['pv', 'server', 't', 'dt'], raw).map((l) => '  ' + l) : ['  (none)']));
+  if (report.connections.length > shown.length) {
+    out.push(`  ... ${report.connections.length - shown.length} more (ca-shark stats --json lists them all)`);
   }
   out.push('');
   for (const [kind, title] of LATENCY_SECTIONS) {

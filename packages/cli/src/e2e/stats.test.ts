@@ -101,6 +101,9 @@ describe('ca-shark stats', () => {
     expect(r.code).toBe(0);
     const out = lines(r.stdout);
     expect(out[0]).toBe('0 channel creation requests were unanswered during this capture.');
+    const raw = out.findIndex((l) => l.startsWith('Channel connections (raw data)'));
+    expect(out[raw + 1].trim().split(/\s+/)).toEqual(['pv', 'server', 't', 'dt']);
+    expect(out[raw + 2].trim().split(/\s+/)).toEqual(['rpi:color', SERVER, '1550523539.949666', '0.067959']);
     const connHeader = out.findIndex((l) => l.startsWith('Channel connection latency'));
     expect(out[connHeader + 1]).toMatch(/^ {2}server\s+count\s+mean\s+std\s+min\s+25%\s+50%\s+75%\s+max$/);
     expect(out[connHeader + 2].trim().split(/\s+/)).toEqual([
