@@ -108,6 +108,27 @@ function attachData(cmd: CaCommand, frame: CaFrame, options: DecodeCommandOption
   if (v.problem !== undefined) cmd.data_problem = v.problem;
 }
 
+/** A command whose `dt`/`dc` are a DBR type and count (`data_type`, `data_type_name`, `data_count`). */
+function typed(name: string, id: number, frame: CaFrame): CaCommand {
+  return { name, id, data_type: frame.dataType, data_type_name: dataTypeName(frame.dataType), data_count: frame.dataCount };
+}
+
+/** A typed command addressed by `sid` in `p1` and a client id (`ioid`, `subscriptionid`) in `p2`. */
+function bySid(name: string, id: number, frame: CaFrame, p2Name: 'ioid' | 'subscriptionid'): CaCommand {
+  const cmd = typed(name, id, frame);
+  cmd.sid = frame.parameter1;
+  cmd[p2Name] = frame.parameter2;
+  return cmd;
+}
+
+/** A typed reply with an ECA status in `p1` and a client id in `p2`. */
+function statusReply(name: string, id: number, frame: CaFrame, p2Name: 'ioid' | 'subscriptionid'): CaCommand {
+  const cmd = typed(name, id, frame);
+  statusFields(cmd, frame.parameter1);
+  cmd[p2Name] = frame.parameter2;
+  return cmd;
+}
+
 function statusFields(cmd: CaCommand, status: number): void {
   cmd.status = status;
   cmd.status_name = ecaName(status);
@@ -148,16 +169,8 @@ export function decodeCommand(frame: CaFrame, role: Role, options?: DecodeComman
       break;
     case 1:
       if (req) {
+        cmd = bySid('EventAddRequest', id, frame, 'subscriptionid');
         const p = frame.payload;
-        cmd = {
-          name: 'EventAddRequest',
-          id,
-          data_type: dt,
-          data_type_name: dataTypeName(dt),
-          data_count: dc,
-          sid: p1,
-          subscriptionid: p2,
-        };
         if (p.length >= EventAddPayload.SIZE) {
           const v = new DataView(p.buffer, p.byteOffset, p.byteLength);
           cmd.low = v.getFloat32(EventAddPayload.LOW);
@@ -165,42 +178,24 @@ export function decodeCommand(frame: CaFrame, role: Role, options?: DecodeComman
           cmd.to = v.getFloat32(EventAddPayload.TO);
           cmd.mask = v.getUint16(EventAddPayload.MASK);
         } else {
-          cmd.problem = `EVENT_ADD request payload of ${p.length} bytes, expected 16`;
+          cmd.problem = `EVENT_ADD request payload of ${p.length} bytes, expected ${EventAddPayload.SIZE}`;
         }
       } else if (frame.payloadSize === 0 && !options?.emptyEventIsUpdate) {
-        cmd = {
-          name: 'EventCancelResponse',
-          id,
-          data_type: dt,
-          data_type_name: dataTypeName(dt),
-          data_count: dc,
-          sid: p1,
-          subscriptionid: p2,
-        };
+        cmd = bySid('EventCancelResponse', id, frame, 'subscriptionid');
       } else {
-        cmd = { name: 'EventAddResponse', id, data_type: dt, data_type_name: dataTypeName(dt), data_count: dc };
-        statusFields(cmd, p1);
-        cmd.subscriptionid = p2;
+        cmd = statusReply('EventAddResponse', id, frame, 'subscriptionid');
         attachData(cmd, frame, options);
       }
       break;
     case 2:
-      cmd = {
-        name: 'EventCancelRequest',
-        id,
-        data_type: dt,
-        data_type_name: dataTypeName(dt),
-        data_count: dc,
-        sid: p1,
-        subscriptionid: p2,
-      };
+      cmd = bySid('EventCancelRequest', id, frame, 'subscriptionid');
       break;
     case 3:
-      cmd = { name: req ? 'ReadRequest' : 'ReadResponse', id, data_type: dt, data_type_name: dataTypeName(dt), data_count: dc, sid: p1, ioid: p2 };
+      cmd = bySid(req ? 'ReadRequest' : 'ReadResponse', id, frame, 'ioid');
       if (!req) attachData(cmd, frame, options);
       break;
     case 4:
-      cmd = { name: 'WriteRequest', id, data_type: dt, data_type_name: dataTypeName(dt), data_count: dc, sid: p1, ioid: p2 };
+      cmd = bySid('WriteRequest', id, frame, 'ioid');
       attachData(cmd, frame, options);
       break;
     case 6:
@@ -273,11 +268,9 @@ export function decodeCommand(frame: CaFrame, role: Role, options?: DecodeComman
       break;
     case 15:
       if (req) {
-        cmd = { name: 'ReadNotifyRequest', id, data_type: dt, data_type_name: dataTypeName(dt), data_count: dc, sid: p1, ioid: p2 };
+        cmd = bySid('ReadNotifyRequest', id, frame, 'ioid');
       } else {
-        cmd = { name: 'ReadNotifyResponse', id, data_type: dt, data_type_name: dataTypeName(dt), data_count: dc };
-        statusFields(cmd, p1);
-        cmd.ioid = p2;
+        cmd = statusReply('ReadNotifyResponse', id, frame, 'ioid');
         attachData(cmd, frame, options);
       }
       break;
@@ -288,17 +281,17 @@ export function decodeCommand(frame: CaFrame, role: Role, options?: DecodeComman
       if (req) {
         cmd = { name: 'CreateChanRequest', id, pv: readCString(frame.payload, 0, frame.payload.length), cid: p1, version: p2 };
       } else {
-        cmd = { name: 'CreateChanResponse', id, data_type: dt, data_type_name: dataTypeName(dt), data_count: dc, cid: p1, sid: p2 };
+        cmd = typed('CreateChanResponse', id, frame);
+        cmd.cid = p1;
+        cmd.sid = p2;
       }
       break;
     case 19:
       if (req) {
-        cmd = { name: 'WriteNotifyRequest', id, data_type: dt, data_type_name: dataTypeName(dt), data_count: dc, sid: p1, ioid: p2 };
+        cmd = bySid('WriteNotifyRequest', id, frame, 'ioid');
         attachData(cmd, frame, options);
       } else {
-        cmd = { name: 'WriteNotifyResponse', id, data_type: dt, data_type_name: dataTypeName(dt), data_count: dc };
-        statusFields(cmd, p1);
-        cmd.ioid = p2;
+        cmd = statusReply('WriteNotifyResponse', id, frame, 'ioid');
       }
       break;
     case 20:

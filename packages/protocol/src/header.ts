@@ -1,6 +1,7 @@
 /**
  * CA message header (reference §2): offsets, plausibility checks and a reader. Everything is big-endian.
  */
+import type { CaFrame } from './types.js';
 import { commandHasDbrType, isObsoleteCommand, MAX_COMMAND, MAX_DBR_TYPE } from './tables.js';
 
 /** Offsets inside a header. */
@@ -28,19 +29,14 @@ export const STANDARD_LIMIT = 0xffff;
 /** Largest payload before protocol 4.9 (16384-byte messages). */
 export const LEGACY_MAX_PAYLOAD = 16368;
 
-/** A CA header with sizes widened to 32 bits. */
-export interface CaHeader {
-  command: number;
-  payloadSize: number;
-  dataType: number;
-  dataCount: number;
-  parameter1: number;
-  parameter2: number;
-  /** 16 or 24. */
-  headerSize: number;
+/** A CA header with sizes widened to 32 bits: the header fields of a {@link CaFrame}. */
+export type CaHeader = Pick<
+  CaFrame,
+  'command' | 'payloadSize' | 'dataType' | 'dataCount' | 'parameter1' | 'parameter2' | 'headerSize'
+> & {
   /** Extended header whose 16-bit count marker was not 0 (tolerated like libca/RSRV do). */
   dc16NonZero?: boolean;
-}
+};
 
 /** @internal big-endian u16 at `o` (caller checked bounds). */
 export function u16(b: Uint8Array, o: number): number {
