@@ -194,6 +194,18 @@ describe('IPv4', () => {
     expect(pipeline.stats).toMatchObject({ truncated: 1, malformed: 0 });
   });
 
+  it('calls headers cut by the snapshot length truncated, once per frame', () => {
+    const tcpFrame = ether(ipv4({ proto: 6, options: [1, 1, 1, 1], payload: tcp({ sport: 1, dport: 2, seq: 0, payload: new Uint8Array(100) }) }));
+    const frames = [14 + 10, 14 + 22, 14 + 24 + 10, 14 + 20 + 4].map((n, i) => ({
+      linktype: 1,
+      data: (i === 3 ? ether(udpIp(new Uint8Array(50))) : tcpFrame).subarray(0, n),
+      origlen: 200,
+    }));
+    const { problems, pipeline } = runFrames(frames);
+    expect(problems.map((p) => [p.frame, p.code])).toEqual([1, 2, 3, 4].map((n) => [n, 'truncated']));
+    expect(pipeline.stats).toMatchObject({ truncated: 4, malformed: 0 });
+  });
+
   it('counts IPv4 protocols other than TCP and UDP', () => {
     const { events, pipeline } = runFrames([{ linktype: 101, data: ipv4({ proto: 1, payload: new Uint8Array(8) }) }]);
     expect(events).toEqual([]);

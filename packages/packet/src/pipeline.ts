@@ -284,14 +284,21 @@ export class PacketPipeline {
 
   private ipv4(buf: Uint8Array, ip: number, frameEnd: number): void {
     const avail = frameEnd - ip;
+    const cut = this.fCaplen < this.fOrig;
     if (avail < IPV4_MIN_HEADER) {
-      this.bad('bad-ip-header', `only ${avail} bytes of IPv4 header captured`);
+      if (cut) this.truncated(`only ${avail} bytes of the IPv4 header were captured`);
+      else this.bad('bad-ip-header', `only ${avail} bytes of IPv4 header in the frame`);
       return;
     }
     const vhl = buf[ip + IP_OFF_VHL];
     const hl = (vhl & 0x0f) * 4;
-    if (vhl >> 4 !== 4 || hl < IPV4_MIN_HEADER || hl > avail) {
-      this.bad('bad-ip-header', `IPv4 version ${vhl >> 4}, header length ${hl} (${avail} bytes captured)`);
+    if (vhl >> 4 !== 4 || hl < IPV4_MIN_HEADER) {
+      this.bad('bad-ip-header', `IPv4 version ${vhl >> 4}, header length ${hl}`);
+      return;
+    }
+    if (hl > avail) {
+      if (cut) this.truncated(`only ${avail} of the ${hl} bytes of the IPv4 header were captured`);
+      else this.bad('bad-ip-header', `IPv4 header length ${hl} exceeds the ${avail} bytes of the frame`);
       return;
     }
     const totalLen = (buf[ip + IP_OFF_TOTAL_LEN] << 8) | buf[ip + IP_OFF_TOTAL_LEN + 1];
@@ -306,9 +313,8 @@ export class PacketPipeline {
     if (totalLen > avail) {
       missing = totalLen - avail;
       end = frameEnd;
-      if (this.fCaplen < this.fOrig) {
-        this.counters.truncated++;
-        this.report('truncated', `IPv4 packet of ${totalLen} bytes: ${missing} bytes cut off by the snapshot length`);
+      if (cut) {
+        this.truncated(`IPv4 packet of ${totalLen} bytes: ${missing} bytes cut off by the snapshot length`);
       } else {
         this.bad('bad-ip-length', `IPv4 total length ${totalLen} exceeds the ${avail} bytes of the frame`);
         return;
@@ -359,13 +365,14 @@ export class PacketPipeline {
 
   private tcp(buf: Uint8Array, l4: number, end: number, src: number, dst: number, missing: number): void {
     const avail = end - l4;
+    // A header cut off by the snapshot length was reported as truncated already.
     if (avail < TCP_MIN_HEADER) {
-      this.bad('bad-tcp-header', `only ${avail} bytes of TCP header`);
+      if (missing === 0) this.bad('bad-tcp-header', `only ${avail} bytes of TCP header`);
       return;
     }
     const off = (buf[l4 + TCP_OFF_DATA_OFFSET] >> 4) * 4;
     if (off < TCP_MIN_HEADER || off > avail) {
-      this.bad('bad-tcp-header', `TCP data offset ${off} with ${avail} bytes of segment`);
+      if (missing === 0 || off < TCP_MIN_HEADER) this.bad('bad-tcp-header', `TCP data offset ${off} with ${avail} bytes of segment`);
       return;
     }
     this.counters.tcp++;
@@ -385,7 +392,7 @@ export class PacketPipeline {
   private udp(buf: Uint8Array, l4: number, end: number, missing: number): void {
     const avail = end - l4;
     if (avail < UDP_HEADER) {
-      this.bad('bad-udp-header', `only ${avail} bytes of UDP header`);
+      if (missing === 0) this.bad('bad-udp-header', `only ${avail} bytes of UDP header`);
       return;
     }
     const ulen = (buf[l4 + UDP_OFF_LEN] << 8) | buf[l4 + UDP_OFF_LEN + 1];
@@ -400,6 +407,11 @@ export class PacketPipeline {
     }
     this.counters.udp++;
     this.onEvent({ type: 'udp', packet: this.current(), payload: buf.subarray(l4 + UDP_HEADER, l4 + ulen) });
+  }
+
+  private truncated(message: string): void {
+    this.counters.truncated++;
+    this.report('truncated', message);
   }
 
   private bad(code: string, message: string): void {
