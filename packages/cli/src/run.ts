@@ -82,12 +82,14 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
 
   const out = new LineWriter(io.stdout);
   let brokenPipe = false;
+  let outputFailed = false;
   io.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    out.close();
     if (e.code === 'EPIPE') {
       brokenPipe = true;
-      out.close();
       io.onBrokenPipe?.();
-    } else {
+    } else if (!outputFailed) {
+      outputFailed = true;
       err(`cannot write output: ${e.message}`);
     }
   });
@@ -114,7 +116,7 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
     return EXIT_BAD_INPUT;
   }
   for (const name of inputs) {
-    if (brokenPipe) break;
+    if (brokenPipe || outputFailed) break;
     const label = name === '-' ? '<stdin>' : name;
     let source: Readable;
     if (name === '-') {
@@ -150,7 +152,7 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
     }
     try {
       for await (const record of shark(counted(source), { extraServerPorts: options.ports, onProblem })) {
-        if (brokenPipe) break;
+        if (brokenPipe || outputFailed) break;
         if (filter(record)) emit(record);
         if (out.needsDrain) await out.ready();
       }
@@ -175,6 +177,7 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
     if (report.messages === 0 && status === EXIT_OK) status = EXIT_NOTHING;
   }
   await out.end();
+  if (outputFailed) return EXIT_BAD_INPUT;
   return brokenPipe ? EXIT_OK : status;
 }
 

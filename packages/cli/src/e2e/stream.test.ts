@@ -89,6 +89,17 @@ describe('broken pipe', () => {
   });
 });
 
+describe('unwritable output', () => {
+  it('says so once and exits 2 (a full disk)', async () => {
+    const child = spawn('bash', ['-c', `"${process.execPath}" "${MAIN}" "${fixture('catest.pcap')}" > /dev/full`], { env: plainEnv() });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect(code).toBe(2);
+    expect(lines(stderr)).toEqual(['ca-shark: cannot write output: ENOSPC: no space left on device, write']);
+  });
+});
+
 describe('bad input', () => {
   it('empty file', async () => {
     const path = tmp('empty.pcap', new Uint8Array(0));
