@@ -67,7 +67,8 @@ stats:
   -h, --help          show this help
   -V, --version       show the version
 
-Exit status: 0 ok, 1 nothing matched in stats, 2 bad usage or unreadable input.
+Exit status: 0 ok, 1 nothing matched in stats, 2 bad usage, unreadable input or
+unwritable output.
 `;
 
 /** Parse `argv` (without node and script). Throws {@link UsageError}. */
