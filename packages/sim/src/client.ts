@@ -643,6 +643,9 @@ class ClientCircuit {
 
 /** Largest search datagram libca sends. */
 const MAX_SEARCH_DATAGRAM = 1024;
+/** At most this many search datagrams leave per tick of {@link SEARCH_TICK_MS}. */
+const MAX_SEARCH_DATAGRAMS_PER_TICK = 16;
+const SEARCH_TICK_MS = 10;
 const DEFAULT_SEARCH_INTERVAL_MS = 50;
 const DEFAULT_MAX_SEARCH_INTERVAL_MS = 2000;
 const DEFAULT_TIMEOUT_MS = 5000;
@@ -703,6 +706,7 @@ export class CaClient {
   private nextId = 1;
   private sequence = 0;
   private searchTimer: NodeJS.Timeout | undefined;
+  private searchTimerAt = 0;
   private repeaterTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -838,18 +842,23 @@ export class CaClient {
       ch.searchInterval = this.searchInterval;
       ch.nextSearchAt = Date.now();
     }
-    this.armSearchTimer();
+    // Creating many channels at once must not rescan them all each time: only move the timer earlier.
+    if (this.searchTimer === undefined || ch.nextSearchAt < this.searchTimerAt) this.armSearchTimer(ch.nextSearchAt);
   }
 
-  private armSearchTimer(): void {
+  /** Arms the search timer for `at`, or for the earliest channel due when `at` is not given. */
+  private armSearchTimer(at?: number): void {
     if (this.closed) return;
-    let next = Infinity;
-    for (const ch of this.channelsByCid.values()) {
-      if (ch.state === 'searching' && ch.nextSearchAt < next) next = ch.nextSearchAt;
+    let next = at ?? Infinity;
+    if (at === undefined) {
+      for (const ch of this.channelsByCid.values()) {
+        if (ch.state === 'searching' && ch.nextSearchAt < next) next = ch.nextSearchAt;
+      }
     }
     if (this.searchTimer) clearTimeout(this.searchTimer);
     this.searchTimer = undefined;
     if (next === Infinity) return;
+    this.searchTimerAt = next;
     this.searchTimer = setTimeout(() => this.searchDue(), Math.max(0, next - Date.now()));
   }
 
@@ -861,11 +870,15 @@ export class CaClient {
     for (const ch of this.channelsByCid.values()) {
       if (ch.state === 'searching' && ch.nextSearchAt <= now + 1) due.push(ch);
     }
+    // Longest-waiting first, so a paced burst cannot starve the channels at its tail.
+    due.sort((a, b) => a.nextSearchAt - b.nextSearchAt);
     const reply = this.doReply ? SearchReply.DO_REPLY : SearchReply.DONT_REPLY;
     let batch: Uint8Array[] = [];
     let size = 0;
+    let datagrams = 0;
     const flush = (): void => {
       if (batch.length === 0) return;
+      datagrams += 1;
       this.sequence = (this.sequence + 1) >>> 0;
       const datagram = concatBytes([build.versionRequest({ sequence: this.sequence, version: CA_MINOR_VERSION }), ...batch]);
       for (const d of this.destinations) {
@@ -878,7 +891,15 @@ export class CaClient {
     };
     for (const ch of due) {
       const msg = build.searchRequest({ name: ch.name, cid: ch.cid, version: CA_MINOR_VERSION, reply });
-      if (size + msg.length + 16 > MAX_SEARCH_DATAGRAM) flush();
+      if (size + msg.length + 16 > MAX_SEARCH_DATAGRAM) {
+        flush();
+        // Pace bursts (thousands of names at once) so socket buffers do not drop them: the rest are
+        // still due and go out on the next tick.
+        if (datagrams >= MAX_SEARCH_DATAGRAMS_PER_TICK) {
+          this.armSearchTimer(now + SEARCH_TICK_MS);
+          return;
+        }
+      }
       batch.push(msg);
       size += msg.length;
       this.stats.searchRequests += 1;
