@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Deframer } from './deframer.js';
 import { build, concatBytes, encodeMessage } from './encode.js';
+import type { CaFrame } from './types.js';
 import { datagram, deframeAll, deframeChunks } from './test-support/collect.js';
 import { hex } from './test-support/hex.js';
 
@@ -145,6 +146,57 @@ describe('Deframer resynchronisation', () => {
     // 5 buffered bytes of message 2 dropped, then 25 bytes of message 3 skipped; positions count the gap.
     expect(faults).toEqual([['gap', 30, 40]]);
     expect(d.position).toBe(stream.length);
+  });
+
+  it('a known gap inside a payload costs only that message: truncated frame, no resync', () => {
+    const upd = build.eventAddResponse({ data_type: 20, data: [1, 2, 3, 4, 5, 6, 7, 8], subscriptionid: 1 });
+    const next = build.eventAddResponse({ data_type: 20, data: [9], subscriptionid: 2 });
+    const stream = concatBytes([upd, next]);
+    const d = new Deframer();
+    const frames: CaFrame[] = [];
+    const faults: string[] = [];
+    const onFrame = (f: CaFrame) => frames.push({ ...f, payload: f.payload.slice() });
+    const onFault = (f: { code: string }) => faults.push(f.code);
+    d.push(stream.subarray(0, 30), onFrame, onFault);
+    d.gap(20, onFrame);
+    expect(frames).toHaveLength(1);
+    expect(frames[0]).toMatchObject({ payloadSize: 80, truncated: true, anomalies: ['message-cut'], parameter2: 1 });
+    expect(frames[0].payload).toHaveLength(14);
+    d.push(stream.subarray(50), onFrame, onFault);
+    d.end(onFrame, onFault);
+    expect(frames.map((f) => f.parameter2)).toEqual([1, 2]);
+    expect(frames[1].truncated).toBeUndefined();
+    expect(faults).toEqual([]);
+    expect(d.position).toBe(stream.length);
+  });
+
+  it('a known gap inside an over-cap payload being skipped costs nothing more', () => {
+    const big = encodeMessage({ command: 1, dataType: 4, dataCount: 5000, parameter1: 1, parameter2: 7 }, new Uint8Array(5000));
+    const stream = concatBytes([big, echo]);
+    const d = new Deframer({ maxPayloadSize: 1024, oversizePrefix: 32 });
+    const got: [number, boolean][] = [];
+    const faults: string[] = [];
+    const onFrame = (f: CaFrame) => got.push([f.command, f.truncated === true]);
+    d.push(stream.subarray(0, 1000), onFrame, (f) => faults.push(f.code));
+    d.gap(3000);
+    d.push(stream.subarray(4000), onFrame, (f) => faults.push(f.code));
+    d.end(onFrame, (f) => faults.push(f.code));
+    expect(got).toEqual([[1, true], [23, false]]);
+    expect(faults).toEqual([]);
+  });
+
+  it('a known gap reaching past the current message resynchronises', () => {
+    const stream = concatBytes([read, read, echo, read, echo]);
+    const d = new Deframer();
+    const got: number[] = [];
+    const faults: [string, number][] = [];
+    d.push(stream.subarray(0, 20), (f) => got.push(f.command), (f) => faults.push([f.code, f.length]));
+    d.gap(20, (f) => got.push(-f.command));
+    d.push(stream.subarray(40), (f) => got.push(f.command), (f) => faults.push([f.code, f.length]));
+    d.end((f) => got.push(f.command), (f) => faults.push([f.code, f.length]));
+    // The second READ_NOTIFY (cut) and the ECHO (mostly lost) are gone; the rest resumes on phase.
+    expect(got).toEqual([15, 15, 23]);
+    expect(faults).toEqual([['gap', 4 + 8]]);
   });
 
   it('midStream starts by resynchronising', () => {

@@ -237,12 +237,22 @@ export class Deframer {
 
   /**
    * Tells the deframer that bytes were lost before the next push (capture loss, snaplen cut, capture
-   * started mid-stream). Buffered bytes are dropped and it resynchronises; the dropped and skipped bytes
-   * are reported as one fault (code 'gap') when the next boundary is found or at {@link Deframer.end}.
-   * Pass `lostBytes` when known (TCP sequence numbers tell): message boundaries then stay predictable
-   * (8-aligned), which makes the resync much less likely to lock onto look-alike bytes.
+   * started mid-stream). Pass `lostBytes` when known (TCP sequence numbers tell):
+   * - a loss inside the payload of a message whose header was seen costs only that message: with
+   *   `onFrame` it is emitted at once as a truncated frame (anomaly 'message-cut') holding the bytes
+   *   before the gap, the rest of its payload is skipped, and decoding goes on without a resync; a loss
+   *   inside an over-cap payload that is being skipped costs nothing more;
+   * - otherwise buffered bytes are dropped and the deframer resynchronises; the dropped and skipped bytes
+   *   are reported as one fault (code 'gap') when the next boundary is found or at {@link Deframer.end}.
+   *   With a known size the 8-byte message phase is kept, which makes the resync much less likely to
+   *   lock onto look-alike bytes.
    */
-  gap(lostBytes?: number): void {
+  gap(lostBytes?: number, onFrame?: FrameCallback): void {
+    const known = lostBytes !== undefined && lostBytes >= 0 && Number.isInteger(lostBytes);
+    if (known && !this.resync && this.bridgeGap(lostBytes, onFrame)) {
+      this.pos += lostBytes;
+      return;
+    }
     const dropped = this.remLen;
     if (this.pending === undefined) {
       this.pending = {
@@ -260,8 +270,43 @@ export class Deframer {
     this.remLen = 0;
     this.skip = 0;
     this.resync = true;
-    if (lostBytes !== undefined && lostBytes >= 0 && Number.isInteger(lostBytes)) this.pos += lostBytes;
+    if (known) this.pos += lostBytes;
     else this.phase = -1;
+  }
+
+  /**
+   * A gap of known size that falls inside the current message: finish that message (truncated) and
+   * skip the rest of its payload. Returns false when the gap reaches past it (resync needed).
+   */
+  private bridgeGap(lost: number, onFrame: FrameCallback | undefined): boolean {
+    if (this.skip > 0) {
+      if (lost > this.skip) return false;
+      this.skip -= lost;
+      return true;
+    }
+    if (this.remLen === 0) return lost === 0;
+    if (onFrame === undefined || this.remLen < HEADER_SIZE) return false;
+    const r = this.rem;
+    const ext = u16(r, HeaderOffset.PAYLOAD_SIZE) === EXTENDED_MARKER;
+    if (ext && this.remLen < EXTENDED_HEADER_SIZE) return false;
+    const hs = ext ? EXTENDED_HEADER_SIZE : HEADER_SIZE;
+    const ps = ext ? u32(r, HeaderOffset.EXT_PAYLOAD_SIZE) : u16(r, HeaderOffset.PAYLOAD_SIZE);
+    const dc = ext ? u32(r, HeaderOffset.EXT_DATA_COUNT) : u16(r, HeaderOffset.DATA_COUNT);
+    if (headerFault(u16(r, HeaderOffset.COMMAND), ps, u16(r, HeaderOffset.DATA_TYPE)) !== undefined) return false;
+    // Over-cap messages never sit in the remainder beyond their prefix, so `missing` is what the
+    // message still lacks on the wire.
+    const missing = hs + ps - this.remLen;
+    if (lost > missing) return false;
+    const frame = makeFrame(r, 0, hs, ps, dc, this.remLen);
+    frame.truncated = true;
+    if (ps > this.maxPayloadSize) addAnomaly(frame, ANOMALY_OVER_CAP);
+    addAnomaly(frame, ANOMALY_CUT);
+    if (ext && u16(r, HeaderOffset.DATA_COUNT) !== 0) addAnomaly(frame, ANOMALY_DC16);
+    this.frames++;
+    this.remLen = 0;
+    this.skip = missing - lost;
+    onFrame(frame);
+    return true;
   }
 
   /**
