@@ -100,41 +100,48 @@ async function liveDecodeRate(): Promise<Record<string, unknown>[]> {
   return steps;
 }
 
+/**
+ * Fan-out: records offered to the hub at a paced rate (every 10 ms a slice) while N clients in another
+ * process receive and parse them; the rate steps up until a client falls behind (drops or delivers < 98 %).
+ */
 async function fanOut(clients: number): Promise<Record<string, unknown>> {
   const records: WireRecord[] = [];
   for await (const r of shark(FIXTURE, { keepBytes: true })) records.push(toWire(r));
-  const d = await startTestDaemon(['--stdin'], { input: new PassThrough(), tickMs: 100 });
-  const seconds = quick ? 2 : 4;
-  let published = 0;
-  let running = true;
-  let ready!: () => void;
-  const readyP = new Promise<void>((r) => (ready = r));
-  const result = child('ws-clients.ts', [d.url.replace(/^http/, 'ws') + '/ws', clients, seconds], ready);
-  await readyP;
-  const startPublished = published;
-  // Offer records as fast as the event loop allows, 500 per turn, so sending gets its share.
-  const pump = (): void => {
-    if (!running) return;
-    for (let i = 0; i < 500; i++) d.hub.publish(records[published++ % records.length]);
-    setImmediate(pump);
-  };
-  pump();
-  const res = await result;
-  running = false;
-  const offered = published - startPublished;
-  await d.shutdown('bench');
-  const perClient = (res.clients as { records: number; dropped: number; bytes: number }[]);
-  const secs = res.seconds as number;
-  const summary = {
-    clients,
-    offeredRecordsPerSecond: Math.round(offered / secs),
-    deliveredPerClientPerSecond: Math.round(perClient.reduce((s, c) => s + c.records, 0) / clients / secs),
-    deliveredTotalPerSecond: Math.round(perClient.reduce((s, c) => s + c.records, 0) / secs),
-    droppedPerClient: Math.round(perClient.reduce((s, c) => s + c.dropped, 0) / clients),
-    megabytesPerSecondPerClient: Math.round(perClient.reduce((s, c) => s + c.bytes, 0) / clients / secs / 1e5) / 10,
-  };
-  process.stderr.write(`fan-out: ${JSON.stringify(summary)}\n`);
-  return summary;
+  const meanBytes = Math.round(records.reduce((s, r) => s + r.json.length, 0) / records.length);
+  const steps: Record<string, unknown>[] = [];
+  const seconds = quick ? 2 : 3;
+  for (const rate of quick ? [10_000, 40_000] : [10_000, 20_000, 40_000, 80_000, 160_000]) {
+    const d = await startTestDaemon(['--stdin'], { input: new PassThrough(), tickMs: 100 });
+    let published = 0;
+    let ready!: () => void;
+    const readyP = new Promise<void>((r) => (ready = r));
+    const result = child('ws-clients.ts', [d.url.replace(/^http/, 'ws') + '/ws', clients, seconds], ready);
+    await readyP;
+    const t0 = performance.now();
+    const pump = setInterval(() => {
+      const due = Math.floor(((performance.now() - t0) / 1000) * rate);
+      while (published < due) d.hub.publish(records[published++ % records.length]);
+    }, 10);
+    const res = await result;
+    clearInterval(pump);
+    await d.shutdown('bench');
+    const perClient = res.clients as { records: number; dropped: number; bytes: number }[];
+    const secs = res.seconds as number;
+    const delivered = perClient.reduce((s, c) => s + c.records, 0) / clients / secs;
+    const step = {
+      clients,
+      offeredRecordsPerSecond: rate,
+      deliveredPerClientPerSecond: Math.round(delivered),
+      deliveredTotalPerSecond: Math.round(delivered * clients),
+      droppedPerClient: Math.round(perClient.reduce((s, c) => s + c.dropped, 0) / clients),
+      megabytesPerSecondPerClient: Math.round(perClient.reduce((s, c) => s + c.bytes, 0) / clients / secs / 1e5) / 10,
+      meanRecordBytes: meanBytes,
+    };
+    steps.push(step);
+    process.stderr.write(`fan-out: ${JSON.stringify(step)}\n`);
+    if (step.droppedPerClient > 0 || delivered < 0.98 * rate) break;
+  }
+  return { clients, steps };
 }
 
 async function latency(): Promise<Record<string, unknown>> {

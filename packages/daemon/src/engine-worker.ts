@@ -23,10 +23,14 @@ let description: SourceDescription = { kind: 'live' };
 let capture: CaptureCounters = { received: 0, dropped: 0, ifDropped: 0 };
 let hub = { clients: 0, dropped: 0 };
 let outgoing: WireRecord[] = [];
+let wanted = false;
+let lastFlush = 0;
+let lastStats = 0;
 
 const post = (message: FromWorker): void => port.postMessage(message);
 
 function flush(): void {
+  lastFlush = performance.now();
   if (outgoing.length === 0) return;
   const items = outgoing;
   outgoing = [];
@@ -34,6 +38,7 @@ function flush(): void {
 }
 
 function sendStats(): void {
+  lastStats = performance.now();
   if (engine === undefined) return;
   const linktype = engine.source().linktype;
   post({ type: 'stats', stats: engine.stats(), eof: engine.eof, ...(linktype !== undefined ? { linktype } : {}) });
@@ -51,20 +56,32 @@ port.on('message', (message: ToWorker) => {
         logger,
         decoder: message.decoder,
         publish: (record) => {
+          if (!wanted) return;
           outgoing.push(toWire(record));
           if (outgoing.length >= FLUSH_RECORDS) flush();
         },
       });
       setInterval(flush, FLUSH_MS);
       setInterval(sendStats, STATS_MS);
+      // The first stats message tells the main thread the decoder is ready.
+      sendStats();
       break;
     }
     case 'frames': {
       const e = engine;
       if (e === undefined) return;
       unpackFrames(message.buffer, (linktype, timestamp, bytes, origlen) => e.frame(linktype, timestamp, bytes, origlen));
+      // While batches keep arriving the worker drains its message queue without running timers: keep
+      // records and counters flowing from here too.
+      const now = performance.now();
+      if (now - lastFlush >= FLUSH_MS) flush();
+      if (now - lastStats >= STATS_MS) sendStats();
       break;
     }
+    case 'wanted':
+      wanted = message.wanted;
+      if (!wanted) outgoing = [];
+      break;
     case 'describe':
       description = message.description;
       break;

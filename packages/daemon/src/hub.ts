@@ -236,6 +236,11 @@ export class Hub<R> {
     socket.send(frame);
   }
 
+  /** Connected clients. */
+  get size(): number {
+    return this.clients.size;
+  }
+
   /** Totals over all clients, including those that already left. */
   stats(): HubStats {
     let dropped = this.droppedByGone;

@@ -50,6 +50,8 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   private readonly endWaiters: (() => void)[] = [];
   private readonly listeners: ((record: WireRecord) => void)[] = [];
   private exited = false;
+  private readyResolve!: () => void;
+  private readonly readyPromise = new Promise<void>((resolve) => (this.readyResolve = resolve));
 
   constructor(options: RemoteEngineOptions) {
     this.input = options.source;
@@ -59,7 +61,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     const entry = RUNNING_FROM_SOURCE ? new URL('./engine-worker-boot.mjs', import.meta.url) : new URL('./engine-worker.js', import.meta.url);
     this.worker = new Worker(entry, { execArgv: RUNNING_FROM_SOURCE ? ['--conditions=source'] : [] });
     this.worker.on('message', (m: FromWorker) => this.onMessage(m));
-    this.worker.on('error', (err) => this.log.error({ err: err.message }, 'decoding worker failed'));
+    this.worker.on('error', (err) => this.log.error({ err: err.message, stack: err.stack }, 'decoding worker failed: the daemon keeps serving but decodes nothing more'));
     this.worker.on('exit', (code) => {
       this.exited = true;
       for (const [, p] of this.pending) {
@@ -76,8 +78,21 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       description: this.input.description,
     });
     this.packer = new FramePacker((buffer, frames) => this.post({ type: 'frames', buffer, frames }, [buffer]));
-    this.batchTimer = setInterval(() => this.packer.flush(), options.batchMs ?? 10);
+    this.batchTimer = setInterval(() => {
+      this.updateWanted();
+      this.packer.flush();
+    }, options.batchMs ?? 10);
     this.batchTimer.unref();
+  }
+
+  private wanted = false;
+
+  /** Tells the worker whether records are wanted (a WebSocket client or a record listener exists). */
+  private updateWanted(): void {
+    const wanted = this.hub.size > 0 || this.listeners.length > 0;
+    if (wanted === this.wanted) return;
+    this.wanted = wanted;
+    this.post({ type: 'wanted', wanted });
   }
 
   private post(message: ToWorker, transfer: ArrayBuffer[] = []): void {
@@ -93,6 +108,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
         }
         break;
       case 'stats':
+        this.readyResolve();
         this.latest = m.stats;
         if (m.linktype !== undefined) this.linktype = m.linktype;
         if (m.eof && !this.ended) {
@@ -124,9 +140,15 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     });
   }
 
+  /** Resolves once the worker has loaded and its decoder takes frames. */
+  ready(): Promise<void> {
+    return this.readyPromise;
+  }
+
   /** Calls `listener` for every record (tests, benchmarks). */
   onRecord(listener: (record: WireRecord) => void): void {
     this.listeners.push(listener);
+    this.updateWanted();
   }
 
   /** True once the source ended and the worker decoded everything before the end. */

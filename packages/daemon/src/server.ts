@@ -97,6 +97,8 @@ export async function startDaemon(config: DaemonConfig, logger: Logger, options:
     decoder: { serverPort: config.serverPort, repeaterPort: config.repeaterPort, keepBytes: true },
   });
   try {
+    // Frames would only queue up while the worker loads; start capturing when it can decode.
+    await engine.ready();
     await source.start(engine);
   } catch (err) {
     await engine.close();

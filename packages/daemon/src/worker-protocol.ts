@@ -14,6 +14,8 @@ export type ToWorker =
   | { type: 'describe'; description: SourceDescription }
   | { type: 'poll'; capture: CaptureCounters; hub: { clients: number; dropped: number } }
   | { type: 'end' }
+  /** Whether any WebSocket client is connected: without one, records are not serialised at all. */
+  | { type: 'wanted'; wanted: boolean }
   | { type: 'query'; id: number; what: Query };
 
 /** Worker → main. */
