@@ -32,6 +32,7 @@ ioc options:
   --beacon-address A beacon destination address (default 127.0.0.1; a .255 address broadcasts)
   --beacon-period S steady beacon period in seconds (default 15)
   --seed N          seed of the generated values (default 1)
+  -v, --verbose     log circuits opening and closing (JSON lines on stderr)
 
 load options:
   --channels N      channels per client (default 10)
@@ -91,6 +92,7 @@ async function ioc(args: string[]): Promise<void> {
       'beacon-address': { type: 'string' },
       'beacon-period': { type: 'string' },
       seed: { type: 'string' },
+      verbose: { type: 'boolean', short: 'v' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -111,7 +113,7 @@ async function ioc(args: string[]): Promise<void> {
     beaconPeriodMs: intOption(values['beacon-period'], 'beacon-period', 15) * 1000,
     seed: intOption(values.seed, 'seed', 1),
     log: (e) => {
-      if (e.level === 'warn') process.stderr.write(`${JSON.stringify(e)}\n`);
+      if (e.level === 'warn' || values.verbose) process.stderr.write(`${JSON.stringify(e)}\n`);
     },
   });
   process.stdout.write(

@@ -384,8 +384,10 @@ class Ioc implements IocHandle {
     await Promise.all(closing);
   }
 
-  forgetCircuit(circuit: Circuit): void {
-    if (this.circuits.delete(circuit)) this.stats.circuitsOpen -= 1;
+  forgetCircuit(circuit: Circuit, channels: number): void {
+    if (!this.circuits.delete(circuit)) return;
+    this.stats.circuitsOpen -= 1;
+    this.log({ level: 'info', msg: 'circuit closed', client: circuit.peer, user: circuit.userName, host: circuit.hostName, channels });
   }
 
   // ---- periodic updates ----------------------------------------------------------------------
@@ -553,6 +555,7 @@ class Ioc implements IocHandle {
     this.circuits.add(circuit);
     this.stats.circuitsAccepted += 1;
     this.stats.circuitsOpen += 1;
+    this.log({ level: 'info', msg: 'circuit open', client: `${socket.remoteAddress}:${socket.remotePort}` });
   }
 }
 
@@ -603,10 +606,13 @@ class Circuit {
   userName = '';
   hostName = '';
   priority = 0;
+  /** The client's 'address:port'. */
+  readonly peer: string;
 
   constructor(ioc: Ioc, socket: net.Socket) {
     this.ioc = ioc;
     this.socket = socket;
+    this.peer = `${socket.remoteAddress}:${socket.remotePort}`;
     // Writes above the array limit arrive as truncated frames and are refused with ECA_TOLARGE.
     this.deframer = new Deframer({ maxPayloadSize: ioc.maxArrayBytes });
     socket.setNoDelay(true);
@@ -646,9 +652,10 @@ class Circuit {
   private teardown(destroy = true): void {
     if (this.closed) return;
     this.closed = true;
+    const channels = this.channels.size;
     for (const ch of [...this.channels.values()]) this.removeChannel(ch);
     this.outQueue = [];
-    this.ioc.forgetCircuit(this);
+    this.ioc.forgetCircuit(this, channels);
     if (destroy) this.socket.destroy();
   }
 
