@@ -1121,7 +1121,6 @@ export class Decoder implements CaDecoder {
     const record: CaRecord = {
       frame: packet.frame,
       timestamp: packet.timestamp,
-      interfaceId: packet.interfaceId,
       src: packet.src,
       dst: packet.dst,
       ethernet: packet.link,
