@@ -239,26 +239,41 @@ export async function startFakeDaemon(opts: FakeDaemonOptions): Promise<FakeDaem
     ws.on('close', () => conns.delete(conn));
   });
 
+  // The traffic repeats a pool of records serialised once, so the fixture can offer tens of thousands of
+  // messages per second from one core; each copy gets a fresh frame number and timestamp.
+  const POOL_SIZE = 4000;
+  const pool = Array.from({ length: POOL_SIZE }, () => {
+    const r = gen.next(started);
+    const { frame: _frame, timestamp: _timestamp, ...rest } = r;
+    return { record: r, tail: JSON.stringify(rest).slice(1) };
+  });
+  let frameNo = 0;
   let carry = 0;
   const tick = setInterval(() => {
     const t = Date.now() / 1000;
     carry += (rate * tickMs) / 1000;
     const n = Math.floor(carry);
     carry -= n;
-    const batch: RecordJSON[] = [];
-    for (let i = 0; i < n; i++) batch.push(gen.next(t - ((n - i) * tickMs) / 1000 / Math.max(1, n)));
+    const first = frameNo;
+    frameNo += n;
     messages += n;
     for (const c of conns) {
       if (c.paused || c.ws.readyState !== c.ws.OPEN) continue;
-      const mine = batch.filter(c.predicate);
-      if (mine.length === 0) continue;
+      const parts: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const p = pool[(first + i) % POOL_SIZE];
+        if (!c.predicate(p.record)) continue;
+        const ts = t - ((n - i) * tickMs) / 1000 / Math.max(1, n);
+        parts.push(`{"frame":${first + i + 1},"timestamp":${ts},${p.tail}`);
+      }
+      if (parts.length === 0) continue;
       if (c.ws.bufferedAmount > maxBuffered) {
-        dropped += mine.length;
-        c.ws.send(JSON.stringify({ type: 'dropped', count: mine.length }));
+        dropped += parts.length;
+        c.ws.send(JSON.stringify({ type: 'dropped', count: parts.length }));
         continue;
       }
-      sent += mine.length;
-      c.ws.send(JSON.stringify({ type: 'records', records: mine }));
+      sent += parts.length;
+      c.ws.send(`{"type":"records","records":[${parts.join(',')}]}`);
     }
   }, tickMs);
   const snap = setInterval(() => {

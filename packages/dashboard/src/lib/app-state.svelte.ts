@@ -6,10 +6,16 @@
  */
 import type { RecordJSON, SubscribeFilter } from './contract.js';
 import { formatHash, normalizeFilter, parseHash, type ViewName } from './filter.js';
-import { LiveClient, defaultSocketUrl } from './live-client.js';
+import { defaultSocketUrl } from './live-client.js';
+import { RemoteClient, type WorkerLike } from './remote-client.js';
 
-/** The page's connection to the daemon. */
-export const client = new LiveClient({ url: defaultSocketUrl(window.location) });
+/**
+ * The page's connection to the daemon. It runs in a worker: parsing tens of thousands of records a
+ * second there keeps the page's main thread free for rendering.
+ */
+export const client = new RemoteClient(
+  new Worker(new URL('./live.worker.ts', import.meta.url), { type: 'module', name: 'ca-shark data' }) as unknown as WorkerLike,
+);
 
 /**
  * Reactive UI state. Records and filters are held raw (not deeply proxied): they are large, never
@@ -21,6 +27,8 @@ class UiState {
   /** Bumped on every (throttled) change of the client. */
   tick = $state(0);
   selected = $state.raw<RecordJSON | null>(null);
+  /** Sequence number of the selected row (rows are copies from the worker). */
+  selectedSeq = $state(-1);
   paused = $state(false);
 }
 
@@ -29,8 +37,14 @@ export const ui = new UiState();
 
 client.onChange(() => {
   ui.tick++;
-  ui.paused = client.isPaused;
+  ui.paused = client.status.paused;
 });
+
+/** Shows a record in the detail panel (null closes it). */
+export function select(record: RecordJSON | null, seq = -1): void {
+  ui.selected = record;
+  ui.selectedSeq = record ? seq : -1;
+}
 
 function sameFilter(a: SubscribeFilter, b: SubscribeFilter): boolean {
   return JSON.stringify(normalizeFilter(a)) === JSON.stringify(normalizeFilter(b));
@@ -63,7 +77,7 @@ export function setFilter(filter: SubscribeFilter): void {
   const f = normalizeFilter(filter);
   // Inputs report "change" on blur too; an unchanged filter must not wipe the table.
   if (sameFilter(f, ui.filter)) return;
-  ui.selected = null;
+  select(null);
   ui.filter = f;
   client.setFilter(f);
   writeHash();
@@ -71,8 +85,8 @@ export function setFilter(filter: SubscribeFilter): void {
 
 /** Pauses or resumes the live table. */
 export function togglePause(): void {
-  client.togglePause();
-  ui.paused = client.isPaused;
+  client.setPaused(!client.status.paused);
+  ui.paused = client.status.paused;
 }
 
 /** Starts the connection and follows the URL. */
@@ -82,7 +96,7 @@ export function startApp(): () => void {
   const onHash = (): void => applyHash();
   window.addEventListener('hashchange', onHash);
   window.addEventListener('popstate', onHash);
-  client.start();
+  client.start(defaultSocketUrl(window.location));
   return () => {
     window.removeEventListener('hashchange', onHash);
     window.removeEventListener('popstate', onHash);

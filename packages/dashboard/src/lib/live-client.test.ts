@@ -1,64 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RecordJSON } from './contract.js';
-import { LiveClient, defaultSocketUrl, type SocketLike, type Timers } from './live-client.js';
-
-class FakeSocket implements SocketLike {
-  readyState = 0;
-  sent: unknown[] = [];
-  closed = false;
-  onopen: ((ev: unknown) => void) | null = null;
-  onmessage: ((ev: { data: unknown }) => void) | null = null;
-  onclose: ((ev: unknown) => void) | null = null;
-  onerror: ((ev: unknown) => void) | null = null;
-  send(data: string): void {
-    this.sent.push(JSON.parse(data));
-  }
-  close(): void {
-    this.closed = true;
-    this.readyState = 3;
-  }
-  open(): void {
-    this.readyState = 1;
-    this.onopen?.({});
-  }
-  drop(): void {
-    this.readyState = 3;
-    this.onclose?.({});
-  }
-  receive(msg: unknown): void {
-    this.onmessage?.({ data: JSON.stringify(msg) });
-  }
-}
-
-/** Manual clock: timers fire only when the test advances time. */
-class ManualTimers implements Timers {
-  t = 0;
-  private tasks: { at: number; fn: () => void; id: number }[] = [];
-  private next = 1;
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = this.next++;
-    this.tasks.push({ at: this.t + ms, fn, id });
-    return id;
-  }
-  clearTimeout(h: unknown): void {
-    this.tasks = this.tasks.filter((x) => x.id !== h);
-  }
-  now(): number {
-    return this.t;
-  }
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      this.tasks.sort((a, b) => a.at - b.at);
-      const task = this.tasks[0];
-      if (!task || task.at > end) break;
-      this.tasks.shift();
-      this.t = task.at;
-      task.fn();
-    }
-    this.t = end;
-  }
-}
+import { LiveClient, defaultSocketUrl } from './live-client.js';
+import { FakeSocket, ManualTimers } from './test-support/fakes.js';
 
 function rec(i: number, pv = `sim:pv${i}`, name = 'EventAddResponse'): RecordJSON {
   return { timestamp: 1000 + i, src: '127.0.0.1', dst: '127.0.0.1', command: { name }, pv };

@@ -1,0 +1,94 @@
+/**
+ * The page's handle on the data worker: sends commands, keeps the latest update. Framework-free; the
+ * runes module turns its change notifications into re-renders.
+ */
+import type { SnapshotMessage, SubscribeFilter } from './contract.js';
+import type { RatePoint } from './live-client.js';
+import type { ClientStatus, LatencySeriesData, WindowRow, WorkerCommand, WorkerUpdate } from './worker-protocol.js';
+
+/** What the page needs of a Worker. */
+export interface WorkerLike {
+  postMessage(cmd: WorkerCommand): void;
+  onmessage: ((ev: { data: WorkerUpdate }) => void) | null;
+  terminate(): void;
+}
+
+/** Status before the worker has said anything. */
+export function initialStatus(capacity = 100_000): ClientStatus {
+  return {
+    state: 'connecting', source: null, daemonVersion: '', serverDropped: 0, received: 0, heldDropped: 0, attempts: 0,
+    nextAttemptAt: 0, lastError: '', paused: false, heldCount: 0, rowCount: 0, capacity,
+  };
+}
+
+/** Proxy of the {@link LiveClient} that runs in the worker. */
+export class RemoteClient {
+  status: ClientStatus = initialStatus();
+  window: { start: number; rows: WindowRow[] } = { start: 0, rows: [] };
+  snapshot: SnapshotMessage | null = null;
+  rates: RatePoint[] = [];
+  latency: LatencySeriesData[] = [];
+  /** Bumped when `latency` changes. */
+  latencyVersion = 0;
+  private readonly listeners = new Set<() => void>();
+  private lastWindow = { start: -1, end: -1 };
+
+  constructor(private readonly worker: WorkerLike) {
+    worker.onmessage = (ev) => this.receive(ev.data);
+  }
+
+  /** Registers a change listener; returns the unsubscribe function. */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Applies one update from the worker. */
+  receive(u: WorkerUpdate): void {
+    if (u?.type !== 'update') return;
+    this.status = u.status;
+    this.window = u.window;
+    if (u.snapshot) this.snapshot = u.snapshot;
+    if (u.rates) this.rates = u.rates;
+    if (u.latency) {
+      this.latency = u.latency;
+      this.latencyVersion++;
+    }
+    for (const l of this.listeners) l();
+  }
+
+  start(url: string): void {
+    this.worker.postMessage({ type: 'start', url });
+  }
+
+  stop(): void {
+    this.worker.postMessage({ type: 'stop' });
+    this.worker.terminate();
+  }
+
+  /** Asks for rows `[start, end)` counted from the newest (only when the range changed). */
+  setWindow(start: number, end: number): void {
+    if (start === this.lastWindow.start && end === this.lastWindow.end) return;
+    this.lastWindow = { start, end };
+    this.worker.postMessage({ type: 'window', start, end });
+  }
+
+  setFilter(filter: SubscribeFilter): void {
+    this.worker.postMessage({ type: 'filter', filter });
+  }
+
+  /** Pauses or resumes; the status follows with the next update. */
+  setPaused(paused: boolean): void {
+    this.status = { ...this.status, paused };
+    this.worker.postMessage({ type: paused ? 'pause' : 'resume' });
+  }
+
+  clear(): void {
+    this.worker.postMessage({ type: 'clear' });
+  }
+
+  /** Turns the latency series on while the latency view is shown (they cost a copy per update). */
+  wantLatency(on: boolean): void {
+    this.worker.postMessage({ type: 'latency', on });
+  }
+}

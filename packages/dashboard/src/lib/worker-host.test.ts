@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import type { RecordJSON } from './contract.js';
+import { RemoteClient, type WorkerLike } from './remote-client.js';
+import { FakeSocket, ManualTimers } from './test-support/fakes.js';
+import { createWorkerHost } from './worker-host.js';
+import type { WorkerCommand, WorkerUpdate } from './worker-protocol.js';
+
+function rec(i: number, pv = `sim:pv${i}`, name = 'ReadNotifyResponse', latency?: number): RecordJSON {
+  return { timestamp: 1000 + i, src: '127.0.0.1', dst: '127.0.0.2', transport: { sport: 5064, dport: 4000 }, command: { name }, pv, latency };
+}
+
+/** Page and worker wired back to back, synchronously. */
+function setup() {
+  const timers = new ManualTimers();
+  const sockets: FakeSocket[] = [];
+  const updates: WorkerUpdate[] = [];
+  let remote: RemoteClient | null = null;
+  const host = createWorkerHost((u) => {
+    updates.push(u);
+    remote?.receive(u);
+  }, {
+    capacity: 1000, timers, random: () => 0,
+    createSocket: () => {
+      const s = new FakeSocket();
+      sockets.push(s);
+      return s;
+    },
+  });
+  const commands: WorkerCommand[] = [];
+  const worker: WorkerLike = {
+    postMessage: (cmd) => {
+      commands.push(cmd);
+      host(cmd);
+    },
+    onmessage: null,
+    terminate: () => undefined,
+  };
+  remote = new RemoteClient(worker);
+  return { timers, sockets, updates, remote, commands };
+}
+
+describe('worker host and remote client', () => {
+  it('sends only the visible window of rows, with stable sequence numbers', () => {
+    const { sockets, remote, timers } = setup();
+    remote.start('ws://x/ws');
+    sockets[0].open();
+    remote.setWindow(0, 3);
+    sockets[0].receive({ type: 'records', records: Array.from({ length: 10 }, (_, i) => rec(i)) });
+    timers.advance(300);
+    expect(remote.status.rowCount).toBe(10);
+    expect(remote.status.state).toBe('open');
+    expect(remote.window.start).toBe(0);
+    expect(remote.window.rows[0].summary.pv).toBe('sim:pv9');
+    expect(remote.window.rows.map((r) => [r.seq, r.record.pv])).toEqual([[9, 'sim:pv9'], [8, 'sim:pv8'], [7, 'sim:pv7']]);
+    remote.setWindow(5, 7);
+    expect(remote.window.rows.map((r) => [r.seq, r.record.pv])).toEqual([[4, 'sim:pv4'], [3, 'sim:pv3']]);
+  });
+
+  it('passes snapshots and rates once, latency only when asked', () => {
+    const { sockets, remote, updates, timers } = setup();
+    remote.start('ws://x/ws');
+    sockets[0].open();
+    const snap = (time: number) => ({
+      type: 'snapshot', time, stats: { perCommand: { SearchRequest: time } }, channels: [], servers: [], clients: [],
+      searches: { top: [], unanswered: [] }, errors: [], alerts: [],
+    });
+    sockets[0].receive(snap(10));
+    timers.advance(300);
+    sockets[0].receive(snap(12));
+    timers.advance(300);
+    expect(remote.snapshot?.time).toBe(12);
+    expect(remote.rates).toEqual([{ t: 12, messagesPerSecond: 0, searchesPerSecond: 1 }]);
+    const n = updates.length;
+    sockets[0].receive({ type: 'records', records: [rec(1, 'a', 'ReadNotifyResponse', 0.002)] });
+    timers.advance(300);
+    expect(updates.length).toBe(n + 1);
+    expect(updates[n].snapshot).toBeUndefined();
+    expect(updates[n].latency).toBeUndefined();
+    remote.wantLatency(true);
+    expect(remote.latency.map((s) => [s.server, s.kind, s.count, s.points.length])).toEqual([['127.0.0.1:5064', 'read', 1, 1]]);
+  });
+
+  it('keeps a filter set before the connection starts', () => {
+    const { sockets, remote } = setup();
+    remote.setFilter({ pv: ['deep:*'] });
+    remote.start('ws://x/ws');
+    sockets[0].open();
+    expect(sockets[0].sent).toEqual([{ type: 'subscribe', filter: { pv: ['deep:*'] } }]);
+  });
+
+  it('forwards filter, pause and clear to the worker', () => {
+    const { sockets, remote, timers } = setup();
+    remote.start('ws://x/ws');
+    sockets[0].open();
+    remote.setFilter({ pv: ['a*'] });
+    expect(sockets[0].sent.at(-1)).toEqual({ type: 'subscribe', filter: { pv: ['a*'] } });
+    remote.setWindow(0, 10);
+    sockets[0].receive({ type: 'records', records: [rec(1, 'a1'), rec(2, 'b2'), rec(3, 'a3')] });
+    timers.advance(300);
+    expect(remote.window.rows.map((r) => r.record.pv)).toEqual(['a3', 'a1']);
+    remote.setPaused(true);
+    expect(remote.status.paused).toBe(true);
+    sockets[0].receive({ type: 'records', records: [rec(4, 'a4')] });
+    timers.advance(300);
+    expect(remote.window.rows.map((r) => r.record.pv)).toEqual(['a3', 'a1']);
+    expect(remote.status.heldCount).toBe(1);
+    remote.setPaused(false);
+    expect(remote.window.rows.map((r) => r.record.pv)).toEqual(['a4', 'a3', 'a1']);
+    remote.clear();
+    expect(remote.status.rowCount).toBe(0);
+  });
+});

@@ -1,0 +1,67 @@
+/**
+ * Messages between the page and its data worker. The worker owns the WebSocket, parses every frame and
+ * keeps the 100,000-row ring; the page only receives what it shows (the visible window of rows, the
+ * latest snapshot, chart series), so the main thread's work does not grow with the message rate.
+ */
+import type { RecordJSON, SnapshotMessage, SourceInfo, SubscribeFilter } from './contract.js';
+import type { LatencyKind, LatencyPoint } from './latency.js';
+import type { ConnectionState, RatePoint } from './live-client.js';
+import type { RowSummary } from './records.js';
+
+/** Counters and state shown in the status bar. */
+export interface ClientStatus {
+  state: ConnectionState;
+  source: SourceInfo | null;
+  daemonVersion: string;
+  serverDropped: number;
+  received: number;
+  heldDropped: number;
+  attempts: number;
+  /** Wall-clock ms of the next reconnect attempt. */
+  nextAttemptAt: number;
+  lastError: string;
+  paused: boolean;
+  heldCount: number;
+  rowCount: number;
+  capacity: number;
+}
+
+/** One row of the live table with a sequence number that identifies it for selection. */
+export interface WindowRow {
+  seq: number;
+  record: RecordJSON;
+  /** What the table shows, computed in the worker. */
+  summary: RowSummary;
+}
+
+/** Latency series of one server and kind, as plain data. */
+export interface LatencySeriesData {
+  server: string;
+  kind: LatencyKind;
+  count: number;
+  histogram: number[];
+  /** Per-second points, oldest first. */
+  points: LatencyPoint[];
+}
+
+/** Worker → page. Optional parts are present when they changed since the previous update. */
+export interface WorkerUpdate {
+  type: 'update';
+  status: ClientStatus;
+  /** Rows `[start, start + rows.length)` counted from the newest. */
+  window: { start: number; rows: WindowRow[] };
+  snapshot?: SnapshotMessage;
+  rates?: RatePoint[];
+  latency?: LatencySeriesData[];
+}
+
+/** Page → worker. */
+export type WorkerCommand =
+  | { type: 'start'; url: string }
+  | { type: 'stop' }
+  | { type: 'window'; start: number; end: number }
+  | { type: 'filter'; filter: SubscribeFilter }
+  | { type: 'pause' }
+  | { type: 'resume' }
+  | { type: 'clear' }
+  | { type: 'latency'; on: boolean };
