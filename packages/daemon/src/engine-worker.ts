@@ -24,6 +24,7 @@ let capture: CaptureCounters = { received: 0, dropped: 0, ifDropped: 0 };
 let hub = { clients: 0, dropped: 0 };
 let outgoing: WireRecord[] = [];
 let wanted = false;
+let batchBytes = 0;
 let lastFlush = 0;
 let lastStats = 0;
 
@@ -41,7 +42,7 @@ function sendStats(): void {
   lastStats = performance.now();
   if (engine === undefined) return;
   const linktype = engine.source().linktype;
-  post({ type: 'stats', stats: engine.stats(), eof: engine.eof, ...(linktype !== undefined ? { linktype } : {}) });
+  post({ type: 'stats', stats: engine.stats(), eof: engine.eof, batchBytes, ...(linktype !== undefined ? { linktype } : {}) });
 }
 
 port.on('message', (message: ToWorker) => {
@@ -71,6 +72,7 @@ port.on('message', (message: ToWorker) => {
       const e = engine;
       if (e === undefined) return;
       unpackFrames(message.buffer, (linktype, timestamp, bytes, origlen) => e.frame(linktype, timestamp, bytes, origlen));
+      batchBytes += message.buffer.byteLength;
       // While batches keep arriving the worker drains its message queue without running timers: keep
       // records and counters flowing from here too.
       const now = performance.now();

@@ -278,6 +278,7 @@ export class Engine implements DaemonModel, SourceSink {
       messagesPerSecond: this.rate.rate(),
       perCommand: { ...s.byCommand },
       malformed: s.malformed,
+      decoderDropped: 0,
       capture: this.counters(),
       websocket: { clients: hub.clients, dropped: hub.dropped },
     };

@@ -22,6 +22,11 @@ export interface RemoteEngineOptions {
   batchMs?: number;
   /** Queries the worker must answer within this many ms. */
   queryTimeoutMs?: number;
+  /**
+   * Frame bytes handed to the worker and not yet decoded, beyond which new batches are dropped (and
+   * counted, and logged) instead of queueing without bound. Default 64 MiB.
+   */
+  maxInFlightBytes?: number;
 }
 
 const RUNNING_FROM_SOURCE = import.meta.url.endsWith('.ts');
@@ -50,6 +55,11 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   private readonly endWaiters: (() => void)[] = [];
   private readonly listeners: ((record: WireRecord) => void)[] = [];
   private exited = false;
+  private postedBytes = 0;
+  private decodedBytes = 0;
+  private readonly maxInFlight: number;
+  private decoderDropped = 0;
+  private reportedDropped = 0;
   private readyResolve!: () => void;
   private readonly readyPromise = new Promise<void>((resolve) => (this.readyResolve = resolve));
 
@@ -58,6 +68,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     this.hub = options.hub;
     this.log = options.logger;
     this.queryTimeoutMs = options.queryTimeoutMs ?? 5000;
+    this.maxInFlight = options.maxInFlightBytes ?? 64 * 1024 * 1024;
     const entry = RUNNING_FROM_SOURCE ? new URL('./engine-worker-boot.mjs', import.meta.url) : new URL('./engine-worker.js', import.meta.url);
     this.worker = new Worker(entry, { execArgv: RUNNING_FROM_SOURCE ? ['--conditions=source'] : [] });
     this.worker.on('message', (m: FromWorker) => this.onMessage(m));
@@ -77,7 +88,14 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       tty: process.stderr.isTTY === true,
       description: this.input.description,
     });
-    this.packer = new FramePacker((buffer, frames) => this.post({ type: 'frames', buffer, frames }, [buffer]));
+    this.packer = new FramePacker((buffer, frames) => {
+      if (this.postedBytes - this.decodedBytes > this.maxInFlight) {
+        this.decoderDropped += frames;
+        return;
+      }
+      this.postedBytes += buffer.byteLength;
+      this.post({ type: 'frames', buffer, frames }, [buffer]);
+    });
     this.batchTimer = setInterval(() => {
       this.updateWanted();
       this.packer.flush();
@@ -110,6 +128,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       case 'stats':
         this.readyResolve();
         this.latest = m.stats;
+        this.decodedBytes = m.batchBytes;
         if (m.linktype !== undefined) this.linktype = m.linktype;
         if (m.eof && !this.ended) {
           this.ended = true;
@@ -186,6 +205,11 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   /** Hands the worker libpcap's and the hub's counters; it logs and raises alerts for new drops. */
   poll(): void {
     this.packer.flush();
+    if (this.decoderDropped > this.reportedDropped) {
+      this.log.warn({ decoderDropped: this.decoderDropped, new: this.decoderDropped - this.reportedDropped },
+        'the decoder cannot keep up: frames dropped before decoding (narrow the capture filter)');
+      this.reportedDropped = this.decoderDropped;
+    }
     const hub = this.hub.stats();
     this.post({ type: 'poll', capture: this.input.counters(), hub: { clients: hub.clients, dropped: hub.dropped } });
   }
@@ -216,10 +240,15 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   stats(): StatsView {
     const hub = this.hub.stats();
     const base: StatsView = this.latest ?? {
-      packets: 0, bytes: 0, messages: 0, messagesPerSecond: 0, perCommand: {}, malformed: 0,
+      packets: 0, bytes: 0, messages: 0, messagesPerSecond: 0, perCommand: {}, malformed: 0, decoderDropped: 0,
       capture: { received: 0, dropped: 0, ifDropped: 0 }, websocket: { clients: 0, dropped: 0 },
     };
-    return { ...base, capture: this.input.counters(), websocket: { clients: hub.clients, dropped: hub.dropped } };
+    return {
+      ...base,
+      decoderDropped: this.decoderDropped,
+      capture: this.input.counters(),
+      websocket: { clients: hub.clients, dropped: hub.dropped },
+    };
   }
 
   channels(): Promise<ChannelView[]> {

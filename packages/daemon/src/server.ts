@@ -79,6 +79,7 @@ export function summaryLine(engine: RemoteEngine, hub: Hub<WireRecord>): string 
   const h = hub.stats();
   return `ca-sharkd: ${s.packets} packets (${s.bytes} bytes), ${s.messages} CA messages (${s.malformed} malformed); ` +
     `libpcap received ${s.capture.received}, dropped ${s.capture.dropped + s.capture.ifDropped}; ` +
+    (s.decoderDropped > 0 ? `${s.decoderDropped} frames dropped because decoding fell behind; ` : '') +
     `WebSocket: ${h.sent} records sent, ${h.dropped} dropped for slow clients`;
 }
 

@@ -25,6 +25,8 @@ export interface StatsView {
   perCommand: Record<string, number>;
   /** Malformed records. */
   malformed: number;
+  /** Frames captured but dropped before decoding because the decoder fell behind (never silent). */
+  decoderDropped: number;
   capture: CaptureStatsView;
   websocket: { clients: number; dropped: number };
 }
@@ -206,7 +208,7 @@ export const healthSchema = {
 /** Schema of {@link StatsView}. */
 export const statsSchema = {
   type: 'object',
-  required: ['packets', 'bytes', 'messages', 'messagesPerSecond', 'perCommand', 'malformed', 'capture', 'websocket'],
+  required: ['packets', 'bytes', 'messages', 'messagesPerSecond', 'perCommand', 'malformed', 'decoderDropped', 'capture', 'websocket'],
   properties: {
     packets: int,
     bytes: int,
@@ -214,6 +216,7 @@ export const statsSchema = {
     messagesPerSecond: num,
     perCommand: { type: 'object', additionalProperties: int },
     malformed: int,
+    decoderDropped: int,
     capture: {
       type: 'object',
       required: ['received', 'dropped', 'ifDropped'],

@@ -21,5 +21,6 @@ export type ToWorker =
 /** Worker → main. */
 export type FromWorker =
   | { type: 'records'; items: WireRecord[] }
-  | { type: 'stats'; stats: StatsView; eof: boolean; linktype?: number }
+  /** `batchBytes`: bytes of frame batches decoded so far (the main thread bounds what is in flight). */
+  | { type: 'stats'; stats: StatsView; eof: boolean; linktype?: number; batchBytes: number }
   | { type: 'reply'; id: number; value: unknown; error?: string };

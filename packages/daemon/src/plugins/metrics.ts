@@ -28,6 +28,8 @@ export function renderMetrics(model: DaemonModel, hub: HubStats): string {
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([name, n]) => [`{command="${label(name)}"}`, n]));
   metric('ca_sharkd_malformed_total', 'counter', 'Malformed CA records.', [['', stats.malformed]]);
+  metric('ca_sharkd_decoder_dropped_total', 'counter', 'Frames dropped before decoding because the decoder fell behind.',
+    [['', stats.decoderDropped]]);
   metric('ca_sharkd_capture_received_total', 'counter', 'Packets received by libpcap (pcap_stats ps_recv).',
     [['', stats.capture.received]]);
   metric('ca_sharkd_capture_dropped_total', 'counter', 'Packets dropped by the kernel buffer (pcap_stats ps_drop).',

@@ -10,6 +10,7 @@ export function fakeModel(): DaemonModel {
     messagesPerSecond: 1.5,
     perCommand: { SearchRequest: 4, SearchResponse: 3 },
     malformed: 0,
+    decoderDropped: 0,
     capture: { received: 11, dropped: 1, ifDropped: 0 },
     websocket: { clients: 0, dropped: 0 },
   });
