@@ -55,6 +55,12 @@ describe.skipIf(!available)('pyepics (libca) against the simulator', { timeout: 
     await ioc?.stop();
   });
 
+  function result(part: string): Promise<Result> {
+    const p = results.get(part);
+    if (p === undefined) throw new Error(`no pyepics session ${part}`);
+    return p;
+  }
+
   async function run(part: string): Promise<Result> {
     // The write session changes what the read session checks: it goes second.
     if (part === 'write') await results.get('read')?.catch(() => undefined);
@@ -65,7 +71,7 @@ describe.skipIf(!available)('pyepics (libca) against the simulator', { timeout: 
   }
 
   it('caget reads every native type, arrays, enum strings and control metadata', async () => {
-    const r = await results.get('read');
+    const r = await result('read');
     expect(r.get_double).toBe(42.5);
     expect(r.get_float).toBe(1.5);
     expect(r.get_long).toBe(7);
@@ -110,7 +116,7 @@ describe.skipIf(!available)('pyepics (libca) against the simulator', { timeout: 
   });
 
   it('caput writes every native type (numbers, strings, enum by name, arrays) and gets ECA errors', async () => {
-    const r = await results.get('write');
+    const r = await result('write');
     expect(r.after_put_double).toBe(12.25);
     expect(r.after_put_float).toBe(2.5);
     expect(r.after_put_long).toBe(123);
@@ -128,7 +134,7 @@ describe.skipIf(!available)('pyepics (libca) against the simulator', { timeout: 
   });
 
   it('camonitor receives the counter ticks and the update a write causes', async () => {
-    const r = await results.get('monitor');
+    const r = await result('monitor');
     const ticks = r.monitor_counter as number[];
     expect(ticks.length).toBeGreaterThanOrEqual(3);
     for (let i = 1; i < ticks.length; i++) expect(ticks[i]).toBe((ticks[i - 1] as number) + 1);
@@ -139,7 +145,7 @@ describe.skipIf(!available)('pyepics (libca) against the simulator', { timeout: 
   });
 
   it('a search for a missing PV gets no connection', async () => {
-    const r = await results.get('missing');
+    const r = await result('missing');
     expect(r.missing_connected).toBe(false);
     expect(r.missing_get).toBeNull();
     expect(ioc.pvNames()).not.toContain('interop:does-not-exist');
