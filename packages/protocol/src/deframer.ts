@@ -46,6 +46,9 @@ export interface DeframerOptions {
   midStream?: boolean;
 }
 
+/** Bytes after a known-size gap during which only on-phase resync candidates are accepted. */
+const STRICT_PHASE_WINDOW = 64 * 1024;
+
 /** A remainder buffer larger than this is released once empty. */
 const REMAINDER_KEEP = 1 << 20;
 
@@ -169,6 +172,11 @@ export class Deframer {
    * of 8 bytes long; -1 when unknown (after a misaligned message or a gap of unknown size).
    */
   private phase = 0;
+  /**
+   * After a gap of known size the phase is exact, so off-phase candidates are not even considered until
+   * this stream position (a bounded window, in case the reported size was wrong).
+   */
+  private strictUntil = -1;
   private frames = 0;
 
   constructor(options: DeframerOptions = {}) {
@@ -270,8 +278,12 @@ export class Deframer {
     this.remLen = 0;
     this.skip = 0;
     this.resync = true;
-    if (known) this.pos += lostBytes;
-    else this.phase = -1;
+    if (known) {
+      this.pos += lostBytes;
+      if (this.phase >= 0) this.strictUntil = this.pos + STRICT_PHASE_WINDOW;
+    } else {
+      this.phase = -1;
+    }
   }
 
   /**
@@ -412,13 +424,19 @@ export class Deframer {
    * Resync verdict for a candidate header at `p`: {@link CONFIRMED}, {@link REJECTED}, or the number of
    * bytes from `p` needed to decide. A candidate is confirmed by plausible following headers: one when it
    * sits on the known 8-byte message phase, two when off-phase or the phase is unknown (zero-filled and
-   * small-integer payloads imitate single headers surprisingly often). The chain may also end exactly at
-   * the end of the data when `boundary` is set.
+   * small-integer payloads imitate single headers surprisingly often); right after a gap of known size
+   * off-phase candidates are rejected outright. The chain may also end exactly at the end of the data
+   * when `boundary` is set.
    */
   private confirm(buf: Uint8Array, p: number, end: number, base: number, boundary: boolean): number {
     if (end - p < HEADER_SIZE) return p + HEADER_SIZE > end ? HEADER_SIZE : REJECTED;
     if (!this.plausibleAt(buf, p, end)) return REJECTED;
-    const followers = this.phase >= 0 && ((base + p) & 7) === this.phase ? 1 : 2;
+    let followers = 2;
+    if (this.phase >= 0) {
+      if (((base + p) & 7) === this.phase) followers = 1;
+      // Repeating array values imitate header chains off-phase; after a gap of known size skip them.
+      else if (base + p < this.strictUntil) return REJECTED;
+    }
     let q = p;
     for (let i = 0; i <= followers; i++) {
       if (i > 0) {

@@ -48,6 +48,16 @@ function runStream(
   return { frames, covered, faults };
 }
 
+/** Stream offset of frame `f` inside `all` (frames of a fault-free stream are contiguous). */
+function sumBefore(all: FrameRecord[], f: FrameRecord): number {
+  let n = 0;
+  for (const g of all) {
+    if (g === f) return n;
+    n += g.bytes.split(' ').length;
+  }
+  return n;
+}
+
 /** Random valid messages from the builders. */
 const message: fc.Arbitrary<Uint8Array> = fc.oneof(
   fc.record({ priority: fc.integer({ min: 0, max: 99 }), version: fc.integer({ min: 1, max: 13 }) }).map((f) => build.versionRequest(f)),
@@ -112,6 +122,31 @@ describe('fuzz', () => {
       { numRuns: 200, seed: SEED },
     );
     expect(overCap).toBeGreaterThan(20);
+  });
+
+  it('streams with a lost range (known size) keep every message before it and report at most one fault', () => {
+    fc.assert(
+      fc.property(stream, fc.nat(), fc.nat({ max: 3000 }), (bytes, at0, len0) => {
+        const at = at0 % (bytes.length + 1);
+        const len = Math.min(len0, bytes.length - at);
+        const whole = runStream(bytes, []).frames;
+        const before = whole.filter((f) => f.bytes.length > 0 && sumBefore(whole, f) + f.bytes.split(' ').length <= at);
+        const d = new Deframer();
+        const frames: FrameRecord[] = [];
+        let faults = 0;
+        const onFrame = (f: CaFrame) => {
+          decodeEverything(f);
+          frames.push(frameRecord(f));
+        };
+        d.push(bytes.subarray(0, at), onFrame, () => faults++);
+        d.gap(len, onFrame);
+        d.push(bytes.subarray(at + len), onFrame, () => faults++);
+        d.end(onFrame, () => faults++);
+        expect(frames.slice(0, before.length)).toEqual(before);
+        expect(faults).toBeLessThanOrEqual(1);
+      }),
+      { numRuns: 300, seed: SEED },
+    );
   });
 
   it('mutated streams never throw and keep every byte accounted for', () => {
