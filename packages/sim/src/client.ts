@@ -359,6 +359,15 @@ export class ClientChannel {
     this.circuit = undefined;
   }
 
+  /** @internal The client is closing: fail whoever waits for a connection. */
+  abandon(): void {
+    this.state = 'closed';
+    for (const w of this.waiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.reject(new CaError(`${this.name}: client closed`));
+    }
+  }
+
   /** @internal The CREATE_CHAN reply arrived. */
   markConnected(sid: number, nativeType: number, nativeCount: number): void {
     this.sid = sid;
@@ -802,7 +811,7 @@ export class CaClient {
     this.closed = true;
     if (this.searchTimer) clearTimeout(this.searchTimer);
     if (this.repeaterTimer) clearTimeout(this.repeaterTimer);
-    for (const ch of this.channelsByCid.values()) ch.state = 'closed';
+    for (const ch of this.channelsByCid.values()) ch.abandon();
     for (const c of [...this.circuits.values()]) c.close();
     this.circuits.clear();
     await new Promise<void>((resolve) => this.udp.close(() => resolve()));
