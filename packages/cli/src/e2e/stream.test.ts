@@ -52,7 +52,7 @@ describe('stdin', () => {
       await sleep(2);
     }
     // Lines must show up before EOF: wait for them with stdin still open.
-    for (let waited = 0; lines(stdout).length === 0 && waited < 10_000; waited += 20) await sleep(20);
+    for (let waited = 0; lines(stdout).length === 0 && waited < 30_000; waited += 20) await sleep(20);
     const early = lines(stdout);
     expect(early.length).toBeGreaterThan(0);
     expect(early).toEqual(expected.slice(0, early.length));
