@@ -8,9 +8,9 @@ const on = (circuit: number, pv: string | null = null) => ({ circuit, pv, client
 
 function circuitWithChannel(a: Analyzer, circuit = 1) {
   a.add(rec(1, C, S, { name: 'VersionRequest', id: 0, priority: 0, version: 13 }, on(circuit)));
-  a.add(rec(1, C, S, { name: 'ClientNameRequest', id: 20, user_name: 'alice' }, on(circuit)));
+  a.add(rec(1, C, S, { name: 'ClientNameRequest', id: 20, client_name: 'alice' }, on(circuit)));
   a.add(rec(1, C, S, { name: 'HostNameRequest', id: 21, host_name: 'ws1' }, on(circuit)));
-  a.add(rec(1, C, S, { name: 'CreateChanRequest', id: 18, pv_name: 'demo:ai1', cid: 7, version: 13 }, on(circuit, 'demo:ai1')));
+  a.add(rec(1, C, S, { name: 'CreateChanRequest', id: 18, pv: 'demo:ai1', cid: 7, version: 13 }, on(circuit, 'demo:ai1')));
   a.add(rec(1.002, S, C, { name: 'CreateChanResponse', id: 18, data_type: 6, data_count: 1, cid: 7, sid: 42 }, { ...on(circuit, 'demo:ai1'), latency: 0.002 }));
 }
 
@@ -38,7 +38,7 @@ suite('write audit, circuit and channel logs', () => {
     circuitWithChannel(a);
     a.add(rec(5, C, S, { name: 'ClearChannelRequest', id: 12, sid: 42, cid: 7 }, on(1, 'demo:ai1')));
     a.add(rec(5.001, S, C, { name: 'ClearChannelResponse', id: 12, sid: 42, cid: 7 }, on(1, 'demo:ai1')));
-    a.add(rec(6, C, S, { name: 'CreateChanRequest', id: 18, pv_name: 'other', cid: 8 }, on(1, 'other')));
+    a.add(rec(6, C, S, { name: 'CreateChanRequest', id: 18, pv: 'other', cid: 8 }, on(1, 'other')));
     a.closeCircuit(1, 9, 'rst');
     const r = a.report();
     expect(r.circuits).toEqual([{ circuit: 1, client: C, server: S, host: 'ws1', user: 'alice', start: 1, end: 9, duration: 8,

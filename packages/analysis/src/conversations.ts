@@ -102,7 +102,7 @@ export class ConversationAnalysis {
     log.bytes += record.size ?? 0;
     const name = record.command.name;
     if (name === 'HostNameRequest') log.host = stringField(record, 'host_name') ?? null;
-    else if (name === 'ClientNameRequest') log.user = stringField(record, 'user_name') ?? stringField(record, 'client_name') ?? null;
+    else if (name === 'ClientNameRequest') log.user = stringField(record, 'client_name') ?? null;
 
     if (record.pv) this.trackChannel(circuit, record, name);
     if (name === 'WriteRequest' || name === 'WriteNotifyRequest') this.addWrite(circuit, record, name);

@@ -15,13 +15,13 @@ const on = (pv: string | null) => ({ circuit: 1, pv, client: C, server: S });
 /** One small conversation that puts at least one row in every section. */
 function busyAnalyzer(): Analyzer {
   const a = new Analyzer();
-  for (let i = 0; i < 12; i++) a.add(rec(i, '10.0.0.5:40000', '10.0.0.255:5064', { name: 'SearchRequest', id: 6, pv_name: 'missing', cid: 1 }, { pv: 'missing' }));
-  a.add(rec(0, '10.0.0.5:40000', '10.0.0.255:5064', { name: 'SearchRequest', id: 6, pv_name: 'demo:ai1', cid: 7 }, { pv: 'demo:ai1' }));
+  for (let i = 0; i < 12; i++) a.add(rec(i, '10.0.0.5:40000', '10.0.0.255:5064', { name: 'SearchRequest', id: 6, pv: 'missing', cid: 1 }, { pv: 'missing' }));
+  a.add(rec(0, '10.0.0.5:40000', '10.0.0.255:5064', { name: 'SearchRequest', id: 6, pv: 'demo:ai1', cid: 7 }, { pv: 'demo:ai1' }));
   a.add(rec(0.001, '10.0.0.9:5064', '10.0.0.5:40000', { name: 'SearchResponse', id: 6, ip: '255.255.255.255', port: 5064, cid: 7 }, { pv: 'demo:ai1', latency: 0.001 }));
   a.add(rec(0.002, '10.0.0.8:5064', '10.0.0.5:40000', { name: 'SearchResponse', id: 6, ip: '255.255.255.255', port: 5064, cid: 7 }, { pv: 'demo:ai1', latency: 0.002 }));
   a.add(rec(0.5, '10.0.0.9:40001', '10.0.0.255:5065', { name: 'Beacon', id: 13, version: 13, server_port: 5064, beacon_id: 0, address: '0.0.0.0' }));
   a.add(rec(1, C, S, { name: 'HostNameRequest', id: 21, host_name: 'ws1' }, on(null)));
-  a.add(rec(1, C, S, { name: 'CreateChanRequest', id: 18, pv_name: 'demo:ai1', cid: 7 }, on('demo:ai1')));
+  a.add(rec(1, C, S, { name: 'CreateChanRequest', id: 18, pv: 'demo:ai1', cid: 7 }, on('demo:ai1')));
   a.add(rec(1.001, S, C, { name: 'CreateChanResponse', id: 18, data_type: 6, data_count: 1, cid: 7, sid: 42 }, { ...on('demo:ai1'), latency: 0.001 }));
   for (const sub of [1, 2]) a.add(rec(2, C, S, { name: 'EventAddRequest', id: 1, sid: 42, subscriptionid: sub, mask: 5 }, on('demo:ai1')));
   a.add(rec(2.001, S, C, { name: 'EventAddResponse', id: 1, subscriptionid: 1, status: 1, data: [1] }, { ...on('demo:ai1'), latency: 0.001 }));

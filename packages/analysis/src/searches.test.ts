@@ -7,7 +7,7 @@ const OTHER_CLIENT = '10.0.0.6:41000';
 const BROADCAST = '10.0.0.255:5064';
 
 function search(t: number, pv: string, cid: number, from = CLIENT) {
-  return rec(t, from, BROADCAST, { name: 'SearchRequest', id: 6, pv_name: pv, cid, version: 13, reply: 5 }, { pv });
+  return rec(t, from, BROADCAST, { name: 'SearchRequest', id: 6, pv: pv, cid, version: 13, reply: 5 }, { pv });
 }
 
 

@@ -165,7 +165,7 @@ export class SearchAnalysis {
   }
 
   private addRequest(record: AnalysisRecord): void {
-    const pv = record.pv ?? stringField(record, 'pv_name');
+    const pv = record.pv ?? stringField(record, 'pv');
     if (!pv) return;
     const t = record.timestamp;
     const process = sender(record);

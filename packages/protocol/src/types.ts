@@ -118,11 +118,9 @@ export interface DbrMetadata {
  * command (`name`, `cid`, `sid`, `ioid`, `subscriptionid`, `data_type`, `data_count`, `status`, ...)
  * with numbers as numbers, IPv4 addresses as dotted quads, and DBR payloads as `data` (+ `metadata`).
  *
- * CONTRACT NOTE (decided by the lead, 12:40): caproto calls the string field of four commands `name`,
- * which collides with the class name here. Those fields are named instead:
- *   SearchRequest.name → `pv_name`, CreateChanRequest.name → `pv_name`,
- *   ClientNameRequest.name → `user_name`, HostNameRequest.name → `host_name`.
- * Presenters that print caproto's repr map them back to `name=`.
+ * caproto calls the string field of four commands `name`, which collides with the class name here; they
+ * are named instead: SearchRequest.name and CreateChanRequest.name → `pv`, ClientNameRequest.name →
+ * `client_name`, HostNameRequest.name → `host_name`. Presenters that print caproto's repr map them back.
  */
 export interface CaCommand {
   name: string;
