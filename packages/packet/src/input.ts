@@ -39,7 +39,7 @@ export type CaptureItem = CaptureFrame | PacketProblem | { type: 'header'; heade
  * I/O errors (missing file, stream error) reject.
  */
 export async function* readCapture(input: CaptureInput, options?: CaptureReaderOptions): AsyncGenerator<CaptureItem> {
-  let queue: CaptureItem[] = [];
+  const queue: CaptureItem[] = [];
   const reader = new CaptureReader(
     {
       frame: (f) => queue.push(f),
@@ -48,16 +48,7 @@ export async function* readCapture(input: CaptureInput, options?: CaptureReaderO
     },
     options,
   );
-  for await (const chunk of captureChunks(input)) {
-    reader.push(chunk);
-    if (queue.length > 0) {
-      const items = queue;
-      queue = [];
-      yield* items;
-    }
-  }
-  reader.end();
-  yield* queue;
+  yield* drive(input, queue, reader);
 }
 
 /**
@@ -68,18 +59,23 @@ export async function* readPackets(
   input: CaptureInput,
   options: Omit<PacketPipelineOptions, 'onEvent'> = {},
 ): AsyncGenerator<PacketEvent> {
-  let queue: PacketEvent[] = [];
+  const queue: PacketEvent[] = [];
   const pipeline = new PacketPipeline({ ...options, onEvent: (e) => queue.push(e) });
   // An input without a single chunk is still a capture: end() must report it empty.
   pipeline.pushCapture(new Uint8Array(0));
+  yield* drive(input, queue, { push: (c) => pipeline.pushCapture(c), end: () => pipeline.end() });
+}
+
+/** Push the input's chunks into `target`, yielding what its callbacks queued after each chunk. */
+async function* drive<T>(
+  input: CaptureInput,
+  queue: T[],
+  target: { push(chunk: Uint8Array): void; end(): void },
+): AsyncGenerator<T> {
   for await (const chunk of captureChunks(input)) {
-    pipeline.pushCapture(chunk);
-    if (queue.length > 0) {
-      const events = queue;
-      queue = [];
-      yield* events;
-    }
+    target.push(chunk);
+    if (queue.length > 0) yield* queue.splice(0);
   }
-  pipeline.end();
-  yield* queue;
+  target.end();
+  yield* queue.splice(0);
 }
