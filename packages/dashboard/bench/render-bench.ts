@@ -5,9 +5,13 @@
  *   pnpm --filter @ca-shark/dashboard bench                       # fake daemon fixture, 50k msg/s, 5 s
  *   tsx bench/render-bench.ts --rate 100000 --seconds 10
  *   tsx bench/render-bench.ts --url http://127.0.0.1:8080/        # a running ca-sharkd (drive it yourself)
+ *   tsx bench/render-bench.ts --daemon                            # as root: ca-sharkd -i lo + ca-sim IOC and
+ *                                                                 # monitor load aimed at --rate msg/s
  *
  * Needs a built page (`vite build`, done by the `bench` script) and Debian's /usr/bin/chromium.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PACKAGE_DIR, launchBrowser } from '../e2e/browser.js';
@@ -19,6 +23,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '5' },
     url: { type: 'string' },
     view: { type: 'string', default: 'live' },
+    daemon: { type: 'boolean', default: false },
   },
 });
 const rate = Number(values.rate);
@@ -32,9 +37,65 @@ interface PageNumbers {
   rows: string;
 }
 
+const REPO = resolve(PACKAGE_DIR, '../..');
+const children: ChildProcess[] = [];
+
+function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.on('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+/** Runs a workspace command from its TypeScript sources. */
+function runTs(main: string, args: string[]): ChildProcess {
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', resolve(REPO, main), ...args], { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] });
+  children.push(child);
+  return child;
+}
+
+async function waitFor(url: string, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${url} did not answer`);
+}
+
+async function daemonStats(base: string): Promise<{ messagesPerSecond: number; capture: { dropped: number; ifDropped: number }; websocket: { dropped: number } } | null> {
+  try {
+    return (await (await fetch(`${base}api/stats`)).json()) as never;
+  } catch {
+    return null;
+  }
+}
+
 let fake: FakeDaemon | undefined;
 let url = values.url;
-if (!url) {
+if (values.daemon) {
+  // A private CA port keeps the load off anything else speaking CA on this host.
+  const caPort = 20000 + Math.floor(Math.random() * 20000);
+  const httpPort = await freePort();
+  // Each monitor of a PV updating at 100 Hz gives 100 messages/s.
+  const monitors = Math.max(1, Math.round(rate / 100 / 5));
+  runTs('packages/daemon/src/main.ts', ['-i', 'lo', '--ports', `${caPort},${caPort + 1}`, '--listen', `127.0.0.1:${httpPort}`, '--dashboard', resolve(PACKAGE_DIR, 'dist'), '--buffer-size', '64M', '--log-level', 'warn']);
+  url = `http://127.0.0.1:${httpPort}/`;
+  await waitFor(`${url}api/health`, 60_000);
+  runTs('packages/sim/src/main.ts', ['ioc', '--pvs', String(monitors), '--rate', '100', '--port', String(caPort), '--beacon-port', String(caPort + 1)]);
+  await new Promise((r) => setTimeout(r, 2000));
+  runTs('packages/sim/src/main.ts', ['load', '--clients', '5', '--channels', String(monitors), '--monitors', String(monitors), '--pvs', String(monitors), '--ops', '50',
+    '--duration', String(seconds + 30), '--port', String(caPort), '--addr-list', `127.0.0.1:${caPort}`]);
+  await new Promise((r) => setTimeout(r, 3000));
+} else if (!url) {
   fake = await startFakeDaemon({ distDir: resolve(PACKAGE_DIR, 'dist'), rate });
   url = fake.url;
 }
@@ -68,13 +129,15 @@ try {
   const sentBefore = fake?.sent() ?? 0;
   await page.waitForTimeout(seconds * 1000);
   const sentDuring = (fake?.sent() ?? 0) - sentBefore;
+  const stats = url && !fake ? await daemonStats(url) : null;
   const n = await page.evaluate(() => {
     const b = (window as unknown as { __bench: Omit<PageNumbers, 'rows'> }).__bench;
     const rows = document.querySelector('[data-testid=status-bar]')?.textContent?.match(/rows\s*([\d\s\u2009]+)/)?.[1] ?? '?';
     return { ...b, rows: rows.trim() };
   });
   const lines = [
-    `source            ${fake ? `fake daemon fixture, offered ${rate.toLocaleString('en-US')} msg/s` : url}`,
+    `source            ${fake ? `fake daemon fixture, offered ${rate.toLocaleString('en-US')} msg/s` : values.daemon ? `ca-sharkd -i lo with ca-sim load aimed at ${rate.toLocaleString('en-US')} msg/s` : url}`,
+    ...(stats ? [`daemon            ${Math.round(stats.messagesPerSecond).toLocaleString('en-US')} CA msg/s decoded, libpcap drops ${stats.capture.dropped + stats.capture.ifDropped}, WebSocket drops ${stats.websocket.dropped}`] : []),
     `duration          ${seconds} s`,
     ...(fake ? [`delivered         ${Math.round(sentDuring / seconds).toLocaleString('en-US')} msg/s to the page (${fake.dropped().toLocaleString('en-US')} dropped for backpressure)`] : []),
     `rows held         ${n.rows}`,
@@ -86,4 +149,5 @@ try {
 } finally {
   await browser.close();
   await fake?.close();
+  for (const c of children.reverse()) if (c.exitCode === null) c.kill('SIGINT');
 }
