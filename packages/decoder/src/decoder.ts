@@ -61,6 +61,11 @@ export interface DecoderCallbacks {
   onRecord?: (record: CaRecord) => void;
   /** Packet-layer problems (never lost: also counted in `state.statistics.problems`). */
   onProblem?: (problem: PacketProblem) => void;
+  /**
+   * A CA circuit ended (FIN, RST, idle timeout or eviction): `closedAt` and `closeReason` are set. Called
+   * after the circuit's last record; its channels have ended with it.
+   */
+  onCircuitClose?: (circuit: CircuitInfo) => void;
 }
 
 /** Options of {@link createDecoder}: decoder options plus callbacks. */
@@ -77,6 +82,8 @@ export interface CaDecoder {
   onRecord: (record: CaRecord) => void;
   /** Packet-problem callback; may be replaced at any time. */
   onProblem: (problem: PacketProblem) => void;
+  /** Circuit-end callback; may be replaced at any time. */
+  onCircuitClose: (circuit: CircuitInfo) => void;
   /** Feeds one event of the packet layer. */
   feed(event: PacketEvent): void;
   /** Feeds pcap or pcapng bytes (any chunking). */
@@ -100,6 +107,7 @@ export class Decoder implements CaDecoder {
   private readonly st: ConversationState;
   onRecord: (record: CaRecord) => void;
   onProblem: (problem: PacketProblem) => void;
+  onCircuitClose: (circuit: CircuitInfo) => void;
   private readonly flows = new Map<number, FlowCtx>();
   private pipeline: PacketPipeline | null = null;
 
@@ -134,6 +142,7 @@ export class Decoder implements CaDecoder {
     this.st = new ConversationState(this.opts.limits);
     this.onRecord = options.onRecord ?? (() => {});
     this.onProblem = options.onProblem ?? (() => {});
+    this.onCircuitClose = options.onCircuitClose ?? (() => {});
   }
 
   get state(): DecoderState {
@@ -391,6 +400,7 @@ export class Decoder implements CaDecoder {
     c.subscriptions.clear();
     c.pendingCreates.clear();
     c.pendingClears.clear();
+    this.onCircuitClose(c);
   }
 
   private endChannel(ch: ChannelInfo, now: number): void {

@@ -1,3 +1,4 @@
+import type { CircuitInfo } from './state.js';
 import { createReadStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { PacketProblem } from '@ca-shark/packet';
@@ -13,6 +14,8 @@ export type SharkInput = string | URL | Uint8Array | AsyncIterable<Uint8Array | 
 export interface SharkOptions extends DecoderOptions {
   /** Packet-layer problems (skipped frames, unknown link types...). */
   onProblem?: (problem: PacketProblem) => void;
+  /** A CA circuit ended (see `DecoderCallbacks.onCircuitClose`). */
+  onCircuitClose?: (circuit: CircuitInfo) => void;
   /** Receives the decoder before decoding starts, e.g. to read `decoder.state` afterwards. */
   onDecoder?: (decoder: CaDecoder) => void;
 }
