@@ -6,13 +6,14 @@ import type { CaRecord } from './record.js';
 import { goldenLine } from './test-support/golden.js';
 
 const FIXTURES = new URL('../../packet/fixtures/', import.meta.url);
+const OWN_FIXTURES = new URL('../fixtures/', import.meta.url);
 const GOLDEN = new URL('./golden/', import.meta.url);
 
 /**
  * Per capture: our per-command counts (checked against the packet bytes, see the golden files' headers)
  * and the number of CA messages Wireshark's cashark dissector finds (fixtures README): a floor.
  */
-const CAPTURES: { file: string; wireshark: number; counts: Record<string, number> }[] = [
+const CAPTURES: { file: string; wireshark: number; counts: Record<string, number>; own?: boolean }[] = [
   {
     file: 'example_tcp_data.pcap',
     wireshark: 22,
@@ -66,18 +67,33 @@ const CAPTURES: { file: string; wireshark: number; counts: Record<string, number
       ClearChannelRequest: 4, ClearChannelResponse: 4, WriteRequest: 1, EventAddRequest: 3, EventAddResponse: 3,
     },
   },
+  {
+    // Our own recording of libca talking to the simulator on TCP 45123 (fixtures/README.md). No Wireshark
+    // count: cashark only dissects TCP 5064; the floor is the IOC's own statistics (8 search requests,
+    // 4 replies, 5 reads, 1 write, 16 updates).
+    file: 'libca-sim.pcap',
+    own: true,
+    wireshark: 0,
+    counts: {
+      Beacon: 9, VersionRequest: 9, SearchRequest: 8, VersionResponse: 5, SearchResponse: 4, ClientNameRequest: 1,
+      HostNameRequest: 1, CreateChanRequest: 4, AccessRightsResponse: 4, CreateChanResponse: 4,
+      EventAddRequest: 4, EventAddResponse: 16, ReadNotifyRequest: 5, ReadNotifyResponse: 5,
+      WriteNotifyRequest: 1, WriteNotifyResponse: 1, EventCancelRequest: 4, EventCancelResponse: 4,
+      ClearChannelRequest: 4, ClearChannelResponse: 4,
+    },
+  },
 ];
 
-async function decodeFixture(file: string): Promise<{ records: CaRecord[]; problems: number }> {
+async function decodeFixture(file: string, own = false): Promise<{ records: CaRecord[]; problems: number }> {
   const records: CaRecord[] = [];
   let problems = 0;
-  for await (const r of shark(new URL(file, FIXTURES), { onProblem: () => problems++ })) records.push(r);
+  for await (const r of shark(new URL(file, own ? OWN_FIXTURES : FIXTURES), { onProblem: () => problems++ })) records.push(r);
   return { records, problems };
 }
 
-describe.each(CAPTURES)('golden: $file', ({ file, wireshark, counts }) => {
+describe.each(CAPTURES)('golden: $file', ({ file, wireshark, counts, own }) => {
   it('finds every CA message (per-command counts, at least Wireshark’s total)', async () => {
-    const { records } = await decodeFixture(file);
+    const { records } = await decodeFixture(file, own);
     const got: Record<string, number> = {};
     for (const r of records) got[r.command.name] = (got[r.command.name] ?? 0) + 1;
     expect(got).toEqual(counts);
@@ -85,7 +101,7 @@ describe.each(CAPTURES)('golden: $file', ({ file, wireshark, counts }) => {
   });
 
   it('matches the checked golden output', async () => {
-    const { records } = await decodeFixture(file);
+    const { records } = await decodeFixture(file, own);
     const lines = records.map(goldenLine);
     const path = fileURLToPath(new URL(`${file}.txt`, GOLDEN));
     const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
