@@ -24,3 +24,15 @@ describe('onCircuitClose', () => {
     expect(closed?.closedAt).toBeGreaterThan(0);
   });
 });
+
+describe('shark() onCircuitClose', () => {
+  it('calls back after the circuit\'s last record was yielded, even when one chunk holds the whole capture', async () => {
+    const { shark } = await import('./shark.js');
+    const events: string[] = [];
+    for await (const r of shark(workedExample().bytes(), { onCircuitClose: (c) => events.push(`close ${c.closeReason}`) })) {
+      events.push(r.command.name);
+    }
+    expect(events.indexOf('close fin')).toBe(events.length - 1);
+    expect(events.at(-2)).toBe('ClearChannelResponse');
+  });
+});

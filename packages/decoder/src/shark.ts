@@ -20,6 +20,9 @@ export interface SharkOptions extends DecoderOptions {
   onDecoder?: (decoder: CaDecoder) => void;
 }
 
+/** Packet-layer problem code of input that is neither pcap nor pcapng. */
+const NOT_A_CAPTURE = 'not-a-capture';
+
 /** Bytes handed to the decoder at once when the input is one big buffer, so records stream out early. */
 const BUFFER_SLICE = 1 << 20;
 /** Read size for files. */
@@ -34,24 +37,54 @@ const FILE_CHUNK = 1 << 20;
  *
  * The input is read lazily: records come out while the capture is read, and memory stays bounded by the
  * conversation state limits, not by the capture size. Breaking out of the loop stops reading.
+ *
+ * Throws when the input cannot be opened, or (unless `onProblem` is given, which then receives it) when it
+ * is neither pcap nor pcapng. Other packet-layer problems never stop the iteration.
  */
 export async function* shark(input: SharkInput, options: SharkOptions = {}): AsyncGenerator<CaRecord, void, undefined> {
-  let queue: CaRecord[] = [];
-  const decoder = new Decoder({ ...options, onRecord: (r) => queue.push(r) });
-  if (options.onProblem) decoder.onProblem = options.onProblem;
+  // Circuit ends travel in the record queue so the callback sees them after the circuit's last record
+  // has been yielded, not when the chunk holding them was decoded.
+  let queue: (CaRecord | CircuitEnd)[] = [];
+  const onCircuitClose = options.onCircuitClose;
+  const decoder = new Decoder({
+    ...options,
+    onRecord: (r) => queue.push(r),
+    onCircuitClose: onCircuitClose && ((c) => queue.push(new CircuitEnd(c))),
+  });
+  // Without a problem handler, input that is no capture at all must not pass as an empty one.
+  const fatal: { problem: PacketProblem | null } = { problem: null };
+  decoder.onProblem =
+    options.onProblem ??
+    ((p) => {
+      if (p.code === NOT_A_CAPTURE) fatal.problem ??= p;
+    });
   options.onDecoder?.(decoder);
   for await (const chunk of chunksOf(input)) {
     decoder.pushCapture(chunk);
+    if (fatal.problem) throw new Error(`shark(): ${fatal.problem.message}`);
     if (queue.length > 0) {
       const out = queue;
       queue = [];
-      for (let i = 0; i < out.length; i++) yield out[i];
+      for (let i = 0; i < out.length; i++) {
+        const item = out[i];
+        if (item instanceof CircuitEnd) onCircuitClose?.(item.circuit);
+        else yield item;
+      }
     }
   }
   decoder.end();
   const out = queue;
   queue = [];
-  for (let i = 0; i < out.length; i++) yield out[i];
+  for (let i = 0; i < out.length; i++) {
+    const item = out[i];
+    if (item instanceof CircuitEnd) onCircuitClose?.(item.circuit);
+    else yield item;
+  }
+}
+
+/** A circuit end waiting in the record queue. */
+class CircuitEnd {
+  constructor(readonly circuit: CircuitInfo) {}
 }
 
 async function* chunksOf(input: SharkInput): AsyncGenerator<Uint8Array> {

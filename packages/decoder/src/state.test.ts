@@ -116,6 +116,26 @@ describe('inputs', () => {
   });
 });
 
+describe('shark() errors', () => {
+  it('throws on input that is not a capture, unless onProblem takes it', async () => {
+    const { shark } = await import('./shark.js');
+    const text = new TextEncoder().encode('hello, this is not a capture file');
+    await expect(decode(text)).rejects.toThrow(/not a pcap or pcapng/);
+    const codes: string[] = [];
+    const out: CaRecord[] = [];
+    for await (const r of shark(text, { onProblem: (p) => codes.push(p.code) })) out.push(r);
+    expect(out).toEqual([]);
+    expect(codes).toEqual(['not-a-capture']);
+  });
+
+  it('throws when the file cannot be opened', async () => {
+    const { shark } = await import('./shark.js');
+    await expect(async () => {
+      for await (const r of shark('/nonexistent/capture.pcap')) void r;
+    }).rejects.toThrow(/ENOENT/);
+  });
+});
+
 /** The Ethernet frames of a classic pcap written by {@link PcapBuilder}. */
 function framesOf(pcap: Uint8Array): { ts: number; bytes: Uint8Array }[] {
   const v = new DataView(pcap.buffer, pcap.byteOffset, pcap.byteLength);
