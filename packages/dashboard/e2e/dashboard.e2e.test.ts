@@ -87,6 +87,15 @@ describe('dashboard against the fake daemon', { timeout: 60_000 }, () => {
     await expect.poll(() => page.locator('[data-testid=live-row]').first().textContent()).not.toBe(before);
   });
 
+  it('pauses while scrolled away from the newest rows and follows again at the top', async () => {
+    await expect.poll(async () => Number(await page.locator('[role=table]').getAttribute('aria-rowcount'))).toBeGreaterThan(100);
+    const scroller = page.getByTestId('live-scroller');
+    await scroller.evaluate((el) => el.scrollTo(0, 1000));
+    await expect.poll(() => page.getByTestId('pause').textContent()).toContain('Resume');
+    await scroller.evaluate((el) => el.scrollTo(0, 0));
+    await expect.poll(() => page.getByTestId('pause').textContent()).toContain('Pause');
+  });
+
   it('shows channels, servers, clients, searches, latency and errors', async () => {
     await page.getByRole('button', { name: 'Reset' }).click();
     await expect.poll(() => fake.subscriptions.at(-1)).toEqual({});

@@ -84,9 +84,14 @@ export function setFilter(filter: SubscribeFilter): void {
 }
 
 /** Pauses or resumes the live table. */
+export function setPaused(paused: boolean): void {
+  client.setPaused(paused);
+  ui.paused = paused;
+}
+
+/** Toggles pause (the space key). */
 export function togglePause(): void {
-  client.setPaused(!client.status.paused);
-  ui.paused = client.status.paused;
+  setPaused(!client.status.paused);
 }
 
 /** Starts the connection and follows the URL. */
