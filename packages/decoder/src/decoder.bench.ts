@@ -132,10 +132,14 @@ interface Pass {
   peakRss: number;
   /** RSS after each quarter of the file, to show memory stays flat. */
   quarters: number[];
+  /** Live heap after a full GC at each quarter (only with --expose-gc). */
+  live: number[];
 }
 
+const gc = (globalThis as { gc?: () => void }).gc;
+
 /** Decodes the file once through createDecoder (the engine under shark()) and measures it. */
-function pass(): Pass {
+function pass(measureLive: boolean): Pass {
   let records = 0;
   let malformed = 0;
   const decoder = createDecoder({
@@ -150,6 +154,7 @@ function pass(): Pass {
   const cpu0 = process.cpuUsage();
   let peakRss = process.memoryUsage.rss();
   const quarters: number[] = [];
+  const live: number[] = [];
   let read = 0;
   for (;;) {
     const n = readSync(fd, chunk, 0, chunk.length, null);
@@ -158,24 +163,32 @@ function pass(): Pass {
     const rss = process.memoryUsage.rss();
     if (rss > peakRss) peakRss = rss;
     read += n;
-    if (read >= ((quarters.length + 1) * size) / 4) quarters.push(rss);
+    if (read >= ((quarters.length + 1) * size) / 4) {
+      quarters.push(rss);
+      if (gc && measureLive) {
+        gc();
+        live.push(process.memoryUsage().heapUsed);
+      }
+    }
   }
   decoder.end();
   closeSync(fd);
   // CPU time of this process: the honest "one core" figure when other work shares the machine.
   const cpu = process.cpuUsage(cpu0);
-  return { records, malformed, wall: (performance.now() - t0) / 1000, cpu: (cpu.user + cpu.system) / 1e6, peakRss, quarters };
+  return { records, malformed, wall: (performance.now() - t0) / 1000, cpu: (cpu.user + cpu.system) / 1e6, peakRss, quarters, live };
 }
 
 const rssBefore = process.memoryUsage.rss();
-const cold = pass();
-const warm = pass();
+// Live-heap probes (full GCs) only in the first pass, so the second one measures throughput alone.
+const cold = pass(true);
+const warm = pass(false);
 if (!keep) rmSync(dir, { recursive: true, force: true });
 const fmt = (name: string, p: Pass) =>
   `${name}: ${p.records} records (${p.malformed} malformed) in ${p.wall.toFixed(2)} s wall, ${p.cpu.toFixed(2)} s CPU: ` +
   `${Math.round(p.records / p.wall).toLocaleString('en')} messages/s wall, ` +
   `${Math.round(p.records / p.cpu).toLocaleString('en')} messages/s per CPU second, ${(size / 1e6 / p.wall).toFixed(0)} MB/s, ` +
-  `peak RSS ${(p.peakRss / 1048576).toFixed(0)} MiB (by quarter: ${p.quarters.map((q) => (q / 1048576).toFixed(0)).join(', ')} MiB)`;
+  `peak RSS ${(p.peakRss / 1048576).toFixed(0)} MiB (by quarter: ${p.quarters.map((q) => (q / 1048576).toFixed(0)).join(', ')} MiB)` +
+  (p.live.length ? `, live heap after GC by quarter: ${p.live.map((q) => (q / 1048576).toFixed(1)).join(', ')} MiB` : '');
 console.log(`packet layer alone: ${baseline.toFixed(2)} s CPU; RSS before decoding ${(rssBefore / 1048576).toFixed(0)} MiB`);
 console.log(fmt('first pass (includes JIT warm-up)', cold));
 console.log(fmt('second pass', warm));
