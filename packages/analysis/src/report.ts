@@ -121,12 +121,17 @@ export class Analyzer {
   }
 }
 
-/** Resolves `--section` names to report keys; throws with the valid names on an unknown one. */
+/** An unknown `--section` name; the message lists the valid ones. */
+export class SectionError extends Error {
+  override readonly name = 'SectionError';
+}
+
+/** Resolves `--section` names to report keys; throws {@link SectionError} naming the valid ones. */
 export function resolveSections(names: readonly string[]): (keyof Report)[] {
   const keys = new Set<keyof Report>();
   for (const name of names) {
     const found = REPORT_SECTIONS[name.toLowerCase().replace(/-/g, '_')];
-    if (!found) throw new Error(`unknown report section '${name}'; valid: ${Object.keys(REPORT_SECTIONS).join(', ')}`);
+    if (!found) throw new SectionError(`unknown report section '${name}'; valid: ${Object.keys(REPORT_SECTIONS).join(', ')}`);
     for (const key of found) keys.add(key);
   }
   return [...keys];

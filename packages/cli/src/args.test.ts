@@ -18,7 +18,15 @@ describe('parseCommandLine', () => {
       errors: false,
       ports: [],
       top: 10,
+      sections: [],
     });
+  });
+
+  it('takes the report subcommand with comma-separated and repeated sections, and --section only there', () => {
+    expect(parseCommandLine(['report', '--section', 'beacons,writes', '--section', 'logs', 'x.pcap'])).toMatchObject({
+      command: 'report', sections: ['beacons', 'writes', 'logs'], files: ['x.pcap'],
+    });
+    expect(() => parseCommandLine(['--section', 'beacons', 'x.pcap'])).toThrow('--section goes with the report command');
   });
 
   it('collects repeated filters, comma-separated ports and the stats subcommand', () => {

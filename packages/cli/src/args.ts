@@ -4,7 +4,7 @@ import type { ColorMode } from './color.js';
 
 /** Parsed command line. */
 export interface CliOptions {
-  command: 'print' | 'stats';
+  command: 'print' | 'stats' | 'report';
   files: string[];
   help: boolean;
   version: boolean;
@@ -17,6 +17,8 @@ export interface CliOptions {
   errors: boolean;
   ports: number[];
   top: number;
+  /** `report --section`: report keys to print (empty = all). */
+  sections: string[];
 }
 
 /** A usage error: the message says what was wrong; the caller exits with status 2. */
@@ -27,6 +29,7 @@ export class UsageError extends Error {
 /** `ca-shark --help`. */
 export const HELP = `Usage: ca-shark [options] [FILE ...]
        ca-shark stats [options] [FILE ...]
+       ca-shark report [--section NAME[,NAME...]] [--json] [options] [FILE ...]
 
 Decode EPICS Channel Access traffic from pcap/pcapng captures (files, or stdin when
 there is no FILE or FILE is -) and print one line per CA message.
@@ -34,6 +37,9 @@ there is no FILE or FILE is -) and print one line per CA message.
   sudo tcpdump -U -w - | ca-shark          watch live traffic
   ca-shark capture.pcapng --pv 'rpi:*'     messages about matching PVs
   ca-shark stats capture.pcapng            latency and traffic summary
+  ca-shark report capture.pcapng           diagnoses: search storms, PVs never found,
+                                           duplicate PVs, beacon anomalies, slow IOCs,
+                                           monitor load, writes, errors, circuit log
 
 Output:
   --format TEMPLATE   Python str.format-style line template (default:
@@ -64,6 +70,13 @@ stats:
   --top N             how many most-searched PVs to list (default 10)
   --json              the statistics as one JSON document
 
+report (see docs/report.md):
+  --section LIST      only these sections (comma-separated; repeatable): searches,
+                      never_found, search_storms, duplicates, beacons, latency,
+                      monitors, monitor_load, redundant_subscriptions, writes, errors,
+                      circuits, channels, logs
+  --json              the report as one JSON document
+
   -h, --help          show this help
   -V, --version       show the version
 
@@ -91,6 +104,7 @@ export function parseCommandLine(argv: readonly string[]): CliOptions {
         errors: { type: 'boolean' },
         ports: { type: 'string', multiple: true },
         top: { type: 'string' },
+        section: { type: 'string', multiple: true },
       },
     });
   } catch (err) {
@@ -99,10 +113,12 @@ export function parseCommandLine(argv: readonly string[]): CliOptions {
   const v = parsed.values;
   let positionals = parsed.positionals;
   let command: CliOptions['command'] = 'print';
-  if (positionals[0] === 'stats') {
-    command = 'stats';
+  if (positionals[0] === 'stats' || positionals[0] === 'report') {
+    command = positionals[0];
     positionals = positionals.slice(1);
   }
+  const sections = (v.section ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '');
+  if (sections.length > 0 && command !== 'report') throw new UsageError('--section goes with the report command');
   const color = v.color ?? 'auto';
   if (color !== 'auto' && color !== 'always' && color !== 'never') {
     throw new UsageError(`--color must be auto, always or never, not ${JSON.stringify(color)}`);
@@ -135,5 +151,6 @@ export function parseCommandLine(argv: readonly string[]): CliOptions {
     errors: v.errors === true,
     ports,
     top,
+    sections,
   };
 }

@@ -4,8 +4,21 @@
 import { open } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
-import { shark, type CaRecord, type DecoderProblem } from '@ca-shark/decoder';
-import { compileFilter, recordToJSON, StatsCollector, FilterError, isFailure, type RecordPredicate } from '@ca-shark/analysis';
+import { shark, type CaRecord, type CircuitInfo, type DecoderProblem } from '@ca-shark/decoder';
+import {
+  Analyzer,
+  compileFilter,
+  formatReport,
+  recordToJSON,
+  resolveSections,
+  SectionError,
+  StatsCollector,
+  FilterError,
+  isFailure,
+  type CircuitEndReason,
+  type RecordPredicate,
+  type Report,
+} from '@ca-shark/analysis';
 import { HELP, parseCommandLine, UsageError, type CliOptions } from './args.js';
 import { palette, useColor, type Palette } from './color.js';
 import { LineWriter } from './output.js';
@@ -59,12 +72,14 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
   let options: CliOptions;
   let filter: RecordPredicate;
   let template: CompiledTemplate | null = null;
+  let sections: (keyof Report)[] | undefined;
   try {
     options = parseCommandLine(argv);
+    if (options.sections.length > 0) sections = resolveSections(options.sections);
     filter = compileFilter({ pv: options.pv, host: options.host, command: options.commands, errors: options.errors });
     if (options.format !== null) template = compileTemplate(options.format);
   } catch (e) {
-    if (e instanceof UsageError || e instanceof FilterError || e instanceof TemplateError) {
+    if (e instanceof UsageError || e instanceof FilterError || e instanceof TemplateError || e instanceof SectionError) {
       err(e.message);
       if (e instanceof UsageError) io.stderr.write("Try 'ca-shark --help'.\n");
       return EXIT_BAD_INPUT;
@@ -96,8 +111,14 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
 
   const colors = palette(useColor(options.color, io.stdout.isTTY === true, io.env));
   const stats = options.command === 'stats' ? new StatsCollector({ top: options.top }) : null;
+  const analyzer = options.command === 'report' ? new Analyzer() : null;
+  const onCircuitClose = analyzer === null ? undefined : (c: CircuitInfo): void => {
+    const reason = circuitEndReason(c.closeReason);
+    if (c.closedAt !== null && reason !== null) analyzer.closeCircuit(c.id, c.closedAt, reason);
+  };
   let emit: (r: CaRecord) => void;
   if (stats !== null) emit = (r) => stats.add(r);
+  else if (analyzer !== null) emit = (r) => analyzer.add(r);
   else if (options.json) emit = (r) => out.line(recordToJSON(r));
   else if (template !== null) {
     const t = template;
@@ -151,7 +172,7 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
       }
     }
     try {
-      for await (const record of shark(counted(source), { extraServerPorts: options.ports, onProblem })) {
+      for await (const record of shark(counted(source), { extraServerPorts: options.ports, onProblem, onCircuitClose })) {
         if (brokenPipe || outputFailed) break;
         if (filter(record)) emit(record);
         if (out.needsDrain) await out.ready();
@@ -176,9 +197,20 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
     else for (const line of renderStats(report, colors)) out.line(line);
     if (report.messages === 0 && status === EXIT_OK) status = EXIT_NOTHING;
   }
+  if (analyzer !== null) {
+    const report = analyzer.report(sections);
+    if (options.json) out.line(JSON.stringify(report));
+    else for (const line of formatReport(report).split('\n')) out.line(line);
+    if (report.summary.records === 0 && status === EXIT_OK) status = EXIT_NOTHING;
+  }
   await out.end();
   if (outputFailed) return EXIT_BAD_INPUT;
   return brokenPipe ? EXIT_OK : status;
+}
+
+/** The report's name for how the decoder saw a circuit end. */
+function circuitEndReason(reason: string | null): Exclude<CircuitEndReason, 'capture-end'> | null {
+  return reason === 'fin' || reason === 'rst' || reason === 'timeout' || reason === 'evicted' ? reason : null;
 }
 
 function describeOpenError(e: NodeJS.ErrnoException): string {
