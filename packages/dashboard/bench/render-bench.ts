@@ -11,10 +11,9 @@
  * Needs a built page (`vite build`, done by the `bench` script) and Debian's /usr/bin/chromium.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { PACKAGE_DIR, launchBrowser } from '../e2e/browser.js';
+import { PACKAGE_DIR, freePort, launchBrowser } from '../e2e/browser.js';
 import { startFakeDaemon, type FakeDaemon } from '../e2e/fake-daemon.js';
 
 const { values } = parseArgs({
@@ -39,17 +38,6 @@ interface PageNumbers {
 
 const REPO = resolve(PACKAGE_DIR, '../..');
 const children: ChildProcess[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.on('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => ok(port));
-    });
-  });
-}
 
 /** Runs a workspace command from its TypeScript sources. */
 function runTs(main: string, args: string[]): ChildProcess {

@@ -1,5 +1,6 @@
 /** Shared helpers of the browser tests: build the page, launch Debian's Chromium headless. */
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
@@ -33,4 +34,16 @@ export function launchBrowser(): Promise<Browser> {
 export function artefact(name: string): string {
   mkdirSync(RESULTS_DIR, { recursive: true });
   return resolve(RESULTS_DIR, name);
+}
+
+/** A TCP port that was free on 127.0.0.1 a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.on('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => ok(port));
+    });
+  });
 }

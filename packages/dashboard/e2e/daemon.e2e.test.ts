@@ -5,11 +5,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { CHROMIUM_PATH, PACKAGE_DIR, artefact, buildDashboard, launchBrowser } from './browser.js';
+import { CHROMIUM_PATH, PACKAGE_DIR, artefact, buildDashboard, freePort, launchBrowser } from './browser.js';
 
 const REPO = resolve(PACKAGE_DIR, '../..');
 const DAEMON_MAIN = resolve(REPO, 'packages/daemon/src/main.ts');
@@ -21,17 +20,6 @@ let base = '';
 let browser: Browser;
 let page: Page;
 const pageErrors: string[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.on('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => ok(port));
-    });
-  });
-}
 
 async function waitForHealth(url: string, ms: number): Promise<void> {
   const end = Date.now() + ms;
