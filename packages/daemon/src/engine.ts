@@ -1,4 +1,4 @@
-import { isFailure, recordToJSON } from '@ca-shark/analysis';
+import { type AnalysisRecord, Analyzer, isFailure, recordToJSON } from '@ca-shark/analysis';
 import { type CaRecord, type DecoderOptions, type DecoderState, createDecoder } from '@ca-shark/decoder';
 import { dbrTypeName } from '@ca-shark/protocol';
 import type { Logger } from 'pino';
@@ -118,6 +118,8 @@ export class Engine implements DaemonModel, SourceSink {
   private lastCapture: CaptureCounters = { received: 0, dropped: 0, ifDropped: 0 };
   private linktype: number | undefined;
   private readonly listeners: ((record: CaRecord) => void)[] = [];
+  /** The analyses of @ca-shark/analysis, kept live (search storms, duplicates, beacon anomalies, ...). */
+  private readonly analyzer = new Analyzer();
 
   constructor(options: EngineOptions) {
     this.describe = options.describe;
@@ -133,6 +135,12 @@ export class Engine implements DaemonModel, SourceSink {
       ...options.decoder,
       keepBytes: true,
       onRecord: (record: CaRecord) => this.onRecord(record),
+      onCircuitClose: (circuit) => {
+        const reason = circuit.closeReason;
+        if (reason === 'fin' || reason === 'rst' || reason === 'timeout' || reason === 'evicted') {
+          this.analyzer.closeCircuit(circuit.id, circuit.closedAt ?? circuit.lastSeen, reason);
+        }
+      },
     });
   }
 
@@ -181,6 +189,8 @@ export class Engine implements DaemonModel, SourceSink {
 
   private onRecord(record: CaRecord): void {
     const cmd = record.command;
+    // Undirected faults (role null) say nothing the analyses could use.
+    if (record.role !== null) this.analyzer.add(record as CaRecord & AnalysisRecord);
     if (record.latency !== undefined && record.request !== undefined && record.server !== undefined) {
       const kind = latencyKind(record.request.command);
       if (kind !== undefined) this.latencies.add(record.server, kind, record.latency);
@@ -305,6 +315,8 @@ export class Engine implements DaemonModel, SourceSink {
         }
       }
       const act = this.activity.get(`${ch.circuit}\u0000${ch.pv}`);
+      // A closed circuit forgets its subscriptions; the updates seen stay counted here.
+      updates = Math.max(updates, act?.updates ?? 0);
       const span = act !== undefined ? act.lastUpdate - act.firstUpdate : 0;
       const client = ch.client ?? circuit?.client ?? null;
       rows.push({
@@ -426,22 +438,37 @@ export class Engine implements DaemonModel, SourceSink {
     return rows.slice(0, limit);
   }
 
-  /** Alerts derived from state (beacon anomalies, duplicate answers) plus the daemon's own (drops). */
+  /**
+   * Alerts: the verdicts of the analyses (flagged search storms, duplicate PVs, beacon anomalies) plus the
+   * daemon's own (capture drops), newest last.
+   */
   private currentAlerts(): AlertView[] {
-    const out = this.alerts.slice();
-    for (const s of this.decoder.state.servers.values()) {
-      if (s.beaconRestarts > 0) {
-        out.push({ time: s.lastBeaconTime ?? s.lastSeen, kind: 'beacon-restart', severity: 'warn',
-          message: `${s.address}: beacon counter went back ${s.beaconRestarts} time(s): the server restarted` });
+    const report = this.analyzer.report(['search_storms', 'search_clients', 'duplicates', 'beacons']);
+    const now = report.summary.last_seen ?? this.now() / 1000;
+    const out: AlertView[] = [];
+    for (const storm of report.search_storms ?? []) {
+      if (!storm.flagged) continue;
+      out.push({ time: storm.last_seen, kind: 'search-storm', severity: 'warn',
+        message: `${storm.pv}: ${storm.count} searches (${storm.rate.toFixed(1)}/s)${storm.answered ? '' : ', never answered'}; ${storm.reasons.join('; ')}` });
+    }
+    for (const client of report.search_clients ?? []) {
+      if (!client.flagged) continue;
+      out.push({ time: now, kind: 'search-client', severity: 'warn',
+        message: `${client.kind} ${client.client} searches ${client.rate.toFixed(1)}/s for ${client.pvs} PVs; ${client.reasons.join('; ')}` });
+    }
+    for (const dup of report.duplicates ?? []) {
+      out.push({ time: Math.max(...dup.answers.map((a) => a.first_seen)), kind: dup.verdict === 'duplicate' ? 'duplicate-pv' : 'multi-path',
+        severity: dup.verdict === 'duplicate' ? 'error' : 'info',
+        message: `${dup.pv} is answered by ${dup.servers.join(', ')} (${dup.verdict})` });
+    }
+    for (const beacon of report.beacons ?? []) {
+      for (const a of beacon.anomalies) {
+        out.push({ time: a.time, kind: `beacon-${a.cause}`, severity: 'warn', message: `${a.server}: ${a.detail}` });
       }
     }
-    for (const row of this.searches(this.apiRows)) {
-      if (row.servers.length > 1) {
-        out.push({ time: row.lastSeen, kind: 'duplicate-pv', severity: 'warn',
-          message: `${row.pv} is answered by ${row.servers.length} servers: ${row.servers.join(', ')}` });
-      }
-    }
-    return out.slice(-100);
+    out.push(...this.alerts);
+    out.sort((a, b) => a.time - b.time);
+    return out.slice(-150);
   }
 
   snapshotText(): string {

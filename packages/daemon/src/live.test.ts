@@ -63,4 +63,22 @@ describe.skipIf(!isRoot)(`live capture on lo (${isRoot ? 'as root' : reason})`, 
     const stats = (await d.app.inject('/api/stats')).json();
     expect(stats.capture.received).toBeGreaterThan(0);
   });
+
+  it('--demo runs a simulated IOC and workload on lo and serves what it captures', async () => {
+    const serverPort = await freeUdpPort();
+    const repeaterPort = await freeUdpPort();
+    daemon = await startTestDaemon(['--demo', '--ports', `${serverPort},${repeaterPort}`]);
+    const d = daemon;
+    expect(d.engine.source()).toMatchObject({ kind: 'demo', iface: 'lo' });
+    const c = await TestClient.open(d.url);
+    clients.push(c);
+    await c.until('demo records with values', () =>
+      c.records().find((r) => typeof r.pv === 'string' && (r.pv as string).startsWith('demo:') &&
+        (r.command as { name: string }).name === 'EventAddResponse'));
+    // The workload's small search storm for missing PVs shows up as never answered.
+    const snap = await c.until('the unanswered searches of the storm', () =>
+      c.frames.find((f) => f.type === 'snapshot' &&
+        (f.searches as { unanswered: { pv: string }[] }).unanswered.some((u) => u.pv.startsWith('demo:missing:'))), 20_000);
+    expect((snap.channels as { pv: string }[]).some((ch) => ch.pv.startsWith('demo:'))).toBe(true);
+  });
 });

@@ -1,0 +1,76 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { CaptureReader } from '@ca-shark/packet';
+import type { CaRecord } from '@ca-shark/decoder';
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { Engine } from './engine.js';
+
+const fixture = (name: string): Uint8Array => readFileSync(fileURLToPath(new URL(`../../packet/fixtures/${name}`, import.meta.url)));
+
+/** Runs a capture through an in-process Engine (what the decoding worker does). */
+function run(name: string, end = true): { engine: Engine; records: CaRecord[] } {
+  const records: CaRecord[] = [];
+  const engine = new Engine({
+    describe: () => ({ kind: 'file', file: name }),
+    counters: () => ({ received: 0, dropped: 0, ifDropped: 0 }),
+    publish: (r) => records.push(r),
+    hubStats: () => ({ clients: 0, dropped: 0 }),
+    logger: pino({ level: 'silent' }),
+  });
+  const reader = new CaptureReader({ frame: (f) => engine.frame(f.linktype, f.timestamp, f.data.slice(), f.origlen), problem: () => undefined });
+  reader.push(fixture(name));
+  reader.end();
+  if (end) engine.end();
+  return { engine, records };
+}
+
+describe('Engine views', () => {
+  it('names channels with their server, type, access, monitor updates and last value', () => {
+    const { engine } = run('ca_monitor2.pcapng', false);
+    expect(engine.eof).toBe(false);
+    const channels = engine.channels();
+    expect(channels.map((c) => c.pv).sort()).toEqual(['T1:cnt', 'T2:cnt']);
+    for (const ch of channels) {
+      // The capture holds the circuit's end, so the channels end up cleared.
+      expect(['connected', 'cleared']).toContain(ch.state);
+      expect(ch.updates).toBe(7);
+      expect(ch.server).toMatch(/^\d+\.\d+\.\d+\.\d+:\d+$/);
+      expect(ch.access).toBe('rw');
+      expect(ch.connectLatency).toBeGreaterThan(0);
+      expect(Array.isArray(ch.lastValue)).toBe(true);
+    }
+    const stats = engine.stats();
+    expect(stats).toMatchObject({ packets: 29, messages: 33, malformed: 0 });
+    // At the end of the input the circuits end; what was seen stays.
+    engine.end();
+    expect(engine.eof).toBe(true);
+    for (const ch of engine.channels()) expect(ch.updates).toBe(7);
+  });
+
+  it('summarises servers with latency percentiles, clients with host and user, searches per PV', () => {
+    const { engine } = run('catest.pcap');
+    const servers = engine.servers();
+    expect(servers.length).toBeGreaterThan(0);
+    const withReads = servers.find((s) => s.latency.read !== undefined);
+    expect(withReads?.latency.read.count).toBeGreaterThan(0);
+    expect(withReads?.latency.read.p50).toBeGreaterThan(0);
+    const clients = engine.clients();
+    expect(clients.some((c) => c.user !== null && c.hostname !== null)).toBe(true);
+    const searches = engine.searches();
+    expect(searches.length).toBeGreaterThan(0);
+    expect(searches.every((s, i) => i === 0 || searches[i - 1].count >= s.count)).toBe(true);
+    const snapshot = JSON.parse(engine.snapshotText());
+    expect(snapshot.type).toBe('snapshot');
+    expect(snapshot.searches.top.length).toBeGreaterThan(0);
+    expect(snapshot.stats.messages).toBe(engine.stats().messages);
+  });
+
+  it('reports beacon periods per server', () => {
+    const { engine } = run('cabeacon.cap');
+    const server = engine.servers().find((s) => s.beacons === 8);
+    expect(server).toBeDefined();
+    expect(server?.beaconPeriod).toBeGreaterThan(0);
+    expect(server?.lastBeaconId).not.toBeNull();
+  });
+});
