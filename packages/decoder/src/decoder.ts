@@ -498,7 +498,6 @@ export class Decoder implements CaDecoder {
 
   private tcpFrame(ctx: FlowCtx, side: Side, packet: PacketInfo, frame: CaFrame): void {
     const c = ctx.circuit as CircuitInfo;
-    const now = packet.timestamp;
     let role: Role;
     let certainty: RoleCertainty;
     if (c.clientSide !== null) {
@@ -511,15 +510,12 @@ export class Decoder implements CaDecoder {
     c.bytes += frame.headerSize + frame.payloadSize;
 
     const isReq = role === 'request';
-    const p1 = frame.parameter1;
-    const p2 = frame.parameter2;
+    // The handlers below return the channel and leave the request and PV they found in `out`.
+    const out = this.out;
+    out.request = undefined;
+    out.pv = null;
+    out.confirmation = false;
     let channel: ChannelInfo | null = null;
-    let request: RequestRef | undefined;
-    let pv: string | null = null;
-    let ref: RequestRef | null = null;
-    let confirmation = false;
-    const st = this.st;
-
     switch (frame.command) {
       case Command.VERSION:
         if (isReq) {
@@ -534,181 +530,43 @@ export class Decoder implements CaDecoder {
         if (isReq) c.hostName = cstring(frame.payload);
         break;
       case Command.CREATE_CHAN:
-        if (isReq) {
-          pv = cstring(frame.payload);
-          ref = makeRef(packet, 'CreateChanRequest');
-          channel = c.channelsByCid.get(p1) ?? null;
-          // A CID seen before (reused after a clear, or a repeat) starts a new channel.
-          if (channel && (channel.sid !== null || (channel.pv !== null && channel.pv !== pv))) {
-            st.unindexChannel(channel);
-            channel = null;
-          }
-          channel ??= this.channelByCid(c, p1);
-          channel.pv = pv;
-          channel.status = 'creating';
-          channel.created = ref;
-          c.pendingCreates.set(p1, { pv, request: ref });
-          st.statistics.evicted.pending += capMap(c.pendingCreates, this.opts.limits.maxPendingPerCircuit);
-          if (c.clientMinor === null) c.clientMinor = p2;
-        } else {
-          const pend = c.pendingCreates.get(p1);
-          if (pend) {
-            request = pend.request;
-            c.pendingCreates.delete(p1);
-          }
-          channel = this.channelByCid(c, p1);
-          channel = this.linkSid(c, channel, p2);
-          if (channel.pv === null && pend) channel.pv = pend.pv;
-          channel.nativeType = frame.dataType;
-          channel.nativeCount = frame.dataCount;
-          channel.status = 'connected';
-          channel.connectedAt = now;
-          if (request) channel.connectLatency = now - request.timestamp;
-        }
+        channel = isReq ? this.createRequest(c, frame, packet) : this.createReply(c, frame, packet);
         break;
       case Command.ACCESS_RIGHTS:
-        channel = this.channelByCid(c, p1);
-        channel.accessRights = p2;
+        channel = this.channelByCid(c, frame.parameter1);
+        channel.accessRights = frame.parameter2;
         break;
-      case Command.CREATE_CH_FAIL: {
-        const pend = c.pendingCreates.get(p1);
-        if (pend) {
-          request = pend.request;
-          c.pendingCreates.delete(p1);
-        }
-        channel = this.channelByCid(c, p1);
-        if (channel.pv === null && pend) channel.pv = pend.pv;
-        channel.status = 'failed';
-        channel.endedAt = now;
-        st.unindexChannel(channel);
-        break;
-      }
+      case Command.CREATE_CH_FAIL:
       case Command.SERVER_DISCONN:
-        channel = this.channelByCid(c, p1);
-        channel.status = 'disconnected';
-        channel.endedAt = now;
-        st.unindexChannel(channel);
+        channel = this.channelGone(c, frame, packet);
         break;
       case Command.READ_NOTIFY:
       case Command.READ:
       case Command.WRITE_NOTIFY:
-        if (isReq) {
-          channel = this.channelBySid(c, p1);
-          const kind = frame.command === Command.WRITE_NOTIFY ? 'write' : 'read';
-          ref = makeRef(packet, requestName(frame.command));
-          c.pendingIo.set(p2, { ioid: p2, kind, channel, dataType: frame.dataType, dataCount: frame.dataCount, request: ref, side });
-          st.statistics.evicted.pending += capMap(c.pendingIo, this.opts.limits.maxPendingPerCircuit);
-        } else {
-          const p = c.pendingIo.get(p2);
-          if (p) {
-            request = p.request;
-            channel = p.channel;
-            c.pendingIo.delete(p2);
-          } else {
-            // libca refreshes monitors with a READ_NOTIFY reusing the subscription id.
-            channel = c.subscriptions.get(p2)?.channel ?? null;
-          }
-        }
+        channel = isReq ? this.ioRequest(c, side, frame, packet) : this.ioReply(c, frame);
         break;
       case Command.WRITE:
-        channel = this.channelBySid(c, p1);
+        channel = this.channelBySid(c, frame.parameter1);
         break;
       case Command.EVENT_ADD:
-        if (isReq) {
-          channel = this.channelBySid(c, p1);
-          const pl = frame.payload;
-          const mask = pl.length >= EVENT_ADD_MASK_OFFSET + 2 ? (pl[EVENT_ADD_MASK_OFFSET] << 8) | pl[EVENT_ADD_MASK_OFFSET + 1] : 0;
-          ref = makeRef(packet, 'EventAddRequest');
-          const sub: SubscriptionInfo = {
-            subscriptionid: p2,
-            channel,
-            mask,
-            dataType: frame.dataType,
-            dataCount: frame.dataCount,
-            request: ref,
-            firstUpdate: null,
-            updates: 0,
-            cancel: null,
-            side,
-          };
-          c.subscriptions.set(p2, sub);
-          st.statistics.evicted.pending += capMap(c.subscriptions, this.opts.limits.maxPendingPerCircuit);
-        } else {
-          let sub = c.subscriptions.get(p2);
-          if (sub && frame.payloadSize === 0 && sub.cancel) {
-            confirmation = true;
-            request = sub.cancel;
-            channel = sub.channel;
-            c.subscriptions.delete(p2);
-          } else if (frame.payloadSize === 0 && (!sub || frame.dataCount !== 0)) {
-            // No payload but elements, or no live subscription: the confirmation of a cancel we did not
-            // see (p1 = SID). Only a known subscription's count-0 reply is an empty 4.13 update.
-            confirmation = true;
-            channel = sub?.channel ?? c.channelsBySid.get(p1) ?? null;
-            if (sub) c.subscriptions.delete(p2);
-          } else {
-            if (!sub) {
-              // Capture began after the EVENT_ADD: group the updates by subscription id.
-              sub = {
-                subscriptionid: p2,
-                channel: null,
-                mask: 0,
-                dataType: frame.dataType,
-                dataCount: frame.dataCount,
-                request: null,
-                firstUpdate: null,
-                updates: 0,
-                cancel: null,
-                side: other(side),
-              };
-              c.subscriptions.set(p2, sub);
-              st.statistics.evicted.pending += capMap(c.subscriptions, this.opts.limits.maxPendingPerCircuit);
-            }
-            channel = sub.channel;
-            sub.updates++;
-            if (!sub.firstUpdate) {
-              sub.firstUpdate = makeRef(packet, 'EventAddResponse');
-              if (sub.request) request = sub.request;
-            }
-          }
-        }
+        channel = isReq ? this.eventAddRequest(c, side, frame, packet) : this.eventAddReply(c, side, frame, packet);
         break;
-      case Command.EVENT_CANCEL: {
-        channel = this.channelBySid(c, p1);
-        const sub = c.subscriptions.get(p2);
-        ref = makeRef(packet, 'EventCancelRequest');
-        if (sub) {
-          sub.cancel = ref;
-          if (sub.channel === null) sub.channel = channel;
-        }
+      case Command.EVENT_CANCEL:
+        channel = this.eventCancel(c, frame, packet);
         break;
-      }
       case Command.CLEAR_CHANNEL:
-        channel = this.channelBySid(c, p1);
-        channel = this.linkCid(c, channel, p2);
-        if (isReq) {
-          ref = makeRef(packet, 'ClearChannelRequest');
-          channel.status = 'clearing';
-          c.pendingClears.set(p1, ref);
-          st.statistics.evicted.pending += capMap(c.pendingClears, this.opts.limits.maxPendingPerCircuit);
-        } else {
-          request = c.pendingClears.get(p1);
-          c.pendingClears.delete(p1);
-          channel.status = 'cleared';
-          channel.endedAt = now;
-          st.unindexChannel(channel);
-        }
+        channel = this.clearChannel(c, frame, packet, isReq);
         break;
       case Command.ECHO:
       case Command.READ_SYNC:
-        if (isReq) c.pendingEcho = ref = makeRef(packet, requestName(frame.command));
+        if (isReq) c.pendingEcho = makeRef(packet, requestName(frame.command));
         else if (c.pendingEcho) {
-          request = c.pendingEcho;
+          out.request = c.pendingEcho;
           c.pendingEcho = null;
         }
         break;
       case Command.ERROR:
-        [channel, request] = this.errorContext(c, frame);
+        channel = this.errorContext(c, frame);
         break;
       case Command.SEARCH:
       case Command.NOT_FOUND: {
@@ -716,14 +574,16 @@ export class Decoder implements CaDecoder {
         const clientAddr = c.client ?? (isReq ? sideAddress(c, side) : sideAddress(c, other(side)));
         const serverAddr = c.server ?? (isReq ? sideAddress(c, other(side)) : sideAddress(c, side));
         const r = this.search(packet, frame, isReq, clientAddr, serverAddr, null);
-        pv = r.pv;
-        request = r.request;
+        out.pv = r.pv;
+        out.request = r.request;
         break;
       }
       default:
         break;
     }
 
+    const request = out.request;
+    let pv = out.pv;
     if (channel) {
       channel.messages++;
       if (pv === null) pv = channel.pv;
@@ -731,7 +591,7 @@ export class Decoder implements CaDecoder {
     const enumStrings = channel?.enumStrings;
     // An empty ID-1 reply is a cancel confirmation only when it answers a cancel (or names a known SID
     // with no live subscription); otherwise it is an empty 4.13 update.
-    const emptyEventIsUpdate = frame.command === Command.EVENT_ADD && !isReq && frame.payloadSize === 0 && !confirmation;
+    const emptyEventIsUpdate = frame.command === Command.EVENT_ADD && !isReq && frame.payloadSize === 0 && !out.confirmation;
     const command =
       enumStrings || emptyEventIsUpdate
         ? decodeCommand(frame, role, { enumStrings: enumStrings ?? undefined, emptyEventIsUpdate })
@@ -740,22 +600,189 @@ export class Decoder implements CaDecoder {
       const meta = command.metadata as { enumStrings?: string[] } | undefined;
       if (meta?.enumStrings) channel.enumStrings = meta.enumStrings;
     }
-    this.emit(
-      packet,
-      command,
-      pv,
-      role,
-      certainty,
-      c.id,
-      request,
-      c.server ?? undefined,
-      c.client ?? undefined,
-      frame,
-    );
+    this.emit(packet, command, pv, role, certainty, c.id, request, c.server ?? undefined, c.client ?? undefined, frame);
+  }
+
+  /** Scratch results of the message handlers (one object for all messages: no allocation per message). */
+  private readonly out: { request: RequestRef | undefined; pv: string | null; confirmation: boolean } = {
+    request: undefined,
+    pv: null,
+    confirmation: false,
+  };
+
+  private createRequest(c: CircuitInfo, frame: CaFrame, packet: PacketInfo): ChannelInfo {
+    const cid = frame.parameter1;
+    const pv = cstring(frame.payload);
+    const ref = makeRef(packet, 'CreateChanRequest');
+    let channel = c.channelsByCid.get(cid) ?? null;
+    // A CID seen before (reused after a clear, or a repeat) starts a new channel.
+    if (channel && (channel.sid !== null || (channel.pv !== null && channel.pv !== pv))) {
+      this.st.unindexChannel(channel);
+      channel = null;
+    }
+    channel ??= this.channelByCid(c, cid);
+    channel.pv = pv;
+    channel.status = 'creating';
+    channel.created = ref;
+    c.pendingCreates.set(cid, { pv, request: ref });
+    this.st.statistics.evicted.pending += capMap(c.pendingCreates, this.opts.limits.maxPendingPerCircuit);
+    if (c.clientMinor === null) c.clientMinor = frame.parameter2;
+    this.out.pv = pv;
+    return channel;
+  }
+
+  private createReply(c: CircuitInfo, frame: CaFrame, packet: PacketInfo): ChannelInfo {
+    const cid = frame.parameter1;
+    const pend = c.pendingCreates.get(cid);
+    if (pend) {
+      this.out.request = pend.request;
+      c.pendingCreates.delete(cid);
+    }
+    const channel = this.linkSid(c, this.channelByCid(c, cid), frame.parameter2);
+    if (channel.pv === null && pend) channel.pv = pend.pv;
+    channel.nativeType = frame.dataType;
+    channel.nativeCount = frame.dataCount;
+    channel.status = 'connected';
+    channel.connectedAt = packet.timestamp;
+    if (pend) channel.connectLatency = packet.timestamp - pend.request.timestamp;
+    return channel;
+  }
+
+  /** CREATE_CH_FAIL (answers a create) or SERVER_DISCONN: the channel of `p1` = CID ends. */
+  private channelGone(c: CircuitInfo, frame: CaFrame, packet: PacketInfo): ChannelInfo {
+    const cid = frame.parameter1;
+    const failed = frame.command === Command.CREATE_CH_FAIL;
+    const pend = failed ? c.pendingCreates.get(cid) : undefined;
+    if (pend) {
+      this.out.request = pend.request;
+      c.pendingCreates.delete(cid);
+    }
+    const channel = this.channelByCid(c, cid);
+    if (channel.pv === null && pend) channel.pv = pend.pv;
+    channel.status = failed ? 'failed' : 'disconnected';
+    channel.endedAt = packet.timestamp;
+    this.st.unindexChannel(channel);
+    return channel;
+  }
+
+  /** READ_NOTIFY / READ / WRITE_NOTIFY request: `p1` = SID, `p2` = IOID. */
+  private ioRequest(c: CircuitInfo, side: Side, frame: CaFrame, packet: PacketInfo): ChannelInfo {
+    const channel = this.channelBySid(c, frame.parameter1);
+    const ioid = frame.parameter2;
+    c.pendingIo.set(ioid, {
+      ioid,
+      kind: frame.command === Command.WRITE_NOTIFY ? 'write' : 'read',
+      channel,
+      dataType: frame.dataType,
+      dataCount: frame.dataCount,
+      request: makeRef(packet, requestName(frame.command)),
+      side,
+    });
+    this.st.statistics.evicted.pending += capMap(c.pendingIo, this.opts.limits.maxPendingPerCircuit);
+    return channel;
+  }
+
+  /** Their reply: `p2` = IOID. */
+  private ioReply(c: CircuitInfo, frame: CaFrame): ChannelInfo | null {
+    const ioid = frame.parameter2;
+    const p = c.pendingIo.get(ioid);
+    if (p) {
+      this.out.request = p.request;
+      c.pendingIo.delete(ioid);
+      return p.channel;
+    }
+    // libca refreshes monitors with a READ_NOTIFY reusing the subscription id.
+    return c.subscriptions.get(ioid)?.channel ?? null;
+  }
+
+  private eventAddRequest(c: CircuitInfo, side: Side, frame: CaFrame, packet: PacketInfo): ChannelInfo {
+    const channel = this.channelBySid(c, frame.parameter1);
+    const pl = frame.payload;
+    const mask = pl.length >= EVENT_ADD_MASK_OFFSET + 2 ? (pl[EVENT_ADD_MASK_OFFSET] << 8) | pl[EVENT_ADD_MASK_OFFSET + 1] : 0;
+    const sub: SubscriptionInfo = {
+      subscriptionid: frame.parameter2,
+      channel,
+      mask,
+      dataType: frame.dataType,
+      dataCount: frame.dataCount,
+      request: makeRef(packet, 'EventAddRequest'),
+      firstUpdate: null,
+      updates: 0,
+      cancel: null,
+      side,
+    };
+    c.subscriptions.set(frame.parameter2, sub);
+    this.st.statistics.evicted.pending += capMap(c.subscriptions, this.opts.limits.maxPendingPerCircuit);
+    return channel;
+  }
+
+  /** ID 1 from the server: a monitor update, or (no payload) the confirmation of a cancel. */
+  private eventAddReply(c: CircuitInfo, side: Side, frame: CaFrame, packet: PacketInfo): ChannelInfo | null {
+    const subid = frame.parameter2;
+    let sub = c.subscriptions.get(subid);
+    if (frame.payloadSize === 0 && (sub?.cancel || !sub || frame.dataCount !== 0)) {
+      // Answers a cancel; or, with no live subscription or with elements but no payload, confirms a cancel
+      // we did not see (p1 = SID). Only a known subscription's count-0 reply is an empty 4.13 update.
+      this.out.confirmation = true;
+      if (sub?.cancel) this.out.request = sub.cancel;
+      if (sub) c.subscriptions.delete(subid);
+      return sub?.channel ?? c.channelsBySid.get(frame.parameter1) ?? null;
+    }
+    if (!sub) {
+      // Capture began after the EVENT_ADD: group the updates by subscription id.
+      sub = {
+        subscriptionid: subid,
+        channel: null,
+        mask: 0,
+        dataType: frame.dataType,
+        dataCount: frame.dataCount,
+        request: null,
+        firstUpdate: null,
+        updates: 0,
+        cancel: null,
+        side: other(side),
+      };
+      c.subscriptions.set(subid, sub);
+      this.st.statistics.evicted.pending += capMap(c.subscriptions, this.opts.limits.maxPendingPerCircuit);
+    }
+    sub.updates++;
+    if (!sub.firstUpdate) {
+      sub.firstUpdate = makeRef(packet, 'EventAddResponse');
+      if (sub.request) this.out.request = sub.request;
+    }
+    return sub.channel;
+  }
+
+  private eventCancel(c: CircuitInfo, frame: CaFrame, packet: PacketInfo): ChannelInfo {
+    const channel = this.channelBySid(c, frame.parameter1);
+    const sub = c.subscriptions.get(frame.parameter2);
+    if (sub) {
+      sub.cancel = makeRef(packet, 'EventCancelRequest');
+      if (sub.channel === null) sub.channel = channel;
+    }
+    return channel;
+  }
+
+  /** CLEAR_CHANNEL both ways: `p1` = SID, `p2` = CID (which also links the two for mid-circuit captures). */
+  private clearChannel(c: CircuitInfo, frame: CaFrame, packet: PacketInfo, isReq: boolean): ChannelInfo {
+    const sid = frame.parameter1;
+    const channel = this.linkCid(c, this.channelBySid(c, sid), frame.parameter2);
+    if (isReq) {
+      channel.status = 'clearing';
+      c.pendingClears.set(sid, makeRef(packet, 'ClearChannelRequest'));
+      this.st.statistics.evicted.pending += capMap(c.pendingClears, this.opts.limits.maxPendingPerCircuit);
+    } else {
+      this.out.request = c.pendingClears.get(sid);
+      c.pendingClears.delete(sid);
+      channel.status = 'cleared';
+      channel.endedAt = packet.timestamp;
+      this.st.unindexChannel(channel);
+    }
+    return channel;
   }
 
   /** ERROR (§3.15): `p1` = CID, the payload starts with the failed request's header. */
-  private errorContext(c: CircuitInfo, frame: CaFrame): [ChannelInfo | null, RequestRef | undefined] {
+  private errorContext(c: CircuitInfo, frame: CaFrame): ChannelInfo | null {
     let channel: ChannelInfo | null = frame.parameter1 !== ADDRESS_FROM_SOURCE ? (c.channelsByCid.get(frame.parameter1) ?? null) : null;
     let request: RequestRef | undefined;
     const pl = frame.payload;
@@ -789,7 +816,8 @@ export class Decoder implements CaDecoder {
         channel = c.channelsBySid.get(id1) ?? null;
       }
     }
-    return [channel, request];
+    this.out.request = request;
+    return channel;
   }
 
   private channelByCid(c: CircuitInfo, cid: number): ChannelInfo {
