@@ -24,6 +24,14 @@ describe('summarizeRecord', () => {
     });
   });
 
+  it('flags a value in alarm', () => {
+    const s = summarizeRecord({
+      timestamp: 1, src: 'a', dst: 'b', pv: 'sim:double',
+      command: { name: 'EventAddResponse', data: [9.5], metadata: { status: 3, severity: 2, units: 'V', precision: 1 } },
+    });
+    expect(s.fields).toBe('9.5 V [MAJOR / HIHI]');
+  });
+
   it('hides a successful status and cuts long lines', () => {
     const s = summarizeRecord({
       timestamp: 1, src: 'a', dst: 'b', pv: null,

@@ -3,7 +3,7 @@
  * its latency. Kept apart from the components so it is tested without a browser.
  */
 import type { RecordJSON } from './contract.js';
-import { dbrTypeName, ecaStatus, formatAccessRights, formatLatency, formatValue, valueFormatOf } from './dbr.js';
+import { dbrTypeName, ecaStatus, formatAccessRights, formatAlarm, formatLatency, formatValue, valueFormatOf } from './dbr.js';
 import { isErrorRecord } from './filter.js';
 
 /** Command fields that the row shows elsewhere or that carry no information for a reader. */
@@ -53,6 +53,9 @@ export function summarizeFields(command: RecordJSON['command'], max = 160): stri
   const parts: string[] = [];
   if (command.data !== undefined && command.data !== null) {
     parts.push(formatValue(command.data, { ...valueFormatOf(command.metadata), maxElements: 5 }));
+    // An alarm is worth a glance; a clear one is not.
+    const alarm = formatAlarm(command.metadata);
+    if (alarm !== '' && alarm !== 'NO_ALARM') parts.push(`[${alarm}]`);
   }
   for (const [k, v] of Object.entries(command)) {
     if (HIDDEN_FIELDS.has(k) || v === undefined || v === null) continue;
