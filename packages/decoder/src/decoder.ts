@@ -9,12 +9,14 @@ import {
   decodeCommand,
   deframeDatagram,
   guessRole,
+  ipv4ToString,
   oneSidedRole,
+  readCString,
 } from '@ca-shark/protocol';
 import type { CaCommand, CaFault, CaFrame, Role, RoleCertainty } from '@ca-shark/protocol';
 import { classifyOpening } from './classify.js';
 import type { OpeningVerdict } from './classify.js';
-import { ADDRESS_FROM_SOURCE, EVENT_ADD_MASK_OFFSET, cstring, hex, ipv4 } from './ids.js';
+import { ADDRESS_FROM_SOURCE, EVENT_ADD_MASK_OFFSET, hex } from './wire.js';
 import { resolveOptions } from './options.js';
 import type { DecoderOptions, ResolvedOptions } from './options.js';
 import type { CaRecord, MalformedCommand, RequestRef } from './record.js';
@@ -524,10 +526,10 @@ export class Decoder implements CaDecoder {
         } else c.serverMinor = frame.dataCount;
         break;
       case Command.CLIENT_NAME:
-        if (isReq) c.userName = cstring(frame.payload);
+        if (isReq) c.userName = payloadString(frame);
         break;
       case Command.HOST_NAME:
-        if (isReq) c.hostName = cstring(frame.payload);
+        if (isReq) c.hostName = payloadString(frame);
         break;
       case Command.CREATE_CHAN:
         channel = isReq ? this.createRequest(c, frame, packet) : this.createReply(c, frame, packet);
@@ -612,7 +614,7 @@ export class Decoder implements CaDecoder {
 
   private createRequest(c: CircuitInfo, frame: CaFrame, packet: PacketInfo): ChannelInfo {
     const cid = frame.parameter1;
-    const pv = cstring(frame.payload);
+    const pv = payloadString(frame);
     const ref = makeRef(packet, 'CreateChanRequest');
     let channel = c.channelsByCid.get(cid) ?? null;
     // A CID seen before (reused after a clear, or a repeat) starts a new channel.
@@ -1002,7 +1004,7 @@ export class Decoder implements CaDecoder {
         break;
       }
       case Command.RSRV_IS_UP: {
-        const ip = frame.parameter2 !== 0 ? ipv4(frame.parameter2) : packet.src;
+        const ip = frame.parameter2 !== 0 ? ipv4ToString(frame.parameter2) : packet.src;
         const port = frame.dataCount !== 0 ? frame.dataCount : this.opts.serverPort;
         const known = st.servers.has(`${ip}:${port}`);
         const srv = st.server(ip, port, now);
@@ -1052,7 +1054,7 @@ export class Decoder implements CaDecoder {
     const now = packet.timestamp;
     if (frame.command === Command.SEARCH && isReq) {
       const cid = frame.parameter1;
-      const pv = cstring(frame.payload);
+      const pv = payloadString(frame);
       const key = `${clientAddr}/${cid}`;
       const ref = makeRef(packet, 'SearchRequest');
       const cl = st.client(clientAddr, now);
@@ -1094,7 +1096,7 @@ export class Decoder implements CaDecoder {
       return { pv: s?.pv ?? null, request: s?.first };
     }
     // The server's TCP endpoint: port in dt, address in p1 (0xFFFFFFFF = this datagram's source).
-    const ip = frame.parameter1 === ADDRESS_FROM_SOURCE || frame.parameter1 === 0 ? (sourceIp ?? hostOf(serverAddr)) : ipv4(frame.parameter1);
+    const ip = frame.parameter1 === ADDRESS_FROM_SOURCE || frame.parameter1 === 0 ? (sourceIp ?? hostOf(serverAddr)) : ipv4ToString(frame.parameter1);
     const port = frame.dataType;
     const known = st.servers.has(`${ip}:${port}`);
     const srv = st.server(ip, port, now);
@@ -1187,6 +1189,11 @@ export class Decoder implements CaDecoder {
 /** Last resort for messages of the same shape both ways: the end with the higher (ephemeral) port is the client. */
 function portGuess(packet: PacketInfo): Role {
   return packet.transport.sport < packet.transport.dport ? 'response' : 'request';
+}
+
+/** The name a SEARCH, CREATE_CHAN, CLIENT_NAME or HOST_NAME carries (NUL-terminated, padded). */
+function payloadString(frame: CaFrame): string {
+  return readCString(frame.payload, 0, frame.payload.length);
 }
 
 function makeRef(packet: PacketInfo, command: string): RequestRef {
