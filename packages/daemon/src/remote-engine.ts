@@ -94,6 +94,8 @@ export class RemoteEngine implements DaemonModel, SourceSink {
         return;
       }
       this.postedBytes += buffer.byteLength;
+      // A client that connected since the last timer tick must not miss the records of these frames.
+      this.updateWanted();
       this.post({ type: 'frames', buffer, frames }, [buffer]);
     });
     this.batchTimer = setInterval(() => {
