@@ -49,7 +49,9 @@ export interface ChannelInfo {
 export interface PendingIo {
   ioid: number;
   kind: 'read' | 'write';
+  /** The channel of the request's SID (null only if the state dropped it). */
   channel: ChannelInfo | null;
+  /** DBR type and count asked for. */
   dataType: number;
   dataCount: number;
   request: RequestRef;
@@ -60,10 +62,13 @@ export interface PendingIo {
 /** One EVENT_ADD subscription. */
 export interface SubscriptionInfo {
   subscriptionid: number;
+  /** Null for updates of a subscription whose EVENT_ADD was not captured, until its cancel names the SID. */
   channel: ChannelInfo | null;
+  /** DBE_* event mask (1 value, 2 archive, 4 alarm, 8 property). */
   mask: number;
   dataType: number;
   dataCount: number;
+  /** The EVENT_ADD, when captured. */
   request: RequestRef | null;
   /** Frame and time of the first update, null until it arrives. */
   firstUpdate: RequestRef | null;
@@ -88,24 +93,35 @@ export interface CircuitInfo {
   roleCertainty: RoleCertainty;
   /** Why the flow is CA: a configured server port, its opening CA messages, or a server endpoint learned from a search reply, beacon or circuit. */
   recognisedBy: 'port' | 'opening' | 'learned-port';
+  /** Minor protocol versions announced by the client (VERSION, CREATE_CHAN) and the server (VERSION). */
   clientMinor: number | null;
   serverMinor: number | null;
+  /** Circuit priority 0..99 from the client's VERSION. */
   priority: number | null;
+  /** From HOST_NAME and CLIENT_NAME. */
   hostName: string | null;
   userName: string | null;
+  /** Capture times: first packet seen, latest CA bytes, end (FIN, RST, timeout or eviction). */
   openedAt: number;
   lastSeen: number;
   closedAt: number | null;
   closeReason: string | null;
+  /** CA messages, their bytes, and Malformed records on this circuit. */
   messages: number;
   bytes: number;
   malformed: number;
+  /** Live channels by CID and by SID (a channel seen mid-circuit may be in one map only). */
   channelsByCid: Map<number, ChannelInfo>;
   channelsBySid: Map<number, ChannelInfo>;
+  /** CREATE_CHAN requests without reply, by CID. */
   pendingCreates: Map<number, { pv: string; request: RequestRef }>;
+  /** READ_NOTIFY / READ / WRITE_NOTIFY requests without reply, by IOID. */
   pendingIo: Map<number, PendingIo>;
+  /** Live subscriptions by subscription ID. */
   subscriptions: Map<number, SubscriptionInfo>;
+  /** CLEAR_CHANNEL requests without reply, by SID. */
   pendingClears: Map<number, RequestRef>;
+  /** The latest ECHO (or READ_SYNC) request without reply. */
   pendingEcho: RequestRef | null;
 }
 
@@ -134,13 +150,18 @@ export interface ServerInfo {
 
 /** A client UDP socket (search source). */
 export interface ClientInfo {
+  /** UDP socket "ip:port". */
   address: string;
+  /** Client minor version from its VERSION or SEARCH messages. */
   minor: number | null;
   firstSeen: number;
   lastSeen: number;
+  /** Datagrams led by a sequence-numbered VERSION, and SEARCH requests (retries included). */
   searchDatagrams: number;
   searches: number;
+  /** Sequence number of its latest search datagram. */
   lastSequence: number | null;
+  /** REPEATER_REGISTER messages and empty registration datagrams sent to the repeater port. */
   repeaterRegistrations: number;
 }
 
