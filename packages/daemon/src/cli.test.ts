@@ -107,4 +107,16 @@ describe('ca-sharkd as a subprocess', { timeout: 90_000 }, () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/ca-sharkd: 29 packets \(\d+ bytes\), 33 CA messages \(0 malformed\)/);
   });
+
+  it.skipIf(!isRoot)('--user drops root once the input is open (root only)', async () => {
+    const r = await run(['-r', fileURLToPath(new URL('../../packet/fixtures/ca_monitor.pcapng', import.meta.url)), '--speed', 'max',
+      '--exit-on-eof', '--listen', '127.0.0.1:0', '--user', 'nobody']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/"user":"nobody".*dropped root privileges/);
+    expect(r.stderr).toMatch(/ca-sharkd: 20 packets/);
+    const bad = await run(['-r', fileURLToPath(new URL('../../packet/fixtures/ca_monitor.pcapng', import.meta.url)), '--listen', '127.0.0.1:0', '--user', 'no-such-user-x']);
+    expect(bad.code).toBe(1);
+    expectOneLine(bad.stderr);
+    expect(bad.stderr).toMatch(/--user no-such-user-x: no such user/);
+  });
 });

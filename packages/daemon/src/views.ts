@@ -3,13 +3,10 @@
  * serialises responses through these schemas, so a field missing here never reaches a client: keep the
  * types and the schemas side by side.
  */
+import type { CaptureCounters, SourceDescription } from './sources/types.js';
 
 /** Capture counters (libpcap's pcap_stats for live capture). */
-export interface CaptureStatsView {
-  received: number;
-  dropped: number;
-  ifDropped: number;
-}
+export type CaptureStatsView = CaptureCounters;
 
 /** `/api/stats` and `snapshot.stats`. */
 export interface StatsView {
@@ -152,15 +149,8 @@ export interface HealthView {
   eof: boolean;
 }
 
-/** Source description (see sources/types.ts). */
-export interface SourceView {
-  kind: 'live' | 'stdin' | 'file' | 'demo';
-  iface?: string;
-  linktype?: number;
-  filter?: string;
-  file?: string;
-  speed?: number | 'max';
-}
+/** Source description as served (see sources/types.ts). */
+export type SourceView = SourceDescription;
 
 /** `snapshot` WebSocket frame. */
 export interface SnapshotView {
