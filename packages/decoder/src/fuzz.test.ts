@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createDecoder } from './decoder.js';
+import type { PacketInfo, TcpFlow } from '@ca-shark/packet';
 import type { CaRecord } from './record.js';
 import { PcapBuilder, TcpConn } from './test-support/pcap.js';
 import { CLIENT, SERVER, T0, workedExample } from './test-support/scenario.js';
@@ -84,6 +85,67 @@ describe('fuzz: never throws, never hangs', () => {
         run(base.subarray(0, n));
       }),
       { numRuns: 200 },
+    );
+  });
+});
+
+describe('fuzz: packet events in any order', () => {
+  it('never throws on arbitrary sequences of opens, data, gaps, closes and datagrams', async () => {
+    const { build } = await import('@ca-shark/protocol');
+    const packet = (frame: number, sport: number, dport: number, protocol: 'tcp' | 'udp'): PacketInfo => ({
+      frame,
+      timestamp: T0 + frame * 0.01,
+      caplen: 100,
+      origlen: 100,
+      interfaceId: 0,
+      link: { type: 'raw', linktype: 101, ethertype: 0x800 },
+      ip: { version: 4, hl: 20, tos: 0, len: 100, id: 0, flags: 0, offset: 0, ttl: 64, p: protocol === 'tcp' ? 6 : 17, sum: 0, src: CLIENT, dst: SERVER },
+      transport:
+        protocol === 'tcp'
+          ? { protocol, sport, dport, seq: 0, ack: 0, off: 20, flags: 0, win: 0, sum: 0, urp: 0 }
+          : { protocol, sport, dport, ulen: 8, sum: 0 },
+      src: CLIENT,
+      dst: SERVER,
+    });
+    const valid = [
+      build.versionRequest({ version: 13 }),
+      build.createChanRequest({ name: 'x', cid: 1 }),
+      build.createChanResponse({ data_type: 6, data_count: 1, cid: 1, sid: 2 }),
+      build.eventAddRequest({ data_type: 6, sid: 2, subscriptionid: 3 }),
+      build.eventAddResponse({ data_type: 6, data: [1], subscriptionid: 3 }),
+      build.eventCancelResponse({ data_type: 6, sid: 2, subscriptionid: 3 }),
+      build.clearChannelResponse({ sid: 2, cid: 1 }),
+      build.searchResponse({ port: 7000, cid: 1 }),
+      build.beacon({ server_port: 7001 }),
+    ];
+    const event = fc.record({
+      kind: fc.constantFrom('open', 'data', 'gap', 'close', 'udp'),
+      flow: fc.integer({ min: 1, max: 3 }),
+      from: fc.constantFrom('a', 'b'),
+      port: fc.constantFrom(5064, 5065, 7000, 7001, 40000),
+      bytes: fc.oneof(fc.uint8Array({ maxLength: 64 }), fc.constantFrom(...valid)),
+      opener: fc.constantFrom('a', 'b', undefined),
+    });
+    fc.assert(
+      fc.property(fc.array(event, { maxLength: 40 }), (events) => {
+        let seen = 0;
+        const d = createDecoder({ onRecord: () => seen++ });
+        events.forEach((e, i) => {
+          const frame = i + 1;
+          const flow: TcpFlow = { id: e.flow, a: { ip: CLIENT, port: 40000 + e.flow }, b: { ip: SERVER, port: e.port }, opener: e.opener as 'a' | 'b' | undefined };
+          const p = packet(frame, flow.a.port, flow.b.port, e.kind === 'udp' ? 'udp' : 'tcp');
+          if (e.kind === 'open') d.feed({ type: 'tcp-open', packet: p, flow });
+          else if (e.kind === 'data') d.feed({ type: 'tcp-data', packet: p, flow, from: e.from as 'a' | 'b', data: e.bytes });
+          else if (e.kind === 'gap') d.feed({ type: 'tcp-gap', packet: p, flow, from: e.from as 'a' | 'b', length: e.bytes.length });
+          else if (e.kind === 'close') d.feed({ type: 'tcp-close', packet: p, flow, reason: 'rst' });
+          else d.feed({ type: 'udp', packet: p, payload: e.bytes });
+        });
+        d.end();
+        // Never throws; and the counters agree with what was delivered.
+        expect(d.state.statistics.records).toBe(seen);
+        expect(d.state.statistics.messages + d.state.statistics.malformed + (d.state.statistics.byCommand.RepeaterRegisterRequest ?? 0)).toBeGreaterThanOrEqual(seen);
+      }),
+      { numRuns: 500 },
     );
   });
 });
