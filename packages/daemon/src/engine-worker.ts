@@ -27,6 +27,8 @@ let wanted = false;
 let batchBytes = 0;
 let lastFlush = 0;
 let lastStats = 0;
+let decodeErrors = 0;
+let log: ReturnType<typeof createLogger> | undefined;
 
 const post = (message: FromWorker): void => port.postMessage(message);
 
@@ -50,6 +52,7 @@ port.on('message', (message: ToWorker) => {
     case 'init': {
       description = message.description;
       const logger = createLogger(message.logLevel, message.tty).child({ thread: 'decoder' });
+      log = logger;
       engine = new Engine({
         describe: () => description,
         counters: () => capture,
@@ -71,7 +74,18 @@ port.on('message', (message: ToWorker) => {
     case 'frames': {
       const e = engine;
       if (e === undefined) return;
-      unpackFrames(message.buffer, (linktype, timestamp, bytes, origlen) => e.frame(linktype, timestamp, bytes, origlen));
+      unpackFrames(message.buffer, (linktype, timestamp, bytes, origlen) => {
+        try {
+          e.frame(linktype, timestamp, bytes, origlen);
+        } catch (err) {
+          // A decoder bug must cost one frame, not the whole capture: count it, show the first ones.
+          decodeErrors += 1;
+          if (decodeErrors <= 5 || decodeErrors % 10_000 === 0) {
+            log?.error({ err: (err as Error).message, stack: (err as Error).stack, decodeErrors, linktype, caplen: bytes.length },
+              'decoder failed on a frame; skipped it');
+          }
+        }
+      });
       batchBytes += message.buffer.byteLength;
       // While batches keep arriving the worker drains its message queue without running timers: keep
       // records and counters flowing from here too.
