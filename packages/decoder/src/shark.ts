@@ -62,23 +62,19 @@ export async function* shark(input: SharkInput, options: SharkOptions = {}): Asy
   for await (const chunk of chunksOf(input)) {
     decoder.pushCapture(chunk);
     if (fatal.problem) throw new Error(`shark(): ${fatal.problem.message}`);
-    if (queue.length > 0) {
-      const out = queue;
-      queue = [];
-      for (let i = 0; i < out.length; i++) {
-        const item = out[i];
-        if (item instanceof CircuitEnd) onCircuitClose?.(item.circuit);
-        else yield item;
-      }
-    }
+    if (queue.length > 0) yield* drain();
   }
   decoder.end();
-  const out = queue;
-  queue = [];
-  for (let i = 0; i < out.length; i++) {
-    const item = out[i];
-    if (item instanceof CircuitEnd) onCircuitClose?.(item.circuit);
-    else yield item;
+  yield* drain();
+
+  function* drain(): Generator<CaRecord, void, undefined> {
+    const out = queue;
+    queue = [];
+    for (let i = 0; i < out.length; i++) {
+      const item = out[i];
+      if (item instanceof CircuitEnd) onCircuitClose?.(item.circuit);
+      else yield item;
+    }
   }
 }
 
