@@ -1161,6 +1161,7 @@ export class Decoder implements CaDecoder {
     const record: CaRecord = {
       frame: packet.frame,
       timestamp: packet.timestamp,
+      interfaceId: packet.interfaceId,
       src: packet.src,
       dst: packet.dst,
       ethernet: packet.link,

@@ -38,6 +38,8 @@ export interface CaRecord {
   frame: number;
   /** Capture time of that packet, Unix seconds. */
   timestamp: number;
+  /** pcapng interface the completing packet came from (0 for classic pcap and live capture). */
+  interfaceId: number;
   /** IPv4 source and destination, dotted quads. */
   src: string;
   dst: string;
