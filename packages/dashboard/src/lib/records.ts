@@ -11,6 +11,8 @@ const HIDDEN_FIELDS = new Set([
   'name', 'id', 'data', 'metadata', 'pv', 'pv_name', 'payload', 'header', 'payload_size', 'raw',
   // Shown through `data_type` and `status` (ECA name and severity).
   'data_type_name', 'status_name', 'severity', 'address_raw',
+  // A malformed record's bytes are in the detail's hex dump.
+  'hex',
 ]);
 
 /** What a row of the live table shows. */

@@ -73,8 +73,12 @@ export class RemoteClient {
     this.worker.postMessage({ type: 'window', start, end });
   }
 
+  /** Replaces the subscription; rows shown under the old filter disappear at once. */
   setFilter(filter: SubscribeFilter): void {
+    this.window = { start: 0, rows: [] };
+    this.status = { ...this.status, rowCount: 0, heldCount: 0 };
     this.worker.postMessage({ type: 'filter', filter });
+    for (const l of this.listeners) l();
   }
 
   /** Pauses or resumes; the status follows with the next update. */

@@ -15,6 +15,8 @@ export interface Column<T> {
   /** Optional CSS class per cell (e.g. 'error'). */
   cellClass?: (row: T) => string;
   title?: string;
+  /** Tooltip of a cell (e.g. the detail behind a summary figure). */
+  cellTitle?: (row: T) => string;
 }
 
 /** Sort direction. */

@@ -80,6 +80,21 @@ describe('worker host and remote client', () => {
     expect(remote.latency.map((s) => [s.server, s.kind, s.count, s.points.length])).toEqual([['127.0.0.1:5064', 'read', 1, 1]]);
   });
 
+  it('empties the table at once when the filter changes, before the worker answers', () => {
+    const worker: WorkerLike = { postMessage: () => undefined, onmessage: null, terminate: () => undefined };
+    const remote = new RemoteClient(worker);
+    remote.receive({
+      type: 'update', status: { ...remote.status, rowCount: 1 },
+      window: { start: 0, rows: [{ seq: 0, record: rec(1), summary: { time: 1, from: '', to: '', command: 'x', pv: 'old', fields: '', latency: '', error: false } }] },
+    });
+    let changes = 0;
+    remote.onChange(() => changes++);
+    remote.setFilter({ pv: ['new*'] });
+    expect(remote.window.rows).toEqual([]);
+    expect(remote.status.rowCount).toBe(0);
+    expect(changes).toBe(1);
+  });
+
   it('keeps a filter set before the connection starts', () => {
     const { sockets, remote } = setup();
     remote.setFilter({ pv: ['deep:*'] });
