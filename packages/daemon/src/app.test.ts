@@ -93,6 +93,16 @@ describe('HTTP API', () => {
     expect((await app.inject('/api/searches')).json()[0]).toMatchObject({ pv: 'sim:double', answered: true });
   });
 
+  it('serves the analysis report, by section, and names a bad section', async () => {
+    const { app } = await make();
+    const res = await app.inject('/api/report?section=searches');
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ summary: { first_seen: 1, last_seen: 2, records: 7 }, never_found: [{ pv: 'x:missing' }] });
+    const bad = await app.inject('/api/report?section=bogus');
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error).toMatch(/unknown report section 'bogus'/);
+  });
+
   it('serves Prometheus metrics with per-command counters', async () => {
     const { app } = await make();
     const res = await app.inject('/metrics');

@@ -54,6 +54,9 @@ describe('stdin ingest', { timeout: 60_000 }, () => {
     const searches = (await daemon.app.inject('/api/searches')).json() as { pv: string; answered: boolean }[];
     expect(searches.map((s) => s.pv).sort()).toEqual(['T1:cnt', 'T2:cnt']);
     expect(searches.every((s) => s.answered)).toBe(true);
+    const report = (await daemon.app.inject('/api/report?section=monitors')).json();
+    expect(report.summary.records).toBe(33);
+    expect(report.monitor_load.map((m: { pv: string | null }) => m.pv).filter((pv: string | null) => pv !== null).sort()).toEqual(['T1:cnt', 'T2:cnt']);
     const metrics = (await daemon.app.inject('/metrics')).body;
     expect(metrics).toContain('ca_sharkd_messages_total{command="EventAddResponse"} 14');
   });

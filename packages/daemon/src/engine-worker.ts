@@ -121,6 +121,7 @@ port.on('message', (message: ToWorker) => {
           : message.what === 'clients' ? e.clients()
           : message.what === 'searches' ? e.searches()
           : message.what === 'stats' ? e.stats()
+          : message.what === 'report' ? e.report(message.sections)
           : e.snapshotText();
         // Pending records first, so a table never shows what the stream has not delivered yet.
         flush();

@@ -60,7 +60,13 @@ describe('Engine views', () => {
     const searches = engine.searches();
     expect(searches.length).toBeGreaterThan(0);
     expect(searches.every((s, i) => i === 0 || searches[i - 1].count >= s.count)).toBe(true);
+    const report = engine.report(['latency']);
+    expect(Object.keys(report).sort()).toEqual(['latency', 'slowest_pvs', 'summary']);
+    expect(report.summary?.records).toBe(engine.stats().messages);
+    expect(() => engine.report(['bogus'])).toThrow(/unknown report section/);
     const snapshot = JSON.parse(engine.snapshotText());
+    expect(Object.keys(snapshot.analysis).sort()).toEqual(['beacon_anomalies', 'duplicates', 'never_found', 'redundant_subscriptions', 'writes']);
+    expect(snapshot.analysis.writes.length).toBeGreaterThan(0);
     expect(snapshot.type).toBe('snapshot');
     expect(snapshot.searches.top.length).toBeGreaterThan(0);
     expect(snapshot.stats.messages).toBe(engine.stats().messages);

@@ -1,4 +1,4 @@
-import { type AnalysisRecord, Analyzer, isFailure, recordToJSON } from '@ca-shark/analysis';
+import { type AnalysisRecord, Analyzer, type Report, isFailure, recordToJSON, resolveSections } from '@ca-shark/analysis';
 import { type CaRecord, type DecoderOptions, type DecoderState, createDecoder } from '@ca-shark/decoder';
 import { dbrTypeName } from '@ca-shark/protocol';
 import type { Logger } from 'pino';
@@ -471,8 +471,29 @@ export class Engine implements DaemonModel, SourceSink {
     return out.slice(-150);
   }
 
+  /**
+   * The analyses' report so far (the `ca-shark report --json` object), all sections or those named
+   * (`searches`, `duplicates`, `beacons`, `latency`, `monitors`, `writes`, `errors`, `logs`, ...). Throws
+   * the analysis package's SectionError for an unknown name.
+   */
+  report(sections?: readonly string[]): Partial<Report> {
+    return this.analyzer.report(sections === undefined || sections.length === 0 ? undefined : resolveSections(sections));
+  }
+
   snapshotText(): string {
     return JSON.stringify(this.snapshot());
+  }
+
+  /** The parts of the report the dashboard shows live, each cut to its latest or largest entries. */
+  private snapshotAnalysis(): SnapshotView['analysis'] {
+    const r = this.analyzer.report(['never_found', 'duplicates', 'beacons', 'writes', 'redundant_subscriptions']);
+    return {
+      never_found: (r.never_found ?? []).slice(0, 50),
+      duplicates: (r.duplicates ?? []).slice(0, 50),
+      beacon_anomalies: (r.beacons ?? []).flatMap((b) => b.anomalies).slice(-50),
+      writes: (r.writes ?? []).slice(-50),
+      redundant_subscriptions: (r.redundant_subscriptions ?? []).slice(0, 50),
+    };
   }
 
   snapshot(): SnapshotView {
@@ -487,6 +508,7 @@ export class Engine implements DaemonModel, SourceSink {
       searches: { top: this.searches(50), unanswered: this.unanswered(100) },
       errors: this.errors.list(),
       alerts: this.currentAlerts(),
+      analysis: this.snapshotAnalysis(),
     };
   }
 }

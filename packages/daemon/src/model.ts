@@ -15,6 +15,8 @@ export interface DaemonModel {
   servers(): ServerView[] | Promise<ServerView[]>;
   clients(): ClientView[] | Promise<ClientView[]>;
   searches(): SearchView[] | Promise<SearchView[]>;
+  /** The analysis report (all sections, or those named); throws for an unknown section name. */
+  report(sections?: readonly string[]): unknown | Promise<unknown>;
   /** JSON text of a `snapshot` frame ({@link SnapshotView}). */
   snapshotText(): string | Promise<string>;
 }

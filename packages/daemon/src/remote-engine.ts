@@ -149,7 +149,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     }
   }
 
-  private query<T>(what: Query): Promise<T> {
+  private query<T>(what: Query, sections?: string[]): Promise<T> {
     const id = this.nextQuery++;
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -157,7 +157,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
         reject(new Error(`decoder did not answer "${what}" within ${this.queryTimeoutMs} ms`));
       }, this.queryTimeoutMs);
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
-      this.post({ type: 'query', id, what });
+      this.post({ type: 'query', id, what, ...(sections !== undefined ? { sections } : {}) });
     });
   }
 
@@ -267,6 +267,10 @@ export class RemoteEngine implements DaemonModel, SourceSink {
 
   searches(): Promise<SearchView[]> {
     return this.query('searches');
+  }
+
+  report(sections?: readonly string[]): Promise<unknown> {
+    return this.query('report', sections === undefined ? undefined : [...sections]);
   }
 
   snapshotText(): Promise<string> {

@@ -163,6 +163,14 @@ export interface SnapshotView {
   searches: { top: SearchView[]; unanswered: UnansweredView[] };
   errors: ErrorView[];
   alerts: AlertView[];
+  /** Live results of @ca-shark/analysis, in the report's JSON form (docs/report.md); lists are capped at 50. */
+  analysis: {
+    never_found: unknown[];
+    duplicates: unknown[];
+    beacon_anomalies: unknown[];
+    writes: unknown[];
+    redundant_subscriptions: unknown[];
+  };
 }
 
 // ---- JSON schemas (draft-07 subset that fastify's serializer understands) ----
@@ -294,6 +302,9 @@ export const searchSchema = {
     lastSeen: num,
   },
 } as const;
+
+/** Schema of `/api/report`: the analysis report (docs/report.md), passed through as it is. */
+export const reportSchema = { type: 'object', additionalProperties: true } as const;
 
 /** Wraps an item schema into an array schema. */
 export function arrayOf<T extends object>(items: T): { type: 'array'; items: T } {

@@ -5,7 +5,7 @@ import type { CaptureCounters, SourceDescription } from './sources/types.js';
 import type { StatsView } from './views.js';
 
 /** Tables the main thread can ask the worker for. */
-export type Query = 'channels' | 'servers' | 'clients' | 'searches' | 'snapshot' | 'stats';
+export type Query = 'channels' | 'servers' | 'clients' | 'searches' | 'snapshot' | 'stats' | 'report';
 
 /** Main → worker. */
 export type ToWorker =
@@ -16,7 +16,7 @@ export type ToWorker =
   | { type: 'end' }
   /** Whether any WebSocket client is connected: without one, records are not serialised at all. */
   | { type: 'wanted'; wanted: boolean }
-  | { type: 'query'; id: number; what: Query };
+  | { type: 'query'; id: number; what: Query; sections?: string[] };
 
 /** Worker → main. */
 export type FromWorker =

@@ -25,6 +25,7 @@ export function fakeModel(): DaemonModel {
     searches: { top: [], unanswered: [] },
     errors: [],
     alerts: [],
+    analysis: { never_found: [], duplicates: [], beacon_anomalies: [], writes: [], redundant_subscriptions: [] },
   });
   return {
     source,
@@ -42,5 +43,9 @@ export function fakeModel(): DaemonModel {
     clients: () => [{ host: '127.0.0.1', hostname: 'h', user: 'u', circuits: 1, channels: 1, searches: 4, searchRate: 2 }],
     searches: () => [{ pv: 'sim:double', count: 4, clients: 1, answered: true, servers: ['127.0.0.1:5064'], firstSeen: 1, lastSeen: 2 }],
     snapshotText: () => JSON.stringify(snapshot()),
+    report: (sections) => {
+      if (sections?.includes('bogus') === true) throw new Error("unknown report section 'bogus'");
+      return { summary: { first_seen: 1, last_seen: 2, records: 7 }, never_found: [{ pv: 'x:missing' }] };
+    },
   };
 }
