@@ -134,5 +134,7 @@ describe('formatLastValue', () => {
     expect(formatLastValue({ data: [2], metadata: { enumStrings: ['Off', 'On', 'Fault'] } })).toBe('2 (Fault)');
     expect(formatLastValue({ data: [3.14159], metadata: { precision: 3, units: 'mm' } })).toBe('3.142 mm');
     expect(formatLastValue(null)).toBe('');
+    expect(formatLastValue([1, 2, 3, 4, 5, 6, 7, 8], 4, 1000)).toBe('[1000] 1, 2, 3, …');
+    expect(formatLastValue([1, 2], 6, 2)).toBe('[2] 1, 2');
   });
 });

@@ -359,10 +359,16 @@ export function dbrTypeName(v: unknown): string {
 
 /**
  * A channel's last value as the daemon sends it: a bare value or array, or a decoded DBR
- * (`{data, metadata}`), shown with its enum string and units when the metadata has them.
+ * (`{data, metadata}`), shown with its enum string and units when the metadata has them. `count` is
+ * the channel's element count: the daemon trims long arrays, and the count shown must stay the real one.
  */
-export function formatLastValue(v: unknown, maxElements = 6): string {
+export function formatLastValue(v: unknown, maxElements = 6, count?: number | null): string {
   if (v === undefined || v === null) return '';
-  if (isRecord(v) && 'data' in v) return formatValue(v.data, { ...valueFormatOf(v.metadata), maxElements });
-  return formatValue(v, { maxElements });
+  const data = isRecord(v) && 'data' in v ? v.data : v;
+  const opts = { ...(isRecord(v) && 'data' in v ? valueFormatOf(v.metadata) : {}), maxElements };
+  if (Array.isArray(data) && typeof count === 'number' && count > data.length && data.length > 0) {
+    const shown = data.slice(0, Math.min(data.length, Math.max(1, maxElements - 1))).map((x) => formatScalar(x, opts));
+    return `[${count}] ${shown.join(', ')}, …`;
+  }
+  return formatValue(data, opts);
 }
