@@ -38,9 +38,11 @@ export async function buildApp<R>(options: AppOptions<R>): Promise<FastifyInstan
     connectionTimeout: 0,
     forceCloseConnections: true,
   }) as unknown as FastifyInstance;
-  await app.register(securityPlugin, { token: options.token, allowedOrigins: options.allowedOrigins });
   // Registered on the root so that `injectWS` is available to tests; client messages are small subscriptions.
+  // Before the security hooks: its own onRequest hook marks upgrade requests, so that a refused upgrade's
+  // socket is destroyed after the 403 instead of lingering (and holding up shutdown).
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  await app.register(securityPlugin, { token: options.token, allowedOrigins: options.allowedOrigins });
   await app.register(apiPlugin, { model: options.model });
   await app.register(metricsPlugin, { model: options.model, hubStats: () => options.hub.stats() });
   await app.register(wsPlugin<R>(), {

@@ -1,9 +1,13 @@
 import { readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { PassThrough } from 'node:stream';
+import pino from 'pino';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunningDaemon } from './server.js';
-import { TestClient, startTestDaemon } from './test-support/daemon.js';
+import { parseCommandLine } from './cli.js';
+import { startDaemon } from './server.js';
+import { TestClient, freeTcpPort, startTestDaemon } from './test-support/daemon.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../../packet/fixtures/${name}`, import.meta.url));
 
@@ -42,6 +46,8 @@ describe('stdin ingest', { timeout: 60_000 }, () => {
     // Raw bytes travel as hex for the dashboard's hex dump.
     expect(updates[0].raw).toMatch(/^[0-9a-f]+$/);
 
+    const d = daemon;
+    await c.until('eof', () => d.engine.eof);
     const health = (await daemon.app.inject('/api/health')).json();
     expect(health).toMatchObject({ status: 'ok', eof: true, source: { kind: 'stdin', linktype: 113 } });
     const stats = (await daemon.app.inject('/api/stats')).json();
@@ -91,5 +97,27 @@ describe('file replay', { timeout: 60_000 }, () => {
     expect(stats.packets).toBe(167);
     expect(stats.messages).toBeGreaterThanOrEqual(148);
     expect((await d.app.inject('/api/health')).json()).toMatchObject({ eof: true, source: { kind: 'file', speed: 'max' } });
+  });
+});
+
+describe('serving', { timeout: 60_000 }, () => {
+  it('refuses a WebSocket from a foreign Origin on the real port, accepts its own', async () => {
+    daemon = await startTestDaemon(['--stdin'], { input: new PassThrough() });
+    const host = new URL(daemon.url).host;
+    await expect(TestClient.open(daemon.url, { origin: 'https://evil.example' })).rejects.toThrow(/HTTP 403/);
+    const own = await TestClient.open(daemon.url, { origin: `http://${host}` });
+    clients.push(own);
+    await own.until('hello', () => own.frames.find((f) => f.type === 'hello'));
+  });
+
+  it('warns when it listens beyond loopback', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({ write(chunk: Buffer, _enc, done) { lines.push(chunk.toString()); done(); } });
+    const port = await freeTcpPort();
+    const config = parseCommandLine(['--stdin', '--listen', `0.0.0.0:${port}`], {});
+    daemon = await startDaemon(config, pino({ level: 'warn' }, sink), { input: new PassThrough() });
+    const warning = lines.map((l) => JSON.parse(l) as { level: number; msg: string; host?: string }).find((l) => l.host === '0.0.0.0');
+    expect(warning?.level).toBe(40);
+    expect(warning?.msg).toMatch(/captured traffic is sensitive/);
   });
 });
