@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DbrType, build } from '@ca-shark/protocol';
 import type { CaRecord } from './record.js';
-import { PcapBuilder, TcpConn } from './test-support/pcap.js';
+import { PcapWriter, TcpConversation } from '@ca-shark/packet';
 import { CLIENT, SERVER, T0, decode } from './test-support/scenario.js';
 
 interface Row {
@@ -66,9 +66,9 @@ const ROWS: Row[] = [
 ];
 
 async function one(row: Row): Promise<CaRecord[]> {
-  const b = new PcapBuilder();
+  const b = new PcapWriter();
   if (row.transport === 'tcp') {
-    new TcpConn(b, CLIENT, 45000, SERVER, 5064).open(T0).send(T0 + 1, row.fromClient, row.bytes);
+    new TcpConversation(b, CLIENT, 45000, SERVER, 5064).open(T0).send(T0 + 1, row.fromClient, row.bytes);
   } else {
     // Beacons and repeater traffic use the repeater port; the rest the server port.
     const repeater = ['Beacon', 'RepeaterRegisterRequest'].includes(row.name);

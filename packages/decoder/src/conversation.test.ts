@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DbrType, build, concatBytes } from '@ca-shark/protocol';
 import { createDecoder } from './decoder.js';
 import type { CaRecord } from './record.js';
-import { PcapBuilder, TcpConn } from './test-support/pcap.js';
+import { PcapWriter, TcpConversation } from '@ca-shark/packet';
 import { CLIENT, SERVER, T0, decode, summary, workedCircuit, workedExample } from './test-support/scenario.js';
 
 const WORKED_LINES = [
@@ -110,9 +110,9 @@ describe('conversation: which TCP traffic is CA', () => {
   });
 
   it('recognises a circuit on a port learned from a beacon', async () => {
-    const b = new PcapBuilder();
+    const b = new PcapWriter();
     b.udp(T0, SERVER, 33333, '10.0.0.255', 5065, build.beacon({ server_port: 40002, beacon_id: 4 }));
-    const c = new TcpConn(b, CLIENT, 45000, SERVER, 40002);
+    const c = new TcpConversation(b, CLIENT, 45000, SERVER, 40002);
     // Mid-circuit: no handshake, and the first bytes are a reply (not an opening).
     c.send(T0 + 1, false, build.readNotifyResponse({ data_type: DbrType.DOUBLE, data: [1], ioid: 9 }));
     c.send(T0 + 1.1, true, build.readNotifyRequest({ data_type: DbrType.DOUBLE, sid: 3, ioid: 10 }));
@@ -126,8 +126,8 @@ describe('conversation: which TCP traffic is CA', () => {
   });
 
   it('decodes the buffered early bytes of a flow whose port is learned later', async () => {
-    const b = new PcapBuilder();
-    const c = new TcpConn(b, CLIENT, 45000, SERVER, 40003);
+    const b = new PcapWriter();
+    const c = new TcpConversation(b, CLIENT, 45000, SERVER, 40003);
     // Mid-stream, one message: not enough to recognise the flow by itself.
     c.send(T0, false, build.readNotifyResponse({ data_type: DbrType.DOUBLE, data: [1], ioid: 9 }));
     b.udp(T0 + 1, SERVER, 33333, '10.0.0.255', 5065, build.beacon({ server_port: 40003, beacon_id: 4 }));
@@ -142,7 +142,7 @@ describe('conversation: which TCP traffic is CA', () => {
   });
 
   it('stays silent on ssh, http, tls and zero-filled TCP traffic', async () => {
-    const b = new PcapBuilder();
+    const b = new PcapWriter();
     const flows: [number, Uint8Array, Uint8Array][] = [
       [22, new TextEncoder().encode('SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n'), new TextEncoder().encode('SSH-2.0-OpenSSH_9.2\r\n')],
       [8080, new TextEncoder().encode('GET / HTTP/1.1\r\nHost: x\r\n\r\n'), new TextEncoder().encode('HTTP/1.1 200 OK\r\n\r\n')],
@@ -151,11 +151,11 @@ describe('conversation: which TCP traffic is CA', () => {
     ];
     let port = 50000;
     for (const [sport, req, resp] of flows) {
-      const c = new TcpConn(b, CLIENT, port++, SERVER, sport).open(T0);
+      const c = new TcpConversation(b, CLIENT, port++, SERVER, sport).open(T0);
       c.send(T0 + 0.1, true, req).send(T0 + 0.2, false, resp).send(T0 + 0.3, true, req).close(T0 + 1);
     }
     // And a mid-stream flow of zeros without handshake.
-    new TcpConn(b, CLIENT, 51000, SERVER, 9001).send(T0, true, new Uint8Array(100)).send(T0, false, new Uint8Array(100));
+    new TcpConversation(b, CLIENT, 51000, SERVER, 9001).send(T0, true, new Uint8Array(100)).send(T0, false, new Uint8Array(100));
     const d = createDecoder();
     const recs: CaRecord[] = [];
     d.onRecord = (r) => recs.push(r);
@@ -167,8 +167,8 @@ describe('conversation: which TCP traffic is CA', () => {
   });
 
   it('recognises a CA circuit captured mid-stream on an unknown port from a run of CA messages', async () => {
-    const b = new PcapBuilder();
-    const c = new TcpConn(b, CLIENT, 45000, SERVER, 41000);
+    const b = new PcapWriter();
+    const c = new TcpConversation(b, CLIENT, 45000, SERVER, 41000);
     c.send(
       T0,
       true,
@@ -192,7 +192,7 @@ describe('conversation: which TCP traffic is CA', () => {
 
 describe('conversation: roles', () => {
   it('labels UDP VERSIONs by port, not by their p1 (EPICS sequence numbers)', async () => {
-    const b = new PcapBuilder();
+    const b = new PcapWriter();
     b.udp(T0, CLIENT, 40000, SERVER, 5064, concatBytes([build.versionRequest({ sequence: 77 }), build.searchRequest({ name: 'x', cid: 1 })]));
     b.udp(T0 + 0.001, SERVER, 5064, CLIENT, 40000, concatBytes([build.versionResponse({ sequence: 77 }), build.searchResponse({ cid: 1 })]));
     const records = await decode(b.bytes());
@@ -205,8 +205,8 @@ describe('conversation: roles', () => {
   });
 
   it('labels an EPICS server VERSION (dt = p1 = 0) on TCP as a response', async () => {
-    const b = new PcapBuilder();
-    const c = new TcpConn(b, CLIENT, 45000, SERVER, 5064).open(T0);
+    const b = new PcapWriter();
+    const c = new TcpConversation(b, CLIENT, 45000, SERVER, 5064).open(T0);
     // RSRV may speak first.
     c.send(T0 + 0.001, false, build.versionResponse({ version: 13 }));
     c.send(T0 + 0.002, true, build.versionRequest({ priority: 0, version: 13 }));
@@ -215,8 +215,8 @@ describe('conversation: roles', () => {
   });
 
   it('directs a circuit without handshake between two server ports from one-sided commands', async () => {
-    const b = new PcapBuilder();
-    const c = new TcpConn(b, CLIENT, 5064, SERVER, 5064);
+    const b = new PcapWriter();
+    const c = new TcpConversation(b, CLIENT, 5064, SERVER, 5064);
     c.send(T0, false, build.versionResponse({ version: 13 }));
     c.send(T0 + 0.1, true, concatBytes([build.versionRequest({ version: 13 }), build.hostNameRequest({ name: 'gw' })]));
     c.send(T0 + 0.2, true, build.echoRequest());
@@ -232,7 +232,7 @@ describe('conversation: roles', () => {
   });
 
   it('labels beacons, repeater registration (empty datagram) and confirmation', async () => {
-    const b = new PcapBuilder();
+    const b = new PcapWriter();
     b.udp(T0, CLIENT, 40000, '127.0.0.1', 5065, new Uint8Array(0));
     b.udp(T0 + 0.001, '127.0.0.1', 5065, CLIENT, 40000, build.repeaterConfirmResponse({ repeater_address: CLIENT }));
     b.udp(T0 + 1, SERVER, 33000, '10.0.0.255', 5065, build.beacon({ server_port: 5064, beacon_id: 1 }));
@@ -247,10 +247,10 @@ describe('conversation: roles', () => {
 
 describe('conversation: mid-circuit captures', () => {
   it('groups a channel first seen by SID and names it when a CLEAR reveals its CID of a search', async () => {
-    const b = new PcapBuilder();
+    const b = new PcapWriter();
     b.udp(T0, CLIENT, 40000, SERVER, 5064, build.searchRequest({ name: 'late:pv', cid: 9 }));
     b.udp(T0 + 0.001, SERVER, 5064, CLIENT, 40000, build.searchResponse({ cid: 9 }));
-    const c = new TcpConn(b, CLIENT, 45000, SERVER, 5064); // no handshake: capture started later
+    const c = new TcpConversation(b, CLIENT, 45000, SERVER, 5064); // no handshake: capture started later
     c.send(T0 + 1, true, build.readNotifyRequest({ data_type: DbrType.DOUBLE, sid: 5, ioid: 1 }));
     c.send(T0 + 1.01, false, build.readNotifyResponse({ data_type: DbrType.DOUBLE, data: [4], ioid: 1 }));
     c.send(T0 + 2, true, build.clearChannelRequest({ sid: 5, cid: 9 }));
@@ -272,8 +272,8 @@ describe('conversation: mid-circuit captures', () => {
   });
 
   it('groups monitor updates of an unseen EVENT_ADD and names them after the cancel', async () => {
-    const b = new PcapBuilder();
-    const c = new TcpConn(b, CLIENT, 45000, SERVER, 5064);
+    const b = new PcapWriter();
+    const c = new TcpConversation(b, CLIENT, 45000, SERVER, 5064);
     const update = () => build.eventAddResponse({ data_type: DbrType.DOUBLE, data: [1], subscriptionid: 4 });
     c.send(T0, false, update());
     c.send(T0 + 0.5, true, build.createChanRequest({ name: 'other', cid: 1 }));
@@ -293,8 +293,8 @@ describe('conversation: mid-circuit captures', () => {
 
 describe('conversation: requests and latencies', () => {
   it('pairs replies by IOID across interleaved requests and reports errors against their request', async () => {
-    const b = new PcapBuilder();
-    const c = new TcpConn(b, CLIENT, 45000, SERVER, 5064).open(T0);
+    const b = new PcapWriter();
+    const c = new TcpConversation(b, CLIENT, 45000, SERVER, 5064).open(T0);
     const { client, server } = workedCircuit();
     c.send(T0 + 0.1, true, client[0]).send(T0 + 0.11, false, server[0]);
     const rq = (ioid: number) => build.readNotifyRequest({ data_type: DbrType.DOUBLE, sid: 42, ioid });
@@ -312,10 +312,10 @@ describe('conversation: requests and latencies', () => {
   });
 
   it('links NOT_FOUND and CREATE_CH_FAIL to their requests', async () => {
-    const b = new PcapBuilder();
+    const b = new PcapWriter();
     b.udp(T0, CLIENT, 40000, SERVER, 5064, build.searchRequest({ name: 'nope', cid: 3, reply: 10 }));
     b.udp(T0 + 0.002, SERVER, 5064, CLIENT, 40000, build.notFoundResponse({ cid: 3 }));
-    const c = new TcpConn(b, CLIENT, 45000, SERVER, 5064).open(T0 + 1);
+    const c = new TcpConversation(b, CLIENT, 45000, SERVER, 5064).open(T0 + 1);
     c.send(T0 + 1.1, true, build.createChanRequest({ name: 'gone', cid: 4 }));
     c.send(T0 + 1.2, false, build.createChFailResponse({ cid: 4 }));
     const records = await decode(b.bytes());
@@ -328,8 +328,8 @@ describe('conversation: requests and latencies', () => {
   });
 
   it('learns ENUM strings from a CTRL_ENUM reply and attaches them to later ENUM values', async () => {
-    const b = new PcapBuilder();
-    const c = new TcpConn(b, CLIENT, 45000, SERVER, 5064).open(T0);
+    const b = new PcapWriter();
+    const c = new TcpConversation(b, CLIENT, 45000, SERVER, 5064).open(T0);
     c.send(T0 + 0.1, true, build.createChanRequest({ name: 'mode', cid: 1 }));
     c.send(T0 + 0.2, false, build.createChanResponse({ data_type: DbrType.ENUM, data_count: 1, cid: 1, sid: 2 }));
     c.send(T0 + 0.3, true, build.readNotifyRequest({ data_type: DbrType.CTRL_ENUM, sid: 2, ioid: 1 }));
@@ -349,8 +349,8 @@ describe('conversation: requests and latencies', () => {
 
 describe('conversation: faults', () => {
   it('turns a bad header into one Malformed record and keeps decoding the circuit', async () => {
-    const b = new PcapBuilder();
-    const c = new TcpConn(b, CLIENT, 45000, SERVER, 5064).open(T0);
+    const b = new PcapWriter();
+    const c = new TcpConversation(b, CLIENT, 45000, SERVER, 5064).open(T0);
     const junk = Uint8Array.from([0x7f, 0x7f, 0, 3, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
     c.send(T0 + 0.1, true, concatBytes([junk, build.echoRequest(), build.echoRequest()]));
     c.send(T0 + 0.2, false, build.echoResponse());
@@ -362,7 +362,7 @@ describe('conversation: faults', () => {
   });
 
   it('flags a UDP datagram its messages do not fill', async () => {
-    const b = new PcapBuilder();
+    const b = new PcapWriter();
     b.udp(T0, CLIENT, 40000, SERVER, 5064, concatBytes([build.versionRequest({ sequence: 1 }), Uint8Array.from([1, 2, 3])]));
     const records = await decode(b.bytes());
     expect(records.map((r) => r.command.name)).toEqual(['VersionRequest', 'Malformed']);
@@ -370,8 +370,8 @@ describe('conversation: faults', () => {
   });
 
   it('makes no record for a gap that falls on a message boundary', async () => {
-    const b = new PcapBuilder();
-    const c = new TcpConn(b, CLIENT, 45000, SERVER, 5064).open(T0);
+    const b = new PcapWriter();
+    const c = new TcpConversation(b, CLIENT, 45000, SERVER, 5064).open(T0);
     c.send(T0 + 0.1, true, build.echoRequest());
     c.lose(true, 16); // a whole ECHO lost
     c.send(T0 + 0.3, true, concatBytes([build.echoRequest(), build.readSyncRequest()]));
@@ -381,8 +381,8 @@ describe('conversation: faults', () => {
   });
 
   it('reports a lost segment once and decodes what follows', async () => {
-    const b = new PcapBuilder();
-    const c = new TcpConn(b, CLIENT, 45000, SERVER, 5064).open(T0);
+    const b = new PcapWriter();
+    const c = new TcpConversation(b, CLIENT, 45000, SERVER, 5064).open(T0);
     c.send(T0 + 0.1, true, build.echoRequest());
     c.lose(true, 40);
     c.send(T0 + 0.3, true, concatBytes([Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 0]), build.echoRequest(), build.echoRequest()]));

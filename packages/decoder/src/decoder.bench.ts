@@ -9,9 +9,8 @@ import { closeSync, existsSync, openSync, readSync, rmSync, statSync, writeSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DbrType, build, concatBytes } from '@ca-shark/protocol';
-import { PacketPipeline } from '@ca-shark/packet';
+import { PacketPipeline, PcapWriter, TcpConversation } from '@ca-shark/packet';
 import { createDecoder } from './decoder.js';
-import { PcapBuilder, TcpConn } from './test-support/pcap.js';
 
 const target = Number(process.argv[2] ?? 1_000_000);
 // CA_SHARK_BENCH_FILE=path keeps the generated capture there (and reuses it when present) for profiling.
@@ -27,7 +26,7 @@ function countOnly(): number {
 /** Generates the capture; returns the number of CA messages written. */
 function generate(): number {
   const fd = openSync(file, 'w');
-  const b = new PcapBuilder();
+  const b = new PcapWriter();
   const flush = (): void => {
     for (const part of b.drain()) writeSync(fd, part);
   };
@@ -35,7 +34,7 @@ function generate(): number {
   let t = 1_700_000_000;
   const circuits = 20;
   const pvsPerCircuit = 50;
-  const conns: TcpConn[] = [];
+  const conns: TcpConversation[] = [];
   // Searches and connections.
   for (let c = 0; c < circuits; c++) {
     const client = `10.1.${c >> 8}.${(c & 255) + 1}`;
@@ -51,7 +50,7 @@ function generate(): number {
       b.udp((t += 0.0001), server, 5064, client, 40000 + c, concatBytes(reps));
       messages += 22;
     }
-    const conn = new TcpConn(b, client, 50000 + c, server, 5064).open((t += 0.0001));
+    const conn = new TcpConversation(b, client, 50000 + c, server, 5064).open((t += 0.0001));
     const open = [build.versionRequest({ version: 13 }), build.clientNameRequest({ name: 'bench' }), build.hostNameRequest({ name: 'host' })];
     const openReply = [build.versionResponse({ version: 13 })];
     for (let k = 0; k < pvsPerCircuit; k++) {

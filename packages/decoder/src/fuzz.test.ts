@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createDecoder } from './decoder.js';
-import type { PacketInfo, TcpFlow } from '@ca-shark/packet';
+import { type PacketInfo, type TcpFlow, PcapWriter, TcpConversation } from '@ca-shark/packet';
 import type { CaRecord } from './record.js';
-import { PcapBuilder, TcpConn } from './test-support/pcap.js';
 import { CLIENT, SERVER, T0, workedExample } from './test-support/scenario.js';
 
 function run(bytes: Uint8Array): CaRecord[] {
@@ -20,8 +19,8 @@ describe('fuzz: never throws, never hangs', () => {
   it('random TCP streams in both directions to the CA port', () => {
     fc.assert(
       fc.property(chunks, chunks, fc.boolean(), (a, b, handshake) => {
-        const cap = new PcapBuilder();
-        const c = new TcpConn(cap, CLIENT, 45000, SERVER, 5064);
+        const cap = new PcapWriter();
+        const c = new TcpConversation(cap, CLIENT, 45000, SERVER, 5064);
         if (handshake) c.open(T0);
         for (let i = 0; i < Math.max(a.length, b.length); i++) {
           if (a[i]?.length) c.send(T0 + i, true, a[i]);
@@ -39,8 +38,8 @@ describe('fuzz: never throws, never hangs', () => {
   it('random TCP streams on an unknown port produce no CA records unless they open like CA', () => {
     fc.assert(
       fc.property(chunks, (a) => {
-        const cap = new PcapBuilder();
-        const c = new TcpConn(cap, CLIENT, 45000, SERVER, 7000).open(T0);
+        const cap = new PcapWriter();
+        const c = new TcpConversation(cap, CLIENT, 45000, SERVER, 7000).open(T0);
         a.forEach((x, i) => x.length && c.send(T0 + i, true, x));
         const records = run(cap.bytes());
         const first = a.find((x) => x.length > 0);
@@ -54,7 +53,7 @@ describe('fuzz: never throws, never hangs', () => {
   it('random UDP datagrams to the server and repeater ports', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.constantFrom(5064, 5065), fc.uint8Array({ maxLength: 200 })), { maxLength: 20 }), (dgs) => {
-        const cap = new PcapBuilder();
+        const cap = new PcapWriter();
         dgs.forEach(([port, p], i) => cap.udp(T0 + i, CLIENT, 40000, SERVER, port, p));
         const records = run(cap.bytes());
         for (const r of records) expect(r.transport.protocol).toBe('udp');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { concatBytes } from '@ca-shark/protocol';
 import type { CaRecord } from './record.js';
-import { PcapBuilder, TcpConn } from './test-support/pcap.js';
+import { PcapWriter, TcpConversation } from '@ca-shark/packet';
 import { CLIENT, SERVER, T0, decode, workedCircuit } from './test-support/scenario.js';
 
 /** Everything of a record that must not depend on segmentation (frame numbers do). */
@@ -16,8 +16,8 @@ const serverStream = concatBytes(server);
 
 /** The circuit with each direction's stream cut at the given offsets (one segment per piece). */
 function capture(clientCuts: number[], serverCuts: number[], port = 5064, handshake = true): Uint8Array {
-  const b = new PcapBuilder();
-  const c = new TcpConn(b, CLIENT, 45000, SERVER, port);
+  const b = new PcapWriter();
+  const c = new TcpConversation(b, CLIENT, 45000, SERVER, port);
   if (handshake) c.open(T0);
   const pieces = (s: Uint8Array, cuts: number[]) => {
     const out: Uint8Array[] = [];

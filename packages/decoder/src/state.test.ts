@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DbrType, build, concatBytes } from '@ca-shark/protocol';
 import { createDecoder } from './decoder.js';
 import type { CaRecord } from './record.js';
-import { PcapBuilder, TcpConn } from './test-support/pcap.js';
+import { PcapWriter, TcpConversation } from '@ca-shark/packet';
 import { CLIENT, SERVER, T0, decode, workedExample } from './test-support/scenario.js';
 
 function collect(bytes: Uint8Array, options: Parameters<typeof createDecoder>[0] = {}) {
@@ -15,11 +15,11 @@ function collect(bytes: Uint8Array, options: Parameters<typeof createDecoder>[0]
 
 describe('state bounds and expiry', () => {
   it('expires closed circuits and cleared channels by capture time, and caps the tables', () => {
-    const b = new PcapBuilder();
+    const b = new PcapWriter();
     for (let i = 0; i < 300; i++) {
       const t = T0 + i;
       b.udp(t, CLIENT, 40000 + i, SERVER, 5064, build.searchRequest({ name: `pv${i}`, cid: i }));
-      const c = new TcpConn(b, CLIENT, 20000 + i, SERVER, 5064).open(t);
+      const c = new TcpConversation(b, CLIENT, 20000 + i, SERVER, 5064).open(t);
       c.send(t + 0.1, true, build.createChanRequest({ name: `pv${i}`, cid: i }));
       c.send(t + 0.2, false, build.createChanResponse({ data_type: DbrType.DOUBLE, data_count: 1, cid: i, sid: i }));
       // Half of the channels are cleared, all circuits close, and some reads are never answered.
@@ -49,8 +49,8 @@ describe('state bounds and expiry', () => {
   });
 
   it('caps pending requests per circuit', () => {
-    const b = new PcapBuilder();
-    const c = new TcpConn(b, CLIENT, 45000, SERVER, 5064).open(T0);
+    const b = new PcapWriter();
+    const c = new TcpConversation(b, CLIENT, 45000, SERVER, 5064).open(T0);
     const reqs = Array.from({ length: 500 }, (_, k) => build.readNotifyRequest({ data_type: DbrType.DOUBLE, sid: 1, ioid: k }));
     c.send(T0 + 1, true, concatBytes(reqs));
     c.send(T0 + 2, false, build.readNotifyResponse({ data_type: DbrType.DOUBLE, data: [1], ioid: 499 }));
@@ -79,8 +79,8 @@ describe('inputs', () => {
   });
 
   it('emits a message cut by the end of the capture as truncated', async () => {
-    const b = new PcapBuilder();
-    const c = new TcpConn(b, CLIENT, 45000, SERVER, 5064).open(T0);
+    const b = new PcapWriter();
+    const c = new TcpConversation(b, CLIENT, 45000, SERVER, 5064).open(T0);
     const big = build.readNotifyResponse({ data_type: DbrType.DOUBLE, data: Array.from({ length: 100 }, (_, i) => i), ioid: 1 });
     c.send(T0 + 1, true, build.readNotifyRequest({ data_type: DbrType.DOUBLE, data_count: 100, sid: 1, ioid: 1 }));
     c.send(T0 + 2, false, big.subarray(0, 300));
@@ -90,8 +90,8 @@ describe('inputs', () => {
   });
 
   it('flags a message over the size cap without buffering it', async () => {
-    const b = new PcapBuilder();
-    const c = new TcpConn(b, CLIENT, 45000, SERVER, 5064).open(T0);
+    const b = new PcapWriter();
+    const c = new TcpConversation(b, CLIENT, 45000, SERVER, 5064).open(T0);
     const big = build.readNotifyResponse({ data_type: DbrType.DOUBLE, data: Array.from({ length: 2000 }, (_, i) => i), ioid: 1 });
     for (let o = 0; o < big.length; o += 1000) c.send(T0 + 2, false, big.subarray(o, o + 1000));
     c.send(T0 + 3, false, build.echoResponse());
@@ -136,7 +136,7 @@ describe('shark() errors', () => {
   });
 });
 
-/** The Ethernet frames of a classic pcap written by {@link PcapBuilder}. */
+/** The Ethernet frames of a classic pcap written by {@link PcapWriter}. */
 function framesOf(pcap: Uint8Array): { ts: number; bytes: Uint8Array }[] {
   const v = new DataView(pcap.buffer, pcap.byteOffset, pcap.byteLength);
   const out: { ts: number; bytes: Uint8Array }[] = [];

@@ -18,3 +18,4 @@ export { type TcpOptions, type TcpStats, TCP_FIN, TCP_SYN, TCP_RST, TCP_ACK } fr
 export { type FragmentOptions } from './fragments.js';
 export { LINKTYPE, linktypeName, isSupportedLinktype } from './linktypes.js';
 export { dottedQuad } from './format.js';
+export { PcapWriter, TcpConversation } from './writer.js';

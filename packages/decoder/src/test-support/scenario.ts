@@ -3,7 +3,7 @@ import { DbrType, build, concatBytes } from '@ca-shark/protocol';
 import { shark } from '../shark.js';
 import type { SharkOptions } from '../shark.js';
 import type { CaRecord } from '../record.js';
-import { PcapBuilder, TcpConn } from './pcap.js';
+import { PcapWriter, TcpConversation } from '@ca-shark/packet';
 
 export const CLIENT = '10.0.0.5';
 export const SERVER = '10.0.0.9';
@@ -64,9 +64,9 @@ export interface WorkedOptions {
  * The reference's worked example (§7.2) as a capture: a search retried once and answered, then the
  * circuit: each client message at T0 + 1 + i·0.1 s, its answer 0.01 s later.
  */
-export function workedExample(o: WorkedOptions = {}): PcapBuilder {
+export function workedExample(o: WorkedOptions = {}): PcapWriter {
   const port = o.port ?? 5064;
-  const b = new PcapBuilder();
+  const b = new PcapWriter();
   if (o.search ?? true) {
     const req = (seq: number) =>
       concatBytes([build.versionRequest({ sequence: seq }), build.searchRequest({ name: 'demo:ai1', cid: 7 })]);
@@ -81,7 +81,7 @@ export function workedExample(o: WorkedOptions = {}): PcapBuilder {
       concatBytes([build.versionResponse({ sequence: 2 }), build.searchResponse({ port: o.advertisedPort ?? port, cid: 7 })]),
     );
   }
-  const c = new TcpConn(b, CLIENT, 45000, SERVER, port);
+  const c = new TcpConversation(b, CLIENT, 45000, SERVER, port);
   if (o.handshake ?? true) c.open(T0 + 0.9);
   const { client, server } = workedCircuit();
   for (let i = 0; i < client.length; i++) {

@@ -1,7 +1,16 @@
 /**
- * Writes classic pcap captures (Ethernet, IPv4, UDP/TCP) for tests and the benchmark. Checksums: IPv4
- * header checksum computed, UDP/TCP checksums left 0 (legal for UDP, not checked by the packet layer).
+ * Writes classic pcap captures of Ethernet/IPv4 UDP and TCP traffic: for tests, benchmarks and tools that
+ * make captures of their own. The IPv4 header checksum is computed; UDP/TCP checksums are left 0 (legal
+ * for UDP; capture readers, ours included, do not check TCP's).
+ *
+ * @example
+ * const w = new PcapWriter();
+ * w.udp(1_700_000_000, '10.0.0.5', 40000, '10.0.0.255', 5064, datagram);
+ * const tcp = new TcpConversation(w, '10.0.0.5', 45000, '10.0.0.9', 5064).open(1_700_000_000.1);
+ * tcp.send(1_700_000_000.2, true, request).send(1_700_000_000.3, false, reply).close(1_700_000_001);
+ * writeFileSync('made.pcap', w.bytes());
  */
+import { TCP_ACK, TCP_FIN, TCP_SYN } from './tcp.js';
 
 const PCAP_MAGIC_US = 0xa1b2c3d4;
 const LINKTYPE_ETHERNET = 1;
@@ -13,18 +22,15 @@ const ETHERTYPE_IPV4 = 0x0800;
 const PROTO_TCP = 6;
 const PROTO_UDP = 17;
 
-export const FIN = 0x01;
-export const SYN = 0x02;
-export const RST = 0x04;
-export const PSH = 0x08;
-export const ACK = 0x10;
+/** TCP PSH flag: data segments carry it, as stacks usually set it. */
+const TCP_PSH = 0x08;
 
 function ipBytes(ip: string): number[] {
   return ip.split('.').map((x) => Number(x));
 }
 
-/** Builds a pcap file in memory, record by record. */
-export class PcapBuilder {
+/** Builds a pcap file in memory, record by record (microsecond timestamps, LINKTYPE_ETHERNET). */
+export class PcapWriter {
   private parts: Uint8Array[] = [];
   private ipId = 1;
   /** Frames written (also the frame number of the last one). */
@@ -119,7 +125,7 @@ export class PcapBuilder {
     this.frame(ts, f, caplen === undefined ? f.length : ETH_HEADER + IP_HEADER + TCP_HEADER + caplen);
   }
 
-  /** Takes the bytes written so far (the builder keeps going; used by the benchmark to stream). */
+  /** Takes the bytes written so far (the writer keeps going), to stream a large capture to a file. */
   drain(): Uint8Array[] {
     const out = this.parts;
     this.parts = [];
@@ -140,13 +146,13 @@ export class PcapBuilder {
   }
 }
 
-/** One TCP connection in a {@link PcapBuilder}, tracking sequence numbers. */
-export class TcpConn {
+/** One TCP connection written to a {@link PcapWriter}, keeping both directions' sequence numbers. */
+export class TcpConversation {
   private cseq = 1000;
   private sseq = 50000;
 
   constructor(
-    readonly b: PcapBuilder,
+    readonly b: PcapWriter,
     readonly client: string,
     readonly cport: number,
     readonly server: string,
@@ -155,19 +161,19 @@ export class TcpConn {
 
   /** SYN, SYN+ACK, ACK. */
   open(ts: number): this {
-    this.b.tcp(ts, this.client, this.cport, this.server, this.sport, SYN, this.cseq - 1, 0);
-    this.b.tcp(ts, this.server, this.sport, this.client, this.cport, SYN | ACK, this.sseq - 1, this.cseq);
-    this.b.tcp(ts, this.client, this.cport, this.server, this.sport, ACK, this.cseq, this.sseq);
+    this.b.tcp(ts, this.client, this.cport, this.server, this.sport, TCP_SYN, this.cseq - 1, 0);
+    this.b.tcp(ts, this.server, this.sport, this.client, this.cport, TCP_SYN | TCP_ACK, this.sseq - 1, this.cseq);
+    this.b.tcp(ts, this.client, this.cport, this.server, this.sport, TCP_ACK, this.cseq, this.sseq);
     return this;
   }
 
   /** Data from the client (`fromClient`) or the server, as one segment. */
   send(ts: number, fromClient: boolean, data: Uint8Array, caplen?: number): this {
     if (fromClient) {
-      this.b.tcp(ts, this.client, this.cport, this.server, this.sport, PSH | ACK, this.cseq, this.sseq, data, caplen);
+      this.b.tcp(ts, this.client, this.cport, this.server, this.sport, TCP_PSH | TCP_ACK, this.cseq, this.sseq, data, caplen);
       this.cseq += data.length;
     } else {
-      this.b.tcp(ts, this.server, this.sport, this.client, this.cport, PSH | ACK, this.sseq, this.cseq, data, caplen);
+      this.b.tcp(ts, this.server, this.sport, this.client, this.cport, TCP_PSH | TCP_ACK, this.sseq, this.cseq, data, caplen);
       this.sseq += data.length;
     }
     return this;
@@ -182,11 +188,11 @@ export class TcpConn {
 
   /** FIN from the client, FIN from the server, last ACK. */
   close(ts: number): this {
-    this.b.tcp(ts, this.client, this.cport, this.server, this.sport, FIN | ACK, this.cseq, this.sseq);
+    this.b.tcp(ts, this.client, this.cport, this.server, this.sport, TCP_FIN | TCP_ACK, this.cseq, this.sseq);
     this.cseq++;
-    this.b.tcp(ts, this.server, this.sport, this.client, this.cport, FIN | ACK, this.sseq, this.cseq);
+    this.b.tcp(ts, this.server, this.sport, this.client, this.cport, TCP_FIN | TCP_ACK, this.sseq, this.cseq);
     this.sseq++;
-    this.b.tcp(ts, this.client, this.cport, this.server, this.sport, ACK, this.cseq, this.sseq);
+    this.b.tcp(ts, this.client, this.cport, this.server, this.sport, TCP_ACK, this.cseq, this.sseq);
     return this;
   }
 }
