@@ -3,7 +3,9 @@
  * server or client, which an adversarial or very long capture can make unbounded; this keeps memory flat.
  */
 export class BoundedMap<K, V> {
-  private readonly map = new Map<K, V>();
+  private readonly map = new Map<K, { value: V; touched: number }>();
+  /** Counts insertions and refreshes; an entry's `touched` says when it was last moved to the young end. */
+  private clock = 0;
   /** Entries dropped to stay under the cap (reported so truncation is never silent). */
   evicted = 0;
 
@@ -14,20 +16,26 @@ export class BoundedMap<K, V> {
   }
 
   get(key: K): V | undefined {
-    return this.map.get(key);
+    return this.map.get(key)?.value;
   }
 
-  /** Returns the entry, creating it with `create` (and evicting the oldest) when absent. */
+  /**
+   * Returns the entry, creating it with `create` (and evicting the oldest) when absent. Recency is kept
+   * approximately: an entry is moved to the young end only when a quarter of the capacity has been
+   * touched since it last was, so a hot entry costs one lookup, not a delete and an insert, per use.
+   */
   upsert(key: K, create: () => V): V {
-    let value = this.map.get(key);
-    if (value !== undefined) {
-      // Re-insert so iteration order tracks recency.
-      this.map.delete(key);
-      this.map.set(key, value);
-      return value;
+    const node = this.map.get(key);
+    if (node !== undefined) {
+      if (this.clock - node.touched > this.capacity >> 2) {
+        this.map.delete(key);
+        node.touched = ++this.clock;
+        this.map.set(key, node);
+      }
+      return node.value;
     }
-    value = create();
-    this.map.set(key, value);
+    const value = create();
+    this.map.set(key, { value, touched: ++this.clock });
     if (this.map.size > this.capacity) {
       const oldest = this.map.keys().next().value as K;
       this.map.delete(oldest);
@@ -40,12 +48,12 @@ export class BoundedMap<K, V> {
     return this.map.delete(key);
   }
 
-  values(): IterableIterator<V> {
-    return this.map.values();
+  *values(): IterableIterator<V> {
+    for (const node of this.map.values()) yield node.value;
   }
 
-  entries(): IterableIterator<[K, V]> {
-    return this.map.entries();
+  *entries(): IterableIterator<[K, V]> {
+    for (const [key, node] of this.map) yield [key, node.value];
   }
 }
 

@@ -30,6 +30,16 @@ export interface PvLatencyEntry extends Omit<Description, 'p25' | 'p75'> {
   kind: LatencyKind;
 }
 
+/** Latencies kept per PV, server and kind for percentiles (count, mean, min and max stay exact). */
+const PV_SAMPLE_SIZE = 256;
+
+interface PvSeries {
+  pv: string;
+  server: string;
+  kind: LatencyKind;
+  sample: BoundedSample;
+}
+
 interface Series {
   sample: BoundedSample;
   histogram: number[];
@@ -47,8 +57,10 @@ export function respondingServer(record: AnalysisRecord): string {
 
 /** Request → response latencies per server and per PV, as histograms and percentiles. */
 export class LatencyAnalysis {
-  private readonly byServer = new BoundedMap<string, Series>(10_000);
-  private readonly byPv = new BoundedMap<string, { pv: string; server: string; kind: LatencyKind; sample: BoundedSample }>(50_000);
+  /** server → kind → series */
+  private readonly byServer = new BoundedMap<string, Map<LatencyKind, Series>>(10_000);
+  /** pv → "server kind" → sample */
+  private readonly byPv = new BoundedMap<string, Map<string, PvSeries>>(50_000);
 
   add(record: AnalysisRecord): void {
     const latency = record.latency;
@@ -56,37 +68,47 @@ export class LatencyAnalysis {
     const kind = LATENCY_KIND[record.command.name];
     if (!kind) return;
     const server = respondingServer(record);
-    const series = this.byServer.upsert(`${server}|${kind}`, () => ({
-      sample: new BoundedSample(),
-      histogram: new Array<number>(LATENCY_BUCKETS.length + 1).fill(0),
-    }));
+    const kinds = this.byServer.upsert(server, () => new Map());
+    let series = kinds.get(kind);
+    if (!series) {
+      series = { sample: new BoundedSample(), histogram: new Array<number>(LATENCY_BUCKETS.length + 1).fill(0) };
+      kinds.set(kind, series);
+    }
     series.sample.add(latency);
     let bucket = 0;
     while (bucket < LATENCY_BUCKETS.length && latency > LATENCY_BUCKETS[bucket]) bucket++;
     series.histogram[bucket]++;
     if (record.pv) {
       const pv = record.pv;
-      this.byPv.upsert(`${pv}|${server}|${kind}`, () => ({ pv, server, kind, sample: new BoundedSample(1024) })).sample.add(latency);
+      const perPv = this.byPv.upsert(pv, () => new Map());
+      const key = kind + server;
+      let pvSeries = perPv.get(key);
+      if (!pvSeries) perPv.set(key, (pvSeries = { pv, server, kind, sample: new BoundedSample(PV_SAMPLE_SIZE) }));
+      pvSeries.sample.add(latency);
     }
   }
 
   /** One row per server and kind, slowest median first. */
   servers(): LatencyEntry[] {
     const rows: LatencyEntry[] = [];
-    for (const [key, series] of this.byServer.entries()) {
-      const [server, kind] = key.split('|') as [string, LatencyKind];
-      const { p25: _p25, p75: _p75, ...d } = series.sample.describe();
-      rows.push({ server, kind, ...d, histogram: series.histogram });
+    for (const [server, kinds] of this.byServer.entries()) {
+      for (const [kind, series] of kinds) {
+        const { p25: _p25, p75: _p75, ...d } = series.sample.describe();
+        rows.push({ server, kind, ...d, histogram: series.histogram });
+      }
     }
     return rows.sort((a, b) => b.p50 - a.p50);
   }
 
   /** The slowest PVs by 90th percentile. */
   slowestPvs(limit = 50): PvLatencyEntry[] {
-    const rows = [...this.byPv.values()].map(({ pv, server, kind, sample }) => {
-      const { p25: _p25, p75: _p75, ...d } = sample.describe();
-      return { pv, server, kind, ...d };
-    });
+    const rows: PvLatencyEntry[] = [];
+    for (const perPv of this.byPv.values()) {
+      for (const { pv, server, kind, sample } of perPv.values()) {
+        const { p25: _p25, p75: _p75, ...d } = sample.describe();
+        rows.push({ pv, server, kind, ...d });
+      }
+    }
     return topN(rows, limit, (r) => r.p90);
   }
 }

@@ -48,6 +48,27 @@ interface Load {
   subscriptionid: number | null;
 }
 
+/** Subscriptions tracked per circuit for the load table (libca uses far fewer in practice). */
+const MAX_SUBSCRIPTIONS_PER_CIRCUIT = 100_000;
+
+function newLoad(t: number, pv: string | null, server: string | null, circuit: number | null, subscriptionid: number | null): Load {
+  return { updates: 0, bytes: 0, first: t, last: t, pv, server, circuit, subscriptionid };
+}
+
+function count(load: Load, t: number, size: number): void {
+  load.updates++;
+  load.bytes += size;
+  load.last = t;
+}
+
+function row(scope: MonitorLoadEntry['scope'], l: Load): MonitorLoadEntry {
+  const span = Math.max(l.last - l.first, 1);
+  return {
+    scope, pv: l.pv, server: l.server, circuit: l.circuit, subscriptionid: l.subscriptionid,
+    updates: l.updates, bytes: l.bytes, rate: l.updates / span, byte_rate: l.bytes / span, first_seen: l.first, last_seen: l.last,
+  };
+}
+
 interface CircuitSubscriptions {
   client: string | null;
   server: string | null;
@@ -58,7 +79,9 @@ interface CircuitSubscriptions {
 
 /** Monitor updates per PV, subscription and circuit; redundant subscriptions; EVENTS_OFF/ON periods. */
 export class MonitorAnalysis {
-  private readonly load = new BoundedMap<string, Load>(100_000);
+  /** pv → server → load */
+  private readonly byPv = new BoundedMap<string, Map<string, Load>>(100_000);
+  private readonly byCircuit = new BoundedMap<number, { load: Load; subs: Map<number, Load> }>(20_000);
   private readonly circuits = new BoundedMap<number, CircuitSubscriptions>(20_000);
   private readonly redundant = new Map<string, RedundantSubscriptionEntry>();
   private readonly flow: FlowControlEntry[] = [];
@@ -68,12 +91,21 @@ export class MonitorAnalysis {
     const circuit = record.circuit;
     if (name === 'EventAddResponse' && record.role === 'response') {
       const size = record.size ?? 0;
-      const sub = numberField(record, 'subscriptionid') ?? null;
       const server = record.server ?? sender(record);
-      this.count(`pv|${record.pv}|${server}`, record, size, { pv: record.pv, server, circuit: null, subscriptionid: null });
+      const t = record.timestamp;
+      const byServer = this.byPv.upsert(record.pv ?? '', () => new Map());
+      let pvLoad = byServer.get(server);
+      if (!pvLoad) byServer.set(server, (pvLoad = newLoad(t, record.pv, server, null, null)));
+      count(pvLoad, t, size);
       if (circuit !== undefined) {
-        this.count(`sub|${circuit}|${sub}`, record, size, { pv: record.pv, server, circuit, subscriptionid: sub });
-        this.count(`circuit|${circuit}`, record, size, { pv: null, server, circuit, subscriptionid: null });
+        const c = this.byCircuit.upsert(circuit, () => ({ load: newLoad(t, null, server, circuit, null), subs: new Map() }));
+        count(c.load, t, size);
+        const sub = numberField(record, 'subscriptionid') ?? -1;
+        let subLoad = c.subs.get(sub);
+        if (!subLoad && c.subs.size < MAX_SUBSCRIPTIONS_PER_CIRCUIT) {
+          c.subs.set(sub, (subLoad = newLoad(t, record.pv, server, circuit, sub < 0 ? null : sub)));
+        }
+        if (subLoad) count(subLoad, t, size);
       }
       return;
     }
@@ -109,27 +141,17 @@ export class MonitorAnalysis {
     }
   }
 
-  private count(key: string, record: AnalysisRecord, size: number, ids: Omit<Load, 'updates' | 'bytes' | 'first' | 'last'>): void {
-    const load = this.load.upsert(key, () => ({ updates: 0, bytes: 0, first: record.timestamp, last: record.timestamp, ...ids }));
-    load.updates++;
-    load.bytes += size;
-    load.last = record.timestamp;
-  }
-
   /** Busiest PVs, subscriptions and circuits by updates per second. */
   monitorLoad(limit = 50): MonitorLoadEntry[] {
-    const rows: MonitorLoadEntry[] = [];
-    for (const [key, l] of this.load.entries()) {
-      const span = Math.max(l.last - l.first, 1);
-      rows.push({
-        scope: key.slice(0, key.indexOf('|')) as MonitorLoadEntry['scope'],
-        pv: l.pv, server: l.server, circuit: l.circuit, subscriptionid: l.subscriptionid,
-        updates: l.updates, bytes: l.bytes, rate: l.updates / span, byte_rate: l.bytes / span,
-        first_seen: l.first, last_seen: l.last,
-      });
+    const pvs: MonitorLoadEntry[] = [];
+    const subs: MonitorLoadEntry[] = [];
+    const circuits: MonitorLoadEntry[] = [];
+    for (const byServer of this.byPv.values()) for (const l of byServer.values()) pvs.push(row('pv', l));
+    for (const c of this.byCircuit.values()) {
+      circuits.push(row('circuit', c.load));
+      for (const l of c.subs.values()) subs.push(row('subscription', l));
     }
-    return (['pv', 'subscription', 'circuit'] as const).flatMap((scope) =>
-      topN(rows.filter((r) => r.scope === scope), limit, (r) => r.rate));
+    return [...topN(pvs, limit, (r) => r.rate), ...topN(subs, limit, (r) => r.rate), ...topN(circuits, limit, (r) => r.rate)];
   }
 
   redundantSubscriptions(): RedundantSubscriptionEntry[] {
