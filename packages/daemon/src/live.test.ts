@@ -76,9 +76,9 @@ describe.skipIf(!isRoot)(`live capture on lo (${isRoot ? 'as root' : reason})`, 
       c.records().find((r) => typeof r.pv === 'string' && (r.pv as string).startsWith('demo:') &&
         (r.command as { name: string }).name === 'EventAddResponse'));
     // The workload's small search storm for missing PVs shows up as never answered.
-    const snap = await c.until('the unanswered searches of the storm', () =>
+    await c.until('the unanswered searches of the storm and the connected channels', () =>
       c.frames.find((f) => f.type === 'snapshot' &&
-        (f.searches as { unanswered: { pv: string }[] }).unanswered.some((u) => u.pv.startsWith('demo:missing:'))), 20_000);
-    expect((snap.channels as { pv: string }[]).some((ch) => ch.pv.startsWith('demo:'))).toBe(true);
+        (f.searches as { unanswered: { pv: string }[] }).unanswered.some((u) => u.pv.startsWith('demo:missing:')) &&
+        (f.channels as { pv: string; state: string }[]).some((ch) => ch.pv.startsWith('demo:') && ch.state === 'connected')), 20_000);
   });
 });
