@@ -301,19 +301,29 @@ export class Engine implements DaemonModel, SourceSink {
       if (s.firstReply !== null) searchLatency.set(`${hostOf(s.client)}\u0000${s.pv}`, s.firstReply.timestamp - s.first.timestamp);
     }
     const rows: ChannelView[] = [];
-    for (const ch of latest(state.channels, limit)) {
+    const wanted = latest(state.channels, limit);
+    // One pass over the subscriptions of the circuits involved, not one per channel.
+    const subs = new Map<unknown, { active: number; updates: number }>();
+    const circuits = new Set(wanted.map((ch) => ch.circuit));
+    for (const id of circuits) {
+      const circuit = state.circuits.get(id);
+      if (circuit === undefined) continue;
+      for (const sub of circuit.subscriptions.values()) {
+        if (sub.channel === null) continue;
+        let entry = subs.get(sub.channel);
+        if (entry === undefined) {
+          entry = { active: 0, updates: 0 };
+          subs.set(sub.channel, entry);
+        }
+        if (sub.cancel === null) entry.active += 1;
+        entry.updates += sub.updates;
+      }
+    }
+    for (const ch of wanted) {
       if (ch.pv === null) continue;
       const circuit = state.circuits.get(ch.circuit);
-      let subscriptions = 0;
-      let updates = 0;
-      if (circuit !== undefined) {
-        for (const sub of circuit.subscriptions.values()) {
-          if (sub.channel === ch) {
-            if (sub.cancel === null) subscriptions += 1;
-            updates += sub.updates;
-          }
-        }
-      }
+      const subscriptions = subs.get(ch)?.active ?? 0;
+      let updates = subs.get(ch)?.updates ?? 0;
       const act = this.activity.get(`${ch.circuit}\u0000${ch.pv}`);
       // A closed circuit forgets its subscriptions; the updates seen stay counted here.
       updates = Math.max(updates, act?.updates ?? 0);
