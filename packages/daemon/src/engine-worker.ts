@@ -22,6 +22,7 @@ let engine: Engine | undefined;
 let description: SourceDescription = { kind: 'live' };
 let capture: CaptureCounters = { received: 0, dropped: 0, ifDropped: 0 };
 let hub = { clients: 0, dropped: 0 };
+let decoderDropped = 0;
 let outgoing: WireRecord[] = [];
 let wanted = false;
 let batchBytes = 0;
@@ -57,6 +58,7 @@ port.on('message', (message: ToWorker) => {
         describe: () => description,
         counters: () => capture,
         hubStats: () => hub,
+        decoderDropped: () => decoderDropped,
         logger,
         decoder: message.decoder,
         publish: (record) => {
@@ -104,6 +106,7 @@ port.on('message', (message: ToWorker) => {
     case 'poll':
       capture = message.capture;
       hub = message.hub;
+      decoderDropped = message.decoderDropped;
       engine?.poll();
       break;
     case 'end':

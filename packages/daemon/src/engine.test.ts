@@ -80,3 +80,32 @@ describe('Engine views', () => {
     expect(server?.lastBeaconId).not.toBeNull();
   });
 });
+
+describe('Engine drop alerts', () => {
+  it('turns rising libpcap and decoder drop counters into alerts and stats, never silently', () => {
+    const capture = { received: 100, dropped: 0, ifDropped: 0 };
+    let decoderDropped = 0;
+    const warnings: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push(line) });
+    const engine = new Engine({
+      describe: () => ({ kind: 'live', iface: 'lo' }),
+      counters: () => capture,
+      publish: () => undefined,
+      hubStats: () => ({ clients: 0, dropped: 0 }),
+      decoderDropped: () => decoderDropped,
+      logger,
+    });
+    engine.poll();
+    expect(JSON.parse(engine.snapshotText()).alerts).toEqual([]);
+    capture.dropped = 7;
+    decoderDropped = 3;
+    engine.poll();
+    const kinds = (JSON.parse(engine.snapshotText()).alerts as { kind: string; message: string }[]).map((a) => a.kind).sort();
+    expect(kinds).toEqual(['capture-drops', 'decoder-drops']);
+    expect(warnings.some((w) => /libpcap dropped packets/.test(w) && /"dropped":7/.test(w))).toBe(true);
+    expect(engine.stats()).toMatchObject({ decoderDropped: 3, capture: { dropped: 7 } });
+    // No new drops, no new alert.
+    engine.poll();
+    expect(JSON.parse(engine.snapshotText()).alerts).toHaveLength(2);
+  });
+});

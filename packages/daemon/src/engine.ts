@@ -45,6 +45,8 @@ export interface EngineOptions {
   publish: (record: CaRecord) => void;
   /** WebSocket counters for the stats view. */
   hubStats: () => { clients: number; dropped: number };
+  /** Frames dropped before reaching the decoder (the worker's backlog bound); default none. */
+  decoderDropped?: () => number;
   logger: Logger;
   /** Decoder options (CA ports, limits); `keepBytes` is always on so the dashboard can show hex dumps. */
   decoder?: DecoderOptions;
@@ -99,6 +101,8 @@ export class Engine implements DaemonModel, SourceSink {
   private readonly counters: () => CaptureCounters;
   private readonly publish: (record: CaRecord) => void;
   private readonly hubStats: () => { clients: number; dropped: number };
+  private readonly decoderDropped: () => number;
+  private lastDecoderDropped = 0;
   private readonly log: Logger;
   private readonly decoder: ReturnType<typeof createDecoder>;
   private readonly now: () => number;
@@ -126,6 +130,7 @@ export class Engine implements DaemonModel, SourceSink {
     this.counters = options.counters;
     this.publish = options.publish;
     this.hubStats = options.hubStats;
+    this.decoderDropped = options.decoderDropped ?? (() => 0);
     this.log = options.logger;
     this.now = options.now ?? Date.now;
     this.startedAt = this.now();
@@ -258,7 +263,17 @@ export class Engine implements DaemonModel, SourceSink {
         message: `libpcap dropped ${newDrops} packets (${capture.dropped + capture.ifDropped} in total); raise --buffer-size or narrow the filter`,
       });
     }
-    this.lastCapture = capture;
+    this.lastCapture = { ...capture };
+    const decoderDropped = this.decoderDropped();
+    if (decoderDropped > this.lastDecoderDropped) {
+      this.addAlert({
+        time: this.now() / 1000,
+        kind: 'decoder-drops',
+        severity: 'error',
+        message: `decoding fell behind: ${decoderDropped - this.lastDecoderDropped} frames dropped before decoding (${decoderDropped} in total); narrow the capture filter`,
+      });
+      this.lastDecoderDropped = decoderDropped;
+    }
   }
 
   private addAlert(alert: AlertView): void {
@@ -288,7 +303,7 @@ export class Engine implements DaemonModel, SourceSink {
       messagesPerSecond: this.rate.rate(),
       perCommand: { ...s.byCommand },
       malformed: s.malformed,
-      decoderDropped: 0,
+      decoderDropped: this.decoderDropped(),
       capture: this.counters(),
       websocket: { clients: hub.clients, dropped: hub.dropped },
     };

@@ -213,7 +213,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       this.reportedDropped = this.decoderDropped;
     }
     const hub = this.hub.stats();
-    this.post({ type: 'poll', capture: this.input.counters(), hub: { clients: hub.clients, dropped: hub.dropped } });
+    this.post({ type: 'poll', capture: this.input.counters(), hub: { clients: hub.clients, dropped: hub.dropped }, decoderDropped: this.decoderDropped });
   }
 
   /** Stops the worker after it decoded what it was given. */

@@ -12,7 +12,7 @@ export type ToWorker =
   | { type: 'init'; decoder: DecoderOptions; logLevel: string; tty: boolean; description: SourceDescription }
   | { type: 'frames'; buffer: ArrayBuffer; frames: number }
   | { type: 'describe'; description: SourceDescription }
-  | { type: 'poll'; capture: CaptureCounters; hub: { clients: number; dropped: number } }
+  | { type: 'poll'; capture: CaptureCounters; hub: { clients: number; dropped: number }; decoderDropped: number }
   | { type: 'end' }
   /** Whether any WebSocket client is connected: without one, records are not serialised at all. */
   | { type: 'wanted'; wanted: boolean }
