@@ -155,6 +155,107 @@ export interface AlertRow {
   message: string;
 }
 
+/** A PV searched and never answered (report `never_found[]`, docs/report.md). */
+export interface NeverFoundRow {
+  pv: string;
+  /** Search requests, retries included. */
+  count: number;
+  first_seen: number;
+  last_seen: number;
+  /** Searching processes, `"ip:port"`. */
+  clients: string[];
+  /** Searching hosts (IP). */
+  hosts: string[];
+}
+
+/** One server's answers to a PV that several answer (report `duplicates[].answers[]`). */
+export interface DuplicateAnswer {
+  server: string;
+  /** Datagram sources the answer arrived from. */
+  via: string[];
+  first_seen: number;
+  count: number;
+}
+
+/** A PV answered by more than one server, or by one over several paths (report `duplicates[]`). */
+export interface DuplicateRow {
+  pv: string;
+  servers: string[];
+  verdict: 'duplicate' | 'multi-path';
+  answers: DuplicateAnswer[];
+}
+
+/** A beacon anomaly with its likely cause (report `beacons[].anomalies[]`). */
+export interface BeaconAnomalyRow {
+  server: string;
+  time: number;
+  /** `restart`, `missed-beacon`, `network-interruption`, `duplicate-route`, `lost-beacons`, `address-mismatch`, `no-beacons`. */
+  cause: string;
+  detail: string;
+  beacon_id?: number;
+  period?: number;
+  average_period?: number;
+}
+
+/** A write and its outcome (report `writes[]`). */
+export interface WriteRow {
+  time: number;
+  frame?: number;
+  client: string;
+  host: string | null;
+  user: string | null;
+  server: string | null;
+  pv: string | null;
+  command: 'WriteRequest' | 'WriteNotifyRequest' | string;
+  data_type: number | null;
+  data_count: number | null;
+  /** First 16 elements. */
+  value: unknown[];
+  /** ECA status of the reply; null when nothing answered (plain WRITE has no reply on success). */
+  status: number | null;
+  status_name: string | null;
+}
+
+/** Several live subscriptions to one PV on one circuit (report `redundant_subscriptions[]`). */
+export interface RedundantSubscriptionRow {
+  pv: string;
+  circuit: number;
+  client: string | null;
+  server: string | null;
+  /** Most live subscriptions to the PV at once on the circuit. */
+  count: number;
+  subscriptionids: number[];
+  first_seen: number;
+}
+
+/** A PV's search statistics with the storm verdict (report `search_storms[]`, from `/api/report`). */
+export interface SearchStormRow {
+  pv: string;
+  count: number;
+  /** Searches per second over the PV's searched span. */
+  rate: number;
+  first_seen: number;
+  last_seen: number;
+  answered: boolean;
+  answers: number;
+  unanswered_ratio: number;
+  /** Most searches one client made for one channel. */
+  retries: number;
+  oldest_unanswered_age: number | null;
+  clients: string[];
+  flagged: boolean;
+  reasons: string[];
+}
+
+/** The live analyses in a snapshot (`snapshot.analysis`); each list is capped at 50. */
+export interface SnapshotAnalysis {
+  never_found: NeverFoundRow[];
+  duplicates: DuplicateRow[];
+  beacon_anomalies: BeaconAnomalyRow[];
+  writes: WriteRow[];
+  redundant_subscriptions: RedundantSubscriptionRow[];
+}
+
 /** A periodic state snapshot. */
 export interface SnapshotMessage {
   type: 'snapshot';
@@ -166,6 +267,8 @@ export interface SnapshotMessage {
   searches: { top: TopSearch[]; unanswered: UnansweredSearch[] };
   errors: ErrorRow[];
   alerts: AlertRow[];
+  /** Absent from daemons older than the live analyses. */
+  analysis?: SnapshotAnalysis;
 }
 
 /** What the page asks the daemon to send (replaces the previous subscription; `{}` = everything). */
