@@ -16,6 +16,11 @@ async function rowPvs(p: Page): Promise<string[]> {
   return p.locator('[data-testid=row-pv]').allTextContents();
 }
 
+/** The text of each body row of a DataTable, cells joined by spaces. */
+async function tableRows(p: Page, testid: string): Promise<string[]> {
+  return p.locator(`[data-testid=${testid}] tbody tr`).evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '').join(' ')));
+}
+
 beforeAll(async () => {
   const dist = await buildDashboard('test-results/dist-fake');
   fake = await startFakeDaemon({ distDir: dist, rate: 400 });
@@ -103,30 +108,79 @@ describe('dashboard against the fake daemon', { timeout: 60_000 }, () => {
     expect(page.url()).toMatch(/#\/channels$/);
     await expect.poll(() => page.getByTestId('channels-table').textContent()).toContain('sim:double');
     expect(await page.getByTestId('channels-table').textContent()).toContain('1 (On)');
+    // Write audit: a confirmed write, a failed one, and a plain WRITE from another host that nothing answers.
+    await expect.poll(() => tableRows(page, 'writes-table')).toHaveLength(3);
+    const writes = await tableRows(page, 'writes-table');
+    expect(writes.find((r) => r.includes('PUTFAIL'))).toMatch(/127\.0\.0\.1:40123.*ca-shark-test.*tester.*sim:long.*47.*PUTFAIL/);
+    expect(writes.find((r) => r.includes('NORMAL'))).toMatch(/sim:long.*7.*NORMAL/);
+    expect(writes.find((r) => r.includes('opi-2'))).toMatch(/127\.0\.0\.3:40500.*opi-2.*operator.*sim:double.*2\.5.*no reply \(WRITE\)/);
+    expect(await page.locator('[data-testid=writes-table] td.error').allTextContents()).toEqual(['PUTFAIL']);
+    expect(await tableRows(page, 'redundant-table')).toEqual([expect.stringMatching(/sim:double.*3.*127\.0\.0\.1:40123.*127\.0\.0\.1:5070.*1, 5, 9/)]);
     await page.screenshot({ path: artefact('fake-channels.png') });
+    await page.getByTestId('writes-table').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: artefact('fake-channels-audits.png') });
 
     await page.locator('nav a[data-view=servers]').click();
     await expect.poll(() => page.getByTestId('servers-table').textContent()).toContain('127.0.0.1:5070');
+    expect(await page.getByTestId('servers-table').textContent()).toMatch(/restart at \d\d:\d\d:\d\d/);
+    expect(await tableRows(page, 'beacon-anomalies-table')).toEqual([expect.stringMatching(/127\.0\.0\.1:5070.*restart.*beacon id went back from 41 to 0/)]);
     await page.screenshot({ path: artefact('fake-servers.png') });
 
     await page.locator('nav a[data-view=clients]').click();
     await expect.poll(() => page.getByTestId('clients-table').textContent()).toContain('tester');
     await page.screenshot({ path: artefact('fake-clients.png') });
 
+    const reportsBefore = fake.reportRequests.length;
     await page.locator('nav a[data-view=searches]').click();
-    await expect.poll(() => page.getByTestId('unanswered-table').textContent()).toContain('sim:missing');
+    await expect.poll(() => tableRows(page, 'never-found-table')).toEqual([expect.stringMatching(/^sim:missing\s*\d+.*127\.0\.0\.1:40123/)]);
+    const dups = await tableRows(page, 'duplicates-table');
+    expect(dups).toHaveLength(2);
+    expect(dups.find((r) => r.includes('sim:dup'))).toMatch(/sim:dup.*duplicate.*127\.0\.0\.1:5070, 127\.0\.0\.2:5070/);
+    expect(dups.find((r) => r.startsWith('sim:double'))).toMatch(/multi-path.*127\.0\.0\.1:5070/);
+    // Storms come from /api/report, asked for while this view is open; only flagged PVs are listed.
+    await expect.poll(() => tableRows(page, 'storms-table'), { timeout: 10_000 }).toEqual([expect.stringMatching(/^sim:missing.*never.*searches at/)]);
+    expect(fake.reportRequests.slice(reportsBefore)).toContainEqual(['search_storms']);
     await page.waitForTimeout(2200);
     expect(await page.locator('[data-testid=search-rate-chart] canvas').count()).toBe(1);
     await page.screenshot({ path: artefact('fake-searches.png') });
+    await page.getByTestId('duplicates-table').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: artefact('fake-searches-analyses.png') });
 
     await page.locator('nav a[data-view=latency]').click();
     await expect.poll(() => page.locator('[data-testid=latency-histogram] canvas').count()).toBeGreaterThan(0);
     expect(await page.getByTestId('latency-table').textContent()).toContain('127.0.0.1:5070');
     await page.screenshot({ path: artefact('fake-latency.png') });
 
+    // Leaving Searches stops the report polling.
+    const reportsAfter = fake.reportRequests.length;
     await page.locator('nav a[data-view=errors]').click();
     await expect.poll(() => page.getByTestId('errors-grouped').textContent()).toContain('PUTFAIL');
     await page.screenshot({ path: artefact('fake-errors.png') });
+    await page.waitForTimeout(5500);
+    expect(fake.reportRequests.length).toBe(reportsAfter);
+  });
+
+  it('shows an alert badge with counts per severity that opens the alert list', async () => {
+    await page.locator('nav a[data-view=live]').click();
+    const badge = page.getByTestId('alert-badge');
+    await expect.poll(() => badge.getAttribute('data-severity')).toBe('error');
+    expect(await page.getByTestId('alert-count-error').textContent()).toBe('1');
+    expect(await page.getByTestId('alert-count-warn').textContent()).toBe('2');
+    expect(await page.getByTestId('alert-count-info').textContent()).toBe('1');
+    expect(await badge.getAttribute('title')).toBe('4 alerts (1 error, 2 warn, 1 info): open the alert list');
+    // Severity colours: the error count is drawn in the theme's error colour.
+    const errBg = await page.getByTestId('alert-count-error').evaluate((el) => getComputedStyle(el).backgroundColor);
+    expect(errBg).toBe('rgb(198, 40, 40)');
+    await badge.click();
+    expect(page.url()).toMatch(/#\/errors$/);
+    const alerts = await tableRows(page, 'alerts-table');
+    expect(alerts).toHaveLength(4);
+    expect(alerts.find((r) => r.includes('duplicate-pv'))).toMatch(/error.*duplicate-pv.*sim:dup/);
+    expect(await page.locator('[data-testid=alerts-table] td.error').allTextContents()).toEqual(['error']);
+    expect(await page.locator('[data-testid=alerts-table] td.info').allTextContents()).toEqual(['info']);
+    // The alert list is the first table of the view.
+    expect(await page.locator('[data-testid=errors-view] table').first().getAttribute('data-testid')).toBe('alerts-table');
+    await page.screenshot({ path: artefact('fake-alerts.png') });
   });
 
   it('restores view and filter from a deep link, in the dark theme', async () => {
@@ -139,8 +193,17 @@ describe('dashboard against the fake daemon', { timeout: 60_000 }, () => {
     await expect.poll(() => fake.subscriptions.slice(n)).toContainEqual({ pv: ['sim:*'] });
     const bg = await p.evaluate(() => getComputedStyle(document.body).backgroundColor);
     expect(bg).toBe('rgb(15, 20, 25)');
-    await expect.poll(() => p.getByTestId('unanswered-table').textContent()).toContain('sim:missing');
+    await expect.poll(() => p.getByTestId('never-found-table').textContent()).toContain('sim:missing');
+    await expect.poll(() => p.getByTestId('storms-table').textContent(), { timeout: 10_000 }).toContain('sim:missing');
     await p.screenshot({ path: artefact('fake-searches-dark.png') });
+    await p.locator('nav a[data-view=channels]').click();
+    await expect.poll(() => tableRows(p, 'writes-table')).toHaveLength(3);
+    await p.getByTestId('writes-table').scrollIntoViewIfNeeded();
+    await p.screenshot({ path: artefact('fake-channels-dark.png') });
+    await p.getByTestId('alert-badge').click();
+    await p.getByTestId('alerts-table').waitFor();
+    expect(await p.getByTestId('alert-count-error').evaluate((el) => getComputedStyle(el).backgroundColor)).toBe('rgb(255, 123, 114)');
+    await p.screenshot({ path: artefact('fake-errors-dark.png') });
     await ctx.close();
   });
 

@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { RecordJSON, SnapshotMessage, SubscribeFilter } from '../src/lib/contract.js';
+import type { RecordJSON, SearchStormRow, SnapshotAnalysis, SnapshotMessage, SubscribeFilter } from '../src/lib/contract.js';
 import { compileFilter, type RecordPredicate } from '../src/lib/filter.js';
 
 /** Options of {@link startFakeDaemon}. */
@@ -29,6 +29,8 @@ export interface FakeDaemon {
   url: string;
   /** Subscriptions received, in order. */
   subscriptions: SubscribeFilter[];
+  /** Sections asked of `/api/report`, one entry per request. */
+  reportRequests: string[][];
   /** Records sent over all connections. */
   sent(): number;
   /** Records dropped for slow clients. */
@@ -170,8 +172,65 @@ export function fakeSnapshot(now: number, started: number, messages: number, rat
       unanswered: [{ pv: 'sim:missing', count: missing, firstSeen: started, lastSeen: now, clients: [`${CLIENT}:${CLIENT_PORT}`] }],
     },
     errors: [{ time: now - 1, command: 'WriteNotifyResponse', pv: 'sim:long', src: SERVER, dst: CLIENT, detail: 'PUTFAIL' }],
-    alerts: [{ time: now - 2, kind: 'never-found', severity: 'warn', message: 'sim:missing searched and never answered' }],
+    alerts: fakeAlerts(now, started, missing),
+    analysis: fakeAnalysis(now, started, missing),
   };
+}
+
+/** A second IOC that also serves `sim:dup` (the duplicate-PV case), and a second route to the first. */
+const OTHER_SERVER = `127.0.0.2:${SERVER_PORT}`;
+/** A second client that writes with plain WRITE. */
+const OTHER_CLIENT = '127.0.0.3:40500';
+
+/** The live analyses of the traffic above, in the daemon's `snapshot.analysis` form (docs/websocket.md). */
+export function fakeAnalysis(now: number, started: number, missing: number): SnapshotAnalysis {
+  const server = `${SERVER}:${SERVER_PORT}`;
+  const client = `${CLIENT}:${CLIENT_PORT}`;
+  return {
+    never_found: [{ pv: 'sim:missing', count: missing, first_seen: started, last_seen: now, clients: [client], hosts: [CLIENT] }],
+    duplicates: [
+      { pv: 'sim:dup', servers: [server, OTHER_SERVER], verdict: 'duplicate', answers: [
+        { server, via: [`${SERVER}:5064`], first_seen: started, count: 3 },
+        { server: OTHER_SERVER, via: ['127.0.0.2:5064'], first_seen: started + 0.001, count: 3 },
+      ] },
+      { pv: 'sim:double', servers: [server], verdict: 'multi-path', answers: [
+        { server, via: [`${SERVER}:5064`, '127.0.0.9:5064'], first_seen: started, count: 8 },
+      ] },
+    ],
+    beacon_anomalies: [{ server, time: started + 1, cause: 'restart', detail: 'beacon id went back from 41 to 0', beacon_id: 0 }],
+    writes: [
+      { time: now - 3, frame: 8, client, host: 'ca-shark-test', user: 'tester', server, pv: 'sim:long', command: 'WriteNotifyRequest',
+        data_type: 5, data_count: 1, value: [7], status: 1, status_name: 'ECA_NORMAL' },
+      { time: now - 2, frame: 48, client, host: 'ca-shark-test', user: 'tester', server, pv: 'sim:long', command: 'WriteNotifyRequest',
+        data_type: 5, data_count: 1, value: [47], status: 160, status_name: 'ECA_PUTFAIL' },
+      { time: now - 1, frame: 60, client: OTHER_CLIENT, host: 'opi-2', user: 'operator', server, pv: 'sim:double', command: 'WriteRequest',
+        data_type: 6, data_count: 1, value: [2.5], status: null, status_name: null },
+    ],
+    redundant_subscriptions: [{ pv: 'sim:double', circuit: 1, client, server, count: 3, subscriptionids: [1, 5, 9], first_seen: started }],
+  };
+}
+
+/** The daemon's alerts for the analyses above, oldest first. */
+export function fakeAlerts(now: number, started: number, missing: number): SnapshotMessage['alerts'] {
+  const server = `${SERVER}:${SERVER_PORT}`;
+  return [
+    { time: started, kind: 'multi-path', severity: 'info', message: `sim:double is answered by ${server} (multi-path)` },
+    { time: started + 0.001, kind: 'duplicate-pv', severity: 'error', message: `sim:dup is answered by ${server}, ${OTHER_SERVER} (duplicate)` },
+    { time: started + 1, kind: 'beacon-restart', severity: 'warn', message: `${server}: beacon id went back from 41 to 0` },
+    { time: now, kind: 'search-storm', severity: 'warn', message: `sim:missing: ${missing} searches, never answered; rate ≥ 1/s` },
+  ];
+}
+
+/** The `search_storms` section of `/api/report` for the traffic above. */
+export function fakeStorms(now: number, started: number, searches: number, missing: number): SearchStormRow[] {
+  const span = Math.max(1, now - started);
+  const row = (pv: string, count: number, answered: boolean, flagged: boolean): SearchStormRow => ({
+    pv, count, rate: count / span, first_seen: started, last_seen: now, answered, answers: answered ? count : 0,
+    unanswered_ratio: answered ? 0 : 1, retries: Math.min(count, 100), oldest_unanswered_age: answered ? null : span,
+    clients: [`${CLIENT}:${CLIENT_PORT}`], flagged,
+    reasons: flagged ? [`${count} searches at ${(count / span).toFixed(1)}/s (≥ 10 searches and ≥ 1/s)`] : [],
+  });
+  return [row('sim:missing', missing, false, missing >= 10 && missing / span >= 1), row('sim:double', searches - missing, true, false)];
 }
 
 const MIME: Record<string, string> = {
@@ -207,12 +266,22 @@ export async function startFakeDaemon(opts: FakeDaemonOptions): Promise<FakeDaem
   let sent = 0;
   let dropped = 0;
   const subscriptions: SubscribeFilter[] = [];
+  const reportRequests: string[][] = [];
   const conns = new Set<Conn>();
 
   const server: Server = createServer((req, res) => {
     const url = req.url ?? '/';
     if (url.startsWith('/api/health')) {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', uptime: Date.now() / 1000 - started, source: { kind: 'demo', iface: 'lo', linktype: 1 }, eof: false }));
+      return;
+    }
+    if (url.startsWith('/api/report')) {
+      const sections = new URL(url, 'http://x').searchParams.get('section')?.split(',') ?? [];
+      reportRequests.push(sections);
+      const now = Date.now() / 1000;
+      const searches = Math.floor(messages / 10);
+      const body = sections.length === 0 || sections.includes('search_storms') ? { search_storms: fakeStorms(now, started, searches, Math.floor(messages / 20)) } : {};
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       return;
     }
     serveStatic(root, req, res);
@@ -286,6 +355,7 @@ export async function startFakeDaemon(opts: FakeDaemonOptions): Promise<FakeDaem
   return {
     url: `http://127.0.0.1:${port}/`,
     subscriptions,
+    reportRequests,
     sent: () => sent,
     dropped: () => dropped,
     kickClients: () => {

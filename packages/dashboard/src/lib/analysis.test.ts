@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { SnapshotMessage, WriteRow } from './contract.js';
 import {
-  alertSummary, analysisOf, describeAlerts, describeDuplicate, formatWriteValue, parseStorms, reportUrl, severityClass,
+  alertSummary, analysisOf, formatList, describeAlerts, describeDuplicate, formatWriteValue, parseStorms, reportUrl, severityClass,
   StormPoller, writeOutcome, type FetchLike, type StormPoll,
 } from './analysis.js';
 
@@ -42,6 +42,13 @@ describe('analysisOf', () => {
     expect(a.never_found).toEqual([{ pv: 'm', count: 7, first_seen: 10, last_seen: 20, clients: ['10.0.0.9:5000', '10.0.0.9:5001'], hosts: ['10.0.0.9'] }]);
     expect(a.duplicates).toEqual([]);
     expect(analysisOf(null).writes).toEqual([]);
+  });
+});
+
+describe('formatList', () => {
+  it('cuts long lists', () => {
+    expect(formatList(['a', 'b'])).toBe('a, b');
+    expect(formatList(['a', 'b', 'c', 'd', 'e'], 2)).toBe('a, b +3 more');
   });
 });
 

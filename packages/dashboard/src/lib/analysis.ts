@@ -25,6 +25,12 @@ export function hostOf(endpoint: string): string {
   return endpoint.replace(/:\d+$/, '');
 }
 
+/** A list cut to its first `max` items: `a, b, c +4 more`. */
+export function formatList(items: readonly string[], max = 3): string {
+  if (items.length <= max) return items.join(', ');
+  return `${items.slice(0, max).join(', ')} +${items.length - max} more`;
+}
+
 /**
  * The snapshot's analyses with every list present and every row carrying the fields the tables read.
  * A daemon that sends no `analysis` still has its own unanswered-search table: the never-found list
