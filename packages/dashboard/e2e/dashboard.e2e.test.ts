@@ -138,7 +138,7 @@ describe('dashboard against the fake daemon', { timeout: 60_000 }, () => {
     expect(dups.find((r) => r.includes('sim:dup'))).toMatch(/sim:dup.*duplicate.*127\.0\.0\.1:5070, 127\.0\.0\.2:5070/);
     expect(dups.find((r) => r.startsWith('sim:double'))).toMatch(/multi-path.*127\.0\.0\.1:5070/);
     // Storms come from /api/report, asked for while this view is open; only flagged PVs are listed.
-    await expect.poll(() => tableRows(page, 'storms-table'), { timeout: 10_000 }).toEqual([expect.stringMatching(/^sim:missing.*never.*searches at/)]);
+    await expect.poll(() => tableRows(page, 'storms-table'), { timeout: 10_000 }).toEqual([expect.stringMatching(/^sim:missing.*never.*searched \d+\.\d\d\/s \(threshold 1\/s\)/)]);
     expect(fake.reportRequests.slice(reportsBefore)).toContainEqual(['search_storms']);
     await page.waitForTimeout(2200);
     expect(await page.locator('[data-testid=search-rate-chart] canvas').count()).toBe(1);

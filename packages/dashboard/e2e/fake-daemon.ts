@@ -228,7 +228,7 @@ export function fakeStorms(now: number, started: number, searches: number, missi
     pv, count, rate: count / span, first_seen: started, last_seen: now, answered, answers: answered ? count : 0,
     unanswered_ratio: answered ? 0 : 1, retries: Math.min(count, 100), oldest_unanswered_age: answered ? null : span,
     clients: [`${CLIENT}:${CLIENT_PORT}`], flagged,
-    reasons: flagged ? [`${count} searches at ${(count / span).toFixed(1)}/s (≥ 10 searches and ≥ 1/s)`] : [],
+    reasons: flagged ? [`searched ${(count / span).toFixed(2)}/s (threshold 1/s)`] : [],
   });
   return [row('sim:missing', missing, false, missing >= 10 && missing / span >= 1), row('sim:double', searches - missing, true, false)];
 }
