@@ -113,6 +113,10 @@ describe.skipIf(!canRun)('dashboard on ca-sharkd --demo (live capture on lo)', {
     const rows = page.locator('[data-testid=channels-table] tr', { hasText: 'demo:double' }).filter({ hasText: 'connected' });
     await expect.poll(() => rows.count(), { timeout: 15_000 }).toBeGreaterThan(0);
     expect(await rows.first().textContent()).toMatch(/demo:double.*127\.0\.0\.1:\d+.*connected.*DOUBLE/);
+    // The demo's load client writes: the write audit lists them with the writing process.
+    const writes = page.locator('[data-testid=writes-table] tbody tr');
+    await expect.poll(() => writes.count(), { timeout: 15_000 }).toBeGreaterThan(0);
+    expect(await writes.first().textContent()).toMatch(/\d\d:\d\d:\d\d\.\d{3}127\.0\.0\.1:\d+.*demo:\w+/);
     await page.screenshot({ path: artefact('daemon-channels.png') });
   });
 

@@ -81,6 +81,7 @@ describe('writes', () => {
     expect(formatWriteValue(write({ value: ['on'], data_type: 0 }))).toContain('on');
     const long = formatWriteValue(write({ value: Array.from({ length: 16 }, (_, i) => i), data_count: 100 }));
     expect(long.startsWith('[100] 0, 1')).toBe(true);
+    expect(formatWriteValue(write({ value: Array.from({ length: 16 }, (_, i) => i), data_count: 100 }), 3)).toBe('[100] 0, 1, …');
   });
 });
 

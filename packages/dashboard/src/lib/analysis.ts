@@ -109,9 +109,9 @@ export function writeOutcome(w: WriteRow): { text: string; cls: string } {
 }
 
 /** A write's value: the elements the report kept, with the real element count when it cut them. */
-export function formatWriteValue(w: WriteRow): string {
+export function formatWriteValue(w: WriteRow, maxElements = 6): string {
   const v = w.value.length === 1 && (w.data_count === null || w.data_count <= 1) ? w.value[0] : w.value;
-  return formatLastValue(v, 6, w.data_count);
+  return formatLastValue(v, maxElements, w.data_count);
 }
 
 /** What a duplicate verdict means, for the cell's tooltip. */
