@@ -48,3 +48,10 @@ describe('pyString / pyRepr / pyStr', () => {
     expect(pyRepr(big.slice(0, 1000))).toContain(', 500, ');
   });
 });
+
+describe('pyFloat at the edges of plain notation (expected strings printed by CPython 3.11 repr)', () => {
+  it('switches to exponents below 1e-4 and from 1e16, and adds .0 to integral values', () => {
+    expect([1e-4, 0.00012345, 1.5, 3.0, 1e15, 9999999999999998.0, 1e16, 123456789.123, 0.1 + 0.2, -2.5e-5, 1550523551.051435].map(pyFloat)).toEqual(
+      ['0.0001', '0.00012345', '1.5', '3.0', '1000000000000000.0', '9999999999999998.0', '1e+16', '123456789.123', '0.30000000000000004', '-2.5e-05', '1550523551.051435']);
+  });
+});

@@ -8,11 +8,22 @@ export const ARRAY_SUMMARY_THRESHOLD = 1000;
 /** Items shown at each end of a summarised array (numpy's `edgeitems`). */
 export const ARRAY_EDGE_ITEMS = 3;
 
+/** Python's repr writes floats in plain notation from 1e-4 up to (not including) 1e16. */
+const PLAIN_MIN = 1e-4;
+const PLAIN_LIMIT = 1e16;
+
 /** Python's `repr(float)`: shortest round-trip digits, `.0` on integral values, exponent outside 1e-4..1e16. */
 export function pyFloat(x: number): string {
   if (Number.isNaN(x)) return 'nan';
   if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
   if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
+  const abs = Math.abs(x);
+  if (abs >= PLAIN_MIN && abs < PLAIN_LIMIT) {
+    // In this range JavaScript also writes the shortest round-trip digits in plain notation; only Python's
+    // '.0' on integral values differs. This is the common case, and the slow path below allocates a lot.
+    const text = String(x);
+    return text.includes('.') ? text : text + '.0';
+  }
   // toExponential() without an argument gives the shortest digits that round-trip, as Python does.
   const [mantissa, expText] = x.toExponential().split('e');
   const exp = Number(expText);
