@@ -94,39 +94,151 @@ export interface EmbeddedHeader {
 
 function attachData(cmd: CaCommand, frame: CaFrame, options: DecodeCommandOptions | undefined): void {
   if (options?.skipData) return;
-  const p = frame.payload;
-  const v: DbrValue = decodeDbrWith(
-    new DataView(p.buffer, p.byteOffset, p.byteLength),
-    p,
-    frame.dataType,
-    frame.dataCount,
-    options,
-  );
+  const v = dbrOf(frame, options);
   cmd.data = v.data;
   if (v.metadata !== undefined) cmd.metadata = v.metadata as DbrMetadata;
+  extraDataFields(cmd, v);
+}
+
+/** The frame's DBR payload, decoded. */
+function dbrOf(frame: CaFrame, options: DecodeCommandOptions | undefined): DbrValue {
+  const p = frame.payload;
+  return decodeDbrWith(new DataView(p.buffer, p.byteOffset, p.byteLength), p, frame.dataType, frame.dataCount, options);
+}
+
+/** The rarely present DBR fields that follow `data` and `metadata`. */
+function extraDataFields(cmd: CaCommand, v: DbrValue): void {
   if (v.enumLabels !== undefined) cmd.enum_labels = v.enumLabels;
   if (v.problem !== undefined) cmd.data_problem = v.problem;
 }
 
-/** A command whose `dt`/`dc` are a DBR type and count (`data_type`, `data_type_name`, `data_count`). */
-function typed(name: string, id: number, frame: CaFrame): CaCommand {
-  return { name, id, data_type: frame.dataType, data_type_name: dataTypeName(frame.dataType), data_count: frame.dataCount };
-}
-
 /** A typed command addressed by `sid` in `p1` and a client id (`ioid`, `subscriptionid`) in `p2`. */
 function bySid(name: string, id: number, frame: CaFrame, p2Name: 'ioid' | 'subscriptionid'): CaCommand {
-  const cmd = typed(name, id, frame);
-  cmd.sid = frame.parameter1;
-  cmd[p2Name] = frame.parameter2;
+  // One literal per field set, in the order the generic build would add them: the per-message shape
+  // is fixed and needs no property transitions.
+  const dt = frame.dataType;
+  return p2Name === 'ioid'
+    ? { name, id, data_type: dt, data_type_name: dataTypeName(dt), data_count: frame.dataCount, sid: frame.parameter1, ioid: frame.parameter2 }
+    : {
+        name,
+        id,
+        data_type: dt,
+        data_type_name: dataTypeName(dt),
+        data_count: frame.dataCount,
+        sid: frame.parameter1,
+        subscriptionid: frame.parameter2,
+      };
+}
+
+/** {@link bySid} followed by the DBR payload's fields. */
+function bySidWithData(name: string, id: number, frame: CaFrame, options: DecodeCommandOptions | undefined): CaCommand {
+  if (options?.skipData) return bySid(name, id, frame, 'ioid');
+  const v = dbrOf(frame, options);
+  const dt = frame.dataType;
+  const dtName = dataTypeName(dt);
+  const cmd: CaCommand =
+    v.metadata === undefined
+      ? { name, id, data_type: dt, data_type_name: dtName, data_count: frame.dataCount, sid: frame.parameter1, ioid: frame.parameter2, data: v.data }
+      : {
+          name,
+          id,
+          data_type: dt,
+          data_type_name: dtName,
+          data_count: frame.dataCount,
+          sid: frame.parameter1,
+          ioid: frame.parameter2,
+          data: v.data,
+          metadata: v.metadata,
+        };
+  extraDataFields(cmd, v);
   return cmd;
 }
 
 /** A typed reply with an ECA status in `p1` and a client id in `p2`. */
 function statusReply(name: string, id: number, frame: CaFrame, p2Name: 'ioid' | 'subscriptionid'): CaCommand {
+  const status = frame.parameter1;
+  if ((status & 1) === 0) return failedStatusReply(name, id, frame, p2Name);
+  const dt = frame.dataType;
+  const dtName = dataTypeName(dt);
+  const statusName = ecaName(status);
+  const severity = ecaSeverity(status);
+  return p2Name === 'ioid'
+    ? { name, id, data_type: dt, data_type_name: dtName, data_count: frame.dataCount, status, status_name: statusName, severity, ioid: frame.parameter2 }
+    : {
+        name,
+        id,
+        data_type: dt,
+        data_type_name: dtName,
+        data_count: frame.dataCount,
+        status,
+        status_name: statusName,
+        severity,
+        subscriptionid: frame.parameter2,
+      };
+}
+
+/** {@link statusReply} followed by the DBR payload's fields. */
+function statusReplyWithData(
+  name: string,
+  id: number,
+  frame: CaFrame,
+  p2Name: 'ioid' | 'subscriptionid',
+  options: DecodeCommandOptions | undefined,
+): CaCommand {
+  const status = frame.parameter1;
+  if ((status & 1) === 0 || options?.skipData) {
+    const cmd = statusReply(name, id, frame, p2Name);
+    attachData(cmd, frame, options);
+    return cmd;
+  }
+  const v = dbrOf(frame, options);
+  const dt = frame.dataType;
+  const dtName = dataTypeName(dt);
+  const statusName = ecaName(status);
+  const severity = ecaSeverity(status);
+  const dc = frame.dataCount;
+  const p2 = frame.parameter2;
+  const data = v.data;
+  const metadata = v.metadata;
+  let cmd: CaCommand;
+  if (p2Name === 'ioid') {
+    cmd =
+      metadata === undefined
+        ? { name, id, data_type: dt, data_type_name: dtName, data_count: dc, status, status_name: statusName, severity, ioid: p2, data }
+        : { name, id, data_type: dt, data_type_name: dtName, data_count: dc, status, status_name: statusName, severity, ioid: p2, data, metadata };
+  } else {
+    cmd =
+      metadata === undefined
+        ? { name, id, data_type: dt, data_type_name: dtName, data_count: dc, status, status_name: statusName, severity, subscriptionid: p2, data }
+        : {
+            name,
+            id,
+            data_type: dt,
+            data_type_name: dtName,
+            data_count: dc,
+            status,
+            status_name: statusName,
+            severity,
+            subscriptionid: p2,
+            data,
+            metadata,
+          };
+  }
+  extraDataFields(cmd, v);
+  return cmd;
+}
+
+/** The generic build of a status reply, for unsuccessful statuses (which add `failed`). */
+function failedStatusReply(name: string, id: number, frame: CaFrame, p2Name: 'ioid' | 'subscriptionid'): CaCommand {
   const cmd = typed(name, id, frame);
   statusFields(cmd, frame.parameter1);
   cmd[p2Name] = frame.parameter2;
   return cmd;
+}
+
+/** A command whose `dt`/`dc` are a DBR type and count (`data_type`, `data_type_name`, `data_count`). */
+function typed(name: string, id: number, frame: CaFrame): CaCommand {
+  return { name, id, data_type: frame.dataType, data_type_name: dataTypeName(frame.dataType), data_count: frame.dataCount };
 }
 
 function statusFields(cmd: CaCommand, status: number): void {
@@ -169,34 +281,40 @@ export function decodeCommand(frame: CaFrame, role: Role, options?: DecodeComman
       break;
     case 1:
       if (req) {
-        cmd = bySid('EventAddRequest', id, frame, 'subscriptionid');
         const p = frame.payload;
         if (p.length >= EventAddPayload.SIZE) {
           const v = new DataView(p.buffer, p.byteOffset, p.byteLength);
-          cmd.low = v.getFloat32(EventAddPayload.LOW);
-          cmd.high = v.getFloat32(EventAddPayload.HIGH);
-          cmd.to = v.getFloat32(EventAddPayload.TO);
-          cmd.mask = v.getUint16(EventAddPayload.MASK);
+          cmd = {
+            name: 'EventAddRequest',
+            id,
+            data_type: dt,
+            data_type_name: dataTypeName(dt),
+            data_count: dc,
+            sid: p1,
+            subscriptionid: p2,
+            low: v.getFloat32(EventAddPayload.LOW),
+            high: v.getFloat32(EventAddPayload.HIGH),
+            to: v.getFloat32(EventAddPayload.TO),
+            mask: v.getUint16(EventAddPayload.MASK),
+          };
         } else {
+          cmd = bySid('EventAddRequest', id, frame, 'subscriptionid');
           cmd.problem = `EVENT_ADD request payload of ${p.length} bytes, expected ${EventAddPayload.SIZE}`;
         }
       } else if (frame.payloadSize === 0 && !options?.emptyEventIsUpdate) {
         cmd = bySid('EventCancelResponse', id, frame, 'subscriptionid');
       } else {
-        cmd = statusReply('EventAddResponse', id, frame, 'subscriptionid');
-        attachData(cmd, frame, options);
+        cmd = statusReplyWithData('EventAddResponse', id, frame, 'subscriptionid', options);
       }
       break;
     case 2:
       cmd = bySid('EventCancelRequest', id, frame, 'subscriptionid');
       break;
     case 3:
-      cmd = bySid(req ? 'ReadRequest' : 'ReadResponse', id, frame, 'ioid');
-      if (!req) attachData(cmd, frame, options);
+      cmd = req ? bySid('ReadRequest', id, frame, 'ioid') : bySidWithData('ReadResponse', id, frame, options);
       break;
     case 4:
-      cmd = bySid('WriteRequest', id, frame, 'ioid');
-      attachData(cmd, frame, options);
+      cmd = bySidWithData('WriteRequest', id, frame, options);
       break;
     case 6:
       if (req) {
@@ -270,8 +388,7 @@ export function decodeCommand(frame: CaFrame, role: Role, options?: DecodeComman
       if (req) {
         cmd = bySid('ReadNotifyRequest', id, frame, 'ioid');
       } else {
-        cmd = statusReply('ReadNotifyResponse', id, frame, 'ioid');
-        attachData(cmd, frame, options);
+        cmd = statusReplyWithData('ReadNotifyResponse', id, frame, 'ioid', options);
       }
       break;
     case 17:
@@ -288,8 +405,7 @@ export function decodeCommand(frame: CaFrame, role: Role, options?: DecodeComman
       break;
     case 19:
       if (req) {
-        cmd = bySid('WriteNotifyRequest', id, frame, 'ioid');
-        attachData(cmd, frame, options);
+        cmd = bySidWithData('WriteNotifyRequest', id, frame, options);
       } else {
         cmd = statusReply('WriteNotifyResponse', id, frame, 'ioid');
       }

@@ -162,12 +162,37 @@ export function decodeDbrWith(
     return { dataType, dataTypeName: String(dataType), count: 0, data: [], problem: `unknown DBR type ${dataType}` };
   }
   const len = b.length;
-  const out: DbrValue = { dataType, dataTypeName: dbrTypeName(dataType) as string, count: 0, data: [] };
   let meta: DbrMetadata | undefined;
-  if (metaKind !== 'plain') {
+  let problem: string | undefined;
+  if (metaKind === 'time' && len >= valueOffset) {
+    // The common monitor/read payload: one literal in the generic build's field order.
+    const status = v.getInt16(MetaOffset.STATUS);
+    const severity = v.getInt16(MetaOffset.SEVERITY);
+    const secs = v.getUint32(MetaOffset.TIME_SECONDS);
+    const nsec = v.getUint32(MetaOffset.TIME_NANOSECONDS);
+    // 0/0 means the record was never processed: no time to show.
+    meta =
+      secs !== 0 || nsec !== 0
+        ? {
+            status,
+            statusName: alarmStatusName(status),
+            severity,
+            severityName: alarmSeverityName(severity),
+            secondsPastEpoch: secs,
+            nanoseconds: nsec,
+            timestamp: secs + EPICS_EPOCH_OFFSET + nsec / 1e9,
+          }
+        : {
+            status,
+            statusName: alarmStatusName(status),
+            severity,
+            severityName: alarmSeverityName(severity),
+            secondsPastEpoch: secs,
+            nanoseconds: nsec,
+          };
+  } else if (metaKind !== 'plain') {
     meta = {};
-    out.metadata = meta;
-    if (len < valueOffset) out.problem = `payload of ${len} bytes is shorter than the ${valueOffset}-byte metadata`;
+    if (len < valueOffset) problem = `payload of ${len} bytes is shorter than the ${valueOffset}-byte metadata`;
     if (len >= 4) {
       const status = metaKind === 'stsack' ? v.getUint16(MetaOffset.STATUS) : v.getInt16(MetaOffset.STATUS);
       const severity = metaKind === 'stsack' ? v.getUint16(MetaOffset.SEVERITY) : v.getInt16(MetaOffset.SEVERITY);
@@ -183,7 +208,6 @@ export function decodeDbrWith(
           const nsec = v.getUint32(MetaOffset.TIME_NANOSECONDS);
           meta.secondsPastEpoch = secs;
           meta.nanoseconds = nsec;
-          // 0/0 means the record was never processed: no time to show.
           if (secs !== 0 || nsec !== 0) meta.timestamp = secs + EPICS_EPOCH_OFFSET + nsec / 1e9;
           break;
         }
@@ -221,22 +245,31 @@ export function decodeDbrWith(
       }
     }
   }
-  if (len <= valueOffset || dataCount <= 0) return out;
-  const size = elementSize(kind);
-  const room = len - valueOffset;
-  // A string may be cut short by the payload end (short one-element strings): count partial ones too.
-  const present = kind === 'string' ? Math.ceil(room / size) : Math.floor(room / size);
-  let n = Math.min(dataCount, present);
-  if (n < dataCount && out.problem === undefined) {
-    out.problem = `payload holds ${present} of ${dataCount} elements`;
+  const dataTypeName = dbrTypeName(dataType) as string;
+  let count = 0;
+  let data: number[] | string[];
+  const decoded = len > valueOffset && dataCount > 0;
+  if (!decoded) {
+    data = [];
+  } else {
+    const size = elementSize(kind);
+    const room = len - valueOffset;
+    // A string may be cut short by the payload end (short one-element strings): count partial ones too.
+    const present = kind === 'string' ? Math.ceil(room / size) : Math.floor(room / size);
+    let n = Math.min(dataCount, present);
+    if (n < dataCount && problem === undefined) problem = `payload holds ${present} of ${dataCount} elements`;
+    if (options?.maxElements !== undefined && n > options.maxElements) n = Math.max(0, options.maxElements);
+    count = n;
+    data = readElements(v, b, valueOffset, kind, n);
   }
-  if (options?.maxElements !== undefined && n > options.maxElements) n = Math.max(0, options.maxElements);
-  out.count = n;
-  out.data = readElements(v, b, valueOffset, kind, n);
-  if (kind === 'u16' && dataType !== 35 && dataType !== 36) {
+  // Same field order as before (dataType, dataTypeName, count, data, metadata, problem, enumLabels).
+  const out: DbrValue =
+    meta === undefined ? { dataType, dataTypeName, count, data } : { dataType, dataTypeName, count, data, metadata: meta };
+  if (problem !== undefined) out.problem = problem;
+  if (decoded && kind === 'u16' && dataType !== 35 && dataType !== 36) {
     const strs = meta?.enumStrings ?? options?.enumStrings;
     if (strs !== undefined) {
-      const nums = out.data as number[];
+      const nums = data as number[];
       const labels: string[] = new Array<string>(nums.length);
       for (let i = 0; i < nums.length; i++) labels[i] = strs[nums[i]] ?? String(nums[i]);
       out.enumLabels = labels;
