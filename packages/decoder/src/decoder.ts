@@ -690,7 +690,7 @@ export class Decoder implements CaDecoder {
     const p = c.pendingIo.get(ioid);
     if (p) {
       this.out.request = p.request;
-      c.pendingIo.delete(ioid);
+      takePending(c, ioid);
       return p.channel;
     }
     // libca refreshes monitors with a READ_NOTIFY reusing the subscription id.
@@ -797,7 +797,7 @@ export class Decoder implements CaDecoder {
         if (p) {
           request = p.request;
           channel ??= p.channel;
-          c.pendingIo.delete(id2);
+          takePending(c, id2);
         }
       } else if (cmd === Command.EVENT_ADD || cmd === Command.EVENT_CANCEL) {
         const s = c.subscriptions.get(id2);
@@ -1257,6 +1257,17 @@ function firstBytes(chunks: EarlyChunk[], side: Side, max: number): Uint8Array {
     o += take;
   }
   return out;
+}
+
+/**
+ * Removes an answered request. An emptied table is replaced by a new one: V8 rehashes a Map's table on
+ * the way down and up again, and once the Map is old every rehash allocates in old space (measured: the
+ * usual request/reply churn then cost more than decoding the replies, plus mark-compact GCs).
+ */
+function takePending(c: CircuitInfo, ioid: number): void {
+  const m = c.pendingIo;
+  m.delete(ioid);
+  if (m.size === 0) c.pendingIo = new Map();
 }
 
 /** Copies a frame so it outlives the deframer callback. */
