@@ -102,8 +102,7 @@ function attachData(cmd: CaCommand, frame: CaFrame, options: DecodeCommandOption
 
 /** The frame's DBR payload, decoded. */
 function dbrOf(frame: CaFrame, options: DecodeCommandOptions | undefined): DbrValue {
-  const p = frame.payload;
-  return decodeDbrWith(new DataView(p.buffer, p.byteOffset, p.byteLength), p, frame.dataType, frame.dataCount, options);
+  return decodeDbrWith(frame.payload, frame.dataType, frame.dataCount, options);
 }
 
 /** The rarely present DBR fields that follow `data` and `metadata`. */

@@ -32,6 +32,62 @@ export interface DecodeDbrOptions {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+// Big-endian field reads straight from the payload bytes: a DataView per message cost more than the
+// reads themselves. Floats go through an 8-byte scratch in host order.
+const scratch = new ArrayBuffer(8);
+const scratchBytes = new Uint8Array(scratch);
+const scratchF64 = new Float64Array(scratch);
+const scratchF32 = new Float32Array(scratch);
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+/** Arrays longer than this are read through one DataView. */
+const VIEW_THRESHOLD = 16;
+
+function beF64(b: Uint8Array, o: number): number {
+  const s = scratchBytes;
+  if (HOST_LITTLE_ENDIAN) {
+    s[0] = b[o + 7];
+    s[1] = b[o + 6];
+    s[2] = b[o + 5];
+    s[3] = b[o + 4];
+    s[4] = b[o + 3];
+    s[5] = b[o + 2];
+    s[6] = b[o + 1];
+    s[7] = b[o];
+  } else {
+    for (let i = 0; i < 8; i++) s[i] = b[o + i];
+  }
+  return scratchF64[0];
+}
+
+function beF32(b: Uint8Array, o: number): number {
+  const s = scratchBytes;
+  if (HOST_LITTLE_ENDIAN) {
+    s[0] = b[o + 3];
+    s[1] = b[o + 2];
+    s[2] = b[o + 1];
+    s[3] = b[o];
+  } else {
+    for (let i = 0; i < 4; i++) s[i] = b[o + i];
+  }
+  return scratchF32[0];
+}
+
+function beI32(b: Uint8Array, o: number): number {
+  return (b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3];
+}
+
+function beU32(b: Uint8Array, o: number): number {
+  return beI32(b, o) >>> 0;
+}
+
+function beI16(b: Uint8Array, o: number): number {
+  return (((b[o] << 8) | b[o + 1]) << 16) >> 16;
+}
+
+function beU16(b: Uint8Array, o: number): number {
+  return (b[o] << 8) | b[o + 1];
+}
+
 /**
  * A C string inside [start, start + size) cut at the first NUL or the field/payload end. ASCII is the
  * common case; other bytes decode as UTF-8 when valid, else Latin-1 (3.13 peers, garbage after NULs).
@@ -62,66 +118,74 @@ export function readCString(b: Uint8Array, start: number, size: number): string 
   }
 }
 
-function readElements(
-  v: DataView,
-  b: Uint8Array,
-  base: number,
-  kind: DbrElementKind,
-  n: number,
-): number[] | string[] {
-  switch (kind) {
-    case 'string': {
-      const out: string[] = new Array<string>(n);
-      for (let i = 0; i < n; i++) out[i] = readCString(b, base + i * MAX_STRING_SIZE, MAX_STRING_SIZE);
-      return out;
-    }
-    case 'f64': {
-      const out: number[] = new Array<number>(n);
-      for (let i = 0; i < n; i++) out[i] = v.getFloat64(base + i * 8);
-      return out;
-    }
-    case 'f32': {
-      const out: number[] = new Array<number>(n);
-      for (let i = 0; i < n; i++) out[i] = v.getFloat32(base + i * 4);
-      return out;
-    }
-    case 'i32': {
-      const out: number[] = new Array<number>(n);
-      for (let i = 0; i < n; i++) out[i] = v.getInt32(base + i * 4);
-      return out;
-    }
-    case 'i16': {
-      const out: number[] = new Array<number>(n);
-      for (let i = 0; i < n; i++) out[i] = v.getInt16(base + i * 2);
-      return out;
-    }
-    case 'u16': {
-      const out: number[] = new Array<number>(n);
-      for (let i = 0; i < n; i++) out[i] = v.getUint16(base + i * 2);
-      return out;
-    }
-    case 'u8': {
-      const out: number[] = new Array<number>(n);
-      for (let i = 0; i < n; i++) out[i] = b[base + i];
-      return out;
-    }
+function readElements(b: Uint8Array, base: number, kind: DbrElementKind, n: number): number[] | string[] {
+  if (kind === 'string') {
+    const out: string[] = new Array<string>(n);
+    for (let i = 0; i < n; i++) out[i] = readCString(b, base + i * MAX_STRING_SIZE, MAX_STRING_SIZE);
+    return out;
   }
-}
-
-function readLimit(v: DataView, o: number, kind: DbrElementKind): number {
+  const out: number[] = new Array<number>(n);
+  if (n > VIEW_THRESHOLD) {
+    const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    switch (kind) {
+      case 'f64':
+        for (let i = 0; i < n; i++) out[i] = v.getFloat64(base + i * 8);
+        break;
+      case 'f32':
+        for (let i = 0; i < n; i++) out[i] = v.getFloat32(base + i * 4);
+        break;
+      case 'i32':
+        for (let i = 0; i < n; i++) out[i] = v.getInt32(base + i * 4);
+        break;
+      case 'i16':
+        for (let i = 0; i < n; i++) out[i] = v.getInt16(base + i * 2);
+        break;
+      case 'u16':
+        for (let i = 0; i < n; i++) out[i] = v.getUint16(base + i * 2);
+        break;
+      case 'u8':
+        for (let i = 0; i < n; i++) out[i] = b[base + i];
+        break;
+    }
+    return out;
+  }
   switch (kind) {
     case 'f64':
-      return v.getFloat64(o);
+      for (let i = 0; i < n; i++) out[i] = beF64(b, base + i * 8);
+      break;
     case 'f32':
-      return v.getFloat32(o);
+      for (let i = 0; i < n; i++) out[i] = beF32(b, base + i * 4);
+      break;
     case 'i32':
-      return v.getInt32(o);
+      for (let i = 0; i < n; i++) out[i] = beI32(b, base + i * 4);
+      break;
     case 'i16':
-      return v.getInt16(o);
+      for (let i = 0; i < n; i++) out[i] = beI16(b, base + i * 2);
+      break;
     case 'u16':
-      return v.getUint16(o);
+      for (let i = 0; i < n; i++) out[i] = beU16(b, base + i * 2);
+      break;
+    case 'u8':
+      for (let i = 0; i < n; i++) out[i] = b[base + i];
+      break;
+  }
+  return out;
+}
+
+function readLimit(b: Uint8Array, o: number, kind: DbrElementKind): number {
+  switch (kind) {
+    case 'f64':
+      return beF64(b, o);
+    case 'f32':
+      return beF32(b, o);
+    case 'i32':
+      return beI32(b, o);
+    case 'i16':
+      return beI16(b, o);
+    case 'u16':
+      return beU16(b, o);
     default:
-      return v.getUint8(o);
+      return b[o];
   }
 }
 
@@ -145,11 +209,10 @@ function elementSize(kind: DbrElementKind): number {
 /**
  * Decodes the DBR payload `b` (whole payload, pad included) of type `dataType` with `dataCount`
  * elements. Decodes min(dataCount, elements present); a string element may end early at the payload end
- * (libca's short one-element strings). `v`, when given, must be a DataView over exactly `b`.
- * @internal shared with the command decoder to reuse one DataView per message.
+ * (libca's short one-element strings).
+ * @internal shared with the command decoder.
  */
 export function decodeDbrWith(
-  v: DataView,
   b: Uint8Array,
   dataType: number,
   dataCount: number,
@@ -166,10 +229,10 @@ export function decodeDbrWith(
   let problem: string | undefined;
   if (metaKind === 'time' && len >= valueOffset) {
     // The common monitor/read payload: one literal in the generic build's field order.
-    const status = v.getInt16(MetaOffset.STATUS);
-    const severity = v.getInt16(MetaOffset.SEVERITY);
-    const secs = v.getUint32(MetaOffset.TIME_SECONDS);
-    const nsec = v.getUint32(MetaOffset.TIME_NANOSECONDS);
+    const status = beI16(b, MetaOffset.STATUS);
+    const severity = beI16(b, MetaOffset.SEVERITY);
+    const secs = beU32(b, MetaOffset.TIME_SECONDS);
+    const nsec = beU32(b, MetaOffset.TIME_NANOSECONDS);
     // 0/0 means the record was never processed: no time to show.
     meta =
       secs !== 0 || nsec !== 0
@@ -194,8 +257,8 @@ export function decodeDbrWith(
     meta = {};
     if (len < valueOffset) problem = `payload of ${len} bytes is shorter than the ${valueOffset}-byte metadata`;
     if (len >= 4) {
-      const status = metaKind === 'stsack' ? v.getUint16(MetaOffset.STATUS) : v.getInt16(MetaOffset.STATUS);
-      const severity = metaKind === 'stsack' ? v.getUint16(MetaOffset.SEVERITY) : v.getInt16(MetaOffset.SEVERITY);
+      const status = metaKind === 'stsack' ? beU16(b, MetaOffset.STATUS) : beI16(b, MetaOffset.STATUS);
+      const severity = metaKind === 'stsack' ? beU16(b, MetaOffset.SEVERITY) : beI16(b, MetaOffset.SEVERITY);
       meta.status = status;
       meta.statusName = alarmStatusName(status);
       meta.severity = severity;
@@ -204,8 +267,8 @@ export function decodeDbrWith(
     if (len >= valueOffset) {
       switch (metaKind) {
         case 'time': {
-          const secs = v.getUint32(MetaOffset.TIME_SECONDS);
-          const nsec = v.getUint32(MetaOffset.TIME_NANOSECONDS);
+          const secs = beU32(b, MetaOffset.TIME_SECONDS);
+          const nsec = beU32(b, MetaOffset.TIME_NANOSECONDS);
           meta.secondsPastEpoch = secs;
           meta.nanoseconds = nsec;
           if (secs !== 0 || nsec !== 0) meta.timestamp = secs + EPICS_EPOCH_OFFSET + nsec / 1e9;
@@ -214,19 +277,19 @@ export function decodeDbrWith(
         case 'gr':
         case 'ctrl': {
           const isFloat = kind === 'f32' || kind === 'f64';
-          if (isFloat) meta.precision = v.getInt16(MetaOffset.PRECISION);
+          if (isFloat) meta.precision = beI16(b, MetaOffset.PRECISION);
           meta.units = readCString(b, isFloat ? MetaOffset.FLOAT_UNITS : MetaOffset.INT_UNITS, MAX_UNITS_SIZE);
           const size = elementSize(kind);
           const nLimits = metaKind === 'ctrl' ? 8 : 6;
           let o = isFloat ? MetaOffset.FLOAT_LIMITS : MetaOffset.INT_LIMITS;
           for (let i = 0; i < nLimits; i++) {
-            meta[LIMIT_FIELDS[i]] = readLimit(v, o, kind);
+            meta[LIMIT_FIELDS[i]] = readLimit(b, o, kind);
             o += size;
           }
           break;
         }
         case 'enum': {
-          const noStr = v.getInt16(MetaOffset.ENUM_NO_STR);
+          const noStr = beI16(b, MetaOffset.ENUM_NO_STR);
           const n = Math.max(0, Math.min(noStr, MAX_ENUM_STATES));
           if (n !== noStr) meta.enumStringCount = noStr;
           const strs: string[] = new Array<string>(n);
@@ -237,8 +300,8 @@ export function decodeDbrWith(
           break;
         }
         case 'stsack':
-          meta.ackt = v.getUint16(MetaOffset.ACKT);
-          meta.acks = v.getUint16(MetaOffset.ACKS);
+          meta.ackt = beU16(b, MetaOffset.ACKT);
+          meta.acks = beU16(b, MetaOffset.ACKS);
           break;
         default:
           break;
@@ -260,7 +323,7 @@ export function decodeDbrWith(
     if (n < dataCount && problem === undefined) problem = `payload holds ${present} of ${dataCount} elements`;
     if (options?.maxElements !== undefined && n > options.maxElements) n = Math.max(0, options.maxElements);
     count = n;
-    data = readElements(v, b, valueOffset, kind, n);
+    data = readElements(b, valueOffset, kind, n);
   }
   // Same field order as before (dataType, dataTypeName, count, data, metadata, problem, enumLabels).
   const out: DbrValue =
@@ -284,5 +347,5 @@ export function decodeDbrWith(
  * `problem` instead of an exception.
  */
 export function decodeDbr(dataType: number, dataCount: number, payload: Uint8Array, options?: DecodeDbrOptions): DbrValue {
-  return decodeDbrWith(new DataView(payload.buffer, payload.byteOffset, payload.byteLength), payload, dataType, dataCount, options);
+  return decodeDbrWith(payload, dataType, dataCount, options);
 }
