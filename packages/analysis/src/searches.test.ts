@@ -1,5 +1,6 @@
 import { describe as suite, expect, it } from 'vitest';
 import { Analyzer } from './report.js';
+import { outlierLimit } from './searches.js';
 import { rec } from './test-support/records.js';
 
 const CLIENT = '10.0.0.5:40000';
@@ -75,5 +76,25 @@ suite('search analysis', () => {
     a.add(search(5, 'pv', 1));
     a.add(reply(5.001, '10.0.0.9', 'pv', 1));
     expect(a.report().duplicates).toEqual([]);
+  });
+});
+
+suite('outlier limit', () => {
+  it('lets several PVs storming together stand out from quiet ones (the classic mean + 3σ alone does not)', () => {
+    const counts = [27, 27, 27, 1, 1, 1, 1, 1, 1, 1, 1];
+    const mean = counts.reduce((a, b) => a + b) / counts.length;
+    const std = Math.sqrt(counts.reduce((a, c) => a + (c - mean) ** 2, 0) / (counts.length - 1));
+    expect(27).toBeLessThan(mean + 3 * std);
+    expect(outlierLimit(counts, 3)).toBeLessThan(27);
+  });
+
+  it('flags nothing in an even population or a broad natural spread', () => {
+    expect(outlierLimit([12, 12, 12, 12, 12, 12], 3)).toBeGreaterThanOrEqual(12);
+    const spread = Array.from({ length: 20 }, (_, i) => i + 1);
+    expect(outlierLimit(spread, 3)).toBeGreaterThan(20);
+  });
+
+  it('needs a population to compare with', () => {
+    expect(outlierLimit([1, 100, 1], 3)).toBe(Number.POSITIVE_INFINITY);
   });
 });

@@ -1,34 +1,40 @@
 import { BoundedMap, topN } from './bounded.js';
+import { quantileSorted } from './describe.js';
 import { type AnalysisRecord, numberField, receiver, sender, stringField } from './record.js';
 
 /** SEARCH reply `ip` value meaning "use the datagram's source address" (§3.2). */
 const ADDRESS_FROM_SOURCE = '255.255.255.255';
-/** A flagged outlier must also be this many times the mean of the others ("far more than others"). */
+/** A robust outlier must also be this many times the median ("far more than the others"). */
 const OUTLIER_FACTOR = 5;
-/** Fewer peers than this make no meaningful mean to stand out from. */
-const MIN_PEERS = 3;
+/** Fewer entries than this make no population to stand out from. */
+const MIN_POPULATION = 4;
+/** Scales the median absolute deviation to a standard deviation for normally distributed counts. */
+const MAD_TO_SIGMA = 1.4826;
 
 /**
- * Leave-one-out outlier test: is `value` above the mean of the other values plus `sigma` of their standard
- * deviations, and far above their mean? Comparing against the others (not a mean that includes the
- * outlier itself) lets one flooding client stand out among a handful of quiet ones.
+ * The count above which an entry stands out from its population. Two tests, either suffices:
+ * - the classic search snooper's: over the mean plus `sigma` standard deviations;
+ * - a robust one: over the median plus `sigma` scaled median absolute deviations and at least
+ *   OUTLIER_FACTOR times the median. The mean and σ include the outliers themselves, so a few PVs storming
+ *   together hide each other from the classic test; the median does not move for them.
  */
-export function outlierLimit(sum: number, sumOfSquares: number, n: number, value: number, sigma: number): number {
-  const others = n - 1;
-  if (others < MIN_PEERS) return Number.POSITIVE_INFINITY;
-  const mean = (sum - value) / others;
-  const variance = Math.max(0, (sumOfSquares - value * value - others * mean * mean) / Math.max(others - 1, 1));
-  return Math.max(mean + sigma * Math.sqrt(variance), OUTLIER_FACTOR * mean);
-}
-
-function sums(values: number[]): [number, number] {
+export function outlierLimit(counts: readonly number[], sigma: number): number {
+  const n = counts.length;
+  if (n < MIN_POPULATION) return Number.POSITIVE_INFINITY;
   let sum = 0;
   let squares = 0;
-  for (const v of values) {
-    sum += v;
-    squares += v * v;
+  for (const c of counts) {
+    sum += c;
+    squares += c * c;
   }
-  return [sum, squares];
+  const mean = sum / n;
+  const std = Math.sqrt(Math.max(0, (squares - n * mean * mean) / (n - 1)));
+  const sorted = [...counts].sort((a, b) => a - b);
+  const median = quantileSorted(sorted, 0.5);
+  const deviations = sorted.map((c) => Math.abs(c - median)).sort((a, b) => a - b);
+  const mad = quantileSorted(deviations, 0.5) * MAD_TO_SIGMA;
+  const robust = Math.max(median + sigma * mad, OUTLIER_FACTOR * median);
+  return Math.min(mean + sigma * std, robust);
 }
 
 /** Replies from one server to one search arriving closer than this are copies over several paths. */
@@ -214,9 +220,8 @@ export class SearchAnalysis {
   /** Per-PV search table, busiest first, with storm flags. */
   storms(): SearchStormEntry[] {
     const all = [...this.pvs.values()];
-    const [sum, squares] = sums(all.map((e) => e.count));
+    const sigmaLimit = outlierLimit(all.map((e) => e.count), this.options.sigma);
     const rows = all.map((e): SearchStormEntry => {
-      const sigmaLimit = outlierLimit(sum, squares, all.length, e.count, this.options.sigma);
       const rate = e.count / Math.max(e.last - e.first, 1);
       const answers = [...e.answers.values()].reduce((n, a) => n + a.count, 0);
       const reasons: string[] = [];
@@ -250,9 +255,8 @@ export class SearchAnalysis {
     const rows: SearchClientEntry[] = [];
     for (const [kind, table] of [['host', this.hosts], ['process', this.processes]] as const) {
       const all = [...table.values()];
-      const [sum, squares] = sums(all.map((c) => c.count));
+      const sigmaLimit = outlierLimit(all.map((c) => c.count), this.options.sigma);
       for (const c of all) {
-        const sigmaLimit = outlierLimit(sum, squares, all.length, c.count, this.options.sigma);
         const rate = c.count / Math.max(c.last - c.first, 1);
         const reasons: string[] = [];
         if (c.count >= this.options.minCount) {
