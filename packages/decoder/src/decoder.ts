@@ -677,7 +677,7 @@ export class Decoder implements CaDecoder {
       channel,
       dataType: frame.dataType,
       dataCount: frame.dataCount,
-      request: makeRef(packet, requestName(frame.command)),
+      request: makeIoRef(packet, requestName(frame.command)),
       side,
     });
     this.st.statistics.evicted.pending += capMap(c.pendingIo, this.opts.limits.maxPendingPerCircuit);
@@ -1198,6 +1198,15 @@ function payloadString(frame: CaFrame): string {
 }
 
 function makeRef(packet: PacketInfo, command: string): RequestRef {
+  return { frame: packet.frame, timestamp: packet.timestamp, command };
+}
+
+/**
+ * {@link makeRef} for read/write-notify requests. A separate allocation site on purpose: these refs live
+ * for a round trip, the others (creates, subscriptions) for the whole channel, and V8 decides per site
+ * whether to allocate straight in old space; shared, the long-lived ones made every ref an old object.
+ */
+function makeIoRef(packet: PacketInfo, command: string): RequestRef {
   return { frame: packet.frame, timestamp: packet.timestamp, command };
 }
 

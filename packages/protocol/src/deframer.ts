@@ -125,6 +125,11 @@ function makeFrame(
   dataCount: number,
   payloadEnd: number,
 ): CaFrame {
+  // Views made by the constructor: subarray() looks up the species constructor and costs twice as much
+  // (two views per message). They are plain Uint8Arrays even when `buf` is a Buffer.
+  const ab = buf.buffer;
+  const at = buf.byteOffset + o;
+  const payloadLength = payloadEnd - o - headerSize;
   return {
     command: u16(buf, o + HeaderOffset.COMMAND),
     payloadSize,
@@ -133,8 +138,8 @@ function makeFrame(
     parameter1: u32(buf, o + HeaderOffset.PARAMETER1),
     parameter2: u32(buf, o + HeaderOffset.PARAMETER2),
     headerSize,
-    payload: buf.subarray(o + headerSize, payloadEnd),
-    bytes: buf.subarray(o, payloadEnd),
+    payload: new Uint8Array(ab, at + headerSize, payloadLength > 0 ? payloadLength : 0),
+    bytes: new Uint8Array(ab, at, payloadEnd - o),
   };
 }
 
