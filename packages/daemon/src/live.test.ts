@@ -52,8 +52,11 @@ describe.skipIf(!isRoot)(`live capture on lo (${isRoot ? 'as root' : reason})`, 
     }
     for (const r of c.records()) expect(r.pv).toMatch(/^LT:/);
 
-    const snap = await c.until('a snapshot with the channel', () =>
-      c.frames.find((f) => f.type === 'snapshot' && (f.channels as { pv: string }[]).some((x) => x.pv === 'LT:double' && (x as { state: string }).state === 'connected')));
+    // Snapshots go out every second: the first one with the channel connected can predate the read, so wait
+    // for one taken after it.
+    const snap = await c.until('a snapshot with the channel and its read value', () =>
+      c.frames.find((f) => f.type === 'snapshot' && (f.channels as { pv: string; state: string; lastValue: unknown }[]).some(
+        (x) => x.pv === 'LT:double' && x.state === 'connected' && JSON.stringify(x.lastValue) === '[42.5]')));
     const row = (snap.channels as { pv: string; nativeType: string; lastValue: unknown; server: string }[]).find((x) => x.pv === 'LT:double');
     expect(row).toMatchObject({ nativeType: 'DOUBLE', lastValue: [42.5], server: `127.0.0.1:${ioc.tcpPort}` });
     const clientsRows = (await d.app.inject('/api/clients')).json() as { host: string; user: string | null; hostname: string | null }[];
