@@ -5,16 +5,22 @@ import {
   StormPoller, writeOutcome, type FetchLike, type StormPoll,
 } from './analysis.js';
 
+const stats: SnapshotMessage['stats'] = {
+  packets: 0, bytes: 0, messages: 0, messagesPerSecond: 0, perCommand: {}, malformed: 0, decoderDropped: 0,
+  capture: { received: 0, dropped: 0, ifDropped: 0 }, websocket: { clients: 0, dropped: 0 },
+};
+
+// No default `analysis`: the fallback for snapshots without it (older daemons) is under test too.
 function snap(extra: Partial<SnapshotMessage>): SnapshotMessage {
-  return {
-    type: 'snapshot', time: 0, stats: {}, channels: [], servers: [], clients: [],
+  return <SnapshotMessage>{
+    type: 'snapshot', time: 0, stats, channels: [], servers: [], clients: [],
     searches: { top: [], unanswered: [] }, errors: [], alerts: [], ...extra,
   };
 }
 
 function write(extra: Partial<WriteRow>): WriteRow {
   return {
-    time: 1, client: '10.0.0.2:40000', host: 'opi', user: 'op', server: '10.0.0.5:5064', pv: 'X:SP',
+    time: 1, frame: 1, client: '10.0.0.2:40000', host: 'opi', user: 'op', server: '10.0.0.5:5064', pv: 'X:SP',
     command: 'WriteNotifyRequest', data_type: 6, data_count: 1, value: [1.5], status: null, status_name: null, ...extra,
   };
 }
