@@ -2,6 +2,10 @@
  * The shapes the daemon sends over `/ws` and `/api` (see docs/websocket.md of the daemon). Fields that
  * the daemon documents as open-ended are typed loosely and read through the helpers in this folder, so a
  * field the page does not know is shown generically instead of breaking the page.
+ *
+ * The row and snapshot types are the daemon's own (`views.ts`) and the analysis report's, imported as
+ * types only so no node code reaches the bundle; what is declared here is what only the page needs: the
+ * loose record form, the messages the page sends, and the typed form of `snapshot.analysis`.
  */
 import type {
   BeaconAnomaly,
