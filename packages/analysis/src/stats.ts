@@ -119,18 +119,6 @@ const LATENCY_KIND: Readonly<Record<string, LatencyKind>> = {
   WriteNotifyResponse: 'writeNotify',
 };
 
-
-interface CircuitState {
-  client: string;
-  server: string;
-  host: string | null;
-  user: string | null;
-  channels: number;
-  messages: number;
-  first: number;
-  last: number;
-}
-
 /**
  * Accumulates statistics over a record stream: call {@link StatsCollector.add} for each record, then
  * {@link StatsCollector.report}. Memory grows with the number of latency samples, circuits and distinct PVs.
@@ -151,7 +139,7 @@ export class StatsCollector {
     readNotify: new Map(),
     writeNotify: new Map(),
   };
-  private readonly circuits = new Map<string, CircuitState>();
+  private readonly circuits = new Map<string, CircuitSummary>();
 
   constructor(options: StatsOptions = {}) {
     this.top = options.top ?? 10;
