@@ -1,6 +1,5 @@
 import { BoundedMap } from './bounded.js';
-import { respondingServer } from './latency.js';
-import { type AnalysisRecord, numberField, stringField } from './record.js';
+import { type AnalysisRecord, numberField, respondingServer, stringField } from './record.js';
 
 /** ECA_NORMAL: the one status that is not an error. */
 const ECA_NORMAL = 1;

@@ -1,6 +1,6 @@
 import { BoundedMap, topN } from './bounded.js';
 import { BoundedSample, type Description } from './describe.js';
-import { type AnalysisRecord, numberField, sender, stringField } from './record.js';
+import { type AnalysisRecord, respondingServer } from './record.js';
 
 /** Which exchange a latency measures, by the response that closes it. */
 const LATENCY_KIND: Record<string, LatencyKind> = {
@@ -43,16 +43,6 @@ interface PvSeries {
 interface Series {
   sample: BoundedSample;
   histogram: number[];
-}
-
-/** The server end a response came from, in the "ip:port" form the other analyses use (TCP port). */
-export function respondingServer(record: AnalysisRecord): string {
-  if (record.command.name === 'SearchResponse') {
-    const ip = stringField(record, 'ip');
-    const port = numberField(record, 'port');
-    return `${!ip || ip === '255.255.255.255' ? record.src : ip}:${port ?? record.transport.sport}`;
-  }
-  return record.server ?? sender(record);
 }
 
 /** Request → response latencies per server and per PV, as histograms and percentiles. */

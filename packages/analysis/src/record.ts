@@ -45,3 +45,16 @@ export function sender(record: AnalysisRecord): string {
 export function receiver(record: AnalysisRecord): string {
   return `${record.dst}:${record.transport.dport}`;
 }
+
+/** SEARCH reply `ip` value meaning "use the datagram's source address" (§3.2). */
+const ADDRESS_FROM_SOURCE = '255.255.255.255';
+
+/** The server end a response came from, in the "ip:port" form the other analyses use (TCP port). */
+export function respondingServer(record: AnalysisRecord): string {
+  if (record.command.name === 'SearchResponse') {
+    const ip = stringField(record, 'ip');
+    const port = numberField(record, 'port');
+    return `${!ip || ip === ADDRESS_FROM_SOURCE ? record.src : ip}:${port ?? record.transport.sport}`;
+  }
+  return record.server ?? sender(record);
+}

@@ -1,9 +1,7 @@
 import { BoundedMap, topN } from './bounded.js';
 import { quantileSorted } from './describe.js';
-import { type AnalysisRecord, numberField, receiver, sender, stringField } from './record.js';
+import { type AnalysisRecord, numberField, receiver, respondingServer, sender, stringField } from './record.js';
 
-/** SEARCH reply `ip` value meaning "use the datagram's source address" (§3.2). */
-const ADDRESS_FROM_SOURCE = '255.255.255.255';
 /** A robust outlier must also be this many times the median ("far more than the others"). */
 const OUTLIER_FACTOR = 5;
 /** Fewer entries than this make no population to stand out from. */
@@ -197,9 +195,7 @@ export class SearchAnalysis {
     if (!pv) return;
     const entry = this.pvs.get(pv);
     if (!entry) return;
-    const ip = stringField(record, 'ip');
-    const port = numberField(record, 'port');
-    const server = `${!ip || ip === ADDRESS_FROM_SOURCE ? record.src : ip}:${port ?? ''}`;
+    const server = respondingServer(record);
     this.answeringServers.add(server);
     const t = record.timestamp;
     let answer = entry.answers.get(server);
