@@ -85,7 +85,7 @@ const mutation = fc.oneof(
 type Mutation = typeof mutation extends fc.Arbitrary<infer T> ? T : never;
 
 function mutate(base: Uint8Array, ms: Mutation[]): Uint8Array {
-  let b = base.slice();
+  let b: Uint8Array = base.slice();
   for (const m of ms) {
     if (b.length === 0) break;
     const at = m.at % b.length;
