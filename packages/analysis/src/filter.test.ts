@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { compileFilter, FilterError, MAX_FILTER_VALUES, ipv4ToInt, isFailure, resolveCommandNames, type FilterableRecord } from './filter.js';
+import { COMMAND_FAMILIES, compileFilter, FilterError, MAX_FILTER_VALUES, ipv4ToInt, isFailure, resolveCommandNames, type FilterableRecord } from './filter.js';
 
 function rec(name: string, fields: Record<string, unknown> = {}, extra: Partial<FilterableRecord> = {}): FilterableRecord {
   return { src: '10.0.0.5', dst: '10.0.0.9', pv: null, command: { name, ...fields }, ...extra };
@@ -120,5 +121,22 @@ describe('helpers', () => {
     expect([...resolveCommandNames(['monitor'])].sort()).toEqual(
       ['EventAddRequest', 'EventAddResponse', 'EventCancelRequest', 'EventCancelResponse', 'EventsOffRequest', 'EventsOnRequest'].sort(),
     );
+  });
+});
+
+describe('documented command families', () => {
+  const doc = (name: string): string => readFileSync(new URL(`../../../docs/${name}`, import.meta.url), 'utf8');
+  const families = Object.keys(COMMAND_FAMILIES);
+
+  it('cli.md lists every family with exactly its commands', () => {
+    const text = doc('cli.md');
+    const table = text.slice(text.indexOf('<!-- command-families'));
+    const rows = [...table.matchAll(/^\| `([a-z]+)` \| (.+) \|$/gm)].map((m) => [m[1], [...m[2].matchAll(/`(\w+)`/g)].map((n) => n[1])]);
+    expect(Object.fromEntries(rows)).toEqual(COMMAND_FAMILIES);
+  });
+
+  it.each(['websocket.md', 'dashboard.md'])('%s names every family', (name) => {
+    const list = /`search`(?:,\s+`[a-z]+`)+/.exec(doc(name))?.[0] ?? '';
+    expect([...list.matchAll(/`([a-z]+)`/g)].map((m) => m[1])).toEqual(families);
   });
 });
