@@ -62,6 +62,9 @@ describe('compileGlob cost', () => {
     '*aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab',
     '*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*!',
     '*[a-z]*[a-z]*[a-z]*[a-z]*[a-z]*[a-z]*[a-z]*[a-z]*[a-z]*[a-z]*b',
+    // No literal ends to reject early: the whole glob goes through the token loop.
+    '?*a*a*a*a*a*a*a*a*a*a*a*a*[b]',
+    '[a]*aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa?*[c]',
   ];
   const names = ['a'.repeat(60), 'a'.repeat(1000), 'ab'.repeat(500), `${'a'.repeat(999)}c`];
 
@@ -72,6 +75,15 @@ describe('compileGlob cost', () => {
       expect(m.steps).toBeLessThanOrEqual(bound(name, glob));
       expect(m.steps).toBeGreaterThan(0);
     }
+  });
+
+  it('walks the whole name when no literal end rejects it, still within the bound', () => {
+    const glob = '?*a*a*a*a*a*a*a*a*a*a*a*a*[b]';
+    const m = compileGlob(glob);
+    const name = 'a'.repeat(1000);
+    expect(m.test(name)).toBe(false);
+    expect(m.steps).toBeGreaterThanOrEqual(name.length);
+    expect(m.steps).toBeLessThanOrEqual(bound(name, glob));
   });
 
   it('counts every alternative of a brace expansion, each within its own bound', () => {
@@ -108,5 +120,60 @@ describe('compileGlob cost', () => {
     }
     expect(message).toMatch(/unclosed \[/);
     expect(message.length).toBeLessThan(120);
+  });
+});
+
+describe('compileGlob agrees with a RegExp reference on small inputs', () => {
+  /** The RegExp translation globs used to have (fine for a test's short names; never for wire input). */
+  function reference(glob: string): RegExp {
+    let re = '';
+    let depth = 0;
+    for (let i = 0; i < glob.length; i++) {
+      const c = glob[i];
+      if (c === '*') re += '.*';
+      else if (c === '?') re += '.';
+      else if (c === '[') {
+        const close = glob.indexOf(']', i + 2);
+        let body = glob.slice(i + 1, close);
+        const negate = body.startsWith('!');
+        if (negate) body = body.slice(1);
+        re += `[${negate ? '^' : ''}${body}]`;
+        i = close;
+      } else if (c === '{') {
+        depth++;
+        re += '(?:';
+      } else if (c === '}' && depth > 0) {
+        depth--;
+        re += ')';
+      } else if (c === ',' && depth > 0) re += '|';
+      else re += c;
+    }
+    return new RegExp(`^${re}$`, 's');
+  }
+
+  it('on 3,000 random globs and names over a small alphabet', () => {
+    // A fixed LCG so a failure reproduces.
+    let seed = 12345;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    let compared = 0;
+    const pieces = ['a', 'b', 'c', '*', '?', '[ab]', '[!a]', '[a-b]', '{a,b}', '{ab,*c,}', '{a,{b,c}a}'];
+    for (let k = 0; k < 3000; k++) {
+      const glob = Array.from({ length: 1 + rand(6) }, () => pieces[rand(pieces.length)]).join('');
+      const name = Array.from({ length: rand(9) }, () => 'abc'[rand(3)]).join('');
+      let matcher;
+      try {
+        matcher = compileGlob(glob);
+      } catch (err) {
+        // Four or more three-way braces go over the alternatives cap; that is tested above.
+        expect((err as Error).message).toMatch(/more than 64 alternatives/);
+        continue;
+      }
+      compared++;
+      expect(matcher.test(name), `${glob} vs ${name}`).toBe(reference(glob).test(name));
+    }
+    expect(compared).toBeGreaterThan(2900);
   });
 });

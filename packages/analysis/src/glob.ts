@@ -32,17 +32,47 @@ type Node = Token | { readonly kind: 'alt'; readonly options: readonly Node[][] 
 const STAR_TOKEN: Token = { kind: STAR };
 const ANY_TOKEN: Token = { kind: ANY };
 
+/**
+ * One flat pattern, split as `prefix core suffix`: the literal runs at its two ends are compared with
+ * `startsWith`/`endsWith` (most globs are `PREFIX*` or `*SUFFIX`, whose core is a lone `*`), and only the
+ * core goes through the token loop, over the part of the name between them.
+ */
+interface FlatPattern {
+  readonly prefix: string;
+  readonly suffix: string;
+  readonly core: readonly Token[];
+  /** Fewest characters a name needs (the tokens other than `*`). */
+  readonly minLength: number;
+  readonly size: number;
+}
+
+function flatPattern(tokens: readonly Token[]): FlatPattern {
+  let start = 0;
+  while (start < tokens.length && tokens[start].kind === CHAR) start++;
+  let end = tokens.length;
+  while (end > start && tokens[end - 1].kind === CHAR) end--;
+  const text = (from: number, to: number): string =>
+    String.fromCharCode(...tokens.slice(from, to).map((t) => (t.kind === CHAR ? t.code : 0)));
+  return {
+    prefix: text(0, start),
+    suffix: text(end, tokens.length),
+    core: tokens.slice(start, end),
+    minLength: tokens.reduce((n, t) => (t.kind === STAR ? n : n + 1), 0),
+    size: tokens.length,
+  };
+}
+
 /** A compiled glob: {@link test} a name; {@link steps} says what the last test cost. */
 export class GlobMatcher {
-  /** Inner-loop steps of the last {@link test}, summed over the alternatives it tried (for tests of the cost bound). */
+  /**
+   * Steps of the last {@link test}, summed over the alternatives it tried: token-loop iterations plus the
+   * characters compared at the literal ends. At most (name length + 1) × (pattern length + 1) per alternative.
+   */
   steps = 0;
-  private readonly patterns: readonly (readonly Token[])[];
-  /** Fewest characters a name needs to match each pattern (its tokens other than `*`). */
-  private readonly minLengths: readonly number[];
+  private readonly patterns: readonly FlatPattern[];
 
   constructor(readonly source: string, patterns: readonly (readonly Token[])[]) {
-    this.patterns = patterns;
-    this.minLengths = patterns.map((p) => p.reduce((n, t) => (t.kind === STAR ? n : n + 1), 0));
+    this.patterns = patterns.map(flatPattern);
   }
 
   /** Number of flat patterns the glob's brace alternatives expanded to. */
@@ -53,30 +83,33 @@ export class GlobMatcher {
   /** Number of tokens over all flat patterns: the pattern-length factor of the matching cost. */
   get size(): number {
     let n = 0;
-    for (const p of this.patterns) n += p.length;
+    for (const p of this.patterns) n += p.size;
     return n;
   }
 
   /** True when the whole of `name` matches the glob (case-sensitive, `*` and `?` match any code unit). */
   test(name: string): boolean {
     this.steps = 0;
-    for (let i = 0; i < this.patterns.length; i++) {
-      if (name.length < this.minLengths[i]) continue;
-      if (this.matchFlat(this.patterns[i], name)) return true;
+    for (const p of this.patterns) {
+      if (name.length < p.minLength) continue;
+      this.steps += p.prefix.length + p.suffix.length;
+      if (!name.startsWith(p.prefix) || !name.endsWith(p.suffix)) continue;
+      if (this.matchCore(p.core, name, p.prefix.length, name.length - p.suffix.length)) return true;
     }
     return false;
   }
 
-  private matchFlat(tokens: readonly Token[], name: string): boolean {
-    const n = name.length;
+  /** Two-pointer wildcard match of `tokens` against `name[from, to)`. */
+  private matchCore(tokens: readonly Token[], name: string, from: number, to: number): boolean {
     const m = tokens.length;
+    if (m === 1 && tokens[0].kind === STAR) return true;
     let p = 0;
-    let t = 0;
+    let t = from;
     // Where the last `*` is and the first name position it has not yet swallowed; only this one is ever revisited.
     let starP = -1;
-    let starT = 0;
+    let starT = from;
     let steps = this.steps;
-    while (t < n) {
+    while (t < to) {
       steps++;
       const tok = p < m ? tokens[p] : undefined;
       if (tok !== undefined && tok.kind === STAR) {
