@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { compileFilter, FilterError, globToRegExp, ipv4ToInt, isFailure, resolveCommandNames, type FilterableRecord } from './filter.js';
+import { COMMAND_FAMILIES, compileFilter, FilterError, MAX_FILTER_VALUES, ipv4ToInt, isFailure, resolveCommandNames, type FilterableRecord } from './filter.js';
 
 function rec(name: string, fields: Record<string, unknown> = {}, extra: Partial<FilterableRecord> = {}): FilterableRecord {
   return { src: '10.0.0.5', dst: '10.0.0.9', pv: null, command: { name, ...fields }, ...extra };
@@ -78,26 +79,33 @@ describe('compileFilter', () => {
   });
 });
 
-describe('globToRegExp', () => {
-  it.each([
-    ['a*', 'abc', true],
-    ['a*', 'xabc', false],
-    ['*:cnt', 'T1:cnt', true],
-    ['T[12]:cnt', 'T2:cnt', true],
-    ['T[!12]:cnt', 'T2:cnt', false],
-    ['T[!12]:cnt', 'T3:cnt', true],
-    ['{wf,wf:scalar}', 'wf:scalar', true],
-    ['{wf,wf:scalar}', 'wf:', false],
-    ['rpi.color', 'rpiXcolor', false],
-    ['a\\*', 'a*', true],
-    ['a\\*', 'ab', false],
-  ])('%s vs %s → %s', (glob, text, expected) => {
-    expect(globToRegExp(glob).test(text)).toBe(expected);
+describe('compileFilter limits (ReDoS)', () => {
+  it('matches pathological globs against long PV names in bounded CPU time', () => {
+    const keep = compileFilter({ pv: ['*a*a*a*a*a*a*a*a*b', '{*a*a*a*a*a*a*c,*a*a*a*a*a*a*a*d}'] });
+    const start = process.cpuUsage();
+    // The backtracking RegExp this replaced needed over 10 s for the first name alone.
+    for (const n of [28, 60, 1000]) expect(keep(rec('SearchRequest', {}, { pv: 'a'.repeat(n) }))).toBe(false);
+    const used = process.cpuUsage(start);
+    expect((used.user + used.system) / 1e6).toBeLessThan(5);
   });
 
-  it('rejects unclosed classes and alternatives', () => {
-    expect(() => globToRegExp('a[b')).toThrow(FilterError);
-    expect(() => globToRegExp('{a,b')).toThrow(FilterError);
+  it('caps the number of values of each criterion and names the limit', () => {
+    const many = (k: number, f: (i: number) => string) => Array.from({ length: k }, (_, i) => f(i));
+    expect(() => compileFilter({ pv: many(MAX_FILTER_VALUES, (i) => `pv${i}`) })).not.toThrow();
+    expect(() => compileFilter({ pv: many(MAX_FILTER_VALUES + 1, (i) => `pv${i}`) })).toThrow(/more than 32 PV globs/);
+    expect(() => compileFilter({ host: many(MAX_FILTER_VALUES + 1, (i) => `10.0.0.${i}`) })).toThrow(/more than 32 hosts/);
+    expect(() => compileFilter({ command: [many(MAX_FILTER_VALUES + 1, () => 'read').join(',')] })).toThrow(/more than 32 commands/);
+  });
+
+  it('caps the total size of the PV patterns', () => {
+    // Each glob is legal alone (64 alternatives of 4 tokens); together they are over the budget.
+    const wide = '{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}*a*b';
+    expect(() => compileFilter({ pv: [wide] })).not.toThrow();
+    expect(() => compileFilter({ pv: Array.from({ length: 32 }, () => wide) })).toThrow(/PV globs are too large/);
+  });
+
+  it('rejects a glob over the length limit with a short quote of it', () => {
+    expect(() => compileFilter({ pv: ['x'.repeat(300)] })).toThrow(/^PV glob "x{40}…" is longer than 256 characters$/);
   });
 });
 
@@ -113,5 +121,22 @@ describe('helpers', () => {
     expect([...resolveCommandNames(['monitor'])].sort()).toEqual(
       ['EventAddRequest', 'EventAddResponse', 'EventCancelRequest', 'EventCancelResponse', 'EventsOffRequest', 'EventsOnRequest'].sort(),
     );
+  });
+});
+
+describe('documented command families', () => {
+  const doc = (name: string): string => readFileSync(new URL(`../../../docs/${name}`, import.meta.url), 'utf8');
+  const families = Object.keys(COMMAND_FAMILIES);
+
+  it('cli.md lists every family with exactly its commands', () => {
+    const text = doc('cli.md');
+    const table = text.slice(text.indexOf('<!-- command-families'));
+    const rows = [...table.matchAll(/^\| `([a-z]+)` \| (.+) \|$/gm)].map((m) => [m[1], [...m[2].matchAll(/`(\w+)`/g)].map((n) => n[1])]);
+    expect(Object.fromEntries(rows)).toEqual(COMMAND_FAMILIES);
+  });
+
+  it.each(['websocket.md', 'dashboard.md'])('%s names every family', (name) => {
+    const list = /`search`(?:,\s+`[a-z]+`)+/.exec(doc(name))?.[0] ?? '';
+    expect([...list.matchAll(/`([a-z]+)`/g)].map((m) => m[1])).toEqual(families);
   });
 });

@@ -3,8 +3,26 @@
  * or subnet, by command name or family, and "errors only".
  *
  * The filter works on the structural minimum of a decoded record ({@link FilterableRecord}) so that it
- * accepts the decoder's records as well as their JSON form.
+ * accepts the decoder's records as well as their JSON form. This module (`@ca-shark/analysis/filter`)
+ * imports nothing from node, so the dashboard bundles the same code and its verdicts are the daemon's.
+ *
+ * Filter values can come from any WebSocket client and PV names off the wire: globs are matched without
+ * regular expressions in time bounded by name length × pattern length (see glob.ts), and every criterion
+ * has a cap on how many values it takes.
  */
+import { FilterError, quoteValue } from './filter-error.js';
+import { compileGlob, type GlobMatcher } from './glob.js';
+
+export { FilterError } from './filter-error.js';
+export { compileGlob, GlobMatcher, MAX_GLOB_ALTERNATIVES, MAX_GLOB_LENGTH } from './glob.js';
+
+/** Most values one criterion (PV globs, hosts, command names) takes. */
+export const MAX_FILTER_VALUES = 32;
+/**
+ * Most pattern tokens all PV globs of one filter may expand to together: the pattern-length factor of the
+ * per-record cost, so one subscription cannot make every record cost millions of steps.
+ */
+export const MAX_PV_PATTERN_SIZE = 4096;
 
 /** The part of a decoded record that filters look at. */
 export interface FilterableRecord {
@@ -20,7 +38,10 @@ export interface FilterableRecord {
 
 /** What to keep. Every given criterion must hold (AND); values inside one criterion are alternatives (OR). */
 export interface FilterSpec {
-  /** PV name globs (`*`, `?`, `[abc]`, `[!abc]`, `{a,b}`); case-sensitive like EPICS names. */
+  /**
+   * PV name globs (`*`, `?`, `[abc]`, `[a-z]`, `[!abc]`, `{a,b}`, `\\x`); case-sensitive like EPICS names. At
+   * most {@link MAX_FILTER_VALUES} globs of at most 256 characters and 64 brace alternatives each.
+   */
   pv?: readonly string[];
   /** `ADDR`, `ADDR/PREFIXLEN` or `ADDR/NETMASK`; a record matches when its source or destination is inside. */
   host?: readonly string[];
@@ -36,11 +57,6 @@ export interface FilterSpec {
 
 /** A compiled filter: true to keep the record. */
 export type RecordPredicate = (record: FilterableRecord) => boolean;
-
-/** Thrown by {@link compileFilter} for an unusable filter value; the message names the value. */
-export class FilterError extends Error {
-  override readonly name = 'FilterError';
-}
 
 /**
  * Every command class name the decoder emits (caproto's names, plus `Beacon` and `Malformed`). Used to
@@ -64,14 +80,20 @@ export const COMMAND_NAMES: readonly string[] = [
   'Malformed',
 ];
 
-/** Command families accepted by `--command`, each mapped to the class names it stands for. */
+/**
+ * Command families accepted by `--command` and by the `command` field of a subscription, each mapped to the
+ * class names it stands for. A command may be in several families (`CreateChFailResponse` is in `connect` and
+ * `error`, `NotFoundResponse` in `search` and `error`). Documented in docs/cli.md, docs/websocket.md and
+ * docs/dashboard.md; a test checks the three lists against this table.
+ */
 export const COMMAND_FAMILIES: Readonly<Record<string, readonly string[]>> = {
   search: ['SearchRequest', 'SearchResponse', 'NotFoundResponse'],
   read: ['ReadNotifyRequest', 'ReadNotifyResponse', 'ReadRequest', 'ReadResponse', 'ReadSyncRequest', 'ReadSyncResponse'],
   write: ['WriteRequest', 'WriteNotifyRequest', 'WriteNotifyResponse'],
   monitor: ['EventAddRequest', 'EventAddResponse', 'EventCancelRequest', 'EventCancelResponse', 'EventsOffRequest', 'EventsOnRequest'],
   beacon: ['Beacon', 'RsrvIsUpResponse'],
-  error: ['ErrorResponse', 'CreateChFailResponse', 'Malformed'],
+  // The commands that are failures whatever their fields: `errors` also keeps failed statuses.
+  error: ['ErrorResponse', 'CreateChFailResponse', 'NotFoundResponse', 'Malformed'],
   connect: [
     'VersionRequest', 'VersionResponse', 'HostNameRequest', 'ClientNameRequest',
     'CreateChanRequest', 'CreateChanResponse', 'CreateChFailResponse', 'AccessRightsResponse',
@@ -83,7 +105,7 @@ export const COMMAND_FAMILIES: Readonly<Record<string, readonly string[]>> = {
 };
 
 /** Commands that are failures whatever their fields say. */
-const FAILURE_COMMANDS = new Set(['ErrorResponse', 'CreateChFailResponse', 'NotFoundResponse', 'Malformed']);
+const FAILURE_COMMANDS = new Set(COMMAND_FAMILIES.error);
 /** Responses whose status field is an ECA code (success bit = bit 0). */
 const STATUS_FIELDS = ['status', 'status_code'] as const;
 const STATUS_RESPONSES = new Set(['ReadNotifyResponse', 'WriteNotifyResponse', 'EventAddResponse']);
@@ -96,33 +118,15 @@ const ECA_SUCCESS_BIT = 1;
 export function compileFilter(spec: FilterSpec): RecordPredicate {
   const tests: RecordPredicate[] = [];
 
-  const pvGlobs = spec.pv ?? [];
-  if (pvGlobs.length > 0) {
-    const patterns = pvGlobs.map(globToRegExp);
-    tests.push((r) => {
-      const pv = r.pv;
-      if (typeof pv !== 'string') return false;
-      for (const p of patterns) if (p.test(pv)) return true;
-      return false;
-    });
-  }
+  const pv = compilePvMatcher(spec.pv ?? []);
+  if (pv !== null) tests.push((r) => typeof r.pv === 'string' && pv(r.pv));
 
-  const hosts = spec.host ?? [];
-  if (hosts.length > 0) {
-    const nets = hosts.map(parseSubnet);
-    tests.push((r) => {
-      const s = ipv4ToInt(r.src);
-      const d = ipv4ToInt(r.dst);
-      for (const n of nets) {
-        if (s !== null && ((s & n.mask) >>> 0) === n.network) return true;
-        if (d !== null && ((d & n.mask) >>> 0) === n.network) return true;
-      }
-      return false;
-    });
-  }
+  const host = compileHostMatcher(spec.host ?? []);
+  if (host !== null) tests.push((r) => host(r.src) || host(r.dst));
 
   const commandValues = (spec.command ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
   if (commandValues.length > 0) {
+    checkCount(commandValues, 'commands');
     const wanted = resolveCommandNames(commandValues);
     tests.push((r) => wanted.has(r.command.name));
   }
@@ -135,6 +139,49 @@ export function compileFilter(spec: FilterSpec): RecordPredicate {
     for (const t of tests) if (!t(r)) return false;
     return true;
   };
+}
+
+/**
+ * Compile PV globs into one test of a name (true when any glob matches), or null for no globs (no
+ * criterion). Throws {@link FilterError} for a bad glob or one over the limits.
+ */
+export function compilePvMatcher(globs: readonly string[]): ((pv: string) => boolean) | null {
+  if (globs.length === 0) return null;
+  checkCount(globs, 'PV globs');
+  const matchers: GlobMatcher[] = globs.map(compileGlob);
+  const size = matchers.reduce((n, m) => n + m.size, 0);
+  if (size > MAX_PV_PATTERN_SIZE) {
+    throw new FilterError(
+      `PV globs are too large: they expand to ${size} pattern characters, more than ${MAX_PV_PATTERN_SIZE}; ` +
+        'use fewer globs or {a,b} alternatives',
+    );
+  }
+  return (pv) => {
+    for (const m of matchers) if (m.test(pv)) return true;
+    return false;
+  };
+}
+
+/**
+ * Compile `ADDR[/MASK]` values into one test of a dotted quad (true when it is inside any), or null for no
+ * values. Throws {@link FilterError} for a bad address or mask.
+ */
+export function compileHostMatcher(hosts: readonly string[]): ((addr: string) => boolean) | null {
+  if (hosts.length === 0) return null;
+  checkCount(hosts, 'hosts');
+  const nets = hosts.map(parseSubnet);
+  return (addr) => {
+    const a = ipv4ToInt(addr);
+    if (a === null) return false;
+    for (const n of nets) if (((a & n.mask) >>> 0) === n.network) return true;
+    return false;
+  };
+}
+
+function checkCount(values: readonly string[], what: string): void {
+  if (values.length > MAX_FILTER_VALUES) {
+    throw new FilterError(`more than ${MAX_FILTER_VALUES} ${what} in one filter (${values.length})`);
+  }
 }
 
 /**
@@ -167,7 +214,7 @@ export function resolveCommandNames(values: readonly string[]): Set<string> {
     const response = byLower.get(v + 'response');
     if (family === undefined && exact === undefined && request === undefined && response === undefined) {
       throw new FilterError(
-        `unknown command ${JSON.stringify(raw)}; use a family (${Object.keys(COMMAND_FAMILIES).join(', ')}) ` +
+        `unknown command ${quoteValue(raw)}; use a family (${Object.keys(COMMAND_FAMILIES).join(', ')}) ` +
           `or a name (${COMMAND_NAMES.join(', ')})`,
       );
     }
@@ -189,7 +236,7 @@ function parseSubnet(text: string): Subnet {
   const slash = text.indexOf('/');
   const addrText = slash < 0 ? text : text.slice(0, slash);
   const addr = ipv4ToInt(addrText);
-  if (addr === null) throw new FilterError(`bad host address ${JSON.stringify(text)}: expected ADDR[/MASK] with an IPv4 ADDR`);
+  if (addr === null) throw new FilterError(`bad host address ${quoteValue(text)}: expected ADDR[/MASK] with an IPv4 ADDR`);
   let mask = 0xffffffff;
   if (slash >= 0) {
     const maskText = text.slice(slash + 1);
@@ -200,7 +247,7 @@ function parseSubnet(text: string): Subnet {
       const m = ipv4ToInt(maskText);
       // A dotted netmask must be contiguous ones followed by zeros.
       if (m === null || ((~m >>> 0) & ((~m >>> 0) + 1)) !== 0) {
-        throw new FilterError(`bad mask in ${JSON.stringify(text)}: expected a prefix length 0..32 or a dotted netmask`);
+        throw new FilterError(`bad mask in ${quoteValue(text)}: expected a prefix length 0..32 or a dotted netmask`);
       }
       mask = m;
     }
@@ -220,51 +267,4 @@ export function ipv4ToInt(text: string): number | null {
     out = out * 256 + n;
   }
   return out;
-}
-
-/**
- * Translate a shell-style glob into an anchored RegExp: `*` any run, `?` one character, `[abc]` / `[!abc]`
- * / `[a-z]` classes, `{a,b}` alternatives, `\x` a literal x. Throws {@link FilterError} on an unclosed
- * `[` or `{`.
- */
-export function globToRegExp(glob: string): RegExp {
-  let re = '';
-  let braceDepth = 0;
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i];
-    if (c === '\\' && i + 1 < glob.length) {
-      re += escapeRegExp(glob[++i]);
-    } else if (c === '*') {
-      re += '.*';
-    } else if (c === '?') {
-      re += '.';
-    } else if (c === '[') {
-      const close = glob.indexOf(']', i + 2);
-      if (close < 0) throw new FilterError(`bad PV glob ${JSON.stringify(glob)}: unclosed [`);
-      let body = glob.slice(i + 1, close);
-      let negate = false;
-      if (body.startsWith('!') || body.startsWith('^')) {
-        negate = true;
-        body = body.slice(1);
-      }
-      re += '[' + (negate ? '^' : '') + body.replace(/[\\\]^]/g, '\\$&') + ']';
-      i = close;
-    } else if (c === '{') {
-      braceDepth++;
-      re += '(?:';
-    } else if (c === '}' && braceDepth > 0) {
-      braceDepth--;
-      re += ')';
-    } else if (c === ',' && braceDepth > 0) {
-      re += '|';
-    } else {
-      re += escapeRegExp(c);
-    }
-  }
-  if (braceDepth > 0) throw new FilterError(`bad PV glob ${JSON.stringify(glob)}: unclosed {`);
-  return new RegExp('^' + re + '$', 's');
-}
-
-function escapeRegExp(c: string): string {
-  return c.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
 }

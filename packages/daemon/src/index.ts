@@ -3,7 +3,7 @@
  * start a whole daemon, or use its parts (sources, WebSocket hub).
  */
 export { buildApp, type AppOptions } from './app.js';
-export { startDaemon, createSource, summaryLine, VERSION, type RunningDaemon, type StartOptions } from './server.js';
+export { startDaemon, createSource, compileSubscription, summaryLine, VERSION, type RunningDaemon, type StartOptions } from './server.js';
 export { parseCommandLine, USAGE, type DaemonConfig } from './cli.js';
 export { Engine, toWire, type EngineOptions, type WireRecord } from './engine.js';
 export { RemoteEngine, type RemoteEngineOptions } from './remote-engine.js';

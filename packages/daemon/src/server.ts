@@ -67,8 +67,12 @@ export function createSource(config: DaemonConfig, logger: Logger, input: NodeJS
   }
 }
 
-/** Compiles a WebSocket subscription with the shared record filter of @ca-shark/analysis. */
-function compileSubscription(filter: SubscriptionFilter): ((record: WireRecord) => boolean) | undefined {
+/**
+ * Compiles a WebSocket subscription with the shared record filter of @ca-shark/analysis (the very module
+ * the dashboard filters with); undefined for "everything". Throws FilterError for an invalid filter, which
+ * the WebSocket plugin answers with an `error` frame.
+ */
+export function compileSubscription(filter: SubscriptionFilter): ((record: WireRecord) => boolean) | undefined {
   if (filter.pv === undefined && filter.host === undefined && filter.command === undefined && filter.errors !== true) return undefined;
   return compileFilter(filter);
 }

@@ -5,7 +5,7 @@
  * and components that read `ui.tick` re-render then.
  */
 import type { RecordJSON, SubscribeFilter } from './contract.js';
-import { formatHash, normalizeFilter, parseHash, type ViewName } from './filter.js';
+import { filterProblem, formatHash, normalizeFilter, parseHash, type ViewName } from './filter.js';
 import { defaultSocketUrl } from './live-client.js';
 import { RemoteClient, type WorkerLike } from './remote-client.js';
 
@@ -24,6 +24,8 @@ export const client = new RemoteClient(
 class UiState {
   view = $state<ViewName>('live');
   filter = $state.raw<SubscribeFilter>({});
+  /** Why the last filter asked for was refused, shown next to the filter bar ('' when it was not). */
+  filterError = $state('');
   /** Bumped on every (throttled) change of the client. */
   tick = $state(0);
   selected = $state.raw<RecordJSON | null>(null);
@@ -35,9 +37,22 @@ class UiState {
 /** The page's UI state. */
 export const ui = new UiState();
 
+/** The filter request whose refusal by the daemon has been shown already. */
+let refusalShown = 0;
+
 client.onChange(() => {
   ui.tick++;
   ui.paused = client.status.paused;
+  const s = client.status;
+  // The daemon refused the latest filter (the local check passed): show why, fall back to what it kept.
+  if (s.filterSeq === client.filterSeq && s.filterError !== '' && refusalShown !== s.filterSeq) {
+    refusalShown = s.filterSeq;
+    ui.filterError = s.filterError;
+    if (!sameFilter(s.filter, ui.filter)) {
+      ui.filter = normalizeFilter(s.filter);
+      writeHash();
+    }
+  }
 });
 
 /** Shows a record in the detail panel (null closes it). */
@@ -54,10 +69,23 @@ function sameFilter(a: SubscribeFilter, b: SubscribeFilter): boolean {
 export function applyHash(): void {
   const state = parseHash(window.location.hash);
   ui.view = state.view;
-  if (!sameFilter(state.filter, ui.filter)) {
-    ui.filter = state.filter;
-    client.setFilter(state.filter);
+  if (!sameFilter(state.filter, ui.filter)) takeFilter(state.filter);
+}
+
+/**
+ * Makes `f` the filter if the shared filter accepts it; otherwise keeps the current one and shows why.
+ * Returns whether it was taken.
+ */
+function takeFilter(f: SubscribeFilter): boolean {
+  const problem = filterProblem(f);
+  if (problem !== null) {
+    ui.filterError = problem;
+    return false;
   }
+  ui.filterError = '';
+  ui.filter = f;
+  client.setFilter(f);
+  return true;
 }
 
 function writeHash(): void {
@@ -72,14 +100,19 @@ export function showView(view: ViewName): void {
   if (window.location.hash !== hash) history.pushState(null, '', hash);
 }
 
-/** Replaces the subscription and records it in the URL. */
+/**
+ * Replaces the subscription and records it in the URL. An invalid filter leaves the subscription, the
+ * table and the URL as they were and sets `ui.filterError` instead.
+ */
 export function setFilter(filter: SubscribeFilter): void {
   const f = normalizeFilter(filter);
   // Inputs report "change" on blur too; an unchanged filter must not wipe the table.
-  if (sameFilter(f, ui.filter)) return;
+  if (sameFilter(f, ui.filter)) {
+    ui.filterError = '';
+    return;
+  }
+  if (!takeFilter(f)) return;
   select(null);
-  ui.filter = f;
-  client.setFilter(f);
   writeHash();
 }
 

@@ -140,7 +140,11 @@ export type ServerMessage =
   | { type: 'hello'; version: string; source: SourceView }
   | { type: 'records'; records: RecordJSON[] }
   | SnapshotMessage
-  | { type: 'dropped'; count: number };
+  | { type: 'dropped'; count: number }
+  /** The answer to a `subscribe`: the filter now in force. */
+  | { type: 'subscribed'; filter: SubscribeFilter }
+  /** A refused request (an invalid filter, say), with the daemon's reason. */
+  | { type: 'error'; message: string };
 
 /** Messages the page sends. */
 export type ClientMessage =

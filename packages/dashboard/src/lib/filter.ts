@@ -1,37 +1,48 @@
 /**
- * The live-stream filter: what the filter bar edits, what the page sends to the daemon as its
- * subscription, what the URL carries, and a local matcher that keeps rows in flight from an older
- * subscription out of the table.
+ * The live-stream filter on the page: what the filter bar edits, what the page sends to the daemon as its
+ * subscription, and what the URL carries. Matching is the daemon's own code (`@ca-shark/analysis/filter`,
+ * which has no node dependencies), so the rows the page keeps locally — those in flight from an older
+ * subscription are dropped — are exactly the ones the daemon would send, and an invalid filter gets the
+ * same FilterError the daemon would answer with.
  */
-import type { RecordJSON, SubscribeFilter } from './contract.js';
-import { ecaStatus } from './dbr.js';
+import {
+  compileFilter,
+  compileHostMatcher,
+  compilePvMatcher,
+  FilterError,
+} from '@ca-shark/analysis/filter';
+import type { SubscribeFilter } from './contract.js';
 
-/** Command families the daemon understands, with the caproto class names in each. */
-export const COMMAND_FAMILIES: Readonly<Record<string, readonly string[]>> = {
-  search: ['SearchRequest', 'SearchResponse', 'NotFoundResponse'],
-  read: ['ReadNotifyRequest', 'ReadNotifyResponse', 'ReadRequest', 'ReadResponse', 'ReadSyncRequest', 'ReadSyncResponse'],
-  write: ['WriteRequest', 'WriteNotifyRequest', 'WriteNotifyResponse'],
-  monitor: ['EventAddRequest', 'EventAddResponse', 'EventCancelRequest', 'EventCancelResponse', 'EventsOffRequest', 'EventsOnRequest'],
-  beacon: ['Beacon', 'RepeaterRegisterRequest', 'RepeaterConfirmResponse'],
-  error: ['ErrorResponse', 'CreateChFailResponse', 'NotFoundResponse', 'Malformed'],
-  connect: [
-    'VersionRequest', 'VersionResponse', 'CreateChanRequest', 'CreateChanResponse', 'AccessRightsResponse',
-    'CreateChFailResponse', 'ClearChannelRequest', 'ClearChannelResponse', 'ServerDisconnResponse',
-    'ClientNameRequest', 'HostNameRequest',
-  ],
-};
-
-/** Command names that are errors whatever their fields. */
-const ERROR_COMMANDS = new Set(['ErrorResponse', 'CreateChFailResponse', 'NotFoundResponse', 'Malformed']);
+export { COMMAND_FAMILIES, compileFilter, FilterError, isFailure, type RecordPredicate } from '@ca-shark/analysis/filter';
 
 /** An empty filter: everything passes. */
 export function emptyFilter(): SubscribeFilter {
   return {};
 }
 
-/** Splits a filter-bar field into terms (commas or whitespace). */
+/**
+ * Splits a filter-bar field (or a URL list) into terms at whitespace and commas, except commas inside a
+ * glob's `{a,b}` alternatives or after a `\` escape: `sim:{ai,bi}1, x*` is two terms.
+ */
 export function splitTerms(text: string): string[] {
-  return text.split(/[\s,]+/).map((s) => s.trim()).filter((s) => s !== '');
+  const out: string[] = [];
+  let term = '';
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '\\' && i + 1 < text.length) {
+      term += c + text[++i];
+    } else if (depth === 0 && (c === ',' || /\s/.test(c))) {
+      if (term !== '') out.push(term);
+      term = '';
+    } else {
+      if (c === '{') depth++;
+      else if (c === '}' && depth > 0) depth--;
+      term += c;
+    }
+  }
+  if (term !== '') out.push(term);
+  return out;
 }
 
 /** Drops empty parts so `{}` means "everything" and equal filters serialise equally. */
@@ -49,106 +60,15 @@ export function isEmptyFilter(f: SubscribeFilter): boolean {
   return Object.keys(normalizeFilter(f)).length === 0;
 }
 
-/** Compiles a PV glob (`*`, `?`, `[abc]`, `[!abc]`) to an anchored, case-sensitive RegExp. */
-export function globToRegExp(glob: string): RegExp {
-  let re = '^';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i];
-    if (c === '*') re += '.*';
-    else if (c === '?') re += '.';
-    else if (c === '[') {
-      const end = glob.indexOf(']', i + 2);
-      if (end < 0) {
-        re += '\\[';
-        continue;
-      }
-      let body = glob.slice(i + 1, end);
-      const negate = body.startsWith('!') || body.startsWith('^');
-      if (negate) body = body.slice(1);
-      re += `[${negate ? '^' : ''}${body.replace(/[\\\]^]/g, '\\$&')}]`;
-      i = end;
-    } else re += c.replace(/[.+^${}()|\\/]/g, '\\$&');
+/** Why the daemon would refuse the filter (the shared FilterError's message), or null when it is valid. */
+export function filterProblem(f: SubscribeFilter): string | null {
+  try {
+    compileFilter(f);
+    return null;
+  } catch (err) {
+    if (err instanceof FilterError) return err.message;
+    throw err;
   }
-  return new RegExp(`${re}$`);
-}
-
-/** Parses a dotted quad to a 32-bit unsigned integer, or null. */
-export function ipv4ToInt(addr: string): number | null {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(addr);
-  if (!m) return null;
-  let n = 0;
-  for (let i = 1; i <= 4; i++) {
-    const b = Number(m[i]);
-    if (b > 255) return null;
-    n = n * 256 + b;
-  }
-  return n;
-}
-
-/** Compiles `ADDR[/MASK]` (prefix length or dotted mask) to a predicate on dotted quads; null if bad. */
-export function hostMatcher(spec: string): ((addr: string) => boolean) | null {
-  const [addrText, maskText] = spec.split('/', 2);
-  const addr = ipv4ToInt(addrText);
-  if (addr === null) return null;
-  let mask = 0xffffffff;
-  if (maskText !== undefined) {
-    if (/^\d{1,2}$/.test(maskText)) {
-      const bits = Number(maskText);
-      if (bits > 32) return null;
-      mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-    } else {
-      const m = ipv4ToInt(maskText);
-      if (m === null) return null;
-      mask = m;
-    }
-  }
-  const net = (addr & mask) >>> 0;
-  return (a: string) => {
-    const n = ipv4ToInt(a);
-    return n !== null && ((n & mask) >>> 0) === net;
-  };
-}
-
-/** True when `name` is selected by a command term: a family, a class name, or a name without Request/Response. */
-export function commandMatches(term: string, name: string): boolean {
-  const t = term.toLowerCase();
-  const family = COMMAND_FAMILIES[t];
-  if (family) return family.includes(name);
-  const n = name.toLowerCase();
-  return n === t || n.replace(/(request|response)$/, '') === t.replace(/(request|response)$/, '');
-}
-
-/** True when a record reports a failure: an error command or a status that is not success. */
-export function isErrorRecord(r: RecordJSON): boolean {
-  const name = r.command?.name;
-  if (ERROR_COMMANDS.has(name)) return true;
-  const status = r.command?.status;
-  if (status !== undefined && status !== null && /Response$/.test(name) && name !== 'SearchResponse') {
-    const eca = ecaStatus(status);
-    if (eca && !eca.ok) return true;
-  }
-  return false;
-}
-
-/** A compiled filter for matching records locally. */
-export type RecordPredicate = (r: RecordJSON) => boolean;
-
-/** Compiles a subscription filter into a predicate with the same meaning the daemon gives it. */
-export function compileFilter(f: SubscribeFilter): RecordPredicate {
-  const pvRes = (f.pv ?? []).map(globToRegExp);
-  const hosts = (f.host ?? []).map(hostMatcher).filter((m): m is (a: string) => boolean => m !== null);
-  const commands = f.command ?? [];
-  const errors = f.errors === true;
-  return (r) => {
-    if (pvRes.length > 0) {
-      const pv = r.pv;
-      if (typeof pv !== 'string' || !pvRes.some((re) => re.test(pv))) return false;
-    }
-    if (hosts.length > 0 && !hosts.some((m) => m(r.src) || m(r.dst))) return false;
-    if (commands.length > 0 && !commands.some((c) => commandMatches(c, r.command?.name ?? ''))) return false;
-    if (errors && !isErrorRecord(r)) return false;
-    return true;
-  };
 }
 
 /** The views of the page, in tab order. */
@@ -171,7 +91,7 @@ export function parseHash(hash: string): PageState {
   const view = (VIEWS as readonly string[]).includes(viewText) ? (viewText as ViewName) : 'live';
   const list = (k: string): string[] | undefined => {
     const v = params.get(k);
-    return v === null ? undefined : v.split(',').filter((s) => s !== '');
+    return v === null ? undefined : splitTerms(v);
   };
   const filter = normalizeFilter({
     pv: list('pv'),
@@ -197,16 +117,17 @@ export function formatHash(state: PageState): string {
 
 /**
  * A predicate for snapshot rows from the PV and host parts of a filter (commands and errors do not
- * apply to state tables). `addrs` of a row are its endpoints, `ip:port` or plain addresses.
+ * apply to state tables). `addrs` of a row are its endpoints, `ip:port` or plain addresses. Throws
+ * FilterError for an invalid filter; the page only ever holds filters that compiled.
  */
 export function compileRowFilter(f: SubscribeFilter): (pv: string | null | undefined, addrs: readonly (string | null | undefined)[]) => boolean {
-  const pvRes = (f.pv ?? []).map(globToRegExp);
-  const hosts = (f.host ?? []).map(hostMatcher).filter((m): m is (a: string) => boolean => m !== null);
+  const pvMatch = compilePvMatcher(f.pv ?? []);
+  const hostMatch = compileHostMatcher(f.host ?? []);
   return (pv, addrs) => {
-    if (pvRes.length > 0 && (typeof pv !== 'string' || !pvRes.some((re) => re.test(pv)))) return false;
-    if (hosts.length > 0) {
+    if (pvMatch !== null && (typeof pv !== 'string' || !pvMatch(pv))) return false;
+    if (hostMatch !== null) {
       const ips = addrs.filter((a): a is string => typeof a === 'string').map((a) => a.replace(/:\d+$/, ''));
-      if (!hosts.some((m) => ips.some((ip) => m(ip)))) return false;
+      if (!ips.some(hostMatch)) return false;
     }
     return true;
   };

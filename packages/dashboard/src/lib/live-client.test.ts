@@ -141,3 +141,54 @@ describe('defaultSocketUrl', () => {
     expect(defaultSocketUrl({ protocol: 'https:', host: 'h', search: '?token=a b', pathname: '/shark/index.html' })).toBe('wss://h/shark/ws?token=a%20b');
   });
 });
+
+describe('LiveClient with an invalid filter', () => {
+  it('keeps the previous filter and its rows when the shared filter refuses the new one', () => {
+    const { sockets, client } = setup();
+    client.start();
+    sockets[0].open();
+    expect(client.setFilter({ pv: ['sim:*'] })).toBe(true);
+    sockets[0].receive({ type: 'subscribed', filter: { pv: ['sim:*'] } });
+    sockets[0].receive({ type: 'records', records: [rec(1)] });
+    const sent = sockets[0].sent.length;
+
+    expect(client.setFilter({ pv: ['sim:{ai'] })).toBe(false);
+    expect(client.filterError).toBe('bad PV glob "sim:{ai": unclosed {');
+    expect(client.currentFilter).toEqual({ pv: ['sim:*'] });
+    expect(sockets[0].sent).toHaveLength(sent);
+    expect(client.rows.size).toBe(1);
+    sockets[0].receive({ type: 'records', records: [rec(2), rec(3, 'other:x')] });
+    expect(client.rows.sliceNewest(0, 10).map((r) => r.pv)).toEqual(['sim:pv2', 'sim:pv1']);
+
+    expect(client.setFilter({ command: ['beacon'] })).toBe(true);
+    expect(client.filterError).toBe('');
+  });
+
+  it('falls back to the confirmed filter when the daemon refuses the new one, and shows its reason', () => {
+    const { sockets, client } = setup();
+    client.setFilter({ pv: ['sim:*'] });
+    client.start();
+    sockets[0].open();
+    sockets[0].receive({ type: 'subscribed', filter: { pv: ['sim:*'] } });
+    client.setFilter({ command: ['search'] }, 7);
+    // A daemon with other limits (an older or newer version) may refuse what this page accepts.
+    sockets[0].receive({ type: 'error', message: 'more than 1 commands in one filter (1)' });
+    expect(client.filterError).toBe('more than 1 commands in one filter (1)');
+    expect(client.filterSeq).toBe(7);
+    expect(client.currentFilter).toEqual({ pv: ['sim:*'] });
+    expect(sockets[0].sent.at(-1)).toEqual({ type: 'subscribe', filter: { pv: ['sim:*'] } });
+    sockets[0].receive({ type: 'subscribed', filter: { pv: ['sim:*'] } });
+    sockets[0].receive({ type: 'records', records: [rec(1), rec(2, 'other:x', 'SearchRequest')] });
+    expect(client.rows.sliceNewest(0, 10).map((r) => r.pv)).toEqual(['sim:pv1']);
+  });
+
+  it('takes an error outside a subscription as a connection error, not a filter refusal', () => {
+    const { sockets, client } = setup();
+    client.start();
+    sockets[0].open();
+    sockets[0].receive({ type: 'subscribed', filter: {} });
+    sockets[0].receive({ type: 'error', message: 'not JSON' });
+    expect(client.filterError).toBe('');
+    expect(client.lastError).toBe('not JSON');
+  });
+});

@@ -5,7 +5,7 @@
  * renders a few times a second whatever the message rate. Framework-free so it is tested in Node.
  */
 import type { ClientMessage, RecordJSON, ServerMessage, SnapshotMessage, SourceInfo, SubscribeFilter } from './contract.js';
-import { compileFilter, normalizeFilter, type RecordPredicate } from './filter.js';
+import { compileFilter, FilterError, normalizeFilter, type RecordPredicate } from './filter.js';
 import { LatencyTracker } from './latency.js';
 import { RingBuffer } from './ring.js';
 
@@ -94,10 +94,21 @@ export class LiveClient {
   /** Time of the next reconnect attempt (ms, timers.now clock), when reconnecting. */
   nextAttemptAt = 0;
   lastError = '';
+  /**
+   * Why the last filter asked for was refused ('' when it was not): the shared filter's FilterError, or
+   * the daemon's `error` answer to the subscription. The filter in force then stays the previous one.
+   */
+  filterError = '';
+  /** The caller's number for the last filter asked for, so it can tell which request a refusal is about. */
+  filterSeq = 0;
 
   private paused = false;
   private readonly held: RingBuffer<RecordJSON>;
   private filter: SubscribeFilter = {};
+  /** The last filter the daemon confirmed (`subscribed`): what to fall back to when it refuses one. */
+  private confirmed: SubscribeFilter = {};
+  /** Filters sent and not yet answered, oldest first (the daemon answers subscriptions in order). */
+  private unanswered: SubscribeFilter[] = [];
   private predicate: RecordPredicate = () => true;
   private socket: SocketLike | null = null;
   private reconnectTimer: unknown = null;
@@ -164,14 +175,58 @@ export class LiveClient {
     return this.filter;
   }
 
-  /** Replaces the subscription: clears the table, tells the daemon, and filters locally too. */
-  setFilter(filter: SubscribeFilter): void {
-    this.filter = normalizeFilter(filter);
-    this.predicate = compileFilter(this.filter);
+  /**
+   * Replaces the subscription: clears the table, tells the daemon, and filters locally too. An invalid
+   * filter changes nothing but {@link filterError}; returns whether the filter was taken.
+   */
+  setFilter(filter: SubscribeFilter, seq = this.filterSeq + 1): boolean {
+    this.filterSeq = seq;
+    const f = normalizeFilter(filter);
+    let predicate: RecordPredicate;
+    try {
+      predicate = compileFilter(f);
+    } catch (err) {
+      if (!(err instanceof FilterError)) throw err;
+      this.filterError = err.message;
+      this.scheduleRender(true);
+      return false;
+    }
+    this.filterError = '';
+    this.apply(f, predicate);
+    return true;
+  }
+
+  private apply(f: SubscribeFilter, predicate: RecordPredicate): void {
+    this.filter = f;
+    this.predicate = predicate;
     this.rows.clear();
     this.held.clear();
-    this.send({ type: 'subscribe', filter: this.filter });
+    this.subscribe();
     this.scheduleRender(true);
+  }
+
+  private subscribe(): void {
+    if (this.socket && this.socket.readyState === WS_OPEN) {
+      this.unanswered.push(this.filter);
+      this.send({ type: 'subscribe', filter: this.filter });
+    }
+  }
+
+  /** The daemon's answer to the oldest unanswered subscription: confirmed, or refused with a message. */
+  private answered(refusal: string | null): void {
+    const f = this.unanswered.shift();
+    if (f === undefined) {
+      if (refusal !== null) this.lastError = refusal;
+      return;
+    }
+    if (refusal === null) {
+      this.confirmed = f;
+      return;
+    }
+    // Only the filter in force is worth falling back from; a later one is already on its way.
+    if (this.unanswered.length > 0 || f !== this.filter) return;
+    this.filterError = refusal;
+    this.apply(this.confirmed, compileFilter(this.confirmed));
   }
 
   /** True while the table is frozen. */
@@ -236,7 +291,8 @@ export class LiveClient {
       this.attempts = 0;
       this.lastError = '';
       // The daemon starts every connection with "everything": restate our filter.
-      this.send({ type: 'subscribe', filter: this.filter });
+      this.unanswered = [];
+      this.subscribe();
       this.scheduleRender(true);
     };
     socket.onmessage = (ev) => {
@@ -295,6 +351,13 @@ export class LiveClient {
         break;
       case 'snapshot':
         this.addSnapshot(msg);
+        break;
+      case 'subscribed':
+        this.answered(null);
+        break;
+      case 'error':
+        this.answered(typeof msg.message === 'string' ? msg.message : 'the daemon refused the request');
+        this.scheduleRender(true);
         break;
       case 'dropped':
         if (typeof msg.count === 'number') this.serverDropped += msg.count;

@@ -4,7 +4,7 @@
  */
 import type { RecordJSON } from './contract.js';
 import { dbrTypeName, ecaStatus, formatAccessRights, formatAlarm, formatLatency, formatValue, valueFormatOf } from './dbr.js';
-import { isErrorRecord } from './filter.js';
+import { isFailure } from './filter.js';
 
 /** Command fields that the row shows elsewhere or that carry no information for a reader. */
 const HIDDEN_FIELDS = new Set([
@@ -82,7 +82,7 @@ export function summarizeRecord(r: RecordJSON): RowSummary {
     pv: typeof r.pv === 'string' ? r.pv : '',
     fields: r.command ? summarizeFields(r.command) : '',
     latency: formatLatency(r.latency),
-    error: isErrorRecord(r),
+    error: isFailure(r),
   };
 }
 

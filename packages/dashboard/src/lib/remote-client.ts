@@ -18,6 +18,7 @@ export function initialStatus(capacity = 100_000): ClientStatus {
   return {
     state: 'connecting', source: null, daemonVersion: '', serverDropped: 0, received: 0, heldDropped: 0, attempts: 0,
     nextAttemptAt: 0, lastError: '', paused: false, heldCount: 0, rowCount: 0, capacity,
+    filter: {}, filterError: '', filterSeq: 0,
   };
 }
 
@@ -32,6 +33,8 @@ export class RemoteClient {
   latencyVersion = 0;
   private readonly listeners = new Set<() => void>();
   private lastWindow = { start: -1, end: -1 };
+  /** Number of the last filter sent to the worker; `status.filterSeq` says when the worker has handled it. */
+  filterSeq = 0;
 
   constructor(private readonly worker: WorkerLike) {
     worker.onmessage = (ev) => this.receive(ev.data);
@@ -77,7 +80,7 @@ export class RemoteClient {
   setFilter(filter: SubscribeFilter): void {
     this.window = { start: 0, rows: [] };
     this.status = { ...this.status, rowCount: 0, heldCount: 0 };
-    this.worker.postMessage({ type: 'filter', filter });
+    this.worker.postMessage({ type: 'filter', filter, seq: ++this.filterSeq });
     for (const l of this.listeners) l();
   }
 

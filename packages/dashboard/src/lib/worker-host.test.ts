@@ -124,4 +124,20 @@ describe('worker host and remote client', () => {
     remote.clear();
     expect(remote.status.rowCount).toBe(0);
   });
+
+  it("tells the page which filter the daemon refused, numbered as the page sent it, and what stays in force", () => {
+    const { sockets, remote, timers } = setup();
+    remote.start('ws://x/ws');
+    sockets[0].open();
+    remote.setFilter({ pv: ['sim:*'] });
+    // The daemon answers every subscribe in order: the one sent on open, then this one.
+    sockets[0].receive({ type: 'subscribed', filter: {} });
+    sockets[0].receive({ type: 'subscribed', filter: { pv: ['sim:*'] } });
+    remote.setFilter({ command: ['search'] });
+    sockets[0].receive({ type: 'error', message: 'refused by the daemon' });
+    timers.advance(300);
+    expect(remote.status.filterSeq).toBe(remote.filterSeq);
+    expect(remote.status.filterError).toBe('refused by the daemon');
+    expect(remote.status.filter).toEqual({ pv: ['sim:*'] });
+  });
 });

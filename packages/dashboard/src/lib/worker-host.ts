@@ -19,6 +19,7 @@ export function createWorkerHost(post: (u: WorkerUpdate) => void, options: Omit<
   let wantLatency = false;
   // The page may set its filter (from the URL) before it starts the connection.
   let filter: SubscribeFilter = {};
+  let filterSeq = 0;
   let sentLatency = -1;
 
   // A row stays on screen for several updates: summarise it once.
@@ -37,6 +38,7 @@ export function createWorkerHost(post: (u: WorkerUpdate) => void, options: Omit<
       state: c.state, source: c.source, daemonVersion: c.daemonVersion, serverDropped: c.serverDropped,
       received: c.received, heldDropped: c.heldDropped, attempts: c.attempts, nextAttemptAt: c.nextAttemptAt,
       lastError: c.lastError, paused: c.isPaused, heldCount: c.heldCount, rowCount: c.rows.size, capacity: c.rows.capacity,
+      filter: c.currentFilter, filterError: c.filterError, filterSeq: c.filterSeq,
     };
   }
 
@@ -69,7 +71,7 @@ export function createWorkerHost(post: (u: WorkerUpdate) => void, options: Omit<
       case 'start':
         if (client) client.stop();
         client = new LiveClient({ ...options, url: cmd.url });
-        client.setFilter(filter);
+        client.setFilter(filter, filterSeq);
         client.onChange(update);
         client.start();
         break;
@@ -84,7 +86,8 @@ export function createWorkerHost(post: (u: WorkerUpdate) => void, options: Omit<
       }
       case 'filter':
         filter = cmd.filter;
-        client?.setFilter(cmd.filter);
+        filterSeq = cmd.seq;
+        client?.setFilter(cmd.filter, cmd.seq);
         break;
       case 'pause':
         client?.pause();

@@ -24,6 +24,12 @@ export interface ClientStatus {
   heldCount: number;
   rowCount: number;
   capacity: number;
+  /** The filter in force. */
+  filter: SubscribeFilter;
+  /** Why the filter numbered `filterSeq` was refused (shared FilterError or the daemon's error), '' if it was not. */
+  filterError: string;
+  /** Number of the last filter command the worker handled. */
+  filterSeq: number;
 }
 
 /** One row of the live table with a sequence number that identifies it for selection. */
@@ -60,7 +66,7 @@ export type WorkerCommand =
   | { type: 'start'; url: string }
   | { type: 'stop' }
   | { type: 'window'; start: number; end: number }
-  | { type: 'filter'; filter: SubscribeFilter }
+  | { type: 'filter'; filter: SubscribeFilter; seq: number }
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'clear' }

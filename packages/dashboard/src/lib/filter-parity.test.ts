@@ -1,0 +1,125 @@
+/**
+ * The daemon and the page must agree on every filter (issue 14: they used to disagree on `{a,b}` globs
+ * and on the beacon, disconnect, connect and error families). One table of records goes through the
+ * daemon's subscription path (parseSubscription → compileSubscription → Hub, on the WireRecord) and
+ * through the page's (filter-bar text → splitTerms → LiveClient, on the JSON the daemon sent).
+ */
+import { compileSubscription, Hub, parseSubscription, toWire, type HubSocket, type WireRecord } from '@ca-shark/daemon';
+import { describe, expect, it } from 'vitest';
+import type { RecordJSON, SubscribeFilter } from './contract.js';
+import { splitTerms } from './filter.js';
+import { LiveClient } from './live-client.js';
+import { FakeSocket, ManualTimers } from './test-support/fakes.js';
+
+type DecodedRecord = Parameters<typeof toWire>[0];
+
+/** A decoded record as the decoder hands it to the daemon (the fields filters and JSON read). */
+function decoded(frame: number, name: string, pv: string | null, fields: Record<string, unknown> = {}, src = '10.0.0.5', dst = '10.0.0.9'): DecodedRecord {
+  return { frame, timestamp: 1000 + frame, src, dst, pv, command: { name, ...fields } } as unknown as DecodedRecord;
+}
+
+const RECORDS: DecodedRecord[] = [
+  decoded(1, 'SearchRequest', 'sim:ai1'),
+  decoded(2, 'SearchResponse', 'sim:bi1', {}, '10.0.0.9', '10.0.0.5'),
+  decoded(3, 'NotFoundResponse', 'sim:xx1'),
+  decoded(4, 'RsrvIsUpResponse', null, {}, '10.0.1.7', '10.0.1.255'),
+  decoded(5, 'Beacon', null, {}, '10.0.1.7', '10.0.1.255'),
+  decoded(6, 'RepeaterRegisterRequest', null, {}, '127.0.0.1', '127.0.0.1'),
+  decoded(7, 'VersionRequest', null),
+  decoded(8, 'HostNameRequest', null),
+  decoded(9, 'CreateChanRequest', 'sim:ai1'),
+  decoded(10, 'CreateChanResponse', 'sim:ai1'),
+  decoded(11, 'CreateChFailResponse', 'sim:ci1'),
+  decoded(12, 'ClearChannelRequest', 'sim:ai1'),
+  decoded(13, 'ClearChannelResponse', 'sim:ai1'),
+  decoded(14, 'ServerDisconnResponse', 'sim:bi1'),
+  decoded(15, 'ReadNotifyResponse', 'sim:bi1', { status: 1 }),
+  decoded(16, 'ReadNotifyResponse', 'sim:bi1', { status: 160 }),
+  decoded(17, 'EventAddResponse', 'sim:ai10', { status: 1 }),
+  decoded(18, 'WriteNotifyResponse', 'sim:{ai,bi}1', { status: 1 }),
+  decoded(19, 'ErrorResponse', 'sim:ai1', { status_code: 114 }),
+  decoded(20, 'Malformed', null, {}, '192.168.1.2', '10.0.0.9'),
+  decoded(21, 'EchoRequest', null),
+];
+
+/** What a user types in the filter bar (the page's form of a filter). */
+interface BarText {
+  pv?: string;
+  host?: string;
+  command?: string;
+  errors?: boolean;
+}
+
+function barToFilter(bar: BarText): SubscribeFilter {
+  return { pv: splitTerms(bar.pv ?? ''), host: splitTerms(bar.host ?? ''), command: splitTerms(bar.command ?? ''), errors: bar.errors === true };
+}
+
+class HubTestSocket implements HubSocket {
+  bufferedAmount = 0;
+  readyState = 1;
+  frames: string[] = [];
+  send(data: string): void {
+    this.frames.push(data);
+  }
+  close(): void {
+    this.readyState = 3;
+  }
+}
+
+/** Frames of the records the daemon sends to a client subscribed with `filter`. */
+function daemonKeeps(filter: SubscribeFilter): number[] {
+  const hub = new Hub<WireRecord>((r) => r.json);
+  const socket = new HubTestSocket();
+  hub.add(socket);
+  // What the page sends is what the daemon parses: the JSON of the subscribe message.
+  hub.subscribe(socket, compileSubscription(parseSubscription(JSON.parse(JSON.stringify(filter)))));
+  for (const r of RECORDS) hub.publish(toWire(r));
+  hub.tick();
+  return socket.frames.flatMap((f) => (JSON.parse(f) as { records: RecordJSON[] }).records.map((r) => r.frame ?? -1));
+}
+
+/** Frames of the records the page keeps when it receives every record (as an older subscription would send). */
+function pageKeeps(filter: SubscribeFilter): number[] {
+  const socket = new FakeSocket();
+  const client = new LiveClient({ url: 'ws://x/ws', timers: new ManualTimers(), random: () => 0, createSocket: () => socket });
+  expect(client.setFilter(filter)).toBe(true);
+  client.start();
+  socket.open();
+  socket.receive({ type: 'records', records: RECORDS.map((r) => JSON.parse(toWire(r).json) as RecordJSON) });
+  return client.rows.sliceNewest(0, RECORDS.length).map((r) => r.frame ?? -1).reverse();
+}
+
+describe('the page filters as the daemon does', () => {
+  it.each<[string, BarText, number[]]>([
+    ['brace alternatives in a PV glob', { pv: 'sim:{ai,bi}1' }, [1, 2, 9, 10, 12, 13, 14, 15, 16, 19]],
+    ['the beacon family', { command: 'beacon' }, [4, 5]],
+    ['the disconnect family', { command: 'disconnect' }, [12, 13, 14]],
+    ['the connect family', { command: 'connect' }, [7, 8, 9, 10, 11]],
+    ['the error family', { command: 'error' }, [3, 11, 19, 20]],
+    ['errors only', { errors: true }, [3, 11, 16, 19, 20]],
+    ['a negated class', { pv: 'sim:[!a]i1' }, [2, 11, 14, 15, 16]],
+    ['escaped braces and comma', { pv: 'sim:\\{ai\\,bi\\}1' }, [18]],
+    ['a subnet', { host: '10.0.1.0/24' }, [4, 5]],
+    ['base names and families, comma-separated', { command: 'readnotify,repeater echo' }, [6, 15, 16, 21]],
+    ['all criteria together', { pv: 'sim:*1', host: '10.0.0.5', command: 'search connect', errors: true }, [3, 11]],
+  ])('%s', (_what, bar, expected) => {
+    const filter = barToFilter(bar);
+    expect(daemonKeeps(filter)).toEqual(expected);
+    expect(pageKeeps(filter)).toEqual(expected);
+  });
+
+  it('refuses the same filters with the same message', () => {
+    for (const bad of [{ pv: ['sim:{ai'] }, { command: ['serch'] }, { host: ['10.0.0'] }, { pv: ['x'.repeat(300)] }]) {
+      let daemonError = '';
+      try {
+        compileSubscription(parseSubscription(bad));
+      } catch (err) {
+        if (err instanceof Error && err.name === 'FilterError') daemonError = err.message;
+      }
+      const client = new LiveClient({ url: 'ws://x/ws', timers: new ManualTimers(), createSocket: () => new FakeSocket() });
+      expect(client.setFilter(bad)).toBe(false);
+      expect(daemonError).not.toBe('');
+      expect(client.filterError).toBe(daemonError);
+    }
+  });
+});
