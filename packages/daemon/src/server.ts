@@ -5,7 +5,7 @@ import { compileFilter } from '@ca-shark/analysis';
 import { buildApp } from './app.js';
 import type { DaemonConfig } from './cli.js';
 import type { WireRecord } from './engine.js';
-import { RemoteEngine } from './remote-engine.js';
+import { RemoteEngine, type RemoteEngineOptions } from './remote-engine.js';
 import { DaemonError } from './errors.js';
 import { Hub, type HubOptions } from './hub.js';
 import { dropPrivileges, lookupUser } from './privileges.js';
@@ -26,6 +26,8 @@ export interface StartOptions {
   tickMs?: number;
   snapshotMs?: number;
   hub?: Partial<HubOptions>;
+  /** Flow-control bounds of the decoding worker (tests shrink them far below a capture's size). */
+  engine?: Pick<RemoteEngineOptions, 'maxInFlightBytes' | 'pullWindowBytes'>;
 }
 
 /** A running daemon. */
@@ -98,6 +100,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger, options:
     logger,
     logLevel: config.logLevel,
     decoder: { serverPort: config.serverPort, repeaterPort: config.repeaterPort, keepBytes: true },
+    ...options.engine,
   });
   try {
     // Frames would only queue up while the worker loads; start capturing when it can decode.
