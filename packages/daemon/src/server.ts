@@ -8,7 +8,7 @@ import type { WireRecord } from './engine.js';
 import { RemoteEngine, type RemoteEngineOptions } from './remote-engine.js';
 import { DaemonError } from './errors.js';
 import { Hub, type HubOptions } from './hub.js';
-import { dropPrivileges, lookupUser } from './privileges.js';
+import { checkUser, dropPrivileges } from './privileges.js';
 import { DemoSource } from './sources/demo.js';
 import { FileSource } from './sources/file.js';
 import { LiveSource, caFilter } from './sources/live.js';
@@ -90,8 +90,8 @@ export function summaryLine(engine: RemoteEngine, hub: Hub<WireRecord>): string 
  * builds and starts the HTTP server, and wires the periodic work. Signal handling is the caller's.
  */
 export async function startDaemon(config: DaemonConfig, logger: Logger, options: StartOptions = {}): Promise<RunningDaemon> {
-  // A misspelt --user should fail before anything is opened.
-  if (config.user !== undefined) lookupUser(config.user);
+  // A misspelt --user, or one the daemon cannot switch to, fails before anything is opened or bound.
+  if (config.user !== undefined) checkUser(config.user);
   const source = createSource(config, logger, options.input);
   const hub = new Hub<WireRecord>((r) => r.json, options.hub);
   const engine = new RemoteEngine({

@@ -28,6 +28,8 @@ export interface RunProgramOptions {
   /** Count stdout lines instead of keeping the text (large outputs). */
   countOnly?: boolean;
   timeoutMs?: number;
+  /** Run as this user id and group id (the test must be root). */
+  user?: { uid: number; gid: number };
 }
 
 /** Runs `main` with `args` and resolves once it exits. */
@@ -37,6 +39,7 @@ export function runProgram(main: string, args: string[], options: RunProgramOpti
       cwd: PACKAGE_DIR,
       stdio: [options.stdinFile !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       env: { ...process.env, NODE_NO_WARNINGS: '1' },
+      ...options.user,
     });
     if (options.stdinFile !== undefined && child.stdin !== null) {
       const input = createReadStream(options.stdinFile);
