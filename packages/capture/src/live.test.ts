@@ -40,6 +40,8 @@ const IPPROTO_UDP = 17;
 const UDP_DST_PORT_OFFSET = 2;
 const UDP_HEADER_LEN = 8;
 const PACKETS = 20;
+/** 65,535 minus the IPv4 and UDP headers. */
+const MAX_UDP_PAYLOAD = 65_507;
 const PAYLOAD_PREFIX = 'ca-shark capture test #';
 
 interface Udp {
@@ -268,6 +270,19 @@ describe.skipIf(!IS_ROOT)('live capture on lo (root only)', { timeout: 30_000 },
     expect(frame.caplen).toBeGreaterThan(ETH_HEADER_LEN + 20 + UDP_HEADER_LEN);
     expect(frame.bytes.length).toBe(frame.caplen);
     expect(frame.origlen).toBe(ETH_HEADER_LEN + 20 + UDP_HEADER_LEN + long.length);
+  });
+
+  it('keeps a whole 64 KiB loopback packet by default (snaplen 262144, not 65535)', async () => {
+    const capture = track(openLive({ iface: 'lo', filter: `udp and dst port ${port}` }));
+    expect(capture.snaplen).toBe(262_144);
+    const got = collect(capture, 1);
+    // The largest UDP payload: a 65,535-byte IPv4 packet, a 65,549-byte frame with lo's Ethernet header.
+    const largest = `${PAYLOAD_PREFIX}${'z'.repeat(MAX_UDP_PAYLOAD - PAYLOAD_PREFIX.length)}`;
+    await sendAll(sender, port, [largest]);
+    const [frame] = await got;
+    expect(frame.origlen).toBe(ETH_HEADER_LEN + 20 + UDP_HEADER_LEN + MAX_UDP_PAYLOAD);
+    expect(frame.origlen).toBeGreaterThan(65_535);
+    expect(frame.caplen).toBe(frame.origlen);
   });
 
   it.skipIf(!canMakeVeth())('reports a capture whose interface is deleted, instead of crashing', async () => {

@@ -4,10 +4,14 @@ import { type CaptureStats, WrappingCounter } from './counters.js';
 import { CaptureError, translateOpenError } from './errors.js';
 import { DEFAULT_FILTER } from './filter.js';
 
-/** libpcap's default snapshot length: whole IPv4 packets. */
-export const DEFAULT_SNAPLEN = 65535;
 /** Largest snaplen libpcap accepts (MAXIMUM_SNAPLEN). */
 export const MAX_SNAPLEN = 262144;
+/**
+ * Default snapshot length: libpcap's own default since 1.x (tcpdump -s 0), MAXIMUM_SNAPLEN. 65535 is not
+ * enough: on `lo` (MTU 65536) a full segment is 65550 bytes with its link header, and a cut segment
+ * becomes a Malformed (truncated) record instead of the CA messages it carries.
+ */
+export const DEFAULT_SNAPLEN = MAX_SNAPLEN;
 /**
  * Default kernel capture buffer. Measured on `lo` (see docs/capture.md): 2 MB lost a quarter of the packets
  * at 100k packets/s, 64 MB lost none; 32 MB is the compromise for a monitoring daemon.
@@ -30,7 +34,7 @@ export interface LiveCaptureOptions {
   iface: string;
   /** BPF expression; defaults to {@link DEFAULT_FILTER}; '' captures everything. */
   filter?: string;
-  /** Bytes kept of each packet, 1..262144; default 65535. */
+  /** Bytes kept of each packet, 1..262144; default {@link DEFAULT_SNAPLEN} (262144). */
   snaplen?: number;
   /** Kernel capture buffer in bytes; default 32 MiB. Bigger means fewer drops under bursts. */
   bufferSize?: number;

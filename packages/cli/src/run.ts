@@ -5,6 +5,7 @@ import { open } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { shark, type CaRecord, type CircuitInfo, type DecoderProblem } from '@ca-shark/decoder';
+import { STDIN_LABEL, describeOpenError, inputErrorLine, isUnreadableInput } from '@ca-shark/packet';
 import {
   Analyzer,
   compileFilter,
@@ -43,20 +44,6 @@ export const EXIT_OK = 0;
 export const EXIT_NOTHING = 1;
 /** Bad usage or unreadable input. */
 export const EXIT_BAD_INPUT = 2;
-
-/**
- * Packet-layer problem codes that mean the input itself is unreadable (not a capture, cut short, a link
- * type we cannot decode): reported as an error naming the file, exit status 2.
- */
-const INPUT_PROBLEMS = new Set([
-  'not-a-capture',
-  'unsupported-format',
-  'truncated-file',
-  'unknown-linktype',
-  'bad-block-length',
-  'bad-record-length',
-  'bad-interface',
-]);
 
 /** The version in this package's package.json. */
 export function version(): string {
@@ -138,7 +125,7 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
   }
   for (const name of inputs) {
     if (brokenPipe || outputFailed) break;
-    const label = name === '-' ? '<stdin>' : name;
+    const label = name === '-' ? STDIN_LABEL : name;
     let source: Readable;
     if (name === '-') {
       source = io.stdin;
@@ -147,7 +134,7 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
         const handle = await open(name, 'r');
         source = handle.createReadStream({ highWaterMark: 1 << 20 });
       } catch (e) {
-        err(`${label}: ${describeOpenError(e as NodeJS.ErrnoException)}`);
+        err(inputErrorLine(label, describeOpenError(e as NodeJS.ErrnoException)));
         status = EXIT_BAD_INPUT;
         continue;
       }
@@ -155,11 +142,11 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
     const reported = new Set<string>();
     let failed = false;
     const onProblem = (p: DecoderProblem): void => {
-      if (!INPUT_PROBLEMS.has(p.code)) return;
+      if (!isUnreadableInput(p.code)) return;
       const key = `${p.code}\0${p.message}`;
       if (reported.has(key)) return;
       reported.add(key);
-      err(`${label}: ${p.message}`);
+      err(inputErrorLine(label, p.message));
       failed = true;
       status = EXIT_BAD_INPUT;
     };
@@ -211,20 +198,6 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
 /** The report's name for how the decoder saw a circuit end. */
 function circuitEndReason(reason: string | null): Exclude<CircuitEndReason, 'capture-end'> | null {
   return reason === 'fin' || reason === 'rst' || reason === 'timeout' || reason === 'evicted' ? reason : null;
-}
-
-function describeOpenError(e: NodeJS.ErrnoException): string {
-  switch (e.code) {
-    case 'ENOENT':
-      return 'no such file';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'EISDIR':
-      return 'is a directory';
-    default:
-      return e.message;
-  }
 }
 
 /** The default line with colour: dim time, cyan endpoints, the command coloured by role or failure. */

@@ -95,11 +95,11 @@ describe('ca-sharkd as a subprocess', { timeout: 90_000 }, () => {
     const missing = await run(['-r', '/nonexistent/capture.pcap', '--listen', '127.0.0.1:0']);
     expect(missing.code).toBe(2);
     expectOneLine(missing.stderr);
-    expect(missing.stderr).toMatch(/cannot read \/nonexistent\/capture\.pcap: no such file/);
+    expect(missing.stderr).toMatch(/^ca-sharkd: \/nonexistent\/capture\.pcap: no such file$/m);
     const text = await run(['-r', fileURLToPath(new URL('../package.json', import.meta.url)), '--listen', '127.0.0.1:0']);
     expect(text.code).toBe(2);
     expectOneLine(text.stderr);
-    expect(text.stderr).toMatch(/package\.json is not a capture ca-sharkd can read/);
+    expect(text.stderr).toMatch(/package\.json: input starts with 0x[0-9a-f]{8}, not a pcap or pcapng magic number$/m);
   });
 
   it('replays a file and exits at its end with a capture summary', async () => {

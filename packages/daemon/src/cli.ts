@@ -44,7 +44,9 @@ Capture:
   -f, --filter BPF        capture filter (default: CA traffic, i.e. TCP, UDP to/from the CA
                           server and repeater ports, IP fragments; the daemon's own HTTP port
                           is always left out)
-      --snaplen BYTES     bytes kept per packet (default 65535)
+      --snaplen BYTES     bytes kept per packet (default 262144, libpcap's: whole 64 KiB segments
+                          on lo); a longer packet is cut, and the CA messages it carried become
+                          a Malformed record (truncated, or a gap in its TCP stream)
       --buffer-size SIZE  kernel capture buffer, e.g. 64M (default 32M); raise it if libpcap drops
       --ports S[,R]       CA server and repeater ports (default 5064,5065; EPICS_CA_SERVER_PORT,
                           EPICS_CA_REPEATER_PORT are honoured)

@@ -4,7 +4,8 @@
  *  1. sustained live decode rate on lo, stepping the offered rate up until libpcap reports drops, with the
  *     event-loop delay and /api/health latency at each step (the worker-thread question);
  *  2. WebSocket fan-out rate to 1 and to 10 clients (clients in another process, parsing JSON);
- *  3. packet-to-client latency: kernel capture timestamp to arrival at a WebSocket client.
+ *  3. packet-to-client latency: kernel capture timestamp to arrival at a WebSocket client;
+ *  4. file and stdin ingest of a 100 MB capture at full speed (ingest.bench.ts): nothing may be dropped.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { cpus, loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { shark } from '@ca-shark/decoder';
 import { type WireRecord, toWire } from './engine.js';
+import { ingestBench } from './ingest.bench.js';
 import type { RunningDaemon } from './server.js';
 import { freeUdpPort, startTestDaemon } from './test-support/daemon.js';
 
@@ -185,6 +187,7 @@ const results = {
   live: await liveDecodeRate(),
   fanOut: [await fanOut(1), await fanOut(10)],
   latency: await latency(),
+  ingest: await ingestBench(),
 };
 mkdirSync(OUT_DIR, { recursive: true });
 writeFileSync(`${OUT_DIR}daemon.json`, JSON.stringify(results, null, 2) + '\n');

@@ -45,7 +45,7 @@ function sendStats(): void {
   lastStats = performance.now();
   if (engine === undefined) return;
   const linktype = engine.source().linktype;
-  post({ type: 'stats', stats: engine.stats(), eof: engine.eof, batchBytes, ...(linktype !== undefined ? { linktype } : {}) });
+  post({ type: 'stats', stats: engine.stats(), eof: engine.eof, ...(linktype !== undefined ? { linktype } : {}) });
 }
 
 port.on('message', (message: ToWorker) => {
@@ -89,6 +89,7 @@ port.on('message', (message: ToWorker) => {
         }
       });
       batchBytes += message.buffer.byteLength;
+      post({ type: 'decoded', batchBytes });
       // While batches keep arriving the worker drains its message queue without running timers: keep
       // records and counters flowing from here too.
       const now = performance.now();

@@ -1,6 +1,8 @@
 import { connectClient, startIoc, type CaClient, type IocHandle } from '@ca-shark/sim';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { WireRecord } from './engine.js';
 import type { RunningDaemon } from './server.js';
+import { LiveSource } from './sources/live.js';
 import { TestClient, freeUdpPort, startTestDaemon } from './test-support/daemon.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -65,6 +67,32 @@ describe.skipIf(!isRoot)(`live capture on lo (${isRoot ? 'as root' : reason})`, 
     d.engine.poll();
     const stats = (await d.app.inject('/api/stats')).json();
     expect(stats.capture.received).toBeGreaterThan(0);
+  });
+
+  it('keeps whole 64 KiB loopback segments by default: a 800 KB waveform read decodes without Malformed', async () => {
+    const serverPort = await freeUdpPort();
+    const repeaterPort = await freeUdpPort();
+    ioc = await startIoc({ prefix: 'BW:', port: serverPort, tcpPort: 0, beaconPort: repeaterPort, rate: 1 });
+    daemon = await startTestDaemon(['-i', 'lo', '--ports', `${serverPort},${repeaterPort}`]);
+    const d = daemon;
+    expect(d.source).toBeInstanceOf(LiveSource);
+    expect((d.source as LiveSource).snaplen).toBe(262_144);
+    const records: WireRecord[] = [];
+    d.engine.onRecord((r) => records.push(r));
+
+    ca = await connectClient({ addrList: ['127.0.0.1'], serverPort });
+    const ch = await ca.connect('BW:bigwave');
+    const value = await ch.get();
+    expect(value.count).toBe(100_000);
+
+    // The reply spans a dozen segments of up to 65,483 bytes each (frames of up to 65,550 bytes on lo).
+    const deadline = Date.now() + 20_000;
+    const isReply = (r: WireRecord): boolean => r.command.name === 'ReadNotifyResponse' && r.pv === 'BW:bigwave';
+    while (!records.some(isReply) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    const reply = records.find(isReply);
+    expect(reply).toBeDefined();
+    expect(JSON.parse((reply as WireRecord).json).command.data_count).toBe(100_000);
+    expect(records.filter((r) => r.command.name === 'Malformed')).toEqual([]);
   });
 
   it('--demo runs a simulated IOC and workload on lo and serves what it captures', async () => {

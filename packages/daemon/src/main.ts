@@ -44,8 +44,11 @@ async function main(): Promise<void> {
   const stop = (reason: string): void => {
     daemon.shutdown(reason).then(
       (line) => {
+        // An unreadable file or stdin fails the run with ca-shark's words for it, before the summary.
+        const failures = daemon.engine.inputFailures;
+        for (const failure of failures) process.stderr.write(`ca-sharkd: ${failure.message}\n`);
         process.stderr.write(`${line}\n`);
-        process.exit(0);
+        process.exit(failures.length > 0 ? failures[0].exitStatus : 0);
       },
       (err: unknown) => fail(err),
     );

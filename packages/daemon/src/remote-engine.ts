@@ -1,11 +1,13 @@
 import { Worker } from 'node:worker_threads';
 import type { DecoderOptions } from '@ca-shark/decoder';
+import { inputErrorLine } from '@ca-shark/packet';
 import type { Logger } from 'pino';
 import type { WireRecord } from './engine.js';
+import { DaemonError } from './errors.js';
 import { FramePacker } from './frame-batch.js';
 import type { Hub } from './hub.js';
 import type { DaemonModel } from './model.js';
-import type { Source, SourceProblem, SourceSink } from './sources/types.js';
+import { type Source, type SourceProblem, type SourceSink, inputLabel, isPullSource } from './sources/types.js';
 import type {
   ChannelView, ClientView, HealthView, SearchView, ServerView, SourceView, StatsView,
 } from './views.js';
@@ -23,11 +25,20 @@ export interface RemoteEngineOptions {
   /** Queries the worker must answer within this many ms. */
   queryTimeoutMs?: number;
   /**
-   * Frame bytes handed to the worker and not yet decoded, beyond which new batches are dropped (and
-   * counted, and logged) instead of queueing without bound. Default 64 MiB.
+   * Live capture: frame bytes handed to the worker and not yet decoded, beyond which new batches are
+   * dropped (and counted, logged and alerted) instead of queueing without bound. Default 64 MiB.
    */
   maxInFlightBytes?: number;
+  /**
+   * File and stdin: frame bytes handed to the worker and not yet decoded beyond which the source is paused
+   * (see {@link SourceSink.waitForRoom}) until the worker catches up. Nothing is dropped. Default 8 MiB:
+   * a few batches, so the worker always has the next one queued while it decodes.
+   */
+  pullWindowBytes?: number;
 }
+
+/** Distinct input errors kept for the exit message (a corrupt file can repeat one per frame). */
+const MAX_FAILURES = 20;
 
 const RUNNING_FROM_SOURCE = import.meta.url.endsWith('.ts');
 
@@ -58,6 +69,11 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   private postedBytes = 0;
   private decodedBytes = 0;
   private readonly maxInFlight: number;
+  /** File and stdin are paused, never dropped (see {@link RemoteEngineOptions.pullWindowBytes}). */
+  private readonly pull: boolean;
+  private readonly pullWindow: number;
+  private roomWaiters: (() => void)[] = [];
+  private readonly failures: DaemonError[] = [];
   private decoderDropped = 0;
   private reportedDropped = 0;
   private readyResolve!: () => void;
@@ -69,12 +85,16 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     this.log = options.logger;
     this.queryTimeoutMs = options.queryTimeoutMs ?? 5000;
     this.maxInFlight = options.maxInFlightBytes ?? 64 * 1024 * 1024;
+    this.pull = isPullSource(this.input.description);
+    this.pullWindow = options.pullWindowBytes ?? 8 * 1024 * 1024;
     const entry = RUNNING_FROM_SOURCE ? new URL('./engine-worker-boot.mjs', import.meta.url) : new URL('./engine-worker.js', import.meta.url);
     this.worker = new Worker(entry, { execArgv: RUNNING_FROM_SOURCE ? ['--conditions=source'] : [] });
     this.worker.on('message', (m: FromWorker) => this.onMessage(m));
     this.worker.on('error', (err) => this.log.error({ err: err.message, stack: err.stack }, 'decoding worker failed: the daemon keeps serving but decodes nothing more'));
     this.worker.on('exit', (code) => {
       this.exited = true;
+      // Nothing will be decoded any more: a paused source must not wait for ever.
+      this.releaseRoom();
       for (const [, p] of this.pending) {
         clearTimeout(p.timer);
         p.reject(new Error(`decoding worker exited (${code})`));
@@ -89,7 +109,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       description: this.input.description,
     });
     this.packer = new FramePacker((buffer, frames) => {
-      if (this.postedBytes - this.decodedBytes > this.maxInFlight) {
+      if (!this.pull && this.postedBytes - this.decodedBytes > this.maxInFlight) {
         this.decoderDropped += frames;
         return;
       }
@@ -127,10 +147,13 @@ export class RemoteEngine implements DaemonModel, SourceSink {
           for (const l of this.listeners) l(item);
         }
         break;
+      case 'decoded':
+        this.decodedBytes = m.batchBytes;
+        if (this.roomWaiters.length > 0 && this.hasRoom()) this.releaseRoom();
+        break;
       case 'stats':
         this.readyResolve();
         this.latest = m.stats;
-        this.decodedBytes = m.batchBytes;
         if (m.linktype !== undefined) this.linktype = m.linktype;
         if (m.eof && !this.ended) {
           this.ended = true;
@@ -182,7 +205,30 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     return this.ended ? Promise.resolve() : new Promise((resolve) => this.endWaiters.push(resolve));
   }
 
+  /**
+   * Why the input (file or stdin) was unreadable, one error per distinct message in the order seen, worded
+   * like `ca-shark`'s errors about the same input; empty for a clean input and for live capture.
+   */
+  get inputFailures(): readonly DaemonError[] {
+    return this.failures;
+  }
+
+  private hasRoom(): boolean {
+    return this.exited || this.postedBytes - this.decodedBytes <= this.pullWindow;
+  }
+
+  private releaseRoom(): void {
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const w of waiters) w();
+  }
+
   // ---- SourceSink ----
+
+  waitForRoom(): Promise<void> | undefined {
+    if (!this.pull || this.hasRoom()) return undefined;
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
 
   frame(linktype: number, timestamp: number, bytes: Uint8Array, origlen: number): void {
     this.packer.add(linktype, timestamp, bytes, origlen);
@@ -201,6 +247,10 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   }
 
   error(err: Error): void {
+    if (this.pull) {
+      const failure = err instanceof DaemonError ? err : new DaemonError('bad-capture', inputErrorLine(inputLabel(this.input.description), err.message));
+      if (this.failures.length < MAX_FAILURES && !this.failures.some((f) => f.message === failure.message)) this.failures.push(failure);
+    }
     this.log.error({ err: err.message }, 'capture source failed; serving what was decoded so far');
   }
 
@@ -219,6 +269,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   /** Stops the worker after it decoded what it was given. */
   async close(): Promise<void> {
     clearInterval(this.batchTimer);
+    this.releaseRoom();
     this.packer.flush();
     if (this.exited) return;
     // The answer comes after every batch sent before it has been decoded: final counters for the summary.

@@ -5,10 +5,10 @@ import { compileFilter } from '@ca-shark/analysis';
 import { buildApp } from './app.js';
 import type { DaemonConfig } from './cli.js';
 import type { WireRecord } from './engine.js';
-import { RemoteEngine } from './remote-engine.js';
+import { RemoteEngine, type RemoteEngineOptions } from './remote-engine.js';
 import { DaemonError } from './errors.js';
 import { Hub, type HubOptions } from './hub.js';
-import { dropPrivileges, lookupUser } from './privileges.js';
+import { checkUser, dropPrivileges } from './privileges.js';
 import { DemoSource } from './sources/demo.js';
 import { FileSource } from './sources/file.js';
 import { LiveSource, caFilter } from './sources/live.js';
@@ -26,6 +26,8 @@ export interface StartOptions {
   tickMs?: number;
   snapshotMs?: number;
   hub?: Partial<HubOptions>;
+  /** Flow-control bounds of the decoding worker (tests shrink them far below a capture's size). */
+  engine?: Pick<RemoteEngineOptions, 'maxInFlightBytes' | 'pullWindowBytes'>;
 }
 
 /** A running daemon. */
@@ -92,8 +94,8 @@ export function summaryLine(engine: RemoteEngine, hub: Hub<WireRecord>): string 
  * builds and starts the HTTP server, and wires the periodic work. Signal handling is the caller's.
  */
 export async function startDaemon(config: DaemonConfig, logger: Logger, options: StartOptions = {}): Promise<RunningDaemon> {
-  // A misspelt --user should fail before anything is opened.
-  if (config.user !== undefined) lookupUser(config.user);
+  // A misspelt --user, or one the daemon cannot switch to, fails before anything is opened or bound.
+  if (config.user !== undefined) checkUser(config.user);
   const source = createSource(config, logger, options.input);
   const hub = new Hub<WireRecord>((r) => r.json, options.hub);
   const engine = new RemoteEngine({
@@ -102,6 +104,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger, options:
     logger,
     logLevel: config.logLevel,
     decoder: { serverPort: config.serverPort, repeaterPort: config.repeaterPort, keepBytes: true },
+    ...options.engine,
   });
   try {
     // Frames would only queue up while the worker loads; start capturing when it can decode.

@@ -22,5 +22,11 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'records'; items: WireRecord[] }
   /** `batchBytes`: bytes of frame batches decoded so far (the main thread bounds what is in flight). */
-  | { type: 'stats'; stats: StatsView; eof: boolean; linktype?: number; batchBytes: number }
+  | { type: 'stats'; stats: StatsView; eof: boolean; linktype?: number }
+  /**
+   * Sent after every `frames` batch is decoded: `batchBytes` of batches decoded so far. The main thread's
+   * credit for flow control: it bounds the bytes in flight, pausing file and stdin sources (or, for live
+   * capture, dropping batches) while the worker is behind.
+   */
+  | { type: 'decoded'; batchBytes: number }
   | { type: 'reply'; id: number; value: unknown; error?: string };

@@ -5,6 +5,7 @@
 import { dottedQuad } from './format.js';
 import { FragmentReassembler, type FragmentOptions } from './fragments.js';
 import { ETHERTYPE_IPV4, ETHERTYPE_IPV6, linkRecord, locateNetwork, type NetworkLocation } from './link.js';
+import { unsupportedLinktypeMessage } from './input-errors.js';
 import { linktypeName } from './linktypes.js';
 import {
   CaptureReader,
@@ -265,11 +266,7 @@ export class PacketPipeline {
       const key = `${this.fSection}/${this.fIf}/${linktype}`;
       if (!this.reportedLinks.has(key) && this.reportedLinks.size < MAX_REPORTED_LINKS) {
         this.reportedLinks.add(key);
-        const where = this.fSection < 0 ? 'live capture' : `interface ${this.fIf}`;
-        this.report(
-          'unknown-linktype',
-          `${where}: link type ${linktype} (${linktypeName(linktype)}) is not decoded; its frames are counted and skipped (reported once)`,
-        );
+        this.report('unknown-linktype', unsupportedLinktypeMessage(this.fSection < 0 ? 'live capture' : `interface ${this.fIf}`, linktype));
       }
       return;
     }

@@ -1,25 +1,41 @@
-import { CaptureReader, type CaptureFrame, type PacketProblem } from '@ca-shark/packet';
+import {
+  CaptureReader, type CaptureFrame, type PacketProblem, inputErrorLine, isSupportedLinktype, isUnreadableInput,
+  unsupportedLinktypeMessage,
+} from '@ca-shark/packet';
 import { DaemonError } from '../errors.js';
 import type { SourceSink } from './types.js';
 
-/** Reader problem codes that mean "this input is not a capture at all". */
-const NOT_A_CAPTURE = new Set(['not-a-capture', 'unsupported-format']);
+/** The packet pipeline's problem code for frames of a link type it cannot decode. */
+const UNKNOWN_LINKTYPE = 'unknown-linktype';
+/** Distinct unreadable-input errors reported per input (a corrupt file can repeat one per frame). */
+const MAX_REPORTED = 100;
 
 /**
  * Turns pcap/pcapng bytes into frames for a sink (stdin and file replay). `onFrame` may be replaced to
  * pace frames (file replay at capture speed).
+ *
+ * Problems that make the input unreadable (not a capture, cut short, corrupt framing) go to the sink's
+ * `error` as a DaemonError worded like `ca-shark`'s error about the same input, once per distinct message;
+ * other problems (one bad block) go to `problem`. Frames of a link type nothing decodes are reported here
+ * too, per interface as `ca-shark` reports them: the decoding worker only sees frames, not their interfaces.
  */
 export class CaptureBytes {
   private readonly reader: CaptureReader;
-  private fatal: DaemonError | undefined;
+  private first: DaemonError | undefined;
+  private readonly reported = new Set<string>();
+  private framesSeen = 0;
 
   constructor(
-    private readonly what: string,
+    private readonly label: string,
     private readonly sink: SourceSink,
     onFrame: (frame: CaptureFrame) => void = (f) => sink.frame(f.linktype, f.timestamp, copy(f.data), f.origlen),
   ) {
     this.reader = new CaptureReader({
-      frame: onFrame,
+      frame: (f) => {
+        this.framesSeen += 1;
+        if (!isSupportedLinktype(f.linktype)) this.unsupportedLinktype(f);
+        onFrame(f);
+      },
       problem: (p: PacketProblem) => this.onProblem(p),
     });
   }
@@ -29,9 +45,14 @@ export class CaptureBytes {
     return this.reader.header !== undefined;
   }
 
-  /** The fatal problem (not a capture), if one was seen. */
+  /** The first problem that made the input unreadable, if any. */
   get error(): DaemonError | undefined {
-    return this.fatal;
+    return this.first;
+  }
+
+  /** Frames read so far. */
+  get frames(): number {
+    return this.framesSeen;
   }
 
   push(chunk: Uint8Array): void {
@@ -42,13 +63,27 @@ export class CaptureBytes {
     this.reader.end();
   }
 
-  private onProblem(p: PacketProblem): void {
-    if (NOT_A_CAPTURE.has(p.code) && this.fatal === undefined) {
-      this.fatal = new DaemonError('bad-capture', `${this.what} is not a capture ca-sharkd can read: ${p.message}`);
-      this.sink.error(this.fatal);
+  private unsupportedLinktype(f: CaptureFrame): void {
+    const where = `interface ${f.interfaceId}`;
+    this.onProblem({
+      type: 'problem', frame: f.frame, code: UNKNOWN_LINKTYPE,
+      message: `frame ${f.frame}: ${unsupportedLinktypeMessage(where, f.linktype)}`,
+    }, `${f.section}/${where}/${f.linktype}`);
+  }
+
+  /** `key` names what is reported once (default: the message). */
+  private onProblem(p: PacketProblem, key?: string): void {
+    if (!isUnreadableInput(p.code)) {
+      this.sink.problem({ frame: p.frame, code: p.code, message: p.message });
       return;
     }
-    this.sink.problem({ frame: p.frame, code: p.code, message: p.message });
+    const line = inputErrorLine(this.label, p.message);
+    const once = key ?? line;
+    if (this.reported.has(once) || this.reported.size >= MAX_REPORTED) return;
+    this.reported.add(once);
+    const err = new DaemonError('bad-capture', line);
+    this.first ??= err;
+    this.sink.error(err);
   }
 }
 

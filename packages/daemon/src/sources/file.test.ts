@@ -50,6 +50,6 @@ describe('FileSource', () => {
   it('refuses a missing file and a file that is not a capture at start', async () => {
     const sink: SourceSink = { frame() {}, problem() {}, end() {}, error() {} };
     await expect(new FileSource('/nonexistent.pcap').start(sink)).rejects.toThrow(DaemonError);
-    await expect(new FileSource(fileURLToPath(import.meta.url)).start(sink)).rejects.toThrow(/not a capture/);
+    await expect(new FileSource(fileURLToPath(import.meta.url)).start(sink)).rejects.toThrow(/not a pcap or pcapng magic number/);
   });
 });

@@ -1,10 +1,12 @@
 import { createReadStream } from 'node:fs';
 import { access, constants, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { CaptureFrame } from '@ca-shark/packet';
+import { type CaptureFrame, describeOpenError, inputErrorLine } from '@ca-shark/packet';
 import { DaemonError } from '../errors.js';
 import { CaptureBytes } from './capture-bytes.js';
-import { type CaptureCounters, type Source, type SourceDescription, type SourceSink, zeroCounters } from './types.js';
+import {
+  type CaptureCounters, type Source, type SourceDescription, type SourceSink, inputLabel, zeroCounters,
+} from './types.js';
 
 /** Replay speed: a factor on capture time, or as fast as the decoder goes. */
 export type ReplaySpeed = number | 'max';
@@ -25,7 +27,8 @@ const MIN_SLEEP_MS = 2;
 /**
  * Replays a capture file. At speed 'max' frames go to the decoder as fast as it takes them (the event loop
  * still turns between chunks); at a finite speed each frame is held until its capture time, scaled by the
- * speed, has elapsed since the first frame.
+ * speed, has elapsed since the first frame. At any speed the file is read no faster than the decoder
+ * consumes it (the sink's `waitForRoom`): a replay never loses a frame.
  */
 export class FileSource implements Source {
   readonly description: SourceDescription;
@@ -41,21 +44,21 @@ export class FileSource implements Source {
   }
 
   async start(sink: SourceSink): Promise<void> {
+    const label = inputLabel(this.description);
     try {
       await access(this.path, constants.R_OK);
       const info = await stat(this.path);
       if (info.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : String(code ?? err);
-      throw new DaemonError('unreadable-file', `cannot read ${this.path}: ${why}`);
+      throw new DaemonError('unreadable-file', inputErrorLine(label, describeOpenError(err as NodeJS.ErrnoException)));
     }
-    // Recognise the format before answering, so `-r notes.txt` fails at start with one line.
+    // Recognise the format before answering, so `-r notes.txt` fails at start with one line (the one
+    // `ca-shark notes.txt` prints). A head with frames before its problem is replayed and reported instead.
     const head = await readHead(this.path);
-    const probe = new CaptureBytes(this.path, { frame() {}, problem() {}, end() {}, error() {} });
+    const probe = new CaptureBytes(label, { frame() {}, problem() {}, end() {}, error() {} }, () => undefined);
     probe.push(head);
-    if (head.length < 64 * 1024) probe.end();
-    if (probe.error !== undefined) throw probe.error;
+    if (head.length < CHUNK) probe.end();
+    if (probe.error !== undefined && probe.frames === 0) throw probe.error;
     this.done = this.run(sink).catch((err: unknown) => {
       if (!this.stopped) sink.error(err instanceof Error ? err : new Error(String(err)));
     });
@@ -66,7 +69,7 @@ export class FileSource implements Source {
     let firstCapture: number | undefined;
     let firstWall = 0;
     let pending: CaptureFrame[] = [];
-    const bytes = new CaptureBytes(this.path, sink, (f) => {
+    const bytes = new CaptureBytes(inputLabel(this.description), sink, (f) => {
       if (speed === 'max') sink.frame(f.linktype, f.timestamp, f.data.slice(), f.origlen);
       else pending.push({ ...f, data: f.data.slice() });
     });
@@ -76,8 +79,8 @@ export class FileSource implements Source {
         if (this.stopped) return;
         bytes.push(chunk as Buffer);
         if (speed === 'max') {
-          // Give HTTP and WebSocket work a turn between chunks.
-          await new Promise<void>((resolve) => setImmediate(resolve));
+          // Read on once the decoder has room; either way HTTP and WebSocket work get a turn between chunks.
+          await (sink.waitForRoom?.() ?? new Promise<void>((resolve) => setImmediate(resolve)));
           continue;
         }
         const frames = pending;
@@ -93,6 +96,8 @@ export class FileSource implements Source {
           if (wait >= MIN_SLEEP_MS) await sleep(wait, undefined, { signal: this.abort.signal });
           sink.frame(f.linktype, f.timestamp, f.data, f.origlen);
         }
+        const room = sink.waitForRoom?.();
+        if (room !== undefined) await room;
       }
     } catch (err) {
       if ((err as Error).name === 'AbortError') return;

@@ -78,6 +78,11 @@ export class LiveSource implements Source {
     this.desc = { ...this.desc, linktype: this.capture.linktype };
   }
 
+  /** Bytes kept per packet by the open capture (libpcap's default 262144 unless `--snaplen` said otherwise). */
+  get snaplen(): number | undefined {
+    return this.capture?.snaplen;
+  }
+
   async stop(): Promise<void> {
     this.capture?.close();
   }

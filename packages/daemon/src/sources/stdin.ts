@@ -1,10 +1,13 @@
 import type { Readable } from 'node:stream';
 import { CaptureBytes } from './capture-bytes.js';
-import { type CaptureCounters, type Source, type SourceDescription, type SourceSink, zeroCounters } from './types.js';
+import {
+  type CaptureCounters, type Source, type SourceDescription, type SourceSink, inputLabel, zeroCounters,
+} from './types.js';
 
 /**
  * pcap or pcapng bytes from a stream (normally the daemon's stdin, e.g. `tcpdump -U -w - | ca-sharkd --stdin`),
- * decoded as they arrive so the dashboard is live, not at EOF.
+ * decoded as they arrive so the dashboard is live, not at EOF. The stream is paused while the decoder is
+ * behind (the sink's `waitForRoom`), so the writer of the pipe blocks instead of frames being lost.
  */
 export class StreamSource implements Source {
   readonly description: SourceDescription;
@@ -13,8 +16,14 @@ export class StreamSource implements Source {
   private sink: SourceSink | undefined;
   private readonly onData = (chunk: Buffer): void => {
     const bytes = this.bytes;
-    if (bytes === undefined || bytes.error !== undefined) return;
+    if (bytes === undefined) return;
     bytes.push(chunk);
+    const room = this.sink?.waitForRoom?.();
+    if (room === undefined) return;
+    this.input.pause();
+    void room.then(() => {
+      if (this.sink !== undefined) this.input.resume();
+    });
   };
   private readonly onEnd = (): void => {
     this.bytes?.end();
@@ -31,7 +40,7 @@ export class StreamSource implements Source {
 
   async start(sink: SourceSink): Promise<void> {
     this.sink = sink;
-    this.bytes = new CaptureBytes(this.description.kind === 'stdin' ? 'stdin' : 'the input', sink);
+    this.bytes = new CaptureBytes(inputLabel(this.description), sink);
     this.input.on('data', this.onData);
     this.input.once('end', this.onEnd);
     this.input.once('error', this.onError);

@@ -3,6 +3,8 @@
  * the demo. The rest of the daemon only sees frames (with capture timestamps), counters and a description.
  */
 
+import { STDIN_LABEL } from '@ca-shark/packet';
+
 /** What a source is, as shown in `/api/health`, the WebSocket hello and the dashboard's status bar. */
 export interface SourceDescription {
   kind: 'live' | 'stdin' | 'file' | 'demo';
@@ -40,8 +42,18 @@ export interface SourceSink {
   problem(problem: SourceProblem): void;
   /** The input has ended (stdin EOF, end of a replayed file). Live capture never ends on its own. */
   end(): void;
-  /** A failure after start (read error, capture died). The daemon logs it and keeps serving what it has. */
+  /**
+   * A failure after start (read error, capture died, input found unreadable). The daemon logs it and keeps
+   * serving what it has; an unreadable file or stdin (a DaemonError) also makes it exit non-zero.
+   */
   error(err: Error): void;
+  /**
+   * Flow control for sources that can wait (file, stdin): undefined while the decoder has room, else a
+   * promise that resolves once it has. Such sources ask after every chunk they hand over and read on only
+   * when it resolves, so they go no faster than decoding and never lose a frame. Live capture cannot wait
+   * (libpcap's buffer would overflow instead) and never asks; a sink without this method never pushes back.
+   */
+  waitForRoom?(): Promise<void> | undefined;
 }
 
 /** A long-running input. `start` throws a DaemonError with a one-line message when the input cannot open. */
@@ -50,6 +62,16 @@ export interface Source {
   start(sink: SourceSink): Promise<void>;
   stop(): Promise<void>;
   counters(): CaptureCounters;
+}
+
+/** How messages name the input of a source: the path as given, or `<stdin>` (the same words as `ca-shark`). */
+export function inputLabel(description: SourceDescription): string {
+  return description.kind === 'file' && description.file !== undefined ? description.file : STDIN_LABEL;
+}
+
+/** True for sources that read at their own pace and must lose nothing (file, stdin), not live capture. */
+export function isPullSource(description: SourceDescription): boolean {
+  return description.kind === 'file' || description.kind === 'stdin';
 }
 
 /** Zero counters for sources that are not libpcap. */

@@ -1,0 +1,63 @@
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { WireRecord } from './engine.js';
+import { Hub } from './hub.js';
+import { RemoteEngine } from './remote-engine.js';
+import { type Source, type SourceDescription, zeroCounters } from './sources/types.js';
+
+/** A source that never starts anything: the test feeds the engine's sink side itself. */
+function fakeSource(kind: SourceDescription['kind']): Source {
+  return { description: { kind }, start: async () => undefined, stop: async () => undefined, counters: zeroCounters };
+}
+
+const FRAME = new Uint8Array(60_000);
+/** More frames than fit in the window, handed over in one synchronous run (the worker cannot ack meanwhile). */
+const FRAMES = 100;
+const WINDOW = 256 * 1024;
+
+async function withEngine(kind: SourceDescription['kind'], body: (engine: RemoteEngine) => Promise<void>): Promise<void> {
+  const engine = new RemoteEngine({
+    source: fakeSource(kind), hub: new Hub<WireRecord>((r) => r.json), logger: pino({ level: 'silent' }), logLevel: 'silent',
+    decoder: {}, maxInFlightBytes: WINDOW, pullWindowBytes: WINDOW,
+  });
+  try {
+    await engine.ready();
+    await body(engine);
+  } finally {
+    await engine.close();
+  }
+}
+
+describe('RemoteEngine flow control', { timeout: 30_000 }, () => {
+  it('pauses a pull source (file, stdin) past its window and drops nothing', async () => {
+    await withEngine('file', async (engine) => {
+      let waits = 0;
+      for (let i = 0; i < FRAMES; i++) {
+        engine.frame(1, i, FRAME, FRAME.length);
+        const room = engine.waitForRoom();
+        if (room !== undefined) {
+          waits += 1;
+          await room;
+        }
+      }
+      engine.end();
+      await engine.whenEnded();
+      expect(waits).toBeGreaterThan(0);
+      expect(engine.stats()).toMatchObject({ packets: FRAMES, decoderDropped: 0 });
+    });
+  });
+
+  it('never pauses live capture: past its bound whole batches are dropped and counted', async () => {
+    await withEngine('live', async (engine) => {
+      for (let i = 0; i < FRAMES; i++) {
+        engine.frame(1, i, FRAME, FRAME.length);
+        expect(engine.waitForRoom()).toBeUndefined();
+      }
+      engine.end();
+      await engine.whenEnded();
+      const stats = engine.stats();
+      expect(stats.decoderDropped).toBeGreaterThan(0);
+      expect(stats.packets + stats.decoderDropped).toBe(FRAMES);
+    });
+  });
+});
