@@ -29,6 +29,11 @@ export function dashboardBuilt(dir: string | null): dir is string {
 
 /** Serves the built dashboard at `/`, or a 503 that says how to build it. */
 export const dashboardPlugin: FastifyPluginAsync<DashboardOptions> = async (app, { dir }) => {
+  // The page and its assets carry no captured data: they load without the token, which the page then asks
+  // for. Only routes registered here (this plugin is encapsulated) are marked.
+  app.addHook('onRoute', (route) => {
+    route.config = { ...route.config, access: 'public' };
+  });
   if (dashboardBuilt(dir)) {
     await app.register(fastifyStatic, { root: dir, prefix: '/', index: ['index.html'] });
     return;

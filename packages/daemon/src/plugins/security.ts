@@ -2,17 +2,26 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { global } from './global.js';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * `'public'` marks a route that carries no captured data (the dashboard's static files, the "not built"
+     * page): it needs no token. Every other route needs the token when one is set: the decision is made on
+     * the route the router matched, so no spelling of the URL (percent-encoded, another case, a trailing
+     * slash) reaches data without it.
+     */
+    access?: 'public';
+    /** Set by the security plugin on routes declared with `websocket: true`; upgrades elsewhere are refused. */
+    acceptsUpgrade?: boolean;
+  }
+}
+
 /** Options of the security plugin. */
 export interface SecurityOptions {
-  /** Bearer token required on /api, /metrics and /ws when set. */
+  /** Bearer token required on every route not marked `access: 'public'` when set. */
   token?: string;
   /** Extra origins allowed to open /ws (e.g. the Vite dev server), as `scheme://host[:port]`. */
   allowedOrigins?: readonly string[];
-}
-
-/** Paths that carry captured data; static files of the dashboard hold none. */
-function isProtected(url: string): boolean {
-  return url.startsWith('/api/') || url === '/api' || url.startsWith('/metrics') || url.startsWith('/ws');
 }
 
 /** Token from `Authorization: Bearer T` or from `?token=T` (browsers cannot set headers on WebSockets). */
@@ -53,20 +62,41 @@ export function originAllowed(origin: string | undefined, host: string | undefin
   return host !== undefined && parsed.host.toLowerCase() === host.toLowerCase();
 }
 
-/** Token check for data routes and the Origin check for WebSocket upgrades. */
+/** True for a WebSocket upgrade (whatever route it asks for: the Origin check must not depend on the URL). */
+function isUpgrade(request: FastifyRequest): boolean {
+  const upgrade = request.headers.upgrade;
+  return typeof upgrade === 'string' && upgrade.toLowerCase() === 'websocket';
+}
+
+/**
+ * Token and Origin checks, default-deny: they run in `onRequest`, after routing, and look at the matched
+ * route's config rather than at `request.url` (which the router decodes before matching, so a check on the
+ * raw URL is bypassed by `/%61pi/stats`). An unmatched URL gets the 404 handler, which carries no data.
+ */
 export const securityPlugin = global<FastifyPluginAsync<SecurityOptions>, SecurityOptions>(async (app, options) => {
   const token = options.token;
   const allowed = options.allowedOrigins ?? [];
+  // Otherwise @fastify/websocket completes an upgrade on any route (then closes it): refuse it before that.
+  app.addHook('onRoute', (route) => {
+    if ((route as { websocket?: boolean }).websocket === true) route.config = { ...route.config, acceptsUpgrade: true };
+  });
   app.addHook('onRequest', async (request, reply) => {
-    if (!isProtected(request.url)) return;
-    if (request.url.startsWith('/ws')) {
+    const matched = request.routeOptions.url !== undefined;
+    const isPublic = request.routeOptions.config.access === 'public';
+    // Cross-origin pages may neither open a WebSocket anywhere nor send requests to data routes.
+    const upgrade = isUpgrade(request);
+    if (upgrade && request.routeOptions.config.acceptsUpgrade !== true) {
+      return reply.code(404).type('text/plain').send('no WebSocket here\n');
+    }
+    if (upgrade || (matched && !isPublic)) {
       const origin = request.headers.origin;
       if (!originAllowed(origin, request.headers.host, allowed)) {
-        request.log.warn({ origin, host: request.headers.host }, 'refused WebSocket from another origin');
-        return reply.code(403).type('text/plain').send('cross-origin WebSocket refused\n');
+        request.log.warn({ origin, host: request.headers.host }, 'refused request from another origin');
+        return reply.code(403).type('text/plain').send('cross-origin request refused\n');
       }
     }
-    if (token !== undefined && !tokenMatches(token, presentedToken(request))) {
+    if (!matched || isPublic || token === undefined) return;
+    if (!tokenMatches(token, presentedToken(request))) {
       return reply
         .code(401)
         .header('www-authenticate', 'Bearer realm="ca-sharkd"')
