@@ -226,3 +226,17 @@ describe('Host allow-list (DNS rebinding)', () => {
     expect(await realAttempt(url)).toBe('open');
   });
 });
+
+describe('security headers', () => {
+  it('sends CSP, no-framing, nosniff and no-referrer on the page, the API and refusals', async () => {
+    const app = await make({ token: 't', dashboard: true });
+    for (const url of ['/', '/index.html', '/api/health?token=t', '/metrics?token=t', '/api/stats', '/no-such-file']) {
+      const res = await app.inject(url);
+      expect(res.headers['content-security-policy'], url).toMatch(/default-src 'none'.*connect-src 'self'.*frame-ancestors 'none'/);
+      expect(res.headers['content-security-policy'], url).not.toContain('unsafe');
+      expect(res.headers['x-frame-options'], url).toBe('DENY');
+      expect(res.headers['x-content-type-options'], url).toBe('nosniff');
+      expect(res.headers['referrer-policy'], url).toBe('no-referrer');
+    }
+  });
+});
