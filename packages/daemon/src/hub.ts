@@ -237,7 +237,7 @@ export class Hub<R> {
 
   /** Sends each client what waits for it (one records frame at most) unless its socket is still draining. */
   tick(): void {
-    for (const client of this.clients.values()) this.flush(client);
+    for (const client of this.clients.values()) this.flush(client, true);
   }
 
   /**
@@ -247,7 +247,7 @@ export class Hub<R> {
   broadcast(frame: string): void {
     for (const client of this.clients.values()) {
       client.snapshot = frame;
-      this.flush(client);
+      this.flush(client, false);
     }
   }
 
@@ -256,7 +256,7 @@ export class Hub<R> {
     const client = this.clients.get(socket);
     if (client === undefined) return;
     client.snapshot = frame;
-    this.flush(client);
+    this.flush(client, false);
   }
 
   /**
@@ -272,11 +272,15 @@ export class Hub<R> {
       this.closeOverBudget(client);
       return;
     }
-    this.flush(client);
+    this.flush(client, false);
   }
 
-  /** Writes a client's pending output to its socket unless the socket is over the high-water mark. */
-  private flush(client: HubClient<R>): void {
+  /**
+   * Writes a client's pending replies and snapshot to its socket unless the socket is over the high-water
+   * mark; with `records`, also the drop notice and the records batch (only on a tick, so records keep their
+   * cadence of at most one frame per tick).
+   */
+  private flush(client: HubClient<R>, records: boolean): void {
     const socket = client.socket;
     if (socket.readyState !== OPEN) return;
     if (socket.bufferedAmount > this.options.highWaterBytes) return;
@@ -285,6 +289,7 @@ export class Hub<R> {
       this.send(socket, client.snapshot);
       client.snapshot = undefined;
     }
+    if (!records) return;
     if (client.pendingDropped > 0) {
       this.send(socket, `{"type":"dropped","count":${client.pendingDropped}}`);
       client.pendingDropped = 0;

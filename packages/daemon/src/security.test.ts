@@ -80,6 +80,10 @@ describe('token and Origin checks follow the matched route, not the raw URL', ()
         expect({ url, status: res.statusCode, leaks: leaks(res) }).toMatchObject({ url, leaks: false });
         expect([401, 404], url).toContain(res.statusCode);
       }
+      for (const url of ['/%61pi/stats', '/%6detrics']) {
+        const head = await app.inject({ method: 'HEAD', url });
+        expect({ url, status: head.statusCode }).toEqual({ url, status: 401 });
+      }
       // The canonical spellings still work with the token.
       const auth = { authorization: 'Bearer s3cret' };
       expect((await app.inject({ url: '/api/stats', headers: auth })).statusCode).toBe(200);
