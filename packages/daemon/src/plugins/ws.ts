@@ -144,7 +144,9 @@ export function wsPlugin<R>(): FastifyPluginAsync<WsOptions<R>> {
       socket.on('close', (code) => {
         const info = hub.clientInfo().find((c) => c.id === id);
         hub.remove(socket);
-        log.info({ code, sent: info?.sent ?? 0, dropped: info?.dropped ?? 0 }, 'WebSocket client disconnected');
+        // Only the hub's budget check forgets a client before its socket closes.
+        if (info === undefined) log.warn({ code }, 'WebSocket client closed (1008): it left too many replies unread');
+        else log.info({ code, sent: info.sent, dropped: info.dropped }, 'WebSocket client disconnected');
       });
       socket.on('error', (err) => log.warn({ err }, 'WebSocket error'));
     });
