@@ -98,9 +98,9 @@ export function tokenMatches(expected: string, presented: string | undefined): b
 }
 
 /**
- * True when a WebSocket upgrade may proceed: no Origin (not a browser) or an Origin whose host:port is the
- * host the request was sent to, or one listed explicitly. A page on another site must never read the
- * capture stream through the user's browser.
+ * True when a WebSocket upgrade or a request for data may proceed: no Origin (not a browser) or an Origin
+ * whose host:port is the host the request was sent to, or one listed explicitly. A page on another site
+ * must never read the capture through the user's browser.
  */
 export function originAllowed(origin: string | undefined, host: string | undefined, allowed: readonly string[] = []): boolean {
   if (origin === undefined) return true;
@@ -169,11 +169,11 @@ export const securityPlugin = global<FastifyPluginAsync<SecurityOptions>, Securi
     }
     const matched = request.routeOptions.url !== undefined;
     const isPublic = request.routeOptions.config.access === 'public';
-    // Cross-origin pages may neither open a WebSocket anywhere nor send requests to data routes.
     const upgrade = isUpgrade(request);
     if (upgrade && request.routeOptions.config.acceptsUpgrade !== true) {
       return reply.code(404).type('text/plain').send('no WebSocket here\n');
     }
+    // Cross-origin pages may neither open a WebSocket nor send requests to data routes.
     if (upgrade || (matched && !isPublic)) {
       const origin = request.headers.origin;
       if (!originAllowed(origin, request.headers.host, allowed)) {
