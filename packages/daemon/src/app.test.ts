@@ -168,6 +168,19 @@ describe('WebSocket /ws', () => {
     ws.terminate();
   });
 
+  it('quotes no more than a short prefix of bad input in error replies', async () => {
+    const { app } = await make();
+    const { ws, c } = await connect(app);
+    await c.next('hello');
+    const long = 'y'.repeat(60_000);
+    ws.send(JSON.stringify({ type: long }));
+    const unknown = (await c.next('error')).message as string;
+    expect(unknown).toMatch(/^unknown message type "y{31}\.\.\.$/);
+    ws.send(JSON.stringify({ type: 'subscribe', filter: { [long]: 1 } }));
+    expect(((await c.next('error')).message as string).length).toBeLessThan(80);
+    ws.terminate();
+  });
+
   it('refuses an upgrade whose Origin is another site, accepts its own origin', async () => {
     const { app } = await make();
     await expect(connect(app, '/ws', { origin: 'https://evil.example', host: 'localhost:8080' })).rejects.toThrow(/403/);

@@ -18,6 +18,10 @@ export interface AppOptions<R> {
   token?: string;
   /** Origins besides the daemon's own that may open /ws. */
   allowedOrigins?: readonly string[];
+  /** Host the server listens on; with {@link AppOptions.allowHosts} it decides which Host headers are served. */
+  listenHost?: string;
+  /** Names accepted in the Host header besides localhost, loopback literals and the listen address. */
+  allowHosts?: readonly string[];
   /** Built dashboard directory; default packages/dashboard/dist; `null` disables static files. */
   dashboardDir?: string | null;
   /** pino logger (the server passes its own); default: no logging. */
@@ -42,7 +46,12 @@ export async function buildApp<R>(options: AppOptions<R>): Promise<FastifyInstan
   // Before the security hooks: its own onRequest hook marks upgrade requests, so that a refused upgrade's
   // socket is destroyed after the 403 instead of lingering (and holding up shutdown).
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
-  await app.register(securityPlugin, { token: options.token, allowedOrigins: options.allowedOrigins });
+  await app.register(securityPlugin, {
+    token: options.token,
+    allowedOrigins: options.allowedOrigins,
+    listenHost: options.listenHost,
+    allowHosts: options.allowHosts,
+  });
   await app.register(apiPlugin, { model: options.model });
   await app.register(metricsPlugin, { model: options.model, hubStats: () => options.hub.stats() });
   await app.register(wsPlugin<R>(), {

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parseCommandLine, parseListen, parseSize } from './cli.js';
+import { exposureWarning, parseCommandLine, parseListen, parseSize } from './cli.js';
 import { DaemonError } from './errors.js';
 import { caFilter } from './sources/live.js';
 
@@ -118,5 +118,21 @@ describe('ca-sharkd as a subprocess', { timeout: 90_000 }, () => {
     expect(bad.code).toBe(1);
     expectOneLine(bad.stderr);
     expect(bad.stderr).toMatch(/--user no-such-user-x: no such user/);
+  });
+});
+
+describe('exposure', () => {
+  it('parses repeatable --allow-host names and refuses URLs', () => {
+    const config = parseCommandLine(['--stdin', '--allow-host', 'shark.example.org', '--allow-host', '10.0.0.5'], {});
+    expect(config.allowHosts).toEqual(['shark.example.org', '10.0.0.5']);
+    expect(parseCommandLine(['--stdin'], {}).allowHosts).toEqual([]);
+    expect(() => parseCommandLine(['--stdin', '--allow-host', 'http://shark.example.org:8080'], {})).toThrow(/bad --allow-host/);
+  });
+
+  it('warns about a non-loopback listener, loudest without a token', () => {
+    expect(exposureWarning({ host: '127.0.0.1', port: 8080 })).toBeUndefined();
+    expect(exposureWarning({ host: '::1', port: 8080 })).toBeUndefined();
+    expect(exposureWarning({ host: '0.0.0.0', port: 8080 })).toMatch(/without --token: .*anyone who can reach this port/);
+    expect(exposureWarning({ host: '0.0.0.0', port: 8080, token: 't' })).toMatch(/TLS reverse proxy/);
   });
 });

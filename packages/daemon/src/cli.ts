@@ -17,6 +17,8 @@ export interface DaemonConfig {
   port: number;
   token?: string;
   allowedOrigins: string[];
+  /** Names accepted in the HTTP Host header besides localhost, loopback literals and the listen address. */
+  allowHosts: string[];
   user?: string;
   serverPort: number;
   repeaterPort: number;
@@ -61,6 +63,9 @@ Serving:
                           /metrics (default: $CA_SHARKD_TOKEN)
       --allow-origin URL  also accept WebSocket connections from pages at URL (repeatable),
                           e.g. http://localhost:5173 for the dashboard's dev server
+      --allow-host NAME   also serve requests whose Host header is NAME (repeatable), e.g. the
+                          name of this machine or of a reverse proxy; by default only localhost,
+                          loopback addresses and the --listen address are served (DNS rebinding)
       --user NAME         drop root privileges to user NAME once the capture is open
       --dashboard DIR     serve the dashboard from DIR (default: packages/dashboard/dist)
       --log-level LEVEL   trace, debug, info (default), warn, error
@@ -94,6 +99,32 @@ export function parseListen(text: string): { host: string; port: number } {
   return { host, port: parsePort(text.slice(colon + 1), '--listen port', 0) };
 }
 
+/** Checks `--allow-host` names: a host name or address, without scheme, port or path. */
+function parseAllowHosts(names: readonly string[]): string[] {
+  for (const name of names) {
+    if (!/^(\[[0-9a-fA-F:.]+\]|[0-9a-fA-F:]*:[0-9a-fA-F:.]*|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)$/.test(name)) {
+      throw new DaemonError('usage', `bad --allow-host ${JSON.stringify(name)}: give a host name or address, e.g. shark.example.org (no scheme or port)`);
+    }
+  }
+  return [...names];
+}
+
+const LOOPBACK_LISTEN = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+/**
+ * The warning printed at start when the daemon listens beyond loopback (undefined on loopback): without a
+ * token anyone who can reach the port reads the capture.
+ */
+export function exposureWarning(config: Pick<DaemonConfig, 'host' | 'port' | 'token'>): string | undefined {
+  if (LOOPBACK_LISTEN.test(config.host)) return undefined;
+  if (config.token === undefined) {
+    return `listening on ${config.host}:${config.port} without --token: captured traffic is sensitive and anyone who can ` +
+      'reach this port can read it; add --token and put a TLS reverse proxy in front (docs/security.md)';
+  }
+  return 'listening beyond loopback: captured traffic is sensitive and the token travels in clear text unless a TLS ' +
+    'reverse proxy is in front (docs/security.md)';
+}
+
 /** Parses argv (without node and script) and the environment into a {@link DaemonConfig}. */
 export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): DaemonConfig {
   let parsed;
@@ -117,6 +148,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
         listen: { type: 'string' },
         token: { type: 'string' },
         'allow-origin': { type: 'string', multiple: true },
+        'allow-host': { type: 'string', multiple: true },
         user: { type: 'string' },
         dashboard: { type: 'string' },
         'log-level': { type: 'string' },
@@ -182,6 +214,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     port: listen.port,
     ...(token !== undefined && token !== '' ? { token } : {}),
     allowedOrigins: v['allow-origin'] ?? [],
+    allowHosts: parseAllowHosts(v['allow-host'] ?? []),
     ...(v.user !== undefined ? { user: v.user } : {}),
     serverPort,
     repeaterPort,

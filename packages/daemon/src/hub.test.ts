@@ -9,8 +9,10 @@ class FakeSocket implements HubSocket {
   send(data: string): void {
     this.frames.push(data);
   }
-  close(): void {
+  closedWith: number | undefined;
+  close(code?: number): void {
     this.readyState = 3;
+    this.closedWith = code;
   }
   parsed(): { type: string; records?: unknown[]; count?: number }[] {
     return this.frames.map((f) => JSON.parse(f) as { type: string });
@@ -124,5 +126,51 @@ describe('Hub', () => {
     s.bufferedAmount = 0;
     hub.broadcast('{"type":"snapshot"}');
     expect(s.frames).toEqual(['{"type":"snapshot"}']);
+  });
+
+  it('holds replies while a client drains and sends them, in order, before its snapshot and records', () => {
+    const hub = new Hub<Rec>((r) => JSON.stringify(r), { highWaterBytes: 10 });
+    const s = new FakeSocket();
+    hub.add(s);
+    hub.sendTo(s, '{"type":"hello"}');
+    s.bufferedAmount = 11;
+    hub.sendTo(s, '{"type":"error","n":1}');
+    hub.snapshotTo(s, '{"type":"snapshot","n":1}');
+    hub.broadcast('{"type":"snapshot","n":2}');
+    hub.publish({ pv: 'a', n: 1 });
+    hub.sendTo(s, '{"type":"error","n":2}');
+    hub.tick();
+    expect(s.parsed().map((f) => f.type)).toEqual(['hello']);
+    expect(hub.clientInfo()[0].pendingBytes).toBe('{"type":"error","n":1}{"type":"error","n":2}{"type":"snapshot","n":2}'.length);
+    s.bufferedAmount = 0;
+    hub.tick();
+    expect(s.frames.slice(1)).toEqual([
+      '{"type":"error","n":1}', '{"type":"error","n":2}', '{"type":"snapshot","n":2}', '{"type":"records","records":[{"pv":"a","n":1}]}',
+    ]);
+    expect(hub.clientInfo()[0].pendingBytes).toBe(0);
+  });
+
+  it('closes a client with 1008 once its unread replies pass the budget, and forgets it', () => {
+    const hub = new Hub<Rec>((r) => JSON.stringify(r), { highWaterBytes: 10, maxReplyBytes: 1000 });
+    const s = new FakeSocket();
+    const other = new FakeSocket();
+    hub.add(s);
+    hub.add(other);
+    s.bufferedAmount = 11;
+    const reply = `{"type":"error","message":"${'x'.repeat(80)}"}`;
+    let sent = 0;
+    while (s.readyState === 1 && sent < 100) {
+      hub.sendTo(s, reply);
+      sent += 1;
+      const info = hub.clientInfo().find((c) => c.bufferedAmount === 11);
+      expect(info === undefined || info.pendingBytes <= 1000).toBe(true);
+    }
+    expect(s.closedWith).toBe(1008);
+    expect(sent).toBe(Math.floor(1000 / reply.length) + 1);
+    expect(s.frames).toHaveLength(0);
+    expect(hub.stats()).toMatchObject({ clients: 1, overBudget: 1 });
+    hub.sendTo(s, reply);
+    expect(hub.stats().clients).toBe(1);
+    expect(other.closedWith).toBeUndefined();
   });
 });

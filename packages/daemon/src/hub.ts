@@ -3,6 +3,11 @@
  * most one frame per tick, through a bounded per-client queue. A client whose socket does not drain (its
  * `bufferedAmount` stays above the high-water mark) stops receiving; its queue drops the oldest records and
  * it is told how many with a `dropped` notice once it drains. Capture and decoding never wait for a client.
+ *
+ * Everything else a client is sent goes through the same per-client state, so what the daemon holds for one
+ * client is bounded whatever it does: snapshots keep only the newest, replies (hello, errors, acknowledgements)
+ * wait in a byte-bounded queue while the socket is backed up, and a client that overflows that queue (it
+ * keeps sending requests but reads no answers) is closed with 1008.
  */
 
 /** The part of a `ws` WebSocket the hub uses (kept small so tests can pass a fake). */
@@ -28,16 +33,24 @@ export interface HubOptions {
   maxQueueBytes: number;
   /** A client whose socket buffers more than this many bytes receives nothing until it drains. */
   highWaterBytes: number;
+  /** Bytes of replies kept for a client while its socket drains; beyond this it is closed with 1008. */
+  maxReplyBytes: number;
 }
 
-/** Defaults: a few seconds of a busy capture per client, about 16 MB per client at worst. */
+/**
+ * Defaults: a few seconds of a busy capture per client. At worst a client holds the socket's high-water mark
+ * plus one frame, a full record queue, the reply budget and one snapshot: about 17 MB plus a snapshot.
+ */
 export const DEFAULT_HUB_OPTIONS: HubOptions = {
   maxQueueRecords: 20_000,
   maxQueueBytes: 8 * 1024 * 1024,
   highWaterBytes: 8 * 1024 * 1024,
+  maxReplyBytes: 1024 * 1024,
 };
 
 const OPEN = 1;
+/** WebSocket close code "policy violation" (RFC 6455 section 7.4.1). */
+export const CLOSE_POLICY_VIOLATION = 1008;
 
 /** Per-client state. The queue is a ring so dropping the oldest costs nothing. */
 class HubClient<R> {
@@ -52,6 +65,11 @@ class HubClient<R> {
   totalDropped = 0;
   /** Records sent to this client since it connected. */
   sent = 0;
+  /** Replies waiting for the socket to drain, oldest first, and their total length. */
+  replies: string[] = [];
+  replyBytes = 0;
+  /** The newest snapshot not yet sent (an older one is worthless once a newer exists). */
+  snapshot: string | undefined;
   private ring: (string | undefined)[];
   private head = 0;
   private size = 0;
@@ -107,6 +125,14 @@ class HubClient<R> {
     return `{"type":"records","records":[${parts.join(',')}]}`;
   }
 
+  /** Takes the queued replies, oldest first. */
+  takeReplies(): string[] {
+    const out = this.replies;
+    this.replies = [];
+    this.replyBytes = 0;
+    return out;
+  }
+
   clear(): void {
     this.ring.fill(undefined);
     this.head = 0;
@@ -126,6 +152,8 @@ export interface HubStats {
   frames: number;
   /** Records currently queued, summed over clients. */
   queued: number;
+  /** Clients closed (1008) because they read too little of what they asked for. */
+  overBudget: number;
 }
 
 /** Description of one connected client for diagnostics and tests. */
@@ -133,6 +161,8 @@ export interface HubClientInfo {
   id: number;
   queued: number;
   queuedBytes: number;
+  /** Bytes of replies and snapshot waiting for the socket to drain. */
+  pendingBytes: number;
   dropped: number;
   sent: number;
   paused: boolean;
@@ -150,6 +180,7 @@ export class Hub<R> {
   private droppedByGone = 0;
   private sentByGone = 0;
   private frames = 0;
+  private overBudget = 0;
   private readonly serialize: (record: R) => string;
 
   constructor(serialize: (record: R) => string, options: Partial<HubOptions> = {}) {
@@ -171,6 +202,8 @@ export class Hub<R> {
     this.droppedByGone += client.totalDropped;
     this.sentByGone += client.sent;
     client.clear();
+    client.takeReplies();
+    client.snapshot = undefined;
     this.clients.delete(socket);
   }
 
@@ -202,33 +235,78 @@ export class Hub<R> {
     }
   }
 
-  /** Sends each client its batch (one frame) unless its socket is still draining the previous ones. */
+  /** Sends each client what waits for it (one records frame at most) unless its socket is still draining. */
   tick(): void {
-    for (const client of this.clients.values()) {
-      const socket = client.socket;
-      if (socket.readyState !== OPEN) continue;
-      if (socket.bufferedAmount > this.options.highWaterBytes) continue;
-      if (client.pendingDropped > 0) {
-        this.send(socket, `{"type":"dropped","count":${client.pendingDropped}}`);
-        client.pendingDropped = 0;
-      }
-      if (client.queued > 0) this.send(socket, client.takeFrame());
-    }
+    for (const client of this.clients.values()) this.flush(client, true);
   }
 
-  /** Sends one prepared frame to every client that is not backed up (snapshots: the next one will do). */
+  /**
+   * Offers a snapshot to every client. A client still draining keeps only this newest one, sent when it
+   * drains; snapshots are never queued up behind each other.
+   */
   broadcast(frame: string): void {
     for (const client of this.clients.values()) {
-      const socket = client.socket;
-      if (socket.readyState !== OPEN) continue;
-      if (socket.bufferedAmount > this.options.highWaterBytes) continue;
-      this.send(socket, frame);
+      client.snapshot = frame;
+      this.flush(client, false);
     }
   }
 
-  /** Sends one frame to one client regardless of its backlog (hello, errors). */
+  /** Offers a snapshot to one client (its first picture of the state), replacing one not yet sent. */
+  snapshotTo(socket: HubSocket, frame: string): void {
+    const client = this.clients.get(socket);
+    if (client === undefined) return;
+    client.snapshot = frame;
+    this.flush(client, false);
+  }
+
+  /**
+   * Sends a reply (hello, errors, acknowledgements) to one client, in order with its other replies. While the
+   * socket drains the reply waits within {@link HubOptions.maxReplyBytes}; a client beyond that is closed.
+   */
   sendTo(socket: HubSocket, frame: string): void {
-    if (socket.readyState === OPEN) this.send(socket, frame);
+    const client = this.clients.get(socket);
+    if (client === undefined) return;
+    client.replies.push(frame);
+    client.replyBytes += frame.length;
+    if (client.replyBytes > this.options.maxReplyBytes) {
+      this.closeOverBudget(client);
+      return;
+    }
+    this.flush(client, false);
+  }
+
+  /**
+   * Writes a client's pending replies and snapshot to its socket unless the socket is over the high-water
+   * mark; with `records`, also the drop notice and the records batch (only on a tick, so records keep their
+   * cadence of at most one frame per tick).
+   */
+  private flush(client: HubClient<R>, records: boolean): void {
+    const socket = client.socket;
+    if (socket.readyState !== OPEN) return;
+    if (socket.bufferedAmount > this.options.highWaterBytes) return;
+    if (client.replies.length > 0) for (const reply of client.takeReplies()) this.send(socket, reply);
+    if (client.snapshot !== undefined) {
+      this.send(socket, client.snapshot);
+      client.snapshot = undefined;
+    }
+    if (!records) return;
+    if (client.pendingDropped > 0) {
+      this.send(socket, `{"type":"dropped","count":${client.pendingDropped}}`);
+      client.pendingDropped = 0;
+    }
+    if (client.queued > 0) this.send(socket, client.takeFrame());
+  }
+
+  /** Closes a client that asks for more than it reads, and frees what was kept for it at once. */
+  private closeOverBudget(client: HubClient<R>): void {
+    this.overBudget += 1;
+    const socket = client.socket;
+    this.remove(socket);
+    try {
+      socket.close(CLOSE_POLICY_VIOLATION, 'too many unread replies');
+    } catch {
+      // Already gone: nothing more to free.
+    }
   }
 
   private send(socket: HubSocket, frame: string): void {
@@ -251,7 +329,7 @@ export class Hub<R> {
       sent += client.sent;
       queued += client.queued;
     }
-    return { clients: this.clients.size, dropped, sent, frames: this.frames, queued };
+    return { clients: this.clients.size, dropped, sent, frames: this.frames, queued, overBudget: this.overBudget };
   }
 
   /** One entry per connected client. */
@@ -260,6 +338,7 @@ export class Hub<R> {
       id: c.id,
       queued: c.queued,
       queuedBytes: c.queuedBytes,
+      pendingBytes: c.replyBytes + (c.snapshot?.length ?? 0),
       dropped: c.totalDropped,
       sent: c.sent,
       paused: c.paused,

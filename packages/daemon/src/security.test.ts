@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import WebSocket from 'ws';
+import { networkInterfaces } from 'node:os';
 import { buildApp } from './app.js';
+import { hostChecker, hostName } from './plugins/security.js';
 import { Hub } from './hub.js';
 import { fakeModel } from './test-support/fake-model.js';
 
@@ -21,7 +23,14 @@ function dashboardDir(): string {
   return dir;
 }
 
-async function make(options: { token?: string; dashboard?: boolean } = {}): Promise<FastifyInstance> {
+interface MakeOptions {
+  token?: string;
+  dashboard?: boolean;
+  listenHost?: string;
+  allowHosts?: string[];
+}
+
+async function make(options: MakeOptions = {}): Promise<FastifyInstance> {
   app = await buildApp<{ pv: string }>({
     model: fakeModel(),
     hub: new Hub((r) => JSON.stringify(r)),
@@ -31,6 +40,8 @@ async function make(options: { token?: string; dashboard?: boolean } = {}): Prom
     snapshotMs: 50,
     dashboardDir: options.dashboard === true ? dashboardDir() : null,
     ...(options.token !== undefined ? { token: options.token } : {}),
+    ...(options.listenHost !== undefined ? { listenHost: options.listenHost } : {}),
+    ...(options.allowHosts !== undefined ? { allowHosts: options.allowHosts } : {}),
   });
   await app.ready();
   return app;
@@ -68,6 +79,10 @@ describe('token and Origin checks follow the matched route, not the raw URL', ()
         const res = await app.inject(url);
         expect({ url, status: res.statusCode, leaks: leaks(res) }).toMatchObject({ url, leaks: false });
         expect([401, 404], url).toContain(res.statusCode);
+      }
+      for (const url of ['/%61pi/stats', '/%6detrics']) {
+        const head = await app.inject({ method: 'HEAD', url });
+        expect({ url, status: head.statusCode }).toEqual({ url, status: 401 });
       }
       // The canonical spellings still work with the token.
       const auth = { authorization: 'Bearer s3cret' };
@@ -137,5 +152,95 @@ describe('token and Origin checks follow the matched route, not the raw URL', ()
     expect(await attempt('/%77s')).toBe('HTTP 401');
     expect(await attempt('/%77%73')).toBe('HTTP 401');
     expect(await attempt('/%77s?token=t')).toBe('open');
+  });
+});
+
+/** Opens a WebSocket on a real port and says how it ended: 'open' or the HTTP status of the refusal. */
+function realAttempt(url: string, headers: Record<string, string> = {}): Promise<string> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, { headers });
+    ws.once('open', () => {
+      ws.terminate();
+      resolve('open');
+    });
+    ws.once('unexpected-response', (_req, res) => {
+      res.resume();
+      // The refused upgrade's socket must be closed by the server, not left open.
+      res.socket.once('close', () => resolve(`HTTP ${res.statusCode}, closed`));
+    });
+    ws.once('error', (err) => resolve(`error ${err.message}`));
+  });
+}
+
+describe('Host allow-list (DNS rebinding)', () => {
+  const rebind = { host: 'rebind.evil.example:8080', origin: 'http://rebind.evil.example:8080' };
+
+  it('refuses a rebound name on HTTP and on the upgrade, with or without a token', async () => {
+    for (const token of [undefined, 't']) {
+      const app = await make({ dashboard: true, listenHost: '127.0.0.1', ...(token !== undefined ? { token } : {}) });
+      const auth = token !== undefined ? { authorization: `Bearer ${token}` } : {};
+      for (const url of ['/api/stats', '/metrics', '/', '/%61pi/stats']) {
+        const res = await app.inject({ url, headers: { ...rebind, ...auth } });
+        expect({ url, status: res.statusCode }).toEqual({ url, status: 421 });
+        expect(res.body).toMatch(/--allow-host/);
+      }
+      await expect(openWs(app, '/ws?token=t', rebind)).rejects.toThrow(/Unexpected server response: 421/);
+      await app.close();
+    }
+  });
+
+  it('accepts localhost, loopback literals, the listen address and --allow-host names', async () => {
+    const app = await make({ listenHost: '192.0.2.7', allowHosts: ['shark.example.org', 'fd00::5'] });
+    const accepted = ['localhost:8080', 'localhost', 'LOCALHOST.', '127.0.0.1:8080', '127.3.4.5', '[::1]:8080', '192.0.2.7:8080',
+      'Shark.Example.org:443', 'shark.example.org.', '[fd00::5]:8080'];
+    for (const host of accepted) {
+      expect({ host, status: (await app.inject({ url: '/api/health', headers: { host } })).statusCode }).toEqual({ host, status: 200 });
+    }
+    const refused = ['evil.example', 'localhost.evil.example', '127.0.0.1.evil.example', '192.0.2.8', 'shark.example.org.evil', '[::2]', 'a:b:c'];
+    for (const host of refused) {
+      expect({ host, status: (await app.inject({ url: '/api/health', headers: { host } })).statusCode }).toEqual({ host, status: 421 });
+    }
+    const ws = await openWs(app, '/ws', { host: 'shark.example.org:8080', origin: 'https://shark.example.org:8080' });
+    ws.terminate();
+  });
+
+  it('accepts the interface addresses of a wildcard listener, not other names', () => {
+    const check = hostChecker('0.0.0.0');
+    const addresses = Object.values(networkInterfaces()).flatMap((list) => list ?? []).map((e) => e.address);
+    for (const address of addresses) expect(check(address.includes(':') ? `[${address}]:80` : `${address}:80`), address).toBe(true);
+    expect(check('198.51.100.9:80')).toBe(addresses.includes('198.51.100.9'));
+    expect(check('myhost.example:80')).toBe(false);
+    expect(hostChecker('::')('[::1]')).toBe(true);
+  });
+
+  it('parses Host headers', () => {
+    expect(hostName('Example.ORG.:80')).toBe('example.org');
+    expect(hostName('[::1]:8080')).toBe('::1');
+    expect(hostName('[::1]')).toBe('::1');
+    expect(hostName('::1')).toBeUndefined();
+    expect(hostName('a b')).toBe('a b');
+    expect(hostName('x:y')).toBeUndefined();
+  });
+
+  it('closes a rebound upgrade on a real port', async () => {
+    const app = await make({ listenHost: '127.0.0.1' });
+    const address = await app.listen({ host: '127.0.0.1', port: 0 });
+    const url = address.replace(/^http/, 'ws') + '/ws';
+    expect(await realAttempt(url, rebind)).toBe('HTTP 421, closed');
+    expect(await realAttempt(url)).toBe('open');
+  });
+});
+
+describe('security headers', () => {
+  it('sends CSP, no-framing, nosniff and no-referrer on the page, the API and refusals', async () => {
+    const app = await make({ token: 't', dashboard: true });
+    for (const url of ['/', '/index.html', '/api/health?token=t', '/metrics?token=t', '/api/stats', '/no-such-file']) {
+      const res = await app.inject(url);
+      expect(res.headers['content-security-policy'], url).toMatch(/default-src 'none'.*connect-src 'self'.*frame-ancestors 'none'/);
+      expect(res.headers['content-security-policy'], url).not.toContain('unsafe');
+      expect(res.headers['x-frame-options'], url).toBe('DENY');
+      expect(res.headers['x-content-type-options'], url).toBe('nosniff');
+      expect(res.headers['referrer-policy'], url).toBe('no-referrer');
+    }
   });
 });

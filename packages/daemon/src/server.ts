@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { compileFilter } from '@ca-shark/analysis';
 import { buildApp } from './app.js';
-import type { DaemonConfig } from './cli.js';
+import { type DaemonConfig, exposureWarning } from './cli.js';
 import type { WireRecord } from './engine.js';
 import { RemoteEngine, type RemoteEngineOptions } from './remote-engine.js';
 import { DaemonError } from './errors.js';
@@ -42,8 +42,6 @@ export interface RunningDaemon {
   /** Stops capture and server; resolves with the summary line. Idempotent. */
   shutdown(reason: string): Promise<string>;
 }
-
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
 /** Builds the source the configuration asks for. */
 export function createSource(config: DaemonConfig, logger: Logger, input: NodeJS.ReadableStream = process.stdin): Source {
@@ -125,6 +123,8 @@ export async function startDaemon(config: DaemonConfig, logger: Logger, options:
     logger,
     ...(config.token !== undefined ? { token: config.token } : {}),
     allowedOrigins: config.allowedOrigins,
+    listenHost: config.host,
+    allowHosts: config.allowHosts,
     ...(config.dashboardDir !== undefined ? { dashboardDir: config.dashboardDir } : {}),
     ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}),
     ...(options.snapshotMs !== undefined ? { snapshotMs: options.snapshotMs } : {}),
@@ -137,11 +137,8 @@ export async function startDaemon(config: DaemonConfig, logger: Logger, options:
     await engine.close();
     throw new DaemonError('listen-failed', `cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
   }
-  if (!LOOPBACK.test(config.host)) {
-    logger.warn({ host: config.host, port: config.port, token: config.token !== undefined },
-      'listening beyond loopback: captured traffic is sensitive; anyone who can reach this port can read it' +
-        (config.token === undefined ? ' (no --token given)' : ''));
-  }
+  const exposure = exposureWarning(config);
+  if (exposure !== undefined) logger.warn({ host: config.host, port: config.port, token: config.token !== undefined }, exposure);
   if (config.user !== undefined) {
     const ids = dropPrivileges(config.user);
     logger.info({ user: config.user, ...ids }, 'dropped root privileges');

@@ -20,6 +20,8 @@ let base = '';
 let browser: Browser;
 let page: Page;
 const pageErrors: string[] = [];
+/** Content-Security-Policy violations, from the page's event and from Chromium's console (page and worker). */
+const cspViolations: string[] = [];
 
 async function waitForHealth(url: string, ms: number): Promise<void> {
   const end = Date.now() + ms;
@@ -62,6 +64,17 @@ describe.skipIf(!canRun)('dashboard on ca-sharkd --demo (live capture on lo)', {
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.on('pageerror', (e) => pageErrors.push(String(e)));
+    page.on('console', (m) => {
+      if (/Content Security Policy|Refused to/i.test(m.text())) cspViolations.push(m.text());
+    });
+    page.on('worker', (w) => w.on('console', (m) => {
+      if (/Content Security Policy|Refused to/i.test(m.text())) cspViolations.push(`worker: ${m.text()}`);
+    }));
+    await page.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (e) => {
+        console.error(`Content Security Policy violation: ${e.violatedDirective} ${e.blockedURI}`);
+      });
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -75,7 +88,11 @@ describe.skipIf(!canRun)('dashboard on ca-sharkd --demo (live capture on lo)', {
   });
 
   it('shows live rows with PV names from the simulator', async () => {
-    await page.goto(base);
+    const response = await page.goto(base);
+    // The page runs under the daemon's strict policy: own origin only, its WebSocket through 'self'.
+    expect(response?.headers()['content-security-policy']).toMatch(/connect-src 'self'.*frame-ancestors 'none'/);
+    expect(response?.headers()['x-frame-options']).toBe('DENY');
+    expect(response?.headers()['x-content-type-options']).toBe('nosniff');
     await expect.poll(() => page.locator('[data-testid=connection]').textContent(), { timeout: 15_000 }).toBe('connected');
     await expect.poll(async () => (await rowPvs(page)).filter((p) => p.startsWith('demo:')).length, { timeout: 30_000 }).toBeGreaterThan(3);
     expect(await page.getByTestId('status-bar').textContent()).toContain('demo lo');
@@ -151,5 +168,18 @@ describe.skipIf(!canRun)('dashboard on ca-sharkd --demo (live capture on lo)', {
     await page.getByTestId('alert-badge').waitFor();
     await page.screenshot({ path: artefact('daemon-errors.png') });
     expect(pageErrors).toEqual([]);
+    expect(cspViolations).toEqual([]);
+  });
+
+  it('cannot be framed by another page', async () => {
+    const other = await browser.newPage();
+    const refusals: string[] = [];
+    other.on('console', (m) => refusals.push(m.text()));
+    // A page of another origin (about:blank with HTML of the attacker's choosing) frames the dashboard.
+    await other.setContent(`<iframe id="f" src="${base}"></iframe>`);
+    await expect.poll(() => refusals.some((t) => /frame-ancestors|Refused to (display|frame)/i.test(t)), { timeout: 10_000 }).toBe(true);
+    const framed = other.frames().find((f) => f.url().startsWith(base));
+    expect(await framed?.locator('[data-testid=connection]').count().catch(() => 0) ?? 0).toBe(0);
+    await other.close();
   });
 });

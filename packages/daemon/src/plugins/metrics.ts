@@ -40,6 +40,8 @@ export function renderMetrics(model: DaemonModel, hub: HubStats): string {
   metric('ca_sharkd_websocket_dropped_records_total', 'counter', 'Records dropped for slow WebSocket clients.',
     [['', hub.dropped]]);
   metric('ca_sharkd_websocket_sent_records_total', 'counter', 'Records sent to WebSocket clients.', [['', hub.sent]]);
+  metric('ca_sharkd_websocket_closed_over_budget_total', 'counter',
+    'WebSocket clients closed (1008) for leaving too many replies unread.', [['', hub.overBudget]]);
   metric('ca_sharkd_websocket_frames_total', 'counter', 'WebSocket frames sent.', [['', hub.frames]]);
   metric('ca_sharkd_uptime_seconds', 'gauge', 'Seconds since the daemon started.', [['', model.health().uptime]]);
   return lines.join('\n') + '\n';

@@ -24,6 +24,21 @@ export interface WsOptions<R> {
   snapshotMs: number;
 }
 
+/** Longest piece of client input an error reply quotes: enough to recognise it, too short to amplify it. */
+export const ECHO_LIMIT = 32;
+/** Longest error message sent to a client (messages from the filter compiler may quote patterns). */
+export const ERROR_MESSAGE_LIMIT = 200;
+
+/** JSON text of a client-supplied value, cut to {@link ECHO_LIMIT} characters. */
+export function quote(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length <= ECHO_LIMIT ? text : `${text.slice(0, ECHO_LIMIT)}...`;
+}
+
+function clip(message: string): string {
+  return message.length <= ERROR_MESSAGE_LIMIT ? message : `${message.slice(0, ERROR_MESSAGE_LIMIT)}...`;
+}
+
 function stringList(value: unknown, field: string): string[] | undefined {
   if (value === undefined) return undefined;
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
@@ -38,7 +53,7 @@ export function parseSubscription(value: unknown): SubscriptionFilter {
   if (typeof value !== 'object' || Array.isArray(value)) throw new TypeError('filter must be an object');
   const raw = value as Record<string, unknown>;
   const known = new Set(['pv', 'host', 'command', 'errors']);
-  for (const key of Object.keys(raw)) if (!known.has(key)) throw new TypeError(`unknown filter field "${key}"`);
+  for (const key of Object.keys(raw)) if (!known.has(key)) throw new TypeError(`unknown filter field ${quote(key)}`);
   if (raw.errors !== undefined && typeof raw.errors !== 'boolean') throw new TypeError('filter.errors must be a boolean');
   const out: SubscriptionFilter = {};
   const pv = stringList(raw.pv, 'pv');
@@ -74,7 +89,9 @@ export function wsPlugin<R>(): FastifyPluginAsync<WsOptions<R>> {
       hub.closeAll();
     });
 
+    // Every frame to a client goes through the hub's bounded per-client state, replies included.
     const reply = (socket: WebSocket, message: object): void => hub.sendTo(socket, JSON.stringify(message));
+    const fail = (socket: WebSocket, message: string): void => reply(socket, { type: 'error', message: clip(message) });
 
     app.get('/ws', { websocket: true }, (socket, request) => {
       const id = hub.add(socket);
@@ -83,20 +100,22 @@ export function wsPlugin<R>(): FastifyPluginAsync<WsOptions<R>> {
       reply(socket, { type: 'hello', version, source: model.source() });
       // A new client should not wait a whole interval for its first picture of the state.
       Promise.resolve(model.snapshotText()).then(
-        (text) => hub.sendTo(socket, text),
+        (text) => hub.snapshotTo(socket, text),
         (err: unknown) => log.warn({ err: (err as Error).message }, 'snapshot failed'),
       );
 
       socket.on('message', (data, isBinary) => {
+        // A client closed for its backlog may still have requests in flight: they get no answer.
+        if (socket.readyState !== socket.OPEN) return;
         if (isBinary) {
-          reply(socket, { type: 'error', message: 'send JSON text frames' });
+          fail(socket, 'send JSON text frames');
           return;
         }
         let message: unknown;
         try {
           message = JSON.parse(data.toString());
         } catch {
-          reply(socket, { type: 'error', message: 'not JSON' });
+          fail(socket, 'not JSON');
           return;
         }
         const type = typeof message === 'object' && message !== null ? (message as { type?: unknown }).type : undefined;
@@ -116,16 +135,18 @@ export function wsPlugin<R>(): FastifyPluginAsync<WsOptions<R>> {
               hub.setPaused(socket, false);
               break;
             default:
-              reply(socket, { type: 'error', message: `unknown message type ${JSON.stringify(type)}` });
+              fail(socket, `unknown message type ${quote(type)}`);
           }
         } catch (err) {
-          reply(socket, { type: 'error', message: err instanceof Error ? err.message : String(err) });
+          fail(socket, err instanceof Error ? err.message : String(err));
         }
       });
-      socket.on('close', () => {
+      socket.on('close', (code) => {
         const info = hub.clientInfo().find((c) => c.id === id);
         hub.remove(socket);
-        log.info({ sent: info?.sent ?? 0, dropped: info?.dropped ?? 0 }, 'WebSocket client disconnected');
+        // Only the hub's budget check forgets a client before its socket closes.
+        if (info === undefined) log.warn({ code }, 'WebSocket client closed (1008): it left too many replies unread');
+        else log.info({ code, sent: info.sent, dropped: info.dropped }, 'WebSocket client disconnected');
       });
       socket.on('error', (err) => log.warn({ err }, 'WebSocket error'));
     });
