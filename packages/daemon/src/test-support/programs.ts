@@ -50,11 +50,11 @@ export function runProgram(main: string, args: string[], options: RunProgramOpti
     let stdout = '';
     let stderr = '';
     let lines = 0;
-    child.stdout.on('data', (d: Buffer) => {
+    child.stdout?.on('data', (d: Buffer) => {
       for (let i = d.indexOf(0x0a); i >= 0; i = d.indexOf(0x0a, i + 1)) lines += 1;
       if (options.countOnly !== true) stdout += d.toString();
     });
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
     child.once('error', reject);
     child.once('close', (code) => {
