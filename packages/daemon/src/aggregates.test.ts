@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ServerLatencies } from './aggregates.js';
+import type { ChannelInfo } from '@ca-shark/decoder';
+import { ChannelTable, ServerLatencies } from './aggregates.js';
 
 describe('ServerLatencies', () => {
   it('never shows percentiles of other samples than the mean: a busy server that got fast keeps its history', () => {
@@ -43,5 +44,36 @@ describe('ServerLatencies', () => {
     for (const v of [0.004, 0.001, 0.003, 0.002]) l.add('s', 'search', v);
     expect(l.summaries('s').search).toEqual({ count: 4, mean: 0.0025, min: 0.001, p50: 0.0025, p90: expect.closeTo(0.0037, 12), p99: expect.closeTo(0.00397, 12), max: 0.004 });
     expect(l.summaries('unknown')).toEqual({});
+  });
+});
+
+describe('ChannelTable', () => {
+  const channel = (id: number, endedAt: number | null = null): ChannelInfo => ({
+    id, circuit: 1, cid: id, sid: id, pv: `pv${id}`, nativeType: 6, nativeCount: 1, accessRights: 3, status: endedAt === null ? 'connected' : 'cleared',
+    created: null, connectedAt: id, connectLatency: 0.001, endedAt, enumStrings: null, messages: 1, server: 's:5064', client: 'c:40000',
+  });
+
+  it('stays bounded when nobody reads the view while channels churn: ended ones go to the history first', () => {
+    const table = new ChannelTable(3, 10);
+    for (let id = 1; id <= 8; id++) table.track(channel(id, id));
+    for (let id = 9; id <= 20; id++) table.track(channel(id));
+    expect(table.size.live).toBeLessThanOrEqual(10);
+    expect(table.size.closed).toBe(3);
+    expect(table.closedDropped).toBe(5);
+    // The newest open channels survive.
+    expect(table.rows(100).map((e) => e.info.id)).toContain(20);
+  });
+
+  it('lists open channels first and the latest closed next, within the limit', () => {
+    const table = new ChannelTable();
+    const current = new Map<number, ChannelInfo>();
+    for (const ch of [channel(1), channel(2, 5), channel(3), channel(4, 6)]) current.set(ch.id, ch);
+    table.sync(current);
+    expect(table.rows(10).map((e) => e.info.id)).toEqual([1, 3, 4, 2]);
+    expect(table.rows(3).map((e) => e.info.id)).toEqual([1, 3, 4]);
+    // The decoder forgets an ended channel: the view keeps it.
+    current.delete(2);
+    table.sync(current);
+    expect(table.rows(10).map((e) => e.info.id)).toEqual([1, 3, 4, 2]);
   });
 });

@@ -206,7 +206,15 @@ export class ChannelTable {
   /** Closed channels dropped to stay within the history (reported so truncation is never silent). */
   closedDropped = 0;
 
-  constructor(private readonly closedMax = 10_000) {}
+  /**
+   * @param closedMax closed channels kept for the view
+   * @param liveMax open channels tracked; above it (nobody read the view for long while channels churned)
+   *   ended ones move to the history and the oldest others are forgotten. Above the decoder's channel limit.
+   */
+  constructor(
+    private readonly closedMax = 10_000,
+    private readonly liveMax = 250_000,
+  ) {}
 
   /** The activity entry of a channel, created on first sight. */
   track(info: Readonly<ChannelInfo>): ChannelActivity {
@@ -214,8 +222,37 @@ export class ChannelTable {
     if (entry === undefined) {
       entry = { info, lastValue: null, updates: 0, firstUpdate: null, lastUpdate: null, search: null };
       this.live.set(info, entry);
+      if (this.live.size > this.liveMax) this.shrink();
     }
     return entry;
+  }
+
+  /** Retires ended channels, then forgets the oldest until a tenth of the room is free (amortised). */
+  private shrink(): void {
+    this.retire(() => true);
+    const target = Math.floor(this.liveMax * 0.9);
+    for (const info of this.live.keys()) {
+      if (this.live.size <= target) break;
+      this.live.delete(info);
+    }
+  }
+
+  /** Moves ended channels to the history; forgets open ones `isCurrent` denies; trims the history. */
+  private retire(isCurrent: (info: Readonly<ChannelInfo>, entry: ChannelActivity) => boolean): void {
+    for (const [info, entry] of this.live) {
+      if (info.endedAt !== null) {
+        this.live.delete(info);
+        this.closed.set(info, entry);
+      } else if (!isCurrent(info, entry)) {
+        this.live.delete(info);
+      }
+    }
+    while (this.closed.size > this.closedMax) {
+      const oldest = this.closed.keys().next();
+      if (oldest.done) break;
+      this.closed.delete(oldest.value);
+      this.closedDropped += 1;
+    }
   }
 
   /** A value for the channel (read reply or monitor update) at capture time `t`. */
@@ -237,22 +274,14 @@ export class ChannelTable {
     mergedInto: (gone: Readonly<ChannelInfo>) => Readonly<ChannelInfo> | undefined = () => undefined,
   ): void {
     for (const info of current.values()) if (!this.live.has(info) && !this.closed.has(info)) this.track(info);
-    for (const [info, entry] of this.live) {
-      if (info.endedAt !== null) {
-        this.live.delete(info);
-        this.closed.set(info, entry);
-      } else if (current.get(info.id) !== info) {
-        this.live.delete(info);
-        const keep = mergedInto(info);
-        if (keep !== undefined && keep !== info) mergeActivity(this.track(keep), entry);
-      }
-    }
-    while (this.closed.size > this.closedMax) {
-      const oldest = this.closed.keys().next();
-      if (oldest.done) break;
-      this.closed.delete(oldest.value);
-      this.closedDropped += 1;
-    }
+    const merged: [Readonly<ChannelInfo>, ChannelActivity][] = [];
+    this.retire((info, entry) => {
+      if (current.get(info.id) === info) return true;
+      const keep = mergedInto(info);
+      if (keep !== undefined && keep !== info) merged.push([keep, entry]);
+      return false;
+    });
+    for (const [keep, entry] of merged) mergeActivity(this.track(keep), entry);
   }
 
   /**
