@@ -154,6 +154,9 @@ describe('Engine views: numbers that stay true with several clients', () => {
     const p = clients.find((c) => c.searchPort === 40001);
     expect(a).toMatchObject({ host: HOST, hostname: 'ws1', user: 'alice', circuits: 1, circuitEndpoints: [`${HOST}:45000`], channels: 2, searches: 3 });
     expect(p).toMatchObject({ host: HOST, hostname: 'ws1', user: 'alice', circuits: 1, circuitEndpoints: [`${HOST}:45001`], searches: 1 });
+    // Each process's own wait for the name.
+    expect(a?.timeToFind?.max).toBeCloseTo(3.002, 6);
+    expect(p?.timeToFind?.max).toBeCloseTo(0.002, 6);
   });
 
   it('gives a circuit no captured search led to a row of its own', () => {

@@ -1,11 +1,11 @@
 import {
-  type AnalysisRecord, Analyzer, type Report, describe, isFailure, latencyPercentiles, recordToJSON, resolveSections,
+  type AnalysisRecord, Analyzer, type Report, isFailure, recordToJSON, resolveSections,
 } from '@ca-shark/analysis';
 import { type CaRecord, type ChannelInfo, type DecoderOptions, type DecoderState, createDecoder } from '@ca-shark/decoder';
 import { dbrTypeName } from '@ca-shark/protocol';
 import type { Logger } from 'pino';
 import {
-  BoundedLru, ChannelTable, MAX_VALUE_ELEMENTS, PendingReads, RateMeter, RecentErrors, SearchMatcher, ServerLatencies, hostOf, latencyKind,
+  BoundedLru, ChannelTable, MAX_VALUE_ELEMENTS, PendingReads, RateMeter, RecentErrors, SearchMatcher, ServerLatencies, hostOf, latencyKind, summaryOf,
 } from './aggregates.js';
 import type { DaemonModel } from './model.js';
 import type { CaptureCounters, SourceDescription, SourceProblem, SourceSink } from './sources/types.js';
@@ -440,12 +440,15 @@ export class Engine implements DaemonModel, SourceSink {
    */
   clients(limit = this.apiRows): ClientView[] {
     const state = this.decoder.state;
-    type Row = ClientView & { first: number; last: number };
+    type Row = ClientView & { first: number; last: number; waits: number[] };
     const byProcess = new Map<string, Row>();
     const row = (process: string, host: string, searchPort: number | null): Row => {
       let r = byProcess.get(process);
       if (r === undefined) {
-        r = { process, host, hostname: null, user: null, searchPort, circuitEndpoints: [], circuits: 0, channels: 0, searches: 0, searchRate: 0, first: Infinity, last: -Infinity };
+        r = {
+          process, host, hostname: null, user: null, searchPort, circuitEndpoints: [], circuits: 0, channels: 0, searches: 0, searchRate: 0,
+          timeToFind: null, first: Infinity, last: -Infinity, waits: [],
+        };
         byProcess.set(process, r);
       }
       return r;
@@ -456,6 +459,9 @@ export class Engine implements DaemonModel, SourceSink {
       r.searches += c.searches;
       r.first = Math.min(r.first, c.firstSeen);
       r.last = Math.max(r.last, c.lastSeen);
+    }
+    for (const s of state.searches.values()) {
+      if (s.firstReply !== null) socketRow(s.client).waits.push(s.firstReply.timestamp - s.first.timestamp);
     }
     for (const c of state.circuits.values()) {
       if (c.client === null) continue;
@@ -468,9 +474,9 @@ export class Engine implements DaemonModel, SourceSink {
       if (c.userName !== null) r.user = c.userName;
     }
     const out: ClientView[] = [];
-    for (const { first, last, ...view } of byProcess.values()) {
+    for (const { first, last, waits, ...view } of byProcess.values()) {
       const span = Number.isFinite(first) ? Math.max(1, last - first) : 1;
-      out.push({ ...view, searchRate: view.searches / span });
+      out.push({ ...view, searchRate: view.searches / span, timeToFind: summaryOf(waits) });
     }
     return out.length > limit ? out.slice(out.length - limit) : out;
   }
@@ -497,7 +503,7 @@ export class Engine implements DaemonModel, SourceSink {
     return rows.slice(0, limit).map(({ clientSet, waits, ...view }) => ({
       ...view,
       clients: clientSet.size,
-      timeToFind: waits.length > 0 ? latencyPercentiles(describe(waits)) : null,
+      timeToFind: summaryOf(waits),
     }));
   }
 

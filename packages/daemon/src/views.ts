@@ -117,6 +117,8 @@ export interface ClientView {
   searches: number;
   /** Searches per second over the capture span of its search socket. */
   searchRate: number;
+  /** Its wait for names: first search → first reply, over its answered searches (seconds), or null. */
+  timeToFind: LatencySummary | null;
 }
 
 /** One searched PV (`/api/searches` rows, `snapshot.searches.top`). */
@@ -300,7 +302,7 @@ export const serverSchema = {
 /** Schema of {@link ClientView}. */
 export const clientSchema = {
   type: 'object',
-  required: ['process', 'host', 'hostname', 'user', 'searchPort', 'circuitEndpoints', 'circuits', 'channels', 'searches', 'searchRate'],
+  required: ['process', 'host', 'hostname', 'user', 'searchPort', 'circuitEndpoints', 'circuits', 'channels', 'searches', 'searchRate', 'timeToFind'],
   properties: {
     process: str,
     host: str,
@@ -312,6 +314,7 @@ export const clientSchema = {
     channels: int,
     searches: int,
     searchRate: num,
+    timeToFind: { anyOf: [latencySummarySchema, { type: 'null' }] },
   },
 } as const;
 

@@ -171,9 +171,9 @@ export function fakeSnapshot(now: number, started: number, messages: number, rat
     // Two processes on one host: one row each, told apart by their search ports.
     clients: [
       { process: `udp ${CLIENT}:${CLIENT_PORT}`, host: CLIENT, hostname: 'ca-shark-test', user: 'tester', searchPort: CLIENT_PORT,
-        circuitEndpoints: [`${CLIENT}:${CLIENT_PORT}`], circuits: 1, channels: 5, searches, searchRate: rate / 10 },
+        circuitEndpoints: [`${CLIENT}:${CLIENT_PORT}`], circuits: 1, channels: 5, searches, searchRate: rate / 10, timeToFind },
       { process: `udp ${CLIENT}:${SECOND_SEARCH_PORT}`, host: CLIENT, hostname: null, user: null, searchPort: SECOND_SEARCH_PORT,
-        circuitEndpoints: [], circuits: 0, channels: 0, searches: missing, searchRate: rate / 20 },
+        circuitEndpoints: [], circuits: 0, channels: 0, searches: missing, searchRate: rate / 20, timeToFind: null },
     ],
     searches: {
       top: [

@@ -42,7 +42,7 @@ export function fakeModel(): DaemonModel {
     }],
     clients: () => [{
       process: 'udp 127.0.0.1:40001', host: '127.0.0.1', hostname: 'h', user: 'u', searchPort: 40001,
-      circuitEndpoints: ['127.0.0.1:40000'], circuits: 1, channels: 1, searches: 4, searchRate: 2,
+      circuitEndpoints: ['127.0.0.1:40000'], circuits: 1, channels: 1, searches: 4, searchRate: 2, timeToFind: null,
     }],
     searches: () => [{
       pv: 'sim:double', count: 4, clients: 1, answered: true, servers: ['127.0.0.1:5064'],
