@@ -304,6 +304,15 @@ export class ChannelTable {
     return out;
   }
 
+  /** Named channels: open ones and those in the closed history, and how many closed ones were dropped. */
+  totals(): { open: number; closed: number; closedDropped: number } {
+    let open = 0;
+    for (const info of this.live.keys()) if (info.pv !== null) open += 1;
+    let closed = 0;
+    for (const info of this.closed.keys()) if (info.pv !== null) closed += 1;
+    return { open, closed, closedDropped: this.closedDropped };
+  }
+
   get size(): { live: number; closed: number } {
     return { live: this.live.size, closed: this.closed.size };
   }

@@ -144,6 +144,8 @@ describe('Engine views: numbers that stay true with several clients', () => {
     // Live channels come first.
     expect(engine.channels().map((c) => c.state)).toEqual(['connected', 'connected', 'closed']);
     expect(engine.channels(2).map((c) => c.state)).toEqual(['connected', 'connected']);
+    // A snapshot says what its list was cut from.
+    expect(JSON.parse(engine.snapshotText()).channelTotals).toEqual({ open: 2, closed: 1, closedDropped: 0 });
   });
 
   it('lists client processes, not hosts: each search socket with the circuit its searches led to', () => {

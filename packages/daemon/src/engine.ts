@@ -592,6 +592,7 @@ export class Engine implements DaemonModel, SourceSink {
       time: this.now() / 1000,
       stats: this.stats(),
       channels: this.channels(n),
+      channelTotals: this.channelTable.totals(),
       servers: this.servers(n),
       clients: this.clients(n),
       searches: { top: this.searches(50), unanswered: this.unanswered(100) },

@@ -71,6 +71,15 @@ export interface ChannelView {
   lastSeen: number | null;
 }
 
+/** Channel counts behind a cut list of {@link ChannelView} rows (snapshots list at most 500). */
+export interface ChannelTotals {
+  open: number;
+  /** Closed channels in the history (the latest 10,000). */
+  closed: number;
+  /** Closed channels dropped from the history to keep it bounded. */
+  closedDropped: number;
+}
+
 /** A CA server (IOC) endpoint. */
 export interface ServerView {
   /** "ip:port" of its TCP endpoint. */
@@ -182,6 +191,8 @@ export interface SnapshotView {
   time: number;
   stats: StatsView;
   channels: ChannelView[];
+  /** How many channels `channels` was cut from: named open ones, closed ones kept, closed ones forgotten. */
+  channelTotals: ChannelTotals;
   servers: ServerView[];
   clients: ClientView[];
   searches: { top: SearchView[]; unanswered: UnansweredView[] };

@@ -108,6 +108,7 @@ describe('dashboard against the fake daemon', { timeout: 60_000 }, () => {
     expect(page.url()).toMatch(/#\/channels$/);
     await expect.poll(() => page.getByTestId('channels-table').textContent()).toContain('sim:double');
     expect(await page.getByTestId('channels-table').textContent()).toContain('1 (On)');
+    expect(await page.getByTestId('channels-count').textContent()).toMatch(/\(\d+ of [\d,]+: [\d,]+ open, 1 closed\)/);
     // A closed channel stays listed, with when it closed.
     expect(await tableRows(page, 'channels-table')).toContainEqual(expect.stringMatching(/sim:old.*closed \d\d:\d\d:\d\d/));
     // Write audit: a confirmed write, a failed one, and a plain WRITE from another host that nothing answers.

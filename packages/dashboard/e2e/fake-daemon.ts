@@ -167,6 +167,8 @@ export function fakeSnapshot(now: number, started: number, messages: number, rat
       channel('sim:waveform', 'DOUBLE', Array.from({ length: 1000 }, (_, i) => i / 10), { count: 1000 }),
       channel('sim:old', 'DOUBLE', [1], { state: 'closed', closedAt: started, subscriptions: 0, updateRate: null, timeToFind: 0.1005, lastSeen: started }),
     ],
+    // More channels than listed: the view says what it shows of how many.
+    channelTotals: { open: 5 + Math.floor(messages / 1000), closed: 1, closedDropped: 0 },
     servers: [{ address: `${SERVER}:${SERVER_PORT}`, circuits: 1, channels: 5, beacons: 12, beaconPeriod: BEACON_PERIOD_S, lastBeacon: now - 3, lastBeaconId: 12, latency: { search: lat(0.0005), create: lat(0.0011), read: lat(0.0013), write: lat(0.0015) } }],
     // Two processes on one host: one row each, told apart by their search ports.
     clients: [

@@ -20,6 +20,7 @@ export function fakeModel(): DaemonModel {
     time: 1,
     stats: stats(),
     channels: [],
+    channelTotals: { open: 0, closed: 0, closedDropped: 0 },
     servers: [],
     clients: [],
     searches: { top: [], unanswered: [] },
