@@ -74,6 +74,15 @@ class Process {
     return this;
   }
 
+  /** READ_NOTIFY, then an old-style READ, each answered with `value`. */
+  read(t: number, sid: number, ioid: number, value: number): this {
+    this.circuit.send(t, true, build.readNotifyRequest({ data_type: DbrType.DOUBLE, data_count: 1, sid, ioid }));
+    this.circuit.send(t + 0.001, false, build.readNotifyResponse({ data_type: DbrType.DOUBLE, data: [value], ioid }));
+    this.circuit.send(t + 0.01, true, build.readRequest({ data_type: DbrType.DOUBLE, data_count: 1, sid, ioid: ioid + 1 }));
+    this.circuit.send(t + 0.011, false, build.readResponse({ data_type: DbrType.DOUBLE, data: [value + 1], sid, ioid: ioid + 1 }));
+    return this;
+  }
+
   clear(t: number, cid: number, sid: number): this {
     this.circuit.send(t, true, build.clearChannelRequest({ sid, cid }));
     this.circuit.send(t + 0.001, false, build.clearChannelResponse({ sid, cid }));
@@ -159,6 +168,14 @@ describe('Engine views: numbers that stay true with several clients', () => {
     // Each process's own wait for the name.
     expect(a?.timeToFind?.max).toBeCloseTo(3.002, 6);
     expect(p?.timeToFind?.max).toBeCloseTo(0.002, 6);
+  });
+
+  it('takes last values from read replies of the channel read, old-style READ included', () => {
+    const b = new PcapWriter();
+    new Process(b, 40003, 45003).connect(T0).create(T0 + 0.1, 5, 50).create(T0 + 0.2, 6, 60).read(T0 + 1, 60, 9, 2.5);
+    const rows = engineOf(b).channels();
+    expect(rows.find((c) => c.cid === 6)).toMatchObject({ lastValue: [3.5], updates: 0 });
+    expect(rows.find((c) => c.cid === 5)).toMatchObject({ lastValue: null });
   });
 
   it('gives a circuit no captured search led to a row of its own', () => {

@@ -1,11 +1,10 @@
-import {
-  type AnalysisRecord, Analyzer, type Report, isFailure, recordToJSON, resolveSections,
-} from '@ca-shark/analysis';
+import { type AnalysisRecord, Analyzer, type Report, isFailure, recordToJSON, resolveSections } from '@ca-shark/analysis';
 import { type CaRecord, type ChannelInfo, type DecoderOptions, type DecoderState, createDecoder } from '@ca-shark/decoder';
 import { dbrTypeName } from '@ca-shark/protocol';
 import type { Logger } from 'pino';
 import {
-  BoundedLru, ChannelTable, MAX_VALUE_ELEMENTS, PendingReads, RateMeter, RecentErrors, SearchMatcher, ServerLatencies, hostOf, latencyKind, summaryOf,
+  BoundedLru, ChannelTable, MAX_VALUE_ELEMENTS, PendingReads, RateMeter, RecentErrors, SearchMatcher, ServerLatencies,
+  hostOf, latencyKind, summaryOf,
 } from './aggregates.js';
 import type { DaemonModel } from './model.js';
 import type { CaptureCounters, SourceDescription, SourceProblem, SourceSink } from './sources/types.js';
@@ -273,13 +272,15 @@ export class Engine implements DaemonModel, SourceSink {
         if (this.circuitProcess.get(record.circuit) === undefined) this.circuitProcess.set(record.circuit, match.socket);
         return;
       }
-      case 'ReadNotifyRequest': {
+      case 'ReadNotifyRequest':
+      case 'ReadRequest': {
         if (record.circuit === undefined || typeof cmd.sid !== 'number' || typeof cmd.ioid !== 'number') return;
         const channel = state.circuits.get(record.circuit)?.channelsBySid.get(cmd.sid);
         if (channel !== undefined) this.pendingReads.set(record.circuit, cmd.ioid, channel);
         return;
       }
       case 'ReadNotifyResponse':
+      case 'ReadResponse':
       case 'EventAddResponse': {
         if (record.circuit === undefined) return;
         const isUpdate = cmd.name === 'EventAddResponse';
@@ -291,7 +292,9 @@ export class Engine implements DaemonModel, SourceSink {
         } else if (isUpdate && typeof cmd.subscriptionid === 'number') {
           channel = circuit?.subscriptions.get(cmd.subscriptionid)?.channel;
         }
-        if (channel !== null && channel !== undefined && cmd.data !== undefined) this.channelTable.value(channel, trimValue(cmd.data), isUpdate, record.timestamp);
+        if (channel !== null && channel !== undefined && cmd.data !== undefined) {
+          this.channelTable.value(channel, trimValue(cmd.data), isUpdate, record.timestamp);
+        }
         return;
       }
       default:
@@ -370,7 +373,8 @@ export class Engine implements DaemonModel, SourceSink {
   channels(limit = this.apiRows): ChannelView[] {
     const state = this.decoder.state;
     // A channel seen by SID first is merged into the one its CID names; its activity follows it there.
-    this.channelTable.sync(state.channels, (gone) => (gone.sid === null ? undefined : state.circuits.get(gone.circuit)?.channelsBySid.get(gone.sid)));
+    this.channelTable.sync(state.channels, (gone) =>
+      gone.sid === null ? undefined : state.circuits.get(gone.circuit)?.channelsBySid.get(gone.sid));
     const wanted = this.channelTable.rows(limit);
     // One pass over the subscriptions of the circuits involved, not one per channel.
     const subscriptions = new Map<Readonly<ChannelInfo>, number>();
