@@ -445,19 +445,23 @@ export class Engine implements DaemonModel, SourceSink {
   clients(limit = this.apiRows): ClientView[] {
     const state = this.decoder.state;
     type Row = ClientView & { first: number; last: number; waits: number[] };
-    const byProcess = new Map<string, Row>();
-    const row = (process: string, host: string, searchPort: number | null): Row => {
-      let r = byProcess.get(process);
+    // Keyed by endpoint, not by the row key, so the per-search lookups build no strings.
+    const bySocket = new Map<string, Row>();
+    const byCircuit = new Map<string, Row>();
+    const row = (rows: Map<string, Row>, endpoint: string, udp: boolean): Row => {
+      let r = rows.get(endpoint);
       if (r === undefined) {
+        const colon = endpoint.lastIndexOf(':');
         r = {
-          process, host, hostname: null, user: null, searchPort, circuitEndpoints: [], circuits: 0, channels: 0, searches: 0, searchRate: 0,
-          timeToFind: null, first: Infinity, last: -Infinity, waits: [],
+          process: `${udp ? 'udp' : 'tcp'} ${endpoint}`, host: hostOf(endpoint), hostname: null, user: null,
+          searchPort: udp && colon >= 0 ? Number(endpoint.slice(colon + 1)) : null, circuitEndpoints: [], circuits: 0, channels: 0,
+          searches: 0, searchRate: 0, timeToFind: null, first: Infinity, last: -Infinity, waits: [],
         };
-        byProcess.set(process, r);
+        rows.set(endpoint, r);
       }
       return r;
     };
-    const socketRow = (socket: string): Row => row(`udp ${socket}`, hostOf(socket), Number(socket.slice(socket.lastIndexOf(':') + 1)));
+    const socketRow = (socket: string): Row => row(bySocket, socket, true);
     for (const c of state.clients.values()) {
       const r = socketRow(c.address);
       r.searches += c.searches;
@@ -470,7 +474,7 @@ export class Engine implements DaemonModel, SourceSink {
     for (const c of state.circuits.values()) {
       if (c.client === null) continue;
       const socket = this.circuitProcess.get(c.id);
-      const r = socket !== undefined ? socketRow(socket) : row(`tcp ${c.client}`, hostOf(c.client), null);
+      const r = socket !== undefined ? socketRow(socket) : row(byCircuit, c.client, false);
       r.circuits += 1;
       r.channels += c.channelsByCid.size;
       if (r.circuitEndpoints.length < CIRCUIT_ENDPOINTS_LISTED) r.circuitEndpoints.push(c.client);
@@ -478,7 +482,7 @@ export class Engine implements DaemonModel, SourceSink {
       if (c.userName !== null) r.user = c.userName;
     }
     const out: ClientView[] = [];
-    for (const { first, last, waits, ...view } of byProcess.values()) {
+    for (const { first, last, waits, ...view } of [...bySocket.values(), ...byCircuit.values()]) {
       const span = Number.isFinite(first) ? Math.max(1, last - first) : 1;
       out.push({ ...view, searchRate: view.searches / span, timeToFind: summaryOf(waits) });
     }
