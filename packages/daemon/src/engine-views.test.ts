@@ -170,6 +170,19 @@ describe('Engine views: numbers that stay true with several clients', () => {
     expect(p?.timeToFind?.max).toBeCloseTo(0.002, 6);
   });
 
+  it('never lets channels the capture cannot name crowd named ones out of a cut list', () => {
+    // After decoder drops, requests arrive for SIDs whose creation was never seen: the decoder keeps them
+    // as channels without a PV name, newer than the named ones.
+    const b = new PcapWriter();
+    const p = new Process(b, 40004, 45004).connect(T0).create(T0 + 0.1, 1, 10).create(T0 + 0.2, 2, 20);
+    for (let sid = 100; sid < 110; sid++) {
+      p.circuit.send(T0 + 1 + sid / 1000, true, build.readNotifyRequest({ data_type: DbrType.DOUBLE, data_count: 1, sid, ioid: sid }));
+    }
+    const engine = engineOf(b);
+    expect(engine.state.channels.size).toBe(12);
+    expect(engine.channels(2).map((c) => c.cid)).toEqual([1, 2]);
+  });
+
   it('takes last values from read replies of the channel read, old-style READ included', () => {
     const b = new PcapWriter();
     new Process(b, 40003, 45003).connect(T0).create(T0 + 0.1, 5, 50).create(T0 + 0.2, 6, 60).read(T0 + 1, 60, 9, 2.5);
