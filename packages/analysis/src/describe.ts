@@ -16,6 +16,17 @@ export interface Description {
   max: number;
 }
 
+/**
+ * The latency figures the daemon's views and the dashboard show: count, mean, extremes and the upper
+ * percentiles of a {@link Description}. One shape everywhere, so a table cannot mix percentile methods.
+ */
+export type LatencyPercentiles = Pick<Description, 'count' | 'mean' | 'min' | 'p50' | 'p90' | 'p99' | 'max'>;
+
+/** The {@link LatencyPercentiles} of a description. */
+export function latencyPercentiles(d: Description): LatencyPercentiles {
+  return { count: d.count, mean: d.mean, min: d.min, p50: d.p50, p90: d.p90, p99: d.p99, max: d.max };
+}
+
 /** Linear-interpolated quantile of an ascending-sorted array (q in [0, 1]). */
 export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   const n = sorted.length;

@@ -2,7 +2,7 @@
 export type { AnalysisRecord } from './record.js';
 export { Analyzer, REPORT_SECTIONS, resolveSections, SectionError, type AnalyzerOptions, type Report } from './report.js';
 export { formatReport, formatSeconds, formatTime } from './report-text.js';
-export { describe, quantileSorted, BoundedSample, type Description } from './describe.js';
+export { describe, quantileSorted, BoundedSample, latencyPercentiles, type Description, type LatencyPercentiles } from './describe.js';
 export type { SearchStormEntry, SearchClientEntry, NeverFoundEntry, DuplicateEntry, SearchOptions } from './searches.js';
 export type { BeaconEntry, BeaconAnomaly, BeaconCause, BeaconOptions } from './beacons.js';
 export { LATENCY_BUCKETS, type LatencyEntry, type LatencyKind, type PvLatencyEntry } from './latency.js';

@@ -1,44 +1,12 @@
 /**
  * Small live aggregates the daemon keeps beside the decoder's conversation state, for what the state does
- * not hold: recent latencies per server (for percentiles), the last value per channel, recent failures and
- * the message rate. Every table is bounded.
+ * not hold: latency samples per server (for percentiles), per-channel activity and closed channels, which
+ * search found which channel, which circuits belong to which client process, recent failures and the
+ * message rate. Every table is bounded.
  */
-import type { ErrorView, LatencySummary } from './views.js';
-
-/** Latest N samples; percentiles are computed on demand (snapshots, API), not per record. */
-class Reservoir {
-  private readonly samples: Float64Array;
-  private next = 0;
-  private filled = 0;
-  total = 0;
-  sum = 0;
-
-  constructor(size: number) {
-    this.samples = new Float64Array(size);
-  }
-
-  add(value: number): void {
-    this.samples[this.next] = value;
-    this.next = (this.next + 1) % this.samples.length;
-    if (this.filled < this.samples.length) this.filled += 1;
-    this.total += 1;
-    this.sum += value;
-  }
-
-  summary(): LatencySummary {
-    const sorted = Array.from(this.samples.subarray(0, this.filled)).sort((a, b) => a - b);
-    const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-    return {
-      count: this.total,
-      mean: this.sum / this.total,
-      min: sorted[0],
-      p50: at(0.5),
-      p90: at(0.9),
-      p99: at(0.99),
-      max: sorted[sorted.length - 1],
-    };
-  }
-}
+import { BoundedSample, type LatencyPercentiles, describe, latencyPercentiles } from '@ca-shark/analysis';
+import type { ChannelInfo } from '@ca-shark/decoder';
+import type { ErrorView } from './views.js';
 
 /** Latency kind from the request command a response answers. */
 export function latencyKind(requestCommand: string): string | undefined {
@@ -87,10 +55,22 @@ export class BoundedLru<K, V> {
   }
 }
 
-/** Per server: latency reservoirs by kind. */
+/** The percentiles of some durations (seconds), or null for none. */
+export function summaryOf(values: readonly number[]): LatencyPercentiles | null {
+  return values.length > 0 ? latencyPercentiles(describe(values)) : null;
+}
+
+/** Latency samples kept per server and kind for percentiles (count, mean, min and max stay exact). */
+const LATENCY_SAMPLES_PER_KIND = 512;
+
+/**
+ * Per server: latency samples by kind. Percentiles come from the analysis package's BoundedSample (a
+ * uniform sample of the whole run, exact count/mean/min/max), the implementation `ca-shark report` uses,
+ * so the API can never show a mean outside [min, max] or percentiles of other samples than the mean's.
+ */
 export class ServerLatencies {
-  private readonly byServer = new BoundedLru<string, Map<string, Reservoir>>(10_000);
-  constructor(private readonly samplesPerKind = 512) {}
+  private readonly byServer = new BoundedLru<string, Map<string, BoundedSample>>(10_000);
+  constructor(private readonly samplesPerKind = LATENCY_SAMPLES_PER_KIND) {}
 
   add(server: string, kind: string, latency: number): void {
     let kinds = this.byServer.get(server);
@@ -98,29 +78,259 @@ export class ServerLatencies {
       kinds = new Map();
       this.byServer.set(server, kinds);
     }
-    let reservoir = kinds.get(kind);
-    if (reservoir === undefined) {
-      reservoir = new Reservoir(this.samplesPerKind);
-      kinds.set(kind, reservoir);
+    let sample = kinds.get(kind);
+    if (sample === undefined) {
+      sample = new BoundedSample(this.samplesPerKind);
+      kinds.set(kind, sample);
     }
-    reservoir.add(latency);
+    sample.add(latency);
   }
 
-  summaries(server: string): Record<string, LatencySummary> {
-    const out: Record<string, LatencySummary> = {};
+  summaries(server: string): Record<string, LatencyPercentiles> {
+    const out: Record<string, LatencyPercentiles> = {};
     const kinds = this.byServer.get(server);
     if (kinds === undefined) return out;
-    for (const [kind, reservoir] of kinds) out[kind] = reservoir.summary();
+    for (const [kind, sample] of kinds) if (sample.count > 0) out[kind] = latencyPercentiles(sample.describe());
     return out;
   }
 }
 
-/** Last value and update count of a channel, keyed by circuit and PV. */
+/** The search that found a channel: which client socket asked, and the two durations that matter. */
+export interface SearchMatch {
+  /** Client UDP socket "ip:port" that searched (the client process's search port). */
+  socket: string;
+  /** Server "ip:port" whose reply this is. */
+  server: string;
+  /** The server's reply time: latest request before the reply → reply (seconds). */
+  replyTime: number;
+  /** The client's wait: its first request for the name → this reply (seconds). */
+  timeToFind: number;
+  /** Capture time of the reply. */
+  at: number;
+}
+
+/** Answers kept per (client host, CID, PV) until a channel creation claims one. */
+const ANSWERS_PER_KEY = 8;
+
+/**
+ * Pairs channel creations with the search replies that led to them. A client searches from its UDP socket
+ * and creates the channel on a TCP circuit from another port, so the link is (client host, CID, PV,
+ * server): the latest unclaimed reply before the creation. Claiming it means five processes on one host
+ * that search the same names with the same CIDs each get their own answer, not the newest one's.
+ */
+export class SearchMatcher {
+  private readonly answers = new BoundedLru<string, SearchMatch[]>(50_000);
+
+  /** Notes a search reply for `cid`/`pv` to client socket `socket` ("ip:port"). */
+  answered(socket: string, cid: number, pv: string, match: SearchMatch): void {
+    const key = matchKey(hostOf(socket), cid, pv);
+    let list = this.answers.get(key);
+    if (list === undefined) {
+      list = [];
+      this.answers.set(key, list);
+    }
+    list.push(match);
+    if (list.length > ANSWERS_PER_KEY) list.shift();
+  }
+
+  /**
+   * Claims the reply that found the channel a client endpoint `client` ("ip:port" of its circuit) created
+   * with `cid` and `pv` on a circuit to `server` (null when unknown) by a request at capture time `before`:
+   * the latest unclaimed matching reply received before it, or null.
+   */
+  claim(client: string, cid: number, pv: string, server: string | null, before: number): SearchMatch | null {
+    const list = this.answers.get(matchKey(hostOf(client), cid, pv));
+    if (list === undefined) return null;
+    for (let i = list.length - 1; i >= 0; i--) {
+      const m = list[i];
+      if (m.at <= before && (server === null || m.server === server)) return list.splice(i, 1)[0];
+    }
+    return null;
+  }
+}
+
+function matchKey(host: string, cid: number, pv: string): string {
+  return `${host}/${cid}/${pv}`;
+}
+
+/** "ip:port" → "ip". */
+export function hostOf(endpoint: string): string {
+  const colon = endpoint.lastIndexOf(':');
+  return colon < 0 ? endpoint : endpoint.slice(0, colon);
+}
+
+/**
+ * The channel of each pending read, by "circuit/ioid": the decoder forgets a read when its reply arrives,
+ * before the daemon sees the reply. Oldest entries go first beyond `max` (reads never answered).
+ */
+export class PendingReads {
+  private readonly map = new Map<string, Readonly<ChannelInfo>>();
+  constructor(private readonly max = 100_000) {}
+
+  set(circuit: number, ioid: number, channel: Readonly<ChannelInfo>): void {
+    const key = `${circuit}/${ioid}`;
+    this.map.delete(key);
+    this.map.set(key, channel);
+    if (this.map.size > this.max) {
+      const oldest = this.map.keys().next();
+      if (!oldest.done) this.map.delete(oldest.value);
+    }
+  }
+
+  /** The channel of the read, forgotten as it is returned. */
+  take(circuit: number, ioid: number): Readonly<ChannelInfo> | undefined {
+    const key = `${circuit}/${ioid}`;
+    const channel = this.map.get(key);
+    if (channel !== undefined) this.map.delete(key);
+    return channel;
+  }
+}
+
+/** What the daemon adds to a decoder channel: monitor activity, last value, the search that found it. */
 export interface ChannelActivity {
+  /** The decoder's channel: one per (circuit, CID), updated in place by the decoder, kept here after it forgets it. */
+  readonly info: Readonly<ChannelInfo>;
   lastValue: unknown;
+  /** Monitor updates seen. */
   updates: number;
-  firstUpdate: number;
-  lastUpdate: number;
+  /** Capture times of the first and latest value (read reply or update), null before one. */
+  firstUpdate: number | null;
+  lastUpdate: number | null;
+  search: SearchMatch | null;
+}
+
+/**
+ * The channels the Channels view lists: every channel the decoder knows (one per client circuit and CID),
+ * plus a bounded history of closed ones, which the decoder forgets a while after they end. Rows are the
+ * decoder's own channel objects, so their state is never a stale copy.
+ */
+export class ChannelTable {
+  private readonly live = new Map<Readonly<ChannelInfo>, ChannelActivity>();
+  /** Closed channels, oldest first. */
+  private readonly closed = new Map<Readonly<ChannelInfo>, ChannelActivity>();
+  /** Closed channels dropped to stay within the history (reported so truncation is never silent). */
+  closedDropped = 0;
+
+  /**
+   * @param closedMax closed channels kept for the view
+   * @param liveMax open channels tracked; above it (nobody read the view for long while channels churned)
+   *   ended ones move to the history and the oldest others are forgotten. Above the decoder's channel limit.
+   */
+  constructor(
+    private readonly closedMax = 10_000,
+    private readonly liveMax = 250_000,
+  ) {}
+
+  /** The activity entry of a channel, created on first sight. */
+  track(info: Readonly<ChannelInfo>): ChannelActivity {
+    let entry = this.live.get(info) ?? this.closed.get(info);
+    if (entry === undefined) {
+      entry = { info, lastValue: null, updates: 0, firstUpdate: null, lastUpdate: null, search: null };
+      this.live.set(info, entry);
+      if (this.live.size > this.liveMax) this.shrink();
+    }
+    return entry;
+  }
+
+  /** Retires ended channels, then forgets the oldest until a tenth of the room is free (amortised). */
+  private shrink(): void {
+    this.retire(() => true);
+    const target = Math.floor(this.liveMax * 0.9);
+    for (const info of this.live.keys()) {
+      if (this.live.size <= target) break;
+      this.live.delete(info);
+    }
+  }
+
+  /** Moves ended channels to the history; forgets open ones `isCurrent` denies; trims the history. */
+  private retire(isCurrent: (info: Readonly<ChannelInfo>, entry: ChannelActivity) => boolean): void {
+    for (const [info, entry] of this.live) {
+      if (info.endedAt !== null) {
+        this.live.delete(info);
+        this.closed.set(info, entry);
+      } else if (!isCurrent(info, entry)) {
+        this.live.delete(info);
+      }
+    }
+    while (this.closed.size > this.closedMax) {
+      const oldest = this.closed.keys().next();
+      if (oldest.done) break;
+      this.closed.delete(oldest.value);
+      this.closedDropped += 1;
+    }
+  }
+
+  /** A value for the channel (read reply or monitor update) at capture time `t`. */
+  value(info: Readonly<ChannelInfo>, value: unknown, isUpdate: boolean, t: number): void {
+    const entry = this.track(info);
+    entry.lastValue = value;
+    if (isUpdate) entry.updates += 1;
+    entry.firstUpdate ??= t;
+    entry.lastUpdate = t;
+  }
+
+  /**
+   * Brings the table up to date with the decoder's channels: adopts channels not seen yet, moves ended ones
+   * to the closed history, and forgets live ones the decoder dropped without an end (merged into another
+   * channel object or evicted by its limits).
+   */
+  sync(
+    current: ReadonlyMap<number, Readonly<ChannelInfo>>,
+    mergedInto: (gone: Readonly<ChannelInfo>) => Readonly<ChannelInfo> | undefined = () => undefined,
+  ): void {
+    for (const info of current.values()) if (!this.live.has(info) && !this.closed.has(info)) this.track(info);
+    const merged: [Readonly<ChannelInfo>, ChannelActivity][] = [];
+    this.retire((info, entry) => {
+      if (current.get(info.id) === info) return true;
+      const keep = mergedInto(info);
+      if (keep !== undefined && keep !== info) merged.push([keep, entry]);
+      return false;
+    });
+    for (const [keep, entry] of merged) mergeActivity(this.track(keep), entry);
+  }
+
+  /**
+   * Named channels, live ones first, then closed ones (latest closed first); at most `limit`. When live
+   * channels alone exceed the limit, the most recently active are kept.
+   */
+  rows(limit: number): ChannelActivity[] {
+    let out: ChannelActivity[] = [];
+    for (const entry of this.live.values()) if (entry.info.pv !== null) out.push(entry);
+    if (out.length > limit) out = out.sort((a, b) => lastActive(b) - lastActive(a)).slice(0, limit);
+    if (out.length < limit) {
+      const closed = Array.from(this.closed.values());
+      for (let i = closed.length - 1; i >= 0 && out.length < limit; i--) if (closed[i].info.pv !== null) out.push(closed[i]);
+    }
+    return out;
+  }
+
+  /** Named channels: open ones and those in the closed history, and how many closed ones were dropped. */
+  totals(): { open: number; closed: number; closedDropped: number } {
+    let open = 0;
+    for (const info of this.live.keys()) if (info.pv !== null) open += 1;
+    let closed = 0;
+    for (const info of this.closed.keys()) if (info.pv !== null) closed += 1;
+    return { open, closed, closedDropped: this.closedDropped };
+  }
+
+  get size(): { live: number; closed: number } {
+    return { live: this.live.size, closed: this.closed.size };
+  }
+}
+
+/** Folds the activity of a channel object the decoder merged away (seen by SID first) into its survivor. */
+function mergeActivity(keep: ChannelActivity, gone: ChannelActivity): void {
+  keep.updates += gone.updates;
+  if (gone.lastUpdate !== null && (keep.lastUpdate === null || gone.lastUpdate > keep.lastUpdate)) {
+    keep.lastUpdate = gone.lastUpdate;
+    keep.lastValue = gone.lastValue;
+  }
+  if (gone.firstUpdate !== null && (keep.firstUpdate === null || gone.firstUpdate < keep.firstUpdate)) keep.firstUpdate = gone.firstUpdate;
+  keep.search ??= gone.search;
+}
+
+function lastActive(a: ChannelActivity): number {
+  return a.lastUpdate ?? a.info.connectedAt ?? a.info.created?.timestamp ?? 0;
 }
 
 /** Values are trimmed to this many elements so snapshots of waveform channels stay small. */

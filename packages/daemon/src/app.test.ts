@@ -87,10 +87,10 @@ describe('HTTP API', () => {
     expect(stats.perCommand).toEqual({ SearchRequest: 4, SearchResponse: 3 });
     expect(stats.capture).toEqual({ received: 11, dropped: 1, ifDropped: 0 });
     const channels = (await app.inject('/api/channels')).json();
-    expect(channels[0]).toMatchObject({ pv: 'sim:double', nativeType: 'DOUBLE', lastValue: [1.5], access: 'rw' });
+    expect(channels[0]).toMatchObject({ pv: 'sim:double', nativeType: 'DOUBLE', lastValue: [1.5], access: 'rw', closedAt: null, timeToFind: 0.001 });
     expect((await app.inject('/api/servers')).json()[0].latency.read.count).toBe(1);
-    expect((await app.inject('/api/clients')).json()[0]).toMatchObject({ host: '127.0.0.1', user: 'u' });
-    expect((await app.inject('/api/searches')).json()[0]).toMatchObject({ pv: 'sim:double', answered: true });
+    expect((await app.inject('/api/clients')).json()[0]).toMatchObject({ host: '127.0.0.1', user: 'u', searchPort: 40001, circuitEndpoints: ['127.0.0.1:40000'] });
+    expect((await app.inject('/api/searches')).json()[0]).toMatchObject({ pv: 'sim:double', answered: true, timeToFind: { count: 1, p50: 0.001 } });
   });
 
   it('serves the analysis report, by section, and names a bad section', async () => {

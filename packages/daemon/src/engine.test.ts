@@ -32,8 +32,8 @@ describe('Engine views', () => {
     const channels = engine.channels();
     expect(channels.map((c) => c.pv).sort()).toEqual(['T1:cnt', 'T2:cnt']);
     for (const ch of channels) {
-      // The capture holds the circuit's end, so the channels end up cleared.
-      expect(['connected', 'cleared']).toContain(ch.state);
+      // The capture holds the circuit's end, so the channels end up closed.
+      expect(['connected', 'closed']).toContain(ch.state);
       expect(ch.updates).toBe(7);
       expect(ch.server).toMatch(/^\d+\.\d+\.\d+\.\d+:\d+$/);
       expect(ch.access).toBe('rw');

@@ -1,9 +1,10 @@
 import { type AnalysisRecord, Analyzer, type Report, isFailure, recordToJSON, resolveSections } from '@ca-shark/analysis';
-import { type CaRecord, type DecoderOptions, type DecoderState, createDecoder } from '@ca-shark/decoder';
+import { type CaRecord, type ChannelInfo, type DecoderOptions, type DecoderState, createDecoder } from '@ca-shark/decoder';
 import { dbrTypeName } from '@ca-shark/protocol';
 import type { Logger } from 'pino';
 import {
-  BoundedLru, type ChannelActivity, MAX_VALUE_ELEMENTS, RateMeter, RecentErrors, ServerLatencies, latencyKind,
+  BoundedLru, ChannelTable, MAX_VALUE_ELEMENTS, PendingReads, RateMeter, RecentErrors, SearchMatcher, ServerLatencies,
+  hostOf, latencyKind, summaryOf,
 } from './aggregates.js';
 import type { DaemonModel } from './model.js';
 import type { CaptureCounters, SourceDescription, SourceProblem, SourceSink } from './sources/types.js';
@@ -73,11 +74,13 @@ function accessText(bits: number | null): string | null {
   return read && write ? 'rw' : read ? 'r' : write ? 'w' : '-';
 }
 
-/** "ip:port" → "ip". */
-function hostOf(endpoint: string): string {
-  const colon = endpoint.lastIndexOf(':');
-  return colon < 0 ? endpoint : endpoint.slice(0, colon);
+/** The decoder's channel states as the Channels view names them ('cleared' is 'closed' there). */
+function channelState(status: string): string {
+  return status === 'cleared' ? 'closed' : status;
 }
+
+/** Circuit endpoints listed per client process row. */
+const CIRCUIT_ENDPOINTS_LISTED = 20;
 
 /** The latest `n` values of an insertion-ordered map. */
 function latest<V>(map: ReadonlyMap<unknown, V>, n: number): V[] {
@@ -115,7 +118,13 @@ export class Engine implements DaemonModel, SourceSink {
   private problems = 0;
   private readonly rate = new RateMeter();
   private readonly latencies = new ServerLatencies();
-  private readonly activity = new BoundedLru<string, ChannelActivity>(50_000);
+  /** Channels (one per circuit and CID) with their activity, and the closed ones' history. */
+  private readonly channelTable = new ChannelTable();
+  /** Search replies waiting for the channel creation they lead to. */
+  private readonly searchMatches = new SearchMatcher();
+  private readonly pendingReads = new PendingReads();
+  /** Circuit id → the search socket "ip:port" of the client process that opened it. */
+  private readonly circuitProcess = new BoundedLru<number, string>(10_000);
   private readonly beacons = new BoundedLru<string, BeaconTrack>(10_000);
   private readonly errors = new RecentErrors();
   private readonly alerts: AlertView[] = [];
@@ -200,20 +209,7 @@ export class Engine implements DaemonModel, SourceSink {
       const kind = latencyKind(record.request.command);
       if (kind !== undefined) this.latencies.add(record.server, kind, record.latency);
     }
-    if ((cmd.name === 'EventAddResponse' || cmd.name === 'ReadNotifyResponse' || cmd.name === 'ReadResponse') &&
-      record.pv !== null && record.circuit !== undefined) {
-      const key = `${record.circuit}\u0000${record.pv}`;
-      const act = this.activity.get(key);
-      const value = trimValue(cmd.data);
-      const isUpdate = cmd.name === 'EventAddResponse';
-      if (act === undefined) {
-        this.activity.set(key, { lastValue: value, updates: isUpdate ? 1 : 0, firstUpdate: record.timestamp, lastUpdate: record.timestamp });
-      } else {
-        act.lastValue = value;
-        if (isUpdate) act.updates += 1;
-        act.lastUpdate = record.timestamp;
-      }
-    }
+    this.channelActivity(record);
     if (cmd.name === 'Beacon' && record.server !== undefined) {
       const track = this.beacons.get(record.server);
       if (track === undefined) this.beacons.set(record.server, { last: record.timestamp, periods: [] });
@@ -239,6 +235,71 @@ export class Engine implements DaemonModel, SourceSink {
     }
     this.publish(record);
     for (const listener of this.listeners) listener(record);
+  }
+
+  /**
+   * Per-channel bookkeeping the decoder's state does not keep: values and update counts, the search reply
+   * that found the channel, and which client process (search socket) opened which circuit.
+   */
+  private channelActivity(record: CaRecord): void {
+    const cmd = record.command;
+    const state = this.decoder.state;
+    switch (cmd.name) {
+      case 'SearchResponse': {
+        const cid = cmd.cid;
+        if (typeof cid !== 'number' || record.pv === null || record.client === undefined || record.server === undefined) return;
+        const search = state.searches.get(`${record.client}/${cid}`);
+        const replyTime = record.latency;
+        if (search === undefined || replyTime === undefined) return;
+        this.searchMatches.answered(record.client, cid, record.pv, {
+          socket: record.client,
+          server: record.server,
+          replyTime,
+          timeToFind: record.timestamp - search.first.timestamp,
+          at: record.timestamp,
+        });
+        return;
+      }
+      case 'CreateChanResponse': {
+        const cid = cmd.cid;
+        if (typeof cid !== 'number' || record.circuit === undefined || record.pv === null || record.client === undefined) return;
+        const channel = state.circuits.get(record.circuit)?.channelsByCid.get(cid);
+        if (channel === undefined) return;
+        const entry = this.channelTable.track(channel);
+        const match = this.searchMatches.claim(record.client, cid, record.pv, record.server ?? null, record.request?.timestamp ?? record.timestamp);
+        if (match === null) return;
+        entry.search = match;
+        if (this.circuitProcess.get(record.circuit) === undefined) this.circuitProcess.set(record.circuit, match.socket);
+        return;
+      }
+      case 'ReadNotifyRequest':
+      case 'ReadRequest': {
+        if (record.circuit === undefined || typeof cmd.sid !== 'number' || typeof cmd.ioid !== 'number') return;
+        const channel = state.circuits.get(record.circuit)?.channelsBySid.get(cmd.sid);
+        if (channel !== undefined) this.pendingReads.set(record.circuit, cmd.ioid, channel);
+        return;
+      }
+      case 'ReadNotifyResponse':
+      case 'ReadResponse':
+      case 'EventAddResponse': {
+        if (record.circuit === undefined) return;
+        const isUpdate = cmd.name === 'EventAddResponse';
+        const circuit = state.circuits.get(record.circuit);
+        let channel: Readonly<ChannelInfo> | null | undefined;
+        if (!isUpdate && typeof cmd.ioid === 'number') {
+          // libca refreshes monitors with a READ_NOTIFY that reuses the subscription id.
+          channel = this.pendingReads.take(record.circuit, cmd.ioid) ?? circuit?.subscriptions.get(cmd.ioid)?.channel;
+        } else if (isUpdate && typeof cmd.subscriptionid === 'number') {
+          channel = circuit?.subscriptions.get(cmd.subscriptionid)?.channel;
+        }
+        if (channel !== null && channel !== undefined && cmd.data !== undefined) {
+          this.channelTable.value(channel, trimValue(cmd.data), isUpdate, record.timestamp);
+        }
+        return;
+      }
+      default:
+        return;
+    }
   }
 
   // ---- periodic work ----
@@ -311,58 +372,45 @@ export class Engine implements DaemonModel, SourceSink {
 
   channels(limit = this.apiRows): ChannelView[] {
     const state = this.decoder.state;
-    const searchLatency = new Map<string, number>();
-    for (const s of state.searches.values()) {
-      if (s.firstReply !== null) searchLatency.set(`${hostOf(s.client)}\u0000${s.pv}`, s.firstReply.timestamp - s.first.timestamp);
-    }
-    const rows: ChannelView[] = [];
-    const wanted = latest(state.channels, limit);
+    // A channel seen by SID first is merged into the one its CID names; its activity follows it there.
+    this.channelTable.sync(state.channels, (gone) =>
+      gone.sid === null ? undefined : state.circuits.get(gone.circuit)?.channelsBySid.get(gone.sid));
+    const wanted = this.channelTable.rows(limit);
     // One pass over the subscriptions of the circuits involved, not one per channel.
-    const subs = new Map<unknown, { active: number; updates: number }>();
-    const circuits = new Set(wanted.map((ch) => ch.circuit));
+    const subscriptions = new Map<Readonly<ChannelInfo>, number>();
+    const circuits = new Set(wanted.map((entry) => entry.info.circuit));
     for (const id of circuits) {
       const circuit = state.circuits.get(id);
       if (circuit === undefined) continue;
       for (const sub of circuit.subscriptions.values()) {
-        if (sub.channel === null) continue;
-        let entry = subs.get(sub.channel);
-        if (entry === undefined) {
-          entry = { active: 0, updates: 0 };
-          subs.set(sub.channel, entry);
-        }
-        if (sub.cancel === null) entry.active += 1;
-        entry.updates += sub.updates;
+        if (sub.channel !== null && sub.cancel === null) subscriptions.set(sub.channel, (subscriptions.get(sub.channel) ?? 0) + 1);
       }
     }
-    for (const ch of wanted) {
-      if (ch.pv === null) continue;
+    const rows: ChannelView[] = [];
+    for (const { info: ch, updates, lastValue, firstUpdate, lastUpdate, search } of wanted) {
       const circuit = state.circuits.get(ch.circuit);
-      const subscriptions = subs.get(ch)?.active ?? 0;
-      let updates = subs.get(ch)?.updates ?? 0;
-      const act = this.activity.get(`${ch.circuit}\u0000${ch.pv}`);
-      // A closed circuit forgets its subscriptions; the updates seen stay counted here.
-      updates = Math.max(updates, act?.updates ?? 0);
-      const span = act !== undefined ? act.lastUpdate - act.firstUpdate : 0;
-      const client = ch.client ?? circuit?.client ?? null;
+      const span = firstUpdate !== null && lastUpdate !== null ? lastUpdate - firstUpdate : 0;
       rows.push({
-        pv: ch.pv,
-        client,
+        pv: ch.pv ?? '',
+        client: ch.client ?? circuit?.client ?? null,
         server: ch.server ?? circuit?.server ?? null,
         circuit: ch.circuit,
         cid: ch.cid,
         sid: ch.sid,
-        state: ch.status,
+        state: channelState(ch.status),
+        closedAt: ch.endedAt,
         nativeType: ch.nativeType === null ? null : (dbrTypeName(ch.nativeType) ?? String(ch.nativeType)),
         count: ch.nativeCount,
         access: accessText(ch.accessRights),
-        subscriptions,
+        subscriptions: ch.endedAt === null ? (subscriptions.get(ch) ?? 0) : 0,
         updates,
-        updateRate: act !== undefined && act.updates > 1 && span > 0 ? (act.updates - 1) / span : null,
-        lastValue: act?.lastValue ?? null,
-        searchLatency: client === null ? null : (searchLatency.get(`${hostOf(client)}\u0000${ch.pv}`) ?? null),
+        updateRate: updates > 1 && span > 0 ? (updates - 1) / span : null,
+        lastValue,
+        searchLatency: search?.replyTime ?? null,
+        timeToFind: search?.timeToFind ?? null,
         connectLatency: ch.connectLatency,
         firstSeen: ch.created?.timestamp ?? ch.connectedAt,
-        lastSeen: act?.lastUpdate ?? ch.endedAt ?? ch.connectedAt,
+        lastSeen: ch.endedAt ?? lastUpdate ?? ch.connectedAt,
       });
     }
     return rows;
@@ -390,57 +438,81 @@ export class Engine implements DaemonModel, SourceSink {
     });
   }
 
+  /**
+   * One row per client process: its search socket with the circuits its searches led to (linked when a
+   * channel creation claims a search reply), or a lone circuit whose channels no captured search found.
+   */
   clients(limit = this.apiRows): ClientView[] {
     const state = this.decoder.state;
-    const byHost = new Map<string, ClientView & { first: number; last: number }>();
-    const row = (host: string): ClientView & { first: number; last: number } => {
-      let r = byHost.get(host);
+    type Row = ClientView & { first: number; last: number; waits: number[] };
+    // Keyed by endpoint, not by the row key, so the per-search lookups build no strings.
+    const bySocket = new Map<string, Row>();
+    const byCircuit = new Map<string, Row>();
+    const row = (rows: Map<string, Row>, endpoint: string, udp: boolean): Row => {
+      let r = rows.get(endpoint);
       if (r === undefined) {
-        r = { host, hostname: null, user: null, circuits: 0, channels: 0, searches: 0, searchRate: 0, first: Infinity, last: -Infinity };
-        byHost.set(host, r);
+        const colon = endpoint.lastIndexOf(':');
+        r = {
+          process: `${udp ? 'udp' : 'tcp'} ${endpoint}`, host: hostOf(endpoint), hostname: null, user: null,
+          searchPort: udp && colon >= 0 ? Number(endpoint.slice(colon + 1)) : null, circuitEndpoints: [], circuits: 0, channels: 0,
+          searches: 0, searchRate: 0, timeToFind: null, first: Infinity, last: -Infinity, waits: [],
+        };
+        rows.set(endpoint, r);
       }
       return r;
     };
-    for (const c of state.circuits.values()) {
-      if (c.client === null) continue;
-      const r = row(hostOf(c.client));
-      r.circuits += 1;
-      r.channels += c.channelsByCid.size;
-      if (c.hostName !== null) r.hostname = c.hostName;
-      if (c.userName !== null) r.user = c.userName;
-    }
+    const socketRow = (socket: string): Row => row(bySocket, socket, true);
     for (const c of state.clients.values()) {
-      const r = row(hostOf(c.address));
+      const r = socketRow(c.address);
       r.searches += c.searches;
       r.first = Math.min(r.first, c.firstSeen);
       r.last = Math.max(r.last, c.lastSeen);
     }
+    for (const s of state.searches.values()) {
+      if (s.firstReply !== null) socketRow(s.client).waits.push(s.firstReply.timestamp - s.first.timestamp);
+    }
+    for (const c of state.circuits.values()) {
+      if (c.client === null) continue;
+      const socket = this.circuitProcess.get(c.id);
+      const r = socket !== undefined ? socketRow(socket) : row(byCircuit, c.client, false);
+      r.circuits += 1;
+      r.channels += c.channelsByCid.size;
+      if (r.circuitEndpoints.length < CIRCUIT_ENDPOINTS_LISTED) r.circuitEndpoints.push(c.client);
+      if (c.hostName !== null) r.hostname = c.hostName;
+      if (c.userName !== null) r.user = c.userName;
+    }
     const out: ClientView[] = [];
-    for (const { first, last, ...view } of byHost.values()) {
+    for (const { first, last, waits, ...view } of [...bySocket.values(), ...byCircuit.values()]) {
       const span = Number.isFinite(first) ? Math.max(1, last - first) : 1;
-      out.push({ ...view, searchRate: view.searches / span });
+      out.push({ ...view, searchRate: view.searches / span, timeToFind: summaryOf(waits) });
     }
     return out.length > limit ? out.slice(out.length - limit) : out;
   }
 
   searches(limit = this.apiRows): SearchView[] {
-    const byPv = new Map<string, SearchView & { clientSet: Set<string> }>();
+    type Row = SearchView & { clientSet: Set<string>; waits: number[] };
+    const byPv = new Map<string, Row>();
     for (const s of this.decoder.state.searches.values()) {
       let r = byPv.get(s.pv);
       if (r === undefined) {
-        r = { pv: s.pv, count: 0, clients: 0, answered: false, servers: [], firstSeen: s.first.timestamp, lastSeen: s.last.timestamp, clientSet: new Set() };
+        r = { pv: s.pv, count: 0, clients: 0, answered: false, servers: [], timeToFind: null, firstSeen: s.first.timestamp, lastSeen: s.last.timestamp, clientSet: new Set(), waits: [] };
         byPv.set(s.pv, r);
       }
       r.count += s.requests;
       r.clientSet.add(s.client);
       for (const server of s.answeredBy) if (!r.servers.includes(server)) r.servers.push(server);
       r.answered ||= s.answeredBy.length > 0;
+      if (s.firstReply !== null) r.waits.push(s.firstReply.timestamp - s.first.timestamp);
       r.firstSeen = Math.min(r.firstSeen, s.first.timestamp);
       r.lastSeen = Math.max(r.lastSeen, s.last.timestamp);
     }
-    const rows = Array.from(byPv.values(), ({ clientSet, ...view }) => ({ ...view, clients: clientSet.size }));
+    const rows: Row[] = Array.from(byPv.values());
     rows.sort((a, b) => b.count - a.count || a.pv.localeCompare(b.pv));
-    return rows.slice(0, limit);
+    return rows.slice(0, limit).map(({ clientSet, waits, ...view }) => ({
+      ...view,
+      clients: clientSet.size,
+      timeToFind: summaryOf(waits),
+    }));
   }
 
   private unanswered(limit: number): UnansweredView[] {
@@ -528,6 +600,7 @@ export class Engine implements DaemonModel, SourceSink {
       time: this.now() / 1000,
       stats: this.stats(),
       channels: this.channels(n),
+      channelTotals: this.channelTable.totals(),
       servers: this.servers(n),
       clients: this.clients(n),
       searches: { top: this.searches(50), unanswered: this.unanswered(100) },

@@ -3,6 +3,7 @@
  * serialises responses through these schemas, so a field missing here never reaches a client: keep the
  * types and the schemas side by side.
  */
+import type { LatencyPercentiles } from '@ca-shark/analysis';
 import type { CaptureCounters, SourceDescription } from './sources/types.js';
 
 /** Capture counters (libpcap's pcap_stats for live capture). */
@@ -28,18 +29,26 @@ export interface StatsView {
   websocket: { clients: number; dropped: number };
 }
 
-/** A channel as seen by one client on one circuit. */
+/**
+ * A channel as seen by one client on one circuit: one row per (circuit, CID), so two clients (or one client
+ * twice) on the same PV are separate rows. Closed channels stay listed, within a bounded history.
+ */
 export interface ChannelView {
   pv: string;
-  /** Client endpoint "ip:port" of the circuit, or the searching socket while still searching. */
+  /** Client endpoint "ip:port" of the circuit. */
   client: string | null;
   /** Server endpoint "ip:port", when known. */
   server: string | null;
   circuit: number | null;
   cid: number | null;
   sid: number | null;
-  /** 'searching' | 'connected' | 'failed' | 'cleared' | 'disconnected' (decoder's words). */
+  /**
+   * 'creating' | 'connected' | 'clearing' | 'unknown' while open; 'closed' (cleared, or its circuit ended),
+   * 'failed' (CREATE_CH_FAIL) or 'disconnected' (SERVER_DISCONN) once ended.
+   */
   state: string;
+  /** Capture time the channel ended (cleared, failed, disconnected or its circuit closed), null while open. */
+  closedAt: number | null;
   /** Native DBR type name, e.g. 'DOUBLE'. */
   nativeType: string | null;
   count: number | null;
@@ -52,10 +61,23 @@ export interface ChannelView {
   updateRate: number | null;
   /** Last value seen (read reply or monitor update), JSON form. */
   lastValue: unknown;
+  /** The server's reply time to the search that found this channel (its latest request → reply), seconds. */
   searchLatency: number | null;
+  /** The client's wait for that name: its first search request → the reply, seconds (retries included). */
+  timeToFind: number | null;
+  /** CREATE_CHAN request → reply, seconds. */
   connectLatency: number | null;
   firstSeen: number | null;
   lastSeen: number | null;
+}
+
+/** Channel counts behind a cut list of {@link ChannelView} rows (snapshots list at most 500). */
+export interface ChannelTotals {
+  open: number;
+  /** Closed channels in the history (the latest 10,000). */
+  closed: number;
+  /** Closed channels dropped from the history to keep it bounded. */
+  closedDropped: number;
 }
 
 /** A CA server (IOC) endpoint. */
@@ -69,34 +91,43 @@ export interface ServerView {
   beaconPeriod: number | null;
   lastBeacon: number | null;
   lastBeaconId: number | null;
-  /** Latency summaries in seconds per kind ('search', 'create', 'read', 'write', 'echo'). */
+  /**
+   * Latency summaries in seconds per kind ('search', 'create', 'read', 'write', 'echo', 'monitor'). 'search'
+   * is the server's reply time to the request it answers, not the client's wait across retries.
+   */
   latency: Record<string, LatencySummary>;
 }
 
-/** Percentiles of one latency kind. */
-export interface LatencySummary {
-  count: number;
-  mean: number;
-  min: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  max: number;
-}
+/**
+ * Percentiles of one latency kind (seconds): the analysis package's {@link LatencyPercentiles}, computed by
+ * its BoundedSample (exact count, mean, min and max; percentiles of a uniform sample of the whole run).
+ */
+export type LatencySummary = LatencyPercentiles;
 
-/** A CA client host. */
+/**
+ * A CA client process. The wire has no process id: a process is its UDP search socket, with the circuits
+ * whose channels its searches found; a circuit whose channels no captured search found is a row of its own.
+ */
 export interface ClientView {
+  /** Row key: "udp ip:port" of the search socket, or "tcp ip:port" of a circuit not linked to one. */
+  process: string;
   /** Client IPv4 address. */
   host: string;
-  /** HOST_NAME it announced, when seen. */
+  /** HOST_NAME it announced on its circuits, when seen. */
   hostname: string | null;
-  /** CLIENT_NAME (user) it announced, when seen. */
+  /** CLIENT_NAME (user) it announced on its circuits, when seen. */
   user: string | null;
+  /** UDP port it searches from, when its searches were captured. */
+  searchPort: number | null;
+  /** Client ends "ip:port" of its circuits (at most 20 listed; `circuits` counts them all). */
+  circuitEndpoints: string[];
   circuits: number;
   channels: number;
   searches: number;
-  /** Searches per second over the capture span of this client. */
+  /** Searches per second over the capture span of its search socket. */
   searchRate: number;
+  /** Its wait for names: first search → first reply, over its answered searches (seconds), or null. */
+  timeToFind: LatencySummary | null;
 }
 
 /** One searched PV (`/api/searches` rows, `snapshot.searches.top`). */
@@ -108,6 +139,8 @@ export interface SearchView {
   answered: boolean;
   /** Servers that answered ("ip:port"). */
   servers: string[];
+  /** Clients' wait for the name (first search → first reply) over the client sockets answered, seconds. */
+  timeToFind: LatencySummary | null;
   firstSeen: number;
   lastSeen: number;
 }
@@ -158,6 +191,8 @@ export interface SnapshotView {
   time: number;
   stats: StatsView;
   channels: ChannelView[];
+  /** How many channels `channels` was cut from: named open ones, closed ones kept, closed ones forgotten. */
+  channelTotals: ChannelTotals;
   servers: ServerView[];
   clients: ClientView[];
   searches: { top: SearchView[]; unanswered: UnansweredView[] };
@@ -233,8 +268,8 @@ const latencySummarySchema = {
 /** Schema of {@link ChannelView}. */
 export const channelSchema = {
   type: 'object',
-  required: ['pv', 'client', 'server', 'circuit', 'cid', 'sid', 'state', 'nativeType', 'count', 'access',
-    'subscriptions', 'updates', 'updateRate', 'lastValue', 'searchLatency', 'connectLatency', 'firstSeen', 'lastSeen'],
+  required: ['pv', 'client', 'server', 'circuit', 'cid', 'sid', 'state', 'closedAt', 'nativeType', 'count', 'access',
+    'subscriptions', 'updates', 'updateRate', 'lastValue', 'searchLatency', 'timeToFind', 'connectLatency', 'firstSeen', 'lastSeen'],
   properties: {
     pv: str,
     client: nullableStr,
@@ -243,6 +278,7 @@ export const channelSchema = {
     cid: nullableInt,
     sid: nullableInt,
     state: str,
+    closedAt: nullableNum,
     nativeType: nullableStr,
     count: nullableInt,
     access: nullableStr,
@@ -251,6 +287,7 @@ export const channelSchema = {
     updateRate: nullableNum,
     lastValue: {},
     searchLatency: nullableNum,
+    timeToFind: nullableNum,
     connectLatency: nullableNum,
     firstSeen: nullableNum,
     lastSeen: nullableNum,
@@ -276,28 +313,33 @@ export const serverSchema = {
 /** Schema of {@link ClientView}. */
 export const clientSchema = {
   type: 'object',
-  required: ['host', 'hostname', 'user', 'circuits', 'channels', 'searches', 'searchRate'],
+  required: ['process', 'host', 'hostname', 'user', 'searchPort', 'circuitEndpoints', 'circuits', 'channels', 'searches', 'searchRate', 'timeToFind'],
   properties: {
+    process: str,
     host: str,
     hostname: nullableStr,
     user: nullableStr,
+    searchPort: nullableInt,
+    circuitEndpoints: { type: 'array', items: str },
     circuits: int,
     channels: int,
     searches: int,
     searchRate: num,
+    timeToFind: { anyOf: [latencySummarySchema, { type: 'null' }] },
   },
 } as const;
 
 /** Schema of {@link SearchView}. */
 export const searchSchema = {
   type: 'object',
-  required: ['pv', 'count', 'clients', 'answered', 'servers', 'firstSeen', 'lastSeen'],
+  required: ['pv', 'count', 'clients', 'answered', 'servers', 'timeToFind', 'firstSeen', 'lastSeen'],
   properties: {
     pv: str,
     count: int,
     clients: int,
     answered: { type: 'boolean' },
     servers: { type: 'array', items: str },
+    timeToFind: { anyOf: [latencySummarySchema, { type: 'null' }] },
     firstSeen: num,
     lastSeen: num,
   },

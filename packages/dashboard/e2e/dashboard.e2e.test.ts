@@ -108,6 +108,9 @@ describe('dashboard against the fake daemon', { timeout: 60_000 }, () => {
     expect(page.url()).toMatch(/#\/channels$/);
     await expect.poll(() => page.getByTestId('channels-table').textContent()).toContain('sim:double');
     expect(await page.getByTestId('channels-table').textContent()).toContain('1 (On)');
+    expect(await page.getByTestId('channels-count').textContent()).toMatch(/\(\d+ of [\d,]+: [\d,]+ open, 1 closed\)/);
+    // A closed channel stays listed, with when it closed.
+    expect(await tableRows(page, 'channels-table')).toContainEqual(expect.stringMatching(/sim:old.*closed \d\d:\d\d:\d\d/));
     // Write audit: a confirmed write, a failed one, and a plain WRITE from another host that nothing answers.
     await expect.poll(() => tableRows(page, 'writes-table')).toHaveLength(3);
     const writes = await tableRows(page, 'writes-table');
@@ -128,6 +131,9 @@ describe('dashboard against the fake daemon', { timeout: 60_000 }, () => {
 
     await page.locator('nav a[data-view=clients]').click();
     await expect.poll(() => page.getByTestId('clients-table').textContent()).toContain('tester');
+    // One row per process, not per host.
+    expect(await tableRows(page, 'clients-table')).toEqual(expect.arrayContaining([
+      expect.stringMatching(/127\.0\.0\.1.*tester.*udp 40123/), expect.stringMatching(/127\.0\.0\.1.*udp 40124/)]));
     await page.screenshot({ path: artefact('fake-clients.png') });
 
     const reportsBefore = fake.reportRequests.length;

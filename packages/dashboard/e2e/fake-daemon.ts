@@ -44,6 +44,8 @@ const SERVER = '127.0.0.1';
 const SERVER_PORT = 5070;
 const CLIENT = '127.0.0.1';
 const CLIENT_PORT = 40123;
+/** Search port of a second client process on the same host. */
+const SECOND_SEARCH_PORT = 40124;
 const BEACON_PERIOD_S = 15;
 const EPICS_EPOCH_OFFSET = 631152000;
 
@@ -143,11 +145,13 @@ export function fakeSnapshot(now: number, started: number, messages: number, rat
   const searches = Math.floor(messages / 10);
   const missing = Math.floor(messages / 20);
   const lat = (p: number) => ({ count: Math.floor(messages / 10), mean: p, min: p / 2, p50: p, p90: p * 1.5, p99: p * 2, max: p * 3 });
+  let cid = 0;
   const channel = (pv: string, type: string, value: unknown, extra: Partial<SnapshotMessage['channels'][number]> = {}) => ({
-    pv, client: `${CLIENT}:${CLIENT_PORT}`, server: `${SERVER}:${SERVER_PORT}`, circuit: 1, cid: 1, sid: 1, state: 'connected',
+    pv, client: `${CLIENT}:${CLIENT_PORT}`, server: `${SERVER}:${SERVER_PORT}`, circuit: 1, cid: ++cid, sid: cid, state: 'connected', closedAt: null,
     nativeType: type, count: 1, access: 'rw', subscriptions: 1, updates: Math.floor(messages / 10), updateRate: rate / 10,
-    lastValue: value, searchLatency: 0.0005, connectLatency: 0.0012, firstSeen: started, lastSeen: now, ...extra,
+    lastValue: value, searchLatency: 0.0005, timeToFind: 0.0005, connectLatency: 0.0012, firstSeen: started, lastSeen: now, ...extra,
   });
+  const timeToFind = { count: 2, mean: 0.0505, min: 0.0005, p50: 0.0505, p90: 0.0905, p99: 0.0995, max: 0.1005 };
   return {
     type: 'snapshot', time: now,
     stats: {
@@ -161,13 +165,22 @@ export function fakeSnapshot(now: number, started: number, messages: number, rat
       channel('sim:enum', 'ENUM', { data: [1], metadata: { enumStrings: ['Off', 'On', 'Fault'] } }, { subscriptions: 0, updates: 0, updateRate: null }),
       channel('sim:long', 'LONG', [7], { subscriptions: 0, updateRate: null }),
       channel('sim:waveform', 'DOUBLE', Array.from({ length: 1000 }, (_, i) => i / 10), { count: 1000 }),
+      channel('sim:old', 'DOUBLE', [1], { state: 'closed', closedAt: started, subscriptions: 0, updateRate: null, timeToFind: 0.1005, lastSeen: started }),
     ],
+    // More channels than listed: the view says what it shows of how many.
+    channelTotals: { open: 5 + Math.floor(messages / 1000), closed: 1, closedDropped: 0 },
     servers: [{ address: `${SERVER}:${SERVER_PORT}`, circuits: 1, channels: 5, beacons: 12, beaconPeriod: BEACON_PERIOD_S, lastBeacon: now - 3, lastBeaconId: 12, latency: { search: lat(0.0005), create: lat(0.0011), read: lat(0.0013), write: lat(0.0015) } }],
-    clients: [{ host: CLIENT, hostname: 'ca-shark-test', user: 'tester', circuits: 1, channels: 5, searches, searchRate: rate / 10 }],
+    // Two processes on one host: one row each, told apart by their search ports.
+    clients: [
+      { process: `udp ${CLIENT}:${CLIENT_PORT}`, host: CLIENT, hostname: 'ca-shark-test', user: 'tester', searchPort: CLIENT_PORT,
+        circuitEndpoints: [`${CLIENT}:${CLIENT_PORT}`], circuits: 1, channels: 5, searches, searchRate: rate / 10, timeToFind },
+      { process: `udp ${CLIENT}:${SECOND_SEARCH_PORT}`, host: CLIENT, hostname: null, user: null, searchPort: SECOND_SEARCH_PORT,
+        circuitEndpoints: [], circuits: 0, channels: 0, searches: missing, searchRate: rate / 20, timeToFind: null },
+    ],
     searches: {
       top: [
-        { pv: 'sim:double', count: searches - missing, clients: 1, answered: true, servers: [`${SERVER}:${SERVER_PORT}`], firstSeen: started, lastSeen: now },
-        { pv: 'sim:missing', count: missing, clients: 1, answered: false, servers: [], firstSeen: started, lastSeen: now },
+        { pv: 'sim:double', count: searches - missing, clients: 1, answered: true, servers: [`${SERVER}:${SERVER_PORT}`], timeToFind, firstSeen: started, lastSeen: now },
+        { pv: 'sim:missing', count: missing, clients: 1, answered: false, servers: [], timeToFind: null, firstSeen: started, lastSeen: now },
       ],
       unanswered: [{ pv: 'sim:missing', count: missing, firstSeen: started, lastSeen: now, clients: [`${CLIENT}:${CLIENT_PORT}`] }],
     },

@@ -11,7 +11,8 @@ const WORKED_LINES = [
   'VersionRequest request/certain pv=-',
   'SearchRequest request/certain pv=demo:ai1',
   'VersionResponse response/certain pv=- <- VersionRequest@2 0.050s',
-  'SearchResponse response/certain pv=demo:ai1 <- SearchRequest@1 0.150s',
+  // The reply answers the retry (frame 2, 0.05 s before it), not the first request 0.15 s earlier.
+  'SearchResponse response/certain pv=demo:ai1 <- SearchRequest@2 0.050s',
   'VersionRequest request/certain pv=-',
   'ClientNameRequest request/certain pv=-',
   'HostNameRequest request/certain pv=-',

@@ -1039,8 +1039,9 @@ export class Decoder implements CaDecoder {
 
   /**
    * SEARCH / NOT_FOUND bookkeeping (UDP, or TCP to a name server). Requests are keyed by client socket
-   * and CID. Retries reuse the CID: the reply's `request` is the FIRST request, so `latency` is the time
-   * the client waited for an answer ("time to answer", as caproto's benchmarks measure).
+   * and CID. Retries reuse the CID: the reply's `request` is the LATEST request before it, so `latency` is
+   * the server's reply time; charging it the client's back-off between retries would make a 2 ms IOC look
+   * minutes slow. The client's wait (first request to first reply) stays in the state's SearchInfo.
    */
   private search(
     packet: PacketInfo,
@@ -1093,7 +1094,7 @@ export class Decoder implements CaDecoder {
     const s: SearchInfo | undefined = st.searches.get(`${clientAddr}/${cid}`);
     if (frame.command === Command.NOT_FOUND) {
       if (s) s.notFound++;
-      return { pv: s?.pv ?? null, request: s?.first };
+      return { pv: s?.pv ?? null, request: s?.last };
     }
     // The server's TCP endpoint: port in dt, address in p1 (0xFFFFFFFF = this datagram's source).
     const ip = frame.parameter1 === ADDRESS_FROM_SOURCE || frame.parameter1 === 0 ? (sourceIp ?? hostOf(serverAddr)) : ipv4ToString(frame.parameter1);
@@ -1108,7 +1109,7 @@ export class Decoder implements CaDecoder {
       s.firstReply ??= makeRef(packet, 'SearchResponse');
     }
     if (!known) this.serverLearned(ip, port, packet);
-    return { pv: s?.pv ?? null, request: s?.first, server: srv.address };
+    return { pv: s?.pv ?? null, request: s?.last, server: srv.address };
   }
 
   // ----------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ export function fakeModel(): DaemonModel {
     time: 1,
     stats: stats(),
     channels: [],
+    channelTotals: { open: 0, closed: 0, closedDropped: 0 },
     servers: [],
     clients: [],
     searches: { top: [], unanswered: [] },
@@ -33,15 +34,21 @@ export function fakeModel(): DaemonModel {
     stats,
     channels: () => [{
       pv: 'sim:double', client: '127.0.0.1:40000', server: '127.0.0.1:5064', circuit: 1, cid: 1, sid: 2,
-      state: 'connected', nativeType: 'DOUBLE', count: 1, access: 'rw', subscriptions: 1, updates: 3,
-      updateRate: 10, lastValue: [1.5], searchLatency: 0.001, connectLatency: 0.002, firstSeen: 1, lastSeen: 2,
+      state: 'connected', closedAt: null, nativeType: 'DOUBLE', count: 1, access: 'rw', subscriptions: 1, updates: 3,
+      updateRate: 10, lastValue: [1.5], searchLatency: 0.001, timeToFind: 0.001, connectLatency: 0.002, firstSeen: 1, lastSeen: 2,
     }],
     servers: () => [{
       address: '127.0.0.1:5064', circuits: 1, channels: 1, beacons: 2, beaconPeriod: 15, lastBeacon: 3,
       lastBeaconId: 7, latency: { read: { count: 1, mean: 0.001, min: 0.001, p50: 0.001, p90: 0.001, p99: 0.001, max: 0.001 } },
     }],
-    clients: () => [{ host: '127.0.0.1', hostname: 'h', user: 'u', circuits: 1, channels: 1, searches: 4, searchRate: 2 }],
-    searches: () => [{ pv: 'sim:double', count: 4, clients: 1, answered: true, servers: ['127.0.0.1:5064'], firstSeen: 1, lastSeen: 2 }],
+    clients: () => [{
+      process: 'udp 127.0.0.1:40001', host: '127.0.0.1', hostname: 'h', user: 'u', searchPort: 40001,
+      circuitEndpoints: ['127.0.0.1:40000'], circuits: 1, channels: 1, searches: 4, searchRate: 2, timeToFind: null,
+    }],
+    searches: () => [{
+      pv: 'sim:double', count: 4, clients: 1, answered: true, servers: ['127.0.0.1:5064'],
+      timeToFind: { count: 1, mean: 0.001, min: 0.001, p50: 0.001, p90: 0.001, p99: 0.001, max: 0.001 }, firstSeen: 1, lastSeen: 2,
+    }],
     snapshotText: () => JSON.stringify(snapshot()),
     report: (sections) => {
       if (sections?.includes('bogus') === true) throw new Error("unknown report section 'bogus'");

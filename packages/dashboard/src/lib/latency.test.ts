@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RecordJSON } from './contract.js';
-import { LATENCY_BUCKETS, LatencyTracker, bucketIndex, histogramQuantile } from './latency.js';
+import { LATENCY_BUCKETS, LatencyTracker, bucketIndex } from './latency.js';
 
 function resp(name: string, latency: number | undefined, t: number, src = '127.0.0.1', sport = 5064): RecordJSON {
   return { timestamp: t, src, dst: '127.0.0.2', transport: { sport, dport: 4000 }, command: { name }, pv: 'x', latency };
@@ -43,13 +43,5 @@ describe('histogram', () => {
     expect(bucketIndex(1e-5)).toBe(0);
     expect(bucketIndex(1.1e-5)).toBe(1);
     expect(bucketIndex(20)).toBe(LATENCY_BUCKETS.length);
-  });
-  it('estimates quantiles', () => {
-    const h = new Array(LATENCY_BUCKETS.length + 1).fill(0);
-    h[bucketIndex(0.001)] = 90;
-    h[bucketIndex(0.1)] = 10;
-    expect(histogramQuantile(h, 0.5)).toBe(LATENCY_BUCKETS[bucketIndex(0.001)]);
-    expect(histogramQuantile(h, 0.99)).toBe(LATENCY_BUCKETS[bucketIndex(0.1)]);
-    expect(histogramQuantile(new Array(5).fill(0), 0.5)).toBeNull();
   });
 });

@@ -120,16 +120,3 @@ export class LatencyTracker {
     this.version++;
   }
 }
-
-/** The latency at quantile `q` (0..1) estimated from a histogram (upper bound of its bucket). */
-export function histogramQuantile(histogram: readonly number[], q: number): number | null {
-  const total = histogram.reduce((a, b) => a + b, 0);
-  if (total === 0) return null;
-  const rank = Math.max(1, Math.ceil(q * total));
-  let seen = 0;
-  for (let i = 0; i < histogram.length; i++) {
-    seen += histogram[i];
-    if (seen >= rank) return LATENCY_BUCKETS[i] ?? Number.POSITIVE_INFINITY;
-  }
-  return null;
-}

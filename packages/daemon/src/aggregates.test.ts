@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import type { ChannelInfo } from '@ca-shark/decoder';
+import { ChannelTable, ServerLatencies } from './aggregates.js';
+
+describe('ServerLatencies', () => {
+  it('never shows percentiles of other samples than the mean: a busy server that got fast keeps its history', () => {
+    // The /api/servers symptom: 70,432 reads, mean 0.089 s, min..max all 0 (percentiles of the latest
+    // 512 samples only, beside a mean of all of them).
+    const l = new ServerLatencies();
+    for (let i = 0; i < 70_000; i++) l.add('10.0.0.9:5064', 'read', 0.09);
+    for (let i = 0; i < 600; i++) l.add('10.0.0.9:5064', 'read', 0);
+    const read = l.summaries('10.0.0.9:5064').read;
+    expect(read.count).toBe(70_600);
+    expect(read.mean).toBeCloseTo((70_000 * 0.09) / 70_600, 12);
+    expect(read.min).toBe(0);
+    expect(read.max).toBe(0.09);
+    expect(read.p50).toBe(0.09);
+    expect(read.p90).toBe(0.09);
+  });
+
+  it('keeps min ≤ p50 ≤ p90 ≤ p99 ≤ max and min ≤ mean ≤ max on any stream', () => {
+    const l = new ServerLatencies(64);
+    let x = 12345;
+    let max = 0;
+    for (let i = 0; i < 5000; i++) {
+      x = (x * 1103515245 + 12345) % 2 ** 31;
+      // Slow at first, fast later, with rare outliers.
+      const v = i < 2500 ? 0.05 + (x % 1000) / 1e4 : (x % 1000) / 1e7 + (x % 97 === 0 ? 2 : 0);
+      l.add('s', 'read', v);
+      max = Math.max(max, v);
+    }
+    const s = l.summaries('s').read;
+    expect(s.min).toBeLessThanOrEqual(s.p50);
+    expect(s.p50).toBeLessThanOrEqual(s.p90);
+    expect(s.p90).toBeLessThanOrEqual(s.p99);
+    expect(s.p99).toBeLessThanOrEqual(s.max);
+    expect(s.mean).toBeGreaterThanOrEqual(s.min);
+    expect(s.mean).toBeLessThanOrEqual(s.max);
+    expect(s.max).toBe(max);
+  });
+
+  it('interpolates percentiles like the analysis report (one implementation)', () => {
+    const l = new ServerLatencies();
+    for (const v of [0.004, 0.001, 0.003, 0.002]) l.add('s', 'search', v);
+    expect(l.summaries('s').search).toEqual({ count: 4, mean: 0.0025, min: 0.001, p50: 0.0025, p90: expect.closeTo(0.0037, 12), p99: expect.closeTo(0.00397, 12), max: 0.004 });
+    expect(l.summaries('unknown')).toEqual({});
+  });
+});
+
+describe('ChannelTable', () => {
+  const channel = (id: number, endedAt: number | null = null): ChannelInfo => ({
+    id, circuit: 1, cid: id, sid: id, pv: `pv${id}`, nativeType: 6, nativeCount: 1, accessRights: 3, status: endedAt === null ? 'connected' : 'cleared',
+    created: null, connectedAt: id, connectLatency: 0.001, endedAt, enumStrings: null, messages: 1, server: 's:5064', client: 'c:40000',
+  });
+
+  it('stays bounded when nobody reads the view while channels churn: ended ones go to the history first', () => {
+    const table = new ChannelTable(3, 10);
+    for (let id = 1; id <= 8; id++) table.track(channel(id, id));
+    for (let id = 9; id <= 20; id++) table.track(channel(id));
+    expect(table.size.live).toBeLessThanOrEqual(10);
+    expect(table.size.closed).toBe(3);
+    expect(table.closedDropped).toBe(5);
+    // The newest open channels survive.
+    expect(table.rows(100).map((e) => e.info.id)).toContain(20);
+  });
+
+  it('lists open channels first and the latest closed next, within the limit', () => {
+    const table = new ChannelTable();
+    const current = new Map<number, ChannelInfo>();
+    for (const ch of [channel(1), channel(2, 5), channel(3), channel(4, 6)]) current.set(ch.id, ch);
+    table.sync(current);
+    expect(table.rows(10).map((e) => e.info.id)).toEqual([1, 3, 4, 2]);
+    expect(table.rows(3).map((e) => e.info.id)).toEqual([1, 3, 4]);
+    // The decoder forgets an ended channel: the view keeps it.
+    current.delete(2);
+    table.sync(current);
+    expect(table.rows(10).map((e) => e.info.id)).toEqual([1, 3, 4, 2]);
+  });
+});
