@@ -5,6 +5,7 @@
 # storm), records them with tcpdump on `lo` until OUT.pcap holds SIZE_MB megabytes, then stops everything.
 # --realistic: a facility-like mix instead: 30,000-element DOUBLE waveforms at 10 Hz and 100-element ones
 # at 20 Hz, scalar TIME/CTRL monitors, TIME/CTRL reads and writes, a search storm, and an IOC restart half way.
+# --jumbo: large waveforms only (100,000 elements at 10 Hz, 30,000 at 20 Hz): nearly every frame a 64 KiB segment.
 # Uses the standard CA ports 5064/5065 when TCP 5064 is free (decoders recognise them), else free ports.
 # Needs tcpdump, the right to capture (root or CAP_NET_RAW), and a built packages/sim or `ca-sim`.
 set -euo pipefail
@@ -13,10 +14,11 @@ usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 [ $# -ge 1 ] && { [ "$1" = -h ] || [ "$1" = --help ]; } && usage 0
 [ $# -ge 2 ] || usage
 SIZE_MB=$1; OUT=$2; shift 2
-CLIENTS=4; PVS=200; RATE=; PRECISION=(); PORT=; BEACON=; REALISTIC=
+CLIENTS=4; PVS=200; RATE=; PRECISION=(); PORT=; BEACON=; REALISTIC=; JUMBO=
 while [ $# -gt 0 ]; do
   case $1 in
     --realistic) REALISTIC=1; shift ;;
+    --jumbo) JUMBO=1; shift ;;
     --clients) CLIENTS=$2; shift 2 ;;
     --pvs) PVS=$2; shift 2 ;;
     --rate) RATE=$2; shift 2 ;;
@@ -54,6 +56,7 @@ IOC_ARGS=(--port "$PORT" --tcp-port "$PORT" --beacon-port "$BEACON" --beacon-per
 [ -n "$REALISTIC" ] && IOC_ARGS+=(--waveform 30000@10 --waveform 100@20x10)
 WAVE_NAMES="sim:wave30000_0"
 for i in $(seq 0 9); do WAVE_NAMES="$WAVE_NAMES,sim:wave100_$i"; done
+[ -n "$JUMBO" ] && IOC_ARGS+=(--waveform 100000@10 --waveform 30000@20)
 # Only the processes running now: loads first, then the IOC, the repeater and tcpdump (so it flushes last).
 LOADS=(); IOC=; REPEATER=; TCPDUMP=
 cleanup() {
@@ -86,7 +89,11 @@ seed=1
 RESTARTED=
 while [ "$(size)" -lt "$TARGET" ]; do
   LOADS=()
-  if [ -n "$REALISTIC" ]; then
+  if [ -n "$JUMBO" ]; then
+    "${SIM[@]}" load "${COMMON[@]}" --names sim:wave100000_0,sim:wave30000_0 --clients 1 --channels 2 --monitors 2 \
+      --ops 1 --write-share 0 --families time,ctrl --duration 20 --seed "$seed" >/dev/null &
+    LOADS+=("$!")
+  elif [ -n "$REALISTIC" ]; then
     # Scalar clients: TIME/CTRL (and some plain) monitors, reads and writes, and a 300-name search storm.
     "${SIM[@]}" load "${COMMON[@]}" --pvs "$PVS" --clients "$CLIENTS" --channels 100 --monitors 60 --ops 600 \
       --families time,ctrl,plain --storm 300 --duration 20 --seed "$seed" >/dev/null &
