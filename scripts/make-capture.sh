@@ -5,7 +5,7 @@
 # storm), records them with tcpdump on `lo` until OUT.pcap holds SIZE_MB megabytes, then stops everything.
 # --realistic: a facility-like mix instead: 30,000-element DOUBLE waveforms at 10 Hz and 100-element ones
 # at 20 Hz, scalar TIME/CTRL monitors, TIME/CTRL reads and writes, a search storm, and an IOC restart half way.
-# --jumbo: large waveforms only (100,000 elements at 10 Hz, 30,000 at 20 Hz): nearly every frame a 64 KiB segment.
+# --jumbo: large waveforms only (100,000 elements at 2 Hz, 30,000 at 10 Hz): nearly every frame a 64 KiB segment.
 # Uses the standard CA ports 5064/5065 when TCP 5064 is free (decoders recognise them), else free ports.
 # Needs tcpdump, the right to capture (root or CAP_NET_RAW), and a built packages/sim or `ca-sim`.
 set -euo pipefail
@@ -56,7 +56,7 @@ IOC_ARGS=(--port "$PORT" --tcp-port "$PORT" --beacon-port "$BEACON" --beacon-per
 [ -n "$REALISTIC" ] && IOC_ARGS+=(--waveform 30000@10 --waveform 100@20x10)
 WAVE_NAMES="sim:wave30000_0"
 for i in $(seq 0 9); do WAVE_NAMES="$WAVE_NAMES,sim:wave100_$i"; done
-[ -n "$JUMBO" ] && IOC_ARGS+=(--waveform 100000@10 --waveform 30000@20)
+[ -n "$JUMBO" ] && IOC_ARGS+=(--waveform 100000@2 --waveform 30000@10)
 # Only the processes running now: loads first, then the IOC, the repeater and tcpdump (so it flushes last).
 LOADS=(); IOC=; REPEATER=; TCPDUMP=
 cleanup() {
@@ -67,7 +67,8 @@ cleanup() {
 trap cleanup EXIT
 
 LOG=$(mktemp)
-tcpdump -i lo -U -s 0 "${PRECISION[@]}" -w "$OUT" "port $PORT or port $BEACON" 2>"$LOG" &
+# A 64 MiB kernel buffer (-B, in KiB): the waveform mixes send bursts of 64 KiB segments.
+tcpdump -i lo -U -s 0 -B 65536 "${PRECISION[@]}" -w "$OUT" "port $PORT or port $BEACON" 2>"$LOG" &
 TCPDUMP=$!
 for _ in $(seq 100); do grep -q 'listening on' "$LOG" && break; sleep 0.05; done
 grep -q 'listening on' "$LOG" || { cat "$LOG" >&2; echo "make-capture: tcpdump did not start" >&2; exit 1; }
@@ -125,6 +126,9 @@ while [ "$(size)" -lt "$TARGET" ]; do
 done
 cleanup
 trap - EXIT
+# tcpdump says on exit how many packets the kernel dropped: a capture with drops has gaps in its streams.
+DROPPED=$(sed -n 's/^\([0-9]*\) packets\{0,1\} dropped by kernel$/\1/p' "$LOG")
 rm -f "$LOG"
 echo "make-capture: wrote $OUT ($(size) bytes, CA on UDP/TCP port $PORT, beacons to $BEACON)"
+if [ "${DROPPED:-0}" != 0 ]; then echo "make-capture: warning: tcpdump dropped $DROPPED packets (streams have gaps)" >&2; fi
 if [ "$PORT" != 5064 ]; then echo "make-capture: non-standard port: decode with 'ca-shark --ports $PORT'"; fi

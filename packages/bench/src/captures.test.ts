@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cacheName, frameCensus, portsFromScriptOutput } from './captures.js';
+import { cacheName, droppedFromScriptOutput, frameCensus, portsFromScriptOutput } from './captures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ca-shark-bench-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -25,6 +25,11 @@ describe('portsFromScriptOutput', () => {
       repeaterPort: 41235,
     });
     expect(portsFromScriptOutput('')).toEqual({ serverPort: 5064, repeaterPort: 5065 });
+  });
+
+  it('reads how many packets tcpdump dropped', () => {
+    expect(droppedFromScriptOutput('make-capture: wrote x\nmake-capture: warning: tcpdump dropped 42 packets (streams have gaps)\n')).toBe(42);
+    expect(droppedFromScriptOutput('make-capture: wrote x\n')).toBe(0);
   });
 });
 

@@ -30,6 +30,9 @@ export interface Capture {
   ports: CapturePorts;
 }
 
+/** Recordings of one capture before one with kernel drops is kept. */
+const RECORD_ATTEMPTS = 2;
+
 const STANDARD_PORTS: CapturePorts = { serverPort: 5064, repeaterPort: 5065 };
 
 /** File name of a cached capture: mix, size and a digest of the parameters and the recording script. */
@@ -69,10 +72,18 @@ export async function ensureCapture(
   mkdirSync(options.cacheDir, { recursive: true });
   const partial = `${file}.partial`;
   options.log(`recording the ${label} capture with scripts/make-capture.sh (about 2.5 MB/s) ...`);
-  const output = await runScript(script, [String(spec.sizeMb), partial, `--${spec.mix}`], options.timeoutMs);
-  if (!existsSync(partial) || statSync(partial).size < spec.sizeMb * 1048576) {
+  let output = '';
+  // A capture where tcpdump dropped packets has gaps (Malformed records): record once more, then keep it.
+  for (let attempt = 1; attempt <= RECORD_ATTEMPTS; attempt++) {
     rmSync(partial, { force: true });
-    throw new Error(`make-capture.sh did not record ${label}: ${output.trim().split('\n').slice(-3).join(' / ')}`);
+    output = await runScript(script, [String(spec.sizeMb), partial, `--${spec.mix}`], options.timeoutMs);
+    if (!existsSync(partial) || statSync(partial).size < spec.sizeMb * 1048576) {
+      rmSync(partial, { force: true });
+      throw new Error(`make-capture.sh did not record ${label}: ${output.trim().split('\n').slice(-3).join(' / ')}`);
+    }
+    const dropped = droppedFromScriptOutput(output);
+    if (dropped === 0) break;
+    options.log(`tcpdump dropped ${dropped} packets while recording ${label}${attempt < RECORD_ATTEMPTS ? ': recording again' : ': keeping it anyway'}`);
   }
   const ports = portsFromScriptOutput(output);
   renameSync(partial, file);
@@ -84,6 +95,12 @@ export async function ensureCapture(
 export function portsFromScriptOutput(output: string): CapturePorts {
   const m = /CA on UDP\/TCP port (\d+), beacons to (\d+)/.exec(output);
   return m === null ? STANDARD_PORTS : { serverPort: Number(m[1]), repeaterPort: Number(m[2]) };
+}
+
+/** Packets tcpdump dropped while make-capture.sh recorded (its warning line), 0 when it did not say. */
+export function droppedFromScriptOutput(output: string): number {
+  const m = /tcpdump dropped (\d+) packets/.exec(output);
+  return m === null ? 0 : Number(m[1]);
 }
 
 /** A capture given by path (CA_SHARK_BENCH_CAPTURE), assumed on the standard ports. */
