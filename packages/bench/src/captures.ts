@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { trackGroup } from './measure.js';
 
@@ -88,6 +88,11 @@ export async function ensureCapture(
   const ports = portsFromScriptOutput(output);
   renameSync(partial, file);
   writeFileSync(meta, `${JSON.stringify(ports)}\n`);
+  // Captures of the same mix and size recorded by an older script are stale: do not let them pile up.
+  const stem = cacheName(spec, '').replace(/[0-9a-f]{12}\.pcap$/, '');
+  for (const name of readdirSync(options.cacheDir)) {
+    if (name.startsWith(stem) && !file.endsWith(name) && !meta.endsWith(name)) rmSync(join(options.cacheDir, name), { force: true });
+  }
   return { label, file, bytes: statSync(file).size, ports };
 }
 
