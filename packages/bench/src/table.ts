@@ -11,9 +11,26 @@ export interface Row {
   unitName: 'msgs' | 'lines';
   bytes: number;
   note: string;
+  /** The issue-11 target of this row, if it has one: least rate (units/s, wall) and most peak RSS. */
+  target?: Target;
 }
 
-const HEADERS = ['tool', 'wall s', 'cpu s', 'rate/s', 'MB/s', 'peak RSS MB', 'notes'];
+/** A performance target: a rate to reach, and optionally a peak RSS not to exceed. */
+export interface Target {
+  rate: number;
+  maxRssMb?: number;
+}
+
+const HEADERS = ['tool', 'wall s', 'cpu s', 'rate/s', 'MB/s', 'peak RSS MB', 'target', 'notes'];
+
+/** `≥ 1M/s ≤ 150 MB: met` or `... : MISSED`, or '' for a row without a target. */
+export function targetCell(row: Row, rate: number): string {
+  const t = row.target;
+  if (t === undefined) return '';
+  const rss = t.maxRssMb === undefined ? '' : `, ≤ ${t.maxRssMb} MB`;
+  const met = rate >= t.rate && (t.maxRssMb === undefined || row.measurement.rssMb <= t.maxRssMb);
+  return `≥ ${thousands(t.rate)}/s${rss}: ${met ? 'met' : 'MISSED'}`;
+}
 
 /** `1234567` → `1,234,567`; `NaN` → `-`. */
 export function thousands(n: number): string {
@@ -38,6 +55,7 @@ export function cells(row: Row): string[] {
     Number.isFinite(rate) ? `${thousands(rate)} ${row.unitName}` : '-',
     fixed(mbps, 1),
     fixed(m.rssMb, 0),
+    targetCell(row, rate),
     [status, row.note].filter(Boolean).join('; '),
   ];
 }
