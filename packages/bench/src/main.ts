@@ -225,7 +225,13 @@ async function main(): Promise<number> {
     log(`${GNU_TIME} (GNU time, Debian package "time") is needed to measure peak RSS`);
     return 1;
   }
-  const selected = tools();
+  let selected: Set<Tool>;
+  try {
+    selected = tools();
+  } catch (err) {
+    log((err as Error).message);
+    return 2;
+  }
   process.stdout.write(
     `# ca-shark realistic benchmark: ${new Date().toISOString()}, revision ${gitRevision()}, node ${process.version}, ` +
       `${availableParallelism()} CPUs, load ${loadNow()}\n` +
