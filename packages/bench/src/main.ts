@@ -85,7 +85,14 @@ function loadNow(): string {
 /** The captures to decode: given ones, or the recorded (cached) realistic and jumbo mixes. */
 async function captures(): Promise<Capture[]> {
   const given = env.CA_SHARK_BENCH_CAPTURE;
-  if (given !== undefined && given !== '') return given.split(':').filter(Boolean).map(givenCapture);
+  if (given !== undefined && given !== '') {
+    // Relative to where the user ran `pnpm bench` (pnpm runs the script in this package's directory).
+    const base = env.INIT_CWD ?? process.cwd();
+    return given
+      .split(':')
+      .filter(Boolean)
+      .map((f) => givenCapture(resolve(base, f)));
+  }
   const sizeMb = Number(env.CA_SHARK_BENCH_MB ?? 100);
   if (!(sizeMb > 0)) throw new Error(`CA_SHARK_BENCH_MB must be a positive number, got "${env.CA_SHARK_BENCH_MB}"`);
   const specs: CaptureSpec[] = [
