@@ -25,6 +25,8 @@ export interface CapturePorts {
 /** A capture ready to decode. */
 export interface Capture {
   label: string;
+  /** The recorded mix, or undefined for a capture given by path. */
+  mix?: CaptureSpec['mix'];
   file: string;
   bytes: number;
   ports: CapturePorts;
@@ -65,7 +67,7 @@ export async function ensureCapture(
   const label = `${spec.mix} ${spec.sizeMb} MB`;
   if (existsSync(file) && existsSync(meta)) {
     options.log(`using cached ${label} capture ${file}`);
-    return { label, file, bytes: statSync(file).size, ports: JSON.parse(readFileSync(meta, 'utf8')) as CapturePorts };
+    return { label, mix: spec.mix, file, bytes: statSync(file).size, ports: JSON.parse(readFileSync(meta, 'utf8')) as CapturePorts };
   }
   const blocker = recordingBlocker();
   if (blocker !== undefined) throw new Error(`cannot record the ${label} capture: ${blocker}`);
@@ -93,7 +95,7 @@ export async function ensureCapture(
   for (const name of readdirSync(options.cacheDir)) {
     if (name.startsWith(stem) && !file.endsWith(name) && !meta.endsWith(name)) rmSync(join(options.cacheDir, name), { force: true });
   }
-  return { label, file, bytes: statSync(file).size, ports };
+  return { label, mix: spec.mix, file, bytes: statSync(file).size, ports };
 }
 
 /** The ports make-capture.sh reports ("CA on UDP/TCP port P, beacons to B"). */
