@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 // One test run for the whole workspace; each package is a project so `--project NAME` runs one.
 // The "source" export condition makes workspace packages resolve to their TypeScript sources.
-const nodePackages = ['packet', 'protocol', 'decoder', 'analysis', 'cli', 'sim', 'capture', 'daemon'];
+const nodePackages = ['packet', 'protocol', 'decoder', 'analysis', 'cli', 'sim', 'capture', 'daemon', 'bench'];
 
 export default defineConfig({
   test: {

@@ -9,7 +9,8 @@ import type { CaClient, ChannelValue, ClientOptions } from './client.js';
 import { startIoc } from './server.js';
 import type { IocHandle, IocOptions } from './server.js';
 import { until } from './test-support/net.js';
-import { runLoad } from './workload.js';
+import { waveformPvs } from './pvs.js';
+import { parseFamilies, runLoad } from './workload.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -311,7 +312,53 @@ describe('connection management', () => {
   });
 });
 
+describe('waveforms at their own rate', () => {
+  it('updates a waveform with its own period while the other PVs stand still (rate 0)', async () => {
+    const { client } = await setup({ rate: 0, extraPvs: waveformPvs('c:', [{ count: 30000, rateHz: 50 }]) });
+    const wave = await client.connect('c:wave30000_0');
+    const sine = await client.connect('c:sine');
+    const waves: ChannelValue[] = [];
+    let sineUpdates = 0;
+    const subWave = wave.subscribe({ type: DbrType.TIME_DOUBLE }, (v) => waves.push(v));
+    const subSine = sine.subscribe({ type: DbrType.TIME_DOUBLE }, () => (sineUpdates += 1));
+    await until(() => waves.length >= 3, 10000);
+    // One update on subscribing, then the waveform's own ticks; the rate-driven sine gets only the first.
+    expect(waves.at(-1)?.data).toHaveLength(30000);
+    expect(waves.at(-1)?.data).not.toEqual(waves[0]?.data);
+    expect(sineUpdates).toBe(1);
+    await subWave.cancel();
+    await subSine.cancel();
+  });
+});
+
 describe('workloads', () => {
+  it('parses DBR family lists and rejects unknown families', () => {
+    expect(parseFamilies('time, CTRL')).toEqual(['time', 'ctrl']);
+    expect(() => parseFamilies('time,dbr')).toThrow(/unknown DBR family "dbr"/);
+    expect(() => parseFamilies(' , ')).toThrow(RangeError);
+  });
+
+  it('reads only the DBR families it is given', async () => {
+    const ioc = await startIoc({ prefix: 'f:', port: 0, beacons: false, rate: 0 });
+    cleanup.push(() => ioc.stop());
+    const report = await runLoad({
+      addrList: [`127.0.0.1:${ioc.udpPort}`],
+      prefix: 'f:',
+      channels: 6,
+      monitors: 2,
+      opsPerSecond: 200,
+      writeShare: 0,
+      families: ['time', 'ctrl'],
+      durationMs: 500,
+      client: { searchIntervalMs: 10, maxSearchIntervalMs: 100 },
+    });
+    expect(report.reads).toBeGreaterThan(10);
+    expect(report.writes).toBe(0);
+    expect(Object.keys(report.readsByFamily).sort()).toEqual(['ctrl', 'time']);
+    expect((report.readsByFamily.time ?? 0) + (report.readsByFamily.ctrl ?? 0)).toBe(report.reads);
+    expect(report.failures).toBe(0);
+  });
+
   it('runs several clients and a storm against one IOC', async () => {
     const ioc = await startIoc({ prefix: 'w:', port: 0, beacons: false, pvs: 9, rate: 20 });
     cleanup.push(() => ioc.stop());

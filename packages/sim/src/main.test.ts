@@ -67,3 +67,32 @@ it('runs `ca-sim load` against an IOC and prints its JSON report', { timeout: 30
     await ioc.stop();
   }
 });
+
+it('serves `--waveform COUNT@HZxN` PVs and loads exactly the `--names` given, with `--families`', { timeout: 30000 }, async () => {
+  const port = await freeUdpPort();
+  const beacon = await freeUdpPort();
+  const ioc = caSim(['ioc', '--prefix', 'wv:', '--port', String(port), '--beacon-port', String(beacon), '--rate', '0', '--waveform', '2000@20x2']);
+  try {
+    await until(() => ioc.lines.length > 0, 20000);
+    expect(JSON.parse(ioc.lines[0] as string)).toMatchObject({ msg: 'ioc ready', pvs: 17 });
+    const load = caSim(['load', '--port', String(port), '--addr-list', '127.0.0.1', '--names', 'wv:wave2000_0,wv:wave2000_1',
+      '--channels', '2', '--monitors', '2', '--ops', '50', '--write-share', '0', '--families', 'ctrl', '--duration', '1']);
+    expect(await load.exited).toBe(0);
+    const report = JSON.parse(load.lines.at(-1) as string) as { channelsConnected: number; updates: number; readsByFamily: Record<string, number>; reads: number };
+    expect(report.channelsConnected).toBe(2);
+    expect(report.updates).toBeGreaterThan(2);
+    expect(report.readsByFamily).toEqual({ ctrl: report.reads });
+  } finally {
+    ioc.kill('SIGTERM');
+  }
+  expect(await ioc.exited).toBe(0);
+});
+
+it('rejects a malformed --waveform or --families with exit code 2', { timeout: 30000 }, async () => {
+  const bad = caSim(['ioc', '--waveform', '100@fast']);
+  expect(await bad.exited).toBe(2);
+  expect(bad.stderr()).toMatch(/waveform "100@fast" is not COUNT\[@HZ\]\[xN\]/);
+  const badLoad = caSim(['load', '--families', 'time,nope', '--duration', '0']);
+  expect(await badLoad.exited).toBe(2);
+  expect(badLoad.stderr()).toMatch(/unknown DBR family/);
+});

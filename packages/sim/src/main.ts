@@ -6,9 +6,11 @@
  *   ca-sim repeater [--port P]
  */
 import { parseArgs } from 'node:util';
+import { parseWaveformGroup, waveformPvs } from './pvs.js';
+import type { WaveformGroup } from './pvs.js';
 import { startRepeater } from './repeater.js';
 import { startIoc } from './server.js';
-import { runLoad } from './workload.js';
+import { parseFamilies, runLoad } from './workload.js';
 
 const HELP = `ca-sim: EPICS Channel Access traffic simulator (loopback by default)
 
@@ -25,6 +27,8 @@ ioc options:
                     Pstringarray Pbigwave Preadonly Psine)
   --pvs N           extra generated PVs Ppv0..Ppv{N-1}, every native type (default 0)
   --rate HZ         update rate of the periodic PVs (default 10; 0 = static)
+  --waveform SPEC   add updating DOUBLE waveforms Pwave{COUNT}_0..: SPEC is COUNT[@HZ][xN],
+                    e.g. 30000@10 or 100@20x10 (HZ default 10, N default 1); repeatable
   --port P          UDP search port (default 5064, or EPICS_CAS_SERVER_PORT / EPICS_CA_SERVER_PORT)
   --tcp-port P      TCP port (default: the UDP port, a free one if it is busy)
   --host ADDR       address to serve on (default 127.0.0.1; 0.0.0.0 = every interface)
@@ -45,6 +49,10 @@ load options:
   --port P          default server port of the destinations (default 5064 or EPICS_CA_SERVER_PORT)
   --prefix P        PV name prefix (default sim:)
   --pvs N           the IOC's generated PV count, to use Ppv0.. as well (default 0)
+  --names LIST      use exactly these PV names (comma or space separated) instead of the
+                    standard ones; the first --monitors of them are subscribed
+  --families LIST   DBR families of subscriptions and reads: plain,sts,time,gr,ctrl (default all)
+  --write-share F   share of operations that are writes, 0..1 (default 0.3)
   --seed N          seed of every choice (default 1)
   --repeater-port P register every client with the CA repeater on this port (as libca does)
 `;
@@ -57,6 +65,16 @@ function intOption(value: string | undefined, name: string, fallback: number): n
 }
 
 class UsageError extends Error {}
+
+/** Runs an option parser, turning its RangeError into a usage error (exit code 2). */
+function usage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (err instanceof RangeError) throw new UsageError(err.message);
+    throw err;
+  }
+}
 
 function envPort(...names: string[]): number | undefined {
   for (const n of names) {
@@ -85,6 +103,7 @@ async function ioc(args: string[]): Promise<void> {
       prefix: { type: 'string' },
       pvs: { type: 'string' },
       rate: { type: 'string' },
+      waveform: { type: 'string', multiple: true },
       port: { type: 'string' },
       'tcp-port': { type: 'string' },
       host: { type: 'string' },
@@ -101,8 +120,12 @@ async function ioc(args: string[]): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
+  const prefix = values.prefix ?? 'sim:';
+  const groups: WaveformGroup[] = [];
+  for (const text of values.waveform ?? []) groups.push(usage(() => parseWaveformGroup(text)));
   const handle = await startIoc({
-    prefix: values.prefix ?? 'sim:',
+    prefix,
+    extraPvs: waveformPvs(prefix, groups),
     pvs: intOption(values.pvs, 'pvs', 0),
     rate: intOption(values.rate, 'rate', 10),
     port: intOption(values.port, 'port', envPort('EPICS_CAS_SERVER_PORT', 'EPICS_CA_SERVER_PORT') ?? 5064),
@@ -139,6 +162,9 @@ async function load(args: string[]): Promise<void> {
       prefix: { type: 'string' },
       pvs: { type: 'string' },
       seed: { type: 'string' },
+      names: { type: 'string' },
+      families: { type: 'string' },
+      'write-share': { type: 'string' },
       'repeater-port': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -156,6 +182,9 @@ async function load(args: string[]): Promise<void> {
     serverPort: intOption(values.port, 'port', envPort('EPICS_CA_SERVER_PORT') ?? 5064),
     prefix: values.prefix ?? 'sim:',
     generatedPvs: intOption(values.pvs, 'pvs', 0),
+    pvNames: values.names === undefined ? undefined : values.names.split(/[\s,]+/).filter(Boolean),
+    families: values.families === undefined ? undefined : usage(() => parseFamilies(values.families as string)),
+    writeShare: Math.min(1, intOption(values['write-share'], 'write-share', 0.3)),
     channels: intOption(values.channels, 'channels', 10),
     monitors: intOption(values.monitors, 'monitors', 5),
     clients: intOption(values.clients, 'clients', 1),

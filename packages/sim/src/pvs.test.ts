@@ -2,7 +2,8 @@ import { AlarmSeverity, AlarmStatus, EventMask } from '@ca-shark/protocol';
 import { describe, expect, it } from 'vitest';
 import { readElements, writeElements } from './convert.js';
 import { Prng } from './prng.js';
-import { ENUM_STATES, Pv, PvDatabase, coerceNumber, epicsTimeFromMs, standardPvs } from './pvs.js';
+import type { PvSpec } from './pvs.js';
+import { ENUM_STATES, Pv, PvDatabase, coerceNumber, epicsTimeFromMs, ownPeriodMs, parseWaveformGroup, standardPvs, waveformPvs } from './pvs.js';
 
 const NOW = Date.UTC(2023, 10, 14, 22, 13, 20, 250); // 1700000000.25 s
 
@@ -145,6 +146,46 @@ describe('standardPvs', () => {
     expect(db.remove('r:double')).toBe(false);
     expect(removed).toEqual(['r:double']);
     expect(db.has('r:double')).toBe(false);
+  });
+});
+
+describe('waveform groups', () => {
+  it.each([
+    ['30000@10', { count: 30000, rateHz: 10, copies: 1 }],
+    ['100@20x10', { count: 100, rateHz: 20, copies: 10 }],
+    ['64', { count: 64, rateHz: 10, copies: 1 }],
+    ['8x3', { count: 8, rateHz: 10, copies: 3 }],
+    [' 5@2.5 ', { count: 5, rateHz: 2.5, copies: 1 }],
+  ])('parses %s', (text, expected) => {
+    expect(parseWaveformGroup(text)).toEqual(expected);
+  });
+
+  it.each(['', 'x', '0@10', '10@0', '10x0', '10@-1', '1e3', '100@10x2x3'])('rejects "%s"', (text) => {
+    expect(() => parseWaveformGroup(text)).toThrow(RangeError);
+  });
+
+  it('makes updating DOUBLE waveforms named by size and copy, each with its own tick period', () => {
+    const specs = waveformPvs('w:', [
+      { count: 30000, rateHz: 10 },
+      { count: 100, rateHz: 20, copies: 2 },
+    ]);
+    expect(specs.map((s) => [s.name, s.type, s.count, ownPeriodMs(s.update)])).toEqual([
+      ['w:wave30000_0', 'DOUBLE', 30000, 100],
+      ['w:wave100_0', 'DOUBLE', 100, 50],
+      ['w:wave100_1', 'DOUBLE', 100, 50],
+    ]);
+    const pv = new Pv(specs[1] as PvSpec, 0);
+    const before = [...(pv.value as number[])];
+    pv.tick(new Prng(1), 1);
+    expect(pv.value).toHaveLength(100);
+    expect(pv.value).not.toEqual(before);
+    expect(() => waveformPvs('w:', [{ count: 0, rateHz: 1 }])).toThrow(RangeError);
+    expect(() => waveformPvs('w:', [{ count: 1, rateHz: 0 }])).toThrow(RangeError);
+  });
+
+  it('leaves rate-driven PVs without a period of their own', () => {
+    expect(ownPeriodMs({ kind: 'sine' })).toBeUndefined();
+    expect(ownPeriodMs({ kind: 'counter', periodMs: 100 })).toBe(100);
   });
 });
 

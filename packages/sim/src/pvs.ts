@@ -28,10 +28,18 @@ export interface PvLimits {
 export type PvUpdate =
   /** Adds `step` (default 1) every `periodMs` (its own timer, independent of the rate). */
   | { kind: 'counter'; periodMs: number; step?: number }
-  /** A sine between the display limits (or ±amplitude), advancing one step per tick, plus seeded noise. */
-  | { kind: 'sine'; ticksPerCycle?: number; noise?: number }
-  /** A seeded random walk inside the display limits; strings and enums pick a new state. */
-  | { kind: 'random' };
+  /**
+   * A sine between the display limits (or ±amplitude), advancing one step per tick, plus seeded noise.
+   * With `periodMs` it ticks on its own timer instead of at the server's rate.
+   */
+  | { kind: 'sine'; ticksPerCycle?: number; noise?: number; periodMs?: number }
+  /** A seeded random walk inside the display limits; strings and enums pick a new state. `periodMs` as for sine. */
+  | { kind: 'random'; periodMs?: number };
+
+/** The tick period of a PV that updates on its own timer, or undefined when it follows the server's rate. */
+export function ownPeriodMs(update: PvUpdate | undefined): number | undefined {
+  return update?.periodMs;
+}
 
 /** Everything needed to create one PV. */
 export interface PvSpec {
@@ -373,6 +381,54 @@ export interface StandardPvOptions {
   seed?: number;
   /** Element count of the large waveform `${prefix}bigwave` (default 100000: needs the extended header). */
   bigWaveformCount?: number;
+}
+
+/** A group of DOUBLE waveform PVs of one size and update rate (`ca-sim ioc --waveform COUNT@HZxN`). */
+export interface WaveformGroup {
+  /** Elements per waveform (≥ 1). */
+  count: number;
+  /** Updates per second of each waveform (> 0). */
+  rateHz: number;
+  /** Number of such waveforms (default 1). */
+  copies?: number;
+}
+
+/**
+ * Updating DOUBLE waveform PVs named `${prefix}wave${count}_${i}`: a noisy sine across the array, each
+ * PV on its own timer at `rateHz`, like a digitiser or a beam profile monitor.
+ */
+export function waveformPvs(prefix: string, groups: readonly WaveformGroup[]): PvSpec[] {
+  const specs: PvSpec[] = [];
+  for (const g of groups) {
+    if (!Number.isInteger(g.count) || g.count < 1) throw new RangeError(`waveform count must be a positive integer, got ${g.count}`);
+    if (!(g.rateHz > 0)) throw new RangeError(`waveform rate must be > 0 Hz, got ${g.rateHz}`);
+    const copies = g.copies ?? 1;
+    for (let i = 0; i < copies; i++) {
+      specs.push({
+        name: `${prefix}wave${g.count}_${i}`,
+        type: 'DOUBLE',
+        count: g.count,
+        value: Array.from({ length: g.count }, (_, k) => Math.sin((2 * Math.PI * k) / g.count)),
+        units: 'V',
+        precision: 4,
+        limits: { displayLow: -10, displayHigh: 10 },
+        update: { kind: 'sine', ticksPerCycle: 20, noise: 0.01, periodMs: 1000 / g.rateHz },
+      });
+    }
+  }
+  return specs;
+}
+
+/**
+ * Parses a waveform group written `COUNT[@HZ][xN]` (e.g. `30000@10`, `100@20x10`); HZ defaults to 10
+ * and N to 1. Throws a RangeError that names the bad text.
+ */
+export function parseWaveformGroup(text: string): WaveformGroup {
+  const m = /^(\d+)(?:@(\d+(?:\.\d+)?))?(?:x(\d+))?$/.exec(text.trim());
+  if (m === null) throw new RangeError(`waveform "${text}" is not COUNT[@HZ][xN]`);
+  const group = { count: Number(m[1]), rateHz: m[2] === undefined ? 10 : Number(m[2]), copies: m[3] === undefined ? 1 : Number(m[3]) };
+  if (group.count < 1 || group.rateHz <= 0 || group.copies < 1) throw new RangeError(`waveform "${text}" needs COUNT ≥ 1, HZ > 0, N ≥ 1`);
+  return group;
 }
 
 /** Enum states of `${prefix}enum`. */

@@ -29,7 +29,7 @@ import type { CaFault, CaFrame, DbrMetadata } from '@ca-shark/protocol';
 import { nativeTypeOf, readElements, writeElements } from './convert.js';
 import type { Elements } from './convert.js';
 import { Prng } from './prng.js';
-import { PvDatabase, standardPvs } from './pvs.js';
+import { ownPeriodMs, PvDatabase, standardPvs } from './pvs.js';
 import type { NativeType, Pv, PvSpec, PvUpdate } from './pvs.js';
 import { isLoopback, payloadString } from './util.js';
 
@@ -269,7 +269,8 @@ class Ioc implements IocHandle {
   private tcp: net.Server | undefined;
   private readonly circuits = new Set<Circuit>();
   private timers: NodeJS.Timeout[] = [];
-  private readonly counterPeriods = new Set<number>();
+  /** Periods (ms) that already have a timer: counters and PVs with their own update period. */
+  private readonly ownPeriods = new Set<number>();
   private beaconTimer: NodeJS.Timeout | undefined;
   private beaconId = 0;
   private nextSid = 0;
@@ -306,7 +307,7 @@ class Ioc implements IocHandle {
 
   addPv(spec: PvSpec): Pv {
     const pv = this.db.add(spec, this.clock());
-    if (this.running) this.ensureCounterTimer(pv);
+    if (this.running) this.ensureOwnTimer(pv);
     return pv;
   }
 
@@ -396,22 +397,22 @@ class Ioc implements IocHandle {
     const rate = this.options.rate ?? DEFAULT_RATE_HZ;
     if (rate > 0) {
       this.timers.push(
-        setInterval(() => this.tickWhere((u) => u.kind !== 'counter'), Math.max(1, 1000 / rate)),
+        setInterval(() => this.tickWhere((u) => ownPeriodMs(u) === undefined), Math.max(1, 1000 / rate)),
       );
     }
-    this.counterPeriods.clear();
-    for (const pv of this.db.all()) this.ensureCounterTimer(pv);
+    this.ownPeriods.clear();
+    for (const pv of this.db.all()) this.ensureOwnTimer(pv);
   }
 
-  /** Counters tick on their own period, independent of the rate: one timer per distinct period. */
-  private ensureCounterTimer(pv: Pv): void {
-    const update = pv.update;
-    if (update?.kind !== 'counter' || this.counterPeriods.has(update.periodMs)) return;
-    const period = update.periodMs;
-    this.counterPeriods.add(period);
-    this.timers.push(
-      setInterval(() => this.tickWhere((u) => u.kind === 'counter' && u.periodMs === period), Math.max(1, period)),
-    );
+  /**
+   * Counters and PVs with their own `periodMs` (waveforms at a given rate) tick independently of the
+   * rate: one timer per distinct period.
+   */
+  private ensureOwnTimer(pv: Pv): void {
+    const period = ownPeriodMs(pv.update);
+    if (period === undefined || this.ownPeriods.has(period)) return;
+    this.ownPeriods.add(period);
+    this.timers.push(setInterval(() => this.tickWhere((u) => ownPeriodMs(u) === period), Math.max(1, period)));
   }
 
   private tickWhere(selected: (update: PvUpdate) => boolean): void {

@@ -47,6 +47,11 @@ export interface LoadOptions {
   durationMs?: number;
   /** Seed of every random choice (default 1). */
   seed?: number;
+  /**
+   * DBR families that subscriptions and reads pick from (default all five). `['time', 'ctrl']` is what
+   * archivers, alarm handlers and display managers ask for.
+   */
+  families?: readonly DbrFamily[];
   /** Stops the load early. */
   signal?: AbortSignal;
   /** Extra client options (timeouts, search back-off). */
@@ -66,6 +71,8 @@ export interface LoadReport {
   unsubscribes: number;
   searchRequests: number;
   stormSearches: number;
+  /** Reads by the DBR family they asked for. */
+  readsByFamily: Partial<Record<DbrFamily, number>>;
   durationMs: number;
 }
 
@@ -78,8 +85,35 @@ export function defaultLoadPvNames(prefix: string, generatedPvs = 0): string[] {
   return names;
 }
 
-/** The metadata families a workload cycles through for reads and subscriptions: plain, STS, TIME, GR, CTRL. */
-const FAMILY_OFFSETS = [0, DbrType.STS_STRING, DbrType.TIME_STRING, DbrType.GR_STRING, DbrType.CTRL_STRING];
+/** A DBR metadata family: the value alone, or with status, time stamp, display or control metadata. */
+export type DbrFamily = 'plain' | 'sts' | 'time' | 'gr' | 'ctrl';
+
+/** Offset of each family's first (STRING) type from the plain types: family offset + native type = DBR type. */
+const FAMILY_OFFSETS: Readonly<Record<DbrFamily, number>> = {
+  plain: DbrType.STRING,
+  sts: DbrType.STS_STRING,
+  time: DbrType.TIME_STRING,
+  gr: DbrType.GR_STRING,
+  ctrl: DbrType.CTRL_STRING,
+};
+
+/** Every family, in DBR order. */
+export const DBR_FAMILIES: readonly DbrFamily[] = Object.keys(FAMILY_OFFSETS) as DbrFamily[];
+
+/**
+ * Parses a comma-separated family list (`time,ctrl`). Throws a RangeError naming an unknown family.
+ */
+export function parseFamilies(text: string): DbrFamily[] {
+  const out: DbrFamily[] = [];
+  for (const part of text.split(',')) {
+    const name = part.trim().toLowerCase();
+    if (name === '') continue;
+    if (!(DBR_FAMILIES as readonly string[]).includes(name)) throw new RangeError(`unknown DBR family "${part}" (one of ${DBR_FAMILIES.join(', ')})`);
+    out.push(name as DbrFamily);
+  }
+  if (out.length === 0) throw new RangeError('no DBR family given');
+  return out;
+}
 
 /** A value a write can send to a channel of the given native type and count. */
 function valueFor(prng: Prng, ch: ClientChannel): number | string | (number | string)[] {
@@ -106,7 +140,9 @@ function valueFor(prng: Prng, ch: ClientChannel): number | string | (number | st
 async function runOneClient(
   client: CaClient,
   names: readonly string[],
-  options: Required<Pick<LoadOptions, 'channels' | 'monitors' | 'opsPerSecond' | 'writeShare' | 'resubscribeEveryMs'>>,
+  options: Required<Pick<LoadOptions, 'channels' | 'monitors' | 'opsPerSecond' | 'writeShare' | 'resubscribeEveryMs'>> & {
+    families: readonly DbrFamily[];
+  },
   prng: Prng,
   deadline: number,
   signal: AbortSignal | undefined,
@@ -117,7 +153,7 @@ async function runOneClient(
   const monitors: (ClientSubscription | undefined)[] = [];
   const subscribe = (ch: ClientChannel): ClientSubscription => {
     report.subscribes += 1;
-    const family = prng.pick(FAMILY_OFFSETS);
+    const family = FAMILY_OFFSETS[prng.pick(options.families)];
     // The native type is only known once connected: subscribe with the TIME family until then.
     const type = ch.connected ? family + ch.nativeType : undefined;
     return ch.subscribe({ type, mask: EventMask.DBE_VALUE | EventMask.DBE_ALARM }, () => {
@@ -134,7 +170,9 @@ async function runOneClient(
         await ch.put(valueFor(prng, ch), { notify: prng.next() < 0.8 });
       } else {
         report.reads += 1;
-        await ch.get({ type: prng.pick(FAMILY_OFFSETS) + ch.nativeType });
+        const family = prng.pick(options.families);
+        report.readsByFamily[family] = (report.readsByFamily[family] ?? 0) + 1;
+        await ch.get({ type: FAMILY_OFFSETS[family] + ch.nativeType });
       }
     } catch (err) {
       if (!(err instanceof CaError)) throw err;
@@ -201,6 +239,7 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadReport> {
     unsubscribes: 0,
     searchRequests: 0,
     stormSearches: 0,
+    readsByFamily: {},
     durationMs: 0,
   };
   const clientOptions: ClientOptions = { ...options.client, addrList: options.addrList, serverPort: options.serverPort };
@@ -210,7 +249,9 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadReport> {
     opsPerSecond: options.opsPerSecond ?? 20,
     writeShare: options.writeShare ?? 0.3,
     resubscribeEveryMs: options.resubscribeEveryMs ?? 2000,
+    families: options.families ?? DBR_FAMILIES,
   };
+  if (perClient.families.length === 0) throw new RangeError('a load needs at least one DBR family');
   const clients: CaClient[] = [];
   try {
     for (let i = 0; i < report.clients; i++) clients.push(await connectClient({ ...clientOptions, userName: `load${i}` }));

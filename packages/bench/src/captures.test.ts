@@ -1,0 +1,69 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cacheName, droppedFromScriptOutput, frameCensus, portsFromScriptOutput } from './captures.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ca-shark-bench-test-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('cacheName', () => {
+  it('is stable for the same parameters and script, and changes with either', () => {
+    const a = cacheName({ mix: 'realistic', sizeMb: 100 }, 'script v1');
+    expect(a).toMatch(/^realistic-100mb-[0-9a-f]{12}\.pcap$/);
+    expect(cacheName({ mix: 'realistic', sizeMb: 100 }, 'script v1')).toBe(a);
+    expect(cacheName({ mix: 'realistic', sizeMb: 100 }, 'script v2')).not.toBe(a);
+    expect(cacheName({ mix: 'realistic', sizeMb: 1024 }, 'script v1')).not.toBe(a);
+    expect(cacheName({ mix: 'jumbo', sizeMb: 100 }, 'script v1')).not.toBe(a);
+  });
+});
+
+describe('portsFromScriptOutput', () => {
+  it('reads the ports make-capture.sh recorded on, defaulting to 5064/5065', () => {
+    expect(portsFromScriptOutput('make-capture: wrote /x (5 bytes, CA on UDP/TCP port 41234, beacons to 41235)\n')).toEqual({
+      serverPort: 41234,
+      repeaterPort: 41235,
+    });
+    expect(portsFromScriptOutput('')).toEqual({ serverPort: 5064, repeaterPort: 5065 });
+  });
+
+  it('reads how many packets tcpdump dropped', () => {
+    expect(droppedFromScriptOutput('make-capture: wrote x\nmake-capture: warning: tcpdump dropped 42 packets (streams have gaps)\n')).toBe(42);
+    expect(droppedFromScriptOutput('make-capture: wrote x\n')).toBe(0);
+  });
+});
+
+/** A classic pcap (little-endian, microseconds, Ethernet) whose frames have these captured/original lengths. */
+function pcap(frames: [incl: number, orig: number][], bigEndian = false): Buffer {
+  const u32 = (n: number): Buffer => {
+    const b = Buffer.alloc(4);
+    if (bigEndian) b.writeUInt32BE(n);
+    else b.writeUInt32LE(n);
+    return b;
+  };
+  const u16 = (n: number): Buffer => {
+    const b = Buffer.alloc(2);
+    if (bigEndian) b.writeUInt16BE(n);
+    else b.writeUInt16LE(n);
+    return b;
+  };
+  const parts = [u32(0xa1b2c3d4), u16(2), u16(4), u32(0), u32(0), u32(262144), u32(1)];
+  for (const [incl, orig] of frames) parts.push(u32(1), u32(0), u32(incl), u32(orig), Buffer.alloc(incl));
+  return Buffer.concat(parts);
+}
+
+describe('frameCensus', () => {
+  it('counts frames and those over 65,535 bytes, in either byte order', () => {
+    for (const bigEndian of [false, true]) {
+      const file = join(dir, `c${bigEndian ? 'be' : 'le'}.pcap`);
+      writeFileSync(file, pcap([[60, 60], [65549, 65549], [100, 70000], [65535, 65535]], bigEndian));
+      expect(frameCensus(file)).toEqual({ frames: 4, jumbo: 2, maxFrameBytes: 70000 });
+    }
+  });
+
+  it('gives undefined for a file that is not a classic pcap', () => {
+    const file = join(dir, 'not.pcap');
+    writeFileSync(file, Buffer.from('0a0d0d0a000000000000000000000000000000000000000000', 'hex'));
+    expect(frameCensus(file)).toBeUndefined();
+  });
+});
