@@ -233,17 +233,14 @@ export class Decoder implements CaDecoder {
         this.flowCtx(ev.flow, ev.packet);
         break;
       case 'tcp-gap':
-        this.tcpGap(ev.flow, ev.from, ev.packet);
+        this.tcpGap(ev.flow, ev.from, ev.packet, ev.length);
         break;
       case 'tcp-close':
         this.tcpClose(ev.flow, ev.packet, ev.reason);
         break;
-      case 'problem': {
-        const probs = this.st.statistics.problems;
-        probs[ev.code] = (probs[ev.code] ?? 0) + 1;
-        this.onProblem(ev);
+      case 'problem':
+        this.problem(ev);
         break;
-      }
     }
   }
 
@@ -445,8 +442,28 @@ export class Decoder implements CaDecoder {
     }
   }
 
-  private tcpGap(flow: TcpFlow, from: Side, packet: PacketInfo): void {
+  private problem(p: PacketProblem): void {
+    const probs = this.st.statistics.problems;
+    probs[p.code] = (probs[p.code] ?? 0) + 1;
+    this.onProblem(p);
+  }
+
+  private tcpGap(flow: TcpFlow, from: Side, packet: PacketInfo, length: number): void {
     const ctx = this.flowCtx(flow, packet);
+    if (ctx.status !== 'other') {
+      // Bytes of a CA (or maybe CA) stream the capture never saw: the deframer reports only the bytes it
+      // skips to resynchronise, which are none when the gap ends on a message boundary.
+      const src = from === 'a' ? flow.a : flow.b;
+      const dst = from === 'a' ? flow.b : flow.a;
+      const size = length >= 0 ? `${length} bytes` : 'bytes';
+      this.problem({
+        type: 'problem',
+        frame: packet.frame,
+        timestamp: packet.timestamp,
+        code: 'tcp-gap',
+        message: `frame ${packet.frame}: TCP ${src.ip}:${src.port} -> ${dst.ip}:${dst.port}: ${size} missing from the capture`,
+      });
+    }
     if (ctx.status === 'ca') {
       (from === 'a' ? ctx.deframerA : ctx.deframerB)?.gap();
     } else if (ctx.status === 'pending') {

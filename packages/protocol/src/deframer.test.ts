@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Deframer } from './deframer.js';
+import { headerFaultMessage } from './header.js';
 import { build, concatBytes, encodeMessage } from './encode.js';
 import type { CaFrame } from './types.js';
 import { datagram, deframeAll, deframeChunks } from './test-support/collect.js';
@@ -118,6 +119,18 @@ describe('Deframer resynchronisation', () => {
     const { frames, faults } = deframeAll(concatBytes([echo, bad, read, echo]));
     expect(faults.map((f) => f.code)).toEqual(['bad-data-type']);
     expect(frames.map((f) => f.command)).toEqual([23, 15, 23]);
+  });
+
+  it('flags a payload on a command that never has one instead of swallowing the messages after it', () => {
+    // A VERSION whose size field was damaged to 16: found by the mutation fuzzer (example_tcp_data.pcap).
+    const version = encodeMessage({ command: 0, dataType: 0, dataCount: 13 });
+    const bad = version.slice();
+    bad[3] = 16;
+    const { frames, faults } = deframeAll(concatBytes([bad, read, echo, read]));
+    expect(faults.map((f) => [f.code, f.length])).toEqual([['unexpected-payload', bad.length]]);
+    expect(headerFaultMessage('unexpected-payload', 0, 16, 0)).toBe('command 0 carries no payload, but its header claims 16 bytes');
+    expect(frames.map((f) => f.command)).toEqual([15, 23, 15]);
+    expect(deframeAll(concatBytes([version, read])).faults).toEqual([]);
   });
 
   it('after a gap, drops the partial message and resumes at the next boundary', () => {

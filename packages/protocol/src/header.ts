@@ -2,7 +2,7 @@
  * CA message header (reference §2): offsets, plausibility checks and a reader. Everything is big-endian.
  */
 import type { CaFrame } from './types.js';
-import { commandHasDbrType, isObsoleteCommand, MAX_COMMAND, MAX_DBR_TYPE } from './tables.js';
+import { commandHasDbrType, commandHasNoPayload, isObsoleteCommand, MAX_COMMAND, MAX_DBR_TYPE } from './tables.js';
 
 /** Offsets inside a header. */
 export const HeaderOffset = {
@@ -77,17 +77,19 @@ export function readHeader(bytes: Uint8Array, offset = 0): CaHeader | undefined 
 }
 
 /** Codes of {@link headerFault}. */
-export type HeaderFaultCode = 'bad-command' | 'obsolete-command' | 'bad-alignment' | 'bad-data-type';
+export type HeaderFaultCode = 'bad-command' | 'obsolete-command' | 'bad-alignment' | 'bad-data-type' | 'unexpected-payload';
 
 /**
- * The §2.3 plausibility checks that need no size cap: `cmd ≤ 27` and not obsolete, `ps % 8 == 0`, and
- * `dt ≤ 38` for commands whose `dt` is a DBR type. Returns the failed check or `undefined`.
+ * The §2.3 plausibility checks that need no size cap: `cmd ≤ 27` and not obsolete, `ps % 8 == 0`,
+ * `dt ≤ 38` for commands whose `dt` is a DBR type, and no payload on a command that never has one (a
+ * damaged size there would swallow the messages after it). Returns the failed check or `undefined`.
  */
 export function headerFault(command: number, payloadSize: number, dataType: number): HeaderFaultCode | undefined {
   if (command > MAX_COMMAND) return 'bad-command';
   if (isObsoleteCommand(command)) return 'obsolete-command';
   if ((payloadSize & 7) !== 0) return 'bad-alignment';
   if (dataType > MAX_DBR_TYPE && commandHasDbrType(command)) return 'bad-data-type';
+  if (payloadSize !== 0 && commandHasNoPayload(command)) return 'unexpected-payload';
   return undefined;
 }
 
@@ -102,6 +104,8 @@ export function headerFaultMessage(code: string, command: number, payloadSize: n
       return `payload size ${payloadSize} of command ${command} is not a multiple of 8`;
     case 'bad-data-type':
       return `data type ${dataType} of command ${command} is not a DBR type (max 38)`;
+    case 'unexpected-payload':
+      return `command ${command} carries no payload, but its header claims ${payloadSize} bytes`;
     default:
       return `${code}: command ${command}, payload size ${payloadSize}, data type ${dataType}`;
   }
