@@ -133,6 +133,20 @@ describe('Deframer resynchronisation', () => {
     expect(deframeAll(concatBytes([version, read])).faults).toEqual([]);
   });
 
+  it('flags a DBR payload larger than its type and count need (a damaged size field)', () => {
+    // An EventAddResponse of one DBR_DOUBLE (8 bytes) whose size was damaged to 24: found by the fuzzer.
+    const upd = build.eventAddResponse({ data_type: 6, data: [1.5], subscriptionid: 3 });
+    const bad = upd.slice();
+    bad[3] = 24;
+    const { frames, faults } = deframeAll(concatBytes([bad, read, echo]));
+    expect(faults.map((f) => f.code)).toEqual(['payload-exceeds-type']);
+    expect(frames.map((f) => f.command)).toEqual([15, 23]);
+    // The EVENT_ADD request's 16-byte mask payload and a short DBR_STRING are fine.
+    const sub = build.eventAddRequest({ data_type: 6, data_count: 0, sid: 1, subscriptionid: 2, mask: 1 });
+    const str = encodeMessage({ command: 15, dataType: 0, dataCount: 1 }, new Uint8Array([0x61, 0]));
+    expect(deframeAll(concatBytes([sub, str, upd])).faults).toEqual([]);
+  });
+
   it('after a gap, drops the partial message and resumes at the next boundary', () => {
     const upd = build.eventAddResponse({ data_type: 20, data: [1.5], subscriptionid: 3 });
     const stream = concatBytes([upd, upd, upd]);
