@@ -4,8 +4,7 @@
  * stderr, a count of the rest at the end), so no damage passes silently, whatever the output mode or
  * filter.
  */
-import type { CaRecord, DecoderProblem, SkippedFlow } from '@ca-shark/decoder';
-import type { MalformedCommand } from '@ca-shark/decoder';
+import type { CaRecord, DecoderProblem, MalformedCommand, SkippedFlow } from '@ca-shark/decoder';
 
 /** Lines printed per kind of damage and input; the rest are counted in one line at the end. */
 export const LINES_PER_KIND = 5;
