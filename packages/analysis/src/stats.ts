@@ -102,6 +102,8 @@ export interface StatsReport {
   /** Most searched PV names with their SearchRequest counts, most first (ties by name). */
   topSearched: { pv: string; count: number }[];
   circuits: CircuitSummary[];
+  /** TCP flows the decoder skipped as not CA (see `--ports`), and their payload bytes. */
+  skippedFlows: { flows: number; bytes: number };
 }
 
 /** Options for {@link StatsCollector}. */
@@ -128,6 +130,7 @@ export class StatsCollector {
   private messages = 0;
   private first: number | null = null;
   private last: number | null = null;
+  private readonly skipped = { flows: 0, bytes: 0 };
   private readonly commandCounts = new Map<string, number>();
   private readonly searched = new Map<string, number>();
   private readonly pending = new Map<string, UnansweredCreation>();
@@ -213,6 +216,12 @@ export class StatsCollector {
     }
   }
 
+  /** Adds TCP flows the decoder skipped as not CA (from its `statistics.skipped`). */
+  addSkippedFlows(flows: number, bytes: number): void {
+    this.skipped.flows += flows;
+    this.skipped.bytes += bytes;
+  }
+
   /** The statistics so far (the collector can keep accumulating afterwards). */
   report(): StatsReport {
     const latency = {
@@ -242,6 +251,7 @@ export class StatsCollector {
       commands,
       topSearched,
       circuits,
+      skippedFlows: { ...this.skipped },
     };
   }
 }

@@ -80,8 +80,11 @@ report (see docs/report.md):
   -h, --help          show this help
   -V, --version       show the version
 
-Exit status: 0 ok, 1 nothing matched in stats, 2 bad usage, unreadable input or
-unwritable output.
+Damage (capture problems, malformed or cut CA messages, skipped TCP flows) is told on
+stderr with its frame number.
+
+Exit status: 0 ok, 1 nothing matched, 2 bad usage, unreadable input or unwritable
+output, 3 decoded but the input was damaged (see docs/cli.md).
 `;
 
 /** Parse `argv` (without node and script). Throws {@link UsageError}. */

@@ -4,8 +4,8 @@
 import { open } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
-import { shark, type CaRecord, type CircuitInfo, type DecoderProblem } from '@ca-shark/decoder';
-import { STDIN_LABEL, describeOpenError, inputErrorLine, isUnreadableInput } from '@ca-shark/packet';
+import { shark, type CaDecoder, type CaRecord, type CircuitInfo } from '@ca-shark/decoder';
+import { STDIN_LABEL, describeOpenError, inputErrorLine } from '@ca-shark/packet';
 import {
   Analyzer,
   compileFilter,
@@ -22,6 +22,7 @@ import {
 } from '@ca-shark/analysis';
 import { HELP, parseCommandLine, UsageError, type CliOptions } from './args.js';
 import { palette, useColor, type Palette } from './color.js';
+import { DamageReport } from './damage.js';
 import { LineWriter } from './output.js';
 import { pyFloat } from './pyrepr.js';
 import { renderCommand } from './render.js';
@@ -38,12 +39,17 @@ export interface CliIO {
   onBrokenPipe?: () => void;
 }
 
-/** Exit statuses. */
+/**
+ * Exit statuses (docs/cli.md, "Exit status"). When several apply, the highest wins, except that 1 is
+ * only given to clean input.
+ */
 export const EXIT_OK = 0;
-/** `stats` found nothing to analyse. */
+/** No CA message matched: nothing printed, nothing to analyse (as grep's 1). */
 export const EXIT_NOTHING = 1;
-/** Bad usage or unreadable input. */
+/** Bad usage, unreadable input or unwritable output. */
 export const EXIT_BAD_INPUT = 2;
+/** Decoded, but the input was damaged: capture problems, malformed or cut CA messages. */
+export const EXIT_DAMAGED = 3;
 
 /** The version in this package's package.json. */
 export function version(): string {
@@ -118,6 +124,8 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
   }
 
   let status = EXIT_OK;
+  let damaged = false;
+  let matched = 0;
   const inputs = options.files.length > 0 ? options.files : ['-'];
   if (inputs.includes('-') && (io.stdin as { isTTY?: boolean }).isTTY === true) {
     err("no capture to read: stdin is a terminal. Name a file, or pipe one in: sudo tcpdump -U -w - | ca-shark (see 'ca-shark --help')");
@@ -139,16 +147,11 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
         continue;
       }
     }
-    const reported = new Set<string>();
     let failed = false;
-    const onProblem = (p: DecoderProblem): void => {
-      if (!isUnreadableInput(p.code)) return;
-      const key = `${p.code}\0${p.message}`;
-      if (reported.has(key)) return;
-      reported.add(key);
-      err(inputErrorLine(label, p.message));
-      failed = true;
-      status = EXIT_BAD_INPUT;
+    const damage = new DamageReport(label, err);
+    let decoder: CaDecoder | undefined;
+    const onDecoder = (d: CaDecoder): void => {
+      decoder = d;
     };
     // Counted here because an empty input produces no capture events at all.
     let bytesRead = 0;
@@ -159,9 +162,14 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
       }
     }
     try {
-      for await (const record of shark(counted(source), { extraServerPorts: options.ports, onProblem, onCircuitClose })) {
+      const decoding = { extraServerPorts: options.ports, onProblem: damage.problem.bind(damage), onCircuitClose, onDecoder };
+      for await (const record of shark(counted(source), decoding)) {
         if (brokenPipe || outputFailed) break;
-        if (filter(record)) emit(record);
+        damage.record(record);
+        if (filter(record)) {
+          matched++;
+          emit(record);
+        }
         if (out.needsDrain) await out.ready();
       }
     } catch (e) {
@@ -175,6 +183,12 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
       err(`${label}: empty input: no capture header`);
       status = EXIT_BAD_INPUT;
     }
+    if (brokenPipe) break;
+    const skipped = decoder?.state.statistics.skipped ?? { flows: 0, bytes: 0 };
+    damage.finish(decoder?.skippedFlows ?? [], skipped.flows, skipped.bytes);
+    stats?.addSkippedFlows(skipped.flows, skipped.bytes);
+    if (damage.unreadable) status = EXIT_BAD_INPUT;
+    if (damage.damaged) damaged = true;
   }
   if (brokenPipe) return EXIT_OK;
 
@@ -182,17 +196,18 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
     const report = stats.report();
     if (options.json) out.line(JSON.stringify(report));
     else for (const line of renderStats(report, colors)) out.line(line);
-    if (report.messages === 0 && status === EXIT_OK) status = EXIT_NOTHING;
   }
   if (analyzer !== null) {
     const report = analyzer.report(sections);
     if (options.json) out.line(JSON.stringify(report));
     else for (const line of formatReport(report).split('\n')) out.line(line);
-    if (report.summary.records === 0 && status === EXIT_OK) status = EXIT_NOTHING;
   }
   await out.end();
   if (outputFailed) return EXIT_BAD_INPUT;
-  return brokenPipe ? EXIT_OK : status;
+  if (brokenPipe) return EXIT_OK;
+  if (status !== EXIT_OK) return status;
+  if (damaged) return EXIT_DAMAGED;
+  return matched === 0 ? EXIT_NOTHING : EXIT_OK;
 }
 
 /** The report's name for how the decoder saw a circuit end. */

@@ -87,5 +87,13 @@ export function renderStats(report: StatsReport, c: Palette): string[] {
       ? table(['client', 'server', 'host', 'user', 'channels', 'messages'], circuits).map((l) => '  ' + l)
       : ['  (none)']),
   );
+  const skipped = report.skippedFlows;
+  if (skipped.flows > 0) {
+    out.push('');
+    out.push(
+      `Skipped flows: ${skipped.flows} TCP flow${skipped.flows === 1 ? '' : 's'} (${skipped.bytes} bytes) not recognised as CA; ` +
+        'name CA servers on other ports with --ports',
+    );
+  }
   return out;
 }

@@ -365,6 +365,7 @@ export class Engine implements DaemonModel, SourceSink {
       perCommand: { ...s.byCommand },
       malformed: s.malformed,
       decoderDropped: this.decoderDropped(),
+      skippedFlows: { ...s.skipped },
       capture: this.counters(),
       websocket: { clients: hub.clients, dropped: hub.dropped },
     };

@@ -25,6 +25,8 @@ export interface StatsView {
   malformed: number;
   /** Frames captured but dropped before decoding because the decoder fell behind (never silent). */
   decoderDropped: number;
+  /** TCP flows not decoded because they were never recognised as CA (see `--ports`), and their bytes. */
+  skippedFlows: { flows: number; bytes: number };
   capture: CaptureStatsView;
   websocket: { clients: number; dropped: number };
 }

@@ -32,6 +32,8 @@ const UDP_DECODE = Object.freeze({ udp: true });
 const CLASSIFY_WINDOW = 2048;
 /** Servers remembered per search entry. */
 const MAX_ANSWERS = 16;
+/** Skipped flows listed one by one (all are counted in `statistics.skipped`). */
+const MAX_SKIPPED_LISTED = 100;
 
 interface EarlyChunk {
   side: Side;
@@ -52,6 +54,29 @@ interface FlowCtx {
   lastPacket: PacketInfo | null;
   /** Set while a gap made the start of the stream unknown (classification then uses the sequence test). */
   midStream: boolean;
+  /** Set once bytes of this flow were skipped because it was not recognised as CA. */
+  skipped: SkippedFlow | null;
+}
+
+/**
+ * A TCP flow whose payload was not decoded because it was never recognised as Channel Access: its
+ * opening did not look like CA and it is on no known server port (`--ports` / `extraServerPorts` name
+ * servers on other ports), or the input ended before its first bytes told.
+ */
+export interface SkippedFlow {
+  /** TCP flow id (as `CaRecord.circuit` would be). */
+  id: number;
+  /** Endpoints "ip:port"; `a` sent the first packet seen. */
+  a: string;
+  b: string;
+  /** The endpoint that opened the connection (SYN seen), when known. */
+  opener?: 'a' | 'b';
+  /** Frame of the packet that completed the flow's first payload bytes. */
+  firstFrame: number;
+  /** Payload bytes not decoded (the flow may be recognised later, e.g. when a beacon names its port). */
+  bytes: number;
+  /** 'not-ca': its first bytes are not a CA opening; 'undecided': it ended before they told. */
+  reason: 'not-ca' | 'undecided';
 }
 
 /** A buffered message or fault while an undirected circuit is looked ahead. */
@@ -96,6 +121,11 @@ export interface CaDecoder {
   end(): void;
   /** Packet-layer counters when capture bytes or frames were pushed (undefined with `feed` only). */
   readonly packetStats: PacketStats | undefined;
+  /**
+   * TCP flows whose bytes were skipped as not CA, the first 100 in order (all are counted in
+   * `state.statistics.skipped`). Undecided flows are added when they close or at {@link CaDecoder.end}.
+   */
+  readonly skippedFlows: readonly SkippedFlow[];
 }
 
 /** Creates a push decoder. */
@@ -112,6 +142,7 @@ export class Decoder implements CaDecoder {
   onCircuitClose: (circuit: CircuitInfo) => void;
   private readonly flows = new Map<number, FlowCtx>();
   private pipeline: PacketPipeline | null = null;
+  readonly skippedFlows: SkippedFlow[] = [];
 
   // Current message context, so the deframer callbacks are allocated once.
   private curCtx: FlowCtx | null = null;
@@ -169,7 +200,10 @@ export class Decoder implements CaDecoder {
   end(): void {
     this.pipeline?.end();
     // End of input: what the deframers still hold is a cut message or a pending fault.
-    for (const ctx of this.flows.values()) this.flushFlow(ctx);
+    for (const ctx of this.flows.values()) {
+      this.flushFlow(ctx);
+      this.skipUndecided(ctx);
+    }
   }
 
   private flushFlow(ctx: FlowCtx): void {
@@ -199,17 +233,14 @@ export class Decoder implements CaDecoder {
         this.flowCtx(ev.flow, ev.packet);
         break;
       case 'tcp-gap':
-        this.tcpGap(ev.flow, ev.from, ev.packet);
+        this.tcpGap(ev.flow, ev.from, ev.packet, ev.length);
         break;
       case 'tcp-close':
         this.tcpClose(ev.flow, ev.packet, ev.reason);
         break;
-      case 'problem': {
-        const probs = this.st.statistics.problems;
-        probs[ev.code] = (probs[ev.code] ?? 0) + 1;
-        this.onProblem(ev);
+      case 'problem':
+        this.problem(ev);
         break;
-      }
     }
   }
 
@@ -238,9 +269,13 @@ export class Decoder implements CaDecoder {
       circuit: null,
       lastPacket: packet,
       midStream: flow.opener === undefined,
+      skipped: null,
     };
     this.flows.set(flow.id, ctx);
-    this.st.statistics.evicted.flows += capMap(this.flows, this.opts.limits.maxFlows, (old) => this.endFlow(old, packet, 'evicted'));
+    this.st.statistics.evicted.flows += capMap(this.flows, this.opts.limits.maxFlows, (old) => {
+      this.skipUndecided(old);
+      this.endFlow(old, packet, 'evicted');
+    });
     const aServer = this.isKnownServer(flow.a.ip, flow.a.port);
     const bServer = this.isKnownServer(flow.b.ip, flow.b.port);
     if (aServer || bServer) {
@@ -337,7 +372,10 @@ export class Decoder implements CaDecoder {
       this.caData(ctx, from, packet, data);
       return;
     }
-    if (ctx.status === 'other') return;
+    if (ctx.status === 'other') {
+      this.skipBytes(ctx, data.length);
+      return;
+    }
     // Not decided: keep a copy (bounded) and look at this direction's first bytes.
     ctx.early.push({ side: from, packet, data: data.slice() });
     ctx.earlyBytes[from] += data.length;
@@ -353,9 +391,42 @@ export class Decoder implements CaDecoder {
       else this.becomeCa(ctx, packet, 'opening', null, 'guess');
     } else if (verdict.kind === 'no' || ctx.earlyBytes[from] > this.opts.limits.earlyBytes) {
       ctx.status = 'other';
-      ctx.early = [];
       this.st.statistics.tcpFlowsOther++;
+      this.skipFlow(ctx, 'not-ca');
+      ctx.early = [];
     }
+  }
+
+  /** Counts a flow's buffered bytes as skipped (the flow is not CA, or the input ended undecided). */
+  private skipFlow(ctx: FlowCtx, reason: SkippedFlow['reason']): void {
+    const first = ctx.early[0];
+    if (first === undefined) return;
+    const { flow } = ctx;
+    const skipped: SkippedFlow = {
+      id: flow.id,
+      a: `${flow.a.ip}:${flow.a.port}`,
+      b: `${flow.b.ip}:${flow.b.port}`,
+      opener: flow.opener,
+      firstFrame: first.packet.frame,
+      bytes: 0,
+      reason,
+    };
+    ctx.skipped = skipped;
+    this.st.statistics.skipped.flows++;
+    if (this.skippedFlows.length < MAX_SKIPPED_LISTED) this.skippedFlows.push(skipped);
+    this.skipBytes(ctx, ctx.earlyBytes.a + ctx.earlyBytes.b);
+  }
+
+  private skipBytes(ctx: FlowCtx, n: number): void {
+    if (ctx.skipped) ctx.skipped.bytes += n;
+    this.st.statistics.skipped.bytes += n;
+  }
+
+  /** A flow that ends still undecided loses the bytes it held. */
+  private skipUndecided(ctx: FlowCtx): void {
+    if (ctx.status !== 'pending') return;
+    this.skipFlow(ctx, 'undecided');
+    ctx.early = [];
   }
 
   /** A newly learned server endpoint turns matching undecided or non-CA flows into circuits. */
@@ -371,8 +442,28 @@ export class Decoder implements CaDecoder {
     }
   }
 
-  private tcpGap(flow: TcpFlow, from: Side, packet: PacketInfo): void {
+  private problem(p: PacketProblem): void {
+    const probs = this.st.statistics.problems;
+    probs[p.code] = (probs[p.code] ?? 0) + 1;
+    this.onProblem(p);
+  }
+
+  private tcpGap(flow: TcpFlow, from: Side, packet: PacketInfo, length: number): void {
     const ctx = this.flowCtx(flow, packet);
+    if (ctx.status !== 'other') {
+      // Bytes of a CA (or maybe CA) stream the capture never saw: the deframer reports only the bytes it
+      // skips to resynchronise, which are none when the gap ends on a message boundary.
+      const src = from === 'a' ? flow.a : flow.b;
+      const dst = from === 'a' ? flow.b : flow.a;
+      const size = length >= 0 ? `${length} bytes` : 'bytes';
+      this.problem({
+        type: 'problem',
+        frame: packet.frame,
+        timestamp: packet.timestamp,
+        code: 'tcp-gap',
+        message: `frame ${packet.frame}: TCP ${src.ip}:${src.port} -> ${dst.ip}:${dst.port}: ${size} missing from the capture`,
+      });
+    }
     if (ctx.status === 'ca') {
       (from === 'a' ? ctx.deframerA : ctx.deframerB)?.gap();
     } else if (ctx.status === 'pending') {
@@ -388,6 +479,7 @@ export class Decoder implements CaDecoder {
     if (!ctx) return;
     this.flows.delete(flow.id);
     this.flushFlow(ctx);
+    this.skipUndecided(ctx);
     this.endFlow(ctx, packet, reason);
   }
 

@@ -201,6 +201,8 @@ export interface Statistics {
   tcpFlowsOther: number;
   /** Packet-layer problems by code. */
   problems: Record<string, number>;
+  /** TCP flows not decoded because they were never recognised as CA, and their payload bytes. */
+  skipped: { flows: number; bytes: number };
   /** Entries dropped to keep the state within its limits (not by normal expiry). */
   evicted: { circuits: number; channels: number; searches: number; pending: number; servers: number; clients: number; flows: number };
 }
@@ -250,6 +252,7 @@ export class ConversationState implements DecoderState {
     tcpFlowsCa: 0,
     tcpFlowsOther: 0,
     problems: {},
+    skipped: { flows: 0, bytes: 0 },
     evicted: { circuits: 0, channels: 0, searches: 0, pending: 0, servers: 0, clients: 0, flows: 0 },
   };
   private nextChannelId = 1;

@@ -159,6 +159,24 @@ describe('pcapng', () => {
     });
   }
 
+  it('reports a block of unknown type (a damaged EPB type field) instead of losing its packet silently', () => {
+    const file = pcapngFile([
+      {
+        interfaces: [{ linktype: 1 }],
+        blocks: [
+          { kind: 'epb', iface: 0, ts: EPB_TS, data: p1 },
+          { kind: 'raw', type: 0x80000006, body: new Uint8Array(24) },
+          { kind: 'epb', iface: 0, ts: EPB_TS, data: p2 },
+        ],
+      },
+    ]);
+    const r = read(file);
+    expect(r.frames.map((f) => f.frame)).toEqual([1, 2]);
+    expect(r.problems.map((p) => [p.code, p.frame, p.message])).toEqual([
+      ['unknown-block', 2, 'pcapng block of unknown type 0x80000006 (36 bytes) after frame 1 skipped'],
+    ]);
+  });
+
   it('applies power-of-two resolutions and if_tsoffset', () => {
     const file = pcapngFile([
       {

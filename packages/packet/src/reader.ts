@@ -40,6 +40,22 @@ const BLOCK_IDB = 0x00000001;
 const BLOCK_PB = 0x00000002;
 const BLOCK_SPB = 0x00000003;
 const BLOCK_EPB = 0x00000006;
+/**
+ * Block types that carry no packets and are skipped without a word: name resolution (4), interface
+ * statistics (5), IRIG timestamps (7), ARINC 429 (8), systemd journal (9), decryption secrets (0x0a),
+ * Hone project (0x101-0x102), Sysdig (0x201-0x213), custom blocks (0xbad, 0x40000bad). Any other type is
+ * reported: a damaged type field would otherwise make its packet vanish silently.
+ */
+function isKnownNonPacketBlock(type: number): boolean {
+  return (
+    (type >= 0x04 && type <= 0x0a && type !== BLOCK_EPB) ||
+    type === 0x101 ||
+    type === 0x102 ||
+    (type >= 0x201 && type <= 0x213) ||
+    type === 0x00000bad ||
+    type === 0x40000bad
+  );
+}
 const BLOCK_OFF_TYPE = 0;
 const BLOCK_OFF_LEN = 4;
 const BLOCK_BODY = 8;
@@ -571,7 +587,14 @@ export class CaptureReader {
         this.sectionHeader(dv, off, len);
         return;
       default:
-        // Name resolution, statistics, decryption secrets, custom and unknown blocks carry no packets.
+        // Name resolution, statistics, decryption secrets and custom blocks carry no packets.
+        if (!isKnownNonPacketBlock(type)) {
+          this.problem(
+            this.frames + 1,
+            'unknown-block',
+            `pcapng block of unknown type 0x${hex32(type)} (${len} bytes) after frame ${this.frames} skipped`,
+          );
+        }
         return;
     }
   }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Deframer } from './deframer.js';
+import { headerFaultMessage } from './header.js';
 import { build, concatBytes, encodeMessage } from './encode.js';
 import type { CaFrame } from './types.js';
 import { datagram, deframeAll, deframeChunks } from './test-support/collect.js';
@@ -118,6 +119,32 @@ describe('Deframer resynchronisation', () => {
     const { frames, faults } = deframeAll(concatBytes([echo, bad, read, echo]));
     expect(faults.map((f) => f.code)).toEqual(['bad-data-type']);
     expect(frames.map((f) => f.command)).toEqual([23, 15, 23]);
+  });
+
+  it('flags a payload on a command that never has one instead of swallowing the messages after it', () => {
+    // A VERSION whose size field was damaged to 16: found by the mutation fuzzer (example_tcp_data.pcap).
+    const version = encodeMessage({ command: 0, dataType: 0, dataCount: 13 });
+    const bad = version.slice();
+    bad[3] = 16;
+    const { frames, faults } = deframeAll(concatBytes([bad, read, echo, read]));
+    expect(faults.map((f) => [f.code, f.length])).toEqual([['unexpected-payload', bad.length]]);
+    expect(headerFaultMessage('unexpected-payload', 0, 16, 0)).toBe('command 0 carries no payload, but its header claims 16 bytes');
+    expect(frames.map((f) => f.command)).toEqual([15, 23, 15]);
+    expect(deframeAll(concatBytes([version, read])).faults).toEqual([]);
+  });
+
+  it('flags a DBR payload larger than its type and count need (a damaged size field)', () => {
+    // An EventAddResponse of one DBR_DOUBLE (8 bytes) whose size was damaged to 24: found by the fuzzer.
+    const upd = build.eventAddResponse({ data_type: 6, data: [1.5], subscriptionid: 3 });
+    const bad = upd.slice();
+    bad[3] = 24;
+    const { frames, faults } = deframeAll(concatBytes([bad, read, echo]));
+    expect(faults.map((f) => f.code)).toEqual(['payload-exceeds-type']);
+    expect(frames.map((f) => f.command)).toEqual([15, 23]);
+    // The EVENT_ADD request's 16-byte mask payload and a short DBR_STRING are fine.
+    const sub = build.eventAddRequest({ data_type: 6, data_count: 0, sid: 1, subscriptionid: 2, mask: 1 });
+    const str = encodeMessage({ command: 15, dataType: 0, dataCount: 1 }, new Uint8Array([0x61, 0]));
+    expect(deframeAll(concatBytes([sub, str, upd])).faults).toEqual([]);
   });
 
   it('after a gap, drops the partial message and resumes at the next boundary', () => {

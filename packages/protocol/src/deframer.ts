@@ -506,11 +506,14 @@ export class Deframer {
     const ps16 = u16(buf, p + HeaderOffset.PAYLOAD_SIZE);
     const dt = u16(buf, p + HeaderOffset.DATA_TYPE);
     let ps = ps16;
+    let dc = u16(buf, p + HeaderOffset.DATA_COUNT);
     if (ps16 === EXTENDED_MARKER) {
       if (end - p < EXTENDED_HEADER_SIZE) return headerFault(cmd, 0, dt) === undefined;
       ps = u32(buf, p + HeaderOffset.EXT_PAYLOAD_SIZE);
+      dc = u32(buf, p + HeaderOffset.EXT_DATA_COUNT);
     }
-    return headerFault(cmd, ps, dt) === undefined && ps <= this.maxPayloadSize && resyncShapeOk(buf, p, cmd, ps, dt);
+    // The same checks as run() applies to a header, or a rejected candidate would be found again forever.
+    return headerFault(cmd, ps, dt, dc) === undefined && ps <= this.maxPayloadSize && resyncShapeOk(buf, p, cmd, ps, dt);
   }
 
   /**
@@ -588,9 +591,9 @@ export class Deframer {
       } else {
         dc = u16(buf, o + HeaderOffset.DATA_COUNT);
       }
-      const bad = headerFault(cmd, ps, dt);
+      const bad = headerFault(cmd, ps, dt, dc);
       if (bad !== undefined) {
-        this.startFault(bad, headerFaultMessage(bad, cmd, ps, dt), base + o);
+        this.startFault(bad, headerFaultMessage(bad, cmd, ps, dt, dc), base + o);
         // A misaligned size means the sender does not keep 8-byte boundaries.
         if (bad === 'bad-alignment') this.phase = -1;
         continue;
@@ -680,8 +683,8 @@ export function deframeDatagram(
     const hs = ext ? EXTENDED_HEADER_SIZE : HEADER_SIZE;
     const ps = ext ? u32(bytes, o + HeaderOffset.EXT_PAYLOAD_SIZE) : ps16;
     const dc = ext ? u32(bytes, o + HeaderOffset.EXT_DATA_COUNT) : u16(bytes, o + HeaderOffset.DATA_COUNT);
-    const bad = headerFault(cmd, ps, dt);
-    if (bad !== undefined) return fail(bad, headerFaultMessage(bad, cmd, ps, dt));
+    const bad = headerFault(cmd, ps, dt, dc);
+    if (bad !== undefined) return fail(bad, headerFaultMessage(bad, cmd, ps, dt, dc));
     if (ps > cap) return fail('too-large', `payload size ${ps} of command ${cmd} exceeds the cap ${cap}`);
     const total = hs + ps;
     if (total > avail) {

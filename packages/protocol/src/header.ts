@@ -2,7 +2,7 @@
  * CA message header (reference §2): offsets, plausibility checks and a reader. Everything is big-endian.
  */
 import type { CaFrame } from './types.js';
-import { commandHasDbrType, isObsoleteCommand, MAX_COMMAND, MAX_DBR_TYPE } from './tables.js';
+import { commandHasDbrType, commandHasNoPayload, dbrElementSize, dbrValueOffset, isObsoleteCommand, MAX_COMMAND, MAX_DBR_TYPE } from './tables.js';
 
 /** Offsets inside a header. */
 export const HeaderOffset = {
@@ -77,22 +77,49 @@ export function readHeader(bytes: Uint8Array, offset = 0): CaHeader | undefined 
 }
 
 /** Codes of {@link headerFault}. */
-export type HeaderFaultCode = 'bad-command' | 'obsolete-command' | 'bad-alignment' | 'bad-data-type';
+export type HeaderFaultCode =
+  | 'bad-command'
+  | 'obsolete-command'
+  | 'bad-alignment'
+  | 'bad-data-type'
+  | 'unexpected-payload'
+  | 'payload-exceeds-type';
+
+/** EVENT_ADD request payload: the mask structure (§3.2), whatever the channel's type and count. */
+const EVENT_ADD_REQUEST_PAYLOAD = 16;
 
 /**
- * The §2.3 plausibility checks that need no size cap: `cmd ≤ 27` and not obsolete, `ps % 8 == 0`, and
- * `dt ≤ 38` for commands whose `dt` is a DBR type. Returns the failed check or `undefined`.
+ * Largest payload a DBR of `dataType` × `dataCount` takes: metadata plus values, padded to 8 (servers send
+ * less for short strings, never more). `undefined` for types without a fixed layout.
  */
-export function headerFault(command: number, payloadSize: number, dataType: number): HeaderFaultCode | undefined {
+function dbrPayloadBound(dataType: number, dataCount: number): number | undefined {
+  const offset = dbrValueOffset(dataType);
+  const element = dbrElementSize(dataType);
+  if (offset === undefined || element === undefined) return undefined;
+  return (offset + Math.max(dataCount, 1) * element + 7) & ~7;
+}
+
+/**
+ * The §2.3 plausibility checks that need no size cap: `cmd ≤ 27` and not obsolete, `ps % 8 == 0`,
+ * `dt ≤ 38` for commands whose `dt` is a DBR type, and no payload on a command that never has one (a
+ * damaged size there would swallow the messages after it). With `dataCount`, also that a DBR payload is
+ * no larger than its type and count need. Returns the failed check or `undefined`.
+ */
+export function headerFault(command: number, payloadSize: number, dataType: number, dataCount?: number): HeaderFaultCode | undefined {
   if (command > MAX_COMMAND) return 'bad-command';
   if (isObsoleteCommand(command)) return 'obsolete-command';
   if ((payloadSize & 7) !== 0) return 'bad-alignment';
   if (dataType > MAX_DBR_TYPE && commandHasDbrType(command)) return 'bad-data-type';
+  if (payloadSize !== 0 && commandHasNoPayload(command)) return 'unexpected-payload';
+  if (dataCount !== undefined && payloadSize > EVENT_ADD_REQUEST_PAYLOAD && commandHasDbrType(command)) {
+    const bound = dbrPayloadBound(dataType, dataCount);
+    if (bound !== undefined && payloadSize > bound) return 'payload-exceeds-type';
+  }
   return undefined;
 }
 
 /** Human text for a failed plausibility check. */
-export function headerFaultMessage(code: string, command: number, payloadSize: number, dataType: number): string {
+export function headerFaultMessage(code: string, command: number, payloadSize: number, dataType: number, dataCount?: number): string {
   switch (code) {
     case 'bad-command':
       return `command ${command} does not exist (max 27)`;
@@ -102,6 +129,10 @@ export function headerFaultMessage(code: string, command: number, payloadSize: n
       return `payload size ${payloadSize} of command ${command} is not a multiple of 8`;
     case 'bad-data-type':
       return `data type ${dataType} of command ${command} is not a DBR type (max 38)`;
+    case 'payload-exceeds-type':
+      return `payload size ${payloadSize} of command ${command} exceeds what data type ${dataType} × ${dataCount ?? '?'} needs`;
+    case 'unexpected-payload':
+      return `command ${command} carries no payload, but its header claims ${payloadSize} bytes`;
     default:
       return `${code}: command ${command}, payload size ${payloadSize}, data type ${dataType}`;
   }

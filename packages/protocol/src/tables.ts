@@ -130,6 +130,34 @@ export function commandHasDbrType(id: number): boolean {
   return DBR_TYPED[id] === 1;
 }
 
+/**
+ * Commands that carry no payload in either direction (§3.0, payload "–"). ECHO is left out: RSRV echoes
+ * whatever an ECHO carried.
+ */
+const NO_PAYLOAD = new Uint8Array(MAX_COMMAND + 1);
+for (const name of [
+  'VERSION',
+  'EVENT_CANCEL',
+  'EVENTS_OFF',
+  'EVENTS_ON',
+  'READ_SYNC',
+  'CLEAR_CHANNEL',
+  'RSRV_IS_UP',
+  'NOT_FOUND',
+  'REPEATER_CONFIRM',
+  'ACCESS_RIGHTS',
+  'REPEATER_REGISTER',
+  'CREATE_CH_FAIL',
+  'SERVER_DISCONN',
+] as const) {
+  NO_PAYLOAD[Command[name]] = 1;
+}
+
+/** True when the command never carries a payload: one means a damaged header or lost sync. */
+export function commandHasNoPayload(id: number): boolean {
+  return NO_PAYLOAD[id] === 1;
+}
+
 // ---------------------------------------------------------------------------------------------------
 // DBR types (§5.2, §5.3)
 

@@ -195,7 +195,8 @@ describe('filters', () => {
 
   it('--errors keeps failures only', async () => {
     const ok = await runCli(['--errors', fixture('example_tcp_data.pcap')]);
-    expect(ok.code).toBe(0);
+    // No failure in the capture: nothing matched, status 1 (as grep).
+    expect(ok.code).toBe(1);
     expect(lines(ok.stdout)).toEqual([]);
   });
 });

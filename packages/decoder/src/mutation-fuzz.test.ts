@@ -1,0 +1,25 @@
+/**
+ * Seeded mutation fuzzing of the capture fixtures through the decoder (the checks are in
+ * test-support/mutation.ts): no exception, bounded output, the records of frames before the first
+ * damaged byte still emitted, and no record lost without a marker. `pnpm fuzz --seed S --cases N` runs
+ * a longer campaign of the same cases.
+ */
+import { describe, expect, it } from 'vitest';
+import { loadFixtures, runCase } from './test-support/mutation.js';
+
+/** About 1 ms of CPU a case on the small fixtures. */
+const CASES = 3000;
+const SEED = 1;
+
+describe('mutation fuzzing of pcap/pcapng/CA bytes', () => {
+  it(`${CASES} seeded cases lose no record silently`, () => {
+    const fixtures = loadFixtures();
+    const failures: string[] = [];
+    for (let seed = SEED; seed < SEED + CASES; seed++) {
+      const r = runCase(seed, fixtures);
+      if (r.violations.length > 0) failures.push(`${r.describe}: ${r.violations.join('; ')}`);
+    }
+    expect(failures).toEqual([]);
+    // A generous limit: the machine may be shared; the cases take about 3 s of CPU.
+  }, 180_000);
+});
