@@ -5,7 +5,7 @@
  * filter.
  */
 import type { CaRecord, DecoderProblem, MalformedCommand, SkippedFlow } from '@ca-shark/decoder';
-import { inputErrorLine, isUnreadableInput } from '@ca-shark/packet';
+import { inputErrorLine, isUnreadableInput, problemText } from '@ca-shark/packet';
 
 /** Lines printed per kind of damage and input; the rest are counted in one line at the end. */
 export const LINES_PER_KIND = 5;
@@ -35,7 +35,7 @@ export class DamageReport {
 
   /** A packet-layer problem. */
   problem(p: DecoderProblem): void {
-    const text = p.frame > 0 && !p.message.includes(`frame ${p.frame}`) ? `frame ${p.frame}: ${p.message}` : p.message;
+    const text = problemText(p);
     // Unreadable input (exit status 2) is decided by the list ca-sharkd shares; every other problem is damage.
     if (isUnreadableInput(p.code)) {
       this.unreadable = true;

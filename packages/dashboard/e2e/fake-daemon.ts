@@ -157,7 +157,7 @@ export function fakeSnapshot(now: number, started: number, messages: number, rat
     stats: {
       packets: messages, bytes: messages * 80, messages, messagesPerSecond: rate,
       perCommand: { SearchRequest: searches, SearchResponse: searches - missing, EventAddResponse: Math.floor(messages * 0.3) },
-      malformed: 0, decoderDropped: 0, capture: { received: messages, dropped: 0, ifDropped: 0 }, websocket: { clients, dropped: websocketDropped },
+      malformed: 0, decoderDropped: 0, skippedFlows: { flows: 0, bytes: 0 }, capture: { received: messages, dropped: 0, ifDropped: 0 }, websocket: { clients, dropped: websocketDropped },
     },
     channels: [
       channel('sim:double', 'DOUBLE', [3.14]),

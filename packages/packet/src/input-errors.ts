@@ -33,6 +33,15 @@ export function inputErrorLine(label: string, message: string): string {
   return `${label}: ${message}`;
 }
 
+/**
+ * A problem's message led by the frame it concerns (`frame 119: ...`), unless the message names that frame
+ * already or no frame is known (0): every report of damage says where it is.
+ */
+export function problemText(problem: { readonly frame: number; readonly message: string }): string {
+  const { frame, message } = problem;
+  return frame > 0 && !message.includes(`frame ${frame}`) ? `frame ${frame}: ${message}` : message;
+}
+
 /** Why a capture file could not be opened, in a few words ("no such file", "permission denied", ...). */
 export function describeOpenError(err: NodeJS.ErrnoException): string {
   switch (err.code) {

@@ -1,5 +1,5 @@
 import {
-  CaptureReader, type CaptureFrame, type PacketProblem, inputErrorLine, isSupportedLinktype, isUnreadableInput,
+  CaptureReader, type CaptureFrame, type PacketProblem, inputErrorLine, isSupportedLinktype, isUnreadableInput, problemText,
   unsupportedLinktypeMessage,
 } from '@ca-shark/packet';
 import { DaemonError } from '../errors.js';
@@ -77,7 +77,7 @@ export class CaptureBytes {
       this.sink.problem({ frame: p.frame, code: p.code, message: p.message });
       return;
     }
-    const line = inputErrorLine(this.label, p.message);
+    const line = inputErrorLine(this.label, problemText(p));
     const once = key ?? line;
     if (this.reported.has(once) || this.reported.size >= MAX_REPORTED) return;
     this.reported.add(once);

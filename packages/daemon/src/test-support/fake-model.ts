@@ -11,6 +11,7 @@ export function fakeModel(): DaemonModel {
     perCommand: { SearchRequest: 4, SearchResponse: 3 },
     malformed: 0,
     decoderDropped: 0,
+    skippedFlows: { flows: 0, bytes: 0 },
     capture: { received: 11, dropped: 1, ifDropped: 0 },
     websocket: { clients: 0, dropped: 0 },
   });

@@ -6,7 +6,7 @@ import {
 } from './analysis.js';
 
 const stats: SnapshotMessage['stats'] = {
-  packets: 0, bytes: 0, messages: 0, messagesPerSecond: 0, perCommand: {}, malformed: 0, decoderDropped: 0,
+  packets: 0, bytes: 0, messages: 0, messagesPerSecond: 0, perCommand: {}, malformed: 0, decoderDropped: 0, skippedFlows: { flows: 0, bytes: 0 },
   capture: { received: 0, dropped: 0, ifDropped: 0 }, websocket: { clients: 0, dropped: 0 },
 };
 

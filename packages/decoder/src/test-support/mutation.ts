@@ -78,8 +78,8 @@ export function frameUnits(bytes: Uint8Array): FrameUnit[] {
   const p = new PacketPipeline({
     onEvent: (ev) => {
       const payload = ev.type === 'udp' ? ev.payload : ev.type === 'tcp-data' ? ev.data : null;
-      const u = payload && units[ev.packet.frame - 1];
-      if (u && payload.buffer === bytes.buffer && payload.length > 0) u.payload = Math.min(u.payload, payload.byteOffset - bytes.byteOffset);
+      const u = payload !== null && ev.type !== 'problem' ? units[ev.packet.frame - 1] : undefined;
+      if (u !== undefined && payload !== null && payload.buffer === bytes.buffer && payload.length > 0) u.payload = Math.min(u.payload, payload.byteOffset - bytes.byteOffset);
     },
   });
   p.pushCapture(bytes);
