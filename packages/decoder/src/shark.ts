@@ -41,46 +41,149 @@ const FILE_CHUNK = 1 << 20;
  * Throws when the input cannot be opened, or (unless `onProblem` is given, which then receives it) when it
  * is neither pcap nor pcapng. Other packet-layer problems never stop the iteration.
  */
-export async function* shark(input: SharkInput, options: SharkOptions = {}): AsyncGenerator<CaRecord, void, undefined> {
-  // Circuit ends travel in the record queue so the callback sees them after the circuit's last record
-  // has been yielded, not when the chunk holding them was decoded.
-  let queue: (CaRecord | CircuitEnd)[] = [];
-  const onCircuitClose = options.onCircuitClose;
-  const decoder = new Decoder({
-    ...options,
-    onRecord: (r) => queue.push(r),
-    onCircuitClose: onCircuitClose && ((c) => queue.push(new CircuitEnd(c))),
-  });
-  // Without a problem handler, input that is no capture at all must not pass as an empty one.
-  const fatal: { problem: PacketProblem | null } = { problem: null };
-  decoder.onProblem =
-    options.onProblem ??
-    ((p) => {
-      if (p.code === NOT_A_CAPTURE) fatal.problem ??= p;
-    });
-  options.onDecoder?.(decoder);
-  for await (const chunk of chunksOf(input)) {
-    decoder.pushCapture(chunk);
-    if (fatal.problem) throw new Error(`shark(): ${fatal.problem.message}`);
-    if (queue.length > 0) yield* drain();
-  }
-  decoder.end();
-  yield* drain();
-
-  function* drain(): Generator<CaRecord, void, undefined> {
-    const out = queue;
-    queue = [];
-    for (let i = 0; i < out.length; i++) {
-      const item = out[i];
-      if (item instanceof CircuitEnd) onCircuitClose?.(item.circuit);
-      else yield item;
-    }
-  }
+export function shark(input: SharkInput, options: SharkOptions = {}): AsyncGenerator<CaRecord, void, undefined> {
+  return new SharkRun(input, options);
 }
 
 /** A circuit end waiting in the record queue. */
 class CircuitEnd {
   constructor(readonly circuit: CircuitInfo) {}
+}
+
+const DONE: IteratorReturnResult<void> = Object.freeze({ done: true, value: undefined });
+
+/**
+ * The iterator behind {@link shark}. Not an async generator function on purpose: each `yield` of one
+ * costs several promise reactions (and `yield*` over a queue more), which took as much CPU as decoding
+ * itself. Here a record already decoded is handed out as one resolved promise; the input is read (and
+ * decoded a chunk at a time) only when the queue is empty.
+ */
+class SharkRun implements AsyncGenerator<CaRecord, void, undefined> {
+  // Circuit ends travel in the record queue so the callback sees them after the circuit's last record
+  // has been handed out, not when the chunk holding them was decoded.
+  private queue: (CaRecord | CircuitEnd)[] = [];
+  private pos = 0;
+  private decoder: Decoder | null = null;
+  private source: AsyncIterator<Uint8Array> | null = null;
+  private finished = false;
+  /** The read in progress, so overlapping next() calls are served in order as a generator's are. */
+  private reading: Promise<IteratorResult<CaRecord, void>> | null = null;
+  /** Without a problem handler, input that is no capture at all must not pass as an empty one. */
+  private fatal: PacketProblem | null = null;
+
+  constructor(
+    private readonly input: SharkInput,
+    private readonly options: SharkOptions,
+  ) {}
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<CaRecord, void>> {
+    if (this.reading) {
+      const next = (): Promise<IteratorResult<CaRecord, void>> => this.next();
+      return this.reading.then(next, next);
+    }
+    let record: CaRecord | undefined;
+    try {
+      record = this.take();
+    } catch (err) {
+      return this.fail(err);
+    }
+    if (record !== undefined) return Promise.resolve({ done: false, value: record });
+    if (this.finished) return Promise.resolve(DONE);
+    const reading = this.read().finally(() => {
+      this.reading = null;
+    });
+    this.reading = reading;
+    return reading;
+  }
+
+  async return(): Promise<IteratorResult<CaRecord, void>> {
+    await this.close();
+    return DONE;
+  }
+
+  async throw(err: unknown): Promise<IteratorResult<CaRecord, void>> {
+    await this.close();
+    throw err;
+  }
+
+  /** The next queued record, running the circuit-end callbacks queued before it. */
+  private take(): CaRecord | undefined {
+    const q = this.queue;
+    while (this.pos < q.length) {
+      const item = q[this.pos++];
+      if (item instanceof CircuitEnd) this.options.onCircuitClose?.(item.circuit);
+      else return item;
+    }
+    if (q.length > 0) {
+      q.length = 0;
+      this.pos = 0;
+    }
+    return undefined;
+  }
+
+  /** Decodes input until a record is queued or the input ends. */
+  private async read(): Promise<IteratorResult<CaRecord, void>> {
+    try {
+      const decoder = this.decoder ?? this.start();
+      const source = this.source as AsyncIterator<Uint8Array>;
+      for (;;) {
+        const chunk = await source.next();
+        if (this.finished) return DONE;
+        if (chunk.done) {
+          decoder.end();
+          this.finished = true;
+        } else {
+          decoder.pushCapture(chunk.value);
+          if (this.fatal) throw new Error(`shark(): ${this.fatal.message}`);
+        }
+        const record = this.take();
+        if (record !== undefined) return { done: false, value: record };
+        if (this.finished) return DONE;
+      }
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
+  }
+
+  private start(): Decoder {
+    const { options } = this;
+    const queue = this.queue;
+    const decoder = new Decoder({
+      ...options,
+      onRecord: (r) => queue.push(r),
+      onCircuitClose: options.onCircuitClose && ((c) => queue.push(new CircuitEnd(c))),
+    });
+    decoder.onProblem =
+      options.onProblem ??
+      ((p) => {
+        if (p.code === NOT_A_CAPTURE) this.fatal ??= p;
+      });
+    this.decoder = decoder;
+    this.source = chunksOf(this.input);
+    options.onDecoder?.(decoder);
+    return decoder;
+  }
+
+  private async fail(err: unknown): Promise<never> {
+    await this.close();
+    throw err;
+  }
+
+  /** Ends the iteration and stops reading the input. */
+  private async close(): Promise<void> {
+    if (this.finished && this.source === null) return;
+    this.finished = true;
+    this.queue.length = 0;
+    this.pos = 0;
+    const source = this.source;
+    this.source = null;
+    await source?.return?.();
+  }
 }
 
 async function* chunksOf(input: SharkInput): AsyncGenerator<Uint8Array> {
