@@ -25,6 +25,13 @@ const NOT_A_CAPTURE = 'not-a-capture';
 
 /** Bytes handed to the decoder at once when the input is one big buffer, so records stream out early. */
 const BUFFER_SLICE = 1 << 20;
+/**
+ * Bytes decoded before the records they gave are handed out. Small, so the records waiting in the queue
+ * stay few: every young-generation GC copies the live ones, and a whole 1 MiB chunk's worth (thousands of
+ * records) made those copies the biggest cost of shark(). Not too small either: a capture record that
+ * straddles two slices is copied by the reader, and loopback captures hold 64 KiB segments.
+ */
+const DECODE_SLICE = 1 << 17;
 /** Read size for files. */
 const FILE_CHUNK = 1 << 20;
 
@@ -63,6 +70,9 @@ class SharkRun implements AsyncGenerator<CaRecord, void, undefined> {
   // has been handed out, not when the chunk holding them was decoded.
   private queue: (CaRecord | CircuitEnd)[] = [];
   private pos = 0;
+  /** The chunk being decoded a slice at a time, and where its next slice starts. */
+  private chunk: Uint8Array | null = null;
+  private chunkPos = 0;
   private decoder: Decoder | null = null;
   private source: AsyncIterator<Uint8Array> | null = null;
   private finished = false;
@@ -131,13 +141,24 @@ class SharkRun implements AsyncGenerator<CaRecord, void, undefined> {
       const decoder = this.decoder ?? this.start();
       const source = this.source as AsyncIterator<Uint8Array>;
       for (;;) {
-        const chunk = await source.next();
-        if (this.finished) return DONE;
-        if (chunk.done) {
-          decoder.end();
-          this.finished = true;
-        } else {
-          decoder.pushCapture(chunk.value);
+        let bytes = this.chunk;
+        if (bytes === null) {
+          const next = await source.next();
+          if (this.finished) return DONE;
+          if (next.done) {
+            decoder.end();
+            this.finished = true;
+          } else {
+            bytes = next.value;
+            this.chunkPos = 0;
+          }
+        }
+        if (bytes !== null) {
+          const from = this.chunkPos;
+          const to = Math.min(bytes.length, from + DECODE_SLICE);
+          decoder.pushCapture(from === 0 && to === bytes.length ? bytes : bytes.subarray(from, to));
+          this.chunkPos = to;
+          this.chunk = to < bytes.length ? bytes : null;
           if (this.fatal) throw new Error(`shark(): ${this.fatal.message}`);
         }
         const record = this.take();
@@ -180,6 +201,7 @@ class SharkRun implements AsyncGenerator<CaRecord, void, undefined> {
     this.finished = true;
     this.queue.length = 0;
     this.pos = 0;
+    this.chunk = null;
     const source = this.source;
     this.source = null;
     await source?.return?.();
