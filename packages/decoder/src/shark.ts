@@ -1,5 +1,5 @@
 import type { CircuitInfo } from './state.js';
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { PacketProblem } from '@ca-shark/packet';
 import { Decoder } from './decoder.js';
@@ -210,8 +210,7 @@ class SharkRun implements AsyncGenerator<CaRecord, void, undefined> {
 
 async function* chunksOf(input: SharkInput): AsyncGenerator<Uint8Array> {
   if (typeof input === 'string' || input instanceof URL) {
-    const path = input instanceof URL ? fileURLToPath(input) : input;
-    yield* chunksOf(createReadStream(path, { highWaterMark: FILE_CHUNK }));
+    yield* fileChunks(input instanceof URL ? fileURLToPath(input) : input);
     return;
   }
   if (input instanceof Uint8Array) {
@@ -221,5 +220,23 @@ async function* chunksOf(input: SharkInput): AsyncGenerator<Uint8Array> {
   for await (const chunk of input) {
     if (typeof chunk === 'string') throw new TypeError('shark(): the capture stream must yield bytes, not strings');
     yield chunk;
+  }
+}
+
+/**
+ * A file's bytes by plain reads: a read stream's machinery (buffering, events, its async iterator) cost
+ * more than the reads. Each chunk is a new buffer: the decoder hands out views into it.
+ */
+async function* fileChunks(path: string): AsyncGenerator<Uint8Array> {
+  const file = await open(path, 'r');
+  try {
+    for (;;) {
+      const chunk = Buffer.allocUnsafeSlow(FILE_CHUNK);
+      const { bytesRead } = await file.read(chunk, 0, FILE_CHUNK, null);
+      if (bytesRead === 0) return;
+      yield bytesRead < FILE_CHUNK ? chunk.subarray(0, bytesRead) : chunk;
+    }
+  } finally {
+    await file.close();
   }
 }
