@@ -269,8 +269,8 @@ describe('decodeDbr: waveforms as typed arrays', () => {
     { type: 3, name: 'ENUM', ctor: Uint16Array, values: (i: number) => 65_535 - i },
     { type: 4, name: 'CHAR', ctor: Uint8Array, values: (i: number) => (i * 7) % 256 },
   ] as const;
-  it.each(cases)('$name: more than 16 elements give a host-order $ctor.name, up to 16 a plain array', ({ type, ctor, values }) => {
-    for (const n of [16, 17, 1000]) {
+  it.each(cases)('$name: more than TYPED_THRESHOLD elements give a host-order $ctor.name, up to it a plain array', ({ type, ctor, values }) => {
+    for (const n of [TYPED_THRESHOLD, TYPED_THRESHOLD + 1, 1000]) {
       const want = Array.from({ length: n }, (_, i) => values(i));
       // Offset the payload inside a bigger buffer: the decoder must not assume alignment.
       const encoded = encodeDbr(type + 14, want, { secondsPastEpoch: 1, nanoseconds: 2 });
@@ -288,7 +288,7 @@ describe('decodeDbr: waveforms as typed arrays', () => {
     }
   });
   it('labels enum waveforms from typed values', () => {
-    const n = 20;
+    const n = TYPED_THRESHOLD + 4;
     const v = decodeDbr(3, n, encodeDbr(3, Array.from({ length: n }, (_, i) => i % 3)), { enumStrings: ['off', 'on'] });
     expect(v.data).toBeInstanceOf(Uint16Array);
     expect(v.enumLabels?.slice(0, 4)).toEqual(['off', 'on', '2', 'off']);
@@ -304,10 +304,12 @@ describe('decodeDbr: waveforms as typed arrays', () => {
     }
   });
   it('copies: the typed array survives changes to the payload bytes', () => {
-    const payload = encodeDbr(6, Array.from({ length: 32 }, (_, i) => i));
-    const v = decodeDbr(6, 32, payload);
+    const n = TYPED_THRESHOLD + 1;
+    const payload = encodeDbr(6, Array.from({ length: n }, (_, i) => i));
+    const v = decodeDbr(6, n, payload);
     payload.fill(0);
-    expect(Array.from(v.data)).toEqual(Array.from({ length: 32 }, (_, i) => i));
+    expect(v.data).toBeInstanceOf(Float64Array);
+    expect(Array.from(v.data)).toEqual(Array.from({ length: n }, (_, i) => i));
   });
 });
 

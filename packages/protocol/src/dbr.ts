@@ -41,9 +41,11 @@ const scratchF32 = new Float32Array(scratch);
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 /**
  * Numeric arrays longer than this decode to typed arrays (see {@link DbrValue.data}); shorter ones, above
- * all the common scalars, to plain arrays, which are cheaper to allocate.
+ * all the common scalars, to plain arrays, which are cheaper to allocate than an ArrayBuffer's backing
+ * store (measured: with 17 instead of 256 here, 32- and 64-element waveforms made real100.pcap 10 %
+ * slower).
  */
-export const TYPED_THRESHOLD = 16;
+export const TYPED_THRESHOLD = 256;
 
 function beF64(b: Uint8Array, o: number): number {
   const s = scratchBytes;
