@@ -134,18 +134,10 @@ function makeFrame(
  * The payload view is made by the constructor: subarray() looks up the species constructor and costs
  * twice as much. Both are plain Uint8Arrays even when the input is a Buffer.
  */
+// The CaFrame fields come by declaration merging (no field declarations: the constructor assigns them in
+// one order, and `truncated`/`anomalies` are added only to the few frames that have them).
+interface DeframedFrame extends Omit<CaFrame, 'bytes'> {}
 class DeframedFrame implements CaFrame {
-  command: number;
-  payloadSize: number;
-  dataType: number;
-  dataCount: number;
-  parameter1: number;
-  parameter2: number;
-  headerSize: number;
-  payload: Uint8Array;
-  // Declared only: set on the few frames that have them.
-  declare truncated?: boolean;
-  declare anomalies?: string[];
   // Private names: no own properties besides CaFrame's, so frames compare and spread as plain ones did.
   #buffer: ArrayBufferLike;
   #at: number;
