@@ -122,6 +122,9 @@ export class Decoder implements CaDecoder {
   /** Sequence number of the current search datagram (its leading VERSION), null when it has none. */
   private udpSequence: number | null = null;
   private udpCertainty: RoleCertainty = 'guess';
+  /** "ip:port" of the current datagram's ends, built once per datagram rather than per message. */
+  private udpSrc = '';
+  private udpDst = '';
 
   private readonly onTcpFrameCb = (frame: CaFrame): void => {
     if (this.held) this.held.push({ frame: copyFrame(frame) });
@@ -134,8 +137,8 @@ export class Decoder implements CaDecoder {
   private readonly onUdpFrameCb = (frame: CaFrame): void => this.udpFrame(this.curPacket as PacketInfo, frame);
   private readonly onUdpFaultCb = (fault: CaFault): void => {
     const p = this.curPacket as PacketInfo;
-    const client = this.udpRole === 'request' ? endpoint(p, 'src') : this.udpRole === 'response' ? endpoint(p, 'dst') : undefined;
-    const server = this.udpRole === 'request' ? endpoint(p, 'dst') : this.udpRole === 'response' ? endpoint(p, 'src') : undefined;
+    const client = this.udpRole === 'request' ? this.udpSrc : this.udpRole === 'response' ? this.udpDst : undefined;
+    const server = this.udpRole === 'request' ? this.udpDst : this.udpRole === 'response' ? this.udpSrc : undefined;
     this.malformed(p, fault, this.udpRole, this.udpCertainty, undefined, server, client);
   };
 
@@ -934,6 +937,8 @@ export class Decoder implements CaDecoder {
     const prev = this.curPacket;
     this.curPacket = packet;
     this.udpSequence = null;
+    this.udpSrc = endpoint(packet, 'src');
+    this.udpDst = endpoint(packet, 'dst');
     deframeDatagram(payload, this.onUdpFrameCb, this.onUdpFaultCb, {
       maxPayloadSize: this.opts.maxMessageSize,
       truncated: packet.caplen < packet.origlen,
@@ -952,7 +957,7 @@ export class Decoder implements CaDecoder {
   private udpFrame(packet: PacketInfo, frame: CaFrame): void {
     let role: Role;
     let certainty: RoleCertainty;
-    const dstAddr = endpoint(packet, 'dst');
+    const dstAddr = this.udpDst;
     if (this.udpRole) {
       role = this.udpRole;
       certainty = this.udpCertainty;
@@ -970,7 +975,7 @@ export class Decoder implements CaDecoder {
       }
     }
     const isReq = role === 'request';
-    const srcAddr = endpoint(packet, 'src');
+    const srcAddr = this.udpSrc;
     let client: string | undefined = isReq ? srcAddr : dstAddr;
     let server: string | undefined = isReq ? dstAddr : srcAddr;
     let pv: string | null = null;
