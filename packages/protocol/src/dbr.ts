@@ -17,6 +17,7 @@ import {
   MAX_STRING_SIZE,
   MAX_UNITS_SIZE,
   type DbrElementKind,
+  type DbrMetaKind,
 } from './tables.js';
 
 /** Options of {@link decodeDbr}. */
@@ -245,6 +246,75 @@ function elementSize(kind: DbrElementKind): number {
 }
 
 /**
+ * Metadata of the STS/GR/CTRL/ENUM/STSACK kinds (and of a TIME payload too short for the fast path) into
+ * `meta`; returns the problem of a payload shorter than the metadata. Kept out of decodeDbrWith so the
+ * common path (plain and TIME values) stays small: TurboFan compiled the merged function for ~190 ms
+ * under load, while the decoder ran unoptimised.
+ */
+function readMetadata(
+  b: Uint8Array,
+  meta: DbrMetadata,
+  kind: DbrElementKind,
+  metaKind: Exclude<DbrMetaKind, 'plain'>,
+  valueOffset: number,
+): string | undefined {
+  const len = b.length;
+  const problem = len < valueOffset ? `payload of ${len} bytes is shorter than the ${valueOffset}-byte metadata` : undefined;
+  if (len >= 4) {
+    const status = metaKind === 'stsack' ? beU16(b, MetaOffset.STATUS) : beI16(b, MetaOffset.STATUS);
+    const severity = metaKind === 'stsack' ? beU16(b, MetaOffset.SEVERITY) : beI16(b, MetaOffset.SEVERITY);
+    meta.status = status;
+    meta.statusName = alarmStatusName(status);
+    meta.severity = severity;
+    meta.severityName = alarmSeverityName(severity);
+  }
+  if (len >= valueOffset) {
+    switch (metaKind) {
+      case 'time': {
+        const secs = beU32(b, MetaOffset.TIME_SECONDS);
+        const nsec = beU32(b, MetaOffset.TIME_NANOSECONDS);
+        meta.secondsPastEpoch = secs;
+        meta.nanoseconds = nsec;
+        if (secs !== 0 || nsec !== 0) meta.timestamp = secs + EPICS_EPOCH_OFFSET + nsec / 1e9;
+        break;
+      }
+      case 'gr':
+      case 'ctrl': {
+        const isFloat = kind === 'f32' || kind === 'f64';
+        if (isFloat) meta.precision = beI16(b, MetaOffset.PRECISION);
+        meta.units = readCString(b, isFloat ? MetaOffset.FLOAT_UNITS : MetaOffset.INT_UNITS, MAX_UNITS_SIZE);
+        const size = elementSize(kind);
+        const nLimits = metaKind === 'ctrl' ? 8 : 6;
+        let o = isFloat ? MetaOffset.FLOAT_LIMITS : MetaOffset.INT_LIMITS;
+        for (let i = 0; i < nLimits; i++) {
+          meta[LIMIT_FIELDS[i]] = readLimit(b, o, kind);
+          o += size;
+        }
+        break;
+      }
+      case 'enum': {
+        const noStr = beI16(b, MetaOffset.ENUM_NO_STR);
+        const n = Math.max(0, Math.min(noStr, MAX_ENUM_STATES));
+        if (n !== noStr) meta.enumStringCount = noStr;
+        const strs: string[] = new Array<string>(n);
+        for (let i = 0; i < n; i++) {
+          strs[i] = readCString(b, MetaOffset.ENUM_STRINGS + i * MAX_ENUM_STRING_SIZE, MAX_ENUM_STRING_SIZE);
+        }
+        meta.enumStrings = strs;
+        break;
+      }
+      case 'stsack':
+        meta.ackt = beU16(b, MetaOffset.ACKT);
+        meta.acks = beU16(b, MetaOffset.ACKS);
+        break;
+      default:
+        break;
+    }
+  }
+  return problem;
+}
+
+/**
  * Decodes the DBR payload `b` (whole payload, pad included) of type `dataType` with `dataCount`
  * elements. Decodes min(dataCount, elements present); a string element may end early at the payload end
  * (libca's short one-element strings).
@@ -293,58 +363,7 @@ export function decodeDbrWith(
           };
   } else if (metaKind !== 'plain') {
     meta = {};
-    if (len < valueOffset) problem = `payload of ${len} bytes is shorter than the ${valueOffset}-byte metadata`;
-    if (len >= 4) {
-      const status = metaKind === 'stsack' ? beU16(b, MetaOffset.STATUS) : beI16(b, MetaOffset.STATUS);
-      const severity = metaKind === 'stsack' ? beU16(b, MetaOffset.SEVERITY) : beI16(b, MetaOffset.SEVERITY);
-      meta.status = status;
-      meta.statusName = alarmStatusName(status);
-      meta.severity = severity;
-      meta.severityName = alarmSeverityName(severity);
-    }
-    if (len >= valueOffset) {
-      switch (metaKind) {
-        case 'time': {
-          const secs = beU32(b, MetaOffset.TIME_SECONDS);
-          const nsec = beU32(b, MetaOffset.TIME_NANOSECONDS);
-          meta.secondsPastEpoch = secs;
-          meta.nanoseconds = nsec;
-          if (secs !== 0 || nsec !== 0) meta.timestamp = secs + EPICS_EPOCH_OFFSET + nsec / 1e9;
-          break;
-        }
-        case 'gr':
-        case 'ctrl': {
-          const isFloat = kind === 'f32' || kind === 'f64';
-          if (isFloat) meta.precision = beI16(b, MetaOffset.PRECISION);
-          meta.units = readCString(b, isFloat ? MetaOffset.FLOAT_UNITS : MetaOffset.INT_UNITS, MAX_UNITS_SIZE);
-          const size = elementSize(kind);
-          const nLimits = metaKind === 'ctrl' ? 8 : 6;
-          let o = isFloat ? MetaOffset.FLOAT_LIMITS : MetaOffset.INT_LIMITS;
-          for (let i = 0; i < nLimits; i++) {
-            meta[LIMIT_FIELDS[i]] = readLimit(b, o, kind);
-            o += size;
-          }
-          break;
-        }
-        case 'enum': {
-          const noStr = beI16(b, MetaOffset.ENUM_NO_STR);
-          const n = Math.max(0, Math.min(noStr, MAX_ENUM_STATES));
-          if (n !== noStr) meta.enumStringCount = noStr;
-          const strs: string[] = new Array<string>(n);
-          for (let i = 0; i < n; i++) {
-            strs[i] = readCString(b, MetaOffset.ENUM_STRINGS + i * MAX_ENUM_STRING_SIZE, MAX_ENUM_STRING_SIZE);
-          }
-          meta.enumStrings = strs;
-          break;
-        }
-        case 'stsack':
-          meta.ackt = beU16(b, MetaOffset.ACKT);
-          meta.acks = beU16(b, MetaOffset.ACKS);
-          break;
-        default:
-          break;
-      }
-    }
+    problem = readMetadata(b, meta, kind, metaKind, valueOffset);
   }
   const dataTypeName = dbrTypeName(dataType) as string;
   let count = 0;
