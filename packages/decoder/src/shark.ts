@@ -63,7 +63,7 @@ const DONE: IteratorReturnResult<void> = Object.freeze({ done: true, value: unde
  * The iterator behind {@link shark}. Not an async generator function on purpose: each `yield` of one
  * costs several promise reactions (and `yield*` over a queue more), which took as much CPU as decoding
  * itself. Here a record already decoded is handed out as one resolved promise; the input is read (and
- * decoded a chunk at a time) only when the queue is empty.
+ * decoded a slice at a time) only when the queue is empty.
  */
 class SharkRun implements AsyncGenerator<CaRecord, void, undefined> {
   // Circuit ends travel in the record queue so the callback sees them after the circuit's last record
