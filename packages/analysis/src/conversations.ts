@@ -150,7 +150,12 @@ export class ConversationAnalysis {
 
   private addWrite(circuit: Circuit, record: AnalysisRecord, name: 'WriteRequest' | 'WriteNotifyRequest'): void {
     const data = record.command.data;
-    const values = Array.isArray(data) ? data : data === undefined ? [] : [data];
+    // Waveforms decode to typed arrays: the preview is a plain array either way (it ends up in JSON).
+    const values: unknown[] = Array.isArray(data)
+      ? data
+      : ArrayBuffer.isView(data) && !(data instanceof DataView)
+        ? Array.from((data as Float64Array).subarray(0, WRITE_VALUE_PREVIEW))
+        : data === undefined ? [] : [data];
     const write: WriteEntry = {
       time: record.timestamp, frame: record.frame, client: record.client ?? sender(record),
       host: circuit.log.host, user: circuit.log.user, server: record.server ?? circuit.log.server, pv: record.pv,

@@ -22,6 +22,21 @@ describe('recordToJSON', () => {
     expect(JSON.parse(text)).toEqual({ b: null, c: null, d: 5, e: '18446744073709551616' });
   });
 
+  it('writes decoded DBR waveforms (typed arrays, a CHAR one too) as plain arrays, and raw bytes still as hex', () => {
+    const record = {
+      raw: new Uint8Array([0xca, 0xfe]),
+      command: { name: 'EventAddResponse', data: new Float64Array([1.5, -2, 1e-7]) },
+      request: { command: { data: new Uint8Array([104, 105]) } },
+      more: [{ data: new Int16Array([-1, 2]) }, { data: new Float32Array([0.1]) }, { data: new Uint16Array([7]) }, { data: new Int32Array([-3]) }],
+    };
+    expect(JSON.parse(recordToJSON(record))).toEqual({
+      raw: 'cafe',
+      command: { name: 'EventAddResponse', data: [1.5, -2, 1e-7] },
+      request: { command: { data: [104, 105] } },
+      more: [{ data: [-1, 2] }, { data: [Math.fround(0.1)] }, { data: [7] }, { data: [-3] }],
+    });
+  });
+
   it('is one line', () => {
     expect(recordToJSON({ s: 'a\nb' })).not.toContain('\n');
   });

@@ -3,7 +3,7 @@
  * (documented field by field in docs/json.md, schema in packages/cli/schema/record.schema.json).
  *
  * Differences from the in-memory record: byte arrays (`Uint8Array`, `Buffer`) become lower-case hex
- * strings, `bigint` becomes a number when it is exactly representable and a decimal string otherwise,
+ * strings, except a `data` field, where a typed array is a decoded DBR waveform and becomes a plain array, `bigint` becomes a number when it is exactly representable and a decimal string otherwise,
  * non-finite numbers become null, and `undefined` fields are left out.
  */
 
@@ -14,12 +14,18 @@
 export function jsonReplacer(this: unknown, key: string, value: unknown): unknown {
   // The holder still has the original value; a Buffer has already been turned into {type, data} here.
   const original = (this as Record<string, unknown> | null)?.[key];
+  // DBR waveforms decode to typed arrays (a CHAR one is a Uint8Array too): values, not bytes.
+  if (key === 'data' && isNumericArray(original)) return Array.from(original);
   if (original instanceof Uint8Array) return bytesToHex(original);
   if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
   if (typeof value === 'number' && !Number.isFinite(value)) return null;
   if (value instanceof Map) return Object.fromEntries(value);
   if (value instanceof Set) return [...value];
   return value;
+}
+
+function isNumericArray(value: unknown): value is ArrayLike<number> {
+  return ArrayBuffer.isView(value) && !(value instanceof DataView) && !(value instanceof BigInt64Array) && !(value instanceof BigUint64Array);
 }
 
 /** One record as one line of JSON (no trailing newline), in the shared JSON form. */

@@ -122,7 +122,8 @@ function renderField(field: string, value: unknown, cmd: CommandLike): string {
   if (field === 'data') {
     const typeName = cmd['data_type_name'];
     const floats = typeof typeName === 'string' && /(FLOAT|DOUBLE)$/.test(typeName);
-    return pyRepr(value, { floats });
+    // A CHAR waveform decodes to a Uint8Array, which pyRepr would print as bytes: it is a list of values.
+    return pyRepr(value instanceof Uint8Array ? Array.from(value) : value, { floats });
   }
   if (field === 'metadata') return renderMetadata(value, cmd);
   if (field === 'original_request' && value !== null && typeof value === 'object') {

@@ -116,6 +116,17 @@ describe('renderCommand', () => {
     );
   });
 
+  it('prints waveforms decoded to typed arrays like plain arrays, a CHAR one (Uint8Array) as numbers', () => {
+    const waveform = (data: ArrayLike<number>, typeName: string): string =>
+      renderCommand({ name: 'EventAddResponse', id: 1, data, data_type_name: typeName, data_count: data.length }, null);
+    const values = Array.from({ length: 20 }, (_, i) => i);
+    expect(waveform(new Float64Array(values), 'DOUBLE')).toBe(waveform(values, 'DOUBLE'));
+    expect(waveform(new Int16Array(values), 'SHORT')).toBe(waveform(values, 'SHORT'));
+    expect(waveform(new Uint8Array(values), 'CHAR')).toBe(waveform(values, 'CHAR'));
+    const char = { ...read, command: { ...read.command, data: new Uint8Array([104, 105]), data_type_name: 'CHAR' } };
+    expect(compileTemplate('{command.data} {command.data[1]}')(char)).toBe('[104, 105] 105');
+  });
+
   it("prints an ERROR's original request header as that request", () => {
     const text = renderCommand(
       {

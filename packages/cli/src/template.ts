@@ -190,6 +190,9 @@ function renderField(field: Field, record: TemplateRecord): string {
     const key = step.kind === 'attr' ? step.name : step.index;
     value = (value as Record<string | number, unknown>)[key];
   }
+  // A CHAR waveform decodes to a Uint8Array, which pyRepr would print as bytes: it is a list of values.
+  const last = field.path.at(-1);
+  if (value instanceof Uint8Array && last?.kind === 'attr' && last.name === 'data') value = Array.from(value);
   if (field.spec !== null && field.conversion === null) return applySpec(field.spec, value, field);
   let text: string;
   if (field.path.length === 0) text = tokenText(field.token, value, record, field.conversion === 'r');

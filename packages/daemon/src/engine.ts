@@ -91,6 +91,8 @@ function latest<V>(map: ReadonlyMap<unknown, V>, n: number): V[] {
 /** Trims a decoded value for display in tables (waveforms can be megabytes). */
 function trimValue(data: unknown): unknown {
   if (Array.isArray(data)) return data.length > MAX_VALUE_ELEMENTS ? data.slice(0, MAX_VALUE_ELEMENTS) : data;
+  // Waveforms decode to typed arrays; views are served as JSON, which wants plain arrays.
+  if (ArrayBuffer.isView(data) && !(data instanceof DataView)) return Array.from((data as Float64Array).subarray(0, MAX_VALUE_ELEMENTS));
   return data ?? null;
 }
 

@@ -153,6 +153,9 @@ export class Decoder implements CaDecoder {
   /** Sequence number of the current search datagram (its leading VERSION), null when it has none. */
   private udpSequence: number | null = null;
   private udpCertainty: RoleCertainty = 'guess';
+  /** "ip:port" of the current datagram's ends, built once per datagram rather than per message. */
+  private udpSrc = '';
+  private udpDst = '';
 
   private readonly onTcpFrameCb = (frame: CaFrame): void => {
     if (this.held) this.held.push({ frame: copyFrame(frame) });
@@ -165,8 +168,8 @@ export class Decoder implements CaDecoder {
   private readonly onUdpFrameCb = (frame: CaFrame): void => this.udpFrame(this.curPacket as PacketInfo, frame);
   private readonly onUdpFaultCb = (fault: CaFault): void => {
     const p = this.curPacket as PacketInfo;
-    const client = this.udpRole === 'request' ? endpoint(p, 'src') : this.udpRole === 'response' ? endpoint(p, 'dst') : undefined;
-    const server = this.udpRole === 'request' ? endpoint(p, 'dst') : this.udpRole === 'response' ? endpoint(p, 'src') : undefined;
+    const client = this.udpRole === 'request' ? this.udpSrc : this.udpRole === 'response' ? this.udpDst : undefined;
+    const server = this.udpRole === 'request' ? this.udpDst : this.udpRole === 'response' ? this.udpSrc : undefined;
     this.malformed(p, fault, this.udpRole, this.udpCertainty, undefined, server, client);
   };
 
@@ -611,6 +614,53 @@ export class Decoder implements CaDecoder {
     out.confirmation = false;
     let channel: ChannelInfo | null = null;
     switch (frame.command) {
+      case Command.READ_NOTIFY:
+      case Command.READ:
+      case Command.WRITE_NOTIFY:
+        channel = isReq ? this.ioRequest(c, side, frame, packet) : this.ioReply(c, frame);
+        break;
+      case Command.WRITE:
+        channel = this.channelBySid(c, frame.parameter1);
+        break;
+      case Command.EVENT_ADD:
+        channel = isReq ? this.eventAddRequest(c, side, frame, packet) : this.eventAddReply(c, side, frame, packet);
+        break;
+      default:
+        channel = this.otherTcpCommand(c, side, frame, packet, isReq);
+        break;
+    }
+
+    const request = out.request;
+    let pv: string | null = out.pv;
+    if (channel) {
+      channel.messages++;
+      if (pv === null) pv = channel.pv;
+    }
+    const enumStrings = channel?.enumStrings;
+    // An empty ID-1 reply is a cancel confirmation only when it answers a cancel (or names a known SID
+    // with no live subscription); otherwise it is an empty 4.13 update.
+    const emptyEventIsUpdate = frame.command === Command.EVENT_ADD && !isReq && frame.payloadSize === 0 && !out.confirmation;
+    const command =
+      enumStrings || emptyEventIsUpdate
+        ? decodeCommand(frame, role, { enumStrings: enumStrings ?? undefined, emptyEventIsUpdate })
+        : decodeCommand(frame, role);
+    if (!isReq && channel && (frame.dataType === DbrType.GR_ENUM || frame.dataType === DbrType.CTRL_ENUM)) {
+      const meta = command.metadata as { enumStrings?: string[] } | undefined;
+      if (meta?.enumStrings) channel.enumStrings = meta.enumStrings;
+    }
+    this.emit(packet, command, pv, role, certainty, c.id, request, c.server ?? undefined, c.client ?? undefined, frame);
+  }
+
+  /**
+   * {@link tcpFrame}'s handling of the commands other than reads, writes and monitors. Apart on purpose:
+   * TurboFan deoptimises a function when a branch it never ran is reached, and a capture meets rare
+   * commands (an IOC restart's disconnects, errors) late; inside tcpFrame each first sighting recompiled
+   * it with all it inlines. Returns the channel; leaves the request and PV in `out` like the handlers.
+   */
+  private otherTcpCommand(c: CircuitInfo, side: Side, frame: CaFrame, packet: PacketInfo, isReq: boolean): ChannelInfo | null {
+    const out = this.out;
+    let channel: ChannelInfo | null = null;
+    switch (frame.command) {
       case Command.VERSION:
         if (isReq) {
           c.priority = frame.dataType;
@@ -633,17 +683,6 @@ export class Decoder implements CaDecoder {
       case Command.CREATE_CH_FAIL:
       case Command.SERVER_DISCONN:
         channel = this.channelGone(c, frame, packet);
-        break;
-      case Command.READ_NOTIFY:
-      case Command.READ:
-      case Command.WRITE_NOTIFY:
-        channel = isReq ? this.ioRequest(c, side, frame, packet) : this.ioReply(c, frame);
-        break;
-      case Command.WRITE:
-        channel = this.channelBySid(c, frame.parameter1);
-        break;
-      case Command.EVENT_ADD:
-        channel = isReq ? this.eventAddRequest(c, side, frame, packet) : this.eventAddReply(c, side, frame, packet);
         break;
       case Command.EVENT_CANCEL:
         channel = this.eventCancel(c, frame, packet);
@@ -675,26 +714,7 @@ export class Decoder implements CaDecoder {
       default:
         break;
     }
-
-    const request = out.request;
-    let pv = out.pv;
-    if (channel) {
-      channel.messages++;
-      if (pv === null) pv = channel.pv;
-    }
-    const enumStrings = channel?.enumStrings;
-    // An empty ID-1 reply is a cancel confirmation only when it answers a cancel (or names a known SID
-    // with no live subscription); otherwise it is an empty 4.13 update.
-    const emptyEventIsUpdate = frame.command === Command.EVENT_ADD && !isReq && frame.payloadSize === 0 && !out.confirmation;
-    const command =
-      enumStrings || emptyEventIsUpdate
-        ? decodeCommand(frame, role, { enumStrings: enumStrings ?? undefined, emptyEventIsUpdate })
-        : decodeCommand(frame, role);
-    if (!isReq && channel && (frame.dataType === DbrType.GR_ENUM || frame.dataType === DbrType.CTRL_ENUM)) {
-      const meta = command.metadata as { enumStrings?: string[] } | undefined;
-      if (meta?.enumStrings) channel.enumStrings = meta.enumStrings;
-    }
-    this.emit(packet, command, pv, role, certainty, c.id, request, c.server ?? undefined, c.client ?? undefined, frame);
+    return channel;
   }
 
   /** Scratch results of the message handlers (one object for all messages: no allocation per message). */
@@ -1026,6 +1046,8 @@ export class Decoder implements CaDecoder {
     const prev = this.curPacket;
     this.curPacket = packet;
     this.udpSequence = null;
+    this.udpSrc = endpoint(packet, 'src');
+    this.udpDst = endpoint(packet, 'dst');
     deframeDatagram(payload, this.onUdpFrameCb, this.onUdpFaultCb, {
       maxPayloadSize: this.opts.maxMessageSize,
       truncated: packet.caplen < packet.origlen,
@@ -1044,7 +1066,7 @@ export class Decoder implements CaDecoder {
   private udpFrame(packet: PacketInfo, frame: CaFrame): void {
     let role: Role;
     let certainty: RoleCertainty;
-    const dstAddr = endpoint(packet, 'dst');
+    const dstAddr = this.udpDst;
     if (this.udpRole) {
       role = this.udpRole;
       certainty = this.udpCertainty;
@@ -1062,7 +1084,7 @@ export class Decoder implements CaDecoder {
       }
     }
     const isReq = role === 'request';
-    const srcAddr = endpoint(packet, 'src');
+    const srcAddr = this.udpSrc;
     let client: string | undefined = isReq ? srcAddr : dstAddr;
     let server: string | undefined = isReq ? dstAddr : srcAddr;
     let pv: string | null = null;

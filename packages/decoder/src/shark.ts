@@ -1,5 +1,5 @@
 import type { CircuitInfo } from './state.js';
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { PacketProblem } from '@ca-shark/packet';
 import { Decoder } from './decoder.js';
@@ -25,6 +25,13 @@ const NOT_A_CAPTURE = 'not-a-capture';
 
 /** Bytes handed to the decoder at once when the input is one big buffer, so records stream out early. */
 const BUFFER_SLICE = 1 << 20;
+/**
+ * Bytes decoded before the records they gave are handed out. Small, so the records waiting in the queue
+ * stay few: every young-generation GC copies the live ones, and a whole 1 MiB chunk's worth (thousands of
+ * records) made those copies the biggest cost of shark(). Not too small either: a capture record that
+ * straddles two slices is copied by the reader, and loopback captures hold 64 KiB segments.
+ */
+const DECODE_SLICE = 1 << 17;
 /** Read size for files. */
 const FILE_CHUNK = 1 << 20;
 
@@ -41,41 +48,8 @@ const FILE_CHUNK = 1 << 20;
  * Throws when the input cannot be opened, or (unless `onProblem` is given, which then receives it) when it
  * is neither pcap nor pcapng. Other packet-layer problems never stop the iteration.
  */
-export async function* shark(input: SharkInput, options: SharkOptions = {}): AsyncGenerator<CaRecord, void, undefined> {
-  // Circuit ends travel in the record queue so the callback sees them after the circuit's last record
-  // has been yielded, not when the chunk holding them was decoded.
-  let queue: (CaRecord | CircuitEnd)[] = [];
-  const onCircuitClose = options.onCircuitClose;
-  const decoder = new Decoder({
-    ...options,
-    onRecord: (r) => queue.push(r),
-    onCircuitClose: onCircuitClose && ((c) => queue.push(new CircuitEnd(c))),
-  });
-  // Without a problem handler, input that is no capture at all must not pass as an empty one.
-  const fatal: { problem: PacketProblem | null } = { problem: null };
-  decoder.onProblem =
-    options.onProblem ??
-    ((p) => {
-      if (p.code === NOT_A_CAPTURE) fatal.problem ??= p;
-    });
-  options.onDecoder?.(decoder);
-  for await (const chunk of chunksOf(input)) {
-    decoder.pushCapture(chunk);
-    if (fatal.problem) throw new Error(`shark(): ${fatal.problem.message}`);
-    if (queue.length > 0) yield* drain();
-  }
-  decoder.end();
-  yield* drain();
-
-  function* drain(): Generator<CaRecord, void, undefined> {
-    const out = queue;
-    queue = [];
-    for (let i = 0; i < out.length; i++) {
-      const item = out[i];
-      if (item instanceof CircuitEnd) onCircuitClose?.(item.circuit);
-      else yield item;
-    }
-  }
+export function shark(input: SharkInput, options: SharkOptions = {}): AsyncGenerator<CaRecord, void, undefined> {
+  return new SharkRun(input, options);
 }
 
 /** A circuit end waiting in the record queue. */
@@ -83,10 +57,160 @@ class CircuitEnd {
   constructor(readonly circuit: CircuitInfo) {}
 }
 
+const DONE: IteratorReturnResult<void> = Object.freeze({ done: true, value: undefined });
+
+/**
+ * The iterator behind {@link shark}. Not an async generator function on purpose: each `yield` of one
+ * costs several promise reactions (and `yield*` over a queue more), which took as much CPU as decoding
+ * itself. Here a record already decoded is handed out as one resolved promise; the input is read (and
+ * decoded a slice at a time) only when the queue is empty.
+ */
+class SharkRun implements AsyncGenerator<CaRecord, void, undefined> {
+  // Circuit ends travel in the record queue so the callback sees them after the circuit's last record
+  // has been handed out, not when the chunk holding them was decoded.
+  private queue: (CaRecord | CircuitEnd)[] = [];
+  private pos = 0;
+  /** The chunk being decoded a slice at a time, and where its next slice starts. */
+  private chunk: Uint8Array | null = null;
+  private chunkPos = 0;
+  private decoder: Decoder | null = null;
+  private source: AsyncIterator<Uint8Array> | null = null;
+  private finished = false;
+  /** The read in progress, so overlapping next() calls are served in order as a generator's are. */
+  private reading: Promise<IteratorResult<CaRecord, void>> | null = null;
+  /** Without a problem handler, input that is no capture at all must not pass as an empty one. */
+  private fatal: PacketProblem | null = null;
+
+  constructor(
+    private readonly input: SharkInput,
+    private readonly options: SharkOptions,
+  ) {}
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<CaRecord, void>> {
+    if (this.reading) {
+      const next = (): Promise<IteratorResult<CaRecord, void>> => this.next();
+      return this.reading.then(next, next);
+    }
+    let record: CaRecord | undefined;
+    try {
+      record = this.take();
+    } catch (err) {
+      return this.fail(err);
+    }
+    if (record !== undefined) return Promise.resolve({ done: false, value: record });
+    if (this.finished) return Promise.resolve(DONE);
+    const reading = this.read().finally(() => {
+      this.reading = null;
+    });
+    this.reading = reading;
+    return reading;
+  }
+
+  async return(): Promise<IteratorResult<CaRecord, void>> {
+    await this.close();
+    return DONE;
+  }
+
+  async throw(err: unknown): Promise<IteratorResult<CaRecord, void>> {
+    await this.close();
+    throw err;
+  }
+
+  /** The next queued record, running the circuit-end callbacks queued before it. */
+  private take(): CaRecord | undefined {
+    const q = this.queue;
+    while (this.pos < q.length) {
+      const item = q[this.pos++];
+      if (item instanceof CircuitEnd) this.options.onCircuitClose?.(item.circuit);
+      else return item;
+    }
+    if (q.length > 0) {
+      q.length = 0;
+      this.pos = 0;
+    }
+    return undefined;
+  }
+
+  /** Decodes input until a record is queued or the input ends. */
+  private async read(): Promise<IteratorResult<CaRecord, void>> {
+    try {
+      const decoder = this.decoder ?? this.start();
+      const source = this.source as AsyncIterator<Uint8Array>;
+      for (;;) {
+        let bytes = this.chunk;
+        if (bytes === null) {
+          const next = await source.next();
+          if (this.finished) return DONE;
+          if (next.done) {
+            decoder.end();
+            this.finished = true;
+          } else {
+            bytes = next.value;
+            this.chunkPos = 0;
+          }
+        }
+        if (bytes !== null) {
+          const from = this.chunkPos;
+          const to = Math.min(bytes.length, from + DECODE_SLICE);
+          decoder.pushCapture(from === 0 && to === bytes.length ? bytes : bytes.subarray(from, to));
+          this.chunkPos = to;
+          this.chunk = to < bytes.length ? bytes : null;
+          if (this.fatal) throw new Error(`shark(): ${this.fatal.message}`);
+        }
+        const record = this.take();
+        if (record !== undefined) return { done: false, value: record };
+        if (this.finished) return DONE;
+      }
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
+  }
+
+  private start(): Decoder {
+    const { options } = this;
+    const queue = this.queue;
+    const decoder = new Decoder({
+      ...options,
+      onRecord: (r) => queue.push(r),
+      onCircuitClose: options.onCircuitClose && ((c) => queue.push(new CircuitEnd(c))),
+    });
+    decoder.onProblem =
+      options.onProblem ??
+      ((p) => {
+        if (p.code === NOT_A_CAPTURE) this.fatal ??= p;
+      });
+    this.decoder = decoder;
+    this.source = chunksOf(this.input);
+    options.onDecoder?.(decoder);
+    return decoder;
+  }
+
+  private async fail(err: unknown): Promise<never> {
+    await this.close();
+    throw err;
+  }
+
+  /** Ends the iteration and stops reading the input. */
+  private async close(): Promise<void> {
+    if (this.finished && this.source === null) return;
+    this.finished = true;
+    this.queue.length = 0;
+    this.pos = 0;
+    this.chunk = null;
+    const source = this.source;
+    this.source = null;
+    await source?.return?.();
+  }
+}
+
 async function* chunksOf(input: SharkInput): AsyncGenerator<Uint8Array> {
   if (typeof input === 'string' || input instanceof URL) {
-    const path = input instanceof URL ? fileURLToPath(input) : input;
-    yield* chunksOf(createReadStream(path, { highWaterMark: FILE_CHUNK }));
+    yield* fileChunks(input instanceof URL ? fileURLToPath(input) : input);
     return;
   }
   if (input instanceof Uint8Array) {
@@ -96,5 +220,23 @@ async function* chunksOf(input: SharkInput): AsyncGenerator<Uint8Array> {
   for await (const chunk of input) {
     if (typeof chunk === 'string') throw new TypeError('shark(): the capture stream must yield bytes, not strings');
     yield chunk;
+  }
+}
+
+/**
+ * A file's bytes by plain reads: a read stream's machinery (buffering, events, its async iterator) cost
+ * more than the reads. Each chunk is a new buffer: the decoder hands out views into it.
+ */
+async function* fileChunks(path: string): AsyncGenerator<Uint8Array> {
+  const file = await open(path, 'r');
+  try {
+    for (;;) {
+      const chunk = Buffer.allocUnsafeSlow(FILE_CHUNK);
+      const { bytesRead } = await file.read(chunk, 0, FILE_CHUNK, null);
+      if (bytesRead === 0) return;
+      yield bytesRead < FILE_CHUNK ? chunk.subarray(0, bytesRead) : chunk;
+    }
+  } finally {
+    await file.close();
   }
 }

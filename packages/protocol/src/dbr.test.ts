@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeDbr } from './dbr.js';
+import { TYPED_THRESHOLD, decodeDbr, swapBytes } from './dbr.js';
 import { encodeDbr } from './encode.js';
 import { dbrTypeName } from './tables.js';
 import type { DbrMetadata, DbrValue } from './types.js';
@@ -257,6 +257,59 @@ describe('decodeDbr: arrays, counts and bad payloads', () => {
   it('decodes a subarray of a bigger buffer at its own offset', () => {
     const big = hex(`ff ff ff ff ${f64(2.5)} ff ff ff ff`);
     expect(decodeDbr(6, 1, big.subarray(4, 12)).data).toEqual([2.5]);
+  });
+});
+
+describe('decodeDbr: waveforms as typed arrays', () => {
+  const cases = [
+    { type: 6, name: 'DOUBLE', ctor: Float64Array, values: (i: number) => i * 1.25 - 7 },
+    { type: 2, name: 'FLOAT', ctor: Float32Array, values: (i: number) => i * 0.5 - 3 },
+    { type: 5, name: 'LONG', ctor: Int32Array, values: (i: number) => (i % 2 ? -1 : 1) * i * 100_000 },
+    { type: 1, name: 'SHORT', ctor: Int16Array, values: (i: number) => (i % 2 ? -i : i) * 30 },
+    { type: 3, name: 'ENUM', ctor: Uint16Array, values: (i: number) => 65_535 - i },
+    { type: 4, name: 'CHAR', ctor: Uint8Array, values: (i: number) => (i * 7) % 256 },
+  ] as const;
+  it.each(cases)('$name: more than TYPED_THRESHOLD elements give a host-order $ctor.name, up to it a plain array', ({ type, ctor, values }) => {
+    for (const n of [TYPED_THRESHOLD, TYPED_THRESHOLD + 1, 1000]) {
+      const want = Array.from({ length: n }, (_, i) => values(i));
+      // Offset the payload inside a bigger buffer: the decoder must not assume alignment.
+      const encoded = encodeDbr(type + 14, want, { secondsPastEpoch: 1, nanoseconds: 2 });
+      const buf = new Uint8Array(encoded.length + 3);
+      buf.set(encoded, 3);
+      const v = decodeDbr(type + 14, n, buf.subarray(3));
+      expect(v.count).toBe(n);
+      if (n > TYPED_THRESHOLD) {
+        expect(v.data).toBeInstanceOf(ctor);
+        expect((v.data as ArrayLike<number>).length).toBe(n);
+      } else {
+        expect(Array.isArray(v.data)).toBe(true);
+      }
+      expect(Array.from(v.data)).toEqual(want);
+    }
+  });
+  it('labels enum waveforms from typed values', () => {
+    const n = TYPED_THRESHOLD + 4;
+    const v = decodeDbr(3, n, encodeDbr(3, Array.from({ length: n }, (_, i) => i % 3)), { enumStrings: ['off', 'on'] });
+    expect(v.data).toBeInstanceOf(Uint16Array);
+    expect(v.enumLabels?.slice(0, 4)).toEqual(['off', 'on', '2', 'off']);
+  });
+  it.each([2, 4, 8])('swaps %i-byte elements the same natively and in plain JS', (size) => {
+    const bytes = Uint8Array.from({ length: size * 40 }, (_, i) => (i * 37) % 256);
+    const want = new Uint8Array(bytes.length);
+    for (let o = 0; o < bytes.length; o += size) for (let i = 0; i < size; i++) want[o + i] = bytes[o + size - 1 - i];
+    for (const native of [Buffer, undefined]) {
+      const copy = bytes.slice();
+      swapBytes(copy.buffer, size, native);
+      expect(copy).toEqual(want);
+    }
+  });
+  it('copies: the typed array survives changes to the payload bytes', () => {
+    const n = TYPED_THRESHOLD + 1;
+    const payload = encodeDbr(6, Array.from({ length: n }, (_, i) => i));
+    const v = decodeDbr(6, n, payload);
+    payload.fill(0);
+    expect(v.data).toBeInstanceOf(Float64Array);
+    expect(Array.from(v.data)).toEqual(Array.from({ length: n }, (_, i) => i));
   });
 });
 

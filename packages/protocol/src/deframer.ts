@@ -125,22 +125,49 @@ function makeFrame(
   dataCount: number,
   payloadEnd: number,
 ): CaFrame {
-  // Views made by the constructor: subarray() looks up the species constructor and costs twice as much
-  // (two views per message). They are plain Uint8Arrays even when `buf` is a Buffer.
-  const ab = buf.buffer;
-  const at = buf.byteOffset + o;
-  const payloadLength = payloadEnd - o - headerSize;
-  return {
-    command: u16(buf, o + HeaderOffset.COMMAND),
-    payloadSize,
-    dataType: u16(buf, o + HeaderOffset.DATA_TYPE),
-    dataCount,
-    parameter1: u32(buf, o + HeaderOffset.PARAMETER1),
-    parameter2: u32(buf, o + HeaderOffset.PARAMETER2),
-    headerSize,
-    payload: new Uint8Array(ab, at + headerSize, payloadLength > 0 ? payloadLength : 0),
-    bytes: new Uint8Array(ab, at, payloadEnd - o),
-  };
+  return new DeframedFrame(buf, o, headerSize, payloadSize, dataCount, payloadEnd);
+}
+
+/**
+ * A {@link CaFrame} whose `bytes` view is made on first use: consumers read only the payload of almost
+ * every message, and making views was most of the deframer's own time on captures of large waveforms.
+ * The payload view is made by the constructor: subarray() looks up the species constructor and costs
+ * twice as much. Both are plain Uint8Arrays even when the input is a Buffer.
+ */
+// The CaFrame fields come by declaration merging (no field declarations: the constructor assigns them in
+// one order, and `truncated`/`anomalies` are added only to the few frames that have them).
+interface DeframedFrame extends Omit<CaFrame, 'bytes'> {}
+class DeframedFrame implements CaFrame {
+  // Private names: no own properties besides CaFrame's, so frames compare and spread as plain ones did.
+  #buffer: ArrayBufferLike;
+  #at: number;
+  #length: number;
+  #bytes: Uint8Array | null = null;
+
+  constructor(buf: Uint8Array, o: number, headerSize: number, payloadSize: number, dataCount: number, payloadEnd: number) {
+    const at = buf.byteOffset + o;
+    const payloadLength = payloadEnd - o - headerSize;
+    this.command = u16(buf, o + HeaderOffset.COMMAND);
+    this.payloadSize = payloadSize;
+    this.dataType = u16(buf, o + HeaderOffset.DATA_TYPE);
+    this.dataCount = dataCount;
+    this.parameter1 = u32(buf, o + HeaderOffset.PARAMETER1);
+    this.parameter2 = u32(buf, o + HeaderOffset.PARAMETER2);
+    this.headerSize = headerSize;
+    this.payload = new Uint8Array(buf.buffer, at + headerSize, payloadLength > 0 ? payloadLength : 0);
+    this.#buffer = buf.buffer;
+    this.#at = at;
+    this.#length = payloadEnd - o;
+  }
+
+  /** The whole message (header + payload), valid during the callback only like the payload. */
+  get bytes(): Uint8Array {
+    return (this.#bytes ??= new Uint8Array(this.#buffer, this.#at, this.#length));
+  }
+
+  set bytes(view: Uint8Array) {
+    this.#bytes = view;
+  }
 }
 
 function addAnomaly(frame: CaFrame, anomaly: string): void {

@@ -2,7 +2,7 @@
  * @ca-shark/protocol: the EPICS Channel Access wire format. Pure functions and classes: tables, header
  * reading, the streaming deframer, the DBR and command codecs and role heuristics. No I/O, no timers.
  */
-export type { CaFrame, CaFault, Role, RoleCertainty, DbrValue, DbrMetadata, CaCommand } from './types.js';
+export type { CaFrame, CaFault, Role, RoleCertainty, DbrValue, DbrNumericArray, DbrMetadata, CaCommand } from './types.js';
 export * from './tables.js';
 export {
   HeaderOffset,

@@ -58,6 +58,9 @@ export type Role = 'request' | 'response';
 /** How sure the role is: from transport state, from one-sided commands or IDs, or a header guess. */
 export type RoleCertainty = 'certain' | 'inferred' | 'guess';
 
+/** The typed arrays that hold decoded numeric DBR arrays of more than 256 elements (see {@link DbrValue.data}). */
+export type DbrNumericArray = Float64Array | Float32Array | Int32Array | Int16Array | Uint16Array | Uint8Array;
+
 /** A decoded DBR payload. */
 export interface DbrValue {
   /** DBR type id 0..38 and its name without the DBR_ prefix, e.g. 'TIME_DOUBLE'. */
@@ -67,9 +70,14 @@ export interface DbrValue {
   count: number;
   /**
    * Values: numbers for numeric types, strings for STRING-like types, enum indexes (numbers) for ENUM.
-   * Always an array, also for one element (as caproto does).
+   * Always array-like, also for one element (as caproto does): a plain array of strings for STRING-like
+   * types, a plain array of numbers for numeric types with up to 256 elements (scalars above all), and a
+   * typed array in host byte order for numeric types with more (waveforms): `Float64Array` for DOUBLE,
+   * `Float32Array` FLOAT, `Int32Array` LONG, `Int16Array` SHORT, `Uint16Array` ENUM, `Uint8Array` CHAR.
+   * Read it with index loops or `Array.from`; JSON forms print it as a plain array (see analysis's
+   * `recordToJSON`), never `JSON.stringify` a typed array directly.
    */
-  data: number[] | string[];
+  data: number[] | string[] | DbrNumericArray;
   /** Metadata of STS/TIME/GR/CTRL/STSACK types; absent for plain types. */
   metadata?: DbrMetadata;
   /**

@@ -911,7 +911,9 @@ class Circuit {
     if (frame.truncated) return ECA_TOLARGE;
     const decoded = decodeDbr(dataType, dataCount, frame.payload);
     if (decoded.count < dataCount && !(source === 'STRING' && decoded.count > 0)) return ECA_BADCOUNT;
-    const values = writeElements(pv, source, decoded.data);
+    // Waveforms decode to typed arrays; the PV keeps plain arrays.
+    const data = decoded.data;
+    const values = writeElements(pv, source, ArrayBuffer.isView(data) ? Array.from(data) : data);
     if (values === undefined) return ECA_PUTFAIL;
     const failure = pv.put(values, this.ioc.clock());
     if (failure === 'read-only') return ECA_NOWTACCESS;

@@ -32,7 +32,9 @@ export function goldenLine(r: CaRecord): string {
     if (SKIP.has(k) || v === undefined) continue;
     fields.push(`${k}=${value(v)}`);
   }
-  if ('data' in r.command) fields.push(`data=${value(r.command.data)}`);
+  // Waveforms decode to typed arrays (CHAR ones to a Uint8Array): values, shown like a plain array.
+  const data = r.command.data;
+  if ('data' in r.command) fields.push(`data=${value(ArrayBuffer.isView(data) ? Array.from(data as ArrayLike<number>) : data)}`);
   const meta = r.command.metadata as Record<string, unknown> | undefined;
   if (meta) {
     const keep = ['statusName', 'severityName', 'timestamp', 'units', 'precision', 'enumStrings'];
