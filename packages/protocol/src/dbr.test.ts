@@ -189,8 +189,8 @@ describe('decodeDbr: one row per type', () => {
   it.each(ROWS.map((r) => [dbrTypeName(r.type), r] as const))('%s: the encoder produces the same bytes', (_n, row) => {
     const v = decodeDbr(row.type, 1, hex(row.hex));
     // Pads/RISC pads carry junk in some rows: compare field by field through a second decode.
-    expect(decodeDbr(row.type, 1, encodeDbr(row.type, v.data, v.metadata))).toEqual(v);
-    expect(encodeDbr(row.type, v.data, v.metadata).length).toBe(hex(row.hex).length);
+    expect(decodeDbr(row.type, 1, encodeDbr(row.type, v.data as readonly string[] | number[], v.metadata))).toEqual(v);
+    expect(encodeDbr(row.type, v.data as readonly string[] | number[], v.metadata).length).toBe(hex(row.hex).length);
   });
 });
 
@@ -284,7 +284,7 @@ describe('decodeDbr: waveforms as typed arrays', () => {
       } else {
         expect(Array.isArray(v.data)).toBe(true);
       }
-      expect(Array.from(v.data)).toEqual(want);
+      expect(Array.from(v.data as ArrayLike<number | string>)).toEqual(want);
     }
   });
   it('labels enum waveforms from typed values', () => {
@@ -309,7 +309,7 @@ describe('decodeDbr: waveforms as typed arrays', () => {
     const v = decodeDbr(6, n, payload);
     payload.fill(0);
     expect(v.data).toBeInstanceOf(Float64Array);
-    expect(Array.from(v.data)).toEqual(Array.from({ length: n }, (_, i) => i));
+    expect(Array.from(v.data as ArrayLike<number | string>)).toEqual(Array.from({ length: n }, (_, i) => i));
   });
 });
 

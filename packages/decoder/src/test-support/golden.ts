@@ -34,7 +34,7 @@ export function goldenLine(r: CaRecord): string {
   }
   // Waveforms decode to typed arrays (CHAR ones to a Uint8Array): values, shown like a plain array.
   const data = r.command.data;
-  if ('data' in r.command) fields.push(`data=${value(ArrayBuffer.isView(data) ? Array.from(data as ArrayLike<number>) : data)}`);
+  if ('data' in r.command) fields.push(`data=${value(ArrayBuffer.isView(data) ? Array.from(data as unknown as ArrayLike<number>) : data)}`);
   const meta = r.command.metadata as Record<string, unknown> | undefined;
   if (meta) {
     const keep = ['statusName', 'severityName', 'timestamp', 'units', 'precision', 'enumStrings'];
