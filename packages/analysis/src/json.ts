@@ -15,6 +15,8 @@ export function jsonReplacer(this: unknown, key: string, value: unknown): unknow
   // The holder still has the original value; a Buffer has already been turned into {type, data} here.
   const original = (this as Record<string, unknown> | null)?.[key];
   if (original instanceof Uint8Array) return bytesToHex(original);
+  // Numeric typed arrays (DBR payloads may be decoded into them) are plain JSON arrays of numbers.
+  if (ArrayBuffer.isView(original) && !(original instanceof DataView)) return typedToArray(original as unknown as ArrayLike<number | bigint>);
   if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
   if (typeof value === 'number' && !Number.isFinite(value)) return null;
   if (value instanceof Map) return Object.fromEntries(value);
@@ -60,6 +62,15 @@ function needsReplacer(value: unknown, depth: number): boolean {
 export function recordToPlain(record: unknown): unknown {
   const text = recordToJSON(record);
   return text === undefined ? null : JSON.parse(text);
+}
+
+function typedToArray(items: ArrayLike<number | bigint>): unknown[] {
+  const out = new Array<unknown>(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const v = items[i];
+    out[i] = typeof v === 'bigint' ? (Number.isSafeInteger(Number(v)) ? Number(v) : v.toString()) : Number.isFinite(v) ? v : null;
+  }
+  return out;
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
