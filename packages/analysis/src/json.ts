@@ -35,22 +35,25 @@ export function recordToJSON(record: unknown): string {
 const MAX_CHECK_DEPTH = 8;
 
 function needsReplacer(value: unknown, depth: number): boolean {
+  // Non-finite numbers need no replacer: JSON.stringify writes them as null too.
   if (typeof value === 'bigint') return true;
-  if (typeof value === 'number') return !Number.isFinite(value);
   if (value === null || typeof value !== 'object') return false;
   if (depth > MAX_CHECK_DEPTH) return true;
   if (ArrayBuffer.isView(value) || value instanceof Map || value instanceof Set) return true;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const v: unknown = value[i];
-      if (typeof v === 'number' ? !Number.isFinite(v) : typeof v === 'object' || typeof v === 'bigint' ? needsReplacer(v, depth + 1) : false) {
-        return true;
+      if ((typeof v === 'object' && v !== null) || typeof v === 'bigint') {
+        if (needsReplacer(v, depth + 1)) return true;
       }
     }
     return false;
   }
   for (const key in value) {
-    if (needsReplacer((value as Record<string, unknown>)[key], depth + 1)) return true;
+    const v = (value as Record<string, unknown>)[key];
+    if ((typeof v === 'object' && v !== null) || typeof v === 'bigint') {
+      if (needsReplacer(v, depth + 1)) return true;
+    }
   }
   return false;
 }
