@@ -67,6 +67,12 @@ export class LineWriter {
   /** Resolves when the stream can take more (immediately unless a write reported back-pressure). */
   async ready(): Promise<void> {
     if (!this.blocked || this.closed) return;
+    // The 'drain' of a write made from the setImmediate flush may already have been emitted: waiting for
+    // another would never end, and with nothing else pending node would exit 0 with the output cut short.
+    if (this.stream.writableNeedDrain !== true) {
+      this.blocked = false;
+      return;
+    }
     await new Promise<void>((resolve) => {
       const done = (): void => {
         this.stream.off('drain', done);

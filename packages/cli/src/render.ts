@@ -167,16 +167,20 @@ function renderMetadata(value: unknown, cmd: CommandLike): string {
   if (value === null || value === undefined || typeof value !== 'object') return pyRepr(value ?? null);
   const meta = value as Record<string, unknown>;
   const typeName = cmd['data_type_name'];
-  const parts: string[] = [];
-  for (const [k, v] of Object.entries(meta)) {
-    if (METADATA_HIDDEN.has(k) || v === undefined) continue;
+  let out = (typeof typeName === 'string' ? 'DBR_' + typeName : 'metadata') + '(';
+  let first = true;
+  for (const k in meta) {
+    const v = meta[k];
+    if (v === undefined || METADATA_HIDDEN.has(k)) continue;
     const nameField = METADATA_NAME_FIELDS[k];
     const named = nameField !== undefined ? (meta[nameField] ?? meta[`${k}_name`]) : undefined;
-    if (typeof named === 'string') parts.push(`${k}=${named}`);
-    else if (k === 'timestamp' && typeof v === 'number') parts.push(`${k}=${pyFloat(v)}`);
-    else parts.push(`${k}=${pyRepr(v)}`);
+    out += (first ? '' : ', ') + k + '=';
+    first = false;
+    if (typeof named === 'string') out += named;
+    else if (k === 'timestamp' && typeof v === 'number') out += pyFloat(v);
+    else out += pyRepr(v);
   }
-  return `${typeof typeName === 'string' ? 'DBR_' + typeName : 'metadata'}(${parts.join(', ')})`;
+  return out + ')';
 }
 
 /** `Name(k=v, ...)` for a plain object (link, IP and transport records). */
