@@ -9,7 +9,7 @@ import type { Writable } from 'node:stream';
 const NEWLINE = 0x0a;
 
 /** Size of one output block: lines are encoded straight into it and it is written when full. */
-const BLOCK_BYTES = 256 * 1024;
+const BLOCK_BYTES = 64 * 1024;
 /** UTF-8 bytes per UTF-16 code unit at most: a line of n code units fits in 3n bytes. */
 const MAX_UTF8_PER_UNIT = 3;
 
