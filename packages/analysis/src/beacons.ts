@@ -1,4 +1,4 @@
-import { BoundedMap } from './bounded.js';
+import { type Bounded, BoundedMap, firstRows } from './bounded.js';
 import { type AnalysisRecord, numberField, stringField } from './record.js';
 
 /** Thresholds of the EPICS client library's beacon handler (libca bhe::updatePeriod). */
@@ -187,7 +187,7 @@ export class BeaconAnalysis {
   }
 
   /** Per-server beacon table; servers that answered searches but sent no beacon get a 'no-beacons' anomaly. */
-  report(answeringServers: Iterable<string> = [], captureEnd = 0): BeaconEntry[] {
+  report(answeringServers: Iterable<string> = [], captureEnd = 0, limit = 1000): Bounded<BeaconEntry> {
     const rows = [...this.servers.values()].map((s) => s.entry);
     const seen = new Set(rows.map((r) => r.server));
     for (const server of answeringServers) {
@@ -198,6 +198,6 @@ export class BeaconAnalysis {
         anomalies: [{ server, time: captureEnd, cause: 'no-beacons', detail: 'answered searches but sent no beacon during the capture' }],
       });
     }
-    return rows.sort((a, b) => a.server.localeCompare(b.server));
+    return firstRows(rows, limit, (a, b) => a.server.localeCompare(b.server), this.servers.evicted);
   }
 }

@@ -1,63 +1,54 @@
 /**
- * A Map with a size cap that evicts the entry touched least recently. Analyses key their tables by PV,
- * server or client, which an adversarial or very long capture can make unbounded; this keeps memory flat.
+ * Size-capped maps for the analyses' tables (keyed by PV, server or client, which an adversarial or very
+ * long capture can make unbounded): the decoder's BoundedMap, whose eviction stays O(1) amortised.
  */
-export class BoundedMap<K, V> {
-  private readonly map = new Map<K, { value: V; touched: number }>();
-  /** Counts insertions and refreshes; an entry's `touched` says when it was last moved to the young end. */
-  private clock = 0;
-  /** Entries dropped to stay under the cap (reported so truncation is never silent). */
-  evicted = 0;
+export { BoundedMap } from '@ca-shark/decoder';
 
-  constructor(private readonly capacity: number) {}
-
-  get size(): number {
-    return this.map.size;
-  }
-
-  get(key: K): V | undefined {
-    return this.map.get(key)?.value;
-  }
-
-  /**
-   * Returns the entry, creating it with `create` (and evicting the oldest) when absent. Recency is kept
-   * approximately: an entry is moved to the young end only when a quarter of the capacity has been
-   * touched since it last was, so a hot entry costs one lookup, not a delete and an insert, per use.
-   */
-  upsert(key: K, create: () => V): V {
-    const node = this.map.get(key);
-    if (node !== undefined) {
-      if (this.clock - node.touched > this.capacity >> 2) {
-        this.map.delete(key);
-        node.touched = ++this.clock;
-        this.map.set(key, node);
-      }
-      return node.value;
-    }
-    const value = create();
-    this.map.set(key, { value, touched: ++this.clock });
-    if (this.map.size > this.capacity) {
-      const oldest = this.map.keys().next().value as K;
-      this.map.delete(oldest);
-      this.evicted++;
-    }
-    return value;
-  }
-
-  delete(key: K): boolean {
-    return this.map.delete(key);
-  }
-
-  *values(): IterableIterator<V> {
-    for (const node of this.map.values()) yield node.value;
-  }
-
-  *entries(): IterableIterator<[K, V]> {
-    for (const [key, node] of this.map) yield [key, node.value];
-  }
+/** One report table after bounding: the rows shown and how many others were left out. */
+export interface Bounded<T> {
+  rows: T[];
+  /** Rows not shown (beyond the table's limit, or not kept to stay within memory bounds). */
+  omitted: number;
 }
 
-/** Keeps the `limit` largest items by a score, for top-N tables. */
-export function topN<T>(items: Iterable<T>, limit: number, score: (item: T) => number): T[] {
-  return [...items].sort((a, b) => score(b) - score(a)).slice(0, limit);
+/** Sorts `rows` (in place) with `compare` and keeps the first `limit`, counting the rest. */
+export function firstRows<T>(rows: T[], limit: number, compare?: (a: T, b: T) => number, alsoOmitted = 0): Bounded<T> {
+  if (compare !== undefined) rows.sort(compare);
+  const omitted = Math.max(0, rows.length - limit) + alsoOmitted;
+  return { rows: rows.length > limit ? rows.slice(0, limit) : rows, omitted };
+}
+
+/** Largest value of a collection, without spreading it into arguments (which overflows the stack). */
+export function maxOf(values: Iterable<number>, start = -Infinity): number {
+  let max = start;
+  for (const v of values) if (v > max) max = v;
+  return max;
+}
+
+/**
+ * The latest `limit` rows of an append-only log (writes, EVENTS_OFF periods, finished circuits), oldest
+ * first, and a count of the older rows dropped: memory stays O(limit) and each push is O(1) amortised.
+ */
+export class RecentRows<T> {
+  private rows: T[] = [];
+  /** Rows ever pushed. */
+  total = 0;
+
+  constructor(readonly limit: number) {}
+
+  push(row: T): void {
+    this.total++;
+    this.rows.push(row);
+    if (this.rows.length >= 2 * this.limit) this.rows = this.rows.slice(this.rows.length - this.limit);
+  }
+
+  /** The kept rows, oldest first. */
+  list(): T[] {
+    return this.rows.length > this.limit ? this.rows.slice(this.rows.length - this.limit) : this.rows.slice();
+  }
+
+  /** Rows pushed but no longer kept. */
+  get dropped(): number {
+    return this.total - Math.min(this.rows.length, this.limit);
+  }
 }

@@ -1,4 +1,4 @@
-import { BoundedMap } from './bounded.js';
+import { type Bounded, BoundedMap, firstRows, RecentRows } from './bounded.js';
 import { type AnalysisRecord, numberField, sender, stringField } from './record.js';
 
 /** Elements of a written array shown in the audit; the count says how many there were. */
@@ -61,24 +61,43 @@ interface Circuit {
   /** pv → open channel */
   channels: Map<string, ChannelLogEntry>;
   /** sid → pending write entries (plain WRITE has no reply; an ERROR may name it). */
-  lastWriteBySid: Map<number, WriteEntry>;
+  lastWriteBySid: BoundedMap<number, WriteEntry>;
 }
+
+/** Open channels logged across all circuits (a flood of creates beyond this is counted, not logged). */
+const MAX_OPEN_CHANNELS = 100_000;
+/** Latest write per SID remembered per circuit, to name the write an ERROR refers to. */
+const MAX_WRITES_BY_SID = 10_000;
 
 /**
  * Per-circuit bookkeeping that needs the conversation: who is on each circuit (host and user names),
  * the circuit and channel logs, and the write audit with each write's resulting status.
  */
 export class ConversationAnalysis {
-  private readonly circuits = new BoundedMap<number, Circuit>(50_000);
-  private readonly finishedCircuits: CircuitLogEntry[] = [];
-  private readonly finishedChannels: ChannelLogEntry[] = [];
-  private readonly writes: WriteEntry[] = [];
+  private readonly circuits = new BoundedMap<number, Circuit>(50_000, (c) => {
+    this.openChannels -= c.channels.size;
+  });
+  /** The latest finished circuits, channels and writes. */
+  private readonly finishedCircuits: RecentRows<CircuitLogEntry>;
+  private readonly finishedChannels: RecentRows<ChannelLogEntry>;
+  private readonly writes: RecentRows<WriteEntry>;
   private readonly pendingWrites = new BoundedMap<number, WriteEntry>(100_000);
   private nextChannelId = 1;
-  /** Log rows dropped to stay bounded. */
-  dropped = 0;
+  /** Open channels across all circuits; beyond MAX_OPEN_CHANNELS new ones are counted but not logged. */
+  private openChannels = 0;
+  private untrackedChannels = 0;
 
-  constructor(private readonly maxRows = 200_000) {}
+  /** @param maxRows rows kept in each log (circuits, channels, writes): the latest ones */
+  constructor(private readonly maxRows = 1000) {
+    this.finishedCircuits = new RecentRows(maxRows);
+    this.finishedChannels = new RecentRows(maxRows);
+    this.writes = new RecentRows(maxRows);
+  }
+
+  /** Log rows dropped to stay bounded. */
+  get dropped(): number {
+    return this.finishedCircuits.dropped + this.finishedChannels.dropped + this.writes.dropped + this.untrackedChannels;
+  }
 
   add(record: AnalysisRecord): void {
     const id = record.circuit;
@@ -91,7 +110,7 @@ export class ConversationAnalysis {
       },
       closed: false,
       channels: new Map(),
-      lastWriteBySid: new Map(),
+      lastWriteBySid: new BoundedMap(MAX_WRITES_BY_SID),
     }));
     const log = circuit.log;
     log.client ??= record.client ?? null;
@@ -121,6 +140,10 @@ export class ConversationAnalysis {
     let channel = circuit.channels.get(pv);
     if (!channel || name === 'CreateChanRequest') {
       if (channel) this.finishChannel(circuit, channel, 'cleared');
+      if (this.openChannels >= MAX_OPEN_CHANNELS) {
+        if (name === 'CreateChanRequest') this.untrackedChannels++;
+        return;
+      }
       channel = {
         id: this.nextChannelId++, pv, circuit: circuit.log.circuit,
         cid: numberField(record, 'cid') ?? null, sid: numberField(record, 'sid') ?? null,
@@ -128,6 +151,7 @@ export class ConversationAnalysis {
         duration: 0, messages: 0, bytes: 0, end_reason: 'capture-end',
       };
       circuit.channels.set(pv, channel);
+      this.openChannels++;
       circuit.log.channels++;
     }
     channel.cid ??= numberField(record, 'cid') ?? null;
@@ -144,8 +168,8 @@ export class ConversationAnalysis {
 
   private finishChannel(circuit: Circuit, channel: ChannelLogEntry, reason: ChannelEndReason): void {
     channel.end_reason = reason;
-    circuit.channels.delete(channel.pv);
-    this.keep(this.finishedChannels, channel);
+    if (circuit.channels.delete(channel.pv)) this.openChannels--;
+    this.finishedChannels.push(channel);
   }
 
   private addWrite(circuit: Circuit, record: AnalysisRecord, name: 'WriteRequest' | 'WriteNotifyRequest'): void {
@@ -162,7 +186,7 @@ export class ConversationAnalysis {
       command: name, data_type: numberField(record, 'data_type') ?? null, data_count: numberField(record, 'data_count') ?? null,
       value: values.slice(0, WRITE_VALUE_PREVIEW), status: null, status_name: null,
     };
-    this.keep(this.writes, write);
+    this.writes.push(write);
     if (name === 'WriteNotifyRequest') this.pendingWrites.upsert(record.frame, () => write);
     const sid = numberField(record, 'sid');
     if (sid !== undefined) circuit.lastWriteBySid.set(sid, write);
@@ -193,26 +217,33 @@ export class ConversationAnalysis {
     circuit.log.duration = circuit.log.end - circuit.log.start;
     circuit.log.end_reason = reason;
     for (const channel of [...circuit.channels.values()]) this.finishChannel(circuit, channel, 'circuit-closed');
-    this.keep(this.finishedCircuits, circuit.log);
+    this.finishedCircuits.push(circuit.log);
     this.circuits.delete(id);
   }
 
-  private keep<T>(rows: T[], row: T): void {
-    if (rows.length < this.maxRows) rows.push(row);
-    else this.dropped++;
+  /** The latest writes, oldest first. */
+  writeAudit(): Bounded<WriteEntry> {
+    return { rows: this.writes.list(), omitted: this.writes.dropped };
   }
 
-  writeAudit(): WriteEntry[] {
-    return this.writes;
+  /** Circuit log by circuit id: the latest finished circuits and the ones still open. */
+  circuitLog(): Bounded<CircuitLogEntry> {
+    const rows = this.finishedCircuits.list();
+    for (const c of this.circuits.values()) rows.push(c.log);
+    return latestById(rows, this.maxRows, (r) => r.circuit, this.finishedCircuits.dropped);
   }
 
-  /** Circuit log: finished circuits, then the ones still open at the end of the capture. */
-  circuitLog(): CircuitLogEntry[] {
-    return [...this.finishedCircuits, ...[...this.circuits.values()].map((c) => c.log)].sort((a, b) => a.circuit - b.circuit);
+  /** Channel log by channel id: the latest finished channels and the ones still open. */
+  channelLog(): Bounded<ChannelLogEntry> {
+    const rows = this.finishedChannels.list();
+    for (const c of this.circuits.values()) for (const ch of c.channels.values()) rows.push(ch);
+    return latestById(rows, this.maxRows, (r) => r.id, this.finishedChannels.dropped + this.untrackedChannels);
   }
+}
 
-  channelLog(): ChannelLogEntry[] {
-    const open = [...this.circuits.values()].flatMap((c) => [...c.channels.values()]);
-    return [...this.finishedChannels, ...open].sort((a, b) => a.id - b.id);
-  }
+/** The `limit` rows with the highest ids, in id order, counting the others. */
+function latestById<T>(rows: T[], limit: number, id: (row: T) => number, alsoOmitted: number): Bounded<T> {
+  rows.sort((a, b) => id(a) - id(b));
+  const cut = Math.max(0, rows.length - limit);
+  return { rows: cut > 0 ? rows.slice(cut) : rows, omitted: cut + alsoOmitted };
 }

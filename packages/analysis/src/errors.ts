@@ -1,4 +1,4 @@
-import { BoundedMap } from './bounded.js';
+import { type Bounded, BoundedMap, firstRows } from './bounded.js';
 import { type AnalysisRecord, numberField, respondingServer, stringField } from './record.js';
 
 /** ECA_NORMAL: the one status that is not an error. */
@@ -63,7 +63,7 @@ export class ErrorAnalysis {
     entry.last_seen = record.timestamp;
   }
 
-  report(): ErrorEntry[] {
-    return [...this.rows.values()].sort((a, b) => b.count - a.count || a.kind.localeCompare(b.kind));
+  report(limit = 1000): Bounded<ErrorEntry> {
+    return firstRows([...this.rows.values()], limit, (a, b) => b.count - a.count || a.kind.localeCompare(b.kind), this.rows.evicted);
   }
 }

@@ -1,6 +1,8 @@
 // --- Analyses (issue 8): one pass over decoder records, verdicts with their evidence.
 export type { AnalysisRecord } from './record.js';
-export { Analyzer, REPORT_SECTIONS, resolveSections, SectionError, type AnalyzerOptions, type Report } from './report.js';
+export {
+  Analyzer, DEFAULT_REPORT_ROWS, REPORT_SECTIONS, resolveSections, SectionError, type AnalyzerOptions, type Report, type ReportTable,
+} from './report.js';
 export { formatReport, formatSeconds, formatTime } from './report-text.js';
 export { describe, quantileSorted, BoundedSample, latencyPercentiles, type Description, type LatencyPercentiles } from './describe.js';
 export type { SearchStormEntry, SearchClientEntry, NeverFoundEntry, DuplicateEntry, SearchOptions } from './searches.js';

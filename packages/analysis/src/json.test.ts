@@ -50,3 +50,13 @@ describe('recordToJSON', () => {
     expect(bytesToHex(all)).toBe(Buffer.from(all).toString('hex'));
   });
 });
+
+describe('recordToJSON with typed arrays', () => {
+  it('writes numeric typed arrays as number arrays, identical to the same values in a plain array', () => {
+    const plain = { command: { name: 'EventAddResponse', data: [1.5, -2, Number.NaN] } };
+    const typed = { command: { name: 'EventAddResponse', data: new Float64Array([1.5, -2, Number.NaN]) } };
+    expect(recordToJSON(typed)).toBe(recordToJSON(plain));
+    expect(recordToJSON({ data: new Int16Array([-1, 7]) })).toBe('{"data":[-1,7]}');
+    expect(recordToJSON({ data: new Float32Array([0.5]), n: Number.POSITIVE_INFINITY })).toBe('{"data":[0.5],"n":null}');
+  });
+});

@@ -17,6 +17,8 @@ export function jsonReplacer(this: unknown, key: string, value: unknown): unknow
   // DBR waveforms decode to typed arrays (a CHAR one is a Uint8Array too): values, not bytes.
   if (key === 'data' && isNumericArray(original)) return Array.from(original);
   if (original instanceof Uint8Array) return bytesToHex(original);
+  // Numeric typed arrays (DBR payloads may be decoded into them) are plain JSON arrays of numbers.
+  if (ArrayBuffer.isView(original) && !(original instanceof DataView)) return typedToArray(original as unknown as ArrayLike<number | bigint>);
   if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
   if (typeof value === 'number' && !Number.isFinite(value)) return null;
   if (value instanceof Map) return Object.fromEntries(value);
@@ -39,22 +41,25 @@ export function recordToJSON(record: unknown): string {
 const MAX_CHECK_DEPTH = 8;
 
 function needsReplacer(value: unknown, depth: number): boolean {
+  // Non-finite numbers need no replacer: JSON.stringify writes them as null too.
   if (typeof value === 'bigint') return true;
-  if (typeof value === 'number') return !Number.isFinite(value);
   if (value === null || typeof value !== 'object') return false;
   if (depth > MAX_CHECK_DEPTH) return true;
   if (ArrayBuffer.isView(value) || value instanceof Map || value instanceof Set) return true;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const v: unknown = value[i];
-      if (typeof v === 'number' ? !Number.isFinite(v) : typeof v === 'object' || typeof v === 'bigint' ? needsReplacer(v, depth + 1) : false) {
-        return true;
+      if ((typeof v === 'object' && v !== null) || typeof v === 'bigint') {
+        if (needsReplacer(v, depth + 1)) return true;
       }
     }
     return false;
   }
   for (const key in value) {
-    if (needsReplacer((value as Record<string, unknown>)[key], depth + 1)) return true;
+    const v = (value as Record<string, unknown>)[key];
+    if ((typeof v === 'object' && v !== null) || typeof v === 'bigint') {
+      if (needsReplacer(v, depth + 1)) return true;
+    }
   }
   return false;
 }
@@ -66,6 +71,15 @@ function needsReplacer(value: unknown, depth: number): boolean {
 export function recordToPlain(record: unknown): unknown {
   const text = recordToJSON(record);
   return text === undefined ? null : JSON.parse(text);
+}
+
+function typedToArray(items: ArrayLike<number | bigint>): unknown[] {
+  const out = new Array<unknown>(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const v = items[i];
+    out[i] = typeof v === 'bigint' ? (Number.isSafeInteger(Number(v)) ? Number(v) : v.toString()) : Number.isFinite(v) ? v : null;
+  }
+  return out;
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));

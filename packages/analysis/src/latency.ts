@@ -1,4 +1,4 @@
-import { BoundedMap, topN } from './bounded.js';
+import { type Bounded, BoundedMap, firstRows } from './bounded.js';
 import { BoundedSample, type Description } from './describe.js';
 import { type AnalysisRecord, respondingServer } from './record.js';
 
@@ -79,7 +79,7 @@ export class LatencyAnalysis {
   }
 
   /** One row per server and kind, slowest median first. */
-  servers(): LatencyEntry[] {
+  servers(limit = 1000): Bounded<LatencyEntry> {
     const rows: LatencyEntry[] = [];
     for (const [server, kinds] of this.byServer.entries()) {
       for (const [kind, series] of kinds) {
@@ -87,11 +87,11 @@ export class LatencyAnalysis {
         rows.push({ server, kind, ...d, histogram: series.histogram });
       }
     }
-    return rows.sort((a, b) => b.p50 - a.p50);
+    return firstRows(rows, limit, (a, b) => b.p50 - a.p50);
   }
 
   /** The slowest PVs by 90th percentile. */
-  slowestPvs(limit = 50): PvLatencyEntry[] {
+  slowestPvs(limit = 50): Bounded<PvLatencyEntry> {
     const rows: PvLatencyEntry[] = [];
     for (const perPv of this.byPv.values()) {
       for (const { pv, server, kind, sample } of perPv.values()) {
@@ -99,6 +99,6 @@ export class LatencyAnalysis {
         rows.push({ pv, server, kind, ...d });
       }
     }
-    return topN(rows, limit, (r) => r.p90);
+    return firstRows(rows, limit, (a, b) => b.p90 - a.p90);
   }
 }

@@ -1,4 +1,4 @@
-import { BoundedMap, topN } from './bounded.js';
+import { type Bounded, BoundedMap, firstRows, RecentRows } from './bounded.js';
 import { type AnalysisRecord, numberField, sender } from './record.js';
 
 export interface MonitorLoadEntry {
@@ -83,8 +83,14 @@ export class MonitorAnalysis {
   private readonly byPv = new BoundedMap<string, Map<string, Load>>(100_000);
   private readonly byCircuit = new BoundedMap<number, { load: Load; subs: Map<number, Load> }>(20_000);
   private readonly circuits = new BoundedMap<number, CircuitSubscriptions>(20_000);
-  private readonly redundant = new Map<string, RedundantSubscriptionEntry>();
-  private readonly flow: FlowControlEntry[] = [];
+  private readonly redundant = new BoundedMap<string, RedundantSubscriptionEntry>(50_000);
+  /** Closed EVENTS_OFF periods, the latest `maxRows`. */
+  private readonly flow: RecentRows<FlowControlEntry>;
+
+  /** @param maxRows rows kept in the redundant-subscription and flow-control tables */
+  constructor(private readonly maxRows = 1000) {
+    this.flow = new RecentRows(maxRows);
+  }
 
   add(record: AnalysisRecord): void {
     const name = record.command.name;
@@ -115,7 +121,10 @@ export class MonitorAnalysis {
       const sub = numberField(record, 'subscriptionid');
       if (sub === undefined) return;
       let live = state.live.get(record.pv);
-      if (!live) state.live.set(record.pv, (live = new Set()));
+      if (!live) {
+        if (state.live.size >= MAX_SUBSCRIPTIONS_PER_CIRCUIT) return;
+        state.live.set(record.pv, (live = new Set()));
+      }
       if (live.size < 1024) live.add(sub);
       if (live.size > 1) {
         const key = `${circuit}|${record.pv}`;
@@ -142,7 +151,7 @@ export class MonitorAnalysis {
   }
 
   /** Busiest PVs, subscriptions and circuits by updates per second. */
-  monitorLoad(limit = 50): MonitorLoadEntry[] {
+  monitorLoad(limit = 50): Bounded<MonitorLoadEntry> {
     const pvs: MonitorLoadEntry[] = [];
     const subs: MonitorLoadEntry[] = [];
     const circuits: MonitorLoadEntry[] = [];
@@ -151,19 +160,22 @@ export class MonitorAnalysis {
       circuits.push(row('circuit', c.load));
       for (const l of c.subs.values()) subs.push(row('subscription', l));
     }
-    return [...topN(pvs, limit, (r) => r.rate), ...topN(subs, limit, (r) => r.rate), ...topN(circuits, limit, (r) => r.rate)];
+    const byRate = (a: MonitorLoadEntry, b: MonitorLoadEntry): number => b.rate - a.rate;
+    const parts = [firstRows(pvs, limit, byRate), firstRows(subs, limit, byRate), firstRows(circuits, limit, byRate)];
+    return { rows: parts.flatMap((p) => p.rows), omitted: parts.reduce((n, p) => n + p.omitted, 0) };
   }
 
-  redundantSubscriptions(): RedundantSubscriptionEntry[] {
-    return [...this.redundant.values()].sort((a, b) => b.count - a.count || a.pv.localeCompare(b.pv));
+  redundantSubscriptions(): Bounded<RedundantSubscriptionEntry> {
+    const byCount = (a: RedundantSubscriptionEntry, b: RedundantSubscriptionEntry): number => b.count - a.count || a.pv.localeCompare(b.pv);
+    return firstRows([...this.redundant.values()], this.maxRows, byCount, this.redundant.evicted);
   }
 
   /** EVENTS_OFF → EVENTS_ON periods, including ones still open at the end. */
-  flowControl(): FlowControlEntry[] {
-    const open: FlowControlEntry[] = [];
+  flowControl(): Bounded<FlowControlEntry> {
+    const rows = this.flow.list();
     for (const [circuit, s] of this.circuits.entries()) {
-      if (s.offSince !== undefined) open.push({ circuit, client: s.client, server: s.server, start: s.offSince, end: null, duration: null });
+      if (s.offSince !== undefined) rows.push({ circuit, client: s.client, server: s.server, start: s.offSince, end: null, duration: null });
     }
-    return [...this.flow, ...open];
+    return firstRows(rows, this.maxRows, undefined, this.flow.dropped);
   }
 }

@@ -5,6 +5,7 @@ import {
 import { type ErrorEntry, ErrorAnalysis } from './errors.js';
 import { LatencyAnalysis, type LatencyEntry, type PvLatencyEntry } from './latency.js';
 import { type FlowControlEntry, MonitorAnalysis, type MonitorLoadEntry, type RedundantSubscriptionEntry } from './monitors.js';
+import type { Bounded } from './bounded.js';
 import type { AnalysisRecord } from './record.js';
 import {
   defaultSearchOptions, type DuplicateEntry, type NeverFoundEntry, SearchAnalysis, type SearchClientEntry,
@@ -29,7 +30,15 @@ export interface Report {
   errors: ErrorEntry[];
   circuits: CircuitLogEntry[];
   channels: ChannelLogEntry[];
+  /**
+   * Rows left out of each bounded table (beyond its row limit, or not kept to bound memory); present
+   * only when some table lost rows, and only those tables are listed.
+   */
+  omitted?: Partial<Record<ReportTable, number>>;
 }
+
+/** The keys of the report that are tables (everything but the summary and the omitted counts). */
+export type ReportTable = Exclude<keyof Report, 'summary' | 'omitted'>;
 
 /** Names accepted by `--section`: each selects the report keys listed. */
 export const REPORT_SECTIONS: Record<string, (keyof Report)[]> = {
@@ -52,7 +61,16 @@ export const REPORT_SECTIONS: Record<string, (keyof Report)[]> = {
 export interface AnalyzerOptions {
   search?: Partial<SearchOptions>;
   beacon?: Partial<BeaconOptions>;
+  /**
+   * Rows kept in each table without a smaller top-N of its own (default 1000): never found, duplicates,
+   * beacons, latency, redundant subscriptions, flow control, writes, errors, circuits and channels. Logs keep
+   * their latest rows; the others their first in the table's order.
+   */
+  maxRows?: number;
 }
+
+/** Default {@link AnalyzerOptions.maxRows}. */
+export const DEFAULT_REPORT_ROWS = 1000;
 
 /**
  * Runs every analysis over a record stream in one pass. Feed it records in capture order with `add`,
@@ -68,16 +86,20 @@ export class Analyzer {
   private readonly searches: SearchAnalysis;
   private readonly beacons: BeaconAnalysis;
   private readonly latency = new LatencyAnalysis();
-  private readonly monitors = new MonitorAnalysis();
-  private readonly conversations = new ConversationAnalysis();
+  private readonly monitors: MonitorAnalysis;
+  private readonly conversations: ConversationAnalysis;
   private readonly errors = new ErrorAnalysis();
+  private readonly maxRows: number;
   private first: number | null = null;
   private last: number | null = null;
   private records = 0;
 
   constructor(options: AnalyzerOptions = {}) {
-    this.searches = new SearchAnalysis({ ...defaultSearchOptions, ...options.search });
+    this.maxRows = options.maxRows ?? DEFAULT_REPORT_ROWS;
+    this.searches = new SearchAnalysis({ ...defaultSearchOptions, maxRows: this.maxRows, ...options.search });
     this.beacons = new BeaconAnalysis({ ...defaultBeaconOptions, ...options.beacon });
+    this.monitors = new MonitorAnalysis(this.maxRows);
+    this.conversations = new ConversationAnalysis(this.maxRows);
   }
 
   add(record: AnalysisRecord): void {
@@ -103,20 +125,28 @@ export class Analyzer {
     const out: Partial<Report> & Pick<Report, 'summary'> = {
       summary: { first_seen: this.first, last_seen: this.last, records: this.records },
     };
-    if (want('never_found')) out.never_found = this.searches.neverFound();
-    if (want('search_storms')) out.search_storms = this.searches.storms();
-    if (want('search_clients')) out.search_clients = this.searches.clients();
-    if (want('duplicates')) out.duplicates = this.searches.duplicates();
-    if (want('beacons')) out.beacons = this.beacons.report(this.searches.answeringServers, this.last ?? 0);
-    if (want('latency')) out.latency = this.latency.servers();
-    if (want('slowest_pvs')) out.slowest_pvs = this.latency.slowestPvs();
-    if (want('monitor_load')) out.monitor_load = this.monitors.monitorLoad();
-    if (want('redundant_subscriptions')) out.redundant_subscriptions = this.monitors.redundantSubscriptions();
-    if (want('flow_control')) out.flow_control = this.monitors.flowControl();
-    if (want('writes')) out.writes = this.conversations.writeAudit();
-    if (want('errors')) out.errors = this.errors.report();
-    if (want('circuits')) out.circuits = this.conversations.circuitLog();
-    if (want('channels')) out.channels = this.conversations.channelLog();
+    const omitted: Partial<Record<ReportTable, number>> = {};
+    const put = <K extends ReportTable>(key: K, table: () => Bounded<Report[K][number]>): void => {
+      if (!want(key)) return;
+      const { rows, omitted: left } = table();
+      (out as Record<K, unknown>)[key] = rows;
+      if (left > 0) omitted[key] = left;
+    };
+    put('never_found', () => this.searches.neverFound());
+    put('search_storms', () => this.searches.storms());
+    put('search_clients', () => this.searches.clients());
+    put('duplicates', () => this.searches.duplicates());
+    put('beacons', () => this.beacons.report(this.searches.answeringServers, this.last ?? 0, this.maxRows));
+    put('latency', () => this.latency.servers(this.maxRows));
+    put('slowest_pvs', () => this.latency.slowestPvs());
+    put('monitor_load', () => this.monitors.monitorLoad());
+    put('redundant_subscriptions', () => this.monitors.redundantSubscriptions());
+    put('flow_control', () => this.monitors.flowControl());
+    put('writes', () => this.conversations.writeAudit());
+    put('errors', () => this.errors.report(this.maxRows));
+    put('circuits', () => this.conversations.circuitLog());
+    put('channels', () => this.conversations.channelLog());
+    if (Object.keys(omitted).length > 0) out.omitted = omitted;
     return out;
   }
 }

@@ -1,4 +1,4 @@
-import { BoundedMap, topN } from './bounded.js';
+import { type Bounded, BoundedMap, firstRows } from './bounded.js';
 import { quantileSorted } from './describe.js';
 import { type AnalysisRecord, numberField, receiver, respondingServer, sender, stringField } from './record.js';
 
@@ -37,6 +37,14 @@ export function outlierLimit(counts: readonly number[], sigma: number): number {
 
 /** Replies from one server to one search arriving closer than this are copies over several paths. */
 const COPY_WINDOW_SECONDS = 0.05;
+/** Client processes tracked per PV (a flood from more is still counted, just not listed by client). */
+const MAX_CLIENTS_PER_PV = 1024;
+/** (client, cid) pairs whose retries are counted per PV; the oldest are forgotten beyond this. */
+const MAX_RETRY_KEYS_PER_PV = 4096;
+/** Answering servers tracked per PV. */
+const MAX_ANSWERS_PER_PV = 64;
+/** Servers remembered as having answered a search (for the beacon analysis). */
+const MAX_ANSWERING_SERVERS = 10_000;
 
 export interface SearchOptions {
   /** Flag a PV searched at or above this many searches per second over its searched span. */
@@ -47,8 +55,10 @@ export interface SearchOptions {
   clientRateThreshold: number;
   /** Fewer searches than this are never flagged: a rate over a handful of searches means nothing. */
   minCount: number;
-  /** Rows kept in the top tables. */
+  /** Rows kept in the top tables (search storms; twice as many client rows). */
   topLimit: number;
+  /** Rows kept in the other tables (never found, duplicates). */
+  maxRows: number;
   /** Cap on tracked PVs and clients. */
   maxEntries: number;
 }
@@ -59,6 +69,7 @@ export const defaultSearchOptions: SearchOptions = {
   clientRateThreshold: 20,
   minCount: 10,
   topLimit: 50,
+  maxRows: 1000,
   maxEntries: 100_000,
 };
 
@@ -82,7 +93,9 @@ interface PvSearches {
   /** Requests per client process (ip:port). */
   clients: Map<string, number>;
   /** Requests per (client process, cid): the retries of one channel's search. */
-  retries: Map<string, number>;
+  retries: BoundedMap<string, number>;
+  /** Largest value ever in `retries` (kept as it goes: a count may later be evicted). */
+  maxRetries: number;
   answers: Map<string, Answer>;
   firstUnanswered?: number;
 }
@@ -174,13 +187,18 @@ export class SearchAnalysis {
     const t = record.timestamp;
     const process = sender(record);
     const entry = this.pvs.upsert(pv, () => ({
-      pv, count: 0, first: t, last: t, clients: new Map(), retries: new Map(), answers: new Map(),
+      pv, count: 0, first: t, last: t, clients: new Map(), retries: new BoundedMap(MAX_RETRY_KEYS_PER_PV), maxRetries: 0,
+      answers: new Map(),
     }));
     entry.count++;
     entry.last = t;
-    entry.clients.set(process, (entry.clients.get(process) ?? 0) + 1);
+    const perClient = entry.clients.get(process);
+    if (perClient !== undefined) entry.clients.set(process, perClient + 1);
+    else if (entry.clients.size < MAX_CLIENTS_PER_PV) entry.clients.set(process, 1);
     const retryKey = `${process}/${numberField(record, 'cid') ?? ''}`;
-    entry.retries.set(retryKey, (entry.retries.get(retryKey) ?? 0) + 1);
+    const retries = (entry.retries.get(retryKey) ?? 0) + 1;
+    entry.retries.set(retryKey, retries);
+    if (retries > entry.maxRetries) entry.maxRetries = retries;
     if (entry.answers.size === 0 && entry.firstUnanswered === undefined) entry.firstUnanswered = t;
     for (const [table, key] of [[this.processes, process], [this.hosts, record.src]] as const) {
       const client = table.upsert(key, () => ({ client: key, count: 0, first: t, last: t, pvs: new Set<string>() }));
@@ -196,10 +214,11 @@ export class SearchAnalysis {
     const entry = this.pvs.get(pv);
     if (!entry) return;
     const server = respondingServer(record);
-    this.answeringServers.add(server);
+    if (this.answeringServers.size < MAX_ANSWERING_SERVERS) this.answeringServers.add(server);
     const t = record.timestamp;
     let answer = entry.answers.get(server);
     if (!answer) {
+      if (entry.answers.size >= MAX_ANSWERS_PER_PV) return;
       answer = { server, paths: new Set(), first: t, last: t, count: 0, copies: false, lastByRequest: new Map() };
       entry.answers.set(server, answer);
     }
@@ -214,12 +233,13 @@ export class SearchAnalysis {
   }
 
   /** Per-PV search table, busiest first, with storm flags. */
-  storms(): SearchStormEntry[] {
+  storms(): Bounded<SearchStormEntry> {
     const all = [...this.pvs.values()];
     const sigmaLimit = outlierLimit(all.map((e) => e.count), this.options.sigma);
     const rows = all.map((e): SearchStormEntry => {
       const rate = e.count / Math.max(e.last - e.first, 1);
-      const answers = [...e.answers.values()].reduce((n, a) => n + a.count, 0);
+      let answers = 0;
+      for (const a of e.answers.values()) answers += a.count;
       const reasons: string[] = [];
       if (e.count >= this.options.minCount && rate >= this.options.pvRateThreshold) {
         reasons.push(`searched ${rate.toFixed(2)}/s (threshold ${this.options.pvRateThreshold}/s)`);
@@ -236,18 +256,18 @@ export class SearchAnalysis {
         answered: e.answers.size > 0,
         answers,
         unanswered_ratio: Math.max(0, (e.count - answers) / e.count),
-        retries: Math.max(0, ...e.retries.values()),
+        retries: e.maxRetries,
         oldest_unanswered_age: e.firstUnanswered === undefined ? null : this.lastTime - e.firstUnanswered,
         clients: [...e.clients.keys()].slice(0, 32),
         flagged: reasons.length > 0,
         reasons,
       };
     });
-    return topN(rows, this.options.topLimit, (r) => r.count);
+    return firstRows(rows, this.options.topLimit, (a, b) => b.count - a.count);
   }
 
   /** Client hosts and processes by search count, with flags for outliers. */
-  clients(): SearchClientEntry[] {
+  clients(): Bounded<SearchClientEntry> {
     const rows: SearchClientEntry[] = [];
     for (const [kind, table] of [['host', this.hosts], ['process', this.processes]] as const) {
       const all = [...table.values()];
@@ -264,11 +284,11 @@ export class SearchAnalysis {
         rows.push({ client: c.client, kind, count: c.count, rate, pvs: c.pvs.size, flagged: reasons.length > 0, reasons });
       }
     }
-    return topN(rows, this.options.topLimit * 2, (r) => r.count);
+    return firstRows(rows, this.options.topLimit * 2, (a, b) => b.count - a.count);
   }
 
   /** PVs searched and never answered during the capture. */
-  neverFound(): NeverFoundEntry[] {
+  neverFound(): Bounded<NeverFoundEntry> {
     const rows: NeverFoundEntry[] = [];
     for (const e of this.pvs.values()) {
       if (e.answers.size > 0) continue;
@@ -279,11 +299,11 @@ export class SearchAnalysis {
         hosts: [...new Set(clients.map((c) => c.slice(0, c.lastIndexOf(':'))))].slice(0, 32),
       });
     }
-    return rows.sort((a, b) => b.count - a.count || a.pv.localeCompare(b.pv));
+    return firstRows(rows, this.options.maxRows, (a, b) => b.count - a.count || a.pv.localeCompare(b.pv));
   }
 
   /** PVs answered by more than one server, or by one server over several paths. */
-  duplicates(): DuplicateEntry[] {
+  duplicates(): Bounded<DuplicateEntry> {
     const rows: DuplicateEntry[] = [];
     for (const e of this.pvs.values()) {
       const answers = [...e.answers.values()];
@@ -301,6 +321,6 @@ export class SearchAnalysis {
         })),
       });
     }
-    return rows.sort((a, b) => a.pv.localeCompare(b.pv));
+    return firstRows(rows, this.options.maxRows, (a, b) => a.pv.localeCompare(b.pv));
   }
 }

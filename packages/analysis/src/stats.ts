@@ -9,6 +9,7 @@
  * never answered, which needs the requests still pending at the end.
  */
 
+import { BoundedMap } from './bounded.js';
 import { describe } from './describe.js';
 
 /** The part of a decoded record that the statistics read. */
@@ -104,12 +105,25 @@ export interface StatsReport {
   circuits: CircuitSummary[];
   /** TCP flows the decoder skipped as not CA (see `--ports`), and their payload bytes. */
   skippedFlows: { flows: number; bytes: number };
+  /**
+   * Rows left out to keep memory and output bounded (present only when some were): connection samples
+   * beyond the first {@link STATS_MAX_ROWS}, unanswered creations and circuits beyond the first
+   * {@link STATS_MAX_ROWS} listed (and those forgotten beyond the tracking caps).
+   */
+  omitted?: { connections?: number; unansweredCreations?: number; circuits?: number };
 }
+
+/** Rows kept in each list of the stats report. */
+export const STATS_MAX_ROWS = 100_000;
+/** Pending creations, searched PVs and circuits tracked at once (the oldest are forgotten beyond). */
+const STATS_MAX_TRACKED = 100_000;
 
 /** Options for {@link StatsCollector}. */
 export interface StatsOptions {
   /** How many PVs `topSearched` lists (default 10). */
   top?: number;
+  /** Rows kept in each list of the report (default {@link STATS_MAX_ROWS}). */
+  maxRows?: number;
 }
 
 type LatencyKind = keyof StatsReport['latency'];
@@ -127,13 +141,15 @@ const LATENCY_KIND: Readonly<Record<string, LatencyKind>> = {
  */
 export class StatsCollector {
   private readonly top: number;
+  private readonly maxRows: number;
   private messages = 0;
   private first: number | null = null;
   private last: number | null = null;
   private readonly skipped = { flows: 0, bytes: 0 };
   private readonly commandCounts = new Map<string, number>();
-  private readonly searched = new Map<string, number>();
-  private readonly pending = new Map<string, UnansweredCreation>();
+  private readonly searched = new BoundedMap<string, number>(STATS_MAX_TRACKED);
+  private readonly pending = new BoundedMap<string, UnansweredCreation>(STATS_MAX_TRACKED);
+  private connectionsOmitted = 0;
   private failed = 0;
   private readonly connections: ConnectionSample[] = [];
   private readonly samples: Record<LatencyKind, Map<string, number[]>> = {
@@ -142,10 +158,11 @@ export class StatsCollector {
     readNotify: new Map(),
     writeNotify: new Map(),
   };
-  private readonly circuits = new Map<string, CircuitSummary>();
+  private readonly circuits = new BoundedMap<string, CircuitSummary>(STATS_MAX_TRACKED);
 
   constructor(options: StatsOptions = {}) {
     this.top = options.top ?? 10;
+    this.maxRows = options.maxRows ?? STATS_MAX_ROWS;
   }
 
   /** Account for one record. */
@@ -187,7 +204,8 @@ export class StatsCollector {
         if (dt === null && request !== undefined) dt = r.timestamp - request.timestamp;
         if (dt !== null) {
           const t = r.request?.timestamp ?? request?.timestamp ?? r.timestamp - dt;
-          this.connections.push({ pv: r.pv ?? request?.pv ?? null, server, t, dt });
+          if (this.connections.length < this.maxRows) this.connections.push({ pv: r.pv ?? request?.pv ?? null, server, t, dt });
+          else this.connectionsOmitted++;
         }
       }
     }
@@ -240,18 +258,28 @@ export class StatsCollector {
     const circuits = [...this.circuits.values()]
       .map((c) => ({ ...c }))
       .sort((a, b) => a.first - b.first);
+    const unanswered = [...this.pending.values()].sort((a, b) => a.timestamp - b.timestamp);
+    const omitted: NonNullable<StatsReport['omitted']> = {};
+    if (this.connectionsOmitted > 0) omitted.connections = this.connectionsOmitted;
+    if (unanswered.length > this.maxRows || this.pending.evicted > 0) {
+      omitted.unansweredCreations = Math.max(0, unanswered.length - this.maxRows) + this.pending.evicted;
+    }
+    if (circuits.length > this.maxRows || this.circuits.evicted > 0) {
+      omitted.circuits = Math.max(0, circuits.length - this.maxRows) + this.circuits.evicted;
+    }
     return {
       messages: this.messages,
       first: this.first,
       last: this.last,
-      unansweredCreations: [...this.pending.values()].sort((a, b) => a.timestamp - b.timestamp),
+      unansweredCreations: unanswered.slice(0, this.maxRows),
       failedCreations: this.failed,
       connections: [...this.connections],
       latency,
       commands,
       topSearched,
-      circuits,
+      circuits: circuits.slice(0, this.maxRows),
       skippedFlows: { ...this.skipped },
+      ...(Object.keys(omitted).length > 0 ? { omitted } : {}),
     };
   }
 }

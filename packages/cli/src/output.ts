@@ -6,13 +6,21 @@
  */
 import type { Writable } from 'node:stream';
 
-/** Flush early when this many characters are waiting. */
-const FLUSH_CHARS = 64 * 1024;
+const NEWLINE = 0x0a;
 
-/** Batches lines and writes them to a stream. */
+/** Size of one output block: lines are encoded straight into it and it is written when full. */
+const BLOCK_BYTES = 64 * 1024;
+/** UTF-8 bytes per UTF-16 code unit at most: a line of n code units fits in 3n bytes. */
+const MAX_UTF8_PER_UNIT = 3;
+
+/**
+ * Batches lines and writes them to a stream. Lines are encoded into large byte blocks as they come
+ * (no array of pieces joined into one huge string, then encoded again by the stream): one copy per
+ * line, one write per block.
+ */
 export class LineWriter {
-  private chunks: string[] = [];
-  private chars = 0;
+  private block: Buffer = Buffer.allocUnsafe(BLOCK_BYTES);
+  private used = 0;
   private scheduled = false;
   private blocked = false;
   private closed = false;
@@ -22,10 +30,18 @@ export class LineWriter {
   /** Queue one line (a newline is added). */
   line(text: string): void {
     if (this.closed) return;
-    this.chunks.push(text, '\n');
-    this.chars += text.length + 1;
-    if (this.chars >= FLUSH_CHARS) this.flush();
-    else if (!this.scheduled) {
+    const worst = text.length * MAX_UTF8_PER_UNIT + 1;
+    if (this.used + worst > this.block.length) {
+      this.flush();
+      if (worst > this.block.length) {
+        // A line larger than a block (a huge array, a long report line) goes out on its own.
+        this.write(Buffer.from(text + '\n', 'utf8'));
+        return;
+      }
+    }
+    this.used += this.block.write(text, this.used, 'utf8');
+    this.block[this.used++] = NEWLINE;
+    if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => {
         this.scheduled = false;
@@ -36,16 +52,27 @@ export class LineWriter {
 
   /** Write everything queued now. */
   flush(): void {
-    if (this.chunks.length === 0 || this.closed) return;
-    const text = this.chunks.join('');
-    this.chunks = [];
-    this.chars = 0;
-    if (!this.stream.write(text)) this.blocked = true;
+    if (this.used === 0 || this.closed) return;
+    const full = this.block.subarray(0, this.used);
+    // The stream may hold on to the bytes until they are written: start a new block rather than reuse.
+    this.block = Buffer.allocUnsafe(BLOCK_BYTES);
+    this.used = 0;
+    this.write(full);
+  }
+
+  private write(bytes: Buffer): void {
+    if (!this.stream.write(bytes)) this.blocked = true;
   }
 
   /** Resolves when the stream can take more (immediately unless a write reported back-pressure). */
   async ready(): Promise<void> {
     if (!this.blocked || this.closed) return;
+    // The 'drain' of a write made from the setImmediate flush may already have been emitted: waiting for
+    // another would never end, and with nothing else pending node would exit 0 with the output cut short.
+    if (this.stream.writableNeedDrain !== true) {
+      this.blocked = false;
+      return;
+    }
     await new Promise<void>((resolve) => {
       const done = (): void => {
         this.stream.off('drain', done);
@@ -66,7 +93,7 @@ export class LineWriter {
   /** Stop writing (the reader went away). */
   close(): void {
     this.closed = true;
-    this.chunks = [];
+    this.used = 0;
   }
 
   /** Flush and wait until the stream has taken everything. */

@@ -12,8 +12,54 @@ export const ARRAY_EDGE_ITEMS = 3;
 const PLAIN_MIN = 1e-4;
 const PLAIN_LIMIT = 1e16;
 
+/**
+ * Fast path of {@link pyFloat} for values with few decimals: readings such as 23.644 and capture times
+ * such as 1550679069.309346. x is printed as n / 10^k (k = 3, then 6) when n = round(x * 10^k) gives back x
+ * exactly, so that decimal rounds to x; below `limit` the spacing of doubles is under 10^-k, so no other
+ * decimal with k or fewer fraction digits rounds to x and the trimmed decimal is the shortest repr, which
+ * is what Python (and JavaScript) print. Integer arithmetic and tables replace a double-to-string conversion.
+ */
+const MILLI = 1e3;
+const MICRO = 1e6;
+/** Doubles are spaced under 10^-3 below 2^43 and under 10^-6 below 2^32; these limits stay inside. */
+const MILLI_LIMIT = 1e12;
+const MICRO_LIMIT = 4e9;
+/** Three fraction digits of n/1000 for n in 0..999 ('005'). */
+const DIGITS3: readonly string[] = Array.from({ length: MILLI }, (_, n) => String(n).padStart(3, '0'));
+/** The same with trailing zeros removed ('5' for 500, '05' for 50, '005' for 5). */
+const TRIMMED3: readonly string[] = DIGITS3.map((d) => d.replace(/0+$/, ''));
+
+/** `whole.fraction` of a non-negative n / 10^k as Python prints it (k = 3 or 6), or null. */
+function shortDecimal(x: number): string | null {
+  const abs = x < 0 ? -x : x;
+  // Outside the plain range Python writes an exponent; NaN fails every comparison and falls through too.
+  if (!(abs >= PLAIN_MIN && abs < MILLI_LIMIT)) return null;
+  {
+    const n = Math.round(abs * MILLI);
+    if (n / MILLI === abs && n !== 0) {
+      const whole = Math.floor(n / MILLI);
+      const fraction = n - whole * MILLI;
+      return fraction === 0 ? whole + '.0' : whole + '.' + TRIMMED3[fraction];
+    }
+  }
+  if (abs < MICRO_LIMIT) {
+    const n = Math.round(abs * MICRO);
+    if (n / MICRO === abs && n !== 0) {
+      const whole = Math.floor(n / MICRO);
+      const fraction = n - whole * MICRO;
+      const high = Math.floor(fraction / MILLI);
+      const low = fraction - high * MILLI;
+      // fraction is not a multiple of 1000 here (the 10^-3 path took those), so low !== 0.
+      return whole + '.' + DIGITS3[high] + TRIMMED3[low];
+    }
+  }
+  return null;
+}
+
 /** Python's `repr(float)`: shortest round-trip digits, `.0` on integral values, exponent outside 1e-4..1e16. */
 export function pyFloat(x: number): string {
+  const short = shortDecimal(x);
+  if (short !== null) return x < 0 ? '-' + short : short;
   if (Number.isNaN(x)) return 'nan';
   if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
   if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
@@ -21,8 +67,8 @@ export function pyFloat(x: number): string {
   if (abs >= PLAIN_MIN && abs < PLAIN_LIMIT) {
     // In this range JavaScript also writes the shortest round-trip digits in plain notation; only Python's
     // '.0' on integral values differs. This is the common case, and the slow path below allocates a lot.
-    const text = String(x);
-    return text.includes('.') ? text : text + '.0';
+    if (Number.isInteger(x)) return x + '.0';
+    return '' + x;
   }
   // toExponential() without an argument gives the shortest digits that round-trip, as Python does.
   const [mantissa, expText] = x.toExponential().split('e');
@@ -45,7 +91,7 @@ export function pyFloat(x: number): string {
 
 /** A number as Python prints an int when it is integral, else as a float. */
 export function pyNumber(x: number): string {
-  return Number.isInteger(x) ? String(x) : pyFloat(x);
+  return Number.isInteger(x) ? '' + x : pyFloat(x);
 }
 
 /** Python's `repr(str)`: single quotes unless the text holds a single quote and no double quote. */
@@ -92,17 +138,40 @@ export function pyStr(value: unknown): string {
   return typeof value === 'string' ? value : pyRepr(value);
 }
 
+/**
+ * A DBR payload as a Python list: `number[]` and typed arrays alike (a `Uint8Array` of DBR_CHAR values is a
+ * list of numbers here, not `bytes`), long ones summarised as numpy does.
+ */
+export function pyArray(items: ArrayLike<unknown>, floats: boolean): string {
+  return pyList(items, floats ? FLOAT_ITEMS : NUMBER_ITEMS);
+}
+
+const FLOAT_ITEMS: ReprOptions = { floats: true };
+const NUMBER_ITEMS: ReprOptions = { floats: false };
+
+/**
+ * Works on `number[]` and typed arrays alike (index loop, no Array methods), and formats only the items
+ * printed: a long array costs six items, not its length.
+ */
 function pyList(items: ArrayLike<unknown>, options: ReprOptions): string {
   const n = items.length;
-  const parts: string[] = [];
   if (n > ARRAY_SUMMARY_THRESHOLD) {
-    for (let i = 0; i < ARRAY_EDGE_ITEMS; i++) parts.push(pyRepr(items[i], options));
-    parts.push('...');
-    for (let i = n - ARRAY_EDGE_ITEMS; i < n; i++) parts.push(pyRepr(items[i], options));
-  } else {
-    for (let i = 0; i < n; i++) parts.push(pyRepr(items[i], options));
+    let out = '[';
+    for (let i = 0; i < ARRAY_EDGE_ITEMS; i++) out += pyItem(items[i], options) + ', ';
+    out += '...';
+    for (let i = n - ARRAY_EDGE_ITEMS; i < n; i++) out += ', ' + pyItem(items[i], options);
+    return out + ']';
   }
-  return '[' + parts.join(', ') + ']';
+  if (n === 0) return '[]';
+  let out = '[' + pyItem(items[0], options);
+  for (let i = 1; i < n; i++) out += ', ' + pyItem(items[i], options);
+  return out + ']';
+}
+
+/** One list item: numbers (the common case, millions per capture) skip pyRepr's type dispatch. */
+function pyItem(value: unknown, options: ReprOptions): string {
+  if (typeof value === 'number') return options.floats === true ? pyFloat(value) : pyNumber(value);
+  return pyRepr(value, options);
 }
 
 function pyBytes(bytes: Uint8Array): string {

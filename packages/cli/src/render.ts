@@ -2,7 +2,7 @@
  * Text of the record parts that `{command}`, `{ethernet}`, `{ip}` and `{transport}` print: caproto's
  * `ClassName(field=value, ...)` shape, fields in the order of caproto's constructor signatures.
  */
-import { pyFloat, pyRepr, pyString } from './pyrepr.js';
+import { pyArray, pyFloat, pyRepr, pyString } from './pyrepr.js';
 
 /** The decoded command as the decoder gives it: caproto class `name`, wire `id` and caproto fields. */
 export interface CommandLike {
@@ -16,7 +16,8 @@ export interface CommandLike {
  * alternative field names that the command has, under the first name.
  */
 const FIELD_ORDER: Readonly<Record<string, readonly string[]>> = {
-  VersionRequest: ['priority', 'version'],
+  // caproto's priority is the header's data type, which a UDP VERSION uses as a flag (decoded as `flag`).
+  VersionRequest: ['priority|flag', 'version'],
   VersionResponse: ['version'],
   SearchRequest: ['name', 'cid', 'version', 'reply'],
   SearchResponse: ['port', 'ip', 'cid', 'version'],
@@ -28,8 +29,8 @@ const FIELD_ORDER: Readonly<Record<string, readonly string[]>> = {
   RepeaterConfirmResponse: ['repeater_address'],
   RepeaterRegisterRequest: ['client_address'],
   EventAddRequest: ['data_type', 'data_count', 'sid', 'subscriptionid', 'low', 'high', 'to', 'mask'],
-  EventAddResponse: ['data', 'data_type', 'data_count', 'status_code|status', 'subscriptionid', 'metadata'],
-  EventCancelRequest: ['data_type', 'data_count', 'sid', 'subscriptionid'],
+  EventAddResponse: ['data', 'data_type', 'data_count', 'status|status_code', 'subscriptionid', 'metadata'],
+  EventCancelRequest: ['data_type', 'sid', 'subscriptionid'],
   EventCancelResponse: ['data_type', 'sid', 'subscriptionid', 'data_count'],
   ReadRequest: ['data_type', 'data_count', 'sid', 'ioid'],
   ReadResponse: ['data', 'data_type', 'data_count', 'sid|cid', 'ioid', 'metadata'],
@@ -38,7 +39,7 @@ const FIELD_ORDER: Readonly<Record<string, readonly string[]>> = {
   EventsOnRequest: [],
   ReadSyncRequest: [],
   ReadSyncResponse: [],
-  ErrorResponse: ['original_request', 'cid', 'status_code|status', 'error_message|message'],
+  ErrorResponse: ['original_request', 'cid', 'status|status_code', 'error_message|message'],
   ClearChannelRequest: ['sid', 'cid'],
   ClearChannelResponse: ['sid', 'cid'],
   ReadNotifyRequest: ['data_type', 'data_count', 'sid', 'ioid'],
@@ -54,6 +55,11 @@ const FIELD_ORDER: Readonly<Record<string, readonly string[]>> = {
   ServerDisconnResponse: ['cid'],
   Malformed: ['reason', 'code', 'length', 'hex|sample'],
 };
+
+/** {@link FIELD_ORDER} split once: per class, per argument, the alternative field names. */
+const FIELD_SPECS: ReadonlyMap<string, readonly (readonly string[])[]> = new Map(
+  Object.entries(FIELD_ORDER).map(([cls, order]) => [cls, order.map((spec) => spec.split('|'))]),
+);
 
 /** Fields never printed as arguments: identity and the decoder's helper names of other fields. */
 const HIDDEN_FIELDS = new Set(['name', 'id', 'pv_name', 'pv', 'host_name', 'user_name', 'client_name', 'severity', 'data_type_name', 'status_name', 'status_severity', 'access_rights_name']);
@@ -88,29 +94,40 @@ export function textName(cmd: CommandLike): string | null {
  * with `pv='...'` appended for messages about a PV whose fields do not already name it.
  */
 export function renderCommand(cmd: CommandLike, pv: string | null | undefined): string {
-  const order = FIELD_ORDER[cmd.name];
-  const parts: string[] = [];
+  // Built by concatenation: this runs once per printed line, and a parts array + join costs more.
+  const specs = FIELD_SPECS.get(cmd.name);
+  let out = cmd.name + '(';
+  let first = true;
   let namesPv = false;
-  if (order !== undefined) {
-    for (const spec of order) {
-      const alternatives = spec.split('|');
+  if (specs !== undefined) {
+    for (let i = 0; i < specs.length; i++) {
+      const alternatives = specs[i];
+      const field = alternatives[0];
       let value: unknown;
-      for (const f of alternatives) {
-        value = caprotoField(cmd, f, pv);
+      for (let j = 0; j < alternatives.length; j++) {
+        value = caprotoField(cmd, alternatives[j], pv);
         if (value !== undefined) break;
       }
-      if (value === undefined && !(alternatives[0] === 'metadata' && 'data' in cmd)) continue;
-      if (alternatives[0] === 'name' && value === pv) namesPv = true;
-      parts.push(`${alternatives[0]}=${renderField(alternatives[0], value, cmd)}`);
+      if (value === undefined && !(field === 'metadata' && 'data' in cmd)) continue;
+      if (field === 'name' && value === pv) namesPv = true;
+      out += (first ? '' : ', ') + field + '=' + renderField(field, value, cmd);
+      first = false;
     }
   } else {
-    for (const [k, v] of Object.entries(cmd)) {
+    for (const k in cmd) {
+      const v = cmd[k];
       if (HIDDEN_FIELDS.has(k) || v === undefined) continue;
-      parts.push(`${k}=${renderField(k, v, cmd)}`);
+      out += (first ? '' : ', ') + k + '=' + renderField(k, v, cmd);
+      first = false;
     }
   }
-  if (typeof pv === 'string' && !namesPv) parts.push(`pv=${pyString(pv)}`);
-  return `${cmd.name}(${parts.join(', ')})`;
+  if (typeof pv === 'string' && !namesPv) out += (first ? '' : ', ') + 'pv=' + pyString(pv);
+  return out + ')';
+}
+
+/** DBR types whose values caproto prints as floats. */
+function isFloatType(typeName: unknown): boolean {
+  return typeof typeName === 'string' && (typeName.endsWith('DOUBLE') || typeName.endsWith('FLOAT'));
 }
 
 /** One `field=value` value: DBR types by name, float payloads as floats, metadata as a DBR struct. */
@@ -120,10 +137,10 @@ function renderField(field: string, value: unknown, cmd: CommandLike): string {
     return typeof typeName === 'string' ? typeName : pyRepr(value);
   }
   if (field === 'data') {
-    const typeName = cmd['data_type_name'];
-    const floats = typeof typeName === 'string' && /(FLOAT|DOUBLE)$/.test(typeName);
-    // A CHAR waveform decodes to a Uint8Array, which pyRepr would print as bytes: it is a list of values.
-    return pyRepr(value instanceof Uint8Array ? Array.from(value) : value, { floats });
+    const floats = isFloatType(cmd['data_type_name']);
+    // Typed arrays (numeric payloads may be decoded into them) print as lists, a Uint8Array included.
+    if (Array.isArray(value) || ArrayBuffer.isView(value)) return pyArray(value as ArrayLike<unknown>, floats);
+    return pyRepr(value, floats ? FLOATS : INTEGERS);
   }
   if (field === 'metadata') return renderMetadata(value, cmd);
   if (field === 'original_request' && value !== null && typeof value === 'object') {
@@ -139,6 +156,9 @@ function renderField(field: string, value: unknown, cmd: CommandLike): string {
   return pyRepr(value);
 }
 
+const FLOATS = { floats: true };
+const INTEGERS = { floats: false };
+
 const METADATA_NAME_FIELDS: Readonly<Record<string, string>> = { status: 'statusName', severity: 'severityName' };
 // The raw EPICS time fields are shown converted, as `timestamp`.
 const METADATA_HIDDEN = new Set(['statusName', 'severityName', 'status_name', 'severity_name', 'secondsPastEpoch', 'nanoseconds']);
@@ -147,16 +167,20 @@ function renderMetadata(value: unknown, cmd: CommandLike): string {
   if (value === null || value === undefined || typeof value !== 'object') return pyRepr(value ?? null);
   const meta = value as Record<string, unknown>;
   const typeName = cmd['data_type_name'];
-  const parts: string[] = [];
-  for (const [k, v] of Object.entries(meta)) {
-    if (METADATA_HIDDEN.has(k) || v === undefined) continue;
+  let out = (typeof typeName === 'string' ? 'DBR_' + typeName : 'metadata') + '(';
+  let first = true;
+  for (const k in meta) {
+    const v = meta[k];
+    if (v === undefined || METADATA_HIDDEN.has(k)) continue;
     const nameField = METADATA_NAME_FIELDS[k];
     const named = nameField !== undefined ? (meta[nameField] ?? meta[`${k}_name`]) : undefined;
-    if (typeof named === 'string') parts.push(`${k}=${named}`);
-    else if (k === 'timestamp' && typeof v === 'number') parts.push(`${k}=${pyFloat(v)}`);
-    else parts.push(`${k}=${pyRepr(v)}`);
+    out += (first ? '' : ', ') + k + '=';
+    first = false;
+    if (typeof named === 'string') out += named;
+    else if (k === 'timestamp' && typeof v === 'number') out += pyFloat(v);
+    else out += pyRepr(v);
   }
-  return `${typeof typeName === 'string' ? 'DBR_' + typeName : 'metadata'}(${parts.join(', ')})`;
+  return out + ')';
 }
 
 /** `Name(k=v, ...)` for a plain object (link, IP and transport records). */

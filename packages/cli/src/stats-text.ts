@@ -21,7 +21,11 @@ function seconds(x: number | null): string {
 
 /** A right-aligned table with a left-aligned first column. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const widths = header.map((h, i) => {
+    let width = h.length;
+    for (const r of rows) width = Math.max(width, (r[i] ?? '').length);
+    return width;
+  });
   const fmt = (cells: readonly string[]): string =>
     cells
       .map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
@@ -43,11 +47,12 @@ function describeTable(keyName: string, groups: Record<string, LatencySummary>):
 /** The whole report as text lines. */
 export function renderStats(report: StatsReport, c: Palette): string[] {
   const out: string[] = [];
-  const n = report.unansweredCreations.length;
+  const n = report.unansweredCreations.length + (report.omitted?.unansweredCreations ?? 0);
   out.push(`${n} channel creation request${n === 1 ? ' was' : 's were'} unanswered during this capture.`);
   for (const u of report.unansweredCreations) {
     out.push(`  ${u.timestamp} ${u.client}->${u.server} ${u.pv ?? '?'} (cid ${u.cid ?? '?'})`);
   }
+  if (report.omitted?.unansweredCreations) out.push(`  ... ${report.omitted.unansweredCreations} more not listed`);
   if (report.failedCreations > 0) {
     out.push(`${report.failedCreations} channel creation request${report.failedCreations === 1 ? ' was' : 's were'} refused (CreateChFailResponse).`);
   }
@@ -55,23 +60,24 @@ export function renderStats(report: StatsReport, c: Palette): string[] {
   out.push(c.heading('Channel connections (raw data):'));
   const shown = report.connections.slice(0, MAX_RAW_ROWS);
   const raw = shown.map((k) => [k.pv ?? '?', k.server, String(k.t), seconds(k.dt)]);
-  out.push(...(raw.length ? table(['pv', 'server', 't', 'dt'], raw).map((l) => '  ' + l) : ['  (none)']));
+  append(out, raw.length ? table(['pv', 'server', 't', 'dt'], raw).map((l) => '  ' + l) : ['  (none)']);
   if (report.connections.length > shown.length) {
-    out.push(`  ... ${report.connections.length - shown.length} more (ca-shark stats --json lists them all)`);
+    const kept = report.omitted?.connections ? ` lists ${report.connections.length}` : ' lists them all';
+    out.push(`  ... ${report.connections.length - shown.length + (report.omitted?.connections ?? 0)} more (ca-shark stats --json${kept})`);
   }
   out.push('');
   for (const [kind, title] of LATENCY_SECTIONS) {
     out.push(c.heading(title));
-    out.push(...describeTable('server', report.latency[kind]));
+    append(out, describeTable('server', report.latency[kind]));
     out.push('');
   }
   out.push(c.heading(`Messages per command (${report.messages} in all):`));
   const commands = Object.entries(report.commands).map(([k, v]) => [k, String(v)]);
-  out.push(...(commands.length ? table(['command', 'count'], commands).map((l) => '  ' + l) : ['  (none)']));
+  append(out, commands.length ? table(['command', 'count'], commands).map((l) => '  ' + l) : ['  (none)']);
   out.push('');
   out.push(c.heading('Most searched PVs:'));
   const searched = report.topSearched.map((s) => [s.pv, String(s.count)]);
-  out.push(...(searched.length ? table(['pv', 'searches'], searched).map((l) => '  ' + l) : ['  (none)']));
+  append(out, searched.length ? table(['pv', 'searches'], searched).map((l) => '  ' + l) : ['  (none)']);
   out.push('');
   out.push(c.heading('Circuits:'));
   const circuits = report.circuits.map((ci) => [
@@ -82,11 +88,8 @@ export function renderStats(report: StatsReport, c: Palette): string[] {
     String(ci.channels),
     String(ci.messages),
   ]);
-  out.push(
-    ...(circuits.length
-      ? table(['client', 'server', 'host', 'user', 'channels', 'messages'], circuits).map((l) => '  ' + l)
-      : ['  (none)']),
-  );
+  append(out, circuits.length ? table(['client', 'server', 'host', 'user', 'channels', 'messages'], circuits).map((l) => '  ' + l) : ['  (none)']);
+  if (report.omitted?.circuits) out.push(`  ... ${report.omitted.circuits} more circuits not listed`);
   const skipped = report.skippedFlows;
   if (skipped.flows > 0) {
     out.push('');
@@ -96,4 +99,9 @@ export function renderStats(report: StatsReport, c: Palette): string[] {
     );
   }
   return out;
+}
+
+/** Appends lines one by one: spreading a long table into push() would overflow the stack. */
+function append(out: string[], lines: readonly string[]): void {
+  for (const line of lines) out.push(line);
 }

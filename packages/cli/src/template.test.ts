@@ -39,6 +39,11 @@ describe('compileTemplate', () => {
     );
   });
 
+  it('writes the default line as the general template machinery would', () => {
+    const general = compileTemplate(`${DEFAULT_TEMPLATE}!`);
+    for (const r of [search, read]) expect(compileTemplate(DEFAULT_TEMPLATE)(r) + '!').toBe(general(r));
+  });
+
   it('reads attributes, indexes, and the extra tokens', () => {
     const t = compileTemplate('{ip.ttl} {transport.protocol} {command.cid} {command.name} {pv} {role} {latency} {frame}');
     expect(t(search)).toBe('64 udp 24593 SearchRequest rpi:color request None 2');
@@ -88,6 +93,21 @@ describe('compileTemplate', () => {
 });
 
 describe('renderCommand', () => {
+  // caproto's reprs list its constructor's parameters: VersionRequest(priority, version),
+  // EventCancelRequest(data_type, sid, subscriptionid), EventAddResponse(..., status, ...).
+  it("prints the fields of caproto's constructor signatures under caproto's names", () => {
+    expect(renderCommand({ name: 'VersionRequest', id: 0, priority: 0, version: 13 }, null)).toBe('VersionRequest(priority=0, version=13)');
+    // Over UDP the header's data type (caproto's priority) is decoded as `flag`.
+    expect(renderCommand({ name: 'VersionRequest', id: 0, version: 13, flag: 0, sequence: 0 }, null)).toBe('VersionRequest(priority=0, version=13)');
+    expect(renderCommand({ name: 'EventCancelRequest', id: 2, data_type: 20, data_type_name: 'TIME_DOUBLE', data_count: 0, sid: 3, subscriptionid: 10 }, 'x')).toBe(
+      "EventCancelRequest(data_type=TIME_DOUBLE, sid=3, subscriptionid=10, pv='x')",
+    );
+    expect(renderCommand({ name: 'EventAddResponse', id: 1, data: new Float64Array([1]), data_type: 6, data_type_name: 'DOUBLE', data_count: 1, status: 1, subscriptionid: 2 }, null)).toBe(
+      'EventAddResponse(data=[1.0], data_type=DOUBLE, data_count=1, status=1, subscriptionid=2, metadata=None)',
+    );
+  });
+
+
   it('maps the decoder names of caproto name fields back to name=', () => {
     expect(renderCommand({ name: 'HostNameRequest', id: 21, host_name: 'pop-os' }, null)).toBe("HostNameRequest(name='pop-os')");
     expect(renderCommand({ name: 'ClientNameRequest', id: 20, user_name: 'dallan' }, null)).toBe("ClientNameRequest(name='dallan')");
@@ -112,7 +132,7 @@ describe('renderCommand', () => {
       'wf',
     );
     expect(text).toBe(
-      "EventAddResponse(data=[3.0, 4.5], data_type=TIME_DOUBLE, data_count=2, status_code=1, subscriptionid=0, metadata=DBR_TIME_DOUBLE(status=NO_ALARM, severity=NO_ALARM, timestamp=1550679069.0), pv='wf')",
+      "EventAddResponse(data=[3.0, 4.5], data_type=TIME_DOUBLE, data_count=2, status=1, subscriptionid=0, metadata=DBR_TIME_DOUBLE(status=NO_ALARM, severity=NO_ALARM, timestamp=1550679069.0), pv='wf')",
     );
   });
 
@@ -140,7 +160,7 @@ describe('renderCommand', () => {
       'wl:2',
     );
     expect(text).toBe(
-      "ErrorResponse(original_request=EventCancelRequest(data_type=6, data_count=0, parameter1=102, parameter2=99), cid=2, status_code=242, error_message='bad monitor id', pv='wl:2')",
+      "ErrorResponse(original_request=EventCancelRequest(data_type=6, data_count=0, parameter1=102, parameter2=99), cid=2, status=242, error_message='bad monitor id', pv='wl:2')",
     );
   });
 

@@ -83,6 +83,7 @@ interface Field {
 
 /** Compile a template; throws {@link TemplateError} naming the bad token and listing the valid ones. */
 export function compileTemplate(template: string): CompiledTemplate {
+  if (template === DEFAULT_TEMPLATE) return defaultLine;
   const pieces: (string | Field)[] = [];
   let literal = '';
   let i = 0;
@@ -117,6 +118,22 @@ export function compileTemplate(template: string): CompiledTemplate {
     for (const p of pieces) out += typeof p === 'string' ? p : renderField(p, record);
     return out;
   };
+}
+
+/**
+ * {@link DEFAULT_TEMPLATE} written out: the line printed for every record by default, so it skips the
+ * general template machinery (the template tests check both give the same text).
+ */
+function defaultLine(record: TemplateRecord): string {
+  const t = record.transport as { sport?: unknown; dport?: unknown };
+  return (
+    pyFloat(record.timestamp) + ' ' + record.src + ':' + portText(t.sport) + '->' + record.dst + ':' + portText(t.dport) + ' ' +
+    renderCommand(record.command, record.pv)
+  );
+}
+
+function portText(port: unknown): string {
+  return typeof port === 'number' ? pyNumber(port) : pyStr(port);
 }
 
 function validTokensText(): string {

@@ -5,7 +5,7 @@
  * message rate. Every table is bounded.
  */
 import { BoundedSample, type LatencyPercentiles, describe, latencyPercentiles } from '@ca-shark/analysis';
-import type { ChannelInfo } from '@ca-shark/decoder';
+import { BoundedMap, type ChannelInfo } from '@ca-shark/decoder';
 import type { ErrorView } from './views.js';
 
 /** Latency kind from the request command a response answers. */
@@ -28,30 +28,20 @@ export function latencyKind(requestCommand: string): string | undefined {
   }
 }
 
-/** Insertion-ordered map that forgets its oldest entries beyond `max` (touching re-inserts). */
-export class BoundedLru<K, V> {
-  private readonly map = new Map<K, V>();
-  constructor(private readonly max: number) {}
-
-  get(key: K): V | undefined {
-    return this.map.get(key);
+/**
+ * Least-recently-set map that forgets its oldest entries beyond `max`: setting a key, new or not, makes it
+ * the youngest. Eviction is the decoder's O(1) amortised BoundedMap eviction.
+ */
+export class BoundedLru<K, V> extends BoundedMap<K, V> {
+  constructor(max: number) {
+    super(max);
   }
 
-  set(key: K, value: V): void {
-    this.map.delete(key);
-    this.map.set(key, value);
-    if (this.map.size > this.max) {
-      const oldest = this.map.keys().next();
-      if (!oldest.done) this.map.delete(oldest.value);
-    }
-  }
-
-  get size(): number {
-    return this.map.size;
-  }
-
-  entries(): IterableIterator<[K, V]> {
-    return this.map.entries();
+  override set(key: K, value: V): this {
+    const existed = this.has(key);
+    super.set(key, value);
+    if (existed) this.touch(key);
+    return this;
   }
 }
 

@@ -22,5 +22,6 @@ export type {
   PendingIo,
   SubscriptionInfo,
 } from './state.js';
+export { BoundedMap, capMap } from './bounded-map.js';
 export { classifyOpening } from './classify.js';
 export type { OpeningVerdict } from './classify.js';

@@ -1,6 +1,10 @@
 import type { RoleCertainty } from '@ca-shark/protocol';
 import type { RequestRef } from './record.js';
 import type { StateLimits } from './options.js';
+import { BoundedMap, capMap } from './bounded-map.js';
+
+// capMap moved to bounded-map.ts; re-exported for the decoder's call sites.
+export { capMap };
 
 /** Lifecycle of a channel as seen on the wire. */
 export type ChannelStatus =
@@ -217,31 +221,18 @@ export interface DecoderState {
   readonly statistics: Readonly<Statistics>;
 }
 
-/** Drops the oldest entries of an insertion-ordered map until it is within `max`. */
-export function capMap<K, V>(map: Map<K, V>, max: number, onDrop?: (v: V) => void): number {
-  let dropped = 0;
-  while (map.size > max) {
-    const first = map.keys().next();
-    if (first.done) break;
-    const v = map.get(first.value) as V;
-    map.delete(first.value);
-    onDrop?.(v);
-    dropped++;
-  }
-  return dropped;
-}
-
 /** The mutable state the decoder owns. Everything outside the decoder sees it as {@link DecoderState}. */
 export class ConversationState implements DecoderState {
-  readonly circuits = new Map<number, CircuitInfo>();
-  readonly channels = new Map<number, ChannelInfo>();
-  readonly servers = new Map<string, ServerInfo>();
-  readonly clients = new Map<string, ClientInfo>();
-  readonly searches = new Map<string, SearchInfo>();
+  // BoundedMaps so that capMap() evicts in O(1) amortised however many entries were deleted before.
+  readonly circuits = new BoundedMap<number, CircuitInfo>();
+  readonly channels = new BoundedMap<number, ChannelInfo>();
+  readonly servers = new BoundedMap<string, ServerInfo>();
+  readonly clients = new BoundedMap<string, ClientInfo>();
+  readonly searches = new BoundedMap<string, SearchInfo>();
   /** Latest search per client IP and CID, to name channels of circuits seen without their CREATE_CHAN. */
-  readonly searchesByIpCid = new Map<string, SearchInfo>();
+  readonly searchesByIpCid = new BoundedMap<string, SearchInfo>();
   /** UDP VERSION requests per client socket and sequence number, to pair search replies' VERSIONs. */
-  readonly versionRequests = new Map<string, RequestRef>();
+  readonly versionRequests = new BoundedMap<string, RequestRef>();
   readonly statistics: Statistics = {
     records: 0,
     messages: 0,

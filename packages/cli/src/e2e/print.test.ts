@@ -60,8 +60,8 @@ describe('default output', () => {
       `1550523543.152412 ${s2c} ReadNotifyResponse(data=['000000'], data_type=STRING, data_count=1, status=1, ioid=0, metadata=None, pv='rpi:color')`,
       `1550523557.223915 ${c2s} WriteNotifyRequest(data=['ff0000'], data_type=STRING, data_count=1, sid=1, ioid=2, metadata=None, pv='rpi:color')`,
       `1550523557.293791 ${s2c} WriteNotifyResponse(data_type=STRING, data_count=0, status=1, ioid=2, pv='rpi:color')`,
-      `1550523575.081748 ${s2c} EventAddResponse(data=['000000'], data_type=STRING, data_count=1, status_code=1, subscriptionid=0, metadata=None, pv='rpi:color')`,
-      `1550523578.807948 ${c2s} EventCancelRequest(data_type=STRING, data_count=0, sid=1, subscriptionid=0, pv='rpi:color')`,
+      `1550523575.081748 ${s2c} EventAddResponse(data=['000000'], data_type=STRING, data_count=1, status=1, subscriptionid=0, metadata=None, pv='rpi:color')`,
+      `1550523578.807948 ${c2s} EventCancelRequest(data_type=STRING, sid=1, subscriptionid=0, pv='rpi:color')`,
       `1550523588.134329 ${c2s} ClearChannelRequest(sid=1, cid=0, pv='rpi:color')`,
     ]) {
       expect(out).toContain(line);

@@ -98,3 +98,25 @@ export function summary(r: CaRecord): string {
   const req = r.request ? ` <- ${r.request.command}@${r.request.frame} ${(r.latency ?? 0).toFixed(3)}s` : '';
   return `${r.command.name} ${r.role}/${r.role_certainty} pv=${r.pv ?? '-'}${req}`;
 }
+
+/**
+ * A capture of one circuit that creates `channels` distinct channels (CreateChanRequest + CreateChanResponse
+ * each, `perSegment` of them per TCP segment): the flood that exercises the channel table's cap.
+ */
+export function channelFlood(channels: number, perSegment = 500): Uint8Array {
+  const b = new PcapWriter();
+  const c = new TcpConversation(b, CLIENT, 45000, SERVER, 5064).open(T0);
+  for (let first = 0; first < channels; first += perSegment) {
+    const last = Math.min(channels, first + perSegment);
+    const reqs: Uint8Array[] = [];
+    const reps: Uint8Array[] = [];
+    for (let i = first; i < last; i++) {
+      reqs.push(build.createChanRequest({ name: `flood:${i}`, cid: i }));
+      reps.push(build.createChanResponse({ data_type: DbrType.DOUBLE, data_count: 1, cid: i, sid: i }));
+    }
+    const t = T0 + 1 + (first / perSegment) * 0.01;
+    c.send(t, true, concatBytes(reqs));
+    c.send(t + 0.001, false, concatBytes(reps));
+  }
+  return b.bytes();
+}

@@ -1,0 +1,45 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { LineWriter } from './output.js';
+
+function sink(): { stream: Writable; text: () => string } {
+  const chunks: Buffer[] = [];
+  // highWaterMark 1 and a write that completes on a later turn: every write reports back-pressure and is
+  // followed by 'drain', as a pipe to a slow reader does.
+  const stream = new Writable({
+    highWaterMark: 1,
+    write(chunk: Buffer, _encoding, callback) {
+      chunks.push(chunk);
+      setImmediate(callback);
+    },
+  });
+  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
+}
+
+describe('LineWriter', () => {
+  it('does not wait for a drain that was emitted before ready() was called', async () => {
+    const { stream, text } = sink();
+    const out = new LineWriter(stream);
+    out.line('first');
+    out.flush();
+    expect(out.needsDrain).toBe(true);
+    // The stream drains before anyone waits (the CLI's flush runs from setImmediate, its wait later).
+    await new Promise((resolve) => stream.once('drain', resolve));
+    // Before the fix this promise never settled: node then exits 0 with the output cut short.
+    await out.ready();
+    out.line('second');
+    await out.end();
+    expect(text()).toBe('first\nsecond\n');
+  });
+
+  it('writes lines longer than a block whole and in order, multi-byte text included', async () => {
+    const { stream, text } = sink();
+    const out = new LineWriter(stream);
+    const long = 'é'.repeat(200_000);
+    out.line('a');
+    out.line(long);
+    out.line('b');
+    await out.end();
+    expect(text()).toBe(`a\n${long}\nb\n`);
+  });
+});

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { BoundedMap, capMap } from './bounded-map.js';
+import { createDecoder } from './decoder.js';
+import { channelFlood } from './test-support/scenario.js';
+
+describe('BoundedMap', () => {
+  it('drops the oldest entries beyond its capacity, in insertion order, and counts them', () => {
+    const dropped: number[] = [];
+    const m = new BoundedMap<number, string>(3, (_v, k) => dropped.push(k));
+    for (let i = 0; i < 6; i++) m.set(i, `v${i}`);
+    expect([...m.keys()]).toEqual([3, 4, 5]);
+    expect(dropped).toEqual([0, 1, 2]);
+    expect(m.evicted).toBe(3);
+    expect(m).toBeInstanceOf(Map);
+  });
+
+  it('skips deleted and re-inserted keys when evicting', () => {
+    const m = new BoundedMap<string, number>();
+    for (const k of ['a', 'b', 'c', 'd']) m.set(k, 0);
+    m.delete('a');
+    m.delete('b');
+    m.set('a', 1); // re-inserted: now the youngest
+    m.set('c', 2); // replaced in place: keeps its age
+    expect(capMap(m, 2)).toBe(1);
+    expect([...m.keys()]).toEqual(['d', 'a']);
+  });
+
+  it('touch and upsert make an entry the youngest (LRU), so a hot entry survives a stream of new ones', () => {
+    const m = new BoundedMap<string, number>(16);
+    m.upsert('hot', () => -1);
+    for (let i = 0; i < 1000; i++) {
+      m.upsert(`cold${i}`, () => i);
+      expect(m.upsert('hot', () => -2)).toBe(-1);
+    }
+    expect(m.size).toBe(16);
+    expect(m.touch('cold999')).toBe(true);
+    expect(m.touch('gone')).toBe(false);
+    expect([...m.keys()].at(-1)).toBe('cold999');
+  });
+
+  it('evicts at a constant cost per insertion whatever was deleted before', () => {
+    const cost = (n: number): number => {
+      const m = new BoundedMap<number, number>(1000);
+      for (let i = 0; i < n; i++) {
+        m.set(i, i);
+        // Deletions in the middle leave stale queue pairs that eviction must skip.
+        if (i % 3 === 0) m.delete(i - 500);
+      }
+      expect(m.size).toBeLessThanOrEqual(1000);
+      return m.steps;
+    };
+    const small = cost(100_000);
+    const large = cost(300_000);
+    expect(large / small).toBeLessThan(3.3);
+    expect(large).toBeLessThan(2 * 300_000);
+  });
+
+  // The 100k/300k-channel version with the default caps, timed, is `pnpm --filter @ca-shark/decoder bench:eviction`.
+  it('keeps a 3x larger channel flood within ~3x the eviction cost in the decoder', { timeout: 60_000 }, () => {
+    const cap = 2_000;
+    const steps = (channels: number): number => {
+      const d = createDecoder({ limits: { maxChannels: cap } });
+      d.pushCapture(channelFlood(channels));
+      d.end();
+      expect(d.state.statistics.evicted.channels).toBe(channels - cap);
+      expect(d.state.channels.size).toBe(cap);
+      return (d.state.channels as BoundedMap<number, unknown>).steps;
+    };
+    const small = steps(10_000);
+    const large = steps(30_000);
+    // Linear: 3x the channels cost 3x the eviction steps (the old scan-from-the-front grew quadratically).
+    expect(large / small).toBeLessThanOrEqual(4);
+    expect(large).toBeLessThan(2 * 30_000);
+  });
+});
