@@ -39,7 +39,7 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
 }
 
 /** Describes a sample; an empty sample gives count 0 and NaN elsewhere. */
-export function describe(values: Iterable<number>): Description {
+export function describeSample(values: Iterable<number>): Description {
   const sorted = Float64Array.from(values).sort();
   const count = sorted.length;
   let sum = 0;
@@ -95,7 +95,7 @@ export class BoundedSample {
 
   /** Description with exact count/mean/min/max and percentiles from the sample. */
   describe(): Description {
-    const d = describe(this.values);
+    const d = describeSample(this.values);
     if (this.seen === 0) return d;
     return { ...d, count: this.seen, mean: this.sum / this.seen, min: this.min, max: this.max };
   }

@@ -4,7 +4,7 @@ export {
   Analyzer, DEFAULT_REPORT_ROWS, REPORT_SECTIONS, resolveSections, SectionError, type AnalyzerOptions, type Report, type ReportTable,
 } from './report.js';
 export { formatReport, formatSeconds, formatTime } from './report-text.js';
-export { describe, quantileSorted, BoundedSample, latencyPercentiles, type Description, type LatencyPercentiles } from './describe.js';
+export { describeSample, quantileSorted, BoundedSample, latencyPercentiles, type Description, type LatencyPercentiles } from './describe.js';
 export type { SearchStormEntry, SearchClientEntry, NeverFoundEntry, DuplicateEntry, SearchOptions } from './searches.js';
 export type { BeaconEntry, BeaconAnomaly, BeaconCause, BeaconOptions } from './beacons.js';
 export { LATENCY_BUCKETS, type LatencyEntry, type LatencyKind, type PvLatencyEntry } from './latency.js';

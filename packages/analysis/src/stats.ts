@@ -10,7 +10,7 @@
  */
 
 import { BoundedMap } from './bounded.js';
-import { describe } from './describe.js';
+import { describeSample } from './describe.js';
 
 /** The part of a decoded record that the statistics read. */
 export interface StatsRecord {
@@ -299,7 +299,7 @@ export async function computeStats(
  * the column names pandas prints.
  */
 export function latencySummary(values: readonly number[]): LatencySummary {
-  const d = describe(values);
+  const d = describeSample(values);
   return {
     count: d.count,
     mean: d.mean,

@@ -4,7 +4,7 @@
  * search found which channel, which circuits belong to which client process, recent failures and the
  * message rate. Every table is bounded.
  */
-import { BoundedSample, type LatencyPercentiles, describe, latencyPercentiles } from '@ca-shark/analysis';
+import { BoundedSample, type LatencyPercentiles, describeSample, latencyPercentiles } from '@ca-shark/analysis';
 import { BoundedMap, type ChannelInfo } from '@ca-shark/decoder';
 import type { ErrorView } from './views.js';
 
@@ -47,7 +47,7 @@ export class BoundedLru<K, V> extends BoundedMap<K, V> {
 
 /** The percentiles of some durations (seconds), or null for none. */
 export function summaryOf(values: readonly number[]): LatencyPercentiles | null {
-  return values.length > 0 ? latencyPercentiles(describe(values)) : null;
+  return values.length > 0 ? latencyPercentiles(describeSample(values)) : null;
 }
 
 /** Latency samples kept per server and kind for percentiles (count, mean, min and max stay exact). */
