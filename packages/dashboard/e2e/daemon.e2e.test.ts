@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { CHROMIUM_PATH, PACKAGE_DIR, artefact, buildDashboard, freePort, launchBrowser } from './browser.js';
+import { CHROMIUM_PATH, PACKAGE_DIR, artefact, buildDashboard, freePort, launchBrowser, rowPvs } from './browser.js';
 
 const REPO = resolve(PACKAGE_DIR, '../..');
 const DAEMON_MAIN = resolve(REPO, 'packages/daemon/src/main.ts');
@@ -36,10 +36,6 @@ async function waitForHealth(url: string, ms: number): Promise<void> {
     if (Date.now() > end) throw new Error(`ca-sharkd did not answer /api/health in ${ms} ms:\n${daemonLog}`);
     await new Promise((r) => setTimeout(r, 200));
   }
-}
-
-async function rowPvs(p: Page): Promise<string[]> {
-  return p.locator('[data-testid=row-pv]').allTextContents();
 }
 
 async function show(view: string): Promise<void> {

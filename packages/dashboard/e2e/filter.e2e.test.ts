@@ -5,17 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { artefact, buildDashboard, launchBrowser } from './browser.js';
+import { artefact, buildDashboard, launchBrowser, openTestPage, rowPvs } from './browser.js';
 import { startFakeDaemon, type FakeDaemon } from './fake-daemon.js';
 
 let fake: FakeDaemon;
 let browser: Browser;
 let page: Page;
 const pageErrors: string[] = [];
-
-async function rowPvs(p: Page): Promise<string[]> {
-  return p.locator('[data-testid=row-pv]').allTextContents();
-}
 
 /** Types `text` into the filter field `name` (replacing what is there) and presses Enter. */
 async function typeFilter(p: Page, name: 'pv' | 'host' | 'command', text: string): Promise<void> {
@@ -28,9 +24,7 @@ beforeAll(async () => {
   const dist = await buildDashboard('test-results/dist-filter');
   fake = await startFakeDaemon({ distDir: dist, rate: 300 });
   browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
+  page = await openTestPage(browser, pageErrors);
 }, 120_000);
 
 afterAll(async () => {
