@@ -128,7 +128,7 @@ async function fanOut(clients: number): Promise<Record<string, unknown>> {
     const sentBefore = d.hub.stats().sent;
     const pump = setInterval(() => {
       const due = Math.floor(((performance.now() - t0) / 1000) * rate);
-      while (published < due) d.hub.publish(records[published++ % records.length]);
+      while (published < due) d.hub.publish([records[published++ % records.length]]);
     }, 10);
     const res = await result;
     clearInterval(pump);

@@ -14,8 +14,9 @@ import type {
 } from './views.js';
 
 /**
- * The part of a record the main thread needs to filter it for WebSocket clients, plus its JSON text. The
- * decoder runs in a worker thread; only this crosses over.
+ * A record as it crosses from the decoding worker to the main thread: its JSON text for WebSocket clients,
+ * plus the fields record listeners (tests, benchmarks) look at. WebSocket subscriptions are matched in the
+ * worker (see subscriptions.ts); the main thread never filters these.
  */
 export interface WireRecord {
   /** The record in the shared JSON form (recordToJSON). */

@@ -53,7 +53,7 @@ describe('a slow WebSocket client', { timeout: 60_000 }, () => {
     let worstQueue = 0;
     let worstBuffered = 0;
     for (let round = 0; round < 100; round++) {
-      for (let i = 0; i < 300; i++) d.hub.publish(bigRecord(published++));
+      for (let i = 0; i < 300; i++) d.hub.publish([bigRecord(published++)]);
       await new Promise((resolve) => setTimeout(resolve, 5));
       const info = d.hub.clientInfo()[0];
       worstQueue = Math.max(worstQueue, info.queued);
@@ -89,7 +89,7 @@ describe('a slow WebSocket client', { timeout: 60_000 }, () => {
     // Fill the kernel buffers with records until the daemon sees the socket backed up.
     let published = 0;
     for (let round = 0; round < 2000 && (d.hub.clientInfo()[0]?.bufferedAmount ?? 0) <= highWaterBytes; round++) {
-      for (let i = 0; i < 200; i++) d.hub.publish(bigRecord(published++));
+      for (let i = 0; i < 200; i++) d.hub.publish([bigRecord(published++)]);
       d.hub.tick();
       await pause(1);
     }
