@@ -136,6 +136,12 @@ describe('subscriptions in a running daemon', { timeout: 60_000 }, () => {
     await subscribed(same, { command: ['SEARCH'], pv: ['a*a*a*a*a*a*a*a*a', 'a*a*a*a*a*a*a*a*a'] });
     expect(d.hub.subscriptionCount).toBe(2);
 
+    const handedOver: number[] = [];
+    const publish = d.hub.publish.bind(d.hub);
+    vi.spyOn(d.hub, 'publish').mockImplementation((records, matches) => {
+      handedOver.push(records.length);
+      publish(records, matches);
+    });
     const longA = 'a'.repeat(16_000);
     const longB = `${'a'.repeat(15_999)}b`;
     const feed = new SearchFeed(input);
@@ -150,6 +156,8 @@ describe('subscriptions in a running daemon', { timeout: 60_000 }, () => {
     expect(pvsOf(bad)).toEqual([longB]);
     expect(pvsOf(as)).toEqual([longA, longA, longA]);
     expect(pvsOf(same)).toEqual([longA, longA, longA]);
+    // With no client wanting everything, the worker hands over only the searches, not the version requests.
+    expect(handedOver.reduce((a, b) => a + b, 0)).toBe(4);
     // Every glob test ran in the worker: the thread serving HTTP and WebSocket tested none.
     expect(testCalls).not.toHaveBeenCalled();
     // The spy does see this thread's calls.
