@@ -114,7 +114,7 @@ async function liveDecodeRate(): Promise<Record<string, unknown>[]> {
 async function fanOut(clients: number): Promise<Record<string, unknown>> {
   const records: WireRecord[] = [];
   for await (const r of shark(FIXTURE, { keepBytes: true })) records.push(toWire(r));
-  const meanBytes = Math.round(records.reduce((s, r) => s + r.json.length, 0) / records.length);
+  const meanBytes = Math.round(records.reduce((s, r) => s + r.length, 0) / records.length);
   const steps: Record<string, unknown>[] = [];
   const seconds = quick ? 2 : 3;
   for (const rate of quick ? [10_000, 40_000] : [10_000, 20_000, 40_000, 80_000, 160_000]) {

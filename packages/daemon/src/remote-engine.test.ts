@@ -18,7 +18,7 @@ const WINDOW = 256 * 1024;
 
 async function withEngine(kind: SourceDescription['kind'], body: (engine: RemoteEngine) => Promise<void>): Promise<void> {
   const engine = new RemoteEngine({
-    source: fakeSource(kind), hub: new Hub<WireRecord, SubscriptionFilter>((r) => r.json), logger: pino({ level: 'silent' }), logLevel: 'silent',
+    source: fakeSource(kind), hub: new Hub<WireRecord, SubscriptionFilter>((r) => r), logger: pino({ level: 'silent' }), logLevel: 'silent',
     decoder: {}, maxInFlightBytes: WINDOW, pullWindowBytes: WINDOW,
   });
   try {

@@ -197,7 +197,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     return this.readyPromise;
   }
 
-  /** Calls `listener` for every record (tests, benchmarks). */
+  /** Calls `listener` with the JSON text of every record (tests, benchmarks). */
   onRecord(listener: (record: WireRecord) => void): void {
     this.listeners.push(listener);
     this.updateWanted();

@@ -85,7 +85,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger, options:
   // A misspelt --user, or one the daemon cannot switch to, fails before anything is opened or bound.
   if (config.user !== undefined) checkUser(config.user);
   const source = createSource(config, logger, options.input);
-  const hub = new Hub<WireRecord, SubscriptionFilter>((r) => r.json, options.hub);
+  const hub = new Hub<WireRecord, SubscriptionFilter>((r) => r, options.hub);
   const engine = new RemoteEngine({
     source,
     hub,

@@ -21,7 +21,7 @@ function bigRecord(n: number): WireRecord {
     frame: n, timestamp: n, src: '127.0.0.1', dst: '127.0.0.1', pv: 'slow:pv',
     command: { name: 'EventAddResponse', id: 1, data: Array.from({ length: 100 }, (_, i) => i + 0.5) },
   };
-  return { json: JSON.stringify(record), src: record.src, dst: record.dst, pv: record.pv, command: { name: record.command.name } };
+  return JSON.stringify(record);
 }
 
 /** Opens a client, waits for its hello, then stops reading: the kernel buffers fill, then ws's bufferedAmount grows. */

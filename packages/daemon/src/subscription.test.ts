@@ -3,7 +3,7 @@ import { GlobMatcher, compileGlob } from '@ca-shark/analysis/filter';
 import { PcapWriter } from '@ca-shark/packet';
 import { build, concatBytes } from '@ca-shark/protocol';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { toWire } from './engine.js';
+import type { toWire } from './engine.js';
 import { parseSubscription } from './plugins/ws.js';
 import type { RunningDaemon } from './server.js';
 import { BatchMatcher, canonicalSubscription } from './subscriptions.js';
@@ -11,8 +11,9 @@ import { TestClient, startTestDaemon } from './test-support/daemon.js';
 
 type DecodedRecord = Parameters<typeof toWire>[0];
 
-function search(pv: string): ReturnType<typeof toWire> {
-  return toWire({ frame: 1, timestamp: 1, src: '10.0.0.5', dst: '10.0.0.255', pv, command: { name: 'SearchRequest' } } as unknown as DecodedRecord);
+/** A decoded search as the worker matches it. */
+function search(pv: string): DecodedRecord {
+  return { frame: 1, timestamp: 1, src: '10.0.0.5', dst: '10.0.0.255', pv, command: { name: 'SearchRequest' } } as unknown as DecodedRecord;
 }
 
 /** S3 of issue 13: this glob against 60 a's took over 10 s as a RegExp, and any client can send it. */

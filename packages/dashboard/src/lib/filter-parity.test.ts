@@ -2,7 +2,7 @@
  * The daemon and the page must agree on every filter (issue 14: they used to disagree on `{a,b}` globs
  * and on the beacon, disconnect, connect and error families). One table of records goes through the
  * daemon's subscription path (parseSubscription → canonicalSubscription → Hub → the decoding worker's
- * BatchMatcher on the decoded record → Hub delivery, on the WireRecord's JSON) and through the page's
+ * BatchMatcher on the decoded record → Hub delivery, on the JSON text that crosses from the worker) and through the page's
  * (filter-bar text → splitTerms → LiveClient, on the JSON the daemon sent).
  */
 import {
@@ -72,7 +72,7 @@ class HubTestSocket implements HubSocket {
 
 /** Frames of the records the daemon sends to a client subscribed with `filter`. */
 function daemonKeeps(filter: SubscribeFilter): number[] {
-  const hub = new Hub<WireRecord, SubscriptionFilter>((r) => r.json);
+  const hub = new Hub<WireRecord, SubscriptionFilter>((r) => r);
   // The decoding worker's matcher, told the hub's subscriptions as the worker is (without the thread hop).
   const matcher = new BatchMatcher();
   hub.attach(matcher);
@@ -94,7 +94,7 @@ function pageKeeps(filter: SubscribeFilter): number[] {
   expect(client.setFilter(filter)).toBe(true);
   client.start();
   socket.open();
-  socket.receive({ type: 'records', records: RECORDS.map((r) => JSON.parse(toWire(r).json) as RecordJSON) });
+  socket.receive({ type: 'records', records: RECORDS.map((r) => JSON.parse(toWire(r)) as RecordJSON) });
   return client.rows.sliceNewest(0, RECORDS.length).map((r) => r.frame ?? -1).reverse();
 }
 
