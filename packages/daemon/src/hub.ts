@@ -3,9 +3,11 @@
  * most one frame per tick, through a bounded per-client queue. The hub never matches a record itself: it
  * announces each distinct subscription to a {@link SubscriptionMatcher} (the decoding worker), which hands
  * back, with every batch of records, which records each subscription keeps. A glob from a client and a PV
- * name off the wire therefore never cost the thread that serves HTTP anything but the copy of the result. A client whose socket does not drain (its
- * `bufferedAmount` stays above the high-water mark) stops receiving; its queue drops the oldest records and
- * it is told how many with a `dropped` notice once it drains. Capture and decoding never wait for a client.
+ * name off the wire therefore never cost the thread that serves HTTP anything but the copy of the result.
+ *
+ * A client whose socket does not drain (its `bufferedAmount` stays above the high-water mark) stops
+ * receiving; its queue drops the oldest records and it is told how many with a `dropped` notice once it
+ * drains. Capture and decoding never wait for a client.
  *
  * Everything else a client is sent goes through the same per-client state, so what the daemon holds for one
  * client is bounded whatever it does: snapshots keep only the newest, replies (hello, errors, acknowledgements)
