@@ -166,6 +166,24 @@ describe('subscriptions in a running daemon', { timeout: 60_000 }, () => {
     expect(testCalls).toHaveBeenCalledTimes(1);
   });
 
+  it('gives a filtered client exactly its records while another client takes everything', async () => {
+    const input = new PassThrough();
+    daemon = await startTestDaemon(['--stdin'], { input });
+    const d = daemon;
+    const [all, onlyB] = await Promise.all([TestClient.open(d.url), TestClient.open(d.url)]);
+    clients.push(all, onlyB);
+    await subscribed(onlyB, { pv: ['B:*'] });
+    const names = Array.from({ length: 300 }, (_, i) => `${'ABC'[i % 3]}:${i}`);
+    new SearchFeed(input).send(names);
+    input.end();
+    await d.engine.whenEnded();
+    await all.until('every search', () => pvsOf(all).filter((pv) => pv !== null).length === names.length || undefined);
+    await onlyB.until('the B searches', () => pvsOf(onlyB).length >= 100);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(pvsOf(all).filter((pv) => pv !== null)).toEqual(names);
+    expect(pvsOf(onlyB)).toEqual(names.filter((n) => n.startsWith('B:')));
+  });
+
   it('sends no record of the previous filter after the subscribed reply', async () => {
     const input = new PassThrough();
     daemon = await startTestDaemon(['--stdin'], { input });
