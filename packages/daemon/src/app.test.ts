@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import type WebSocket from 'ws';
 import { buildApp } from './app.js';
-import { Hub } from './hub.js';
+import { type BatchMatches, Hub, type SubscriptionMatcher } from './hub.js';
 import { NOT_BUILT_MESSAGE } from './plugins/dashboard.js';
 import { fakeModel } from './test-support/fake-model.js';
 
@@ -20,12 +20,30 @@ afterEach(async () => {
   app = undefined;
 });
 
-async function make(options: { token?: string; dashboardDir?: string | null } = {}): Promise<{ app: FastifyInstance; hub: Hub<Rec> }> {
-  const hub = new Hub<Rec>((r) => JSON.stringify(r));
-  app = await buildApp<Rec>({
+/** Stands in for the decoding worker: keeps the PV lists it is told and matches batches the test publishes. */
+class PvListMatcher implements SubscriptionMatcher<string[]> {
+  private readonly pvs = new Map<number, string[]>();
+  add(id: number, pvs: string[]): void {
+    this.pvs.set(id, pvs);
+  }
+  remove(id: number): void {
+    this.pvs.delete(id);
+  }
+  match(records: readonly Rec[]): BatchMatches {
+    const out = new Map<number, number[]>();
+    for (const [id, pvs] of this.pvs) out.set(id, records.flatMap((r, i) => (pvs.includes(r.pv) ? [i] : [])));
+    return out;
+  }
+}
+
+async function make(options: { token?: string; dashboardDir?: string | null } = {}): Promise<{ app: FastifyInstance; hub: Hub<Rec, string[]>; matcher: PvListMatcher }> {
+  const hub = new Hub<Rec, string[]>((r) => JSON.stringify(r));
+  const matcher = new PvListMatcher();
+  hub.attach(matcher);
+  app = await buildApp<Rec, string[]>({
     model: fakeModel(),
     hub,
-    compile: (filter) => (filter.pv === undefined ? undefined : (r) => filter.pv?.includes(r.pv) === true),
+    subscription: (filter) => filter.pv,
     version: '9.9.9',
     tickMs: 10,
     snapshotMs: 50,
@@ -33,7 +51,7 @@ async function make(options: { token?: string; dashboardDir?: string | null } = 
     ...(options.token !== undefined ? { token: options.token } : {}),
   });
   await app.ready();
-  return { app, hub };
+  return { app, hub, matcher };
 }
 
 /** Collects parsed frames from a client socket and waits for one that matches. */
@@ -140,7 +158,7 @@ describe('HTTP API', () => {
 
 describe('WebSocket /ws', () => {
   it('says hello, sends a snapshot, then batched records matching the subscription', async () => {
-    const { app, hub } = await make();
+    const { app, hub, matcher } = await make();
     const { ws, c } = await connect(app);
     const hello = await c.next('hello');
     expect(hello).toEqual({ type: 'hello', version: '9.9.9', source: { kind: 'file', file: 'x.pcap', speed: 'max' } });
@@ -148,10 +166,10 @@ describe('WebSocket /ws', () => {
     expect(snap.stats).toMatchObject({ messages: 7 });
     ws.send(JSON.stringify({ type: 'subscribe', filter: { pv: ['b'] } }));
     await c.next('subscribed');
-    hub.publish({ pv: 'a', src: '127.0.0.1' });
-    hub.publish({ pv: 'b', src: '127.0.0.1' });
-    const batch = await c.next('records');
-    expect(batch.records).toEqual([{ pv: 'b', src: '127.0.0.1' }]);
+    const batch = [{ pv: 'a', src: '127.0.0.1' }, { pv: 'b', src: '127.0.0.1' }];
+    hub.publish(batch, matcher.match(batch));
+    const frame = await c.next('records');
+    expect(frame.records).toEqual([{ pv: 'b', src: '127.0.0.1' }]);
     ws.terminate();
   });
 

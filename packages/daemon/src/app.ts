@@ -9,10 +9,14 @@ import { securityPlugin } from './plugins/security.js';
 import { type SubscriptionFilter, wsPlugin } from './plugins/ws.js';
 
 /** Everything {@link buildApp} needs; the server module wires real capture into it, tests pass their own. */
-export interface AppOptions<R> {
+export interface AppOptions<R, F = SubscriptionFilter> {
   model: DaemonModel;
-  hub: Hub<R>;
-  compile: (filter: SubscriptionFilter) => ((record: R) => boolean) | undefined;
+  hub: Hub<R, F>;
+  /**
+   * Checks a client's filter and gives the hub's form of it (undefined = everything); throws, with a
+   * message for the client, when it is invalid. Never matches records: the hub's matcher does.
+   */
+  subscription: (filter: SubscriptionFilter) => F | undefined;
   version: string;
   /** Bearer token for /api, /metrics and /ws. */
   token?: string;
@@ -33,7 +37,7 @@ export interface AppOptions<R> {
 }
 
 /** Builds the daemon's fastify app from its plugins, without listening (tests use inject / injectWS). */
-export async function buildApp<R>(options: AppOptions<R>): Promise<FastifyInstance> {
+export async function buildApp<R, F = SubscriptionFilter>(options: AppOptions<R, F>): Promise<FastifyInstance> {
   const app = Fastify({
     ...(options.logger !== undefined ? { loggerInstance: options.logger } : { logger: false }),
     // Per-request lines would drown the lifecycle log; the dashboard and scrapers poll.
@@ -54,10 +58,10 @@ export async function buildApp<R>(options: AppOptions<R>): Promise<FastifyInstan
   });
   await app.register(apiPlugin, { model: options.model });
   await app.register(metricsPlugin, { model: options.model, hubStats: () => options.hub.stats() });
-  await app.register(wsPlugin<R>(), {
+  await app.register(wsPlugin<R, F>(), {
     model: options.model,
     hub: options.hub,
-    compile: options.compile,
+    subscription: options.subscription,
     version: options.version,
     tickMs: options.tickMs ?? 100,
     snapshotMs: options.snapshotMs ?? 1000,

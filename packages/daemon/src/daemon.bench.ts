@@ -114,7 +114,7 @@ async function liveDecodeRate(): Promise<Record<string, unknown>[]> {
 async function fanOut(clients: number): Promise<Record<string, unknown>> {
   const records: WireRecord[] = [];
   for await (const r of shark(FIXTURE, { keepBytes: true })) records.push(toWire(r));
-  const meanBytes = Math.round(records.reduce((s, r) => s + r.json.length, 0) / records.length);
+  const meanBytes = Math.round(records.reduce((s, r) => s + r.length, 0) / records.length);
   const steps: Record<string, unknown>[] = [];
   const seconds = quick ? 2 : 3;
   for (const rate of quick ? [10_000, 40_000] : [10_000, 20_000, 40_000, 80_000, 160_000]) {
@@ -128,7 +128,7 @@ async function fanOut(clients: number): Promise<Record<string, unknown>> {
     const sentBefore = d.hub.stats().sent;
     const pump = setInterval(() => {
       const due = Math.floor(((performance.now() - t0) / 1000) * rate);
-      while (published < due) d.hub.publish(records[published++ % records.length]);
+      while (published < due) d.hub.publish([records[published++ % records.length]]);
     }, 10);
     const res = await result;
     clearInterval(pump);

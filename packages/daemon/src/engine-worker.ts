@@ -1,13 +1,16 @@
 /**
  * The decoding worker: runs the {@link Engine} (decoder, conversation state, views) off the main thread, so
- * a burst of packets never delays an HTTP answer or a WebSocket send. Records go back in batches as
- * {@link WireRecord}s (JSON text + the fields filters read); tables are computed here on request.
+ * a burst of packets never delays an HTTP answer or a WebSocket send. It also matches every record against
+ * the WebSocket subscriptions (a filter's cost, however bad the glob and long the PV name, is paid here, never
+ * on the thread that serves HTTP). Records go back in batches as {@link WireRecord}s with, per subscription,
+ * the indexes it keeps; tables are computed here on request.
  */
 import { parentPort } from 'node:worker_threads';
 import { Engine, type WireRecord, toWire } from './engine.js';
 import { unpackFrames } from './frame-batch.js';
 import { createLogger } from './logger.js';
 import type { CaptureCounters, SourceDescription } from './sources/types.js';
+import { BatchMatcher } from './subscriptions.js';
 import type { FromWorker, ToWorker } from './worker-protocol.js';
 
 /** Records are sent at least this often while they flow, or once this many are waiting. */
@@ -24,21 +27,32 @@ let capture: CaptureCounters = { received: 0, dropped: 0, ifDropped: 0 };
 let hub = { clients: 0, dropped: 0 };
 let decoderDropped = 0;
 let outgoing: WireRecord[] = [];
-let wanted = false;
+const matcher = new BatchMatcher();
+/** Some consumer wants every record (see the `wanted` message). */
+let wantAll = false;
 let batchBytes = 0;
 let lastFlush = 0;
 let lastStats = 0;
 let decodeErrors = 0;
 let log: ReturnType<typeof createLogger> | undefined;
 
-const post = (message: FromWorker): void => port.postMessage(message);
+const post = (message: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
 
 function flush(): void {
   lastFlush = performance.now();
   if (outgoing.length === 0) return;
   const items = outgoing;
   outgoing = [];
-  post({ type: 'records', items });
+  const matches = matcher.take();
+  const buffers: ArrayBuffer[] = [];
+  for (const indexes of matches.values()) buffers.push(indexes.buffer as ArrayBuffer);
+  post({ type: 'records', items, matches }, buffers);
+}
+
+/** Drops the batch being built (nobody wants its records any more). */
+function discard(): void {
+  outgoing = [];
+  matcher.clear();
 }
 
 function sendStats(): void {
@@ -62,7 +76,9 @@ port.on('message', (message: ToWorker) => {
         logger,
         decoder: message.decoder,
         publish: (record) => {
-          if (!wanted) return;
+          // Matched against the subscriptions the worker has now: a change applies from the next record on.
+          const kept = matcher.size > 0 && matcher.match(record, outgoing.length);
+          if (!kept && !wantAll) return;
           outgoing.push(toWire(record));
           if (outgoing.length >= FLUSH_RECORDS) flush();
         },
@@ -98,8 +114,20 @@ port.on('message', (message: ToWorker) => {
       break;
     }
     case 'wanted':
-      wanted = message.wanted;
-      if (!wanted) outgoing = [];
+      wantAll = message.all;
+      if (!wantAll && matcher.size === 0) discard();
+      break;
+    case 'subscribe':
+      try {
+        matcher.add(message.id, message.filter);
+      } catch (err) {
+        // The main thread checked the filter before sending it: this is a bug, and the subscription keeps nothing.
+        log?.error({ err: (err as Error).message, subscription: message.id }, 'cannot compile a WebSocket subscription');
+      }
+      break;
+    case 'unsubscribe':
+      matcher.remove(message.id);
+      if (!wantAll && matcher.size === 0) discard();
       break;
     case 'describe':
       description = message.description;

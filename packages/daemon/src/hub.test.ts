@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Hub, type HubSocket } from './hub.js';
+import { Hub, type HubSocket, type SubscriptionMatcher } from './hub.js';
 
 /** A socket double that records frames and lets the test set its backlog. */
 class FakeSocket implements HubSocket {
@@ -24,12 +24,34 @@ interface Rec {
   n: number;
 }
 
+/** A matcher double: remembers which filters the hub announced (it matches nothing; tests say what matched). */
+class RecordingMatcher implements SubscriptionMatcher<{ pv: string }> {
+  readonly log: string[] = [];
+  private readonly filters = new Map<number, string>();
+  add(id: number, filter: { pv: string }): void {
+    this.filters.set(id, filter.pv);
+    this.log.push(`+${id} ${filter.pv}`);
+  }
+  remove(id: number): void {
+    this.filters.delete(id);
+    this.log.push(`-${id}`);
+  }
+  idOf(pv: string): number {
+    const entry = [...this.filters].find(([, f]) => f === pv);
+    if (entry === undefined) throw new Error(`no subscription for ${pv}`);
+    return entry[0];
+  }
+  live(): string[] {
+    return [...this.filters.values()];
+  }
+}
+
 describe('Hub', () => {
   it('batches records into one frame per tick, newest last', () => {
     const hub = new Hub<Rec>((r) => JSON.stringify(r));
     const s = new FakeSocket();
     hub.add(s);
-    for (let n = 0; n < 5; n++) hub.publish({ pv: 'a', n });
+    for (let n = 0; n < 5; n++) hub.publish([{ pv: 'a', n }]);
     expect(s.frames).toHaveLength(0);
     hub.tick();
     expect(s.parsed()).toEqual([{ type: 'records', records: [0, 1, 2, 3, 4].map((n) => ({ pv: 'a', n })) }]);
@@ -43,26 +65,96 @@ describe('Hub', () => {
       calls += 1;
       return JSON.stringify(r);
     });
-    hub.publish({ pv: 'nobody', n: 0 });
+    hub.publish([{ pv: 'nobody', n: 0 }]);
     expect(calls).toBe(0);
     const sockets = [new FakeSocket(), new FakeSocket(), new FakeSocket()];
     for (const s of sockets) hub.add(s);
-    hub.publish({ pv: 'x', n: 1 });
+    hub.publish([{ pv: 'x', n: 1 }]);
     expect(calls).toBe(1);
   });
 
-  it('applies each client its own subscription', () => {
-    const hub = new Hub<Rec>((r) => JSON.stringify(r));
+  it('delivers to each client what the matcher kept for its subscription, and never matches a record itself', () => {
+    const serialized: Rec[] = [];
+    const hub = new Hub<Rec, { pv: string }>((r) => {
+      serialized.push(r);
+      return JSON.stringify(r);
+    });
+    const matcher = new RecordingMatcher();
+    hub.attach(matcher);
     const all = new FakeSocket();
     const onlyB = new FakeSocket();
+    const onlyC = new FakeSocket();
     hub.add(all);
     hub.add(onlyB);
-    hub.subscribe(onlyB, (r) => r.pv === 'b');
-    hub.publish({ pv: 'a', n: 1 });
-    hub.publish({ pv: 'b', n: 2 });
+    hub.add(onlyC);
+    hub.subscribe(onlyB, { pv: 'b' });
+    hub.subscribe(onlyC, { pv: 'c' });
+    const [b, c] = [matcher.idOf('b'), matcher.idOf('c')];
+    const batch: Rec[] = [{ pv: 'a', n: 1 }, { pv: 'b', n: 2 }, { pv: 'c', n: 3 }, { pv: 'b', n: 4 }];
+    hub.publish(batch, new Map([[b, [1, 3]], [c, [2]]]));
     hub.tick();
-    expect(all.parsed()[0].records).toHaveLength(2);
-    expect(onlyB.parsed()[0].records).toEqual([{ pv: 'b', n: 2 }]);
+    expect(all.parsed()[0].records).toEqual(batch);
+    expect(onlyB.parsed()[0].records).toEqual([{ pv: 'b', n: 2 }, { pv: 'b', n: 4 }]);
+    expect(onlyC.parsed()[0].records).toEqual([{ pv: 'c', n: 3 }]);
+    // The hub only reads records to serialise them, once each.
+    expect(serialized).toEqual(batch);
+  });
+
+  it('shares one subscription between clients with the same filter and removes it with its last client', () => {
+    const hub = new Hub<Rec, { pv: string }>((r) => JSON.stringify(r));
+    const matcher = new RecordingMatcher();
+    const [s1, s2] = [new FakeSocket(), new FakeSocket()];
+    hub.add(s1);
+    hub.add(s2);
+    expect(hub.wantsEverything).toBe(true);
+    hub.subscribe(s1, { pv: 'x' });
+    hub.subscribe(s2, { pv: 'x' });
+    expect(hub.wantsEverything).toBe(false);
+    // A matcher attached later is told the subscriptions already in use.
+    hub.attach(matcher);
+    expect(matcher.live()).toEqual(['x']);
+    const x = matcher.idOf('x');
+    // Re-sending the same filter keeps its subscription (no gap in what the client receives).
+    hub.subscribe(s1, { pv: 'x' });
+    expect(matcher.log).toEqual([`+${x} x`]);
+    hub.subscribe(s1, undefined);
+    expect(hub.wantsEverything).toBe(true);
+    expect(matcher.live()).toEqual(['x']);
+    hub.remove(s2);
+    expect(matcher.live()).toEqual([]);
+    expect(hub.subscriptionCount).toBe(0);
+    // A filter used again later gets a new id: matches still on their way for the old one reach nobody.
+    hub.subscribe(s1, { pv: 'x' });
+    expect(matcher.idOf('x')).not.toBe(x);
+  });
+
+  it('never delivers records of the previous filter after a subscription change', () => {
+    const hub = new Hub<Rec, { pv: string }>((r) => JSON.stringify(r));
+    const matcher = new RecordingMatcher();
+    hub.attach(matcher);
+    const s = new FakeSocket();
+    hub.add(s);
+    hub.subscribe(s, { pv: 'a' });
+    const a = matcher.idOf('a');
+    hub.publish([{ pv: 'a', n: 1 }], new Map([[a, [0]]]));
+    hub.subscribe(s, { pv: 'b' });
+    const b = matcher.idOf('b');
+    // A batch the worker matched before it knew the new subscription: queued and in-flight 'a' records are gone.
+    hub.publish([{ pv: 'a', n: 2 }], new Map([[a, [0]]]));
+    hub.publish([{ pv: 'a', n: 3 }, { pv: 'b', n: 4 }], new Map([[b, [1]]]));
+    hub.tick();
+    expect(s.parsed()).toEqual([{ type: 'records', records: [{ pv: 'b', n: 4 }] }]);
+    expect(matcher.live()).toEqual(['b']);
+  });
+
+  it('gives filtered clients nothing when no matcher reports for them', () => {
+    const hub = new Hub<Rec, { pv: string }>((r) => JSON.stringify(r));
+    const s = new FakeSocket();
+    hub.add(s);
+    hub.subscribe(s, { pv: 'a' });
+    hub.publish([{ pv: 'a', n: 1 }]);
+    hub.tick();
+    expect(s.frames).toHaveLength(0);
   });
 
   it('keeps a slow client bounded, drops its oldest records and tells it how many once it drains', () => {
@@ -73,7 +165,7 @@ describe('Hub', () => {
     hub.add(fast);
     slow.bufferedAmount = 5000;
     for (let n = 0; n < 1000; n++) {
-      hub.publish({ pv: 'p', n });
+      hub.publish([{ pv: 'p', n }]);
       if (n % 100 === 99) hub.tick();
     }
     expect(slow.frames).toHaveLength(0);
@@ -95,7 +187,7 @@ describe('Hub', () => {
     const s = new FakeSocket();
     hub.add(s);
     s.bufferedAmount = 1;
-    for (let n = 0; n < 50; n++) hub.publish({ pv: 'pppppppppp', n });
+    for (let n = 0; n < 50; n++) hub.publish([{ pv: 'pppppppppp', n }]);
     expect(hub.clientInfo()[0].queuedBytes).toBeLessThanOrEqual(200);
     expect(hub.clientInfo()[0].dropped).toBeGreaterThan(0);
   });
@@ -105,11 +197,11 @@ describe('Hub', () => {
     const s = new FakeSocket();
     hub.add(s);
     hub.setPaused(s, true);
-    hub.publish({ pv: 'a', n: 1 });
+    hub.publish([{ pv: 'a', n: 1 }]);
     hub.tick();
     expect(s.frames).toHaveLength(0);
     hub.setPaused(s, false);
-    hub.publish({ pv: 'a', n: 2 });
+    hub.publish([{ pv: 'a', n: 2 }]);
     hub.tick();
     expect(s.parsed()[0].records).toEqual([{ pv: 'a', n: 2 }]);
     hub.remove(s);
@@ -137,7 +229,7 @@ describe('Hub', () => {
     hub.sendTo(s, '{"type":"error","n":1}');
     hub.snapshotTo(s, '{"type":"snapshot","n":1}');
     hub.broadcast('{"type":"snapshot","n":2}');
-    hub.publish({ pv: 'a', n: 1 });
+    hub.publish([{ pv: 'a', n: 1 }]);
     hub.sendTo(s, '{"type":"error","n":2}');
     hub.tick();
     expect(s.parsed().map((f) => f.type)).toEqual(['hello']);

@@ -1,8 +1,13 @@
 /**
  * WebSocket fan-out: every decoded record goes to the clients whose subscription matches it, batched into at
- * most one frame per tick, through a bounded per-client queue. A client whose socket does not drain (its
- * `bufferedAmount` stays above the high-water mark) stops receiving; its queue drops the oldest records and
- * it is told how many with a `dropped` notice once it drains. Capture and decoding never wait for a client.
+ * most one frame per tick, through a bounded per-client queue. The hub never matches a record itself: it
+ * announces each distinct subscription to a {@link SubscriptionMatcher} (the decoding worker), which hands
+ * back, with every batch of records, which records each subscription keeps. A glob from a client and a PV
+ * name off the wire therefore never cost the thread that serves HTTP anything but the copy of the result.
+ *
+ * A client whose socket does not drain (its `bufferedAmount` stays above the high-water mark) stops
+ * receiving; its queue drops the oldest records and it is told how many with a `dropped` notice once it
+ * drains. Capture and decoding never wait for a client.
  *
  * Everything else a client is sent goes through the same per-client state, so what the daemon holds for one
  * client is bounded whatever it does: snapshots keep only the newest, replies (hello, errors, acknowledgements)
@@ -18,12 +23,23 @@ export interface HubSocket {
   close(code?: number, reason?: string): void;
 }
 
-/** A record as it travels through the hub: the decoder's record for filtering, its JSON text for sending. */
-export interface HubRecord<R> {
-  record: R;
-  /** JSON text of the record, produced once however many clients receive it. */
-  json: string;
+/**
+ * Where the hub announces subscriptions: the side that matches records (the decoding worker) compiles each
+ * filter it is given and reports matches by id with every batch ({@link BatchMatches}). Ids are never reused,
+ * so a match for a removed subscription that was already on its way is ignored.
+ */
+export interface SubscriptionMatcher<F> {
+  add(id: number, filter: F): void;
+  remove(id: number): void;
 }
+
+/**
+ * Which records of one batch each subscription keeps: subscription id → ascending indexes into the batch. A
+ * subscription that is absent keeps none of them.
+ */
+export type BatchMatches = ReadonlyMap<number, ArrayLike<number>>;
+
+const NO_MATCHES: BatchMatches = new Map();
 
 /** Options of a {@link Hub}; defaults in {@link DEFAULT_HUB_OPTIONS}. */
 export interface HubOptions {
@@ -52,12 +68,20 @@ const OPEN = 1;
 /** WebSocket close code "policy violation" (RFC 6455 section 7.4.1). */
 export const CLOSE_POLICY_VIOLATION = 1008;
 
+/** One distinct filter in use, shared by every client that subscribed with it. */
+interface HubSubscription {
+  readonly id: number;
+  /** Canonical text of the filter: clients with equal filters share the subscription. */
+  readonly key: string;
+  clients: number;
+}
+
 /** Per-client state. The queue is a ring so dropping the oldest costs nothing. */
-class HubClient<R> {
+class HubClient {
   readonly id: number;
   readonly socket: HubSocket;
-  /** Record predicate of the current subscription; undefined = everything. */
-  predicate: ((record: R) => boolean) | undefined;
+  /** The client's subscription; undefined = everything. */
+  subscription: HubSubscription | undefined;
   paused = false;
   /** Records dropped for this client since the last notice. */
   pendingDropped = 0;
@@ -170,12 +194,20 @@ export interface HubClientInfo {
 }
 
 /**
- * Fan-out of records to WebSocket clients. Call {@link Hub.publish} for each record, {@link Hub.tick} every
- * batching interval (the daemon's timer does) and {@link Hub.broadcast} for snapshots.
+ * Fan-out of records to WebSocket clients. Call {@link Hub.publish} for each batch of records with its
+ * matches, {@link Hub.tick} every batching interval (the daemon's timer does) and {@link Hub.broadcast} for
+ * snapshots. `F` is the (canonical) filter type the {@link SubscriptionMatcher} understands.
  */
-export class Hub<R> {
+export class Hub<R, F = unknown> {
   private readonly options: HubOptions;
-  private readonly clients = new Map<HubSocket, HubClient<R>>();
+  private readonly clients = new Map<HubSocket, HubClient>();
+  private readonly subscriptions = new Map<string, HubSubscription>();
+  /** Filters by subscription id, to replay them to a matcher attached later. */
+  private readonly filters = new Map<number, F>();
+  private matcher: SubscriptionMatcher<F> | undefined;
+  private nextSubscription = 1;
+  /** Clients subscribed to everything (they need every record, matched or not). */
+  private unfiltered = 0;
   private nextId = 1;
   private droppedByGone = 0;
   private sentByGone = 0;
@@ -188,10 +220,20 @@ export class Hub<R> {
     this.options = { ...DEFAULT_HUB_OPTIONS, ...options };
   }
 
+  /**
+   * Attaches the side that matches records; it is told every subscription in use now and from now on.
+   * Until one is attached, filtered clients receive nothing.
+   */
+  attach(matcher: SubscriptionMatcher<F>): void {
+    this.matcher = matcher;
+    for (const [id, filter] of this.filters) matcher.add(id, filter);
+  }
+
   /** Registers a connected socket; it receives every record until it subscribes. */
   add(socket: HubSocket): number {
-    const client = new HubClient<R>(this.nextId++, socket, this.options.maxQueueRecords);
+    const client = new HubClient(this.nextId++, socket, this.options.maxQueueRecords);
     this.clients.set(socket, client);
+    this.unfiltered += 1;
     return client.id;
   }
 
@@ -204,15 +246,59 @@ export class Hub<R> {
     client.clear();
     client.takeReplies();
     client.snapshot = undefined;
+    this.release(client.subscription);
+    if (client.subscription === undefined) this.unfiltered -= 1;
     this.clients.delete(socket);
   }
 
-  /** Replaces a client's subscription. `undefined` means every record. Its queue is cleared. */
-  subscribe(socket: HubSocket, predicate: ((record: R) => boolean) | undefined): void {
+  /**
+   * Replaces a client's subscription with `filter` (canonical: equal filters must have equal JSON text);
+   * `undefined` means every record. Its queue is cleared, and from now on it receives only records matched
+   * for the new subscription: a batch matched before the matcher knew it has no matches for it (unless
+   * another client already used the same filter, whose matches are the new filter's too).
+   */
+  subscribe(socket: HubSocket, filter: F | undefined): void {
     const client = this.clients.get(socket);
     if (client === undefined) return;
-    client.predicate = predicate;
+    const old = client.subscription;
+    // Acquire before release: re-sending the same filter keeps its subscription and loses nothing.
+    const next = filter === undefined ? undefined : this.acquire(filter);
+    client.subscription = next;
+    this.release(old);
+    this.unfiltered += (next === undefined ? 1 : 0) - (old === undefined ? 1 : 0);
     client.clear();
+  }
+
+  /** True while a client is subscribed to everything: then every record is wanted, matched or not. */
+  get wantsEverything(): boolean {
+    return this.unfiltered > 0;
+  }
+
+  /** Distinct filtered subscriptions in use (clients with equal filters share one). */
+  get subscriptionCount(): number {
+    return this.subscriptions.size;
+  }
+
+  private acquire(filter: F): HubSubscription {
+    const key = JSON.stringify(filter);
+    let sub = this.subscriptions.get(key);
+    if (sub === undefined) {
+      sub = { id: this.nextSubscription++, key, clients: 0 };
+      this.subscriptions.set(key, sub);
+      this.filters.set(sub.id, filter);
+      this.matcher?.add(sub.id, filter);
+    }
+    sub.clients += 1;
+    return sub;
+  }
+
+  private release(sub: HubSubscription | undefined): void {
+    if (sub === undefined) return;
+    sub.clients -= 1;
+    if (sub.clients > 0) return;
+    this.subscriptions.delete(sub.key);
+    this.filters.delete(sub.id);
+    this.matcher?.remove(sub.id);
   }
 
   /** Pauses or resumes delivery of records to one client (snapshots still flow). */
@@ -223,15 +309,30 @@ export class Hub<R> {
     if (paused) client.clear();
   }
 
-  /** Offers one record to every client; serialised at most once, and only if someone wants it. */
-  publish(record: R): void {
-    if (this.clients.size === 0) return;
-    let json: string | undefined;
+  /**
+   * Offers a batch of records, in capture order: every record to clients subscribed to everything, to a
+   * filtered client the records `matches` lists for its subscription (none when absent). Each record is
+   * serialised at most once, and only if someone wants it.
+   */
+  publish(records: readonly R[], matches: BatchMatches = NO_MATCHES): void {
+    if (this.clients.size === 0 || records.length === 0) return;
+    const texts = new Array<string | undefined>(records.length);
+    const text = (i: number): string => (texts[i] ??= this.serialize(records[i]));
+    const maxBytes = this.options.maxQueueBytes;
     for (const client of this.clients.values()) {
       if (client.paused) continue;
-      if (client.predicate !== undefined && !client.predicate(record)) continue;
-      json ??= this.serialize(record);
-      client.push(json, this.options.maxQueueBytes);
+      const sub = client.subscription;
+      if (sub === undefined) {
+        for (let i = 0; i < records.length; i++) client.push(text(i), maxBytes);
+        continue;
+      }
+      const indexes = matches.get(sub.id);
+      if (indexes === undefined) continue;
+      for (let k = 0; k < indexes.length; k++) {
+        const i = indexes[k];
+        // A matcher that reports an index outside the batch is a bug; deliver nothing rather than undefined.
+        if (i < records.length) client.push(text(i), maxBytes);
+      }
     }
   }
 
@@ -280,7 +381,7 @@ export class Hub<R> {
    * mark; with `records`, also the drop notice and the records batch (only on a tick, so records keep their
    * cadence of at most one frame per tick).
    */
-  private flush(client: HubClient<R>, records: boolean): void {
+  private flush(client: HubClient, records: boolean): void {
     const socket = client.socket;
     if (socket.readyState !== OPEN) return;
     if (socket.bufferedAmount > this.options.highWaterBytes) return;
@@ -298,7 +399,7 @@ export class Hub<R> {
   }
 
   /** Closes a client that asks for more than it reads, and frees what was kept for it at once. */
-  private closeOverBudget(client: HubClient<R>): void {
+  private closeOverBudget(client: HubClient): void {
     this.overBudget += 1;
     const socket = client.socket;
     this.remove(socket);

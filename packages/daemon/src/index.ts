@@ -3,11 +3,15 @@
  * start a whole daemon, or use its parts (sources, WebSocket hub).
  */
 export { buildApp, type AppOptions } from './app.js';
-export { startDaemon, createSource, compileSubscription, summaryLine, VERSION, type RunningDaemon, type StartOptions } from './server.js';
+export { startDaemon, createSource, summaryLine, VERSION, type RunningDaemon, type StartOptions } from './server.js';
 export { parseCommandLine, USAGE, type DaemonConfig } from './cli.js';
 export { Engine, toWire, type EngineOptions, type WireRecord } from './engine.js';
 export { RemoteEngine, type RemoteEngineOptions } from './remote-engine.js';
-export { Hub, DEFAULT_HUB_OPTIONS, type HubOptions, type HubSocket, type HubStats, type HubClientInfo } from './hub.js';
+export {
+  Hub, DEFAULT_HUB_OPTIONS, type HubOptions, type HubSocket, type HubStats, type HubClientInfo, type BatchMatches,
+  type SubscriptionMatcher,
+} from './hub.js';
+export { canonicalSubscription, BatchMatcher } from './subscriptions.js';
 export { DaemonError, type DaemonErrorCode } from './errors.js';
 export type { DaemonModel } from './model.js';
 export type { Source, SourceSink, SourceDescription, CaptureCounters } from './sources/types.js';

@@ -2,6 +2,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { WireRecord } from './engine.js';
 import { Hub } from './hub.js';
+import type { SubscriptionFilter } from './plugins/ws.js';
 import { RemoteEngine } from './remote-engine.js';
 import { type Source, type SourceDescription, zeroCounters } from './sources/types.js';
 
@@ -17,7 +18,7 @@ const WINDOW = 256 * 1024;
 
 async function withEngine(kind: SourceDescription['kind'], body: (engine: RemoteEngine) => Promise<void>): Promise<void> {
   const engine = new RemoteEngine({
-    source: fakeSource(kind), hub: new Hub<WireRecord>((r) => r.json), logger: pino({ level: 'silent' }), logLevel: 'silent',
+    source: fakeSource(kind), hub: new Hub<WireRecord, SubscriptionFilter>((r) => r), logger: pino({ level: 'silent' }), logLevel: 'silent',
     decoder: {}, maxInFlightBytes: WINDOW, pullWindowBytes: WINDOW,
   });
   try {

@@ -7,6 +7,7 @@ import { DaemonError } from './errors.js';
 import { FramePacker } from './frame-batch.js';
 import type { Hub } from './hub.js';
 import type { DaemonModel } from './model.js';
+import type { SubscriptionFilter } from './plugins/ws.js';
 import { type Source, type SourceProblem, type SourceSink, inputLabel, isPullSource } from './sources/types.js';
 import type {
   ChannelView, ClientView, HealthView, SearchView, ServerView, SourceView, StatsView,
@@ -16,7 +17,8 @@ import type { FromWorker, Query, ToWorker } from './worker-protocol.js';
 /** Options of a {@link RemoteEngine}. */
 export interface RemoteEngineOptions {
   source: Source;
-  hub: Hub<WireRecord>;
+  /** Its subscriptions are matched in the worker; it gets each batch with the worker's matches. */
+  hub: Hub<WireRecord, SubscriptionFilter>;
   logger: Logger;
   logLevel: string;
   decoder: DecoderOptions;
@@ -50,7 +52,7 @@ const RUNNING_FROM_SOURCE = import.meta.url.endsWith('.ts');
 export class RemoteEngine implements DaemonModel, SourceSink {
   private readonly worker: Worker;
   private readonly input: Source;
-  private readonly hub: Hub<WireRecord>;
+  private readonly hub: Hub<WireRecord, SubscriptionFilter>;
   private readonly log: Logger;
   private readonly packer: FramePacker;
   private readonly batchTimer: NodeJS.Timeout;
@@ -108,6 +110,11 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       tty: process.stderr.isTTY === true,
       description: this.input.description,
     });
+    // Messages reach the worker in order: a subscription applies to every batch posted after it.
+    this.hub.attach({
+      add: (id, filter) => this.post({ type: 'subscribe', id, filter }),
+      remove: (id) => this.post({ type: 'unsubscribe', id }),
+    });
     this.packer = new FramePacker((buffer, frames) => {
       if (!this.pull && this.postedBytes - this.decodedBytes > this.maxInFlight) {
         this.decoderDropped += frames;
@@ -125,14 +132,17 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     this.batchTimer.unref();
   }
 
-  private wanted = false;
+  private wantAll = false;
 
-  /** Tells the worker whether records are wanted (a WebSocket client or a record listener exists). */
+  /**
+   * Tells the worker whether every record is wanted (a WebSocket client subscribed to everything, or a
+   * record listener); otherwise it sends only records a subscription keeps.
+   */
   private updateWanted(): void {
-    const wanted = this.hub.size > 0 || this.listeners.length > 0;
-    if (wanted === this.wanted) return;
-    this.wanted = wanted;
-    this.post({ type: 'wanted', wanted });
+    const all = this.hub.wantsEverything || this.listeners.length > 0;
+    if (all === this.wantAll) return;
+    this.wantAll = all;
+    this.post({ type: 'wanted', all });
   }
 
   private post(message: ToWorker, transfer: ArrayBuffer[] = []): void {
@@ -142,10 +152,8 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   private onMessage(m: FromWorker): void {
     switch (m.type) {
       case 'records':
-        for (const item of m.items) {
-          this.hub.publish(item);
-          for (const l of this.listeners) l(item);
-        }
+        this.hub.publish(m.items, m.matches);
+        for (const l of this.listeners) for (const item of m.items) l(item);
         break;
       case 'decoded':
         this.decodedBytes = m.batchBytes;
@@ -189,7 +197,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     return this.readyPromise;
   }
 
-  /** Calls `listener` for every record (tests, benchmarks). */
+  /** Calls `listener` with the JSON text of every record (tests, benchmarks). */
   onRecord(listener: (record: WireRecord) => void): void {
     this.listeners.push(listener);
     this.updateWanted();

@@ -34,7 +34,7 @@ async function make(options: MakeOptions = {}): Promise<FastifyInstance> {
   app = await buildApp<{ pv: string }>({
     model: fakeModel(),
     hub: new Hub((r) => JSON.stringify(r)),
-    compile: () => undefined,
+    subscription: () => undefined,
     version: '9.9.9',
     tickMs: 10,
     snapshotMs: 50,

@@ -1,7 +1,6 @@
 import { createRequire } from 'node:module';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { compileFilter } from '@ca-shark/analysis';
 import { buildApp } from './app.js';
 import { type DaemonConfig, exposureWarning } from './cli.js';
 import type { WireRecord } from './engine.js';
@@ -15,6 +14,7 @@ import { LiveSource, caFilter } from './sources/live.js';
 import { StreamSource } from './sources/stdin.js';
 import type { Source } from './sources/types.js';
 import type { SubscriptionFilter } from './plugins/ws.js';
+import { canonicalSubscription } from './subscriptions.js';
 
 /** The daemon's version (from its package.json). */
 export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
@@ -35,7 +35,7 @@ export interface RunningDaemon {
   app: FastifyInstance;
   /** The decoding worker's main-thread side (model of the app, sink of the source). */
   engine: RemoteEngine;
-  hub: Hub<WireRecord>;
+  hub: Hub<WireRecord, SubscriptionFilter>;
   source: Source;
   /** Address actually bound, e.g. http://127.0.0.1:8080. */
   url: string;
@@ -67,18 +67,8 @@ export function createSource(config: DaemonConfig, logger: Logger, input: NodeJS
   }
 }
 
-/**
- * Compiles a WebSocket subscription with the shared record filter of @ca-shark/analysis (the very module
- * the dashboard filters with); undefined for "everything". Throws FilterError for an invalid filter, which
- * the WebSocket plugin answers with an `error` frame.
- */
-export function compileSubscription(filter: SubscriptionFilter): ((record: WireRecord) => boolean) | undefined {
-  if (filter.pv === undefined && filter.host === undefined && filter.command === undefined && filter.errors !== true) return undefined;
-  return compileFilter(filter);
-}
-
 /** Formats the capture summary printed at shutdown. */
-export function summaryLine(engine: RemoteEngine, hub: Hub<WireRecord>): string {
+export function summaryLine(engine: RemoteEngine, hub: Hub<WireRecord, SubscriptionFilter>): string {
   const s = engine.stats();
   const h = hub.stats();
   return `ca-sharkd: ${s.packets} packets (${s.bytes} bytes), ${s.messages} CA messages (${s.malformed} malformed); ` +
@@ -95,7 +85,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger, options:
   // A misspelt --user, or one the daemon cannot switch to, fails before anything is opened or bound.
   if (config.user !== undefined) checkUser(config.user);
   const source = createSource(config, logger, options.input);
-  const hub = new Hub<WireRecord>((r) => r.json, options.hub);
+  const hub = new Hub<WireRecord, SubscriptionFilter>((r) => r, options.hub);
   const engine = new RemoteEngine({
     source,
     hub,
@@ -118,7 +108,8 @@ export async function startDaemon(config: DaemonConfig, logger: Logger, options:
   const app = await buildApp<WireRecord>({
     model: engine,
     hub,
-    compile: compileSubscription,
+    // Checked and made canonical here; matched record by record only in the decoding worker.
+    subscription: canonicalSubscription,
     version: VERSION,
     logger,
     ...(config.token !== undefined ? { token: config.token } : {}),

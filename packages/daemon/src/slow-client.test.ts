@@ -21,7 +21,7 @@ function bigRecord(n: number): WireRecord {
     frame: n, timestamp: n, src: '127.0.0.1', dst: '127.0.0.1', pv: 'slow:pv',
     command: { name: 'EventAddResponse', id: 1, data: Array.from({ length: 100 }, (_, i) => i + 0.5) },
   };
-  return { json: JSON.stringify(record), src: record.src, dst: record.dst, pv: record.pv, command: { name: record.command.name } };
+  return JSON.stringify(record);
 }
 
 /** Opens a client, waits for its hello, then stops reading: the kernel buffers fill, then ws's bufferedAmount grows. */
@@ -53,7 +53,7 @@ describe('a slow WebSocket client', { timeout: 60_000 }, () => {
     let worstQueue = 0;
     let worstBuffered = 0;
     for (let round = 0; round < 100; round++) {
-      for (let i = 0; i < 300; i++) d.hub.publish(bigRecord(published++));
+      for (let i = 0; i < 300; i++) d.hub.publish([bigRecord(published++)]);
       await new Promise((resolve) => setTimeout(resolve, 5));
       const info = d.hub.clientInfo()[0];
       worstQueue = Math.max(worstQueue, info.queued);
@@ -89,7 +89,7 @@ describe('a slow WebSocket client', { timeout: 60_000 }, () => {
     // Fill the kernel buffers with records until the daemon sees the socket backed up.
     let published = 0;
     for (let round = 0; round < 2000 && (d.hub.clientInfo()[0]?.bufferedAmount ?? 0) <= highWaterBytes; round++) {
-      for (let i = 0; i < 200; i++) d.hub.publish(bigRecord(published++));
+      for (let i = 0; i < 200; i++) d.hub.publish([bigRecord(published++)]);
       d.hub.tick();
       await pause(1);
     }

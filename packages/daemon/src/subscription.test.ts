@@ -1,33 +1,42 @@
-import { describe, expect, it } from 'vitest';
-import { toWire } from './engine.js';
+import { PassThrough } from 'node:stream';
+import { GlobMatcher, compileGlob } from '@ca-shark/analysis/filter';
+import { PcapWriter } from '@ca-shark/packet';
+import { build, concatBytes } from '@ca-shark/protocol';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { toWire } from './engine.js';
 import { parseSubscription } from './plugins/ws.js';
-import { compileSubscription } from './server.js';
+import type { RunningDaemon } from './server.js';
+import { BatchMatcher, canonicalSubscription } from './subscriptions.js';
+import { TestClient, startTestDaemon } from './test-support/daemon.js';
 
 type DecodedRecord = Parameters<typeof toWire>[0];
 
-function search(pv: string): ReturnType<typeof toWire> {
-  return toWire({ frame: 1, timestamp: 1, src: '10.0.0.5', dst: '10.0.0.255', pv, command: { name: 'SearchRequest' } } as unknown as DecodedRecord);
+/** A decoded search as the worker matches it. */
+function search(pv: string): DecodedRecord {
+  return { frame: 1, timestamp: 1, src: '10.0.0.5', dst: '10.0.0.255', pv, command: { name: 'SearchRequest' } } as unknown as DecodedRecord;
 }
 
-describe('compileSubscription', () => {
-  it('means everything for an empty filter', () => {
-    expect(compileSubscription(parseSubscription({}))).toBeUndefined();
+/** S3 of issue 13: this glob against 60 a's took over 10 s as a RegExp, and any client can send it. */
+const PATHOLOGICAL = '*a*a*a*a*a*a*a*a*b';
+
+describe('canonicalSubscription', () => {
+  it('means everything for an empty filter, and for criteria that name nothing', () => {
+    expect(canonicalSubscription(parseSubscription({}))).toBeUndefined();
+    expect(canonicalSubscription(parseSubscription({ command: [' , '] }))).toBeUndefined();
   });
 
-  it('matches a pathological glob from a client against long PV names off the wire in bounded CPU time', () => {
-    // S3 of issue 13: this glob against 60 a's took over 10 s as a RegExp, and any client can send it.
-    const keep = compileSubscription(parseSubscription({ pv: ['*a*a*a*a*a*a*a*a*b', '?*a*a*a*a*a*a*a*a*[b]'] }));
-    const records = [60, 1000, 16_000].map((n) => search('a'.repeat(n)));
-    const start = process.cpuUsage();
-    for (let i = 0; i < 20; i++) for (const r of records) expect(keep?.(r)).toBe(false);
-    const used = process.cpuUsage(start);
-    expect((used.user + used.system) / 1e6).toBeLessThan(5);
+  it('gives equal filters one form: order, duplicates, case and commas of commands do not matter', () => {
+    const a = canonicalSubscription(parseSubscription({ pv: ['b:*', 'a:*', 'b:*'], command: ['Search,READ', 'monitor'], host: ['10.0.0.2', '10.0.0.1'] }));
+    const b = canonicalSubscription(parseSubscription({ command: ['read', ' monitor ', 'search'], host: ['10.0.0.1', '10.0.0.2'], pv: ['a:*', 'b:*'] }));
+    expect(a).toEqual({ pv: ['a:*', 'b:*'], host: ['10.0.0.1', '10.0.0.2'], command: ['monitor', 'read', 'search'] });
+    expect(JSON.stringify(b)).toBe(JSON.stringify(a));
+    expect(canonicalSubscription(parseSubscription({ errors: true }))).toEqual({ errors: true });
   });
 
   it('refuses filters over the limits with a FilterError that quotes a short prefix', () => {
     const refusal = (filter: unknown): string => {
       try {
-        compileSubscription(parseSubscription(filter));
+        canonicalSubscription(parseSubscription(filter));
       } catch (err) {
         if (err instanceof Error && err.name === 'FilterError') return err.message;
         throw err;
@@ -37,8 +46,166 @@ describe('compileSubscription', () => {
     expect(refusal({ pv: [`${'a'.repeat(5000)}*`] })).toMatch(/^PV glob "a{40}…" is longer than 256 characters$/);
     expect(refusal({ pv: ['{a,b}'.repeat(8)] })).toMatch(/more than 64 alternatives/);
     expect(refusal({ pv: Array.from({ length: 33 }, (_, i) => `x${i}`) })).toMatch(/more than 32 PV globs/);
+    // Counted as sent, before duplicates are folded: the same limit as the page and the command line.
+    expect(refusal({ command: [Array.from({ length: 33 }, () => 'read').join(',')] })).toMatch(/more than 32 commands/);
     const unknown = refusal({ command: ['z'.repeat(1000)] });
     expect(unknown).toMatch(/^unknown command "z{40}…"/);
     expect(unknown).not.toContain('z'.repeat(41));
+  });
+});
+
+describe('BatchMatcher (the decoding worker side)', () => {
+  it('lists per subscription the indexes of the batch it keeps, and starts afresh after each batch', () => {
+    const m = new BatchMatcher();
+    m.add(1, { pv: ['a:*'] });
+    m.add(2, { pv: ['*:1'] });
+    const batch = ['a:1', 'b:1', 'c:2', 'a:2'].map(search);
+    expect(batch.map((r, i) => m.match(r, i))).toEqual([true, true, false, true]);
+    expect(m.take()).toEqual(new Map([[1, Uint32Array.from([0, 3])], [2, Uint32Array.from([0, 1])]]));
+    m.remove(1);
+    expect(m.match(search('a:1'), 0)).toBe(true);
+    expect(m.match(search('a:2'), 1)).toBe(false);
+    expect(m.take()).toEqual(new Map([[2, Uint32Array.from([0])]]));
+    expect(m.take()).toEqual(new Map());
+  });
+
+  it('grows past its initial room without losing an index', () => {
+    const m = new BatchMatcher();
+    m.add(7, { command: ['search'] });
+    for (let i = 0; i < 5000; i++) m.match(search('x'), i);
+    const kept = m.take().get(7);
+    expect(kept?.length).toBe(5000);
+    expect(kept?.[4999]).toBe(4999);
+  });
+
+  it('matches a pathological glob from a client against long PV names off the wire in bounded CPU time', () => {
+    const m = new BatchMatcher();
+    m.add(1, canonicalSubscription(parseSubscription({ pv: [PATHOLOGICAL, '?*a*a*a*a*a*a*a*a*[b]'] })) ?? {});
+    const records = [60, 1000, 16_000].map((n) => search('a'.repeat(n)));
+    const start = process.cpuUsage();
+    for (let i = 0; i < 20; i++) for (const r of records) expect(m.match(r, 0)).toBe(false);
+    const used = process.cpuUsage(start);
+    expect((used.user + used.system) / 1e6).toBeLessThan(5);
+  });
+});
+
+let daemon: RunningDaemon | undefined;
+const clients: TestClient[] = [];
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
+  vi.restoreAllMocks();
+  await daemon?.shutdown('test done');
+  daemon = undefined;
+});
+
+/** A capture stream of CA searches, one datagram per name, written to the daemon's stdin as it goes. */
+class SearchFeed {
+  private readonly writer = new PcapWriter();
+  private t = 1_700_000_000;
+  private cid = 0;
+  constructor(private readonly input: PassThrough) {}
+  send(names: readonly string[]): void {
+    for (const name of names) {
+      this.writer.udp((this.t += 1e-3), '10.0.0.5', 45555, '10.0.0.255', 5064,
+        concatBytes([build.versionRequest({ sequence: this.cid }), build.searchRequest({ name, cid: this.cid++ })]));
+    }
+    for (const part of this.writer.drain()) this.input.write(part);
+  }
+}
+
+async function subscribed(c: TestClient, filter: object): Promise<number> {
+  const before = c.frames.length;
+  c.send({ type: 'subscribe', filter });
+  await c.until('subscribed', () => c.frames.slice(before).some((f) => f.type === 'subscribed'));
+  return c.frames.findIndex((f, i) => i >= before && f.type === 'subscribed');
+}
+
+const pvsOf = (c: TestClient, from = 0): string[] =>
+  c.frames.slice(from).filter((f) => f.type === 'records').flatMap((f) => (f.records as { pv: string }[]).map((r) => r.pv));
+
+describe('subscriptions in a running daemon', { timeout: 60_000 }, () => {
+  it('matches a pathological glob against 16,000-character PV names only in the decoding worker', async () => {
+    const testCalls = vi.spyOn(GlobMatcher.prototype, 'test');
+    const input = new PassThrough();
+    daemon = await startTestDaemon(['--stdin'], { input });
+    const d = daemon;
+    const [bad, as, same] = await Promise.all([0, 1, 2].map(() => TestClient.open(d.url)));
+    clients.push(bad, as, same);
+    await subscribed(bad, { pv: [PATHOLOGICAL] });
+    await subscribed(as, { pv: ['a*a*a*a*a*a*a*a*a'], command: ['search'] });
+    // Equal up to order and case: one subscription for both clients.
+    await subscribed(same, { command: ['SEARCH'], pv: ['a*a*a*a*a*a*a*a*a', 'a*a*a*a*a*a*a*a*a'] });
+    expect(d.hub.subscriptionCount).toBe(2);
+
+    const handedOver: number[] = [];
+    const publish = d.hub.publish.bind(d.hub);
+    vi.spyOn(d.hub, 'publish').mockImplementation((records, matches) => {
+      handedOver.push(records.length);
+      publish(records, matches);
+    });
+    const longA = 'a'.repeat(16_000);
+    const longB = `${'a'.repeat(15_999)}b`;
+    const feed = new SearchFeed(input);
+    feed.send([longA, longA, longB, longA]);
+    input.end();
+    await d.engine.whenEnded();
+    await bad.until('the b record', () => pvsOf(bad).length >= 1);
+    await as.until('the a records', () => pvsOf(as).length >= 3);
+    await same.until('the a records', () => pvsOf(same).length >= 3);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+
+    expect(pvsOf(bad)).toEqual([longB]);
+    expect(pvsOf(as)).toEqual([longA, longA, longA]);
+    expect(pvsOf(same)).toEqual([longA, longA, longA]);
+    // With no client wanting everything, the worker hands over only the searches, not the version requests.
+    expect(handedOver.reduce((a, b) => a + b, 0)).toBe(4);
+    // Every glob test ran in the worker: the thread serving HTTP and WebSocket tested none.
+    expect(testCalls).not.toHaveBeenCalled();
+    // The spy does see this thread's calls.
+    compileGlob('a*').test('ab');
+    expect(testCalls).toHaveBeenCalledTimes(1);
+  });
+
+  it('gives a filtered client exactly its records while another client takes everything', async () => {
+    const input = new PassThrough();
+    daemon = await startTestDaemon(['--stdin'], { input });
+    const d = daemon;
+    const [all, onlyB] = await Promise.all([TestClient.open(d.url), TestClient.open(d.url)]);
+    clients.push(all, onlyB);
+    await subscribed(onlyB, { pv: ['B:*'] });
+    const names = Array.from({ length: 300 }, (_, i) => `${'ABC'[i % 3]}:${i}`);
+    new SearchFeed(input).send(names);
+    input.end();
+    await d.engine.whenEnded();
+    await all.until('every search', () => pvsOf(all).filter((pv) => pv !== null).length === names.length || undefined);
+    await onlyB.until('the B searches', () => pvsOf(onlyB).length >= 100);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(pvsOf(all).filter((pv) => pv !== null)).toEqual(names);
+    expect(pvsOf(onlyB)).toEqual(names.filter((n) => n.startsWith('B:')));
+  });
+
+  it('sends no record of the previous filter after the subscribed reply', async () => {
+    const input = new PassThrough();
+    daemon = await startTestDaemon(['--stdin'], { input });
+    const d = daemon;
+    const c = await TestClient.open(d.url);
+    clients.push(c);
+    await subscribed(c, { pv: ['A:*'] });
+    const feed = new SearchFeed(input);
+    let n = 0;
+    const pump = setInterval(() => {
+      feed.send([`A:${n}`, `B:${n}`]);
+      n += 1;
+    }, 2);
+    try {
+      await c.until('A records', () => pvsOf(c).length >= 20);
+      const switched = await subscribed(c, { pv: ['B:*'] });
+      await c.until('B records', () => pvsOf(c, switched).length >= 20);
+      expect(pvsOf(c, 0).slice(0, 20).every((pv) => pv.startsWith('A:'))).toBe(true);
+      expect(pvsOf(c, switched).filter((pv) => !pv.startsWith('B:'))).toEqual([]);
+      expect(d.hub.subscriptionCount).toBe(1);
+    } finally {
+      clearInterval(pump);
+    }
   });
 });

@@ -1,6 +1,7 @@
 /** Messages between the main thread (capture, HTTP, WebSocket) and the decoding worker. */
 import type { DecoderOptions } from '@ca-shark/decoder';
 import type { WireRecord } from './engine.js';
+import type { SubscriptionFilter } from './plugins/ws.js';
 import type { CaptureCounters, SourceDescription } from './sources/types.js';
 import type { StatsView } from './views.js';
 
@@ -14,13 +15,25 @@ export type ToWorker =
   | { type: 'describe'; description: SourceDescription }
   | { type: 'poll'; capture: CaptureCounters; hub: { clients: number; dropped: number }; decoderDropped: number }
   | { type: 'end' }
-  /** Whether any WebSocket client is connected: without one, records are not serialised at all. */
-  | { type: 'wanted'; wanted: boolean }
+  /**
+   * Whether some consumer (a WebSocket client subscribed to everything, a record listener) wants every
+   * record. Without one, only records a subscription keeps are serialised and sent, and with no
+   * subscription either, none.
+   */
+  | { type: 'wanted'; all: boolean }
+  /** A distinct WebSocket filter in use (canonical, checked by the main thread); ids are never reused. */
+  | { type: 'subscribe'; id: number; filter: SubscriptionFilter }
+  /** No client uses subscription `id` any more. */
+  | { type: 'unsubscribe'; id: number }
   | { type: 'query'; id: number; what: Query; sections?: string[] };
 
 /** Worker → main. */
 export type FromWorker =
-  | { type: 'records'; items: WireRecord[] }
+  /**
+   * A batch of records in capture order, and for each subscription that keeps some of them the ascending
+   * indexes of those it keeps (matched in the worker, against the subscriptions it had when it decoded them).
+   */
+  | { type: 'records'; items: WireRecord[]; matches: Map<number, Uint32Array> }
   /** `batchBytes`: bytes of frame batches decoded so far (the main thread bounds what is in flight). */
   | { type: 'stats'; stats: StatsView; eof: boolean; linktype?: number }
   /**

@@ -12,11 +12,14 @@ export interface SubscriptionFilter {
 }
 
 /** Options of the WebSocket plugin. */
-export interface WsOptions<R> {
+export interface WsOptions<R, F> {
   model: DaemonModel;
-  hub: Hub<R>;
-  /** Compiles a subscription into a record predicate; throws (with a message for the client) when invalid. */
-  compile: (filter: SubscriptionFilter) => ((record: R) => boolean) | undefined;
+  hub: Hub<R, F>;
+  /**
+   * Checks a subscription and gives the hub's (canonical) form of it, undefined for everything; throws (with
+   * a message for the client) when invalid. Records are matched elsewhere (the decoding worker), never here.
+   */
+  subscription: (filter: SubscriptionFilter) => F | undefined;
   version: string;
   /** Batching interval: at most one `records` frame per client per tick. */
   tickMs: number;
@@ -67,9 +70,9 @@ export function parseSubscription(value: unknown): SubscriptionFilter {
 }
 
 /** `/ws` (needs @fastify/websocket registered on the app): hello, batched records, periodic snapshots, per-client subscriptions and drop notices. */
-export function wsPlugin<R>(): FastifyPluginAsync<WsOptions<R>> {
+export function wsPlugin<R, F>(): FastifyPluginAsync<WsOptions<R, F>> {
   return async (app, options) => {
-    const { model, hub, compile, version } = options;
+    const { model, hub, subscription, version } = options;
 
     let building = false;
     const tick = setInterval(() => hub.tick(), options.tickMs);
@@ -123,7 +126,8 @@ export function wsPlugin<R>(): FastifyPluginAsync<WsOptions<R>> {
           switch (type) {
             case 'subscribe': {
               const filter = parseSubscription((message as { filter?: unknown }).filter);
-              hub.subscribe(socket, compile(filter));
+              // Takes effect with the next batch the worker decodes; queued records of the old filter go.
+              hub.subscribe(socket, subscription(filter));
               log.debug({ filter }, 'subscription changed');
               reply(socket, { type: 'subscribed', filter });
               break;

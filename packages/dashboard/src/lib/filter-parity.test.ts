@@ -1,10 +1,14 @@
 /**
  * The daemon and the page must agree on every filter (issue 14: they used to disagree on `{a,b}` globs
  * and on the beacon, disconnect, connect and error families). One table of records goes through the
- * daemon's subscription path (parseSubscription → compileSubscription → Hub, on the WireRecord) and
- * through the page's (filter-bar text → splitTerms → LiveClient, on the JSON the daemon sent).
+ * daemon's subscription path (parseSubscription → canonicalSubscription → Hub → the decoding worker's
+ * BatchMatcher on the decoded record → Hub delivery, on the JSON text that crosses from the worker) and through the page's
+ * (filter-bar text → splitTerms → LiveClient, on the JSON the daemon sent).
  */
-import { compileSubscription, Hub, parseSubscription, toWire, type HubSocket, type WireRecord } from '@ca-shark/daemon';
+import {
+  BatchMatcher, canonicalSubscription, Hub, parseSubscription, toWire, type HubSocket, type SubscriptionFilter,
+  type WireRecord,
+} from '@ca-shark/daemon';
 import { describe, expect, it } from 'vitest';
 import type { RecordJSON, SubscribeFilter } from './contract.js';
 import { splitTerms } from './filter.js';
@@ -68,12 +72,17 @@ class HubTestSocket implements HubSocket {
 
 /** Frames of the records the daemon sends to a client subscribed with `filter`. */
 function daemonKeeps(filter: SubscribeFilter): number[] {
-  const hub = new Hub<WireRecord>((r) => r.json);
+  const hub = new Hub<WireRecord, SubscriptionFilter>((r) => r);
+  // The decoding worker's matcher, told the hub's subscriptions as the worker is (without the thread hop).
+  const matcher = new BatchMatcher();
+  hub.attach(matcher);
   const socket = new HubTestSocket();
   hub.add(socket);
   // What the page sends is what the daemon parses: the JSON of the subscribe message.
-  hub.subscribe(socket, compileSubscription(parseSubscription(JSON.parse(JSON.stringify(filter)))));
-  for (const r of RECORDS) hub.publish(toWire(r));
+  hub.subscribe(socket, canonicalSubscription(parseSubscription(JSON.parse(JSON.stringify(filter)))));
+  // As the worker does: each decoded record matched at its index in the batch, then the batch handed over.
+  RECORDS.forEach((r, i) => matcher.match(r, i));
+  hub.publish(RECORDS.map(toWire), matcher.take());
   hub.tick();
   return socket.frames.flatMap((f) => (JSON.parse(f) as { records: RecordJSON[] }).records.map((r) => r.frame ?? -1));
 }
@@ -85,7 +94,7 @@ function pageKeeps(filter: SubscribeFilter): number[] {
   expect(client.setFilter(filter)).toBe(true);
   client.start();
   socket.open();
-  socket.receive({ type: 'records', records: RECORDS.map((r) => JSON.parse(toWire(r).json) as RecordJSON) });
+  socket.receive({ type: 'records', records: RECORDS.map((r) => JSON.parse(toWire(r)) as RecordJSON) });
   return client.rows.sliceNewest(0, RECORDS.length).map((r) => r.frame ?? -1).reverse();
 }
 
@@ -112,7 +121,7 @@ describe('the page filters as the daemon does', () => {
     for (const bad of [{ pv: ['sim:{ai'] }, { command: ['serch'] }, { host: ['10.0.0'] }, { pv: ['x'.repeat(300)] }]) {
       let daemonError = '';
       try {
-        compileSubscription(parseSubscription(bad));
+        canonicalSubscription(parseSubscription(bad));
       } catch (err) {
         if (err instanceof Error && err.name === 'FilterError') daemonError = err.message;
       }
