@@ -345,6 +345,12 @@ export class Decoder implements CaDecoder {
       ctx.deframerA.gap();
       ctx.deframerB.gap();
     }
+    if (circuit.clientSide !== null && circuit.roleCertainty === 'certain') {
+      // Roles from the TCP handshake: each deframer can refuse payloads its direction never carries. Not
+      // for inferred roles: a wrong guess would turn good messages into faults.
+      ctx.deframerA.direction = circuit.clientSide === 'a' ? 'to-server' : 'to-client';
+      ctx.deframerB.direction = circuit.clientSide === 'a' ? 'to-client' : 'to-server';
+    }
     const early = ctx.early;
     ctx.early = [];
     for (const c of early) this.caData(ctx, c.side, c.packet, c.data);

@@ -22,4 +22,11 @@ describe('mutation fuzzing of pcap/pcapng/CA bytes', () => {
     expect(failures).toEqual([]);
     // A generous limit: the machine may be shared; the cases take about 3 s of CPU.
   }, 180_000);
+
+  // Found by longer campaigns: a damaged size on a command that has no payload in one direction (a
+  // CREATE_CHAN reply, a READ_NOTIFY request) swallowed the messages after it without a marker.
+  it.each([105229, 110897])('seed %i: a payload where the direction has none is reported', (seed) => {
+    const r = runCase(seed, loadFixtures());
+    expect(r.violations).toEqual([]);
+  });
 });

@@ -133,6 +133,27 @@ describe('Deframer resynchronisation', () => {
     expect(deframeAll(concatBytes([version, read])).faults).toEqual([]);
   });
 
+  it('with a known direction, flags a payload on a command that has none that way', () => {
+    // A CREATE_CHAN reply whose size was damaged to 16 (found by the mutation fuzzer in libca-sim.pcap):
+    // a request of the same command carries the PV name, so only the direction tells it is damage.
+    const reply = build.createChanResponse({ data_type: 6, data_count: 1, cid: 1, sid: 7 });
+    const bad = reply.slice();
+    bad[3] = 16;
+    const toClient = deframeAll(concatBytes([bad, read, echo, read]), { direction: 'to-client' });
+    expect(toClient.faults.map((f) => [f.code, f.length])).toEqual([['unexpected-payload', bad.length]]);
+    expect(toClient.frames.map((f) => f.command)).toEqual([15, 23, 15]);
+    // The same bytes with no direction known: the next 16 bytes become the damaged message's payload.
+    expect(deframeAll(concatBytes([bad, read, echo, read])).frames.map((f) => f.command)).toEqual([18, 23, 15]);
+    // A READ_NOTIFY request never has a payload; its reply does.
+    const readBad = read.slice();
+    readBad[3] = 16;
+    const toServer = deframeAll(concatBytes([readBad, read, echo, read]), { direction: 'to-server' });
+    expect(toServer.faults.map((f) => [f.code, f.length])).toEqual([['unexpected-payload', readBad.length]]);
+    expect(toServer.frames.map((f) => f.command)).toEqual([15, 23, 15]);
+    const str = encodeMessage({ command: 15, dataType: 0, dataCount: 1 }, new Uint8Array([0x61, 0]));
+    expect(deframeAll(str, { direction: 'to-client' }).faults).toEqual([]);
+  });
+
   it('flags a DBR payload larger than its type and count need (a damaged size field)', () => {
     // An EventAddResponse of one DBR_DOUBLE (8 bytes) whose size was damaged to 24: found by the fuzzer.
     const upd = build.eventAddResponse({ data_type: 6, data: [1.5], subscriptionid: 3 });

@@ -3,6 +3,7 @@
  * CA frames; {@link deframeDatagram} does the same for one UDP datagram, which must be exactly filled.
  */
 import type { CaFault, CaFrame } from './types.js';
+import type { StreamDirection } from './tables.js';
 import {
   EXTENDED_HEADER_SIZE,
   EXTENDED_MARKER,
@@ -37,6 +38,8 @@ export interface DeframerOptions {
    * rest of the payload. Default {@link DEFAULT_MAX_PAYLOAD_SIZE}.
    */
   maxPayloadSize?: number;
+  /** Which way the stream flows, when known for certain (see {@link Deframer.direction}). */
+  direction?: StreamDirection;
   /** Payload bytes kept in such a frame. Default {@link DEFAULT_OVERSIZE_PREFIX}. */
   oversizePrefix?: number;
   /**
@@ -211,8 +214,16 @@ export class Deframer {
   private strictUntil = -1;
   private frames = 0;
 
+  /**
+   * Which way this stream flows, set by the decoder once a circuit's client and server are known for certain:
+   * then a payload on a command that has none in this direction (a READ_NOTIFY request, a CREATE_CHAN reply)
+   * is a damaged header, not a message that swallows the ones after it.
+   */
+  direction: StreamDirection | undefined = undefined;
+
   constructor(options: DeframerOptions = {}) {
     this.maxPayloadSize = options.maxPayloadSize ?? DEFAULT_MAX_PAYLOAD_SIZE;
+    this.direction = options.direction;
     this.oversizePrefix = Math.min(options.oversizePrefix ?? DEFAULT_OVERSIZE_PREFIX, this.maxPayloadSize);
     if (options.midStream) this.gap();
   }
@@ -540,7 +551,7 @@ export class Deframer {
       dc = u32(buf, p + HeaderOffset.EXT_DATA_COUNT);
     }
     // The same checks as run() applies to a header, or a rejected candidate would be found again forever.
-    return headerFault(cmd, ps, dt, dc) === undefined && ps <= this.maxPayloadSize && resyncShapeOk(buf, p, cmd, ps, dt);
+    return headerFault(cmd, ps, dt, dc, this.direction) === undefined && ps <= this.maxPayloadSize && resyncShapeOk(buf, p, cmd, ps, dt);
   }
 
   /**
@@ -618,7 +629,7 @@ export class Deframer {
       } else {
         dc = u16(buf, o + HeaderOffset.DATA_COUNT);
       }
-      const bad = headerFault(cmd, ps, dt, dc);
+      const bad = headerFault(cmd, ps, dt, dc, this.direction);
       if (bad !== undefined) {
         this.startFault(bad, headerFaultMessage(bad, cmd, ps, dt, dc), base + o);
         // A misaligned size means the sender does not keep 8-byte boundaries.

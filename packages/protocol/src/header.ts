@@ -2,7 +2,7 @@
  * CA message header (reference §2): offsets, plausibility checks and a reader. Everything is big-endian.
  */
 import type { CaFrame } from './types.js';
-import { commandHasDbrType, commandHasNoPayload, dbrElementSize, dbrValueOffset, isObsoleteCommand, MAX_COMMAND, MAX_DBR_TYPE } from './tables.js';
+import { type StreamDirection, commandHasDbrType, commandHasNoPayload, commandHasNoPayloadTo, dbrElementSize, dbrValueOffset, isObsoleteCommand, MAX_COMMAND, MAX_DBR_TYPE } from './tables.js';
 
 /** Offsets inside a header. */
 export const HeaderOffset = {
@@ -103,14 +103,22 @@ function dbrPayloadBound(dataType: number, dataCount: number): number | undefine
  * The §2.3 plausibility checks that need no size cap: `cmd ≤ 27` and not obsolete, `ps % 8 == 0`,
  * `dt ≤ 38` for commands whose `dt` is a DBR type, and no payload on a command that never has one (a
  * damaged size there would swallow the messages after it). With `dataCount`, also that a DBR payload is
- * no larger than its type and count need. Returns the failed check or `undefined`.
+ * no larger than its type and count need; with the stream's `direction` (known client and server), no
+ * payload on a command that has none that way. Returns the failed check or `undefined`.
  */
-export function headerFault(command: number, payloadSize: number, dataType: number, dataCount?: number): HeaderFaultCode | undefined {
+export function headerFault(
+  command: number,
+  payloadSize: number,
+  dataType: number,
+  dataCount?: number,
+  direction?: StreamDirection,
+): HeaderFaultCode | undefined {
   if (command > MAX_COMMAND) return 'bad-command';
   if (isObsoleteCommand(command)) return 'obsolete-command';
   if ((payloadSize & 7) !== 0) return 'bad-alignment';
   if (dataType > MAX_DBR_TYPE && commandHasDbrType(command)) return 'bad-data-type';
   if (payloadSize !== 0 && commandHasNoPayload(command)) return 'unexpected-payload';
+  if (payloadSize !== 0 && direction !== undefined && commandHasNoPayloadTo(command, direction)) return 'unexpected-payload';
   if (dataCount !== undefined && payloadSize > EVENT_ADD_REQUEST_PAYLOAD && commandHasDbrType(command)) {
     const bound = dbrPayloadBound(dataType, dataCount);
     if (bound !== undefined && payloadSize > bound) return 'payload-exceeds-type';

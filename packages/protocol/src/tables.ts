@@ -153,6 +153,26 @@ for (const name of [
   NO_PAYLOAD[Command[name]] = 1;
 }
 
+/**
+ * Commands without a payload in one direction only (§3.6, §3.8, §3.10, §3.11): READ_NOTIFY and READ
+ * requests, CREATE_CHAN and WRITE_NOTIFY replies. Where the decoder knows a circuit's roles for certain, a
+ * payload on one of these means a damaged size that would swallow the messages after it.
+ */
+const NO_PAYLOAD_TO_SERVER = new Uint8Array(MAX_COMMAND + 1);
+const NO_PAYLOAD_TO_CLIENT = new Uint8Array(MAX_COMMAND + 1);
+NO_PAYLOAD_TO_SERVER[Command.READ_NOTIFY] = 1;
+NO_PAYLOAD_TO_SERVER[Command.READ] = 1;
+NO_PAYLOAD_TO_CLIENT[Command.CREATE_CHAN] = 1;
+NO_PAYLOAD_TO_CLIENT[Command.WRITE_NOTIFY] = 1;
+
+/** Which way a circuit's byte stream flows, once the decoder knows which end is the client. */
+export type StreamDirection = 'to-server' | 'to-client';
+
+/** True when the command carries no payload when sent in `direction` (see also {@link commandHasNoPayload}). */
+export function commandHasNoPayloadTo(id: number, direction: StreamDirection): boolean {
+  return (direction === 'to-server' ? NO_PAYLOAD_TO_SERVER : NO_PAYLOAD_TO_CLIENT)[id] === 1;
+}
+
 /** True when the command never carries a payload: one means a damaged header or lost sync. */
 export function commandHasNoPayload(id: number): boolean {
   return NO_PAYLOAD[id] === 1;
