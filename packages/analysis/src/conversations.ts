@@ -1,4 +1,4 @@
-import { type Bounded, BoundedMap, firstRows, RecentRows } from './bounded.js';
+import { type Bounded, BoundedMap, RecentRows } from './bounded.js';
 import { type AnalysisRecord, numberField, sender, stringField } from './record.js';
 
 /** Elements of a written array shown in the audit; the count says how many there were. */

@@ -169,7 +169,7 @@ describe.skipIf(!IS_ROOT)('live capture on lo (root only)', { timeout: 30_000 },
       } catch (err) {
         stopped = true;
         const said = await tcpdump.stop();
-        throw new Error(`${(err as Error).message}: it wrote ${pcapRecordCount(file)} of ${PACKETS}; ${said}`);
+        throw new Error(`${(err as Error).message}: it wrote ${pcapRecordCount(file)} of ${PACKETS}; ${said}`, { cause: err });
       }
     } finally {
       if (!stopped) await tcpdump.stop();

@@ -53,7 +53,7 @@ async function buildLocked(): Promise<void> {
     });
   } catch (e) {
     const out = (e as { stdout?: Buffer }).stdout?.toString() ?? '';
-    throw new Error(`building the cli for the end-to-end tests failed:\n${out}`);
+    throw new Error(`building the cli for the end-to-end tests failed:\n${out}`, { cause: e });
   } finally {
     rmSync(LOCK, { recursive: true, force: true });
   }
