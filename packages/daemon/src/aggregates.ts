@@ -154,17 +154,16 @@ export function hostOf(endpoint: string): string {
  * before the daemon sees the reply. Oldest entries go first beyond `max` (reads never answered).
  */
 export class PendingReads {
-  private readonly map = new Map<string, Readonly<ChannelInfo>>();
-  constructor(private readonly max = 100_000) {}
+  // Reads are answered and forgotten all the time: O(1) eviction whatever was deleted before.
+  private readonly map: BoundedMap<string, Readonly<ChannelInfo>>;
+  constructor(max = 100_000) {
+    this.map = new BoundedMap(max);
+  }
 
   set(circuit: number, ioid: number, channel: Readonly<ChannelInfo>): void {
     const key = `${circuit}/${ioid}`;
     this.map.delete(key);
     this.map.set(key, channel);
-    if (this.map.size > this.max) {
-      const oldest = this.map.keys().next();
-      if (!oldest.done) this.map.delete(oldest.value);
-    }
   }
 
   /** The channel of the read, forgotten as it is returned. */
@@ -197,7 +196,7 @@ export interface ChannelActivity {
 export class ChannelTable {
   private readonly live = new Map<Readonly<ChannelInfo>, ChannelActivity>();
   /** Closed channels, oldest first. */
-  private readonly closed = new Map<Readonly<ChannelInfo>, ChannelActivity>();
+  private readonly closed = new BoundedMap<Readonly<ChannelInfo>, ChannelActivity>();
   /** Closed channels dropped to stay within the history (reported so truncation is never silent). */
   closedDropped = 0;
 
@@ -242,12 +241,7 @@ export class ChannelTable {
         this.live.delete(info);
       }
     }
-    while (this.closed.size > this.closedMax) {
-      const oldest = this.closed.keys().next();
-      if (oldest.done) break;
-      this.closed.delete(oldest.value);
-      this.closedDropped += 1;
-    }
+    this.closedDropped += this.closed.trimTo(this.closedMax);
   }
 
   /** A value for the channel (read reply or monitor update) at capture time `t`. */
