@@ -142,6 +142,11 @@ export class Decoder implements CaDecoder {
   onCircuitClose: (circuit: CircuitInfo) => void;
   private readonly flows = new Map<number, FlowCtx>();
   private pipeline: PacketPipeline | null = null;
+  /**
+   * Set before the first {@link pushCapture} when pushed bytes are never changed afterwards (shark()'s own
+   * file chunks and buffers): see the packet reader's `stableInput`.
+   */
+  stableCaptureInput = false;
   readonly skippedFlows: SkippedFlow[] = [];
 
   // Current message context, so the deframer callbacks are allocated once.
@@ -220,7 +225,7 @@ export class Decoder implements CaDecoder {
   }
 
   private ensurePipeline(): PacketPipeline {
-    if (!this.pipeline) this.pipeline = makePipeline((ev) => this.feed(ev));
+    if (!this.pipeline) this.pipeline = makePipeline((ev) => this.feed(ev), this.stableCaptureInput);
     return this.pipeline;
   }
 
@@ -1407,6 +1412,6 @@ function copyFrame(f: CaFrame): CaFrame {
   return { ...f, bytes, payload: bytes.subarray(payloadStart, payloadStart + f.payload.length) };
 }
 
-function makePipeline(onEvent: (ev: PacketEvent) => void): PacketPipeline {
-  return new PacketPipeline({ onEvent });
+function makePipeline(onEvent: (ev: PacketEvent) => void, stableInput: boolean): PacketPipeline {
+  return new PacketPipeline({ onEvent, reader: { stableInput } });
 }

@@ -184,8 +184,12 @@ class SharkRun implements AsyncGenerator<CaRecord, void, undefined> {
       ((p) => {
         if (p.code === NOT_A_CAPTURE) this.fatal ??= p;
       });
+    // shark() reads files into a new buffer per read and slices a given buffer without copying: the bytes
+    // it pushes stay as they are. A caller's stream may reuse its buffers.
+    const input = this.input;
+    decoder.stableCaptureInput = typeof input === 'string' || input instanceof URL || input instanceof Uint8Array;
     this.decoder = decoder;
-    this.source = chunksOf(this.input);
+    this.source = chunksOf(input);
     options.onDecoder?.(decoder);
     return decoder;
   }

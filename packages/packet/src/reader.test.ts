@@ -11,8 +11,14 @@ interface Result {
   maxBuffered: number;
 }
 
+/**
+ * How chunks are pushed: fresh copies; views of one buffer with `stableInput` (as shark() pushes a file
+ * chunk in slices); or with `stableInput`, views and copies in turn (held tails continued in place or not).
+ */
+type ChunkMode = 'copies' | 'stable-slices' | 'stable-mixed';
+
 /** Read `input` pushed in chunks of `size` bytes (0: all at once). */
-function read(input: Uint8Array, size = 0, maxRecordBytes?: number): Result {
+function read(input: Uint8Array, size = 0, maxRecordBytes?: number, mode: ChunkMode = 'copies'): Result {
   const r: Result = { frames: [], problems: [], header: undefined, interfaces: [], maxBuffered: 0 };
   const reader = new CaptureReader(
     {
@@ -21,12 +27,13 @@ function read(input: Uint8Array, size = 0, maxRecordBytes?: number): Result {
       header: (h) => (r.header = h),
       interface: (i) => r.interfaces.push(i),
     },
-    { maxRecordBytes },
+    { maxRecordBytes, stableInput: mode !== 'copies' },
   );
   const step = size > 0 ? size : Math.max(1, input.length);
-  for (let i = 0; i < input.length; i += step) {
-    // Copy each chunk so that views into an earlier chunk cannot alias later input.
-    reader.push(input.slice(i, i + step));
+  for (let i = 0, n = 0; i < input.length; i += step, n++) {
+    // Copy each chunk (unless testing views) so that views into an earlier chunk cannot alias later input.
+    const view = mode === 'stable-slices' || (mode === 'stable-mixed' && n % 2 === 0);
+    reader.push(view ? input.subarray(i, i + step) : input.slice(i, i + step));
     r.maxBuffered = Math.max(r.maxBuffered, reader.bufferedBytes);
   }
   reader.end();
@@ -313,6 +320,17 @@ describe('streaming', () => {
         const r = read(file, size);
         expect(r.problems).toEqual([]);
         expect(r.frames).toEqual(whole.frames);
+      }
+    });
+
+    it(`${name}: with stableInput, slices of one buffer (and slices mixed with copies) give the same frames`, () => {
+      const whole = read(file);
+      for (const mode of ['stable-slices', 'stable-mixed'] as const) {
+        for (let size = 1; size <= file.length; size++) {
+          const r = read(file, size, undefined, mode);
+          expect(r.problems).toEqual([]);
+          expect(r.frames).toEqual(whole.frames);
+        }
       }
     });
 

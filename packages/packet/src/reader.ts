@@ -182,6 +182,14 @@ export interface RawFrameSink {
 export interface CaptureReaderOptions {
   /** Largest record / block accepted, in bytes (default 16 MiB); larger means corrupt input. */
   maxRecordBytes?: number;
+  /**
+   * The caller never changes bytes it has pushed (each chunk is a new buffer, or one buffer pushed in
+   * consecutive slices, as `shark()` does). A record that straddles two pushes is then kept as a view and,
+   * when the next push continues the same buffer, read in place instead of copied: with 64 KiB loopback
+   * segments and 128 KiB slices that copy was half a record per slice. Default false: the tail is copied,
+   * so a caller may reuse its buffer after `push` returns.
+   */
+  stableInput?: boolean;
 }
 
 const enum Mode {
@@ -214,6 +222,9 @@ export class CaptureReader {
   private pendLen = 0;
   /** Bytes the unit at the head of the unconsumed input needs in total (valid while pendLen > 0). */
   private need = 0;
+  /** `pend` is a view of the end of the last input, not a copy (with {@link CaptureReaderOptions.stableInput}). */
+  private pendView = false;
+  private readonly stableInput: boolean;
   private total = 0;
   private lastTs = 0;
 
@@ -228,6 +239,7 @@ export class CaptureReader {
     private readonly raw?: RawFrameSink,
   ) {
     this.maxRecord = options.maxRecordBytes ?? 16 * 1024 * 1024;
+    this.stableInput = options.stableInput === true;
   }
 
   /** The header once known (pcapng: updated as interfaces appear). */
@@ -255,8 +267,21 @@ export class CaptureReader {
     this.total += input.length;
     if (this.mode === Mode.Stopped || input.length === 0) return;
     // Frames are views of the chunk: views of a plain Uint8Array are much cheaper to make than of a Buffer.
-    const chunk = input.constructor === Uint8Array ? input : new Uint8Array(input.buffer, input.byteOffset, input.length);
+    let chunk = input.constructor === Uint8Array ? input : new Uint8Array(input.buffer, input.byteOffset, input.length);
     let off = 0;
+    if (this.pendView) {
+      this.pendView = false;
+      const tail = this.pend;
+      if (chunk.buffer === tail.buffer && chunk.byteOffset === tail.byteOffset + this.pendLen) {
+        // The input continues the held tail in the same buffer (a big chunk pushed in slices): parse the
+        // unit from where it starts, without copying it.
+        chunk = new Uint8Array(chunk.buffer, tail.byteOffset, this.pendLen + chunk.length);
+        this.dropPending();
+      } else {
+        this.pend = new Uint8Array(Math.max(this.need, this.pendLen));
+        this.pend.set(tail.subarray(0, this.pendLen));
+      }
+    }
     while (this.pendLen > 0) {
       const take = Math.min(this.need - this.pendLen, chunk.length - off);
       this.pend.set(chunk.subarray(off, off + take), this.pendLen);
@@ -279,8 +304,13 @@ export class CaptureReader {
     off = this.parse(chunk, viewOf(chunk), off, end);
     if (!this.stopped() && off < end) {
       const rest = end - off;
-      this.pend = new Uint8Array(Math.max(this.need, rest));
-      this.pend.set(chunk.subarray(off));
+      if (this.stableInput) {
+        this.pend = chunk.subarray(off);
+        this.pendView = true;
+      } else {
+        this.pend = new Uint8Array(Math.max(this.need, rest));
+        this.pend.set(chunk.subarray(off));
+      }
       this.pendLen = rest;
       if (this.need <= rest) this.need = rest + 1;
     }
@@ -318,6 +348,7 @@ export class CaptureReader {
 
   private dropPending(): void {
     this.pend = EMPTY;
+    this.pendView = false;
     this.pendLen = 0;
     this.need = 0;
   }
