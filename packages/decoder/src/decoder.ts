@@ -623,7 +623,7 @@ export class Decoder implements CaDecoder {
     out.request = undefined;
     out.pv = null;
     out.confirmation = false;
-    let channel: ChannelInfo | null = null;
+    let channel: ChannelInfo | null;
     switch (frame.command) {
       case Command.READ_NOTIFY:
       case Command.READ:

@@ -58,9 +58,6 @@ function isKnownNonPacketBlock(type: number): boolean {
 }
 const BLOCK_OFF_TYPE = 0;
 const BLOCK_OFF_LEN = 4;
-const BLOCK_BODY = 8;
-/** Type, leading length, trailing length. */
-const BLOCK_OVERHEAD = 12;
 const BLOCK_MIN_LEN = 12;
 const SHB_OFF_BYTE_ORDER = 8;
 const SHB_OFF_MAJOR = 12;

@@ -218,9 +218,8 @@ describe('TCP reassembly', () => {
       frames.push({ linktype: 101, data: tcpPacket(src, S, { sport: 1000, dport: SPORT, seq: 0, payload: stream(10, c) }) });
       frames.push({ linktype: 101, data: tcpPacket(src, S, { sport: 1000, dport: SPORT, seq: 100, payload: stream(200, c) }) });
     }
-    let maxBuffered = 0;
     const { pipeline } = runFrames(withTimes(frames), { tcp: { maxBufferTotal: 500 } });
-    maxBuffered = pipeline.stats.tcpStats.bufferedBytes;
+    const maxBuffered = pipeline.stats.tcpStats.bufferedBytes;
     expect(maxBuffered).toBeLessThanOrEqual(500);
     expect(pipeline.stats.tcpGaps).toBeGreaterThan(0);
   });

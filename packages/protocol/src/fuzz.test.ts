@@ -153,7 +153,7 @@ describe('fuzz', () => {
     const mutation = fc.record({ at: fc.nat(), kind: fc.integer({ min: 0, max: 2 }), byte: fc.integer({ min: 0, max: 255 }), len: fc.integer({ min: 1, max: 40 }) });
     fc.assert(
       fc.property(stream, fc.array(mutation, { minLength: 1, maxLength: 5 }), fc.array(fc.nat({ max: 5000 }), { maxLength: 6 }), (bytes, muts, cuts) => {
-        let b = Array.from(bytes);
+        const b = Array.from(bytes);
         for (const m of muts) {
           const at = m.at % (b.length + 1);
           if (m.kind === 0) b[at] = m.byte;
