@@ -20,6 +20,7 @@ import { ADDRESS_FROM_SOURCE, EVENT_ADD_MASK_OFFSET, hex } from './wire.js';
 import { resolveOptions } from './options.js';
 import type { DecoderOptions, ResolvedOptions } from './options.js';
 import type { CaRecord, MalformedCommand, RequestRef } from './record.js';
+import { BoundedMap } from './bounded-map.js';
 import { ConversationState, capMap, searchIpKey } from './state.js';
 import type { ChannelInfo, CircuitInfo, DecoderState, SearchInfo, SubscriptionInfo } from './state.js';
 
@@ -140,7 +141,7 @@ export class Decoder implements CaDecoder {
   onRecord: (record: CaRecord) => void;
   onProblem: (problem: PacketProblem) => void;
   onCircuitClose: (circuit: CircuitInfo) => void;
-  private readonly flows = new Map<number, FlowCtx>();
+  private readonly flows = new BoundedMap<number, FlowCtx>();
   private pipeline: PacketPipeline | null = null;
   /**
    * Set before the first {@link pushCapture} when pushed bytes are never changed afterwards (shark()'s own
