@@ -62,3 +62,22 @@ describe('RemoteEngine flow control', { timeout: 30_000 }, () => {
     });
   });
 });
+
+describe('RemoteEngine queries', { timeout: 30_000 }, () => {
+  it('answers concurrent report and view requests with one computation each', async () => {
+    await withEngine('file', async (engine) => {
+      // Answers cross from the worker by structured clone: two computations could never be the same object.
+      const [a, b] = await Promise.all([engine.report(['searches']), engine.report(['searches'])]);
+      expect(a).toBe(b);
+      // Another section list is its own query (how long an answer is reused is SharedResults' test, with a clock).
+      expect(await engine.report(['latency'])).not.toBe(a);
+      const [c1, c2] = await Promise.all([engine.channels(), engine.channels()]);
+      expect(c1).toBe(c2);
+      // Views are not kept once answered.
+      expect(await engine.channels()).not.toBe(c1);
+      // An unknown section is refused, and the refusal is not remembered.
+      await expect(engine.report(['bogus'])).rejects.toThrow(/unknown report section/);
+      await expect(engine.report(['bogus'])).rejects.toThrow(/unknown report section/);
+    });
+  });
+});

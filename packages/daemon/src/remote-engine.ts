@@ -8,6 +8,7 @@ import { FramePacker } from './frame-batch.js';
 import type { Hub } from './hub.js';
 import type { DaemonModel } from './model.js';
 import type { SubscriptionFilter } from './plugins/ws.js';
+import { SharedResults } from './shared-results.js';
 import { type Source, type SourceProblem, type SourceSink, inputLabel, isPullSource } from './sources/types.js';
 import type {
   ChannelView, ClientView, HealthView, SearchView, ServerView, SourceView, StatsView,
@@ -41,6 +42,8 @@ export interface RemoteEngineOptions {
 
 /** Distinct input errors kept for the exit message (a corrupt file can repeat one per frame). */
 const MAX_FAILURES = 20;
+/** How long one analysis report answers every `/api/report` request (ms). */
+const REPORT_MAX_AGE_MS = 1000;
 
 const RUNNING_FROM_SOURCE = import.meta.url.endsWith('.ts');
 
@@ -78,6 +81,10 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   private readonly failures: DaemonError[] = [];
   private decoderDropped = 0;
   private reportedDropped = 0;
+  /** The report is the costliest answer: computed at most once a second, whoever asks. */
+  private readonly reports = new SharedResults(REPORT_MAX_AGE_MS);
+  /** Views are cheap but polled by every page and API client: concurrent requests share one answer. */
+  private readonly views = new SharedResults(0);
   private readyResolve!: () => void;
   private readonly readyPromise = new Promise<void>((resolve) => (this.readyResolve = resolve));
 
@@ -313,23 +320,24 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   }
 
   channels(): Promise<ChannelView[]> {
-    return this.query('channels');
+    return this.views.get('channels', () => this.query('channels'));
   }
 
   servers(): Promise<ServerView[]> {
-    return this.query('servers');
+    return this.views.get('servers', () => this.query('servers'));
   }
 
   clients(): Promise<ClientView[]> {
-    return this.query('clients');
+    return this.views.get('clients', () => this.query('clients'));
   }
 
   searches(): Promise<SearchView[]> {
-    return this.query('searches');
+    return this.views.get('searches', () => this.query('searches'));
   }
 
   report(sections?: readonly string[]): Promise<unknown> {
-    return this.query('report', sections === undefined ? undefined : [...sections]);
+    const list = sections === undefined ? undefined : [...sections];
+    return this.reports.get(list === undefined ? '' : list.join(','), () => this.query('report', list));
   }
 
   snapshotText(): Promise<string> {
