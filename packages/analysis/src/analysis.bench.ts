@@ -36,18 +36,37 @@ function generate(): number {
     const client = `10.1.0.${c + 1}`;
     const srv = server(c);
     for (let k = 0; k < PVS_PER_CIRCUIT; k++) {
-      w.udp((t += 1e-4), client, 40000 + c, '10.255.255.255', 5064, concatBytes([
-        build.versionRequest({ sequence: k }), build.searchRequest({ name: `C${c}:PV${k}`, cid: k }),
-      ]));
-      w.udp((t += 1e-4), srv, 5064, client, 40000 + c, concatBytes([build.versionResponse({ sequence: k }), build.searchResponse({ cid: k })]));
+      w.udp(
+        (t += 1e-4),
+        client,
+        40000 + c,
+        '10.255.255.255',
+        5064,
+        concatBytes([build.versionRequest({ sequence: k }), build.searchRequest({ name: `C${c}:PV${k}`, cid: k })]),
+      );
+      w.udp(
+        (t += 1e-4),
+        srv,
+        5064,
+        client,
+        40000 + c,
+        concatBytes([build.versionResponse({ sequence: k }), build.searchResponse({ cid: k })]),
+      );
       messages += 4;
     }
     const conn = new TcpConversation(w, client, 50000 + c, srv, 5064).open((t += 1e-4));
-    const open = [build.versionRequest({ version: 13 }), build.clientNameRequest({ name: `op${c % 3}` }), build.hostNameRequest({ name: `ws${c}` })];
+    const open = [
+      build.versionRequest({ version: 13 }),
+      build.clientNameRequest({ name: `op${c % 3}` }),
+      build.hostNameRequest({ name: `ws${c}` }),
+    ];
     const reply = [build.versionResponse({ version: 13 })];
     for (let k = 0; k < PVS_PER_CIRCUIT; k++) {
       open.push(build.createChanRequest({ name: `C${c}:PV${k}`, cid: k }));
-      reply.push(build.accessRightsResponse({ cid: k, access_rights: 3 }), build.createChanResponse({ data_type: DbrType.DOUBLE, data_count: 1, cid: k, sid: 1000 + k }));
+      reply.push(
+        build.accessRightsResponse({ cid: k, access_rights: 3 }),
+        build.createChanResponse({ data_type: DbrType.DOUBLE, data_count: 1, cid: k, sid: 1000 + k }),
+      );
       open.push(build.eventAddRequest({ data_type: DbrType.TIME_DOUBLE, sid: 1000 + k, subscriptionid: k, mask: 5 }));
     }
     conn.send((t += 1e-4), true, concatBytes(open)).send((t += 1e-4), false, concatBytes(reply));
@@ -59,29 +78,58 @@ function generate(): number {
   while (messages < target) {
     round++;
     // a client that keeps searching for names nobody serves
-    w.udp((t += 1e-5), '10.1.9.9', 45555, '10.255.255.255', 5064, concatBytes([
-      build.versionRequest({ sequence: round }), build.searchRequest({ name: `MISSING:${round % 50}`, cid: 9000 + (round % 50) }),
-    ]));
+    w.udp(
+      (t += 1e-5),
+      '10.1.9.9',
+      45555,
+      '10.255.255.255',
+      5064,
+      concatBytes([
+        build.versionRequest({ sequence: round }),
+        build.searchRequest({ name: `MISSING:${round % 50}`, cid: 9000 + (round % 50) }),
+      ]),
+    );
     messages += 2;
     if (round % 20 === 0) {
-      for (let s = 0; s < SERVERS; s++) w.udp((t += 1e-5), server(s), 40001, '10.255.255.255', 5065, build.beacon({ server_port: 5064, beacon_id: beaconId }));
+      for (let s = 0; s < SERVERS; s++)
+        w.udp(
+          (t += 1e-5),
+          server(s),
+          40001,
+          '10.255.255.255',
+          5065,
+          build.beacon({ server_port: 5064, beacon_id: beaconId }),
+        );
       beaconId++;
       messages += SERVERS;
     }
     for (const conn of conns) {
       const updates: Uint8Array[] = [];
-      for (let k = 0; k < 6; k++) updates.push(build.eventAddResponse({ data_type: DbrType.TIME_DOUBLE, data: [k + t], subscriptionid: (k * 4) % PVS_PER_CIRCUIT, metadata: { timestamp: t } }));
+      for (let k = 0; k < 6; k++)
+        updates.push(
+          build.eventAddResponse({
+            data_type: DbrType.TIME_DOUBLE,
+            data: [k + t],
+            subscriptionid: (k * 4) % PVS_PER_CIRCUIT,
+            metadata: { timestamp: t },
+          }),
+        );
       const reqs: Uint8Array[] = [];
       const reps: Uint8Array[] = [];
       for (let k = 0; k < 3; k++) {
         const id = ioid++;
         reqs.push(build.readNotifyRequest({ data_type: DbrType.TIME_DOUBLE, sid: 1000 + k, ioid: id }));
-        reps.push(build.readNotifyResponse({ data_type: DbrType.TIME_DOUBLE, data: [k], ioid: id, metadata: { timestamp: t } }));
+        reps.push(
+          build.readNotifyResponse({ data_type: DbrType.TIME_DOUBLE, data: [k], ioid: id, metadata: { timestamp: t } }),
+        );
       }
       const wid = ioid++;
       reqs.push(build.writeNotifyRequest({ data_type: DbrType.DOUBLE, data: [round], sid: 1001, ioid: wid }));
       reps.push(build.writeNotifyResponse({ data_type: DbrType.DOUBLE, ioid: wid }));
-      conn.send((t += 1e-5), false, concatBytes(updates)).send((t += 1e-5), true, concatBytes(reqs)).send((t += 1e-5), false, concatBytes(reps));
+      conn
+        .send((t += 1e-5), false, concatBytes(updates))
+        .send((t += 1e-5), true, concatBytes(reqs))
+        .send((t += 1e-5), false, concatBytes(reps));
       messages += updates.length + reqs.length + reps.length;
     }
     if (round % 16 === 0) flush();
@@ -128,8 +176,12 @@ const both = decodeFile((r) => analyzer.add(r), analyzer);
 const reportStart = process.cpuUsage();
 const report = analyzer.report();
 const reportCpu = process.cpuUsage(reportStart);
-console.log(`decode + all analyses:  ${rate(both.records, both.seconds)} (analyses add ${(((both.seconds - plain.seconds) / plain.seconds) * 100).toFixed(0)}%)`);
-console.log(`report():               ${((reportCpu.user + reportCpu.system) / 1e3).toFixed(1)} ms for ${report.channels?.length} channels, ${report.writes?.length} writes, ${report.never_found?.length} PVs never found`);
+console.log(
+  `decode + all analyses:  ${rate(both.records, both.seconds)} (analyses add ${(((both.seconds - plain.seconds) / plain.seconds) * 100).toFixed(0)}%)`,
+);
+console.log(
+  `report():               ${((reportCpu.user + reportCpu.system) / 1e3).toFixed(1)} ms for ${report.channels?.length} channels, ${report.writes?.length} writes, ${report.never_found?.length} PVs never found`,
+);
 const kept: CaRecord[] = [];
 decodeFile((r) => {
   if (kept.length < 300_000) kept.push(r);
@@ -138,6 +190,10 @@ const alone = new Analyzer();
 const aloneStart = process.cpuUsage();
 for (const r of kept) alone.add(r);
 const aloneCpu = process.cpuUsage(aloneStart);
-console.log(`analyses alone:         ${rate(kept.length, (aloneCpu.user + aloneCpu.system) / 1e6)} on ${kept.length.toLocaleString('en')} kept records`);
-console.log(`peak RSS ${mib(process.resourceUsage().maxRSS * 1024)}, heap used now ${mib(process.memoryUsage().heapUsed)}`);
+console.log(
+  `analyses alone:         ${rate(kept.length, (aloneCpu.user + aloneCpu.system) / 1e6)} on ${kept.length.toLocaleString('en')} kept records`,
+);
+console.log(
+  `peak RSS ${mib(process.resourceUsage().maxRSS * 1024)}, heap used now ${mib(process.memoryUsage().heapUsed)}`,
+);
 rmSync(dir, { recursive: true, force: true });

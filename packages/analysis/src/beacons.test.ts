@@ -4,16 +4,30 @@ import { rec } from './test-support/records.js';
 
 const IOC = '10.0.0.9';
 function beacon(t: number, id: number, { from = `${IOC}:40001`, address = '0.0.0.0', port = 5064, version = 13 } = {}) {
-  return rec(t, from, '10.0.0.255:5065', { name: 'Beacon', id: 13, version, server_port: port, beacon_id: id, address });
+  return rec(t, from, '10.0.0.255:5065', {
+    name: 'Beacon',
+    id: 13,
+    version,
+    server_port: port,
+    beacon_id: id,
+    address,
+  });
 }
-const causes = (a: Analyzer) => a.report().beacons!.flatMap((b) => b.anomalies.map((x) => `${x.cause}#${x.beacon_id ?? '-'}`));
+const causes = (a: Analyzer) =>
+  a.report().beacons!.flatMap((b) => b.anomalies.map((x) => `${x.cause}#${x.beacon_id ?? '-'}`));
 
 suite('beacon analysis', () => {
   it('finds no anomaly in a steady beacon train and reports its period', () => {
     const a = new Analyzer();
     for (let i = 0; i < 10; i++) a.add(beacon(100 + i * 15, 50 + i));
     const [entry] = a.report().beacons!;
-    expect(entry).toMatchObject({ server: `${IOC}:5064`, count: 10, first_beacon_id: 50, last_beacon_id: 59, anomalies: [] });
+    expect(entry).toMatchObject({
+      server: `${IOC}:5064`,
+      count: 10,
+      first_beacon_id: 50,
+      last_beacon_id: 59,
+      anomalies: [],
+    });
     expect(entry.average_period).toBeCloseTo(15, 9);
   });
 
@@ -57,7 +71,15 @@ suite('beacon analysis', () => {
     const a = new Analyzer();
     a.add(beacon(1, 7, { address: '10.0.0.99' }));
     a.add(rec(2, '10.0.0.5:40000', '10.0.0.255:5064', { name: 'SearchRequest', id: 6, cid: 1 }, { pv: 'x' }));
-    a.add(rec(2.001, '10.0.0.20:5064', '10.0.0.5:40000', { name: 'SearchResponse', id: 6, ip: '255.255.255.255', port: 5070, cid: 1 }, { pv: 'x' }));
+    a.add(
+      rec(
+        2.001,
+        '10.0.0.20:5064',
+        '10.0.0.5:40000',
+        { name: 'SearchResponse', id: 6, ip: '255.255.255.255', port: 5070, cid: 1 },
+        { pv: 'x' },
+      ),
+    );
     const beacons = a.report().beacons!;
     expect(beacons.map((b) => [b.server, b.anomalies.map((x) => x.cause)])).toEqual([
       ['10.0.0.20:5070', ['no-beacons']],

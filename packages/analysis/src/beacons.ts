@@ -102,10 +102,22 @@ export class BeaconAnalysis {
     const counted = (numberField(record, 'version') ?? 0) >= MINOR_WITH_BEACON_COUNTER;
     const state = this.servers.upsert(server, () => ({
       entry: {
-        server, count: 0, forwarded: 0, first_seen: null, last_seen: null, average_period: null,
-        last_period: null, first_beacon_id: null, last_beacon_id: null, history: [], anomalies: [],
+        server,
+        count: 0,
+        forwarded: 0,
+        first_seen: null,
+        last_seen: null,
+        average_period: null,
+        last_period: null,
+        first_beacon_id: null,
+        last_beacon_id: null,
+        history: [],
+        anomalies: [],
       },
-      lastTime: Number.NaN, lastId: Number.NaN, average: Number.NaN, lastPeriod: Number.NaN,
+      lastTime: Number.NaN,
+      lastId: Number.NaN,
+      average: Number.NaN,
+      lastPeriod: Number.NaN,
     }));
     const entry = state.entry;
     if (record.transport.sport === this.options.repeaterPort) {
@@ -113,8 +125,13 @@ export class BeaconAnalysis {
       return;
     }
     if (announced && announced !== '0.0.0.0' && announced !== record.src && entry.count === 0) {
-      this.anomaly(state, { server, time: t, cause: 'address-mismatch', beacon_id: id,
-        detail: `beacon announces ${announced} but was sent from ${record.src}` });
+      this.anomaly(state, {
+        server,
+        time: t,
+        cause: 'address-mismatch',
+        beacon_id: id,
+        detail: `beacon announces ${announced} but was sent from ${record.src}`,
+      });
     }
     entry.count++;
     entry.first_seen ??= t;
@@ -123,7 +140,13 @@ export class BeaconAnalysis {
     entry.last_beacon_id = id;
     if (Number.isNaN(state.lastTime)) {
       if (counted && id === 0) {
-        this.anomaly(state, { server, time: t, cause: 'restart', beacon_id: id, detail: 'beacon id 0: the server started during the capture' });
+        this.anomaly(state, {
+          server,
+          time: t,
+          cause: 'restart',
+          beacon_id: id,
+          detail: 'beacon id 0: the server started during the capture',
+        });
       }
       state.lastTime = t;
       state.lastId = id;
@@ -138,15 +161,30 @@ export class BeaconAnalysis {
     if (!counted) {
       // no counter: only the period can tell
     } else if (!reset && (advance === 0 || advance > UINT32_MAX - BACKWARD_TOLERANCE)) {
-      this.anomaly(state, { server, time: t, cause: 'duplicate-route', beacon_id: id,
-        detail: `beacon id ${id} repeats or precedes ${previousId}: the same beacon arrived twice` });
+      this.anomaly(state, {
+        server,
+        time: t,
+        cause: 'duplicate-route',
+        beacon_id: id,
+        detail: `beacon id ${id} repeats or precedes ${previousId}: the same beacon arrived twice`,
+      });
       return;
     } else if (id < previousId) {
-      this.anomaly(state, { server, time: t, cause: 'restart', beacon_id: id,
-        detail: `beacon id reset from ${previousId} to ${id}` });
+      this.anomaly(state, {
+        server,
+        time: t,
+        cause: 'restart',
+        beacon_id: id,
+        detail: `beacon id reset from ${previousId} to ${id}`,
+      });
     } else if (advance > 1 && advance <= SMALL_JUMP_MAX) {
-      this.anomaly(state, { server, time: t, cause: 'lost-beacons', beacon_id: id,
-        detail: `beacon id jumped by ${advance} (${previousId} → ${id}): beacons lost or a second route` });
+      this.anomaly(state, {
+        server,
+        time: t,
+        cause: 'lost-beacons',
+        beacon_id: id,
+        detail: `beacon id jumped by ${advance} (${previousId} → ${id}): beacons lost or a second route`,
+      });
       return;
     }
     const period = t - state.lastTime;
@@ -161,18 +199,28 @@ export class BeaconAnalysis {
       return;
     }
     const ratio = period / state.lastPeriod;
-    const ramping = advance === 1 && ((counted && id <= RAMP_BEACON_IDS) || (ratio >= RAMP_RATIO_MIN && ratio <= RAMP_RATIO_MAX));
+    const ramping =
+      advance === 1 && ((counted && id <= RAMP_BEACON_IDS) || (ratio >= RAMP_RATIO_MIN && ratio <= RAMP_RATIO_MAX));
     if (!ramping && (!counted || id >= previousId)) {
       if (period >= state.average * LONG_PERIOD_FACTOR) {
         const severe = period >= state.average * NETWORK_INTERRUPTION_FACTOR;
         this.anomaly(state, {
-          server, time: t, beacon_id: id, period, average_period: state.average,
+          server,
+          time: t,
+          beacon_id: id,
+          period,
+          average_period: state.average,
           cause: severe ? 'network-interruption' : 'missed-beacon',
           detail: `period ${period.toFixed(3)} s against an average of ${state.average.toFixed(3)} s`,
         });
       } else if (period <= state.average * SHORT_PERIOD_FACTOR) {
         this.anomaly(state, {
-          server, time: t, beacon_id: id, period, average_period: state.average, cause: 'restart',
+          server,
+          time: t,
+          beacon_id: id,
+          period,
+          average_period: state.average,
+          cause: 'restart',
           detail: `period ${period.toFixed(3)} s, shorter than the average ${state.average.toFixed(3)} s: beacons restarted`,
         });
       }
@@ -193,9 +241,24 @@ export class BeaconAnalysis {
     for (const server of answeringServers) {
       if (seen.has(server)) continue;
       rows.push({
-        server, count: 0, forwarded: 0, first_seen: null, last_seen: null, average_period: null,
-        last_period: null, first_beacon_id: null, last_beacon_id: null, history: [],
-        anomalies: [{ server, time: captureEnd, cause: 'no-beacons', detail: 'answered searches but sent no beacon during the capture' }],
+        server,
+        count: 0,
+        forwarded: 0,
+        first_seen: null,
+        last_seen: null,
+        average_period: null,
+        last_period: null,
+        first_beacon_id: null,
+        last_beacon_id: null,
+        history: [],
+        anomalies: [
+          {
+            server,
+            time: captureEnd,
+            cause: 'no-beacons',
+            detail: 'answered searches but sent no beacon during the capture',
+          },
+        ],
       });
     }
     return firstRows(rows, limit, (a, b) => a.server.localeCompare(b.server), this.servers.evicted);

@@ -10,26 +10,102 @@ function circuitWithChannel(a: Analyzer, circuit = 1) {
   a.add(rec(1, C, S, { name: 'VersionRequest', id: 0, priority: 0, version: 13 }, on(circuit)));
   a.add(rec(1, C, S, { name: 'ClientNameRequest', id: 20, client_name: 'alice' }, on(circuit)));
   a.add(rec(1, C, S, { name: 'HostNameRequest', id: 21, host_name: 'ws1' }, on(circuit)));
-  a.add(rec(1, C, S, { name: 'CreateChanRequest', id: 18, pv: 'demo:ai1', cid: 7, version: 13 }, on(circuit, 'demo:ai1')));
-  a.add(rec(1.002, S, C, { name: 'CreateChanResponse', id: 18, data_type: 6, data_count: 1, cid: 7, sid: 42 }, { ...on(circuit, 'demo:ai1'), latency: 0.002 }));
+  a.add(
+    rec(1, C, S, { name: 'CreateChanRequest', id: 18, pv: 'demo:ai1', cid: 7, version: 13 }, on(circuit, 'demo:ai1')),
+  );
+  a.add(
+    rec(
+      1.002,
+      S,
+      C,
+      { name: 'CreateChanResponse', id: 18, data_type: 6, data_count: 1, cid: 7, sid: 42 },
+      { ...on(circuit, 'demo:ai1'), latency: 0.002 },
+    ),
+  );
 }
 
 suite('write audit, circuit and channel logs', () => {
   it('audits writes with who made them and how they ended', () => {
     const a = new Analyzer();
     circuitWithChannel(a);
-    const notify = rec(2, C, S, { name: 'WriteNotifyRequest', id: 19, data: [1.25], data_type: 6, data_count: 1, sid: 42, ioid: 3 }, on(1, 'demo:ai1'));
+    const notify = rec(
+      2,
+      C,
+      S,
+      { name: 'WriteNotifyRequest', id: 19, data: [1.25], data_type: 6, data_count: 1, sid: 42, ioid: 3 },
+      on(1, 'demo:ai1'),
+    );
     a.add(notify);
-    a.add(rec(2.01, S, C, { name: 'WriteNotifyResponse', id: 19, status: 1, status_name: 'ECA_NORMAL', ioid: 3 },
-      { ...on(1, 'demo:ai1'), request: { frame: notify.frame, timestamp: 2, command: 'WriteNotifyRequest' }, latency: 0.01 }));
-    a.add(rec(3, C, S, { name: 'WriteRequest', id: 4, data: ['x'], data_type: 0, data_count: 1, sid: 42 }, on(1, 'demo:ai1')));
-    a.add(rec(3.001, S, C, { name: 'ErrorResponse', id: 11, cid: 7, status_code: 376, status_name: 'ECA_NOWTACCESS',
-      error_message: 'no write access', original_request: { id: 4, sid: 42 } }, on(1, 'demo:ai1')));
+    a.add(
+      rec(
+        2.01,
+        S,
+        C,
+        { name: 'WriteNotifyResponse', id: 19, status: 1, status_name: 'ECA_NORMAL', ioid: 3 },
+        {
+          ...on(1, 'demo:ai1'),
+          request: { frame: notify.frame, timestamp: 2, command: 'WriteNotifyRequest' },
+          latency: 0.01,
+        },
+      ),
+    );
+    a.add(
+      rec(
+        3,
+        C,
+        S,
+        { name: 'WriteRequest', id: 4, data: ['x'], data_type: 0, data_count: 1, sid: 42 },
+        on(1, 'demo:ai1'),
+      ),
+    );
+    a.add(
+      rec(
+        3.001,
+        S,
+        C,
+        {
+          name: 'ErrorResponse',
+          id: 11,
+          cid: 7,
+          status_code: 376,
+          status_name: 'ECA_NOWTACCESS',
+          error_message: 'no write access',
+          original_request: { id: 4, sid: 42 },
+        },
+        on(1, 'demo:ai1'),
+      ),
+    );
     expect(a.report().writes).toEqual([
-      { time: 2, frame: 2000, client: C, host: 'ws1', user: 'alice', server: S, pv: 'demo:ai1', command: 'WriteNotifyRequest',
-        data_type: 6, data_count: 1, value: [1.25], status: 1, status_name: 'ECA_NORMAL' },
-      { time: 3, frame: 3000, client: C, host: 'ws1', user: 'alice', server: S, pv: 'demo:ai1', command: 'WriteRequest',
-        data_type: 0, data_count: 1, value: ['x'], status: 376, status_name: 'ECA_NOWTACCESS' },
+      {
+        time: 2,
+        frame: 2000,
+        client: C,
+        host: 'ws1',
+        user: 'alice',
+        server: S,
+        pv: 'demo:ai1',
+        command: 'WriteNotifyRequest',
+        data_type: 6,
+        data_count: 1,
+        value: [1.25],
+        status: 1,
+        status_name: 'ECA_NORMAL',
+      },
+      {
+        time: 3,
+        frame: 3000,
+        client: C,
+        host: 'ws1',
+        user: 'alice',
+        server: S,
+        pv: 'demo:ai1',
+        command: 'WriteRequest',
+        data_type: 0,
+        data_count: 1,
+        value: ['x'],
+        status: 376,
+        status_name: 'ECA_NOWTACCESS',
+      },
     ]);
   });
 
@@ -41,8 +117,22 @@ suite('write audit, circuit and channel logs', () => {
     a.add(rec(6, C, S, { name: 'CreateChanRequest', id: 18, pv: 'other', cid: 8 }, on(1, 'other')));
     a.closeCircuit(1, 9, 'rst');
     const r = a.report();
-    expect(r.circuits).toEqual([{ circuit: 1, client: C, server: S, host: 'ws1', user: 'alice', start: 1, end: 9, duration: 8,
-      messages: 8, bytes: 128, channels: 2, end_reason: 'rst' }]);
+    expect(r.circuits).toEqual([
+      {
+        circuit: 1,
+        client: C,
+        server: S,
+        host: 'ws1',
+        user: 'alice',
+        start: 1,
+        end: 9,
+        duration: 8,
+        messages: 8,
+        bytes: 128,
+        channels: 2,
+        end_reason: 'rst',
+      },
+    ]);
     expect(r.channels!.map((c) => [c.id, c.pv, c.cid, c.sid, c.messages, c.end_reason, c.duration])).toEqual([
       [1, 'demo:ai1', 7, 42, 4, 'cleared', 4.001],
       [2, 'other', 8, null, 1, 'circuit-closed', 0],
@@ -57,12 +147,22 @@ suite('monitor load and redundant subscriptions', () => {
     a.add(rec(2, C, S, { name: 'EventAddRequest', id: 1, sid: 42, subscriptionid: 1, mask: 5 }, on(1, 'demo:ai1')));
     a.add(rec(2, C, S, { name: 'EventAddRequest', id: 1, sid: 42, subscriptionid: 2, mask: 5 }, on(1, 'demo:ai1')));
     for (let i = 0; i <= 10; i++) {
-      a.add(rec(2 + i, S, C, { name: 'EventAddResponse', id: 1, subscriptionid: 1, status: 1, data: [i] }, { ...on(1, 'demo:ai1'), size: 40 }));
+      a.add(
+        rec(
+          2 + i,
+          S,
+          C,
+          { name: 'EventAddResponse', id: 1, subscriptionid: 1, status: 1, data: [i] },
+          { ...on(1, 'demo:ai1'), size: 40 },
+        ),
+      );
     }
     a.add(rec(13, C, S, { name: 'EventsOffRequest', id: 8 }, on(1)));
     a.add(rec(15, C, S, { name: 'EventsOnRequest', id: 9 }, on(1)));
     const r = a.report();
-    expect(r.redundant_subscriptions).toEqual([{ pv: 'demo:ai1', circuit: 1, client: C, server: S, count: 2, subscriptionids: [1, 2], first_seen: 2 }]);
+    expect(r.redundant_subscriptions).toEqual([
+      { pv: 'demo:ai1', circuit: 1, client: C, server: S, count: 2, subscriptionids: [1, 2], first_seen: 2 },
+    ]);
     const pv = r.monitor_load!.find((m) => m.scope === 'pv')!;
     expect(pv).toMatchObject({ pv: 'demo:ai1', updates: 11, bytes: 440, rate: 1.1, byte_rate: 44 });
     expect(r.flow_control).toEqual([{ circuit: 1, client: C, server: S, start: 13, end: 15, duration: 2 }]);
@@ -86,8 +186,12 @@ suite('latency and errors', () => {
   it('counts failed statuses, CREATE_CH_FAIL and ERROR per PV and server, but not ECA_NORMAL', () => {
     const a = new Analyzer();
     a.add(rec(1, S, C, { name: 'ReadNotifyResponse', id: 15, status: 1 }, on(1, 'ok')));
-    a.add(rec(1, S, C, { name: 'ReadNotifyResponse', id: 15, status: 368, status_name: 'ECA_NORDACCESS' }, on(1, 'secret')));
-    a.add(rec(2, S, C, { name: 'ReadNotifyResponse', id: 15, status: 368, status_name: 'ECA_NORDACCESS' }, on(1, 'secret')));
+    a.add(
+      rec(1, S, C, { name: 'ReadNotifyResponse', id: 15, status: 368, status_name: 'ECA_NORDACCESS' }, on(1, 'secret')),
+    );
+    a.add(
+      rec(2, S, C, { name: 'ReadNotifyResponse', id: 15, status: 368, status_name: 'ECA_NORDACCESS' }, on(1, 'secret')),
+    );
     a.add(rec(3, S, C, { name: 'CreateChFailResponse', id: 26, cid: 9 }, on(1, 'gone')));
     expect(a.report().errors!.map((e) => [e.kind, e.pv, e.server, e.status_name, e.count])).toEqual([
       ['eca', 'secret', S, 'ECA_NORDACCESS', 2],

@@ -104,8 +104,17 @@ export class ConversationAnalysis {
     if (id === undefined) return;
     const circuit = this.circuits.upsert(id, () => ({
       log: {
-        circuit: id, client: record.client ?? null, server: record.server ?? null, host: null, user: null,
-        start: record.timestamp, end: record.timestamp, duration: 0, messages: 0, bytes: 0, channels: 0,
+        circuit: id,
+        client: record.client ?? null,
+        server: record.server ?? null,
+        host: null,
+        user: null,
+        start: record.timestamp,
+        end: record.timestamp,
+        duration: 0,
+        messages: 0,
+        bytes: 0,
+        channels: 0,
         end_reason: 'capture-end',
       },
       closed: false,
@@ -145,10 +154,19 @@ export class ConversationAnalysis {
         return;
       }
       channel = {
-        id: this.nextChannelId++, pv, circuit: circuit.log.circuit,
-        cid: numberField(record, 'cid') ?? null, sid: numberField(record, 'sid') ?? null,
-        client: circuit.log.client, server: circuit.log.server, start: record.timestamp, end: record.timestamp,
-        duration: 0, messages: 0, bytes: 0, end_reason: 'capture-end',
+        id: this.nextChannelId++,
+        pv,
+        circuit: circuit.log.circuit,
+        cid: numberField(record, 'cid') ?? null,
+        sid: numberField(record, 'sid') ?? null,
+        client: circuit.log.client,
+        server: circuit.log.server,
+        start: record.timestamp,
+        end: record.timestamp,
+        duration: 0,
+        messages: 0,
+        bytes: 0,
+        end_reason: 'capture-end',
       };
       circuit.channels.set(pv, channel);
       this.openChannels++;
@@ -179,12 +197,23 @@ export class ConversationAnalysis {
       ? data
       : ArrayBuffer.isView(data) && !(data instanceof DataView)
         ? Array.from((data as Float64Array).subarray(0, WRITE_VALUE_PREVIEW))
-        : data === undefined ? [] : [data];
+        : data === undefined
+          ? []
+          : [data];
     const write: WriteEntry = {
-      time: record.timestamp, frame: record.frame, client: record.client ?? sender(record),
-      host: circuit.log.host, user: circuit.log.user, server: record.server ?? circuit.log.server, pv: record.pv,
-      command: name, data_type: numberField(record, 'data_type') ?? null, data_count: numberField(record, 'data_count') ?? null,
-      value: values.slice(0, WRITE_VALUE_PREVIEW), status: null, status_name: null,
+      time: record.timestamp,
+      frame: record.frame,
+      client: record.client ?? sender(record),
+      host: circuit.log.host,
+      user: circuit.log.user,
+      server: record.server ?? circuit.log.server,
+      pv: record.pv,
+      command: name,
+      data_type: numberField(record, 'data_type') ?? null,
+      data_count: numberField(record, 'data_count') ?? null,
+      value: values.slice(0, WRITE_VALUE_PREVIEW),
+      status: null,
+      status_name: null,
     };
     this.writes.push(write);
     if (name === 'WriteNotifyRequest') this.pendingWrites.upsert(record.frame, () => write);
@@ -194,7 +223,8 @@ export class ConversationAnalysis {
 
   /** An ERROR whose embedded request is a WRITE names the failed write by its SID. */
   private addErrorToWrite(circuit: Circuit, record: AnalysisRecord): void {
-    const original = record.command.original_request as { id?: unknown; command?: unknown; sid?: unknown; parameter1?: unknown } | undefined;
+    const original = record.command.original_request as
+      { id?: unknown; command?: unknown; sid?: unknown; parameter1?: unknown } | undefined;
     if (!original || typeof original !== 'object') return;
     const command = typeof original.id === 'number' ? original.id : original.command;
     const WRITE = 4;

@@ -55,8 +55,16 @@ export class ErrorAnalysis {
     const statusName = stringField(record, 'status_name') ?? null;
     const key = `${kind}|${record.pv}|${server}|${status}|${kind === 'error' || kind === 'malformed' ? message : ''}`;
     const entry = this.rows.upsert(key, () => ({
-      kind, pv: record.pv, server, command: name, status, status_name: statusName, count: 0,
-      first_seen: record.timestamp, last_seen: record.timestamp, message,
+      kind,
+      pv: record.pv,
+      server,
+      command: name,
+      status,
+      status_name: statusName,
+      count: 0,
+      first_seen: record.timestamp,
+      last_seen: record.timestamp,
+      message,
       request: record.request?.command ?? null,
     }));
     entry.count++;
@@ -64,6 +72,11 @@ export class ErrorAnalysis {
   }
 
   report(limit = 1000): Bounded<ErrorEntry> {
-    return firstRows([...this.rows.values()], limit, (a, b) => b.count - a.count || a.kind.localeCompare(b.kind), this.rows.evicted);
+    return firstRows(
+      [...this.rows.values()],
+      limit,
+      (a, b) => b.count - a.count || a.kind.localeCompare(b.kind),
+      this.rows.evicted,
+    );
   }
 }

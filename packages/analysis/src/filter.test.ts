@@ -1,8 +1,21 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { COMMAND_FAMILIES, compileFilter, FilterError, MAX_FILTER_VALUES, ipv4ToInt, isFailure, resolveCommandNames, type FilterableRecord } from './filter.js';
+import {
+  COMMAND_FAMILIES,
+  compileFilter,
+  FilterError,
+  MAX_FILTER_VALUES,
+  ipv4ToInt,
+  isFailure,
+  resolveCommandNames,
+  type FilterableRecord,
+} from './filter.js';
 
-function rec(name: string, fields: Record<string, unknown> = {}, extra: Partial<FilterableRecord> = {}): FilterableRecord {
+function rec(
+  name: string,
+  fields: Record<string, unknown> = {},
+  extra: Partial<FilterableRecord> = {},
+): FilterableRecord {
   return { src: '10.0.0.5', dst: '10.0.0.9', pv: null, command: { name, ...fields }, ...extra };
 }
 
@@ -25,8 +38,12 @@ describe('compileFilter', () => {
     expect(compileFilter({ host: ['10.0.0.9'] })(rec('Beacon'))).toBe(true);
     expect(compileFilter({ host: ['10.0.0.5'] })(rec('Beacon'))).toBe(true);
     expect(compileFilter({ host: ['10.0.0.6'] })(rec('Beacon'))).toBe(false);
-    expect(compileFilter({ host: ['10.0.0.0/24'] })(rec('Beacon', {}, { src: '10.0.1.1', dst: '10.0.0.200' }))).toBe(true);
-    expect(compileFilter({ host: ['10.0.0.0/255.255.255.0'] })(rec('Beacon', {}, { src: '10.0.1.1', dst: '10.0.2.1' }))).toBe(false);
+    expect(compileFilter({ host: ['10.0.0.0/24'] })(rec('Beacon', {}, { src: '10.0.1.1', dst: '10.0.0.200' }))).toBe(
+      true,
+    );
+    expect(
+      compileFilter({ host: ['10.0.0.0/255.255.255.0'] })(rec('Beacon', {}, { src: '10.0.1.1', dst: '10.0.2.1' })),
+    ).toBe(false);
     expect(compileFilter({ host: ['0.0.0.0/0'] })(rec('Beacon'))).toBe(true);
     expect(compileFilter({ host: ['192.168.0.0/16', '10.0.0.5'] })(rec('Beacon'))).toBe(true);
   });
@@ -51,7 +68,9 @@ describe('compileFilter', () => {
   });
 
   it('rejects unknown command names listing the families', () => {
-    expect(() => compileFilter({ command: ['serch'] })).toThrow(/unknown command "serch".*search, read, write, monitor/);
+    expect(() => compileFilter({ command: ['serch'] })).toThrow(
+      /unknown command "serch".*search, read, write, monitor/,
+    );
   });
 
   it('keeps failures only with errors', () => {
@@ -93,8 +112,12 @@ describe('compileFilter limits (ReDoS)', () => {
     const many = (k: number, f: (i: number) => string) => Array.from({ length: k }, (_, i) => f(i));
     expect(() => compileFilter({ pv: many(MAX_FILTER_VALUES, (i) => `pv${i}`) })).not.toThrow();
     expect(() => compileFilter({ pv: many(MAX_FILTER_VALUES + 1, (i) => `pv${i}`) })).toThrow(/more than 32 PV globs/);
-    expect(() => compileFilter({ host: many(MAX_FILTER_VALUES + 1, (i) => `10.0.0.${i}`) })).toThrow(/more than 32 hosts/);
-    expect(() => compileFilter({ command: [many(MAX_FILTER_VALUES + 1, () => 'read').join(',')] })).toThrow(/more than 32 commands/);
+    expect(() => compileFilter({ host: many(MAX_FILTER_VALUES + 1, (i) => `10.0.0.${i}`) })).toThrow(
+      /more than 32 hosts/,
+    );
+    expect(() => compileFilter({ command: [many(MAX_FILTER_VALUES + 1, () => 'read').join(',')] })).toThrow(
+      /more than 32 commands/,
+    );
   });
 
   it('caps the total size of the PV patterns', () => {
@@ -119,7 +142,14 @@ describe('helpers', () => {
 
   it('resolves families to class names', () => {
     expect([...resolveCommandNames(['monitor'])].sort()).toEqual(
-      ['EventAddRequest', 'EventAddResponse', 'EventCancelRequest', 'EventCancelResponse', 'EventsOffRequest', 'EventsOnRequest'].sort(),
+      [
+        'EventAddRequest',
+        'EventAddResponse',
+        'EventCancelRequest',
+        'EventCancelResponse',
+        'EventsOffRequest',
+        'EventsOnRequest',
+      ].sort(),
     );
   });
 });
@@ -131,7 +161,11 @@ describe('documented command families', () => {
   it('cli.md lists every family with exactly its commands', () => {
     const text = doc('cli.md');
     const table = text.slice(text.indexOf('<!-- command-families'));
-    const rows = [...table.matchAll(/^\| `([a-z]+)` \| (.+) \|$/gm)].map((m) => [m[1], [...m[2].matchAll(/`(\w+)`/g)].map((n) => n[1])]);
+    // Cells may be padded (the formatter aligns the table's columns).
+    const rows = [...table.matchAll(/^\| `([a-z]+)` +\| (.+?) *\|$/gm)].map((m) => [
+      m[1],
+      [...m[2].matchAll(/`(\w+)`/g)].map((n) => n[1]),
+    ]);
     expect(Object.fromEntries(rows)).toEqual(COMMAND_FAMILIES);
   });
 

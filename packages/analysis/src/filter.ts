@@ -63,19 +63,41 @@ export type RecordPredicate = (record: FilterableRecord) => boolean;
  * validate `--command` values and to list them in error messages.
  */
 export const COMMAND_NAMES: readonly string[] = [
-  'VersionRequest', 'VersionResponse',
-  'SearchRequest', 'SearchResponse', 'NotFoundResponse',
-  'Beacon', 'RsrvIsUpResponse',
-  'RepeaterRegisterRequest', 'RepeaterConfirmResponse',
-  'CreateChanRequest', 'CreateChanResponse', 'CreateChFailResponse',
-  'AccessRightsResponse', 'ServerDisconnResponse',
-  'HostNameRequest', 'ClientNameRequest',
-  'ClearChannelRequest', 'ClearChannelResponse',
-  'ReadNotifyRequest', 'ReadNotifyResponse', 'ReadRequest', 'ReadResponse', 'ReadSyncRequest', 'ReadSyncResponse',
-  'WriteRequest', 'WriteNotifyRequest', 'WriteNotifyResponse',
-  'EventAddRequest', 'EventAddResponse', 'EventCancelRequest', 'EventCancelResponse',
-  'EventsOffRequest', 'EventsOnRequest',
-  'EchoRequest', 'EchoResponse',
+  'VersionRequest',
+  'VersionResponse',
+  'SearchRequest',
+  'SearchResponse',
+  'NotFoundResponse',
+  'Beacon',
+  'RsrvIsUpResponse',
+  'RepeaterRegisterRequest',
+  'RepeaterConfirmResponse',
+  'CreateChanRequest',
+  'CreateChanResponse',
+  'CreateChFailResponse',
+  'AccessRightsResponse',
+  'ServerDisconnResponse',
+  'HostNameRequest',
+  'ClientNameRequest',
+  'ClearChannelRequest',
+  'ClearChannelResponse',
+  'ReadNotifyRequest',
+  'ReadNotifyResponse',
+  'ReadRequest',
+  'ReadResponse',
+  'ReadSyncRequest',
+  'ReadSyncResponse',
+  'WriteRequest',
+  'WriteNotifyRequest',
+  'WriteNotifyResponse',
+  'EventAddRequest',
+  'EventAddResponse',
+  'EventCancelRequest',
+  'EventCancelResponse',
+  'EventsOffRequest',
+  'EventsOnRequest',
+  'EchoRequest',
+  'EchoResponse',
   'ErrorResponse',
   'Malformed',
 ];
@@ -88,15 +110,35 @@ export const COMMAND_NAMES: readonly string[] = [
  */
 export const COMMAND_FAMILIES: Readonly<Record<string, readonly string[]>> = {
   search: ['SearchRequest', 'SearchResponse', 'NotFoundResponse'],
-  read: ['ReadNotifyRequest', 'ReadNotifyResponse', 'ReadRequest', 'ReadResponse', 'ReadSyncRequest', 'ReadSyncResponse'],
+  read: [
+    'ReadNotifyRequest',
+    'ReadNotifyResponse',
+    'ReadRequest',
+    'ReadResponse',
+    'ReadSyncRequest',
+    'ReadSyncResponse',
+  ],
   write: ['WriteRequest', 'WriteNotifyRequest', 'WriteNotifyResponse'],
-  monitor: ['EventAddRequest', 'EventAddResponse', 'EventCancelRequest', 'EventCancelResponse', 'EventsOffRequest', 'EventsOnRequest'],
+  monitor: [
+    'EventAddRequest',
+    'EventAddResponse',
+    'EventCancelRequest',
+    'EventCancelResponse',
+    'EventsOffRequest',
+    'EventsOnRequest',
+  ],
   beacon: ['Beacon', 'RsrvIsUpResponse'],
   // The commands that are failures whatever their fields: `errors` also keeps failed statuses.
   error: ['ErrorResponse', 'CreateChFailResponse', 'NotFoundResponse', 'Malformed'],
   connect: [
-    'VersionRequest', 'VersionResponse', 'HostNameRequest', 'ClientNameRequest',
-    'CreateChanRequest', 'CreateChanResponse', 'CreateChFailResponse', 'AccessRightsResponse',
+    'VersionRequest',
+    'VersionResponse',
+    'HostNameRequest',
+    'ClientNameRequest',
+    'CreateChanRequest',
+    'CreateChanResponse',
+    'CreateChFailResponse',
+    'AccessRightsResponse',
   ],
   disconnect: ['ClearChannelRequest', 'ClearChannelResponse', 'ServerDisconnResponse'],
   version: ['VersionRequest', 'VersionResponse'],
@@ -124,7 +166,10 @@ export function compileFilter(spec: FilterSpec): RecordPredicate {
   const host = compileHostMatcher(spec.host ?? []);
   if (host !== null) tests.push((r) => host(r.src) || host(r.dst));
 
-  const commandValues = (spec.command ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+  const commandValues = (spec.command ?? [])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
   if (commandValues.length > 0) {
     checkCount(commandValues, 'commands');
     const wanted = resolveCommandNames(commandValues);
@@ -173,7 +218,7 @@ export function compileHostMatcher(hosts: readonly string[]): ((addr: string) =>
   return (addr) => {
     const a = ipv4ToInt(addr);
     if (a === null) return false;
-    for (const n of nets) if (((a & n.mask) >>> 0) === n.network) return true;
+    for (const n of nets) if ((a & n.mask) >>> 0 === n.network) return true;
     return false;
   };
 }
@@ -236,7 +281,8 @@ function parseSubnet(text: string): Subnet {
   const slash = text.indexOf('/');
   const addrText = slash < 0 ? text : text.slice(0, slash);
   const addr = ipv4ToInt(addrText);
-  if (addr === null) throw new FilterError(`bad host address ${quoteValue(text)}: expected ADDR[/MASK] with an IPv4 ADDR`);
+  if (addr === null)
+    throw new FilterError(`bad host address ${quoteValue(text)}: expected ADDR[/MASK] with an IPv4 ADDR`);
   let mask = 0xffffffff;
   if (slash >= 0) {
     const maskText = text.slice(slash + 1);

@@ -71,7 +71,10 @@ export class GlobMatcher {
   steps = 0;
   private readonly patterns: readonly FlatPattern[];
 
-  constructor(readonly source: string, patterns: readonly (readonly Token[])[]) {
+  constructor(
+    readonly source: string,
+    patterns: readonly (readonly Token[])[],
+  ) {
     this.patterns = patterns.map(flatPattern);
   }
 

@@ -1,15 +1,41 @@
 // --- Analyses (issue 8): one pass over decoder records, verdicts with their evidence.
 export type { AnalysisRecord } from './record.js';
 export {
-  Analyzer, DEFAULT_REPORT_ROWS, REPORT_SECTIONS, resolveSections, SectionError, type AnalyzerOptions, type Report, type ReportTable,
+  Analyzer,
+  DEFAULT_REPORT_ROWS,
+  REPORT_SECTIONS,
+  resolveSections,
+  SectionError,
+  type AnalyzerOptions,
+  type Report,
+  type ReportTable,
 } from './report.js';
 export { formatReport, formatSeconds, formatTime } from './report-text.js';
-export { describeSample, quantileSorted, BoundedSample, latencyPercentiles, type Description, type LatencyPercentiles } from './describe.js';
-export type { SearchStormEntry, SearchClientEntry, NeverFoundEntry, DuplicateEntry, SearchOptions } from './searches.js';
+export {
+  describeSample,
+  quantileSorted,
+  BoundedSample,
+  latencyPercentiles,
+  type Description,
+  type LatencyPercentiles,
+} from './describe.js';
+export type {
+  SearchStormEntry,
+  SearchClientEntry,
+  NeverFoundEntry,
+  DuplicateEntry,
+  SearchOptions,
+} from './searches.js';
 export type { BeaconEntry, BeaconAnomaly, BeaconCause, BeaconOptions } from './beacons.js';
 export { LATENCY_BUCKETS, type LatencyEntry, type LatencyKind, type PvLatencyEntry } from './latency.js';
 export type { MonitorLoadEntry, RedundantSubscriptionEntry, FlowControlEntry } from './monitors.js';
-export type { WriteEntry, CircuitLogEntry, ChannelLogEntry, CircuitEndReason, ChannelEndReason } from './conversations.js';
+export type {
+  WriteEntry,
+  CircuitLogEntry,
+  ChannelLogEntry,
+  CircuitEndReason,
+  ChannelEndReason,
+} from './conversations.js';
 export type { ErrorEntry, ErrorKind } from './errors.js';
 
 // --- ca-shark CLI helpers (issue 4), shared with the daemon: record filter, `stats`, JSON form.

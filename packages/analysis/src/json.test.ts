@@ -27,7 +27,12 @@ describe('recordToJSON', () => {
       raw: new Uint8Array([0xca, 0xfe]),
       command: { name: 'EventAddResponse', data: new Float64Array([1.5, -2, 1e-7]) },
       request: { command: { data: new Uint8Array([104, 105]) } },
-      more: [{ data: new Int16Array([-1, 2]) }, { data: new Float32Array([0.1]) }, { data: new Uint16Array([7]) }, { data: new Int32Array([-3]) }],
+      more: [
+        { data: new Int16Array([-1, 2]) },
+        { data: new Float32Array([0.1]) },
+        { data: new Uint16Array([7]) },
+        { data: new Int32Array([-3]) },
+      ],
     };
     expect(JSON.parse(recordToJSON(record))).toEqual({
       raw: 'cafe',
@@ -57,6 +62,8 @@ describe('recordToJSON with typed arrays', () => {
     const typed = { command: { name: 'EventAddResponse', data: new Float64Array([1.5, -2, Number.NaN]) } };
     expect(recordToJSON(typed)).toBe(recordToJSON(plain));
     expect(recordToJSON({ data: new Int16Array([-1, 7]) })).toBe('{"data":[-1,7]}');
-    expect(recordToJSON({ data: new Float32Array([0.5]), n: Number.POSITIVE_INFINITY })).toBe('{"data":[0.5],"n":null}');
+    expect(recordToJSON({ data: new Float32Array([0.5]), n: Number.POSITIVE_INFINITY })).toBe(
+      '{"data":[0.5],"n":null}',
+    );
   });
 });

@@ -18,7 +18,8 @@ export function jsonReplacer(this: unknown, key: string, value: unknown): unknow
   if (key === 'data' && isNumericArray(original)) return Array.from(original);
   if (original instanceof Uint8Array) return bytesToHex(original);
   // Numeric typed arrays (DBR payloads may be decoded into them) are plain JSON arrays of numbers.
-  if (ArrayBuffer.isView(original) && !(original instanceof DataView)) return typedToArray(original as unknown as ArrayLike<number | bigint>);
+  if (ArrayBuffer.isView(original) && !(original instanceof DataView))
+    return typedToArray(original as unknown as ArrayLike<number | bigint>);
   if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
   if (typeof value === 'number' && !Number.isFinite(value)) return null;
   if (value instanceof Map) return Object.fromEntries(value);
@@ -27,7 +28,12 @@ export function jsonReplacer(this: unknown, key: string, value: unknown): unknow
 }
 
 function isNumericArray(value: unknown): value is ArrayLike<number> {
-  return ArrayBuffer.isView(value) && !(value instanceof DataView) && !(value instanceof BigInt64Array) && !(value instanceof BigUint64Array);
+  return (
+    ArrayBuffer.isView(value) &&
+    !(value instanceof DataView) &&
+    !(value instanceof BigInt64Array) &&
+    !(value instanceof BigUint64Array)
+  );
 }
 
 /** One record as one line of JSON (no trailing newline), in the shared JSON form. */
@@ -106,7 +112,14 @@ function typedToArray(items: ArrayLike<number | bigint>): unknown[] {
   const out = new Array<unknown>(items.length);
   for (let i = 0; i < items.length; i++) {
     const v = items[i];
-    out[i] = typeof v === 'bigint' ? (Number.isSafeInteger(Number(v)) ? Number(v) : v.toString()) : Number.isFinite(v) ? v : null;
+    out[i] =
+      typeof v === 'bigint'
+        ? Number.isSafeInteger(Number(v))
+          ? Number(v)
+          : v.toString()
+        : Number.isFinite(v)
+          ? v
+          : null;
   }
   return out;
 }

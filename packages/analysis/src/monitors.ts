@@ -51,7 +51,13 @@ interface Load {
 /** Subscriptions tracked per circuit for the load table (libca uses far fewer in practice). */
 const MAX_SUBSCRIPTIONS_PER_CIRCUIT = 100_000;
 
-function newLoad(t: number, pv: string | null, server: string | null, circuit: number | null, subscriptionid: number | null): Load {
+function newLoad(
+  t: number,
+  pv: string | null,
+  server: string | null,
+  circuit: number | null,
+  subscriptionid: number | null,
+): Load {
   return { updates: 0, bytes: 0, first: t, last: t, pv, server, circuit, subscriptionid };
 }
 
@@ -64,8 +70,17 @@ function count(load: Load, t: number, size: number): void {
 function row(scope: MonitorLoadEntry['scope'], l: Load): MonitorLoadEntry {
   const span = Math.max(l.last - l.first, 1);
   return {
-    scope, pv: l.pv, server: l.server, circuit: l.circuit, subscriptionid: l.subscriptionid,
-    updates: l.updates, bytes: l.bytes, rate: l.updates / span, byte_rate: l.bytes / span, first_seen: l.first, last_seen: l.last,
+    scope,
+    pv: l.pv,
+    server: l.server,
+    circuit: l.circuit,
+    subscriptionid: l.subscriptionid,
+    updates: l.updates,
+    bytes: l.bytes,
+    rate: l.updates / span,
+    byte_rate: l.bytes / span,
+    first_seen: l.first,
+    last_seen: l.last,
   };
 }
 
@@ -104,7 +119,10 @@ export class MonitorAnalysis {
       if (!pvLoad) byServer.set(server, (pvLoad = newLoad(t, record.pv, server, null, null)));
       count(pvLoad, t, size);
       if (circuit !== undefined) {
-        const c = this.byCircuit.upsert(circuit, () => ({ load: newLoad(t, null, server, circuit, null), subs: new Map() }));
+        const c = this.byCircuit.upsert(circuit, () => ({
+          load: newLoad(t, null, server, circuit, null),
+          subs: new Map(),
+        }));
         count(c.load, t, size);
         const sub = numberField(record, 'subscriptionid') ?? -1;
         let subLoad = c.subs.get(sub);
@@ -116,7 +134,11 @@ export class MonitorAnalysis {
       return;
     }
     if (circuit === undefined) return;
-    const state = this.circuits.upsert(circuit, () => ({ client: record.client ?? null, server: record.server ?? null, live: new Map() }));
+    const state = this.circuits.upsert(circuit, () => ({
+      client: record.client ?? null,
+      server: record.server ?? null,
+      live: new Map(),
+    }));
     if (name === 'EventAddRequest' && record.pv) {
       const sub = numberField(record, 'subscriptionid');
       if (sub === undefined) return;
@@ -131,8 +153,13 @@ export class MonitorAnalysis {
         const entry = this.redundant.get(key);
         if (!entry) {
           this.redundant.set(key, {
-            pv: record.pv, circuit, client: state.client, server: state.server, count: live.size,
-            subscriptionids: [...live], first_seen: record.timestamp,
+            pv: record.pv,
+            circuit,
+            client: state.client,
+            server: state.server,
+            count: live.size,
+            subscriptionids: [...live],
+            first_seen: record.timestamp,
           });
         } else if (live.size > entry.count) {
           entry.count = live.size;
@@ -145,7 +172,14 @@ export class MonitorAnalysis {
     } else if (name === 'EventsOffRequest') {
       state.offSince ??= record.timestamp;
     } else if (name === 'EventsOnRequest' && state.offSince !== undefined) {
-      this.flow.push({ circuit, client: state.client, server: state.server, start: state.offSince, end: record.timestamp, duration: record.timestamp - state.offSince });
+      this.flow.push({
+        circuit,
+        client: state.client,
+        server: state.server,
+        start: state.offSince,
+        end: record.timestamp,
+        duration: record.timestamp - state.offSince,
+      });
       state.offSince = undefined;
     }
   }
@@ -166,7 +200,8 @@ export class MonitorAnalysis {
   }
 
   redundantSubscriptions(): Bounded<RedundantSubscriptionEntry> {
-    const byCount = (a: RedundantSubscriptionEntry, b: RedundantSubscriptionEntry): number => b.count - a.count || a.pv.localeCompare(b.pv);
+    const byCount = (a: RedundantSubscriptionEntry, b: RedundantSubscriptionEntry): number =>
+      b.count - a.count || a.pv.localeCompare(b.pv);
     return firstRows([...this.redundant.values()], this.maxRows, byCount, this.redundant.evicted);
   }
 
@@ -174,7 +209,8 @@ export class MonitorAnalysis {
   flowControl(): Bounded<FlowControlEntry> {
     const rows = this.flow.list();
     for (const [circuit, s] of this.circuits.entries()) {
-      if (s.offSince !== undefined) rows.push({ circuit, client: s.client, server: s.server, start: s.offSince, end: null, duration: null });
+      if (s.offSince !== undefined)
+        rows.push({ circuit, client: s.client, server: s.server, start: s.offSince, end: null, duration: null });
     }
     return firstRows(rows, this.maxRows, undefined, this.flow.dropped);
   }

@@ -15,19 +15,88 @@ const on = (pv: string | null) => ({ circuit: 1, pv, client: C, server: S });
 /** One small conversation that puts at least one row in every section. */
 function busyAnalyzer(): Analyzer {
   const a = new Analyzer();
-  for (let i = 0; i < 12; i++) a.add(rec(i, '10.0.0.5:40000', '10.0.0.255:5064', { name: 'SearchRequest', id: 6, pv: 'missing', cid: 1 }, { pv: 'missing' }));
-  a.add(rec(0, '10.0.0.5:40000', '10.0.0.255:5064', { name: 'SearchRequest', id: 6, pv: 'demo:ai1', cid: 7 }, { pv: 'demo:ai1' }));
-  a.add(rec(0.001, '10.0.0.9:5064', '10.0.0.5:40000', { name: 'SearchResponse', id: 6, ip: '255.255.255.255', port: 5064, cid: 7 }, { pv: 'demo:ai1', latency: 0.001 }));
-  a.add(rec(0.002, '10.0.0.8:5064', '10.0.0.5:40000', { name: 'SearchResponse', id: 6, ip: '255.255.255.255', port: 5064, cid: 7 }, { pv: 'demo:ai1', latency: 0.002 }));
-  a.add(rec(0.5, '10.0.0.9:40001', '10.0.0.255:5065', { name: 'Beacon', id: 13, version: 13, server_port: 5064, beacon_id: 0, address: '0.0.0.0' }));
+  for (let i = 0; i < 12; i++)
+    a.add(
+      rec(
+        i,
+        '10.0.0.5:40000',
+        '10.0.0.255:5064',
+        { name: 'SearchRequest', id: 6, pv: 'missing', cid: 1 },
+        { pv: 'missing' },
+      ),
+    );
+  a.add(
+    rec(
+      0,
+      '10.0.0.5:40000',
+      '10.0.0.255:5064',
+      { name: 'SearchRequest', id: 6, pv: 'demo:ai1', cid: 7 },
+      { pv: 'demo:ai1' },
+    ),
+  );
+  a.add(
+    rec(
+      0.001,
+      '10.0.0.9:5064',
+      '10.0.0.5:40000',
+      { name: 'SearchResponse', id: 6, ip: '255.255.255.255', port: 5064, cid: 7 },
+      { pv: 'demo:ai1', latency: 0.001 },
+    ),
+  );
+  a.add(
+    rec(
+      0.002,
+      '10.0.0.8:5064',
+      '10.0.0.5:40000',
+      { name: 'SearchResponse', id: 6, ip: '255.255.255.255', port: 5064, cid: 7 },
+      { pv: 'demo:ai1', latency: 0.002 },
+    ),
+  );
+  a.add(
+    rec(0.5, '10.0.0.9:40001', '10.0.0.255:5065', {
+      name: 'Beacon',
+      id: 13,
+      version: 13,
+      server_port: 5064,
+      beacon_id: 0,
+      address: '0.0.0.0',
+    }),
+  );
   a.add(rec(1, C, S, { name: 'HostNameRequest', id: 21, host_name: 'ws1' }, on(null)));
   a.add(rec(1, C, S, { name: 'CreateChanRequest', id: 18, pv: 'demo:ai1', cid: 7 }, on('demo:ai1')));
-  a.add(rec(1.001, S, C, { name: 'CreateChanResponse', id: 18, data_type: 6, data_count: 1, cid: 7, sid: 42 }, { ...on('demo:ai1'), latency: 0.001 }));
-  for (const sub of [1, 2]) a.add(rec(2, C, S, { name: 'EventAddRequest', id: 1, sid: 42, subscriptionid: sub, mask: 5 }, on('demo:ai1')));
-  a.add(rec(2.001, S, C, { name: 'EventAddResponse', id: 1, subscriptionid: 1, status: 1, data: [1] }, { ...on('demo:ai1'), latency: 0.001 }));
+  a.add(
+    rec(
+      1.001,
+      S,
+      C,
+      { name: 'CreateChanResponse', id: 18, data_type: 6, data_count: 1, cid: 7, sid: 42 },
+      { ...on('demo:ai1'), latency: 0.001 },
+    ),
+  );
+  for (const sub of [1, 2])
+    a.add(rec(2, C, S, { name: 'EventAddRequest', id: 1, sid: 42, subscriptionid: sub, mask: 5 }, on('demo:ai1')));
+  a.add(
+    rec(
+      2.001,
+      S,
+      C,
+      { name: 'EventAddResponse', id: 1, subscriptionid: 1, status: 1, data: [1] },
+      { ...on('demo:ai1'), latency: 0.001 },
+    ),
+  );
   a.add(rec(3, C, S, { name: 'EventsOffRequest', id: 8 }, on(null)));
-  a.add(rec(3, C, S, { name: 'WriteRequest', id: 4, sid: 42, data: [2.5], data_type: 6, data_count: 1 }, on('demo:ai1')));
-  a.add(rec(4, S, C, { name: 'ReadNotifyResponse', id: 15, status: 152, status_name: 'ECA_GETFAIL', ioid: 1 }, { ...on('demo:ai1'), latency: 0.5 }));
+  a.add(
+    rec(3, C, S, { name: 'WriteRequest', id: 4, sid: 42, data: [2.5], data_type: 6, data_count: 1 }, on('demo:ai1')),
+  );
+  a.add(
+    rec(
+      4,
+      S,
+      C,
+      { name: 'ReadNotifyResponse', id: 15, status: 152, status_name: 'ECA_GETFAIL', ioid: 1 },
+      { ...on('demo:ai1'), latency: 0.5 },
+    ),
+  );
   a.closeCircuit(1, 5, 'fin');
   return a;
 }
@@ -35,8 +104,19 @@ function busyAnalyzer(): Analyzer {
 suite('report', () => {
   it('has every section the issue names and validates against the JSON Schema', () => {
     const report = JSON.parse(JSON.stringify(busyAnalyzer().report()));
-    for (const key of ['never_found', 'search_storms', 'duplicates', 'beacons', 'latency', 'monitor_load',
-      'redundant_subscriptions', 'writes', 'errors', 'circuits', 'channels']) {
+    for (const key of [
+      'never_found',
+      'search_storms',
+      'duplicates',
+      'beacons',
+      'latency',
+      'monitor_load',
+      'redundant_subscriptions',
+      'writes',
+      'errors',
+      'circuits',
+      'channels',
+    ]) {
       expect(report[key], key).toBeInstanceOf(Array);
       expect(report[key].length, key).toBeGreaterThan(0);
     }

@@ -1,15 +1,29 @@
 import { BeaconAnalysis, type BeaconEntry, defaultBeaconOptions, type BeaconOptions } from './beacons.js';
 import {
-  type ChannelLogEntry, type CircuitEndReason, type CircuitLogEntry, ConversationAnalysis, type WriteEntry,
+  type ChannelLogEntry,
+  type CircuitEndReason,
+  type CircuitLogEntry,
+  ConversationAnalysis,
+  type WriteEntry,
 } from './conversations.js';
 import { type ErrorEntry, ErrorAnalysis } from './errors.js';
 import { LatencyAnalysis, type LatencyEntry, type PvLatencyEntry } from './latency.js';
-import { type FlowControlEntry, MonitorAnalysis, type MonitorLoadEntry, type RedundantSubscriptionEntry } from './monitors.js';
+import {
+  type FlowControlEntry,
+  MonitorAnalysis,
+  type MonitorLoadEntry,
+  type RedundantSubscriptionEntry,
+} from './monitors.js';
 import type { Bounded } from './bounded.js';
 import type { AnalysisRecord } from './record.js';
 import {
-  defaultSearchOptions, type DuplicateEntry, type NeverFoundEntry, SearchAnalysis, type SearchClientEntry,
-  type SearchOptions, type SearchStormEntry,
+  defaultSearchOptions,
+  type DuplicateEntry,
+  type NeverFoundEntry,
+  SearchAnalysis,
+  type SearchClientEntry,
+  type SearchOptions,
+  type SearchStormEntry,
 } from './searches.js';
 
 /** The report as `ca-shark report --json` prints it; documented in docs/report.md. */
@@ -161,7 +175,8 @@ export function resolveSections(names: readonly string[]): (keyof Report)[] {
   const keys = new Set<keyof Report>();
   for (const name of names) {
     const found = REPORT_SECTIONS[name.toLowerCase().replace(/-/g, '_')];
-    if (!found) throw new SectionError(`unknown report section '${name}'; valid: ${Object.keys(REPORT_SECTIONS).join(', ')}`);
+    if (!found)
+      throw new SectionError(`unknown report section '${name}'; valid: ${Object.keys(REPORT_SECTIONS).join(', ')}`);
     for (const key of found) keys.add(key);
   }
   return [...keys];

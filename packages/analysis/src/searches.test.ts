@@ -11,7 +11,6 @@ function search(t: number, pv: string, cid: number, from = CLIENT) {
   return rec(t, from, BROADCAST, { name: 'SearchRequest', id: 6, pv: pv, cid, version: 13, reply: 5 }, { pv });
 }
 
-
 function reply(t: number, serverIp: string, pv: string, cid: number, to = CLIENT, ip = '255.255.255.255', port = 5064) {
   return rec(t, `${serverIp}:5064`, to, { name: 'SearchResponse', id: 6, port, ip, cid, version: 13 }, { pv });
 }
@@ -34,7 +33,13 @@ suite('search analysis', () => {
     expect(storm.unanswered_ratio).toBe(1);
     expect(storm.oldest_unanswered_age).toBeCloseTo(29 / 3, 6);
     const ok = r.search_storms!.find((s) => s.pv === 'ok:pv')!;
-    expect(ok).toMatchObject({ answered: true, answers: 1, flagged: false, oldest_unanswered_age: null, unanswered_ratio: 0 });
+    expect(ok).toMatchObject({
+      answered: true,
+      answers: 1,
+      flagged: false,
+      oldest_unanswered_age: null,
+      unanswered_ratio: 0,
+    });
   });
 
   it('flags a client that searches far more than the others', () => {
@@ -56,14 +61,18 @@ suite('search analysis', () => {
     const dups = a.report().duplicates!;
     expect(dups).toEqual([
       {
-        pv: 'dup:pv', servers: ['10.0.0.9:5064', '10.0.0.10:5064'], verdict: 'duplicate',
+        pv: 'dup:pv',
+        servers: ['10.0.0.9:5064', '10.0.0.10:5064'],
+        verdict: 'duplicate',
         answers: [
           { server: '10.0.0.9:5064', via: ['10.0.0.9:5064'], first_seen: 1.001, count: 1 },
           { server: '10.0.0.10:5064', via: ['10.0.0.10:5064'], first_seen: 1.002, count: 1 },
         ],
       },
       {
-        pv: 'mp:pv', servers: ['10.0.0.9:5064'], verdict: 'multi-path',
+        pv: 'mp:pv',
+        servers: ['10.0.0.9:5064'],
+        verdict: 'multi-path',
         answers: [{ server: '10.0.0.9:5064', via: ['10.0.0.9:5064', '10.0.1.9:5064'], first_seen: 2.001, count: 2 }],
       },
     ]);

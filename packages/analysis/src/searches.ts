@@ -187,7 +187,13 @@ export class SearchAnalysis {
     const t = record.timestamp;
     const process = sender(record);
     const entry = this.pvs.upsert(pv, () => ({
-      pv, count: 0, first: t, last: t, clients: new Map(), retries: new BoundedMap(MAX_RETRY_KEYS_PER_PV), maxRetries: 0,
+      pv,
+      count: 0,
+      first: t,
+      last: t,
+      clients: new Map(),
+      retries: new BoundedMap(MAX_RETRY_KEYS_PER_PV),
+      maxRetries: 0,
       answers: new Map(),
     }));
     entry.count++;
@@ -200,7 +206,10 @@ export class SearchAnalysis {
     entry.retries.set(retryKey, retries);
     if (retries > entry.maxRetries) entry.maxRetries = retries;
     if (entry.answers.size === 0 && entry.firstUnanswered === undefined) entry.firstUnanswered = t;
-    for (const [table, key] of [[this.processes, process], [this.hosts, record.src]] as const) {
+    for (const [table, key] of [
+      [this.processes, process],
+      [this.hosts, record.src],
+    ] as const) {
       const client = table.upsert(key, () => ({ client: key, count: 0, first: t, last: t, pvs: new Set<string>() }));
       client.count++;
       client.last = t;
@@ -235,7 +244,10 @@ export class SearchAnalysis {
   /** Per-PV search table, busiest first, with storm flags. */
   storms(): Bounded<SearchStormEntry> {
     const all = [...this.pvs.values()];
-    const sigmaLimit = outlierLimit(all.map((e) => e.count), this.options.sigma);
+    const sigmaLimit = outlierLimit(
+      all.map((e) => e.count),
+      this.options.sigma,
+    );
     const rows = all.map((e): SearchStormEntry => {
       const rate = e.count / Math.max(e.last - e.first, 1);
       let answers = 0;
@@ -269,9 +281,15 @@ export class SearchAnalysis {
   /** Client hosts and processes by search count, with flags for outliers. */
   clients(): Bounded<SearchClientEntry> {
     const rows: SearchClientEntry[] = [];
-    for (const [kind, table] of [['host', this.hosts], ['process', this.processes]] as const) {
+    for (const [kind, table] of [
+      ['host', this.hosts],
+      ['process', this.processes],
+    ] as const) {
       const all = [...table.values()];
-      const sigmaLimit = outlierLimit(all.map((c) => c.count), this.options.sigma);
+      const sigmaLimit = outlierLimit(
+        all.map((c) => c.count),
+        this.options.sigma,
+      );
       for (const c of all) {
         const rate = c.count / Math.max(c.last - c.first, 1);
         const reasons: string[] = [];
@@ -279,9 +297,18 @@ export class SearchAnalysis {
           if (rate >= this.options.clientRateThreshold) {
             reasons.push(`searches ${rate.toFixed(2)}/s (threshold ${this.options.clientRateThreshold}/s)`);
           }
-          if (c.count > sigmaLimit) reasons.push(`${c.count} searches, far above the other ${kind}s (limit ${sigmaLimit.toFixed(1)})`);
+          if (c.count > sigmaLimit)
+            reasons.push(`${c.count} searches, far above the other ${kind}s (limit ${sigmaLimit.toFixed(1)})`);
         }
-        rows.push({ client: c.client, kind, count: c.count, rate, pvs: c.pvs.size, flagged: reasons.length > 0, reasons });
+        rows.push({
+          client: c.client,
+          kind,
+          count: c.count,
+          rate,
+          pvs: c.pvs.size,
+          flagged: reasons.length > 0,
+          reasons,
+        });
       }
     }
     return firstRows(rows, this.options.topLimit * 2, (a, b) => b.count - a.count);
@@ -294,7 +321,10 @@ export class SearchAnalysis {
       if (e.answers.size > 0) continue;
       const clients = [...e.clients.keys()];
       rows.push({
-        pv: e.pv, count: e.count, first_seen: e.first, last_seen: e.last,
+        pv: e.pv,
+        count: e.count,
+        first_seen: e.first,
+        last_seen: e.last,
         clients: clients.slice(0, 32),
         hosts: [...new Set(clients.map((c) => c.slice(0, c.lastIndexOf(':'))))].slice(0, 32),
       });

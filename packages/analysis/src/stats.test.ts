@@ -47,10 +47,38 @@ describe('latencySummary', () => {
 describe('StatsCollector', () => {
   it('reports unanswered creations, latencies per server, counts, top searches and circuits', async () => {
     const records: StatsRecord[] = [
-      msg(0.0, CLIENT, A, 'SearchRequest', { pv_name: 'x' }, { transport: { protocol: 'udp', sport: 40001, dport: 5064 } }),
-      msg(0.0, CLIENT, A, 'SearchRequest', { pv_name: 'y' }, { transport: { protocol: 'udp', sport: 40001, dport: 5064 } }),
-      msg(0.1, CLIENT, A, 'SearchRequest', { pv_name: 'x' }, { transport: { protocol: 'udp', sport: 40001, dport: 5064 } }),
-      msg(0.104, A, CLIENT, 'SearchResponse', { cid: 1 }, { latency: 0.004, transport: { protocol: 'udp', sport: 5064, dport: 40001 } }),
+      msg(
+        0.0,
+        CLIENT,
+        A,
+        'SearchRequest',
+        { pv_name: 'x' },
+        { transport: { protocol: 'udp', sport: 40001, dport: 5064 } },
+      ),
+      msg(
+        0.0,
+        CLIENT,
+        A,
+        'SearchRequest',
+        { pv_name: 'y' },
+        { transport: { protocol: 'udp', sport: 40001, dport: 5064 } },
+      ),
+      msg(
+        0.1,
+        CLIENT,
+        A,
+        'SearchRequest',
+        { pv_name: 'x' },
+        { transport: { protocol: 'udp', sport: 40001, dport: 5064 } },
+      ),
+      msg(
+        0.104,
+        A,
+        CLIENT,
+        'SearchResponse',
+        { cid: 1 },
+        { latency: 0.004, transport: { protocol: 'udp', sport: 5064, dport: 40001 } },
+      ),
       msg(1.0, CLIENT, A, 'HostNameRequest', { host_name: 'ws1' }),
       msg(1.0, CLIENT, A, 'ClientNameRequest', { user_name: 'op' }),
       msg(1.0, CLIENT, A, 'CreateChanRequest', { pv_name: 'x', cid: 1 }),
@@ -110,18 +138,60 @@ describe('StatsCollector', () => {
     expect(report.topSearched).toEqual([{ pv: 'x', count: 2 }]);
 
     expect(report.circuits).toEqual([
-      { client: '10.0.0.5:40000', server: '10.0.0.9:5064', host: 'ws1', user: 'op', channels: 2, messages: 10, first: 1.0, last: 3.1 },
-      { client: '10.0.0.5:40000', server: '10.0.0.10:6000', host: null, user: null, channels: 1, messages: 4, first: 2.0, last: 2.2 },
+      {
+        client: '10.0.0.5:40000',
+        server: '10.0.0.9:5064',
+        host: 'ws1',
+        user: 'op',
+        channels: 2,
+        messages: 10,
+        first: 1.0,
+        last: 3.1,
+      },
+      {
+        client: '10.0.0.5:40000',
+        server: '10.0.0.10:6000',
+        host: null,
+        user: null,
+        channels: 1,
+        messages: 4,
+        first: 2.0,
+        last: 2.2,
+      },
     ]);
   });
 
   it('uses the decoder endpoints and circuit id when present', () => {
     const s = new StatsCollector();
-    s.add(msg(1, CLIENT, A, 'HostNameRequest', { host_name: 'h' }, { circuit: 4, client: '1.1.1.1:1', server: '2.2.2.2:2' }));
-    s.add(msg(2, A, CLIENT, 'CreateChanResponse', { cid: 1 }, { circuit: 4, latency: 0.25, client: '1.1.1.1:1', server: '2.2.2.2:2' }));
+    s.add(
+      msg(
+        1,
+        CLIENT,
+        A,
+        'HostNameRequest',
+        { host_name: 'h' },
+        { circuit: 4, client: '1.1.1.1:1', server: '2.2.2.2:2' },
+      ),
+    );
+    s.add(
+      msg(
+        2,
+        A,
+        CLIENT,
+        'CreateChanResponse',
+        { cid: 1 },
+        { circuit: 4, latency: 0.25, client: '1.1.1.1:1', server: '2.2.2.2:2' },
+      ),
+    );
     const r = s.report();
     expect(r.circuits).toHaveLength(1);
-    expect(r.circuits[0]).toMatchObject({ client: '1.1.1.1:1', server: '2.2.2.2:2', host: 'h', channels: 1, messages: 2 });
+    expect(r.circuits[0]).toMatchObject({
+      client: '1.1.1.1:1',
+      server: '2.2.2.2:2',
+      host: 'h',
+      channels: 1,
+      messages: 2,
+    });
     expect(r.latency.connection['2.2.2.2:2'].mean).toBe(0.25);
   });
 
@@ -137,6 +207,13 @@ describe('StatsCollector', () => {
 
   it('reports an empty input', async () => {
     const r = await computeStats([]);
-    expect(r).toMatchObject({ messages: 0, first: null, last: null, unansweredCreations: [], circuits: [], topSearched: [] });
+    expect(r).toMatchObject({
+      messages: 0,
+      first: null,
+      last: null,
+      unansweredCreations: [],
+      circuits: [],
+      topSearched: [],
+    });
   });
 });

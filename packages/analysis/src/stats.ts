@@ -204,7 +204,8 @@ export class StatsCollector {
         if (dt === null && request !== undefined) dt = r.timestamp - request.timestamp;
         if (dt !== null) {
           const t = r.request?.timestamp ?? request?.timestamp ?? r.timestamp - dt;
-          if (this.connections.length < this.maxRows) this.connections.push({ pv: r.pv ?? request?.pv ?? null, server, t, dt });
+          if (this.connections.length < this.maxRows)
+            this.connections.push({ pv: r.pv ?? request?.pv ?? null, server, t, dt });
           else this.connectionsOmitted++;
         }
       }
@@ -229,7 +230,8 @@ export class StatsCollector {
       if (r.timestamp < c.first) c.first = r.timestamp;
       if (r.timestamp > c.last) c.last = r.timestamp;
       if (name === 'HostNameRequest') c.host = stringField(r.command, 'host_name') ?? c.host;
-      else if (name === 'ClientNameRequest') c.user = stringField(r.command, 'user_name') ?? stringField(r.command, 'client_name') ?? c.user;
+      else if (name === 'ClientNameRequest')
+        c.user = stringField(r.command, 'user_name') ?? stringField(r.command, 'client_name') ?? c.user;
       else if (name === 'CreateChanResponse') c.channels++;
     }
   }
@@ -255,9 +257,7 @@ export class StatsCollector {
       .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
       .slice(0, this.top)
       .map(([pv, count]) => ({ pv, count }));
-    const circuits = [...this.circuits.values()]
-      .map((c) => ({ ...c }))
-      .sort((a, b) => a.first - b.first);
+    const circuits = [...this.circuits.values()].map((c) => ({ ...c })).sort((a, b) => a.first - b.first);
     const unanswered = [...this.pending.values()].sort((a, b) => a.timestamp - b.timestamp);
     const omitted: NonNullable<StatsReport['omitted']> = {};
     if (this.connectionsOmitted > 0) omitted.connections = this.connectionsOmitted;

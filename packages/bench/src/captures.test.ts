@@ -20,7 +20,9 @@ describe('cacheName', () => {
 
 describe('portsFromScriptOutput', () => {
   it('reads the ports make-capture.sh recorded on, defaulting to 5064/5065', () => {
-    expect(portsFromScriptOutput('make-capture: wrote /x (5 bytes, CA on UDP/TCP port 41234, beacons to 41235)\n')).toEqual({
+    expect(
+      portsFromScriptOutput('make-capture: wrote /x (5 bytes, CA on UDP/TCP port 41234, beacons to 41235)\n'),
+    ).toEqual({
       serverPort: 41234,
       repeaterPort: 41235,
     });
@@ -28,7 +30,11 @@ describe('portsFromScriptOutput', () => {
   });
 
   it('reads how many packets tcpdump dropped', () => {
-    expect(droppedFromScriptOutput('make-capture: wrote x\nmake-capture: warning: tcpdump dropped 42 packets (streams have gaps)\n')).toBe(42);
+    expect(
+      droppedFromScriptOutput(
+        'make-capture: wrote x\nmake-capture: warning: tcpdump dropped 42 packets (streams have gaps)\n',
+      ),
+    ).toBe(42);
     expect(droppedFromScriptOutput('make-capture: wrote x\n')).toBe(0);
   });
 });
@@ -56,7 +62,18 @@ describe('frameCensus', () => {
   it('counts frames and those over 65,535 bytes, in either byte order', () => {
     for (const bigEndian of [false, true]) {
       const file = join(dir, `c${bigEndian ? 'be' : 'le'}.pcap`);
-      writeFileSync(file, pcap([[60, 60], [65549, 65549], [100, 70000], [65535, 65535]], bigEndian));
+      writeFileSync(
+        file,
+        pcap(
+          [
+            [60, 60],
+            [65549, 65549],
+            [100, 70000],
+            [65535, 65535],
+          ],
+          bigEndian,
+        ),
+      );
       expect(frameCensus(file)).toEqual({ frames: 4, jumbo: 2, maxFrameBytes: 70000 });
     }
   });

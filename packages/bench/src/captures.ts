@@ -5,7 +5,19 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, join } from 'node:path';
 import { trackGroup } from './measure.js';
 
@@ -39,7 +51,12 @@ const STANDARD_PORTS: CapturePorts = { serverPort: 5064, repeaterPort: 5065 };
 
 /** File name of a cached capture: mix, size and a digest of the parameters and the recording script. */
 export function cacheName(spec: CaptureSpec, scriptText: string): string {
-  const digest = createHash('sha256').update(JSON.stringify(spec)).update('\0').update(scriptText).digest('hex').slice(0, 12);
+  const digest = createHash('sha256')
+    .update(JSON.stringify(spec))
+    .update('\0')
+    .update(scriptText)
+    .digest('hex')
+    .slice(0, 12);
   return `${spec.mix}-${spec.sizeMb}mb-${digest}.pcap`;
 }
 
@@ -67,7 +84,13 @@ export async function ensureCapture(
   const label = `${spec.mix} ${spec.sizeMb} MB`;
   if (existsSync(file) && existsSync(meta)) {
     options.log(`using cached ${label} capture ${file}`);
-    return { label, mix: spec.mix, file, bytes: statSync(file).size, ports: JSON.parse(readFileSync(meta, 'utf8')) as CapturePorts };
+    return {
+      label,
+      mix: spec.mix,
+      file,
+      bytes: statSync(file).size,
+      ports: JSON.parse(readFileSync(meta, 'utf8')) as CapturePorts,
+    };
   }
   const blocker = recordingBlocker();
   if (blocker !== undefined) throw new Error(`cannot record the ${label} capture: ${blocker}`);
@@ -85,7 +108,9 @@ export async function ensureCapture(
     }
     const dropped = droppedFromScriptOutput(output);
     if (dropped === 0) break;
-    options.log(`tcpdump dropped ${dropped} packets while recording ${label}${attempt < RECORD_ATTEMPTS ? ': recording again' : ': keeping it anyway'}`);
+    options.log(
+      `tcpdump dropped ${dropped} packets while recording ${label}${attempt < RECORD_ATTEMPTS ? ': recording again' : ': keeping it anyway'}`,
+    );
   }
   const ports = portsFromScriptOutput(output);
   renameSync(partial, file);
@@ -93,7 +118,8 @@ export async function ensureCapture(
   // Captures of the same mix and size recorded by an older script are stale: do not let them pile up.
   const stem = cacheName(spec, '').replace(/[0-9a-f]{12}\.pcap$/, '');
   for (const name of readdirSync(options.cacheDir)) {
-    if (name.startsWith(stem) && !file.endsWith(name) && !meta.endsWith(name)) rmSync(join(options.cacheDir, name), { force: true });
+    if (name.startsWith(stem) && !file.endsWith(name) && !meta.endsWith(name))
+      rmSync(join(options.cacheDir, name), { force: true });
   }
   return { label, mix: spec.mix, file, bytes: statSync(file).size, ports };
 }

@@ -36,7 +36,18 @@ const RUN_SECONDS_PER_MB = 1.5;
 /** Recording runs at ~2.5 MB/s; this leaves room for a loaded machine. */
 const RECORD_BASE_SECONDS = 120;
 const RECORD_SECONDS_PER_MB = 1.5;
-const ALL_TOOLS = ['read', 'shark', 'text', 'json', 'stats', 'report', 'daemon-r', 'daemon-stdin', 'caproto', 'tshark'] as const;
+const ALL_TOOLS = [
+  'read',
+  'shark',
+  'text',
+  'json',
+  'stats',
+  'report',
+  'daemon-r',
+  'daemon-stdin',
+  'caproto',
+  'tshark',
+] as const;
 type Tool = (typeof ALL_TOOLS)[number];
 
 /**
@@ -61,7 +72,8 @@ function tools(): Set<Tool> {
   if (given === undefined || given.trim() === '') return new Set(ALL_TOOLS);
   const out = new Set<Tool>();
   for (const t of given.split(',').map((s) => s.trim())) {
-    if (!(ALL_TOOLS as readonly string[]).includes(t)) throw new Error(`CA_SHARK_BENCH_TOOLS: unknown row "${t}" (one of ${ALL_TOOLS.join(', ')})`);
+    if (!(ALL_TOOLS as readonly string[]).includes(t))
+      throw new Error(`CA_SHARK_BENCH_TOOLS: unknown row "${t}" (one of ${ALL_TOOLS.join(', ')})`);
     out.add(t as Tool);
   }
   return out;
@@ -135,18 +147,29 @@ async function benchCapture(capture: Capture, selected: Set<Tool>): Promise<void
     if (t === undefined || bytes / MB <= RSS_TARGET_MAX_MB) return t;
     return { rate: t.rate };
   };
-  const row = (tool: string, measurement: Measurement, units: number, note = '', unitName: Row['unitName'] = 'msgs', key?: Tool): void => {
+  const row = (
+    tool: string,
+    measurement: Measurement,
+    units: number,
+    note = '',
+    unitName: Row['unitName'] = 'msgs',
+    key?: Tool,
+  ): void => {
     rows.push({ tool, measurement, units, unitName, bytes, note, target: targetOf(key) });
     log(`${tool}: ${measurement.wallS.toFixed(2)} s`);
   };
 
-  if (selected.has('read')) row('cat FILE > /dev/null (reading the bytes)', await run({ argv: ['cat', file] }), NaN, 'floor');
+  if (selected.has('read'))
+    row('cat FILE > /dev/null (reading the bytes)', await run({ argv: ['cat', file] }), NaN, 'floor');
 
   // shark() gives the reference message count for the rates of the other rows.
   let messages = NaN;
   if (selected.has('shark')) {
     const ports = capture.ports;
-    const m = await run({ argv: ['node', ITERATE, file, String(ports.serverPort), String(ports.repeaterPort)], stdoutTo: 'capture' });
+    const m = await run({
+      argv: ['node', ITERATE, file, String(ports.serverPort), String(ports.repeaterPort)],
+      stdoutTo: 'capture',
+    });
     let malformed = NaN;
     try {
       const counts = JSON.parse(m.stdout) as { records: number; malformed: number };
@@ -170,7 +193,14 @@ async function benchCapture(capture: Capture, selected: Set<Tool>): Promise<void
   }
   for (const section of ['stats', 'report'] as const) {
     if (selected.has(section)) {
-      row(`ca-shark ${section} FILE`, await run({ argv: ['node', CLI, section, ...portArgs(capture, 'cli'), file] }), messages, '', 'msgs', section);
+      row(
+        `ca-shark ${section} FILE`,
+        await run({ argv: ['node', CLI, section, ...portArgs(capture, 'cli'), file] }),
+        messages,
+        '',
+        'msgs',
+        section,
+      );
     }
   }
   const reference = Number.isFinite(jsonLines) ? jsonLines : messages;
@@ -183,11 +213,28 @@ async function benchCapture(capture: Capture, selected: Set<Tool>): Promise<void
       return;
     }
     const lost = reference - summary.messages;
-    const verdict = !Number.isFinite(lost) ? '' : lost === 0 ? `, as many as ${referenceName}` : `, ${thousands(lost)} FEWER than ${referenceName}`;
-    row(tool, m, summary.messages, `${thousands(summary.messages)} records${verdict}; ${thousands(summary.decoderDropped)} frames dropped, ${thousands(summary.malformed)} malformed`);
+    const verdict = !Number.isFinite(lost)
+      ? ''
+      : lost === 0
+        ? `, as many as ${referenceName}`
+        : `, ${thousands(lost)} FEWER than ${referenceName}`;
+    row(
+      tool,
+      m,
+      summary.messages,
+      `${thousands(summary.messages)} records${verdict}; ${thousands(summary.decoderDropped)} frames dropped, ${thousands(summary.malformed)} malformed`,
+    );
   };
-  if (selected.has('daemon-r')) daemonRow('ca-sharkd -r FILE --speed max', await run({ argv: ['node', DAEMON, '-r', file, '--speed', 'max', ...daemonArgs] }));
-  if (selected.has('daemon-stdin')) daemonRow('cat FILE | ca-sharkd --stdin', await run({ argv: ['node', DAEMON, '--stdin', ...daemonArgs], catFile: file }));
+  if (selected.has('daemon-r'))
+    daemonRow(
+      'ca-sharkd -r FILE --speed max',
+      await run({ argv: ['node', DAEMON, '-r', file, '--speed', 'max', ...daemonArgs] }),
+    );
+  if (selected.has('daemon-stdin'))
+    daemonRow(
+      'cat FILE | ca-sharkd --stdin',
+      await run({ argv: ['node', DAEMON, '--stdin', ...daemonArgs], catFile: file }),
+    );
 
   const skipped: string[] = [];
   if (selected.has('caproto')) {
@@ -195,14 +242,25 @@ async function benchCapture(capture: Capture, selected: Set<Tool>): Promise<void
     if (onPath('caproto-shark')) {
       const m = await run({ argv: ['caproto-shark'], catFile: file, countLines: true });
       // Its rate counts the lines it printed: it skips messages silently, so the capture's count would flatter it.
-      row('caproto-shark < FILE', m, lineCount(m), `${thousands(lineCount(m))} of ${thousands(messages)} messages printed`, 'lines');
+      row(
+        'caproto-shark < FILE',
+        m,
+        lineCount(m),
+        `${thousands(lineCount(m))} of ${thousands(messages)} messages printed`,
+        'lines',
+      );
     } else skipped.push('caproto-shark (not on PATH: pip install caproto)');
   }
   if (selected.has('tshark')) {
     const lua = env.CA_SHARK_BENCH_CALUA;
     if (!onPath('tshark')) skipped.push('Wireshark rows (tshark not installed: apt-get install tshark)');
     else {
-      row('tshark -q -r FILE (no CA dissector)', await run({ argv: ['tshark', '-q', '-r', file] }), NaN, 'floor of Wireshark');
+      row(
+        'tshark -q -r FILE (no CA dissector)',
+        await run({ argv: ['tshark', '-q', '-r', file] }),
+        NaN,
+        'floor of Wireshark',
+      );
       if (lua !== undefined && existsSync(lua)) {
         const m = await run({ argv: ['tshark', '-X', `lua_script:${lua}`, '-r', file], countLines: true });
         row('tshark + cashark ca.lua', m, messages, `${thousands(lineCount(m))} lines printed`);
@@ -210,7 +268,10 @@ async function benchCapture(capture: Capture, selected: Set<Tool>): Promise<void
     }
   }
 
-  const jumbo = census === undefined ? '' : `, ${thousands(census.frames)} frames (${thousands(census.jumbo)} over ${thousands(OLD_SNAPLEN)} bytes)`;
+  const jumbo =
+    census === undefined
+      ? ''
+      : `, ${thousands(census.frames)} frames (${thousands(census.jumbo)} over ${thousands(OLD_SNAPLEN)} bytes)`;
   process.stdout.write(
     `\n## realistic traffic (not synthetic): ${capture.label}: ${capture.file}\n` +
       `${(bytes / MB).toFixed(1)} MB, ${thousands(messages)} CA messages${jumbo}; load after: ${loadNow()}\n\n` +
@@ -251,7 +312,9 @@ async function main(): Promise<number> {
     list = await captures();
   } catch (err) {
     log((err as Error).message);
-    log('or point CA_SHARK_BENCH_CAPTURE at an existing capture, e.g. one made by `sudo scripts/make-capture.sh 100 F --realistic`');
+    log(
+      'or point CA_SHARK_BENCH_CAPTURE at an existing capture, e.g. one made by `sudo scripts/make-capture.sh 100 F --realistic`',
+    );
     return 1;
   }
   for (const capture of list) await benchCapture(capture, selected);

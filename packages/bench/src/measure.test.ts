@@ -4,7 +4,11 @@ import { measure, parseDaemonSummary, parseGnuTime, pipeline, shellQuote } from 
 describe('parseGnuTime', () => {
   it('reads wall, CPU (user + system) and peak RSS from the last line', () => {
     expect(parseGnuTime('1.50 0.75 0.25 204800\n')).toEqual({ wallS: 1.5, cpuS: 1, rssMb: 200 });
-    expect(parseGnuTime('Command terminated by signal 15\n0.10 0.00 0.01 1024\n')).toEqual({ wallS: 0.1, cpuS: 0.01, rssMb: 1 });
+    expect(parseGnuTime('Command terminated by signal 15\n0.10 0.00 0.01 1024\n')).toEqual({
+      wallS: 0.1,
+      cpuS: 0.01,
+      rssMb: 1,
+    });
   });
 
   it('gives undefined for anything else', () => {
@@ -30,7 +34,12 @@ describe('pipeline', () => {
 
 describe('measure', () => {
   it('measures a command fed through a pipe and counts its lines', async () => {
-    const m = await measure({ argv: ['grep', '-c', 'b'], catFile: '/etc/passwd', stdoutTo: 'capture', timeoutMs: 20000 });
+    const m = await measure({
+      argv: ['grep', '-c', 'b'],
+      catFile: '/etc/passwd',
+      stdoutTo: 'capture',
+      timeoutMs: 20000,
+    });
     expect(m.exitCode).toBe(0);
     expect(m.timedOut).toBe(false);
     expect(Number(m.stdout)).toBeGreaterThan(0);
@@ -64,7 +73,12 @@ describe('parseDaemonSummary', () => {
       summary({ messages: 299444, malformed: 2, decoderDropped: 26000, capture: { received: 0, dropped: 7 } }),
       'ca-sharkd: 74873 packets ...',
     ].join('\n');
-    expect(parseDaemonSummary(stderr)).toEqual({ messages: 299444, malformed: 2, decoderDropped: 26000, captureDropped: 7 });
+    expect(parseDaemonSummary(stderr)).toEqual({
+      messages: 299444,
+      malformed: 2,
+      decoderDropped: 26000,
+      captureDropped: 7,
+    });
   });
 
   it('is undefined when the daemon stopped before its summary', () => {

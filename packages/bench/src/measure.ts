@@ -127,7 +127,15 @@ export async function measure(command: TimedCommand): Promise<Measurement> {
     } catch {
       figures = undefined;
     }
-    return { wallS: figures?.wallS ?? NaN, cpuS: figures?.cpuS ?? NaN, rssMb: figures?.rssMb ?? NaN, exitCode, timedOut, stdout, stderr };
+    return {
+      wallS: figures?.wallS ?? NaN,
+      cpuS: figures?.cpuS ?? NaN,
+      rssMb: figures?.rssMb ?? NaN,
+      exitCode,
+      timedOut,
+      stdout,
+      stderr,
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

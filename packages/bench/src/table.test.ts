@@ -6,16 +6,16 @@ const ok: Measurement = { wallS: 2, cpuS: 3.5, rssMb: 120.4, exitCode: 0, timedO
 
 describe('results table', () => {
   it('computes rates from wall time', () => {
-    expect(cells({ tool: 'shark()', measurement: ok, units: 300000, unitName: 'msgs', bytes: 100 * 1048576, note: '0 malformed' })).toEqual([
-      'shark()',
-      '2.00',
-      '3.50',
-      '150,000 msgs',
-      '50.0',
-      '120',
-      '',
-      '0 malformed',
-    ]);
+    expect(
+      cells({
+        tool: 'shark()',
+        measurement: ok,
+        units: 300000,
+        unitName: 'msgs',
+        bytes: 100 * 1048576,
+        note: '0 malformed',
+      }),
+    ).toEqual(['shark()', '2.00', '3.50', '150,000 msgs', '50.0', '120', '', '0 malformed']);
   });
 
   it('says whether a row met its target rate and RSS', () => {
@@ -26,9 +26,23 @@ describe('results table', () => {
   });
 
   it('shows no rate for a failed or timed-out run, and says why', () => {
-    const failed = cells({ tool: 't', measurement: { ...ok, exitCode: 70 }, units: 10, unitName: 'lines', bytes: 1, note: '' });
+    const failed = cells({
+      tool: 't',
+      measurement: { ...ok, exitCode: 70 },
+      units: 10,
+      unitName: 'lines',
+      bytes: 1,
+      note: '',
+    });
     expect([failed[3], failed[4], failed[7]]).toEqual(['-', '-', 'EXIT 70']);
-    const late = cells({ tool: 't', measurement: { ...ok, timedOut: true, exitCode: null }, units: 10, unitName: 'lines', bytes: 1, note: 'n' });
+    const late = cells({
+      tool: 't',
+      measurement: { ...ok, timedOut: true, exitCode: null },
+      units: 10,
+      unitName: 'lines',
+      bytes: 1,
+      note: 'n',
+    });
     expect(late[7]).toBe('TIMED OUT; n');
   });
 

@@ -67,7 +67,7 @@ describe('translateOpenError', () => {
 
   it('maps an interface that is down to CAPTURE_INTERFACE_DOWN', () => {
     const err = translateOpenError(
-      { message: "That device is not up", stage: 'activate', pcapStatus: PCAP_STATUS.IFACE_NOT_UP },
+      { message: 'That device is not up', stage: 'activate', pcapStatus: PCAP_STATUS.IFACE_NOT_UP },
       'eth1',
       '',
       names,

@@ -169,7 +169,9 @@ describe.skipIf(!IS_ROOT)('live capture on lo (root only)', { timeout: 30_000 },
       } catch (err) {
         stopped = true;
         const said = await tcpdump.stop();
-        throw new Error(`${(err as Error).message}: it wrote ${pcapRecordCount(file)} of ${PACKETS}; ${said}`, { cause: err });
+        throw new Error(`${(err as Error).message}: it wrote ${pcapRecordCount(file)} of ${PACKETS}; ${said}`, {
+          cause: err,
+        });
       }
     } finally {
       if (!stopped) await tcpdump.stop();
@@ -334,11 +336,10 @@ describe.skipIf(!IS_ROOT)('live capture on lo (root only)', { timeout: 30_000 },
   });
 
   it('survives garbage collection of closed captures (stock cap segfaults here)', () => {
-    const out = spawnSync(
-      process.execPath,
-      ['--import', 'tsx', childScript('gc-churn.ts'), String(port)],
-      { encoding: 'utf8', timeout: HANG_GUARD_MS },
-    );
+    const out = spawnSync(process.execPath, ['--import', 'tsx', childScript('gc-churn.ts'), String(port)], {
+      encoding: 'utf8',
+      timeout: HANG_GUARD_MS,
+    });
     expect(out.signal, out.stderr).toBeNull();
     expect(out.status, out.stderr).toBe(0);
     const result = JSON.parse(out.stdout.trim().split('\n').at(-1) ?? '{}') as { rounds?: number; frames?: number };
@@ -365,7 +366,11 @@ describe.skipIf(!IS_ROOT)('live capture on lo (root only)', { timeout: 30_000 },
       );
       expect(out.status, out.stderr).toBe(0);
       const result = JSON.parse(out.stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
-      expect(result).toMatchObject({ opened: false, name: 'CapturePermissionError', code: 'CAPTURE_PERMISSION_DENIED' });
+      expect(result).toMatchObject({
+        opened: false,
+        name: 'CapturePermissionError',
+        code: 'CAPTURE_PERMISSION_DENIED',
+      });
       expect(result.message).toContain('sudo');
       expect(result.message).toContain('setcap cap_net_raw,cap_net_admin+eip');
     },

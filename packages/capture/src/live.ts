@@ -147,7 +147,10 @@ export function openLive(options: LiveCaptureOptions): LiveCapture {
   }
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_TIMEOUT_MS) {
-    throw new CaptureError('CAPTURE_BAD_OPTION', `timeoutMs must be an integer from 1 to ${MAX_TIMEOUT_MS}, got ${timeoutMs}`);
+    throw new CaptureError(
+      'CAPTURE_BAD_OPTION',
+      `timeoutMs must be an integer from 1 to ${MAX_TIMEOUT_MS}, got ${timeoutMs}`,
+    );
   }
   return new Capture(iface, filter, snaplen, bufferSize, {
     promiscuous: options.promiscuous ?? true,
@@ -398,11 +401,15 @@ class Capture implements LiveCapture {
       raw = this.cap.stats();
     } catch (err) {
       const pcapMessage = (err as Error).message;
-      throw new CaptureError('CAPTURE_STATS_FAILED', `cannot read capture counters on "${this.iface}": ${pcapMessage}`, {
-        iface: this.iface,
-        pcapMessage,
-        cause: err,
-      });
+      throw new CaptureError(
+        'CAPTURE_STATS_FAILED',
+        `cannot read capture counters on "${this.iface}": ${pcapMessage}`,
+        {
+          iface: this.iface,
+          pcapMessage,
+          cause: err,
+        },
+      );
     }
     return {
       received: this.received.update(raw.ps_recv),

@@ -24,13 +24,36 @@ describe('parseCommandLine', () => {
 
   it('takes the report subcommand with comma-separated and repeated sections, and --section only there', () => {
     expect(parseCommandLine(['report', '--section', 'beacons,writes', '--section', 'logs', 'x.pcap'])).toMatchObject({
-      command: 'report', sections: ['beacons', 'writes', 'logs'], files: ['x.pcap'],
+      command: 'report',
+      sections: ['beacons', 'writes', 'logs'],
+      files: ['x.pcap'],
     });
-    expect(() => parseCommandLine(['--section', 'beacons', 'x.pcap'])).toThrow('--section goes with the report command');
+    expect(() => parseCommandLine(['--section', 'beacons', 'x.pcap'])).toThrow(
+      '--section goes with the report command',
+    );
   });
 
   it('collects repeated filters, comma-separated ports and the stats subcommand', () => {
-    const o = parseCommandLine(['stats', '--pv', 'a*', '--pv', 'b', '--host', '10.0.0.0/8', '--command', 'search,read', '--ports', '5070,5080', '--ports', '6000', '--top', '3', '--json', 'x.pcap', '-']);
+    const o = parseCommandLine([
+      'stats',
+      '--pv',
+      'a*',
+      '--pv',
+      'b',
+      '--host',
+      '10.0.0.0/8',
+      '--command',
+      'search,read',
+      '--ports',
+      '5070,5080',
+      '--ports',
+      '6000',
+      '--top',
+      '3',
+      '--json',
+      'x.pcap',
+      '-',
+    ]);
     expect(o).toMatchObject({
       command: 'stats',
       files: ['x.pcap', '-'],

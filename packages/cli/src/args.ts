@@ -120,7 +120,10 @@ export function parseCommandLine(argv: readonly string[]): CliOptions {
     command = positionals[0];
     positionals = positionals.slice(1);
   }
-  const sections = (v.section ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '');
+  const sections = (v.section ?? [])
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   if (sections.length > 0 && command !== 'report') throw new UsageError('--section goes with the report command');
   const color = v.color ?? 'auto';
   if (color !== 'auto' && color !== 'always' && color !== 'never') {
@@ -132,7 +135,8 @@ export function parseCommandLine(argv: readonly string[]): CliOptions {
     const text = item.trim();
     if (text === '') continue;
     const n = Number(text);
-    if (!/^\d+$/.test(text) || n < 1 || n > 65535) throw new UsageError(`--ports: ${JSON.stringify(text)} is not a port number 1..65535`);
+    if (!/^\d+$/.test(text) || n < 1 || n > 65535)
+      throw new UsageError(`--ports: ${JSON.stringify(text)} is not a port number 1..65535`);
     ports.push(n);
   }
   let top = 10;

@@ -36,7 +36,9 @@ async function main(): Promise<void> {
       size = statSync(file).size;
       messages = countMessages(file);
     }
-    console.log(`cli bench: ${messages} CA messages, ${(size / 1e6).toFixed(1)} MB capture${file === arg ? ` (${file})` : ''}`);
+    console.log(
+      `cli bench: ${messages} CA messages, ${(size / 1e6).toFixed(1)} MB capture${file === arg ? ` (${file})` : ''}`,
+    );
     for (const [label, args] of [
       ['text', [file]],
       ['--json', ['--json', file]],
@@ -52,15 +54,20 @@ async function main(): Promise<void> {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       closeSync(devNull);
       // stats and report exit 1 when the capture has nothing to analyse; any other failure is fatal.
-      if (r.status !== 0 && !(r.status === 1 && label !== 'text' && label !== '--json')) throw new Error(`ca-shark ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+      if (r.status !== 0 && !(r.status === 1 && label !== 'text' && label !== '--json'))
+        throw new Error(`ca-shark ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
       // /usr/bin/time's last line: peak RSS (KB), user and system CPU seconds. CPU time is the figure to
       // compare on a busy machine, where wall time also counts waiting for a core.
-      const [rssKb, user, sys] = useTime ? (r.stderr.trim().split('\n').pop() ?? '').split(' ').map(Number) : [NaN, NaN, NaN];
+      const [rssKb, user, sys] = useTime
+        ? (r.stderr.trim().split('\n').pop() ?? '').split(' ').map(Number)
+        : [NaN, NaN, NaN];
       const cpu = user + sys;
       console.log(
         `ca-shark ${label.padEnd(6)} ${Math.round(messages / seconds).toLocaleString('en-US')} messages/s, ` +
           `${(size / 1e6 / seconds).toFixed(1)} MB/s, ${seconds.toFixed(2)} s wall` +
-          (Number.isFinite(cpu) ? `; ${Math.round(messages / cpu).toLocaleString('en-US')} messages per CPU second (${cpu.toFixed(2)} s CPU)` : '') +
+          (Number.isFinite(cpu)
+            ? `; ${Math.round(messages / cpu).toLocaleString('en-US')} messages per CPU second (${cpu.toFixed(2)} s CPU)`
+            : '') +
           (Number.isFinite(rssKb) ? `, peak RSS ${(rssKb / 1024).toFixed(0)} MB` : ''),
       );
     }
@@ -71,8 +78,12 @@ async function main(): Promise<void> {
 
 /** Messages in a capture, as `ca-shark stats --json` counts them (one per line of the default output). */
 function countMessages(file: string): number {
-  const r = spawnSync(process.execPath, [MAIN, 'stats', '--json', file], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
-  if (r.status !== 0 && r.status !== 1) throw new Error(`ca-shark stats --json ${file} failed (${r.status}): ${r.stderr}`);
+  const r = spawnSync(process.execPath, [MAIN, 'stats', '--json', file], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    encoding: 'utf8',
+  });
+  if (r.status !== 0 && r.status !== 1)
+    throw new Error(`ca-shark stats --json ${file} failed (${r.status}): ${r.stderr}`);
   return (JSON.parse(r.stdout) as { messages: number }).messages;
 }
 

@@ -45,7 +45,15 @@ const plain = (s: string): string => s;
 /** The palette for `enabled`. */
 export function palette(enabled: boolean): Palette {
   if (!enabled) {
-    return { timestamp: plain, endpoint: plain, request: plain, response: plain, failure: plain, pv: plain, heading: plain };
+    return {
+      timestamp: plain,
+      endpoint: plain,
+      request: plain,
+      response: plain,
+      failure: plain,
+      pv: plain,
+      heading: plain,
+    };
   }
   const wrap = (code: string) => (s: string) => code + s + SGR.reset;
   return {

@@ -56,13 +56,21 @@ export class DamageReport {
     if (cmd.name === 'Malformed') {
       const m = cmd as MalformedCommand;
       this.damaged = true;
-      this.count(`malformed ${m.code}`, r.frame, `malformed CA messages (${m.code})`, () =>
-        `${this.label}: frame ${r.frame}: malformed CA message, ${m.length} bytes ${r.src}:${r.transport.sport} -> ${r.dst}:${r.transport.dport}: ${m.reason} [${m.code}]`,
+      this.count(
+        `malformed ${m.code}`,
+        r.frame,
+        `malformed CA messages (${m.code})`,
+        () =>
+          `${this.label}: frame ${r.frame}: malformed CA message, ${m.length} bytes ${r.src}:${r.transport.sport} -> ${r.dst}:${r.transport.dport}: ${m.reason} [${m.code}]`,
       );
     } else if (r.truncated === true) {
       this.damaged = true;
-      this.count('cut', r.frame, 'cut CA messages', () =>
-        `${this.label}: frame ${r.frame}: ${cmd.name} cut short (${r.size} bytes kept) ${r.src}:${r.transport.sport} -> ${r.dst}:${r.transport.dport}`,
+      this.count(
+        'cut',
+        r.frame,
+        'cut CA messages',
+        () =>
+          `${this.label}: frame ${r.frame}: ${cmd.name} cut short (${r.size} bytes kept) ${r.src}:${r.transport.sport} -> ${r.dst}:${r.transport.dport}`,
       );
     }
   }
@@ -74,7 +82,9 @@ export class DamageReport {
   finish(skipped: readonly SkippedFlow[], skippedCount: number, skippedBytes: number): void {
     for (const k of this.kinds.values()) {
       if (k.count > LINES_PER_KIND) {
-        this.say(`${this.label}: ${k.count - LINES_PER_KIND} more ${k.plural}, the last at frame ${k.lastFrame} (${k.count} in all)`);
+        this.say(
+          `${this.label}: ${k.count - LINES_PER_KIND} more ${k.plural}, the last at frame ${k.lastFrame} (${k.count} in all)`,
+        );
       }
     }
     if (skippedCount === 0) return;
@@ -82,7 +92,9 @@ export class DamageReport {
     for (const f of skipped) ports.add(serverPort(f));
     for (const f of skipped.slice(0, SKIPPED_LISTED)) {
       const why = f.reason === 'undecided' ? 'ended before its first bytes showed whether it is' : 'not recognised as';
-      this.say(`${this.label}: Skipped flow ${f.a} <-> ${f.b} from frame ${f.firstFrame}: ${f.bytes} bytes ${why} Channel Access`);
+      this.say(
+        `${this.label}: Skipped flow ${f.a} <-> ${f.b} from frame ${f.firstFrame}: ${f.bytes} bytes ${why} Channel Access`,
+      );
     }
     const listed = Math.min(skipped.length, SKIPPED_LISTED);
     if (skippedCount > listed) this.say(`${this.label}: ... ${skippedCount - listed} more skipped flows`);

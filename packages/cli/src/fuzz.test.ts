@@ -41,12 +41,21 @@ describe('mutation fuzzing through ca-shark', () => {
         continue;
       }
       const lines = r.stdout === '' ? 0 : r.stdout.split('\n').length - 1;
-      if (lines !== decoded.records.length) failures.push(`${what}: printed ${lines} of ${decoded.records.length} records`);
-      const damaged = decoded.problems.length > 0 || decoded.records.some((x) => x.command.name === 'Malformed' || x.truncated === true);
-      const expected = damaged ? [EXIT_BAD_INPUT, EXIT_DAMAGED] : decoded.records.length > 0 ? [EXIT_OK] : [EXIT_NOTHING];
+      if (lines !== decoded.records.length)
+        failures.push(`${what}: printed ${lines} of ${decoded.records.length} records`);
+      const damaged =
+        decoded.problems.length > 0 ||
+        decoded.records.some((x) => x.command.name === 'Malformed' || x.truncated === true);
+      const expected = damaged
+        ? [EXIT_BAD_INPUT, EXIT_DAMAGED]
+        : decoded.records.length > 0
+          ? [EXIT_OK]
+          : [EXIT_NOTHING];
       if (!expected.includes(r.status)) failures.push(`${what}: exit ${r.status}, expected ${expected.join(' or ')}`);
-      if (damaged && !/frame \d+|empty input|input starts with|too short/.test(r.stderr)) failures.push(`${what}: damage without a frame on stderr: ${r.stderr}`);
-      if (decoded.skippedCount > 0 && !r.stderr.includes('Skipped flow')) failures.push(`${what}: skipped flow not told`);
+      if (damaged && !/frame \d+|empty input|input starts with|too short/.test(r.stderr))
+        failures.push(`${what}: damage without a frame on stderr: ${r.stderr}`);
+      if (decoded.skippedCount > 0 && !r.stderr.includes('Skipped flow'))
+        failures.push(`${what}: skipped flow not told`);
       if (!hasMarker(decoded) && r.stderr !== '') failures.push(`${what}: clean input but stderr: ${r.stderr}`);
     }
     expect(failures).toEqual([]);

@@ -51,8 +51,33 @@ describe('pyString / pyRepr / pyStr', () => {
 
 describe('pyFloat at the edges of plain notation (expected strings printed by CPython 3.11 repr)', () => {
   it('switches to exponents below 1e-4 and from 1e16, and adds .0 to integral values', () => {
-    expect([1e-4, 0.00012345, 1.5, 3.0, 1e15, 9999999999999998.0, 1e16, 123456789.123, 0.1 + 0.2, -2.5e-5, 1550523551.051435].map(pyFloat)).toEqual(
-      ['0.0001', '0.00012345', '1.5', '3.0', '1000000000000000.0', '9999999999999998.0', '1e+16', '123456789.123', '0.30000000000000004', '-2.5e-05', '1550523551.051435']);
+    expect(
+      [
+        1e-4,
+        0.00012345,
+        1.5,
+        3.0,
+        1e15,
+        9999999999999998.0,
+        1e16,
+        123456789.123,
+        0.1 + 0.2,
+        -2.5e-5,
+        1550523551.051435,
+      ].map(pyFloat),
+    ).toEqual([
+      '0.0001',
+      '0.00012345',
+      '1.5',
+      '3.0',
+      '1000000000000000.0',
+      '9999999999999998.0',
+      '1e+16',
+      '123456789.123',
+      '0.30000000000000004',
+      '-2.5e-05',
+      '1550523551.051435',
+    ]);
   });
 });
 
@@ -65,7 +90,13 @@ function referenceFloat(x: number): string {
   const exp = Number(expText);
   const digits = mantissa.replace('-', '').replace('.', '');
   let out: string;
-  if (exp < -4 || exp >= 16) out = digits[0] + (digits.length > 1 ? '.' + digits.slice(1) : '') + 'e' + (exp < 0 ? '-' : '+') + String(Math.abs(exp)).padStart(2, '0');
+  if (exp < -4 || exp >= 16)
+    out =
+      digits[0] +
+      (digits.length > 1 ? '.' + digits.slice(1) : '') +
+      'e' +
+      (exp < 0 ? '-' : '+') +
+      String(Math.abs(exp)).padStart(2, '0');
   else if (exp < 0) out = '0.' + '0'.repeat(-exp - 1) + digits;
   else if (digits.length <= exp + 1) out = digits + '0'.repeat(exp + 1 - digits.length) + '.0';
   else out = digits.slice(0, exp + 1) + '.' + digits.slice(exp + 1);
@@ -77,10 +108,27 @@ describe('pyFloat fast path for few decimals', () => {
     // A fixed linear congruential sequence: the same values on every run.
     let seed = 12345;
     const next = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
-    const values: number[] = [1796515690.238571, 3999999999.999999, 4e9 + 0.5, 999999999999.999, 1e12 + 0.001, 0.001, 0.00009, 1e-6];
+    const values: number[] = [
+      1796515690.238571,
+      3999999999.999999,
+      4e9 + 0.5,
+      999999999999.999,
+      1e12 + 0.001,
+      0.001,
+      0.00009,
+      1e-6,
+    ];
     for (let i = 0; i < 50_000; i++) {
       const k = Math.floor((next() - 0.5) * 2e6 * 10 ** Math.floor(next() * 12));
-      values.push(k / 1000, k / 1e6, k / 1e9, Math.fround(k / 1000), 1.5e9 + Math.floor(next() * 1e12) / 1e6, next() * 4.3e9, k / 1000 + 1e-9);
+      values.push(
+        k / 1000,
+        k / 1e6,
+        k / 1e9,
+        Math.fround(k / 1000),
+        1.5e9 + Math.floor(next() * 1e12) / 1e6,
+        next() * 4.3e9,
+        k / 1000 + 1e-9,
+      );
     }
     const wrong = values.filter((x) => pyFloat(x) !== referenceFloat(x)).map((x) => [x, pyFloat(x), referenceFloat(x)]);
     expect(wrong).toEqual([]);

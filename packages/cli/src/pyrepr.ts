@@ -127,7 +127,8 @@ export function pyRepr(value: unknown, options: ReprOptions = {}): string {
   if (Array.isArray(value) || ArrayBuffer.isView(value)) return pyList(value as ArrayLike<unknown>, options);
   if (typeof value === 'object') {
     const parts: string[] = [];
-    for (const [k, v] of Object.entries(value)) if (v !== undefined) parts.push(`${pyString(k)}: ${pyRepr(v, options)}`);
+    for (const [k, v] of Object.entries(value))
+      if (v !== undefined) parts.push(`${pyString(k)}: ${pyRepr(v, options)}`);
     return '{' + parts.join(', ') + '}';
   }
   return String(value);

@@ -62,7 +62,20 @@ const FIELD_SPECS: ReadonlyMap<string, readonly (readonly string[])[]> = new Map
 );
 
 /** Fields never printed as arguments: identity and the decoder's helper names of other fields. */
-const HIDDEN_FIELDS = new Set(['name', 'id', 'pv_name', 'pv', 'host_name', 'user_name', 'client_name', 'severity', 'data_type_name', 'status_name', 'status_severity', 'access_rights_name']);
+const HIDDEN_FIELDS = new Set([
+  'name',
+  'id',
+  'pv_name',
+  'pv',
+  'host_name',
+  'user_name',
+  'client_name',
+  'severity',
+  'data_type_name',
+  'status_name',
+  'status_severity',
+  'access_rights_name',
+]);
 /** Commands whose caproto `name` argument is the PV name (the decoder's `name` is the class name). */
 const PV_NAME_COMMANDS = new Set(['SearchRequest', 'CreateChanRequest']);
 
@@ -161,7 +174,14 @@ const INTEGERS = { floats: false };
 
 const METADATA_NAME_FIELDS: Readonly<Record<string, string>> = { status: 'statusName', severity: 'severityName' };
 // The raw EPICS time fields are shown converted, as `timestamp`.
-const METADATA_HIDDEN = new Set(['statusName', 'severityName', 'status_name', 'severity_name', 'secondsPastEpoch', 'nanoseconds']);
+const METADATA_HIDDEN = new Set([
+  'statusName',
+  'severityName',
+  'status_name',
+  'severity_name',
+  'secondsPastEpoch',
+  'nanoseconds',
+]);
 
 function renderMetadata(value: unknown, cmd: CommandLike): string {
   if (value === null || value === undefined || typeof value !== 'object') return pyRepr(value ?? null);
@@ -184,7 +204,11 @@ function renderMetadata(value: unknown, cmd: CommandLike): string {
 }
 
 /** `Name(k=v, ...)` for a plain object (link, IP and transport records). */
-export function renderObject(className: string, obj: Readonly<Record<string, unknown>>, hide: ReadonlySet<string> = new Set()): string {
+export function renderObject(
+  className: string,
+  obj: Readonly<Record<string, unknown>>,
+  hide: ReadonlySet<string> = new Set(),
+): string {
   const parts: string[] = [];
   for (const [k, v] of Object.entries(obj)) {
     if (v === undefined || hide.has(k)) continue;

@@ -72,7 +72,12 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
     filter = compileFilter({ pv: options.pv, host: options.host, command: options.commands, errors: options.errors });
     if (options.format !== null) template = compileTemplate(options.format);
   } catch (e) {
-    if (e instanceof UsageError || e instanceof FilterError || e instanceof TemplateError || e instanceof SectionError) {
+    if (
+      e instanceof UsageError ||
+      e instanceof FilterError ||
+      e instanceof TemplateError ||
+      e instanceof SectionError
+    ) {
       err(e.message);
       if (e instanceof UsageError) io.stderr.write("Try 'ca-shark --help'.\n");
       return EXIT_BAD_INPUT;
@@ -105,10 +110,13 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
   const colors = palette(useColor(options.color, io.stdout.isTTY === true, io.env));
   const stats = options.command === 'stats' ? new StatsCollector({ top: options.top }) : null;
   const analyzer = options.command === 'report' ? new Analyzer() : null;
-  const onCircuitClose = analyzer === null ? undefined : (c: CircuitInfo): void => {
-    const reason = circuitEndReason(c.closeReason);
-    if (c.closedAt !== null && reason !== null) analyzer.closeCircuit(c.id, c.closedAt, reason);
-  };
+  const onCircuitClose =
+    analyzer === null
+      ? undefined
+      : (c: CircuitInfo): void => {
+          const reason = circuitEndReason(c.closeReason);
+          if (c.closedAt !== null && reason !== null) analyzer.closeCircuit(c.id, c.closedAt, reason);
+        };
   let emit: (r: CaRecord) => void;
   if (stats !== null) emit = (r) => stats.add(r);
   else if (analyzer !== null) emit = (r) => analyzer.add(r);
@@ -128,7 +136,9 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
   let matched = 0;
   const inputs = options.files.length > 0 ? options.files : ['-'];
   if (inputs.includes('-') && (io.stdin as { isTTY?: boolean }).isTTY === true) {
-    err("no capture to read: stdin is a terminal. Name a file, or pipe one in: sudo tcpdump -U -w - | ca-shark (see 'ca-shark --help')");
+    err(
+      "no capture to read: stdin is a terminal. Name a file, or pipe one in: sudo tcpdump -U -w - | ca-shark (see 'ca-shark --help')",
+    );
     return EXIT_BAD_INPUT;
   }
   for (const name of inputs) {
@@ -162,7 +172,12 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
       }
     }
     try {
-      const decoding = { extraServerPorts: options.ports, onProblem: damage.problem.bind(damage), onCircuitClose, onDecoder };
+      const decoding = {
+        extraServerPorts: options.ports,
+        onProblem: damage.problem.bind(damage),
+        onCircuitClose,
+        onDecoder,
+      };
       for await (const record of shark(counted(source), decoding)) {
         if (brokenPipe || outputFailed) break;
         damage.record(record);

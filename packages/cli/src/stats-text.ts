@@ -54,7 +54,9 @@ export function renderStats(report: StatsReport, c: Palette): string[] {
   }
   if (report.omitted?.unansweredCreations) out.push(`  ... ${report.omitted.unansweredCreations} more not listed`);
   if (report.failedCreations > 0) {
-    out.push(`${report.failedCreations} channel creation request${report.failedCreations === 1 ? ' was' : 's were'} refused (CreateChFailResponse).`);
+    out.push(
+      `${report.failedCreations} channel creation request${report.failedCreations === 1 ? ' was' : 's were'} refused (CreateChFailResponse).`,
+    );
   }
   out.push('');
   out.push(c.heading('Channel connections (raw data):'));
@@ -63,7 +65,9 @@ export function renderStats(report: StatsReport, c: Palette): string[] {
   append(out, raw.length ? table(['pv', 'server', 't', 'dt'], raw).map((l) => '  ' + l) : ['  (none)']);
   if (report.connections.length > shown.length) {
     const kept = report.omitted?.connections ? ` lists ${report.connections.length}` : ' lists them all';
-    out.push(`  ... ${report.connections.length - shown.length + (report.omitted?.connections ?? 0)} more (ca-shark stats --json${kept})`);
+    out.push(
+      `  ... ${report.connections.length - shown.length + (report.omitted?.connections ?? 0)} more (ca-shark stats --json${kept})`,
+    );
   }
   out.push('');
   for (const [kind, title] of LATENCY_SECTIONS) {
@@ -88,7 +92,12 @@ export function renderStats(report: StatsReport, c: Palette): string[] {
     String(ci.channels),
     String(ci.messages),
   ]);
-  append(out, circuits.length ? table(['client', 'server', 'host', 'user', 'channels', 'messages'], circuits).map((l) => '  ' + l) : ['  (none)']);
+  append(
+    out,
+    circuits.length
+      ? table(['client', 'server', 'host', 'user', 'channels', 'messages'], circuits).map((l) => '  ' + l)
+      : ['  (none)'],
+  );
   if (report.omitted?.circuits) out.push(`  ... ${report.omitted.circuits} more circuits not listed`);
   const skipped = report.skippedFlows;
   if (skipped.flows > 0) {

@@ -8,7 +8,20 @@ const search: TemplateRecord = {
   src: '192.168.86.21',
   dst: '255.255.255.255',
   ethernet: { type: 'ethernet', linktype: 1, src: '70:70:fd:f2:4b:3f', dst: 'ff:ff:ff:ff:ff:ff', ethertype: 2048 },
-  ip: { version: 4, hl: 20, tos: 0, len: 76, id: 10227, flags: 2, offset: 0, ttl: 64, p: 17, sum: 64496, src: '192.168.86.21', dst: '255.255.255.255' },
+  ip: {
+    version: 4,
+    hl: 20,
+    tos: 0,
+    len: 76,
+    id: 10227,
+    flags: 2,
+    offset: 0,
+    ttl: 64,
+    p: 17,
+    sum: 64496,
+    src: '192.168.86.21',
+    dst: '255.255.255.255',
+  },
   transport: { protocol: 'udp', sport: 55928, dport: 5064, ulen: 56, sum: 21249 },
   command: { name: 'SearchRequest', id: 6, pv_name: 'rpi:color', cid: 24593, version: 13, reply: 5 },
   pv: 'rpi:color',
@@ -21,8 +34,29 @@ const read: TemplateRecord = {
   timestamp: 1550679076.488508,
   src: '192.168.86.245',
   dst: '192.168.86.21',
-  transport: { protocol: 'tcp', sport: 50421, dport: 57522, seq: 1, ack: 2, off: 32, flags: 24, win: 227, sum: 0, urp: 0 },
-  command: { name: 'ReadNotifyResponse', id: 15, data: ['000000'], data_type: 0, data_type_name: 'STRING', data_count: 1, status: 1, status_name: 'ECA_NORMAL', ioid: 0 },
+  transport: {
+    protocol: 'tcp',
+    sport: 50421,
+    dport: 57522,
+    seq: 1,
+    ack: 2,
+    off: 32,
+    flags: 24,
+    win: 227,
+    sum: 0,
+    urp: 0,
+  },
+  command: {
+    name: 'ReadNotifyResponse',
+    id: 15,
+    data: ['000000'],
+    data_type: 0,
+    data_type_name: 'STRING',
+    data_count: 1,
+    status: 1,
+    status_name: 'ECA_NORMAL',
+    ioid: 0,
+  },
   role: 'response',
   latency: 0.06064,
   circuit: 3,
@@ -45,7 +79,9 @@ describe('compileTemplate', () => {
   });
 
   it('reads attributes, indexes, and the extra tokens', () => {
-    const t = compileTemplate('{ip.ttl} {transport.protocol} {command.cid} {command.name} {pv} {role} {latency} {frame}');
+    const t = compileTemplate(
+      '{ip.ttl} {transport.protocol} {command.cid} {command.name} {pv} {role} {latency} {frame}',
+    );
     expect(t(search)).toBe('64 udp 24593 SearchRequest rpi:color request None 2');
     expect(compileTemplate('{command.data[0]} {latency:.3f} {circuit}')(read)).toBe('000000 0.061 3');
     expect(compileTemplate('{ethernet.dst}')(search)).toBe('ff:ff:ff:ff:ff:ff');
@@ -96,24 +132,54 @@ describe('renderCommand', () => {
   // caproto's reprs list its constructor's parameters: VersionRequest(priority, version),
   // EventCancelRequest(data_type, sid, subscriptionid), EventAddResponse(..., status, ...).
   it("prints the fields of caproto's constructor signatures under caproto's names", () => {
-    expect(renderCommand({ name: 'VersionRequest', id: 0, priority: 0, version: 13 }, null)).toBe('VersionRequest(priority=0, version=13)');
+    expect(renderCommand({ name: 'VersionRequest', id: 0, priority: 0, version: 13 }, null)).toBe(
+      'VersionRequest(priority=0, version=13)',
+    );
     // Over UDP the header's data type (caproto's priority) is decoded as `flag`.
-    expect(renderCommand({ name: 'VersionRequest', id: 0, version: 13, flag: 0, sequence: 0 }, null)).toBe('VersionRequest(priority=0, version=13)');
-    expect(renderCommand({ name: 'EventCancelRequest', id: 2, data_type: 20, data_type_name: 'TIME_DOUBLE', data_count: 0, sid: 3, subscriptionid: 10 }, 'x')).toBe(
-      "EventCancelRequest(data_type=TIME_DOUBLE, sid=3, subscriptionid=10, pv='x')",
+    expect(renderCommand({ name: 'VersionRequest', id: 0, version: 13, flag: 0, sequence: 0 }, null)).toBe(
+      'VersionRequest(priority=0, version=13)',
     );
-    expect(renderCommand({ name: 'EventAddResponse', id: 1, data: new Float64Array([1]), data_type: 6, data_type_name: 'DOUBLE', data_count: 1, status: 1, subscriptionid: 2 }, null)).toBe(
-      'EventAddResponse(data=[1.0], data_type=DOUBLE, data_count=1, status=1, subscriptionid=2, metadata=None)',
-    );
+    expect(
+      renderCommand(
+        {
+          name: 'EventCancelRequest',
+          id: 2,
+          data_type: 20,
+          data_type_name: 'TIME_DOUBLE',
+          data_count: 0,
+          sid: 3,
+          subscriptionid: 10,
+        },
+        'x',
+      ),
+    ).toBe("EventCancelRequest(data_type=TIME_DOUBLE, sid=3, subscriptionid=10, pv='x')");
+    expect(
+      renderCommand(
+        {
+          name: 'EventAddResponse',
+          id: 1,
+          data: new Float64Array([1]),
+          data_type: 6,
+          data_type_name: 'DOUBLE',
+          data_count: 1,
+          status: 1,
+          subscriptionid: 2,
+        },
+        null,
+      ),
+    ).toBe('EventAddResponse(data=[1.0], data_type=DOUBLE, data_count=1, status=1, subscriptionid=2, metadata=None)');
   });
 
-
   it('maps the decoder names of caproto name fields back to name=', () => {
-    expect(renderCommand({ name: 'HostNameRequest', id: 21, host_name: 'pop-os' }, null)).toBe("HostNameRequest(name='pop-os')");
-    expect(renderCommand({ name: 'ClientNameRequest', id: 20, user_name: 'dallan' }, null)).toBe("ClientNameRequest(name='dallan')");
-    expect(renderCommand({ name: 'CreateChanRequest', id: 18, pv_name: 'rpi:color', cid: 0, version: 13 }, 'rpi:color')).toBe(
-      "CreateChanRequest(name='rpi:color', cid=0, version=13)",
+    expect(renderCommand({ name: 'HostNameRequest', id: 21, host_name: 'pop-os' }, null)).toBe(
+      "HostNameRequest(name='pop-os')",
     );
+    expect(renderCommand({ name: 'ClientNameRequest', id: 20, user_name: 'dallan' }, null)).toBe(
+      "ClientNameRequest(name='dallan')",
+    );
+    expect(
+      renderCommand({ name: 'CreateChanRequest', id: 18, pv_name: 'rpi:color', cid: 0, version: 13 }, 'rpi:color'),
+    ).toBe("CreateChanRequest(name='rpi:color', cid=0, version=13)");
   });
 
   it('prints float payloads as floats and metadata as a DBR struct', () => {
@@ -152,7 +218,14 @@ describe('renderCommand', () => {
       {
         name: 'ErrorResponse',
         id: 11,
-        original_request: { command: 2, request_name: 'EventCancelRequest', data_type: 6, data_count: 0, parameter1: 102, parameter2: 99 },
+        original_request: {
+          command: 2,
+          request_name: 'EventCancelRequest',
+          data_type: 6,
+          data_count: 0,
+          parameter1: 102,
+          parameter2: 99,
+        },
         cid: 2,
         status_code: 242,
         error_message: 'bad monitor id',
@@ -166,8 +239,11 @@ describe('renderCommand', () => {
 
   it('prints every field of commands it has no order for, and Malformed', () => {
     expect(renderCommand({ name: 'Mystery', id: 99, a: 1, b: 'x' }, null)).toBe("Mystery(a=1, b='x')");
-    expect(renderCommand({ name: 'Malformed', id: -1, reason: 'bad header', code: 'bad-command', length: 16, hex: '00ff' }, null)).toBe(
-      "Malformed(reason='bad header', code='bad-command', length=16, hex='00ff')",
-    );
+    expect(
+      renderCommand(
+        { name: 'Malformed', id: -1, reason: 'bad header', code: 'bad-command', length: 16, hex: '00ff' },
+        null,
+      ),
+    ).toBe("Malformed(reason='bad header', code='bad-command', length=16, hex='00ff')");
   });
 });

@@ -46,7 +46,7 @@ export const TOKENS: Readonly<Record<string, string>> = {
   ethernet: 'link-layer record (attributes: type, src, dst, ethertype, vlan, ...)',
   ip: 'IPv4 header (attributes: version, hl, tos, len, id, flags, offset, ttl, p, sum, src, dst)',
   transport: 'UDP/TCP header (attributes: protocol, sport, dport, ulen | seq, ack, flags, win, ...)',
-  command: "the CA message, caproto-style (attributes: its fields, e.g. cid, sid, data_type, data)",
+  command: 'the CA message, caproto-style (attributes: its fields, e.g. cid, sid, data_type, data)',
   pv: 'PV name, or None',
   latency: 'seconds since the request this response answers, or None',
   role: "'request' or 'response'",
@@ -67,7 +67,20 @@ const KNOWN_ATTRIBUTES: Readonly<Record<string, readonly string[]>> = {
   request: ['frame', 'timestamp', 'command'],
 };
 /** Tokens whose values are plain scalars: no attribute access. */
-const SCALAR_TOKENS = new Set(['timestamp', 'src', 'dst', 'pv', 'latency', 'role', 'role_certainty', 'frame', 'circuit', 'server', 'client', 'size']);
+const SCALAR_TOKENS = new Set([
+  'timestamp',
+  'src',
+  'dst',
+  'pv',
+  'latency',
+  'role',
+  'role_certainty',
+  'frame',
+  'circuit',
+  'server',
+  'client',
+  'size',
+]);
 /** Tokens that are floats in the peer's output (Python prints them with a `.0` when integral). */
 const FLOAT_TOKENS = new Set(['timestamp', 'latency']);
 
@@ -103,7 +116,9 @@ export function compileTemplate(template: string): CompiledTemplate {
       i = close + 1;
     } else if (c === '}') {
       if (template[i + 1] !== '}') {
-        throw new TemplateError(`single '}' at position ${i} in template ${JSON.stringify(template)}; write '}}' for a literal brace`);
+        throw new TemplateError(
+          `single '}' at position ${i} in template ${JSON.stringify(template)}; write '}}' for a literal brace`,
+        );
       }
       literal += '}';
       i += 2;
@@ -127,7 +142,16 @@ export function compileTemplate(template: string): CompiledTemplate {
 function defaultLine(record: TemplateRecord): string {
   const t = record.transport as { sport?: unknown; dport?: unknown };
   return (
-    pyFloat(record.timestamp) + ' ' + record.src + ':' + portText(t.sport) + '->' + record.dst + ':' + portText(t.dport) + ' ' +
+    pyFloat(record.timestamp) +
+    ' ' +
+    record.src +
+    ':' +
+    portText(t.sport) +
+    '->' +
+    record.dst +
+    ':' +
+    portText(t.dport) +
+    ' ' +
     renderCommand(record.command, record.pv)
   );
 }
@@ -137,7 +161,9 @@ function portText(port: unknown): string {
 }
 
 function validTokensText(): string {
-  return Object.keys(TOKENS).map((t) => `{${t}}`).join(', ');
+  return Object.keys(TOKENS)
+    .map((t) => `{${t}}`)
+    .join(', ');
 }
 
 function parseField(body: string): Field {
@@ -185,12 +211,16 @@ function parseField(body: string): Field {
   }
   if (path.length > 0) {
     if (SCALAR_TOKENS.has(token)) {
-      throw new TemplateError(`{${token}} has no attributes (in ${source}); tokens with attributes are {ethernet}, {ip}, {transport}, {command}, {request}`);
+      throw new TemplateError(
+        `{${token}} has no attributes (in ${source}); tokens with attributes are {ethernet}, {ip}, {transport}, {command}, {request}`,
+      );
     }
     const known = KNOWN_ATTRIBUTES[token];
     const first = path[0];
     if (known !== undefined && first.kind === 'attr' && !known.includes(first.name)) {
-      throw new TemplateError(`unknown attribute {${token}.${first.name}} in ${source}; {${token}} has ${known.join(', ')}`);
+      throw new TemplateError(
+        `unknown attribute {${token}.${first.name}} in ${source}; {${token}} has ${known.join(', ')}`,
+      );
     }
   }
   return { token, path, conversion, spec, source };
@@ -316,7 +346,12 @@ function formatNumber(spec: FormatSpec, x: number, isFloat: boolean): string {
       digits = String(Number(abs.toPrecision(spec.precision ?? 6)));
       break;
     default:
-      digits = spec.precision !== null ? String(Number(abs.toPrecision(spec.precision))) : isFloat ? pyFloat(abs) : pyNumber(abs);
+      digits =
+        spec.precision !== null
+          ? String(Number(abs.toPrecision(spec.precision)))
+          : isFloat
+            ? pyFloat(abs)
+            : pyNumber(abs);
   }
   if (spec.grouping) {
     const [intPart, frac] = digits.split('.');

@@ -42,15 +42,38 @@ describe('ServerLatencies', () => {
   it('interpolates percentiles like the analysis report (one implementation)', () => {
     const l = new ServerLatencies();
     for (const v of [0.004, 0.001, 0.003, 0.002]) l.add('s', 'search', v);
-    expect(l.summaries('s').search).toEqual({ count: 4, mean: 0.0025, min: 0.001, p50: 0.0025, p90: expect.closeTo(0.0037, 12), p99: expect.closeTo(0.00397, 12), max: 0.004 });
+    expect(l.summaries('s').search).toEqual({
+      count: 4,
+      mean: 0.0025,
+      min: 0.001,
+      p50: 0.0025,
+      p90: expect.closeTo(0.0037, 12),
+      p99: expect.closeTo(0.00397, 12),
+      max: 0.004,
+    });
     expect(l.summaries('unknown')).toEqual({});
   });
 });
 
 describe('ChannelTable', () => {
   const channel = (id: number, endedAt: number | null = null): ChannelInfo => ({
-    id, circuit: 1, cid: id, sid: id, pv: `pv${id}`, nativeType: 6, nativeCount: 1, accessRights: 3, status: endedAt === null ? 'connected' : 'cleared',
-    created: null, connectedAt: id, connectLatency: 0.001, endedAt, enumStrings: null, messages: 1, server: 's:5064', client: 'c:40000',
+    id,
+    circuit: 1,
+    cid: id,
+    sid: id,
+    pv: `pv${id}`,
+    nativeType: 6,
+    nativeCount: 1,
+    accessRights: 3,
+    status: endedAt === null ? 'connected' : 'cleared',
+    created: null,
+    connectedAt: id,
+    connectLatency: 0.001,
+    endedAt,
+    enumStrings: null,
+    messages: 1,
+    server: 's:5064',
+    client: 'c:40000',
   });
 
   it('stays bounded when nobody reads the view while channels churn: ended ones go to the history first', () => {

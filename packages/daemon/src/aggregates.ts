@@ -283,7 +283,8 @@ export class ChannelTable {
     if (out.length > limit) out = out.sort((a, b) => lastActive(b) - lastActive(a)).slice(0, limit);
     if (out.length < limit) {
       const closed = Array.from(this.closed.values());
-      for (let i = closed.length - 1; i >= 0 && out.length < limit; i--) if (closed[i].info.pv !== null) out.push(closed[i]);
+      for (let i = closed.length - 1; i >= 0 && out.length < limit; i--)
+        if (closed[i].info.pv !== null) out.push(closed[i]);
     }
     return out;
   }
@@ -309,7 +310,8 @@ function mergeActivity(keep: ChannelActivity, gone: ChannelActivity): void {
     keep.lastUpdate = gone.lastUpdate;
     keep.lastValue = gone.lastValue;
   }
-  if (gone.firstUpdate !== null && (keep.firstUpdate === null || gone.firstUpdate < keep.firstUpdate)) keep.firstUpdate = gone.firstUpdate;
+  if (gone.firstUpdate !== null && (keep.firstUpdate === null || gone.firstUpdate < keep.firstUpdate))
+    keep.firstUpdate = gone.firstUpdate;
   keep.search ??= gone.search;
 }
 

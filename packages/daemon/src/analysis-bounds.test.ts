@@ -30,7 +30,10 @@ describe("the daemon's live analysis", () => {
       logger: pino({ level: 'silent' }),
     });
     const n = DEFAULT_REPORT_ROWS + 2_500;
-    const reader = new CaptureReader({ frame: (f) => engine.frame(f.linktype, f.timestamp, f.data.slice(), f.origlen), problem: () => undefined });
+    const reader = new CaptureReader({
+      frame: (f) => engine.frame(f.linktype, f.timestamp, f.data.slice(), f.origlen),
+      problem: () => undefined,
+    });
     reader.push(flowControlFlood(n));
     reader.end();
     const report = engine.report(['monitors']);

@@ -31,12 +31,18 @@ class PvListMatcher implements SubscriptionMatcher<string[]> {
   }
   match(records: readonly Rec[]): BatchMatches {
     const out = new Map<number, number[]>();
-    for (const [id, pvs] of this.pvs) out.set(id, records.flatMap((r, i) => (pvs.includes(r.pv) ? [i] : [])));
+    for (const [id, pvs] of this.pvs)
+      out.set(
+        id,
+        records.flatMap((r, i) => (pvs.includes(r.pv) ? [i] : [])),
+      );
     return out;
   }
 }
 
-async function make(options: { token?: string; dashboardDir?: string | null } = {}): Promise<{ app: FastifyInstance; hub: Hub<Rec, string[]>; matcher: PvListMatcher }> {
+async function make(
+  options: { token?: string; dashboardDir?: string | null } = {},
+): Promise<{ app: FastifyInstance; hub: Hub<Rec, string[]>; matcher: PvListMatcher }> {
   const hub = new Hub<Rec, string[]>((r) => JSON.stringify(r));
   const matcher = new PvListMatcher();
   hub.attach(matcher);
@@ -55,7 +61,10 @@ async function make(options: { token?: string; dashboardDir?: string | null } = 
 }
 
 /** Collects parsed frames from a client socket and waits for one that matches. */
-function collector(ws: WebSocket): { frames: { type: string; [k: string]: unknown }[]; next(type: string, pred?: (f: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> } {
+function collector(ws: WebSocket): {
+  frames: { type: string; [k: string]: unknown }[];
+  next(type: string, pred?: (f: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
+} {
   const frames: { type: string }[] = [];
   const waiters: (() => void)[] = [];
   ws.on('message', (data) => {
@@ -67,7 +76,10 @@ function collector(ws: WebSocket): { frames: { type: string; [k: string]: unknow
     frames,
     next(type, pred = () => true) {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no ${type} frame; got ${frames.map((f) => f.type).join(',')}`)), 3000);
+        const timer = setTimeout(
+          () => reject(new Error(`no ${type} frame; got ${frames.map((f) => f.type).join(',')}`)),
+          3000,
+        );
         const look = (): void => {
           for (; seen < frames.length; seen++) {
             const f = frames[seen] as Record<string, unknown>;
@@ -89,9 +101,21 @@ function collector(ws: WebSocket): { frames: { type: string; [k: string]: unknow
 type Collector = ReturnType<typeof collector>;
 
 /** Opens /ws through injectWS with the collector attached before the first frame can arrive. */
-async function connect(app: FastifyInstance, path = '/ws', headers: Record<string, string> = {}): Promise<{ ws: WebSocket; c: Collector }> {
+async function connect(
+  app: FastifyInstance,
+  path = '/ws',
+  headers: Record<string, string> = {},
+): Promise<{ ws: WebSocket; c: Collector }> {
   let c: Collector | undefined;
-  const ws = await app.injectWS(path, { headers }, { onInit: (socket) => { c = collector(socket); } });
+  const ws = await app.injectWS(
+    path,
+    { headers },
+    {
+      onInit: (socket) => {
+        c = collector(socket);
+      },
+    },
+  );
   return { ws, c: c as Collector };
 }
 
@@ -100,22 +124,46 @@ describe('HTTP API', () => {
     const { app } = await make();
     const health = await app.inject('/api/health');
     expect(health.statusCode).toBe(200);
-    expect(health.json()).toEqual({ status: 'ok', uptime: 2, source: { kind: 'file', file: 'x.pcap', speed: 'max' }, eof: true });
+    expect(health.json()).toEqual({
+      status: 'ok',
+      uptime: 2,
+      source: { kind: 'file', file: 'x.pcap', speed: 'max' },
+      eof: true,
+    });
     const stats = (await app.inject('/api/stats')).json();
     expect(stats.perCommand).toEqual({ SearchRequest: 4, SearchResponse: 3 });
     expect(stats.capture).toEqual({ received: 11, dropped: 1, ifDropped: 0 });
     const channels = (await app.inject('/api/channels')).json();
-    expect(channels[0]).toMatchObject({ pv: 'sim:double', nativeType: 'DOUBLE', lastValue: [1.5], access: 'rw', closedAt: null, timeToFind: 0.001 });
+    expect(channels[0]).toMatchObject({
+      pv: 'sim:double',
+      nativeType: 'DOUBLE',
+      lastValue: [1.5],
+      access: 'rw',
+      closedAt: null,
+      timeToFind: 0.001,
+    });
     expect((await app.inject('/api/servers')).json()[0].latency.read.count).toBe(1);
-    expect((await app.inject('/api/clients')).json()[0]).toMatchObject({ host: '127.0.0.1', user: 'u', searchPort: 40001, circuitEndpoints: ['127.0.0.1:40000'] });
-    expect((await app.inject('/api/searches')).json()[0]).toMatchObject({ pv: 'sim:double', answered: true, timeToFind: { count: 1, p50: 0.001 } });
+    expect((await app.inject('/api/clients')).json()[0]).toMatchObject({
+      host: '127.0.0.1',
+      user: 'u',
+      searchPort: 40001,
+      circuitEndpoints: ['127.0.0.1:40000'],
+    });
+    expect((await app.inject('/api/searches')).json()[0]).toMatchObject({
+      pv: 'sim:double',
+      answered: true,
+      timeToFind: { count: 1, p50: 0.001 },
+    });
   });
 
   it('serves the analysis report, by section, and names a bad section', async () => {
     const { app } = await make();
     const res = await app.inject('/api/report?section=searches');
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ summary: { first_seen: 1, last_seen: 2, records: 7 }, never_found: [{ pv: 'x:missing' }] });
+    expect(res.json()).toEqual({
+      summary: { first_seen: 1, last_seen: 2, records: 7 },
+      never_found: [{ pv: 'x:missing' }],
+    });
     const bad = await app.inject('/api/report?section=bogus');
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error).toMatch(/unknown report section 'bogus'/);
@@ -166,7 +214,10 @@ describe('WebSocket /ws', () => {
     expect(snap.stats).toMatchObject({ messages: 7 });
     ws.send(JSON.stringify({ type: 'subscribe', filter: { pv: ['b'] } }));
     await c.next('subscribed');
-    const batch = [{ pv: 'a', src: '127.0.0.1' }, { pv: 'b', src: '127.0.0.1' }];
+    const batch = [
+      { pv: 'a', src: '127.0.0.1' },
+      { pv: 'b', src: '127.0.0.1' },
+    ];
     hub.publish(batch, matcher.match(batch));
     const frame = await c.next('records');
     expect(frame.records).toEqual([{ pv: 'b', src: '127.0.0.1' }]);
@@ -201,7 +252,9 @@ describe('WebSocket /ws', () => {
 
   it('refuses an upgrade whose Origin is another site, accepts its own origin', async () => {
     const { app } = await make();
-    await expect(connect(app, '/ws', { origin: 'https://evil.example', host: 'localhost:8080' })).rejects.toThrow(/403/);
+    await expect(connect(app, '/ws', { origin: 'https://evil.example', host: 'localhost:8080' })).rejects.toThrow(
+      /403/,
+    );
     const ok = await connect(app, '/ws', { origin: 'http://localhost:8080', host: 'localhost:8080' });
     await ok.c.next('hello');
     ok.ws.terminate();

@@ -32,9 +32,14 @@ const LINKTYPE_USER0 = 147;
 function searches(): Uint8Array {
   const w = new PcapWriter();
   for (let i = 0; i < 8; i++) {
-    w.udp(1_700_000_000 + i, '10.0.0.1', 40000, '10.0.0.255', 5064, concatBytes([
-      build.versionRequest({ sequence: i }), build.searchRequest({ name: `PV${i}`, cid: i }),
-    ]));
+    w.udp(
+      1_700_000_000 + i,
+      '10.0.0.1',
+      40000,
+      '10.0.0.255',
+      5064,
+      concatBytes([build.versionRequest({ sequence: i }), build.searchRequest({ name: `PV${i}`, cid: i })]),
+    );
   }
   return w.bytes();
 }
@@ -65,7 +70,8 @@ const BAD_INPUTS: Record<string, () => Uint8Array> = {
     new DataView(bytes.buffer).setUint32(blocks[5] + PCAPNG_BLOCK_LEN_OFFSET, 13, true);
     return bytes;
   },
-  'pcap record longer than any frame': () => patched(searches(), PCAP_HEADER_LEN + PCAP_RECORD_CAPLEN_OFFSET, 0x7fff_ffff),
+  'pcap record longer than any frame': () =>
+    patched(searches(), PCAP_HEADER_LEN + PCAP_RECORD_CAPLEN_OFFSET, 0x7fff_ffff),
   'unknown link type': () => patched(searches(), PCAP_LINKTYPE_OFFSET, LINKTYPE_USER0),
 };
 
@@ -87,7 +93,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const DAEMON_ARGS = ['--exit-on-eof', '--listen', '127.0.0.1:0', '--log-level', 'silent'];
 
 /** Status and first error line of a run. */
-function verdict(r: ProgramResult, program: 'ca-shark' | 'ca-sharkd'): { code: number | null; first: string | undefined } {
+function verdict(
+  r: ProgramResult,
+  program: 'ca-shark' | 'ca-sharkd',
+): { code: number | null; first: string | undefined } {
   return { code: r.code, first: errorLines(r.stderr, program)[0] };
 }
 

@@ -39,14 +39,36 @@ function expectOneLine(stderr: string): void {
 
 describe('command line', () => {
   it('parses sources, ports, sizes and the listen address', () => {
-    expect(parseCommandLine(['-i', 'eth0'], {})).toMatchObject({ mode: 'live', iface: 'eth0', host: '127.0.0.1', port: 8080, serverPort: 5064, repeaterPort: 5065 });
+    expect(parseCommandLine(['-i', 'eth0'], {})).toMatchObject({
+      mode: 'live',
+      iface: 'eth0',
+      host: '127.0.0.1',
+      port: 8080,
+      serverPort: 5064,
+      repeaterPort: 5065,
+    });
     expect(parseCommandLine(['--demo'], {})).toMatchObject({ mode: 'demo' });
     expect(parseCommandLine(['-i', 'lo', '--demo'], {})).toMatchObject({ mode: 'demo', iface: 'lo' });
-    expect(parseCommandLine(['-r', 'x.pcap', '--speed', '10'], {})).toMatchObject({ mode: 'file', file: 'x.pcap', speed: 10 });
+    expect(parseCommandLine(['-r', 'x.pcap', '--speed', '10'], {})).toMatchObject({
+      mode: 'file',
+      file: 'x.pcap',
+      speed: 10,
+    });
     expect(parseCommandLine(['-r', 'x.pcap', '--speed', 'max'], {})).toMatchObject({ speed: 'max' });
-    expect(parseCommandLine(['--stdin', '--exit-on-eof', '--ports', '6064,6065'], {})).toMatchObject({ mode: 'stdin', exitOnEof: true, serverPort: 6064, repeaterPort: 6065 });
-    expect(parseCommandLine(['-i', 'lo', '--buffer-size', '64M', '--snaplen', '1500'], {})).toMatchObject({ bufferSize: 64 * 1024 * 1024, snaplen: 1500 });
-    expect(parseCommandLine(['-i', 'lo'], { CA_SHARKD_TOKEN: 'abc', EPICS_CA_SERVER_PORT: '7064' })).toMatchObject({ token: 'abc', serverPort: 7064 });
+    expect(parseCommandLine(['--stdin', '--exit-on-eof', '--ports', '6064,6065'], {})).toMatchObject({
+      mode: 'stdin',
+      exitOnEof: true,
+      serverPort: 6064,
+      repeaterPort: 6065,
+    });
+    expect(parseCommandLine(['-i', 'lo', '--buffer-size', '64M', '--snaplen', '1500'], {})).toMatchObject({
+      bufferSize: 64 * 1024 * 1024,
+      snaplen: 1500,
+    });
+    expect(parseCommandLine(['-i', 'lo'], { CA_SHARKD_TOKEN: 'abc', EPICS_CA_SERVER_PORT: '7064' })).toMatchObject({
+      token: 'abc',
+      serverPort: 7064,
+    });
     expect(parseListen('0.0.0.0:9000')).toEqual({ host: '0.0.0.0', port: 9000 });
     expect(parseListen('[::1]:9000')).toEqual({ host: '::1', port: 9000 });
     expect(parseSize('512K', '--x')).toBe(512 * 1024);
@@ -71,7 +93,9 @@ describe('command line', () => {
   });
 
   it('builds the default CA filter for other ports and leaves out its own HTTP port', () => {
-    expect(caFilter(6064, 6065, 8080)).toBe('(tcp or (udp and (port 6064 or port 6065)) or (ip[6:2] & 0x3fff != 0)) and not tcp port 8080');
+    expect(caFilter(6064, 6065, 8080)).toBe(
+      '(tcp or (udp and (port 6064 or port 6065)) or (ip[6:2] & 0x3fff != 0)) and not tcp port 8080',
+    );
   });
 });
 
@@ -84,37 +108,71 @@ describe('ca-sharkd as a subprocess', { timeout: 90_000 }, () => {
     expect(r.stderr).toMatch(isRoot ? /no such interface "nosuchif0"/ : /nosuchif0|not permitted/);
   });
 
-  it.skipIf(!isRoot)('a bad capture filter: one line naming the filter, non-zero exit (root: libpcap compiles filters after opening)', async () => {
-    const r = await run(['-i', 'lo', '-f', 'port nonsense', '--listen', '127.0.0.1:0']);
-    expect(r.code).toBe(2);
-    expectOneLine(r.stderr);
-    expect(r.stderr).toMatch(/bad capture filter "port nonsense"/);
-  });
+  it.skipIf(!isRoot)(
+    'a bad capture filter: one line naming the filter, non-zero exit (root: libpcap compiles filters after opening)',
+    async () => {
+      const r = await run(['-i', 'lo', '-f', 'port nonsense', '--listen', '127.0.0.1:0']);
+      expect(r.code).toBe(2);
+      expectOneLine(r.stderr);
+      expect(r.stderr).toMatch(/bad capture filter "port nonsense"/);
+    },
+  );
 
   it('an unreadable file and a file that is not a capture: one line each, exit 2', async () => {
     const missing = await run(['-r', '/nonexistent/capture.pcap', '--listen', '127.0.0.1:0']);
     expect(missing.code).toBe(2);
     expectOneLine(missing.stderr);
     expect(missing.stderr).toMatch(/^ca-sharkd: \/nonexistent\/capture\.pcap: no such file$/m);
-    const text = await run(['-r', fileURLToPath(new URL('../package.json', import.meta.url)), '--listen', '127.0.0.1:0']);
+    const text = await run([
+      '-r',
+      fileURLToPath(new URL('../package.json', import.meta.url)),
+      '--listen',
+      '127.0.0.1:0',
+    ]);
     expect(text.code).toBe(2);
     expectOneLine(text.stderr);
     expect(text.stderr).toMatch(/package\.json: input starts with 0x[0-9a-f]{8}, not a pcap or pcapng magic number$/m);
   });
 
   it('replays a file and exits at its end with a capture summary', async () => {
-    const r = await run(['-r', fileURLToPath(new URL('../../packet/fixtures/ca_monitor2.pcapng', import.meta.url)), '--speed', 'max', '--exit-on-eof', '--listen', '127.0.0.1:0', '--log-level', 'warn']);
+    const r = await run([
+      '-r',
+      fileURLToPath(new URL('../../packet/fixtures/ca_monitor2.pcapng', import.meta.url)),
+      '--speed',
+      'max',
+      '--exit-on-eof',
+      '--listen',
+      '127.0.0.1:0',
+      '--log-level',
+      'warn',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/ca-sharkd: 29 packets \(\d+ bytes\), 33 CA messages \(0 malformed\)/);
   });
 
   it.skipIf(!isRoot)('--user drops root once the input is open (root only)', async () => {
-    const r = await run(['-r', fileURLToPath(new URL('../../packet/fixtures/ca_monitor.pcapng', import.meta.url)), '--speed', 'max',
-      '--exit-on-eof', '--listen', '127.0.0.1:0', '--user', 'nobody']);
+    const r = await run([
+      '-r',
+      fileURLToPath(new URL('../../packet/fixtures/ca_monitor.pcapng', import.meta.url)),
+      '--speed',
+      'max',
+      '--exit-on-eof',
+      '--listen',
+      '127.0.0.1:0',
+      '--user',
+      'nobody',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/"user":"nobody".*dropped root privileges/);
     expect(r.stderr).toMatch(/ca-sharkd: 20 packets/);
-    const bad = await run(['-r', fileURLToPath(new URL('../../packet/fixtures/ca_monitor.pcapng', import.meta.url)), '--listen', '127.0.0.1:0', '--user', 'no-such-user-x']);
+    const bad = await run([
+      '-r',
+      fileURLToPath(new URL('../../packet/fixtures/ca_monitor.pcapng', import.meta.url)),
+      '--listen',
+      '127.0.0.1:0',
+      '--user',
+      'no-such-user-x',
+    ]);
     expect(bad.code).toBe(1);
     expectOneLine(bad.stderr);
     expect(bad.stderr).toMatch(/--user no-such-user-x: no such user/);
@@ -126,13 +184,17 @@ describe('exposure', () => {
     const config = parseCommandLine(['--stdin', '--allow-host', 'shark.example.org', '--allow-host', '10.0.0.5'], {});
     expect(config.allowHosts).toEqual(['shark.example.org', '10.0.0.5']);
     expect(parseCommandLine(['--stdin'], {}).allowHosts).toEqual([]);
-    expect(() => parseCommandLine(['--stdin', '--allow-host', 'http://shark.example.org:8080'], {})).toThrow(/bad --allow-host/);
+    expect(() => parseCommandLine(['--stdin', '--allow-host', 'http://shark.example.org:8080'], {})).toThrow(
+      /bad --allow-host/,
+    );
   });
 
   it('warns about a non-loopback listener, loudest without a token', () => {
     expect(exposureWarning({ host: '127.0.0.1', port: 8080 })).toBeUndefined();
     expect(exposureWarning({ host: '::1', port: 8080 })).toBeUndefined();
-    expect(exposureWarning({ host: '0.0.0.0', port: 8080 })).toMatch(/without --token: .*anyone who can reach this port/);
+    expect(exposureWarning({ host: '0.0.0.0', port: 8080 })).toMatch(
+      /without --token: .*anyone who can reach this port/,
+    );
     expect(exposureWarning({ host: '0.0.0.0', port: 8080, token: 't' })).toMatch(/TLS reverse proxy/);
   });
 });

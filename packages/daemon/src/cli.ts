@@ -76,14 +76,16 @@ Serving:
 /** Parses "64M", "512k", "1g" or a plain byte count. */
 export function parseSize(text: string, option: string): number {
   const match = /^(\d+)([kKmMgG]?)[bB]?$/.exec(text.trim());
-  if (match === null) throw new DaemonError('usage', `bad ${option} ${JSON.stringify(text)}: use a byte count like 65536, 512K or 64M`);
+  if (match === null)
+    throw new DaemonError('usage', `bad ${option} ${JSON.stringify(text)}: use a byte count like 65536, 512K or 64M`);
   const scale = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[match[2].toLowerCase() as '' | 'k' | 'm' | 'g'];
   return Number(match[1]) * scale;
 }
 
 function parsePort(text: string, what: string, min = 1): number {
   const n = Number(text);
-  if (!/^\d+$/.test(text) || n < min || n > 65535) throw new DaemonError('usage', `bad ${what} ${JSON.stringify(text)}: expected a port ${min}..65535`);
+  if (!/^\d+$/.test(text) || n < min || n > 65535)
+    throw new DaemonError('usage', `bad ${what} ${JSON.stringify(text)}: expected a port ${min}..65535`);
   return n;
 }
 
@@ -94,7 +96,8 @@ export function parseListen(text: string): { host: string; port: number } {
   if (v6 !== null) return { host: v6[1], port: parsePort(v6[2], '--listen port', 0) };
   if (/^\d+$/.test(text)) return { host: '127.0.0.1', port: parsePort(text, '--listen port', 0) };
   const colon = text.lastIndexOf(':');
-  if (colon < 0) throw new DaemonError('usage', `bad --listen ${JSON.stringify(text)}: expected HOST:PORT, e.g. 127.0.0.1:8080`);
+  if (colon < 0)
+    throw new DaemonError('usage', `bad --listen ${JSON.stringify(text)}: expected HOST:PORT, e.g. 127.0.0.1:8080`);
   const host = text.slice(0, colon) || '127.0.0.1';
   return { host, port: parsePort(text.slice(colon + 1), '--listen port', 0) };
 }
@@ -103,7 +106,10 @@ export function parseListen(text: string): { host: string; port: number } {
 function parseAllowHosts(names: readonly string[]): string[] {
   for (const name of names) {
     if (!/^(\[[0-9a-fA-F:.]+\]|[0-9a-fA-F:]*:[0-9a-fA-F:.]*|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)$/.test(name)) {
-      throw new DaemonError('usage', `bad --allow-host ${JSON.stringify(name)}: give a host name or address, e.g. shark.example.org (no scheme or port)`);
+      throw new DaemonError(
+        'usage',
+        `bad --allow-host ${JSON.stringify(name)}: give a host name or address, e.g. shark.example.org (no scheme or port)`,
+      );
     }
   }
   return [...names];
@@ -118,11 +124,15 @@ const LOOPBACK_LISTEN = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 export function exposureWarning(config: Pick<DaemonConfig, 'host' | 'port' | 'token'>): string | undefined {
   if (LOOPBACK_LISTEN.test(config.host)) return undefined;
   if (config.token === undefined) {
-    return `listening on ${config.host}:${config.port} without --token: captured traffic is sensitive and anyone who can ` +
-      'reach this port can read it; add --token and put a TLS reverse proxy in front (docs/security.md)';
+    return (
+      `listening on ${config.host}:${config.port} without --token: captured traffic is sensitive and anyone who can ` +
+      'reach this port can read it; add --token and put a TLS reverse proxy in front (docs/security.md)'
+    );
   }
-  return 'listening beyond loopback: captured traffic is sensitive and the token travels in clear text unless a TLS ' +
-    'reverse proxy is in front (docs/security.md)';
+  return (
+    'listening beyond loopback: captured traffic is sensitive and the token travels in clear text unless a TLS ' +
+    'reverse proxy is in front (docs/security.md)'
+  );
 }
 
 /** Parses argv (without node and script) and the environment into a {@link DaemonConfig}. */
@@ -161,8 +171,10 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     throw new DaemonError('usage', `${(err as Error).message.split('\n')[0]} (see ca-sharkd --help)`);
   }
   const v = parsed.values;
-  const serverPortDefault = env.EPICS_CA_SERVER_PORT !== undefined ? parsePort(env.EPICS_CA_SERVER_PORT, 'EPICS_CA_SERVER_PORT') : 5064;
-  const repeaterPortDefault = env.EPICS_CA_REPEATER_PORT !== undefined ? parsePort(env.EPICS_CA_REPEATER_PORT, 'EPICS_CA_REPEATER_PORT') : 5065;
+  const serverPortDefault =
+    env.EPICS_CA_SERVER_PORT !== undefined ? parsePort(env.EPICS_CA_SERVER_PORT, 'EPICS_CA_SERVER_PORT') : 5064;
+  const repeaterPortDefault =
+    env.EPICS_CA_REPEATER_PORT !== undefined ? parsePort(env.EPICS_CA_REPEATER_PORT, 'EPICS_CA_REPEATER_PORT') : 5065;
   let serverPort = serverPortDefault;
   let repeaterPort = repeaterPortDefault;
   if (v.ports !== undefined) {
@@ -198,7 +210,10 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     throw new DaemonError('usage', '--exit-on-eof only applies to --stdin and -r FILE');
   }
   if (v.filter !== undefined && (mode === 'stdin' || mode === 'file')) {
-    throw new DaemonError('usage', '-f applies to live capture; filter a file with the dashboard or ca-shark --pv/--host/--command');
+    throw new DaemonError(
+      'usage',
+      '-f applies to live capture; filter a file with the dashboard or ca-shark --pv/--host/--command',
+    );
   }
   const token = v.token ?? env.CA_SHARKD_TOKEN;
   return {

@@ -27,7 +27,11 @@ const quick = process.env.BENCH_QUICK === '1';
 /** Runs a support script in its own node process; resolves with its last stdout line as JSON. */
 function child(script: string, args: (string | number)[], onReady?: () => void): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', SUPPORT(script), ...args.map(String)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(
+      process.execPath,
+      ['--conditions=source', '--import', 'tsx', SUPPORT(script), ...args.map(String)],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     p.stdout.on('data', (d: Buffer) => {
       out += d.toString();
@@ -65,7 +69,16 @@ async function healthLatency(d: RunningDaemon, until: Promise<unknown>): Promise
 async function liveDecodeRate(): Promise<Record<string, unknown>[]> {
   const serverPort = await freeUdpPort();
   // Only the benchmark's datagrams: other processes' loopback TCP would otherwise be decoded too.
-  const d = await startTestDaemon(['-i', 'lo', '--ports', `${serverPort},${serverPort + 1}`, '--buffer-size', '32M', '-f', `udp port ${serverPort}`]);
+  const d = await startTestDaemon([
+    '-i',
+    'lo',
+    '--ports',
+    `${serverPort},${serverPort + 1}`,
+    '--buffer-size',
+    '32M',
+    '-f',
+    `udp port ${serverPort}`,
+  ]);
   const steps: Record<string, unknown>[] = [];
   const perDatagram = 10;
   const seconds = quick ? 1 : 3;
@@ -92,7 +105,8 @@ async function liveDecodeRate(): Promise<Record<string, unknown>[]> {
         decodedPackets: after.packets - before.packets,
         decoderDropped: after.decoderDropped - before.decoderDropped,
         decodedMessagesPerSecond: Math.round((after.messages - before.messages) / (sent.seconds as number)),
-        libpcapDropped: after.capture.dropped + after.capture.ifDropped - before.capture.dropped - before.capture.ifDropped,
+        libpcapDropped:
+          after.capture.dropped + after.capture.ifDropped - before.capture.dropped - before.capture.ifDropped,
         eventLoopDelayMaxMs: Math.round(loop.max / 1e5) / 10,
         eventLoopDelayP99Ms: Math.round(loop.percentile(99) / 1e5) / 10,
         healthWorstMs: Math.round(health * 10) / 10,
@@ -158,7 +172,10 @@ async function fanOut(clients: number): Promise<Record<string, unknown>> {
 
 async function latency(): Promise<Record<string, unknown>> {
   const serverPort = await freeUdpPort();
-  const d = await startTestDaemon(['-i', 'lo', '--ports', `${serverPort},${serverPort + 1}`], { tickMs: 100, snapshotMs: 1000 });
+  const d = await startTestDaemon(['-i', 'lo', '--ports', `${serverPort},${serverPort + 1}`], {
+    tickMs: 100,
+    snapshotMs: 1000,
+  });
   const seconds = quick ? 2 : 5;
   let ready!: () => void;
   const readyP = new Promise<void>((r) => (ready = r));
@@ -170,7 +187,14 @@ async function latency(): Promise<Record<string, unknown>> {
   await d.shutdown('bench');
   const lat = res.latency as Record<string, number | null>;
   const ms = (v: number | null): number | null => (v === null ? null : Math.round(v * 10000) / 10);
-  const summary = { tickMs: 100, samples: lat.count, p50Ms: ms(lat.p50), p90Ms: ms(lat.p90), p99Ms: ms(lat.p99), maxMs: ms(lat.max) };
+  const summary = {
+    tickMs: 100,
+    samples: lat.count,
+    p50Ms: ms(lat.p50),
+    p90Ms: ms(lat.p90),
+    p99Ms: ms(lat.p99),
+    maxMs: ms(lat.max),
+  };
   process.stderr.write(`latency: ${JSON.stringify(summary)}\n`);
   return summary;
 }

@@ -54,7 +54,8 @@ describe('stdin ingest', { timeout: 60_000 }, () => {
     expect(stats).toMatchObject({ packets: 29, messages: 33, malformed: 0 });
     expect(stats.perCommand.EventAddResponse).toBe(14);
     const snap = await c.until('snapshot after EOF', () =>
-      c.frames.find((f) => f.type === 'snapshot' && (f.stats as { messages: number }).messages === 33));
+      c.frames.find((f) => f.type === 'snapshot' && (f.stats as { messages: number }).messages === 33),
+    );
     const channels = snap.channels as { pv: string; state: string }[];
     expect(channels.map((ch) => ch.pv).sort()).toEqual(['T1:cnt', 'T2:cnt']);
     const searches = (await daemon.app.inject('/api/searches')).json() as { pv: string; answered: boolean }[];
@@ -63,7 +64,9 @@ describe('stdin ingest', { timeout: 60_000 }, () => {
     const report = (await daemon.app.inject('/api/report?section=monitors')).json();
     expect(report.summary.records).toBe(33);
     // monitor_load has rows per PV, per subscription and per circuit: the PVs named are the two monitored.
-    const monitored = new Set((report.monitor_load as { pv?: string | null }[]).map((m) => m.pv).filter((pv) => typeof pv === 'string'));
+    const monitored = new Set(
+      (report.monitor_load as { pv?: string | null }[]).map((m) => m.pv).filter((pv) => typeof pv === 'string'),
+    );
     expect(monitored).toEqual(new Set(['T1:cnt', 'T2:cnt']));
     const metrics = (await daemon.app.inject('/metrics')).body;
     expect(metrics).toContain('ca_sharkd_messages_total{command="EventAddResponse"} 14');
@@ -77,7 +80,10 @@ describe('stdin ingest', { timeout: 60_000 }, () => {
     await c.until('subscribed', () => c.frames.find((f) => f.type === 'subscribed'));
     input.end(readFileSync(fixture('ca_monitor2.pcapng')));
     await c.until('eof', () => daemon?.engine.eof);
-    await c.until('T2 updates', () => c.records().filter((r) => (r.command as { name: string }).name === 'EventAddResponse').length >= 1);
+    await c.until(
+      'T2 updates',
+      () => c.records().filter((r) => (r.command as { name: string }).name === 'EventAddResponse').length >= 1,
+    );
     // One more tick so nothing is still queued.
     await new Promise((r) => setTimeout(r, 100));
     const records = c.records();
@@ -98,7 +104,10 @@ describe('file replay', { timeout: 60_000 }, () => {
     const stats = (await d.app.inject('/api/stats')).json();
     expect(stats.packets).toBe(167);
     expect(stats.messages).toBeGreaterThanOrEqual(148);
-    expect((await d.app.inject('/api/health')).json()).toMatchObject({ eof: true, source: { kind: 'file', speed: 'max' } });
+    expect((await d.app.inject('/api/health')).json()).toMatchObject({
+      eof: true,
+      source: { kind: 'file', speed: 'max' },
+    });
   });
 });
 
@@ -114,11 +123,18 @@ describe('serving', { timeout: 60_000 }, () => {
 
   it('warns when it listens beyond loopback', async () => {
     const lines: string[] = [];
-    const sink = new Writable({ write(chunk: Buffer, _enc, done) { lines.push(chunk.toString()); done(); } });
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
     const port = await freeTcpPort();
     const config = parseCommandLine(['--stdin', '--listen', `0.0.0.0:${port}`], {});
     daemon = await startDaemon(config, pino({ level: 'warn' }, sink), { input: new PassThrough() });
-    const warning = lines.map((l) => JSON.parse(l) as { level: number; msg: string; host?: string }).find((l) => l.host === '0.0.0.0');
+    const warning = lines
+      .map((l) => JSON.parse(l) as { level: number; msg: string; host?: string })
+      .find((l) => l.host === '0.0.0.0');
     expect(warning?.level).toBe(40);
     expect(warning?.msg).toMatch(/captured traffic is sensitive/);
   });

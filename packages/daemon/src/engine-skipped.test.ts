@@ -4,7 +4,9 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { Engine } from './engine.js';
 
-const TCP_CAPTURE = new Uint8Array(readFileSync(new URL('../../packet/fixtures/example_tcp_data.pcap', import.meta.url)));
+const TCP_CAPTURE = new Uint8Array(
+  readFileSync(new URL('../../packet/fixtures/example_tcp_data.pcap', import.meta.url)),
+);
 
 /** The stats of an in-process Engine fed `bytes` (what the decoding worker does). */
 function statsOf(bytes: Uint8Array) {
@@ -15,7 +17,10 @@ function statsOf(bytes: Uint8Array) {
     hubStats: () => ({ clients: 0, dropped: 0 }),
     logger: pino({ level: 'silent' }),
   });
-  const reader = new CaptureReader({ frame: (f) => engine.frame(f.linktype, f.timestamp, f.data.slice(), f.origlen), problem: () => undefined });
+  const reader = new CaptureReader({
+    frame: (f) => engine.frame(f.linktype, f.timestamp, f.data.slice(), f.origlen),
+    problem: () => undefined,
+  });
   reader.push(bytes);
   reader.end();
   engine.end();
@@ -26,7 +31,9 @@ describe('Engine stats: skipped flows', () => {
   it('counts a TCP flow never recognised as CA (one flipped byte in its opening)', () => {
     const bytes = TCP_CAPTURE.slice();
     let first = -1;
-    const p = new PacketPipeline({ onEvent: (ev) => void (ev.type === 'tcp-data' && first < 0 && (first = ev.data.byteOffset - bytes.byteOffset)) });
+    const p = new PacketPipeline({
+      onEvent: (ev) => void (ev.type === 'tcp-data' && first < 0 && (first = ev.data.byteOffset - bytes.byteOffset)),
+    });
     p.pushCapture(bytes);
     p.end();
     bytes[first] ^= 0xff;

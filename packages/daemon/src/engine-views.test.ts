@@ -21,7 +21,10 @@ function engineOf(b: PcapWriter): Engine {
     hubStats: () => ({ clients: 0, dropped: 0 }),
     logger: pino({ level: 'silent' }),
   });
-  const reader = new CaptureReader({ frame: (f) => engine.frame(f.linktype, f.timestamp, f.data.slice(), f.origlen), problem: () => undefined });
+  const reader = new CaptureReader({
+    frame: (f) => engine.frame(f.linktype, f.timestamp, f.data.slice(), f.origlen),
+    problem: () => undefined,
+  });
   reader.push(b.bytes());
   reader.end();
   return engine;
@@ -39,38 +42,70 @@ class Process {
   }
 
   search(t: number, cid: number, sequence: number): this {
-    this.b.udp(t, HOST, this.udpPort, SERVER, 5064, concatBytes([build.versionRequest({ sequence }), build.searchRequest({ name: PV, cid })]));
+    this.b.udp(
+      t,
+      HOST,
+      this.udpPort,
+      SERVER,
+      5064,
+      concatBytes([build.versionRequest({ sequence }), build.searchRequest({ name: PV, cid })]),
+    );
     return this;
   }
 
   reply(t: number, cid: number, sequence: number): this {
-    this.b.udp(t, SERVER, 5064, HOST, this.udpPort, concatBytes([build.versionResponse({ sequence }), build.searchResponse({ port: 5064, cid })]));
+    this.b.udp(
+      t,
+      SERVER,
+      5064,
+      HOST,
+      this.udpPort,
+      concatBytes([build.versionResponse({ sequence }), build.searchResponse({ port: 5064, cid })]),
+    );
     return this;
   }
 
   connect(t: number): this {
     this.circuit.open(t);
-    this.circuit.send(t, true, concatBytes([
-      build.versionRequest({ priority: 0, version: 13 }),
-      build.clientNameRequest({ name: 'alice' }),
-      build.hostNameRequest({ name: 'ws1' }),
-    ]));
+    this.circuit.send(
+      t,
+      true,
+      concatBytes([
+        build.versionRequest({ priority: 0, version: 13 }),
+        build.clientNameRequest({ name: 'alice' }),
+        build.hostNameRequest({ name: 'ws1' }),
+      ]),
+    );
     this.circuit.send(t + 0.001, false, build.versionResponse({ version: 13 }));
     return this;
   }
 
   create(t: number, cid: number, sid: number): this {
     this.circuit.send(t, true, build.createChanRequest({ name: PV, cid, version: 13 }));
-    this.circuit.send(t + 0.001, false, concatBytes([
-      build.accessRightsResponse({ cid, access_rights: 3 }),
-      build.createChanResponse({ data_type: DbrType.DOUBLE, data_count: 1, cid, sid }),
-    ]));
+    this.circuit.send(
+      t + 0.001,
+      false,
+      concatBytes([
+        build.accessRightsResponse({ cid, access_rights: 3 }),
+        build.createChanResponse({ data_type: DbrType.DOUBLE, data_count: 1, cid, sid }),
+      ]),
+    );
     return this;
   }
 
   monitor(t: number, sid: number, subscriptionid: number, values: number[]): this {
-    this.circuit.send(t, true, build.eventAddRequest({ data_type: DbrType.DOUBLE, data_count: 1, sid, subscriptionid, mask: 1 }));
-    values.forEach((v, i) => this.circuit.send(t + 0.01 * (i + 1), false, build.eventAddResponse({ data_type: DbrType.DOUBLE, data: [v], subscriptionid })));
+    this.circuit.send(
+      t,
+      true,
+      build.eventAddRequest({ data_type: DbrType.DOUBLE, data_count: 1, sid, subscriptionid, mask: 1 }),
+    );
+    values.forEach((v, i) =>
+      this.circuit.send(
+        t + 0.01 * (i + 1),
+        false,
+        build.eventAddResponse({ data_type: DbrType.DOUBLE, data: [v], subscriptionid }),
+      ),
+    );
     return this;
   }
 
@@ -78,8 +113,16 @@ class Process {
   read(t: number, sid: number, ioid: number, value: number): this {
     this.circuit.send(t, true, build.readNotifyRequest({ data_type: DbrType.DOUBLE, data_count: 1, sid, ioid }));
     this.circuit.send(t + 0.001, false, build.readNotifyResponse({ data_type: DbrType.DOUBLE, data: [value], ioid }));
-    this.circuit.send(t + 0.01, true, build.readRequest({ data_type: DbrType.DOUBLE, data_count: 1, sid, ioid: ioid + 1 }));
-    this.circuit.send(t + 0.011, false, build.readResponse({ data_type: DbrType.DOUBLE, data: [value + 1], sid, ioid: ioid + 1 }));
+    this.circuit.send(
+      t + 0.01,
+      true,
+      build.readRequest({ data_type: DbrType.DOUBLE, data_count: 1, sid, ioid: ioid + 1 }),
+    );
+    this.circuit.send(
+      t + 0.011,
+      false,
+      build.readResponse({ data_type: DbrType.DOUBLE, data: [value + 1], sid, ioid: ioid + 1 }),
+    );
     return this;
   }
 
@@ -101,9 +144,13 @@ function twoProcesses(): { b: PcapWriter; a: Process; p: Process } {
   const p = new Process(b, 40001, 45001);
   a.search(T0, 1, 1).search(T0 + 1, 1, 2);
   p.search(T0 + 1.5, 1, 1).reply(T0 + 1.502, 1, 1);
-  p.connect(T0 + 1.6).create(T0 + 1.7, 1, 100).monitor(T0 + 2, 100, 7, [1]);
+  p.connect(T0 + 1.6)
+    .create(T0 + 1.7, 1, 100)
+    .monitor(T0 + 2, 100, 7, [1]);
   a.search(T0 + 3, 1, 3).reply(T0 + 3.002, 1, 3);
-  a.connect(T0 + 3.1).create(T0 + 3.2, 1, 200).create(T0 + 3.3, 2, 201);
+  a.connect(T0 + 3.1)
+    .create(T0 + 3.2, 1, 200)
+    .create(T0 + 3.3, 2, 201);
   a.monitor(T0 + 4, 200, 1, [1, 2, 3]).monitor(T0 + 5, 201, 2, [4, 5]);
   p.clear(T0 + 6, 1, 100);
   return { b, a, p };
@@ -163,8 +210,23 @@ describe('Engine views: numbers that stay true with several clients', () => {
     expect(clients.map((c) => c.process).sort()).toEqual([`udp ${HOST}:40000`, `udp ${HOST}:40001`]);
     const a = clients.find((c) => c.searchPort === 40000);
     const p = clients.find((c) => c.searchPort === 40001);
-    expect(a).toMatchObject({ host: HOST, hostname: 'ws1', user: 'alice', circuits: 1, circuitEndpoints: [`${HOST}:45000`], channels: 2, searches: 3 });
-    expect(p).toMatchObject({ host: HOST, hostname: 'ws1', user: 'alice', circuits: 1, circuitEndpoints: [`${HOST}:45001`], searches: 1 });
+    expect(a).toMatchObject({
+      host: HOST,
+      hostname: 'ws1',
+      user: 'alice',
+      circuits: 1,
+      circuitEndpoints: [`${HOST}:45000`],
+      channels: 2,
+      searches: 3,
+    });
+    expect(p).toMatchObject({
+      host: HOST,
+      hostname: 'ws1',
+      user: 'alice',
+      circuits: 1,
+      circuitEndpoints: [`${HOST}:45001`],
+      searches: 1,
+    });
     // Each process's own wait for the name.
     expect(a?.timeToFind?.max).toBeCloseTo(3.002, 6);
     expect(p?.timeToFind?.max).toBeCloseTo(0.002, 6);
@@ -174,9 +236,16 @@ describe('Engine views: numbers that stay true with several clients', () => {
     // After decoder drops, requests arrive for SIDs whose creation was never seen: the decoder keeps them
     // as channels without a PV name, newer than the named ones.
     const b = new PcapWriter();
-    const p = new Process(b, 40004, 45004).connect(T0).create(T0 + 0.1, 1, 10).create(T0 + 0.2, 2, 20);
+    const p = new Process(b, 40004, 45004)
+      .connect(T0)
+      .create(T0 + 0.1, 1, 10)
+      .create(T0 + 0.2, 2, 20);
     for (let sid = 100; sid < 110; sid++) {
-      p.circuit.send(T0 + 1 + sid / 1000, true, build.readNotifyRequest({ data_type: DbrType.DOUBLE, data_count: 1, sid, ioid: sid }));
+      p.circuit.send(
+        T0 + 1 + sid / 1000,
+        true,
+        build.readNotifyRequest({ data_type: DbrType.DOUBLE, data_count: 1, sid, ioid: sid }),
+      );
     }
     const engine = engineOf(b);
     expect(engine.state.channels.size).toBe(12);
@@ -185,7 +254,11 @@ describe('Engine views: numbers that stay true with several clients', () => {
 
   it('takes last values from read replies of the channel read, old-style READ included', () => {
     const b = new PcapWriter();
-    new Process(b, 40003, 45003).connect(T0).create(T0 + 0.1, 5, 50).create(T0 + 0.2, 6, 60).read(T0 + 1, 60, 9, 2.5);
+    new Process(b, 40003, 45003)
+      .connect(T0)
+      .create(T0 + 0.1, 5, 50)
+      .create(T0 + 0.2, 6, 60)
+      .read(T0 + 1, 60, 9, 2.5);
     const rows = engineOf(b).channels();
     expect(rows.find((c) => c.cid === 6)).toMatchObject({ lastValue: [3.5], updates: 0 });
     expect(rows.find((c) => c.cid === 5)).toMatchObject({ lastValue: null });
@@ -195,6 +268,14 @@ describe('Engine views: numbers that stay true with several clients', () => {
     const b = new PcapWriter();
     new Process(b, 40002, 45002).connect(T0).create(T0 + 0.1, 5, 50);
     const clients = engineOf(b).clients();
-    expect(clients).toEqual([expect.objectContaining({ process: `tcp ${HOST}:45002`, searchPort: null, circuits: 1, channels: 1, searches: 0 })]);
+    expect(clients).toEqual([
+      expect.objectContaining({
+        process: `tcp ${HOST}:45002`,
+        searchPort: null,
+        circuits: 1,
+        channels: 1,
+        searches: 0,
+      }),
+    ]);
   });
 });

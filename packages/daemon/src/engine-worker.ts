@@ -99,8 +99,16 @@ port.on('message', (message: ToWorker) => {
           // A decoder bug must cost one frame, not the whole capture: count it, show the first ones.
           decodeErrors += 1;
           if (decodeErrors <= 5 || decodeErrors % 10_000 === 0) {
-            log?.error({ err: (err as Error).message, stack: (err as Error).stack, decodeErrors, linktype, caplen: bytes.length },
-              'decoder failed on a frame; skipped it');
+            log?.error(
+              {
+                err: (err as Error).message,
+                stack: (err as Error).stack,
+                decodeErrors,
+                linktype,
+                caplen: bytes.length,
+              },
+              'decoder failed on a frame; skipped it',
+            );
           }
         }
       });
@@ -122,7 +130,10 @@ port.on('message', (message: ToWorker) => {
         matcher.add(message.id, message.filter);
       } catch (err) {
         // The main thread checked the filter before sending it: this is a bug, and the subscription keeps nothing.
-        log?.error({ err: (err as Error).message, subscription: message.id }, 'cannot compile a WebSocket subscription');
+        log?.error(
+          { err: (err as Error).message, subscription: message.id },
+          'cannot compile a WebSocket subscription',
+        );
       }
       break;
     case 'unsubscribe':
@@ -148,13 +159,19 @@ port.on('message', (message: ToWorker) => {
       try {
         if (e === undefined) throw new Error('decoder not started');
         const value =
-          message.what === 'channels' ? e.channels()
-          : message.what === 'servers' ? e.servers()
-          : message.what === 'clients' ? e.clients()
-          : message.what === 'searches' ? e.searches()
-          : message.what === 'stats' ? e.stats()
-          : message.what === 'report' ? e.report(message.sections)
-          : e.snapshotText();
+          message.what === 'channels'
+            ? e.channels()
+            : message.what === 'servers'
+              ? e.servers()
+              : message.what === 'clients'
+                ? e.clients()
+                : message.what === 'searches'
+                  ? e.searches()
+                  : message.what === 'stats'
+                    ? e.stats()
+                    : message.what === 'report'
+                      ? e.report(message.sections)
+                      : e.snapshotText();
         // Pending records first, so a table never shows what the stream has not delivered yet.
         flush();
         post({ type: 'reply', id: message.id, value });

@@ -6,7 +6,8 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { Engine } from './engine.js';
 
-const fixture = (name: string): Uint8Array => readFileSync(fileURLToPath(new URL(`../../packet/fixtures/${name}`, import.meta.url)));
+const fixture = (name: string): Uint8Array =>
+  readFileSync(fileURLToPath(new URL(`../../packet/fixtures/${name}`, import.meta.url)));
 
 /** Runs a capture through an in-process Engine (what the decoding worker does). */
 function run(name: string, end = true): { engine: Engine; records: CaRecord[] } {
@@ -18,7 +19,10 @@ function run(name: string, end = true): { engine: Engine; records: CaRecord[] } 
     hubStats: () => ({ clients: 0, dropped: 0 }),
     logger: pino({ level: 'silent' }),
   });
-  const reader = new CaptureReader({ frame: (f) => engine.frame(f.linktype, f.timestamp, f.data.slice(), f.origlen), problem: () => undefined });
+  const reader = new CaptureReader({
+    frame: (f) => engine.frame(f.linktype, f.timestamp, f.data.slice(), f.origlen),
+    problem: () => undefined,
+  });
   reader.push(fixture(name));
   reader.end();
   if (end) engine.end();
@@ -65,7 +69,13 @@ describe('Engine views', () => {
     expect(report.summary?.records).toBe(engine.stats().messages);
     expect(() => engine.report(['bogus'])).toThrow(/unknown report section/);
     const snapshot = JSON.parse(engine.snapshotText());
-    expect(Object.keys(snapshot.analysis).sort()).toEqual(['beacon_anomalies', 'duplicates', 'never_found', 'redundant_subscriptions', 'writes']);
+    expect(Object.keys(snapshot.analysis).sort()).toEqual([
+      'beacon_anomalies',
+      'duplicates',
+      'never_found',
+      'redundant_subscriptions',
+      'writes',
+    ]);
     expect(snapshot.analysis.writes.length).toBeGreaterThan(0);
     expect(snapshot.type).toBe('snapshot');
     expect(snapshot.searches.top.length).toBeGreaterThan(0);
@@ -100,7 +110,9 @@ describe('Engine drop alerts', () => {
     capture.dropped = 7;
     decoderDropped = 3;
     engine.poll();
-    const kinds = (JSON.parse(engine.snapshotText()).alerts as { kind: string; message: string }[]).map((a) => a.kind).sort();
+    const kinds = (JSON.parse(engine.snapshotText()).alerts as { kind: string; message: string }[])
+      .map((a) => a.kind)
+      .sort();
     expect(kinds).toEqual(['capture-drops', 'decoder-drops']);
     expect(warnings.some((w) => /libpcap dropped packets/.test(w) && /"dropped":7/.test(w))).toBe(true);
     expect(engine.stats()).toMatchObject({ decoderDropped: 3, capture: { dropped: 7 } });

@@ -1,15 +1,45 @@
-import { type AnalysisRecord, Analyzer, type Report, isFailure, recordToJSON, resolveSections } from '@ca-shark/analysis';
-import { type CaRecord, type ChannelInfo, type DecoderOptions, type DecoderState, createDecoder } from '@ca-shark/decoder';
+import {
+  type AnalysisRecord,
+  Analyzer,
+  type Report,
+  isFailure,
+  recordToJSON,
+  resolveSections,
+} from '@ca-shark/analysis';
+import {
+  type CaRecord,
+  type ChannelInfo,
+  type DecoderOptions,
+  type DecoderState,
+  createDecoder,
+} from '@ca-shark/decoder';
 import { dbrTypeName } from '@ca-shark/protocol';
 import type { Logger } from 'pino';
 import {
-  BoundedLru, ChannelTable, MAX_VALUE_ELEMENTS, PendingReads, RateMeter, RecentErrors, SearchMatcher, ServerLatencies,
-  hostOf, latencyKind, summaryOf,
+  BoundedLru,
+  ChannelTable,
+  MAX_VALUE_ELEMENTS,
+  PendingReads,
+  RateMeter,
+  RecentErrors,
+  SearchMatcher,
+  ServerLatencies,
+  hostOf,
+  latencyKind,
+  summaryOf,
 } from './aggregates.js';
 import type { DaemonModel } from './model.js';
 import type { CaptureCounters, SourceDescription, SourceProblem, SourceSink } from './sources/types.js';
 import type {
-  AlertView, ChannelView, ClientView, HealthView, SearchView, ServerView, SnapshotView, SourceView, StatsView,
+  AlertView,
+  ChannelView,
+  ClientView,
+  HealthView,
+  SearchView,
+  ServerView,
+  SnapshotView,
+  SourceView,
+  StatsView,
   UnansweredView,
 } from './views.js';
 
@@ -82,7 +112,8 @@ function latest<V>(map: ReadonlyMap<unknown, V>, n: number): V[] {
 function trimValue(data: unknown): unknown {
   if (Array.isArray(data)) return data.length > MAX_VALUE_ELEMENTS ? data.slice(0, MAX_VALUE_ELEMENTS) : data;
   // Waveforms decode to typed arrays; views are served as JSON, which wants plain arrays.
-  if (ArrayBuffer.isView(data) && !(data instanceof DataView)) return Array.from((data as Float64Array).subarray(0, MAX_VALUE_ELEMENTS));
+  if (ArrayBuffer.isView(data) && !(data instanceof DataView))
+    return Array.from((data as Float64Array).subarray(0, MAX_VALUE_ELEMENTS));
   return data ?? null;
 }
 
@@ -184,7 +215,10 @@ export class Engine implements DaemonModel, SourceSink {
     this.decoder.end();
     this.ended = true;
     const stats = this.decoder.state.statistics;
-    this.log.info({ packets: this.packets, messages: stats.records, malformed: stats.malformed }, 'input ended; serving the final state');
+    this.log.info(
+      { packets: this.packets, messages: stats.records, malformed: stats.malformed },
+      'input ended; serving the final state',
+    );
   }
 
   error(err: Error): void {
@@ -219,10 +253,16 @@ export class Engine implements DaemonModel, SourceSink {
         pv: record.pv,
         src: `${record.src}:${record.transport.sport}`,
         dst: `${record.dst}:${record.transport.dport}`,
-        detail: typeof cmd.reason === 'string' ? cmd.reason
-          : typeof cmd.status_name === 'string' ? cmd.status_name
-          : typeof cmd.message === 'string' ? cmd.message
-          : status !== undefined ? `status ${String(status)}` : cmd.name,
+        detail:
+          typeof cmd.reason === 'string'
+            ? cmd.reason
+            : typeof cmd.status_name === 'string'
+              ? cmd.status_name
+              : typeof cmd.message === 'string'
+                ? cmd.message
+                : status !== undefined
+                  ? `status ${String(status)}`
+                  : cmd.name,
       });
     }
     this.publish(record);
@@ -239,7 +279,8 @@ export class Engine implements DaemonModel, SourceSink {
     switch (cmd.name) {
       case 'SearchResponse': {
         const cid = cmd.cid;
-        if (typeof cid !== 'number' || record.pv === null || record.client === undefined || record.server === undefined) return;
+        if (typeof cid !== 'number' || record.pv === null || record.client === undefined || record.server === undefined)
+          return;
         const search = state.searches.get(`${record.client}/${cid}`);
         const replyTime = record.latency;
         if (search === undefined || replyTime === undefined) return;
@@ -254,14 +295,27 @@ export class Engine implements DaemonModel, SourceSink {
       }
       case 'CreateChanResponse': {
         const cid = cmd.cid;
-        if (typeof cid !== 'number' || record.circuit === undefined || record.pv === null || record.client === undefined) return;
+        if (
+          typeof cid !== 'number' ||
+          record.circuit === undefined ||
+          record.pv === null ||
+          record.client === undefined
+        )
+          return;
         const channel = state.circuits.get(record.circuit)?.channelsByCid.get(cid);
         if (channel === undefined) return;
         const entry = this.channelTable.track(channel);
-        const match = this.searchMatches.claim(record.client, cid, record.pv, record.server ?? null, record.request?.timestamp ?? record.timestamp);
+        const match = this.searchMatches.claim(
+          record.client,
+          cid,
+          record.pv,
+          record.server ?? null,
+          record.request?.timestamp ?? record.timestamp,
+        );
         if (match === null) return;
         entry.search = match;
-        if (this.circuitProcess.get(record.circuit) === undefined) this.circuitProcess.set(record.circuit, match.socket);
+        if (this.circuitProcess.get(record.circuit) === undefined)
+          this.circuitProcess.set(record.circuit, match.socket);
         return;
       }
       case 'ReadNotifyRequest':
@@ -367,7 +421,8 @@ export class Engine implements DaemonModel, SourceSink {
     const state = this.decoder.state;
     // A channel seen by SID first is merged into the one its CID names; its activity follows it there.
     this.channelTable.sync(state.channels, (gone) =>
-      gone.sid === null ? undefined : state.circuits.get(gone.circuit)?.channelsBySid.get(gone.sid));
+      gone.sid === null ? undefined : state.circuits.get(gone.circuit)?.channelsBySid.get(gone.sid),
+    );
     const wanted = this.channelTable.rows(limit);
     // One pass over the subscriptions of the circuits involved, not one per channel.
     const subscriptions = new Map<Readonly<ChannelInfo>, number>();
@@ -376,7 +431,8 @@ export class Engine implements DaemonModel, SourceSink {
       const circuit = state.circuits.get(id);
       if (circuit === undefined) continue;
       for (const sub of circuit.subscriptions.values()) {
-        if (sub.channel !== null && sub.cancel === null) subscriptions.set(sub.channel, (subscriptions.get(sub.channel) ?? 0) + 1);
+        if (sub.channel !== null && sub.cancel === null)
+          subscriptions.set(sub.channel, (subscriptions.get(sub.channel) ?? 0) + 1);
       }
     }
     const rows: ChannelView[] = [];
@@ -446,9 +502,20 @@ export class Engine implements DaemonModel, SourceSink {
       if (r === undefined) {
         const colon = endpoint.lastIndexOf(':');
         r = {
-          process: `${udp ? 'udp' : 'tcp'} ${endpoint}`, host: hostOf(endpoint), hostname: null, user: null,
-          searchPort: udp && colon >= 0 ? Number(endpoint.slice(colon + 1)) : null, circuitEndpoints: [], circuits: 0, channels: 0,
-          searches: 0, searchRate: 0, timeToFind: null, first: Infinity, last: -Infinity, waits: [],
+          process: `${udp ? 'udp' : 'tcp'} ${endpoint}`,
+          host: hostOf(endpoint),
+          hostname: null,
+          user: null,
+          searchPort: udp && colon >= 0 ? Number(endpoint.slice(colon + 1)) : null,
+          circuitEndpoints: [],
+          circuits: 0,
+          channels: 0,
+          searches: 0,
+          searchRate: 0,
+          timeToFind: null,
+          first: Infinity,
+          last: -Infinity,
+          waits: [],
         };
         rows.set(endpoint, r);
       }
@@ -488,7 +555,18 @@ export class Engine implements DaemonModel, SourceSink {
     for (const s of this.decoder.state.searches.values()) {
       let r = byPv.get(s.pv);
       if (r === undefined) {
-        r = { pv: s.pv, count: 0, clients: 0, answered: false, servers: [], timeToFind: null, firstSeen: s.first.timestamp, lastSeen: s.last.timestamp, clientSet: new Set(), waits: [] };
+        r = {
+          pv: s.pv,
+          count: 0,
+          clients: 0,
+          answered: false,
+          servers: [],
+          timeToFind: null,
+          firstSeen: s.first.timestamp,
+          lastSeen: s.last.timestamp,
+          clientSet: new Set(),
+          waits: [],
+        };
         byPv.set(s.pv, r);
       }
       r.count += s.requests;
@@ -513,7 +591,14 @@ export class Engine implements DaemonModel, SourceSink {
     for (const s of this.decoder.state.searches.values()) {
       let r = byPv.get(s.pv);
       if (r === undefined) {
-        r = { pv: s.pv, count: 0, firstSeen: s.first.timestamp, lastSeen: s.last.timestamp, clients: [], answered: false };
+        r = {
+          pv: s.pv,
+          count: 0,
+          firstSeen: s.first.timestamp,
+          lastSeen: s.last.timestamp,
+          clients: [],
+          answered: false,
+        };
         byPv.set(s.pv, r);
       }
       r.count += s.requests;
@@ -538,18 +623,29 @@ export class Engine implements DaemonModel, SourceSink {
     const out: AlertView[] = [];
     for (const storm of report.search_storms ?? []) {
       if (!storm.flagged) continue;
-      out.push({ time: storm.last_seen, kind: 'search-storm', severity: 'warn',
-        message: `${storm.pv}: ${storm.count} searches (${storm.rate.toFixed(1)}/s)${storm.answered ? '' : ', never answered'}; ${storm.reasons.join('; ')}` });
+      out.push({
+        time: storm.last_seen,
+        kind: 'search-storm',
+        severity: 'warn',
+        message: `${storm.pv}: ${storm.count} searches (${storm.rate.toFixed(1)}/s)${storm.answered ? '' : ', never answered'}; ${storm.reasons.join('; ')}`,
+      });
     }
     for (const client of report.search_clients ?? []) {
       if (!client.flagged) continue;
-      out.push({ time: now, kind: 'search-client', severity: 'warn',
-        message: `${client.kind} ${client.client} searches ${client.rate.toFixed(1)}/s for ${client.pvs} PVs; ${client.reasons.join('; ')}` });
+      out.push({
+        time: now,
+        kind: 'search-client',
+        severity: 'warn',
+        message: `${client.kind} ${client.client} searches ${client.rate.toFixed(1)}/s for ${client.pvs} PVs; ${client.reasons.join('; ')}`,
+      });
     }
     for (const dup of report.duplicates ?? []) {
-      out.push({ time: Math.max(...dup.answers.map((a) => a.first_seen)), kind: dup.verdict === 'duplicate' ? 'duplicate-pv' : 'multi-path',
+      out.push({
+        time: Math.max(...dup.answers.map((a) => a.first_seen)),
+        kind: dup.verdict === 'duplicate' ? 'duplicate-pv' : 'multi-path',
         severity: dup.verdict === 'duplicate' ? 'error' : 'info',
-        message: `${dup.pv} is answered by ${dup.servers.join(', ')} (${dup.verdict})` });
+        message: `${dup.pv} is answered by ${dup.servers.join(', ')} (${dup.verdict})`,
+      });
     }
     for (const beacon of report.beacons ?? []) {
       for (const a of beacon.anomalies) {
@@ -567,7 +663,9 @@ export class Engine implements DaemonModel, SourceSink {
    * the analysis package's SectionError for an unknown name.
    */
   report(sections?: readonly string[]): Partial<Report> {
-    return this.analyzer.report(sections === undefined || sections.length === 0 ? undefined : resolveSections(sections));
+    return this.analyzer.report(
+      sections === undefined || sections.length === 0 ? undefined : resolveSections(sections),
+    );
   }
 
   snapshotText(): string {
@@ -603,4 +701,3 @@ export class Engine implements DaemonModel, SourceSink {
     };
   }
 }
-

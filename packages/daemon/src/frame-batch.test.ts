@@ -14,14 +14,21 @@ describe('frame batches', () => {
     const batches: number[] = [];
     const packer = new FramePacker((buffer, frames) => {
       batches.push(frames);
-      unpackFrames(buffer, (linktype, timestamp, bytes, origlen) => out.push({ linktype, timestamp, bytes: [...bytes], origlen }));
+      unpackFrames(buffer, (linktype, timestamp, bytes, origlen) =>
+        out.push({ linktype, timestamp, bytes: [...bytes], origlen }),
+      );
     }, 4096);
     const sent: F[] = [];
     for (let i = 0; i < 300; i++) {
       // Sizes from 0 to ~1.5 KB, one frame larger than the initial buffer to force growth.
       const size = i === 150 ? 300_000 : (i * 37) % 1500;
       const bytes = Array.from({ length: size }, (_, k) => (k + i) & 0xff);
-      const f = { linktype: i % 2 === 0 ? 1 : 276, timestamp: 1700000000.123456 + i / 1000, bytes, origlen: size + (i % 3) };
+      const f = {
+        linktype: i % 2 === 0 ? 1 : 276,
+        timestamp: 1700000000.123456 + i / 1000,
+        bytes,
+        origlen: size + (i % 3),
+      };
       sent.push(f);
       packer.add(f.linktype, f.timestamp, Uint8Array.from(bytes), f.origlen);
     }

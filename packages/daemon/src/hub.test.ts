@@ -90,11 +90,25 @@ describe('Hub', () => {
     hub.subscribe(onlyB, { pv: 'b' });
     hub.subscribe(onlyC, { pv: 'c' });
     const [b, c] = [matcher.idOf('b'), matcher.idOf('c')];
-    const batch: Rec[] = [{ pv: 'a', n: 1 }, { pv: 'b', n: 2 }, { pv: 'c', n: 3 }, { pv: 'b', n: 4 }];
-    hub.publish(batch, new Map([[b, [1, 3]], [c, [2]]]));
+    const batch: Rec[] = [
+      { pv: 'a', n: 1 },
+      { pv: 'b', n: 2 },
+      { pv: 'c', n: 3 },
+      { pv: 'b', n: 4 },
+    ];
+    hub.publish(
+      batch,
+      new Map([
+        [b, [1, 3]],
+        [c, [2]],
+      ]),
+    );
     hub.tick();
     expect(all.parsed()[0].records).toEqual(batch);
-    expect(onlyB.parsed()[0].records).toEqual([{ pv: 'b', n: 2 }, { pv: 'b', n: 4 }]);
+    expect(onlyB.parsed()[0].records).toEqual([
+      { pv: 'b', n: 2 },
+      { pv: 'b', n: 4 },
+    ]);
     expect(onlyC.parsed()[0].records).toEqual([{ pv: 'c', n: 3 }]);
     // The hub only reads records to serialise them, once each.
     expect(serialized).toEqual(batch);
@@ -141,7 +155,13 @@ describe('Hub', () => {
     const b = matcher.idOf('b');
     // A batch the worker matched before it knew the new subscription: queued and in-flight 'a' records are gone.
     hub.publish([{ pv: 'a', n: 2 }], new Map([[a, [0]]]));
-    hub.publish([{ pv: 'a', n: 3 }, { pv: 'b', n: 4 }], new Map([[b, [1]]]));
+    hub.publish(
+      [
+        { pv: 'a', n: 3 },
+        { pv: 'b', n: 4 },
+      ],
+      new Map([[b, [1]]]),
+    );
     hub.tick();
     expect(s.parsed()).toEqual([{ type: 'records', records: [{ pv: 'b', n: 4 }] }]);
     expect(matcher.live()).toEqual(['b']);
@@ -233,11 +253,16 @@ describe('Hub', () => {
     hub.sendTo(s, '{"type":"error","n":2}');
     hub.tick();
     expect(s.parsed().map((f) => f.type)).toEqual(['hello']);
-    expect(hub.clientInfo()[0].pendingBytes).toBe('{"type":"error","n":1}{"type":"error","n":2}{"type":"snapshot","n":2}'.length);
+    expect(hub.clientInfo()[0].pendingBytes).toBe(
+      '{"type":"error","n":1}{"type":"error","n":2}{"type":"snapshot","n":2}'.length,
+    );
     s.bufferedAmount = 0;
     hub.tick();
     expect(s.frames.slice(1)).toEqual([
-      '{"type":"error","n":1}', '{"type":"error","n":2}', '{"type":"snapshot","n":2}', '{"type":"records","records":[{"pv":"a","n":1}]}',
+      '{"type":"error","n":1}',
+      '{"type":"error","n":2}',
+      '{"type":"snapshot","n":2}',
+      '{"type":"records","records":[{"pv":"a","n":1}]}',
     ]);
     expect(hub.clientInfo()[0].pendingBytes).toBe(0);
   });

@@ -8,7 +8,13 @@ export { parseCommandLine, USAGE, type DaemonConfig } from './cli.js';
 export { Engine, toWire, type EngineOptions, type WireRecord } from './engine.js';
 export { RemoteEngine, type RemoteEngineOptions } from './remote-engine.js';
 export {
-  Hub, DEFAULT_HUB_OPTIONS, type HubOptions, type HubSocket, type HubStats, type HubClientInfo, type BatchMatches,
+  Hub,
+  DEFAULT_HUB_OPTIONS,
+  type HubOptions,
+  type HubSocket,
+  type HubStats,
+  type HubClientInfo,
+  type BatchMatches,
   type SubscriptionMatcher,
 } from './hub.js';
 export { canonicalSubscription, BatchMatcher } from './subscriptions.js';

@@ -33,7 +33,12 @@ export interface IngestResult {
   peakRssMB: number;
 }
 
-async function measure(path: IngestResult['path'], file: string, expectedMessages: number, start: () => Promise<RunningDaemon>): Promise<IngestResult> {
+async function measure(
+  path: IngestResult['path'],
+  file: string,
+  expectedMessages: number,
+  start: () => Promise<RunningDaemon>,
+): Promise<IngestResult> {
   const bytes = statSync(file).size;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -44,9 +49,16 @@ async function measure(path: IngestResult['path'], file: string, expectedMessage
     const cpu = process.cpuUsage(cpu0);
     const s = d.engine.stats();
     return {
-      path, megabytes: Math.round(bytes / 1e5) / 10, expectedMessages, messages: s.messages, decoderDropped: s.decoderDropped,
-      malformed: s.malformed, seconds: Math.round(seconds * 100) / 100, messagesPerSecond: Math.round(s.messages / seconds),
-      megabytesPerSecond: Math.round(bytes / 1e5 / seconds) / 10, cpuSeconds: Math.round((cpu.user + cpu.system) / 1e4) / 100,
+      path,
+      megabytes: Math.round(bytes / 1e5) / 10,
+      expectedMessages,
+      messages: s.messages,
+      decoderDropped: s.decoderDropped,
+      malformed: s.malformed,
+      seconds: Math.round(seconds * 100) / 100,
+      messagesPerSecond: Math.round(s.messages / seconds),
+      megabytesPerSecond: Math.round(bytes / 1e5 / seconds) / 10,
+      cpuSeconds: Math.round((cpu.user + cpu.system) / 1e4) / 100,
       peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
     };
   } finally {
@@ -67,7 +79,9 @@ export async function ingestBench(): Promise<IngestResult[]> {
     for await (const _ of shark(file)) expected += 1;
     const path = file;
     const results = [
-      await measure('file', path, expected, () => startTestDaemon(['-r', path, '--speed', 'max', '--log-level', 'warn'])),
+      await measure('file', path, expected, () =>
+        startTestDaemon(['-r', path, '--speed', 'max', '--log-level', 'warn']),
+      ),
       await measure('stdin', path, expected, () => {
         const cat = spawn('cat', [path], { stdio: ['ignore', 'pipe', 'inherit'] });
         return startTestDaemon(['--stdin', '--log-level', 'warn'], { input: cat.stdout });

@@ -33,42 +33,56 @@ async function until<T>(read: () => Promise<T>, done: (value: T) => boolean): Pr
   }
 }
 
-describe.skipIf(!isRoot)(`views of several client processes on lo (${isRoot ? 'as root' : reason})`, { timeout: 60_000 }, () => {
-  it('lists one client row per process and one channel row per circuit and CID, closed ones included', async () => {
-    const serverPort = await freeUdpPort();
-    const repeaterPort = await freeUdpPort();
-    ioc = await startIoc({ prefix: 'LV:', port: serverPort, tcpPort: 0, beaconPort: repeaterPort, rate: 10 });
-    daemon = await startTestDaemon(['-i', 'lo', '--ports', `${serverPort},${repeaterPort}`]);
-    const d = daemon;
-    const opened: ClientChannel[] = [];
-    for (let i = 0; i < PROCESSES; i++) {
-      const ca = await connectClient({ addrList: ['127.0.0.1'], serverPort, userName: 'tester', hostName: 'testhost' });
-      cas.push(ca);
-      const ch = await ca.connect('LV:double');
-      opened.push(ch);
-      expect((await ch.get()).data).toHaveLength(1);
-    }
-    const clients = await until(
-      async () => (await d.app.inject('/api/clients')).json() as ClientView[],
-      (rows) => rows.filter((r) => r.searchPort !== null && r.circuits === 1).length === PROCESSES,
-    );
-    const processes = clients.filter((r) => r.searchPort !== null);
-    expect(new Set(processes.map((r) => r.searchPort)).size).toBe(PROCESSES);
-    for (const r of processes) expect(r).toMatchObject({ host: '127.0.0.1', user: 'tester', hostname: 'testhost', channels: 1 });
+describe.skipIf(!isRoot)(
+  `views of several client processes on lo (${isRoot ? 'as root' : reason})`,
+  { timeout: 60_000 },
+  () => {
+    it('lists one client row per process and one channel row per circuit and CID, closed ones included', async () => {
+      const serverPort = await freeUdpPort();
+      const repeaterPort = await freeUdpPort();
+      ioc = await startIoc({ prefix: 'LV:', port: serverPort, tcpPort: 0, beaconPort: repeaterPort, rate: 10 });
+      daemon = await startTestDaemon(['-i', 'lo', '--ports', `${serverPort},${repeaterPort}`]);
+      const d = daemon;
+      const opened: ClientChannel[] = [];
+      for (let i = 0; i < PROCESSES; i++) {
+        const ca = await connectClient({
+          addrList: ['127.0.0.1'],
+          serverPort,
+          userName: 'tester',
+          hostName: 'testhost',
+        });
+        cas.push(ca);
+        const ch = await ca.connect('LV:double');
+        opened.push(ch);
+        expect((await ch.get()).data).toHaveLength(1);
+      }
+      const clients = await until(
+        async () => (await d.app.inject('/api/clients')).json() as ClientView[],
+        (rows) => rows.filter((r) => r.searchPort !== null && r.circuits === 1).length === PROCESSES,
+      );
+      const processes = clients.filter((r) => r.searchPort !== null);
+      expect(new Set(processes.map((r) => r.searchPort)).size).toBe(PROCESSES);
+      for (const r of processes)
+        expect(r).toMatchObject({ host: '127.0.0.1', user: 'tester', hostname: 'testhost', channels: 1 });
 
-    // The first process clears its channel: its row stays, closed, with when.
-    await opened[0].clear();
-    const channels = await until(
-      async () => (await d.app.inject('/api/channels')).json() as ChannelView[],
-      (rows) => rows.filter((r) => r.pv === 'LV:double').length === PROCESSES && rows.some((r) => r.pv === 'LV:double' && r.state === 'closed'),
-    );
-    const rows = channels.filter((r) => r.pv === 'LV:double');
-    expect(new Set(rows.map((r) => `${r.circuit}/${r.cid}`)).size).toBe(PROCESSES);
-    expect(rows.filter((r) => r.state === 'closed')).toEqual([expect.objectContaining({ closedAt: expect.any(Number) })]);
-    for (const r of rows) {
-      // Each channel has its own search: the server's reply time never exceeds the client's wait.
-      expect(r.searchLatency).not.toBeNull();
-      expect(r.searchLatency).toBeLessThanOrEqual(r.timeToFind as number);
-    }
-  });
-});
+      // The first process clears its channel: its row stays, closed, with when.
+      await opened[0].clear();
+      const channels = await until(
+        async () => (await d.app.inject('/api/channels')).json() as ChannelView[],
+        (rows) =>
+          rows.filter((r) => r.pv === 'LV:double').length === PROCESSES &&
+          rows.some((r) => r.pv === 'LV:double' && r.state === 'closed'),
+      );
+      const rows = channels.filter((r) => r.pv === 'LV:double');
+      expect(new Set(rows.map((r) => `${r.circuit}/${r.cid}`)).size).toBe(PROCESSES);
+      expect(rows.filter((r) => r.state === 'closed')).toEqual([
+        expect.objectContaining({ closedAt: expect.any(Number) }),
+      ]);
+      for (const r of rows) {
+        // Each channel has its own search: the server's reply time never exceeds the client's wait.
+        expect(r.searchLatency).not.toBeNull();
+        expect(r.searchLatency).toBeLessThanOrEqual(r.timeToFind as number);
+      }
+    });
+  },
+);

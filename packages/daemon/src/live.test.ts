@@ -44,11 +44,19 @@ describe.skipIf(!isRoot)(`live capture on lo (${isRoot ? 'as root' : reason})`, 
     expect(value.data).toEqual([42.5]);
 
     const reply = await c.until('the read reply', () =>
-      c.records().find((r) => (r.command as { name: string }).name === 'ReadNotifyResponse' && r.pv === 'LT:double'));
+      c.records().find((r) => (r.command as { name: string }).name === 'ReadNotifyResponse' && r.pv === 'LT:double'),
+    );
     expect((reply.command as { data: number[] }).data).toEqual([42.5]);
     expect(reply.latency).toBeGreaterThan(0);
     const names = new Set(c.records().map((r) => (r.command as { name: string }).name));
-    for (const n of ['SearchRequest', 'SearchResponse', 'CreateChanRequest', 'CreateChanResponse', 'WriteNotifyRequest', 'ReadNotifyRequest']) {
+    for (const n of [
+      'SearchRequest',
+      'SearchResponse',
+      'CreateChanRequest',
+      'CreateChanResponse',
+      'WriteNotifyRequest',
+      'ReadNotifyRequest',
+    ]) {
       expect(names).toContain(n);
     }
     for (const r of c.records()) expect(r.pv).toMatch(/^LT:/);
@@ -56,12 +64,26 @@ describe.skipIf(!isRoot)(`live capture on lo (${isRoot ? 'as root' : reason})`, 
     // Snapshots go out every second: the first one with the channel connected can predate the read, so wait
     // for one taken after it.
     const snap = await c.until('a snapshot with the channel and its read value', () =>
-      c.frames.find((f) => f.type === 'snapshot' && (f.channels as { pv: string; state: string; lastValue: unknown }[]).some(
-        (x) => x.pv === 'LT:double' && x.state === 'connected' && JSON.stringify(x.lastValue) === '[42.5]')));
-    const row = (snap.channels as { pv: string; nativeType: string; lastValue: unknown; server: string }[]).find((x) => x.pv === 'LT:double');
+      c.frames.find(
+        (f) =>
+          f.type === 'snapshot' &&
+          (f.channels as { pv: string; state: string; lastValue: unknown }[]).some(
+            (x) => x.pv === 'LT:double' && x.state === 'connected' && JSON.stringify(x.lastValue) === '[42.5]',
+          ),
+      ),
+    );
+    const row = (snap.channels as { pv: string; nativeType: string; lastValue: unknown; server: string }[]).find(
+      (x) => x.pv === 'LT:double',
+    );
     expect(row).toMatchObject({ nativeType: 'DOUBLE', lastValue: [42.5], server: `127.0.0.1:${ioc.tcpPort}` });
-    const clientsRows = (await d.app.inject('/api/clients')).json() as { host: string; user: string | null; hostname: string | null }[];
-    expect(clientsRows).toContainEqual(expect.objectContaining({ host: '127.0.0.1', user: 'tester', hostname: 'testhost' }));
+    const clientsRows = (await d.app.inject('/api/clients')).json() as {
+      host: string;
+      user: string | null;
+      hostname: string | null;
+    }[];
+    expect(clientsRows).toContainEqual(
+      expect.objectContaining({ host: '127.0.0.1', user: 'tester', hostname: 'testhost' }),
+    );
     // libpcap's counters are read and exposed.
     d.engine.poll();
     const stats = (await d.app.inject('/api/stats')).json();
@@ -86,7 +108,8 @@ describe.skipIf(!isRoot)(`live capture on lo (${isRoot ? 'as root' : reason})`, 
 
     // The reply spans a dozen segments of up to 65,483 bytes each (frames of up to 65,550 bytes on lo).
     const deadline = Date.now() + 20_000;
-    const isReply = (r: (typeof records)[number]): boolean => r.command.name === 'ReadNotifyResponse' && r.pv === 'BW:bigwave';
+    const isReply = (r: (typeof records)[number]): boolean =>
+      r.command.name === 'ReadNotifyResponse' && r.pv === 'BW:bigwave';
     while (!records.some(isReply) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     const reply = records.find(isReply);
     expect(reply).toBeDefined();
@@ -103,12 +126,28 @@ describe.skipIf(!isRoot)(`live capture on lo (${isRoot ? 'as root' : reason})`, 
     const c = await TestClient.open(d.url);
     clients.push(c);
     await c.until('demo records with values', () =>
-      c.records().find((r) => typeof r.pv === 'string' && (r.pv as string).startsWith('demo:') &&
-        (r.command as { name: string }).name === 'EventAddResponse'));
+      c
+        .records()
+        .find(
+          (r) =>
+            typeof r.pv === 'string' &&
+            (r.pv as string).startsWith('demo:') &&
+            (r.command as { name: string }).name === 'EventAddResponse',
+        ),
+    );
     // The workload's small search storm for missing PVs shows up as never answered.
-    await c.until('the unanswered searches of the storm and the connected channels', () =>
-      c.frames.find((f) => f.type === 'snapshot' &&
-        (f.searches as { unanswered: { pv: string }[] }).unanswered.some((u) => u.pv.startsWith('demo:missing:')) &&
-        (f.channels as { pv: string; state: string }[]).some((ch) => ch.pv.startsWith('demo:') && ch.state === 'connected')), 20_000);
+    await c.until(
+      'the unanswered searches of the storm and the connected channels',
+      () =>
+        c.frames.find(
+          (f) =>
+            f.type === 'snapshot' &&
+            (f.searches as { unanswered: { pv: string }[] }).unanswered.some((u) => u.pv.startsWith('demo:missing:')) &&
+            (f.channels as { pv: string; state: string }[]).some(
+              (ch) => ch.pv.startsWith('demo:') && ch.state === 'connected',
+            ),
+        ),
+      20_000,
+    );
   });
 });

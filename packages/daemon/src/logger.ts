@@ -8,7 +8,10 @@ import pretty from 'pino-pretty';
 export function createLogger(level: string, tty = process.stderr.isTTY === true): Logger {
   const options = { level, base: { name: 'ca-sharkd' } };
   if (tty) {
-    return pino(options, pretty({ destination: 2, colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname,name', sync: true }));
+    return pino(
+      options,
+      pretty({ destination: 2, colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname,name', sync: true }),
+    );
   }
   return pino(options, pino.destination({ dest: 2, sync: true }));
 }

@@ -15,7 +15,9 @@ function fail(err: unknown): never {
     process.stderr.write(`ca-sharkd: ${err.message}\n`);
     process.exit(err.exitStatus);
   }
-  process.stderr.write(`ca-sharkd: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(
+    `ca-sharkd: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
   process.exit(70);
 }
 

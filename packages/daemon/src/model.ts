@@ -1,6 +1,4 @@
-import type {
-  ChannelView, ClientView, HealthView, SearchView, ServerView, SourceView, StatsView,
-} from './views.js';
+import type { ChannelView, ClientView, HealthView, SearchView, ServerView, SourceView, StatsView } from './views.js';
 
 /**
  * What the HTTP and WebSocket layers read: views of the decoder's conversation state and the daemon's

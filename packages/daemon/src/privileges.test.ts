@@ -29,14 +29,22 @@ describe('checkUser', () => {
   });
 
   it('refuses an unknown user and a daemon that is not root, with one line', () => {
-    expect(() => checkUser('nobody-here', { passwd, uid: 0 })).toThrow(new DaemonError('no-such-user', `--user nobody-here: no such user in ${passwd}`));
-    expect(() => checkUser('capture', { passwd, uid: 1000 })).toThrow(/^--user capture needs the daemon to start as root$/);
+    expect(() => checkUser('nobody-here', { passwd, uid: 0 })).toThrow(
+      new DaemonError('no-such-user', `--user nobody-here: no such user in ${passwd}`),
+    );
+    expect(() => checkUser('capture', { passwd, uid: 1000 })).toThrow(
+      /^--user capture needs the daemon to start as root$/,
+    );
   });
 });
 
 describe('--user is checked before the source opens or the port is bound', { timeout: 120_000 }, () => {
   it.skipIf(!isRoot)('not root: the --user error, not the missing file, and nothing bound', async () => {
-    const r = await runProgram(DAEMON_MAIN, ['-r', '/nonexistent/capture.pcap', '--user', 'daemon', '--listen', '127.0.0.1:0'], { user: NOBODY });
+    const r = await runProgram(
+      DAEMON_MAIN,
+      ['-r', '/nonexistent/capture.pcap', '--user', 'daemon', '--listen', '127.0.0.1:0'],
+      { user: NOBODY },
+    );
     expect(r.code).toBe(1);
     expect(errorLines(r.stderr, 'ca-sharkd')).toEqual(['--user daemon needs the daemon to start as root']);
   });
@@ -46,7 +54,14 @@ describe('--user is checked before the source opens or the port is bound', { tim
     await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
     try {
       const port = (busy.address() as { port: number }).port;
-      const r = await runProgram(DAEMON_MAIN, ['-r', fixture, '--user', 'no-such-user-x', '--listen', `127.0.0.1:${port}`]);
+      const r = await runProgram(DAEMON_MAIN, [
+        '-r',
+        fixture,
+        '--user',
+        'no-such-user-x',
+        '--listen',
+        `127.0.0.1:${port}`,
+      ]);
       expect(r.code).toBe(1);
       expect(errorLines(r.stderr, 'ca-sharkd')).toEqual(['--user no-such-user-x: no such user in /etc/passwd']);
     } finally {

@@ -16,10 +16,18 @@ const FRAME = new Uint8Array(60_000);
 const FRAMES = 100;
 const WINDOW = 256 * 1024;
 
-async function withEngine(kind: SourceDescription['kind'], body: (engine: RemoteEngine) => Promise<void>): Promise<void> {
+async function withEngine(
+  kind: SourceDescription['kind'],
+  body: (engine: RemoteEngine) => Promise<void>,
+): Promise<void> {
   const engine = new RemoteEngine({
-    source: fakeSource(kind), hub: new Hub<WireRecord, SubscriptionFilter>((r) => r), logger: pino({ level: 'silent' }), logLevel: 'silent',
-    decoder: {}, maxInFlightBytes: WINDOW, pullWindowBytes: WINDOW,
+    source: fakeSource(kind),
+    hub: new Hub<WireRecord, SubscriptionFilter>((r) => r),
+    logger: pino({ level: 'silent' }),
+    logLevel: 'silent',
+    decoder: {},
+    maxInFlightBytes: WINDOW,
+    pullWindowBytes: WINDOW,
   });
   try {
     await engine.ready();

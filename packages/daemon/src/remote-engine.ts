@@ -10,9 +10,7 @@ import type { DaemonModel } from './model.js';
 import type { SubscriptionFilter } from './plugins/ws.js';
 import { SharedResults } from './shared-results.js';
 import { type Source, type SourceProblem, type SourceSink, inputLabel, isPullSource } from './sources/types.js';
-import type {
-  ChannelView, ClientView, HealthView, SearchView, ServerView, SourceView, StatsView,
-} from './views.js';
+import type { ChannelView, ClientView, HealthView, SearchView, ServerView, SourceView, StatsView } from './views.js';
 import type { FromWorker, Query, ToWorker } from './worker-protocol.js';
 
 /** Options of a {@link RemoteEngine}. */
@@ -67,7 +65,10 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   private linktype: number | undefined;
   private problems = 0;
   private nextQuery = 1;
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
+  >();
   private readonly endWaiters: (() => void)[] = [];
   private readonly listeners: ((record: WireRecord) => void)[] = [];
   private exited = false;
@@ -96,10 +97,17 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     this.maxInFlight = options.maxInFlightBytes ?? 64 * 1024 * 1024;
     this.pull = isPullSource(this.input.description);
     this.pullWindow = options.pullWindowBytes ?? 8 * 1024 * 1024;
-    const entry = RUNNING_FROM_SOURCE ? new URL('./engine-worker-boot.mjs', import.meta.url) : new URL('./engine-worker.js', import.meta.url);
+    const entry = RUNNING_FROM_SOURCE
+      ? new URL('./engine-worker-boot.mjs', import.meta.url)
+      : new URL('./engine-worker.js', import.meta.url);
     this.worker = new Worker(entry, { execArgv: RUNNING_FROM_SOURCE ? ['--conditions=source'] : [] });
     this.worker.on('message', (m: FromWorker) => this.onMessage(m));
-    this.worker.on('error', (err) => this.log.error({ err: err.message, stack: err.stack }, 'decoding worker failed: the daemon keeps serving but decodes nothing more'));
+    this.worker.on('error', (err) =>
+      this.log.error(
+        { err: err.message, stack: err.stack },
+        'decoding worker failed: the daemon keeps serving but decodes nothing more',
+      ),
+    );
     this.worker.on('exit', (code) => {
       this.exited = true;
       // Nothing will be decoded any more: a paused source must not wait for ever.
@@ -263,8 +271,12 @@ export class RemoteEngine implements DaemonModel, SourceSink {
 
   error(err: Error): void {
     if (this.pull) {
-      const failure = err instanceof DaemonError ? err : new DaemonError('bad-capture', inputErrorLine(inputLabel(this.input.description), err.message));
-      if (this.failures.length < MAX_FAILURES && !this.failures.some((f) => f.message === failure.message)) this.failures.push(failure);
+      const failure =
+        err instanceof DaemonError
+          ? err
+          : new DaemonError('bad-capture', inputErrorLine(inputLabel(this.input.description), err.message));
+      if (this.failures.length < MAX_FAILURES && !this.failures.some((f) => f.message === failure.message))
+        this.failures.push(failure);
     }
     this.log.error({ err: err.message }, 'capture source failed; serving what was decoded so far');
   }
@@ -273,12 +285,19 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   poll(): void {
     this.packer.flush();
     if (this.decoderDropped > this.reportedDropped) {
-      this.log.warn({ decoderDropped: this.decoderDropped, new: this.decoderDropped - this.reportedDropped },
-        'the decoder cannot keep up: frames dropped before decoding (narrow the capture filter)');
+      this.log.warn(
+        { decoderDropped: this.decoderDropped, new: this.decoderDropped - this.reportedDropped },
+        'the decoder cannot keep up: frames dropped before decoding (narrow the capture filter)',
+      );
       this.reportedDropped = this.decoderDropped;
     }
     const hub = this.hub.stats();
-    this.post({ type: 'poll', capture: this.input.counters(), hub: { clients: hub.clients, dropped: hub.dropped }, decoderDropped: this.decoderDropped });
+    this.post({
+      type: 'poll',
+      capture: this.input.counters(),
+      hub: { clients: hub.clients, dropped: hub.dropped },
+      decoderDropped: this.decoderDropped,
+    });
   }
 
   /** Stops the worker after it decoded what it was given. */
@@ -308,8 +327,16 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   stats(): StatsView {
     const hub = this.hub.stats();
     const base: StatsView = this.latest ?? {
-      packets: 0, bytes: 0, messages: 0, messagesPerSecond: 0, perCommand: {}, malformed: 0, decoderDropped: 0, skippedFlows: { flows: 0, bytes: 0 },
-      capture: { received: 0, dropped: 0, ifDropped: 0 }, websocket: { clients: 0, dropped: 0 },
+      packets: 0,
+      bytes: 0,
+      messages: 0,
+      messagesPerSecond: 0,
+      perCommand: {},
+      malformed: 0,
+      decoderDropped: 0,
+      skippedFlows: { flows: 0, bytes: 0 },
+      capture: { received: 0, dropped: 0, ifDropped: 0 },
+      websocket: { clients: 0, dropped: 0 },
     };
     return {
       ...base,

@@ -53,11 +53,25 @@ async function make(options: MakeOptions = {}): Promise<FastifyInstance> {
  * none may hand out data without the token.
  */
 const HTTP_VARIANTS = [
-  '/%61pi/stats', '/%61pi/channels', '/%61pi/report?section=searches', '/%61%70%69/servers', '/api/%73tats',
-  '/%6detrics', '/%6Detrics', '/%6D%65trics',
-  '/%2561pi/stats', '/%256detrics', '/api/%2573tats',
-  '/API/stats', '/Api/Stats', '/METRICS', '/Metrics',
-  '/api/stats/', '/%61pi/stats/', '/metrics/', '/%6detrics/',
+  '/%61pi/stats',
+  '/%61pi/channels',
+  '/%61pi/report?section=searches',
+  '/%61%70%69/servers',
+  '/api/%73tats',
+  '/%6detrics',
+  '/%6Detrics',
+  '/%6D%65trics',
+  '/%2561pi/stats',
+  '/%256detrics',
+  '/api/%2573tats',
+  '/API/stats',
+  '/Api/Stats',
+  '/METRICS',
+  '/Metrics',
+  '/api/stats/',
+  '/%61pi/stats/',
+  '/metrics/',
+  '/%6detrics/',
 ];
 const WS_VARIANTS = ['/%77s', '/%77%73', '/%57S', '/%2577s', '/WS', '/Ws', '/ws/', '/%77s/'];
 
@@ -136,19 +150,20 @@ describe('token and Origin checks follow the matched route, not the raw URL', ()
     const app = await make({ token: 't' });
     const address = await app.listen({ host: '127.0.0.1', port: 0 });
     const base = address.replace(/^http/, 'ws');
-    const attempt = (path: string): Promise<string> => new Promise((resolve) => {
-      // `ws` sends the path as written: %77 reaches the server encoded, as from a browser.
-      const ws = new WebSocket(base + path);
-      ws.once('open', () => {
-        ws.terminate();
-        resolve('open');
+    const attempt = (path: string): Promise<string> =>
+      new Promise((resolve) => {
+        // `ws` sends the path as written: %77 reaches the server encoded, as from a browser.
+        const ws = new WebSocket(base + path);
+        ws.once('open', () => {
+          ws.terminate();
+          resolve('open');
+        });
+        ws.once('unexpected-response', (_req, res) => {
+          res.resume();
+          resolve(`HTTP ${res.statusCode}`);
+        });
+        ws.once('error', (err) => resolve(`error ${err.message}`));
       });
-      ws.once('unexpected-response', (_req, res) => {
-        res.resume();
-        resolve(`HTTP ${res.statusCode}`);
-      });
-      ws.once('error', (err) => resolve(`error ${err.message}`));
-    });
     expect(await attempt('/%77s')).toBe('HTTP 401');
     expect(await attempt('/%77%73')).toBe('HTTP 401');
     expect(await attempt('/%77s?token=t')).toBe('open');
@@ -191,14 +206,38 @@ describe('Host allow-list (DNS rebinding)', () => {
 
   it('accepts localhost, loopback literals, the listen address and --allow-host names', async () => {
     const app = await make({ listenHost: '192.0.2.7', allowHosts: ['shark.example.org', 'fd00::5'] });
-    const accepted = ['localhost:8080', 'localhost', 'LOCALHOST.', '127.0.0.1:8080', '127.3.4.5', '[::1]:8080', '192.0.2.7:8080',
-      'Shark.Example.org:443', 'shark.example.org.', '[fd00::5]:8080'];
+    const accepted = [
+      'localhost:8080',
+      'localhost',
+      'LOCALHOST.',
+      '127.0.0.1:8080',
+      '127.3.4.5',
+      '[::1]:8080',
+      '192.0.2.7:8080',
+      'Shark.Example.org:443',
+      'shark.example.org.',
+      '[fd00::5]:8080',
+    ];
     for (const host of accepted) {
-      expect({ host, status: (await app.inject({ url: '/api/health', headers: { host } })).statusCode }).toEqual({ host, status: 200 });
+      expect({ host, status: (await app.inject({ url: '/api/health', headers: { host } })).statusCode }).toEqual({
+        host,
+        status: 200,
+      });
     }
-    const refused = ['evil.example', 'localhost.evil.example', '127.0.0.1.evil.example', '192.0.2.8', 'shark.example.org.evil', '[::2]', 'a:b:c'];
+    const refused = [
+      'evil.example',
+      'localhost.evil.example',
+      '127.0.0.1.evil.example',
+      '192.0.2.8',
+      'shark.example.org.evil',
+      '[::2]',
+      'a:b:c',
+    ];
     for (const host of refused) {
-      expect({ host, status: (await app.inject({ url: '/api/health', headers: { host } })).statusCode }).toEqual({ host, status: 421 });
+      expect({ host, status: (await app.inject({ url: '/api/health', headers: { host } })).statusCode }).toEqual({
+        host,
+        status: 421,
+      });
     }
     const ws = await openWs(app, '/ws', { host: 'shark.example.org:8080', origin: 'https://shark.example.org:8080' });
     ws.terminate();
@@ -206,8 +245,11 @@ describe('Host allow-list (DNS rebinding)', () => {
 
   it('accepts the interface addresses of a wildcard listener, not other names', () => {
     const check = hostChecker('0.0.0.0');
-    const addresses = Object.values(networkInterfaces()).flatMap((list) => list ?? []).map((e) => e.address);
-    for (const address of addresses) expect(check(address.includes(':') ? `[${address}]:80` : `${address}:80`), address).toBe(true);
+    const addresses = Object.values(networkInterfaces())
+      .flatMap((list) => list ?? [])
+      .map((e) => e.address);
+    for (const address of addresses)
+      expect(check(address.includes(':') ? `[${address}]:80` : `${address}:80`), address).toBe(true);
     expect(check('198.51.100.9:80')).toBe(addresses.includes('198.51.100.9'));
     expect(check('myhost.example:80')).toBe(false);
     expect(hostChecker('::')('[::1]')).toBe(true);
@@ -236,7 +278,9 @@ describe('security headers', () => {
     const app = await make({ token: 't', dashboard: true });
     for (const url of ['/', '/index.html', '/api/health?token=t', '/metrics?token=t', '/api/stats', '/no-such-file']) {
       const res = await app.inject(url);
-      expect(res.headers['content-security-policy'], url).toMatch(/default-src 'none'.*connect-src 'self'.*frame-ancestors 'none'/);
+      expect(res.headers['content-security-policy'], url).toMatch(
+        /default-src 'none'.*connect-src 'self'.*frame-ancestors 'none'/,
+      );
       expect(res.headers['content-security-policy'], url).not.toContain('unsafe');
       expect(res.headers['x-frame-options'], url).toBe('DENY');
       expect(res.headers['x-content-type-options'], url).toBe('nosniff');

@@ -44,9 +44,14 @@ export interface RunningDaemon {
 }
 
 /** Builds the source the configuration asks for. */
-export function createSource(config: DaemonConfig, logger: Logger, input: NodeJS.ReadableStream = process.stdin): Source {
+export function createSource(
+  config: DaemonConfig,
+  logger: Logger,
+  input: NodeJS.ReadableStream = process.stdin,
+): Source {
   // With an ephemeral HTTP port (0) the port is unknown until listen(), after the capture opened.
-  const filter = config.filter ?? caFilter(config.serverPort, config.repeaterPort, config.port === 0 ? undefined : config.port);
+  const filter =
+    config.filter ?? caFilter(config.serverPort, config.repeaterPort, config.port === 0 ? undefined : config.port);
   const capture = {
     ...(config.snaplen !== undefined ? { snaplen: config.snaplen } : {}),
     ...(config.bufferSize !== undefined ? { bufferSize: config.bufferSize } : {}),
@@ -56,7 +61,12 @@ export function createSource(config: DaemonConfig, logger: Logger, input: NodeJS
       return new LiveSource({ iface: config.iface as string, filter, ...capture });
     case 'demo':
       return new DemoSource({
-        iface: config.iface ?? 'lo', filter, serverPort: config.serverPort, repeaterPort: config.repeaterPort, logger, ...capture,
+        iface: config.iface ?? 'lo',
+        filter,
+        serverPort: config.serverPort,
+        repeaterPort: config.repeaterPort,
+        logger,
+        ...capture,
       });
     case 'stdin':
       return new StreamSource(input as import('node:stream').Readable);
@@ -71,17 +81,23 @@ export function createSource(config: DaemonConfig, logger: Logger, input: NodeJS
 export function summaryLine(engine: RemoteEngine, hub: Hub<WireRecord, SubscriptionFilter>): string {
   const s = engine.stats();
   const h = hub.stats();
-  return `ca-sharkd: ${s.packets} packets (${s.bytes} bytes), ${s.messages} CA messages (${s.malformed} malformed); ` +
+  return (
+    `ca-sharkd: ${s.packets} packets (${s.bytes} bytes), ${s.messages} CA messages (${s.malformed} malformed); ` +
     `libpcap received ${s.capture.received}, dropped ${s.capture.dropped + s.capture.ifDropped}; ` +
     (s.decoderDropped > 0 ? `${s.decoderDropped} frames dropped because decoding fell behind; ` : '') +
-    `WebSocket: ${h.sent} records sent, ${h.dropped} dropped for slow clients`;
+    `WebSocket: ${h.sent} records sent, ${h.dropped} dropped for slow clients`
+  );
 }
 
 /**
  * Starts the daemon: opens the source (failing early with a one-line DaemonError), drops privileges,
  * builds and starts the HTTP server, and wires the periodic work. Signal handling is the caller's.
  */
-export async function startDaemon(config: DaemonConfig, logger: Logger, options: StartOptions = {}): Promise<RunningDaemon> {
+export async function startDaemon(
+  config: DaemonConfig,
+  logger: Logger,
+  options: StartOptions = {},
+): Promise<RunningDaemon> {
   // A misspelt --user, or one the daemon cannot switch to, fails before anything is opened or bound.
   if (config.user !== undefined) checkUser(config.user);
   const source = createSource(config, logger, options.input);
@@ -129,7 +145,8 @@ export async function startDaemon(config: DaemonConfig, logger: Logger, options:
     throw new DaemonError('listen-failed', `cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
   }
   const exposure = exposureWarning(config);
-  if (exposure !== undefined) logger.warn({ host: config.host, port: config.port, token: config.token !== undefined }, exposure);
+  if (exposure !== undefined)
+    logger.warn({ host: config.host, port: config.port, token: config.token !== undefined }, exposure);
   if (config.user !== undefined) {
     const ids = dropPrivileges(config.user);
     logger.info({ user: config.user, ...ids }, 'dropped root privileges');
@@ -143,7 +160,9 @@ export async function startDaemon(config: DaemonConfig, logger: Logger, options:
     done ??= (async () => {
       logger.info({ reason }, 'shutting down');
       clearInterval(poll);
-      await source.stop().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'source did not stop cleanly'));
+      await source
+        .stop()
+        .catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'source did not stop cleanly'));
       engine.poll();
       await engine.close();
       // One last batch so clients see the final records before the socket closes.

@@ -26,7 +26,10 @@ export class SharedResults {
     if (existing !== undefined && (existing.settledAt === null || this.now() - existing.settledAt < this.maxAgeMs)) {
       return existing.promise as Promise<T>;
     }
-    const entry: { promise: Promise<unknown>; settledAt: number | null } = { promise: Promise.resolve(), settledAt: null };
+    const entry: { promise: Promise<unknown>; settledAt: number | null } = {
+      promise: Promise.resolve(),
+      settledAt: null,
+    };
     entry.promise = compute().then(
       (value) => {
         entry.settledAt = this.now();

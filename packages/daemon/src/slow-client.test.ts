@@ -18,7 +18,11 @@ afterEach(async () => {
 /** A record of about 1 KB of JSON, as the decoding worker hands it to the hub. */
 function bigRecord(n: number): WireRecord {
   const record = {
-    frame: n, timestamp: n, src: '127.0.0.1', dst: '127.0.0.1', pv: 'slow:pv',
+    frame: n,
+    timestamp: n,
+    src: '127.0.0.1',
+    dst: '127.0.0.1',
+    pv: 'slow:pv',
     command: { name: 'EventAddResponse', id: 1, data: Array.from({ length: 100 }, (_, i) => i + 0.5) },
   };
   return JSON.stringify(record);
@@ -45,7 +49,10 @@ describe('a slow WebSocket client', { timeout: 60_000 }, () => {
   it('is held to a bounded queue and socket backlog, told how many records it lost, and loses nothing silently', async () => {
     const maxQueueRecords = 1000;
     const highWaterBytes = 256 * 1024;
-    daemon = await startTestDaemon(['--stdin'], { input: new PassThrough(), hub: { maxQueueRecords, highWaterBytes, maxQueueBytes: 4 * 1024 * 1024 } });
+    daemon = await startTestDaemon(['--stdin'], {
+      input: new PassThrough(),
+      hub: { maxQueueRecords, highWaterBytes, maxQueueBytes: 4 * 1024 * 1024 },
+    });
     const d = daemon;
     const { c, socket } = await openNonReading(d);
 
@@ -69,7 +76,11 @@ describe('a slow WebSocket client', { timeout: 60_000 }, () => {
     socket.resume();
     const droppedNotices = (): number =>
       c.frames.filter((f) => f.type === 'dropped').reduce((sum, f) => sum + (f.count as number), 0);
-    await c.until('every record delivered or reported dropped', () => c.records().length + droppedNotices() === published, 20_000);
+    await c.until(
+      'every record delivered or reported dropped',
+      () => c.records().length + droppedNotices() === published,
+      20_000,
+    );
     expect(droppedNotices()).toBe(d.hub.stats().dropped);
     // The newest record always survives: drops take the oldest.
     expect(c.records().at(-1)?.frame).toBe(published - 1);
@@ -107,7 +118,9 @@ describe('a slow WebSocket client', { timeout: 60_000 }, () => {
         if (d.hub.stats().overBudget > 0) break;
       }
     }
-    await c.until('the daemon to give up on the client', () => d.hub.stats().overBudget === 1 || undefined, 20_000).catch(() => undefined);
+    await c
+      .until('the daemon to give up on the client', () => d.hub.stats().overBudget === 1 || undefined, 20_000)
+      .catch(() => undefined);
     const info = d.hub.clientInfo()[0];
     if (info !== undefined) worst = Math.max(worst, held(info));
 

@@ -13,7 +13,14 @@ type DecodedRecord = Parameters<typeof toWire>[0];
 
 /** A decoded search as the worker matches it. */
 function search(pv: string): DecodedRecord {
-  return { frame: 1, timestamp: 1, src: '10.0.0.5', dst: '10.0.0.255', pv, command: { name: 'SearchRequest' } } as unknown as DecodedRecord;
+  return {
+    frame: 1,
+    timestamp: 1,
+    src: '10.0.0.5',
+    dst: '10.0.0.255',
+    pv,
+    command: { name: 'SearchRequest' },
+  } as unknown as DecodedRecord;
 }
 
 /** S3 of issue 13: this glob against 60 a's took over 10 s as a RegExp, and any client can send it. */
@@ -26,8 +33,20 @@ describe('canonicalSubscription', () => {
   });
 
   it('gives equal filters one form: order, duplicates, case and commas of commands do not matter', () => {
-    const a = canonicalSubscription(parseSubscription({ pv: ['b:*', 'a:*', 'b:*'], command: ['Search,READ', 'monitor'], host: ['10.0.0.2', '10.0.0.1'] }));
-    const b = canonicalSubscription(parseSubscription({ command: ['read', ' monitor ', 'search'], host: ['10.0.0.1', '10.0.0.2'], pv: ['a:*', 'b:*'] }));
+    const a = canonicalSubscription(
+      parseSubscription({
+        pv: ['b:*', 'a:*', 'b:*'],
+        command: ['Search,READ', 'monitor'],
+        host: ['10.0.0.2', '10.0.0.1'],
+      }),
+    );
+    const b = canonicalSubscription(
+      parseSubscription({
+        command: ['read', ' monitor ', 'search'],
+        host: ['10.0.0.1', '10.0.0.2'],
+        pv: ['a:*', 'b:*'],
+      }),
+    );
     expect(a).toEqual({ pv: ['a:*', 'b:*'], host: ['10.0.0.1', '10.0.0.2'], command: ['monitor', 'read', 'search'] });
     expect(JSON.stringify(b)).toBe(JSON.stringify(a));
     expect(canonicalSubscription(parseSubscription({ errors: true }))).toEqual({ errors: true });
@@ -61,7 +80,12 @@ describe('BatchMatcher (the decoding worker side)', () => {
     m.add(2, { pv: ['*:1'] });
     const batch = ['a:1', 'b:1', 'c:2', 'a:2'].map(search);
     expect(batch.map((r, i) => m.match(r, i))).toEqual([true, true, false, true]);
-    expect(m.take()).toEqual(new Map([[1, Uint32Array.from([0, 3])], [2, Uint32Array.from([0, 1])]]));
+    expect(m.take()).toEqual(
+      new Map([
+        [1, Uint32Array.from([0, 3])],
+        [2, Uint32Array.from([0, 1])],
+      ]),
+    );
     m.remove(1);
     expect(m.match(search('a:1'), 0)).toBe(true);
     expect(m.match(search('a:2'), 1)).toBe(false);
@@ -106,8 +130,14 @@ class SearchFeed {
   constructor(private readonly input: PassThrough) {}
   send(names: readonly string[]): void {
     for (const name of names) {
-      this.writer.udp((this.t += 1e-3), '10.0.0.5', 45555, '10.0.0.255', 5064,
-        concatBytes([build.versionRequest({ sequence: this.cid }), build.searchRequest({ name, cid: this.cid++ })]));
+      this.writer.udp(
+        (this.t += 1e-3),
+        '10.0.0.5',
+        45555,
+        '10.0.0.255',
+        5064,
+        concatBytes([build.versionRequest({ sequence: this.cid }), build.searchRequest({ name, cid: this.cid++ })]),
+      );
     }
     for (const part of this.writer.drain()) this.input.write(part);
   }
@@ -121,7 +151,10 @@ async function subscribed(c: TestClient, filter: object): Promise<number> {
 }
 
 const pvsOf = (c: TestClient, from = 0): string[] =>
-  c.frames.slice(from).filter((f) => f.type === 'records').flatMap((f) => (f.records as { pv: string }[]).map((r) => r.pv));
+  c.frames
+    .slice(from)
+    .filter((f) => f.type === 'records')
+    .flatMap((f) => (f.records as { pv: string }[]).map((r) => r.pv));
 
 describe('subscriptions in a running daemon', { timeout: 60_000 }, () => {
   it('matches a pathological glob against 16,000-character PV names only in the decoding worker', async () => {
@@ -201,7 +234,11 @@ describe('subscriptions in a running daemon', { timeout: 60_000 }, () => {
       await c.until('A records', () => pvsOf(c).length >= 20);
       const switched = await subscribed(c, { pv: ['B:*'] });
       await c.until('B records', () => pvsOf(c, switched).length >= 20);
-      expect(pvsOf(c, 0).slice(0, 20).every((pv) => pv.startsWith('A:'))).toBe(true);
+      expect(
+        pvsOf(c, 0)
+          .slice(0, 20)
+          .every((pv) => pv.startsWith('A:')),
+      ).toBe(true);
       expect(pvsOf(c, switched).filter((pv) => !pv.startsWith('B:'))).toEqual([]);
       expect(d.hub.subscriptionCount).toBe(1);
     } finally {

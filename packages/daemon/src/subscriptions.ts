@@ -26,7 +26,10 @@ export function canonicalSubscription(filter: SubscriptionFilter): SubscriptionF
   const pv = sortedUnique(filter.pv ?? []);
   const host = sortedUnique(filter.host ?? []);
   const command = sortedUnique(
-    (filter.command ?? []).flatMap((v) => v.split(',')).map((v) => v.trim().toLowerCase()).filter((v) => v !== ''),
+    (filter.command ?? [])
+      .flatMap((v) => v.split(','))
+      .map((v) => v.trim().toLowerCase())
+      .filter((v) => v !== ''),
   );
   if (pv.length > 0) out.pv = pv;
   if (host.length > 0) out.host = host;

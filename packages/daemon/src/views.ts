@@ -243,7 +243,17 @@ export const healthSchema = {
 /** Schema of {@link StatsView}. */
 export const statsSchema = {
   type: 'object',
-  required: ['packets', 'bytes', 'messages', 'messagesPerSecond', 'perCommand', 'malformed', 'decoderDropped', 'capture', 'websocket'],
+  required: [
+    'packets',
+    'bytes',
+    'messages',
+    'messagesPerSecond',
+    'perCommand',
+    'malformed',
+    'decoderDropped',
+    'capture',
+    'websocket',
+  ],
   properties: {
     packets: int,
     bytes: int,
@@ -270,8 +280,28 @@ const latencySummarySchema = {
 /** Schema of {@link ChannelView}. */
 export const channelSchema = {
   type: 'object',
-  required: ['pv', 'client', 'server', 'circuit', 'cid', 'sid', 'state', 'closedAt', 'nativeType', 'count', 'access',
-    'subscriptions', 'updates', 'updateRate', 'lastValue', 'searchLatency', 'timeToFind', 'connectLatency', 'firstSeen', 'lastSeen'],
+  required: [
+    'pv',
+    'client',
+    'server',
+    'circuit',
+    'cid',
+    'sid',
+    'state',
+    'closedAt',
+    'nativeType',
+    'count',
+    'access',
+    'subscriptions',
+    'updates',
+    'updateRate',
+    'lastValue',
+    'searchLatency',
+    'timeToFind',
+    'connectLatency',
+    'firstSeen',
+    'lastSeen',
+  ],
   properties: {
     pv: str,
     client: nullableStr,
@@ -315,7 +345,19 @@ export const serverSchema = {
 /** Schema of {@link ClientView}. */
 export const clientSchema = {
   type: 'object',
-  required: ['process', 'host', 'hostname', 'user', 'searchPort', 'circuitEndpoints', 'circuits', 'channels', 'searches', 'searchRate', 'timeToFind'],
+  required: [
+    'process',
+    'host',
+    'hostname',
+    'user',
+    'searchPort',
+    'circuitEndpoints',
+    'circuits',
+    'channels',
+    'searches',
+    'searchRate',
+    'timeToFind',
+  ],
   properties: {
     process: str,
     host: str,

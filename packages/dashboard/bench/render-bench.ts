@@ -41,7 +41,10 @@ const children: ChildProcess[] = [];
 
 /** Runs a workspace command from its TypeScript sources. */
 function runTs(main: string, args: string[]): ChildProcess {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', resolve(REPO, main), ...args], { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', resolve(REPO, main), ...args], {
+    cwd: REPO,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   children.push(child);
   return child;
 }
@@ -59,7 +62,11 @@ async function waitFor(url: string, ms: number): Promise<void> {
   throw new Error(`${url} did not answer`);
 }
 
-async function daemonStats(base: string): Promise<{ messagesPerSecond: number; capture: { dropped: number; ifDropped: number }; websocket: { dropped: number } } | null> {
+async function daemonStats(base: string): Promise<{
+  messagesPerSecond: number;
+  capture: { dropped: number; ifDropped: number };
+  websocket: { dropped: number };
+} | null> {
   try {
     return (await (await fetch(`${base}api/stats`)).json()) as never;
   } catch {
@@ -75,13 +82,53 @@ if (values.daemon) {
   const httpPort = await freePort();
   // Each monitor of a PV updating at 100 Hz gives 100 messages/s.
   const monitors = Math.max(1, Math.round(rate / 100 / 5));
-  runTs('packages/daemon/src/main.ts', ['-i', 'lo', '--ports', `${caPort},${caPort + 1}`, '--listen', `127.0.0.1:${httpPort}`, '--dashboard', resolve(PACKAGE_DIR, 'dist'), '--buffer-size', '64M', '--log-level', 'warn']);
+  runTs('packages/daemon/src/main.ts', [
+    '-i',
+    'lo',
+    '--ports',
+    `${caPort},${caPort + 1}`,
+    '--listen',
+    `127.0.0.1:${httpPort}`,
+    '--dashboard',
+    resolve(PACKAGE_DIR, 'dist'),
+    '--buffer-size',
+    '64M',
+    '--log-level',
+    'warn',
+  ]);
   url = `http://127.0.0.1:${httpPort}/`;
   await waitFor(`${url}api/health`, 60_000);
-  runTs('packages/sim/src/main.ts', ['ioc', '--pvs', String(monitors), '--rate', '100', '--port', String(caPort), '--beacon-port', String(caPort + 1)]);
+  runTs('packages/sim/src/main.ts', [
+    'ioc',
+    '--pvs',
+    String(monitors),
+    '--rate',
+    '100',
+    '--port',
+    String(caPort),
+    '--beacon-port',
+    String(caPort + 1),
+  ]);
   await new Promise((r) => setTimeout(r, 2000));
-  runTs('packages/sim/src/main.ts', ['load', '--clients', '5', '--channels', String(monitors), '--monitors', String(monitors), '--pvs', String(monitors), '--ops', '50',
-    '--duration', String(seconds + 30), '--port', String(caPort), '--addr-list', `127.0.0.1:${caPort}`]);
+  runTs('packages/sim/src/main.ts', [
+    'load',
+    '--clients',
+    '5',
+    '--channels',
+    String(monitors),
+    '--monitors',
+    String(monitors),
+    '--pvs',
+    String(monitors),
+    '--ops',
+    '50',
+    '--duration',
+    String(seconds + 30),
+    '--port',
+    String(caPort),
+    '--addr-list',
+    `127.0.0.1:${caPort}`,
+  ]);
   await new Promise((r) => setTimeout(r, 3000));
 } else if (!url) {
   fake = await startFakeDaemon({ distDir: resolve(PACKAGE_DIR, 'dist'), rate });
@@ -92,7 +139,9 @@ try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   // Observe from the very first script, so page start-up counts too.
   await page.addInitScript(() => {
-    const w = window as unknown as { __bench: { longest: number; over50: number; tasks: number; startupLongest: number; measuring: boolean } };
+    const w = window as unknown as {
+      __bench: { longest: number; over50: number; tasks: number; startupLongest: number; measuring: boolean };
+    };
     w.__bench = { longest: 0, over50: 0, tasks: 0, startupLongest: 0, measuring: false };
     new PerformanceObserver((list) => {
       for (const e of list.getEntries()) {
@@ -120,14 +169,23 @@ try {
   const stats = url && !fake ? await daemonStats(url) : null;
   const n = await page.evaluate(() => {
     const b = (window as unknown as { __bench: Omit<PageNumbers, 'rows'> }).__bench;
-    const rows = document.querySelector('[data-testid=status-bar]')?.textContent?.match(/rows\s*([\d\s\u2009]+)/)?.[1] ?? '?';
+    const rows =
+      document.querySelector('[data-testid=status-bar]')?.textContent?.match(/rows\s*([\d\s\u2009]+)/)?.[1] ?? '?';
     return { ...b, rows: rows.trim() };
   });
   const lines = [
     `source            ${fake ? `fake daemon fixture, offered ${rate.toLocaleString('en-US')} msg/s` : values.daemon ? `ca-sharkd -i lo with ca-sim load aimed at ${rate.toLocaleString('en-US')} msg/s` : url}`,
-    ...(stats ? [`daemon            ${Math.round(stats.messagesPerSecond).toLocaleString('en-US')} CA msg/s decoded, libpcap drops ${stats.capture.dropped + stats.capture.ifDropped}, WebSocket drops ${stats.websocket.dropped}`] : []),
+    ...(stats
+      ? [
+          `daemon            ${Math.round(stats.messagesPerSecond).toLocaleString('en-US')} CA msg/s decoded, libpcap drops ${stats.capture.dropped + stats.capture.ifDropped}, WebSocket drops ${stats.websocket.dropped}`,
+        ]
+      : []),
     `duration          ${seconds} s`,
-    ...(fake ? [`delivered         ${Math.round(sentDuring / seconds).toLocaleString('en-US')} msg/s to the page (${fake.dropped().toLocaleString('en-US')} dropped for backpressure)`] : []),
+    ...(fake
+      ? [
+          `delivered         ${Math.round(sentDuring / seconds).toLocaleString('en-US')} msg/s to the page (${fake.dropped().toLocaleString('en-US')} dropped for backpressure)`,
+        ]
+      : []),
     `rows held         ${n.rows}`,
     `longest task      ${n.longest.toFixed(0)} ms while streaming (PerformanceObserver longtask; 0 = none over 50 ms)`,
     `start-up          longest task ${n.startupLongest.toFixed(0)} ms (loading and first render, not counted above)`,

@@ -17,7 +17,12 @@ export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export async function buildDashboard(outDir: string): Promise<string> {
   const { build } = await import('vite');
   const out = resolve(PACKAGE_DIR, outDir);
-  await build({ root: PACKAGE_DIR, configFile: resolve(PACKAGE_DIR, 'vite.config.ts'), logLevel: 'warn', build: { outDir: out, emptyOutDir: true } });
+  await build({
+    root: PACKAGE_DIR,
+    configFile: resolve(PACKAGE_DIR, 'vite.config.ts'),
+    logLevel: 'warn',
+    build: { outDir: out, emptyOutDir: true },
+  });
   return out;
 }
 
@@ -25,8 +30,16 @@ export async function buildDashboard(outDir: string): Promise<string> {
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--disable-quic'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
   });
 }
 

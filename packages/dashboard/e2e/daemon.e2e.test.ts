@@ -32,7 +32,8 @@ async function waitForHealth(url: string, ms: number): Promise<void> {
     } catch {
       // not listening yet
     }
-    if (daemon?.exitCode !== null && daemon?.exitCode !== undefined) throw new Error(`ca-sharkd exited ${daemon.exitCode}:\n${daemonLog}`);
+    if (daemon?.exitCode !== null && daemon?.exitCode !== undefined)
+      throw new Error(`ca-sharkd exited ${daemon.exitCode}:\n${daemonLog}`);
     if (Date.now() > end) throw new Error(`ca-sharkd did not answer /api/health in ${ms} ms:\n${daemonLog}`);
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -48,9 +49,26 @@ describe.skipIf(!canRun)('dashboard on ca-sharkd --demo (live capture on lo)', {
     const dist = await buildDashboard('test-results/dist-daemon');
     const port = await freePort();
     base = `http://127.0.0.1:${port}/`;
-    daemon = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', DAEMON_MAIN, '--demo', '--listen', `127.0.0.1:${port}`, '--dashboard', dist, '--log-level', 'warn'], {
-      cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    daemon = spawn(
+      process.execPath,
+      [
+        '--conditions=source',
+        '--import',
+        'tsx',
+        DAEMON_MAIN,
+        '--demo',
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--dashboard',
+        dist,
+        '--log-level',
+        'warn',
+      ],
+      {
+        cwd: REPO,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const keep = (b: Buffer): void => {
       daemonLog = (daemonLog + b.toString()).slice(-20_000);
     };
@@ -63,9 +81,11 @@ describe.skipIf(!canRun)('dashboard on ca-sharkd --demo (live capture on lo)', {
     page.on('console', (m) => {
       if (/Content Security Policy|Refused to/i.test(m.text())) cspViolations.push(m.text());
     });
-    page.on('worker', (w) => w.on('console', (m) => {
-      if (/Content Security Policy|Refused to/i.test(m.text())) cspViolations.push(`worker: ${m.text()}`);
-    }));
+    page.on('worker', (w) =>
+      w.on('console', (m) => {
+        if (/Content Security Policy|Refused to/i.test(m.text())) cspViolations.push(`worker: ${m.text()}`);
+      }),
+    );
     await page.addInitScript(() => {
       document.addEventListener('securitypolicyviolation', (e) => {
         console.error(`Content Security Policy violation: ${e.violatedDirective} ${e.blockedURI}`);
@@ -89,8 +109,12 @@ describe.skipIf(!canRun)('dashboard on ca-sharkd --demo (live capture on lo)', {
     expect(response?.headers()['content-security-policy']).toMatch(/connect-src 'self'.*frame-ancestors 'none'/);
     expect(response?.headers()['x-frame-options']).toBe('DENY');
     expect(response?.headers()['x-content-type-options']).toBe('nosniff');
-    await expect.poll(() => page.locator('[data-testid=connection]').textContent(), { timeout: 15_000 }).toBe('connected');
-    await expect.poll(async () => (await rowPvs(page)).filter((p) => p.startsWith('demo:')).length, { timeout: 30_000 }).toBeGreaterThan(3);
+    await expect
+      .poll(() => page.locator('[data-testid=connection]').textContent(), { timeout: 15_000 })
+      .toBe('connected');
+    await expect
+      .poll(async () => (await rowPvs(page)).filter((p) => p.startsWith('demo:')).length, { timeout: 30_000 })
+      .toBeGreaterThan(3);
     expect(await page.getByTestId('status-bar').textContent()).toContain('demo lo');
     await page.screenshot({ path: artefact('daemon-live.png') });
   });
@@ -123,7 +147,9 @@ describe.skipIf(!canRun)('dashboard on ca-sharkd --demo (live capture on lo)', {
   it('lists connected channels', async () => {
     await show('channels');
     // The demo's clients come and go: some rows of the PV may be cleared, one must be connected.
-    const rows = page.locator('[data-testid=channels-table] tr', { hasText: 'demo:double' }).filter({ hasText: 'connected' });
+    const rows = page
+      .locator('[data-testid=channels-table] tr', { hasText: 'demo:double' })
+      .filter({ hasText: 'connected' });
     await expect.poll(() => rows.count(), { timeout: 15_000 }).toBeGreaterThan(0);
     expect(await rows.first().textContent()).toMatch(/demo:double.*127\.0\.0\.1:\d+.*connected.*DOUBLE/);
     // The demo's load client writes: the write audit lists them with the writing process.
@@ -136,15 +162,24 @@ describe.skipIf(!canRun)('dashboard on ca-sharkd --demo (live capture on lo)', {
   it('lists the PVs of the search storm as never found, from the live analyses', async () => {
     await show('searches');
     const rows = page.locator('[data-testid=never-found-table] tbody tr');
-    await expect.poll(() => rows.filter({ hasText: /demo:missing:\d+/ }).count(), { timeout: 20_000 }).toBeGreaterThan(0);
+    await expect
+      .poll(() => rows.filter({ hasText: /demo:missing:\d+/ }).count(), { timeout: 20_000 })
+      .toBeGreaterThan(0);
     // PV, a search count, and the searching process on loopback.
-    expect(await rows.filter({ hasText: /demo:missing:\d+/ }).first().textContent()).toMatch(/^demo:missing:\d+\s*\d+.*127\.0\.0\.1:\d+/);
+    expect(
+      await rows
+        .filter({ hasText: /demo:missing:\d+/ })
+        .first()
+        .textContent(),
+    ).toMatch(/^demo:missing:\d+\s*\d+.*127\.0\.0\.1:\d+/);
     // The snapshot carries the daemon's analyses (not the fallback of an older daemon).
     const res = await fetch(`${base}api/report?section=never_found`);
     const report = (await res.json()) as { never_found: { pv: string }[] };
     expect(report.never_found.some((n) => /^demo:missing:/.test(n.pv))).toBe(true);
     // Storms come from the report; the table or its empty note is there once the first answer came.
-    await expect.poll(() => page.getByTestId('searches-view').textContent(), { timeout: 10_000 }).not.toContain('Asking the daemon for its report');
+    await expect
+      .poll(() => page.getByTestId('searches-view').textContent(), { timeout: 10_000 })
+      .not.toContain('Asking the daemon for its report');
     expect(await page.getByTestId('searches-view').textContent()).not.toContain('report unavailable');
     await page.waitForTimeout(2500);
     await page.screenshot({ path: artefact('daemon-searches.png') });
@@ -152,13 +187,19 @@ describe.skipIf(!canRun)('dashboard on ca-sharkd --demo (live capture on lo)', {
 
   it('shows servers, clients, latency and errors', async () => {
     await show('servers');
-    await expect.poll(() => page.getByTestId('servers-table').textContent(), { timeout: 15_000 }).toContain('127.0.0.1:');
+    await expect
+      .poll(() => page.getByTestId('servers-table').textContent(), { timeout: 15_000 })
+      .toContain('127.0.0.1:');
     await page.screenshot({ path: artefact('daemon-servers.png') });
     await show('clients');
-    await expect.poll(() => page.getByTestId('clients-table').textContent(), { timeout: 15_000 }).toContain('127.0.0.1');
+    await expect
+      .poll(() => page.getByTestId('clients-table').textContent(), { timeout: 15_000 })
+      .toContain('127.0.0.1');
     await page.screenshot({ path: artefact('daemon-clients.png') });
     await show('latency');
-    await expect.poll(() => page.getByTestId('latency-table').textContent(), { timeout: 15_000 }).toMatch(/read|create|search/);
+    await expect
+      .poll(() => page.getByTestId('latency-table').textContent(), { timeout: 15_000 })
+      .toMatch(/read|create|search/);
     await page.screenshot({ path: artefact('daemon-latency.png') });
     await show('errors');
     await page.getByTestId('alert-badge').waitFor();
@@ -173,9 +214,16 @@ describe.skipIf(!canRun)('dashboard on ca-sharkd --demo (live capture on lo)', {
     other.on('console', (m) => refusals.push(m.text()));
     // A page of another origin (about:blank with HTML of the attacker's choosing) frames the dashboard.
     await other.setContent(`<iframe id="f" src="${base}"></iframe>`);
-    await expect.poll(() => refusals.some((t) => /frame-ancestors|Refused to (display|frame)/i.test(t)), { timeout: 10_000 }).toBe(true);
+    await expect
+      .poll(() => refusals.some((t) => /frame-ancestors|Refused to (display|frame)/i.test(t)), { timeout: 10_000 })
+      .toBe(true);
     const framed = other.frames().find((f) => f.url().startsWith(base));
-    expect(await framed?.locator('[data-testid=connection]').count().catch(() => 0) ?? 0).toBe(0);
+    expect(
+      (await framed
+        ?.locator('[data-testid=connection]')
+        .count()
+        .catch(() => 0)) ?? 0,
+    ).toBe(0);
     await other.close();
   });
 });

@@ -14,7 +14,9 @@ const pageErrors: string[] = [];
 
 /** The text of each body row of a DataTable, cells joined by spaces. */
 async function tableRows(p: Page, testid: string): Promise<string[]> {
-  return p.locator(`[data-testid=${testid}] tbody tr`).evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '').join(' ')));
+  return p
+    .locator(`[data-testid=${testid}] tbody tr`)
+    .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '').join(' ')));
 }
 
 beforeAll(async () => {
@@ -33,7 +35,9 @@ describe('dashboard against the fake daemon', { timeout: 60_000 }, () => {
   it('shows live rows with PV names, newest first', async () => {
     await page.goto(fake.url);
     await page.locator('[data-testid=live-row]').first().waitFor();
-    await expect.poll(async () => (await rowPvs(page)).filter((p) => p.startsWith('sim:')).length, { timeout: 10_000 }).toBeGreaterThan(5);
+    await expect
+      .poll(async () => (await rowPvs(page)).filter((p) => p.startsWith('sim:')).length, { timeout: 10_000 })
+      .toBeGreaterThan(5);
     await expect.poll(() => page.locator('[data-testid=connection]').textContent()).toContain('connected');
     const times = await page.locator('[data-testid=live-row] span:first-child').allTextContents();
     expect(times.slice(0, 10)).toEqual([...times.slice(0, 10)].sort().reverse());
@@ -64,8 +68,12 @@ describe('dashboard against the fake daemon', { timeout: 60_000 }, () => {
     const detail = page.locator('[data-testid=record-detail]');
     await detail.waitFor();
     expect(await detail.locator('[data-testid=detail-pv]').textContent()).toBe('sim:counter');
-    expect(await detail.locator('[data-testid=detail-metadata]').textContent()).toMatch(/alarm.*(NO_ALARM|MINOR \/ HIGH)/);
-    expect(await detail.locator('[data-testid=detail-metadata]').textContent()).toMatch(/timestamp\s*20\d\d-\d\d-\d\d \d\d:\d\d:\d\d\.\d{9}/);
+    expect(await detail.locator('[data-testid=detail-metadata]').textContent()).toMatch(
+      /alarm.*(NO_ALARM|MINOR \/ HIGH)/,
+    );
+    expect(await detail.locator('[data-testid=detail-metadata]').textContent()).toMatch(
+      /timestamp\s*20\d\d-\d\d-\d\d \d\d:\d\d:\d\d\.\d{9}/,
+    );
     expect(await detail.locator('[data-testid=hex-dump]').textContent()).toMatch(/^0000 {2}00 01 00 18 00 14 00 01/);
     await page.screenshot({ path: artefact('fake-detail.png') });
     await page.keyboard.press('Escape');
@@ -87,7 +95,9 @@ describe('dashboard against the fake daemon', { timeout: 60_000 }, () => {
   });
 
   it('pauses while scrolled away from the newest rows and follows again at the top', async () => {
-    await expect.poll(async () => Number(await page.locator('[role=table]').getAttribute('aria-rowcount'))).toBeGreaterThan(100);
+    await expect
+      .poll(async () => Number(await page.locator('[role=table]').getAttribute('aria-rowcount')))
+      .toBeGreaterThan(100);
     const scroller = page.getByTestId('live-scroller');
     await scroller.evaluate((el) => el.scrollTo(0, 1000));
     await expect.poll(() => page.getByTestId('pause').textContent()).toContain('Resume');
@@ -104,15 +114,23 @@ describe('dashboard against the fake daemon', { timeout: 60_000 }, () => {
     expect(await page.getByTestId('channels-table').textContent()).toContain('1 (On)');
     expect(await page.getByTestId('channels-count').textContent()).toMatch(/\(\d+ of [\d,]+: [\d,]+ open, 1 closed\)/);
     // A closed channel stays listed, with when it closed.
-    expect(await tableRows(page, 'channels-table')).toContainEqual(expect.stringMatching(/sim:old.*closed \d\d:\d\d:\d\d/));
+    expect(await tableRows(page, 'channels-table')).toContainEqual(
+      expect.stringMatching(/sim:old.*closed \d\d:\d\d:\d\d/),
+    );
     // Write audit: a confirmed write, a failed one, and a plain WRITE from another host that nothing answers.
     await expect.poll(() => tableRows(page, 'writes-table')).toHaveLength(3);
     const writes = await tableRows(page, 'writes-table');
-    expect(writes.find((r) => r.includes('PUTFAIL'))).toMatch(/127\.0\.0\.1:40123.*ca-shark-test.*tester.*sim:long.*PUTFAIL.*47/);
+    expect(writes.find((r) => r.includes('PUTFAIL'))).toMatch(
+      /127\.0\.0\.1:40123.*ca-shark-test.*tester.*sim:long.*PUTFAIL.*47/,
+    );
     expect(writes.find((r) => r.includes('NORMAL'))).toMatch(/sim:long.*NORMAL.*7/);
-    expect(writes.find((r) => r.includes('opi-2'))).toMatch(/127\.0\.0\.3:40500.*opi-2.*operator.*sim:double.*no reply \(WRITE\).*2\.5/);
+    expect(writes.find((r) => r.includes('opi-2'))).toMatch(
+      /127\.0\.0\.3:40500.*opi-2.*operator.*sim:double.*no reply \(WRITE\).*2\.5/,
+    );
     expect(await page.locator('[data-testid=writes-table] td.error').allTextContents()).toEqual(['PUTFAIL']);
-    expect(await tableRows(page, 'redundant-table')).toEqual([expect.stringMatching(/sim:double.*3.*127\.0\.0\.1:40123.*127\.0\.0\.1:5070.*1, 5, 9/)]);
+    expect(await tableRows(page, 'redundant-table')).toEqual([
+      expect.stringMatching(/sim:double.*3.*127\.0\.0\.1:40123.*127\.0\.0\.1:5070.*1, 5, 9/),
+    ]);
     await page.screenshot({ path: artefact('fake-channels.png') });
     await page.getByTestId('writes-table').scrollIntoViewIfNeeded();
     await page.screenshot({ path: artefact('fake-channels-audits.png') });
@@ -120,25 +138,35 @@ describe('dashboard against the fake daemon', { timeout: 60_000 }, () => {
     await page.locator('nav a[data-view=servers]').click();
     await expect.poll(() => page.getByTestId('servers-table').textContent()).toContain('127.0.0.1:5070');
     expect(await page.getByTestId('servers-table').textContent()).toMatch(/restart at \d\d:\d\d:\d\d/);
-    expect(await tableRows(page, 'beacon-anomalies-table')).toEqual([expect.stringMatching(/127\.0\.0\.1:5070.*restart.*beacon id went back from 41 to 0/)]);
+    expect(await tableRows(page, 'beacon-anomalies-table')).toEqual([
+      expect.stringMatching(/127\.0\.0\.1:5070.*restart.*beacon id went back from 41 to 0/),
+    ]);
     await page.screenshot({ path: artefact('fake-servers.png') });
 
     await page.locator('nav a[data-view=clients]').click();
     await expect.poll(() => page.getByTestId('clients-table').textContent()).toContain('tester');
     // One row per process, not per host.
-    expect(await tableRows(page, 'clients-table')).toEqual(expect.arrayContaining([
-      expect.stringMatching(/127\.0\.0\.1.*tester.*udp 40123/), expect.stringMatching(/127\.0\.0\.1.*udp 40124/)]));
+    expect(await tableRows(page, 'clients-table')).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/127\.0\.0\.1.*tester.*udp 40123/),
+        expect.stringMatching(/127\.0\.0\.1.*udp 40124/),
+      ]),
+    );
     await page.screenshot({ path: artefact('fake-clients.png') });
 
     const reportsBefore = fake.reportRequests.length;
     await page.locator('nav a[data-view=searches]').click();
-    await expect.poll(() => tableRows(page, 'never-found-table')).toEqual([expect.stringMatching(/^sim:missing\s*\d+.*127\.0\.0\.1:40123/)]);
+    await expect
+      .poll(() => tableRows(page, 'never-found-table'))
+      .toEqual([expect.stringMatching(/^sim:missing\s*\d+.*127\.0\.0\.1:40123/)]);
     const dups = await tableRows(page, 'duplicates-table');
     expect(dups).toHaveLength(2);
     expect(dups.find((r) => r.includes('sim:dup'))).toMatch(/sim:dup.*duplicate.*127\.0\.0\.1:5070, 127\.0\.0\.2:5070/);
     expect(dups.find((r) => r.startsWith('sim:double'))).toMatch(/multi-path.*127\.0\.0\.1:5070/);
     // Storms come from /api/report, asked for while this view is open; only flagged PVs are listed.
-    await expect.poll(() => tableRows(page, 'storms-table'), { timeout: 10_000 }).toEqual([expect.stringMatching(/^sim:missing.*never.*searched \d+\.\d\d\/s \(threshold 1\/s\)/)]);
+    await expect
+      .poll(() => tableRows(page, 'storms-table'), { timeout: 10_000 })
+      .toEqual([expect.stringMatching(/^sim:missing.*never.*searched \d+\.\d\d\/s \(threshold 1\/s\)/)]);
     expect(fake.reportRequests.slice(reportsBefore)).toContainEqual(['search_storms']);
     await page.waitForTimeout(2200);
     expect(await page.locator('[data-testid=search-rate-chart] canvas').count()).toBe(1);
@@ -179,7 +207,9 @@ describe('dashboard against the fake daemon', { timeout: 60_000 }, () => {
     expect(await page.locator('[data-testid=alerts-table] td.error').allTextContents()).toEqual(['error']);
     expect(await page.locator('[data-testid=alerts-table] td.info').allTextContents()).toEqual(['info']);
     // The alert list is the first table of the view.
-    expect(await page.locator('[data-testid=errors-view] table').first().getAttribute('data-testid')).toBe('alerts-table');
+    expect(await page.locator('[data-testid=errors-view] table').first().getAttribute('data-testid')).toBe(
+      'alerts-table',
+    );
     await page.screenshot({ path: artefact('fake-alerts.png') });
   });
 
@@ -202,7 +232,9 @@ describe('dashboard against the fake daemon', { timeout: 60_000 }, () => {
     await p.screenshot({ path: artefact('fake-channels-dark.png') });
     await p.getByTestId('alert-badge').click();
     await p.getByTestId('alerts-table').waitFor();
-    expect(await p.getByTestId('alert-count-error').evaluate((el) => getComputedStyle(el).backgroundColor)).toBe('rgb(255, 123, 114)');
+    expect(await p.getByTestId('alert-count-error').evaluate((el) => getComputedStyle(el).backgroundColor)).toBe(
+      'rgb(255, 123, 114)',
+    );
     await p.screenshot({ path: artefact('fake-errors-dark.png') });
     await ctx.close();
   });
@@ -210,8 +242,12 @@ describe('dashboard against the fake daemon', { timeout: 60_000 }, () => {
   it('reconnects after the daemon drops the connection', async () => {
     const n = fake.subscriptions.length;
     fake.kickClients();
-    await expect.poll(() => page.locator('[data-testid=connection]').textContent(), { timeout: 5000 }).toMatch(/reconnecting/);
-    await expect.poll(() => page.locator('[data-testid=connection]').textContent(), { timeout: 10_000 }).toBe('connected');
+    await expect
+      .poll(() => page.locator('[data-testid=connection]').textContent(), { timeout: 5000 })
+      .toMatch(/reconnecting/);
+    await expect
+      .poll(() => page.locator('[data-testid=connection]').textContent(), { timeout: 10_000 })
+      .toBe('connected');
     // The page restates its subscription on the new connection.
     await expect.poll(() => fake.subscriptions.length).toBeGreaterThan(n);
   });

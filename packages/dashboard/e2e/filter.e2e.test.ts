@@ -38,7 +38,9 @@ describe('filter bar against the fake daemon', { timeout: 60_000 }, () => {
     await page.locator('[data-testid=live-row]').first().waitFor();
     await typeFilter(page, 'pv', 'sim:{counter,enum}');
     await expect.poll(() => fake.subscriptions.at(-1)).toEqual({ pv: ['sim:{counter,enum}'] });
-    await expect.poll(async () => new Set(await rowPvs(page)), { timeout: 10_000 }).toEqual(new Set(['sim:counter', 'sim:enum']));
+    await expect
+      .poll(async () => new Set(await rowPvs(page)), { timeout: 10_000 })
+      .toEqual(new Set(['sim:counter', 'sim:enum']));
     expect(await page.locator('[data-testid=filter-error]').count()).toBe(0);
   });
 
@@ -71,10 +73,14 @@ describe('filter bar against the fake daemon', { timeout: 60_000 }, () => {
 
   it('reports a bad host or command name the same way', async () => {
     await typeFilter(page, 'host', '10.0.0');
-    await expect.poll(() => page.locator('[data-testid=filter-error]').textContent()).toMatch(/^bad host address "10\.0\.0"/);
+    await expect
+      .poll(() => page.locator('[data-testid=filter-error]').textContent())
+      .toMatch(/^bad host address "10\.0\.0"/);
     await typeFilter(page, 'host', '');
     await typeFilter(page, 'command', 'serch');
-    await expect.poll(() => page.locator('[data-testid=filter-error]').textContent()).toMatch(/^unknown command "serch"/);
+    await expect
+      .poll(() => page.locator('[data-testid=filter-error]').textContent())
+      .toMatch(/^unknown command "serch"/);
     expect(fake.subscriptions.at(-1)).toEqual({ command: ['write'] });
   });
 

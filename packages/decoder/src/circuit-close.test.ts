@@ -26,10 +26,12 @@ describe('onCircuitClose', () => {
 });
 
 describe('shark() onCircuitClose', () => {
-  it('calls back after the circuit\'s last record was yielded, even when one chunk holds the whole capture', async () => {
+  it("calls back after the circuit's last record was yielded, even when one chunk holds the whole capture", async () => {
     const { shark } = await import('./shark.js');
     const events: string[] = [];
-    for await (const r of shark(workedExample().bytes(), { onCircuitClose: (c) => events.push(`close ${c.closeReason}`) })) {
+    for await (const r of shark(workedExample().bytes(), {
+      onCircuitClose: (c) => events.push(`close ${c.closeReason}`),
+    })) {
       events.push(r.command.name);
     }
     expect(events.indexOf('close fin')).toBe(events.length - 1);

@@ -86,8 +86,7 @@ function openingMessage(b: Uint8Array): OpeningVerdict | null {
     case CMD_HOST_NAME:
     case CMD_CREATE_CHAN: {
       // 3.13 clients open with CLIENT_NAME; a payload of a printable NUL-terminated name.
-      const fieldsOk =
-        dt === 0 && dc === 0 && (cmd === CMD_CREATE_CHAN ? p2 <= MAX_MINOR : p1 === 0 && p2 === 0);
+      const fieldsOk = dt === 0 && dc === 0 && (cmd === CMD_CREATE_CHAN ? p2 <= MAX_MINOR : p1 === 0 && p2 === 0);
       if (!fieldsOk || ps === 0 || ps % 8 !== 0 || ps > MAX_NAME_PAYLOAD) return NO;
       if (b.length < HEADER + ps) return MORE;
       return isPaddedName(b, HEADER, ps) ? { kind: 'ca', side: 'client' } : NO;

@@ -65,10 +65,24 @@ describe('conversation: the reference worked example (§7.2)', () => {
       closeReason: 'fin',
     });
     const [channel] = [...st.channels.values()];
-    expect(channel).toMatchObject({ pv: 'demo:ai1', cid: 7, sid: 42, nativeType: DbrType.DOUBLE, nativeCount: 1, accessRights: 3, status: 'cleared' });
+    expect(channel).toMatchObject({
+      pv: 'demo:ai1',
+      cid: 7,
+      sid: 42,
+      nativeType: DbrType.DOUBLE,
+      nativeCount: 1,
+      accessRights: 3,
+      status: 'cleared',
+    });
     expect(channel.connectLatency).toBeCloseTo(0.01, 6);
     const search = st.searches.get(`${CLIENT}:40000/7`);
-    expect(search).toMatchObject({ pv: 'demo:ai1', requests: 2, firstSequence: 1, lastSequence: 2, answeredBy: [`${SERVER}:5064`] });
+    expect(search).toMatchObject({
+      pv: 'demo:ai1',
+      requests: 2,
+      firstSequence: 1,
+      lastSequence: 2,
+      answeredBy: [`${SERVER}:5064`],
+    });
     expect(search?.first.frame).toBe(1);
     expect(st.servers.get(`${SERVER}:5064`)).toMatchObject({ searchReplies: 1, circuits: 1, minor: 13 });
     expect(st.clients.get(`${CLIENT}:40000`)).toMatchObject({ searchDatagrams: 2, searches: 2, lastSequence: 2 });
@@ -79,7 +93,13 @@ describe('conversation: the reference worked example (§7.2)', () => {
   it('gives client and server endpoints and the circuit id on TCP records', async () => {
     const records = await decode(workedExample().bytes());
     const create = records.find((r) => r.command.name === 'CreateChanResponse') as CaRecord;
-    expect(create).toMatchObject({ client: `${CLIENT}:45000`, server: `${SERVER}:5064`, src: SERVER, dst: CLIENT, size: 16 });
+    expect(create).toMatchObject({
+      client: `${CLIENT}:45000`,
+      server: `${SERVER}:5064`,
+      src: SERVER,
+      dst: CLIENT,
+      size: 16,
+    });
     expect(typeof create.circuit).toBe('number');
     const reply = records.find((r) => r.command.name === 'SearchResponse') as CaRecord;
     expect(reply).toMatchObject({ client: `${CLIENT}:40000`, server: `${SERVER}:5064`, circuit: undefined });
@@ -90,7 +110,9 @@ describe('conversation: the reference worked example (§7.2)', () => {
     expect(without.every((r) => r.raw === undefined)).toBe(true);
     const withBytes = await decode(workedExample().bytes(), { keepBytes: true });
     const create = withBytes.find((r) => r.command.name === 'CreateChanResponse') as CaRecord;
-    expect(Array.from(create.raw ?? [])).toEqual(Array.from(build.createChanResponse({ data_type: 6, data_count: 1, cid: 7, sid: 42 })));
+    expect(Array.from(create.raw ?? [])).toEqual(
+      Array.from(build.createChanResponse({ data_type: 6, data_count: 1, cid: 7, sid: 42 })),
+    );
   });
 });
 
@@ -106,7 +128,9 @@ describe('conversation: which TCP traffic is CA', () => {
     d.onRecord = (r) => recs.push(r);
     d.pushCapture(workedExample({ port: 40001, handshake: false }).bytes());
     d.end();
-    expect(recs.filter((r) => r.transport.protocol === 'tcp').map(summary)).toEqual(shiftFrames(WORKED_LINES.slice(6), -3));
+    expect(recs.filter((r) => r.transport.protocol === 'tcp').map(summary)).toEqual(
+      shiftFrames(WORKED_LINES.slice(6), -3),
+    );
     expect([...d.state.circuits.values()][0]).toMatchObject({ recognisedBy: 'learned-port', roleCertainty: 'certain' });
   });
 
@@ -145,18 +169,31 @@ describe('conversation: which TCP traffic is CA', () => {
   it('stays silent on ssh, http, tls and zero-filled TCP traffic', async () => {
     const b = new PcapWriter();
     const flows: [number, Uint8Array, Uint8Array][] = [
-      [22, new TextEncoder().encode('SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n'), new TextEncoder().encode('SSH-2.0-OpenSSH_9.2\r\n')],
-      [8080, new TextEncoder().encode('GET / HTTP/1.1\r\nHost: x\r\n\r\n'), new TextEncoder().encode('HTTP/1.1 200 OK\r\n\r\n')],
+      [
+        22,
+        new TextEncoder().encode('SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n'),
+        new TextEncoder().encode('SSH-2.0-OpenSSH_9.2\r\n'),
+      ],
+      [
+        8080,
+        new TextEncoder().encode('GET / HTTP/1.1\r\nHost: x\r\n\r\n'),
+        new TextEncoder().encode('HTTP/1.1 200 OK\r\n\r\n'),
+      ],
       [443, Uint8Array.from([0x16, 3, 1, 0, 0xa5, 1, 0, 0, 0xa1, 3, 3, ...new Array(40).fill(7)]), new Uint8Array(64)],
       [9000, new Uint8Array(256), new Uint8Array(256)],
     ];
     let port = 50000;
     for (const [sport, req, resp] of flows) {
       const c = new TcpConversation(b, CLIENT, port++, SERVER, sport).open(T0);
-      c.send(T0 + 0.1, true, req).send(T0 + 0.2, false, resp).send(T0 + 0.3, true, req).close(T0 + 1);
+      c.send(T0 + 0.1, true, req)
+        .send(T0 + 0.2, false, resp)
+        .send(T0 + 0.3, true, req)
+        .close(T0 + 1);
     }
     // And a mid-stream flow of zeros without handshake.
-    new TcpConversation(b, CLIENT, 51000, SERVER, 9001).send(T0, true, new Uint8Array(100)).send(T0, false, new Uint8Array(100));
+    new TcpConversation(b, CLIENT, 51000, SERVER, 9001)
+      .send(T0, true, new Uint8Array(100))
+      .send(T0, false, new Uint8Array(100));
     const d = createDecoder();
     const recs: CaRecord[] = [];
     d.onRecord = (r) => recs.push(r);
@@ -194,8 +231,22 @@ describe('conversation: which TCP traffic is CA', () => {
 describe('conversation: roles', () => {
   it('labels UDP VERSIONs by port, not by their p1 (EPICS sequence numbers)', async () => {
     const b = new PcapWriter();
-    b.udp(T0, CLIENT, 40000, SERVER, 5064, concatBytes([build.versionRequest({ sequence: 77 }), build.searchRequest({ name: 'x', cid: 1 })]));
-    b.udp(T0 + 0.001, SERVER, 5064, CLIENT, 40000, concatBytes([build.versionResponse({ sequence: 77 }), build.searchResponse({ cid: 1 })]));
+    b.udp(
+      T0,
+      CLIENT,
+      40000,
+      SERVER,
+      5064,
+      concatBytes([build.versionRequest({ sequence: 77 }), build.searchRequest({ name: 'x', cid: 1 })]),
+    );
+    b.udp(
+      T0 + 0.001,
+      SERVER,
+      5064,
+      CLIENT,
+      40000,
+      concatBytes([build.versionResponse({ sequence: 77 }), build.searchResponse({ cid: 1 })]),
+    );
     const records = await decode(b.bytes());
     expect(records.map(summary)).toEqual([
       'VersionRequest request/certain pv=-',
@@ -212,7 +263,10 @@ describe('conversation: roles', () => {
     c.send(T0 + 0.001, false, build.versionResponse({ version: 13 }));
     c.send(T0 + 0.002, true, build.versionRequest({ priority: 0, version: 13 }));
     const records = await decode(b.bytes());
-    expect(records.map(summary)).toEqual(['VersionResponse response/certain pv=-', 'VersionRequest request/certain pv=-']);
+    expect(records.map(summary)).toEqual([
+      'VersionResponse response/certain pv=-',
+      'VersionRequest request/certain pv=-',
+    ]);
   });
 
   it('directs a circuit without handshake between two server ports from one-sided commands', async () => {
@@ -337,7 +391,12 @@ describe('conversation: requests and latencies', () => {
     c.send(
       T0 + 0.4,
       false,
-      build.readNotifyResponse({ data_type: DbrType.CTRL_ENUM, data: [1], ioid: 1, metadata: { enumStrings: ['Off', 'On'] } }),
+      build.readNotifyResponse({
+        data_type: DbrType.CTRL_ENUM,
+        data: [1],
+        ioid: 1,
+        metadata: { enumStrings: ['Off', 'On'] },
+      }),
     );
     c.send(T0 + 0.5, true, build.eventAddRequest({ data_type: DbrType.ENUM, sid: 2, subscriptionid: 3 }));
     c.send(T0 + 0.6, false, build.eventAddResponse({ data_type: DbrType.ENUM, data: [1], subscriptionid: 3 }));
@@ -364,7 +423,14 @@ describe('conversation: faults', () => {
 
   it('flags a UDP datagram its messages do not fill', async () => {
     const b = new PcapWriter();
-    b.udp(T0, CLIENT, 40000, SERVER, 5064, concatBytes([build.versionRequest({ sequence: 1 }), Uint8Array.from([1, 2, 3])]));
+    b.udp(
+      T0,
+      CLIENT,
+      40000,
+      SERVER,
+      5064,
+      concatBytes([build.versionRequest({ sequence: 1 }), Uint8Array.from([1, 2, 3])]),
+    );
     const records = await decode(b.bytes());
     expect(records.map((r) => r.command.name)).toEqual(['VersionRequest', 'Malformed']);
     expect(records[1]).toMatchObject({ role: 'request', size: 3 });
@@ -378,7 +444,12 @@ describe('conversation: faults', () => {
     c.send(T0 + 0.3, true, concatBytes([build.echoRequest(), build.readSyncRequest()]));
     c.send(T0 + 0.4, false, build.echoResponse());
     const records = await decode(b.bytes());
-    expect(records.map((r) => r.command.name)).toEqual(['EchoRequest', 'EchoResponse', 'EchoRequest', 'ReadSyncRequest']);
+    expect(records.map((r) => r.command.name)).toEqual([
+      'EchoRequest',
+      'EchoResponse',
+      'EchoRequest',
+      'ReadSyncRequest',
+    ]);
   });
 
   it('reports a lost segment once and decodes what follows', async () => {
@@ -386,7 +457,11 @@ describe('conversation: faults', () => {
     const c = new TcpConversation(b, CLIENT, 45000, SERVER, 5064).open(T0);
     c.send(T0 + 0.1, true, build.echoRequest());
     c.lose(true, 40);
-    c.send(T0 + 0.3, true, concatBytes([Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 0]), build.echoRequest(), build.echoRequest()]));
+    c.send(
+      T0 + 0.3,
+      true,
+      concatBytes([Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 0]), build.echoRequest(), build.echoRequest()]),
+    );
     c.send(T0 + 0.4, false, build.echoResponse());
     const d = createDecoder();
     const recs: CaRecord[] = [];
@@ -395,7 +470,13 @@ describe('conversation: faults', () => {
     d.end();
     // The packet layer holds the client's later bytes until it knows they follow a gap, so the
     // server's echo comes first.
-    expect(recs.map((r) => r.command.name)).toEqual(['EchoRequest', 'EchoResponse', 'Malformed', 'EchoRequest', 'EchoRequest']);
+    expect(recs.map((r) => r.command.name)).toEqual([
+      'EchoRequest',
+      'EchoResponse',
+      'Malformed',
+      'EchoRequest',
+      'EchoRequest',
+    ]);
     expect(recs[2].command).toMatchObject({ code: 'gap' });
   });
 });

@@ -51,7 +51,11 @@ function generate(): number {
       messages += 22;
     }
     const conn = new TcpConversation(b, client, 50000 + c, server, 5064).open((t += 0.0001));
-    const open = [build.versionRequest({ version: 13 }), build.clientNameRequest({ name: 'bench' }), build.hostNameRequest({ name: 'host' })];
+    const open = [
+      build.versionRequest({ version: 13 }),
+      build.clientNameRequest({ name: 'bench' }),
+      build.hostNameRequest({ name: 'host' }),
+    ];
     const openReply = [build.versionResponse({ version: 13 })];
     for (let k = 0; k < pvsPerCircuit; k++) {
       open.push(build.createChanRequest({ name: `BENCH:C${c}:PV${k}`, cid: k }));
@@ -67,7 +71,12 @@ function generate(): number {
   // Steady state: per round and circuit, a batch of monitor updates, reads and writes.
   let ioid = 100_000;
   const update = (sub: number, v: number) =>
-    build.eventAddResponse({ data_type: DbrType.TIME_DOUBLE, data: [v], subscriptionid: sub, metadata: { timestamp: t } });
+    build.eventAddResponse({
+      data_type: DbrType.TIME_DOUBLE,
+      data: [v],
+      subscriptionid: sub,
+      metadata: { timestamp: t },
+    });
   while (messages < target) {
     for (const conn of conns) {
       const updates: Uint8Array[] = [];
@@ -78,7 +87,9 @@ function generate(): number {
       for (let k = 0; k < 4; k++) {
         const id = ioid++;
         reqs.push(build.readNotifyRequest({ data_type: DbrType.TIME_DOUBLE, sid: 1000 + k, ioid: id }));
-        reps.push(build.readNotifyResponse({ data_type: DbrType.TIME_DOUBLE, data: [k], ioid: id, metadata: { timestamp: t } }));
+        reps.push(
+          build.readNotifyResponse({ data_type: DbrType.TIME_DOUBLE, data: [k], ioid: id, metadata: { timestamp: t } }),
+        );
       }
       const wid = ioid++;
       reqs.push(build.writeNotifyRequest({ data_type: DbrType.DOUBLE, data: [1.5], sid: 1001, ioid: wid }));
@@ -177,7 +188,15 @@ function pass(measureLive: boolean): Pass {
   closeSync(fd);
   // CPU time of this process: the honest "one core" figure when other work shares the machine.
   const cpu = process.cpuUsage(cpu0);
-  return { records, malformed, wall: (performance.now() - t0) / 1000, cpu: (cpu.user + cpu.system) / 1e6, peakRss, quarters, live };
+  return {
+    records,
+    malformed,
+    wall: (performance.now() - t0) / 1000,
+    cpu: (cpu.user + cpu.system) / 1e6,
+    peakRss,
+    quarters,
+    live,
+  };
 }
 
 const rssBefore = process.memoryUsage.rss();
@@ -190,8 +209,12 @@ const fmt = (name: string, p: Pass) =>
   `${Math.round(p.records / p.wall).toLocaleString('en')} messages/s wall, ` +
   `${Math.round(p.records / p.cpu).toLocaleString('en')} messages/s per CPU second, ${(size / 1e6 / p.wall).toFixed(0)} MB/s, ` +
   `peak RSS ${(p.peakRss / 1048576).toFixed(0)} MiB (by quarter: ${p.quarters.map((q) => (q / 1048576).toFixed(0)).join(', ')} MiB)` +
-  (p.live.length ? `, live heap after GC by quarter: ${p.live.map((q) => (q / 1048576).toFixed(1)).join(', ')} MiB` : '');
-console.log(`packet layer alone: ${baseline.toFixed(2)} s CPU; RSS before decoding ${(rssBefore / 1048576).toFixed(0)} MiB`);
+  (p.live.length
+    ? `, live heap after GC by quarter: ${p.live.map((q) => (q / 1048576).toFixed(1)).join(', ')} MiB`
+    : '');
+console.log(
+  `packet layer alone: ${baseline.toFixed(2)} s CPU; RSS before decoding ${(rssBefore / 1048576).toFixed(0)} MiB`,
+);
 console.log(fmt('first pass (includes JIT warm-up)', cold));
 console.log(fmt('second pass', warm));
 const records = warm.records;

@@ -402,7 +402,8 @@ export class Decoder implements CaDecoder {
     if (verdict.kind === 'ca') {
       const opener = ctx.flow.opener;
       if (opener) this.becomeCa(ctx, packet, 'opening', opener, 'certain');
-      else if (verdict.side) this.becomeCa(ctx, packet, 'opening', verdict.side === 'client' ? from : other(from), 'inferred');
+      else if (verdict.side)
+        this.becomeCa(ctx, packet, 'opening', verdict.side === 'client' ? from : other(from), 'inferred');
       else this.becomeCa(ctx, packet, 'opening', null, 'guess');
     } else if (verdict.kind === 'no' || ctx.earlyBytes[from] > this.opts.limits.earlyBytes) {
       ctx.status = 'other';
@@ -593,7 +594,12 @@ export class Decoder implements CaDecoder {
     }
     // ID tracking: an IOID or subscription ID the other side asked for marks a reply.
     const cmd = frame.command;
-    if (cmd === Command.READ_NOTIFY || cmd === Command.WRITE_NOTIFY || cmd === Command.READ || cmd === Command.EVENT_ADD) {
+    if (
+      cmd === Command.READ_NOTIFY ||
+      cmd === Command.WRITE_NOTIFY ||
+      cmd === Command.READ ||
+      cmd === Command.EVENT_ADD
+    ) {
       const p = c.pendingIo.get(frame.parameter2);
       const s = c.subscriptions.get(frame.parameter2);
       if ((p && p.side !== side) || (s && s.side !== side)) {
@@ -651,7 +657,8 @@ export class Decoder implements CaDecoder {
     const enumStrings = channel?.enumStrings;
     // An empty ID-1 reply is a cancel confirmation only when it answers a cancel (or names a known SID
     // with no live subscription); otherwise it is an empty 4.13 update.
-    const emptyEventIsUpdate = frame.command === Command.EVENT_ADD && !isReq && frame.payloadSize === 0 && !out.confirmation;
+    const emptyEventIsUpdate =
+      frame.command === Command.EVENT_ADD && !isReq && frame.payloadSize === 0 && !out.confirmation;
     const command =
       enumStrings || emptyEventIsUpdate
         ? decodeCommand(frame, role, { enumStrings: enumStrings ?? undefined, emptyEventIsUpdate })
@@ -669,7 +676,13 @@ export class Decoder implements CaDecoder {
    * commands (an IOC restart's disconnects, errors) late; inside tcpFrame each first sighting recompiled
    * it with all it inlines. Returns the channel; leaves the request and PV in `out` like the handlers.
    */
-  private otherTcpCommand(c: CircuitInfo, side: Side, frame: CaFrame, packet: PacketInfo, isReq: boolean): ChannelInfo | null {
+  private otherTcpCommand(
+    c: CircuitInfo,
+    side: Side,
+    frame: CaFrame,
+    packet: PacketInfo,
+    isReq: boolean,
+  ): ChannelInfo | null {
     const out = this.out;
     let channel: ChannelInfo | null = null;
     switch (frame.command) {
@@ -824,7 +837,8 @@ export class Decoder implements CaDecoder {
   private eventAddRequest(c: CircuitInfo, side: Side, frame: CaFrame, packet: PacketInfo): ChannelInfo {
     const channel = this.channelBySid(c, frame.parameter1);
     const pl = frame.payload;
-    const mask = pl.length >= EVENT_ADD_MASK_OFFSET + 2 ? (pl[EVENT_ADD_MASK_OFFSET] << 8) | pl[EVENT_ADD_MASK_OFFSET + 1] : 0;
+    const mask =
+      pl.length >= EVENT_ADD_MASK_OFFSET + 2 ? (pl[EVENT_ADD_MASK_OFFSET] << 8) | pl[EVENT_ADD_MASK_OFFSET + 1] : 0;
     const sub: SubscriptionInfo = {
       subscriptionid: frame.parameter2,
       channel,
@@ -909,7 +923,8 @@ export class Decoder implements CaDecoder {
 
   /** ERROR (§3.15): `p1` = CID, the payload starts with the failed request's header. */
   private errorContext(c: CircuitInfo, frame: CaFrame): ChannelInfo | null {
-    let channel: ChannelInfo | null = frame.parameter1 !== ADDRESS_FROM_SOURCE ? (c.channelsByCid.get(frame.parameter1) ?? null) : null;
+    let channel: ChannelInfo | null =
+      frame.parameter1 !== ADDRESS_FROM_SOURCE ? (c.channelsByCid.get(frame.parameter1) ?? null) : null;
     let request: RequestRef | undefined;
     const pl = frame.payload;
     if (pl.length >= HEADER_SIZE) {
@@ -1071,7 +1086,12 @@ export class Decoder implements CaDecoder {
   private emptyRegistration(packet: PacketInfo): void {
     const client = endpoint(packet, 'src');
     this.st.client(client, packet.timestamp).repeaterRegistrations++;
-    const command: CaCommand = { name: 'RepeaterRegisterRequest', id: Command.REPEATER_REGISTER, client_address: null, empty: true };
+    const command: CaCommand = {
+      name: 'RepeaterRegisterRequest',
+      id: Command.REPEATER_REGISTER,
+      client_address: null,
+      empty: true,
+    };
     this.emit(packet, command, null, 'request', 'certain', undefined, undefined, undefined, client, null);
   }
 
@@ -1223,7 +1243,10 @@ export class Decoder implements CaDecoder {
       return { pv: s?.pv ?? null, request: s?.last };
     }
     // The server's TCP endpoint: port in dt, address in p1 (0xFFFFFFFF = this datagram's source).
-    const ip = frame.parameter1 === ADDRESS_FROM_SOURCE || frame.parameter1 === 0 ? (sourceIp ?? hostOf(serverAddr)) : ipv4ToString(frame.parameter1);
+    const ip =
+      frame.parameter1 === ADDRESS_FROM_SOURCE || frame.parameter1 === 0
+        ? (sourceIp ?? hostOf(serverAddr))
+        : ipv4ToString(frame.parameter1);
     const port = frame.dataType;
     const known = st.servers.has(`${ip}:${port}`);
     const srv = st.server(ip, port, now);
@@ -1260,7 +1283,19 @@ export class Decoder implements CaDecoder {
     };
     this.st.statistics.malformed++;
     const r: Role = role ?? portGuess(packet);
-    this.emit(packet, command, null, r, role ? certainty : 'guess', circuit, undefined, server, client, null, fault.length);
+    this.emit(
+      packet,
+      command,
+      null,
+      r,
+      role ? certainty : 'guess',
+      circuit,
+      undefined,
+      server,
+      client,
+      null,
+      fault.length,
+    );
   }
 
   private emit(

@@ -17,6 +17,8 @@ for (const channels of [100_000, 300_000]) {
   const used = process.cpuUsage(before);
   const cpu = (used.user + used.system) / 1e6;
   results.push({ channels, cpu, evicted: d.state.statistics.evicted.channels });
-  console.log(`eviction bench: ${channels.toLocaleString('en-US')} distinct channels decoded in ${cpu.toFixed(2)} s CPU, ${d.state.statistics.evicted.channels.toLocaleString('en-US')} evicted`);
+  console.log(
+    `eviction bench: ${channels.toLocaleString('en-US')} distinct channels decoded in ${cpu.toFixed(2)} s CPU, ${d.state.statistics.evicted.channels.toLocaleString('en-US')} evicted`,
+  );
 }
 console.log(`eviction bench: 300k/100k CPU ratio ${(results[1].cpu / results[0].cpu).toFixed(2)} (target <= 4)`);

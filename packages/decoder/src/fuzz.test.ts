@@ -52,12 +52,15 @@ describe('fuzz: never throws, never hangs', () => {
 
   it('random UDP datagrams to the server and repeater ports', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.constantFrom(5064, 5065), fc.uint8Array({ maxLength: 200 })), { maxLength: 20 }), (dgs) => {
-        const cap = new PcapWriter();
-        dgs.forEach(([port, p], i) => cap.udp(T0 + i, CLIENT, 40000, SERVER, port, p));
-        const records = run(cap.bytes());
-        for (const r of records) expect(r.transport.protocol).toBe('udp');
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom(5064, 5065), fc.uint8Array({ maxLength: 200 })), { maxLength: 20 }),
+        (dgs) => {
+          const cap = new PcapWriter();
+          dgs.forEach(([port, p], i) => cap.udp(T0 + i, CLIENT, 40000, SERVER, port, p));
+          const records = run(cap.bytes());
+          for (const r of records) expect(r.transport.protocol).toBe('udp');
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -98,7 +101,20 @@ describe('fuzz: packet events in any order', () => {
       origlen: 100,
       interfaceId: 0,
       link: { type: 'raw', linktype: 101, ethertype: 0x800 },
-      ip: { version: 4, hl: 20, tos: 0, len: 100, id: 0, flags: 0, offset: 0, ttl: 64, p: protocol === 'tcp' ? 6 : 17, sum: 0, src: CLIENT, dst: SERVER },
+      ip: {
+        version: 4,
+        hl: 20,
+        tos: 0,
+        len: 100,
+        id: 0,
+        flags: 0,
+        offset: 0,
+        ttl: 64,
+        p: protocol === 'tcp' ? 6 : 17,
+        sum: 0,
+        src: CLIENT,
+        dst: SERVER,
+      },
       transport:
         protocol === 'tcp'
           ? { protocol, sport, dport, seq: 0, ack: 0, off: 20, flags: 0, win: 0, sum: 0, urp: 0 }
@@ -131,18 +147,29 @@ describe('fuzz: packet events in any order', () => {
         const d = createDecoder({ onRecord: () => seen++ });
         events.forEach((e, i) => {
           const frame = i + 1;
-          const flow: TcpFlow = { id: e.flow, a: { ip: CLIENT, port: 40000 + e.flow }, b: { ip: SERVER, port: e.port }, opener: e.opener as 'a' | 'b' | undefined };
+          const flow: TcpFlow = {
+            id: e.flow,
+            a: { ip: CLIENT, port: 40000 + e.flow },
+            b: { ip: SERVER, port: e.port },
+            opener: e.opener as 'a' | 'b' | undefined,
+          };
           const p = packet(frame, flow.a.port, flow.b.port, e.kind === 'udp' ? 'udp' : 'tcp');
           if (e.kind === 'open') d.feed({ type: 'tcp-open', packet: p, flow });
-          else if (e.kind === 'data') d.feed({ type: 'tcp-data', packet: p, flow, from: e.from as 'a' | 'b', data: e.bytes });
-          else if (e.kind === 'gap') d.feed({ type: 'tcp-gap', packet: p, flow, from: e.from as 'a' | 'b', length: e.bytes.length });
+          else if (e.kind === 'data')
+            d.feed({ type: 'tcp-data', packet: p, flow, from: e.from as 'a' | 'b', data: e.bytes });
+          else if (e.kind === 'gap')
+            d.feed({ type: 'tcp-gap', packet: p, flow, from: e.from as 'a' | 'b', length: e.bytes.length });
           else if (e.kind === 'close') d.feed({ type: 'tcp-close', packet: p, flow, reason: 'rst' });
           else d.feed({ type: 'udp', packet: p, payload: e.bytes });
         });
         d.end();
         // Never throws; and the counters agree with what was delivered.
         expect(d.state.statistics.records).toBe(seen);
-        expect(d.state.statistics.messages + d.state.statistics.malformed + (d.state.statistics.byCommand.RepeaterRegisterRequest ?? 0)).toBeGreaterThanOrEqual(seen);
+        expect(
+          d.state.statistics.messages +
+            d.state.statistics.malformed +
+            (d.state.statistics.byCommand.RepeaterRegisterRequest ?? 0),
+        ).toBeGreaterThanOrEqual(seen);
       }),
       { numRuns: 500 },
     );

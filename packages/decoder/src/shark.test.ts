@@ -4,7 +4,10 @@ import type { CaRecord } from './record.js';
 import { workedExample } from './test-support/scenario.js';
 
 /** The worked example's bytes as a stream of small chunks that records how far it was read. */
-function trackedChunks(bytes: Uint8Array, size: number): { chunks: AsyncGenerator<Uint8Array>; read: () => number; closed: () => boolean } {
+function trackedChunks(
+  bytes: Uint8Array,
+  size: number,
+): { chunks: AsyncGenerator<Uint8Array>; read: () => number; closed: () => boolean } {
   let read = 0;
   let closed = false;
   async function* chunks(): AsyncGenerator<Uint8Array> {

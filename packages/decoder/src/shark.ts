@@ -218,7 +218,8 @@ async function* chunksOf(input: SharkInput): AsyncGenerator<Uint8Array> {
     return;
   }
   if (input instanceof Uint8Array) {
-    for (let o = 0; o < input.length; o += BUFFER_SLICE) yield input.subarray(o, Math.min(input.length, o + BUFFER_SLICE));
+    for (let o = 0; o < input.length; o += BUFFER_SLICE)
+      yield input.subarray(o, Math.min(input.length, o + BUFFER_SLICE));
     return;
   }
   for await (const chunk of input) {

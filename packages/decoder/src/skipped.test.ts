@@ -5,7 +5,9 @@ import { createDecoder } from './decoder.js';
 import type { CaRecord } from './record.js';
 import { CLIENT, SERVER, T0 } from './test-support/scenario.js';
 
-const TCP_CAPTURE = new Uint8Array(readFileSync(new URL('../../packet/fixtures/example_tcp_data.pcap', import.meta.url)));
+const TCP_CAPTURE = new Uint8Array(
+  readFileSync(new URL('../../packet/fixtures/example_tcp_data.pcap', import.meta.url)),
+);
 
 /** Offset in the capture of the first TCP payload byte (zero-copy: the event's view is into `bytes`). */
 function firstPayloadOffset(bytes: Uint8Array): number {
@@ -38,7 +40,15 @@ describe('skipped flows: a TCP flow never recognised as CA is counted, not silen
     expect(records).toEqual([]);
     expect(d.state.statistics.skipped).toEqual({ flows: 1, bytes: d.skippedFlows[0].bytes });
     expect(d.skippedFlows).toEqual([
-      { id: 1, a: '192.168.86.21:46222', b: '192.168.86.245:50421', opener: 'a', firstFrame: 4, bytes: expect.any(Number), reason: 'not-ca' },
+      {
+        id: 1,
+        a: '192.168.86.21:46222',
+        b: '192.168.86.245:50421',
+        opener: 'a',
+        firstFrame: 4,
+        bytes: expect.any(Number),
+        reason: 'not-ca',
+      },
     ]);
     // Every payload byte of the flow is accounted for: the undamaged capture decodes 696 message bytes.
     expect(d.skippedFlows[0].bytes).toBe(decode(TCP_CAPTURE).d.state.statistics.bytes);

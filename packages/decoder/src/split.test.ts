@@ -7,7 +7,17 @@ import { CLIENT, SERVER, T0, decode, workedCircuit } from './test-support/scenar
 /** Everything of a record that must not depend on segmentation (frame numbers do). */
 function key(r: CaRecord): string {
   const { name, ...fields } = r.command;
-  return JSON.stringify([name, fields, r.pv, r.role, r.role_certainty, r.request?.command, r.latency, r.size, r.timestamp]);
+  return JSON.stringify([
+    name,
+    fields,
+    r.pv,
+    r.role,
+    r.role_certainty,
+    r.request?.command,
+    r.latency,
+    r.size,
+    r.timestamp,
+  ]);
 }
 
 const { client, server } = workedCircuit();

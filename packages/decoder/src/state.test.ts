@@ -27,7 +27,11 @@ describe('state bounds and expiry', () => {
         c.send(t + 0.3, true, build.clearChannelRequest({ sid: i, cid: i }));
         c.send(t + 0.4, false, build.clearChannelResponse({ sid: i, cid: i }));
       }
-      c.send(t + 0.5, true, concatBytes([1, 2, 3].map((k) => build.readNotifyRequest({ data_type: DbrType.DOUBLE, sid: i, ioid: k }))));
+      c.send(
+        t + 0.5,
+        true,
+        concatBytes([1, 2, 3].map((k) => build.readNotifyRequest({ data_type: DbrType.DOUBLE, sid: i, ioid: k }))),
+      );
       c.close(t + 0.6);
     }
     const { d, records } = collect(b.bytes(), {
@@ -51,7 +55,9 @@ describe('state bounds and expiry', () => {
   it('caps pending requests per circuit', () => {
     const b = new PcapWriter();
     const c = new TcpConversation(b, CLIENT, 45000, SERVER, 5064).open(T0);
-    const reqs = Array.from({ length: 500 }, (_, k) => build.readNotifyRequest({ data_type: DbrType.DOUBLE, sid: 1, ioid: k }));
+    const reqs = Array.from({ length: 500 }, (_, k) =>
+      build.readNotifyRequest({ data_type: DbrType.DOUBLE, sid: 1, ioid: k }),
+    );
     c.send(T0 + 1, true, concatBytes(reqs));
     c.send(T0 + 2, false, build.readNotifyResponse({ data_type: DbrType.DOUBLE, data: [1], ioid: 499 }));
     c.send(T0 + 2, false, build.readNotifyResponse({ data_type: DbrType.DOUBLE, data: [1], ioid: 0 }));
@@ -81,7 +87,11 @@ describe('inputs', () => {
   it('emits a message cut by the end of the capture as truncated', async () => {
     const b = new PcapWriter();
     const c = new TcpConversation(b, CLIENT, 45000, SERVER, 5064).open(T0);
-    const big = build.readNotifyResponse({ data_type: DbrType.DOUBLE, data: Array.from({ length: 100 }, (_, i) => i), ioid: 1 });
+    const big = build.readNotifyResponse({
+      data_type: DbrType.DOUBLE,
+      data: Array.from({ length: 100 }, (_, i) => i),
+      ioid: 1,
+    });
     c.send(T0 + 1, true, build.readNotifyRequest({ data_type: DbrType.DOUBLE, data_count: 100, sid: 1, ioid: 1 }));
     c.send(T0 + 2, false, big.subarray(0, 300));
     const records = await decode(b.bytes());
@@ -92,7 +102,11 @@ describe('inputs', () => {
   it('flags a message over the size cap without buffering it', async () => {
     const b = new PcapWriter();
     const c = new TcpConversation(b, CLIENT, 45000, SERVER, 5064).open(T0);
-    const big = build.readNotifyResponse({ data_type: DbrType.DOUBLE, data: Array.from({ length: 2000 }, (_, i) => i), ioid: 1 });
+    const big = build.readNotifyResponse({
+      data_type: DbrType.DOUBLE,
+      data: Array.from({ length: 2000 }, (_, i) => i),
+      ioid: 1,
+    });
     for (let o = 0; o < big.length; o += 1000) c.send(T0 + 2, false, big.subarray(o, o + 1000));
     c.send(T0 + 3, false, build.echoResponse());
     const records = await decode(b.bytes(), { maxMessageSize: 4096 });
@@ -140,7 +154,7 @@ describe('shark() errors', () => {
 function framesOf(pcap: Uint8Array): { ts: number; bytes: Uint8Array }[] {
   const v = new DataView(pcap.buffer, pcap.byteOffset, pcap.byteLength);
   const out: { ts: number; bytes: Uint8Array }[] = [];
-  for (let o = 24; o + 16 <= pcap.length; ) {
+  for (let o = 24; o + 16 <= pcap.length;) {
     const ts = v.getUint32(o, true) + v.getUint32(o + 4, true) / 1e6;
     const len = v.getUint32(o + 8, true);
     out.push({ ts, bytes: pcap.subarray(o + 16, o + 16 + len) });

@@ -208,7 +208,15 @@ export interface Statistics {
   /** TCP flows not decoded because they were never recognised as CA, and their payload bytes. */
   skipped: { flows: number; bytes: number };
   /** Entries dropped to keep the state within its limits (not by normal expiry). */
-  evicted: { circuits: number; channels: number; searches: number; pending: number; servers: number; clients: number; flows: number };
+  evicted: {
+    circuits: number;
+    channels: number;
+    searches: number;
+    pending: number;
+    servers: number;
+    clients: number;
+    flows: number;
+  };
 }
 
 /** The read-only view of the conversation state given to analyses and the daemon. */

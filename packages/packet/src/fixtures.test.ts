@@ -61,7 +61,10 @@ describe('real captures', () => {
   it('every TCP stream of every capture reassembles without gaps into whole messages', async () => {
     for (const [name] of TABLE) {
       const events = await collect(readPackets(fixture(name)));
-      expect(events.filter((e) => e.type === 'problem' || e.type === 'tcp-gap'), name).toEqual([]);
+      expect(
+        events.filter((e) => e.type === 'problem' || e.type === 'tcp-gap'),
+        name,
+      ).toEqual([]);
       for (const [key, text] of streams(events)) {
         expect(splitsIntoMessages(Buffer.from(text, 'latin1')), `${name} stream ${key}`).toBe(true);
       }
@@ -72,7 +75,8 @@ describe('real captures', () => {
     const events = await collect(readPackets(fixture('catest.pcap')));
     const s = [...streams(events).values()].map((t) => Buffer.from(t, 'latin1'));
     const hasBig = s.some((b) => {
-      for (let at = 0; at + 16 <= b.length; at += 16 + b.readUInt16BE(at + 2)) if (b.readUInt16BE(at + 2) >= 8208) return true;
+      for (let at = 0; at + 16 <= b.length; at += 16 + b.readUInt16BE(at + 2))
+        if (b.readUInt16BE(at + 2) >= 8208) return true;
       return false;
     });
     expect(hasBig).toBe(true);
@@ -120,10 +124,14 @@ describe('real captures', () => {
   it('reads from a Node Readable, a Buffer and a file: URL like from the file path', async () => {
     const bytes = readFileSync(fixture('ca_arrays.pcapng'));
     const fromFile = (await collect(readPackets(fixture('ca_arrays.pcapng')))).map(digest);
-    const chunks = Array.from({ length: Math.ceil(bytes.length / 777) }, (_, i) => bytes.subarray(i * 777, (i + 1) * 777));
+    const chunks = Array.from({ length: Math.ceil(bytes.length / 777) }, (_, i) =>
+      bytes.subarray(i * 777, (i + 1) * 777),
+    );
     expect((await collect(readPackets(Readable.from(chunks)))).map(digest)).toEqual(fromFile);
     expect((await collect(readPackets(bytes))).map(digest)).toEqual(fromFile);
-    expect((await collect(readPackets(new URL('../fixtures/ca_arrays.pcapng', import.meta.url)))).map(digest)).toEqual(fromFile);
+    expect((await collect(readPackets(new URL('../fixtures/ca_arrays.pcapng', import.meta.url)))).map(digest)).toEqual(
+      fromFile,
+    );
   });
 
   it('yields events while the stream is still open (tcpdump -U -w - | ...)', async () => {
@@ -145,7 +153,9 @@ describe('real captures', () => {
   it('reports empty input as not a capture', async () => {
     const events = await collect(readPackets(new Uint8Array(0)));
     expect(events.map((e) => e.type === 'problem' && e.code)).toEqual(['not-a-capture']);
-    expect((await collect(readPackets(Readable.from([])))).map((e) => e.type === 'problem' && e.code)).toEqual(['not-a-capture']);
+    expect((await collect(readPackets(Readable.from([])))).map((e) => e.type === 'problem' && e.code)).toEqual([
+      'not-a-capture',
+    ]);
   });
 
   it('rejects a stream that delivers strings, and a missing file', async () => {

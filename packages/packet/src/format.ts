@@ -24,8 +24,11 @@ const macs = new Map<number, string>();
 /** Colon-hex text of `len` bytes at `off` (hardware addresses; 6-byte ones are cached). */
 export function hwAddress(buf: Uint8Array, off: number, len: number): string {
   if (len === 6) {
-    const key = (buf[off] * 0x10000 + buf[off + 1] * 0x100 + buf[off + 2]) * 0x1000000 +
-      buf[off + 3] * 0x10000 + buf[off + 4] * 0x100 + buf[off + 5];
+    const key =
+      (buf[off] * 0x10000 + buf[off + 1] * 0x100 + buf[off + 2]) * 0x1000000 +
+      buf[off + 3] * 0x10000 +
+      buf[off + 4] * 0x100 +
+      buf[off + 5];
     let s = macs.get(key);
     if (s === undefined) {
       s = formatHex(buf, off, len);

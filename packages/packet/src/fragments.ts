@@ -128,7 +128,8 @@ export class FragmentReassembler {
 
   /** End of input: report and drop every incomplete datagram. */
   flush(): void {
-    for (const d of this.pending.values()) this.drop(d, 'fragment-incomplete', 'capture ended before all fragments arrived');
+    for (const d of this.pending.values())
+      this.drop(d, 'fragment-incomplete', 'capture ended before all fragments arrived');
   }
 
   private insert(d: Datagram, start: number, end: number, data: Uint8Array): void {
@@ -155,7 +156,11 @@ export class FragmentReassembler {
   private bound(current: Datagram): void {
     while (this.pending.size > this.maxDatagrams || this.bytes > this.maxBytes) {
       const oldest = this.pending.values().next().value as Datagram;
-      this.drop(oldest, 'fragment-overflow', `reassembly limits reached (${this.maxDatagrams} datagrams, ${this.maxBytes} bytes)`);
+      this.drop(
+        oldest,
+        'fragment-overflow',
+        `reassembly limits reached (${this.maxDatagrams} datagrams, ${this.maxBytes} bytes)`,
+      );
       if (oldest === current) break;
     }
   }

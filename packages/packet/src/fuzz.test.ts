@@ -22,7 +22,8 @@ import {
 } from './test-support/build.js';
 import { digest } from './test-support/run.js';
 
-const fixture = (name: string): Uint8Array => new Uint8Array(readFileSync(fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url))));
+const fixture = (name: string): Uint8Array =>
+  new Uint8Array(readFileSync(fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url))));
 
 /** Run a capture through a pipeline in the given chunk sizes; returns event digests. Must not throw. */
 function run(capture: Uint8Array, sizes: number[]): string[] {
@@ -49,13 +50,23 @@ function run(capture: Uint8Array, sizes: number[]): string[] {
 
 const payload = text('\x00\x06\x00\x10\x00\x05\x00\x0dsome CA-ish search payload');
 const ipUdp = ipv4({ proto: 17, payload: udp(5065, 5064, payload) });
-const ipTcp = (seq: number, flags: number, p?: Uint8Array): Uint8Array => ipv4({ proto: 6, payload: tcp({ sport: 1, dport: 5064, seq, flags, payload: p }) });
-const frag1 = ipv4({ proto: 17, id: 9, flags: 1, fragOffset: 0, payload: udp(1, 2, new Uint8Array(40)).subarray(0, 24) });
+const ipTcp = (seq: number, flags: number, p?: Uint8Array): Uint8Array =>
+  ipv4({ proto: 6, payload: tcp({ sport: 1, dport: 5064, seq, flags, payload: p }) });
+const frag1 = ipv4({
+  proto: 17,
+  id: 9,
+  flags: 1,
+  fragOffset: 0,
+  payload: udp(1, 2, new Uint8Array(40)).subarray(0, 24),
+});
 const frag2 = ipv4({ proto: 17, id: 9, flags: 0, fragOffset: 24, payload: udp(1, 2, new Uint8Array(40)).subarray(24) });
 const packets = [ipUdp, ipTcp(0, SYN), ipTcp(1, ACK, payload), ipTcp(1 + payload.length, FIN | ACK), frag2, frag1];
 
 const seeds: Uint8Array[] = [
-  pcapFile({ linktype: 1, records: packets.map((p, i) => ({ sec: 100 + i, data: ether(p, i % 2 ? { vlans: [[0x8100, 5]] } : {}) })) }),
+  pcapFile({
+    linktype: 1,
+    records: packets.map((p, i) => ({ sec: 100 + i, data: ether(p, i % 2 ? { vlans: [[0x8100, 5]] } : {}) })),
+  }),
   pcapFile({ le: false, nanos: true, linktype: 113, records: packets.map((p, i) => ({ sec: 100 + i, data: sll(p) })) }),
   pcapFile({ linktype: 0, records: packets.map((p, i) => ({ sec: 100 + i * 20, data: nullHdr(p, 2, i % 2 === 0) })) }),
   pcapngFile([
@@ -63,7 +74,12 @@ const seeds: Uint8Array[] = [
       le: false,
       interfaces: [{ linktype: 276, tsresol: 9 }, { linktype: 101, tsresol: 0x80 | 10 }, { linktype: 147 }],
       blocks: [
-        ...packets.map((p, i) => ({ kind: 'epb' as const, iface: i % 2, ts: BigInt(i) << 30n, data: i % 2 ? p : sll2(p) })),
+        ...packets.map((p, i) => ({
+          kind: 'epb' as const,
+          iface: i % 2,
+          ts: BigInt(i) << 30n,
+          data: i % 2 ? p : sll2(p),
+        })),
         { kind: 'epb', iface: 2, ts: 1n, data: payload },
         { kind: 'spb', data: sll2(ipUdp) },
         { kind: 'raw', type: 0x40000bad, body: payload },
@@ -105,7 +121,11 @@ function mutate(base: Uint8Array, ms: Mutation[]): Uint8Array {
       case 'u32':
         // Lengths and counts are 32-bit fields: hit them with wild values.
         if (b.length < 4) break;
-        new DataView(b.buffer, b.byteOffset, b.byteLength).setUint32(Math.min(at, Math.max(0, b.length - 4)) & ~3, m.value, true);
+        new DataView(b.buffer, b.byteOffset, b.byteLength).setUint32(
+          Math.min(at, Math.max(0, b.length - 4)) & ~3,
+          m.value,
+          true,
+        );
         break;
     }
   }
@@ -132,10 +152,15 @@ describe('fuzzing', () => {
 
   it('mutated captures never throw and give the same events however they are chunked', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: seeds.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: 6 }), chunking, (s, ms, sizes) => {
-        const capture = mutate(seeds[s], ms);
-        expect(run(capture, sizes)).toEqual(run(capture, []));
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: seeds.length - 1 }),
+        fc.array(mutation, { minLength: 1, maxLength: 6 }),
+        chunking,
+        (s, ms, sizes) => {
+          const capture = mutate(seeds[s], ms);
+          expect(run(capture, sizes)).toEqual(run(capture, []));
+        },
+      ),
       { numRuns: 400, seed: 2 },
     );
   });
@@ -143,12 +168,17 @@ describe('fuzzing', () => {
   it('random frames pushed live never throw on any link type', () => {
     const linktype = fc.constantFrom(0, 1, 12, 14, 101, 108, 113, 228, 229, 276, 9999);
     fc.assert(
-      fc.property(fc.array(fc.tuple(linktype, fc.uint8Array({ maxLength: 120 }), fc.double({ min: 0, max: 1e6, noNaN: true })), { maxLength: 40 }), (frames) => {
-        const pipeline = new PacketPipeline({ onEvent: () => {} });
-        for (const [lt, data, ts] of frames) pipeline.pushFrame(lt, ts, data);
-        pipeline.end();
-        expect(pipeline.stats.frames).toBe(frames.length);
-      }),
+      fc.property(
+        fc.array(fc.tuple(linktype, fc.uint8Array({ maxLength: 120 }), fc.double({ min: 0, max: 1e6, noNaN: true })), {
+          maxLength: 40,
+        }),
+        (frames) => {
+          const pipeline = new PacketPipeline({ onEvent: () => {} });
+          for (const [lt, data, ts] of frames) pipeline.pushFrame(lt, ts, data);
+          pipeline.end();
+          expect(pipeline.stats.frames).toBe(frames.length);
+        },
+      ),
       { numRuns: 300, seed: 3 },
     );
   });

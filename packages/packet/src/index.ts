@@ -19,5 +19,12 @@ export { type FragmentOptions } from './fragments.js';
 export { LINKTYPE, linktypeName, isSupportedLinktype } from './linktypes.js';
 export { dottedQuad } from './format.js';
 export { PcapWriter, TcpConversation } from './writer.js';
-export { STDIN_LABEL, UNREADABLE_INPUT_CODES, describeOpenError, inputErrorLine, isUnreadableInput, problemText,
-  unsupportedLinktypeMessage } from './input-errors.js';
+export {
+  STDIN_LABEL,
+  UNREADABLE_INPUT_CODES,
+  describeOpenError,
+  inputErrorLine,
+  isUnreadableInput,
+  problemText,
+  unsupportedLinktypeMessage,
+} from './input-errors.js';

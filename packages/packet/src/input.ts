@@ -25,7 +25,8 @@ export async function* captureChunks(input: CaptureInput): AsyncGenerator<Uint8A
     for (let i = 0; i < input.length; i += SLICE) yield input.subarray(i, i + SLICE);
   } else {
     for await (const chunk of input) {
-      if (typeof chunk === 'string') throw new TypeError('capture stream delivers strings: read it without an encoding');
+      if (typeof chunk === 'string')
+        throw new TypeError('capture stream delivers strings: read it without an encoding');
       yield chunk;
     }
   }

@@ -59,7 +59,13 @@ export interface NetworkLocation {
  * decode (then `out` is untouched). `out.offset` is absolute (an index into `data`), or -1 when the frame
  * is too short for its link header. Allocation-free; `out` is reused by the caller.
  */
-export function locateNetwork(linktype: number, data: Uint8Array, start: number, end: number, out: NetworkLocation): boolean {
+export function locateNetwork(
+  linktype: number,
+  data: Uint8Array,
+  start: number,
+  end: number,
+  out: NetworkLocation,
+): boolean {
   const n = end - start;
   switch (linktype) {
     case LINKTYPE.ETHERNET:
@@ -129,7 +135,9 @@ function skipVlanTags(data: Uint8Array, off: number, end: number, type: number, 
 }
 
 function isVlanType(type: number): boolean {
-  return type === ETHERTYPE_VLAN || type === ETHERTYPE_QINQ || type === ETHERTYPE_QINQ_OLD || type === ETHERTYPE_QINQ_OLD2;
+  return (
+    type === ETHERTYPE_VLAN || type === ETHERTYPE_QINQ || type === ETHERTYPE_QINQ_OLD || type === ETHERTYPE_QINQ_OLD2
+  );
 }
 
 /** The 4-byte address family of NULL/LOOP, whichever byte order the capturing host used. */

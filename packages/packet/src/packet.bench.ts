@@ -189,9 +189,13 @@ function main(): void {
   try {
     const g0 = Date.now();
     const gen = generate(path);
-    console.log(`generated ${path}: ${(gen.bytes / 1e6).toFixed(0)} MB, ${gen.packets} packets in ${((Date.now() - g0) / 1000).toFixed(1)} s`);
+    console.log(
+      `generated ${path}: ${(gen.bytes / 1e6).toFixed(0)} MB, ${gen.packets} packets in ${((Date.now() - g0) / 1000).toFixed(1)} s`,
+    );
 
-    console.log(`best of ${RUNS} runs each (wall clock; CPU time in brackets, which is what matters on a busy machine):`);
+    console.log(
+      `best of ${RUNS} runs each (wall clock; CPU time in brackets, which is what matters on a busy machine):`,
+    );
     measure(path, {
       name: 'reader',
       make: () => {

@@ -1,18 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PacketEvent, PacketInfo } from './types.js';
-import {
-  bytes,
-  concat,
-  ether,
-  ipv4,
-  nullHdr,
-  sll,
-  sll2,
-  tcp,
-  text,
-  udp,
-  udpFrame,
-} from './test-support/build.js';
+import { bytes, concat, ether, ipv4, nullHdr, sll, sll2, tcp, text, udp, udpFrame } from './test-support/build.js';
 import { runFrames } from './test-support/run.js';
 
 type Udp = Extract<PacketEvent, { type: 'udp' }>;
@@ -24,14 +12,59 @@ const udpIp = (p: Uint8Array = payload, src = '10.0.0.1', dst = '10.0.0.255'): U
 
 describe('link layers', () => {
   const cases: Array<[string, number, Uint8Array, Partial<PacketInfo['link']>]> = [
-    ['Ethernet', 1, ether(udpIp()), { type: 'ethernet', src: '02:00:00:00:00:01', dst: '02:00:00:00:00:02', ethertype: 0x0800 }],
+    [
+      'Ethernet',
+      1,
+      ether(udpIp()),
+      { type: 'ethernet', src: '02:00:00:00:00:01', dst: '02:00:00:00:00:02', ethertype: 0x0800 },
+    ],
     ['802.1Q', 1, ether(udpIp(), { vlans: [[0x8100, 0x2064]] }), { type: 'ethernet', vlan: [100], ethertype: 0x0800 }],
-    ['802.1ad QinQ', 1, ether(udpIp(), { vlans: [[0x88a8, 200], [0x8100, 100]] }), { type: 'ethernet', vlan: [200, 100] }],
-    ['old QinQ 0x9100', 1, ether(udpIp(), { vlans: [[0x9100, 7], [0x8100, 8]] }), { type: 'ethernet', vlan: [7, 8] }],
-    ['Linux SLL', 113, sll(udpIp(), { packetType: 4 }), { type: 'sll', packetType: 4, src: '02:00:00:00:00:01', ethertype: 0x0800 }],
-    ['Linux SLL with a VLAN tag kept', 113, sll(concat([bytes(0, 42, 8, 0), udpIp()]), { protocol: 0x8100 }), { type: 'sll', vlan: [42], ethertype: 0x0800 }],
-    ['Linux SLL2 with a VLAN tag kept', 276, sll2(concat([bytes(0, 43, 8, 0), udpIp()]), { protocol: 0x8100 }), { type: 'sll2', vlan: [43] }],
-    ['Linux SLL2', 276, sll2(udpIp(), { ifindex: 7, packetType: 0 }), { type: 'sll2', ifindex: 7, packetType: 0, src: '02:00:00:00:00:01' }],
+    [
+      '802.1ad QinQ',
+      1,
+      ether(udpIp(), {
+        vlans: [
+          [0x88a8, 200],
+          [0x8100, 100],
+        ],
+      }),
+      { type: 'ethernet', vlan: [200, 100] },
+    ],
+    [
+      'old QinQ 0x9100',
+      1,
+      ether(udpIp(), {
+        vlans: [
+          [0x9100, 7],
+          [0x8100, 8],
+        ],
+      }),
+      { type: 'ethernet', vlan: [7, 8] },
+    ],
+    [
+      'Linux SLL',
+      113,
+      sll(udpIp(), { packetType: 4 }),
+      { type: 'sll', packetType: 4, src: '02:00:00:00:00:01', ethertype: 0x0800 },
+    ],
+    [
+      'Linux SLL with a VLAN tag kept',
+      113,
+      sll(concat([bytes(0, 42, 8, 0), udpIp()]), { protocol: 0x8100 }),
+      { type: 'sll', vlan: [42], ethertype: 0x0800 },
+    ],
+    [
+      'Linux SLL2 with a VLAN tag kept',
+      276,
+      sll2(concat([bytes(0, 43, 8, 0), udpIp()]), { protocol: 0x8100 }),
+      { type: 'sll2', vlan: [43] },
+    ],
+    [
+      'Linux SLL2',
+      276,
+      sll2(udpIp(), { ifindex: 7, packetType: 0 }),
+      { type: 'sll2', ifindex: 7, packetType: 0, src: '02:00:00:00:00:01' },
+    ],
     ['BSD NULL, little-endian', 0, nullHdr(udpIp(), 2, true), { type: 'null', ethertype: 0x0800 }],
     ['BSD NULL, big-endian', 0, nullHdr(udpIp(), 2, false), { type: 'null', ethertype: 0x0800 }],
     ['LOOP, big-endian', 108, nullHdr(udpIp(), 2, false), { type: 'loop', ethertype: 0x0800 }],
@@ -111,7 +144,17 @@ describe('link layers', () => {
 
 describe('IPv4', () => {
   it('fills the packet record: addresses, header fields, transport fields, timestamps', () => {
-    const data = ether(ipv4({ src: '192.168.1.10', dst: '192.168.1.255', proto: 17, id: 0x4321, ttl: 3, flags: 2, payload: udp(40000, 5064, payload) }));
+    const data = ether(
+      ipv4({
+        src: '192.168.1.10',
+        dst: '192.168.1.255',
+        proto: 17,
+        id: 0x4321,
+        ttl: 3,
+        flags: 2,
+        payload: udp(40000, 5064, payload),
+      }),
+    );
     const { events } = runFrames([{ linktype: 1, data, ts: 1700000000.5, origlen: data.length }]);
     const p = udps(events)[0].packet;
     expect(p).toMatchObject({
@@ -122,7 +165,19 @@ describe('IPv4', () => {
       interfaceId: 0,
       src: '192.168.1.10',
       dst: '192.168.1.255',
-      ip: { version: 4, hl: 20, len: 28 + payload.length, id: 0x4321, flags: 2, offset: 0, ttl: 3, p: 17, sum: 0x1234, src: '192.168.1.10', dst: '192.168.1.255' },
+      ip: {
+        version: 4,
+        hl: 20,
+        len: 28 + payload.length,
+        id: 0x4321,
+        flags: 2,
+        offset: 0,
+        ttl: 3,
+        p: 17,
+        sum: 0x1234,
+        src: '192.168.1.10',
+        dst: '192.168.1.255',
+      },
       transport: { protocol: 'udp', sport: 40000, dport: 5064, ulen: 8 + payload.length, sum: 0 },
     });
     expect(p.ip.options).toBeUndefined();
@@ -130,7 +185,9 @@ describe('IPv4', () => {
 
   it('handles header options', () => {
     const opts = [0x94, 0x04, 0, 0, 1, 1, 1, 0]; // router alert, NOP, NOP, NOP, end
-    const { events } = runFrames([{ linktype: 101, data: ipv4({ proto: 17, options: opts, payload: udp(1, 2, payload) }) }]);
+    const { events } = runFrames([
+      { linktype: 101, data: ipv4({ proto: 17, options: opts, payload: udp(1, 2, payload) }) },
+    ]);
     const u = udps(events)[0];
     expect(u.packet.ip.hl).toBe(28);
     expect(Array.from(u.packet.ip.options ?? [])).toEqual(opts);
@@ -145,7 +202,9 @@ describe('IPv4', () => {
   });
 
   it('uses the UDP length when it is shorter than the IP payload', () => {
-    const { events } = runFrames([{ linktype: 101, data: ipv4({ proto: 17, payload: udp(1, 2, bytes(1, 2, 3, 4), 10) }) }]);
+    const { events } = runFrames([
+      { linktype: 101, data: ipv4({ proto: 17, payload: udp(1, 2, bytes(1, 2, 3, 4), 10) }) },
+    ]);
     expect(Array.from(udps(events)[0].payload)).toEqual([1, 2]);
   });
 
@@ -168,7 +227,9 @@ describe('IPv4', () => {
     const badOff = ipv4({ proto: 6, payload: tcp({ sport: 1, dport: 2, seq: 0 }) });
     badOff[20 + 12] = 0x20;
     const { problems, pipeline, events } = runFrames(
-      [good, badVersion, badIhl, shortTotal, longTotal, badUdp, longUdp, shortTcp, badOff, good.subarray(0, 19)].map((data) => ({ linktype: 1, data: ether(data) })),
+      [good, badVersion, badIhl, shortTotal, longTotal, badUdp, longUdp, shortTcp, badOff, good.subarray(0, 19)].map(
+        (data) => ({ linktype: 1, data: ether(data) }),
+      ),
     );
     expect(problems.map((p) => [p.frame, p.code])).toEqual([
       [2, 'bad-ip-header'],
@@ -188,14 +249,22 @@ describe('IPv4', () => {
 
   it('reports snaplen-truncated datagrams and counts them', () => {
     const whole = ether(udpIp(new Uint8Array(200)));
-    const { problems, pipeline, events } = runFrames([{ linktype: 1, data: whole.subarray(0, 96), origlen: whole.length }]);
+    const { problems, pipeline, events } = runFrames([
+      { linktype: 1, data: whole.subarray(0, 96), origlen: whole.length },
+    ]);
     expect(problems.map((p) => [p.frame, p.code])).toEqual([[1, 'truncated']]);
     expect(udps(events)).toHaveLength(0);
     expect(pipeline.stats).toMatchObject({ truncated: 1, malformed: 0 });
   });
 
   it('calls headers cut by the snapshot length truncated, once per frame', () => {
-    const tcpFrame = ether(ipv4({ proto: 6, options: [1, 1, 1, 1], payload: tcp({ sport: 1, dport: 2, seq: 0, payload: new Uint8Array(100) }) }));
+    const tcpFrame = ether(
+      ipv4({
+        proto: 6,
+        options: [1, 1, 1, 1],
+        payload: tcp({ sport: 1, dport: 2, seq: 0, payload: new Uint8Array(100) }),
+      }),
+    );
     const frames = [14 + 10, 14 + 22, 14 + 24 + 10, 14 + 20 + 4].map((n, i) => ({
       linktype: 1,
       data: (i === 3 ? ether(udpIp(new Uint8Array(50))) : tcpFrame).subarray(0, n),
@@ -221,7 +290,12 @@ describe('IPv4 fragments', () => {
 
   it('reassembles fragments in any order and delivers the datagram once', () => {
     const parts = [frag(0, 1480, true), frag(1480, 2960, true), frag(2960, datagram.length, false)];
-    for (const order of [[0, 1, 2], [2, 1, 0], [1, 2, 0], [2, 0, 1]]) {
+    for (const order of [
+      [0, 1, 2],
+      [2, 1, 0],
+      [1, 2, 0],
+      [2, 0, 1],
+    ]) {
       const { events, pipeline } = runFrames(order.map((i) => ({ linktype: 101, data: parts[i] })));
       const u = udps(events);
       expect(u).toHaveLength(1);
@@ -241,8 +315,16 @@ describe('IPv4 fragments', () => {
       { linktype: 101, data: frag(2960, datagram.length, false) },
     ]);
     const u = udps(events)[0];
-    expect(Buffer.from(u.payload).subarray(0, 1472).equals(Buffer.from(big.subarray(0, 1472)))).toBe(true);
-    expect(Buffer.from(u.payload).subarray(1472, 1992).every((b) => b === 0xff)).toBe(true);
+    expect(
+      Buffer.from(u.payload)
+        .subarray(0, 1472)
+        .equals(Buffer.from(big.subarray(0, 1472))),
+    ).toBe(true);
+    expect(
+      Buffer.from(u.payload)
+        .subarray(1472, 1992)
+        .every((b) => b === 0xff),
+    ).toBe(true);
   });
 
   it('drops incomplete datagrams after the timeout in capture time', () => {
@@ -272,9 +354,15 @@ describe('IPv4 fragments', () => {
   });
 
   it('bounds the bytes held', () => {
-    const { problems } = runFrames([{ linktype: 101, data: frag(0, 1480, true, 1) }, { linktype: 101, data: frag(0, 1480, true, 2) }], {
-      fragments: { maxBytes: 2000 },
-    });
+    const { problems } = runFrames(
+      [
+        { linktype: 101, data: frag(0, 1480, true, 1) },
+        { linktype: 101, data: frag(0, 1480, true, 2) },
+      ],
+      {
+        fragments: { maxBytes: 2000 },
+      },
+    );
     expect(problems.map((p) => p.code)).toEqual(['fragment-overflow', 'fragment-incomplete']);
   });
 

@@ -170,7 +170,8 @@ export class PacketPipeline {
     this.decodeTransport = options.transport ?? true;
     const handler: CaptureHandler = {
       // Not called: frames arrive through the raw sink below.
-      frame: (f) => this.frame(f.frame, f.section, f.interfaceId, f.linktype, f.timestamp, f.caplen, f.origlen, f.data, 0),
+      frame: (f) =>
+        this.frame(f.frame, f.section, f.interfaceId, f.linktype, f.timestamp, f.caplen, f.origlen, f.data, 0),
       problem: (p) => {
         this.counters.problems++;
         this.onEvent(p);
@@ -266,7 +267,10 @@ export class PacketPipeline {
       const key = `${this.fSection}/${this.fIf}/${linktype}`;
       if (!this.reportedLinks.has(key) && this.reportedLinks.size < MAX_REPORTED_LINKS) {
         this.reportedLinks.add(key);
-        this.report('unknown-linktype', unsupportedLinktypeMessage(this.fSection < 0 ? 'live capture' : `interface ${this.fIf}`, linktype));
+        this.report(
+          'unknown-linktype',
+          unsupportedLinktypeMessage(this.fSection < 0 ? 'live capture' : `interface ${this.fIf}`, linktype),
+        );
       }
       return;
     }
@@ -318,8 +322,18 @@ export class PacketPipeline {
       }
     }
     const frag = (buf[ip + IP_OFF_FRAG] << 8) | buf[ip + IP_OFF_FRAG + 1];
-    const src = ((buf[ip + IP_OFF_SRC] << 24) | (buf[ip + IP_OFF_SRC + 1] << 16) | (buf[ip + IP_OFF_SRC + 2] << 8) | buf[ip + IP_OFF_SRC + 3]) >>> 0;
-    const dst = ((buf[ip + IP_OFF_DST] << 24) | (buf[ip + IP_OFF_DST + 1] << 16) | (buf[ip + IP_OFF_DST + 2] << 8) | buf[ip + IP_OFF_DST + 3]) >>> 0;
+    const src =
+      ((buf[ip + IP_OFF_SRC] << 24) |
+        (buf[ip + IP_OFF_SRC + 1] << 16) |
+        (buf[ip + IP_OFF_SRC + 2] << 8) |
+        buf[ip + IP_OFF_SRC + 3]) >>>
+      0;
+    const dst =
+      ((buf[ip + IP_OFF_DST] << 24) |
+        (buf[ip + IP_OFF_DST + 1] << 16) |
+        (buf[ip + IP_OFF_DST + 2] << 8) |
+        buf[ip + IP_OFF_DST + 3]) >>>
+      0;
     const proto = buf[ip + IP_OFF_PROTO];
     if ((frag & (IP_FLAG_MF | IP_FRAG_OFFSET_MASK)) !== 0) {
       this.counters.fragments++;
@@ -369,7 +383,8 @@ export class PacketPipeline {
     }
     const off = (buf[l4 + TCP_OFF_DATA_OFFSET] >> 4) * 4;
     if (off < TCP_MIN_HEADER || off > avail) {
-      if (missing === 0 || off < TCP_MIN_HEADER) this.bad('bad-tcp-header', `TCP data offset ${off} with ${avail} bytes of segment`);
+      if (missing === 0 || off < TCP_MIN_HEADER)
+        this.bad('bad-tcp-header', `TCP data offset ${off} with ${avail} bytes of segment`);
       return;
     }
     this.counters.tcp++;
@@ -379,7 +394,11 @@ export class PacketPipeline {
       (buf[l4 + TCP_OFF_SPORT] << 8) | buf[l4 + TCP_OFF_SPORT + 1],
       dst,
       (buf[l4 + TCP_OFF_DPORT] << 8) | buf[l4 + TCP_OFF_DPORT + 1],
-      ((buf[l4 + TCP_OFF_SEQ] << 24) | (buf[l4 + TCP_OFF_SEQ + 1] << 16) | (buf[l4 + TCP_OFF_SEQ + 2] << 8) | buf[l4 + TCP_OFF_SEQ + 3]) >>> 0,
+      ((buf[l4 + TCP_OFF_SEQ] << 24) |
+        (buf[l4 + TCP_OFF_SEQ + 1] << 16) |
+        (buf[l4 + TCP_OFF_SEQ + 2] << 8) |
+        buf[l4 + TCP_OFF_SEQ + 3]) >>>
+        0,
       buf[l4 + TCP_OFF_FLAGS],
       buf.subarray(l4 + off, end),
       missing,

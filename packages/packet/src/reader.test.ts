@@ -67,7 +67,11 @@ describe('classic pcap', () => {
           timestampPrecision: nanos ? 'ns' : 'us',
           sections: 1,
         });
-        expect(r.header?.interfaces[0]).toMatchObject({ linktype: 1, linktypeName: 'ETHERNET', tsUnitsPerSecond: nanos ? 1e9 : 1e6 });
+        expect(r.header?.interfaces[0]).toMatchObject({
+          linktype: 1,
+          linktypeName: 'ETHERNET',
+          tsUnitsPerSecond: nanos ? 1e9 : 1e6,
+        });
         expect(r.frames.map((f) => [f.frame, f.linktype, f.caplen, f.origlen, Array.from(f.data)])).toEqual([
           [1, 1, 5, 5, Array.from(p1)],
           [2, 1, p2.length, 100, Array.from(p2)],
@@ -84,7 +88,13 @@ describe('classic pcap', () => {
   });
 
   it('reports a truncated final record with its frame number and keeps the earlier frames', () => {
-    const file = pcapFile({ linktype: 1, records: [{ sec: 1, data: p1 }, { sec: 2, data: p2 }] });
+    const file = pcapFile({
+      linktype: 1,
+      records: [
+        { sec: 1, data: p1 },
+        { sec: 2, data: p2 },
+      ],
+    });
     const r = read(file.subarray(0, file.length - 3), 7);
     expect(r.frames).toHaveLength(1);
     expect(r.problems).toHaveLength(1);
@@ -93,7 +103,13 @@ describe('classic pcap', () => {
   });
 
   it('reports a file that ends inside the record header', () => {
-    const file = pcapFile({ linktype: 1, records: [{ sec: 1, data: p1 }, { sec: 2, data: p2 }] });
+    const file = pcapFile({
+      linktype: 1,
+      records: [
+        { sec: 1, data: p1 },
+        { sec: 2, data: p2 },
+      ],
+    });
     const r = read(file.subarray(0, 24 + 16 + 5 + 6));
     expect(r.frames).toHaveLength(1);
     expect(r.problems.map((p) => [p.code, p.frame])).toEqual([['truncated-file', 2]]);
@@ -105,7 +121,13 @@ describe('classic pcap', () => {
   });
 
   it('stops at a record length that cannot be real', () => {
-    const file = pcapFile({ linktype: 1, records: [{ sec: 1, data: p1 }, { sec: 2, data: p2 }] });
+    const file = pcapFile({
+      linktype: 1,
+      records: [
+        { sec: 1, data: p1 },
+        { sec: 2, data: p2 },
+      ],
+    });
     new DataView(file.buffer).setUint32(24 + 16 + 5 + 8, 0x7fffffff, true);
     const r = read(file);
     expect(r.frames).toHaveLength(1);
@@ -132,7 +154,10 @@ describe('pcapng', () => {
       const file = pcapngFile([
         {
           le,
-          interfaces: [{ linktype: 1, snaplen: 4, name: 'eth0' }, { linktype: 113, tsresol: 9 }],
+          interfaces: [
+            { linktype: 1, snaplen: 4, name: 'eth0' },
+            { linktype: 113, tsresol: 9 },
+          ],
           blocks: [
             { kind: 'epb', iface: 0, ts: EPB_TS + 250000n, data: p1.subarray(0, 4), origlen: 5 },
             { kind: 'raw', type: 0x0bad, body: bytes(1, 2, 3, 4, 5, 6, 7, 8) },
@@ -145,7 +170,13 @@ describe('pcapng', () => {
       ]);
       const r = read(file);
       expect(r.problems).toEqual([]);
-      expect(r.header).toMatchObject({ format: 'pcapng', version: '1.0', byteOrder: le ? 'little' : 'big', snaplen: 4, sections: 1 });
+      expect(r.header).toMatchObject({
+        format: 'pcapng',
+        version: '1.0',
+        byteOrder: le ? 'little' : 'big',
+        snaplen: 4,
+        sections: 1,
+      });
       expect(r.interfaces.map((i) => [i.id, i.linktype, i.linktypeName, i.tsUnitsPerSecond, i.name])).toEqual([
         [0, 1, 'ETHERNET', 1e6, 'eth0'],
         [1, 113, 'LINUX_SLL', 1e9, undefined],
@@ -241,7 +272,17 @@ describe('pcapng', () => {
 
   it('bounds the interfaces of a section and says so once', () => {
     const many = Array.from({ length: 65538 }, () => ({ linktype: 1 }));
-    const r = read(pcapngFile([{ interfaces: many, blocks: [{ kind: 'epb', iface: 65535, ts: 1n, data: p1 }, { kind: 'epb', iface: 65536, ts: 1n, data: p1 }] }]));
+    const r = read(
+      pcapngFile([
+        {
+          interfaces: many,
+          blocks: [
+            { kind: 'epb', iface: 65535, ts: 1n, data: p1 },
+            { kind: 'epb', iface: 65536, ts: 1n, data: p1 },
+          ],
+        },
+      ]),
+    );
     expect(r.problems.map((p) => [p.code, p.frame])).toEqual([
       ['bad-block', 1],
       ['bad-interface', 2],
@@ -252,7 +293,13 @@ describe('pcapng', () => {
 
   it('flags a block whose trailing length disagrees and goes on', () => {
     const file = pcapngFile([
-      { interfaces: [{ linktype: 1 }], blocks: [{ kind: 'epb', iface: 0, ts: 1n, data: p1 }, { kind: 'epb', iface: 0, ts: 2n, data: p2 }] },
+      {
+        interfaces: [{ linktype: 1 }],
+        blocks: [
+          { kind: 'epb', iface: 0, ts: 1n, data: p1 },
+          { kind: 'epb', iface: 0, ts: 2n, data: p2 },
+        ],
+      },
     ]);
     const shbLen = 28;
     const idbLen = 20;
@@ -266,7 +313,13 @@ describe('pcapng', () => {
   it('stops at a block length that is not a multiple of 4, or too small, or too large', () => {
     for (const bad of [41, 8, 0x7ffffff0]) {
       const file = pcapngFile([
-        { interfaces: [{ linktype: 1 }], blocks: [{ kind: 'epb', iface: 0, ts: 1n, data: p1 }, { kind: 'epb', iface: 0, ts: 2n, data: p2 }] },
+        {
+          interfaces: [{ linktype: 1 }],
+          blocks: [
+            { kind: 'epb', iface: 0, ts: 1n, data: p1 },
+            { kind: 'epb', iface: 0, ts: 2n, data: p2 },
+          ],
+        },
       ]);
       new DataView(file.buffer).setUint32(28 + 20 + 40 + 4, bad, true);
       const r = read(file, 0, 1 << 20);
@@ -284,7 +337,15 @@ describe('pcapng', () => {
   });
 
   it('reports a truncated final block', () => {
-    const file = pcapngFile([{ interfaces: [{ linktype: 1 }], blocks: [{ kind: 'epb', iface: 0, ts: 1n, data: p1 }, { kind: 'epb', iface: 0, ts: 1n, data: p2 }] }]);
+    const file = pcapngFile([
+      {
+        interfaces: [{ linktype: 1 }],
+        blocks: [
+          { kind: 'epb', iface: 0, ts: 1n, data: p1 },
+          { kind: 'epb', iface: 0, ts: 1n, data: p2 },
+        ],
+      },
+    ]);
     const r = read(file.subarray(0, file.length - 1), 5);
     expect(r.frames).toHaveLength(1);
     expect(r.problems.map((p) => [p.code, p.frame])).toEqual([['truncated-file', 2]]);
@@ -303,11 +364,30 @@ describe('pcapng', () => {
 
 describe('streaming', () => {
   const files: Array<[string, Uint8Array]> = [
-    ['pcap', pcapFile({ le: false, nanos: true, linktype: 1, records: [{ sec: 1, data: p1 }, { sec: 2, data: p2 }, { sec: 3, data: new Uint8Array(0) }] })],
+    [
+      'pcap',
+      pcapFile({
+        le: false,
+        nanos: true,
+        linktype: 1,
+        records: [
+          { sec: 1, data: p1 },
+          { sec: 2, data: p2 },
+          { sec: 3, data: new Uint8Array(0) },
+        ],
+      }),
+    ],
     [
       'pcapng',
       pcapngFile([
-        { le: false, interfaces: [{ linktype: 1, tsresol: 9 }], blocks: [{ kind: 'epb', iface: 0, ts: 5n, data: p2 }, { kind: 'spb', data: p1 }] },
+        {
+          le: false,
+          interfaces: [{ linktype: 1, tsresol: 9 }],
+          blocks: [
+            { kind: 'epb', iface: 0, ts: 5n, data: p2 },
+            { kind: 'spb', data: p1 },
+          ],
+        },
         { interfaces: [{ linktype: 113 }], blocks: [{ kind: 'pb', iface: 0, ts: 7n, data: p1 }] },
       ]),
     ],
@@ -338,10 +418,24 @@ describe('streaming', () => {
       const whole = read(file);
       for (let size = 1; size <= file.length; size += 7) {
         const frames: CaptureFrame[] = [];
-        const reader = new CaptureReader({ frame: () => expect.fail('raw sink bypassed'), problem: (p) => expect.fail(p.message) }, {}, {
-          rawFrame: (frame, section, interfaceId, linktype, timestamp, caplen, origlen, buf, start) =>
-            frames.push({ type: 'frame', frame, section, interfaceId, linktype, timestamp, caplen, origlen, data: buf.slice(start, start + caplen) }),
-        });
+        const reader = new CaptureReader(
+          { frame: () => expect.fail('raw sink bypassed'), problem: (p) => expect.fail(p.message) },
+          {},
+          {
+            rawFrame: (frame, section, interfaceId, linktype, timestamp, caplen, origlen, buf, start) =>
+              frames.push({
+                type: 'frame',
+                frame,
+                section,
+                interfaceId,
+                linktype,
+                timestamp,
+                caplen,
+                origlen,
+                data: buf.slice(start, start + caplen),
+              }),
+          },
+        );
         for (let i = 0; i < file.length; i += size) reader.push(file.slice(i, i + size));
         reader.end();
         expect(frames).toEqual(whole.frames);
@@ -352,7 +446,10 @@ describe('streaming', () => {
       const whole = read(file);
       for (let cut = 0; cut <= file.length; cut++) {
         const frames: CaptureFrame[] = [];
-        const reader = new CaptureReader({ frame: (f) => frames.push({ ...f, data: f.data.slice() }), problem: (p) => expect.fail(p.message) });
+        const reader = new CaptureReader({
+          frame: (f) => frames.push({ ...f, data: f.data.slice() }),
+          problem: (p) => expect.fail(p.message),
+        });
         reader.push(file.slice(0, cut));
         reader.push(file.slice(cut));
         reader.end();
@@ -362,7 +459,13 @@ describe('streaming', () => {
   }
 
   it('hands a frame out as soon as its last byte arrives', () => {
-    const file = pcapFile({ linktype: 1, records: [{ sec: 1, data: p1 }, { sec: 2, data: p2 }] });
+    const file = pcapFile({
+      linktype: 1,
+      records: [
+        { sec: 1, data: p1 },
+        { sec: 2, data: p2 },
+      ],
+    });
     const seen: number[] = [];
     const reader = new CaptureReader({ frame: (f) => seen.push(f.frame), problem: () => {} });
     const firstEnd = 24 + 16 + p1.length;
@@ -385,7 +488,13 @@ describe('streaming', () => {
   });
 
   it('frames keep their bytes after later chunks are pushed', () => {
-    const file = pcapFile({ linktype: 1, records: [{ sec: 1, data: p2 }, { sec: 2, data: p1 }] });
+    const file = pcapFile({
+      linktype: 1,
+      records: [
+        { sec: 1, data: p2 },
+        { sec: 2, data: p1 },
+      ],
+    });
     const frames: CaptureFrame[] = [];
     const reader = new CaptureReader({ frame: (f) => frames.push(f), problem: () => {} });
     for (let i = 0; i < file.length; i += 3) reader.push(file.slice(i, i + 3));

@@ -325,9 +325,14 @@ export class CaptureReader {
     if (mode === Mode.Detect) {
       this.problem(0, 'not-a-capture', `input of ${this.total} bytes is too short to hold a capture header`);
     } else if (mode === Mode.PcapHeader) {
-      this.problem(0, 'truncated-file', `capture ends inside the pcap file header (${this.pendLen} of ${PCAP_HEADER_LEN} bytes)`);
+      this.problem(
+        0,
+        'truncated-file',
+        `capture ends inside the pcap file header (${this.pendLen} of ${PCAP_HEADER_LEN} bytes)`,
+      );
     } else if (this.pendLen > 0) {
-      const what = mode === Mode.PcapRecords ? `record of frame ${this.frames + 1}` : `pcapng block after frame ${this.frames}`;
+      const what =
+        mode === Mode.PcapRecords ? `record of frame ${this.frames + 1}` : `pcapng block after frame ${this.frames}`;
       const need = this.need > this.pendLen ? this.need : this.pendLen + 1;
       this.problem(
         this.frames + 1,
@@ -575,7 +580,11 @@ export class CaptureReader {
         const caplen = dv.getUint32(off + (epb ? EPB_OFF_CAPLEN : PB_OFF_CAPLEN), le);
         const dataOff = off + (epb ? EPB_DATA : PB_DATA);
         if (caplen > len - (epb ? EPB_MIN_LEN : PB_MIN_LEN)) {
-          this.problem(frame, 'bad-block', `frame ${frame}: captured length ${caplen} does not fit in its ${len}-byte block`);
+          this.problem(
+            frame,
+            'bad-block',
+            `frame ${frame}: captured length ${caplen} does not fit in its ${len}-byte block`,
+          );
           return;
         }
         const iface = this.ifaces[ifid];
@@ -591,7 +600,16 @@ export class CaptureReader {
         const lo = dv.getUint32(off + (epb ? EPB_OFF_TS_LOW : PB_OFF_TS_LOW), le);
         const timestamp = (hi * TWO_POW_32 + lo) / iface.tsUnitsPerSecond + iface.tsOffset;
         this.lastTs = timestamp;
-        this.emit(frame, ifid, iface.linktype, timestamp, caplen, dv.getUint32(off + (epb ? EPB_OFF_ORIGLEN : PB_OFF_ORIGLEN), le), buf, dataOff);
+        this.emit(
+          frame,
+          ifid,
+          iface.linktype,
+          timestamp,
+          caplen,
+          dv.getUint32(off + (epb ? EPB_OFF_ORIGLEN : PB_OFF_ORIGLEN), le),
+          buf,
+          dataOff,
+        );
         return;
       }
       case BLOCK_SPB: {
@@ -629,13 +647,21 @@ export class CaptureReader {
 
   private sectionHeader(dv: DataView, off: number, len: number): void {
     if (len < SHB_MIN_LEN) {
-      this.stop(this.frames + 1, 'bad-block', `pcapng section header after frame ${this.frames} is ${len} bytes, below ${SHB_MIN_LEN}`);
+      this.stop(
+        this.frames + 1,
+        'bad-block',
+        `pcapng section header after frame ${this.frames} is ${len} bytes, below ${SHB_MIN_LEN}`,
+      );
       return;
     }
     const major = dv.getUint16(off + SHB_OFF_MAJOR, this.le);
     const minor = dv.getUint16(off + SHB_OFF_MINOR, this.le);
     if (major !== 1) {
-      this.stop(this.frames + 1, 'unsupported-format', `pcapng section version ${major}.${minor} is not supported (only 1.x)`);
+      this.stop(
+        this.frames + 1,
+        'unsupported-format',
+        `pcapng section version ${major}.${minor} is not supported (only 1.x)`,
+      );
       return;
     }
     this.section++;
@@ -644,7 +670,15 @@ export class CaptureReader {
     const version = `${major}.${minor}`;
     const byteOrder = this.le ? 'little' : 'big';
     if (this.hdr === undefined) {
-      this.hdr = { format: 'pcapng', version, byteOrder, snaplen: 0, timestampPrecision: 'us', interfaces: [], sections: 1 };
+      this.hdr = {
+        format: 'pcapng',
+        version,
+        byteOrder,
+        snaplen: 0,
+        timestampPrecision: 'us',
+        interfaces: [],
+        sections: 1,
+      };
       this.handler.header?.(this.hdr);
     } else {
       this.hdr.version = version;
@@ -656,13 +690,21 @@ export class CaptureReader {
   private interfaceBlock(buf: Uint8Array, dv: DataView, off: number, len: number): void {
     const le = this.le;
     if (len < IDB_MIN_LEN) {
-      this.problem(this.frames + 1, 'bad-block', `interface description block after frame ${this.frames} is ${len} bytes, below ${IDB_MIN_LEN}`);
+      this.problem(
+        this.frames + 1,
+        'bad-block',
+        `interface description block after frame ${this.frames} is ${len} bytes, below ${IDB_MIN_LEN}`,
+      );
       return;
     }
     if (this.ifaces.length >= MAX_SECTION_INTERFACES) {
       if (!this.ifaceOverflow) {
         this.ifaceOverflow = true;
-        this.problem(this.frames + 1, 'bad-block', `section ${this.section} describes more than ${MAX_SECTION_INTERFACES} interfaces; ignoring the rest`);
+        this.problem(
+          this.frames + 1,
+          'bad-block',
+          `section ${this.section} describes more than ${MAX_SECTION_INTERFACES} interfaces; ignoring the rest`,
+        );
       }
       return;
     }

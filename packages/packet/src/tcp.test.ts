@@ -20,7 +20,8 @@ function seg(from: 'c' | 's', seq: number, flags: number, payload?: Uint8Array, 
   return { linktype: 101, data, ts };
 }
 
-const stream = (n: number, salt: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 7 + salt + (i >> 8)) & 0xff);
+const stream = (n: number, salt: number): Uint8Array =>
+  Uint8Array.from({ length: n }, (_, i) => (i * 7 + salt + (i >> 8)) & 0xff);
 const latin1 = (b: Uint8Array): string => Buffer.from(b).toString('latin1');
 
 const handshake = (cisn = CISN, sisn = SISN): LiveFrame[] => [
@@ -29,14 +30,22 @@ const handshake = (cisn = CISN, sisn = SISN): LiveFrame[] => [
   seg('c', cisn + 1, ACK),
 ];
 
-const closing = (cEnd: number, sEnd: number): LiveFrame[] => [seg('c', cEnd, FIN | ACK), seg('s', sEnd, FIN | ACK), seg('c', cEnd + 1, ACK)];
+const closing = (cEnd: number, sEnd: number): LiveFrame[] => [
+  seg('c', cEnd, FIN | ACK),
+  seg('s', sEnd, FIN | ACK),
+  seg('c', cEnd + 1, ACK),
+];
 
 function withTimes(frames: LiveFrame[], start = 1000, step = 0.001): LiveFrame[] {
   return frames.map((f, i) => ({ ...f, ts: f.ts ?? start + i * step }));
 }
 
 function kinds(events: PacketEvent[]): string[] {
-  return events.filter((e) => e.type !== 'tcp-data').map((e) => (e.type === 'tcp-close' ? `close:${e.reason}` : e.type === 'tcp-gap' ? `gap:${e.from}:${e.length}` : e.type));
+  return events
+    .filter((e) => e.type !== 'tcp-data')
+    .map((e) =>
+      e.type === 'tcp-close' ? `close:${e.reason}` : e.type === 'tcp-gap' ? `gap:${e.from}:${e.length}` : e.type,
+    );
 }
 
 describe('TCP connections', () => {
@@ -55,7 +64,12 @@ describe('TCP connections', () => {
     const open = events[0] as Extract<PacketEvent, { type: 'tcp-open' }>;
     expect(open.flow).toEqual({ id: 1, a: { ip: C, port: CPORT }, b: { ip: S, port: SPORT }, opener: 'a' });
     expect(open.packet.transport).toMatchObject({ protocol: 'tcp', sport: CPORT, dport: SPORT, seq: CISN, flags: SYN });
-    expect(streams(events)).toEqual(new Map([['1a', latin1(req)], ['1b', latin1(rep)]]));
+    expect(streams(events)).toEqual(
+      new Map([
+        ['1a', latin1(req)],
+        ['1b', latin1(rep)],
+      ]),
+    );
     const close = events.at(-1) as Extract<PacketEvent, { type: 'tcp-close' }>;
     expect(close.packet.frame).toBe(7);
     expect(pipeline.stats.tcpStats).toMatchObject({ flows: 1, flowsTotal: 1, flowsClosed: 1, gaps: 0, bytes: 100 });
@@ -70,7 +84,9 @@ describe('TCP connections', () => {
 
   it('handles a capture that starts mid-connection: first data sets the stream start, opener unknown', () => {
     const d = stream(30, 3);
-    const { events } = runFrames(withTimes([seg('s', 777777, ACK, d.subarray(0, 10)), seg('s', 777787, ACK, d.subarray(10)), seg('c', 42, ACK)]));
+    const { events } = runFrames(
+      withTimes([seg('s', 777777, ACK, d.subarray(0, 10)), seg('s', 777787, ACK, d.subarray(10)), seg('c', 42, ACK)]),
+    );
     const flow = (events[0] as { flow: TcpFlow }).flow;
     expect(flow.opener).toBeUndefined();
     expect(flow.a).toEqual({ ip: S, port: SPORT });
@@ -92,7 +108,12 @@ describe('TCP connections', () => {
     expect(kinds(events)).toEqual(['tcp-open', 'close:rst', 'tcp-open']);
     const ids = events.filter((e) => e.type === 'tcp-open').map((e) => (e as { flow: TcpFlow }).flow.id);
     expect(ids).toEqual([1, 2]);
-    expect(streams(events)).toEqual(new Map([['1a', latin1(stream(4, 0))], ['2a', latin1(stream(3, 1))]]));
+    expect(streams(events)).toEqual(
+      new Map([
+        ['1a', latin1(stream(4, 0))],
+        ['2a', latin1(stream(3, 1))],
+      ]),
+    );
   });
 
   it('a SYN+ACK on a finished connection starts a new one (its SYN was not captured)', () => {
@@ -104,8 +125,19 @@ describe('TCP connections', () => {
   });
 
   it('keeps flow objects and ids stable across packets and numbers flows in order of appearance', () => {
-    const other = (seq: number): LiveFrame => ({ linktype: 101, data: tcpPacket('10.0.0.3', S, { sport: 50000, dport: SPORT, seq, payload: stream(2, 0) }) });
-    const { events } = runFrames(withTimes([seg('c', 1, ACK, stream(2, 0)), other(1), seg('s', 1, ACK, stream(2, 0)), other(3), seg('c', 3, ACK, stream(2, 0))]));
+    const other = (seq: number): LiveFrame => ({
+      linktype: 101,
+      data: tcpPacket('10.0.0.3', S, { sport: 50000, dport: SPORT, seq, payload: stream(2, 0) }),
+    });
+    const { events } = runFrames(
+      withTimes([
+        seg('c', 1, ACK, stream(2, 0)),
+        other(1),
+        seg('s', 1, ACK, stream(2, 0)),
+        other(3),
+        seg('c', 3, ACK, stream(2, 0)),
+      ]),
+    );
     const data = events.filter((e) => e.type === 'tcp-data') as Array<{ flow: TcpFlow }>;
     expect(data.map((e) => e.flow.id)).toEqual([1, 2, 1, 2, 1]);
     expect(data[0].flow).toBe(data[2].flow);
@@ -131,12 +163,27 @@ describe('TCP reassembly', () => {
     ]);
   }
 
-  const expected = new Map([['1a', latin1(req)], ['1b', latin1(rep)]]);
+  const expected = new Map([
+    ['1a', latin1(req)],
+    ['1b', latin1(rep)],
+  ]);
 
   it('gives the identical stream for a split at every byte offset, in order, reordered and duplicated', () => {
     for (let k = 1; k < req.length; k++) {
-      const pieces: Array<[number, number]> = [[0, k], [k, req.length]];
-      for (const [order, dups] of [[[0, 1], []], [[1, 0], []], [[0, 1], [0, 1]], [[1, 0], [0]], [[1, 0, 1, 0], []]] as Array<[number[], number[]]>) {
+      const pieces: Array<[number, number]> = [
+        [0, k],
+        [k, req.length],
+      ];
+      for (const [order, dups] of [
+        [[0, 1], []],
+        [[1, 0], []],
+        [
+          [0, 1],
+          [0, 1],
+        ],
+        [[1, 0], [0]],
+        [[1, 0, 1, 0], []],
+      ] as Array<[number[], number[]]>) {
         const { events } = runFrames(conversation(pieces, order, dups));
         expect(streams(events), `split ${k} order ${order} dups ${dups}`).toEqual(expected);
         expect(kinds(events)).toEqual(['tcp-open', 'close:fin']);
@@ -146,8 +193,17 @@ describe('TCP reassembly', () => {
 
   it('gives the identical stream for overlapping retransmissions at every offset (three pieces)', () => {
     for (let k = 1; k < req.length - 20; k += 3) {
-      const pieces: Array<[number, number]> = [[0, k + 10], [k, k + 20], [k + 5, req.length]];
-      for (const order of [[0, 1, 2], [2, 1, 0], [1, 2, 0], [2, 0, 1]]) {
+      const pieces: Array<[number, number]> = [
+        [0, k + 10],
+        [k, k + 20],
+        [k + 5, req.length],
+      ];
+      for (const order of [
+        [0, 1, 2],
+        [2, 1, 0],
+        [1, 2, 0],
+        [2, 0, 1],
+      ]) {
         const { events } = runFrames(conversation(pieces, order));
         expect(streams(events), `split ${k} order ${order}`).toEqual(expected);
       }
@@ -155,8 +211,18 @@ describe('TCP reassembly', () => {
   });
 
   it('delivers each byte once: stream bytes equal the data sent, duplicates counted', () => {
-    const { events, pipeline } = runFrames(conversation([[0, 100], [100, 300]], [1, 0, 0, 1]));
-    const delivered = events.filter((e) => e.type === 'tcp-data').reduce((n, e) => n + (e as { data: Uint8Array }).data.length, 0);
+    const { events, pipeline } = runFrames(
+      conversation(
+        [
+          [0, 100],
+          [100, 300],
+        ],
+        [1, 0, 0, 1],
+      ),
+    );
+    const delivered = events
+      .filter((e) => e.type === 'tcp-data')
+      .reduce((n, e) => n + (e as { data: Uint8Array }).data.length, 0);
     expect(delivered).toBe(500);
     expect(pipeline.stats.tcpStats.duplicateBytes).toBe(300);
     expect(pipeline.stats.tcpStats.outOfOrderSegments).toBe(1);
@@ -177,7 +243,9 @@ describe('TCP reassembly', () => {
         seg('c', 115, ACK, z), // [15,20) fills the hole
       ]),
     );
-    expect(streams(events).get('1a')).toBe('A'.repeat(10) + 'B'.repeat(5) + 'Z'.repeat(5) + 'Y'.repeat(5) + 'X'.repeat(10));
+    expect(streams(events).get('1a')).toBe(
+      'A'.repeat(10) + 'B'.repeat(5) + 'Z'.repeat(5) + 'Y'.repeat(5) + 'X'.repeat(10),
+    );
   });
 
   it('handles sequence numbers wrapping around 2^32', () => {
@@ -215,8 +283,14 @@ describe('TCP reassembly', () => {
     const frames: LiveFrame[] = [];
     for (let c = 0; c < 4; c++) {
       const src = `10.0.1.${c + 1}`;
-      frames.push({ linktype: 101, data: tcpPacket(src, S, { sport: 1000, dport: SPORT, seq: 0, payload: stream(10, c) }) });
-      frames.push({ linktype: 101, data: tcpPacket(src, S, { sport: 1000, dport: SPORT, seq: 100, payload: stream(200, c) }) });
+      frames.push({
+        linktype: 101,
+        data: tcpPacket(src, S, { sport: 1000, dport: SPORT, seq: 0, payload: stream(10, c) }),
+      });
+      frames.push({
+        linktype: 101,
+        data: tcpPacket(src, S, { sport: 1000, dport: SPORT, seq: 100, payload: stream(200, c) }),
+      });
     }
     const { pipeline } = runFrames(withTimes(frames), { tcp: { maxBufferTotal: 500 } });
     const maxBuffered = pipeline.stats.tcpStats.bufferedBytes;
@@ -260,7 +334,9 @@ describe('TCP reassembly', () => {
 
   it('delivers what is still buffered at the end of the capture after a gap', () => {
     const d = stream(300, 1);
-    const { events } = runFrames(withTimes([seg('c', 0, ACK, d.subarray(0, 100)), seg('c', 150, ACK, d.subarray(150))]));
+    const { events } = runFrames(
+      withTimes([seg('c', 0, ACK, d.subarray(0, 100)), seg('c', 150, ACK, d.subarray(150))]),
+    );
     expect(streams(events).get('1a')).toBe(latin1(d.subarray(0, 100)) + '<gap 50>' + latin1(d.subarray(150)));
   });
 
@@ -268,7 +344,11 @@ describe('TCP reassembly', () => {
     const { events, pipeline } = runFrames(
       [
         { ...seg('c', 0, ACK, stream(5, 0)), ts: 100 },
-        { linktype: 101, data: ipv4({ proto: 17, payload: concat([Uint8Array.from([0, 1, 0, 2, 0, 8, 0, 0])]) }), ts: 200 },
+        {
+          linktype: 101,
+          data: ipv4({ proto: 17, payload: concat([Uint8Array.from([0, 1, 0, 2, 0, 8, 0, 0])]) }),
+          ts: 200,
+        },
       ],
       { tcp: { idleTimeout: 60 } },
     );
@@ -292,12 +372,21 @@ describe('TCP reassembly', () => {
   });
 
   it('a SYN with a new initial sequence number on an open flow starts a new connection', () => {
-    const { events } = runFrames(withTimes([...handshake(), seg('c', CISN + 1, ACK, stream(5, 0)), seg('c', 777, SYN), seg('s', 8888, SYN | ACK)]));
+    const { events } = runFrames(
+      withTimes([...handshake(), seg('c', CISN + 1, ACK, stream(5, 0)), seg('c', 777, SYN), seg('s', 8888, SYN | ACK)]),
+    );
     expect(kinds(events)).toEqual(['tcp-open', 'close:evicted', 'tcp-open']);
   });
 
   it('ignores a retransmitted SYN', () => {
-    const { events } = runFrames(withTimes([seg('c', CISN, SYN), seg('c', CISN, SYN), seg('s', SISN, SYN | ACK), seg('c', CISN + 1, ACK, stream(5, 0))]));
+    const { events } = runFrames(
+      withTimes([
+        seg('c', CISN, SYN),
+        seg('c', CISN, SYN),
+        seg('s', SISN, SYN | ACK),
+        seg('c', CISN + 1, ACK, stream(5, 0)),
+      ]),
+    );
     expect(kinds(events)).toEqual(['tcp-open']);
     expect(streams(events).get('1a')).toBe(latin1(stream(5, 0)));
   });

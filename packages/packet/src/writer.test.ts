@@ -20,7 +20,8 @@ describe('PcapWriter', () => {
     pipeline.end();
     expect(pipeline.header).toMatchObject({ format: 'pcap' });
     const summary = events.map((e) => {
-      if (e.type === 'udp') return `udp ${e.packet.timestamp} ${e.packet.src}>${e.packet.dst} ${new TextDecoder().decode(e.payload)}`;
+      if (e.type === 'udp')
+        return `udp ${e.packet.timestamp} ${e.packet.src}>${e.packet.dst} ${new TextDecoder().decode(e.payload)}`;
       if (e.type === 'tcp-data') return `data ${e.from} ${e.packet.timestamp} ${new TextDecoder().decode(e.data)}`;
       if (e.type === 'tcp-open') return `open opener=${e.flow.opener}`;
       if (e.type === 'tcp-close') return `close ${e.reason}`;

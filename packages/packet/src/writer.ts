@@ -170,10 +170,32 @@ export class TcpConversation {
   /** Data from the client (`fromClient`) or the server, as one segment. */
   send(ts: number, fromClient: boolean, data: Uint8Array, caplen?: number): this {
     if (fromClient) {
-      this.b.tcp(ts, this.client, this.cport, this.server, this.sport, TCP_PSH | TCP_ACK, this.cseq, this.sseq, data, caplen);
+      this.b.tcp(
+        ts,
+        this.client,
+        this.cport,
+        this.server,
+        this.sport,
+        TCP_PSH | TCP_ACK,
+        this.cseq,
+        this.sseq,
+        data,
+        caplen,
+      );
       this.cseq += data.length;
     } else {
-      this.b.tcp(ts, this.server, this.sport, this.client, this.cport, TCP_PSH | TCP_ACK, this.sseq, this.cseq, data, caplen);
+      this.b.tcp(
+        ts,
+        this.server,
+        this.sport,
+        this.client,
+        this.cport,
+        TCP_PSH | TCP_ACK,
+        this.sseq,
+        this.cseq,
+        data,
+        caplen,
+      );
       this.sseq += data.length;
     }
     return this;

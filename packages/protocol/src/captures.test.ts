@@ -8,7 +8,9 @@ import { hex } from './test-support/hex.js';
 
 // Messages copied byte for byte from the real captures in packages/packet/fixtures (cashark's and
 // caproto's test data, BSD licences there), named by file and frame number.
-const STRINGS_1_TO_5 = ['1', '2', '3', '4', '5'].map((s) => `${s.charCodeAt(0).toString(16)} ${'00 '.repeat(39)}`).join(' ');
+const STRINGS_1_TO_5 = ['1', '2', '3', '4', '5']
+  .map((s) => `${s.charCodeAt(0).toString(16)} ${'00 '.repeat(39)}`)
+  .join(' ');
 
 const ROWS: [string, Role, string, Partial<CaCommand>, boolean?][] = [
   [
@@ -41,8 +43,19 @@ const ROWS: [string, Role, string, Partial<CaCommand>, boolean?][] = [
     'response',
     '00 01 00 18 00 14 00 00 00 00 00 01 00 00 00 01 00 11 00 03 00 00 00 00 00 00 00 00 00 00 00 03 00 12 00 00 00 06 04 00',
     {
-      name: 'EventAddResponse', data_count: 0, status_name: 'ECA_NORMAL', subscriptionid: 1, data: [],
-      metadata: { status: 17, statusName: 'UDF', severity: 3, severityName: 'INVALID', secondsPastEpoch: 0, nanoseconds: 0 },
+      name: 'EventAddResponse',
+      data_count: 0,
+      status_name: 'ECA_NORMAL',
+      subscriptionid: 1,
+      data: [],
+      metadata: {
+        status: 17,
+        statusName: 'UDF',
+        severity: 3,
+        severityName: 'INVALID',
+        secondsPastEpoch: 0,
+        nanoseconds: 0,
+      },
     },
   ],
   [
@@ -84,7 +97,13 @@ describe('messages from the real captures', () => {
     let frames: CaFrame[];
     if (udp) {
       frames = [];
-      expect(deframeDatagram(bytes, (f) => frames.push(f), () => {})).toBe(true);
+      expect(
+        deframeDatagram(
+          bytes,
+          (f) => frames.push(f),
+          () => {},
+        ),
+      ).toBe(true);
     } else {
       frames = framesOf(bytes);
     }

@@ -6,14 +6,7 @@ import type { CaCommand, CaFrame, DbrMetadata, DbrValue, Role } from './types.js
 import { decodeDbrWith, readCString, type DecodeDbrOptions } from './dbr.js';
 import { readHeader, u16 } from './header.js';
 import { EventAddPayload, SEARCH_ADDRESS_USE_SOURCE, SearchReplyPayload } from './layout.js';
-import {
-  commandName,
-  dbrTypeName,
-  ecaName,
-  ecaSeverity,
-  ipv4ToString,
-  AccessRights,
-} from './tables.js';
+import { commandName, dbrTypeName, ecaName, ecaSeverity, ipv4ToString, AccessRights } from './tables.js';
 
 /** caproto class names: [request, response] per command code ('' where that direction does not exist). */
 const CLASS_ROWS: readonly (readonly [string, string])[] = [
@@ -117,7 +110,15 @@ function bySid(name: string, id: number, frame: CaFrame, p2Name: 'ioid' | 'subsc
   // is fixed and needs no property transitions.
   const dt = frame.dataType;
   return p2Name === 'ioid'
-    ? { name, id, data_type: dt, data_type_name: dataTypeName(dt), data_count: frame.dataCount, sid: frame.parameter1, ioid: frame.parameter2 }
+    ? {
+        name,
+        id,
+        data_type: dt,
+        data_type_name: dataTypeName(dt),
+        data_count: frame.dataCount,
+        sid: frame.parameter1,
+        ioid: frame.parameter2,
+      }
     : {
         name,
         id,
@@ -137,7 +138,16 @@ function bySidWithData(name: string, id: number, frame: CaFrame, options: Decode
   const dtName = dataTypeName(dt);
   const cmd: CaCommand =
     v.metadata === undefined
-      ? { name, id, data_type: dt, data_type_name: dtName, data_count: frame.dataCount, sid: frame.parameter1, ioid: frame.parameter2, data: v.data }
+      ? {
+          name,
+          id,
+          data_type: dt,
+          data_type_name: dtName,
+          data_count: frame.dataCount,
+          sid: frame.parameter1,
+          ioid: frame.parameter2,
+          data: v.data,
+        }
       : {
           name,
           id,
@@ -162,7 +172,17 @@ function statusReply(name: string, id: number, frame: CaFrame, p2Name: 'ioid' | 
   const statusName = ecaName(status);
   const severity = ecaSeverity(status);
   return p2Name === 'ioid'
-    ? { name, id, data_type: dt, data_type_name: dtName, data_count: frame.dataCount, status, status_name: statusName, severity, ioid: frame.parameter2 }
+    ? {
+        name,
+        id,
+        data_type: dt,
+        data_type_name: dtName,
+        data_count: frame.dataCount,
+        status,
+        status_name: statusName,
+        severity,
+        ioid: frame.parameter2,
+      }
     : {
         name,
         id,
@@ -203,12 +223,46 @@ function statusReplyWithData(
   if (p2Name === 'ioid') {
     cmd =
       metadata === undefined
-        ? { name, id, data_type: dt, data_type_name: dtName, data_count: dc, status, status_name: statusName, severity, ioid: p2, data }
-        : { name, id, data_type: dt, data_type_name: dtName, data_count: dc, status, status_name: statusName, severity, ioid: p2, data, metadata };
+        ? {
+            name,
+            id,
+            data_type: dt,
+            data_type_name: dtName,
+            data_count: dc,
+            status,
+            status_name: statusName,
+            severity,
+            ioid: p2,
+            data,
+          }
+        : {
+            name,
+            id,
+            data_type: dt,
+            data_type_name: dtName,
+            data_count: dc,
+            status,
+            status_name: statusName,
+            severity,
+            ioid: p2,
+            data,
+            metadata,
+          };
   } else {
     cmd =
       metadata === undefined
-        ? { name, id, data_type: dt, data_type_name: dtName, data_count: dc, status, status_name: statusName, severity, subscriptionid: p2, data }
+        ? {
+            name,
+            id,
+            data_type: dt,
+            data_type_name: dtName,
+            data_count: dc,
+            status,
+            status_name: statusName,
+            severity,
+            subscriptionid: p2,
+            data,
+          }
         : {
             name,
             id,
@@ -237,7 +291,13 @@ function failedStatusReply(name: string, id: number, frame: CaFrame, p2Name: 'io
 
 /** A command whose `dt`/`dc` are a DBR type and count (`data_type`, `data_type_name`, `data_count`). */
 function typed(name: string, id: number, frame: CaFrame): CaCommand {
-  return { name, id, data_type: frame.dataType, data_type_name: dataTypeName(frame.dataType), data_count: frame.dataCount };
+  return {
+    name,
+    id,
+    data_type: frame.dataType,
+    data_type_name: dataTypeName(frame.dataType),
+    data_count: frame.dataCount,
+  };
 }
 
 function statusFields(cmd: CaCommand, status: number): void {
@@ -355,7 +415,14 @@ function decodeOther(frame: CaFrame, role: Role, options: DecodeCommandOptions |
       break;
     case 6:
       if (req) {
-        cmd = { name: 'SearchRequest', id, pv: readCString(frame.payload, 0, frame.payload.length), cid: p1, version: dc, reply: dt };
+        cmd = {
+          name: 'SearchRequest',
+          id,
+          pv: readCString(frame.payload, 0, frame.payload.length),
+          cid: p1,
+          version: dc,
+          reply: dt,
+        };
       } else {
         const p = frame.payload;
         cmd = {
@@ -416,7 +483,15 @@ function decodeOther(frame: CaFrame, role: Role, options: DecodeCommandOptions |
       cmd = { name: req ? 'ClearChannelRequest' : 'ClearChannelResponse', id, sid: p1, cid: p2 };
       break;
     case 13:
-      cmd = { name: 'Beacon', id, version: dt, server_port: dc, beacon_id: p1, address: ipv4ToString(p2), address_raw: p2 };
+      cmd = {
+        name: 'Beacon',
+        id,
+        version: dt,
+        server_port: dc,
+        beacon_id: p1,
+        address: ipv4ToString(p2),
+        address_raw: p2,
+      };
       break;
     case 14:
       cmd = { name: 'NotFoundResponse', id, reply: dt, reply_flag: dt, version: dc, cid: p1 };
@@ -426,7 +501,13 @@ function decodeOther(frame: CaFrame, role: Role, options: DecodeCommandOptions |
       break;
     case 18:
       if (req) {
-        cmd = { name: 'CreateChanRequest', id, pv: readCString(frame.payload, 0, frame.payload.length), cid: p1, version: p2 };
+        cmd = {
+          name: 'CreateChanRequest',
+          id,
+          pv: readCString(frame.payload, 0, frame.payload.length),
+          cid: p1,
+          version: p2,
+        };
       } else {
         cmd = typed('CreateChanResponse', id, frame);
         cmd.cid = p1;

@@ -29,11 +29,20 @@ const ROWS: Row[] = [
   { type: 0, hex: ascii('hello', 40), expected: { data: ['hello'] } },
   { type: 1, hex: 'ff fe 00 00 00 00 00 00', expected: { data: [-2] } },
   { type: 2, hex: '3f c0 00 00 00 00 00 00', expected: { data: [1.5] } },
-  { type: 3, hex: '00 02 00 00 00 00 00 00', options: { enumStrings: ['a', 'b', 'c'] }, expected: { data: [2], enumLabels: ['c'] } },
+  {
+    type: 3,
+    hex: '00 02 00 00 00 00 00 00',
+    options: { enumStrings: ['a', 'b', 'c'] },
+    expected: { data: [2], enumLabels: ['c'] },
+  },
   { type: 4, hex: 'c8 00 00 00 00 00 00 00', expected: { data: [200] } },
   { type: 5, hex: 'ff ff ff 9c 00 00 00 00', expected: { data: [-100] } },
   { type: 6, hex: '40 09 21 fb 54 44 2d 18', expected: { data: [Math.PI] } },
-  { type: 7, hex: `00 03 00 02 ${ascii('hi', 40)} 00 00 00 00`, expected: { data: ['hi'], metadata: STS(3, 2, 'HIHI', 'MAJOR') } },
+  {
+    type: 7,
+    hex: `00 03 00 02 ${ascii('hi', 40)} 00 00 00 00`,
+    expected: { data: ['hi'], metadata: STS(3, 2, 'HIHI', 'MAJOR') },
+  },
   { type: 8, hex: '00 04 00 01 00 07 00 00', expected: { data: [7], metadata: STS(4, 1, 'HIGH', 'MINOR') } },
   { type: 9, hex: '00 00 00 00 40 20 00 00', expected: { data: [2.5], metadata: OK } },
   { type: 10, hex: '00 07 00 01 00 01 00 00', expected: { data: [1], metadata: STS(7, 1, 'STATE', 'MINOR') } },
@@ -41,14 +50,22 @@ const ROWS: Row[] = [
   { type: 11, hex: '00 00 00 00 ee 41 00 00', expected: { data: [65], metadata: OK } },
   { type: 12, hex: '00 11 00 03 00 01 00 00', expected: { data: [65536], metadata: STS(17, 3, 'UDF', 'INVALID') } },
   { type: 13, hex: '00 00 00 00 de ad be ef 3f f0 00 00 00 00 00 00', expected: { data: [1], metadata: OK } },
-  { type: 14, hex: `00 00 00 00 ${TS} ${ascii('t', 40)} 00 00 00 00`, expected: { data: ['t'], metadata: { ...OK, ...TS_META } } },
+  {
+    type: 14,
+    hex: `00 00 00 00 ${TS} ${ascii('t', 40)} 00 00 00 00`,
+    expected: { data: ['t'], metadata: { ...OK, ...TS_META } },
+  },
   {
     type: 15,
     hex: '00 00 00 00 00 00 00 01 00 00 00 00 ff ff 80 00',
     expected: { data: [-32768], metadata: { ...OK, secondsPastEpoch: 1, nanoseconds: 0, timestamp: 631152001 } },
   },
   // 0/0 = never processed: raw fields only, no timestamp.
-  { type: 16, hex: '00 00 00 00 00 00 00 00 00 00 00 00 bf 80 00 00', expected: { data: [-1], metadata: { ...OK, secondsPastEpoch: 0, nanoseconds: 0 } } },
+  {
+    type: 16,
+    hex: '00 00 00 00 00 00 00 00 00 00 00 00 bf 80 00 00',
+    expected: { data: [-1], metadata: { ...OK, secondsPastEpoch: 0, nanoseconds: 0 } },
+  },
   { type: 17, hex: `00 00 00 00 ${TS} 00 00 00 05`, expected: { data: [5], metadata: { ...OK, ...TS_META } } },
   { type: 18, hex: `00 00 00 00 ${TS} 00 00 00 ff`, expected: { data: [255], metadata: { ...OK, ...TS_META } } },
   { type: 19, hex: `00 00 00 00 ${TS} 7f ff ff ff`, expected: { data: [2147483647], metadata: { ...OK, ...TS_META } } },
@@ -58,13 +75,26 @@ const ROWS: Row[] = [
     hex: '00 00 00 00 3f b5 53 80 0e e6 b2 80 00 00 00 00 40 0c 00 00 00 00 00 00',
     expected: { data: [3.5], metadata: { ...OK, ...TS_META } },
   },
-  { type: 21, hex: `00 01 00 03 ${ascii('gr', 40)} 00 00 00 00`, expected: { data: ['gr'], metadata: STS(1, 3, 'READ', 'INVALID') } },
+  {
+    type: 21,
+    hex: `00 01 00 03 ${ascii('gr', 40)} 00 00 00 00`,
+    expected: { data: ['gr'], metadata: STS(1, 3, 'READ', 'INVALID') },
+  },
   {
     type: 22,
     hex: `00 00 00 00 ${ascii('mm', 8)} ${[100, -100, 90, 80, -80, -90].map(i16).join(' ')} 00 2a ${zeros(6)}`,
     expected: {
       data: [42],
-      metadata: { ...OK, units: 'mm', upperDisplayLimit: 100, lowerDisplayLimit: -100, upperAlarmLimit: 90, upperWarningLimit: 80, lowerWarningLimit: -80, lowerAlarmLimit: -90 },
+      metadata: {
+        ...OK,
+        units: 'mm',
+        upperDisplayLimit: 100,
+        lowerDisplayLimit: -100,
+        upperAlarmLimit: 90,
+        upperWarningLimit: 80,
+        lowerWarningLimit: -80,
+        lowerAlarmLimit: -90,
+      },
     },
   },
   {
@@ -72,7 +102,17 @@ const ROWS: Row[] = [
     hex: `00 00 00 00 00 03 ab cd ${ascii('V', 8)} ${[10, -10, 9, 8, -8, -9].map(f32).join(' ')} 3f 00 00 00 ${zeros(4)}`,
     expected: {
       data: [0.5],
-      metadata: { ...OK, precision: 3, units: 'V', upperDisplayLimit: 10, lowerDisplayLimit: -10, upperAlarmLimit: 9, upperWarningLimit: 8, lowerWarningLimit: -8, lowerAlarmLimit: -9 },
+      metadata: {
+        ...OK,
+        precision: 3,
+        units: 'V',
+        upperDisplayLimit: 10,
+        lowerDisplayLimit: -10,
+        upperAlarmLimit: 9,
+        upperWarningLimit: 8,
+        lowerWarningLimit: -8,
+        lowerAlarmLimit: -9,
+      },
     },
   },
   {
@@ -85,7 +125,16 @@ const ROWS: Row[] = [
     hex: `00 00 00 00 ${ascii('cnt', 8)} ff 00 c8 64 0a 05 77 7b ${zeros(4)}`,
     expected: {
       data: [123],
-      metadata: { ...OK, units: 'cnt', upperDisplayLimit: 255, lowerDisplayLimit: 0, upperAlarmLimit: 200, upperWarningLimit: 100, lowerWarningLimit: 10, lowerAlarmLimit: 5 },
+      metadata: {
+        ...OK,
+        units: 'cnt',
+        upperDisplayLimit: 255,
+        lowerDisplayLimit: 0,
+        upperAlarmLimit: 200,
+        upperWarningLimit: 100,
+        lowerWarningLimit: 10,
+        lowerAlarmLimit: 5,
+      },
     },
   },
   {
@@ -93,7 +142,16 @@ const ROWS: Row[] = [
     hex: `00 00 00 00 ${ascii('A', 8)} ${[1000, -1000, 900, 800, -800, -900].map(i32).join(' ')} 00 01 e2 40`,
     expected: {
       data: [123456],
-      metadata: { ...OK, units: 'A', upperDisplayLimit: 1000, lowerDisplayLimit: -1000, upperAlarmLimit: 900, upperWarningLimit: 800, lowerWarningLimit: -800, lowerAlarmLimit: -900 },
+      metadata: {
+        ...OK,
+        units: 'A',
+        upperDisplayLimit: 1000,
+        lowerDisplayLimit: -1000,
+        upperAlarmLimit: 900,
+        upperWarningLimit: 800,
+        lowerWarningLimit: -800,
+        lowerAlarmLimit: -900,
+      },
     },
   },
   {
@@ -101,7 +159,17 @@ const ROWS: Row[] = [
     hex: `00 00 00 00 00 02 00 00 ${ascii('degC', 8)} ${[100, 0, 90, 80, 10, 5].map(f64).join(' ')} ${f64(25.5)}`,
     expected: {
       data: [25.5],
-      metadata: { ...OK, precision: 2, units: 'degC', upperDisplayLimit: 100, lowerDisplayLimit: 0, upperAlarmLimit: 90, upperWarningLimit: 80, lowerWarningLimit: 10, lowerAlarmLimit: 5 },
+      metadata: {
+        ...OK,
+        precision: 2,
+        units: 'degC',
+        upperDisplayLimit: 100,
+        lowerDisplayLimit: 0,
+        upperAlarmLimit: 90,
+        upperWarningLimit: 80,
+        lowerWarningLimit: 10,
+        lowerAlarmLimit: 5,
+      },
     },
   },
   // EPICS has no GR/CTRL string struct: STS_STRING layout (reference §9.11; caproto differs).
@@ -112,8 +180,16 @@ const ROWS: Row[] = [
     expected: {
       data: [-1],
       metadata: {
-        ...OK, units: 'mm', upperDisplayLimit: 100, lowerDisplayLimit: -100, upperAlarmLimit: 90, upperWarningLimit: 80,
-        lowerWarningLimit: -80, lowerAlarmLimit: -90, upperControlLimit: 50, lowerControlLimit: -50,
+        ...OK,
+        units: 'mm',
+        upperDisplayLimit: 100,
+        lowerDisplayLimit: -100,
+        upperAlarmLimit: 90,
+        upperWarningLimit: 80,
+        lowerWarningLimit: -80,
+        lowerAlarmLimit: -90,
+        upperControlLimit: 50,
+        lowerControlLimit: -50,
       },
     },
   },
@@ -123,8 +199,17 @@ const ROWS: Row[] = [
     expected: {
       data: [0.25],
       metadata: {
-        ...OK, precision: 1, units: 'V', upperDisplayLimit: 10, lowerDisplayLimit: -10, upperAlarmLimit: 9, upperWarningLimit: 8,
-        lowerWarningLimit: -8, lowerAlarmLimit: -9, upperControlLimit: 5, lowerControlLimit: -5,
+        ...OK,
+        precision: 1,
+        units: 'V',
+        upperDisplayLimit: 10,
+        lowerDisplayLimit: -10,
+        upperAlarmLimit: 9,
+        upperWarningLimit: 8,
+        lowerWarningLimit: -8,
+        lowerAlarmLimit: -9,
+        upperControlLimit: 5,
+        lowerControlLimit: -5,
       },
     },
   },
@@ -139,8 +224,16 @@ const ROWS: Row[] = [
     expected: {
       data: [9],
       metadata: {
-        ...OK, units: 'cnt', upperDisplayLimit: 255, lowerDisplayLimit: 0, upperAlarmLimit: 200, upperWarningLimit: 100,
-        lowerWarningLimit: 10, lowerAlarmLimit: 5, upperControlLimit: 240, lowerControlLimit: 15,
+        ...OK,
+        units: 'cnt',
+        upperDisplayLimit: 255,
+        lowerDisplayLimit: 0,
+        upperAlarmLimit: 200,
+        upperWarningLimit: 100,
+        lowerWarningLimit: 10,
+        lowerAlarmLimit: 5,
+        upperControlLimit: 240,
+        lowerControlLimit: 15,
       },
     },
   },
@@ -150,8 +243,16 @@ const ROWS: Row[] = [
     expected: {
       data: [-7],
       metadata: {
-        ...OK, units: 'A', upperDisplayLimit: 1000, lowerDisplayLimit: -1000, upperAlarmLimit: 900, upperWarningLimit: 800,
-        lowerWarningLimit: -800, lowerAlarmLimit: -900, upperControlLimit: 500, lowerControlLimit: -500,
+        ...OK,
+        units: 'A',
+        upperDisplayLimit: 1000,
+        lowerDisplayLimit: -1000,
+        upperAlarmLimit: 900,
+        upperWarningLimit: 800,
+        lowerWarningLimit: -800,
+        lowerAlarmLimit: -900,
+        upperControlLimit: 500,
+        lowerControlLimit: -500,
       },
     },
   },
@@ -161,8 +262,17 @@ const ROWS: Row[] = [
     expected: {
       data: [-0.125],
       metadata: {
-        ...STS(5, 2, 'LOLO', 'MAJOR'), precision: 4, units: 'degC', upperDisplayLimit: 100, lowerDisplayLimit: 0, upperAlarmLimit: 90,
-        upperWarningLimit: 80, lowerWarningLimit: 10, lowerAlarmLimit: 5, upperControlLimit: 95, lowerControlLimit: 1,
+        ...STS(5, 2, 'LOLO', 'MAJOR'),
+        precision: 4,
+        units: 'degC',
+        upperDisplayLimit: 100,
+        lowerDisplayLimit: 0,
+        upperAlarmLimit: 90,
+        upperWarningLimit: 80,
+        lowerWarningLimit: 10,
+        lowerAlarmLimit: 5,
+        upperControlLimit: 95,
+        lowerControlLimit: 1,
       },
     },
   },
@@ -217,7 +327,11 @@ describe('decodeDbr: arrays, counts and bad payloads', () => {
     expect(v.metadata?.timestamp).toBe(1700000000.25);
   });
   it('decodes a count-0 reply with metadata only', () => {
-    expect(decodeDbr(19, 0, hex(`00 00 00 00 ${TS}`))).toMatchObject({ count: 0, data: [], metadata: { ...OK, ...TS_META } });
+    expect(decodeDbr(19, 0, hex(`00 00 00 00 ${TS}`))).toMatchObject({
+      count: 0,
+      data: [],
+      metadata: { ...OK, ...TS_META },
+    });
     expect(decodeDbr(5, 0, new Uint8Array(0))).toEqual({ dataType: 5, dataTypeName: 'LONG', count: 0, data: [] });
   });
   it('reads libca short one-element strings (strlen+1 rounded to 8)', () => {
@@ -245,9 +359,22 @@ describe('decodeDbr: arrays, counts and bad payloads', () => {
     expect(neg.enumLabels).toEqual(['0']);
   });
   it('never throws on short, garbage or unknown input', () => {
-    expect(decodeDbr(20, 1, hex('00 00 00'))).toEqual({ dataType: 20, dataTypeName: 'TIME_DOUBLE', count: 0, data: [], metadata: {}, problem: 'payload of 3 bytes is shorter than the 16-byte metadata' });
+    expect(decodeDbr(20, 1, hex('00 00 00'))).toEqual({
+      dataType: 20,
+      dataTypeName: 'TIME_DOUBLE',
+      count: 0,
+      data: [],
+      metadata: {},
+      problem: 'payload of 3 bytes is shorter than the 16-byte metadata',
+    });
     expect(decodeDbr(34, 1, hex('00 01 00 02 00'))).toMatchObject({ count: 0, metadata: { status: 1, severity: 2 } });
-    expect(decodeDbr(39, 1, hex('00 00 00 00'))).toEqual({ dataType: 39, dataTypeName: '39', count: 0, data: [], problem: 'unknown DBR type 39' });
+    expect(decodeDbr(39, 1, hex('00 00 00 00'))).toEqual({
+      dataType: 39,
+      dataTypeName: '39',
+      count: 0,
+      data: [],
+      problem: 'unknown DBR type 39',
+    });
     expect(decodeDbr(6, -1, hex(f64(1))).count).toBe(0);
   });
   it('caps decoded elements on request', () => {
@@ -269,27 +396,38 @@ describe('decodeDbr: waveforms as typed arrays', () => {
     { type: 3, name: 'ENUM', ctor: Uint16Array, values: (i: number) => 65_535 - i },
     { type: 4, name: 'CHAR', ctor: Uint8Array, values: (i: number) => (i * 7) % 256 },
   ] as const;
-  it.each(cases)('$name: more than TYPED_THRESHOLD elements give a host-order $ctor.name, up to it a plain array', ({ type, ctor, values }) => {
-    for (const n of [TYPED_THRESHOLD, TYPED_THRESHOLD + 1, 1000]) {
-      const want = Array.from({ length: n }, (_, i) => values(i));
-      // Offset the payload inside a bigger buffer: the decoder must not assume alignment.
-      const encoded = encodeDbr(type + 14, want, { secondsPastEpoch: 1, nanoseconds: 2 });
-      const buf = new Uint8Array(encoded.length + 3);
-      buf.set(encoded, 3);
-      const v = decodeDbr(type + 14, n, buf.subarray(3));
-      expect(v.count).toBe(n);
-      if (n > TYPED_THRESHOLD) {
-        expect(v.data).toBeInstanceOf(ctor);
-        expect((v.data as ArrayLike<number>).length).toBe(n);
-      } else {
-        expect(Array.isArray(v.data)).toBe(true);
+  it.each(cases)(
+    '$name: more than TYPED_THRESHOLD elements give a host-order $ctor.name, up to it a plain array',
+    ({ type, ctor, values }) => {
+      for (const n of [TYPED_THRESHOLD, TYPED_THRESHOLD + 1, 1000]) {
+        const want = Array.from({ length: n }, (_, i) => values(i));
+        // Offset the payload inside a bigger buffer: the decoder must not assume alignment.
+        const encoded = encodeDbr(type + 14, want, { secondsPastEpoch: 1, nanoseconds: 2 });
+        const buf = new Uint8Array(encoded.length + 3);
+        buf.set(encoded, 3);
+        const v = decodeDbr(type + 14, n, buf.subarray(3));
+        expect(v.count).toBe(n);
+        if (n > TYPED_THRESHOLD) {
+          expect(v.data).toBeInstanceOf(ctor);
+          expect((v.data as ArrayLike<number>).length).toBe(n);
+        } else {
+          expect(Array.isArray(v.data)).toBe(true);
+        }
+        expect(Array.from(v.data as ArrayLike<number | string>)).toEqual(want);
       }
-      expect(Array.from(v.data as ArrayLike<number | string>)).toEqual(want);
-    }
-  });
+    },
+  );
   it('labels enum waveforms from typed values', () => {
     const n = TYPED_THRESHOLD + 4;
-    const v = decodeDbr(3, n, encodeDbr(3, Array.from({ length: n }, (_, i) => i % 3)), { enumStrings: ['off', 'on'] });
+    const v = decodeDbr(
+      3,
+      n,
+      encodeDbr(
+        3,
+        Array.from({ length: n }, (_, i) => i % 3),
+      ),
+      { enumStrings: ['off', 'on'] },
+    );
     expect(v.data).toBeInstanceOf(Uint16Array);
     expect(v.enumLabels?.slice(0, 4)).toEqual(['off', 'on', '2', 'off']);
   });
@@ -305,7 +443,10 @@ describe('decodeDbr: waveforms as typed arrays', () => {
   });
   it('copies: the typed array survives changes to the payload bytes', () => {
     const n = TYPED_THRESHOLD + 1;
-    const payload = encodeDbr(6, Array.from({ length: n }, (_, i) => i));
+    const payload = encodeDbr(
+      6,
+      Array.from({ length: n }, (_, i) => i),
+    );
     const v = decodeDbr(6, n, payload);
     payload.fill(0);
     expect(v.data).toBeInstanceOf(Float64Array);
@@ -315,13 +456,35 @@ describe('decodeDbr: waveforms as typed arrays', () => {
 
 describe('encodeDbr round trips', () => {
   const meta: DbrMetadata = {
-    status: 4, severity: 1, secondsPastEpoch: 1000, nanoseconds: 5, units: 'u', precision: 2,
-    upperDisplayLimit: 10, lowerDisplayLimit: 1, upperAlarmLimit: 9, upperWarningLimit: 8, lowerWarningLimit: 2,
-    lowerAlarmLimit: 1, upperControlLimit: 7, lowerControlLimit: 3, enumStrings: ['x', 'y'], ackt: 1, acks: 2,
+    status: 4,
+    severity: 1,
+    secondsPastEpoch: 1000,
+    nanoseconds: 5,
+    units: 'u',
+    precision: 2,
+    upperDisplayLimit: 10,
+    lowerDisplayLimit: 1,
+    upperAlarmLimit: 9,
+    upperWarningLimit: 8,
+    lowerWarningLimit: 2,
+    lowerAlarmLimit: 1,
+    upperControlLimit: 7,
+    lowerControlLimit: 3,
+    enumStrings: ['x', 'y'],
+    ackt: 1,
+    acks: 2,
   };
   it.each([...Array(39).keys()])('type %i', (t) => {
     const kind = decodeDbr(t, 0, new Uint8Array(0)).dataTypeName;
-    const isString = ['STRING', 'STS_STRING', 'TIME_STRING', 'GR_STRING', 'CTRL_STRING', 'STSACK_STRING', 'CLASS_NAME'].includes(kind);
+    const isString = [
+      'STRING',
+      'STS_STRING',
+      'TIME_STRING',
+      'GR_STRING',
+      'CTRL_STRING',
+      'STSACK_STRING',
+      'CLASS_NAME',
+    ].includes(kind);
     const values = isString ? ['one', 'two'] : [1, 2];
     const v = decodeDbr(t, 2, encodeDbr(t, values, meta));
     expect(v.data).toEqual(values);

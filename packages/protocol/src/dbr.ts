@@ -124,7 +124,12 @@ export function readCString(b: Uint8Array, start: number, size: number): string 
   }
 }
 
-function readElements(b: Uint8Array, base: number, kind: DbrElementKind, n: number): number[] | string[] | DbrNumericArray {
+function readElements(
+  b: Uint8Array,
+  base: number,
+  kind: DbrElementKind,
+  n: number,
+): number[] | string[] | DbrNumericArray {
   if (kind === 'string') {
     const out: string[] = new Array<string>(n);
     for (let i = 0; i < n; i++) out[i] = readCString(b, base + i * MAX_STRING_SIZE, MAX_STRING_SIZE);
@@ -162,7 +167,12 @@ function readElements(b: Uint8Array, base: number, kind: DbrElementKind, n: numb
  * outside the JS heap. The swap is Node's native one where there is a Buffer: a JS loop over a 30,000
  * element waveform runs mostly unoptimised, as few messages carry one.
  */
-function readTypedElements(b: Uint8Array, base: number, kind: Exclude<DbrElementKind, 'string'>, n: number): DbrNumericArray {
+function readTypedElements(
+  b: Uint8Array,
+  base: number,
+  kind: Exclude<DbrElementKind, 'string'>,
+  n: number,
+): DbrNumericArray {
   const size = elementSize(kind);
   const length = n * size;
   const buffer = new ArrayBuffer(length);
@@ -259,7 +269,8 @@ function readMetadata(
   valueOffset: number,
 ): string | undefined {
   const len = b.length;
-  const problem = len < valueOffset ? `payload of ${len} bytes is shorter than the ${valueOffset}-byte metadata` : undefined;
+  const problem =
+    len < valueOffset ? `payload of ${len} bytes is shorter than the ${valueOffset}-byte metadata` : undefined;
   if (len >= 4) {
     const status = metaKind === 'stsack' ? beU16(b, MetaOffset.STATUS) : beI16(b, MetaOffset.STATUS);
     const severity = metaKind === 'stsack' ? beU16(b, MetaOffset.SEVERITY) : beI16(b, MetaOffset.SEVERITY);
@@ -384,7 +395,9 @@ export function decodeDbrWith(
   }
   // Same field order as before (dataType, dataTypeName, count, data, metadata, problem, enumLabels).
   const out: DbrValue =
-    meta === undefined ? { dataType, dataTypeName, count, data } : { dataType, dataTypeName, count, data, metadata: meta };
+    meta === undefined
+      ? { dataType, dataTypeName, count, data }
+      : { dataType, dataTypeName, count, data, metadata: meta };
   if (problem !== undefined) out.problem = problem;
   if (decoded && kind === 'u16' && dataType !== 35 && dataType !== 36) {
     const strs = meta?.enumStrings ?? options?.enumStrings;
@@ -403,6 +416,11 @@ export function decodeDbrWith(
  * time, units, precision, limits, enum strings, ackt/acks). Unknown types and short payloads give a
  * `problem` instead of an exception.
  */
-export function decodeDbr(dataType: number, dataCount: number, payload: Uint8Array, options?: DecodeDbrOptions): DbrValue {
+export function decodeDbr(
+  dataType: number,
+  dataCount: number,
+  payload: Uint8Array,
+  options?: DecodeDbrOptions,
+): DbrValue {
   return decodeDbrWith(payload, dataType, dataCount, options);
 }

@@ -26,8 +26,14 @@ const SERVER_STREAM = concatBytes([
   hex(`00 0f 00 18 00 14 00 01 00 00 00 01 00 00 00 01
        00 00 00 00 3f b5 53 80 0e e6 b2 80 00 00 00 00 40 0c 00 00 00 00 00 00`),
   build.writeNotifyResponse({ data_type: 5, data_count: 70000, ioid: 4 }),
-  encodeMessage({ command: 1, dataType: 5, dataCount: 3, parameter1: 1, parameter2: 9 }, new Uint8Array(16), { extended: true, extendedDc16: 3 }),
-  encodeMessage({ command: 1, dataType: 4, dataCount: 70000, parameter1: 1, parameter2: 9 }, new Uint8Array(70000).fill(0x5a)),
+  encodeMessage({ command: 1, dataType: 5, dataCount: 3, parameter1: 1, parameter2: 9 }, new Uint8Array(16), {
+    extended: true,
+    extendedDc16: 3,
+  }),
+  encodeMessage(
+    { command: 1, dataType: 4, dataCount: 70000, parameter1: 1, parameter2: 9 },
+    new Uint8Array(70000).fill(0x5a),
+  ),
   hex('00 17 00 00 00 00 00 00 00 00 00 00 00 00 00 00'),
 ]);
 
@@ -46,7 +52,12 @@ describe('Deframer on clean streams', () => {
     expect(frames.map((f) => f.command)).toEqual([0, 22, 18, 15, 19, 1, 1, 23]);
     expect(frames[4]).toMatchObject({ command: 19, headerSize: 24, payloadSize: 0, dataCount: 70000, parameter2: 4 });
     expect(frames[4].anomalies).toBeUndefined();
-    expect(frames[5]).toMatchObject({ headerSize: 24, payloadSize: 16, dataCount: 3, anomalies: ['extended-header-dc16-nonzero'] });
+    expect(frames[5]).toMatchObject({
+      headerSize: 24,
+      payloadSize: 16,
+      dataCount: 3,
+      anomalies: ['extended-header-dc16-nonzero'],
+    });
     expect(frames[6]).toMatchObject({ headerSize: 24, payloadSize: 70000, dataCount: 70000 });
   });
 
@@ -90,7 +101,14 @@ describe('Deframer resynchronisation', () => {
     const stream = concatBytes([read, echo, garbage, read, echo, read]);
     const { frames, faults } = deframeAll(stream);
     expect(frames.map((f) => f.command)).toEqual([15, 23, 15, 23, 15]);
-    expect(faults).toEqual([{ code: 'bad-command', length: garbage.length, sample: [...garbage].map((b) => b.toString(16).padStart(2, '0')).join(' '), offset: 32 }]);
+    expect(faults).toEqual([
+      {
+        code: 'bad-command',
+        length: garbage.length,
+        sample: [...garbage].map((b) => b.toString(16).padStart(2, '0')).join(' '),
+        offset: 32,
+      },
+    ]);
   });
 
   it('resynchronises the same whatever the segmentation', () => {
@@ -101,7 +119,10 @@ describe('Deframer resynchronisation', () => {
     expect(whole.faults.map((f) => [f.code, f.length])).toEqual([['bad-command', 15]]);
     for (let i = 0; i <= stream.length; i++) {
       const split = deframeChunks([stream.subarray(0, i), stream.subarray(i)]);
-      expect(split.frames.map((f) => f.command), `split at ${i}`).toEqual([15, 15, 23, 15, 23]);
+      expect(
+        split.frames.map((f) => f.command),
+        `split at ${i}`,
+      ).toEqual([15, 15, 23, 15, 23]);
       expect(split.faults.map((f) => [f.code, f.length])).toEqual([['bad-command', 15]]);
     }
   });
@@ -128,7 +149,9 @@ describe('Deframer resynchronisation', () => {
     bad[3] = 16;
     const { frames, faults } = deframeAll(concatBytes([bad, read, echo, read]));
     expect(faults.map((f) => [f.code, f.length])).toEqual([['unexpected-payload', bad.length]]);
-    expect(headerFaultMessage('unexpected-payload', 0, 16, 0)).toBe('command 0 carries no payload, but its header claims 16 bytes');
+    expect(headerFaultMessage('unexpected-payload', 0, 16, 0)).toBe(
+      'command 0 carries no payload, but its header claims 16 bytes',
+    );
     expect(frames.map((f) => f.command)).toEqual([15, 23, 15]);
     expect(deframeAll(concatBytes([version, read])).faults).toEqual([]);
   });
@@ -186,10 +209,21 @@ describe('Deframer resynchronisation', () => {
     const d = new Deframer();
     const got: number[] = [];
     const faults: [string, number, number | undefined][] = [];
-    d.push(stream.subarray(0, 45), (f) => got.push(f.parameter2), (f) => faults.push([f.code, f.length, f.offset]));
+    d.push(
+      stream.subarray(0, 45),
+      (f) => got.push(f.parameter2),
+      (f) => faults.push([f.code, f.length, f.offset]),
+    );
     d.gap(50);
-    d.push(stream.subarray(95), (f) => got.push(f.parameter2), (f) => faults.push([f.code, f.length, f.offset]));
-    d.end((f) => got.push(f.parameter2), (f) => faults.push([f.code, f.length, f.offset]));
+    d.push(
+      stream.subarray(95),
+      (f) => got.push(f.parameter2),
+      (f) => faults.push([f.code, f.length, f.offset]),
+    );
+    d.end(
+      (f) => got.push(f.parameter2),
+      (f) => faults.push([f.code, f.length, f.offset]),
+    );
     expect(got).toEqual([1, 1]);
     // 5 buffered bytes of message 2 dropped, then 25 bytes of message 3 skipped; positions count the gap.
     expect(faults).toEqual([['gap', 30, 40]]);
@@ -219,7 +253,10 @@ describe('Deframer resynchronisation', () => {
   });
 
   it('a known gap inside an over-cap payload being skipped costs nothing more', () => {
-    const big = encodeMessage({ command: 1, dataType: 4, dataCount: 5000, parameter1: 1, parameter2: 7 }, new Uint8Array(5000));
+    const big = encodeMessage(
+      { command: 1, dataType: 4, dataCount: 5000, parameter1: 1, parameter2: 7 },
+      new Uint8Array(5000),
+    );
     const stream = concatBytes([big, echo]);
     const d = new Deframer({ maxPayloadSize: 1024, oversizePrefix: 32 });
     const got: [number, boolean][] = [];
@@ -229,7 +266,10 @@ describe('Deframer resynchronisation', () => {
     d.gap(3000);
     d.push(stream.subarray(4000), onFrame, (f) => faults.push(f.code));
     d.end(onFrame, (f) => faults.push(f.code));
-    expect(got).toEqual([[1, true], [23, false]]);
+    expect(got).toEqual([
+      [1, true],
+      [23, false],
+    ]);
     expect(faults).toEqual([]);
   });
 
@@ -238,10 +278,21 @@ describe('Deframer resynchronisation', () => {
     const d = new Deframer();
     const got: number[] = [];
     const faults: [string, number][] = [];
-    d.push(stream.subarray(0, 20), (f) => got.push(f.command), (f) => faults.push([f.code, f.length]));
+    d.push(
+      stream.subarray(0, 20),
+      (f) => got.push(f.command),
+      (f) => faults.push([f.code, f.length]),
+    );
     d.gap(20, (f) => got.push(-f.command));
-    d.push(stream.subarray(40), (f) => got.push(f.command), (f) => faults.push([f.code, f.length]));
-    d.end((f) => got.push(f.command), (f) => faults.push([f.code, f.length]));
+    d.push(
+      stream.subarray(40),
+      (f) => got.push(f.command),
+      (f) => faults.push([f.code, f.length]),
+    );
+    d.end(
+      (f) => got.push(f.command),
+      (f) => faults.push([f.code, f.length]),
+    );
     // The second READ_NOTIFY (cut) and the ECHO (mostly lost) are gone; the rest resumes on phase.
     expect(got).toEqual([15, 15, 23]);
     expect(faults).toEqual([['gap', 4 + 8]]);
@@ -252,8 +303,15 @@ describe('Deframer resynchronisation', () => {
     const frames: number[] = [];
     const faults: number[] = [];
     const d = new Deframer({ midStream: true });
-    d.push(stream.subarray(6), (f) => frames.push(f.command), (f) => faults.push(f.length));
-    d.end((f) => frames.push(f.command), (f) => faults.push(f.length));
+    d.push(
+      stream.subarray(6),
+      (f) => frames.push(f.command),
+      (f) => faults.push(f.length),
+    );
+    d.end(
+      (f) => frames.push(f.command),
+      (f) => faults.push(f.length),
+    );
     expect(frames).toEqual([23, 15]);
     expect(faults).toEqual([10]);
   });
@@ -279,7 +337,10 @@ describe('Deframer resynchronisation', () => {
   });
 
   it('never buffers an over-cap message: truncated frame, payload skipped, stream continues', () => {
-    const big = encodeMessage({ command: 1, dataType: 4, dataCount: 5000, parameter1: 1, parameter2: 7 }, new Uint8Array(5000).fill(1));
+    const big = encodeMessage(
+      { command: 1, dataType: 4, dataCount: 5000, parameter1: 1, parameter2: 7 },
+      new Uint8Array(5000).fill(1),
+    );
     const stream = concatBytes([echo, big, read]);
     const chunks: Uint8Array[] = [];
     for (let i = 0; i < stream.length; i += 100) chunks.push(stream.subarray(i, i + 100));

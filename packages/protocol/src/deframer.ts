@@ -147,7 +147,14 @@ class DeframedFrame implements CaFrame {
   #length: number;
   #bytes: Uint8Array | null = null;
 
-  constructor(buf: Uint8Array, o: number, headerSize: number, payloadSize: number, dataCount: number, payloadEnd: number) {
+  constructor(
+    buf: Uint8Array,
+    o: number,
+    headerSize: number,
+    payloadSize: number,
+    dataCount: number,
+    payloadEnd: number,
+  ) {
     const at = buf.byteOffset + o;
     const payloadLength = payloadEnd - o - headerSize;
     this.command = u16(buf, o + HeaderOffset.COMMAND);
@@ -551,7 +558,11 @@ export class Deframer {
       dc = u32(buf, p + HeaderOffset.EXT_DATA_COUNT);
     }
     // The same checks as run() applies to a header, or a rejected candidate would be found again forever.
-    return headerFault(cmd, ps, dt, dc, this.direction) === undefined && ps <= this.maxPayloadSize && resyncShapeOk(buf, p, cmd, ps, dt);
+    return (
+      headerFault(cmd, ps, dt, dc, this.direction) === undefined &&
+      ps <= this.maxPayloadSize &&
+      resyncShapeOk(buf, p, cmd, ps, dt)
+    );
   }
 
   /**

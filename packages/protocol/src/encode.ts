@@ -3,13 +3,7 @@
  * Used by the simulator, tests and benches; the inverse of the decoders.
  */
 import type { DbrMetadata } from './types.js';
-import {
-  EXTENDED_HEADER_SIZE,
-  EXTENDED_MARKER,
-  HEADER_SIZE,
-  HeaderOffset,
-  STANDARD_LIMIT,
-} from './header.js';
+import { EXTENDED_HEADER_SIZE, EXTENDED_MARKER, HEADER_SIZE, HeaderOffset, STANDARD_LIMIT } from './header.js';
 import {
   alignedSize,
   CA_MINOR_VERSION,
@@ -55,11 +49,7 @@ const textEncoder = new TextEncoder();
  * Encodes one message: the payload is zero-padded to a multiple of 8 and the extended 24-byte header is
  * used when the aligned payload or the count is ≥ 0xFFFF (as libca/RSRV do).
  */
-export function encodeMessage(
-  fields: MessageFields,
-  payload?: Uint8Array,
-  options?: EncodeMessageOptions,
-): Uint8Array {
+export function encodeMessage(fields: MessageFields, payload?: Uint8Array, options?: EncodeMessageOptions): Uint8Array {
   const raw = payload?.length ?? 0;
   const ps = options?.noPad ? raw : alignedSize(raw);
   const dc = fields.dataCount ?? 0;
@@ -262,11 +252,17 @@ export type ErrorOriginal = Uint8Array | MessageFields;
 
 function originalHeader(original: ErrorOriginal): Uint8Array {
   if (original instanceof Uint8Array) {
-    const hs = original.length >= 4 && ((original[2] << 8) | original[3]) === EXTENDED_MARKER ? EXTENDED_HEADER_SIZE : HEADER_SIZE;
+    const hs =
+      original.length >= 4 && ((original[2] << 8) | original[3]) === EXTENDED_MARKER
+        ? EXTENDED_HEADER_SIZE
+        : HEADER_SIZE;
     return original.subarray(0, Math.min(hs, original.length));
   }
   const m = encodeMessage(original);
-  return m.subarray(0, m.length >= EXTENDED_HEADER_SIZE && m[2] === 0xff && m[3] === 0xff ? EXTENDED_HEADER_SIZE : HEADER_SIZE);
+  return m.subarray(
+    0,
+    m.length >= EXTENDED_HEADER_SIZE && m[2] === 0xff && m[3] === 0xff ? EXTENDED_HEADER_SIZE : HEADER_SIZE,
+  );
 }
 
 /**
@@ -325,7 +321,13 @@ export const build = {
   },
   /** RSRV_IS_UP: `dt` = minor, `dc` = TCP port, `p1` = beacon counter, `p2` = address (0 = use source). */
   beacon(f: { version?: number; server_port?: number; beacon_id?: number; address?: Ipv4 }): Uint8Array {
-    return headerOnly(Command.RSRV_IS_UP, f.version ?? CA_MINOR_VERSION, f.server_port ?? 5064, f.beacon_id ?? 0, ip(f.address));
+    return headerOnly(
+      Command.RSRV_IS_UP,
+      f.version ?? CA_MINOR_VERSION,
+      f.server_port ?? 5064,
+      f.beacon_id ?? 0,
+      ip(f.address),
+    );
   },
   /** REPEATER_REGISTER (the 16-byte form; libca usually sends an empty datagram instead). */
   repeaterRegisterRequest(f: { client_address?: Ipv4 } = {}): Uint8Array {
@@ -353,7 +355,13 @@ export const build = {
     v.setFloat32(EventAddPayload.TO, f.to ?? 0);
     v.setUint16(EventAddPayload.MASK, f.mask ?? EventMask.DBE_VALUE | EventMask.DBE_ALARM);
     return encodeMessage(
-      { command: Command.EVENT_ADD, dataType: f.data_type, dataCount: f.data_count ?? 1, parameter1: f.sid, parameter2: f.subscriptionid },
+      {
+        command: Command.EVENT_ADD,
+        dataType: f.data_type,
+        dataCount: f.data_count ?? 1,
+        parameter1: f.sid,
+        parameter2: f.subscriptionid,
+      },
       payload,
     );
   },
@@ -361,7 +369,13 @@ export const build = {
   eventAddResponse(f: DataFields & { status?: number; subscriptionid: number }): Uint8Array {
     const { payload, count } = dataPayload(f);
     return encodeMessage(
-      { command: Command.EVENT_ADD, dataType: f.data_type, dataCount: count, parameter1: f.status ?? ECA_NORMAL, parameter2: f.subscriptionid },
+      {
+        command: Command.EVENT_ADD,
+        dataType: f.data_type,
+        dataCount: count,
+        parameter1: f.status ?? ECA_NORMAL,
+        parameter2: f.subscriptionid,
+      },
       payload,
     );
   },
@@ -370,7 +384,13 @@ export const build = {
     return headerOnly(Command.EVENT_CANCEL, f.data_type, f.data_count ?? 0, f.sid, f.subscriptionid);
   },
   /** Cancel confirmation S→C: ID 1, `ps = 0`, `p1` = sid (RSRV keeps the EVENT_ADD count in `dc`). */
-  eventCancelResponse(f: { data_type: number; data_count?: number; sid: number; subscriptionid: number; extended?: boolean }): Uint8Array {
+  eventCancelResponse(f: {
+    data_type: number;
+    data_count?: number;
+    sid: number;
+    subscriptionid: number;
+    extended?: boolean;
+  }): Uint8Array {
     return headerOnly(Command.EVENT_ADD, f.data_type, f.data_count ?? 0, f.sid, f.subscriptionid, f.extended);
   },
   /** READ (obsolete) request. */
@@ -380,12 +400,18 @@ export const build = {
   /** READ (obsolete) reply; RSRV puts the CID in `p1` (caproto calls it `sid`). */
   readResponse(f: DataFields & { sid: number; ioid: number }): Uint8Array {
     const { payload, count } = dataPayload(f);
-    return encodeMessage({ command: Command.READ, dataType: f.data_type, dataCount: count, parameter1: f.sid, parameter2: f.ioid }, payload);
+    return encodeMessage(
+      { command: Command.READ, dataType: f.data_type, dataCount: count, parameter1: f.sid, parameter2: f.ioid },
+      payload,
+    );
   },
   /** WRITE C→S; libca puts the CID in `p2` (caproto: `ioid`). */
   writeRequest(f: DataFields & { sid: number; ioid: number }): Uint8Array {
     const { payload, count } = dataPayload(f);
-    return encodeMessage({ command: Command.WRITE, dataType: f.data_type, dataCount: count, parameter1: f.sid, parameter2: f.ioid }, payload);
+    return encodeMessage(
+      { command: Command.WRITE, dataType: f.data_type, dataCount: count, parameter1: f.sid, parameter2: f.ioid },
+      payload,
+    );
   },
   eventsOffRequest(): Uint8Array {
     return headerOnly(Command.EVENTS_OFF);
@@ -401,7 +427,12 @@ export const build = {
     return headerOnly(Command.READ_SYNC);
   },
   /** ERROR with caproto's field names: the original request's header, `p1` = cid, `p2` = status. */
-  errorResponse(f: { original_request: ErrorOriginal; cid: number; status_code: number; error_message: string }): Uint8Array {
+  errorResponse(f: {
+    original_request: ErrorOriginal;
+    cid: number;
+    status_code: number;
+    error_message: string;
+  }): Uint8Array {
     const hdr = originalHeader(f.original_request);
     const text = textEncoder.encode(f.error_message);
     const payload = new Uint8Array(hdr.length + text.length + 1);
@@ -411,7 +442,12 @@ export const build = {
   },
   /** Shorthand of {@link build.errorResponse}. */
   error(f: { original: ErrorOriginal; cid: number; status: number; message: string }): Uint8Array {
-    return build.errorResponse({ original_request: f.original, cid: f.cid, status_code: f.status, error_message: f.message });
+    return build.errorResponse({
+      original_request: f.original,
+      cid: f.cid,
+      status_code: f.status,
+      error_message: f.message,
+    });
   },
   clearChannelRequest(f: { sid: number; cid: number }): Uint8Array {
     return headerOnly(Command.CLEAR_CHANNEL, 0, 0, f.sid, f.cid);
@@ -426,13 +462,22 @@ export const build = {
   readNotifyResponse(f: DataFields & { status?: number; ioid: number }): Uint8Array {
     const { payload, count } = dataPayload(f);
     return encodeMessage(
-      { command: Command.READ_NOTIFY, dataType: f.data_type, dataCount: count, parameter1: f.status ?? ECA_NORMAL, parameter2: f.ioid },
+      {
+        command: Command.READ_NOTIFY,
+        dataType: f.data_type,
+        dataCount: count,
+        parameter1: f.status ?? ECA_NORMAL,
+        parameter2: f.ioid,
+      },
       payload,
     );
   },
   /** CREATE_CHAN request: name payload, `p1` = cid, `p2` = client minor. */
   createChanRequest(f: { name: string; cid: number; version?: number }): Uint8Array {
-    return encodeMessage({ command: Command.CREATE_CHAN, parameter1: f.cid, parameter2: f.version ?? CA_MINOR_VERSION }, encodeString(f.name));
+    return encodeMessage(
+      { command: Command.CREATE_CHAN, parameter1: f.cid, parameter2: f.version ?? CA_MINOR_VERSION },
+      encodeString(f.name),
+    );
   },
   /** CREATE_CHAN reply: native type and count, `p1` = cid, `p2` = sid. */
   createChanResponse(f: { data_type: number; data_count: number; cid: number; sid: number }): Uint8Array {
@@ -440,7 +485,10 @@ export const build = {
   },
   writeNotifyRequest(f: DataFields & { sid: number; ioid: number }): Uint8Array {
     const { payload, count } = dataPayload(f);
-    return encodeMessage({ command: Command.WRITE_NOTIFY, dataType: f.data_type, dataCount: count, parameter1: f.sid, parameter2: f.ioid }, payload);
+    return encodeMessage(
+      { command: Command.WRITE_NOTIFY, dataType: f.data_type, dataCount: count, parameter1: f.sid, parameter2: f.ioid },
+      payload,
+    );
   },
   /** WRITE_NOTIFY reply: `p1` = status, `p2` = ioid; extended header when the count is ≥ 0xFFFF. */
   writeNotifyResponse(f: { data_type: number; data_count?: number; status?: number; ioid: number }): Uint8Array {

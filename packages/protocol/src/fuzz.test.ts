@@ -60,20 +60,64 @@ function sumBefore(all: FrameRecord[], f: FrameRecord): number {
 
 /** Random valid messages from the builders. */
 const message: fc.Arbitrary<Uint8Array> = fc.oneof(
-  fc.record({ priority: fc.integer({ min: 0, max: 99 }), version: fc.integer({ min: 1, max: 13 }) }).map((f) => build.versionRequest(f)),
+  fc
+    .record({ priority: fc.integer({ min: 0, max: 99 }), version: fc.integer({ min: 1, max: 13 }) })
+    .map((f) => build.versionRequest(f)),
   fc.record({ name: fc.string({ maxLength: 60 }), cid: fc.nat() }).map((f) => build.searchRequest(f)),
   fc.record({ cid: fc.nat(), port: fc.integer({ min: 1, max: 65535 }) }).map((f) => build.searchResponse(f)),
   fc.record({ cid: fc.nat(), name: fc.string({ maxLength: 60 }) }).map((f) => build.createChanRequest(f)),
-  fc.record({ data_type: fc.integer({ min: 0, max: 6 }), data_count: fc.integer({ min: 0, max: 100000 }), cid: fc.nat(), sid: fc.nat() }).map((f) => build.createChanResponse(f)),
+  fc
+    .record({
+      data_type: fc.integer({ min: 0, max: 6 }),
+      data_count: fc.integer({ min: 0, max: 100000 }),
+      cid: fc.nat(),
+      sid: fc.nat(),
+    })
+    .map((f) => build.createChanResponse(f)),
   fc.record({ cid: fc.nat(), access_rights: fc.integer({ min: 0, max: 3 }) }).map((f) => build.accessRightsResponse(f)),
-  fc.record({ data_type: fc.integer({ min: 0, max: 38 }), data_count: fc.integer({ min: 0, max: 4 }), sid: fc.nat(), ioid: fc.nat() }).map((f) => build.readNotifyRequest(f)),
+  fc
+    .record({
+      data_type: fc.integer({ min: 0, max: 38 }),
+      data_count: fc.integer({ min: 0, max: 4 }),
+      sid: fc.nat(),
+      ioid: fc.nat(),
+    })
+    .map((f) => build.readNotifyRequest(f)),
   fc
     .record({ t: fc.integer({ min: 0, max: 34 }), n: fc.integer({ min: 0, max: 70 }), id: fc.nat(), v: fc.double() })
-    .map(({ t, n, id, v }) => build.readNotifyResponse({ data_type: t, data: Array(n).fill(t % 7 === 0 ? 'str' : Number.isFinite(v) ? 1 : 0), ioid: id })),
-  fc.record({ data_type: fc.integer({ min: 0, max: 38 }), sid: fc.nat(), subscriptionid: fc.nat(), mask: fc.integer({ min: 0, max: 65535 }) }).map((f) => build.eventAddRequest(f)),
-  fc.record({ data_type: fc.integer({ min: 0, max: 38 }), data_count: fc.integer({ min: 0, max: 70000 }), ioid: fc.nat() }).map((f) => build.writeNotifyResponse(f)),
-  fc.record({ data_type: fc.integer({ min: 0, max: 38 }), data_count: fc.integer({ min: 0, max: 70000 }), sid: fc.nat(), subscriptionid: fc.nat() }).map((f) => build.eventCancelResponse(f)),
-  fc.record({ cid: fc.nat(), status: fc.integer({ min: 0, max: 500 }), message: fc.string({ maxLength: 100 }) }).map((f) => build.error({ ...f, original: build.echoRequest() })),
+    .map(({ t, n, id, v }) =>
+      build.readNotifyResponse({
+        data_type: t,
+        data: Array(n).fill(t % 7 === 0 ? 'str' : Number.isFinite(v) ? 1 : 0),
+        ioid: id,
+      }),
+    ),
+  fc
+    .record({
+      data_type: fc.integer({ min: 0, max: 38 }),
+      sid: fc.nat(),
+      subscriptionid: fc.nat(),
+      mask: fc.integer({ min: 0, max: 65535 }),
+    })
+    .map((f) => build.eventAddRequest(f)),
+  fc
+    .record({
+      data_type: fc.integer({ min: 0, max: 38 }),
+      data_count: fc.integer({ min: 0, max: 70000 }),
+      ioid: fc.nat(),
+    })
+    .map((f) => build.writeNotifyResponse(f)),
+  fc
+    .record({
+      data_type: fc.integer({ min: 0, max: 38 }),
+      data_count: fc.integer({ min: 0, max: 70000 }),
+      sid: fc.nat(),
+      subscriptionid: fc.nat(),
+    })
+    .map((f) => build.eventCancelResponse(f)),
+  fc
+    .record({ cid: fc.nat(), status: fc.integer({ min: 0, max: 500 }), message: fc.string({ maxLength: 100 }) })
+    .map((f) => build.error({ ...f, original: build.echoRequest() })),
   fc.constant(build.echoRequest()),
   fc.record({ beacon_id: fc.nat(), server_port: fc.integer({ min: 0, max: 65535 }) }).map((f) => build.beacon(f)),
 );
@@ -83,10 +127,14 @@ const stream = fc.array(message, { minLength: 1, maxLength: 30 }).map(concatByte
 describe('fuzz', () => {
   it('random bytes never throw, never hang, and every byte is accounted for', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 2000 }), fc.array(fc.nat({ max: 2000 }), { maxLength: 8 }), (bytes, cuts) => {
-        const r = runStream(bytes, cuts);
-        expect(r.covered).toBe(bytes.length);
-      }),
+      fc.property(
+        fc.uint8Array({ maxLength: 2000 }),
+        fc.array(fc.nat({ max: 2000 }), { maxLength: 8 }),
+        (bytes, cuts) => {
+          const r = runStream(bytes, cuts);
+          expect(r.covered).toBe(bytes.length);
+        },
+      ),
       { numRuns: 300, seed: SEED },
     );
   });
@@ -150,20 +198,30 @@ describe('fuzz', () => {
   });
 
   it('mutated streams never throw and keep every byte accounted for', () => {
-    const mutation = fc.record({ at: fc.nat(), kind: fc.integer({ min: 0, max: 2 }), byte: fc.integer({ min: 0, max: 255 }), len: fc.integer({ min: 1, max: 40 }) });
+    const mutation = fc.record({
+      at: fc.nat(),
+      kind: fc.integer({ min: 0, max: 2 }),
+      byte: fc.integer({ min: 0, max: 255 }),
+      len: fc.integer({ min: 1, max: 40 }),
+    });
     fc.assert(
-      fc.property(stream, fc.array(mutation, { minLength: 1, maxLength: 5 }), fc.array(fc.nat({ max: 5000 }), { maxLength: 6 }), (bytes, muts, cuts) => {
-        const b = Array.from(bytes);
-        for (const m of muts) {
-          const at = m.at % (b.length + 1);
-          if (m.kind === 0) b[at] = m.byte;
-          else if (m.kind === 1) b.splice(at, 0, ...Array(m.len).fill(m.byte));
-          else b.splice(at, m.len);
-        }
-        const mutated = Uint8Array.from(b.filter((x) => x !== undefined));
-        const r = runStream(mutated, cuts);
-        expect(r.covered).toBe(mutated.length);
-      }),
+      fc.property(
+        stream,
+        fc.array(mutation, { minLength: 1, maxLength: 5 }),
+        fc.array(fc.nat({ max: 5000 }), { maxLength: 6 }),
+        (bytes, muts, cuts) => {
+          const b = Array.from(bytes);
+          for (const m of muts) {
+            const at = m.at % (b.length + 1);
+            if (m.kind === 0) b[at] = m.byte;
+            else if (m.kind === 1) b.splice(at, 0, ...Array(m.len).fill(m.byte));
+            else b.splice(at, m.len);
+          }
+          const mutated = Uint8Array.from(b.filter((x) => x !== undefined));
+          const r = runStream(mutated, cuts);
+          expect(r.covered).toBe(mutated.length);
+        },
+      ),
       { numRuns: 300, seed: SEED },
     );
   });
@@ -171,7 +229,9 @@ describe('fuzz', () => {
   it('a stream with garbage inserted recovers the messages after it', () => {
     // Garbage that starts like an impossible header (command ≥ 256). Garbage that happens to form a
     // plausible header is indistinguishable from CA and is decoded as such.
-    const junkArb = fc.tuple(fc.integer({ min: 1, max: 255 }), fc.uint8Array({ maxLength: 63 })).map(([b0, rest]) => Uint8Array.from([b0, ...rest]));
+    const junkArb = fc
+      .tuple(fc.integer({ min: 1, max: 255 }), fc.uint8Array({ maxLength: 63 }))
+      .map(([b0, rest]) => Uint8Array.from([b0, ...rest]));
     fc.assert(
       fc.property(stream, junkArb, stream, (a, junk, b) => {
         const r = runStream(concatBytes([a, junk, b]), []);
@@ -209,10 +269,15 @@ describe('fuzz', () => {
 
   it('decodeDbr never throws', () => {
     fc.assert(
-      fc.property(fc.integer({ min: -1, max: 70000 }), fc.integer({ min: -5, max: 100000 }), fc.uint8Array({ maxLength: 800 }), (t, n, p) => {
-        const v = decodeDbr(t, n, p);
-        expect(v.count).toBeLessThanOrEqual(Math.max(0, n));
-      }),
+      fc.property(
+        fc.integer({ min: -1, max: 70000 }),
+        fc.integer({ min: -5, max: 100000 }),
+        fc.uint8Array({ maxLength: 800 }),
+        (t, n, p) => {
+          const v = decodeDbr(t, n, p);
+          expect(v.count).toBeLessThanOrEqual(Math.max(0, n));
+        },
+      ),
       { numRuns: 500, seed: SEED },
     );
   });

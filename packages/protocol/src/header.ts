@@ -2,7 +2,17 @@
  * CA message header (reference §2): offsets, plausibility checks and a reader. Everything is big-endian.
  */
 import type { CaFrame } from './types.js';
-import { type StreamDirection, commandHasDbrType, commandHasNoPayload, commandHasNoPayloadTo, dbrElementSize, dbrValueOffset, isObsoleteCommand, MAX_COMMAND, MAX_DBR_TYPE } from './tables.js';
+import {
+  type StreamDirection,
+  commandHasDbrType,
+  commandHasNoPayload,
+  commandHasNoPayloadTo,
+  dbrElementSize,
+  dbrValueOffset,
+  isObsoleteCommand,
+  MAX_COMMAND,
+  MAX_DBR_TYPE,
+} from './tables.js';
 
 /** Offsets inside a header. */
 export const HeaderOffset = {
@@ -118,7 +128,8 @@ export function headerFault(
   if ((payloadSize & 7) !== 0) return 'bad-alignment';
   if (dataType > MAX_DBR_TYPE && commandHasDbrType(command)) return 'bad-data-type';
   if (payloadSize !== 0 && commandHasNoPayload(command)) return 'unexpected-payload';
-  if (payloadSize !== 0 && direction !== undefined && commandHasNoPayloadTo(command, direction)) return 'unexpected-payload';
+  if (payloadSize !== 0 && direction !== undefined && commandHasNoPayloadTo(command, direction))
+    return 'unexpected-payload';
   if (dataCount !== undefined && payloadSize > EVENT_ADD_REQUEST_PAYLOAD && commandHasDbrType(command)) {
     const bound = dbrPayloadBound(dataType, dataCount);
     if (bound !== undefined && payloadSize > bound) return 'payload-exceeds-type';
@@ -127,7 +138,13 @@ export function headerFault(
 }
 
 /** Human text for a failed plausibility check. */
-export function headerFaultMessage(code: string, command: number, payloadSize: number, dataType: number, dataCount?: number): string {
+export function headerFaultMessage(
+  code: string,
+  command: number,
+  payloadSize: number,
+  dataType: number,
+  dataCount?: number,
+): string {
   switch (code) {
     case 'bad-command':
       return `command ${command} does not exist (max 27)`;

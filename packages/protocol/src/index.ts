@@ -2,7 +2,16 @@
  * @ca-shark/protocol: the EPICS Channel Access wire format. Pure functions and classes: tables, header
  * reading, the streaming deframer, the DBR and command codecs and role heuristics. No I/O, no timers.
  */
-export type { CaFrame, CaFault, Role, RoleCertainty, DbrValue, DbrNumericArray, DbrMetadata, CaCommand } from './types.js';
+export type {
+  CaFrame,
+  CaFault,
+  Role,
+  RoleCertainty,
+  DbrValue,
+  DbrNumericArray,
+  DbrMetadata,
+  CaCommand,
+} from './types.js';
 export * from './tables.js';
 export {
   HeaderOffset,
@@ -18,7 +27,14 @@ export {
 export type { CaHeader, HeaderFaultCode } from './header.js';
 export { MetaOffset, LIMIT_FIELDS, EventAddPayload, SearchReplyPayload, SEARCH_ADDRESS_USE_SOURCE } from './layout.js';
 export { encodeMessage, encodeDbr, encodeString, concatBytes, build } from './encode.js';
-export type { MessageFields, EncodeMessageOptions, EncodeDbrOptions, DataFields, ErrorOriginal, Ipv4 } from './encode.js';
+export type {
+  MessageFields,
+  EncodeMessageOptions,
+  EncodeDbrOptions,
+  DataFields,
+  ErrorOriginal,
+  Ipv4,
+} from './encode.js';
 export {
   Deframer,
   deframeDatagram,

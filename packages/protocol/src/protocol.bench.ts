@@ -32,12 +32,28 @@ const requests: [number, Uint8Array][] = [
   [1, build.writeRequest({ data_type: DbrType.STRING, data: ['hello'], sid: 42, ioid: 11 })],
 ];
 const responses: [number, Uint8Array][] = [
-  [40, build.eventAddResponse({ data_type: DbrType.TIME_DOUBLE, data: [3.5], subscriptionid: 3, metadata: { timestamp: 1.7e9 } })],
+  [
+    40,
+    build.eventAddResponse({
+      data_type: DbrType.TIME_DOUBLE,
+      data: [3.5],
+      subscriptionid: 3,
+      metadata: { timestamp: 1.7e9 },
+    }),
+  ],
   [10, build.eventAddResponse({ data_type: DbrType.TIME_LONG, data: [1, 2, 3, 4, 5, 6, 7, 8], subscriptionid: 4 })],
   [5, build.eventAddResponse({ data_type: DbrType.TIME_ENUM, data: [1], subscriptionid: 5 })],
   [5, build.eventAddResponse({ data_type: DbrType.TIME_STRING, data: ['RUNNING'], subscriptionid: 6 })],
   [15, build.readNotifyResponse({ data_type: DbrType.TIME_DOUBLE, data: [2.5], ioid: 7 })],
-  [3, build.readNotifyResponse({ data_type: DbrType.CTRL_DOUBLE, data: [2.5], ioid: 9, metadata: { units: 'mA', precision: 3 } })],
+  [
+    3,
+    build.readNotifyResponse({
+      data_type: DbrType.CTRL_DOUBLE,
+      data: [2.5],
+      ioid: 9,
+      metadata: { units: 'mA', precision: 3 },
+    }),
+  ],
   [10, build.writeNotifyResponse({ data_type: DbrType.DOUBLE, ioid: 8 })],
   [5, build.echoResponse()],
   [3, build.accessRightsResponse({ cid: 11, access_rights: 3 })],

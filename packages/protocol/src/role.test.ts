@@ -48,7 +48,12 @@ describe('guessRole (§4.4 recommended fallback)', () => {
     expect(g(build.accessRightsResponse({ cid: 1, access_rights: 1 }))).toEqual(['response', 'inferred', false]);
   });
   it('gives no direction for same-shape commands', () => {
-    for (const b of [build.versionResponse(), build.echoResponse(), build.readSyncResponse(), build.clearChannelResponse({ sid: 1, cid: 1 })]) {
+    for (const b of [
+      build.versionResponse(),
+      build.echoResponse(),
+      build.readSyncResponse(),
+      build.clearChannelResponse({ sid: 1, cid: 1 }),
+    ]) {
       expect(guessRole(frameOf(b))).toBeUndefined();
     }
   });
@@ -59,28 +64,67 @@ describe('guessRole (§4.4 recommended fallback)', () => {
     expect(g(build.searchRequest({ name: 'x', cid: 1 }))).toEqual(['request', 'inferred', false]);
   });
   it('reads WRITE_NOTIFY and CREATE_CHAN by payload', () => {
-    expect(g(build.writeNotifyRequest({ data_type: 6, data: [1], sid: 1, ioid: 1 }))).toEqual(['request', 'guess', false]);
+    expect(g(build.writeNotifyRequest({ data_type: 6, data: [1], sid: 1, ioid: 1 }))).toEqual([
+      'request',
+      'guess',
+      false,
+    ]);
     expect(g(build.writeNotifyResponse({ data_type: 6, ioid: 1 }))).toEqual(['response', 'guess', false]);
   });
   it('reads READ_NOTIFY by payload, flagging count-0 requests', () => {
     expect(g(build.readNotifyRequest({ data_type: 6, sid: 1, ioid: 1 }))).toEqual(['request', 'guess', false]);
-    expect(g(build.readNotifyRequest({ data_type: 6, data_count: 0, sid: 1, ioid: 1 }))).toEqual(['request', 'guess', true]);
+    expect(g(build.readNotifyRequest({ data_type: 6, data_count: 0, sid: 1, ioid: 1 }))).toEqual([
+      'request',
+      'guess',
+      true,
+    ]);
     expect(g(build.readNotifyResponse({ data_type: 6, data: [1], ioid: 1 }))).toEqual(['response', 'guess', false]);
     expect(g(build.readRequest({ data_type: 6, sid: 1, ioid: 1 }))).toEqual(['request', 'guess', false]);
   });
   it('reads EVENT_ADD requests and updates, including the cases caproto and cashark get wrong', () => {
     // Real request with a small SID (caproto: undecided).
-    expect(g(build.eventAddRequest({ data_type: 20, data_count: 1, sid: 3, subscriptionid: 1, mask: 5 }))).toEqual(['request', 'guess', false]);
+    expect(g(build.eventAddRequest({ data_type: 20, data_count: 1, sid: 3, subscriptionid: 1, mask: 5 }))).toEqual([
+      'request',
+      'guess',
+      false,
+    ]);
     // SID 1 = ECA_NORMAL, but a TIME_DOUBLE[1] update is 24 bytes, not 16.
-    expect(g(build.eventAddRequest({ data_type: 20, data_count: 1, sid: 1, subscriptionid: 1, mask: 5 }))).toEqual(['request', 'guess', false]);
+    expect(g(build.eventAddRequest({ data_type: 20, data_count: 1, sid: 1, subscriptionid: 1, mask: 5 }))).toEqual([
+      'request',
+      'guess',
+      false,
+    ]);
     // LONG[4] = {0,0,0,0x50000}: request-shaped payload, but status ECA_NORMAL and 16-byte LONG[4] updates exist.
-    expect(g(build.eventAddResponse({ data_type: 5, data: [0, 0, 0, 0x50000], subscriptionid: 1 }))).toEqual(['response', 'guess', true]);
+    expect(g(build.eventAddResponse({ data_type: 5, data: [0, 0, 0, 0x50000], subscriptionid: 1 }))).toEqual([
+      'response',
+      'guess',
+      true,
+    ]);
     // A 16-byte update with non-zero values.
-    expect(g(build.eventAddResponse({ data_type: 6, data: [1.5, 2], subscriptionid: 1 }))).toEqual(['response', 'guess', false]);
+    expect(g(build.eventAddResponse({ data_type: 6, data: [1.5, 2], subscriptionid: 1 }))).toEqual([
+      'response',
+      'guess',
+      false,
+    ]);
     // Any other size is an update; ps 0 is a confirmation or an empty update.
-    expect(g(build.eventAddResponse({ data_type: 20, data: [1], subscriptionid: 1 }))).toEqual(['response', 'guess', false]);
-    expect(g(build.eventCancelResponse({ data_type: 20, sid: 1, subscriptionid: 1 }))).toEqual(['response', 'guess', true]);
+    expect(g(build.eventAddResponse({ data_type: 20, data: [1], subscriptionid: 1 }))).toEqual([
+      'response',
+      'guess',
+      false,
+    ]);
+    expect(g(build.eventCancelResponse({ data_type: 20, sid: 1, subscriptionid: 1 }))).toEqual([
+      'response',
+      'guess',
+      true,
+    ]);
     // Mask 0 or > 255 is not a request.
-    expect(g(encodeMessage({ command: 1, dataType: 6, dataCount: 1, parameter1: 99, parameter2: 1 }, hex('00 00 00 00 00 00 00 00 00 00 00 00 01 00 00 00')))).toEqual(['response', 'guess', false]);
+    expect(
+      g(
+        encodeMessage(
+          { command: 1, dataType: 6, dataCount: 1, parameter1: 99, parameter2: 1 },
+          hex('00 00 00 00 00 00 00 00 00 00 00 00 01 00 00 00'),
+        ),
+      ),
+    ).toEqual(['response', 'guess', false]);
   });
 });

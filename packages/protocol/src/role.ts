@@ -61,7 +61,12 @@ export function guessRole(frame: CaFrame): RoleGuess | undefined {
     case 15:
       if (ps > 0) return { role: 'response', certainty: 'guess', reason: 'read with data is a reply' };
       if (frame.dataCount === 0) {
-        return { role: 'request', certainty: 'guess', ambiguous: true, reason: 'count-0 read without data: request, or an empty 4.13 reply' };
+        return {
+          role: 'request',
+          certainty: 'guess',
+          ambiguous: true,
+          reason: 'count-0 read without data: request, or an empty 4.13 reply',
+        };
       }
       return { role: 'request', certainty: 'guess', reason: 'read without data is a request' };
     case 1:
@@ -74,9 +79,15 @@ export function guessRole(frame: CaFrame): RoleGuess | undefined {
 function guessEventAdd(frame: CaFrame): RoleGuess {
   const ps = frame.payloadSize;
   if (ps === 0) {
-    return { role: 'response', certainty: 'guess', ambiguous: true, reason: 'EVENT_ADD without payload: cancel confirmation or empty update' };
+    return {
+      role: 'response',
+      certainty: 'guess',
+      ambiguous: true,
+      reason: 'EVENT_ADD without payload: cancel confirmation or empty update',
+    };
   }
-  if (ps !== EventAddPayload.SIZE) return { role: 'response', certainty: 'guess', reason: 'EVENT_ADD payload is not the 16-byte request' };
+  if (ps !== EventAddPayload.SIZE)
+    return { role: 'response', certainty: 'guess', reason: 'EVENT_ADD payload is not the 16-byte request' };
   const p = frame.payload;
   // Request shape: zero deadbands and pad around a small mask.
   let zeros = p.length >= EventAddPayload.SIZE;
@@ -87,7 +98,11 @@ function guessEventAdd(frame: CaFrame): RoleGuess {
     const size = dbrSize(frame.dataType, frame.dataCount);
     const updateCanBe16 = size !== undefined && alignedSize(size) === EventAddPayload.SIZE;
     if (!isEcaCode(frame.parameter1) || !updateCanBe16) {
-      return { role: 'request', certainty: 'guess', reason: 'EVENT_ADD with the request payload shape (zero deadbands, mask)' };
+      return {
+        role: 'request',
+        certainty: 'guess',
+        reason: 'EVENT_ADD with the request payload shape (zero deadbands, mask)',
+      };
     }
     return {
       role: 'response',

@@ -254,7 +254,8 @@ const DBR_ELEMENT_SIZE: number[] = [];
 const DBR_VALUE_OFFSET: number[] = [];
 const DBR_META_KIND: DbrMetaKind[] = [];
 DBR_ROWS.forEach(([, meta, layout], id) => {
-  const kind: DbrElementKind = id <= DbrType.CTRL_DOUBLE ? NATIVE_KINDS[id % 7] : id <= DbrType.PUT_ACKS ? 'u16' : 'string';
+  const kind: DbrElementKind =
+    id <= DbrType.CTRL_DOUBLE ? NATIVE_KINDS[id % 7] : id <= DbrType.PUT_ACKS ? 'u16' : 'string';
   DBR_KIND.push(kind);
   DBR_ELEMENT_SIZE.push(KIND_SIZE[kind]);
   DBR_VALUE_OFFSET.push(meta);
@@ -332,16 +333,7 @@ export function dbrAlignedSize(type: number, count: number): number | undefined 
 // ECA status codes (§6)
 
 /** ECA severities (low 3 bits of a status code). */
-const ECA_SEVERITY_ROWS = [
-  ['WARNING'],
-  ['SUCCESS'],
-  ['ERROR'],
-  ['INFO'],
-  ['SEVERE'],
-  ['5'],
-  ['FATAL'],
-  ['7'],
-] as const;
+const ECA_SEVERITY_ROWS = [['WARNING'], ['SUCCESS'], ['ERROR'], ['INFO'], ['SEVERE'], ['5'], ['FATAL'], ['7']] as const;
 /** ECA severity codes by name. */
 export const EcaSeverity = { WARNING: 0, SUCCESS: 1, ERROR: 2, INFO: 3, SEVERE: 4, FATAL: 6 } as const;
 /** Name of an ECA severity (0..7). */

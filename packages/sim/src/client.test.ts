@@ -17,10 +17,19 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-async function setup(iocOptions: IocOptions = {}, clientOptions: ClientOptions = {}): Promise<{ ioc: IocHandle; client: CaClient }> {
+async function setup(
+  iocOptions: IocOptions = {},
+  clientOptions: ClientOptions = {},
+): Promise<{ ioc: IocHandle; client: CaClient }> {
   const ioc = await startIoc({ prefix: 'c:', port: 0, beacons: false, rate: 50, ...iocOptions });
   cleanup.push(() => ioc.stop());
-  const client = await connectClient({ addrList: [`127.0.0.1:${ioc.udpPort}`], searchIntervalMs: 10, maxSearchIntervalMs: 100, timeoutMs: 2000, ...clientOptions });
+  const client = await connectClient({
+    addrList: [`127.0.0.1:${ioc.udpPort}`],
+    searchIntervalMs: 10,
+    maxSearchIntervalMs: 100,
+    timeoutMs: 2000,
+    ...clientOptions,
+  });
   cleanup.push(() => client.close());
   return { ioc, client };
 }
@@ -67,7 +76,13 @@ describe('reads', () => {
     const time = await d.get({ type: 'TIME_DOUBLE' });
     expect(Math.abs((time.metadata?.timestamp ?? 0) - Date.now() / 1000)).toBeLessThan(60);
     const gr = await d.get({ type: 'GR_DOUBLE' });
-    expect(gr.metadata).toMatchObject({ units: 'mm', precision: 3, upperDisplayLimit: 100, lowerAlarmLimit: -90, upperWarningLimit: 70 });
+    expect(gr.metadata).toMatchObject({
+      units: 'mm',
+      precision: 3,
+      upperDisplayLimit: 100,
+      lowerAlarmLimit: -90,
+      upperWarningLimit: 70,
+    });
     const ctrl = await d.get({ type: 'CTRL_DOUBLE' });
     expect(ctrl.metadata).toMatchObject({ upperControlLimit: 100, lowerControlLimit: -100 });
     expect(ctrl.data).toEqual([42.5]);

@@ -161,7 +161,14 @@ export class ClientSubscription {
   confirm: ((error?: CaError) => void) | undefined;
 
   /** @internal */
-  constructor(channel: ClientChannel, id: number, dataType: number, count: number, mask: number, listener: (value: ChannelValue) => void) {
+  constructor(
+    channel: ClientChannel,
+    id: number,
+    dataType: number,
+    count: number,
+    mask: number,
+    listener: (value: ChannelValue) => void,
+  ) {
     this.channel = channel;
     this.id = id;
     this.dataType = dataType;
@@ -257,7 +264,8 @@ export class ClientChannel {
     );
     this.client.stats.reads += 1;
     const value = result as ChannelValue;
-    if (value.status !== ECA_NORMAL) throw new CaError(`${this.name}: read failed: ${ecaName(value.status)}`, value.status);
+    if (value.status !== ECA_NORMAL)
+      throw new CaError(`${this.name}: read failed: ${ecaName(value.status)}`, value.status);
     return value;
   }
 
@@ -268,7 +276,8 @@ export class ClientChannel {
   async put(value: number | string | readonly (number | string)[], options: PutOptions = {}): Promise<number> {
     const circuit = this.requireCircuit();
     const values = Array.isArray(value) ? (value as readonly (number | string)[]) : [value as number | string];
-    const fallback = typeof values[0] === 'string' && this.nativeType !== DbrType.STRING ? DbrType.STRING : this.nativeType;
+    const fallback =
+      typeof values[0] === 'string' && this.nativeType !== DbrType.STRING ? DbrType.STRING : this.nativeType;
     const dataType = typeId(options.type, fallback);
     this.client.stats.writes += 1;
     if (options.notify === false) {
@@ -889,7 +898,10 @@ export class CaClient {
       if (batch.length === 0) return;
       datagrams += 1;
       this.sequence = (this.sequence + 1) >>> 0;
-      const datagram = concatBytes([build.versionRequest({ sequence: this.sequence, version: CA_MINOR_VERSION }), ...batch]);
+      const datagram = concatBytes([
+        build.versionRequest({ sequence: this.sequence, version: CA_MINOR_VERSION }),
+        ...batch,
+      ]);
       for (const d of this.destinations) {
         this.tap('send', 'udp', datagram);
         this.udp.send(datagram, d.port, d.host);

@@ -49,7 +49,7 @@ export function readElements(pv: Pv, target: NativeType, count: number): Element
       continue;
     }
     const v = src[i] as number | string;
-    out[i] = typeof v === 'number' ? v : parseNumber(v) ?? 0;
+    out[i] = typeof v === 'number' ? v : (parseNumber(v) ?? 0);
   }
   return out;
 }

@@ -35,7 +35,11 @@ async function exchangeTcp(bytes: Uint8Array): Promise<void> {
   const socket = net.connect({ port: ioc.tcpPort, host: '127.0.0.1' });
   socket.on('data', () => undefined);
   await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-  const opening = concatBytes([build.versionRequest({}), build.createChanRequest({ name: 'f:double', cid: 1 }), build.createChanRequest({ name: 'f:longarray', cid: 2 })]);
+  const opening = concatBytes([
+    build.versionRequest({}),
+    build.createChanRequest({ name: 'f:double', cid: 1 }),
+    build.createChanRequest({ name: 'f:longarray', cid: 2 }),
+  ]);
   socket.write(concatBytes([opening, bytes]));
   await new Promise((resolve) => setTimeout(resolve, 15));
   socket.destroy();

@@ -8,8 +8,26 @@ export { connectClient, parseAddrList, CaClient, ClientChannel, ClientSubscripti
 export type { ClientOptions, ClientStats, ChannelValue, GetOptions, PutOptions, SubscribeOptions } from './client.js';
 export { runLoad, defaultLoadPvNames, parseFamilies, DBR_FAMILIES } from './workload.js';
 export type { LoadOptions, LoadReport, DbrFamily } from './workload.js';
-export { Pv, PvDatabase, standardPvs, waveformPvs, parseWaveformGroup, coerceNumber, epicsTimeFromMs, ENUM_STATES } from './pvs.js';
-export type { NativeType, PvSpec, PvLimits, PvUpdate, PutFailure, EpicsTime, StandardPvOptions, WaveformGroup } from './pvs.js';
+export {
+  Pv,
+  PvDatabase,
+  standardPvs,
+  waveformPvs,
+  parseWaveformGroup,
+  coerceNumber,
+  epicsTimeFromMs,
+  ENUM_STATES,
+} from './pvs.js';
+export type {
+  NativeType,
+  PvSpec,
+  PvLimits,
+  PvUpdate,
+  PutFailure,
+  EpicsTime,
+  StandardPvOptions,
+  WaveformGroup,
+} from './pvs.js';
 export { Prng } from './prng.js';
 export { startRepeater } from './repeater.js';
 export type { RepeaterOptions, RepeaterHandle } from './repeater.js';

@@ -12,7 +12,10 @@ import { PYTHON, freeUdpPort, hasPyepics, runPython, until } from './test-suppor
 
 const SCRIPT = fileURLToPath(new URL('./test-support/pyepics_check.py', import.meta.url));
 const available = hasPyepics();
-if (!available) console.warn('skipping the pyepics interoperability tests: /usr/bin/python3 cannot import epics (apt-get install python3-pyepics)');
+if (!available)
+  console.warn(
+    'skipping the pyepics interoperability tests: /usr/bin/python3 cannot import epics (apt-get install python3-pyepics)',
+  );
 
 type Result = Record<string, unknown>;
 
@@ -153,35 +156,39 @@ describe.skipIf(!available)('pyepics (libca) against the simulator', { timeout: 
 
   // libca registers with the repeater 10 s after it starts and, without beacons, retries a lost circuit's
   // channels on a 10 s governor: this check takes 10-20 s, so it runs only when asked for.
-  it.skipIf(!process.env.CA_SIM_SLOW_TESTS)('reconnects after the IOC restarts (set CA_SIM_SLOW_TESTS=1)', { timeout: 60000 }, async () => {
-    const repeater = await startRepeater({ port: 0 });
-    const beaconPort = repeater.port;
-    const second = await startIoc({ prefix: 'reboot:', port: 0, beaconPort, beaconPeriodMs: 200 });
-    try {
-      const child = spawn(PYTHON, [SCRIPT, 'reboot:', 'restart'], {
-        env: {
-          ...process.env,
-          EPICS_CA_AUTO_ADDR_LIST: 'NO',
-          EPICS_CA_ADDR_LIST: `127.0.0.1:${second.udpPort}`,
-          EPICS_CA_REPEATER_PORT: String(beaconPort),
-        },
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-      await until(() => stdout.includes('READY'), 20000);
-      await second.restart({ downMs: 200 });
-      expect(await exited, stderr).toBe(0);
-      const r = JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as Result;
-      expect(r.connected).toBe(true);
-      expect((r.events as boolean[]).slice(0, 3)).toEqual([true, false, true]);
-      expect(typeof r.value_after).toBe('number');
-      expect(repeater.clients().length).toBeGreaterThan(0);
-    } finally {
-      await second.stop();
-      await repeater.stop();
-    }
-  });
+  it.skipIf(!process.env.CA_SIM_SLOW_TESTS)(
+    'reconnects after the IOC restarts (set CA_SIM_SLOW_TESTS=1)',
+    { timeout: 60000 },
+    async () => {
+      const repeater = await startRepeater({ port: 0 });
+      const beaconPort = repeater.port;
+      const second = await startIoc({ prefix: 'reboot:', port: 0, beaconPort, beaconPeriodMs: 200 });
+      try {
+        const child = spawn(PYTHON, [SCRIPT, 'reboot:', 'restart'], {
+          env: {
+            ...process.env,
+            EPICS_CA_AUTO_ADDR_LIST: 'NO',
+            EPICS_CA_ADDR_LIST: `127.0.0.1:${second.udpPort}`,
+            EPICS_CA_REPEATER_PORT: String(beaconPort),
+          },
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+        await until(() => stdout.includes('READY'), 20000);
+        await second.restart({ downMs: 200 });
+        expect(await exited, stderr).toBe(0);
+        const r = JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as Result;
+        expect(r.connected).toBe(true);
+        expect((r.events as boolean[]).slice(0, 3)).toEqual([true, false, true]);
+        expect(typeof r.value_after).toBe('number');
+        expect(repeater.clients().length).toBeGreaterThan(0);
+      } finally {
+        await second.stop();
+        await repeater.stop();
+      }
+    },
+  );
 });

@@ -131,7 +131,11 @@ async function ioc(args: string[]): Promise<void> {
     port: intOption(values.port, 'port', envPort('EPICS_CAS_SERVER_PORT', 'EPICS_CA_SERVER_PORT') ?? 5064),
     tcpPort: values['tcp-port'] === undefined ? undefined : intOption(values['tcp-port'], 'tcp-port', 0),
     host: values.host ?? '127.0.0.1',
-    beaconPort: intOption(values['beacon-port'], 'beacon-port', envPort('EPICS_CAS_BEACON_PORT', 'EPICS_CA_REPEATER_PORT') ?? 5065),
+    beaconPort: intOption(
+      values['beacon-port'],
+      'beacon-port',
+      envPort('EPICS_CAS_BEACON_PORT', 'EPICS_CA_REPEATER_PORT') ?? 5065,
+    ),
     beaconAddress: values['beacon-address'] ?? '127.0.0.1',
     beaconPeriodMs: intOption(values['beacon-period'], 'beacon-period', 15) * 1000,
     seed: intOption(values.seed, 'seed', 1),
@@ -192,7 +196,10 @@ async function load(args: string[]): Promise<void> {
     durationMs: intOption(values.duration, 'duration', 10) * 1000,
     storm: intOption(values.storm, 'storm', 0),
     seed: intOption(values.seed, 'seed', 1),
-    client: values['repeater-port'] === undefined ? {} : { repeaterPort: intOption(values['repeater-port'], 'repeater-port', 5065) },
+    client:
+      values['repeater-port'] === undefined
+        ? {}
+        : { repeaterPort: intOption(values['repeater-port'], 'repeater-port', 5065) },
     signal: controller.signal,
   });
   process.stdout.write(`${JSON.stringify({ msg: 'load done', ...report })}\n`);
@@ -210,11 +217,15 @@ async function repeater(args: string[]): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
-  const handle = await startRepeater({ port: intOption(values.port, 'port', envPort('EPICS_CA_REPEATER_PORT') ?? 5065) });
+  const handle = await startRepeater({
+    port: intOption(values.port, 'port', envPort('EPICS_CA_REPEATER_PORT') ?? 5065),
+  });
   process.stdout.write(`${JSON.stringify({ msg: 'repeater ready', port: handle.port })}\n`);
   const sig = await waitForSignal();
   await handle.stop();
-  process.stdout.write(`${JSON.stringify({ msg: 'repeater stopped', signal: sig, clients: handle.clients().length, forwarded: handle.forwarded })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ msg: 'repeater stopped', signal: sig, clients: handle.clients().length, forwarded: handle.forwarded })}\n`,
+  );
 }
 
 async function main(argv: string[]): Promise<number> {

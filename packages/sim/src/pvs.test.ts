@@ -3,7 +3,17 @@ import { describe, expect, it } from 'vitest';
 import { readElements, writeElements } from './convert.js';
 import { Prng } from './prng.js';
 import type { PvSpec } from './pvs.js';
-import { ENUM_STATES, Pv, PvDatabase, coerceNumber, epicsTimeFromMs, ownPeriodMs, parseWaveformGroup, standardPvs, waveformPvs } from './pvs.js';
+import {
+  ENUM_STATES,
+  Pv,
+  PvDatabase,
+  coerceNumber,
+  epicsTimeFromMs,
+  ownPeriodMs,
+  parseWaveformGroup,
+  standardPvs,
+  waveformPvs,
+} from './pvs.js';
 
 const NOW = Date.UTC(2023, 10, 14, 22, 13, 20, 250); // 1700000000.25 s
 
@@ -92,7 +102,10 @@ describe('Pv', () => {
 
   it('updates deterministically for a seed', () => {
     const run = (): number[] => {
-      const pv = new Pv({ name: 'x', type: 'DOUBLE', update: { kind: 'random' }, limits: { displayLow: 0, displayHigh: 10 } }, NOW);
+      const pv = new Pv(
+        { name: 'x', type: 'DOUBLE', update: { kind: 'random' }, limits: { displayLow: 0, displayHigh: 10 } },
+        NOW,
+      );
       const prng = new Prng(5);
       const out: number[] = [];
       for (let i = 0; i < 10; i++) {
@@ -127,14 +140,17 @@ describe('standardPvs', () => {
     expect(db.get('P:waveform')?.maxCount).toBe(1000);
     expect(db.get('P:waveform')?.type).toBe('DOUBLE');
     expect(db.get('P:counter')?.update).toEqual({ kind: 'counter', periodMs: 100 });
-    for (const n of ['double', 'long', 'string', 'enum', 'waveform', 'counter']) expect(db.get(`P:${n}`)?.writable).toBe(true);
+    for (const n of ['double', 'long', 'string', 'enum', 'waveform', 'counter'])
+      expect(db.get(`P:${n}`)?.writable).toBe(true);
   });
 
   it('generates N extra PVs covering every native type', () => {
     const specs = standardPvs({ prefix: 'g:', generated: 9, seed: 3, bigWaveformCount: 10 });
     const generated = specs.filter((s) => /^g:pv\d+$/.test(s.name));
     expect(generated).toHaveLength(9);
-    expect(new Set(generated.map((s) => s.type))).toEqual(new Set(['DOUBLE', 'FLOAT', 'LONG', 'SHORT', 'CHAR', 'ENUM', 'STRING']));
+    expect(new Set(generated.map((s) => s.type))).toEqual(
+      new Set(['DOUBLE', 'FLOAT', 'LONG', 'SHORT', 'CHAR', 'ENUM', 'STRING']),
+    );
     expect(standardPvs({ prefix: 'g:', generated: 9, seed: 3, bigWaveformCount: 10 })).toEqual(specs);
   });
 

@@ -162,7 +162,8 @@ export class Pv {
     }
     const numbers: number[] = [];
     for (const v of values) {
-      if (typeof v !== 'number' || (Number.isNaN(v) && this.type !== 'DOUBLE' && this.type !== 'FLOAT')) return 'bad-value';
+      if (typeof v !== 'number' || (Number.isNaN(v) && this.type !== 'DOUBLE' && this.type !== 'FLOAT'))
+        return 'bad-value';
       const n = coerceNumber(this.type, v);
       if (this.type === 'ENUM' && this.enumStrings.length > 0 && n >= this.enumStrings.length) return 'bad-value';
       numbers.push(n);
@@ -181,7 +182,10 @@ export class Pv {
         this.commit([`tick ${this.ticks}`], nowMs);
       } else {
         const step = update.step ?? 1;
-        this.commit((this.value as number[]).map((v) => coerceNumber(this.type, v + step)), nowMs);
+        this.commit(
+          (this.value as number[]).map((v) => coerceNumber(this.type, v + step)),
+          nowMs,
+        );
       }
       return;
     }
@@ -270,7 +274,11 @@ export class Pv {
 
   private initialValue(initial: PvSpec['value']): number[] | string[] {
     const given: readonly (number | string)[] =
-      initial === undefined ? [] : Array.isArray(initial) ? (initial as readonly (number | string)[]) : [initial as number | string];
+      initial === undefined
+        ? []
+        : Array.isArray(initial)
+          ? (initial as readonly (number | string)[])
+          : [initial as number | string];
     if (given.length > this.maxCount) throw new RangeError(`${this.name}: initial value longer than count`);
     const length = given.length === 0 ? this.maxCount : given.length;
     if (this.isString) {
@@ -400,7 +408,8 @@ export interface WaveformGroup {
 export function waveformPvs(prefix: string, groups: readonly WaveformGroup[]): PvSpec[] {
   const specs: PvSpec[] = [];
   for (const g of groups) {
-    if (!Number.isInteger(g.count) || g.count < 1) throw new RangeError(`waveform count must be a positive integer, got ${g.count}`);
+    if (!Number.isInteger(g.count) || g.count < 1)
+      throw new RangeError(`waveform count must be a positive integer, got ${g.count}`);
     if (!(g.rateHz > 0)) throw new RangeError(`waveform rate must be > 0 Hz, got ${g.rateHz}`);
     const copies = g.copies ?? 1;
     for (let i = 0; i < copies; i++) {
@@ -426,8 +435,13 @@ export function waveformPvs(prefix: string, groups: readonly WaveformGroup[]): P
 export function parseWaveformGroup(text: string): WaveformGroup {
   const m = /^(\d+)(?:@(\d+(?:\.\d+)?))?(?:x(\d+))?$/.exec(text.trim());
   if (m === null) throw new RangeError(`waveform "${text}" is not COUNT[@HZ][xN]`);
-  const group = { count: Number(m[1]), rateHz: m[2] === undefined ? 10 : Number(m[2]), copies: m[3] === undefined ? 1 : Number(m[3]) };
-  if (group.count < 1 || group.rateHz <= 0 || group.copies < 1) throw new RangeError(`waveform "${text}" needs COUNT ≥ 1, HZ > 0, N ≥ 1`);
+  const group = {
+    count: Number(m[1]),
+    rateHz: m[2] === undefined ? 10 : Number(m[2]),
+    copies: m[3] === undefined ? 1 : Number(m[3]),
+  };
+  if (group.count < 1 || group.rateHz <= 0 || group.copies < 1)
+    throw new RangeError(`waveform "${text}" needs COUNT ≥ 1, HZ > 0, N ≥ 1`);
   return group;
 }
 
@@ -514,7 +528,13 @@ export function standardPvs(options: StandardPvOptions): PvSpec[] {
       units: 'steps',
       limits: { displayLow: -1000, displayHigh: 1000, alarmLow: -900, alarmHigh: 900 },
     },
-    { name: `${p}char`, type: 'CHAR', value: 65, units: 'chr', limits: { displayLow: 0, displayHigh: 127, warningHigh: 120 } },
+    {
+      name: `${p}char`,
+      type: 'CHAR',
+      value: 65,
+      units: 'chr',
+      limits: { displayLow: 0, displayHigh: 127, warningHigh: 120 },
+    },
     { name: `${p}chararray`, type: 'CHAR', count: 64, value: [...Buffer.from('ca-shark simulator\0')] },
     { name: `${p}longarray`, type: 'LONG', count: 16, value: Array.from({ length: 16 }, (_, i) => i * i) },
     { name: `${p}stringarray`, type: 'STRING', count: 4, value: ['alpha', 'beta', 'gamma', 'delta'] },
@@ -546,7 +566,12 @@ export function standardPvs(options: StandardPvOptions): PvSpec[] {
   const generated = options.generated ?? 0;
   for (let i = 0; i < generated; i++) {
     const kind = GENERATED_KINDS[i % GENERATED_KINDS.length] as { type: NativeType; count: number };
-    const spec: PvSpec = { name: `${p}pv${i}`, type: kind.type, count: kind.count, update: { kind: i % 2 === 0 ? 'sine' : 'random' } };
+    const spec: PvSpec = {
+      name: `${p}pv${i}`,
+      type: kind.type,
+      count: kind.count,
+      update: { kind: i % 2 === 0 ? 'sine' : 'random' },
+    };
     if (kind.type === 'ENUM') {
       spec.enumStrings = ['Low', 'Mid', 'High'];
       spec.value = prng.int(0, 2);

@@ -19,9 +19,13 @@ afterEach(async () => {
 
 function decode(data: Buffer): CaFrame[] {
   const out: CaFrame[] = [];
-  deframeDatagram(data, (f) => out.push({ ...f }), (fault) => {
-    throw new Error(fault.message);
-  });
+  deframeDatagram(
+    data,
+    (f) => out.push({ ...f }),
+    (fault) => {
+      throw new Error(fault.message);
+    },
+  );
   return out;
 }
 
@@ -33,18 +37,29 @@ it('confirms registrations and forwards beacons with the sender address filled i
   // libca registers with an empty datagram; others send the 16-byte REPEATER_REGISTER.
   a.socket.send(Buffer.alloc(0), repeater.port, '127.0.0.1');
   await until(() => a.messages.length === 1);
-  expect(decode(a.messages[0]?.data as Buffer)[0]).toMatchObject({ command: Command.REPEATER_CONFIRM, parameter2: 0x7f000001 });
+  expect(decode(a.messages[0]?.data as Buffer)[0]).toMatchObject({
+    command: Command.REPEATER_CONFIRM,
+    parameter2: 0x7f000001,
+  });
   b.socket.send(build.repeaterRegisterRequest({ client_address: '127.0.0.1' }), repeater.port, '127.0.0.1');
   await until(() => b.messages.length === 1 && a.messages.length === 2);
   expect(decode(b.messages[0]?.data as Buffer)[0]?.command).toBe(Command.REPEATER_CONFIRM);
   // The earlier client is woken with an all-zero VERSION.
-  expect(decode(a.messages[1]?.data as Buffer)[0]).toMatchObject({ command: Command.VERSION, dataCount: 0, parameter1: 0 });
+  expect(decode(a.messages[1]?.data as Buffer)[0]).toMatchObject({
+    command: Command.VERSION,
+    dataCount: 0,
+    parameter1: 0,
+  });
   expect(repeater.clients()).toHaveLength(2);
 
   ioc = await startIoc({ prefix: 'r:', port: 0, beaconPort: repeater.port, beaconInitialMs: 5, beaconPeriodMs: 50 });
   await until(() => a.messages.length >= 5 && b.messages.length >= 4);
   const beacons = a.messages.slice(2).map((m) => decode(m.data)[0] as CaFrame);
-  expect(beacons.every((f) => f.command === Command.RSRV_IS_UP && f.dataCount === ioc?.tcpPort && f.parameter2 === 0x7f000001)).toBe(true);
+  expect(
+    beacons.every(
+      (f) => f.command === Command.RSRV_IS_UP && f.dataCount === ioc?.tcpPort && f.parameter2 === 0x7f000001,
+    ),
+  ).toBe(true);
   expect(beacons.map((f) => f.parameter1).slice(0, 3)).toEqual([0, 1, 2]);
 });
 

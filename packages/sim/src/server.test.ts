@@ -49,7 +49,9 @@ async function udpExchange(datagram: Uint8Array, port: number, address = '127.0.
 }
 
 /** A raw TCP client: sends bytes, collects deframed replies. */
-async function rawCircuit(port: number): Promise<{ frames: CaFrame[]; send: (b: Uint8Array) => void; socket: net.Socket; closed: Promise<void> }> {
+async function rawCircuit(
+  port: number,
+): Promise<{ frames: CaFrame[]; send: (b: Uint8Array) => void; socket: net.Socket; closed: Promise<void> }> {
   const socket = net.connect({ port, host: '127.0.0.1' });
   await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
   const got: CaFrame[] = [];
@@ -68,7 +70,11 @@ async function rawCircuit(port: number): Promise<{ frames: CaFrame[]; send: (b: 
 }
 
 const open = (): Uint8Array =>
-  concatBytes([build.versionRequest({ priority: 0 }), build.clientNameRequest({ name: 'tester' }), build.hostNameRequest({ name: 'box' })]);
+  concatBytes([
+    build.versionRequest({ priority: 0 }),
+    build.clientNameRequest({ name: 'tester' }),
+    build.hostNameRequest({ name: 'box' }),
+  ]);
 
 describe('UDP name resolution', () => {
   it('batches replies in one datagram led by the echoed VERSION, with NOT_FOUND on DO_REPLY', async () => {
@@ -85,7 +91,13 @@ describe('UDP name resolution', () => {
     const f = frames(replies[0] as Buffer);
     expect(f.map((x) => x.command)).toEqual([Command.VERSION, Command.SEARCH, Command.NOT_FOUND, Command.SEARCH]);
     expect(f[0]).toMatchObject({ dataType: 1, dataCount: 13, parameter1: 77 });
-    expect(f[1]).toMatchObject({ dataType: h.tcpPort, dataCount: 0, parameter1: 0xffffffff, parameter2: 1, payloadSize: 8 });
+    expect(f[1]).toMatchObject({
+      dataType: h.tcpPort,
+      dataCount: 0,
+      parameter1: 0xffffffff,
+      parameter2: 1,
+      payloadSize: 8,
+    });
     expect(f[1]?.payload.subarray(0, 2)).toEqual(Uint8Array.of(0, 13));
     expect(f[2]).toMatchObject({ dataType: 10, parameter1: 2, parameter2: 2, payloadSize: 0 });
     expect(f[3]).toMatchObject({ parameter2: 4 });
@@ -96,13 +108,21 @@ describe('UDP name resolution', () => {
     const h = await ioc();
     const f = frames((await udpExchange(build.searchRequest({ name: 't:long', cid: 9 }), h.udpPort))[0] as Buffer);
     expect(f.map((x) => x.command)).toEqual([Command.SEARCH]);
-    expect(await udpExchange(concatBytes([build.versionRequest({ sequence: 1 }), build.searchRequest({ name: 'x', cid: 1 })]), h.udpPort)).toEqual([]);
+    expect(
+      await udpExchange(
+        concatBytes([build.versionRequest({ sequence: 1 }), build.searchRequest({ name: 'x', cid: 1 })]),
+        h.udpPort,
+      ),
+    ).toEqual([]);
   });
 
   it('splits many replies into datagrams of at most 1472 bytes, each led by VERSION', async () => {
     const names = Array.from({ length: 100 }, (_, i) => `t:pv${i}`);
     const h = await ioc({ pvs: 100 });
-    const parts = [build.versionRequest({ sequence: 5 }), ...names.map((name, i) => build.searchRequest({ name, cid: 100 + i }))];
+    const parts = [
+      build.versionRequest({ sequence: 5 }),
+      ...names.map((name, i) => build.searchRequest({ name, cid: 100 + i })),
+    ];
     const replies = await udpExchange(concatBytes(parts), h.udpPort);
     expect(replies.length).toBeGreaterThan(1);
     const cids: number[] = [];
@@ -153,7 +173,9 @@ describe('beacons', () => {
       const h = await ioc({ beacons: true, beaconPort: collector.port, beaconInitialMs: 5, beaconPeriodMs: 40 });
       await until(() => collector.messages.length >= 5);
       const first = collector.messages.map((m) => frames(m.data)[0] as CaFrame);
-      expect(first.every((f) => f.command === Command.RSRV_IS_UP && f.dataType === 13 && f.dataCount === h.tcpPort)).toBe(true);
+      expect(
+        first.every((f) => f.command === Command.RSRV_IS_UP && f.dataType === 13 && f.dataCount === h.tcpPort),
+      ).toBe(true);
       expect(first.slice(0, 5).map((f) => f.parameter1)).toEqual([0, 1, 2, 3, 4]);
       await h.restart();
       const mark = collector.messages.length;
@@ -229,7 +251,13 @@ describe('TCP circuits', () => {
   it('sends SERVER_DISCONN for channels of a removed PV, and for every channel on a polite stop', async () => {
     const h = await startIoc({ prefix: 't:', port: 0, beacons: false });
     const c = await rawCircuit(h.tcpPort);
-    c.send(concatBytes([open(), build.createChanRequest({ name: 't:double', cid: 11 }), build.createChanRequest({ name: 't:long', cid: 12 })]));
+    c.send(
+      concatBytes([
+        open(),
+        build.createChanRequest({ name: 't:double', cid: 11 }),
+        build.createChanRequest({ name: 't:long', cid: 12 }),
+      ]),
+    );
     await until(() => c.frames.length >= 5);
     expect(h.removePv('t:double')).toBe(true);
     await until(() => c.frames.length >= 6);
@@ -247,10 +275,23 @@ describe('TCP circuits', () => {
     const sid = (c.frames[2] as CaFrame).parameter2;
     c.send(build.eventAddRequest({ data_type: DbrType.TIME_LONG, data_count: 1, sid, subscriptionid: 8, mask: 5 }));
     await until(() => c.frames.length >= 4);
-    expect(c.frames[3]).toMatchObject({ command: Command.EVENT_ADD, dataType: DbrType.TIME_LONG, parameter1: ECA_NORMAL, parameter2: 8, payloadSize: 16 });
+    expect(c.frames[3]).toMatchObject({
+      command: Command.EVENT_ADD,
+      dataType: DbrType.TIME_LONG,
+      parameter1: ECA_NORMAL,
+      parameter2: 8,
+      payloadSize: 16,
+    });
     c.send(build.eventCancelRequest({ data_type: DbrType.TIME_LONG, data_count: 1, sid, subscriptionid: 8 }));
     await until(() => c.frames.length >= 5);
-    expect(c.frames[4]).toMatchObject({ command: Command.EVENT_ADD, payloadSize: 0, dataType: DbrType.TIME_LONG, dataCount: 1, parameter1: sid, parameter2: 8 });
+    expect(c.frames[4]).toMatchObject({
+      command: Command.EVENT_ADD,
+      payloadSize: 0,
+      dataType: DbrType.TIME_LONG,
+      dataCount: 1,
+      parameter1: sid,
+      parameter2: 8,
+    });
     c.socket.destroy();
   });
 

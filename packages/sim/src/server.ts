@@ -343,7 +343,14 @@ class Ioc implements IocHandle {
     }
     this.startUpdates();
     this.running = true;
-    this.log({ level: 'info', msg: 'ioc started', host: this.host, udpPort: this.udpPort, tcpPort: this.tcpPort, pvs: this.db.size });
+    this.log({
+      level: 'info',
+      msg: 'ioc started',
+      host: this.host,
+      udpPort: this.udpPort,
+      tcpPort: this.tcpPort,
+      pvs: this.db.size,
+    });
   }
 
   async stop(options: { disconnect?: boolean } = {}): Promise<void> {
@@ -388,7 +395,14 @@ class Ioc implements IocHandle {
   forgetCircuit(circuit: Circuit, channels: number): void {
     if (!this.circuits.delete(circuit)) return;
     this.stats.circuitsOpen -= 1;
-    this.log({ level: 'info', msg: 'circuit closed', client: circuit.peer, user: circuit.userName, host: circuit.hostName, channels });
+    this.log({
+      level: 'info',
+      msg: 'circuit closed',
+      client: circuit.peer,
+      user: circuit.userName,
+      host: circuit.hostName,
+      channels,
+    });
   }
 
   // ---- periodic updates ----------------------------------------------------------------------
@@ -453,7 +467,8 @@ class Ioc implements IocHandle {
       msg,
       (frame: CaFrame) => {
         if (frame.command === Command.VERSION) {
-          if (frame.dataType === VERSION_SEQUENCE_FLAG && frame.dataCount >= MINOR_UDP_VERSION) sequence = frame.parameter1;
+          if (frame.dataType === VERSION_SEQUENCE_FLAG && frame.dataCount >= MINOR_UDP_VERSION)
+            sequence = frame.parameter1;
           return;
         }
         if (frame.command !== Command.SEARCH) return;
@@ -815,7 +830,13 @@ class Circuit {
       }
       this.send(
         encodeMessage(
-          { command: Command.READ_NOTIFY, dataType, dataCount: frame.dataCount, parameter1: reply, parameter2: frame.parameter2 },
+          {
+            command: Command.READ_NOTIFY,
+            dataType,
+            dataCount: frame.dataCount,
+            parameter1: reply,
+            parameter2: frame.parameter2,
+          },
           new Uint8Array(size),
         ),
       );
@@ -892,7 +913,12 @@ class Circuit {
     const status = this.applyWrite(ch, frame);
     if (frame.command === Command.WRITE_NOTIFY) {
       this.send(
-        build.writeNotifyResponse({ data_type: frame.dataType, data_count: frame.dataCount, status, ioid: frame.parameter2 }),
+        build.writeNotifyResponse({
+          data_type: frame.dataType,
+          data_count: frame.dataCount,
+          status,
+          ioid: frame.parameter2,
+        }),
       );
     } else if (status !== ECA_NORMAL) {
       this.sendError(frame, ch.cid, status, `write to ${ch.pv.name} failed`);
@@ -974,7 +1000,13 @@ class Circuit {
       const size = dbrAlignedSize(sub.dataType, sub.count) ?? 0;
       this.send(
         encodeMessage(
-          { command: Command.EVENT_ADD, dataType: sub.dataType, dataCount: sub.count, parameter1: reply, parameter2: sub.id },
+          {
+            command: Command.EVENT_ADD,
+            dataType: sub.dataType,
+            dataCount: sub.count,
+            parameter1: reply,
+            parameter2: sub.id,
+          },
           new Uint8Array(size <= MAX_ZERO_FILL ? size : 0),
         ),
       );
@@ -982,7 +1014,13 @@ class Circuit {
     }
     this.send(
       encodeMessage(
-        { command: Command.EVENT_ADD, dataType: sub.dataType, dataCount: reply.count, parameter1: ECA_NORMAL, parameter2: sub.id },
+        {
+          command: Command.EVENT_ADD,
+          dataType: sub.dataType,
+          dataCount: reply.count,
+          parameter1: ECA_NORMAL,
+          parameter2: sub.id,
+        },
         reply.payload,
       ),
     );
@@ -1005,7 +1043,12 @@ class Circuit {
     this.removeSubscription(sub);
     // RSRV confirms with EVENT_ADD carrying the subscription's type and count and p1 = SID.
     this.send(
-      build.eventCancelResponse({ data_type: sub.dataType, data_count: sub.count, sid: sub.channel.sid, subscriptionid: sub.id }),
+      build.eventCancelResponse({
+        data_type: sub.dataType,
+        data_count: sub.count,
+        sid: sub.channel.sid,
+        subscriptionid: sub.id,
+      }),
     );
   }
 

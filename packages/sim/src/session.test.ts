@@ -47,9 +47,32 @@ it('decodes a whole session (search, circuit, every operation and error) without
   });
   const c = client;
   const missing = c.channel('s:missing');
-  const chans = await Promise.all(['double', 'enum', 'string', 'waveform', 'bigwave', 'readonly', 'longarray', 'counter'].map((n) => c.connect(`s:${n}`)));
-  const [d, e, s, w, big, ro, la, counter] = chans as [typeof chans[0], typeof chans[0], typeof chans[0], typeof chans[0], typeof chans[0], typeof chans[0], typeof chans[0], typeof chans[0]];
-  for (const type of ['DOUBLE', 'STS_DOUBLE', 'TIME_DOUBLE', 'GR_DOUBLE', 'CTRL_DOUBLE', 'STRING', 'CLASS_NAME', 'STSACK_STRING']) await d.get({ type });
+  const chans = await Promise.all(
+    ['double', 'enum', 'string', 'waveform', 'bigwave', 'readonly', 'longarray', 'counter'].map((n) =>
+      c.connect(`s:${n}`),
+    ),
+  );
+  const [d, e, s, w, big, ro, la, counter] = chans as [
+    (typeof chans)[0],
+    (typeof chans)[0],
+    (typeof chans)[0],
+    (typeof chans)[0],
+    (typeof chans)[0],
+    (typeof chans)[0],
+    (typeof chans)[0],
+    (typeof chans)[0],
+  ];
+  for (const type of [
+    'DOUBLE',
+    'STS_DOUBLE',
+    'TIME_DOUBLE',
+    'GR_DOUBLE',
+    'CTRL_DOUBLE',
+    'STRING',
+    'CLASS_NAME',
+    'STSACK_STRING',
+  ])
+    await d.get({ type });
   await e.get({ type: 'CTRL_ENUM' });
   await s.get({ type: 'TIME_STRING' });
   await w.get({ type: 'CTRL_DOUBLE' });
@@ -106,7 +129,11 @@ it('decodes a whole session (search, circuit, every operation and error) without
     expect(names, expected).toContain(expected);
   }
   const bad = decoded.filter(
-    (x) => x.cmd.name === 'Unknown' || x.cmd.problem !== undefined || x.cmd.data_problem !== undefined || (x.frame.anomalies?.length ?? 0) > 0,
+    (x) =>
+      x.cmd.name === 'Unknown' ||
+      x.cmd.problem !== undefined ||
+      x.cmd.data_problem !== undefined ||
+      (x.frame.anomalies?.length ?? 0) > 0,
   );
   expect(bad.map((x) => ({ stream: x.stream, cmd: x.cmd }))).toEqual([]);
   expect(decoded.some((x) => x.frame.headerSize === 24)).toBe(true);

@@ -78,9 +78,22 @@ export interface LoadReport {
 
 /** The standard names a load uses by default (see `standardPvs`). */
 export function defaultLoadPvNames(prefix: string, generatedPvs = 0): string[] {
-  const names = ['double', 'long', 'string', 'enum', 'waveform', 'counter', 'float', 'short', 'char', 'chararray', 'longarray', 'stringarray', 'readonly', 'sine'].map(
-    (n) => `${prefix}${n}`,
-  );
+  const names = [
+    'double',
+    'long',
+    'string',
+    'enum',
+    'waveform',
+    'counter',
+    'float',
+    'short',
+    'char',
+    'chararray',
+    'longarray',
+    'stringarray',
+    'readonly',
+    'sine',
+  ].map((n) => `${prefix}${n}`);
   for (let i = 0; i < generatedPvs; i++) names.push(`${prefix}pv${i}`);
   return names;
 }
@@ -108,7 +121,8 @@ export function parseFamilies(text: string): DbrFamily[] {
   for (const part of text.split(',')) {
     const name = part.trim().toLowerCase();
     if (name === '') continue;
-    if (!(DBR_FAMILIES as readonly string[]).includes(name)) throw new RangeError(`unknown DBR family "${part}" (one of ${DBR_FAMILIES.join(', ')})`);
+    if (!(DBR_FAMILIES as readonly string[]).includes(name))
+      throw new RangeError(`unknown DBR family "${part}" (one of ${DBR_FAMILIES.join(', ')})`);
     out.push(name as DbrFamily);
   }
   if (out.length === 0) throw new RangeError('no DBR family given');
@@ -140,7 +154,9 @@ function valueFor(prng: Prng, ch: ClientChannel): number | string | (number | st
 async function runOneClient(
   client: CaClient,
   names: readonly string[],
-  options: Required<Pick<LoadOptions, 'channels' | 'monitors' | 'opsPerSecond' | 'writeShare' | 'resubscribeEveryMs'>> & {
+  options: Required<
+    Pick<LoadOptions, 'channels' | 'monitors' | 'opsPerSecond' | 'writeShare' | 'resubscribeEveryMs'>
+  > & {
     families: readonly DbrFamily[];
   },
   prng: Prng,
@@ -160,7 +176,8 @@ async function runOneClient(
       report.updates += 1;
     });
   };
-  for (let i = 0; i < Math.min(options.monitors, channels.length); i++) monitors.push(subscribe(channels[i] as ClientChannel));
+  for (let i = 0; i < Math.min(options.monitors, channels.length); i++)
+    monitors.push(subscribe(channels[i] as ClientChannel));
 
   const operate = async (ch: ClientChannel): Promise<void> => {
     const write = prng.next() < options.writeShare && (ch.accessRights & 2) !== 0;
@@ -199,7 +216,11 @@ async function runOneClient(
       }
       issued += Math.max(0, due);
     }
-    if (options.resubscribeEveryMs > 0 && monitors.length > 0 && Date.now() - lastResubscribe >= options.resubscribeEveryMs) {
+    if (
+      options.resubscribeEveryMs > 0 &&
+      monitors.length > 0 &&
+      Date.now() - lastResubscribe >= options.resubscribeEveryMs
+    ) {
       lastResubscribe = Date.now();
       const i = prng.int(0, monitors.length - 1);
       const old = monitors[i];
@@ -242,7 +263,11 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadReport> {
     readsByFamily: {},
     durationMs: 0,
   };
-  const clientOptions: ClientOptions = { ...options.client, addrList: options.addrList, serverPort: options.serverPort };
+  const clientOptions: ClientOptions = {
+    ...options.client,
+    addrList: options.addrList,
+    serverPort: options.serverPort,
+  };
   const perClient = {
     channels: options.channels ?? 10,
     monitors: options.monitors ?? 5,
@@ -254,7 +279,8 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadReport> {
   if (perClient.families.length === 0) throw new RangeError('a load needs at least one DBR family');
   const clients: CaClient[] = [];
   try {
-    for (let i = 0; i < report.clients; i++) clients.push(await connectClient({ ...clientOptions, userName: `load${i}` }));
+    for (let i = 0; i < report.clients; i++)
+      clients.push(await connectClient({ ...clientOptions, userName: `load${i}` }));
     let storm: CaClient | undefined;
     if ((options.storm ?? 0) > 0) {
       storm = await connectClient({ ...clientOptions, userName: 'storm' });
@@ -268,7 +294,8 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadReport> {
     );
     if (storm) {
       // The storm only searches: wait out the run, then count what its back-off sent.
-      while (Date.now() < deadline && !options.signal?.aborted) await sleep(Math.min(200, Math.max(0, deadline - Date.now())));
+      while (Date.now() < deadline && !options.signal?.aborted)
+        await sleep(Math.min(200, Math.max(0, deadline - Date.now())));
       report.stormSearches = storm.stats.searchRequests;
     }
   } finally {

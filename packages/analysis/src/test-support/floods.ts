@@ -33,10 +33,28 @@ export function* channelFlood(n: number): Generator<AnalysisRecord> {
     const pv = `flood:${i}`;
     const t = i * 1e-3;
     yield rec(t, FLOOD_CLIENT, FLOOD_SERVER, { name: 'CreateChanRequest', id: 18, pv, cid: i }, onCircuit(pv));
-    yield rec(t + 1e-4, FLOOD_SERVER, FLOOD_CLIENT, { name: 'CreateChanResponse', id: 18, data_type: 6, data_count: 1, cid: i, sid: i }, { ...onCircuit(pv), latency: 1e-4 });
-    yield rec(t + 2e-4, FLOOD_CLIENT, FLOOD_SERVER, { name: 'WriteNotifyRequest', id: 19, sid: i, ioid: i, data: [i], data_type: 6, data_count: 1 }, onCircuit(pv));
+    yield rec(
+      t + 1e-4,
+      FLOOD_SERVER,
+      FLOOD_CLIENT,
+      { name: 'CreateChanResponse', id: 18, data_type: 6, data_count: 1, cid: i, sid: i },
+      { ...onCircuit(pv), latency: 1e-4 },
+    );
+    yield rec(
+      t + 2e-4,
+      FLOOD_CLIENT,
+      FLOOD_SERVER,
+      { name: 'WriteNotifyRequest', id: 19, sid: i, ioid: i, data: [i], data_type: 6, data_count: 1 },
+      onCircuit(pv),
+    );
     for (const sub of [2 * i, 2 * i + 1]) {
-      yield rec(t + 3e-4, FLOOD_CLIENT, FLOOD_SERVER, { name: 'EventAddRequest', id: 1, sid: i, subscriptionid: sub, mask: 5 }, onCircuit(pv));
+      yield rec(
+        t + 3e-4,
+        FLOOD_CLIENT,
+        FLOOD_SERVER,
+        { name: 'EventAddRequest', id: 1, sid: i, subscriptionid: sub, mask: 5 },
+        onCircuit(pv),
+      );
     }
   }
 }

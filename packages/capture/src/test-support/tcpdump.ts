@@ -22,7 +22,19 @@ export interface Tcpdump {
 export function startTcpdump(iface: string, filter: string, file: string, readyTimeoutMs = 5000): Promise<Tcpdump> {
   const child: ChildProcess = spawn(
     'tcpdump',
-    ['-i', iface, '-U', '-n', '--immediate-mode', '-B', String(BUFFER_KIB), '--time-stamp-precision=nano', '-w', file, filter],
+    [
+      '-i',
+      iface,
+      '-U',
+      '-n',
+      '--immediate-mode',
+      '-B',
+      String(BUFFER_KIB),
+      '--time-stamp-precision=nano',
+      '-w',
+      file,
+      filter,
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';

@@ -99,11 +99,15 @@ describe('skipped flows', () => {
   it('stats counts them in text and --json', async () => {
     const path = flippedOpening();
     const text = await runCli(['stats', path]);
-    expect(lines(text.stdout)).toContain('Skipped flows: 1 TCP flow (696 bytes) not recognised as CA; name CA servers on other ports with --ports');
+    expect(lines(text.stdout)).toContain(
+      'Skipped flows: 1 TCP flow (696 bytes) not recognised as CA; name CA servers on other ports with --ports',
+    );
     expect(text.stderr).toMatch(/Skipped flow .* from frame 4/);
     const json = JSON.parse((await runCli(['stats', '--json', path])).stdout) as StatsReport;
     expect(json.skippedFlows).toEqual({ flows: 1, bytes: 696 });
-    const clean = JSON.parse((await runCli(['stats', '--json', fixture('example_tcp_data.pcap')])).stdout) as StatsReport;
+    const clean = JSON.parse(
+      (await runCli(['stats', '--json', fixture('example_tcp_data.pcap')])).stdout,
+    ) as StatsReport;
     expect(clean.skippedFlows).toEqual({ flows: 0, bytes: 0 });
   });
 });
@@ -121,7 +125,11 @@ describe('capture problems reach the user with their frame number', () => {
       const path = badBlock();
       const r = await runCli([...args, path]);
       expect(lines(r.stderr)).toEqual([
-        expect.stringMatching(new RegExp(`^ca-shark: ${path}: frame 2: captured length \\d+ does not fit in its \\d+-byte block \\[bad-block\\]$`)),
+        expect.stringMatching(
+          new RegExp(
+            `^ca-shark: ${path}: frame 2: captured length \\d+ does not fit in its \\d+-byte block \\[bad-block\\]$`,
+          ),
+        ),
       ]);
       expect(r.code).toBe(3);
     });
@@ -149,8 +157,14 @@ describe('capture problems reach the user with their frame number', () => {
     const path = tmp('cut.pcap', Uint8Array.from([...bytes.subarray(0, PCAP_HEADER_LEN), ...out]));
     const r = await runCli([path]);
     const err = lines(r.stderr);
-    expect(err.slice(0, 5)).toEqual([1, 2, 3, 4, 5].map((f) => expect.stringMatching(new RegExp(`^ca-shark: ${path}: frame ${f}: .*\\[truncated\\]$`))));
-    expect(err.slice(5)).toEqual([`ca-shark: ${path}: ${frames - 5} more 'truncated' problems, the last at frame ${frames} (${frames} in all)`]);
+    expect(err.slice(0, 5)).toEqual(
+      [1, 2, 3, 4, 5].map((f) =>
+        expect.stringMatching(new RegExp(`^ca-shark: ${path}: frame ${f}: .*\\[truncated\\]$`)),
+      ),
+    );
+    expect(err.slice(5)).toEqual([
+      `ca-shark: ${path}: ${frames - 5} more 'truncated' problems, the last at frame ${frames} (${frames} in all)`,
+    ]);
     expect(r.code).toBe(3);
   });
 });

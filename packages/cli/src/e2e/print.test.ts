@@ -68,7 +68,9 @@ describe('default output', () => {
     }
     // frame 18: DBR_TIME_STRING with an EPICS timestamp 0x36cc7f1f s + 0x0310d5f8 ns
     const timeString = out.find((l) => l.startsWith('1550523551.521056 '));
-    expect(timeString).toMatch(/ReadNotifyResponse\(data=\['000000'\], data_type=TIME_STRING, data_count=1, status=1, ioid=1, metadata=DBR_TIME_STRING\(/);
+    expect(timeString).toMatch(
+      /ReadNotifyResponse\(data=\['000000'\], data_type=TIME_STRING, data_count=1, status=1, ioid=1, metadata=DBR_TIME_STRING\(/,
+    );
     expect(timeString).toContain('timestamp=1550523551.051435'); // 919371551 s + 631152000, 0x0310d5f8 = 51435000 ns
   });
 
@@ -103,7 +105,13 @@ describe('--format', () => {
   });
 
   it('prints latency and literal braces', async () => {
-    const r = await runCli(['--format', '{{{command.name}}} {latency:.6f}', '--command', 'CreateChanResponse', fixture('example_tcp_data.pcap')]);
+    const r = await runCli([
+      '--format',
+      '{{{command.name}}} {latency:.6f}',
+      '--command',
+      'CreateChanResponse',
+      fixture('example_tcp_data.pcap'),
+    ]);
     // 1550523540.017625 - 1550523539.949666
     expect(lines(r.stdout)).toEqual(['{CreateChanResponse} 0.067959']);
   });
@@ -113,7 +121,9 @@ describe('--format', () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/unknown token \{bogus\}/);
-    expect(r.stderr).toMatch(/\{timestamp\}, \{src\}, \{dst\}, \{ethernet\}, \{ip\}, \{transport\}, \{command\}, \{pv\}, \{latency\}, \{role\}/);
+    expect(r.stderr).toMatch(
+      /\{timestamp\}, \{src\}, \{dst\}, \{ethernet\}, \{ip\}, \{transport\}, \{command\}, \{pv\}, \{latency\}, \{role\}/,
+    );
     expect(lines(r.stderr)).toHaveLength(1);
   });
 });
@@ -122,7 +132,9 @@ describe('--json', () => {
   it('prints one schema-valid object per message on every fixture', async () => {
     const ajv = new Ajv({ allErrors: true, strict: false });
     const validate = ajv.compile(JSON.parse(readFileSync(SCHEMA, 'utf8')) as object);
-    const runs = await Promise.all(FIXTURES.map((name) => Promise.all([runCli(['--json', fixture(name)]), runCli([fixture(name)])])));
+    const runs = await Promise.all(
+      FIXTURES.map((name) => Promise.all([runCli(['--json', fixture(name)]), runCli([fixture(name)])])),
+    );
     for (const [i, name] of FIXTURES.entries()) {
       const [text, plain] = runs[i];
       expect(text.code, name).toBe(0);
@@ -146,7 +158,15 @@ describe('--json', () => {
       pv: 'rpi:color',
       role: 'response',
       transport: { protocol: 'tcp', sport: 50421, dport: 46222 },
-      command: { name: 'ReadNotifyResponse', id: 15, data: ['000000'], data_type: 0, data_count: 1, status: 1, ioid: 0 },
+      command: {
+        name: 'ReadNotifyResponse',
+        id: 15,
+        data: ['000000'],
+        data_type: 0,
+        data_count: 1,
+        status: 1,
+        ioid: 0,
+      },
       request: { frame: 12, command: 'ReadNotifyRequest' },
     });
     expect(first['latency']).toBeCloseTo(0.048366, 6);
@@ -185,7 +205,10 @@ describe('filters', () => {
     const monitor = lines((await runCli(['--command', 'monitor', tcp])).stdout);
     expect(monitor).toHaveLength(7); // EventAddRequest, 4 updates, EventCancelRequest and its confirmation
     const two = lines((await runCli(['--command', 'hostnamerequest,ClientNameRequest', tcp])).stdout);
-    expect(two.map((l) => l.split(' ').pop())).toEqual(["HostNameRequest(name='pop-os')", "ClientNameRequest(name='dallan')"]);
+    expect(two.map((l) => l.split(' ').pop())).toEqual([
+      "HostNameRequest(name='pop-os')",
+      "ClientNameRequest(name='dallan')",
+    ]);
     const beacons = lines((await runCli(['--command', 'beacon', fixture('cabeacon.cap')])).stdout);
     expect(beacons).toHaveLength(8);
     const bad = await runCli(['--command', 'frobnicate', tcp]);
@@ -222,10 +245,14 @@ describe('help, version, colour, usage errors', () => {
   });
 
   it('colours on a terminal (a pseudo-terminal from script(1))', async () => {
-    const script = spawnSync('script', ['-qc', `"${process.execPath}" "${MAIN}" "${fixture('example_udp_data.pcap')}"`, '/dev/null'], {
-      env: plainEnv(),
-      encoding: 'utf8',
-    });
+    const script = spawnSync(
+      'script',
+      ['-qc', `"${process.execPath}" "${MAIN}" "${fixture('example_udp_data.pcap')}"`, '/dev/null'],
+      {
+        env: plainEnv(),
+        encoding: 'utf8',
+      },
+    );
     if (script.error) return; // util-linux script(1) missing: nothing to drive a terminal with
     expect(script.stdout).toContain('\x1b[');
     expect(script.stdout).toContain('SearchRequest');

@@ -10,7 +10,9 @@ import { ensureBuilt, fixture, runCli } from '../test-support/cli.js';
 vi.setConfig({ testTimeout: 60_000 });
 beforeAll(ensureBuilt, 180_000);
 
-const schema = JSON.parse(readFileSync(new URL('../../../analysis/schema/report.schema.json', import.meta.url), 'utf8'));
+const schema = JSON.parse(
+  readFileSync(new URL('../../../analysis/schema/report.schema.json', import.meta.url), 'utf8'),
+);
 const validate = new Ajv({ allErrors: true }).compile(schema);
 
 describe('ca-shark report', () => {
@@ -24,15 +26,30 @@ describe('ca-shark report', () => {
     // one circuit 192.168.86.21:46222 → 192.168.86.245:50421, host pop-os, user dallan, closed with FIN
     expect(report.circuits).toHaveLength(1);
     expect(report.circuits[0]).toMatchObject({
-      client: '192.168.86.21:46222', server: '192.168.86.245:50421', host: 'pop-os', user: 'dallan', messages: 22, channels: 1,
+      client: '192.168.86.21:46222',
+      server: '192.168.86.245:50421',
+      host: 'pop-os',
+      user: 'dallan',
+      messages: 22,
+      channels: 1,
     });
     expect(['fin', 'rst']).toContain(report.circuits[0].end_reason);
     // WRITE_NOTIFY 'ff0000' at frame 20, answered ECA_NORMAL at frame 22
-    expect(report.writes).toEqual([expect.objectContaining({
-      frame: 20, pv: 'rpi:color', host: 'pop-os', user: 'dallan', value: ['ff0000'], status: 1, status_name: 'ECA_NORMAL',
-    })]);
+    expect(report.writes).toEqual([
+      expect.objectContaining({
+        frame: 20,
+        pv: 'rpi:color',
+        host: 'pop-os',
+        user: 'dallan',
+        value: ['ff0000'],
+        status: 1,
+        status_name: 'ECA_NORMAL',
+      }),
+    ]);
     // the caproto server answered CLEAR_CHANNEL with SERVER_DISCONN
-    expect(report.channels).toEqual([expect.objectContaining({ pv: 'rpi:color', cid: 0, sid: 1, end_reason: 'server-disconnect' })]);
+    expect(report.channels).toEqual([
+      expect.objectContaining({ pv: 'rpi:color', cid: 0, sid: 1, end_reason: 'server-disconnect' }),
+    ]);
     expect(report.never_found).toEqual([]);
   });
 

@@ -88,7 +88,9 @@ describe('ca-shark stats', () => {
   });
 
   it('counts searches and search replies of example_udp_data.pcap', async () => {
-    const report = JSON.parse((await runCli(['stats', '--json', fixture('example_udp_data.pcap')])).stdout) as StatsReport;
+    const report = JSON.parse(
+      (await runCli(['stats', '--json', fixture('example_udp_data.pcap')])).stdout,
+    ) as StatsReport;
     expect(report.topSearched).toEqual([{ pv: 'rpi:color', count: 4 }]);
     const search = report.latency.search['192.168.86.245:5064'] ?? Object.values(report.latency.search)[0];
     expect(search.count).toBe(4);
@@ -107,19 +109,37 @@ describe('ca-shark stats', () => {
     const connHeader = out.findIndex((l) => l.startsWith('Channel connection latency'));
     expect(out[connHeader + 1]).toMatch(/^ {2}server\s+count\s+mean\s+std\s+min\s+25%\s+50%\s+75%\s+max$/);
     expect(out[connHeader + 2].trim().split(/\s+/)).toEqual([
-      SERVER, '1', '0.067959', 'NaN', '0.067959', '0.067959', '0.067959', '0.067959', '0.067959',
+      SERVER,
+      '1',
+      '0.067959',
+      'NaN',
+      '0.067959',
+      '0.067959',
+      '0.067959',
+      '0.067959',
+      '0.067959',
     ]);
     const readHeader = out.findIndex((l) => l.startsWith('Read notify latency'));
     // std of the float latencies 0.04836583 and 0.06971002 is 0.01509262
     expect(out[readHeader + 2].trim().split(/\s+/)).toEqual([
-      SERVER, '2', '0.059038', '0.015093', '0.048366', '0.053702', '0.059038', '0.064374', '0.069710',
+      SERVER,
+      '2',
+      '0.059038',
+      '0.015093',
+      '0.048366',
+      '0.053702',
+      '0.059038',
+      '0.064374',
+      '0.069710',
     ]);
     const circuits = out.findIndex((l) => l.startsWith('Circuits'));
     expect(out[circuits + 2].trim().split(/\s+/)).toEqual([CLIENT, SERVER, 'pop-os', 'dallan', '1', '22']);
   });
 
   it('applies filters to what it counts', async () => {
-    const report = JSON.parse((await runCli(['stats', '--json', '--command', 'read', fixture('example_tcp_data.pcap')])).stdout) as StatsReport;
+    const report = JSON.parse(
+      (await runCli(['stats', '--json', '--command', 'read', fixture('example_tcp_data.pcap')])).stdout,
+    ) as StatsReport;
     expect(report.messages).toBe(4);
     expect(report.commands).toEqual({ ReadNotifyRequest: 2, ReadNotifyResponse: 2 });
   });

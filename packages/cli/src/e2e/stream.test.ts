@@ -66,7 +66,9 @@ describe('stdin', () => {
 describe('broken pipe', () => {
   it('ends quietly with status 0 when the reader goes away (| head)', async () => {
     const big = tmp('big.pcap', workloadCapture(50_000).bytes);
-    const child = spawn('bash', ['-c', `set -o pipefail; "${process.execPath}" "${MAIN}" "${big}" | head -n 3`], { env: plainEnv() });
+    const child = spawn('bash', ['-c', `set -o pipefail; "${process.execPath}" "${MAIN}" "${big}" | head -n 3`], {
+      env: plainEnv(),
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
@@ -91,7 +93,9 @@ describe('broken pipe', () => {
 
 describe('unwritable output', () => {
   it('says so once and exits 2 (a full disk)', async () => {
-    const child = spawn('bash', ['-c', `"${process.execPath}" "${MAIN}" "${fixture('catest.pcap')}" > /dev/full`], { env: plainEnv() });
+    const child = spawn('bash', ['-c', `"${process.execPath}" "${MAIN}" "${fixture('catest.pcap')}" > /dev/full`], {
+      env: plainEnv(),
+    });
     let stderr = '';
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
@@ -112,7 +116,10 @@ describe('bad input', () => {
     // Reported for each input, also after another input failed.
     const two = await runCli([join(dir, 'missing.pcap'), path]);
     expect(two.code).toBe(2);
-    expect(lines(two.stderr)).toEqual([`ca-shark: ${join(dir, 'missing.pcap')}: no such file`, `ca-shark: ${path}: empty input: no capture header`]);
+    expect(lines(two.stderr)).toEqual([
+      `ca-shark: ${join(dir, 'missing.pcap')}: no such file`,
+      `ca-shark: ${path}: empty input: no capture header`,
+    ]);
   });
 
   it('text file', async () => {
@@ -142,7 +149,16 @@ describe('bad input', () => {
   it('unknown link type', async () => {
     const LINKTYPE_USER0 = 147;
     const frame = udpFrame('10.0.0.1', 40000, '10.0.0.2', 5064, build.searchRequest({ name: 'x', cid: 1 }));
-    const path = tmp('user0.pcap', pcapFile([{ t: 1, data: frame }, { t: 2, data: frame }], LINKTYPE_USER0));
+    const path = tmp(
+      'user0.pcap',
+      pcapFile(
+        [
+          { t: 1, data: frame },
+          { t: 2, data: frame },
+        ],
+        LINKTYPE_USER0,
+      ),
+    );
     const r = await runCli([path]);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
@@ -172,8 +188,14 @@ describe('synthetic workload', () => {
     const path = tmp(
       'port6064.pcap',
       pcapFile([
-        { t: 1, data: udpFrame('127.0.0.1', 40000, '127.0.0.2', SERVER_PORT, build.searchRequest({ name: 'odd:pv', cid: 7 })) },
-        { t: 1.5, data: udpFrame('127.0.0.2', SERVER_PORT, '127.0.0.1', 40000, build.searchResponse({ port: 7000, cid: 7 })) },
+        {
+          t: 1,
+          data: udpFrame('127.0.0.1', 40000, '127.0.0.2', SERVER_PORT, build.searchRequest({ name: 'odd:pv', cid: 7 })),
+        },
+        {
+          t: 1.5,
+          data: udpFrame('127.0.0.2', SERVER_PORT, '127.0.0.1', 40000, build.searchResponse({ port: 7000, cid: 7 })),
+        },
       ]),
     );
     expect(lines((await runCli([path])).stdout)).toEqual([]);

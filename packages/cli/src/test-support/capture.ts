@@ -202,45 +202,115 @@ export function workloadCapture(messages: number): { bytes: Uint8Array; messages
   const tick = (): number => (t = (startUs + ++step * 100) / 1e6);
   const names = ['wl:0', 'wl:1', 'wl:2', 'wl:missing'];
   names.forEach((name, cid) => {
-    packets.push({ t: tick(), data: udpFrame(client, clientUdpPort, server, 5064, concatBytes([build.versionRequest({ sequence: cid }), build.searchRequest({ name, cid })])) });
+    packets.push({
+      t: tick(),
+      data: udpFrame(
+        client,
+        clientUdpPort,
+        server,
+        5064,
+        concatBytes([build.versionRequest({ sequence: cid }), build.searchRequest({ name, cid })]),
+      ),
+    });
     count += 2;
     if (name === 'wl:missing') return;
     packets.push({
       t: tick(),
-      data: udpFrame(server, 5064, client, clientUdpPort, concatBytes([build.versionResponse({ sequence: cid }), build.searchResponse({ port: serverTcpPort, cid })])),
+      data: udpFrame(
+        server,
+        5064,
+        client,
+        clientUdpPort,
+        concatBytes([build.versionResponse({ sequence: cid }), build.searchResponse({ port: serverTcpPort, cid })]),
+      ),
     });
     count += 2;
   });
   const c = new TcpConversation(client, clientTcpPort, server, serverTcpPort);
   packets.push(...c.handshake(tick()));
-  packets.push(c.fromClient(tick(), build.versionRequest(), build.hostNameRequest({ name: 'bench-host' }), build.clientNameRequest({ name: 'bench-user' })));
+  packets.push(
+    c.fromClient(
+      tick(),
+      build.versionRequest(),
+      build.hostNameRequest({ name: 'bench-host' }),
+      build.clientNameRequest({ name: 'bench-user' }),
+    ),
+  );
   packets.push(c.fromServer(tick(), build.versionResponse()));
   count += 4;
   names.forEach((name, cid) => {
     packets.push(c.fromClient(tick(), build.createChanRequest({ name, cid })));
     count++;
     if (name === 'wl:missing') packets.push(c.fromServer(tick(), build.createChFailResponse({ cid })));
-    else packets.push(c.fromServer(tick(), build.accessRightsResponse({ cid, access_rights: 3 }), build.createChanResponse({ data_type: DbrType.DOUBLE, data_count: 1, cid, sid: 100 + cid })));
+    else
+      packets.push(
+        c.fromServer(
+          tick(),
+          build.accessRightsResponse({ cid, access_rights: 3 }),
+          build.createChanResponse({ data_type: DbrType.DOUBLE, data_count: 1, cid, sid: 100 + cid }),
+        ),
+      );
     count += name === 'wl:missing' ? 1 : 2;
   });
-  packets.push(c.fromClient(tick(), build.eventAddRequest({ data_type: DbrType.TIME_DOUBLE, sid: 100, subscriptionid: 1, mask: 5 })));
-  packets.push(c.fromServer(tick(), build.eventAddResponse({ data_type: DbrType.TIME_DOUBLE, data: [0], subscriptionid: 1, metadata: { status: 0, severity: 0, timestamp: t } })));
+  packets.push(
+    c.fromClient(
+      tick(),
+      build.eventAddRequest({ data_type: DbrType.TIME_DOUBLE, sid: 100, subscriptionid: 1, mask: 5 }),
+    ),
+  );
+  packets.push(
+    c.fromServer(
+      tick(),
+      build.eventAddResponse({
+        data_type: DbrType.TIME_DOUBLE,
+        data: [0],
+        subscriptionid: 1,
+        metadata: { status: 0, severity: 0, timestamp: t },
+      }),
+    ),
+  );
   packets.push(c.fromClient(tick(), build.readNotifyRequest({ data_type: DbrType.DOUBLE, sid: 101, ioid: 1 })));
-  packets.push(c.fromServer(tick(), build.readNotifyResponse({ data_type: DbrType.DOUBLE, data_count: 1, status: ECA_GETFAIL, ioid: 1 })));
+  packets.push(
+    c.fromServer(
+      tick(),
+      build.readNotifyResponse({ data_type: DbrType.DOUBLE, data_count: 1, status: ECA_GETFAIL, ioid: 1 }),
+    ),
+  );
   const badCancel = build.eventCancelRequest({ data_type: DbrType.DOUBLE, sid: 102, subscriptionid: 99 });
   packets.push(c.fromClient(tick(), badCancel));
-  packets.push(c.fromServer(tick(), build.errorResponse({ original_request: badCancel, cid: 2, status_code: ECA_BADMONID, error_message: 'bad monitor id' })));
+  packets.push(
+    c.fromServer(
+      tick(),
+      build.errorResponse({
+        original_request: badCancel,
+        cid: 2,
+        status_code: ECA_BADMONID,
+        error_message: 'bad monitor id',
+      }),
+    ),
+  );
   count += 6;
   let ioid = 10;
   let value = 0;
   while (count < messages) {
-    packets.push(c.fromClient(tick(), build.readNotifyRequest({ data_type: DbrType.DOUBLE, sid: 101, ioid }), build.readNotifyRequest({ data_type: DbrType.DOUBLE, sid: 102, ioid: ioid + 1 })));
+    packets.push(
+      c.fromClient(
+        tick(),
+        build.readNotifyRequest({ data_type: DbrType.DOUBLE, sid: 101, ioid }),
+        build.readNotifyRequest({ data_type: DbrType.DOUBLE, sid: 102, ioid: ioid + 1 }),
+      ),
+    );
     packets.push(
       c.fromServer(
         tick(),
         build.readNotifyResponse({ data_type: DbrType.DOUBLE, data: [value], status: ECA_NORMAL, ioid }),
         build.readNotifyResponse({ data_type: DbrType.DOUBLE, data: [value + 1], status: ECA_NORMAL, ioid: ioid + 1 }),
-        build.eventAddResponse({ data_type: DbrType.TIME_DOUBLE, data: [value], subscriptionid: 1, metadata: { status: 0, severity: 0, timestamp: t } }),
+        build.eventAddResponse({
+          data_type: DbrType.TIME_DOUBLE,
+          data: [value],
+          subscriptionid: 1,
+          metadata: { status: 0, severity: 0, timestamp: t },
+        }),
       ),
     );
     count += 5;

@@ -47,10 +47,14 @@ async function buildLocked(): Promise<void> {
     }
   }
   try {
-    execFileSync(process.execPath, [join(WORKSPACE_DIR, 'node_modules/typescript/bin/tsc'), '-b', 'packages/cli/tsconfig.json'], {
-      cwd: WORKSPACE_DIR,
-      stdio: 'pipe',
-    });
+    execFileSync(
+      process.execPath,
+      [join(WORKSPACE_DIR, 'node_modules/typescript/bin/tsc'), '-b', 'packages/cli/tsconfig.json'],
+      {
+        cwd: WORKSPACE_DIR,
+        stdio: 'pipe',
+      },
+    );
   } catch (e) {
     const out = (e as { stdout?: Buffer }).stdout?.toString() ?? '';
     throw new Error(`building the cli for the end-to-end tests failed:\n${out}`, { cause: e });
@@ -99,7 +103,12 @@ export function runCli(args: readonly string[], options: RunOptions = {}): Promi
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) =>
-      resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }),
+      resolve({
+        code,
+        signal,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      }),
     );
   });
 }

@@ -1,7 +1,14 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { DaemonModel } from '../model.js';
 import {
-  arrayOf, channelSchema, clientSchema, healthSchema, reportSchema, searchSchema, serverSchema, statsSchema,
+  arrayOf,
+  channelSchema,
+  clientSchema,
+  healthSchema,
+  reportSchema,
+  searchSchema,
+  serverSchema,
+  statsSchema,
 } from '../views.js';
 
 /** Options of the API plugin. */
@@ -16,18 +23,25 @@ export const apiPlugin: FastifyPluginAsync<ApiOptions> = async (app, { model }) 
   app.get('/api/channels', { schema: { response: { 200: arrayOf(channelSchema) } } }, async () => model.channels());
   app.get('/api/servers', { schema: { response: { 200: arrayOf(serverSchema) } } }, async () => model.servers());
   app.get('/api/clients', { schema: { response: { 200: arrayOf(clientSchema) } } }, async () => model.clients());
-  app.get<{ Querystring: { section?: string } }>('/api/report', {
-    schema: {
-      querystring: { type: 'object', properties: { section: { type: 'string' } } },
-      response: { 200: reportSchema, 400: { type: 'object', properties: { error: { type: 'string' } } } },
+  app.get<{ Querystring: { section?: string } }>(
+    '/api/report',
+    {
+      schema: {
+        querystring: { type: 'object', properties: { section: { type: 'string' } } },
+        response: { 200: reportSchema, 400: { type: 'object', properties: { error: { type: 'string' } } } },
+      },
     },
-  }, async (request, reply) => {
-    const sections = (request.query.section ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '');
-    try {
-      return await model.report(sections);
-    } catch (err) {
-      return reply.code(400).send({ error: (err as Error).message });
-    }
-  });
+    async (request, reply) => {
+      const sections = (request.query.section ?? '')
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x !== '');
+      try {
+        return await model.report(sections);
+      } catch (err) {
+        return reply.code(400).send({ error: (err as Error).message });
+      }
+    },
+  );
   app.get('/api/searches', { schema: { response: { 200: arrayOf(searchSchema) } } }, async () => model.searches());
 };

@@ -23,25 +23,41 @@ export function renderMetrics(model: DaemonModel, hub: HubStats): string {
   };
   metric('ca_sharkd_packets_total', 'counter', 'Frames handed to the decoder.', [['', stats.packets]]);
   metric('ca_sharkd_bytes_total', 'counter', 'Captured bytes handed to the decoder.', [['', stats.bytes]]);
-  metric('ca_sharkd_messages_total', 'counter', 'CA messages decoded, by command.',
+  metric(
+    'ca_sharkd_messages_total',
+    'counter',
+    'CA messages decoded, by command.',
     Object.entries(stats.perCommand)
       .sort(([a], [b]) => a.localeCompare(b))
-      .map(([name, n]) => [`{command="${label(name)}"}`, n]));
+      .map(([name, n]) => [`{command="${label(name)}"}`, n]),
+  );
   metric('ca_sharkd_malformed_total', 'counter', 'Malformed CA records.', [['', stats.malformed]]);
-  metric('ca_sharkd_decoder_dropped_total', 'counter', 'Frames dropped before decoding because the decoder fell behind.',
-    [['', stats.decoderDropped]]);
-  metric('ca_sharkd_capture_received_total', 'counter', 'Packets received by libpcap (pcap_stats ps_recv).',
-    [['', stats.capture.received]]);
-  metric('ca_sharkd_capture_dropped_total', 'counter', 'Packets dropped by the kernel buffer (pcap_stats ps_drop).',
-    [['', stats.capture.dropped]]);
-  metric('ca_sharkd_capture_ifdropped_total', 'counter', 'Packets dropped by the interface (pcap_stats ps_ifdrop).',
-    [['', stats.capture.ifDropped]]);
+  metric(
+    'ca_sharkd_decoder_dropped_total',
+    'counter',
+    'Frames dropped before decoding because the decoder fell behind.',
+    [['', stats.decoderDropped]],
+  );
+  metric('ca_sharkd_capture_received_total', 'counter', 'Packets received by libpcap (pcap_stats ps_recv).', [
+    ['', stats.capture.received],
+  ]);
+  metric('ca_sharkd_capture_dropped_total', 'counter', 'Packets dropped by the kernel buffer (pcap_stats ps_drop).', [
+    ['', stats.capture.dropped],
+  ]);
+  metric('ca_sharkd_capture_ifdropped_total', 'counter', 'Packets dropped by the interface (pcap_stats ps_ifdrop).', [
+    ['', stats.capture.ifDropped],
+  ]);
   metric('ca_sharkd_websocket_clients', 'gauge', 'Connected WebSocket clients.', [['', hub.clients]]);
-  metric('ca_sharkd_websocket_dropped_records_total', 'counter', 'Records dropped for slow WebSocket clients.',
-    [['', hub.dropped]]);
+  metric('ca_sharkd_websocket_dropped_records_total', 'counter', 'Records dropped for slow WebSocket clients.', [
+    ['', hub.dropped],
+  ]);
   metric('ca_sharkd_websocket_sent_records_total', 'counter', 'Records sent to WebSocket clients.', [['', hub.sent]]);
-  metric('ca_sharkd_websocket_closed_over_budget_total', 'counter',
-    'WebSocket clients closed (1008) for leaving too many replies unread.', [['', hub.overBudget]]);
+  metric(
+    'ca_sharkd_websocket_closed_over_budget_total',
+    'counter',
+    'WebSocket clients closed (1008) for leaving too many replies unread.',
+    [['', hub.overBudget]],
+  );
   metric('ca_sharkd_websocket_frames_total', 'counter', 'WebSocket frames sent.', [['', hub.frames]]);
   metric('ca_sharkd_uptime_seconds', 'gauge', 'Seconds since the daemon started.', [['', model.health().uptime]]);
   return lines.join('\n') + '\n';

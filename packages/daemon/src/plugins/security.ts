@@ -64,7 +64,10 @@ function interfaceAddresses(): Set<string> {
  * no Host (not a browser), `localhost`, loopback literals, the listen address (for a wildcard listener, the
  * addresses of the local interfaces: an IP literal cannot be rebound), and the names given.
  */
-export function hostChecker(listenHost: string | undefined, allowHosts: readonly string[] = []): (header: string | undefined) => boolean {
+export function hostChecker(
+  listenHost: string | undefined,
+  allowHosts: readonly string[] = [],
+): (header: string | undefined) => boolean {
   const names = new Set(allowHosts.map((h) => hostName(h) ?? h.toLowerCase()));
   const wildcard = listenHost !== undefined && isWildcard(listenHost);
   if (listenHost !== undefined && !wildcard) names.add(hostName(listenHost) ?? listenHost.toLowerCase());
@@ -102,7 +105,11 @@ export function tokenMatches(expected: string, presented: string | undefined): b
  * whose host:port is the host the request was sent to, or one listed explicitly. A page on another site
  * must never read the capture through the user's browser.
  */
-export function originAllowed(origin: string | undefined, host: string | undefined, allowed: readonly string[] = []): boolean {
+export function originAllowed(
+  origin: string | undefined,
+  host: string | undefined,
+  allowed: readonly string[] = [],
+): boolean {
   if (origin === undefined) return true;
   if (allowed.includes(origin)) return true;
   let parsed: URL;
@@ -123,8 +130,16 @@ export function originAllowed(origin: string | undefined, host: string | undefin
  * page's empty `data:,` favicon. JSON and metrics responses get the same policy: it costs nothing there.
  */
 export const CONTENT_SECURITY_POLICY = [
-  "default-src 'none'", "script-src 'self'", "worker-src 'self'", "style-src 'self'", "img-src 'self' data:",
-  "connect-src 'self'", "font-src 'self'", "manifest-src 'self'", "base-uri 'none'", "form-action 'none'",
+  "default-src 'none'",
+  "script-src 'self'",
+  "worker-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "font-src 'self'",
+  "manifest-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
   "frame-ancestors 'none'",
 ].join('; ');
 
@@ -164,7 +179,9 @@ export const securityPlugin = global<FastifyPluginAsync<SecurityOptions>, Securi
     // First, for every route and for upgrades: a refused upgrade's socket is destroyed after this reply.
     if (!hostAllowed(request.headers.host)) {
       request.log.warn({ host: request.headers.host }, 'refused request for a host name this daemon does not serve');
-      return reply.code(421).type('text/plain')
+      return reply
+        .code(421)
+        .type('text/plain')
         .send('this daemon does not serve that host name; start it with --allow-host NAME to accept it\n');
     }
     const matched = request.routeOptions.url !== undefined;

@@ -57,7 +57,8 @@ export function parseSubscription(value: unknown): SubscriptionFilter {
   const raw = value as Record<string, unknown>;
   const known = new Set(['pv', 'host', 'command', 'errors']);
   for (const key of Object.keys(raw)) if (!known.has(key)) throw new TypeError(`unknown filter field ${quote(key)}`);
-  if (raw.errors !== undefined && typeof raw.errors !== 'boolean') throw new TypeError('filter.errors must be a boolean');
+  if (raw.errors !== undefined && typeof raw.errors !== 'boolean')
+    throw new TypeError('filter.errors must be a boolean');
   const out: SubscriptionFilter = {};
   const pv = stringList(raw.pv, 'pv');
   const host = stringList(raw.host, 'host');

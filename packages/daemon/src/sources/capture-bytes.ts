@@ -1,5 +1,11 @@
 import {
-  CaptureReader, type CaptureFrame, type PacketProblem, inputErrorLine, isSupportedLinktype, isUnreadableInput, problemText,
+  CaptureReader,
+  type CaptureFrame,
+  type PacketProblem,
+  inputErrorLine,
+  isSupportedLinktype,
+  isUnreadableInput,
+  problemText,
   unsupportedLinktypeMessage,
 } from '@ca-shark/packet';
 import { DaemonError } from '../errors.js';
@@ -65,10 +71,15 @@ export class CaptureBytes {
 
   private unsupportedLinktype(f: CaptureFrame): void {
     const where = `interface ${f.interfaceId}`;
-    this.onProblem({
-      type: 'problem', frame: f.frame, code: UNKNOWN_LINKTYPE,
-      message: `frame ${f.frame}: ${unsupportedLinktypeMessage(where, f.linktype)}`,
-    }, `${f.section}/${where}/${f.linktype}`);
+    this.onProblem(
+      {
+        type: 'problem',
+        frame: f.frame,
+        code: UNKNOWN_LINKTYPE,
+        message: `frame ${f.frame}: ${unsupportedLinktypeMessage(where, f.linktype)}`,
+      },
+      `${f.section}/${where}/${f.linktype}`,
+    );
   }
 
   /** `key` names what is reported once (default: the message). */

@@ -49,8 +49,10 @@ export class DemoSource implements Source {
       await this.live.start(sink);
     } catch (err) {
       if (err instanceof DaemonError && err.code === 'permission-denied') {
-        throw new DaemonError('permission-denied',
-          `--demo captures the simulator's traffic on ${this.options.iface ?? 'lo'}, which needs capture rights: ${PRIVILEGE_HINT}`);
+        throw new DaemonError(
+          'permission-denied',
+          `--demo captures the simulator's traffic on ${this.options.iface ?? 'lo'}, which needs capture rights: ${PRIVILEGE_HINT}`,
+        );
       }
       throw err;
     }

@@ -7,7 +7,10 @@ import type { SourceSink } from './types.js';
 const fixture = (name: string): string => fileURLToPath(new URL(`../../../packet/fixtures/${name}`, import.meta.url));
 
 /** Replays a file into a sink that notes each frame's capture time and delivery time. */
-async function replay(file: string, speed: number | 'max'): Promise<{ timestamp: number; at: number; linktype: number }[]> {
+async function replay(
+  file: string,
+  speed: number | 'max',
+): Promise<{ timestamp: number; at: number; linktype: number }[]> {
   const frames: { timestamp: number; at: number; linktype: number }[] = [];
   let done!: () => void;
   const ended = new Promise<void>((resolve) => (done = resolve));
@@ -50,6 +53,8 @@ describe('FileSource', () => {
   it('refuses a missing file and a file that is not a capture at start', async () => {
     const sink: SourceSink = { frame() {}, problem() {}, end() {}, error() {} };
     await expect(new FileSource('/nonexistent.pcap').start(sink)).rejects.toThrow(DaemonError);
-    await expect(new FileSource(fileURLToPath(import.meta.url)).start(sink)).rejects.toThrow(/not a pcap or pcapng magic number/);
+    await expect(new FileSource(fileURLToPath(import.meta.url)).start(sink)).rejects.toThrow(
+      /not a pcap or pcapng magic number/,
+    );
   });
 });

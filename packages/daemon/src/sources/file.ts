@@ -5,7 +5,12 @@ import { type CaptureFrame, describeOpenError, inputErrorLine } from '@ca-shark/
 import { DaemonError } from '../errors.js';
 import { CaptureBytes } from './capture-bytes.js';
 import {
-  type CaptureCounters, type Source, type SourceDescription, type SourceSink, inputLabel, zeroCounters,
+  type CaptureCounters,
+  type Source,
+  type SourceDescription,
+  type SourceSink,
+  inputLabel,
+  zeroCounters,
 } from './types.js';
 
 /** Replay speed: a factor on capture time, or as fast as the decoder goes. */
@@ -15,7 +20,8 @@ export type ReplaySpeed = number | 'max';
 export function parseSpeed(text: string): ReplaySpeed {
   if (text === 'max') return 'max';
   const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) throw new DaemonError('usage', `bad --speed ${JSON.stringify(text)}: use a positive number (1, 10) or max`);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new DaemonError('usage', `bad --speed ${JSON.stringify(text)}: use a positive number (1, 10) or max`);
   return n;
 }
 

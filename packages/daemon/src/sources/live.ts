@@ -20,9 +20,10 @@ export interface LiveSourceOptions {
  * WebSocket traffic, which on `lo` would otherwise be captured and fed back into the decoder.
  */
 export function caFilter(serverPort = 5064, repeaterPort = 5065, excludeTcpPort?: number): string {
-  const base = serverPort === 5064 && repeaterPort === 5065
-    ? DEFAULT_FILTER
-    : `tcp or (udp and (port ${serverPort} or port ${repeaterPort})) or (ip[6:2] & 0x3fff != 0)`;
+  const base =
+    serverPort === 5064 && repeaterPort === 5065
+      ? DEFAULT_FILTER
+      : `tcp or (udp and (port ${serverPort} or port ${repeaterPort})) or (ip[6:2] & 0x3fff != 0)`;
   return excludeTcpPort === undefined ? base : `(${base}) and not tcp port ${excludeTcpPort}`;
 }
 
@@ -33,7 +34,9 @@ export function captureFailure(err: unknown, iface: string): DaemonError {
       case 'CAPTURE_NO_SUCH_INTERFACE':
         return new DaemonError('no-such-interface', `${err.message} (list them with: ca-sharkd -D)`, { cause: err });
       case 'CAPTURE_PERMISSION_DENIED':
-        return new DaemonError('permission-denied', `not permitted to capture on "${iface}": ${PRIVILEGE_HINT}`, { cause: err });
+        return new DaemonError('permission-denied', `not permitted to capture on "${iface}": ${PRIVILEGE_HINT}`, {
+          cause: err,
+        });
       case 'CAPTURE_BAD_FILTER':
         return new DaemonError('bad-filter', err.message, { cause: err });
       case 'CAPTURE_BAD_OPTION':
@@ -44,7 +47,11 @@ export function captureFailure(err: unknown, iface: string): DaemonError {
         return new DaemonError('capture-unavailable', err.message, { cause: err });
     }
   }
-  return new DaemonError('capture-unavailable', `cannot capture on "${iface}": ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  return new DaemonError(
+    'capture-unavailable',
+    `cannot capture on "${iface}": ${err instanceof Error ? err.message : String(err)}`,
+    { cause: err },
+  );
 }
 
 /** Live capture through libpcap, with kernel timestamps and pcap_stats counters. */

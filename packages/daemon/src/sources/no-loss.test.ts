@@ -37,8 +37,11 @@ async function expectEverything(daemon: RunningDaemon): Promise<void> {
   try {
     await daemon.engine.whenEnded();
     const stats = daemon.engine.stats();
-    expect({ messages: stats.messages, decoderDropped: stats.decoderDropped, malformed: stats.malformed })
-      .toEqual({ messages: expected, decoderDropped: 0, malformed: 0 });
+    expect({ messages: stats.messages, decoderDropped: stats.decoderDropped, malformed: stats.malformed }).toEqual({
+      messages: expected,
+      decoderDropped: 0,
+      malformed: 0,
+    });
     expect(daemon.engine.inputFailures).toEqual([]);
   } finally {
     await daemon.shutdown('test');
@@ -47,13 +50,18 @@ async function expectEverything(daemon: RunningDaemon): Promise<void> {
 
 describe('non-live sources lose nothing', { timeout: 120_000 }, () => {
   it('-r --speed max decodes every record of a capture far larger than the worker window', async () => {
-    const daemon = await startTestDaemon(['-r', file, '--speed', 'max'], { engine: { maxInFlightBytes: WINDOW, pullWindowBytes: WINDOW } });
+    const daemon = await startTestDaemon(['-r', file, '--speed', 'max'], {
+      engine: { maxInFlightBytes: WINDOW, pullWindowBytes: WINDOW },
+    });
     await expectEverything(daemon);
   });
 
   it('--stdin from a pipe decodes every record, pausing the writer instead of dropping', async () => {
     const cat = spawn('cat', [file], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const daemon = await startTestDaemon(['--stdin'], { input: cat.stdout, engine: { maxInFlightBytes: WINDOW, pullWindowBytes: WINDOW } });
+    const daemon = await startTestDaemon(['--stdin'], {
+      input: cat.stdout,
+      engine: { maxInFlightBytes: WINDOW, pullWindowBytes: WINDOW },
+    });
     await expectEverything(daemon);
   });
 });

@@ -1,7 +1,12 @@
 import type { Readable } from 'node:stream';
 import { CaptureBytes } from './capture-bytes.js';
 import {
-  type CaptureCounters, type Source, type SourceDescription, type SourceSink, inputLabel, zeroCounters,
+  type CaptureCounters,
+  type Source,
+  type SourceDescription,
+  type SourceSink,
+  inputLabel,
+  zeroCounters,
 } from './types.js';
 
 /**

@@ -17,7 +17,8 @@ const out = createSocket('udp4');
 const datagrams: Uint8Array[] = [];
 for (let d = 0; d < 64; d++) {
   const parts = [build.versionRequest({ sequence: d })];
-  for (let i = 0; i < perDatagram; i++) parts.push(build.searchRequest({ name: `bench:pv${(d * perDatagram + i) % 1000}`, cid: d * perDatagram + i }));
+  for (let i = 0; i < perDatagram; i++)
+    parts.push(build.searchRequest({ name: `bench:pv${(d * perDatagram + i) % 1000}`, cid: d * perDatagram + i }));
   datagrams.push(concatBytes(parts));
 }
 

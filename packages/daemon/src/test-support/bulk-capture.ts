@@ -40,7 +40,15 @@ export function writeBulkCapture(path: string, targetBytes: number): BulkCapture
         const count = k === WAVEFORM_SUBSCRIPTION ? WAVEFORM_ELEMENTS : 1;
         open.push(build.createChanRequest({ name: `BULK${c}:PV${k}`, cid: k }));
         reply.push(build.createChanResponse({ data_type: DbrType.DOUBLE, data_count: count, cid: k, sid: 100 + k }));
-        open.push(build.eventAddRequest({ data_type: DbrType.TIME_DOUBLE, data_count: count, sid: 100 + k, subscriptionid: k, mask: 5 }));
+        open.push(
+          build.eventAddRequest({
+            data_type: DbrType.TIME_DOUBLE,
+            data_count: count,
+            sid: 100 + k,
+            subscriptionid: k,
+            mask: 5,
+          }),
+        );
       }
       conn.send((t += 1e-4), true, concatBytes(open)).send((t += 1e-4), false, concatBytes(reply));
       conns.push(conn);
@@ -49,16 +57,36 @@ export function writeBulkCapture(path: string, targetBytes: number): BulkCapture
     let round = 0;
     while (bytes < targetBytes) {
       round += 1;
-      w.udp((t += 1e-5), '10.1.9.9', 45555, '10.255.255.255', 5064, concatBytes([
-        build.versionRequest({ sequence: round }), build.searchRequest({ name: `MISSING:${round % 50}`, cid: round % 50 }),
-      ]));
+      w.udp(
+        (t += 1e-5),
+        '10.1.9.9',
+        45555,
+        '10.255.255.255',
+        5064,
+        concatBytes([
+          build.versionRequest({ sequence: round }),
+          build.searchRequest({ name: `MISSING:${round % 50}`, cid: round % 50 }),
+        ]),
+      );
       for (const conn of conns) {
         wave[round % WAVEFORM_ELEMENTS] = round;
-        const updates = [build.eventAddResponse({
-          data_type: DbrType.TIME_DOUBLE, data: wave, subscriptionid: WAVEFORM_SUBSCRIPTION, metadata: { timestamp: t },
-        })];
+        const updates = [
+          build.eventAddResponse({
+            data_type: DbrType.TIME_DOUBLE,
+            data: wave,
+            subscriptionid: WAVEFORM_SUBSCRIPTION,
+            metadata: { timestamp: t },
+          }),
+        ];
         for (let k = 1; k <= SCALARS; k++) {
-          updates.push(build.eventAddResponse({ data_type: DbrType.TIME_DOUBLE, data: [round + k], subscriptionid: k, metadata: { timestamp: t } }));
+          updates.push(
+            build.eventAddResponse({
+              data_type: DbrType.TIME_DOUBLE,
+              data: [round + k],
+              subscriptionid: k,
+              metadata: { timestamp: t },
+            }),
+          );
         }
         conn.send((t += 1e-5), false, concatBytes(updates));
       }

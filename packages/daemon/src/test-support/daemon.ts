@@ -73,7 +73,8 @@ export class TestClient {
       const value = pred();
       if (value !== undefined && value !== false) return value;
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${what}; frames: ${this.frames.map((f) => f.type).join(',')}`);
+      if (left <= 0)
+        throw new Error(`timed out waiting for ${what}; frames: ${this.frames.map((f) => f.type).join(',')}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.min(left, 200));
         this.waiters.push(() => {

@@ -67,5 +67,8 @@ export function runProgram(main: string, args: string[], options: RunProgramOpti
 /** The lines a program wrote to stderr under its own name (`ca-shark: ...`), without the name. */
 export function errorLines(stderr: string, program: 'ca-shark' | 'ca-sharkd'): string[] {
   const prefix = `${program}: `;
-  return stderr.split('\n').filter((l) => l.startsWith(prefix)).map((l) => l.slice(prefix.length));
+  return stderr
+    .split('\n')
+    .filter((l) => l.startsWith(prefix))
+    .map((l) => l.slice(prefix.length));
 }

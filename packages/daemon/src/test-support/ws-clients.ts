@@ -42,9 +42,12 @@ measuring = false;
 const elapsed = (performance.now() - start) / 1000;
 for (const ws of opened) ws.terminate();
 latencies.sort((a, b) => a - b);
-const q = (p: number): number | null => (latencies.length === 0 ? null : latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]);
-process.stdout.write(JSON.stringify({
-  seconds: elapsed,
-  clients: results,
-  latency: { count: latencies.length, p50: q(0.5), p90: q(0.9), p99: q(0.99), max: q(1) },
-}) + '\n');
+const q = (p: number): number | null =>
+  latencies.length === 0 ? null : latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
+process.stdout.write(
+  JSON.stringify({
+    seconds: elapsed,
+    clients: results,
+    latency: { count: latencies.length, p50: q(0.5), p90: q(0.9), p99: q(0.99), max: q(1) },
+  }) + '\n',
+);

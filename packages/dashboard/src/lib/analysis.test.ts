@@ -1,41 +1,87 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { SnapshotMessage, WriteRow } from './contract.js';
 import {
-  alertSummary, analysisOf, formatList, describeAlerts, describeDuplicate, formatWriteValue, parseStorms, reportUrl, severityClass,
-  StormPoller, writeOutcome, type FetchLike, type StormPoll,
+  alertSummary,
+  analysisOf,
+  formatList,
+  describeAlerts,
+  describeDuplicate,
+  formatWriteValue,
+  parseStorms,
+  reportUrl,
+  severityClass,
+  StormPoller,
+  writeOutcome,
+  type FetchLike,
+  type StormPoll,
 } from './analysis.js';
 
 const stats: SnapshotMessage['stats'] = {
-  packets: 0, bytes: 0, messages: 0, messagesPerSecond: 0, perCommand: {}, malformed: 0, decoderDropped: 0, skippedFlows: { flows: 0, bytes: 0 },
-  capture: { received: 0, dropped: 0, ifDropped: 0 }, websocket: { clients: 0, dropped: 0 },
+  packets: 0,
+  bytes: 0,
+  messages: 0,
+  messagesPerSecond: 0,
+  perCommand: {},
+  malformed: 0,
+  decoderDropped: 0,
+  skippedFlows: { flows: 0, bytes: 0 },
+  capture: { received: 0, dropped: 0, ifDropped: 0 },
+  websocket: { clients: 0, dropped: 0 },
 };
 
 // No default `analysis`: the fallback for snapshots without it (older daemons) is under test too.
 function snap(extra: Partial<SnapshotMessage>): SnapshotMessage {
   return <SnapshotMessage>{
-    type: 'snapshot', time: 0, stats, channels: [], servers: [], clients: [],
-    searches: { top: [], unanswered: [] }, errors: [], alerts: [], ...extra,
+    type: 'snapshot',
+    time: 0,
+    stats,
+    channels: [],
+    servers: [],
+    clients: [],
+    searches: { top: [], unanswered: [] },
+    errors: [],
+    alerts: [],
+    ...extra,
   };
 }
 
 function write(extra: Partial<WriteRow>): WriteRow {
   return {
-    time: 1, frame: 1, client: '10.0.0.2:40000', host: 'opi', user: 'op', server: '10.0.0.5:5064', pv: 'X:SP',
-    command: 'WriteNotifyRequest', data_type: 6, data_count: 1, value: [1.5], status: null, status_name: null, ...extra,
+    time: 1,
+    frame: 1,
+    client: '10.0.0.2:40000',
+    host: 'opi',
+    user: 'op',
+    server: '10.0.0.5:5064',
+    pv: 'X:SP',
+    command: 'WriteNotifyRequest',
+    data_type: 6,
+    data_count: 1,
+    value: [1.5],
+    status: null,
+    status_name: null,
+    ...extra,
   };
 }
 
 describe('analysisOf', () => {
   it('keeps well-formed rows and drops junk', () => {
-    const a = analysisOf(snap({
-      analysis: {
-        never_found: [{ pv: 'a', count: 3, first_seen: 1, last_seen: 2, clients: ['1.2.3.4:5'], hosts: ['1.2.3.4'] }, { nope: 1 } as never],
-        duplicates: [{ pv: 'd', servers: ['1.1.1.1:5064', '2.2.2.2:5064'], verdict: 'duplicate', answers: [] }],
-        beacon_anomalies: [{ server: '1.1.1.1:5064', time: 3, cause: 'restart', detail: 'id reset' }, 'x' as never],
-        writes: [write({})],
-        redundant_subscriptions: [{ pv: 'r', circuit: 2, client: null, server: null, count: 3, subscriptionids: [1, 2, 3], first_seen: 4 }],
-      },
-    }));
+    const a = analysisOf(
+      snap({
+        analysis: {
+          never_found: [
+            { pv: 'a', count: 3, first_seen: 1, last_seen: 2, clients: ['1.2.3.4:5'], hosts: ['1.2.3.4'] },
+            { nope: 1 } as never,
+          ],
+          duplicates: [{ pv: 'd', servers: ['1.1.1.1:5064', '2.2.2.2:5064'], verdict: 'duplicate', answers: [] }],
+          beacon_anomalies: [{ server: '1.1.1.1:5064', time: 3, cause: 'restart', detail: 'id reset' }, 'x' as never],
+          writes: [write({})],
+          redundant_subscriptions: [
+            { pv: 'r', circuit: 2, client: null, server: null, count: 3, subscriptionids: [1, 2, 3], first_seen: 4 },
+          ],
+        },
+      }),
+    );
     expect(a.never_found.map((n) => n.pv)).toEqual(['a']);
     expect(a.duplicates[0].verdict).toBe('duplicate');
     expect(a.beacon_anomalies).toHaveLength(1);
@@ -44,8 +90,24 @@ describe('analysisOf', () => {
   });
 
   it('falls back to the unanswered searches of a daemon without analyses', () => {
-    const a = analysisOf(snap({ searches: { top: [], unanswered: [{ pv: 'm', count: 7, firstSeen: 10, lastSeen: 20, clients: ['10.0.0.9:5000', '10.0.0.9:5001'] }] } }));
-    expect(a.never_found).toEqual([{ pv: 'm', count: 7, first_seen: 10, last_seen: 20, clients: ['10.0.0.9:5000', '10.0.0.9:5001'], hosts: ['10.0.0.9'] }]);
+    const a = analysisOf(
+      snap({
+        searches: {
+          top: [],
+          unanswered: [{ pv: 'm', count: 7, firstSeen: 10, lastSeen: 20, clients: ['10.0.0.9:5000', '10.0.0.9:5001'] }],
+        },
+      }),
+    );
+    expect(a.never_found).toEqual([
+      {
+        pv: 'm',
+        count: 7,
+        first_seen: 10,
+        last_seen: 20,
+        clients: ['10.0.0.9:5000', '10.0.0.9:5001'],
+        hosts: ['10.0.0.9'],
+      },
+    ]);
     expect(a.duplicates).toEqual([]);
     expect(analysisOf(null).writes).toEqual([]);
   });
@@ -87,13 +149,20 @@ describe('writes', () => {
     expect(formatWriteValue(write({ value: ['on'], data_type: 0 }))).toContain('on');
     const long = formatWriteValue(write({ value: Array.from({ length: 16 }, (_, i) => i), data_count: 100 }));
     expect(long.startsWith('[100] 0, 1')).toBe(true);
-    expect(formatWriteValue(write({ value: Array.from({ length: 16 }, (_, i) => i), data_count: 100 }), 3)).toBe('[100] 0, 1, …');
+    expect(formatWriteValue(write({ value: Array.from({ length: 16 }, (_, i) => i), data_count: 100 }), 3)).toBe(
+      '[100] 0, 1, …',
+    );
   });
 });
 
 describe('duplicates', () => {
   it('explains the verdict with the paths', () => {
-    const text = describeDuplicate({ pv: 'p', servers: ['1.1.1.1:5064'], verdict: 'multi-path', answers: [{ server: '1.1.1.1:5064', via: ['1.1.1.1:5064', '1.1.2.1:5064'], first_seen: 0, count: 4 }] });
+    const text = describeDuplicate({
+      pv: 'p',
+      servers: ['1.1.1.1:5064'],
+      verdict: 'multi-path',
+      answers: [{ server: '1.1.1.1:5064', via: ['1.1.1.1:5064', '1.1.2.1:5064'], first_seen: 0, count: 4 }],
+    });
     expect(text).toBe('one server reached over several paths: 1.1.1.1:5064 via 1.1.1.1:5064, 1.1.2.1:5064 (4×)');
   });
 });
@@ -102,12 +171,21 @@ describe('report fetch', () => {
   afterEach(() => vi.useRealTimers());
 
   it('builds the report URL beside the page with its token', () => {
-    expect(reportUrl({ origin: 'http://h:8080', pathname: '/', search: '' }, ['search_storms'])).toBe('http://h:8080/api/report?section=search_storms');
-    expect(reportUrl({ origin: 'https://gw', pathname: '/ca/index.html', search: '?token=a b' }, ['a', 'b'])).toBe('https://gw/ca/api/report?section=a%2Cb&token=a+b');
+    expect(reportUrl({ origin: 'http://h:8080', pathname: '/', search: '' }, ['search_storms'])).toBe(
+      'http://h:8080/api/report?section=search_storms',
+    );
+    expect(reportUrl({ origin: 'https://gw', pathname: '/ca/index.html', search: '?token=a b' }, ['a', 'b'])).toBe(
+      'https://gw/ca/api/report?section=a%2Cb&token=a+b',
+    );
   });
 
   it('parses storms and drops malformed rows', () => {
-    const rows = parseStorms({ search_storms: [{ pv: 's', count: 40, rate: 4, flagged: true, reasons: ['rate 4.0/s ≥ 1/s'], clients: ['1.2.3.4:5'] }, { pv: 3 }] });
+    const rows = parseStorms({
+      search_storms: [
+        { pv: 's', count: 40, rate: 4, flagged: true, reasons: ['rate 4.0/s ≥ 1/s'], clients: ['1.2.3.4:5'] },
+        { pv: 3 },
+      ],
+    });
     expect(rows).toHaveLength(1);
     expect(rows[0].flagged).toBe(true);
     expect(parseStorms('nope')).toEqual([]);

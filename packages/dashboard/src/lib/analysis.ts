@@ -4,8 +4,15 @@
  * page), alert counts by severity, write outcomes, and the periodic report fetch of the Searches view.
  */
 import type {
-  AlertRow, BeaconAnomalyRow, DuplicateRow, NeverFoundRow, RedundantSubscriptionRow, SearchStormRow,
-  SnapshotAnalysis, SnapshotMessage, WriteRow,
+  AlertRow,
+  BeaconAnomalyRow,
+  DuplicateRow,
+  NeverFoundRow,
+  RedundantSubscriptionRow,
+  SearchStormRow,
+  SnapshotAnalysis,
+  SnapshotMessage,
+  WriteRow,
 } from './contract.js';
 import { ecaStatus, formatLastValue } from './dbr.js';
 
@@ -37,22 +44,46 @@ export function formatList(items: readonly string[], max = 3): string {
  * falls back to it, so the Searches view works against either.
  */
 export function analysisOf(snap: SnapshotMessage | null | undefined): SnapshotAnalysis {
-  const a: Record<string, unknown> = isRecord(snap?.analysis) ? (snap.analysis as unknown as Record<string, unknown>) : {};
-  let neverFound = listOf<NeverFoundRow>(a.never_found, hasPv).map((n) => ({ ...n, clients: strings(n.clients), hosts: strings(n.hosts) }));
+  const a: Record<string, unknown> = isRecord(snap?.analysis)
+    ? (snap.analysis as unknown as Record<string, unknown>)
+    : {};
+  let neverFound = listOf<NeverFoundRow>(a.never_found, hasPv).map((n) => ({
+    ...n,
+    clients: strings(n.clients),
+    hosts: strings(n.hosts),
+  }));
   if (!isRecord(snap?.analysis)) {
     neverFound = (snap?.searches?.unanswered ?? []).map((u) => {
       const clients = strings(u.clients);
-      return { pv: u.pv, count: u.count, first_seen: u.firstSeen, last_seen: u.lastSeen, clients, hosts: [...new Set(clients.map(hostOf))] };
+      return {
+        pv: u.pv,
+        count: u.count,
+        first_seen: u.firstSeen,
+        last_seen: u.lastSeen,
+        clients,
+        hosts: [...new Set(clients.map(hostOf))],
+      };
     });
   }
   return {
     never_found: neverFound,
-    duplicates: listOf<DuplicateRow>(a.duplicates, hasPv).map((d) => ({ ...d, servers: strings(d.servers), answers: Array.isArray(d.answers) ? d.answers : [] })),
-    beacon_anomalies: listOf<BeaconAnomalyRow>(a.beacon_anomalies, (x) => typeof x.server === 'string' && typeof x.time === 'number'),
-    writes: listOf<WriteRow>(a.writes, (x) => typeof x.time === 'number' && typeof x.client === 'string')
-      .map((w) => ({ ...w, value: Array.isArray(w.value) ? w.value : [] })),
-    redundant_subscriptions: listOf<RedundantSubscriptionRow>(a.redundant_subscriptions, hasPv)
-      .map((r) => ({ ...r, subscriptionids: Array.isArray(r.subscriptionids) ? r.subscriptionids : [] })),
+    duplicates: listOf<DuplicateRow>(a.duplicates, hasPv).map((d) => ({
+      ...d,
+      servers: strings(d.servers),
+      answers: Array.isArray(d.answers) ? d.answers : [],
+    })),
+    beacon_anomalies: listOf<BeaconAnomalyRow>(
+      a.beacon_anomalies,
+      (x) => typeof x.server === 'string' && typeof x.time === 'number',
+    ),
+    writes: listOf<WriteRow>(a.writes, (x) => typeof x.time === 'number' && typeof x.client === 'string').map((w) => ({
+      ...w,
+      value: Array.isArray(w.value) ? w.value : [],
+    })),
+    redundant_subscriptions: listOf<RedundantSubscriptionRow>(a.redundant_subscriptions, hasPv).map((r) => ({
+      ...r,
+      subscriptionids: Array.isArray(r.subscriptionids) ? r.subscriptionids : [],
+    })),
   };
 }
 
@@ -125,7 +156,10 @@ export function describeDuplicate(d: DuplicateRow): string {
  * The report URL beside the page (it may be served under a path prefix), carrying the page's token:
  * `/api/report?section=search_storms&token=T`.
  */
-export function reportUrl(loc: { origin: string; pathname: string; search: string }, sections: readonly string[]): string {
+export function reportUrl(
+  loc: { origin: string; pathname: string; search: string },
+  sections: readonly string[],
+): string {
   const base = loc.pathname.replace(/[^/]*$/, '');
   const q = new URLSearchParams({ section: sections.join(',') });
   const token = new URLSearchParams(loc.search).get('token');
@@ -136,8 +170,10 @@ export function reportUrl(loc: { origin: string; pathname: string; search: strin
 /** The `search_storms` rows of a `/api/report` answer (well-formed ones only). */
 export function parseStorms(body: unknown): SearchStormRow[] {
   if (!isRecord(body)) return [];
-  return listOf<SearchStormRow>(body.search_storms, (x) => hasPv(x) && typeof x.count === 'number' && typeof x.rate === 'number')
-    .map((s) => ({ ...s, clients: strings(s.clients), reasons: strings(s.reasons), flagged: s.flagged === true }));
+  return listOf<SearchStormRow>(
+    body.search_storms,
+    (x) => hasPv(x) && typeof x.count === 'number' && typeof x.rate === 'number',
+  ).map((s) => ({ ...s, clients: strings(s.clients), reasons: strings(s.reasons), flagged: s.flagged === true }));
 }
 
 /** What one poll of the report gave. */

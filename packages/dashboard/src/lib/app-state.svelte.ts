@@ -14,7 +14,10 @@ import { RemoteClient, type WorkerLike } from './remote-client.js';
  * second there keeps the page's main thread free for rendering.
  */
 export const client = new RemoteClient(
-  new Worker(new URL('./live.worker.ts', import.meta.url), { type: 'module', name: 'ca-shark data' }) as unknown as WorkerLike,
+  new Worker(new URL('./live.worker.ts', import.meta.url), {
+    type: 'module',
+    name: 'ca-shark data',
+  }) as unknown as WorkerLike,
 );
 
 /**

@@ -34,7 +34,6 @@ export type SourceInfo = SourceView;
 /** Percentiles of one latency kind (seconds). */
 export type { LatencySummary } from '@ca-shark/daemon';
 
-
 /** The decoded CA command of a record (caproto class name and field names). */
 export interface CommandJSON {
   name: string;
@@ -147,7 +146,4 @@ export type ServerMessage =
   | { type: 'error'; message: string };
 
 /** Messages the page sends. */
-export type ClientMessage =
-  | { type: 'subscribe'; filter: SubscribeFilter }
-  | { type: 'pause' }
-  | { type: 'resume' };
+export type ClientMessage = { type: 'subscribe'; filter: SubscribeFilter } | { type: 'pause' } | { type: 'resume' };

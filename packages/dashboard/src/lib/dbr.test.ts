@@ -1,15 +1,37 @@
 import { describe, expect, it } from 'vitest';
 import {
-  alarmSeverityName, alarmStatusName, dbrTypeName, describeMetadata, ecaStatus, formatAccessRights, formatAlarm,
-  formatClock, formatCount, formatLastValue, formatLatency, formatTimestamp, formatValue, valueFormatOf,
+  alarmSeverityName,
+  alarmStatusName,
+  dbrTypeName,
+  describeMetadata,
+  ecaStatus,
+  formatAccessRights,
+  formatAlarm,
+  formatClock,
+  formatCount,
+  formatLastValue,
+  formatLatency,
+  formatTimestamp,
+  formatValue,
+  valueFormatOf,
 } from './dbr.js';
 
 describe('alarm names', () => {
   it.each([
-    [0, 'NO_ALARM'], [1, 'MINOR'], [2, 'MAJOR'], [3, 'INVALID'], [9, '9'], ['MAJOR', 'MAJOR'],
+    [0, 'NO_ALARM'],
+    [1, 'MINOR'],
+    [2, 'MAJOR'],
+    [3, 'INVALID'],
+    [9, '9'],
+    ['MAJOR', 'MAJOR'],
   ])('severity %s → %s', (code, name) => expect(alarmSeverityName(code)).toBe(name));
   it.each([
-    [0, 'NO_ALARM'], [3, 'HIHI'], [17, 'UDF'], [21, 'WRITE_ACCESS'], [22, '22'], [{ name: 'LOLO' }, 'LOLO'],
+    [0, 'NO_ALARM'],
+    [3, 'HIHI'],
+    [17, 'UDF'],
+    [21, 'WRITE_ACCESS'],
+    [22, '22'],
+    [{ name: 'LOLO' }, 'LOLO'],
   ])('status %s → %s', (code, name) => expect(alarmStatusName(code)).toBe(name));
 
   it('formats an alarm from metadata', () => {
@@ -42,8 +64,9 @@ describe('ECA status', () => {
 describe('timestamps', () => {
   it('converts EPICS seconds to UTC with nanoseconds', () => {
     // 2019-02-20 16:04:29 UTC is Unix 1550678669 = EPICS 919526669.
-    expect(formatTimestamp({ secondsSinceEpoch: 1550678669 - 631152000, nanoSeconds: 123456789 }))
-      .toBe('2019-02-20 16:04:29.123456789');
+    expect(formatTimestamp({ secondsSinceEpoch: 1550678669 - 631152000, nanoSeconds: 123456789 })).toBe(
+      '2019-02-20 16:04:29.123456789',
+    );
     expect(formatTimestamp({ secPastEpoch: 0, nsec: 0 })).toBe('never set');
   });
   it('formats Unix seconds to the microsecond', () => {
@@ -75,9 +98,17 @@ describe('values', () => {
 describe('metadata', () => {
   it('lists alarm, time, units, precision, limits and enum strings', () => {
     const lines = describeMetadata({
-      status: 4, severity: 1, timestamp: 1550679069.5, units: 'V', precision: 3,
-      upper_disp_limit: 10, lower_disp_limit: -10, upper_alarm_limit: 9, lower_alarm_limit: -9,
-      enum_strings: ['A', 'B'], extra: 5,
+      status: 4,
+      severity: 1,
+      timestamp: 1550679069.5,
+      units: 'V',
+      precision: 3,
+      upper_disp_limit: 10,
+      lower_disp_limit: -10,
+      upper_alarm_limit: 9,
+      lower_alarm_limit: -9,
+      enum_strings: ['A', 'B'],
+      extra: 5,
     });
     expect(Object.fromEntries(lines)).toEqual({
       alarm: 'MINOR / HIGH',
@@ -90,12 +121,24 @@ describe('metadata', () => {
       extra: '5',
     });
   });
-  it('reads the decoder\'s camelCase metadata with full nanoseconds', () => {
-    const lines = Object.fromEntries(describeMetadata({
-      status: 3, statusName: 'HIHI', severity: 2, severityName: 'MAJOR', timestamp: 1550678669.123456789,
-      secondsPastEpoch: 1550678669 - 631152000, nanoseconds: 123456789, upperDisplayLimit: 100, lowerDisplayLimit: 0,
-      upperControlLimit: 90, lowerControlLimit: 10, enumStrings: ['Off', 'On'], acks: 2,
-    }));
+  it("reads the decoder's camelCase metadata with full nanoseconds", () => {
+    const lines = Object.fromEntries(
+      describeMetadata({
+        status: 3,
+        statusName: 'HIHI',
+        severity: 2,
+        severityName: 'MAJOR',
+        timestamp: 1550678669.123456789,
+        secondsPastEpoch: 1550678669 - 631152000,
+        nanoseconds: 123456789,
+        upperDisplayLimit: 100,
+        lowerDisplayLimit: 0,
+        upperControlLimit: 90,
+        lowerControlLimit: 10,
+        enumStrings: ['Off', 'On'],
+        acks: 2,
+      }),
+    );
     expect(lines).toEqual({
       alarm: 'MAJOR / HIHI',
       timestamp: '2019-02-20 16:04:29.123456789',
@@ -104,7 +147,9 @@ describe('metadata', () => {
       'enum strings': '0=Off, 1=On',
       acks: 'MAJOR',
     });
-    expect(Object.fromEntries(describeMetadata({ secondsPastEpoch: 0, nanoseconds: 0 }))).toEqual({ timestamp: 'never set' });
+    expect(Object.fromEntries(describeMetadata({ secondsPastEpoch: 0, nanoseconds: 0 }))).toEqual({
+      timestamp: 'never set',
+    });
     expect(dbrTypeName(20)).toBe('TIME_DOUBLE');
     expect(dbrTypeName('DBR_CTRL_ENUM')).toBe('CTRL_ENUM');
   });

@@ -10,29 +10,103 @@ export const ALARM_SEVERITIES: readonly string[] = ['NO_ALARM', 'MINOR', 'MAJOR'
 
 /** Alarm conditions by code (EPICS `alarm.h`), not ECA codes. */
 export const ALARM_STATUSES: readonly string[] = [
-  'NO_ALARM', 'READ', 'WRITE', 'HIHI', 'HIGH', 'LOLO', 'LOW', 'STATE', 'COS', 'COMM', 'TIMEOUT',
-  'HWLIMIT', 'CALC', 'SCAN', 'LINK', 'SOFT', 'BAD_SUB', 'UDF', 'DISABLE', 'SIMM', 'READ_ACCESS',
+  'NO_ALARM',
+  'READ',
+  'WRITE',
+  'HIHI',
+  'HIGH',
+  'LOLO',
+  'LOW',
+  'STATE',
+  'COS',
+  'COMM',
+  'TIMEOUT',
+  'HWLIMIT',
+  'CALC',
+  'SCAN',
+  'LINK',
+  'SOFT',
+  'BAD_SUB',
+  'UDF',
+  'DISABLE',
+  'SIMM',
+  'READ_ACCESS',
   'WRITE_ACCESS',
 ];
 
 /** ECA message numbers that servers put on the wire, by message number (`code >> 3`). */
 const ECA_NAMES: Readonly<Record<number, string>> = {
-  0: 'NORMAL', 1: 'MAXIOC', 2: 'UKNHOST', 3: 'UKNSERV', 4: 'SOCK', 5: 'CONN', 6: 'ALLOCMEM', 7: 'UKNCHAN',
-  8: 'UKNFIELD', 9: 'TOLARGE', 10: 'TIMEOUT', 11: 'NOSUPPORT', 12: 'STRTOBIG', 13: 'DISCONNCHID',
-  14: 'BADTYPE', 15: 'CHIDNOTFND', 16: 'CHIDRETRY', 17: 'INTERNAL', 18: 'DBLCLFAIL', 19: 'GETFAIL',
-  20: 'PUTFAIL', 21: 'ADDFAIL', 22: 'BADCOUNT', 23: 'BADSTR', 24: 'DISCONN', 25: 'DBLCHNL',
-  26: 'EVDISALLOW', 27: 'BUILDGET', 28: 'NEEDSFP', 29: 'OVEVFAIL', 30: 'BADMONID', 31: 'NEWADDR',
-  32: 'NEWCONN', 33: 'NOCACTX', 34: 'DEFUNCT', 35: 'EMPTYSTR', 36: 'NOREPEATER', 37: 'NOCHANMSG',
-  38: 'DLCKREST', 39: 'SERVBEHIND', 40: 'NOCAST', 41: 'BADMASK', 42: 'IODONE', 43: 'IOINPROGRESS',
-  44: 'BADSYNCGRP', 45: 'PUTCBINPROG', 46: 'NORDACCESS', 47: 'NOWTACCESS', 48: 'ANACHRONISM',
-  49: 'NOSEARCHADDR', 50: 'NOCONVERT', 51: 'BADCHID', 52: 'BADFUNCPTR', 53: 'ISATTACHED',
-  54: 'UNAVAILINSERV', 55: 'CHANDESTROY', 56: 'BADPRIORITY', 57: 'NOTTHREADED', 58: '16KARRAYCLIENT',
-  59: 'CONNSEQTMO', 60: 'UNRESPTMO',
+  0: 'NORMAL',
+  1: 'MAXIOC',
+  2: 'UKNHOST',
+  3: 'UKNSERV',
+  4: 'SOCK',
+  5: 'CONN',
+  6: 'ALLOCMEM',
+  7: 'UKNCHAN',
+  8: 'UKNFIELD',
+  9: 'TOLARGE',
+  10: 'TIMEOUT',
+  11: 'NOSUPPORT',
+  12: 'STRTOBIG',
+  13: 'DISCONNCHID',
+  14: 'BADTYPE',
+  15: 'CHIDNOTFND',
+  16: 'CHIDRETRY',
+  17: 'INTERNAL',
+  18: 'DBLCLFAIL',
+  19: 'GETFAIL',
+  20: 'PUTFAIL',
+  21: 'ADDFAIL',
+  22: 'BADCOUNT',
+  23: 'BADSTR',
+  24: 'DISCONN',
+  25: 'DBLCHNL',
+  26: 'EVDISALLOW',
+  27: 'BUILDGET',
+  28: 'NEEDSFP',
+  29: 'OVEVFAIL',
+  30: 'BADMONID',
+  31: 'NEWADDR',
+  32: 'NEWCONN',
+  33: 'NOCACTX',
+  34: 'DEFUNCT',
+  35: 'EMPTYSTR',
+  36: 'NOREPEATER',
+  37: 'NOCHANMSG',
+  38: 'DLCKREST',
+  39: 'SERVBEHIND',
+  40: 'NOCAST',
+  41: 'BADMASK',
+  42: 'IODONE',
+  43: 'IOINPROGRESS',
+  44: 'BADSYNCGRP',
+  45: 'PUTCBINPROG',
+  46: 'NORDACCESS',
+  47: 'NOWTACCESS',
+  48: 'ANACHRONISM',
+  49: 'NOSEARCHADDR',
+  50: 'NOCONVERT',
+  51: 'BADCHID',
+  52: 'BADFUNCPTR',
+  53: 'ISATTACHED',
+  54: 'UNAVAILINSERV',
+  55: 'CHANDESTROY',
+  56: 'BADPRIORITY',
+  57: 'NOTTHREADED',
+  58: '16KARRAYCLIENT',
+  59: 'CONNSEQTMO',
+  60: 'UNRESPTMO',
 };
 
 /** ECA severity field (`code & 7`). */
 const ECA_SEVERITIES: Readonly<Record<number, string>> = {
-  0: 'WARNING', 1: 'SUCCESS', 2: 'ERROR', 3: 'INFO', 4: 'SEVERE', 6: 'FATAL',
+  0: 'WARNING',
+  1: 'SUCCESS',
+  2: 'ERROR',
+  3: 'INFO',
+  4: 'SEVERE',
+  6: 'FATAL',
 };
 const ECA_SEVERITY_MASK = 0x7;
 const ECA_MSG_NO_MASK = 0xfff8;
@@ -85,8 +159,13 @@ export function ecaStatus(v: unknown): EcaStatus | null {
   }
   if (typeof v === 'string') {
     const name = v.replace(/^ECA_/, '');
-    const ok = name === 'NORMAL' || name === 'IODONE' || name === 'IOINPROGRESS' || name === 'NEWCONN'
-      || name === 'CHIDNOTFND' || name === 'CHIDRETRY';
+    const ok =
+      name === 'NORMAL' ||
+      name === 'IODONE' ||
+      name === 'IOINPROGRESS' ||
+      name === 'NEWCONN' ||
+      name === 'CHIDNOTFND' ||
+      name === 'CHIDRETRY';
     return { name, severity: ok ? 'SUCCESS' : 'ERROR', ok };
   }
   if (isRecord(v)) {
@@ -146,8 +225,10 @@ export function formatTimestamp(t: unknown): string {
   }
   const d = new Date(sec * 1000);
   if (Number.isNaN(d.getTime())) return String(t);
-  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)} `
-    + `${pad(d.getUTCHours(), 2)}:${pad(d.getUTCMinutes(), 2)}:${pad(d.getUTCSeconds(), 2)}.${pad(nsec, 9)}`;
+  return (
+    `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)} ` +
+    `${pad(d.getUTCHours(), 2)}:${pad(d.getUTCMinutes(), 2)}:${pad(d.getUTCSeconds(), 2)}.${pad(nsec, 9)}`
+  );
 }
 
 /** Time of day with milliseconds (UTC) for dense tables: `HH:MM:SS.mmm`. */
@@ -194,7 +275,8 @@ export function formatScalar(v: unknown, opts: ValueFormat = {}): string {
  */
 export function formatValue(data: unknown, opts: ValueFormat = {}): string {
   const max = opts.maxElements ?? 8;
-  const suffix = (s: string, v: unknown): string => (opts.units && typeof v === 'number' && !opts.enumStrings ? `${s} ${opts.units}` : s);
+  const suffix = (s: string, v: unknown): string =>
+    opts.units && typeof v === 'number' && !opts.enumStrings ? `${s} ${opts.units}` : s;
   if (Array.isArray(data) || ArrayBuffer.isView(data)) {
     const arr = data as ArrayLike<unknown>;
     if (arr.length === 0) return '[]';
@@ -250,17 +332,56 @@ export function formatAlarm(meta: unknown): string {
 }
 
 const LIMIT_GROUPS: readonly { label: string; upper: string[]; lower: string[] }[] = [
-  { label: 'display limits', upper: ['upperDisplayLimit', 'upper_disp_limit', 'upperDispLimit', 'upper_disp'], lower: ['lowerDisplayLimit', 'lower_disp_limit', 'lowerDispLimit', 'lower_disp'] },
-  { label: 'alarm limits', upper: ['upper_alarm_limit', 'upperAlarmLimit', 'upper_alarm'], lower: ['lower_alarm_limit', 'lowerAlarmLimit', 'lower_alarm'] },
-  { label: 'warning limits', upper: ['upper_warning_limit', 'upperWarningLimit', 'upper_warning'], lower: ['lower_warning_limit', 'lowerWarningLimit', 'lower_warning'] },
-  { label: 'control limits', upper: ['upperControlLimit', 'upper_ctrl_limit', 'upperCtrlLimit', 'upper_ctrl'], lower: ['lowerControlLimit', 'lower_ctrl_limit', 'lowerCtrlLimit', 'lower_ctrl'] },
+  {
+    label: 'display limits',
+    upper: ['upperDisplayLimit', 'upper_disp_limit', 'upperDispLimit', 'upper_disp'],
+    lower: ['lowerDisplayLimit', 'lower_disp_limit', 'lowerDispLimit', 'lower_disp'],
+  },
+  {
+    label: 'alarm limits',
+    upper: ['upper_alarm_limit', 'upperAlarmLimit', 'upper_alarm'],
+    lower: ['lower_alarm_limit', 'lowerAlarmLimit', 'lower_alarm'],
+  },
+  {
+    label: 'warning limits',
+    upper: ['upper_warning_limit', 'upperWarningLimit', 'upper_warning'],
+    lower: ['lower_warning_limit', 'lowerWarningLimit', 'lower_warning'],
+  },
+  {
+    label: 'control limits',
+    upper: ['upperControlLimit', 'upper_ctrl_limit', 'upperCtrlLimit', 'upper_ctrl'],
+    lower: ['lowerControlLimit', 'lower_ctrl_limit', 'lowerCtrlLimit', 'lower_ctrl'],
+  },
 ];
 
 /** Metadata keys consumed by {@link describeMetadata}; others are listed as they are. */
 const KNOWN_META = new Set<string>([
-  'status', 'severity', 'statusName', 'severityName', 'alarm_status', 'alarm_severity', 'timestamp',
-  'secondsPastEpoch', 'secondsSinceEpoch', 'secPastEpoch', 'nanoseconds', 'nanoSeconds', 'nsec', 'units', 'precision', 'enum_strings', 'enumStrings', 'strs', 'strings', 'no_str', 'enumStringCount', 'ackt', 'acks',
-  'RISC_pad', 'RISC_pad0', 'RISC_pad1',
+  'status',
+  'severity',
+  'statusName',
+  'severityName',
+  'alarm_status',
+  'alarm_severity',
+  'timestamp',
+  'secondsPastEpoch',
+  'secondsSinceEpoch',
+  'secPastEpoch',
+  'nanoseconds',
+  'nanoSeconds',
+  'nsec',
+  'units',
+  'precision',
+  'enum_strings',
+  'enumStrings',
+  'strs',
+  'strings',
+  'no_str',
+  'enumStringCount',
+  'ackt',
+  'acks',
+  'RISC_pad',
+  'RISC_pad0',
+  'RISC_pad1',
   ...LIMIT_GROUPS.flatMap((g) => [...g.upper, ...g.lower]),
 ]);
 
@@ -274,7 +395,8 @@ export function describeMetadata(meta: unknown): [label: string, value: string][
   const alarm = formatAlarm(meta);
   if (alarm) out.push(['alarm', alarm]);
   // The raw EPICS pair keeps full nanoseconds (and tells "never set"); the Unix double does not.
-  if (field(meta, 'secondsPastEpoch', 'secondsSinceEpoch', 'secPastEpoch') !== undefined) out.push(['timestamp', formatTimestamp(meta)]);
+  if (field(meta, 'secondsPastEpoch', 'secondsSinceEpoch', 'secPastEpoch') !== undefined)
+    out.push(['timestamp', formatTimestamp(meta)]);
   else if (field(meta, 'timestamp') !== undefined) out.push(['timestamp', formatTimestamp(meta.timestamp)]);
   const units = field(meta, 'units');
   if (typeof units === 'string') out.push(['units', units === '' ? '(none)' : units]);
@@ -342,12 +464,45 @@ export function formatRate(n: unknown): string {
 
 /** DBR type names by id (0..38), without the `DBR_` prefix. */
 export const DBR_TYPE_NAMES: readonly string[] = [
-  'STRING', 'SHORT', 'FLOAT', 'ENUM', 'CHAR', 'LONG', 'DOUBLE',
-  'STS_STRING', 'STS_SHORT', 'STS_FLOAT', 'STS_ENUM', 'STS_CHAR', 'STS_LONG', 'STS_DOUBLE',
-  'TIME_STRING', 'TIME_SHORT', 'TIME_FLOAT', 'TIME_ENUM', 'TIME_CHAR', 'TIME_LONG', 'TIME_DOUBLE',
-  'GR_STRING', 'GR_SHORT', 'GR_FLOAT', 'GR_ENUM', 'GR_CHAR', 'GR_LONG', 'GR_DOUBLE',
-  'CTRL_STRING', 'CTRL_SHORT', 'CTRL_FLOAT', 'CTRL_ENUM', 'CTRL_CHAR', 'CTRL_LONG', 'CTRL_DOUBLE',
-  'PUT_ACKT', 'PUT_ACKS', 'STSACK_STRING', 'CLASS_NAME',
+  'STRING',
+  'SHORT',
+  'FLOAT',
+  'ENUM',
+  'CHAR',
+  'LONG',
+  'DOUBLE',
+  'STS_STRING',
+  'STS_SHORT',
+  'STS_FLOAT',
+  'STS_ENUM',
+  'STS_CHAR',
+  'STS_LONG',
+  'STS_DOUBLE',
+  'TIME_STRING',
+  'TIME_SHORT',
+  'TIME_FLOAT',
+  'TIME_ENUM',
+  'TIME_CHAR',
+  'TIME_LONG',
+  'TIME_DOUBLE',
+  'GR_STRING',
+  'GR_SHORT',
+  'GR_FLOAT',
+  'GR_ENUM',
+  'GR_CHAR',
+  'GR_LONG',
+  'GR_DOUBLE',
+  'CTRL_STRING',
+  'CTRL_SHORT',
+  'CTRL_FLOAT',
+  'CTRL_ENUM',
+  'CTRL_CHAR',
+  'CTRL_LONG',
+  'CTRL_DOUBLE',
+  'PUT_ACKT',
+  'PUT_ACKS',
+  'STSACK_STRING',
+  'CLASS_NAME',
 ];
 
 /** A DBR type given as an id or a name, as its name. */

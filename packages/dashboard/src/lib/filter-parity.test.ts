@@ -6,7 +6,13 @@
  * (filter-bar text → splitTerms → LiveClient, on the JSON the daemon sent).
  */
 import {
-  BatchMatcher, canonicalSubscription, Hub, parseSubscription, toWire, type HubSocket, type SubscriptionFilter,
+  BatchMatcher,
+  canonicalSubscription,
+  Hub,
+  parseSubscription,
+  toWire,
+  type HubSocket,
+  type SubscriptionFilter,
   type WireRecord,
 } from '@ca-shark/daemon';
 import { describe, expect, it } from 'vitest';
@@ -18,7 +24,14 @@ import { FakeSocket, ManualTimers } from './test-support/fakes.js';
 type DecodedRecord = Parameters<typeof toWire>[0];
 
 /** A decoded record as the decoder hands it to the daemon (the fields filters and JSON read). */
-function decoded(frame: number, name: string, pv: string | null, fields: Record<string, unknown> = {}, src = '10.0.0.5', dst = '10.0.0.9'): DecodedRecord {
+function decoded(
+  frame: number,
+  name: string,
+  pv: string | null,
+  fields: Record<string, unknown> = {},
+  src = '10.0.0.5',
+  dst = '10.0.0.9',
+): DecodedRecord {
   return { frame, timestamp: 1000 + frame, src, dst, pv, command: { name, ...fields } } as unknown as DecodedRecord;
 }
 
@@ -55,7 +68,12 @@ interface BarText {
 }
 
 function barToFilter(bar: BarText): SubscribeFilter {
-  return { pv: splitTerms(bar.pv ?? ''), host: splitTerms(bar.host ?? ''), command: splitTerms(bar.command ?? ''), errors: bar.errors === true };
+  return {
+    pv: splitTerms(bar.pv ?? ''),
+    host: splitTerms(bar.host ?? ''),
+    command: splitTerms(bar.command ?? ''),
+    errors: bar.errors === true,
+  };
 }
 
 class HubTestSocket implements HubSocket {
@@ -90,12 +108,20 @@ function daemonKeeps(filter: SubscribeFilter): number[] {
 /** Frames of the records the page keeps when it receives every record (as an older subscription would send). */
 function pageKeeps(filter: SubscribeFilter): number[] {
   const socket = new FakeSocket();
-  const client = new LiveClient({ url: 'ws://x/ws', timers: new ManualTimers(), random: () => 0, createSocket: () => socket });
+  const client = new LiveClient({
+    url: 'ws://x/ws',
+    timers: new ManualTimers(),
+    random: () => 0,
+    createSocket: () => socket,
+  });
   expect(client.setFilter(filter)).toBe(true);
   client.start();
   socket.open();
   socket.receive({ type: 'records', records: RECORDS.map((r) => JSON.parse(toWire(r)) as RecordJSON) });
-  return client.rows.sliceNewest(0, RECORDS.length).map((r) => r.frame ?? -1).reverse();
+  return client.rows
+    .sliceNewest(0, RECORDS.length)
+    .map((r) => r.frame ?? -1)
+    .reverse();
 }
 
 describe('the page filters as the daemon does', () => {
@@ -125,7 +151,11 @@ describe('the page filters as the daemon does', () => {
       } catch (err) {
         if (err instanceof Error && err.name === 'FilterError') daemonError = err.message;
       }
-      const client = new LiveClient({ url: 'ws://x/ws', timers: new ManualTimers(), createSocket: () => new FakeSocket() });
+      const client = new LiveClient({
+        url: 'ws://x/ws',
+        timers: new ManualTimers(),
+        createSocket: () => new FakeSocket(),
+      });
       expect(client.setFilter(bad)).toBe(false);
       expect(daemonError).not.toBe('');
       expect(client.filterError).toBe(daemonError);

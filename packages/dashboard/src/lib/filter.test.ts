@@ -1,8 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import type { RecordJSON } from './contract.js';
-import { compileFilter, compileRowFilter, filterProblem, formatHash, isEmptyFilter, parseHash, splitTerms } from './filter.js';
+import {
+  compileFilter,
+  compileRowFilter,
+  filterProblem,
+  formatHash,
+  isEmptyFilter,
+  parseHash,
+  splitTerms,
+} from './filter.js';
 
-function rec(name: string, pv: string | null, extra: Partial<RecordJSON> = {}, fields: Record<string, unknown> = {}): RecordJSON {
+function rec(
+  name: string,
+  pv: string | null,
+  extra: Partial<RecordJSON> = {},
+  fields: Record<string, unknown> = {},
+): RecordJSON {
   return { timestamp: 1, src: '10.0.0.5', dst: '10.0.0.9', command: { name, ...fields }, pv, ...extra };
 }
 
@@ -39,7 +52,10 @@ describe('compileFilter', () => {
 
 describe('URL hash', () => {
   it('round-trips view and filter', () => {
-    const state = { view: 'searches' as const, filter: { pv: ['sim:*', 'a?b'], host: ['10.0.0.0/8'], command: ['search'], errors: true } };
+    const state = {
+      view: 'searches' as const,
+      filter: { pv: ['sim:*', 'a?b'], host: ['10.0.0.0/8'], command: ['search'], errors: true },
+    };
     const hash = formatHash(state);
     expect(hash).toBe('#/searches?pv=sim:*,a%3Fb&host=10.0.0.0/8&cmd=search&errors=1');
     expect(parseHash(hash)).toEqual(state);

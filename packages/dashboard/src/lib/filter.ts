@@ -5,15 +5,16 @@
  * subscription are dropped — are exactly the ones the daemon would send, and an invalid filter gets the
  * same FilterError the daemon would answer with.
  */
-import {
-  compileFilter,
-  compileHostMatcher,
-  compilePvMatcher,
-  FilterError,
-} from '@ca-shark/analysis/filter';
+import { compileFilter, compileHostMatcher, compilePvMatcher, FilterError } from '@ca-shark/analysis/filter';
 import type { SubscribeFilter } from './contract.js';
 
-export { COMMAND_FAMILIES, compileFilter, FilterError, isFailure, type RecordPredicate } from '@ca-shark/analysis/filter';
+export {
+  COMMAND_FAMILIES,
+  compileFilter,
+  FilterError,
+  isFailure,
+  type RecordPredicate,
+} from '@ca-shark/analysis/filter';
 
 /** An empty filter: everything passes. */
 export function emptyFilter(): SubscribeFilter {
@@ -107,7 +108,8 @@ export function formatHash(state: PageState): string {
   const f = normalizeFilter(state.filter);
   const parts: string[] = [];
   // Globs keep `*` and `:` readable; only characters that would break the query are escaped.
-  const enc = (xs: string[]): string => xs.map((x) => encodeURIComponent(x).replace(/%3A/gi, ':').replace(/%2F/gi, '/')).join(',');
+  const enc = (xs: string[]): string =>
+    xs.map((x) => encodeURIComponent(x).replace(/%3A/gi, ':').replace(/%2F/gi, '/')).join(',');
   if (f.pv) parts.push(`pv=${enc(f.pv)}`);
   if (f.host) parts.push(`host=${enc(f.host)}`);
   if (f.command) parts.push(`cmd=${enc(f.command)}`);
@@ -120,7 +122,9 @@ export function formatHash(state: PageState): string {
  * apply to state tables). `addrs` of a row are its endpoints, `ip:port` or plain addresses. Throws
  * FilterError for an invalid filter; the page only ever holds filters that compiled.
  */
-export function compileRowFilter(f: SubscribeFilter): (pv: string | null | undefined, addrs: readonly (string | null | undefined)[]) => boolean {
+export function compileRowFilter(
+  f: SubscribeFilter,
+): (pv: string | null | undefined, addrs: readonly (string | null | undefined)[]) => boolean {
   const pvMatch = compilePvMatcher(f.pv ?? []);
   const hostMatch = compileHostMatcher(f.host ?? []);
   return (pv, addrs) => {

@@ -3,7 +3,15 @@ import type { RecordJSON } from './contract.js';
 import { LATENCY_BUCKETS, LatencyTracker, bucketIndex } from './latency.js';
 
 function resp(name: string, latency: number | undefined, t: number, src = '127.0.0.1', sport = 5064): RecordJSON {
-  return { timestamp: t, src, dst: '127.0.0.2', transport: { sport, dport: 4000 }, command: { name }, pv: 'x', latency };
+  return {
+    timestamp: t,
+    src,
+    dst: '127.0.0.2',
+    transport: { sport, dport: 4000 },
+    command: { name },
+    pv: 'x',
+    latency,
+  };
 }
 
 describe('LatencyTracker', () => {

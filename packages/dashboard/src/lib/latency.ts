@@ -21,7 +21,8 @@ const KIND_OF_RESPONSE: Readonly<Record<string, LatencyKind>> = {
 /** Histogram buckets: upper bounds in seconds, 4 per decade from 10 µs to 10 s, then overflow. */
 export const LATENCY_BUCKETS: readonly number[] = (() => {
   const out: number[] = [];
-  for (let exp = -5; exp < 1; exp++) for (const m of [1, 1.8, 3.2, 5.6]) out.push(Number((m * 10 ** exp).toPrecision(2)));
+  for (let exp = -5; exp < 1; exp++)
+    for (const m of [1, 1.8, 3.2, 5.6]) out.push(Number((m * 10 ** exp).toPrecision(2)));
   out.push(10);
   return out;
 })();
@@ -75,7 +76,10 @@ export class LatencyTracker {
     const kind = LatencyTracker.kindOf(r);
     if (kind === null) return;
     // A response comes from the server; the daemon may name it for us.
-    const server = typeof r.server === 'string' && r.server !== '' ? r.server : `${r.src}${typeof r.transport?.sport === 'number' && kind !== 'search' ? `:${r.transport.sport}` : ''}`;
+    const server =
+      typeof r.server === 'string' && r.server !== ''
+        ? r.server
+        : `${r.src}${typeof r.transport?.sport === 'number' && kind !== 'search' ? `:${r.transport.sport}` : ''}`;
     const key = `${server}\u0000${kind}`;
     let s = this.byKey.get(key);
     if (!s) {
@@ -83,7 +87,13 @@ export class LatencyTracker {
         if (this.serverSet.size >= this.maxServers) return;
         this.serverSet.add(server);
       }
-      s = { server, kind, count: 0, histogram: new Array<number>(LATENCY_BUCKETS.length + 1).fill(0), series: new RingBuffer<LatencyPoint>(this.historySeconds) };
+      s = {
+        server,
+        kind,
+        count: 0,
+        histogram: new Array<number>(LATENCY_BUCKETS.length + 1).fill(0),
+        series: new RingBuffer<LatencyPoint>(this.historySeconds),
+      };
       this.byKey.set(key, s);
     }
     const latency = r.latency as number;
@@ -103,9 +113,13 @@ export class LatencyTracker {
 
   /** All series, sorted by server then kind. */
   all(): LatencySeries[] {
-    return [...this.byKey.values()].sort((a, b) => (a.server === b.server
-      ? LATENCY_KINDS.indexOf(a.kind) - LATENCY_KINDS.indexOf(b.kind)
-      : a.server < b.server ? -1 : 1));
+    return [...this.byKey.values()].sort((a, b) =>
+      a.server === b.server
+        ? LATENCY_KINDS.indexOf(a.kind) - LATENCY_KINDS.indexOf(b.kind)
+        : a.server < b.server
+          ? -1
+          : 1,
+    );
   }
 
   /** The servers seen, sorted. */

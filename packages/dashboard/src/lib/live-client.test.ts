@@ -11,7 +11,10 @@ function setup(capacity = 1000) {
   const timers = new ManualTimers();
   const sockets: FakeSocket[] = [];
   const client = new LiveClient({
-    url: 'ws://x/ws', capacity, timers, random: () => 0,
+    url: 'ws://x/ws',
+    capacity,
+    timers,
+    random: () => 0,
     createSocket: () => {
       const s = new FakeSocket();
       sockets.push(s);
@@ -58,7 +61,8 @@ describe('LiveClient', () => {
     const { sockets, client } = setup(100);
     client.start();
     sockets[0].open();
-    for (let b = 0; b < 50; b++) sockets[0].receive({ type: 'records', records: Array.from({ length: 20 }, (_, i) => rec(b * 20 + i)) });
+    for (let b = 0; b < 50; b++)
+      sockets[0].receive({ type: 'records', records: Array.from({ length: 20 }, (_, i) => rec(b * 20 + i)) });
     expect(client.rows.size).toBe(100);
     expect(client.rows.newest(0)?.pv).toBe('sim:pv999');
   });
@@ -118,8 +122,15 @@ describe('LiveClient', () => {
     sockets[0].receive({ type: 'dropped', count: 3 });
     expect(client.serverDropped).toBe(10);
     const snap = (time: number, searches: number) => ({
-      type: 'snapshot', time, stats: { messagesPerSecond: 50, perCommand: { SearchRequest: searches } },
-      channels: [], servers: [], clients: [], searches: { top: [], unanswered: [] }, errors: [], alerts: [],
+      type: 'snapshot',
+      time,
+      stats: { messagesPerSecond: 50, perCommand: { SearchRequest: searches } },
+      channels: [],
+      servers: [],
+      clients: [],
+      searches: { top: [], unanswered: [] },
+      errors: [],
+      alerts: [],
     });
     sockets[0].receive(snap(100, 10));
     sockets[0].receive(snap(102, 30));
@@ -137,8 +148,12 @@ describe('LiveClient', () => {
 
 describe('defaultSocketUrl', () => {
   it('sits beside the page and forwards the token', () => {
-    expect(defaultSocketUrl({ protocol: 'http:', host: '127.0.0.1:8080', search: '', pathname: '/' })).toBe('ws://127.0.0.1:8080/ws');
-    expect(defaultSocketUrl({ protocol: 'https:', host: 'h', search: '?token=a b', pathname: '/shark/index.html' })).toBe('wss://h/shark/ws?token=a%20b');
+    expect(defaultSocketUrl({ protocol: 'http:', host: '127.0.0.1:8080', search: '', pathname: '/' })).toBe(
+      'ws://127.0.0.1:8080/ws',
+    );
+    expect(
+      defaultSocketUrl({ protocol: 'https:', host: 'h', search: '?token=a b', pathname: '/shark/index.html' }),
+    ).toBe('wss://h/shark/ws?token=a%20b');
   });
 });
 

@@ -4,7 +4,14 @@
  * ring as they arrive (cheap), but listeners are told at most once per `renderIntervalMs`, so the page
  * renders a few times a second whatever the message rate. Framework-free so it is tested in Node.
  */
-import type { ClientMessage, RecordJSON, ServerMessage, SnapshotMessage, SourceInfo, SubscribeFilter } from './contract.js';
+import type {
+  ClientMessage,
+  RecordJSON,
+  ServerMessage,
+  SnapshotMessage,
+  SourceInfo,
+  SubscribeFilter,
+} from './contract.js';
 import { compileFilter, FilterError, normalizeFilter, type RecordPredicate } from './filter.js';
 import { LatencyTracker } from './latency.js';
 import { RingBuffer } from './ring.js';

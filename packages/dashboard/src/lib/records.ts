@@ -3,14 +3,34 @@
  * its latency. Kept apart from the components so it is tested without a browser.
  */
 import type { RecordJSON } from './contract.js';
-import { dbrTypeName, ecaStatus, formatAccessRights, formatAlarm, formatLatency, formatValue, valueFormatOf } from './dbr.js';
+import {
+  dbrTypeName,
+  ecaStatus,
+  formatAccessRights,
+  formatAlarm,
+  formatLatency,
+  formatValue,
+  valueFormatOf,
+} from './dbr.js';
 import { isFailure } from './filter.js';
 
 /** Command fields that the row shows elsewhere or that carry no information for a reader. */
 const HIDDEN_FIELDS = new Set([
-  'name', 'id', 'data', 'metadata', 'pv', 'pv_name', 'payload', 'header', 'payload_size', 'raw',
+  'name',
+  'id',
+  'data',
+  'metadata',
+  'pv',
+  'pv_name',
+  'payload',
+  'header',
+  'payload_size',
+  'raw',
   // Shown through `data_type` and `status` (ECA name and severity).
-  'data_type_name', 'status_name', 'severity', 'address_raw',
+  'data_type_name',
+  'status_name',
+  'severity',
+  'address_raw',
   // A malformed record's bytes are in the detail's hex dump.
   'hex',
 ]);
@@ -133,7 +153,13 @@ export interface VisibleRange {
 }
 
 /** Which rows of a fixed-height list are on screen, with `overscan` extra rows above and below. */
-export function visibleRange(scrollTop: number, viewport: number, rowHeight: number, total: number, overscan = 10): VisibleRange {
+export function visibleRange(
+  scrollTop: number,
+  viewport: number,
+  rowHeight: number,
+  total: number,
+  overscan = 10,
+): VisibleRange {
   if (total <= 0 || rowHeight <= 0) return { start: 0, end: 0, offset: 0 };
   const first = Math.floor(Math.max(0, scrollTop) / rowHeight);
   const start = Math.max(0, Math.min(total - 1, first - overscan));

@@ -16,9 +16,22 @@ export interface WorkerLike {
 /** Status before the worker has said anything. */
 export function initialStatus(capacity = 100_000): ClientStatus {
   return {
-    state: 'connecting', source: null, daemonVersion: '', serverDropped: 0, received: 0, heldDropped: 0, attempts: 0,
-    nextAttemptAt: 0, lastError: '', paused: false, heldCount: 0, rowCount: 0, capacity,
-    filter: {}, filterError: '', filterSeq: 0,
+    state: 'connecting',
+    source: null,
+    daemonVersion: '',
+    serverDropped: 0,
+    received: 0,
+    heldDropped: 0,
+    attempts: 0,
+    nextAttemptAt: 0,
+    lastError: '',
+    paused: false,
+    heldCount: 0,
+    rowCount: 0,
+    capacity,
+    filter: {},
+    filterError: '',
+    filterSeq: 0,
   };
 }
 

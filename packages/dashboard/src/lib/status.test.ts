@@ -3,7 +3,9 @@ import { describeConnection, describeSource, linkTypeName } from './status.js';
 
 describe('status wording', () => {
   it('describes sources', () => {
-    expect(describeSource({ kind: 'live', iface: 'lo', linktype: 1, filter: 'udp port 5064 or tcp' })).toBe('live lo (EN10MB) filter "udp port 5064 or tcp"');
+    expect(describeSource({ kind: 'live', iface: 'lo', linktype: 1, filter: 'udp port 5064 or tcp' })).toBe(
+      'live lo (EN10MB) filter "udp port 5064 or tcp"',
+    );
     expect(describeSource({ kind: 'file', file: 'x.pcapng' })).toBe('file x.pcapng');
     expect(describeSource(null)).toBe('unknown source');
     expect(linkTypeName(276)).toBe('LINUX_SLL2');

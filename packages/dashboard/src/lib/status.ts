@@ -3,7 +3,13 @@ import type { SourceInfo } from './contract.js';
 import type { ConnectionState } from './live-client.js';
 
 const LINK_TYPES: Readonly<Record<number, string>> = {
-  0: 'NULL', 1: 'EN10MB', 101: 'RAW', 108: 'LOOP', 113: 'LINUX_SLL', 228: 'IPV4', 276: 'LINUX_SLL2',
+  0: 'NULL',
+  1: 'EN10MB',
+  101: 'RAW',
+  108: 'LOOP',
+  113: 'LINUX_SLL',
+  228: 'IPV4',
+  276: 'LINUX_SLL2',
 };
 
 /** Link type as its libpcap name (`EN10MB`), keeping unknown numbers. */
@@ -24,15 +30,24 @@ export function describeSource(s: SourceInfo | null): string {
 }
 
 /** Connection state in words, with the seconds left before the next attempt when reconnecting. */
-export function describeConnection(state: ConnectionState, nextAttemptAt: number, now: number, attempts: number): string {
+export function describeConnection(
+  state: ConnectionState,
+  nextAttemptAt: number,
+  now: number,
+  attempts: number,
+): string {
   switch (state) {
-    case 'open': return 'connected';
-    case 'connecting': return 'connecting…';
-    case 'closed': return 'disconnected';
+    case 'open':
+      return 'connected';
+    case 'connecting':
+      return 'connecting…';
+    case 'closed':
+      return 'disconnected';
     case 'reconnecting': {
       const left = Math.max(0, Math.ceil((nextAttemptAt - now) / 1000));
       return left > 0 ? `reconnecting in ${left} s (attempt ${attempts})` : `reconnecting (attempt ${attempts})…`;
     }
-    default: return String(state);
+    default:
+      return String(state);
   }
 }

@@ -1,8 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { formatAge, sortRows, type Column } from './table.js';
 
-interface R { pv: string; n: number | null }
-const rows: R[] = [{ pv: 'b', n: 2 }, { pv: 'a10', n: null }, { pv: 'a9', n: 10 }, { pv: 'c', n: 2 }];
+interface R {
+  pv: string;
+  n: number | null;
+}
+const rows: R[] = [
+  { pv: 'b', n: 2 },
+  { pv: 'a10', n: null },
+  { pv: 'a9', n: 10 },
+  { pv: 'c', n: 2 },
+];
 const byN: Column<R> = { key: 'n', label: 'n', sortValue: (r) => r.n, text: (r) => String(r.n ?? '') };
 const byPv: Column<R> = { key: 'pv', label: 'pv', text: (r) => r.pv };
 

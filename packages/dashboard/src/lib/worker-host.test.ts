@@ -6,7 +6,15 @@ import { createWorkerHost } from './worker-host.js';
 import type { WorkerCommand, WorkerUpdate } from './worker-protocol.js';
 
 function rec(i: number, pv = `sim:pv${i}`, name = 'ReadNotifyResponse', latency?: number): RecordJSON {
-  return { timestamp: 1000 + i, src: '127.0.0.1', dst: '127.0.0.2', transport: { sport: 5064, dport: 4000 }, command: { name }, pv, latency };
+  return {
+    timestamp: 1000 + i,
+    src: '127.0.0.1',
+    dst: '127.0.0.2',
+    transport: { sport: 5064, dport: 4000 },
+    command: { name },
+    pv,
+    latency,
+  };
 }
 
 /** Page and worker wired back to back, synchronously. */
@@ -15,17 +23,22 @@ function setup() {
   const sockets: FakeSocket[] = [];
   const updates: WorkerUpdate[] = [];
   let remote: RemoteClient | null = null;
-  const host = createWorkerHost((u) => {
-    updates.push(u);
-    remote?.receive(u);
-  }, {
-    capacity: 1000, timers, random: () => 0,
-    createSocket: () => {
-      const s = new FakeSocket();
-      sockets.push(s);
-      return s;
+  const host = createWorkerHost(
+    (u) => {
+      updates.push(u);
+      remote?.receive(u);
     },
-  });
+    {
+      capacity: 1000,
+      timers,
+      random: () => 0,
+      createSocket: () => {
+        const s = new FakeSocket();
+        sockets.push(s);
+        return s;
+      },
+    },
+  );
   const commands: WorkerCommand[] = [];
   const worker: WorkerLike = {
     postMessage: (cmd) => {
@@ -51,9 +64,16 @@ describe('worker host and remote client', () => {
     expect(remote.status.state).toBe('open');
     expect(remote.window.start).toBe(0);
     expect(remote.window.rows[0].summary.pv).toBe('sim:pv9');
-    expect(remote.window.rows.map((r) => [r.seq, r.record.pv])).toEqual([[9, 'sim:pv9'], [8, 'sim:pv8'], [7, 'sim:pv7']]);
+    expect(remote.window.rows.map((r) => [r.seq, r.record.pv])).toEqual([
+      [9, 'sim:pv9'],
+      [8, 'sim:pv8'],
+      [7, 'sim:pv7'],
+    ]);
     remote.setWindow(5, 7);
-    expect(remote.window.rows.map((r) => [r.seq, r.record.pv])).toEqual([[4, 'sim:pv4'], [3, 'sim:pv3']]);
+    expect(remote.window.rows.map((r) => [r.seq, r.record.pv])).toEqual([
+      [4, 'sim:pv4'],
+      [3, 'sim:pv3'],
+    ]);
   });
 
   it('passes snapshots and rates once, latency only when asked', () => {
@@ -61,8 +81,15 @@ describe('worker host and remote client', () => {
     remote.start('ws://x/ws');
     sockets[0].open();
     const snap = (time: number) => ({
-      type: 'snapshot', time, stats: { perCommand: { SearchRequest: time } }, channels: [], servers: [], clients: [],
-      searches: { top: [], unanswered: [] }, errors: [], alerts: [],
+      type: 'snapshot',
+      time,
+      stats: { perCommand: { SearchRequest: time } },
+      channels: [],
+      servers: [],
+      clients: [],
+      searches: { top: [], unanswered: [] },
+      errors: [],
+      alerts: [],
     });
     sockets[0].receive(snap(10));
     timers.advance(300);
@@ -77,15 +104,27 @@ describe('worker host and remote client', () => {
     expect(updates[n].snapshot).toBeUndefined();
     expect(updates[n].latency).toBeUndefined();
     remote.wantLatency(true);
-    expect(remote.latency.map((s) => [s.server, s.kind, s.count, s.points.length])).toEqual([['127.0.0.1:5064', 'read', 1, 1]]);
+    expect(remote.latency.map((s) => [s.server, s.kind, s.count, s.points.length])).toEqual([
+      ['127.0.0.1:5064', 'read', 1, 1],
+    ]);
   });
 
   it('empties the table at once when the filter changes, before the worker answers', () => {
     const worker: WorkerLike = { postMessage: () => undefined, onmessage: null, terminate: () => undefined };
     const remote = new RemoteClient(worker);
     remote.receive({
-      type: 'update', status: { ...remote.status, rowCount: 1 },
-      window: { start: 0, rows: [{ seq: 0, record: rec(1), summary: { time: 1, from: '', to: '', command: 'x', pv: 'old', fields: '', latency: '', error: false } }] },
+      type: 'update',
+      status: { ...remote.status, rowCount: 1 },
+      window: {
+        start: 0,
+        rows: [
+          {
+            seq: 0,
+            record: rec(1),
+            summary: { time: 1, from: '', to: '', command: 'x', pv: 'old', fields: '', latency: '', error: false },
+          },
+        ],
+      },
     });
     let changes = 0;
     remote.onChange(() => changes++);
@@ -125,7 +164,7 @@ describe('worker host and remote client', () => {
     expect(remote.status.rowCount).toBe(0);
   });
 
-  it("tells the page which filter the daemon refused, numbered as the page sent it, and what stays in force", () => {
+  it('tells the page which filter the daemon refused, numbered as the page sent it, and what stays in force', () => {
     const { sockets, remote, timers } = setup();
     remote.start('ws://x/ws');
     sockets[0].open();

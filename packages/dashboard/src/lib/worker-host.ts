@@ -11,7 +11,10 @@ import type { ClientStatus, LatencySeriesData, WindowRow, WorkerCommand, WorkerU
 const MAX_WINDOW = 500;
 
 /** Handles the page's commands; `post` sends updates back. Returns the command handler. */
-export function createWorkerHost(post: (u: WorkerUpdate) => void, options: Omit<LiveClientOptions, 'url'> = {}): (cmd: WorkerCommand) => void {
+export function createWorkerHost(
+  post: (u: WorkerUpdate) => void,
+  options: Omit<LiveClientOptions, 'url'> = {},
+): (cmd: WorkerCommand) => void {
   let client: LiveClient | null = null;
   let window = { start: 0, end: 50 };
   let sentSnapshot: unknown = null;
@@ -35,10 +38,22 @@ export function createWorkerHost(post: (u: WorkerUpdate) => void, options: Omit<
 
   function status(c: LiveClient): ClientStatus {
     return {
-      state: c.state, source: c.source, daemonVersion: c.daemonVersion, serverDropped: c.serverDropped,
-      received: c.received, heldDropped: c.heldDropped, attempts: c.attempts, nextAttemptAt: c.nextAttemptAt,
-      lastError: c.lastError, paused: c.isPaused, heldCount: c.heldCount, rowCount: c.rows.size, capacity: c.rows.capacity,
-      filter: c.currentFilter, filterError: c.filterError, filterSeq: c.filterSeq,
+      state: c.state,
+      source: c.source,
+      daemonVersion: c.daemonVersion,
+      serverDropped: c.serverDropped,
+      received: c.received,
+      heldDropped: c.heldDropped,
+      attempts: c.attempts,
+      nextAttemptAt: c.nextAttemptAt,
+      lastError: c.lastError,
+      paused: c.isPaused,
+      heldCount: c.heldCount,
+      rowCount: c.rows.size,
+      capacity: c.rows.capacity,
+      filter: c.currentFilter,
+      filterError: c.filterError,
+      filterSeq: c.filterSeq,
     };
   }
 
@@ -46,7 +61,8 @@ export function createWorkerHost(post: (u: WorkerUpdate) => void, options: Omit<
     const c = client;
     if (!c) return;
     const newestSeq = c.rows.pushed - 1;
-    const rows: WindowRow[] = c.rows.sliceNewest(window.start, window.end)
+    const rows: WindowRow[] = c.rows
+      .sliceNewest(window.start, window.end)
       .map((record, i) => ({ seq: newestSeq - (window.start + i), record, summary: summaryOf(record) }));
     const u: WorkerUpdate = { type: 'update', status: status(c), window: { start: window.start, rows } };
     if (c.snapshot !== sentSnapshot && c.snapshot) {
@@ -59,7 +75,11 @@ export function createWorkerHost(post: (u: WorkerUpdate) => void, options: Omit<
     }
     if (wantLatency && c.latency.version !== sentLatency) {
       u.latency = c.latency.all().map((s): LatencySeriesData => ({
-        server: s.server, kind: s.kind, count: s.count, histogram: [...s.histogram], points: s.series.sliceNewest(0, s.series.size).reverse(),
+        server: s.server,
+        kind: s.kind,
+        count: s.count,
+        histogram: [...s.histogram],
+        points: s.series.sliceNewest(0, s.series.size).reverse(),
       }));
       sentLatency = c.latency.version;
     }

@@ -25,5 +25,7 @@ for (let s = seed; s < seed + cases; s++) {
   if ((s - seed + 1) % 10_000 === 0) process.stderr.write(`${s - seed + 1} cases, ${failed} failed\n`);
 }
 const cpu = process.cpuUsage(started);
-process.stdout.write(`seeds ${seed}..${seed + cases - 1}: ${cases} cases, ${failed} failed (${((cpu.user + cpu.system) / 1e6).toFixed(1)} s CPU)\n`);
+process.stdout.write(
+  `seeds ${seed}..${seed + cases - 1}: ${cases} cases, ${failed} failed (${((cpu.user + cpu.system) / 1e6).toFixed(1)} s CPU)\n`,
+);
 process.exitCode = failed > 0 ? 1 : 0;

@@ -34,7 +34,8 @@ export function goldenLine(r: CaRecord): string {
   }
   // Waveforms decode to typed arrays (CHAR ones to a Uint8Array): values, shown like a plain array.
   const data = r.command.data;
-  if ('data' in r.command) fields.push(`data=${value(ArrayBuffer.isView(data) ? Array.from(data as unknown as ArrayLike<number>) : data)}`);
+  if ('data' in r.command)
+    fields.push(`data=${value(ArrayBuffer.isView(data) ? Array.from(data as unknown as ArrayLike<number>) : data)}`);
   const meta = r.command.metadata as Record<string, unknown> | undefined;
   if (meta) {
     const keep = ['statusName', 'severityName', 'timestamp', 'units', 'precision', 'enumStrings'];
@@ -45,6 +46,6 @@ export function goldenLine(r: CaRecord): string {
   const trunc = r.truncated ? ' TRUNCATED' : '';
   return (
     `${r.frame} ${r.timestamp.toFixed(6)} ${r.src}:${t.sport} > ${r.dst}:${t.dport} ` +
-    `${r.command.name} ${fields.join(" ")} | pv=${r.pv ?? "-"} ${r.role}/${r.role_certainty}${req}${trunc}`
+    `${r.command.name} ${fields.join(' ')} | pv=${r.pv ?? '-'} ${r.role}/${r.role_certainty}${req}${trunc}`
   );
 }

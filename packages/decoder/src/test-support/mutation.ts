@@ -79,7 +79,8 @@ export function frameUnits(bytes: Uint8Array): FrameUnit[] {
     onEvent: (ev) => {
       const payload = ev.type === 'udp' ? ev.payload : ev.type === 'tcp-data' ? ev.data : null;
       const u = payload !== null && ev.type !== 'problem' ? units[ev.packet.frame - 1] : undefined;
-      if (u !== undefined && payload !== null && payload.buffer === bytes.buffer && payload.length > 0) u.payload = Math.min(u.payload, payload.byteOffset - bytes.byteOffset);
+      if (u !== undefined && payload !== null && payload.buffer === bytes.buffer && payload.length > 0)
+        u.payload = Math.min(u.payload, payload.byteOffset - bytes.byteOffset);
     },
   });
   p.pushCapture(bytes);
@@ -93,17 +94,18 @@ function captureUnits(bytes: Uint8Array): FrameUnit[] {
   const magic = dv.getUint32(0, false);
   if (magic === PCAPNG_SHB) {
     let le = true;
-    for (let off = 0; off + 12 <= bytes.length; ) {
+    for (let off = 0; off + 12 <= bytes.length;) {
       const type = dv.getUint32(off, le);
       if (type === PCAPNG_SHB) le = dv.getUint32(off + PCAPNG_OFF_BYTE_ORDER, true) === PCAPNG_BYTE_ORDER_MAGIC;
       const len = dv.getUint32(off + PCAPNG_OFF_LEN, le);
-      if (PCAPNG_PACKET_BLOCKS.has(type)) units.push({ start: off, end: off + len, data: off + (type === 3 ? 12 : 28), payload: off + len });
+      if (PCAPNG_PACKET_BLOCKS.has(type))
+        units.push({ start: off, end: off + len, data: off + (type === 3 ? 12 : 28), payload: off + len });
       off += len;
     }
     return units;
   }
   const le = magic === PCAP_MAGIC_LE || magic === PCAP_MAGIC_NS_LE;
-  for (let off = PCAP_HEADER_LEN; off + PCAP_RECORD_HEADER_LEN <= bytes.length; ) {
+  for (let off = PCAP_HEADER_LEN; off + PCAP_RECORD_HEADER_LEN <= bytes.length;) {
     const end = off + PCAP_RECORD_HEADER_LEN + dv.getUint32(off + PCAP_OFF_CAPLEN, le);
     units.push({ start: off, end, data: off + PCAP_RECORD_HEADER_LEN, payload: end });
     off = end;
@@ -242,7 +244,10 @@ function wellFormedLoss(original: Uint8Array, units: readonly FrameUnit[], m: Mu
   const dv = new DataView(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength);
   return units.some((u) => {
     const type = dv.getUint32(u.start, le);
-    return type !== odv.getUint32(u.start, le) && ((type >= 1 && type <= PCAPNG_LAST_STANDARD_BLOCK) || PCAPNG_OTHER_KNOWN_BLOCK(type));
+    return (
+      type !== odv.getUint32(u.start, le) &&
+      ((type >= 1 && type <= PCAPNG_LAST_STANDARD_BLOCK) || PCAPNG_OTHER_KNOWN_BLOCK(type))
+    );
   });
 }
 
@@ -257,7 +262,13 @@ function perFrame(records: readonly CaRecord[]): Map<number, number> {
  * `units` its frames. Records are compared by count per frame, not by content: damage to a value, a
  * command id or an address changes a record without losing it, and cannot be detected.
  */
-export function checkCase(original: Uint8Array, baseline: Decoded, units: readonly FrameUnit[], m: Mutation, chunk?: number): string[] {
+export function checkCase(
+  original: Uint8Array,
+  baseline: Decoded,
+  units: readonly FrameUnit[],
+  m: Mutation,
+  chunk?: number,
+): string[] {
   let got: Decoded;
   try {
     got = decodeCapture(m.bytes, chunk);
@@ -266,7 +277,8 @@ export function checkCase(original: Uint8Array, baseline: Decoded, units: readon
   }
   const violations: string[] = [];
   // Every record covers at least one byte of the capture: more records than bytes would mean a loop.
-  if (got.records.length > m.bytes.length) violations.push(`${got.records.length} records from ${m.bytes.length} bytes`);
+  if (got.records.length > m.bytes.length)
+    violations.push(`${got.records.length} records from ${m.bytes.length} bytes`);
   // Frames wholly before the first damaged byte must decode as before (unless their flow was skipped,
   // which is reported: the damage was in the bytes that would have recognised it).
   let intactFrames = 0;
@@ -278,7 +290,8 @@ export function checkCase(original: Uint8Array, baseline: Decoded, units: readon
     const missing = n - (after.get(frame) ?? 0);
     if (missing <= 0) continue;
     lost += missing;
-    if (frame <= intactFrames && got.skippedCount === 0) violations.push(`${missing} records of intact frame ${frame} lost`);
+    if (frame <= intactFrames && got.skippedCount === 0)
+      violations.push(`${missing} records of intact frame ${frame} lost`);
   }
   if (lost > 0 && !hasMarker(got) && !inPacketHeaders(units, m.firstDamaged) && !wellFormedLoss(original, units, m)) {
     violations.push(`${lost} of ${baseline.records.length} records lost with no marker`);
@@ -293,7 +306,10 @@ export function runCase(seed: number, fixtures: readonly Fixture[]): { violation
   const m = mutate(f.bytes, f.units, rand);
   // Some cases arrive in small chunks, as from a pipe.
   const chunk = rand() < 0.2 ? 1 + Math.floor(rand() * 700) : undefined;
-  return { violations: checkCase(f.bytes, f.baseline, f.units, m, chunk), describe: `seed ${seed}: ${f.name}: ${m.what}${chunk ? ` (chunks of ${chunk})` : ''}` };
+  return {
+    violations: checkCase(f.bytes, f.baseline, f.units, m, chunk),
+    describe: `seed ${seed}: ${f.name}: ${m.what}${chunk ? ` (chunks of ${chunk})` : ''}`,
+  };
 }
 
 /** A fixture with its frames and undamaged decode. */

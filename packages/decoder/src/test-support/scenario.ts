@@ -39,7 +39,12 @@ export function workedCircuit(): { client: Uint8Array[]; server: Uint8Array[] } 
       build.accessRightsResponse({ cid: 7, access_rights: 3 }),
       build.createChanResponse({ data_type: DbrType.DOUBLE, data_count: 1, cid: 7, sid: 42 }),
     ]),
-    build.readNotifyResponse({ data_type: TIME_DOUBLE, data: [3.5], ioid: 1, metadata: { timestamp: 1_700_000_000.25 } }),
+    build.readNotifyResponse({
+      data_type: TIME_DOUBLE,
+      data: [3.5],
+      ioid: 1,
+      metadata: { timestamp: 1_700_000_000.25 },
+    }),
     build.eventAddResponse({ data_type: TIME_DOUBLE, data: [3.5], subscriptionid: 2 }),
     build.writeNotifyResponse({ data_type: DbrType.DOUBLE, data_count: 1, ioid: 3 }),
     build.eventCancelResponse({ data_type: TIME_DOUBLE, data_count: 0, sid: 42, subscriptionid: 2 }),
@@ -78,7 +83,10 @@ export function workedExample(o: WorkedOptions = {}): PcapWriter {
       5064,
       CLIENT,
       40000,
-      concatBytes([build.versionResponse({ sequence: 2 }), build.searchResponse({ port: o.advertisedPort ?? port, cid: 7 })]),
+      concatBytes([
+        build.versionResponse({ sequence: 2 }),
+        build.searchResponse({ port: o.advertisedPort ?? port, cid: 7 }),
+      ]),
     );
   }
   const c = new TcpConversation(b, CLIENT, 45000, SERVER, port);

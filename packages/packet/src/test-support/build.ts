@@ -105,10 +105,16 @@ export function tcp(s: TcpSpec): Uint8Array {
 }
 
 export function udp(sport: number, dport: number, payload: Uint8Array, ulen?: number): Uint8Array {
-  return concat([Uint8Array.from([...u16be(sport), ...u16be(dport), ...u16be(ulen ?? 8 + payload.length), 0, 0]), payload]);
+  return concat([
+    Uint8Array.from([...u16be(sport), ...u16be(dport), ...u16be(ulen ?? 8 + payload.length), 0, 0]),
+    payload,
+  ]);
 }
 
-export function ether(payload: Uint8Array, opts: { type?: number; vlans?: Array<[number, number]>; src?: string; dst?: string } = {}): Uint8Array {
+export function ether(
+  payload: Uint8Array,
+  opts: { type?: number; vlans?: Array<[number, number]>; src?: string; dst?: string } = {},
+): Uint8Array {
   const tags: number[] = [];
   for (const [tpid, vid] of opts.vlans ?? []) tags.push(...u16be(tpid), ...u16be(vid));
   return concat([
@@ -122,16 +128,28 @@ export function ether(payload: Uint8Array, opts: { type?: number; vlans?: Array<
   ]);
 }
 
-export function sll(payload: Uint8Array, opts: { protocol?: number; packetType?: number; addr?: number[] } = {}): Uint8Array {
+export function sll(
+  payload: Uint8Array,
+  opts: { protocol?: number; packetType?: number; addr?: number[] } = {},
+): Uint8Array {
   const addr = opts.addr ?? [2, 0, 0, 0, 0, 1];
   const a8 = [...addr, 0, 0, 0, 0, 0, 0, 0, 0].slice(0, 8);
   return concat([
-    Uint8Array.from([...u16be(opts.packetType ?? 0), ...u16be(1), ...u16be(addr.length), ...a8, ...u16be(opts.protocol ?? 0x0800)]),
+    Uint8Array.from([
+      ...u16be(opts.packetType ?? 0),
+      ...u16be(1),
+      ...u16be(addr.length),
+      ...a8,
+      ...u16be(opts.protocol ?? 0x0800),
+    ]),
     payload,
   ]);
 }
 
-export function sll2(payload: Uint8Array, opts: { protocol?: number; ifindex?: number; packetType?: number } = {}): Uint8Array {
+export function sll2(
+  payload: Uint8Array,
+  opts: { protocol?: number; ifindex?: number; packetType?: number } = {},
+): Uint8Array {
   return concat([
     Uint8Array.from([
       ...u16be(opts.protocol ?? 0x0800),
@@ -202,11 +220,27 @@ export interface PcapRecord {
   origlen?: number;
 }
 
-export function pcapFile(opts: { le?: boolean; nanos?: boolean; snaplen?: number; linktype: number; records: PcapRecord[] }): Uint8Array {
+export function pcapFile(opts: {
+  le?: boolean;
+  nanos?: boolean;
+  snaplen?: number;
+  linktype: number;
+  records: PcapRecord[];
+}): Uint8Array {
   const w = new Writer(opts.le ?? true);
-  w.u32(opts.nanos ? 0xa1b23c4d : 0xa1b2c3d4).u16(2).u16(4).u32(0).u32(0).u32(opts.snaplen ?? 262144).u32(opts.linktype);
+  w.u32(opts.nanos ? 0xa1b23c4d : 0xa1b2c3d4)
+    .u16(2)
+    .u16(4)
+    .u32(0)
+    .u32(0)
+    .u32(opts.snaplen ?? 262144)
+    .u32(opts.linktype);
   for (const r of opts.records) {
-    w.u32(r.sec).u32(r.frac ?? 0).u32(r.data.length).u32(r.origlen ?? r.data.length).raw(r.data);
+    w.u32(r.sec)
+      .u32(r.frac ?? 0)
+      .u32(r.data.length)
+      .u32(r.origlen ?? r.data.length)
+      .raw(r.data);
   }
   return w.bytes();
 }
@@ -240,7 +274,10 @@ function block(le: boolean, type: number, body: Writer): Uint8Array {
 }
 
 function idb(le: boolean, i: NgInterface): Uint8Array {
-  const b = new Writer(le).u16(i.linktype).u16(0).u32(i.snaplen ?? 0);
+  const b = new Writer(le)
+    .u16(i.linktype)
+    .u16(0)
+    .u32(i.snaplen ?? 0);
   if (i.name !== undefined) {
     const t = text(i.name);
     b.u16(2).u16(t.length).raw(t).pad4();
@@ -264,7 +301,11 @@ export function pcapngFile(sections: NgSection[]): Uint8Array {
           const w = new Writer(le);
           if (b.kind === 'epb') w.u32(b.iface);
           else w.u16(b.iface).u16(0);
-          w.u32(Number(b.ts >> 32n)).u32(Number(b.ts & 0xffffffffn)).u32(b.data.length).u32(b.origlen ?? b.data.length).raw(b.data);
+          w.u32(Number(b.ts >> 32n))
+            .u32(Number(b.ts & 0xffffffffn))
+            .u32(b.data.length)
+            .u32(b.origlen ?? b.data.length)
+            .raw(b.data);
           parts.push(block(le, b.kind === 'epb' ? 6 : 2, w));
           break;
         }

@@ -11,7 +11,12 @@ export async function freeUdpPort(): Promise<number> {
 }
 
 /** Collects datagrams arriving on a loopback UDP socket. */
-export async function udpCollector(port = 0): Promise<{ socket: dgram.Socket; port: number; messages: { data: Buffer; port: number }[]; close: () => Promise<void> }> {
+export async function udpCollector(port = 0): Promise<{
+  socket: dgram.Socket;
+  port: number;
+  messages: { data: Buffer; port: number }[];
+  close: () => Promise<void>;
+}> {
   const socket = dgram.createSocket({ type: 'udp4', reuseAddr: true });
   const messages: { data: Buffer; port: number }[] = [];
   socket.on('message', (data, rinfo) => messages.push({ data, port: rinfo.port }));
@@ -42,7 +47,11 @@ export function hasPyepics(): boolean {
 }
 
 /** Runs a python script and resolves with its stdout, stderr and exit code. */
-export function runPython(args: string[], env: Record<string, string>, timeoutMs = 20000): Promise<{ stdout: string; stderr: string; code: number | null }> {
+export function runPython(
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 20000,
+): Promise<{ stdout: string; stderr: string; code: number | null }> {
   return new Promise((resolve) => {
     const p = spawn(PYTHON, args, { env: { ...process.env, ...env } });
     let stdout = '';

@@ -59,4 +59,3 @@ export class ManualTimers implements Timers {
     this.t = end;
   }
 }
-
