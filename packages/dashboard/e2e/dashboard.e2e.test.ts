@@ -39,6 +39,8 @@ describe('dashboard against the fake daemon', { timeout: 60_000 }, () => {
       .poll(async () => (await rowPvs(page)).filter((p) => p.startsWith('sim:')).length, { timeout: 10_000 })
       .toBeGreaterThan(5);
     await expect.poll(() => page.locator('[data-testid=connection]').textContent()).toContain('connected');
+    // The daemon's own decoder drops are in the status bar beside libpcap's (the fake daemon reports none).
+    expect(await page.getByTestId('decoder-drops').textContent()).toBe('0');
     const times = await page.locator('[data-testid=live-row] span:first-child').allTextContents();
     expect(times.slice(0, 10)).toEqual([...times.slice(0, 10)].sort().reverse());
     // Virtualised: a fraction of the received rows is in the DOM.
