@@ -71,5 +71,5 @@ export {
   type UnansweredCreation,
   type CircuitSummary,
 } from './stats.js';
-export { recordToJSON, recordToPlain, jsonReplacer, bytesToHex } from './json.js';
+export { recordToJSON, recordToPlain, bytesToHex } from './json.js';
 // --- end of issue 4 block

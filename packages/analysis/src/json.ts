@@ -7,26 +7,6 @@
  * non-finite numbers become null, and `undefined` fields are left out.
  */
 
-/**
- * `JSON.stringify` replacer implementing the shared JSON form. It must be called as a replacer (it reads
- * the holder through `this`), because `Buffer#toJSON` runs before a replacer sees the value.
- */
-export function jsonReplacer(this: unknown, key: string, value: unknown): unknown {
-  // The holder still has the original value; a Buffer has already been turned into {type, data} here.
-  const original = (this as Record<string, unknown> | null)?.[key];
-  // DBR waveforms decode to typed arrays (a CHAR one is a Uint8Array too): values, not bytes.
-  if (key === 'data' && isNumericArray(original)) return Array.from(original);
-  if (original instanceof Uint8Array) return bytesToHex(original);
-  // Numeric typed arrays (DBR payloads may be decoded into them) are plain JSON arrays of numbers.
-  if (ArrayBuffer.isView(original) && !(original instanceof DataView))
-    return typedToArray(original as unknown as ArrayLike<number | bigint>);
-  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
-  if (typeof value === 'number' && !Number.isFinite(value)) return null;
-  if (value instanceof Map) return Object.fromEntries(value);
-  if (value instanceof Set) return [...value];
-  return value;
-}
-
 function isNumericArray(value: unknown): value is ArrayLike<number> {
   return (
     ArrayBuffer.isView(value) &&
@@ -38,16 +18,17 @@ function isNumericArray(value: unknown): value is ArrayLike<number> {
 
 /** One record as one line of JSON (no trailing newline), in the shared JSON form. */
 export function recordToJSON(record: unknown): string {
-  // A replacer function sends every value through JSON.stringify's slow path (a 30,000-element waveform
-  // calls it 30,000 times), and most records hold nothing that needs one: check first, which costs far less
-  // than the stringify itself, and convert the few records that do into plain values for the fast path.
-  return needsReplacer(record, 0) ? JSON.stringify(toJSONValue('', record)) : JSON.stringify(record);
+  // Most records hold nothing to convert: check first, which costs far less than the stringify itself, and
+  // convert only the few that do. (A replacer function instead would send every value through
+  // JSON.stringify's slow path: a 30,000-element waveform would call it 30,000 times.)
+  return needsConversion(record, 0) ? JSON.stringify(toJSONValue('', record)) : JSON.stringify(record);
 }
 
 /**
- * `value` (under `key` in its holder) as plain JSON-compatible values: what {@link jsonReplacer} makes of it,
- * built ahead so that JSON.stringify needs no replacer. Objects and arrays holding anything to convert are
- * copied; the record itself is never changed.
+ * `value` (under `key` in its holder) as plain JSON-compatible values, by the rules in this module's header,
+ * built ahead so that JSON.stringify needs no replacer. Objects and arrays are copied; the record itself is
+ * never changed. (Non-finite numbers and `undefined` are left to JSON.stringify, which already writes null
+ * and leaves the field out.)
  */
 function toJSONValue(key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
@@ -72,11 +53,11 @@ function toJSONValue(key: string, value: unknown): unknown {
   return out;
 }
 
-/** Depth beyond which the check gives up and uses the replacer (records are shallow). */
+/** Depth beyond which the check gives up and converts (records are shallow). */
 const MAX_CHECK_DEPTH = 8;
 
-function needsReplacer(value: unknown, depth: number): boolean {
-  // Non-finite numbers need no replacer: JSON.stringify writes them as null too.
+function needsConversion(value: unknown, depth: number): boolean {
+  // Non-finite numbers need no conversion: JSON.stringify writes them as null.
   if (typeof value === 'bigint') return true;
   if (value === null || typeof value !== 'object') return false;
   if (depth > MAX_CHECK_DEPTH) return true;
@@ -85,7 +66,7 @@ function needsReplacer(value: unknown, depth: number): boolean {
     for (let i = 0; i < value.length; i++) {
       const v: unknown = value[i];
       if ((typeof v === 'object' && v !== null) || typeof v === 'bigint') {
-        if (needsReplacer(v, depth + 1)) return true;
+        if (needsConversion(v, depth + 1)) return true;
       }
     }
     return false;
@@ -93,7 +74,7 @@ function needsReplacer(value: unknown, depth: number): boolean {
   for (const key in value) {
     const v = (value as Record<string, unknown>)[key];
     if ((typeof v === 'object' && v !== null) || typeof v === 'bigint') {
-      if (needsReplacer(v, depth + 1)) return true;
+      if (needsConversion(v, depth + 1)) return true;
     }
   }
   return false;
