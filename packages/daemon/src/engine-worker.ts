@@ -5,15 +5,16 @@
  * on the thread that serves HTTP). Records go back in batches as {@link WireRecord}s with, per subscription,
  * the indexes it keeps; tables are computed here on request.
  *
- * Every record gets the next daemon-wide sequence number (its `id`); those that are streamed are kept in
- * a bounded {@link RecordRing} so that one can be fetched in full when a page opens its row.
+ * Every record gets the next daemon-wide sequence number (its `id`); those that are streamed, and for
+ * longer those the hub says it sent, are kept in bounded rings ({@link StreamedRecords}) so that one can
+ * be fetched in full when a page opens its row.
  */
 import { parentPort } from 'node:worker_threads';
 import type { CaRecord } from '@ca-shark/decoder';
 import { Engine, type WireRecord, fullRecordJSON, toWire } from './engine.js';
 import { unpackFrames } from './frame-batch.js';
 import { createLogger } from './logger.js';
-import { RecordRing, estimateRecordBytes } from './record-ring.js';
+import { StreamedRecords, estimateRecordBytes } from './record-ring.js';
 import type { CaptureCounters, SourceDescription } from './sources/types.js';
 import { BatchMatcher } from './subscriptions.js';
 import type { FromWorker, ToWorker } from './worker-protocol.js';
@@ -34,8 +35,8 @@ let decoderDropped = 0;
 let outgoing: WireRecord[] = [];
 /** Daemon-wide record sequence: the id of the latest record decoded. */
 let sequence = 0;
-/** The latest streamed records, for `GET /api/record/:id` (bounds from the `init` message). */
-let ring = new RecordRing<CaRecord>(estimateRecordBytes);
+/** The latest streamed and sent records, for `GET /api/record/:id` (bounds from the `init` message). */
+let ring = new StreamedRecords<CaRecord>(estimateRecordBytes);
 const matcher = new BatchMatcher();
 /** Some consumer wants every record (see the `wanted` message). */
 let wantAll = false;
@@ -77,7 +78,7 @@ port.on('message', (message: ToWorker) => {
       description = message.description;
       const logger = createLogger(message.logLevel, message.tty).child({ thread: 'decoder' });
       log = logger;
-      ring = new RecordRing<CaRecord>(estimateRecordBytes, message.recordRing);
+      ring = new StreamedRecords<CaRecord>(estimateRecordBytes, message.recordRing);
       engine = new Engine({
         describe: () => description,
         counters: () => capture,
@@ -90,7 +91,7 @@ port.on('message', (message: ToWorker) => {
           // Matched against the subscriptions the worker has now: a change applies from the next record on.
           const kept = matcher.size > 0 && matcher.match(record, outgoing.length);
           if (!kept && !wantAll) return;
-          ring.add(id, record);
+          ring.streamed(id, record);
           outgoing.push(toWire(record, id));
           if (outgoing.length >= FLUSH_RECORDS) flush();
         },
@@ -165,6 +166,9 @@ port.on('message', (message: ToWorker) => {
       engine?.end();
       flush();
       sendStats();
+      break;
+    case 'sent':
+      ring.markSent(message.ids);
       break;
     case 'record': {
       // Serialised only now: the stream never pays for the full form of a record nobody opens.

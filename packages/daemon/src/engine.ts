@@ -78,6 +78,14 @@ export function toWire(record: CaRecord, id: number): WireRecord {
   return JSON.stringify(live);
 }
 
+/** The `id` of a {@link WireRecord} (its JSON text starts with it), or NaN for any other text. */
+export function wireRecordId(wire: WireRecord): number {
+  const prefix = '{"id":';
+  if (!wire.startsWith(prefix)) return Number.NaN;
+  const end = wire.indexOf(',', prefix.length);
+  return Number(wire.slice(prefix.length, end));
+}
+
 /**
  * The full record in the shared JSON form (`ca-shark --json`, with `raw` hex bytes), led by its `id`:
  * what `GET /api/record/:id` answers.

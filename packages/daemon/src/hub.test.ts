@@ -66,7 +66,11 @@ class RecordingMatcher implements SubscriptionMatcher<{ pv: string }> {
 describe('Hub', () => {
   it('batches records into one frame per tick, newest last, saying what matched and what it carries', () => {
     const clock = new Clock();
-    const hub = new Hub<Rec>((r) => JSON.stringify(r), { now: clock.now });
+    const sent: string[][] = [];
+    const hub = new Hub<Rec>((r) => JSON.stringify(r), {
+      now: clock.now,
+      onSent: (records) => sent.push([...records]),
+    });
     const s = new FakeSocket();
     hub.add(s);
     for (let n = 0; n < 5; n++) hub.publish([{ pv: 'a', n }]);
@@ -86,6 +90,8 @@ describe('Hub', () => {
     ]);
     hub.tick();
     expect(s.frames).toHaveLength(1);
+    // The daemon is told what each frame carried (it keeps those records fetchable for longer).
+    expect(sent).toEqual([[0, 1, 2, 3, 4].map((n) => JSON.stringify({ pv: 'a', n }))]);
   });
 
   it('serialises a record once however many clients receive it, and only if one does', () => {

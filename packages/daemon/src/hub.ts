@@ -67,6 +67,8 @@ export interface HubOptions {
   maxReplyBytes: number;
   /** Wall clock in ms since the epoch (tests drive it by hand). */
   now: () => number;
+  /** Told the serialised records of every records frame sent (the daemon keeps those for longer). */
+  onSent?: (records: readonly string[]) => void;
 }
 
 /**
@@ -487,6 +489,7 @@ export class Hub<R, F = unknown> {
     if (!records || client.sample.offered === 0 || client.tokens < 1) return;
     const matched = client.sample.offered;
     const parts = client.take();
+    this.options.onSent?.(parts);
     client.sampling = parts.length < matched;
     this.send(
       socket,

@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { DecoderOptions } from '@ca-shark/decoder';
 import { inputErrorLine } from '@ca-shark/packet';
 import type { Logger } from 'pino';
-import type { WireRecord } from './engine.js';
+import { type WireRecord, wireRecordId } from './engine.js';
 import { DaemonError } from './errors.js';
 import { FramePacker } from './frame-batch.js';
 import type { Hub } from './hub.js';
@@ -377,6 +377,13 @@ export class RemoteEngine implements DaemonModel, SourceSink {
 
   snapshotText(): Promise<string> {
     return this.query('snapshot');
+  }
+
+  /** Tells the worker which streamed records were sent to a client: it keeps those for longer. */
+  sent(records: readonly WireRecord[]): void {
+    const ids = new Float64Array(records.length);
+    for (let i = 0; i < records.length; i++) ids[i] = wireRecordId(records[i]);
+    this.post({ type: 'sent', ids }, [ids.buffer]);
   }
 
   /** The full JSON text of streamed record `id`, or undefined when the ring no longer holds it. */

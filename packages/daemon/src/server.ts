@@ -104,7 +104,11 @@ export async function startDaemon(
   // A misspelt --user, or one the daemon cannot switch to, fails before anything is opened or bound.
   if (config.user !== undefined) checkUser(config.user);
   const source = createSource(config, logger, options.input);
-  const hub = new Hub<WireRecord, SubscriptionFilter>((r) => r, options.hub);
+  const hub = new Hub<WireRecord, SubscriptionFilter>((r) => r, {
+    ...options.hub,
+    // Records a client was sent stay fetchable (GET /api/record/:id) for longer than the rest.
+    onSent: (records) => engine.sent(records),
+  });
   const engine = new RemoteEngine({
     source,
     hub,

@@ -35,6 +35,8 @@ export type ToWorker =
   /** No client uses subscription `id` any more. */
   | { type: 'unsubscribe'; id: number }
   | { type: 'query'; id: number; what: Query; sections?: string[] }
+  /** Ids of records the hub sent to clients (kept for longer, see StreamedRecords). */
+  | { type: 'sent'; ids: Float64Array }
   /** The full JSON text of streamed record `record` (its id), answered as a `reply` with null when gone. */
   | { type: 'record'; id: number; record: number };
 
