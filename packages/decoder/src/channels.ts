@@ -263,6 +263,16 @@ export class ChannelBook {
     return channel;
   }
 
+  /** The circuit ended: its channels end with it (cleared unless they failed or were lost) and nothing stays pending. */
+  circuitEnded(c: CircuitInfo, now: number): void {
+    for (const ch of c.channelsByCid.values()) endChannel(ch, now);
+    for (const ch of c.channelsBySid.values()) endChannel(ch, now);
+    c.pendingIo.clear();
+    c.subscriptions.clear();
+    c.pendingCreates.clear();
+    c.pendingClears.clear();
+  }
+
   private channelByCid(c: CircuitInfo, cid: number): ChannelInfo {
     let ch = c.channelsByCid.get(cid);
     if (!ch) {
@@ -335,6 +345,11 @@ export class ChannelBook {
     const s = this.st.searchesByIpCid.get(searchIpKey(c.client, ch.cid));
     if (s && (c.server === null || s.answeredBy.includes(c.server))) ch.pv = s.pv;
   }
+}
+
+function endChannel(ch: ChannelInfo, now: number): void {
+  if (ch.endedAt === null) ch.endedAt = now;
+  if (ch.status !== 'failed' && ch.status !== 'disconnected') ch.status = 'cleared';
 }
 
 /** The name a SEARCH, CREATE_CHAN, CLIENT_NAME or HOST_NAME carries (NUL-terminated, padded). */
