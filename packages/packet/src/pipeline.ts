@@ -471,7 +471,9 @@ export class PacketPipeline {
       src,
       dst,
     };
-    if (hl > IPV4_MIN_HEADER) ipRec.options = b.subarray(ip + IPV4_MIN_HEADER, ip + hl);
+    // A copy (also of a Buffer, whose slice() is a view): the record outlives the frame, whose buffer the
+    // caller may refill (shark() does).
+    if (hl > IPV4_MIN_HEADER) ipRec.options = new Uint8Array(b.subarray(ip + IPV4_MIN_HEADER, ip + hl));
     const l4 = ip + hl;
     let transport: TransportRecord;
     if (this.l4Proto === IPPROTO_TCP) {
