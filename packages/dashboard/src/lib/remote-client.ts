@@ -4,12 +4,19 @@
  */
 import type { SnapshotMessage, SubscribeFilter } from './contract.js';
 import type { RatePoint } from './live-client.js';
-import type { ClientStatus, LatencySeriesData, WindowRow, WorkerCommand, WorkerUpdate } from './worker-protocol.js';
+import type {
+  ClientStatus,
+  LatencySeriesData,
+  RecordAnswer,
+  WindowRow,
+  WorkerCommand,
+  WorkerMessage,
+} from './worker-protocol.js';
 
 /** What the page needs of a Worker. */
 export interface WorkerLike {
   postMessage(cmd: WorkerCommand): void;
-  onmessage: ((ev: { data: WorkerUpdate }) => void) | null;
+  onmessage: ((ev: { data: WorkerMessage }) => void) | null;
   terminate(): void;
 }
 
@@ -32,6 +39,8 @@ export function initialStatus(capacity = 100_000): ClientStatus {
     filter: {},
     filterError: '',
     filterSeq: 0,
+    stream: { matched: 0, sent: 0, matchedRate: 0, sentRate: 0, sampling: false, lastFrameAt: 0, frameLagMs: null },
+    lastSnapshotAt: 0,
   };
 }
 
@@ -45,6 +54,7 @@ export class RemoteClient {
   /** Bumped when `latency` changes. */
   latencyVersion = 0;
   private readonly listeners = new Set<() => void>();
+  private readonly recordWaiters = new Map<number, ((a: RecordAnswer) => void)[]>();
   private lastWindow = { start: -1, end: -1 };
   /** Number of the last filter sent to the worker; `status.filterSeq` says when the worker has handled it. */
   filterSeq = 0;
@@ -60,7 +70,13 @@ export class RemoteClient {
   }
 
   /** Applies one update from the worker. */
-  receive(u: WorkerUpdate): void {
+  receive(u: WorkerMessage): void {
+    if (u?.type === 'record') {
+      const waiters = this.recordWaiters.get(u.id) ?? [];
+      this.recordWaiters.delete(u.id);
+      for (const w of waiters) w(u);
+      return;
+    }
     if (u?.type !== 'update') return;
     this.status = u.status;
     this.window = u.window;
@@ -105,6 +121,18 @@ export class RemoteClient {
 
   clear(): void {
     this.worker.postMessage({ type: 'clear' });
+  }
+
+  /** Asks the worker for the full record `id` (fetched from `url`, `/api/record/:id`). */
+  requestRecord(id: number, url: string): Promise<RecordAnswer> {
+    return new Promise((resolve) => {
+      const waiters = this.recordWaiters.get(id);
+      if (waiters) waiters.push(resolve);
+      else {
+        this.recordWaiters.set(id, [resolve]);
+        this.worker.postMessage({ type: 'record', id, url });
+      }
+    });
   }
 
   /** Turns the latency series on while the latency view is shown (they cost a copy per update). */

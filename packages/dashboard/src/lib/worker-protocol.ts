@@ -3,10 +3,9 @@
  * keeps the 100,000-row ring; the page only receives what it shows (the visible window of rows, the
  * latest snapshot, chart series), so the main thread's work does not grow with the message rate.
  */
-import type { RecordJSON, SnapshotMessage, SourceInfo, SubscribeFilter } from './contract.js';
+import type { LiveRecord, RecordJSON, SnapshotMessage, SourceInfo, SubscribeFilter } from './contract.js';
 import type { LatencyKind, LatencyPoint } from './latency.js';
-import type { ConnectionState, RatePoint } from './live-client.js';
-import type { RowSummary } from './records.js';
+import type { ConnectionState, RatePoint, StreamStatus } from './live-client.js';
 
 /** Counters and state shown in the status bar. */
 export interface ClientStatus {
@@ -30,14 +29,16 @@ export interface ClientStatus {
   filterError: string;
   /** Number of the last filter command the worker handled. */
   filterSeq: number;
+  /** Counts and timing of the record stream (sampling, records not sent, lag). */
+  stream: StreamStatus;
+  /** Local wall-clock ms when the last snapshot arrived (0 before the first). */
+  lastSnapshotAt: number;
 }
 
 /** One row of the live table with a sequence number that identifies it for selection. */
 export interface WindowRow {
   seq: number;
-  record: RecordJSON;
-  /** What the table shows, computed in the worker. */
-  summary: RowSummary;
+  record: LiveRecord;
 }
 
 /** Latency series of one server and kind, as plain data. */
@@ -61,6 +62,19 @@ export interface WorkerUpdate {
   latency?: LatencySeriesData[];
 }
 
+/** Worker → page: the answer to a `record` command. */
+export interface RecordAnswer {
+  type: 'record';
+  id: number;
+  /** The full record, or null when it could not be had (see `error`). */
+  record: RecordJSON | null;
+  /** Why not: the daemon's word (`record 12 is no longer held`) or the failure. */
+  error: string | null;
+}
+
+/** Everything the worker posts. */
+export type WorkerMessage = WorkerUpdate | RecordAnswer;
+
 /** Page → worker. */
 export type WorkerCommand =
   | { type: 'start'; url: string }
@@ -70,4 +84,6 @@ export type WorkerCommand =
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'clear' }
-  | { type: 'latency'; on: boolean };
+  | { type: 'latency'; on: boolean }
+  /** Fetch the full record `id` from `url` (`/api/record/:id` beside the page, with its token). */
+  | { type: 'record'; id: number; url: string };
