@@ -3,7 +3,9 @@
  * runes module turns its change notifications into re-renders.
  */
 import type { SnapshotMessage, SubscribeFilter } from './contract.js';
+import type { TableId } from './columns.js';
 import type { RatePoint } from './live-client.js';
+import type { TableQuery, TableWindows } from './table-engine.js';
 import type {
   ClientStatus,
   LatencySeriesData,
@@ -49,6 +51,8 @@ export class RemoteClient {
   status: ClientStatus = initialStatus();
   window: { start: number; rows: WindowRow[] } = { start: 0, rows: [] };
   snapshot: SnapshotMessage | null = null;
+  /** Windows of the open big tables (sorted and filtered in the worker). */
+  tables: TableWindows = {};
   rates: RatePoint[] = [];
   latency: LatencySeriesData[] = [];
   /** Bumped when `latency` changes. */
@@ -56,6 +60,7 @@ export class RemoteClient {
   private readonly listeners = new Set<() => void>();
   private readonly recordWaiters = new Map<number, ((a: RecordAnswer) => void)[]>();
   private lastWindow = { start: -1, end: -1 };
+  private readonly tableQueries = new Map<TableId, string>();
   /** Number of the last filter sent to the worker; `status.filterSeq` says when the worker has handled it. */
   filterSeq = 0;
 
@@ -81,6 +86,7 @@ export class RemoteClient {
     this.status = u.status;
     this.window = u.window;
     if (u.snapshot) this.snapshot = u.snapshot;
+    if (u.tables) this.tables = { ...this.tables, ...u.tables };
     if (u.rates) this.rates = u.rates;
     if (u.latency) {
       this.latency = u.latency;
@@ -103,6 +109,18 @@ export class RemoteClient {
     if (start === this.lastWindow.start && end === this.lastWindow.end) return;
     this.lastWindow = { start, end };
     this.worker.postMessage({ type: 'window', start, end });
+  }
+
+  /** Opens or changes (query) or closes (null) a big table; only a changed query is sent. */
+  setTable(id: TableId, query: TableQuery | null): void {
+    const key = JSON.stringify(query);
+    if (this.tableQueries.get(id) === key) return;
+    if (query === null) {
+      this.tableQueries.delete(id);
+      const { [id]: _closed, ...open } = this.tables;
+      this.tables = open;
+    } else this.tableQueries.set(id, key);
+    this.worker.postMessage({ type: 'table', id, query });
   }
 
   /** Replaces the subscription; rows shown under the old filter disappear at once. */

@@ -22,6 +22,9 @@ export interface Column<T> {
 /** Sort direction. */
 export type SortDir = 'asc' | 'desc';
 
+/** Natural order of text (`a9` before `a10`); a Collator compares far faster than `localeCompare`. */
+const collator = new Intl.Collator('en', { numeric: true });
+
 /**
  * Sorts rows by a column (stable; empty values last in both directions). Returns a new array.
  */
@@ -36,7 +39,7 @@ export function sortRows<T>(rows: readonly T[], column: Column<T> | undefined, d
     if (ae || be) return ae === be ? a.i - b.i : ae ? 1 : -1;
     let c: number;
     if (typeof a.k === 'number' && typeof b.k === 'number') c = a.k - b.k;
-    else c = String(a.k).localeCompare(String(b.k), 'en', { numeric: true });
+    else c = collator.compare(String(a.k), String(b.k));
     return c !== 0 ? c * sign : a.i - b.i;
   });
   return decorated.map((d) => d.row);

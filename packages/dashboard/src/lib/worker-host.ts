@@ -5,6 +5,7 @@
 import type { SubscribeFilter } from './contract.js';
 import { LiveClient, type LiveClientOptions } from './live-client.js';
 import { fetchRecord, type RecordFetch } from './record-fetch.js';
+import { lightSnapshot, TableEngine } from './table-engine.js';
 import type {
   ClientStatus,
   LatencySeriesData,
@@ -35,6 +36,7 @@ export function createWorkerHost(
   let filter: SubscribeFilter = {};
   let filterSeq = 0;
   let sentLatency = -1;
+  const tables = new TableEngine();
 
   function status(c: LiveClient): ClientStatus {
     return {
@@ -68,9 +70,11 @@ export function createWorkerHost(
       .map((record, i) => ({ seq: newestSeq - (window.start + i), record }));
     const u: WorkerUpdate = { type: 'update', status: status(c), window: { start: window.start, rows } };
     if (c.snapshot !== sentSnapshot && c.snapshot) {
-      u.snapshot = c.snapshot;
+      u.snapshot = lightSnapshot(c.snapshot);
       sentSnapshot = c.snapshot;
     }
+    const t = tables.windows(c.snapshot);
+    if (t) u.tables = t;
     if (c.rates.pushed !== sentRates) {
       u.rates = c.rates.sliceNewest(0, c.rates.size).reverse();
       sentRates = c.rates.pushed;
@@ -123,6 +127,10 @@ export function createWorkerHost(
       case 'latency':
         wantLatency = cmd.on;
         sentLatency = -1;
+        update();
+        break;
+      case 'table':
+        tables.set(cmd.id, cmd.query);
         update();
         break;
       case 'record':

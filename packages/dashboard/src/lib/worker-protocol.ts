@@ -5,7 +5,9 @@
  */
 import type { LiveRecord, RecordJSON, SnapshotMessage, SourceInfo, SubscribeFilter } from './contract.js';
 import type { LatencyKind, LatencyPoint } from './latency.js';
+import type { TableId } from './columns.js';
 import type { ConnectionState, RatePoint, StreamStatus } from './live-client.js';
+import type { TableQuery, TableWindows } from './table-engine.js';
 
 /** Counters and state shown in the status bar. */
 export interface ClientStatus {
@@ -57,7 +59,10 @@ export interface WorkerUpdate {
   status: ClientStatus;
   /** Rows `[start, start + rows.length)` counted from the newest. */
   window: { start: number; rows: WindowRow[] };
+  /** The snapshot without its big lists (they come as `tables`). */
   snapshot?: SnapshotMessage;
+  /** Windows of the open big tables that changed. */
+  tables?: TableWindows;
   rates?: RatePoint[];
   latency?: LatencySeriesData[];
 }
@@ -85,5 +90,7 @@ export type WorkerCommand =
   | { type: 'resume' }
   | { type: 'clear' }
   | { type: 'latency'; on: boolean }
+  /** Open, change or (null) close a big table: the worker sorts and filters it and sends the rows on screen. */
+  | { type: 'table'; id: TableId; query: TableQuery | null }
   /** Fetch the full record `id` from `url` (`/api/record/:id` beside the page, with its token). */
   | { type: 'record'; id: number; url: string };
