@@ -62,6 +62,12 @@ export interface FakeDaemon {
   recordRequests: number[];
   /** Closes every WebSocket (the page should reconnect). */
   kickClients(): void;
+  /** Stops (true) or restarts record frames while snapshots go on, as a stalled stream would. */
+  stall(on: boolean): void;
+  /** From now on `GET /api/record/:id` answers only for the latest `n` records. */
+  holdOnly(n: number): void;
+  /** Changes the rows added to each snapshot table. */
+  setTableRows(n: number): void;
   close(): Promise<void>;
 }
 
@@ -655,6 +661,9 @@ interface Conn {
   rate: { matched: number; sent: number };
 }
 
+/** Bytes unsent to a page above which its next snapshot is skipped. */
+const SNAPSHOT_BACKLOG = 1024 * 1024;
+
 /** Time constant of the smoothed rates in `records` frames (the daemon smooths over ~1-2 s). */
 const RATE_TAU_S = 1;
 
@@ -684,7 +693,7 @@ export async function startFakeDaemon(opts: FakeDaemonOptions): Promise<FakeDaem
   const format = opts.format ?? 'compact';
   const maxPerSecond = opts.maxPerSecond ?? 20_000;
   const held = opts.held ?? 100_000;
-  const tableRows = opts.tableRows ?? 0;
+  let tableRows = opts.tableRows ?? 0;
   const token = opts.token;
   const started = Date.now() / 1000;
   const gen = new TrafficGenerator();
@@ -709,10 +718,12 @@ export async function startFakeDaemon(opts: FakeDaemonOptions): Promise<FakeDaem
   /** Capture time of record `id` (= its frame number) at `times[id % held]`, while it is held. */
   const times = new Float64Array(held);
   let frameNo = 0;
+  let holding = held;
+  let stalled = false;
 
   /** The full record `id` while the ring holds it. */
   function heldRecord(id: number): RecordJSON | null {
-    if (!Number.isInteger(id) || id < 1 || id > frameNo || id <= frameNo - held) return null;
+    if (!Number.isInteger(id) || id < 1 || id > frameNo || id <= frameNo - holding) return null;
     return { ...pool[(id - 1) % POOL_SIZE].record, frame: id, timestamp: times[id % held] };
   }
 
@@ -818,7 +829,7 @@ export async function startFakeDaemon(opts: FakeDaemonOptions): Promise<FakeDaem
     messages += n;
     for (let i = 0; i < n; i++) times[(first + i + 1) % held] = t - ((n - i) * tickMs) / 1000 / Math.max(1, n);
     for (const c of conns) {
-      if (c.paused || c.ws.readyState !== c.ws.OPEN) continue;
+      if (stalled || c.paused || c.ws.readyState !== c.ws.OPEN) continue;
       const ids: number[] = [];
       for (let i = 0; i < n; i++) if (c.predicate(pool[(first + i) % POOL_SIZE].record)) ids.push(first + i + 1);
       if (format === 'full') {
@@ -854,7 +865,8 @@ export async function startFakeDaemon(opts: FakeDaemonOptions): Promise<FakeDaem
   }, tickMs);
   const snap = setInterval(() => {
     const s = JSON.stringify(fakeSnapshot(Date.now() / 1000, started, messages, rate, dropped, conns.size, tableRows));
-    for (const c of conns) if (c.ws.readyState === c.ws.OPEN) c.ws.send(s);
+    // As the daemon: a page still draining keeps only the newest snapshot (here: gets none this time).
+    for (const c of conns) if (c.ws.readyState === c.ws.OPEN && c.ws.bufferedAmount < SNAPSHOT_BACKLOG) c.ws.send(s);
   }, 1000);
 
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
@@ -869,6 +881,15 @@ export async function startFakeDaemon(opts: FakeDaemonOptions): Promise<FakeDaem
     unsent: () => unsent,
     kickClients: () => {
       for (const c of conns) c.ws.terminate();
+    },
+    stall: (on) => {
+      stalled = on;
+    },
+    holdOnly: (n) => {
+      holding = Math.min(held, n);
+    },
+    setTableRows: (n) => {
+      tableRows = n;
     },
     close: async () => {
       clearInterval(tick);
