@@ -251,11 +251,12 @@ describe('the load table', () => {
   it('shows offered rates from what tcpreplay sent, and decoded against the file', () => {
     const cells = loadCells(result({ delta: { messages: 891_000, captureDropped: 12 } }));
     expect(cells).toHaveLength(LOAD_HEADERS.length);
-    expect(cells.slice(0, 10)).toEqual([
+    expect(cells.slice(0, 11)).toEqual([
       '250 Mbit/s',
       'none',
       '250',
       '82,500',
+      '0 / 1,000',
       '891,000 / 990,000 (90.0 %)',
       '12',
       '0',
@@ -263,8 +264,8 @@ describe('the load table', () => {
       '0.3',
       '1.20',
     ]);
-    expect(cells[14]).toBe('3 (8)');
-    expect(cells[15]).toBe('9 passes');
+    expect(cells[15]).toBe('3 (8)');
+    expect(cells[16]).toBe('9 passes');
   });
 
   it('flags more messages than offered (traffic from elsewhere), and shows the clients’ figures', () => {
@@ -286,9 +287,13 @@ describe('the load table', () => {
         health: { polls: 120, p99Ms: 3.4, maxMs: 8, failed: 2 },
       }),
     );
-    expect(cells[4]).toContain('(more than offered: other traffic?)');
-    expect(cells.slice(10, 14)).toEqual(['500,000 (50.0 %), 1,000,000/500,000', '3 (180)', '2.3 / 0.5', '95']);
-    expect(cells[15]).toBe('9 passes; page sampling 50.0 %; page says lag ≤ 2.1 s; 2 health polls unanswered');
+    expect(cells[5]).toContain('(more than offered: other traffic?)');
+    expect(cells.slice(11, 15)).toEqual(['500,000 (50.0 %), 1,000,000/500,000', '3 (180)', '2.3 / 0.5', '95']);
+    expect(cells[16]).toBe('9 passes; page sampling 50.0 %; page says lag ≤ 2.1 s; 2 health polls unanswered');
+  });
+
+  it('does not call one Malformed record more than offered traffic from elsewhere', () => {
+    expect(loadCells(result({ delta: { messages: 990_001 } }))[5]).toBe('990,001 / 990,000 (100.0 %)');
   });
 
   it('renders a Markdown table with a row per step', () => {

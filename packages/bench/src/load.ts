@@ -14,7 +14,7 @@
  * replayed searches reach nobody's IOC.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,7 +40,9 @@ import type { CpuProfile, ReplayFile, StatsCounters, Step, StepPlan, StepResult 
 import { browserBlocker, connectWs, launchBrowser, openDashboard, readProbe } from './load-page.js';
 import type { WsReader } from './load-page.js';
 import { killAll, trackGroup } from './measure.js';
-import { freePort } from './ports.js';
+import { freePort, portFree } from './ports.js';
+import { inspectorUrl, startProfiling } from './profile.js';
+import type { Profiling } from './profile.js';
 import { thousands } from './table.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -63,6 +65,8 @@ const STATS_POLL_MS = 250;
 const PAGE_SETTLE_MS = 1000;
 /** How many functions of each profiled thread are shown. */
 const HOT_FUNCTIONS = 12;
+/** CA's registered server port: traffic on it may be anybody's. */
+const STANDARD_SERVER_PORT = 5064;
 
 const log = (line: string): void => void process.stderr.write(`bench:load: ${line}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -168,20 +172,27 @@ async function prepare(opts: Options, workDir: string): Promise<Prepared> {
             log,
           },
         );
-  const serverPort = await freePort();
-  let repeaterPort = await freePort();
-  while (repeaterPort === serverPort) repeaterPort = await freePort();
-  const file = join(workDir, 'replay.pcap');
   const { serverPort: s, repeaterPort: r } = capture.ports;
-  const rewrite = await run([
-    'tcprewrite',
-    `--portmap=${s}:${serverPort},${r}:${repeaterPort}`,
-    '-i',
-    capture.file,
-    '-o',
-    file,
-  ]);
-  if (rewrite.code !== 0) throw new Error(`tcprewrite failed: ${rewrite.output.trim()}`);
+  let serverPort = s;
+  let repeaterPort = r;
+  let file = capture.file;
+  // A capture recorded on private ports that are still free replays as it is; otherwise its ports are
+  // rewritten to free ones.
+  if (s === STANDARD_SERVER_PORT || !(await portFree(s)) || !(await portFree(r))) {
+    serverPort = await freePort();
+    repeaterPort = await freePort();
+    while (repeaterPort === serverPort) repeaterPort = await freePort();
+    file = join(workDir, 'replay.pcap');
+    const rewrite = await run([
+      'tcprewrite',
+      `--portmap=${s}:${serverPort},${r}:${repeaterPort}`,
+      '-i',
+      capture.file,
+      '-o',
+      file,
+    ]);
+    if (rewrite.code !== 0) throw new Error(`tcprewrite failed: ${rewrite.output.trim()}`);
+  }
   const census = frameCensus(file);
   if (census === undefined) throw new Error(`${capture.file} is not a classic pcap file (tcpreplay needs one)`);
   const counted = await run(['node', ITERATE, file, String(serverPort), String(repeaterPort)]);
@@ -206,10 +217,10 @@ interface Daemon {
   stop: () => Promise<number | null>;
 }
 
-async function startDaemon(prepared: Prepared, profileDir?: string): Promise<Daemon> {
+async function startDaemon(prepared: Prepared, inspect: boolean): Promise<Daemon> {
   const port = await freePort();
   const { serverPort, repeaterPort } = prepared;
-  const node = profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir];
+  const node = inspect ? ['--inspect=127.0.0.1:0'] : [];
   const child = spawn(
     process.execPath,
     [
@@ -312,17 +323,21 @@ function pollHealth(base: string): { stop: () => Promise<number[]> } {
   };
 }
 
-/** Runs one step on a fresh daemon (and, with a browser, a fresh page and WebSocket client). */
+/**
+ * Runs one step on a fresh daemon (and, with a browser, a fresh page and WebSocket client). With `profiles`,
+ * every thread of the daemon is profiled from just before the replay until it caught up, into that map.
+ */
 async function runStep(
   prepared: Prepared,
   plan: StepPlan,
   browser?: Browser,
-  profileDir?: string,
+  profiles?: Map<string, CpuProfile>,
 ): Promise<StepResult> {
   const clients = browser === undefined ? 'none' : 'page+ws';
-  const daemon = await startDaemon(prepared, profileDir);
+  const daemon = await startDaemon(prepared, profiles !== undefined);
   const notes: string[] = [];
   let ws: WsReader | undefined;
+  let profiling: Profiling | undefined;
   let page: Awaited<ReturnType<typeof openDashboard>> | undefined;
   try {
     if (browser !== undefined) {
@@ -332,6 +347,11 @@ async function runStep(
     await sleep(1000);
     const before = await stats(daemon.base);
     if (before === undefined) throw new Error('/api/stats did not answer before the replay');
+    if (profiles !== undefined) {
+      const url = inspectorUrl(daemon.stderr());
+      if (url === undefined) throw new Error('the daemon printed no inspector address');
+      profiling = await startProfiling(url);
+    }
     ws?.reset();
     const cpu0 = cpuSeconds(daemon.pid);
     const t0 = Date.now();
@@ -359,7 +379,12 @@ async function runStep(
     const cpu1 = cpuSeconds(daemon.pid);
     const t2 = Date.now();
     const latencies = await health.stop();
-    const after = (await stats(daemon.base)) ?? last;
+    if (profiling !== undefined) for (const [name, p] of await profiling.stop()) profiles?.set(name, p);
+    let after = (await stats(daemon.base)) ?? last;
+    if (after === before) {
+      notes.push('/api/stats did not answer after the replay');
+      after = statsCounters({});
+    }
     let figures: StepResult['page'];
     if (page !== undefined) {
       const probe = await readProbe(page, 30_000);
@@ -383,6 +408,7 @@ async function runStep(
       note: notes.join('; '),
     };
   } finally {
+    profiling?.close();
     ws?.close();
     await page?.close().catch(() => undefined);
     const code = await daemon.stop();
@@ -390,23 +416,19 @@ async function runStep(
   }
 }
 
-/** Profiles the daemon over one step and prints each thread's hottest functions. */
-async function profileStep(prepared: Prepared, plan: StepPlan, workDir: string): Promise<void> {
-  const dir = join(workDir, 'profile');
+/** Profiles the daemon's threads over one step and prints each thread's hottest functions. */
+async function profileStep(prepared: Prepared, plan: StepPlan): Promise<void> {
   log(`profiling ca-sharkd at ${stepLabel(plan.step)} (no client) ...`);
-  const result = await runStep(prepared, plan, undefined, dir);
+  const profiles = new Map<string, CpuProfile>();
+  const result = await runStep(prepared, plan, undefined, profiles);
   process.stdout.write(
-    `\n### Profile of ca-sharkd at ${stepLabel(plan.step)}, no client (node --cpu-prof; self time)\n` +
+    `\n### Profile of ca-sharkd at ${stepLabel(plan.step)}, no client (V8 sampling profiler over the step; self time)\n` +
       `${renderLoadTable([result])}\n`,
   );
-  // Node names profiles CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile: thread 0 is the main thread.
-  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')) : [];
-  if (files.length === 0) process.stdout.write('no profile written (did the daemon exit cleanly?)\n');
-  for (const f of files.sort()) {
-    const profile = JSON.parse(readFileSync(join(dir, f), 'utf8')) as CpuProfile;
-    const thread = f.split('.').at(-3) === '0' ? 'main thread' : `worker thread ${f.split('.').at(-3)}`;
+  if (profiles.size === 0) process.stdout.write('no profile (the inspector did not answer)\n');
+  for (const [thread, profile] of profiles) {
     const hot = hotFunctions(profile, HOT_FUNCTIONS);
-    process.stdout.write(`\n${thread} (busy ${(100 * hot.busyShare).toFixed(0)} % of the step): ${f}\n`);
+    process.stdout.write(`\n${thread}: busy ${(100 * hot.busyShare).toFixed(0)} % of the step\n`);
     for (const fn of hot.functions)
       process.stdout.write(
         `  ${(100 * fn.share).toFixed(1).padStart(5)} %  ${fn.selfMs.toFixed(0).padStart(7)} ms  ${fn.name}\n`,
@@ -470,7 +492,7 @@ async function main(): Promise<number> {
     );
     if (opts.profile) {
       const plan = broke?.result.plan ?? plans.at(-1);
-      if (plan !== undefined) await profileStep(prepared, plan, workDir);
+      if (plan !== undefined) await profileStep(prepared, plan);
     }
     return 0;
   } catch (err) {

@@ -21,6 +21,11 @@ function udpFree(port: number): Promise<boolean> {
   });
 }
 
+/** Whether `port` is free for both TCP and UDP on 127.0.0.1 now. */
+export async function portFree(port: number): Promise<boolean> {
+  return (await tcpPort(port)) === port && (await udpFree(port));
+}
+
 /**
  * A port that was free for both TCP and UDP on 127.0.0.1 a moment ago (CA uses the same number for both).
  * Tries a few candidates before giving up.
