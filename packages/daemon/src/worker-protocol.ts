@@ -2,6 +2,7 @@
 import type { DecoderOptions } from '@ca-shark/decoder';
 import type { WireRecord } from './engine.js';
 import type { SubscriptionFilter } from './plugins/ws.js';
+import type { RecordRingOptions } from './record-ring.js';
 import type { CaptureCounters, SourceDescription } from './sources/types.js';
 import type { StatsView } from './views.js';
 
@@ -10,7 +11,15 @@ export type Query = 'channels' | 'servers' | 'clients' | 'searches' | 'snapshot'
 
 /** Main → worker. */
 export type ToWorker =
-  | { type: 'init'; decoder: DecoderOptions; logLevel: string; tty: boolean; description: SourceDescription }
+  | {
+      type: 'init';
+      decoder: DecoderOptions;
+      logLevel: string;
+      tty: boolean;
+      description: SourceDescription;
+      /** Bounds of the ring of streamed records (defaults: DEFAULT_RECORD_RING). */
+      recordRing?: Partial<RecordRingOptions>;
+    }
   | { type: 'frames'; buffer: ArrayBuffer; frames: number }
   | { type: 'describe'; description: SourceDescription }
   | { type: 'poll'; capture: CaptureCounters; hub: { clients: number; dropped: number }; decoderDropped: number }
@@ -25,7 +34,9 @@ export type ToWorker =
   | { type: 'subscribe'; id: number; filter: SubscriptionFilter }
   /** No client uses subscription `id` any more. */
   | { type: 'unsubscribe'; id: number }
-  | { type: 'query'; id: number; what: Query; sections?: string[] };
+  | { type: 'query'; id: number; what: Query; sections?: string[] }
+  /** The full JSON text of streamed record `record` (its id), answered as a `reply` with null when gone. */
+  | { type: 'record'; id: number; record: number };
 
 /** Worker → main. */
 export type FromWorker =

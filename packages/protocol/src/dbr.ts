@@ -109,19 +109,29 @@ export function readCString(b: Uint8Array, start: number, size: number): string 
     if (c >= 0x80) ascii = false;
     end++;
   }
-  if (ascii) {
-    // Short strings: fromCharCode over a plain loop beats TextDecoder's call overhead.
-    let s = '';
-    for (let i = start; i < end; i++) s += String.fromCharCode(b[i]);
-    return s;
-  }
+  if (ascii) return latin1(b, start, end);
   try {
     return utf8.decode(b.subarray(start, end));
   } catch {
-    let s = '';
-    for (let i = start; i < end; i++) s += String.fromCharCode(b[i]);
-    return s;
+    return latin1(b, start, end);
   }
+}
+
+/**
+ * Node's native Latin-1 decoding of a byte range (undefined elsewhere). Several times faster than
+ * building the string a character at a time for PV names and units, which are then hashed (flattened).
+ */
+const nativeLatin1: ((this: Uint8Array, start: number, end: number) => string) | undefined = (
+  globalThis as { Buffer?: { prototype: { latin1Slice?: (this: Uint8Array, start: number, end: number) => string } } }
+).Buffer?.prototype.latin1Slice;
+/** Below this length a plain loop beats the native call's overhead. */
+const NATIVE_LATIN1_MIN = 12;
+
+function latin1(b: Uint8Array, start: number, end: number): string {
+  if (nativeLatin1 !== undefined && end - start >= NATIVE_LATIN1_MIN) return nativeLatin1.call(b, start, end);
+  let s = '';
+  for (let i = start; i < end; i++) s += String.fromCharCode(b[i]);
+  return s;
 }
 
 function readElements(
@@ -136,6 +146,9 @@ function readElements(
     return out;
   }
   if (n > TYPED_THRESHOLD) return readTypedElements(b, base, kind, n);
+  // Scalars, most messages: a literal is born with its final elements kind, while `new Array(n)` filled
+  // with doubles is allocated twice (holey small integers first, then converted).
+  if (n === 1) return [readLimit(b, base, kind)];
   const out: number[] = new Array<number>(n);
   switch (kind) {
     case 'f64':
@@ -175,10 +188,10 @@ function readTypedElements(
 ): DbrNumericArray {
   const size = elementSize(kind);
   const length = n * size;
-  const buffer = new ArrayBuffer(length);
-  const bytes = new Uint8Array(buffer);
+  const bytes = uninitialisedBytes(length);
   bytes.set(b.subarray(base, base + length));
-  if (HOST_LITTLE_ENDIAN && size > 1) swapBytes(buffer, size);
+  const buffer = bytes.buffer as ArrayBuffer;
+  if (HOST_LITTLE_ENDIAN && size > 1) swapInPlace(bytes, size);
   switch (kind) {
     case 'f64':
       return new Float64Array(buffer);
@@ -191,8 +204,27 @@ function readTypedElements(
     case 'u16':
       return new Uint16Array(buffer);
     case 'u8':
-      return bytes;
+      return new Uint8Array(buffer);
   }
+}
+
+/**
+ * A new byte array of its own ArrayBuffer, left unfilled where Node allows it: every byte is written
+ * next, and zero-filling 30,000-element waveforms was a third pass over their memory.
+ */
+function uninitialisedBytes(length: number): Uint8Array {
+  return NodeBuffer !== undefined ? NodeBuffer.allocUnsafeSlow(length) : new Uint8Array(length);
+}
+
+/** {@link swapBytes} of a whole array, on a Node Buffer without wrapping it again. */
+function swapInPlace(bytes: Uint8Array, size: number): void {
+  if (NodeBuffer?.isBuffer(bytes)) {
+    if (size === 8) bytes.swap64();
+    else if (size === 4) bytes.swap32();
+    else bytes.swap16();
+    return;
+  }
+  swapBytes(bytes.buffer as ArrayBuffer, size);
 }
 
 const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;

@@ -1,6 +1,11 @@
 import type { DaemonModel } from '../model.js';
 import type { SnapshotView, StatsView } from '../views.js';
 
+/** The full record the fake model holds under id 1. */
+export const FAKE_RECORD =
+  '{"id":1,"frame":3,"timestamp":1.5,"src":"127.0.0.1","dst":"127.0.0.1","command":{"name":"ReadNotifyResponse",' +
+  '"data":[1.5]},"pv":"sim:double","size":24,"raw":"000f0008"}';
+
 /** A model with fixed content, for tests of the HTTP and WebSocket layers. */
 export function fakeModel(): DaemonModel {
   const stats = (): StatsView => ({
@@ -97,6 +102,8 @@ export function fakeModel(): DaemonModel {
       },
     ],
     snapshotText: () => JSON.stringify(snapshot()),
+    // Holds only record 1, as the decoding worker's ring would give it.
+    record: (id) => (id === 1 ? FAKE_RECORD : undefined),
     report: (sections) => {
       if (sections?.includes('bogus') === true) throw new Error("unknown report section 'bogus'");
       return { summary: { first_seen: 1, last_seen: 2, records: 7 }, never_found: [{ pv: 'x:missing' }] };
