@@ -177,7 +177,7 @@ function readElements(
 /**
  * From this many elements up a plain array is read through one DataView made for it: its big-endian
  * reads compile to a load and a byte swap, 2.5x faster per element than the scratch-byte helpers for 100
- * doubles; below, making the view costs more than it saves (measured: even at 8, ahead at 16).
+ * doubles; below, making the view costs more than it saves (measured: about even at 8, ahead at 16).
  */
 const DATA_VIEW_MIN_ELEMENTS = 12;
 
@@ -245,7 +245,7 @@ function readTypedElements(
 
 /**
  * A new byte array of its own ArrayBuffer, left unfilled where Node allows it: every byte is written
- * next, and zero-filling 30,000-element waveforms was a third pass over their memory.
+ * next, so zero-filling would be one more pass over a waveform's memory.
  */
 function uninitialisedBytes(length: number): Uint8Array {
   return NodeBuffer !== undefined ? NodeBuffer.allocUnsafeSlow(length) : new Uint8Array(length);
