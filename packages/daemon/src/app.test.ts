@@ -8,7 +8,7 @@ import { buildApp } from './app.js';
 import { type BatchMatches, Hub, type SubscriptionMatcher } from './hub.js';
 import { NOT_BUILT_MESSAGE } from './plugins/dashboard.js';
 import type { DaemonModel } from './model.js';
-import { fakeModel } from './test-support/fake-model.js';
+import { FAKE_RECORD, fakeModel } from './test-support/fake-model.js';
 
 interface Rec {
   pv: string;
@@ -203,6 +203,38 @@ describe('HTTP API', () => {
     expect(res.body).toContain('# TYPE ca_sharkd_packets_total counter');
   });
 
+  it('serves a held record in full by id and names the ones it no longer holds', async () => {
+    const { app } = await make();
+    const held = await app.inject('/api/record/1');
+    expect(held.statusCode).toBe(200);
+    expect(held.headers['content-type']).toMatch(/^application\/json/);
+    expect(held.body).toBe(FAKE_RECORD);
+    const gone = await app.inject('/api/record/7');
+    expect(gone.statusCode).toBe(404);
+    expect(gone.json()).toEqual({ error: 'record 7 is no longer held' });
+    expect((await app.inject('/api/record/x')).statusCode).toBe(400);
+    expect((await app.inject('/api/record/0')).statusCode).toBe(400);
+  });
+
+  it('counts WebSocket records per client in stats and metrics', async () => {
+    const { app, hub } = await make();
+    const { ws, c } = await connect(app);
+    await c.next('hello');
+    hub.publish([
+      { pv: 'a', src: '127.0.0.1' },
+      { pv: 'b', src: '127.0.0.1' },
+    ]);
+    const frame = await c.next('records');
+    expect(frame).toMatchObject({ matched: 2, sent: 2, sampling: false });
+    const [info] = hub.clientInfo();
+    const metrics = (await app.inject('/metrics')).body;
+    expect(metrics).toContain('ca_sharkd_websocket_matched_records_total 2');
+    expect(metrics).toContain(`ca_sharkd_websocket_client_records_total{client="${info.id}",outcome="sent"} 2`);
+    expect(metrics).toContain('ca_sharkd_websocket_sampled_out_records_total 0');
+    expect(hub.view()).toMatchObject({ matched: 2, sent: 2, sampledOut: 0, perClient: [{ id: info.id, sent: 2 }] });
+    ws.terminate();
+  });
+
   it('requires the bearer token on data routes when one is set', async () => {
     const { app } = await make({ token: 's3cret' });
     expect((await app.inject('/api/stats')).statusCode).toBe(401);
@@ -271,6 +303,26 @@ describe('WebSocket /ws', () => {
     expect(unknown).toMatch(/^unknown message type "y{31}\.\.\.$/);
     ws.send(JSON.stringify({ type: 'subscribe', filter: { [long]: 1 } }));
     expect(((await c.next('error')).message as string).length).toBeLessThan(80);
+    ws.terminate();
+  });
+
+  it('answers a record request with the full record, or null and why once it is gone', async () => {
+    const { app } = await make();
+    const { ws, c } = await connect(app);
+    await c.next('hello');
+    ws.send(JSON.stringify({ type: 'record', id: 1 }));
+    expect(await c.next('record')).toEqual({ type: 'record', id: 1, record: JSON.parse(FAKE_RECORD) });
+    ws.send(JSON.stringify({ type: 'record', id: 2 }));
+    expect(await c.next('record')).toEqual({
+      type: 'record',
+      id: 2,
+      record: null,
+      error: 'record 2 is no longer held',
+    });
+    ws.send(JSON.stringify({ type: 'record', id: 'x' }));
+    expect((await c.next('error')).message).toMatch(/positive integer/);
+    ws.send(JSON.stringify({ type: 'rate', recordsPerSecond: 50 }));
+    expect(await c.next('rate')).toEqual({ type: 'rate', recordsPerSecond: 50 });
     ws.terminate();
   });
 

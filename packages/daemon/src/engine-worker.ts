@@ -5,12 +5,17 @@
  * on the thread that serves HTTP). Records go back in batches as {@link WireRecord}s with, per subscription,
  * the indexes it keeps. Views (the snapshot, the API tables) are computed here and published on a cadence
  * (see views-publisher.ts): the main thread answers from the latest copy and never waits for the decoder.
+ *
+ * Every record gets the next daemon-wide sequence number (its `id`); those that are streamed are kept in
+ * a bounded {@link RecordRing} so that one can be fetched in full when a page opens its row.
  */
 import { parentPort } from 'node:worker_threads';
-import { Engine, type WireRecord, toWire } from './engine.js';
+import type { CaRecord } from '@ca-shark/decoder';
+import { Engine, type WireRecord, fullRecordJSON, toWire } from './engine.js';
 import { unpackFrames } from './frame-batch.js';
 import { createLogger } from './logger.js';
 import { TABLE_NAMES } from './model.js';
+import { RecordRing, estimateRecordBytes } from './record-ring.js';
 import { DEFAULT_REPORT_LIMIT } from './report-cut.js';
 import type { CaptureCounters, SourceDescription } from './sources/types.js';
 import { BatchMatcher } from './subscriptions.js';
@@ -40,6 +45,10 @@ let capture: CaptureCounters = { received: 0, dropped: 0, ifDropped: 0 };
 let hub = { clients: 0, dropped: 0 };
 let decoderDropped = 0;
 let outgoing: WireRecord[] = [];
+/** Daemon-wide record sequence: the id of the latest record decoded. */
+let sequence = 0;
+/** The latest streamed records, for `GET /api/record/:id` (bounds from the `init` message). */
+let ring = new RecordRing<CaRecord>(estimateRecordBytes);
 const matcher = new BatchMatcher();
 /** Some consumer wants every record (see the `wanted` message). */
 let wantAll = false;
@@ -99,6 +108,7 @@ port.on('message', (message: ToWorker) => {
       description = message.description;
       const logger = createLogger(message.logLevel, message.tty).child({ thread: 'decoder' });
       log = logger;
+      ring = new RecordRing<CaRecord>(estimateRecordBytes, message.recordRing);
       engine = new Engine({
         describe: () => description,
         counters: () => capture,
@@ -107,10 +117,12 @@ port.on('message', (message: ToWorker) => {
         logger,
         decoder: message.decoder,
         publish: (record) => {
+          const id = ++sequence;
           // Matched against the subscriptions the worker has now: a change applies from the next record on.
           const kept = matcher.size > 0 && matcher.match(record, outgoing.length);
           if (!kept && !wantAll) return;
-          outgoing.push(toWire(record));
+          ring.add(id, record);
+          outgoing.push(toWire(record, id));
           if (outgoing.length >= FLUSH_RECORDS) flush();
         },
       });
@@ -192,6 +204,16 @@ port.on('message', (message: ToWorker) => {
       publishViews(true);
       sendStats();
       break;
+    case 'record': {
+      // Serialised only now: the stream never pays for the full form of a record nobody opens.
+      const record = ring.get(message.record);
+      post({
+        type: 'reply',
+        id: message.id,
+        value: record === undefined ? null : fullRecordJSON(record, message.record),
+      });
+      break;
+    }
     case 'hold':
       Atomics.wait(new Int32Array(message.gate), 0, 0);
       break;

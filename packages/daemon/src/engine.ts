@@ -13,6 +13,7 @@ import {
   type DecoderState,
   createDecoder,
 } from '@ca-shark/decoder';
+import { type LiveRecord, failureStatus, summarizeFields } from '@ca-shark/analysis/summary';
 import { dbrTypeName } from '@ca-shark/protocol';
 import type { Logger } from 'pino';
 import {
@@ -45,16 +46,45 @@ import type {
 } from './views.js';
 
 /**
- * A record as it crosses from the decoding worker to the main thread: its JSON text in the shared form
- * (recordToJSON), what WebSocket clients are sent, and nothing else. WebSocket subscriptions are matched in
- * the worker (see subscriptions.ts), so the main thread needs no field of the record; a string also crosses
- * threads about 20 times cheaper than an object with the fields filters used to read.
+ * A record as it crosses from the decoding worker to the main thread: the JSON text of its
+ * {@link LiveRecord}, what WebSocket clients are sent, and nothing else. WebSocket subscriptions are matched
+ * in the worker (see subscriptions.ts), so the main thread needs no field of the record; a string also
+ * crosses threads about 20 times cheaper than an object with the fields filters used to read.
  */
 export type WireRecord = string;
 
-/** Makes the {@link WireRecord} of a decoded record. */
-export function toWire(record: CaRecord): WireRecord {
-  return recordToJSON(record);
+/**
+ * The {@link WireRecord} of a decoded record: the compact form a live row shows (endpoints, command, PV,
+ * one-line summary, latency, status), under the daemon-wide sequence number `id`. The full record is
+ * {@link fullRecordJSON}, served on demand.
+ */
+export function toWire(record: CaRecord, id: number): WireRecord {
+  const command = record.command;
+  const transport = record.transport;
+  const live: LiveRecord = {
+    id,
+    frame: record.frame,
+    t: record.timestamp,
+    src: `${record.src}:${transport.sport}`,
+    dst: `${record.dst}:${transport.dport}`,
+    proto: transport.protocol,
+    cmd: command.name,
+    pv: record.pv,
+    summary: summarizeFields(command),
+    latency: record.latency ?? null,
+    status: failureStatus(command),
+    error: isFailure(record),
+    size: record.size,
+  };
+  return JSON.stringify(live);
+}
+
+/**
+ * The full record in the shared JSON form (`ca-shark --json`, with `raw` hex bytes), led by its `id`:
+ * what `GET /api/record/:id` answers.
+ */
+export function fullRecordJSON(record: CaRecord, id: number): string {
+  return `{"id":${id},${recordToJSON(record).slice(1)}`;
 }
 
 /** Options of an {@link Engine}. */

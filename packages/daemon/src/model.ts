@@ -45,4 +45,9 @@ export interface DaemonModel {
   reportText(sections: readonly string[] | undefined, options: ReportOptions): ViewText | Promise<ViewText>;
   /** JSON text of a `snapshot` frame ({@link SnapshotView}). */
   snapshotText(): string | Promise<string>;
+  /**
+   * The full JSON text of streamed record `id` (see record-ring.ts), undefined when it is no longer held.
+   * A model without it holds no records (`/api/record/:id` answers 404).
+   */
+  record?(id: number): string | undefined | Promise<string | undefined>;
 }

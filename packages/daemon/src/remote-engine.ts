@@ -9,6 +9,7 @@ import { FramePacker } from './frame-batch.js';
 import type { Hub } from './hub.js';
 import type { DaemonModel, ReportOptions, TableName, ViewText } from './model.js';
 import type { SubscriptionFilter } from './plugins/ws.js';
+import type { RecordRingOptions } from './record-ring.js';
 import { SharedResults } from './shared-results.js';
 import { type Source, type SourceProblem, type SourceSink, inputLabel, isPullSource } from './sources/types.js';
 import { type HealthView, type SourceView, type StatsView, emptySnapshot } from './views.js';
@@ -31,6 +32,8 @@ export interface RemoteEngineOptions {
    * dropped (and counted, logged and alerted) instead of queueing without bound. Default 64 MiB.
    */
   maxInFlightBytes?: number;
+  /** Bounds of the ring of streamed records kept for `GET /api/record/:id` (default DEFAULT_RECORD_RING). */
+  recordRing?: Partial<RecordRingOptions>;
   /**
    * File and stdin: frame bytes handed to the worker and not yet decoded beyond which the source is paused
    * (see {@link SourceSink.waitForRoom}) until the worker catches up. Nothing is dropped. Default 8 MiB:
@@ -132,6 +135,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       logLevel: options.logLevel,
       tty: process.stderr.isTTY === true,
       description: this.input.description,
+      ...(options.recordRing !== undefined ? { recordRing: options.recordRing } : {}),
     });
     // Messages reach the worker in order: a subscription applies to every batch posted after it.
     this.hub.attach({
@@ -213,20 +217,25 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   }
 
   private query<T>(what: Query, sections?: string[], report?: ReportOptions): Promise<T> {
+    return this.ask(what, (id) => ({
+      type: 'query',
+      id,
+      what,
+      ...(sections !== undefined ? { sections } : {}),
+      ...(report !== undefined ? { report } : {}),
+    }));
+  }
+
+  /** Posts the message `make` builds for a new request id and resolves with the worker's `reply`. */
+  private ask<T>(label: string, make: (id: number) => ToWorker): Promise<T> {
     const id = this.nextQuery++;
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new Error(`decoder did not answer "${what}" within ${this.queryTimeoutMs} ms`));
+        reject(new Error(`decoder did not answer "${label}" within ${this.queryTimeoutMs} ms`));
       }, this.queryTimeoutMs);
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
-      this.post({
-        type: 'query',
-        id,
-        what,
-        ...(sections !== undefined ? { sections } : {}),
-        ...(report !== undefined ? { report } : {}),
-      });
+      this.post(make(id));
     });
   }
 
@@ -367,7 +376,6 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   }
 
   stats(): StatsView {
-    const hub = this.hub.stats();
     const base: StatsView = this.latest ?? {
       packets: 0,
       bytes: 0,
@@ -384,7 +392,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       ...base,
       decoderDropped: this.decoderDropped,
       capture: this.input.counters(),
-      websocket: { clients: hub.clients, dropped: hub.dropped },
+      websocket: this.hub.view(),
     };
   }
 
@@ -403,5 +411,11 @@ export class RemoteEngine implements DaemonModel, SourceSink {
 
   snapshotText(): string {
     return this.snapshot?.text ?? JSON.stringify(emptySnapshot(Date.now() / 1000, this.stats()));
+  }
+
+  /** The full JSON text of streamed record `id`, or undefined when the ring no longer holds it. */
+  async record(id: number): Promise<string | undefined> {
+    const text = await this.ask<string | null>('record', (request) => ({ type: 'record', id: request, record: id }));
+    return text ?? undefined;
   }
 }

@@ -2,6 +2,7 @@
 import type { DecoderOptions } from '@ca-shark/decoder';
 import type { WireRecord } from './engine.js';
 import type { SubscriptionFilter } from './plugins/ws.js';
+import type { RecordRingOptions } from './record-ring.js';
 import type { CaptureCounters, SourceDescription } from './sources/types.js';
 import type { ReportOptions } from './model.js';
 import type { StatsView } from './views.js';
@@ -15,7 +16,15 @@ export type Query = 'stats' | 'report';
 
 /** Main → worker. */
 export type ToWorker =
-  | { type: 'init'; decoder: DecoderOptions; logLevel: string; tty: boolean; description: SourceDescription }
+  | {
+      type: 'init';
+      decoder: DecoderOptions;
+      logLevel: string;
+      tty: boolean;
+      description: SourceDescription;
+      /** Bounds of the ring of streamed records (defaults: DEFAULT_RECORD_RING). */
+      recordRing?: Partial<RecordRingOptions>;
+    }
   | { type: 'frames'; buffer: ArrayBuffer; frames: number }
   | { type: 'describe'; description: SourceDescription }
   | { type: 'poll'; capture: CaptureCounters; hub: { clients: number; dropped: number }; decoderDropped: number }
@@ -35,7 +44,9 @@ export type ToWorker =
    * non-zero (set with Atomics.store and Atomics.notify). Holds the decoder busy without timing anything.
    */
   | { type: 'hold'; gate: SharedArrayBuffer }
-  | { type: 'query'; id: number; what: Query; sections?: string[]; report?: ReportOptions };
+  | { type: 'query'; id: number; what: Query; sections?: string[]; report?: ReportOptions }
+  /** The full JSON text of streamed record `record` (its id), answered as a `reply` with null when gone. */
+  | { type: 'record'; id: number; record: number };
 
 /** Worker → main. */
 export type FromWorker =

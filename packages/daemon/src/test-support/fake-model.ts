@@ -10,6 +10,11 @@ import {
   emptySnapshot,
 } from '../views.js';
 
+/** The full record the fake model holds under id 1. */
+export const FAKE_RECORD =
+  '{"id":1,"frame":3,"timestamp":1.5,"src":"127.0.0.1","dst":"127.0.0.1","command":{"name":"ReadNotifyResponse",' +
+  '"data":[1.5]},"pv":"sim:double","size":24,"raw":"000f0008"}';
+
 /** A model with fixed content, for tests of the HTTP and WebSocket layers. */
 export function fakeModel(): DaemonModel {
   const stats = (): StatsView => ({
@@ -102,6 +107,8 @@ export function fakeModel(): DaemonModel {
     stats,
     tableText: (name: TableName) => ({ text: JSON.stringify(tables[name]), time }),
     snapshotText: () => JSON.stringify(emptySnapshot(time, stats())),
+    // Holds only record 1, as the decoding worker's ring would give it.
+    record: (id) => (id === 1 ? FAKE_RECORD : undefined),
     reportText: (sections, options) => {
       if (sections?.includes('bogus') === true) throw new SectionError("unknown report section 'bogus'");
       const never_found = Array.from({ length: 150 }, (_, i) => ({ pv: `x:missing${i}` }));
