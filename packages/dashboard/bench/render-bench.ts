@@ -6,10 +6,10 @@
  * fills every table with `--table-rows` rows.
  *
  *   pnpm --filter @ca-shark/dashboard bench                       # fake daemon fixture, 100k msg/s, 5 s
- *   tsx bench/render-bench.ts --dist /tmp/old-dist --format full  # a page built before the compact stream
- *   tsx bench/render-bench.ts --rate 100000 --seconds 10
- *   tsx bench/render-bench.ts --url http://127.0.0.1:8080/        # a running ca-sharkd (drive it yourself)
- *   tsx bench/render-bench.ts --daemon                            # as root: ca-sharkd -i lo + ca-sim IOC and
+ *   tsx --conditions=source bench/render-bench.ts --dist /tmp/old-dist --format full  # a page built before the compact stream
+ *   tsx --conditions=source bench/render-bench.ts --rate 100000 --seconds 10
+ *   tsx --conditions=source bench/render-bench.ts --url http://127.0.0.1:8080/        # a running ca-sharkd (drive it yourself)
+ *   tsx --conditions=source bench/render-bench.ts --daemon                            # as root: ca-sharkd -i lo + ca-sim IOC and
  *                                                                 # monitor load aimed at --rate msg/s
  *
  * Needs a built page (`vite build`, done by the `bench` script) and Debian's /usr/bin/chromium.
@@ -26,8 +26,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '5' },
     dist: { type: 'string' },
     format: { type: 'string', default: 'compact' },
-    'max-per-second': { type: 'string', default: '20000' },
-    'table-rows': { type: 'string', default: '10000' },
+    'max-per-second': { type: 'string', default: '2000' },
+    'table-rows': { type: 'string', default: '500' },
     url: { type: 'string' },
     view: { type: 'string', default: 'live' },
     daemon: { type: 'boolean', default: false },

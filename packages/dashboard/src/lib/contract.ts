@@ -67,35 +67,12 @@ export interface RecordJSON {
 }
 
 /**
- * One row of the Live table as the daemon streams it (docs/websocket.md, `records` frames): what the row
- * shows, with the summary already made by the daemon. The full record is `GET /api/record/:id`.
+ * One row of the Live table as the daemon streams it (`records` frames): what the row shows, the summary
+ * made by the daemon with the shared `@ca-shark/analysis/summary`. The full record is
+ * `GET /api/record/:id`.
  */
-export interface LiveRecord {
-  /** Daemon-wide record sequence (1, 2, ...): the key of `GET /api/record/:id`. */
-  id: number;
-  /** Capture frame number. */
-  frame: number;
-  /** Capture timestamp, Unix seconds. */
-  t: number;
-  /** `ip:port`. */
-  src: string;
-  /** `ip:port`. */
-  dst: string;
-  proto: 'tcp' | 'udp';
-  /** caproto class name (`Malformed` for undecodable). */
-  cmd: string;
-  pv: string | null;
-  /** The command's key fields in one line, value first, at most 160 characters. */
-  summary: string;
-  /** Seconds from the request this message answers. */
-  latency: number | null;
-  /** ECA name when the message carries a failure status, else null. */
-  status: string | null;
-  /** Counts as a failure (the `errors` filter rule). */
-  error: boolean;
-  /** CA message bytes (header and payload). */
-  size: number;
-}
+export type { LiveRecord } from '@ca-shark/analysis/summary';
+import type { LiveRecord } from '@ca-shark/analysis/summary';
 
 /**
  * A `records` frame. `matched` and `sent` count since this client's previous records frame: when the

@@ -3,18 +3,10 @@
  * needs it for daemons from before the compact stream (they send full records), and the fake daemon of the
  * tests uses it to speak the compact form.
  */
+import { failureStatus, summarizeFields } from '@ca-shark/analysis/summary';
 import type { LiveRecord, RecordJSON } from './contract.js';
-import { ecaStatus } from './dbr.js';
 import { isFailure } from './filter.js';
-import { endpoint, summarizeFields } from './records.js';
-
-/** The ECA name of a failure status the command carries, else null. */
-function failureStatus(command: RecordJSON['command']): string | null {
-  const eca = ecaStatus(command.status);
-  if (eca === null || eca.ok) return null;
-  if (typeof command.status_name === 'string') return command.status_name;
-  return eca.name.startsWith('ECA') ? eca.name : `ECA_${eca.name}`;
-}
+import { endpoint } from './records.js';
 
 /** The Live row of `r`, numbered `id`. */
 export function liveRecordOf(r: RecordJSON, id: number): LiveRecord {

@@ -1,30 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hexDump, parseHex, summarizeRecord, visibleRange } from './records.js';
-
-describe('summarizeRecord', () => {
-  it('shows endpoints, the shared field summary, failed status and latency', () => {
-    const s = summarizeRecord({
-      timestamp: 1550679069.309346,
-      src: '10.0.0.9',
-      dst: '10.0.0.5',
-      transport: { protocol: 'tcp', sport: 5064, dport: 40000 },
-      command: { name: 'WriteNotifyResponse', ioid: 7, status: 160, status_name: 'ECA_PUTFAIL' },
-      pv: 'sim:enum',
-      role: 'response',
-      latency: 0.00123,
-    });
-    expect(s).toEqual({
-      time: 1550679069.309346,
-      from: '10.0.0.9:5064',
-      to: '10.0.0.5:40000',
-      command: 'WriteNotifyResponse',
-      pv: 'sim:enum',
-      fields: 'ioid=7 status=PUTFAIL',
-      latency: '1.23 ms',
-      error: true,
-    });
-  });
-});
+import { hexDump, parseHex, visibleRange } from './records.js';
 
 describe('hexDump', () => {
   it('lays out offset, bytes and ASCII', () => {

@@ -1,44 +1,15 @@
 /**
- * How one record reads as a row of the live table: the short summary of its fields, its endpoints and
- * its latency. Kept apart from the components so it is tested without a browser.
+ * Pieces of the Live table and the record detail kept apart from the components so they are tested
+ * without a browser: endpoints, the hex dump, the virtualised list's visible range. (A row's summary line
+ * comes from the daemon; see live-record.ts for the page's own from a full record.)
  */
-import { summarizeFields } from '@ca-shark/analysis/summary';
-import type { RecordJSON } from './contract.js';
-import { formatLatency } from './dbr.js';
-import { isFailure } from './filter.js';
 
 // The summary line is the daemon's own (it sends it in every live record): one implementation.
 export { summarizeFields } from '@ca-shark/analysis/summary';
 
-/** What a row of the live table shows. */
-export interface RowSummary {
-  time: number;
-  from: string;
-  to: string;
-  command: string;
-  pv: string;
-  fields: string;
-  latency: string;
-  error: boolean;
-}
-
 /** `ADDR:PORT` of an endpoint when the port is known. */
 export function endpoint(addr: string, port: unknown): string {
   return typeof port === 'number' ? `${addr}:${port}` : addr;
-}
-
-/** The row summary of a record. */
-export function summarizeRecord(r: RecordJSON): RowSummary {
-  return {
-    time: r.timestamp,
-    from: endpoint(r.src, r.transport?.sport),
-    to: endpoint(r.dst, r.transport?.dport),
-    command: r.command?.name ?? '?',
-    pv: typeof r.pv === 'string' ? r.pv : '',
-    fields: r.command ? summarizeFields(r.command) : '',
-    latency: formatLatency(r.latency),
-    error: isFailure(r),
-  };
 }
 
 const HEX_BYTES_PER_LINE = 16;
