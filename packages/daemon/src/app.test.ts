@@ -7,6 +7,7 @@ import type WebSocket from 'ws';
 import { buildApp } from './app.js';
 import { type BatchMatches, Hub, type SubscriptionMatcher } from './hub.js';
 import { NOT_BUILT_MESSAGE } from './plugins/dashboard.js';
+import type { DaemonModel } from './model.js';
 import { FAKE_RECORD, fakeModel } from './test-support/fake-model.js';
 
 interface Rec {
@@ -41,13 +42,13 @@ class PvListMatcher implements SubscriptionMatcher<string[]> {
 }
 
 async function make(
-  options: { token?: string; dashboardDir?: string | null } = {},
+  options: { token?: string; dashboardDir?: string | null; model?: DaemonModel } = {},
 ): Promise<{ app: FastifyInstance; hub: Hub<Rec, string[]>; matcher: PvListMatcher }> {
   const hub = new Hub<Rec, string[]>((r) => JSON.stringify(r));
   const matcher = new PvListMatcher();
   hub.attach(matcher);
   app = await buildApp<Rec, string[]>({
-    model: fakeModel(),
+    model: options.model ?? fakeModel(),
     hub,
     subscription: (filter) => filter.pv,
     version: '9.9.9',
@@ -156,17 +157,40 @@ describe('HTTP API', () => {
     });
   });
 
-  it('serves the analysis report, by section, and names a bad section', async () => {
+  it('serves the analysis report cut to 100 rows a table, all of them with ?full=1, and names a bad section', async () => {
     const { app } = await make();
     const res = await app.inject('/api/report?section=searches');
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({
+    expect(res.headers['x-as-of']).toBe('1.000');
+    const cut = res.json();
+    expect(cut).toMatchObject({
       summary: { first_seen: 1, last_seen: 2, records: 7 },
-      never_found: [{ pv: 'x:missing' }],
+      limit: 100,
+      totals: { never_found: 150 },
+      omitted: { never_found: 50 },
+      asOf: 1,
     });
+    expect(cut.never_found).toHaveLength(100);
+    expect(cut.never_found[0]).toEqual({ pv: 'x:missing0' });
+    const full = (await app.inject('/api/report?section=searches&full=1')).json();
+    expect(full).toMatchObject({ limit: null, totals: { never_found: 150 } });
+    expect(full.never_found).toHaveLength(150);
+    expect(full.omitted).toBeUndefined();
+    expect((await app.inject('/api/report?full=yes')).statusCode).toBe(400);
     const bad = await app.inject('/api/report?section=bogus');
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error).toMatch(/unknown report section 'bogus'/);
+  });
+
+  it('answers 503 when the report cannot be computed (the decoder is gone)', async () => {
+    const model: DaemonModel = {
+      ...fakeModel(),
+      reportText: () => Promise.reject(new Error('decoding worker exited (1)')),
+    };
+    const { app } = await make({ model });
+    const res = await app.inject('/api/report');
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toEqual({ error: 'decoding worker exited (1)' });
   });
 
   it('serves Prometheus metrics with per-command counters', async () => {

@@ -242,6 +242,23 @@ export interface SnapshotView {
   };
 }
 
+/** A snapshot of nothing decoded yet, with the given stats. */
+export function emptySnapshot(time: number, stats: StatsView): SnapshotView {
+  return {
+    type: 'snapshot',
+    time,
+    stats,
+    channels: [],
+    channelTotals: { open: 0, closed: 0, closedDropped: 0 },
+    servers: [],
+    clients: [],
+    searches: { top: [], unanswered: [] },
+    errors: [],
+    alerts: [],
+    analysis: { never_found: [], duplicates: [], beacon_anomalies: [], writes: [], redundant_subscriptions: [] },
+  };
+}
+
 // ---- JSON schemas (draft-07 subset that fastify's serializer understands) ----
 
 const num = { type: 'number' } as const;

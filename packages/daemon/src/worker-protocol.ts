@@ -4,10 +4,15 @@ import type { WireRecord } from './engine.js';
 import type { SubscriptionFilter } from './plugins/ws.js';
 import type { RecordRingOptions } from './record-ring.js';
 import type { CaptureCounters, SourceDescription } from './sources/types.js';
+import type { ReportOptions } from './model.js';
 import type { StatsView } from './views.js';
+import type { PublishedViews } from './views-publisher.js';
 
-/** Tables the main thread can ask the worker for. */
-export type Query = 'channels' | 'servers' | 'clients' | 'searches' | 'snapshot' | 'stats' | 'report';
+/**
+ * What the main thread asks the worker for and waits on. Views (snapshot, tables) are never asked for: the
+ * worker publishes them on a cadence (`views`) and the main thread serves its latest copy.
+ */
+export type Query = 'stats' | 'report';
 
 /** Main → worker. */
 export type ToWorker =
@@ -34,7 +39,12 @@ export type ToWorker =
   | { type: 'subscribe'; id: number; filter: SubscriptionFilter }
   /** No client uses subscription `id` any more. */
   | { type: 'unsubscribe'; id: number }
-  | { type: 'query'; id: number; what: Query; sections?: string[] }
+  /**
+   * Tests only: the worker blocks, as in a batch that never ends, until the Int32 at `gate[0]` becomes
+   * non-zero (set with Atomics.store and Atomics.notify). Holds the decoder busy without timing anything.
+   */
+  | { type: 'hold'; gate: SharedArrayBuffer }
+  | { type: 'query'; id: number; what: Query; sections?: string[]; report?: ReportOptions }
   /** The full JSON text of streamed record `record` (its id), answered as a `reply` with null when gone. */
   | { type: 'record'; id: number; record: number };
 
@@ -53,4 +63,6 @@ export type FromWorker =
    * capture, dropping batches) while the worker is behind.
    */
   | { type: 'decoded'; batchBytes: number }
+  /** Views computed on the worker's cadence; the main thread answers from the latest ones. */
+  | ({ type: 'views' } & PublishedViews)
   | { type: 'reply'; id: number; value: unknown; error?: string };

@@ -122,6 +122,13 @@ describe('shark() on a file', () => {
       expect(fromFile.length).toBe(fromMemory.length);
       expect(fromFile.length).toBeGreaterThan(600);
       expect(fromFile.map(digest)).toEqual(fromMemory.map(digest));
+      // Stopping early, with a read ahead in flight, ends the iteration cleanly.
+      const it = shark(path);
+      for await (const r of it) {
+        void r;
+        break;
+      }
+      expect(await it.next()).toEqual({ done: true, value: undefined });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

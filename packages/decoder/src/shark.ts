@@ -235,12 +235,12 @@ async function* chunksOf(input: SharkInput): AsyncGenerator<Uint8Array> {
 
 /**
  * A file's bytes by plain reads: a read stream's machinery (buffering, events, its async iterator) cost
- * more than the reads. The reads rotate through {@link FILE_BUFFERS} buffers allocated once: a new buffer
- * per read made the kernel map and zero fresh pages for every chunk, about a fifth of shark()'s CPU time
- * (the native `read` at the top of a profile, with the decoder idle while it ran). Reusing them is safe
- * because nothing downstream keeps a view of the pushed bytes after the next push (the capture reader's
- * held tail is the only one, and records copy what they keep), and a buffer is refilled only two chunks
- * later. The next chunk is read while the current one is decoded.
+ * more than the reads. The next chunk is read while the current one is decoded: awaiting each read of a
+ * new buffer left the decoder idle, and V8's profiler charged that wait to the native `read` (up to a
+ * quarter of a profile's self time). The reads rotate through {@link FILE_BUFFERS} buffers allocated once,
+ * which is safe because nothing downstream keeps a view of the pushed bytes after the next push (the
+ * capture reader's held tail is the only one, and records copy what they keep) and a buffer is refilled
+ * only two chunks later.
  */
 async function* fileChunks(path: string): AsyncGenerator<Uint8Array> {
   const file = await open(path, 'r');

@@ -65,21 +65,29 @@ interface Segment {
   data: Uint8Array;
 }
 
+/**
+ * A sequence number not known yet. Not 0 on purpose: sequence numbers above 2^30 are not small integers,
+ * and a field that starts as one changes representation at the first of them, which deoptimised the
+ * compiled reassembly code early in every capture ("wrong map" in checkHoles and deliver).
+ */
+const SEQ_UNKNOWN = NaN;
+
 class Direction {
   started = false;
   /** A SYN was seen from this side, with sequence number `isn`. */
   syn = false;
-  isn = 0;
+  isn = SEQ_UNKNOWN;
   /** Next expected sequence number (mod 2^32). */
-  next = 0;
+  next = SEQ_UNKNOWN;
   /** Buffered out-of-order segments: sorted, non-overlapping, all ahead of `next`. */
   segs: Segment[] = [];
   buffered = 0;
   fin = false;
-  finSeq = 0;
+  finSeq = SEQ_UNKNOWN;
   done = false;
   hole = false;
-  holeSince = 0;
+  /** Capture time (a fractional number, like every timestamp) the current hole opened. */
+  holeSince = -Infinity;
 }
 
 class FlowState {
