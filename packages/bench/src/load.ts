@@ -362,6 +362,9 @@ async function runStep(
     if (replay === undefined) notes.push(`tcpreplay failed: ${replayed.output.trim().split('\n').at(-1) ?? ''}`);
     // Wait for the daemon to catch up: its count stops moving once its backlog is decoded.
     let last = before;
+    // What the WebSocket client had read when the daemon's count was last read: the two are compared, and a
+    // daemon slow to answer /api/stats would otherwise be compared with a later WS count.
+    let wsAtLast = ws === undefined ? undefined : { ...ws.counts };
     let lastChange = t1;
     let drainS = NaN;
     while (Date.now() - t1 < MAX_DRAIN_MS) {
@@ -370,6 +373,7 @@ async function runStep(
       if (now === undefined) continue;
       if (now.messages !== last.messages) lastChange = Date.now();
       last = now;
+      if (ws !== undefined) wsAtLast = { ...ws.counts };
       if (Date.now() - lastChange >= SETTLED_MS) {
         drainS = Math.max(0, (lastChange - t1) / 1000);
         break;
@@ -380,7 +384,9 @@ async function runStep(
     const t2 = Date.now();
     const latencies = await health.stop();
     if (profiling !== undefined) for (const [name, p] of await profiling.stop()) profiles?.set(name, p);
-    let after = (await stats(daemon.base)) ?? last;
+    const final = await stats(daemon.base);
+    if (final !== undefined && ws !== undefined) wsAtLast = { ...ws.counts };
+    let after = final ?? last;
     if (after === before) {
       notes.push('/api/stats did not answer after the replay');
       after = statsCounters({});
@@ -403,7 +409,7 @@ async function runStep(
       drainS,
       daemonCores: (cpu1 - cpu0) / ((t2 - t0) / 1000),
       health: healthFigures(latencies),
-      ws: ws?.counts,
+      ws: wsAtLast,
       page: figures,
       note: notes.join('; '),
     };
