@@ -23,6 +23,7 @@ import type { Browser } from 'playwright-core';
 import { ensureCapture, frameCensus, givenCapture } from './captures.js';
 import type { Capture } from './captures.js';
 import {
+  caughtUp,
   firstBreak,
   healthFigures,
   hotFunctions,
@@ -60,6 +61,8 @@ const HEALTH_TIMEOUT_MS = 5000;
 /** After the replay, the daemon counts as caught up when its message count stayed put this long. */
 const SETTLED_MS = 1000;
 const MAX_DRAIN_MS = 20_000;
+/** It also counts as caught up once its count stayed put this long with packets unaccounted for (lost by the kernel). */
+const GIVE_UP_MS = 5000;
 const STATS_POLL_MS = 250;
 /** The first second of a replay is left out of the page figures: the page sees the first rows then. */
 const PAGE_SETTLE_MS = 1000;
@@ -374,7 +377,8 @@ async function runStep(
       if (now.messages !== last.messages) lastChange = Date.now();
       last = now;
       if (ws !== undefined) wsAtLast = { ...ws.counts };
-      if (Date.now() - lastChange >= SETTLED_MS) {
+      const sent = replay?.packets ?? 0;
+      if (caughtUp(statsDelta(before, now), sent, SETTLED_MS, GIVE_UP_MS, Date.now() - lastChange)) {
         drainS = Math.max(0, (lastChange - t1) / 1000);
         break;
       }
