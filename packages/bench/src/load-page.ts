@@ -23,6 +23,9 @@ const CHROMIUM_FLAGS = [
   '--no-first-run',
 ];
 
+/** Records per second the WebSocket client asks for: the most the daemon grants a client (hub.ts MAX_CLIENT_RATE). */
+const WS_CLIENT_RATE = 20_000;
+
 /** Samples kept by the probe: enough for a few minutes at one every {@link PAGE_SAMPLE_MS}. */
 const MAX_SAMPLES = 6000;
 
@@ -146,6 +149,9 @@ export function connectWs(url: string, timeoutMs: number): Promise<WsReader> {
       if ((frame as { type?: unknown }).type === 'hello') {
         clearTimeout(timer);
         socket.send(JSON.stringify({ type: 'subscribe', filter: {} }));
+        // Ask for as many records as a daemon gives one client; a daemon without per-client rates answers
+        // with an error frame, which only counts as a frame.
+        socket.send(JSON.stringify({ type: 'rate', recordsPerSecond: WS_CLIENT_RATE }));
         resolve(reader);
       }
     });

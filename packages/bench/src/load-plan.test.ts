@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  caughtUp,
   clockToUnix,
   countWsFrame,
   emptyWsCounts,
@@ -144,6 +145,27 @@ describe('/api/stats deltas', () => {
       captureDropped: 10,
       wsDropped: 0,
     });
+  });
+});
+
+describe('caughtUp', () => {
+  const delta = (packets: number, decoderDropped = 0, captureDropped = 0): StatsCounters => ({
+    ...ZERO_COUNTERS,
+    packets,
+    decoderDropped,
+    captureDropped,
+  });
+  it('waits for a still count and every packet accounted for', () => {
+    expect(caughtUp(delta(1000), 1000, 1000, 5000, 999)).toBe(false);
+    expect(caughtUp(delta(1000), 1000, 1000, 5000, 1000)).toBe(true);
+    // Still for 1 s but packets missing: a starved daemon's stale count, keep waiting.
+    expect(caughtUp(delta(600), 1000, 1000, 5000, 1500)).toBe(false);
+    // Dropped frames count as accounted for; libpcap counts each lo packet twice.
+    expect(caughtUp(delta(600, 300, 200), 1000, 1000, 5000, 1500)).toBe(true);
+  });
+
+  it('gives up once the count stood still long enough (packets the kernel lost never show up)', () => {
+    expect(caughtUp(delta(600), 1000, 1000, 5000, 5000)).toBe(true);
   });
 });
 

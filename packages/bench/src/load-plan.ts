@@ -141,6 +141,26 @@ export function statsDelta(before: StatsCounters, after: StatsCounters): StatsCo
   return out;
 }
 
+/**
+ * Whether the daemon has caught up after a replay: its message count has stood still for `stillMs` and
+ * every packet sent is accounted for (captured, dropped by its decoder, or dropped by libpcap, which counts
+ * each `lo` packet twice); or the count has stood still for `giveUpMs`, since packets the kernel lost are
+ * never accounted for. A count that stands still alone proves nothing: a starved daemon's /api/stats can
+ * stay unchanged for seconds while it is still decoding.
+ */
+export function caughtUp(
+  delta: StatsCounters,
+  sentPackets: number,
+  stillMs: number,
+  giveUpMs: number,
+  quietMs: number,
+): boolean {
+  if (quietMs >= giveUpMs) return true;
+  if (quietMs < stillMs) return false;
+  const accounted = delta.packets + delta.decoderDropped + delta.captureDropped / 2;
+  return !(accounted < sentPackets);
+}
+
 /** CPU seconds (user + system, all threads) from the text of `/proc/PID/stat`. */
 export function procCpuSeconds(statText: string, ticksPerSecond = 100): number {
   // The command name (field 2) is in parentheses and may hold spaces: count fields after its closing one.

@@ -23,6 +23,7 @@ import type { Browser } from 'playwright-core';
 import { ensureCapture, frameCensus, givenCapture } from './captures.js';
 import type { Capture } from './captures.js';
 import {
+  caughtUp,
   firstBreak,
   healthFigures,
   hotFunctions,
@@ -60,6 +61,8 @@ const HEALTH_TIMEOUT_MS = 5000;
 /** After the replay, the daemon counts as caught up when its message count stayed put this long. */
 const SETTLED_MS = 1000;
 const MAX_DRAIN_MS = 20_000;
+/** It also counts as caught up once its count stayed put this long with packets unaccounted for (lost by the kernel). */
+const GIVE_UP_MS = 5000;
 const STATS_POLL_MS = 250;
 /** The first second of a replay is left out of the page figures: the page sees the first rows then. */
 const PAGE_SETTLE_MS = 1000;
@@ -362,6 +365,9 @@ async function runStep(
     if (replay === undefined) notes.push(`tcpreplay failed: ${replayed.output.trim().split('\n').at(-1) ?? ''}`);
     // Wait for the daemon to catch up: its count stops moving once its backlog is decoded.
     let last = before;
+    // What the WebSocket client had read when the daemon's count was last read: the two are compared, and a
+    // daemon slow to answer /api/stats would otherwise be compared with a later WS count.
+    let wsAtLast = ws === undefined ? undefined : { ...ws.counts };
     let lastChange = t1;
     let drainS = NaN;
     while (Date.now() - t1 < MAX_DRAIN_MS) {
@@ -370,7 +376,9 @@ async function runStep(
       if (now === undefined) continue;
       if (now.messages !== last.messages) lastChange = Date.now();
       last = now;
-      if (Date.now() - lastChange >= SETTLED_MS) {
+      if (ws !== undefined) wsAtLast = { ...ws.counts };
+      const sent = replay?.packets ?? 0;
+      if (caughtUp(statsDelta(before, now), sent, SETTLED_MS, GIVE_UP_MS, Date.now() - lastChange)) {
         drainS = Math.max(0, (lastChange - t1) / 1000);
         break;
       }
@@ -380,7 +388,9 @@ async function runStep(
     const t2 = Date.now();
     const latencies = await health.stop();
     if (profiling !== undefined) for (const [name, p] of await profiling.stop()) profiles?.set(name, p);
-    let after = (await stats(daemon.base)) ?? last;
+    const final = await stats(daemon.base);
+    if (final !== undefined && ws !== undefined) wsAtLast = { ...ws.counts };
+    let after = final ?? last;
     if (after === before) {
       notes.push('/api/stats did not answer after the replay');
       after = statsCounters({});
@@ -403,7 +413,7 @@ async function runStep(
       drainS,
       daemonCores: (cpu1 - cpu0) / ((t2 - t0) / 1000),
       health: healthFigures(latencies),
-      ws: ws?.counts,
+      ws: wsAtLast,
       page: figures,
       note: notes.join('; '),
     };
