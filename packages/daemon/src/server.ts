@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import { type DaemonConfig, exposureWarning } from './cli.js';
 import type { WireRecord } from './engine.js';
+import type { RecordRingOptions } from './record-ring.js';
 import { RemoteEngine, type RemoteEngineOptions } from './remote-engine.js';
 import { DaemonError } from './errors.js';
 import { Hub, type HubOptions } from './hub.js';
@@ -26,6 +27,8 @@ export interface StartOptions {
   tickMs?: number;
   snapshotMs?: number;
   hub?: Partial<HubOptions>;
+  /** Bounds of the ring of streamed records behind `GET /api/record/:id`. */
+  recordRing?: Partial<RecordRingOptions>;
   /** Flow-control bounds of the decoding worker (tests shrink them far below a capture's size). */
   engine?: Pick<RemoteEngineOptions, 'maxInFlightBytes' | 'pullWindowBytes'>;
 }
@@ -85,7 +88,7 @@ export function summaryLine(engine: RemoteEngine, hub: Hub<WireRecord, Subscript
     `ca-sharkd: ${s.packets} packets (${s.bytes} bytes), ${s.messages} CA messages (${s.malformed} malformed); ` +
     `libpcap received ${s.capture.received}, dropped ${s.capture.dropped + s.capture.ifDropped}; ` +
     (s.decoderDropped > 0 ? `${s.decoderDropped} frames dropped because decoding fell behind; ` : '') +
-    `WebSocket: ${h.sent} records sent, ${h.dropped} dropped for slow clients`
+    `WebSocket: ${h.sent} records sent, ${h.sampledOut} sampled out for clients that could not take them all`
   );
 }
 
@@ -108,6 +111,7 @@ export async function startDaemon(
     logger,
     logLevel: config.logLevel,
     decoder: { serverPort: config.serverPort, repeaterPort: config.repeaterPort, keepBytes: true },
+    ...(options.recordRing !== undefined ? { recordRing: options.recordRing } : {}),
     ...options.engine,
   });
   try {

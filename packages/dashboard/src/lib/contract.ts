@@ -66,6 +66,54 @@ export interface RecordJSON {
   raw?: string;
 }
 
+/**
+ * One row of the Live table as the daemon streams it (docs/websocket.md, `records` frames): what the row
+ * shows, with the summary already made by the daemon. The full record is `GET /api/record/:id`.
+ */
+export interface LiveRecord {
+  /** Daemon-wide record sequence (1, 2, ...): the key of `GET /api/record/:id`. */
+  id: number;
+  /** Capture frame number. */
+  frame: number;
+  /** Capture timestamp, Unix seconds. */
+  t: number;
+  /** `ip:port`. */
+  src: string;
+  /** `ip:port`. */
+  dst: string;
+  proto: 'tcp' | 'udp';
+  /** caproto class name (`Malformed` for undecodable). */
+  cmd: string;
+  pv: string | null;
+  /** The command's key fields in one line, value first, at most 160 characters. */
+  summary: string;
+  /** Seconds from the request this message answers. */
+  latency: number | null;
+  /** ECA name when the message carries a failure status, else null. */
+  status: string | null;
+  /** Counts as a failure (the `errors` filter rule). */
+  error: boolean;
+  /** CA message bytes (header and payload). */
+  size: number;
+}
+
+/**
+ * A `records` frame. `matched` and `sent` count since this client's previous records frame: when the
+ * daemon samples (`sampling`), `records` is a representative subset of the `matched` records, newest
+ * always included. Daemons before the compact stream sent full {@link RecordJSON}s and none of the counts.
+ */
+export interface RecordsMessage {
+  type: 'records';
+  /** Daemon wall clock (Unix s) when the frame was sent. */
+  time?: number;
+  records: (LiveRecord | RecordJSON)[];
+  matched?: number;
+  sent?: number;
+  /** Per second, smoothed over a second or two. */
+  rate?: { matched: number; sent: number };
+  sampling?: boolean;
+}
+
 /** Capture and pipeline counters (`/api/stats` and `snapshot.stats`). */
 export type StatsJSON = StatsView;
 
@@ -137,7 +185,7 @@ export interface SubscribeFilter {
 /** Messages the daemon sends. */
 export type ServerMessage =
   | { type: 'hello'; version: string; source: SourceView }
-  | { type: 'records'; records: RecordJSON[] }
+  | RecordsMessage
   | SnapshotMessage
   | { type: 'dropped'; count: number }
   /** The answer to a `subscribe`: the filter now in force. */
