@@ -84,7 +84,7 @@ export class RecordEmitter {
     this.output.onRecord(record);
   }
 
-  /** Completes `record` as a Malformed record for `fault` (its role guessed from the ports if null). */
+  /** Completes `record` as a Malformed record for `fault` (bytes that are no CA message). */
   sendMalformed(record: CaRecord, fault: CaFault): void {
     const command: MalformedCommand = {
       name: 'Malformed',

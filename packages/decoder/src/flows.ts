@@ -166,12 +166,22 @@ export class FlowTable {
   }
 
   private flowCtx(flow: TcpFlow, packet: PacketInfo): FlowCtx {
-    let ctx = this.flows.get(flow.id);
+    const ctx = this.flows.get(flow.id);
     if (ctx) {
       ctx.flow = flow;
       return ctx;
     }
-    ctx = {
+    return this.newFlow(flow, packet);
+  }
+
+  /**
+   * Apart from {@link flowCtx} on purpose: the eviction callback below captures `packet`, and V8 then
+   * allocates a context for it on every call of the function that makes the closure, even when the
+   * closure is never made. In flowCtx that was one allocation per TCP segment (4 % of all bytes
+   * allocated decoding realistic.pcap).
+   */
+  private newFlow(flow: TcpFlow, packet: PacketInfo): FlowCtx {
+    const ctx: FlowCtx = {
       flow,
       status: 'pending',
       early: [],

@@ -350,6 +350,15 @@ export class ConversationState implements DecoderState {
   sweep(now: number): void {
     if (now - this.lastSweep < 1) return;
     this.lastSweep = now;
+    this.expire(now);
+  }
+
+  /**
+   * {@link sweep}'s work, in its own function because it makes a closure over `now`: V8 allocates the
+   * closure's context on every call of the function that makes it, and sweep is called per TCP chunk and
+   * per datagram.
+   */
+  private expire(now: number): void {
     const { closedCircuitTtl, clearedChannelTtl, searchTtl } = this.limits;
     for (const c of this.circuits.values()) {
       if (c.closedAt !== null && now - c.closedAt > closedCircuitTtl) this.dropCircuit(c);
@@ -360,13 +369,14 @@ export class ConversationState implements DecoderState {
         this.channels.delete(ch.id);
       }
     }
-    for (const [k, s] of this.searches) {
+    // forEach rather than for-of over entries: no [key, value] array per entry (deleting while it runs is fine).
+    this.searches.forEach((s, k) => {
       if (now - s.last.timestamp > searchTtl) {
         this.searches.delete(k);
         const ipKey = searchIpKey(s.client, s.cid);
         if (this.searchesByIpCid.get(ipKey) === s) this.searchesByIpCid.delete(ipKey);
       }
-    }
+    });
   }
 }
 
