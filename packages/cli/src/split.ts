@@ -7,7 +7,7 @@
  * thread's, exactly as in a single-threaded run; the worker only formats.
  *
  * Used for regular files only (stdin and pipes are read once, by the main thread, as they arrive), and
- * only when the process may use more than one CPU (`taskset -c 0` gives one).
+ * only when the process may use more than one CPU (`taskset -c 0` gives one); see {@link useSplit}.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -16,18 +16,26 @@ import type { CliOptions } from './args.js';
 /** Files smaller than this print on one thread: starting a worker costs more than it saves. */
 export const SPLIT_MIN_BYTES = 4 << 20;
 /** Batches the worker may run ahead of the main thread (bounds the memory of waiting text). */
-export const MAX_AHEAD = 6;
+export const MAX_AHEAD = 3;
+
+/** Young generation of the worker's heap, MB (V8's default is larger). */
+const WORKER_YOUNG_MB = 12;
 
 /** Environment variable: `1` prints on one thread, `2` on two (tests and benchmarks). Unset: decided here. */
 export const THREADS_ENV = 'CA_SHARK_THREADS';
 
-/** Whether to print a file of `size` bytes on two threads. */
+/**
+ * Whether to print a file of `size` bytes on two threads. By default only `--json`: its formatting costs
+ * 3-4 times the decoding, so halving it pays for the second decode. The text line costs about as much as
+ * decoding; on two cores the second decode (and its garbage collection) then eats the gain, measured on
+ * realistic.pcap: 1.98 s and 2.29 s CPU for the two threads against 3.0 s for one (docs/performance.md).
+ */
 export function useSplit(options: CliOptions, size: number, env: NodeJS.ProcessEnv): boolean {
   if (options.command !== 'print') return false;
   const forced = env[THREADS_ENV];
   if (forced === '1') return false;
   if (forced === '2') return true;
-  return size >= SPLIT_MIN_BYTES && availableParallelism() > 1;
+  return options.json && size >= SPLIT_MIN_BYTES && availableParallelism() > 1;
 }
 
 /** What the main thread tells the worker. */
@@ -58,7 +66,11 @@ export class SplitPrinter {
     const shared = new SharedArrayBuffer(4);
     this.taken = new Int32Array(shared);
     const job: SplitJob = { argv, path, color, taken: shared };
-    this.worker = new Worker(new URL('./split-worker.js', import.meta.url), { workerData: job });
+    this.worker = new Worker(new URL('./split-worker.js', import.meta.url), {
+      workerData: job,
+      // A smaller young generation than the default keeps the second heap's pages (peak RSS) down.
+      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_MB },
+    });
     this.worker.on('message', (m: SplitMessage) => {
       if (m.kind === 'batch') {
         const w = this.waiting;
