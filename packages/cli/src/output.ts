@@ -41,6 +41,11 @@ export class LineWriter {
     }
     this.used += this.block.write(text, this.used, 'utf8');
     this.block[this.used++] = NEWLINE;
+    this.schedule();
+  }
+
+  /** Flush once the event loop has nothing else to do. */
+  private schedule(): void {
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => {
@@ -48,6 +53,20 @@ export class LineWriter {
         this.flush();
       });
     }
+  }
+
+  /** Queue bytes that are whole lines already (formatted by another thread), after the lines queued. */
+  bytes(data: Uint8Array): void {
+    if (this.closed || data.length === 0) return;
+    if (this.used + data.length <= this.block.length) {
+      this.block.set(data, this.used);
+      this.used += data.length;
+    } else {
+      this.flush();
+      this.write(Buffer.from(data.buffer, data.byteOffset, data.length));
+      return;
+    }
+    this.schedule();
   }
 
   /** Write everything queued now. */

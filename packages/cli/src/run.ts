@@ -4,30 +4,28 @@
 import { open } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
-import { shark, type CaDecoder, type CaRecord, type CircuitInfo } from '@ca-shark/decoder';
+import { shark, type CaDecoder, type CaRecord, type CircuitInfo, type SharkInput } from '@ca-shark/decoder';
 import { STDIN_LABEL, describeOpenError, inputErrorLine } from '@ca-shark/packet';
 import {
   Analyzer,
   compileFilter,
   formatReport,
-  recordToJSON,
   resolveSections,
   SectionError,
   StatsCollector,
   FilterError,
-  isFailure,
   type CircuitEndReason,
   type RecordPredicate,
   type Report,
 } from '@ca-shark/analysis';
 import { HELP, parseCommandLine, UsageError, type CliOptions } from './args.js';
-import { palette, useColor, type Palette } from './color.js';
+import { palette, useColor } from './color.js';
 import { DamageReport } from './damage.js';
 import { LineWriter } from './output.js';
-import { pyFloat } from './pyrepr.js';
-import { renderCommand } from './render.js';
+import { Batcher, lineFormatter, workerBatch } from './lines.js';
 import { renderStats } from './stats-text.js';
-import { compileTemplate, DEFAULT_TEMPLATE, TemplateError, type CompiledTemplate } from './template.js';
+import { SplitPrinter, useSplit } from './split.js';
+import { compileTemplate, TemplateError } from './template.js';
 
 /** The process around the program (real streams in main.ts, fakes or pipes in tests). */
 export interface CliIO {
@@ -64,13 +62,13 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
   };
   let options: CliOptions;
   let filter: RecordPredicate;
-  let template: CompiledTemplate | null = null;
   let sections: (keyof Report)[] | undefined;
   try {
     options = parseCommandLine(argv);
     if (options.sections.length > 0) sections = resolveSections(options.sections);
     filter = compileFilter({ pv: options.pv, host: options.host, command: options.commands, errors: options.errors });
-    if (options.format !== null) template = compileTemplate(options.format);
+    // Compiled here for its errors (exit status 2); lines.ts compiles it again for each thread.
+    if (options.format !== null) compileTemplate(options.format);
   } catch (e) {
     if (
       e instanceof UsageError ||
@@ -107,7 +105,8 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
     }
   });
 
-  const colors = palette(useColor(options.color, io.stdout.isTTY === true, io.env));
+  const color = useColor(options.color, io.stdout.isTTY === true, io.env);
+  const colors = palette(color);
   const stats = options.command === 'stats' ? new StatsCollector({ top: options.top }) : null;
   const analyzer = options.command === 'report' ? new Analyzer() : null;
   const onCircuitClose =
@@ -120,15 +119,9 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
   let emit: (r: CaRecord) => void;
   if (stats !== null) emit = (r) => stats.add(r);
   else if (analyzer !== null) emit = (r) => analyzer.add(r);
-  else if (options.json) emit = (r) => out.line(recordToJSON(r));
-  else if (template !== null) {
-    const t = template;
-    emit = (r) => out.line(t(r));
-  } else if (colors.timestamp('') === '') {
-    const t = compileTemplate(DEFAULT_TEMPLATE);
-    emit = (r) => out.line(t(r));
-  } else {
-    emit = (r) => out.line(colorLine(r, colors));
+  else {
+    const format = lineFormatter(options, colors);
+    emit = (r) => out.line(format(r));
   }
 
   let status = EXIT_OK;
@@ -144,13 +137,20 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
   for (const name of inputs) {
     if (brokenPipe || outputFailed) break;
     const label = name === '-' ? STDIN_LABEL : name;
-    let source: Readable;
+    // A regular file is given to shark() by path: it reads it in large chunks and keeps views into them
+    // (no copies); stdin, pipes and devices are read as streams, records printed as they arrive.
+    let stream: Readable | null = null;
+    let fileSize = -1;
     if (name === '-') {
-      source = io.stdin;
+      stream = io.stdin;
     } else {
       try {
         const handle = await open(name, 'r');
-        source = handle.createReadStream({ highWaterMark: 1 << 20 });
+        const info = await handle.stat();
+        if (info.isFile()) {
+          fileSize = info.size;
+          await handle.close();
+        } else stream = handle.createReadStream({ highWaterMark: 1 << 20 });
       } catch (e) {
         err(inputErrorLine(label, describeOpenError(e as NodeJS.ErrnoException)));
         status = EXIT_BAD_INPUT;
@@ -164,13 +164,16 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
       decoder = d;
     };
     // Counted here because an empty input produces no capture events at all.
-    let bytesRead = 0;
+    let bytesRead = fileSize > 0 ? fileSize : 0;
     async function* counted(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
       for await (const chunk of chunks) {
         bytesRead += chunk.length;
         yield chunk;
       }
     }
+    const source: SharkInput = stream === null ? name : counted(stream);
+    const split = stream === null && useSplit(options, fileSize, io.env) ? new SplitPrinter(argv, name, color) : null;
+    const batcher = new Batcher();
     try {
       const decoding = {
         extraServerPorts: options.ports,
@@ -178,21 +181,49 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
         onCircuitClose,
         onDecoder,
       };
-      for await (const record of shark(counted(source), decoding)) {
-        if (brokenPipe || outputFailed) break;
-        damage.record(record);
-        if (filter(record)) {
-          matched++;
-          emit(record);
+      if (split === null) {
+        for await (const record of shark(source, decoding)) {
+          if (brokenPipe || outputFailed) break;
+          damage.record(record);
+          if (filter(record)) {
+            matched++;
+            emit(record);
+          }
+          if (out.needsDrain) await out.ready();
         }
-        if (out.needsDrain) await out.ready();
+      } else {
+        // Two threads (split.ts): the worker's batches are written in their place, between ours.
+        for await (const record of shark(source, decoding)) {
+          if (brokenPipe || outputFailed) break;
+          const before = batcher.batch;
+          const batch = batcher.next(record);
+          if (batch !== before && workerBatch(before)) out.bytes(await split.take(before));
+          damage.record(record);
+          if (filter(record)) {
+            matched++;
+            if (!workerBatch(batch)) emit(record);
+          }
+          if (out.needsDrain) await out.ready();
+        }
+        if (!brokenPipe && !outputFailed && batcher.started && workerBatch(batcher.batch)) {
+          out.bytes(await split.take(batcher.batch));
+        }
       }
     } catch (e) {
+      if (split !== null && !brokenPipe && !outputFailed && batcher.started && workerBatch(batcher.batch)) {
+        // The worker stopped at the same failure: print what it formatted before it, as one thread would.
+        try {
+          out.bytes(await split.take(batcher.batch));
+        } catch {
+          // Nothing more to print.
+        }
+      }
       err(`${label}: ${(e as Error).message}`);
       failed = true;
       status = EXIT_BAD_INPUT;
     } finally {
-      if (name !== '-') source.destroy();
+      stream?.destroy();
+      await split?.close();
     }
     if (bytesRead === 0 && !failed && !brokenPipe) {
       err(`${label}: empty input: no capture header`);
@@ -228,18 +259,4 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
 /** The report's name for how the decoder saw a circuit end. */
 function circuitEndReason(reason: string | null): Exclude<CircuitEndReason, 'capture-end'> | null {
   return reason === 'fin' || reason === 'rst' || reason === 'timeout' || reason === 'evicted' ? reason : null;
-}
-
-/** The default line with colour: dim time, cyan endpoints, the command coloured by role or failure. */
-function colorLine(r: CaRecord, c: Palette): string {
-  const cmd = renderCommand(r.command, r.pv);
-  const paint = isFailure(r) ? c.failure : r.role === 'response' ? c.response : c.request;
-  const paren = cmd.indexOf('(');
-  const name = paren < 0 ? cmd : cmd.slice(0, paren);
-  const rest = paren < 0 ? '' : cmd.slice(paren);
-  return (
-    `${c.timestamp(pyFloat(r.timestamp))} ` +
-    `${c.endpoint(`${r.src}:${r.transport.sport}`)}->${c.endpoint(`${r.dst}:${r.transport.dport}`)} ` +
-    `${paint(name)}${rest}`
-  );
 }

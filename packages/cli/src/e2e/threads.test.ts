@@ -1,0 +1,87 @@
+/**
+ * Printing a file on two threads (split.ts) gives exactly what one thread prints: the same lines in the
+ * same order, the same stderr and exit status, whatever the output mode and filter, and on damaged input.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ensureBuilt, lines, plainEnv, runCli, type CliResult } from '../test-support/cli.js';
+import { workloadCapture } from '../test-support/capture.js';
+import { BATCH_RECORDS } from '../lines.js';
+import { THREADS_ENV } from '../split.js';
+
+vi.setConfig({ testTimeout: 120_000 });
+
+let dir: string;
+let capture: string;
+let messages: number;
+beforeAll(async () => {
+  await ensureBuilt();
+  dir = mkdtempSync(join(tmpdir(), 'ca-shark-threads-test-'));
+  // Enough messages for several batches of each thread.
+  const w = workloadCapture(BATCH_RECORDS * 5 + 123);
+  messages = w.messages;
+  capture = join(dir, 'workload.pcap');
+  writeFileSync(capture, w.bytes);
+  // Cut inside the last record: the input is damaged (status 2) after many batches.
+  writeFileSync(join(dir, 'cut.pcap'), w.bytes.subarray(0, w.bytes.length - 10));
+}, 180_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function runThreads(threads: 1 | 2, args: readonly string[]): Promise<CliResult> {
+  return runCli(args, { env: plainEnv({ [THREADS_ENV]: String(threads) }) });
+}
+
+async function expectSame(args: readonly string[]): Promise<CliResult> {
+  const one = await runThreads(1, args);
+  const two = await runThreads(2, args);
+  expect(two.stderr).toBe(one.stderr);
+  expect(two.code).toBe(one.code);
+  // Compared as lines first for a readable failure, then byte for byte.
+  expect(lines(two.stdout)).toEqual(lines(one.stdout));
+  expect(two.stdout).toBe(one.stdout);
+  return two;
+}
+
+describe('two threads print what one prints', () => {
+  it('default text, every message', async () => {
+    const r = await expectSame([capture]);
+    expect(r.code).toBe(0);
+    expect(lines(r.stdout)).toHaveLength(messages);
+  });
+
+  it('--json', async () => {
+    const r = await expectSame(['--json', capture]);
+    expect(lines(r.stdout)).toHaveLength(messages);
+  });
+
+  it('a filter that keeps some messages of each batch, and a template', async () => {
+    const r = await expectSame(['--pv', 'wl:1', '--format', '{frame} {pv} {latency}', capture]);
+    expect(lines(r.stdout).length).toBeGreaterThan(BATCH_RECORDS / 4);
+    expect(lines(r.stdout).length).toBeLessThan(messages);
+  });
+
+  it('colour', async () => {
+    await expectSame(['--color', 'always', capture]);
+  });
+
+  it('nothing matched: status 1', async () => {
+    const r = await expectSame(['--pv', 'no:such:pv', capture]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+  });
+
+  it('damaged input: everything before the cut, the same complaint and status', async () => {
+    const r = await expectSame([join(dir, 'cut.pcap')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).not.toBe('');
+    expect(lines(r.stdout).length).toBeGreaterThan(BATCH_RECORDS * 4);
+  });
+
+  it('several files, one missing', async () => {
+    const r = await expectSame([capture, join(dir, 'missing.pcap'), capture]);
+    expect(r.code).toBe(2);
+    expect(lines(r.stdout)).toHaveLength(2 * messages);
+  });
+});
