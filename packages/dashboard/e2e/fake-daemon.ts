@@ -110,7 +110,7 @@ export class TrafficGenerator {
         return {
           ...base(t, f, true, false),
           pv,
-          command: { name: 'SearchRequest', id: 6, pv_name: pv, cid: n % 1000, reply: 5, version: 13 },
+          command: { name: 'SearchRequest', id: 6, pv, cid: n % 1000, reply: 5, version: 13 },
           size: 40,
           raw: headerHex(6, stringPayloadHex(pv), 5, 13, n % 1000, n % 1000),
         };

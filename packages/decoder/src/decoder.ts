@@ -664,7 +664,7 @@ export class Decoder implements CaDecoder {
         ? decodeCommand(frame, role, { enumStrings: enumStrings ?? undefined, emptyEventIsUpdate })
         : decodeCommand(frame, role);
     if (!isReq && channel && (frame.dataType === DbrType.GR_ENUM || frame.dataType === DbrType.CTRL_ENUM)) {
-      const meta = command.metadata as { enumStrings?: string[] } | undefined;
+      const meta = 'metadata' in command ? command.metadata : undefined;
       if (meta?.enumStrings) channel.enumStrings = meta.enumStrings;
     }
     this.emit(packet, command, pv, role, certainty, c.id, request, c.server ?? undefined, c.client ?? undefined, frame);

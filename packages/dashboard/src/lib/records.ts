@@ -21,7 +21,6 @@ const HIDDEN_FIELDS = new Set([
   'data',
   'metadata',
   'pv',
-  'pv_name',
   'payload',
   'header',
   'payload_size',
