@@ -19,11 +19,19 @@ export interface RequestRef {
  * knows about it. The CLI prints it and its NDJSON output is this object as JSON.
  */
 export interface CaRecord {
-  /** Frame number (1-based) of the packet that completed the message. */
+  /**
+   * Frame number (1-based) of the packet that completed the message.
+   * @asType integer
+   * @minimum 1
+   */
   frame: number;
   /** Capture time of that packet, Unix seconds. */
   timestamp: number;
-  /** pcapng interface the completing packet came from (0 for classic pcap and live capture). */
+  /**
+   * pcapng interface the completing packet came from (0 for classic pcap and live capture).
+   * @asType integer
+   * @minimum 0
+   */
   interfaceId: number;
   /** IPv4 source and destination, dotted quads. */
   src: string;
@@ -45,7 +53,11 @@ export interface CaRecord {
   role: Role;
   /** 'certain' from transport state, 'inferred' from one-sided commands or IDs, 'guess' from headers. */
   role_certainty: RoleCertainty;
-  /** TCP flow id of the circuit (absent for UDP). */
+  /**
+   * TCP flow id of the circuit (absent for UDP).
+   * @asType integer
+   * @minimum 0
+   */
   circuit?: number;
   /** For a response: the request it answers. */
   request?: RequestRef;
@@ -55,7 +67,11 @@ export interface CaRecord {
   server?: string;
   /** Client endpoint "ip:port" of the conversation when known. */
   client?: string;
-  /** Message size on the wire: header + payload, pad included (for Malformed: bytes covered). */
+  /**
+   * Message size on the wire: header + payload, pad included (for Malformed: bytes covered).
+   * @asType integer
+   * @minimum 0
+   */
   size: number;
   /** Set when the capture cut the message (snaplen) or it exceeded the size cap. */
   truncated?: boolean;
