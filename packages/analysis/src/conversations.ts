@@ -223,15 +223,13 @@ export class ConversationAnalysis {
 
   /** An ERROR whose embedded request is a WRITE names the failed write by its SID. */
   private addErrorToWrite(circuit: Circuit, record: AnalysisRecord): void {
-    const original = record.command.original_request as
-      { id?: unknown; command?: unknown; sid?: unknown; parameter1?: unknown } | undefined;
-    if (!original || typeof original !== 'object') return;
-    const command = typeof original.id === 'number' ? original.id : original.command;
+    const original = record.command.original_request;
+    if (original === undefined) return;
     const WRITE = 4;
     const WRITE_NOTIFY = 19;
-    if (command !== WRITE && command !== WRITE_NOTIFY) return;
-    const sid = typeof original.sid === 'number' ? original.sid : original.parameter1;
-    if (typeof sid !== 'number') return;
+    if (original.command !== WRITE && original.command !== WRITE_NOTIFY) return;
+    // The failed request's header: a WRITE's p1 is its SID.
+    const sid = original.parameter1;
     const write = circuit.lastWriteBySid.get(sid);
     if (!write) return;
     write.status = numberField(record, 'status_code') ?? numberField(record, 'status') ?? null;

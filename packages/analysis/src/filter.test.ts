@@ -13,7 +13,7 @@ import {
 
 function rec(
   name: string,
-  fields: Record<string, unknown> = {},
+  fields: Omit<FilterableRecord['command'], 'name'> = {},
   extra: Partial<FilterableRecord> = {},
 ): FilterableRecord {
   return { src: '10.0.0.5', dst: '10.0.0.9', pv: null, command: { name, ...fields }, ...extra };

@@ -10,6 +10,7 @@
  * regular expressions in time bounded by name length × pattern length (see glob.ts), and every criterion
  * has a cap on how many values it takes.
  */
+import type { CommandFields } from '@ca-shark/protocol';
 import { FilterError, quoteValue } from './filter-error.js';
 import { compileGlob, type GlobMatcher } from './glob.js';
 
@@ -33,7 +34,7 @@ export interface FilterableRecord {
   /** PV name the message is about, or null when it is about none (or it is not known). */
   readonly pv?: string | null;
   /** Decoded command: `name` is the caproto class name (`SearchRequest`, `Malformed`, ...). */
-  readonly command: { readonly name: string } & Readonly<Record<string, unknown>>;
+  readonly command: CommandFields;
 }
 
 /** What to keep. Every given criterion must hold (AND); values inside one criterion are alternatives (OR). */

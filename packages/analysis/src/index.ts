@@ -72,4 +72,7 @@ export {
   type CircuitSummary,
 } from './stats.js';
 export { recordToJSON, recordToPlain, bytesToHex } from './json.js';
+/** The JSON form `recordToJSON` writes (the record contract, docs/json.md). */
+export type { CaRecordJSON } from '@ca-shark/decoder';
+export type { CaCommandJSON } from '@ca-shark/protocol';
 // --- end of issue 4 block

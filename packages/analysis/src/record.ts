@@ -1,3 +1,5 @@
+import type { CommandField, CommandFields } from '@ca-shark/protocol';
+
 /**
  * The part of a decoder record that the analyses read. `@ca-shark/decoder`'s `CaRecord` satisfies it;
  * keeping the analyses to this narrow view lets them be tested with small hand-made conversations.
@@ -9,7 +11,7 @@ export interface AnalysisRecord {
   src: string;
   dst: string;
   transport: { protocol: 'udp' | 'tcp'; sport: number; dport: number };
-  command: { name: string; id: number; [field: string]: unknown };
+  command: CommandFields;
   pv: string | null;
   role: 'request' | 'response';
   circuit?: number;
@@ -27,13 +29,13 @@ export interface AnalysisRecord {
 }
 
 /** Reads a numeric command field, or undefined when absent or not a number. */
-export function numberField(record: AnalysisRecord, field: string): number | undefined {
+export function numberField(record: AnalysisRecord, field: CommandField): number | undefined {
   const value = record.command[field];
   return typeof value === 'number' ? value : undefined;
 }
 
 /** Reads a string command field, or undefined. */
-export function stringField(record: AnalysisRecord, field: string): string | undefined {
+export function stringField(record: AnalysisRecord, field: CommandField): string | undefined {
   const value = record.command[field];
   return typeof value === 'string' ? value : undefined;
 }

@@ -10,7 +10,7 @@ function msg(
   from: { ip: string; port: number },
   to: { ip: string; port: number },
   name: string,
-  fields: Record<string, unknown> = {},
+  fields: Omit<StatsRecord['command'], 'name'> = {},
   extra: Partial<StatsRecord> = {},
 ): StatsRecord {
   return {
@@ -47,30 +47,9 @@ describe('latencySummary', () => {
 describe('StatsCollector', () => {
   it('reports unanswered creations, latencies per server, counts, top searches and circuits', async () => {
     const records: StatsRecord[] = [
-      msg(
-        0.0,
-        CLIENT,
-        A,
-        'SearchRequest',
-        { pv_name: 'x' },
-        { transport: { protocol: 'udp', sport: 40001, dport: 5064 } },
-      ),
-      msg(
-        0.0,
-        CLIENT,
-        A,
-        'SearchRequest',
-        { pv_name: 'y' },
-        { transport: { protocol: 'udp', sport: 40001, dport: 5064 } },
-      ),
-      msg(
-        0.1,
-        CLIENT,
-        A,
-        'SearchRequest',
-        { pv_name: 'x' },
-        { transport: { protocol: 'udp', sport: 40001, dport: 5064 } },
-      ),
+      msg(0.0, CLIENT, A, 'SearchRequest', { pv: 'x' }, { transport: { protocol: 'udp', sport: 40001, dport: 5064 } }),
+      msg(0.0, CLIENT, A, 'SearchRequest', { pv: 'y' }, { transport: { protocol: 'udp', sport: 40001, dport: 5064 } }),
+      msg(0.1, CLIENT, A, 'SearchRequest', { pv: 'x' }, { transport: { protocol: 'udp', sport: 40001, dport: 5064 } }),
       msg(
         0.104,
         A,
@@ -80,15 +59,15 @@ describe('StatsCollector', () => {
         { latency: 0.004, transport: { protocol: 'udp', sport: 5064, dport: 40001 } },
       ),
       msg(1.0, CLIENT, A, 'HostNameRequest', { host_name: 'ws1' }),
-      msg(1.0, CLIENT, A, 'ClientNameRequest', { user_name: 'op' }),
-      msg(1.0, CLIENT, A, 'CreateChanRequest', { pv_name: 'x', cid: 1 }),
+      msg(1.0, CLIENT, A, 'ClientNameRequest', { client_name: 'op' }),
+      msg(1.0, CLIENT, A, 'CreateChanRequest', { pv: 'x', cid: 1 }),
       msg(1.01, A, CLIENT, 'CreateChanResponse', { cid: 1, sid: 7 }, { latency: 0.01, pv: 'x' }),
-      msg(1.0, CLIENT, A, 'CreateChanRequest', { pv_name: 'y', cid: 2 }),
+      msg(1.0, CLIENT, A, 'CreateChanRequest', { pv: 'y', cid: 2 }),
       msg(1.03, A, CLIENT, 'CreateChanResponse', { cid: 2, sid: 8 }, { latency: 0.03, pv: 'y' }),
-      msg(1.0, CLIENT, A, 'CreateChanRequest', { pv_name: 'lost', cid: 3 }),
-      msg(2.0, CLIENT, B, 'CreateChanRequest', { pv_name: 'z', cid: 1 }),
+      msg(1.0, CLIENT, A, 'CreateChanRequest', { pv: 'lost', cid: 3 }),
+      msg(2.0, CLIENT, B, 'CreateChanRequest', { pv: 'z', cid: 1 }),
       msg(2.1, B, CLIENT, 'CreateChanResponse', { cid: 1, sid: 1 }, { latency: 0.1, pv: 'z' }),
-      msg(2.0, CLIENT, B, 'CreateChanRequest', { pv_name: 'nope', cid: 2 }),
+      msg(2.0, CLIENT, B, 'CreateChanRequest', { pv: 'nope', cid: 2 }),
       msg(2.2, B, CLIENT, 'CreateChFailResponse', { cid: 2 }),
       msg(3.0, CLIENT, A, 'ReadNotifyRequest', { ioid: 1 }, { pv: 'x' }),
       msg(3.002, A, CLIENT, 'ReadNotifyResponse', { ioid: 1, status: 1 }, { latency: 0.002, pv: 'x' }),
@@ -197,7 +176,7 @@ describe('StatsCollector', () => {
 
   it('computes the creation latency from the pending request when the decoder gave none', () => {
     const s = new StatsCollector();
-    s.add(msg(1, CLIENT, A, 'CreateChanRequest', { pv_name: 'q', cid: 9 }));
+    s.add(msg(1, CLIENT, A, 'CreateChanRequest', { pv: 'q', cid: 9 }));
     s.add(msg(1.5, A, CLIENT, 'CreateChanResponse', { cid: 9 }));
     const r = s.report();
     expect(r.unansweredCreations).toEqual([]);

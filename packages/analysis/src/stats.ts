@@ -9,6 +9,7 @@
  * never answered, which needs the requests still pending at the end.
  */
 
+import type { CommandFields } from '@ca-shark/protocol';
 import { BoundedMap } from './bounded.js';
 import { describeSample } from './describe.js';
 
@@ -19,7 +20,7 @@ export interface StatsRecord {
   readonly src: string;
   readonly dst: string;
   readonly transport: { readonly protocol: string; readonly sport: number; readonly dport: number };
-  readonly command: { readonly name: string } & Readonly<Record<string, unknown>>;
+  readonly command: CommandFields;
   readonly pv?: string | null;
   readonly role?: string | null;
   readonly latency?: number | null;
@@ -182,12 +183,12 @@ export class StatsCollector {
     // The decoder's latency; for a channel creation the pending request gives one when the decoder did not.
     let dt = typeof r.latency === 'number' && Number.isFinite(r.latency) ? r.latency : null;
     if (name === 'SearchRequest') {
-      const pv = stringField(r.command, 'pv_name') ?? stringField(r.command, 'pv') ?? r.pv ?? null;
+      const pv = r.command.pv ?? r.pv ?? null;
       if (pv !== null) this.searched.set(pv, (this.searched.get(pv) ?? 0) + 1);
     } else if (name === 'CreateChanRequest') {
-      const cid = numberField(r.command, 'cid');
+      const cid = r.command.cid ?? null;
       this.pending.set(creationKey(client, server, cid), {
-        pv: stringField(r.command, 'pv_name') ?? stringField(r.command, 'pv') ?? r.pv ?? null,
+        pv: r.command.pv ?? r.pv ?? null,
         cid,
         client,
         server,
@@ -195,7 +196,7 @@ export class StatsCollector {
         frame: r.frame ?? null,
       });
     } else if (name === 'CreateChanResponse' || name === 'CreateChFailResponse') {
-      const key = creationKey(client, server, numberField(r.command, 'cid'));
+      const key = creationKey(client, server, r.command.cid ?? null);
       const request = this.pending.get(key);
       this.pending.delete(key);
       if (name === 'CreateChFailResponse') {
@@ -229,9 +230,8 @@ export class StatsCollector {
       c.messages++;
       if (r.timestamp < c.first) c.first = r.timestamp;
       if (r.timestamp > c.last) c.last = r.timestamp;
-      if (name === 'HostNameRequest') c.host = stringField(r.command, 'host_name') ?? c.host;
-      else if (name === 'ClientNameRequest')
-        c.user = stringField(r.command, 'user_name') ?? stringField(r.command, 'client_name') ?? c.user;
+      if (name === 'HostNameRequest') c.host = r.command.host_name ?? c.host;
+      else if (name === 'ClientNameRequest') c.user = r.command.client_name ?? c.user;
       else if (name === 'CreateChanResponse') c.channels++;
     }
   }
@@ -323,14 +323,4 @@ function describeGroups(groups: Map<string, number[]>): Record<string, LatencySu
 
 function creationKey(client: string, server: string, cid: number | null): string {
   return `${client}>${server}#${cid ?? ''}`;
-}
-
-function stringField(cmd: Readonly<Record<string, unknown>>, key: string): string | null {
-  const v = cmd[key];
-  return typeof v === 'string' ? v : null;
-}
-
-function numberField(cmd: Readonly<Record<string, unknown>>, key: string): number | null {
-  const v = cmd[key];
-  return typeof v === 'number' ? v : null;
 }

@@ -10,6 +10,7 @@
  */
 import {
   AccessRights,
+  type CaCommand,
   Eca,
   alarmSeverityName as protocolAlarmSeverity,
   alarmStatusName as protocolAlarmStatus,
@@ -57,6 +58,14 @@ export interface SummaryCommand {
   readonly data?: unknown;
   readonly metadata?: unknown;
   readonly [field: string]: unknown;
+}
+
+/** A command the summary reads: a decoded one, or any object of its JSON form. */
+export type SummarizedCommand = SummaryCommand | CaCommand;
+
+/** Every field of a command, read generically: the summary shows whatever fields a command has. */
+function fieldsOf(command: SummarizedCommand): Readonly<Record<string, unknown>> {
+  return command as Readonly<Record<string, unknown>>;
 }
 
 /** A decoded ECA status, ready to show. */
@@ -260,7 +269,6 @@ const HIDDEN_FIELDS = new Set([
   'data',
   'metadata',
   'pv',
-  'pv_name',
   'payload',
   'header',
   'payload_size',
@@ -301,24 +309,25 @@ function bytesHex(bytes: Uint8Array): string {
  * The key fields of a command in one line: the value first (with enum strings, units, precision),
  * then the other decoded fields as `key=value`. Long values are cut to `max` characters.
  */
-export function summarizeFields(command: SummaryCommand, max = SUMMARY_MAX): string {
+export function summarizeFields(command: SummarizedCommand, max = SUMMARY_MAX): string {
+  const fields = fieldsOf(command);
   const parts: string[] = [];
-  if (command.data !== undefined && command.data !== null) {
-    parts.push(formatValue(command.data, { ...valueFormatOf(command.metadata), maxElements: 5 }));
+  if (fields.data !== undefined && fields.data !== null) {
+    parts.push(formatValue(fields.data, { ...valueFormatOf(fields.metadata), maxElements: 5 }));
     // An alarm is worth a glance; a clear one is not.
-    const alarm = formatAlarm(command.metadata);
+    const alarm = formatAlarm(fields.metadata);
     if (alarm !== '' && alarm !== 'NO_ALARM') parts.push(`[${alarm}]`);
   }
   let length = parts.reduce((n, p) => n + p.length + 1, 0);
-  for (const k of Object.keys(command)) {
+  for (const k of Object.keys(fields)) {
     // Past the cut nothing more shows: a command with many fields costs no more than a short one.
     if (length - 1 > max) break;
-    const v = command[k];
+    const v = fields[k];
     if (HIDDEN_FIELDS.has(k) || v === undefined || v === null) continue;
     if (k === 'status' && ecaStatus(v)?.ok) continue;
     const part =
-      k === 'status' && typeof command.status_name === 'string'
-        ? `status=${command.status_name.replace(/^ECA_/, '')}`
+      k === 'status' && typeof fields.status_name === 'string'
+        ? `status=${fields.status_name.replace(/^ECA_/, '')}`
         : `${k}=${fieldText(k, v)}`;
     parts.push(part);
     length += part.length + 1;
@@ -331,11 +340,12 @@ export function summarizeFields(command: SummaryCommand, max = SUMMARY_MAX): str
  * The ECA name (with the prefix, e.g. `ECA_NORDACCESS`) of a command's failure status, or null when it
  * carries none or a successful one.
  */
-export function failureStatus(command: SummaryCommand): string | null {
+export function failureStatus(command: SummarizedCommand): string | null {
   // Replies carry `status`; ERROR carries the failed request's code as `status_code`.
-  const v = command.status ?? command.status_code;
+  const fields = fieldsOf(command);
+  const v = fields.status ?? fields.status_code;
   if (v === undefined || v === null) return null;
   const eca = ecaStatus(v);
   if (eca === null || eca.ok) return null;
-  return typeof command.status_name === 'string' ? command.status_name : `ECA_${eca.name}`;
+  return typeof fields.status_name === 'string' ? fields.status_name : `ECA_${eca.name}`;
 }

@@ -4,7 +4,7 @@
  * stderr, a count of the rest at the end), so no damage passes silently, whatever the output mode or
  * filter.
  */
-import type { CaRecord, DecoderProblem, MalformedCommand, SkippedFlow } from '@ca-shark/decoder';
+import type { CaRecord, DecoderProblem, SkippedFlow } from '@ca-shark/decoder';
 import { inputErrorLine, isUnreadableInput, problemText } from '@ca-shark/packet';
 
 /** Lines printed per kind of damage and input; the rest are counted in one line at the end. */
@@ -54,7 +54,8 @@ export class DamageReport {
   record(r: CaRecord): void {
     const cmd = r.command;
     if (cmd.name === 'Malformed') {
-      const m = cmd as MalformedCommand;
+      // Narrowed by the class name: a MalformedCommand.
+      const m = cmd;
       this.damaged = true;
       this.count(
         `malformed ${m.code}`,

@@ -2,13 +2,18 @@
  * Text of the record parts that `{command}`, `{ethernet}`, `{ip}` and `{transport}` print: caproto's
  * `ClassName(field=value, ...)` shape, fields in the order of caproto's constructor signatures.
  */
+import type { CommandFields } from '@ca-shark/protocol';
 import { pyArray, pyFloat, pyRepr, pyString } from './pyrepr.js';
 
 /** The decoded command as the decoder gives it: caproto class `name`, wire `id` and caproto fields. */
-export interface CommandLike {
-  readonly name: string;
-  readonly id?: number;
-  readonly [field: string]: unknown;
+export type CommandLike = CommandFields;
+
+/**
+ * A field named by the caproto-ordered tables below (caproto's names, some absent from a command): read
+ * by name, as the tables are strings.
+ */
+function fieldValue(cmd: CommandLike, field: string): unknown {
+  return (cmd as Readonly<Record<string, unknown>>)[field];
 }
 
 /**
@@ -65,10 +70,8 @@ const FIELD_SPECS: ReadonlyMap<string, readonly (readonly string[])[]> = new Map
 const HIDDEN_FIELDS = new Set([
   'name',
   'id',
-  'pv_name',
   'pv',
   'host_name',
-  'user_name',
   'client_name',
   'severity',
   'data_type_name',
@@ -81,19 +84,18 @@ const PV_NAME_COMMANDS = new Set(['SearchRequest', 'CreateChanRequest']);
 
 /**
  * The value of caproto's field `field` on a decoded command. caproto's `name` field clashes with the
- * class `name`, so the decoder stores it as `pv_name` (SearchRequest, CreateChanRequest), `host_name`
- * (HostNameRequest) or `user_name` (ClientNameRequest); this maps it back. A PV name the decoder did not
- * keep falls back to the record's `pv`.
+ * class `name`, so the decoder stores it as `pv` (SearchRequest, CreateChanRequest), `host_name`
+ * (HostNameRequest) or `client_name` (ClientNameRequest); this maps it back. A PV name the decoder did
+ * not keep falls back to the record's `pv`.
  */
 export function caprotoField(cmd: CommandLike, field: string, pv: string | null | undefined): unknown {
   if (field === 'name') {
-    // `pv` and `client_name` are the names the protocol decoder used before the contract settled.
-    if (PV_NAME_COMMANDS.has(cmd.name)) return cmd['pv_name'] ?? cmd['pv'] ?? pv ?? undefined;
-    if (cmd.name === 'HostNameRequest') return cmd['host_name'];
-    if (cmd.name === 'ClientNameRequest') return cmd['user_name'] ?? cmd['client_name'];
+    if (PV_NAME_COMMANDS.has(cmd.name)) return cmd.pv ?? pv ?? undefined;
+    if (cmd.name === 'HostNameRequest') return cmd.host_name;
+    if (cmd.name === 'ClientNameRequest') return cmd.client_name;
     return undefined;
   }
-  return cmd[field];
+  return fieldValue(cmd, field);
 }
 
 /** The host or user name carried by a HostNameRequest / ClientNameRequest, or null. */
@@ -128,7 +130,7 @@ export function renderCommand(cmd: CommandLike, pv: string | null | undefined): 
     }
   } else {
     for (const k in cmd) {
-      const v = cmd[k];
+      const v = fieldValue(cmd, k);
       if (HIDDEN_FIELDS.has(k) || v === undefined) continue;
       out += (first ? '' : ', ') + k + '=' + renderField(k, v, cmd);
       first = false;
@@ -146,11 +148,11 @@ function isFloatType(typeName: unknown): boolean {
 /** One `field=value` value: DBR types by name, float payloads as floats, metadata as a DBR struct. */
 function renderField(field: string, value: unknown, cmd: CommandLike): string {
   if (field === 'data_type') {
-    const typeName = cmd['data_type_name'];
+    const typeName = cmd.data_type_name;
     return typeof typeName === 'string' ? typeName : pyRepr(value);
   }
   if (field === 'data') {
-    const floats = isFloatType(cmd['data_type_name']);
+    const floats = isFloatType(cmd.data_type_name);
     // Typed arrays (numeric payloads may be decoded into them) print as lists, a Uint8Array included.
     if (Array.isArray(value) || ArrayBuffer.isView(value)) return pyArray(value as ArrayLike<unknown>, floats);
     return pyRepr(value, floats ? FLOATS : INTEGERS);
@@ -186,7 +188,7 @@ const METADATA_HIDDEN = new Set([
 function renderMetadata(value: unknown, cmd: CommandLike): string {
   if (value === null || value === undefined || typeof value !== 'object') return pyRepr(value ?? null);
   const meta = value as Record<string, unknown>;
-  const typeName = cmd['data_type_name'];
+  const typeName = cmd.data_type_name;
   let out = (typeof typeName === 'string' ? 'DBR_' + typeName : 'metadata') + '(';
   let first = true;
   for (const k in meta) {

@@ -23,7 +23,7 @@ const search: TemplateRecord = {
     dst: '255.255.255.255',
   },
   transport: { protocol: 'udp', sport: 55928, dport: 5064, ulen: 56, sum: 21249 },
-  command: { name: 'SearchRequest', id: 6, pv_name: 'rpi:color', cid: 24593, version: 13, reply: 5 },
+  command: { name: 'SearchRequest', id: 6, pv: 'rpi:color', cid: 24593, version: 13, reply: 5 },
   pv: 'rpi:color',
   role: 'request',
   role_certainty: 'certain',
@@ -174,11 +174,11 @@ describe('renderCommand', () => {
     expect(renderCommand({ name: 'HostNameRequest', id: 21, host_name: 'pop-os' }, null)).toBe(
       "HostNameRequest(name='pop-os')",
     );
-    expect(renderCommand({ name: 'ClientNameRequest', id: 20, user_name: 'dallan' }, null)).toBe(
+    expect(renderCommand({ name: 'ClientNameRequest', id: 20, client_name: 'dallan' }, null)).toBe(
       "ClientNameRequest(name='dallan')",
     );
     expect(
-      renderCommand({ name: 'CreateChanRequest', id: 18, pv_name: 'rpi:color', cid: 0, version: 13 }, 'rpi:color'),
+      renderCommand({ name: 'CreateChanRequest', id: 18, pv: 'rpi:color', cid: 0, version: 13 }, 'rpi:color'),
     ).toBe("CreateChanRequest(name='rpi:color', cid=0, version=13)");
   });
 
@@ -220,11 +220,14 @@ describe('renderCommand', () => {
         id: 11,
         original_request: {
           command: 2,
+          command_name: 'EVENT_CANCEL',
           request_name: 'EventCancelRequest',
+          payload_size: 0,
           data_type: 6,
           data_count: 0,
           parameter1: 102,
           parameter2: 99,
+          header_size: 16,
         },
         cid: 2,
         status_code: 242,
@@ -238,7 +241,9 @@ describe('renderCommand', () => {
   });
 
   it('prints every field of commands it has no order for, and Malformed', () => {
-    expect(renderCommand({ name: 'Mystery', id: 99, a: 1, b: 'x' }, null)).toBe("Mystery(a=1, b='x')");
+    expect(renderCommand({ name: 'Unknown', id: 99, command_name: '99', payload_size: 0 }, null)).toBe(
+      "Unknown(command_name='99', payload_size=0)",
+    );
     expect(
       renderCommand(
         { name: 'Malformed', id: -1, reason: 'bad header', code: 'bad-command', length: 16, hex: '00ff' },

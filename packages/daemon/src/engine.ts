@@ -14,7 +14,7 @@ import {
   createDecoder,
 } from '@ca-shark/decoder';
 import { type LiveRecord, failureStatus, summarizeFields } from '@ca-shark/analysis/summary';
-import { dbrTypeName } from '@ca-shark/protocol';
+import { type CommandFields, dbrTypeName } from '@ca-shark/protocol';
 import type { Logger } from 'pino';
 import {
   BoundedLru,
@@ -328,7 +328,9 @@ export class Engine implements DaemonModel, SourceSink {
       }
     }
     if (isFailure(record)) {
-      const status = cmd.status;
+      // Whichever of these fields the failed command has.
+      const fields: CommandFields = cmd;
+      const status = fields.status;
       this.errors.add({
         time: record.timestamp,
         command: cmd.name,
@@ -336,12 +338,12 @@ export class Engine implements DaemonModel, SourceSink {
         src: `${record.src}:${record.transport.sport}`,
         dst: `${record.dst}:${record.transport.dport}`,
         detail:
-          typeof cmd.reason === 'string'
-            ? cmd.reason
-            : typeof cmd.status_name === 'string'
-              ? cmd.status_name
-              : typeof cmd.message === 'string'
-                ? cmd.message
+          typeof fields.reason === 'string'
+            ? fields.reason
+            : typeof fields.status_name === 'string'
+              ? fields.status_name
+              : typeof fields.error_message === 'string'
+                ? fields.error_message
                 : status !== undefined
                   ? `status ${String(status)}`
                   : cmd.name,

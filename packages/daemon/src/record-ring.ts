@@ -35,7 +35,7 @@ const STRING_ELEMENT_BYTES = 40;
 /** Estimated bytes a decoded record keeps alive while it is held (for the ring's byte bound). */
 export function estimateRecordBytes(record: CaRecord): number {
   let bytes = RECORD_OVERHEAD_BYTES + (record.raw?.byteLength ?? 0);
-  const data: unknown = record.command.data;
+  const data: unknown = 'data' in record.command ? record.command.data : undefined;
   if (ArrayBuffer.isView(data)) bytes += data.byteLength;
   else if (Array.isArray(data))
     bytes += data.length * (typeof data[0] === 'string' ? STRING_ELEMENT_BYTES : ARRAY_ELEMENT_BYTES);

@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
+import type { CaCommandJSON } from '@ca-shark/analysis';
 import type {
   RecordJSON,
   SearchStormRow,
@@ -120,13 +121,16 @@ function base(t: number, frame: number, udp: boolean, fromServer: boolean): Omit
   };
 }
 
+/** A record whose command is the decoder's own shape (a drifted field name does not compile). */
+type FakeRecord = Omit<RecordJSON, 'command'> & { command: CaCommandJSON };
+
 /** Deterministic synthetic traffic: a mix of searches, a search storm for a missing PV, monitors, reads, writes. */
 export class TrafficGenerator {
   private frame = 0;
   private counter = 0;
 
   /** The record number `n` of the cycle, stamped at time `t` (Unix seconds). */
-  next(t: number): RecordJSON {
+  next(t: number): FakeRecord {
     const n = this.frame++;
     const f = n + 1;
     switch (n % 10) {
@@ -135,7 +139,7 @@ export class TrafficGenerator {
         return {
           ...base(t, f, true, false),
           pv,
-          command: { name: 'SearchRequest', id: 6, pv_name: pv, cid: n % 1000, reply: 5, version: 13 },
+          command: { name: 'SearchRequest', id: 6, pv, cid: n % 1000, reply: 5, version: 13 },
           size: 40,
           raw: headerHex(6, stringPayloadHex(pv), 5, 13, n % 1000, n % 1000),
         };
@@ -147,10 +151,12 @@ export class TrafficGenerator {
           command: {
             name: 'SearchResponse',
             id: 6,
-            server_port: SERVER_PORT,
+            port: SERVER_PORT,
+            ip: '255.255.255.255',
+            ip_raw: 0xffffffff,
+            use_source_address: true,
             cid: (n - 1) % 1000,
             version: 13,
-            address: SERVER,
           },
           latency: 0.0004 + (n % 7) * 0.0001,
           request: { frame: f - 1, timestamp: t, command: 'SearchRequest' },
@@ -174,8 +180,11 @@ export class TrafficGenerator {
             name: 'EventAddResponse',
             id: 1,
             data_type: 20,
+            data_type_name: 'TIME_DOUBLE',
             data_count: 1,
             status: 1,
+            status_name: 'ECA_NORMAL',
+            severity: 'SUCCESS',
             subscriptionid: pv === 'sim:counter' ? 2 : 1,
             data: [value],
             metadata: {
@@ -204,7 +213,15 @@ export class TrafficGenerator {
           ...base(t, f, false, false),
           pv: 'sim:enum',
           circuit: 1,
-          command: { name: 'ReadNotifyRequest', id: 15, data_type: 31, data_count: 1, sid: 3, ioid: n },
+          command: {
+            name: 'ReadNotifyRequest',
+            id: 15,
+            data_type: 31,
+            data_type_name: 'CTRL_ENUM',
+            data_count: 1,
+            sid: 3,
+            ioid: n,
+          },
           size: 16,
           raw: headerHex(15, '', 31, 1, 3, n),
         };
@@ -219,8 +236,11 @@ export class TrafficGenerator {
             name: 'ReadNotifyResponse',
             id: 15,
             data_type: 31,
+            data_type_name: 'CTRL_ENUM',
             data_count: 1,
             status: 1,
+            status_name: 'ECA_NORMAL',
+            severity: 'SUCCESS',
             ioid: n - 1,
             data: [n % 3],
             metadata: {
@@ -238,7 +258,16 @@ export class TrafficGenerator {
           ...base(t, f, false, false),
           pv: 'sim:long',
           circuit: 1,
-          command: { name: 'WriteNotifyRequest', id: 19, data_type: 5, data_count: 1, sid: 4, ioid: n, data: [n] },
+          command: {
+            name: 'WriteNotifyRequest',
+            id: 19,
+            data_type: 5,
+            data_type_name: 'LONG',
+            data_count: 1,
+            sid: 4,
+            ioid: n,
+            data: [n],
+          },
           size: 24,
           raw: headerHex(19, `${(n >>> 0).toString(16).padStart(8, '0')}00000000`, 5, 1, 4, n),
         };
@@ -254,8 +283,12 @@ export class TrafficGenerator {
             name: 'WriteNotifyResponse',
             id: 19,
             data_type: 5,
+            data_type_name: 'LONG',
             data_count: 1,
             status: failed ? 160 : 1,
+            status_name: failed ? 'ECA_PUTFAIL' : 'ECA_NORMAL',
+            severity: failed ? 'WARNING' : 'SUCCESS',
+            ...(failed ? { failed: true as const } : {}),
             ioid: n - 1,
           },
           size: 16,
@@ -267,7 +300,15 @@ export class TrafficGenerator {
           ...base(t, f, true, true),
           dst: '127.0.0.1',
           pv: null,
-          command: { name: 'Beacon', id: 13, version: 13, server_port: SERVER_PORT, beacon_id: n, address: SERVER },
+          command: {
+            name: 'Beacon',
+            id: 13,
+            version: 13,
+            server_port: SERVER_PORT,
+            beacon_id: n,
+            address: SERVER,
+            address_raw: 0x7f000001,
+          },
           size: 16,
           raw: headerHex(13, '', 13, SERVER_PORT, n, 0x7f000001),
         };

@@ -269,7 +269,7 @@ export class CircuitHandler {
         ? decodeCommand(frame, role, { enumStrings: enumStrings ?? undefined, emptyEventIsUpdate })
         : decodeCommand(frame, role);
     if (!isReq && channel && (frame.dataType === DbrType.GR_ENUM || frame.dataType === DbrType.CTRL_ENUM)) {
-      const meta = command.metadata as { enumStrings?: string[] } | undefined;
+      const meta = 'metadata' in command ? command.metadata : undefined;
       if (meta?.enumStrings) channel.enumStrings = meta.enumStrings;
     }
     record.circuit = c.id;

@@ -9,7 +9,7 @@ export { createDecoder } from './decoder.js';
 export type { CaDecoder, CreateDecoderOptions, DecoderCallbacks, SkippedFlow } from './decoder.js';
 export { DEFAULT_LIMITS, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_REPEATER_PORT, DEFAULT_SERVER_PORT } from './options.js';
 export type { DecoderOptions, StateLimits } from './options.js';
-export type { CaRecord, MalformedCommand, RequestRef, DecoderProblem } from './record.js';
+export type { CaRecord, CaRecordJSON, MalformedCommand, RequestRef, DecoderProblem } from './record.js';
 export type {
   DecoderState,
   CircuitInfo,

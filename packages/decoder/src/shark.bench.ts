@@ -38,7 +38,7 @@ async function pass(file: string): Promise<Pass> {
   for await (const r of shark(file)) {
     records++;
     if (r.command.id === -1) malformed++;
-    const data = r.command.data as { length: number } | undefined;
+    const data = 'data' in r.command ? r.command.data : undefined;
     if (data !== undefined) elements += data.length;
   }
   const cpu = process.cpuUsage(cpu0);

@@ -2,7 +2,7 @@
  * Command decoder (reference §3): a deframed {@link CaFrame} plus its role → a {@link CaCommand} named
  * like caproto's classes, with caproto's field names.
  */
-import type { CaCommand, CaFrame, DbrMetadata, DbrValue, Role } from './types.js';
+import type { CaFrame, DbrMetadata, DbrValue, DecodedCommand, EmbeddedHeader, Role } from './types.js';
 import { decodeDbrWith, readCString, type DecodeDbrOptions } from './dbr.js';
 import { readHeader, u16 } from './header.js';
 import { EventAddPayload, SEARCH_ADDRESS_USE_SOURCE, SearchReplyPayload } from './layout.js';
@@ -71,21 +71,31 @@ function dataTypeName(dt: number): string {
   return dbrTypeName(dt) ?? String(dt);
 }
 
-/** Decoded view of the request header embedded in an ERROR payload. */
-export interface EmbeddedHeader {
-  command: number;
-  command_name: string;
-  /** caproto request class of the failed command, e.g. 'ReadNotifyRequest'. */
-  request_name: string;
-  payload_size: number;
-  data_type: number;
-  data_count: number;
-  parameter1: number;
-  parameter2: number;
-  header_size: number;
+/** The ERROR payload's embedded header: now declared with the commands in types.ts. */
+export type { EmbeddedHeader };
+
+/**
+ * A command while a helper below builds it: the helpers add fields one by one, so the fields are open
+ * here. Their typed overloads say which {@link DecodedCommand} each call makes; the command tables in
+ * commands.test.ts and the record schema test check that the bodies keep that promise.
+ */
+interface Draft {
+  name: string;
+  id: number;
+  [field: string]: unknown;
 }
 
-function attachData(cmd: CaCommand, frame: CaFrame, options: DecodeCommandOptions | undefined): void {
+/** The decoded command of class `N`. */
+type Made<N extends DecodedCommand['name']> = Extract<DecodedCommand, { name: N }>;
+
+/** Class names of the commands that {@link bySid} makes with `ioid` in `p2`. */
+type IoidName = 'ReadRequest' | 'ReadNotifyRequest' | 'ReadResponse' | 'WriteRequest' | 'WriteNotifyRequest';
+/** Class names of the commands that {@link bySid} makes with `subscriptionid` in `p2`. */
+type SubscriptionName = 'EventAddRequest' | 'EventCancelRequest' | 'EventCancelResponse';
+/** Class names of the commands that carry a DBR payload after a `sid`. */
+type SidDataName = 'ReadResponse' | 'WriteRequest' | 'WriteNotifyRequest';
+
+function attachData(cmd: Draft, frame: CaFrame, options: DecodeCommandOptions | undefined): void {
   if (options?.skipData) return;
   const v = dbrOf(frame, options);
   cmd.data = v.data;
@@ -99,13 +109,16 @@ function dbrOf(frame: CaFrame, options: DecodeCommandOptions | undefined): DbrVa
 }
 
 /** The rarely present DBR fields that follow `data` and `metadata`. */
-function extraDataFields(cmd: CaCommand, v: DbrValue): void {
+function extraDataFields(cmd: Draft, v: DbrValue): void {
   if (v.enumLabels !== undefined) cmd.enum_labels = v.enumLabels;
   if (v.problem !== undefined) cmd.data_problem = v.problem;
 }
 
 /** A typed command addressed by `sid` in `p1` and a client id (`ioid`, `subscriptionid`) in `p2`. */
-function bySid(name: string, id: number, frame: CaFrame, p2Name: 'ioid' | 'subscriptionid'): CaCommand {
+function bySid<N extends IoidName>(name: N, id: number, frame: CaFrame, p2Name: 'ioid'): Made<N>;
+function bySid<N extends SubscriptionName>(name: N, id: number, frame: CaFrame, p2Name: 'subscriptionid'): Made<N>;
+function bySid(name: string, id: number, frame: CaFrame, p2Name: 'ioid' | 'subscriptionid'): Draft;
+function bySid(name: string, id: number, frame: CaFrame, p2Name: 'ioid' | 'subscriptionid'): Draft | DecodedCommand {
   // One literal per field set, in the order the generic build would add them: the per-message shape
   // is fixed and needs no property transitions.
   const dt = frame.dataType;
@@ -131,12 +144,23 @@ function bySid(name: string, id: number, frame: CaFrame, p2Name: 'ioid' | 'subsc
 }
 
 /** {@link bySid} followed by the DBR payload's fields. */
-function bySidWithData(name: string, id: number, frame: CaFrame, options: DecodeCommandOptions | undefined): CaCommand {
+function bySidWithData<N extends SidDataName>(
+  name: N,
+  id: number,
+  frame: CaFrame,
+  options: DecodeCommandOptions | undefined,
+): Made<N>;
+function bySidWithData(
+  name: string,
+  id: number,
+  frame: CaFrame,
+  options: DecodeCommandOptions | undefined,
+): Draft | DecodedCommand {
   if (options?.skipData) return bySid(name, id, frame, 'ioid');
   const v = dbrOf(frame, options);
   const dt = frame.dataType;
   const dtName = dataTypeName(dt);
-  const cmd: CaCommand =
+  const cmd: Draft =
     v.metadata === undefined
       ? {
           name,
@@ -164,7 +188,14 @@ function bySidWithData(name: string, id: number, frame: CaFrame, options: Decode
 }
 
 /** A typed reply with an ECA status in `p1` and a client id in `p2`. */
-function statusReply(name: string, id: number, frame: CaFrame, p2Name: 'ioid' | 'subscriptionid'): CaCommand {
+function statusReply<N extends 'WriteNotifyResponse'>(name: N, id: number, frame: CaFrame, p2Name: 'ioid'): Made<N>;
+function statusReply(name: string, id: number, frame: CaFrame, p2Name: 'ioid' | 'subscriptionid'): Draft;
+function statusReply(
+  name: string,
+  id: number,
+  frame: CaFrame,
+  p2Name: 'ioid' | 'subscriptionid',
+): Draft | DecodedCommand {
   const status = frame.parameter1;
   if ((status & 1) === 0) return failedStatusReply(name, id, frame, p2Name);
   const dt = frame.dataType;
@@ -197,13 +228,27 @@ function statusReply(name: string, id: number, frame: CaFrame, p2Name: 'ioid' | 
 }
 
 /** {@link statusReply} followed by the DBR payload's fields. */
+function statusReplyWithData<N extends 'ReadNotifyResponse'>(
+  name: N,
+  id: number,
+  frame: CaFrame,
+  p2Name: 'ioid',
+  options: DecodeCommandOptions | undefined,
+): Made<N>;
+function statusReplyWithData<N extends 'EventAddResponse'>(
+  name: N,
+  id: number,
+  frame: CaFrame,
+  p2Name: 'subscriptionid',
+  options: DecodeCommandOptions | undefined,
+): Made<N>;
 function statusReplyWithData(
   name: string,
   id: number,
   frame: CaFrame,
   p2Name: 'ioid' | 'subscriptionid',
   options: DecodeCommandOptions | undefined,
-): CaCommand {
+): Draft | DecodedCommand {
   const status = frame.parameter1;
   if ((status & 1) === 0 || options?.skipData) {
     const cmd = statusReply(name, id, frame, p2Name);
@@ -219,7 +264,7 @@ function statusReplyWithData(
   const p2 = frame.parameter2;
   const data = v.data;
   const metadata = v.metadata;
-  let cmd: CaCommand;
+  let cmd: Draft;
   if (p2Name === 'ioid') {
     cmd =
       metadata === undefined
@@ -282,7 +327,7 @@ function statusReplyWithData(
 }
 
 /** The generic build of a status reply, for unsuccessful statuses (which add `failed`). */
-function failedStatusReply(name: string, id: number, frame: CaFrame, p2Name: 'ioid' | 'subscriptionid'): CaCommand {
+function failedStatusReply(name: string, id: number, frame: CaFrame, p2Name: 'ioid' | 'subscriptionid'): Draft {
   const cmd = typed(name, id, frame);
   statusFields(cmd, frame.parameter1);
   cmd[p2Name] = frame.parameter2;
@@ -290,7 +335,9 @@ function failedStatusReply(name: string, id: number, frame: CaFrame, p2Name: 'io
 }
 
 /** A command whose `dt`/`dc` are a DBR type and count (`data_type`, `data_type_name`, `data_count`). */
-function typed(name: string, id: number, frame: CaFrame): CaCommand {
+function typed<N extends 'CreateChanResponse'>(name: N, id: number, frame: CaFrame): Made<N>;
+function typed(name: string, id: number, frame: CaFrame): Draft;
+function typed(name: string, id: number, frame: CaFrame): Draft | DecodedCommand {
   return {
     name,
     id,
@@ -300,7 +347,7 @@ function typed(name: string, id: number, frame: CaFrame): CaCommand {
   };
 }
 
-function statusFields(cmd: CaCommand, status: number): void {
+function statusFields(cmd: Draft, status: number): void {
   cmd.status = status;
   cmd.status_name = ecaName(status);
   cmd.severity = ecaSeverity(status);
@@ -320,7 +367,7 @@ function statusFields(cmd: CaCommand, status: number): void {
  * ReadResponse's `sid` is `p1`, which RSRV fills with the CID (§3.11); SearchResponse's `ip` is
  * '255.255.255.255' when the server means "use the datagram's source address" (`use_source_address`).
  */
-export function decodeCommand(frame: CaFrame, role: Role, options?: DecodeCommandOptions): CaCommand {
+export function decodeCommand(frame: CaFrame, role: Role, options?: DecodeCommandOptions): DecodedCommand {
   const cmd = decodeFrequent(frame, role, options);
   if (frame.truncated) cmd.truncated = true;
   return cmd;
@@ -332,10 +379,10 @@ export function decodeCommand(frame: CaFrame, role: Role, options?: DecodeComman
  * rare commands (errors, beacons, ...) late; with them in one big switch, each first sighting recompiled
  * the whole decoder (~125 ms under load, three times a run), while it ran unoptimised.
  */
-function decodeFrequent(frame: CaFrame, role: Role, options: DecodeCommandOptions | undefined): CaCommand {
+function decodeFrequent(frame: CaFrame, role: Role, options: DecodeCommandOptions | undefined): DecodedCommand {
   const id = frame.command;
   const req = role === 'request';
-  let cmd: CaCommand;
+  let cmd: DecodedCommand;
   switch (id) {
     case 1:
       if (req) {
@@ -392,14 +439,14 @@ function decodeFrequent(frame: CaFrame, role: Role, options: DecodeCommandOption
 }
 
 /** Every command but those of {@link decodeFrequent}. */
-function decodeOther(frame: CaFrame, role: Role, options: DecodeCommandOptions | undefined): CaCommand {
+function decodeOther(frame: CaFrame, role: Role, options: DecodeCommandOptions | undefined): DecodedCommand {
   const id = frame.command;
   const dt = frame.dataType;
   const dc = frame.dataCount;
   const p1 = frame.parameter1;
   const p2 = frame.parameter2;
   const req = role === 'request';
-  let cmd: CaCommand;
+  let cmd: DecodedCommand;
   switch (id) {
     case 0:
       if (options?.udp) {

@@ -11,6 +11,53 @@ export type {
   DbrNumericArray,
   DbrMetadata,
   CaCommand,
+  CaCommandJSON,
+  CommandField,
+  CommandFields,
+  CommandName,
+  CommandOf,
+  DecodedCommand,
+  MalformedCommand,
+  InMemoryValues,
+  JSONValues,
+  ValueForm,
+  EmbeddedHeader,
+  VersionRequest,
+  VersionResponse,
+  EventAddRequest,
+  EventAddResponse,
+  EventCancelRequest,
+  EventCancelResponse,
+  ReadRequest,
+  ReadResponse,
+  WriteRequest,
+  SearchRequest,
+  SearchResponse,
+  EventsOffRequest,
+  EventsOnRequest,
+  ReadSyncRequest,
+  ReadSyncResponse,
+  ErrorResponse,
+  ClearChannelRequest,
+  ClearChannelResponse,
+  Beacon,
+  NotFoundResponse,
+  ReadNotifyRequest,
+  ReadNotifyResponse,
+  RepeaterConfirmResponse,
+  CreateChanRequest,
+  CreateChanResponse,
+  WriteNotifyRequest,
+  WriteNotifyResponse,
+  ClientNameRequest,
+  HostNameRequest,
+  AccessRightsResponse,
+  EchoRequest,
+  EchoResponse,
+  RepeaterRegisterRequest,
+  CreateChFailResponse,
+  ServerDisconnResponse,
+  UnknownCommand,
 } from './types.js';
 export * from './tables.js';
 export {
@@ -49,6 +96,6 @@ export type { DeframerOptions, DatagramOptions, FrameCallback, FaultCallback } f
 export { decodeDbr, readCString } from './dbr.js';
 export type { DecodeDbrOptions } from './dbr.js';
 export { decodeCommand, commandClassName } from './commands.js';
-export type { DecodeCommandOptions, EmbeddedHeader } from './commands.js';
+export type { DecodeCommandOptions } from './commands.js';
 export { oneSidedRole, guessRole } from './role.js';
 export type { RoleGuess } from './role.js';

@@ -3,7 +3,7 @@
  * faults, no unknown commands, no short payloads.
  */
 import { Deframer, decodeCommand, deframeDatagram } from '@ca-shark/protocol';
-import type { CaCommand, CaFrame, Role } from '@ca-shark/protocol';
+import type { CaCommand, CaFrame, CommandFields, Role } from '@ca-shark/protocol';
 import { afterEach, expect, it } from 'vitest';
 import { CaError, connectClient } from './client.js';
 import type { CaClient } from './client.js';
@@ -128,13 +128,15 @@ it('decodes a whole session (search, circuit, every operation and error) without
   ]) {
     expect(names, expected).toContain(expected);
   }
-  const bad = decoded.filter(
-    (x) =>
+  const bad = decoded.filter((x) => {
+    const fields: CommandFields = x.cmd;
+    return (
       x.cmd.name === 'Unknown' ||
-      x.cmd.problem !== undefined ||
-      x.cmd.data_problem !== undefined ||
-      (x.frame.anomalies?.length ?? 0) > 0,
-  );
+      fields.problem !== undefined ||
+      fields.data_problem !== undefined ||
+      (x.frame.anomalies?.length ?? 0) > 0
+    );
+  });
   expect(bad.map((x) => ({ stream: x.stream, cmd: x.cmd }))).toEqual([]);
   expect(decoded.some((x) => x.frame.headerSize === 24)).toBe(true);
 });

@@ -5,7 +5,7 @@ export function rec(
   timestamp: number,
   from: string,
   to: string,
-  command: { name: string; [field: string]: unknown },
+  command: AnalysisRecord['command'],
   extra: Partial<AnalysisRecord> = {},
 ): AnalysisRecord {
   const [src, sport] = from.split(':');

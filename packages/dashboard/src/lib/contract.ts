@@ -39,7 +39,7 @@ export interface CommandJSON {
   name: string;
   id?: number;
   data?: unknown;
-  metadata?: Record<string, unknown> | null;
+  metadata?: Record<string, unknown>;
   [field: string]: unknown;
 }
 

@@ -1,4 +1,5 @@
 /** The golden-file line of a record: time, endpoints, command with its key fields, PV, role, request. */
+import type { CommandFields } from '@ca-shark/protocol';
 import type { CaRecord } from '../record.js';
 
 const SKIP = new Set(['name', 'id', 'data', 'metadata', 'original_request']);
@@ -33,10 +34,11 @@ export function goldenLine(r: CaRecord): string {
     fields.push(`${k}=${value(v)}`);
   }
   // Waveforms decode to typed arrays (CHAR ones to a Uint8Array): values, shown like a plain array.
-  const data = r.command.data;
-  if ('data' in r.command)
+  const command: CommandFields = r.command;
+  const data = command.data;
+  if ('data' in command)
     fields.push(`data=${value(ArrayBuffer.isView(data) ? Array.from(data as unknown as ArrayLike<number>) : data)}`);
-  const meta = r.command.metadata as Record<string, unknown> | undefined;
+  const meta = command.metadata as Record<string, unknown> | undefined;
   if (meta) {
     const keep = ['statusName', 'severityName', 'timestamp', 'units', 'precision', 'enumStrings'];
     const m = keep.filter((k) => meta[k] !== undefined).map((k) => `${k}=${value(meta[k])}`);
