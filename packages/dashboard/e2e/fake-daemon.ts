@@ -124,6 +124,11 @@ function base(t: number, frame: number, udp: boolean, fromServer: boolean): Omit
 /** A record whose command is the decoder's own shape (a drifted field name does not compile). */
 type FakeRecord = Omit<RecordJSON, 'command'> & { command: CaCommandJSON };
 
+/** The page's loose view of a typed record (a copy of the command reads as a plain field map). */
+function pageRecord(r: FakeRecord): RecordJSON {
+  return { ...r, command: { ...r.command } };
+}
+
 /** Deterministic synthetic traffic: a mix of searches, a search storm for a missing PV, monitors, reads, writes. */
 export class TrafficGenerator {
   private frame = 0;
@@ -753,7 +758,7 @@ export async function startFakeDaemon(opts: FakeDaemonOptions): Promise<FakeDaem
   const pool = Array.from({ length: POOL_SIZE }, () => {
     const r = gen.next(started);
     const { frame: _frame, timestamp: _timestamp, ...rest } = r;
-    const { id: _id, frame: _f, t: _t, ...live } = liveRecordOf(r, 0);
+    const { id: _id, frame: _f, t: _t, ...live } = liveRecordOf(pageRecord(r), 0);
     return { record: r, tail: JSON.stringify(rest).slice(1), liveTail: JSON.stringify(live).slice(1) };
   });
   /** Capture time of record `id` (= its frame number) at `times[id % held]`, while it is held. */
@@ -765,7 +770,7 @@ export async function startFakeDaemon(opts: FakeDaemonOptions): Promise<FakeDaem
   /** The full record `id` while the ring holds it. */
   function heldRecord(id: number): RecordJSON | null {
     if (!Number.isInteger(id) || id < 1 || id > frameNo || id <= frameNo - holding) return null;
-    return { ...pool[(id - 1) % POOL_SIZE].record, frame: id, timestamp: times[id % held] };
+    return { ...pageRecord(pool[(id - 1) % POOL_SIZE].record), frame: id, timestamp: times[id % held] };
   }
 
   const json = (res: ServerResponse, status: number, body: unknown): void => {

@@ -9,6 +9,7 @@
  */
 import type {
   BeaconAnomaly,
+  CaCommandJSON,
   DuplicateEntry,
   NeverFoundEntry,
   RedundantSubscriptionEntry,
@@ -34,12 +35,15 @@ export type SourceInfo = SourceView;
 /** Percentiles of one latency kind (seconds). */
 export type { LatencySummary } from '@ca-shark/daemon';
 
+/** DBR metadata as the typed command carries it (alarm, time stamp, limits, units, enum strings...). */
+type CaCommandJSONMetadata = Extract<CaCommandJSON, { metadata?: unknown }>['metadata'];
+
 /** The decoded CA command of a record (caproto class name and field names). */
 export interface CommandJSON {
   name: string;
   id?: number;
   data?: unknown;
-  metadata?: Record<string, unknown>;
+  metadata?: CaCommandJSONMetadata;
   [field: string]: unknown;
 }
 
