@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cacheName, droppedFromScriptOutput, frameCensus, portsFromScriptOutput } from './captures.js';
+import { cacheName, droppedFromScriptOutput, frameCensus, portsFromScriptOutput, sameStem } from './captures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ca-shark-bench-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -15,6 +15,19 @@ describe('cacheName', () => {
     expect(cacheName({ mix: 'realistic', sizeMb: 100 }, 'script v2')).not.toBe(a);
     expect(cacheName({ mix: 'realistic', sizeMb: 1024 }, 'script v1')).not.toBe(a);
     expect(cacheName({ mix: 'jumbo', sizeMb: 100 }, 'script v1')).not.toBe(a);
+    expect(cacheName({ mix: 'realistic', sizeMb: 100, privatePorts: true }, 'script v1')).toMatch(
+      /^realistic-100mb-private-[0-9a-f]{12}\.pcap$/,
+    );
+  });
+});
+
+describe('sameStem', () => {
+  it('matches older recordings of the same mix and size only, not the private-port ones', () => {
+    const stem = cacheName({ mix: 'realistic', sizeMb: 40 }, '').replace(/[0-9a-f]{12}\.pcap$/, '');
+    expect(sameStem('realistic-40mb-0123456789ab.pcap', stem)).toBe(true);
+    expect(sameStem('realistic-40mb-0123456789ab.pcap.json', stem)).toBe(true);
+    expect(sameStem('realistic-40mb-private-0123456789ab.pcap', stem)).toBe(false);
+    expect(sameStem('realistic-400mb-0123456789ab.pcap', stem)).toBe(false);
   });
 });
 
@@ -54,12 +67,13 @@ function pcap(frames: [incl: number, orig: number][], bigEndian = false): Buffer
     return b;
   };
   const parts = [u32(0xa1b2c3d4), u16(2), u16(4), u32(0), u32(0), u32(262144), u32(1)];
-  for (const [incl, orig] of frames) parts.push(u32(1), u32(0), u32(incl), u32(orig), Buffer.alloc(incl));
+  // Frame i at 1 + i seconds and 250,000 µs.
+  frames.forEach(([incl, orig], i) => parts.push(u32(1 + i), u32(250_000), u32(incl), u32(orig), Buffer.alloc(incl)));
   return Buffer.concat(parts);
 }
 
 describe('frameCensus', () => {
-  it('counts frames and those over 65,535 bytes, in either byte order', () => {
+  it('counts frames, their bytes, those over 65,535 bytes and the time span, in either byte order', () => {
     for (const bigEndian of [false, true]) {
       const file = join(dir, `c${bigEndian ? 'be' : 'le'}.pcap`);
       writeFileSync(
@@ -74,7 +88,14 @@ describe('frameCensus', () => {
           bigEndian,
         ),
       );
-      expect(frameCensus(file)).toEqual({ frames: 4, jumbo: 2, maxFrameBytes: 70000 });
+      expect(frameCensus(file)).toEqual({
+        frames: 4,
+        jumbo: 2,
+        maxFrameBytes: 70000,
+        frameBytes: 60 + 65549 + 100 + 65535,
+        firstS: 1.25,
+        lastS: 4.25,
+      });
     }
   });
 

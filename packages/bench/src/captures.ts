@@ -20,12 +20,18 @@ import {
 } from 'node:fs';
 import { basename, join } from 'node:path';
 import { trackGroup } from './measure.js';
+import { freePort } from './ports.js';
 
 /** A capture to record: a mix of make-capture.sh and a size. */
 export interface CaptureSpec {
   /** `realistic` (waveforms, TIME/CTRL, storm, restart) or `jumbo` (large waveforms only). */
   mix: 'realistic' | 'jumbo';
   sizeMb: number;
+  /**
+   * Record on free ports instead of 5064/5065, so other CA traffic on `lo` (tests, simulators) cannot end
+   * up in the capture.
+   */
+  privatePorts?: boolean;
 }
 
 /** The CA ports a capture was recorded on (5064/5065 unless they were busy). */
@@ -57,7 +63,7 @@ export function cacheName(spec: CaptureSpec, scriptText: string): string {
     .update(scriptText)
     .digest('hex')
     .slice(0, 12);
-  return `${spec.mix}-${spec.sizeMb}mb-${digest}.pcap`;
+  return `${spec.mix}-${spec.sizeMb}mb${spec.privatePorts ? '-private' : ''}-${digest}.pcap`;
 }
 
 /** Why this process cannot record a capture, or undefined when it can. */
@@ -81,7 +87,7 @@ export async function ensureCapture(
   const script = join(options.root, 'scripts', 'make-capture.sh');
   const file = join(options.cacheDir, cacheName(spec, readFileSync(script, 'utf8')));
   const meta = `${file}.json`;
-  const label = `${spec.mix} ${spec.sizeMb} MB`;
+  const label = `${spec.mix} ${spec.sizeMb} MB${spec.privatePorts ? ' (private ports)' : ''}`;
   if (existsSync(file) && existsSync(meta)) {
     options.log(`using cached ${label} capture ${file}`);
     return {
@@ -101,7 +107,10 @@ export async function ensureCapture(
   // A capture where tcpdump dropped packets has gaps (Malformed records): record once more, then keep it.
   for (let attempt = 1; attempt <= RECORD_ATTEMPTS; attempt++) {
     rmSync(partial, { force: true });
-    output = await runScript(script, [String(spec.sizeMb), partial, `--${spec.mix}`], options.timeoutMs);
+    const portArgs = spec.privatePorts
+      ? ['--port', String(await freePort()), '--beacon-port', String(await freePort())]
+      : [];
+    output = await runScript(script, [String(spec.sizeMb), partial, `--${spec.mix}`, ...portArgs], options.timeoutMs);
     if (!existsSync(partial) || statSync(partial).size < spec.sizeMb * 1048576) {
       rmSync(partial, { force: true });
       throw new Error(`make-capture.sh did not record ${label}: ${output.trim().split('\n').slice(-3).join(' / ')}`);
@@ -118,10 +127,15 @@ export async function ensureCapture(
   // Captures of the same mix and size recorded by an older script are stale: do not let them pile up.
   const stem = cacheName(spec, '').replace(/[0-9a-f]{12}\.pcap$/, '');
   for (const name of readdirSync(options.cacheDir)) {
-    if (name.startsWith(stem) && !file.endsWith(name) && !meta.endsWith(name))
+    if (sameStem(name, stem) && !file.endsWith(name) && !meta.endsWith(name))
       rmSync(join(options.cacheDir, name), { force: true });
   }
   return { label, mix: spec.mix, file, bytes: statSync(file).size, ports };
+}
+
+/** Whether `name` is a cached capture (or its metadata) of the mix and size that `stem` names. */
+export function sameStem(name: string, stem: string): boolean {
+  return name.startsWith(stem) && /^[0-9a-f]{12}\.pcap(\.json)?$/.test(name.slice(stem.length));
 }
 
 /** The ports make-capture.sh reports ("CA on UDP/TCP port P, beacons to B"). */
@@ -166,6 +180,8 @@ const PCAP_RECORD_HEADER_BYTES = 16;
 /** Offsets in a pcap record header. */
 const RECORD_INCL_LEN = 8;
 const RECORD_ORIG_LEN = 12;
+const RECORD_TS_SEC = 0;
+const RECORD_TS_FRACTION = 4;
 /** Frames longer than this do not fit the old 65,535-byte default snaplen. */
 export const OLD_SNAPLEN = 65535;
 
@@ -175,6 +191,11 @@ export interface FrameCensus {
   /** Frames longer than {@link OLD_SNAPLEN} on the wire (jumbo loopback segments). */
   jumbo: number;
   maxFrameBytes: number;
+  /** Bytes of the frames as kept in the file (what tcpreplay sends). */
+  frameBytes: number;
+  /** Timestamps of the first and last frame, Unix seconds (0 for an empty file). */
+  firstS: number;
+  lastS: number;
 }
 
 /** Counts the frames of a classic pcap file; undefined for pcapng or anything else. */
@@ -188,13 +209,19 @@ export function frameCensus(file: string): FrameCensus | undefined {
     if (magic === PCAP_MAGIC_US || magic === PCAP_MAGIC_NS) little = true;
     else if (magic === PCAP_MAGIC_US_SWAPPED || magic === PCAP_MAGIC_NS_SWAPPED) little = false;
     else return undefined;
-    const census: FrameCensus = { frames: 0, jumbo: 0, maxFrameBytes: 0 };
+    const fractionPerSecond = magic === PCAP_MAGIC_NS || magic === PCAP_MAGIC_NS_SWAPPED ? 1e9 : 1e6;
+    const census: FrameCensus = { frames: 0, jumbo: 0, maxFrameBytes: 0, frameBytes: 0, firstS: 0, lastS: 0 };
     const record = Buffer.alloc(PCAP_RECORD_HEADER_BYTES);
     let offset = PCAP_FILE_HEADER_BYTES;
     while (readSync(fd, record, 0, record.length, offset) === record.length) {
       const incl = little ? record.readUInt32LE(RECORD_INCL_LEN) : record.readUInt32BE(RECORD_INCL_LEN);
       const orig = little ? record.readUInt32LE(RECORD_ORIG_LEN) : record.readUInt32BE(RECORD_ORIG_LEN);
+      const u32 = (at: number): number => (little ? record.readUInt32LE(at) : record.readUInt32BE(at));
+      const ts = u32(RECORD_TS_SEC) + u32(RECORD_TS_FRACTION) / fractionPerSecond;
+      if (census.frames === 0) census.firstS = ts;
+      census.lastS = ts;
       census.frames += 1;
+      census.frameBytes += incl;
       if (orig > OLD_SNAPLEN) census.jumbo += 1;
       if (orig > census.maxFrameBytes) census.maxFrameBytes = orig;
       offset += PCAP_RECORD_HEADER_BYTES + incl;

@@ -37,7 +37,8 @@ export function thousands(n: number): string {
   return Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-';
 }
 
-function fixed(n: number, digits: number): string {
+/** `n` with `digits` decimals; `NaN` → `-`. */
+export function fixed(n: number, digits: number): string {
   return Number.isFinite(n) ? n.toFixed(digits) : '-';
 }
 
@@ -62,8 +63,12 @@ export function cells(row: Row): string[] {
 
 /** Renders rows as a Markdown-compatible table (pastes into docs/performance.md as is). */
 export function renderTable(rows: readonly Row[]): string {
-  const body = rows.map(cells);
-  const widths = HEADERS.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
-  const line = (r: readonly string[]): string => `| ${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
-  return [line(HEADERS), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n');
+  return renderGrid(HEADERS, rows.map(cells));
+}
+
+/** Renders headers and rows of cells as a Markdown table with aligned columns. */
+export function renderGrid(headers: readonly string[], body: readonly (readonly string[])[]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
+  const line = (r: readonly string[]): string => `| ${widths.map((w, i) => (r[i] ?? '').padEnd(w)).join(' | ')} |`;
+  return [line(headers), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n');
 }

@@ -7,7 +7,8 @@ import type WebSocket from 'ws';
 import { buildApp } from './app.js';
 import { type BatchMatches, Hub, type SubscriptionMatcher } from './hub.js';
 import { NOT_BUILT_MESSAGE } from './plugins/dashboard.js';
-import { fakeModel } from './test-support/fake-model.js';
+import type { DaemonModel } from './model.js';
+import { FAKE_RECORD, fakeModel } from './test-support/fake-model.js';
 
 interface Rec {
   pv: string;
@@ -41,13 +42,13 @@ class PvListMatcher implements SubscriptionMatcher<string[]> {
 }
 
 async function make(
-  options: { token?: string; dashboardDir?: string | null } = {},
+  options: { token?: string; dashboardDir?: string | null; model?: DaemonModel } = {},
 ): Promise<{ app: FastifyInstance; hub: Hub<Rec, string[]>; matcher: PvListMatcher }> {
   const hub = new Hub<Rec, string[]>((r) => JSON.stringify(r));
   const matcher = new PvListMatcher();
   hub.attach(matcher);
   app = await buildApp<Rec, string[]>({
-    model: fakeModel(),
+    model: options.model ?? fakeModel(),
     hub,
     subscription: (filter) => filter.pv,
     version: '9.9.9',
@@ -156,17 +157,40 @@ describe('HTTP API', () => {
     });
   });
 
-  it('serves the analysis report, by section, and names a bad section', async () => {
+  it('serves the analysis report cut to 100 rows a table, all of them with ?full=1, and names a bad section', async () => {
     const { app } = await make();
     const res = await app.inject('/api/report?section=searches');
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({
+    expect(res.headers['x-as-of']).toBe('1.000');
+    const cut = res.json();
+    expect(cut).toMatchObject({
       summary: { first_seen: 1, last_seen: 2, records: 7 },
-      never_found: [{ pv: 'x:missing' }],
+      limit: 100,
+      totals: { never_found: 150 },
+      omitted: { never_found: 50 },
+      asOf: 1,
     });
+    expect(cut.never_found).toHaveLength(100);
+    expect(cut.never_found[0]).toEqual({ pv: 'x:missing0' });
+    const full = (await app.inject('/api/report?section=searches&full=1')).json();
+    expect(full).toMatchObject({ limit: null, totals: { never_found: 150 } });
+    expect(full.never_found).toHaveLength(150);
+    expect(full.omitted).toBeUndefined();
+    expect((await app.inject('/api/report?full=yes')).statusCode).toBe(400);
     const bad = await app.inject('/api/report?section=bogus');
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error).toMatch(/unknown report section 'bogus'/);
+  });
+
+  it('answers 503 when the report cannot be computed (the decoder is gone)', async () => {
+    const model: DaemonModel = {
+      ...fakeModel(),
+      reportText: () => Promise.reject(new Error('decoding worker exited (1)')),
+    };
+    const { app } = await make({ model });
+    const res = await app.inject('/api/report');
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toEqual({ error: 'decoding worker exited (1)' });
   });
 
   it('serves Prometheus metrics with per-command counters', async () => {
@@ -177,6 +201,38 @@ describe('HTTP API', () => {
     expect(res.body).toContain('ca_sharkd_messages_total{command="SearchRequest"} 4');
     expect(res.body).toContain('ca_sharkd_capture_dropped_total 1');
     expect(res.body).toContain('# TYPE ca_sharkd_packets_total counter');
+  });
+
+  it('serves a held record in full by id and names the ones it no longer holds', async () => {
+    const { app } = await make();
+    const held = await app.inject('/api/record/1');
+    expect(held.statusCode).toBe(200);
+    expect(held.headers['content-type']).toMatch(/^application\/json/);
+    expect(held.body).toBe(FAKE_RECORD);
+    const gone = await app.inject('/api/record/7');
+    expect(gone.statusCode).toBe(404);
+    expect(gone.json()).toEqual({ error: 'record 7 is no longer held' });
+    expect((await app.inject('/api/record/x')).statusCode).toBe(400);
+    expect((await app.inject('/api/record/0')).statusCode).toBe(400);
+  });
+
+  it('counts WebSocket records per client in stats and metrics', async () => {
+    const { app, hub } = await make();
+    const { ws, c } = await connect(app);
+    await c.next('hello');
+    hub.publish([
+      { pv: 'a', src: '127.0.0.1' },
+      { pv: 'b', src: '127.0.0.1' },
+    ]);
+    const frame = await c.next('records');
+    expect(frame).toMatchObject({ matched: 2, sent: 2, sampling: false });
+    const [info] = hub.clientInfo();
+    const metrics = (await app.inject('/metrics')).body;
+    expect(metrics).toContain('ca_sharkd_websocket_matched_records_total 2');
+    expect(metrics).toContain(`ca_sharkd_websocket_client_records_total{client="${info.id}",outcome="sent"} 2`);
+    expect(metrics).toContain('ca_sharkd_websocket_sampled_out_records_total 0');
+    expect(hub.view()).toMatchObject({ matched: 2, sent: 2, sampledOut: 0, perClient: [{ id: info.id, sent: 2 }] });
+    ws.terminate();
   });
 
   it('requires the bearer token on data routes when one is set', async () => {
@@ -247,6 +303,26 @@ describe('WebSocket /ws', () => {
     expect(unknown).toMatch(/^unknown message type "y{31}\.\.\.$/);
     ws.send(JSON.stringify({ type: 'subscribe', filter: { [long]: 1 } }));
     expect(((await c.next('error')).message as string).length).toBeLessThan(80);
+    ws.terminate();
+  });
+
+  it('answers a record request with the full record, or null and why once it is gone', async () => {
+    const { app } = await make();
+    const { ws, c } = await connect(app);
+    await c.next('hello');
+    ws.send(JSON.stringify({ type: 'record', id: 1 }));
+    expect(await c.next('record')).toEqual({ type: 'record', id: 1, record: JSON.parse(FAKE_RECORD) });
+    ws.send(JSON.stringify({ type: 'record', id: 2 }));
+    expect(await c.next('record')).toEqual({
+      type: 'record',
+      id: 2,
+      record: null,
+      error: 'record 2 is no longer held',
+    });
+    ws.send(JSON.stringify({ type: 'record', id: 'x' }));
+    expect((await c.next('error')).message).toMatch(/positive integer/);
+    ws.send(JSON.stringify({ type: 'rate', recordsPerSecond: 50 }));
+    expect(await c.next('rate')).toEqual({ type: 'rate', recordsPerSecond: 50 });
     ws.terminate();
   });
 

@@ -5,6 +5,7 @@ import type { DaemonModel } from './model.js';
 import { apiPlugin } from './plugins/api.js';
 import { DEFAULT_DASHBOARD_DIR, dashboardPlugin } from './plugins/dashboard.js';
 import { metricsPlugin } from './plugins/metrics.js';
+import { recordPlugin } from './plugins/record.js';
 import { securityPlugin } from './plugins/security.js';
 import { type SubscriptionFilter, wsPlugin } from './plugins/ws.js';
 
@@ -57,7 +58,12 @@ export async function buildApp<R, F = SubscriptionFilter>(options: AppOptions<R,
     allowHosts: options.allowHosts,
   });
   await app.register(apiPlugin, { model: options.model });
-  await app.register(metricsPlugin, { model: options.model, hubStats: () => options.hub.stats() });
+  await app.register(recordPlugin, { model: options.model });
+  await app.register(metricsPlugin, {
+    model: options.model,
+    hubStats: () => options.hub.stats(),
+    hubClients: () => options.hub.clientInfo(),
+  });
   await app.register(wsPlugin<R, F>(), {
     model: options.model,
     hub: options.hub,

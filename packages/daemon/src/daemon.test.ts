@@ -40,11 +40,24 @@ describe('stdin ingest', { timeout: 60_000 }, () => {
     expect(daemon.engine.eof).toBe(false);
     input.end(bytes.subarray(half));
     await c.until('every record', () => c.records().length === 33);
-    const updates = c.records().filter((r) => (r.command as { name: string }).name === 'EventAddResponse');
+    const updates = c.records().filter((r) => r.cmd === 'EventAddResponse');
     expect(updates).toHaveLength(14);
     expect(new Set(updates.map((r) => r.pv))).toEqual(new Set(['T1:cnt', 'T2:cnt']));
-    // Raw bytes travel as hex for the dashboard's hex dump.
-    expect(updates[0].raw).toMatch(/^[0-9a-f]+$/);
+    // The stream carries the compact live form; ids are the daemon's record sequence.
+    expect(Object.keys(updates[0]).sort()).toEqual(
+      ['cmd', 'dst', 'error', 'frame', 'id', 'latency', 'proto', 'pv', 'size', 'src', 'status', 'summary', 't'].sort(),
+    );
+    expect(c.records().map((r) => r.id)).toEqual(Array.from({ length: 33 }, (_, i) => i + 1));
+    expect(updates[0]).toMatchObject({ proto: 'tcp', error: false, status: null, size: expect.any(Number) });
+    expect(updates[0].src).toMatch(/^\d+\.\d+\.\d+\.\d+:\d+$/);
+    expect(typeof updates[0].summary).toBe('string');
+    // The full record, raw bytes as hex for the dashboard's hex dump, is fetched by id.
+    const full = (await daemon.app.inject(`/api/record/${updates[0].id as number}`)).json();
+    expect(full).toMatchObject({ id: updates[0].id, frame: updates[0].frame, pv: updates[0].pv });
+    expect(full.command.name).toBe('EventAddResponse');
+    expect(full.raw).toMatch(/^[0-9a-f]+$/);
+    expect(full.raw.length / 2).toBe(updates[0].size);
+    expect((await daemon.app.inject('/api/record/1000')).statusCode).toBe(404);
 
     const d = daemon;
     await c.until('eof', () => d.engine.eof);
@@ -80,17 +93,14 @@ describe('stdin ingest', { timeout: 60_000 }, () => {
     await c.until('subscribed', () => c.frames.find((f) => f.type === 'subscribed'));
     input.end(readFileSync(fixture('ca_monitor2.pcapng')));
     await c.until('eof', () => daemon?.engine.eof);
-    await c.until(
-      'T2 updates',
-      () => c.records().filter((r) => (r.command as { name: string }).name === 'EventAddResponse').length >= 1,
-    );
+    await c.until('T2 updates', () => c.records().filter((r) => r.cmd === 'EventAddResponse').length >= 1);
     // One more tick so nothing is still queued.
     await new Promise((r) => setTimeout(r, 100));
     const records = c.records();
     expect(records.length).toBeGreaterThan(1);
     for (const r of records) {
       expect(r.pv).toBe('T2:cnt');
-      expect(['EventAddRequest', 'EventAddResponse']).toContain((r.command as { name: string }).name);
+      expect(['EventAddRequest', 'EventAddResponse']).toContain(r.cmd);
     }
   });
 });

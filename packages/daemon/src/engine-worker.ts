@@ -3,20 +3,39 @@
  * a burst of packets never delays an HTTP answer or a WebSocket send. It also matches every record against
  * the WebSocket subscriptions (a filter's cost, however bad the glob and long the PV name, is paid here, never
  * on the thread that serves HTTP). Records go back in batches as {@link WireRecord}s with, per subscription,
- * the indexes it keeps; tables are computed here on request.
+ * the indexes it keeps. Views (the snapshot, the API tables) are computed here and published on a cadence
+ * (see views-publisher.ts): the main thread answers from the latest copy and never waits for the decoder.
+ *
+ * Every record gets the next daemon-wide sequence number (its `id`); those that are streamed, and for
+ * longer those the hub says it sent, are kept in bounded rings ({@link StreamedRecords}) so that one can
+ * be fetched in full when a page opens its row.
  */
 import { parentPort } from 'node:worker_threads';
-import { Engine, type WireRecord, toWire } from './engine.js';
+import type { CaRecord } from '@ca-shark/decoder';
+import { Engine, type WireRecord, fullRecordJSON, toWire } from './engine.js';
 import { unpackFrames } from './frame-batch.js';
 import { createLogger } from './logger.js';
+import { TABLE_NAMES } from './model.js';
+import { StreamedRecords, estimateRecordBytes } from './record-ring.js';
+import { DEFAULT_REPORT_LIMIT } from './report-cut.js';
 import type { CaptureCounters, SourceDescription } from './sources/types.js';
 import { BatchMatcher } from './subscriptions.js';
+import { ViewPublisher } from './views-publisher.js';
 import type { FromWorker, ToWorker } from './worker-protocol.js';
 
 /** Records are sent at least this often while they flow, or once this many are waiting. */
 const FLUSH_MS = 20;
 const FLUSH_RECORDS = 2000;
 const STATS_MS = 250;
+/** The snapshot and the tables are published this often (when something changed). */
+const VIEWS_MS = 1000;
+/**
+ * Share of the worker's time publishing may take: a costlier publication (a huge capture) is followed by a
+ * longer pause, so its views age a little more while decoding keeps its pace.
+ */
+const VIEWS_BUDGET = 0.1;
+/** How often the worker's timer checks whether views are due. */
+const VIEWS_TICK_MS = 100;
 
 const port = parentPort;
 if (port === null) throw new Error('engine-worker must run in a worker thread');
@@ -27,6 +46,10 @@ let capture: CaptureCounters = { received: 0, dropped: 0, ifDropped: 0 };
 let hub = { clients: 0, dropped: 0 };
 let decoderDropped = 0;
 let outgoing: WireRecord[] = [];
+/** Daemon-wide record sequence: the id of the latest record decoded. */
+let sequence = 0;
+/** The latest streamed and sent records, for `GET /api/record/:id` (bounds from the `init` message). */
+let ring = new StreamedRecords<CaRecord>(estimateRecordBytes);
 const matcher = new BatchMatcher();
 /** Some consumer wants every record (see the `wanted` message). */
 let wantAll = false;
@@ -35,6 +58,8 @@ let lastFlush = 0;
 let lastStats = 0;
 let decodeErrors = 0;
 let log: ReturnType<typeof createLogger> | undefined;
+let publisher: ViewPublisher | undefined;
+let nextViews = 0;
 
 const post = (message: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
 
@@ -62,12 +87,29 @@ function sendStats(): void {
   post({ type: 'stats', stats: engine.stats(), eof: engine.eof, ...(linktype !== undefined ? { linktype } : {}) });
 }
 
+/** Publishes the views when they are due, or at once (`now`). */
+function publishViews(now = false): void {
+  if (publisher === undefined) return;
+  const start = performance.now();
+  if (!now && start < nextViews) return;
+  // Records first, so a view never shows what the stream has not delivered yet.
+  flush();
+  const views = publisher.publish(TABLE_NAMES);
+  post({ type: 'views', ...views });
+  const cost = performance.now() - start;
+  const pause = Math.max(VIEWS_MS, cost / VIEWS_BUDGET);
+  nextViews = start + pause;
+  if (cost > VIEWS_MS * VIEWS_BUDGET)
+    log?.debug({ costMs: Math.round(cost), nextInMs: Math.round(pause) }, 'views are costly: published less often');
+}
+
 port.on('message', (message: ToWorker) => {
   switch (message.type) {
     case 'init': {
       description = message.description;
       const logger = createLogger(message.logLevel, message.tty).child({ thread: 'decoder' });
       log = logger;
+      ring = new StreamedRecords<CaRecord>(estimateRecordBytes, message.recordRing);
       engine = new Engine({
         describe: () => description,
         counters: () => capture,
@@ -76,15 +118,21 @@ port.on('message', (message: ToWorker) => {
         logger,
         decoder: message.decoder,
         publish: (record) => {
+          const id = ++sequence;
           // Matched against the subscriptions the worker has now: a change applies from the next record on.
           const kept = matcher.size > 0 && matcher.match(record, outgoing.length);
           if (!kept && !wantAll) return;
-          outgoing.push(toWire(record));
+          ring.streamed(id, record);
+          outgoing.push(toWire(record, id));
           if (outgoing.length >= FLUSH_RECORDS) flush();
         },
       });
+      publisher = new ViewPublisher(engine);
       setInterval(flush, FLUSH_MS);
       setInterval(sendStats, STATS_MS);
+      setInterval(publishViews, VIEWS_TICK_MS);
+      // Every view exists on the main thread before anything asks for one.
+      publishViews(true);
       // The first stats message tells the main thread the decoder is ready.
       sendStats();
       break;
@@ -119,6 +167,7 @@ port.on('message', (message: ToWorker) => {
       const now = performance.now();
       if (now - lastFlush >= FLUSH_MS) flush();
       if (now - lastStats >= STATS_MS) sendStats();
+      if (now >= nextViews) publishViews();
       break;
     }
     case 'wanted':
@@ -152,27 +201,35 @@ port.on('message', (message: ToWorker) => {
     case 'end':
       engine?.end();
       flush();
+      // The final views before the final stats: once the main thread sees eof, its copies are final too.
+      publishViews(true);
       sendStats();
+      break;
+    case 'sent':
+      ring.markSent(message.ids);
+      break;
+    case 'record': {
+      // Serialised only now: the stream never pays for the full form of a record nobody opens.
+      const record = ring.get(message.record);
+      post({
+        type: 'reply',
+        id: message.id,
+        value: record === undefined ? null : fullRecordJSON(record, message.record),
+      });
+      break;
+    }
+    case 'hold':
+      Atomics.wait(new Int32Array(message.gate), 0, 0);
       break;
     case 'query': {
       const e = engine;
       try {
         if (e === undefined) throw new Error('decoder not started');
         const value =
-          message.what === 'channels'
-            ? e.channels()
-            : message.what === 'servers'
-              ? e.servers()
-              : message.what === 'clients'
-                ? e.clients()
-                : message.what === 'searches'
-                  ? e.searches()
-                  : message.what === 'stats'
-                    ? e.stats()
-                    : message.what === 'report'
-                      ? e.report(message.sections)
-                      : e.snapshotText();
-        // Pending records first, so a table never shows what the stream has not delivered yet.
+          message.what === 'stats'
+            ? e.stats()
+            : e.reportText(message.sections, message.report ?? { limit: DEFAULT_REPORT_LIMIT });
+        // Pending records first, so an answer never shows what the stream has not delivered yet.
         flush();
         post({ type: 'reply', id: message.id, value });
       } catch (err) {

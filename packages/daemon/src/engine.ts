@@ -13,6 +13,7 @@ import {
   type DecoderState,
   createDecoder,
 } from '@ca-shark/decoder';
+import { type LiveRecord, failureStatus, summarizeFields } from '@ca-shark/analysis/summary';
 import { dbrTypeName, type CommandFields } from '@ca-shark/protocol';
 import type { Logger } from 'pino';
 import {
@@ -28,7 +29,8 @@ import {
   latencyKind,
   summaryOf,
 } from './aggregates.js';
-import type { DaemonModel } from './model.js';
+import type { DaemonModel, ReportOptions, TableName, ViewText } from './model.js';
+import { cutReport } from './report-cut.js';
 import type { CaptureCounters, SourceDescription, SourceProblem, SourceSink } from './sources/types.js';
 import type {
   AlertView,
@@ -44,16 +46,53 @@ import type {
 } from './views.js';
 
 /**
- * A record as it crosses from the decoding worker to the main thread: its JSON text in the shared form
- * (recordToJSON), what WebSocket clients are sent, and nothing else. WebSocket subscriptions are matched in
- * the worker (see subscriptions.ts), so the main thread needs no field of the record; a string also crosses
- * threads about 20 times cheaper than an object with the fields filters used to read.
+ * A record as it crosses from the decoding worker to the main thread: the JSON text of its
+ * {@link LiveRecord}, what WebSocket clients are sent, and nothing else. WebSocket subscriptions are matched
+ * in the worker (see subscriptions.ts), so the main thread needs no field of the record; a string also
+ * crosses threads about 20 times cheaper than an object with the fields filters used to read.
  */
 export type WireRecord = string;
 
-/** Makes the {@link WireRecord} of a decoded record. */
-export function toWire(record: CaRecord): WireRecord {
-  return recordToJSON(record);
+/**
+ * The {@link WireRecord} of a decoded record: the compact form a live row shows (endpoints, command, PV,
+ * one-line summary, latency, status), under the daemon-wide sequence number `id`. The full record is
+ * {@link fullRecordJSON}, served on demand.
+ */
+export function toWire(record: CaRecord, id: number): WireRecord {
+  const command = record.command;
+  const transport = record.transport;
+  const live: LiveRecord = {
+    id,
+    frame: record.frame,
+    t: record.timestamp,
+    src: `${record.src}:${transport.sport}`,
+    dst: `${record.dst}:${transport.dport}`,
+    proto: transport.protocol,
+    cmd: command.name,
+    pv: record.pv,
+    summary: summarizeFields(command),
+    latency: record.latency ?? null,
+    status: failureStatus(command),
+    error: isFailure(record),
+    size: record.size,
+  };
+  return JSON.stringify(live);
+}
+
+/** The `id` of a {@link WireRecord} (its JSON text starts with it), or NaN for any other text. */
+export function wireRecordId(wire: WireRecord): number {
+  const prefix = '{"id":';
+  if (!wire.startsWith(prefix)) return Number.NaN;
+  const end = wire.indexOf(',', prefix.length);
+  return Number(wire.slice(prefix.length, end));
+}
+
+/**
+ * The full record in the shared JSON form (`ca-shark --json`, with `raw` hex bytes), led by its `id`:
+ * what `GET /api/record/:id` answers.
+ */
+export function fullRecordJSON(record: CaRecord, id: number): string {
+  return `{"id":${id},${recordToJSON(record).slice(1)}`;
 }
 
 /** Options of an {@link Engine}. */
@@ -99,8 +138,34 @@ function channelState(status: string): string {
   return status === 'cleared' ? 'closed' : status;
 }
 
+/** Client endpoints listed per never-answered PV. */
+const UNANSWERED_CLIENTS_LISTED = 20;
+
+/** A searched PV while its figures are gathered (see Engine.searchRows). */
+interface SearchRow extends Omit<SearchView, 'clients' | 'timeToFind'> {
+  /** The first client endpoint that searched it. */
+  client: string;
+  /** Every client endpoint that searched it, once a second one did (null: only `client`). */
+  clients: Set<string> | null;
+  /** First search → first reply per client and CID answered (seconds), null for none. */
+  waits: number[] | null;
+}
+
+/** The servers of a PV nobody answered (shared, never modified). */
+const NO_SERVERS: string[] = [];
+
 /** Circuit endpoints listed per client process row. */
 const CIRCUIT_ENDPOINTS_LISTED = 20;
+
+/** The first `n` values of a set, in insertion order. */
+function firstOf<T>(set: ReadonlySet<T>, n: number): T[] {
+  const out: T[] = [];
+  for (const v of set) {
+    if (out.length >= n) break;
+    out.push(v);
+  }
+  return out;
+}
 
 /** The latest `n` values of an insertion-ordered map. */
 function latest<V>(map: ReadonlyMap<unknown, V>, n: number): V[] {
@@ -151,11 +216,15 @@ export class Engine implements DaemonModel, SourceSink {
   private readonly beacons = new BoundedLru<string, BeaconTrack>(10_000);
   private readonly errors = new RecentErrors();
   private readonly alerts: AlertView[] = [];
+  /** Alerts ever added (part of {@link Engine.generation}). */
+  private alertsAdded = 0;
   private lastCapture: CaptureCounters = { received: 0, dropped: 0, ifDropped: 0 };
   private linktype: number | undefined;
   private readonly listeners: ((record: CaRecord) => void)[] = [];
   /** The analyses of @ca-shark/analysis, kept live (search storms, duplicates, beacon anomalies, ...). */
   private readonly analyzer = new Analyzer();
+  /** Aggregations shared by the views of one publication (see {@link Engine.shared}). */
+  private sharedWork: Map<string, unknown> | undefined;
 
   constructor(options: EngineOptions) {
     this.describe = options.describe;
@@ -189,6 +258,19 @@ export class Engine implements DaemonModel, SourceSink {
   /** True once the source reached its end (stdin EOF, end of a replayed file). */
   get eof(): boolean {
     return this.ended;
+  }
+
+  /**
+   * Moves whenever a view could have changed (frames taken, records decoded, alerts raised, the input
+   * ended): a view computed at one generation is still exact while it stays the same.
+   */
+  get generation(): number {
+    return this.packets + this.decoder.state.statistics.records + this.alertsAdded + (this.ended ? 1 : 0);
+  }
+
+  /** Wall clock in Unix seconds, the time views carry. */
+  wallTime(): number {
+    return this.now() / 1000;
   }
 
   /** Calls `listener` for every record (benchmarks and tests). */
@@ -386,6 +468,7 @@ export class Engine implements DaemonModel, SourceSink {
   }
 
   private addAlert(alert: AlertView): void {
+    this.alertsAdded += 1;
     this.alerts.push(alert);
     if (this.alerts.length > 100) this.alerts.shift();
   }
@@ -422,8 +505,10 @@ export class Engine implements DaemonModel, SourceSink {
   channels(limit = this.apiRows): ChannelView[] {
     const state = this.decoder.state;
     // A channel seen by SID first is merged into the one its CID names; its activity follows it there.
-    this.channelTable.sync(state.channels, (gone) =>
-      gone.sid === null ? undefined : state.circuits.get(gone.circuit)?.channelsBySid.get(gone.sid),
+    this.share('channel-sync', () =>
+      this.channelTable.sync(state.channels, (gone) =>
+        gone.sid === null ? undefined : state.circuits.get(gone.circuit)?.channelsBySid.get(gone.sid),
+      ),
     );
     const wanted = this.channelTable.rows(limit);
     // One pass over the subscriptions of the circuits involved, not one per channel.
@@ -469,10 +554,13 @@ export class Engine implements DaemonModel, SourceSink {
 
   servers(limit = this.apiRows): ServerView[] {
     const state = this.decoder.state;
-    const channelsPerServer = new Map<string, number>();
-    for (const ch of state.channels.values()) {
-      if (ch.server !== null) channelsPerServer.set(ch.server, (channelsPerServer.get(ch.server) ?? 0) + 1);
-    }
+    const channelsPerServer = this.share('channels-per-server', () => {
+      const counts = new Map<string, number>();
+      for (const ch of state.channels.values()) {
+        if (ch.server !== null) counts.set(ch.server, (counts.get(ch.server) ?? 0) + 1);
+      }
+      return counts;
+    });
     return latest(state.servers, limit).map((s) => {
       const track = this.beacons.get(s.address);
       const periods = track?.periods ?? [];
@@ -494,6 +582,11 @@ export class Engine implements DaemonModel, SourceSink {
    * channel creation claims a search reply), or a lone circuit whose channels no captured search found.
    */
   clients(limit = this.apiRows): ClientView[] {
+    const out = this.share('clients', () => this.clientRows());
+    return out.length > limit ? out.slice(out.length - limit) : out;
+  }
+
+  private clientRows(): ClientView[] {
     const state = this.decoder.state;
     type Row = ClientView & { first: number; last: number; waits: number[] };
     // Keyed by endpoint, not by the row key, so the per-search lookups build no strings.
@@ -548,80 +641,109 @@ export class Engine implements DaemonModel, SourceSink {
       const span = Number.isFinite(first) ? Math.max(1, last - first) : 1;
       out.push({ ...view, searchRate: view.searches / span, timeToFind: summaryOf(waits) });
     }
-    return out.length > limit ? out.slice(out.length - limit) : out;
+    return out;
+  }
+
+  /**
+   * Per PV: its search figures, most searched first. One pass over the decoder's searches serves the
+   * searches table and the unanswered list (shared while views are published, see {@link Engine.shared}).
+   */
+  private searchRows(): SearchRow[] {
+    return this.share('searches', () => {
+      const byPv = new Map<string, SearchRow>();
+      for (const s of this.decoder.state.searches.values()) {
+        let r = byPv.get(s.pv);
+        if (r === undefined) {
+          r = {
+            pv: s.pv,
+            count: 0,
+            answered: false,
+            servers: NO_SERVERS,
+            firstSeen: s.first.timestamp,
+            lastSeen: s.last.timestamp,
+            client: s.client,
+            clients: null,
+            waits: null,
+          };
+          byPv.set(s.pv, r);
+        } else if (s.client !== r.client || r.clients !== null) {
+          // Most PVs are searched by one client: a set only for those searched by several.
+          (r.clients ??= new Set([r.client])).add(s.client);
+        }
+        r.count += s.requests;
+        for (const server of s.answeredBy) {
+          if (r.servers === NO_SERVERS) r.servers = [];
+          if (!r.servers.includes(server)) r.servers.push(server);
+        }
+        r.answered ||= s.answeredBy.length > 0;
+        if (s.firstReply !== null) (r.waits ??= []).push(s.firstReply.timestamp - s.first.timestamp);
+        if (s.first.timestamp < r.firstSeen) r.firstSeen = s.first.timestamp;
+        if (s.last.timestamp > r.lastSeen) r.lastSeen = s.last.timestamp;
+      }
+      const rows = Array.from(byPv.values());
+      // Ties in code-unit order: a collator made this sort most of the work with 100,000 PVs.
+      rows.sort((a, b) => b.count - a.count || (a.pv < b.pv ? -1 : a.pv > b.pv ? 1 : 0));
+      return rows;
+    });
   }
 
   searches(limit = this.apiRows): SearchView[] {
-    type Row = SearchView & { clientSet: Set<string>; waits: number[] };
-    const byPv = new Map<string, Row>();
-    for (const s of this.decoder.state.searches.values()) {
-      let r = byPv.get(s.pv);
-      if (r === undefined) {
-        r = {
-          pv: s.pv,
-          count: 0,
-          clients: 0,
-          answered: false,
-          servers: [],
-          timeToFind: null,
-          firstSeen: s.first.timestamp,
-          lastSeen: s.last.timestamp,
-          clientSet: new Set(),
-          waits: [],
-        };
-        byPv.set(s.pv, r);
-      }
-      r.count += s.requests;
-      r.clientSet.add(s.client);
-      for (const server of s.answeredBy) if (!r.servers.includes(server)) r.servers.push(server);
-      r.answered ||= s.answeredBy.length > 0;
-      if (s.firstReply !== null) r.waits.push(s.firstReply.timestamp - s.first.timestamp);
-      r.firstSeen = Math.min(r.firstSeen, s.first.timestamp);
-      r.lastSeen = Math.max(r.lastSeen, s.last.timestamp);
+    const rows = this.searchRows();
+    const out: SearchView[] = [];
+    for (let i = 0; i < rows.length && i < limit; i++) {
+      const { client, clients, waits, ...view } = rows[i];
+      out.push({
+        ...view,
+        servers: [...view.servers],
+        clients: clients === null ? 1 : clients.size,
+        timeToFind: waits === null ? null : summaryOf(waits),
+      });
     }
-    const rows: Row[] = Array.from(byPv.values());
-    rows.sort((a, b) => b.count - a.count || a.pv.localeCompare(b.pv));
-    return rows.slice(0, limit).map(({ clientSet, waits, ...view }) => ({
-      ...view,
-      clients: clientSet.size,
-      timeToFind: summaryOf(waits),
-    }));
+    return out;
   }
 
   private unanswered(limit: number): UnansweredView[] {
-    const byPv = new Map<string, UnansweredView & { answered: boolean }>();
-    for (const s of this.decoder.state.searches.values()) {
-      let r = byPv.get(s.pv);
-      if (r === undefined) {
-        r = {
-          pv: s.pv,
-          count: 0,
-          firstSeen: s.first.timestamp,
-          lastSeen: s.last.timestamp,
-          clients: [],
-          answered: false,
-        };
-        byPv.set(s.pv, r);
-      }
-      r.count += s.requests;
-      r.answered ||= s.answeredBy.length > 0;
-      if (!r.clients.includes(s.client) && r.clients.length < 20) r.clients.push(s.client);
-      r.firstSeen = Math.min(r.firstSeen, s.first.timestamp);
-      r.lastSeen = Math.max(r.lastSeen, s.last.timestamp);
+    const out: UnansweredView[] = [];
+    for (const r of this.searchRows()) {
+      if (out.length >= limit) break;
+      if (r.answered) continue;
+      out.push({
+        pv: r.pv,
+        count: r.count,
+        firstSeen: r.firstSeen,
+        lastSeen: r.lastSeen,
+        clients: r.clients === null ? [r.client] : firstOf(r.clients, UNANSWERED_CLIENTS_LISTED),
+      });
     }
-    const rows: UnansweredView[] = [];
-    for (const { answered, ...view } of byPv.values()) if (!answered) rows.push(view);
-    rows.sort((a, b) => b.count - a.count || a.pv.localeCompare(b.pv));
-    return rows.slice(0, limit);
+    return out;
+  }
+
+  /**
+   * Runs `fn` with the costly aggregations (searches per PV, client processes, channel sync) computed at most
+   * once: the snapshot and the tables of one publication read the same decoder state.
+   */
+  shared<T>(fn: () => T): T {
+    this.sharedWork = new Map();
+    try {
+      return fn();
+    } finally {
+      this.sharedWork = undefined;
+    }
+  }
+
+  private share<T>(key: string, compute: () => T): T {
+    const work = this.sharedWork;
+    if (work === undefined) return compute();
+    if (!work.has(key)) work.set(key, compute());
+    return work.get(key) as T;
   }
 
   /**
    * Alerts: the verdicts of the analyses (flagged search storms, duplicate PVs, beacon anomalies) plus the
    * daemon's own (capture drops), newest last.
    */
-  private currentAlerts(): AlertView[] {
-    const report = this.analyzer.report(['search_storms', 'search_clients', 'duplicates', 'beacons']);
-    const now = report.summary.last_seen ?? this.now() / 1000;
+  private currentAlerts(report: Partial<Report>): AlertView[] {
+    const now = report.summary?.last_seen ?? this.now() / 1000;
     const out: AlertView[] = [];
     for (const storm of report.search_storms ?? []) {
       if (!storm.flagged) continue;
@@ -670,13 +792,37 @@ export class Engine implements DaemonModel, SourceSink {
     );
   }
 
+  /** The report as `/api/report` serves it (see report-cut.ts), as JSON text. */
+  reportText(sections: readonly string[] | undefined, options: ReportOptions): ViewText {
+    const report = this.report(sections);
+    const time = this.wallTime();
+    return { text: JSON.stringify(cutReport(report, options.limit, time)), time };
+  }
+
+  /** The rows of a table, `limit` at most. */
+  table(name: TableName, limit = this.apiRows): ChannelView[] | ServerView[] | ClientView[] | SearchView[] {
+    switch (name) {
+      case 'channels':
+        return this.channels(limit);
+      case 'servers':
+        return this.servers(limit);
+      case 'clients':
+        return this.clients(limit);
+      case 'searches':
+        return this.searches(limit);
+    }
+  }
+
+  tableText(name: TableName): ViewText {
+    return { text: JSON.stringify(this.table(name)), time: this.wallTime() };
+  }
+
   snapshotText(): string {
     return JSON.stringify(this.snapshot());
   }
 
   /** The parts of the report the dashboard shows live, each cut to its latest or largest entries. */
-  private snapshotAnalysis(): SnapshotView['analysis'] {
-    const r = this.analyzer.report(['never_found', 'duplicates', 'beacons', 'writes', 'redundant_subscriptions']);
+  private snapshotAnalysis(r: Partial<Report>): SnapshotView['analysis'] {
     return {
       never_found: (r.never_found ?? []).slice(0, 50),
       duplicates: (r.duplicates ?? []).slice(0, 50),
@@ -686,20 +832,35 @@ export class Engine implements DaemonModel, SourceSink {
     };
   }
 
-  snapshot(): SnapshotView {
+  /**
+   * Everything in a snapshot but its type, time and stats: the part that changes only with the
+   * {@link generation} (the publisher serialises it once per generation).
+   */
+  snapshotBody(): Omit<SnapshotView, 'type' | 'time' | 'stats'> {
     const n = this.snapshotRows;
+    // One pass of the analyses for the alerts and the analysis panel together.
+    const report = this.analyzer.report([
+      'search_storms',
+      'search_clients',
+      'duplicates',
+      'beacons',
+      'never_found',
+      'writes',
+      'redundant_subscriptions',
+    ]);
     return {
-      type: 'snapshot',
-      time: this.now() / 1000,
-      stats: this.stats(),
       channels: this.channels(n),
       channelTotals: this.channelTable.totals(),
       servers: this.servers(n),
       clients: this.clients(n),
       searches: { top: this.searches(50), unanswered: this.unanswered(100) },
       errors: this.errors.list(),
-      alerts: this.currentAlerts(),
-      analysis: this.snapshotAnalysis(),
+      alerts: this.currentAlerts(report),
+      analysis: this.snapshotAnalysis(report),
     };
+  }
+
+  snapshot(): SnapshotView {
+    return { type: 'snapshot', time: this.wallTime(), stats: this.stats(), ...this.snapshotBody() };
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Hub, type HubSocket, type SubscriptionMatcher } from './hub.js';
+import { Hub, type HubSocket, MAX_CLIENT_RATE, MIN_CLIENT_RATE, type SubscriptionMatcher } from './hub.js';
 
 /** A socket double that records frames and lets the test set its backlog. */
 class FakeSocket implements HubSocket {
@@ -14,9 +14,26 @@ class FakeSocket implements HubSocket {
     this.readyState = 3;
     this.closedWith = code;
   }
-  parsed(): { type: string; records?: unknown[]; count?: number }[] {
-    return this.frames.map((f) => JSON.parse(f) as { type: string });
+  parsed(): Frame[] {
+    return this.frames.map((f) => JSON.parse(f) as Frame);
   }
+}
+
+/** A frame as a client reads it. */
+interface Frame {
+  type: string;
+  time?: number;
+  records?: unknown[];
+  matched?: number;
+  sent?: number;
+  rate?: { matched: number; sent: number };
+  sampling?: boolean;
+}
+
+/** A clock the test advances by hand. */
+class Clock {
+  ms = 1_764_160_000_000;
+  readonly now = (): number => this.ms;
 }
 
 interface Rec {
@@ -47,16 +64,34 @@ class RecordingMatcher implements SubscriptionMatcher<{ pv: string }> {
 }
 
 describe('Hub', () => {
-  it('batches records into one frame per tick, newest last', () => {
-    const hub = new Hub<Rec>((r) => JSON.stringify(r));
+  it('batches records into one frame per tick, newest last, saying what matched and what it carries', () => {
+    const clock = new Clock();
+    const sent: string[][] = [];
+    const hub = new Hub<Rec>((r) => JSON.stringify(r), {
+      now: clock.now,
+      onSent: (records) => sent.push([...records]),
+    });
     const s = new FakeSocket();
     hub.add(s);
     for (let n = 0; n < 5; n++) hub.publish([{ pv: 'a', n }]);
     expect(s.frames).toHaveLength(0);
+    clock.ms += 100;
     hub.tick();
-    expect(s.parsed()).toEqual([{ type: 'records', records: [0, 1, 2, 3, 4].map((n) => ({ pv: 'a', n })) }]);
+    expect(s.parsed()).toEqual([
+      {
+        type: 'records',
+        time: clock.ms / 1000,
+        records: [0, 1, 2, 3, 4].map((n) => ({ pv: 'a', n })),
+        matched: 5,
+        sent: 5,
+        rate: { matched: 0, sent: 0 },
+        sampling: false,
+      },
+    ]);
     hub.tick();
     expect(s.frames).toHaveLength(1);
+    // The daemon is told what each frame carried (it keeps those records fetchable for longer).
+    expect(sent).toEqual([[0, 1, 2, 3, 4].map((n) => JSON.stringify({ pv: 'a', n }))]);
   });
 
   it('serialises a record once however many clients receive it, and only if one does', () => {
@@ -163,8 +198,11 @@ describe('Hub', () => {
       new Map([[b, [1]]]),
     );
     hub.tick();
-    expect(s.parsed()).toEqual([{ type: 'records', records: [{ pv: 'b', n: 4 }] }]);
+    expect(s.parsed().map((f) => f.records)).toEqual([[{ pv: 'b', n: 4 }]]);
+    expect(s.parsed()[0]).toMatchObject({ matched: 1, sent: 1 });
     expect(matcher.live()).toEqual(['b']);
+    // The 'a' record pending at the change was matched and never sent.
+    expect(hub.stats()).toMatchObject({ matched: 2, sent: 1, sampledOut: 1, pending: 0 });
   });
 
   it('gives filtered clients nothing when no matcher reports for them', () => {
@@ -177,39 +215,124 @@ describe('Hub', () => {
     expect(s.frames).toHaveLength(0);
   });
 
-  it('keeps a slow client bounded, drops its oldest records and tells it how many once it drains', () => {
-    const hub = new Hub<Rec>((r) => JSON.stringify(r), { maxQueueRecords: 100, highWaterBytes: 1000 });
-    const slow = new FakeSocket();
-    const fast = new FakeSocket();
-    hub.add(slow);
-    hub.add(fast);
-    slow.bufferedAmount = 5000;
-    for (let n = 0; n < 1000; n++) {
-      hub.publish([{ pv: 'p', n }]);
-      if (n % 100 === 99) hub.tick();
-    }
-    expect(slow.frames).toHaveLength(0);
-    const info = hub.clientInfo().find((c) => c.bufferedAmount === 5000);
-    expect(info?.queued).toBe(100);
-    expect(info?.dropped).toBe(900);
-    expect(fast.parsed().flatMap((f) => f.records ?? [])).toHaveLength(1000);
-    slow.bufferedAmount = 0;
-    hub.tick();
-    const frames = slow.parsed();
-    expect(frames[0]).toEqual({ type: 'dropped', count: 900 });
-    expect(frames[1].records).toHaveLength(100);
-    expect((frames[1].records as Rec[])[0].n).toBe(900);
-    expect(hub.stats().dropped).toBe(900);
-  });
-
-  it('bounds a queue by bytes as well as by count', () => {
-    const hub = new Hub<Rec>((r) => JSON.stringify(r), { maxQueueBytes: 200, highWaterBytes: 0 });
+  it('sends a client that cannot take everything an even sample with its newest record and exact counts', () => {
+    const clock = new Clock();
+    const hub = new Hub<Rec>((r) => JSON.stringify(r), { now: clock.now, maxRecordsPerSecond: 100 });
     const s = new FakeSocket();
     hub.add(s);
-    s.bufferedAmount = 1;
-    for (let n = 0; n < 50; n++) hub.publish([{ pv: 'pppppppppp', n }]);
-    expect(hub.clientInfo()[0].queuedBytes).toBeLessThanOrEqual(200);
-    expect(hub.clientInfo()[0].dropped).toBeGreaterThan(0);
+    let n = 0;
+    for (let tick = 0; tick < 20; tick++) {
+      for (let i = 0; i < 1000; i++) hub.publish([{ pv: 'p', n: n++ }]);
+      clock.ms += 100;
+      hub.tick();
+    }
+    const frames = s.parsed();
+    expect(frames).toHaveLength(20);
+    let first = 0;
+    for (const f of frames) {
+      const ns = (f.records as Rec[]).map((r) => r.n);
+      expect(f.matched).toBe(1000);
+      expect(f.sent).toBe(ns.length);
+      expect(f.sampling).toBe(true);
+      // The newest record of the interval is always there, and the sample spans the whole interval.
+      expect(ns.at(-1)).toBe(first + 999);
+      expect(ns[0]).toBe(first);
+      for (let i = 1; i < ns.length; i++) expect(ns[i]).toBeGreaterThan(ns[i - 1]);
+      first += 1000;
+    }
+    // The first frame may use a second's budget at once; then 100/s at 10 ticks a second is 10 a frame.
+    expect(frames[0].sent).toBe(100);
+    expect(frames.slice(1).every((f) => f.sent === 10)).toBe(true);
+    // Evenly spaced: every gap is within half a mean gap of the mean (the sample is thinned in strides).
+    const gaps = (frames[5].records as Rec[]).map((r, i, all) => (i === 0 ? 0 : r.n - all[i - 1].n)).slice(1);
+    const mean = 999 / gaps.length;
+    for (const gap of gaps) expect(Math.abs(gap - mean)).toBeLessThanOrEqual(mean / 2);
+    const sent = 100 + 19 * 10;
+    expect(hub.stats()).toMatchObject({ matched: 20_000, sent, sampledOut: 20_000 - sent, dropped: 20_000 - sent });
+    expect(hub.clientInfo()[0]).toMatchObject({ matched: 20_000, sent, sampling: true, pending: 0 });
+    // Smoothed over about a second: 10,000 matched and 100 sent per second.
+    expect(frames[19].rate?.matched).toBeGreaterThan(9000);
+    expect(frames[19].rate?.matched).toBeLessThanOrEqual(10_000);
+    expect(frames[19].rate?.sent).toBeGreaterThan(90);
+    expect(frames[19].rate?.sent).toBeLessThan(120);
+  });
+
+  it('sends a client that keeps up everything, and says it is not sampling', () => {
+    const clock = new Clock();
+    const hub = new Hub<Rec>((r) => JSON.stringify(r), { now: clock.now, maxRecordsPerSecond: 2000 });
+    const s = new FakeSocket();
+    hub.add(s);
+    let n = 0;
+    for (let tick = 0; tick < 50; tick++) {
+      for (let i = 0; i < 150; i++) hub.publish([{ pv: 'p', n: n++ }]);
+      clock.ms += 100;
+      hub.tick();
+    }
+    const frames = s.parsed();
+    expect(frames.every((f) => f.sampling === false && f.sent === 150 && f.matched === 150)).toBe(true);
+    expect(frames.flatMap((f) => (f.records as Rec[]).map((r) => r.n))).toEqual(Array.from({ length: n }, (_, i) => i));
+    expect(hub.stats()).toMatchObject({ matched: n, sent: n, sampledOut: 0 });
+  });
+
+  it('holds bounded memory for a client that reads nothing, then sends it a fresh sample when it drains', () => {
+    const clock = new Clock();
+    const maxSampleBytes = 64 * 1024;
+    const hub = new Hub<Rec>((r) => JSON.stringify(r), {
+      now: clock.now,
+      maxRecordsPerSecond: 1000,
+      maxSampleBytes,
+      highWaterBytes: 1000,
+    });
+    const stuck = new FakeSocket();
+    const fast = new FakeSocket();
+    hub.add(stuck);
+    hub.add(fast);
+    stuck.bufferedAmount = 5000;
+    let n = 0;
+    let worstBytes = 0;
+    let worstPending = 0;
+    for (let tick = 0; tick < 100; tick++) {
+      for (let i = 0; i < 1000; i++) hub.publish([{ pv: 'pppppppppppppppppppp', n: n++ }]);
+      clock.ms += 100;
+      hub.tick();
+      const info = hub.clientInfo()[0];
+      worstBytes = Math.max(worstBytes, info.pendingRecordBytes);
+      worstPending = Math.max(worstPending, info.pending);
+    }
+    expect(stuck.frames).toHaveLength(0);
+    expect(worstBytes).toBeLessThanOrEqual(maxSampleBytes + 100);
+    // Counted exactly, held in bounded memory.
+    expect(worstPending).toBe(100_000);
+    expect(fast.parsed().reduce((sum, f) => sum + (f.matched ?? 0), 0)).toBe(100_000);
+    stuck.bufferedAmount = 0;
+    clock.ms += 100;
+    hub.tick();
+    const [frame] = stuck.parsed();
+    expect(frame.matched).toBe(100_000);
+    expect((frame.records as Rec[]).at(-1)?.n).toBe(n - 1);
+    expect(frame.sent).toBeLessThanOrEqual(1000);
+    expect(frame.sampling).toBe(true);
+  });
+
+  it('halves the rate of a client whose socket drains slowly, and restores it once it keeps up', () => {
+    const clock = new Clock();
+    const hub = new Hub<Rec>((r) => JSON.stringify(r), { now: clock.now, maxRecordsPerSecond: 1000, slowBytes: 100 });
+    const s = new FakeSocket();
+    hub.add(s);
+    s.bufferedAmount = 500;
+    for (let tick = 0; tick < 20; tick++) {
+      clock.ms += 100;
+      hub.tick();
+    }
+    expect(hub.clientInfo()[0].rate).toBe(MIN_CLIENT_RATE);
+    s.bufferedAmount = 0;
+    for (let tick = 0; tick < 40; tick++) {
+      clock.ms += 100;
+      hub.tick();
+    }
+    expect(hub.clientInfo()[0].rate).toBe(1000);
+    expect(hub.setRate(s, 1e9)).toBe(MAX_CLIENT_RATE);
+    expect(hub.setRate(s, 0)).toBe(MIN_CLIENT_RATE);
   });
 
   it('stops delivering records to a paused client and counts removed clients in the totals', () => {
@@ -221,11 +344,18 @@ describe('Hub', () => {
     hub.tick();
     expect(s.frames).toHaveLength(0);
     hub.setPaused(s, false);
-    hub.publish([{ pv: 'a', n: 2 }]);
+    hub.publish([
+      { pv: 'a', n: 2 },
+      { pv: 'a', n: 3 },
+    ]);
     hub.tick();
-    expect(s.parsed()[0].records).toEqual([{ pv: 'a', n: 2 }]);
+    expect(s.parsed()[0].records).toEqual([
+      { pv: 'a', n: 2 },
+      { pv: 'a', n: 3 },
+    ]);
+    hub.publish([{ pv: 'a', n: 4 }]);
     hub.remove(s);
-    expect(hub.stats()).toMatchObject({ clients: 0, sent: 1 });
+    expect(hub.stats()).toMatchObject({ clients: 0, matched: 3, sent: 2, sampledOut: 1, pending: 0 });
   });
 
   it('skips snapshots for a backed-up client rather than queueing them', () => {
@@ -258,12 +388,12 @@ describe('Hub', () => {
     );
     s.bufferedAmount = 0;
     hub.tick();
-    expect(s.frames.slice(1)).toEqual([
+    expect(s.frames.slice(1, 4)).toEqual([
       '{"type":"error","n":1}',
       '{"type":"error","n":2}',
       '{"type":"snapshot","n":2}',
-      '{"type":"records","records":[{"pv":"a","n":1}]}',
     ]);
+    expect(s.parsed()[4]).toMatchObject({ type: 'records', records: [{ pv: 'a', n: 1 }] });
     expect(hub.clientInfo()[0].pendingBytes).toBe(0);
   });
 

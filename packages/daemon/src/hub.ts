@@ -1,19 +1,25 @@
 /**
  * WebSocket fan-out: every decoded record goes to the clients whose subscription matches it, batched into at
- * most one frame per tick, through a bounded per-client queue. The hub never matches a record itself: it
- * announces each distinct subscription to a {@link SubscriptionMatcher} (the decoding worker), which hands
- * back, with every batch of records, which records each subscription keeps. A glob from a client and a PV
- * name off the wire therefore never cost the thread that serves HTTP anything but the copy of the result.
+ * most one frame per tick. The hub never matches a record itself: it announces each distinct subscription
+ * to a {@link SubscriptionMatcher} (the decoding worker), which hands back, with every batch of records,
+ * which records each subscription keeps. A glob from a client and a PV name off the wire therefore never
+ * cost the thread that serves HTTP anything but the copy of the result.
  *
- * A client whose socket does not drain (its `bufferedAmount` stays above the high-water mark) stops
- * receiving; its queue drops the oldest records and it is told how many with a `dropped` notice once it
- * drains. Capture and decoding never wait for a client.
+ * A client is sent what it can take, never a stale queue: each has a record budget (a token bucket at
+ * {@link HubOptions.maxRecordsPerSecond}, halved while its socket is slow to drain), and when more records
+ * match than the budget allows, its frame carries an evenly spaced sample of the interval with the newest
+ * record always last (see sampler.ts). Every frame says how many matched and how many it carries, so a
+ * page can say "showing 2,000 of 85,000 msgs/s"; the hub counts matched, sent and sampled-out records
+ * exactly. A client whose socket does not drain at all (over the high-water mark) receives nothing until
+ * it does; its sample keeps thinning meanwhile. Capture and decoding never wait for a client.
  *
  * Everything else a client is sent goes through the same per-client state, so what the daemon holds for one
  * client is bounded whatever it does: snapshots keep only the newest, replies (hello, errors, acknowledgements)
  * wait in a byte-bounded queue while the socket is backed up, and a client that overflows that queue (it
  * keeps sending requests but reads no answers) is closed with 1008.
  */
+import { EvenSample } from './sampler.js';
+import type { WebSocketStatsView } from './views.js';
 
 /** The part of a `ws` WebSocket the hub uses (kept small so tests can pass a fake). */
 export interface HubSocket {
@@ -43,26 +49,52 @@ const NO_MATCHES: BatchMatches = new Map();
 
 /** Options of a {@link Hub}; defaults in {@link DEFAULT_HUB_OPTIONS}. */
 export interface HubOptions {
-  /** Records kept per client between ticks before the oldest are dropped. */
-  maxQueueRecords: number;
-  /** JSON bytes kept per client between ticks before the oldest are dropped. */
-  maxQueueBytes: number;
+  /**
+   * Records a client is sent per second at most (its budget when it keeps up); a client may ask for less
+   * (or more, up to {@link MAX_CLIENT_RATE}) with {@link Hub.setRate}. Beyond it, the client gets a sample.
+   */
+  maxRecordsPerSecond: number;
+  /** Bytes of records a client's pending sample holds at most between frames. */
+  maxSampleBytes: number;
   /** A client whose socket buffers more than this many bytes receives nothing until it drains. */
   highWaterBytes: number;
+  /**
+   * A client whose socket still buffers more than this many bytes at a tick is slow to read: its record
+   * rate is halved (down to {@link MIN_CLIENT_RATE}); below it, the rate grows back by a quarter per tick.
+   */
+  slowBytes: number;
   /** Bytes of replies kept for a client while its socket drains; beyond this it is closed with 1008. */
   maxReplyBytes: number;
+  /** Wall clock in ms since the epoch (tests drive it by hand). */
+  now: () => number;
+  /** Told the serialised records of every records frame sent (the daemon keeps those for longer). */
+  onSent?: (records: readonly string[]) => void;
 }
 
 /**
- * Defaults: a few seconds of a busy capture per client. At worst a client holds the socket's high-water mark
- * plus one frame, a full record queue, the reply budget and one snapshot: about 17 MB plus a snapshot.
+ * Defaults. At worst a client holds the socket's high-water mark plus one frame, its pending sample, the
+ * reply budget and one snapshot: about 13 MB plus a snapshot.
  */
 export const DEFAULT_HUB_OPTIONS: HubOptions = {
-  maxQueueRecords: 20_000,
-  maxQueueBytes: 8 * 1024 * 1024,
+  maxRecordsPerSecond: 2000,
+  maxSampleBytes: 2 * 1024 * 1024,
   highWaterBytes: 8 * 1024 * 1024,
+  slowBytes: 1024 * 1024,
   maxReplyBytes: 1024 * 1024,
+  now: Date.now,
 };
+
+/** The least record rate a client is held to, however slow it reads: the newest row stays fresh. */
+export const MIN_CLIENT_RATE = 10;
+/** The most records per second a client may ask for. */
+export const MAX_CLIENT_RATE = 20_000;
+/** Seconds of records a client may be sent in one frame after a pause (the token bucket's depth). */
+const BURST_SECONDS = 1;
+/** Time constant of the smoothed rates in a records frame (seconds). */
+const RATE_TAU_SECONDS = 0.5;
+/** A slow client's rate shrinks by this factor per tick, and grows back by the next. */
+const RATE_DECREASE = 0.5;
+const RATE_INCREASE = 1.25;
 
 const OPEN = 1;
 /** WebSocket close code "policy violation" (RFC 6455 section 7.4.1). */
@@ -76,77 +108,88 @@ interface HubSubscription {
   clients: number;
 }
 
-/** Per-client state. The queue is a ring so dropping the oldest costs nothing. */
+/** A rate smoothed exponentially over about {@link RATE_TAU_SECONDS}. */
+class SmoothedRate {
+  value = 0;
+
+  /** Adds `count` events over the last `seconds`. */
+  update(count: number, seconds: number): void {
+    if (seconds <= 0) return;
+    const alpha = 1 - Math.exp(-seconds / RATE_TAU_SECONDS);
+    this.value += alpha * (count / seconds - this.value);
+  }
+}
+
+/**
+ * Per-client state. Records matched for the client wait in an {@link EvenSample} (bounded, evenly spaced
+ * over the interval, newest kept) until its next frame; a token bucket says how many that frame may carry.
+ */
 class HubClient {
   readonly id: number;
   readonly socket: HubSocket;
   /** The client's subscription; undefined = everything. */
   subscription: HubSubscription | undefined;
   paused = false;
-  /** Records dropped for this client since the last notice. */
-  pendingDropped = 0;
-  /** Records dropped for this client since it connected. */
-  totalDropped = 0;
-  /** Records sent to this client since it connected. */
+  /** Records matched, sent, and matched but not sent (sampled out or discarded), since it connected. */
+  matched = 0;
   sent = 0;
+  sampledOut = 0;
+  /** Records per second it asked for (the hub's default unless it sent a `rate` request). */
+  maxRate: number;
+  /** Records per second it is sent at most now: {@link maxRate}, less while its socket is slow to drain. */
+  rate: number;
+  /** Records its next frame may carry (a token bucket filled at {@link rate}). */
+  tokens = 0;
+  /** Whether its latest records frame carried less than what matched. */
+  sampling = false;
+  /** Matched and sent since the last tick, for the smoothed rates. */
+  tickMatched = 0;
+  tickSent = 0;
+  readonly matchedRate = new SmoothedRate();
+  readonly sentRate = new SmoothedRate();
+  sample: EvenSample;
   /** Replies waiting for the socket to drain, oldest first, and their total length. */
   replies: string[] = [];
   replyBytes = 0;
   /** The newest snapshot not yet sent (an older one is worthless once a newer exists). */
   snapshot: string | undefined;
-  private ring: (string | undefined)[];
-  private head = 0;
-  private size = 0;
-  private bytes = 0;
+  private readonly maxSampleBytes: number;
 
-  constructor(id: number, socket: HubSocket, capacity: number) {
+  constructor(id: number, socket: HubSocket, rate: number, maxSampleBytes: number) {
     this.id = id;
     this.socket = socket;
-    this.ring = new Array<string | undefined>(capacity);
+    this.maxRate = rate;
+    this.rate = rate;
+    this.maxSampleBytes = maxSampleBytes;
+    this.sample = this.newSample();
   }
 
-  get queued(): number {
-    return this.size;
+  /** A sample holding about two frames' worth at the client's asked-for rate. */
+  newSample(): EvenSample {
+    return new EvenSample(Math.ceil(2 * this.maxRate * BURST_SECONDS), this.maxSampleBytes);
   }
 
-  get queuedBytes(): number {
-    return this.bytes;
+  offer(json: string): void {
+    this.matched += 1;
+    this.tickMatched += 1;
+    this.sample.offer(json);
   }
 
-  push(json: string, maxBytes: number): void {
-    const capacity = this.ring.length;
-    while (this.size > 0 && (this.size === capacity || this.bytes + json.length > maxBytes)) {
-      this.dropOldest();
-    }
-    this.ring[(this.head + this.size) % capacity] = json;
-    this.size += 1;
-    this.bytes += json.length;
+  /** Forgets the pending sample (subscription change, pause, close): those records are never sent. */
+  discard(): void {
+    this.sampledOut += this.sample.offered;
+    this.sample.clear();
   }
 
-  private dropOldest(): void {
-    const old = this.ring[this.head];
-    this.ring[this.head] = undefined;
-    this.head = (this.head + 1) % this.ring.length;
-    this.size -= 1;
-    this.bytes -= old === undefined ? 0 : old.length;
-    this.pendingDropped += 1;
-    this.totalDropped += 1;
-  }
-
-  /** Empties the queue into one `records` frame. */
-  takeFrame(): string {
-    const capacity = this.ring.length;
-    const parts = new Array<string>(this.size);
-    for (let i = 0; i < this.size; i++) {
-      const index = (this.head + i) % capacity;
-      parts[i] = this.ring[index] as string;
-      this.ring[index] = undefined;
-    }
-    this.sent += this.size;
-    this.head = 0;
-    this.size = 0;
-    this.bytes = 0;
-    return `{"type":"records","records":[${parts.join(',')}]}`;
+  /** Takes the pending sample within the token budget: the records of the next frame. */
+  take(): string[] {
+    const offered = this.sample.offered;
+    const records = this.sample.take(this.tokens);
+    this.tokens = Math.max(0, this.tokens - records.length);
+    this.sent += records.length;
+    this.tickSent += records.length;
+    this.sampledOut += offered - records.length;
+    return records;
   }
 
   /** Takes the queued replies, oldest first. */
@@ -156,41 +199,56 @@ class HubClient {
     this.replyBytes = 0;
     return out;
   }
-
-  clear(): void {
-    this.ring.fill(undefined);
-    this.head = 0;
-    this.size = 0;
-    this.bytes = 0;
-  }
 }
 
 /** Counters of the hub, shown in `/api/stats` and `/metrics`. */
 export interface HubStats {
   clients: number;
-  /** Records dropped for slow clients since start, summed over clients (also disconnected ones). */
-  dropped: number;
+  /** Records that matched a client's filter, summed over clients (also disconnected ones). */
+  matched: number;
   /** Records sent, summed over clients. */
   sent: number;
-  /** Frames sent (records, snapshots, notices). */
+  /** Records matched but never sent (sampled out, or pending when a client changed its filter or left). */
+  sampledOut: number;
+  /**
+   * Records matched but not sent, as older daemons counted drops for slow clients: the same number as
+   * {@link HubStats.sampledOut} (the hub no longer queues, so it loses no record in any other way).
+   */
+  dropped: number;
+  /** Frames sent (records, snapshots, replies). */
   frames: number;
-  /** Records currently queued, summed over clients. */
-  queued: number;
+  /** Records waiting in clients' samples for their next frame. */
+  pending: number;
   /** Clients closed (1008) because they read too little of what they asked for. */
   overBudget: number;
 }
 
-/** Description of one connected client for diagnostics and tests. */
+/** One connected client, for `/api/stats`, `/metrics` and tests. */
 export interface HubClientInfo {
   id: number;
-  queued: number;
-  queuedBytes: number;
+  matched: number;
+  sent: number;
+  sampledOut: number;
+  /** Records waiting in its sample, and their bytes. */
+  pending: number;
+  pendingRecordBytes: number;
   /** Bytes of replies and snapshot waiting for the socket to drain. */
   pendingBytes: number;
-  dropped: number;
-  sent: number;
+  /** Whether its latest records frame was a sample. */
+  sampling: boolean;
+  /** Records per second it is sent at most now, and what it asked for. */
+  rate: number;
+  maxRate: number;
+  /** Smoothed records per second matched for it and sent to it. */
+  matchedPerSecond: number;
+  sentPerSecond: number;
   paused: boolean;
   bufferedAmount: number;
+}
+
+/** One decimal is all a rate in a frame needs. */
+function round1(x: number): number {
+  return Math.round(x * 10) / 10;
 }
 
 /**
@@ -209,15 +267,18 @@ export class Hub<R, F = unknown> {
   /** Clients subscribed to everything (they need every record, matched or not). */
   private unfiltered = 0;
   private nextId = 1;
-  private droppedByGone = 0;
-  private sentByGone = 0;
+  /** Totals of clients that left. */
+  private readonly gone = { matched: 0, sent: 0, sampledOut: 0 };
   private frames = 0;
+  /** Time of the previous tick (ms), for the token buckets and smoothed rates. */
+  private lastTick: number;
   private overBudget = 0;
   private readonly serialize: (record: R) => string;
 
   constructor(serialize: (record: R) => string, options: Partial<HubOptions> = {}) {
     this.serialize = serialize;
     this.options = { ...DEFAULT_HUB_OPTIONS, ...options };
+    this.lastTick = this.options.now();
   }
 
   /**
@@ -231,7 +292,9 @@ export class Hub<R, F = unknown> {
 
   /** Registers a connected socket; it receives every record until it subscribes. */
   add(socket: HubSocket): number {
-    const client = new HubClient(this.nextId++, socket, this.options.maxQueueRecords);
+    const client = new HubClient(this.nextId++, socket, this.options.maxRecordsPerSecond, this.options.maxSampleBytes);
+    // Its first frame may carry a tick's worth at once; the bucket fills from there.
+    client.tokens = client.rate * BURST_SECONDS;
     this.clients.set(socket, client);
     this.unfiltered += 1;
     return client.id;
@@ -241,9 +304,10 @@ export class Hub<R, F = unknown> {
   remove(socket: HubSocket): void {
     const client = this.clients.get(socket);
     if (client === undefined) return;
-    this.droppedByGone += client.totalDropped;
-    this.sentByGone += client.sent;
-    client.clear();
+    client.discard();
+    this.gone.matched += client.matched;
+    this.gone.sent += client.sent;
+    this.gone.sampledOut += client.sampledOut;
     client.takeReplies();
     client.snapshot = undefined;
     this.release(client.subscription);
@@ -253,7 +317,7 @@ export class Hub<R, F = unknown> {
 
   /**
    * Replaces a client's subscription with `filter` (canonical: equal filters must have equal JSON text);
-   * `undefined` means every record. Its queue is cleared, and from now on it receives only records matched
+   * `undefined` means every record. Its pending sample is discarded, and from now on it receives only records matched
    * for the new subscription: a batch matched before the matcher knew it has no matches for it (unless
    * another client already used the same filter, whose matches are the new filter's too).
    */
@@ -266,7 +330,7 @@ export class Hub<R, F = unknown> {
     client.subscription = next;
     this.release(old);
     this.unfiltered += (next === undefined ? 1 : 0) - (old === undefined ? 1 : 0);
-    client.clear();
+    client.discard();
   }
 
   /** True while a client is subscribed to everything: then every record is wanted, matched or not. */
@@ -306,24 +370,39 @@ export class Hub<R, F = unknown> {
     const client = this.clients.get(socket);
     if (client === undefined) return;
     client.paused = paused;
-    if (paused) client.clear();
+    if (paused) client.discard();
+  }
+
+  /**
+   * Sets the records per second a client is sent at most (clamped to {@link MIN_CLIENT_RATE} ..
+   * {@link MAX_CLIENT_RATE}); returns the rate in force.
+   */
+  setRate(socket: HubSocket, perSecond: number): number | undefined {
+    const client = this.clients.get(socket);
+    if (client === undefined) return undefined;
+    const rate = Math.min(MAX_CLIENT_RATE, Math.max(MIN_CLIENT_RATE, Math.round(perSecond)));
+    client.discard();
+    client.maxRate = rate;
+    client.rate = rate;
+    client.tokens = Math.min(client.tokens, rate * BURST_SECONDS);
+    client.sample = client.newSample();
+    return rate;
   }
 
   /**
    * Offers a batch of records, in capture order: every record to clients subscribed to everything, to a
    * filtered client the records `matches` lists for its subscription (none when absent). Each record is
-   * serialised at most once, and only if someone wants it.
+   * serialised at most once, and only if someone wants it; it joins each client's pending sample.
    */
   publish(records: readonly R[], matches: BatchMatches = NO_MATCHES): void {
     if (this.clients.size === 0 || records.length === 0) return;
     const texts = new Array<string | undefined>(records.length);
     const text = (i: number): string => (texts[i] ??= this.serialize(records[i]));
-    const maxBytes = this.options.maxQueueBytes;
     for (const client of this.clients.values()) {
       if (client.paused) continue;
       const sub = client.subscription;
       if (sub === undefined) {
-        for (let i = 0; i < records.length; i++) client.push(text(i), maxBytes);
+        for (let i = 0; i < records.length; i++) client.offer(text(i));
         continue;
       }
       const indexes = matches.get(sub.id);
@@ -331,14 +410,31 @@ export class Hub<R, F = unknown> {
       for (let k = 0; k < indexes.length; k++) {
         const i = indexes[k];
         // A matcher that reports an index outside the batch is a bug; deliver nothing rather than undefined.
-        if (i < records.length) client.push(text(i), maxBytes);
+        if (i < records.length) client.offer(text(i));
       }
     }
   }
 
-  /** Sends each client what waits for it (one records frame at most) unless its socket is still draining. */
+  /**
+   * The batching interval's work (the daemon's timer calls it): refills each client's budget, adapts its
+   * rate to how fast its socket drains, and sends it what waits (one records frame at most) unless its
+   * socket is still over the high-water mark.
+   */
   tick(): void {
-    for (const client of this.clients.values()) this.flush(client, true);
+    const now = this.options.now();
+    const seconds = Math.max(0, (now - this.lastTick) / 1000);
+    this.lastTick = now;
+    for (const client of this.clients.values()) {
+      if (client.socket.bufferedAmount > this.options.slowBytes)
+        client.rate = Math.max(MIN_CLIENT_RATE, client.rate * RATE_DECREASE);
+      else client.rate = Math.min(client.maxRate, client.rate * RATE_INCREASE);
+      client.tokens = Math.min(client.rate * BURST_SECONDS, client.tokens + client.rate * seconds);
+      this.flush(client, true, now);
+      client.matchedRate.update(client.tickMatched, seconds);
+      client.sentRate.update(client.tickSent, seconds);
+      client.tickMatched = 0;
+      client.tickSent = 0;
+    }
   }
 
   /**
@@ -378,10 +474,10 @@ export class Hub<R, F = unknown> {
 
   /**
    * Writes a client's pending replies and snapshot to its socket unless the socket is over the high-water
-   * mark; with `records`, also the drop notice and the records batch (only on a tick, so records keep their
-   * cadence of at most one frame per tick).
+   * mark; on a tick (`now` given), also its records frame when records matched and its budget allows one,
+   * so records keep their cadence of at most one frame per tick.
    */
-  private flush(client: HubClient, records: boolean): void {
+  private flush(client: HubClient, records: boolean, now = 0): void {
     const socket = client.socket;
     if (socket.readyState !== OPEN) return;
     if (socket.bufferedAmount > this.options.highWaterBytes) return;
@@ -390,12 +486,17 @@ export class Hub<R, F = unknown> {
       this.send(socket, client.snapshot);
       client.snapshot = undefined;
     }
-    if (!records) return;
-    if (client.pendingDropped > 0) {
-      this.send(socket, `{"type":"dropped","count":${client.pendingDropped}}`);
-      client.pendingDropped = 0;
-    }
-    if (client.queued > 0) this.send(socket, client.takeFrame());
+    if (!records || client.sample.offered === 0 || client.tokens < 1) return;
+    const matched = client.sample.offered;
+    const parts = client.take();
+    this.options.onSent?.(parts);
+    client.sampling = parts.length < matched;
+    this.send(
+      socket,
+      `{"type":"records","time":${now / 1000},"records":[${parts.join(',')}],"matched":${matched},` +
+        `"sent":${parts.length},"rate":{"matched":${round1(client.matchedRate.value)},` +
+        `"sent":${round1(client.sentRate.value)}},"sampling":${client.sampling}}`,
+    );
   }
 
   /** Closes a client that asks for more than it reads, and frees what was kept for it at once. */
@@ -422,26 +523,64 @@ export class Hub<R, F = unknown> {
 
   /** Totals over all clients, including those that already left. */
   stats(): HubStats {
-    let dropped = this.droppedByGone;
-    let sent = this.sentByGone;
-    let queued = 0;
+    let { matched, sent, sampledOut } = this.gone;
+    let pending = 0;
     for (const client of this.clients.values()) {
-      dropped += client.totalDropped;
+      matched += client.matched;
       sent += client.sent;
-      queued += client.queued;
+      sampledOut += client.sampledOut;
+      pending += client.sample.offered;
     }
-    return { clients: this.clients.size, dropped, sent, frames: this.frames, queued, overBudget: this.overBudget };
+    return {
+      clients: this.clients.size,
+      matched,
+      sent,
+      sampledOut,
+      dropped: sampledOut,
+      frames: this.frames,
+      pending,
+      overBudget: this.overBudget,
+    };
+  }
+
+  /** The `websocket` part of `/api/stats`: totals and one entry per connected client. */
+  view(): WebSocketStatsView {
+    const totals = this.stats();
+    return {
+      clients: totals.clients,
+      dropped: totals.dropped,
+      matched: totals.matched,
+      sent: totals.sent,
+      sampledOut: totals.sampledOut,
+      perClient: this.clientInfo().map((c) => ({
+        id: c.id,
+        matched: c.matched,
+        sent: c.sent,
+        sampledOut: c.sampledOut,
+        pending: c.pending,
+        sampling: c.sampling,
+        matchedPerSecond: c.matchedPerSecond,
+        sentPerSecond: c.sentPerSecond,
+        rate: c.rate,
+      })),
+    };
   }
 
   /** One entry per connected client. */
   clientInfo(): HubClientInfo[] {
     return [...this.clients.values()].map((c) => ({
       id: c.id,
-      queued: c.queued,
-      queuedBytes: c.queuedBytes,
-      pendingBytes: c.replyBytes + (c.snapshot?.length ?? 0),
-      dropped: c.totalDropped,
+      matched: c.matched,
       sent: c.sent,
+      sampledOut: c.sampledOut,
+      pending: c.sample.offered,
+      pendingRecordBytes: c.sample.heldBytes,
+      pendingBytes: c.replyBytes + (c.snapshot?.length ?? 0),
+      sampling: c.sampling,
+      rate: c.rate,
+      maxRate: c.maxRate,
+      matchedPerSecond: round1(c.matchedRate.value),
+      sentPerSecond: round1(c.sentRate.value),
       paused: c.paused,
       bufferedAmount: c.socket.bufferedAmount,
     }));

@@ -1,4 +1,29 @@
-import type { ChannelView, ClientView, HealthView, SearchView, ServerView, SourceView, StatsView } from './views.js';
+import type { HealthView, SourceView, StatsView } from './views.js';
+
+/** The tables the API serves (`/api/<name>`). */
+export type TableName = 'channels' | 'servers' | 'clients' | 'searches';
+
+/** Every {@link TableName}. */
+export const TABLE_NAMES: readonly TableName[] = ['channels', 'servers', 'clients', 'searches'];
+
+/**
+ * A view as computed once and shared by every request that reads it: its JSON text (serialised once, sent
+ * as it is to every client) and when it was computed.
+ */
+export interface ViewText {
+  text: string;
+  /** Wall clock (Unix seconds) when the view was computed, or last found unchanged. */
+  time: number;
+}
+
+/** How `/api/report` is cut. */
+export interface ReportOptions {
+  /**
+   * Rows per report table; beyond it the rest are counted in `omitted`. Null: every row the analyses keep
+   * (their own cap, 1,000 per table).
+   */
+  limit: number | null;
+}
 
 /**
  * What the HTTP and WebSocket layers read: views of the decoder's conversation state and the daemon's
@@ -8,13 +33,21 @@ export interface DaemonModel {
   source(): SourceView;
   health(): HealthView;
   stats(): StatsView;
-  /** Tables may come from another thread, hence the promises. */
-  channels(): ChannelView[] | Promise<ChannelView[]>;
-  servers(): ServerView[] | Promise<ServerView[]>;
-  clients(): ClientView[] | Promise<ClientView[]>;
-  searches(): SearchView[] | Promise<SearchView[]>;
-  /** The analysis report (all sections, or those named); throws for an unknown section name. */
-  report(sections?: readonly string[]): unknown | Promise<unknown>;
+  /**
+   * A table as JSON text (a row array, e.g. ChannelView[]). The decoding worker publishes them on a cadence,
+   * so this is the latest published copy, answered at once whatever the decoder is doing.
+   */
+  tableText(name: TableName): ViewText | Promise<ViewText>;
+  /**
+   * The analysis report (all sections, or those named) as JSON text, cut per {@link ReportOptions}; throws
+   * (or rejects with) the analysis package's SectionError for an unknown section name.
+   */
+  reportText(sections: readonly string[] | undefined, options: ReportOptions): ViewText | Promise<ViewText>;
   /** JSON text of a `snapshot` frame ({@link SnapshotView}). */
   snapshotText(): string | Promise<string>;
+  /**
+   * The full JSON text of streamed record `id` (see record-ring.ts), undefined when it is no longer held.
+   * A model without it holds no records (`/api/record/:id` answers 404).
+   */
+  record?(id: number): string | undefined | Promise<string | undefined>;
 }

@@ -1,3 +1,4 @@
+import { SectionError } from '@ca-shark/analysis';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { WireRecord } from './engine.js';
@@ -71,21 +72,24 @@ describe('RemoteEngine flow control', { timeout: 30_000 }, () => {
   });
 });
 
-describe('RemoteEngine queries', { timeout: 30_000 }, () => {
-  it('answers concurrent report and view requests with one computation each', async () => {
+describe('RemoteEngine views and report', { timeout: 30_000 }, () => {
+  it('serves the published copies, shared by every reader, and shares one report computation', async () => {
     await withEngine('file', async (engine) => {
+      // The worker publishes every view at start-up: one copy, the same object for every reader.
+      const channels = engine.tableText('channels');
+      expect(JSON.parse(channels.text)).toEqual([]);
+      expect(engine.tableText('channels')).toBe(channels);
+      expect(JSON.parse(engine.snapshotText())).toMatchObject({ type: 'snapshot', channels: [] });
       // Answers cross from the worker by structured clone: two computations could never be the same object.
-      const [a, b] = await Promise.all([engine.report(['searches']), engine.report(['searches'])]);
+      const full = { limit: null };
+      const [a, b] = await Promise.all([engine.reportText(['searches'], full), engine.reportText(['searches'], full)]);
       expect(a).toBe(b);
-      // Another section list is its own query (how long an answer is reused is SharedResults' test, with a clock).
-      expect(await engine.report(['latency'])).not.toBe(a);
-      const [c1, c2] = await Promise.all([engine.channels(), engine.channels()]);
-      expect(c1).toBe(c2);
-      // Views are not kept once answered.
-      expect(await engine.channels()).not.toBe(c1);
-      // An unknown section is refused, and the refusal is not remembered.
-      await expect(engine.report(['bogus'])).rejects.toThrow(/unknown report section/);
-      await expect(engine.report(['bogus'])).rejects.toThrow(/unknown report section/);
+      expect(JSON.parse(a.text)).toMatchObject({ limit: null, totals: { never_found: 0 } });
+      // Other sections or another cut are other queries (how long an answer is reused: SharedResults' tests).
+      expect(await engine.reportText(['latency'], full)).not.toBe(a);
+      expect(await engine.reportText(['searches'], { limit: 100 })).not.toBe(a);
+      // An unknown section is refused on the main thread, before the worker is asked.
+      expect(() => engine.reportText(['bogus'], full)).toThrow(SectionError);
     });
   });
 });

@@ -1,16 +1,18 @@
 import { Worker } from 'node:worker_threads';
+import { resolveSections } from '@ca-shark/analysis';
 import type { DecoderOptions } from '@ca-shark/decoder';
 import { inputErrorLine } from '@ca-shark/packet';
 import type { Logger } from 'pino';
-import type { WireRecord } from './engine.js';
+import { type WireRecord, wireRecordId } from './engine.js';
 import { DaemonError } from './errors.js';
 import { FramePacker } from './frame-batch.js';
 import type { Hub } from './hub.js';
-import type { DaemonModel } from './model.js';
+import type { DaemonModel, ReportOptions, TableName, ViewText } from './model.js';
 import type { SubscriptionFilter } from './plugins/ws.js';
+import type { RecordRingOptions } from './record-ring.js';
 import { SharedResults } from './shared-results.js';
 import { type Source, type SourceProblem, type SourceSink, inputLabel, isPullSource } from './sources/types.js';
-import type { ChannelView, ClientView, HealthView, SearchView, ServerView, SourceView, StatsView } from './views.js';
+import { type HealthView, type SourceView, type StatsView, emptySnapshot } from './views.js';
 import type { FromWorker, Query, ToWorker } from './worker-protocol.js';
 
 /** Options of a {@link RemoteEngine}. */
@@ -30,6 +32,8 @@ export interface RemoteEngineOptions {
    * dropped (and counted, logged and alerted) instead of queueing without bound. Default 64 MiB.
    */
   maxInFlightBytes?: number;
+  /** Bounds of the ring of streamed records kept for `GET /api/record/:id` (default DEFAULT_RECORD_RING). */
+  recordRing?: Partial<RecordRingOptions>;
   /**
    * File and stdin: frame bytes handed to the worker and not yet decoded beyond which the source is paused
    * (see {@link SourceSink.waitForRoom}) until the worker catches up. Nothing is dropped. Default 8 MiB:
@@ -42,13 +46,16 @@ export interface RemoteEngineOptions {
 const MAX_FAILURES = 20;
 /** How long one analysis report answers every `/api/report` request (ms). */
 const REPORT_MAX_AGE_MS = 1000;
+/** How long after that a report is still served at once while the worker computes a new one (ms). */
+const REPORT_STALE_MS = 30_000;
 
 const RUNNING_FROM_SOURCE = import.meta.url.endsWith('.ts');
 
 /**
  * The main thread's side of the decoding worker: a {@link SourceSink} that packs frames into batches for
- * the worker, and a {@link DaemonModel} that answers health and stats at once from the main thread (so they
- * stay fast whatever the decoder is doing) and asks the worker for the tables.
+ * the worker, and a {@link DaemonModel} that answers at once from the main thread whatever the decoder is
+ * doing: health and stats from its own counters, the snapshot and the tables from the latest copies the worker
+ * published (see views-publisher.ts). Only the analysis report is asked for, shared and cached.
  */
 export class RemoteEngine implements DaemonModel, SourceSink {
   private readonly worker: Worker;
@@ -83,9 +90,13 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   private decoderDropped = 0;
   private reportedDropped = 0;
   /** The report is the costliest answer: computed at most once a second, whoever asks. */
-  private readonly reports = new SharedResults(REPORT_MAX_AGE_MS);
-  /** Views are cheap but polled by every page and API client: concurrent requests share one answer. */
-  private readonly views = new SharedResults(0);
+  private readonly reports = new SharedResults(REPORT_MAX_AGE_MS, 64, Date.now, REPORT_STALE_MS);
+  /** The latest snapshot the worker published (JSON text, sent as it is to every client). */
+  private snapshot: ViewText | undefined;
+  /** The latest table texts the worker published. */
+  private readonly tables = new Map<TableName, ViewText>();
+  /** Worker time the last publication of views took (ms). */
+  private lastViewsCostMs = 0;
   private readyResolve!: () => void;
   private readonly readyPromise = new Promise<void>((resolve) => (this.readyResolve = resolve));
 
@@ -124,6 +135,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       logLevel: options.logLevel,
       tty: process.stderr.isTTY === true,
       description: this.input.description,
+      ...(options.recordRing !== undefined ? { recordRing: options.recordRing } : {}),
     });
     // Messages reach the worker in order: a subscription applies to every batch posted after it.
     this.hub.attach({
@@ -183,6 +195,15 @@ export class RemoteEngine implements DaemonModel, SourceSink {
           for (const w of this.endWaiters.splice(0)) w();
         }
         break;
+      case 'views':
+        this.snapshot = m.snapshot;
+        for (const [name, view] of Object.entries(m.tables) as [TableName, ViewText | { time: number }][]) {
+          const held = this.tables.get(name);
+          if ('text' in view) this.tables.set(name, view);
+          else if (held !== undefined) this.tables.set(name, { text: held.text, time: view.time });
+        }
+        this.lastViewsCostMs = m.costMs;
+        break;
       case 'reply': {
         const p = this.pending.get(m.id);
         if (p === undefined) return;
@@ -195,15 +216,26 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     }
   }
 
-  private query<T>(what: Query, sections?: string[]): Promise<T> {
+  private query<T>(what: Query, sections?: string[], report?: ReportOptions): Promise<T> {
+    return this.ask(what, (id) => ({
+      type: 'query',
+      id,
+      what,
+      ...(sections !== undefined ? { sections } : {}),
+      ...(report !== undefined ? { report } : {}),
+    }));
+  }
+
+  /** Posts the message `make` builds for a new request id and resolves with the worker's `reply`. */
+  private ask<T>(label: string, make: (id: number) => ToWorker): Promise<T> {
     const id = this.nextQuery++;
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new Error(`decoder did not answer "${what}" within ${this.queryTimeoutMs} ms`));
+        reject(new Error(`decoder did not answer "${label}" within ${this.queryTimeoutMs} ms`));
       }, this.queryTimeoutMs);
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
-      this.post({ type: 'query', id, what, ...(sections !== undefined ? { sections } : {}) });
+      this.post(make(id));
     });
   }
 
@@ -281,6 +313,25 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     this.log.error({ err: err.message }, 'capture source failed; serving what was decoded so far');
   }
 
+  /**
+   * Test hook: blocks the decoding worker, as in a batch that never ends, until the returned function is
+   * called. Frames and messages queue up meanwhile; views keep being served from the latest copies.
+   */
+  holdWorker(): () => void {
+    const gate = new SharedArrayBuffer(4);
+    this.post({ type: 'hold', gate });
+    return () => {
+      const cell = new Int32Array(gate);
+      Atomics.store(cell, 0, 1);
+      Atomics.notify(cell, 0);
+    };
+  }
+
+  /** Worker time the latest publication of views took (ms): what views cost the decoder. */
+  get viewsCostMs(): number {
+    return this.lastViewsCostMs;
+  }
+
   /** Hands the worker libpcap's and the hub's counters; it logs and raises alerts for new drops. */
   poll(): void {
     this.packer.flush();
@@ -325,7 +376,6 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   }
 
   stats(): StatsView {
-    const hub = this.hub.stats();
     const base: StatsView = this.latest ?? {
       packets: 0,
       bytes: 0,
@@ -342,32 +392,37 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       ...base,
       decoderDropped: this.decoderDropped,
       capture: this.input.counters(),
-      websocket: { clients: hub.clients, dropped: hub.dropped },
+      websocket: this.hub.view(),
     };
   }
 
-  channels(): Promise<ChannelView[]> {
-    return this.views.get('channels', () => this.query('channels'));
+  tableText(name: TableName): ViewText {
+    // Until the worker's first publication (it publishes at start-up), nothing was decoded: no rows.
+    return this.tables.get(name) ?? { text: '[]', time: this.startedAt / 1000 };
   }
 
-  servers(): Promise<ServerView[]> {
-    return this.views.get('servers', () => this.query('servers'));
+  reportText(sections: readonly string[] | undefined, options: ReportOptions): Promise<ViewText> {
+    const list = sections === undefined ? [] : [...sections];
+    // Checked here, so a wrong name is refused at once and never costs the worker anything.
+    resolveSections(list);
+    const key = `${list.join(',')}|${options.limit ?? 'full'}`;
+    return this.reports.get(key, () => this.query<ViewText>('report', list, options));
   }
 
-  clients(): Promise<ClientView[]> {
-    return this.views.get('clients', () => this.query('clients'));
+  snapshotText(): string {
+    return this.snapshot?.text ?? JSON.stringify(emptySnapshot(Date.now() / 1000, this.stats()));
   }
 
-  searches(): Promise<SearchView[]> {
-    return this.views.get('searches', () => this.query('searches'));
+  /** Tells the worker which streamed records were sent to a client: it keeps those for longer. */
+  sent(records: readonly WireRecord[]): void {
+    const ids = new Float64Array(records.length);
+    for (let i = 0; i < records.length; i++) ids[i] = wireRecordId(records[i]);
+    this.post({ type: 'sent', ids }, [ids.buffer]);
   }
 
-  report(sections?: readonly string[]): Promise<unknown> {
-    const list = sections === undefined ? undefined : [...sections];
-    return this.reports.get(list === undefined ? '' : list.join(','), () => this.query('report', list));
-  }
-
-  snapshotText(): Promise<string> {
-    return this.query('snapshot');
+  /** The full JSON text of streamed record `id`, or undefined when the ring no longer holds it. */
+  async record(id: number): Promise<string | undefined> {
+    const text = await this.ask<string | null>('record', (request) => ({ type: 'record', id: request, record: id }));
+    return text ?? undefined;
   }
 }

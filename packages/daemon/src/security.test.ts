@@ -56,6 +56,10 @@ const HTTP_VARIANTS = [
   '/%61pi/stats',
   '/%61pi/channels',
   '/%61pi/report?section=searches',
+  '/%61pi/record/1',
+  '/api/%72ecord/1',
+  '/API/record/1',
+  '/api/record/1/',
   '/%61%70%69/servers',
   '/api/%73tats',
   '/%6detrics',
@@ -103,6 +107,7 @@ describe('token and Origin checks follow the matched route, not the raw URL', ()
       expect((await app.inject({ url: '/api/stats', headers: auth })).statusCode).toBe(200);
       expect((await app.inject({ url: '/%61pi/stats', headers: auth })).statusCode).toBe(200);
       expect((await app.inject({ url: '/metrics', headers: auth })).statusCode).toBe(200);
+      expect((await app.inject({ url: '/api/record/1', headers: auth })).statusCode).toBe(200);
     });
 
     it(`refuses every spelling of /ws without the token (${where})`, async () => {
@@ -128,7 +133,7 @@ describe('token and Origin checks follow the matched route, not the raw URL', ()
   it('refuses data routes to a cross-origin page in any spelling', async () => {
     const app = await make({ dashboard: true });
     const evil = { origin: 'https://evil.example', host: 'localhost:8080' };
-    for (const url of ['/api/stats', ...HTTP_VARIANTS]) {
+    for (const url of ['/api/stats', '/api/record/1', ...HTTP_VARIANTS]) {
       const res = await app.inject({ url, headers: evil });
       expect({ url, leaks: leaks(res) }).toEqual({ url, leaks: false });
     }
@@ -194,7 +199,7 @@ describe('Host allow-list (DNS rebinding)', () => {
     for (const token of [undefined, 't']) {
       const app = await make({ dashboard: true, listenHost: '127.0.0.1', ...(token !== undefined ? { token } : {}) });
       const auth = token !== undefined ? { authorization: `Bearer ${token}` } : {};
-      for (const url of ['/api/stats', '/metrics', '/', '/%61pi/stats']) {
+      for (const url of ['/api/stats', '/api/record/1', '/metrics', '/', '/%61pi/stats']) {
         const res = await app.inject({ url, headers: { ...rebind, ...auth } });
         expect({ url, status: res.statusCode }).toEqual({ url, status: 421 });
         expect(res.body).toMatch(/--allow-host/);

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import { type DaemonConfig, exposureWarning } from './cli.js';
 import type { WireRecord } from './engine.js';
+import type { RecordRingOptions } from './record-ring.js';
 import { RemoteEngine, type RemoteEngineOptions } from './remote-engine.js';
 import { DaemonError } from './errors.js';
 import { Hub, type HubOptions } from './hub.js';
@@ -26,6 +27,8 @@ export interface StartOptions {
   tickMs?: number;
   snapshotMs?: number;
   hub?: Partial<HubOptions>;
+  /** Bounds of the ring of streamed records behind `GET /api/record/:id`. */
+  recordRing?: Partial<RecordRingOptions>;
   /** Flow-control bounds of the decoding worker (tests shrink them far below a capture's size). */
   engine?: Pick<RemoteEngineOptions, 'maxInFlightBytes' | 'pullWindowBytes'>;
 }
@@ -85,7 +88,7 @@ export function summaryLine(engine: RemoteEngine, hub: Hub<WireRecord, Subscript
     `ca-sharkd: ${s.packets} packets (${s.bytes} bytes), ${s.messages} CA messages (${s.malformed} malformed); ` +
     `libpcap received ${s.capture.received}, dropped ${s.capture.dropped + s.capture.ifDropped}; ` +
     (s.decoderDropped > 0 ? `${s.decoderDropped} frames dropped because decoding fell behind; ` : '') +
-    `WebSocket: ${h.sent} records sent, ${h.dropped} dropped for slow clients`
+    `WebSocket: ${h.sent} records sent, ${h.sampledOut} sampled out for clients that could not take them all`
   );
 }
 
@@ -101,13 +104,18 @@ export async function startDaemon(
   // A misspelt --user, or one the daemon cannot switch to, fails before anything is opened or bound.
   if (config.user !== undefined) checkUser(config.user);
   const source = createSource(config, logger, options.input);
-  const hub = new Hub<WireRecord, SubscriptionFilter>((r) => r, options.hub);
+  const hub = new Hub<WireRecord, SubscriptionFilter>((r) => r, {
+    ...options.hub,
+    // Records a client was sent stay fetchable (GET /api/record/:id) for longer than the rest.
+    onSent: (records) => engine.sent(records),
+  });
   const engine = new RemoteEngine({
     source,
     hub,
     logger,
     logLevel: config.logLevel,
     decoder: { serverPort: config.serverPort, repeaterPort: config.repeaterPort, keepBytes: true },
+    ...(options.recordRing !== undefined ? { recordRing: options.recordRing } : {}),
     ...options.engine,
   });
   try {

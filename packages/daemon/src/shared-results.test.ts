@@ -66,4 +66,36 @@ describe('SharedResults', () => {
     void shared.get('a', compute);
     expect(started).toHaveLength(4);
   });
+
+  it('serves a result up to staleMs past its age at once while one new computation replaces it', async () => {
+    let clock = 0;
+    const shared = new SharedResults(1000, 64, () => clock, 5000);
+    const { started, compute } = deferredCompute();
+    const first = shared.get('k', compute);
+    started[0].resolve('one');
+    await first;
+    clock = 1500;
+    // Stale: the old answer at once, one refresh started however many ask.
+    expect(await shared.get('k', compute)).toBe('one');
+    expect(await shared.get('k', compute)).toBe('one');
+    expect(started).toHaveLength(2);
+    started[1].resolve('two');
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(await shared.get('k', compute)).toBe('two');
+    // A failed refresh keeps the old answer and lets the next caller try again.
+    clock = 3000;
+    expect(await shared.get('k', compute)).toBe('two');
+    started[2].reject(new Error('busy'));
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(await shared.get('k', compute)).toBe('two');
+    expect(started).toHaveLength(4);
+    // Too old to serve: the caller waits for a new one.
+    clock = 10_000;
+    const late = shared.get('k', compute);
+    expect(started).toHaveLength(5);
+    started[4].resolve('three');
+    expect(await late).toBe('three');
+  });
 });

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { WireRecord } from './engine.js';
 import type { HubClientInfo } from './hub.js';
 import type { RunningDaemon } from './server.js';
-import { TestClient, startTestDaemon } from './test-support/daemon.js';
+import { type Frame, TestClient, startTestDaemon } from './test-support/daemon.js';
 
 let daemon: RunningDaemon | undefined;
 let client: TestClient | undefined;
@@ -15,17 +15,16 @@ afterEach(async () => {
   client = undefined;
 });
 
-/** A record of about 1 KB of JSON, as the decoding worker hands it to the hub. */
+/** A live record padded to about 1 KB of JSON, as the decoding worker hands it to the hub. */
 function bigRecord(n: number): WireRecord {
-  const record = {
+  return JSON.stringify({
+    id: n + 1,
     frame: n,
-    timestamp: n,
-    src: '127.0.0.1',
-    dst: '127.0.0.1',
+    t: n,
     pv: 'slow:pv',
-    command: { name: 'EventAddResponse', id: 1, data: Array.from({ length: 100 }, (_, i) => i + 0.5) },
-  };
-  return JSON.stringify(record);
+    cmd: 'EventAddResponse',
+    summary: 'x'.repeat(900),
+  });
 }
 
 /** Opens a client, waits for its hello, then stops reading: the kernel buffers fill, then ws's bufferedAmount grows. */
@@ -38,61 +37,60 @@ async function openNonReading(d: RunningDaemon): Promise<{ c: TestClient; socket
   return { c, socket };
 }
 
-/** Bytes the daemon holds for one client: the socket's backlog plus everything queued in the hub. */
+/** Bytes the daemon holds for one client: the socket's backlog plus everything pending in the hub. */
 function held(info: HubClientInfo): number {
-  return info.bufferedAmount + info.queuedBytes + info.pendingBytes;
+  return info.bufferedAmount + info.pendingRecordBytes + info.pendingBytes;
 }
 
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('a slow WebSocket client', { timeout: 60_000 }, () => {
-  it('is held to a bounded queue and socket backlog, told how many records it lost, and loses nothing silently', async () => {
-    const maxQueueRecords = 1000;
+  it('is held to bounded memory, then sent a sample ending with the newest record, every record counted', async () => {
     const highWaterBytes = 256 * 1024;
+    const maxSampleBytes = 512 * 1024;
     daemon = await startTestDaemon(['--stdin'], {
       input: new PassThrough(),
-      hub: { maxQueueRecords, highWaterBytes, maxQueueBytes: 4 * 1024 * 1024 },
+      hub: { highWaterBytes, maxSampleBytes, maxRecordsPerSecond: 500 },
     });
     const d = daemon;
     const { c, socket } = await openNonReading(d);
 
     let published = 0;
-    let worstQueue = 0;
-    let worstBuffered = 0;
+    let worst = 0;
     for (let round = 0; round < 100; round++) {
       for (let i = 0; i < 300; i++) d.hub.publish([bigRecord(published++)]);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      const info = d.hub.clientInfo()[0];
-      worstQueue = Math.max(worstQueue, info.queued);
-      worstBuffered = Math.max(worstBuffered, info.bufferedAmount);
+      await pause(5);
+      worst = Math.max(worst, held(d.hub.clientInfo()[0]));
     }
-    const info = d.hub.clientInfo()[0];
-    expect(info.dropped).toBeGreaterThan(0);
-    expect(worstQueue).toBeLessThanOrEqual(maxQueueRecords);
-    // At most one frame (a full queue, about 1 MB here) beyond the high-water mark is ever in flight.
-    expect(worstBuffered).toBeLessThanOrEqual(highWaterBytes + 2 * 1024 * 1024);
-    expect((await d.app.inject('/api/stats')).json().websocket.dropped).toBe(info.dropped);
+    // The backlog over the mark is at most one frame (half a second's budget of 1 KB records at 500/s).
+    expect(worst).toBeLessThanOrEqual(highWaterBytes + maxSampleBytes + 600 * 1024);
+    const stats = (await d.app.inject('/api/stats')).json();
+    expect(stats.websocket.matched).toBe(published);
+    expect(stats.websocket.perClient[0].matched).toBe(published);
 
     socket.resume();
-    const droppedNotices = (): number =>
-      c.frames.filter((f) => f.type === 'dropped').reduce((sum, f) => sum + (f.count as number), 0);
-    await c.until(
-      'every record delivered or reported dropped',
-      () => c.records().length + droppedNotices() === published,
-      20_000,
-    );
-    expect(droppedNotices()).toBe(d.hub.stats().dropped);
-    // The newest record always survives: drops take the oldest.
-    expect(c.records().at(-1)?.frame).toBe(published - 1);
+    const frames = (): Frame[] => c.frames.filter((f) => f.type === 'records');
+    const matched = (): number => frames().reduce((sum, f) => sum + (f.matched as number), 0);
+    await c.until('every matched record accounted for in the frames', () => matched() === published, 20_000);
+    const records = c.records();
+    expect(records.at(-1)?.frame).toBe(published - 1);
+    expect(frames().reduce((sum, f) => sum + (f.sent as number), 0)).toBe(records.length);
+    expect(frames().some((f) => f.sampling === true)).toBe(true);
+    expect(d.hub.stats()).toMatchObject({
+      matched: published,
+      sent: records.length,
+      sampledOut: published - records.length,
+      pending: 0,
+    });
   });
 
   it('cannot grow the daemon with bad requests: what it holds stays bounded and it is closed with 1008', async () => {
     const highWaterBytes = 64 * 1024;
-    const maxQueueBytes = 256 * 1024;
+    const maxSampleBytes = 256 * 1024;
     const maxReplyBytes = 64 * 1024;
     daemon = await startTestDaemon(['--stdin'], {
       input: new PassThrough(),
-      hub: { highWaterBytes, maxQueueBytes, maxReplyBytes, maxQueueRecords: 1000 },
+      hub: { highWaterBytes, maxSampleBytes, maxReplyBytes, maxRecordsPerSecond: 20_000 },
     });
     const d = daemon;
     const { c, socket } = await openNonReading(d);
@@ -124,8 +122,8 @@ describe('a slow WebSocket client', { timeout: 60_000 }, () => {
     const info = d.hub.clientInfo()[0];
     if (info !== undefined) worst = Math.max(worst, held(info));
 
-    // Backlog over the mark plus one flush (replies, snapshot, a records frame) plus the queues.
-    expect(worst).toBeLessThanOrEqual(highWaterBytes + 2 * (maxReplyBytes + maxQueueBytes) + 64 * 1024);
+    // Backlog over the mark plus one flush (replies, snapshot, a records frame) plus the pending sample.
+    expect(worst).toBeLessThanOrEqual(highWaterBytes + 2 * (maxReplyBytes + maxSampleBytes) + 64 * 1024);
     expect(d.hub.stats().overBudget).toBe(1);
     expect(d.hub.stats().clients).toBe(0);
 

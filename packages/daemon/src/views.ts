@@ -28,7 +28,39 @@ export interface StatsView {
   /** TCP flows not decoded because they were never recognised as CA (see `--ports`), and their bytes. */
   skippedFlows: { flows: number; bytes: number };
   capture: CaptureStatsView;
-  websocket: { clients: number; dropped: number };
+  websocket: WebSocketStatsView;
+}
+
+/**
+ * WebSocket record delivery (`/api/stats` `websocket`): exact counts of records that matched clients'
+ * filters, were sent, and were sampled out (not sent because a client could not take them all).
+ */
+export interface WebSocketStatsView {
+  clients: number;
+  /** Records matched but not sent, summed over clients since start: the same number as `sampledOut`. */
+  dropped: number;
+  matched?: number;
+  sent?: number;
+  sampledOut?: number;
+  /** One entry per connected client. */
+  perClient?: WebSocketClientView[];
+}
+
+/** One connected WebSocket client's record delivery. */
+export interface WebSocketClientView {
+  id: number;
+  matched: number;
+  sent: number;
+  sampledOut: number;
+  /** Records waiting for its next frame. */
+  pending: number;
+  /** Its latest records frame was a sample. */
+  sampling: boolean;
+  /** Smoothed records per second matched for it and sent to it. */
+  matchedPerSecond: number;
+  sentPerSecond: number;
+  /** Records per second it is sent at most now (less than it asked for while its socket drains slowly). */
+  rate: number;
 }
 
 /**
@@ -210,6 +242,23 @@ export interface SnapshotView {
   };
 }
 
+/** A snapshot of nothing decoded yet, with the given stats. */
+export function emptySnapshot(time: number, stats: StatsView): SnapshotView {
+  return {
+    type: 'snapshot',
+    time,
+    stats,
+    channels: [],
+    channelTotals: { open: 0, closed: 0, closedDropped: 0 },
+    servers: [],
+    clients: [],
+    searches: { top: [], unanswered: [] },
+    errors: [],
+    alerts: [],
+    analysis: { never_found: [], duplicates: [], beacon_anomalies: [], writes: [], redundant_subscriptions: [] },
+  };
+}
+
 // ---- JSON schemas (draft-07 subset that fastify's serializer understands) ----
 
 const num = { type: 'number' } as const;
@@ -267,7 +316,35 @@ export const statsSchema = {
       required: ['received', 'dropped', 'ifDropped'],
       properties: { received: int, dropped: int, ifDropped: int },
     },
-    websocket: { type: 'object', required: ['clients', 'dropped'], properties: { clients: int, dropped: int } },
+    websocket: {
+      type: 'object',
+      required: ['clients', 'dropped'],
+      properties: {
+        clients: int,
+        dropped: int,
+        matched: int,
+        sent: int,
+        sampledOut: int,
+        perClient: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['id', 'matched', 'sent', 'sampledOut', 'pending', 'sampling'],
+            properties: {
+              id: int,
+              matched: int,
+              sent: int,
+              sampledOut: int,
+              pending: int,
+              sampling: { type: 'boolean' },
+              matchedPerSecond: num,
+              sentPerSecond: num,
+              rate: num,
+            },
+          },
+        },
+      },
+    },
   },
 } as const;
 

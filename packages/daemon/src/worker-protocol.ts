@@ -2,15 +2,29 @@
 import type { DecoderOptions } from '@ca-shark/decoder';
 import type { WireRecord } from './engine.js';
 import type { SubscriptionFilter } from './plugins/ws.js';
+import type { RecordRingOptions } from './record-ring.js';
 import type { CaptureCounters, SourceDescription } from './sources/types.js';
+import type { ReportOptions } from './model.js';
 import type { StatsView } from './views.js';
+import type { PublishedViews } from './views-publisher.js';
 
-/** Tables the main thread can ask the worker for. */
-export type Query = 'channels' | 'servers' | 'clients' | 'searches' | 'snapshot' | 'stats' | 'report';
+/**
+ * What the main thread asks the worker for and waits on. Views (snapshot, tables) are never asked for: the
+ * worker publishes them on a cadence (`views`) and the main thread serves its latest copy.
+ */
+export type Query = 'stats' | 'report';
 
 /** Main → worker. */
 export type ToWorker =
-  | { type: 'init'; decoder: DecoderOptions; logLevel: string; tty: boolean; description: SourceDescription }
+  | {
+      type: 'init';
+      decoder: DecoderOptions;
+      logLevel: string;
+      tty: boolean;
+      description: SourceDescription;
+      /** Bounds of the ring of streamed records (defaults: DEFAULT_RECORD_RING). */
+      recordRing?: Partial<RecordRingOptions>;
+    }
   | { type: 'frames'; buffer: ArrayBuffer; frames: number }
   | { type: 'describe'; description: SourceDescription }
   | { type: 'poll'; capture: CaptureCounters; hub: { clients: number; dropped: number }; decoderDropped: number }
@@ -25,7 +39,16 @@ export type ToWorker =
   | { type: 'subscribe'; id: number; filter: SubscriptionFilter }
   /** No client uses subscription `id` any more. */
   | { type: 'unsubscribe'; id: number }
-  | { type: 'query'; id: number; what: Query; sections?: string[] };
+  /**
+   * Tests only: the worker blocks, as in a batch that never ends, until the Int32 at `gate[0]` becomes
+   * non-zero (set with Atomics.store and Atomics.notify). Holds the decoder busy without timing anything.
+   */
+  | { type: 'hold'; gate: SharedArrayBuffer }
+  | { type: 'query'; id: number; what: Query; sections?: string[]; report?: ReportOptions }
+  /** Ids of records the hub sent to clients (kept for longer, see StreamedRecords). */
+  | { type: 'sent'; ids: Float64Array }
+  /** The full JSON text of streamed record `record` (its id), answered as a `reply` with null when gone. */
+  | { type: 'record'; id: number; record: number };
 
 /** Worker → main. */
 export type FromWorker =
@@ -42,4 +65,6 @@ export type FromWorker =
    * capture, dropping batches) while the worker is behind.
    */
   | { type: 'decoded'; batchBytes: number }
+  /** Views computed on the worker's cadence; the main thread answers from the latest ones. */
+  | ({ type: 'views' } & PublishedViews)
   | { type: 'reply'; id: number; value: unknown; error?: string };

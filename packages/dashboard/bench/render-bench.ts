@@ -1,11 +1,15 @@
 /**
- * Render bench: drives ~50,000 CA messages/s into the page and reports the longest main-thread task
- * the browser saw (PerformanceObserver 'longtask', tasks over 50 ms) while the live table renders.
+ * Render bench: floods the page with CA messages and reports the longest main-thread task the browser
+ * saw (PerformanceObserver 'longtask', tasks over 50 ms) while the live table renders, then switches
+ * through the views and reports how long each switch took (click to the next painted frame) and how many
+ * rows each view put in the DOM. The fake daemon samples as the daemon does (`--max-per-second`) and
+ * fills every table with `--table-rows` rows.
  *
- *   pnpm --filter @ca-shark/dashboard bench                       # fake daemon fixture, 50k msg/s, 5 s
- *   tsx bench/render-bench.ts --rate 100000 --seconds 10
- *   tsx bench/render-bench.ts --url http://127.0.0.1:8080/        # a running ca-sharkd (drive it yourself)
- *   tsx bench/render-bench.ts --daemon                            # as root: ca-sharkd -i lo + ca-sim IOC and
+ *   pnpm --filter @ca-shark/dashboard bench                       # fake daemon fixture, 100k msg/s, 5 s
+ *   tsx --conditions=source bench/render-bench.ts --dist /tmp/old-dist --format full  # a page built before the compact stream
+ *   tsx --conditions=source bench/render-bench.ts --rate 100000 --seconds 10
+ *   tsx --conditions=source bench/render-bench.ts --url http://127.0.0.1:8080/        # a running ca-sharkd (drive it yourself)
+ *   tsx --conditions=source bench/render-bench.ts --daemon                            # as root: ca-sharkd -i lo + ca-sim IOC and
  *                                                                 # monitor load aimed at --rate msg/s
  *
  * Needs a built page (`vite build`, done by the `bench` script) and Debian's /usr/bin/chromium.
@@ -18,8 +22,12 @@ import { startFakeDaemon, type FakeDaemon } from '../e2e/fake-daemon.js';
 
 const { values } = parseArgs({
   options: {
-    rate: { type: 'string', default: '50000' },
+    rate: { type: 'string', default: '100000' },
     seconds: { type: 'string', default: '5' },
+    dist: { type: 'string' },
+    format: { type: 'string', default: 'compact' },
+    'max-per-second': { type: 'string', default: '2000' },
+    'table-rows': { type: 'string', default: '500' },
     url: { type: 'string' },
     view: { type: 'string', default: 'live' },
     daemon: { type: 'boolean', default: false },
@@ -131,12 +139,20 @@ if (values.daemon) {
   ]);
   await new Promise((r) => setTimeout(r, 3000));
 } else if (!url) {
-  fake = await startFakeDaemon({ distDir: resolve(PACKAGE_DIR, 'dist'), rate });
+  fake = await startFakeDaemon({
+    distDir: resolve(values.dist ?? resolve(PACKAGE_DIR, 'dist')),
+    rate,
+    format: values.format === 'full' ? 'full' : 'compact',
+    maxPerSecond: Number(values['max-per-second']),
+    tableRows: Number(values['table-rows']),
+  });
   url = fake.url;
 }
 const browser = await launchBrowser();
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  // tsx keeps function names with a `__name` helper that the page does not have.
+  await page.addInitScript({ content: 'window.__name = (f) => f;' });
   // Observe from the very first script, so page start-up counts too.
   await page.addInitScript(() => {
     const w = window as unknown as {
@@ -167,12 +183,49 @@ try {
   await page.waitForTimeout(seconds * 1000);
   const sentDuring = (fake?.sent() ?? 0) - sentBefore;
   const stats = url && !fake ? await daemonStats(url) : null;
+  const bar = await page.evaluate(() => {
+    const el = document.querySelector('[data-testid=status-bar]');
+    return { lag: el?.getAttribute('data-lag-ms') ?? null, sampling: el?.getAttribute('data-sampling') ?? null };
+  });
+  const streaming = await page.evaluate(() => ({
+    ...(window as unknown as { __bench: Omit<PageNumbers, 'rows'> }).__bench,
+  }));
+  // Tab switches under the same flood: click, then wait for the view and the next painted frame.
+  const switches: { view: string; ms: number; domRows: number }[] = [];
+  for (const view of ['channels', 'clients', 'searches', 'errors', 'servers', 'latency', 'live', 'channels', 'live']) {
+    await page.waitForTimeout(700);
+    const r = await page.evaluate(async (v) => {
+      const root: Record<string, string> = {
+        live: '[data-testid=live-scroller]',
+        channels: '[data-testid=channels-view]',
+        clients: '[data-testid=clients-view]',
+        searches: '[data-testid=searches-view]',
+        errors: '[data-testid=errors-view]',
+        servers: '[data-testid=servers-view]',
+        latency: '[data-testid=latency-view]',
+      };
+      const t0 = performance.now();
+      (document.querySelector(`nav a[data-view=${v}]`) as HTMLElement).click();
+      await new Promise<void>((done) => {
+        const check = (): void => {
+          if (document.querySelector(root[v])) requestAnimationFrame(() => setTimeout(done, 0));
+          else requestAnimationFrame(check);
+        };
+        check();
+      });
+      const ms = performance.now() - t0;
+      const domRows = document.querySelectorAll('tbody tr, [data-testid=live-row]').length;
+      return { ms, domRows };
+    }, view);
+    switches.push({ view, ...r });
+  }
   const n = await page.evaluate(() => {
     const b = (window as unknown as { __bench: Omit<PageNumbers, 'rows'> }).__bench;
     const rows =
       document.querySelector('[data-testid=status-bar]')?.textContent?.match(/rows\s*([\d\s\u2009]+)/)?.[1] ?? '?';
     return { ...b, rows: rows.trim() };
   });
+  const slowest = switches.reduce((a, b) => (b.ms > a.ms ? b : a), switches[0]);
   const lines = [
     `source            ${fake ? `fake daemon fixture, offered ${rate.toLocaleString('en-US')} msg/s` : values.daemon ? `ca-sharkd -i lo with ca-sim load aimed at ${rate.toLocaleString('en-US')} msg/s` : url}`,
     ...(stats
@@ -186,10 +239,15 @@ try {
           `delivered         ${Math.round(sentDuring / seconds).toLocaleString('en-US')} msg/s to the page (${fake.dropped().toLocaleString('en-US')} dropped for backpressure)`,
         ]
       : []),
+    `page              ${fake ? `${values.format} stream, ${Number(values['table-rows']).toLocaleString('en-US')} rows per table` : ''}`,
     `rows held         ${n.rows}`,
-    `longest task      ${n.longest.toFixed(0)} ms while streaming (PerformanceObserver longtask; 0 = none over 50 ms)`,
+    `status bar        data-lag-ms=${bar.lag} data-sampling=${bar.sampling}`,
+    `longest task      ${streaming.longest.toFixed(0)} ms while streaming (PerformanceObserver longtask; 0 = none over 50 ms)`,
+    `tasks over 50 ms  ${streaming.over50} of ${streaming.tasks} long tasks while streaming`,
+    `tab switches      ${switches.map((x) => `${x.view} ${x.ms.toFixed(0)} ms (${x.domRows} rows)`).join(', ')}`,
+    `slowest switch    ${slowest.view} ${slowest.ms.toFixed(0)} ms`,
+    `longest task      ${n.longest.toFixed(0)} ms over streaming and switching; ${n.over50} tasks over 50 ms`,
     `start-up          longest task ${n.startupLongest.toFixed(0)} ms (loading and first render, not counted above)`,
-    `tasks over 50 ms  ${n.over50} of ${n.tasks} long tasks`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 } finally {

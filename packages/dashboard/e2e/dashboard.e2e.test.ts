@@ -2,15 +2,18 @@
  * The page in headless Chromium against the fake daemon fixture (contract-level): live rows, filter,
  * record detail, every view, keyboard, deep links, reconnect. Screenshots go to test-results/.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { artefact, buildDashboard, launchBrowser, openTestPage, rowPvs } from './browser.js';
-import { startFakeDaemon, type FakeDaemon } from './fake-daemon.js';
+import { artefact, rowPvs } from './browser.js';
+import type { FakeDaemon } from './fake-daemon.js';
+import { useFakeDaemonPage } from './fixture.js';
 
+const fx = useFakeDaemonPage('test-results/dist-fake', { rate: 400 });
+const pageErrors = fx.pageErrors;
 let fake: FakeDaemon;
 let browser: Browser;
 let page: Page;
-const pageErrors: string[] = [];
+beforeAll(() => void ({ fake, browser, page } = fx));
 
 /** The text of each body row of a DataTable, cells joined by spaces. */
 async function tableRows(p: Page, testid: string): Promise<string[]> {
@@ -18,18 +21,6 @@ async function tableRows(p: Page, testid: string): Promise<string[]> {
     .locator(`[data-testid=${testid}] tbody tr`)
     .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '').join(' ')));
 }
-
-beforeAll(async () => {
-  const dist = await buildDashboard('test-results/dist-fake');
-  fake = await startFakeDaemon({ distDir: dist, rate: 400 });
-  browser = await launchBrowser();
-  page = await openTestPage(browser, pageErrors);
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await fake?.close();
-});
 
 describe('dashboard against the fake daemon', { timeout: 60_000 }, () => {
   it('shows live rows with PV names, newest first', async () => {

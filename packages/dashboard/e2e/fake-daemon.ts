@@ -1,7 +1,8 @@
 /**
  * TEST FIXTURE, not product code: a stand-in for `ca-sharkd` that speaks the dashboard's WebSocket and
- * HTTP contract (hello, batched records, snapshots, dropped notices, subscriptions) with synthetic CA
- * traffic, and serves the built page. It lets the browser tests and the render bench run without
+ * HTTP contract (hello, compact `records` frames that sample when a page cannot take everything, snapshots,
+ * dropped notices, subscriptions, `GET /api/record/:id` from a bounded ring) with synthetic CA traffic, and
+ * serves the built page. It lets the browser tests and the render bench run without
  * capture privileges; the end-to-end test against the real daemon lives in daemon.e2e.test.ts.
  */
 import { createReadStream, existsSync, statSync } from 'node:fs';
@@ -18,6 +19,7 @@ import type {
   SubscribeFilter,
 } from '../src/lib/contract.js';
 import { compileFilter, type RecordPredicate } from '../src/lib/filter.js';
+import { liveRecordOf } from '../src/lib/live-record.js';
 
 /** Options of {@link startFakeDaemon}. */
 export interface FakeDaemonOptions {
@@ -29,6 +31,19 @@ export interface FakeDaemonOptions {
   tickMs?: number;
   /** Bytes a client may have unsent before its records are dropped (default 8 MiB). */
   maxBuffered?: number;
+  /**
+   * `compact` (default): LiveRecord frames with matched/sent/rate/sampling, as the daemon sends since issue
+   * 12. `full`: full records and nothing else, as daemons before it did (the page still reads those).
+   */
+  format?: 'compact' | 'full';
+  /** Most records a second sent to one page; above it the frames carry a sample (default 20,000). */
+  maxPerSecond?: number;
+  /** Latest records `GET /api/record/:id` still answers (default 100,000). */
+  held?: number;
+  /** Rows added to each snapshot table (channels, clients, top searches, errors), to load the views. */
+  tableRows?: number;
+  /** Token the daemon requires on /api and /ws (`?token=` or `Authorization: Bearer`), none by default. */
+  token?: string;
 }
 
 /** A running fake daemon. */
@@ -42,8 +57,18 @@ export interface FakeDaemon {
   sent(): number;
   /** Records dropped for slow clients. */
   dropped(): number;
+  /** Records that matched a page's filter but were left out of its sample. */
+  unsent(): number;
+  /** Ids asked of `GET /api/record/:id`, in order. */
+  recordRequests: number[];
   /** Closes every WebSocket (the page should reconnect). */
   kickClients(): void;
+  /** Stops (true) or restarts record frames while snapshots go on, as a stalled stream would. */
+  stall(on: boolean): void;
+  /** From now on `GET /api/record/:id` answers only for the latest `n` records. */
+  holdOnly(n: number): void;
+  /** Changes the rows added to each snapshot table. */
+  setTableRows(n: number): void;
   close(): Promise<void>;
 }
 
@@ -96,16 +121,13 @@ function base(t: number, frame: number, udp: boolean, fromServer: boolean): Omit
   };
 }
 
-/** A record whose command is the decoder's own shape (a drifted field name does not compile). */
-type FakeRecord = Omit<RecordJSON, 'command'> & { command: CaCommandJSON };
-
 /** Deterministic synthetic traffic: a mix of searches, a search storm for a missing PV, monitors, reads, writes. */
 export class TrafficGenerator {
   private frame = 0;
   private counter = 0;
 
   /** The record number `n` of the cycle, stamped at time `t` (Unix seconds). */
-  next(t: number): FakeRecord {
+  next(t: number): RecordJSON {
     const n = this.frame++;
     const f = n + 1;
     switch (n % 10) {
@@ -114,7 +136,7 @@ export class TrafficGenerator {
         return {
           ...base(t, f, true, false),
           pv,
-          command: { name: 'SearchRequest', id: 6, pv, cid: n % 1000, reply: 5, version: 13 },
+          command: { name: 'SearchRequest', id: 6, pv, cid: n % 1000, reply: 5, version: 13 } satisfies CaCommandJSON,
           size: 40,
           raw: headerHex(6, stringPayloadHex(pv), 5, 13, n % 1000, n % 1000),
         };
@@ -132,7 +154,7 @@ export class TrafficGenerator {
             use_source_address: true,
             cid: (n - 1) % 1000,
             version: 13,
-          },
+          } satisfies CaCommandJSON,
           latency: 0.0004 + (n % 7) * 0.0001,
           request: { frame: f - 1, timestamp: t, command: 'SearchRequest' },
           size: 24,
@@ -171,7 +193,7 @@ export class TrafficGenerator {
               secondsPastEpoch: secs,
               nanoseconds: nsec,
             },
-          },
+          } satisfies CaCommandJSON,
           size: 40,
           raw: headerHex(
             1,
@@ -196,7 +218,7 @@ export class TrafficGenerator {
             data_count: 1,
             sid: 3,
             ioid: n,
-          },
+          } satisfies CaCommandJSON,
           size: 16,
           raw: headerHex(15, '', 31, 1, 3, n),
         };
@@ -225,7 +247,7 @@ export class TrafficGenerator {
               severityName: 'NO_ALARM',
               enumStrings: ['Off', 'On', 'Fault'],
             },
-          },
+          } satisfies CaCommandJSON,
           size: 440,
         };
       case 7:
@@ -242,7 +264,7 @@ export class TrafficGenerator {
             sid: 4,
             ioid: n,
             data: [n],
-          },
+          } satisfies CaCommandJSON,
           size: 24,
           raw: headerHex(19, `${(n >>> 0).toString(16).padStart(8, '0')}00000000`, 5, 1, 4, n),
         };
@@ -265,7 +287,7 @@ export class TrafficGenerator {
             severity: failed ? 'WARNING' : 'SUCCESS',
             ...(failed ? { failed: true as const } : {}),
             ioid: n - 1,
-          },
+          } satisfies CaCommandJSON,
           size: 16,
           raw: headerHex(19, '', 5, 1, failed ? 160 : 1, n - 1),
         };
@@ -283,7 +305,7 @@ export class TrafficGenerator {
             beacon_id: n,
             address: SERVER,
             address_raw: 0x7f000001,
-          },
+          } satisfies CaCommandJSON,
           size: 16,
           raw: headerHex(13, '', 13, SERVER_PORT, n, 0x7f000001),
         };
@@ -299,6 +321,7 @@ export function fakeSnapshot(
   rate: number,
   websocketDropped: number,
   clients: number,
+  extraRows = 0,
 ): SnapshotMessage {
   const searches = Math.floor(messages / 10);
   const missing = Math.floor(messages / 20);
@@ -341,7 +364,7 @@ export function fakeSnapshot(
     ...extra,
   });
   const timeToFind = { count: 2, mean: 0.0505, min: 0.0005, p50: 0.0505, p90: 0.0905, p99: 0.0995, max: 0.1005 };
-  return {
+  const snap: SnapshotMessage = {
     type: 'snapshot',
     time: now,
     stats: {
@@ -461,6 +484,49 @@ export function fakeSnapshot(
     alerts: fakeAlerts(now, started, missing),
     analysis: fakeAnalysis(now, started, missing),
   };
+  for (let i = 0; i < extraRows; i++) {
+    // A beamline's worth of channels, clients, searched names and errors, to load the views.
+    const pv = `sim:bulk:${String(i).padStart(5, '0')}`;
+    snap.channels.push(channel(pv, 'DOUBLE', [i / 7], { circuit: 2 + (i % 50), updateRate: i % 13 }));
+    if (i % 10 === 0) {
+      const host = `10.1.${(i >> 8) & 255}.${i & 255}`;
+      snap.clients.push({
+        process: `udp ${host}:${40000 + (i % 1000)}`,
+        host,
+        hostname: `opi-${i}`,
+        user: 'operator',
+        searchPort: 40000 + (i % 1000),
+        circuitEndpoints: [`${host}:${41000 + (i % 1000)}`],
+        circuits: 1,
+        channels: 10,
+        searches: i,
+        searchRate: i / 100,
+        timeToFind: null,
+      });
+      snap.searches.top.push({
+        pv,
+        count: i,
+        clients: 1 + (i % 5),
+        answered: true,
+        servers: [`${SERVER}:${SERVER_PORT}`],
+        timeToFind: null,
+        firstSeen: started,
+        lastSeen: now,
+      });
+    }
+    if (i % 20 === 0) {
+      snap.errors.push({
+        time: now - (i % 60),
+        command: 'ReadNotifyResponse',
+        pv,
+        src: SERVER,
+        dst: CLIENT,
+        detail: 'NORDACCESS',
+      });
+    }
+  }
+  snap.channelTotals.open += extraRows;
+  return snap;
 }
 
 /** A second IOC that also serves `sim:dup` (the duplicate-PV case), and a second route to the first. */
@@ -627,6 +693,33 @@ interface Conn {
   ws: WebSocket;
   predicate: RecordPredicate;
   paused: boolean;
+  /** Fraction of a record of sending budget carried to the next frame. */
+  budget: number;
+  /** Smoothed per-second rates of the records matched and sent. */
+  rate: { matched: number; sent: number };
+}
+
+/** Bytes unsent to a page above which its next snapshot is skipped. */
+const SNAPSHOT_BACKLOG = 1024 * 1024;
+
+/** Time constant of the smoothed rates in `records` frames (the daemon smooths over ~1-2 s). */
+const RATE_TAU_S = 1;
+
+/**
+ * Indexes of `count` items of `[0, matched)` spread evenly, ascending, the last one always included: the
+ * sample a page gets when it cannot take everything.
+ */
+export function sampleIndexes(matched: number, count: number): number[] {
+  if (count >= matched) return Array.from({ length: matched }, (_, i) => i);
+  const out = new Array<number>(count);
+  for (let j = 0; j < count; j++) out[count - 1 - j] = matched - 1 - Math.floor((j * matched) / count);
+  return out;
+}
+
+function authorised(req: IncomingMessage, token: string | undefined): boolean {
+  if (token === undefined) return true;
+  const q = new URL(req.url ?? '/', 'http://x').searchParams.get('token');
+  return q === token || req.headers.authorization === `Bearer ${token}`;
 }
 
 /** Starts the fake daemon on 127.0.0.1 and an ephemeral port. */
@@ -635,26 +728,69 @@ export async function startFakeDaemon(opts: FakeDaemonOptions): Promise<FakeDaem
   const rate = opts.rate ?? 200;
   const tickMs = opts.tickMs ?? 100;
   const maxBuffered = opts.maxBuffered ?? 8 * 1024 * 1024;
+  const format = opts.format ?? 'compact';
+  const maxPerSecond = opts.maxPerSecond ?? 20_000;
+  const held = opts.held ?? 100_000;
+  let tableRows = opts.tableRows ?? 0;
+  const token = opts.token;
   const started = Date.now() / 1000;
   const gen = new TrafficGenerator();
   let messages = 0;
   let sent = 0;
   let dropped = 0;
+  let unsent = 0;
   const subscriptions: SubscribeFilter[] = [];
   const reportRequests: string[][] = [];
+  const recordRequests: number[] = [];
   const conns = new Set<Conn>();
+
+  // The traffic repeats a pool of records serialised once, so the fixture can offer tens of thousands of
+  // messages per second from one core; each copy gets a fresh id, frame number and timestamp.
+  const POOL_SIZE = 4000;
+  const pool = Array.from({ length: POOL_SIZE }, () => {
+    const r = gen.next(started);
+    const { frame: _frame, timestamp: _timestamp, ...rest } = r;
+    const { id: _id, frame: _f, t: _t, ...live } = liveRecordOf(r, 0);
+    return { record: r, tail: JSON.stringify(rest).slice(1), liveTail: JSON.stringify(live).slice(1) };
+  });
+  /** Capture time of record `id` (= its frame number) at `times[id % held]`, while it is held. */
+  const times = new Float64Array(held);
+  let frameNo = 0;
+  let holding = held;
+  let stalled = false;
+
+  /** The full record `id` while the ring holds it. */
+  function heldRecord(id: number): RecordJSON | null {
+    if (!Number.isInteger(id) || id < 1 || id > frameNo || id <= frameNo - holding) return null;
+    return { ...pool[(id - 1) % POOL_SIZE].record, frame: id, timestamp: times[id % held] };
+  }
+
+  const json = (res: ServerResponse, status: number, body: unknown): void => {
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  };
 
   const server: Server = createServer((req, res) => {
     const url = req.url ?? '/';
+    if (url.startsWith('/api/') && !authorised(req, token)) {
+      res.writeHead(401).end('missing or wrong token\n');
+      return;
+    }
     if (url.startsWith('/api/health')) {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(
-        JSON.stringify({
-          status: 'ok',
-          uptime: Date.now() / 1000 - started,
-          source: { kind: 'demo', iface: 'lo', linktype: 1 },
-          eof: false,
-        }),
-      );
+      json(res, 200, {
+        status: 'ok',
+        uptime: Date.now() / 1000 - started,
+        source: { kind: 'demo', iface: 'lo', linktype: 1 },
+        eof: false,
+      });
+      return;
+    }
+    const recordMatch = /^\/api\/record\/(\d+)(?:\?|$)/.exec(url);
+    if (recordMatch && format === 'compact') {
+      const id = Number(recordMatch[1]);
+      recordRequests.push(id);
+      const r = heldRecord(id);
+      if (r) json(res, 200, r);
+      else json(res, 404, { error: `record ${id} is no longer held` });
       return;
     }
     if (url.startsWith('/api/report')) {
@@ -666,14 +802,18 @@ export async function startFakeDaemon(opts: FakeDaemonOptions): Promise<FakeDaem
         sections.length === 0 || sections.includes('search_storms')
           ? { search_storms: fakeStorms(now, started, searches, Math.floor(messages / 20)) }
           : {};
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      json(res, 200, body);
       return;
     }
     serveStatic(root, req, res);
   });
-  const wss = new WebSocketServer({ server, path: '/ws' });
+  const wss = new WebSocketServer({
+    server,
+    path: '/ws',
+    verifyClient: (info: { req: IncomingMessage }) => authorised(info.req, token),
+  });
   wss.on('connection', (ws) => {
-    const conn: Conn = { ws, predicate: () => true, paused: false };
+    const conn: Conn = { ws, predicate: () => true, paused: false, budget: 0, rate: { matched: 0, sent: 0 } };
     conns.add(conn);
     ws.send(
       JSON.stringify({
@@ -693,21 +833,29 @@ export async function startFakeDaemon(opts: FakeDaemonOptions): Promise<FakeDaem
         const filter = msg.filter ?? {};
         subscriptions.push(filter);
         conn.predicate = compileFilter(filter);
+        ws.send(JSON.stringify({ type: 'subscribed', filter }));
       } else if (msg.type === 'pause') conn.paused = true;
       else if (msg.type === 'resume') conn.paused = false;
     });
     ws.on('close', () => conns.delete(conn));
   });
 
-  // The traffic repeats a pool of records serialised once, so the fixture can offer tens of thousands of
-  // messages per second from one core; each copy gets a fresh frame number and timestamp.
-  const POOL_SIZE = 4000;
-  const pool = Array.from({ length: POOL_SIZE }, () => {
-    const r = gen.next(started);
-    const { frame: _frame, timestamp: _timestamp, ...rest } = r;
-    return { record: r, tail: JSON.stringify(rest).slice(1) };
-  });
-  let frameNo = 0;
+  /** The compact frame of the records `ids` (ascending) for `c`, out of `matched` that matched. */
+  function compactFrame(c: Conn, t: number, matched: number, ids: number[]): string {
+    const dt = tickMs / 1000;
+    const k = 1 - Math.exp(-dt / RATE_TAU_S);
+    c.rate.matched += (matched / dt - c.rate.matched) * k;
+    c.rate.sent += (ids.length / dt - c.rate.sent) * k;
+    const parts = ids.map(
+      (id) => `{"id":${id},"frame":${id},"t":${times[id % held]},${pool[(id - 1) % POOL_SIZE].liveTail}`,
+    );
+    return (
+      `{"type":"records","time":${t},"matched":${matched},"sent":${ids.length},` +
+      `"rate":{"matched":${c.rate.matched},"sent":${c.rate.sent}},"sampling":${ids.length < matched},` +
+      `"records":[${parts.join(',')}]}`
+    );
+  }
+
   let carry = 0;
   const tick = setInterval(() => {
     const t = Date.now() / 1000;
@@ -717,28 +865,46 @@ export async function startFakeDaemon(opts: FakeDaemonOptions): Promise<FakeDaem
     const first = frameNo;
     frameNo += n;
     messages += n;
+    for (let i = 0; i < n; i++) times[(first + i + 1) % held] = t - ((n - i) * tickMs) / 1000 / Math.max(1, n);
     for (const c of conns) {
-      if (c.paused || c.ws.readyState !== c.ws.OPEN) continue;
-      const parts: string[] = [];
-      for (let i = 0; i < n; i++) {
-        const p = pool[(first + i) % POOL_SIZE];
-        if (!c.predicate(p.record)) continue;
-        const ts = t - ((n - i) * tickMs) / 1000 / Math.max(1, n);
-        parts.push(`{"frame":${first + i + 1},"timestamp":${ts},${p.tail}`);
-      }
-      if (parts.length === 0) continue;
-      if (c.ws.bufferedAmount > maxBuffered) {
-        dropped += parts.length;
-        c.ws.send(JSON.stringify({ type: 'dropped', count: parts.length }));
+      if (stalled || c.paused || c.ws.readyState !== c.ws.OPEN) continue;
+      const ids: number[] = [];
+      for (let i = 0; i < n; i++) if (c.predicate(pool[(first + i) % POOL_SIZE].record)) ids.push(first + i + 1);
+      if (format === 'full') {
+        if (ids.length === 0) continue;
+        if (c.ws.bufferedAmount > maxBuffered) {
+          dropped += ids.length;
+          c.ws.send(JSON.stringify({ type: 'dropped', count: ids.length }));
+          continue;
+        }
+        sent += ids.length;
+        const parts = ids.map(
+          (id) => `{"frame":${id},"timestamp":${times[id % held]},${pool[(id - 1) % POOL_SIZE].tail}`,
+        );
+        c.ws.send(`{"type":"records","records":[${parts.join(',')}]}`);
         continue;
       }
-      sent += parts.length;
-      c.ws.send(`{"type":"records","records":[${parts.join(',')}]}`);
+      // The daemon sends every matched record while the page keeps up and an even sample (newest
+      // included) above its budget, with the counts that let the page say what it is not shown.
+      c.budget = Math.min(c.budget + (maxPerSecond * tickMs) / 1000, 2 * ((maxPerSecond * tickMs) / 1000));
+      const take = Math.min(ids.length, Math.floor(c.budget));
+      c.budget -= take;
+      const chosen = sampleIndexes(ids.length, take).map((j) => ids[j]);
+      if (c.ws.bufferedAmount > maxBuffered) {
+        dropped += chosen.length;
+        unsent += ids.length - chosen.length;
+        c.ws.send(JSON.stringify({ type: 'dropped', count: chosen.length }));
+        continue;
+      }
+      sent += chosen.length;
+      unsent += ids.length - chosen.length;
+      c.ws.send(compactFrame(c, t, ids.length, chosen));
     }
   }, tickMs);
   const snap = setInterval(() => {
-    const s = JSON.stringify(fakeSnapshot(Date.now() / 1000, started, messages, rate, dropped, conns.size));
-    for (const c of conns) if (c.ws.readyState === c.ws.OPEN) c.ws.send(s);
+    const s = JSON.stringify(fakeSnapshot(Date.now() / 1000, started, messages, rate, dropped, conns.size, tableRows));
+    // As the daemon: a page still draining keeps only the newest snapshot (here: gets none this time).
+    for (const c of conns) if (c.ws.readyState === c.ws.OPEN && c.ws.bufferedAmount < SNAPSHOT_BACKLOG) c.ws.send(s);
   }, 1000);
 
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
@@ -747,10 +913,21 @@ export async function startFakeDaemon(opts: FakeDaemonOptions): Promise<FakeDaem
     url: `http://127.0.0.1:${port}/`,
     subscriptions,
     reportRequests,
+    recordRequests,
     sent: () => sent,
     dropped: () => dropped,
+    unsent: () => unsent,
     kickClients: () => {
       for (const c of conns) c.ws.terminate();
+    },
+    stall: (on) => {
+      stalled = on;
+    },
+    holdOnly: (n) => {
+      holding = Math.min(held, n);
+    },
+    setTableRows: (n) => {
+      tableRows = n;
     },
     close: async () => {
       clearInterval(tick);

@@ -3,15 +3,17 @@
  * the daemon unchanged, and an invalid filter is reported next to the bar while the previous filter (its
  * subscription, rows and URL) stays in force.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { artefact, buildDashboard, launchBrowser, openTestPage, rowPvs } from './browser.js';
-import { startFakeDaemon, type FakeDaemon } from './fake-daemon.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { artefact, rowPvs } from './browser.js';
+import type { FakeDaemon } from './fake-daemon.js';
+import { useFakeDaemonPage } from './fixture.js';
 
+const fx = useFakeDaemonPage('test-results/dist-filter', { rate: 300 });
+const pageErrors = fx.pageErrors;
 let fake: FakeDaemon;
-let browser: Browser;
 let page: Page;
-const pageErrors: string[] = [];
+beforeAll(() => void ({ fake, page } = fx));
 
 /** Types `text` into the filter field `name` (replacing what is there) and presses Enter. */
 async function typeFilter(p: Page, name: 'pv' | 'host' | 'command', text: string): Promise<void> {
@@ -19,18 +21,6 @@ async function typeFilter(p: Page, name: 'pv' | 'host' | 'command', text: string
   await input.fill(text);
   await input.press('Enter');
 }
-
-beforeAll(async () => {
-  const dist = await buildDashboard('test-results/dist-filter');
-  fake = await startFakeDaemon({ distDir: dist, rate: 300 });
-  browser = await launchBrowser();
-  page = await openTestPage(browser, pageErrors);
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await fake?.close();
-});
 
 describe('filter bar against the fake daemon', { timeout: 60_000 }, () => {
   it('sends a brace glob whole and shows the PVs of every alternative', async () => {

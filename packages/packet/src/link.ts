@@ -153,54 +153,69 @@ function familyToEthertype(af: number): number {
   return 0;
 }
 
-/** Build the public link record of a frame (the frame must have passed {@link locateNetwork}). */
-export function linkRecord(linktype: number, data: Uint8Array): LinkRecord {
-  const loc: NetworkLocation = { offset: -1, ethertype: 0 };
-  locateNetwork(linktype, data, 0, data.length, loc);
+/**
+ * Build the public link record of the frame `data[start, end)` (by default the whole of `data`; the
+ * frame must have passed {@link locateNetwork}). `ethertype` is what locateNetwork found, when the caller
+ * has it, so the headers are not walked twice.
+ */
+export function linkRecord(
+  linktype: number,
+  data: Uint8Array,
+  start = 0,
+  end = data.length,
+  ethertype?: number,
+): LinkRecord {
+  if (ethertype === undefined) {
+    const loc: NetworkLocation = { offset: -1, ethertype: 0 };
+    locateNetwork(linktype, data, start, end, loc);
+    ethertype = loc.ethertype;
+  }
+  const n = end - start;
   switch (linktype) {
     case LINKTYPE.ETHERNET: {
-      const rec: LinkRecord = { type: 'ethernet', linktype, ethertype: loc.ethertype };
-      if (data.length >= ETH_HEADER_LEN) {
-        rec.dst = hwAddress(data, ETH_OFF_DST, MAC_LEN);
-        rec.src = hwAddress(data, ETH_OFF_SRC, MAC_LEN);
-        addVlans(rec, data, ETH_HEADER_LEN, (data[ETH_OFF_TYPE] << 8) | data[ETH_OFF_TYPE + 1]);
+      const rec: LinkRecord = { type: 'ethernet', linktype, ethertype };
+      if (n >= ETH_HEADER_LEN) {
+        rec.dst = hwAddress(data, start + ETH_OFF_DST, MAC_LEN);
+        rec.src = hwAddress(data, start + ETH_OFF_SRC, MAC_LEN);
+        addVlans(rec, data, start + ETH_HEADER_LEN, end, u16(data, start + ETH_OFF_TYPE));
       }
       return rec;
     }
     case LINKTYPE.LINUX_SLL: {
-      const rec: LinkRecord = { type: 'sll', linktype, ethertype: loc.ethertype };
-      if (data.length >= SLL_HEADER_LEN) {
-        rec.packetType = (data[SLL_OFF_PKTTYPE] << 8) | data[SLL_OFF_PKTTYPE + 1];
-        const alen = Math.min((data[SLL_OFF_ADDRLEN] << 8) | data[SLL_OFF_ADDRLEN + 1], SLL_MAX_ADDR);
-        if (alen > 0) rec.src = hwAddress(data, SLL_OFF_ADDR, alen);
-        addVlans(rec, data, SLL_HEADER_LEN, (data[SLL_OFF_PROTOCOL] << 8) | data[SLL_OFF_PROTOCOL + 1]);
+      const rec: LinkRecord = { type: 'sll', linktype, ethertype };
+      if (n >= SLL_HEADER_LEN) {
+        rec.packetType = u16(data, start + SLL_OFF_PKTTYPE);
+        const alen = Math.min(u16(data, start + SLL_OFF_ADDRLEN), SLL_MAX_ADDR);
+        if (alen > 0) rec.src = hwAddress(data, start + SLL_OFF_ADDR, alen);
+        addVlans(rec, data, start + SLL_HEADER_LEN, end, u16(data, start + SLL_OFF_PROTOCOL));
       }
       return rec;
     }
     case LINKTYPE.LINUX_SLL2: {
-      const rec: LinkRecord = { type: 'sll2', linktype, ethertype: loc.ethertype };
-      if (data.length >= SLL2_HEADER_LEN) {
-        rec.ifindex = new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(SLL2_OFF_IFINDEX, false);
-        rec.packetType = data[SLL2_OFF_PKTTYPE];
-        const alen = Math.min(data[SLL2_OFF_ADDRLEN], SLL_MAX_ADDR);
-        if (alen > 0) rec.src = hwAddress(data, SLL2_OFF_ADDR, alen);
-        addVlans(rec, data, SLL2_HEADER_LEN, (data[SLL2_OFF_PROTOCOL] << 8) | data[SLL2_OFF_PROTOCOL + 1]);
+      const rec: LinkRecord = { type: 'sll2', linktype, ethertype };
+      if (n >= SLL2_HEADER_LEN) {
+        const at = start + SLL2_OFF_IFINDEX;
+        rec.ifindex = ((u16(data, at) << 16) | u16(data, at + 2)) >>> 0;
+        rec.packetType = data[start + SLL2_OFF_PKTTYPE];
+        const alen = Math.min(data[start + SLL2_OFF_ADDRLEN], SLL_MAX_ADDR);
+        if (alen > 0) rec.src = hwAddress(data, start + SLL2_OFF_ADDR, alen);
+        addVlans(rec, data, start + SLL2_HEADER_LEN, end, u16(data, start + SLL2_OFF_PROTOCOL));
       }
       return rec;
     }
     case LINKTYPE.NULL:
-      return { type: 'null', linktype, ethertype: loc.ethertype };
+      return { type: 'null', linktype, ethertype };
     case LINKTYPE.LOOP:
-      return { type: 'loop', linktype, ethertype: loc.ethertype };
+      return { type: 'loop', linktype, ethertype };
     default:
-      return { type: 'raw', linktype, ethertype: loc.ethertype };
+      return { type: 'raw', linktype, ethertype };
   }
 }
 
 /** Record the VLAN ids of the tags at `off` (outermost first); no `vlan` field when untagged. */
-function addVlans(rec: LinkRecord, data: Uint8Array, off: number, type: number): void {
+function addVlans(rec: LinkRecord, data: Uint8Array, off: number, end: number, type: number): void {
   let vlan: number[] | undefined;
-  while (isVlanType(type) && off + VLAN_TAG_LEN <= data.length && (vlan === undefined || vlan.length < MAX_VLAN_TAGS)) {
+  while (isVlanType(type) && off + VLAN_TAG_LEN <= end && (vlan === undefined || vlan.length < MAX_VLAN_TAGS)) {
     (vlan ??= []).push(((data[off] << 8) | data[off + 1]) & VLAN_ID_MASK);
     type = (data[off + 2] << 8) | data[off + 3];
     off += VLAN_TAG_LEN;

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { PacketEvent, PacketInfo } from './types.js';
 import { bytes, concat, ether, ipv4, nullHdr, sll, sll2, tcp, text, udp, udpFrame } from './test-support/build.js';
 import { runFrames } from './test-support/run.js';
+import { PacketPipeline } from './pipeline.js';
 
 type Udp = Extract<PacketEvent, { type: 'udp' }>;
 const udps = (events: PacketEvent[]): Udp[] => events.filter((e): e is Udp => e.type === 'udp');
@@ -192,6 +193,17 @@ describe('IPv4', () => {
     expect(u.packet.ip.hl).toBe(28);
     expect(Array.from(u.packet.ip.options ?? [])).toEqual(opts);
     expect(Buffer.from(u.payload).toString()).toBe('CA search payload');
+  });
+
+  it('keeps header options in the packet record after the frame buffer is reused', () => {
+    const opts = [0x94, 0x04, 0, 0, 1, 1, 1, 0];
+    const frame = ipv4({ proto: 17, options: opts, payload: udp(1, 2, payload) });
+    const events: PacketEvent[] = [];
+    const pipeline = new PacketPipeline({ onEvent: (e) => events.push(e) });
+    pipeline.pushFrame(101, 1000, frame);
+    // A capture reader's buffer is refilled with later input: the record must not be a view of it.
+    frame.fill(0);
+    expect(Array.from(udps(events)[0].packet.ip.options ?? [])).toEqual(opts);
   });
 
   it('cuts trailing Ethernet padding by the IP total length', () => {

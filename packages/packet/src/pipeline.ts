@@ -400,7 +400,8 @@ export class PacketPipeline {
         buf[l4 + TCP_OFF_SEQ + 3]) >>>
         0,
       buf[l4 + TCP_OFF_FLAGS],
-      buf.subarray(l4 + off, end),
+      // A view made by the constructor: subarray() looks up the species constructor, at twice the cost.
+      new Uint8Array(buf.buffer, buf.byteOffset + l4 + off, end - l4 - off),
       missing,
     );
   }
@@ -422,7 +423,11 @@ export class PacketPipeline {
       return;
     }
     this.counters.udp++;
-    this.onEvent({ type: 'udp', packet: this.current(), payload: buf.subarray(l4 + UDP_HEADER, l4 + ulen) });
+    this.onEvent({
+      type: 'udp',
+      packet: this.current(),
+      payload: new Uint8Array(buf.buffer, buf.byteOffset + l4 + UDP_HEADER, ulen - UDP_HEADER),
+    });
   }
 
   private truncated(message: string): void {
@@ -471,7 +476,9 @@ export class PacketPipeline {
       src,
       dst,
     };
-    if (hl > IPV4_MIN_HEADER) ipRec.options = b.subarray(ip + IPV4_MIN_HEADER, ip + hl);
+    // A copy (also of a Buffer, whose slice() is a view): the record outlives the frame, whose buffer the
+    // caller may refill (shark() does).
+    if (hl > IPV4_MIN_HEADER) ipRec.options = new Uint8Array(b.subarray(ip + IPV4_MIN_HEADER, ip + hl));
     const l4 = ip + hl;
     let transport: TransportRecord;
     if (this.l4Proto === IPPROTO_TCP) {
@@ -502,7 +509,8 @@ export class PacketPipeline {
       caplen: this.fCaplen,
       origlen: this.fOrig,
       interfaceId: this.fIf,
-      link: linkRecord(this.fLinktype, this.fBuf.subarray(this.fStart, this.fEnd)),
+      // this.loc still describes this frame: events come out while it is decoded.
+      link: linkRecord(this.fLinktype, this.fBuf, this.fStart, this.fEnd, this.loc.ethertype),
       ip: ipRec,
       transport,
       src,

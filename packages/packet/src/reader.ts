@@ -144,7 +144,10 @@ export interface CaptureFrame {
   timestamp: number;
   caplen: number;
   origlen: number;
-  /** The captured bytes. Never overwritten later (it may be a view into the pushed chunk). */
+  /**
+   * The captured bytes. The reader never overwrites them, but they may be a view into the pushed chunk:
+   * copy them to keep them past a caller that refills its buffers.
+   */
   data: Uint8Array;
 }
 
@@ -159,8 +162,9 @@ export interface CaptureHandler {
 }
 
 /**
- * Receives frames as a position in a buffer: the frame's bytes are `buf[start, start + caplen)`, never
- * overwritten later. Saves the frame object and the view per packet.
+ * Receives frames as a position in a buffer: the frame's bytes are `buf[start, start + caplen)` (the
+ * reader's own copy or the pushed chunk, see {@link CaptureFrame.data}). Saves the frame object and the
+ * view per packet.
  */
 export interface RawFrameSink {
   rawFrame(
@@ -180,11 +184,12 @@ export interface CaptureReaderOptions {
   /** Largest record / block accepted, in bytes (default 16 MiB); larger means corrupt input. */
   maxRecordBytes?: number;
   /**
-   * The caller never changes bytes it has pushed (each chunk is a new buffer, or one buffer pushed in
-   * consecutive slices, as `shark()` does). A record that straddles two pushes is then kept as a view and,
-   * when the next push continues the same buffer, read in place instead of copied: with 64 KiB loopback
-   * segments and 128 KiB slices that copy was half a record per slice. Default false: the tail is copied,
-   * so a caller may reuse its buffer after `push` returns.
+   * The caller leaves the bytes of a push unchanged until the next push has returned (each chunk is a new
+   * buffer, or one buffer pushed in consecutive slices; `shark()` refills a file buffer only two chunks
+   * later). A record that straddles two pushes is then kept as a view and, when the next push continues the
+   * same buffer, read in place instead of copied: with 64 KiB loopback segments and 128 KiB slices that
+   * copy was half a record per slice. Default false: the tail is copied, so a caller may reuse its buffer
+   * after `push` returns.
    */
   stableInput?: boolean;
 }

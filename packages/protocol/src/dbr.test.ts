@@ -399,7 +399,8 @@ describe('decodeDbr: waveforms as typed arrays', () => {
   it.each(cases)(
     '$name: more than TYPED_THRESHOLD elements give a host-order $ctor.name, up to it a plain array',
     ({ type, ctor, values }) => {
-      for (const n of [TYPED_THRESHOLD, TYPED_THRESHOLD + 1, 1000]) {
+      // Small counts too: scalars, short arrays and DataView-read ones take different paths.
+      for (const n of [1, 2, 11, 12, 13, TYPED_THRESHOLD, TYPED_THRESHOLD + 1, 1000]) {
         const want = Array.from({ length: n }, (_, i) => values(i));
         // Offset the payload inside a bigger buffer: the decoder must not assume alignment.
         const encoded = encodeDbr(type + 14, want, { secondsPastEpoch: 1, nanoseconds: 2 });

@@ -109,19 +109,29 @@ export function readCString(b: Uint8Array, start: number, size: number): string 
     if (c >= 0x80) ascii = false;
     end++;
   }
-  if (ascii) {
-    // Short strings: fromCharCode over a plain loop beats TextDecoder's call overhead.
-    let s = '';
-    for (let i = start; i < end; i++) s += String.fromCharCode(b[i]);
-    return s;
-  }
+  if (ascii) return latin1(b, start, end);
   try {
     return utf8.decode(b.subarray(start, end));
   } catch {
-    let s = '';
-    for (let i = start; i < end; i++) s += String.fromCharCode(b[i]);
-    return s;
+    return latin1(b, start, end);
   }
+}
+
+/**
+ * Node's native Latin-1 decoding of a byte range (undefined elsewhere). Several times faster than
+ * building the string a character at a time for PV names and units, which are then hashed (flattened).
+ */
+const nativeLatin1: ((this: Uint8Array, start: number, end: number) => string) | undefined = (
+  globalThis as { Buffer?: { prototype: { latin1Slice?: (this: Uint8Array, start: number, end: number) => string } } }
+).Buffer?.prototype.latin1Slice;
+/** Below this length a plain loop beats the native call's overhead. */
+const NATIVE_LATIN1_MIN = 12;
+
+function latin1(b: Uint8Array, start: number, end: number): string {
+  if (nativeLatin1 !== undefined && end - start >= NATIVE_LATIN1_MIN) return nativeLatin1.call(b, start, end);
+  let s = '';
+  for (let i = start; i < end; i++) s += String.fromCharCode(b[i]);
+  return s;
 }
 
 function readElements(
@@ -136,6 +146,10 @@ function readElements(
     return out;
   }
   if (n > TYPED_THRESHOLD) return readTypedElements(b, base, kind, n);
+  // Scalars, most messages: a literal is born with its final elements kind, while `new Array(n)` filled
+  // with doubles is allocated twice (holey small integers first, then converted).
+  if (n === 1) return [readLimit(b, base, kind)];
+  if (n >= DATA_VIEW_MIN_ELEMENTS) return readElementsViewed(b, base, kind, n);
   const out: number[] = new Array<number>(n);
   switch (kind) {
     case 'f64':
@@ -161,6 +175,40 @@ function readElements(
 }
 
 /**
+ * From this many elements up a plain array is read through one DataView made for it: its big-endian
+ * reads compile to a load and a byte swap, 2.5x faster per element than the scratch-byte helpers for 100
+ * doubles; below, making the view costs more than it saves (measured: about even at 8, ahead at 16).
+ */
+const DATA_VIEW_MIN_ELEMENTS = 12;
+
+/** {@link readElements} of `n` ≥ {@link DATA_VIEW_MIN_ELEMENTS} numeric elements. */
+function readElementsViewed(b: Uint8Array, base: number, kind: Exclude<DbrElementKind, 'string'>, n: number): number[] {
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const out: number[] = new Array<number>(n);
+  switch (kind) {
+    case 'f64':
+      for (let i = 0; i < n; i++) out[i] = v.getFloat64(base + i * 8);
+      break;
+    case 'f32':
+      for (let i = 0; i < n; i++) out[i] = v.getFloat32(base + i * 4);
+      break;
+    case 'i32':
+      for (let i = 0; i < n; i++) out[i] = v.getInt32(base + i * 4);
+      break;
+    case 'i16':
+      for (let i = 0; i < n; i++) out[i] = v.getInt16(base + i * 2);
+      break;
+    case 'u16':
+      for (let i = 0; i < n; i++) out[i] = v.getUint16(base + i * 2);
+      break;
+    case 'u8':
+      for (let i = 0; i < n; i++) out[i] = b[base + i];
+      break;
+  }
+  return out;
+}
+
+/**
  * Numeric arrays above {@link TYPED_THRESHOLD} elements: one copy of the payload bytes, byte-swapped in
  * place to host order, viewed as the element type. A plain array of 30,000 doubles cost several times
  * more to build, and every young-generation GC copied it while it lived; a typed array's elements are
@@ -175,10 +223,10 @@ function readTypedElements(
 ): DbrNumericArray {
   const size = elementSize(kind);
   const length = n * size;
-  const buffer = new ArrayBuffer(length);
-  const bytes = new Uint8Array(buffer);
+  const bytes = uninitialisedBytes(length);
   bytes.set(b.subarray(base, base + length));
-  if (HOST_LITTLE_ENDIAN && size > 1) swapBytes(buffer, size);
+  const buffer = bytes.buffer as ArrayBuffer;
+  if (HOST_LITTLE_ENDIAN && size > 1) swapInPlace(bytes, size);
   switch (kind) {
     case 'f64':
       return new Float64Array(buffer);
@@ -191,8 +239,27 @@ function readTypedElements(
     case 'u16':
       return new Uint16Array(buffer);
     case 'u8':
-      return bytes;
+      return new Uint8Array(buffer);
   }
+}
+
+/**
+ * A new byte array of its own ArrayBuffer, left unfilled where Node allows it: every byte is written
+ * next, so zero-filling would be one more pass over a waveform's memory.
+ */
+function uninitialisedBytes(length: number): Uint8Array {
+  return NodeBuffer !== undefined ? NodeBuffer.allocUnsafeSlow(length) : new Uint8Array(length);
+}
+
+/** {@link swapBytes} of a whole array, on a Node Buffer without wrapping it again. */
+function swapInPlace(bytes: Uint8Array, size: number): void {
+  if (NodeBuffer?.isBuffer(bytes)) {
+    if (size === 8) bytes.swap64();
+    else if (size === 4) bytes.swap32();
+    else bytes.swap16();
+    return;
+  }
+  swapBytes(bytes.buffer as ArrayBuffer, size);
 }
 
 const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;

@@ -137,6 +137,9 @@ function makeFrame(
  * The payload view is made by the constructor: subarray() looks up the species constructor and costs
  * twice as much. Both are plain Uint8Arrays even when the input is a Buffer.
  */
+/** The payload of every frame without one. Empty, so no consumer can change it. */
+const NO_PAYLOAD = new Uint8Array(0);
+
 // The CaFrame fields come by declaration merging (no field declarations: the constructor assigns them in
 // one order, and `truncated`/`anomalies` are added only to the few frames that have them).
 interface DeframedFrame extends Omit<CaFrame, 'bytes'> {}
@@ -164,7 +167,8 @@ class DeframedFrame implements CaFrame {
     this.parameter1 = u32(buf, o + HeaderOffset.PARAMETER1);
     this.parameter2 = u32(buf, o + HeaderOffset.PARAMETER2);
     this.headerSize = headerSize;
-    this.payload = new Uint8Array(buf.buffer, at + headerSize, payloadLength > 0 ? payloadLength : 0);
+    // A third of the messages (read requests, write replies, ...) carry no payload: they share one.
+    this.payload = payloadLength > 0 ? new Uint8Array(buf.buffer, at + headerSize, payloadLength) : NO_PAYLOAD;
     this.#buffer = buf.buffer;
     this.#at = at;
     this.#length = payloadEnd - o;

@@ -1,5 +1,7 @@
-import type { FastifyPluginAsync } from 'fastify';
-import type { DaemonModel } from '../model.js';
+import { SectionError } from '@ca-shark/analysis';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { DEFAULT_REPORT_LIMIT } from '../report-cut.js';
+import type { DaemonModel, TableName, ViewText } from '../model.js';
 import {
   arrayOf,
   channelSchema,
@@ -16,19 +18,43 @@ export interface ApiOptions {
   model: DaemonModel;
 }
 
+const errorSchema = { type: 'object', properties: { error: { type: 'string' } } } as const;
+
+/**
+ * Sends a view's JSON text as it is (serialised once for every client) with its age: `Age` in whole
+ * seconds (RFC 9111) and `X-As-Of`, when it was computed (Unix seconds).
+ */
+function sendView(reply: FastifyReply, view: ViewText): FastifyReply {
+  const age = Math.max(0, Date.now() / 1000 - view.time);
+  return reply
+    .header('content-type', 'application/json; charset=utf-8')
+    .header('age', String(Math.floor(age)))
+    .header('x-as-of', view.time.toFixed(3))
+    .send(view.text);
+}
+
 /** `/api/*`: JSON views of the conversation state, each with a declared response schema. */
 export const apiPlugin: FastifyPluginAsync<ApiOptions> = async (app, { model }) => {
   app.get('/api/health', { schema: { response: { 200: healthSchema } } }, async () => model.health());
   app.get('/api/stats', { schema: { response: { 200: statsSchema } } }, async () => model.stats());
-  app.get('/api/channels', { schema: { response: { 200: arrayOf(channelSchema) } } }, async () => model.channels());
-  app.get('/api/servers', { schema: { response: { 200: arrayOf(serverSchema) } } }, async () => model.servers());
-  app.get('/api/clients', { schema: { response: { 200: arrayOf(clientSchema) } } }, async () => model.clients());
-  app.get<{ Querystring: { section?: string } }>(
+  const table = (name: TableName, items: object): void => {
+    app.get(`/api/${name}`, { schema: { response: { 200: arrayOf(items) } } }, async (_request, reply) =>
+      sendView(reply, await model.tableText(name)),
+    );
+  };
+  table('channels', channelSchema);
+  table('servers', serverSchema);
+  table('clients', clientSchema);
+  table('searches', searchSchema);
+  app.get<{ Querystring: { section?: string; full?: string } }>(
     '/api/report',
     {
       schema: {
-        querystring: { type: 'object', properties: { section: { type: 'string' } } },
-        response: { 200: reportSchema, 400: { type: 'object', properties: { error: { type: 'string' } } } },
+        querystring: {
+          type: 'object',
+          properties: { section: { type: 'string' }, full: { type: 'string', enum: ['0', '1', 'true', 'false'] } },
+        },
+        response: { 200: reportSchema, 400: errorSchema, 503: errorSchema },
       },
     },
     async (request, reply) => {
@@ -36,12 +62,13 @@ export const apiPlugin: FastifyPluginAsync<ApiOptions> = async (app, { model }) 
         .split(',')
         .map((x) => x.trim())
         .filter((x) => x !== '');
+      const full = request.query.full === '1' || request.query.full === 'true';
       try {
-        return await model.report(sections);
+        return sendView(reply, await model.reportText(sections, { limit: full ? null : DEFAULT_REPORT_LIMIT }));
       } catch (err) {
-        return reply.code(400).send({ error: (err as Error).message });
+        // A wrong section name is the client's fault; anything else (the decoder gone or stuck) is ours.
+        return reply.code(err instanceof SectionError ? 400 : 503).send({ error: (err as Error).message });
       }
     },
   );
-  app.get('/api/searches', { schema: { response: { 200: arrayOf(searchSchema) } } }, async () => model.searches());
 };

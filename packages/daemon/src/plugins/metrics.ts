@@ -1,11 +1,13 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { DaemonModel } from '../model.js';
-import type { HubStats } from '../hub.js';
+import type { HubClientInfo, HubStats } from '../hub.js';
 
 /** Options of the metrics plugin. */
 export interface MetricsOptions {
   model: DaemonModel;
   hubStats: () => HubStats;
+  /** Connected clients, for the per-client series. */
+  hubClients?: () => HubClientInfo[];
 }
 
 /** Escapes a Prometheus label value. */
@@ -14,7 +16,7 @@ function label(value: string): string {
 }
 
 /** Renders the daemon's counters in the Prometheus text exposition format (version 0.0.4). */
-export function renderMetrics(model: DaemonModel, hub: HubStats): string {
+export function renderMetrics(model: DaemonModel, hub: HubStats, clients: readonly HubClientInfo[] = []): string {
   const stats = model.stats();
   const lines: string[] = [];
   const metric = (name: string, type: 'counter' | 'gauge', help: string, samples: [string, number][]): void => {
@@ -48,10 +50,32 @@ export function renderMetrics(model: DaemonModel, hub: HubStats): string {
     ['', stats.capture.ifDropped],
   ]);
   metric('ca_sharkd_websocket_clients', 'gauge', 'Connected WebSocket clients.', [['', hub.clients]]);
-  metric('ca_sharkd_websocket_dropped_records_total', 'counter', 'Records dropped for slow WebSocket clients.', [
-    ['', hub.dropped],
+  metric('ca_sharkd_websocket_matched_records_total', 'counter', "Records that matched WebSocket clients' filters.", [
+    ['', hub.matched],
   ]);
   metric('ca_sharkd_websocket_sent_records_total', 'counter', 'Records sent to WebSocket clients.', [['', hub.sent]]);
+  metric(
+    'ca_sharkd_websocket_sampled_out_records_total',
+    'counter',
+    'Records matched for WebSocket clients but not sent: sampled out because a client could not take them all.',
+    [['', hub.sampledOut]],
+  );
+  metric(
+    'ca_sharkd_websocket_dropped_records_total',
+    'counter',
+    'Records not sent to WebSocket clients (the same as ca_sharkd_websocket_sampled_out_records_total).',
+    [['', hub.dropped]],
+  );
+  metric(
+    'ca_sharkd_websocket_client_records_total',
+    'counter',
+    'Records per connected WebSocket client, by outcome (matched, sent, sampled_out).',
+    clients.flatMap((c): [string, number][] => [
+      [`{client="${c.id}",outcome="matched"}`, c.matched],
+      [`{client="${c.id}",outcome="sent"}`, c.sent],
+      [`{client="${c.id}",outcome="sampled_out"}`, c.sampledOut],
+    ]),
+  );
   metric(
     'ca_sharkd_websocket_closed_over_budget_total',
     'counter',
@@ -64,8 +88,10 @@ export function renderMetrics(model: DaemonModel, hub: HubStats): string {
 }
 
 /** `/metrics` in Prometheus text format. */
-export const metricsPlugin: FastifyPluginAsync<MetricsOptions> = async (app, { model, hubStats }) => {
+export const metricsPlugin: FastifyPluginAsync<MetricsOptions> = async (app, { model, hubStats, hubClients }) => {
   app.get('/metrics', async (_request, reply) => {
-    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(renderMetrics(model, hubStats()));
+    return reply
+      .type('text/plain; version=0.0.4; charset=utf-8')
+      .send(renderMetrics(model, hubStats(), hubClients?.() ?? []));
   });
 };

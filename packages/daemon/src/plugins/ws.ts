@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { Hub } from '../hub.js';
 import type { DaemonModel } from '../model.js';
+import { fullRecord, recordGoneMessage } from './record.js';
 
 /** The subscription a client sends: every given criterion must hold; `{}` means everything. */
 export interface SubscriptionFilter {
@@ -70,7 +71,10 @@ export function parseSubscription(value: unknown): SubscriptionFilter {
   return out;
 }
 
-/** `/ws` (needs @fastify/websocket registered on the app): hello, batched records, periodic snapshots, per-client subscriptions and drop notices. */
+/**
+ * `/ws` (needs @fastify/websocket registered on the app): hello, batched records (a sample when a client
+ * cannot take them all), periodic snapshots, per-client subscriptions and rates, full records on request.
+ */
 export function wsPlugin<R, F>(): FastifyPluginAsync<WsOptions<R, F>> {
   return async (app, options) => {
     const { model, hub, subscription, version } = options;
@@ -139,6 +143,30 @@ export function wsPlugin<R, F>(): FastifyPluginAsync<WsOptions<R, F>> {
             case 'resume':
               hub.setPaused(socket, false);
               break;
+            case 'rate': {
+              const perSecond = (message as { recordsPerSecond?: unknown }).recordsPerSecond;
+              if (typeof perSecond !== 'number' || !Number.isFinite(perSecond))
+                throw new TypeError('rate needs recordsPerSecond, a number');
+              reply(socket, { type: 'rate', recordsPerSecond: hub.setRate(socket, perSecond) });
+              break;
+            }
+            case 'record': {
+              const id = (message as { id?: unknown }).id;
+              if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1)
+                throw new TypeError('record needs id, a positive integer');
+              // The text is the worker's JSON: embedded as it is, not parsed and serialised again.
+              fullRecord(model, id).then(
+                (text) =>
+                  hub.sendTo(
+                    socket,
+                    text === undefined
+                      ? JSON.stringify({ type: 'record', id, record: null, error: recordGoneMessage(id) })
+                      : `{"type":"record","id":${id},"record":${text}}`,
+                  ),
+                (err: unknown) => fail(socket, `record ${id}: ${(err as Error).message}`),
+              );
+              break;
+            }
             default:
               fail(socket, `unknown message type ${quote(type)}`);
           }
@@ -151,7 +179,11 @@ export function wsPlugin<R, F>(): FastifyPluginAsync<WsOptions<R, F>> {
         hub.remove(socket);
         // Only the hub's budget check forgets a client before its socket closes.
         if (info === undefined) log.warn({ code }, 'WebSocket client closed (1008): it left too many replies unread');
-        else log.info({ code, sent: info.sent, dropped: info.dropped }, 'WebSocket client disconnected');
+        else
+          log.info(
+            { code, matched: info.matched, sent: info.sent, sampledOut: info.sampledOut },
+            'WebSocket client disconnected',
+          );
       });
       socket.on('error', (err) => log.warn({ err }, 'WebSocket error'));
     });

@@ -1,5 +1,19 @@
-import type { DaemonModel } from '../model.js';
-import type { SnapshotView, StatsView } from '../views.js';
+import { SectionError } from '@ca-shark/analysis';
+import type { DaemonModel, TableName } from '../model.js';
+import { cutReport } from '../report-cut.js';
+import {
+  type ChannelView,
+  type ClientView,
+  type SearchView,
+  type ServerView,
+  type StatsView,
+  emptySnapshot,
+} from '../views.js';
+
+/** The full record the fake model holds under id 1. */
+export const FAKE_RECORD =
+  '{"id":1,"frame":3,"timestamp":1.5,"src":"127.0.0.1","dst":"127.0.0.1","command":{"name":"ReadNotifyResponse",' +
+  '"data":[1.5]},"pv":"sim:double","size":24,"raw":"000f0008"}';
 
 /** A model with fixed content, for tests of the HTTP and WebSocket layers. */
 export function fakeModel(): DaemonModel {
@@ -16,24 +30,13 @@ export function fakeModel(): DaemonModel {
     websocket: { clients: 0, dropped: 0 },
   });
   const source = () => ({ kind: 'file' as const, file: 'x.pcap', speed: 'max' as const });
-  const snapshot = (): SnapshotView => ({
-    type: 'snapshot',
-    time: 1,
-    stats: stats(),
-    channels: [],
-    channelTotals: { open: 0, closed: 0, closedDropped: 0 },
-    servers: [],
-    clients: [],
-    searches: { top: [], unanswered: [] },
-    errors: [],
-    alerts: [],
-    analysis: { never_found: [], duplicates: [], beacon_anomalies: [], writes: [], redundant_subscriptions: [] },
-  });
-  return {
-    source,
-    health: () => ({ status: 'ok', uptime: 2, source: source(), eof: true }),
-    stats,
-    channels: () => [
+  const tables: {
+    channels: ChannelView[];
+    servers: ServerView[];
+    clients: ClientView[];
+    searches: SearchView[];
+  } = {
+    channels: [
       {
         pv: 'sim:double',
         client: '127.0.0.1:40000',
@@ -57,7 +60,7 @@ export function fakeModel(): DaemonModel {
         lastSeen: 2,
       },
     ],
-    servers: () => [
+    servers: [
       {
         address: '127.0.0.1:5064',
         circuits: 1,
@@ -69,7 +72,7 @@ export function fakeModel(): DaemonModel {
         latency: { read: { count: 1, mean: 0.001, min: 0.001, p50: 0.001, p90: 0.001, p99: 0.001, max: 0.001 } },
       },
     ],
-    clients: () => [
+    clients: [
       {
         process: 'udp 127.0.0.1:40001',
         host: '127.0.0.1',
@@ -84,7 +87,7 @@ export function fakeModel(): DaemonModel {
         timeToFind: null,
       },
     ],
-    searches: () => [
+    searches: [
       {
         pv: 'sim:double',
         count: 4,
@@ -96,10 +99,21 @@ export function fakeModel(): DaemonModel {
         lastSeen: 2,
       },
     ],
-    snapshotText: () => JSON.stringify(snapshot()),
-    report: (sections) => {
-      if (sections?.includes('bogus') === true) throw new Error("unknown report section 'bogus'");
-      return { summary: { first_seen: 1, last_seen: 2, records: 7 }, never_found: [{ pv: 'x:missing' }] };
+  };
+  const time = 1;
+  return {
+    source,
+    health: () => ({ status: 'ok', uptime: 2, source: source(), eof: true }),
+    stats,
+    tableText: (name: TableName) => ({ text: JSON.stringify(tables[name]), time }),
+    snapshotText: () => JSON.stringify(emptySnapshot(time, stats())),
+    // Holds only record 1, as the decoding worker's ring would give it.
+    record: (id) => (id === 1 ? FAKE_RECORD : undefined),
+    reportText: (sections, options) => {
+      if (sections?.includes('bogus') === true) throw new SectionError("unknown report section 'bogus'");
+      const never_found = Array.from({ length: 150 }, (_, i) => ({ pv: `x:missing${i}` }));
+      const report = { summary: { first_seen: 1, last_seen: 2, records: 7 }, never_found };
+      return { text: JSON.stringify(cutReport(report as never, options.limit, time)), time };
     },
   };
 }

@@ -1,7 +1,7 @@
 /**
  * Benchmark WebSocket clients in a process of their own: N `ws` clients on URL for SECONDS, parsing every
- * frame as the dashboard does. Prints per-client record counts, drop notices, and the latency from each
- * record's capture timestamp (kernel time) to its arrival here.
+ * frame as the dashboard does. Prints per-client record counts, records sampled out (matched but not sent),
+ * and the latency from each record's capture timestamp (kernel time) to its arrival here.
  * Usage: ws-clients.ts URL N SECONDS
  */
 import WebSocket from 'ws';
@@ -9,23 +9,24 @@ import WebSocket from 'ws';
 const [url, nText, secondsText] = process.argv.slice(2);
 const n = Number(nText);
 const seconds = Number(secondsText);
-const results = Array.from({ length: n }, () => ({ records: 0, dropped: 0, bytes: 0 }));
+const results = Array.from({ length: n }, () => ({ records: 0, sampledOut: 0, bytes: 0 }));
 const latencies: number[] = [];
 let measuring = false;
 
 const sockets = results.map((r, i) => {
   const ws = new WebSocket(url);
   ws.on('message', (data: Buffer) => {
-    const msg = JSON.parse(data.toString()) as { type: string; records?: { timestamp: number }[]; count?: number };
+    const msg = JSON.parse(data.toString()) as { type: string; records?: { t: number }[]; matched?: number };
     if (!measuring) return;
     r.bytes += data.length;
     if (msg.type === 'records' && msg.records !== undefined) {
       r.records += msg.records.length;
+      r.sampledOut += (msg.matched ?? msg.records.length) - msg.records.length;
       if (i === 0) {
         const now = Date.now() / 1000;
-        for (const rec of msg.records) latencies.push(now - rec.timestamp);
+        for (const rec of msg.records) latencies.push(now - rec.t);
       }
-    } else if (msg.type === 'dropped') r.dropped += msg.count ?? 0;
+    }
   });
   return new Promise<WebSocket>((resolve, reject) => {
     ws.once('open', () => resolve(ws));

@@ -1,10 +1,10 @@
 /**
  * Page state shared by the components: the live client (one WebSocket for the page), the current view,
- * the selected record, and the URL that carries view and filter. The client is not reactive itself
- * (its ring buffer would be far too costly to proxy); it bumps `ui.tick`, at most a few times a second,
- * and components that read `ui.tick` re-render then.
+ * the selected row, and the URL that carries view and filter. The client is not reactive itself (its
+ * ring buffer would be far too costly to proxy); its updates bump `ui.tick` at most once per animation
+ * frame (a few times a second), and components that read `ui.tick` re-render then.
  */
-import type { RecordJSON, SubscribeFilter } from './contract.js';
+import type { LiveRecord, SubscribeFilter } from './contract.js';
 import { filterProblem, formatHash, normalizeFilter, parseHash, type ViewName } from './filter.js';
 import { defaultSocketUrl } from './live-client.js';
 import { RemoteClient, type WorkerLike } from './remote-client.js';
@@ -29,9 +29,10 @@ class UiState {
   filter = $state.raw<SubscribeFilter>({});
   /** Why the last filter asked for was refused, shown next to the filter bar ('' when it was not). */
   filterError = $state('');
-  /** Bumped on every (throttled) change of the client. */
+  /** Bumped on every (throttled) change of the client, once per animation frame at most. */
   tick = $state(0);
-  selected = $state.raw<RecordJSON | null>(null);
+  /** The Live row whose detail is open; the full record is fetched from the daemon. */
+  selected = $state.raw<LiveRecord | null>(null);
   /** Sequence number of the selected row (rows are copies from the worker). */
   selectedSeq = $state(-1);
   paused = $state(false);
@@ -43,7 +44,20 @@ export const ui = new UiState();
 /** The filter request whose refusal by the daemon has been shown already. */
 let refusalShown = 0;
 
+/** An animation frame is booked to apply the worker's updates that arrived since the last one. */
+let framePending = false;
+
 client.onChange(() => {
+  // Several worker messages in one frame (an update and a table answer, say) render once.
+  if (framePending) return;
+  framePending = true;
+  requestAnimationFrame(() => {
+    framePending = false;
+    applyUpdate();
+  });
+});
+
+function applyUpdate(): void {
   ui.tick++;
   ui.paused = client.status.paused;
   const s = client.status;
@@ -56,10 +70,10 @@ client.onChange(() => {
       writeHash();
     }
   }
-});
+}
 
-/** Shows a record in the detail panel (null closes it). */
-export function select(record: RecordJSON | null, seq = -1): void {
+/** Opens the detail panel of a Live row (null closes it). */
+export function select(record: LiveRecord | null, seq = -1): void {
   ui.selected = record;
   ui.selectedSeq = record ? seq : -1;
 }

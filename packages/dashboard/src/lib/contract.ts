@@ -66,6 +66,31 @@ export interface RecordJSON {
   raw?: string;
 }
 
+/**
+ * One row of the Live table as the daemon streams it (`records` frames): what the row shows, the summary
+ * made by the daemon with the shared `@ca-shark/analysis/summary`. The full record is
+ * `GET /api/record/:id`.
+ */
+export type { LiveRecord } from '@ca-shark/analysis/summary';
+import type { LiveRecord } from '@ca-shark/analysis/summary';
+
+/**
+ * A `records` frame. `matched` and `sent` count since this client's previous records frame: when the
+ * daemon samples (`sampling`), `records` is a representative subset of the `matched` records, newest
+ * always included. Daemons before the compact stream sent full {@link RecordJSON}s and none of the counts.
+ */
+export interface RecordsMessage {
+  type: 'records';
+  /** Daemon wall clock (Unix s) when the frame was sent. */
+  time?: number;
+  records: (LiveRecord | RecordJSON)[];
+  matched?: number;
+  sent?: number;
+  /** Per second, smoothed over a second or two. */
+  rate?: { matched: number; sent: number };
+  sampling?: boolean;
+}
+
 /** Capture and pipeline counters (`/api/stats` and `snapshot.stats`). */
 export type StatsJSON = StatsView;
 
@@ -137,7 +162,7 @@ export interface SubscribeFilter {
 /** Messages the daemon sends. */
 export type ServerMessage =
   | { type: 'hello'; version: string; source: SourceView }
-  | { type: 'records'; records: RecordJSON[] }
+  | RecordsMessage
   | SnapshotMessage
   | { type: 'dropped'; count: number }
   /** The answer to a `subscribe`: the filter now in force. */

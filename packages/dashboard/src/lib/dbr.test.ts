@@ -1,65 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
-  alarmSeverityName,
-  alarmStatusName,
   dbrTypeName,
   describeMetadata,
-  ecaStatus,
-  formatAccessRights,
-  formatAlarm,
   formatClock,
   formatCount,
   formatLastValue,
   formatLatency,
   formatTimestamp,
-  formatValue,
-  valueFormatOf,
 } from './dbr.js';
-
-describe('alarm names', () => {
-  it.each([
-    [0, 'NO_ALARM'],
-    [1, 'MINOR'],
-    [2, 'MAJOR'],
-    [3, 'INVALID'],
-    [9, '9'],
-    ['MAJOR', 'MAJOR'],
-  ])('severity %s → %s', (code, name) => expect(alarmSeverityName(code)).toBe(name));
-  it.each([
-    [0, 'NO_ALARM'],
-    [3, 'HIHI'],
-    [17, 'UDF'],
-    [21, 'WRITE_ACCESS'],
-    [22, '22'],
-    [{ name: 'LOLO' }, 'LOLO'],
-  ])('status %s → %s', (code, name) => expect(alarmStatusName(code)).toBe(name));
-
-  it('formats an alarm from metadata', () => {
-    expect(formatAlarm({ status: 3, severity: 2 })).toBe('MAJOR / HIHI');
-    expect(formatAlarm({ status: 0, severity: 0 })).toBe('NO_ALARM');
-    expect(formatAlarm({ status: 'UDF', severity: 'INVALID' })).toBe('INVALID / UDF');
-    expect(formatAlarm({ units: 'mm' })).toBe('');
-  });
-});
-
-describe('ECA status', () => {
-  it.each([
-    [1, 'NORMAL', 'SUCCESS', true],
-    [152, 'GETFAIL', 'WARNING', false],
-    [142, 'INTERNAL', 'FATAL', false],
-    [114, 'BADTYPE', 'ERROR', false],
-    [339, 'IODONE', 'INFO', true],
-    [464, '16KARRAYCLIENT', 'WARNING', false],
-  ])('code %i is %s', (code, name, severity, ok) => {
-    expect(ecaStatus(code)).toEqual({ name, severity, ok });
-  });
-  it('reads names and decoded objects', () => {
-    expect(ecaStatus('ECA_NORMAL')).toMatchObject({ name: 'NORMAL', ok: true });
-    expect(ecaStatus('PUTFAIL')).toMatchObject({ name: 'PUTFAIL', ok: false });
-    expect(ecaStatus({ code: 160, name: 'ECA_PUTFAIL' })).toEqual({ name: 'PUTFAIL', severity: 'WARNING', ok: false });
-    expect(ecaStatus(undefined)).toBeNull();
-  });
-});
 
 describe('timestamps', () => {
   it('converts EPICS seconds to UTC with nanoseconds', () => {
@@ -73,25 +21,6 @@ describe('timestamps', () => {
     expect(formatTimestamp(1550679069.309346)).toBe('2019-02-20 16:11:09.309346000');
     expect(formatTimestamp(1550679069.9999996)).toBe('2019-02-20 16:11:10.000000000');
     expect(formatClock(1550679069.309346)).toBe('16:11:09.309');
-  });
-});
-
-describe('values', () => {
-  it('formats scalars with precision and units', () => {
-    expect(formatValue([3.14159], { precision: 2, units: 'mm' })).toBe('3.14 mm');
-    expect(formatValue(42)).toBe('42');
-    expect(formatValue(['hello'])).toBe('"hello"');
-  });
-  it('shows enum indexes with their strings', () => {
-    const opts = valueFormatOf({ enum_strings: ['Off', 'On', 'Fault'] });
-    expect(formatValue([1], opts)).toBe('1 (On)');
-    expect(formatValue([7], opts)).toBe('7 (?)');
-  });
-  it('elides long arrays and keeps their length', () => {
-    const arr = Array.from({ length: 1000 }, (_, i) => i);
-    expect(formatValue(arr)).toBe('[1000] 0, 1, 2, 3, 4, 5, … 993 more …, 999');
-    expect(formatValue([1, 2, 3])).toBe('[3] 1, 2, 3');
-    expect(formatValue([])).toBe('[]');
   });
 });
 
@@ -160,10 +89,7 @@ describe('metadata', () => {
 });
 
 describe('small formats', () => {
-  it('formats access rights, latency and counts', () => {
-    expect(formatAccessRights(3)).toBe('RW');
-    expect(formatAccessRights(1)).toBe('R-');
-    expect(formatAccessRights({ read: false, write: true })).toBe('-W');
+  it('formats latency and counts', () => {
     expect(formatLatency(0.00085)).toBe('850 µs');
     expect(formatLatency(0.0123)).toBe('12.3 ms');
     expect(formatLatency(0.004)).toBe('4.00 ms');

@@ -2,8 +2,8 @@
  * The daemon and the page must agree on every filter (issue 14: they used to disagree on `{a,b}` globs
  * and on the beacon, disconnect, connect and error families). One table of records goes through the
  * daemon's subscription path (parseSubscription → canonicalSubscription → Hub → the decoding worker's
- * BatchMatcher on the decoded record → Hub delivery, on the JSON text that crosses from the worker) and through the page's
- * (filter-bar text → splitTerms → LiveClient, on the JSON the daemon sent).
+ * BatchMatcher on the decoded record → Hub delivery of the live records that cross from the worker) and through
+ * the page's (filter-bar text → splitTerms → LiveClient, on the records' JSON form).
  */
 import {
   BatchMatcher,
@@ -15,6 +15,7 @@ import {
   type SubscriptionFilter,
   type WireRecord,
 } from '@ca-shark/daemon';
+import { recordToJSON } from '@ca-shark/analysis';
 import { describe, expect, it } from 'vitest';
 import type { RecordJSON, SubscribeFilter } from './contract.js';
 import { splitTerms } from './filter.js';
@@ -32,7 +33,16 @@ function decoded(
   src = '10.0.0.5',
   dst = '10.0.0.9',
 ): DecodedRecord {
-  return { frame, timestamp: 1000 + frame, src, dst, pv, command: { name, ...fields } } as unknown as DecodedRecord;
+  const transport = { protocol: 'udp', sport: 5064, dport: 5064 };
+  return {
+    frame,
+    timestamp: 1000 + frame,
+    src,
+    dst,
+    transport,
+    pv,
+    command: { name, ...fields },
+  } as unknown as DecodedRecord;
 }
 
 const RECORDS: DecodedRecord[] = [
@@ -100,9 +110,12 @@ function daemonKeeps(filter: SubscribeFilter): number[] {
   hub.subscribe(socket, canonicalSubscription(parseSubscription(JSON.parse(JSON.stringify(filter)))));
   // As the worker does: each decoded record matched at its index in the batch, then the batch handed over.
   RECORDS.forEach((r, i) => matcher.match(r, i));
-  hub.publish(RECORDS.map(toWire), matcher.take());
+  hub.publish(
+    RECORDS.map((r, i) => toWire(r, i + 1)),
+    matcher.take(),
+  );
   hub.tick();
-  return socket.frames.flatMap((f) => (JSON.parse(f) as { records: RecordJSON[] }).records.map((r) => r.frame ?? -1));
+  return socket.frames.flatMap((f) => (JSON.parse(f) as { records: { frame: number }[] }).records.map((r) => r.frame));
 }
 
 /** Frames of the records the page keeps when it receives every record (as an older subscription would send). */
@@ -117,7 +130,7 @@ function pageKeeps(filter: SubscribeFilter): number[] {
   expect(client.setFilter(filter)).toBe(true);
   client.start();
   socket.open();
-  socket.receive({ type: 'records', records: RECORDS.map((r) => JSON.parse(toWire(r)) as RecordJSON) });
+  socket.receive({ type: 'records', records: RECORDS.map((r) => JSON.parse(recordToJSON(r)) as RecordJSON) });
   return client.rows
     .sliceNewest(0, RECORDS.length)
     .map((r) => r.frame ?? -1)

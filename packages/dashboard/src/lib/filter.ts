@@ -5,8 +5,14 @@
  * subscription are dropped — are exactly the ones the daemon would send, and an invalid filter gets the
  * same FilterError the daemon would answer with.
  */
-import { compileFilter, compileHostMatcher, compilePvMatcher, FilterError } from '@ca-shark/analysis/filter';
-import type { SubscribeFilter } from './contract.js';
+import {
+  compileFilter,
+  compileHostMatcher,
+  compilePvMatcher,
+  FilterError,
+  resolveCommandNames,
+} from '@ca-shark/analysis/filter';
+import type { LiveRecord, SubscribeFilter } from './contract.js';
 
 export {
   COMMAND_FAMILIES,
@@ -135,4 +141,34 @@ export function compileRowFilter(
     }
     return true;
   };
+}
+
+/** The address part of `ip:port`. */
+function hostOf(endpoint: string): string {
+  const colon = endpoint.lastIndexOf(':');
+  return colon < 0 ? endpoint : endpoint.slice(0, colon);
+}
+
+/**
+ * The subscription as a test of Live rows, built from the shared filter's matchers: the daemon filters
+ * the stream, and the page applies the same rule only to drop rows still in flight from an older
+ * subscription. `errors` reads the row's `error` flag, which the daemon sets with the shared
+ * `isFailure`. Throws FilterError for an invalid filter.
+ */
+export function compileLiveFilter(f: SubscribeFilter): (r: LiveRecord) => boolean {
+  const pvMatch = compilePvMatcher(f.pv ?? []);
+  const hostMatch = compileHostMatcher(f.host ?? []);
+  const commands = (f.command ?? [])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
+  // compileFilter checks the counts and names and throws the daemon's FilterError for a bad one.
+  compileFilter(f);
+  const wanted = commands.length > 0 ? resolveCommandNames(commands) : null;
+  const errorsOnly = f.errors === true;
+  return (r) =>
+    (pvMatch === null || (typeof r.pv === 'string' && pvMatch(r.pv))) &&
+    (hostMatch === null || hostMatch(hostOf(r.src)) || hostMatch(hostOf(r.dst))) &&
+    (wanted === null || wanted.has(r.cmd)) &&
+    (!errorsOnly || r.error);
 }

@@ -1,16 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import type { RecordJSON } from './contract.js';
+import type { LiveRecord } from './contract.js';
 import { LATENCY_BUCKETS, LatencyTracker, bucketIndex } from './latency.js';
 
-function resp(name: string, latency: number | undefined, t: number, src = '127.0.0.1', sport = 5064): RecordJSON {
+function resp(name: string, latency: number | null, t: number, src = '127.0.0.1:5064'): LiveRecord {
   return {
-    timestamp: t,
+    id: 1,
+    frame: 1,
+    t,
     src,
-    dst: '127.0.0.2',
-    transport: { sport, dport: 4000 },
-    command: { name },
+    dst: '127.0.0.2:4000',
+    proto: 'tcp',
+    cmd: name,
     pv: 'x',
+    summary: '',
     latency,
+    status: null,
+    error: false,
+    size: 16,
   };
 }
 
@@ -22,7 +28,7 @@ describe('LatencyTracker', () => {
     t.add(resp('ReadNotifyResponse', 0.002, 101.2));
     t.add(resp('SearchResponse', 0.0005, 100.2));
     t.add(resp('EventAddResponse', 0.5, 100.3));
-    t.add(resp('ReadNotifyResponse', undefined, 100.4));
+    t.add(resp('ReadNotifyResponse', null, 100.4));
     const all = t.all();
     expect(all.map((s) => [s.server, s.kind, s.count])).toEqual([
       ['127.0.0.1', 'search', 1],
@@ -36,11 +42,11 @@ describe('LatencyTracker', () => {
     expect(read.histogram.reduce((a, b) => a + b, 0)).toBe(3);
   });
 
-  it('prefers the server the daemon names and stays bounded', () => {
+  it('names the server by the response source and stays bounded', () => {
     const t = new LatencyTracker(2, 3);
-    for (let i = 0; i < 5; i++) t.add({ ...resp('WriteNotifyResponse', 0.01, 200 + i), server: `10.0.0.${i}:5064` });
+    for (let i = 0; i < 5; i++) t.add(resp('WriteNotifyResponse', 0.01, 200 + i, `10.0.0.${i}:5064`));
     expect(t.servers()).toEqual(['10.0.0.0:5064', '10.0.0.1:5064']);
-    for (let i = 0; i < 10; i++) t.add({ ...resp('WriteNotifyResponse', 0.01, 300 + i), server: '10.0.0.0:5064' });
+    for (let i = 0; i < 10; i++) t.add(resp('WriteNotifyResponse', 0.01, 300 + i, '10.0.0.0:5064'));
     expect(t.all()[0].series.size).toBe(3);
   });
 });

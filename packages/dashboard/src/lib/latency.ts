@@ -3,7 +3,7 @@
  * log-scale histogram and a per-second time series, both of fixed size, so the page's memory does not
  * grow with the capture.
  */
-import type { RecordJSON } from './contract.js';
+import type { LiveRecord } from './contract.js';
 import { RingBuffer } from './ring.js';
 
 /** The request/response pairs whose latency the page charts. */
@@ -66,20 +66,18 @@ export class LatencyTracker {
   ) {}
 
   /** The kind of latency a record carries, or null. */
-  static kindOf(r: RecordJSON): LatencyKind | null {
+  static kindOf(r: LiveRecord): LatencyKind | null {
     if (typeof r.latency !== 'number' || !Number.isFinite(r.latency) || r.latency < 0) return null;
-    return KIND_OF_RESPONSE[r.command?.name] ?? null;
+    return KIND_OF_RESPONSE[r.cmd] ?? null;
   }
 
   /** Adds a record's latency if it has one. */
-  add(r: RecordJSON): void {
+  add(r: LiveRecord): void {
     const kind = LatencyTracker.kindOf(r);
     if (kind === null) return;
-    // A response comes from the server; the daemon may name it for us.
-    const server =
-      typeof r.server === 'string' && r.server !== ''
-        ? r.server
-        : `${r.src}${typeof r.transport?.sport === 'number' && kind !== 'search' ? `:${r.transport.sport}` : ''}`;
+    // A response comes from the server. A search reply comes from its UDP port, not the server's TCP
+    // port that names it elsewhere: the host alone says more.
+    const server = kind === 'search' ? r.src.replace(/:\d+$/, '') : r.src;
     const key = `${server}\u0000${kind}`;
     let s = this.byKey.get(key);
     if (!s) {
@@ -99,7 +97,7 @@ export class LatencyTracker {
     const latency = r.latency as number;
     s.count++;
     s.histogram[bucketIndex(latency)]++;
-    const sec = Math.floor(r.timestamp);
+    const sec = Math.floor(r.t);
     const last = s.series.newest(0);
     if (last && last.t === sec) {
       last.count++;

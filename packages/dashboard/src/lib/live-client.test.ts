@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { RecordJSON } from './contract.js';
+import type { LiveRecord, RecordJSON } from './contract.js';
 import { LiveClient, defaultSocketUrl } from './live-client.js';
-import { FakeSocket, ManualTimers } from './test-support/fakes.js';
+import { FakeSocket, liveRow, ManualTimers } from './test-support/fakes.js';
 
-function rec(i: number, pv = `sim:pv${i}`, name = 'EventAddResponse'): RecordJSON {
-  return { timestamp: 1000 + i, src: '127.0.0.1', dst: '127.0.0.1', command: { name }, pv };
+function rec(i: number, pv = `sim:pv${i}`, cmd = 'EventAddResponse'): LiveRecord {
+  return liveRow(i, { pv, cmd });
 }
 
 function setup(capacity = 1000) {
@@ -143,6 +143,94 @@ describe('LiveClient', () => {
     sockets[0].receive({ type: 'records', records: [null, { nope: 1 }] });
     expect(client.lastError).toMatch(/unreadable/);
     expect(client.rows.size).toBe(0);
+  });
+});
+
+describe('LiveClient stream counts', () => {
+  it('adds up matched and sent, keeps the rates, the sampling flag and the lag of the newest row', () => {
+    const { sockets, client, timers } = setup();
+    client.start();
+    sockets[0].open();
+    timers.advance(5000);
+    sockets[0].receive({
+      type: 'records',
+      time: 1010.5,
+      records: [rec(8), rec(10)],
+      matched: 850,
+      sent: 2,
+      rate: { matched: 8500, sent: 20 },
+      sampling: true,
+    });
+    expect(client.stream).toEqual({
+      matched: 850,
+      sent: 2,
+      matchedRate: 8500,
+      sentRate: 20,
+      sampling: true,
+      lastFrameAt: 5000,
+      frameLagMs: 500,
+    });
+    sockets[0].receive({ type: 'records', time: 1011, records: [rec(11)], matched: 1, sent: 1, sampling: false });
+    expect(client.stream.matched).toBe(851);
+    expect(client.stream.sent).toBe(3);
+    expect(client.stream.sampling).toBe(false);
+    expect(client.stream.frameLagMs).toBe(0);
+    // Nothing matched: nothing is behind.
+    sockets[0].receive({ type: 'records', time: 1020, records: [], matched: 0, sent: 0 });
+    expect(client.stream.frameLagMs).toBe(0);
+    expect(client.rows.sliceNewest(0, 5).map((r) => r.id)).toEqual([11, 10, 8]);
+  });
+
+  it('drops rows still in flight from an older subscription, by the LiveRecord fields', () => {
+    const { sockets, client } = setup();
+    client.start();
+    sockets[0].open();
+    client.setFilter({ host: ['10.0.0.0/8'], command: ['read'], errors: true });
+    sockets[0].receive({
+      type: 'records',
+      records: [
+        rec(1, 'a', 'ReadNotifyResponse'),
+        liveRow(2, { cmd: 'ReadNotifyResponse', src: '10.1.2.3:5064', error: true, status: 'ECA_NORDACCESS' }),
+        liveRow(3, { cmd: 'ReadNotifyResponse', dst: '10.9.9.9:5064', error: false }),
+        liveRow(4, { cmd: 'WriteNotifyResponse', dst: '10.9.9.9:5064', error: true }),
+      ],
+    });
+    expect(client.rows.sliceNewest(0, 5).map((r) => r.id)).toEqual([2]);
+  });
+
+  it('reads full records from a daemon before the compact stream and keeps them for the detail', () => {
+    const { sockets, client } = setup();
+    client.start();
+    sockets[0].open();
+    const full: RecordJSON = {
+      frame: 7,
+      timestamp: 1000.25,
+      src: '127.0.0.1',
+      dst: '127.0.0.2',
+      transport: { protocol: 'tcp', sport: 5064, dport: 4000 },
+      command: { name: 'ReadNotifyResponse', status: 1, data: [42] },
+      pv: 'sim:x',
+      latency: 0.002,
+      size: 24,
+      raw: '000f',
+    };
+    sockets[0].receive({ type: 'records', records: [full] });
+    const row = client.rows.newest(0);
+    expect(row).toMatchObject({
+      frame: 7,
+      t: 1000.25,
+      src: '127.0.0.1:5064',
+      dst: '127.0.0.2:4000',
+      cmd: 'ReadNotifyResponse',
+      pv: 'sim:x',
+      summary: '42',
+      latency: 0.002,
+      error: false,
+    });
+    expect(row && row.id < 0).toBe(true);
+    expect(client.legacyRecord(row?.id ?? 0)).toEqual(full);
+    expect(client.stream.matched).toBe(1);
+    expect(client.stream.sent).toBe(1);
   });
 });
 

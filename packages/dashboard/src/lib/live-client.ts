@@ -1,20 +1,31 @@
 /**
  * The page's one connection to the daemon: a WebSocket with reconnect (exponential back-off with
- * jitter), the subscription filter, local pause, and backpressure. Records are appended to a fixed-size
- * ring as they arrive (cheap), but listeners are told at most once per `renderIntervalMs`, so the page
- * renders a few times a second whatever the message rate. Framework-free so it is tested in Node.
+ * jitter), the subscription filter, local pause, and backpressure. Live rows ({@link LiveRecord}) are
+ * appended to a fixed-size ring as they arrive (cheap), but listeners are told at most once per
+ * `renderIntervalMs`, so the page renders a few times a second whatever the message rate. The counts of
+ * the `records` frames (matched, sent, sampling) and their times are kept so the page can say what it is
+ * not shown and how far behind it is. Framework-free so it is tested in Node.
  */
 import type {
   ClientMessage,
+  LiveRecord,
   RecordJSON,
+  RecordsMessage,
   ServerMessage,
   SnapshotMessage,
   SourceInfo,
   SubscribeFilter,
 } from './contract.js';
-import { compileFilter, FilterError, normalizeFilter, type RecordPredicate } from './filter.js';
+import { compileLiveFilter, FilterError, normalizeFilter } from './filter.js';
 import { LatencyTracker } from './latency.js';
+import { isFullRecord, liveRecordOf } from './live-record.js';
 import { RingBuffer } from './ring.js';
+
+/** A test of Live rows (the subscription). */
+type LivePredicate = (r: LiveRecord) => boolean;
+
+/** Full records kept from a daemon that sends them (before the compact stream) for the detail panel. */
+const LEGACY_HELD = 10_000;
 
 /** The subset of the browser WebSocket the client uses (so tests can pass a fake). */
 export interface SocketLike {
@@ -58,6 +69,26 @@ export interface LiveClientOptions {
   historyLength?: number;
 }
 
+/** What the `records` frames said: the stream's counts, rates and timing. */
+export interface StreamStatus {
+  /** Records that matched this page's filter at the daemon since the connection opened. */
+  matched: number;
+  /** Of those, records the daemon sent (the rest were left out of its sample). */
+  sent: number;
+  /** Smoothed per-second rates of the last frame (matched, sent). */
+  matchedRate: number;
+  sentRate: number;
+  /** The daemon is sending a sample, not everything. */
+  sampling: boolean;
+  /** Local wall-clock ms when the last records frame arrived (0 before the first). */
+  lastFrameAt: number;
+  /**
+   * How far behind the newest row was when the last frame arrived: the daemon's send time minus the
+   * newest row's capture time, in ms (null until a frame with rows came).
+   */
+  frameLagMs: number | null;
+}
+
 /** One point of the rate history, from two successive snapshots. */
 export interface RatePoint {
   /** Unix seconds. */
@@ -80,7 +111,19 @@ const SEARCH_COMMANDS = ['SearchRequest'];
 /** The live connection and what it has received. */
 export class LiveClient {
   /** Rows of the live table (after the filter), newest first through `ring.newest(i)`. */
-  readonly rows: RingBuffer<RecordJSON>;
+  readonly rows: RingBuffer<LiveRecord>;
+  /** Counts and timing of the record stream. */
+  readonly stream: StreamStatus = {
+    matched: 0,
+    sent: 0,
+    matchedRate: 0,
+    sentRate: 0,
+    sampling: false,
+    lastFrameAt: 0,
+    frameLagMs: null,
+  };
+  /** Local wall-clock ms when the last snapshot arrived (0 before the first). */
+  lastSnapshotAt = 0;
   /** Latencies of the responses received. */
   readonly latency = new LatencyTracker();
   /** Rates derived from successive snapshots. */
@@ -110,13 +153,16 @@ export class LiveClient {
   filterSeq = 0;
 
   private paused = false;
-  private readonly held: RingBuffer<RecordJSON>;
+  private readonly held: RingBuffer<LiveRecord>;
+  /** Full records of a daemon from before the compact stream, by their (negative) local ids. */
+  private readonly legacy = new Map<number, RecordJSON>();
+  private legacyId = 0;
   private filter: SubscribeFilter = {};
   /** The last filter the daemon confirmed (`subscribed`): what to fall back to when it refuses one. */
   private confirmed: SubscribeFilter = {};
   /** Filters sent and not yet answered, oldest first (the daemon answers subscriptions in order). */
   private unanswered: SubscribeFilter[] = [];
-  private predicate: RecordPredicate = () => true;
+  private predicate: LivePredicate = () => true;
   private socket: SocketLike | null = null;
   private reconnectTimer: unknown = null;
   private renderTimer: unknown = null;
@@ -189,9 +235,9 @@ export class LiveClient {
   setFilter(filter: SubscribeFilter, seq = this.filterSeq + 1): boolean {
     this.filterSeq = seq;
     const f = normalizeFilter(filter);
-    let predicate: RecordPredicate;
+    let predicate: LivePredicate;
     try {
-      predicate = compileFilter(f);
+      predicate = compileLiveFilter(f);
     } catch (err) {
       if (!(err instanceof FilterError)) throw err;
       this.filterError = err.message;
@@ -203,7 +249,7 @@ export class LiveClient {
     return true;
   }
 
-  private apply(f: SubscribeFilter, predicate: RecordPredicate): void {
+  private apply(f: SubscribeFilter, predicate: LivePredicate): void {
     this.filter = f;
     this.predicate = predicate;
     this.rows.clear();
@@ -233,7 +279,7 @@ export class LiveClient {
     // Only the filter in force is worth falling back from; a later one is already on its way.
     if (this.unanswered.length > 0 || f !== this.filter) return;
     this.filterError = refusal;
-    this.apply(this.confirmed, compileFilter(this.confirmed));
+    this.apply(this.confirmed, compileLiveFilter(this.confirmed));
   }
 
   /** True while the table is frozen. */
@@ -354,7 +400,7 @@ export class LiveClient {
         this.scheduleRender(true);
         break;
       case 'records':
-        if (Array.isArray(msg.records)) this.addRecords(msg.records);
+        if (Array.isArray(msg.records)) this.addRecords(msg);
         break;
       case 'snapshot':
         this.addSnapshot(msg);
@@ -375,22 +421,57 @@ export class LiveClient {
     }
   }
 
-  private addRecords(records: RecordJSON[]): void {
+  private addRecords(msg: RecordsMessage): void {
     const target = this.paused ? this.held : this.rows;
-    for (const r of records) {
-      if (!r || typeof r !== 'object' || !r.command) continue;
+    let newest: number | null = null;
+    let items = 0;
+    for (const item of msg.records) {
+      if (!item || typeof item !== 'object') continue;
+      const r = isFullRecord(item) ? this.fromFullRecord(item) : item;
+      if (typeof r.cmd !== 'string' || typeof r.t !== 'number') continue;
+      items++;
       this.received++;
+      newest = r.t;
       this.latency.add(r);
       if (!this.predicate(r)) continue;
       if (this.paused && this.held.size === this.held.capacity) this.heldDropped++;
       target.push(r);
     }
+    const now = this.opts.timers.now();
+    const st = this.stream;
+    st.matched += typeof msg.matched === 'number' ? msg.matched : items;
+    st.sent += typeof msg.sent === 'number' ? msg.sent : items;
+    if (msg.rate && typeof msg.rate.matched === 'number' && typeof msg.rate.sent === 'number') {
+      st.matchedRate = msg.rate.matched;
+      st.sentRate = msg.rate.sent;
+    }
+    st.sampling = msg.sampling === true;
+    st.lastFrameAt = now;
+    // Without the daemon's send time (an older daemon) the page's own clock stands in for it.
+    if (newest !== null) {
+      const sentAt = typeof msg.time === 'number' ? msg.time : now / 1000;
+      st.frameLagMs = Math.max(0, (sentAt - newest) * 1000);
+    } else if (msg.matched === 0) st.frameLagMs = 0;
     this.scheduleRender(false);
+  }
+
+  /** A daemon from before the compact stream sent a full record: keep it for the detail, show its row. */
+  private fromFullRecord(r: RecordJSON): LiveRecord {
+    const id = --this.legacyId;
+    this.legacy.set(id, r);
+    if (this.legacy.size > LEGACY_HELD) this.legacy.delete(id + LEGACY_HELD);
+    return liveRecordOf(r, id);
+  }
+
+  /** The full record of a row from a daemon that streamed full records (negative ids), if still kept. */
+  legacyRecord(id: number): RecordJSON | undefined {
+    return this.legacy.get(id);
   }
 
   private addSnapshot(snap: SnapshotMessage): void {
     const prev = this.snapshot;
     this.snapshot = snap;
+    this.lastSnapshotAt = this.opts.timers.now();
     const stats = snap.stats ?? {};
     // A rate needs two snapshots; the first one only sets the baseline.
     if (prev && typeof prev.time === 'number' && typeof snap.time === 'number' && snap.time > prev.time) {

@@ -1,108 +1,15 @@
 /**
- * How one record reads as a row of the live table: the short summary of its fields, its endpoints and
- * its latency. Kept apart from the components so it is tested without a browser.
+ * Pieces of the Live table and the record detail kept apart from the components so they are tested
+ * without a browser: endpoints, the hex dump, the virtualised list's visible range. (A row's summary line
+ * comes from the daemon; see live-record.ts for the page's own from a full record.)
  */
-import type { RecordJSON } from './contract.js';
-import {
-  dbrTypeName,
-  ecaStatus,
-  formatAccessRights,
-  formatAlarm,
-  formatLatency,
-  formatValue,
-  valueFormatOf,
-} from './dbr.js';
-import { isFailure } from './filter.js';
 
-/** Command fields that the row shows elsewhere or that carry no information for a reader. */
-const HIDDEN_FIELDS = new Set([
-  'name',
-  'id',
-  'data',
-  'metadata',
-  'pv',
-  'payload',
-  'header',
-  'payload_size',
-  'raw',
-  // Shown through `data_type` and `status` (ECA name and severity).
-  'data_type_name',
-  'status_name',
-  'severity',
-  'address_raw',
-  // A malformed record's bytes are in the detail's hex dump.
-  'hex',
-]);
-
-/** What a row of the live table shows. */
-export interface RowSummary {
-  time: number;
-  from: string;
-  to: string;
-  command: string;
-  pv: string;
-  fields: string;
-  latency: string;
-  error: boolean;
-}
+// The summary line is the daemon's own (it sends it in every live record): one implementation.
+export { summarizeFields } from '@ca-shark/analysis/summary';
 
 /** `ADDR:PORT` of an endpoint when the port is known. */
 export function endpoint(addr: string, port: unknown): string {
   return typeof port === 'number' ? `${addr}:${port}` : addr;
-}
-
-function fieldText(key: string, v: unknown): string {
-  if (key === 'status') {
-    const eca = ecaStatus(v);
-    return eca ? eca.name : String(v);
-  }
-  if (key === 'access_rights') return formatAccessRights(v);
-  if (key === 'data_type') return dbrTypeName(v);
-  if (v !== null && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    if (typeof o.name === 'string') return o.name;
-    return JSON.stringify(v);
-  }
-  return String(v);
-}
-
-/**
- * The key fields of a command in one line: the value first (with enum strings, units, precision),
- * then the other decoded fields as `key=value`. Long values are cut to `max` characters.
- */
-export function summarizeFields(command: RecordJSON['command'], max = 160): string {
-  const parts: string[] = [];
-  if (command.data !== undefined && command.data !== null) {
-    parts.push(formatValue(command.data, { ...valueFormatOf(command.metadata), maxElements: 5 }));
-    // An alarm is worth a glance; a clear one is not.
-    const alarm = formatAlarm(command.metadata);
-    if (alarm !== '' && alarm !== 'NO_ALARM') parts.push(`[${alarm}]`);
-  }
-  for (const [k, v] of Object.entries(command)) {
-    if (HIDDEN_FIELDS.has(k) || v === undefined || v === null) continue;
-    if (k === 'status' && ecaStatus(v)?.ok) continue;
-    if (k === 'status' && typeof command.status_name === 'string') {
-      parts.push(`status=${command.status_name.replace(/^ECA_/, '')}`);
-      continue;
-    }
-    parts.push(`${k}=${fieldText(k, v)}`);
-  }
-  const text = parts.join(' ');
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
-
-/** The row summary of a record. */
-export function summarizeRecord(r: RecordJSON): RowSummary {
-  return {
-    time: r.timestamp,
-    from: endpoint(r.src, r.transport?.sport),
-    to: endpoint(r.dst, r.transport?.dport),
-    command: r.command?.name ?? '?',
-    pv: typeof r.pv === 'string' ? r.pv : '',
-    fields: r.command ? summarizeFields(r.command) : '',
-    latency: formatLatency(r.latency),
-    error: isFailure(r),
-  };
 }
 
 const HEX_BYTES_PER_LINE = 16;

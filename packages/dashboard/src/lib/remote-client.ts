@@ -3,13 +3,22 @@
  * runes module turns its change notifications into re-renders.
  */
 import type { SnapshotMessage, SubscribeFilter } from './contract.js';
+import type { TableId } from './columns.js';
 import type { RatePoint } from './live-client.js';
-import type { ClientStatus, LatencySeriesData, WindowRow, WorkerCommand, WorkerUpdate } from './worker-protocol.js';
+import type { TableQuery, TableWindows } from './table-engine.js';
+import type {
+  ClientStatus,
+  LatencySeriesData,
+  RecordAnswer,
+  WindowRow,
+  WorkerCommand,
+  WorkerMessage,
+} from './worker-protocol.js';
 
 /** What the page needs of a Worker. */
 export interface WorkerLike {
   postMessage(cmd: WorkerCommand): void;
-  onmessage: ((ev: { data: WorkerUpdate }) => void) | null;
+  onmessage: ((ev: { data: WorkerMessage }) => void) | null;
   terminate(): void;
 }
 
@@ -32,6 +41,8 @@ export function initialStatus(capacity = 100_000): ClientStatus {
     filter: {},
     filterError: '',
     filterSeq: 0,
+    stream: { matched: 0, sent: 0, matchedRate: 0, sentRate: 0, sampling: false, lastFrameAt: 0, frameLagMs: null },
+    lastSnapshotAt: 0,
   };
 }
 
@@ -40,12 +51,16 @@ export class RemoteClient {
   status: ClientStatus = initialStatus();
   window: { start: number; rows: WindowRow[] } = { start: 0, rows: [] };
   snapshot: SnapshotMessage | null = null;
+  /** Windows of the open big tables (sorted and filtered in the worker). */
+  tables: TableWindows = {};
   rates: RatePoint[] = [];
   latency: LatencySeriesData[] = [];
   /** Bumped when `latency` changes. */
   latencyVersion = 0;
   private readonly listeners = new Set<() => void>();
+  private readonly recordWaiters = new Map<number, ((a: RecordAnswer) => void)[]>();
   private lastWindow = { start: -1, end: -1 };
+  private readonly tableQueries = new Map<TableId, string>();
   /** Number of the last filter sent to the worker; `status.filterSeq` says when the worker has handled it. */
   filterSeq = 0;
 
@@ -60,11 +75,18 @@ export class RemoteClient {
   }
 
   /** Applies one update from the worker. */
-  receive(u: WorkerUpdate): void {
+  receive(u: WorkerMessage): void {
+    if (u?.type === 'record') {
+      const waiters = this.recordWaiters.get(u.id) ?? [];
+      this.recordWaiters.delete(u.id);
+      for (const w of waiters) w(u);
+      return;
+    }
     if (u?.type !== 'update') return;
     this.status = u.status;
     this.window = u.window;
     if (u.snapshot) this.snapshot = u.snapshot;
+    if (u.tables) this.tables = { ...this.tables, ...u.tables };
     if (u.rates) this.rates = u.rates;
     if (u.latency) {
       this.latency = u.latency;
@@ -89,6 +111,18 @@ export class RemoteClient {
     this.worker.postMessage({ type: 'window', start, end });
   }
 
+  /** Opens or changes (query) or closes (null) a big table; only a changed query is sent. */
+  setTable(id: TableId, query: TableQuery | null): void {
+    const key = JSON.stringify(query);
+    if (this.tableQueries.get(id) === key) return;
+    if (query === null) {
+      this.tableQueries.delete(id);
+      const { [id]: _closed, ...open } = this.tables;
+      this.tables = open;
+    } else this.tableQueries.set(id, key);
+    this.worker.postMessage({ type: 'table', id, query });
+  }
+
   /** Replaces the subscription; rows shown under the old filter disappear at once. */
   setFilter(filter: SubscribeFilter): void {
     this.window = { start: 0, rows: [] };
@@ -105,6 +139,18 @@ export class RemoteClient {
 
   clear(): void {
     this.worker.postMessage({ type: 'clear' });
+  }
+
+  /** Asks the worker for the full record `id` (fetched from `url`, `/api/record/:id`). */
+  requestRecord(id: number, url: string): Promise<RecordAnswer> {
+    return new Promise((resolve) => {
+      const waiters = this.recordWaiters.get(id);
+      if (waiters) waiters.push(resolve);
+      else {
+        this.recordWaiters.set(id, [resolve]);
+        this.worker.postMessage({ type: 'record', id, url });
+      }
+    });
   }
 
   /** Turns the latency series on while the latency view is shown (they cost a copy per update). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatAge, sortRows, type Column } from './table.js';
+import { formatAge, naturalKey, sortRows, type Column } from './table.js';
 
 interface R {
   pv: string;
@@ -23,6 +23,11 @@ describe('sortRows', () => {
     expect(sortRows(rows, byPv, 'asc').map((r) => r.pv)).toEqual(['a9', 'a10', 'b', 'c']);
     expect(rows[0].pv).toBe('b');
     expect(sortRows(rows, undefined, 'asc')).toEqual(rows);
+  });
+  it('orders text naturally by keys made once: case-blind, digit runs by value', () => {
+    expect(naturalKey('PV:a9')).toBe('pv:a0000000000000009');
+    const pvs = ['x10', 'X9', 'x1.5', 'x1.10', 'w'].map((pv) => ({ pv, n: null }));
+    expect(sortRows(pvs, byPv, 'asc').map((r) => r.pv)).toEqual(['w', 'x1.5', 'x1.10', 'X9', 'x10']);
   });
   it('formats ages', () => {
     expect(formatAge(5.5)).toBe('5 s');

@@ -22,13 +22,29 @@ export interface Column<T> {
 /** Sort direction. */
 export type SortDir = 'asc' | 'desc';
 
+/** Digits a number in a sort key is padded to (longer runs compare by length first anyway). */
+const KEY_DIGITS = 16;
+
 /**
- * Sorts rows by a column (stable; empty values last in both directions). Returns a new array.
+ * A text's sort key for natural order by plain comparison: lower case, each run of digits zero-padded
+ * (`a9` → `a0…09` before `a10` → `a0…10`). Keys are made once per row; comparing them with `<` is many
+ * times faster than a locale-aware comparison, which matters for 10,000-row tables.
+ */
+export function naturalKey(text: string): string {
+  return text.toLowerCase().replace(/\d+/g, (d) => (d.length >= KEY_DIGITS ? d : d.padStart(KEY_DIGITS, '0')));
+}
+
+/**
+ * Sorts rows by a column (stable; empty values last in both directions; text in natural order).
+ * Returns a new array.
  */
 export function sortRows<T>(rows: readonly T[], column: Column<T> | undefined, dir: SortDir): T[] {
   if (!column) return [...rows];
   const key = column.sortValue ?? column.text;
-  const decorated = rows.map((row, i) => ({ row, i, k: key(row) }));
+  const decorated = rows.map((row, i) => {
+    const k = key(row);
+    return { row, i, k: typeof k === 'string' && k !== '' ? naturalKey(k) : k };
+  });
   const sign = dir === 'asc' ? 1 : -1;
   decorated.sort((a, b) => {
     const ae = a.k === null || a.k === undefined || a.k === '';
@@ -36,7 +52,11 @@ export function sortRows<T>(rows: readonly T[], column: Column<T> | undefined, d
     if (ae || be) return ae === be ? a.i - b.i : ae ? 1 : -1;
     let c: number;
     if (typeof a.k === 'number' && typeof b.k === 'number') c = a.k - b.k;
-    else c = String(a.k).localeCompare(String(b.k), 'en', { numeric: true });
+    else {
+      const x = typeof a.k === 'string' ? a.k : naturalKey(String(a.k));
+      const y = typeof b.k === 'string' ? b.k : naturalKey(String(b.k));
+      c = x < y ? -1 : x > y ? 1 : 0;
+    }
     return c !== 0 ? c * sign : a.i - b.i;
   });
   return decorated.map((d) => d.row);

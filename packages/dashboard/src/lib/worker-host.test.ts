@@ -1,34 +1,28 @@
 import { describe, expect, it } from 'vitest';
-import type { RecordJSON } from './contract.js';
+import type { LiveRecord } from './contract.js';
+import type { RecordFetch } from './record-fetch.js';
 import { RemoteClient, type WorkerLike } from './remote-client.js';
-import { FakeSocket, ManualTimers } from './test-support/fakes.js';
+import { FakeSocket, liveRow, ManualTimers } from './test-support/fakes.js';
 import { createWorkerHost } from './worker-host.js';
-import type { WorkerCommand, WorkerUpdate } from './worker-protocol.js';
+import type { WorkerCommand, WorkerMessage, WorkerUpdate } from './worker-protocol.js';
 
-function rec(i: number, pv = `sim:pv${i}`, name = 'ReadNotifyResponse', latency?: number): RecordJSON {
-  return {
-    timestamp: 1000 + i,
-    src: '127.0.0.1',
-    dst: '127.0.0.2',
-    transport: { sport: 5064, dport: 4000 },
-    command: { name },
-    pv,
-    latency,
-  };
+function rec(i: number, pv = `sim:pv${i}`, cmd = 'ReadNotifyResponse', latency: number | null = null): LiveRecord {
+  return liveRow(i, { pv, cmd, latency });
 }
 
 /** Page and worker wired back to back, synchronously. */
-function setup() {
+function setup(fetch?: RecordFetch) {
   const timers = new ManualTimers();
   const sockets: FakeSocket[] = [];
   const updates: WorkerUpdate[] = [];
   let remote: RemoteClient | null = null;
   const host = createWorkerHost(
-    (u) => {
-      updates.push(u);
+    (u: WorkerMessage) => {
+      if (u.type === 'update') updates.push(u);
       remote?.receive(u);
     },
     {
+      fetch,
       capacity: 1000,
       timers,
       random: () => 0,
@@ -63,7 +57,6 @@ describe('worker host and remote client', () => {
     expect(remote.status.rowCount).toBe(10);
     expect(remote.status.state).toBe('open');
     expect(remote.window.start).toBe(0);
-    expect(remote.window.rows[0].summary.pv).toBe('sim:pv9');
     expect(remote.window.rows.map((r) => [r.seq, r.record.pv])).toEqual([
       [9, 'sim:pv9'],
       [8, 'sim:pv8'],
@@ -117,13 +110,7 @@ describe('worker host and remote client', () => {
       status: { ...remote.status, rowCount: 1 },
       window: {
         start: 0,
-        rows: [
-          {
-            seq: 0,
-            record: rec(1),
-            summary: { time: 1, from: '', to: '', command: 'x', pv: 'old', fields: '', latency: '', error: false },
-          },
-        ],
+        rows: [{ seq: 0, record: rec(1) }],
       },
     });
     let changes = 0;
@@ -178,5 +165,50 @@ describe('worker host and remote client', () => {
     expect(remote.status.filterSeq).toBe(remote.filterSeq);
     expect(remote.status.filterError).toBe('refused by the daemon');
     expect(remote.status.filter).toEqual({ pv: ['sim:*'] });
+  });
+
+  it('fetches the full record of a row, and passes on what the daemon says when it is no longer held', async () => {
+    const asked: string[] = [];
+    const { remote } = setup(async (url) => {
+      asked.push(url);
+      const id = Number(/record\/(\d+)/.exec(url)?.[1]);
+      if (id === 5)
+        return {
+          ok: true,
+          status: 200,
+          json: async () => ({ timestamp: 1, src: 'a', dst: 'b', command: { name: 'X' } }),
+        };
+      return { ok: false, status: 404, json: async () => ({ error: `record ${id} is no longer held` }) };
+    });
+    remote.start('ws://x/ws');
+    const [held, gone] = await Promise.all([
+      remote.requestRecord(5, 'http://x/api/record/5?token=t'),
+      remote.requestRecord(3, 'http://x/api/record/3?token=t'),
+    ]);
+    expect(asked).toEqual(['http://x/api/record/5?token=t', 'http://x/api/record/3?token=t']);
+    expect(held).toEqual({
+      type: 'record',
+      id: 5,
+      record: { timestamp: 1, src: 'a', dst: 'b', command: { name: 'X' } },
+      error: null,
+    });
+    expect(gone).toEqual({ type: 'record', id: 3, record: null, error: 'record 3 is no longer held' });
+  });
+
+  it('passes the stream counts to the page', () => {
+    const { sockets, remote, timers } = setup();
+    remote.start('ws://x/ws');
+    sockets[0].open();
+    sockets[0].receive({
+      type: 'records',
+      time: 1002,
+      records: [rec(1)],
+      matched: 40,
+      sent: 1,
+      rate: { matched: 400, sent: 10 },
+      sampling: true,
+    });
+    timers.advance(300);
+    expect(remote.status.stream).toMatchObject({ matched: 40, sent: 1, sampling: true, frameLagMs: 1000 });
   });
 });

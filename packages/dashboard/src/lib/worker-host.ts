@@ -2,19 +2,31 @@
  * The data worker's logic, apart from the Worker global so it is tested in Node: runs a
  * {@link LiveClient}, answers the page's commands, and posts an update after each (throttled) change.
  */
-import type { RecordJSON, SubscribeFilter } from './contract.js';
+import type { SubscribeFilter } from './contract.js';
 import { LiveClient, type LiveClientOptions } from './live-client.js';
-import { summarizeRecord, type RowSummary } from './records.js';
-import type { ClientStatus, LatencySeriesData, WindowRow, WorkerCommand, WorkerUpdate } from './worker-protocol.js';
+import { fetchRecord, type RecordFetch } from './record-fetch.js';
+import { lightSnapshot, TableEngine } from './table-engine.js';
+import type {
+  ClientStatus,
+  LatencySeriesData,
+  WindowRow,
+  WorkerCommand,
+  WorkerMessage,
+  WorkerUpdate,
+} from './worker-protocol.js';
 
 /** Most rows the page may ask for at once (a screen is about 40). */
 const MAX_WINDOW = 500;
 
+/** Options of {@link createWorkerHost}: the client's, and the `fetch` full records are asked with. */
+export type WorkerHostOptions = Omit<LiveClientOptions, 'url'> & { fetch?: RecordFetch };
+
 /** Handles the page's commands; `post` sends updates back. Returns the command handler. */
 export function createWorkerHost(
-  post: (u: WorkerUpdate) => void,
-  options: Omit<LiveClientOptions, 'url'> = {},
+  post: (u: WorkerMessage) => void,
+  options: WorkerHostOptions = {},
 ): (cmd: WorkerCommand) => void {
+  const { fetch: fetchFn = (url: string) => fetch(url), ...clientOptions } = options;
   let client: LiveClient | null = null;
   let window = { start: 0, end: 50 };
   let sentSnapshot: unknown = null;
@@ -24,17 +36,7 @@ export function createWorkerHost(
   let filter: SubscribeFilter = {};
   let filterSeq = 0;
   let sentLatency = -1;
-
-  // A row stays on screen for several updates: summarise it once.
-  const summaries = new WeakMap<RecordJSON, RowSummary>();
-  function summaryOf(r: RecordJSON): RowSummary {
-    let s = summaries.get(r);
-    if (!s) {
-      s = summarizeRecord(r);
-      summaries.set(r, s);
-    }
-    return s;
-  }
+  const tables = new TableEngine();
 
   function status(c: LiveClient): ClientStatus {
     return {
@@ -54,6 +56,8 @@ export function createWorkerHost(
       filter: c.currentFilter,
       filterError: c.filterError,
       filterSeq: c.filterSeq,
+      stream: { ...c.stream },
+      lastSnapshotAt: c.lastSnapshotAt,
     };
   }
 
@@ -63,12 +67,14 @@ export function createWorkerHost(
     const newestSeq = c.rows.pushed - 1;
     const rows: WindowRow[] = c.rows
       .sliceNewest(window.start, window.end)
-      .map((record, i) => ({ seq: newestSeq - (window.start + i), record, summary: summaryOf(record) }));
+      .map((record, i) => ({ seq: newestSeq - (window.start + i), record }));
     const u: WorkerUpdate = { type: 'update', status: status(c), window: { start: window.start, rows } };
     if (c.snapshot !== sentSnapshot && c.snapshot) {
-      u.snapshot = c.snapshot;
+      u.snapshot = lightSnapshot(c.snapshot);
       sentSnapshot = c.snapshot;
     }
+    const t = tables.windows(c.snapshot);
+    if (t) u.tables = t;
     if (c.rates.pushed !== sentRates) {
       u.rates = c.rates.sliceNewest(0, c.rates.size).reverse();
       sentRates = c.rates.pushed;
@@ -90,7 +96,7 @@ export function createWorkerHost(
     switch (cmd.type) {
       case 'start':
         if (client) client.stop();
-        client = new LiveClient({ ...options, url: cmd.url });
+        client = new LiveClient({ ...clientOptions, url: cmd.url });
         client.setFilter(filter, filterSeq);
         client.onChange(update);
         client.start();
@@ -123,8 +129,31 @@ export function createWorkerHost(
         sentLatency = -1;
         update();
         break;
+      case 'table':
+        tables.set(cmd.id, cmd.query);
+        update();
+        break;
+      case 'record':
+        void answerRecord(cmd.id, cmd.url);
+        break;
       default:
         break;
     }
   };
+
+  async function answerRecord(id: number, url: string): Promise<void> {
+    // Rows of a daemon that streamed full records carry them; the others are asked of the daemon.
+    if (id < 0) {
+      const kept = client?.legacyRecord(id);
+      post({
+        type: 'record',
+        id,
+        record: kept ?? null,
+        error: kept ? null : `record ${id} is no longer held by the page`,
+      });
+      return;
+    }
+    const r = await fetchRecord(fetchFn, url, id);
+    post({ type: 'record', id, ...r });
+  }
 }

@@ -3,10 +3,11 @@
  * keeps the 100,000-row ring; the page only receives what it shows (the visible window of rows, the
  * latest snapshot, chart series), so the main thread's work does not grow with the message rate.
  */
-import type { RecordJSON, SnapshotMessage, SourceInfo, SubscribeFilter } from './contract.js';
+import type { LiveRecord, RecordJSON, SnapshotMessage, SourceInfo, SubscribeFilter } from './contract.js';
 import type { LatencyKind, LatencyPoint } from './latency.js';
-import type { ConnectionState, RatePoint } from './live-client.js';
-import type { RowSummary } from './records.js';
+import type { TableId } from './columns.js';
+import type { ConnectionState, RatePoint, StreamStatus } from './live-client.js';
+import type { TableQuery, TableWindows } from './table-engine.js';
 
 /** Counters and state shown in the status bar. */
 export interface ClientStatus {
@@ -30,14 +31,16 @@ export interface ClientStatus {
   filterError: string;
   /** Number of the last filter command the worker handled. */
   filterSeq: number;
+  /** Counts and timing of the record stream (sampling, records not sent, lag). */
+  stream: StreamStatus;
+  /** Local wall-clock ms when the last snapshot arrived (0 before the first). */
+  lastSnapshotAt: number;
 }
 
 /** One row of the live table with a sequence number that identifies it for selection. */
 export interface WindowRow {
   seq: number;
-  record: RecordJSON;
-  /** What the table shows, computed in the worker. */
-  summary: RowSummary;
+  record: LiveRecord;
 }
 
 /** Latency series of one server and kind, as plain data. */
@@ -56,10 +59,26 @@ export interface WorkerUpdate {
   status: ClientStatus;
   /** Rows `[start, start + rows.length)` counted from the newest. */
   window: { start: number; rows: WindowRow[] };
+  /** The snapshot without its big lists (they come as `tables`). */
   snapshot?: SnapshotMessage;
+  /** Windows of the open big tables that changed. */
+  tables?: TableWindows;
   rates?: RatePoint[];
   latency?: LatencySeriesData[];
 }
+
+/** Worker → page: the answer to a `record` command. */
+export interface RecordAnswer {
+  type: 'record';
+  id: number;
+  /** The full record, or null when it could not be had (see `error`). */
+  record: RecordJSON | null;
+  /** Why not: the daemon's word (`record 12 is no longer held`) or the failure. */
+  error: string | null;
+}
+
+/** Everything the worker posts. */
+export type WorkerMessage = WorkerUpdate | RecordAnswer;
 
 /** Page → worker. */
 export type WorkerCommand =
@@ -70,4 +89,8 @@ export type WorkerCommand =
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'clear' }
-  | { type: 'latency'; on: boolean };
+  | { type: 'latency'; on: boolean }
+  /** Open, change or (null) close a big table: the worker sorts and filters it and sends the rows on screen. */
+  | { type: 'table'; id: TableId; query: TableQuery | null }
+  /** Fetch the full record `id` from `url` (`/api/record/:id` beside the page, with its token). */
+  | { type: 'record'; id: number; url: string };

@@ -1,5 +1,6 @@
-/** Test doubles for the WebSocket client: a scriptable socket and a manual clock. */
+/** Test doubles for the WebSocket client: a scriptable socket, a manual clock and Live rows. */
 import type { SocketLike, Timers } from '../live-client.js';
+import type { LiveRecord } from '../contract.js';
 
 /** A socket the test opens, feeds and drops by hand; it records what the client sends. */
 export class FakeSocket implements SocketLike {
@@ -58,4 +59,24 @@ export class ManualTimers implements Timers {
     }
     this.t = end;
   }
+}
+
+/** A Live row numbered `i` (id `i`, capture time 1000 + i) with the fields a test sets. */
+export function liveRow(i: number, fields: Partial<LiveRecord> = {}): LiveRecord {
+  return {
+    id: i,
+    frame: i,
+    t: 1000 + i,
+    src: '127.0.0.1:5064',
+    dst: '127.0.0.2:4000',
+    proto: 'tcp',
+    cmd: 'EventAddResponse',
+    pv: `sim:pv${i}`,
+    summary: String(i),
+    latency: null,
+    status: null,
+    error: false,
+    size: 16,
+    ...fields,
+  };
 }

@@ -1,0 +1,523 @@
+#!/usr/bin/env node
+/**
+ * The live load bench (`pnpm bench:load`, part of `pnpm bench`; needs root): replays a realistic simulator
+ * capture onto `lo` with tcpreplay at rising rates while this tree's `ca-sharkd -i lo` captures it, first
+ * with no client, then with the dashboard open in headless Chromium and one WebSocket client reading
+ * everything, and prints per step what was offered, decoded, dropped, delivered, how the page kept up and
+ * how fast `/api/health` answered.
+ *
+ *   node dist/load.js [--quick] [--mbps 25,50,...] [--multipliers 1,5,20] [--seconds 12] [--size-mb 40]
+ *                     [--clients none,page] [--capture FILE] [--profile]
+ *
+ * The capture's CA ports are rewritten (tcprewrite) to ports free at the time, and the daemon captures only
+ * those (`-f "port A or port B"`): other engineers' CA traffic on `lo` stays out of the counts, and the
+ * replayed searches reach nobody's IOC.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { Browser } from 'playwright-core';
+import { ensureCapture, frameCensus, givenCapture } from './captures.js';
+import type { Capture } from './captures.js';
+import {
+  caughtUp,
+  firstBreak,
+  healthFigures,
+  hotFunctions,
+  pageFigures,
+  parseSteps,
+  parseTcpreplay,
+  planStep,
+  procCpuSeconds,
+  renderLoadTable,
+  statsCounters,
+  statsDelta,
+  stepLabel,
+} from './load-plan.js';
+import type { CpuProfile, ReplayFile, StatsCounters, Step, StepPlan, StepResult } from './load-plan.js';
+import { browserBlocker, connectWs, launchBrowser, openDashboard, readProbe } from './load-page.js';
+import type { WsReader } from './load-page.js';
+import { killAll, trackGroup } from './measure.js';
+import { freePort, portFree } from './ports.js';
+import { inspectorUrl, startProfiling } from './profile.js';
+import type { Profiling } from './profile.js';
+import { thousands } from './table.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(HERE, '..', '..', '..');
+const DAEMON = join(ROOT, 'packages', 'daemon', 'dist', 'main.js');
+const DASHBOARD = join(ROOT, 'packages', 'dashboard', 'dist', 'index.html');
+const ITERATE = join(HERE, 'iterate.js');
+
+/** Default steps: up to and past issue 12's goal of 250 Mbit/s of realistic traffic. */
+const DEFAULT_MBPS = '25,50,100,175,250,400';
+const QUICK_MBPS = '50,250';
+/** `/api/health` is polled this often during a step. */
+const HEALTH_POLL_MS = 100;
+const HEALTH_TIMEOUT_MS = 5000;
+/** After the replay, the daemon counts as caught up when its message count stayed put this long. */
+const SETTLED_MS = 1000;
+const MAX_DRAIN_MS = 20_000;
+/** It also counts as caught up once its count stayed put this long with packets unaccounted for (lost by the kernel). */
+const GIVE_UP_MS = 5000;
+const STATS_POLL_MS = 250;
+/** The first second of a replay is left out of the page figures: the page sees the first rows then. */
+const PAGE_SETTLE_MS = 1000;
+/** How many functions of each profiled thread are shown. */
+const HOT_FUNCTIONS = 12;
+/** CA's registered server port: traffic on it may be anybody's. */
+const STANDARD_SERVER_PORT = 5064;
+
+const log = (line: string): void => void process.stderr.write(`bench:load: ${line}\n`);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function onPath(command: string): boolean {
+  return spawnSync('bash', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+}
+
+function loadNow(): string {
+  return loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+}
+
+interface Options {
+  steps: Step[];
+  seconds: number;
+  sizeMb: number;
+  clients: ('none' | 'page')[];
+  capture?: string;
+  profile: boolean;
+}
+
+function options(): Options {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      mbps: { type: 'string' },
+      multipliers: { type: 'string' },
+      seconds: { type: 'string' },
+      'size-mb': { type: 'string' },
+      clients: { type: 'string', default: 'none,page' },
+      capture: { type: 'string' },
+      profile: { type: 'boolean', default: false },
+    },
+  });
+  const quick = values.quick === true;
+  const steps =
+    values.multipliers !== undefined
+      ? parseSteps(values.multipliers, 'multiplier')
+      : parseSteps(values.mbps ?? (quick ? QUICK_MBPS : DEFAULT_MBPS), 'mbps');
+  const seconds = Number(values.seconds ?? (quick ? 6 : 12));
+  const sizeMb = Number(values['size-mb'] ?? (quick ? 20 : 40));
+  if (!(seconds > 0) || !(sizeMb > 0)) throw new Error('--seconds and --size-mb take positive numbers');
+  const clients = (values.clients ?? '').split(',').map((c) => c.trim());
+  for (const c of clients)
+    if (c !== 'none' && c !== 'page') throw new Error(`--clients: "${c}" is neither "none" nor "page"`);
+  return {
+    steps,
+    seconds,
+    sizeMb,
+    clients: clients as Options['clients'],
+    capture: values.capture,
+    profile: values.profile === true,
+  };
+}
+
+/** Why the load bench cannot run here (it then skips, successfully), or undefined. */
+function blocker(): string | undefined {
+  if (process.getuid?.() !== 0) return 'it needs root (tcpreplay and ca-sharkd -i lo capture and inject on lo)';
+  for (const tool of ['tcpreplay', 'tcprewrite', 'tcpdump'])
+    if (!onPath(tool)) return `${tool} is not installed (apt-get install tcpreplay tcpdump)`;
+  if (!existsSync(DAEMON)) return `the daemon is not built (${DAEMON}): run \`pnpm run build\``;
+  return undefined;
+}
+
+/** Runs a command to its end and returns its exit status and output (stdout and stderr together). */
+function run(argv: readonly string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolveRun) => {
+    const child = spawn(argv[0] as string, argv.slice(1), { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const release = trackGroup(child.pid);
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
+    child.on('error', (err) => (output += String(err)));
+    child.on('close', (code) => {
+      release();
+      resolveRun({ code, output });
+    });
+  });
+}
+
+/** The capture to replay, its ports rewritten to free ones, and what it holds. */
+interface Prepared {
+  capture: Capture;
+  file: string;
+  serverPort: number;
+  repeaterPort: number;
+  replay: ReplayFile;
+  frames: number;
+}
+
+async function prepare(opts: Options, workDir: string): Promise<Prepared> {
+  const capture =
+    opts.capture !== undefined
+      ? givenCapture(resolve(process.env.INIT_CWD ?? process.cwd(), opts.capture))
+      : await ensureCapture(
+          { mix: 'realistic', sizeMb: opts.sizeMb, privatePorts: true },
+          {
+            root: ROOT,
+            cacheDir: process.env.CA_SHARK_BENCH_DIR ?? join(tmpdir(), 'ca-shark-bench'),
+            timeoutMs: (120 + 1.5 * opts.sizeMb) * 1000,
+            log,
+          },
+        );
+  const { serverPort: s, repeaterPort: r } = capture.ports;
+  let serverPort = s;
+  let repeaterPort = r;
+  let file = capture.file;
+  // A capture recorded on private ports that are still free replays as it is; otherwise its ports are
+  // rewritten to free ones.
+  if (s === STANDARD_SERVER_PORT || !(await portFree(s)) || !(await portFree(r))) {
+    serverPort = await freePort();
+    repeaterPort = await freePort();
+    while (repeaterPort === serverPort) repeaterPort = await freePort();
+    file = join(workDir, 'replay.pcap');
+    const rewrite = await run([
+      'tcprewrite',
+      `--portmap=${s}:${serverPort},${r}:${repeaterPort}`,
+      '-i',
+      capture.file,
+      '-o',
+      file,
+    ]);
+    if (rewrite.code !== 0) throw new Error(`tcprewrite failed: ${rewrite.output.trim()}`);
+  }
+  const census = frameCensus(file);
+  if (census === undefined) throw new Error(`${capture.file} is not a classic pcap file (tcpreplay needs one)`);
+  const counted = await run(['node', ITERATE, file, String(serverPort), String(repeaterPort)]);
+  const messages = (JSON.parse(counted.output.trim().split('\n').at(-1) ?? '{}') as { records?: number }).records;
+  if (typeof messages !== 'number') throw new Error(`could not count the messages of ${file}: ${counted.output}`);
+  return {
+    capture,
+    file,
+    serverPort,
+    repeaterPort,
+    frames: census.frames,
+    replay: { frameBytes: census.frameBytes, durationS: census.lastS - census.firstS, messages },
+  };
+}
+
+/** A running `ca-sharkd -i lo`. */
+interface Daemon {
+  pid: number;
+  base: string;
+  stderr: () => string;
+  /** Stops it (SIGTERM, then SIGKILL) and resolves with its exit code. */
+  stop: () => Promise<number | null>;
+}
+
+async function startDaemon(prepared: Prepared, inspect: boolean): Promise<Daemon> {
+  const port = await freePort();
+  const { serverPort, repeaterPort } = prepared;
+  const node = inspect ? ['--inspect=127.0.0.1:0'] : [];
+  const child = spawn(
+    process.execPath,
+    [
+      ...node,
+      DAEMON,
+      '-i',
+      'lo',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--ports',
+      `${serverPort},${repeaterPort}`,
+      '--filter',
+      `port ${serverPort} or port ${repeaterPort}`,
+    ],
+    { detached: true, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const release = trackGroup(child.pid);
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    // Keep the tail: the exit summary is what matters, warnings may repeat.
+    stderr = (stderr + d).slice(-1_000_000);
+  });
+  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  const base = `http://127.0.0.1:${port}`;
+  const daemon: Daemon = {
+    pid: child.pid ?? 0,
+    base,
+    stderr: () => stderr,
+    stop: async () => {
+      try {
+        process.kill(child.pid ?? 0, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+      const killer = setTimeout(() => {
+        try {
+          process.kill(-(child.pid ?? 0), 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }, 15_000);
+      const code = await exited;
+      clearTimeout(killer);
+      release();
+      return code;
+    },
+  };
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) break;
+    try {
+      if ((await fetch(`${base}/api/health`, { signal: AbortSignal.timeout(1000) })).ok) return daemon;
+    } catch {
+      // not listening yet
+    }
+    await sleep(200);
+  }
+  await daemon.stop();
+  throw new Error(`ca-sharkd did not come up: ${stderr.trim().split('\n').slice(-3).join(' / ')}`);
+}
+
+async function stats(base: string): Promise<StatsCounters | undefined> {
+  try {
+    const res = await fetch(`${base}/api/stats`, { signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) });
+    return statsCounters(await res.json());
+  } catch {
+    return undefined;
+  }
+}
+
+function cpuSeconds(pid: number): number {
+  try {
+    return procCpuSeconds(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return NaN;
+  }
+}
+
+/** Polls `/api/health` every {@link HEALTH_POLL_MS} (whether or not the last poll answered) until stopped. */
+function pollHealth(base: string): { stop: () => Promise<number[]> } {
+  const latencies: number[] = [];
+  const pending = new Set<Promise<void>>();
+  const timer = setInterval(() => {
+    const start = performance.now();
+    const p = fetch(`${base}/api/health`, { signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) })
+      .then((res) => res.text())
+      .then(
+        () => void latencies.push(performance.now() - start),
+        () => void latencies.push(NaN),
+      )
+      .finally(() => pending.delete(p));
+    pending.add(p);
+  }, HEALTH_POLL_MS);
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await Promise.all(pending);
+      return latencies;
+    },
+  };
+}
+
+/**
+ * Runs one step on a fresh daemon (and, with a browser, a fresh page and WebSocket client). With `profiles`,
+ * every thread of the daemon is profiled from just before the replay until it caught up, into that map.
+ */
+async function runStep(
+  prepared: Prepared,
+  plan: StepPlan,
+  browser?: Browser,
+  profiles?: Map<string, CpuProfile>,
+): Promise<StepResult> {
+  const clients = browser === undefined ? 'none' : 'page+ws';
+  const daemon = await startDaemon(prepared, profiles !== undefined);
+  const notes: string[] = [];
+  let ws: WsReader | undefined;
+  let profiling: Profiling | undefined;
+  let page: Awaited<ReturnType<typeof openDashboard>> | undefined;
+  try {
+    if (browser !== undefined) {
+      page = await openDashboard(browser, `${daemon.base}/`);
+      ws = await connectWs(`${daemon.base.replace(/^http/, 'ws')}/ws`, 15_000);
+    }
+    await sleep(1000);
+    const before = await stats(daemon.base);
+    if (before === undefined) throw new Error('/api/stats did not answer before the replay');
+    if (profiles !== undefined) {
+      const url = inspectorUrl(daemon.stderr());
+      if (url === undefined) throw new Error('the daemon printed no inspector address');
+      profiling = await startProfiling(url);
+    }
+    ws?.reset();
+    const cpu0 = cpuSeconds(daemon.pid);
+    const t0 = Date.now();
+    const health = pollHealth(daemon.base);
+    const replayed = await run(['tcpreplay', '-i', 'lo', ...plan.args, prepared.file]);
+    const t1 = Date.now();
+    const replay = parseTcpreplay(replayed.output);
+    if (replay === undefined) notes.push(`tcpreplay failed: ${replayed.output.trim().split('\n').at(-1) ?? ''}`);
+    // Wait for the daemon to catch up: its count stops moving once its backlog is decoded.
+    let last = before;
+    // What the WebSocket client had read when the daemon's count was last read: the two are compared, and a
+    // daemon slow to answer /api/stats would otherwise be compared with a later WS count.
+    let wsAtLast = ws === undefined ? undefined : { ...ws.counts };
+    let lastChange = t1;
+    let drainS = NaN;
+    while (Date.now() - t1 < MAX_DRAIN_MS) {
+      await sleep(STATS_POLL_MS);
+      const now = await stats(daemon.base);
+      if (now === undefined) continue;
+      if (now.messages !== last.messages) lastChange = Date.now();
+      last = now;
+      if (ws !== undefined) wsAtLast = { ...ws.counts };
+      const sent = replay?.packets ?? 0;
+      if (caughtUp(statsDelta(before, now), sent, SETTLED_MS, GIVE_UP_MS, Date.now() - lastChange)) {
+        drainS = Math.max(0, (lastChange - t1) / 1000);
+        break;
+      }
+    }
+    if (Number.isNaN(drainS)) notes.push(`still decoding ${MAX_DRAIN_MS / 1000} s after the replay`);
+    const cpu1 = cpuSeconds(daemon.pid);
+    const t2 = Date.now();
+    const latencies = await health.stop();
+    if (profiling !== undefined) for (const [name, p] of await profiling.stop()) profiles?.set(name, p);
+    const final = await stats(daemon.base);
+    if (final !== undefined && ws !== undefined) wsAtLast = { ...ws.counts };
+    let after = final ?? last;
+    if (after === before) {
+      notes.push('/api/stats did not answer after the replay');
+      after = statsCounters({});
+    }
+    let figures: StepResult['page'];
+    if (page !== undefined) {
+      const probe = await readProbe(page, 30_000);
+      if (!probe.answered) notes.push('page did not answer within 30 s');
+      figures = pageFigures(probe.samples, probe.longTasks, t0 + PAGE_SETTLE_MS, t1);
+      if (process.env.CA_SHARK_LOAD_DEBUG === '1')
+        log(
+          `page probe: ${JSON.stringify({ t0, t1, samples: probe.samples.filter((s, i) => i % 10 === 0), longTasks: probe.longTasks })}`,
+        );
+    }
+    return {
+      plan,
+      clients,
+      replay,
+      delta: statsDelta(before, after),
+      drainS,
+      daemonCores: (cpu1 - cpu0) / ((t2 - t0) / 1000),
+      health: healthFigures(latencies),
+      ws: wsAtLast,
+      page: figures,
+      note: notes.join('; '),
+    };
+  } finally {
+    profiling?.close();
+    ws?.close();
+    await page?.close().catch(() => undefined);
+    const code = await daemon.stop();
+    if (code !== 0) log(`ca-sharkd exited with ${code}: ${daemon.stderr().trim().split('\n').slice(-2).join(' / ')}`);
+  }
+}
+
+/** Profiles the daemon's threads over one step and prints each thread's hottest functions. */
+async function profileStep(prepared: Prepared, plan: StepPlan): Promise<void> {
+  log(`profiling ca-sharkd at ${stepLabel(plan.step)} (no client) ...`);
+  const profiles = new Map<string, CpuProfile>();
+  const result = await runStep(prepared, plan, undefined, profiles);
+  process.stdout.write(
+    `\n### Profile of ca-sharkd at ${stepLabel(plan.step)}, no client (V8 sampling profiler over the step; self time)\n` +
+      `${renderLoadTable([result])}\n`,
+  );
+  if (profiles.size === 0) process.stdout.write('no profile (the inspector did not answer)\n');
+  for (const [thread, profile] of profiles) {
+    const hot = hotFunctions(profile, HOT_FUNCTIONS);
+    process.stdout.write(`\n${thread}: busy ${(100 * hot.busyShare).toFixed(0)} % of the step\n`);
+    for (const fn of hot.functions)
+      process.stdout.write(
+        `  ${(100 * fn.share).toFixed(1).padStart(5)} %  ${fn.selfMs.toFixed(0).padStart(7)} ms  ${fn.name}\n`,
+      );
+  }
+}
+
+async function main(): Promise<number> {
+  let opts: Options;
+  try {
+    opts = options();
+  } catch (err) {
+    log((err as Error).message);
+    return 2;
+  }
+  const why = blocker();
+  if (why !== undefined) {
+    process.stdout.write(`\n## live load (tcpreplay onto lo): SKIPPED: ${why}\n`);
+    return 0;
+  }
+  let clients = opts.clients;
+  const noBrowser =
+    browserBlocker() ?? (existsSync(DASHBOARD) ? undefined : `the dashboard is not built (${DASHBOARD})`);
+  if (noBrowser !== undefined && clients.includes('page')) {
+    process.stdout.write(`page steps SKIPPED: ${noBrowser}\n`);
+    clients = clients.filter((c) => c !== 'page');
+  }
+  const workDir = mkdtempSync(join(tmpdir(), 'ca-shark-load-'));
+  let browser: Browser | undefined;
+  try {
+    const prepared = await prepare(opts, workDir);
+    const plans = opts.steps.map((s) => planStep(s, prepared.replay, opts.seconds));
+    process.stdout.write(
+      `\n## live load (tcpreplay onto lo): ${new Date().toISOString()}, node ${process.version}, ` +
+        `${availableParallelism()} CPUs, load before ${loadNow()}\n` +
+        `capture: ${prepared.capture.label} ${prepared.capture.file}: ${(prepared.replay.frameBytes / 1048576).toFixed(1)} MB ` +
+        `in ${thousands(prepared.frames)} frames, ${thousands(prepared.replay.messages)} CA messages over ` +
+        `${prepared.replay.durationS.toFixed(1)} s; replayed on ports ${prepared.serverPort}/${prepared.repeaterPort} ` +
+        `(daemon filter "port ${prepared.serverPort} or port ${prepared.repeaterPort}": other traffic on lo stays out)\n`,
+    );
+    const results: StepResult[] = [];
+    for (const mode of clients) {
+      if (mode === 'page' && browser === undefined) browser = await launchBrowser();
+      for (const plan of plans) {
+        log(
+          `${stepLabel(plan.step)}, ${mode === 'none' ? 'no client' : 'page + WS client'} (${plan.loops} passes) ...`,
+        );
+        try {
+          results.push(await runStep(prepared, plan, mode === 'page' ? browser : undefined));
+        } catch (err) {
+          log(`${stepLabel(plan.step)} failed: ${(err as Error).message}`);
+        }
+      }
+    }
+    process.stdout.write(`\n${renderLoadTable(results)}\nload after: ${loadNow()}\n`);
+    const broke = firstBreak(results.filter((r) => r.clients === 'none'));
+    process.stdout.write(
+      broke === undefined
+        ? 'no client: no step lost messages, dropped or fell behind.\n'
+        : `no client: first step that breaks: ${stepLabel(broke.result.plan.step)} (${broke.why}).\n`,
+    );
+    if (opts.profile) {
+      const plan = broke?.result.plan ?? plans.at(-1);
+      if (plan !== undefined) await profileStep(prepared, plan);
+    }
+    return 0;
+  } catch (err) {
+    log((err as Error).message);
+    return 1;
+  } finally {
+    await browser?.close().catch(() => undefined);
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    killAll();
+    process.exit(130);
+  });
+}
+process.exitCode = await main();

@@ -1,0 +1,72 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { CaptureReader } from '@ca-shark/packet';
+import pino from 'pino';
+import { describe, expect, it, vi } from 'vitest';
+import { Engine } from './engine.js';
+import type { ViewText } from './model.js';
+import { ViewPublisher } from './views-publisher.js';
+import type { ChannelView, SnapshotView } from './views.js';
+
+const capture = readFileSync(fileURLToPath(new URL('../../packet/fixtures/ca_monitor2.pcapng', import.meta.url)));
+
+/** An engine that has decoded the first `frames` frames of the capture, and a function to feed the rest. */
+function engineAfter(frames: number): { engine: Engine; rest: () => void; clock: { now: number } } {
+  const clock = { now: 1_000_000 };
+  const engine = new Engine({
+    describe: () => ({ kind: 'file', file: 'ca_monitor2.pcapng' }),
+    counters: () => ({ received: 0, dropped: 0, ifDropped: 0 }),
+    publish: () => undefined,
+    hubStats: () => ({ clients: 0, dropped: 0 }),
+    logger: pino({ level: 'silent' }),
+    now: () => clock.now,
+  });
+  const held: Parameters<Engine['frame']>[] = [];
+  const reader = new CaptureReader({
+    frame: (f) => {
+      const args: Parameters<Engine['frame']> = [f.linktype, f.timestamp, f.data.slice(), f.origlen];
+      if (held.length === 0 && frames > 0) {
+        frames -= 1;
+        engine.frame(...args);
+      } else held.push(args);
+    },
+    problem: () => undefined,
+  });
+  reader.push(capture);
+  reader.end();
+  return { engine, rest: () => held.splice(0).forEach((args) => engine.frame(...args)), clock };
+}
+
+describe('ViewPublisher', () => {
+  it('serialises the snapshot and each table once per change, and only stamps them while nothing changes', () => {
+    const { engine, rest, clock } = engineAfter(10);
+    const publisher = new ViewPublisher(engine);
+    const body = vi.spyOn(engine, 'snapshotBody');
+    const table = vi.spyOn(engine, 'table');
+
+    const first = publisher.publish(['channels']);
+    const snapshot = JSON.parse(first.snapshot.text) as SnapshotView;
+    expect(snapshot).toEqual({ ...engine.snapshot(), type: 'snapshot', time: 1000 });
+    expect(first.snapshot.time).toBe(1000);
+    expect(JSON.parse((first.tables.channels as ViewText).text)).toEqual(engine.channels());
+    // Once by the publisher, once by engine.snapshot() above.
+    expect([body.mock.calls.length, table.mock.calls.length]).toEqual([2, 1]);
+
+    // Nothing decoded since: no view is computed again; the tables get a newer time, not a new text.
+    clock.now += 1000;
+    const second = publisher.publish(['channels', 'servers']);
+    expect(second.tables.channels).toEqual({ time: 1001 });
+    expect(second.tables.servers).toMatchObject({ time: 1001, text: expect.any(String) });
+    expect(JSON.parse(second.snapshot.text)).toMatchObject({ time: 1001, channels: snapshot.channels });
+    expect([body.mock.calls.length, table.mock.calls.length]).toEqual([2, 2]);
+
+    // New frames: everything asked for is computed again, once.
+    rest();
+    const third = publisher.publish(['channels']);
+    const rows = JSON.parse((third.tables.channels as ViewText).text) as ChannelView[];
+    expect(rows.map((r) => r.pv).sort()).toEqual(['T1:cnt', 'T2:cnt']);
+    expect(rows.reduce((n, r) => n + r.updates, 0)).toBeGreaterThan(0);
+    expect([body.mock.calls.length, table.mock.calls.length]).toEqual([3, 3]);
+    expect(third.costMs).toBeGreaterThanOrEqual(0);
+  });
+});

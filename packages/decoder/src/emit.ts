@@ -1,0 +1,117 @@
+import type { PacketInfo } from '@ca-shark/packet';
+import type { CaCommand, CaFault, CaFrame, Role, RoleCertainty } from '@ca-shark/protocol';
+import type { CaRecord, MalformedCommand } from './record.js';
+import type { Statistics } from './state.js';
+import { hex } from './wire.js';
+
+/**
+ * The command of a record between {@link RecordEmitter.draft} and {@link RecordEmitter.send}. A valid
+ * command value (so a record is never typed as half made), but never seen outside the decoder: `send`
+ * replaces it before the record leaves.
+ */
+const NOT_YET_DECODED: MalformedCommand = Object.freeze({
+  name: 'Malformed',
+  id: -1,
+  reason: 'not decoded yet',
+  code: 'draft',
+  length: 0,
+  hex: '',
+});
+
+/** Where records go: the decoder, whose `onRecord` may be replaced at any time. */
+export interface RecordOutput {
+  onRecord(record: CaRecord): void;
+}
+
+/**
+ * Builds records and counts them. A record is drafted as soon as a message's role is known; the message
+ * handlers then fill in what they learn (`pv`, `request`, `server`, `client`) on the draft they are given,
+ * and {@link send} completes it with the decoded command. The draft is the record itself, so the handlers
+ * return their findings without an extra object per message, and every record comes from one object
+ * literal (one hidden class for all records: the consumers' property reads stay monomorphic).
+ */
+export class RecordEmitter {
+  constructor(
+    private readonly stats: Statistics,
+    private readonly keepBytes: boolean,
+    private readonly output: RecordOutput,
+  ) {}
+
+  /** A record of `packet` with no command yet, no PV, no request and no endpoints. */
+  draft(packet: PacketInfo, role: Role, certainty: RoleCertainty): CaRecord {
+    // The key order is the JSON output's field order (docs/json.md): keep it.
+    return {
+      frame: packet.frame,
+      timestamp: packet.timestamp,
+      interfaceId: packet.interfaceId,
+      src: packet.src,
+      dst: packet.dst,
+      ethernet: packet.link,
+      ip: packet.ip,
+      transport: packet.transport,
+      command: NOT_YET_DECODED,
+      pv: null,
+      role,
+      role_certainty: certainty,
+      circuit: undefined,
+      request: undefined,
+      latency: undefined,
+      server: undefined,
+      client: undefined,
+      size: 0,
+      truncated: undefined,
+      raw: undefined,
+    };
+  }
+
+  /** Completes `record` with the message `frame` decoded as `command`, counts it and hands it out. */
+  send(record: CaRecord, command: CaCommand, frame: CaFrame): void {
+    const size = frame.headerSize + frame.payloadSize;
+    const stats = this.stats;
+    stats.records++;
+    stats.messages++;
+    stats.bytes += size;
+    this.finish(record, command, size);
+    if (frame.truncated) record.truncated = true;
+    if (this.keepBytes) record.raw = frame.bytes.slice();
+    this.output.onRecord(record);
+  }
+
+  /** Completes `record` with a command that no frame carries (an empty registration datagram). */
+  sendFrameless(record: CaRecord, command: CaCommand): void {
+    this.stats.records++;
+    this.finish(record, command, 0);
+    this.output.onRecord(record);
+  }
+
+  /** Completes `record` as a Malformed record for `fault` (its role guessed from the ports if null). */
+  sendMalformed(record: CaRecord, fault: CaFault): void {
+    const command: MalformedCommand = {
+      name: 'Malformed',
+      id: -1,
+      reason: fault.message,
+      code: fault.code,
+      length: fault.length,
+      hex: hex(fault.sample),
+    };
+    this.stats.malformed++;
+    this.stats.records++;
+    this.finish(record, command, fault.length);
+    this.output.onRecord(record);
+  }
+
+  private finish(record: CaRecord, command: CaCommand, size: number): void {
+    const byCommand = this.stats.byCommand;
+    const name = command.name;
+    byCommand[name] = (byCommand[name] ?? 0) + 1;
+    record.command = command;
+    record.size = size;
+    const request = record.request;
+    if (request) record.latency = record.timestamp - request.timestamp;
+  }
+}
+
+/** Last resort for messages of the same shape both ways: the end with the higher (ephemeral) port is the client. */
+export function portGuess(packet: PacketInfo): Role {
+  return packet.transport.sport < packet.transport.dport ? 'response' : 'request';
+}
