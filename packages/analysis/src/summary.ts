@@ -8,6 +8,7 @@
  * `@ca-shark/protocol`, so the dashboard bundles it. It accepts a decoder command (typed-array waveforms,
  * numeric codes) as well as its JSON form (plain arrays, names), and numbers or names for enumerated fields.
  */
+import type { CommandFields } from '@ca-shark/protocol';
 import {
   AccessRights,
   type CaCommand,
@@ -52,13 +53,11 @@ export interface LiveRecord {
 /** Longest {@link summarizeFields} line by default. */
 export const SUMMARY_MAX = 160;
 
-/** A decoded command as the summary reads it: the decoder's object or its JSON form. */
-export interface SummaryCommand {
-  readonly name?: string;
-  readonly data?: unknown;
-  readonly metadata?: unknown;
-  readonly [field: string]: unknown;
-}
+/**
+ * A decoded command as the summary reads it: the decoder's object or its JSON form (`CommandFields` takes
+ * both), or any object of fields, which it shows generically.
+ */
+export type SummaryCommand = CommandFields | { readonly name?: string; readonly [field: string]: unknown };
 
 /** A command the summary reads: a decoded one, or any object of its JSON form. */
 export type SummarizedCommand = SummaryCommand | CaCommand;

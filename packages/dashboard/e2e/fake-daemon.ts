@@ -121,21 +121,13 @@ function base(t: number, frame: number, udp: boolean, fromServer: boolean): Omit
   };
 }
 
-/** A record whose command is the decoder's own shape (a drifted field name does not compile). */
-type FakeRecord = Omit<RecordJSON, 'command'> & { command: CaCommandJSON };
-
-/** The page's loose view of a typed record (a copy of the command reads as a plain field map). */
-function pageRecord(r: FakeRecord): RecordJSON {
-  return { ...r, command: { ...r.command } };
-}
-
 /** Deterministic synthetic traffic: a mix of searches, a search storm for a missing PV, monitors, reads, writes. */
 export class TrafficGenerator {
   private frame = 0;
   private counter = 0;
 
   /** The record number `n` of the cycle, stamped at time `t` (Unix seconds). */
-  next(t: number): FakeRecord {
+  next(t: number): RecordJSON {
     const n = this.frame++;
     const f = n + 1;
     switch (n % 10) {
@@ -144,7 +136,7 @@ export class TrafficGenerator {
         return {
           ...base(t, f, true, false),
           pv,
-          command: { name: 'SearchRequest', id: 6, pv, cid: n % 1000, reply: 5, version: 13 },
+          command: { name: 'SearchRequest', id: 6, pv, cid: n % 1000, reply: 5, version: 13 } satisfies CaCommandJSON,
           size: 40,
           raw: headerHex(6, stringPayloadHex(pv), 5, 13, n % 1000, n % 1000),
         };
@@ -162,7 +154,7 @@ export class TrafficGenerator {
             use_source_address: true,
             cid: (n - 1) % 1000,
             version: 13,
-          },
+          } satisfies CaCommandJSON,
           latency: 0.0004 + (n % 7) * 0.0001,
           request: { frame: f - 1, timestamp: t, command: 'SearchRequest' },
           size: 24,
@@ -201,7 +193,7 @@ export class TrafficGenerator {
               secondsPastEpoch: secs,
               nanoseconds: nsec,
             },
-          },
+          } satisfies CaCommandJSON,
           size: 40,
           raw: headerHex(
             1,
@@ -226,7 +218,7 @@ export class TrafficGenerator {
             data_count: 1,
             sid: 3,
             ioid: n,
-          },
+          } satisfies CaCommandJSON,
           size: 16,
           raw: headerHex(15, '', 31, 1, 3, n),
         };
@@ -255,7 +247,7 @@ export class TrafficGenerator {
               severityName: 'NO_ALARM',
               enumStrings: ['Off', 'On', 'Fault'],
             },
-          },
+          } satisfies CaCommandJSON,
           size: 440,
         };
       case 7:
@@ -272,7 +264,7 @@ export class TrafficGenerator {
             sid: 4,
             ioid: n,
             data: [n],
-          },
+          } satisfies CaCommandJSON,
           size: 24,
           raw: headerHex(19, `${(n >>> 0).toString(16).padStart(8, '0')}00000000`, 5, 1, 4, n),
         };
@@ -295,7 +287,7 @@ export class TrafficGenerator {
             severity: failed ? 'WARNING' : 'SUCCESS',
             ...(failed ? { failed: true as const } : {}),
             ioid: n - 1,
-          },
+          } satisfies CaCommandJSON,
           size: 16,
           raw: headerHex(19, '', 5, 1, failed ? 160 : 1, n - 1),
         };
@@ -313,7 +305,7 @@ export class TrafficGenerator {
             beacon_id: n,
             address: SERVER,
             address_raw: 0x7f000001,
-          },
+          } satisfies CaCommandJSON,
           size: 16,
           raw: headerHex(13, '', 13, SERVER_PORT, n, 0x7f000001),
         };
@@ -758,7 +750,7 @@ export async function startFakeDaemon(opts: FakeDaemonOptions): Promise<FakeDaem
   const pool = Array.from({ length: POOL_SIZE }, () => {
     const r = gen.next(started);
     const { frame: _frame, timestamp: _timestamp, ...rest } = r;
-    const { id: _id, frame: _f, t: _t, ...live } = liveRecordOf(pageRecord(r), 0);
+    const { id: _id, frame: _f, t: _t, ...live } = liveRecordOf(r, 0);
     return { record: r, tail: JSON.stringify(rest).slice(1), liveTail: JSON.stringify(live).slice(1) };
   });
   /** Capture time of record `id` (= its frame number) at `times[id % held]`, while it is held. */
@@ -770,7 +762,7 @@ export async function startFakeDaemon(opts: FakeDaemonOptions): Promise<FakeDaem
   /** The full record `id` while the ring holds it. */
   function heldRecord(id: number): RecordJSON | null {
     if (!Number.isInteger(id) || id < 1 || id > frameNo || id <= frameNo - holding) return null;
-    return { ...pageRecord(pool[(id - 1) % POOL_SIZE].record), frame: id, timestamp: times[id % held] };
+    return { ...pool[(id - 1) % POOL_SIZE].record, frame: id, timestamp: times[id % held] };
   }
 
   const json = (res: ServerResponse, status: number, body: unknown): void => {
