@@ -51,6 +51,9 @@ export interface SplitJob {
 export type SplitMessage =
   { kind: 'batch'; batch: number; bytes: Uint8Array } | { kind: 'end' } | { kind: 'error'; message: string };
 
+/** Tests and tsx run the CLI from its TypeScript sources, where the worker needs tsx's loader too. */
+const RUNNING_FROM_SOURCE = import.meta.url.endsWith('.ts');
+
 /**
  * The main thread's side: starts the worker and gives the bytes of each odd batch when the main thread
  * reaches its place.
@@ -66,8 +69,12 @@ export class SplitPrinter {
     const shared = new SharedArrayBuffer(4);
     this.taken = new Int32Array(shared);
     const job: SplitJob = { argv, path, color, taken: shared };
-    this.worker = new Worker(new URL('./split-worker.js', import.meta.url), {
+    const entry = RUNNING_FROM_SOURCE
+      ? new URL('./split-worker-boot.mjs', import.meta.url)
+      : new URL('./split-worker.js', import.meta.url);
+    this.worker = new Worker(entry, {
       workerData: job,
+      execArgv: RUNNING_FROM_SOURCE ? ['--conditions=source'] : [],
       // A smaller young generation than the default keeps the second heap's pages (peak RSS) down.
       resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_MB },
     });
