@@ -128,6 +128,37 @@ describe.skipIf(!IS_ROOT)('live capture on lo (root only)', { timeout: 30_000 },
     return c;
   }
 
+  it('onFrameView hands out views of the one capture buffer, valid during the callback only', async () => {
+    const copies: Uint8Array[] = [];
+    const views: Uint8Array[] = [];
+    let done: () => void = () => {};
+    const all = new Promise<void>((resolve) => (done = resolve));
+    const capture = track(
+      openLive({
+        iface: 'lo',
+        filter: `udp and dst port ${port}`,
+        // What a batching sink does: copy during the callback. The view itself is kept only to show reuse.
+        onFrameView: (f) => {
+          expect(f.caplen).toBe(f.bytes.length);
+          copies.push(f.bytes.slice());
+          views.push(f.bytes);
+          if (copies.length === PACKETS) done();
+        },
+      }),
+    );
+    const owned = collect(capture, PACKETS);
+    await sendAll(sender, port, payloads);
+    await Promise.race([all, owned.then(() => all)]);
+    // Copied in time, every frame is intact, and the copying listeners still get their own copies.
+    expect(copies.map((b) => udpOfEthernet(b)?.payload)).toEqual(payloads);
+    expect((await owned).map((f) => udpOfEthernet(f.bytes)?.payload)).toEqual(payloads);
+    // No copy was made for the view listener: all views share one buffer, and later packets overwrote the first.
+    expect(new Set(views.map((v) => v.buffer)).size).toBe(1);
+    // A plain Uint8Array: its slice() copies (a Buffer's would alias the capture buffer).
+    expect(Buffer.isBuffer(views[0])).toBe(false);
+    expect(Buffer.from(views[0]).equals(copies[0])).toBe(false);
+  });
+
   it('delivers each datagram as an Ethernet frame with its own copy of the bytes', async () => {
     const capture = track(openLive({ iface: 'lo', filter: `udp and dst port ${port}` }));
     expect(capture.linktype).toBe(LINKTYPE_ETHERNET);

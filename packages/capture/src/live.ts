@@ -51,6 +51,11 @@ export interface LiveCaptureOptions {
   timeoutMs?: number;
   /** Receives every frame from the first one on (no frame can be missed between open and subscribe). */
   onFrame?: FrameListener;
+  /**
+   * Like `onFrame`, but the frame's bytes are a view of the capture buffer, valid only during the call
+   * (see {@link LiveCapture.onFrameView}): no per-packet copy.
+   */
+  onFrameView?: FrameListener;
   /** Receives the error that stops a running capture (see {@link LiveCapture.onError}). */
   onError?: CaptureErrorListener;
 }
@@ -69,7 +74,10 @@ export interface Frame {
   caplen: number;
   /** Length of the packet on the wire. */
   origlen: number;
-  /** The captured bytes. A copy owned by the receiver: keep it as long as you like. */
+  /**
+   * The captured bytes. From `onFrame` and `frames()` a copy owned by the receiver: keep it as long as you
+   * like. From `onFrameView` a view of the capture buffer that the next packet overwrites.
+   */
   bytes: Uint8Array;
 }
 
@@ -105,6 +113,13 @@ export interface LiveCapture extends AsyncIterable<Frame> {
   readonly error: CaptureError | undefined;
   /** Adds a frame callback; returns a function that removes it. */
   onFrame(listener: FrameListener): () => void;
+  /**
+   * Adds a frame callback that gets the bytes without a copy: `frame.bytes` (and `frame` itself) are valid
+   * only until the callback returns, because libpcap writes the next packet into the same buffer. Copy what
+   * you keep (e.g. straight into a batch). For consumers that would copy the frame anyway, this saves one
+   * copy per packet. Returns a function that removes it.
+   */
+  onFrameView(listener: FrameListener): () => void;
   /**
    * Adds a callback for the failure that stops a running capture (code CAPTURE_READ_FAILED, e.g. the
    * interface was deleted); the capture is closed by then. When a capture fails with no error callback and no
@@ -157,6 +172,7 @@ export function openLive(options: LiveCaptureOptions): LiveCapture {
     immediate: options.immediate ?? false,
     timeoutMs,
     onFrame: options.onFrame,
+    onFrameView: options.onFrameView,
     onError: options.onError,
   });
 }
@@ -177,6 +193,7 @@ class Capture implements LiveCapture {
    */
   private readonly buffer: Buffer;
   private listeners: readonly FrameListener[] = [];
+  private viewListeners: readonly FrameListener[] = [];
   private errorListeners: readonly CaptureErrorListener[] = [];
   private readonly iteratorEnds = new Set<(err?: CaptureError) => void>();
   private failure: CaptureError | undefined;
@@ -197,6 +214,7 @@ class Capture implements LiveCapture {
       immediate: boolean;
       timeoutMs: number;
       onFrame: FrameListener | undefined;
+      onFrameView: FrameListener | undefined;
       onError: CaptureErrorListener | undefined;
     },
   ) {
@@ -209,6 +227,7 @@ class Capture implements LiveCapture {
     this.cap = new Cap();
     this.buffer = Buffer.alloc(snaplen);
     if (onFrame) this.listeners = [onFrame];
+    if (settings.onFrameView) this.viewListeners = [settings.onFrameView];
     if (onError) this.errorListeners = [onError];
     this.cap.on('packet', this.onPacket);
     this.cap.on('error', this.onAddonError);
@@ -272,21 +291,33 @@ class Capture implements LiveCapture {
     len: number,
   ): void => {
     const listeners = this.listeners;
-    if (listeners.length === 0 || this.finalStats !== undefined) return;
+    const viewListeners = this.viewListeners;
+    if ((listeners.length === 0 && viewListeners.length === 0) || this.finalStats !== undefined) return;
+    if (viewListeners.length > 0) {
+      // No copy: the view (and this frame object) is valid only until the listeners return. A plain
+      // Uint8Array, not a Buffer: Buffer#slice() would alias, Uint8Array#slice() copies as expected.
+      const view = this.frameOf(new Uint8Array(this.buffer.buffer, this.buffer.byteOffset, nbytes), tsSec, tsNsec, len);
+      for (let i = 0; i < viewListeners.length; i++) viewListeners[i](view);
+    }
+    if (listeners.length === 0) return;
     // The addon reuses this.buffer for the next packet: every frame gets its own copy.
     const bytes = Buffer.allocUnsafe(nbytes);
     this.buffer.copy(bytes, 0, 0, nbytes);
-    const frame: Frame = {
+    const frame = this.frameOf(bytes, tsSec, tsNsec, len);
+    for (let i = 0; i < listeners.length; i++) listeners[i](frame);
+  };
+
+  private frameOf(bytes: Uint8Array, tsSec: number, tsNsec: number, origlen: number): Frame {
+    return {
       linktype: this.linktype,
       timestamp: tsSec + tsNsec / NANOS_PER_SECOND,
       tsSec,
       tsNsec,
-      caplen: nbytes,
-      origlen: len,
+      caplen: bytes.length,
+      origlen,
       bytes,
     };
-    for (let i = 0; i < listeners.length; i++) listeners[i](frame);
-  };
+  }
 
   onError(listener: CaptureErrorListener): () => void {
     if (this.failure) {
@@ -305,6 +336,13 @@ class Capture implements LiveCapture {
     this.listeners = [...this.listeners, listener];
     return () => {
       this.listeners = this.listeners.filter((l) => l !== listener);
+    };
+  }
+
+  onFrameView(listener: FrameListener): () => void {
+    this.viewListeners = [...this.viewListeners, listener];
+    return () => {
+      this.viewListeners = this.viewListeners.filter((l) => l !== listener);
     };
   }
 
@@ -442,6 +480,7 @@ class Capture implements LiveCapture {
     this.finalStats = last;
     clearInterval(this.foldTimer);
     this.listeners = [];
+    this.viewListeners = [];
     for (const end of [...this.iteratorEnds]) end(err);
   }
 }

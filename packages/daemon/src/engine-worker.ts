@@ -140,7 +140,7 @@ port.on('message', (message: ToWorker) => {
     case 'frames': {
       const e = engine;
       if (e === undefined) return;
-      unpackFrames(message.buffer, (linktype, timestamp, bytes, origlen) => {
+      unpackFrames(message.buffer, message.length, (linktype, timestamp, bytes, origlen) => {
         try {
           e.frame(linktype, timestamp, bytes, origlen);
         } catch (err) {
@@ -160,7 +160,7 @@ port.on('message', (message: ToWorker) => {
           }
         }
       });
-      batchBytes += message.buffer.byteLength;
+      batchBytes += message.length;
       post({ type: 'decoded', batchBytes });
       // While batches keep arriving the worker drains its message queue without running timers: keep
       // records and counters flowing from here too.

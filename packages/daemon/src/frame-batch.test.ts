@@ -12,9 +12,9 @@ describe('frame batches', () => {
   it('carry every frame with its link type, timestamp and original length, in order, across flushes and growth', () => {
     const out: F[] = [];
     const batches: number[] = [];
-    const packer = new FramePacker((buffer, frames) => {
+    const packer = new FramePacker((buffer, length, frames) => {
       batches.push(frames);
-      unpackFrames(buffer, (linktype, timestamp, bytes, origlen) =>
+      unpackFrames(buffer, length, (linktype, timestamp, bytes, origlen) =>
         out.push({ linktype, timestamp, bytes: [...bytes], origlen }),
       );
     }, 4096);
@@ -41,13 +41,71 @@ describe('frame batches', () => {
 
   it('hands out copies: keeping a frame does not keep or alias the batch', () => {
     let kept: Uint8Array | undefined;
-    const packer = new FramePacker((buffer) => {
-      unpackFrames(buffer, (_l, _t, bytes) => (kept ??= bytes));
+    const packer = new FramePacker((buffer, length) => {
+      unpackFrames(buffer, length, (_l, _t, bytes) => (kept ??= bytes));
       new Uint8Array(buffer).fill(0);
     });
     packer.add(1, 1, Uint8Array.from([1, 2, 3]), 3);
     packer.flush();
     expect(kept).toEqual(Uint8Array.from([1, 2, 3]));
     expect(kept?.buffer.byteLength).toBe(3);
+  });
+});
+
+describe('frame batches without extra copies', () => {
+  it('copy a view the caller overwrites right after add: the batch keeps the bytes as they were', () => {
+    const out: number[][] = [];
+    const packer = new FramePacker((buffer, length) =>
+      unpackFrames(buffer, length, (_l, _t, bytes) => out.push([...bytes])),
+    );
+    // One scratch buffer, like the capture addon's: every "packet" is written over the previous one.
+    const scratch = new Uint8Array(64);
+    const sent: number[][] = [];
+    for (let i = 0; i < 5; i++) {
+      const frame = Array.from({ length: 10 + i }, (_, k) => (i * 31 + k) & 0xff);
+      scratch.set(frame);
+      packer.add(1, i, scratch.subarray(0, frame.length), frame.length);
+      scratch.fill(0xee);
+      sent.push(frame);
+    }
+    packer.flush();
+    expect(out).toEqual(sent);
+  });
+
+  it('hand over the batch buffer itself with its used length, and never write into it again', () => {
+    const batches: { buffer: ArrayBuffer; length: number; frames: number }[] = [];
+    const packer = new FramePacker((buffer, length, frames) => batches.push({ buffer, length, frames }));
+    packer.add(1, 1, Uint8Array.from([1, 2, 3]), 3);
+    packer.add(1, 2, Uint8Array.from([4, 5]), 2);
+    packer.flush();
+    const first = batches[0];
+    // Not a slice: the capacity beyond the used length travels along and is ignored by unpackFrames.
+    expect(first.buffer.byteLength).toBeGreaterThan(first.length);
+    // A reused buffer would be written from offset 0 again.
+    const before = new Uint8Array(first.buffer, 0, first.length).slice();
+    packer.add(1, 3, Uint8Array.from([9, 9, 9, 9]), 4);
+    packer.flush();
+    expect(batches[1].buffer).not.toBe(first.buffer);
+    expect(new Uint8Array(first.buffer, 0, first.length)).toEqual(before);
+    const frames: number[][] = [];
+    unpackFrames(first.buffer, first.length, (_l, _t, bytes) => frames.push([...bytes]));
+    expect(frames).toEqual([
+      [1, 2, 3],
+      [4, 5],
+    ]);
+    expect(first.frames).toBe(2);
+  });
+
+  it('keep working after the handler transfers (detaches) each batch buffer', () => {
+    const received: number[][] = [];
+    const packer = new FramePacker((buffer, length) => {
+      // What postMessage(..., [buffer]) does: the sender's buffer is detached afterwards.
+      const moved = structuredClone(buffer, { transfer: [buffer] });
+      expect(buffer.byteLength).toBe(0);
+      unpackFrames(moved, length, (_l, _t, bytes) => received.push([...bytes]));
+    }, 64);
+    for (let i = 0; i < 20; i++) packer.add(1, i, Uint8Array.from([i, i + 1, i + 2, i + 3, i + 4]), 5);
+    packer.flush();
+    expect(received).toEqual(Array.from({ length: 20 }, (_, i) => [i, i + 1, i + 2, i + 3, i + 4]));
   });
 });

@@ -1,7 +1,9 @@
 /**
  * Frames travel from the capture (main thread) to the decoder (worker thread) in batches packed into one
  * transferable ArrayBuffer: per frame a fixed header then the captured bytes. One postMessage per batch
- * instead of one per packet; the batch is copied out once and its buffer transferred, not cloned.
+ * instead of one per packet. Each frame's bytes are copied exactly once on the main thread, into the batch
+ * (so `add` may be given a view the caller reuses right after); the batch's ArrayBuffer is then transferred
+ * as it is, with the length in use, and the packer starts a fresh one (a transferred buffer is detached).
  */
 
 /** Per-frame header layout. */
@@ -9,8 +11,11 @@ const Offset = { LINKTYPE: 0, ORIGLEN: 4, CAPLEN: 8, TIMESTAMP: 12 } as const;
 const FRAME_HEADER = 20;
 const INITIAL_BYTES = 256 * 1024;
 
-/** Receives packed batches. */
-export type BatchHandler = (buffer: ArrayBuffer, frames: number) => void;
+/**
+ * Receives packed batches: `buffer` holds `frames` frames in its first `length` bytes (the rest is unused
+ * capacity). The handler owns the buffer (transfer it or drop it); the packer never touches it again.
+ */
+export type BatchHandler = (buffer: ArrayBuffer, length: number, frames: number) => void;
 
 /** Packs frames; call {@link FramePacker.flush} on a timer and when it reports being full. */
 export class FramePacker {
@@ -30,6 +35,7 @@ export class FramePacker {
     return this.count;
   }
 
+  /** Copies one frame into the batch; `data` is not kept, so it may be a view the caller overwrites next. */
   add(linktype: number, timestamp: number, data: Uint8Array, origlen: number): void {
     const need = FRAME_HEADER + data.length;
     if (this.used + need > this.buffer.byteLength) this.grow(this.used + need);
@@ -44,14 +50,24 @@ export class FramePacker {
     if (this.used >= this.flushBytes) this.flush();
   }
 
-  /** Hands the packed frames over (the buffer is given away) and starts a new one. */
+  /** Hands the packed frames over (the buffer itself is given away, not copied) and starts a new one. */
   flush(): void {
     if (this.count === 0) return;
-    const full = this.buffer.slice(0, this.used);
+    const full = this.buffer;
+    const length = this.used;
     const frames = this.count;
+    // Fresh, at the capacity the traffic needed so far: no regrowth copies. Large ArrayBuffers come from
+    // mmap'ed zero pages, so an unused tail costs address space, not a copy.
+    this.setBuffer(new ArrayBuffer(full.byteLength));
     this.used = 0;
     this.count = 0;
-    this.onBatch(full, frames);
+    this.onBatch(full, length, frames);
+  }
+
+  private setBuffer(buffer: ArrayBuffer): void {
+    this.buffer = buffer;
+    this.view = new DataView(buffer);
+    this.bytes = new Uint8Array(buffer);
   }
 
   private grow(min: number): void {
@@ -59,20 +75,23 @@ export class FramePacker {
     while (size < min) size *= 2;
     const next = new ArrayBuffer(size);
     new Uint8Array(next).set(this.bytes.subarray(0, this.used));
-    this.buffer = next;
-    this.view = new DataView(next);
-    this.bytes = new Uint8Array(next);
+    this.setBuffer(next);
   }
 }
 
-/** Calls `frame` for every frame of a packed batch; the bytes are copies the callee may keep. */
+/**
+ * Calls `frame` for every frame in the first `length` bytes of a packed batch (the rest of the buffer is
+ * unused capacity); the bytes are copies the callee may keep.
+ */
 export function unpackFrames(
   buffer: ArrayBuffer,
+  length: number,
   frame: (linktype: number, timestamp: number, bytes: Uint8Array, origlen: number) => void,
 ): void {
   const view = new DataView(buffer);
   let at = 0;
-  while (at + FRAME_HEADER <= buffer.byteLength) {
+  const end = Math.min(length, buffer.byteLength);
+  while (at + FRAME_HEADER <= end) {
     const caplen = view.getUint32(at + Offset.CAPLEN, true);
     const start = at + FRAME_HEADER;
     frame(

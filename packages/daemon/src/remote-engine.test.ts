@@ -1,4 +1,6 @@
 import { SectionError } from '@ca-shark/analysis';
+import { CaptureReader, PcapWriter } from '@ca-shark/packet';
+import { build, concatBytes } from '@ca-shark/protocol';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { WireRecord } from './engine.js';
@@ -90,6 +92,46 @@ describe('RemoteEngine views and report', { timeout: 30_000 }, () => {
       expect(await engine.reportText(['searches'], { limit: 100 })).not.toBe(a);
       // An unknown section is refused on the main thread, before the worker is asked.
       expect(() => engine.reportText(['bogus'], full)).toThrow(SectionError);
+    });
+  });
+});
+
+describe('RemoteEngine zero-copy frames from live capture', { timeout: 30_000 }, () => {
+  it('decodes every frame handed over as a view that is overwritten right after the call', async () => {
+    const PVS = 50;
+    const w = new PcapWriter();
+    for (let i = 0; i < PVS; i++) {
+      const search = build.searchRequest({ name: `view:pv${i}`, cid: i + 1 });
+      w.udp(
+        1_700_000_000 + i / 1000,
+        '10.0.0.5',
+        40000 + i,
+        '10.0.0.255',
+        5064,
+        concatBytes([build.versionRequest({ sequence: i }), search]),
+      );
+    }
+    const frames: { linktype: number; timestamp: number; data: Uint8Array; origlen: number }[] = [];
+    const reader = new CaptureReader({
+      frame: (f) => frames.push({ ...f, data: f.data.slice() }),
+      problem: () => undefined,
+    });
+    reader.push(w.bytes());
+    reader.end();
+    expect(frames).toHaveLength(PVS);
+    await withEngine('live', async (engine) => {
+      // Like the capture addon: one buffer, each packet written over the last, garbage once the call returns.
+      const scratch = new Uint8Array(2048);
+      for (const f of frames) {
+        scratch.set(f.data);
+        engine.frameView(f.linktype, f.timestamp, scratch.subarray(0, f.data.length), f.origlen);
+        scratch.fill(0xff);
+      }
+      engine.end();
+      await engine.whenEnded();
+      expect(engine.stats()).toMatchObject({ packets: PVS, messages: 2 * PVS, malformed: 0, decoderDropped: 0 });
+      const searches = (await engine.reportText(['searches'], { limit: null })).text;
+      for (let i = 0; i < PVS; i++) expect(searches).toContain(`view:pv${i}"`);
     });
   });
 });

@@ -142,15 +142,15 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       add: (id, filter) => this.post({ type: 'subscribe', id, filter }),
       remove: (id) => this.post({ type: 'unsubscribe', id }),
     });
-    this.packer = new FramePacker((buffer, frames) => {
+    this.packer = new FramePacker((buffer, length, frames) => {
       if (!this.pull && this.postedBytes - this.decodedBytes > this.maxInFlight) {
         this.decoderDropped += frames;
         return;
       }
-      this.postedBytes += buffer.byteLength;
+      this.postedBytes += length;
       // A client that connected since the last timer tick must not miss the records of these frames.
       this.updateWanted();
-      this.post({ type: 'frames', buffer, frames }, [buffer]);
+      this.post({ type: 'frames', buffer, length, frames }, [buffer]);
     });
     this.batchTimer = setInterval(() => {
       this.updateWanted();
@@ -286,6 +286,11 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   }
 
   frame(linktype: number, timestamp: number, bytes: Uint8Array, origlen: number): void {
+    this.packer.add(linktype, timestamp, bytes, origlen);
+  }
+
+  /** The packer copies the bytes into the batch before returning, so a transient view is safe. */
+  frameView(linktype: number, timestamp: number, bytes: Uint8Array, origlen: number): void {
     this.packer.add(linktype, timestamp, bytes, origlen);
   }
 

@@ -25,7 +25,8 @@ export type ToWorker =
       /** Bounds of the ring of streamed records (defaults: DEFAULT_RECORD_RING). */
       recordRing?: Partial<RecordRingOptions>;
     }
-  | { type: 'frames'; buffer: ArrayBuffer; frames: number }
+  /** `frames` frames packed (frame-batch.ts) in the first `length` bytes of the transferred `buffer`. */
+  | { type: 'frames'; buffer: ArrayBuffer; length: number; frames: number }
   | { type: 'describe'; description: SourceDescription }
   | { type: 'poll'; capture: CaptureCounters; hub: { clients: number; dropped: number }; decoderDropped: number }
   | { type: 'end' }

@@ -76,8 +76,11 @@ export class LiveSource implements Source {
         filter: this.options.filter,
         ...(this.options.snaplen !== undefined ? { snaplen: this.options.snaplen } : {}),
         ...(this.options.bufferSize !== undefined ? { bufferSize: this.options.bufferSize } : {}),
-        // Frames are copies owned by us; the decoder runs synchronously inside libpcap's read loop.
-        onFrame: (f) => sink.frame(f.linktype, f.timestamp, f.bytes, f.origlen),
+        // A sink that copies the frame anyway (into a batch) gets a view of the capture buffer: one copy per
+        // packet instead of two. Any other sink keeps `bytes` and must get its own copy.
+        ...(sink.frameView !== undefined
+          ? { onFrameView: (f) => sink.frameView?.(f.linktype, f.timestamp, f.bytes, f.origlen) }
+          : { onFrame: (f) => sink.frame(f.linktype, f.timestamp, f.bytes, f.origlen) }),
       });
     } catch (err) {
       throw captureFailure(err, this.options.iface);

@@ -38,6 +38,12 @@ export interface CaptureCounters {
 export interface SourceSink {
   /** One link-layer frame (live capture). `bytes` belongs to the callee (the source passes a copy). */
   frame(linktype: number, timestamp: number, bytes: Uint8Array, origlen: number): void;
+  /**
+   * Optional zero-copy variant of {@link SourceSink.frame} for live capture: `bytes` is a view of the
+   * capture buffer, valid only during the call (the next packet overwrites it), so the sink must copy
+   * what it keeps before returning. Sources that own their bytes (file, stdin) just call `frame`.
+   */
+  frameView?(linktype: number, timestamp: number, bytes: Uint8Array, origlen: number): void;
   /** A capture-file problem (truncated record, corrupt block) the reader skipped past. */
   problem(problem: SourceProblem): void;
   /** The input has ended (stdin EOF, end of a replayed file). Live capture never ends on its own. */
