@@ -11,7 +11,6 @@
 import type { CommandFields } from '@ca-shark/protocol';
 import {
   AccessRights,
-  type CaCommand,
   Eca,
   alarmSeverityName as protocolAlarmSeverity,
   alarmStatusName as protocolAlarmStatus,
@@ -59,11 +58,8 @@ export const SUMMARY_MAX = 160;
  */
 export type SummaryCommand = CommandFields | { readonly name?: string; readonly [field: string]: unknown };
 
-/** A command the summary reads: a decoded one, or any object of its JSON form. */
-export type SummarizedCommand = SummaryCommand | CaCommand;
-
 /** Every field of a command, read generically: the summary shows whatever fields a command has. */
-function fieldsOf(command: SummarizedCommand): Readonly<Record<string, unknown>> {
+function fieldsOf(command: SummaryCommand): Readonly<Record<string, unknown>> {
   return command as Readonly<Record<string, unknown>>;
 }
 
@@ -308,7 +304,7 @@ function bytesHex(bytes: Uint8Array): string {
  * The key fields of a command in one line: the value first (with enum strings, units, precision),
  * then the other decoded fields as `key=value`. Long values are cut to `max` characters.
  */
-export function summarizeFields(command: SummarizedCommand, max = SUMMARY_MAX): string {
+export function summarizeFields(command: SummaryCommand, max = SUMMARY_MAX): string {
   const fields = fieldsOf(command);
   const parts: string[] = [];
   if (fields.data !== undefined && fields.data !== null) {
@@ -339,7 +335,7 @@ export function summarizeFields(command: SummarizedCommand, max = SUMMARY_MAX): 
  * The ECA name (with the prefix, e.g. `ECA_NORDACCESS`) of a command's failure status, or null when it
  * carries none or a successful one.
  */
-export function failureStatus(command: SummarizedCommand): string | null {
+export function failureStatus(command: SummaryCommand): string | null {
   // Replies carry `status`; ERROR carries the failed request's code as `status_code`.
   const fields = fieldsOf(command);
   const v = fields.status ?? fields.status_code;
