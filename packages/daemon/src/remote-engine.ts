@@ -149,27 +149,31 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       }
       this.postedBytes += length;
       // A client that connected since the last timer tick must not miss the records of these frames.
-      this.updateWanted();
+      this.updateDemand();
       this.post({ type: 'frames', buffer, length, frames }, [buffer]);
     });
     this.batchTimer = setInterval(() => {
-      this.updateWanted();
+      this.updateDemand();
       this.packer.flush();
     }, options.batchMs ?? 10);
     this.batchTimer.unref();
   }
 
-  private wantAll = false;
+  /** The demand last told to the worker (its JSON text). */
+  private demand = '';
 
   /**
-   * Tells the worker whether every record is wanted (a WebSocket client subscribed to everything, or a
-   * record listener); otherwise it sends only records a subscription keeps.
+   * Tells the worker how many records per second each stream is read at most (see Hub.demand): it samples
+   * down to that before serialising. A record listener takes every record.
    */
-  private updateWanted(): void {
-    const all = this.hub.wantsEverything || this.listeners.length > 0;
-    if (all === this.wantAll) return;
-    this.wantAll = all;
-    this.post({ type: 'wanted', all });
+  private updateDemand(): void {
+    const demand = this.hub.demand();
+    const everything = this.listeners.length > 0 ? Infinity : demand.everything;
+    const subscriptions = [...demand.subscriptions];
+    const key = JSON.stringify([everything === Infinity ? 'all' : everything, subscriptions]);
+    if (key === this.demand) return;
+    this.demand = key;
+    this.post({ type: 'demand', everything, subscriptions });
   }
 
   private post(message: ToWorker, transfer: ArrayBuffer[] = []): void {
@@ -179,7 +183,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   private onMessage(m: FromWorker): void {
     switch (m.type) {
       case 'records':
-        this.hub.publish(m.items, m.matches);
+        this.hub.publish(m.items, m.matches, m.matched);
         for (const l of this.listeners) for (const item of m.items) l(item);
         break;
       case 'decoded':
@@ -247,7 +251,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   /** Calls `listener` with the JSON text of every record (tests, benchmarks). */
   onRecord(listener: (record: WireRecord) => void): void {
     this.listeners.push(listener);
-    this.updateWanted();
+    this.updateDemand();
   }
 
   /** True once the source ended and the worker decoded everything before the end. */

@@ -31,11 +31,12 @@ export type ToWorker =
   | { type: 'poll'; capture: CaptureCounters; hub: { clients: number; dropped: number }; decoderDropped: number }
   | { type: 'end' }
   /**
-   * Whether some consumer (a WebSocket client subscribed to everything, a record listener) wants every
-   * record. Without one, only records a subscription keeps are serialised and sent, and with no
-   * subscription either, none.
+   * Records per second each stream is read at most (see Hub.demand): `everything` for consumers of every
+   * record (clients subscribed to everything; Infinity for a record listener, which must get them all; 0
+   * for none), `subscriptions` as [id, rate] pairs (an id not listed keeps every record it matches). The
+   * worker samples each stream down to its rate before serialising anything; with no stream, it sends none.
    */
-  | { type: 'wanted'; all: boolean }
+  | { type: 'demand'; everything: number; subscriptions: [number, number][] }
   /** A distinct WebSocket filter in use (canonical, checked by the main thread); ids are never reused. */
   | { type: 'subscribe'; id: number; filter: SubscriptionFilter }
   /** No client uses subscription `id` any more. */
@@ -54,10 +55,11 @@ export type ToWorker =
 /** Worker → main. */
 export type FromWorker =
   /**
-   * A batch of records in capture order, and for each subscription that keeps some of them the ascending
-   * indexes of those it keeps (matched in the worker, against the subscriptions it had when it decoded them).
+   * A batch of records in capture order, and for each subscription (EVERYTHING for clients subscribed to
+   * everything) that keeps some of them the ascending indexes of those it keeps, and how many records it
+   * matched in all (matched and sampled in the worker, against the subscriptions it had when it decoded them).
    */
-  | { type: 'records'; items: WireRecord[]; matches: Map<number, Uint32Array> }
+  | { type: 'records'; items: WireRecord[]; matches: Map<number, Uint32Array>; matched: Map<number, number> }
   /** `batchBytes`: bytes of frame batches decoded so far (the main thread bounds what is in flight). */
   | { type: 'stats'; stats: StatsView; eof: boolean; linktype?: number }
   /**
