@@ -17,6 +17,8 @@ import type { CaRecord } from '@ca-shark/decoder';
 import { Engine, type WireRecord, fullRecordJSON, toWire } from './engine.js';
 import { unpackFrames } from './frame-batch.js';
 import { createLogger } from './logger.js';
+import { DEFAULT_PACKET_RING_BYTES, PacketRing } from './packet-ring.js';
+import { PcapExports } from './pcap-export.js';
 import { TABLE_NAMES } from './model.js';
 import { StreamedRecords, estimateRecordBytes } from './record-ring.js';
 import { DEFAULT_REPORT_LIMIT } from './report-cut.js';
@@ -64,6 +66,24 @@ let decodeErrors = 0;
 let log: ReturnType<typeof createLogger> | undefined;
 let publisher: ViewPublisher | undefined;
 let nextViews = 0;
+/** The raw packet ring behind `/api/pcap` (undefined with --packet-ring 0). */
+let packetRing: PacketRing | undefined;
+let snaplen = 0;
+const exports = new PcapExports(
+  () => packetRing,
+  (linktype) => ({ linktype, snaplen, ...(description.iface !== undefined ? { name: description.iface } : {}) }),
+  (id, chunk, done, error) =>
+    post(
+      {
+        type: 'pcap-chunk',
+        id,
+        done,
+        ...(chunk !== undefined ? { chunk } : {}),
+        ...(error !== undefined ? { error } : {}),
+      },
+      chunk !== undefined ? [chunk.buffer as ArrayBuffer] : [],
+    ),
+);
 
 const post = (message: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
 
@@ -119,7 +139,12 @@ port.on('message', (message: ToWorker) => {
       const logger = createLogger(message.logLevel, message.tty).child({ thread: 'decoder' });
       log = logger;
       ring = new StreamedRecords<CaRecord>(estimateRecordBytes, message.recordRing);
+      const ringBytes = message.packetRing ?? DEFAULT_PACKET_RING_BYTES;
+      packetRing = ringBytes > 0 ? new PacketRing(ringBytes) : undefined;
+      snaplen = message.snaplen ?? 0;
+      const packets = packetRing;
       engine = new Engine({
+        ...(packets !== undefined ? { packets } : {}),
         describe: () => description,
         counters: () => capture,
         hubStats: () => hub,
@@ -127,6 +152,7 @@ port.on('message', (message: ToWorker) => {
         logger,
         decoder: message.decoder,
         publish: (record) => {
+          packets?.record(record);
           const id = ++sequence;
           // Matched against the streams the worker has now: a change applies from the next record on.
           if (sampler.size === 0 || !sampler.offer(record, batch.length)) return;
@@ -224,6 +250,15 @@ port.on('message', (message: ToWorker) => {
       });
       break;
     }
+    case 'pcap':
+      exports.start(message.id, message.request);
+      break;
+    case 'pcap-pull':
+      exports.next(message.id);
+      break;
+    case 'pcap-cancel':
+      exports.cancel(message.id);
+      break;
     case 'hold':
       Atomics.wait(new Int32Array(message.gate), 0, 0);
       break;

@@ -11,6 +11,8 @@ import type { DaemonModel, ReportOptions, TableName, ViewText } from './model.js
 import type { SubscriptionFilter } from './plugins/ws.js';
 import type { RecordRingOptions } from './record-ring.js';
 import { SharedResults } from './shared-results.js';
+import type { PcapRequest } from './pcap-export.js';
+import { PcapStreams } from './pcap-route.js';
 import { type Source, type SourceProblem, type SourceSink, inputLabel, isPullSource } from './sources/types.js';
 import { type HealthView, type SourceView, type StatsView, emptySnapshot } from './views.js';
 import type { FromWorker, Query, ToWorker } from './worker-protocol.js';
@@ -34,6 +36,10 @@ export interface RemoteEngineOptions {
   maxInFlightBytes?: number;
   /** Bounds of the ring of streamed records kept for `GET /api/record/:id` (default DEFAULT_RECORD_RING). */
   recordRing?: Partial<RecordRingOptions>;
+  /** Bytes of the raw packet ring behind `/api/pcap` (0: none; default 256 MiB). */
+  packetRing?: number;
+  /** Snapshot length of live capture (named in exported interface descriptions). */
+  snaplen?: number;
   /**
    * File and stdin: frame bytes handed to the worker and not yet decoded beyond which the source is paused
    * (see {@link SourceSink.waitForRoom}) until the worker catches up. Nothing is dropped. Default 8 MiB:
@@ -97,6 +103,13 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   private readonly tables = new Map<TableName, ViewText>();
   /** Worker time the last publication of views took (ms). */
   private lastViewsCostMs = 0;
+  /** pcap exports in progress (`/api/pcap`). */
+  private readonly pcapStreams = new PcapStreams(
+    (id, request) => this.post({ type: 'pcap', id, request }),
+    (id) => this.post({ type: 'pcap-pull', id }),
+    (id) => this.post({ type: 'pcap-cancel', id }),
+  );
+  private readonly keepsPackets: boolean;
   private readyResolve!: () => void;
   private readonly readyPromise = new Promise<void>((resolve) => (this.readyResolve = resolve));
 
@@ -128,6 +141,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
         p.reject(new Error(`decoding worker exited (${code})`));
       }
       this.pending.clear();
+      this.pcapStreams.failAll(`decoding worker exited (${code})`);
     });
     this.post({
       type: 'init',
@@ -136,7 +150,10 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       tty: process.stderr.isTTY === true,
       description: this.input.description,
       ...(options.recordRing !== undefined ? { recordRing: options.recordRing } : {}),
+      ...(options.packetRing !== undefined ? { packetRing: options.packetRing } : {}),
+      ...(options.snaplen !== undefined ? { snaplen: options.snaplen } : {}),
     });
+    this.keepsPackets = options.packetRing !== 0;
     // Messages reach the worker in order: a subscription applies to every batch posted after it.
     this.hub.attach({
       add: (id, filter) => this.post({ type: 'subscribe', id, filter }),
@@ -208,6 +225,9 @@ export class RemoteEngine implements DaemonModel, SourceSink {
         }
         this.lastViewsCostMs = m.costMs;
         break;
+      case 'pcap-chunk':
+        this.pcapStreams.chunk(m);
+        break;
       case 'reply': {
         const p = this.pending.get(m.id);
         if (p === undefined) return;
@@ -241,6 +261,14 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
       this.post(make(id));
     });
+  }
+
+  /**
+   * The pcapng chunks of the packets of the held messages matching `request` (`GET /api/pcap`), or
+   * undefined when the daemon keeps no packets.
+   */
+  pcap(request: PcapRequest): AsyncIterable<Uint8Array> | undefined {
+    return this.keepsPackets ? this.pcapStreams.open(request) : undefined;
   }
 
   /** Resolves once the worker has loaded and its decoder takes frames. */

@@ -3,6 +3,7 @@ import type { DecoderOptions } from '@ca-shark/decoder';
 import type { WireRecord } from './engine.js';
 import type { SubscriptionFilter } from './plugins/ws.js';
 import type { RecordRingOptions } from './record-ring.js';
+import type { PcapRequest } from './pcap-export.js';
 import type { CaptureCounters, SourceDescription } from './sources/types.js';
 import type { ReportOptions } from './model.js';
 import type { StatsView } from './views.js';
@@ -24,6 +25,10 @@ export type ToWorker =
       description: SourceDescription;
       /** Bounds of the ring of streamed records (defaults: DEFAULT_RECORD_RING). */
       recordRing?: Partial<RecordRingOptions>;
+      /** Bytes of the raw packet ring behind `/api/pcap` (0: none; default DEFAULT_PACKET_RING_BYTES). */
+      packetRing?: number;
+      /** Snapshot length of live capture, for the exported interface descriptions. */
+      snaplen?: number;
     }
   /** `frames` frames packed (frame-batch.ts) in the first `length` bytes of the transferred `buffer`. */
   | { type: 'frames'; buffer: ArrayBuffer; length: number; frames: number }
@@ -50,7 +55,12 @@ export type ToWorker =
   /** Ids of records the hub sent to clients (kept for longer, see StreamedRecords). */
   | { type: 'sent'; ids: Float64Array }
   /** The full JSON text of streamed record `record` (its id), answered as a `reply` with null when gone. */
-  | { type: 'record'; id: number; record: number };
+  | { type: 'record'; id: number; record: number }
+  /** Starts pcap export `id` (pcap-export.ts); the worker answers with its first `pcap-chunk`. */
+  | { type: 'pcap'; id: number; request: PcapRequest }
+  /** The next chunk of export `id`, or stop it. */
+  | { type: 'pcap-pull'; id: number }
+  | { type: 'pcap-cancel'; id: number };
 
 /** Worker → main. */
 export type FromWorker =
@@ -70,4 +80,6 @@ export type FromWorker =
   | { type: 'decoded'; batchBytes: number }
   /** Views computed on the worker's cadence; the main thread answers from the latest ones. */
   | ({ type: 'views' } & PublishedViews)
-  | { type: 'reply'; id: number; value: unknown; error?: string };
+  | { type: 'reply'; id: number; value: unknown; error?: string }
+  /** A chunk of pcap export `id` (its buffer transferred); `done` without a chunk at the end. */
+  | { type: 'pcap-chunk'; id: number; chunk?: Uint8Array; done: boolean; error?: string };
