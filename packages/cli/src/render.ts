@@ -2,7 +2,8 @@
  * Text of the record parts that `{command}`, `{ethernet}`, `{ip}` and `{transport}` print: caproto's
  * `ClassName(field=value, ...)` shape, fields in the order of caproto's constructor signatures.
  */
-import type { CommandFields } from '@ca-shark/protocol';
+import type { CommandFields, DbrMetadata } from '@ca-shark/protocol';
+import { accessRightsRepr, caStatusRepr, channelTypeRepr, dbrDataRepr, dbrMetadataRepr } from './caproto-repr.js';
 import { pyArray, pyFloat, pyRepr, pyString } from './pyrepr.js';
 
 /** The decoded command as the decoder gives it: caproto class `name`, wire `id` and caproto fields. */
@@ -145,19 +146,30 @@ function isFloatType(typeName: unknown): boolean {
   return typeof typeName === 'string' && (typeName.endsWith('DOUBLE') || typeName.endsWith('FLOAT'));
 }
 
-/** One `field=value` value: DBR types by name, float payloads as floats, metadata as a DBR struct. */
+/**
+ * One `field=value` value, as caproto's repr of the field's Python value: enums as `<ChannelType.X: n>`,
+ * statuses as `CAStatusCode(...)`, payloads as numpy arrays, metadata as caproto's DBR structure.
+ */
 function renderField(field: string, value: unknown, cmd: CommandLike): string {
-  if (field === 'data_type') {
-    const typeName = cmd.data_type_name;
-    return typeof typeName === 'string' ? typeName : pyRepr(value);
-  }
+  const dataType = fieldValue(cmd, 'data_type');
+  if (field === 'data_type' && typeof value === 'number') return channelTypeRepr(value);
+  if (field === 'access_rights' && typeof value === 'number') return accessRightsRepr(value);
+  // Every command with a `status` argument in caproto holds an ECA code there.
+  if (field === 'status' && typeof value === 'number') return caStatusRepr(value);
   if (field === 'data') {
+    if (typeof dataType === 'number' && (Array.isArray(value) || ArrayBuffer.isView(value))) {
+      const text = dbrDataRepr(value as ArrayLike<unknown>, dataType);
+      if (text !== undefined) return text;
+    }
     const floats = isFloatType(cmd.data_type_name);
     // Typed arrays (numeric payloads may be decoded into them) print as lists, a Uint8Array included.
     if (Array.isArray(value) || ArrayBuffer.isView(value)) return pyArray(value as ArrayLike<unknown>, floats);
     return pyRepr(value, floats ? FLOATS : INTEGERS);
   }
-  if (field === 'metadata') return renderMetadata(value, cmd);
+  if (field === 'metadata') {
+    if (value === null || value === undefined || typeof value !== 'object') return 'None';
+    if (typeof dataType === 'number') return dbrMetadataRepr(value as DbrMetadata, dataType);
+  }
   if (field === 'original_request' && value !== null && typeof value === 'object') {
     const o = value as Record<string, unknown>;
     if (typeof o['name'] === 'string') return renderCommand(o as CommandLike, undefined);
@@ -173,37 +185,6 @@ function renderField(field: string, value: unknown, cmd: CommandLike): string {
 
 const FLOATS = { floats: true };
 const INTEGERS = { floats: false };
-
-const METADATA_NAME_FIELDS: Readonly<Record<string, string>> = { status: 'statusName', severity: 'severityName' };
-// The raw EPICS time fields are shown converted, as `timestamp`.
-const METADATA_HIDDEN = new Set([
-  'statusName',
-  'severityName',
-  'status_name',
-  'severity_name',
-  'secondsPastEpoch',
-  'nanoseconds',
-]);
-
-function renderMetadata(value: unknown, cmd: CommandLike): string {
-  if (value === null || value === undefined || typeof value !== 'object') return pyRepr(value ?? null);
-  const meta = value as Record<string, unknown>;
-  const typeName = cmd.data_type_name;
-  let out = (typeof typeName === 'string' ? 'DBR_' + typeName : 'metadata') + '(';
-  let first = true;
-  for (const k in meta) {
-    const v = meta[k];
-    if (v === undefined || METADATA_HIDDEN.has(k)) continue;
-    const nameField = METADATA_NAME_FIELDS[k];
-    const named = nameField !== undefined ? (meta[nameField] ?? meta[`${k}_name`]) : undefined;
-    out += (first ? '' : ', ') + k + '=';
-    first = false;
-    if (typeof named === 'string') out += named;
-    else if (k === 'timestamp' && typeof v === 'number') out += pyFloat(v);
-    else out += pyRepr(v);
-  }
-  return out + ')';
-}
 
 /** `Name(k=v, ...)` for a plain object (link, IP and transport records). */
 export function renderObject(

@@ -69,7 +69,7 @@ describe('compileTemplate', () => {
       "1550679069.309346 192.168.86.21:55928->255.255.255.255:5064 SearchRequest(name='rpi:color', cid=24593, version=13, reply=5)",
     );
     expect(line(read)).toBe(
-      "1550679076.488508 192.168.86.245:50421->192.168.86.21:57522 ReadNotifyResponse(data=['000000'], data_type=STRING, data_count=1, status=1, ioid=0, metadata=None, pv='rpi:color')",
+      "1550679076.488508 192.168.86.245:50421->192.168.86.21:57522 ReadNotifyResponse(data=[b'000000'], data_type=<ChannelType.STRING: 0>, data_count=1, status=CAStatusCode(name='ECA_NORMAL', code=0, code_with_severity=1, severity=<CASeverity.SUCCESS: 1>, success=1, defunct=False, description='Normal successful completion'), ioid=0, metadata=None, pv='rpi:color')",
     );
   });
 
@@ -152,7 +152,7 @@ describe('renderCommand', () => {
         },
         'x',
       ),
-    ).toBe("EventCancelRequest(data_type=TIME_DOUBLE, sid=3, subscriptionid=10, pv='x')");
+    ).toBe("EventCancelRequest(data_type=<ChannelType.TIME_DOUBLE: 20>, sid=3, subscriptionid=10, pv='x')");
     expect(
       renderCommand(
         {
@@ -167,7 +167,9 @@ describe('renderCommand', () => {
         },
         null,
       ),
-    ).toBe('EventAddResponse(data=[1.0], data_type=DOUBLE, data_count=1, status=1, subscriptionid=2, metadata=None)');
+    ).toBe(
+      "EventAddResponse(data=array([1.]), data_type=<ChannelType.DOUBLE: 6>, data_count=1, status=CAStatusCode(name='ECA_NORMAL', code=0, code_with_severity=1, severity=<CASeverity.SUCCESS: 1>, success=1, defunct=False, description='Normal successful completion'), subscriptionid=2, metadata=None)",
+    );
   });
 
   it('maps the decoder names of caproto name fields back to name=', () => {
@@ -198,7 +200,7 @@ describe('renderCommand', () => {
       'wf',
     );
     expect(text).toBe(
-      "EventAddResponse(data=[3.0, 4.5], data_type=TIME_DOUBLE, data_count=2, status=1, subscriptionid=0, metadata=DBR_TIME_DOUBLE(status=NO_ALARM, severity=NO_ALARM, timestamp=1550679069.0), pv='wf')",
+      "EventAddResponse(data=array([3. , 4.5]), data_type=<ChannelType.TIME_DOUBLE: 20>, data_count=2, status=CAStatusCode(name='ECA_NORMAL', code=0, code_with_severity=1, severity=<CASeverity.SUCCESS: 1>, success=1, defunct=False, description='Normal successful completion'), subscriptionid=0, metadata=DBR_TIME_DOUBLE(status=<AlarmStatus.NO_ALARM: 0>, severity=<AlarmSeverity.NO_ALARM: 0>, timestamp=1550679069.0), pv='wf')",
     );
   });
 
@@ -236,7 +238,7 @@ describe('renderCommand', () => {
       'wl:2',
     );
     expect(text).toBe(
-      "ErrorResponse(original_request=EventCancelRequest(data_type=6, data_count=0, parameter1=102, parameter2=99), cid=2, status=242, error_message='bad monitor id', pv='wl:2')",
+      "ErrorResponse(original_request=EventCancelRequest(data_type=6, data_count=0, parameter1=102, parameter2=99), cid=2, status=CAStatusCode(name='ECA_BADMONID', code=30, code_with_severity=242, severity=<CASeverity.ERROR: 2>, success=0, defunct=False, description='Bad event subscription (monitor) identifier'), error_message='bad monitor id', pv='wl:2')",
     );
   });
 

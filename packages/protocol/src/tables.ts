@@ -379,7 +379,7 @@ const ECA_ROWS: readonly (readonly [string, EcaSev, string, boolean])[] = [
   ['NEWADDR', 'WARNING', 'channel moved', true],
   ['NEWCONN', 'INFO', 'new/resumed connection', true],
   ['NOCACTX', 'WARNING', 'no CA context', true],
-  ['DEFUNCT', 'FATAL', 'obsolete feature / client too old', false],
+  ['DEFUNCT', 'FATAL', 'obsolete feature / client too old', true],
   ['EMPTYSTR', 'WARNING', 'empty string', true],
   ['NOREPEATER', 'WARNING', 'repeater not started', true],
   ['NOCHANMSG', 'WARNING', 'search reply for unknown channel', true],
@@ -408,6 +408,74 @@ const ECA_ROWS: readonly (readonly [string, EcaSev, string, boolean])[] = [
   ['UNRESPTMO', 'WARNING', 'circuit unresponsive', false],
 ];
 
+/**
+ * EPICS's own text of each ECA code (`ca_message()`, caerr.h), by message number; printed where a tool must
+ * show what EPICS (and caproto) show, e.g. the `description` of caproto's `CAStatusCode`.
+ */
+const ECA_DESCRIPTIONS: readonly string[] = [
+  'Normal successful completion',
+  'Maximum simultaneous IOC connections exceeded',
+  'Unknown internet host',
+  'Unknown internet service',
+  'Unable to allocate a new socket',
+  'Unable to connect to internet host or service',
+  'Unable to allocate additional dynamic memory',
+  'Unknown IO channel',
+  'Record field specified inappropriate for channel specified',
+  'The requested data transfer is greater than available memory or EPICS_CA_MAX_ARRAY_BYTES',
+  'User specified timeout on IO operation expired',
+  'Sorry, that feature is planned but not supported at this time',
+  'The supplied string is unusually large',
+  'The request was ignored because the specified channel is disconnected',
+  'The data type specifed is invalid',
+  'Remote Channel not found',
+  'Unable to locate all user specified channels',
+  'Channel Access Internal Failure',
+  'The requested local DB operation failed',
+  'Channel read request failed',
+  'Channel write request failed',
+  'Channel subscription request failed',
+  'Invalid element count requested',
+  'Invalid string',
+  'Virtual circuit disconnect',
+  'Identical process variable name on multiple servers',
+  'Request inappropriate within subscription (monitor) update callback',
+  'Database value get for that channel failed during channel search',
+  'Unable to initialize without the vxWorks VX_FP_TASKtask option set',
+  'Event queue overflow has prevented first pass event after event add',
+  'Bad event subscription (monitor) identifier',
+  'Remote channel has new network address',
+  'New or resumed network connection',
+  'Specified task isnt a member of a CA context',
+  'Attempt to use defunct CA feature failed',
+  'The supplied string is empty',
+  'Unable to spawn the CA repeater thread; auto reconnect will fail',
+  'No channel id match for search reply; search reply ignored',
+  'Reseting dead connection; will try to reconnect',
+  'Server (IOC) has fallen behind or is not responding; still waiting',
+  'No internet interface with broadcast available',
+  'Invalid event selection mask',
+  'IO operations have completed',
+  'IO operations are in progress',
+  'Invalid synchronous group identifier',
+  'Put callback timed out',
+  'Read access denied',
+  'Write access denied',
+  'Requested feature is no longer supported',
+  'Empty PV search address list',
+  'No reasonable data conversion between client and server types',
+  'Invalid channel identifier',
+  'Invalid function pointer',
+  'Thread is already attached to a client context',
+  'Not supported by attached service',
+  'User destroyed channel',
+  'Invalid channel priority',
+  'Preemptive callback not enabled - additional threads may not join context',
+  'Client’s protocol revision does not support transfers exceeding 16k bytes',
+  'Virtual circuit connection sequence aborted',
+  'Virtual circuit unresponsive',
+];
+
 /** One ECA status code. */
 export interface EcaInfo {
   /** Full status code = (msgNo << 3) | severity. */
@@ -418,6 +486,8 @@ export interface EcaInfo {
   severity: number;
   severityName: string;
   message: string;
+  /** EPICS's text for the code (`ca_message()`), e.g. 'Normal successful completion'. */
+  description: string;
   /** Not produced by current EPICS. */
   defunct: boolean;
   /** Low bit of the code. */
@@ -436,6 +506,7 @@ ECA_ROWS.forEach(([name, sev, message, defunct], msgNo) => {
     severity,
     severityName: sev,
     message,
+    description: ECA_DESCRIPTIONS[msgNo],
     defunct,
     success: (code & 1) === 1,
   });

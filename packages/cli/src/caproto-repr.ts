@@ -1,0 +1,198 @@
+/**
+ * The Python reprs of caproto's own value types, as caproto-shark prints them (Python 3.11, numpy 1.24):
+ * `<ChannelType.TIME_DOUBLE: 20>`, `<AccessRights.READ|WRITE: 3>`, `CAStatusCode(...)`, `<AlarmStatus.UDF: 17>`,
+ * DBR metadata structures and DBR payloads (numpy arrays, or lists of bytes for strings).
+ */
+import {
+  DbrType,
+  LIMIT_FIELDS,
+  alarmSeverityName,
+  alarmStatusName,
+  dbrElementKind,
+  dbrNativeType,
+  dbrTypeName,
+  ecaInfo,
+  ecaSeverityName,
+  isEcaCode,
+  type DbrMetadata,
+} from '@ca-shark/protocol';
+import { numpyArray } from './numpy-repr.js';
+import { pyFloat } from './pyrepr.js';
+
+/** Seconds from the Unix epoch to the EPICS epoch (1990-01-01 UTC). */
+const EPICS_TO_UNIX_SECONDS = 631152000;
+const NANOS_PER_MICRO = 1e3;
+const MICROS_PER_SECOND = 1e6;
+
+/** caproto's ChannelType name of a DBR type id: EPICS's, with INT where EPICS (and ca-shark) say SHORT. */
+function channelTypeName(type: number): string | undefined {
+  return dbrTypeName(type)?.replace('SHORT', 'INT');
+}
+
+/** `<ChannelType.TIME_DOUBLE: 20>`; an id caproto has no member for fails in caproto's repr as shown. */
+export function channelTypeRepr(type: number): string {
+  return CHANNEL_TYPE_REPRS[type] ?? buildChannelTypeRepr(type);
+}
+
+function buildChannelTypeRepr(type: number): string {
+  const name = channelTypeName(type);
+  return name === undefined ? `(repr: ${type} is not a valid ChannelType)` : `<ChannelType.${name}: ${type}>`;
+}
+// Printed on most lines: built once per type.
+const CHANNEL_TYPE_REPRS: readonly string[] = Array.from({ length: DbrType.CLASS_NAME + 1 }, (_, t) =>
+  buildChannelTypeRepr(t),
+);
+
+/** AccessRights flag members, low bit first (caproto's enum). */
+const ACCESS_FLAGS = ['READ', 'WRITE'] as const;
+
+/** Python 3.11's IntFlag repr: `<AccessRights.READ|WRITE: 3>`, `<AccessRights.NO_ACCESS: 0>`, `<AccessRights.READ|4: 5>`. */
+export function accessRightsRepr(value: number): string {
+  if (value === 0) return '<AccessRights.NO_ACCESS: 0>';
+  const names: string[] = [];
+  ACCESS_FLAGS.forEach((name, bit) => {
+    if (value & (1 << bit)) names.push(name);
+  });
+  const unknown = value & ~((1 << ACCESS_FLAGS.length) - 1);
+  if (unknown !== 0) names.push(String(unknown));
+  // Python leaves the member part out when only unknown bits are set: `<AccessRights: 4>`.
+  return names.length === 1 && unknown !== 0
+    ? `<AccessRights: ${value}>`
+    : `<AccessRights.${names.join('|')}: ${value}>`;
+}
+
+/** caproto's CASeverity members by the low 3 bits of a status code (5 and 7 have none). */
+const CA_SEVERITY_VALUES = new Set([0, 1, 2, 3, 4, 6]);
+
+/**
+ * `CAStatusCode(name='ECA_NORMAL', code=0, code_with_severity=1, ...)`. caproto looks the status up in its
+ * table; a code outside it raises KeyError, which caproto-shark's repr prints as `(repr: <code>)`.
+ */
+export function caStatusRepr(code: number): string {
+  let text = STATUS_REPRS.get(code);
+  if (text === undefined) {
+    text = statusRepr(code);
+    if (isEcaCode(code)) STATUS_REPRS.set(code, text);
+  }
+  return text;
+}
+// Printed on every reply: built once per known code.
+const STATUS_REPRS = new Map<number, string>();
+
+function statusRepr(code: number): string {
+  const info = isEcaCode(code) ? ecaInfo(code) : undefined;
+  if (info === undefined || !CA_SEVERITY_VALUES.has(info.severity)) return `(repr: ${code})`;
+  const severity = `<CASeverity.${ecaSeverityName(info.severity)}: ${info.severity}>`;
+  return (
+    `CAStatusCode(name='${info.name}', code=${info.msgNo}, code_with_severity=${info.code}, ` +
+    `severity=${severity}, success=${info.success ? 1 : 0}, defunct=${info.defunct ? 'True' : 'False'}, ` +
+    `description=${pyStr(info.description)})`
+  );
+}
+
+/** `b'text'`: Python's repr of the bytes of a decoded EPICS string. */
+export function pyBytesOf(text: string): string {
+  let out = "b'";
+  // eslint-disable-next-line no-control-regex -- the check is for ASCII
+  const bytes = /^[\x00-\x7f]*$/.test(text) ? null : new TextEncoder().encode(text);
+  const n = bytes === null ? text.length : bytes.length;
+  for (let i = 0; i < n; i++) {
+    const b = bytes === null ? text.charCodeAt(i) : bytes[i];
+    if (b === 0x27 || b === 0x5c) out += '\\' + String.fromCharCode(b);
+    else if (b === 0x09) out += '\\t';
+    else if (b === 0x0a) out += '\\n';
+    else if (b === 0x0d) out += '\\r';
+    else if (b >= 0x20 && b < 0x7f) out += String.fromCharCode(b);
+    else out += '\\x' + b.toString(16).padStart(2, '0');
+  }
+  return out + "'";
+}
+
+/** Python's repr of a str (only caproto's fixed texts pass here: single quotes always fit). */
+function pyStr(text: string): string {
+  return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/**
+ * A DBR payload as caproto holds it: numeric types as numpy arrays of the native type's big-endian
+ * dtype, string types as a DbrStringArray (a list of bytes).
+ */
+export function dbrDataRepr(data: ArrayLike<unknown>, dataType: number): string | undefined {
+  const native = dbrNativeType(dataType);
+  const kind = native === undefined ? undefined : dbrElementKind(native);
+  if (kind === undefined) return undefined;
+  if (kind === 'string') {
+    let out = '[';
+    for (let i = 0; i < data.length; i++) out += (i === 0 ? '' : ', ') + pyBytesOf(String(data[i]));
+    return out + ']';
+  }
+  return numpyArray(data as ArrayLike<number>, kind);
+}
+
+/** caproto's names of protocol's LIMIT_FIELDS, in the same (wire) order: six graphic, two control limits. */
+const LIMIT_NAMES = [
+  'upper_disp_limit',
+  'lower_disp_limit',
+  'upper_alarm_limit',
+  'upper_warning_limit',
+  'lower_warning_limit',
+  'lower_alarm_limit',
+  'upper_ctrl_limit',
+  'lower_ctrl_limit',
+] as const;
+
+/** caproto's alarm severity member names (EPICS's with `_ALARM`). */
+function alarmSeverityMember(severity: number): string | undefined {
+  const name = alarmSeverityName(severity);
+  if (name === String(severity)) return undefined;
+  return name === 'NO_ALARM' ? name : `${name}_ALARM`;
+}
+
+/** caproto's TimeStamp.timestamp: EPICS seconds and whole microseconds, in caproto's float arithmetic. */
+function caprotoTimestamp(seconds: number, nanoseconds: number): number {
+  return EPICS_TO_UNIX_SECONDS + seconds + (1 / MICROS_PER_SECOND) * Math.trunc(nanoseconds / NANOS_PER_MICRO);
+}
+
+/**
+ * `DBR_TIME_DOUBLE(status=<AlarmStatus.NO_ALARM: 0>, severity=<AlarmSeverity.NO_ALARM: 0>, timestamp=...)`:
+ * caproto's metadata structure with its `info_fields` in its order. caproto drops a status or severity
+ * it has no member for.
+ */
+export function dbrMetadataRepr(meta: DbrMetadata, dataType: number): string {
+  const typeName = dbrTypeName(dataType);
+  // EPICS has no graphic/control string structure: GR_STRING and CTRL_STRING are STS_STRING on the wire.
+  const structName =
+    dataType === DbrType.GR_STRING || dataType === DbrType.CTRL_STRING ? 'STS_STRING' : channelTypeName(dataType);
+  const parts: string[] = [];
+  if (meta.status !== undefined) {
+    const name = alarmStatusName(meta.status);
+    if (name !== String(meta.status)) parts.push(`status=<AlarmStatus.${name}: ${meta.status}>`);
+  }
+  if (meta.severity !== undefined) {
+    const name = alarmSeverityMember(meta.severity);
+    if (name !== undefined) parts.push(`severity=<AlarmSeverity.${name}: ${meta.severity}>`);
+  }
+  if (meta.secondsPastEpoch !== undefined && meta.nanoseconds !== undefined) {
+    parts.push(`timestamp=${pyFloat(caprotoTimestamp(meta.secondsPastEpoch, meta.nanoseconds))}`);
+  } else if (meta.timestamp !== undefined) {
+    parts.push(`timestamp=${pyFloat(meta.timestamp)}`);
+  }
+  const native = dbrNativeType(dataType);
+  const floats = native === DbrType.FLOAT || native === DbrType.DOUBLE;
+  const number = (v: unknown): string => (typeof v !== 'number' ? 'None' : floats ? pyFloat(v) : String(v));
+  if (meta.upperDisplayLimit !== undefined) {
+    // GR types carry the six graphic limits, CTRL types the two control limits too.
+    LIMIT_FIELDS.forEach((k, i) => {
+      if (meta[k] !== undefined) parts.push(`${LIMIT_NAMES[i]}=${number(meta[k])}`);
+    });
+    if (meta.precision !== undefined) parts.push(`precision=${meta.precision}`);
+    if (meta.units !== undefined) parts.push(`units=${pyBytesOf(meta.units)}`);
+  }
+  if (meta.enumStrings !== undefined) {
+    const strings = meta.enumStrings.map(pyBytesOf);
+    parts.push(`enum_strings=(${strings.join(', ')}${strings.length === 1 ? ',' : ''})`);
+  }
+  if (meta.ackt !== undefined) parts.push(`ackt=${meta.ackt}`);
+  if (meta.acks !== undefined) parts.push(`acks=${meta.acks}`);
+  return `DBR_${structName ?? typeName ?? dataType}(${parts.join(', ')})`;
+}

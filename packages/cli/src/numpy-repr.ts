@@ -1,0 +1,292 @@
+/**
+ * numpy's `repr()` of a one-dimensional array, as caproto-shark prints DBR payloads (caproto decodes numeric
+ * payloads with `numpy.frombuffer`). It follows numpy's default print options (`precision=8`,
+ * `floatmode='maxprec'`, `threshold=1000`, `edgeitems=3`, `legacy=False`) with one difference: numpy wraps
+ * the text at 75 columns and ca-shark keeps one message on one line, so the text is what numpy prints with
+ * an unlimited `linewidth` (joining numpy's wrapped lines gives the same text).
+ */
+import type { DbrElementKind } from '@ca-shark/protocol';
+import { pyFloat } from './pyrepr.js';
+
+/** numpy summarises arrays of more than this many items (`threshold`). */
+export const NUMPY_THRESHOLD = 1000;
+/** Items numpy shows at each end of a summarised array (`edgeitems`). */
+export const NUMPY_EDGE_ITEMS = 3;
+/** Fraction digits numpy prints at most (`precision`). */
+const NUMPY_PRECISION = 8;
+/** numpy switches a float array to scientific notation from this magnitude up... */
+const EXP_FORMAT_MAX = 1e8;
+/** ...below this one... */
+const EXP_FORMAT_MIN = 1e-4;
+/** ...or when the largest and smallest magnitudes differ by more than this factor. */
+const EXP_FORMAT_RATIO = 1000;
+/** Smallest normal double: below it doubles lose precision and the shortest digits are found apart. */
+const MIN_NORMAL = 2.2250738585072014e-308;
+/** Significant digits that identify every float32 (FLT_DECIMAL_DIG). */
+const FLOAT32_MAX_DIGITS = 9;
+
+/**
+ * numpy's dtype name of each caproto element type, or '' for float64 (numpy's default float type, whose
+ * repr names no dtype). caproto reads big-endian dtypes, which numpy names as their native counterparts.
+ */
+const DTYPE_NAMES: Readonly<Record<Exclude<DbrElementKind, 'string'>, string>> = {
+  f64: '',
+  f32: 'float32',
+  i16: 'int16',
+  u16: 'uint16',
+  i32: 'int32',
+  u8: 'uint8',
+};
+
+/** Numeric element kinds (everything caproto reads with numpy; strings are bytes lists). */
+export type NumericKind = Exclude<DbrElementKind, 'string'>;
+
+/** `array([1., 2.])`, `array([1, 2], dtype=int16)`: numpy's repr of `items` read as `kind`. */
+export function numpyArray(items: ArrayLike<number>, kind: NumericKind): string {
+  const n = items.length;
+  const dtype = DTYPE_NAMES[kind];
+  if (n === 0) return `array([], dtype=${dtype === '' ? 'float64' : dtype})`;
+  // numpy formats (and pads to a common width) only the items it prints.
+  let shown = items;
+  const summarised = n > NUMPY_THRESHOLD;
+  if (summarised) {
+    const edges: number[] = [];
+    for (let i = 0; i < NUMPY_EDGE_ITEMS; i++) edges.push(items[i]);
+    for (let i = n - NUMPY_EDGE_ITEMS; i < n; i++) edges.push(items[i]);
+    shown = edges;
+  }
+  const texts = kind === 'f64' || kind === 'f32' ? formatFloats(shown, kind === 'f32') : formatIntegers(shown);
+  let body = texts[0];
+  for (let i = 1; i < texts.length; i++) body += (summarised && i === NUMPY_EDGE_ITEMS ? ', ..., ' : ', ') + texts[i];
+  return dtype === '' ? `array([${body}])` : `array([${body}], dtype=${dtype})`;
+}
+
+/** numpy's IntegerFormat: decimal, right-aligned to the widest item. */
+function formatIntegers(values: ArrayLike<number>): string[] {
+  const texts: string[] = new Array<string>(values.length);
+  let width = 0;
+  for (let i = 0; i < values.length; i++) {
+    const t = '' + values[i];
+    texts[i] = t;
+    if (t.length > width) width = t.length;
+  }
+  for (let i = 0; i < texts.length; i++) if (texts[i].length < width) texts[i] = texts[i].padStart(width);
+  return texts;
+}
+
+/** Digits and decimal exponent of |x| (x finite, non-zero): `digits[0]` is the units digit at 10^exp. */
+interface Decimal {
+  digits: string;
+  exp: number;
+}
+
+/** Shortest digits that read back as |x| in its own precision (Dragon4's `unique` mode). */
+function shortest(abs: number, float32: boolean): Decimal {
+  if (float32) {
+    // Round-tripping is monotone in the digit count: search 1..9 digits.
+    let lo = 1;
+    let hi = FLOAT32_MAX_DIGITS;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (Math.fround(Number(toExponentialEven(abs, mid - 1))) === abs) hi = mid;
+      else lo = mid + 1;
+    }
+    return splitExponential(toExponentialEven(abs, lo - 1));
+  }
+  // JavaScript's shortest round-trip digits for doubles are Dragon4's.
+  return splitExponential(abs.toExponential());
+}
+
+/** Fraction digits at which toExponential(100) still gives exact digits for a tie check. */
+const EXACT_DIGITS = 100;
+
+/**
+ * Can `abs` lie exactly halfway between two decimals with `q` fraction digits? Such a midpoint is an odd
+ * multiple of 5·10^-(q+1) = m / 2^(q+1) (the powers of 5 cancel), so `abs · 2^(q+1)` must be an integer:
+ * an exact test (scaling by a power of two is exact) that rules out nearly every value at no cost.
+ */
+function mayBeTie(abs: number, q: number): boolean {
+  return q + 1 > 0 ? Number.isInteger(abs * 2 ** (q + 1)) : Number.isInteger(abs);
+}
+
+/** Exponent of `d.ddde±x` text. */
+function exponentOf(text: string): number {
+  return Number(text.slice(text.indexOf('e') + 1));
+}
+
+/**
+ * `abs.toExponential(fd)` with ties rounded to even, as numpy's Dragon4 does (toExponential rounds them
+ * up). Only when {@link mayBeTie} allows a tie are the exact digits read.
+ */
+function toExponentialEven(abs: number, fd: number): string {
+  const rounded = abs.toExponential(fd);
+  const exp = exponentOf(rounded);
+  // Rounding may have carried into a new exponent: test both positions.
+  if (!mayBeTie(abs, fd - exp) && !mayBeTie(abs, fd - exp + 1)) return rounded;
+  const exact = abs.toExponential(EXACT_DIGITS);
+  const cut = fd === 0 ? 1 : fd + 2; // index in "d.ddd..." just past the kept digits
+  const e = exact.indexOf('e');
+  if (exact[cut === 1 ? 2 : cut] !== '5') return rounded;
+  for (let i = (cut === 1 ? 2 : cut) + 1; i < e; i++) if (exact[i] !== '0') return rounded;
+  // An exact tie: keep the truncated digits when the last kept digit is even.
+  if (Number(exact[cut - 1]) % 2 !== 0) return rounded;
+  return exact.slice(0, cut) + exact.slice(e);
+}
+
+/** Digits (trailing zeros removed) and exponent of `d.ddde±x` text. */
+function splitExponential(text: string): Decimal {
+  const e = text.indexOf('e');
+  let end = e;
+  while (end > 1 && (text.charCodeAt(end - 1) === ZERO || text.charCodeAt(end - 1) === DOT)) end--;
+  const digits = end <= 2 ? text[0] : text[0] + text.slice(2, end);
+  return { digits, exp: Number(text.slice(e + 1)) };
+}
+const ZERO = 0x30;
+const DOT = 0x2e;
+
+/** `text` without trailing zeros after its decimal point ('1.50' → '1.5', '2.00' → '2.'). */
+function trimZeros(text: string): string {
+  let end = text.length;
+  while (text.charCodeAt(end - 1) === ZERO) end--;
+  return text.slice(0, end);
+}
+
+/**
+ * `x` in positional notation with at most 8 fraction digits, trailing zeros removed ('300.', '1.5'), for
+ * numpy's positional mode (every non-zero |x| in 1e-4..1e8).
+ */
+function positional(x: number, float32: boolean): string {
+  const sign = x < 0 || Object.is(x, -0) ? '-' : '';
+  if (x === 0) return sign + '0.';
+  const abs = Math.abs(x);
+  if (!float32) {
+    // In this range Python's repr (pyFloat, with a fast path for few decimals) writes a double's shortest
+    // digits in plain notation, as Dragon4 does, with '.0' on integral values where numpy writes '.'.
+    let text = pyFloat(abs);
+    const dot = text.indexOf('.');
+    if (text.length === dot + 2 && text.charCodeAt(dot + 1) === ZERO) text = text.slice(0, dot + 1);
+    if (text.length - dot - 1 <= NUMPY_PRECISION) return sign + text;
+    // More digits than numpy prints: numpy rounds the exact binary value (ties to even).
+    if (!mayBeTie(abs, NUMPY_PRECISION)) return sign + trimZeros(abs.toFixed(NUMPY_PRECISION));
+  }
+  const { digits, exp } = shortest(abs, float32);
+  if (digits.length - exp - 1 > NUMPY_PRECISION) {
+    const rounded = splitExponential(toExponentialEven(abs, exp + NUMPY_PRECISION));
+    return sign + positionalDigits(rounded.digits, rounded.exp);
+  }
+  // Dragon4 prints every integer digit of the exact value (float32 85131872, not its shortest 85131870);
+  // below numpy's 1e8 switch to scientific notation such a value is an integer that prints exactly.
+  if (digits.length <= exp + 1) return sign + abs + '.';
+  return sign + positionalDigits(digits, exp);
+}
+
+/** '0.0123', '300.', '1.5' from significant digits and the exponent of the first one. */
+function positionalDigits(digits: string, exp: number): string {
+  if (exp < 0) return '0.' + '0'.repeat(-exp - 1) + digits;
+  if (digits.length <= exp + 1) return digits + '0'.repeat(exp + 1 - digits.length) + '.';
+  return digits.slice(0, exp + 1) + '.' + digits.slice(exp + 1);
+}
+
+/** `x` in scientific notation with at most 8 fraction digits, trailing zeros removed: [mantissa, exponent]. */
+function scientific(x: number, float32: boolean): [string, number] {
+  const sign = x < 0 || Object.is(x, -0) ? '-' : '';
+  if (x === 0) return [sign + '0.', 0];
+  const abs = Math.abs(x);
+  if (!float32 && abs >= MIN_NORMAL) {
+    // A (normal) double's shortest digits, when they fit in 9, are its correctly rounded 9 digits without the
+    // trailing zeros (see scientificPadded); when they do not, numpy prints those 9 rounded digits.
+    const text = toExponentialEven(abs, NUMPY_PRECISION);
+    const e = text.indexOf('e');
+    let end = e;
+    while (text.charCodeAt(end - 1) === ZERO) end--;
+    return [sign + text.slice(0, end), Number(text.slice(e + 1))];
+  }
+  let { digits, exp } = shortest(abs, float32);
+  if (digits.length > NUMPY_PRECISION + 1)
+    ({ digits, exp } = splitExponential(toExponentialEven(abs, NUMPY_PRECISION)));
+  return [sign + digits[0] + '.' + digits.slice(1), exp];
+}
+
+/**
+ * The second pass of scientific notation: exactly `precision` fraction digits. Beyond the shortest digits
+ * numpy prints more digits of the exact binary value, which shows on float32 values; a double's exact
+ * value is within 1e-16 of its shortest digits, so with at most 8 fraction digits they are padded with zeros.
+ */
+function scientificPadded(x: number, first: [string, number], precision: number, float32: boolean): [string, number] {
+  const [mantissa, exp] = first;
+  if (x === 0 || !float32) return [mantissa.padEnd(mantissa.indexOf('.') + 1 + precision, '0'), exp];
+  const sign = x < 0 || Object.is(x, -0) ? '-' : '';
+  const { digits, exp: e } = splitExponential(toExponentialEven(Math.abs(x), precision));
+  return [sign + digits[0] + '.' + digits.slice(1).padEnd(precision, '0'), e];
+}
+
+/** numpy's FloatingFormat in `maxprec` mode: one notation and one width for every printed item. */
+function formatFloats(values: ArrayLike<number>, float32: boolean): string[] {
+  const finite: number[] = [];
+  let max = 0;
+  let min = Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!Number.isFinite(v)) continue;
+    finite.push(v);
+    const abs = v < 0 ? -v : v;
+    if (abs === 0) continue;
+    if (abs > max) max = abs;
+    if (abs < min) min = abs;
+  }
+  // numpy chooses the notation from the non-zero finite magnitudes.
+  const expFormat = max > 0 && (max >= EXP_FORMAT_MAX || min < EXP_FORMAT_MIN || max / min > EXP_FORMAT_RATIO);
+  let padLeft = 0;
+  let padRight = 0;
+  // First pass over the finite items (numpy sizes the columns from them); the texts are kept for the second.
+  let format: (v: number, i: number) => string;
+  if (expFormat) {
+    const parts = finite.map((v) => scientific(v, float32));
+    const precision = Math.max(...parts.map(([m]) => m.length - m.indexOf('.') - 1));
+    const expDigits = Math.max(2, ...parts.map(([, e]) => String(Math.abs(e)).length));
+    padLeft = Math.max(...parts.map(([m]) => m.indexOf('.')));
+    padRight = expDigits + 2 + precision;
+    format = (v, i) => {
+      const [mantissa, exp] = scientificPadded(v, parts[i], precision, float32);
+      const dot = mantissa.indexOf('.');
+      const whole = dot < padLeft ? ' '.repeat(padLeft - dot) + mantissa.slice(0, dot) : mantissa.slice(0, dot);
+      const e = exp < 0 ? -exp : exp;
+      const digits = e < 10 && expDigits === 2 ? '0' + e : ('' + e).padStart(expDigits, '0');
+      return whole + mantissa.slice(dot) + (exp < 0 ? 'e-' : 'e+') + digits;
+    };
+  } else {
+    const texts: string[] = new Array<string>(finite.length);
+    const dots: number[] = new Array<number>(finite.length);
+    for (let i = 0; i < finite.length; i++) {
+      const t = positional(finite[i], float32);
+      const dot = t.indexOf('.');
+      texts[i] = t;
+      dots[i] = dot;
+      if (dot > padLeft) padLeft = dot;
+      if (t.length - dot - 1 > padRight) padRight = t.length - dot - 1;
+    }
+    format = (_v, i) => {
+      const text = texts[i];
+      const dot = dots[i];
+      const left = dot < padLeft ? ' '.repeat(padLeft - dot) : '';
+      const right = text.length - dot - 1 < padRight ? ' '.repeat(padRight - (text.length - dot - 1)) : '';
+      return left + text + right;
+    };
+  }
+  if (finite.length !== values.length) {
+    let negativeInfinity = 0;
+    for (let i = 0; i < values.length; i++) if (values[i] === -Infinity) negativeInfinity = 1;
+    const offset = padRight + 1;
+    padLeft = Math.max(padLeft, 'nan'.length - offset, 'inf'.length + negativeInfinity - offset);
+  }
+  const width = padLeft + padRight + 1;
+  const out: string[] = [];
+  let f = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (Number.isNaN(v)) out.push('nan'.padStart(width));
+    else if (!Number.isFinite(v)) out.push((v < 0 ? '-inf' : 'inf').padStart(width));
+    else out.push(format(v, f++));
+  }
+  return out;
+}
