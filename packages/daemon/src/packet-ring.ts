@@ -9,18 +9,18 @@
  * {@link MESSAGE_OVERHEAD_BYTES}. Both count against the byte bound; the oldest frames go first, and with
  * them the messages whose first frame is gone (their packets could no longer be written whole).
  */
-import type { FilterableRecord } from '@ca-shark/analysis/filter';
 import type { CaRecord } from '@ca-shark/decoder';
 import type { CommandFields } from '@ca-shark/protocol';
 import { MessageFrames, type PacketEvent } from '@ca-shark/packet';
 import type { PacketTap } from './engine.js';
+import { MessageIndex } from './message-index.js';
 
 /** Default bound of the ring: 256 MiB. */
 export const DEFAULT_PACKET_RING_BYTES = 256 * 1024 * 1024;
 /** Per frame besides its bytes: the entry object, its map slot and the typed-array view. */
 export const FRAME_OVERHEAD_BYTES = 200;
-/** Per message: its index entry (addresses and PV are shared strings of the record). */
-export const MESSAGE_OVERHEAD_BYTES = 120;
+/** Per message: its columns in the index (message-index.ts), with their growth slack. */
+export const MESSAGE_OVERHEAD_BYTES = 80;
 /**
  * Bytes of frames held while no message has claimed them yet (the start of a large message, or a flow not
  * yet recognised as CA); beyond it the oldest are let go.
@@ -40,27 +40,8 @@ export interface RingFrame {
   readonly data: Uint8Array;
 }
 
-/** A message in the ring's index: what the shared filter looks at, its time and the frames that carried it. */
-export interface RingMessage extends FilterableRecord {
-  /** Capture time of the frame that completed it. */
-  readonly timestamp: number;
-  /** Frame numbers that carried it, oldest first (one number for the common single-frame message). */
-  frames: number | number[];
-}
-
-/** Status fields the shared filter's `errors` test reads (see isFailure in @ca-shark/analysis). */
-const STATUS_FIELDS = ['status', 'status_code'] as const;
-
-/** The part of a record's command the filter needs, without its value (a waveform must not stay alive). */
-function filterCommand(command: CaRecord['command']): FilterableRecord['command'] {
-  // Whichever of these fields the command has.
-  const fields: CommandFields = command;
-  for (const name of STATUS_FIELDS) {
-    const value = fields[name];
-    if (typeof value === 'number') return { name: command.name, [name]: value };
-  }
-  return { name: command.name };
-}
+/** Responses whose `status` is an ECA code, the ones the shared `errors` filter looks into. */
+const STATUS_RESPONSES = new Set(['ReadNotifyResponse', 'WriteNotifyResponse', 'EventAddResponse']);
 
 /** Counters of the ring (for tests, logs and metrics). */
 export interface PacketRingStats {
@@ -80,8 +61,8 @@ export class PacketRing implements PacketTap {
   private order: RingFrame[] = [];
   private frameHead = 0;
   private readonly byNumber = new Map<number, RingFrame>();
-  private messageList: RingMessage[] = [];
-  private messageHead = 0;
+  /** The messages held, with the frames that carried them. */
+  readonly index = new MessageIndex();
   private total = 0;
   private evicted = 0;
   /** The greatest frame number evicted: messages with a frame at or below it are incomplete. */
@@ -93,6 +74,17 @@ export class PacketRing implements PacketTap {
   /** The frame being decoded, and whether a TCP direction queued its bytes. */
   private current: RingFrame | undefined;
   private currentQueued = false;
+  /** Frames of the message being indexed (see {@link PacketRing.collect}). */
+  private collected: number | number[] = 0;
+  private collectedCount = 0;
+  /** Receives the frames of the message being indexed (one bound function, not a closure per message). */
+  private readonly collect = (n: number): void => {
+    if (this.collectedCount === 0) this.collected = n;
+    else if (this.collectedCount === 1) this.collected = [this.collected as number, n];
+    else (this.collected as number[]).push(n);
+    this.collectedCount++;
+    this.enter(n);
+  };
 
   constructor(maxBytes = DEFAULT_PACKET_RING_BYTES) {
     this.maxBytes = maxBytes;
@@ -105,7 +97,7 @@ export class PacketRing implements PacketTap {
   get stats(): PacketRingStats {
     return {
       frames: this.order.length - this.frameHead,
-      messages: this.messageList.length - this.messageHead,
+      messages: this.index.size,
       bytes: this.total,
       maxBytes: this.maxBytes,
       evictedFrames: this.evicted,
@@ -141,24 +133,20 @@ export class PacketRing implements PacketTap {
 
   /** A record the decoder emitted (in order, right after the event that completed it). */
   record(record: CaRecord): void {
-    let frames: number | number[] = record.frame;
-    let count = 0;
-    this.tracker.framesOf(record, (n) => {
-      if (count === 0) frames = n;
-      else if (count === 1) frames = [frames as number, n];
-      else (frames as number[]).push(n);
-      count++;
-      this.enter(n);
-    });
-    const message: RingMessage = {
-      timestamp: record.timestamp,
-      src: record.src,
-      dst: record.dst,
-      pv: record.pv,
-      command: filterCommand(record.command),
-      frames,
-    };
-    this.messageList.push(message);
+    this.collectedCount = 0;
+    this.collected = record.frame;
+    this.tracker.framesOf(record, this.collect);
+    const command = record.command;
+    const status = STATUS_RESPONSES.has(command.name) ? (command as CommandFields).status : undefined;
+    this.index.push(
+      record.timestamp,
+      record.src,
+      record.dst,
+      record.pv,
+      command.name,
+      typeof status === 'number' ? status : -1,
+      this.collected,
+    );
     this.total += MESSAGE_OVERHEAD_BYTES;
     this.evict();
   }
@@ -166,11 +154,6 @@ export class PacketRing implements PacketTap {
   /** The frame held under `frame`, or undefined when it left the ring (or never entered it). */
   get(frame: number): RingFrame | undefined {
     return this.byNumber.get(frame);
-  }
-
-  /** Messages held, oldest first: a snapshot of the index (its entries are not copied). */
-  messages(): readonly RingMessage[] {
-    return this.messageHead === 0 ? this.messageList.slice() : this.messageList.slice(this.messageHead);
   }
 
   private hold(frame: RingFrame): void {
@@ -217,12 +200,13 @@ export class PacketRing implements PacketTap {
       this.order.push(current);
       this.total += current.data.length + FRAME_OVERHEAD_BYTES;
     }
-    for (let i = this.messageList.length - 1; i >= this.messageHead; i--) {
-      const m = this.messageList[i];
-      const last = typeof m.frames === 'number' ? m.frames : m.frames[m.frames.length - 1];
+    // The debtor is one of the latest messages: look back from the newest.
+    const index = this.index;
+    for (let seq = index.end - 1; seq >= index.oldest; seq--) {
+      const last = index.lastFrame(seq);
       if (last < messageFrame) break;
-      if (last === messageFrame || (Array.isArray(m.frames) && m.frames.includes(messageFrame))) {
-        m.frames = typeof m.frames === 'number' ? [m.frames, frame] : [...m.frames, frame];
+      if (last === messageFrame) {
+        index.addFrame(seq, frame);
         break;
       }
     }
@@ -245,20 +229,14 @@ export class PacketRing implements PacketTap {
       this.order = this.order.slice(this.frameHead);
       this.frameHead = 0;
     }
-    if (this.messageHead > 4096 && this.messageHead * 2 > this.messageList.length) {
-      this.messageList = this.messageList.slice(this.messageHead);
-      this.messageHead = 0;
-    }
   }
 
   /** Drops the oldest messages whose first frame was evicted (or, with `all`, any while over the bound). */
   private dropIncompleteMessages(all = false): void {
-    while (this.messageHead < this.messageList.length) {
-      const m = this.messageList[this.messageHead];
-      const first = typeof m.frames === 'number' ? m.frames : m.frames[0];
-      if (first > this.evictedUpTo && !(all && this.total > this.maxBytes)) break;
-      this.messageList[this.messageHead] = undefined as unknown as RingMessage;
-      this.messageHead++;
+    const index = this.index;
+    while (index.size > 0) {
+      if (index.firstFrame(index.oldest) > this.evictedUpTo && !(all && this.total > this.maxBytes)) break;
+      index.shift();
       this.total -= MESSAGE_OVERHEAD_BYTES;
     }
   }

@@ -42,7 +42,6 @@ export async function* pcapngChunks(
   const matches = compileFilter(request.filter ?? {});
   const since = request.since ?? -Infinity;
   const until = request.until ?? Infinity;
-  const messages = ring.messages();
   let selected = new Float64Array(1024);
   let count = 0;
   const add = (frame: number): void => {
@@ -53,12 +52,19 @@ export async function* pcapngChunks(
     }
     selected[count++] = frame;
   };
-  for (let i = 0; i < messages.length; i++) {
-    if (i > 0 && i % SLICE_MESSAGES === 0) await yieldToLoop();
-    const m = messages[i];
-    if (m.timestamp < since || m.timestamp > until || !matches(m)) continue;
-    if (typeof m.frames === 'number') add(m.frames);
-    else for (const f of m.frames) add(f);
+  const index = ring.index;
+  // The messages held when the export started; those evicted meanwhile are skipped.
+  const end = index.end;
+  let tested = 0;
+  for (let seq = index.oldest; seq < end; seq++) {
+    if (++tested % SLICE_MESSAGES === 0) {
+      await yieldToLoop();
+      if (seq < index.oldest) seq = index.oldest;
+      if (seq >= end) break;
+    }
+    const t = index.time(seq);
+    if (t < since || t > until || !index.matches(seq, matches)) continue;
+    index.framesOf(seq, add);
   }
   const frames = selected.subarray(0, count).sort();
   const writer = new PcapngWriter(application);

@@ -6,8 +6,10 @@ import type { SnapshotMessage, SubscribeFilter } from './contract.js';
 import type { TableId } from './columns.js';
 import type { RatePoint } from './live-client.js';
 import type { TableQuery, TableWindows } from './table-engine.js';
+import type { TableFormat } from './export.js';
 import type {
   ClientStatus,
+  ExportAnswer,
   LatencySeriesData,
   RecordAnswer,
   WindowRow,
@@ -59,6 +61,8 @@ export class RemoteClient {
   latencyVersion = 0;
   private readonly listeners = new Set<() => void>();
   private readonly recordWaiters = new Map<number, ((a: RecordAnswer) => void)[]>();
+  private readonly exportWaiters = new Map<number, (a: ExportAnswer) => void>();
+  private nextExport = 1;
   private lastWindow = { start: -1, end: -1 };
   private readonly tableQueries = new Map<TableId, string>();
   /** Number of the last filter sent to the worker; `status.filterSeq` says when the worker has handled it. */
@@ -76,6 +80,11 @@ export class RemoteClient {
 
   /** Applies one update from the worker. */
   receive(u: WorkerMessage): void {
+    if (u?.type === 'export') {
+      this.exportWaiters.get(u.id)?.(u);
+      this.exportWaiters.delete(u.id);
+      return;
+    }
     if (u?.type === 'record') {
       const waiters = this.recordWaiters.get(u.id) ?? [];
       this.recordWaiters.delete(u.id);
@@ -150,6 +159,15 @@ export class RemoteClient {
         this.recordWaiters.set(id, [resolve]);
         this.worker.postMessage({ type: 'record', id, url });
       }
+    });
+  }
+
+  /** The whole of a table (`live`: the Live table) as the page shows it, in `format` (made in the worker). */
+  exportTable(table: TableId | 'live', query: TableQuery | null, format: TableFormat): Promise<ExportAnswer> {
+    const id = this.nextExport++;
+    return new Promise((resolve) => {
+      this.exportWaiters.set(id, resolve);
+      this.worker.postMessage({ type: 'export', id, table, query, format });
     });
   }
 

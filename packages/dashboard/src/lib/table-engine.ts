@@ -72,6 +72,11 @@ export class TableEngine {
     return any ? (out as TableWindows) : undefined;
   }
 
+  /** Every row of table `id` in `snap` under `query` (its filter and sort), for a download. */
+  all(id: TableId, snap: SnapshotMessage | null, query: TableQuery): unknown[] {
+    return snap === null ? [] : this.rowsOf(id, snap, query);
+  }
+
   private rowsOf(id: TableId, snap: SnapshotMessage, q: TableQuery): unknown[] {
     const key = `${q.sort}\u0000${q.dir}\u0000${JSON.stringify(q.filter)}`;
     const cached = this.sorted.get(id);

@@ -6,6 +6,9 @@ import type { SubscribeFilter } from './contract.js';
 import { LiveClient, type LiveClientOptions } from './live-client.js';
 import { fetchRecord, type RecordFetch } from './record-fetch.js';
 import { lightSnapshot, TableEngine } from './table-engine.js';
+import { TABLE_COLUMNS } from './columns.js';
+import { LIVE_EXPORT_COLUMNS, tableText } from './export.js';
+import type { Column } from './table.js';
 import type {
   ClientStatus,
   LatencySeriesData,
@@ -136,6 +139,21 @@ export function createWorkerHost(
       case 'record':
         void answerRecord(cmd.id, cmd.url);
         break;
+      case 'export': {
+        let text = '';
+        let rows = 0;
+        if (cmd.table === 'live') {
+          const live = client === null ? [] : client.rows.sliceNewest(0, client.rows.size);
+          text = tableText(cmd.format, LIVE_EXPORT_COLUMNS, live);
+          rows = live.length;
+        } else if (cmd.query !== null) {
+          const all = tables.all(cmd.table, client?.snapshot ?? null, cmd.query);
+          text = tableText(cmd.format, TABLE_COLUMNS[cmd.table] as Column<unknown>[], all);
+          rows = all.length;
+        }
+        post({ type: 'export', id: cmd.id, text, rows });
+        break;
+      }
       default:
         break;
     }

@@ -8,6 +8,7 @@ import type { LatencyKind, LatencyPoint } from './latency.js';
 import type { TableId } from './columns.js';
 import type { ConnectionState, RatePoint, StreamStatus } from './live-client.js';
 import type { TableQuery, TableWindows } from './table-engine.js';
+import type { TableFormat } from './export.js';
 
 /** Counters and state shown in the status bar. */
 export interface ClientStatus {
@@ -77,8 +78,16 @@ export interface RecordAnswer {
   error: string | null;
 }
 
+/** Worker → page: the answer to an `export` command, the table's text. */
+export interface ExportAnswer {
+  type: 'export';
+  id: number;
+  text: string;
+  rows: number;
+}
+
 /** Everything the worker posts. */
-export type WorkerMessage = WorkerUpdate | RecordAnswer;
+export type WorkerMessage = WorkerUpdate | RecordAnswer | ExportAnswer;
 
 /** Page → worker. */
 export type WorkerCommand =
@@ -93,4 +102,9 @@ export type WorkerCommand =
   /** Open, change or (null) close a big table: the worker sorts and filters it and sends the rows on screen. */
   | { type: 'table'; id: TableId; query: TableQuery | null }
   /** Fetch the full record `id` from `url` (`/api/record/:id` beside the page, with its token). */
-  | { type: 'record'; id: number; url: string };
+  | { type: 'record'; id: number; url: string }
+  /**
+   * The whole of a table as the page shows it (its filter and sort, every row, not only those on screen) in
+   * `format`; `live` is the Live table (newest first), which takes no query.
+   */
+  | { type: 'export'; id: number; table: TableId | 'live'; query: TableQuery | null; format: TableFormat };

@@ -1,0 +1,49 @@
+import { compileFilter } from '@ca-shark/analysis/filter';
+import { describe, expect, it } from 'vitest';
+import { MessageIndex } from './message-index.js';
+
+function frames(index: MessageIndex, seq: number): number[] {
+  const out: number[] = [];
+  index.framesOf(seq, (f) => out.push(f));
+  return out;
+}
+
+describe('MessageIndex', () => {
+  it('keeps messages in order across growth and eviction, with their frames', () => {
+    const index = new MessageIndex();
+    const n = 10_000;
+    for (let i = 0; i < n; i++) {
+      index.push(
+        1000 + i,
+        '10.0.0.1',
+        '10.0.0.2',
+        i % 2 === 0 ? `pv:${i % 10}` : null,
+        'ReadNotifyResponse',
+        1,
+        i % 100 === 0 ? [i, i + 1, i + 2] : i,
+      );
+    }
+    for (let i = 0; i < 2500; i++) index.shift();
+    expect([index.size, index.oldest, index.end]).toEqual([n - 2500, 2500, n]);
+    expect(index.time(2500)).toBe(3500);
+    expect(frames(index, 2600)).toEqual([2600, 2601, 2602]);
+    expect([index.firstFrame(2600), index.lastFrame(2600)]).toEqual([2600, 2602]);
+    expect(frames(index, 2601)).toEqual([2601]);
+    index.addFrame(2601, 9999);
+    expect(frames(index, 2601)).toEqual([2601, 9999]);
+    expect(index.lastFrame(2601)).toBe(9999);
+  });
+
+  it('answers the shared filter as the record would', () => {
+    const index = new MessageIndex();
+    const ok = index.push(1, '10.0.0.1', '10.0.0.9', 'a:b', 'ReadNotifyResponse', 1, 1);
+    const failed = index.push(2, '10.0.0.1', '10.0.0.9', 'a:b', 'WriteNotifyResponse', 0x38, 2);
+    const none = index.push(3, '10.0.0.3', '10.0.0.9', null, 'NotFoundResponse', -1, 3);
+    const errors = compileFilter({ errors: true });
+    expect([ok, failed, none].map((s) => index.matches(s, errors))).toEqual([false, true, true]);
+    const pv = compileFilter({ pv: ['a:*'], host: ['10.0.0.1'] });
+    expect([ok, failed, none].map((s) => index.matches(s, pv))).toEqual([true, true, false]);
+    const reads = compileFilter({ command: ['read'] });
+    expect([ok, failed, none].map((s) => index.matches(s, reads))).toEqual([true, false, false]);
+  });
+});

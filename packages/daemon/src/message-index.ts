@@ -1,0 +1,187 @@
+/**
+ * The packet ring's index of messages, in columns: per message its capture time, endpoints, PV, command name,
+ * ECA status and frames, in typed arrays (strings interned: an address, PV or command name is stored once
+ * however many messages carry it) rather than one object each. Held messages then cost the garbage collector
+ * nothing to trace, however many there are.
+ *
+ * Messages are numbered in order (`seq`, from 0); the oldest go first.
+ */
+import type { FilterableRecord } from '@ca-shark/analysis/filter';
+
+const INITIAL_CAPACITY = 4096;
+
+/** A compiled shared filter. */
+export type RecordTest = (record: FilterableRecord) => boolean;
+
+/** Ring of message columns (see the module comment). */
+export class MessageIndex {
+  private capacity = INITIAL_CAPACITY;
+  private mask = INITIAL_CAPACITY - 1;
+  private times = new Float64Array(INITIAL_CAPACITY);
+  private statuses = new Int32Array(INITIAL_CAPACITY);
+  private firsts = new Float64Array(INITIAL_CAPACITY);
+  private lasts = new Float64Array(INITIAL_CAPACITY);
+  private srcs = new Int32Array(INITIAL_CAPACITY);
+  private dsts = new Int32Array(INITIAL_CAPACITY);
+  /** Interned PV, or -1 for none. */
+  private pvs = new Int32Array(INITIAL_CAPACITY);
+  private names = new Int32Array(INITIAL_CAPACITY);
+  /** Interned strings: number → string and back. Grows with distinct addresses, PVs and names only. */
+  private readonly strings: string[] = [];
+  private readonly numbers = new Map<string, number>();
+  /** Every frame of the messages that took more than one, by seq. */
+  private readonly multi = new Map<number, number[]>();
+  /** Seq of the oldest message held, and of the next one. */
+  private head = 0;
+  private next = 0;
+  /** The filter's view of a message, reused (testing allocates nothing). */
+  private readonly command: { name: string; status?: number } = { name: '' };
+  private readonly view = { src: '', dst: '', pv: null as string | null, command: this.command };
+
+  /** Messages held. */
+  get size(): number {
+    return this.next - this.head;
+  }
+
+  /** Seq of the oldest message held. */
+  get oldest(): number {
+    return this.head;
+  }
+
+  /** Seq the next message will get (one past the newest). */
+  get end(): number {
+    return this.next;
+  }
+
+  /**
+   * Adds a message; `status` is its ECA status or -1, `frames` the frame that carried it or all of them,
+   * oldest first. Returns its seq.
+   */
+  push(
+    time: number,
+    src: string,
+    dst: string,
+    pv: string | null,
+    name: string,
+    status: number,
+    frames: number | number[],
+  ): number {
+    if (this.size === this.capacity) this.grow();
+    const seq = this.next++;
+    const at = seq & this.mask;
+    this.times[at] = time;
+    this.srcs[at] = this.intern(src);
+    this.dsts[at] = this.intern(dst);
+    this.pvs[at] = pv === null ? -1 : this.intern(pv);
+    this.names[at] = this.intern(name);
+    this.statuses[at] = status;
+    if (typeof frames === 'number') {
+      this.firsts[at] = frames;
+      this.lasts[at] = frames;
+    } else {
+      this.firsts[at] = frames[0];
+      this.lasts[at] = frames[frames.length - 1];
+      this.multi.set(seq, frames);
+    }
+    return seq;
+  }
+
+  /** Drops the oldest message. */
+  shift(): void {
+    if (this.size === 0) return;
+    this.multi.delete(this.head);
+    this.head++;
+  }
+
+  /** Frame numbers of message `seq` (held), oldest first, to `out`. */
+  framesOf(seq: number, out: (frame: number) => void): void {
+    const many = this.multi.get(seq);
+    if (many !== undefined) for (const f of many) out(f);
+    else out(this.firsts[seq & this.mask]);
+  }
+
+  /** The first frame of message `seq` (held). */
+  firstFrame(seq: number): number {
+    return this.firsts[seq & this.mask];
+  }
+
+  /** The last frame of message `seq` (held). */
+  lastFrame(seq: number): number {
+    return this.lasts[seq & this.mask];
+  }
+
+  /** Capture time of message `seq` (held). */
+  time(seq: number): number {
+    return this.times[seq & this.mask];
+  }
+
+  /** Adds `frame` (a later one) to message `seq`. */
+  addFrame(seq: number, frame: number): void {
+    const at = seq & this.mask;
+    const many = this.multi.get(seq) ?? [this.firsts[at]];
+    many.push(frame);
+    this.multi.set(seq, many);
+    this.lasts[at] = frame;
+  }
+
+  /** Whether the shared filter `test` keeps message `seq` (held). */
+  matches(seq: number, test: RecordTest): boolean {
+    const at = seq & this.mask;
+    const view = this.view;
+    const strings = this.strings;
+    view.src = strings[this.srcs[at]];
+    view.dst = strings[this.dsts[at]];
+    const pv = this.pvs[at];
+    view.pv = pv < 0 ? null : strings[pv];
+    this.command.name = strings[this.names[at]];
+    const status = this.statuses[at];
+    if (status >= 0) this.command.status = status;
+    else delete this.command.status;
+    return test(view);
+  }
+
+  private intern(text: string): number {
+    let n = this.numbers.get(text);
+    if (n === undefined) {
+      n = this.strings.length;
+      this.strings.push(text);
+      this.numbers.set(text, n);
+    }
+    return n;
+  }
+
+  private grow(): void {
+    const size = this.capacity * 2;
+    const times = new Float64Array(size);
+    const statuses = new Int32Array(size);
+    const firsts = new Float64Array(size);
+    const lasts = new Float64Array(size);
+    const srcs = new Int32Array(size);
+    const dsts = new Int32Array(size);
+    const pvs = new Int32Array(size);
+    const names = new Int32Array(size);
+    const mask = size - 1;
+    for (let seq = this.head; seq < this.next; seq++) {
+      const from = seq & this.mask;
+      const to = seq & mask;
+      times[to] = this.times[from];
+      statuses[to] = this.statuses[from];
+      firsts[to] = this.firsts[from];
+      lasts[to] = this.lasts[from];
+      srcs[to] = this.srcs[from];
+      dsts[to] = this.dsts[from];
+      pvs[to] = this.pvs[from];
+      names[to] = this.names[from];
+    }
+    this.capacity = size;
+    this.mask = mask;
+    this.times = times;
+    this.statuses = statuses;
+    this.firsts = firsts;
+    this.lasts = lasts;
+    this.srcs = srcs;
+    this.dsts = dsts;
+    this.pvs = pvs;
+    this.names = names;
+  }
+}
