@@ -750,14 +750,13 @@ export class Engine implements DaemonModel, SourceSink {
    * once: the snapshot and the tables of one publication read the same decoder state.
    */
   shared<T>(fn: () => T): T {
-    return runSteps(
-      // eslint-disable-next-line require-yield -- runs the same scope as sharedSteps, at once
-      this.sharedSteps(
-        (function* () {
-          return fn();
-        })(),
-      ),
-    );
+    const outer = this.sharedWork;
+    this.sharedWork = new Map();
+    try {
+      return fn();
+    } finally {
+      this.sharedWork = outer;
+    }
   }
 
   /**

@@ -49,7 +49,7 @@ export class SliceRunner {
 
   private step(): void {
     const job = this.jobs[0];
-    let finished = false;
+    let finished: boolean;
     let value: unknown;
     try {
       const next = job.steps.next();
