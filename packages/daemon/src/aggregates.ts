@@ -4,7 +4,17 @@
  * search found which channel, which circuits belong to which client process, recent failures and the
  * message rate. Every table is bounded.
  */
-import { BoundedSample, type LatencyPercentiles, describeSample, latencyPercentiles } from '@ca-shark/analysis';
+import {
+  BoundedSample,
+  type LatencyPercentiles,
+  type Steps,
+  describeSample,
+  eachSteps,
+  filterSteps,
+  latencyPercentiles,
+  runSteps,
+  topSteps,
+} from '@ca-shark/analysis';
 import { BoundedMap, type ChannelInfo } from '@ca-shark/decoder';
 import type { ErrorView } from './views.js';
 
@@ -233,14 +243,20 @@ export class ChannelTable {
 
   /** Moves ended channels to the history; forgets open ones `isCurrent` denies; trims the history. */
   private retire(isCurrent: (info: Readonly<ChannelInfo>, entry: ChannelActivity) => boolean): void {
-    for (const [info, entry] of this.live) {
+    runSteps(this.retireSteps(isCurrent));
+  }
+
+  private *retireSteps(isCurrent: (info: Readonly<ChannelInfo>, entry: ChannelActivity) => boolean): Steps<void> {
+    // Over a copy: between steps the decoder adds and ends channels.
+    yield* eachSteps(Array.from(this.live), ([info, entry]) => {
+      if (this.live.get(info) !== entry) return;
       if (info.endedAt !== null) {
         this.live.delete(info);
         this.closed.set(info, entry);
       } else if (!isCurrent(info, entry)) {
         this.live.delete(info);
       }
-    }
+    });
     this.closedDropped += this.closed.trimTo(this.closedMax);
   }
 
@@ -262,9 +278,19 @@ export class ChannelTable {
     current: ReadonlyMap<number, Readonly<ChannelInfo>>,
     mergedInto: (gone: Readonly<ChannelInfo>) => Readonly<ChannelInfo> | undefined = () => undefined,
   ): void {
-    for (const info of current.values()) if (!this.live.has(info) && !this.closed.has(info)) this.track(info);
+    runSteps(this.syncSteps(current, mergedInto));
+  }
+
+  /** {@link ChannelTable.sync} in steps. */
+  *syncSteps(
+    current: ReadonlyMap<number, Readonly<ChannelInfo>>,
+    mergedInto: (gone: Readonly<ChannelInfo>) => Readonly<ChannelInfo> | undefined = () => undefined,
+  ): Steps<void> {
+    yield* eachSteps(Array.from(current.values()), (info) => {
+      if (!this.live.has(info) && !this.closed.has(info)) this.track(info);
+    });
     const merged: [Readonly<ChannelInfo>, ChannelActivity][] = [];
-    this.retire((info, entry) => {
+    yield* this.retireSteps((info, entry) => {
       if (current.get(info.id) === info) return true;
       const keep = mergedInto(info);
       if (keep !== undefined && keep !== info) merged.push([keep, entry]);
@@ -278,9 +304,13 @@ export class ChannelTable {
    * channels alone exceed the limit, the most recently active are kept.
    */
   rows(limit: number): ChannelActivity[] {
-    let out: ChannelActivity[] = [];
-    for (const entry of this.live.values()) if (entry.info.pv !== null) out.push(entry);
-    if (out.length > limit) out = out.sort((a, b) => lastActive(b) - lastActive(a)).slice(0, limit);
+    return runSteps(this.rowsSteps(limit));
+  }
+
+  /** {@link ChannelTable.rows} in steps. */
+  *rowsSteps(limit: number): Steps<ChannelActivity[]> {
+    let out = yield* filterSteps(Array.from(this.live.values()), (entry) => entry.info.pv !== null);
+    if (out.length > limit) out = (yield* topSteps(out, limit, (a, b) => lastActive(b) - lastActive(a))).rows;
     if (out.length < limit) {
       const closed = Array.from(this.closed.values());
       for (let i = closed.length - 1; i >= 0 && out.length < limit; i--)
@@ -291,8 +321,15 @@ export class ChannelTable {
 
   /** Named channels: open ones and those in the closed history, and how many closed ones were dropped. */
   totals(): { open: number; closed: number; closedDropped: number } {
+    return runSteps(this.totalsSteps());
+  }
+
+  /** {@link ChannelTable.totals} in steps. */
+  *totalsSteps(): Steps<{ open: number; closed: number; closedDropped: number }> {
     let open = 0;
-    for (const info of this.live.keys()) if (info.pv !== null) open += 1;
+    yield* eachSteps(Array.from(this.live.keys()), (info) => {
+      if (info.pv !== null) open += 1;
+    });
     let closed = 0;
     for (const info of this.closed.keys()) if (info.pv !== null) closed += 1;
     return { open, closed, closedDropped: this.closedDropped };

@@ -7,6 +7,8 @@
  * Records go back in batches as {@link WireRecord}s with, per subscription, the indexes it keeps and how
  * many it matched. Views (the snapshot, the API tables) are computed here and published on a cadence
  * (see views-publisher.ts): the main thread answers from the latest copy and never waits for the decoder.
+ * Views and reports are computed a slice at a time (see slices.ts), with the message queue (frame batches,
+ * subscriptions, stats) served between slices, so a costly one delays only itself.
  *
  * Every record gets the next daemon-wide sequence number (its `id`); those that are streamed, and for
  * longer those the hub says it sent, are kept in bounded rings ({@link StreamedRecords}) so that one can
@@ -23,6 +25,7 @@ import { TABLE_NAMES } from './model.js';
 import { StreamedRecords, estimateRecordBytes } from './record-ring.js';
 import { DEFAULT_REPORT_LIMIT } from './report-cut.js';
 import type { CaptureCounters, SourceDescription } from './sources/types.js';
+import { SliceRunner } from './slices.js';
 import { BatchSampler } from './subscriptions.js';
 import { ViewPublisher } from './views-publisher.js';
 import type { FromWorker, ToWorker } from './worker-protocol.js';
@@ -40,6 +43,8 @@ const VIEWS_MS = 1000;
 const VIEWS_BUDGET = 0.1;
 /** How often the worker's timer checks whether views are due. */
 const VIEWS_TICK_MS = 100;
+/** Longest run of view or report steps before the worker serves its message queue again (ms). */
+const SLICE_MS = 8;
 
 const port = parentPort;
 if (port === null) throw new Error('engine-worker must run in a worker thread');
@@ -84,6 +89,11 @@ const exports = new PcapExports(
       chunk !== undefined ? [chunk.buffer as ArrayBuffer] : [],
     ),
 );
+/** Views and reports being computed, a slice at a time. */
+const slices = new SliceRunner();
+let sliceScheduled = false;
+/** A publication of views is in progress. */
+let publishing = false;
 
 const post = (message: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
 
@@ -116,20 +126,54 @@ function sendStats(): void {
   post({ type: 'stats', stats: engine.stats(), eof: engine.eof, ...(linktype !== undefined ? { linktype } : {}) });
 }
 
-/** Publishes the views when they are due, or at once (`now`). */
+/**
+ * Runs a slice of the pending views and reports on the next turn of the event loop, after the messages
+ * (frame batches) that arrived meanwhile, and again until none is left.
+ */
+function scheduleSlices(): void {
+  if (sliceScheduled || slices.pending === 0) return;
+  sliceScheduled = true;
+  setImmediate(() => {
+    sliceScheduled = false;
+    slices.run(SLICE_MS);
+    scheduleSlices();
+  });
+}
+
+/**
+ * Starts a publication of the views when one is due and none is in progress; they are computed a slice at a
+ * time. `now`: at once, to the end (start-up, end of input), finishing one in progress first.
+ */
 function publishViews(now = false): void {
-  if (publisher === undefined) return;
-  const start = performance.now();
-  if (!now && start < nextViews) return;
-  // Records first, so a view never shows what the stream has not delivered yet.
-  flush();
-  const views = publisher.publish(TABLE_NAMES);
-  post({ type: 'views', ...views });
-  const cost = performance.now() - start;
-  const pause = Math.max(VIEWS_MS, cost / VIEWS_BUDGET);
-  nextViews = start + pause;
-  if (cost > VIEWS_MS * VIEWS_BUDGET)
-    log?.debug({ costMs: Math.round(cost), nextInMs: Math.round(pause) }, 'views are costly: published less often');
+  const p = publisher;
+  if (p === undefined) return;
+  if (now) slices.finish();
+  else if (publishing || performance.now() < nextViews) return;
+  publishing = true;
+  slices.add(
+    p.publishSteps(TABLE_NAMES),
+    (views) => {
+      publishing = false;
+      // Records first, so a view never shows what the stream has not delivered yet.
+      flush();
+      post({ type: 'views', ...views });
+      // Its own steps' time, pauses excluded: views take at most VIEWS_BUDGET of the worker.
+      const pause = Math.max(VIEWS_MS, views.costMs / VIEWS_BUDGET);
+      nextViews = performance.now() + pause;
+      if (views.costMs > VIEWS_MS * VIEWS_BUDGET)
+        log?.debug(
+          { costMs: Math.round(views.costMs), nextInMs: Math.round(pause) },
+          'views are costly: published less often',
+        );
+    },
+    (err) => {
+      publishing = false;
+      nextViews = performance.now() + VIEWS_MS;
+      log?.error({ err: err.message, stack: err.stack }, 'computing the views failed');
+    },
+  );
+  if (now) slices.finish();
+  else scheduleSlices();
 }
 
 port.on('message', (message: ToWorker) => {
@@ -264,17 +308,19 @@ port.on('message', (message: ToWorker) => {
       break;
     case 'query': {
       const e = engine;
-      try {
-        if (e === undefined) throw new Error('decoder not started');
-        const value =
-          message.what === 'stats'
-            ? e.stats()
-            : e.reportText(message.sections, message.report ?? { limit: DEFAULT_REPORT_LIMIT });
-        // Pending records first, so an answer never shows what the stream has not delivered yet.
+      const id = message.id;
+      const fail = (err: Error): void => post({ type: 'reply', id, value: null, error: err.message });
+      // Pending records first, so an answer never shows what the stream has not delivered yet.
+      const reply = (value: unknown): void => {
         flush();
-        post({ type: 'reply', id: message.id, value });
-      } catch (err) {
-        post({ type: 'reply', id: message.id, value: null, error: (err as Error).message });
+        post({ type: 'reply', id, value });
+      };
+      if (e === undefined) fail(new Error('decoder not started'));
+      else if (message.what === 'stats') reply(e.stats());
+      else {
+        // The report walks every PV: computed a slice at a time like the views.
+        slices.add(e.reportTextSteps(message.sections, message.report ?? { limit: DEFAULT_REPORT_LIMIT }), reply, fail);
+        scheduleSlices();
       }
       break;
     }

@@ -2,9 +2,14 @@ import {
   type AnalysisRecord,
   Analyzer,
   type Report,
+  type Steps,
+  eachSteps,
   isFailure,
+  mapSteps,
   recordToJSON,
   resolveSections,
+  runSteps,
+  topSteps,
 } from '@ca-shark/analysis';
 import {
   type CaRecord,
@@ -159,6 +164,8 @@ function channelState(status: string): string {
 
 /** Client endpoints listed per never-answered PV. */
 const UNANSWERED_CLIENTS_LISTED = 20;
+/** Never-answered PVs a snapshot lists. */
+const UNANSWERED_LISTED = 100;
 
 /** A searched PV while its figures are gathered (see Engine.searchRows). */
 interface SearchRow extends Omit<SearchView, 'clients' | 'timeToFind'> {
@@ -545,30 +552,34 @@ export class Engine implements DaemonModel, SourceSink {
   }
 
   channels(limit = this.apiRows): ChannelView[] {
+    return runSteps(this.channelsSteps(limit));
+  }
+
+  /** {@link Engine.channels} in steps (see slices.ts). */
+  *channelsSteps(limit = this.apiRows): Steps<ChannelView[]> {
     const state = this.decoder.state;
     // A channel seen by SID first is merged into the one its CID names; its activity follows it there.
-    this.share('channel-sync', () =>
-      this.channelTable.sync(state.channels, (gone) =>
+    yield* this.shareSteps('channel-sync', () =>
+      this.channelTable.syncSteps(state.channels, (gone) =>
         gone.sid === null ? undefined : state.circuits.get(gone.circuit)?.channelsBySid.get(gone.sid),
       ),
     );
-    const wanted = this.channelTable.rows(limit);
+    const wanted = yield* this.channelTable.rowsSteps(limit);
     // One pass over the subscriptions of the circuits involved, not one per channel.
     const subscriptions = new Map<Readonly<ChannelInfo>, number>();
     const circuits = new Set(wanted.map((entry) => entry.info.circuit));
     for (const id of circuits) {
       const circuit = state.circuits.get(id);
       if (circuit === undefined) continue;
-      for (const sub of circuit.subscriptions.values()) {
+      yield* eachSteps(Array.from(circuit.subscriptions.values()), (sub) => {
         if (sub.channel !== null && sub.cancel === null)
           subscriptions.set(sub.channel, (subscriptions.get(sub.channel) ?? 0) + 1);
-      }
+      });
     }
-    const rows: ChannelView[] = [];
-    for (const { info: ch, updates, lastValue, firstUpdate, lastUpdate, search } of wanted) {
+    return yield* mapSteps(wanted, ({ info: ch, updates, lastValue, firstUpdate, lastUpdate, search }): ChannelView => {
       const circuit = state.circuits.get(ch.circuit);
       const span = firstUpdate !== null && lastUpdate !== null ? lastUpdate - firstUpdate : 0;
-      rows.push({
+      return {
         pv: ch.pv ?? '',
         client: ch.client ?? circuit?.client ?? null,
         server: ch.server ?? circuit?.server ?? null,
@@ -589,18 +600,22 @@ export class Engine implements DaemonModel, SourceSink {
         connectLatency: ch.connectLatency,
         firstSeen: ch.created?.timestamp ?? ch.connectedAt,
         lastSeen: ch.endedAt ?? lastUpdate ?? ch.connectedAt,
-      });
-    }
-    return rows;
+      };
+    });
   }
 
   servers(limit = this.apiRows): ServerView[] {
+    return runSteps(this.serversSteps(limit));
+  }
+
+  /** {@link Engine.servers} in steps. */
+  *serversSteps(limit = this.apiRows): Steps<ServerView[]> {
     const state = this.decoder.state;
-    const channelsPerServer = this.share('channels-per-server', () => {
+    const channelsPerServer = yield* this.shareSteps('channels-per-server', function* () {
       const counts = new Map<string, number>();
-      for (const ch of state.channels.values()) {
+      yield* eachSteps(Array.from(state.channels.values()), (ch) => {
         if (ch.server !== null) counts.set(ch.server, (counts.get(ch.server) ?? 0) + 1);
-      }
+      });
       return counts;
     });
     return latest(state.servers, limit).map((s) => {
@@ -624,11 +639,16 @@ export class Engine implements DaemonModel, SourceSink {
    * channel creation claims a search reply), or a lone circuit whose channels no captured search found.
    */
   clients(limit = this.apiRows): ClientView[] {
-    const out = this.share('clients', () => this.clientRows());
+    return runSteps(this.clientsSteps(limit));
+  }
+
+  /** {@link Engine.clients} in steps. */
+  *clientsSteps(limit = this.apiRows): Steps<ClientView[]> {
+    const out = yield* this.shareSteps('clients', () => this.clientRowsSteps());
     return out.length > limit ? out.slice(out.length - limit) : out;
   }
 
-  private clientRows(): ClientView[] {
+  private *clientRowsSteps(): Steps<ClientView[]> {
     const state = this.decoder.state;
     type Row = ClientView & { first: number; last: number; waits: number[] };
     // Keyed by endpoint, not by the row key, so the per-search lookups build no strings.
@@ -659,16 +679,16 @@ export class Engine implements DaemonModel, SourceSink {
       return r;
     };
     const socketRow = (socket: string): Row => row(bySocket, socket, true);
-    for (const c of state.clients.values()) {
+    yield* eachSteps(Array.from(state.clients.values()), (c) => {
       const r = socketRow(c.address);
       r.searches += c.searches;
       r.first = Math.min(r.first, c.firstSeen);
       r.last = Math.max(r.last, c.lastSeen);
-    }
-    for (const s of state.searches.values()) {
+    });
+    yield* eachSteps(Array.from(state.searches.values()), (s) => {
       if (s.firstReply !== null) socketRow(s.client).waits.push(s.firstReply.timestamp - s.first.timestamp);
-    }
-    for (const c of state.circuits.values()) {
+    });
+    for (const c of Array.from(state.circuits.values())) {
       if (c.client === null) continue;
       const socket = this.circuitProcess.get(c.id);
       const r = socket !== undefined ? socketRow(socket) : row(byCircuit, c.client, false);
@@ -687,77 +707,84 @@ export class Engine implements DaemonModel, SourceSink {
   }
 
   /**
-   * Per PV: its search figures, most searched first. One pass over the decoder's searches serves the
+   * Per PV: its search figures, most searched first: the first {@link Engine.apiRows}, and the first
+   * {@link UNANSWERED_LISTED} of those nobody answered. One pass over the decoder's searches serves the
    * searches table and the unanswered list (shared while views are published, see {@link Engine.shared}).
    */
-  private searchRows(): SearchRow[] {
-    return this.share('searches', () => {
-      const byPv = new Map<string, SearchRow>();
-      for (const s of this.decoder.state.searches.values()) {
-        let r = byPv.get(s.pv);
-        if (r === undefined) {
-          r = {
-            pv: s.pv,
-            count: 0,
-            answered: false,
-            servers: NO_SERVERS,
-            firstSeen: s.first.timestamp,
-            lastSeen: s.last.timestamp,
-            client: s.client,
-            clients: null,
-            waits: null,
-          };
-          byPv.set(s.pv, r);
-        } else if (s.client !== r.client || r.clients !== null) {
-          // Most PVs are searched by one client: a set only for those searched by several.
-          (r.clients ??= new Set([r.client])).add(s.client);
-        }
-        r.count += s.requests;
-        for (const server of s.answeredBy) {
-          if (r.servers === NO_SERVERS) r.servers = [];
-          if (!r.servers.includes(server)) r.servers.push(server);
-        }
-        r.answered ||= s.answeredBy.length > 0;
-        if (s.firstReply !== null) (r.waits ??= []).push(s.firstReply.timestamp - s.first.timestamp);
-        if (s.first.timestamp < r.firstSeen) r.firstSeen = s.first.timestamp;
-        if (s.last.timestamp > r.lastSeen) r.lastSeen = s.last.timestamp;
+  private *searchRowsSteps(): Steps<{ top: SearchRow[]; unanswered: SearchRow[] }> {
+    return yield* this.shareSteps('searches', () => this.searchPassSteps());
+  }
+
+  private *searchPassSteps(): Steps<{ top: SearchRow[]; unanswered: SearchRow[] }> {
+    const byPv = new Map<string, SearchRow>();
+    yield* eachSteps(Array.from(this.decoder.state.searches.values()), (s) => {
+      let r = byPv.get(s.pv);
+      if (r === undefined) {
+        r = {
+          pv: s.pv,
+          count: 0,
+          answered: false,
+          servers: NO_SERVERS,
+          firstSeen: s.first.timestamp,
+          lastSeen: s.last.timestamp,
+          client: s.client,
+          clients: null,
+          waits: null,
+        };
+        byPv.set(s.pv, r);
+      } else if (s.client !== r.client || r.clients !== null) {
+        // Most PVs are searched by one client: a set only for those searched by several.
+        (r.clients ??= new Set([r.client])).add(s.client);
       }
-      const rows = Array.from(byPv.values());
-      // Ties in code-unit order: a collator made this sort most of the work with 100,000 PVs.
-      rows.sort((a, b) => b.count - a.count || (a.pv < b.pv ? -1 : a.pv > b.pv ? 1 : 0));
-      return rows;
+      r.count += s.requests;
+      for (const server of s.answeredBy) {
+        if (r.servers === NO_SERVERS) r.servers = [];
+        if (!r.servers.includes(server)) r.servers.push(server);
+      }
+      r.answered ||= s.answeredBy.length > 0;
+      if (s.firstReply !== null) (r.waits ??= []).push(s.firstReply.timestamp - s.first.timestamp);
+      if (s.first.timestamp < r.firstSeen) r.firstSeen = s.first.timestamp;
+      if (s.last.timestamp > r.lastSeen) r.lastSeen = s.last.timestamp;
     });
+    const rows = Array.from(byPv.values());
+    // Ties in code-unit order: a collator made this sort most of the work with 100,000 PVs.
+    const order = (a: SearchRow, b: SearchRow): number => b.count - a.count || (a.pv < b.pv ? -1 : a.pv > b.pv ? 1 : 0);
+    const top = yield* topSteps(rows, this.apiRows, order);
+    const unanswered = yield* topSteps(
+      rows.filter((r) => !r.answered),
+      UNANSWERED_LISTED,
+      order,
+    );
+    return { top: top.rows, unanswered: unanswered.rows };
   }
 
   searches(limit = this.apiRows): SearchView[] {
-    const rows = this.searchRows();
-    const out: SearchView[] = [];
-    for (let i = 0; i < rows.length && i < limit; i++) {
-      const { client, clients, waits, ...view } = rows[i];
-      out.push({
+    return runSteps(this.searchesSteps(limit));
+  }
+
+  /** {@link Engine.searches} in steps. */
+  *searchesSteps(limit = this.apiRows): Steps<SearchView[]> {
+    const { top } = yield* this.searchRowsSteps();
+    return yield* mapSteps(
+      top.length > limit ? top.slice(0, limit) : top,
+      ({ client: _client, clients, waits, ...view }): SearchView => ({
         ...view,
         servers: [...view.servers],
         clients: clients === null ? 1 : clients.size,
         timeToFind: waits === null ? null : summaryOf(waits),
-      });
-    }
-    return out;
+      }),
+    );
   }
 
-  private unanswered(limit: number): UnansweredView[] {
-    const out: UnansweredView[] = [];
-    for (const r of this.searchRows()) {
-      if (out.length >= limit) break;
-      if (r.answered) continue;
-      out.push({
-        pv: r.pv,
-        count: r.count,
-        firstSeen: r.firstSeen,
-        lastSeen: r.lastSeen,
-        clients: r.clients === null ? [r.client] : firstOf(r.clients, UNANSWERED_CLIENTS_LISTED),
-      });
-    }
-    return out;
+  private *unansweredSteps(limit: number): Steps<UnansweredView[]> {
+    const { unanswered } = yield* this.searchRowsSteps();
+    return unanswered.slice(0, limit).map((r) => ({
+      pv: r.pv,
+      count: r.count,
+      firstSeen: r.firstSeen,
+      lastSeen: r.lastSeen,
+      clients: r.clients === null ? [r.client] : firstOf(r.clients, UNANSWERED_CLIENTS_LISTED),
+    }));
   }
 
   /**
@@ -765,18 +792,33 @@ export class Engine implements DaemonModel, SourceSink {
    * once: the snapshot and the tables of one publication read the same decoder state.
    */
   shared<T>(fn: () => T): T {
+    const outer = this.sharedWork;
     this.sharedWork = new Map();
     try {
       return fn();
     } finally {
-      this.sharedWork = undefined;
+      this.sharedWork = outer;
     }
   }
 
-  private share<T>(key: string, compute: () => T): T {
+  /**
+   * {@link Engine.shared} for a computation in steps: the aggregations are shared until it ends, across
+   * the slices it is spread over (the worker runs one such computation at a time).
+   */
+  *sharedSteps<T>(steps: Steps<T>): Steps<T> {
+    const outer = this.sharedWork;
+    this.sharedWork = new Map();
+    try {
+      return yield* steps;
+    } finally {
+      this.sharedWork = outer;
+    }
+  }
+
+  private *shareSteps<T>(key: string, compute: () => Steps<T>): Steps<T> {
     const work = this.sharedWork;
-    if (work === undefined) return compute();
-    if (!work.has(key)) work.set(key, compute());
+    if (work === undefined) return yield* compute();
+    if (!work.has(key)) work.set(key, yield* compute());
     return work.get(key) as T;
   }
 
@@ -829,29 +871,44 @@ export class Engine implements DaemonModel, SourceSink {
    * the analysis package's SectionError for an unknown name.
    */
   report(sections?: readonly string[]): Partial<Report> {
-    return this.analyzer.report(
+    return runSteps(this.reportSteps(sections));
+  }
+
+  /** {@link Engine.report} in steps. */
+  reportSteps(sections?: readonly string[]): Steps<Partial<Report>> {
+    return this.analyzer.reportSteps(
       sections === undefined || sections.length === 0 ? undefined : resolveSections(sections),
     );
   }
 
   /** The report as `/api/report` serves it (see report-cut.ts), as JSON text. */
   reportText(sections: readonly string[] | undefined, options: ReportOptions): ViewText {
-    const report = this.report(sections);
+    return runSteps(this.reportTextSteps(sections, options));
+  }
+
+  /** {@link Engine.reportText} in steps. */
+  *reportTextSteps(sections: readonly string[] | undefined, options: ReportOptions): Steps<ViewText> {
     const time = this.wallTime();
+    const report = yield* this.reportSteps(sections);
     return { text: JSON.stringify(cutReport(report, options.limit, time)), time };
   }
 
   /** The rows of a table, `limit` at most. */
   table(name: TableName, limit = this.apiRows): ChannelView[] | ServerView[] | ClientView[] | SearchView[] {
+    return runSteps(this.tableSteps(name, limit));
+  }
+
+  /** {@link Engine.table} in steps. */
+  tableSteps(name: TableName, limit = this.apiRows): Steps<ChannelView[] | ServerView[] | ClientView[] | SearchView[]> {
     switch (name) {
       case 'channels':
-        return this.channels(limit);
+        return this.channelsSteps(limit);
       case 'servers':
-        return this.servers(limit);
+        return this.serversSteps(limit);
       case 'clients':
-        return this.clients(limit);
+        return this.clientsSteps(limit);
       case 'searches':
-        return this.searches(limit);
+        return this.searchesSteps(limit);
     }
   }
 
@@ -879,9 +936,14 @@ export class Engine implements DaemonModel, SourceSink {
    * {@link generation} (the publisher serialises it once per generation).
    */
   snapshotBody(): Omit<SnapshotView, 'type' | 'time' | 'stats'> {
+    return runSteps(this.snapshotBodySteps());
+  }
+
+  /** {@link Engine.snapshotBody} in steps. */
+  *snapshotBodySteps(): Steps<Omit<SnapshotView, 'type' | 'time' | 'stats'>> {
     const n = this.snapshotRows;
     // One pass of the analyses for the alerts and the analysis panel together.
-    const report = this.analyzer.report([
+    const report = yield* this.analyzer.reportSteps([
       'search_storms',
       'search_clients',
       'duplicates',
@@ -891,11 +953,11 @@ export class Engine implements DaemonModel, SourceSink {
       'redundant_subscriptions',
     ]);
     return {
-      channels: this.channels(n),
-      channelTotals: this.channelTable.totals(),
-      servers: this.servers(n),
-      clients: this.clients(n),
-      searches: { top: this.searches(50), unanswered: this.unanswered(100) },
+      channels: yield* this.channelsSteps(n),
+      channelTotals: yield* this.channelTable.totalsSteps(),
+      servers: yield* this.serversSteps(n),
+      clients: yield* this.clientsSteps(n),
+      searches: { top: yield* this.searchesSteps(50), unanswered: yield* this.unansweredSteps(UNANSWERED_LISTED) },
       errors: this.errors.list(),
       alerts: this.currentAlerts(report),
       analysis: this.snapshotAnalysis(report),

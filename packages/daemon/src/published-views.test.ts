@@ -56,6 +56,16 @@ describe('views while the decoder is busy', { timeout: 60_000 }, () => {
     expect((await d.app.inject('/api/health')).json()).toMatchObject({ status: 'ok', eof: true });
     expect((await d.app.inject('/api/stats')).json()).toMatchObject({ messages: 33 });
 
+    // The snapshot's counters are the API's, not those of the last publication: a second client
+    // connected while the worker was held, and its snapshot counts it, as /api/stats does.
+    const second = await TestClient.open(d.url);
+    clients.push(second);
+    const fresh = await second.until('a snapshot', () => second.frames.find((f) => f.type === 'snapshot'));
+    const api = (await d.app.inject('/api/stats')).json() as { websocket: { clients: number }; messages: number };
+    expect(api.websocket.clients).toBe(2);
+    expect(fresh.stats).toMatchObject({ messages: api.messages, websocket: { clients: 2 } });
+    expect(fresh.time).toBe(snapshot.time);
+
     // Let the worker go: it decodes what waited and publishes again.
     release();
     release = undefined;

@@ -15,6 +15,7 @@ import type { PcapRequest } from './pcap-export.js';
 import { PcapStreams } from './pcap-route.js';
 import { type Source, type SourceProblem, type SourceSink, inputLabel, isPullSource } from './sources/types.js';
 import { type HealthView, type SourceView, type StatsView, emptySnapshot } from './views.js';
+import type { PublishedViews } from './views-publisher.js';
 import type { FromWorker, Query, ToWorker } from './worker-protocol.js';
 
 /** Options of a {@link RemoteEngine}. */
@@ -97,8 +98,8 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   private reportedDropped = 0;
   /** The report is the costliest answer: computed at most once a second, whoever asks. */
   private readonly reports = new SharedResults(REPORT_MAX_AGE_MS, 64, Date.now, REPORT_STALE_MS);
-  /** The latest snapshot the worker published (JSON text, sent as it is to every client). */
-  private snapshot: ViewText | undefined;
+  /** The latest snapshot the worker published (JSON text; see {@link RemoteEngine.snapshotText}). */
+  private snapshot: PublishedViews['snapshot'] | undefined;
   /** The latest table texts the worker published. */
   private readonly tables = new Map<TableName, ViewText>();
   /** Worker time the last publication of views took (ms). */
@@ -446,8 +447,15 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     return this.reports.get(key, () => this.query<ViewText>('report', list, options));
   }
 
+  /**
+   * The latest published snapshot with the stats `/api/stats` answers now in place of those it was
+   * published with: views may be a publication behind a busy worker, the counters never are, so the
+   * status bar and the API agree (the worker's counters are at most one stats message, 250 ms, old).
+   */
   snapshotText(): string {
-    return this.snapshot?.text ?? JSON.stringify(emptySnapshot(Date.now() / 1000, this.stats()));
+    const s = this.snapshot;
+    if (s === undefined) return JSON.stringify(emptySnapshot(Date.now() / 1000, this.stats()));
+    return `{"type":"snapshot","time":${s.time},"stats":${JSON.stringify(this.stats())},${s.text.slice(s.bodyStart)}`;
   }
 
   /** Tells the worker which streamed records were sent to a client: it keeps those for longer. */

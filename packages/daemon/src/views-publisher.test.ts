@@ -41,8 +41,8 @@ describe('ViewPublisher', () => {
   it('serialises the snapshot and each table once per change, and only stamps them while nothing changes', () => {
     const { engine, rest, clock } = engineAfter(10);
     const publisher = new ViewPublisher(engine);
-    const body = vi.spyOn(engine, 'snapshotBody');
-    const table = vi.spyOn(engine, 'table');
+    const body = vi.spyOn(engine, 'snapshotBodySteps');
+    const table = vi.spyOn(engine, 'tableSteps');
 
     const first = publisher.publish(['channels']);
     const snapshot = JSON.parse(first.snapshot.text) as SnapshotView;

@@ -5,6 +5,8 @@
  * of CPU time of this thread:
  * - `publish`: one ViewPublisher publication of the snapshot and all four tables after new frames (what the
  *   worker pays each second while traffic flows and every table is read), and `again` with no new frame;
+ *   `in steps`: the same publication as the worker runs it, a slice at a time, and its longest step (the
+ *   longest the worker stops decoding for views);
  * - `snapshot` and `tables`: the snapshot and each table computed and serialised on their own, as each
  *   query did before views were published (once per client, per request);
  * - `report`: the analysis report as `/api/report` serves it (cut to 100 rows) and whole (`?full=1`), time
@@ -13,64 +15,13 @@
  *   node --conditions=source --import tsx src/views.bench.ts
  */
 import { openSync, readSync, closeSync } from 'node:fs';
-import { CaptureReader, PcapWriter, TcpConversation } from '@ca-shark/packet';
-import { DbrType, build, concatBytes } from '@ca-shark/protocol';
+import { CaptureReader } from '@ca-shark/packet';
 import pino from 'pino';
 import { Engine } from './engine.js';
 import { TABLE_NAMES } from './model.js';
 import { DEFAULT_REPORT_LIMIT } from './report-cut.js';
 import { ViewPublisher } from './views-publisher.js';
-
-const T0 = 1_700_000_000;
-const PER_CIRCUIT = 1000;
-
-/** A capture with `n` channels: per 1,000 a client circuit; each PV searched, created, monitored, updated. */
-function manyChannels(n: number): Uint8Array {
-  const b = new PcapWriter();
-  const server = '10.0.0.9';
-  for (let c = 0; c * PER_CIRCUIT < n; c++) {
-    const host = `10.1.${c >> 8}.${c & 255}`;
-    const t = T0 + c * 0.01;
-    const searches: Uint8Array[] = [build.versionRequest({ sequence: c })];
-    const answers: Uint8Array[] = [build.versionResponse({ sequence: c })];
-    const conv = new TcpConversation(b, host, 40000, server, 5064).open(t);
-    conv.send(t, true, concatBytes([build.versionRequest({ priority: 0, version: 13 })]));
-    conv.send(t, false, build.versionResponse({ version: 13 }));
-    const creates: Uint8Array[] = [];
-    const replies: Uint8Array[] = [];
-    const monitors: Uint8Array[] = [];
-    const updates: Uint8Array[] = [];
-    for (let i = 0; i < PER_CIRCUIT && c * PER_CIRCUIT + i < n; i++) {
-      const name = `BL${c}:dev${i}:value`;
-      const cid = i + 1;
-      const sid = 100_000 + i;
-      searches.push(build.searchRequest({ name, cid }));
-      answers.push(build.searchResponse({ port: 5064, cid }));
-      creates.push(build.createChanRequest({ name, cid, version: 13 }));
-      replies.push(
-        build.accessRightsResponse({ cid, access_rights: 3 }),
-        build.createChanResponse({ data_type: DbrType.DOUBLE, data_count: 1, cid, sid }),
-      );
-      monitors.push(
-        build.eventAddRequest({ data_type: DbrType.DOUBLE, data_count: 1, sid, subscriptionid: cid, mask: 1 }),
-      );
-      updates.push(build.eventAddResponse({ data_type: DbrType.DOUBLE, data: [i], subscriptionid: cid }));
-    }
-    // Segments of 50 messages: the decoder sees realistic TCP payloads, the file stays small.
-    const chunks = (list: Uint8Array[], size: number): Uint8Array[] => {
-      const out: Uint8Array[] = [];
-      for (let i = 0; i < list.length; i += size) out.push(concatBytes(list.slice(i, i + size)));
-      return out;
-    };
-    for (const chunk of chunks(searches, 50)) b.udp(t, host, 41000, server, 5064, chunk);
-    for (const chunk of chunks(answers, 50)) b.udp(t + 0.001, server, 5064, host, 41000, chunk);
-    for (const chunk of chunks(creates, 50)) conv.send(t + 0.002, true, chunk);
-    for (const chunk of chunks(replies, 100)) conv.send(t + 0.003, false, chunk);
-    for (const chunk of chunks(monitors, 50)) conv.send(t + 0.004, true, chunk);
-    for (const chunk of chunks(updates, 50)) conv.send(t + 0.005, false, chunk);
-  }
-  return b.bytes();
-}
+import { manyChannels } from './test-support/many-channels.js';
 
 /** CPU ms of this thread spent in `fn`, and its result. */
 function cpu<T>(fn: () => T): [number, T] {
@@ -91,7 +42,21 @@ const publisher = new ViewPublisher(engine);
 const every = Number(process.env.VIEWS_EVERY ?? 250_000);
 let frames = 0;
 
+/** A whole publication in steps, as the worker runs it: its steps, and the longest one in CPU ms. */
+function sliced(): { steps: number; longest: number } {
+  const steps = new ViewPublisher(engine).publishSteps(TABLE_NAMES);
+  let longest = 0;
+  let n = 0;
+  for (;;) {
+    const [ms, next] = cpu(() => steps.next());
+    n += 1;
+    longest = Math.max(longest, ms);
+    if (next.done === true) return { steps: n, longest };
+  }
+}
+
 function measure(): void {
+  const slices = sliced();
   const [publish, views] = cpu(() => publisher.publish(TABLE_NAMES));
   const [again] = cpu(() => publisher.publish(TABLE_NAMES));
   const [snapshot, text] = cpu(() => engine.snapshotText());
@@ -105,7 +70,8 @@ function measure(): void {
   const mb = (s: string): string => `${(s.length / 1e6).toFixed(2)} MB`;
   console.log(
     `frames ${frames}, messages ${engine.stats().messages}, channels open ${totals.open} closed ${totals.closed}\n` +
-      `  publish ${publish.toFixed(0)} ms (snapshot ${mb(views.snapshot.text)}), again ${again.toFixed(1)} ms\n` +
+      `  publish ${publish.toFixed(0)} ms (snapshot ${mb(views.snapshot.text)}), again ${again.toFixed(1)} ms; ` +
+      `in steps: ${slices.steps} steps, the longest ${slices.longest.toFixed(1)} ms\n` +
       `  snapshot alone ${snapshot.toFixed(0)} ms ${mb(text)}; ${tables.join('; ')}\n` +
       `  report cut ${cutMs.toFixed(0)} ms ${mb(cut.text)}; full ${fullMs.toFixed(0)} ms ${mb(full.text)}`,
   );
