@@ -4,7 +4,14 @@
 import { open } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
-import { shark, type CaDecoder, type CaRecord, type CircuitInfo, type SharkInput } from '@ca-shark/decoder';
+import {
+  shark,
+  type CaDecoder,
+  type CaRecord,
+  type CircuitInfo,
+  type SharkInput,
+  type SharkRecords,
+} from '@ca-shark/decoder';
 import { STDIN_LABEL, describeOpenError, inputErrorLine } from '@ca-shark/packet';
 import {
   Analyzer,
@@ -180,24 +187,26 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
     try {
       const decoding = {
         extraServerPorts: options.ports,
+        // stats counts messages and never reads their values.
+        decodeValues: stats === null,
         onProblem: damage.problem.bind(damage),
         onCircuitClose,
         onDecoder,
       };
       if (split === null) {
-        for await (const record of shark(source, decoding)) {
-          if (brokenPipe || outputFailed) break;
+        await eachRecord(shark(source, decoding), (record) => {
+          if (brokenPipe || outputFailed) return false;
           damage.record(record);
           if (filter(record)) {
             matched++;
             emit(record);
           }
-          if (out.needsDrain) await out.ready();
-        }
+          return out.needsDrain ? out.ready().then(() => true) : true;
+        });
       } else {
         // Two threads (split.ts): the worker's batches are written in their place, between ours.
-        for await (const record of shark(source, decoding)) {
-          if (brokenPipe || outputFailed) break;
+        await eachRecord(shark(source, decoding), async (record) => {
+          if (brokenPipe || outputFailed) return false;
           const before = batcher.batch;
           const batch = batcher.next(record);
           if (batch !== before && workerBatch(before)) out.bytes(await split.take(before));
@@ -207,7 +216,8 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
             if (!workerBatch(batch)) emit(record);
           }
           if (out.needsDrain) await out.ready();
-        }
+          return true;
+        });
         if (!brokenPipe && !outputFailed && batcher.started && workerBatch(batcher.batch)) {
           out.bytes(await split.take(batcher.batch));
         }
@@ -289,6 +299,28 @@ async function runWrite(
   }
   if (result.damage.damaged) return EXIT_DAMAGED;
   return result.messages === 0 ? EXIT_NOTHING : EXIT_OK;
+}
+
+/**
+ * Calls `each` on every record of `records` in order until it returns false. The records already decoded
+ * are taken with `nextReady()`, without the promise and microtask per record of `for await` (a tenth of
+ * the CPU time of `stats` on realistic.pcap); `each` returns a promise only when it has to wait (output
+ * backpressure). Ends the iteration in every case, as `for await` does.
+ */
+async function eachRecord(
+  records: SharkRecords,
+  each: (record: CaRecord) => boolean | Promise<boolean>,
+): Promise<void> {
+  try {
+    for (let r = await records.next(); !r.done; r = await records.next()) {
+      for (let record: CaRecord | undefined = r.value; record !== undefined; record = records.nextReady()) {
+        const go = each(record);
+        if (go === false || (go !== true && !(await go))) return;
+      }
+    }
+  } finally {
+    await records.return();
+  }
 }
 
 /** The report's name for how the decoder saw a circuit end. */

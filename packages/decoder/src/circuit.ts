@@ -1,6 +1,6 @@
 import type { PacketInfo, TcpFlow } from '@ca-shark/packet';
 import { Command, DbrType, Deframer, decodeCommand, guessRole, oneSidedRole } from '@ca-shark/protocol';
-import type { CaFault, CaFrame, Role, RoleCertainty } from '@ca-shark/protocol';
+import type { CaFault, CaFrame, DecodeCommandOptions, Role, RoleCertainty } from '@ca-shark/protocol';
 import type { ResolvedOptions } from './options.js';
 import type { CaRecord } from './record.js';
 import { other, payloadString } from './channels.js';
@@ -10,6 +10,10 @@ import type { RecordEmitter } from './emit.js';
 import type { SearchBook } from './search.js';
 import { capMap } from './state.js';
 import type { ChannelInfo, CircuitInfo, ConversationState } from './state.js';
+
+/** Decoding options without DBR values (`decodeValues: false`), made once. */
+const SKIP_DATA: DecodeCommandOptions = Object.freeze({ skipData: true });
+const SKIP_DATA_EMPTY_UPDATE: DecodeCommandOptions = Object.freeze({ skipData: true, emptyEventIsUpdate: true });
 
 /** A buffered message or fault while an undirected circuit is looked ahead. */
 type Held = { frame: CaFrame; fault?: undefined } | { frame?: undefined; fault: CaFault };
@@ -264,8 +268,9 @@ export class CircuitHandler {
       if (record.pv === null) record.pv = channel.pv;
     }
     const enumStrings = channel?.enumStrings;
-    const command =
-      enumStrings || emptyEventIsUpdate
+    const command = !this.opts.decodeValues
+      ? decodeCommand(frame, role, emptyEventIsUpdate ? SKIP_DATA_EMPTY_UPDATE : SKIP_DATA)
+      : enumStrings || emptyEventIsUpdate
         ? decodeCommand(frame, role, { enumStrings: enumStrings ?? undefined, emptyEventIsUpdate })
         : decodeCommand(frame, role);
     if (!isReq && channel && (frame.dataType === DbrType.GR_ENUM || frame.dataType === DbrType.CTRL_ENUM)) {

@@ -4,7 +4,7 @@
  * response with its request and latency.
  */
 export { shark } from './shark.js';
-export type { SharkInput, SharkOptions } from './shark.js';
+export type { SharkInput, SharkOptions, SharkRecords } from './shark.js';
 export { createDecoder } from './decoder.js';
 export type { CaDecoder, CreateDecoderOptions, DecoderCallbacks, SkippedFlow } from './decoder.js';
 export { DEFAULT_LIMITS, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_REPEATER_PORT, DEFAULT_SERVER_PORT } from './options.js';

@@ -61,6 +61,37 @@ describe('shark() iteration', () => {
     ]);
   });
 
+  it('nextReady() hands out the decoded records in order, and nothing while next() is pending', async () => {
+    const bytes = workedExample().bytes();
+    const expected = await all(bytes);
+    const it = shark(trackedChunks(bytes, 200).chunks);
+    expect(it.nextReady()).toBeUndefined();
+    const names: string[] = [];
+    let ready = 0;
+    for (let r = await it.next(); !r.done; r = await it.next()) {
+      names.push(r.value.command.name);
+      for (let rec = it.nextReady(); rec !== undefined; rec = it.nextReady()) {
+        names.push(rec.command.name);
+        ready++;
+      }
+      const pending = it.next();
+      expect(it.nextReady()).toBeUndefined();
+      const p = await pending;
+      if (p.done) break;
+      names.push(p.value.command.name);
+    }
+    expect(names).toEqual(expected);
+    expect(ready).toBeGreaterThan(0);
+    expect(it.nextReady()).toBeUndefined();
+    // From one buffer (one slice), every record after the first comes without a promise.
+    const whole = shark(bytes);
+    const first = await whole.next();
+    const rest: string[] = [];
+    for (let rec = whole.nextReady(); rec !== undefined; rec = whole.nextReady()) rest.push(rec.command.name);
+    expect([(first.value as CaRecord).command.name, ...rest]).toEqual(expected);
+    expect(await whole.next()).toEqual({ done: true, value: undefined });
+  });
+
   it('throw() ends the iteration and closes the input', async () => {
     const src = trackedChunks(workedExample().bytes(), 64);
     const it = shark(src.chunks);
@@ -107,6 +138,24 @@ function bigVariedCapture(): Uint8Array {
   }
   return b.bytes();
 }
+
+describe('shark() without DBR values', () => {
+  it('gives the same records without data and metadata with decodeValues: false', async () => {
+    const bytes = workedExample().bytes();
+    const full: CaRecord[] = [];
+    for await (const r of shark(bytes)) full.push(r);
+    const bare: CaRecord[] = [];
+    for await (const r of shark(bytes, { decodeValues: false })) bare.push(r);
+    const strip = (r: CaRecord): unknown => {
+      const { data, metadata, enum_labels, data_problem, ...rest } = r.command as unknown as Record<string, unknown>;
+      void [data, metadata, enum_labels, data_problem];
+      return { ...r, command: rest };
+    };
+    expect(full.some((r) => 'data' in r.command)).toBe(true);
+    expect(bare.some((r) => 'data' in r.command || 'metadata' in r.command)).toBe(false);
+    expect(bare.map(strip)).toEqual(full.map(strip));
+  });
+});
 
 describe('shark() on a file', () => {
   it('gives records that stay intact after later chunks are read (the read buffers are reused)', async () => {

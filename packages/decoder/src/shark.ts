@@ -10,6 +10,27 @@ import type { CaRecord } from './record.js';
 /** What {@link shark} reads: a capture file path (or file URL), capture bytes, or a stream of them. */
 export type SharkInput = string | URL | Uint8Array | AsyncIterable<Uint8Array | string>;
 
+/**
+ * What {@link shark} returns: an async generator of records that can also hand out the records already
+ * decoded without a promise each ({@link SharkRecords.nextReady}).
+ */
+export interface SharkRecords extends AsyncGenerator<CaRecord, void, undefined> {
+  /**
+   * The next record if it is decoded already, else `undefined` (then `next()` reads more input, or ends).
+   * Records are decoded a slice of the input at a time, so most calls return one: a loop that takes them
+   * this way and awaits `next()` only when this gives `undefined` sees the same records in the same order
+   * as `for await`, without a promise and a microtask per record (about a tenth of the CPU time of a
+   * pass over a capture). Not to be called while a `next()` is pending.
+   *
+   * ```ts
+   * const records = shark('capture.pcapng');
+   * for (let r = await records.next(); !r.done; r = await records.next())
+   *   for (let record = r.value; record !== undefined; record = records.nextReady()) count(record);
+   * ```
+   */
+  nextReady(): CaRecord | undefined;
+}
+
 /** Options of {@link shark}. */
 export interface SharkOptions extends DecoderOptions {
   /** Packet-layer problems (skipped frames, unknown link types...). */
@@ -53,7 +74,7 @@ const FILE_BUFFERS = 3;
  * Throws when the input cannot be opened, or (unless `onProblem` is given, which then receives it) when it
  * is neither pcap nor pcapng. Other packet-layer problems never stop the iteration.
  */
-export function shark(input: SharkInput, options: SharkOptions = {}): AsyncGenerator<CaRecord, void, undefined> {
+export function shark(input: SharkInput, options: SharkOptions = {}): SharkRecords {
   return new SharkRun(input, options);
 }
 
@@ -70,7 +91,7 @@ const DONE: IteratorReturnResult<void> = Object.freeze({ done: true, value: unde
  * itself. Here a record already decoded is handed out as one resolved promise; the input is read (and
  * decoded a slice at a time) only when the queue is empty.
  */
-class SharkRun implements AsyncGenerator<CaRecord, void, undefined> {
+class SharkRun implements SharkRecords {
   // Circuit ends travel in the record queue so the callback sees them after the circuit's last record
   // has been handed out, not when the chunk holding them was decoded.
   private queue: (CaRecord | CircuitEnd)[] = [];
@@ -113,6 +134,10 @@ class SharkRun implements AsyncGenerator<CaRecord, void, undefined> {
     });
     this.reading = reading;
     return reading;
+  }
+
+  nextReady(): CaRecord | undefined {
+    return this.reading === null ? this.take() : undefined;
   }
 
   async return(): Promise<IteratorResult<CaRecord, void>> {
