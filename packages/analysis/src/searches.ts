@@ -208,15 +208,9 @@ export class SearchAnalysis {
     entry.retries.set(retryKey, retries);
     if (retries > entry.maxRetries) entry.maxRetries = retries;
     if (entry.answers.size === 0 && entry.firstUnanswered === undefined) entry.firstUnanswered = t;
-    for (const [table, key] of [
-      [this.processes, process],
-      [this.hosts, record.src],
-    ] as const) {
-      const client = table.upsert(key, () => ({ client: key, count: 0, first: t, last: t, pvs: new Set<string>() }));
-      client.count++;
-      client.last = t;
-      if (client.pvs.size < 10_000) client.pvs.add(pv);
-    }
+    // Two calls, not a loop over [[table, key], ...]: that allocated three arrays per search.
+    countClient(this.processes, process, pv, t);
+    countClient(this.hosts, record.src, pv, t);
   }
 
   private addResponse(record: AnalysisRecord): void {
@@ -374,6 +368,14 @@ export class SearchAnalysis {
     });
     return firstRows(rows, this.options.maxRows, (a, b) => a.pv.localeCompare(b.pv));
   }
+}
+
+/** Counts a search for `pv` at time `t` by a client process or host. */
+function countClient(table: BoundedMap<string, ClientSearches>, key: string, pv: string, t: number): void {
+  const client = table.upsert(key, () => ({ client: key, count: 0, first: t, last: t, pvs: new Set<string>() }));
+  client.count++;
+  client.last = t;
+  if (client.pvs.size < 10_000) client.pvs.add(pv);
 }
 
 /** Whether an answer came over several paths, or as copies of one reply. */
