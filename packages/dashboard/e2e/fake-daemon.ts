@@ -20,6 +20,7 @@ import type {
 } from '../src/lib/contract.js';
 import { compileFilter, type RecordPredicate } from '../src/lib/filter.js';
 import { liveRecordOf } from '../src/lib/live-record.js';
+import { packetParts } from '../src/lib/test-support/records.js';
 
 /** Options of {@link startFakeDaemon}. */
 export interface FakeDaemonOptions {
@@ -103,17 +104,21 @@ function doubleHex(v: number): string {
   return b.toString('hex');
 }
 
-function base(t: number, frame: number, udp: boolean, fromServer: boolean): Omit<RecordJSON, 'command' | 'pv'> {
+function base(
+  t: number,
+  frame: number,
+  udp: boolean,
+  fromServer: boolean,
+): Omit<RecordJSON, 'command' | 'pv' | 'size'> {
   const src = fromServer ? SERVER : CLIENT;
   const dst = fromServer ? CLIENT : udp ? '127.255.255.255' : SERVER;
   const sport = fromServer ? (udp ? 5064 : SERVER_PORT) : CLIENT_PORT;
   const dport = fromServer ? CLIENT_PORT : udp ? 5064 : SERVER_PORT;
+  const { size: _size, ...packet } = packetParts({ src, dst, sport, dport, udp });
   return {
+    ...packet,
     frame,
     timestamp: t,
-    src,
-    dst,
-    transport: { protocol: udp ? 'udp' : 'tcp', sport, dport },
     role: fromServer ? 'response' : 'request',
     role_certainty: 'certain',
     server: `${SERVER}:${SERVER_PORT}`,

@@ -1,15 +1,15 @@
 /**
- * The shapes the daemon sends over `/ws` and `/api` (see docs/websocket.md of the daemon). Fields that
- * the daemon documents as open-ended are typed loosely and read through the helpers in this folder, so a
- * field the page does not know is shown generically instead of breaking the page.
- *
- * The row and snapshot types are the daemon's own (`views.ts`) and the analysis report's, imported as
- * types only so no node code reaches the bundle; what is declared here is what only the page needs: the
- * loose record form, the messages the page sends, and the typed form of `snapshot.analysis`.
+ * The shapes the daemon sends over `/ws` and `/api` (see docs/websocket.md of the daemon), as the shared
+ * packages define them, imported as types only so no node code reaches the bundle: the record and its
+ * command are the decoder's JSON types (`CaRecordJSON`, `CaCommandJSON`: a union discriminated by the
+ * command's `name`, no index signature), the row and snapshot types are the daemon's own (`views.ts`) and
+ * the analysis report's. What is declared here is what only the page needs: the messages the page sends
+ * and the typed form of `snapshot.analysis`.
  */
 import type {
   BeaconAnomaly,
   CaCommandJSON,
+  CaRecordJSON,
   DuplicateEntry,
   NeverFoundEntry,
   RedundantSubscriptionEntry,
@@ -35,40 +35,17 @@ export type SourceInfo = SourceView;
 /** Percentiles of one latency kind (seconds). */
 export type { LatencySummary } from '@ca-shark/daemon';
 
-/** DBR metadata as the typed command carries it (alarm, time stamp, limits, units, enum strings...). */
-type CaCommandJSONMetadata = Extract<CaCommandJSON, { metadata?: unknown }>['metadata'];
+/**
+ * The decoded CA command of a record: the decoder's typed command in its JSON form, a union discriminated
+ * by the caproto class `name` (`@ca-shark/protocol`'s `CaCommandJSON`).
+ */
+export type CommandJSON = CaCommandJSON;
 
-/** The decoded CA command of a record (caproto class name and field names). */
-export interface CommandJSON {
-  name: string;
-  id?: number;
-  data?: unknown;
-  metadata?: CaCommandJSONMetadata;
-  [field: string]: unknown;
-}
-
-/** One decoded CA message as the daemon serialises it (the decoder record made JSON-safe). */
-export interface RecordJSON {
-  frame?: number;
-  timestamp: number;
-  src: string;
-  dst: string;
-  ethernet?: unknown;
-  ip?: unknown;
-  transport?: { protocol?: string; sport?: number; dport?: number; [k: string]: unknown };
-  command: CommandJSON;
-  pv?: string | null;
-  role?: string;
-  role_certainty?: string | boolean;
-  circuit?: string | number;
-  request?: { frame?: number; timestamp?: number; command?: string | CommandJSON };
-  latency?: number | null;
-  server?: string;
-  client?: string;
-  size?: number;
-  /** Hex of the message bytes. */
-  raw?: string;
-}
+/**
+ * One decoded CA message as the daemon serialises it (`/api/record/:id`, the WS `record` reply): the
+ * decoder's record in JSON form, the same type `ca-shark --json` prints and its schema is generated from.
+ */
+export type RecordJSON = CaRecordJSON;
 
 /**
  * One row of the Live table as the daemon streams it (`records` frames): what the row shows, the summary

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RecordJSON } from './contract.js';
+import type { FilterableRecord } from '@ca-shark/analysis/filter';
 import {
   compileFilter,
   compileRowFilter,
@@ -10,13 +10,14 @@ import {
   splitTerms,
 } from './filter.js';
 
+/** The fields the filter reads (the shared filter works on this structural minimum of a record). */
 function rec(
   name: string,
   pv: string | null,
-  extra: Partial<RecordJSON> = {},
-  fields: Record<string, unknown> = {},
-): RecordJSON {
-  return { timestamp: 1, src: '10.0.0.5', dst: '10.0.0.9', command: { name, ...fields }, pv, ...extra };
+  extra: Partial<Pick<FilterableRecord, 'src' | 'dst'>> = {},
+  fields: Omit<FilterableRecord['command'], 'name'> = {},
+): FilterableRecord {
+  return { src: '10.0.0.5', dst: '10.0.0.9', command: { name, ...fields }, pv, ...extra };
 }
 
 describe('filterProblem', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LiveRecord, RecordJSON } from './contract.js';
+import { fullRecord } from './test-support/records.js';
 import { LiveClient, defaultSocketUrl } from './live-client.js';
 import { FakeSocket, liveRow, ManualTimers } from './test-support/fakes.js';
 
@@ -202,18 +203,31 @@ describe('LiveClient stream counts', () => {
     const { sockets, client } = setup();
     client.start();
     sockets[0].open();
-    const full: RecordJSON = {
+    const full: RecordJSON = fullRecord({
       frame: 7,
       timestamp: 1000.25,
       src: '127.0.0.1',
       dst: '127.0.0.2',
-      transport: { protocol: 'tcp', sport: 5064, dport: 4000 },
-      command: { name: 'ReadNotifyResponse', status: 1, data: [42] },
+      sport: 5064,
+      dport: 4000,
+      command: {
+        name: 'ReadNotifyResponse',
+        id: 15,
+        data_type: 5,
+        data_type_name: 'LONG',
+        data_count: 1,
+        ioid: 1,
+        status: 1,
+        status_name: 'ECA_NORMAL',
+        severity: 'SUCCESS',
+        data: [42],
+      },
       pv: 'sim:x',
+      role: 'response',
       latency: 0.002,
       size: 24,
       raw: '000f',
-    };
+    });
     sockets[0].receive({ type: 'records', records: [full] });
     const row = client.rows.newest(0);
     expect(row).toMatchObject({
@@ -223,7 +237,7 @@ describe('LiveClient stream counts', () => {
       dst: '127.0.0.2:4000',
       cmd: 'ReadNotifyResponse',
       pv: 'sim:x',
-      summary: '42',
+      summary: '42 data_type=LONG data_count=1 ioid=1',
       latency: 0.002,
       error: false,
     });
