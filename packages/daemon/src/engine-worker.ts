@@ -12,6 +12,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import type { CaRecord } from '@ca-shark/decoder';
+import type { AlertNotice } from './alerts/alerts.js';
 import { Engine, type WireRecord, fullRecordJSON, toWire } from './engine.js';
 import { unpackFrames } from './frame-batch.js';
 import { createLogger } from './logger.js';
@@ -60,11 +61,17 @@ let decodeErrors = 0;
 let log: ReturnType<typeof createLogger> | undefined;
 let publisher: ViewPublisher | undefined;
 let nextViews = 0;
+/** Alert groups opened or back since the last flush (few: groups are deduplicated). */
+let notices: AlertNotice[] = [];
 
 const post = (message: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
 
 function flush(): void {
   lastFlush = performance.now();
+  if (notices.length > 0) {
+    post({ type: 'alerts', notices });
+    notices = [];
+  }
   if (outgoing.length === 0) return;
   const items = outgoing;
   outgoing = [];
@@ -117,13 +124,15 @@ port.on('message', (message: ToWorker) => {
         decoderDropped: () => decoderDropped,
         logger,
         decoder: message.decoder,
-        publish: (record) => {
+        ...(message.alerts !== undefined ? { alerts: message.alerts } : {}),
+        onAlert: (notice) => notices.push(notice),
+        publish: (record, channel) => {
           const id = ++sequence;
           // Matched against the subscriptions the worker has now: a change applies from the next record on.
           const kept = matcher.size > 0 && matcher.match(record, outgoing.length);
           if (!kept && !wantAll) return;
           ring.streamed(id, record);
-          outgoing.push(toWire(record, id));
+          outgoing.push(toWire(record, id, channel));
           if (outgoing.length >= FLUSH_RECORDS) flush();
         },
       });
@@ -218,6 +227,13 @@ port.on('message', (message: ToWorker) => {
       });
       break;
     }
+    case 'ack': {
+      const done = engine?.acknowledgeAlert(message.key) ?? false;
+      post({ type: 'reply', id: message.id, value: done });
+      // Every page sees the acknowledgement at once, not at the next publication.
+      if (done) publishViews(true);
+      break;
+    }
     case 'hold':
       Atomics.wait(new Int32Array(message.gate), 0, 0);
       break;
@@ -228,7 +244,9 @@ port.on('message', (message: ToWorker) => {
         const value =
           message.what === 'stats'
             ? e.stats()
-            : e.reportText(message.sections, message.report ?? { limit: DEFAULT_REPORT_LIMIT });
+            : message.what === 'metrics'
+              ? e.metricsText()
+              : e.reportText(message.sections, message.report ?? { limit: DEFAULT_REPORT_LIMIT });
         // Pending records first, so an answer never shows what the stream has not delivered yet.
         flush();
         post({ type: 'reply', id: message.id, value });

@@ -3,6 +3,8 @@ import { resolveSections } from '@ca-shark/analysis';
 import type { DecoderOptions } from '@ca-shark/decoder';
 import { inputErrorLine } from '@ca-shark/packet';
 import type { Logger } from 'pino';
+import type { AlertNotice } from './alerts/alerts.js';
+import type { AlertsConfig } from './alerts/config.js';
 import { type WireRecord, wireRecordId } from './engine.js';
 import { DaemonError } from './errors.js';
 import { FramePacker } from './frame-batch.js';
@@ -40,6 +42,10 @@ export interface RemoteEngineOptions {
    * a few batches, so the worker always has the next one queued while it decodes.
    */
   pullWindowBytes?: number;
+  /** Alert thresholds and severities (default DEFAULT_ALERTS_CONFIG). */
+  alerts?: AlertsConfig;
+  /** Called on the main thread for every alert group that opens or comes back (the webhook). */
+  onAlert?: (notice: AlertNotice) => void;
 }
 
 /** Distinct input errors kept for the exit message (a corrupt file can repeat one per frame). */
@@ -97,6 +103,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   private readonly tables = new Map<TableName, ViewText>();
   /** Worker time the last publication of views took (ms). */
   private lastViewsCostMs = 0;
+  private readonly onAlert: ((notice: AlertNotice) => void) | undefined;
   private readyResolve!: () => void;
   private readonly readyPromise = new Promise<void>((resolve) => (this.readyResolve = resolve));
 
@@ -108,6 +115,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     this.maxInFlight = options.maxInFlightBytes ?? 64 * 1024 * 1024;
     this.pull = isPullSource(this.input.description);
     this.pullWindow = options.pullWindowBytes ?? 8 * 1024 * 1024;
+    this.onAlert = options.onAlert;
     const entry = RUNNING_FROM_SOURCE
       ? new URL('./engine-worker-boot.mjs', import.meta.url)
       : new URL('./engine-worker.js', import.meta.url);
@@ -136,6 +144,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       tty: process.stderr.isTTY === true,
       description: this.input.description,
       ...(options.recordRing !== undefined ? { recordRing: options.recordRing } : {}),
+      ...(options.alerts !== undefined ? { alerts: options.alerts } : {}),
     });
     // Messages reach the worker in order: a subscription applies to every batch posted after it.
     this.hub.attach({
@@ -203,6 +212,9 @@ export class RemoteEngine implements DaemonModel, SourceSink {
           else if (held !== undefined) this.tables.set(name, { text: held.text, time: view.time });
         }
         this.lastViewsCostMs = m.costMs;
+        break;
+      case 'alerts':
+        for (const notice of m.notices) this.onAlert?.(notice);
         break;
       case 'reply': {
         const p = this.pending.get(m.id);
@@ -423,6 +435,16 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     const ids = new Float64Array(records.length);
     for (let i = 0; i < records.length; i++) ids[i] = wireRecordId(records[i]);
     this.post({ type: 'sent', ids }, [ids.buffer]);
+  }
+
+  /** The per-server Prometheus families, from the worker (one question per scrape). */
+  metricsText(): Promise<string> {
+    return this.query<string>('metrics');
+  }
+
+  /** Acknowledges alert group `key` in the worker; false when it holds no such group. */
+  acknowledgeAlert(key: string): Promise<boolean> {
+    return this.ask<boolean>('ack', (id) => ({ type: 'ack', id, key }));
   }
 
   /** The full JSON text of streamed record `id`, or undefined when the ring no longer holds it. */

@@ -1,5 +1,7 @@
 /** Messages between the main thread (capture, HTTP, WebSocket) and the decoding worker. */
 import type { DecoderOptions } from '@ca-shark/decoder';
+import type { AlertNotice } from './alerts/alerts.js';
+import type { AlertsConfig } from './alerts/config.js';
 import type { WireRecord } from './engine.js';
 import type { SubscriptionFilter } from './plugins/ws.js';
 import type { RecordRingOptions } from './record-ring.js';
@@ -12,7 +14,7 @@ import type { PublishedViews } from './views-publisher.js';
  * What the main thread asks the worker for and waits on. Views (snapshot, tables) are never asked for: the
  * worker publishes them on a cadence (`views`) and the main thread serves its latest copy.
  */
-export type Query = 'stats' | 'report';
+export type Query = 'stats' | 'report' | 'metrics';
 
 /** Main → worker. */
 export type ToWorker =
@@ -24,6 +26,8 @@ export type ToWorker =
       description: SourceDescription;
       /** Bounds of the ring of streamed records (defaults: DEFAULT_RECORD_RING). */
       recordRing?: Partial<RecordRingOptions>;
+      /** Alert thresholds and severities (default DEFAULT_ALERTS_CONFIG). */
+      alerts?: AlertsConfig;
     }
   /** `frames` frames packed (frame-batch.ts) in the first `length` bytes of the transferred `buffer`. */
   | { type: 'frames'; buffer: ArrayBuffer; length: number; frames: number }
@@ -49,7 +53,9 @@ export type ToWorker =
   /** Ids of records the hub sent to clients (kept for longer, see StreamedRecords). */
   | { type: 'sent'; ids: Float64Array }
   /** The full JSON text of streamed record `record` (its id), answered as a `reply` with null when gone. */
-  | { type: 'record'; id: number; record: number };
+  | { type: 'record'; id: number; record: number }
+  /** Acknowledge alert group `key`; answered as a `reply` with true, or false when no such group is held. */
+  | { type: 'ack'; id: number; key: string };
 
 /** Worker → main. */
 export type FromWorker =
@@ -68,4 +74,6 @@ export type FromWorker =
   | { type: 'decoded'; batchBytes: number }
   /** Views computed on the worker's cadence; the main thread answers from the latest ones. */
   | ({ type: 'views' } & PublishedViews)
-  | { type: 'reply'; id: number; value: unknown; error?: string };
+  | { type: 'reply'; id: number; value: unknown; error?: string }
+  /** Alert groups that opened or came back (for the webhook). */
+  | { type: 'alerts'; notices: AlertNotice[] };
