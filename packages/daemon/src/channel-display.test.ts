@@ -88,6 +88,13 @@ describe('channel display', () => {
     const known = learnDisplay(null, DbrType.GR_DOUBLE, { precision: 3, units: 'mm' });
     expect(known).toEqual({ precision: 3, units: 'mm' });
     expect(learnDisplay(known, DbrType.TIME_DOUBLE, { precision: 9 })).toBe(known);
+    // An archiver's CTRL monitor repeats the same metadata in every update: nothing new, nothing allocated.
+    expect(learnDisplay(known, DbrType.CTRL_DOUBLE, { precision: 3, units: 'mm', upperDispLimit: 10 })).toBe(known);
+    const states = learnDisplay(null, DbrType.CTRL_ENUM, { enumStrings: ['Off', 'On'] });
+    expect(learnDisplay(states, DbrType.CTRL_ENUM, { enumStrings: ['Off', 'On'] })).toBe(states);
+    expect(learnDisplay(states, DbrType.CTRL_ENUM, { enumStrings: ['Off', 'On', 'Fault'] })).toEqual({
+      enumStrings: ['Off', 'On', 'Fault'],
+    });
     expect(learnDisplay(known, DbrType.CTRL_DOUBLE, { precision: 2 })).toEqual({ precision: 2, units: 'mm' });
     expect(learnDisplay(null, 'CTRL_DOUBLE', { precision: 2 })).toBeNull();
   });

@@ -75,6 +75,9 @@ export class ServerMetrics {
   private readonly other = new Series();
   private labelled = 0;
   private rankedAt = Number.NEGATIVE_INFINITY;
+  /** The server of the previous message and its entry: messages come in runs from one circuit. */
+  private lastServer = '';
+  private lastTracked: Tracked | undefined;
 
   constructor(
     private readonly topN = DEFAULT_TOP_SERVERS,
@@ -83,7 +86,7 @@ export class ServerMetrics {
 
   /** One message to or from `server`: its size, and the latency of the request it answers if any. */
   add(server: string, bytes: number, kind: string | undefined, latency: number | undefined): void {
-    let t = this.servers.get(server);
+    let t = server === this.lastServer ? this.lastTracked : this.servers.get(server);
     if (t === undefined) {
       // While there is room every server gets its own series at once: exact from the first message.
       const own = this.labelled < this.topN;
@@ -91,6 +94,8 @@ export class ServerMetrics {
       if (own) this.labelled += 1;
       this.servers.set(server, t);
     }
+    this.lastServer = server;
+    this.lastTracked = t;
     t.recent += 1;
     (t.labelled && t.series !== null ? t.series : this.other).add(bytes, kind, latency);
   }
