@@ -30,7 +30,7 @@ import {
   summaryOf,
 } from './aggregates.js';
 import type { DaemonModel, ReportOptions, TableName, ViewText } from './model.js';
-import { ALERT_SECTIONS, type AlertNotice, EngineAlerts } from './alerts/alerts.js';
+import { ALERT_SECTIONS, type AlertNotice, EngineAlerts, alertMetrics } from './alerts/alerts.js';
 import type { AlertsConfig } from './alerts/config.js';
 import { cutReport } from './report-cut.js';
 import { ServerMetrics } from './server-metrics.js';
@@ -487,9 +487,9 @@ export class Engine implements DaemonModel, SourceSink {
     }
   }
 
-  /** The per-server Prometheus families (see server-metrics.ts). */
+  /** The per-server Prometheus families (see server-metrics.ts) and the alert groups held. */
   metricsText(): string {
-    return this.serverMetrics.render();
+    return this.serverMetrics.render() + alertMetrics(this.alerts.book.totals());
   }
 
   /** Acknowledges alert group `key` (see AlertBook); false when no such group is held. */

@@ -4,7 +4,13 @@
  */
 import type { Report } from '@ca-shark/analysis';
 import { type AlertEvent, type AlertGroup, AlertBook, type AlertTotals } from './book.js';
-import { type AlertKind, type AlertsConfig, DEFAULT_ALERTS_CONFIG, DEFAULT_SEVERITIES } from './config.js';
+import {
+  type AlertKind,
+  type AlertsConfig,
+  DEFAULT_ALERTS_CONFIG,
+  DEFAULT_SEVERITIES,
+  SEVERITY_ORDER,
+} from './config.js';
 import { StormDetector } from './storms.js';
 
 /** Alert groups in a snapshot, most serious first (errors are never cut for warnings). */
@@ -100,4 +106,27 @@ export class EngineAlerts {
       totals: this.book.totals(),
     };
   }
+}
+
+/**
+ * The alert groups held, per severity and state, in the Prometheus text format: a Prometheus alerting
+ * rule on `ca_sharkd_alert_groups{state="open",severity="error"} > 0` pages whoever is on call.
+ */
+export function alertMetrics(totals: AlertTotals): string {
+  const name = 'ca_sharkd_alert_groups';
+  const lines = [
+    `# HELP ${name} Alert groups held, by severity and state (open or acknowledged).`,
+    `# TYPE ${name} gauge`,
+  ];
+  for (const severity of SEVERITY_ORDER) {
+    const open = totals.open[severity];
+    lines.push(`${name}{severity="${severity}",state="open"} ${open}`);
+    lines.push(`${name}{severity="${severity}",state="acknowledged"} ${totals.groups[severity] - open}`);
+  }
+  lines.push(
+    '# HELP ca_sharkd_alert_groups_forgotten_total Alert groups forgotten because their severity held maxGroups more recent ones.',
+    '# TYPE ca_sharkd_alert_groups_forgotten_total counter',
+    `ca_sharkd_alert_groups_forgotten_total ${totals.forgotten}`,
+  );
+  return lines.join('\n') + '\n';
 }

@@ -40,7 +40,7 @@ function stormCapture(): Uint8Array {
   return w.bytes();
 }
 
-describe('daemon alerts', () => {
+describe('daemon alerts', { timeout: 30_000 }, () => {
   let daemon: RunningDaemon;
   let receiver: Server;
   const posts: WebhookPayload[] = [];
@@ -61,7 +61,8 @@ describe('daemon alerts', () => {
     writeFileSync(capture, stormCapture());
     daemon = await startTestDaemon(['-r', capture, '--speed', 'max', '--alert-webhook', url]);
     await daemon.engine.whenEnded();
-  });
+    // A worker thread starting on a busy machine can take a while; nothing here measures time.
+  }, 60_000);
 
   afterAll(async () => {
     await daemon?.shutdown('test over');
@@ -94,6 +95,12 @@ describe('daemon alerts', () => {
     await until(async () => (await snapshot()).alerts.find((a) => a.key === key)?.acknowledged != null);
     const snap = await snapshot();
     expect(snap.alertTotals.open).toEqual({ error: 0, warn: 0, info: 1 });
+    // Prometheus sees the same: one acknowledged warning, one open info.
+    const metrics = (await daemon.app.inject('/metrics')).body;
+    expect(metrics).toContain('ca_sharkd_alert_groups{severity="warn",state="acknowledged"} 1\n');
+    expect(metrics).toContain('ca_sharkd_alert_groups{severity="warn",state="open"} 0\n');
+    expect(metrics).toContain('ca_sharkd_alert_groups{severity="info",state="open"} 1\n');
+    expect(metrics).toContain('ca_sharkd_alert_groups_forgotten_total 0\n');
     const missing = await daemon.app.inject({ method: 'POST', url: '/api/alerts/ack', payload: { key: 'nope x' } });
     expect(missing.statusCode).toBe(404);
     const bad = await daemon.app.inject({ method: 'POST', url: '/api/alerts/ack', payload: { keys: 1 } });
