@@ -26,6 +26,8 @@ export {
   formatAlarm,
   formatScalar,
   formatValue,
+  isFloat32Type,
+  shortestFloat32,
   valueFormatOf,
   type EcaStatus,
   type ValueFormat,
