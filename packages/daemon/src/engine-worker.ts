@@ -246,7 +246,9 @@ port.on('message', (message: ToWorker) => {
             ? e.stats()
             : message.what === 'metrics'
               ? e.metricsText()
-              : e.reportText(message.sections, message.report ?? { limit: DEFAULT_REPORT_LIMIT });
+              : message.what === 'alerts'
+                ? e.alertsText()
+                : e.reportText(message.sections, message.report ?? { limit: DEFAULT_REPORT_LIMIT });
         // Pending records first, so an answer never shows what the stream has not delivered yet.
         flush();
         post({ type: 'reply', id: message.id, value });

@@ -492,6 +492,11 @@ export class Engine implements DaemonModel, SourceSink {
     return this.serverMetrics.render() + alertMetrics(this.alerts.book.totals());
   }
 
+  /** Every alert group held and the totals (`GET /api/alerts`), as JSON text. */
+  alertsText(): string {
+    return JSON.stringify({ groups: this.alerts.book.list(), totals: this.alerts.book.totals() });
+  }
+
   /** Acknowledges alert group `key` (see AlertBook); false when no such group is held. */
   acknowledgeAlert(key: string): boolean {
     return this.alerts.book.acknowledge(key, this.wallTime());

@@ -55,6 +55,8 @@ export interface DaemonModel {
    * it has no alerts to acknowledge (`POST /api/alerts/ack` answers 404).
    */
   acknowledgeAlert?(key: string): boolean | Promise<boolean>;
+  /** Every alert group held and the totals (`{groups, totals}`) as JSON text; without it, 404. */
+  alertsText?(): string | Promise<string>;
   /** Further Prometheus families for `/metrics` (per-server series), in the text format. */
   metricsText?(): string | Promise<string>;
 }

@@ -442,6 +442,11 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     return this.query<string>('metrics');
   }
 
+  /** Every alert group the worker holds, with the totals, as JSON text. */
+  alertsText(): Promise<string> {
+    return this.query<string>('alerts');
+  }
+
   /** Acknowledges alert group `key` in the worker; false when it holds no such group. */
   acknowledgeAlert(key: string): Promise<boolean> {
     return this.ask<boolean>('ack', (id) => ({ type: 'ack', id, key }));

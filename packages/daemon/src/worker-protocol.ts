@@ -14,7 +14,7 @@ import type { PublishedViews } from './views-publisher.js';
  * What the main thread asks the worker for and waits on. Views (snapshot, tables) are never asked for: the
  * worker publishes them on a cadence (`views`) and the main thread serves its latest copy.
  */
-export type Query = 'stats' | 'report' | 'metrics';
+export type Query = 'stats' | 'report' | 'metrics' | 'alerts';
 
 /** Main → worker. */
 export type ToWorker =

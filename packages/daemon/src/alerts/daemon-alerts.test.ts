@@ -81,6 +81,11 @@ describe('daemon alerts', { timeout: 30_000 }, () => {
       'warn search-storm sim:typo',
       'info server-start 10.0.0.9:5064',
     ]);
+    const all = await daemon.app.inject('/api/alerts');
+    expect(all.statusCode).toBe(200);
+    const body = all.json() as { groups: SnapshotView['alerts']; totals: SnapshotView['alertTotals'] };
+    expect(body.groups.map((a) => a.key)).toEqual(snap.alerts.map((a) => a.key));
+    expect(body.totals.groups).toEqual({ error: 0, warn: 1, info: 1 });
     await until(() => posts.length > 0);
     expect(posts.flatMap((p) => p.alerts.map((a) => `${a.event} ${a.kind} ${a.subject}`))).toEqual([
       'opened search-storm sim:typo',

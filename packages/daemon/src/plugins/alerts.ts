@@ -9,10 +9,19 @@ export interface AlertsOptions {
 const errorSchema = { type: 'object', properties: { error: { type: 'string' } } } as const;
 
 /**
- * `POST /api/alerts/ack` with `{"key": "<kind> <subject>"}`: acknowledges an alert group for every page
+ * `GET /api/alerts`: every alert group held, with the totals. `POST /api/alerts/ack` with `{"key": "<kind> <subject>"}`: acknowledges an alert group for every page
  * (held by the daemon); 404 when no such group is held. Same-origin and token rules as every data route.
  */
 export const alertsPlugin: FastifyPluginAsync<AlertsOptions> = async (app, { model }) => {
+  // Every group held (the snapshot carries the first 300), most serious first: for scripts and checks.
+  app.get('/api/alerts', { schema: { response: { 404: errorSchema, 503: errorSchema } } }, async (_request, reply) => {
+    if (model.alertsText === undefined) return reply.code(404).send({ error: 'this daemon holds no alerts' });
+    try {
+      return reply.type('application/json; charset=utf-8').send(await model.alertsText());
+    } catch (err) {
+      return reply.code(503).send({ error: (err as Error).message });
+    }
+  });
   app.post<{ Body: { key: string } }>(
     '/api/alerts/ack',
     {
