@@ -48,6 +48,11 @@ suite('search analysis', () => {
     for (let i = 0; i < 200; i++) a.add(search(10 + i * 0.01, `flood${i}`, 100 + i, OTHER_CLIENT));
     const flagged = a.report().search_clients!.filter((c) => c.flagged);
     expect(flagged.map((c) => `${c.kind} ${c.client}`).sort()).toEqual([`host 10.0.0.6`, `process ${OTHER_CLIENT}`]);
+    // Spelt right: "the other processes", never "processs".
+    expect(flagged.flatMap((c) => c.reasons).sort()).toEqual([
+      expect.stringMatching(/^200 searches, far above the other hosts \(limit /),
+      expect.stringMatching(/^200 searches, far above the other processes \(limit /),
+    ]);
   });
 
   it('tells two servers answering one PV (duplicate) from one server reached twice (multi-path)', () => {

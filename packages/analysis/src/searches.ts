@@ -45,6 +45,8 @@ const MAX_CLIENTS_PER_PV = 1024;
 const MAX_RETRY_KEYS_PER_PV = 4096;
 /** Answering servers tracked per PV. */
 const MAX_ANSWERS_PER_PV = 64;
+/** The client kinds in a reason's words. */
+const PLURAL = { host: 'hosts', process: 'processes' } as const;
 /** Servers remembered as having answered a search (for the beacon analysis). */
 const MAX_ANSWERING_SERVERS = 10_000;
 
@@ -298,7 +300,7 @@ export class SearchAnalysis {
             reasons.push(`searches ${rate.toFixed(2)}/s (threshold ${this.options.clientRateThreshold}/s)`);
           }
           if (c.count > sigmaLimit)
-            reasons.push(`${c.count} searches, far above the other ${kind}s (limit ${sigmaLimit.toFixed(1)})`);
+            reasons.push(`${c.count} searches, far above the other ${PLURAL[kind]} (limit ${sigmaLimit.toFixed(1)})`);
         }
         rows.push({
           client: c.client,

@@ -8,6 +8,8 @@ import {
   formatAccessRights,
   formatAlarm,
   formatValue,
+  isFloat32Type,
+  shortestFloat32,
   summarizeFields,
   valueFormatOf,
 } from './summary.js';
@@ -24,7 +26,7 @@ describe('summarizeFields', () => {
       status: 152,
       metadata: { status: 0, severity: 0, enum_strings: ['Off', 'On', 'Fault'] },
     });
-    expect(fields).toBe('2 (Fault) data_type=CTRL_ENUM data_count=1 ioid=7 status=GETFAIL');
+    expect(fields).toBe('Fault data_type=CTRL_ENUM data_count=1 ioid=7 status=GETFAIL');
   });
 
   it('flags a value in alarm', () => {
@@ -157,7 +159,7 @@ describe('values', () => {
   });
   it('shows enum indexes with their strings', () => {
     const opts = valueFormatOf({ enum_strings: ['Off', 'On', 'Fault'] });
-    expect(formatValue([1], opts)).toBe('1 (On)');
+    expect(formatValue([1], opts)).toBe('On');
     expect(formatValue([7], opts)).toBe('7 (?)');
   });
   it('elides long arrays and keeps their length', () => {
@@ -176,5 +178,51 @@ describe('small formats', () => {
     expect(dbrTypeName(20)).toBe('TIME_DOUBLE');
     expect(dbrTypeName(99)).toBe('99');
     expect(dbrTypeName('DBR_CTRL_ENUM')).toBe('CTRL_ENUM');
+  });
+});
+
+describe('FLOAT values and what is known of the channel', () => {
+  it('prints a FLOAT in its shortest float32 form, not the double it widens to', () => {
+    const f = Math.fround(42.26);
+    expect(String(f)).toBe('42.2599983215332');
+    expect(shortestFloat32(f)).toBe('42.26');
+    expect(shortestFloat32(Math.fround(0.1))).toBe('0.1');
+    expect(shortestFloat32(Math.fround(1e-7))).toBe('1e-7');
+    expect(shortestFloat32(Math.fround(16777217))).toBe('16777216');
+    expect(shortestFloat32(Math.fround(-3.4028235e38))).toBe('-3.4028235e+38');
+    for (const v of [Math.PI, 1 / 3, 123456.789, 6.02e23, -0.000123]) {
+      const f32 = Math.fround(v);
+      expect(Math.fround(Number(shortestFloat32(f32)))).toBe(f32);
+    }
+    expect(formatValue(new Float32Array([42.26, 1.5]))).toBe('[2] 42.26, 1.5');
+    expect(formatValue([f], { float32: true, units: 'mm' })).toBe('42.26 mm');
+    // A DOUBLE keeps every digit it has.
+    expect(formatValue([42.2599983215332])).toBe('42.2599983215332');
+  });
+
+  it('knows the FLOAT DBR types by id or name', () => {
+    expect(['FLOAT', 'TIME_FLOAT', 'DBR_CTRL_FLOAT', 2, 16].map(isFloat32Type)).toEqual([true, true, true, true, true]);
+    expect(['DOUBLE', 'TIME_DOUBLE', 'ENUM', 6, undefined].map(isFloat32Type)).toEqual([
+      false,
+      false,
+      false,
+      false,
+      false,
+    ]);
+  });
+
+  it('uses the channel precision, units and enum strings from an earlier GR/CTRL reply', () => {
+    const update = { name: 'EventAddResponse', data: [Math.fround(42.26)], data_type: 'TIME_FLOAT', subscriptionid: 3 };
+    expect(summarizeFields(update)).toBe('42.26 data_type=TIME_FLOAT subscriptionid=3');
+    expect(summarizeFields(update, 160, { precision: 1, units: 'degC' })).toBe(
+      '42.3 degC data_type=TIME_FLOAT subscriptionid=3',
+    );
+    const state = { name: 'EventAddResponse', data: [0], data_type: 'TIME_ENUM', subscriptionid: 4 };
+    expect(summarizeFields(state, 160, { enumStrings: ['Off', 'On'] })).toBe(
+      'Off data_type=TIME_ENUM subscriptionid=4',
+    );
+    // The message's own metadata wins over what was remembered.
+    const gr = { ...update, data_type: 'GR_FLOAT', metadata: { precision: 3, units: 'mm' } };
+    expect(summarizeFields(gr, 160, { precision: 1, units: 'degC' })).toMatch(/^42\.260 mm /);
   });
 });

@@ -14,6 +14,8 @@ import {
   Eca,
   alarmSeverityName as protocolAlarmSeverity,
   alarmStatusName as protocolAlarmStatus,
+  dbrElementKind,
+  dbrTypeId,
   dbrTypeName as protocolDbrTypeName,
   ecaSeverityName,
 } from '@ca-shark/protocol';
@@ -82,6 +84,38 @@ export interface ValueFormat {
   maxElements?: number;
   /** Units appended to numeric scalars. */
   units?: string;
+  /**
+   * The values are FLOAT (32-bit) ones: without a precision they are shown in the shortest form that reads
+   * back as the same float32 (`42.26`, not the double `42.2599983215332`). Float32Array data implies it.
+   */
+  float32?: boolean;
+}
+
+/** Most significant digits a float32 needs to read back as itself. */
+const FLOAT32_MAX_DIGITS = 9;
+/** 2^24: every integer up to it has an exact float32. */
+const FLOAT32_EXACT_INTEGER = 16_777_216;
+
+/**
+ * The shortest decimal form of `v` that reads back as the same float32: what a FLOAT channel holds,
+ * without the digits its widening to a double added.
+ */
+export function shortestFloat32(v: number): string {
+  // Integers up to 2^24 are exact in a float32 and print as they are.
+  if (!Number.isFinite(v) || (Number.isInteger(v) && Math.abs(v) <= FLOAT32_EXACT_INTEGER)) return String(v);
+  const f = Math.fround(v);
+  for (let digits = 1; digits < FLOAT32_MAX_DIGITS; digits++) {
+    const candidate = Number(f.toPrecision(digits));
+    if (Math.fround(candidate) === f) return String(candidate);
+  }
+  return String(Number(f.toPrecision(FLOAT32_MAX_DIGITS)));
+}
+
+/** True when a DBR type (id or name, e.g. `TIME_FLOAT`) carries FLOAT (32-bit) values. */
+export function isFloat32Type(type: unknown): boolean {
+  const id =
+    typeof type === 'number' ? type : typeof type === 'string' ? dbrTypeId(type.replace(/^DBR_/, '')) : undefined;
+  return id !== undefined && dbrElementKind(id) === 'f32';
 }
 
 const ECA_SEVERITY_MASK = 0x7;
@@ -151,16 +185,20 @@ export function ecaStatus(v: unknown): EcaStatus | null {
   return null;
 }
 
-/** Formats one element: numbers with precision, enums with their string, strings quoted. */
+/**
+ * Formats one element: numbers with the channel's precision (FLOAT ones in their shortest float32 form
+ * without one), enums as their state string (`Off`; an index without a string as `5 (?)`), strings quoted.
+ */
 export function formatScalar(v: unknown, opts: ValueFormat = {}): string {
   if (typeof v === 'number') {
     if (opts.enumStrings && Number.isInteger(v)) {
       const s = opts.enumStrings[v];
-      return s !== undefined ? `${v} (${s})` : `${v} (?)`;
+      return s !== undefined && s !== '' ? s : `${v} (?)`;
     }
     if (!Number.isInteger(v) && opts.precision !== undefined && opts.precision >= 0 && opts.precision <= 17) {
       return v.toFixed(opts.precision);
     }
+    if (opts.float32 === true) return shortestFloat32(v);
     return String(v);
   }
   if (typeof v === 'string') return JSON.stringify(v);
@@ -174,7 +212,8 @@ export function formatScalar(v: unknown, opts: ValueFormat = {}): string {
  * Formats a DBR value: a scalar, or an array with its length, eliding the middle of long arrays. Units
  * are appended to numeric scalars. An array of one element reads as a scalar.
  */
-export function formatValue(data: unknown, opts: ValueFormat = {}): string {
+export function formatValue(data: unknown, format: ValueFormat = {}): string {
+  const opts = data instanceof Float32Array && format.float32 !== true ? { ...format, float32: true } : format;
   const max = opts.maxElements ?? 8;
   const suffix = (s: string, v: unknown): string =>
     opts.units && typeof v === 'number' && !opts.enumStrings ? `${s} ${opts.units}` : s;
@@ -302,13 +341,24 @@ function bytesHex(bytes: Uint8Array): string {
 
 /**
  * The key fields of a command in one line: the value first (with enum strings, units, precision),
- * then the other decoded fields as `key=value`. Long values are cut to `max` characters.
+ * then the other decoded fields as `key=value`. Long values are cut to `max` characters. `channel` is
+ * what is known of the channel from earlier replies (precision, units, enum strings from a GR or CTRL
+ * reply); the message's own metadata wins over it.
  */
-export function summarizeFields(command: SummaryCommand, max = SUMMARY_MAX): string {
+export function summarizeFields(command: SummaryCommand, max = SUMMARY_MAX, channel?: ValueFormat): string {
   const fields = fieldsOf(command);
   const parts: string[] = [];
+  let labelled = false;
   if (fields.data !== undefined && fields.data !== null) {
-    parts.push(formatValue(fields.data, { ...valueFormatOf(fields.metadata), maxElements: 5 }));
+    const format: ValueFormat = {
+      float32: isFloat32Type(fields.data_type),
+      ...channel,
+      ...valueFormatOf(fields.metadata),
+      maxElements: 5,
+    };
+    // The value then reads as its state strings: the decoder's `enum_labels` would only repeat them.
+    labelled = format.enumStrings !== undefined;
+    parts.push(formatValue(fields.data, format));
     // An alarm is worth a glance; a clear one is not.
     const alarm = formatAlarm(fields.metadata);
     if (alarm !== '' && alarm !== 'NO_ALARM') parts.push(`[${alarm}]`);
@@ -318,7 +368,7 @@ export function summarizeFields(command: SummaryCommand, max = SUMMARY_MAX): str
     // Past the cut nothing more shows: a command with many fields costs no more than a short one.
     if (length - 1 > max) break;
     const v = fields[k];
-    if (HIDDEN_FIELDS.has(k) || v === undefined || v === null) continue;
+    if (HIDDEN_FIELDS.has(k) || v === undefined || v === null || (labelled && k === 'enum_labels')) continue;
     if (k === 'status' && ecaStatus(v)?.ok) continue;
     const part =
       k === 'status' && typeof fields.status_name === 'string'

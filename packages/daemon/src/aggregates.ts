@@ -16,6 +16,7 @@ import {
   topSteps,
 } from '@ca-shark/analysis';
 import { BoundedMap, type ChannelInfo } from '@ca-shark/decoder';
+import type { ChannelDisplay } from './channel-display.js';
 import type { ErrorView } from './views.js';
 
 /** Latency kind from the request command a response answers. */
@@ -190,6 +191,8 @@ export interface ChannelActivity {
   /** The decoder's channel: one per (circuit, CID), updated in place by the decoder, kept here after it forgets it. */
   readonly info: Readonly<ChannelInfo>;
   lastValue: unknown;
+  /** Precision, units, enum strings from a GR/CTRL reply for the channel, null before one. */
+  display: ChannelDisplay | null;
   /** Monitor updates seen. */
   updates: number;
   /** Capture times of the first and latest value (read reply or update), null before one. */
@@ -224,7 +227,7 @@ export class ChannelTable {
   track(info: Readonly<ChannelInfo>): ChannelActivity {
     let entry = this.live.get(info) ?? this.closed.get(info);
     if (entry === undefined) {
-      entry = { info, lastValue: null, updates: 0, firstUpdate: null, lastUpdate: null, search: null };
+      entry = { info, lastValue: null, display: null, updates: 0, firstUpdate: null, lastUpdate: null, search: null };
       this.live.set(info, entry);
       if (this.live.size > this.liveMax) this.shrink();
     }
@@ -260,13 +263,14 @@ export class ChannelTable {
     this.closedDropped += this.closed.trimTo(this.closedMax);
   }
 
-  /** A value for the channel (read reply or monitor update) at capture time `t`. */
-  value(info: Readonly<ChannelInfo>, value: unknown, isUpdate: boolean, t: number): void {
+  /** A value for the channel (read reply or monitor update) at capture time `t`; returns its entry. */
+  value(info: Readonly<ChannelInfo>, value: unknown, isUpdate: boolean, t: number): ChannelActivity {
     const entry = this.track(info);
     entry.lastValue = value;
     if (isUpdate) entry.updates += 1;
     entry.firstUpdate ??= t;
     entry.lastUpdate = t;
+    return entry;
   }
 
   /**
@@ -350,6 +354,7 @@ function mergeActivity(keep: ChannelActivity, gone: ChannelActivity): void {
   if (gone.firstUpdate !== null && (keep.firstUpdate === null || gone.firstUpdate < keep.firstUpdate))
     keep.firstUpdate = gone.firstUpdate;
   keep.search ??= gone.search;
+  if (gone.display !== null) keep.display = { ...gone.display, ...keep.display };
 }
 
 function lastActive(a: ChannelActivity): number {

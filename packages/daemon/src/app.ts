@@ -1,7 +1,9 @@
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { WebhookStats } from './alerts/webhook.js';
 import type { Hub } from './hub.js';
 import type { DaemonModel } from './model.js';
+import { alertsPlugin } from './plugins/alerts.js';
 import { apiPlugin } from './plugins/api.js';
 import { DEFAULT_DASHBOARD_DIR, dashboardPlugin } from './plugins/dashboard.js';
 import { metricsPlugin } from './plugins/metrics.js';
@@ -37,6 +39,8 @@ export interface AppOptions<R, F = SubscriptionFilter> {
   tickMs?: number;
   /** Snapshot interval in ms (default 1000). */
   snapshotMs?: number;
+  /** The alert webhook's counters, when one is configured (for /metrics). */
+  webhookStats?: () => WebhookStats;
 }
 
 /** Builds the daemon's fastify app from its plugins, without listening (tests use inject / injectWS). */
@@ -62,10 +66,12 @@ export async function buildApp<R, F = SubscriptionFilter>(options: AppOptions<R,
   await app.register(apiPlugin, { model: options.model });
   await app.register(recordPlugin, { model: options.model });
   await app.register(pcapPlugin, { model: options.model });
+  await app.register(alertsPlugin, { model: options.model });
   await app.register(metricsPlugin, {
     model: options.model,
     hubStats: () => options.hub.stats(),
     hubClients: () => options.hub.clientInfo(),
+    ...(options.webhookStats !== undefined ? { webhookStats: options.webhookStats } : {}),
   });
   await app.register(wsPlugin<R, F>(), {
     model: options.model,

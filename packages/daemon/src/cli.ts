@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { type AlertsConfig, type AlertsConfigFile, readAlertsConfig, resolveAlertsConfig } from './alerts/config.js';
 import { DaemonError } from './errors.js';
 import { parseSpeed, type ReplaySpeed } from './sources/file.js';
 
@@ -26,6 +27,8 @@ export interface DaemonConfig {
   logLevel: string;
   /** Bytes of the raw packet ring behind /api/pcap (0: none; default 256 MiB). */
   packetRing?: number;
+  /** Alert thresholds, severities and webhook: defaults, then --alerts-config, then the flags. */
+  alerts: AlertsConfig;
 }
 
 /** `--help` text. */
@@ -73,6 +76,13 @@ Serving:
       --user NAME         drop root privileges to user NAME once the capture is open
       --dashboard DIR     serve the dashboard from DIR (default: packages/dashboard/dist)
       --log-level LEVEL   trace, debug, info (default), warn, error
+
+Alerts (docs/daemon.md#alerts):
+      --alerts-config FILE  thresholds, severities and webhook settings (JSON)
+      --alert-webhook URL   POST new alerts there as JSON (retried, at most 6 POSTs a minute)
+      --alert-search-rate N a PV searched again at N/s or more over a minute is a search storm
+                            (default 1)
+      --alert-client-rate N the same for one client process over all its PVs (default 20)
   -h, --help              show this help
   -V, --version           show the version
 `;
@@ -167,6 +177,10 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
         'packet-ring': { type: 'string' },
         dashboard: { type: 'string' },
         'log-level': { type: 'string' },
+        'alerts-config': { type: 'string' },
+        'alert-webhook': { type: 'string' },
+        'alert-search-rate': { type: 'string' },
+        'alert-client-rate': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'V' },
       },
@@ -221,6 +235,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     );
   }
   const token = v.token ?? env.CA_SHARKD_TOKEN;
+  const alerts = alertsFromFlags(v);
   return {
     mode,
     ...(v.interface !== undefined ? { iface: v.interface } : {}),
@@ -241,5 +256,36 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     ...(v.dashboard !== undefined ? { dashboardDir: v.dashboard } : {}),
     logLevel: level,
     ...(v['packet-ring'] !== undefined ? { packetRing: parseSize(v['packet-ring'], '--packet-ring') } : {}),
+    alerts,
   };
+}
+
+/** A positive number given to `option`. */
+function parseRate(text: string, option: string): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n) || n <= 0)
+    throw new DaemonError('usage', `bad ${option} ${JSON.stringify(text)}: expected searches per second, e.g. 2`);
+  return n;
+}
+
+/** The alerts configuration: defaults, then the --alerts-config file, then the alert flags. */
+function alertsFromFlags(v: {
+  'alerts-config'?: string;
+  'alert-webhook'?: string;
+  'alert-search-rate'?: string;
+  'alert-client-rate'?: string;
+}): AlertsConfig {
+  const file = v['alerts-config'] !== undefined ? readAlertsConfig(v['alerts-config']) : undefined;
+  const flags: AlertsConfigFile = {};
+  const storm: AlertsConfigFile['searchStorm'] = {};
+  if (v['alert-search-rate'] !== undefined) storm.pvRate = parseRate(v['alert-search-rate'], '--alert-search-rate');
+  if (v['alert-client-rate'] !== undefined) storm.clientRate = parseRate(v['alert-client-rate'], '--alert-client-rate');
+  if (Object.keys(storm).length > 0) flags.searchStorm = storm;
+  const url = v['alert-webhook'];
+  if (url !== undefined) {
+    if (!/^https?:\/\/[^/]/.test(url))
+      throw new DaemonError('usage', `bad --alert-webhook ${JSON.stringify(url)}: expected an http:// or https:// URL`);
+    flags.webhook = { url };
+  }
+  return resolveAlertsConfig(file, flags);
 }

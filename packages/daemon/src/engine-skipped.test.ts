@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { CaptureReader, PacketPipeline } from '@ca-shark/packet';
-import pino from 'pino';
+import { PacketPipeline } from '@ca-shark/packet';
 import { describe, expect, it } from 'vitest';
-import { Engine } from './engine.js';
+import { runEngine } from './test-support/engine.js';
 
 const TCP_CAPTURE = new Uint8Array(
   readFileSync(new URL('../../packet/fixtures/example_tcp_data.pcap', import.meta.url)),
@@ -10,21 +9,7 @@ const TCP_CAPTURE = new Uint8Array(
 
 /** The stats of an in-process Engine fed `bytes` (what the decoding worker does). */
 function statsOf(bytes: Uint8Array) {
-  const engine = new Engine({
-    describe: () => ({ kind: 'file', file: 'x.pcap' }),
-    counters: () => ({ received: 0, dropped: 0, ifDropped: 0 }),
-    publish: () => undefined,
-    hubStats: () => ({ clients: 0, dropped: 0 }),
-    logger: pino({ level: 'silent' }),
-  });
-  const reader = new CaptureReader({
-    frame: (f) => engine.frame(f.linktype, f.timestamp, f.data.slice(), f.origlen),
-    problem: () => undefined,
-  });
-  reader.push(bytes);
-  reader.end();
-  engine.end();
-  return engine.stats();
+  return runEngine(bytes).stats();
 }
 
 describe('Engine stats: skipped flows', () => {

@@ -16,6 +16,8 @@
  */
 import { parentPort } from 'node:worker_threads';
 import type { CaRecord } from '@ca-shark/decoder';
+import type { ValueFormat } from '@ca-shark/analysis/summary';
+import type { AlertNotice } from './alerts/alerts.js';
 import { Engine, type WireRecord, fullRecordJSON, toWire } from './engine.js';
 import { unpackFrames } from './frame-batch.js';
 import { createLogger } from './logger.js';
@@ -57,6 +59,8 @@ let decoderDropped = 0;
 /** Records of the batch being built that some stream matched, and their ids (sampled at {@link flush}). */
 let batch: CaRecord[] = [];
 let batchIds: number[] = [];
+/** The channel's display format of each record in `batch` (precision, units, enum strings), if known. */
+let batchDisplays: (ValueFormat | undefined)[] = [];
 /** When the batch being built started (ms): each stream keeps its rate's share of that time. */
 let batchStart = performance.now();
 /** Daemon-wide record sequence: the id of the latest record decoded. */
@@ -94,12 +98,18 @@ const slices = new SliceRunner();
 let sliceScheduled = false;
 /** A publication of views is in progress. */
 let publishing = false;
+/** Alert groups opened or back since the last flush (few: groups are deduplicated). */
+let notices: AlertNotice[] = [];
 
 const post = (message: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
 
 function flush(): void {
   const now = performance.now();
   lastFlush = now;
+  if (notices.length > 0) {
+    post({ type: 'alerts', notices });
+    notices = [];
+  }
   const seconds = (now - batchStart) / 1000;
   batchStart = now;
   if (batch.length === 0) return;
@@ -110,10 +120,11 @@ function flush(): void {
     const record = batch[picked[i]];
     const id = batchIds[picked[i]];
     ring.streamed(id, record);
-    items[i] = toWire(record, id);
+    items[i] = toWire(record, id, batchDisplays[picked[i]]);
   }
   batch = [];
   batchIds = [];
+  batchDisplays = [];
   const buffers: ArrayBuffer[] = [];
   for (const indexes of matches.values()) buffers.push(indexes.buffer as ArrayBuffer);
   post({ type: 'records', items, matches, matched }, buffers);
@@ -195,13 +206,16 @@ port.on('message', (message: ToWorker) => {
         decoderDropped: () => decoderDropped,
         logger,
         decoder: message.decoder,
-        publish: (record) => {
+        ...(message.alerts !== undefined ? { alerts: message.alerts } : {}),
+        onAlert: (notice) => notices.push(notice),
+        publish: (record, channel) => {
           packets?.record(record);
           const id = ++sequence;
           // Matched against the streams the worker has now: a change applies from the next record on.
           if (sampler.size === 0 || !sampler.offer(record, batch.length)) return;
           batch.push(record);
           batchIds.push(id);
+          batchDisplays.push(channel);
           if (batch.length >= FLUSH_RECORDS) flush();
         },
       });
@@ -303,6 +317,13 @@ port.on('message', (message: ToWorker) => {
     case 'pcap-cancel':
       exports.cancel(message.id);
       break;
+    case 'ack': {
+      const done = engine?.acknowledgeAlert(message.key) ?? false;
+      post({ type: 'reply', id: message.id, value: done });
+      // Every page sees the acknowledgement at once, not at the next publication.
+      if (done) publishViews(true);
+      break;
+    }
     case 'hold':
       Atomics.wait(new Int32Array(message.gate), 0, 0);
       break;
@@ -317,6 +338,8 @@ port.on('message', (message: ToWorker) => {
       };
       if (e === undefined) fail(new Error('decoder not started'));
       else if (message.what === 'stats') reply(e.stats());
+      else if (message.what === 'metrics') reply(e.metricsText());
+      else if (message.what === 'alerts') reply(e.alertsText());
       else {
         // The report walks every PV: computed a slice at a time like the views.
         slices.add(e.reportTextSteps(message.sections, message.report ?? { limit: DEFAULT_REPORT_LIMIT }), reply, fail);

@@ -18,7 +18,7 @@ import {
   type DecoderState,
   createDecoder,
 } from '@ca-shark/decoder';
-import { type LiveRecord, failureStatus, summarizeFields } from '@ca-shark/analysis/summary';
+import { type LiveRecord, type ValueFormat, failureStatus, summarizeFields } from '@ca-shark/analysis/summary';
 import { type CommandFields, dbrTypeName } from '@ca-shark/protocol';
 import { type PacketEvent, PacketPipeline } from '@ca-shark/packet';
 import type { Logger } from 'pino';
@@ -36,10 +36,13 @@ import {
   summaryOf,
 } from './aggregates.js';
 import type { DaemonModel, ReportOptions, TableName, ViewText } from './model.js';
+import { ALERT_SECTIONS, type AlertNotice, EngineAlerts, alertMetrics } from './alerts/alerts.js';
+import type { AlertsConfig } from './alerts/config.js';
 import { cutReport } from './report-cut.js';
+import { ServerMetrics } from './server-metrics.js';
+import { type ChannelDisplay, learnDisplay } from './channel-display.js';
 import type { CaptureCounters, SourceDescription, SourceProblem, SourceSink } from './sources/types.js';
 import type {
-  AlertView,
   ChannelView,
   ClientView,
   HealthView,
@@ -64,7 +67,7 @@ export type WireRecord = string;
  * one-line summary, latency, status), under the daemon-wide sequence number `id`. The full record is
  * {@link fullRecordJSON}, served on demand.
  */
-export function toWire(record: CaRecord, id: number): WireRecord {
+export function toWire(record: CaRecord, id: number, channel?: ValueFormat): WireRecord {
   const command = record.command;
   const transport = record.transport;
   const live: LiveRecord = {
@@ -76,7 +79,7 @@ export function toWire(record: CaRecord, id: number): WireRecord {
     proto: transport.protocol,
     cmd: command.name,
     pv: record.pv,
-    summary: summarizeFields(command),
+    summary: summarizeFields(command, undefined, channel),
     latency: record.latency ?? null,
     status: failureStatus(command),
     error: isFailure(record),
@@ -107,8 +110,11 @@ export interface EngineOptions {
   describe: () => SourceDescription;
   /** libpcap's counters, read on demand. */
   counters: () => CaptureCounters;
-  /** Receives every record, in capture order. */
-  publish: (record: CaRecord) => void;
+  /**
+   * Receives every record, in capture order, with what is known of its channel's display (precision,
+   * units, enum strings from earlier GR/CTRL replies) when it carries a value.
+   */
+  publish: (record: CaRecord, channel?: ValueFormat) => void;
   /** WebSocket counters for the stats view. */
   hubStats: () => { clients: number; dropped: number };
   /** Frames dropped before reaching the decoder (the worker's backlog bound); default none. */
@@ -123,6 +129,10 @@ export interface EngineOptions {
   now?: () => number;
   /** Sees the frames and packet events on their way to the decoder (the packet ring, packet-ring.ts). */
   packets?: PacketTap;
+  /** Alert thresholds and severities (default DEFAULT_ALERTS_CONFIG). */
+  alerts?: AlertsConfig;
+  /** Called when an alert group opens or comes back (the daemon's webhook). */
+  onAlert?: (notice: AlertNotice) => void;
 }
 
 /**
@@ -216,7 +226,9 @@ function trimValue(data: unknown): unknown {
 export class Engine implements DaemonModel, SourceSink {
   private readonly describe: () => SourceDescription;
   private readonly counters: () => CaptureCounters;
-  private readonly publish: (record: CaRecord) => void;
+  private readonly publish: (record: CaRecord, channel?: ValueFormat) => void;
+  /** The display of the current record's channel, when it carries a value (see channelActivity). */
+  private recordDisplay: ChannelDisplay | undefined;
   private readonly hubStats: () => { clients: number; dropped: number };
   private readonly decoderDropped: () => number;
   private lastDecoderDropped = 0;
@@ -241,9 +253,10 @@ export class Engine implements DaemonModel, SourceSink {
   private readonly circuitProcess = new BoundedLru<number, string>(10_000);
   private readonly beacons = new BoundedLru<string, BeaconTrack>(10_000);
   private readonly errors = new RecentErrors();
-  private readonly alerts: AlertView[] = [];
-  /** Alerts ever added (part of {@link Engine.generation}). */
-  private alertsAdded = 0;
+  /** Per-server Prometheus series (messages, bytes, latency histograms) for the busiest servers. */
+  private readonly serverMetrics = new ServerMetrics();
+  /** Deduplicated alert groups and their sources (storms, analyses, drops). */
+  private readonly alerts: EngineAlerts;
   private lastCapture: CaptureCounters = { received: 0, dropped: 0, ifDropped: 0 };
   private linktype: number | undefined;
   private readonly listeners: ((record: CaRecord) => void)[] = [];
@@ -266,6 +279,7 @@ export class Engine implements DaemonModel, SourceSink {
     this.startedAt = this.now();
     this.snapshotRows = options.snapshotRows ?? 500;
     this.apiRows = options.apiRows ?? 10_000;
+    this.alerts = new EngineAlerts(options.alerts, options.onAlert);
     this.decoder = createDecoder({
       ...options.decoder,
       keepBytes: true,
@@ -306,7 +320,7 @@ export class Engine implements DaemonModel, SourceSink {
    * ended): a view computed at one generation is still exact while it stays the same.
    */
   get generation(): number {
-    return this.packets + this.decoder.state.statistics.records + this.alertsAdded + (this.ended ? 1 : 0);
+    return this.packets + this.decoder.state.statistics.records + this.alerts.book.changes + (this.ended ? 1 : 0);
   }
 
   /** Wall clock in Unix seconds, the time views carry. */
@@ -360,13 +374,19 @@ export class Engine implements DaemonModel, SourceSink {
 
   private onRecord(record: CaRecord): void {
     const cmd = record.command;
+    this.recordDisplay = undefined;
     // Undirected faults (role null) say nothing the analyses could use.
     if (record.role !== null) this.analyzer.add(record as CaRecord & AnalysisRecord);
-    if (record.latency !== undefined && record.request !== undefined && record.server !== undefined) {
-      const kind = latencyKind(record.request.command);
-      if (kind !== undefined) this.latencies.add(record.server, kind, record.latency);
+    if (record.server !== undefined) {
+      const kind = record.request !== undefined ? latencyKind(record.request.command) : undefined;
+      if (kind !== undefined && record.latency !== undefined) this.latencies.add(record.server, kind, record.latency);
+      this.serverMetrics.add(record.server, record.size, kind, record.latency);
     }
     this.channelActivity(record);
+    if (cmd.name === 'SearchRequest' && record.pv !== null && record.client !== undefined) {
+      const search = this.decoder.state.searches.get(`${record.client}/${cmd.cid}`);
+      this.alerts.search(record.pv, record.client, record.timestamp, search !== undefined && search.requests > 1);
+    }
     if (cmd.name === 'Beacon' && record.server !== undefined) {
       const track = this.beacons.get(record.server);
       if (track === undefined) this.beacons.set(record.server, { last: record.timestamp, periods: [] });
@@ -398,7 +418,7 @@ export class Engine implements DaemonModel, SourceSink {
                   : cmd.name,
       });
     }
-    this.publish(record);
+    this.publish(record, this.recordDisplay);
     for (const listener of this.listeners) listener(record);
   }
 
@@ -472,7 +492,9 @@ export class Engine implements DaemonModel, SourceSink {
           channel = circuit?.subscriptions.get(cmd.subscriptionid)?.channel;
         }
         if (channel !== null && channel !== undefined && cmd.data !== undefined) {
-          this.channelTable.value(channel, trimValue(cmd.data), isUpdate, record.timestamp);
+          const entry = this.channelTable.value(channel, trimValue(cmd.data), isUpdate, record.timestamp);
+          entry.display = learnDisplay(entry.display, cmd.data_type, cmd.metadata);
+          this.recordDisplay = entry.display ?? undefined;
         }
         return;
       }
@@ -496,30 +518,37 @@ export class Engine implements DaemonModel, SourceSink {
         { dropped: capture.dropped, ifDropped: capture.ifDropped, received: capture.received, new: newDrops },
         'libpcap dropped packets: decoding cannot keep up or the capture buffer is too small (--buffer-size)',
       );
-      this.addAlert({
-        time: this.now() / 1000,
-        kind: 'capture-drops',
-        severity: 'error',
-        message: `libpcap dropped ${newDrops} packets (${capture.dropped + capture.ifDropped} in total); raise --buffer-size or narrow the filter`,
-      });
+      this.alerts.drops(
+        'capture-drops',
+        this.now() / 1000,
+        `libpcap dropped ${newDrops} packets (${capture.dropped + capture.ifDropped} in total); raise --buffer-size or narrow the filter`,
+      );
     }
     this.lastCapture = { ...capture };
     const decoderDropped = this.decoderDropped();
     if (decoderDropped > this.lastDecoderDropped) {
-      this.addAlert({
-        time: this.now() / 1000,
-        kind: 'decoder-drops',
-        severity: 'error',
-        message: `decoding fell behind: ${decoderDropped - this.lastDecoderDropped} frames dropped before decoding (${decoderDropped} in total); narrow the capture filter`,
-      });
+      this.alerts.drops(
+        'decoder-drops',
+        this.now() / 1000,
+        `decoding fell behind: ${decoderDropped - this.lastDecoderDropped} frames dropped before decoding (${decoderDropped} in total); narrow the capture filter`,
+      );
       this.lastDecoderDropped = decoderDropped;
     }
   }
 
-  private addAlert(alert: AlertView): void {
-    this.alertsAdded += 1;
-    this.alerts.push(alert);
-    if (this.alerts.length > 100) this.alerts.shift();
+  /** The per-server Prometheus families (see server-metrics.ts) and the alert groups held. */
+  metricsText(): string {
+    return this.serverMetrics.render() + alertMetrics(this.alerts.book.totals());
+  }
+
+  /** Every alert group held and the totals (`GET /api/alerts`), as JSON text. */
+  alertsText(): string {
+    return JSON.stringify({ groups: this.alerts.book.list(), totals: this.alerts.book.totals() });
+  }
+
+  /** Acknowledges alert group `key` (see AlertBook); false when no such group is held. */
+  acknowledgeAlert(key: string): boolean {
+    return this.alerts.book.acknowledge(key, this.wallTime());
   }
 
   // ---- DaemonModel ----
@@ -576,32 +605,36 @@ export class Engine implements DaemonModel, SourceSink {
           subscriptions.set(sub.channel, (subscriptions.get(sub.channel) ?? 0) + 1);
       });
     }
-    return yield* mapSteps(wanted, ({ info: ch, updates, lastValue, firstUpdate, lastUpdate, search }): ChannelView => {
-      const circuit = state.circuits.get(ch.circuit);
-      const span = firstUpdate !== null && lastUpdate !== null ? lastUpdate - firstUpdate : 0;
-      return {
-        pv: ch.pv ?? '',
-        client: ch.client ?? circuit?.client ?? null,
-        server: ch.server ?? circuit?.server ?? null,
-        circuit: ch.circuit,
-        cid: ch.cid,
-        sid: ch.sid,
-        state: channelState(ch.status),
-        closedAt: ch.endedAt,
-        nativeType: ch.nativeType === null ? null : (dbrTypeName(ch.nativeType) ?? String(ch.nativeType)),
-        count: ch.nativeCount,
-        access: accessText(ch.accessRights),
-        subscriptions: ch.endedAt === null ? (subscriptions.get(ch) ?? 0) : 0,
-        updates,
-        updateRate: updates > 1 && span > 0 ? (updates - 1) / span : null,
-        lastValue,
-        searchLatency: search?.replyTime ?? null,
-        timeToFind: search?.timeToFind ?? null,
-        connectLatency: ch.connectLatency,
-        firstSeen: ch.created?.timestamp ?? ch.connectedAt,
-        lastSeen: ch.endedAt ?? lastUpdate ?? ch.connectedAt,
-      };
-    });
+    return yield* mapSteps(
+      wanted,
+      ({ info: ch, updates, lastValue, display, firstUpdate, lastUpdate, search }): ChannelView => {
+        const circuit = state.circuits.get(ch.circuit);
+        const span = firstUpdate !== null && lastUpdate !== null ? lastUpdate - firstUpdate : 0;
+        return {
+          pv: ch.pv ?? '',
+          client: ch.client ?? circuit?.client ?? null,
+          server: ch.server ?? circuit?.server ?? null,
+          circuit: ch.circuit,
+          cid: ch.cid,
+          sid: ch.sid,
+          state: channelState(ch.status),
+          closedAt: ch.endedAt,
+          nativeType: ch.nativeType === null ? null : (dbrTypeName(ch.nativeType) ?? String(ch.nativeType)),
+          count: ch.nativeCount,
+          access: accessText(ch.accessRights),
+          subscriptions: ch.endedAt === null ? (subscriptions.get(ch) ?? 0) : 0,
+          updates,
+          updateRate: updates > 1 && span > 0 ? (updates - 1) / span : null,
+          lastValue,
+          display,
+          searchLatency: search?.replyTime ?? null,
+          timeToFind: search?.timeToFind ?? null,
+          connectLatency: ch.connectLatency,
+          firstSeen: ch.created?.timestamp ?? ch.connectedAt,
+          lastSeen: ch.endedAt ?? lastUpdate ?? ch.connectedAt,
+        };
+      },
+    );
   }
 
   servers(limit = this.apiRows): ServerView[] {
@@ -823,49 +856,6 @@ export class Engine implements DaemonModel, SourceSink {
   }
 
   /**
-   * Alerts: the verdicts of the analyses (flagged search storms, duplicate PVs, beacon anomalies) plus the
-   * daemon's own (capture drops), newest last.
-   */
-  private currentAlerts(report: Partial<Report>): AlertView[] {
-    const now = report.summary?.last_seen ?? this.now() / 1000;
-    const out: AlertView[] = [];
-    for (const storm of report.search_storms ?? []) {
-      if (!storm.flagged) continue;
-      out.push({
-        time: storm.last_seen,
-        kind: 'search-storm',
-        severity: 'warn',
-        message: `${storm.pv}: ${storm.count} searches (${storm.rate.toFixed(1)}/s)${storm.answered ? '' : ', never answered'}; ${storm.reasons.join('; ')}`,
-      });
-    }
-    for (const client of report.search_clients ?? []) {
-      if (!client.flagged) continue;
-      out.push({
-        time: now,
-        kind: 'search-client',
-        severity: 'warn',
-        message: `${client.kind} ${client.client} searches ${client.rate.toFixed(1)}/s for ${client.pvs} PVs; ${client.reasons.join('; ')}`,
-      });
-    }
-    for (const dup of report.duplicates ?? []) {
-      out.push({
-        time: Math.max(...dup.answers.map((a) => a.first_seen)),
-        kind: dup.verdict === 'duplicate' ? 'duplicate-pv' : 'multi-path',
-        severity: dup.verdict === 'duplicate' ? 'error' : 'info',
-        message: `${dup.pv} is answered by ${dup.servers.join(', ')} (${dup.verdict})`,
-      });
-    }
-    for (const beacon of report.beacons ?? []) {
-      for (const a of beacon.anomalies) {
-        out.push({ time: a.time, kind: `beacon-${a.cause}`, severity: 'warn', message: `${a.server}: ${a.detail}` });
-      }
-    }
-    out.push(...this.alerts);
-    out.sort((a, b) => a.time - b.time);
-    return out.slice(-150);
-  }
-
-  /**
    * The analyses' report so far (the `ca-shark report --json` object), all sections or those named
    * (`searches`, `duplicates`, `beacons`, `latency`, `monitors`, `writes`, `errors`, `logs`, ...). Throws
    * the analysis package's SectionError for an unknown name.
@@ -944,10 +934,7 @@ export class Engine implements DaemonModel, SourceSink {
     const n = this.snapshotRows;
     // One pass of the analyses for the alerts and the analysis panel together.
     const report = yield* this.analyzer.reportSteps([
-      'search_storms',
-      'search_clients',
-      'duplicates',
-      'beacons',
+      ...ALERT_SECTIONS,
       'never_found',
       'writes',
       'redundant_subscriptions',
@@ -959,9 +946,16 @@ export class Engine implements DaemonModel, SourceSink {
       clients: yield* this.clientsSteps(n),
       searches: { top: yield* this.searchesSteps(50), unanswered: yield* this.unansweredSteps(UNANSWERED_LISTED) },
       errors: this.errors.list(),
-      alerts: this.currentAlerts(report),
+      ...this.alertsOf(report),
       analysis: this.snapshotAnalysis(report),
     };
+  }
+
+  /** The alert groups after taking in the analyses' latest findings. */
+  private alertsOf(report: Partial<Report>): Pick<SnapshotView, 'alerts' | 'alertTotals'> {
+    this.alerts.update(report, report.summary?.last_seen ?? this.wallTime());
+    const view = this.alerts.view();
+    return { alerts: view.groups, alertTotals: view.totals };
   }
 
   snapshot(): SnapshotView {

@@ -50,4 +50,13 @@ export interface DaemonModel {
    * A model without it holds no records (`/api/record/:id` answers 404).
    */
   record?(id: number): string | undefined | Promise<string | undefined>;
+  /**
+   * Acknowledges alert group `key` (its `kind subject`); false when no such group is held. A model without
+   * it has no alerts to acknowledge (`POST /api/alerts/ack` answers 404).
+   */
+  acknowledgeAlert?(key: string): boolean | Promise<boolean>;
+  /** Every alert group held and the totals (`{groups, totals}`) as JSON text; without it, 404. */
+  alertsText?(): string | Promise<string>;
+  /** Further Prometheus families for `/metrics` (per-server series), in the text format. */
+  metricsText?(): string | Promise<string>;
 }

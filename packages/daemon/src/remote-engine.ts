@@ -3,6 +3,8 @@ import { resolveSections } from '@ca-shark/analysis';
 import type { DecoderOptions } from '@ca-shark/decoder';
 import { inputErrorLine } from '@ca-shark/packet';
 import type { Logger } from 'pino';
+import type { AlertNotice } from './alerts/alerts.js';
+import type { AlertsConfig } from './alerts/config.js';
 import { type WireRecord, wireRecordId } from './engine.js';
 import { DaemonError } from './errors.js';
 import { FramePacker } from './frame-batch.js';
@@ -47,6 +49,10 @@ export interface RemoteEngineOptions {
    * a few batches, so the worker always has the next one queued while it decodes.
    */
   pullWindowBytes?: number;
+  /** Alert thresholds and severities (default DEFAULT_ALERTS_CONFIG). */
+  alerts?: AlertsConfig;
+  /** Called on the main thread for every alert group that opens or comes back (the webhook). */
+  onAlert?: (notice: AlertNotice) => void;
 }
 
 /** Distinct input errors kept for the exit message (a corrupt file can repeat one per frame). */
@@ -111,6 +117,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     (id) => this.post({ type: 'pcap-cancel', id }),
   );
   private readonly keepsPackets: boolean;
+  private readonly onAlert: ((notice: AlertNotice) => void) | undefined;
   private readyResolve!: () => void;
   private readonly readyPromise = new Promise<void>((resolve) => (this.readyResolve = resolve));
 
@@ -122,6 +129,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     this.maxInFlight = options.maxInFlightBytes ?? 64 * 1024 * 1024;
     this.pull = isPullSource(this.input.description);
     this.pullWindow = options.pullWindowBytes ?? 8 * 1024 * 1024;
+    this.onAlert = options.onAlert;
     const entry = RUNNING_FROM_SOURCE
       ? new URL('./engine-worker-boot.mjs', import.meta.url)
       : new URL('./engine-worker.js', import.meta.url);
@@ -153,6 +161,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       ...(options.recordRing !== undefined ? { recordRing: options.recordRing } : {}),
       ...(options.packetRing !== undefined ? { packetRing: options.packetRing } : {}),
       ...(options.snaplen !== undefined ? { snaplen: options.snaplen } : {}),
+      ...(options.alerts !== undefined ? { alerts: options.alerts } : {}),
     });
     this.keepsPackets = options.packetRing !== 0;
     // Messages reach the worker in order: a subscription applies to every batch posted after it.
@@ -228,6 +237,9 @@ export class RemoteEngine implements DaemonModel, SourceSink {
         break;
       case 'pcap-chunk':
         this.pcapStreams.chunk(m);
+        break;
+      case 'alerts':
+        for (const notice of m.notices) this.onAlert?.(notice);
         break;
       case 'reply': {
         const p = this.pending.get(m.id);
@@ -463,6 +475,21 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     const ids = new Float64Array(records.length);
     for (let i = 0; i < records.length; i++) ids[i] = wireRecordId(records[i]);
     this.post({ type: 'sent', ids }, [ids.buffer]);
+  }
+
+  /** The per-server Prometheus families, from the worker (one question per scrape). */
+  metricsText(): Promise<string> {
+    return this.query<string>('metrics');
+  }
+
+  /** Every alert group the worker holds, with the totals, as JSON text. */
+  alertsText(): Promise<string> {
+    return this.query<string>('alerts');
+  }
+
+  /** Acknowledges alert group `key` in the worker; false when it holds no such group. */
+  acknowledgeAlert(key: string): Promise<boolean> {
+    return this.ask<boolean>('ack', (id) => ({ type: 'ack', id, key }));
   }
 
   /** The full JSON text of streamed record `id`, or undefined when the ring no longer holds it. */

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { WebhookNotifier } from './alerts/webhook.js';
 import { buildApp } from './app.js';
 import { type DaemonConfig, exposureWarning } from './cli.js';
 import type { WireRecord } from './engine.js';
@@ -109,11 +110,17 @@ export async function startDaemon(
     // Records a client was sent stay fetchable (GET /api/record/:id) for longer than the rest.
     onSent: (records) => engine.sent(records),
   });
+  const webhook =
+    config.alerts.webhook === null
+      ? undefined
+      : new WebhookNotifier(config.alerts.webhook, logger.child({ webhook: true }));
   const engine = new RemoteEngine({
     source,
     hub,
     logger,
     logLevel: config.logLevel,
+    alerts: config.alerts,
+    ...(webhook !== undefined ? { onAlert: (notice) => webhook.notify(notice) } : {}),
     decoder: { serverPort: config.serverPort, repeaterPort: config.repeaterPort, keepBytes: true },
     ...(options.recordRing !== undefined ? { recordRing: options.recordRing } : {}),
     ...(config.packetRing !== undefined ? { packetRing: config.packetRing } : {}),
@@ -134,6 +141,7 @@ export async function startDaemon(
   const app = await buildApp<WireRecord>({
     model: engine,
     hub,
+    ...(webhook !== undefined ? { webhookStats: () => webhook.stats() } : {}),
     // Checked and made canonical here; matched record by record only in the decoding worker.
     subscription: canonicalSubscription,
     version: VERSION,
@@ -170,6 +178,7 @@ export async function startDaemon(
     done ??= (async () => {
       logger.info({ reason }, 'shutting down');
       clearInterval(poll);
+      webhook?.close();
       await source
         .stop()
         .catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'source did not stop cleanly'));

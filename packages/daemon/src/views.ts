@@ -5,6 +5,8 @@
  */
 import type { LatencyPercentiles } from '@ca-shark/analysis';
 import type { CaptureCounters, SourceDescription } from './sources/types.js';
+import type { AlertGroup, AlertTotals } from './alerts/book.js';
+import type { ChannelDisplay } from './channel-display.js';
 
 /** Capture counters (libpcap's pcap_stats for live capture). */
 export type CaptureStatsView = CaptureCounters;
@@ -95,6 +97,8 @@ export interface ChannelView {
   updateRate: number | null;
   /** Last value seen (read reply or monitor update), JSON form. */
   lastValue: unknown;
+  /** Precision, units and enum strings from a GR/CTRL reply seen for the channel, null before one. */
+  display: ChannelDisplay | null;
   /** The server's reply time to the search that found this channel (its latest request → reply), seconds. */
   searchLatency: number | null;
   /** The client's wait for that name: its first search request → the reply, seconds (retries included). */
@@ -200,13 +204,8 @@ export interface ErrorView {
   detail: string;
 }
 
-/** An anomaly from the analyses (search storm, duplicate PV, beacon anomaly, capture drops). */
-export interface AlertView {
-  time: number;
-  kind: string;
-  severity: 'info' | 'warn' | 'error';
-  message: string;
-}
+/** One alert group: a kind of problem about one subject, deduplicated (see alerts/book.ts). */
+export type AlertView = AlertGroup;
 
 /** `/api/health`. */
 export interface HealthView {
@@ -231,7 +230,9 @@ export interface SnapshotView {
   clients: ClientView[];
   searches: { top: SearchView[]; unanswered: UnansweredView[] };
   errors: ErrorView[];
+  /** Alert groups, most serious first, then unacknowledged, then latest; 300 at most. */
   alerts: AlertView[];
+  alertTotals: AlertTotals;
   /** Live results of @ca-shark/analysis, in the report's JSON form (docs/report.md); lists are capped at 50. */
   analysis: {
     never_found: unknown[];
@@ -255,6 +256,7 @@ export function emptySnapshot(time: number, stats: StatsView): SnapshotView {
     searches: { top: [], unanswered: [] },
     errors: [],
     alerts: [],
+    alertTotals: { groups: { error: 0, warn: 0, info: 0 }, open: { error: 0, warn: 0, info: 0 }, forgotten: 0 },
     analysis: { never_found: [], duplicates: [], beacon_anomalies: [], writes: [], redundant_subscriptions: [] },
   };
 }
@@ -373,6 +375,7 @@ export const channelSchema = {
     'updates',
     'updateRate',
     'lastValue',
+    'display',
     'searchLatency',
     'timeToFind',
     'connectLatency',
@@ -395,6 +398,10 @@ export const channelSchema = {
     updates: int,
     updateRate: nullableNum,
     lastValue: {},
+    display: {
+      type: ['object', 'null'],
+      properties: { precision: int, units: str, enumStrings: { type: 'array', items: str } },
+    },
     searchLatency: nullableNum,
     timeToFind: nullableNum,
     connectLatency: nullableNum,

@@ -1,5 +1,7 @@
 /** Messages between the main thread (capture, HTTP, WebSocket) and the decoding worker. */
 import type { DecoderOptions } from '@ca-shark/decoder';
+import type { AlertNotice } from './alerts/alerts.js';
+import type { AlertsConfig } from './alerts/config.js';
 import type { WireRecord } from './engine.js';
 import type { SubscriptionFilter } from './plugins/ws.js';
 import type { RecordRingOptions } from './record-ring.js';
@@ -13,7 +15,7 @@ import type { PublishedViews } from './views-publisher.js';
  * What the main thread asks the worker for and waits on. Views (snapshot, tables) are never asked for: the
  * worker publishes them on a cadence (`views`) and the main thread serves its latest copy.
  */
-export type Query = 'stats' | 'report';
+export type Query = 'stats' | 'report' | 'metrics' | 'alerts';
 
 /** Main → worker. */
 export type ToWorker =
@@ -29,6 +31,8 @@ export type ToWorker =
       packetRing?: number;
       /** Snapshot length of live capture, for the exported interface descriptions. */
       snaplen?: number;
+      /** Alert thresholds and severities (default DEFAULT_ALERTS_CONFIG). */
+      alerts?: AlertsConfig;
     }
   /** `frames` frames packed (frame-batch.ts) in the first `length` bytes of the transferred `buffer`. */
   | { type: 'frames'; buffer: ArrayBuffer; length: number; frames: number }
@@ -60,7 +64,9 @@ export type ToWorker =
   | { type: 'pcap'; id: number; request: PcapRequest }
   /** The next chunk of export `id`, or stop it. */
   | { type: 'pcap-pull'; id: number }
-  | { type: 'pcap-cancel'; id: number };
+  | { type: 'pcap-cancel'; id: number }
+  /** Acknowledge alert group `key`; answered as a `reply` with true, or false when no such group is held. */
+  | { type: 'ack'; id: number; key: string };
 
 /** Worker → main. */
 export type FromWorker =
@@ -82,4 +88,6 @@ export type FromWorker =
   | ({ type: 'views' } & PublishedViews)
   | { type: 'reply'; id: number; value: unknown; error?: string }
   /** A chunk of pcap export `id` (its buffer transferred); `done` without a chunk at the end. */
-  | { type: 'pcap-chunk'; id: number; chunk?: Uint8Array; done: boolean; error?: string };
+  | { type: 'pcap-chunk'; id: number; chunk?: Uint8Array; done: boolean; error?: string }
+  /** Alert groups that opened or came back (for the webhook). */
+  | { type: 'alerts'; notices: AlertNotice[] };

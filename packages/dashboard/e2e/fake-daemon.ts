@@ -62,6 +62,8 @@ export interface FakeDaemon {
   unsent(): number;
   /** Ids asked of `GET /api/record/:id`, in order. */
   recordRequests: number[];
+  /** Alert keys acknowledged with `POST /api/alerts/ack`, in order. */
+  ackRequests: string[];
   /** Closes every WebSocket (the page should reconnect). */
   kickClients(): void;
   /** Stops (true) or restarts record frames while snapshots go on, as a stalled stream would. */
@@ -327,6 +329,7 @@ export function fakeSnapshot(
   websocketDropped: number,
   clients: number,
   extraRows = 0,
+  acked: ReadonlyMap<string, number> = new Map(),
 ): SnapshotMessage {
   const searches = Math.floor(messages / 10);
   const missing = Math.floor(messages / 20);
@@ -361,6 +364,7 @@ export function fakeSnapshot(
     updates: Math.floor(messages / 10),
     updateRate: rate / 10,
     lastValue: value,
+    display: null,
     searchLatency: 0.0005,
     timeToFind: 0.0005,
     connectLatency: 0.0012,
@@ -389,7 +393,7 @@ export function fakeSnapshot(
       websocket: { clients, dropped: websocketDropped },
     },
     channels: [
-      channel('sim:double', 'DOUBLE', [3.14]),
+      channel('sim:double', 'DOUBLE', [3.14159], { display: { precision: 3, units: 'mm' } }),
       channel('sim:counter', 'LONG', [42]),
       channel(
         'sim:enum',
@@ -397,7 +401,11 @@ export function fakeSnapshot(
         { data: [1], metadata: { enumStrings: ['Off', 'On', 'Fault'] } },
         { subscriptions: 0, updates: 0, updateRate: null },
       ),
-      channel('sim:long', 'LONG', [7], { subscriptions: 0, updateRate: null }),
+      channel('sim:long', 'LONG', [7], {
+        subscriptions: 0,
+        updateRate: null,
+        display: { units: 'counts' },
+      }),
       channel(
         'sim:waveform',
         'DOUBLE',
@@ -486,7 +494,8 @@ export function fakeSnapshot(
     errors: [
       { time: now - 1, command: 'WriteNotifyResponse', pv: 'sim:long', src: SERVER, dst: CLIENT, detail: 'PUTFAIL' },
     ],
-    alerts: fakeAlerts(now, started, missing),
+    alerts: fakeAlerts(now, started, missing, acked),
+    alertTotals: fakeAlertTotals(fakeAlerts(now, started, missing, acked)),
     analysis: fakeAnalysis(now, started, missing),
   };
   for (let i = 0; i < extraRows; i++) {
@@ -621,34 +630,88 @@ export function fakeAnalysis(now: number, started: number, missing: number): Sna
 }
 
 /** The daemon's alerts for the analyses above, oldest first. */
-export function fakeAlerts(now: number, started: number, missing: number): SnapshotMessage['alerts'] {
+export function fakeAlerts(
+  now: number,
+  started: number,
+  missing: number,
+  acked: ReadonlyMap<string, number> = new Map(),
+): SnapshotMessage['alerts'] {
   const server = `${SERVER}:${SERVER_PORT}`;
-  return [
-    {
-      time: started,
-      kind: 'multi-path',
-      severity: 'info',
-      message: `sim:double is answered by ${server} (multi-path)`,
-    },
-    {
-      time: started + 0.001,
-      kind: 'duplicate-pv',
-      severity: 'error',
-      message: `sim:dup is answered by ${server}, ${OTHER_SERVER} (duplicate)`,
-    },
-    {
-      time: started + 1,
-      kind: 'beacon-restart',
-      severity: 'warn',
-      message: `${server}: beacon id went back from 41 to 0`,
-    },
-    {
-      time: now,
-      kind: 'search-storm',
-      severity: 'warn',
-      message: `sim:missing: ${missing} searches, never answered; rate ≥ 1/s`,
-    },
+  const group = (
+    kind: SnapshotMessage['alerts'][number]['kind'],
+    subject: string,
+    severity: 'info' | 'warn' | 'error',
+    firstSeen: number,
+    lastSeen: number,
+    count: number,
+    message: string,
+  ): SnapshotMessage['alerts'][number] => {
+    const key = `${kind} ${subject}`;
+    const at = acked.get(key);
+    return {
+      key,
+      kind,
+      subject,
+      severity,
+      message,
+      firstSeen,
+      lastSeen,
+      count,
+      acknowledged: at === undefined ? null : { at, count },
+    };
+  };
+  // As the daemon sorts them: most serious first, then open ones, then the latest.
+  const rows = [
+    group(
+      'duplicate-pv',
+      'sim:dup',
+      'error',
+      started + 0.001,
+      started + 0.001,
+      1,
+      `sim:dup is answered by 2 servers: ${server}, ${OTHER_SERVER}`,
+    ),
+    group(
+      'search-storm',
+      'sim:missing',
+      'warn',
+      started,
+      now,
+      missing,
+      `sim:missing searched 1.5/s over the last 60 s (limit 1/s)`,
+    ),
+    group('beacon-restart', server, 'warn', started + 1, now - 2, 98, `${server}: beacon id went back from 41 to 0`),
+    group(
+      'multi-path',
+      'sim:double',
+      'info',
+      started,
+      started,
+      1,
+      `sim:double is answered by ${server} over several paths`,
+    ),
   ];
+  const rank = { error: 0, warn: 1, info: 2 };
+  return rows.sort(
+    (a, b) =>
+      rank[a.severity] - rank[b.severity] ||
+      Number(a.acknowledged !== null) - Number(b.acknowledged !== null) ||
+      b.lastSeen - a.lastSeen,
+  );
+}
+
+/** The alert totals of a snapshot for the groups `alerts`. */
+export function fakeAlertTotals(alerts: SnapshotMessage['alerts']): SnapshotMessage['alertTotals'] {
+  const totals: SnapshotMessage['alertTotals'] = {
+    groups: { error: 0, warn: 0, info: 0 },
+    open: { error: 0, warn: 0, info: 0 },
+    forgotten: 0,
+  };
+  for (const a of alerts) {
+    totals.groups[a.severity] += 1;
+    if (a.acknowledged === null) totals.open[a.severity] += 1;
+  }
+  return totals;
 }
 
 /** The `search_storms` section of `/api/report` for the traffic above. */
@@ -747,6 +810,9 @@ export async function startFakeDaemon(opts: FakeDaemonOptions): Promise<FakeDaem
   const subscriptions: SubscribeFilter[] = [];
   const reportRequests: string[][] = [];
   const recordRequests: number[] = [];
+  const ackRequests: string[] = [];
+  /** Acknowledged alert keys and when: held like the daemon does, for every page. */
+  const acked = new Map<string, number>();
   const conns = new Set<Conn>();
 
   // The traffic repeats a pool of records serialised once, so the fixture can offer tens of thousands of
@@ -796,6 +862,22 @@ export async function startFakeDaemon(opts: FakeDaemonOptions): Promise<FakeDaem
       const r = heldRecord(id);
       if (r) json(res, 200, r);
       else json(res, 404, { error: `record ${id} is no longer held` });
+      return;
+    }
+    if (url.startsWith('/api/alerts/ack') && req.method === 'POST') {
+      let text = '';
+      req.on('data', (d: Buffer) => (text += d.toString()));
+      req.on('end', () => {
+        const key = (JSON.parse(text) as { key?: unknown }).key;
+        const known = new Set(fakeAlerts(0, 0, 0).map((a) => a.key));
+        if (typeof key !== 'string' || !known.has(key)) {
+          json(res, 404, { error: `no alert ${JSON.stringify(key)} is held` });
+          return;
+        }
+        ackRequests.push(key);
+        acked.set(key, Date.now() / 1000);
+        json(res, 200, { acknowledged: key });
+      });
       return;
     }
     if (url.startsWith('/api/report')) {
@@ -907,7 +989,9 @@ export async function startFakeDaemon(opts: FakeDaemonOptions): Promise<FakeDaem
     }
   }, tickMs);
   const snap = setInterval(() => {
-    const s = JSON.stringify(fakeSnapshot(Date.now() / 1000, started, messages, rate, dropped, conns.size, tableRows));
+    const s = JSON.stringify(
+      fakeSnapshot(Date.now() / 1000, started, messages, rate, dropped, conns.size, tableRows, acked),
+    );
     // As the daemon: a page still draining keeps only the newest snapshot (here: gets none this time).
     for (const c of conns) if (c.ws.readyState === c.ws.OPEN && c.ws.bufferedAmount < SNAPSHOT_BACKLOG) c.ws.send(s);
   }, 1000);
@@ -919,6 +1003,7 @@ export async function startFakeDaemon(opts: FakeDaemonOptions): Promise<FakeDaem
     subscriptions,
     reportRequests,
     recordRequests,
+    ackRequests,
     sent: () => sent,
     dropped: () => dropped,
     unsent: () => unsent,

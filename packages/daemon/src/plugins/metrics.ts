@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { DaemonModel } from '../model.js';
 import type { HubClientInfo, HubStats } from '../hub.js';
+import type { WebhookStats } from '../alerts/webhook.js';
 
 /** Options of the metrics plugin. */
 export interface MetricsOptions {
@@ -8,6 +9,8 @@ export interface MetricsOptions {
   hubStats: () => HubStats;
   /** Connected clients, for the per-client series. */
   hubClients?: () => HubClientInfo[];
+  /** The alert webhook's counters, when one is configured. */
+  webhookStats?: () => WebhookStats;
 }
 
 /** Escapes a Prometheus label value. */
@@ -16,7 +19,12 @@ function label(value: string): string {
 }
 
 /** Renders the daemon's counters in the Prometheus text exposition format (version 0.0.4). */
-export function renderMetrics(model: DaemonModel, hub: HubStats, clients: readonly HubClientInfo[] = []): string {
+export function renderMetrics(
+  model: DaemonModel,
+  hub: HubStats,
+  clients: readonly HubClientInfo[] = [],
+  webhook?: WebhookStats,
+): string {
   const stats = model.stats();
   const lines: string[] = [];
   const metric = (name: string, type: 'counter' | 'gauge', help: string, samples: [string, number][]): void => {
@@ -83,15 +91,36 @@ export function renderMetrics(model: DaemonModel, hub: HubStats, clients: readon
     [['', hub.overBudget]],
   );
   metric('ca_sharkd_websocket_frames_total', 'counter', 'WebSocket frames sent.', [['', hub.frames]]);
+  if (webhook !== undefined) {
+    metric('ca_sharkd_alert_webhook_alerts_total', 'counter', 'Alerts handed to the webhook, by outcome.', [
+      ['{outcome="sent"}', webhook.sent],
+      ['{outcome="failed"}', webhook.failed],
+      ['{outcome="dropped"}', webhook.dropped],
+    ]);
+    metric('ca_sharkd_alert_webhook_posts_total', 'counter', 'Webhook POST attempts, retries included.', [
+      ['', webhook.attempts],
+    ]);
+    metric('ca_sharkd_alert_webhook_queued', 'gauge', 'Alerts waiting to be POSTed.', [['', webhook.queued]]);
+  }
   metric('ca_sharkd_uptime_seconds', 'gauge', 'Seconds since the daemon started.', [['', model.health().uptime]]);
   return lines.join('\n') + '\n';
 }
 
 /** `/metrics` in Prometheus text format. */
-export const metricsPlugin: FastifyPluginAsync<MetricsOptions> = async (app, { model, hubStats, hubClients }) => {
-  app.get('/metrics', async (_request, reply) => {
+export const metricsPlugin: FastifyPluginAsync<MetricsOptions> = async (
+  app,
+  { model, hubStats, hubClients, webhookStats },
+) => {
+  app.get('/metrics', async (request, reply) => {
+    let perServer = '';
+    try {
+      perServer = (await model.metricsText?.()) ?? '';
+    } catch (err) {
+      // A busy or gone decoder costs the per-server series of this scrape, never the daemon's own.
+      request.log.warn({ err: (err as Error).message }, 'per-server metrics unavailable for this scrape');
+    }
     return reply
       .type('text/plain; version=0.0.4; charset=utf-8')
-      .send(renderMetrics(model, hubStats(), hubClients?.() ?? []));
+      .send(renderMetrics(model, hubStats(), hubClients?.() ?? [], webhookStats?.()) + perServer);
   });
 };

@@ -53,6 +53,7 @@ export function fakeModel(): DaemonModel {
         updates: 3,
         updateRate: 10,
         lastValue: [1.5],
+        display: { precision: 2, units: 'mm' },
         searchLatency: 0.001,
         timeToFind: 0.001,
         connectLatency: 0.002,

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { SnapshotMessage, WriteRow } from './contract.js';
+import type { AlertRow, SnapshotMessage, WriteRow } from './contract.js';
 import {
   alertSummary,
+  alertSummaryOf,
   analysisOf,
   formatList,
   describeAlerts,
@@ -121,17 +122,37 @@ describe('formatList', () => {
 });
 
 describe('alerts', () => {
-  it('counts by severity and names the worst', () => {
+  const row = (kind: AlertRow['kind'], severity: AlertRow['severity'], acknowledged = false): AlertRow => ({
+    key: `${kind} x`,
+    kind,
+    subject: 'x',
+    severity,
+    message: '',
+    firstSeen: 1,
+    lastSeen: 2,
+    count: 3,
+    acknowledged: acknowledged ? { at: 2, count: 3 } : null,
+  });
+  it('counts open groups by severity and names the worst', () => {
     const s = alertSummary([
-      { time: 1, kind: 'search-storm', severity: 'warn', message: '' },
-      { time: 2, kind: 'duplicate-pv', severity: 'error', message: '' },
-      { time: 3, kind: 'multi-path', severity: 'info', message: '' },
-      { time: 4, kind: 'search-storm', severity: 'warn', message: '' },
+      row('search-storm', 'warn'),
+      row('duplicate-pv', 'error'),
+      row('multi-path', 'info'),
+      row('search-client', 'warn'),
+      row('capture-drops', 'error', true),
     ]);
     expect(s).toEqual({ total: 4, error: 1, warn: 2, info: 1, worst: 'error' });
     expect(describeAlerts(s)).toBe('4 alerts (1 error, 2 warn, 1 info)');
-    expect(alertSummary([{ time: 1, kind: 'x', severity: 'info', message: '' }]).worst).toBe('info');
+    expect(alertSummary([row('multi-path', 'info')]).worst).toBe('info');
     expect(describeAlerts(alertSummary([]))).toBe('no alerts');
+    // The daemon's totals win: they count groups beyond the list it sends.
+    expect(alertSummaryOf({ alerts: [], alertTotals: { open: { error: 0, warn: 7, info: 1 } } })).toEqual({
+      total: 8,
+      error: 0,
+      warn: 7,
+      info: 1,
+      worst: 'warn',
+    });
     expect(severityClass('bogus')).toBe('info');
   });
 });

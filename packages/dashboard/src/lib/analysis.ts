@@ -107,12 +107,35 @@ export function severityOf(v: unknown): Severity {
   return v === 'error' || v === 'warn' ? v : 'info';
 }
 
-/** Counts alerts by severity. */
+/** Counts open (unacknowledged) alert groups by severity. */
 export function alertSummary(alerts: readonly AlertRow[] | null | undefined): AlertSummary {
   const s: AlertSummary = { total: 0, error: 0, warn: 0, info: 0, worst: null };
   for (const a of alerts ?? []) {
+    if (a.acknowledged != null) continue;
     s[severityOf(a.severity)]++;
     s.total++;
+  }
+  s.worst = SEVERITIES.find((k) => s[k] > 0) ?? null;
+  return s;
+}
+
+/**
+ * Open alert groups by severity: the daemon's totals when the snapshot has them (they count groups beyond
+ * the list it sends), else counted from the list.
+ */
+export function alertSummaryOf(
+  snapshot:
+    | { alerts?: readonly AlertRow[] | null; alertTotals?: { open?: Partial<Record<Severity, unknown>> } }
+    | null
+    | undefined,
+): AlertSummary {
+  const open = snapshot?.alertTotals?.open;
+  if (open === undefined) return alertSummary(snapshot?.alerts);
+  const s: AlertSummary = { total: 0, error: 0, warn: 0, info: 0, worst: null };
+  for (const k of SEVERITIES) {
+    const n = open[k];
+    s[k] = typeof n === 'number' && n > 0 ? n : 0;
+    s.total += s[k];
   }
   s.worst = SEVERITIES.find((k) => s[k] > 0) ?? null;
   return s;

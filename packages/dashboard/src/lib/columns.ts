@@ -52,7 +52,12 @@ export const channelColumns: Column<ChannelRow>[] = [
     text: (c) => (c.updateRate === null ? '' : formatRate(c.updateRate)),
     title: 'Monitor updates per second',
   },
-  { key: 'value', label: 'Last value', mono: true, text: (c) => formatLastValue(c.lastValue, 6, c.count) },
+  {
+    key: 'value',
+    label: 'Last value',
+    mono: true,
+    text: (c) => formatLastValue(c.lastValue, 6, c.count, c.display, c.nativeType),
+  },
   {
     key: 'search',
     label: 'Search',

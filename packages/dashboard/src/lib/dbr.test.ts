@@ -102,10 +102,19 @@ describe('small formats', () => {
 describe('formatLastValue', () => {
   it('reads bare values and decoded DBRs', () => {
     expect(formatLastValue([1.5])).toBe('1.5');
-    expect(formatLastValue({ data: [2], metadata: { enumStrings: ['Off', 'On', 'Fault'] } })).toBe('2 (Fault)');
+    expect(formatLastValue({ data: [2], metadata: { enumStrings: ['Off', 'On', 'Fault'] } })).toBe('Fault');
     expect(formatLastValue({ data: [3.14159], metadata: { precision: 3, units: 'mm' } })).toBe('3.142 mm');
     expect(formatLastValue(null)).toBe('');
     expect(formatLastValue([1, 2, 3, 4, 5, 6, 7, 8], 4, 1000)).toBe('[1000] 1, 2, 3, …');
     expect(formatLastValue([1, 2], 6, 2)).toBe('[2] 1, 2');
+  });
+
+  it("uses what the daemon learnt of the channel: precision, units, enum strings, FLOAT's own digits", () => {
+    const f = Math.fround(42.26);
+    expect(formatLastValue([f], 6, 1, null, 'FLOAT')).toBe('42.26');
+    expect(formatLastValue([f], 6, 1, null, 'DOUBLE')).toBe('42.2599983215332');
+    expect(formatLastValue([f], 6, 1, { precision: 1, units: 'degC' }, 'FLOAT')).toBe('42.3 degC');
+    expect(formatLastValue([0], 6, 1, { enumStrings: ['Off', 'On'] }, 'ENUM')).toBe('Off');
+    expect(formatLastValue([f, f], 6, 2, { units: 'mm' }, 'FLOAT')).toBe('[2] 42.26, 42.26 mm');
   });
 });

@@ -12,6 +12,7 @@ import {
   formatValue,
   metadataField,
   valueFormatOf,
+  type ValueFormat,
 } from '@ca-shark/analysis/summary';
 
 // Value, alarm, status, access and DBR type formatting is shared with the daemon's live records.
@@ -25,6 +26,8 @@ export {
   formatAlarm,
   formatScalar,
   formatValue,
+  isFloat32Type,
+  shortestFloat32,
   valueFormatOf,
   type EcaStatus,
   type ValueFormat,
@@ -204,11 +207,24 @@ export function formatRate(n: unknown): string {
  * A channel's last value as the daemon sends it: a bare value or array, or a decoded DBR
  * (`{data, metadata}`), shown with its enum string and units when the metadata has them. `count` is
  * the channel's element count: the daemon trims long arrays, and the count shown must stay the real one.
+ * `display` is what the daemon learnt of the channel from GR/CTRL replies (precision, units, enum
+ * strings); `nativeType` `FLOAT` prints values in their shortest float32 form.
  */
-export function formatLastValue(v: unknown, maxElements = 6, count?: number | null): string {
+export function formatLastValue(
+  v: unknown,
+  maxElements = 6,
+  count?: number | null,
+  display?: ValueFormat | null,
+  nativeType?: string | null,
+): string {
   if (v === undefined || v === null) return '';
   const data = isRecord(v) && 'data' in v ? v.data : v;
-  const opts = { ...(isRecord(v) && 'data' in v ? valueFormatOf(v.metadata) : {}), maxElements };
+  const opts: ValueFormat = {
+    float32: nativeType === 'FLOAT',
+    ...display,
+    ...(isRecord(v) && 'data' in v ? valueFormatOf(v.metadata) : {}),
+    maxElements,
+  };
   if (Array.isArray(data) && typeof count === 'number' && count > data.length && data.length > 0) {
     const shown = data.slice(0, Math.min(data.length, Math.max(1, maxElements - 1))).map((x) => formatScalar(x, opts));
     return `[${count}] ${shown.join(', ')}, …`;
