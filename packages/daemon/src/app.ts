@@ -7,6 +7,7 @@ import { DEFAULT_DASHBOARD_DIR, dashboardPlugin } from './plugins/dashboard.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { recordPlugin } from './plugins/record.js';
 import { securityPlugin } from './plugins/security.js';
+import { seriesPlugin } from './plugins/series.js';
 import { type SubscriptionFilter, wsPlugin } from './plugins/ws.js';
 
 /** Everything {@link buildApp} needs; the server module wires real capture into it, tests pass their own. */
@@ -59,6 +60,7 @@ export async function buildApp<R, F = SubscriptionFilter>(options: AppOptions<R,
   });
   await app.register(apiPlugin, { model: options.model });
   await app.register(recordPlugin, { model: options.model });
+  await app.register(seriesPlugin, { model: options.model });
   await app.register(metricsPlugin, {
     model: options.model,
     hubStats: () => options.hub.stats(),

@@ -218,6 +218,9 @@ port.on('message', (message: ToWorker) => {
       });
       break;
     }
+    case 'series':
+      post({ type: 'reply', id: message.id, value: engine?.seriesText(message.request) ?? null });
+      break;
     case 'hold':
       Atomics.wait(new Int32Array(message.gate), 0, 0);
       break;

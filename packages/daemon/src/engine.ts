@@ -31,6 +31,7 @@ import {
 } from './aggregates.js';
 import type { DaemonModel, ReportOptions, TableName, ViewText } from './model.js';
 import { cutReport } from './report-cut.js';
+import { type SeriesLimits, type SeriesRequest, SeriesStore } from './series.js';
 import type { CaptureCounters, SourceDescription, SourceProblem, SourceSink } from './sources/types.js';
 import type {
   AlertView,
@@ -115,6 +116,8 @@ export interface EngineOptions {
   apiRows?: number;
   /** Wall clock in ms (tests). */
   now?: () => number;
+  /** Bounds of the chart series (see series.ts). */
+  series?: Partial<SeriesLimits>;
 }
 
 /** Beacon history of one server for the period estimate. */
@@ -206,6 +209,8 @@ export class Engine implements DaemonModel, SourceSink {
   private problems = 0;
   private readonly rate = new RateMeter();
   private readonly latencies = new ServerLatencies();
+  /** Per-IOC, per-client and per-PV time series for the charts. */
+  private readonly series: SeriesStore;
   /** Channels (one per circuit and CID) with their activity, and the closed ones' history. */
   private readonly channelTable = new ChannelTable();
   /** Search replies waiting for the channel creation they lead to. */
@@ -237,6 +242,7 @@ export class Engine implements DaemonModel, SourceSink {
     this.startedAt = this.now();
     this.snapshotRows = options.snapshotRows ?? 500;
     this.apiRows = options.apiRows ?? 10_000;
+    this.series = new SeriesStore(options.series);
     this.decoder = createDecoder({
       ...options.decoder,
       keepBytes: true,
@@ -318,6 +324,7 @@ export class Engine implements DaemonModel, SourceSink {
       if (kind !== undefined) this.latencies.add(record.server, kind, record.latency);
     }
     this.channelActivity(record);
+    this.series.add(record);
     if (cmd.name === 'Beacon' && record.server !== undefined) {
       const track = this.beacons.get(record.server);
       if (track === undefined) this.beacons.set(record.server, { last: record.timestamp, periods: [] });
@@ -813,6 +820,20 @@ export class Engine implements DaemonModel, SourceSink {
     }
   }
 
+  /** A chart series, the top talkers or the tracked keys (see series.ts) as JSON text. */
+  seriesText(request: SeriesRequest): string {
+    return JSON.stringify(this.series.answer(request));
+  }
+
+  /** Connected channels per server endpoint, sampled into the IOC series when views are published. */
+  private sampleSeriesChannels(): void {
+    const counts = new Map<string, number>();
+    for (const ch of this.decoder.state.channels.values()) {
+      if (ch.server !== null && ch.status === 'connected') counts.set(ch.server, (counts.get(ch.server) ?? 0) + 1);
+    }
+    this.series.sampleChannels(counts);
+  }
+
   tableText(name: TableName): ViewText {
     return { text: JSON.stringify(this.table(name)), time: this.wallTime() };
   }
@@ -838,6 +859,7 @@ export class Engine implements DaemonModel, SourceSink {
    */
   snapshotBody(): Omit<SnapshotView, 'type' | 'time' | 'stats'> {
     const n = this.snapshotRows;
+    this.sampleSeriesChannels();
     // One pass of the analyses for the alerts and the analysis panel together.
     const report = this.analyzer.report([
       'search_storms',

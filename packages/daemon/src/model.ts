@@ -1,3 +1,4 @@
+import type { SeriesRequest } from './series.js';
 import type { HealthView, SourceView, StatsView } from './views.js';
 
 /** The tables the API serves (`/api/<name>`). */
@@ -50,4 +51,9 @@ export interface DaemonModel {
    * A model without it holds no records (`/api/record/:id` answers 404).
    */
   record?(id: number): string | undefined | Promise<string | undefined>;
+  /**
+   * JSON text of a chart series, the top talkers or the tracked keys (see series.ts). A model without it
+   * keeps no series (`/api/series/*` and `/api/talkers` answer 404).
+   */
+  seriesText?(request: SeriesRequest): string | Promise<string>;
 }

@@ -10,6 +10,7 @@ import type { Hub } from './hub.js';
 import type { DaemonModel, ReportOptions, TableName, ViewText } from './model.js';
 import type { SubscriptionFilter } from './plugins/ws.js';
 import type { RecordRingOptions } from './record-ring.js';
+import type { SeriesRequest } from './series.js';
 import { SharedResults } from './shared-results.js';
 import { type Source, type SourceProblem, type SourceSink, inputLabel, isPullSource } from './sources/types.js';
 import { type HealthView, type SourceView, type StatsView, emptySnapshot } from './views.js';
@@ -423,6 +424,13 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     const ids = new Float64Array(records.length);
     for (let i = 0; i < records.length; i++) ids[i] = wireRecordId(records[i]);
     this.post({ type: 'sent', ids }, [ids.buffer]);
+  }
+
+  /** JSON text of a chart series or the top talkers, computed by the worker (see series.ts). */
+  async seriesText(request: SeriesRequest): Promise<string> {
+    const text = await this.ask<string | null>(`series ${request.what}`, (id) => ({ type: 'series', id, request }));
+    if (text === null) throw new Error('decoder not started');
+    return text;
   }
 
   /** The full JSON text of streamed record `id`, or undefined when the ring no longer holds it. */

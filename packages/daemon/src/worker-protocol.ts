@@ -5,6 +5,7 @@ import type { SubscriptionFilter } from './plugins/ws.js';
 import type { RecordRingOptions } from './record-ring.js';
 import type { CaptureCounters, SourceDescription } from './sources/types.js';
 import type { ReportOptions } from './model.js';
+import type { SeriesRequest } from './series.js';
 import type { StatsView } from './views.js';
 import type { PublishedViews } from './views-publisher.js';
 
@@ -49,7 +50,9 @@ export type ToWorker =
   /** Ids of records the hub sent to clients (kept for longer, see StreamedRecords). */
   | { type: 'sent'; ids: Float64Array }
   /** The full JSON text of streamed record `record` (its id), answered as a `reply` with null when gone. */
-  | { type: 'record'; id: number; record: number };
+  | { type: 'record'; id: number; record: number }
+  /** A chart series or the top talkers (series.ts), answered as a `reply` with their JSON text. */
+  | { type: 'series'; id: number; request: SeriesRequest };
 
 /** Worker → main. */
 export type FromWorker =
