@@ -73,7 +73,7 @@ describe('SeriesStore', () => {
     const s = new SeriesStore();
     for (let i = 0; i < 1000; i++) s.add(rec({ t: T0 + i, server: IOC }));
     const now = T0 + 999;
-    const recent = s.series('ioc', IOC, { from: now - 59, to: now });
+    const recent = s.series('ioc', IOC, { last: 59 });
     expect(recent.step).toBe(1);
     expect(recent.fields.messages).toEqual(new Array(60).fill(1));
     const old = s.series('ioc', IOC, { from: T0, to: now });

@@ -352,10 +352,14 @@ export interface TalkerLists {
   byBytes: TalkerRow[];
 }
 
-/** A time range asked for; absent ends: the last 10 minutes up to the newest record. */
+/**
+ * A time range asked for, in capture time: `from`/`to` (Unix seconds), or the `last` seconds up to `to`;
+ * absent ends: the last 10 minutes up to the newest record.
+ */
 export interface SeriesRange {
   from?: number;
   to?: number;
+  last?: number;
 }
 
 /** What the API asks the store (crosses from the main thread to the worker). */
@@ -534,7 +538,7 @@ export class SeriesStore {
   private window(range: SeriesRange): { tier: number; first: number; last: number } {
     const now = Number.isNaN(this.now) ? 0 : this.now;
     const to = Math.min(range.to ?? now, now);
-    const from = Math.min(range.from ?? to - DEFAULT_RANGE_SECONDS, to);
+    const from = Math.min(range.from ?? to - (range.last ?? DEFAULT_RANGE_SECONDS), to);
     let tier = 0;
     while (tier < SERIES_TIERS.length - 1) {
       const { step, slots } = SERIES_TIERS[tier];

@@ -9,10 +9,11 @@ export interface SeriesOptions {
 
 const errorSchema = { type: 'object', properties: { error: { type: 'string' } } } as const;
 
-/** `from` / `to`: capture time in Unix seconds. */
+/** `from` / `to`: capture time in Unix seconds; `last`: seconds up to `to` (or the newest record). */
 const rangeProperties = {
   from: { type: 'number', minimum: 0 },
   to: { type: 'number', minimum: 0 },
+  last: { type: 'number', exclusiveMinimum: 0 },
 } as const;
 
 const SERIES_KINDS = ['ioc', 'pv', 'client'] as const;
@@ -21,8 +22,12 @@ type SeriesKind = (typeof SERIES_KINDS)[number];
 /** At most this many talkers per list. */
 const MAX_TALKERS = 100;
 
-function range(q: { from?: number; to?: number }): SeriesRange {
-  return { ...(q.from !== undefined ? { from: q.from } : {}), ...(q.to !== undefined ? { to: q.to } : {}) };
+function range(q: SeriesRange): SeriesRange {
+  return {
+    ...(q.from !== undefined ? { from: q.from } : {}),
+    ...(q.to !== undefined ? { to: q.to } : {}),
+    ...(q.last !== undefined ? { last: q.last } : {}),
+  };
 }
 
 /**
@@ -45,7 +50,7 @@ export const seriesPlugin: FastifyPluginAsync<SeriesOptions> = async (app, { mod
   app.get('/api/series', { schema: { response: { 404: errorSchema, 503: errorSchema } } }, async (_request, reply) =>
     answer(reply, { what: 'keys' }),
   );
-  app.get<{ Params: { kind: SeriesKind }; Querystring: { key: string; from?: number; to?: number } }>(
+  app.get<{ Params: { kind: SeriesKind }; Querystring: { key: string } & SeriesRange }>(
     '/api/series/:kind',
     {
       schema: {
@@ -66,7 +71,7 @@ export const seriesPlugin: FastifyPluginAsync<SeriesOptions> = async (app, { mod
     async (request, reply) =>
       answer(reply, { what: request.params.kind, key: request.query.key, ...range(request.query) }),
   );
-  app.get<{ Querystring: { from?: number; to?: number; limit?: number } }>(
+  app.get<{ Querystring: SeriesRange & { limit?: number } }>(
     '/api/talkers',
     {
       schema: {
