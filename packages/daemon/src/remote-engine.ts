@@ -12,6 +12,8 @@ import type { SubscriptionFilter } from './plugins/ws.js';
 import type { RecordRingOptions } from './record-ring.js';
 import type { SeriesRequest } from './series.js';
 import { SharedResults } from './shared-results.js';
+import type { PcapRequest } from './pcap-export.js';
+import { PcapStreams } from './pcap-route.js';
 import { type Source, type SourceProblem, type SourceSink, inputLabel, isPullSource } from './sources/types.js';
 import { type HealthView, type SourceView, type StatsView, emptySnapshot } from './views.js';
 import type { FromWorker, Query, ToWorker } from './worker-protocol.js';
@@ -35,6 +37,10 @@ export interface RemoteEngineOptions {
   maxInFlightBytes?: number;
   /** Bounds of the ring of streamed records kept for `GET /api/record/:id` (default DEFAULT_RECORD_RING). */
   recordRing?: Partial<RecordRingOptions>;
+  /** Bytes of the raw packet ring behind `/api/pcap` (0: none; default 256 MiB). */
+  packetRing?: number;
+  /** Snapshot length of live capture (named in exported interface descriptions). */
+  snaplen?: number;
   /**
    * File and stdin: frame bytes handed to the worker and not yet decoded beyond which the source is paused
    * (see {@link SourceSink.waitForRoom}) until the worker catches up. Nothing is dropped. Default 8 MiB:
@@ -98,6 +104,13 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   private readonly tables = new Map<TableName, ViewText>();
   /** Worker time the last publication of views took (ms). */
   private lastViewsCostMs = 0;
+  /** pcap exports in progress (`/api/pcap`). */
+  private readonly pcapStreams = new PcapStreams(
+    (id, request) => this.post({ type: 'pcap', id, request }),
+    (id) => this.post({ type: 'pcap-pull', id }),
+    (id) => this.post({ type: 'pcap-cancel', id }),
+  );
+  private readonly keepsPackets: boolean;
   private readyResolve!: () => void;
   private readonly readyPromise = new Promise<void>((resolve) => (this.readyResolve = resolve));
 
@@ -129,6 +142,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
         p.reject(new Error(`decoding worker exited (${code})`));
       }
       this.pending.clear();
+      this.pcapStreams.failAll(`decoding worker exited (${code})`);
     });
     this.post({
       type: 'init',
@@ -137,7 +151,10 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       tty: process.stderr.isTTY === true,
       description: this.input.description,
       ...(options.recordRing !== undefined ? { recordRing: options.recordRing } : {}),
+      ...(options.packetRing !== undefined ? { packetRing: options.packetRing } : {}),
+      ...(options.snaplen !== undefined ? { snaplen: options.snaplen } : {}),
     });
+    this.keepsPackets = options.packetRing !== 0;
     // Messages reach the worker in order: a subscription applies to every batch posted after it.
     this.hub.attach({
       add: (id, filter) => this.post({ type: 'subscribe', id, filter }),
@@ -150,27 +167,31 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       }
       this.postedBytes += length;
       // A client that connected since the last timer tick must not miss the records of these frames.
-      this.updateWanted();
+      this.updateDemand();
       this.post({ type: 'frames', buffer, length, frames }, [buffer]);
     });
     this.batchTimer = setInterval(() => {
-      this.updateWanted();
+      this.updateDemand();
       this.packer.flush();
     }, options.batchMs ?? 10);
     this.batchTimer.unref();
   }
 
-  private wantAll = false;
+  /** The demand last told to the worker (its JSON text). */
+  private demand = '';
 
   /**
-   * Tells the worker whether every record is wanted (a WebSocket client subscribed to everything, or a
-   * record listener); otherwise it sends only records a subscription keeps.
+   * Tells the worker how many records per second each stream is read at most (see Hub.demand): it samples
+   * down to that before serialising. A record listener takes every record.
    */
-  private updateWanted(): void {
-    const all = this.hub.wantsEverything || this.listeners.length > 0;
-    if (all === this.wantAll) return;
-    this.wantAll = all;
-    this.post({ type: 'wanted', all });
+  private updateDemand(): void {
+    const demand = this.hub.demand();
+    const everything = this.listeners.length > 0 ? Infinity : demand.everything;
+    const subscriptions = [...demand.subscriptions];
+    const key = JSON.stringify([everything === Infinity ? 'all' : everything, subscriptions]);
+    if (key === this.demand) return;
+    this.demand = key;
+    this.post({ type: 'demand', everything, subscriptions });
   }
 
   private post(message: ToWorker, transfer: ArrayBuffer[] = []): void {
@@ -180,7 +201,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   private onMessage(m: FromWorker): void {
     switch (m.type) {
       case 'records':
-        this.hub.publish(m.items, m.matches);
+        this.hub.publish(m.items, m.matches, m.matched);
         for (const l of this.listeners) for (const item of m.items) l(item);
         break;
       case 'decoded':
@@ -204,6 +225,9 @@ export class RemoteEngine implements DaemonModel, SourceSink {
           else if (held !== undefined) this.tables.set(name, { text: held.text, time: view.time });
         }
         this.lastViewsCostMs = m.costMs;
+        break;
+      case 'pcap-chunk':
+        this.pcapStreams.chunk(m);
         break;
       case 'reply': {
         const p = this.pending.get(m.id);
@@ -240,6 +264,14 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     });
   }
 
+  /**
+   * The pcapng chunks of the packets of the held messages matching `request` (`GET /api/pcap`), or
+   * undefined when the daemon keeps no packets.
+   */
+  pcap(request: PcapRequest): AsyncIterable<Uint8Array> | undefined {
+    return this.keepsPackets ? this.pcapStreams.open(request) : undefined;
+  }
+
   /** Resolves once the worker has loaded and its decoder takes frames. */
   ready(): Promise<void> {
     return this.readyPromise;
@@ -248,7 +280,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   /** Calls `listener` with the JSON text of every record (tests, benchmarks). */
   onRecord(listener: (record: WireRecord) => void): void {
     this.listeners.push(listener);
-    this.updateWanted();
+    this.updateDemand();
   }
 
   /** True once the source ended and the worker decoded everything before the end. */

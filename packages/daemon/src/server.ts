@@ -116,6 +116,8 @@ export async function startDaemon(
     logLevel: config.logLevel,
     decoder: { serverPort: config.serverPort, repeaterPort: config.repeaterPort, keepBytes: true },
     ...(options.recordRing !== undefined ? { recordRing: options.recordRing } : {}),
+    ...(config.packetRing !== undefined ? { packetRing: config.packetRing } : {}),
+    ...(config.snaplen !== undefined ? { snaplen: config.snaplen } : config.mode === 'live' ? { snaplen: 262144 } : {}),
     ...options.engine,
   });
   try {
