@@ -98,10 +98,16 @@ export const clientColumns: Column<ClientRow>[] = [
     label: 'Circuits',
     numeric: true,
     sortValue: (c) => c.circuits,
-    text: (c) => String(c.circuits),
+    text: (c) => formatCount(c.circuits),
     cellTitle: (c) => c.circuitEndpoints.join('\n'),
   },
-  { key: 'channels', label: 'Channels', numeric: true, sortValue: (c) => c.channels, text: (c) => String(c.channels) },
+  {
+    key: 'channels',
+    label: 'Channels',
+    numeric: true,
+    sortValue: (c) => c.channels,
+    text: (c) => formatCount(c.channels),
+  },
   {
     key: 'searches',
     label: 'Searches',
