@@ -10,6 +10,7 @@ import { metricsPlugin } from './plugins/metrics.js';
 import { recordPlugin } from './plugins/record.js';
 import { type PcapModel, pcapPlugin } from './pcap-route.js';
 import { securityPlugin } from './plugins/security.js';
+import { seriesPlugin } from './plugins/series.js';
 import { type SubscriptionFilter, wsPlugin } from './plugins/ws.js';
 
 /** Everything {@link buildApp} needs; the server module wires real capture into it, tests pass their own. */
@@ -65,6 +66,7 @@ export async function buildApp<R, F = SubscriptionFilter>(options: AppOptions<R,
   });
   await app.register(apiPlugin, { model: options.model });
   await app.register(recordPlugin, { model: options.model });
+  await app.register(seriesPlugin, { model: options.model });
   await app.register(pcapPlugin, { model: options.model });
   await app.register(alertsPlugin, { model: options.model });
   await app.register(metricsPlugin, {

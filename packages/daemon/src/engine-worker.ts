@@ -308,6 +308,9 @@ port.on('message', (message: ToWorker) => {
       });
       break;
     }
+    case 'series':
+      post({ type: 'reply', id: message.id, value: engine?.seriesText(message.request) ?? null });
+      break;
     case 'pcap':
       exports.start(message.id, message.request);
       break;

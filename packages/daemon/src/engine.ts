@@ -41,6 +41,7 @@ import type { AlertsConfig } from './alerts/config.js';
 import { cutReport } from './report-cut.js';
 import { ServerMetrics } from './server-metrics.js';
 import { type ChannelDisplay, learnDisplay } from './channel-display.js';
+import { type SeriesLimits, type SeriesRequest, SeriesStore } from './series.js';
 import type { CaptureCounters, SourceDescription, SourceProblem, SourceSink } from './sources/types.js';
 import type {
   ChannelView,
@@ -127,6 +128,8 @@ export interface EngineOptions {
   apiRows?: number;
   /** Wall clock in ms (tests). */
   now?: () => number;
+  /** Bounds of the chart series (see series.ts). */
+  series?: Partial<SeriesLimits>;
   /** Sees the frames and packet events on their way to the decoder (the packet ring, packet-ring.ts). */
   packets?: PacketTap;
   /** Alert thresholds and severities (default DEFAULT_ALERTS_CONFIG). */
@@ -244,6 +247,8 @@ export class Engine implements DaemonModel, SourceSink {
   private problems = 0;
   private readonly rate = new RateMeter();
   private readonly latencies = new ServerLatencies();
+  /** Per-IOC, per-client and per-PV time series for the charts. */
+  private readonly series: SeriesStore;
   /** Channels (one per circuit and CID) with their activity, and the closed ones' history. */
   private readonly channelTable = new ChannelTable();
   /** Search replies waiting for the channel creation they lead to. */
@@ -280,6 +285,7 @@ export class Engine implements DaemonModel, SourceSink {
     this.snapshotRows = options.snapshotRows ?? 500;
     this.apiRows = options.apiRows ?? 10_000;
     this.alerts = new EngineAlerts(options.alerts, options.onAlert);
+    this.series = new SeriesStore(options.series);
     this.decoder = createDecoder({
       ...options.decoder,
       keepBytes: true,
@@ -387,6 +393,7 @@ export class Engine implements DaemonModel, SourceSink {
       const search = this.decoder.state.searches.get(`${record.client}/${cmd.cid}`);
       this.alerts.search(record.pv, record.client, record.timestamp, search !== undefined && search.requests > 1);
     }
+    this.series.add(record);
     if (cmd.name === 'Beacon' && record.server !== undefined) {
       const track = this.beacons.get(record.server);
       if (track === undefined) this.beacons.set(record.server, { last: record.timestamp, periods: [] });
@@ -902,6 +909,20 @@ export class Engine implements DaemonModel, SourceSink {
     }
   }
 
+  /** A chart series, the top talkers or the tracked keys (see series.ts) as JSON text. */
+  seriesText(request: SeriesRequest): string {
+    return JSON.stringify(this.series.answer(request));
+  }
+
+  /** Connected channels per server endpoint, sampled into the IOC series when views are published. */
+  private sampleSeriesChannels(): void {
+    const counts = new Map<string, number>();
+    for (const ch of this.decoder.state.channels.values()) {
+      if (ch.server !== null && ch.status === 'connected') counts.set(ch.server, (counts.get(ch.server) ?? 0) + 1);
+    }
+    this.series.sampleChannels(counts);
+  }
+
   tableText(name: TableName): ViewText {
     return { text: JSON.stringify(this.table(name)), time: this.wallTime() };
   }
@@ -932,6 +953,7 @@ export class Engine implements DaemonModel, SourceSink {
   /** {@link Engine.snapshotBody} in steps. */
   *snapshotBodySteps(): Steps<Omit<SnapshotView, 'type' | 'time' | 'stats'>> {
     const n = this.snapshotRows;
+    this.sampleSeriesChannels();
     // One pass of the analyses for the alerts and the analysis panel together.
     const report = yield* this.analyzer.reportSteps([
       ...ALERT_SECTIONS,

@@ -28,3 +28,4 @@ export { DemoSource } from './sources/demo.js';
 export { originAllowed } from './plugins/security.js';
 export { parseSubscription, type SubscriptionFilter } from './plugins/ws.js';
 export type * from './views.js';
+export type { SeriesView, TalkersView, TalkerLists, TalkerRow, SeriesKeysView, SeriesRequest } from './series.js';

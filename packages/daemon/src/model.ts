@@ -1,3 +1,4 @@
+import type { SeriesRequest } from './series.js';
 import type { HealthView, SourceView, StatsView } from './views.js';
 
 /** The tables the API serves (`/api/<name>`). */
@@ -59,4 +60,9 @@ export interface DaemonModel {
   alertsText?(): string | Promise<string>;
   /** Further Prometheus families for `/metrics` (per-server series), in the text format. */
   metricsText?(): string | Promise<string>;
+  /**
+   * JSON text of a chart series, the top talkers or the tracked keys (see series.ts). A model without it
+   * keeps no series (`/api/series/*` and `/api/talkers` answer 404).
+   */
+  seriesText?(request: SeriesRequest): string | Promise<string>;
 }

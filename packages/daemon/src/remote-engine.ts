@@ -12,6 +12,7 @@ import type { Hub } from './hub.js';
 import type { DaemonModel, ReportOptions, TableName, ViewText } from './model.js';
 import type { SubscriptionFilter } from './plugins/ws.js';
 import type { RecordRingOptions } from './record-ring.js';
+import type { SeriesRequest } from './series.js';
 import { SharedResults } from './shared-results.js';
 import type { PcapRequest } from './pcap-export.js';
 import { PcapStreams } from './pcap-route.js';
@@ -490,6 +491,13 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   /** Acknowledges alert group `key` in the worker; false when it holds no such group. */
   acknowledgeAlert(key: string): Promise<boolean> {
     return this.ask<boolean>('ack', (id) => ({ type: 'ack', id, key }));
+  }
+
+  /** JSON text of a chart series or the top talkers, computed by the worker (see series.ts). */
+  async seriesText(request: SeriesRequest): Promise<string> {
+    const text = await this.ask<string | null>(`series ${request.what}`, (id) => ({ type: 'series', id, request }));
+    if (text === null) throw new Error('decoder not started');
+    return text;
   }
 
   /** The full JSON text of streamed record `id`, or undefined when the ring no longer holds it. */

@@ -8,6 +8,7 @@ import type { RecordRingOptions } from './record-ring.js';
 import type { PcapRequest } from './pcap-export.js';
 import type { CaptureCounters, SourceDescription } from './sources/types.js';
 import type { ReportOptions } from './model.js';
+import type { SeriesRequest } from './series.js';
 import type { StatsView } from './views.js';
 import type { PublishedViews } from './views-publisher.js';
 
@@ -60,6 +61,8 @@ export type ToWorker =
   | { type: 'sent'; ids: Float64Array }
   /** The full JSON text of streamed record `record` (its id), answered as a `reply` with null when gone. */
   | { type: 'record'; id: number; record: number }
+  /** A chart series or the top talkers (series.ts), answered as a `reply` with their JSON text. */
+  | { type: 'series'; id: number; request: SeriesRequest }
   /** Starts pcap export `id` (pcap-export.ts); the worker answers with its first `pcap-chunk`. */
   | { type: 'pcap'; id: number; request: PcapRequest }
   /** The next chunk of export `id`, or stop it. */

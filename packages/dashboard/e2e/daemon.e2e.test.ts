@@ -3,41 +3,21 @@
  * search storm for missing PVs) on lo, serves the built page, and the page is driven in headless
  * Chromium. Needs root (live capture); skipped otherwise. Screenshots of every view go to test-results/.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { CHROMIUM_PATH, PACKAGE_DIR, artefact, buildDashboard, freePort, launchBrowser, rowPvs } from './browser.js';
+import { CHROMIUM_PATH, artefact, buildDashboard, launchBrowser, rowPvs } from './browser.js';
+import { DaemonProcess, daemonAvailable } from './daemon-process.js';
 
-const REPO = resolve(PACKAGE_DIR, '../..');
-const DAEMON_MAIN = resolve(REPO, 'packages/daemon/src/main.ts');
-const canRun = process.getuid?.() === 0 && existsSync(CHROMIUM_PATH) && existsSync(DAEMON_MAIN);
+const canRun = process.getuid?.() === 0 && existsSync(CHROMIUM_PATH) && daemonAvailable;
 
-let daemon: ChildProcess | undefined;
-let daemonLog = '';
+let daemon: DaemonProcess | undefined;
 let base = '';
 let browser: Browser;
 let page: Page;
 const pageErrors: string[] = [];
 /** Content-Security-Policy violations, from the page's event and from Chromium's console (page and worker). */
 const cspViolations: string[] = [];
-
-async function waitForHealth(url: string, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      const res = await fetch(`${url}api/health`);
-      if (res.ok) return;
-    } catch {
-      // not listening yet
-    }
-    if (daemon?.exitCode !== null && daemon?.exitCode !== undefined)
-      throw new Error(`ca-sharkd exited ${daemon.exitCode}:\n${daemonLog}`);
-    if (Date.now() > end) throw new Error(`ca-sharkd did not answer /api/health in ${ms} ms:\n${daemonLog}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 async function show(view: string): Promise<void> {
   await page.locator(`nav a[data-view=${view}]`).click();
@@ -47,34 +27,9 @@ async function show(view: string): Promise<void> {
 describe.skipIf(!canRun)('dashboard on ca-sharkd --demo (live capture on lo)', { timeout: 90_000 }, () => {
   beforeAll(async () => {
     const dist = await buildDashboard('test-results/dist-daemon');
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}/`;
-    daemon = spawn(
-      process.execPath,
-      [
-        '--conditions=source',
-        '--import',
-        'tsx',
-        DAEMON_MAIN,
-        '--demo',
-        '--listen',
-        `127.0.0.1:${port}`,
-        '--dashboard',
-        dist,
-        '--log-level',
-        'warn',
-      ],
-      {
-        cwd: REPO,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    const keep = (b: Buffer): void => {
-      daemonLog = (daemonLog + b.toString()).slice(-20_000);
-    };
-    daemon.stdout?.on('data', keep);
-    daemon.stderr?.on('data', keep);
-    await waitForHealth(base, 60_000);
+    daemon = await DaemonProcess.start(['--demo'], dist);
+    base = daemon.url;
+    await daemon.waitForHealth(60_000);
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.on('pageerror', (e) => pageErrors.push(String(e)));
@@ -95,12 +50,7 @@ describe.skipIf(!canRun)('dashboard on ca-sharkd --demo (live capture on lo)', {
 
   afterAll(async () => {
     await browser?.close();
-    if (daemon && daemon.exitCode === null) {
-      const exited = new Promise((r) => daemon?.once('exit', r));
-      daemon.kill('SIGINT');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-      if (daemon.exitCode === null) daemon.kill('SIGKILL');
-    }
+    await daemon?.stop();
   });
 
   it('shows live rows with PV names from the simulator', async () => {

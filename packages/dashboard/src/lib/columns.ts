@@ -19,9 +19,9 @@ const STATE_CLASS: Record<string, string> = {
 
 /** Channels: one row per client circuit and CID. */
 export const channelColumns: Column<ChannelRow>[] = [
-  { key: 'pv', label: 'PV', mono: true, text: (c) => c.pv },
+  { key: 'pv', label: 'PV', mono: true, chart: 'pv', text: (c) => c.pv },
   { key: 'client', label: 'Client', mono: true, text: (c) => c.client ?? '' },
-  { key: 'server', label: 'Server', mono: true, text: (c) => c.server ?? '' },
+  { key: 'server', label: 'Server', mono: true, chart: 'ioc', text: (c) => c.server ?? '' },
   {
     key: 'state',
     label: 'State',
@@ -103,10 +103,16 @@ export const clientColumns: Column<ClientRow>[] = [
     label: 'Circuits',
     numeric: true,
     sortValue: (c) => c.circuits,
-    text: (c) => String(c.circuits),
+    text: (c) => formatCount(c.circuits),
     cellTitle: (c) => c.circuitEndpoints.join('\n'),
   },
-  { key: 'channels', label: 'Channels', numeric: true, sortValue: (c) => c.channels, text: (c) => String(c.channels) },
+  {
+    key: 'channels',
+    label: 'Channels',
+    numeric: true,
+    sortValue: (c) => c.channels,
+    text: (c) => formatCount(c.channels),
+  },
   {
     key: 'searches',
     label: 'Searches',
@@ -137,7 +143,7 @@ export const clientColumns: Column<ClientRow>[] = [
 
 /** Top searched PVs. */
 export const topSearchColumns: Column<TopSearch>[] = [
-  { key: 'pv', label: 'PV', mono: true, text: (s) => s.pv },
+  { key: 'pv', label: 'PV', mono: true, chart: 'pv', text: (s) => s.pv },
   { key: 'count', label: 'Searches', numeric: true, sortValue: (s) => s.count, text: (s) => formatCount(s.count) },
   {
     key: 'clients',
@@ -197,7 +203,7 @@ export function groupErrors(errors: readonly ErrorRow[]): ErrorGroupRow[] {
 
 /** Errors by PV. */
 export const errorGroupColumns: Column<ErrorGroupRow>[] = [
-  { key: 'pv', label: 'PV', mono: true, text: (g) => g.pv },
+  { key: 'pv', label: 'PV', mono: true, chart: 'pv', text: (g) => g.pv },
   { key: 'command', label: 'Message', text: (g) => g.command, cellClass: () => 'error' },
   { key: 'detail', label: 'Status / reason', mono: true, text: (g) => g.detail },
   { key: 'count', label: 'Count', numeric: true, sortValue: (g) => g.count, text: (g) => formatCount(g.count) },
@@ -209,7 +215,7 @@ export const errorGroupColumns: Column<ErrorGroupRow>[] = [
 export const errorColumns: Column<ErrorRow>[] = [
   { key: 'time', label: 'Time', mono: true, sortValue: (e) => e.time, text: (e) => formatClock(e.time) },
   { key: 'command', label: 'Message', text: (e) => e.command, cellClass: () => 'error' },
-  { key: 'pv', label: 'PV', mono: true, text: (e) => e.pv ?? '' },
+  { key: 'pv', label: 'PV', mono: true, chart: 'pv', text: (e) => e.pv ?? '' },
   { key: 'detail', label: 'Status / reason', mono: true, text: (e) => e.detail },
   { key: 'route', label: 'From → To', mono: true, text: (e) => `${e.src} → ${e.dst}` },
 ];

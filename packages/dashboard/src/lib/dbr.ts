@@ -14,6 +14,7 @@ import {
   valueFormatOf,
   type ValueFormat,
 } from '@ca-shark/analysis/summary';
+import { timeFields } from './time.js';
 
 // Value, alarm, status, access and DBR type formatting is shared with the daemon's live records.
 export {
@@ -45,7 +46,7 @@ function pad(n: number, width: number): string {
 }
 
 /**
- * Formats a timestamp as UTC `YYYY-MM-DD HH:MM:SS.fffffffff`. Accepts Unix seconds (a number), or an
+ * Formats a timestamp as `YYYY-MM-DD HH:MM:SS.fffffffff` in UTC (or local time, the page's setting). Accepts Unix seconds (a number), or an
  * EPICS pair `{secondsSinceEpoch|secPastEpoch, nanoSeconds|nsec}` relative to 1990, or a Unix pair
  * `{seconds, nanoseconds}`. An EPICS 0/0 pair means the record never processed: shown as `never set`.
  */
@@ -80,17 +81,18 @@ export function formatTimestamp(t: unknown): string {
   }
   const d = new Date(sec * 1000);
   if (Number.isNaN(d.getTime())) return String(t);
+  const f = timeFields(d);
   return (
-    `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)} ` +
-    `${pad(d.getUTCHours(), 2)}:${pad(d.getUTCMinutes(), 2)}:${pad(d.getUTCSeconds(), 2)}.${pad(nsec, 9)}`
+    `${f.year}-${pad(f.month, 2)}-${pad(f.day, 2)} ` +
+    `${pad(f.hours, 2)}:${pad(f.minutes, 2)}:${pad(f.seconds, 2)}.${pad(nsec, 9)}`
   );
 }
 
-/** Time of day with milliseconds (UTC) for dense tables: `HH:MM:SS.mmm`. */
+/** Time of day with milliseconds (UTC, or local per the page's setting) for dense tables: `HH:MM:SS.mmm`. */
 export function formatClock(unixSeconds: number): string {
   if (!Number.isFinite(unixSeconds)) return '';
-  const d = new Date(unixSeconds * 1000);
-  return `${pad(d.getUTCHours(), 2)}:${pad(d.getUTCMinutes(), 2)}:${pad(d.getUTCSeconds(), 2)}.${pad(d.getUTCMilliseconds(), 3)}`;
+  const f = timeFields(new Date(unixSeconds * 1000));
+  return `${pad(f.hours, 2)}:${pad(f.minutes, 2)}:${pad(f.seconds, 2)}.${pad(f.ms, 3)}`;
 }
 
 const LIMIT_GROUPS: readonly { label: string; upper: string[]; lower: string[] }[] = [

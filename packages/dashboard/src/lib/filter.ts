@@ -79,7 +79,17 @@ export function filterProblem(f: SubscribeFilter): string | null {
 }
 
 /** The views of the page, in tab order. */
-export const VIEWS = ['live', 'channels', 'servers', 'clients', 'searches', 'latency', 'errors'] as const;
+export const VIEWS = [
+  'live',
+  'channels',
+  'servers',
+  'clients',
+  'searches',
+  'latency',
+  'talkers',
+  'circuits',
+  'errors',
+] as const;
 /** One of {@link VIEWS}. */
 export type ViewName = (typeof VIEWS)[number];
 

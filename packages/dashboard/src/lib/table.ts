@@ -17,6 +17,8 @@ export interface Column<T> {
   title?: string;
   /** Tooltip of a cell (e.g. the detail behind a summary figure). */
   cellTitle?: (row: T) => string;
+  /** The cell's text is a PV name or an IOC address: a click opens its chart (see chart-state). */
+  chart?: 'pv' | 'ioc';
 }
 
 /** Sort direction. */

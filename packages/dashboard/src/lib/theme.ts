@@ -1,24 +1,69 @@
-/** Chart colours and axis styling taken from the page's CSS variables, so charts follow the theme. */
+/**
+ * Chart colours and axis styling taken from the page's CSS variables, so charts follow the theme, and the
+ * axis labels every chart shares: 24-hour times in the page's time zone, counts grouped like the tables.
+ */
 import type uPlot from 'uplot';
+import { formatCount } from './dbr.js';
+import { axisTimes, legendTime } from './time.js';
 
-/** Reads a CSS custom property of the document root. */
+let probe: HTMLElement | null = null;
+
+/**
+ * Reads a colour custom property of the document root, resolved (the theme's `light-dark()` values are
+ * only resolved on a property that uses them, so a hidden probe element does).
+ */
 export function cssVar(name: string, fallback: string): string {
-  if (typeof document === 'undefined') return fallback;
-  const v = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  if (typeof document === 'undefined' || document.body === null) return fallback;
+  if (probe === null || !probe.isConnected) {
+    probe = document.createElement('span');
+    probe.style.display = 'none';
+    document.body.appendChild(probe);
+  }
+  probe.style.color = '';
+  probe.style.color = `var(${name}, ${fallback})`;
+  const v = getComputedStyle(probe).color.trim();
   return v || fallback;
 }
 
-/** The series colours, in order. */
+/** The series colours, in order: eight distinct hues (a mean and its max never share one). */
 export function chartColors(): string[] {
-  return [
-    cssVar('--chart-1', '#1f6feb'),
-    cssVar('--chart-2', '#d4600c'),
-    cssVar('--chart-3', '#1a7f37'),
-    cssVar('--chart-4', '#8250df'),
-  ];
+  const fallbacks = ['#1f6feb', '#d4600c', '#1a7f37', '#8250df', '#bf3989', '#0a7d8c', '#9a6700', '#57606a'];
+  return fallbacks.map((f, i) => cssVar(`--chart-${i + 1}`, f));
 }
 
-/** Axis styling for the current theme. */
+/** A colour with an alpha (for fills): `rgb(r, g, b)` or `#rrggbb` in, `rgba(...)` out. */
+export function withAlpha(color: string, alpha: number): string {
+  const rgb = /^rgba?\((\d+),\s*(\d+),\s*(\d+)/.exec(color);
+  if (rgb) return `rgba(${rgb[1]}, ${rgb[2]}, ${rgb[3]}, ${alpha})`;
+  const hex = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(color);
+  if (hex) return `rgba(${parseInt(hex[1], 16)}, ${parseInt(hex[2], 16)}, ${parseInt(hex[3], 16)}, ${alpha})`;
+  return color;
+}
+
+/** An axis number: grouped like the tables' counts from 1,000 up, a few significant digits below. */
+export function formatAxisNumber(v: number): string {
+  if (!Number.isFinite(v)) return '';
+  const a = Math.abs(v);
+  if (a >= 1000) return formatCount(v);
+  if (a === 0 || a >= 100) return String(Math.round(v));
+  return String(Number(v.toPrecision(3)));
+}
+
+/** The x axis's span in seconds. */
+function spanOf(u: uPlot): number {
+  const { min, max } = u.scales.x;
+  return min !== undefined && max !== undefined && min !== null && max !== null ? max - min : 0;
+}
+
+/** Tick labels of a time x axis: 24-hour, the page's time zone. */
+export const timeAxisValues: uPlot.Axis['values'] = (u, splits) => axisTimes(splits, spanOf(u));
+
+/** The x series of a time chart: its legend shows the cursor's time in 24-hour form. */
+export function timeSeries(): uPlot.Series {
+  return { value: (u, v) => legendTime(v, spanOf(u)) };
+}
+
+/** Axis styling for the current theme: 24-hour times on x, grouped numbers on y. */
 export function themedAxes(
   yLabel: string,
   yValues?: uPlot.Axis['values'],
@@ -31,7 +76,7 @@ export function themedAxes(
       stroke: fg,
       grid: { stroke: grid, width: 1 },
       ticks: { stroke: grid, width: 1 },
-      ...(xValues ? { values: xValues } : {}),
+      values: xValues ?? timeAxisValues,
     },
     {
       stroke: fg,
@@ -39,7 +84,7 @@ export function themedAxes(
       ticks: { stroke: grid, width: 1 },
       label: yLabel,
       size: 60,
-      ...(yValues ? { values: yValues } : {}),
+      values: yValues ?? ((_u, splits) => splits.map(formatAxisNumber)),
     },
   ];
 }
