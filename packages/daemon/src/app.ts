@@ -1,5 +1,5 @@
 import websocket from '@fastify/websocket';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import type { WebhookStats } from './alerts/webhook.js';
 import type { Hub } from './hub.js';
 import type { DaemonModel } from './model.js';
@@ -54,6 +54,12 @@ export async function buildApp<R, F = SubscriptionFilter>(options: AppOptions<R,
     connectionTimeout: 0,
     forceCloseConnections: true,
   }) as unknown as FastifyInstance;
+  // A query string or path parameter that fails its generated schema (request-validation.ts) is answered
+  // 400 in the daemon's error shape, naming the part and the rule: `querystring/full must be equal to ...`.
+  app.setErrorHandler((err: FastifyError, _request, reply) => {
+    if (err.validation !== undefined) return reply.code(400).send({ error: err.message });
+    return reply.send(err);
+  });
   // Registered on the root so that `injectWS` is available to tests; client messages are small subscriptions.
   // Before the security hooks: its own onRequest hook marks upgrade requests, so that a refused upgrade's
   // socket is destroyed after the 403 instead of lingering (and holding up shutdown).

@@ -1,6 +1,8 @@
 import { SectionError } from '@ca-shark/analysis';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { DEFAULT_REPORT_LIMIT } from '../report-cut.js';
+import { requestSchema } from '../request-validation.js';
+import type { ReportQuery } from '../requests.js';
 import type { DaemonModel, TableName, ViewText } from '../model.js';
 import {
   arrayOf,
@@ -46,14 +48,11 @@ export const apiPlugin: FastifyPluginAsync<ApiOptions> = async (app, { model }) 
   table('servers', serverSchema);
   table('clients', clientSchema);
   table('searches', searchSchema);
-  app.get<{ Querystring: { section?: string; full?: string } }>(
+  app.get<{ Querystring: ReportQuery }>(
     '/api/report',
     {
       schema: {
-        querystring: {
-          type: 'object',
-          properties: { section: { type: 'string' }, full: { type: 'string', enum: ['0', '1', 'true', 'false'] } },
-        },
+        querystring: requestSchema('ReportQuery'),
         response: { 200: reportSchema, 400: errorSchema, 503: errorSchema },
       },
     },

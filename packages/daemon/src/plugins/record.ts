@@ -1,4 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { requestSchema } from '../request-validation.js';
+import type { RecordParams } from '../requests.js';
 import type { DaemonModel } from '../model.js';
 
 /** Options of the record plugin. */
@@ -26,13 +28,13 @@ const errorSchema = { type: 'object', properties: { error: { type: 'string' } } 
  * the daemon's bounded ring of the latest streamed records; 404 once it has left the ring.
  */
 export const recordPlugin: FastifyPluginAsync<RecordOptions> = async (app, { model }) => {
-  app.get<{ Params: { id: number } }>(
+  app.get<{ Params: RecordParams }>(
     '/api/record/:id',
     {
       schema: {
-        params: { type: 'object', required: ['id'], properties: { id: { type: 'integer', minimum: 1 } } },
+        params: requestSchema('RecordParams'),
+        response: { 400: errorSchema, 404: errorSchema },
         // 200 is the record's JSON text as the decoding worker wrote it: no second serialisation here.
-        response: { 404: errorSchema },
       },
     },
     async (request, reply) => {

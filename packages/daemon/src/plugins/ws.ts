@@ -2,15 +2,12 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { Hub } from '../hub.js';
 import type { DaemonModel } from '../model.js';
+import { parseClientMessage, parseSubscription } from '../request-validation.js';
+import type { SubscriptionFilter } from '../requests.js';
 import { fullRecord, recordGoneMessage } from './record.js';
 
-/** The subscription a client sends: every given criterion must hold; `{}` means everything. */
-export interface SubscriptionFilter {
-  pv?: string[];
-  host?: string[];
-  command?: string[];
-  errors?: boolean;
-}
+export { ECHO_LIMIT, parseSubscription, quote } from '../request-validation.js';
+export type { SubscriptionFilter } from '../requests.js';
 
 /** Options of the WebSocket plugin. */
 export interface WsOptions<R, F> {
@@ -28,47 +25,11 @@ export interface WsOptions<R, F> {
   snapshotMs: number;
 }
 
-/** Longest piece of client input an error reply quotes: enough to recognise it, too short to amplify it. */
-export const ECHO_LIMIT = 32;
 /** Longest error message sent to a client (messages from the filter compiler may quote patterns). */
 export const ERROR_MESSAGE_LIMIT = 200;
 
-/** JSON text of a client-supplied value, cut to {@link ECHO_LIMIT} characters. */
-export function quote(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length <= ECHO_LIMIT ? text : `${text.slice(0, ECHO_LIMIT)}...`;
-}
-
 function clip(message: string): string {
   return message.length <= ERROR_MESSAGE_LIMIT ? message : `${message.slice(0, ERROR_MESSAGE_LIMIT)}...`;
-}
-
-function stringList(value: unknown, field: string): string[] | undefined {
-  if (value === undefined) return undefined;
-  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
-    throw new TypeError(`filter.${field} must be an array of strings`);
-  }
-  return value as string[];
-}
-
-/** Validates a client's subscription object; throws a TypeError with a message meant for the client. */
-export function parseSubscription(value: unknown): SubscriptionFilter {
-  if (value === undefined || value === null) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) throw new TypeError('filter must be an object');
-  const raw = value as Record<string, unknown>;
-  const known = new Set(['pv', 'host', 'command', 'errors']);
-  for (const key of Object.keys(raw)) if (!known.has(key)) throw new TypeError(`unknown filter field ${quote(key)}`);
-  if (raw.errors !== undefined && typeof raw.errors !== 'boolean')
-    throw new TypeError('filter.errors must be a boolean');
-  const out: SubscriptionFilter = {};
-  const pv = stringList(raw.pv, 'pv');
-  const host = stringList(raw.host, 'host');
-  const command = stringList(raw.command, 'command');
-  if (pv !== undefined && pv.length > 0) out.pv = pv;
-  if (host !== undefined && host.length > 0) out.host = host;
-  if (command !== undefined && command.length > 0) out.command = command;
-  if (raw.errors === true) out.errors = true;
-  return out;
 }
 
 /**
@@ -126,11 +87,12 @@ export function wsPlugin<R, F>(): FastifyPluginAsync<WsOptions<R, F>> {
           fail(socket, 'not JSON');
           return;
         }
-        const type = typeof message === 'object' && message !== null ? (message as { type?: unknown }).type : undefined;
         try {
-          switch (type) {
+          // Checked against the definitions generated from requests.ts: no field reaches the code unchecked.
+          const request = parseClientMessage(message);
+          switch (request.type) {
             case 'subscribe': {
-              const filter = parseSubscription((message as { filter?: unknown }).filter);
+              const filter = parseSubscription(request.filter);
               // Takes effect with the next batch the worker decodes; queued records of the old filter go.
               hub.subscribe(socket, subscription(filter));
               log.debug({ filter }, 'subscription changed');
@@ -144,16 +106,12 @@ export function wsPlugin<R, F>(): FastifyPluginAsync<WsOptions<R, F>> {
               hub.setPaused(socket, false);
               break;
             case 'rate': {
-              const perSecond = (message as { recordsPerSecond?: unknown }).recordsPerSecond;
-              if (typeof perSecond !== 'number' || !Number.isFinite(perSecond))
-                throw new TypeError('rate needs recordsPerSecond, a number');
-              reply(socket, { type: 'rate', recordsPerSecond: hub.setRate(socket, perSecond) });
+              if (!Number.isFinite(request.recordsPerSecond)) throw new TypeError('recordsPerSecond must be finite');
+              reply(socket, { type: 'rate', recordsPerSecond: hub.setRate(socket, request.recordsPerSecond) });
               break;
             }
             case 'record': {
-              const id = (message as { id?: unknown }).id;
-              if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1)
-                throw new TypeError('record needs id, a positive integer');
+              const id = request.id;
               // The text is the worker's JSON: embedded as it is, not parsed and serialised again.
               fullRecord(model, id).then(
                 (text) =>
@@ -167,8 +125,6 @@ export function wsPlugin<R, F>(): FastifyPluginAsync<WsOptions<R, F>> {
               );
               break;
             }
-            default:
-              fail(socket, `unknown message type ${quote(type)}`);
           }
         } catch (err) {
           fail(socket, err instanceof Error ? err.message : String(err));
