@@ -4,6 +4,7 @@ import type { Hub } from './hub.js';
 import type { DaemonModel } from './model.js';
 import { apiPlugin } from './plugins/api.js';
 import { DEFAULT_DASHBOARD_DIR, dashboardPlugin } from './plugins/dashboard.js';
+import { historyPlugin } from './plugins/history.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { recordPlugin } from './plugins/record.js';
 import { securityPlugin } from './plugins/security.js';
@@ -59,6 +60,7 @@ export async function buildApp<R, F = SubscriptionFilter>(options: AppOptions<R,
   });
   await app.register(apiPlugin, { model: options.model });
   await app.register(recordPlugin, { model: options.model });
+  await app.register(historyPlugin, { model: options.model });
   await app.register(metricsPlugin, {
     model: options.model,
     hubStats: () => options.hub.stats(),

@@ -21,6 +21,7 @@ import { DEFAULT_REPORT_LIMIT } from './report-cut.js';
 import type { CaptureCounters, SourceDescription } from './sources/types.js';
 import { BatchMatcher } from './subscriptions.js';
 import { ViewPublisher } from './views-publisher.js';
+import { RecordHistory } from './history.js';
 import type { FromWorker, ToWorker } from './worker-protocol.js';
 
 /** Records are sent at least this often while they flow, or once this many are waiting. */
@@ -60,6 +61,9 @@ let decodeErrors = 0;
 let log: ReturnType<typeof createLogger> | undefined;
 let publisher: ViewPublisher | undefined;
 let nextViews = 0;
+/** Held records and chart aggregates (see history.ts). */
+let history = new RecordHistory({ bounds: { maxRecords: 0 } });
+let historyPumping = false;
 
 const post = (message: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
 
@@ -87,6 +91,20 @@ function sendStats(): void {
   post({ type: 'stats', stats: engine.stats(), eof: engine.eof, ...(linktype !== undefined ? { linktype } : {}) });
 }
 
+/** Runs history scans a slice at a time, yielding to frame batches between slices. */
+function pumpHistory(): void {
+  historyPumping = false;
+  const result = history.step();
+  if (result !== undefined) post({ type: 'history', result });
+  scheduleHistory();
+}
+
+function scheduleHistory(): void {
+  if (!history.busy || historyPumping) return;
+  historyPumping = true;
+  setImmediate(pumpHistory);
+}
+
 /** Publishes the views when they are due, or at once (`now`). */
 function publishViews(now = false): void {
   if (publisher === undefined) return;
@@ -110,6 +128,7 @@ port.on('message', (message: ToWorker) => {
       const logger = createLogger(message.logLevel, message.tty).child({ thread: 'decoder' });
       log = logger;
       ring = new StreamedRecords<CaRecord>(estimateRecordBytes, message.recordRing);
+      history = new RecordHistory({ bounds: message.history ?? {} });
       engine = new Engine({
         describe: () => description,
         counters: () => capture,
@@ -119,11 +138,12 @@ port.on('message', (message: ToWorker) => {
         decoder: message.decoder,
         publish: (record) => {
           const id = ++sequence;
+          history.add(id, record);
           // Matched against the subscriptions the worker has now: a change applies from the next record on.
           const kept = matcher.size > 0 && matcher.match(record, outgoing.length);
           if (!kept && !wantAll) return;
           ring.streamed(id, record);
-          outgoing.push(toWire(record, id));
+          outgoing.push(history.held.newestId === id ? history.held.wire(history.held.size - 1) : toWire(record, id));
           if (outgoing.length >= FLUSH_RECORDS) flush();
         },
       });
@@ -218,6 +238,28 @@ port.on('message', (message: ToWorker) => {
       });
       break;
     }
+    case 'history':
+      // Every record up to the seam leaves in the batches before `history-start`, later ones after it.
+      flush();
+      try {
+        history.begin(message.req, sequence);
+      } catch (err) {
+        // The main thread checked the filter: a bug. The client gets an empty history rather than none.
+        log?.error({ err: (err as Error).message }, 'cannot compile a history filter');
+        post({ type: 'history-start', request: message.req.request });
+        const empty = { items: [], ranks: [], matched: 0, seam: sequence, oldest: null };
+        post({ type: 'history', result: { request: message.req.request, ...empty } });
+        break;
+      }
+      post({ type: 'history-start', request: message.req.request });
+      scheduleHistory();
+      break;
+    case 'history-cancel':
+      history.cancel(message.request);
+      break;
+    case 'history-series':
+      post({ type: 'reply', id: message.id, value: JSON.stringify(history.answer(message.query)) });
+      break;
     case 'hold':
       Atomics.wait(new Int32Array(message.gate), 0, 0);
       break;

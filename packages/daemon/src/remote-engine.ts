@@ -10,6 +10,9 @@ import type { Hub } from './hub.js';
 import type { DaemonModel, ReportOptions, TableName, ViewText } from './model.js';
 import type { SubscriptionFilter } from './plugins/ws.js';
 import type { RecordRingOptions } from './record-ring.js';
+import type { HistoryRequest } from './history.js';
+import type { HistoryBounds } from './history-ring.js';
+import type { HistoryQuery } from './series-history.js';
 import { SharedResults } from './shared-results.js';
 import { type Source, type SourceProblem, type SourceSink, inputLabel, isPullSource } from './sources/types.js';
 import { type HealthView, type SourceView, type StatsView, emptySnapshot } from './views.js';
@@ -34,6 +37,8 @@ export interface RemoteEngineOptions {
   maxInFlightBytes?: number;
   /** Bounds of the ring of streamed records kept for `GET /api/record/:id` (default DEFAULT_RECORD_RING). */
   recordRing?: Partial<RecordRingOptions>;
+  /** Bounds of the held records (`--history`; default DEFAULT_HISTORY). */
+  history?: Partial<HistoryBounds>;
   /**
    * File and stdin: frame bytes handed to the worker and not yet decoded beyond which the source is paused
    * (see {@link SourceSink.waitForRoom}) until the worker catches up. Nothing is dropped. Default 8 MiB:
@@ -136,6 +141,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       tty: process.stderr.isTTY === true,
       description: this.input.description,
       ...(options.recordRing !== undefined ? { recordRing: options.recordRing } : {}),
+      ...(options.history !== undefined ? { history: options.history } : {}),
     });
     // Messages reach the worker in order: a subscription applies to every batch posted after it.
     this.hub.attach({
@@ -160,6 +166,8 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   }
 
   private wantAll = false;
+  /** Wall clock (Unix s) when the worker had decoded the whole input, null while it has not. */
+  private endedAt: number | null = null;
 
   /**
    * Tells the worker whether every record is wanted (a WebSocket client subscribed to everything, or a
@@ -192,6 +200,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
         if (m.linktype !== undefined) this.linktype = m.linktype;
         if (m.eof && !this.ended) {
           this.ended = true;
+          this.endedAt = Date.now() / 1000;
           for (const w of this.endWaiters.splice(0)) w();
         }
         break;
@@ -203,6 +212,12 @@ export class RemoteEngine implements DaemonModel, SourceSink {
           else if (held !== undefined) this.tables.set(name, { text: held.text, time: view.time });
         }
         this.lastViewsCostMs = m.costMs;
+        break;
+      case 'history-start':
+        this.hub.historyStarted(m.request);
+        break;
+      case 'history':
+        this.hub.historyResult(m.result);
         break;
       case 'reply': {
         const p = this.pending.get(m.id);
@@ -429,5 +444,20 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   async record(id: number): Promise<string | undefined> {
     const text = await this.ask<string | null>('record', (request) => ({ type: 'record', id: request, record: id }));
     return text ?? undefined;
+  }
+
+  requestHistory(req: HistoryRequest): void {
+    this.post({ type: 'history', req });
+  }
+
+  cancelHistory(request: number): void {
+    this.post({ type: 'history-cancel', request });
+  }
+
+  /** The chart aggregates (asked of the worker) with the input's state, as `GET /api/history` answers. */
+  async historyText(query: HistoryQuery): Promise<string> {
+    const text = await this.ask<string>('history', (id) => ({ type: 'history-series', id, query }));
+    const messages = this.stats().messages;
+    return `{"eof":${this.ended},"endedAt":${this.endedAt},"messages":${messages},${text.slice(1)}`;
   }
 }

@@ -108,6 +108,7 @@ export async function startDaemon(
     ...options.hub,
     // Records a client was sent stay fetchable (GET /api/record/:id) for longer than the rest.
     onSent: (records) => engine.sent(records),
+    onHistoryCancel: (request) => engine.cancelHistory(request),
   });
   const engine = new RemoteEngine({
     source,
@@ -116,6 +117,7 @@ export async function startDaemon(
     logLevel: config.logLevel,
     decoder: { serverPort: config.serverPort, repeaterPort: config.repeaterPort, keepBytes: true },
     ...(options.recordRing !== undefined ? { recordRing: options.recordRing } : {}),
+    ...(config.history !== undefined ? { history: config.history } : {}),
     ...options.engine,
   });
   try {

@@ -3,6 +3,9 @@ import type { DecoderOptions } from '@ca-shark/decoder';
 import type { WireRecord } from './engine.js';
 import type { SubscriptionFilter } from './plugins/ws.js';
 import type { RecordRingOptions } from './record-ring.js';
+import type { HistoryRequest, HistoryResult } from './history.js';
+import type { HistoryBounds } from './history-ring.js';
+import type { HistoryQuery } from './series-history.js';
 import type { CaptureCounters, SourceDescription } from './sources/types.js';
 import type { ReportOptions } from './model.js';
 import type { StatsView } from './views.js';
@@ -24,6 +27,8 @@ export type ToWorker =
       description: SourceDescription;
       /** Bounds of the ring of streamed records (defaults: DEFAULT_RECORD_RING). */
       recordRing?: Partial<RecordRingOptions>;
+      /** Bounds of the held records (`--history`; defaults: DEFAULT_HISTORY). */
+      history?: Partial<HistoryBounds>;
     }
   /** `frames` frames packed (frame-batch.ts) in the first `length` bytes of the transferred `buffer`. */
   | { type: 'frames'; buffer: ArrayBuffer; length: number; frames: number }
@@ -49,7 +54,13 @@ export type ToWorker =
   /** Ids of records the hub sent to clients (kept for longer, see StreamedRecords). */
   | { type: 'sent'; ids: Float64Array }
   /** The full JSON text of streamed record `record` (its id), answered as a `reply` with null when gone. */
-  | { type: 'record'; id: number; record: number };
+  | { type: 'record'; id: number; record: number }
+  /** Held records for a client that subscribed with `since` (answered by `history-start`, then `history`). */
+  | { type: 'history'; req: HistoryRequest }
+  /** Nobody waits for history request `request` any more. */
+  | { type: 'history-cancel'; request: number }
+  /** The chart aggregates over a range (`GET /api/history`), answered as a `reply` with the JSON text. */
+  | { type: 'history-series'; id: number; query: HistoryQuery };
 
 /** Worker → main. */
 export type FromWorker =
@@ -68,4 +79,11 @@ export type FromWorker =
   | { type: 'decoded'; batchBytes: number }
   /** Views computed on the worker's cadence; the main thread answers from the latest ones. */
   | ({ type: 'views' } & PublishedViews)
-  | { type: 'reply'; id: number; value: unknown; error?: string };
+  | { type: 'reply'; id: number; value: unknown; error?: string }
+  /**
+   * History request `request` was taken: every record up to its seam went out in `records` batches before
+   * this message, every later one goes in batches after it.
+   */
+  | { type: 'history-start'; request: number }
+  /** The held records a history request sends. */
+  | { type: 'history'; result: HistoryResult };

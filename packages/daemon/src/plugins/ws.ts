@@ -51,6 +51,14 @@ function stringList(value: unknown, field: string): string[] | undefined {
   return value as string[];
 }
 
+/** Validates the `since` of a subscription (Unix seconds, 0 for everything held); undefined when absent. */
+export function parseSince(value: unknown): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+    throw new TypeError('since must be a number of Unix seconds (0: everything held)');
+  return value;
+}
+
 /** Validates a client's subscription object; throws a TypeError with a message meant for the client. */
 export function parseSubscription(value: unknown): SubscriptionFilter {
   if (value === undefined || value === null) return {};
@@ -131,10 +139,15 @@ export function wsPlugin<R, F>(): FastifyPluginAsync<WsOptions<R, F>> {
           switch (type) {
             case 'subscribe': {
               const filter = parseSubscription((message as { filter?: unknown }).filter);
+              const since = parseSince((message as { since?: unknown }).since);
               // Takes effect with the next batch the worker decodes; queued records of the old filter go.
               hub.subscribe(socket, subscription(filter));
-              log.debug({ filter }, 'subscription changed');
-              reply(socket, { type: 'subscribed', filter });
+              log.debug({ filter, since }, 'subscription changed');
+              reply(socket, { type: 'subscribed', filter, ...(since !== undefined ? { since } : {}) });
+              // Held records first: the worker scans them up to a seam, and live records follow from there.
+              const wait = since !== undefined && model.requestHistory !== undefined && hub.awaitHistory(socket, since);
+              if (wait)
+                model.requestHistory?.({ request: wait.request, filter, since: since as number, limit: wait.limit });
               break;
             }
             case 'pause':
