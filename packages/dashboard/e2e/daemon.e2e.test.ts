@@ -3,19 +3,15 @@
  * search storm for missing PVs) on lo, serves the built page, and the page is driven in headless
  * Chromium. Needs root (live capture); skipped otherwise. Screenshots of every view go to test-results/.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { CHROMIUM_PATH, PACKAGE_DIR, artefact, buildDashboard, freePort, launchBrowser, rowPvs } from './browser.js';
+import { CHROMIUM_PATH, artefact, buildDashboard, freePort, launchBrowser, rowPvs } from './browser.js';
+import { DAEMON_MAIN, type DaemonProcess, spawnDaemon } from './daemon-process.js';
 
-const REPO = resolve(PACKAGE_DIR, '../..');
-const DAEMON_MAIN = resolve(REPO, 'packages/daemon/src/main.ts');
 const canRun = process.getuid?.() === 0 && existsSync(CHROMIUM_PATH) && existsSync(DAEMON_MAIN);
 
-let daemon: ChildProcess | undefined;
-let daemonLog = '';
+let daemon: DaemonProcess | undefined;
 let base = '';
 let browser: Browser;
 let page: Page;
@@ -32,9 +28,10 @@ async function waitForHealth(url: string, ms: number): Promise<void> {
     } catch {
       // not listening yet
     }
-    if (daemon?.exitCode !== null && daemon?.exitCode !== undefined)
-      throw new Error(`ca-sharkd exited ${daemon.exitCode}:\n${daemonLog}`);
-    if (Date.now() > end) throw new Error(`ca-sharkd did not answer /api/health in ${ms} ms:\n${daemonLog}`);
+    const exitCode = daemon?.child.exitCode;
+    if (exitCode !== null && exitCode !== undefined)
+      throw new Error(`ca-sharkd exited ${exitCode}:\n${daemon?.log() ?? ''}`);
+    if (Date.now() > end) throw new Error(`ca-sharkd did not answer /api/health in ${ms} ms:\n${daemon?.log() ?? ''}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -49,31 +46,7 @@ describe.skipIf(!canRun)('dashboard on ca-sharkd --demo (live capture on lo)', {
     const dist = await buildDashboard('test-results/dist-daemon');
     const port = await freePort();
     base = `http://127.0.0.1:${port}/`;
-    daemon = spawn(
-      process.execPath,
-      [
-        '--conditions=source',
-        '--import',
-        'tsx',
-        DAEMON_MAIN,
-        '--demo',
-        '--listen',
-        `127.0.0.1:${port}`,
-        '--dashboard',
-        dist,
-        '--log-level',
-        'warn',
-      ],
-      {
-        cwd: REPO,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    const keep = (b: Buffer): void => {
-      daemonLog = (daemonLog + b.toString()).slice(-20_000);
-    };
-    daemon.stdout?.on('data', keep);
-    daemon.stderr?.on('data', keep);
+    daemon = spawnDaemon(['--demo', '--listen', `127.0.0.1:${port}`, '--dashboard', dist, '--log-level', 'warn']);
     await waitForHealth(base, 60_000);
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
@@ -95,12 +68,7 @@ describe.skipIf(!canRun)('dashboard on ca-sharkd --demo (live capture on lo)', {
 
   afterAll(async () => {
     await browser?.close();
-    if (daemon && daemon.exitCode === null) {
-      const exited = new Promise((r) => daemon?.once('exit', r));
-      daemon.kill('SIGINT');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-      if (daemon.exitCode === null) daemon.kill('SIGKILL');
-    }
+    await daemon?.stop();
   });
 
   it('shows live rows with PV names from the simulator', async () => {

@@ -4,27 +4,16 @@
  * page says when the replay finished, and the search-rate chart opens with the capture's past. Needs no
  * capture rights (`-r FILE --speed max`).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { PcapWriter } from '@ca-shark/packet';
 import { build, concatBytes } from '@ca-shark/protocol';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CHROMIUM_PATH,
-  PACKAGE_DIR,
-  artefact,
-  buildDashboard,
-  freePort,
-  launchBrowser,
-  openTestPage,
-  rowPvs,
-} from './browser.js';
+import { CHROMIUM_PATH, artefact, buildDashboard, freePort, launchBrowser, openTestPage, rowPvs } from './browser.js';
+import { DAEMON_MAIN, type DaemonProcess, spawnDaemon } from './daemon-process.js';
 
-const REPO = resolve(PACKAGE_DIR, '../..');
-const DAEMON_MAIN = resolve(REPO, 'packages/daemon/src/main.ts');
 const canRun = existsSync(CHROMIUM_PATH) && existsSync(DAEMON_MAIN);
 
 /** Capture time of the first search: a whole minute, so the chart's first point is this second. */
@@ -32,8 +21,7 @@ const T0 = 1_700_000_040;
 /** Searches for A:i and B:i, two a second for 20 s of capture time. */
 const PAIRS = 40;
 
-let daemon: ChildProcess | undefined;
-let daemonLog = '';
+let daemon: DaemonProcess | undefined;
 let dir = '';
 let base = '';
 let browser: Browser;
@@ -69,23 +57,18 @@ describe.skipIf(!canRun)('history on a finished replay', { timeout: 90_000 }, ()
     writeFileSync(file, capture());
     const port = await freePort();
     base = `http://127.0.0.1:${port}/`;
-    daemon = spawn(
-      process.execPath,
-      ['--conditions=source', '--import', 'tsx', DAEMON_MAIN, '-r', file, '--speed', 'max'].concat([
-        '--listen',
-        `127.0.0.1:${port}`,
-        '--dashboard',
-        dist,
-        '--log-level',
-        'warn',
-      ]),
-      { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const keep = (b: Buffer): void => {
-      daemonLog = (daemonLog + b.toString()).slice(-20_000);
-    };
-    daemon.stdout?.on('data', keep);
-    daemon.stderr?.on('data', keep);
+    daemon = spawnDaemon([
+      '-r',
+      file,
+      '--speed',
+      'max',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--dashboard',
+      dist,
+      '--log-level',
+      'warn',
+    ]);
     // The replay ends before the page opens.
     const end = Date.now() + 60_000;
     for (;;) {
@@ -93,8 +76,9 @@ describe.skipIf(!canRun)('history on a finished replay', { timeout: 90_000 }, ()
         .then((r) => (r.ok ? (r.json() as Promise<{ eof: boolean }>) : null))
         .catch(() => null);
       if (health?.eof === true) break;
-      if (daemon.exitCode !== null) throw new Error(`ca-sharkd exited ${daemon.exitCode}:\n${daemonLog}`);
-      if (Date.now() > end) throw new Error(`the replay did not end:\n${daemonLog}`);
+      if (daemon.child.exitCode !== null)
+        throw new Error(`ca-sharkd exited ${daemon.child.exitCode}:\n${daemon.log()}`);
+      if (Date.now() > end) throw new Error(`the replay did not end:\n${daemon.log()}`);
       await new Promise((r) => setTimeout(r, 200));
     }
     browser = await launchBrowser();
@@ -103,12 +87,7 @@ describe.skipIf(!canRun)('history on a finished replay', { timeout: 90_000 }, ()
 
   afterAll(async () => {
     await browser?.close();
-    if (daemon && daemon.exitCode === null) {
-      const exited = new Promise((r) => daemon?.once('exit', r));
-      daemon.kill('SIGINT');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-      if (daemon.exitCode === null) daemon.kill('SIGKILL');
-    }
+    await daemon?.stop();
     if (dir !== '') rmSync(dir, { recursive: true, force: true });
   });
 
