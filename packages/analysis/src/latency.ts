@@ -1,6 +1,7 @@
 import { type Bounded, BoundedMap, firstRows } from './bounded.js';
 import { BoundedSample, type Description } from './describe.js';
 import { type AnalysisRecord, respondingServer } from './record.js';
+import { type Steps, mapSteps, runSteps, topSteps } from './steps.js';
 
 /** Which exchange a latency measures, by the response that closes it. */
 const LATENCY_KIND: Record<string, LatencyKind> = {
@@ -92,13 +93,17 @@ export class LatencyAnalysis {
 
   /** The slowest PVs by 90th percentile. */
   slowestPvs(limit = 50): Bounded<PvLatencyEntry> {
-    const rows: PvLatencyEntry[] = [];
-    for (const perPv of this.byPv.values()) {
-      for (const { pv, server, kind, sample } of perPv.values()) {
-        const { p25: _p25, p75: _p75, ...d } = sample.describe();
-        rows.push({ pv, server, kind, ...d });
-      }
-    }
-    return firstRows(rows, limit, (a, b) => b.p90 - a.p90);
+    return runSteps(this.slowestPvsSteps(limit));
+  }
+
+  /** {@link LatencyAnalysis.slowestPvs} in steps (each series' percentiles cost a sort of its sample). */
+  *slowestPvsSteps(limit = 50): Steps<Bounded<PvLatencyEntry>> {
+    const series: PvSeries[] = [];
+    for (const perPv of this.byPv.values()) for (const s of perPv.values()) series.push(s);
+    const rows = yield* mapSteps(series, ({ pv, server, kind, sample }): PvLatencyEntry => {
+      const { p25: _p25, p75: _p75, ...d } = sample.describe();
+      return { pv, server, kind, ...d };
+    });
+    return yield* topSteps(rows, limit, (a, b) => b.p90 - a.p90);
   }
 }

@@ -1,5 +1,6 @@
 import { type Bounded, BoundedMap, firstRows, RecentRows } from './bounded.js';
 import { type AnalysisRecord, numberField, sender } from './record.js';
+import { type Steps, mapSteps, runSteps, topSteps } from './steps.js';
 
 export interface MonitorLoadEntry {
   scope: 'pv' | 'subscription' | 'circuit';
@@ -186,16 +187,29 @@ export class MonitorAnalysis {
 
   /** Busiest PVs, subscriptions and circuits by updates per second. */
   monitorLoad(limit = 50): Bounded<MonitorLoadEntry> {
-    const pvs: MonitorLoadEntry[] = [];
-    const subs: MonitorLoadEntry[] = [];
-    const circuits: MonitorLoadEntry[] = [];
-    for (const byServer of this.byPv.values()) for (const l of byServer.values()) pvs.push(row('pv', l));
+    return runSteps(this.monitorLoadSteps(limit));
+  }
+
+  /** {@link MonitorAnalysis.monitorLoad} in steps. */
+  *monitorLoadSteps(limit = 50): Steps<Bounded<MonitorLoadEntry>> {
+    const pvLoads: Load[] = [];
+    const subLoads: Load[] = [];
+    const circuitLoads: Load[] = [];
+    for (const byServer of this.byPv.values()) for (const l of byServer.values()) pvLoads.push(l);
     for (const c of this.byCircuit.values()) {
-      circuits.push(row('circuit', c.load));
-      for (const l of c.subs.values()) subs.push(row('subscription', l));
+      circuitLoads.push(c.load);
+      for (const l of c.subs.values()) subLoads.push(l);
     }
     const byRate = (a: MonitorLoadEntry, b: MonitorLoadEntry): number => b.rate - a.rate;
-    const parts = [firstRows(pvs, limit, byRate), firstRows(subs, limit, byRate), firstRows(circuits, limit, byRate)];
+    const parts: Bounded<MonitorLoadEntry>[] = [];
+    for (const [kind, loads] of [
+      ['pv', pvLoads],
+      ['subscription', subLoads],
+      ['circuit', circuitLoads],
+    ] as const) {
+      const rows = yield* mapSteps(loads, (l) => row(kind, l));
+      parts.push(yield* topSteps(rows, limit, byRate));
+    }
     return { rows: parts.flatMap((p) => p.rows), omitted: parts.reduce((n, p) => n + p.omitted, 0) };
   }
 

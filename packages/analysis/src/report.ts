@@ -15,6 +15,7 @@ import {
   type RedundantSubscriptionEntry,
 } from './monitors.js';
 import type { Bounded } from './bounded.js';
+import { type Steps, runSteps } from './steps.js';
 import type { AnalysisRecord } from './record.js';
 import {
   defaultSearchOptions,
@@ -135,31 +136,72 @@ export class Analyzer {
 
   /** The verdicts so far; `sections` limits the work and the output to some keys. */
   report(sections?: readonly (keyof Report)[]): Partial<Report> & Pick<Report, 'summary'> {
+    return runSteps(this.reportSteps(sections));
+  }
+
+  /**
+   * {@link Analyzer.report} in steps (see steps.ts): it pauses between sections and inside the ones that
+   * walk every PV, so a live caller can compute it a slice at a time while records keep coming.
+   */
+  *reportSteps(sections?: readonly (keyof Report)[]): Steps<Partial<Report> & Pick<Report, 'summary'>> {
     const want = (key: keyof Report) => !sections || sections.includes(key);
     const out: Partial<Report> & Pick<Report, 'summary'> = {
       summary: { first_seen: this.first, last_seen: this.last, records: this.records },
     };
     const omitted: Partial<Record<ReportTable, number>> = {};
-    const put = <K extends ReportTable>(key: K, table: () => Bounded<Report[K][number]>): void => {
+    function* put<K extends ReportTable>(key: K, table: () => Steps<Bounded<Report[K][number]>>): Steps<void> {
       if (!want(key)) return;
-      const { rows, omitted: left } = table();
+      const { rows, omitted: left } = yield* table();
       (out as Record<K, unknown>)[key] = rows;
       if (left > 0) omitted[key] = left;
-    };
-    put('never_found', () => this.searches.neverFound());
-    put('search_storms', () => this.searches.storms());
-    put('search_clients', () => this.searches.clients());
-    put('duplicates', () => this.searches.duplicates());
-    put('beacons', () => this.beacons.report(this.searches.answeringServers, this.last ?? 0, this.maxRows));
-    put('latency', () => this.latency.servers(this.maxRows));
-    put('slowest_pvs', () => this.latency.slowestPvs());
-    put('monitor_load', () => this.monitors.monitorLoad());
-    put('redundant_subscriptions', () => this.monitors.redundantSubscriptions());
-    put('flow_control', () => this.monitors.flowControl());
-    put('writes', () => this.conversations.writeAudit());
-    put('errors', () => this.errors.report(this.maxRows));
-    put('circuits', () => this.conversations.circuitLog());
-    put('channels', () => this.conversations.channelLog());
+      yield;
+    }
+    const now = <T>(table: () => T) =>
+      // eslint-disable-next-line require-yield -- a section cheap enough to compute at once
+      function* (): Steps<T> {
+        return table();
+      };
+    yield* put('never_found', () => this.searches.neverFoundSteps());
+    yield* put('search_storms', () => this.searches.stormsSteps());
+    yield* put(
+      'search_clients',
+      now(() => this.searches.clients()),
+    );
+    yield* put('duplicates', () => this.searches.duplicatesSteps());
+    yield* put(
+      'beacons',
+      now(() => this.beacons.report(this.searches.answeringServers, this.last ?? 0, this.maxRows)),
+    );
+    yield* put(
+      'latency',
+      now(() => this.latency.servers(this.maxRows)),
+    );
+    yield* put('slowest_pvs', () => this.latency.slowestPvsSteps());
+    yield* put('monitor_load', () => this.monitors.monitorLoadSteps());
+    yield* put(
+      'redundant_subscriptions',
+      now(() => this.monitors.redundantSubscriptions()),
+    );
+    yield* put(
+      'flow_control',
+      now(() => this.monitors.flowControl()),
+    );
+    yield* put(
+      'writes',
+      now(() => this.conversations.writeAudit()),
+    );
+    yield* put(
+      'errors',
+      now(() => this.errors.report(this.maxRows)),
+    );
+    yield* put(
+      'circuits',
+      now(() => this.conversations.circuitLog()),
+    );
+    yield* put(
+      'channels',
+      now(() => this.conversations.channelLog()),
+    );
     if (Object.keys(omitted).length > 0) out.omitted = omitted;
     return out;
   }

@@ -1,4 +1,5 @@
 import { type Bounded, BoundedMap, firstRows } from './bounded.js';
+import { type Steps, filterSteps, mapSteps, runSteps, topSteps } from './steps.js';
 import { quantileSorted } from './describe.js';
 import { type AnalysisRecord, numberField, receiver, respondingServer, sender, stringField } from './record.js';
 
@@ -243,12 +244,16 @@ export class SearchAnalysis {
 
   /** Per-PV search table, busiest first, with storm flags. */
   storms(): Bounded<SearchStormEntry> {
+    return runSteps(this.stormsSteps());
+  }
+
+  /** {@link SearchAnalysis.storms} in steps: rows are built only for the PVs shown. */
+  *stormsSteps(): Steps<Bounded<SearchStormEntry>> {
     const all = [...this.pvs.values()];
-    const sigmaLimit = outlierLimit(
-      all.map((e) => e.count),
-      this.options.sigma,
-    );
-    const rows = all.map((e): SearchStormEntry => {
+    const counts = yield* mapSteps(all, (e) => e.count);
+    const sigmaLimit = outlierLimit(counts, this.options.sigma);
+    const top = yield* topSteps(all, this.options.topLimit, (a, b) => b.count - a.count);
+    const rows = top.rows.map((e): SearchStormEntry => {
       const rate = e.count / Math.max(e.last - e.first, 1);
       let answers = 0;
       for (const a of e.answers.values()) answers += a.count;
@@ -275,7 +280,7 @@ export class SearchAnalysis {
         reasons,
       };
     });
-    return firstRows(rows, this.options.topLimit, (a, b) => b.count - a.count);
+    return { rows, omitted: top.omitted };
   }
 
   /** Client hosts and processes by search count, with flags for outliers. */
@@ -316,30 +321,45 @@ export class SearchAnalysis {
 
   /** PVs searched and never answered during the capture. */
   neverFound(): Bounded<NeverFoundEntry> {
-    const rows: NeverFoundEntry[] = [];
-    for (const e of this.pvs.values()) {
-      if (e.answers.size > 0) continue;
+    return runSteps(this.neverFoundSteps());
+  }
+
+  /** {@link SearchAnalysis.neverFound} in steps: rows are built only for the PVs shown. */
+  *neverFoundSteps(): Steps<Bounded<NeverFoundEntry>> {
+    const unanswered = yield* filterSteps([...this.pvs.values()], (e) => e.answers.size === 0);
+    const top = yield* topSteps(
+      unanswered,
+      this.options.maxRows,
+      (a, b) => b.count - a.count || a.pv.localeCompare(b.pv),
+    );
+    const rows = top.rows.map((e): NeverFoundEntry => {
       const clients = [...e.clients.keys()];
-      rows.push({
+      return {
         pv: e.pv,
         count: e.count,
         first_seen: e.first,
         last_seen: e.last,
         clients: clients.slice(0, 32),
         hosts: [...new Set(clients.map((c) => c.slice(0, c.lastIndexOf(':'))))].slice(0, 32),
-      });
-    }
-    return firstRows(rows, this.options.maxRows, (a, b) => b.count - a.count || a.pv.localeCompare(b.pv));
+      };
+    });
+    return { rows, omitted: top.omitted };
   }
 
   /** PVs answered by more than one server, or by one server over several paths. */
   duplicates(): Bounded<DuplicateEntry> {
-    const rows: DuplicateEntry[] = [];
-    for (const e of this.pvs.values()) {
+    return runSteps(this.duplicatesSteps());
+  }
+
+  /** {@link SearchAnalysis.duplicates} in steps. */
+  *duplicatesSteps(): Steps<Bounded<DuplicateEntry>> {
+    const answered = yield* filterSteps(
+      [...this.pvs.values()],
+      (e) => e.answers.size > 1 || (e.answers.size === 1 && isMultiPath(e.answers.values())),
+    );
+    const rows = answered.map((e): DuplicateEntry => {
       const answers = [...e.answers.values()];
-      const multiPath = answers.some((a) => a.paths.size > 1 || a.copies);
-      if (answers.length < 2 && !multiPath) continue;
-      rows.push({
+      return {
         pv: e.pv,
         servers: answers.map((a) => a.server),
         verdict: answers.length > 1 ? 'duplicate' : 'multi-path',
@@ -349,8 +369,14 @@ export class SearchAnalysis {
           first_seen: a.first,
           count: a.count,
         })),
-      });
-    }
+      };
+    });
     return firstRows(rows, this.options.maxRows, (a, b) => a.pv.localeCompare(b.pv));
   }
+}
+
+/** Whether an answer came over several paths, or as copies of one reply. */
+function isMultiPath(answers: Iterable<{ paths: Set<string>; copies: boolean }>): boolean {
+  for (const a of answers) if (a.paths.size > 1 || a.copies) return true;
+  return false;
 }

@@ -26,6 +26,7 @@ import type { Row, Target } from './table.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..', '..', '..');
+// Run as the installed bin is: its shebang sets the malloc tunables (see cli/src/main.ts).
 const CLI = join(ROOT, 'packages', 'cli', 'dist', 'main.js');
 const DAEMON = join(ROOT, 'packages', 'daemon', 'dist', 'main.js');
 const ITERATE = join(HERE, 'iterate.js');
@@ -182,11 +183,11 @@ async function benchCapture(capture: Capture, selected: Set<Tool>): Promise<void
   }
   let jsonLines = NaN;
   if (selected.has('text')) {
-    const m = await run({ argv: ['node', CLI, ...portArgs(capture, 'cli'), file], countLines: true });
+    const m = await run({ argv: [CLI, ...portArgs(capture, 'cli'), file], countLines: true });
     row('ca-shark FILE (text)', m, lineCount(m), '', 'lines', 'text');
   }
   if (selected.has('json')) {
-    const m = await run({ argv: ['node', CLI, '--json', ...portArgs(capture, 'cli'), file], countLines: true });
+    const m = await run({ argv: [CLI, '--json', ...portArgs(capture, 'cli'), file], countLines: true });
     jsonLines = lineCount(m);
     if (!Number.isFinite(messages)) messages = jsonLines;
     row('ca-shark --json FILE', m, jsonLines, '', 'lines', 'json');
@@ -195,7 +196,7 @@ async function benchCapture(capture: Capture, selected: Set<Tool>): Promise<void
     if (selected.has(section)) {
       row(
         `ca-shark ${section} FILE`,
-        await run({ argv: ['node', CLI, section, ...portArgs(capture, 'cli'), file] }),
+        await run({ argv: [CLI, section, ...portArgs(capture, 'cli'), file] }),
         messages,
         '',
         'msgs',

@@ -19,6 +19,7 @@ describe('parseCommandLine', () => {
       ports: [],
       top: 10,
       sections: [],
+      write: null,
     });
   });
 

@@ -19,6 +19,8 @@ export interface CliOptions {
   top: number;
   /** `report --section`: report keys to print (empty = all). */
   sections: string[];
+  /** `--write OUT`: write the packets of the matching messages to OUT as pcapng (`-`: stdout). */
+  write: string | null;
 }
 
 /** A usage error: the message says what was wrong; the caller exits with status 2. */
@@ -49,6 +51,8 @@ Output:
                       {client} {size} {request}; attributes like {transport.sport},
                       {command.cid}, {ip.ttl}; specs like {latency:.6f}; {{ }} for braces.
   --json              one JSON object per line (see docs/json.md)
+  -w, --write OUT     write the packets that carried the matching messages to OUT as
+                      pcapng (- for stdout), for Wireshark or a ticket; one input
   --color WHEN        auto (default: on a terminal, honouring NO_COLOR / FORCE_COLOR),
                       always or never
 
@@ -108,6 +112,7 @@ export function parseCommandLine(argv: readonly string[]): CliOptions {
         ports: { type: 'string', multiple: true },
         top: { type: 'string' },
         section: { type: 'string', multiple: true },
+        write: { type: 'string', short: 'w' },
       },
     });
   } catch (err) {
@@ -130,6 +135,13 @@ export function parseCommandLine(argv: readonly string[]): CliOptions {
     throw new UsageError(`--color must be auto, always or never, not ${JSON.stringify(color)}`);
   }
   if (v.json === true && v.format !== undefined) throw new UsageError('--json and --format cannot be combined');
+  if (v.write !== undefined) {
+    if (command !== 'print') throw new UsageError(`--write does not go with the ${command} command`);
+    if (v.json === true || v.format !== undefined)
+      throw new UsageError('--write writes packets: drop --json and --format');
+    if (positionals.length > 1) throw new UsageError('--write reads one capture (a FILE or stdin)');
+    if (v.write === '') throw new UsageError('--write needs a file name (or - for stdout)');
+  }
   const ports: number[] = [];
   for (const item of (v.ports ?? []).flatMap((p) => p.split(','))) {
     const text = item.trim();
@@ -159,5 +171,6 @@ export function parseCommandLine(argv: readonly string[]): CliOptions {
     ports,
     top,
     sections,
+    write: v.write ?? null,
   };
 }

@@ -1,5 +1,12 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.mmap_threshold=8388608:glibc.malloc.trim_threshold=134217728 node
 // Entry point of the `ca-shark` bin: wires the real process into run().
+//
+// The shebang sets glibc malloc tunables for the process (env -S: coreutils 8.30+, BSD env). Every large
+// waveform (a 30,000-element DOUBLE array is 240 KB) gets a buffer of its own; with glibc's defaults such
+// a buffer is mmap()ed, or the heap top is trimmed once they are freed, so each new one page-faults its
+// memory in again. On realistic.pcap that was half of the page faults and a fifth of the CPU time of
+// `stats` (docs/performance.md). Elsewhere (musl, macOS) the variable means nothing. Started as
+// `node dist/main.js`, the shebang is not read: set the variable yourself for the same effect.
 import { run } from './run.js';
 
 run(process.argv.slice(2), {

@@ -26,6 +26,7 @@ import { Batcher, lineFormatter, workerBatch } from './lines.js';
 import { renderStats } from './stats-text.js';
 import { SplitPrinter, useSplit } from './split.js';
 import { compileTemplate, TemplateError } from './template.js';
+import { writePackets } from './write.js';
 
 /** The process around the program (real streams in main.ts, fakes or pipes in tests). */
 export interface CliIO {
@@ -90,6 +91,8 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
     io.stdout.write(`ca-shark ${version()}\n`);
     return EXIT_OK;
   }
+
+  if (options.write !== null) return runWrite(options, filter, io, err);
 
   const out = new LineWriter(io.stdout);
   let brokenPipe = false;
@@ -254,6 +257,38 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
   if (status !== EXIT_OK) return status;
   if (damaged) return EXIT_DAMAGED;
   return matched === 0 ? EXIT_NOTHING : EXIT_OK;
+}
+
+/** `--write` (write.ts): the exit status as for printing (1 when nothing matched, 3 for damaged input). */
+async function runWrite(
+  options: CliOptions,
+  filter: RecordPredicate,
+  io: CliIO,
+  err: (line: string) => void,
+): Promise<number> {
+  if (options.write === '-' && (io.stdout as { isTTY?: boolean }).isTTY === true) {
+    err(
+      '--write - would write binary pcapng to a terminal: name a file, or pipe it (ca-shark -w - ... | wireshark -k -i -)',
+    );
+    return EXIT_BAD_INPUT;
+  }
+  if (options.files.length === 0 && (io.stdin as { isTTY?: boolean }).isTTY === true) {
+    err('no capture to read: stdin is a terminal. Name a file, or pipe one in');
+    return EXIT_BAD_INPUT;
+  }
+  let result;
+  try {
+    result = await writePackets(options, filter, io, err, `ca-shark ${version()}`);
+  } catch (e) {
+    err(`cannot write ${options.write === '-' ? 'output' : options.write}: ${(e as Error).message}`);
+    return EXIT_BAD_INPUT;
+  }
+  if (result === null || result.damage.unreadable) return EXIT_BAD_INPUT;
+  if (options.write !== '-') {
+    err(`wrote ${result.packets} packets carrying ${result.messages} matching messages to ${options.write}`);
+  }
+  if (result.damage.damaged) return EXIT_DAMAGED;
+  return result.messages === 0 ? EXIT_NOTHING : EXIT_OK;
 }
 
 /** The report's name for how the decoder saw a circuit end. */

@@ -7,12 +7,14 @@ import { DEFAULT_DASHBOARD_DIR, dashboardPlugin } from './plugins/dashboard.js';
 import { historyPlugin } from './plugins/history.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { recordPlugin } from './plugins/record.js';
+import { type PcapModel, pcapPlugin } from './pcap-route.js';
 import { securityPlugin } from './plugins/security.js';
 import { type SubscriptionFilter, wsPlugin } from './plugins/ws.js';
 
 /** Everything {@link buildApp} needs; the server module wires real capture into it, tests pass their own. */
 export interface AppOptions<R, F = SubscriptionFilter> {
-  model: DaemonModel;
+  /** With a `pcap` method, `GET /api/pcap` exports packets (pcap-route.ts). */
+  model: DaemonModel & PcapModel;
   hub: Hub<R, F>;
   /**
    * Checks a client's filter and gives the hub's form of it (undefined = everything); throws, with a
@@ -61,6 +63,7 @@ export async function buildApp<R, F = SubscriptionFilter>(options: AppOptions<R,
   await app.register(apiPlugin, { model: options.model });
   await app.register(recordPlugin, { model: options.model });
   await app.register(historyPlugin, { model: options.model });
+  await app.register(pcapPlugin, { model: options.model });
   await app.register(metricsPlugin, {
     model: options.model,
     hubStats: () => options.hub.stats(),

@@ -28,6 +28,8 @@ export interface DaemonConfig {
   logLevel: string;
   /** Bounds of the held records (`--history`); absent: DEFAULT_HISTORY. */
   history?: HistoryBounds;
+  /** Bytes of the raw packet ring behind /api/pcap (0: none; default 256 MiB). */
+  packetRing?: number;
 }
 
 /** `--help` text. */
@@ -74,6 +76,8 @@ Serving:
       --allow-host NAME   also serve requests whose Host header is NAME (repeatable), e.g. the
                           name of this machine or of a reverse proxy; by default only localhost,
                           loopback addresses and the --listen address are served (DNS rebinding)
+      --packet-ring BYTES keep the packets of the latest CA messages for GET /api/pcap, up to
+                          BYTES (default 256M; 0 keeps none)
       --user NAME         drop root privileges to user NAME once the capture is open
       --dashboard DIR     serve the dashboard from DIR (default: packages/dashboard/dist)
       --log-level LEVEL   trace, debug, info (default), warn, error
@@ -169,6 +173,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
         'allow-origin': { type: 'string', multiple: true },
         'allow-host': { type: 'string', multiple: true },
         user: { type: 'string' },
+        'packet-ring': { type: 'string' },
         dashboard: { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -245,5 +250,6 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     ...(v.dashboard !== undefined ? { dashboardDir: v.dashboard } : {}),
     logLevel: level,
     ...(v.history !== undefined ? { history: parseHistory(v.history) } : {}),
+    ...(v['packet-ring'] !== undefined ? { packetRing: parseSize(v['packet-ring'], '--packet-ring') } : {}),
   };
 }

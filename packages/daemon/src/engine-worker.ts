@@ -2,8 +2,10 @@
  * The decoding worker: runs the {@link Engine} (decoder, conversation state, views) off the main thread, so
  * a burst of packets never delays an HTTP answer or a WebSocket send. It also matches every record against
  * the WebSocket subscriptions (a filter's cost, however bad the glob and long the PV name, is paid here, never
- * on the thread that serves HTTP). Records go back in batches as {@link WireRecord}s with, per subscription,
- * the indexes it keeps. Views (the snapshot, the API tables) are computed here and published on a cadence
+ * on the thread that serves HTTP), and samples each subscription down to the rate its clients read before it
+ * serialises anything (see {@link BatchSampler}): records nobody will receive are counted, never built.
+ * Records go back in batches as {@link WireRecord}s with, per subscription, the indexes it keeps and how
+ * many it matched. Views (the snapshot, the API tables) are computed here and published on a cadence
  * (see views-publisher.ts): the main thread answers from the latest copy and never waits for the decoder.
  *
  * Every record gets the next daemon-wide sequence number (its `id`); those that are streamed, and for
@@ -15,11 +17,13 @@ import type { CaRecord } from '@ca-shark/decoder';
 import { Engine, type WireRecord, fullRecordJSON, toWire } from './engine.js';
 import { unpackFrames } from './frame-batch.js';
 import { createLogger } from './logger.js';
+import { DEFAULT_PACKET_RING_BYTES, PacketRing } from './packet-ring.js';
+import { PcapExports } from './pcap-export.js';
 import { TABLE_NAMES } from './model.js';
 import { StreamedRecords, estimateRecordBytes } from './record-ring.js';
 import { DEFAULT_REPORT_LIMIT } from './report-cut.js';
 import type { CaptureCounters, SourceDescription } from './sources/types.js';
-import { BatchMatcher } from './subscriptions.js';
+import { BatchSampler } from './subscriptions.js';
 import { ViewPublisher } from './views-publisher.js';
 import { RecordHistory } from './history.js';
 import type { FromWorker, ToWorker } from './worker-protocol.js';
@@ -46,14 +50,16 @@ let description: SourceDescription = { kind: 'live' };
 let capture: CaptureCounters = { received: 0, dropped: 0, ifDropped: 0 };
 let hub = { clients: 0, dropped: 0 };
 let decoderDropped = 0;
-let outgoing: WireRecord[] = [];
+/** Records of the batch being built that some stream matched, and their ids (sampled at {@link flush}). */
+let batch: CaRecord[] = [];
+let batchIds: number[] = [];
+/** When the batch being built started (ms): each stream keeps its rate's share of that time. */
+let batchStart = performance.now();
 /** Daemon-wide record sequence: the id of the latest record decoded. */
 let sequence = 0;
 /** The latest streamed and sent records, for `GET /api/record/:id` (bounds from the `init` message). */
 let ring = new StreamedRecords<CaRecord>(estimateRecordBytes);
-const matcher = new BatchMatcher();
-/** Some consumer wants every record (see the `wanted` message). */
-let wantAll = false;
+const sampler = new BatchSampler();
 let batchBytes = 0;
 let lastFlush = 0;
 let lastStats = 0;
@@ -64,24 +70,47 @@ let nextViews = 0;
 /** Held records and chart aggregates (see history.ts). */
 let history = new RecordHistory({ bounds: { maxRecords: 0 } });
 let historyPumping = false;
+/** The raw packet ring behind `/api/pcap` (undefined with --packet-ring 0). */
+let packetRing: PacketRing | undefined;
+let snaplen = 0;
+const exports = new PcapExports(
+  () => packetRing,
+  (linktype) => ({ linktype, snaplen, ...(description.iface !== undefined ? { name: description.iface } : {}) }),
+  (id, chunk, done, error) =>
+    post(
+      {
+        type: 'pcap-chunk',
+        id,
+        done,
+        ...(chunk !== undefined ? { chunk } : {}),
+        ...(error !== undefined ? { error } : {}),
+      },
+      chunk !== undefined ? [chunk.buffer as ArrayBuffer] : [],
+    ),
+);
 
 const post = (message: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
 
 function flush(): void {
-  lastFlush = performance.now();
-  if (outgoing.length === 0) return;
-  const items = outgoing;
-  outgoing = [];
-  const matches = matcher.take();
+  const now = performance.now();
+  lastFlush = now;
+  const seconds = (now - batchStart) / 1000;
+  batchStart = now;
+  if (batch.length === 0) return;
+  const { picked, matches, matched } = sampler.take(seconds);
+  // Serialised only now, and only the records some stream keeps.
+  const items: WireRecord[] = new Array<WireRecord>(picked.length);
+  for (let i = 0; i < picked.length; i++) {
+    const record = batch[picked[i]];
+    const id = batchIds[picked[i]];
+    ring.streamed(id, record);
+    items[i] = toWire(record, id);
+  }
+  batch = [];
+  batchIds = [];
   const buffers: ArrayBuffer[] = [];
   for (const indexes of matches.values()) buffers.push(indexes.buffer as ArrayBuffer);
-  post({ type: 'records', items, matches }, buffers);
-}
-
-/** Drops the batch being built (nobody wants its records any more). */
-function discard(): void {
-  outgoing = [];
-  matcher.clear();
+  post({ type: 'records', items, matches, matched }, buffers);
 }
 
 function sendStats(): void {
@@ -129,7 +158,12 @@ port.on('message', (message: ToWorker) => {
       log = logger;
       ring = new StreamedRecords<CaRecord>(estimateRecordBytes, message.recordRing);
       history = new RecordHistory({ bounds: message.history ?? {} });
+      const ringBytes = message.packetRing ?? DEFAULT_PACKET_RING_BYTES;
+      packetRing = ringBytes > 0 ? new PacketRing(ringBytes) : undefined;
+      snaplen = message.snaplen ?? 0;
+      const packets = packetRing;
       engine = new Engine({
+        ...(packets !== undefined ? { packets } : {}),
         describe: () => description,
         counters: () => capture,
         hubStats: () => hub,
@@ -137,14 +171,14 @@ port.on('message', (message: ToWorker) => {
         logger,
         decoder: message.decoder,
         publish: (record) => {
+          packets?.record(record);
           const id = ++sequence;
           history.add(id, record);
-          // Matched against the subscriptions the worker has now: a change applies from the next record on.
-          const kept = matcher.size > 0 && matcher.match(record, outgoing.length);
-          if (!kept && !wantAll) return;
-          ring.streamed(id, record);
-          outgoing.push(history.held.newestId === id ? history.held.wire(history.held.size - 1) : toWire(record, id));
-          if (outgoing.length >= FLUSH_RECORDS) flush();
+          // Matched against the streams the worker has now: a change applies from the next record on.
+          if (sampler.size === 0 || !sampler.offer(record, batch.length)) return;
+          batch.push(record);
+          batchIds.push(id);
+          if (batch.length >= FLUSH_RECORDS) flush();
         },
       });
       publisher = new ViewPublisher(engine);
@@ -190,13 +224,12 @@ port.on('message', (message: ToWorker) => {
       if (now >= nextViews) publishViews();
       break;
     }
-    case 'wanted':
-      wantAll = message.all;
-      if (!wantAll && matcher.size === 0) discard();
+    case 'demand':
+      sampler.setRates(message.everything, new Map(message.subscriptions));
       break;
     case 'subscribe':
       try {
-        matcher.add(message.id, message.filter);
+        sampler.add(message.id, message.filter);
       } catch (err) {
         // The main thread checked the filter before sending it: this is a bug, and the subscription keeps nothing.
         log?.error(
@@ -206,8 +239,7 @@ port.on('message', (message: ToWorker) => {
       }
       break;
     case 'unsubscribe':
-      matcher.remove(message.id);
-      if (!wantAll && matcher.size === 0) discard();
+      sampler.remove(message.id);
       break;
     case 'describe':
       description = message.description;
@@ -259,6 +291,15 @@ port.on('message', (message: ToWorker) => {
       break;
     case 'history-series':
       post({ type: 'reply', id: message.id, value: JSON.stringify(history.answer(message.query)) });
+      break;
+    case 'pcap':
+      exports.start(message.id, message.request);
+      break;
+    case 'pcap-pull':
+      exports.next(message.id);
+      break;
+    case 'pcap-cancel':
+      exports.cancel(message.id);
       break;
     case 'hold':
       Atomics.wait(new Int32Array(message.gate), 0, 0);

@@ -15,6 +15,7 @@ import {
 } from '@ca-shark/decoder';
 import { type LiveRecord, failureStatus, summarizeFields } from '@ca-shark/analysis/summary';
 import { type CommandFields, dbrTypeName } from '@ca-shark/protocol';
+import { type PacketEvent, PacketPipeline } from '@ca-shark/packet';
 import type { Logger } from 'pino';
 import {
   BoundedLru,
@@ -115,6 +116,24 @@ export interface EngineOptions {
   apiRows?: number;
   /** Wall clock in ms (tests). */
   now?: () => number;
+  /** Sees the frames and packet events on their way to the decoder (the packet ring, packet-ring.ts). */
+  packets?: PacketTap;
+}
+
+/**
+ * Watches frames and packet events go into the decoder. With a tap the engine runs the packet layer itself
+ * and feeds the decoder its events, so the tap sees each event just before the decoder and learns which
+ * frames carried which records.
+ */
+export interface PacketTap {
+  /** Frame `frame` (numbered from 1 as the decoder numbers them) is about to be decoded. */
+  frame(frame: number, linktype: number, timestamp: number, bytes: Uint8Array, origlen: number): void;
+  /** A packet event of the current frame, before the decoder gets it. */
+  event(event: PacketEvent): void;
+  /** The decoder has handled the last event (and emitted its records). */
+  afterEvent(): void;
+  /** The current frame is decoded. */
+  frameDone(frame: number): void;
 }
 
 /** Beacon history of one server for the period estimate. */
@@ -225,6 +244,9 @@ export class Engine implements DaemonModel, SourceSink {
   private readonly analyzer = new Analyzer();
   /** Aggregations shared by the views of one publication (see {@link Engine.shared}). */
   private sharedWork: Map<string, unknown> | undefined;
+  private readonly tap: PacketTap | undefined;
+  /** The packet layer, run here when a tap watches it (else the decoder runs its own). */
+  private readonly pipeline: PacketPipeline | undefined;
 
   constructor(options: EngineOptions) {
     this.describe = options.describe;
@@ -248,6 +270,18 @@ export class Engine implements DaemonModel, SourceSink {
         }
       },
     });
+    const tap = options.packets;
+    this.tap = tap;
+    if (tap !== undefined) {
+      const decoder = this.decoder;
+      this.pipeline = new PacketPipeline({
+        onEvent: (event) => {
+          tap.event(event);
+          decoder.feed(event);
+          tap.afterEvent();
+        },
+      });
+    }
   }
 
   /** The decoder's conversation state (read-only). */
@@ -284,7 +318,14 @@ export class Engine implements DaemonModel, SourceSink {
     this.packets += 1;
     this.bytes += bytes.length;
     this.linktype = linktype;
-    this.decoder.pushFrame(linktype, timestamp, bytes, origlen);
+    const tap = this.tap;
+    if (tap === undefined || this.pipeline === undefined) {
+      this.decoder.pushFrame(linktype, timestamp, bytes, origlen);
+      return;
+    }
+    tap.frame(this.packets, linktype, timestamp, bytes, origlen);
+    this.pipeline.pushFrame(linktype, timestamp, bytes, origlen);
+    tap.frameDone(this.packets);
   }
 
   problem(problem: SourceProblem): void {
@@ -294,6 +335,7 @@ export class Engine implements DaemonModel, SourceSink {
 
   end(): void {
     if (this.ended) return;
+    this.pipeline?.end();
     this.decoder.end();
     this.ended = true;
     const stats = this.decoder.state.statistics;

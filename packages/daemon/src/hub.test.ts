@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { evenPicks } from './history.js';
 import { Hub, type HubSocket, MAX_CLIENT_RATE, MIN_CLIENT_RATE, type SubscriptionMatcher } from './hub.js';
+import { EVERYTHING } from './subscriptions.js';
 
 /** A socket double that records frames and lets the test set its backlog. */
 class FakeSocket implements HubSocket {
@@ -256,6 +257,58 @@ describe('Hub', () => {
     expect(frames[19].rate?.matched).toBeLessThanOrEqual(10_000);
     expect(frames[19].rate?.sent).toBeGreaterThan(90);
     expect(frames[19].rate?.sent).toBeLessThan(120);
+  });
+
+  it('counts records the matcher sampled out as matched and not sent, for every client of the stream', () => {
+    const clock = new Clock();
+    const hub = new Hub<Rec, { pv: string }>((r) => JSON.stringify(r), { now: clock.now });
+    const matcher = new RecordingMatcher();
+    hub.attach(matcher);
+    const all = new FakeSocket();
+    const onlyB = new FakeSocket();
+    hub.add(all);
+    hub.add(onlyB);
+    hub.subscribe(onlyB, { pv: 'b' });
+    const b = matcher.idOf('b');
+    const batch: Rec[] = [
+      { pv: 'a', n: 10 },
+      { pv: 'b', n: 20 },
+      { pv: 'b', n: 30 },
+    ];
+    // The matcher saw 300 records, 40 of them b's, and kept these three.
+    hub.publish(
+      batch,
+      new Map([
+        [EVERYTHING, [0, 2]],
+        [b, [1, 2]],
+      ]),
+      new Map([
+        [EVERYTHING, 300],
+        [b, 40],
+      ]),
+    );
+    clock.ms += 100;
+    hub.tick();
+    expect(all.parsed()[0]).toMatchObject({ matched: 300, sent: 2, sampling: true, records: [batch[0], batch[2]] });
+    expect(onlyB.parsed()[0]).toMatchObject({ matched: 40, sent: 2, sampling: true, records: [batch[1], batch[2]] });
+    expect(hub.stats()).toMatchObject({ matched: 340, sent: 4, sampledOut: 336 });
+  });
+
+  it('tells the matcher the most any client of each stream reads; paused clients read nothing', () => {
+    const hub = new Hub<Rec, { pv: string }>((r) => JSON.stringify(r));
+    const matcher = new RecordingMatcher();
+    hub.attach(matcher);
+    const [page, fast, onlyB, pausedB] = [new FakeSocket(), new FakeSocket(), new FakeSocket(), new FakeSocket()];
+    for (const s of [page, fast, onlyB, pausedB]) hub.add(s);
+    hub.setRate(fast, 20_000);
+    hub.subscribe(onlyB, { pv: 'b' });
+    hub.subscribe(pausedB, { pv: 'b' });
+    hub.setRate(pausedB, 5000);
+    hub.setPaused(pausedB, true);
+    expect(hub.demand()).toEqual({ everything: 20_000, subscriptions: new Map([[matcher.idOf('b'), 2000]]) });
+    hub.remove(fast);
+    hub.setPaused(page, true);
+    expect(hub.demand().everything).toBe(0);
   });
 
   it('sends a client that keeps up everything, and says it is not sampling', () => {

@@ -21,6 +21,7 @@
 import { HISTORY_SECONDS, HistoryFeed } from './history-feed.js';
 import type { HistoryResult } from './history.js';
 import { EvenSample } from './sampler.js';
+import { EVERYTHING } from './subscriptions.js';
 import type { WebSocketStatsView } from './views.js';
 
 /** The part of a `ws` WebSocket the hub uses (kept small so tests can pass a fake). */
@@ -43,9 +44,25 @@ export interface SubscriptionMatcher<F> {
 
 /**
  * Which records of one batch each subscription keeps: subscription id → ascending indexes into the batch. A
- * subscription that is absent keeps none of them.
+ * subscription that is absent keeps none of them. {@link EVERYTHING} lists those for clients subscribed to
+ * everything; without it (and without counts) those clients are offered the whole batch.
  */
 export type BatchMatches = ReadonlyMap<number, ArrayLike<number>>;
+
+/**
+ * How many records each subscription (and {@link EVERYTHING}) matched in the batch, when the matcher sampled
+ * before handing the batch over: those beyond its indexes were matched but left out, and count as such.
+ */
+export type BatchCounts = ReadonlyMap<number, number>;
+
+/**
+ * Records per second each stream is read at most: what the matcher may sample down to. `everything` is for
+ * clients subscribed to everything (0: none); `subscriptions` by subscription id.
+ */
+export interface HubDemand {
+  everything: number;
+  subscriptions: Map<number, number>;
+}
 
 const NO_MATCHES: BatchMatches = new Map();
 
@@ -179,6 +196,13 @@ class HubClient {
     this.matched += 1;
     this.tickMatched += 1;
     this.sample.offer(json);
+  }
+
+  /** Counts `n` records matched for it that the matcher left out before the batch reached the hub. */
+  skip(n: number): void {
+    this.matched += n;
+    this.tickMatched += n;
+    this.sample.skip(n);
   }
 
   /** Forgets the pending sample (subscription change, pause, close): those records are never sent. */
@@ -384,6 +408,22 @@ export class Hub<R, F = unknown> {
     return this.unfiltered > 0;
   }
 
+  /**
+   * The most records per second any client reads, per subscription and for clients subscribed to
+   * everything (paused clients read none): the matcher needs to hand over no more than that.
+   */
+  demand(): HubDemand {
+    let everything = 0;
+    const subscriptions = new Map<number, number>();
+    for (const client of this.clients.values()) {
+      const rate = client.paused ? 0 : client.maxRate;
+      const sub = client.subscription;
+      if (sub === undefined) everything = Math.max(everything, rate);
+      else subscriptions.set(sub.id, Math.max(subscriptions.get(sub.id) ?? 0, rate));
+    }
+    return { everything, subscriptions };
+  }
+
   /** Distinct filtered subscriptions in use (clients with equal filters share one). */
   get subscriptionCount(): number {
     return this.subscriptions.size;
@@ -436,29 +476,37 @@ export class Hub<R, F = unknown> {
   }
 
   /**
-   * Offers a batch of records, in capture order: every record to clients subscribed to everything, to a
-   * filtered client the records `matches` lists for its subscription (none when absent). Each record is
-   * serialised at most once, and only if someone wants it; it joins each client's pending sample.
+   * Offers a batch of records, in capture order: to each client the records `matches` lists for its
+   * subscription (none when absent; for clients subscribed to everything, {@link EVERYTHING}'s, or every
+   * record when neither it nor `counts` is given). `counts`, from a matcher that sampled, says how many
+   * each subscription matched: the rest count as matched and sampled out. Each record is serialised at most
+   * once, and only if someone wants it; it joins each client's pending sample.
    */
-  publish(records: readonly R[], matches: BatchMatches = NO_MATCHES): void {
-    if (this.clients.size === 0 || records.length === 0) return;
+  publish(records: readonly R[], matches: BatchMatches = NO_MATCHES, counts?: BatchCounts): void {
+    if (this.clients.size === 0 || (records.length === 0 && counts === undefined)) return;
     const texts = new Array<string | undefined>(records.length);
     const text = (i: number): string => (texts[i] ??= this.serialize(records[i]));
     for (const client of this.clients.values()) {
       // Until the worker sets the seam of its history, batches hold records the history will carry.
       if (client.paused || client.history?.phase === 'waiting') continue;
-      const sub = client.subscription;
-      if (sub === undefined) {
+      const key = client.subscription?.id ?? EVERYTHING;
+      const indexes = matches.get(key);
+      if (indexes === undefined && key === EVERYTHING && counts === undefined) {
         for (let i = 0; i < records.length; i++) client.offer(text(i));
         continue;
       }
-      const indexes = matches.get(sub.id);
-      if (indexes === undefined) continue;
-      for (let k = 0; k < indexes.length; k++) {
-        const i = indexes[k];
-        // A matcher that reports an index outside the batch is a bug; deliver nothing rather than undefined.
-        if (i < records.length) client.offer(text(i));
+      let offered = 0;
+      if (indexes !== undefined) {
+        for (let k = 0; k < indexes.length; k++) {
+          const i = indexes[k];
+          // A matcher that reports an index outside the batch is a bug; deliver nothing rather than undefined.
+          if (i >= records.length) continue;
+          client.offer(text(i));
+          offered += 1;
+        }
       }
+      const total = counts?.get(key) ?? offered;
+      if (total > offered) client.skip(total - offered);
     }
   }
 

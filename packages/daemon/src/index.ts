@@ -17,7 +17,7 @@ export {
   type BatchMatches,
   type SubscriptionMatcher,
 } from './hub.js';
-export { canonicalSubscription, BatchMatcher } from './subscriptions.js';
+export { canonicalSubscription, BatchSampler, EVERYTHING } from './subscriptions.js';
 export { DaemonError, type DaemonErrorCode } from './errors.js';
 export type { DaemonModel } from './model.js';
 export type { Source, SourceSink, SourceDescription, CaptureCounters } from './sources/types.js';

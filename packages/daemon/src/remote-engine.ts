@@ -14,6 +14,8 @@ import type { HistoryRequest } from './history.js';
 import type { HistoryBounds } from './history-ring.js';
 import type { HistoryQuery } from './series-history.js';
 import { SharedResults } from './shared-results.js';
+import type { PcapRequest } from './pcap-export.js';
+import { PcapStreams } from './pcap-route.js';
 import { type Source, type SourceProblem, type SourceSink, inputLabel, isPullSource } from './sources/types.js';
 import { type HealthView, type SourceView, type StatsView, emptySnapshot } from './views.js';
 import type { FromWorker, Query, ToWorker } from './worker-protocol.js';
@@ -39,6 +41,10 @@ export interface RemoteEngineOptions {
   recordRing?: Partial<RecordRingOptions>;
   /** Bounds of the held records (`--history`; default DEFAULT_HISTORY). */
   history?: Partial<HistoryBounds>;
+  /** Bytes of the raw packet ring behind `/api/pcap` (0: none; default 256 MiB). */
+  packetRing?: number;
+  /** Snapshot length of live capture (named in exported interface descriptions). */
+  snaplen?: number;
   /**
    * File and stdin: frame bytes handed to the worker and not yet decoded beyond which the source is paused
    * (see {@link SourceSink.waitForRoom}) until the worker catches up. Nothing is dropped. Default 8 MiB:
@@ -102,6 +108,13 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   private readonly tables = new Map<TableName, ViewText>();
   /** Worker time the last publication of views took (ms). */
   private lastViewsCostMs = 0;
+  /** pcap exports in progress (`/api/pcap`). */
+  private readonly pcapStreams = new PcapStreams(
+    (id, request) => this.post({ type: 'pcap', id, request }),
+    (id) => this.post({ type: 'pcap-pull', id }),
+    (id) => this.post({ type: 'pcap-cancel', id }),
+  );
+  private readonly keepsPackets: boolean;
   private readyResolve!: () => void;
   private readonly readyPromise = new Promise<void>((resolve) => (this.readyResolve = resolve));
 
@@ -133,6 +146,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
         p.reject(new Error(`decoding worker exited (${code})`));
       }
       this.pending.clear();
+      this.pcapStreams.failAll(`decoding worker exited (${code})`);
     });
     this.post({
       type: 'init',
@@ -142,7 +156,10 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       description: this.input.description,
       ...(options.recordRing !== undefined ? { recordRing: options.recordRing } : {}),
       ...(options.history !== undefined ? { history: options.history } : {}),
+      ...(options.packetRing !== undefined ? { packetRing: options.packetRing } : {}),
+      ...(options.snaplen !== undefined ? { snaplen: options.snaplen } : {}),
     });
+    this.keepsPackets = options.packetRing !== 0;
     // Messages reach the worker in order: a subscription applies to every batch posted after it.
     this.hub.attach({
       add: (id, filter) => this.post({ type: 'subscribe', id, filter }),
@@ -155,29 +172,33 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       }
       this.postedBytes += length;
       // A client that connected since the last timer tick must not miss the records of these frames.
-      this.updateWanted();
+      this.updateDemand();
       this.post({ type: 'frames', buffer, length, frames }, [buffer]);
     });
     this.batchTimer = setInterval(() => {
-      this.updateWanted();
+      this.updateDemand();
       this.packer.flush();
     }, options.batchMs ?? 10);
     this.batchTimer.unref();
   }
 
-  private wantAll = false;
   /** Wall clock (Unix s) when the worker had decoded the whole input, null while it has not. */
   private endedAt: number | null = null;
+  /** The demand last told to the worker (its JSON text). */
+  private demand = '';
 
   /**
-   * Tells the worker whether every record is wanted (a WebSocket client subscribed to everything, or a
-   * record listener); otherwise it sends only records a subscription keeps.
+   * Tells the worker how many records per second each stream is read at most (see Hub.demand): it samples
+   * down to that before serialising. A record listener takes every record.
    */
-  private updateWanted(): void {
-    const all = this.hub.wantsEverything || this.listeners.length > 0;
-    if (all === this.wantAll) return;
-    this.wantAll = all;
-    this.post({ type: 'wanted', all });
+  private updateDemand(): void {
+    const demand = this.hub.demand();
+    const everything = this.listeners.length > 0 ? Infinity : demand.everything;
+    const subscriptions = [...demand.subscriptions];
+    const key = JSON.stringify([everything === Infinity ? 'all' : everything, subscriptions]);
+    if (key === this.demand) return;
+    this.demand = key;
+    this.post({ type: 'demand', everything, subscriptions });
   }
 
   private post(message: ToWorker, transfer: ArrayBuffer[] = []): void {
@@ -187,7 +208,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   private onMessage(m: FromWorker): void {
     switch (m.type) {
       case 'records':
-        this.hub.publish(m.items, m.matches);
+        this.hub.publish(m.items, m.matches, m.matched);
         for (const l of this.listeners) for (const item of m.items) l(item);
         break;
       case 'decoded':
@@ -218,6 +239,9 @@ export class RemoteEngine implements DaemonModel, SourceSink {
         break;
       case 'history':
         this.hub.historyResult(m.result);
+        break;
+      case 'pcap-chunk':
+        this.pcapStreams.chunk(m);
         break;
       case 'reply': {
         const p = this.pending.get(m.id);
@@ -254,6 +278,14 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     });
   }
 
+  /**
+   * The pcapng chunks of the packets of the held messages matching `request` (`GET /api/pcap`), or
+   * undefined when the daemon keeps no packets.
+   */
+  pcap(request: PcapRequest): AsyncIterable<Uint8Array> | undefined {
+    return this.keepsPackets ? this.pcapStreams.open(request) : undefined;
+  }
+
   /** Resolves once the worker has loaded and its decoder takes frames. */
   ready(): Promise<void> {
     return this.readyPromise;
@@ -262,7 +294,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   /** Calls `listener` with the JSON text of every record (tests, benchmarks). */
   onRecord(listener: (record: WireRecord) => void): void {
     this.listeners.push(listener);
-    this.updateWanted();
+    this.updateDemand();
   }
 
   /** True once the source ended and the worker decoded everything before the end. */

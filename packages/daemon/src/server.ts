@@ -118,6 +118,8 @@ export async function startDaemon(
     decoder: { serverPort: config.serverPort, repeaterPort: config.repeaterPort, keepBytes: true },
     ...(options.recordRing !== undefined ? { recordRing: options.recordRing } : {}),
     ...(config.history !== undefined ? { history: config.history } : {}),
+    ...(config.packetRing !== undefined ? { packetRing: config.packetRing } : {}),
+    ...(config.snaplen !== undefined ? { snaplen: config.snaplen } : config.mode === 'live' ? { snaplen: 262144 } : {}),
     ...options.engine,
   });
   try {

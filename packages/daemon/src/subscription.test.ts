@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { toWire } from './engine.js';
 import { parseSubscription } from './plugins/ws.js';
 import type { RunningDaemon } from './server.js';
-import { BatchMatcher, canonicalSubscription } from './subscriptions.js';
+import { BatchSampler, EVERYTHING, canonicalSubscription } from './subscriptions.js';
 import { TestClient, startTestDaemon } from './test-support/daemon.js';
 
 type DecodedRecord = Parameters<typeof toWire>[0];
@@ -73,41 +73,104 @@ describe('canonicalSubscription', () => {
   });
 });
 
-describe('BatchMatcher (the decoding worker side)', () => {
-  it('lists per subscription the indexes of the batch it keeps, and starts afresh after each batch', () => {
-    const m = new BatchMatcher();
+describe('BatchSampler (the decoding worker side)', () => {
+  /** Offers the records, then takes the batch; the positions each stream keeps, as batch positions. */
+  function batchOf(m: BatchSampler, records: DecodedRecord[], seconds = 0.02) {
+    const batch: number[] = [];
+    records.forEach((r) => {
+      if (m.offer(r, batch.length)) batch.push(batch.length);
+    });
+    const pick = m.take(seconds);
+    const kept = new Map([...pick.matches].map(([id, at]) => [id, Array.from(at, (i) => pick.picked[i])]));
+    return { pick, kept };
+  }
+
+  it('keeps every match of a subscription read without limit, counts them, and starts afresh after each batch', () => {
+    const m = new BatchSampler();
     m.add(1, { pv: ['a:*'] });
     m.add(2, { pv: ['*:1'] });
     const batch = ['a:1', 'b:1', 'c:2', 'a:2'].map(search);
-    expect(batch.map((r, i) => m.match(r, i))).toEqual([true, true, false, true]);
-    expect(m.take()).toEqual(
+    expect(batch.map((r, i) => m.offer(r, i))).toEqual([true, true, false, true]);
+    const pick = m.take(0.02);
+    // Positions 0, 1 and 3 are serialised once; each stream lists its own among them.
+    expect(pick.picked).toEqual(Uint32Array.from([0, 1, 3]));
+    expect(pick.matches).toEqual(
       new Map([
-        [1, Uint32Array.from([0, 3])],
+        [1, Uint32Array.from([0, 2])],
         [2, Uint32Array.from([0, 1])],
       ]),
     );
+    expect(pick.matched).toEqual(
+      new Map([
+        [1, 2],
+        [2, 2],
+      ]),
+    );
     m.remove(1);
-    expect(m.match(search('a:1'), 0)).toBe(true);
-    expect(m.match(search('a:2'), 1)).toBe(false);
-    expect(m.take()).toEqual(new Map([[2, Uint32Array.from([0])]]));
-    expect(m.take()).toEqual(new Map());
+    expect(m.offer(search('a:1'), 0)).toBe(true);
+    expect(m.offer(search('a:2'), 1)).toBe(false);
+    expect(m.take(0.02).matches).toEqual(new Map([[2, Uint32Array.from([0])]]));
+    expect(m.take(0.02)).toEqual({ picked: new Uint32Array(0), matches: new Map(), matched: new Map() });
   });
 
   it('grows past its initial room without losing an index', () => {
-    const m = new BatchMatcher();
+    const m = new BatchSampler();
     m.add(7, { command: ['search'] });
-    for (let i = 0; i < 5000; i++) m.match(search('x'), i);
-    const kept = m.take().get(7);
+    for (let i = 0; i < 5000; i++) m.offer(search('x'), i);
+    const kept = m.take(0.02).matches.get(7);
     expect(kept?.length).toBe(5000);
     expect(kept?.[4999]).toBe(4999);
   });
 
+  it('samples a stream down to its rate: evenly spaced, newest kept, every match counted', () => {
+    const m = new BatchSampler();
+    m.add(1, { pv: ['b:*'] });
+    // Clients subscribed to everything read 100/s; the b:* subscription is read without limit.
+    m.setRates(100, new Map());
+    const names = Array.from({ length: 10_000 }, (_, i) => `${i % 100 === 0 ? 'b' : 'a'}:${i}`);
+    // The first batch may use the bucket's depth: 1.5 x 100 records.
+    const first = batchOf(m, names.map(search));
+    const all = first.kept.get(EVERYTHING) ?? [];
+    expect(first.pick.matched.get(EVERYTHING)).toBe(10_000);
+    expect(all.length).toBeLessThanOrEqual(150);
+    expect(all.length).toBeGreaterThan(100);
+    expect(all.at(-1)).toBe(9_999);
+    // Evenly spaced up to the newest, which is appended wherever it falls.
+    const gaps = all.slice(1, -1).map((p, i) => p - all[i]);
+    expect(Math.max(...gaps) - Math.min(...gaps)).toBeLessThanOrEqual(Math.max(...gaps) / 2);
+    // The unlimited stream keeps all of its 100, which are serialised once however many streams keep them.
+    expect(first.kept.get(1)).toHaveLength(100);
+    expect(first.pick.picked.length).toBe(new Set([...all, ...(first.kept.get(1) ?? [])]).size);
+    // A batch right after gets the rate's share of its time (0.02 s x 1.5 x 100 = 3), the newest always.
+    const next = batchOf(m, names.map(search), 0.02);
+    expect(next.kept.get(EVERYTHING)).toEqual([0, 5_056, 9_999]);
+    expect(next.pick.matched.get(EVERYTHING)).toBe(10_000);
+  });
+
+  it('counts what paused clients would match but keeps none of it; rate 0 for everything removes that stream', () => {
+    const m = new BatchSampler();
+    m.add(1, { pv: ['a:*'] });
+    m.setRates(0, new Map([[1, 0]]));
+    expect(m.size).toBe(1);
+    const { pick } = batchOf(m, ['a:1', 'a:2'].map(search));
+    expect(pick.picked.length).toBe(0);
+    expect(pick.matched).toEqual(new Map([[1, 2]]));
+    m.setRates(Infinity, new Map());
+    expect(m.size).toBe(2);
+    expect(batchOf(m, ['a:1', 'b:2'].map(search)).kept).toEqual(
+      new Map([
+        [1, [0]],
+        [EVERYTHING, [0, 1]],
+      ]),
+    );
+  });
+
   it('matches a pathological glob from a client against long PV names off the wire in bounded CPU time', () => {
-    const m = new BatchMatcher();
+    const m = new BatchSampler();
     m.add(1, canonicalSubscription(parseSubscription({ pv: [PATHOLOGICAL, '?*a*a*a*a*a*a*a*a*[b]'] })) ?? {});
     const records = [60, 1000, 16_000].map((n) => search('a'.repeat(n)));
     const start = process.cpuUsage();
-    for (let i = 0; i < 20; i++) for (const r of records) expect(m.match(r, 0)).toBe(false);
+    for (let i = 0; i < 20; i++) for (const r of records) expect(m.offer(r, 0)).toBe(false);
     const used = process.cpuUsage(start);
     expect((used.user + used.system) / 1e6).toBeLessThan(5);
   });
@@ -172,9 +235,9 @@ describe('subscriptions in a running daemon', { timeout: 60_000 }, () => {
 
     const handedOver: number[] = [];
     const publish = d.hub.publish.bind(d.hub);
-    vi.spyOn(d.hub, 'publish').mockImplementation((records, matches) => {
+    vi.spyOn(d.hub, 'publish').mockImplementation((records, matches, counts) => {
       handedOver.push(records.length);
-      publish(records, matches);
+      publish(records, matches, counts);
     });
     const longA = 'a'.repeat(16_000);
     const longB = `${'a'.repeat(15_999)}b`;

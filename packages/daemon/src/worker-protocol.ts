@@ -6,6 +6,7 @@ import type { RecordRingOptions } from './record-ring.js';
 import type { HistoryRequest, HistoryResult } from './history.js';
 import type { HistoryBounds } from './history-ring.js';
 import type { HistoryQuery } from './series-history.js';
+import type { PcapRequest } from './pcap-export.js';
 import type { CaptureCounters, SourceDescription } from './sources/types.js';
 import type { ReportOptions } from './model.js';
 import type { StatsView } from './views.js';
@@ -29,6 +30,10 @@ export type ToWorker =
       recordRing?: Partial<RecordRingOptions>;
       /** Bounds of the held records (`--history`; defaults: DEFAULT_HISTORY). */
       history?: Partial<HistoryBounds>;
+      /** Bytes of the raw packet ring behind `/api/pcap` (0: none; default DEFAULT_PACKET_RING_BYTES). */
+      packetRing?: number;
+      /** Snapshot length of live capture, for the exported interface descriptions. */
+      snaplen?: number;
     }
   /** `frames` frames packed (frame-batch.ts) in the first `length` bytes of the transferred `buffer`. */
   | { type: 'frames'; buffer: ArrayBuffer; length: number; frames: number }
@@ -36,11 +41,12 @@ export type ToWorker =
   | { type: 'poll'; capture: CaptureCounters; hub: { clients: number; dropped: number }; decoderDropped: number }
   | { type: 'end' }
   /**
-   * Whether some consumer (a WebSocket client subscribed to everything, a record listener) wants every
-   * record. Without one, only records a subscription keeps are serialised and sent, and with no
-   * subscription either, none.
+   * Records per second each stream is read at most (see Hub.demand): `everything` for consumers of every
+   * record (clients subscribed to everything; Infinity for a record listener, which must get them all; 0
+   * for none), `subscriptions` as [id, rate] pairs (an id not listed keeps every record it matches). The
+   * worker samples each stream down to its rate before serialising anything; with no stream, it sends none.
    */
-  | { type: 'wanted'; all: boolean }
+  | { type: 'demand'; everything: number; subscriptions: [number, number][] }
   /** A distinct WebSocket filter in use (canonical, checked by the main thread); ids are never reused. */
   | { type: 'subscribe'; id: number; filter: SubscriptionFilter }
   /** No client uses subscription `id` any more. */
@@ -60,15 +66,21 @@ export type ToWorker =
   /** Nobody waits for history request `request` any more. */
   | { type: 'history-cancel'; request: number }
   /** The chart aggregates over a range (`GET /api/history`), answered as a `reply` with the JSON text. */
-  | { type: 'history-series'; id: number; query: HistoryQuery };
+  | { type: 'history-series'; id: number; query: HistoryQuery }
+  /** Starts pcap export `id` (pcap-export.ts); the worker answers with its first `pcap-chunk`. */
+  | { type: 'pcap'; id: number; request: PcapRequest }
+  /** The next chunk of export `id`, or stop it. */
+  | { type: 'pcap-pull'; id: number }
+  | { type: 'pcap-cancel'; id: number };
 
 /** Worker → main. */
 export type FromWorker =
   /**
-   * A batch of records in capture order, and for each subscription that keeps some of them the ascending
-   * indexes of those it keeps (matched in the worker, against the subscriptions it had when it decoded them).
+   * A batch of records in capture order, and for each subscription (EVERYTHING for clients subscribed to
+   * everything) that keeps some of them the ascending indexes of those it keeps, and how many records it
+   * matched in all (matched and sampled in the worker, against the subscriptions it had when it decoded them).
    */
-  | { type: 'records'; items: WireRecord[]; matches: Map<number, Uint32Array> }
+  | { type: 'records'; items: WireRecord[]; matches: Map<number, Uint32Array>; matched: Map<number, number> }
   /** `batchBytes`: bytes of frame batches decoded so far (the main thread bounds what is in flight). */
   | { type: 'stats'; stats: StatsView; eof: boolean; linktype?: number }
   /**
@@ -86,4 +98,6 @@ export type FromWorker =
    */
   | { type: 'history-start'; request: number }
   /** The held records a history request sends. */
-  | { type: 'history'; result: HistoryResult };
+  | { type: 'history'; result: HistoryResult }
+  /** A chunk of pcap export `id` (its buffer transferred); `done` without a chunk at the end. */
+  | { type: 'pcap-chunk'; id: number; chunk?: Uint8Array; done: boolean; error?: string };

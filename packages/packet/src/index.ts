@@ -19,6 +19,8 @@ export { type FragmentOptions } from './fragments.js';
 export { LINKTYPE, linktypeName, isSupportedLinktype } from './linktypes.js';
 export { dottedQuad } from './format.js';
 export { PcapWriter, TcpConversation } from './writer.js';
+export { MessageFrames, type MessageFramesOptions, type TrackedMessage } from './message-frames.js';
+export { PcapngWriter, PCAPNG_BLOCK, TSRESOL, type PcapngInterface } from './pcapng-writer.js';
 export {
   STDIN_LABEL,
   UNREADABLE_INPUT_CODES,

@@ -1,0 +1,131 @@
+/**
+ * `ca-shark --write OUT [filters] [FILE]`: the packets of the matching messages as pcapng, read back by
+ * ca-shark (same messages) and by tshark.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ensureBuilt, fixture, lines, runCli, startCli } from '../test-support/cli.js';
+
+vi.setConfig({ testTimeout: 60_000 });
+
+let dir: string;
+beforeAll(async () => {
+  await ensureBuilt();
+  dir = mkdtempSync(join(tmpdir(), 'ca-shark-write-test-'));
+}, 180_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/**
+ * `--json` records without what differs between a capture and the export of some of its packets: frame
+ * numbers and TCP flow ids (`circuit`: the export has fewer packets and flows, numbered anew) and the last
+ * bits of times (pcap stores seconds and microseconds, pcapng microsecond ticks: the same instant, a double
+ * apart).
+ */
+function comparable(json: string): unknown[] {
+  return lines(json).map((line) => {
+    const r = JSON.parse(line) as Record<string, unknown> & { request?: Record<string, unknown> };
+    delete r.frame;
+    delete r.circuit;
+    r.timestamp = Math.round((r.timestamp as number) * 1e6);
+    if (r.request !== undefined) {
+      delete r.request.frame;
+      r.request.timestamp = Math.round((r.request.timestamp as number) * 1e6);
+    }
+    if (typeof r.latency === 'number') r.latency = Math.round(r.latency * 1e6);
+    return r;
+  });
+}
+
+const hasTshark = ((): boolean => {
+  try {
+    execFileSync('which', ['tshark'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe('--write', () => {
+  // Filters that keep whole conversations (their handshakes and channel creations), so that ca-shark
+  // decodes the written packets as it decoded the capture.
+  const cases: [string, string[]][] = [
+    ['catest.pcap', []],
+    ['catest.pcap', ['--pv', 'test:wf']],
+    ['catest.pcap', ['--pv', 'test:cnt', '--pv', 'test:wf.NORD']],
+    ['catest.pcap', ['--command', 'search']],
+    ['ca_arrays.pcapng', []],
+    ['ca_monitor2.pcapng', ['--pv', 'T1:*']],
+  ];
+  it.each(cases)(
+    '%s %j: ca-shark --json on the output equals the filtered --json of the input',
+    async (name, filters) => {
+      const out = join(dir, `${name}-${filters.join('_').replace(/[^\w]/g, '')}.pcapng`);
+      const written = await runCli(['--write', out, ...filters, fixture(name)]);
+      expect(written.code, written.stderr).toBe(0);
+      const input = await runCli(['--json', ...filters, fixture(name)]);
+      const output = await runCli(['--json', ...filters, out]);
+      expect(output.code).toBe(0);
+      expect(comparable(output.stdout)).toEqual(comparable(input.stdout));
+      const count = lines(input.stdout).length;
+      expect(written.stderr).toMatch(
+        new RegExp(`^ca-shark: wrote \\d+ packets carrying ${count} matching messages to `),
+      );
+      // Without the filter the output holds no message that is not in a packet of a matching one.
+      const everything = await runCli(['--json', out]);
+      expect(lines(everything.stdout).length).toBeGreaterThanOrEqual(count);
+    },
+  );
+
+  it('reads stdin and writes to stdout', async () => {
+    const bytes = readFileSync(fixture('ca_monitor2.pcapng'));
+    const child = startCli(['-w', '-', '--pv', 'T2:cnt']);
+    const out: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stdin.end(bytes);
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(0);
+    const pcapng = Buffer.concat(out);
+    // Section header block type first.
+    expect(pcapng.readUInt32LE(0)).toBe(0x0a0d0d0a);
+    const back = await runCli(['--json', '--pv', 'T2:cnt'], { input: pcapng });
+    const input = await runCli(['--json', '--pv', 'T2:cnt', fixture('ca_monitor2.pcapng')]);
+    expect(comparable(back.stdout)).toEqual(comparable(input.stdout));
+  });
+
+  it.runIf(hasTshark)('writes a file tshark reads, packet for packet', async () => {
+    const out = join(dir, 'tshark.pcapng');
+    const written = await runCli(['-w', out, '--pv', 'test:cnt', fixture('catest.pcap')]);
+    const packets = Number(/wrote (\d+) packets/.exec(written.stderr)?.[1]);
+    expect(packets).toBeGreaterThan(0);
+    const text = execFileSync('tshark', ['-r', out, '-T', 'fields', '-e', 'frame.number', '-e', 'tcp.dstport'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    expect(lines(text)).toHaveLength(packets);
+  });
+
+  it('exits 1 when nothing matched (the file holds no packet) and 2 on bad usage', async () => {
+    const out = join(dir, 'none.pcapng');
+    const none = await runCli(['-w', out, '--pv', 'no:such:pv', fixture('catest.pcap')]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/wrote 0 packets carrying 0 matching messages/);
+    expect((await runCli(['--json', out])).code).toBe(1);
+    for (const args of [
+      ['-w', out, '--json', fixture('catest.pcap')],
+      ['-w', out, fixture('catest.pcap'), fixture('catest.pcap')],
+      ['stats', '-w', out, fixture('catest.pcap')],
+    ]) {
+      const r = await runCli(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/--write/);
+    }
+    const missing = await runCli(['-w', out, join(dir, 'missing.pcap')]);
+    expect(missing.code).toBe(2);
+    const unwritable = await runCli(['-w', join(dir, 'no', 'such', 'dir.pcapng'), fixture('catest.pcap')]);
+    expect(unwritable.code).toBe(2);
+    expect(unwritable.stderr).toMatch(/cannot write/);
+  });
+});

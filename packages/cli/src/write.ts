@@ -1,0 +1,241 @@
+/**
+ * `ca-shark --write OUT.pcapng [filters] [FILE]`: writes the packets that carried the matching CA messages,
+ * as pcapng (one interface description per input interface, original timestamps and lengths).
+ *
+ * Two passes over the input: the first decodes it and marks, per matching message, every frame that carried
+ * its bytes (a large message spans segments; packet/message-frames.ts); the second copies the marked frames
+ * out in capture order. stdin is first saved to a temporary file, which is removed at the end. Memory holds
+ * one bit per frame, not the packets.
+ */
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { mkdtemp, open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Readable, Writable } from 'node:stream';
+import type { RecordPredicate } from '@ca-shark/analysis';
+import { createDecoder } from '@ca-shark/decoder';
+import {
+  CaptureReader,
+  type CaptureInterface,
+  MessageFrames,
+  PacketPipeline,
+  PcapngWriter,
+  STDIN_LABEL,
+  TSRESOL,
+  describeOpenError,
+  inputErrorLine,
+} from '@ca-shark/packet';
+import type { CliOptions } from './args.js';
+import { DamageReport } from './damage.js';
+
+/** Bytes read per chunk, and bytes of blocks gathered before a write. */
+const CHUNK = 1 << 20;
+
+/** One bit per frame number, growing as frames come. */
+class FrameSet {
+  private bits = new Uint8Array(1 << 16);
+  size = 0;
+
+  add(frame: number): void {
+    const byte = frame >>> 3;
+    if (byte >= this.bits.length) {
+      let n = this.bits.length * 2;
+      while (n <= byte) n *= 2;
+      const bigger = new Uint8Array(n);
+      bigger.set(this.bits);
+      this.bits = bigger;
+    }
+    const mask = 1 << (frame & 7);
+    if ((this.bits[byte] & mask) === 0) {
+      this.bits[byte] |= mask;
+      this.size++;
+    }
+  }
+
+  has(frame: number): boolean {
+    const byte = frame >>> 3;
+    return byte < this.bits.length && (this.bits[byte] & (1 << (frame & 7))) !== 0;
+  }
+}
+
+/** What a write produced. */
+export interface WriteResult {
+  /** Matching messages. */
+  messages: number;
+  /** Packets written. */
+  packets: number;
+  damage: DamageReport;
+}
+
+/**
+ * Pass one: decodes `path` and returns the frames that carried the messages `filter` keeps (and how many
+ * messages it kept).
+ */
+async function markFrames(
+  path: string,
+  filter: RecordPredicate,
+  ports: readonly number[],
+  damage: DamageReport,
+): Promise<{ frames: FrameSet; messages: number }> {
+  const frames = new FrameSet();
+  const mark = (n: number): void => frames.add(n);
+  const ignore = (): void => {};
+  const tracker = new MessageFrames();
+  let messages = 0;
+  const decoder = createDecoder({
+    extraServerPorts: [...ports],
+    onProblem: (p) => damage.problem(p),
+    onRecord: (record) => {
+      damage.record(record);
+      const keep = filter(record);
+      if (keep) messages++;
+      // Every message claims its bytes, kept or not, so the next one finds its own.
+      tracker.framesOf(record, keep ? mark : ignore);
+    },
+  });
+  const packets = new PacketPipeline({
+    onEvent: (event) => {
+      tracker.event(event);
+      decoder.feed(event);
+      tracker.settle();
+    },
+  });
+  for await (const chunk of createReadStream(path, { highWaterMark: CHUNK }) as AsyncIterable<Buffer>) {
+    packets.pushCapture(chunk);
+  }
+  packets.end();
+  decoder.end();
+  const skipped = decoder.state.statistics.skipped;
+  damage.finish(decoder.skippedFlows, skipped.flows, skipped.bytes);
+  return { frames, messages };
+}
+
+/** Writes `bytes` to `out`, waiting while its buffer is full. */
+async function writeOut(out: Writable, bytes: Uint8Array): Promise<void> {
+  if (!out.write(bytes)) await new Promise<void>((resolve) => out.once('drain', resolve));
+}
+
+/** Pass two: copies the frames in `wanted` from `path` to `out` as pcapng; returns how many. */
+async function copyFrames(path: string, wanted: FrameSet, out: Writable, application: string): Promise<number> {
+  const writer = new PcapngWriter(application);
+  let parts: Uint8Array[] = [writer.header()];
+  let size = parts[0].length;
+  // Output interface of each input interface, per section (pcapng may hold several).
+  let current: CaptureInterface[] = [];
+  let section = -1;
+  const ids = new Map<CaptureInterface, number>();
+  const reader = new CaptureReader({
+    interface: (iface) => {
+      if (iface.section !== section) {
+        section = iface.section;
+        current = [];
+      }
+      current[iface.id] = iface;
+    },
+    problem: () => {},
+    frame: (f) => {
+      if (!wanted.has(f.frame)) return;
+      const iface = current[f.interfaceId];
+      if (iface === undefined) return;
+      let id = ids.get(iface);
+      if (id === undefined) {
+        id = writer.interfaceId({
+          linktype: iface.linktype,
+          snaplen: iface.snaplen,
+          tsresol: iface.tsUnitsPerSecond === 1e9 ? TSRESOL.NANO : TSRESOL.MICRO,
+          ...(iface.name !== undefined ? { name: iface.name } : {}),
+        });
+        ids.set(iface, id);
+        const idb = writer.interfaceBlocks();
+        parts.push(idb);
+        size += idb.length;
+      }
+      const block = writer.packet(id, f.timestamp, f.data, f.origlen);
+      parts.push(block);
+      size += block.length;
+    },
+  });
+  const flush = async (): Promise<void> => {
+    if (size === 0) return;
+    const joined = Buffer.concat(parts, size);
+    parts = [];
+    size = 0;
+    await writeOut(out, joined);
+  };
+  for await (const chunk of createReadStream(path, { highWaterMark: CHUNK }) as AsyncIterable<Buffer>) {
+    reader.push(chunk);
+    if (size >= CHUNK) await flush();
+  }
+  reader.end();
+  await flush();
+  return writer.packets;
+}
+
+/** Saves `input` to a new temporary file; returns its path and a function that removes it. */
+async function spool(input: Readable): Promise<{ path: string; remove: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'ca-shark-write-'));
+  const path = join(dir, 'stdin.capture');
+  const remove = (): Promise<void> => rm(dir, { recursive: true, force: true });
+  try {
+    await pipeline(input, createWriteStream(path));
+  } catch (e) {
+    await remove();
+    throw e;
+  }
+  return { path, remove };
+}
+
+/**
+ * Runs `--write`: reads the one input (`-` or none: stdin), writes the packets of the messages `filter`
+ * keeps to `options.write` (`-`: stdout). `say` writes one stderr line without the prefix. Throws for an
+ * output that cannot be written; input errors are told through the damage report.
+ */
+export async function writePackets(
+  options: CliOptions,
+  filter: RecordPredicate,
+  io: { stdin: Readable; stdout: Writable },
+  say: (line: string) => void,
+  application: string,
+): Promise<WriteResult | null> {
+  const name = options.files[0] ?? '-';
+  const label = name === '-' ? STDIN_LABEL : name;
+  const damage = new DamageReport(label, say);
+  let path = name;
+  let remove = async (): Promise<void> => {};
+  if (name === '-') {
+    ({ path, remove } = await spool(io.stdin));
+  } else {
+    try {
+      await (await open(name, 'r')).close();
+    } catch (e) {
+      say(inputErrorLine(label, describeOpenError(e as NodeJS.ErrnoException)));
+      return null;
+    }
+  }
+  try {
+    const { frames, messages } = await markFrames(path, filter, options.ports, damage);
+    if (damage.unreadable) return { messages, packets: 0, damage };
+    let out: Writable;
+    let file: WriteStream | undefined;
+    if (options.write === '-') out = io.stdout;
+    else {
+      file = createWriteStream(options.write ?? '', { flags: 'w' });
+      await new Promise<void>((resolve, reject) => {
+        file?.once('open', () => resolve());
+        file?.once('error', reject);
+      });
+      out = file;
+    }
+    const packets = await copyFrames(path, frames, out, application);
+    if (file !== undefined) {
+      await new Promise<void>((resolve, reject) => {
+        file.once('error', reject);
+        file.end(() => resolve());
+      });
+    }
+    return { messages, packets, damage };
+  } finally {
+    await remove();
+  }
+}

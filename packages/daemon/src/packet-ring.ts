@@ -1,0 +1,265 @@
+/**
+ * The raw packet ring: the latest frames that carried CA messages, bounded by bytes, with an index of the
+ * messages they carried, so that `GET /api/pcap?<filter>&since=&until=` can write exactly the packets of the
+ * matching messages (pcap-export.ts). It lives in the decoding worker and watches the decoder through the
+ * engine's {@link PacketTap}: a frame is held from the moment it is decoded until a message claims its bytes
+ * (then it enters the ring) or it turns out to carry none (then it is let go).
+ *
+ * What a frame costs: its captured bytes plus {@link FRAME_OVERHEAD_BYTES}; what a message costs:
+ * {@link MESSAGE_OVERHEAD_BYTES}. Both count against the byte bound; the oldest frames go first, and with
+ * them the messages whose first frame is gone (their packets could no longer be written whole).
+ */
+import type { FilterableRecord } from '@ca-shark/analysis/filter';
+import type { CaRecord } from '@ca-shark/decoder';
+import type { CommandFields } from '@ca-shark/protocol';
+import { MessageFrames, type PacketEvent } from '@ca-shark/packet';
+import type { PacketTap } from './engine.js';
+
+/** Default bound of the ring: 256 MiB. */
+export const DEFAULT_PACKET_RING_BYTES = 256 * 1024 * 1024;
+/** Per frame besides its bytes: the entry object, its map slot and the typed-array view. */
+export const FRAME_OVERHEAD_BYTES = 200;
+/** Per message: its index entry (addresses and PV are shared strings of the record). */
+export const MESSAGE_OVERHEAD_BYTES = 120;
+/**
+ * Bytes of frames held while no message has claimed them yet (the start of a large message, or a flow not
+ * yet recognised as CA); beyond it the oldest are let go.
+ */
+const MAX_PENDING_BYTES = 64 * 1024 * 1024;
+
+/** A frame held by the ring. */
+export interface RingFrame {
+  /** Frame number, as the decoder counts them (1-based). */
+  readonly frame: number;
+  readonly linktype: number;
+  /** Interface of the source the frame came from (0: the only one). */
+  readonly interfaceId: number;
+  /** Capture time, Unix seconds. */
+  readonly timestamp: number;
+  readonly origlen: number;
+  readonly data: Uint8Array;
+}
+
+/** A message in the ring's index: what the shared filter looks at, its time and the frames that carried it. */
+export interface RingMessage extends FilterableRecord {
+  /** Capture time of the frame that completed it. */
+  readonly timestamp: number;
+  /** Frame numbers that carried it, oldest first (one number for the common single-frame message). */
+  frames: number | number[];
+}
+
+/** Status fields the shared filter's `errors` test reads (see isFailure in @ca-shark/analysis). */
+const STATUS_FIELDS = ['status', 'status_code'] as const;
+
+/** The part of a record's command the filter needs, without its value (a waveform must not stay alive). */
+function filterCommand(command: CaRecord['command']): FilterableRecord['command'] {
+  // Whichever of these fields the command has.
+  const fields: CommandFields = command;
+  for (const name of STATUS_FIELDS) {
+    const value = fields[name];
+    if (typeof value === 'number') return { name: command.name, [name]: value };
+  }
+  return { name: command.name };
+}
+
+/** Counters of the ring (for tests, logs and metrics). */
+export interface PacketRingStats {
+  frames: number;
+  messages: number;
+  /** Bytes counted against the bound. */
+  bytes: number;
+  maxBytes: number;
+  /** Frames evicted by the bound since start. */
+  evictedFrames: number;
+}
+
+/** The ring; its {@link PacketRing.tap} goes to the engine, {@link PacketRing.record} gets every record. */
+export class PacketRing implements PacketTap {
+  private readonly maxBytes: number;
+  /** Frames in the order they entered, from `frameHead`. */
+  private order: RingFrame[] = [];
+  private frameHead = 0;
+  private readonly byNumber = new Map<number, RingFrame>();
+  private messageList: RingMessage[] = [];
+  private messageHead = 0;
+  private total = 0;
+  private evicted = 0;
+  /** The greatest frame number evicted: messages with a frame at or below it are incomplete. */
+  private evictedUpTo = 0;
+  /** Frames decoded whose bytes no message claimed yet, oldest first. */
+  private readonly pending = new Map<number, RingFrame>();
+  private pendingBytes = 0;
+  private readonly tracker: MessageFrames;
+  /** The frame being decoded, and whether a TCP direction queued its bytes. */
+  private current: RingFrame | undefined;
+  private currentQueued = false;
+
+  constructor(maxBytes = DEFAULT_PACKET_RING_BYTES) {
+    this.maxBytes = maxBytes;
+    this.tracker = new MessageFrames({
+      onRelease: (frame) => this.release(frame),
+      onLate: (frame, messageFrame) => this.late(frame, messageFrame),
+    });
+  }
+
+  get stats(): PacketRingStats {
+    return {
+      frames: this.order.length - this.frameHead,
+      messages: this.messageList.length - this.messageHead,
+      bytes: this.total,
+      maxBytes: this.maxBytes,
+      evictedFrames: this.evicted,
+    };
+  }
+
+  // ---- PacketTap ----
+
+  frame(frame: number, linktype: number, timestamp: number, data: Uint8Array, origlen: number): void {
+    this.current = { frame, linktype, interfaceId: 0, timestamp, origlen, data };
+    this.currentQueued = false;
+  }
+
+  event(event: PacketEvent): void {
+    if (event.type === 'tcp-data' && this.current !== undefined && event.packet.frame === this.current.frame) {
+      if (!this.currentQueued) {
+        this.currentQueued = true;
+        this.hold(this.current);
+      }
+    }
+    this.tracker.event(event);
+  }
+
+  afterEvent(): void {
+    this.tracker.settle();
+  }
+
+  frameDone(): void {
+    this.current = undefined;
+  }
+
+  // ---- records ----
+
+  /** A record the decoder emitted (in order, right after the event that completed it). */
+  record(record: CaRecord): void {
+    let frames: number | number[] = record.frame;
+    let count = 0;
+    this.tracker.framesOf(record, (n) => {
+      if (count === 0) frames = n;
+      else if (count === 1) frames = [frames as number, n];
+      else (frames as number[]).push(n);
+      count++;
+      this.enter(n);
+    });
+    const message: RingMessage = {
+      timestamp: record.timestamp,
+      src: record.src,
+      dst: record.dst,
+      pv: record.pv,
+      command: filterCommand(record.command),
+      frames,
+    };
+    this.messageList.push(message);
+    this.total += MESSAGE_OVERHEAD_BYTES;
+    this.evict();
+  }
+
+  /** The frame held under `frame`, or undefined when it left the ring (or never entered it). */
+  get(frame: number): RingFrame | undefined {
+    return this.byNumber.get(frame);
+  }
+
+  /** Messages held, oldest first: a snapshot of the index (its entries are not copied). */
+  messages(): readonly RingMessage[] {
+    return this.messageHead === 0 ? this.messageList.slice() : this.messageList.slice(this.messageHead);
+  }
+
+  private hold(frame: RingFrame): void {
+    this.pending.set(frame.frame, frame);
+    this.pendingBytes += frame.data.length;
+    if (this.pendingBytes <= MAX_PENDING_BYTES) return;
+    for (const [n, old] of this.pending) {
+      if (this.pendingBytes <= MAX_PENDING_BYTES) break;
+      this.pending.delete(n);
+      this.pendingBytes -= old.data.length;
+    }
+  }
+
+  private release(frame: number): void {
+    const held = this.pending.get(frame);
+    if (held === undefined) return;
+    this.pending.delete(frame);
+    this.pendingBytes -= held.data.length;
+  }
+
+  /** Frame `n` carried a message: into the ring (once). */
+  private enter(n: number): void {
+    if (this.byNumber.has(n)) return;
+    let frame = this.pending.get(n);
+    if (frame !== undefined) {
+      this.pending.delete(n);
+      this.pendingBytes -= frame.data.length;
+    } else if (this.current !== undefined && this.current.frame === n) {
+      // A datagram (or a segment the tracker did not queue): the frame being decoded.
+      frame = this.current;
+    } else {
+      return;
+    }
+    this.byNumber.set(n, frame);
+    this.order.push(frame);
+    this.total += frame.data.length + FRAME_OVERHEAD_BYTES;
+  }
+
+  /** A frame that carries the tail of the message completed in `messageFrame`, which is already indexed. */
+  private late(frame: number, messageFrame: number): void {
+    const current = this.current;
+    if (current !== undefined && current.frame === frame && !this.byNumber.has(frame)) {
+      this.byNumber.set(frame, current);
+      this.order.push(current);
+      this.total += current.data.length + FRAME_OVERHEAD_BYTES;
+    }
+    for (let i = this.messageList.length - 1; i >= this.messageHead; i--) {
+      const m = this.messageList[i];
+      const last = typeof m.frames === 'number' ? m.frames : m.frames[m.frames.length - 1];
+      if (last < messageFrame) break;
+      if (last === messageFrame || (Array.isArray(m.frames) && m.frames.includes(messageFrame))) {
+        m.frames = typeof m.frames === 'number' ? [m.frames, frame] : [...m.frames, frame];
+        break;
+      }
+    }
+    this.evict();
+  }
+
+  private evict(): void {
+    while (this.total > this.maxBytes && this.frameHead < this.order.length) {
+      const old = this.order[this.frameHead];
+      this.order[this.frameHead] = undefined as unknown as RingFrame;
+      this.frameHead++;
+      this.byNumber.delete(old.frame);
+      this.total -= old.data.length + FRAME_OVERHEAD_BYTES;
+      this.evicted++;
+      if (old.frame > this.evictedUpTo) this.evictedUpTo = old.frame;
+      this.dropIncompleteMessages();
+    }
+    if (this.total > this.maxBytes) this.dropIncompleteMessages(true);
+    if (this.frameHead > 4096 && this.frameHead * 2 > this.order.length) {
+      this.order = this.order.slice(this.frameHead);
+      this.frameHead = 0;
+    }
+    if (this.messageHead > 4096 && this.messageHead * 2 > this.messageList.length) {
+      this.messageList = this.messageList.slice(this.messageHead);
+      this.messageHead = 0;
+    }
+  }
+
+  /** Drops the oldest messages whose first frame was evicted (or, with `all`, any while over the bound). */
+  private dropIncompleteMessages(all = false): void {
+    while (this.messageHead < this.messageList.length) {
+      const m = this.messageList[this.messageHead];
+      const first = typeof m.frames === 'number' ? m.frames : m.frames[0];
+      if (first > this.evictedUpTo && !(all && this.total > this.maxBytes)) break;
+      this.messageList[this.messageHead] = undefined as unknown as RingMessage;
+      this.messageHead++;
+      this.total -= MESSAGE_OVERHEAD_BYTES;
+    }
+  }
+}
