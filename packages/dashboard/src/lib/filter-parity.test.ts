@@ -2,11 +2,11 @@
  * The daemon and the page must agree on every filter (issue 14: they used to disagree on `{a,b}` globs
  * and on the beacon, disconnect, connect and error families). One table of records goes through the
  * daemon's subscription path (parseSubscription → canonicalSubscription → Hub → the decoding worker's
- * BatchMatcher on the decoded record → Hub delivery of the live records that cross from the worker) and through
+ * BatchSampler on the decoded record → Hub delivery of the live records that cross from the worker) and through
  * the page's (filter-bar text → splitTerms → LiveClient, on the records' JSON form).
  */
 import {
-  BatchMatcher,
+  BatchSampler,
   canonicalSubscription,
   Hub,
   parseSubscription,
@@ -102,17 +102,21 @@ class HubTestSocket implements HubSocket {
 function daemonKeeps(filter: SubscribeFilter): number[] {
   const hub = new Hub<WireRecord, SubscriptionFilter>((r) => r);
   // The decoding worker's matcher, told the hub's subscriptions as the worker is (without the thread hop).
-  const matcher = new BatchMatcher();
+  const matcher = new BatchSampler();
   hub.attach(matcher);
   const socket = new HubTestSocket();
   hub.add(socket);
   // What the page sends is what the daemon parses: the JSON of the subscribe message.
   hub.subscribe(socket, canonicalSubscription(parseSubscription(JSON.parse(JSON.stringify(filter)))));
-  // As the worker does: each decoded record matched at its index in the batch, then the batch handed over.
-  RECORDS.forEach((r, i) => matcher.match(r, i));
+  // Told what the client reads, as the worker is: everything it matches (one client, no rate limit hit).
+  matcher.setRates(hub.demand().everything > 0 ? Infinity : 0, new Map());
+  // As the worker does: each decoded record matched at its index in the batch, then the picked ones handed over.
+  RECORDS.forEach((r, i) => matcher.offer(r, i));
+  const pick = matcher.take(1);
   hub.publish(
-    RECORDS.map((r, i) => toWire(r, i + 1)),
-    matcher.take(),
+    Array.from(pick.picked, (i) => toWire(RECORDS[i], i + 1)),
+    pick.matches,
+    pick.matched,
   );
   hub.tick();
   return socket.frames.flatMap((f) => (JSON.parse(f) as { records: { frame: number }[] }).records.map((r) => r.frame));
