@@ -6,6 +6,7 @@ import type { DaemonModel } from './model.js';
 import { alertsPlugin } from './plugins/alerts.js';
 import { apiPlugin } from './plugins/api.js';
 import { DEFAULT_DASHBOARD_DIR, dashboardPlugin } from './plugins/dashboard.js';
+import { historyPlugin } from './plugins/history.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { recordPlugin } from './plugins/record.js';
 import { type PcapModel, pcapPlugin } from './pcap-route.js';
@@ -73,6 +74,7 @@ export async function buildApp<R, F = SubscriptionFilter>(options: AppOptions<R,
   await app.register(apiPlugin, { model: options.model });
   await app.register(recordPlugin, { model: options.model });
   await app.register(seriesPlugin, { model: options.model });
+  await app.register(historyPlugin, { model: options.model });
   await app.register(pcapPlugin, { model: options.model });
   await app.register(alertsPlugin, { model: options.model });
   await app.register(metricsPlugin, {

@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
 import { type AlertsConfig, type AlertsConfigFile, readAlertsConfig, resolveAlertsConfig } from './alerts/config.js';
 import { DaemonError } from './errors.js';
+import { parseHistory } from './history-options.js';
+import type { HistoryBounds } from './history-ring.js';
 import { parseSpeed, type ReplaySpeed } from './sources/file.js';
 
 /** Everything the command line can set. */
@@ -25,6 +27,8 @@ export interface DaemonConfig {
   repeaterPort: number;
   dashboardDir?: string;
   logLevel: string;
+  /** Bounds of the held records (`--history`); absent: DEFAULT_HISTORY. */
+  history?: HistoryBounds;
   /** Bytes of the raw packet ring behind /api/pcap (0: none; default 256 MiB). */
   packetRing?: number;
   /** Alert thresholds, severities and webhook: defaults, then --alerts-config, then the flags. */
@@ -60,6 +64,10 @@ Capture:
       --speed N|max       replay speed for -r: 1 = capture time (default), 10 = ten times faster,
                           max = as fast as decoding goes
       --exit-on-eof       exit when stdin or the replayed file ends (default: keep serving)
+      --history RECORDS,DURATION
+                          records held for pages that open or filter later, either bound or both:
+                          500000, 500k or 2M records; 90s, 10m, 2h or 1d of capture time; 0 holds
+                          none (default 1M,10m, about 260 bytes a record; see docs/daemon.md)
 
 Serving:
       --listen HOST:PORT  address of the HTTP/WebSocket server (default 127.0.0.1:8080); anything
@@ -169,6 +177,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
         ports: { type: 'string' },
         speed: { type: 'string' },
         'exit-on-eof': { type: 'boolean' },
+        history: { type: 'string' },
         listen: { type: 'string' },
         token: { type: 'string' },
         'allow-origin': { type: 'string', multiple: true },
@@ -255,6 +264,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     repeaterPort,
     ...(v.dashboard !== undefined ? { dashboardDir: v.dashboard } : {}),
     logLevel: level,
+    ...(v.history !== undefined ? { history: parseHistory(v.history) } : {}),
     ...(v['packet-ring'] !== undefined ? { packetRing: parseSize(v['packet-ring'], '--packet-ring') } : {}),
     alerts,
   };

@@ -30,6 +30,7 @@ import type { CaptureCounters, SourceDescription } from './sources/types.js';
 import { SliceRunner } from './slices.js';
 import { BatchSampler } from './subscriptions.js';
 import { ViewPublisher } from './views-publisher.js';
+import { RecordHistory } from './history.js';
 import type { FromWorker, ToWorker } from './worker-protocol.js';
 
 /** Records are sent at least this often while they flow, or once this many are waiting. */
@@ -75,6 +76,9 @@ let decodeErrors = 0;
 let log: ReturnType<typeof createLogger> | undefined;
 let publisher: ViewPublisher | undefined;
 let nextViews = 0;
+/** Held records and chart aggregates (see history.ts). */
+let history = new RecordHistory({ bounds: { maxRecords: 0 } });
+let historyPumping = false;
 /** The raw packet ring behind `/api/pcap` (undefined with --packet-ring 0). */
 let packetRing: PacketRing | undefined;
 let snaplen = 0;
@@ -137,6 +141,20 @@ function sendStats(): void {
   post({ type: 'stats', stats: engine.stats(), eof: engine.eof, ...(linktype !== undefined ? { linktype } : {}) });
 }
 
+/** Runs history scans a slice at a time, yielding to frame batches between slices. */
+function pumpHistory(): void {
+  historyPumping = false;
+  const result = history.step();
+  if (result !== undefined) post({ type: 'history', result });
+  scheduleHistory();
+}
+
+function scheduleHistory(): void {
+  if (!history.busy || historyPumping) return;
+  historyPumping = true;
+  setImmediate(pumpHistory);
+}
+
 /**
  * Runs a slice of the pending views and reports on the next turn of the event loop, after the messages
  * (frame batches) that arrived meanwhile, and again until none is left.
@@ -194,6 +212,7 @@ port.on('message', (message: ToWorker) => {
       const logger = createLogger(message.logLevel, message.tty).child({ thread: 'decoder' });
       log = logger;
       ring = new StreamedRecords<CaRecord>(estimateRecordBytes, message.recordRing);
+      history = new RecordHistory({ bounds: message.history ?? {} });
       const ringBytes = message.packetRing ?? DEFAULT_PACKET_RING_BYTES;
       packetRing = ringBytes > 0 ? new PacketRing(ringBytes) : undefined;
       snaplen = message.snaplen ?? 0;
@@ -211,6 +230,7 @@ port.on('message', (message: ToWorker) => {
         publish: (record, channel) => {
           packets?.record(record);
           const id = ++sequence;
+          history.add(id, record);
           // Matched against the streams the worker has now: a change applies from the next record on.
           if (sampler.size === 0 || !sampler.offer(record, batch.length)) return;
           batch.push(record);
@@ -310,6 +330,28 @@ port.on('message', (message: ToWorker) => {
     }
     case 'series':
       post({ type: 'reply', id: message.id, value: engine?.seriesText(message.request) ?? null });
+      break;
+    case 'history':
+      // Every record up to the seam leaves in the batches before `history-start`, later ones after it.
+      flush();
+      try {
+        history.begin(message.req, sequence);
+      } catch (err) {
+        // The main thread checked the filter: a bug. The client gets an empty history rather than none.
+        log?.error({ err: (err as Error).message }, 'cannot compile a history filter');
+        post({ type: 'history-start', request: message.req.request });
+        const empty = { items: [], ranks: [], matched: 0, seam: sequence, oldest: null };
+        post({ type: 'history', result: { request: message.req.request, ...empty } });
+        break;
+      }
+      post({ type: 'history-start', request: message.req.request });
+      scheduleHistory();
+      break;
+    case 'history-cancel':
+      history.cancel(message.request);
+      break;
+    case 'history-series':
+      post({ type: 'reply', id: message.id, value: JSON.stringify(history.answer(message.query)) });
       break;
     case 'pcap':
       exports.start(message.id, message.request);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { evenPicks } from './history.js';
 import { Hub, type HubSocket, MAX_CLIENT_RATE, MIN_CLIENT_RATE, type SubscriptionMatcher } from './hub.js';
 import { EVERYTHING } from './subscriptions.js';
 
@@ -472,5 +473,98 @@ describe('Hub', () => {
     hub.sendTo(s, reply);
     expect(hub.stats().clients).toBe(1);
     expect(other.closedWith).toBeUndefined();
+  });
+});
+
+/** Frames with the fields history frames add. */
+function historyFrames(
+  socket: FakeSocket,
+): { type: string; history?: boolean; records?: { n: number }[]; matched?: number }[] {
+  return socket.frames.map((f) => JSON.parse(f));
+}
+
+const historyRec = (n: number): string => JSON.stringify({ n });
+
+/** History: the hub of one client subscribed to everything with `since`, on a hand-driven clock. */
+function historySetup() {
+  let ms = 1_764_160_000_000;
+  const cancelled: number[] = [];
+  const hub = new Hub<string>((r) => r, { now: () => ms, onHistoryCancel: (r) => cancelled.push(r) });
+  const socket = new FakeSocket();
+  hub.add(socket);
+  hub.subscribe(socket, undefined);
+  const wait = hub.awaitHistory(socket, 0);
+  if (wait === undefined) throw new Error('no client');
+  const tick = (): void => {
+    ms += 100;
+    hub.tick();
+  };
+  return { hub, socket, wait, tick, cancelled };
+}
+
+describe('Hub with history', () => {
+  it('offers no batch decoded before the seam, holds live records until the history is sent, then sends them', () => {
+    const { hub, socket, wait, tick } = historySetup();
+    // Records 1..3 were decoded before the worker took the request: the history carries them.
+    hub.publish([historyRec(1), historyRec(2), historyRec(3)]);
+    tick();
+    expect(socket.frames).toEqual([]);
+    hub.historyStarted(wait.request);
+    // Live records after the seam wait while the scan runs.
+    hub.publish([historyRec(4), historyRec(5)]);
+    tick();
+    expect(socket.frames).toEqual([]);
+    hub.historyResult({
+      request: wait.request,
+      items: [1, 2, 3].map(historyRec),
+      ranks: [0, 1, 2],
+      matched: 3,
+      seam: 3,
+      oldest: 1,
+    });
+    hub.publish([historyRec(6)]);
+    for (let i = 0; i < 3; i++) tick();
+    const frames = historyFrames(socket);
+    expect(frames.map((f) => (f.type === 'records' ? (f.history ? 'H' : 'L') : f.type))).toEqual(['H', 'history', 'L']);
+    const ns = frames.flatMap((f) => f.records ?? []).map((r) => r.n);
+    expect(ns).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('sends a large history a frame a tick, whose matched counts add up', () => {
+    const { hub, socket, wait, tick } = historySetup();
+    hub.historyStarted(wait.request);
+    const ranks = evenPicks(50_000, wait.limit);
+    expect(wait.limit).toBe(10_000);
+    hub.historyResult({
+      request: wait.request,
+      items: ranks.map(historyRec),
+      ranks,
+      matched: 50_000,
+      seam: 50_000,
+      oldest: 1,
+    });
+    tick();
+    expect(socket.frames).toHaveLength(1);
+    for (let i = 0; i < 10; i++) tick();
+    const history = historyFrames(socket).filter((f) => f.history === true);
+    expect(history).toHaveLength(5);
+    expect(history.reduce((s, f) => s + (f.matched ?? 0), 0)).toBe(50_000);
+    expect(historyFrames(socket).at(-1)).toMatchObject({
+      type: 'history',
+      matched: 50_000,
+      sent: 10_000,
+      sampling: true,
+    });
+  });
+
+  it('forgets a pending history when the client subscribes again or leaves, and says so', () => {
+    const { hub, socket, wait, cancelled } = historySetup();
+    hub.subscribe(socket, undefined);
+    expect(cancelled).toEqual([wait.request]);
+    // A late answer for the forgotten request reaches nobody.
+    hub.historyResult({ request: wait.request, items: [historyRec(1)], ranks: [0], matched: 1, seam: 1, oldest: 1 });
+    const again = hub.awaitHistory(socket, 0);
+    hub.remove(socket);
+    expect(cancelled).toEqual([wait.request, again?.request]);
   });
 });

@@ -18,6 +18,8 @@
  * wait in a byte-bounded queue while the socket is backed up, and a client that overflows that queue (it
  * keeps sending requests but reads no answers) is closed with 1008.
  */
+import { HISTORY_SECONDS, HistoryFeed } from './history-feed.js';
+import type { HistoryResult } from './history.js';
 import { EvenSample } from './sampler.js';
 import { EVERYTHING } from './subscriptions.js';
 import type { WebSocketStatsView } from './views.js';
@@ -86,6 +88,8 @@ export interface HubOptions {
   now: () => number;
   /** Told the serialised records of every records frame sent (the daemon keeps those for longer). */
   onSent?: (records: readonly string[]) => void;
+  /** Told a history request nobody waits for any more (its client re-subscribed or left). */
+  onHistoryCancel?: (request: number) => void;
 }
 
 /**
@@ -170,6 +174,8 @@ class HubClient {
   replyBytes = 0;
   /** The newest snapshot not yet sent (an older one is worthless once a newer exists). */
   snapshot: string | undefined;
+  /** Held records asked for with `since`, until the last of them is sent (see history-feed.ts). */
+  history: HistoryFeed | undefined;
   private readonly maxSampleBytes: number;
 
   constructor(id: number, socket: HubSocket, rate: number, maxSampleBytes: number) {
@@ -291,6 +297,7 @@ export class Hub<R, F = unknown> {
   /** Clients subscribed to everything (they need every record, matched or not). */
   private unfiltered = 0;
   private nextId = 1;
+  private nextHistory = 1;
   /** Totals of clients that left. */
   private readonly gone = { matched: 0, sent: 0, sampledOut: 0 };
   private frames = 0;
@@ -334,6 +341,7 @@ export class Hub<R, F = unknown> {
     this.gone.sampledOut += client.sampledOut;
     client.takeReplies();
     client.snapshot = undefined;
+    this.cancelHistory(client);
     this.release(client.subscription);
     if (client.subscription === undefined) this.unfiltered -= 1;
     this.clients.delete(socket);
@@ -355,6 +363,44 @@ export class Hub<R, F = unknown> {
     this.release(old);
     this.unfiltered += (next === undefined ? 1 : 0) - (old === undefined ? 1 : 0);
     client.discard();
+    this.cancelHistory(client);
+  }
+
+  /**
+   * Makes a client that just subscribed wait for held records since `since` (Unix seconds) before live ones;
+   * returns the request number and how many records the history may send, for the worker's scan. Call
+   * {@link historyStarted} and {@link historyResult} with the worker's answers.
+   */
+  awaitHistory(socket: HubSocket, since: number): { request: number; limit: number } | undefined {
+    const client = this.clients.get(socket);
+    if (client === undefined) return undefined;
+    this.cancelHistory(client);
+    const request = this.nextHistory++;
+    client.history = new HistoryFeed(request, since);
+    return { request, limit: Math.ceil(client.maxRate * HISTORY_SECONDS) };
+  }
+
+  /** The worker set the seam of history `request`: later batches carry live records for its client. */
+  historyStarted(request: number): void {
+    const feed = this.feed(request);
+    if (feed !== undefined && feed.phase === 'waiting') feed.phase = 'scanning';
+  }
+
+  /** The worker's scan for `request`: sent from the next tick on, before any live record. */
+  historyResult(result: HistoryResult): void {
+    this.feed(result.request)?.take(result);
+  }
+
+  private feed(request: number): HistoryFeed | undefined {
+    for (const client of this.clients.values()) if (client.history?.request === request) return client.history;
+    return undefined;
+  }
+
+  private cancelHistory(client: HubClient): void {
+    const feed = client.history;
+    if (feed === undefined) return;
+    client.history = undefined;
+    if (feed.phase !== 'sending') this.options.onHistoryCancel?.(feed.request);
   }
 
   /** True while a client is subscribed to everything: then every record is wanted, matched or not. */
@@ -441,7 +487,8 @@ export class Hub<R, F = unknown> {
     const texts = new Array<string | undefined>(records.length);
     const text = (i: number): string => (texts[i] ??= this.serialize(records[i]));
     for (const client of this.clients.values()) {
-      if (client.paused) continue;
+      // Until the worker sets the seam of its history, batches hold records the history will carry.
+      if (client.paused || client.history?.phase === 'waiting') continue;
       const key = client.subscription?.id ?? EVERYTHING;
       const indexes = matches.get(key);
       if (indexes === undefined && key === EVERYTHING && counts === undefined) {
@@ -534,7 +581,17 @@ export class Hub<R, F = unknown> {
       this.send(socket, client.snapshot);
       client.snapshot = undefined;
     }
-    if (!records || client.sample.offered === 0 || client.tokens < 1) return;
+    if (!records) return;
+    if (client.history !== undefined) {
+      // History first, one frame a tick while the socket keeps up; live records wait in the sample.
+      if (socket.bufferedAmount > this.options.slowBytes) return;
+      const frame = client.history.nextFrame(now);
+      if (frame === undefined) return;
+      this.send(socket, frame.text);
+      if (frame.done) client.history = undefined;
+      return;
+    }
+    if (client.sample.offered === 0 || client.tokens < 1) return;
     const matched = client.sample.offered;
     const parts = client.take();
     this.options.onSent?.(parts);

@@ -1,4 +1,6 @@
 import type { SeriesRequest } from './series.js';
+import type { HistoryRequest } from './history.js';
+import type { HistoryQuery } from './series-history.js';
 import type { HealthView, SourceView, StatsView } from './views.js';
 
 /** The tables the API serves (`/api/<name>`). */
@@ -65,4 +67,16 @@ export interface DaemonModel {
    * keeps no series (`/api/series/*` and `/api/talkers` answer 404).
    */
   seriesText?(request: SeriesRequest): string | Promise<string>;
+  /**
+   * Starts the scan of held records for a client that subscribed with `since` (see history.ts); the answers
+   * reach the hub. A model without it holds no records: `since` is then ignored.
+   */
+  requestHistory?(request: HistoryRequest): void;
+  /** Stops a scan nobody waits for any more. */
+  cancelHistory?(request: number): void;
+  /**
+   * The chart aggregates over a capture-time range as the JSON text of a `GET /api/history` answer, with
+   * the input's state (`eof`, `endedAt`, `messages`) added. A model without it answers 404.
+   */
+  historyText?(query: HistoryQuery): Promise<string>;
 }

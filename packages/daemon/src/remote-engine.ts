@@ -13,6 +13,9 @@ import type { DaemonModel, ReportOptions, TableName, ViewText } from './model.js
 import type { SubscriptionFilter } from './plugins/ws.js';
 import type { RecordRingOptions } from './record-ring.js';
 import type { SeriesRequest } from './series.js';
+import type { HistoryRequest } from './history.js';
+import type { HistoryBounds } from './history-ring.js';
+import type { HistoryQuery } from './series-history.js';
 import { SharedResults } from './shared-results.js';
 import type { PcapRequest } from './pcap-export.js';
 import { PcapStreams } from './pcap-route.js';
@@ -40,6 +43,8 @@ export interface RemoteEngineOptions {
   maxInFlightBytes?: number;
   /** Bounds of the ring of streamed records kept for `GET /api/record/:id` (default DEFAULT_RECORD_RING). */
   recordRing?: Partial<RecordRingOptions>;
+  /** Bounds of the held records (`--history`; default DEFAULT_HISTORY). */
+  history?: Partial<HistoryBounds>;
   /** Bytes of the raw packet ring behind `/api/pcap` (0: none; default 256 MiB). */
   packetRing?: number;
   /** Snapshot length of live capture (named in exported interface descriptions). */
@@ -160,6 +165,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       tty: process.stderr.isTTY === true,
       description: this.input.description,
       ...(options.recordRing !== undefined ? { recordRing: options.recordRing } : {}),
+      ...(options.history !== undefined ? { history: options.history } : {}),
       ...(options.packetRing !== undefined ? { packetRing: options.packetRing } : {}),
       ...(options.snaplen !== undefined ? { snaplen: options.snaplen } : {}),
       ...(options.alerts !== undefined ? { alerts: options.alerts } : {}),
@@ -187,6 +193,8 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     this.batchTimer.unref();
   }
 
+  /** Wall clock (Unix s) when the worker had decoded the whole input, null while it has not. */
+  private endedAt: number | null = null;
   /** The demand last told to the worker (its JSON text). */
   private demand = '';
 
@@ -224,6 +232,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
         if (m.linktype !== undefined) this.linktype = m.linktype;
         if (m.eof && !this.ended) {
           this.ended = true;
+          this.endedAt = Date.now() / 1000;
           for (const w of this.endWaiters.splice(0)) w();
         }
         break;
@@ -235,6 +244,12 @@ export class RemoteEngine implements DaemonModel, SourceSink {
           else if (held !== undefined) this.tables.set(name, { text: held.text, time: view.time });
         }
         this.lastViewsCostMs = m.costMs;
+        break;
+      case 'history-start':
+        this.hub.historyStarted(m.request);
+        break;
+      case 'history':
+        this.hub.historyResult(m.result);
         break;
       case 'pcap-chunk':
         this.pcapStreams.chunk(m);
@@ -504,5 +519,20 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   async record(id: number): Promise<string | undefined> {
     const text = await this.ask<string | null>('record', (request) => ({ type: 'record', id: request, record: id }));
     return text ?? undefined;
+  }
+
+  requestHistory(req: HistoryRequest): void {
+    this.post({ type: 'history', req });
+  }
+
+  cancelHistory(request: number): void {
+    this.post({ type: 'history-cancel', request });
+  }
+
+  /** The chart aggregates (asked of the worker) with the input's state, as `GET /api/history` answers. */
+  async historyText(query: HistoryQuery): Promise<string> {
+    const text = await this.ask<string>('history', (id) => ({ type: 'history-series', id, query }));
+    const messages = this.stats().messages;
+    return `{"eof":${this.ended},"endedAt":${this.endedAt},"messages":${messages},${text.slice(1)}`;
   }
 }

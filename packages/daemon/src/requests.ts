@@ -24,6 +24,12 @@ export interface SubscriptionFilter {
 export interface SubscribeMessage {
   type: 'subscribe';
   filter?: SubscriptionFilter | null;
+  /**
+   * Send the held records matching the filter since this capture time (Unix seconds; 0: everything held)
+   * before the live ones.
+   * @minimum 0
+   */
+  since?: number;
 }
 
 /** `{type:'pause'}`: stop sending records to this client (snapshots go on). */

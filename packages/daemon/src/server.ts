@@ -109,6 +109,7 @@ export async function startDaemon(
     ...options.hub,
     // Records a client was sent stay fetchable (GET /api/record/:id) for longer than the rest.
     onSent: (records) => engine.sent(records),
+    onHistoryCancel: (request) => engine.cancelHistory(request),
   });
   const webhook =
     config.alerts.webhook === null
@@ -123,6 +124,7 @@ export async function startDaemon(
     ...(webhook !== undefined ? { onAlert: (notice) => webhook.notify(notice) } : {}),
     decoder: { serverPort: config.serverPort, repeaterPort: config.repeaterPort, keepBytes: true },
     ...(options.recordRing !== undefined ? { recordRing: options.recordRing } : {}),
+    ...(config.history !== undefined ? { history: config.history } : {}),
     ...(config.packetRing !== undefined ? { packetRing: config.packetRing } : {}),
     ...(config.snaplen !== undefined ? { snaplen: config.snaplen } : config.mode === 'live' ? { snaplen: 262144 } : {}),
     ...options.engine,

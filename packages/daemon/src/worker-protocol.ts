@@ -5,6 +5,9 @@ import type { AlertsConfig } from './alerts/config.js';
 import type { WireRecord } from './engine.js';
 import type { SubscriptionFilter } from './plugins/ws.js';
 import type { RecordRingOptions } from './record-ring.js';
+import type { HistoryRequest, HistoryResult } from './history.js';
+import type { HistoryBounds } from './history-ring.js';
+import type { HistoryQuery } from './series-history.js';
 import type { PcapRequest } from './pcap-export.js';
 import type { CaptureCounters, SourceDescription } from './sources/types.js';
 import type { ReportOptions } from './model.js';
@@ -28,6 +31,8 @@ export type ToWorker =
       description: SourceDescription;
       /** Bounds of the ring of streamed records (defaults: DEFAULT_RECORD_RING). */
       recordRing?: Partial<RecordRingOptions>;
+      /** Bounds of the held records (`--history`; defaults: DEFAULT_HISTORY). */
+      history?: Partial<HistoryBounds>;
       /** Bytes of the raw packet ring behind `/api/pcap` (0: none; default DEFAULT_PACKET_RING_BYTES). */
       packetRing?: number;
       /** Snapshot length of live capture, for the exported interface descriptions. */
@@ -63,6 +68,12 @@ export type ToWorker =
   | { type: 'record'; id: number; record: number }
   /** A chart series or the top talkers (series.ts), answered as a `reply` with their JSON text. */
   | { type: 'series'; id: number; request: SeriesRequest }
+  /** Held records for a client that subscribed with `since` (answered by `history-start`, then `history`). */
+  | { type: 'history'; req: HistoryRequest }
+  /** Nobody waits for history request `request` any more. */
+  | { type: 'history-cancel'; request: number }
+  /** The chart aggregates over a range (`GET /api/history`), answered as a `reply` with the JSON text. */
+  | { type: 'history-series'; id: number; query: HistoryQuery }
   /** Starts pcap export `id` (pcap-export.ts); the worker answers with its first `pcap-chunk`. */
   | { type: 'pcap'; id: number; request: PcapRequest }
   /** The next chunk of export `id`, or stop it. */
@@ -90,6 +101,13 @@ export type FromWorker =
   /** Views computed on the worker's cadence; the main thread answers from the latest ones. */
   | ({ type: 'views' } & PublishedViews)
   | { type: 'reply'; id: number; value: unknown; error?: string }
+  /**
+   * History request `request` was taken: every record up to its seam went out in `records` batches before
+   * this message, every later one goes in batches after it.
+   */
+  | { type: 'history-start'; request: number }
+  /** The held records a history request sends. */
+  | { type: 'history'; result: HistoryResult }
   /** A chunk of pcap export `id` (its buffer transferred); `done` without a chunk at the end. */
   | { type: 'pcap-chunk'; id: number; chunk?: Uint8Array; done: boolean; error?: string }
   /** Alert groups that opened or came back (for the webhook). */

@@ -100,7 +100,7 @@ describe('the page under a 100k msgs/s flood', { timeout: 120_000 }, () => {
     await expect.poll(() => page.getByTestId('pause').textContent(), SLOW).toContain('Resume');
     const row = page.locator('[data-testid=live-row]').first();
     const id = Number(await row.getAttribute('data-id'));
-    await row.click();
+    await page.locator(`[data-testid=live-row][data-id="${id}"]`).click();
     const detail = page.getByTestId('record-detail');
     await expect.poll(() => detail.getAttribute('data-id'), SLOW).toBe(String(id));
     await expect.poll(() => detail.getByTestId('hex-dump').count(), SLOW).toBe(1);
@@ -111,7 +111,8 @@ describe('the page under a 100k msgs/s flood', { timeout: 120_000 }, () => {
     fake.holdOnly(1);
     const older = page.locator('[data-testid=live-row]').nth(5);
     const olderId = Number(await older.getAttribute('data-id'));
-    await older.click();
+    // By its id: a re-render between reading the attribute and clicking may have moved the rows.
+    await page.locator(`[data-testid=live-row][data-id="${olderId}"]`).click();
     await expect.poll(() => detail.getAttribute('data-id'), SLOW).toBe(String(olderId));
     await expect
       .poll(() => detail.getByTestId('detail-missing').textContent(), SLOW)

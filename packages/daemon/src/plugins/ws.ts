@@ -93,10 +93,15 @@ export function wsPlugin<R, F>(): FastifyPluginAsync<WsOptions<R, F>> {
           switch (request.type) {
             case 'subscribe': {
               const filter = parseSubscription(request.filter);
+              const since = request.since ?? undefined;
               // Takes effect with the next batch the worker decodes; queued records of the old filter go.
               hub.subscribe(socket, subscription(filter));
-              log.debug({ filter }, 'subscription changed');
-              reply(socket, { type: 'subscribed', filter });
+              log.debug({ filter, since }, 'subscription changed');
+              reply(socket, { type: 'subscribed', filter, ...(since !== undefined ? { since } : {}) });
+              // Held records first: the worker scans them up to a seam, and live records follow from there.
+              const wait = since !== undefined && model.requestHistory !== undefined && hub.awaitHistory(socket, since);
+              if (wait)
+                model.requestHistory?.({ request: wait.request, filter, since: since as number, limit: wait.limit });
               break;
             }
             case 'pause':

@@ -70,6 +70,19 @@ export interface RecordsMessage {
   /** Per second, smoothed over a second or two. */
   rate?: { matched: number; sent: number };
   sampling?: boolean;
+  /** Held records sent because the subscription asked for them with `since`, before any live one. */
+  history?: boolean;
+}
+
+/** Sent after the last history frame: how many held records matched and how many were sent. */
+export interface HistoryMessage {
+  type: 'history';
+  since: number;
+  matched: number;
+  sent: number;
+  sampling: boolean;
+  /** Capture time of the oldest record the daemon holds (null: none). */
+  oldest: number | null;
 }
 
 /** Capture and pipeline counters (`/api/stats` and `snapshot.stats`). */
@@ -147,9 +160,12 @@ export type ServerMessage =
   | SnapshotMessage
   | { type: 'dropped'; count: number }
   /** The answer to a `subscribe`: the filter now in force. */
-  | { type: 'subscribed'; filter: SubscribeFilter }
+  | { type: 'subscribed'; filter: SubscribeFilter; since?: number }
+  | HistoryMessage
   /** A refused request (an invalid filter, say), with the daemon's reason. */
   | { type: 'error'; message: string };
 
 /** Messages the page sends. */
-export type ClientMessage = { type: 'subscribe'; filter: SubscribeFilter } | { type: 'pause' } | { type: 'resume' };
+export type ClientMessage =
+  /** `since` (Unix s, 0: everything held) asks for the held records matching the filter before live ones. */
+  { type: 'subscribe'; filter: SubscribeFilter; since?: number } | { type: 'pause' } | { type: 'resume' };

@@ -62,7 +62,7 @@ export class LatencyTracker {
 
   constructor(
     private readonly maxServers = 64,
-    private readonly historySeconds = 300,
+    private readonly historySeconds = 1200,
   ) {}
 
   /** The kind of latency a record carries, or null. */
@@ -78,22 +78,8 @@ export class LatencyTracker {
     // A response comes from the server. A search reply comes from its UDP port, not the server's TCP
     // port that names it elsewhere: the host alone says more.
     const server = kind === 'search' ? r.src.replace(/:\d+$/, '') : r.src;
-    const key = `${server}\u0000${kind}`;
-    let s = this.byKey.get(key);
-    if (!s) {
-      if (!this.serverSet.has(server)) {
-        if (this.serverSet.size >= this.maxServers) return;
-        this.serverSet.add(server);
-      }
-      s = {
-        server,
-        kind,
-        count: 0,
-        histogram: new Array<number>(LATENCY_BUCKETS.length + 1).fill(0),
-        series: new RingBuffer<LatencyPoint>(this.historySeconds),
-      };
-      this.byKey.set(key, s);
-    }
+    const s = this.seriesOf(server, kind);
+    if (!s) return;
     const latency = r.latency as number;
     s.count++;
     s.histogram[bucketIndex(latency)]++;
@@ -107,6 +93,46 @@ export class LatencyTracker {
       s.series.push({ t: sec, count: 1, sum: latency, max: latency });
     }
     this.version++;
+  }
+
+  /**
+   * Puts the daemon's per-second points of one server and kind (its history, every record counted) before
+   * the points taken from records here: those at or before the daemon's newest point are replaced by it.
+   */
+  seed(server: string, kind: LatencyKind, points: readonly LatencyPoint[]): void {
+    if (points.length === 0) return;
+    const s = this.seriesOf(server, kind);
+    if (!s) return;
+    const last = points[points.length - 1].t;
+    const later = s.series
+      .sliceNewest(0, s.series.size)
+      .reverse()
+      .filter((p) => p.t > last);
+    s.series.clear();
+    s.series.pushAll(points.map((p) => ({ ...p })));
+    s.series.pushAll(later);
+    this.version++;
+  }
+
+  /** The series of a server and kind, made when first needed; undefined past the server bound. */
+  private seriesOf(server: string, kind: LatencyKind): LatencySeries | undefined {
+    const key = `${server}\u0000${kind}`;
+    let s = this.byKey.get(key);
+    if (!s) {
+      if (!this.serverSet.has(server)) {
+        if (this.serverSet.size >= this.maxServers) return undefined;
+        this.serverSet.add(server);
+      }
+      s = {
+        server,
+        kind,
+        count: 0,
+        histogram: new Array<number>(LATENCY_BUCKETS.length + 1).fill(0),
+        series: new RingBuffer<LatencyPoint>(this.historySeconds),
+      };
+      this.byKey.set(key, s);
+    }
+    return s;
   }
 
   /** All series, sorted by server then kind. */

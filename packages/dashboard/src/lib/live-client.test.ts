@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { LiveRecord, RecordJSON } from './contract.js';
 import { fullRecord } from './test-support/records.js';
 import { LiveClient, defaultSocketUrl } from './live-client.js';
-import { FakeSocket, liveRow, ManualTimers } from './test-support/fakes.js';
+import { fakeConnection, FakeSocket, liveRow, ManualTimers } from './test-support/fakes.js';
 
 function rec(i: number, pv = `sim:pv${i}`, cmd = 'EventAddResponse'): LiveRecord {
   return liveRow(i, { pv, cmd });
@@ -14,13 +14,7 @@ function setup(capacity = 1000) {
   const client = new LiveClient({
     url: 'ws://x/ws',
     capacity,
-    timers,
-    random: () => 0,
-    createSocket: () => {
-      const s = new FakeSocket();
-      sockets.push(s);
-      return s;
-    },
+    ...fakeConnection(sockets, timers),
   });
   let renders = 0;
   client.onChange(() => renders++);
@@ -35,7 +29,7 @@ describe('LiveClient', () => {
     expect(client.state).toBe('connecting');
     sockets[0].open();
     expect(client.state).toBe('open');
-    expect(sockets[0].sent).toEqual([{ type: 'subscribe', filter: { pv: ['sim:*'] } }]);
+    expect(sockets[0].sent).toEqual([{ type: 'subscribe', filter: { pv: ['sim:*'] }, since: 0 }]);
     sockets[0].receive({ type: 'hello', version: '1.0', source: { kind: 'demo' } });
     sockets[0].receive({ type: 'records', records: [rec(1), rec(2), rec(3, 'other:x')] });
     expect(client.source).toEqual({ kind: 'demo' });
@@ -90,7 +84,7 @@ describe('LiveClient', () => {
     sockets[2].open();
     expect(client.state).toBe('open');
     expect(client.attempts).toBe(0);
-    expect(sockets[2].sent).toEqual([{ type: 'subscribe', filter: { command: ['search'] } }]);
+    expect(sockets[2].sent).toEqual([{ type: 'subscribe', filter: { command: ['search'] }, since: 0 }]);
     client.stop();
     expect(sockets[2].closed).toBe(true);
     expect(client.state).toBe('closed');
@@ -170,6 +164,8 @@ describe('LiveClient stream counts', () => {
       sampling: true,
       lastFrameAt: 5000,
       frameLagMs: 500,
+      // The subscription asked for the held records; none came yet.
+      history: { matched: 0, sent: 0, sampling: false, done: false },
     });
     sockets[0].receive({ type: 'records', time: 1011, records: [rec(11)], matched: 1, sent: 1, sampling: false });
     expect(client.stream.matched).toBe(851);
@@ -293,7 +289,7 @@ describe('LiveClient with an invalid filter', () => {
     expect(client.filterError).toBe('more than 1 commands in one filter (1)');
     expect(client.filterSeq).toBe(7);
     expect(client.currentFilter).toEqual({ pv: ['sim:*'] });
-    expect(sockets[0].sent.at(-1)).toEqual({ type: 'subscribe', filter: { pv: ['sim:*'] } });
+    expect(sockets[0].sent.at(-1)).toEqual({ type: 'subscribe', filter: { pv: ['sim:*'] }, since: 0 });
     sockets[0].receive({ type: 'subscribed', filter: { pv: ['sim:*'] } });
     sockets[0].receive({ type: 'records', records: [rec(1), rec(2, 'other:x', 'SearchRequest')] });
     expect(client.rows.sliceNewest(0, 10).map((r) => r.pv)).toEqual(['sim:pv1']);

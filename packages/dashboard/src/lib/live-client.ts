@@ -8,6 +8,7 @@
  */
 import type {
   ClientMessage,
+  HistoryMessage,
   LiveRecord,
   RecordJSON,
   RecordsMessage,
@@ -65,7 +66,7 @@ export interface LiveClientOptions {
   /** Creates the socket; default `new WebSocket(url)`. */
   createSocket?: (url: string) => SocketLike;
   timers?: Timers;
-  /** Snapshots kept for the rate charts (default 600, ten minutes at one a second). */
+  /** Points kept for the rate charts (default 6000: over an hour at one a second, or a day of the daemon's history). */
   historyLength?: number;
 }
 
@@ -87,6 +88,25 @@ export interface StreamStatus {
    * newest row's capture time, in ms (null until a frame with rows came).
    */
   frameLagMs: number | null;
+  /**
+   * The held records the daemon sent for the current subscription (before live ones): how many matched
+   * and were sent so far, and whether all of them arrived (`done`). Null before a subscription asked.
+   */
+  history: { matched: number; sent: number; sampling: boolean; done: boolean } | null;
+}
+
+/** The stream's counts before any frame. */
+export function emptyStreamStatus(): StreamStatus {
+  return {
+    matched: 0,
+    sent: 0,
+    matchedRate: 0,
+    sentRate: 0,
+    sampling: false,
+    lastFrameAt: 0,
+    frameLagMs: null,
+    history: null,
+  };
 }
 
 /** One point of the rate history, from two successive snapshots. */
@@ -99,7 +119,8 @@ export interface RatePoint {
 
 const WS_OPEN = 1;
 
-const defaultTimers: Timers = {
+/** Timers of the real clock. */
+export const defaultTimers: Timers = {
   setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
   clearTimeout: (h) => globalThis.clearTimeout(h as ReturnType<typeof setTimeout>),
   now: () => Date.now(),
@@ -113,15 +134,7 @@ export class LiveClient {
   /** Rows of the live table (after the filter), newest first through `ring.newest(i)`. */
   readonly rows: RingBuffer<LiveRecord>;
   /** Counts and timing of the record stream. */
-  readonly stream: StreamStatus = {
-    matched: 0,
-    sent: 0,
-    matchedRate: 0,
-    sentRate: 0,
-    sampling: false,
-    lastFrameAt: 0,
-    frameLagMs: null,
-  };
+  readonly stream: StreamStatus = emptyStreamStatus();
   /** Local wall-clock ms when the last snapshot arrived (0 before the first). */
   lastSnapshotAt = 0;
   /** Latencies of the responses received. */
@@ -129,6 +142,8 @@ export class LiveClient {
   /** Rates derived from successive snapshots. */
   readonly rates: RingBuffer<RatePoint>;
 
+  /** Whether the daemon's input ended, when and with how many messages (from its history; null: not known). */
+  input: { eof: boolean; endedAt: number | null; messages: number } | null = null;
   state: ConnectionState = 'closed';
   source: SourceInfo | null = null;
   daemonVersion = '';
@@ -153,6 +168,8 @@ export class LiveClient {
   filterSeq = 0;
 
   private paused = false;
+  /** Rate points come from the daemon's per-second history (not from snapshots) once it sent some. */
+  private daemonRates = false;
   private readonly held: RingBuffer<LiveRecord>;
   /** Full records of a daemon from before the compact stream, by their (negative) local ids. */
   private readonly legacy = new Map<number, RecordJSON>();
@@ -181,7 +198,7 @@ export class LiveClient {
       renderIntervalMs: 250,
       initialBackoffMs: 500,
       maxBackoffMs: 10_000,
-      historyLength: 600,
+      historyLength: 6000,
       random: Math.random,
       createSocket: (url) => new WebSocket(url) as unknown as SocketLike,
       timers: defaultTimers,
@@ -258,10 +275,15 @@ export class LiveClient {
     this.scheduleRender(true);
   }
 
+  /**
+   * Tells the daemon the filter, asking for every record it holds that matches (`since: 0`) before the
+   * live ones: the table starts with the past, not empty.
+   */
   private subscribe(): void {
     if (this.socket && this.socket.readyState === WS_OPEN) {
       this.unanswered.push(this.filter);
-      this.send({ type: 'subscribe', filter: this.filter });
+      this.stream.history = { matched: 0, sent: 0, sampling: false, done: false };
+      this.send({ type: 'subscribe', filter: this.filter, since: 0 });
     }
   }
 
@@ -343,8 +365,12 @@ export class LiveClient {
       this.state = 'open';
       this.attempts = 0;
       this.lastError = '';
-      // The daemon starts every connection with "everything": restate our filter.
+      // The daemon starts every connection with "everything": restate our filter. Its history of the filter
+      // comes again, so what the table held is dropped rather than shown twice.
       this.unanswered = [];
+      this.rows.clear();
+      this.held.clear();
+      this.latency.clear();
       this.subscribe();
       this.scheduleRender(true);
     };
@@ -408,6 +434,9 @@ export class LiveClient {
       case 'subscribed':
         this.answered(null);
         break;
+      case 'history':
+        this.historyDone(msg);
+        break;
       case 'error':
         this.answered(typeof msg.message === 'string' ? msg.message : 'the daemon refused the request');
         this.scheduleRender(true);
@@ -419,6 +448,33 @@ export class LiveClient {
       default:
         break;
     }
+  }
+
+  private historyDone(msg: HistoryMessage): void {
+    const h = this.stream.history;
+    if (h === null) return;
+    h.matched = typeof msg.matched === 'number' ? msg.matched : h.matched;
+    h.sent = typeof msg.sent === 'number' ? msg.sent : h.sent;
+    h.sampling = msg.sampling === true;
+    h.done = true;
+    this.scheduleRender(true);
+  }
+
+  /**
+   * Rate points from the daemon's per-second history (capture time, every record counted): from then on
+   * the rate chart follows them instead of differences of snapshots. Points not newer than the newest held
+   * are skipped, so overlapping answers add nothing twice.
+   */
+  addRateHistory(points: readonly RatePoint[]): void {
+    if (!this.daemonRates) {
+      this.daemonRates = true;
+      this.rates.clear();
+    }
+    for (const p of points) {
+      const newest = this.rates.newest(0);
+      if (newest === undefined || p.t > newest.t) this.rates.push(p);
+    }
+    this.scheduleRender(false);
   }
 
   private addRecords(msg: RecordsMessage): void {
@@ -437,8 +493,17 @@ export class LiveClient {
       if (this.paused && this.held.size === this.held.capacity) this.heldDropped++;
       target.push(r);
     }
-    const now = this.opts.timers.now();
     const st = this.stream;
+    if (msg.history === true) {
+      // Past records: they say nothing of the live stream's rate or lag.
+      if (st.history !== null) {
+        st.history.matched += typeof msg.matched === 'number' ? msg.matched : items;
+        st.history.sent += items;
+      }
+      this.scheduleRender(false);
+      return;
+    }
+    const now = this.opts.timers.now();
     st.matched += typeof msg.matched === 'number' ? msg.matched : items;
     st.sent += typeof msg.sent === 'number' ? msg.sent : items;
     if (msg.rate && typeof msg.rate.matched === 'number' && typeof msg.rate.sent === 'number') {
@@ -474,7 +539,13 @@ export class LiveClient {
     this.lastSnapshotAt = this.opts.timers.now();
     const stats = snap.stats ?? {};
     // A rate needs two snapshots; the first one only sets the baseline.
-    if (prev && typeof prev.time === 'number' && typeof snap.time === 'number' && snap.time > prev.time) {
+    if (
+      !this.daemonRates &&
+      prev &&
+      typeof prev.time === 'number' &&
+      typeof snap.time === 'number' &&
+      snap.time > prev.time
+    ) {
       const dt = timeSeconds(snap.time) - timeSeconds(prev.time);
       const now = countOf(stats.perCommand, SEARCH_COMMANDS);
       const before = countOf(prev.stats?.perCommand, SEARCH_COMMANDS);

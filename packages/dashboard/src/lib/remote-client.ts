@@ -4,7 +4,7 @@
  */
 import type { SnapshotMessage, SubscribeFilter } from './contract.js';
 import type { TableId } from './columns.js';
-import type { RatePoint } from './live-client.js';
+import { emptyStreamStatus, type RatePoint } from './live-client.js';
 import type { TableQuery, TableWindows } from './table-engine.js';
 import type { TableFormat } from './export.js';
 import type {
@@ -43,8 +43,9 @@ export function initialStatus(capacity = 100_000): ClientStatus {
     filter: {},
     filterError: '',
     filterSeq: 0,
-    stream: { matched: 0, sent: 0, matchedRate: 0, sentRate: 0, sampling: false, lastFrameAt: 0, frameLagMs: null },
+    stream: emptyStreamStatus(),
     lastSnapshotAt: 0,
+    input: null,
   };
 }
 

@@ -3,7 +3,8 @@
  * {@link LiveClient}, answers the page's commands, and posts an update after each (throttled) change.
  */
 import type { SubscribeFilter } from './contract.js';
-import { LiveClient, type LiveClientOptions } from './live-client.js';
+import { HistoryLoader } from './history-loader.js';
+import { LiveClient, type LiveClientOptions, defaultTimers } from './live-client.js';
 import { fetchRecord, type RecordFetch } from './record-fetch.js';
 import { lightSnapshot, TableEngine } from './table-engine.js';
 import { TABLE_COLUMNS } from './columns.js';
@@ -40,6 +41,8 @@ export function createWorkerHost(
   let filterSeq = 0;
   let sentLatency = -1;
   const tables = new TableEngine();
+  /** The charts' past and the input's state, from the daemon's `/api/history`. */
+  let loader: HistoryLoader | null = null;
 
   function status(c: LiveClient): ClientStatus {
     return {
@@ -59,8 +62,9 @@ export function createWorkerHost(
       filter: c.currentFilter,
       filterError: c.filterError,
       filterSeq: c.filterSeq,
-      stream: { ...c.stream },
+      stream: { ...c.stream, history: c.stream.history && { ...c.stream.history } },
       lastSnapshotAt: c.lastSnapshotAt,
+      input: c.input,
     };
   }
 
@@ -103,9 +107,12 @@ export function createWorkerHost(
         client.setFilter(filter, filterSeq);
         client.onChange(update);
         client.start();
+        loader?.stop();
+        loader = startHistory(client, cmd.url);
         break;
       case 'stop':
         client?.stop();
+        loader?.stop();
         break;
       case 'window': {
         const start = Math.max(0, Math.floor(cmd.start));
@@ -158,6 +165,18 @@ export function createWorkerHost(
         break;
     }
   };
+
+  /** Loads the charts' past into `c` and keeps following it (see history-loader.ts). */
+  function startHistory(c: LiveClient, url: string): HistoryLoader {
+    const l = new HistoryLoader(fetchFn, url, clientOptions.timers ?? defaultTimers, (u) => {
+      c.input = u.input;
+      if (u.rates.length > 0) c.addRateHistory(u.rates);
+      for (const s of u.latency ?? []) c.latency.seed(s.server, s.kind, s.points);
+      update();
+    });
+    l.start();
+    return l;
+  }
 
   async function answerRecord(id: number, url: string): Promise<void> {
     // Rows of a daemon that streamed full records carry them; the others are asked of the daemon.

@@ -36,6 +36,8 @@ export interface ClientStatus {
   stream: StreamStatus;
   /** Local wall-clock ms when the last snapshot arrived (0 before the first). */
   lastSnapshotAt: number;
+  /** Whether the daemon's input (a replayed file, stdin) ended, when, with how many messages; null: not known. */
+  input: { eof: boolean; endedAt: number | null; messages: number } | null;
 }
 
 /** One row of the live table with a sequence number that identifies it for selection. */

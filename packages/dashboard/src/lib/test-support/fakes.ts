@@ -80,3 +80,16 @@ export function liveRow(i: number, fields: Partial<LiveRecord> = {}): LiveRecord
     ...fields,
   };
 }
+
+/** Options of a client on fake sockets and a manual clock; the sockets it opens are pushed to `sockets`. */
+export function fakeConnection(sockets: FakeSocket[], timers: ManualTimers) {
+  return {
+    timers,
+    random: () => 0,
+    createSocket: () => {
+      const s = new FakeSocket();
+      sockets.push(s);
+      return s;
+    },
+  };
+}

@@ -1,0 +1,262 @@
+/**
+ * The held records behind `{type:'subscribe', since}`: every decoded record of the last minutes in a compact,
+ * column-wise form (numbers in typed arrays, shared strings by reference, the one-line summary), enough to
+ * rebuild its {@link LiveRecord} (byte for byte what the live stream sends) and to run the shared filter of
+ * `@ca-shark/analysis/filter` on it, and nothing more: no decoded value, no packet bytes, no object per record.
+ *
+ * Bounded by count and by capture-time span (`--history RECORDS,DURATION`); the oldest go first. Measured
+ * memory per held record: see {@link HELD_RECORD_BYTES}.
+ */
+import type { FilterableRecord } from '@ca-shark/analysis/filter';
+import { type LiveRecord, failureStatus, summarizeFields } from '@ca-shark/analysis/summary';
+import type { CaRecord } from '@ca-shark/decoder';
+import type { CommandFields } from '@ca-shark/protocol';
+import { isFailure } from '@ca-shark/analysis';
+
+/** Bounds of the held records. */
+export interface HistoryBounds {
+  /** Records held at most (0: hold none). */
+  maxRecords: number;
+  /** Capture seconds held at most, newest record's time minus oldest's (Infinity: no time bound). */
+  maxSeconds: number;
+}
+
+/** The last 10 minutes or 1,000,000 records, whichever is smaller. */
+export const DEFAULT_HISTORY: HistoryBounds = { maxRecords: 1_000_000, maxSeconds: 600 };
+
+/**
+ * Heap one held record takes, measured with history-ring.bench.ts (heap after full collections, divided by
+ * the records held, chart aggregates included): 233 bytes on real100.pcap (small scalar monitors), 275 on
+ * realistic.pcap (longer summaries of waveforms), with Node 20. Documented in docs/daemon.md.
+ */
+export const HELD_RECORD_BYTES = 260;
+
+/** Transport protocol names by code (the LiveRecord `proto` field). */
+const PROTOCOLS = ['tcp', 'udp'] as const;
+/** First capacity of the columns; they double up to the record bound. */
+const INITIAL_CAPACITY = 1024;
+
+/** Flags of a held record. */
+const FLAG_ERROR = 1;
+
+/** A held record as the shared filter sees it (one reused object, see {@link HeldRecords.filterable}). */
+interface HeldView extends FilterableRecord {
+  src: string;
+  dst: string;
+  pv: string | null;
+  command: { name: string; status?: number };
+}
+
+/**
+ * Column-wise FIFO of held records under ascending ids. Adding is O(1) amortised (columns grow by doubling
+ * up to the record bound, then wrap), reading one is O(1) by position.
+ */
+export class HeldRecords {
+  readonly bounds: HistoryBounds;
+  private capacity = 0;
+  private head = 0;
+  private count = 0;
+  /** Greatest capture time held (records may arrive slightly out of order). */
+  private newestTime = -Infinity;
+  private ids = new Float64Array(0);
+  private frames = new Float64Array(0);
+  private times = new Float64Array(0);
+  private latencies = new Float64Array(0);
+  /** The ECA status the filter's failure rule reads (NaN: none). */
+  private statusCodes = new Float64Array(0);
+  private sizes = new Uint32Array(0);
+  private sports = new Uint16Array(0);
+  private dports = new Uint16Array(0);
+  private protos = new Uint8Array(0);
+  private flags = new Uint8Array(0);
+  private srcs: string[] = [];
+  private dsts: string[] = [];
+  private pvs: (string | null)[] = [];
+  private cmds: string[] = [];
+  private summaries: string[] = [];
+  private statusNames: (string | null)[] = [];
+  private readonly view: HeldView = { src: '', dst: '', pv: null, command: { name: '' } };
+
+  constructor(bounds: Partial<HistoryBounds> = {}) {
+    this.bounds = {
+      maxRecords: Math.max(0, Math.floor(bounds.maxRecords ?? DEFAULT_HISTORY.maxRecords)),
+      maxSeconds: bounds.maxSeconds ?? DEFAULT_HISTORY.maxSeconds,
+    };
+  }
+
+  /** Records held. */
+  get size(): number {
+    return this.count;
+  }
+
+  /** Id of the oldest record held, or 0 when empty. */
+  get oldestId(): number {
+    return this.count === 0 ? 0 : this.ids[this.head];
+  }
+
+  /** Id of the newest record held, or 0 when empty. */
+  get newestId(): number {
+    return this.count === 0 ? 0 : this.ids[this.slot(this.count - 1)];
+  }
+
+  /** Capture time of the oldest record held, or null when empty. */
+  get oldestTime(): number | null {
+    return this.count === 0 ? null : this.times[this.head];
+  }
+
+  /**
+   * Holds `record` under `id` (greater than any id added before), dropping the oldest records beyond the
+   * bounds. Computes the record's summary (what its live row shows) once, here.
+   */
+  add(id: number, record: CaRecord, summary = summarizeFields(record.command)): void {
+    if (this.bounds.maxRecords === 0) return;
+    const t = record.timestamp;
+    if (t > this.newestTime) this.newestTime = t;
+    while (this.count > 0 && this.newestTime - this.times[this.head] > this.bounds.maxSeconds) this.dropOldest();
+    if (this.count === this.bounds.maxRecords) this.dropOldest();
+    if (this.count === this.capacity) this.grow();
+    const at = this.slot(this.count);
+    this.count += 1;
+    const cmd = record.command;
+    const fields: CommandFields = cmd;
+    const transport = record.transport;
+    this.ids[at] = id;
+    this.frames[at] = record.frame;
+    this.times[at] = t;
+    this.latencies[at] = record.latency ?? Number.NaN;
+    const code = typeof fields.status === 'number' ? fields.status : fields.status_code;
+    this.statusCodes[at] = typeof code === 'number' ? code : Number.NaN;
+    this.sizes[at] = record.size;
+    this.sports[at] = transport.sport;
+    this.dports[at] = transport.dport;
+    this.protos[at] = transport.protocol === 'udp' ? 1 : 0;
+    this.flags[at] = isFailure(record) ? FLAG_ERROR : 0;
+    this.srcs[at] = record.src;
+    this.dsts[at] = record.dst;
+    this.pvs[at] = record.pv;
+    this.cmds[at] = cmd.name;
+    this.summaries[at] = summary;
+    this.statusNames[at] = failureStatus(cmd);
+  }
+
+  /**
+   * Position (0 = oldest held) of the first record with an id of `id` or more; {@link size} when none. Ids are
+   * ascending, so this is a binary search.
+   */
+  positionOf(id: number): number {
+    let lo = 0;
+    let hi = this.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.ids[this.slot(mid)] < id) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Id of the record at `position`. */
+  idAt(position: number): number {
+    return this.ids[this.slot(position)];
+  }
+
+  /** Capture time of the record at `position`. */
+  timeAt(position: number): number {
+    return this.times[this.slot(position)];
+  }
+
+  /**
+   * The record at `position` as the shared filter reads it. One object is reused for every call: test it
+   * at once, keep nothing of it.
+   */
+  filterable(position: number): FilterableRecord {
+    const at = this.slot(position);
+    const v = this.view;
+    v.src = this.srcs[at];
+    v.dst = this.dsts[at];
+    v.pv = this.pvs[at];
+    v.command.name = this.cmds[at];
+    const code = this.statusCodes[at];
+    if (Number.isNaN(code)) delete v.command.status;
+    else v.command.status = code;
+    return v;
+  }
+
+  /** The {@link LiveRecord} of the record at `position`, as the live stream sends it. */
+  live(position: number): LiveRecord {
+    const at = this.slot(position);
+    const latency = this.latencies[at];
+    return {
+      id: this.ids[at],
+      frame: this.frames[at],
+      t: this.times[at],
+      src: `${this.srcs[at]}:${this.sports[at]}`,
+      dst: `${this.dsts[at]}:${this.dports[at]}`,
+      proto: PROTOCOLS[this.protos[at]],
+      cmd: this.cmds[at],
+      pv: this.pvs[at],
+      summary: this.summaries[at],
+      latency: Number.isNaN(latency) ? null : latency,
+      status: this.statusNames[at],
+      error: (this.flags[at] & FLAG_ERROR) !== 0,
+      size: this.sizes[at],
+    };
+  }
+
+  /** JSON text of {@link live}: the same text `toWire` gives for the decoded record. */
+  wire(position: number): string {
+    return JSON.stringify(this.live(position));
+  }
+
+  private slot(position: number): number {
+    const i = this.head + position;
+    return i >= this.capacity ? i - this.capacity : i;
+  }
+
+  private dropOldest(): void {
+    const at = this.head;
+    // Strings are released with the slot; numbers are simply overwritten later.
+    this.pvs[at] = null;
+    this.summaries[at] = '';
+    this.statusNames[at] = null;
+    this.head = at + 1 === this.capacity ? 0 : at + 1;
+    this.count -= 1;
+  }
+
+  /** Doubles the columns (up to the record bound), unwrapping the ring so the oldest is first. */
+  private grow(): void {
+    const capacity = Math.min(this.bounds.maxRecords, Math.max(INITIAL_CAPACITY, this.capacity * 2));
+    const order = (n: number): number[] => Array.from({ length: n }, (_, i) => this.slot(i));
+    const positions = order(this.count);
+    const typed = <A extends Float64Array | Uint32Array | Uint16Array | Uint8Array>(
+      old: A,
+      make: (n: number) => A,
+    ): A => {
+      const out = make(capacity);
+      for (let i = 0; i < positions.length; i++) out[i] = old[positions[i]];
+      return out;
+    };
+    const refs = <T>(old: T[]): T[] => {
+      const out = new Array<T>(capacity);
+      for (let i = 0; i < positions.length; i++) out[i] = old[positions[i]];
+      return out;
+    };
+    this.ids = typed(this.ids, (n) => new Float64Array(n));
+    this.frames = typed(this.frames, (n) => new Float64Array(n));
+    this.times = typed(this.times, (n) => new Float64Array(n));
+    this.latencies = typed(this.latencies, (n) => new Float64Array(n));
+    this.statusCodes = typed(this.statusCodes, (n) => new Float64Array(n));
+    this.sizes = typed(this.sizes, (n) => new Uint32Array(n));
+    this.sports = typed(this.sports, (n) => new Uint16Array(n));
+    this.dports = typed(this.dports, (n) => new Uint16Array(n));
+    this.protos = typed(this.protos, (n) => new Uint8Array(n));
+    this.flags = typed(this.flags, (n) => new Uint8Array(n));
+    this.srcs = refs(this.srcs);
+    this.dsts = refs(this.dsts);
+    this.pvs = refs(this.pvs);
+    this.cmds = refs(this.cmds);
+    this.summaries = refs(this.summaries);
+    this.statusNames = refs(this.statusNames);
+    this.head = 0;
+    this.capacity = capacity;
+  }
+}

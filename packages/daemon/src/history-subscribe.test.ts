@@ -1,0 +1,168 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { PcapWriter } from '@ca-shark/packet';
+import { build, concatBytes } from '@ca-shark/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RunningDaemon } from './server.js';
+import { type Frame, TestClient, startTestDaemon } from './test-support/daemon.js';
+
+let daemon: RunningDaemon | undefined;
+const clients: TestClient[] = [];
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
+  await daemon?.shutdown('test done');
+  daemon = undefined;
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+const T0 = 1_700_000_000;
+
+/** CA searches, one datagram per name, 1 ms apart in capture time. */
+class SearchFeed {
+  private readonly writer = new PcapWriter();
+  t = T0;
+  private cid = 0;
+  /** Capture time of each name sent. */
+  readonly times = new Map<string, number>();
+  constructor(private readonly input?: PassThrough) {}
+  send(names: readonly string[]): void {
+    for (const name of names) {
+      this.t += 1e-3;
+      this.times.set(name, this.t);
+      this.writer.udp(this.t, '10.0.0.5', 45555, '10.0.0.255', 5064, build.searchRequest({ name, cid: this.cid++ }));
+    }
+    if (this.input !== undefined) for (const part of this.writer.drain()) this.input.write(part);
+  }
+  bytes(): Uint8Array {
+    return concatBytes(this.writer.drain());
+  }
+}
+
+type Row = { id: number; pv: string; t: number };
+const rowsOf = (frames: Frame[]): Row[] =>
+  frames.filter((f) => f.type === 'records').flatMap((f) => f.records as Row[]);
+
+/** Waits until the worker decoded `n` messages (its stats say so). */
+async function everything(d: RunningDaemon, n: number): Promise<void> {
+  for (let i = 0; i < 400 && d.engine.stats().messages < n; i++) await new Promise((r) => setTimeout(r, 25));
+  expect(d.engine.stats().messages).toBeGreaterThanOrEqual(n);
+}
+
+describe('subscribe with since', { timeout: 60_000 }, () => {
+  it('sends the held matching records first, flagged, then live ones, with no gap or duplicate at the seam', async () => {
+    const input = new PassThrough();
+    daemon = await startTestDaemon(['--stdin'], { input });
+    const d = daemon;
+    const feed = new SearchFeed(input);
+    let n = 0;
+    const batch = (): void => {
+      feed.send([`A:${n}`, `B:${n}`]);
+      n += 1;
+    };
+    for (let i = 0; i < 300; i++) batch();
+    await everything(d, 600);
+    // Traffic keeps flowing while the client subscribes: the seam falls somewhere in it.
+    const pump = setInterval(batch, 2);
+    try {
+      const c = await TestClient.open(d.url);
+      clients.push(c);
+      c.send({ type: 'subscribe', filter: { pv: ['A:*'] }, since: 0 });
+      await c.until('history and 100 live records', () => {
+        const h = c.frames.findIndex((f) => f.type === 'history');
+        return h >= 0 && rowsOf(c.frames.slice(h)).length >= 100;
+      });
+    } finally {
+      clearInterval(pump);
+    }
+    const c = clients[clients.length - 1];
+    const order = c.frames
+      .map((f) => (f.type === 'records' ? (f.history === true ? 'H' : 'L') : f.type === 'history' ? 'h' : ''))
+      .join('');
+    // History frames, the summary, then live frames only.
+    expect(order).toMatch(/^H+hL+$/);
+    const summary = c.frames.find((f) => f.type === 'history') as Frame;
+    const historyRows = rowsOf(c.frames.filter((f) => f.history === true));
+    expect(summary).toMatchObject({ since: 0, sampling: false });
+    expect(summary.matched).toBe(historyRows.length);
+    expect(historyRows.length).toBeGreaterThanOrEqual(300);
+    // Every A record, in order, exactly once, across the seam.
+    const pvs = rowsOf(c.frames).map((r) => r.pv);
+    expect(pvs).toEqual(pvs.map((_, i) => `A:${i}`));
+    const ids = rowsOf(c.frames).map((r) => r.id);
+    expect(ids.every((id, i) => i === 0 || id > ids[i - 1])).toBe(true);
+  });
+
+  it('sends only records since the time asked, and a sample of at most the client budget', async () => {
+    const input = new PassThrough();
+    daemon = await startTestDaemon(['--stdin'], { input });
+    const d = daemon;
+    const feed = new SearchFeed(input);
+    feed.send(Array.from({ length: 1000 }, (_, i) => `P:${i}`));
+    await everything(d, 1000);
+    const recent = await TestClient.open(d.url);
+    clients.push(recent);
+    const since = feed.times.get('P:900') as number;
+    recent.send({ type: 'subscribe', filter: {}, since });
+    await recent.until('history', () => recent.frames.some((f) => f.type === 'history'));
+    expect(rowsOf(recent.frames).map((r) => r.pv)).toEqual(Array.from({ length: 100 }, (_, i) => `P:${900 + i}`));
+
+    const sampled = await TestClient.open(d.url);
+    clients.push(sampled);
+    // 10 records a second for 5 s: a history of 50 at most.
+    sampled.send({ type: 'rate', recordsPerSecond: 10 });
+    sampled.send({ type: 'subscribe', filter: { pv: ['P:*'] }, since: 0 });
+    await sampled.until('history', () => sampled.frames.some((f) => f.type === 'history'));
+    const rows = rowsOf(sampled.frames);
+    expect(rows).toHaveLength(50);
+    expect(rows[0].pv).toBe('P:0');
+    expect(rows[49].pv).toBe('P:999');
+    const frames = sampled.frames.filter((f) => f.history === true);
+    expect(frames.reduce((s, f) => s + (f.matched as number), 0)).toBe(1000);
+    expect(sampled.frames.find((f) => f.type === 'history')).toMatchObject({ matched: 1000, sent: 50, sampling: true });
+  });
+
+  it('refuses a bad since and keeps the connection', async () => {
+    daemon = await startTestDaemon(['--stdin'], { input: new PassThrough() });
+    const c = await TestClient.open(daemon.url);
+    clients.push(c);
+    c.send({ type: 'subscribe', filter: {}, since: 'yesterday' });
+    const error = await c.until('error', () => c.frames.find((f) => f.type === 'error'));
+    expect(error.message).toMatch(/since must be a number/);
+  });
+});
+
+describe('a replay that ended before the page opened', { timeout: 60_000 }, () => {
+  it('holds its records for a late client and says when it finished and how many messages it had', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ca-sharkd-history-'));
+    dirs.push(dir);
+    const feed = new SearchFeed();
+    feed.send(Array.from({ length: 40 }, (_, i) => `R:${i}`));
+    const file = join(dir, 'short.pcap');
+    writeFileSync(file, feed.bytes());
+    daemon = await startTestDaemon(['-r', file, '--speed', 'max']);
+    const d = daemon;
+    await d.engine.whenEnded();
+    const answer = await fetch(`${d.url}/api/history`);
+    expect(answer.status).toBe(200);
+    const body = (await answer.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ eof: true, messages: 40, newest: Math.floor(feed.t) });
+    expect(typeof body.endedAt).toBe('number');
+    expect((body.traffic as { messages: number[] }).messages.reduce((a, b) => a + b, 0)).toBe(40);
+
+    const late = await TestClient.open(d.url);
+    clients.push(late);
+    late.send({ type: 'subscribe', filter: {}, since: 0 });
+    await late.until('history', () => late.frames.some((f) => f.type === 'history'));
+    expect(rowsOf(late.frames).map((r) => r.pv)).toEqual(Array.from({ length: 40 }, (_, i) => `R:${i}`));
+  });
+
+  it('answers 400 for a bad range', async () => {
+    daemon = await startTestDaemon(['--stdin'], { input: new PassThrough() });
+    expect((await fetch(`${daemon.url}/api/history?since=-5`)).status).toBe(400);
+    expect((await fetch(`${daemon.url}/api/history?since=abc`)).status).toBe(400);
+    expect((await fetch(`${daemon.url}/api/history?step=0`)).status).toBe(400);
+  });
+});
