@@ -14,6 +14,7 @@ import { parentPort } from 'node:worker_threads';
 import type { CaRecord } from '@ca-shark/decoder';
 import { Engine, type WireRecord, fullRecordJSON, toWire } from './engine.js';
 import { unpackFrames } from './frame-batch.js';
+import { NatsWorkerSide } from './nats/worker-side.js';
 import { createLogger } from './logger.js';
 import { TABLE_NAMES } from './model.js';
 import { StreamedRecords, estimateRecordBytes } from './record-ring.js';
@@ -60,11 +61,14 @@ let decodeErrors = 0;
 let log: ReturnType<typeof createLogger> | undefined;
 let publisher: ViewPublisher | undefined;
 let nextViews = 0;
+/** Sensor or central duties (NATS), when the daemon has one. */
+let nats: NatsWorkerSide | undefined;
 
 const post = (message: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
 
 function flush(): void {
   lastFlush = performance.now();
+  nats?.flush();
   if (outgoing.length === 0) return;
   const items = outgoing;
   outgoing = [];
@@ -110,7 +114,9 @@ port.on('message', (message: ToWorker) => {
       const logger = createLogger(message.logLevel, message.tty).child({ thread: 'decoder' });
       log = logger;
       ring = new StreamedRecords<CaRecord>(estimateRecordBytes, message.recordRing);
+      if (message.nats !== undefined) nats = new NatsWorkerSide(message.nats, post);
       engine = new Engine({
+        ...nats?.engineOptions(),
         describe: () => description,
         counters: () => capture,
         hubStats: () => hub,
@@ -118,15 +124,17 @@ port.on('message', (message: ToWorker) => {
         logger,
         decoder: message.decoder,
         publish: (record) => {
+          nats?.record(record);
           const id = ++sequence;
           // Matched against the subscriptions the worker has now: a change applies from the next record on.
           const kept = matcher.size > 0 && matcher.match(record, outgoing.length);
           if (!kept && !wantAll) return;
           ring.streamed(id, record);
-          outgoing.push(toWire(record, id));
+          outgoing.push(toWire(record, id, nats?.sensor));
           if (outgoing.length >= FLUSH_RECORDS) flush();
         },
       });
+      nats?.attach(engine);
       publisher = new ViewPublisher(engine);
       setInterval(flush, FLUSH_MS);
       setInterval(sendStats, STATS_MS);
@@ -170,6 +178,9 @@ port.on('message', (message: ToWorker) => {
       if (now >= nextViews) publishViews();
       break;
     }
+    case 'replay':
+      nats?.replay(message.sensor, message.buffer, message.token, message.reset);
+      break;
     case 'wanted':
       wantAll = message.all;
       if (!wantAll && matcher.size === 0) discard();
@@ -201,6 +212,7 @@ port.on('message', (message: ToWorker) => {
     case 'end':
       engine?.end();
       flush();
+      nats?.flush(true);
       // The final views before the final stats: once the main thread sees eof, its copies are final too.
       publishViews(true);
       sendStats();

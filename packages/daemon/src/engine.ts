@@ -9,12 +9,14 @@ import {
 import {
   type CaRecord,
   type ChannelInfo,
+  type CircuitInfo,
   type DecoderOptions,
   type DecoderState,
   createDecoder,
 } from '@ca-shark/decoder';
 import { type LiveRecord, failureStatus, summarizeFields } from '@ca-shark/analysis/summary';
 import { type CommandFields, dbrTypeName } from '@ca-shark/protocol';
+import type { PacketEvent } from '@ca-shark/packet';
 import type { Logger } from 'pino';
 import {
   BoundedLru,
@@ -58,7 +60,7 @@ export type WireRecord = string;
  * one-line summary, latency, status), under the daemon-wide sequence number `id`. The full record is
  * {@link fullRecordJSON}, served on demand.
  */
-export function toWire(record: CaRecord, id: number): WireRecord {
+export function toWire(record: CaRecord, id: number, sensor?: string): WireRecord {
   const command = record.command;
   const transport = record.transport;
   const live: LiveRecord = {
@@ -75,6 +77,7 @@ export function toWire(record: CaRecord, id: number): WireRecord {
     status: failureStatus(command),
     error: isFailure(record),
     size: record.size,
+    ...(sensor !== undefined ? { sensor } : {}),
   };
   return JSON.stringify(live);
 }
@@ -115,6 +118,10 @@ export interface EngineOptions {
   apiRows?: number;
   /** Wall clock in ms (tests). */
   now?: () => number;
+  /** Called when the decoder ends a circuit (a sensor publishes it, see nats/). */
+  circuitClosed?: (circuit: CircuitInfo) => void;
+  /** Called with every record before the engine uses it (a central fills in what its sensor knew). */
+  decorate?: (record: CaRecord) => void;
 }
 
 /** Beacon history of one server for the period estimate. */
@@ -221,6 +228,7 @@ export class Engine implements DaemonModel, SourceSink {
   private lastCapture: CaptureCounters = { received: 0, dropped: 0, ifDropped: 0 };
   private linktype: number | undefined;
   private readonly listeners: ((record: CaRecord) => void)[] = [];
+  private readonly decorate: ((record: CaRecord) => void) | undefined;
   /** The analyses of @ca-shark/analysis, kept live (search storms, duplicates, beacon anomalies, ...). */
   private readonly analyzer = new Analyzer();
   /** Aggregations shared by the views of one publication (see {@link Engine.shared}). */
@@ -237,6 +245,8 @@ export class Engine implements DaemonModel, SourceSink {
     this.startedAt = this.now();
     this.snapshotRows = options.snapshotRows ?? 500;
     this.apiRows = options.apiRows ?? 10_000;
+    this.decorate = options.decorate;
+    const circuitClosed = options.circuitClosed;
     this.decoder = createDecoder({
       ...options.decoder,
       keepBytes: true,
@@ -246,6 +256,7 @@ export class Engine implements DaemonModel, SourceSink {
         if (reason === 'fin' || reason === 'rst' || reason === 'timeout' || reason === 'evicted') {
           this.analyzer.closeCircuit(circuit.id, circuit.closedAt ?? circuit.lastSeen, reason);
         }
+        circuitClosed?.(circuit);
       },
     });
   }
@@ -287,6 +298,13 @@ export class Engine implements DaemonModel, SourceSink {
     this.decoder.pushFrame(linktype, timestamp, bytes, origlen);
   }
 
+  /** One packet-layer event rebuilt from a sensor's records (central mode, see nats/replay.ts). */
+  feed(event: PacketEvent): void {
+    this.packets += 1;
+    if (event.type !== 'problem') this.bytes += event.packet.caplen;
+    this.decoder.feed(event);
+  }
+
   problem(problem: SourceProblem): void {
     this.problems += 1;
     if (this.problems <= 10) this.log.warn({ frame: problem.frame, code: problem.code }, problem.message);
@@ -310,6 +328,7 @@ export class Engine implements DaemonModel, SourceSink {
   // ---- records ----
 
   private onRecord(record: CaRecord): void {
+    this.decorate?.(record);
     const cmd = record.command;
     // Undirected faults (role null) say nothing the analyses could use.
     if (record.role !== null) this.analyzer.add(record as CaRecord & AnalysisRecord);

@@ -14,6 +14,7 @@ import { SharedResults } from './shared-results.js';
 import { type Source, type SourceProblem, type SourceSink, inputLabel, isPullSource } from './sources/types.js';
 import { type HealthView, type SourceView, type StatsView, emptySnapshot } from './views.js';
 import type { FromWorker, Query, ToWorker } from './worker-protocol.js';
+import type { NatsRole } from './nats/worker-side.js';
 
 /** Options of a {@link RemoteEngine}. */
 export interface RemoteEngineOptions {
@@ -40,6 +41,10 @@ export interface RemoteEngineOptions {
    * a few batches, so the worker always has the next one queued while it decodes.
    */
   pullWindowBytes?: number;
+  /** The daemon's NATS role: a sensor gets record batches to publish, a central replays them (see nats/). */
+  nats?: NatsRole;
+  /** Sensor: receives every record batch the worker finished (nats/codec.ts), in order. */
+  onBatch?: (bytes: Uint8Array, records: number) => void;
 }
 
 /** Distinct input errors kept for the exit message (a corrupt file can repeat one per frame). */
@@ -97,6 +102,10 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   private readonly tables = new Map<TableName, ViewText>();
   /** Worker time the last publication of views took (ms). */
   private lastViewsCostMs = 0;
+  private readonly onBatch: ((bytes: Uint8Array, records: number) => void) | undefined;
+  /** Central: replayed batches waiting for the worker's word. */
+  private readonly replays = new Map<number, { resolve: (records: number) => void; reject: (e: Error) => void }>();
+  private nextReplay = 1;
   private readyResolve!: () => void;
   private readonly readyPromise = new Promise<void>((resolve) => (this.readyResolve = resolve));
 
@@ -108,6 +117,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     this.maxInFlight = options.maxInFlightBytes ?? 64 * 1024 * 1024;
     this.pull = isPullSource(this.input.description);
     this.pullWindow = options.pullWindowBytes ?? 8 * 1024 * 1024;
+    this.onBatch = options.onBatch;
     const entry = RUNNING_FROM_SOURCE
       ? new URL('./engine-worker-boot.mjs', import.meta.url)
       : new URL('./engine-worker.js', import.meta.url);
@@ -128,6 +138,8 @@ export class RemoteEngine implements DaemonModel, SourceSink {
         p.reject(new Error(`decoding worker exited (${code})`));
       }
       this.pending.clear();
+      for (const [, r] of this.replays) r.reject(new Error(`decoding worker exited (${code})`));
+      this.replays.clear();
     });
     this.post({
       type: 'init',
@@ -136,6 +148,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       tty: process.stderr.isTTY === true,
       description: this.input.description,
       ...(options.recordRing !== undefined ? { recordRing: options.recordRing } : {}),
+      ...(options.nats !== undefined ? { nats: options.nats } : {}),
     });
     // Messages reach the worker in order: a subscription applies to every batch posted after it.
     this.hub.attach({
@@ -204,6 +217,17 @@ export class RemoteEngine implements DaemonModel, SourceSink {
         }
         this.lastViewsCostMs = m.costMs;
         break;
+      case 'batch':
+        this.onBatch?.(new Uint8Array(m.buffer), m.records);
+        break;
+      case 'replayed': {
+        const r = this.replays.get(m.token);
+        if (r === undefined) return;
+        this.replays.delete(m.token);
+        if (m.error !== undefined) r.reject(new Error(m.error));
+        else r.resolve(m.records);
+        break;
+      }
       case 'reply': {
         const p = this.pending.get(m.id);
         if (p === undefined) return;
@@ -236,6 +260,28 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       }, this.queryTimeoutMs);
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
       this.post(make(id));
+    });
+  }
+
+  /**
+   * Central: replays one sensor's record batch (its bytes are transferred); resolves with its record count
+   * once every record is in the engine's state and on its way to clients, rejects when it is unreadable.
+   * `reset`: the sensor restarted, forget its circuits first.
+   */
+  replay(sensor: string, bytes: Uint8Array, reset = false): Promise<number> {
+    const token = this.nextReplay++;
+    const buffer =
+      bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+        ? (bytes.buffer as ArrayBuffer)
+        : (bytes.slice().buffer as ArrayBuffer);
+    this.updateWanted();
+    return new Promise<number>((resolve, reject) => {
+      if (this.exited) {
+        reject(new Error('decoding worker exited'));
+        return;
+      }
+      this.replays.set(token, { resolve, reject });
+      this.post({ type: 'replay', sensor, buffer, token, reset }, [buffer]);
     });
   }
 

@@ -1,5 +1,6 @@
 /** Messages between the main thread (capture, HTTP, WebSocket) and the decoding worker. */
 import type { DecoderOptions } from '@ca-shark/decoder';
+import type { NatsRole } from './nats/worker-side.js';
 import type { WireRecord } from './engine.js';
 import type { SubscriptionFilter } from './plugins/ws.js';
 import type { RecordRingOptions } from './record-ring.js';
@@ -24,7 +25,11 @@ export type ToWorker =
       description: SourceDescription;
       /** Bounds of the ring of streamed records (defaults: DEFAULT_RECORD_RING). */
       recordRing?: Partial<RecordRingOptions>;
+      /** A sensor batches records for NATS; a central replays sensors' batches (see nats/). */
+      nats?: NatsRole;
     }
+  /** Central: one sensor's record batch to replay; answered by `replayed` with the same token. */
+  | { type: 'replay'; sensor: string; buffer: ArrayBuffer; token: number; reset: boolean }
   /** `frames` frames packed (frame-batch.ts) in the first `length` bytes of the transferred `buffer`. */
   | { type: 'frames'; buffer: ArrayBuffer; length: number; frames: number }
   | { type: 'describe'; description: SourceDescription }
@@ -68,4 +73,8 @@ export type FromWorker =
   | { type: 'decoded'; batchBytes: number }
   /** Views computed on the worker's cadence; the main thread answers from the latest ones. */
   | ({ type: 'views' } & PublishedViews)
-  | { type: 'reply'; id: number; value: unknown; error?: string };
+  | { type: 'reply'; id: number; value: unknown; error?: string }
+  /** Sensor: a record batch to publish (nats/codec.ts). */
+  | { type: 'batch'; buffer: ArrayBuffer; records: number }
+  /** Central: batch `token` is in the engine's state (or could not be read: `error`). */
+  | { type: 'replayed'; token: number; records: number; error?: string };
