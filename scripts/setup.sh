@@ -9,7 +9,7 @@ ROOT=$(pwd)
 PNPM_VERSION=12.4.2
 # Debian packages: libpcap-dev and a C++ toolchain build the `cap` addon; tcpdump, chromium and
 # python3-pyepics (with libca, the EPICS C client library) are what the tests and benchmarks drive.
-APT_PACKAGES=(libpcap-dev build-essential python3 tcpdump tcpreplay chromium python3-pyepics iproute2)
+APT_PACKAGES=(libpcap-dev build-essential python3 tcpdump tcpreplay chromium python3-pyepics iproute2 nats-server)
 
 say() { printf 'setup: %s\n' "$*"; }
 

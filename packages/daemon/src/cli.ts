@@ -1,10 +1,11 @@
 import { parseArgs } from 'node:util';
 import { DaemonError } from './errors.js';
 import { parseSpeed, type ReplaySpeed } from './sources/file.js';
+import { type NatsConfig, natsConfig, NATS_OPTIONS, NATS_USAGE } from './nats/cli.js';
 
 /** Everything the command line can set. */
 export interface DaemonConfig {
-  mode: 'live' | 'stdin' | 'file' | 'demo' | 'list-interfaces' | 'help' | 'version';
+  mode: 'live' | 'stdin' | 'file' | 'demo' | 'central' | 'list-interfaces' | 'help' | 'version';
   iface?: string;
   /** User-given BPF filter (overrides the default CA filter). */
   filter?: string;
@@ -24,6 +25,10 @@ export interface DaemonConfig {
   repeaterPort: number;
   dashboardDir?: string;
   logLevel: string;
+  /** Sensor (--publish) or central (--subscribe) settings; absent on a single host. */
+  nats?: NatsConfig;
+  /** --no-dashboard: a sensor that serves no HTTP at all. */
+  noDashboard: boolean;
 }
 
 /** `--help` text. */
@@ -41,6 +46,8 @@ Sources (exactly one):
   -r, --read FILE         replay a pcap/pcapng file
       --demo              start a simulated IOC and clients on loopback and capture them
                           (on lo, or on the interface given with -i)
+      --subscribe URL     central: no capture; take the records of sensors from NATS JetStream
+                          at URL (nats://HOST:4222) and serve them merged (docs/deployment.md)
 
 Capture:
   -f, --filter BPF        capture filter (default: CA traffic, i.e. TCP, UDP to/from the CA
@@ -69,6 +76,7 @@ Serving:
       --user NAME         drop root privileges to user NAME once the capture is open
       --dashboard DIR     serve the dashboard from DIR (default: packages/dashboard/dist)
       --log-level LEVEL   trace, debug, info (default), warn, error
+${NATS_USAGE}
   -h, --help              show this help
   -V, --version           show the version
 `;
@@ -162,6 +170,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
         user: { type: 'string' },
         dashboard: { type: 'string' },
         'log-level': { type: 'string' },
+        ...NATS_OPTIONS,
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'V' },
       },
@@ -194,16 +203,29 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   else if (v['list-interfaces'] === true) mode = 'list-interfaces';
   else {
     const chosen = [
+      v.subscribe !== undefined ? '--subscribe' : undefined,
       v.demo === true ? '--demo' : undefined,
       v.stdin === true ? '--stdin' : undefined,
       v.read !== undefined ? '-r' : undefined,
       v.interface !== undefined && v.demo !== true ? '-i' : undefined,
     ].filter((x): x is string => x !== undefined);
     if (chosen.length === 0) {
-      throw new DaemonError('usage', 'no source: give -i IFACE, --stdin, -r FILE or --demo (see ca-sharkd --help)');
+      throw new DaemonError(
+        'usage',
+        'no source: give -i IFACE, --stdin, -r FILE, --demo or --subscribe URL (see ca-sharkd --help)',
+      );
     }
     if (chosen.length > 1) throw new DaemonError('usage', `choose one source, not ${chosen.join(' and ')}`);
-    mode = v.demo === true ? 'demo' : v.stdin === true ? 'stdin' : v.read !== undefined ? 'file' : 'live';
+    mode =
+      v.subscribe !== undefined
+        ? 'central'
+        : v.demo === true
+          ? 'demo'
+          : v.stdin === true
+            ? 'stdin'
+            : v.read !== undefined
+              ? 'file'
+              : 'live';
   }
   if (v.speed !== undefined && mode !== 'file') throw new DaemonError('usage', '--speed only applies to -r FILE');
   if (v['exit-on-eof'] === true && mode !== 'stdin' && mode !== 'file') {
@@ -216,6 +238,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     );
   }
   const token = v.token ?? env.CA_SHARKD_TOKEN;
+  const nats = natsConfig(v, mode, env);
   return {
     mode,
     ...(v.interface !== undefined ? { iface: v.interface } : {}),
@@ -235,5 +258,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     repeaterPort,
     ...(v.dashboard !== undefined ? { dashboardDir: v.dashboard } : {}),
     logLevel: level,
+    ...(nats !== undefined ? { nats } : {}),
+    noDashboard: v['no-dashboard'] === true,
   };
 }

@@ -11,7 +11,7 @@
  * be fetched in full when a page opens its row.
  */
 import { parentPort } from 'node:worker_threads';
-import type { CaRecord } from '@ca-shark/decoder';
+import { type CaRecord, DEFAULT_REPEATER_PORT, DEFAULT_SERVER_PORT } from '@ca-shark/decoder';
 import { Engine, type WireRecord, fullRecordJSON, toWire } from './engine.js';
 import { unpackFrames } from './frame-batch.js';
 import { NatsWorkerSide } from './nats/worker-side.js';
@@ -114,7 +114,13 @@ port.on('message', (message: ToWorker) => {
       const logger = createLogger(message.logLevel, message.tty).child({ thread: 'decoder' });
       log = logger;
       ring = new StreamedRecords<CaRecord>(estimateRecordBytes, message.recordRing);
-      if (message.nats !== undefined) nats = new NatsWorkerSide(message.nats, post);
+      if (message.nats !== undefined) {
+        const ports = {
+          serverPort: message.decoder.serverPort ?? DEFAULT_SERVER_PORT,
+          repeaterPort: message.decoder.repeaterPort ?? DEFAULT_REPEATER_PORT,
+        };
+        nats = new NatsWorkerSide(message.nats, post, ports, logger);
+      }
       engine = new Engine({
         ...nats?.engineOptions(),
         describe: () => description,

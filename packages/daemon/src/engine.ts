@@ -12,6 +12,7 @@ import {
   type CircuitInfo,
   type DecoderOptions,
   type DecoderState,
+  DEFAULT_REPEATER_PORT,
   createDecoder,
 } from '@ca-shark/decoder';
 import { type LiveRecord, failureStatus, summarizeFields } from '@ca-shark/analysis/summary';
@@ -229,6 +230,7 @@ export class Engine implements DaemonModel, SourceSink {
   private linktype: number | undefined;
   private readonly listeners: ((record: CaRecord) => void)[] = [];
   private readonly decorate: ((record: CaRecord) => void) | undefined;
+  private readonly repeater: number;
   /** The analyses of @ca-shark/analysis, kept live (search storms, duplicates, beacon anomalies, ...). */
   private readonly analyzer = new Analyzer();
   /** Aggregations shared by the views of one publication (see {@link Engine.shared}). */
@@ -246,6 +248,7 @@ export class Engine implements DaemonModel, SourceSink {
     this.snapshotRows = options.snapshotRows ?? 500;
     this.apiRows = options.apiRows ?? 10_000;
     this.decorate = options.decorate;
+    this.repeater = options.decoder?.repeaterPort ?? DEFAULT_REPEATER_PORT;
     const circuitClosed = options.circuitClosed;
     this.decoder = createDecoder({
       ...options.decoder,
@@ -296,6 +299,16 @@ export class Engine implements DaemonModel, SourceSink {
     this.bytes += bytes.length;
     this.linktype = linktype;
     this.decoder.pushFrame(linktype, timestamp, bytes, origlen);
+  }
+
+  /** Also decodes `port` as a CA server port (a central learns its sensors' ports). */
+  addServerPort(port: number): void {
+    this.decoder.addServerPort(port);
+  }
+
+  /** The CA repeater port the decoder knows. */
+  get repeaterPort(): number {
+    return this.repeater;
   }
 
   /** One packet-layer event rebuilt from a sensor's records (central mode, see nats/replay.ts). */

@@ -273,7 +273,8 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     const buffer =
       bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
         ? (bytes.buffer as ArrayBuffer)
-        : (bytes.slice().buffer as ArrayBuffer);
+        : // A copy: `slice` of a Node Buffer (what the NATS client hands over) would share its pool.
+          (new Uint8Array(bytes).buffer as ArrayBuffer);
     this.updateWanted();
     return new Promise<number>((resolve, reject) => {
       if (this.exited) {

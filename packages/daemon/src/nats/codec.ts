@@ -10,7 +10,8 @@
  *
  * Layout (little-endian; `v` = unsigned LEB128 varint):
  *
- *   header  magic u16 | version u8 | reserved u8 | run u32 | firstSeq f64 | records u32 | strings v | string*
+ *   header  magic u16 | version u8 | reserved u8 | run u32 | firstSeq f64 | records u32 | serverPort u16 |
+ *           repeaterPort u16 | strings v | string*
  *   string  byteLength v | UTF-8 bytes
  *   entry   flags u8 | t f64 | frame v | ...
  *     record  src v | sport u16 | dst v | dport u16 | [circuit v] | [pv v] | [latency f64] | size v | rawLength v | raw
@@ -25,7 +26,7 @@ export const BATCH_MAGIC = 0x5343;
 /** Encoding version; a central refuses other versions. */
 export const BATCH_VERSION = 1;
 /** Bytes of the fixed header before the string table. */
-export const BATCH_HEADER_BYTES = 20;
+export const BATCH_HEADER_BYTES = 24;
 
 /** Entry kinds (low two bits of the flags byte). */
 export const ENTRY_TCP = 0;
@@ -84,7 +85,16 @@ export interface DecodedBatch {
   firstSeq: number;
   /** Records (messages) in the batch; closes are not counted. */
   records: number;
+  /** The CA ports the sensor decodes with. */
+  serverPort: number;
+  repeaterPort: number;
   entries: WireEntry[];
+}
+
+/** The CA ports a sensor decodes with (the central must know them to take its UDP datagrams). */
+export interface SensorPorts {
+  serverPort: number;
+  repeaterPort: number;
 }
 
 const utf8 = new TextEncoder();
@@ -106,10 +116,12 @@ export class BatchEncoder {
 
   /**
    * @param run this sensor process's run id
+   * @param ports the CA ports the sensor decodes with
    * @param maxRaw message bytes kept per record; a longer message crosses cut (the central sees it truncated)
    */
   constructor(
     private readonly run: number,
+    private readonly ports: SensorPorts,
     private readonly maxRaw = 64 * 1024,
     private nextSeq = 1,
   ) {
@@ -193,6 +205,8 @@ export class BatchEncoder {
     v.setUint32(4, this.run >>> 0, true);
     v.setFloat64(8, this.firstSeq, true);
     v.setUint32(16, this.records, true);
+    v.setUint16(20, this.ports.serverPort, true);
+    v.setUint16(22, this.ports.repeaterPort, true);
     let at = writeLeb(out, BATCH_HEADER_BYTES, this.strings.size);
     for (const b of table) {
       at = writeLeb(out, at, b.length);
@@ -332,7 +346,9 @@ export function batchHeader(bytes: Uint8Array): Omit<DecodedBatch, 'entries'> {
   const run = r.u32();
   const firstSeq = r.f64();
   const records = r.u32();
-  return { run, firstSeq, records };
+  const serverPort = r.u16();
+  const repeaterPort = r.u16();
+  return { run, firstSeq, records, serverPort, repeaterPort };
 }
 
 /** Decodes a batch. Message bytes are views into `bytes`. */

@@ -11,6 +11,8 @@ import { SensorBatcher } from './sensor-batcher.js';
 
 const fixture = (path: string): Uint8Array => readFileSync(fileURLToPath(new URL(`../../../${path}`, import.meta.url)));
 
+const PORTS = { serverPort: 5064, repeaterPort: 5065 };
+
 const CAPTURES = [
   'packet/fixtures/catest.pcap',
   'packet/fixtures/ca_monitor2.pcapng',
@@ -40,7 +42,7 @@ const row = (r: CaRecord): unknown => {
 function sensor(path: string, every: number): { rows: unknown[]; batches: Uint8Array[]; local: Engine } {
   const rows: unknown[] = [];
   const batches: Uint8Array[] = [];
-  const batcher = new SensorBatcher(7);
+  const batcher = new SensorBatcher(PORTS, 7);
   let pending = 0;
   const local = engine(
     (r) => {
@@ -72,10 +74,14 @@ describe('sensor batches replayed by a central', () => {
       const central: unknown[] = [];
       const sensors: string[] = [];
       const holder: { replayer?: Replayer } = {};
-      const remote = engine((r) => {
-        central.push(row(r));
-        sensors.push(holder.replayer?.hints.sensor ?? '');
-      });
+      // The central decodes with another server port: it learns the sensor's from its batches.
+      const remote = engine(
+        (r) => {
+          central.push(row(r));
+          sensors.push(holder.replayer?.hints.sensor ?? '');
+        },
+        { decoder: { serverPort: 6064 } },
+      );
       const replayer = new Replayer(remote);
       holder.replayer = replayer;
       let seq = 1;
@@ -102,7 +108,7 @@ describe('sensor batches replayed by a central', () => {
 
 describe('BatchEncoder', () => {
   it('round-trips messages and circuit ends, sharing strings, and numbers records across batches', () => {
-    const enc = new BatchEncoder(0xdeadbeef, 8);
+    const enc = new BatchEncoder(0xdeadbeef, { serverPort: 6064, repeaterPort: 6065 }, 8);
     const raw = Uint8Array.from({ length: 12 }, (_, i) => i);
     enc.message({
       kind: 'tcp',
@@ -134,7 +140,7 @@ describe('BatchEncoder', () => {
       raw: new Uint8Array(),
     });
     const first = decodeBatch(enc.take());
-    expect(first).toMatchObject({ run: 0xdeadbeef, firstSeq: 1, records: 2 });
+    expect(first).toMatchObject({ run: 0xdeadbeef, firstSeq: 1, records: 2, serverPort: 6064, repeaterPort: 6065 });
     expect(first.entries).toEqual([
       {
         kind: 'tcp',
@@ -174,7 +180,7 @@ describe('BatchEncoder', () => {
 
   it('refuses bytes that are not a batch, and cut batches', () => {
     expect(() => decodeBatch(new Uint8Array(30))).toThrow(/not a ca-shark record batch/);
-    const enc = new BatchEncoder(1);
+    const enc = new BatchEncoder(1, PORTS);
     enc.message({
       kind: 'udp',
       t: 3,

@@ -27,6 +27,8 @@ const MAX_FLOWS_PER_SENSOR = 100_000;
 /** Where replayed events go: the engine's decoder, with the sensor they came from. */
 export interface ReplayTarget {
   feed(event: PacketEvent): void;
+  /** Decodes `port` as a CA server port too. */
+  addServerPort(port: number): void;
 }
 
 /** Hints of the sensor for the message being fed (its state may know what the central's does not yet). */
@@ -43,6 +45,7 @@ export interface SensorHints {
 export class Replayer {
   private readonly flows = new Map<string, Map<number, TcpFlow>>();
   private nextFlow = 1;
+  private readonly serverPorts = new Set<number>();
   /** The hints of the message being fed, read by the engine while the decoder emits its record. */
   readonly hints: SensorHints = { sensor: '', pv: null, latency: undefined };
 
@@ -51,6 +54,11 @@ export class Replayer {
   /** Decodes and feeds one batch; returns it (header and entries) for the caller's counters. */
   replay(sensor: string, bytes: Uint8Array): DecodedBatch {
     const batch = decodeBatch(bytes);
+    // A sensor's datagrams reach the decoder only if it knows the sensor's server port.
+    if (!this.serverPorts.has(batch.serverPort)) {
+      this.serverPorts.add(batch.serverPort);
+      this.target.addServerPort(batch.serverPort);
+    }
     this.hints.sensor = sensor;
     const entries = batch.entries;
     for (let i = 0; i < entries.length; i++) {

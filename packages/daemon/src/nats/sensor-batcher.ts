@@ -6,7 +6,7 @@
  */
 import { randomInt } from 'node:crypto';
 import type { CaRecord, CircuitInfo } from '@ca-shark/decoder';
-import { BatchEncoder, CLOSE_REASONS, type CloseReason } from './codec.js';
+import { BatchEncoder, CLOSE_REASONS, type CloseReason, type SensorPorts } from './codec.js';
 
 /** A batch is handed over once it holds this many bytes (well under NATS's default 1 MiB max_payload). */
 export const BATCH_MAX_BYTES = 256 * 1024;
@@ -22,9 +22,9 @@ export class SensorBatcher {
   /** Random per process: a restarted sensor numbers its records anew, and the central must know. */
   readonly run: number;
 
-  constructor(run = randomInt(1, 2 ** 32 - 1)) {
+  constructor(ports: SensorPorts, run = randomInt(1, 2 ** 32 - 1)) {
     this.run = run;
-    this.encoder = new BatchEncoder(run);
+    this.encoder = new BatchEncoder(run, ports);
   }
 
   /** Sequence number of the next record. */

@@ -6,6 +6,8 @@
 import type { CaRecord } from '@ca-shark/decoder';
 import type { Engine, EngineOptions } from '../engine.js';
 import type { FromWorker } from '../worker-protocol.js';
+import type { Logger } from 'pino';
+import type { SensorPorts } from './codec.js';
 import { Replayer } from './replay.js';
 import { SensorBatcher } from './sensor-batcher.js';
 
@@ -22,8 +24,10 @@ export class NatsWorkerSide {
   constructor(
     readonly role: NatsRole,
     private readonly post: Post,
+    ports: SensorPorts,
+    private readonly log?: Logger,
   ) {
-    this.batcher = role === 'sensor' ? new SensorBatcher() : undefined;
+    this.batcher = role === 'sensor' ? new SensorBatcher(ports) : undefined;
   }
 
   /** The engine hooks this role needs. */
@@ -44,7 +48,12 @@ export class NatsWorkerSide {
 
   attach(engine: Engine): void {
     if (this.role === 'central') this.replayer = new Replayer(engine);
+    this.engine = engine;
   }
+
+  private engine: Engine | undefined;
+  /** Sensors already warned about a repeater port that differs from the central's. */
+  private readonly repeaterWarned = new Set<string>();
 
   /** The sensor of the record being decoded (central), else undefined. */
   get sensor(): string | undefined {
@@ -73,6 +82,14 @@ export class NatsWorkerSide {
     if (reset) replayer.resetSensor(sensor);
     try {
       const batch = replayer.replay(sensor, new Uint8Array(buffer));
+      const repeater = this.engine?.repeaterPort;
+      if (repeater !== undefined && batch.repeaterPort !== repeater && !this.repeaterWarned.has(sensor)) {
+        this.repeaterWarned.add(sensor);
+        this.log?.warn(
+          { sensor, sensorRepeaterPort: batch.repeaterPort, repeaterPort: repeater },
+          "the sensor's CA repeater port differs from this central's: its beacons are not decoded (give the central the same --ports)",
+        );
+      }
       this.post({ type: 'replayed', token, records: batch.records });
     } catch (err) {
       this.post({ type: 'replayed', token, records: 0, error: (err as Error).message });
