@@ -10,7 +10,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCommandLine } from '../cli.js';
 import { type RunningDaemon, startDaemon } from '../server.js';
-import { freeTcpPort, freeUdpPort, startTestDaemon } from '../test-support/daemon.js';
+import { TestClient, freeTcpPort, freeUdpPort, startTestDaemon } from '../test-support/daemon.js';
 import { NatsServer, haveNatsServer, until } from '../test-support/nats-server.js';
 import { DAEMON_MAIN } from '../test-support/programs.js';
 import type { SensorView } from './central.js';
@@ -83,6 +83,11 @@ describe.skipIf(!available)('sensors and a central through NATS JetStream', { ti
   it('merges two replaying sensors and a live one: every record once, with its sensor name', async () => {
     const c = await central(['--central-name', 'merge']);
     const got = collect(c);
+    // A page filtering on one sensor.
+    const page = await TestClient.open(c.url);
+    await page.until('hello', () => page.frames.find((f) => f.type === 'hello'));
+    page.send({ type: 'subscribe', filter: { sensor: ['b'] } });
+    await page.until('subscribed', () => page.frames.find((f) => f.type === 'subscribed'));
     const a = await replaySensor(nats.url, 'a', CATEST);
     const b = await replaySensor(nats.url, 'b', LIBCA);
     expect(a.length).toBeGreaterThan(100);
@@ -106,6 +111,13 @@ describe.skipIf(!available)('sensors and a central through NATS JetStream', { ti
     expectSameRecords(bySensor('b'), b);
     if (isRoot) expectSameRecords(bySensor('live'), live);
     expect(got.every((r) => typeof r.sensor === 'string')).toBe(true);
+    await page.until('the records of sensor b', () => page.records().length >= b.length);
+    expectSameRecords(page.records(), b);
+    expect(page.records().every((r) => r.sensor === 'b')).toBe(true);
+    page.close();
+    // The full record names its sensor too.
+    const full = (await c.app.inject(`/api/record/${got[0].id as number}`)).json<{ sensor: string }>();
+    expect(full.sensor).toBe(got[0].sensor);
     // Ids are the central's own: one sequence over every sensor.
     expect(new Set(got.map((r) => r.id)).size).toBe(got.length);
 

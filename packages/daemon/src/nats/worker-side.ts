@@ -39,6 +39,8 @@ export class NatsWorkerSide {
       decorate: (record: CaRecord) => {
         const hints = this.replayer?.hints;
         if (hints === undefined) return;
+        // Filters (`sensor:`) and the full record read it.
+        (record as CaRecord & { sensor?: string }).sensor = hints.sensor;
         if (record.pv === null && hints.pv !== null) record.pv = hints.pv;
         if (record.latency === undefined && hints.latency !== undefined && record.role === 'response')
           record.latency = hints.latency;

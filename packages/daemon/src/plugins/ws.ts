@@ -10,6 +10,8 @@ export interface SubscriptionFilter {
   host?: string[];
   command?: string[];
   errors?: boolean;
+  /** Sensor name globs (a central daemon's records carry their sensor). */
+  sensor?: string[];
 }
 
 /** Options of the WebSocket plugin. */
@@ -56,7 +58,7 @@ export function parseSubscription(value: unknown): SubscriptionFilter {
   if (value === undefined || value === null) return {};
   if (typeof value !== 'object' || Array.isArray(value)) throw new TypeError('filter must be an object');
   const raw = value as Record<string, unknown>;
-  const known = new Set(['pv', 'host', 'command', 'errors']);
+  const known = new Set(['pv', 'host', 'command', 'errors', 'sensor']);
   for (const key of Object.keys(raw)) if (!known.has(key)) throw new TypeError(`unknown filter field ${quote(key)}`);
   if (raw.errors !== undefined && typeof raw.errors !== 'boolean')
     throw new TypeError('filter.errors must be a boolean');
@@ -68,6 +70,8 @@ export function parseSubscription(value: unknown): SubscriptionFilter {
   if (host !== undefined && host.length > 0) out.host = host;
   if (command !== undefined && command.length > 0) out.command = command;
   if (raw.errors === true) out.errors = true;
+  const sensor = stringList(raw.sensor, 'sensor');
+  if (sensor !== undefined && sensor.length > 0) out.sensor = sensor;
   return out;
 }
 
