@@ -45,6 +45,11 @@ export interface RemoteEngineOptions {
   nats?: NatsRole;
   /** Sensor: receives every record batch the worker finished (nats/codec.ts), in order. */
   onBatch?: (bytes: Uint8Array, records: number) => void;
+  /**
+   * File and stdin: what comes after the decoder must have room too (a sensor's publish buffer), else the
+   * source waits on this as on the decoder. Undefined while there is room.
+   */
+  downstreamRoom?: () => Promise<void> | undefined;
 }
 
 /** Distinct input errors kept for the exit message (a corrupt file can repeat one per frame). */
@@ -103,6 +108,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   /** Worker time the last publication of views took (ms). */
   private lastViewsCostMs = 0;
   private readonly onBatch: ((bytes: Uint8Array, records: number) => void) | undefined;
+  private readonly downstreamRoom: (() => Promise<void> | undefined) | undefined;
   /** Central: replayed batches waiting for the worker's word. */
   private readonly replays = new Map<number, { resolve: (records: number) => void; reject: (e: Error) => void }>();
   private nextReplay = 1;
@@ -118,6 +124,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     this.pull = isPullSource(this.input.description);
     this.pullWindow = options.pullWindowBytes ?? 8 * 1024 * 1024;
     this.onBatch = options.onBatch;
+    this.downstreamRoom = options.downstreamRoom;
     const entry = RUNNING_FROM_SOURCE
       ? new URL('./engine-worker-boot.mjs', import.meta.url)
       : new URL('./engine-worker.js', import.meta.url);
@@ -328,8 +335,11 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   // ---- SourceSink ----
 
   waitForRoom(): Promise<void> | undefined {
-    if (!this.pull || this.hasRoom()) return undefined;
-    return new Promise((resolve) => this.roomWaiters.push(resolve));
+    if (!this.pull) return undefined;
+    const own = this.hasRoom() ? undefined : new Promise<void>((resolve) => this.roomWaiters.push(resolve));
+    const downstream = this.downstreamRoom?.();
+    if (downstream === undefined) return own;
+    return own === undefined ? downstream : Promise.all([own, downstream]).then(() => undefined);
   }
 
   frame(linktype: number, timestamp: number, bytes: Uint8Array, origlen: number): void {

@@ -2,7 +2,9 @@
  * The sensor's publisher: takes the record batches the decoding worker finished and publishes them to
  * JetStream in order, off the decoding path. It never makes capture or decoding wait: batches queue in a
  * bounded buffer while NATS is slow or unreachable, and when the buffer is full new batches are counted as
- * unsent and let go. Retries reuse a batch's message id, so JetStream stores each batch once.
+ * unsent and let go. A sensor reading a file or stdin loses nothing instead: the source waits while the
+ * buffer is more than half full ({@link SensorPublisher.waitForRoom}), and the buffer only overflows under
+ * live capture, which cannot wait. Retries reuse a batch's message id, so JetStream stores each batch once.
  */
 import type { JetStreamClient, NatsConnection } from 'nats';
 import type { Logger } from 'pino';
@@ -37,6 +39,8 @@ export interface PublisherCounters {
   records: number;
   /** Records stored in JetStream. */
   published: number;
+  /** Bytes of the batches stored (the encoded records, without NATS's own framing). */
+  publishedBytes: number;
   /** Records let go because the buffer was full. */
   unsent: number;
   /** Records and bytes waiting in the buffer. */
@@ -73,9 +77,11 @@ export class SensorPublisher {
   private readonly log: Logger;
   private fullSince: number | undefined;
   private readonly idleWaiters: (() => void)[] = [];
+  private roomWaiters: (() => void)[] = [];
   readonly counters: PublisherCounters = {
     records: 0,
     published: 0,
+    publishedBytes: 0,
     unsent: 0,
     bufferedRecords: 0,
     bufferedBytes: 0,
@@ -136,6 +142,22 @@ export class SensorPublisher {
     this.pump();
   }
 
+  /**
+   * For sources that can wait (file, stdin): undefined while the buffer is at most half full, else a promise
+   * that resolves once it is down to a quarter (or the publisher closed).
+   */
+  waitForRoom(): Promise<void> | undefined {
+    if (this.closed || this.counters.bufferedBytes <= this.bufferBytes / 2) return undefined;
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  private releaseRoom(force = false): void {
+    if (this.roomWaiters.length === 0 || (!force && this.counters.bufferedBytes > this.bufferBytes / 4)) return;
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const w of waiters) w();
+  }
+
   /** One batch from the decoder (its bytes are the publisher's from now on). Never blocks. */
   add(bytes: Uint8Array, records: number): void {
     this.counters.records += records;
@@ -183,7 +205,9 @@ export class SensorPublisher {
       this.counters.bufferedBytes -= item.bytes.length;
       this.counters.bufferedRecords -= item.records;
       this.counters.published += item.records;
+      this.counters.publishedBytes += item.bytes.length;
       if (duplicate) this.counters.duplicates += 1;
+      this.releaseRoom();
       if (this.fullSince !== undefined && this.counters.bufferedBytes < this.bufferBytes / 2) {
         this.log.info({ unsent: this.counters.unsent }, 'NATS publish buffer has room again');
         this.fullSince = undefined;
@@ -232,6 +256,7 @@ export class SensorPublisher {
       clearTimeout(timer);
     }
     this.closed = true;
+    this.releaseRoom(true);
     clearTimeout(this.retryTimer);
     this.publishStatus();
     this.counters.unsent += this.counters.bufferedRecords;

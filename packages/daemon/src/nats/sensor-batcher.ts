@@ -13,6 +13,13 @@ export const BATCH_MAX_BYTES = 256 * 1024;
 /** ... or once its first record waited this long (ms). */
 export const BATCH_MAX_MS = 50;
 
+/**
+ * Message bytes sent per record: a 30,000-element DBR_DOUBLE waveform (240 kB) crosses whole; a longer
+ * message crosses cut (the central shows it truncated). With {@link BATCH_MAX_BYTES} a batch stays under
+ * NATS's default 1 MiB max_payload.
+ */
+export const MAX_RAW_BYTES = 256 * 1024;
+
 /** Builds the batches of one sensor run. */
 export class SensorBatcher {
   private readonly encoder: BatchEncoder;
@@ -24,7 +31,7 @@ export class SensorBatcher {
 
   constructor(ports: SensorPorts, run = randomInt(1, 2 ** 32 - 1)) {
     this.run = run;
-    this.encoder = new BatchEncoder(run, ports);
+    this.encoder = new BatchEncoder(run, ports, MAX_RAW_BYTES);
   }
 
   /** Sequence number of the next record. */

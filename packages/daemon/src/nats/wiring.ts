@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { DaemonConfig } from '../cli.js';
-import type { RemoteEngine } from '../remote-engine.js';
+import type { RemoteEngine, RemoteEngineOptions } from '../remote-engine.js';
 import type { Source } from '../sources/types.js';
 import type { SensorView } from './central.js';
 import { sensorsPlugin } from './plugin.js';
@@ -16,7 +16,7 @@ import { CentralSource } from './source.js';
 export interface NatsParts {
   publisher?: SensorPublisher;
   /** Engine options: the worker's role and where its batches go. */
-  engine: { nats?: 'sensor' | 'central'; onBatch?: (bytes: Uint8Array, records: number) => void };
+  engine: Pick<RemoteEngineOptions, 'nats' | 'onBatch' | 'downstreamRoom'>;
 }
 
 /** A central's source, or undefined for any other mode. */
@@ -48,7 +48,14 @@ export function natsParts(config: DaemonConfig, logger: Logger, engine: () => Re
       };
     },
   });
-  return { publisher, engine: { nats: 'sensor', onBatch: (bytes, records) => publisher.add(bytes, records) } };
+  return {
+    publisher,
+    engine: {
+      nats: 'sensor',
+      onBatch: (bytes, records) => publisher.add(bytes, records),
+      downstreamRoom: () => publisher.waitForRoom(),
+    },
+  };
 }
 
 /** Registers `GET /api/sensors`. */
