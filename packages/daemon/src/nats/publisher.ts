@@ -212,6 +212,17 @@ export class SensorPublisher {
         this.log.info({ unsent: this.counters.unsent }, 'NATS publish buffer has room again');
         this.fullSince = undefined;
       }
+    } else if (/MAX_PAYLOAD/i.test(err.message)) {
+      // Retrying cannot help: let it go, counted, and go on with the next batches.
+      const at = this.queue.indexOf(item);
+      if (at >= 0) this.queue.splice(at, 1);
+      this.counters.bufferedBytes -= item.bytes.length;
+      this.counters.bufferedRecords -= item.records;
+      this.counters.unsent += item.records;
+      this.log.error(
+        { bytes: item.bytes.length, records: item.records, err: err.message },
+        'NATS refused a record batch as too large: its records are not sent',
+      );
     } else if (this.retryTimer === undefined && !this.closed) {
       // The failed batch goes again, before any newer one, after a pause (JetStream drops a second copy).
       this.log.debug({ err: err.message, buffered: this.counters.bufferedRecords }, 'publish failed; retrying');
@@ -221,7 +232,7 @@ export class SensorPublisher {
       }, RETRY_MS);
     }
     if (this.inFlight === 0 && this.queue.length === 0) for (const w of this.idleWaiters.splice(0)) w();
-    else if (err === undefined) this.pump();
+    else if (this.retryTimer === undefined) this.pump();
   }
 
   private publishStatus(): void {

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { Engine, type EngineOptions, toWire } from '../engine.js';
 import { BatchEncoder, decodeBatch } from './codec.js';
 import { Replayer } from './replay.js';
-import { SensorBatcher } from './sensor-batcher.js';
+import { BATCH_MAX_BYTES, MAX_RAW_BYTES, SensorBatcher } from './sensor-batcher.js';
 
 const fixture = (path: string): Uint8Array => readFileSync(fileURLToPath(new URL(`../../../${path}`, import.meta.url)));
 
@@ -196,5 +196,31 @@ describe('BatchEncoder', () => {
     });
     const bytes = enc.take();
     expect(() => decodeBatch(bytes.subarray(0, bytes.length - 2))).toThrow(/cut/);
+  });
+});
+
+describe('SensorBatcher', () => {
+  it('asks for a hand-over as soon as a batch reaches its size, whatever the timer says', () => {
+    const batcher = new SensorBatcher(PORTS, 3);
+    const raw = new Uint8Array(1000);
+    const record = {
+      frame: 1,
+      timestamp: 1,
+      src: '10.0.0.1',
+      dst: '10.0.0.2',
+      transport: { protocol: 'udp', sport: 5064, dport: 40000 },
+      role: 'response',
+      pv: 'X',
+      size: raw.length,
+      raw,
+    } as unknown as CaRecord;
+    let added = 0;
+    while (!batcher.add(record, 0)) added += 1;
+    // Under NATS's max_payload (1 MiB by default) with room for one more record of the largest size.
+    const batch = batcher.take();
+    expect(batch?.records).toBe(added + 1);
+    expect(batch?.bytes.length).toBeGreaterThanOrEqual(BATCH_MAX_BYTES);
+    expect(batch?.bytes.length).toBeLessThan(BATCH_MAX_BYTES + 2000);
+    expect(BATCH_MAX_BYTES + MAX_RAW_BYTES).toBeLessThan(1024 * 1024);
   });
 });

@@ -39,7 +39,8 @@ export class SensorBatcher {
     return this.encoder.sequence;
   }
 
-  add(record: CaRecord, now: number): void {
+  /** Appends a record; true when the batch is full and must be handed over now. */
+  add(record: CaRecord, now: number): boolean {
     if (this.encoder.empty) this.startedAt = now;
     const transport = record.transport;
     this.lastFrame = record.frame;
@@ -60,6 +61,9 @@ export class SensorBatcher {
       raw: record.raw ?? EMPTY,
       cut: record.truncated === true,
     });
+    // Checked per record: one batch of frames can decode into megabytes of records, and a batch must stay
+    // under NATS's max_payload.
+    return this.encoder.bytes >= BATCH_MAX_BYTES;
   }
 
   closed(circuit: CircuitInfo, now: number): void {

@@ -64,7 +64,7 @@ export class NatsWorkerSide {
 
   /** Sensor: one decoded record. */
   record(record: CaRecord): void {
-    this.batcher?.add(record, performance.now());
+    if (this.batcher?.add(record, performance.now()) === true) this.flush(true);
   }
 
   /** Sensor: hands the batch over when it is due (or now, `force`). */
