@@ -38,15 +38,17 @@ export class NatsServer {
     readonly port: number,
     readonly storeDir: string,
     private readonly extraArgs: string[],
+    readonly host: string,
   ) {}
 
   /** nats://127.0.0.1:PORT */
   get url(): string {
-    return `nats://127.0.0.1:${this.port}`;
+    return `nats://${this.host}:${this.port}`;
   }
 
-  static async start(extraArgs: string[] = []): Promise<NatsServer> {
-    const server = new NatsServer(await freeTcpPort(), mkdtempSync(join(tmpdir(), 'ca-shark-nats-')), extraArgs);
+  /** Starts a server on a free port of `host` (default loopback). */
+  static async start(extraArgs: string[] = [], host = '127.0.0.1'): Promise<NatsServer> {
+    const server = new NatsServer(await freeTcpPort(), mkdtempSync(join(tmpdir(), 'ca-shark-nats-')), extraArgs, host);
     await server.resume();
     return server;
   }
@@ -55,7 +57,7 @@ export class NatsServer {
   async resume(): Promise<void> {
     const child = spawn(
       'nats-server',
-      ['-js', '-a', '127.0.0.1', '-p', String(this.port), '-sd', this.storeDir, ...this.extraArgs],
+      ['-js', '-a', this.host, '-p', String(this.port), '-sd', this.storeDir, ...this.extraArgs],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.child = child;
