@@ -191,7 +191,10 @@ export async function startDaemon(
       // One last batch so clients see the final records before the socket closes.
       hub.tick();
       await app.close();
-      const line = summaryLine(engine, hub);
+      const published = nats.publisher?.counters;
+      const line =
+        summaryLine(engine, hub) +
+        (published !== undefined ? `; NATS: ${published.published} records published, ${published.unsent} unsent` : '');
       logger.info({ ...engine.stats(), websocket: hub.stats() }, 'capture summary');
       return line;
     })();
