@@ -184,6 +184,9 @@ port.on('message', (message: ToWorker) => {
       if (now >= nextViews) publishViews();
       break;
     }
+    case 'alert':
+      engine?.addAlert(message.alert);
+      break;
     case 'replay':
       nats?.replay(message.sensor, message.buffer, message.token, message.reset);
       break;

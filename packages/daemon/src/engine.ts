@@ -499,7 +499,8 @@ export class Engine implements DaemonModel, SourceSink {
     }
   }
 
-  private addAlert(alert: AlertView): void {
+  /** Raises an alert (the engine's own, or a central's about one of its sensors). */
+  addAlert(alert: AlertView): void {
     this.alertsAdded += 1;
     this.alerts.push(alert);
     if (this.alerts.length > 100) this.alerts.shift();

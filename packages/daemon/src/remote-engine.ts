@@ -12,7 +12,7 @@ import type { SubscriptionFilter } from './plugins/ws.js';
 import type { RecordRingOptions } from './record-ring.js';
 import { SharedResults } from './shared-results.js';
 import { type Source, type SourceProblem, type SourceSink, inputLabel, isPullSource } from './sources/types.js';
-import { type HealthView, type SourceView, type StatsView, emptySnapshot } from './views.js';
+import { type AlertView, type HealthView, type SourceView, type StatsView, emptySnapshot } from './views.js';
 import type { FromWorker, Query, ToWorker } from './worker-protocol.js';
 import type { NatsRole } from './nats/worker-side.js';
 
@@ -291,6 +291,11 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       this.replays.set(token, { resolve, reject });
       this.post({ type: 'replay', sensor, buffer, token, reset }, [buffer]);
     });
+  }
+
+  /** Central: raises an alert about a sensor in the engine's alerts. */
+  alert(alert: AlertView): void {
+    this.post({ type: 'alert', alert });
   }
 
   /** Resolves once the worker has loaded and its decoder takes frames. */

@@ -206,6 +206,8 @@ export interface AlertView {
   kind: string;
   severity: 'info' | 'warn' | 'error';
   message: string;
+  /** The sensor it is about, on a central daemon. */
+  sensor?: string;
 }
 
 /** `/api/health`. */

@@ -6,7 +6,7 @@ import type { SubscriptionFilter } from './plugins/ws.js';
 import type { RecordRingOptions } from './record-ring.js';
 import type { CaptureCounters, SourceDescription } from './sources/types.js';
 import type { ReportOptions } from './model.js';
-import type { StatsView } from './views.js';
+import type { AlertView, StatsView } from './views.js';
 import type { PublishedViews } from './views-publisher.js';
 
 /**
@@ -28,6 +28,8 @@ export type ToWorker =
       /** A sensor batches records for NATS; a central replays sensors' batches (see nats/). */
       nats?: NatsRole;
     }
+  /** Central: an alert about a sensor (its drops, its silence). */
+  | { type: 'alert'; alert: AlertView }
   /** Central: one sensor's record batch to replay; answered by `replayed` with the same token. */
   | { type: 'replay'; sensor: string; buffer: ArrayBuffer; token: number; reset: boolean }
   /** `frames` frames packed (frame-batch.ts) in the first `length` bytes of the transferred `buffer`. */

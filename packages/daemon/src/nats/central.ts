@@ -16,6 +16,7 @@ import {
   nanos,
 } from 'nats';
 import type { Logger } from 'pino';
+import type { AlertView } from '../views.js';
 import { BatchFormatError, batchHeader } from './codec.js';
 import {
   type NatsSettings,
@@ -31,6 +32,8 @@ import {
 /** Where batches go: the decoding worker (RemoteEngine.replay). */
 export interface BatchSink {
   replay(sensor: string, bytes: Uint8Array, reset: boolean): Promise<number>;
+  /** Raises an alert about a sensor. */
+  alert(alert: AlertView): void;
 }
 
 /** One row of `GET /api/sensors`. */
@@ -75,6 +78,11 @@ interface SensorState {
   run: number | undefined;
   /** Batch first sequences taken in this run (bounded; batches are immutable, a redelivery repeats one). */
   seen: Set<number>;
+  /** Drops and unsent records of the last status (alerts are raised when they grow). */
+  drops: number;
+  unsent: number;
+  /** Its silence was alerted (cleared by the next status). */
+  staleAlerted: boolean;
 }
 
 /** Batch sequences remembered per sensor for skipping redeliveries. */
@@ -135,6 +143,9 @@ export class CentralConsumer {
         pending: null,
         run: undefined,
         seen: new Set(),
+        drops: 0,
+        unsent: 0,
+        staleAlerted: false,
       };
       this.states.set(name, s);
     }
@@ -160,6 +171,7 @@ export class CentralConsumer {
           const s = this.state(sensor);
           s.lastStatus = JSON.parse(new TextDecoder().decode(msg.data)) as Record<string, unknown>;
           s.statusAt = this.now();
+          this.checkLosses(s);
         } catch {
           this.log.warn({ sensor }, 'unreadable sensor status');
         }
@@ -185,9 +197,14 @@ export class CentralConsumer {
       void this.run(messages);
     }
     this.rateTimer = setInterval(() => {
+      const now = this.now();
       for (const s of this.states.values()) {
         s.lastRate = s.records - s.rateRecords;
         s.rateRecords = s.records;
+        if (s.lastStatus !== null && !s.staleAlerted && now - s.statusAt > STATUS_UP_S * 1000) {
+          s.staleAlerted = true;
+          this.alert(s, 'sensor-silent', 'warn', `sensor ${s.name} has sent no status for ${STATUS_UP_S} s`);
+        }
       }
     }, 1000);
     this.rateTimer.unref();
@@ -268,6 +285,36 @@ export class CentralConsumer {
     } catch {
       // NATS unreachable for the moment: keep the last figures.
     }
+  }
+
+  /** Alerts when a sensor's status shows new drops or unsent records. */
+  private checkLosses(s: SensorState): void {
+    s.staleAlerted = false;
+    const st = s.lastStatus;
+    const drops = typeof st?.drops === 'number' ? st.drops : 0;
+    const pub = st?.publisher as { unsent?: unknown } | undefined;
+    const unsent = typeof pub?.unsent === 'number' ? pub.unsent : 0;
+    // A restarted sensor counts from zero again.
+    if (drops < s.drops || unsent < s.unsent) {
+      s.drops = 0;
+      s.unsent = 0;
+    }
+    if (drops > s.drops)
+      this.alert(s, 'sensor-drops', 'error', `sensor ${s.name} dropped ${drops - s.drops} packets (${drops} in total)`);
+    if (unsent > s.unsent)
+      this.alert(
+        s,
+        'sensor-unsent',
+        'error',
+        `sensor ${s.name} could not send ${unsent - s.unsent} records to NATS (${unsent} in total)`,
+      );
+    s.drops = drops;
+    s.unsent = unsent;
+  }
+
+  private alert(s: SensorState, kind: string, severity: AlertView['severity'], message: string): void {
+    this.log.warn({ sensor: s.name, kind }, message);
+    this.options.sink.alert({ time: this.now() / 1000, kind, severity, message, sensor: s.name });
   }
 
   /** Batches not yet taken in, over all consumers (null until known). */

@@ -191,6 +191,11 @@ describe.skipIf(!available)('sensors and a central through NATS JetStream', { ti
         return r.records === got.length && r;
       });
       expect(row.duplicates).toBe(0);
+      // Its silence is an alert that names it.
+      await until('the silence alert', () => {
+        const snapshot = JSON.parse(c.engine.snapshotText()) as { alerts: Record<string, unknown>[] };
+        return snapshot.alerts.some((a) => a.kind === 'sensor-silent' && a.sensor === 'k');
+      });
       // Each record once: the demo's frames are numbered once per run.
       expect(new Set(got.map((r) => `${r.frame as number}/${key(r)}`)).size).toBe(got.length);
       // The same sensor started again is a new run: the central takes it from its first record.
