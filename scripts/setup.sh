@@ -9,8 +9,9 @@ ROOT=$(pwd)
 PNPM_VERSION=12.4.2
 # Debian packages: libpcap-dev and a C++ toolchain build the `cap` addon; tcpdump, chromium and
 # python3-pyepics (with libca, the EPICS C client library) are what the tests and benchmarks drive; tshark
-# (with capinfos) checks that the pcapng files ca-shark writes are read by Wireshark.
-APT_PACKAGES=(libpcap-dev build-essential python3 tcpdump tcpreplay chromium python3-pyepics iproute2 tshark)
+# (with capinfos) checks that the pcapng files ca-shark writes are read by Wireshark; nats-server runs the
+# sensor/central tests.
+APT_PACKAGES=(libpcap-dev build-essential python3 tcpdump tcpreplay chromium python3-pyepics iproute2 tshark nats-server)
 
 say() { printf 'setup: %s\n' "$*"; }
 

@@ -89,6 +89,15 @@ describe('compileFilter', () => {
     expect(isFailure(rec('SearchRequest', { status: 0 }))).toBe(false);
   });
 
+  it('matches sensor globs, and never a record without a sensor', () => {
+    const keep = compileFilter({ sensor: ['linac-*', 'ring'] });
+    expect(keep(rec('Beacon', {}, { sensor: 'linac-2' }))).toBe(true);
+    expect(keep(rec('Beacon', {}, { sensor: 'ring' }))).toBe(true);
+    expect(keep(rec('Beacon', {}, { sensor: 'booster' }))).toBe(false);
+    expect(keep(rec('Beacon'))).toBe(false);
+    expect(() => compileFilter({ sensor: ['[a-'] })).toThrow(FilterError);
+  });
+
   it('ANDs criteria', () => {
     const keep = compileFilter({ pv: ['a*'], command: ['read'], host: ['10.0.0.9'] });
     expect(keep(rec('ReadNotifyResponse', {}, { pv: 'abc' }))).toBe(true);

@@ -35,6 +35,8 @@ export interface FilterableRecord {
   readonly pv?: string | null;
   /** Decoded command: `name` is the caproto class name (`SearchRequest`, `Malformed`, ...). */
   readonly command: CommandFields;
+  /** The sensor that captured it, on a central daemon fed by sensors over NATS (absent on a single host). */
+  readonly sensor?: string;
 }
 
 /** What to keep. Every given criterion must hold (AND); values inside one criterion are alternatives (OR). */
@@ -54,6 +56,11 @@ export interface FilterSpec {
   command?: readonly string[];
   /** Keep only failures: error statuses, `ErrorResponse`, `CreateChFailResponse`, `NotFoundResponse`, `Malformed`. */
   errors?: boolean;
+  /**
+   * Sensor name globs (same syntax as `pv`): on a central daemon, keep records captured by these sensors. A
+   * record without a sensor (a single-host daemon, `ca-shark`) never matches.
+   */
+  sensor?: readonly string[];
 }
 
 /** A compiled filter: true to keep the record. */
@@ -179,6 +186,9 @@ export function compileFilter(spec: FilterSpec): RecordPredicate {
 
   if (spec.errors === true) tests.push(isFailure);
 
+  const sensor = compileSensorMatcher(spec.sensor ?? []);
+  if (sensor !== null) tests.push((r) => typeof r.sensor === 'string' && sensor(r.sensor));
+
   if (tests.length === 0) return () => true;
   if (tests.length === 1) return tests[0];
   return (r) => {
@@ -206,6 +216,17 @@ export function compilePvMatcher(globs: readonly string[]): ((pv: string) => boo
     for (const m of matchers) if (m.test(pv)) return true;
     return false;
   };
+}
+
+/**
+ * Compile sensor name globs into one test of a name, or null for no globs. Throws {@link FilterError} for a
+ * bad glob or too many.
+ */
+export function compileSensorMatcher(globs: readonly string[]): ((sensor: string) => boolean) | null {
+  if (globs.length === 0) return null;
+  checkCount(globs, 'sensor globs');
+  const matchers = globs.map(compileGlob);
+  return (name) => matchers.some((m) => m.test(name));
 }
 
 /**

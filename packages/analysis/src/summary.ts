@@ -49,6 +49,8 @@ export interface LiveRecord {
   error: boolean;
   /** CA message bytes (header + payload). */
   size: number;
+  /** The sensor that captured it (a central daemon fed by sensors over NATS); absent on a single host. */
+  sensor?: string;
 }
 
 /** Longest {@link summarizeFields} line by default. */

@@ -4,10 +4,11 @@ import { DaemonError } from './errors.js';
 import { parseHistory } from './history-options.js';
 import type { HistoryBounds } from './history-ring.js';
 import { parseSpeed, type ReplaySpeed } from './sources/file.js';
+import { type NatsConfig, natsConfig, NATS_OPTIONS, NATS_USAGE } from './nats/cli.js';
 
 /** Everything the command line can set. */
 export interface DaemonConfig {
-  mode: 'live' | 'stdin' | 'file' | 'demo' | 'list-interfaces' | 'help' | 'version';
+  mode: 'live' | 'stdin' | 'file' | 'demo' | 'central' | 'list-interfaces' | 'help' | 'version';
   iface?: string;
   /** User-given BPF filter (overrides the default CA filter). */
   filter?: string;
@@ -33,6 +34,10 @@ export interface DaemonConfig {
   packetRing?: number;
   /** Alert thresholds, severities and webhook: defaults, then --alerts-config, then the flags. */
   alerts: AlertsConfig;
+  /** Sensor (--publish) or central (--subscribe) settings; absent on a single host. */
+  nats?: NatsConfig;
+  /** --no-dashboard: a sensor that serves no HTTP at all. */
+  noDashboard: boolean;
 }
 
 /** `--help` text. */
@@ -50,6 +55,8 @@ Sources (exactly one):
   -r, --read FILE         replay a pcap/pcapng file
       --demo              start a simulated IOC and clients on loopback and capture them
                           (on lo, or on the interface given with -i)
+      --subscribe URL     central: no capture; take the records of sensors from NATS JetStream
+                          at URL (nats://HOST:4222) and serve them merged (docs/deployment.md)
 
 Capture:
   -f, --filter BPF        capture filter (default: CA traffic, i.e. TCP, UDP to/from the CA
@@ -91,6 +98,7 @@ Alerts (docs/daemon.md#alerts):
       --alert-search-rate N a PV searched again at N/s or more over a minute is a search storm
                             (default 1)
       --alert-client-rate N the same for one client process over all its PVs (default 20)
+${NATS_USAGE}
   -h, --help              show this help
   -V, --version           show the version
 `;
@@ -190,6 +198,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
         'alert-webhook': { type: 'string' },
         'alert-search-rate': { type: 'string' },
         'alert-client-rate': { type: 'string' },
+        ...NATS_OPTIONS,
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'V' },
       },
@@ -222,16 +231,29 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   else if (v['list-interfaces'] === true) mode = 'list-interfaces';
   else {
     const chosen = [
+      v.subscribe !== undefined ? '--subscribe' : undefined,
       v.demo === true ? '--demo' : undefined,
       v.stdin === true ? '--stdin' : undefined,
       v.read !== undefined ? '-r' : undefined,
       v.interface !== undefined && v.demo !== true ? '-i' : undefined,
     ].filter((x): x is string => x !== undefined);
     if (chosen.length === 0) {
-      throw new DaemonError('usage', 'no source: give -i IFACE, --stdin, -r FILE or --demo (see ca-sharkd --help)');
+      throw new DaemonError(
+        'usage',
+        'no source: give -i IFACE, --stdin, -r FILE, --demo or --subscribe URL (see ca-sharkd --help)',
+      );
     }
     if (chosen.length > 1) throw new DaemonError('usage', `choose one source, not ${chosen.join(' and ')}`);
-    mode = v.demo === true ? 'demo' : v.stdin === true ? 'stdin' : v.read !== undefined ? 'file' : 'live';
+    mode =
+      v.subscribe !== undefined
+        ? 'central'
+        : v.demo === true
+          ? 'demo'
+          : v.stdin === true
+            ? 'stdin'
+            : v.read !== undefined
+              ? 'file'
+              : 'live';
   }
   if (v.speed !== undefined && mode !== 'file') throw new DaemonError('usage', '--speed only applies to -r FILE');
   if (v['exit-on-eof'] === true && mode !== 'stdin' && mode !== 'file') {
@@ -245,6 +267,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   }
   const token = v.token ?? env.CA_SHARKD_TOKEN;
   const alerts = alertsFromFlags(v);
+  const nats = natsConfig(v, mode, env);
   return {
     mode,
     ...(v.interface !== undefined ? { iface: v.interface } : {}),
@@ -267,6 +290,8 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     ...(v.history !== undefined ? { history: parseHistory(v.history) } : {}),
     ...(v['packet-ring'] !== undefined ? { packetRing: parseSize(v['packet-ring'], '--packet-ring') } : {}),
     alerts,
+    ...(nats !== undefined ? { nats } : {}),
+    noDashboard: v['no-dashboard'] === true,
   };
 }
 

@@ -15,11 +15,12 @@
  * be fetched in full when a page opens its row.
  */
 import { parentPort } from 'node:worker_threads';
-import type { CaRecord } from '@ca-shark/decoder';
+import { type CaRecord, DEFAULT_REPEATER_PORT, DEFAULT_SERVER_PORT } from '@ca-shark/decoder';
 import type { ValueFormat } from '@ca-shark/analysis/summary';
 import type { AlertNotice } from './alerts/alerts.js';
 import { Engine, type WireRecord, fullRecordJSON, toWire } from './engine.js';
 import { unpackFrames } from './frame-batch.js';
+import { NatsWorkerSide } from './nats/worker-side.js';
 import { createLogger } from './logger.js';
 import { DEFAULT_PACKET_RING_BYTES, PacketRing } from './packet-ring.js';
 import { PcapExports } from './pcap-export.js';
@@ -104,12 +105,16 @@ let sliceScheduled = false;
 let publishing = false;
 /** Alert groups opened or back since the last flush (few: groups are deduplicated). */
 let notices: AlertNotice[] = [];
+/** Sensor or central duties (NATS), when the daemon has one. */
+let nats: NatsWorkerSide | undefined;
 
 const post = (message: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
 
 function flush(): void {
   const now = performance.now();
   lastFlush = now;
+  // Every record of the interval is batched for NATS, sampled or not.
+  nats?.flush();
   if (notices.length > 0) {
     post({ type: 'alerts', notices });
     notices = [];
@@ -124,7 +129,8 @@ function flush(): void {
     const record = batch[picked[i]];
     const id = batchIds[picked[i]];
     ring.streamed(id, record);
-    items[i] = toWire(record, id, batchDisplays[picked[i]]);
+    // A central's record carries the sensor it came from (NatsWorkerSide's decorate).
+    items[i] = toWire(record, id, batchDisplays[picked[i]], (record as CaRecord & { sensor?: string }).sensor);
   }
   batch = [];
   batchIds = [];
@@ -217,7 +223,15 @@ port.on('message', (message: ToWorker) => {
       packetRing = ringBytes > 0 ? new PacketRing(ringBytes) : undefined;
       snaplen = message.snaplen ?? 0;
       const packets = packetRing;
+      if (message.nats !== undefined) {
+        const ports = {
+          serverPort: message.decoder.serverPort ?? DEFAULT_SERVER_PORT,
+          repeaterPort: message.decoder.repeaterPort ?? DEFAULT_REPEATER_PORT,
+        };
+        nats = new NatsWorkerSide(message.nats, post, ports, logger);
+      }
       engine = new Engine({
+        ...nats?.engineOptions(),
         ...(packets !== undefined ? { packets } : {}),
         describe: () => description,
         counters: () => capture,
@@ -229,6 +243,8 @@ port.on('message', (message: ToWorker) => {
         onAlert: (notice) => notices.push(notice),
         publish: (record, channel) => {
           packets?.record(record);
+          // A sensor publishes every record, whatever its clients sample.
+          nats?.record(record);
           const id = ++sequence;
           history.add(id, record);
           // Matched against the streams the worker has now: a change applies from the next record on.
@@ -239,6 +255,7 @@ port.on('message', (message: ToWorker) => {
           if (batch.length >= FLUSH_RECORDS) flush();
         },
       });
+      nats?.attach(engine);
       publisher = new ViewPublisher(engine);
       setInterval(flush, FLUSH_MS);
       setInterval(sendStats, STATS_MS);
@@ -285,6 +302,12 @@ port.on('message', (message: ToWorker) => {
     case 'demand':
       sampler.setRates(message.everything, new Map(message.subscriptions));
       break;
+    case 'alert':
+      engine?.addAlert(message.alert);
+      break;
+    case 'replay':
+      nats?.replay(message.sensor, message.buffer, message.token, message.reset);
+      break;
     case 'subscribe':
       try {
         sampler.add(message.id, message.filter);
@@ -311,6 +334,7 @@ port.on('message', (message: ToWorker) => {
     case 'end':
       engine?.end();
       flush();
+      nats?.flush(true);
       // The final views before the final stats: once the main thread sees eof, its copies are final too.
       publishViews(true);
       sendStats();

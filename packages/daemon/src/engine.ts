@@ -14,8 +14,10 @@ import {
 import {
   type CaRecord,
   type ChannelInfo,
+  type CircuitInfo,
   type DecoderOptions,
   type DecoderState,
+  DEFAULT_REPEATER_PORT,
   createDecoder,
 } from '@ca-shark/decoder';
 import { type LiveRecord, type ValueFormat, failureStatus, summarizeFields } from '@ca-shark/analysis/summary';
@@ -37,6 +39,7 @@ import {
 } from './aggregates.js';
 import type { DaemonModel, ReportOptions, TableName, ViewText } from './model.js';
 import { ALERT_SECTIONS, type AlertNotice, EngineAlerts, alertMetrics } from './alerts/alerts.js';
+import type { AlertInput } from './alerts/book.js';
 import type { AlertsConfig } from './alerts/config.js';
 import { cutReport } from './report-cut.js';
 import { ServerMetrics } from './server-metrics.js';
@@ -66,9 +69,10 @@ export type WireRecord = string;
 /**
  * The {@link WireRecord} of a decoded record: the compact form a live row shows (endpoints, command, PV,
  * one-line summary, latency, status), under the daemon-wide sequence number `id`. The full record is
- * {@link fullRecordJSON}, served on demand.
+ * {@link fullRecordJSON}, served on demand. `channel` formats the value as its channel's display settings say;
+ * `sensor` names the sensor a central got the record from.
  */
-export function toWire(record: CaRecord, id: number, channel?: ValueFormat): WireRecord {
+export function toWire(record: CaRecord, id: number, channel?: ValueFormat, sensor?: string): WireRecord {
   const command = record.command;
   const transport = record.transport;
   const live: LiveRecord = {
@@ -85,6 +89,7 @@ export function toWire(record: CaRecord, id: number, channel?: ValueFormat): Wir
     status: failureStatus(command),
     error: isFailure(record),
     size: record.size,
+    ...(sensor !== undefined ? { sensor } : {}),
   };
   return JSON.stringify(live);
 }
@@ -136,6 +141,10 @@ export interface EngineOptions {
   alerts?: AlertsConfig;
   /** Called when an alert group opens or comes back (the daemon's webhook). */
   onAlert?: (notice: AlertNotice) => void;
+  /** Called when the decoder ends a circuit (a sensor publishes it, see nats/). */
+  circuitClosed?: (circuit: CircuitInfo) => void;
+  /** Called with every record before the engine uses it (a central fills in what its sensor knew). */
+  decorate?: (record: CaRecord) => void;
 }
 
 /**
@@ -265,6 +274,8 @@ export class Engine implements DaemonModel, SourceSink {
   private lastCapture: CaptureCounters = { received: 0, dropped: 0, ifDropped: 0 };
   private linktype: number | undefined;
   private readonly listeners: ((record: CaRecord) => void)[] = [];
+  private readonly decorate: ((record: CaRecord) => void) | undefined;
+  private readonly repeater: number;
   /** The analyses of @ca-shark/analysis, kept live (search storms, duplicates, beacon anomalies, ...). */
   private readonly analyzer = new Analyzer();
   /** Aggregations shared by the views of one publication (see {@link Engine.shared}). */
@@ -286,6 +297,9 @@ export class Engine implements DaemonModel, SourceSink {
     this.apiRows = options.apiRows ?? 10_000;
     this.alerts = new EngineAlerts(options.alerts, options.onAlert);
     this.series = new SeriesStore(options.series);
+    this.decorate = options.decorate;
+    this.repeater = options.decoder?.repeaterPort ?? DEFAULT_REPEATER_PORT;
+    const circuitClosed = options.circuitClosed;
     this.decoder = createDecoder({
       ...options.decoder,
       keepBytes: true,
@@ -295,6 +309,7 @@ export class Engine implements DaemonModel, SourceSink {
         if (reason === 'fin' || reason === 'rst' || reason === 'timeout' || reason === 'evicted') {
           this.analyzer.closeCircuit(circuit.id, circuit.closedAt ?? circuit.lastSeen, reason);
         }
+        circuitClosed?.(circuit);
       },
     });
     const tap = options.packets;
@@ -355,6 +370,23 @@ export class Engine implements DaemonModel, SourceSink {
     tap.frameDone(this.packets);
   }
 
+  /** Also decodes `port` as a CA server port (a central learns its sensors' ports). */
+  addServerPort(port: number): void {
+    this.decoder.addServerPort(port);
+  }
+
+  /** The CA repeater port the decoder knows. */
+  get repeaterPort(): number {
+    return this.repeater;
+  }
+
+  /** One packet-layer event rebuilt from a sensor's records (central mode, see nats/replay.ts). */
+  feed(event: PacketEvent): void {
+    this.packets += 1;
+    if (event.type !== 'problem') this.bytes += event.packet.caplen;
+    this.decoder.feed(event);
+  }
+
   problem(problem: SourceProblem): void {
     this.problems += 1;
     if (this.problems <= 10) this.log.warn({ frame: problem.frame, code: problem.code }, problem.message);
@@ -379,6 +411,7 @@ export class Engine implements DaemonModel, SourceSink {
   // ---- records ----
 
   private onRecord(record: CaRecord): void {
+    this.decorate?.(record);
     const cmd = record.command;
     this.recordDisplay = undefined;
     // Undirected faults (role null) say nothing the analyses could use.
@@ -556,6 +589,11 @@ export class Engine implements DaemonModel, SourceSink {
   /** Acknowledges alert group `key` (see AlertBook); false when no such group is held. */
   acknowledgeAlert(key: string): boolean {
     return this.alerts.book.acknowledge(key, this.wallTime());
+  }
+
+  /** Raises an alert from outside the engine (a central's about one of its sensors) into the alert groups. */
+  addAlert(alert: AlertInput): void {
+    this.alerts.book.raise(alert);
   }
 
   // ---- DaemonModel ----

@@ -5,6 +5,7 @@ import { inputErrorLine } from '@ca-shark/packet';
 import type { Logger } from 'pino';
 import type { AlertNotice } from './alerts/alerts.js';
 import type { AlertsConfig } from './alerts/config.js';
+import type { AlertInput } from './alerts/book.js';
 import { type WireRecord, wireRecordId } from './engine.js';
 import { DaemonError } from './errors.js';
 import { FramePacker } from './frame-batch.js';
@@ -23,6 +24,7 @@ import { type Source, type SourceProblem, type SourceSink, inputLabel, isPullSou
 import { type HealthView, type SourceView, type StatsView, emptySnapshot } from './views.js';
 import type { PublishedViews } from './views-publisher.js';
 import type { FromWorker, Query, ToWorker } from './worker-protocol.js';
+import type { NatsRole } from './nats/worker-side.js';
 
 /** Options of a {@link RemoteEngine}. */
 export interface RemoteEngineOptions {
@@ -59,6 +61,15 @@ export interface RemoteEngineOptions {
   alerts?: AlertsConfig;
   /** Called on the main thread for every alert group that opens or comes back (the webhook). */
   onAlert?: (notice: AlertNotice) => void;
+  /** The daemon's NATS role: a sensor gets record batches to publish, a central replays them (see nats/). */
+  nats?: NatsRole;
+  /** Sensor: receives every record batch the worker finished (nats/codec.ts), in order. */
+  onBatch?: (bytes: Uint8Array, records: number) => void;
+  /**
+   * File and stdin: what comes after the decoder must have room too (a sensor's publish buffer), else the
+   * source waits on this as on the decoder. Undefined while there is room.
+   */
+  downstreamRoom?: () => Promise<void> | undefined;
 }
 
 /** Distinct input errors kept for the exit message (a corrupt file can repeat one per frame). */
@@ -124,6 +135,11 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   );
   private readonly keepsPackets: boolean;
   private readonly onAlert: ((notice: AlertNotice) => void) | undefined;
+  private readonly onBatch: ((bytes: Uint8Array, records: number) => void) | undefined;
+  private readonly downstreamRoom: (() => Promise<void> | undefined) | undefined;
+  /** Central: replayed batches waiting for the worker's word. */
+  private readonly replays = new Map<number, { resolve: (records: number) => void; reject: (e: Error) => void }>();
+  private nextReplay = 1;
   private readyResolve!: () => void;
   private readonly readyPromise = new Promise<void>((resolve) => (this.readyResolve = resolve));
 
@@ -136,6 +152,8 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     this.pull = isPullSource(this.input.description);
     this.pullWindow = options.pullWindowBytes ?? 8 * 1024 * 1024;
     this.onAlert = options.onAlert;
+    this.onBatch = options.onBatch;
+    this.downstreamRoom = options.downstreamRoom;
     const entry = RUNNING_FROM_SOURCE
       ? new URL('./engine-worker-boot.mjs', import.meta.url)
       : new URL('./engine-worker.js', import.meta.url);
@@ -157,6 +175,8 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       }
       this.pending.clear();
       this.pcapStreams.failAll(`decoding worker exited (${code})`);
+      for (const [, r] of this.replays) r.reject(new Error(`decoding worker exited (${code})`));
+      this.replays.clear();
     });
     this.post({
       type: 'init',
@@ -169,6 +189,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       ...(options.packetRing !== undefined ? { packetRing: options.packetRing } : {}),
       ...(options.snaplen !== undefined ? { snaplen: options.snaplen } : {}),
       ...(options.alerts !== undefined ? { alerts: options.alerts } : {}),
+      ...(options.nats !== undefined ? { nats: options.nats } : {}),
     });
     this.keepsPackets = options.packetRing !== 0;
     // Messages reach the worker in order: a subscription applies to every batch posted after it.
@@ -257,6 +278,17 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       case 'alerts':
         for (const notice of m.notices) this.onAlert?.(notice);
         break;
+      case 'batch':
+        this.onBatch?.(new Uint8Array(m.buffer), m.records);
+        break;
+      case 'replayed': {
+        const r = this.replays.get(m.token);
+        if (r === undefined) return;
+        this.replays.delete(m.token);
+        if (m.error !== undefined) r.reject(new Error(m.error));
+        else r.resolve(m.records);
+        break;
+      }
       case 'reply': {
         const p = this.pending.get(m.id);
         if (p === undefined) return;
@@ -298,6 +330,34 @@ export class RemoteEngine implements DaemonModel, SourceSink {
    */
   pcap(request: PcapRequest): AsyncIterable<Uint8Array> | undefined {
     return this.keepsPackets ? this.pcapStreams.open(request) : undefined;
+  }
+
+  /**
+   * Central: replays one sensor's record batch (its bytes are transferred); resolves with its record count
+   * once every record is in the engine's state and on its way to clients, rejects when it is unreadable.
+   * `reset`: the sensor restarted, forget its circuits first.
+   */
+  replay(sensor: string, bytes: Uint8Array, reset = false): Promise<number> {
+    const token = this.nextReplay++;
+    const buffer =
+      bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+        ? (bytes.buffer as ArrayBuffer)
+        : // A copy: `slice` of a Node Buffer (what the NATS client hands over) would share its pool.
+          (new Uint8Array(bytes).buffer as ArrayBuffer);
+    this.updateDemand();
+    return new Promise<number>((resolve, reject) => {
+      if (this.exited) {
+        reject(new Error('decoding worker exited'));
+        return;
+      }
+      this.replays.set(token, { resolve, reject });
+      this.post({ type: 'replay', sensor, buffer, token, reset }, [buffer]);
+    });
+  }
+
+  /** Central: raises an alert about a sensor in the engine's alerts. */
+  alert(alert: AlertInput): void {
+    this.post({ type: 'alert', alert });
   }
 
   /** Resolves once the worker has loaded and its decoder takes frames. */
@@ -342,8 +402,11 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   // ---- SourceSink ----
 
   waitForRoom(): Promise<void> | undefined {
-    if (!this.pull || this.hasRoom()) return undefined;
-    return new Promise((resolve) => this.roomWaiters.push(resolve));
+    if (!this.pull) return undefined;
+    const own = this.hasRoom() ? undefined : new Promise<void>((resolve) => this.roomWaiters.push(resolve));
+    const downstream = this.downstreamRoom?.();
+    if (downstream === undefined) return own;
+    return own === undefined ? downstream : Promise.all([own, downstream]).then(() => undefined);
   }
 
   frame(linktype: number, timestamp: number, bytes: Uint8Array, origlen: number): void {

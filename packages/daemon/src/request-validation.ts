@@ -79,5 +79,6 @@ export function parseSubscription(value: unknown): SubscriptionFilter {
   if (value.host !== undefined && value.host.length > 0) out.host = value.host;
   if (value.command !== undefined && value.command.length > 0) out.command = value.command;
   if (value.errors === true) out.errors = true;
+  if (value.sensor !== undefined && value.sensor.length > 0) out.sensor = value.sensor;
   return out;
 }

@@ -18,6 +18,8 @@ export interface SubscriptionFilter {
   command?: string[];
   /** Only failed responses, error replies and malformed messages. */
   errors?: boolean;
+  /** Sensor name globs (a central daemon's records carry their sensor). */
+  sensor?: string[];
 }
 
 /** `{type:'subscribe'}`: replace this client's filter (`filter` absent or null: everything). */

@@ -17,6 +17,8 @@ import { StreamSource } from './sources/stdin.js';
 import type { Source } from './sources/types.js';
 import type { SubscriptionFilter } from './plugins/ws.js';
 import { canonicalSubscription } from './subscriptions.js';
+import { centralSource, natsParts, registerSensors } from './nats/wiring.js';
+import type { SensorPublisher } from './nats/publisher.js';
 
 /** The daemon's version (from its package.json). */
 export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
@@ -41,7 +43,9 @@ export interface RunningDaemon {
   engine: RemoteEngine;
   hub: Hub<WireRecord, SubscriptionFilter>;
   source: Source;
-  /** Address actually bound, e.g. http://127.0.0.1:8080. */
+  /** A sensor's NATS publisher (--publish). */
+  publisher?: SensorPublisher;
+  /** Address actually bound, e.g. http://127.0.0.1:8080 ('' with --no-dashboard). */
   url: string;
   /** Stops capture and server; resolves with the summary line. Idempotent. */
   shutdown(reason: string): Promise<string>;
@@ -76,6 +80,8 @@ export function createSource(
       return new StreamSource(input as import('node:stream').Readable);
     case 'file':
       return new FileSource(config.file as string, config.speed);
+    case 'central':
+      return centralSource(config, logger) as Source;
     default:
       throw new DaemonError('usage', `mode ${config.mode} has no source`);
   }
@@ -105,6 +111,8 @@ export async function startDaemon(
   // A misspelt --user, or one the daemon cannot switch to, fails before anything is opened or bound.
   if (config.user !== undefined) checkUser(config.user);
   const source = createSource(config, logger, options.input);
+  // Sensor: a publisher fed by the worker's record batches; central: the worker replays batches.
+  const nats = natsParts(config, logger, () => engine);
   const hub = new Hub<WireRecord, SubscriptionFilter>((r) => r, {
     ...options.hub,
     // Records a client was sent stay fetchable (GET /api/record/:id) for longer than the rest.
@@ -128,6 +136,7 @@ export async function startDaemon(
     ...(config.packetRing !== undefined ? { packetRing: config.packetRing } : {}),
     ...(config.snaplen !== undefined ? { snaplen: config.snaplen } : config.mode === 'live' ? { snaplen: 262144 } : {}),
     ...options.engine,
+    ...nats.engine,
   });
   try {
     // Frames would only queue up while the worker loads; start capturing when it can decode.
@@ -156,9 +165,11 @@ export async function startDaemon(
     ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}),
     ...(options.snapshotMs !== undefined ? { snapshotMs: options.snapshotMs } : {}),
   });
-  let url: string;
+  await registerSensors(app, config, source, nats);
+  let url = '';
   try {
-    url = await app.listen({ host: config.host, port: config.port });
+    // A sensor with --no-dashboard only publishes.
+    if (!config.noDashboard) url = await app.listen({ host: config.host, port: config.port });
   } catch (err) {
     await source.stop();
     await engine.close();
@@ -171,7 +182,7 @@ export async function startDaemon(
     const ids = dropPrivileges(config.user);
     logger.info({ user: config.user, ...ids }, 'dropped root privileges');
   }
-  logger.info({ url, dashboard: `${url}/` }, 'ca-sharkd serving');
+  if (!config.noDashboard) logger.info({ url, dashboard: `${url}/` }, 'ca-sharkd serving');
 
   const poll = setInterval(() => engine.poll(), 1000);
   poll.unref();
@@ -185,15 +196,30 @@ export async function startDaemon(
         .stop()
         .catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'source did not stop cleanly'));
       engine.poll();
+      // A sensor's last records leave the worker with its final batch, then the publisher drains.
+      if (nats.publisher !== undefined) engine.end();
       await engine.close();
+      const unsent = await nats.publisher?.close();
+      if (unsent !== undefined) logger.info({ ...nats.publisher?.counters, unsent }, 'publisher closed');
       // One last batch so clients see the final records before the socket closes.
       hub.tick();
       await app.close();
-      const line = summaryLine(engine, hub);
+      const published = nats.publisher?.counters;
+      const line =
+        summaryLine(engine, hub) +
+        (published !== undefined ? `; NATS: ${published.published} records published, ${published.unsent} unsent` : '');
       logger.info({ ...engine.stats(), websocket: hub.stats() }, 'capture summary');
       return line;
     })();
     return done;
   };
-  return { app, engine, hub, source, url, shutdown };
+  return {
+    app,
+    engine,
+    hub,
+    source,
+    url,
+    shutdown,
+    ...(nats.publisher !== undefined ? { publisher: nats.publisher } : {}),
+  };
 }

@@ -37,6 +37,8 @@ export function canonicalSubscription(filter: SubscriptionFilter): SubscriptionF
   if (host.length > 0) out.host = host;
   if (command.length > 0) out.command = command;
   if (filter.errors === true) out.errors = true;
+  const sensor = sortedUnique(filter.sensor ?? []);
+  if (sensor.length > 0) out.sensor = sensor;
   return Object.keys(out).length === 0 ? undefined : out;
 }
 

@@ -275,12 +275,14 @@ export const sourceSchema = {
   type: 'object',
   required: ['kind'],
   properties: {
-    kind: { type: 'string', enum: ['live', 'stdin', 'file', 'demo'] },
+    kind: { type: 'string', enum: ['live', 'stdin', 'file', 'demo', 'nats'] },
     iface: str,
     linktype: int,
     filter: str,
     file: str,
     speed: { anyOf: [num, { type: 'string', enum: ['max'] }] },
+    nats: str,
+    sensors: { type: 'array', items: str },
   },
 } as const;
 

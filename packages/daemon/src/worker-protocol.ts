@@ -1,7 +1,9 @@
 /** Messages between the main thread (capture, HTTP, WebSocket) and the decoding worker. */
 import type { DecoderOptions } from '@ca-shark/decoder';
 import type { AlertNotice } from './alerts/alerts.js';
+import type { AlertInput } from './alerts/book.js';
 import type { AlertsConfig } from './alerts/config.js';
+import type { NatsRole } from './nats/worker-side.js';
 import type { WireRecord } from './engine.js';
 import type { SubscriptionFilter } from './plugins/ws.js';
 import type { RecordRingOptions } from './record-ring.js';
@@ -39,7 +41,13 @@ export type ToWorker =
       snaplen?: number;
       /** Alert thresholds and severities (default DEFAULT_ALERTS_CONFIG). */
       alerts?: AlertsConfig;
+      /** A sensor batches records for NATS; a central replays sensors' batches (see nats/). */
+      nats?: NatsRole;
     }
+  /** Central: an alert about a sensor (its drops, its silence). */
+  | { type: 'alert'; alert: AlertInput }
+  /** Central: one sensor's record batch to replay; answered by `replayed` with the same token. */
+  | { type: 'replay'; sensor: string; buffer: ArrayBuffer; token: number; reset: boolean }
   /** `frames` frames packed (frame-batch.ts) in the first `length` bytes of the transferred `buffer`. */
   | { type: 'frames'; buffer: ArrayBuffer; length: number; frames: number }
   | { type: 'describe'; description: SourceDescription }
@@ -111,4 +119,8 @@ export type FromWorker =
   /** A chunk of pcap export `id` (its buffer transferred); `done` without a chunk at the end. */
   | { type: 'pcap-chunk'; id: number; chunk?: Uint8Array; done: boolean; error?: string }
   /** Alert groups that opened or came back (for the webhook). */
-  | { type: 'alerts'; notices: AlertNotice[] };
+  | { type: 'alerts'; notices: AlertNotice[] }
+  /** Sensor: a record batch to publish (nats/codec.ts). */
+  | { type: 'batch'; buffer: ArrayBuffer; records: number }
+  /** Central: batch `token` is in the engine's state (or could not be read: `error`). */
+  | { type: 'replayed'; token: number; records: number; error?: string };

@@ -59,6 +59,11 @@ export interface CaDecoder {
    * `state.statistics.skipped`). Undecided flows are added when they close or at {@link CaDecoder.end}.
    */
   readonly skippedFlows: readonly SkippedFlow[];
+  /**
+   * Also treats `port` as a CA server port from now on (a central daemon learns the ports of the sensors
+   * whose records it replays).
+   */
+  addServerPort(port: number): void;
 }
 
 /** Creates a push decoder. */
@@ -117,6 +122,10 @@ export class Decoder implements CaDecoder {
 
   get skippedFlows(): readonly SkippedFlow[] {
     return this.flows.skippedFlows;
+  }
+
+  addServerPort(port: number): void {
+    this.opts.serverPorts.add(port);
   }
 
   pushCapture(chunk: Uint8Array): void {

@@ -65,6 +65,24 @@ describe('AlertBook', () => {
     book.raise({ kind: 'beacon-restart', subject: 's', time: 1, message: 'r' });
     expect(book.list().map((g) => `${g.kind}:${g.severity}`)).toEqual(['beacon-restart:error']);
   });
+
+  it("groups a central's alerts about a sensor by kind and sensor, and the group names the sensor", () => {
+    const book = new AlertBook(config());
+    const drops = (sensor: string, time: number) =>
+      book.raise({ kind: 'sensor-drops', subject: sensor, sensor, time, message: `sensor ${sensor} dropped` });
+    drops('k', 10);
+    drops('k', 20);
+    drops('m', 15);
+    book.raise({ kind: 'sensor-silent', subject: 'k', sensor: 'k', time: 30, message: 'silent' });
+    expect(book.list().map((g) => [g.key, g.severity, g.count, g.sensor])).toEqual([
+      ['sensor-drops k', 'error', 2, 'k'],
+      ['sensor-drops m', 'error', 1, 'm'],
+      ['sensor-silent k', 'warn', 1, 'k'],
+    ]);
+    // A single host's groups carry no sensor.
+    book.raise({ kind: 'capture-drops', subject: '', time: 40, message: 'drops' });
+    expect(book.find('capture-drops ')).not.toHaveProperty('sensor');
+  });
 });
 
 /** libca's search back-off for a PV nobody serves: 30 ms doubling up to `max` seconds. */

@@ -31,6 +31,8 @@ export interface AlertGroup {
   count: number;
   /** Set once acknowledged: when, and the count then (the rows show how many came since). */
   acknowledged: { at: number; count: number } | null;
+  /** The sensor it came from or is about, on a central (absent on a single host). */
+  sensor?: string;
 }
 
 /** Alert groups per severity and how many were forgotten. */
@@ -54,6 +56,8 @@ export interface AlertInput {
   count?: number;
   /** When the problem began, when earlier than `time` (a storm's first search). */
   since?: number;
+  /** The sensor it is about, on a central. */
+  sensor?: string;
 }
 
 /** Why a group is notified: it is new, or came back after {@link AlertsConfig.reopenAfter} of quiet. */
@@ -94,6 +98,7 @@ export class AlertBook {
         lastSeen: input.time,
         count: Math.max(count, 1),
         acknowledged: null,
+        ...(input.sensor !== undefined ? { sensor: input.sensor } : {}),
       };
       bucket.set(key, group);
       this.bound(bucket);

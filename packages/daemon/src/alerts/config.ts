@@ -37,6 +37,10 @@ export const DEFAULT_SEVERITIES = {
   'beacon-address-mismatch': 'info',
   'beacon-no-beacons': 'info',
   'multi-path': 'info',
+  // A central's alerts about one of its sensors (nats/central.ts); the subject is the sensor's name.
+  'sensor-drops': 'error',
+  'sensor-unsent': 'error',
+  'sensor-silent': 'warn',
 } as const satisfies Record<string, Severity>;
 
 /** The kinds of alert the daemon raises. */

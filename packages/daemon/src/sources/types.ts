@@ -7,7 +7,7 @@ import { STDIN_LABEL } from '@ca-shark/packet';
 
 /** What a source is, as shown in `/api/health`, the WebSocket hello and the dashboard's status bar. */
 export interface SourceDescription {
-  kind: 'live' | 'stdin' | 'file' | 'demo';
+  kind: 'live' | 'stdin' | 'file' | 'demo' | 'nats';
   /** Interface name for live and demo capture. */
   iface?: string;
   /** pcap LINKTYPE_ number once known. */
@@ -18,6 +18,10 @@ export interface SourceDescription {
   file?: string;
   /** Replay speed factor, or 'max'. */
   speed?: number | 'max';
+  /** A central's NATS servers (without credentials). */
+  nats?: string;
+  /** The sensors a central takes records from (absent: all). */
+  sensors?: string[];
 }
 
 /** A problem reported by the capture-file reader (the packet layer's PacketProblem shape). */

@@ -151,6 +151,8 @@ export interface SubscribeFilter {
   host?: string[];
   command?: string[];
   errors?: boolean;
+  /** Sensor name globs (a central daemon's records carry their sensor). */
+  sensor?: string[];
 }
 
 /** Messages the daemon sends. */

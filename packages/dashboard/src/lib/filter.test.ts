@@ -61,6 +61,12 @@ describe('URL hash', () => {
     expect(hash).toBe('#/searches?pv=sim:*,a%3Fb&host=10.0.0.0/8&cmd=search&errors=1');
     expect(parseHash(hash)).toEqual(state);
   });
+  it('round-trips a sensor filter (a central daemon)', () => {
+    const state = { view: 'live' as const, filter: { sensor: ['linac-*', 'ring'] } };
+    const hash = formatHash(state);
+    expect(hash).toBe('#/live?sensor=linac-*,ring');
+    expect(parseHash(hash)).toEqual(state);
+  });
   it('falls back to the live view with no filter', () => {
     expect(parseHash('')).toEqual({ view: 'live', filter: {} });
     expect(parseHash('#/bogus?pv=')).toEqual({ view: 'live', filter: {} });

@@ -9,6 +9,7 @@ import {
   compileFilter,
   compileHostMatcher,
   compilePvMatcher,
+  compileSensorMatcher,
   FilterError,
   resolveCommandNames,
 } from '@ca-shark/analysis/filter';
@@ -59,6 +60,7 @@ export function normalizeFilter(f: SubscribeFilter): SubscribeFilter {
   if (f.host && f.host.length > 0) out.host = [...f.host];
   if (f.command && f.command.length > 0) out.command = [...f.command];
   if (f.errors) out.errors = true;
+  if (f.sensor && f.sensor.length > 0) out.sensor = [...f.sensor];
   return out;
 }
 
@@ -115,6 +117,7 @@ export function parseHash(hash: string): PageState {
     host: list('host'),
     command: list('cmd'),
     errors: params.get('errors') === '1',
+    sensor: list('sensor'),
   });
   return { view, filter };
 }
@@ -130,6 +133,7 @@ export function formatHash(state: PageState): string {
   if (f.host) parts.push(`host=${enc(f.host)}`);
   if (f.command) parts.push(`cmd=${enc(f.command)}`);
   if (f.errors) parts.push('errors=1');
+  if (f.sensor) parts.push(`sensor=${enc(f.sensor)}`);
   return `#/${state.view}${parts.length > 0 ? `?${parts.join('&')}` : ''}`;
 }
 
@@ -176,7 +180,9 @@ export function compileLiveFilter(f: SubscribeFilter): (r: LiveRecord) => boolea
   compileFilter(f);
   const wanted = commands.length > 0 ? resolveCommandNames(commands) : null;
   const errorsOnly = f.errors === true;
+  const sensorMatch = compileSensorMatcher(f.sensor ?? []);
   return (r) =>
+    (sensorMatch === null || (typeof r.sensor === 'string' && sensorMatch(r.sensor))) &&
     (pvMatch === null || (typeof r.pv === 'string' && pvMatch(r.pv))) &&
     (hostMatch === null || hostMatch(hostOf(r.src)) || hostMatch(hostOf(r.dst))) &&
     (wanted === null || wanted.has(r.cmd)) &&

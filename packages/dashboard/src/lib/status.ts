@@ -34,6 +34,9 @@ export function describeSource(s: SourceInfo | null): string {
   const parts: string[] = [s.kind];
   if (s.iface) parts.push(s.iface);
   if (s.file) parts.push(s.file);
+  // A central: its NATS servers and the sensors it takes records from.
+  if (s.nats) parts.push(s.nats);
+  if (s.sensors && s.sensors.length > 0) parts.push(`sensors ${s.sensors.join(',')}`);
   if (s.linktype !== undefined) parts.push(`(${linkTypeName(s.linktype)})`);
   if (s.filter) parts.push(`filter "${s.filter}"`);
   return parts.join(' ');

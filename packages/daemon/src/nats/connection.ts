@@ -1,0 +1,133 @@
+/**
+ * NATS connection settings shared by sensor and central: servers, credentials and TLS, and the JetStream
+ * stream both sides agree on. Secrets (password, token, creds) go to the client and nowhere else: what is
+ * logged is {@link describeServers}, which drops any user information from the URLs.
+ */
+import { readFileSync } from 'node:fs';
+import {
+  type ConnectionOptions,
+  DiscardPolicy,
+  type JetStreamManager,
+  type NatsConnection,
+  RetentionPolicy,
+  StorageType,
+  connect,
+  credsAuthenticator,
+  nanos,
+} from 'nats';
+import { DaemonError } from '../errors.js';
+
+/** The JetStream stream of every sensor's records. */
+export const STREAM_NAME = 'CA_SHARK';
+/** Subject of a sensor's records; the stream holds `ca-shark.records.>`. */
+export const RECORDS_PREFIX = 'ca-shark.records';
+/** Subject of a sensor's status (core NATS, once a second; not stored). */
+export const STATUS_PREFIX = 'ca-shark.status';
+
+/** A sensor name is one NATS subject token. */
+export const SENSOR_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Subject of `sensor`'s record batches. */
+export const recordsSubject = (sensor: string): string => `${RECORDS_PREFIX}.${sensor}`;
+/** Subject of `sensor`'s status. */
+export const statusSubject = (sensor: string): string => `${STATUS_PREFIX}.${sensor}`;
+
+/** How to reach NATS (from the command line and the environment). */
+export interface NatsSettings {
+  /** nats://HOST:PORT (comma-separated for a cluster). */
+  servers: string[];
+  user?: string;
+  pass?: string;
+  token?: string;
+  /** A .creds file (JWT and NKey seed). */
+  credsFile?: string;
+  /** CA certificate to verify the server with (enables TLS). */
+  tlsCa?: string;
+  /** Stream limits when this daemon creates the stream. */
+  stream: StreamLimits;
+}
+
+/** Limits of the records stream: old records go first once either is reached. */
+export interface StreamLimits {
+  maxAgeMs: number;
+  maxBytes: number;
+}
+
+/** Default stream limits: a day of records, at most 8 GiB on disk. */
+export const DEFAULT_STREAM_LIMITS: StreamLimits = { maxAgeMs: 24 * 3600 * 1000, maxBytes: 8 * 1024 ** 3 };
+/** Publishes with the same message id within this window are stored once (retries after a lost ack). */
+const DUPLICATE_WINDOW_MS = 120_000;
+
+/** The servers as they may be logged: scheme, host and port only. */
+export function describeServers(servers: readonly string[]): string {
+  return servers
+    .map((s) => {
+      try {
+        const url = new URL(s.includes('://') ? s : `nats://${s}`);
+        return `${url.protocol}//${url.host}`;
+      } catch {
+        return '(unparsable NATS URL)';
+      }
+    })
+    .join(',');
+}
+
+/** Client options for `settings`; `name` identifies this daemon in the server's monitoring. */
+export function connectionOptions(settings: NatsSettings, name: string): ConnectionOptions {
+  const options: ConnectionOptions = {
+    servers: settings.servers,
+    name,
+    // A sensor must outlive any NATS outage: it buffers and reconnects for ever.
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+    waitOnFirstConnect: true,
+    pingInterval: 5000,
+  };
+  if (settings.user !== undefined) options.user = settings.user;
+  if (settings.pass !== undefined) options.pass = settings.pass;
+  if (settings.token !== undefined) options.token = settings.token;
+  if (settings.credsFile !== undefined) {
+    let creds: Uint8Array;
+    try {
+      creds = readFileSync(settings.credsFile);
+    } catch (err) {
+      throw new DaemonError(
+        'usage',
+        `cannot read --nats-creds ${settings.credsFile}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+      );
+    }
+    options.authenticator = credsAuthenticator(creds);
+  }
+  if (settings.tlsCa !== undefined) options.tls = { caFile: settings.tlsCa };
+  return options;
+}
+
+/** Connects (retrying until NATS answers: the promise resolves only then). */
+export function connectNats(settings: NatsSettings, name: string): Promise<NatsConnection> {
+  return connect(connectionOptions(settings, name));
+}
+
+/** Creates the records stream, or leaves an existing one as it is (an operator may have tuned it). */
+export async function ensureStream(jsm: JetStreamManager, limits: StreamLimits): Promise<void> {
+  try {
+    await jsm.streams.info(STREAM_NAME);
+    return;
+  } catch (err) {
+    if (!/not found/i.test((err as Error).message)) throw err;
+  }
+  await jsm.streams
+    .add({
+      name: STREAM_NAME,
+      subjects: [`${RECORDS_PREFIX}.>`],
+      storage: StorageType.File,
+      retention: RetentionPolicy.Limits,
+      discard: DiscardPolicy.Old,
+      max_age: nanos(limits.maxAgeMs),
+      max_bytes: limits.maxBytes,
+      duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+    })
+    .catch((err: unknown) => {
+      // Another daemon created it in the meantime.
+      if (!/already in use/i.test((err as Error).message)) throw err;
+    });
+}
