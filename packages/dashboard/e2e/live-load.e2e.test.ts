@@ -99,7 +99,7 @@ describe('the page under a 100k msgs/s flood', { timeout: 120_000 }, () => {
     await page.keyboard.press(' ');
     await expect.poll(() => page.getByTestId('pause').textContent(), SLOW).toContain('Resume');
     // Opened from the keyboard: under the flood a click's coordinates can land on the neighbouring row
-    // when the layout moves between finding the row and clicking it (see docs/dashboard.md, known issues).
+    // when the layout moves between finding the row and clicking it (a known issue, not yet found).
     const row = page.locator('[data-testid=live-row]').first();
     await row.focus();
     const id = Number(await row.getAttribute('data-id'));
