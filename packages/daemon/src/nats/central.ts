@@ -69,6 +69,11 @@ interface SensorState {
   name: string;
   lastStatus: Record<string, unknown> | null;
   statusAt: number;
+  /**
+   * When it was last heard of (ms): its latest status, or the publication time of its latest batch (0:
+   * never). A sensor killed before its first status still has records, and its silence is still news.
+   */
+  heardAt: number;
   records: number;
   duplicates: number;
   lastRate: number;
@@ -135,6 +140,7 @@ export class CentralConsumer {
         name,
         lastStatus: null,
         statusAt: 0,
+        heardAt: 0,
         records: 0,
         duplicates: 0,
         lastRate: 0,
@@ -171,6 +177,7 @@ export class CentralConsumer {
           const s = this.state(sensor);
           s.lastStatus = JSON.parse(new TextDecoder().decode(msg.data)) as Record<string, unknown>;
           s.statusAt = this.now();
+          this.heard(s, s.statusAt);
           this.checkLosses(s);
         } catch {
           this.log.warn({ sensor }, 'unreadable sensor status');
@@ -201,9 +208,9 @@ export class CentralConsumer {
       for (const s of this.states.values()) {
         s.lastRate = s.records - s.rateRecords;
         s.rateRecords = s.records;
-        if (s.lastStatus !== null && !s.staleAlerted && now - s.statusAt > STATUS_UP_S * 1000) {
+        if (s.heardAt > 0 && !s.staleAlerted && now - s.heardAt > STATUS_UP_S * 1000) {
           s.staleAlerted = true;
-          this.alert(s, 'sensor-silent', `sensor ${s.name} has sent no status for ${STATUS_UP_S} s`);
+          this.alert(s, 'sensor-silent', `sensor ${s.name} has sent no status and no records for ${STATUS_UP_S} s`);
         }
       }
     }, 1000);
@@ -258,7 +265,9 @@ export class CentralConsumer {
     try {
       const records = await this.options.sink.replay(sensor, m.data, reset);
       s.records += records;
-      s.lagSeconds = Math.max(0, this.now() - millis(m.info.timestampNanos)) / 1000;
+      const published = millis(m.info.timestampNanos);
+      s.lagSeconds = Math.max(0, this.now() - published) / 1000;
+      this.heard(s, published);
       m.ack();
     } catch (err) {
       // The worker refused it (corrupt) or is gone: not acknowledged, so another central run gets it.
@@ -287,9 +296,15 @@ export class CentralConsumer {
     }
   }
 
+  /** Notes a sign of life at `at` (ms); a fresh one ends an alerted silence. */
+  private heard(s: SensorState, at: number): void {
+    if (at <= s.heardAt) return;
+    s.heardAt = at;
+    if (this.now() - at <= STATUS_UP_S * 1000) s.staleAlerted = false;
+  }
+
   /** Alerts when a sensor's status shows new drops or unsent records. */
   private checkLosses(s: SensorState): void {
-    s.staleAlerted = false;
     const st = s.lastStatus;
     const drops = typeof st?.drops === 'number' ? st.drops : 0;
     const pub = st?.publisher as { unsent?: unknown } | undefined;
