@@ -160,7 +160,16 @@ export class CentralConsumer {
 
   private async start(): Promise<void> {
     const servers = describeServers(this.options.settings.servers);
-    const nc = await connectNats(this.options.settings, `ca-sharkd central ${this.options.durable}`);
+    let nc: NatsConnection;
+    try {
+      nc = await connectNats(this.options.settings, `ca-sharkd central ${this.options.durable}`, {
+        log: this.log,
+        isClosed: () => this.closed,
+      });
+    } catch (err) {
+      if (this.closed) return;
+      throw err;
+    }
     if (this.closed) {
       await nc.close();
       return;

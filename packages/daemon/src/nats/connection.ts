@@ -15,6 +15,7 @@ import {
   credsAuthenticator,
   nanos,
 } from 'nats';
+import type { Logger } from 'pino';
 import { DaemonError } from '../errors.js';
 
 /** The JetStream stream of every sensor's records. */
@@ -80,7 +81,6 @@ export function connectionOptions(settings: NatsSettings, name: string): Connect
     // A sensor must outlive any NATS outage: it buffers and reconnects for ever.
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
-    waitOnFirstConnect: true,
     pingInterval: 5000,
   };
   if (settings.user !== undefined) options.user = settings.user;
@@ -102,9 +102,58 @@ export function connectionOptions(settings: NatsSettings, name: string): Connect
   return options;
 }
 
-/** Connects (retrying until NATS answers: the promise resolves only then). */
-export function connectNats(settings: NatsSettings, name: string): Promise<NatsConnection> {
-  return connect(connectionOptions(settings, name));
+/** First wait between connection attempts; it doubles up to {@link CONNECT_RETRY_MAX_MS}. */
+const CONNECT_RETRY_MS = 500;
+const CONNECT_RETRY_MAX_MS = 5000;
+/** A reason already logged is logged again after this long, so a long outage stays visible. */
+const CONNECT_RELOG_MS = 60_000;
+/** Refusals no retry can cure: the daemon's credentials are wrong. */
+const PERMANENT_REFUSAL = /authorization violation|authentication|permissions violation/i;
+
+/** What {@link connectNats} needs besides the settings. */
+export interface ConnectControl {
+  /** Where failed attempts are reported (never with the settings: they may hold secrets). */
+  log: Pick<Logger, 'warn' | 'info'>;
+  /** True once the daemon shuts down: attempts stop and the promise rejects. */
+  isClosed: () => boolean;
+}
+
+/**
+ * Connects, retrying until NATS answers (the promise resolves only then). Each attempt is a plain first
+ * connect so that its failure (refused, unreachable, a certificate that does not verify) is logged with its
+ * reason rather than retried in silence; a refusal of the credentials is final and rejects at once.
+ */
+export async function connectNats(
+  settings: NatsSettings,
+  name: string,
+  control: ConnectControl,
+): Promise<NatsConnection> {
+  const options: ConnectionOptions = { ...connectionOptions(settings, name), waitOnFirstConnect: false };
+  const servers = describeServers(settings.servers);
+  let wait = CONNECT_RETRY_MS;
+  let logged = '';
+  let loggedAt = 0;
+  let failures = 0;
+  for (;;) {
+    if (control.isClosed()) throw new Error('closed before NATS answered');
+    try {
+      const nc = await connect(options);
+      if (failures > 0) control.log.info({ nats: servers, attempts: failures + 1 }, 'connected to NATS');
+      return nc;
+    } catch (err) {
+      const reason = (err as Error).message;
+      if (PERMANENT_REFUSAL.test(reason)) throw err;
+      failures += 1;
+      const now = Date.now();
+      if (reason !== logged || now - loggedAt >= CONNECT_RELOG_MS) {
+        control.log.warn({ nats: servers, err: reason, attempts: failures }, 'cannot connect to NATS yet: retrying');
+        logged = reason;
+        loggedAt = now;
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, wait).unref());
+    wait = Math.min(wait * 2, CONNECT_RETRY_MAX_MS);
+  }
 }
 
 /** Creates the records stream, or leaves an existing one as it is (an operator may have tuned it). */

@@ -103,8 +103,12 @@ export class SensorPublisher {
     const servers = describeServers(this.options.settings.servers);
     let nc: NatsConnection;
     try {
-      nc = await connectNats(this.options.settings, `ca-sharkd sensor ${this.options.sensor}`);
+      nc = await connectNats(this.options.settings, `ca-sharkd sensor ${this.options.sensor}`, {
+        log: this.log,
+        isClosed: () => this.closed,
+      });
     } catch (err) {
+      if (this.closed) return;
       this.log.error(
         { nats: servers, err: (err as Error).message },
         'cannot connect to NATS: records are not published',
