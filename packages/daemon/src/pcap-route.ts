@@ -20,6 +20,8 @@ export const PCAPNG_MEDIA_TYPE = 'application/x-pcapng';
 export interface PcapModel extends DaemonModel {
   /** The chunks of the export, or undefined when the daemon keeps no packets. */
   pcap?(request: PcapRequest): AsyncIterable<Uint8Array> | undefined;
+  /** Why the daemon keeps no packets (the 404's error), when it keeps none. */
+  readonly noPackets?: string | undefined;
 }
 
 /** Query of `/api/pcap`: criteria may repeat (`pv=a&pv=b`) or hold comma lists for commands. */
@@ -105,7 +107,7 @@ export const pcapPlugin: FastifyPluginAsync<PcapRouteOptions> = async (app, { mo
       }
       const chunks = model.pcap?.(wanted);
       if (chunks === undefined) {
-        return reply.code(404).send({ error: 'this daemon keeps no packets (started with --packet-ring 0)' });
+        return reply.code(404).send({ error: model.noPackets ?? 'this daemon keeps no packets' });
       }
       return reply
         .type(PCAPNG_MEDIA_TYPE)

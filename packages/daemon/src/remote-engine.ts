@@ -133,7 +133,8 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     (id) => this.post({ type: 'pcap-pull', id }),
     (id) => this.post({ type: 'pcap-cancel', id }),
   );
-  private readonly keepsPackets: boolean;
+  /** Why `GET /api/pcap` has nothing to give, or undefined when the worker keeps packets. */
+  readonly noPackets: string | undefined;
   private readonly onAlert: ((notice: AlertNotice) => void) | undefined;
   private readonly onBatch: ((bytes: Uint8Array, records: number) => void) | undefined;
   private readonly downstreamRoom: (() => Promise<void> | undefined) | undefined;
@@ -191,7 +192,12 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       ...(options.alerts !== undefined ? { alerts: options.alerts } : {}),
       ...(options.nats !== undefined ? { nats: options.nats } : {}),
     });
-    this.keepsPackets = options.packetRing !== 0;
+    this.noPackets =
+      options.nats === 'central'
+        ? "a central holds no packets (its sensors send decoded messages): download them from a sensor's dashboard"
+        : options.packetRing === 0
+          ? 'this daemon keeps no packets (started with --packet-ring 0)'
+          : undefined;
     // Messages reach the worker in order: a subscription applies to every batch posted after it.
     this.hub.attach({
       add: (id, filter) => this.post({ type: 'subscribe', id, filter }),
@@ -329,7 +335,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
    * undefined when the daemon keeps no packets.
    */
   pcap(request: PcapRequest): AsyncIterable<Uint8Array> | undefined {
-    return this.keepsPackets ? this.pcapStreams.open(request) : undefined;
+    return this.noPackets === undefined ? this.pcapStreams.open(request) : undefined;
   }
 
   /**

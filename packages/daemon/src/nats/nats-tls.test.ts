@@ -151,6 +151,10 @@ describe.skipIf(!available)('NATS over TLS', { timeout: 120_000 }, () => {
     });
     expect(published).toBeGreaterThan(100);
     expect(row).toMatchObject({ sensor: 'tls', records: published, duplicates: 0 });
+    // The packets stay with the sensors: the central says so rather than sending an empty file.
+    const pcap = await central.app.inject('/api/pcap');
+    expect(pcap.statusCode).toBe(404);
+    expect(pcap.json<{ error: string }>().error).toMatch(/central holds no packets.*sensor's dashboard/);
   });
 
   it('refuses a server whose certificate another CA signed, says so, and keeps serving', async () => {
