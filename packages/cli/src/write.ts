@@ -20,7 +20,7 @@ import {
   type CaptureInterface,
   MessageFrames,
   PacketPipeline,
-  PcapngWriter,
+  PcapngChunks,
   STDIN_LABEL,
   TSRESOL,
   describeOpenError,
@@ -118,9 +118,7 @@ async function writeOut(out: Writable, bytes: Uint8Array): Promise<void> {
 
 /** Pass two: copies the frames in `wanted` from `path` to `out` as pcapng; returns how many. */
 async function copyFrames(path: string, wanted: FrameSet, out: Writable, application: string): Promise<number> {
-  const writer = new PcapngWriter(application);
-  let parts: Uint8Array[] = [writer.header()];
-  let size = parts[0].length;
+  const file = new PcapngChunks(application);
   // Output interface of each input interface, per section (pcapng may hold several).
   let current: CaptureInterface[] = [];
   let section = -1;
@@ -140,36 +138,27 @@ async function copyFrames(path: string, wanted: FrameSet, out: Writable, applica
       if (iface === undefined) return;
       let id = ids.get(iface);
       if (id === undefined) {
-        id = writer.interfaceId({
+        id = file.writer.interfaceId({
           linktype: iface.linktype,
           snaplen: iface.snaplen,
           tsresol: iface.tsUnitsPerSecond === 1e9 ? TSRESOL.NANO : TSRESOL.MICRO,
           ...(iface.name !== undefined ? { name: iface.name } : {}),
         });
         ids.set(iface, id);
-        const idb = writer.interfaceBlocks();
-        parts.push(idb);
-        size += idb.length;
       }
-      const block = writer.packet(id, f.timestamp, f.data, f.origlen);
-      parts.push(block);
-      size += block.length;
+      file.packet(id, f.timestamp, f.data, f.origlen);
     },
   });
   const flush = async (): Promise<void> => {
-    if (size === 0) return;
-    const joined = Buffer.concat(parts, size);
-    parts = [];
-    size = 0;
-    await writeOut(out, joined);
+    if (file.bytes > 0) await writeOut(out, file.take());
   };
   for await (const chunk of createReadStream(path, { highWaterMark: CHUNK }) as AsyncIterable<Buffer>) {
     reader.push(chunk);
-    if (size >= CHUNK) await flush();
+    if (file.bytes >= CHUNK) await flush();
   }
   reader.end();
   await flush();
-  return writer.packets;
+  return file.writer.packets;
 }
 
 /** Saves `input` to a new temporary file; returns its path and a function that removes it. */

@@ -5,7 +5,7 @@
  * batches are decoded between slices, and the next chunk is only made once the HTTP side asked for it.
  */
 import { type FilterSpec, compileFilter } from '@ca-shark/analysis/filter';
-import { PcapngWriter, type PcapngInterface } from '@ca-shark/packet';
+import { PcapngChunks, type PcapngInterface } from '@ca-shark/packet';
 import type { PacketRing } from './packet-ring.js';
 
 /** What an export asks for. */
@@ -67,9 +67,7 @@ export async function* pcapngChunks(
     index.framesOf(seq, add);
   }
   const frames = selected.subarray(0, count).sort();
-  const writer = new PcapngWriter(application);
-  let parts: Uint8Array[] = [writer.header(exportComment(request))];
-  let size = parts[0].length;
+  const file = new PcapngChunks(application, exportComment(request));
   const ids = new Map<string, number>();
   let previous = -1;
   for (const n of frames) {
@@ -80,22 +78,13 @@ export async function* pcapngChunks(
     const key = `${frame.linktype}/${frame.interfaceId}`;
     let id = ids.get(key);
     if (id === undefined) {
-      id = writer.interfaceId(interfaceOf(frame.linktype, frame.interfaceId));
+      id = file.writer.interfaceId(interfaceOf(frame.linktype, frame.interfaceId));
       ids.set(key, id);
-      const idb = writer.interfaceBlocks();
-      parts.push(idb);
-      size += idb.length;
     }
-    const block = writer.packet(id, frame.timestamp, frame.data, frame.origlen);
-    parts.push(block);
-    size += block.length;
-    if (size >= CHUNK_BYTES) {
-      yield Buffer.concat(parts, size);
-      parts = [];
-      size = 0;
-    }
+    file.packet(id, frame.timestamp, frame.data, frame.origlen);
+    if (file.bytes >= CHUNK_BYTES) yield file.take();
   }
-  if (size > 0) yield Buffer.concat(parts, size);
+  if (file.bytes > 0) yield file.take();
 }
 
 /** The section comment: what the file holds. */

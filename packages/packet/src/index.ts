@@ -20,7 +20,7 @@ export { LINKTYPE, linktypeName, isSupportedLinktype } from './linktypes.js';
 export { dottedQuad } from './format.js';
 export { PcapWriter, TcpConversation } from './writer.js';
 export { MessageFrames, type MessageFramesOptions, type TrackedMessage } from './message-frames.js';
-export { PcapngWriter, PCAPNG_BLOCK, TSRESOL, type PcapngInterface } from './pcapng-writer.js';
+export { PcapngChunks, PcapngWriter, PCAPNG_BLOCK, TSRESOL, type PcapngInterface } from './pcapng-writer.js';
 export {
   STDIN_LABEL,
   UNREADABLE_INPUT_CODES,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LINKTYPE } from './linktypes.js';
-import { PcapngWriter, TSRESOL } from './pcapng-writer.js';
+import { PcapngChunks, PcapngWriter, TSRESOL } from './pcapng-writer.js';
 import { CaptureReader, type CaptureFrame, type CaptureInterface } from './reader.js';
 import { PcapWriter, TcpConversation } from './writer.js';
 
@@ -212,5 +212,33 @@ describe('PcapngWriter', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('PcapngChunks', () => {
+  it('gives a file in chunks: each new interface described just before its first packet, any cut readable', () => {
+    const frames = sampleFrames();
+    const file = new PcapngChunks('ca-shark test', 'chunked');
+    const chunks: Uint8Array[] = [];
+    frames.forEach((f, i) => {
+      // The raw interface appears only at the third packet, after the first chunk was taken.
+      const id =
+        i === 2
+          ? file.writer.interfaceId({ linktype: LINKTYPE.RAW, snaplen: 65535 })
+          : file.writer.interfaceId({ linktype: LINKTYPE.ETHERNET, snaplen: 262144 });
+      file.packet(id, f.ts, i === 2 ? f.bytes.subarray(14) : f.bytes, i === 2 ? f.bytes.length - 14 : f.bytes.length);
+      if (i === 1) chunks.push(file.take());
+    });
+    expect(file.bytes).toBeGreaterThan(0);
+    chunks.push(file.take());
+    expect(file.bytes).toBe(0);
+    expect(file.take().length).toBe(0);
+    const back = readBack(concat(chunks));
+    expect(back.problems).toEqual([]);
+    expect(back.interfaces.map((i) => i.linktype)).toEqual([LINKTYPE.ETHERNET, LINKTYPE.RAW]);
+    expect(back.frames.map((f) => f.interfaceId)).toEqual(frames.map((_, i) => (i === 2 ? 1 : 0)));
+    // The raw interface's IDB is in the second chunk, before its packet: the first chunk alone is complete.
+    expect(readBack(chunks[0]).frames).toHaveLength(2);
+    expect(file.writer.packets).toBe(frames.length);
   });
 });

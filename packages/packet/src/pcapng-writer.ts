@@ -186,8 +186,53 @@ export class PcapngWriter {
   }
 }
 
+/**
+ * A pcapng file made a chunk at a time: the section header first, then each packet after the IDBs of the
+ * interfaces declared since the previous packet. The caller declares interfaces on {@link PcapngChunks.writer}
+ * and takes the bytes gathered so far whenever it wants to send them (e.g. once {@link PcapngChunks.bytes}
+ * passes its chunk size), so an export holds one chunk, never the file.
+ */
+export class PcapngChunks {
+  /** The writer of this file: declare interfaces with its `interfaceId`. */
+  readonly writer: PcapngWriter;
+  private parts: Uint8Array[] = [];
+  private size = 0;
+
+  /** @param application the writing program (shb_userappl); @param comment the section's comment */
+  constructor(application?: string, comment?: string) {
+    this.writer = new PcapngWriter(application);
+    this.push(this.writer.header(comment));
+  }
+
+  /** Bytes gathered and not yet taken. */
+  get bytes(): number {
+    return this.size;
+  }
+
+  /** Adds one packet of `interfaceId` (see {@link PcapngWriter.packet}), after any IDB not yet written. */
+  packet(interfaceId: number, timestamp: number, data: Uint8Array, origlen: number): void {
+    const idbs = this.writer.interfaceBlocks();
+    if (idbs.length > 0) this.push(idbs);
+    this.push(this.writer.packet(interfaceId, timestamp, data, origlen));
+  }
+
+  /** The bytes gathered since the last call, as one array (empty when none). */
+  take(): Uint8Array {
+    const out = concat(this.parts);
+    this.parts = [];
+    this.size = 0;
+    return out;
+  }
+
+  private push(block: Uint8Array): void {
+    this.parts.push(block);
+    this.size += block.length;
+  }
+}
+
 function concat(parts: readonly Uint8Array[]): Uint8Array {
   if (parts.length === 1) return parts[0];
+  if (parts.length === 0) return new Uint8Array(0);
   let n = 0;
   for (const p of parts) n += p.length;
   const out = new Uint8Array(n);
