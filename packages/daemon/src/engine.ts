@@ -145,6 +145,8 @@ export interface EngineOptions {
   circuitClosed?: (circuit: CircuitInfo) => void;
   /** Called with every record before the engine uses it (a central fills in what its sensor knew). */
   decorate?: (record: CaRecord) => void;
+  /** A central's sensor of a circuit, for the views (undefined: not a central, or forgotten). */
+  circuitSensor?: (circuit: number) => string | undefined;
 }
 
 /**
@@ -275,6 +277,7 @@ export class Engine implements DaemonModel, SourceSink {
   private linktype: number | undefined;
   private readonly listeners: ((record: CaRecord) => void)[] = [];
   private readonly decorate: ((record: CaRecord) => void) | undefined;
+  private readonly circuitSensor: ((circuit: number) => string | undefined) | undefined;
   private readonly repeater: number;
   /** The analyses of @ca-shark/analysis, kept live (search storms, duplicates, beacon anomalies, ...). */
   private readonly analyzer = new Analyzer();
@@ -298,6 +301,7 @@ export class Engine implements DaemonModel, SourceSink {
     this.alerts = new EngineAlerts(options.alerts, options.onAlert);
     this.series = new SeriesStore(options.series);
     this.decorate = options.decorate;
+    this.circuitSensor = options.circuitSensor;
     this.repeater = options.decoder?.repeaterPort ?? DEFAULT_REPEATER_PORT;
     const circuitClosed = options.circuitClosed;
     this.decoder = createDecoder({
@@ -650,12 +654,15 @@ export class Engine implements DaemonModel, SourceSink {
           subscriptions.set(sub.channel, (subscriptions.get(sub.channel) ?? 0) + 1);
       });
     }
+    const sensorOf = this.circuitSensor;
     return yield* mapSteps(
       wanted,
       ({ info: ch, updates, lastValue, display, firstUpdate, lastUpdate, search }): ChannelView => {
         const circuit = state.circuits.get(ch.circuit);
         const span = firstUpdate !== null && lastUpdate !== null ? lastUpdate - firstUpdate : 0;
+        const sensor = sensorOf?.(ch.circuit);
         return {
+          ...(sensor !== undefined ? { sensor } : {}),
           pv: ch.pv ?? '',
           client: ch.client ?? circuit?.client ?? null,
           server: ch.server ?? circuit?.server ?? null,
@@ -689,17 +696,28 @@ export class Engine implements DaemonModel, SourceSink {
   /** {@link Engine.servers} in steps. */
   *serversSteps(limit = this.apiRows): Steps<ServerView[]> {
     const state = this.decoder.state;
-    const channelsPerServer = yield* this.shareSteps('channels-per-server', function* () {
+    const sensorOf = this.circuitSensor;
+    const { counts: channelsPerServer, sensors } = yield* this.shareSteps('channels-per-server', function* () {
       const counts = new Map<string, number>();
+      // A central: the sensors whose circuits reach each server (one unless two subnets share addresses).
+      const sensors = new Map<string, Set<string>>();
       yield* eachSteps(Array.from(state.channels.values()), (ch) => {
-        if (ch.server !== null) counts.set(ch.server, (counts.get(ch.server) ?? 0) + 1);
+        if (ch.server === null) return;
+        counts.set(ch.server, (counts.get(ch.server) ?? 0) + 1);
+        const sensor = sensorOf?.(ch.circuit);
+        if (sensor === undefined) return;
+        let set = sensors.get(ch.server);
+        if (set === undefined) sensors.set(ch.server, (set = new Set()));
+        set.add(sensor);
       });
-      return counts;
+      return { counts, sensors };
     });
     return latest(state.servers, limit).map((s) => {
       const track = this.beacons.get(s.address);
       const periods = track?.periods ?? [];
+      const seenBy = sensors.get(s.address);
       return {
+        ...(seenBy !== undefined ? { sensor: [...seenBy].sort().join(',') } : {}),
         address: s.address,
         circuits: s.circuits,
         channels: channelsPerServer.get(s.address) ?? 0,

@@ -70,6 +70,8 @@ export interface WebSocketClientView {
  * twice) on the same PV are separate rows. Closed channels stay listed, within a bounded history.
  */
 export interface ChannelView {
+  /** A central's sensor that saw the channel's circuit (absent elsewhere). */
+  sensor?: string;
   pv: string;
   /** Client endpoint "ip:port" of the circuit. */
   client: string | null;
@@ -120,6 +122,8 @@ export interface ChannelTotals {
 
 /** A CA server (IOC) endpoint. */
 export interface ServerView {
+  /** A central's sensors whose circuits reach the server, comma-separated (absent elsewhere). */
+  sensor?: string;
   /** "ip:port" of its TCP endpoint. */
   address: string;
   circuits: number;

@@ -138,6 +138,23 @@ describe.skipIf(!available)('sensors and a central through NATS JetStream', { ti
       return n >= want.length ? n : false;
     });
     expect(counted).toBe(want.length);
+    // The views name the sensor that saw each channel's circuit, and each server's.
+    type Named = { sensor?: string; pv?: string; address?: string };
+    const table = async (name: string): Promise<Named[]> =>
+      (await c.app.inject(`/api/${name}?limit=1000`)).json<Named[]>();
+    const channels = await until('channels with their sensors', async () => {
+      const rows = await table('channels');
+      return rows.length > 0 && rows.every((r) => r.sensor !== undefined) && rows;
+    });
+    for (const ch of channels)
+      expect(
+        bySensor(ch.sensor as string).some((r) => r.pv === ch.pv),
+        ch.pv,
+      ).toBe(true);
+    expect(new Set(channels.map((ch) => ch.sensor))).toContain('a');
+    const servers = (await table('servers')).filter((s) => s.sensor !== undefined);
+    expect(servers.length).toBeGreaterThan(0);
+    for (const s of servers) expect(s.sensor).toMatch(/^(a|b|live)(,(a|b|live))*$/);
     await stop(c);
   });
 

@@ -23,6 +23,8 @@ const TCP_PSH = 0x08;
 
 /** Circuits remembered per sensor beyond which the oldest is forgotten (its close was lost). */
 const MAX_FLOWS_PER_SENSOR = 100_000;
+/** Central flows whose sensor is remembered for the views (a closed channel still names its sensor). */
+const FLOW_SENSORS_KEPT = 200_000;
 
 /** Where replayed events go: the engine's decoder, with the sensor they came from. */
 export interface ReplayTarget {
@@ -46,6 +48,8 @@ export class Replayer {
   private readonly flows = new Map<string, Map<number, TcpFlow>>();
   private nextFlow = 1;
   private readonly serverPorts = new Set<number>();
+  /** The sensor of each central flow id, the latest {@link FLOW_SENSORS_KEPT} (views outlive their circuits). */
+  private readonly flowSensors = new Map<number, string>();
   /** The hints of the message being fed, read by the engine while the decoder emits its record. */
   readonly hints: SensorHints = { sensor: '', pv: null, latency: undefined };
 
@@ -113,6 +117,11 @@ export class Replayer {
     return batch;
   }
 
+  /** The sensor whose circuit became central flow `flow`, while remembered. */
+  sensorOf(flow: number): string | undefined {
+    return this.flowSensors.get(flow);
+  }
+
   /** Forgets a sensor's circuits (its run changed: the sensor restarted and numbers circuits anew). */
   resetSensor(sensor: string): void {
     this.flows.delete(sensor);
@@ -141,6 +150,9 @@ export class Replayer {
         ...(client === null ? {} : { opener: client.ip === m.src && client.port === m.sport ? 'a' : 'b' }),
       } as TcpFlow;
       flows.set(circuit, flow);
+      this.flowSensors.set(flow.id, sensor);
+      if (this.flowSensors.size > FLOW_SENSORS_KEPT)
+        this.flowSensors.delete(this.flowSensors.keys().next().value as number);
       if (flows.size > MAX_FLOWS_PER_SENSOR) {
         const oldest = flows.keys().next().value as number;
         flows.delete(oldest);

@@ -31,10 +31,11 @@ export class NatsWorkerSide {
   }
 
   /** The engine hooks this role needs. */
-  engineOptions(): Pick<EngineOptions, 'circuitClosed' | 'decorate'> {
+  engineOptions(): Pick<EngineOptions, 'circuitClosed' | 'decorate' | 'circuitSensor'> {
     const batcher = this.batcher;
     if (batcher !== undefined) return { circuitClosed: (circuit) => batcher.closed(circuit, performance.now()) };
     return {
+      circuitSensor: (circuit) => this.replayer?.sensorOf(circuit),
       // A central that joined mid-conversation has not seen the channel's creation: its sensor has.
       decorate: (record: CaRecord) => {
         const hints = this.replayer?.hints;

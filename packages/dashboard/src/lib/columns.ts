@@ -19,6 +19,7 @@ const STATE_CLASS: Record<string, string> = {
 
 /** Channels: one row per client circuit and CID. */
 export const channelColumns: Column<ChannelRow>[] = [
+  { key: 'sensor', label: 'Sensor', centralOnly: true, text: (c) => c.sensor ?? '' },
   { key: 'pv', label: 'PV', mono: true, chart: 'pv', text: (c) => c.pv },
   { key: 'client', label: 'Client', mono: true, text: (c) => c.client ?? '' },
   { key: 'server', label: 'Server', mono: true, chart: 'ioc', text: (c) => c.server ?? '' },

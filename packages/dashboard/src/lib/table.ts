@@ -19,6 +19,8 @@ export interface Column<T> {
   cellTitle?: (row: T) => string;
   /** The cell's text is a PV name or an IOC address: a click opens its chart (see chart-state). */
   chart?: 'pv' | 'ioc';
+  /** Shown only by a central daemon (fed by sensors over NATS), whose rows carry the field. */
+  centralOnly?: boolean;
 }
 
 /** Sort direction. */
