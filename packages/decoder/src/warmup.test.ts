@@ -36,7 +36,7 @@ describe('JIT warm-up capture', () => {
     // An empty update of a live subscription, and ENUM values labelled from the CTRL_ENUM strings.
     expect(records.some((r) => r.command.name === 'EventAddResponse' && r.size === 16)).toBe(true);
     expect(records.some((r) => 'enum_labels' in r.command && r.command.enum_labels?.[0] === 'Off')).toBe(true);
-    expect(closes.map((c) => c.closeReason).sort()).toEqual(['fin', 'rst']);
+    expect(closes.map((c) => c.closeReason).sort()).toEqual(['fin', 'rst', 'timeout']);
   });
 
   it('decodes the capture twice with decoders of its own', async () => {

@@ -28,6 +28,10 @@ const REPEATER_PORT = DEFAULT_REPEATER_PORT;
 const T0 = 1_700_000_000;
 /** Bytes pushed at once: pcap record headers and CA messages then straddle pushes, as in real reads. */
 const PIECE = 4093;
+/** Seconds after which the reassembler times a quiet connection out (TcpOptions.idleTimeout), and more. */
+const IDLE_AFTER = 700;
+/** The pcap file header and part of the first record header. */
+const FIRST_PIECE = 24 + 5;
 /** Passes over the warm-up capture. */
 const PASSES = 2;
 /** Elements of the warm-up waveform of doubles: just above the 16-bit payload size (extended header). */
@@ -54,7 +58,11 @@ export function warmUpDecoder(): number {
   // rare branches of most functions without feedback.
   for (let pass = 0; pass < PASSES; pass++) {
     const decoder = new Decoder({ onRecord: () => records++ });
-    for (let o = 0; o < bytes.length; o += PIECE) decoder.pushCapture(bytes.subarray(o, o + PIECE));
+    // Both ways the capture reader keeps a record cut by a push: copied, and in place (shark()'s files).
+    decoder.stableCaptureInput = pass > 0;
+    // The first push ends inside the first record header; the others cut records and messages anywhere.
+    decoder.pushCapture(bytes.subarray(0, FIRST_PIECE));
+    for (let o = FIRST_PIECE; o < bytes.length; o += PIECE) decoder.pushCapture(bytes.subarray(o, o + PIECE));
     decoder.end();
   }
   return records;
@@ -76,7 +84,7 @@ const TIME_META: DbrMetadata = { status: 0, severity: 0, timestamp: T0 };
  * UDP; a circuit with a handshake that creates channels of the common DBR types, reads and monitors them
  * (scalars, short and long arrays, a waveform split over segments with an extended header), writes,
  * cancels, errors and clears, then ends with FIN; a second circuit that fails a create, is disconnected
- * by its server and ends with RST.
+ * by its server and ends with RST; a third that goes quiet until it times out.
  */
 export function warmUpCapture(): Uint8Array {
   const w = new PcapWriter();
@@ -91,6 +99,7 @@ export function warmUpCapture(): Uint8Array {
     { name: 'warm:char', cid: 5, sid: 105, type: DbrType.TIME_CHAR, count: 1 },
     { name: 'warm:string', cid: 6, sid: 106, type: DbrType.TIME_STRING, count: 1 },
     { name: 'warm:enum', cid: 7, sid: 107, type: DbrType.TIME_ENUM, count: 1 },
+    { name: 'warm:enumctrl', cid: 11, sid: 111, type: DbrType.CTRL_ENUM, count: 1 },
     { name: 'warm:wave64', cid: 8, sid: 108, type: DbrType.TIME_DOUBLE, count: 64 },
     { name: 'warm:wave300', cid: 9, sid: 109, type: DbrType.DOUBLE, count: 300 },
     { name: 'warm:waveform', cid: 10, sid: 110, type: DbrType.TIME_DOUBLE, count: WAVEFORM },
@@ -252,6 +261,15 @@ export function warmUpCapture(): Uint8Array {
   );
   other.send(tick(), false, build.serverDisconnResponse({ cid: 50 }));
   other.reset(tick());
+  // A third circuit goes quiet; beacons over ten minutes make the reassembler's sweep forget the closed
+  // connections and time the quiet one out.
+  new TcpConversation(w, CLIENT, 45003, SERVER, SERVER_PORT, ISN)
+    .open(tick())
+    .send(tick(), true, build.versionRequest({ priority: 0, version: 13 }));
+  [20, 20, 20, IDLE_AFTER].forEach((after, i) => {
+    t += after;
+    w.udp(t, SERVER, 40002, BROADCAST, REPEATER_PORT, build.beacon({ server_port: SERVER_PORT, beacon_id: 2 + i }));
+  });
   return w.bytes();
 }
 
@@ -267,8 +285,8 @@ function dataOf(type: number, count: number): { data_type: number; data: (number
   return { data_type: type, data, metadata };
 }
 
-/** Sends a message, in segments of at most 64 KiB as a loopback capture holds them. */
+/** Sends a message in segments of at most 16 KiB, so the waveform spans several. */
 function sendLarge(tcp: TcpConversation, ts: number, fromClient: boolean, message: Uint8Array): void {
-  const segment = 65_000;
+  const segment = 16_384;
   for (let o = 0; o < message.length; o += segment) tcp.send(ts, fromClient, message.subarray(o, o + segment));
 }
