@@ -43,7 +43,11 @@ let warmed = false;
 export function warmUpOnce(): void {
   if (warmed) return;
   warmed = true;
-  warmUpDecoder();
+  try {
+    warmUpDecoder();
+  } catch {
+    // Only a speed-up: should the warm-up ever fail (its capture is tested), decoding goes on without it.
+  }
 }
 
 /**
