@@ -12,6 +12,7 @@ import { SearchBook } from './search.js';
 import { ConversationState } from './state.js';
 import type { CircuitInfo, DecoderState } from './state.js';
 import { UdpHandler } from './udp.js';
+import { warmUpOnce } from './warmup.js';
 
 export type { SkippedFlow } from './flows.js';
 
@@ -68,6 +69,7 @@ export interface CaDecoder {
 
 /** Creates a push decoder. */
 export function createDecoder(options: CreateDecoderOptions = {}): CaDecoder {
+  warmUpOnce();
   return new Decoder(options);
 }
 

@@ -10,7 +10,7 @@
  * tcp.send(1_700_000_000.2, true, request).send(1_700_000_000.3, false, reply).close(1_700_000_001);
  * writeFileSync('made.pcap', w.bytes());
  */
-import { TCP_ACK, TCP_FIN, TCP_SYN } from './tcp.js';
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from './tcp.js';
 
 const PCAP_MAGIC_US = 0xa1b2c3d4;
 const LINKTYPE_ETHERNET = 1;
@@ -148,16 +148,21 @@ export class PcapWriter {
 
 /** One TCP connection written to a {@link PcapWriter}, keeping both directions' sequence numbers. */
 export class TcpConversation {
-  private cseq = 1000;
-  private sseq = 50000;
+  private cseq: number;
+  private sseq: number;
 
+  /** `isn` sets the initial sequence numbers (client, server); real stacks pick them anywhere in 32 bits. */
   constructor(
     readonly b: PcapWriter,
     readonly client: string,
     readonly cport: number,
     readonly server: string,
     readonly sport: number,
-  ) {}
+    isn: readonly [number, number] = [999, 49999],
+  ) {
+    this.cseq = isn[0] + 1;
+    this.sseq = isn[1] + 1;
+  }
 
   /** SYN, SYN+ACK, ACK. */
   open(ts: number): this {
@@ -182,7 +187,7 @@ export class TcpConversation {
         data,
         caplen,
       );
-      this.cseq += data.length;
+      this.cseq = (this.cseq + data.length) >>> 0;
     } else {
       this.b.tcp(
         ts,
@@ -196,7 +201,7 @@ export class TcpConversation {
         data,
         caplen,
       );
-      this.sseq += data.length;
+      this.sseq = (this.sseq + data.length) >>> 0;
     }
     return this;
   }
@@ -215,6 +220,12 @@ export class TcpConversation {
     this.b.tcp(ts, this.server, this.sport, this.client, this.cport, TCP_FIN | TCP_ACK, this.sseq, this.cseq);
     this.sseq++;
     this.b.tcp(ts, this.client, this.cport, this.server, this.sport, TCP_ACK, this.cseq, this.sseq);
+    return this;
+  }
+
+  /** RST from the client: the connection ends at once. */
+  reset(ts: number): this {
+    this.b.tcp(ts, this.client, this.cport, this.server, this.sport, TCP_RST | TCP_ACK, this.cseq, this.sseq);
     return this;
   }
 }

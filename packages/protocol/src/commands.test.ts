@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { decodeCommand, type DecodeCommandOptions } from './commands.js';
-import { build } from './encode.js';
+import { build, concatBytes, encodeMessage } from './encode.js';
+import { Deframer } from './deframer.js';
+import { MAX_DBR_TYPE, dbrElementKind } from './tables.js';
 import type { CaCommand, Role } from './types.js';
 import { frameOf } from './test-support/frames.js';
 import { f64, hex, zeros } from './test-support/hex.js';
@@ -801,5 +803,42 @@ describe('builders round-trip through the decoder', () => {
   it('has a case for every builder', () => {
     const names = new Set(cases.map((c) => c[0].split(' ')[0]));
     for (const k of Object.keys(build)) if (k !== 'error') expect(names.has(k), k).toBe(true);
+  });
+});
+
+describe('decoding a deframed payload in place', () => {
+  it('gives what decoding a copy of it gives, for every DBR type, amid other messages', () => {
+    const values = (type: number, n: number): (number | string)[] =>
+      Array.from({ length: n }, (_, i) => (dbrElementKind(type) === 'string' ? `v${i}` : i + 1));
+    const messages: Uint8Array[] = [];
+    for (let type = 0; type <= MAX_DBR_TYPE; type++) {
+      for (const n of [1, 3, 300]) {
+        const metadata = { units: 'mm', precision: 2, enumStrings: ['a', 'b'], timestamp: 1_700_000_000.5 };
+        messages.push(build.readNotifyResponse({ data_type: type, data: values(type, n), metadata, ioid: type }));
+      }
+    }
+    // A one-element string cut to 8 bytes (libca), then a message: the string stops at its own payload.
+    messages.push(
+      encodeMessage(
+        { command: 15, dataType: 0, dataCount: 1, parameter1: 1, parameter2: 99 },
+        new TextEncoder().encode('ABCDEFGH'),
+      ),
+    );
+    messages.push(build.clientNameRequest({ name: 'zz' }));
+    const inPlace: CaCommand[] = [];
+    const copied: CaCommand[] = [];
+    const d = new Deframer();
+    d.push(
+      concatBytes(messages),
+      (f) => {
+        if (f.command !== 15) return;
+        inPlace.push(decodeCommand(f, 'response'));
+        copied.push(decodeCommand({ ...f, payload: f.payload.slice(), bytes: f.bytes.slice() }, 'response'));
+      },
+      () => expect.unreachable(),
+    );
+    expect(inPlace).toHaveLength(3 * (MAX_DBR_TYPE + 1) + 1);
+    expect(inPlace).toEqual(copied);
+    expect(inPlace[inPlace.length - 1]).toMatchObject({ data: ['ABCDEFGH'] });
   });
 });

@@ -4,6 +4,7 @@
  */
 import type { CaFrame, DbrMetadata, DbrValue, DecodedCommand, EmbeddedHeader, Role } from './types.js';
 import { decodeDbrWith, readCString, type DecodeDbrOptions } from './dbr.js';
+import { payloadBuffer, payloadLength, payloadOffset } from './deframer.js';
 import { readHeader, u16 } from './header.js';
 import { EventAddPayload, SEARCH_ADDRESS_USE_SOURCE, SearchReplyPayload } from './layout.js';
 import { commandName, dbrTypeName, ecaName, ecaSeverity, ipv4ToString, AccessRights } from './tables.js';
@@ -103,9 +104,11 @@ function attachData(cmd: Draft, frame: CaFrame, options: DecodeCommandOptions | 
   extraDataFields(cmd, v);
 }
 
-/** The frame's DBR payload, decoded. */
+/** The frame's DBR payload, decoded where it lies (no payload view is made for it). */
 function dbrOf(frame: CaFrame, options: DecodeCommandOptions | undefined): DbrValue {
-  return decodeDbrWith(frame.payload, frame.dataType, frame.dataCount, options);
+  const start = payloadOffset(frame);
+  const end = start + payloadLength(frame);
+  return decodeDbrWith(payloadBuffer(frame), start, end, frame.dataType, frame.dataCount, options);
 }
 
 /** The rarely present DBR fields that follow `data` and `metadata`. */

@@ -99,21 +99,29 @@ function beU16(b: Uint8Array, o: number): number {
  * common case; other bytes decode as UTF-8 when valid, else Latin-1 (3.13 peers, garbage after NULs).
  */
 export function readCString(b: Uint8Array, start: number, size: number): string {
-  const stop = Math.min(b.length, start + size);
+  return readCStringIn(b, start, size, b.length);
+}
+
+/**
+ * {@link readCString} of a field in bytes that end at `end` (a payload read in place in a larger buffer).
+ * @internal shared with the command decoder.
+ */
+export function readCStringIn(b: Uint8Array, start: number, size: number, end: number): string {
+  const stop = Math.min(end, start + size);
   if (start >= stop) return '';
-  let end = start;
+  let nul = start;
   let ascii = true;
-  while (end < stop) {
-    const c = b[end];
+  while (nul < stop) {
+    const c = b[nul];
     if (c === 0) break;
     if (c >= 0x80) ascii = false;
-    end++;
+    nul++;
   }
-  if (ascii) return latin1(b, start, end);
+  if (ascii) return latin1(b, start, nul);
   try {
-    return utf8.decode(b.subarray(start, end));
+    return utf8.decode(b.subarray(start, nul));
   } catch {
-    return latin1(b, start, end);
+    return latin1(b, start, nul);
   }
 }
 
@@ -137,12 +145,13 @@ function latin1(b: Uint8Array, start: number, end: number): string {
 function readElements(
   b: Uint8Array,
   base: number,
+  end: number,
   kind: DbrElementKind,
   n: number,
 ): number[] | string[] | DbrNumericArray {
   if (kind === 'string') {
     const out: string[] = new Array<string>(n);
-    for (let i = 0; i < n; i++) out[i] = readCString(b, base + i * MAX_STRING_SIZE, MAX_STRING_SIZE);
+    for (let i = 0; i < n; i++) out[i] = readCStringIn(b, base + i * MAX_STRING_SIZE, MAX_STRING_SIZE, end);
     return out;
   }
   if (n > TYPED_THRESHOLD) return readTypedElements(b, base, kind, n);
@@ -181,9 +190,25 @@ function readElements(
  */
 const DATA_VIEW_MIN_ELEMENTS = 12;
 
+/**
+ * The DataView of the last bytes viewed. Payloads are read in place, so one pushed chunk's payloads share
+ * their bytes: its view is made once instead of once per array (about 100 ns each). Holds on to those
+ * bytes until another buffer is viewed, as the deframer's callers do until their next push.
+ */
+let lastViewed: Uint8Array | null = null;
+let lastView: DataView | null = null;
+
+function viewOf(b: Uint8Array): DataView {
+  if (b !== lastViewed || lastView === null) {
+    lastView = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    lastViewed = b;
+  }
+  return lastView;
+}
+
 /** {@link readElements} of `n` ≥ {@link DATA_VIEW_MIN_ELEMENTS} numeric elements. */
 function readElementsViewed(b: Uint8Array, base: number, kind: Exclude<DbrElementKind, 'string'>, n: number): number[] {
-  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const v = viewOf(b);
   const out: number[] = new Array<number>(n);
   switch (kind) {
     case 'f64':
@@ -330,17 +355,20 @@ function elementSize(kind: DbrElementKind): number {
  */
 function readMetadata(
   b: Uint8Array,
+  start: number,
+  end: number,
   meta: DbrMetadata,
   kind: DbrElementKind,
   metaKind: Exclude<DbrMetaKind, 'plain'>,
   valueOffset: number,
 ): string | undefined {
-  const len = b.length;
+  const len = end - start;
   const problem =
     len < valueOffset ? `payload of ${len} bytes is shorter than the ${valueOffset}-byte metadata` : undefined;
   if (len >= 4) {
-    const status = metaKind === 'stsack' ? beU16(b, MetaOffset.STATUS) : beI16(b, MetaOffset.STATUS);
-    const severity = metaKind === 'stsack' ? beU16(b, MetaOffset.SEVERITY) : beI16(b, MetaOffset.SEVERITY);
+    const status = metaKind === 'stsack' ? beU16(b, start + MetaOffset.STATUS) : beI16(b, start + MetaOffset.STATUS);
+    const severity =
+      metaKind === 'stsack' ? beU16(b, start + MetaOffset.SEVERITY) : beI16(b, start + MetaOffset.SEVERITY);
     meta.status = status;
     meta.statusName = alarmStatusName(status);
     meta.severity = severity;
@@ -349,8 +377,8 @@ function readMetadata(
   if (len >= valueOffset) {
     switch (metaKind) {
       case 'time': {
-        const secs = beU32(b, MetaOffset.TIME_SECONDS);
-        const nsec = beU32(b, MetaOffset.TIME_NANOSECONDS);
+        const secs = beU32(b, start + MetaOffset.TIME_SECONDS);
+        const nsec = beU32(b, start + MetaOffset.TIME_NANOSECONDS);
         meta.secondsPastEpoch = secs;
         meta.nanoseconds = nsec;
         if (secs !== 0 || nsec !== 0) meta.timestamp = secs + EPICS_EPOCH_OFFSET + nsec / 1e9;
@@ -359,11 +387,12 @@ function readMetadata(
       case 'gr':
       case 'ctrl': {
         const isFloat = kind === 'f32' || kind === 'f64';
-        if (isFloat) meta.precision = beI16(b, MetaOffset.PRECISION);
-        meta.units = readCString(b, isFloat ? MetaOffset.FLOAT_UNITS : MetaOffset.INT_UNITS, MAX_UNITS_SIZE);
+        if (isFloat) meta.precision = beI16(b, start + MetaOffset.PRECISION);
+        const units = start + (isFloat ? MetaOffset.FLOAT_UNITS : MetaOffset.INT_UNITS);
+        meta.units = readCStringIn(b, units, MAX_UNITS_SIZE, end);
         const size = elementSize(kind);
         const nLimits = metaKind === 'ctrl' ? 8 : 6;
-        let o = isFloat ? MetaOffset.FLOAT_LIMITS : MetaOffset.INT_LIMITS;
+        let o = start + (isFloat ? MetaOffset.FLOAT_LIMITS : MetaOffset.INT_LIMITS);
         for (let i = 0; i < nLimits; i++) {
           meta[LIMIT_FIELDS[i]] = readLimit(b, o, kind);
           o += size;
@@ -371,19 +400,20 @@ function readMetadata(
         break;
       }
       case 'enum': {
-        const noStr = beI16(b, MetaOffset.ENUM_NO_STR);
+        const noStr = beI16(b, start + MetaOffset.ENUM_NO_STR);
         const n = Math.max(0, Math.min(noStr, MAX_ENUM_STATES));
         if (n !== noStr) meta.enumStringCount = noStr;
         const strs: string[] = new Array<string>(n);
         for (let i = 0; i < n; i++) {
-          strs[i] = readCString(b, MetaOffset.ENUM_STRINGS + i * MAX_ENUM_STRING_SIZE, MAX_ENUM_STRING_SIZE);
+          const at = start + MetaOffset.ENUM_STRINGS + i * MAX_ENUM_STRING_SIZE;
+          strs[i] = readCStringIn(b, at, MAX_ENUM_STRING_SIZE, end);
         }
         meta.enumStrings = strs;
         break;
       }
       case 'stsack':
-        meta.ackt = beU16(b, MetaOffset.ACKT);
-        meta.acks = beU16(b, MetaOffset.ACKS);
+        meta.ackt = beU16(b, start + MetaOffset.ACKT);
+        meta.acks = beU16(b, start + MetaOffset.ACKS);
         break;
       default:
         break;
@@ -393,13 +423,16 @@ function readMetadata(
 }
 
 /**
- * Decodes the DBR payload `b` (whole payload, pad included) of type `dataType` with `dataCount`
- * elements. Decodes min(dataCount, elements present); a string element may end early at the payload end
+ * Decodes the DBR payload `b[start, end)` (whole payload, pad included) of type `dataType` with
+ * `dataCount` elements, in place: a frame's payload is read where the deframer found it, with no view made
+ * for it. Decodes min(dataCount, elements present); a string element may end early at the payload end
  * (libca's short one-element strings).
  * @internal shared with the command decoder.
  */
 export function decodeDbrWith(
   b: Uint8Array,
+  start: number,
+  end: number,
   dataType: number,
   dataCount: number,
   options?: DecodeDbrOptions,
@@ -410,15 +443,15 @@ export function decodeDbrWith(
   if (kind === undefined || metaKind === undefined || valueOffset === undefined) {
     return { dataType, dataTypeName: String(dataType), count: 0, data: [], problem: `unknown DBR type ${dataType}` };
   }
-  const len = b.length;
+  const len = end - start;
   let meta: DbrMetadata | undefined;
   let problem: string | undefined;
   if (metaKind === 'time' && len >= valueOffset) {
     // The common monitor/read payload: one literal in the generic build's field order.
-    const status = beI16(b, MetaOffset.STATUS);
-    const severity = beI16(b, MetaOffset.SEVERITY);
-    const secs = beU32(b, MetaOffset.TIME_SECONDS);
-    const nsec = beU32(b, MetaOffset.TIME_NANOSECONDS);
+    const status = beI16(b, start + MetaOffset.STATUS);
+    const severity = beI16(b, start + MetaOffset.SEVERITY);
+    const secs = beU32(b, start + MetaOffset.TIME_SECONDS);
+    const nsec = beU32(b, start + MetaOffset.TIME_NANOSECONDS);
     // 0/0 means the record was never processed: no time to show.
     meta =
       secs !== 0 || nsec !== 0
@@ -441,7 +474,7 @@ export function decodeDbrWith(
           };
   } else if (metaKind !== 'plain') {
     meta = {};
-    problem = readMetadata(b, meta, kind, metaKind, valueOffset);
+    problem = readMetadata(b, start, end, meta, kind, metaKind, valueOffset);
   }
   const dataTypeName = dbrTypeName(dataType) as string;
   let count = 0;
@@ -458,7 +491,7 @@ export function decodeDbrWith(
     if (n < dataCount && problem === undefined) problem = `payload holds ${present} of ${dataCount} elements`;
     if (options?.maxElements !== undefined && n > options.maxElements) n = Math.max(0, options.maxElements);
     count = n;
-    data = readElements(b, valueOffset, kind, n);
+    data = readElements(b, start + valueOffset, end, kind, n);
   }
   // Same field order as before (dataType, dataTypeName, count, data, metadata, problem, enumLabels).
   const out: DbrValue =
@@ -489,5 +522,5 @@ export function decodeDbr(
   payload: Uint8Array,
   options?: DecodeDbrOptions,
 ): DbrValue {
-  return decodeDbrWith(payload, dataType, dataCount, options);
+  return decodeDbrWith(payload, 0, payload.length, dataType, dataCount, options);
 }

@@ -132,23 +132,27 @@ function makeFrame(
 }
 
 /**
- * A {@link CaFrame} whose `bytes` view is made on first use: consumers read only the payload of almost
- * every message, and making views was most of the deframer's own time on captures of large waveforms.
- * The payload view is made by the constructor: subarray() looks up the species constructor and costs
- * twice as much. Both are plain Uint8Arrays even when the input is a Buffer.
+ * A {@link CaFrame} whose `bytes` and `payload` views are made on first use: the hot consumers (the DBR
+ * decoder) read the payload in place through {@link payloadBuffer} and {@link payloadOffset}, and making
+ * a typed-array view (about 100 ns) was the biggest cost per message of the deframer and of decoding
+ * scalar monitor updates. Views are made by the constructor: subarray() looks up the species constructor
+ * and costs twice as much. Both are plain Uint8Arrays even when the input is a Buffer.
  */
 /** The payload of every frame without one. Empty, so no consumer can change it. */
 const NO_PAYLOAD = new Uint8Array(0);
 
 // The CaFrame fields come by declaration merging (no field declarations: the constructor assigns them in
 // one order, and `truncated`/`anomalies` are added only to the few frames that have them).
-interface DeframedFrame extends Omit<CaFrame, 'bytes'> {}
+interface DeframedFrame extends Omit<CaFrame, 'bytes' | 'payload'> {}
 class DeframedFrame implements CaFrame {
   // Private names: no own properties besides CaFrame's, so frames compare and spread as plain ones did.
-  #buffer: ArrayBufferLike;
+  /** The pushed bytes (or remainder buffer) holding the message, and where in them it starts. */
+  #src: Uint8Array;
   #at: number;
   #length: number;
+  #payloadLength: number;
   #bytes: Uint8Array | null = null;
+  #payload: Uint8Array | null = null;
 
   constructor(
     buf: Uint8Array,
@@ -158,8 +162,6 @@ class DeframedFrame implements CaFrame {
     dataCount: number,
     payloadEnd: number,
   ) {
-    const at = buf.byteOffset + o;
-    const payloadLength = payloadEnd - o - headerSize;
     this.command = u16(buf, o + HeaderOffset.COMMAND);
     this.payloadSize = payloadSize;
     this.dataType = u16(buf, o + HeaderOffset.DATA_TYPE);
@@ -167,21 +169,70 @@ class DeframedFrame implements CaFrame {
     this.parameter1 = u32(buf, o + HeaderOffset.PARAMETER1);
     this.parameter2 = u32(buf, o + HeaderOffset.PARAMETER2);
     this.headerSize = headerSize;
-    // A third of the messages (read requests, write replies, ...) carry no payload: they share one.
-    this.payload = payloadLength > 0 ? new Uint8Array(buf.buffer, at + headerSize, payloadLength) : NO_PAYLOAD;
-    this.#buffer = buf.buffer;
-    this.#at = at;
+    this.#src = buf;
+    this.#at = o;
     this.#length = payloadEnd - o;
+    this.#payloadLength = payloadEnd - o - headerSize;
+  }
+
+  /** The payload (`payloadSize` bytes unless cut), valid during the callback only. */
+  get payload(): Uint8Array {
+    if (this.#payload === null) {
+      const n = this.#payloadLength;
+      const src = this.#src;
+      // A third of the messages (read requests, write replies, ...) carry no payload: they share one.
+      this.#payload = n > 0 ? new Uint8Array(src.buffer, src.byteOffset + this.#at + this.headerSize, n) : NO_PAYLOAD;
+    }
+    return this.#payload;
+  }
+
+  set payload(view: Uint8Array) {
+    this.#payload = view;
   }
 
   /** The whole message (header + payload), valid during the callback only like the payload. */
   get bytes(): Uint8Array {
-    return (this.#bytes ??= new Uint8Array(this.#buffer, this.#at, this.#length));
+    if (this.#bytes === null) {
+      const src = this.#src;
+      this.#bytes = new Uint8Array(src.buffer, src.byteOffset + this.#at, this.#length);
+    }
+    return this.#bytes;
   }
 
   set bytes(view: Uint8Array) {
     this.#bytes = view;
   }
+
+  static source(frame: DeframedFrame): Uint8Array {
+    return frame.#payload ?? frame.#src;
+  }
+
+  static offset(frame: DeframedFrame): number {
+    return frame.#payload === null ? frame.#at + frame.headerSize : 0;
+  }
+
+  static payloadLength(frame: DeframedFrame): number {
+    return frame.#payload === null ? frame.#payloadLength : frame.#payload.length;
+  }
+}
+
+/**
+ * @internal The bytes holding a frame's payload, read in place from {@link payloadOffset} for
+ * {@link payloadLength} bytes: for a deframed frame the pushed bytes it came from (no view made), for
+ * any other frame its `payload`.
+ */
+export function payloadBuffer(frame: CaFrame): Uint8Array {
+  return frame instanceof DeframedFrame ? DeframedFrame.source(frame) : frame.payload;
+}
+
+/** @internal Where a frame's payload starts in {@link payloadBuffer}. */
+export function payloadOffset(frame: CaFrame): number {
+  return frame instanceof DeframedFrame ? DeframedFrame.offset(frame) : 0;
+}
+
+/** @internal How many payload bytes a frame holds (its `payload.length`, without making the view). */
+export function payloadLength(frame: CaFrame): number {
+  return frame instanceof DeframedFrame ? DeframedFrame.payloadLength(frame) : frame.payload.length;
 }
 
 function addAnomaly(frame: CaFrame, anomaly: string): void {
