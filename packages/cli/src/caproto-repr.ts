@@ -16,8 +16,9 @@ import {
   isEcaCode,
   type DbrMetadata,
 } from '@ca-shark/protocol';
-import { numpyArray } from './numpy-repr.js';
+import { writeNumpyArray } from './numpy-repr.js';
 import { pyFloat } from './pyrepr.js';
+import { asString, type TextBuffer } from './text-buffer.js';
 
 /** Seconds from the Unix epoch to the EPICS epoch (1990-01-01 UTC). */
 const EPICS_TO_UNIX_SECONDS = 631152000;
@@ -118,16 +119,30 @@ function pyStr(text: string): string {
  * dtype, string types as a DbrStringArray (a list of bytes).
  */
 export function dbrDataRepr(data: ArrayLike<unknown>, dataType: number): string | undefined {
+  let known = false;
+  const text = asString((out) => {
+    known = writeDbrData(out, data, dataType);
+  });
+  return known ? text : undefined;
+}
+
+/** {@link dbrDataRepr}, written into `out`; false (nothing written) for a type without a payload kind. */
+export function writeDbrData(out: TextBuffer, data: ArrayLike<unknown>, dataType: number): boolean {
   const native = dbrNativeType(dataType);
   const kind = native === undefined ? undefined : dbrElementKind(native);
-  if (kind === undefined) return undefined;
+  if (kind === undefined) return false;
   if (kind === 'string') {
-    let out = '[';
-    for (let i = 0; i < data.length; i++) out += (i === 0 ? '' : ', ') + pyBytesOf(String(data[i]));
-    return out + ']';
-  }
-  return numpyArray(data as ArrayLike<number>, kind);
+    out.byte(OPEN_BRACKET);
+    for (let i = 0; i < data.length; i++) {
+      if (i > 0) out.text(', ');
+      out.text(pyBytesOf(String(data[i])));
+    }
+    out.byte(CLOSE_BRACKET);
+  } else writeNumpyArray(out, data as ArrayLike<number>, kind);
+  return true;
 }
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
 
 /** caproto's names of protocol's LIMIT_FIELDS, in the same (wire) order: six graphic, two control limits. */
 const LIMIT_NAMES = [
