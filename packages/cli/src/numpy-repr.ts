@@ -83,8 +83,10 @@ export function writeNumpyArray(out: TextBuffer, items: ArrayLike<number>, kind:
 
 /** The separator before item `i`: numpy's `...` sits between the two halves of a summary. */
 function separator(out: TextBuffer, i: number, summarised: boolean): void {
-  out.text(summarised && i === NUMPY_EDGE_ITEMS ? ', ..., ' : ', ');
+  if (summarised && i === NUMPY_EDGE_ITEMS) out.text(', ..., ');
+  else out.pair(COMMA, SPACE);
 }
+const COMMA = 0x2c;
 
 /** numpy's IntegerFormat: decimal, right-aligned to the widest item. */
 function writeIntegers(out: TextBuffer, values: ArrayLike<number>, summarised: boolean): void {
@@ -279,6 +281,8 @@ const TIE_MARGIN = 1e-6;
 /** Two per printed item, from the first pass to the second (grown as needed, reused). */
 let itemA = new Float64Array(64);
 let itemB = new Int32Array(64);
+/** Digits of an item after its point (before the padding). */
+let itemC = new Int8Array(64);
 /** The text of an item the fast path left to the general one. */
 let itemText: string[] = [];
 /** Marks an item in {@link itemB} whose text is in {@link itemText}. */
@@ -287,6 +291,7 @@ function reserve(n: number): void {
   if (itemA.length >= n) return;
   itemA = new Float64Array(n * 2);
   itemB = new Int32Array(n * 2);
+  itemC = new Int8Array(n * 2);
 }
 
 /** `abs · 10^k` rounded once (the power is exact), or NaN where 10^k is not a double. */
@@ -401,6 +406,7 @@ function writeDoubles(out: TextBuffer, values: ArrayLike<number>, summarised: bo
       itemB[i] = fractionDigits;
       left = (negative ? 1 : 0) + decimalDigits(fractionWhole);
       fractionDigits = fractionDigits === 0 ? 0 : NUMPY_PRECISION - trailingZeros(fractionDigits);
+      itemC[i] = fractionDigits;
     } else {
       const text = positional(v, false);
       if (itemText.length < count) itemText = new Array<string>(count * 2).fill('');
@@ -428,36 +434,58 @@ function writeDoubles(out: TextBuffer, values: ArrayLike<number>, summarised: bo
       continue;
     }
     const negative = v < 0 || (v === 0 && 1 / v < 0);
-    if (expFormat) {
-      const n = itemA[i];
-      const exp = itemB[i];
-      out.spaces(padLeft - (negative ? 2 : 1));
-      if (negative) out.byte(MINUS);
-      out.digits(Math.floor(n / SCIENTIFIC_MIN), 1);
-      out.byte(DOT);
-      if (precision > 0) out.digits(Math.floor(n / POW10_INT[NUMPY_PRECISION - precision]), precision);
-      out.byte(LOWER_E);
-      out.byte(exp < 0 ? MINUS : PLUS);
-      out.digits(exp < 0 ? -exp : exp, expDigits);
-    } else if (itemB[i] !== GENERAL) {
-      const whole = itemA[i];
-      const fraction = itemB[i];
-      const digits = fraction === 0 ? 0 : NUMPY_PRECISION - trailingZeros(fraction);
-      out.spaces(padLeft - (negative ? 1 : 0) - decimalDigits(whole));
-      if (negative) out.byte(MINUS);
-      out.uint(whole);
-      out.byte(DOT);
-      if (digits > 0) out.digits(Math.floor(fraction / POW10_INT[NUMPY_PRECISION - digits]), digits);
-      out.spaces(precision - digits);
-    } else {
+    if (!expFormat && itemB[i] === GENERAL) {
       const text = itemText[i];
       const dot = text.indexOf('.');
       out.spaces(padLeft - dot);
       out.text(text);
       out.spaces(precision - (text.length - dot - 1));
+      continue;
     }
+    // Every other item is exactly `width` ASCII bytes, written in place.
+    out.reserve(width);
+    const bytes = out.bytes;
+    const start = out.length;
+    let at = start;
+    if (expFormat) {
+      const n = itemA[i];
+      const exp = itemB[i];
+      for (const end = start + padLeft - (negative ? 2 : 1); at < end;) bytes[at++] = SPACE;
+      if (negative) bytes[at++] = MINUS;
+      bytes[at++] = ZERO + ((n / SCIENTIFIC_MIN) | 0);
+      bytes[at++] = DOT;
+      at += precision;
+      putDigits(bytes, at, (n / POW10_INT[NUMPY_PRECISION - precision]) | 0, precision);
+      bytes[at++] = LOWER_E;
+      bytes[at++] = exp < 0 ? MINUS : PLUS;
+      at += expDigits;
+      putDigits(bytes, at, exp < 0 ? -exp : exp, expDigits);
+    } else {
+      const whole = itemA[i];
+      const digits = itemC[i];
+      const wholeDigits = decimalDigits(whole);
+      for (const end = start + padLeft - (negative ? 1 : 0) - wholeDigits; at < end;) bytes[at++] = SPACE;
+      if (negative) bytes[at++] = MINUS;
+      at += wholeDigits;
+      putDigits(bytes, at, whole, wholeDigits);
+      bytes[at++] = DOT;
+      at += digits;
+      putDigits(bytes, at, (itemB[i] / POW10_INT[NUMPY_PRECISION - digits]) | 0, digits);
+      for (const end = start + width; at < end;) bytes[at++] = SPACE;
+    }
+    out.length = at;
   }
 }
+
+/** Writes the last `count` decimal digits of `v` (below 2^31) into `bytes`, ending before `end`. */
+function putDigits(bytes: Uint8Array, end: number, v: number, count: number): void {
+  for (let at = end - 1; at >= end - count; at--) {
+    const q = (v / 10) | 0;
+    bytes[at] = ZERO + v - q * 10;
+    v = q;
+  }
+}
+const SPACE = 0x20;
 
 /** Whole part of the last {@link fraction8} result. */
 let fractionWhole = 0;

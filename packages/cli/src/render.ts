@@ -3,8 +3,8 @@
  * `ClassName(field=value, ...)` shape, fields in the order of caproto's constructor signatures.
  */
 import type { CommandFields, DbrMetadata } from '@ca-shark/protocol';
-import { accessRightsRepr, caStatusRepr, channelTypeRepr, dbrMetadataRepr, writeDbrData } from './caproto-repr.js';
-import { pyArray, pyFloat, pyRepr, pyString } from './pyrepr.js';
+import { accessRightsRepr, channelTypeRepr, writeCaStatus, writeDbrData, writeDbrMetadata } from './caproto-repr.js';
+import { pyArray, pyRepr, writePyFloat, writePyString } from './pyrepr.js';
 import { asString, type TextBuffer } from './text-buffer.js';
 
 /** The decoded command as the decoder gives it: caproto class `name`, wire `id` and caproto fields. */
@@ -161,7 +161,7 @@ export function writeCommand(out: TextBuffer, cmd: CommandLike, pv: string | nul
   }
   if (typeof pv === 'string' && !namesPv) {
     out.text(first ? 'pv=' : ', pv=');
-    out.text(pyString(pv));
+    writePyString(out, pv);
   }
   out.byte(CLOSE_PAREN);
 }
@@ -182,8 +182,8 @@ function writeField(out: TextBuffer, field: string, value: unknown, cmd: Command
     if (field === 'data_type') return out.text(channelTypeRepr(value));
     if (field === 'access_rights') return out.text(accessRightsRepr(value));
     // Every command with a `status` argument in caproto holds an ECA code there.
-    if (field === 'status') return out.text(caStatusRepr(value));
-    if (field === 'low' || field === 'high' || field === 'to') return out.text(pyFloat(value));
+    if (field === 'status') return writeCaStatus(out, value);
+    if (field === 'low' || field === 'high' || field === 'to') return writePyFloat(out, value);
     // Most arguments are ids and counts: their digits are written as they are.
     if (field !== 'data' && field !== 'metadata' && Number.isSafeInteger(value)) return out.int(value);
   }
@@ -200,7 +200,7 @@ function writeField(out: TextBuffer, field: string, value: unknown, cmd: Command
   }
   if (field === 'metadata') {
     if (value === null || value === undefined || typeof value !== 'object') return out.text('None');
-    if (typeof dataType === 'number') return out.text(dbrMetadataRepr(value as DbrMetadata, dataType));
+    if (typeof dataType === 'number') return writeDbrMetadata(out, value as DbrMetadata, dataType);
   }
   if (field === 'original_request' && value !== null && typeof value === 'object') {
     const o = value as Record<string, unknown>;

@@ -3,7 +3,7 @@
  * `{token}`, attribute access `{transport.sport}`, index access `{command.data[0]}`, conversions
  * `!r`/`!s`, a format spec `{latency:.6f}` / `{pv:>20}`, and `{{` / `}}` for literal braces.
  */
-import { pyFloat, pyNumber, pyRepr, pyStr } from './pyrepr.js';
+import { pyFloat, pyNumber, pyRepr, pyStr, writePyFloat } from './pyrepr.js';
 import { renderCommand, renderIp, renderLink, renderTransport, writeCommand, type CommandLike } from './render.js';
 import { asString, type TextBuffer } from './text-buffer.js';
 
@@ -147,7 +147,7 @@ function defaultLine(record: TemplateRecord): string {
 /** The default line of `record` (see {@link defaultLine}), written into `out`. */
 export function writeDefaultLine(out: TextBuffer, record: TemplateRecord): void {
   const t = record.transport as { sport?: unknown; dport?: unknown };
-  out.text(pyFloat(record.timestamp));
+  writePyFloat(out, record.timestamp);
   out.byte(SPACE);
   out.text(record.src);
   out.byte(COLON);

@@ -61,18 +61,35 @@ export class TextBuffer {
     this.length += this.bytes.write(s, this.length, 'utf8');
   }
 
+  /** Appends bytes that are UTF-8 text already (a constant encoded once). */
+  raw(data: Uint8Array): void {
+    this.reserve(data.length);
+    this.bytes.set(data, this.length);
+    this.length += data.length;
+  }
+
   /** Appends one byte (an ASCII character code). */
   byte(c: number): void {
     this.reserve(1);
     this.bytes[this.length++] = c;
   }
 
+  /** Appends two bytes (a separator such as `, `). */
+  pair(a: number, b: number): void {
+    this.reserve(2);
+    this.bytes[this.length] = a;
+    this.bytes[this.length + 1] = b;
+    this.length += 2;
+  }
+
   /** Appends `n` spaces (none when n <= 0). */
   spaces(n: number): void {
     if (n <= 0) return;
     this.reserve(n);
-    this.bytes.fill(SPACE, this.length, this.length + n);
-    this.length += n;
+    const bytes = this.bytes;
+    const end = this.length + n;
+    for (let at = this.length; at < end; at++) bytes[at] = SPACE;
+    this.length = end;
   }
 
   /** Appends the decimal digits of a non-negative safe integer. */
