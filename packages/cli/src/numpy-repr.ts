@@ -70,14 +70,8 @@ export function writeNumpyArray(out: TextBuffer, items: ArrayLike<number>, kind:
     shown = EDGES;
   }
   out.text('array([');
-  if (kind === 'f64') writeDoubles(out, shown, summarised);
-  else if (kind === 'f32') {
-    const texts = formatFloats(shown, true);
-    for (let i = 0; i < texts.length; i++) {
-      if (i > 0) separator(out, i, summarised);
-      out.text(texts[i]);
-    }
-  } else writeIntegers(out, shown, summarised);
+  if (kind === 'f64' || kind === 'f32') writeFloats(out, shown, summarised, kind === 'f32');
+  else writeIntegers(out, shown, summarised);
   out.text(dtype === '' ? '])' : '], dtype=' + dtype + ')');
 }
 
@@ -351,11 +345,11 @@ function nineDigitsExact(abs: number): number {
 const POW10_INT: readonly number[] = POW10.slice(0, NUMPY_PRECISION + 2);
 
 /**
- * {@link formatFloats} for float64 items, written into `out`: the same notation and widths, with each
+ * {@link formatFloats}, written into `out` (float32 items in scientific notation take the general path): the same notation and widths, with each
  * item's digits found once by integer arithmetic (positional: the whole part and the fraction at 8
  * digits; scientific: 9 significant digits), and written digit by digit.
  */
-function writeDoubles(out: TextBuffer, values: ArrayLike<number>, summarised: boolean): void {
+function writeFloats(out: TextBuffer, values: ArrayLike<number>, summarised: boolean, float32: boolean): void {
   const count = values.length;
   let max = 0;
   let min = Infinity;
@@ -374,6 +368,15 @@ function writeDoubles(out: TextBuffer, values: ArrayLike<number>, summarised: bo
     if (abs < min) min = abs;
   }
   const expFormat = max > 0 && (max >= EXP_FORMAT_MAX || min < EXP_FORMAT_MIN || max / min > EXP_FORMAT_RATIO);
+  if (float32 && expFormat) {
+    // numpy's second pass prints more digits of a float32's exact value here: the general path does.
+    const texts = formatFloats(values, true);
+    for (let i = 0; i < texts.length; i++) {
+      if (i > 0) separator(out, i, summarised);
+      out.text(texts[i]);
+    }
+    return;
+  }
   reserve(count);
   // Widths of the columns, as numpy's FloatingFormat finds them: left of the point (sign included) and
   // fraction digits; a scientific item has 1 digit left of the point and its exponent after the fraction.
@@ -387,6 +390,12 @@ function writeDoubles(out: TextBuffer, values: ArrayLike<number>, summarised: bo
     const abs = negative ? -v : v;
     let left: number;
     let fractionDigits: number;
+    // Positional: the fraction at 8 digits as an integer (whole part in fractionWhole), or GENERAL.
+    let fraction = GENERAL;
+    if (!expFormat) {
+      if (!float32 && abs < POSITIONAL_FAST_LIMIT) fraction = fraction8(abs);
+      else if (float32 && abs < FLOAT32_FAST_LIMIT) fraction = fraction32(abs);
+    }
     if (expFormat) {
       let n = 0;
       nineExp = 0;
@@ -400,15 +409,14 @@ function writeDoubles(out: TextBuffer, values: ArrayLike<number>, summarised: bo
       fractionDigits = n === 0 ? 0 : NUMPY_PRECISION - trailingZeros(n);
       const e = nineExp < 0 ? -nineExp : nineExp;
       if (e >= 100 && decimalDigits(e) > expDigits) expDigits = decimalDigits(e);
-    } else if (abs < POSITIONAL_FAST_LIMIT && (fractionDigits = fraction8(abs)) !== GENERAL) {
-      // The value rounded to 8 fraction digits: its whole part and fraction digits (see fraction8).
+    } else if (fraction !== GENERAL) {
       itemA[i] = fractionWhole;
-      itemB[i] = fractionDigits;
+      itemB[i] = fraction;
       left = (negative ? 1 : 0) + decimalDigits(fractionWhole);
-      fractionDigits = fractionDigits === 0 ? 0 : NUMPY_PRECISION - trailingZeros(fractionDigits);
+      fractionDigits = fraction === 0 ? 0 : NUMPY_PRECISION - trailingZeros(fraction);
       itemC[i] = fractionDigits;
     } else {
-      const text = positional(v, false);
+      const text = positional(v, float32);
       if (itemText.length < count) itemText = new Array<string>(count * 2).fill('');
       itemText[i] = text;
       itemB[i] = GENERAL;
@@ -487,7 +495,34 @@ function putDigits(bytes: Uint8Array, end: number, v: number, count: number): vo
 }
 const SPACE = 0x20;
 
-/** Whole part of the last {@link fraction8} result. */
+/**
+ * Below 2^24 a float32's whole part is exact and its shortest digits keep all of it: only the fraction
+ * digits are searched.
+ */
+const FLOAT32_FAST_LIMIT = 2 ** 24;
+
+/**
+ * {@link fraction8} for a float32 value: its shortest fraction digits that read back as the same float32
+ * (numpy's Dragon4 in float32 precision), scaled to 8 digits, or {@link GENERAL} when more than 8 are
+ * needed or the search meets a tie. `abs · 10^k` is exact in a double (24 + 19 significant bits), so
+ * `round` gives the nearest k-digit decimal.
+ */
+function fraction32(abs: number): number {
+  const whole = Math.floor(abs);
+  for (let k = 0; k <= NUMPY_PRECISION; k++) {
+    const q = abs * POW10[k];
+    const floor = Math.floor(q);
+    if (q - floor === 0.5) return GENERAL;
+    const n = q - floor < 0.5 ? floor : floor + 1;
+    if (Math.fround(n / POW10[k]) === abs) {
+      fractionWhole = whole;
+      return (n - whole * POW10[k]) * POW10[NUMPY_PRECISION - k];
+    }
+  }
+  return GENERAL;
+}
+
+/** Whole part of the last {@link fraction8} / {@link fraction32} result. */
 let fractionWhole = 0;
 
 /**
@@ -511,12 +546,13 @@ function fraction8(abs: number): number {
 }
 
 /**
- * The items of a float64 array as the general path formats them, joined (numpy's text between the
- * brackets of an unsummarised array): the reference the tests hold the fast path of {@link numpyArray} to.
+ * The items of a float64 or float32 array as the general path formats them, joined (numpy's text between
+ * the brackets of an unsummarised array): the reference the tests hold the fast paths of
+ * {@link numpyArray} to.
  * @internal
  */
-export function generalDoubles(values: ArrayLike<number>): string {
-  return formatFloats(values, false).join(', ');
+export function generalFloats(values: ArrayLike<number>, float32: boolean): string {
+  return formatFloats(values, float32).join(', ');
 }
 
 /** numpy's FloatingFormat in `maxprec` mode: one notation and one width for every printed item. */

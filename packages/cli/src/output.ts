@@ -15,6 +15,8 @@ const NEWLINE = 0x0a;
 const BLOCK_BYTES = 128 * 1024;
 /** ...which is written out once it holds this much. */
 const FLUSH_BYTES = 64 * 1024;
+/** Written blocks kept for reuse (more are only in flight when the reader is slow). */
+const SPARE_BLOCKS = 4;
 
 /**
  * Batches lines and writes them to a stream. Lines are encoded into large byte blocks as they come
@@ -23,6 +25,8 @@ const FLUSH_BYTES = 64 * 1024;
  */
 export class LineWriter {
   private block = new TextBuffer(BLOCK_BYTES);
+  /** Blocks whose bytes the stream has written, to fill again. */
+  private readonly spare: TextBuffer[] = [];
   private scheduled = false;
   private blocked = false;
   private closed = false;
@@ -79,14 +83,17 @@ export class LineWriter {
   /** Write everything queued now. */
   flush(): void {
     if (this.block.length === 0 || this.closed) return;
-    const full = this.block.bytes.subarray(0, this.block.length);
-    // The stream may hold on to the bytes until they are written: start a new block rather than reuse.
-    this.block = new TextBuffer(BLOCK_BYTES);
-    this.write(full);
+    const block = this.block;
+    // The stream holds on to the bytes until they are written: the block is reused only after that.
+    this.block = this.spare.pop() ?? new TextBuffer(BLOCK_BYTES);
+    this.write(block.bytes.subarray(0, block.length), () => {
+      block.length = 0;
+      if (this.spare.length < SPARE_BLOCKS && block.bytes.length === BLOCK_BYTES) this.spare.push(block);
+    });
   }
 
-  private write(bytes: Buffer): void {
-    if (!this.stream.write(bytes)) this.blocked = true;
+  private write(bytes: Buffer, written?: () => void): void {
+    if (!this.stream.write(bytes, written)) this.blocked = true;
   }
 
   /** Resolves when the stream can take more (immediately unless a write reported back-pressure). */

@@ -68,6 +68,38 @@ interface FieldSpec {
   readonly names: readonly string[];
   readonly first: string;
   readonly next: string;
+  /** How its value prints (see {@link fieldKind}). */
+  readonly kind: FieldKind;
+}
+
+/** How a field's value prints: decided once per field name, not by comparing names on every line. */
+const enum FieldKind {
+  Other,
+  DataType,
+  AccessRights,
+  Status,
+  Float,
+  Data,
+  Metadata,
+  OriginalRequest,
+  /** caproto's `name`, which the decoder keeps under other names (see {@link caprotoField}). */
+  Name,
+}
+const FIELD_KINDS: ReadonlyMap<string, FieldKind> = new Map([
+  ['data_type', FieldKind.DataType],
+  ['access_rights', FieldKind.AccessRights],
+  // Every command with a `status` argument in caproto holds an ECA code there.
+  ['status', FieldKind.Status],
+  ['low', FieldKind.Float],
+  ['high', FieldKind.Float],
+  ['to', FieldKind.Float],
+  ['data', FieldKind.Data],
+  ['metadata', FieldKind.Metadata],
+  ['original_request', FieldKind.OriginalRequest],
+  ['name', FieldKind.Name],
+]);
+function fieldKind(field: string): FieldKind {
+  return FIELD_KINDS.get(field) ?? FieldKind.Other;
 }
 
 /** {@link FIELD_ORDER} split once. */
@@ -76,7 +108,7 @@ const FIELD_SPECS: ReadonlyMap<string, readonly FieldSpec[]> = new Map(
     cls,
     order.map((spec) => {
       const names = spec.split('|');
-      return { names, first: names[0] + '=', next: ', ' + names[0] + '=' };
+      return { names, first: names[0] + '=', next: ', ' + names[0] + '=', kind: fieldKind(names[0]) };
     }),
   ]),
 );
@@ -138,16 +170,16 @@ export function writeCommand(out: TextBuffer, cmd: CommandLike, pv: string | nul
     for (let i = 0; i < specs.length; i++) {
       const spec = specs[i];
       const alternatives = spec.names;
-      const field = alternatives[0];
+      const kind = spec.kind;
       let value: unknown;
       for (let j = 0; j < alternatives.length; j++) {
-        value = caprotoField(cmd, alternatives[j], pv);
+        value = kind === FieldKind.Name ? caprotoField(cmd, alternatives[j], pv) : fieldValue(cmd, alternatives[j]);
         if (value !== undefined) break;
       }
-      if (value === undefined && !(field === 'metadata' && 'data' in cmd)) continue;
-      if (field === 'name' && value === pv) namesPv = true;
+      if (value === undefined && !(kind === FieldKind.Metadata && 'data' in cmd)) continue;
+      if (kind === FieldKind.Name && value === pv) namesPv = true;
       out.text(first ? spec.first : spec.next);
-      writeField(out, field, value, cmd);
+      writeField(out, kind, value, cmd);
       first = false;
     }
   } else {
@@ -155,7 +187,7 @@ export function writeCommand(out: TextBuffer, cmd: CommandLike, pv: string | nul
       const v = fieldValue(cmd, k);
       if (HIDDEN_FIELDS.has(k) || v === undefined) continue;
       out.text(first ? k + '=' : ', ' + k + '=');
-      writeField(out, k, v, cmd);
+      writeField(out, fieldKind(k), v, cmd);
       first = false;
     }
   }
@@ -177,18 +209,17 @@ function isFloatType(typeName: unknown): boolean {
  * One `field=value` value, as caproto's repr of the field's Python value: enums as `<ChannelType.X: n>`,
  * statuses as `CAStatusCode(...)`, payloads as numpy arrays, metadata as caproto's DBR structure.
  */
-function writeField(out: TextBuffer, field: string, value: unknown, cmd: CommandLike): void {
+function writeField(out: TextBuffer, kind: FieldKind, value: unknown, cmd: CommandLike): void {
   if (typeof value === 'number') {
-    if (field === 'data_type') return out.text(channelTypeRepr(value));
-    if (field === 'access_rights') return out.text(accessRightsRepr(value));
-    // Every command with a `status` argument in caproto holds an ECA code there.
-    if (field === 'status') return writeCaStatus(out, value);
-    if (field === 'low' || field === 'high' || field === 'to') return writePyFloat(out, value);
+    if (kind === FieldKind.DataType) return out.text(channelTypeRepr(value));
+    if (kind === FieldKind.AccessRights) return out.text(accessRightsRepr(value));
+    if (kind === FieldKind.Status) return writeCaStatus(out, value);
+    if (kind === FieldKind.Float) return writePyFloat(out, value);
     // Most arguments are ids and counts: their digits are written as they are.
-    if (field !== 'data' && field !== 'metadata' && Number.isSafeInteger(value)) return out.int(value);
+    if (kind !== FieldKind.Data && kind !== FieldKind.Metadata && Number.isSafeInteger(value)) return out.int(value);
   }
-  const dataType = fieldValue(cmd, 'data_type');
-  if (field === 'data') {
+  const dataType = cmd.data_type;
+  if (kind === FieldKind.Data) {
     if (typeof dataType === 'number' && (Array.isArray(value) || ArrayBuffer.isView(value))) {
       if (writeDbrData(out, value as ArrayLike<unknown>, dataType)) return;
     }
@@ -198,11 +229,11 @@ function writeField(out: TextBuffer, field: string, value: unknown, cmd: Command
       return out.text(pyArray(value as ArrayLike<unknown>, floats));
     return out.text(pyRepr(value, floats ? FLOATS : INTEGERS));
   }
-  if (field === 'metadata') {
+  if (kind === FieldKind.Metadata) {
     if (value === null || value === undefined || typeof value !== 'object') return out.text('None');
     if (typeof dataType === 'number') return writeDbrMetadata(out, value as DbrMetadata, dataType);
   }
-  if (field === 'original_request' && value !== null && typeof value === 'object') {
+  if (kind === FieldKind.OriginalRequest && value !== null && typeof value === 'object') {
     const o = value as Record<string, unknown>;
     if (typeof o['name'] === 'string') return writeCommand(out, o as CommandLike, undefined);
     // The decoder gives the failed request's header: print it as that request's class with its header fields.
