@@ -321,14 +321,27 @@ function nineDigits(abs: number): number {
   return n;
 }
 
-/** Number of trailing zero digits of a 9-digit integer (9 for 0). */
+/** Number of trailing zero digits of an integer below 2^31 (9 for 0), in int32 arithmetic. */
 function trailingZeros(n: number): number {
   if (n === 0) return 9;
   let zeros = 0;
-  while (n % 10 === 0) {
-    n /= 10;
-    zeros++;
+  let q = (n / 1e8) | 0;
+  if (q * 1e8 === n) {
+    zeros = 8;
+    n = q;
   }
+  q = (n / 1e4) | 0;
+  if (q * 1e4 === n) {
+    zeros += 4;
+    n = q;
+  }
+  q = (n / 100) | 0;
+  if (q * 100 === n) {
+    zeros += 2;
+    n = q;
+  }
+  q = (n / 10) | 0;
+  if (q * 10 === n) zeros++;
   return zeros;
 }
 
@@ -487,12 +500,26 @@ function writeFloats(out: TextBuffer, values: ArrayLike<number>, summarised: boo
 
 /** Writes the last `count` decimal digits of `v` (below 2^31) into `bytes`, ending before `end`. */
 function putDigits(bytes: Uint8Array, end: number, v: number, count: number): void {
-  for (let at = end - 1; at >= end - count; at--) {
+  let at = end;
+  // Four digits per division, copied from a table.
+  for (; count >= 4; count -= 4) {
+    const q = (v / 1e4) | 0;
+    const r = (v - q * 1e4) * 4;
+    at -= 4;
+    bytes[at] = DIGIT_QUADS[r];
+    bytes[at + 1] = DIGIT_QUADS[r + 1];
+    bytes[at + 2] = DIGIT_QUADS[r + 2];
+    bytes[at + 3] = DIGIT_QUADS[r + 3];
+    v = q;
+  }
+  for (; count > 0; count--) {
     const q = (v / 10) | 0;
-    bytes[at] = ZERO + v - q * 10;
+    bytes[--at] = ZERO + v - q * 10;
     v = q;
   }
 }
+/** The four ASCII digits of 0..9999, zero-padded, at 4n..4n+3. */
+const DIGIT_QUADS = Buffer.from(Array.from({ length: 1e4 }, (_, n) => String(n).padStart(4, '0')).join(''), 'latin1');
 const SPACE = 0x20;
 
 /**
