@@ -16,8 +16,9 @@ import {
   isEcaCode,
   type DbrMetadata,
 } from '@ca-shark/protocol';
-import { numpyArray } from './numpy-repr.js';
-import { pyFloat } from './pyrepr.js';
+import { writeNumpyArray } from './numpy-repr.js';
+import { writePyFloat } from './pyrepr.js';
+import { asString, type TextBuffer } from './text-buffer.js';
 
 /** Seconds from the Unix epoch to the EPICS epoch (1990-01-01 UTC). */
 const EPICS_TO_UNIX_SECONDS = 631152000;
@@ -79,6 +80,19 @@ export function caStatusRepr(code: number): string {
 // Printed on every reply: built once per known code.
 const STATUS_REPRS = new Map<number, string>();
 
+/** {@link caStatusRepr}, written into `out` (its ASCII bytes encoded once per known code). */
+export function writeCaStatus(out: TextBuffer, code: number): void {
+  let bytes = STATUS_BYTES.get(code);
+  if (bytes === undefined) {
+    const text = caStatusRepr(code);
+    if (!isEcaCode(code)) return out.text(text);
+    bytes = Buffer.from(text, 'utf8');
+    STATUS_BYTES.set(code, bytes);
+  }
+  out.raw(bytes);
+}
+const STATUS_BYTES = new Map<number, Uint8Array>();
+
 function statusRepr(code: number): string {
   const info = isEcaCode(code) ? ecaInfo(code) : undefined;
   if (info === undefined || !CA_SEVERITY_VALUES.has(info.severity)) return `(repr: ${code})`;
@@ -118,16 +132,30 @@ function pyStr(text: string): string {
  * dtype, string types as a DbrStringArray (a list of bytes).
  */
 export function dbrDataRepr(data: ArrayLike<unknown>, dataType: number): string | undefined {
+  let known = false;
+  const text = asString((out) => {
+    known = writeDbrData(out, data, dataType);
+  });
+  return known ? text : undefined;
+}
+
+/** {@link dbrDataRepr}, written into `out`; false (nothing written) for a type without a payload kind. */
+export function writeDbrData(out: TextBuffer, data: ArrayLike<unknown>, dataType: number): boolean {
   const native = dbrNativeType(dataType);
   const kind = native === undefined ? undefined : dbrElementKind(native);
-  if (kind === undefined) return undefined;
+  if (kind === undefined) return false;
   if (kind === 'string') {
-    let out = '[';
-    for (let i = 0; i < data.length; i++) out += (i === 0 ? '' : ', ') + pyBytesOf(String(data[i]));
-    return out + ']';
-  }
-  return numpyArray(data as ArrayLike<number>, kind);
+    out.byte(OPEN_BRACKET);
+    for (let i = 0; i < data.length; i++) {
+      if (i > 0) out.text(', ');
+      out.text(pyBytesOf(String(data[i])));
+    }
+    out.byte(CLOSE_BRACKET);
+  } else writeNumpyArray(out, data as ArrayLike<number>, kind);
+  return true;
 }
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
 
 /** caproto's names of protocol's LIMIT_FIELDS, in the same (wire) order: six graphic, two control limits. */
 const LIMIT_NAMES = [
@@ -159,40 +187,107 @@ function caprotoTimestamp(seconds: number, nanoseconds: number): number {
  * it has no member for.
  */
 export function dbrMetadataRepr(meta: DbrMetadata, dataType: number): string {
-  const typeName = dbrTypeName(dataType);
+  return asString((out) => writeDbrMetadata(out, meta, dataType));
+}
+
+/** {@link dbrMetadataRepr}, written into `out`. */
+export function writeDbrMetadata(out: TextBuffer, meta: DbrMetadata, dataType: number): void {
+  out.text(STRUCT_OPENINGS[dataType] ?? structOpening(dataType));
+  let first = true;
+  if (meta.status !== undefined) {
+    const text = STATUS_FIELDS[meta.status] ?? statusField(meta.status);
+    if (text !== '') first = argument(out, first, text);
+  }
+  if (meta.severity !== undefined) {
+    const text = SEVERITY_FIELDS[meta.severity] ?? severityField(meta.severity);
+    if (text !== '') first = argument(out, first, text);
+  }
+  if (meta.secondsPastEpoch !== undefined && meta.nanoseconds !== undefined) {
+    first = argument(out, first, 'timestamp=');
+    writePyFloat(out, caprotoTimestamp(meta.secondsPastEpoch, meta.nanoseconds));
+  } else if (meta.timestamp !== undefined) {
+    first = argument(out, first, 'timestamp=');
+    writePyFloat(out, meta.timestamp);
+  }
+  if (meta.upperDisplayLimit !== undefined) {
+    const native = dbrNativeType(dataType);
+    const floats = native === DbrType.FLOAT || native === DbrType.DOUBLE;
+    // GR types carry the six graphic limits, CTRL types the two control limits too.
+    for (let i = 0; i < LIMIT_FIELDS.length; i++) {
+      const v = meta[LIMIT_FIELDS[i]];
+      if (v === undefined) continue;
+      first = argument(out, first, LIMIT_NAMES[i] + '=');
+      if (typeof v !== 'number') out.text('None');
+      else if (floats) writePyFloat(out, v);
+      else if (Number.isSafeInteger(v)) out.int(v);
+      else out.text(String(v));
+    }
+    if (meta.precision !== undefined) {
+      first = argument(out, first, 'precision=');
+      out.int(meta.precision);
+    }
+    if (meta.units !== undefined) {
+      first = argument(out, first, 'units=');
+      out.text(cachedBytesOf(meta.units));
+    }
+  }
+  if (meta.enumStrings !== undefined) {
+    const strings = meta.enumStrings;
+    first = argument(out, first, 'enum_strings=(');
+    for (let i = 0; i < strings.length; i++) {
+      if (i > 0) out.text(', ');
+      out.text(cachedBytesOf(strings[i]));
+    }
+    out.text(strings.length === 1 ? ',)' : ')');
+  }
+  if (meta.ackt !== undefined) first = argument(out, first, `ackt=${meta.ackt}`);
+  if (meta.acks !== undefined) argument(out, first, `acks=${meta.acks}`);
+  out.text(')');
+}
+
+/** Starts the text of one structure field: `, ` before all but the first; returns the new `first`. */
+function argument(out: TextBuffer, first: boolean, start: string): false {
+  if (!first) out.pair(COMMA, SPACE);
+  out.text(start);
+  return false;
+}
+const COMMA = 0x2c;
+const SPACE = 0x20;
+
+/** `DBR_TIME_DOUBLE(`: the structure's name as caproto prints it. */
+function structOpening(dataType: number): string {
   // EPICS has no graphic/control string structure: GR_STRING and CTRL_STRING are STS_STRING on the wire.
   const structName =
     dataType === DbrType.GR_STRING || dataType === DbrType.CTRL_STRING ? 'STS_STRING' : channelTypeName(dataType);
-  const parts: string[] = [];
-  if (meta.status !== undefined) {
-    const name = alarmStatusName(meta.status);
-    if (name !== String(meta.status)) parts.push(`status=<AlarmStatus.${name}: ${meta.status}>`);
-  }
-  if (meta.severity !== undefined) {
-    const name = alarmSeverityMember(meta.severity);
-    if (name !== undefined) parts.push(`severity=<AlarmSeverity.${name}: ${meta.severity}>`);
-  }
-  if (meta.secondsPastEpoch !== undefined && meta.nanoseconds !== undefined) {
-    parts.push(`timestamp=${pyFloat(caprotoTimestamp(meta.secondsPastEpoch, meta.nanoseconds))}`);
-  } else if (meta.timestamp !== undefined) {
-    parts.push(`timestamp=${pyFloat(meta.timestamp)}`);
-  }
-  const native = dbrNativeType(dataType);
-  const floats = native === DbrType.FLOAT || native === DbrType.DOUBLE;
-  const number = (v: unknown): string => (typeof v !== 'number' ? 'None' : floats ? pyFloat(v) : String(v));
-  if (meta.upperDisplayLimit !== undefined) {
-    // GR types carry the six graphic limits, CTRL types the two control limits too.
-    LIMIT_FIELDS.forEach((k, i) => {
-      if (meta[k] !== undefined) parts.push(`${LIMIT_NAMES[i]}=${number(meta[k])}`);
-    });
-    if (meta.precision !== undefined) parts.push(`precision=${meta.precision}`);
-    if (meta.units !== undefined) parts.push(`units=${pyBytesOf(meta.units)}`);
-  }
-  if (meta.enumStrings !== undefined) {
-    const strings = meta.enumStrings.map(pyBytesOf);
-    parts.push(`enum_strings=(${strings.join(', ')}${strings.length === 1 ? ',' : ''})`);
-  }
-  if (meta.ackt !== undefined) parts.push(`ackt=${meta.ackt}`);
-  if (meta.acks !== undefined) parts.push(`acks=${meta.acks}`);
-  return `DBR_${structName ?? typeName ?? dataType}(${parts.join(', ')})`;
+  return `DBR_${structName ?? dbrTypeName(dataType) ?? dataType}(`;
 }
+const STRUCT_OPENINGS: readonly string[] = Array.from({ length: DbrType.CLASS_NAME + 1 }, (_, t) => structOpening(t));
+
+/** `status=<AlarmStatus.UDF: 17>`, or '' for a status caproto has no member for. */
+function statusField(status: number): string {
+  const name = alarmStatusName(status);
+  return name === String(status) ? '' : `status=<AlarmStatus.${name}: ${status}>`;
+}
+/** Alarm statuses are small numbers: their texts are built once. */
+const STATUS_FIELDS: readonly string[] = Array.from({ length: 32 }, (_, s) => statusField(s));
+
+/** `severity=<AlarmSeverity.MAJOR_ALARM: 2>`, or '' for a severity caproto has no member for. */
+function severityField(severity: number): string {
+  const name = alarmSeverityMember(severity);
+  return name === undefined ? '' : `severity=<AlarmSeverity.${name}: ${severity}>`;
+}
+const SEVERITY_FIELDS: readonly string[] = Array.from({ length: 4 }, (_, s) => severityField(s));
+
+/** {@link pyBytesOf} of units and enum strings, which repeat on every CTRL reply of a channel. */
+function cachedBytesOf(text: string): string {
+  let repr = BYTES_REPRS.get(text);
+  if (repr === undefined) {
+    if (BYTES_REPRS.size >= BYTES_REPRS_MAX) BYTES_REPRS.clear();
+    repr = pyBytesOf(text);
+    BYTES_REPRS.set(text, repr);
+  }
+  return repr;
+}
+const BYTES_REPRS = new Map<string, string>();
+/** Bounds the cache on a capture with many distinct units or enum strings. */
+const BYTES_REPRS_MAX = 4096;

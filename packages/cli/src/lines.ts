@@ -8,10 +8,23 @@ import type { CliOptions } from './args.js';
 import type { Palette } from './color.js';
 import { pyFloat } from './pyrepr.js';
 import { renderCommand } from './render.js';
-import { compileTemplate, DEFAULT_TEMPLATE } from './template.js';
+import { compileTemplate, DEFAULT_TEMPLATE, writeDefaultLine } from './template.js';
+import type { TextBuffer } from './text-buffer.js';
 
 /** Record → line (without newline). */
 export type LineFormatter = (record: CaRecord) => string;
+/** Writes the line of a record (without newline) into a buffer. */
+export type LineWrite = (out: TextBuffer, record: CaRecord) => void;
+
+/**
+ * The line writer of the print modes: the default line is written straight into the output buffer,
+ * the other modes' strings are copied into it.
+ */
+export function lineWrite(options: CliOptions, colors: Palette): LineWrite {
+  if (!options.json && options.format === null && colors.timestamp('') === '') return writeDefaultLine;
+  const format = lineFormatter(options, colors);
+  return (out, r) => out.text(format(r));
+}
 
 /** The line formatter of the print modes (not `stats` / `report`, which print no line per record). */
 export function lineFormatter(options: CliOptions, colors: Palette): LineFormatter {

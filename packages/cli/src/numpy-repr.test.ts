@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { numpyArray, type NumericKind } from './numpy-repr.js';
+import { generalFloats, numpyArray, type NumericKind } from './numpy-repr.js';
 
 /** Cases printed by numpy 1.24 itself (scripts/numpy-repr-cases.py), one JSON object a line. */
 const CASES = readFileSync(new URL('../fixtures/caproto/numpy-repr.jsonl', import.meta.url), 'utf8')
@@ -21,5 +21,56 @@ describe("numpyArray matches numpy's own repr", () => {
     const values = c.values.map(value);
     const items = c.kind === 'f32' ? Float32Array.from(values) : values;
     expect(numpyArray(items, c.kind)).toBe(c.repr);
+  });
+});
+
+/** A seeded generator (tests must repeat): a 32-bit LCG. */
+function seeded(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+describe('the float64 and float32 fast paths give the general path’s text', () => {
+  const random = seeded(11);
+  const bits = new Float64Array(1);
+  const words = new Uint32Array(bits.buffer);
+  /** Value families: readings, few-decimal values, waveforms, wide ranges, raw bit patterns, ties. */
+  const families: (() => number)[] = [
+    () => (random() - 0.5) * 100,
+    () => Math.round((random() - 0.5) * 1e5) / 1e3,
+    () => Math.sin(random() * 7),
+    () => (random() - 0.5) * 10 ** Math.floor(random() * 40 - 20),
+    () => {
+      words[0] = random() * 2 ** 32;
+      words[1] = random() * 2 ** 32;
+      return bits[0];
+    },
+    // Dyadic values: exact decimal ties at the 8th fraction or 9th significant digit (0.001953125 = 2^-9).
+    () => Math.round(random() * 1e9) / 2 ** Math.floor(random() * 40),
+    () => Math.floor(random() * 2 ** 28) / 2 ** 9,
+    () => (random() - 0.5) * 2 ** 27,
+    () =>
+      [0, -0, 1, 0.5, 1e8, 99999999.99999999, 9.9999999995, 0.000099999999, 1e-4, 5e-324][Math.floor(random() * 10)],
+    () => [Number.NaN, Infinity, -Infinity][Math.floor(random() * 3)],
+  ];
+  it('on 5,000 seeded arrays of mixed families', () => {
+    let compared = 0;
+    for (let t = 0; t < 5_000; t++) {
+      const length = [1, 2, 3, 7, 64][Math.floor(random() * 5)];
+      const main = families[Math.floor(random() * families.length)];
+      const other = families[Math.floor(random() * families.length)];
+      const values = Array.from({ length }, () => (random() < 0.2 ? other : main)());
+      expect(numpyArray(values, 'f64'), values.map(String).join(' ')).toBe(`array([${generalFloats(values, false)}])`);
+      // The same values read as float32 (caproto's FLOAT payloads).
+      const singles = Float32Array.from(values);
+      expect(numpyArray(singles, 'f32'), Array.from(singles, String).join(' ')).toBe(
+        `array([${generalFloats(singles, true)}], dtype=float32)`,
+      );
+      compared++;
+    }
+    expect(compared).toBe(5_000);
   });
 });

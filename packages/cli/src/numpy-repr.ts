@@ -7,6 +7,7 @@
  */
 import type { DbrElementKind } from '@ca-shark/protocol';
 import { pyFloat } from './pyrepr.js';
+import { asString, decimalDigits, TextBuffer } from './text-buffer.js';
 
 /** numpy summarises arrays of more than this many items (`threshold`). */
 export const NUMPY_THRESHOLD = 1000;
@@ -41,37 +42,64 @@ const DTYPE_NAMES: Readonly<Record<Exclude<DbrElementKind, 'string'>, string>> =
 /** Numeric element kinds (everything caproto reads with numpy; strings are bytes lists). */
 export type NumericKind = Exclude<DbrElementKind, 'string'>;
 
+/** The items an array prints: all of them, or numpy's edge items of a summarised one (reused buffer). */
+const EDGES = new Float64Array(2 * NUMPY_EDGE_ITEMS);
+
 /** `array([1., 2.])`, `array([1, 2], dtype=int16)`: numpy's repr of `items` read as `kind`. */
 export function numpyArray(items: ArrayLike<number>, kind: NumericKind): string {
+  return asString((out) => writeNumpyArray(out, items, kind));
+}
+
+/** {@link numpyArray}, written into `out`. */
+export function writeNumpyArray(out: TextBuffer, items: ArrayLike<number>, kind: NumericKind): void {
   const n = items.length;
   const dtype = DTYPE_NAMES[kind];
-  if (n === 0) return `array([], dtype=${dtype === '' ? 'float64' : dtype})`;
-  // numpy formats (and pads to a common width) only the items it prints.
+  if (n === 0) {
+    out.text(dtype === '' ? 'array([], dtype=float64)' : 'array([], dtype=' + dtype + ')');
+    return;
+  }
+  // numpy formats (and pads to a common width) only the items it prints: when it summarises, its
+  // FloatingFormat is built from the edge items alone (arrayprint's _leading_trailing).
   let shown = items;
   const summarised = n > NUMPY_THRESHOLD;
   if (summarised) {
-    const edges: number[] = [];
-    for (let i = 0; i < NUMPY_EDGE_ITEMS; i++) edges.push(items[i]);
-    for (let i = n - NUMPY_EDGE_ITEMS; i < n; i++) edges.push(items[i]);
-    shown = edges;
+    for (let i = 0; i < NUMPY_EDGE_ITEMS; i++) {
+      EDGES[i] = items[i];
+      EDGES[NUMPY_EDGE_ITEMS + i] = items[n - NUMPY_EDGE_ITEMS + i];
+    }
+    shown = EDGES;
   }
-  const texts = kind === 'f64' || kind === 'f32' ? formatFloats(shown, kind === 'f32') : formatIntegers(shown);
-  let body = texts[0];
-  for (let i = 1; i < texts.length; i++) body += (summarised && i === NUMPY_EDGE_ITEMS ? ', ..., ' : ', ') + texts[i];
-  return dtype === '' ? `array([${body}])` : `array([${body}], dtype=${dtype})`;
+  out.text('array([');
+  if (kind === 'f64' || kind === 'f32') writeFloats(out, shown, summarised, kind === 'f32');
+  else writeIntegers(out, shown, summarised);
+  out.text(dtype === '' ? '])' : '], dtype=' + dtype + ')');
 }
 
+/** The separator before item `i`: numpy's `...` sits between the two halves of a summary. */
+function separator(out: TextBuffer, i: number, summarised: boolean): void {
+  if (summarised && i === NUMPY_EDGE_ITEMS) out.text(', ..., ');
+  else out.pair(COMMA, SPACE);
+}
+const COMMA = 0x2c;
+
 /** numpy's IntegerFormat: decimal, right-aligned to the widest item. */
-function formatIntegers(values: ArrayLike<number>): string[] {
-  const texts: string[] = new Array<string>(values.length);
+function writeIntegers(out: TextBuffer, values: ArrayLike<number>, summarised: boolean): void {
   let width = 0;
   for (let i = 0; i < values.length; i++) {
-    const t = '' + values[i];
-    texts[i] = t;
-    if (t.length > width) width = t.length;
+    const w = intWidth(values[i]);
+    if (w > width) width = w;
   }
-  for (let i = 0; i < texts.length; i++) if (texts[i].length < width) texts[i] = texts[i].padStart(width);
-  return texts;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (i > 0) separator(out, i, summarised);
+    out.spaces(width - intWidth(v));
+    out.int(v);
+  }
+}
+
+/** Characters of the decimal text of integer `v`. */
+function intWidth(v: number): number {
+  return v < 0 ? 1 + decimalDigits(-v) : decimalDigits(v);
 }
 
 /** Digits and decimal exponent of |x| (x finite, non-zero): `digits[0]` is the units digit at 10^exp. */
@@ -143,6 +171,9 @@ function splitExponential(text: string): Decimal {
 }
 const ZERO = 0x30;
 const DOT = 0x2e;
+const MINUS = 0x2d;
+const PLUS = 0x2b;
+const LOWER_E = 0x65;
 
 /** `text` without trailing zeros after its decimal point ('1.50' → '1.5', '2.00' → '2.'). */
 function trimZeros(text: string): string {
@@ -218,6 +249,337 @@ function scientificPadded(x: number, first: [string, number], precision: number,
   const sign = x < 0 || Object.is(x, -0) ? '-' : '';
   const { digits, exp: e } = splitExponential(toExponentialEven(Math.abs(x), precision));
   return [sign + digits[0] + '.' + digits.slice(1).padEnd(precision, '0'), e];
+}
+
+// ---------------------------------------------------------------------------------------------------
+// float64 arrays: the digits numpy prints come from integer arithmetic on the double, exact where it is
+// used (each fast path says why); the rare values it cannot settle take the general path above.
+
+/** Exact powers of ten as doubles (10^22 is the largest). */
+const POW10: readonly number[] = Array.from({ length: 23 }, (_, k) => Number('1e' + k));
+/** The integer that holds numpy's 8 fraction digits (positional) or 9 significant digits (scientific). */
+const FRACTION_SCALE = 1e8;
+const SCIENTIFIC_MIN = 1e8;
+const SCIENTIFIC_MAX = 1e9;
+/**
+ * Below 2^26 a double's spacing is at most 2^-27 < 0.5e-8: a value whose shortest digits have at most 8
+ * fraction digits rounds to them at 8 digits, so numpy's output (shortest digits, cut and rounded at 8)
+ * is the value rounded to 8 fraction digits in every case.
+ */
+const POSITIONAL_FAST_LIMIT = 2 ** 26;
+/**
+ * A scaled value whose fraction is this close to one half is left to the exact path: the scaling's
+ * rounding error (at most 2^-24 here) could decide the rounding, and an exact tie rounds to even.
+ */
+const TIE_MARGIN = 1e-6;
+/** Two per printed item, from the first pass to the second (grown as needed, reused). */
+let itemA = new Float64Array(64);
+let itemB = new Int32Array(64);
+/** Digits of an item after its point (before the padding). */
+let itemC = new Int8Array(64);
+/** The text of an item the fast path left to the general one. */
+let itemText: string[] = [];
+/** Marks an item in {@link itemB} whose text is in {@link itemText}. */
+const GENERAL = -1;
+function reserve(n: number): void {
+  if (itemA.length >= n) return;
+  itemA = new Float64Array(n * 2);
+  itemB = new Int32Array(n * 2);
+  itemC = new Int8Array(n * 2);
+}
+
+/** `abs · 10^k` rounded once (the power is exact), or NaN where 10^k is not a double. */
+function scaled(abs: number, k: number): number {
+  if (k >= 0) return k < POW10.length ? abs * POW10[k] : Number.NaN;
+  return -k < POW10.length ? abs / POW10[-k] : Number.NaN;
+}
+
+/** Exponent of the last {@link nineDigits} result. */
+let nineExp = 0;
+
+/**
+ * |x| rounded to 9 significant digits as an integer in 1e8..1e9-1 (its exponent in {@link nineExp}),
+ * or -1 when the fast arithmetic cannot decide it. The quotient or product of a double and an exact
+ * power of ten is off by at most half a unit of its last place (< 6e-8 below 1e9), so its rounding is the
+ * exact value's unless its fraction is within {@link TIE_MARGIN} of one half.
+ */
+function nineDigits(abs: number): number {
+  let e = Math.floor(Math.log10(abs));
+  let q = scaled(abs, 8 - e);
+  if (q < SCIENTIFIC_MIN) q = scaled(abs, 8 - --e);
+  else if (q >= SCIENTIFIC_MAX) q = scaled(abs, 8 - ++e);
+  if (!(q >= SCIENTIFIC_MIN && q < SCIENTIFIC_MAX)) return -1;
+  const floor = Math.floor(q);
+  const fraction = q - floor;
+  if (fraction > 0.5 - TIE_MARGIN && fraction < 0.5 + TIE_MARGIN) return -1;
+  let n = fraction < 0.5 ? floor : floor + 1;
+  if (n === SCIENTIFIC_MAX) {
+    n = SCIENTIFIC_MIN;
+    e++;
+  }
+  nineExp = e;
+  return n;
+}
+
+/** Number of trailing zero digits of an integer below 2^31 (9 for 0), in int32 arithmetic. */
+function trailingZeros(n: number): number {
+  if (n === 0) return 9;
+  let zeros = 0;
+  let q = (n / 1e8) | 0;
+  if (q * 1e8 === n) {
+    zeros = 8;
+    n = q;
+  }
+  q = (n / 1e4) | 0;
+  if (q * 1e4 === n) {
+    zeros += 4;
+    n = q;
+  }
+  q = (n / 100) | 0;
+  if (q * 100 === n) {
+    zeros += 2;
+    n = q;
+  }
+  q = (n / 10) | 0;
+  if (q * 10 === n) zeros++;
+  return zeros;
+}
+
+/** The 9 significant digits the general path gives for a value the fast one left (subnormals, ties). */
+function nineDigitsExact(abs: number): number {
+  const [mantissa, exp] = scientific(abs, false);
+  nineExp = exp;
+  let digits = mantissa[0] + mantissa.slice(2);
+  while (digits.length < NUMPY_PRECISION + 1) digits += '0';
+  return Number(digits);
+}
+
+/** 10^k for the digit cuts below. */
+const POW10_INT: readonly number[] = POW10.slice(0, NUMPY_PRECISION + 2);
+
+/**
+ * {@link formatFloats}, written into `out` (float32 items in scientific notation take the general path): the same notation and widths, with each
+ * item's digits found once by integer arithmetic (positional: the whole part and the fraction at 8
+ * digits; scientific: 9 significant digits), and written digit by digit.
+ */
+function writeFloats(out: TextBuffer, values: ArrayLike<number>, summarised: boolean, float32: boolean): void {
+  const count = values.length;
+  let max = 0;
+  let min = Infinity;
+  let finite = 0;
+  let negativeInfinity = 0;
+  for (let i = 0; i < count; i++) {
+    const v = values[i];
+    if (v - v !== 0) {
+      if (v === -Infinity) negativeInfinity = 1;
+      continue;
+    }
+    finite++;
+    const abs = v < 0 ? -v : v;
+    if (abs === 0) continue;
+    if (abs > max) max = abs;
+    if (abs < min) min = abs;
+  }
+  const expFormat = max > 0 && (max >= EXP_FORMAT_MAX || min < EXP_FORMAT_MIN || max / min > EXP_FORMAT_RATIO);
+  if (float32 && expFormat) {
+    // numpy's second pass prints more digits of a float32's exact value here: the general path does.
+    const texts = formatFloats(values, true);
+    for (let i = 0; i < texts.length; i++) {
+      if (i > 0) separator(out, i, summarised);
+      out.text(texts[i]);
+    }
+    return;
+  }
+  reserve(count);
+  // Widths of the columns, as numpy's FloatingFormat finds them: left of the point (sign included) and
+  // fraction digits; a scientific item has 1 digit left of the point and its exponent after the fraction.
+  let padLeft = 0;
+  let precision = 0;
+  let expDigits = 2;
+  for (let i = 0; i < count; i++) {
+    const v = values[i];
+    if (v - v !== 0) continue;
+    const negative = v < 0 || (v === 0 && 1 / v < 0);
+    const abs = negative ? -v : v;
+    let left: number;
+    let fractionDigits: number;
+    // Positional: the fraction at 8 digits as an integer (whole part in fractionWhole), or GENERAL.
+    let fraction = GENERAL;
+    if (!expFormat) {
+      if (!float32 && abs < POSITIONAL_FAST_LIMIT) fraction = fraction8(abs);
+      else if (float32 && abs < FLOAT32_FAST_LIMIT) fraction = fraction32(abs);
+    }
+    if (expFormat) {
+      let n = 0;
+      nineExp = 0;
+      if (abs !== 0) {
+        n = abs >= MIN_NORMAL ? nineDigits(abs) : -1;
+        if (n < 0) n = nineDigitsExact(abs);
+      }
+      itemA[i] = n;
+      itemB[i] = nineExp;
+      left = negative ? 2 : 1;
+      fractionDigits = n === 0 ? 0 : NUMPY_PRECISION - trailingZeros(n);
+      const e = nineExp < 0 ? -nineExp : nineExp;
+      if (e >= 100 && decimalDigits(e) > expDigits) expDigits = decimalDigits(e);
+    } else if (fraction !== GENERAL) {
+      itemA[i] = fractionWhole;
+      itemB[i] = fraction;
+      left = (negative ? 1 : 0) + decimalDigits(fractionWhole);
+      fractionDigits = fraction === 0 ? 0 : NUMPY_PRECISION - trailingZeros(fraction);
+      itemC[i] = fractionDigits;
+    } else {
+      const text = positional(v, float32);
+      if (itemText.length < count) itemText = new Array<string>(count * 2).fill('');
+      itemText[i] = text;
+      itemB[i] = GENERAL;
+      left = text.indexOf('.');
+      fractionDigits = text.length - left - 1;
+    }
+    if (left > padLeft) padLeft = left;
+    if (fractionDigits > precision) precision = fractionDigits;
+  }
+  const padRight = expFormat ? expDigits + 2 + precision : precision;
+  if (finite !== count) {
+    const offset = padRight + 1;
+    padLeft = Math.max(padLeft, 'nan'.length - offset, 'inf'.length + negativeInfinity - offset);
+  }
+  const width = padLeft + padRight + 1;
+  for (let i = 0; i < count; i++) {
+    if (i > 0) separator(out, i, summarised);
+    const v = values[i];
+    if (v - v !== 0) {
+      const text = v !== v ? 'nan' : v < 0 ? '-inf' : 'inf';
+      out.spaces(width - text.length);
+      out.text(text);
+      continue;
+    }
+    const negative = v < 0 || (v === 0 && 1 / v < 0);
+    if (!expFormat && itemB[i] === GENERAL) {
+      const text = itemText[i];
+      const dot = text.indexOf('.');
+      out.spaces(padLeft - dot);
+      out.text(text);
+      out.spaces(precision - (text.length - dot - 1));
+      continue;
+    }
+    // Every other item is exactly `width` ASCII bytes, written in place.
+    out.reserve(width);
+    const bytes = out.bytes;
+    const start = out.length;
+    let at = start;
+    if (expFormat) {
+      const n = itemA[i];
+      const exp = itemB[i];
+      for (const end = start + padLeft - (negative ? 2 : 1); at < end;) bytes[at++] = SPACE;
+      if (negative) bytes[at++] = MINUS;
+      bytes[at++] = ZERO + ((n / SCIENTIFIC_MIN) | 0);
+      bytes[at++] = DOT;
+      at += precision;
+      putDigits(bytes, at, (n / POW10_INT[NUMPY_PRECISION - precision]) | 0, precision);
+      bytes[at++] = LOWER_E;
+      bytes[at++] = exp < 0 ? MINUS : PLUS;
+      at += expDigits;
+      putDigits(bytes, at, exp < 0 ? -exp : exp, expDigits);
+    } else {
+      const whole = itemA[i];
+      const digits = itemC[i];
+      const wholeDigits = decimalDigits(whole);
+      for (const end = start + padLeft - (negative ? 1 : 0) - wholeDigits; at < end;) bytes[at++] = SPACE;
+      if (negative) bytes[at++] = MINUS;
+      at += wholeDigits;
+      putDigits(bytes, at, whole, wholeDigits);
+      bytes[at++] = DOT;
+      at += digits;
+      putDigits(bytes, at, (itemB[i] / POW10_INT[NUMPY_PRECISION - digits]) | 0, digits);
+      for (const end = start + width; at < end;) bytes[at++] = SPACE;
+    }
+    out.length = at;
+  }
+}
+
+/** Writes the last `count` decimal digits of `v` (below 2^31) into `bytes`, ending before `end`. */
+function putDigits(bytes: Uint8Array, end: number, v: number, count: number): void {
+  let at = end;
+  // Four digits per division, copied from a table.
+  for (; count >= 4; count -= 4) {
+    const q = (v / 1e4) | 0;
+    const r = (v - q * 1e4) * 4;
+    at -= 4;
+    bytes[at] = DIGIT_QUADS[r];
+    bytes[at + 1] = DIGIT_QUADS[r + 1];
+    bytes[at + 2] = DIGIT_QUADS[r + 2];
+    bytes[at + 3] = DIGIT_QUADS[r + 3];
+    v = q;
+  }
+  for (; count > 0; count--) {
+    const q = (v / 10) | 0;
+    bytes[--at] = ZERO + v - q * 10;
+    v = q;
+  }
+}
+/** The four ASCII digits of 0..9999, zero-padded, at 4n..4n+3. */
+const DIGIT_QUADS = Buffer.from(Array.from({ length: 1e4 }, (_, n) => String(n).padStart(4, '0')).join(''), 'latin1');
+const SPACE = 0x20;
+
+/**
+ * Below 2^24 a float32's whole part is exact and its shortest digits keep all of it: only the fraction
+ * digits are searched.
+ */
+const FLOAT32_FAST_LIMIT = 2 ** 24;
+
+/**
+ * {@link fraction8} for a float32 value: its shortest fraction digits that read back as the same float32
+ * (numpy's Dragon4 in float32 precision), scaled to 8 digits, or {@link GENERAL} when more than 8 are
+ * needed or the search meets a tie. `abs · 10^k` is exact in a double (24 + 19 significant bits), so
+ * `round` gives the nearest k-digit decimal.
+ */
+function fraction32(abs: number): number {
+  const whole = Math.floor(abs);
+  for (let k = 0; k <= NUMPY_PRECISION; k++) {
+    const q = abs * POW10[k];
+    const floor = Math.floor(q);
+    if (q - floor === 0.5) return GENERAL;
+    const n = q - floor < 0.5 ? floor : floor + 1;
+    if (Math.fround(n / POW10[k]) === abs) {
+      fractionWhole = whole;
+      return (n - whole * POW10[k]) * POW10[NUMPY_PRECISION - k];
+    }
+  }
+  return GENERAL;
+}
+
+/** Whole part of the last {@link fraction8} / {@link fraction32} result. */
+let fractionWhole = 0;
+
+/**
+ * |x| (below {@link POSITIONAL_FAST_LIMIT}) rounded to 8 fraction digits: the fraction as an integer
+ * 0..1e8-1 (the whole part in {@link fractionWhole}), or {@link GENERAL} near a rounding tie. Splitting
+ * off the whole part is exact, and the fraction times 1e8 is off by at most 2^-27.
+ */
+function fraction8(abs: number): number {
+  const whole = Math.floor(abs);
+  const q = (abs - whole) * FRACTION_SCALE;
+  const floor = Math.floor(q);
+  const fraction = q - floor;
+  if (fraction > 0.5 - TIE_MARGIN && fraction < 0.5 + TIE_MARGIN) return GENERAL;
+  const n = fraction < 0.5 ? floor : floor + 1;
+  if (n === FRACTION_SCALE) {
+    fractionWhole = whole + 1;
+    return 0;
+  }
+  fractionWhole = whole;
+  return n;
+}
+
+/**
+ * The items of a float64 or float32 array as the general path formats them, joined (numpy's text between
+ * the brackets of an unsummarised array): the reference the tests hold the fast paths of
+ * {@link numpyArray} to.
+ * @internal
+ */
+export function generalFloats(values: ArrayLike<number>, float32: boolean): string {
+  return formatFloats(values, float32).join(', ');
 }
 
 /** numpy's FloatingFormat in `maxprec` mode: one notation and one width for every printed item. */

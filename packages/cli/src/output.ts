@@ -5,13 +5,18 @@
  * file is written in large blocks.
  */
 import type { Writable } from 'node:stream';
+import type { CaRecord } from '@ca-shark/decoder';
+import type { LineWrite } from './lines.js';
+import { TextBuffer } from './text-buffer.js';
 
 const NEWLINE = 0x0a;
 
-/** Size of one output block: lines are encoded straight into it and it is written when full. */
-const BLOCK_BYTES = 64 * 1024;
-/** UTF-8 bytes per UTF-16 code unit at most: a line of n code units fits in 3n bytes. */
-const MAX_UTF8_PER_UNIT = 3;
+/** Lines are written into a block of this size (it grows for a longer line)... */
+const BLOCK_BYTES = 128 * 1024;
+/** ...which is written out once it holds this much. */
+const FLUSH_BYTES = 64 * 1024;
+/** Written blocks kept for reuse (more are only in flight when the reader is slow). */
+const SPARE_BLOCKS = 4;
 
 /**
  * Batches lines and writes them to a stream. Lines are encoded into large byte blocks as they come
@@ -19,8 +24,9 @@ const MAX_UTF8_PER_UNIT = 3;
  * line, one write per block.
  */
 export class LineWriter {
-  private block: Buffer = Buffer.allocUnsafe(BLOCK_BYTES);
-  private used = 0;
+  private block = new TextBuffer(BLOCK_BYTES);
+  /** Blocks whose bytes the stream has written, to fill again. */
+  private readonly spare: TextBuffer[] = [];
   private scheduled = false;
   private blocked = false;
   private closed = false;
@@ -30,18 +36,21 @@ export class LineWriter {
   /** Queue one line (a newline is added). */
   line(text: string): void {
     if (this.closed) return;
-    const worst = text.length * MAX_UTF8_PER_UNIT + 1;
-    if (this.used + worst > this.block.length) {
-      this.flush();
-      if (worst > this.block.length) {
-        // A line larger than a block (a huge array, a long report line) goes out on its own.
-        this.write(Buffer.from(text + '\n', 'utf8'));
-        return;
-      }
-    }
-    this.used += this.block.write(text, this.used, 'utf8');
-    this.block[this.used++] = NEWLINE;
-    this.schedule();
+    this.block.text(text);
+    this.endLine();
+  }
+
+  /** Queue the line that `write` writes for `record` (a newline is added). */
+  record(write: LineWrite, record: CaRecord): void {
+    if (this.closed) return;
+    write(this.block, record);
+    this.endLine();
+  }
+
+  private endLine(): void {
+    this.block.byte(NEWLINE);
+    if (this.block.length >= FLUSH_BYTES) this.flush();
+    else this.schedule();
   }
 
   /** Flush once the event loop has nothing else to do. */
@@ -58,29 +67,33 @@ export class LineWriter {
   /** Queue bytes that are whole lines already (formatted by another thread), after the lines queued. */
   bytes(data: Uint8Array): void {
     if (this.closed || data.length === 0) return;
-    if (this.used + data.length <= this.block.length) {
-      this.block.set(data, this.used);
-      this.used += data.length;
+    if (this.block.length + data.length <= BLOCK_BYTES) {
+      this.block.reserve(data.length);
+      this.block.bytes.set(data, this.block.length);
+      this.block.length += data.length;
     } else {
       this.flush();
       this.write(Buffer.from(data.buffer, data.byteOffset, data.length));
       return;
     }
-    this.schedule();
+    if (this.block.length >= FLUSH_BYTES) this.flush();
+    else this.schedule();
   }
 
   /** Write everything queued now. */
   flush(): void {
-    if (this.used === 0 || this.closed) return;
-    const full = this.block.subarray(0, this.used);
-    // The stream may hold on to the bytes until they are written: start a new block rather than reuse.
-    this.block = Buffer.allocUnsafe(BLOCK_BYTES);
-    this.used = 0;
-    this.write(full);
+    if (this.block.length === 0 || this.closed) return;
+    const block = this.block;
+    // The stream holds on to the bytes until they are written: the block is reused only after that.
+    this.block = this.spare.pop() ?? new TextBuffer(BLOCK_BYTES);
+    this.write(block.bytes.subarray(0, block.length), () => {
+      block.length = 0;
+      if (this.spare.length < SPARE_BLOCKS && block.bytes.length === BLOCK_BYTES) this.spare.push(block);
+    });
   }
 
-  private write(bytes: Buffer): void {
-    if (!this.stream.write(bytes)) this.blocked = true;
+  private write(bytes: Buffer, written?: () => void): void {
+    if (!this.stream.write(bytes, written)) this.blocked = true;
   }
 
   /** Resolves when the stream can take more (immediately unless a write reported back-pressure). */
@@ -112,7 +125,7 @@ export class LineWriter {
   /** Stop writing (the reader went away). */
   close(): void {
     this.closed = true;
-    this.used = 0;
+    this.block.length = 0;
   }
 
   /** Flush and wait until the stream has taken everything. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { pyArray, pyFloat, pyRepr, pyStr, pyString } from './pyrepr.js';
+import { pyArray, pyFloat, pyRepr, pyStr, pyString, writePyFloat, writePyString } from './pyrepr.js';
+import { asString } from './text-buffer.js';
 
 describe('pyFloat (Python repr of a float)', () => {
   it.each([
@@ -149,5 +150,26 @@ describe('arrays: number[] and typed arrays print alike', () => {
     const wave = new Float64Array(30_000).map((_, i) => i / 4);
     expect(pyArray(wave, true)).toBe('[0.0, 0.25, 0.5, ..., 7499.25, 7499.5, 7499.75]');
     expect(pyArray(Array.from(wave), true)).toBe(pyArray(wave, true));
+  });
+});
+
+describe('writePyFloat / writePyString give pyFloat’s / pyString’s text', () => {
+  it('on capture times, readings, edge values and texts', () => {
+    let state = 7;
+    const random = (): number => {
+      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+      return state / 2 ** 32;
+    };
+    const values = [0, -0, 1e-4, 9.9999e-5, 0.5, 3, -2.5, 4e9, 3999999999.999999, 1e16, Number.NaN, -Infinity];
+    for (let i = 0; i < 5000; i++) {
+      values.push(1.7e9 + Math.round(random() * 1e12) / 1e6, Math.round((random() - 0.5) * 1e7) / 1e3, random() * 100);
+    }
+    for (const x of values)
+      expect(
+        asString((out) => writePyFloat(out, x)),
+        String(x),
+      ).toBe(pyFloat(x));
+    for (const s of ['sim:wave30000_0', "it's", 'tab\there', 'ünï', '', 'back\\slash'])
+      expect(asString((out) => writePyString(out, s))).toBe(pyString(s));
   });
 });

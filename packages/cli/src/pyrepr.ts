@@ -3,6 +3,8 @@
  * objects): `None`, `True`, `'quoted'` strings, `[1, 2]` lists, and floats as Python's repr writes them.
  */
 
+import type { TextBuffer } from './text-buffer.js';
+
 /** Arrays longer than this are summarised with their first and last items (numpy's default threshold). */
 export const ARRAY_SUMMARY_THRESHOLD = 1000;
 /** Items shown at each end of a summarised array (numpy's `edgeitems`). */
@@ -56,6 +58,37 @@ function shortDecimal(x: number): string | null {
   return null;
 }
 
+/**
+ * {@link pyFloat}, written into `out`: values with at most 6 decimals below {@link MICRO_LIMIT} (capture
+ * times, most readings) digit by digit, as {@link shortDecimal} finds them, the others as pyFloat's text.
+ */
+export function writePyFloat(out: TextBuffer, x: number): void {
+  const abs = x < 0 ? -x : x;
+  if (abs >= PLAIN_MIN && abs < MICRO_LIMIT) {
+    const n = Math.round(abs * MICRO);
+    if (n / MICRO === abs) {
+      const whole = Math.floor(n / MICRO);
+      let fraction = n - whole * MICRO;
+      let digits = MICRO_DIGITS;
+      if (fraction === 0) digits = 1;
+      else
+        while (fraction % 10 === 0) {
+          fraction /= 10;
+          digits--;
+        }
+      if (x < 0) out.byte(MINUS);
+      out.uint(whole);
+      out.byte(DOT);
+      out.digits(fraction, digits);
+      return;
+    }
+  }
+  out.text(pyFloat(x));
+}
+const MICRO_DIGITS = 6;
+const MINUS = 0x2d;
+const DOT = 0x2e;
+
 /** Python's `repr(float)`: shortest round-trip digits, `.0` on integral values, exponent outside 1e-4..1e16. */
 export function pyFloat(x: number): string {
   const short = shortDecimal(x);
@@ -93,6 +126,27 @@ export function pyFloat(x: number): string {
 export function pyNumber(x: number): string {
   return Number.isInteger(x) ? '' + x : pyFloat(x);
 }
+
+/**
+ * {@link pyString}, written into `out`: a text of printable ASCII without quote or backslash (a PV name,
+ * nearly always) is written between single quotes as it is.
+ */
+export function writePyString(out: TextBuffer, s: string): void {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < PRINTABLE_MIN || c > PRINTABLE_MAX || c === QUOTE || c === BACKSLASH) {
+      out.text(pyString(s));
+      return;
+    }
+  }
+  out.byte(QUOTE);
+  out.text(s);
+  out.byte(QUOTE);
+}
+const PRINTABLE_MIN = 0x20;
+const PRINTABLE_MAX = 0x7e;
+const QUOTE = 0x27;
+const BACKSLASH = 0x5c;
 
 /** Python's `repr(str)`: single quotes unless the text holds a single quote and no double quote. */
 export function pyString(s: string): string {

@@ -3,8 +3,9 @@
  * `ClassName(field=value, ...)` shape, fields in the order of caproto's constructor signatures.
  */
 import type { CommandFields, DbrMetadata } from '@ca-shark/protocol';
-import { accessRightsRepr, caStatusRepr, channelTypeRepr, dbrDataRepr, dbrMetadataRepr } from './caproto-repr.js';
-import { pyArray, pyFloat, pyRepr, pyString } from './pyrepr.js';
+import { accessRightsRepr, channelTypeRepr, writeCaStatus, writeDbrData, writeDbrMetadata } from './caproto-repr.js';
+import { pyArray, pyRepr, writePyFloat, writePyString } from './pyrepr.js';
+import { asString, type TextBuffer } from './text-buffer.js';
 
 /** The decoded command as the decoder gives it: caproto class `name`, wire `id` and caproto fields. */
 export type CommandLike = CommandFields;
@@ -62,9 +63,54 @@ const FIELD_ORDER: Readonly<Record<string, readonly string[]>> = {
   Malformed: ['reason', 'code', 'length', 'hex|sample'],
 };
 
-/** {@link FIELD_ORDER} split once: per class, per argument, the alternative field names. */
-const FIELD_SPECS: ReadonlyMap<string, readonly (readonly string[])[]> = new Map(
-  Object.entries(FIELD_ORDER).map(([cls, order]) => [cls, order.map((spec) => spec.split('|'))]),
+/** One argument of a class: its alternative field names, and its `name=` text first and after others. */
+interface FieldSpec {
+  readonly names: readonly string[];
+  readonly first: string;
+  readonly next: string;
+  /** How its value prints (see {@link fieldKind}). */
+  readonly kind: FieldKind;
+}
+
+/** How a field's value prints: decided once per field name, not by comparing names on every line. */
+const enum FieldKind {
+  Other,
+  DataType,
+  AccessRights,
+  Status,
+  Float,
+  Data,
+  Metadata,
+  OriginalRequest,
+  /** caproto's `name`, which the decoder keeps under other names (see {@link caprotoField}). */
+  Name,
+}
+const FIELD_KINDS: ReadonlyMap<string, FieldKind> = new Map([
+  ['data_type', FieldKind.DataType],
+  ['access_rights', FieldKind.AccessRights],
+  // Every command with a `status` argument in caproto holds an ECA code there.
+  ['status', FieldKind.Status],
+  ['low', FieldKind.Float],
+  ['high', FieldKind.Float],
+  ['to', FieldKind.Float],
+  ['data', FieldKind.Data],
+  ['metadata', FieldKind.Metadata],
+  ['original_request', FieldKind.OriginalRequest],
+  ['name', FieldKind.Name],
+]);
+function fieldKind(field: string): FieldKind {
+  return FIELD_KINDS.get(field) ?? FieldKind.Other;
+}
+
+/** {@link FIELD_ORDER} split once. */
+const FIELD_SPECS: ReadonlyMap<string, readonly FieldSpec[]> = new Map(
+  Object.entries(FIELD_ORDER).map(([cls, order]) => [
+    cls,
+    order.map((spec) => {
+      const names = spec.split('|');
+      return { names, first: names[0] + '=', next: ', ' + names[0] + '=', kind: fieldKind(names[0]) };
+    }),
+  ]),
 );
 
 /** Fields never printed as arguments: identity and the decoder's helper names of other fields. */
@@ -110,36 +156,49 @@ export function textName(cmd: CommandLike): string | null {
  * with `pv='...'` appended for messages about a PV whose fields do not already name it.
  */
 export function renderCommand(cmd: CommandLike, pv: string | null | undefined): string {
-  // Built by concatenation: this runs once per printed line, and a parts array + join costs more.
+  return asString((out) => writeCommand(out, cmd, pv));
+}
+
+/** {@link renderCommand}, written into `out` (the default line's path: no string per part). */
+export function writeCommand(out: TextBuffer, cmd: CommandLike, pv: string | null | undefined): void {
   const specs = FIELD_SPECS.get(cmd.name);
-  let out = cmd.name + '(';
+  out.text(cmd.name);
+  out.byte(OPEN_PAREN);
   let first = true;
   let namesPv = false;
   if (specs !== undefined) {
     for (let i = 0; i < specs.length; i++) {
-      const alternatives = specs[i];
-      const field = alternatives[0];
+      const spec = specs[i];
+      const alternatives = spec.names;
+      const kind = spec.kind;
       let value: unknown;
       for (let j = 0; j < alternatives.length; j++) {
-        value = caprotoField(cmd, alternatives[j], pv);
+        value = kind === FieldKind.Name ? caprotoField(cmd, alternatives[j], pv) : fieldValue(cmd, alternatives[j]);
         if (value !== undefined) break;
       }
-      if (value === undefined && !(field === 'metadata' && 'data' in cmd)) continue;
-      if (field === 'name' && value === pv) namesPv = true;
-      out += (first ? '' : ', ') + field + '=' + renderField(field, value, cmd);
+      if (value === undefined && !(kind === FieldKind.Metadata && 'data' in cmd)) continue;
+      if (kind === FieldKind.Name && value === pv) namesPv = true;
+      out.text(first ? spec.first : spec.next);
+      writeField(out, kind, value, cmd);
       first = false;
     }
   } else {
     for (const k in cmd) {
       const v = fieldValue(cmd, k);
       if (HIDDEN_FIELDS.has(k) || v === undefined) continue;
-      out += (first ? '' : ', ') + k + '=' + renderField(k, v, cmd);
+      out.text(first ? k + '=' : ', ' + k + '=');
+      writeField(out, fieldKind(k), v, cmd);
       first = false;
     }
   }
-  if (typeof pv === 'string' && !namesPv) out += (first ? '' : ', ') + 'pv=' + pyString(pv);
-  return out + ')';
+  if (typeof pv === 'string' && !namesPv) {
+    out.text(first ? 'pv=' : ', pv=');
+    writePyString(out, pv);
+  }
+  out.byte(CLOSE_PAREN);
 }
+const OPEN_PAREN = 0x28;
+const CLOSE_PAREN = 0x29;
 
 /** DBR types whose values caproto prints as floats. */
 function isFloatType(typeName: unknown): boolean {
@@ -150,37 +209,40 @@ function isFloatType(typeName: unknown): boolean {
  * One `field=value` value, as caproto's repr of the field's Python value: enums as `<ChannelType.X: n>`,
  * statuses as `CAStatusCode(...)`, payloads as numpy arrays, metadata as caproto's DBR structure.
  */
-function renderField(field: string, value: unknown, cmd: CommandLike): string {
-  const dataType = fieldValue(cmd, 'data_type');
-  if (field === 'data_type' && typeof value === 'number') return channelTypeRepr(value);
-  if (field === 'access_rights' && typeof value === 'number') return accessRightsRepr(value);
-  // Every command with a `status` argument in caproto holds an ECA code there.
-  if (field === 'status' && typeof value === 'number') return caStatusRepr(value);
-  if (field === 'data') {
+function writeField(out: TextBuffer, kind: FieldKind, value: unknown, cmd: CommandLike): void {
+  if (typeof value === 'number') {
+    if (kind === FieldKind.DataType) return out.text(channelTypeRepr(value));
+    if (kind === FieldKind.AccessRights) return out.text(accessRightsRepr(value));
+    if (kind === FieldKind.Status) return writeCaStatus(out, value);
+    if (kind === FieldKind.Float) return writePyFloat(out, value);
+    // Most arguments are ids and counts: their digits are written as they are.
+    if (kind !== FieldKind.Data && kind !== FieldKind.Metadata && Number.isSafeInteger(value)) return out.int(value);
+  }
+  const dataType = cmd.data_type;
+  if (kind === FieldKind.Data) {
     if (typeof dataType === 'number' && (Array.isArray(value) || ArrayBuffer.isView(value))) {
-      const text = dbrDataRepr(value as ArrayLike<unknown>, dataType);
-      if (text !== undefined) return text;
+      if (writeDbrData(out, value as ArrayLike<unknown>, dataType)) return;
     }
     const floats = isFloatType(cmd.data_type_name);
     // Typed arrays (numeric payloads may be decoded into them) print as lists, a Uint8Array included.
-    if (Array.isArray(value) || ArrayBuffer.isView(value)) return pyArray(value as ArrayLike<unknown>, floats);
-    return pyRepr(value, floats ? FLOATS : INTEGERS);
+    if (Array.isArray(value) || ArrayBuffer.isView(value))
+      return out.text(pyArray(value as ArrayLike<unknown>, floats));
+    return out.text(pyRepr(value, floats ? FLOATS : INTEGERS));
   }
-  if (field === 'metadata') {
-    if (value === null || value === undefined || typeof value !== 'object') return 'None';
-    if (typeof dataType === 'number') return dbrMetadataRepr(value as DbrMetadata, dataType);
+  if (kind === FieldKind.Metadata) {
+    if (value === null || value === undefined || typeof value !== 'object') return out.text('None');
+    if (typeof dataType === 'number') return writeDbrMetadata(out, value as DbrMetadata, dataType);
   }
-  if (field === 'original_request' && value !== null && typeof value === 'object') {
+  if (kind === FieldKind.OriginalRequest && value !== null && typeof value === 'object') {
     const o = value as Record<string, unknown>;
-    if (typeof o['name'] === 'string') return renderCommand(o as CommandLike, undefined);
+    if (typeof o['name'] === 'string') return writeCommand(out, o as CommandLike, undefined);
     // The decoder gives the failed request's header: print it as that request's class with its header fields.
     if (typeof o['request_name'] === 'string') {
       const fields = ['data_type', 'data_count', 'parameter1', 'parameter2'].filter((k) => o[k] !== undefined);
-      return `${o['request_name']}(${fields.map((k) => `${k}=${pyRepr(o[k])}`).join(', ')})`;
+      return out.text(`${o['request_name']}(${fields.map((k) => `${k}=${pyRepr(o[k])}`).join(', ')})`);
     }
   }
-  if (typeof value === 'number' && (field === 'low' || field === 'high' || field === 'to')) return pyFloat(value);
-  return pyRepr(value);
+  out.text(pyRepr(value));
 }
 
 const FLOATS = { floats: true };

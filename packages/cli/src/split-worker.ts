@@ -3,40 +3,32 @@
  * odd batches of records, posting each batch's bytes (transferred, not copied).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { shark } from '@ca-shark/decoder';
+import { shark, type CaRecord } from '@ca-shark/decoder';
 import { compileFilter } from '@ca-shark/analysis';
 import { parseCommandLine } from './args.js';
 import { palette } from './color.js';
-import { Batcher, lineFormatter, workerBatch } from './lines.js';
+import { Batcher, lineWrite, workerBatch, type LineWrite } from './lines.js';
+import { TextBuffer } from './text-buffer.js';
 import { MAX_AHEAD, type SplitJob, type SplitMessage } from './split.js';
 
 const NEWLINE = 0x0a;
-/** Start size of a batch's byte buffer (grown by doubling). */
+/** Start size of a batch's byte buffer (it grows by doubling). */
 const START_BYTES = 256 * 1024;
-/** UTF-8 bytes per UTF-16 code unit at most. */
-const MAX_UTF8_PER_UNIT = 3;
 
-/** Lines of one batch encoded into one growing buffer. */
+/** Lines of one batch written into one growing buffer. */
 class BatchBytes {
-  private buf = Buffer.allocUnsafeSlow(START_BYTES);
-  private used = 0;
+  private readonly buf = new TextBuffer(START_BYTES);
 
-  line(text: string): void {
-    const worst = text.length * MAX_UTF8_PER_UNIT + 1;
-    if (this.used + worst > this.buf.length) {
-      const bigger = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.used + worst));
-      this.buf.copy(bigger, 0, 0, this.used);
-      this.buf = bigger;
-    }
-    this.used += this.buf.write(text, this.used, 'utf8');
-    this.buf[this.used++] = NEWLINE;
+  record(write: LineWrite, record: CaRecord): void {
+    write(this.buf, record);
+    this.buf.byte(NEWLINE);
   }
 
   /** The bytes so far, in a buffer of their own (transferable); starts a new batch. */
   take(): Uint8Array {
-    const out = new Uint8Array(this.used);
-    out.set(this.buf.subarray(0, this.used));
-    this.used = 0;
+    const out = new Uint8Array(this.buf.length);
+    out.set(this.buf.bytes.subarray(0, this.buf.length));
+    this.buf.length = 0;
     return out;
   }
 }
@@ -53,7 +45,7 @@ async function main(): Promise<void> {
     command: options.commands,
     errors: options.errors,
   });
-  const format = lineFormatter(options, palette(job.color));
+  const write = lineWrite(options, palette(job.color));
   const batcher = new Batcher();
   const out = new BatchBytes();
   let posted = 0;
@@ -70,7 +62,7 @@ async function main(): Promise<void> {
       const before = batcher.batch;
       const batch = batcher.next(record);
       if (batch !== before && workerBatch(before)) post(before);
-      if (workerBatch(batch) && filter(record)) out.line(format(record));
+      if (workerBatch(batch) && filter(record)) out.record(write, record);
     }
     if (batcher.started && workerBatch(batcher.batch)) post(batcher.batch);
     port.postMessage({ kind: 'end' } satisfies SplitMessage);

@@ -1,7 +1,7 @@
 /**
- * Printing a capture file on two threads. Formatting the lines (Python-style floats, JSON) costs as much
- * as decoding, or several times more, and decoding is sequential (TCP reassembly, conversation state), so
- * both threads decode the whole file, each cheaply skipping the lines of the other: the main thread prints
+ * Printing a capture file on two threads. Formatting JSON lines costs several times the decoding, and
+ * decoding is sequential (TCP reassembly, conversation state), so both threads decode the whole file,
+ * each cheaply skipping the lines of the other: the main thread prints
  * the even batches of records (lines.ts) and the worker formats the odd ones and hands over their bytes,
  * which the main thread writes in order. Damage, problems, counts and exit statuses are all the main
  * thread's, exactly as in a single-threaded run; the worker only formats.
@@ -26,9 +26,9 @@ export const THREADS_ENV = 'CA_SHARK_THREADS';
 
 /**
  * Whether to print a file of `size` bytes on two threads. By default only `--json`: its formatting costs
- * 3-4 times the decoding, so halving it pays for the second decode. The text line costs about as much as
- * decoding; on two cores the second decode (and its garbage collection) then eats the gain, measured on
- * realistic.pcap: 1.98 s and 2.29 s CPU for the two threads against 3.0 s for one (docs/performance.md).
+ * 3-4 times the decoding, so halving it pays for the second decode. The text line now costs less than
+ * decoding: on realistic.pcap two threads took 4.5-5.7 s CPU and 167-182 MiB against 2.4-3.5 s and
+ * 105-129 MiB on one, with no shorter wall time on a loaded 2-core machine (docs/performance.md).
  */
 export function useSplit(options: CliOptions, size: number, env: NodeJS.ProcessEnv): boolean {
   if (options.command !== 'print') return false;

@@ -3,8 +3,9 @@
  * `{token}`, attribute access `{transport.sport}`, index access `{command.data[0]}`, conversions
  * `!r`/`!s`, a format spec `{latency:.6f}` / `{pv:>20}`, and `{{` / `}}` for literal braces.
  */
-import { pyFloat, pyNumber, pyRepr, pyStr } from './pyrepr.js';
-import { renderCommand, renderIp, renderLink, renderTransport, type CommandLike } from './render.js';
+import { pyFloat, pyNumber, pyRepr, pyStr, writePyFloat } from './pyrepr.js';
+import { renderCommand, renderIp, renderLink, renderTransport, writeCommand, type CommandLike } from './render.js';
+import { asString, type TextBuffer } from './text-buffer.js';
 
 /** The record fields a template reads (the decoder's `CaRecord` satisfies it). */
 export interface TemplateRecord {
@@ -140,24 +141,30 @@ export function compileTemplate(template: string): CompiledTemplate {
  * general template machinery (the template tests check both give the same text).
  */
 function defaultLine(record: TemplateRecord): string {
-  const t = record.transport as { sport?: unknown; dport?: unknown };
-  return (
-    pyFloat(record.timestamp) +
-    ' ' +
-    record.src +
-    ':' +
-    portText(t.sport) +
-    '->' +
-    record.dst +
-    ':' +
-    portText(t.dport) +
-    ' ' +
-    renderCommand(record.command, record.pv)
-  );
+  return asString((out) => writeDefaultLine(out, record));
 }
 
-function portText(port: unknown): string {
-  return typeof port === 'number' ? pyNumber(port) : pyStr(port);
+/** The default line of `record` (see {@link defaultLine}), written into `out`. */
+export function writeDefaultLine(out: TextBuffer, record: TemplateRecord): void {
+  const t = record.transport as { sport?: unknown; dport?: unknown };
+  writePyFloat(out, record.timestamp);
+  out.byte(SPACE);
+  out.text(record.src);
+  out.byte(COLON);
+  writePort(out, t.sport);
+  out.text('->');
+  out.text(record.dst);
+  out.byte(COLON);
+  writePort(out, t.dport);
+  out.byte(SPACE);
+  writeCommand(out, record.command, record.pv);
+}
+const SPACE = 0x20;
+const COLON = 0x3a;
+
+function writePort(out: TextBuffer, port: unknown): void {
+  if (typeof port === 'number' && Number.isSafeInteger(port)) out.int(port);
+  else out.text(typeof port === 'number' ? pyNumber(port) : pyStr(port));
 }
 
 function validTokensText(): string {
