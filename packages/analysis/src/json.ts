@@ -42,11 +42,12 @@ export function recordToPlain(record: unknown): unknown {
 const PACKET_KEYS = ['frame', 'timestamp', 'interfaceId', 'src', 'dst', 'ethernet', 'ip', 'transport'] as const;
 
 /**
- * The packet fields of the last record written and their text (`{"frame":...,"transport":{...}`). The
- * packet layer makes the ethernet, ip and transport objects once per packet and never changes them, so
- * the same objects with the same frame and timestamp give the same text.
+ * The packet fields of the last record written, and their text once a second record of the same packet
+ * asked for it (`{"frame":...,"transport":{...}`). The packet layer makes the ethernet, ip and transport
+ * objects once per packet and never changes them, so the same objects with the same frame and timestamp
+ * give the same text.
  */
-const packet = { values: new Array<unknown>(PACKET_KEYS.length).fill(undefined), text: '' };
+const packet = { values: new Array<unknown>(PACKET_KEYS.length).fill(undefined), text: null as string | null };
 
 /**
  * `record` as JSON, or undefined when it does not start with the packet fields in order (the caller then
@@ -54,39 +55,40 @@ const packet = { values: new Array<unknown>(PACKET_KEYS.length).fill(undefined),
  */
 function recordText(record: Record<string, unknown>): string | undefined {
   const cached = packet.values;
-  let out = '';
   let i = 0;
   let same = true;
   for (const key in record) {
-    const value = record[key];
-    if (i < PACKET_KEYS.length) {
-      if (key !== PACKET_KEYS[i]) return undefined;
-      if (value !== cached[i]) same = false;
-      i++;
-      continue;
-    }
-    if (i === PACKET_KEYS.length) {
-      out = same ? packet.text : packetText(record);
-      i++;
-    }
-    const text = valueText(key, value);
+    if (key !== PACKET_KEYS[i]) return undefined;
+    if (record[key] !== cached[i]) same = false;
+    if (++i === PACKET_KEYS.length) break;
+  }
+  if (i < PACKET_KEYS.length) return undefined;
+  if (!same) {
+    for (let k = 0; k < PACKET_KEYS.length; k++) cached[k] = record[PACKET_KEYS[k]];
+    packet.text = null;
+    // The first record of a packet (and every record where nothing is shared, as after a structured
+    // clone): one native call when nothing needs converting, as fast as before the cache.
+    if (!needsConversion(record, 0)) return JSON.stringify(record);
+  }
+  let out = (packet.text ??= packetText(record));
+  i = 0;
+  for (const key in record) {
+    if (i++ < PACKET_KEYS.length) continue;
+    const text = valueText(key, record[key]);
     if (text !== undefined) out += out.length === 1 ? keyText(key).slice(1) + text : keyText(key) + text;
   }
-  if (i === PACKET_KEYS.length) out = same ? packet.text : packetText(record);
-  return i < PACKET_KEYS.length ? undefined : out + '}';
+  return out + '}';
 }
 
-/** Writes and caches the packet fields of `record` (all present: checked by the caller). */
+/** The text of the packet fields of `record` (all present: checked by the caller). */
 function packetText(record: Record<string, unknown>): string {
   let out = '{';
   for (let i = 0; i < PACKET_KEYS.length; i++) {
     const key = PACKET_KEYS[i];
     const value = record[key];
-    packet.values[i] = value;
     const text = valueText(key, value);
     if (text !== undefined) out += out.length === 1 ? keyText(key).slice(1) + text : keyText(key) + text;
   }
-  packet.text = out;
   return out;
 }
 
