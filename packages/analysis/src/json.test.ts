@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
 import { bytesToHex, recordToJSON, recordToPlain } from './json.js';
 
 describe('recordToJSON', () => {
@@ -65,5 +66,65 @@ describe('recordToJSON with typed arrays', () => {
     expect(recordToJSON({ data: new Float32Array([0.5]), n: Number.POSITIVE_INFINITY })).toBe(
       '{"data":[0.5],"n":null}',
     );
+  });
+});
+
+describe('recordToJSON on decoded records', () => {
+  const fixture = new URL('../../decoder/fixtures/libca-sim.pcap', import.meta.url);
+
+  it('writes every record of a capture exactly as JSON.stringify would, packet parts shared or not', async () => {
+    const { shark } = await import('@ca-shark/decoder');
+    let records = 0;
+    let sharedPackets = 0;
+    let previous: { ip: unknown } | null = null;
+    for await (const record of shark(fileURLToPath(fixture))) {
+      records++;
+      if (previous !== null && previous.ip === record.ip) sharedPackets++;
+      previous = record;
+      const data = record.command.name === 'Malformed' ? undefined : (record.command as { data?: unknown }).data;
+      // The reference: the record itself, with a waveform as the plain array it stands for.
+      const reference = ArrayBuffer.isView(data)
+        ? { ...record, command: { ...record.command, data: Array.from(data as Float64Array) } }
+        : record;
+      expect(recordToJSON(record)).toBe(JSON.stringify(reference));
+    }
+    expect(records).toBeGreaterThan(50);
+    // The cache of packet parts was exercised (several messages in one packet).
+    expect(sharedPackets).toBeGreaterThan(0);
+  });
+
+  it('writes the packet parts again when the same objects come with another frame', () => {
+    const ip = { version: 4, ttl: 64 };
+    const record = (frame: number) => ({
+      frame,
+      timestamp: 1.5,
+      interfaceId: 0,
+      src: 'a',
+      dst: 'b',
+      ethernet: { type: 'ethernet' },
+      ip,
+      transport: { protocol: 'udp', sport: 1, dport: 2 },
+      command: { name: 'EventsOnRequest', id: 9 },
+      pv: null,
+      size: 16,
+    });
+    expect(JSON.parse(recordToJSON(record(1)))).toMatchObject({ frame: 1, ip: { ttl: 64 } });
+    ip.ttl = 3;
+    expect(JSON.parse(recordToJSON(record(2)))).toMatchObject({ frame: 2, ip: { ttl: 3 } });
+  });
+
+  it('writes records in any key order, with and without the packet fields', () => {
+    const a = { command: { name: 'X' }, frame: 1, timestamp: 2.5 };
+    expect(recordToJSON(a)).toBe(JSON.stringify(a));
+    const b = { frame: 1, timestamp: 2.5, interfaceId: 0, src: 's', dst: 'd', ethernet: {}, ip: {}, transport: {} };
+    expect(recordToJSON(b)).toBe(JSON.stringify(b));
+    const c = { ...b, src: 'quote " and \u2028 and \ud800', x: [1, 'two', null, undefined, () => 1] };
+    expect(recordToJSON(c)).toBe(JSON.stringify(c));
+  });
+
+  it('writes waveforms of alternating lengths and types from its reused arrays', () => {
+    for (const data of [new Float64Array([0.1, 2]), new Int16Array([1, 2, 3]), new Float64Array([1e21, -0, NaN])]) {
+      expect(recordToJSON({ command: { data } })).toBe(JSON.stringify({ command: { data: Array.from(data) } }));
+    }
   });
 });

@@ -174,11 +174,17 @@ export class StatsCollector {
     if (this.last === null || r.timestamp > this.last) this.last = r.timestamp;
     this.commandCounts.set(name, (this.commandCounts.get(name) ?? 0) + 1);
 
-    const srcEp = `${r.src}:${r.transport.sport}`;
-    const dstEp = `${r.dst}:${r.transport.dport}`;
-    const isResponse = r.role === 'response' || (r.role === undefined && name.endsWith('Response'));
-    const client = r.client ?? (isResponse ? dstEp : srcEp);
-    const server = r.server ?? (isResponse ? srcEp : dstEp);
+    // The endpoints are made from the addresses only when the decoder did not name them (rarely): two
+    // strings per record were a third of this method's time.
+    let client = r.client;
+    let server = r.server;
+    if (client == null || server == null) {
+      const srcEp = `${r.src}:${r.transport.sport}`;
+      const dstEp = `${r.dst}:${r.transport.dport}`;
+      const isResponse = r.role === 'response' || (r.role === undefined && name.endsWith('Response'));
+      client ??= isResponse ? dstEp : srcEp;
+      server ??= isResponse ? srcEp : dstEp;
+    }
 
     // The decoder's latency; for a channel creation the pending request gives one when the decoder did not.
     let dt = typeof r.latency === 'number' && Number.isFinite(r.latency) ? r.latency : null;
