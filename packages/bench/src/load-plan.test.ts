@@ -14,6 +14,8 @@ import {
   parseTcpreplay,
   planStep,
   procCpuSeconds,
+  procStatTicks,
+  threadCores,
   renderLoadTable,
   statsCounters,
   statsDelta,
@@ -287,7 +289,20 @@ describe('the load table', () => {
       '1.20',
     ]);
     expect(cells[15]).toBe('3 (8)');
-    expect(cells[16]).toBe('9 passes');
+    expect(cells.at(-1)).toBe('9 passes');
+    // Thread, machine and decoder figures stay empty for a step that did not measure them.
+    expect(cells.slice(16, 19)).toEqual(['', '', '']);
+  });
+
+  it('shows the daemon threads, the machine and the decoder’s own lag and stream share', () => {
+    const cells = loadCells(
+      result({
+        cores: { main: 0.31, worker: 0.72, machine: 1.96, chromium: 0.42, bench: 0.25 },
+        decoder: { lagMaxMs: 1234, shareMin: 0.0625 },
+      }),
+    );
+    expect(cells.slice(16, 19)).toEqual(['0.31 / 0.72', '1.96 / 0.42 / 0.25', '1,234 (0.063)']);
+    expect(loadCells(result({ decoder: { lagMaxMs: 12, shareMin: NaN } }))[18]).toBe('12');
   });
 
   it('flags more messages than offered (traffic from elsewhere), and shows the clients’ figures', () => {
@@ -311,7 +326,7 @@ describe('the load table', () => {
     );
     expect(cells[5]).toContain('(more than offered: other traffic?)');
     expect(cells.slice(11, 15)).toEqual(['500,000 (50.0 %), 1,000,000/500,000', '3 (180)', '2.3 / 0.5', '95']);
-    expect(cells[16]).toBe('9 passes; page sampling 50.0 %; page says lag ≤ 2.1 s; 2 health polls unanswered');
+    expect(cells.at(-1)).toBe('9 passes; page sampling 50.0 %; page says lag ≤ 2.1 s; 2 health polls unanswered');
   });
 
   it('does not call one Malformed record more than offered traffic from elsewhere', () => {
@@ -367,5 +382,27 @@ describe('hotFunctions', () => {
     ]);
     expect(hot.busyShare).toBeCloseTo(0.6, 6);
     expect(hotFunctions(profile, 1).functions).toHaveLength(1);
+  });
+});
+
+describe('procStatTicks and threadCores', () => {
+  it('reads busy and total ticks of all CPUs from /proc/stat', () => {
+    const stat = 'cpu  100 5 50 800 20 3 2 10 0 0\ncpu0 50 2 25 400 10 1 1 5 0 0\n';
+    expect(procStatTicks(stat)).toEqual({ busy: 170, total: 990 });
+  });
+
+  it('tells the main thread (tid = pid) from the busiest other thread', () => {
+    const before = new Map([
+      [100, 1.0],
+      [101, 0.2],
+      [107, 3.0],
+    ]);
+    const after = new Map([
+      [100, 1.5],
+      [101, 0.3],
+      [107, 4.25],
+      [110, 0.5],
+    ]);
+    expect(threadCores(100, before, after)).toEqual({ main: 0.5, worker: 1.25 });
   });
 });

@@ -171,6 +171,34 @@ export function procCpuSeconds(statText: string, ticksPerSecond = 100): number {
   return (utime + stime) / ticksPerSecond;
 }
 
+/** Busy and total CPU time (clock ticks) of all CPUs, from the first line of `/proc/stat`. */
+export function procStatTicks(statText: string): { busy: number; total: number } {
+  const fields = (statText.split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is already inside user and nice).
+  const total = fields.slice(0, 8).reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
+  const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+  return { busy: total - idle, total };
+}
+
+/**
+ * The main thread's and the busiest other thread's (the decoding worker's) CPU seconds between two readings
+ * of a process's threads (tid → CPU seconds); the main thread is the one whose tid is the process id.
+ */
+export function threadCores(
+  pid: number,
+  before: ReadonlyMap<number, number>,
+  after: ReadonlyMap<number, number>,
+): { main: number; worker: number } {
+  let main = NaN;
+  let worker = NaN;
+  for (const [tid, cpu] of after) {
+    const d = cpu - (before.get(tid) ?? 0);
+    if (tid === pid) main = d;
+    else if (!(d <= worker)) worker = d;
+  }
+  return { main, worker };
+}
+
 /** What the WebSocket client read during a step. */
 export interface WsCounts {
   frames: number;
@@ -329,6 +357,14 @@ export interface StepResult {
   drainS: number;
   /** Daemon CPU (all threads) over the step, in cores (CPU s ÷ wall s). */
   daemonCores: number;
+  /**
+   * The same for the daemon's main thread and its decoding worker, the whole machine (every process, other
+   * users' included), Chromium (all its processes) and the bench itself (its WebSocket client); NaN when
+   * not measured.
+   */
+  cores?: { main: number; worker: number; machine: number; chromium: number; bench: number };
+  /** The daemon's own figures polled during the step: largest decoder lag (ms), least stream share. */
+  decoder?: { lagMaxMs: number; shareMin: number };
   health: HealthFigures;
   ws?: WsCounts;
   page?: PageFigures;
@@ -354,6 +390,9 @@ export const LOAD_HEADERS = [
   'Live lag max/end s',
   'timer late max ms',
   '/api/health p99 (max) ms',
+  'main / worker cores',
+  'machine / chromium / bench cores',
+  'decoder lag max ms (stream share min)',
   'notes',
 ] as const;
 
@@ -402,6 +441,14 @@ export function loadCells(r: StepResult): string[] {
     p === undefined ? '' : `${fixed(p.lagMaxS, 1)} / ${fixed(p.lagEndS, 1)}`,
     p === undefined ? '' : thousands(p.timerLateMaxMs),
     `${fixed(r.health.p99Ms, 0)} (${fixed(r.health.maxMs, 0)})`,
+    r.cores === undefined ? '' : `${fixed(r.cores.main, 2)} / ${fixed(r.cores.worker, 2)}`,
+    r.cores === undefined
+      ? ''
+      : `${fixed(r.cores.machine, 2)} / ${fixed(r.cores.chromium, 2)} / ${fixed(r.cores.bench, 2)}`,
+    r.decoder === undefined
+      ? ''
+      : `${thousands(r.decoder.lagMaxMs)}` +
+        (Number.isFinite(r.decoder.shareMin) ? ` (${fixed(r.decoder.shareMin, 3)})` : ''),
     notes.filter(Boolean).join('; '),
   ];
 }

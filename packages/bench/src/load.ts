@@ -7,14 +7,14 @@
  * how fast `/api/health` answered.
  *
  *   node dist/load.js [--quick] [--mbps 25,50,...] [--multipliers 1,5,20] [--seconds 12] [--size-mb 40]
- *                     [--clients none,page] [--capture FILE] [--profile]
+ *                     [--clients none,page] [--capture FILE] [--profile] [--profile-dir DIR]
  *
  * The capture's CA ports are rewritten (tcprewrite) to ports free at the time, and the daemon captures only
  * those (`-f "port A or port B"`): other engineers' CA traffic on `lo` stays out of the counts, and the
  * replayed searches reach nobody's IOC.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,10 +32,12 @@ import {
   parseTcpreplay,
   planStep,
   procCpuSeconds,
+  procStatTicks,
   renderLoadTable,
   statsCounters,
   statsDelta,
   stepLabel,
+  threadCores,
 } from './load-plan.js';
 import type { CpuProfile, ReplayFile, StatsCounters, Step, StepPlan, StepResult } from './load-plan.js';
 import { browserBlocker, connectWs, launchBrowser, openDashboard, readProbe } from './load-page.js';
@@ -91,6 +93,8 @@ interface Options {
   clients: ('none' | 'page')[];
   capture?: string;
   profile: boolean;
+  /** Where the profiles are also written as `.cpuprofile` files (Chrome DevTools opens them). */
+  profileDir?: string;
 }
 
 function options(): Options {
@@ -104,6 +108,7 @@ function options(): Options {
       clients: { type: 'string', default: 'none,page' },
       capture: { type: 'string' },
       profile: { type: 'boolean', default: false },
+      'profile-dir': { type: 'string' },
     },
   });
   const quick = values.quick === true;
@@ -123,7 +128,10 @@ function options(): Options {
     sizeMb,
     clients: clients as Options['clients'],
     capture: values.capture,
-    profile: values.profile === true,
+    profile: values.profile === true || values['profile-dir'] !== undefined,
+    ...(values['profile-dir'] !== undefined
+      ? { profileDir: resolve(process.env.INIT_CWD ?? process.cwd(), values['profile-dir']) }
+      : {}),
   };
 }
 
@@ -302,6 +310,91 @@ function cpuSeconds(pid: number): number {
   }
 }
 
+/** CPU seconds of each thread of `pid` (tid → seconds); empty when it is gone. */
+function threadsCpu(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`))
+      out.set(Number(tid), procCpuSeconds(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')));
+  } catch {
+    // gone
+  }
+  return out;
+}
+
+/** Busy CPU seconds of the whole machine so far. */
+function machineCpu(): { busy: number; total: number } {
+  try {
+    const t = procStatTicks(readFileSync('/proc/stat', 'utf8'));
+    return { busy: t.busy / 100, total: t.total / 100 };
+  } catch {
+    return { busy: NaN, total: NaN };
+  }
+}
+
+/** CPU seconds of this process's Chromium (every process below this one whose name starts with "chrom"). */
+function chromiumCpu(): number {
+  const parents = new Map<number, number>();
+  const cpu = new Map<number, number>();
+  const names = new Map<number, string>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const pid = Number(entry);
+      names.set(pid, stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')));
+      parents.set(pid, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+      cpu.set(pid, procCpuSeconds(stat));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  let sum = 0;
+  for (const [pid, name] of names) {
+    if (!name.startsWith('chrom')) continue;
+    for (let p = parents.get(pid); p !== undefined && p > 1; p = parents.get(p))
+      if (p === process.pid) {
+        sum += cpu.get(pid) ?? 0;
+        break;
+      }
+  }
+  return sum;
+}
+
+/** CPU seconds of this process (the bench: its WebSocket client, page driving and polls). */
+function benchCpu(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+/**
+ * Polls `/api/stats` every {@link STATS_POLL_MS} until stopped, for the decoder's own lag and stream share
+ * (daemons that report them).
+ */
+function pollDecoder(base: string): { stop: () => { lagMaxMs: number; shareMin: number } } {
+  let lagMaxMs = NaN;
+  let shareMin = NaN;
+  const timer = setInterval(() => {
+    fetch(`${base}/api/stats`, { signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) })
+      .then((res) => res.json() as Promise<{ decoderLagMs?: unknown; streamShare?: unknown }>)
+      .then(
+        (body) => {
+          if (typeof body.decoderLagMs === 'number')
+            lagMaxMs = Number.isNaN(lagMaxMs) ? body.decoderLagMs : Math.max(lagMaxMs, body.decoderLagMs);
+          if (typeof body.streamShare === 'number')
+            shareMin = Number.isNaN(shareMin) ? body.streamShare : Math.min(shareMin, body.streamShare);
+        },
+        () => undefined,
+      );
+  }, STATS_POLL_MS);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return { lagMaxMs, shareMin };
+    },
+  };
+}
+
 /** Polls `/api/health` every {@link HEALTH_POLL_MS} (whether or not the last poll answered) until stopped. */
 function pollHealth(base: string): { stop: () => Promise<number[]> } {
   const latencies: number[] = [];
@@ -357,8 +450,13 @@ async function runStep(
     }
     ws?.reset();
     const cpu0 = cpuSeconds(daemon.pid);
+    const threads0 = threadsCpu(daemon.pid);
+    const machine0 = machineCpu();
+    const chromium0 = browser === undefined ? 0 : chromiumCpu();
+    const bench0 = benchCpu();
     const t0 = Date.now();
     const health = pollHealth(daemon.base);
+    const decoder = pollDecoder(daemon.base);
     const replayed = await run(['tcpreplay', '-i', 'lo', ...plan.args, prepared.file]);
     const t1 = Date.now();
     const replay = parseTcpreplay(replayed.output);
@@ -385,7 +483,13 @@ async function runStep(
     }
     if (Number.isNaN(drainS)) notes.push(`still decoding ${MAX_DRAIN_MS / 1000} s after the replay`);
     const cpu1 = cpuSeconds(daemon.pid);
+    const threads = threadCores(daemon.pid, threads0, threadsCpu(daemon.pid));
+    const machine1 = machineCpu();
+    const chromium1 = browser === undefined ? 0 : chromiumCpu();
+    const bench1 = benchCpu();
     const t2 = Date.now();
+    const wallS = (t2 - t0) / 1000;
+    const decoderFigures = decoder.stop();
     const latencies = await health.stop();
     if (profiling !== undefined) for (const [name, p] of await profiling.stop()) profiles?.set(name, p);
     const final = await stats(daemon.base);
@@ -411,7 +515,16 @@ async function runStep(
       replay,
       delta: statsDelta(before, after),
       drainS,
-      daemonCores: (cpu1 - cpu0) / ((t2 - t0) / 1000),
+      daemonCores: (cpu1 - cpu0) / wallS,
+      cores: {
+        main: threads.main / wallS,
+        worker: threads.worker / wallS,
+        // All CPUs' busy time over the step's wall time: how many of the machine's cores were in use.
+        machine: ((machine1.busy - machine0.busy) / (machine1.total - machine0.total)) * availableParallelism(),
+        chromium: browser === undefined ? NaN : (chromium1 - chromium0) / wallS,
+        bench: (bench1 - bench0) / wallS,
+      },
+      decoder: decoderFigures,
       health: healthFigures(latencies),
       ws: wsAtLast,
       page: figures,
@@ -426,17 +539,30 @@ async function runStep(
   }
 }
 
-/** Profiles the daemon's threads over one step and prints each thread's hottest functions. */
-async function profileStep(prepared: Prepared, plan: StepPlan): Promise<void> {
-  log(`profiling ca-sharkd at ${stepLabel(plan.step)} (no client) ...`);
+/**
+ * Profiles the daemon's threads over one step (with the page and WebSocket client when `browser` is given)
+ * and prints each thread's hottest functions.
+ */
+async function profileStep(prepared: Prepared, plan: StepPlan, browser?: Browser, dir?: string): Promise<void> {
+  const who = browser === undefined ? 'no client' : 'page + WS client';
+  log(`profiling ca-sharkd at ${stepLabel(plan.step)} (${who}) ...`);
   const profiles = new Map<string, CpuProfile>();
-  const result = await runStep(prepared, plan, undefined, profiles);
+  const result = await runStep(prepared, plan, browser, profiles);
   process.stdout.write(
-    `\n### Profile of ca-sharkd at ${stepLabel(plan.step)}, no client (V8 sampling profiler over the step; self time)\n` +
+    `\n### Profile of ca-sharkd at ${stepLabel(plan.step)}, ${who} (V8 sampling profiler over the step; self time)\n` +
       `${renderLoadTable([result])}\n`,
   );
   if (profiles.size === 0) process.stdout.write('no profile (the inspector did not answer)\n');
   for (const [thread, profile] of profiles) {
+    if (dir !== undefined) {
+      mkdirSync(dir, { recursive: true });
+      const file = join(
+        dir,
+        `${browser === undefined ? 'none' : 'page'}-${thread.replace(/[^\w.-]+/g, '_')}.cpuprofile`,
+      );
+      writeFileSync(file, JSON.stringify(profile));
+      log(`wrote ${file}`);
+    }
     const hot = hotFunctions(profile, HOT_FUNCTIONS);
     process.stdout.write(`\n${thread}: busy ${(100 * hot.busyShare).toFixed(0)} % of the step\n`);
     for (const fn of hot.functions)
@@ -501,8 +627,13 @@ async function main(): Promise<number> {
         : `no client: first step that breaks: ${stepLabel(broke.result.plan.step)} (${broke.why}).\n`,
     );
     if (opts.profile) {
-      const plan = broke?.result.plan ?? plans.at(-1);
-      if (plan !== undefined) await profileStep(prepared, plan);
+      // Each client mode at its first step that breaks (the last step when none does).
+      for (const mode of clients) {
+        const own = results.filter((r) => r.clients === (mode === 'none' ? 'none' : 'page+ws'));
+        const plan = firstBreak(own)?.result.plan ?? plans.at(-1);
+        if (plan !== undefined)
+          await profileStep(prepared, plan, mode === 'page' ? browser : undefined, opts.profileDir);
+      }
     }
     return 0;
   } catch (err) {

@@ -16,7 +16,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { type CaRecord, DEFAULT_REPEATER_PORT, DEFAULT_SERVER_PORT } from '@ca-shark/decoder';
-import type { ValueFormat } from '@ca-shark/analysis/summary';
+import { type ValueFormat, summarizeFields } from '@ca-shark/analysis/summary';
 import type { AlertNotice } from './alerts/alerts.js';
 import { Engine, type WireRecord, fullRecordJSON, toWire } from './engine.js';
 import { unpackFrames } from './frame-batch.js';
@@ -30,6 +30,8 @@ import { DEFAULT_REPORT_LIMIT } from './report-cut.js';
 import type { CaptureCounters, SourceDescription } from './sources/types.js';
 import { SliceRunner } from './slices.js';
 import { BatchSampler } from './subscriptions.js';
+import { StreamGovernor } from './stream-governor.js';
+import { isPullSource } from './sources/types.js';
 import { ViewPublisher } from './views-publisher.js';
 import { RecordHistory } from './history.js';
 import type { FromWorker, ToWorker } from './worker-protocol.js';
@@ -63,6 +65,10 @@ let batch: CaRecord[] = [];
 let batchIds: number[] = [];
 /** The channel's display format of each record in `batch` (precision, units, enum strings), if known. */
 let batchDisplays: (ValueFormat | undefined)[] = [];
+/** The summary line of each record in `batch` when history already made it (else made when streamed). */
+let batchSummaries: (string | undefined)[] = [];
+/** Whether history holds records (then every record's summary is made once, for both). */
+let holdsHistory = false;
 /** When the batch being built started (ms): each stream keeps its rate's share of that time. */
 let batchStart = performance.now();
 /** Daemon-wide record sequence: the id of the latest record decoded. */
@@ -70,6 +76,12 @@ let sequence = 0;
 /** The latest streamed and sent records, for `GET /api/record/:id` (bounds from the `init` message). */
 let ring = new StreamedRecords<CaRecord>(estimateRecordBytes);
 const sampler = new BatchSampler();
+/**
+ * Live capture: the streams give way while decoding falls behind (a file or stdin waits for the decoder
+ * instead, so its streams are never thinned for it).
+ */
+const governor = new StreamGovernor();
+let governed = false;
 let batchBytes = 0;
 let lastFlush = 0;
 let lastStats = 0;
@@ -122,7 +134,7 @@ function flush(): void {
   const seconds = (now - batchStart) / 1000;
   batchStart = now;
   if (batch.length === 0) return;
-  const { picked, matches, matched } = sampler.take(seconds);
+  const { picked, matches, matched } = sampler.take(seconds, governor.share);
   // Serialised only now, and only the records some stream keeps.
   const items: WireRecord[] = new Array<WireRecord>(picked.length);
   for (let i = 0; i < picked.length; i++) {
@@ -130,11 +142,13 @@ function flush(): void {
     const id = batchIds[picked[i]];
     ring.streamed(id, record);
     // A central's record carries the sensor it came from (NatsWorkerSide's decorate).
-    items[i] = toWire(record, id, batchDisplays[picked[i]], (record as CaRecord & { sensor?: string }).sensor);
+    const sensor = (record as CaRecord & { sensor?: string }).sensor;
+    items[i] = toWire(record, id, batchDisplays[picked[i]], sensor, batchSummaries[picked[i]]);
   }
   batch = [];
   batchIds = [];
   batchDisplays = [];
+  batchSummaries = [];
   const buffers: ArrayBuffer[] = [];
   for (const indexes of matches.values()) buffers.push(indexes.buffer as ArrayBuffer);
   post({ type: 'records', items, matches, matched }, buffers);
@@ -144,7 +158,8 @@ function sendStats(): void {
   lastStats = performance.now();
   if (engine === undefined) return;
   const linktype = engine.source().linktype;
-  post({ type: 'stats', stats: engine.stats(), eof: engine.eof, ...(linktype !== undefined ? { linktype } : {}) });
+  const stats = { ...engine.stats(), streamShare: governor.share };
+  post({ type: 'stats', stats, eof: engine.eof, ...(linktype !== undefined ? { linktype } : {}) });
 }
 
 /** Runs history scans a slice at a time, yielding to frame batches between slices. */
@@ -215,10 +230,12 @@ port.on('message', (message: ToWorker) => {
   switch (message.type) {
     case 'init': {
       description = message.description;
+      governed = !isPullSource(description);
       const logger = createLogger(message.logLevel, message.tty).child({ thread: 'decoder' });
       log = logger;
       ring = new StreamedRecords<CaRecord>(estimateRecordBytes, message.recordRing);
       history = new RecordHistory({ bounds: message.history ?? {} });
+      holdsHistory = history.held.bounds.maxRecords > 0;
       const ringBytes = message.packetRing ?? DEFAULT_PACKET_RING_BYTES;
       packetRing = ringBytes > 0 ? new PacketRing(ringBytes) : undefined;
       snaplen = message.snaplen ?? 0;
@@ -246,12 +263,15 @@ port.on('message', (message: ToWorker) => {
           // A sensor publishes every record, whatever its clients sample.
           nats?.record(record);
           const id = ++sequence;
-          history.add(id, record);
+          // One summary for both the held record and the streamed one, formatted as the live row shows it.
+          const summary = holdsHistory ? summarizeFields(record.command, undefined, channel) : undefined;
+          history.add(id, record, summary);
           // Matched against the streams the worker has now: a change applies from the next record on.
           if (sampler.size === 0 || !sampler.offer(record, batch.length)) return;
           batch.push(record);
           batchIds.push(id);
           batchDisplays.push(channel);
+          batchSummaries.push(summary);
           if (batch.length >= FLUSH_RECORDS) flush();
         },
       });
@@ -269,6 +289,10 @@ port.on('message', (message: ToWorker) => {
     case 'frames': {
       const e = engine;
       if (e === undefined) return;
+      if (governed) {
+        const now = Date.now();
+        governor.observe(now - message.postedAt, now);
+      }
       unpackFrames(message.buffer, message.length, (linktype, timestamp, bytes, origlen) => {
         try {
           e.frame(linktype, timestamp, bytes, origlen);

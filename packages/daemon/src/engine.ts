@@ -70,9 +70,17 @@ export type WireRecord = string;
  * The {@link WireRecord} of a decoded record: the compact form a live row shows (endpoints, command, PV,
  * one-line summary, latency, status), under the daemon-wide sequence number `id`. The full record is
  * {@link fullRecordJSON}, served on demand. `channel` formats the value as its channel's display settings say;
- * `sensor` names the sensor a central got the record from.
+ * `sensor` names the sensor a central got the record from. `summary` is the record's {@link summarizeFields}
+ * line with that `channel` when the caller made it already: the worker's history makes it for every record,
+ * and making it again was half the cost of serialising a streamed record.
  */
-export function toWire(record: CaRecord, id: number, channel?: ValueFormat, sensor?: string): WireRecord {
+export function toWire(
+  record: CaRecord,
+  id: number,
+  channel?: ValueFormat,
+  sensor?: string,
+  summary: string = summarizeFields(record.command, undefined, channel),
+): WireRecord {
   const command = record.command;
   const transport = record.transport;
   const live: LiveRecord = {
@@ -84,7 +92,7 @@ export function toWire(record: CaRecord, id: number, channel?: ValueFormat, sens
     proto: transport.protocol,
     cmd: command.name,
     pv: record.pv,
-    summary: summarizeFields(command, undefined, channel),
+    summary,
     latency: record.latency ?? null,
     status: failureStatus(command),
     error: isFailure(record),

@@ -86,9 +86,9 @@ export class RecordHistory {
     this.charts = new ChartHistory(options.tiers);
   }
 
-  /** Takes one decoded record under its daemon-wide id. */
-  add(id: number, record: CaRecord): void {
-    this.held.add(id, record);
+  /** Takes one decoded record under its daemon-wide id (`summary`: its live row's, when already made). */
+  add(id: number, record: CaRecord, summary?: string): void {
+    this.held.add(id, record, summary);
     this.charts.add(record);
   }
 

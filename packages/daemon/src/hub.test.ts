@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { evenPicks } from './history.js';
-import { Hub, type HubSocket, MAX_CLIENT_RATE, MIN_CLIENT_RATE, type SubscriptionMatcher } from './hub.js';
+import {
+  Hub,
+  type HubSocket,
+  MAX_CLIENT_RATE,
+  MIN_CLIENT_RATE,
+  type SubscriptionMatcher,
+  recordsFrame,
+} from './hub.js';
 import { EVERYTHING } from './subscriptions.js';
 
 /** A socket double that records frames and lets the test set its backlog. */
@@ -8,8 +15,10 @@ class FakeSocket implements HubSocket {
   bufferedAmount = 0;
   readyState = 1;
   frames: string[] = [];
-  send(data: string): void {
-    this.frames.push(data);
+  send(data: string | Buffer, options?: { binary: boolean }): void {
+    // Bytes are sent as a text frame: what a client reads is their UTF-8 text.
+    if (typeof data !== 'string' && options?.binary !== false) throw new Error('records must go as text frames');
+    this.frames.push(typeof data === 'string' ? data : data.toString('utf8'));
   }
   closedWith: number | undefined;
   close(code?: number): void {
@@ -566,5 +575,15 @@ describe('Hub with history', () => {
     const again = hub.awaitHistory(socket, 0);
     hub.remove(socket);
     expect(cancelled).toEqual([wait.request, again?.request]);
+  });
+});
+
+describe('recordsFrame', () => {
+  it('writes head, comma-separated records and tail as the UTF-8 of the joined text', () => {
+    const parts = ['{"a":1}', '{"s":"[3] 1, … 2 more …"}', '{"pv":"\u00e9t\u00e9"}'];
+    const frame = recordsFrame('{"records":[', parts, '],"n":3}');
+    expect(frame.toString('utf8')).toBe(`{"records":[${parts.join(',')}],"n":3}`);
+    expect(frame.length).toBe(Buffer.byteLength(`{"records":[${parts.join(',')}],"n":3}`));
+    expect(recordsFrame('[', [], ']').toString()).toBe('[]');
   });
 });

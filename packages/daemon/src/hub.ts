@@ -24,12 +24,38 @@ import { EvenSample } from './sampler.js';
 import { EVERYTHING } from './subscriptions.js';
 import type { WebSocketStatsView } from './views.js';
 
-/** The part of a `ws` WebSocket the hub uses (kept small so tests can pass a fake). */
+/**
+ * The part of a `ws` WebSocket the hub uses (kept small so tests can pass a fake). Records frames are
+ * handed over as UTF-8 bytes with `{ binary: false }`: they still go out as text frames.
+ */
 export interface HubSocket {
   readonly bufferedAmount: number;
   readonly readyState: number;
   send(data: string): void;
+  send(data: Buffer, options: { binary: boolean }): void;
   close(code?: number, reason?: string): void;
+}
+
+const TEXT_FRAME = { binary: false } as const;
+const COMMA = 0x2c;
+
+/**
+ * A records frame as UTF-8 bytes: `head`, the record texts separated by commas, `tail`, each written once
+ * into a buffer of the right size. Joining the texts and then letting `ws` measure and encode the joined
+ * string cost seven times as much (6.5 µs a record on the main thread, most of it at 20,000 records/s: a
+ * joined frame with one non-Latin-1 character, such as a waveform summary's "…", is a two-byte string).
+ */
+export function recordsFrame(head: string, parts: readonly string[], tail: string): Buffer {
+  let size = Buffer.byteLength(head) + Buffer.byteLength(tail) + Math.max(0, parts.length - 1);
+  for (const part of parts) size += Buffer.byteLength(part);
+  const out = Buffer.allocUnsafe(size);
+  let at = out.write(head, 0);
+  for (let i = 0; i < parts.length; i++) {
+    if (i > 0) out[at++] = COMMA;
+    at += out.write(parts[i], at);
+  }
+  out.write(tail, at);
+  return out;
 }
 
 /**
@@ -596,11 +622,15 @@ export class Hub<R, F = unknown> {
     const parts = client.take();
     this.options.onSent?.(parts);
     client.sampling = parts.length < matched;
-    this.send(
-      socket,
-      `{"type":"records","time":${now / 1000},"records":[${parts.join(',')}],"matched":${matched},` +
-        `"sent":${parts.length},"rate":{"matched":${round1(client.matchedRate.value)},` +
-        `"sent":${round1(client.sentRate.value)}},"sampling":${client.sampling}}`,
+    this.frames += 1;
+    socket.send(
+      recordsFrame(
+        `{"type":"records","time":${now / 1000},"records":[`,
+        parts,
+        `],"matched":${matched},"sent":${parts.length},"rate":{"matched":${round1(client.matchedRate.value)},` +
+          `"sent":${round1(client.sentRate.value)}},"sampling":${client.sampling}}`,
+      ),
+      TEXT_FRAME,
     );
   }
 

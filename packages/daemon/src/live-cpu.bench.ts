@@ -6,6 +6,7 @@
  * /proc/PID/task), and µs of CPU per message: figures that hold on a loaded machine, where wall time does not.
  *
  *   node --conditions=source --import tsx src/live-cpu.bench.ts [CAPTURE] [DAEMON_MAIN_JS] [--rates R1,R2]
+ *                                                                [--daemon-args '--history 0']
  *
  * Defaults: /tmp/caps/realistic.pcap, this tree's dist/main.js (pass another tree's to compare builds) and
  * rates 2000,20000 (`--rates ''` for no client). On a starved machine the daemon decodes far below the
@@ -23,6 +24,9 @@ const rates = (ratesAt >= 0 ? args.splice(ratesAt, 2)[1] : '2000,20000')
   .split(',')
   .filter((r) => r !== '')
   .map(Number);
+const extraAt = args.indexOf('--daemon-args');
+/** More options for the daemon, split at spaces (e.g. `--history 0` to compare without held records). */
+const extra = extraAt >= 0 ? (args.splice(extraAt, 2)[1] ?? '').split(' ').filter((a) => a !== '') : [];
 const capture = args[0] ?? '/tmp/caps/realistic.pcap';
 const daemon = args[1] ?? fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
@@ -55,9 +59,13 @@ function threadCpu(pid: number): { main: number; worker: number; all: number } {
 
 const port = await freePort();
 const url = `http://127.0.0.1:${port}`;
-const child = spawn(process.execPath, [daemon, '--stdin', '--listen', `127.0.0.1:${port}`, '--log-level', 'warn'], {
-  stdio: ['pipe', 'ignore', 'inherit'],
-});
+const child = spawn(
+  process.execPath,
+  [daemon, '--stdin', '--listen', `127.0.0.1:${port}`, '--log-level', 'warn', ...extra],
+  {
+    stdio: ['pipe', 'ignore', 'inherit'],
+  },
+);
 const pid = child.pid as number;
 for (let i = 0; ; i++) {
   try {

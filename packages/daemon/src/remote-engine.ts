@@ -72,6 +72,38 @@ export interface RemoteEngineOptions {
   downstreamRoom?: () => Promise<void> | undefined;
 }
 
+/**
+ * Frame batches handed to the worker and not yet decoded: cumulative bytes and post time of each, oldest
+ * first. The oldest one's age is how far decoding is behind capture.
+ */
+export class InFlightBatches {
+  private readonly ends: number[] = [];
+  private readonly times: number[] = [];
+  private head = 0;
+
+  /** A batch was posted at `at` (ms); `end` is the bytes posted so far, it included. */
+  push(end: number, at: number): void {
+    this.ends.push(end);
+    this.times.push(at);
+  }
+
+  /** The worker decoded every batch up to `bytes` (cumulative). */
+  decoded(bytes: number): void {
+    while (this.head < this.ends.length && this.ends[this.head] <= bytes) this.head += 1;
+    // Compacted now and then, not per batch: the queue is short and shifting it each time would be O(n).
+    if (this.head > 1024 || this.head === this.ends.length) {
+      this.ends.splice(0, this.head);
+      this.times.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+
+  /** Age (ms) at `now` of the oldest batch not yet decoded; 0 when none waits. */
+  lagMs(now: number): number {
+    return this.head < this.times.length ? Math.max(0, now - this.times[this.head]) : 0;
+  }
+}
+
 /** Distinct input errors kept for the exit message (a corrupt file can repeat one per frame). */
 const MAX_FAILURES = 20;
 /** How long one analysis report answers every `/api/report` request (ms). */
@@ -119,6 +151,8 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   private readonly failures: DaemonError[] = [];
   private decoderDropped = 0;
   private reportedDropped = 0;
+  /** Batches posted and not yet decoded, for the decoder's lag. */
+  private readonly inFlight = new InFlightBatches();
   /** The report is the costliest answer: computed at most once a second, whoever asks. */
   private readonly reports = new SharedResults(REPORT_MAX_AGE_MS, 64, Date.now, REPORT_STALE_MS);
   /** The latest snapshot the worker published (JSON text; see {@link RemoteEngine.snapshotText}). */
@@ -209,9 +243,11 @@ export class RemoteEngine implements DaemonModel, SourceSink {
         return;
       }
       this.postedBytes += length;
+      const postedAt = Date.now();
+      this.inFlight.push(this.postedBytes, postedAt);
       // A client that connected since the last timer tick must not miss the records of these frames.
       this.updateDemand();
-      this.post({ type: 'frames', buffer, length, frames }, [buffer]);
+      this.post({ type: 'frames', buffer, length, frames, postedAt }, [buffer]);
     });
     this.batchTimer = setInterval(() => {
       this.updateDemand();
@@ -251,6 +287,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
         break;
       case 'decoded':
         this.decodedBytes = m.batchBytes;
+        this.inFlight.decoded(m.batchBytes);
         if (this.roomWaiters.length > 0 && this.hasRoom()) this.releaseRoom();
         break;
       case 'stats':
@@ -526,6 +563,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     return {
       ...base,
       decoderDropped: this.decoderDropped,
+      decoderLagMs: this.inFlight.lagMs(Date.now()),
       capture: this.input.counters(),
       websocket: this.hub.view(),
     };

@@ -147,6 +147,30 @@ describe('BatchSampler (the decoding worker side)', () => {
     expect(next.pick.matched.get(EVERYTHING)).toBe(10_000);
   });
 
+  it('thins sampled streams to the share the decoder can spare, never an unlimited one, and counts every match', () => {
+    const m = new BatchSampler();
+    m.add(1, { pv: ['b:*'] });
+    m.setRates(1000, new Map());
+    const names = Array.from({ length: 10_000 }, (_, i) => `${i % 100 === 0 ? 'b' : 'a'}:${i}`);
+    // Spend the bucket's initial depth first: from then on a batch gets its time's share of the rate.
+    batchOf(m, names.map(search));
+    const full = batchOf(m, names.map(search), 0.1);
+    // 0.1 s x 1.5 x 1000/s = 150 records at the full rate.
+    expect(full.kept.get(EVERYTHING)).toHaveLength(150);
+    const thin = (() => {
+      const batch: number[] = [];
+      for (const r of names.map(search)) if (m.offer(r, batch.length)) batch.push(batch.length);
+      return m.take(0.1, 0.1);
+    })();
+    const everything = thin.matches.get(EVERYTHING) ?? new Uint32Array(0);
+    // A tenth of the rate: 15 records, the newest last; every match still counted.
+    expect(everything).toHaveLength(15);
+    expect(thin.picked[everything[everything.length - 1]]).toBe(9_999);
+    expect(thin.matched.get(EVERYTHING)).toBe(10_000);
+    // The unlimited stream (a subscription read without limit) keeps all of its 100.
+    expect(thin.matches.get(1)).toHaveLength(100);
+  });
+
   it('counts what paused clients would match but keeps none of it; rate 0 for everything removes that stream', () => {
     const m = new BatchSampler();
     m.add(1, { pv: ['a:*'] });

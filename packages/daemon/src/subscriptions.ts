@@ -164,10 +164,11 @@ export class BatchSampler {
 
   /**
    * Ends the batch, which covered `seconds` of wall time: each sampled stream keeps about its rate's share
-   * of it (at least its newest record). Returns which positions to send and, per stream, which of those it
-   * keeps and how many it matched.
+   * of it (at least its newest record), times `share` (0..1], the part of their rates the streams get while
+   * the decoder catches up (see stream-governor.ts; streams that keep every match are not thinned). Returns
+   * which positions to send and, per stream, which of those it keeps and how many it matched.
    */
-  take(seconds: number): BatchPick {
+  take(seconds: number, share = 1): BatchPick {
     const kept = new Map<number, number[] | Uint32Array>();
     const matched = new Map<number, number>();
     let union: number[] = [];
@@ -177,8 +178,8 @@ export class BatchSampler {
       c.matched = 0;
       let positions: number[] | Uint32Array;
       if (c.sample !== null) {
-        const depth = RATE_MARGIN * c.rate * BURST_SECONDS;
-        c.tokens = Math.min(depth, c.tokens + RATE_MARGIN * c.rate * seconds);
+        const rate = RATE_MARGIN * c.rate * share;
+        c.tokens = Math.min(rate * BURST_SECONDS, c.tokens + rate * seconds);
         positions = c.sample.take(c.tokens);
         c.tokens = Math.max(0, c.tokens - positions.length);
       } else {

@@ -29,6 +29,16 @@ export interface StatsView {
   decoderDropped: number;
   /** TCP flows not decoded because they were never recognised as CA (see `--ports`), and their bytes. */
   skippedFlows: { flows: number; bytes: number };
+  /**
+   * How long the oldest frame batch not yet decoded has waited (ms): how far decoding is behind capture
+   * (0 while it keeps up). Only from a daemon that decodes in a worker.
+   */
+  decoderLagMs?: number;
+  /**
+   * Share (0..1] of their asked-for rates the record streams get: below 1 while live decoding catches up,
+   * when clients are sent a thinner sample so that no frame is dropped (see stream-governor.ts).
+   */
+  streamShare?: number;
   capture: CaptureStatsView;
   websocket: WebSocketStatsView;
 }
@@ -319,6 +329,8 @@ export const statsSchema = {
     perCommand: { type: 'object', additionalProperties: int },
     malformed: int,
     decoderDropped: int,
+    decoderLagMs: num,
+    streamShare: num,
     capture: {
       type: 'object',
       required: ['received', 'dropped', 'ifDropped'],

@@ -48,8 +48,11 @@ export type ToWorker =
   | { type: 'alert'; alert: AlertInput }
   /** Central: one sensor's record batch to replay; answered by `replayed` with the same token. */
   | { type: 'replay'; sensor: string; buffer: ArrayBuffer; token: number; reset: boolean }
-  /** `frames` frames packed (frame-batch.ts) in the first `length` bytes of the transferred `buffer`. */
-  | { type: 'frames'; buffer: ArrayBuffer; length: number; frames: number }
+  /**
+   * `frames` frames packed (frame-batch.ts) in the first `length` bytes of the transferred `buffer`, posted
+   * at `postedAt` (Date.now()): how long it waited tells the worker whether it keeps up (stream-governor.ts).
+   */
+  | { type: 'frames'; buffer: ArrayBuffer; length: number; frames: number; postedAt: number }
   | { type: 'describe'; description: SourceDescription }
   | { type: 'poll'; capture: CaptureCounters; hub: { clients: number; dropped: number }; decoderDropped: number }
   | { type: 'end' }
