@@ -90,8 +90,9 @@ class HubTestSocket implements HubSocket {
   bufferedAmount = 0;
   readyState = 1;
   frames: string[] = [];
-  send(data: string): void {
-    this.frames.push(data);
+  send(data: string | Buffer): void {
+    // Records frames arrive as UTF-8 bytes sent as text frames, the others as strings.
+    this.frames.push(typeof data === 'string' ? data : data.toString('utf8'));
   }
   close(): void {
     this.readyState = 3;
