@@ -17,11 +17,17 @@ export type LineFormatter = (record: CaRecord) => string;
 export type LineWrite = (out: TextBuffer, record: CaRecord) => void;
 
 /**
- * The line writer of the print modes: the default line is written straight into the output buffer,
- * the other modes' strings are copied into it.
+ * The default line's writer (straight into the output buffer), or null for the other print modes, whose
+ * lines are strings ({@link lineFormatter}).
  */
+export function defaultLineWrite(options: CliOptions, colors: Palette): LineWrite | null {
+  return !options.json && options.format === null && colors.timestamp('') === '' ? writeDefaultLine : null;
+}
+
+/** Every print mode as a {@link LineWrite}: the other modes' strings are copied into the buffer. */
 export function lineWrite(options: CliOptions, colors: Palette): LineWrite {
-  if (!options.json && options.format === null && colors.timestamp('') === '') return writeDefaultLine;
+  const write = defaultLineWrite(options, colors);
+  if (write !== null) return write;
   const format = lineFormatter(options, colors);
   return (out, r) => out.text(format(r));
 }

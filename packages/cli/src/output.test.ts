@@ -43,3 +43,31 @@ describe('LineWriter', () => {
     expect(text()).toBe(`a\n${long}\nb\n`);
   });
 });
+
+describe('LineWriter block reuse', () => {
+  it('refills its block only once a synchronous stream has taken the bytes', async () => {
+    const chunks: Buffer[] = [];
+    // Copies on write and calls back at once, as a file or /dev/null does.
+    const syncStream = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        chunks.push(Buffer.from(chunk));
+        callback();
+      },
+    });
+    const out = new LineWriter(syncStream);
+    const lines = Array.from({ length: 3000 }, (_, i) => `line ${i} ` + 'x'.repeat(i % 200));
+    for (const l of lines) out.line(l);
+    await out.end();
+    expect(chunks.length).toBeGreaterThan(2);
+    expect(Buffer.concat(chunks).toString('utf8')).toBe(lines.join('\n') + '\n');
+  });
+
+  it('keeps every block a slow stream still holds', async () => {
+    const { stream, text } = sink();
+    const out = new LineWriter(stream);
+    const lines = Array.from({ length: 3000 }, (_, i) => `line ${i} ` + 'y'.repeat(i % 200));
+    for (const l of lines) out.line(l);
+    await out.end();
+    expect(text()).toBe(lines.join('\n') + '\n');
+  });
+});

@@ -15,8 +15,8 @@ const NEWLINE = 0x0a;
 const BLOCK_BYTES = 128 * 1024;
 /** ...which is written out once it holds this much. */
 const FLUSH_BYTES = 64 * 1024;
-/** Written blocks kept for reuse (more are only in flight when the reader is slow). */
-const SPARE_BLOCKS = 4;
+/** UTF-8 bytes per UTF-16 code unit at most: a line of n code units fits in 3n bytes. */
+const MAX_UTF8_PER_UNIT = 3;
 
 /**
  * Batches lines and writes them to a stream. Lines are encoded into large byte blocks as they come
@@ -25,8 +25,6 @@ const SPARE_BLOCKS = 4;
  */
 export class LineWriter {
   private block = new TextBuffer(BLOCK_BYTES);
-  /** Blocks whose bytes the stream has written, to fill again. */
-  private readonly spare: TextBuffer[] = [];
   private scheduled = false;
   private blocked = false;
   private closed = false;
@@ -36,6 +34,15 @@ export class LineWriter {
   /** Queue one line (a newline is added). */
   line(text: string): void {
     if (this.closed) return;
+    const worst = text.length * MAX_UTF8_PER_UNIT + 1;
+    if (this.block.length + worst > BLOCK_BYTES) {
+      this.flush();
+      if (worst > BLOCK_BYTES) {
+        // A line larger than a block (a JSON waveform, a long report line) goes out on its own.
+        this.write(Buffer.from(text + '\n', 'utf8'));
+        return;
+      }
+    }
     this.block.text(text);
     this.endLine();
   }
@@ -84,16 +91,16 @@ export class LineWriter {
   flush(): void {
     if (this.block.length === 0 || this.closed) return;
     const block = this.block;
-    // The stream holds on to the bytes until they are written: the block is reused only after that.
-    this.block = this.spare.pop() ?? new TextBuffer(BLOCK_BYTES);
-    this.write(block.bytes.subarray(0, block.length), () => {
-      block.length = 0;
-      if (this.spare.length < SPARE_BLOCKS && block.bytes.length === BLOCK_BYTES) this.spare.push(block);
-    });
+    this.write(block.bytes.subarray(0, block.length));
+    // A file or /dev/null takes the bytes at once (nothing left buffered in the stream): the block is
+    // refilled, so its memory is reused instead of a new block per write. Otherwise the stream holds
+    // on to the bytes until they are written, and a new block is started.
+    if (this.stream.writableLength === 0 && block.bytes.length === BLOCK_BYTES) block.length = 0;
+    else this.block = new TextBuffer(BLOCK_BYTES);
   }
 
-  private write(bytes: Buffer, written?: () => void): void {
-    if (!this.stream.write(bytes, written)) this.blocked = true;
+  private write(bytes: Buffer): void {
+    if (!this.stream.write(bytes)) this.blocked = true;
   }
 
   /** Resolves when the stream can take more (immediately unless a write reported back-pressure). */

@@ -29,7 +29,7 @@ import { HELP, parseCommandLine, UsageError, type CliOptions } from './args.js';
 import { palette, useColor } from './color.js';
 import { DamageReport } from './damage.js';
 import { LineWriter } from './output.js';
-import { Batcher, lineWrite, workerBatch } from './lines.js';
+import { Batcher, defaultLineWrite, lineFormatter, workerBatch } from './lines.js';
 import { renderStats } from './stats-text.js';
 import { SplitPrinter, useSplit } from './split.js';
 import { compileTemplate, TemplateError } from './template.js';
@@ -130,8 +130,12 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
   if (stats !== null) emit = (r) => stats.add(r);
   else if (analyzer !== null) emit = (r) => analyzer.add(r);
   else {
-    const write = lineWrite(options, colors);
-    emit = (r) => out.record(write, r);
+    const write = defaultLineWrite(options, colors);
+    if (write !== null) emit = (r) => out.record(write, r);
+    else {
+      const format = lineFormatter(options, colors);
+      emit = (r) => out.line(format(r));
+    }
   }
 
   let status = EXIT_OK;

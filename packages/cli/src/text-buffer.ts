@@ -12,6 +12,8 @@ const MINUS = 0x2d;
 const SHORT_TEXT = 48;
 /** Highest code unit written as one byte. */
 const ASCII_MAX = 0x7f;
+/** Texts longer than this have their UTF-8 length measured before they are copied. */
+const MEASURED_TEXT = 4096;
 /** UTF-8 bytes per UTF-16 code unit at most. */
 const MAX_UTF8_PER_UNIT = 3;
 
@@ -57,7 +59,8 @@ export class TextBuffer {
   }
 
   private utf8(s: string): void {
-    this.reserve(s.length * MAX_UTF8_PER_UNIT);
+    // A long text (a JSON line of a large waveform) is measured rather than reserved at its worst case.
+    this.reserve(s.length > MEASURED_TEXT ? Buffer.byteLength(s, 'utf8') : s.length * MAX_UTF8_PER_UNIT);
     this.length += this.bytes.write(s, this.length, 'utf8');
   }
 
