@@ -128,3 +128,12 @@ describe('recordToJSON on decoded records', () => {
     }
   });
 });
+
+describe('recordToJSON with long waveforms', () => {
+  it('writes a waveform longer than the reused arrays, twice, the same way', () => {
+    const data = Float64Array.from({ length: (1 << 16) + 3 }, (_, i) => i / 7);
+    const expected = JSON.stringify({ command: { data: Array.from(data) } });
+    expect(recordToJSON({ command: { data } })).toBe(expected);
+    expect(recordToJSON({ command: { data } })).toBe(expected);
+  });
+});

@@ -131,9 +131,7 @@ function valueText(key: string, value: unknown): string | undefined {
  */
 function isPlainObject(value: object): boolean {
   const proto: unknown = Object.getPrototypeOf(value);
-  return (
-    (proto === Object.prototype || proto === null) && typeof (value as { toJSON?: unknown }).toJSON !== 'function'
-  );
+  return (proto === Object.prototype || proto === null) && typeof (value as { toJSON?: unknown }).toJSON !== 'function';
 }
 
 function objectText(object: Record<string, unknown>): string {
@@ -163,14 +161,21 @@ function arrayText(items: readonly unknown[]): string {
 const scratch = new Map<number, number[]>();
 /** Waveform lengths kept in {@link scratch} (a capture has few distinct lengths). */
 const MAX_SCRATCH_LENGTHS = 8;
+/**
+ * Longer waveforms get an array of their own each time: kept, eight arrays of a 16 MB message's 2 M
+ * doubles would hold 128 MB for the rest of the run.
+ */
+const MAX_SCRATCH_ELEMENTS = 1 << 16;
 
 function numericArrayText(items: ArrayLike<number>): string {
   const n = items.length;
   let plain = scratch.get(n);
   if (plain === undefined) {
-    if (scratch.size >= MAX_SCRATCH_LENGTHS) scratch.clear();
     plain = new Array<number>(n).fill(0);
-    scratch.set(n, plain);
+    if (n <= MAX_SCRATCH_ELEMENTS) {
+      if (scratch.size >= MAX_SCRATCH_LENGTHS) scratch.clear();
+      scratch.set(n, plain);
+    }
   }
   for (let i = 0; i < n; i++) plain[i] = items[i];
   return JSON.stringify(plain);
