@@ -19,7 +19,10 @@ export const HIGH_LAG_MS = 200;
 export const LOW_LAG_MS = 50;
 /** Least time between two adjustments (ms): one change must show in the lag before the next. */
 export const ADJUST_MS = 100;
-/** Least share the streams keep (each stream also keeps at least its newest record per batch). */
+/**
+ * Least share the streams keep; each also keeps MIN_GOVERNED_RATE records/s within its own rate (see
+ * subscriptions.ts).
+ */
 export const MIN_SHARE = 1 / 256;
 const DECREASE = 0.5;
 const INCREASE = 1.25;

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { toWire } from './engine.js';
 import { parseSubscription } from './plugins/ws.js';
 import type { RunningDaemon } from './server.js';
-import { BatchSampler, EVERYTHING, canonicalSubscription } from './subscriptions.js';
+import { BatchSampler, EVERYTHING, MIN_GOVERNED_RATE, canonicalSubscription } from './subscriptions.js';
 import { TestClient, startTestDaemon } from './test-support/daemon.js';
 
 type DecodedRecord = Parameters<typeof toWire>[0];
@@ -169,6 +169,24 @@ describe('BatchSampler (the decoding worker side)', () => {
     expect(thin.matched.get(EVERYTHING)).toBe(10_000);
     // The unlimited stream (a subscription read without limit) keeps all of its 100.
     expect(thin.matches.get(1)).toHaveLength(100);
+  });
+
+  it('keeps a floor of records per second for a thinned stream, within its own rate', () => {
+    const m = new BatchSampler();
+    m.add(1, { pv: ['b:*'] });
+    m.setRates(1000, new Map([[1, 20]]));
+    const names = Array.from({ length: 10_000 }, (_, i) => `${i % 100 === 0 ? 'b' : 'a'}:${i}`);
+    const take = (seconds: number, share: number) => {
+      const batch: number[] = [];
+      for (const r of names.map(search)) if (m.offer(r, batch.length)) batch.push(batch.length);
+      return m.take(seconds, share);
+    };
+    take(1, 1);
+    const pick = take(1, 1 / 256);
+    // Everything (1,000/s): 1.5 x 1,000 / 256 would be 6 a second; the floor keeps MIN_GOVERNED_RATE.
+    expect(pick.matches.get(EVERYTHING)).toHaveLength(MIN_GOVERNED_RATE);
+    // The b:* stream is read at 20/s: its own 1.5 x 20 = 30 is below the floor and stays its bound.
+    expect(pick.matches.get(1)).toHaveLength(30);
   });
 
   it('counts what paused clients would match but keeps none of it; rate 0 for everything removes that stream', () => {

@@ -91,6 +91,12 @@ const RATE_MARGIN = 1.5;
  */
 const BURST_SECONDS = 1;
 
+/**
+ * Records per second a stream keeps however hard the decoder's backlog thins the streams (its own rate
+ * permitting): a filter matching a few records a second is not thinned for a cost it hardly adds.
+ */
+export const MIN_GOVERNED_RATE = 50;
+
 const ZERO_SIZE = (): number => 0;
 
 /**
@@ -178,7 +184,9 @@ export class BatchSampler {
       c.matched = 0;
       let positions: number[] | Uint32Array;
       if (c.sample !== null) {
-        const rate = RATE_MARGIN * c.rate * share;
+        // A thinned stream keeps a floor: a narrow filter's few records cost next to nothing to serialise.
+        const full = RATE_MARGIN * c.rate;
+        const rate = Math.min(full, Math.max(full * share, MIN_GOVERNED_RATE));
         c.tokens = Math.min(rate * BURST_SECONDS, c.tokens + rate * seconds);
         positions = c.sample.take(c.tokens);
         c.tokens = Math.max(0, c.tokens - positions.length);
