@@ -23,7 +23,7 @@ export function lineFormatter(options: CliOptions, colors: Palette): LineFormatt
 
 /** The default line with colour: dim time, cyan endpoints, the command coloured by role or failure. */
 function colorLine(r: CaRecord, c: Palette): string {
-  const cmd = renderCommand(r.command, r.pv);
+  const cmd = renderCommand(r.command, r.pv, r.size);
   const paint = isFailure(r) ? c.failure : r.role === 'response' ? c.response : c.request;
   const paren = cmd.indexOf('(');
   const name = paren < 0 ? cmd : cmd.slice(0, paren);

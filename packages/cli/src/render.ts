@@ -3,6 +3,7 @@
  * `ClassName(field=value, ...)` shape, fields in the order of caproto's constructor signatures.
  */
 import type { CommandFields, DbrMetadata } from '@ca-shark/protocol';
+import { caprotoCommand, CaprotoRepr } from './caproto-names.js';
 import { accessRightsRepr, caStatusRepr, channelTypeRepr, dbrDataRepr, dbrMetadataRepr } from './caproto-repr.js';
 import { pyArray, pyFloat, pyRepr, pyString } from './pyrepr.js';
 
@@ -30,11 +31,13 @@ const FIELD_ORDER: Readonly<Record<string, readonly string[]>> = {
   NotFoundResponse: ['version', 'cid'],
   EchoRequest: [],
   EchoResponse: [],
+  EchoRequestOrResponse: [],
   Beacon: ['version', 'server_port', 'beacon_id', 'address'],
   RsrvIsUpResponse: ['version', 'server_port', 'beacon_id', 'address'],
   RepeaterConfirmResponse: ['repeater_address'],
   RepeaterRegisterRequest: ['client_address'],
   EventAddRequest: ['data_type', 'data_count', 'sid', 'subscriptionid', 'low', 'high', 'to', 'mask'],
+  EventAddRequestOrResponse: ['data_type', 'data_count', 'sid', 'subscriptionid', 'low', 'high', 'to', 'mask'],
   EventAddResponse: ['data', 'data_type', 'data_count', 'status|status_code', 'subscriptionid', 'metadata'],
   EventCancelRequest: ['data_type', 'sid', 'subscriptionid'],
   EventCancelResponse: ['data_type', 'sid', 'subscriptionid', 'data_count'],
@@ -48,6 +51,7 @@ const FIELD_ORDER: Readonly<Record<string, readonly string[]>> = {
   ErrorResponse: ['original_request', 'cid', 'status|status_code', 'error_message|message'],
   ClearChannelRequest: ['sid', 'cid'],
   ClearChannelResponse: ['sid', 'cid'],
+  ClearChannelRequestOrResponse: ['sid', 'cid'],
   ReadNotifyRequest: ['data_type', 'data_count', 'sid', 'ioid'],
   ReadNotifyResponse: ['data', 'data_type', 'data_count', 'status', 'ioid', 'metadata'],
   CreateChanRequest: ['name', 'cid', 'version'],
@@ -107,9 +111,11 @@ export function textName(cmd: CommandLike): string | null {
 
 /**
  * caproto-style repr of a command, e.g. `SearchRequest(name='rpi:color', cid=24593, version=13, reply=5)`,
- * with `pv='...'` appended for messages about a PV whose fields do not already name it.
+ * with `pv='...'` appended for messages about a PV whose fields do not already name it. The class is the
+ * one caproto-shark prints (caproto-names.ts), chosen by payload size too when the record's `size` is given.
  */
-export function renderCommand(cmd: CommandLike, pv: string | null | undefined): string {
+export function renderCommand(decoded: CommandLike, pv: string | null | undefined, size?: number): string {
+  const cmd = caprotoCommand(decoded, size);
   // Built by concatenation: this runs once per printed line, and a parts array + join costs more.
   const specs = FIELD_SPECS.get(cmd.name);
   let out = cmd.name + '(';
@@ -151,6 +157,7 @@ function isFloatType(typeName: unknown): boolean {
  * statuses as `CAStatusCode(...)`, payloads as numpy arrays, metadata as caproto's DBR structure.
  */
 function renderField(field: string, value: unknown, cmd: CommandLike): string {
+  if (value instanceof CaprotoRepr) return value.text;
   const dataType = fieldValue(cmd, 'data_type');
   if (field === 'data_type' && typeof value === 'number') return channelTypeRepr(value);
   if (field === 'access_rights' && typeof value === 'number') return accessRightsRepr(value);

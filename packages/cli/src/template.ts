@@ -152,7 +152,7 @@ function defaultLine(record: TemplateRecord): string {
     ':' +
     portText(t.dport) +
     ' ' +
-    renderCommand(record.command, record.pv)
+    renderCommand(record.command, record.pv, record.size)
   );
 }
 
@@ -251,7 +251,7 @@ function renderField(field: Field, record: TemplateRecord): string {
 export function tokenText(token: string, value: unknown, record: TemplateRecord, repr = false): string {
   switch (token) {
     case 'command':
-      return renderCommand(record.command, record.pv);
+      return renderCommand(record.command, record.pv, record.size);
     case 'ethernet':
       return renderLink(record.ethernet as Record<string, unknown>);
     case 'ip':

@@ -62,7 +62,7 @@ describe('default output', () => {
       `1550523557.293791 ${s2c} WriteNotifyResponse(data_type=<ChannelType.STRING: 0>, data_count=0, status=CAStatusCode(name='ECA_NORMAL', code=0, code_with_severity=1, severity=<CASeverity.SUCCESS: 1>, success=1, defunct=False, description='Normal successful completion'), ioid=2, pv='rpi:color')`,
       `1550523575.081748 ${s2c} EventAddResponse(data=[b'000000'], data_type=<ChannelType.STRING: 0>, data_count=1, status=CAStatusCode(name='ECA_NORMAL', code=0, code_with_severity=1, severity=<CASeverity.SUCCESS: 1>, success=1, defunct=False, description='Normal successful completion'), subscriptionid=0, metadata=None, pv='rpi:color')`,
       `1550523578.807948 ${c2s} EventCancelRequest(data_type=<ChannelType.STRING: 0>, sid=1, subscriptionid=0, pv='rpi:color')`,
-      `1550523588.134329 ${c2s} ClearChannelRequest(sid=1, cid=0, pv='rpi:color')`,
+      `1550523588.134329 ${c2s} ClearChannelRequestOrResponse(sid=1, cid=0, pv='rpi:color')`,
     ]) {
       expect(out).toContain(line);
     }
