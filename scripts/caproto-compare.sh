@@ -3,7 +3,8 @@
 #
 #   scripts/caproto-compare.sh [--update] [CAPTURE_DIR]
 #
-# For every capture in CAPTURE_DIR (default: packages/packet/fixtures, the shared real captures), it writes
+# For every capture in CAPTURE_DIR (default: packages/packet/fixtures, the shared real captures) and for
+# packages/decoder/fixtures/libca-sim.pcap (libca against ca-sim, with monitors of 16-byte updates), it writes
 # what caproto-shark can read into packages/cli/fixtures/caproto/: classic pcap files pass as they are;
 # pcapng files are converted with `editcap -F pcap` (microsecond timestamps) and Linux cooked (SLL) frames
 # get an Ethernet header (scripts/pcap-to-ether.py), because caproto-shark reads only classic pcap and
@@ -47,7 +48,7 @@ check_output() {
   echo "$1: $(wc -l < "$3") caproto-shark lines"
 }
 
-for capture in "$src_dir"/*.pcap "$src_dir"/*.pcapng "$src_dir"/*.cap; do
+for capture in "$src_dir"/*.pcap "$src_dir"/*.pcapng "$src_dir"/*.cap packages/decoder/fixtures/libca-sim.pcap; do
   [ -f "$capture" ] || continue
   name="$(basename "$capture")"
   magic="$(od -An -tx4 -N4 "$capture" | tr -d ' ')"

@@ -1,8 +1,9 @@
 /**
  * `ca-shark` against caproto-shark's real output (issue 14): on every shared capture, each message
  * caproto-shark prints must be printed identically by ca-shark (its trailing `pv=` aside). On
- * caproto-names.pcap, made to hold every message caproto-shark names differently from its direction,
- * the one documented deviation (a message whose payload caproto-shark misreads) is counted. The expected
+ * libca-sim.pcap (libca's monitors of 16-byte TIME_ENUM / TIME_LONG updates) and caproto-names.pcap (made
+ * to hold every message caproto-shark names differently from its direction), the one documented deviation
+ * is counted: a 16-byte EVENT_ADD update, whose value caproto-shark reads as a request's deadbands. The expected
  * outputs were printed by caproto-shark 1.3.0 (Python 3.11, numpy 1.24, dpkt 1.9.8) and are regenerated
  * and re-checked by scripts/caproto-compare.sh; fixtures/caproto/README.md says where each input comes from.
  */
@@ -32,6 +33,12 @@ const EXPECTED: Record<
   'ca_monitor.pcapng.ether.pcap': { messages: 15, identical: 15, deviations: {}, missed: 0 },
   'ca_monitor2.pcapng.ether.pcap': { messages: 33, identical: 33, deviations: {}, missed: 0 },
   'cabeacon.cap.ether.pcap': { messages: 8, identical: 8, deviations: {}, missed: 0 },
+  'libca-sim.pcap': {
+    messages: 77,
+    identical: 64,
+    deviations: { 'event-add-reply-as-request': 13 },
+    missed: 20,
+  },
   'caproto-names.pcap': {
     messages: 26,
     identical: 25,

@@ -7,8 +7,8 @@ import { isFailure, recordToJSON } from '@ca-shark/analysis';
 import type { CliOptions } from './args.js';
 import type { Palette } from './color.js';
 import { pyFloat } from './pyrepr.js';
-import { renderCommand } from './render.js';
-import { compileTemplate, DEFAULT_TEMPLATE } from './template.js';
+import { renderCommand, renderCommandClass } from './render.js';
+import { compileTemplate, DECODER_NAMES_TEMPLATE, DEFAULT_TEMPLATE } from './template.js';
 
 /** Record → line (without newline). */
 export type LineFormatter = (record: CaRecord) => string;
@@ -17,13 +17,14 @@ export type LineFormatter = (record: CaRecord) => string;
 export function lineFormatter(options: CliOptions, colors: Palette): LineFormatter {
   if (options.json) return recordToJSON;
   if (options.format !== null) return compileTemplate(options.format);
-  if (colors.timestamp('') === '') return compileTemplate(DEFAULT_TEMPLATE);
-  return (r) => colorLine(r, colors);
+  const decoderNames = options.decoderNames;
+  if (colors.timestamp('') === '') return compileTemplate(decoderNames ? DECODER_NAMES_TEMPLATE : DEFAULT_TEMPLATE);
+  return (r) => colorLine(r, colors, decoderNames);
 }
 
 /** The default line with colour: dim time, cyan endpoints, the command coloured by role or failure. */
-function colorLine(r: CaRecord, c: Palette): string {
-  const cmd = renderCommand(r.command, r.pv, r.size);
+function colorLine(r: CaRecord, c: Palette, decoderNames: boolean): string {
+  const cmd = decoderNames ? renderCommandClass(r.command, r.pv) : renderCommand(r.command, r.pv, r.size);
   const paint = isFailure(r) ? c.failure : r.role === 'response' ? c.response : c.request;
   const paren = cmd.indexOf('(');
   const name = paren < 0 ? cmd : cmd.slice(0, paren);

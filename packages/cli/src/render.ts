@@ -115,7 +115,14 @@ export function textName(cmd: CommandLike): string | null {
  * one caproto-shark prints (caproto-names.ts), chosen by payload size too when the record's `size` is given.
  */
 export function renderCommand(decoded: CommandLike, pv: string | null | undefined, size?: number): string {
-  const cmd = caprotoCommand(decoded, size);
+  return renderCommandClass(caprotoCommand(decoded, size), pv);
+}
+
+/**
+ * {@link renderCommand} under the command's own `name`: for the decoder's command, its direction-resolved
+ * class (`{decoded}`, `--decoder-names`) rather than caproto-shark's.
+ */
+export function renderCommandClass(cmd: CommandLike, pv: string | null | undefined): string {
   // Built by concatenation: this runs once per printed line, and a parts array + join costs more.
   const specs = FIELD_SPECS.get(cmd.name);
   let out = cmd.name + '(';

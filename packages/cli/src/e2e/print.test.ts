@@ -74,6 +74,14 @@ describe('default output', () => {
     expect(timeString).toContain('timestamp=1550523551.051435'); // 919371551 s + 631152000, 0x0310d5f8 = 51435000 ns
   });
 
+  it("names messages by the decoder's direction with --decoder-names", async () => {
+    const r = await runCli(['--decoder-names', fixture('example_tcp_data.pcap')]);
+    expect(r.code).toBe(0);
+    expect(lines(r.stdout)).toContain(
+      "1550523588.134329 192.168.86.21:46222->192.168.86.245:50421 ClearChannelRequest(sid=1, cid=0, pv='rpi:color')",
+    );
+  });
+
   it('decodes every fixture without errors', async () => {
     const results = await Promise.all(FIXTURES.map((name) => runCli([fixture(name)])));
     for (const [i, name] of FIXTURES.entries()) {
