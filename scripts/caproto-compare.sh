@@ -3,13 +3,16 @@
 #
 #   scripts/caproto-compare.sh [--update] [CAPTURE_DIR]
 #
-# For every capture in CAPTURE_DIR (default: packages/packet/fixtures, the shared real captures), it writes
+# For every capture in CAPTURE_DIR (default: packages/packet/fixtures, the shared real captures) and for
+# packages/decoder/fixtures/libca-sim.pcap (libca against ca-sim, with monitors of 16-byte updates), it writes
 # what caproto-shark can read into packages/cli/fixtures/caproto/: classic pcap files pass as they are;
 # pcapng files are converted with `editcap -F pcap` (microsecond timestamps) and Linux cooked (SLL) frames
 # get an Ethernet header (scripts/pcap-to-ether.py), because caproto-shark reads only classic pcap and
-# parses every frame as Ethernet. It runs caproto-shark on each and compares with `git diff` what it
-# printed against the committed expected output; --update keeps the new output. Then it runs the test
-# that compares ca-shark with those outputs (packages/cli/src/caproto-compat.test.ts).
+# parses every frame as Ethernet. It does the same for caproto-names.pcap, the messages caproto-shark
+# names by header heuristics (written by scripts/caproto-edge-capture.py on --update). It runs
+# caproto-shark on each and compares what it printed against the committed expected output; --update
+# keeps the new output. Then it runs the test that compares ca-shark with those outputs
+# (packages/cli/src/caproto-compat.test.ts).
 #
 # Needs: caproto-shark on PATH or in $CAPROTO_VENV/bin (default /tmp/caproto-venv; make one with
 # `python3 -m venv --system-site-packages /tmp/caproto-venv && /tmp/caproto-venv/bin/pip install caproto`,
@@ -29,7 +32,23 @@ command -v editcap >/dev/null || { echo "caproto-compare: editcap not found (apt
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-for capture in "$src_dir"/*.pcap "$src_dir"/*.pcapng "$src_dir"/*.cap; do
+
+# check_output NAME INPUT EXPECTED: caproto-shark's output for INPUT must be EXPECTED (with --update: becomes it).
+check_output() {
+  if [ "$update" = 1 ]; then
+    "$shark" < "$2" > "$3"
+  else
+    "$shark" < "$2" > "$tmp/out.txt"
+    if ! diff -q "$tmp/out.txt" "$3" >/dev/null; then
+      echo "caproto-compare: caproto-shark's output for $1 differs from $3 (run with --update):" >&2
+      diff "$3" "$tmp/out.txt" | head -20 >&2
+      exit 1
+    fi
+  fi
+  echo "$1: $(wc -l < "$3") caproto-shark lines"
+}
+
+for capture in "$src_dir"/*.pcap "$src_dir"/*.pcapng "$src_dir"/*.cap packages/decoder/fixtures/libca-sim.pcap; do
   [ -f "$capture" ] || continue
   name="$(basename "$capture")"
   magic="$(od -An -tx4 -N4 "$capture" | tr -d ' ')"
@@ -43,16 +62,16 @@ for capture in "$src_dir"/*.pcap "$src_dir"/*.pcapng "$src_dir"/*.cap; do
   expected="$input.caproto.txt"
   if [ "$update" = 1 ]; then
     [ "$input" = "$out_dir/$name" ] && cp "$capture" "$input" || cp "$tmp/$name.ether.pcap" "$input"
-    "$shark" < "$input" > "$expected"
-  else
-    [ "$input" = "$out_dir/$name" ] || input="$tmp/$name.ether.pcap"
-    "$shark" < "$input" > "$tmp/out.txt"
-    if ! diff -q "$tmp/out.txt" "$expected" >/dev/null; then
-      echo "caproto-compare: caproto-shark's output for $name differs from $expected (run with --update):" >&2
-      diff "$expected" "$tmp/out.txt" | head -20 >&2
-      exit 1
-    fi
+  elif [ "$input" != "$out_dir/$name" ]; then
+    input="$tmp/$name.ether.pcap"
   fi
-  echo "$name: $(wc -l < "$expected") caproto-shark lines"
+  check_output "$name" "$input" "$expected"
 done
+names="$out_dir/caproto-names.pcap"
+if [ "$update" = 1 ]; then
+  python="$venv/bin/python3"
+  [ -x "$python" ] || python=python3
+  "$python" scripts/caproto-edge-capture.py "$names"
+fi
+check_output caproto-names.pcap "$names" "$names.caproto.txt"
 pnpm exec vitest run packages/cli/src/caproto-compat.test.ts

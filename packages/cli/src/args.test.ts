@@ -20,6 +20,7 @@ describe('parseCommandLine', () => {
       top: 10,
       sections: [],
       write: null,
+      decoderNames: false,
     });
   });
 
@@ -65,6 +66,12 @@ describe('parseCommandLine', () => {
       top: 3,
       json: true,
     });
+  });
+
+  it('takes --decoder-names for the default line only', () => {
+    expect(parseCommandLine(['--decoder-names', 'x.pcap']).decoderNames).toBe(true);
+    expect(() => parseCommandLine(['--decoder-names', '--json'])).toThrow(/--json has them \(command.name\)/);
+    expect(() => parseCommandLine(['--decoder-names', '--format', '{command}'])).toThrow(/--format has \{decoded\}/);
   });
 
   it('treats stats as the subcommand only in first place', () => {

@@ -21,6 +21,8 @@ export interface CliOptions {
   sections: string[];
   /** `--write OUT`: write the packets of the matching messages to OUT as pcapng (`-`: stdout). */
   write: string | null;
+  /** `--decoder-names`: the default line names messages by the decoder's class, not caproto-shark's. */
+  decoderNames: boolean;
 }
 
 /** A usage error: the message says what was wrong; the caller exits with status 2. */
@@ -48,8 +50,11 @@ Output:
                       '{timestamp} {src}:{transport.sport}->{dst}:{transport.dport} {command}').
                       Tokens: {timestamp} {src} {dst} {ethernet} {ip} {transport} {command}
                       {pv} {latency} {role} {role_certainty} {frame} {circuit} {server}
-                      {client} {size} {request}; attributes like {transport.sport},
+                      {client} {size} {request} {decoded}; attributes like {transport.sport},
                       {command.cid}, {ip.ttl}; specs like {latency:.6f}; {{ }} for braces.
+  --decoder-names     name each message by its direction as ca-shark knows it from the
+                      circuit (ClearChannelResponse, VersionResponse, ...), not by
+                      caproto-shark's header-based class (ClearChannelRequestOrResponse, ...)
   --json              one JSON object per line (see docs/json.md)
   -w, --write OUT     write the packets that carried the matching messages to OUT as
                       pcapng (- for stdout), for Wireshark or a ticket; one input
@@ -113,6 +118,7 @@ export function parseCommandLine(argv: readonly string[]): CliOptions {
         top: { type: 'string' },
         section: { type: 'string', multiple: true },
         write: { type: 'string', short: 'w' },
+        'decoder-names': { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -135,6 +141,11 @@ export function parseCommandLine(argv: readonly string[]): CliOptions {
     throw new UsageError(`--color must be auto, always or never, not ${JSON.stringify(color)}`);
   }
   if (v.json === true && v.format !== undefined) throw new UsageError('--json and --format cannot be combined');
+  if (v['decoder-names'] === true && (v.json === true || v.format !== undefined)) {
+    throw new UsageError(
+      '--decoder-names changes the default line: --json has them (command.name), --format has {decoded}',
+    );
+  }
   if (v.write !== undefined) {
     if (command !== 'print') throw new UsageError(`--write does not go with the ${command} command`);
     if (v.json === true || v.format !== undefined)
@@ -172,5 +183,6 @@ export function parseCommandLine(argv: readonly string[]): CliOptions {
     top,
     sections,
     write: v.write ?? null,
+    decoderNames: v['decoder-names'] === true,
   };
 }

@@ -7,8 +7,8 @@ import { isFailure, recordToJSON } from '@ca-shark/analysis';
 import type { CliOptions } from './args.js';
 import type { Palette } from './color.js';
 import { pyFloat } from './pyrepr.js';
-import { renderCommand } from './render.js';
-import { compileTemplate, DEFAULT_TEMPLATE, writeDefaultLine } from './template.js';
+import { renderCommand, renderCommandClass } from './render.js';
+import { compileTemplate, DECODER_NAMES_TEMPLATE, DEFAULT_TEMPLATE, writeDefaultLine } from './template.js';
 import type { TextBuffer } from './text-buffer.js';
 
 /** Record → line (without newline). */
@@ -21,7 +21,9 @@ export type LineWrite = (out: TextBuffer, record: CaRecord) => void;
  * lines are strings ({@link lineFormatter}).
  */
 export function defaultLineWrite(options: CliOptions, colors: Palette): LineWrite | null {
-  return !options.json && options.format === null && colors.timestamp('') === '' ? writeDefaultLine : null;
+  return !options.json && options.format === null && !options.decoderNames && colors.timestamp('') === ''
+    ? writeDefaultLine
+    : null;
 }
 
 /** Every print mode as a {@link LineWrite}: the other modes' strings are copied into the buffer. */
@@ -36,13 +38,14 @@ export function lineWrite(options: CliOptions, colors: Palette): LineWrite {
 export function lineFormatter(options: CliOptions, colors: Palette): LineFormatter {
   if (options.json) return recordToJSON;
   if (options.format !== null) return compileTemplate(options.format);
-  if (colors.timestamp('') === '') return compileTemplate(DEFAULT_TEMPLATE);
-  return (r) => colorLine(r, colors);
+  const decoderNames = options.decoderNames;
+  if (colors.timestamp('') === '') return compileTemplate(decoderNames ? DECODER_NAMES_TEMPLATE : DEFAULT_TEMPLATE);
+  return (r) => colorLine(r, colors, decoderNames);
 }
 
 /** The default line with colour: dim time, cyan endpoints, the command coloured by role or failure. */
-function colorLine(r: CaRecord, c: Palette): string {
-  const cmd = renderCommand(r.command, r.pv);
+function colorLine(r: CaRecord, c: Palette, decoderNames: boolean): string {
+  const cmd = decoderNames ? renderCommandClass(r.command, r.pv) : renderCommand(r.command, r.pv, r.size);
   const paint = isFailure(r) ? c.failure : r.role === 'response' ? c.response : c.request;
   const paren = cmd.indexOf('(');
   const name = paren < 0 ? cmd : cmd.slice(0, paren);

@@ -3,6 +3,7 @@
  * `ClassName(field=value, ...)` shape, fields in the order of caproto's constructor signatures.
  */
 import type { CommandFields, DbrMetadata } from '@ca-shark/protocol';
+import { caprotoCommand, CaprotoRepr } from './caproto-names.js';
 import { accessRightsRepr, channelTypeRepr, writeCaStatus, writeDbrData, writeDbrMetadata } from './caproto-repr.js';
 import { pyArray, pyRepr, writePyFloat, writePyString } from './pyrepr.js';
 import { asString, type TextBuffer } from './text-buffer.js';
@@ -31,11 +32,13 @@ const FIELD_ORDER: Readonly<Record<string, readonly string[]>> = {
   NotFoundResponse: ['version', 'cid'],
   EchoRequest: [],
   EchoResponse: [],
+  EchoRequestOrResponse: [],
   Beacon: ['version', 'server_port', 'beacon_id', 'address'],
   RsrvIsUpResponse: ['version', 'server_port', 'beacon_id', 'address'],
   RepeaterConfirmResponse: ['repeater_address'],
   RepeaterRegisterRequest: ['client_address'],
   EventAddRequest: ['data_type', 'data_count', 'sid', 'subscriptionid', 'low', 'high', 'to', 'mask'],
+  EventAddRequestOrResponse: ['data_type', 'data_count', 'sid', 'subscriptionid', 'low', 'high', 'to', 'mask'],
   EventAddResponse: ['data', 'data_type', 'data_count', 'status|status_code', 'subscriptionid', 'metadata'],
   EventCancelRequest: ['data_type', 'sid', 'subscriptionid'],
   EventCancelResponse: ['data_type', 'sid', 'subscriptionid', 'data_count'],
@@ -49,6 +52,7 @@ const FIELD_ORDER: Readonly<Record<string, readonly string[]>> = {
   ErrorResponse: ['original_request', 'cid', 'status|status_code', 'error_message|message'],
   ClearChannelRequest: ['sid', 'cid'],
   ClearChannelResponse: ['sid', 'cid'],
+  ClearChannelRequestOrResponse: ['sid', 'cid'],
   ReadNotifyRequest: ['data_type', 'data_count', 'sid', 'ioid'],
   ReadNotifyResponse: ['data', 'data_type', 'data_count', 'status', 'ioid', 'metadata'],
   CreateChanRequest: ['name', 'cid', 'version'],
@@ -153,14 +157,33 @@ export function textName(cmd: CommandLike): string | null {
 
 /**
  * caproto-style repr of a command, e.g. `SearchRequest(name='rpi:color', cid=24593, version=13, reply=5)`,
- * with `pv='...'` appended for messages about a PV whose fields do not already name it.
+ * with `pv='...'` appended for messages about a PV whose fields do not already name it. The class is the
+ * one caproto-shark prints (caproto-names.ts), chosen by payload size too when the record's `size` is given.
  */
-export function renderCommand(cmd: CommandLike, pv: string | null | undefined): string {
-  return asString((out) => writeCommand(out, cmd, pv));
+export function renderCommand(decoded: CommandLike, pv: string | null | undefined, size?: number): string {
+  return asString((out) => writeCommand(out, decoded, pv, size));
+}
+
+/**
+ * {@link renderCommand} under the command's own `name`: for the decoder's command, its direction-resolved
+ * class (`{decoded}`, `--decoder-names`) rather than caproto-shark's.
+ */
+export function renderCommandClass(cmd: CommandLike, pv: string | null | undefined): string {
+  return asString((out) => writeCommandClass(out, cmd, pv));
 }
 
 /** {@link renderCommand}, written into `out` (the default line's path: no string per part). */
-export function writeCommand(out: TextBuffer, cmd: CommandLike, pv: string | null | undefined): void {
+export function writeCommand(
+  out: TextBuffer,
+  decoded: CommandLike,
+  pv: string | null | undefined,
+  size?: number,
+): void {
+  writeCommandClass(out, caprotoCommand(decoded, size), pv);
+}
+
+/** {@link renderCommandClass}, written into `out`. */
+function writeCommandClass(out: TextBuffer, cmd: CommandLike, pv: string | null | undefined): void {
   const specs = FIELD_SPECS.get(cmd.name);
   out.text(cmd.name);
   out.byte(OPEN_PAREN);
@@ -210,6 +233,7 @@ function isFloatType(typeName: unknown): boolean {
  * statuses as `CAStatusCode(...)`, payloads as numpy arrays, metadata as caproto's DBR structure.
  */
 function writeField(out: TextBuffer, kind: FieldKind, value: unknown, cmd: CommandLike): void {
+  if (value instanceof CaprotoRepr) return out.text(value.text);
   if (typeof value === 'number') {
     if (kind === FieldKind.DataType) return out.text(channelTypeRepr(value));
     if (kind === FieldKind.AccessRights) return out.text(accessRightsRepr(value));

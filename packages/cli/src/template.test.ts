@@ -87,6 +87,20 @@ describe('compileTemplate', () => {
     expect(compileTemplate('{ethernet.dst}')(search)).toBe('ff:ff:ff:ff:ff:ff');
   });
 
+  it("prints caproto-shark's class with {command} and the decoder's with {decoded} and {command.name}", () => {
+    const clear: TemplateRecord = {
+      ...search,
+      transport: { protocol: 'tcp', sport: 5064, dport: 40000 },
+      command: { name: 'ClearChannelResponse', id: 12, sid: 1, cid: 2 },
+      role: 'response',
+      size: 16,
+    };
+    expect(compileTemplate('{command}|{decoded}|{command.name}')(clear)).toBe(
+      "ClearChannelRequestOrResponse(sid=1, cid=2, pv='rpi:color')|ClearChannelResponse(sid=1, cid=2, pv='rpi:color')|ClearChannelResponse",
+    );
+    expect(() => compileTemplate('{decoded.sid}')).toThrow(TemplateError);
+  });
+
   it('prints None for fields a command does not have', () => {
     expect(compileTemplate('{command.sid}')(search)).toBe('None');
   });

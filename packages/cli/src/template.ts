@@ -4,7 +4,15 @@
  * `!r`/`!s`, a format spec `{latency:.6f}` / `{pv:>20}`, and `{{` / `}}` for literal braces.
  */
 import { pyFloat, pyNumber, pyRepr, pyStr, writePyFloat } from './pyrepr.js';
-import { renderCommand, renderIp, renderLink, renderTransport, writeCommand, type CommandLike } from './render.js';
+import {
+  renderCommand,
+  renderCommandClass,
+  renderIp,
+  renderLink,
+  renderTransport,
+  writeCommand,
+  type CommandLike,
+} from './render.js';
 import { asString, type TextBuffer } from './text-buffer.js';
 
 /** The record fields a template reads (the decoder's `CaRecord` satisfies it). */
@@ -38,6 +46,8 @@ export class TemplateError extends Error {
 
 /** caproto-shark's default template. */
 export const DEFAULT_TEMPLATE = '{timestamp} {src}:{transport.sport}->{dst}:{transport.dport} {command}';
+/** The default line with the decoder's class names (`--decoder-names`). */
+export const DECODER_NAMES_TEMPLATE = '{timestamp} {src}:{transport.sport}->{dst}:{transport.dport} {decoded}';
 
 /** Tokens a template may use, with what they print. */
 export const TOKENS: Readonly<Record<string, string>> = {
@@ -58,6 +68,7 @@ export const TOKENS: Readonly<Record<string, string>> = {
   client: "client endpoint 'ip:port', or None",
   size: 'message size in bytes',
   request: 'the request this response answers (attributes: frame, timestamp, command)',
+  decoded: "{command} under the decoder's class from the direction (command.name), e.g. ClearChannelResponse",
 };
 
 /** Attributes checked when the template is compiled (for the tokens whose shape is fixed). */
@@ -69,6 +80,7 @@ const KNOWN_ATTRIBUTES: Readonly<Record<string, readonly string[]>> = {
 };
 /** Tokens whose values are plain scalars: no attribute access. */
 const SCALAR_TOKENS = new Set([
+  'decoded',
   'timestamp',
   'src',
   'dst',
@@ -157,7 +169,7 @@ export function writeDefaultLine(out: TextBuffer, record: TemplateRecord): void 
   out.byte(COLON);
   writePort(out, t.dport);
   out.byte(SPACE);
-  writeCommand(out, record.command, record.pv);
+  writeCommand(out, record.command, record.pv, record.size);
 }
 const SPACE = 0x20;
 const COLON = 0x3a;
@@ -258,7 +270,9 @@ function renderField(field: Field, record: TemplateRecord): string {
 export function tokenText(token: string, value: unknown, record: TemplateRecord, repr = false): string {
   switch (token) {
     case 'command':
-      return renderCommand(record.command, record.pv);
+      return renderCommand(record.command, record.pv, record.size);
+    case 'decoded':
+      return renderCommandClass(record.command, record.pv);
     case 'ethernet':
       return renderLink(record.ethernet as Record<string, unknown>);
     case 'ip':

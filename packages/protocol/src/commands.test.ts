@@ -33,19 +33,19 @@ const ROWS: Row[] = [
     name: 'VERSION TCP C→S',
     role: 'request',
     hex: '00 00 00 00 00 00 00 0d 00 00 00 00 00 00 00 00',
-    expected: { name: 'VersionRequest', id: 0, priority: 0, version: 13 },
+    expected: { name: 'VersionRequest', id: 0, priority: 0, version: 13, parameter1: 0 },
   },
   {
     name: 'VERSION TCP C→S priority 50',
     role: 'request',
     hex: '00 00 00 00 00 32 00 0b 00 00 00 00 00 00 00 00',
-    expected: { name: 'VersionRequest', id: 0, priority: 50, version: 11 },
+    expected: { name: 'VersionRequest', id: 0, priority: 50, version: 11, parameter1: 0 },
   },
   {
     name: 'VERSION TCP S→C (RSRV)',
     role: 'response',
     hex: '00 00 00 00 00 00 00 0d 00 00 00 00 00 00 00 00',
-    expected: { name: 'VersionResponse', id: 0, version: 13 },
+    expected: { name: 'VersionResponse', id: 0, priority: 0, version: 13, parameter1: 0 },
   },
   {
     name: 'VERSION UDP C→S',
@@ -464,6 +464,7 @@ const ROWS: Row[] = [
       data_count: 65536,
       ...OK,
       ioid: 9,
+      extended: true,
     },
   },
   {

@@ -5,7 +5,7 @@
 import type { CaFrame, DbrMetadata, DbrValue, DecodedCommand, EmbeddedHeader, Role } from './types.js';
 import { decodeDbrWith, readCString, type DecodeDbrOptions } from './dbr.js';
 import { payloadBuffer, payloadLength, payloadOffset } from './deframer.js';
-import { readHeader, u16 } from './header.js';
+import { EXTENDED_HEADER_SIZE, readHeader, u16 } from './header.js';
 import { EventAddPayload, SEARCH_ADDRESS_USE_SOURCE, SearchReplyPayload } from './layout.js';
 import { commandName, dbrTypeName, ecaName, ecaSeverity, ipv4ToString, AccessRights } from './tables.js';
 
@@ -373,6 +373,7 @@ function statusFields(cmd: Draft, status: number): void {
 export function decodeCommand(frame: CaFrame, role: Role, options?: DecodeCommandOptions): DecodedCommand {
   const cmd = decodeFrequent(frame, role, options);
   if (frame.truncated) cmd.truncated = true;
+  if (frame.headerSize === EXTENDED_HEADER_SIZE) cmd.extended = true;
   return cmd;
 }
 
@@ -454,10 +455,9 @@ function decodeOther(frame: CaFrame, role: Role, options: DecodeCommandOptions |
     case 0:
       if (options?.udp) {
         cmd = { name: req ? 'VersionRequest' : 'VersionResponse', id, version: dc, flag: dt, sequence: p1 };
-      } else if (req) {
-        cmd = { name: 'VersionRequest', id, priority: dt, version: dc };
       } else {
-        cmd = { name: 'VersionResponse', id, version: dc };
+        // p1 is reserved on TCP but kept: caproto-shark names a VERSION by it (cli/src/caproto-names.ts).
+        cmd = { name: req ? 'VersionRequest' : 'VersionResponse', id, priority: dt, version: dc, parameter1: p1 };
       }
       break;
     case 2:

@@ -164,6 +164,11 @@ export interface ValueForm {
 interface Decoded {
   /** Set when the capture cut the message (snaplen) or it exceeded the deframer's size cap. */
   truncated?: boolean;
+  /**
+   * Set when the message came with the 24-byte extended header (§2.2): the payload is then the record's
+   * `size` minus 24, not minus 16.
+   */
+  extended?: true;
 }
 
 /** A command whose `dt`/`dc` header fields are a DBR type and count. */
@@ -207,6 +212,8 @@ export interface VersionRequest extends Decoded {
   version: U32;
   /** TCP only: circuit priority (0..99). */
   priority?: U16;
+  /** TCP only: the header's `p1`, reserved (0 from libca; caproto-shark reads it as a direction flag). */
+  parameter1?: U32;
   /** UDP only: 1 when `sequence` is valid. */
   flag?: U16;
   /** UDP only: search sequence number. */
@@ -218,6 +225,10 @@ export interface VersionResponse extends Decoded {
   name: 'VersionResponse';
   id: 0;
   version: U32;
+  /** TCP only: the header's `dt` as the server sent it (RSRV 0; the spec and caproto servers 1). */
+  priority?: U16;
+  /** TCP only: the header's `p1`, reserved (0 from RSRV; the spec and caproto servers 1). */
+  parameter1?: U32;
   /** UDP only: 1 when `sequence` is valid. */
   flag?: U16;
   /** UDP only: the client's search sequence number, echoed. */

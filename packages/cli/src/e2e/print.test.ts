@@ -62,7 +62,7 @@ describe('default output', () => {
       `1550523557.293791 ${s2c} WriteNotifyResponse(data_type=<ChannelType.STRING: 0>, data_count=0, status=CAStatusCode(name='ECA_NORMAL', code=0, code_with_severity=1, severity=<CASeverity.SUCCESS: 1>, success=1, defunct=False, description='Normal successful completion'), ioid=2, pv='rpi:color')`,
       `1550523575.081748 ${s2c} EventAddResponse(data=[b'000000'], data_type=<ChannelType.STRING: 0>, data_count=1, status=CAStatusCode(name='ECA_NORMAL', code=0, code_with_severity=1, severity=<CASeverity.SUCCESS: 1>, success=1, defunct=False, description='Normal successful completion'), subscriptionid=0, metadata=None, pv='rpi:color')`,
       `1550523578.807948 ${c2s} EventCancelRequest(data_type=<ChannelType.STRING: 0>, sid=1, subscriptionid=0, pv='rpi:color')`,
-      `1550523588.134329 ${c2s} ClearChannelRequest(sid=1, cid=0, pv='rpi:color')`,
+      `1550523588.134329 ${c2s} ClearChannelRequestOrResponse(sid=1, cid=0, pv='rpi:color')`,
     ]) {
       expect(out).toContain(line);
     }
@@ -72,6 +72,14 @@ describe('default output', () => {
       "ReadNotifyResponse(data=[b'000000'], data_type=<ChannelType.TIME_STRING: 14>, data_count=1, status=CAStatusCode(name='ECA_NORMAL', code=0, code_with_severity=1, severity=<CASeverity.SUCCESS: 1>, success=1, defunct=False, description='Normal successful completion'), ioid=1, metadata=DBR_TIME_STRING(",
     );
     expect(timeString).toContain('timestamp=1550523551.051435'); // 919371551 s + 631152000, 0x0310d5f8 = 51435000 ns
+  });
+
+  it("names messages by the decoder's direction with --decoder-names", async () => {
+    const r = await runCli(['--decoder-names', fixture('example_tcp_data.pcap')]);
+    expect(r.code).toBe(0);
+    expect(lines(r.stdout)).toContain(
+      "1550523588.134329 192.168.86.21:46222->192.168.86.245:50421 ClearChannelRequest(sid=1, cid=0, pv='rpi:color')",
+    );
   });
 
   it('decodes every fixture without errors', async () => {
