@@ -452,7 +452,9 @@ export class Engine implements DaemonModel, SourceSink {
       // Whichever of these fields the failed command has.
       const fields: CommandFields = cmd;
       const status = fields.status;
+      const sensor = (record as CaRecord & { sensor?: string }).sensor;
       this.errors.add({
+        ...(sensor !== undefined ? { sensor } : {}),
         time: record.timestamp,
         command: cmd.name,
         pv: record.pv,
@@ -801,6 +803,9 @@ export class Engine implements DaemonModel, SourceSink {
       if (r.circuitEndpoints.length < CIRCUIT_ENDPOINTS_LISTED) r.circuitEndpoints.push(c.client);
       if (c.hostName !== null) r.hostname = c.hostName;
       if (c.userName !== null) r.user = c.userName;
+      const sensor = this.circuitSensor?.(c.id);
+      if (sensor !== undefined && !(r.sensor ?? '').split(',').includes(sensor))
+        r.sensor = r.sensor === undefined ? sensor : `${r.sensor},${sensor}`;
     }
     const out: ClientView[] = [];
     for (const { first, last, waits, ...view } of [...bySocket.values(), ...byCircuit.values()]) {

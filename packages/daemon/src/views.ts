@@ -162,6 +162,8 @@ export type LatencySummary = LatencyPercentiles;
  */
 export interface ClientView {
   /** Row key: "udp ip:port" of the search socket, or "tcp ip:port" of a circuit not linked to one. */
+  /** A central's sensors that saw the process's circuits, comma-separated (absent elsewhere). */
+  sensor?: string;
   process: string;
   /** Client IPv4 address. */
   host: string;
@@ -209,6 +211,8 @@ export interface UnansweredView {
 
 /** A failure worth listing (errors view). */
 export interface ErrorView {
+  /** A central's sensor that captured the message (absent elsewhere). */
+  sensor?: string;
   time: number;
   command: string;
   pv: string | null;

@@ -155,6 +155,11 @@ describe.skipIf(!available)('sensors and a central through NATS JetStream', { ti
     const servers = (await table('servers')).filter((s) => s.sensor !== undefined);
     expect(servers.length).toBeGreaterThan(0);
     for (const s of servers) expect(s.sensor).toMatch(/^(a|b|live)(,(a|b|live))*$/);
+    const clients = (await table('clients')).filter((cl) => cl.sensor !== undefined);
+    expect(clients.length).toBeGreaterThan(0);
+    for (const cl of clients) expect(cl.sensor).toMatch(/^(a|b|live)(,(a|b|live))*$/);
+    const snapshot = JSON.parse(c.engine.snapshotText()) as { errors: Named[] };
+    for (const e of snapshot.errors) expect(['a', 'b', 'live']).toContain(e.sensor);
     await stop(c);
   });
 

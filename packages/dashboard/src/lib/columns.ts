@@ -87,6 +87,7 @@ export const channelColumns: Column<ChannelRow>[] = [
 
 /** Clients: one row per process. */
 export const clientColumns: Column<ClientRow>[] = [
+  { key: 'sensor', label: 'Sensor', centralOnly: true, text: (c) => c.sensor ?? '' },
   { key: 'host', label: 'Host', mono: true, text: (c) => c.host },
   { key: 'hostname', label: 'Host name', mono: true, text: (c) => c.hostname ?? '' },
   { key: 'user', label: 'User', mono: true, text: (c) => c.user ?? '' },
@@ -215,6 +216,7 @@ export const errorGroupColumns: Column<ErrorGroupRow>[] = [
 /** The latest error messages. */
 export const errorColumns: Column<ErrorRow>[] = [
   { key: 'time', label: 'Time', mono: true, sortValue: (e) => e.time, text: (e) => formatClock(e.time) },
+  { key: 'sensor', label: 'Sensor', centralOnly: true, text: (e) => e.sensor ?? '' },
   { key: 'command', label: 'Message', text: (e) => e.command, cellClass: () => 'error' },
   { key: 'pv', label: 'PV', mono: true, chart: 'pv', text: (e) => e.pv ?? '' },
   { key: 'detail', label: 'Status / reason', mono: true, text: (e) => e.detail },

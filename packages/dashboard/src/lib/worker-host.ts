@@ -155,7 +155,9 @@ export function createWorkerHost(
           rows = live.length;
         } else if (cmd.query !== null) {
           const all = tables.all(cmd.table, client?.snapshot ?? null, cmd.query);
-          text = tableText(cmd.format, TABLE_COLUMNS[cmd.table] as Column<unknown>[], all);
+          const central = client?.source?.kind === 'nats';
+          const columns = (TABLE_COLUMNS[cmd.table] as Column<unknown>[]).filter((c) => central || !c.centralOnly);
+          text = tableText(cmd.format, columns, all);
           rows = all.length;
         }
         post({ type: 'export', id: cmd.id, text, rows });
