@@ -276,6 +276,8 @@ port.on('message', (message: ToWorker) => {
         },
       });
       nats?.attach(engine);
+      // A PV chart opened late starts with what the held records say about the PV.
+      if (holdsHistory) engine.setSeriesPast(history.held);
       publisher = new ViewPublisher(engine);
       setInterval(flush, FLUSH_MS);
       setInterval(sendStats, STATS_MS);

@@ -44,7 +44,7 @@ import type { AlertsConfig } from './alerts/config.js';
 import { cutReport } from './report-cut.js';
 import { ServerMetrics } from './server-metrics.js';
 import { type ChannelDisplay, learnDisplay } from './channel-display.js';
-import { type SeriesLimits, type SeriesRequest, SeriesStore } from './series.js';
+import { type PvPast, type SeriesLimits, type SeriesRequest, SeriesStore } from './series.js';
 import type { CaptureCounters, SourceDescription, SourceProblem, SourceSink } from './sources/types.js';
 import type {
   ChannelView,
@@ -976,6 +976,11 @@ export class Engine implements DaemonModel, SourceSink {
       case 'searches':
         return this.searchesSteps(limit);
     }
+  }
+
+  /** The held records a PV chart opened late fills its past from (the worker's history). */
+  setSeriesPast(past: PvPast | undefined): void {
+    this.series.setPast(past);
   }
 
   /** A chart series, the top talkers or the tracked keys (see series.ts) as JSON text. */

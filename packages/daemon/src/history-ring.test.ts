@@ -31,6 +31,18 @@ describe('HeldRecords', () => {
     decoded.forEach((r, i) => expect(held.wire(i)).toBe(toWire(r, i + 1)));
   });
 
+  it('visits every held record of one PV, oldest first, with its time, size and command', () => {
+    const held = new HeldRecords();
+    decoded.forEach((r, i) => held.add(i + 1, r));
+    const pv = decoded.find((r) => r.command.name === 'EventAddResponse')?.pv;
+    expect(typeof pv).toBe('string');
+    const seen: [number, number, string][] = [];
+    held.eachOfPv(pv as string, (t, size, command) => seen.push([t, size, command]));
+    const want = decoded.filter((r) => r.pv === pv).map((r) => [r.timestamp, r.size, r.command.name]);
+    expect(want.length).toBeGreaterThan(1);
+    expect(seen).toEqual(want);
+  });
+
   it('gives the shared filter the verdicts it gives the decoded records', () => {
     const held = new HeldRecords();
     decoded.forEach((r, i) => held.add(i + 1, r));

@@ -202,6 +202,18 @@ export class HeldRecords {
     };
   }
 
+  /**
+   * Calls `visit` with the capture time, size and command name of every held record of `pv`, oldest first
+   * (a chart opened late fills its past from them, see series.ts). PV names are shared strings, so the
+   * scan compares references first.
+   */
+  eachOfPv(pv: string, visit: (time: number, size: number, command: string) => void): void {
+    for (let position = 0; position < this.count; position++) {
+      const at = this.slot(position);
+      if (this.pvs[at] === pv) visit(this.times[at], this.sizes[at], this.cmds[at]);
+    }
+  }
+
   /** JSON text of {@link live}: the same text `toWire` gives for the decoded record. */
   wire(position: number): string {
     return JSON.stringify(this.live(position));

@@ -136,6 +136,41 @@ describe('SeriesStore', () => {
     expect((s.answer({ what: 'keys' }) as { pinned: string[] }).pinned).toEqual(['asked']);
   });
 
+  it('fills the past of a PV chart opened late from the held records, then carries on', () => {
+    const s = new SeriesStore({ pvs: 1 });
+    // What the history held of the quiet PV while the busy one took the only tracked slot.
+    const held: [number, number, string][] = [
+      [T0 + 0.2, 40, 'EventAddResponse'],
+      [T0 + 0.7, 40, 'EventAddResponse'],
+      [T0 + 2.1, 16, 'ReadNotifyRequest'],
+      [T0 + 2.3, 48, 'ReadNotifyResponse'],
+    ];
+    s.setPast({
+      oldestTime: T0,
+      eachOfPv: (pv, visit) => {
+        if (pv === 'quiet') for (const [t, size, command] of held) visit(t, size, command);
+      },
+    });
+    for (let t = T0; t < T0 + 4; t += 0.5) s.add(rec({ t, pv: 'busy', data: [1] }));
+    s.add(rec({ t: T0 + 3.2, pv: 'quiet', data: [2] }));
+    const v = s.answer({ what: 'pv', key: 'quiet', from: T0, to: T0 + 4 }) as SeriesView;
+    expect(v.since).toBe(T0);
+    // Up to the newest record (T0 + 3.5); the quiet PV's record at T0 + 3.2 came before its chart and went to
+    // "other", as every record of an untracked PV does.
+    expect(v.fields.messages).toEqual([2, 0, 2, 0]);
+    expect(v.fields.bytes).toEqual([80, 0, 64, 0]);
+    expect(v.fields.updates).toEqual([2, 0, 0, 0]);
+    // Held records keep no value: the value line starts with the records after the chart opened.
+    expect(v.fields.value.every((x) => x === null)).toBe(true);
+    s.add(rec({ t: T0 + 4.5, pv: 'quiet', data: [5] }));
+    const after = s.series('pv', 'quiet', { from: T0 + 4, to: T0 + 4 });
+    expect(after.fields.messages).toEqual([1]);
+    expect(after.fields.value).toEqual([5]);
+    // A PV already tracked is not filled again (its own counts are exact).
+    const busy = s.answer({ what: 'pv', key: 'busy', from: T0, to: T0 }) as SeriesView;
+    expect(busy.fields.messages).toEqual([2]);
+  });
+
   it('lets a pin go once nobody asked for it for a while, bounded by the pin cap', () => {
     const s = new SeriesStore({ pvs: 1, pinnedPvs: 2, pinSeconds: 30 });
     s.add(rec({ t: T0, pv: 'a' }));

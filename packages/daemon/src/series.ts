@@ -30,6 +30,17 @@ export const SERIES_TIERS: readonly SeriesTier[] = [
 /** Capture seconds between two choices of the busiest keys. */
 export const REBALANCE_SECONDS = 10;
 
+/**
+ * The held records of the last minutes (history-ring.ts's HeldRecords), from which a PV's chart opened after
+ * them gets its past: messages, bytes and monitor updates per slot (held records keep no value).
+ */
+export interface PvPast {
+  /** Capture time of the oldest record held, null when none. */
+  readonly oldestTime: number | null;
+  /** Calls `visit` for every held record of `pv`, oldest first. */
+  eachOfPv(pv: string, visit: (time: number, size: number, command: string) => void): void;
+}
+
 /** Bounds of a {@link SeriesStore}. */
 export interface SeriesLimits {
   /** IOCs (server endpoints) tracked; the rest are summed in `other`. */
@@ -503,9 +514,37 @@ export class SeriesStore {
     this.pvs.rebalance(now, this.limits.pinSeconds);
   }
 
-  /** Asks for a PV's series: tracked from now on if it was not (a page opened its chart). */
+  /** Where a PV's series newly tracked for a chart gets its past (the worker's held records). */
+  setPast(past: PvPast | undefined): void {
+    this.past = past;
+  }
+  private past: PvPast | undefined;
+
+  /**
+   * Asks for a PV's series (a page opened its chart): tracked from now on if it was not, and then filled
+   * from the held records since the oldest one, so the chart opens with the minutes before it was asked for.
+   */
   pinPv(pv: string): void {
-    this.pvs.pin(pv, Number.isNaN(this.now) ? 0 : this.now);
+    const now = Number.isNaN(this.now) ? 0 : this.now;
+    const known = this.pvs.tracked.has(pv);
+    this.pvs.pin(pv, now);
+    const s = this.pvs.tracked.get(pv);
+    const past = this.past;
+    const oldest = past?.oldestTime ?? null;
+    if (known || s === undefined || past === undefined || oldest === null || oldest > now) return;
+    s.reset(oldest);
+    const slots = this.scratch;
+    past.eachOfPv(pv, (t, size, command) => {
+      for (let tier = 0; tier < SERIES_TIERS.length; tier++) slots[tier] = Math.floor(t / SERIES_TIERS[tier].step);
+      count(s, slots, size);
+      if (command !== 'EventAddResponse') return;
+      for (let tier = 0; tier < SERIES_TIERS.length; tier++) {
+        const o = s.offset(tier, slots[tier]);
+        if (o >= 0) s.counts[tier][o + UPDATES] += 1;
+      }
+    });
+    // The series carries on from here with every new record (heads move forward from the last held one).
+    for (let tier = 0; tier < SERIES_TIERS.length; tier++) s.slot(tier, Math.floor(now / SERIES_TIERS[tier].step));
   }
 
   /** Answers an API request (see {@link SeriesRequest}). */
