@@ -138,7 +138,7 @@ async function copyFrames(path: string, wanted: FrameSet, out: Writable, applica
       if (iface === undefined) return;
       let id = ids.get(iface);
       if (id === undefined) {
-        id = file.writer.interfaceId({
+        id = file.writer.addInterface({
           linktype: iface.linktype,
           snaplen: iface.snaplen,
           tsresol: iface.tsUnitsPerSecond === 1e9 ? TSRESOL.NANO : TSRESOL.MICRO,

@@ -295,9 +295,9 @@ port.on('message', (message: ToWorker) => {
         const now = Date.now();
         governor.observe(now - message.postedAt, now);
       }
-      unpackFrames(message.buffer, message.length, (linktype, timestamp, bytes, origlen) => {
+      unpackFrames(message.buffer, message.length, (linktype, timestamp, bytes, origlen, interfaceId) => {
         try {
-          e.frame(linktype, timestamp, bytes, origlen);
+          e.frame(linktype, timestamp, bytes, origlen, interfaceId);
         } catch (err) {
           // A decoder bug must cost one frame, not the whole capture: count it, show the first ones.
           decodeErrors += 1;

@@ -164,7 +164,14 @@ export interface EngineOptions {
  */
 export interface PacketTap {
   /** Frame `frame` (numbered from 1 as the decoder numbers them) is about to be decoded. */
-  frame(frame: number, linktype: number, timestamp: number, bytes: Uint8Array, origlen: number): void;
+  frame(
+    frame: number,
+    linktype: number,
+    timestamp: number,
+    bytes: Uint8Array,
+    origlen: number,
+    interfaceId: number,
+  ): void;
   /** A packet event of the current frame, before the decoder gets it. */
   event(event: PacketEvent): void;
   /** The decoder has handled the last event (and emitted its records). */
@@ -368,7 +375,7 @@ export class Engine implements DaemonModel, SourceSink {
 
   // ---- SourceSink ----
 
-  frame(linktype: number, timestamp: number, bytes: Uint8Array, origlen: number): void {
+  frame(linktype: number, timestamp: number, bytes: Uint8Array, origlen: number, interfaceId = 0): void {
     this.packets += 1;
     this.bytes += bytes.length;
     this.linktype = linktype;
@@ -377,7 +384,7 @@ export class Engine implements DaemonModel, SourceSink {
       this.decoder.pushFrame(linktype, timestamp, bytes, origlen);
       return;
     }
-    tap.frame(this.packets, linktype, timestamp, bytes, origlen);
+    tap.frame(this.packets, linktype, timestamp, bytes, origlen, interfaceId);
     this.pipeline.pushFrame(linktype, timestamp, bytes, origlen);
     tap.frameDone(this.packets);
   }

@@ -8,7 +8,7 @@
  */
 
 /** Per-frame header layout. */
-const Offset = { LINKTYPE: 0, ORIGLEN: 4, CAPLEN: 8, TIMESTAMP: 12 } as const;
+const Offset = { LINKTYPE: 0, INTERFACE: 2, ORIGLEN: 4, CAPLEN: 8, TIMESTAMP: 12 } as const;
 const FRAME_HEADER = 20;
 const INITIAL_BYTES = 256 * 1024;
 /** A fresh batch buffer holds this many times the recent batch length (see {@link FramePacker.flush}). */
@@ -41,11 +41,12 @@ export class FramePacker {
   }
 
   /** Copies one frame into the batch; `data` is not kept, so it may be a view the caller overwrites next. */
-  add(linktype: number, timestamp: number, data: Uint8Array, origlen: number): void {
+  add(linktype: number, timestamp: number, data: Uint8Array, origlen: number, interfaceId = 0): void {
     const need = FRAME_HEADER + data.length;
     if (this.used + need > this.buffer.byteLength) this.grow(this.used + need);
     const at = this.used;
     this.view.setUint16(at + Offset.LINKTYPE, linktype, true);
+    this.view.setUint16(at + Offset.INTERFACE, interfaceId, true);
     this.view.setUint32(at + Offset.ORIGLEN, origlen, true);
     this.view.setUint32(at + Offset.CAPLEN, data.length, true);
     this.view.setFloat64(at + Offset.TIMESTAMP, timestamp, true);
@@ -94,7 +95,7 @@ export class FramePacker {
 export function unpackFrames(
   buffer: ArrayBuffer,
   length: number,
-  frame: (linktype: number, timestamp: number, bytes: Uint8Array, origlen: number) => void,
+  frame: (linktype: number, timestamp: number, bytes: Uint8Array, origlen: number, interfaceId: number) => void,
 ): void {
   const view = new DataView(buffer);
   let at = 0;
@@ -108,6 +109,7 @@ export function unpackFrames(
       view.getFloat64(at + Offset.TIMESTAMP, true),
       new Uint8Array(buffer, start, caplen),
       view.getUint32(at + Offset.ORIGLEN, true),
+      view.getUint16(at + Offset.INTERFACE, true),
     );
     at = start + caplen;
   }

@@ -106,8 +106,8 @@ export class PacketRing implements PacketTap {
 
   // ---- PacketTap ----
 
-  frame(frame: number, linktype: number, timestamp: number, data: Uint8Array, origlen: number): void {
-    this.current = { frame, linktype, interfaceId: 0, timestamp, origlen, data };
+  frame(frame: number, linktype: number, timestamp: number, data: Uint8Array, origlen: number, interfaceId = 0): void {
+    this.current = { frame, linktype, interfaceId, timestamp, origlen, data };
     this.currentQueued = false;
   }
 

@@ -78,7 +78,8 @@ export async function* pcapngChunks(
     const key = `${frame.linktype}/${frame.interfaceId}`;
     let id = ids.get(key);
     if (id === undefined) {
-      id = file.writer.interfaceId(interfaceOf(frame.linktype, frame.interfaceId));
+      // One interface per capture interface (and link type), alike or not.
+      id = file.writer.addInterface(interfaceOf(frame.linktype, frame.interfaceId));
       ids.set(key, id);
     }
     file.packet(id, frame.timestamp, frame.data, frame.origlen);

@@ -1,8 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type FilterSpec, compileFilter } from '@ca-shark/analysis/filter';
 import { type CaRecord, shark } from '@ca-shark/decoder';
-import { CaptureReader } from '@ca-shark/packet';
+import { CaptureReader, LINKTYPE, PcapngChunks } from '@ca-shark/packet';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PCAPNG_MEDIA_TYPE, pcapRequest } from './pcap-route.js';
 import type { RunningDaemon } from './server.js';
@@ -118,6 +120,57 @@ describe('GET /api/pcap', { timeout: 60_000 }, () => {
     });
     expect(foreign.statusCode).toBe(403);
     expect((await d.app.inject('/api/pcap?token=sesame')).statusCode).toBe(200);
+  });
+
+  it('keeps each capture interface of a replayed pcapng its own, alike or not', async () => {
+    // catest.pcap rewritten as two Ethernet interfaces of one description: UDP on interface 1, TCP on 0.
+    const IP_PROTOCOL = 14 + 9;
+    const UDP = 17;
+    const file = new PcapngChunks('ca-shark test');
+    const tcpIface = file.writer.addInterface({ linktype: LINKTYPE.ETHERNET, snaplen: 65535 });
+    const udpIface = file.writer.addInterface({ linktype: LINKTYPE.ETHERNET, snaplen: 65535 });
+    const ifaceAt = new Map<number, number>();
+    const reader = new CaptureReader({
+      frame: (f) => {
+        const id = f.data[IP_PROTOCOL] === UDP ? udpIface : tcpIface;
+        ifaceAt.set(Math.round(f.timestamp * 1e6), id);
+        file.packet(id, f.timestamp, f.data, f.origlen);
+      },
+      problem: () => {},
+    });
+    reader.push(readFileSync(FIXTURE));
+    reader.end();
+    expect(new Set(ifaceAt.values()).size).toBe(2);
+    const dir = mkdtempSync(join(tmpdir(), 'ca-shark-ifaces-'));
+    try {
+      const path = join(dir, 'two-interfaces.pcapng');
+      writeFileSync(path, file.take());
+      daemon = await startTestDaemon(['-r', path, '--speed', 'max']);
+      await daemon.engine.whenEnded();
+      const res = await daemon.app.inject('/api/pcap');
+      expect(res.statusCode).toBe(200);
+      const interfaces: number[] = [];
+      const frames: [number, number][] = [];
+      const back = new CaptureReader({
+        interface: (i) => interfaces.push(i.linktype),
+        frame: (f) => frames.push([Math.round(f.timestamp * 1e6), f.interfaceId]),
+        problem: () => {},
+      });
+      back.push(res.rawPayload);
+      back.end();
+      expect(interfaces).toEqual([LINKTYPE.ETHERNET, LINKTYPE.ETHERNET]);
+      expect(frames.length).toBeGreaterThan(50);
+      // The export numbers interfaces in order of first use: the same split, whichever comes first.
+      const mapping = new Map<number, number>();
+      for (const [t, id] of frames) {
+        const original = ifaceAt.get(t) as number;
+        if (!mapping.has(original)) mapping.set(original, id);
+        expect(mapping.get(original), `frame at ${t}`).toBe(id);
+      }
+      expect(new Set(mapping.values()).size).toBe(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('is off with --packet-ring 0', async () => {

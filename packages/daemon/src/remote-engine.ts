@@ -452,8 +452,8 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     return own === undefined ? downstream : Promise.all([own, downstream]).then(() => undefined);
   }
 
-  frame(linktype: number, timestamp: number, bytes: Uint8Array, origlen: number): void {
-    this.packer.add(linktype, timestamp, bytes, origlen);
+  frame(linktype: number, timestamp: number, bytes: Uint8Array, origlen: number, interfaceId = 0): void {
+    this.packer.add(linktype, timestamp, bytes, origlen, interfaceId);
   }
 
   /** The packer copies the bytes into the batch before returning, so a transient view is safe. */

@@ -123,13 +123,23 @@ export class PcapngWriter {
     const key = `${iface.linktype}/${iface.snaplen}/${tsresol}/${iface.name ?? ''}`;
     let id = this.keys.get(key);
     if (id === undefined) {
-      id = this.interfaces.length;
+      id = this.addInterface(iface);
       this.keys.set(key, id);
-      this.interfaces.push({ linktype: iface.linktype, snaplen: iface.snaplen, tsresol });
-      this.unitsPerSecond.push(10 ** tsresol);
-      this.names.push(iface.name);
     }
     return id;
+  }
+
+  /**
+   * Declares a new interface even when one with the same description exists: for a writer that copies
+   * interfaces one for one (two alike capture interfaces stay two). Write {@link PcapngWriter.interfaceBlocks}
+   * before its first packet.
+   */
+  addInterface(iface: PcapngInterface): number {
+    const tsresol = iface.tsresol ?? TSRESOL.MICRO;
+    this.interfaces.push({ linktype: iface.linktype, snaplen: iface.snaplen, tsresol });
+    this.unitsPerSecond.push(10 ** tsresol);
+    this.names.push(iface.name);
+    return this.interfaces.length - 1;
   }
 
   /** The IDBs of interfaces declared since the last call (empty when none are new). */

@@ -34,7 +34,8 @@ export class CaptureBytes {
   constructor(
     private readonly label: string,
     private readonly sink: SourceSink,
-    onFrame: (frame: CaptureFrame) => void = (f) => sink.frame(f.linktype, f.timestamp, copy(f.data), f.origlen),
+    onFrame: (frame: CaptureFrame) => void = (f) =>
+      sink.frame(f.linktype, f.timestamp, copy(f.data), f.origlen, f.interfaceId),
   ) {
     this.reader = new CaptureReader({
       frame: (f) => {

@@ -76,7 +76,7 @@ export class FileSource implements Source {
     let firstWall = 0;
     let pending: CaptureFrame[] = [];
     const bytes = new CaptureBytes(inputLabel(this.description), sink, (f) => {
-      if (speed === 'max') sink.frame(f.linktype, f.timestamp, f.data.slice(), f.origlen);
+      if (speed === 'max') sink.frame(f.linktype, f.timestamp, f.data.slice(), f.origlen, f.interfaceId);
       else pending.push({ ...f, data: f.data.slice() });
     });
     const stream = createReadStream(this.path, { highWaterMark: CHUNK, signal: this.abort.signal });
@@ -100,7 +100,7 @@ export class FileSource implements Source {
           const due = firstWall + ((f.timestamp - firstCapture) * 1000) / speed;
           const wait = due - performance.now();
           if (wait >= MIN_SLEEP_MS) await sleep(wait, undefined, { signal: this.abort.signal });
-          sink.frame(f.linktype, f.timestamp, f.data, f.origlen);
+          sink.frame(f.linktype, f.timestamp, f.data, f.origlen, f.interfaceId);
         }
         const room = sink.waitForRoom?.();
         if (room !== undefined) await room;

@@ -40,8 +40,11 @@ export interface CaptureCounters {
 
 /** Where a source delivers what it reads. Calls happen on the main thread, in capture order. */
 export interface SourceSink {
-  /** One link-layer frame (live capture). `bytes` belongs to the callee (the source passes a copy). */
-  frame(linktype: number, timestamp: number, bytes: Uint8Array, origlen: number): void;
+  /**
+   * One link-layer frame. `bytes` belongs to the callee (the source passes a copy). `interfaceId`: the
+   * pcapng interface it came from (0 for live capture and classic pcap), kept for the pcapng export.
+   */
+  frame(linktype: number, timestamp: number, bytes: Uint8Array, origlen: number, interfaceId?: number): void;
   /**
    * Optional zero-copy variant of {@link SourceSink.frame} for live capture: `bytes` is a view of the
    * capture buffer, valid only during the call (the next packet overwrites it), so the sink must copy
