@@ -4,6 +4,7 @@ import { type CaRecord, shark } from '@ca-shark/decoder';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { toWire } from './engine.js';
 import { HeldRecords } from './history-ring.js';
+import { chartValueOf } from './series.js';
 
 const FIXTURE = fileURLToPath(new URL('../../decoder/fixtures/libca-sim.pcap', import.meta.url));
 
@@ -31,16 +32,20 @@ describe('HeldRecords', () => {
     decoded.forEach((r, i) => expect(held.wire(i)).toBe(toWire(r, i + 1)));
   });
 
-  it('visits every held record of one PV, oldest first, with its time, size and command', () => {
+  it('visits every held record of one PV, oldest first, with its time, size, command and value', () => {
     const held = new HeldRecords();
     decoded.forEach((r, i) => held.add(i + 1, r));
     const pv = decoded.find((r) => r.command.name === 'EventAddResponse')?.pv;
     expect(typeof pv).toBe('string');
-    const seen: [number, number, string][] = [];
-    held.eachOfPv(pv as string, (t, size, command) => seen.push([t, size, command]));
-    const want = decoded.filter((r) => r.pv === pv).map((r) => [r.timestamp, r.size, r.command.name]);
+    const seen: [number, number, string, number][] = [];
+    held.eachOfPv(pv as string, (t, size, command, value) => seen.push([t, size, command, value]));
+    const want = decoded
+      .filter((r) => r.pv === pv)
+      .map((r) => [r.timestamp, r.size, r.command.name, chartValueOf(r.command)]);
     expect(want.length).toBeGreaterThan(1);
     expect(seen).toEqual(want);
+    // The monitor updates of a scalar PV carry the value its chart plots.
+    expect(seen.some(([, , command, value]) => command === 'EventAddResponse' && Number.isFinite(value))).toBe(true);
   });
 
   it('gives the shared filter the verdicts it gives the decoded records', () => {

@@ -12,6 +12,7 @@ import { type LiveRecord, failureStatus, summarizeFields } from '@ca-shark/analy
 import type { CaRecord } from '@ca-shark/decoder';
 import type { CommandFields } from '@ca-shark/protocol';
 import { isFailure } from '@ca-shark/analysis';
+import { chartValueOf } from './series.js';
 
 /** Bounds of the held records. */
 export interface HistoryBounds {
@@ -26,8 +27,8 @@ export const DEFAULT_HISTORY: HistoryBounds = { maxRecords: 1_000_000, maxSecond
 
 /**
  * Heap one held record takes, measured with history-ring.bench.ts (heap after full collections, divided by
- * the records held, chart aggregates included): 233 bytes on real100.pcap (small scalar monitors), 275 on
- * realistic.pcap (longer summaries of waveforms), with Node 20. Documented in docs/daemon.md.
+ * the records held, chart aggregates included, with the chart value column): 258 bytes on real100.pcap
+ * (small scalar monitors), 252 on realistic.pcap, with Node 20. Documented in docs/daemon.md.
  */
 export const HELD_RECORD_BYTES = 260;
 
@@ -62,6 +63,8 @@ export class HeldRecords {
   private frames = new Float64Array(0);
   private times = new Float64Array(0);
   private latencies = new Float64Array(0);
+  /** The scalar a PV chart plots ({@link chartValueOf}; NaN: none). */
+  private values = new Float64Array(0);
   /** The ECA status the filter's failure rule reads (NaN: none). */
   private statusCodes = new Float64Array(0);
   private sizes = new Uint32Array(0);
@@ -124,6 +127,7 @@ export class HeldRecords {
     this.frames[at] = record.frame;
     this.times[at] = t;
     this.latencies[at] = record.latency ?? Number.NaN;
+    this.values[at] = record.pv === null ? Number.NaN : chartValueOf(cmd);
     const code = typeof fields.status === 'number' ? fields.status : fields.status_code;
     this.statusCodes[at] = typeof code === 'number' ? code : Number.NaN;
     this.sizes[at] = record.size;
@@ -203,14 +207,14 @@ export class HeldRecords {
   }
 
   /**
-   * Calls `visit` with the capture time, size and command name of every held record of `pv`, oldest first
+   * Calls `visit` with the capture time, size, command name and chart value of every held record of `pv`, oldest first
    * (a chart opened late fills its past from them, see series.ts). PV names are shared strings, so the
    * scan compares references first.
    */
-  eachOfPv(pv: string, visit: (time: number, size: number, command: string) => void): void {
+  eachOfPv(pv: string, visit: (time: number, size: number, command: string, value: number) => void): void {
     for (let position = 0; position < this.count; position++) {
       const at = this.slot(position);
-      if (this.pvs[at] === pv) visit(this.times[at], this.sizes[at], this.cmds[at]);
+      if (this.pvs[at] === pv) visit(this.times[at], this.sizes[at], this.cmds[at], this.values[at]);
     }
   }
 
@@ -256,6 +260,7 @@ export class HeldRecords {
     this.frames = typed(this.frames, (n) => new Float64Array(n));
     this.times = typed(this.times, (n) => new Float64Array(n));
     this.latencies = typed(this.latencies, (n) => new Float64Array(n));
+    this.values = typed(this.values, (n) => new Float64Array(n));
     this.statusCodes = typed(this.statusCodes, (n) => new Float64Array(n));
     this.sizes = typed(this.sizes, (n) => new Uint32Array(n));
     this.sports = typed(this.sports, (n) => new Uint16Array(n));

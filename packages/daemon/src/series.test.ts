@@ -139,16 +139,16 @@ describe('SeriesStore', () => {
   it('fills the past of a PV chart opened late from the held records, then carries on', () => {
     const s = new SeriesStore({ pvs: 1 });
     // What the history held of the quiet PV while the busy one took the only tracked slot.
-    const held: [number, number, string][] = [
-      [T0 + 0.2, 40, 'EventAddResponse'],
-      [T0 + 0.7, 40, 'EventAddResponse'],
-      [T0 + 2.1, 16, 'ReadNotifyRequest'],
-      [T0 + 2.3, 48, 'ReadNotifyResponse'],
+    const held: [number, number, string, number][] = [
+      [T0 + 0.2, 40, 'EventAddResponse', 1.5],
+      [T0 + 0.7, 40, 'EventAddResponse', -3],
+      [T0 + 2.1, 16, 'ReadNotifyRequest', Number.NaN],
+      [T0 + 2.3, 48, 'ReadNotifyResponse', 8],
     ];
     s.setPast({
       oldestTime: T0,
       eachOfPv: (pv, visit) => {
-        if (pv === 'quiet') for (const [t, size, command] of held) visit(t, size, command);
+        if (pv === 'quiet') for (const [t, size, command, value] of held) visit(t, size, command, value);
       },
     });
     for (let t = T0; t < T0 + 4; t += 0.5) s.add(rec({ t, pv: 'busy', data: [1] }));
@@ -160,8 +160,9 @@ describe('SeriesStore', () => {
     expect(v.fields.messages).toEqual([2, 0, 2, 0]);
     expect(v.fields.bytes).toEqual([80, 0, 64, 0]);
     expect(v.fields.updates).toEqual([2, 0, 0, 0]);
-    // Held records keep no value: the value line starts with the records after the chart opened.
-    expect(v.fields.value.every((x) => x === null)).toBe(true);
+    expect(v.fields.value).toEqual([-3, null, 8, null]);
+    expect(v.fields.min).toEqual([-3, null, 8, null]);
+    expect(v.fields.max).toEqual([1.5, null, 8, null]);
     s.add(rec({ t: T0 + 4.5, pv: 'quiet', data: [5] }));
     const after = s.series('pv', 'quiet', { from: T0 + 4, to: T0 + 4 });
     expect(after.fields.messages).toEqual([1]);

@@ -32,13 +32,13 @@ export const REBALANCE_SECONDS = 10;
 
 /**
  * The held records of the last minutes (history-ring.ts's HeldRecords), from which a PV's chart opened after
- * them gets its past: messages, bytes and monitor updates per slot (held records keep no value).
+ * them gets its past: messages, bytes, monitor updates and scalar values per slot.
  */
 export interface PvPast {
   /** Capture time of the oldest record held, null when none. */
   readonly oldestTime: number | null;
-  /** Calls `visit` for every held record of `pv`, oldest first. */
-  eachOfPv(pv: string, visit: (time: number, size: number, command: string) => void): void;
+  /** Calls `visit` for every held record of `pv`, oldest first (`value`: {@link chartValueOf}, NaN for none). */
+  eachOfPv(pv: string, visit: (time: number, size: number, command: string, value: number) => void): void;
 }
 
 /** Bounds of a {@link SeriesStore}. */
@@ -398,6 +398,31 @@ const DEFAULT_RANGE_SECONDS = 600;
 const num = (x: number): number | null => (Number.isNaN(x) ? null : x);
 
 /** The scalar numeric value of a DBR payload, NaN for arrays, strings and none. */
+/**
+ * The value a PV's chart plots for a message: the scalar of a monitor update or read reply, NaN for any
+ * other message or a waveform (the held records keep it too, history-ring.ts).
+ */
+export function chartValueOf(command: CaRecord['command']): number {
+  const name = command.name;
+  if (name !== 'EventAddResponse' && name !== 'ReadNotifyResponse' && name !== 'ReadResponse') return Number.NaN;
+  return scalarOf((command as { data?: unknown }).data);
+}
+
+/** Counts a PV's monitor update (`update`) and plots its value at the slots of one second. */
+function pvPoint(s: Series, slots: Float64Array, update: boolean, value: number): void {
+  for (let tier = 0; tier < SERIES_TIERS.length; tier++) {
+    const o = s.offset(tier, slots[tier]);
+    if (o < 0) continue;
+    if (update) s.counts[tier][o + UPDATES] += 1;
+    if (Number.isNaN(value)) continue;
+    const v = s.values[tier];
+    const b = (o / PV_LAYOUT.counts.length) * PV_VALUES;
+    v[b + VALUE] = value;
+    if (!(v[b + VALUE_MIN] <= value)) v[b + VALUE_MIN] = value;
+    if (!(v[b + VALUE_MAX] >= value)) v[b + VALUE_MAX] = value;
+  }
+}
+
 function scalarOf(data: unknown): number {
   if (data === undefined || data === null) return Number.NaN;
   const a = data as ArrayLike<unknown>;
@@ -478,18 +503,7 @@ export class SeriesStore {
     const update = cmd.name === 'EventAddResponse';
     if (!update && cmd.name !== 'ReadNotifyResponse' && cmd.name !== 'ReadResponse') return;
     // Read only for the tracked PVs: the value of every other message is never touched here.
-    const value = scalarOf((cmd as { data?: unknown }).data);
-    for (let tier = 0; tier < SERIES_TIERS.length; tier++) {
-      const o = s.offset(tier, slots[tier]);
-      if (o < 0) continue;
-      if (update) s.counts[tier][o + UPDATES] += 1;
-      if (Number.isNaN(value)) continue;
-      const v = s.values[tier];
-      const b = (o / PV_LAYOUT.counts.length) * PV_VALUES;
-      v[b + VALUE] = value;
-      if (!(v[b + VALUE_MIN] <= value)) v[b + VALUE_MIN] = value;
-      if (!(v[b + VALUE_MAX] >= value)) v[b + VALUE_MAX] = value;
-    }
+    pvPoint(s, slots, update, scalarOf((cmd as { data?: unknown }).data));
   }
 
   /**
@@ -534,14 +548,11 @@ export class SeriesStore {
     if (known || s === undefined || past === undefined || oldest === null || oldest > now) return;
     s.reset(oldest);
     const slots = this.scratch;
-    past.eachOfPv(pv, (t, size, command) => {
+    past.eachOfPv(pv, (t, size, command, value) => {
       for (let tier = 0; tier < SERIES_TIERS.length; tier++) slots[tier] = Math.floor(t / SERIES_TIERS[tier].step);
       count(s, slots, size);
-      if (command !== 'EventAddResponse') return;
-      for (let tier = 0; tier < SERIES_TIERS.length; tier++) {
-        const o = s.offset(tier, slots[tier]);
-        if (o >= 0) s.counts[tier][o + UPDATES] += 1;
-      }
+      const update = command === 'EventAddResponse';
+      if (update || !Number.isNaN(value)) pvPoint(s, slots, update, value);
     });
     // The series carries on from here with every new record (heads move forward from the last held one).
     for (let tier = 0; tier < SERIES_TIERS.length; tier++) s.slot(tier, Math.floor(now / SERIES_TIERS[tier].step));
