@@ -191,8 +191,8 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
     try {
       const decoding = {
         extraServerPorts: options.ports,
-        // stats counts messages and never reads their values.
-        decodeValues: stats === null,
+        // stats counts messages and never reads their values; report reads only the written ones.
+        decodeValues: stats !== null ? false : analyzer !== null ? ('writes' as const) : true,
         onProblem: damage.problem.bind(damage),
         onCircuitClose,
         onDecoder,

@@ -268,7 +268,11 @@ export class CircuitHandler {
       if (record.pv === null) record.pv = channel.pv;
     }
     const enumStrings = channel?.enumStrings;
-    const command = !this.opts.decodeValues
+    const values = this.opts.decodeValues;
+    const skipValues =
+      values === false ||
+      (values === 'writes' && !(isReq && (frame.command === Command.WRITE || frame.command === Command.WRITE_NOTIFY)));
+    const command = skipValues
       ? decodeCommand(frame, role, emptyEventIsUpdate ? SKIP_DATA_EMPTY_UPDATE : SKIP_DATA)
       : enumStrings || emptyEventIsUpdate
         ? decodeCommand(frame, role, { enumStrings: enumStrings ?? undefined, emptyEventIsUpdate })

@@ -43,9 +43,10 @@ export interface DecoderOptions {
    * Decode DBR payloads into the commands' `data` and `metadata` (and `enum_labels`, `data_problem`).
    * Default true. False leaves them out (the command types have them optional) for consumers that only
    * count and route messages, as `ca-shark stats` does: about a tenth less CPU on realistic traffic.
-   * ENUM state strings are then not learned from GR/CTRL replies either.
+   * ENUM state strings are then not learned from GR/CTRL replies either. `'writes'` decodes only the values
+   * clients write (WRITE and WRITE_NOTIFY requests), all that `ca-shark report`'s write audit reads.
    */
-  decodeValues?: boolean;
+  decodeValues?: boolean | 'writes';
   /** State bounds; unspecified ones take the defaults in {@link DEFAULT_LIMITS}. */
   limits?: Partial<StateLimits>;
 }
@@ -77,7 +78,7 @@ export interface ResolvedOptions {
   serverPorts: Set<number>;
   maxMessageSize: number;
   keepBytes: boolean;
-  decodeValues: boolean;
+  decodeValues: boolean | 'writes';
   limits: StateLimits;
 }
 

@@ -157,6 +157,23 @@ describe('shark() without DBR values', () => {
   });
 });
 
+describe("shark() with decodeValues: 'writes'", () => {
+  it('decodes the values of written requests only, and gives every other record as without values', async () => {
+    const bytes = workedExample().bytes();
+    const full: CaRecord[] = [];
+    for await (const r of shark(bytes)) full.push(r);
+    const bare: CaRecord[] = [];
+    for await (const r of shark(bytes, { decodeValues: false })) bare.push(r);
+    const writes: CaRecord[] = [];
+    for await (const r of shark(bytes, { decodeValues: 'writes' })) writes.push(r);
+    const written = (r: CaRecord): boolean =>
+      r.command.name === 'WriteRequest' || r.command.name === 'WriteNotifyRequest';
+    expect(writes.filter(written).length).toBeGreaterThan(0);
+    expect(full.some((r) => !written(r) && 'data' in r.command)).toBe(true);
+    writes.forEach((r, i) => expect(r).toEqual(written(r) ? full[i] : bare[i]));
+  });
+});
+
 describe('shark() on a file', () => {
   it('gives records that stay intact after later chunks are read (the read buffers are reused)', async () => {
     const bytes = bigVariedCapture();
