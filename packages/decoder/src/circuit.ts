@@ -47,6 +47,16 @@ class Direction {
     this.deframer = new Deframer({ maxPayloadSize });
   }
 
+  /**
+   * `lostBytes` bytes (negative: an unknown number) the capture never saw. With the count the deframer can
+   * step over a gap inside a message's payload, or keep its place at a message boundary, instead of
+   * hunting for the next plausible header.
+   */
+  gap(packet: PacketInfo, lostBytes: number): void {
+    this.packet = packet;
+    this.deframer.gap(lostBytes >= 0 ? lostBytes : undefined, this.onFrame);
+  }
+
   /** Pushes `data` into the deframer, or ends the stream when `data` is null. */
   deframe(packet: PacketInfo, data: Uint8Array | null): void {
     // No restore needed afterwards: a message can make another flow replay its early bytes, but never

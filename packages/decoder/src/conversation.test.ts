@@ -454,6 +454,32 @@ describe('conversation: faults', () => {
     ]);
   });
 
+  it('keeps a message whose payload lost bytes, flagged truncated, and stays in step after it', async () => {
+    const b = new PcapWriter();
+    const c = new TcpConversation(b, CLIENT, 45000, SERVER, 5064).open(T0);
+    const write = build.writeNotifyRequest({
+      data_type: DbrType.DOUBLE,
+      data: Array.from({ length: 100 }, (_, i) => i),
+      sid: 42,
+      ioid: 3,
+    });
+    c.send(T0 + 0.1, true, build.echoRequest());
+    // The header and the first 100 payload bytes, then 200 payload bytes the capture missed, then the rest.
+    c.send(T0 + 0.2, true, write.subarray(0, 116));
+    c.lose(true, 200);
+    c.send(T0 + 0.3, true, concatBytes([write.subarray(316), build.echoRequest(), build.readSyncRequest()]));
+    c.send(T0 + 0.4, false, build.echoResponse());
+    const records = await decode(b.bytes());
+    expect(records.map((r) => r.command.name)).toEqual([
+      'EchoRequest',
+      'EchoResponse',
+      'WriteNotifyRequest',
+      'EchoRequest',
+      'ReadSyncRequest',
+    ]);
+    expect(records[2]).toMatchObject({ truncated: true, size: write.length, command: { sid: 42, ioid: 3 } });
+  });
+
   it('reports a lost segment once and decodes what follows', async () => {
     const b = new PcapWriter();
     const c = new TcpConversation(b, CLIENT, 45000, SERVER, 5064).open(T0);

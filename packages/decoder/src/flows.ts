@@ -121,7 +121,7 @@ export class FlowTable {
       });
     }
     if (ctx.circuit !== null) {
-      (from === 'a' ? ctx.circuit.a : ctx.circuit.b).deframer.gap();
+      (from === 'a' ? ctx.circuit.a : ctx.circuit.b).gap(packet, length);
     } else if (ctx.status === 'pending') {
       // The opening is lost: judge what follows as a mid-stream start.
       ctx.early = ctx.early.filter((c) => c.side !== from);
