@@ -763,7 +763,8 @@ export class Engine implements DaemonModel, SourceSink {
 
   private *clientRowsSteps(): Steps<ClientView[]> {
     const state = this.decoder.state;
-    type Row = ClientView & { first: number; last: number; waits: number[] };
+    // `sensors`: a central's sensors that saw the row's circuits (null elsewhere).
+    type Row = ClientView & { first: number; last: number; waits: number[]; sensors: Set<string> | null };
     // Keyed by endpoint, not by the row key, so the per-search lookups build no strings.
     const bySocket = new Map<string, Row>();
     const byCircuit = new Map<string, Row>();
@@ -786,6 +787,7 @@ export class Engine implements DaemonModel, SourceSink {
           first: Infinity,
           last: -Infinity,
           waits: [],
+          sensors: null,
         };
         rows.set(endpoint, r);
       }
@@ -811,11 +813,11 @@ export class Engine implements DaemonModel, SourceSink {
       if (c.hostName !== null) r.hostname = c.hostName;
       if (c.userName !== null) r.user = c.userName;
       const sensor = this.circuitSensor?.(c.id);
-      if (sensor !== undefined && !(r.sensor ?? '').split(',').includes(sensor))
-        r.sensor = r.sensor === undefined ? sensor : `${r.sensor},${sensor}`;
+      if (sensor !== undefined) (r.sensors ??= new Set()).add(sensor);
     }
     const out: ClientView[] = [];
-    for (const { first, last, waits, ...view } of [...bySocket.values(), ...byCircuit.values()]) {
+    for (const { first, last, waits, sensors, ...view } of [...bySocket.values(), ...byCircuit.values()]) {
+      if (sensors !== null) view.sensor = [...sensors].sort().join(',');
       const span = Number.isFinite(first) ? Math.max(1, last - first) : 1;
       out.push({ ...view, searchRate: view.searches / span, timeToFind: summaryOf(waits) });
     }

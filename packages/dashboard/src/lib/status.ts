@@ -28,6 +28,11 @@ export function linkTypeName(v: unknown): string {
   return typeof v === 'string' ? v : '';
 }
 
+/** A central daemon: it takes its records from sensors over NATS (rows name their sensor, it holds no packets). */
+export function isCentral(source: SourceInfo | null | undefined): boolean {
+  return source?.kind === 'nats';
+}
+
 /** One line describing the daemon's source, e.g. `live lo (EN10MB) filter "udp port 5064"`. */
 export function describeSource(s: SourceInfo | null): string {
   if (!s) return 'unknown source';

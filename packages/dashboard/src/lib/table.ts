@@ -23,6 +23,11 @@ export interface Column<T> {
   centralOnly?: boolean;
 }
 
+/** The columns a table shows: those marked {@link Column.centralOnly} only on a central daemon. */
+export function shownColumns<T>(columns: readonly Column<T>[], central: boolean): Column<T>[] {
+  return columns.filter((c) => central || c.centralOnly !== true);
+}
+
 /** Sort direction. */
 export type SortDir = 'asc' | 'desc';
 

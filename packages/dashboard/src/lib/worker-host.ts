@@ -9,7 +9,8 @@ import { fetchRecord, type RecordFetch } from './record-fetch.js';
 import { lightSnapshot, TableEngine } from './table-engine.js';
 import { TABLE_COLUMNS } from './columns.js';
 import { LIVE_EXPORT_COLUMNS, tableText } from './export.js';
-import type { Column } from './table.js';
+import { shownColumns, type Column } from './table.js';
+import { isCentral } from './status.js';
 import type {
   ClientStatus,
   LatencySeriesData,
@@ -155,8 +156,7 @@ export function createWorkerHost(
           rows = live.length;
         } else if (cmd.query !== null) {
           const all = tables.all(cmd.table, client?.snapshot ?? null, cmd.query);
-          const central = client?.source?.kind === 'nats';
-          const columns = (TABLE_COLUMNS[cmd.table] as Column<unknown>[]).filter((c) => central || !c.centralOnly);
+          const columns = shownColumns(TABLE_COLUMNS[cmd.table] as Column<unknown>[], isCentral(client?.source));
           text = tableText(cmd.format, columns, all);
           rows = all.length;
         }
