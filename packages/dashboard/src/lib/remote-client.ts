@@ -68,6 +68,11 @@ export class RemoteClient {
   private readonly tableQueries = new Map<TableId, string>();
   /** Number of the last filter sent to the worker; `status.filterSeq` says when the worker has handled it. */
   filterSeq = 0;
+  /**
+   * Pause state asked of the worker and not yet seen in its status, or null. Updates the worker made
+   * before it read the command must not move the rows under a user who has just paused.
+   */
+  private pauseAsked: boolean | null = null;
 
   constructor(private readonly worker: WorkerLike) {
     worker.onmessage = (ev) => this.receive(ev.data);
@@ -93,8 +98,14 @@ export class RemoteClient {
       return;
     }
     if (u?.type !== 'update') return;
-    this.status = u.status;
-    this.window = u.window;
+    if (this.pauseAsked !== null && u.status.paused !== this.pauseAsked) {
+      this.status = { ...u.status, paused: this.pauseAsked };
+      if (!this.pauseAsked) this.window = u.window;
+    } else {
+      this.pauseAsked = null;
+      this.status = u.status;
+      this.window = u.window;
+    }
     if (u.snapshot) this.snapshot = u.snapshot;
     if (u.tables) this.tables = { ...this.tables, ...u.tables };
     if (u.rates) this.rates = u.rates;
@@ -141,10 +152,17 @@ export class RemoteClient {
     for (const l of this.listeners) l();
   }
 
-  /** Pauses or resumes; the status follows with the next update. */
+  /** Pauses or resumes; the rows shown freeze at once, the worker's status follows with its next update. */
   setPaused(paused: boolean): void {
+    this.pauseAsked = paused;
     this.status = { ...this.status, paused };
-    this.worker.postMessage({ type: paused ? 'pause' : 'resume' });
+    if (!paused) this.worker.postMessage({ type: 'resume' });
+    else {
+      const top = this.window.rows[0];
+      this.worker.postMessage(
+        top === undefined ? { type: 'pause' } : { type: 'pause', newestSeq: top.seq + this.window.start },
+      );
+    }
   }
 
   clear(): void {

@@ -145,6 +145,61 @@ describe('worker host and remote client', () => {
     expect(remote.status.rowCount).toBe(0);
   });
 
+  it('freezes the rows the moment the page pauses, even under an update the worker sent before it read the pause', () => {
+    const sent: WorkerCommand[] = [];
+    const remote = new RemoteClient({ postMessage: (c) => sent.push(c), onmessage: null, terminate: () => undefined });
+    const update = (paused: boolean, pvs: string[]): WorkerUpdate => ({
+      type: 'update',
+      status: { ...remote.status, paused, rowCount: pvs.length },
+      window: { start: 0, rows: pvs.map((pv, i) => ({ seq: pvs.length - 1 - i, record: rec(i, pv) })) },
+    });
+    remote.receive(update(false, ['a2', 'a1']));
+    remote.setPaused(true);
+    expect(sent.at(-1)).toEqual({ type: 'pause', newestSeq: 1 });
+    // Made by the worker before it handled 'pause': a newer row, status not yet paused.
+    remote.receive(update(false, ['a3', 'a2', 'a1']));
+    expect(remote.status.paused).toBe(true);
+    expect(remote.window.rows.map((r) => r.record.pv)).toEqual(['a2', 'a1']);
+    remote.setPaused(false);
+    expect(sent.at(-1)).toEqual({ type: 'resume' });
+    remote.receive(update(true, ['a2', 'a1']));
+    expect(remote.status.paused).toBe(false);
+    remote.receive(update(false, ['a4', 'a3', 'a2', 'a1']));
+    expect(remote.window.rows.map((r) => r.record.pv)).toEqual(['a4', 'a3', 'a2', 'a1']);
+  });
+
+  it('keeps rows the page had not drawn when it paused out of the frozen table, and shows them on resume', () => {
+    const { sockets, remote, timers } = setup();
+    remote.start('ws://x/ws');
+    sockets[0].open();
+    remote.setWindow(0, 10);
+    sockets[0].receive({ type: 'records', records: [rec(1, 'a1'), rec(2, 'a2')] });
+    timers.advance(300);
+    expect(remote.window.rows.map((r) => r.record.pv)).toEqual(['a2', 'a1']);
+    // a3 reaches the worker, and the page pauses before the worker's next update draws it.
+    sockets[0].receive({ type: 'records', records: [rec(3, 'a3')] });
+    remote.setPaused(true);
+    sockets[0].receive({ type: 'records', records: [rec(4, 'a4')] });
+    timers.advance(300);
+    expect(remote.status.paused).toBe(true);
+    expect(remote.window.rows.map((r) => [r.seq, r.record.pv])).toEqual([
+      [1, 'a2'],
+      [0, 'a1'],
+    ]);
+    expect(remote.status.rowCount).toBe(2);
+    remote.setWindow(1, 10);
+    expect(remote.window.rows.map((r) => [r.seq, r.record.pv])).toEqual([[0, 'a1']]);
+    remote.setWindow(0, 10);
+    remote.setPaused(false);
+    timers.advance(300);
+    expect(remote.window.rows.map((r) => [r.seq, r.record.pv])).toEqual([
+      [3, 'a4'],
+      [2, 'a3'],
+      [1, 'a2'],
+      [0, 'a1'],
+    ]);
+  });
+
   it('tells the page which filter the daemon refused, numbered as the page sent it, and what stays in force', () => {
     const { sockets, remote, timers } = setup();
     remote.start('ws://x/ws');

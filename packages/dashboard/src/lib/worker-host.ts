@@ -44,6 +44,11 @@ export function createWorkerHost(
   const tables = new TableEngine();
   /** The charts' past and the input's state, from the daemon's `/api/history`. */
   let loader: HistoryLoader | null = null;
+  /**
+   * Rows that came in between what the page showed when it paused and the worker reading the pause: shown
+   * after resume, so that pausing never moves the rows under the user's pointer.
+   */
+  let hiddenWhilePaused = 0;
 
   function status(c: LiveClient): ClientStatus {
     return {
@@ -58,7 +63,7 @@ export function createWorkerHost(
       lastError: c.lastError,
       paused: c.isPaused,
       heldCount: c.heldCount,
-      rowCount: c.rows.size,
+      rowCount: c.rows.size - hiddenWhilePaused,
       capacity: c.rows.capacity,
       filter: c.currentFilter,
       filterError: c.filterError,
@@ -72,9 +77,10 @@ export function createWorkerHost(
   function update(): void {
     const c = client;
     if (!c) return;
-    const newestSeq = c.rows.pushed - 1;
+    if (!c.isPaused) hiddenWhilePaused = 0;
+    const newestSeq = c.rows.pushed - 1 - hiddenWhilePaused;
     const rows: WindowRow[] = c.rows
-      .sliceNewest(window.start, window.end)
+      .sliceNewest(window.start + hiddenWhilePaused, window.end + hiddenWhilePaused)
       .map((record, i) => ({ seq: newestSeq - (window.start + i), record }));
     const u: WorkerUpdate = { type: 'update', status: status(c), window: { start: window.start, rows } };
     if (c.snapshot !== sentSnapshot && c.snapshot) {
@@ -122,17 +128,23 @@ export function createWorkerHost(
         break;
       }
       case 'filter':
+        hiddenWhilePaused = 0;
         filter = cmd.filter;
         filterSeq = cmd.seq;
         client?.setFilter(cmd.filter, cmd.seq);
         break;
       case 'pause':
+        if (client && !client.isPaused && cmd.newestSeq !== undefined) {
+          const newer = client.rows.pushed - 1 - cmd.newestSeq;
+          hiddenWhilePaused = Math.max(0, Math.min(newer, client.rows.size));
+        }
         client?.pause();
         break;
       case 'resume':
         client?.resume();
         break;
       case 'clear':
+        hiddenWhilePaused = 0;
         client?.clear();
         break;
       case 'latency':

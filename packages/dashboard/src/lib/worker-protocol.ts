@@ -97,7 +97,8 @@ export type WorkerCommand =
   | { type: 'stop' }
   | { type: 'window'; start: number; end: number }
   | { type: 'filter'; filter: SubscribeFilter; seq: number }
-  | { type: 'pause' }
+  /** `newestSeq`: the newest row on the page's screen; rows that reached the worker after it stay hidden. */
+  | { type: 'pause'; newestSeq?: number }
   | { type: 'resume' }
   | { type: 'clear' }
   | { type: 'latency'; on: boolean }
