@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -200,6 +202,35 @@ describe('shark() on a file', () => {
     }
     // Building and decoding the capture twice is slow on a loaded machine; no assertion is on time.
   }, 60_000);
+
+  it('reads a FIFO given by path without blocking the event loop while the writer is slow', async () => {
+    const bytes = workedExample().bytes();
+    const dir = mkdtempSync(join(tmpdir(), 'ca-shark-shark-test-'));
+    try {
+      const path = join(dir, 'capture.fifo');
+      execFileSync('mkfifo', [path]);
+      // The writer opens the FIFO only after a timer has fired on this event loop, then writes in two
+      // parts with a pause: a synchronous read of the FIFO would hold the loop, and the timer, up.
+      let ticks = 0;
+      const ticker = setInterval(() => ticks++, 5);
+      const writer = (async () => {
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        const fifo = await open(path, 'w');
+        await fifo.write(bytes.subarray(0, 100));
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        await fifo.write(bytes.subarray(100));
+        await fifo.close();
+      })();
+      const names: string[] = [];
+      for await (const r of shark(path)) names.push(r.command.name);
+      await writer;
+      clearInterval(ticker);
+      expect(names).toEqual(await all(bytes));
+      expect(ticks).toBeGreaterThan(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 /** A record as JSON, typed arrays as plain ones (comparing those element by element was slow). */

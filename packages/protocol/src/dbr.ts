@@ -423,25 +423,49 @@ function readMetadata(
 }
 
 /**
+ * What {@link decodeDbrInto} found, the fields of a {@link DbrValue} besides the type: one object reused
+ * by the command decoder for every payload instead of a DbrValue per message.
+ * @internal shared with the command decoder.
+ */
+export interface DbrParts {
+  count: number;
+  data: number[] | string[] | DbrNumericArray;
+  metadata: DbrMetadata | undefined;
+  enumLabels: string[] | undefined;
+  problem: string | undefined;
+}
+
+/** A fresh {@link DbrParts} to decode into. @internal */
+export function dbrParts(): DbrParts {
+  return { count: 0, data: [], metadata: undefined, enumLabels: undefined, problem: undefined };
+}
+
+/**
  * Decodes the DBR payload `b[start, end)` (whole payload, pad included) of type `dataType` with
  * `dataCount` elements, in place: a frame's payload is read where the deframer found it, with no view made
  * for it. Decodes min(dataCount, elements present); a string element may end early at the payload end
- * (libca's short one-element strings).
+ * (libca's short one-element strings). Every field of `out` is set.
  * @internal shared with the command decoder.
  */
-export function decodeDbrWith(
+export function decodeDbrInto(
   b: Uint8Array,
   start: number,
   end: number,
   dataType: number,
   dataCount: number,
-  options?: DecodeDbrOptions,
-): DbrValue {
+  options: DecodeDbrOptions | undefined,
+  out: DbrParts,
+): void {
   const kind = dbrElementKind(dataType);
   const metaKind = dbrMetaKind(dataType);
   const valueOffset = dbrValueOffset(dataType);
+  out.enumLabels = undefined;
   if (kind === undefined || metaKind === undefined || valueOffset === undefined) {
-    return { dataType, dataTypeName: String(dataType), count: 0, data: [], problem: `unknown DBR type ${dataType}` };
+    out.count = 0;
+    out.data = [];
+    out.metadata = undefined;
+    out.problem = `unknown DBR type ${dataType}`;
+    return;
   }
   const len = end - start;
   let meta: DbrMetadata | undefined;
@@ -476,7 +500,6 @@ export function decodeDbrWith(
     meta = {};
     problem = readMetadata(b, start, end, meta, kind, metaKind, valueOffset);
   }
-  const dataTypeName = dbrTypeName(dataType) as string;
   let count = 0;
   let data: number[] | string[] | DbrNumericArray;
   const decoded = len > valueOffset && dataCount > 0;
@@ -493,12 +516,10 @@ export function decodeDbrWith(
     count = n;
     data = readElements(b, start + valueOffset, end, kind, n);
   }
-  // Same field order as before (dataType, dataTypeName, count, data, metadata, problem, enumLabels).
-  const out: DbrValue =
-    meta === undefined
-      ? { dataType, dataTypeName, count, data }
-      : { dataType, dataTypeName, count, data, metadata: meta };
-  if (problem !== undefined) out.problem = problem;
+  out.count = count;
+  out.data = data;
+  out.metadata = meta;
+  out.problem = problem;
   if (decoded && kind === 'u16' && dataType !== 35 && dataType !== 36) {
     const strs = meta?.enumStrings ?? options?.enumStrings;
     if (strs !== undefined) {
@@ -508,6 +529,31 @@ export function decodeDbrWith(
       out.enumLabels = labels;
     }
   }
+}
+
+/**
+ * {@link decodeDbrInto} as a {@link DbrValue}: {@link decodeDbr} of a payload that lies in `b[start, end)`.
+ * @internal
+ */
+export function decodeDbrWith(
+  b: Uint8Array,
+  start: number,
+  end: number,
+  dataType: number,
+  dataCount: number,
+  options?: DecodeDbrOptions,
+): DbrValue {
+  const parts = dbrParts();
+  decodeDbrInto(b, start, end, dataType, dataCount, options, parts);
+  const { count, data, metadata } = parts;
+  const dataTypeName = dbrTypeName(dataType) ?? String(dataType);
+  // Same field order as before (dataType, dataTypeName, count, data, metadata, problem, enumLabels).
+  const out: DbrValue =
+    metadata === undefined
+      ? { dataType, dataTypeName, count, data }
+      : { dataType, dataTypeName, count, data, metadata };
+  if (parts.problem !== undefined) out.problem = parts.problem;
+  if (parts.enumLabels !== undefined) out.enumLabels = parts.enumLabels;
   return out;
 }
 
