@@ -90,6 +90,38 @@ class CircuitEnd {
   constructor(readonly circuit: CircuitInfo) {}
 }
 
+/**
+ * The decoded records not yet handed out, first in first out. The array keeps its capacity from slice to
+ * slice: emptied with `length = 0` it lost its backing store, which each slice then grew again (26 of the
+ * 1,280 bytes the decoder allocated per message). A slot is cleared when taken, so the queue never keeps
+ * a record alive that the consumer has dropped.
+ */
+class RecordQueue {
+  private items: (CaRecord | CircuitEnd | undefined)[] = [];
+  private head = 0;
+  private tail = 0;
+
+  push(item: CaRecord | CircuitEnd): void {
+    if (this.tail < this.items.length) this.items[this.tail] = item;
+    else this.items.push(item);
+    this.tail++;
+  }
+
+  /** The oldest item, or undefined when the queue is empty. */
+  shift(): CaRecord | CircuitEnd | undefined {
+    if (this.head === this.tail) return undefined;
+    const item = this.items[this.head];
+    this.items[this.head++] = undefined;
+    if (this.head === this.tail) this.head = this.tail = 0;
+    return item;
+  }
+
+  clear(): void {
+    this.items = [];
+    this.head = this.tail = 0;
+  }
+}
+
 const DONE: IteratorReturnResult<void> = Object.freeze({ done: true, value: undefined });
 
 /**
@@ -101,8 +133,7 @@ const DONE: IteratorReturnResult<void> = Object.freeze({ done: true, value: unde
 class SharkRun implements SharkRecords {
   // Circuit ends travel in the record queue so the callback sees them after the circuit's last record
   // has been handed out, not when the chunk holding them was decoded.
-  private queue: (CaRecord | CircuitEnd)[] = [];
-  private pos = 0;
+  private readonly queue = new RecordQueue();
   /** The chunk being decoded a slice at a time, and where its next slice starts. */
   private chunk: Uint8Array | null = null;
   private chunkPos = 0;
@@ -162,14 +193,9 @@ class SharkRun implements SharkRecords {
   /** The next queued record, running the circuit-end callbacks queued before it. */
   private take(): CaRecord | undefined {
     const q = this.queue;
-    while (this.pos < q.length) {
-      const item = q[this.pos++];
+    for (let item = q.shift(); item !== undefined; item = q.shift()) {
       if (item instanceof CircuitEnd) this.options.onCircuitClose?.(item.circuit);
       else return item;
-    }
-    if (q.length > 0) {
-      q.length = 0;
-      this.pos = 0;
     }
     return undefined;
   }
@@ -250,8 +276,7 @@ class SharkRun implements SharkRecords {
   private async close(): Promise<void> {
     if (this.finished && this.source === null) return;
     this.finished = true;
-    this.queue.length = 0;
-    this.pos = 0;
+    this.queue.clear();
     this.chunk = null;
     const source = this.source;
     this.source = null;

@@ -149,7 +149,6 @@ class DeframedFrame implements CaFrame {
   /** The pushed bytes (or remainder buffer) holding the message, and where in them it starts. */
   #src: Uint8Array;
   #at: number;
-  #length: number;
   #payloadLength: number;
   #bytes: Uint8Array | null = null;
   #payload: Uint8Array | null = null;
@@ -171,7 +170,6 @@ class DeframedFrame implements CaFrame {
     this.headerSize = headerSize;
     this.#src = buf;
     this.#at = o;
-    this.#length = payloadEnd - o;
     this.#payloadLength = payloadEnd - o - headerSize;
   }
 
@@ -194,7 +192,7 @@ class DeframedFrame implements CaFrame {
   get bytes(): Uint8Array {
     if (this.#bytes === null) {
       const src = this.#src;
-      this.#bytes = new Uint8Array(src.buffer, src.byteOffset + this.#at, this.#length);
+      this.#bytes = new Uint8Array(src.buffer, src.byteOffset + this.#at, this.headerSize + this.#payloadLength);
     }
     return this.#bytes;
   }
