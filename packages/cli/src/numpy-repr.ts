@@ -84,18 +84,48 @@ const COMMA = 0x2c;
 
 /** numpy's IntegerFormat: decimal, right-aligned to the widest item. */
 function writeIntegers(out: TextBuffer, values: ArrayLike<number>, summarised: boolean): void {
-  let width = 0;
-  for (let i = 0; i < values.length; i++) {
-    const w = intWidth(values[i]);
-    if (w > width) width = w;
+  const count = values.length;
+  // Every element type fits an int32 (uint32 is not a DBR type); one copy makes the loops monomorphic.
+  if (intItems.length < count) intItems = new Int32Array(count * 2);
+  const items = intItems;
+  copyItems(items, values);
+  // The widest item is the largest or the most negative one.
+  let max = 0;
+  let min = 0;
+  for (let i = 0; i < count; i++) {
+    const v = items[i];
+    if (v > max) max = v;
+    else if (v < min) min = v;
   }
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
+  const width = Math.max(intWidth(max), intWidth(min));
+  for (let i = 0; i < count; i++) {
     if (i > 0) separator(out, i, summarised);
-    out.spaces(width - intWidth(v));
-    out.int(v);
+    out.reserve(width);
+    const bytes = out.bytes;
+    const start = out.length;
+    // Right-aligned: the digits are written backwards from the end of the column.
+    let at = start + width;
+    const v = items[i];
+    let rest = v < 0 ? -v : v;
+    do {
+      const q = (rest / 10) | 0;
+      bytes[--at] = ZERO + rest - q * 10;
+      rest = q;
+    } while (rest > 0);
+    if (v < 0) bytes[--at] = MINUS;
+    while (at > start) bytes[--at] = SPACE;
+    out.length = start + width;
   }
 }
+/** Copies `values` into `items`: a loop for the few items of most payloads, where `set()` costs more. */
+function copyItems(items: Float64Array | Int32Array, values: ArrayLike<number>): void {
+  const n = values.length;
+  if (n < COPY_LOOP_MAX) for (let i = 0; i < n; i++) items[i] = values[i];
+  else items.set(values);
+}
+const COPY_LOOP_MAX = 16;
+/** The items of the integer array being written. */
+let intItems = new Int32Array(64);
 
 /** Characters of the decimal text of integer `v`. */
 function intWidth(v: number): number {
@@ -273,19 +303,16 @@ const POSITIONAL_FAST_LIMIT = 2 ** 26;
  */
 const TIE_MARGIN = 1e-6;
 /** Two per printed item, from the first pass to the second (grown as needed, reused). */
-let itemA = new Float64Array(64);
+let itemA = new Int32Array(64);
 let itemB = new Int32Array(64);
-/** Digits of an item after its point (before the padding). */
-let itemC = new Int8Array(64);
 /** The text of an item the fast path left to the general one. */
 let itemText: string[] = [];
 /** Marks an item in {@link itemB} whose text is in {@link itemText}. */
 const GENERAL = -1;
 function reserve(n: number): void {
   if (itemA.length >= n) return;
-  itemA = new Float64Array(n * 2);
+  itemA = new Int32Array(n * 2);
   itemB = new Int32Array(n * 2);
-  itemC = new Int8Array(n * 2);
 }
 
 /** `abs · 10^k` rounded once (the power is exact), or NaN where 10^k is not a double. */
@@ -296,6 +323,8 @@ function scaled(abs: number, k: number): number {
 
 /** Exponent of the last {@link nineDigits} result. */
 let nineExp = 0;
+/** The exponent {@link nineDigits} found by a logarithm last. */
+let lastExp = 0;
 
 /**
  * |x| rounded to 9 significant digits as an integer in 1e8..1e9-1 (its exponent in {@link nineExp}),
@@ -304,11 +333,18 @@ let nineExp = 0;
  * exact value's unless its fraction is within {@link TIE_MARGIN} of one half.
  */
 function nineDigits(abs: number): number {
-  let e = Math.floor(Math.log10(abs));
+  // The items of an array are mostly of one magnitude: the last exponent is tried before a logarithm.
+  // Only one exponent puts the scaled value in 1e8..1e9, so the guess cannot change the result.
+  let e = lastExp;
   let q = scaled(abs, 8 - e);
-  if (q < SCIENTIFIC_MIN) q = scaled(abs, 8 - --e);
-  else if (q >= SCIENTIFIC_MAX) q = scaled(abs, 8 - ++e);
-  if (!(q >= SCIENTIFIC_MIN && q < SCIENTIFIC_MAX)) return -1;
+  if (!(q >= SCIENTIFIC_MIN && q < SCIENTIFIC_MAX)) {
+    e = Math.floor(Math.log10(abs));
+    q = scaled(abs, 8 - e);
+    if (q < SCIENTIFIC_MIN) q = scaled(abs, 8 - --e);
+    else if (q >= SCIENTIFIC_MAX) q = scaled(abs, 8 - ++e);
+    if (!(q >= SCIENTIFIC_MIN && q < SCIENTIFIC_MAX)) return -1;
+    lastExp = e;
+  }
   const floor = Math.floor(q);
   const fraction = q - floor;
   if (fraction > 0.5 - TIE_MARGIN && fraction < 0.5 + TIE_MARGIN) return -1;
@@ -355,7 +391,11 @@ function nineDigitsExact(abs: number): number {
 }
 
 /** 10^k for the digit cuts below. */
-const POW10_INT: readonly number[] = POW10.slice(0, NUMPY_PRECISION + 2);
+/** Held as int32 (the largest is 10^9), so that remainders and quotients by them stay integer operations. */
+const POW10_INT = Int32Array.from(POW10.slice(0, NUMPY_PRECISION + 2));
+
+/** The items of the float array being written, as doubles: one array kind for every pass below. */
+let floatItems = new Float64Array(64);
 
 /**
  * {@link formatFloats}, written into `out` (float32 items in scientific notation take the general path): the same notation and widths, with each
@@ -364,12 +404,16 @@ const POW10_INT: readonly number[] = POW10.slice(0, NUMPY_PRECISION + 2);
  */
 function writeFloats(out: TextBuffer, values: ArrayLike<number>, summarised: boolean, float32: boolean): void {
   const count = values.length;
+  // Payloads come as arrays and typed arrays of several kinds: one copy makes the loops below monomorphic.
+  if (floatItems.length < count) floatItems = new Float64Array(count * 2);
+  const items = floatItems;
+  copyItems(items, values);
   let max = 0;
   let min = Infinity;
   let finite = 0;
   let negativeInfinity = 0;
   for (let i = 0; i < count; i++) {
-    const v = values[i];
+    const v = items[i];
     if (v - v !== 0) {
       if (v === -Infinity) negativeInfinity = 1;
       continue;
@@ -393,22 +437,16 @@ function writeFloats(out: TextBuffer, values: ArrayLike<number>, summarised: boo
   reserve(count);
   // Widths of the columns, as numpy's FloatingFormat finds them: left of the point (sign included) and
   // fraction digits; a scientific item has 1 digit left of the point and its exponent after the fraction.
+  // An item's fraction digits are counted only when it has more than the widest so far (a remainder test).
   let padLeft = 0;
   let precision = 0;
   let expDigits = 2;
   for (let i = 0; i < count; i++) {
-    const v = values[i];
+    const v = items[i];
     if (v - v !== 0) continue;
     const negative = v < 0 || (v === 0 && 1 / v < 0);
     const abs = negative ? -v : v;
     let left: number;
-    let fractionDigits: number;
-    // Positional: the fraction at 8 digits as an integer (whole part in fractionWhole), or GENERAL.
-    let fraction = GENERAL;
-    if (!expFormat) {
-      if (!float32 && abs < POSITIONAL_FAST_LIMIT) fraction = fraction8(abs);
-      else if (float32 && abs < FLOAT32_FAST_LIMIT) fraction = fraction32(abs);
-    }
     if (expFormat) {
       let n = 0;
       nineExp = 0;
@@ -419,25 +457,34 @@ function writeFloats(out: TextBuffer, values: ArrayLike<number>, summarised: boo
       itemA[i] = n;
       itemB[i] = nineExp;
       left = negative ? 2 : 1;
-      fractionDigits = n === 0 ? 0 : NUMPY_PRECISION - trailingZeros(n);
+      if (precision < NUMPY_PRECISION && (n | 0) % POW10_INT[NUMPY_PRECISION - precision] !== 0) {
+        precision = NUMPY_PRECISION - trailingZeros(n);
+      }
       const e = nineExp < 0 ? -nineExp : nineExp;
       if (e >= 100 && decimalDigits(e) > expDigits) expDigits = decimalDigits(e);
-    } else if (fraction !== GENERAL) {
-      itemA[i] = fractionWhole;
-      itemB[i] = fraction;
-      left = (negative ? 1 : 0) + decimalDigits(fractionWhole);
-      fractionDigits = fraction === 0 ? 0 : NUMPY_PRECISION - trailingZeros(fraction);
-      itemC[i] = fractionDigits;
     } else {
-      const text = positional(v, float32);
-      if (itemText.length < count) itemText = new Array<string>(count * 2).fill('');
-      itemText[i] = text;
-      itemB[i] = GENERAL;
-      left = text.indexOf('.');
-      fractionDigits = text.length - left - 1;
+      // The fraction at 8 digits as an integer (whole part in fractionWhole), or GENERAL.
+      let fraction = GENERAL;
+      if (!float32 && abs < POSITIONAL_FAST_LIMIT) fraction = fraction8(abs);
+      else if (float32 && abs < FLOAT32_FAST_LIMIT) fraction = fraction32(abs);
+      if (fraction !== GENERAL) {
+        itemA[i] = fractionWhole;
+        itemB[i] = fraction;
+        left = (negative ? 1 : 0) + decimalDigits(fractionWhole);
+        if (precision < NUMPY_PRECISION && (fraction | 0) % POW10_INT[NUMPY_PRECISION - precision] !== 0) {
+          precision = NUMPY_PRECISION - trailingZeros(fraction);
+        }
+      } else {
+        const text = positional(v, float32);
+        if (itemText.length < count) itemText = new Array<string>(count * 2).fill('');
+        itemText[i] = text;
+        itemB[i] = GENERAL;
+        left = text.indexOf('.');
+        const fractionDigits = text.length - left - 1;
+        if (fractionDigits > precision) precision = fractionDigits;
+      }
     }
     if (left > padLeft) padLeft = left;
-    if (fractionDigits > precision) precision = fractionDigits;
   }
   const padRight = expFormat ? expDigits + 2 + precision : precision;
   if (finite !== count) {
@@ -445,9 +492,11 @@ function writeFloats(out: TextBuffer, values: ArrayLike<number>, summarised: boo
     padLeft = Math.max(padLeft, 'nan'.length - offset, 'inf'.length + negativeInfinity - offset);
   }
   const width = padLeft + padRight + 1;
+  // Every item's digits at `precision` are an exact cut of its 8 (or 9) digits.
+  const cut = POW10_INT[NUMPY_PRECISION - precision];
   for (let i = 0; i < count; i++) {
     if (i > 0) separator(out, i, summarised);
-    const v = values[i];
+    const v = items[i];
     if (v - v !== 0) {
       const text = v !== v ? 'nan' : v < 0 ? '-inf' : 'inf';
       out.spaces(width - text.length);
@@ -467,44 +516,53 @@ function writeFloats(out: TextBuffer, values: ArrayLike<number>, summarised: boo
     out.reserve(width);
     const bytes = out.bytes;
     const start = out.length;
-    let at = start;
+    // The digits left of the point end at the point, right-aligned: written backwards from it.
+    const point = start + padLeft;
+    let at: number;
     if (expFormat) {
       const n = itemA[i];
       const exp = itemB[i];
-      for (const end = start + padLeft - (negative ? 2 : 1); at < end;) bytes[at++] = SPACE;
-      if (negative) bytes[at++] = MINUS;
-      bytes[at++] = ZERO + ((n / SCIENTIFIC_MIN) | 0);
-      bytes[at++] = DOT;
-      at += precision;
-      putDigits(bytes, at, (n / POW10_INT[NUMPY_PRECISION - precision]) | 0, precision);
+      const lead = (n / SCIENTIFIC_MIN) | 0;
+      bytes[point - 1] = ZERO + lead;
+      at = point - 1;
+      if (negative) bytes[--at] = MINUS;
+      while (at > start) bytes[--at] = SPACE;
+      bytes[point] = DOT;
+      at = point + 1 + precision;
+      putDigits(bytes, at, ((n - lead * SCIENTIFIC_MIN) / cut) | 0, precision);
       bytes[at++] = LOWER_E;
       bytes[at++] = exp < 0 ? MINUS : PLUS;
       at += expDigits;
       putDigits(bytes, at, exp < 0 ? -exp : exp, expDigits);
     } else {
-      const whole = itemA[i];
-      const digits = itemC[i];
-      const wholeDigits = decimalDigits(whole);
-      for (const end = start + padLeft - (negative ? 1 : 0) - wholeDigits; at < end;) bytes[at++] = SPACE;
-      if (negative) bytes[at++] = MINUS;
-      at += wholeDigits;
-      putDigits(bytes, at, whole, wholeDigits);
-      bytes[at++] = DOT;
-      at += digits;
-      putDigits(bytes, at, (itemB[i] / POW10_INT[NUMPY_PRECISION - digits]) | 0, digits);
-      for (const end = start + width; at < end;) bytes[at++] = SPACE;
+      let whole = itemA[i];
+      at = point;
+      do {
+        const q = (whole / 10) | 0;
+        bytes[--at] = ZERO + whole - q * 10;
+        whole = q;
+      } while (whole > 0);
+      if (negative) bytes[--at] = MINUS;
+      while (at > start) bytes[--at] = SPACE;
+      bytes[point] = DOT;
+      at = point + 1 + precision;
+      putDigits(bytes, at, (itemB[i] / cut) | 0, precision);
+      // numpy pads the fraction with spaces, not zeros: the item's own trailing zeros become padding.
+      for (let z = at - 1; z > point && bytes[z] === ZERO; z--) bytes[z] = SPACE;
     }
     out.length = at;
   }
 }
 
 /** Writes the last `count` decimal digits of `v` (below 2^31) into `bytes`, ending before `end`. */
-function putDigits(bytes: Uint8Array, end: number, v: number, count: number): void {
+function putDigits(bytes: Uint8Array, end: number, value: number, count: number): void {
   let at = end;
+  // int32 arithmetic throughout (divisions by constants become multiplications).
+  let v = value | 0;
   // Four digits per division, copied from a table.
   for (; count >= 4; count -= 4) {
     const q = (v / 1e4) | 0;
-    const r = (v - q * 1e4) * 4;
+    const r = (v - q * 1e4) << 2;
     at -= 4;
     bytes[at] = DIGIT_QUADS[r];
     bytes[at + 1] = DIGIT_QUADS[r + 1];
