@@ -7,7 +7,7 @@
  */
 import type { DbrElementKind } from '@ca-shark/protocol';
 import { pyFloat } from './pyrepr.js';
-import { asString, decimalDigits, TextBuffer } from './text-buffer.js';
+import { asString, decimalDigits, encoded, TextBuffer } from './text-buffer.js';
 
 /** numpy summarises arrays of more than this many items (`threshold`). */
 export const NUMPY_THRESHOLD = 1000;
@@ -69,18 +69,24 @@ export function writeNumpyArray(out: TextBuffer, items: ArrayLike<number>, kind:
     }
     shown = EDGES;
   }
-  out.text('array([');
+  out.raw(ARRAY_OPENING);
   if (kind === 'f64' || kind === 'f32') writeFloats(out, shown, summarised, kind === 'f32');
   else writeIntegers(out, shown, summarised);
-  out.text(dtype === '' ? '])' : '], dtype=' + dtype + ')');
+  out.raw(ARRAY_CLOSINGS[kind]);
 }
+const ARRAY_OPENING = encoded('array([');
+/** `])` or `], dtype=int16)` after the items of each kind. */
+const ARRAY_CLOSINGS = Object.fromEntries(
+  Object.entries(DTYPE_NAMES).map(([kind, dtype]) => [kind, encoded(dtype === '' ? '])' : '], dtype=' + dtype + ')')]),
+) as Readonly<Record<NumericKind, Uint8Array>>;
 
 /** The separator before item `i`: numpy's `...` sits between the two halves of a summary. */
 function separator(out: TextBuffer, i: number, summarised: boolean): void {
-  if (summarised && i === NUMPY_EDGE_ITEMS) out.text(', ..., ');
+  if (summarised && i === NUMPY_EDGE_ITEMS) out.raw(SUMMARY_GAP);
   else out.pair(COMMA, SPACE);
 }
 const COMMA = 0x2c;
+const SUMMARY_GAP = encoded(', ..., ');
 
 /** numpy's IntegerFormat: decimal, right-aligned to the widest item. */
 function writeIntegers(out: TextBuffer, values: ArrayLike<number>, summarised: boolean): void {
