@@ -282,6 +282,8 @@ function writeField(out: TextBuffer, kind: FieldKind, value: unknown, cmd: Comma
       return out.text(`${o['request_name']}(${fields.map((k) => `${k}=${pyRepr(o[k])}`).join(', ')})`);
     }
   }
+  // A string's repr is pyRepr's, written without building it (addresses, PV and host names).
+  if (typeof value === 'string') return writePyString(out, value);
   out.text(pyRepr(value));
 }
 

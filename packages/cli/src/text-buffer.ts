@@ -79,6 +79,18 @@ export class TextBuffer {
     this.length = at + n;
   }
 
+  /** Appends what `other` holds. */
+  append(other: TextBuffer): void {
+    const n = other.length;
+    this.reserve(n);
+    const bytes = this.bytes;
+    const from = other.bytes;
+    const at = this.length;
+    if (n <= SHORT_RAW) for (let i = 0; i < n; i++) bytes[at + i] = from[i];
+    else from.copy(bytes, at, 0, n);
+    this.length = at + n;
+  }
+
   /** Appends one byte (an ASCII character code). */
   byte(c: number): void {
     this.reserve(1);
