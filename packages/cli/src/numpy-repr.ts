@@ -70,9 +70,39 @@ export function writeNumpyArray(out: TextBuffer, items: ArrayLike<number>, kind:
     shown = EDGES;
   }
   out.raw(ARRAY_OPENING);
-  if (kind === 'f64' || kind === 'f32') writeFloats(out, shown, summarised, kind === 'f32');
+  if (n === 1) writeOne(out, items[0], kind);
+  else if (kind === 'f64' || kind === 'f32') writeFloats(out, shown, summarised, kind === 'f32');
   else writeIntegers(out, shown, summarised);
   out.raw(ARRAY_CLOSINGS[kind]);
+}
+
+const ONE = new Float64Array(1);
+
+/**
+ * The one item of a scalar payload (most messages): with nothing to align it to, its text is its own
+ * digits, written without the column passes where the fast paths settle it.
+ */
+function writeOne(out: TextBuffer, v: number, kind: NumericKind): void {
+  if (kind !== 'f64' && kind !== 'f32') return out.int(v);
+  const negative = v < 0;
+  const abs = negative ? -v : v;
+  // Positional notation (numpy's choice for one item of 1e-4 up to 1e8) within the fast paths' ranges.
+  let fraction = GENERAL;
+  if (abs >= EXP_FORMAT_MIN) {
+    if (kind === 'f64' && abs < POSITIONAL_FAST_LIMIT) fraction = fraction8(abs);
+    else if (kind === 'f32' && abs < FLOAT32_FAST_LIMIT) fraction = fraction32(abs);
+  }
+  if (fraction === GENERAL) {
+    ONE[0] = v;
+    return writeFloats(out, ONE, false, kind === 'f32');
+  }
+  if (negative) out.byte(MINUS);
+  out.uint(fractionWhole);
+  out.byte(DOT);
+  if (fraction !== 0) {
+    const digits = NUMPY_PRECISION - trailingZeros(fraction);
+    out.digits(fraction / POW10_INT[NUMPY_PRECISION - digits], digits);
+  }
 }
 const ARRAY_OPENING = encoded('array([');
 /** `])` or `], dtype=int16)` after the items of each kind. */
