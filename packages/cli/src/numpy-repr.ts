@@ -70,7 +70,7 @@ export function writeNumpyArray(out: TextBuffer, items: ArrayLike<number>, kind:
     shown = EDGES;
   }
   out.raw(ARRAY_OPENING);
-  if (n === 1) writeOne(out, items[0], kind);
+  if (n === 1) writeOne(out, items, kind);
   else if (kind === 'f64' || kind === 'f32') writeFloats(out, shown, summarised, kind === 'f32');
   else writeIntegers(out, shown, summarised);
   out.raw(ARRAY_CLOSINGS[kind]);
@@ -82,20 +82,20 @@ const ONE = new Float64Array(1);
  * The one item of a scalar payload (most messages): with nothing to align it to, its text is its own
  * digits, written without the column passes where the fast paths settle it.
  */
-function writeOne(out: TextBuffer, v: number, kind: NumericKind): void {
+function writeOne(out: TextBuffer, items: ArrayLike<number>, kind: NumericKind): void {
+  const v = items[0];
   if (kind !== 'f64' && kind !== 'f32') return out.int(v);
   const negative = v < 0;
   const abs = negative ? -v : v;
   // Positional notation (numpy's choice for one item of 1e-4 up to 1e8) within the fast paths' ranges.
   let fraction = GENERAL;
+  // Read by index, as writeFloats reads its items (see fraction8).
+  ONE[0] = v;
   if (abs >= EXP_FORMAT_MIN) {
-    if (kind === 'f64' && abs < POSITIONAL_FAST_LIMIT) fraction = fraction8(abs);
-    else if (kind === 'f32' && abs < FLOAT32_FAST_LIMIT) fraction = fraction32(abs);
+    if (kind === 'f64' && abs < POSITIONAL_FAST_LIMIT) fraction = fraction8(ONE, 0);
+    else if (kind === 'f32' && abs < FLOAT32_FAST_LIMIT) fraction = fraction32(ONE, 0);
   }
-  if (fraction === GENERAL) {
-    ONE[0] = v;
-    return writeFloats(out, ONE, false, kind === 'f32');
-  }
+  if (fraction === GENERAL) return writeFloats(out, ONE, false, kind === 'f32');
   if (negative) out.byte(MINUS);
   out.uint(fractionWhole);
   out.byte(DOT);
@@ -320,6 +320,8 @@ function scientificPadded(x: number, first: [string, number], precision: number,
 // ---------------------------------------------------------------------------------------------------
 // float64 arrays: the digits numpy prints come from integer arithmetic on the double, exact where it is
 // used (each fast path says why); the rare values it cannot settle take the general path above.
+// The helpers take an item by its index and give int32 results: a double passed to or returned from a
+// call the compiler did not inline is boxed in a new heap number, one per item.
 
 /** Exact powers of ten as doubles (10^22 is the largest). */
 const POW10: readonly number[] = Array.from({ length: 23 }, (_, k) => Number('1e' + k));
@@ -368,7 +370,8 @@ let lastExp = 0;
  * power of ten is off by at most half a unit of its last place (< 6e-8 below 1e9), so its rounding is the
  * exact value's unless its fraction is within {@link TIE_MARGIN} of one half.
  */
-function nineDigits(abs: number): number {
+function nineDigits(items: Float64Array, i: number): number {
+  const abs = Math.abs(items[i]);
   // The items of an array are mostly of one magnitude: the last exponent is tried before a logarithm.
   // Only one exponent puts the scaled value in 1e8..1e9, so the guess cannot change the result.
   let e = lastExp;
@@ -379,7 +382,7 @@ function nineDigits(abs: number): number {
     if (q < SCIENTIFIC_MIN) q = scaled(abs, 8 - --e);
     else if (q >= SCIENTIFIC_MAX) q = scaled(abs, 8 - ++e);
     if (!(q >= SCIENTIFIC_MIN && q < SCIENTIFIC_MAX)) return -1;
-    lastExp = e;
+    lastExp = e | 0;
   }
   const floor = Math.floor(q);
   const fraction = q - floor;
@@ -389,8 +392,8 @@ function nineDigits(abs: number): number {
     n = SCIENTIFIC_MIN;
     e++;
   }
-  nineExp = e;
-  return n;
+  nineExp = e | 0;
+  return n | 0;
 }
 
 /** Number of trailing zero digits of an integer below 2^31 (9 for 0), in int32 arithmetic. */
@@ -420,7 +423,7 @@ function trailingZeros(n: number): number {
 /** The 9 significant digits the general path gives for a value the fast one left (subnormals, ties). */
 function nineDigitsExact(abs: number): number {
   const [mantissa, exp] = scientific(abs, false);
-  nineExp = exp;
+  nineExp = exp | 0;
   let digits = mantissa[0] + mantissa.slice(2);
   while (digits.length < NUMPY_PRECISION + 1) digits += '0';
   return Number(digits);
@@ -487,8 +490,8 @@ function writeFloats(out: TextBuffer, values: ArrayLike<number>, summarised: boo
       let n = 0;
       nineExp = 0;
       if (abs !== 0) {
-        n = abs >= MIN_NORMAL ? nineDigits(abs) : -1;
-        if (n < 0) n = nineDigitsExact(abs);
+        n = abs >= MIN_NORMAL ? nineDigits(items, i) : -1;
+        if (n < 0) n = nineDigitsExact(abs) | 0;
       }
       itemA[i] = n;
       itemB[i] = nineExp;
@@ -501,8 +504,8 @@ function writeFloats(out: TextBuffer, values: ArrayLike<number>, summarised: boo
     } else {
       // The fraction at 8 digits as an integer (whole part in fractionWhole), or GENERAL.
       let fraction = GENERAL;
-      if (!float32 && abs < POSITIONAL_FAST_LIMIT) fraction = fraction8(abs);
-      else if (float32 && abs < FLOAT32_FAST_LIMIT) fraction = fraction32(abs);
+      if (!float32 && abs < POSITIONAL_FAST_LIMIT) fraction = fraction8(items, i);
+      else if (float32 && abs < FLOAT32_FAST_LIMIT) fraction = fraction32(items, i);
       if (fraction !== GENERAL) {
         itemA[i] = fractionWhole;
         itemB[i] = fraction;
@@ -628,7 +631,8 @@ const FLOAT32_FAST_LIMIT = 2 ** 24;
  * needed or the search meets a tie. `abs · 10^k` is exact in a double (24 + 19 significant bits), so
  * `round` gives the nearest k-digit decimal.
  */
-function fraction32(abs: number): number {
+function fraction32(items: Float64Array, i: number): number {
+  const abs = Math.abs(items[i]);
   const whole = Math.floor(abs);
   for (let k = 0; k <= NUMPY_PRECISION; k++) {
     const q = abs * POW10[k];
@@ -636,8 +640,8 @@ function fraction32(abs: number): number {
     if (q - floor === 0.5) return GENERAL;
     const n = q - floor < 0.5 ? floor : floor + 1;
     if (Math.fround(n / POW10[k]) === abs) {
-      fractionWhole = whole;
-      return (n - whole * POW10[k]) * POW10[NUMPY_PRECISION - k];
+      fractionWhole = whole | 0;
+      return ((n - whole * POW10[k]) * POW10[NUMPY_PRECISION - k]) | 0;
     }
   }
   return GENERAL;
@@ -651,7 +655,8 @@ let fractionWhole = 0;
  * 0..1e8-1 (the whole part in {@link fractionWhole}), or {@link GENERAL} near a rounding tie. Splitting
  * off the whole part is exact, and the fraction times 1e8 is off by at most 2^-27.
  */
-function fraction8(abs: number): number {
+function fraction8(items: Float64Array, i: number): number {
+  const abs = Math.abs(items[i]);
   const whole = Math.floor(abs);
   const q = (abs - whole) * FRACTION_SCALE;
   const floor = Math.floor(q);
@@ -659,11 +664,11 @@ function fraction8(abs: number): number {
   if (fraction > 0.5 - TIE_MARGIN && fraction < 0.5 + TIE_MARGIN) return GENERAL;
   const n = fraction < 0.5 ? floor : floor + 1;
   if (n === FRACTION_SCALE) {
-    fractionWhole = whole + 1;
+    fractionWhole = (whole + 1) | 0;
     return 0;
   }
-  fractionWhole = whole;
-  return n;
+  fractionWhole = whole | 0;
+  return n | 0;
 }
 
 /**
