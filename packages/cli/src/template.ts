@@ -166,7 +166,12 @@ export function writeDefaultLine(out: TextBuffer, record: TemplateRecord): void 
   const { src, dst } = record;
   const sport = t.sport;
   const dport = t.dport;
-  if (src !== endpointsOf.src || dst !== endpointsOf.dst || sport !== endpointsOf.sport || dport !== endpointsOf.dport) {
+  if (
+    src !== endpointsOf.src ||
+    dst !== endpointsOf.dst ||
+    sport !== endpointsOf.sport ||
+    dport !== endpointsOf.dport
+  ) {
     endpoints.length = 0;
     endpoints.text(src);
     endpoints.byte(COLON);
