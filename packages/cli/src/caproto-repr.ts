@@ -114,21 +114,39 @@ function statusRepr(code: number): string {
 
 /** `b'text'`: Python's repr of the bytes of a decoded EPICS string. */
 export function pyBytesOf(text: string): string {
-  let out = "b'";
-  // eslint-disable-next-line no-control-regex -- the check is for ASCII
-  const bytes = /^[\x00-\x7f]*$/.test(text) ? null : new TextEncoder().encode(text);
+  return asString((out) => writePyBytesOf(out, text));
+}
+
+/** {@link pyBytesOf}, written into `out` (string payloads: no string built per value). */
+function writePyBytesOf(out: TextBuffer, text: string): void {
+  let ascii = true;
+  for (let i = 0; i < text.length && ascii; i++) ascii = text.charCodeAt(i) <= ASCII_MAX;
+  const bytes = ascii ? null : new TextEncoder().encode(text);
   const n = bytes === null ? text.length : bytes.length;
+  out.pair(LOWER_B, QUOTE);
   for (let i = 0; i < n; i++) {
     const b = bytes === null ? text.charCodeAt(i) : bytes[i];
-    if (b === 0x27 || b === 0x5c) out += '\\' + String.fromCharCode(b);
-    else if (b === 0x09) out += '\\t';
-    else if (b === 0x0a) out += '\\n';
-    else if (b === 0x0d) out += '\\r';
-    else if (b >= 0x20 && b < 0x7f) out += String.fromCharCode(b);
-    else out += '\\x' + b.toString(16).padStart(2, '0');
+    if (b === QUOTE || b === BACKSLASH) out.pair(BACKSLASH, b);
+    else if (b === TAB) out.pair(BACKSLASH, LOWER_T);
+    else if (b === NEWLINE) out.pair(BACKSLASH, LOWER_N);
+    else if (b === RETURN) out.pair(BACKSLASH, LOWER_R);
+    else if (b >= PRINTABLE_MIN && b < DEL) out.byte(b);
+    else out.text('\\x' + b.toString(16).padStart(2, '0'));
   }
-  return out + "'";
+  out.byte(QUOTE);
 }
+const ASCII_MAX = 0x7f;
+const LOWER_B = 0x62;
+const QUOTE = 0x27;
+const BACKSLASH = 0x5c;
+const TAB = 0x09;
+const NEWLINE = 0x0a;
+const RETURN = 0x0d;
+const LOWER_T = 0x74;
+const LOWER_N = 0x6e;
+const LOWER_R = 0x72;
+const PRINTABLE_MIN = 0x20;
+const DEL = 0x7f;
 
 /** Python's repr of a str (only caproto's fixed texts pass here: single quotes always fit). */
 function pyStr(text: string): string {
@@ -156,7 +174,7 @@ export function writeDbrData(out: TextBuffer, data: ArrayLike<unknown>, dataType
     out.byte(OPEN_BRACKET);
     for (let i = 0; i < data.length; i++) {
       if (i > 0) out.text(', ');
-      out.text(pyBytesOf(String(data[i])));
+      writePyBytesOf(out, String(data[i]));
     }
     out.byte(CLOSE_BRACKET);
   } else writeNumpyArray(out, data as ArrayLike<number>, kind);
