@@ -18,7 +18,7 @@ import {
 } from '@ca-shark/protocol';
 import { writeNumpyArray } from './numpy-repr.js';
 import { writePyFloat } from './pyrepr.js';
-import { asString, type TextBuffer } from './text-buffer.js';
+import { asString, encoded, type TextBuffer } from './text-buffer.js';
 
 /** Seconds from the Unix epoch to the EPICS epoch (1990-01-01 UTC). */
 const EPICS_TO_UNIX_SECONDS = 631152000;
@@ -43,6 +43,14 @@ function buildChannelTypeRepr(type: number): string {
 const CHANNEL_TYPE_REPRS: readonly string[] = Array.from({ length: DbrType.CLASS_NAME + 1 }, (_, t) =>
   buildChannelTypeRepr(t),
 );
+const CHANNEL_TYPE_BYTES: readonly Uint8Array[] = CHANNEL_TYPE_REPRS.map(encoded);
+
+/** {@link channelTypeRepr}, written into `out`. */
+export function writeChannelType(out: TextBuffer, type: number): void {
+  const bytes = CHANNEL_TYPE_BYTES[type];
+  if (bytes !== undefined) out.raw(bytes);
+  else out.text(channelTypeRepr(type));
+}
 
 /** AccessRights flag members, low bit first (caproto's enum). */
 const ACCESS_FLAGS = ['READ', 'WRITE'] as const;
@@ -86,7 +94,7 @@ export function writeCaStatus(out: TextBuffer, code: number): void {
   if (bytes === undefined) {
     const text = caStatusRepr(code);
     if (!isEcaCode(code)) return out.text(text);
-    bytes = Buffer.from(text, 'utf8');
+    bytes = encoded(text);
     STATUS_BYTES.set(code, bytes);
   }
   out.raw(bytes);
@@ -106,21 +114,39 @@ function statusRepr(code: number): string {
 
 /** `b'text'`: Python's repr of the bytes of a decoded EPICS string. */
 export function pyBytesOf(text: string): string {
-  let out = "b'";
-  // eslint-disable-next-line no-control-regex -- the check is for ASCII
-  const bytes = /^[\x00-\x7f]*$/.test(text) ? null : new TextEncoder().encode(text);
+  return asString((out) => writePyBytesOf(out, text));
+}
+
+/** {@link pyBytesOf}, written into `out` (string payloads: no string built per value). */
+function writePyBytesOf(out: TextBuffer, text: string): void {
+  let ascii = true;
+  for (let i = 0; i < text.length && ascii; i++) ascii = text.charCodeAt(i) <= ASCII_MAX;
+  const bytes = ascii ? null : new TextEncoder().encode(text);
   const n = bytes === null ? text.length : bytes.length;
+  out.pair(LOWER_B, QUOTE);
   for (let i = 0; i < n; i++) {
     const b = bytes === null ? text.charCodeAt(i) : bytes[i];
-    if (b === 0x27 || b === 0x5c) out += '\\' + String.fromCharCode(b);
-    else if (b === 0x09) out += '\\t';
-    else if (b === 0x0a) out += '\\n';
-    else if (b === 0x0d) out += '\\r';
-    else if (b >= 0x20 && b < 0x7f) out += String.fromCharCode(b);
-    else out += '\\x' + b.toString(16).padStart(2, '0');
+    if (b === QUOTE || b === BACKSLASH) out.pair(BACKSLASH, b);
+    else if (b === TAB) out.pair(BACKSLASH, LOWER_T);
+    else if (b === NEWLINE) out.pair(BACKSLASH, LOWER_N);
+    else if (b === RETURN) out.pair(BACKSLASH, LOWER_R);
+    else if (b >= PRINTABLE_MIN && b < DEL) out.byte(b);
+    else out.text('\\x' + b.toString(16).padStart(2, '0'));
   }
-  return out + "'";
+  out.byte(QUOTE);
 }
+const ASCII_MAX = 0x7f;
+const LOWER_B = 0x62;
+const QUOTE = 0x27;
+const BACKSLASH = 0x5c;
+const TAB = 0x09;
+const NEWLINE = 0x0a;
+const RETURN = 0x0d;
+const LOWER_T = 0x74;
+const LOWER_N = 0x6e;
+const LOWER_R = 0x72;
+const PRINTABLE_MIN = 0x20;
+const DEL = 0x7f;
 
 /** Python's repr of a str (only caproto's fixed texts pass here: single quotes always fit). */
 function pyStr(text: string): string {
@@ -148,7 +174,7 @@ export function writeDbrData(out: TextBuffer, data: ArrayLike<unknown>, dataType
     out.byte(OPEN_BRACKET);
     for (let i = 0; i < data.length; i++) {
       if (i > 0) out.text(', ');
-      out.text(pyBytesOf(String(data[i])));
+      writePyBytesOf(out, String(data[i]));
     }
     out.byte(CLOSE_BRACKET);
   } else writeNumpyArray(out, data as ArrayLike<number>, kind);
@@ -192,21 +218,31 @@ export function dbrMetadataRepr(meta: DbrMetadata, dataType: number): string {
 
 /** {@link dbrMetadataRepr}, written into `out`. */
 export function writeDbrMetadata(out: TextBuffer, meta: DbrMetadata, dataType: number): void {
-  out.text(STRUCT_OPENINGS[dataType] ?? structOpening(dataType));
+  const opening = STRUCT_OPENINGS[dataType];
+  if (opening !== undefined) out.raw(opening);
+  else out.text(structOpening(dataType));
   let first = true;
   if (meta.status !== undefined) {
-    const text = STATUS_FIELDS[meta.status] ?? statusField(meta.status);
-    if (text !== '') first = argument(out, first, text);
+    const bytes = STATUS_FIELDS[meta.status];
+    if (bytes !== undefined) first = encodedArgument(out, first, bytes);
+    else {
+      const text = statusField(meta.status);
+      if (text !== '') first = argument(out, first, text);
+    }
   }
   if (meta.severity !== undefined) {
-    const text = SEVERITY_FIELDS[meta.severity] ?? severityField(meta.severity);
-    if (text !== '') first = argument(out, first, text);
+    const bytes = SEVERITY_FIELDS[meta.severity];
+    if (bytes !== undefined) first = encodedArgument(out, first, bytes);
+    else {
+      const text = severityField(meta.severity);
+      if (text !== '') first = argument(out, first, text);
+    }
   }
   if (meta.secondsPastEpoch !== undefined && meta.nanoseconds !== undefined) {
-    first = argument(out, first, 'timestamp=');
+    first = encodedArgument(out, first, TIMESTAMP);
     writePyFloat(out, caprotoTimestamp(meta.secondsPastEpoch, meta.nanoseconds));
   } else if (meta.timestamp !== undefined) {
-    first = argument(out, first, 'timestamp=');
+    first = encodedArgument(out, first, TIMESTAMP);
     writePyFloat(out, meta.timestamp);
   }
   if (meta.upperDisplayLimit !== undefined) {
@@ -216,7 +252,7 @@ export function writeDbrMetadata(out: TextBuffer, meta: DbrMetadata, dataType: n
     for (let i = 0; i < LIMIT_FIELDS.length; i++) {
       const v = meta[LIMIT_FIELDS[i]];
       if (v === undefined) continue;
-      first = argument(out, first, LIMIT_NAMES[i] + '=');
+      first = encodedArgument(out, first, LIMIT_ARGUMENTS[i]);
       if (typeof v !== 'number') out.text('None');
       else if (floats) writePyFloat(out, v);
       else if (Number.isSafeInteger(v)) out.int(v);
@@ -251,6 +287,15 @@ function argument(out: TextBuffer, first: boolean, start: string): false {
   out.text(start);
   return false;
 }
+
+/** {@link argument} with a constant start, encoded once. */
+function encodedArgument(out: TextBuffer, first: boolean, start: Uint8Array): false {
+  if (!first) out.pair(COMMA, SPACE);
+  out.raw(start);
+  return false;
+}
+const TIMESTAMP = encoded('timestamp=');
+const LIMIT_ARGUMENTS = LIMIT_NAMES.map((name) => encoded(name + '='));
 const COMMA = 0x2c;
 const SPACE = 0x20;
 
@@ -261,22 +306,28 @@ function structOpening(dataType: number): string {
     dataType === DbrType.GR_STRING || dataType === DbrType.CTRL_STRING ? 'STS_STRING' : channelTypeName(dataType);
   return `DBR_${structName ?? dbrTypeName(dataType) ?? dataType}(`;
 }
-const STRUCT_OPENINGS: readonly string[] = Array.from({ length: DbrType.CLASS_NAME + 1 }, (_, t) => structOpening(t));
+const STRUCT_OPENINGS: readonly Uint8Array[] = Array.from({ length: DbrType.CLASS_NAME + 1 }, (_, t) =>
+  encoded(structOpening(t)),
+);
 
 /** `status=<AlarmStatus.UDF: 17>`, or '' for a status caproto has no member for. */
 function statusField(status: number): string {
   const name = alarmStatusName(status);
   return name === String(status) ? '' : `status=<AlarmStatus.${name}: ${status}>`;
 }
-/** Alarm statuses are small numbers: their texts are built once. */
-const STATUS_FIELDS: readonly string[] = Array.from({ length: 32 }, (_, s) => statusField(s));
+/** Alarm statuses are small numbers: their texts are built once (undefined: none, or not built). */
+const STATUS_FIELDS: readonly (Uint8Array | undefined)[] = Array.from({ length: 32 }, (_, s) =>
+  statusField(s) === '' ? undefined : encoded(statusField(s)),
+);
 
 /** `severity=<AlarmSeverity.MAJOR_ALARM: 2>`, or '' for a severity caproto has no member for. */
 function severityField(severity: number): string {
   const name = alarmSeverityMember(severity);
   return name === undefined ? '' : `severity=<AlarmSeverity.${name}: ${severity}>`;
 }
-const SEVERITY_FIELDS: readonly string[] = Array.from({ length: 4 }, (_, s) => severityField(s));
+const SEVERITY_FIELDS: readonly (Uint8Array | undefined)[] = Array.from({ length: 4 }, (_, s) =>
+  severityField(s) === '' ? undefined : encoded(severityField(s)),
+);
 
 /** {@link pyBytesOf} of units and enum strings, which repeat on every CTRL reply of a channel. */
 function cachedBytesOf(text: string): string {

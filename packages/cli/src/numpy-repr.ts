@@ -7,7 +7,7 @@
  */
 import type { DbrElementKind } from '@ca-shark/protocol';
 import { pyFloat } from './pyrepr.js';
-import { asString, decimalDigits, TextBuffer } from './text-buffer.js';
+import { asString, decimalDigits, encoded, TextBuffer } from './text-buffer.js';
 
 /** numpy summarises arrays of more than this many items (`threshold`). */
 export const NUMPY_THRESHOLD = 1000;
@@ -69,33 +69,99 @@ export function writeNumpyArray(out: TextBuffer, items: ArrayLike<number>, kind:
     }
     shown = EDGES;
   }
-  out.text('array([');
-  if (kind === 'f64' || kind === 'f32') writeFloats(out, shown, summarised, kind === 'f32');
+  out.raw(ARRAY_OPENING);
+  if (n === 1) writeOne(out, items, kind);
+  else if (kind === 'f64' || kind === 'f32') writeFloats(out, shown, summarised, kind === 'f32');
   else writeIntegers(out, shown, summarised);
-  out.text(dtype === '' ? '])' : '], dtype=' + dtype + ')');
+  out.raw(ARRAY_CLOSINGS[kind]);
 }
+
+const ONE = new Float64Array(1);
+
+/**
+ * The one item of a scalar payload (most messages): with nothing to align it to, its text is its own
+ * digits, written without the column passes where the fast paths settle it.
+ */
+function writeOne(out: TextBuffer, items: ArrayLike<number>, kind: NumericKind): void {
+  const v = items[0];
+  if (kind !== 'f64' && kind !== 'f32') return out.int(v);
+  const negative = v < 0;
+  const abs = negative ? -v : v;
+  // Positional notation (numpy's choice for one item of 1e-4 up to 1e8) within the fast paths' ranges.
+  let fraction = GENERAL;
+  // Read by index, as writeFloats reads its items (see fraction8).
+  ONE[0] = v;
+  if (abs >= EXP_FORMAT_MIN) {
+    if (kind === 'f64' && abs < POSITIONAL_FAST_LIMIT) fraction = fraction8(ONE, 0);
+    else if (kind === 'f32' && abs < FLOAT32_FAST_LIMIT) fraction = fraction32(ONE, 0);
+  }
+  if (fraction === GENERAL) return writeFloats(out, ONE, false, kind === 'f32');
+  if (negative) out.byte(MINUS);
+  out.uint(fractionWhole);
+  out.byte(DOT);
+  if (fraction !== 0) {
+    const digits = NUMPY_PRECISION - trailingZeros(fraction);
+    out.digits(fraction / POW10_INT[NUMPY_PRECISION - digits], digits);
+  }
+}
+const ARRAY_OPENING = encoded('array([');
+/** `])` or `], dtype=int16)` after the items of each kind. */
+const ARRAY_CLOSINGS = Object.fromEntries(
+  Object.entries(DTYPE_NAMES).map(([kind, dtype]) => [kind, encoded(dtype === '' ? '])' : '], dtype=' + dtype + ')')]),
+) as Readonly<Record<NumericKind, Uint8Array>>;
 
 /** The separator before item `i`: numpy's `...` sits between the two halves of a summary. */
 function separator(out: TextBuffer, i: number, summarised: boolean): void {
-  if (summarised && i === NUMPY_EDGE_ITEMS) out.text(', ..., ');
+  if (summarised && i === NUMPY_EDGE_ITEMS) out.raw(SUMMARY_GAP);
   else out.pair(COMMA, SPACE);
 }
 const COMMA = 0x2c;
+const SUMMARY_GAP = encoded(', ..., ');
 
 /** numpy's IntegerFormat: decimal, right-aligned to the widest item. */
 function writeIntegers(out: TextBuffer, values: ArrayLike<number>, summarised: boolean): void {
-  let width = 0;
-  for (let i = 0; i < values.length; i++) {
-    const w = intWidth(values[i]);
-    if (w > width) width = w;
+  const count = values.length;
+  // Every element type fits an int32 (uint32 is not a DBR type); one copy makes the loops monomorphic.
+  if (intItems.length < count) intItems = new Int32Array(count * 2);
+  const items = intItems;
+  copyItems(items, values);
+  // The widest item is the largest or the most negative one.
+  let max = 0;
+  let min = 0;
+  for (let i = 0; i < count; i++) {
+    const v = items[i];
+    if (v > max) max = v;
+    else if (v < min) min = v;
   }
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
+  const width = Math.max(intWidth(max), intWidth(min));
+  for (let i = 0; i < count; i++) {
     if (i > 0) separator(out, i, summarised);
-    out.spaces(width - intWidth(v));
-    out.int(v);
+    out.reserve(width);
+    const bytes = out.bytes;
+    const start = out.length;
+    // Right-aligned: the digits are written backwards from the end of the column.
+    let at = start + width;
+    const v = items[i];
+    let rest = v < 0 ? -v : v;
+    do {
+      const q = (rest / 10) | 0;
+      bytes[--at] = ZERO + rest - q * 10;
+      rest = q;
+    } while (rest > 0);
+    if (v < 0) bytes[--at] = MINUS;
+    while (at > start) bytes[--at] = SPACE;
+    out.length = start + width;
   }
 }
+/** Copies `values` into `items`: a loop for the few items of most payloads, where `set()` costs more. */
+function copyItems(items: Float64Array | Int32Array, values: ArrayLike<number>): void {
+  const n = values.length;
+  if (n < COPY_LOOP_MAX) for (let i = 0; i < n; i++) items[i] = values[i];
+  else items.set(values);
+}
+const COPY_LOOP_MAX = 16;
+/** The items of the integer array being written. */
+let intItems = new Int32Array(64);
 
 /** Characters of the decimal text of integer `v`. */
 function intWidth(v: number): number {
@@ -254,6 +320,8 @@ function scientificPadded(x: number, first: [string, number], precision: number,
 // ---------------------------------------------------------------------------------------------------
 // float64 arrays: the digits numpy prints come from integer arithmetic on the double, exact where it is
 // used (each fast path says why); the rare values it cannot settle take the general path above.
+// The helpers take an item by its index and give int32 results: a double passed to or returned from a
+// call the compiler did not inline is boxed in a new heap number, one per item.
 
 /** Exact powers of ten as doubles (10^22 is the largest). */
 const POW10: readonly number[] = Array.from({ length: 23 }, (_, k) => Number('1e' + k));
@@ -273,19 +341,16 @@ const POSITIONAL_FAST_LIMIT = 2 ** 26;
  */
 const TIE_MARGIN = 1e-6;
 /** Two per printed item, from the first pass to the second (grown as needed, reused). */
-let itemA = new Float64Array(64);
+let itemA = new Int32Array(64);
 let itemB = new Int32Array(64);
-/** Digits of an item after its point (before the padding). */
-let itemC = new Int8Array(64);
 /** The text of an item the fast path left to the general one. */
 let itemText: string[] = [];
 /** Marks an item in {@link itemB} whose text is in {@link itemText}. */
 const GENERAL = -1;
 function reserve(n: number): void {
   if (itemA.length >= n) return;
-  itemA = new Float64Array(n * 2);
+  itemA = new Int32Array(n * 2);
   itemB = new Int32Array(n * 2);
-  itemC = new Int8Array(n * 2);
 }
 
 /** `abs · 10^k` rounded once (the power is exact), or NaN where 10^k is not a double. */
@@ -296,6 +361,8 @@ function scaled(abs: number, k: number): number {
 
 /** Exponent of the last {@link nineDigits} result. */
 let nineExp = 0;
+/** The exponent {@link nineDigits} found by a logarithm last. */
+let lastExp = 0;
 
 /**
  * |x| rounded to 9 significant digits as an integer in 1e8..1e9-1 (its exponent in {@link nineExp}),
@@ -303,12 +370,20 @@ let nineExp = 0;
  * power of ten is off by at most half a unit of its last place (< 6e-8 below 1e9), so its rounding is the
  * exact value's unless its fraction is within {@link TIE_MARGIN} of one half.
  */
-function nineDigits(abs: number): number {
-  let e = Math.floor(Math.log10(abs));
+function nineDigits(items: Float64Array, i: number): number {
+  const abs = Math.abs(items[i]);
+  // The items of an array are mostly of one magnitude: the last exponent is tried before a logarithm.
+  // Only one exponent puts the scaled value in 1e8..1e9, so the guess cannot change the result.
+  let e = lastExp;
   let q = scaled(abs, 8 - e);
-  if (q < SCIENTIFIC_MIN) q = scaled(abs, 8 - --e);
-  else if (q >= SCIENTIFIC_MAX) q = scaled(abs, 8 - ++e);
-  if (!(q >= SCIENTIFIC_MIN && q < SCIENTIFIC_MAX)) return -1;
+  if (!(q >= SCIENTIFIC_MIN && q < SCIENTIFIC_MAX)) {
+    e = Math.floor(Math.log10(abs));
+    q = scaled(abs, 8 - e);
+    if (q < SCIENTIFIC_MIN) q = scaled(abs, 8 - --e);
+    else if (q >= SCIENTIFIC_MAX) q = scaled(abs, 8 - ++e);
+    if (!(q >= SCIENTIFIC_MIN && q < SCIENTIFIC_MAX)) return -1;
+    lastExp = e | 0;
+  }
   const floor = Math.floor(q);
   const fraction = q - floor;
   if (fraction > 0.5 - TIE_MARGIN && fraction < 0.5 + TIE_MARGIN) return -1;
@@ -317,8 +392,8 @@ function nineDigits(abs: number): number {
     n = SCIENTIFIC_MIN;
     e++;
   }
-  nineExp = e;
-  return n;
+  nineExp = e | 0;
+  return n | 0;
 }
 
 /** Number of trailing zero digits of an integer below 2^31 (9 for 0), in int32 arithmetic. */
@@ -348,14 +423,18 @@ function trailingZeros(n: number): number {
 /** The 9 significant digits the general path gives for a value the fast one left (subnormals, ties). */
 function nineDigitsExact(abs: number): number {
   const [mantissa, exp] = scientific(abs, false);
-  nineExp = exp;
+  nineExp = exp | 0;
   let digits = mantissa[0] + mantissa.slice(2);
   while (digits.length < NUMPY_PRECISION + 1) digits += '0';
   return Number(digits);
 }
 
 /** 10^k for the digit cuts below. */
-const POW10_INT: readonly number[] = POW10.slice(0, NUMPY_PRECISION + 2);
+/** Held as int32 (the largest is 10^9), so that remainders and quotients by them stay integer operations. */
+const POW10_INT = Int32Array.from(POW10.slice(0, NUMPY_PRECISION + 2));
+
+/** The items of the float array being written, as doubles: one array kind for every pass below. */
+let floatItems = new Float64Array(64);
 
 /**
  * {@link formatFloats}, written into `out` (float32 items in scientific notation take the general path): the same notation and widths, with each
@@ -364,12 +443,16 @@ const POW10_INT: readonly number[] = POW10.slice(0, NUMPY_PRECISION + 2);
  */
 function writeFloats(out: TextBuffer, values: ArrayLike<number>, summarised: boolean, float32: boolean): void {
   const count = values.length;
+  // Payloads come as arrays and typed arrays of several kinds: one copy makes the loops below monomorphic.
+  if (floatItems.length < count) floatItems = new Float64Array(count * 2);
+  const items = floatItems;
+  copyItems(items, values);
   let max = 0;
   let min = Infinity;
   let finite = 0;
   let negativeInfinity = 0;
   for (let i = 0; i < count; i++) {
-    const v = values[i];
+    const v = items[i];
     if (v - v !== 0) {
       if (v === -Infinity) negativeInfinity = 1;
       continue;
@@ -393,51 +476,54 @@ function writeFloats(out: TextBuffer, values: ArrayLike<number>, summarised: boo
   reserve(count);
   // Widths of the columns, as numpy's FloatingFormat finds them: left of the point (sign included) and
   // fraction digits; a scientific item has 1 digit left of the point and its exponent after the fraction.
+  // An item's fraction digits are counted only when it has more than the widest so far (a remainder test).
   let padLeft = 0;
   let precision = 0;
   let expDigits = 2;
   for (let i = 0; i < count; i++) {
-    const v = values[i];
+    const v = items[i];
     if (v - v !== 0) continue;
     const negative = v < 0 || (v === 0 && 1 / v < 0);
     const abs = negative ? -v : v;
     let left: number;
-    let fractionDigits: number;
-    // Positional: the fraction at 8 digits as an integer (whole part in fractionWhole), or GENERAL.
-    let fraction = GENERAL;
-    if (!expFormat) {
-      if (!float32 && abs < POSITIONAL_FAST_LIMIT) fraction = fraction8(abs);
-      else if (float32 && abs < FLOAT32_FAST_LIMIT) fraction = fraction32(abs);
-    }
     if (expFormat) {
       let n = 0;
       nineExp = 0;
       if (abs !== 0) {
-        n = abs >= MIN_NORMAL ? nineDigits(abs) : -1;
-        if (n < 0) n = nineDigitsExact(abs);
+        n = abs >= MIN_NORMAL ? nineDigits(items, i) : -1;
+        if (n < 0) n = nineDigitsExact(abs) | 0;
       }
       itemA[i] = n;
       itemB[i] = nineExp;
       left = negative ? 2 : 1;
-      fractionDigits = n === 0 ? 0 : NUMPY_PRECISION - trailingZeros(n);
+      if (precision < NUMPY_PRECISION && (n | 0) % POW10_INT[NUMPY_PRECISION - precision] !== 0) {
+        precision = NUMPY_PRECISION - trailingZeros(n);
+      }
       const e = nineExp < 0 ? -nineExp : nineExp;
       if (e >= 100 && decimalDigits(e) > expDigits) expDigits = decimalDigits(e);
-    } else if (fraction !== GENERAL) {
-      itemA[i] = fractionWhole;
-      itemB[i] = fraction;
-      left = (negative ? 1 : 0) + decimalDigits(fractionWhole);
-      fractionDigits = fraction === 0 ? 0 : NUMPY_PRECISION - trailingZeros(fraction);
-      itemC[i] = fractionDigits;
     } else {
-      const text = positional(v, float32);
-      if (itemText.length < count) itemText = new Array<string>(count * 2).fill('');
-      itemText[i] = text;
-      itemB[i] = GENERAL;
-      left = text.indexOf('.');
-      fractionDigits = text.length - left - 1;
+      // The fraction at 8 digits as an integer (whole part in fractionWhole), or GENERAL.
+      let fraction = GENERAL;
+      if (!float32 && abs < POSITIONAL_FAST_LIMIT) fraction = fraction8(items, i);
+      else if (float32 && abs < FLOAT32_FAST_LIMIT) fraction = fraction32(items, i);
+      if (fraction !== GENERAL) {
+        itemA[i] = fractionWhole;
+        itemB[i] = fraction;
+        left = (negative ? 1 : 0) + decimalDigits(fractionWhole);
+        if (precision < NUMPY_PRECISION && (fraction | 0) % POW10_INT[NUMPY_PRECISION - precision] !== 0) {
+          precision = NUMPY_PRECISION - trailingZeros(fraction);
+        }
+      } else {
+        const text = positional(v, float32);
+        if (itemText.length < count) itemText = new Array<string>(count * 2).fill('');
+        itemText[i] = text;
+        itemB[i] = GENERAL;
+        left = text.indexOf('.');
+        const fractionDigits = text.length - left - 1;
+        if (fractionDigits > precision) precision = fractionDigits;
+      }
     }
     if (left > padLeft) padLeft = left;
-    if (fractionDigits > precision) precision = fractionDigits;
   }
   const padRight = expFormat ? expDigits + 2 + precision : precision;
   if (finite !== count) {
@@ -445,9 +531,11 @@ function writeFloats(out: TextBuffer, values: ArrayLike<number>, summarised: boo
     padLeft = Math.max(padLeft, 'nan'.length - offset, 'inf'.length + negativeInfinity - offset);
   }
   const width = padLeft + padRight + 1;
+  // Every item's digits at `precision` are an exact cut of its 8 (or 9) digits.
+  const cut = POW10_INT[NUMPY_PRECISION - precision];
   for (let i = 0; i < count; i++) {
     if (i > 0) separator(out, i, summarised);
-    const v = values[i];
+    const v = items[i];
     if (v - v !== 0) {
       const text = v !== v ? 'nan' : v < 0 ? '-inf' : 'inf';
       out.spaces(width - text.length);
@@ -467,44 +555,53 @@ function writeFloats(out: TextBuffer, values: ArrayLike<number>, summarised: boo
     out.reserve(width);
     const bytes = out.bytes;
     const start = out.length;
-    let at = start;
+    // The digits left of the point end at the point, right-aligned: written backwards from it.
+    const point = start + padLeft;
+    let at: number;
     if (expFormat) {
       const n = itemA[i];
       const exp = itemB[i];
-      for (const end = start + padLeft - (negative ? 2 : 1); at < end;) bytes[at++] = SPACE;
-      if (negative) bytes[at++] = MINUS;
-      bytes[at++] = ZERO + ((n / SCIENTIFIC_MIN) | 0);
-      bytes[at++] = DOT;
-      at += precision;
-      putDigits(bytes, at, (n / POW10_INT[NUMPY_PRECISION - precision]) | 0, precision);
+      const lead = (n / SCIENTIFIC_MIN) | 0;
+      bytes[point - 1] = ZERO + lead;
+      at = point - 1;
+      if (negative) bytes[--at] = MINUS;
+      while (at > start) bytes[--at] = SPACE;
+      bytes[point] = DOT;
+      at = point + 1 + precision;
+      putDigits(bytes, at, ((n - lead * SCIENTIFIC_MIN) / cut) | 0, precision);
       bytes[at++] = LOWER_E;
       bytes[at++] = exp < 0 ? MINUS : PLUS;
       at += expDigits;
       putDigits(bytes, at, exp < 0 ? -exp : exp, expDigits);
     } else {
-      const whole = itemA[i];
-      const digits = itemC[i];
-      const wholeDigits = decimalDigits(whole);
-      for (const end = start + padLeft - (negative ? 1 : 0) - wholeDigits; at < end;) bytes[at++] = SPACE;
-      if (negative) bytes[at++] = MINUS;
-      at += wholeDigits;
-      putDigits(bytes, at, whole, wholeDigits);
-      bytes[at++] = DOT;
-      at += digits;
-      putDigits(bytes, at, (itemB[i] / POW10_INT[NUMPY_PRECISION - digits]) | 0, digits);
-      for (const end = start + width; at < end;) bytes[at++] = SPACE;
+      let whole = itemA[i];
+      at = point;
+      do {
+        const q = (whole / 10) | 0;
+        bytes[--at] = ZERO + whole - q * 10;
+        whole = q;
+      } while (whole > 0);
+      if (negative) bytes[--at] = MINUS;
+      while (at > start) bytes[--at] = SPACE;
+      bytes[point] = DOT;
+      at = point + 1 + precision;
+      putDigits(bytes, at, (itemB[i] / cut) | 0, precision);
+      // numpy pads the fraction with spaces, not zeros: the item's own trailing zeros become padding.
+      for (let z = at - 1; z > point && bytes[z] === ZERO; z--) bytes[z] = SPACE;
     }
     out.length = at;
   }
 }
 
 /** Writes the last `count` decimal digits of `v` (below 2^31) into `bytes`, ending before `end`. */
-function putDigits(bytes: Uint8Array, end: number, v: number, count: number): void {
+function putDigits(bytes: Uint8Array, end: number, value: number, count: number): void {
   let at = end;
+  // int32 arithmetic throughout (divisions by constants become multiplications).
+  let v = value | 0;
   // Four digits per division, copied from a table.
   for (; count >= 4; count -= 4) {
     const q = (v / 1e4) | 0;
-    const r = (v - q * 1e4) * 4;
+    const r = (v - q * 1e4) << 2;
     at -= 4;
     bytes[at] = DIGIT_QUADS[r];
     bytes[at + 1] = DIGIT_QUADS[r + 1];
@@ -534,7 +631,8 @@ const FLOAT32_FAST_LIMIT = 2 ** 24;
  * needed or the search meets a tie. `abs · 10^k` is exact in a double (24 + 19 significant bits), so
  * `round` gives the nearest k-digit decimal.
  */
-function fraction32(abs: number): number {
+function fraction32(items: Float64Array, i: number): number {
+  const abs = Math.abs(items[i]);
   const whole = Math.floor(abs);
   for (let k = 0; k <= NUMPY_PRECISION; k++) {
     const q = abs * POW10[k];
@@ -542,8 +640,8 @@ function fraction32(abs: number): number {
     if (q - floor === 0.5) return GENERAL;
     const n = q - floor < 0.5 ? floor : floor + 1;
     if (Math.fround(n / POW10[k]) === abs) {
-      fractionWhole = whole;
-      return (n - whole * POW10[k]) * POW10[NUMPY_PRECISION - k];
+      fractionWhole = whole | 0;
+      return ((n - whole * POW10[k]) * POW10[NUMPY_PRECISION - k]) | 0;
     }
   }
   return GENERAL;
@@ -557,7 +655,8 @@ let fractionWhole = 0;
  * 0..1e8-1 (the whole part in {@link fractionWhole}), or {@link GENERAL} near a rounding tie. Splitting
  * off the whole part is exact, and the fraction times 1e8 is off by at most 2^-27.
  */
-function fraction8(abs: number): number {
+function fraction8(items: Float64Array, i: number): number {
+  const abs = Math.abs(items[i]);
   const whole = Math.floor(abs);
   const q = (abs - whole) * FRACTION_SCALE;
   const floor = Math.floor(q);
@@ -565,11 +664,11 @@ function fraction8(abs: number): number {
   if (fraction > 0.5 - TIE_MARGIN && fraction < 0.5 + TIE_MARGIN) return GENERAL;
   const n = fraction < 0.5 ? floor : floor + 1;
   if (n === FRACTION_SCALE) {
-    fractionWhole = whole + 1;
+    fractionWhole = (whole + 1) | 0;
     return 0;
   }
-  fractionWhole = whole;
-  return n;
+  fractionWhole = whole | 0;
+  return n | 0;
 }
 
 /**

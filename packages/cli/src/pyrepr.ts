@@ -68,12 +68,13 @@ export function writePyFloat(out: TextBuffer, x: number): void {
     const n = Math.round(abs * MICRO);
     if (n / MICRO === abs) {
       const whole = Math.floor(n / MICRO);
-      let fraction = n - whole * MICRO;
+      // Below 10^6: int32 arithmetic (a remainder of doubles is a call into the C library).
+      let fraction = (n - whole * MICRO) | 0;
       let digits = MICRO_DIGITS;
       if (fraction === 0) digits = 1;
       else
         while (fraction % 10 === 0) {
-          fraction /= 10;
+          fraction = (fraction / 10) | 0;
           digits--;
         }
       if (x < 0) out.byte(MINUS);

@@ -4,9 +4,9 @@
  */
 import type { CommandFields, DbrMetadata } from '@ca-shark/protocol';
 import { caprotoCommand, CaprotoRepr } from './caproto-names.js';
-import { accessRightsRepr, channelTypeRepr, writeCaStatus, writeDbrData, writeDbrMetadata } from './caproto-repr.js';
+import { accessRightsRepr, writeCaStatus, writeChannelType, writeDbrData, writeDbrMetadata } from './caproto-repr.js';
 import { pyArray, pyRepr, writePyFloat, writePyString } from './pyrepr.js';
-import { asString, type TextBuffer } from './text-buffer.js';
+import { asString, encoded, type TextBuffer } from './text-buffer.js';
 
 /** The decoded command as the decoder gives it: caproto class `name`, wire `id` and caproto fields. */
 export type CommandLike = CommandFields;
@@ -70,8 +70,8 @@ const FIELD_ORDER: Readonly<Record<string, readonly string[]>> = {
 /** One argument of a class: its alternative field names, and its `name=` text first and after others. */
 interface FieldSpec {
   readonly names: readonly string[];
-  readonly first: string;
-  readonly next: string;
+  readonly first: Uint8Array;
+  readonly next: Uint8Array;
   /** How its value prints (see {@link fieldKind}). */
   readonly kind: FieldKind;
 }
@@ -112,10 +112,22 @@ const FIELD_SPECS: ReadonlyMap<string, readonly FieldSpec[]> = new Map(
     cls,
     order.map((spec) => {
       const names = spec.split('|');
-      return { names, first: names[0] + '=', next: ', ' + names[0] + '=', kind: fieldKind(names[0]) };
+      return {
+        names,
+        first: encoded(names[0] + '='),
+        next: encoded(', ' + names[0] + '='),
+        kind: fieldKind(names[0]),
+      };
     }),
   ]),
 );
+/** `ClassName(` of the classes in {@link FIELD_ORDER}. */
+const CLASS_OPENINGS: ReadonlyMap<string, Uint8Array> = new Map(
+  Object.keys(FIELD_ORDER).map((cls) => [cls, encoded(cls + '(')]),
+);
+const PV_FIRST = encoded('pv=');
+const PV_NEXT = encoded(', pv=');
+const NONE = encoded('None');
 
 /** Fields never printed as arguments: identity and the decoder's helper names of other fields. */
 const HIDDEN_FIELDS = new Set([
@@ -185,8 +197,12 @@ export function writeCommand(
 /** {@link renderCommandClass}, written into `out`. */
 function writeCommandClass(out: TextBuffer, cmd: CommandLike, pv: string | null | undefined): void {
   const specs = FIELD_SPECS.get(cmd.name);
-  out.text(cmd.name);
-  out.byte(OPEN_PAREN);
+  const opening = CLASS_OPENINGS.get(cmd.name);
+  if (opening !== undefined) out.raw(opening);
+  else {
+    out.text(cmd.name);
+    out.byte(OPEN_PAREN);
+  }
   let first = true;
   let namesPv = false;
   if (specs !== undefined) {
@@ -201,7 +217,7 @@ function writeCommandClass(out: TextBuffer, cmd: CommandLike, pv: string | null 
       }
       if (value === undefined && !(kind === FieldKind.Metadata && 'data' in cmd)) continue;
       if (kind === FieldKind.Name && value === pv) namesPv = true;
-      out.text(first ? spec.first : spec.next);
+      out.raw(first ? spec.first : spec.next);
       writeField(out, kind, value, cmd);
       first = false;
     }
@@ -215,7 +231,7 @@ function writeCommandClass(out: TextBuffer, cmd: CommandLike, pv: string | null 
     }
   }
   if (typeof pv === 'string' && !namesPv) {
-    out.text(first ? 'pv=' : ', pv=');
+    out.raw(first ? PV_FIRST : PV_NEXT);
     writePyString(out, pv);
   }
   out.byte(CLOSE_PAREN);
@@ -235,7 +251,7 @@ function isFloatType(typeName: unknown): boolean {
 function writeField(out: TextBuffer, kind: FieldKind, value: unknown, cmd: CommandLike): void {
   if (value instanceof CaprotoRepr) return out.text(value.text);
   if (typeof value === 'number') {
-    if (kind === FieldKind.DataType) return out.text(channelTypeRepr(value));
+    if (kind === FieldKind.DataType) return writeChannelType(out, value);
     if (kind === FieldKind.AccessRights) return out.text(accessRightsRepr(value));
     if (kind === FieldKind.Status) return writeCaStatus(out, value);
     if (kind === FieldKind.Float) return writePyFloat(out, value);
@@ -254,7 +270,7 @@ function writeField(out: TextBuffer, kind: FieldKind, value: unknown, cmd: Comma
     return out.text(pyRepr(value, floats ? FLOATS : INTEGERS));
   }
   if (kind === FieldKind.Metadata) {
-    if (value === null || value === undefined || typeof value !== 'object') return out.text('None');
+    if (value === null || value === undefined || typeof value !== 'object') return out.raw(NONE);
     if (typeof dataType === 'number') return writeDbrMetadata(out, value as DbrMetadata, dataType);
   }
   if (kind === FieldKind.OriginalRequest && value !== null && typeof value === 'object') {
@@ -266,6 +282,8 @@ function writeField(out: TextBuffer, kind: FieldKind, value: unknown, cmd: Comma
       return out.text(`${o['request_name']}(${fields.map((k) => `${k}=${pyRepr(o[k])}`).join(', ')})`);
     }
   }
+  // A string's repr is pyRepr's, written without building it (addresses, PV and host names).
+  if (typeof value === 'string') return writePyString(out, value);
   out.text(pyRepr(value));
 }
 

@@ -78,6 +78,16 @@ describe('compileTemplate', () => {
     for (const r of [search, read]) expect(compileTemplate(DEFAULT_TEMPLATE)(r) + '!').toBe(general(r));
   });
 
+  it('gives every default line its own endpoints when consecutive lines share them or not', () => {
+    const general = compileTemplate(`${DEFAULT_TEMPLATE}!`);
+    const line = compileTemplate(DEFAULT_TEMPLATE);
+    const otherPort = { ...read, transport: { ...read.transport, sport: 50422 } };
+    const otherHost = { ...read, dst: '192.168.86.22' };
+    for (const r of [search, search, read, otherPort, otherPort, read, otherHost, search]) {
+      expect(line(r) + '!').toBe(general(r));
+    }
+  });
+
   it('reads attributes, indexes, and the extra tokens', () => {
     const t = compileTemplate(
       '{ip.ttl} {transport.protocol} {command.cid} {command.name} {pv} {role} {latency} {frame}',

@@ -13,7 +13,7 @@ import {
   writeCommand,
   type CommandLike,
 } from './render.js';
-import { asString, type TextBuffer } from './text-buffer.js';
+import { asString, TextBuffer } from './text-buffer.js';
 
 /** The record fields a template reads (the decoder's `CaRecord` satisfies it). */
 export interface TemplateRecord {
@@ -161,18 +161,46 @@ export function writeDefaultLine(out: TextBuffer, record: TemplateRecord): void 
   const t = record.transport as { sport?: unknown; dport?: unknown };
   writePyFloat(out, record.timestamp);
   out.byte(SPACE);
-  out.text(record.src);
-  out.byte(COLON);
-  writePort(out, t.sport);
-  out.text('->');
-  out.text(record.dst);
-  out.byte(COLON);
-  writePort(out, t.dport);
-  out.byte(SPACE);
+  // The messages of a packet, and mostly the next packets too, share their endpoints: their text is
+  // written once and copied while they stay the same.
+  const { src, dst } = record;
+  const sport = t.sport;
+  const dport = t.dport;
+  if (
+    src !== endpointsOf.src ||
+    dst !== endpointsOf.dst ||
+    sport !== endpointsOf.sport ||
+    dport !== endpointsOf.dport
+  ) {
+    endpoints.length = 0;
+    endpoints.text(src);
+    endpoints.byte(COLON);
+    writePort(endpoints, sport);
+    endpoints.pair(MINUS, GREATER);
+    endpoints.text(dst);
+    endpoints.byte(COLON);
+    writePort(endpoints, dport);
+    endpoints.byte(SPACE);
+    endpointsOf.src = src;
+    endpointsOf.dst = dst;
+    endpointsOf.sport = sport;
+    endpointsOf.dport = dport;
+  }
+  out.append(endpoints);
   writeCommand(out, record.command, record.pv, record.size);
 }
 const SPACE = 0x20;
 const COLON = 0x3a;
+const MINUS = 0x2d;
+const GREATER = 0x3e;
+/** `src:sport->dst:dport ` of the last default line, and what it was written from. */
+const endpoints = new TextBuffer(64);
+const endpointsOf: { src: string; dst: string; sport: unknown; dport: unknown } = {
+  src: '',
+  dst: '',
+  sport: undefined,
+  dport: undefined,
+};
 
 function writePort(out: TextBuffer, port: unknown): void {
   if (typeof port === 'number' && Number.isSafeInteger(port)) out.int(port);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { asString, decimalDigits, TextBuffer } from './text-buffer.js';
+import { asString, decimalDigits, encoded, TextBuffer } from './text-buffer.js';
 
 describe('TextBuffer', () => {
   it('writes ASCII, non-ASCII and long text as UTF-8, growing as needed', () => {
@@ -27,6 +27,22 @@ describe('TextBuffer', () => {
     out.spaces(2);
     out.spaces(-1);
     expect(out.toString()).toBe('00042,456  ');
+  });
+
+  it('copies encoded constants and other buffers, short ones and long ones, growing as needed', () => {
+    const out = new TextBuffer(2);
+    const short = encoded('pv=');
+    const long = encoded('é'.repeat(40) + 'x'.repeat(30));
+    expect(short).toBeInstanceOf(Uint8Array);
+    out.raw(short);
+    out.raw(long);
+    const other = new TextBuffer(8);
+    other.text('->');
+    out.append(other);
+    other.length = 0;
+    other.text('y'.repeat(200));
+    out.append(other);
+    expect(out.toString()).toBe('pv=' + 'é'.repeat(40) + 'x'.repeat(30) + '->' + 'y'.repeat(200));
   });
 
   it('counts decimal digits', () => {

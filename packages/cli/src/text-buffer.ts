@@ -10,6 +10,9 @@ const SPACE = 0x20;
 const MINUS = 0x2d;
 /** Strings up to this length are copied by a JavaScript loop (a native UTF-8 write costs more for them). */
 const SHORT_TEXT = 48;
+const INT32_MAX = 0x7fffffff;
+/** Constant byte texts up to this length are copied by a loop. */
+const SHORT_RAW = 64;
 /** Highest code unit written as one byte. */
 const ASCII_MAX = 0x7f;
 /** Texts longer than this have their UTF-8 length measured before they are copied. */
@@ -64,11 +67,28 @@ export class TextBuffer {
     this.length += this.bytes.write(s, this.length, 'utf8');
   }
 
-  /** Appends bytes that are UTF-8 text already (a constant encoded once). */
+  /** Appends bytes that are UTF-8 text already (a constant encoded once, see {@link encoded}). */
   raw(data: Uint8Array): void {
-    this.reserve(data.length);
-    this.bytes.set(data, this.length);
-    this.length += data.length;
+    const n = data.length;
+    this.reserve(n);
+    const bytes = this.bytes;
+    const at = this.length;
+    // `set()` is a native call whose overhead is more than a loop over the few bytes of most constants.
+    if (n <= SHORT_RAW) for (let i = 0; i < n; i++) bytes[at + i] = data[i];
+    else bytes.set(data, at);
+    this.length = at + n;
+  }
+
+  /** Appends what `other` holds. */
+  append(other: TextBuffer): void {
+    const n = other.length;
+    this.reserve(n);
+    const bytes = this.bytes;
+    const from = other.bytes;
+    const at = this.length;
+    if (n <= SHORT_RAW) for (let i = 0; i < n; i++) bytes[at + i] = from[i];
+    else from.copy(bytes, at, 0, n);
+    this.length = at + n;
   }
 
   /** Appends one byte (an ASCII character code). */
@@ -115,6 +135,16 @@ export class TextBuffer {
     const start = this.length;
     let at = start + count;
     this.length = at;
+    if (v <= INT32_MAX) {
+      // int32 arithmetic: the division by 10 becomes a multiplication.
+      let n = v | 0;
+      while (at > start) {
+        const q = (n / 10) | 0;
+        bytes[--at] = ZERO + (n - q * 10);
+        n = q;
+      }
+      return;
+    }
     while (at > start) {
       const q = Math.floor(v / 10);
       bytes[--at] = ZERO + (v - q * 10);
@@ -126,6 +156,14 @@ export class TextBuffer {
   toString(start = 0): string {
     return this.bytes.toString('utf8', start, this.length);
   }
+}
+
+/**
+ * The UTF-8 bytes of a constant text, for {@link TextBuffer.raw}: the text printed on many lines (field
+ * names, enum reprs) is encoded once rather than copied character by character on every line.
+ */
+export function encoded(text: string): Uint8Array {
+  return new Uint8Array(Buffer.from(text, 'utf8'));
 }
 
 /** Decimal digits of a non-negative integer (1 for 0). */
