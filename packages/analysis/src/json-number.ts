@@ -25,6 +25,12 @@ export interface JsonSink {
   reserve(n: number): void;
   /** Appends `s` as UTF-8. */
   text(s: string): void;
+  /**
+   * Optional: offered each waveform (a numeric typed array under a `data` key) before it is written. A
+   * sink that returns true takes it to write later, elsewhere (the CLI's second thread), at the current
+   * position, between the brackets already written; false: it is written now.
+   */
+  deferNumbers?(items: ArrayLike<number>): boolean;
 }
 
 /** Start size of {@link JsonBuffer} (it grows by doubling). */
@@ -38,8 +44,13 @@ const decoder = new TextDecoder();
 
 /** A {@link JsonSink} of its own (recordToJSON's), whose text is read back as a string. */
 export class JsonBuffer implements JsonSink {
-  bytes = new Uint8Array(START_BYTES);
+  bytes: Uint8Array;
   length = 0;
+
+  /** `size`: bytes to start with (it grows by doubling). */
+  constructor(size = START_BYTES) {
+    this.bytes = new Uint8Array(size);
+  }
 
   reserve(n: number): void {
     if (this.length + n <= this.bytes.length) return;

@@ -189,7 +189,7 @@ function writeValue(out: JsonSink, key: string, value: unknown): void {
       else if (ArrayBuffer.isView(value)) {
         if (key === 'data' && isNumericArray(value)) {
           byte(out, OPEN_BRACKET);
-          writeNumbers(out, value);
+          if (out.deferNumbers?.(value) !== true) writeNumbers(out, value);
           byte(out, CLOSE_BRACKET);
         } else if (value instanceof Uint8Array) out.text(stringText(bytesToHex(value)));
         else out.text((JSON.stringify(toJSONValue(key, value)) as string | undefined) ?? 'null');
