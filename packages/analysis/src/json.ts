@@ -146,9 +146,7 @@ function field(out: JsonSink, start: number, key: string, value: unknown): void 
     converted = JSON.stringify(toJSONValue(key, value)) as string | undefined;
     if (converted === undefined) return;
   } else if (value === undefined || typeof value === 'function' || typeof value === 'symbol') return;
-  const text = keyText(key);
-  if (out.length === start + 1) out.text(text.slice(1));
-  else out.text(text);
+  writeKey(out, key, out.length === start + 1);
   if (converted !== undefined) out.text(converted);
   else writeValue(out, key, value);
 }
@@ -171,7 +169,7 @@ function isWalked(key: string, value: object): boolean {
 function writeValue(out: JsonSink, key: string, value: unknown): void {
   switch (typeof value) {
     case 'string':
-      out.text(stringText(value));
+      writeString(out, value);
       return;
     case 'number':
       writeNumber(out, value);
@@ -181,7 +179,7 @@ function writeValue(out: JsonSink, key: string, value: unknown): void {
       return;
     case 'bigint':
       if (Number.isSafeInteger(Number(value))) writeNumber(out, Number(value));
-      else out.text(stringText(value.toString()));
+      else writeString(out, value.toString());
       return;
     case 'object':
       if (value === null) out.text('null');
@@ -191,7 +189,7 @@ function writeValue(out: JsonSink, key: string, value: unknown): void {
           byte(out, OPEN_BRACKET);
           if (out.deferNumbers?.(value) !== true) writeNumbers(out, value);
           byte(out, CLOSE_BRACKET);
-        } else if (value instanceof Uint8Array) out.text(stringText(bytesToHex(value)));
+        } else if (value instanceof Uint8Array) writeString(out, bytesToHex(value));
         else out.text((JSON.stringify(toJSONValue(key, value)) as string | undefined) ?? 'null');
       } else if (isPlainObject(value)) writeObject(out, value as Record<string, unknown>);
       else out.text((JSON.stringify(toJSONValue(key, value)) as string | undefined) ?? 'null');
@@ -235,38 +233,69 @@ function isPlainObject(value: object): boolean {
   return (proto === Object.prototype || proto === null) && typeof (value as { toJSON?: unknown }).toJSON !== 'function';
 }
 
-/** Entries a text cache holds before it is emptied (bounds memory on captures with many distinct values). */
+/** Entries the key cache holds before it is emptied (bounds memory on records with many distinct keys). */
 const MAX_CACHED = 4096;
-/** Longer strings are not cached (PV names, endpoints and enum names are short). */
-const MAX_CACHED_LENGTH = 64;
 
-/** Keys as written after a previous field (`,"key":`): records use a few dozen distinct keys. */
-const keys = new Map<string, string>();
+/** Keys as written after a previous field (`,"key":`), UTF-8: records use a few dozen distinct keys. */
+const keys = new Map<string, Uint8Array>();
 
-function keyText(key: string): string {
-  let text = keys.get(key);
-  if (text === undefined) {
+/** Writes `"key":`, after a comma unless `first`. */
+function writeKey(out: JsonSink, key: string, first: boolean): void {
+  let bytes = keys.get(key);
+  if (bytes === undefined) {
     if (keys.size >= MAX_CACHED) keys.clear();
-    text = ',' + JSON.stringify(key) + ':';
-    keys.set(key, text);
+    bytes = encoder.encode(',' + JSON.stringify(key) + ':');
+    keys.set(key, bytes);
   }
-  return text;
+  raw(out, bytes, first ? 1 : 0);
 }
 
-/** Quoted strings: PV names, endpoints, command, role and status names repeat from record to record. */
-const strings = new Map<string, string>();
-
-function stringText(s: string): string {
-  let text = strings.get(s);
-  if (text === undefined) {
-    text = JSON.stringify(s);
-    if (s.length <= MAX_CACHED_LENGTH) {
-      if (strings.size >= MAX_CACHED) strings.clear();
-      strings.set(s, text);
+/**
+ * Writes `s` quoted. Short strings of printable ASCII with nothing to escape (PV names, endpoints,
+ * command, role and status names: nearly all) are copied character by character: cheaper than looking
+ * them up in a cache (the decoder builds them anew for each record, so each lookup hashes them again).
+ */
+function writeString(out: JsonSink, s: string): void {
+  const n = s.length;
+  if (n <= MAX_PLAIN_STRING) {
+    out.reserve(n + 2);
+    const bytes = out.bytes;
+    let at = out.length;
+    bytes[at++] = QUOTE;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c < PRINTABLE_MIN || c > PRINTABLE_MAX || c === QUOTE || c === BACKSLASH) break;
+      bytes[at++] = c;
+    }
+    if (i === n) {
+      bytes[at++] = QUOTE;
+      out.length = at;
+      return;
     }
   }
-  return text;
+  out.text(JSON.stringify(s));
 }
+
+/** Strings up to this length are tried for the plain copy of {@link writeString}. */
+const MAX_PLAIN_STRING = 64;
+/** Printable ASCII: what JSON.stringify writes as it is (except the quote and the backslash). */
+const PRINTABLE_MIN = 0x20;
+const PRINTABLE_MAX = 0x7e;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/** Appends `bytes` from index `from` (short: an index loop costs less than a native copy). */
+function raw(out: JsonSink, bytes: Uint8Array, from: number): void {
+  const n = bytes.length;
+  out.reserve(n - from);
+  const to = out.bytes;
+  let at = out.length;
+  for (let i = from; i < n; i++) to[at++] = bytes[i];
+  out.length = at;
+}
+
+const encoder = new TextEncoder();
 
 function isNumericArray(value: unknown): value is ArrayLike<number> {
   return (
@@ -275,36 +304,6 @@ function isNumericArray(value: unknown): value is ArrayLike<number> {
     !(value instanceof BigInt64Array) &&
     !(value instanceof BigUint64Array)
   );
-}
-
-/** Depth beyond which the check gives up and converts (records are shallow). */
-const MAX_CHECK_DEPTH = 8;
-
-/**
- * Whether JSON.stringify would write `value` differently from the JSON form: bigints, typed arrays, Map,
- * Set, `toJSON` or class instances inside. (Non-finite numbers need nothing: JSON.stringify writes null.)
- */
-function needsConversion(value: unknown, depth: number): boolean {
-  if (typeof value === 'bigint') return true;
-  if (value === null || typeof value !== 'object') return false;
-  if (depth > MAX_CHECK_DEPTH) return true;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const v: unknown = value[i];
-      if ((typeof v === 'object' && v !== null) || typeof v === 'bigint') {
-        if (needsConversion(v, depth + 1)) return true;
-      }
-    }
-    return false;
-  }
-  if (!isPlainObject(value)) return true;
-  for (const key in value) {
-    const v = (value as Record<string, unknown>)[key];
-    if ((typeof v === 'object' && v !== null) || typeof v === 'bigint') {
-      if (needsConversion(v, depth + 1)) return true;
-    }
-  }
-  return false;
 }
 
 /**
