@@ -198,7 +198,7 @@ function writeInteger(bytes: Uint8Array, at: number, v: number): number {
   let n = 2;
   for (let t = Math.floor(v / 100); t > 0; t = Math.floor(t / 10)) n++;
   const end = at + n;
-  for (let p = end; p > at; ) {
+  for (let p = end; p > at;) {
     const q = Math.floor(v / 10);
     bytes[--p] = ZERO + (v - q * 10);
     v = q;

@@ -90,7 +90,11 @@ const PACKET_KEYS = ['frame', 'timestamp', 'interfaceId', 'src', 'dst', 'etherne
  * packet layer makes the ethernet, ip and transport objects once per packet and never changes them, so
  * the same objects with the same frame and timestamp give the same text.
  */
-const packet = { values: new Array<unknown>(PACKET_KEYS.length).fill(undefined), bytes: new Uint8Array(1024), length: 0 };
+const packet = {
+  values: new Array<unknown>(PACKET_KEYS.length).fill(undefined),
+  bytes: new Uint8Array(1024),
+  length: 0,
+};
 
 /**
  * Writes `record` when it starts with the packet fields in order and returns true, or returns false

@@ -22,7 +22,8 @@ function record(frame: number, count: number, typed: boolean): CaRecord {
     ethernet: { type: 'ethernet' },
     ip: { version: 4, ttl: 64 },
     transport: { protocol: 'tcp', sport: 5064, dport: 40000 + (frame % 3) },
-    command: count === 0 ? { name: 'EchoRequest', id: 23 } : { name: 'EventAddResponse', id: 1, data_count: count, data },
+    command:
+      count === 0 ? { name: 'EchoRequest', id: 23 } : { name: 'EventAddResponse', id: 1, data_count: count, data },
     pv: 'wave:' + (frame % 5),
     size: 16 + 8 * count,
   } as unknown as CaRecord;

@@ -44,10 +44,16 @@ function waveformCapture(updates: number): Uint8Array {
   const packets: Packet[] = [...c.handshake(t)];
   packets.push(c.fromClient((t += 0.001), build.createChanRequest({ name: 'wave', cid: 1 })));
   packets.push(
-    c.fromServer((t += 0.001), build.createChanResponse({ data_type: DbrType.DOUBLE, data_count: 3000, cid: 1, sid: 7 })),
+    c.fromServer(
+      (t += 0.001),
+      build.createChanResponse({ data_type: DbrType.DOUBLE, data_count: 3000, cid: 1, sid: 7 }),
+    ),
   );
   packets.push(
-    c.fromClient((t += 0.001), build.eventAddRequest({ data_type: DbrType.DOUBLE, sid: 7, subscriptionid: 1, mask: 1 })),
+    c.fromClient(
+      (t += 0.001),
+      build.eventAddRequest({ data_type: DbrType.DOUBLE, sid: 7, subscriptionid: 1, mask: 1 }),
+    ),
   );
   for (let u = 0; u < updates; u++) {
     const n = u % 3 === 0 ? LONG_WAVEFORM - 1 : u % 3 === 1 ? LONG_WAVEFORM : 3000;
