@@ -8,22 +8,35 @@
  * numbers become null, and `undefined` fields are left out. Otherwise the text is exactly
  * `JSON.stringify`'s: same key order, same number and string forms.
  *
- * Written by hand rather than by one `JSON.stringify(record)`: `ca-shark --json` spent most of its time
- * there (448 MB of JSON for realistic.pcap's 107 MB), and V8's stringify costs about as much per field as
- * this module's walk. What pays is doing less: the fields a record shares with the other records of its
- * packet (frame, timestamp, addresses, ethernet, ip, transport: half the text) are written once per
- * packet, repeated strings come from a small cache, and a waveform is copied into a reused plain array
- * for one native `JSON.stringify` (the fastest shortest-round-trip float formatting in JavaScript:
- * `String(x)` costs 2-3 times as much per number) instead of a new array per waveform.
+ * Written by hand, as bytes, rather than by one `JSON.stringify(record)`: `ca-shark --json` spent most of
+ * its time there (448 MB of JSON for realistic.pcap's 107 MB). The walk writes into a byte buffer
+ * ({@link writeRecordJSON}; the CLI's output block) so that no string per line or per waveform is made
+ * and encoded again; the fields a record shares with the other records of its packet (frame, timestamp,
+ * addresses, ethernet, ip, transport: half the text) are copied as bytes from the previous record of the
+ * packet; repeated strings come from a small cache; numbers, waveform elements above all, are written
+ * digit by digit (json-number.ts: 2-3 times faster than the native formatting of a plain array copy).
  */
+import { JsonBuffer, writeNumber, writeNumbers, type JsonSink } from './json-number.js';
+
+export type { JsonSink } from './json-number.js';
 
 /** One record as one line of JSON (no trailing newline), in the shared JSON form. */
 export function recordToJSON(record: unknown): string {
-  if (typeof record === 'object' && record !== null && isPlainObject(record)) {
-    const text = recordText(record as Record<string, unknown>);
-    if (text !== undefined) return text;
+  // What JSON.stringify gives no text for (typed as string, as JSON.stringify is).
+  if (record === undefined || typeof record === 'function' || typeof record === 'symbol') {
+    return JSON.stringify(record);
   }
-  return JSON.stringify(toJSONValue('', record));
+  const out = scratch ?? new JsonBuffer();
+  scratch = null;
+  out.length = 0;
+  try {
+    writeRecordJSON(out, record);
+    return out.toString();
+  } finally {
+    // A toJSON method may call back in: the scratch buffer is reused only once it is free again, and not
+    // kept at all after a huge line (a 16 MB waveform's JSON).
+    scratch = out.bytes.length <= MAX_KEPT_BYTES ? out : null;
+  }
 }
 
 /**
@@ -36,93 +49,183 @@ export function recordToPlain(record: unknown): unknown {
 }
 
 /**
+ * Appends `record` as one line of JSON (no newline) to `out`: the bytes of {@link recordToJSON} (`null`
+ * where that gives undefined).
+ */
+export function writeRecordJSON(out: JsonSink, record: unknown): void {
+  if (typeof record === 'object' && record !== null && isPlainObject(record)) {
+    if (writeDecoderRecord(out, record as Record<string, unknown>)) return;
+    if (!Array.isArray(record)) {
+      writeObject(out, record as Record<string, unknown>);
+      return;
+    }
+  }
+  // null where JSON.stringify gives no text (undefined, a function, a toJSON giving undefined).
+  out.text((JSON.stringify(toJSONValue('', record)) as string | undefined) ?? 'null');
+}
+
+let scratch: JsonBuffer | null = null;
+/** Largest scratch buffer kept for the next record. */
+const MAX_KEPT_BYTES = 1 << 20;
+
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const COMMA = 0x2c;
+
+function byte(out: JsonSink, c: number): void {
+  out.reserve(1);
+  out.bytes[out.length++] = c;
+}
+
+/**
  * The leading fields of a decoder record, all from its packet, in the record's key order (decoder's
  * emit.ts): equal for every record of one packet.
  */
 const PACKET_KEYS = ['frame', 'timestamp', 'interfaceId', 'src', 'dst', 'ethernet', 'ip', 'transport'] as const;
 
 /**
- * The packet fields of the last record written, and their text once a second record of the same packet
- * asked for it (`{"frame":...,"transport":{...}`). The packet layer makes the ethernet, ip and transport
- * objects once per packet and never changes them, so the same objects with the same frame and timestamp
- * give the same text.
+ * The packet fields of the last record written, and their bytes (`{"frame":...,"transport":{...}`). The
+ * packet layer makes the ethernet, ip and transport objects once per packet and never changes them, so
+ * the same objects with the same frame and timestamp give the same text.
  */
-const packet = { values: new Array<unknown>(PACKET_KEYS.length).fill(undefined), text: null as string | null };
+const packet = {
+  values: new Array<unknown>(PACKET_KEYS.length).fill(undefined),
+  bytes: new Uint8Array(1024),
+  length: 0,
+};
 
 /**
- * `record` as JSON, or undefined when it does not start with the packet fields in order (the caller then
- * takes the general path).
+ * Writes `record` when it starts with the packet fields in order and returns true, or returns false
+ * having written nothing (the caller then takes the general path).
  */
-function recordText(record: Record<string, unknown>): string | undefined {
+function writeDecoderRecord(out: JsonSink, record: Record<string, unknown>): boolean {
   const cached = packet.values;
   let i = 0;
   let same = true;
   for (const key in record) {
-    if (key !== PACKET_KEYS[i]) return undefined;
+    if (key !== PACKET_KEYS[i]) return false;
     if (record[key] !== cached[i]) same = false;
     if (++i === PACKET_KEYS.length) break;
   }
-  if (i < PACKET_KEYS.length) return undefined;
-  if (!same) {
-    for (let k = 0; k < PACKET_KEYS.length; k++) cached[k] = record[PACKET_KEYS[k]];
-    packet.text = null;
-    // The first record of a packet (and every record where nothing is shared, as after a structured
-    // clone): one native call when nothing needs converting, as fast as before the cache.
-    if (!needsConversion(record, 0)) return JSON.stringify(record);
+  if (i < PACKET_KEYS.length) return false;
+  if (same && packet.length > 0) {
+    out.reserve(packet.length);
+    out.bytes.set(packet.bytes.subarray(0, packet.length), out.length);
+    out.length += packet.length;
+  } else {
+    // Until the bytes are complete (a toJSON may throw half way), nothing is cached.
+    packet.length = 0;
+    const start = out.length;
+    byte(out, OPEN_BRACE);
+    for (let k = 0; k < PACKET_KEYS.length; k++) {
+      const key = PACKET_KEYS[k];
+      const value = record[key];
+      cached[k] = value;
+      field(out, start, key, value);
+    }
+    const n = out.length - start;
+    if (n > packet.bytes.length) packet.bytes = new Uint8Array(n * 2);
+    packet.bytes.set(out.bytes.subarray(start, out.length));
+    packet.length = n;
   }
-  let out = (packet.text ??= packetText(record));
+  const start = out.length - packet.length;
   i = 0;
   for (const key in record) {
     if (i++ < PACKET_KEYS.length) continue;
-    const text = valueText(key, record[key]);
-    if (text !== undefined) out += out.length === 1 ? keyText(key).slice(1) + text : keyText(key) + text;
+    field(out, start, key, record[key]);
   }
-  return out + '}';
-}
-
-/** The text of the packet fields of `record` (all present: checked by the caller). */
-function packetText(record: Record<string, unknown>): string {
-  let out = '{';
-  for (let i = 0; i < PACKET_KEYS.length; i++) {
-    const key = PACKET_KEYS[i];
-    const value = record[key];
-    const text = valueText(key, value);
-    if (text !== undefined) out += out.length === 1 ? keyText(key).slice(1) + text : keyText(key) + text;
-  }
-  return out;
+  byte(out, CLOSE_BRACE);
+  return true;
 }
 
 /**
- * The JSON text of `value`, found under `key` in its holder (a `data` key makes a typed array a list of
- * numbers, not hex), or undefined where JSON.stringify leaves a field out (undefined, functions, symbols).
+ * Writes `"key":value` (after a comma unless the object that starts at byte `start` has no field yet), or
+ * nothing where JSON.stringify leaves the field out.
  */
-function valueText(key: string, value: unknown): string | undefined {
+function field(out: JsonSink, start: number, key: string, value: unknown): void {
+  let converted: string | undefined;
+  if (typeof value === 'object' && value !== null && !isWalked(key, value)) {
+    converted = JSON.stringify(toJSONValue(key, value)) as string | undefined;
+    if (converted === undefined) return;
+  } else if (value === undefined || typeof value === 'function' || typeof value === 'symbol') return;
+  writeKey(out, key, out.length === start + 1);
+  if (converted !== undefined) out.text(converted);
+  else writeValue(out, key, value);
+}
+
+/**
+ * Whether `value` (under `key`) is written by this module's walk: arrays, waveforms, byte arrays and
+ * plain objects. Anything else (class instances, `toJSON`, Map, Set, other views) is converted first.
+ */
+function isWalked(key: string, value: object): boolean {
+  if (Array.isArray(value)) return true;
+  if (ArrayBuffer.isView(value)) return (key === 'data' && isNumericArray(value)) || value instanceof Uint8Array;
+  return isPlainObject(value);
+}
+
+/**
+ * Writes the JSON text of `value`, found under `key` in its holder (a `data` key makes a typed array a
+ * list of numbers, not hex); `value` is one that JSON.stringify writes (not undefined, a function or a
+ * symbol).
+ */
+function writeValue(out: JsonSink, key: string, value: unknown): void {
   switch (typeof value) {
     case 'string':
-      return stringText(value);
+      writeString(out, value);
+      return;
     case 'number':
-      // Integers from V8's number-string cache; fractions in the shortest round-trip form (JSON.stringify
-      // is faster at it than String(), and writes null for NaN and infinities).
-      return Number.isInteger(value) ? '' + value : JSON.stringify(value);
+      writeNumber(out, value);
+      return;
     case 'boolean':
-      return value ? 'true' : 'false';
+      out.text(value ? 'true' : 'false');
+      return;
     case 'bigint':
-      return Number.isSafeInteger(Number(value)) ? '' + Number(value) : stringText(value.toString());
+      if (Number.isSafeInteger(Number(value))) writeNumber(out, Number(value));
+      else writeString(out, value.toString());
+      return;
     case 'object':
-      if (value === null) return 'null';
-      if (Array.isArray(value)) return arrayText(value);
-      if (ArrayBuffer.isView(value)) {
-        if (key === 'data' && isNumericArray(value)) return numericArrayText(value);
-        if (value instanceof Uint8Array) return stringText(bytesToHex(value));
-      } else if (isPlainObject(value)) {
-        // Native when nothing needs converting: as fast per field, and its text is one flat string
-        // (a walk's concatenations are flattened again when the line is written).
-        return needsConversion(value, 0) ? objectText(value as Record<string, unknown>) : JSON.stringify(value);
-      }
-      return JSON.stringify(toJSONValue(key, value));
+      if (value === null) out.text('null');
+      else if (Array.isArray(value)) writeArray(out, value);
+      else if (ArrayBuffer.isView(value)) {
+        if (key === 'data' && isNumericArray(value)) {
+          byte(out, OPEN_BRACKET);
+          if (out.deferNumbers?.(value) !== true) writeNumbers(out, value);
+          byte(out, CLOSE_BRACKET);
+        } else if (value instanceof Uint8Array) writeString(out, bytesToHex(value));
+        else out.text((JSON.stringify(toJSONValue(key, value)) as string | undefined) ?? 'null');
+      } else if (isPlainObject(value)) writeObject(out, value as Record<string, unknown>);
+      else out.text((JSON.stringify(toJSONValue(key, value)) as string | undefined) ?? 'null');
+      return;
     default:
-      return undefined;
+      out.text('null');
   }
+}
+
+function writeObject(out: JsonSink, object: Record<string, unknown>): void {
+  const start = out.length;
+  byte(out, OPEN_BRACE);
+  for (const key in object) field(out, start, key, object[key]);
+  byte(out, CLOSE_BRACE);
+}
+
+function writeArray(out: JsonSink, items: readonly unknown[]): void {
+  const n = items.length;
+  byte(out, OPEN_BRACKET);
+  let numbers = true;
+  for (let i = 0; i < n && numbers; i++) numbers = typeof items[i] === 'number';
+  if (numbers) writeNumbers(out, items as readonly number[]);
+  else {
+    for (let i = 0; i < n; i++) {
+      if (i > 0) byte(out, COMMA);
+      const v = items[i];
+      // Inside arrays JSON.stringify writes null where an object field would be left out.
+      if (v === undefined || typeof v === 'function' || typeof v === 'symbol') out.text('null');
+      else writeValue(out, String(i), v);
+    }
+  }
+  byte(out, CLOSE_BRACKET);
 }
 
 /**
@@ -134,85 +237,69 @@ function isPlainObject(value: object): boolean {
   return (proto === Object.prototype || proto === null) && typeof (value as { toJSON?: unknown }).toJSON !== 'function';
 }
 
-function objectText(object: Record<string, unknown>): string {
-  let out = '{';
-  for (const key in object) {
-    const text = valueText(key, object[key]);
-    if (text !== undefined) out += out.length === 1 ? keyText(key).slice(1) + text : keyText(key) + text;
-  }
-  return out + '}';
-}
-
-function arrayText(items: readonly unknown[]): string {
-  const n = items.length;
-  let numbers = true;
-  for (let i = 0; i < n && numbers; i++) numbers = typeof items[i] === 'number';
-  // DBR values of up to 256 elements: one native call formats the numbers fastest.
-  if (numbers) return JSON.stringify(items);
-  let out = '[';
-  for (let i = 0; i < n; i++) out += (i === 0 ? '' : ',') + (valueText(String(i), items[i]) ?? 'null');
-  return out + ']';
-}
-
-/**
- * Reused plain arrays, one per waveform length, that typed arrays are copied into for one native
- * `JSON.stringify` (a new 30,000-element array per waveform cost a tenth of `--json`'s time in garbage).
- */
-const scratch = new Map<number, number[]>();
-/** Waveform lengths kept in {@link scratch} (a capture has few distinct lengths). */
-const MAX_SCRATCH_LENGTHS = 8;
-/**
- * Longer waveforms get an array of their own each time: kept, eight arrays of a 16 MB message's 2 M
- * doubles would hold 128 MB for the rest of the run.
- */
-const MAX_SCRATCH_ELEMENTS = 1 << 16;
-
-function numericArrayText(items: ArrayLike<number>): string {
-  const n = items.length;
-  let plain = scratch.get(n);
-  if (plain === undefined) {
-    plain = new Array<number>(n).fill(0);
-    if (n <= MAX_SCRATCH_ELEMENTS) {
-      if (scratch.size >= MAX_SCRATCH_LENGTHS) scratch.clear();
-      scratch.set(n, plain);
-    }
-  }
-  for (let i = 0; i < n; i++) plain[i] = items[i];
-  return JSON.stringify(plain);
-}
-
-/** Entries a text cache holds before it is emptied (bounds memory on captures with many distinct values). */
+/** Entries the key cache holds before it is emptied (bounds memory on records with many distinct keys). */
 const MAX_CACHED = 4096;
-/** Longer strings are not cached (PV names, endpoints and enum names are short). */
-const MAX_CACHED_LENGTH = 64;
 
-/** Keys as written after a previous field (`,"key":`): records use a few dozen distinct keys. */
-const keys = new Map<string, string>();
+/** Keys as written after a previous field (`,"key":`), UTF-8: records use a few dozen distinct keys. */
+const keys = new Map<string, Uint8Array>();
 
-function keyText(key: string): string {
-  let text = keys.get(key);
-  if (text === undefined) {
+/** Writes `"key":`, after a comma unless `first`. */
+function writeKey(out: JsonSink, key: string, first: boolean): void {
+  let bytes = keys.get(key);
+  if (bytes === undefined) {
     if (keys.size >= MAX_CACHED) keys.clear();
-    text = ',' + JSON.stringify(key) + ':';
-    keys.set(key, text);
+    bytes = encoder.encode(',' + JSON.stringify(key) + ':');
+    keys.set(key, bytes);
   }
-  return text;
+  raw(out, bytes, first ? 1 : 0);
 }
 
-/** Quoted strings: PV names, endpoints, command, role and status names repeat from record to record. */
-const strings = new Map<string, string>();
-
-function stringText(s: string): string {
-  let text = strings.get(s);
-  if (text === undefined) {
-    text = JSON.stringify(s);
-    if (s.length <= MAX_CACHED_LENGTH) {
-      if (strings.size >= MAX_CACHED) strings.clear();
-      strings.set(s, text);
+/**
+ * Writes `s` quoted. Short strings of printable ASCII with nothing to escape (PV names, endpoints,
+ * command, role and status names: nearly all) are copied character by character: cheaper than looking
+ * them up in a cache (the decoder builds them anew for each record, so each lookup hashes them again).
+ */
+function writeString(out: JsonSink, s: string): void {
+  const n = s.length;
+  if (n <= MAX_PLAIN_STRING) {
+    out.reserve(n + 2);
+    const bytes = out.bytes;
+    let at = out.length;
+    bytes[at++] = QUOTE;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c < PRINTABLE_MIN || c > PRINTABLE_MAX || c === QUOTE || c === BACKSLASH) break;
+      bytes[at++] = c;
+    }
+    if (i === n) {
+      bytes[at++] = QUOTE;
+      out.length = at;
+      return;
     }
   }
-  return text;
+  out.text(JSON.stringify(s));
 }
+
+/** Strings up to this length are tried for the plain copy of {@link writeString}. */
+const MAX_PLAIN_STRING = 64;
+/** Printable ASCII: what JSON.stringify writes as it is (except the quote and the backslash). */
+const PRINTABLE_MIN = 0x20;
+const PRINTABLE_MAX = 0x7e;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/** Appends `bytes` from index `from` (short: an index loop costs less than a native copy). */
+function raw(out: JsonSink, bytes: Uint8Array, from: number): void {
+  const n = bytes.length;
+  out.reserve(n - from);
+  const to = out.bytes;
+  let at = out.length;
+  for (let i = from; i < n; i++) to[at++] = bytes[i];
+  out.length = at;
+}
+
+const encoder = new TextEncoder();
 
 function isNumericArray(value: unknown): value is ArrayLike<number> {
   return (
@@ -221,36 +308,6 @@ function isNumericArray(value: unknown): value is ArrayLike<number> {
     !(value instanceof BigInt64Array) &&
     !(value instanceof BigUint64Array)
   );
-}
-
-/** Depth beyond which the check gives up and converts (records are shallow). */
-const MAX_CHECK_DEPTH = 8;
-
-/**
- * Whether JSON.stringify would write `value` differently from the JSON form: bigints, typed arrays, Map,
- * Set, `toJSON` or class instances inside. (Non-finite numbers need nothing: JSON.stringify writes null.)
- */
-function needsConversion(value: unknown, depth: number): boolean {
-  if (typeof value === 'bigint') return true;
-  if (value === null || typeof value !== 'object') return false;
-  if (depth > MAX_CHECK_DEPTH) return true;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const v: unknown = value[i];
-      if ((typeof v === 'object' && v !== null) || typeof v === 'bigint') {
-        if (needsConversion(v, depth + 1)) return true;
-      }
-    }
-    return false;
-  }
-  if (!isPlainObject(value)) return true;
-  for (const key in value) {
-    const v = (value as Record<string, unknown>)[key];
-    if ((typeof v === 'object' && v !== null) || typeof v === 'bigint') {
-      if (needsConversion(v, depth + 1)) return true;
-    }
-  }
-  return false;
 }
 
 /**

@@ -3,7 +3,7 @@
  * batches that split a file's records between the two threads of a parallel run (split.ts).
  */
 import type { CaRecord } from '@ca-shark/decoder';
-import { isFailure, recordToJSON } from '@ca-shark/analysis';
+import { isFailure, recordToJSON, writeRecordJSON } from '@ca-shark/analysis';
 import type { CliOptions } from './args.js';
 import type { Palette } from './color.js';
 import { pyFloat } from './pyrepr.js';
@@ -17,13 +17,12 @@ export type LineFormatter = (record: CaRecord) => string;
 export type LineWrite = (out: TextBuffer, record: CaRecord) => void;
 
 /**
- * The default line's writer (straight into the output buffer), or null for the other print modes, whose
- * lines are strings ({@link lineFormatter}).
+ * The writer of the print modes written straight into the output buffer (the default line, `--json`), or
+ * null for the other print modes, whose lines are strings ({@link lineFormatter}).
  */
 export function defaultLineWrite(options: CliOptions, colors: Palette): LineWrite | null {
-  return !options.json && options.format === null && !options.decoderNames && colors.timestamp('') === ''
-    ? writeDefaultLine
-    : null;
+  if (options.json) return writeRecordJSON;
+  return options.format === null && !options.decoderNames && colors.timestamp('') === '' ? writeDefaultLine : null;
 }
 
 /** Every print mode as a {@link LineWrite}: the other modes' strings are copied into the buffer. */

@@ -31,7 +31,7 @@ import { DamageReport } from './damage.js';
 import { LineWriter } from './output.js';
 import { Batcher, defaultLineWrite, lineFormatter, workerBatch } from './lines.js';
 import { renderStats } from './stats-text.js';
-import { SplitPrinter, useSplit } from './split.js';
+import { JsonSplitPrinter, SplitPrinter, useSplit } from './split.js';
 import { compileTemplate, TemplateError } from './template.js';
 import { writePackets } from './write.js';
 
@@ -186,7 +186,9 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
       }
     }
     const source: SharkInput = stream === null ? name : counted(stream);
-    const split = stream === null && useSplit(options, fileSize, io.env) ? new SplitPrinter(argv, name, color) : null;
+    const splitting = stream === null && useSplit(options, fileSize, io.env);
+    const jsonSplit = splitting && options.json ? new JsonSplitPrinter() : null;
+    const split = splitting && !options.json ? new SplitPrinter(argv, name, color) : null;
     const batcher = new Batcher();
     try {
       const decoding = {
@@ -197,7 +199,21 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
         onCircuitClose,
         onDecoder,
       };
-      if (split === null) {
+      if (jsonSplit !== null) {
+        // Two threads for --json (split.ts): the worker writes the digits of long waveforms.
+        await eachRecord(shark(source, decoding), (record) => {
+          if (brokenPipe || outputFailed) return false;
+          damage.record(record);
+          if (filter(record)) {
+            matched++;
+            jsonSplit.record(out, record);
+          }
+          const waiting = jsonSplit.backlog(out);
+          if (waiting !== null) return waiting.then(() => (out.needsDrain ? out.ready().then(() => true) : true));
+          return out.needsDrain ? out.ready().then(() => true) : true;
+        });
+        if (!brokenPipe && !outputFailed) await jsonSplit.finish(out);
+      } else if (split === null) {
         await eachRecord(shark(source, decoding), (record) => {
           if (brokenPipe || outputFailed) return false;
           damage.record(record);
@@ -227,6 +243,10 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
         }
       }
     } catch (e) {
+      if (jsonSplit !== null && !brokenPipe && !outputFailed) {
+        // The lines formatted before the failure, as one thread prints them.
+        await jsonSplit.finish(out).catch(() => undefined);
+      }
       if (split !== null && !brokenPipe && !outputFailed && batcher.started && workerBatch(batcher.batch)) {
         // The worker stopped at the same failure: print what it formatted before it, as one thread would.
         try {
@@ -241,6 +261,7 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
     } finally {
       stream?.destroy();
       await split?.close();
+      await jsonSplit?.close();
     }
     if (bytesRead === 0 && !failed && !brokenPipe) {
       err(`${label}: empty input: no capture header`);

@@ -1,6 +1,7 @@
 /**
- * The worker of a two-thread print (split.ts): decodes the file as the main thread does and formats the
- * odd batches of records, posting each batch's bytes (transferred, not copied).
+ * The worker of a two-thread print (split.ts). For `--json`: fills the holes of the batches of lines the
+ * main thread hands over with their waveforms' digits. For text: decodes the file as the main thread does
+ * and formats the odd batches of records. Either way it posts each batch's bytes (transferred, not copied).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { shark, type CaRecord } from '@ca-shark/decoder';
@@ -9,7 +10,16 @@ import { parseCommandLine } from './args.js';
 import { palette } from './color.js';
 import { Batcher, lineWrite, workerBatch, type LineWrite } from './lines.js';
 import { TextBuffer } from './text-buffer.js';
-import { MAX_AHEAD, type SplitJob, type SplitMessage } from './split.js';
+import {
+  fillHoles,
+  MAX_AHEAD,
+  type FilledMessage,
+  type HoleBatch,
+  type NumbersJob,
+  type SplitJob,
+  type SplitMessage,
+  type WorkerJob,
+} from './split.js';
 
 const NEWLINE = 0x0a;
 /** Start size of a batch's byte buffer (it grows by doubling). */
@@ -33,10 +43,29 @@ class BatchBytes {
   }
 }
 
-async function main(): Promise<void> {
+/** `--json`: fills each batch's holes as it comes, in order, and counts it in `job.filled`. */
+function fillBatches(job: NumbersJob): void {
+  const port = job.port;
+  const filled = new Int32Array(job.filled);
+  port.on('message', (batch: HoleBatch) => {
+    let message: FilledMessage;
+    let transfer: ArrayBuffer[] = [];
+    try {
+      const bytes = fillHoles(batch);
+      message = { kind: 'filled', id: batch.id, bytes };
+      transfer = [bytes.buffer as ArrayBuffer];
+    } catch (e) {
+      message = { kind: 'error', message: (e as Error).message };
+    }
+    port.postMessage(message, transfer);
+    Atomics.add(filled, 0, 1);
+    Atomics.notify(filled, 0);
+  });
+}
+
+async function printOddBatches(job: SplitJob): Promise<void> {
   const port = parentPort;
   if (port === null) return;
-  const job = workerData as SplitJob;
   const taken = new Int32Array(job.taken);
   const options = parseCommandLine(job.argv);
   const filter = compileFilter({
@@ -73,4 +102,6 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+const job = workerData as WorkerJob;
+if (job.kind === 'numbers') fillBatches(job);
+else await printOddBatches(job);

@@ -7,9 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ensureBuilt, lines, plainEnv, runCli, type CliResult } from '../test-support/cli.js';
-import { workloadCapture } from '../test-support/capture.js';
+import { build, DbrType } from '@ca-shark/protocol';
+import { pcapFile, TcpConversation, WORKLOAD, workloadCapture, type Packet } from '../test-support/capture.js';
 import { BATCH_RECORDS } from '../lines.js';
-import { THREADS_ENV } from '../split.js';
+import { LONG_WAVEFORM, THREADS_ENV } from '../split.js';
 
 vi.setConfig({ testTimeout: 120_000 });
 
@@ -26,7 +27,45 @@ beforeAll(async () => {
   writeFileSync(capture, w.bytes);
   // Cut inside the last record: the input is damaged (status 2) after many batches.
   writeFileSync(join(dir, 'cut.pcap'), w.bytes.subarray(0, w.bytes.length - 10));
+  writeFileSync(join(dir, 'waveforms.pcap'), waveformCapture(WAVEFORM_UPDATES));
 }, 180_000);
+
+/** Monitor updates in {@link waveformCapture}. */
+const WAVEFORM_UPDATES = 400;
+
+/**
+ * A monitor of a DOUBLE waveform whose updates alternate between long (left to the worker as holes by a
+ * --json split) and short, with values of every magnitude, integers and non-finite ones among them.
+ */
+function waveformCapture(updates: number): Uint8Array {
+  const { client, server, clientTcpPort, serverTcpPort } = WORKLOAD;
+  const c = new TcpConversation(client, clientTcpPort, server, serverTcpPort);
+  let t = 1_700_000_000;
+  const packets: Packet[] = [...c.handshake(t)];
+  packets.push(c.fromClient((t += 0.001), build.createChanRequest({ name: 'wave', cid: 1 })));
+  packets.push(
+    c.fromServer(
+      (t += 0.001),
+      build.createChanResponse({ data_type: DbrType.DOUBLE, data_count: 3000, cid: 1, sid: 7 }),
+    ),
+  );
+  packets.push(
+    c.fromClient(
+      (t += 0.001),
+      build.eventAddRequest({ data_type: DbrType.DOUBLE, sid: 7, subscriptionid: 1, mask: 1 }),
+    ),
+  );
+  for (let u = 0; u < updates; u++) {
+    const n = u % 3 === 0 ? LONG_WAVEFORM - 1 : u % 3 === 1 ? LONG_WAVEFORM : 3000;
+    const data = Array.from({ length: n }, (_, i) =>
+      i % 17 === 0 ? i : i % 101 === 0 ? Number.NaN : Math.sin(u * n + i) * 10 ** ((i % 13) - 6),
+    );
+    packets.push(
+      c.fromServer((t += 0.05), build.eventAddResponse({ data_type: DbrType.DOUBLE, data, subscriptionid: 1 })),
+    );
+  }
+  return pcapFile(packets);
+}
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function runThreads(threads: 1 | 2, args: readonly string[]): Promise<CliResult> {
@@ -54,6 +93,14 @@ describe('two threads print what one prints', () => {
   it('--json', async () => {
     const r = await expectSame(['--json', capture]);
     expect(lines(r.stdout)).toHaveLength(messages);
+  });
+
+  it('--json with long waveforms, their digits written by the worker', async () => {
+    const r = await expectSame(['--json', join(dir, 'waveforms.pcap')]);
+    expect(r.code).toBe(0);
+    const updates = lines(r.stdout).filter((l) => l.includes('"EventAddResponse"'));
+    expect(updates).toHaveLength(WAVEFORM_UPDATES);
+    expect((JSON.parse(updates[2]) as { command: { data: number[] } }).command.data).toHaveLength(3000);
   });
 
   it('a filter that keeps some messages of each batch, and a template', async () => {
