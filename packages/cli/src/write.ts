@@ -21,6 +21,7 @@ import {
   MessageFrames,
   PacketPipeline,
   PcapngChunks,
+  SpanningMessages,
   STDIN_LABEL,
   TSRESOL,
   describeOpenError,
@@ -80,7 +81,12 @@ async function markFrames(
 ): Promise<{ frames: FrameSet; messages: number }> {
   const frames = new FrameSet();
   const mark = (n: number): void => frames.add(n);
-  const ignore = (): void => {};
+  // The frames of a message left out, in case the export has to take it whole after all.
+  const left: number[] = [];
+  const note = (n: number): void => {
+    left.push(n);
+  };
+  const spanning = new SpanningMessages();
   const tracker = new MessageFrames();
   let messages = 0;
   const decoder = createDecoder({
@@ -91,7 +97,12 @@ async function markFrames(
       const keep = filter(record);
       if (keep) messages++;
       // Every message claims its bytes, kept or not, so the next one finds its own.
-      tracker.framesOf(record, keep ? mark : ignore);
+      if (keep) tracker.framesOf(record, mark);
+      else {
+        left.length = 0;
+        tracker.framesOf(record, note);
+        spanning.add(left);
+      }
     },
   });
   const packets = new PacketPipeline({
@@ -106,6 +117,10 @@ async function markFrames(
   }
   packets.end();
   decoder.end();
+  spanning.complete(
+    (n) => frames.has(n),
+    (n) => frames.add(n),
+  );
   const skipped = decoder.state.statistics.skipped;
   damage.finish(decoder.skippedFlows, skipped.flows, skipped.bytes);
   return { frames, messages };

@@ -19,7 +19,7 @@ export { type FragmentOptions } from './fragments.js';
 export { LINKTYPE, linktypeName, isSupportedLinktype } from './linktypes.js';
 export { dottedQuad } from './format.js';
 export { PcapWriter, TcpConversation } from './writer.js';
-export { MessageFrames, type MessageFramesOptions, type TrackedMessage } from './message-frames.js';
+export { MessageFrames, SpanningMessages, type MessageFramesOptions, type TrackedMessage } from './message-frames.js';
 export { PcapngChunks, PcapngWriter, PCAPNG_BLOCK, TSRESOL, type PcapngInterface } from './pcapng-writer.js';
 export {
   STDIN_LABEL,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MessageFrames, type TrackedMessage } from './message-frames.js';
+import { MessageFrames, SpanningMessages, type TrackedMessage } from './message-frames.js';
 import type { PacketEvent, PacketInfo, TcpFlow } from './types.js';
 
 const flow: TcpFlow = { id: 7, a: { ip: '10.0.0.1', port: 40000 }, b: { ip: '10.0.0.2', port: 5064 } };
@@ -83,5 +83,79 @@ describe('MessageFrames', () => {
     tracker.settle();
     expect(tracker.heldFrames).toBe(0);
     expect(released).toHaveLength(100);
+  });
+});
+
+describe('SpanningMessages', () => {
+  function complete(messages: number[][], written: number[]): number[] {
+    const spanning = new SpanningMessages();
+    for (const m of messages) spanning.add(m);
+    const marked = new Set(written);
+    spanning.complete(
+      (f) => marked.has(f),
+      (f) => marked.add(f),
+    );
+    return [...marked].sort((x, y) => x - y);
+  }
+
+  it('takes a left-out message whole when a frame it shares with a kept one is written', () => {
+    // Message 2-4 ends in frame 4, which a kept message also uses; message 6-7 starts in frame 6.
+    expect(
+      complete(
+        [
+          [2, 3, 4],
+          [6, 7],
+        ],
+        [4],
+      ),
+    ).toEqual([2, 3, 4]);
+    expect(
+      complete(
+        [
+          [2, 3, 4],
+          [6, 7],
+        ],
+        [6],
+      ),
+    ).toEqual([6, 7]);
+    expect(
+      complete(
+        [
+          [2, 3, 4],
+          [6, 7],
+        ],
+        [5],
+      ),
+    ).toEqual([5]);
+  });
+
+  it('follows chains of messages that share frames, in both directions of the stream', () => {
+    // 1-2 ends where 2-3 starts, which ends where 3-5 starts.
+    expect(
+      complete(
+        [
+          [1, 2],
+          [2, 3],
+          [3, 4, 5],
+        ],
+        [5],
+      ),
+    ).toEqual([1, 2, 3, 4, 5]);
+    expect(
+      complete(
+        [
+          [1, 2],
+          [2, 3],
+          [3, 4, 5],
+        ],
+        [1],
+      ),
+    ).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('notes nothing for a message in one frame', () => {
+    const spanning = new SpanningMessages();
+    spanning.add([9]);
+    expect(spanning.size).toBe(0);
   });
 });

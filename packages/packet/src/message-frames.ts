@@ -256,3 +256,54 @@ export class MessageFrames {
 function key(flow: number, fromB: boolean): number {
   return flow * 2 + (fromB ? 1 : 0);
 }
+
+/**
+ * The messages left out of an export that span several frames, so that the export takes such a message
+ * whole when any of its frames is written anyway (it shares that frame with a message that is kept).
+ * Otherwise a written frame may start with the tail of a message whose header is not in the export, or
+ * end with a header whose message is not: a reader can then not tell where the next message starts and
+ * has to hunt for a plausible header, giving up bytes or locking onto look-alikes. With such messages
+ * whole, every hole the export leaves falls on a message boundary, and the reader, which knows each hole's
+ * size from the TCP sequence numbers, stays in step. (On realistic.pcap this adds 0.002-0.5 % to an
+ * export.)
+ */
+export class SpanningMessages {
+  /** Frames of every message, one after the other; `ends[i]` is where message i's frames end. */
+  private readonly frames: number[] = [];
+  private readonly ends: number[] = [];
+
+  /** Notes a message left out, with its frames in stream order (one frame: nothing to note). */
+  add(frames: readonly number[]): void {
+    if (frames.length < 2) return;
+    for (const f of frames) this.frames.push(f);
+    this.ends.push(this.frames.length);
+  }
+
+  /** Messages noted. */
+  get size(): number {
+    return this.ends.length;
+  }
+
+  /**
+   * Marks all frames of each noted message any of whose frames is marked, until no more change (a message
+   * taken whole can share its first or last frame with another one).
+   */
+  complete(has: (frame: number) => boolean, mark: (frame: number) => void): void {
+    for (let changed = true; changed;) {
+      changed = false;
+      for (let m = this.ends.length - 1; m >= 0; m--) {
+        const start = m === 0 ? 0 : this.ends[m - 1];
+        const end = this.ends[m];
+        let some = false;
+        let all = true;
+        for (let i = start; i < end; i++) {
+          if (has(this.frames[i])) some = true;
+          else all = false;
+        }
+        if (!some || all) continue;
+        for (let i = start; i < end; i++) mark(this.frames[i]);
+        changed = true;
+      }
+    }
+  }
+}

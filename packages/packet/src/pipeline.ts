@@ -403,6 +403,11 @@ export class PacketPipeline {
       // A view made by the constructor: subarray() looks up the species constructor, at twice the cost.
       new Uint8Array(buf.buffer, buf.byteOffset + l4 + off, end - l4 - off),
       missing,
+      ((buf[l4 + TCP_OFF_ACK] << 24) |
+        (buf[l4 + TCP_OFF_ACK + 1] << 16) |
+        (buf[l4 + TCP_OFF_ACK + 2] << 8) |
+        buf[l4 + TCP_OFF_ACK + 3]) >>>
+        0,
     );
   }
 

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { PacketEvent, TcpFlow } from './types.js';
 import { ACK, FIN, RST, SYN, concat, ipv4, tcpPacket } from './test-support/build.js';
-import { runFrames, streams, type LiveFrame } from './test-support/run.js';
+import { digest, runFrames, streams, type LiveFrame } from './test-support/run.js';
 
 const C = '10.0.0.1';
 const S = '10.0.0.2';
@@ -20,6 +20,16 @@ function seg(from: 'c' | 's', seq: number, flags: number, payload?: Uint8Array, 
   return { linktype: 101, data, ts };
 }
 
+/** A segment that acknowledges `ack` of the other direction. */
+function acked(from: 'c' | 's', seq: number, ack: number, payload?: Uint8Array): LiveFrame {
+  const data =
+    from === 'c'
+      ? tcpPacket(C, S, { sport: CPORT, dport: SPORT, seq, ack, flags: ACK, payload })
+      : tcpPacket(S, C, { sport: SPORT, dport: CPORT, seq, ack, flags: ACK, payload });
+  return { linktype: 101, data };
+}
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const stream = (n: number, salt: number): Uint8Array =>
   Uint8Array.from({ length: n }, (_, i) => (i * 7 + salt + (i >> 8)) & 0xff);
 const latin1 = (b: Uint8Array): string => Buffer.from(b).toString('latin1');
@@ -272,9 +282,12 @@ describe('TCP reassembly', () => {
     ]);
     const { events, pipeline } = runFrames(frames, { tcp: { maxBufferPerDirection: 350 } });
     expect(streams(events).get('1a')).toBe(latin1(d.subarray(0, 100)) + '<gap 100>' + latin1(d.subarray(200)));
+    // Told at the first packet after the hole (declared at frame 5), like the data that follows it.
     const gap = events.find((e) => e.type === 'tcp-gap') as Extract<PacketEvent, { type: 'tcp-gap' }>;
-    expect(gap.packet.frame).toBe(5);
+    expect(gap.packet.frame).toBe(2);
     expect(gap.from).toBe('a');
+    const after = events.find((e) => e.type === 'tcp-data' && e.data[0] === d[200]);
+    expect(after?.packet.frame).toBe(2);
     expect(pipeline.stats).toMatchObject({ tcpGaps: 1 });
     expect(pipeline.stats.tcpStats.bufferedBytes).toBe(0);
   });
@@ -307,8 +320,10 @@ describe('TCP reassembly', () => {
       { ...seg('s', 0, ACK), ts: 22 },
     ]);
     expect(streams(events).get('1a')).toBe(latin1(d.subarray(0, 100)) + '<gap 100>' + latin1(d.subarray(200)));
+    // Declared at frame 4, told at the first packet after the hole, whose bytes keep their own packet.
     const gap = events.find((e) => e.type === 'tcp-gap') as Extract<PacketEvent, { type: 'tcp-gap' }>;
-    expect(gap.packet.frame).toBe(4);
+    expect(gap.packet.frame).toBe(2);
+    expect(events.filter((e) => e.type === 'tcp-data').map((e) => e.packet.frame)).toEqual([1, 2]);
   });
 
   it('a hole before a FIN becomes a gap and the connection then closes', () => {
@@ -338,6 +353,54 @@ describe('TCP reassembly', () => {
       withTimes([seg('c', 0, ACK, d.subarray(0, 100)), seg('c', 150, ACK, d.subarray(150))]),
     );
     expect(streams(events).get('1a')).toBe(latin1(d.subarray(0, 100)) + '<gap 50>' + latin1(d.subarray(150)));
+  });
+
+  it('turns a hole the receiver acknowledged into a gap at once; the bytes after it keep their packet', () => {
+    // What a filtered export looks like (and a capture that dropped packets the receiver got): the server
+    // acknowledges bytes the file does not hold, so no retransmission will bring them.
+    const d = stream(300, 1);
+    const { events } = runFrames(
+      withTimes([
+        seg('c', 0, ACK, d.subarray(0, 100)),
+        seg('c', 200, ACK, d.subarray(200, 300)),
+        acked('s', 0, 300, d.subarray(0, 8)),
+      ]),
+    );
+    expect(events.filter((e) => e.type === 'tcp-data' || e.type === 'tcp-gap').map(digest)).toEqual([
+      `data 1 #1 a ${hex(d.subarray(0, 100))}`,
+      'gap 2 #1 a 100',
+      `data 2 #1 a ${hex(d.subarray(200, 300))}`,
+      `data 3 #1 b ${hex(d.subarray(0, 8))}`,
+    ]);
+  });
+
+  it('keeps waiting for a hole the receiver has not acknowledged (a retransmission fills it)', () => {
+    const d = stream(300, 1);
+    const { events } = runFrames(
+      withTimes([
+        seg('c', 0, ACK, d.subarray(0, 100)),
+        seg('c', 200, ACK, d.subarray(200, 300)),
+        acked('s', 0, 100),
+        seg('c', 100, ACK, d.subarray(100, 200)),
+      ]),
+    );
+    expect(streams(events).get('1a')).toBe(latin1(d));
+    expect(kinds(events)).toEqual(['tcp-open']);
+  });
+
+  it('declares only the acknowledged part of a hole lost', () => {
+    const d = stream(300, 1);
+    const { events } = runFrames(
+      withTimes([
+        seg('c', 0, ACK, d.subarray(0, 100)),
+        seg('c', 200, ACK, d.subarray(200, 300)),
+        acked('s', 0, 150),
+        seg('c', 150, ACK, d.subarray(150, 200)),
+      ]),
+    );
+    expect(streams(events).get('1a')).toBe(latin1(d.subarray(0, 100)) + '<gap 50>' + latin1(d.subarray(150)));
+    // Declared when the acknowledgement came (frame 3), not at the end of the capture.
+    expect(events.filter((e) => e.type === 'tcp-gap').map(digest)).toEqual(['gap 2 #1 a 50']);
   });
 
   it('expires idle connections in capture time', () => {

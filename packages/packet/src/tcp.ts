@@ -2,6 +2,9 @@
  * TCP reassembly: per direction of each connection, bytes are delivered once and in sequence order.
  * Retransmissions and overlaps keep the bytes seen first; out-of-order segments wait (bounded) for the hole
  * before them; a hole that cannot be filled becomes an explicit gap so the consumer can resynchronise.
+ * A hole the receiver has acknowledged cannot be filled (the sender will not send those bytes again: the
+ * capture missed them, or a filtered export left them out), so it becomes a gap at once, and the bytes
+ * after it keep the packet that carried them.
  * All times are capture time (seconds), so replaying a file behaves exactly like the live capture did.
  */
 import { dottedQuad } from './format.js';
@@ -63,7 +66,15 @@ export interface TcpSink {
 interface Segment {
   seq: number;
   data: Uint8Array;
+  /** The packet that carried the bytes, for delivery after a gap. */
+  info: PacketInfo;
 }
+
+/**
+ * How far past the next expected byte an acknowledgement may reach and still be believed: the largest TCP
+ * window (2^30 with window scaling). Anything further is not an acknowledgement of this stream.
+ */
+const MAX_ACK_AHEAD = 1 << 30;
 
 /**
  * A sequence number not known yet. Not 0 on purpose: sequence numbers above 2^30 are not small integers,
@@ -88,6 +99,8 @@ class Direction {
   hole = false;
   /** Capture time (a fractional number, like every timestamp) the current hole opened. */
   holeSince = -Infinity;
+  /** The latest acknowledgement number the peer sent for this direction's bytes. */
+  peerAck = SEQ_UNKNOWN;
 }
 
 class FlowState {
@@ -158,7 +171,8 @@ export class TcpReassembler {
 
   /**
    * One TCP segment. `payload` holds the captured data; `missing` counts payload bytes the IP header
-   * announced but the capture cut off (snaplen).
+   * announced but the capture cut off (snaplen); `ackNumber` is the acknowledgement number (read when `flags`
+   * has {@link TCP_ACK}).
    */
   segment(
     now: number,
@@ -170,6 +184,7 @@ export class TcpReassembler {
     flags: number,
     payload: Uint8Array,
     missing: number,
+    ackNumber = 0,
   ): void {
     this.stats.segments++;
     if (now > this.now) this.now = now;
@@ -229,7 +244,7 @@ export class TcpReassembler {
     this.recent = fs;
     this.active = fs;
     try {
-      this.process(fs, epS === fs.epA ? 0 : 1, seq, flags, payload, missing, created);
+      this.process(fs, epS === fs.epA ? 0 : 1, seq, flags, payload, missing, created, ackNumber);
     } finally {
       this.active = undefined;
     }
@@ -243,6 +258,7 @@ export class TcpReassembler {
     payload: Uint8Array,
     missing: number,
     created: boolean,
+    ackNumber: number,
   ): void {
     fs.lastSeen = this.now;
     const d = fs.dirs[from];
@@ -262,6 +278,12 @@ export class TcpReassembler {
     if ((flags & TCP_RST) !== 0) {
       this.close(fs, 'rst');
       return;
+    }
+    // The acknowledgement first: the peer's bytes it covers come before this segment's own.
+    if ((flags & TCP_ACK) !== 0) {
+      const peer = fs.dirs[1 - from];
+      peer.peerAck = ackNumber;
+      if (peer.segs.length > 0) this.flushAcked(fs, from === 0 ? 1 : 0);
     }
     if (payload.length > 0 || missing > 0) this.data(fs, from, seq, payload, missing);
     if ((flags & TCP_FIN) !== 0 && !d.fin) {
@@ -310,8 +332,9 @@ export class TcpReassembler {
       return;
     }
     this.stats.outOfOrderSegments++;
-    this.buffer(d, rel, seq, payload);
+    this.buffer(d, rel, seq, payload, this.sink.current());
     this.updateHole(d);
+    this.flushAcked(fs, from);
     while (
       d.segs.length > 0 &&
       (d.buffered > this.maxPerDir || d.segs.length > this.maxSegs || this.stats.bufferedBytes > this.maxTotal)
@@ -321,7 +344,7 @@ export class TcpReassembler {
   }
 
   /** Insert the parts of a segment not yet buffered (earlier bytes win), copying them. */
-  private buffer(d: Direction, rel: number, seq: number, payload: Uint8Array): void {
+  private buffer(d: Direction, rel: number, seq: number, payload: Uint8Array, info: PacketInfo): void {
     const segs = d.segs;
     const end = rel + payload.length;
     let s = rel;
@@ -337,7 +360,7 @@ export class TcpReassembler {
         continue;
       }
       const e = Math.min(end, nextRel);
-      segs.splice(i, 0, { seq: (seq + (s - rel)) >>> 0, data: payload.slice(s - rel, e - rel) });
+      segs.splice(i, 0, { seq: (seq + (s - rel)) >>> 0, data: payload.slice(s - rel, e - rel), info });
       d.buffered += e - s;
       this.stats.bufferedBytes += e - s;
       i++;
@@ -345,8 +368,11 @@ export class TcpReassembler {
     }
   }
 
-  /** Deliver buffered segments that the stream has reached. */
-  private drain(fs: FlowState, from: 0 | 1): void {
+  /**
+   * Deliver buffered segments that the stream has reached. `own`: each with the packet that carried it
+   * (after a gap), not the current one (whose bytes filled the hole).
+   */
+  private drain(fs: FlowState, from: 0 | 1, own = false): void {
     const d = fs.dirs[from];
     let n = 0;
     while (n < d.segs.length) {
@@ -359,7 +385,7 @@ export class TcpReassembler {
       const end = r + s.data.length;
       if (end > 0) {
         this.stats.duplicateBytes -= r;
-        this.deliver(fs, from, r === 0 ? s.data : s.data.subarray(-r));
+        this.deliver(fs, from, r === 0 ? s.data : s.data.subarray(-r), own ? s.info : undefined);
       } else {
         this.stats.duplicateBytes += s.data.length;
       }
@@ -379,8 +405,8 @@ export class TcpReassembler {
     const d = fs.dirs[from];
     if (d.segs.length > 0) {
       const r = (d.segs[0].seq - d.next) | 0;
-      if (r > 0) this.gap(fs, from, r);
-      this.drain(fs, from);
+      if (r > 0) this.gap(fs, from, r, d.segs[0].info);
+      this.drain(fs, from, true);
       // A following hole starts now.
       if (d.hole) d.holeSince = this.now;
     } else if (d.fin && d.next !== d.finSeq) {
@@ -391,24 +417,44 @@ export class TcpReassembler {
     }
   }
 
+  /**
+   * Holes before buffered segments that the peer acknowledged: the receiver has those bytes, so no
+   * retransmission will bring them; they are gaps now (only the acknowledged part of a hole).
+   */
+  private flushAcked(fs: FlowState, from: 0 | 1): void {
+    const d = fs.dirs[from];
+    while (d.segs.length > 0) {
+      const acked = (d.peerAck - d.next) | 0;
+      if (!(acked > 0 && acked <= MAX_ACK_AHEAD)) return;
+      const hole = (d.segs[0].seq - d.next) | 0;
+      this.gap(fs, from, Math.min(acked, hole), d.segs[0].info);
+      this.drain(fs, from, true);
+      if (d.hole) d.holeSince = this.now;
+    }
+  }
+
   private flushHoles(fs: FlowState, from: 0 | 1): void {
     const d = fs.dirs[from];
     while (d.hole) this.flushOne(fs, from);
   }
 
-  private gap(fs: FlowState, from: 0 | 1, length: number): void {
+  /**
+   * `length` bytes of a direction are lost. `info`: the packet after the hole (a message the gap cuts is
+   * told there, in its own direction), when the gap is declared while another packet is processed.
+   */
+  private gap(fs: FlowState, from: 0 | 1, length: number, info?: PacketInfo): void {
     const d = fs.dirs[from];
     d.next = (d.next + length) >>> 0;
     this.stats.gaps++;
     this.stats.gapBytes += length;
-    this.sink.emit({ type: 'tcp-gap', packet: this.info(fs), flow: fs.flow, from: SIDES[from], length });
+    this.sink.emit({ type: 'tcp-gap', packet: info ?? this.info(fs), flow: fs.flow, from: SIDES[from], length });
   }
 
-  private deliver(fs: FlowState, from: 0 | 1, data: Uint8Array): void {
+  private deliver(fs: FlowState, from: 0 | 1, data: Uint8Array, info?: PacketInfo): void {
     const d = fs.dirs[from];
     d.next = (d.next + data.length) >>> 0;
     this.stats.bytes += data.length;
-    this.sink.emit({ type: 'tcp-data', packet: this.info(fs), flow: fs.flow, from: SIDES[from], data });
+    this.sink.emit({ type: 'tcp-data', packet: info ?? this.info(fs), flow: fs.flow, from: SIDES[from], data });
   }
 
   private info(fs: FlowState): PacketInfo {

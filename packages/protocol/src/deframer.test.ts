@@ -273,6 +273,33 @@ describe('Deframer resynchronisation', () => {
     expect(faults).toEqual([]);
   });
 
+  it('after a known gap between messages, takes a whole message at once, with the data it came in', () => {
+    // A filtered export: the first segment after the hole holds a whole update and the start of the next
+    // message's header; the update belongs to that segment, not to the one that completes the header.
+    const upd = build.eventAddResponse({ data_type: 20, data: [0], subscriptionid: 1 });
+    const next = build.eventAddResponse({ data_type: 20, data: [0], subscriptionid: 2 });
+    const stream = concatBytes([upd, upd, upd, next]);
+    const d = new Deframer();
+    const got: [number, number][] = [];
+    const faults: string[] = [];
+    let push = 0;
+    const onFrame = (f: CaFrame) => got.push([push, f.parameter2]);
+    const onFault = (f: { code: string }) => faults.push(f.code);
+    d.push(stream.subarray(0, upd.length), onFrame, onFault);
+    d.gap(upd.length, onFrame);
+    push = 1;
+    d.push(stream.subarray(2 * upd.length, 3 * upd.length + 8), onFrame, onFault);
+    push = 2;
+    d.push(stream.subarray(3 * upd.length + 8), onFrame, onFault);
+    d.end(onFrame, onFault);
+    expect(got).toEqual([
+      [0, 1],
+      [1, 1],
+      [2, 2],
+    ]);
+    expect(faults).toEqual([]);
+  });
+
   it('a known gap reaching past the current message resynchronises', () => {
     const stream = concatBytes([read, read, echo, read, echo]);
     const d = new Deframer();

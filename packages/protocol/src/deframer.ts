@@ -272,6 +272,11 @@ export class Deframer {
    * this stream position (a bounded window, in case the reported size was wrong).
    */
   private strictUntil = -1;
+  /**
+   * Stream position right after the last gap of known size, while the phase is known: a message boundary
+   * when the gap fell between messages (as in a filtered export, or a lost segment that held whole ones).
+   */
+  private gapEnd = -1;
   private frames = 0;
 
   /**
@@ -383,7 +388,10 @@ export class Deframer {
     this.resync = true;
     if (known) {
       this.pos += lostBytes;
-      if (this.phase >= 0) this.strictUntil = this.pos + STRICT_PHASE_WINDOW;
+      if (this.phase >= 0) {
+        this.strictUntil = this.pos + STRICT_PHASE_WINDOW;
+        this.gapEnd = this.pos;
+      }
     } else {
       this.phase = -1;
     }
@@ -529,7 +537,9 @@ export class Deframer {
    * sits on the known 8-byte message phase, two when off-phase or the phase is unknown (zero-filled and
    * small-integer payloads imitate single headers surprisingly often); right after a gap of known size
    * off-phase candidates are rejected outright. The chain may also end exactly at the end of the data
-   * when `boundary` is set.
+   * when `boundary` is set. A whole message starting right where a gap of known size ended, on phase, is
+   * taken without waiting for the next header to arrive: it is where the stream most likely resumes, and
+   * waiting would give the message the frame of a later packet.
    */
   private confirm(buf: Uint8Array, p: number, end: number, base: number, boundary: boolean): number {
     if (end - p < HEADER_SIZE) return p + HEADER_SIZE > end ? HEADER_SIZE : REJECTED;
@@ -544,7 +554,8 @@ export class Deframer {
     for (let i = 0; i <= followers; i++) {
       if (i > 0) {
         if (q === end && boundary) return CONFIRMED;
-        if (q + HEADER_SIZE > end) return q + HEADER_SIZE - p;
+        if (q + HEADER_SIZE > end)
+          return i === 1 && q <= end && base + p === this.gapEnd ? CONFIRMED : q + HEADER_SIZE - p;
         if (!this.plausibleAt(buf, q, end)) return REJECTED;
         if (i === followers) return CONFIRMED;
       }
