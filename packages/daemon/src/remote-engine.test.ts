@@ -23,8 +23,10 @@ async function withEngine(
   kind: SourceDescription['kind'],
   body: (engine: RemoteEngine) => Promise<void>,
   hub = new Hub<WireRecord, SubscriptionFilter>((r) => r),
+  maxDecoderLagMs?: number,
 ): Promise<void> {
   const engine = new RemoteEngine({
+    ...(maxDecoderLagMs !== undefined ? { maxDecoderLagMs } : {}),
     source: fakeSource(kind),
     hub,
     logger: pino({ level: 'silent' }),
@@ -72,6 +74,32 @@ describe('RemoteEngine flow control', { timeout: 30_000 }, () => {
       expect(stats.decoderDropped).toBeGreaterThan(0);
       expect(stats.packets + stats.decoderDropped).toBe(FRAMES);
     });
+  });
+
+  it('drops live frames while the oldest batch not yet decoded is older than the lag bound', async () => {
+    const frames = searchFrames(300);
+    await withEngine(
+      'live',
+      async (engine) => {
+        // The worker is held: the first batch waits in its queue, well within the byte window.
+        const release = engine.holdWorker();
+        for (const f of frames.slice(0, 100)) engine.frame(1, 0, f, f.length);
+        engine.poll();
+        // Past the bound (50 ms) the next batches are dropped, however few bytes wait.
+        await new Promise((r) => setTimeout(r, 200));
+        for (const f of frames.slice(100, 200)) engine.frame(1, 0, f, f.length);
+        engine.poll();
+        release();
+        // Once the worker caught up, frames are taken again.
+        while (engine.stats().decoderLagMs > 0) await new Promise((r) => setTimeout(r, 10));
+        for (const f of frames.slice(200)) engine.frame(1, 0, f, f.length);
+        engine.end();
+        await engine.whenEnded();
+        expect(engine.stats()).toMatchObject({ packets: 200, messages: 200, decoderDropped: 100 });
+      },
+      undefined,
+      50,
+    );
   });
 });
 

@@ -43,6 +43,12 @@ export interface RemoteEngineOptions {
    * dropped (and counted, logged and alerted) instead of queueing without bound. Default 64 MiB.
    */
   maxInFlightBytes?: number;
+  /**
+   * Live capture: while the oldest batch handed to the worker and not yet decoded is older than this (ms),
+   * new batches are dropped the same way, so decoding never runs more than about this far behind capture
+   * and the Live view stays within 2 s of the wire (issue 12). Default {@link DEFAULT_MAX_DECODER_LAG_MS}.
+   */
+  maxDecoderLagMs?: number;
   /** Bounds of the ring of streamed records kept for `GET /api/record/:id` (default DEFAULT_RECORD_RING). */
   recordRing?: Partial<RecordRingOptions>;
   /** Bounds of the held records (`--history`; default DEFAULT_HISTORY). */
@@ -104,6 +110,13 @@ export class InFlightBatches {
   }
 }
 
+/**
+ * Default bound of the decoder's backlog in live capture (ms): a frame older than this when the next
+ * batch is ready has not been decoded yet, so new frames are dropped (counted as decoder drops). One
+ * second of backlog, plus the decoding of the last batch and the page's own tick, keeps Live under 2 s.
+ */
+export const DEFAULT_MAX_DECODER_LAG_MS = 1000;
+
 /** Distinct input errors kept for the exit message (a corrupt file can repeat one per frame). */
 const MAX_FAILURES = 20;
 /** How long one analysis report answers every `/api/report` request (ms). */
@@ -144,6 +157,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   private postedBytes = 0;
   private decodedBytes = 0;
   private readonly maxInFlight: number;
+  private readonly maxLagMs: number;
   /** File and stdin are paused, never dropped (see {@link RemoteEngineOptions.pullWindowBytes}). */
   private readonly pull: boolean;
   private readonly pullWindow: number;
@@ -184,6 +198,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     this.log = options.logger;
     this.queryTimeoutMs = options.queryTimeoutMs ?? 5000;
     this.maxInFlight = options.maxInFlightBytes ?? 64 * 1024 * 1024;
+    this.maxLagMs = options.maxDecoderLagMs ?? DEFAULT_MAX_DECODER_LAG_MS;
     this.pull = isPullSource(this.input.description);
     this.pullWindow = options.pullWindowBytes ?? 8 * 1024 * 1024;
     this.onAlert = options.onAlert;
@@ -238,12 +253,17 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       remove: (id) => this.post({ type: 'unsubscribe', id }),
     });
     this.packer = new FramePacker((buffer, length, frames) => {
-      if (!this.pull && this.postedBytes - this.decodedBytes > this.maxInFlight) {
+      const postedAt = Date.now();
+      // Live capture cannot wait: a backlog too big or too old is cut by dropping what comes next (the
+      // worker still decodes what it has, so the stream resumes with fresh frames within the bound).
+      if (
+        !this.pull &&
+        (this.postedBytes - this.decodedBytes > this.maxInFlight || this.inFlight.lagMs(postedAt) > this.maxLagMs)
+      ) {
         this.decoderDropped += frames;
         return;
       }
       this.postedBytes += length;
-      const postedAt = Date.now();
       this.inFlight.push(this.postedBytes, postedAt);
       // A client that connected since the last timer tick must not miss the records of these frames.
       this.updateDemand();
