@@ -293,7 +293,9 @@ port.on('message', (message: ToWorker) => {
       if (e === undefined) return;
       if (governed) {
         const now = Date.now();
-        governor.observe(now - message.postedAt, now);
+        // With no stream open there is nothing to thin (decoding lag itself is in `decoderLagMs`).
+        if (sampler.size > 0) governor.observe(now - message.postedAt, now);
+        else governor.reset();
       }
       unpackFrames(message.buffer, message.length, (linktype, timestamp, bytes, origlen, interfaceId) => {
         try {

@@ -122,6 +122,21 @@ function searchFrames(n: number): Uint8Array[] {
   return frames;
 }
 
+/**
+ * Hands `frames` over while the worker is held, as by a burst it cannot decode in time, for longer than the
+ * stream governor allows (HIGH_LAG_MS) and well within the lag bound that would drop frames; then lets it
+ * decode them to the end.
+ */
+async function decodeAfterHold(engine: RemoteEngine, frames: readonly Uint8Array[]): Promise<void> {
+  const release = engine.holdWorker();
+  for (const f of frames) engine.frame(1, 0, f, f.length);
+  engine.poll();
+  await new Promise((r) => setTimeout(r, 400));
+  release();
+  engine.end();
+  await engine.whenEnded();
+}
+
 describe('RemoteEngine keeps decoding ahead of the record stream', { timeout: 30_000 }, () => {
   it('thins the stream while live decoding is behind, drops no frame, and counts every record', async () => {
     let serialized = 0;
@@ -137,14 +152,7 @@ describe('RemoteEngine keeps decoding ahead of the record stream', { timeout: 30
       'live',
       async (engine) => {
         expect(engine.stats().streamShare).toBe(1);
-        // The worker is held, as by a burst it cannot decode in time: batches wait in its queue.
-        const release = engine.holdWorker();
-        for (const f of frames) engine.frame(1, 0, f, f.length);
-        engine.poll();
-        await new Promise((r) => setTimeout(r, 400));
-        release();
-        engine.end();
-        await engine.whenEnded();
+        await decodeAfterHold(engine, frames);
         const stats = engine.stats();
         expect(stats).toMatchObject({ packets: frames.length, messages: frames.length, decoderDropped: 0 });
         // Batches waited for longer than the governor allows: the streams got less of their rate.
@@ -156,6 +164,16 @@ describe('RemoteEngine keeps decoding ahead of the record stream', { timeout: 30
       },
       hub,
     );
+  });
+});
+
+describe('RemoteEngine stream share with no client', { timeout: 30_000 }, () => {
+  it('stays whole while live decoding is behind and no stream is open', async () => {
+    const frames = searchFrames(2000);
+    await withEngine('live', async (engine) => {
+      await decodeAfterHold(engine, frames);
+      expect(engine.stats()).toMatchObject({ packets: frames.length, decoderDropped: 0, streamShare: 1 });
+    });
   });
 });
 
