@@ -154,6 +154,12 @@ function flush(): void {
   post({ type: 'records', items, matches, matched }, buffers);
 }
 
+/** Hands a decoded frame batch's buffer back to the capture thread (see frame-batch.ts). */
+function freeBuffer(buffer: ArrayBufferLike): void {
+  // Only transferred batches come here; a SharedArrayBuffer (never sent) would have nothing to hand back.
+  if (buffer instanceof ArrayBuffer) post({ type: 'free', buffer }, [buffer]);
+}
+
 function sendStats(): void {
   lastStats = performance.now();
   if (engine === undefined) return;
@@ -237,7 +243,7 @@ port.on('message', (message: ToWorker) => {
       history = new RecordHistory({ bounds: message.history ?? {} });
       holdsHistory = history.held.bounds.maxRecords > 0;
       const ringBytes = message.packetRing ?? DEFAULT_PACKET_RING_BYTES;
-      packetRing = ringBytes > 0 ? new PacketRing(ringBytes) : undefined;
+      packetRing = ringBytes > 0 ? new PacketRing(ringBytes, freeBuffer) : undefined;
       snaplen = message.snaplen ?? 0;
       const packets = packetRing;
       if (message.nats !== undefined) {
@@ -297,6 +303,7 @@ port.on('message', (message: ToWorker) => {
         if (sampler.size > 0) governor.observe(now - message.postedAt, now);
         else governor.reset();
       }
+      packetRing?.beginBatch(message.buffer);
       unpackFrames(message.buffer, message.length, (linktype, timestamp, bytes, origlen, interfaceId) => {
         try {
           e.frame(linktype, timestamp, bytes, origlen, interfaceId);
@@ -319,6 +326,10 @@ port.on('message', (message: ToWorker) => {
       });
       batchBytes += message.length;
       post({ type: 'decoded', batchBytes });
+      // The decoder copied whatever outlives a frame: the buffer goes back to the capture thread for a
+      // later batch, at once or once the packet ring lets go of its last frame from it.
+      if (packetRing !== undefined) packetRing.endBatch(message.buffer);
+      else freeBuffer(message.buffer);
       // While batches keep arriving the worker drains its message queue without running timers: keep
       // records and counters flowing from here too.
       const now = performance.now();

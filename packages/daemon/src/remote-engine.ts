@@ -261,6 +261,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
         (this.postedBytes - this.decodedBytes > this.maxInFlight || this.inFlight.lagMs(postedAt) > this.maxLagMs)
       ) {
         this.decoderDropped += frames;
+        this.packer.recycle(buffer);
         return;
       }
       this.postedBytes += length;
@@ -309,6 +310,9 @@ export class RemoteEngine implements DaemonModel, SourceSink {
         this.decodedBytes = m.batchBytes;
         this.inFlight.decoded(m.batchBytes);
         if (this.roomWaiters.length > 0 && this.hasRoom()) this.releaseRoom();
+        break;
+      case 'free':
+        this.packer.recycle(m.buffer);
         break;
       case 'stats':
         this.readyResolve();

@@ -109,6 +109,11 @@ export type FromWorker =
    * capture, dropping batches) while the worker is behind.
    */
   | { type: 'decoded'; batchBytes: number }
+  /**
+   * A frame batch's buffer handed back for a later batch: it is decoded and nothing in the worker points
+   * into it any more (the packet ring let go of its last frame from it).
+   */
+  | { type: 'free'; buffer: ArrayBuffer }
   /** Views computed on the worker's cadence; the main thread answers from the latest ones. */
   | ({ type: 'views' } & PublishedViews)
   | { type: 'reply'; id: number; value: unknown; error?: string }
