@@ -82,6 +82,8 @@ const sampler = new BatchSampler();
  */
 const governor = new StreamGovernor();
 let governed = false;
+/** Live capture: batches that waited longer than this (ms) are dropped unread (from `init`). */
+let maxLagMs = Infinity;
 let batchBytes = 0;
 let lastFlush = 0;
 let lastStats = 0;
@@ -245,6 +247,7 @@ port.on('message', (message: ToWorker) => {
       const ringBytes = message.packetRing ?? DEFAULT_PACKET_RING_BYTES;
       packetRing = ringBytes > 0 ? new PacketRing(ringBytes, freeBuffer) : undefined;
       snaplen = message.snaplen ?? 0;
+      maxLagMs = message.maxDecoderLagMs;
       const packets = packetRing;
       if (message.nats !== undefined) {
         const ports = {
@@ -297,6 +300,14 @@ port.on('message', (message: ToWorker) => {
     case 'frames': {
       const e = engine;
       if (e === undefined) return;
+      if (governed && Date.now() - message.postedAt > maxLagMs) {
+        // Live capture: a batch that waited this long is dropped unread (counted by the main thread), so a
+        // starved worker catches up with the wire at once instead of decoding ever older frames.
+        batchBytes += message.length;
+        post({ type: 'decoded', batchBytes, dropped: message.frames });
+        freeBuffer(message.buffer);
+        break;
+      }
       if (governed) {
         const now = Date.now();
         // With no stream open there is nothing to thin (decoding lag itself is in `decoderLagMs`).
@@ -325,7 +336,7 @@ port.on('message', (message: ToWorker) => {
         }
       });
       batchBytes += message.length;
-      post({ type: 'decoded', batchBytes });
+      post({ type: 'decoded', batchBytes, dropped: 0 });
       // The decoder copied whatever outlives a frame: the buffer goes back to the capture thread for a
       // later batch, at once or once the packet ring lets go of its last frame from it.
       if (packetRing !== undefined) packetRing.endBatch(message.buffer);

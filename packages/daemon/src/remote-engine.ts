@@ -45,8 +45,9 @@ export interface RemoteEngineOptions {
   maxInFlightBytes?: number;
   /**
    * Live capture: while the oldest batch handed to the worker and not yet decoded is older than this (ms),
-   * new batches are dropped the same way, so decoding never runs more than about this far behind capture
-   * and the Live view stays within 2 s of the wire (issue 12). Default {@link DEFAULT_MAX_DECODER_LAG_MS}.
+   * new batches are dropped the same way, and the worker drops unread a batch that waited longer than this
+   * for it, so decoding never runs more than about this far behind capture, however slowly the worker
+   * goes, and the Live view stays within 2 s of the wire (issue 12). Default {@link DEFAULT_MAX_DECODER_LAG_MS}.
    */
   maxDecoderLagMs?: number;
   /** Bounds of the ring of streamed records kept for `GET /api/record/:id` (default DEFAULT_RECORD_RING). */
@@ -238,6 +239,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       ...(options.history !== undefined ? { history: options.history } : {}),
       ...(options.packetRing !== undefined ? { packetRing: options.packetRing } : {}),
       ...(options.snaplen !== undefined ? { snaplen: options.snaplen } : {}),
+      maxDecoderLagMs: this.maxLagMs,
       ...(options.alerts !== undefined ? { alerts: options.alerts } : {}),
       ...(options.nats !== undefined ? { nats: options.nats } : {}),
     });
@@ -309,6 +311,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       case 'decoded':
         this.decodedBytes = m.batchBytes;
         this.inFlight.decoded(m.batchBytes);
+        this.decoderDropped += m.dropped;
         if (this.roomWaiters.length > 0 && this.hasRoom()) this.releaseRoom();
         break;
       case 'free':

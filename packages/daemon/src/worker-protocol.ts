@@ -39,6 +39,8 @@ export type ToWorker =
       packetRing?: number;
       /** Snapshot length of live capture, for the exported interface descriptions. */
       snaplen?: number;
+      /** Live capture: a batch that waited longer than this (ms) is dropped unread (see RemoteEngineOptions). */
+      maxDecoderLagMs: number;
       /** Alert thresholds and severities (default DEFAULT_ALERTS_CONFIG). */
       alerts?: AlertsConfig;
       /** A sensor batches records for NATS; a central replays sensors' batches (see nats/). */
@@ -106,9 +108,10 @@ export type FromWorker =
   /**
    * Sent after every `frames` batch is decoded: `batchBytes` of batches decoded so far. The main thread's
    * credit for flow control: it bounds the bytes in flight, pausing file and stdin sources (or, for live
-   * capture, dropping batches) while the worker is behind.
+   * capture, dropping batches) while the worker is behind. `dropped`: frames of that batch left undecoded
+   * because it waited too long (live capture; counted as decoder drops).
    */
-  | { type: 'decoded'; batchBytes: number }
+  | { type: 'decoded'; batchBytes: number; dropped: number }
   /**
    * A frame batch's buffer handed back for a later batch: it is decoded and nothing in the worker points
    * into it any more (the packet ring let go of its last frame from it).
