@@ -251,9 +251,10 @@ export class HeldRecords {
       return out;
     };
     const refs = <T>(old: T[]): T[] => {
-      const out = old.slice(this.head, this.head + first);
-      for (let i = 0; i < second; i++) out.push(old[i]);
-      out.length = capacity;
+      const out = new Array<T>(capacity);
+      const head = this.head;
+      for (let i = 0; i < first; i++) out[i] = old[head + i];
+      for (let i = 0; i < second; i++) out[first + i] = old[i];
       return out;
     };
     this.ids = typed(this.ids, new Float64Array(capacity));
