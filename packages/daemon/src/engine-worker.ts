@@ -82,8 +82,12 @@ const sampler = new BatchSampler();
  */
 const governor = new StreamGovernor();
 let governed = false;
-/** Live capture: batches that waited longer than this (ms) are dropped unread (from `init`). */
+/**
+ * Live capture: a batch that waited longer than `maxLagMs` is dropped unread, when at least
+ * `minLagDropBytes` frame bytes were in flight as it was posted (both from `init`).
+ */
 let maxLagMs = Infinity;
+let minLagDropBytes = 0;
 let batchBytes = 0;
 let lastFlush = 0;
 let lastStats = 0;
@@ -248,6 +252,7 @@ port.on('message', (message: ToWorker) => {
       packetRing = ringBytes > 0 ? new PacketRing(ringBytes, freeBuffer) : undefined;
       snaplen = message.snaplen ?? 0;
       maxLagMs = message.maxDecoderLagMs;
+      minLagDropBytes = message.minLagDropBytes;
       const packets = packetRing;
       if (message.nats !== undefined) {
         const ports = {
@@ -300,7 +305,7 @@ port.on('message', (message: ToWorker) => {
     case 'frames': {
       const e = engine;
       if (e === undefined) return;
-      if (governed && Date.now() - message.postedAt > maxLagMs) {
+      if (governed && message.backlog > minLagDropBytes && Date.now() - message.postedAt > maxLagMs) {
         // Live capture: a batch that waited this long is dropped unread (counted by the main thread), so a
         // starved worker catches up with the wire at once instead of decoding ever older frames.
         batchBytes += message.length;

@@ -23,11 +23,13 @@ async function withEngine(
   kind: SourceDescription['kind'],
   body: (engine: RemoteEngine) => Promise<void>,
   hub = new Hub<WireRecord, SubscriptionFilter>((r) => r),
-  // Far beyond any stall of a loaded machine, except in the test of the bound itself.
+  // Far beyond any stall of a loaded machine, except in the tests of the bound itself.
   maxDecoderLagMs = 60_000,
+  minLagDropBytes?: number,
 ): Promise<void> {
   const engine = new RemoteEngine({
     maxDecoderLagMs,
+    ...(minLagDropBytes !== undefined ? { minLagDropBytes } : {}),
     source: fakeSource(kind),
     hub,
     logger: pino({ level: 'silent' }),
@@ -42,6 +44,24 @@ async function withEngine(
   } finally {
     await engine.close();
   }
+}
+
+/**
+ * Posts `first` as one batch while the worker is held (it waits in the worker's queue, well within the
+ * byte window), then `second` 1.2 s later, past a 500 ms lag bound, and lets the worker go.
+ */
+async function twoBatchesPastTheBound(
+  engine: RemoteEngine,
+  first: readonly Uint8Array[],
+  second: readonly Uint8Array[],
+): Promise<void> {
+  const release = engine.holdWorker();
+  for (const f of first) engine.frame(1, 0, f, f.length);
+  engine.poll();
+  await new Promise((r) => setTimeout(r, 1200));
+  for (const f of second) engine.frame(1, 0, f, f.length);
+  engine.poll();
+  release();
 }
 
 describe('RemoteEngine flow control', { timeout: 30_000 }, () => {
@@ -82,22 +102,33 @@ describe('RemoteEngine flow control', { timeout: 30_000 }, () => {
     await withEngine(
       'live',
       async (engine) => {
-        // The worker is held: the first batch waits in its queue, well within the byte window.
-        const release = engine.holdWorker();
-        for (const f of frames.slice(0, 100)) engine.frame(1, 0, f, f.length);
-        engine.poll();
-        // Past the bound (500 ms), the next batch is dropped before it reaches the worker, however few bytes
-        // wait; the first one, reached only now, is dropped unread by the worker.
-        await new Promise((r) => setTimeout(r, 1200));
-        for (const f of frames.slice(100, 200)) engine.frame(1, 0, f, f.length);
-        engine.poll();
-        release();
+        // Past the bound (500 ms), the second batch is dropped before it reaches the worker, however few
+        // bytes wait; the first one, reached only then, is dropped unread by the worker.
+        await twoBatchesPastTheBound(engine, frames.slice(0, 100), frames.slice(100, 200));
         // Once the worker caught up, frames are taken again.
         while (engine.stats().decoderLagMs > 0) await new Promise((r) => setTimeout(r, 10));
         for (const f of frames.slice(200)) engine.frame(1, 0, f, f.length);
         engine.end();
         await engine.whenEnded();
         expect(engine.stats()).toMatchObject({ packets: 100, messages: 100, decoderDropped: 200 });
+      },
+      undefined,
+      500,
+      // Every backlog counts here, however small (these are 100 searches a batch).
+      0,
+    );
+  });
+
+  it('drops nothing for the lag bound while the backlog is small (a held worker at a low packet rate)', async () => {
+    const frames = searchFrames(200);
+    await withEngine(
+      'live',
+      async (engine) => {
+        await twoBatchesPastTheBound(engine, frames.slice(0, 100), frames.slice(100));
+        engine.end();
+        await engine.whenEnded();
+        // Both batches waited past the bound, but a few KiB were in flight: decoded, not dropped.
+        expect(engine.stats()).toMatchObject({ packets: 200, decoderDropped: 0 });
       },
       undefined,
       500,

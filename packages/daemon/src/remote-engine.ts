@@ -50,6 +50,12 @@ export interface RemoteEngineOptions {
    * goes, and the Live view stays within 2 s of the wire (issue 12). Default {@link DEFAULT_MAX_DECODER_LAG_MS}.
    */
   maxDecoderLagMs?: number;
+  /**
+   * Live capture: the lag bound drops frames only while at least this many frame bytes are in flight
+   * (default {@link DEFAULT_MIN_LAG_DROP_BYTES}). A smaller backlog is decoded in moments once the worker
+   * runs again, so a worker held up by a loaded machine at a low packet rate loses nothing.
+   */
+  minLagDropBytes?: number;
   /** Bounds of the ring of streamed records kept for `GET /api/record/:id` (default DEFAULT_RECORD_RING). */
   recordRing?: Partial<RecordRingOptions>;
   /** Bounds of the held records (`--history`; default DEFAULT_HISTORY). */
@@ -118,6 +124,9 @@ export class InFlightBatches {
  */
 export const DEFAULT_MAX_DECODER_LAG_MS = 1000;
 
+/** Default of {@link RemoteEngineOptions.minLagDropBytes}: 4 MiB, about 0.13 s of traffic at 250 Mbit/s. */
+export const DEFAULT_MIN_LAG_DROP_BYTES = 4 * 1024 * 1024;
+
 /** Distinct input errors kept for the exit message (a corrupt file can repeat one per frame). */
 const MAX_FAILURES = 20;
 /** How long one analysis report answers every `/api/report` request (ms). */
@@ -159,6 +168,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   private decodedBytes = 0;
   private readonly maxInFlight: number;
   private readonly maxLagMs: number;
+  private readonly minLagDropBytes: number;
   /** File and stdin are paused, never dropped (see {@link RemoteEngineOptions.pullWindowBytes}). */
   private readonly pull: boolean;
   private readonly pullWindow: number;
@@ -200,6 +210,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     this.queryTimeoutMs = options.queryTimeoutMs ?? 5000;
     this.maxInFlight = options.maxInFlightBytes ?? 64 * 1024 * 1024;
     this.maxLagMs = options.maxDecoderLagMs ?? DEFAULT_MAX_DECODER_LAG_MS;
+    this.minLagDropBytes = options.minLagDropBytes ?? DEFAULT_MIN_LAG_DROP_BYTES;
     this.pull = isPullSource(this.input.description);
     this.pullWindow = options.pullWindowBytes ?? 8 * 1024 * 1024;
     this.onAlert = options.onAlert;
@@ -240,6 +251,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       ...(options.packetRing !== undefined ? { packetRing: options.packetRing } : {}),
       ...(options.snaplen !== undefined ? { snaplen: options.snaplen } : {}),
       maxDecoderLagMs: this.maxLagMs,
+      minLagDropBytes: this.minLagDropBytes,
       ...(options.alerts !== undefined ? { alerts: options.alerts } : {}),
       ...(options.nats !== undefined ? { nats: options.nats } : {}),
     });
@@ -256,12 +268,11 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     });
     this.packer = new FramePacker((buffer, length, frames) => {
       const postedAt = Date.now();
-      // Live capture cannot wait: a backlog too big or too old is cut by dropping what comes next (the
-      // worker still decodes what it has, so the stream resumes with fresh frames within the bound).
-      if (
-        !this.pull &&
-        (this.postedBytes - this.decodedBytes > this.maxInFlight || this.inFlight.lagMs(postedAt) > this.maxLagMs)
-      ) {
+      const backlog = this.postedBytes - this.decodedBytes + length;
+      // Live capture cannot wait: a backlog too big, or big enough and too old, is cut by dropping what comes
+      // next (the worker still decodes what it has, so the stream resumes with fresh frames within the bound).
+      const stale = backlog > this.minLagDropBytes && this.inFlight.lagMs(postedAt) > this.maxLagMs;
+      if (!this.pull && (this.postedBytes - this.decodedBytes > this.maxInFlight || stale)) {
         this.decoderDropped += frames;
         this.packer.recycle(buffer);
         return;
@@ -270,7 +281,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       this.inFlight.push(this.postedBytes, postedAt);
       // A client that connected since the last timer tick must not miss the records of these frames.
       this.updateDemand();
-      this.post({ type: 'frames', buffer, length, frames, postedAt }, [buffer]);
+      this.post({ type: 'frames', buffer, length, frames, postedAt, backlog }, [buffer]);
     });
     this.batchTimer = setInterval(() => {
       this.updateDemand();

@@ -39,8 +39,12 @@ export type ToWorker =
       packetRing?: number;
       /** Snapshot length of live capture, for the exported interface descriptions. */
       snaplen?: number;
-      /** Live capture: a batch that waited longer than this (ms) is dropped unread (see RemoteEngineOptions). */
+      /**
+       * Live capture: a batch that waited longer than `maxDecoderLagMs` is dropped unread, when at least
+       * `minLagDropBytes` frame bytes were in flight as it was posted (see RemoteEngineOptions).
+       */
       maxDecoderLagMs: number;
+      minLagDropBytes: number;
       /** Alert thresholds and severities (default DEFAULT_ALERTS_CONFIG). */
       alerts?: AlertsConfig;
       /** A sensor batches records for NATS; a central replays sensors' batches (see nats/). */
@@ -53,8 +57,9 @@ export type ToWorker =
   /**
    * `frames` frames packed (frame-batch.ts) in the first `length` bytes of the transferred `buffer`, posted
    * at `postedAt` (Date.now()): how long it waited tells the worker whether it keeps up (stream-governor.ts).
+   * `backlog`: frame bytes in flight when it was posted, itself included (the lag bound's minimum).
    */
-  | { type: 'frames'; buffer: ArrayBuffer; length: number; frames: number; postedAt: number }
+  | { type: 'frames'; buffer: ArrayBuffer; length: number; frames: number; postedAt: number; backlog: number }
   | { type: 'describe'; description: SourceDescription }
   | { type: 'poll'; capture: CaptureCounters; hub: { clients: number; dropped: number }; decoderDropped: number }
   | { type: 'end' }
