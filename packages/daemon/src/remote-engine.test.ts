@@ -210,6 +210,38 @@ describe('RemoteEngine stream share with no client', { timeout: 30_000 }, () => 
   });
 });
 
+describe('RemoteEngine frame batch buffers', { timeout: 30_000 }, () => {
+  it('packs later batches into the buffers the worker hands back once decoded', async () => {
+    const engine = new RemoteEngine({
+      source: fakeSource('file'),
+      hub: new Hub<WireRecord, SubscriptionFilter>((r) => r),
+      logger: pino({ level: 'silent' }),
+      logLevel: 'silent',
+      decoder: {},
+      // No packet ring: a decoded batch goes back at once (with one, once the ring let go of its frames).
+      packetRing: 0,
+      pullWindowBytes: WINDOW,
+    });
+    try {
+      await engine.ready();
+      const frames = searchFrames(50);
+      for (let batch = 0; batch < 200; batch++) {
+        for (const f of frames) engine.frame(1, batch, f, f.length);
+        engine.poll();
+        // One batch in flight at a time: each comes back before the next is packed.
+        while (engine.stats().decoderLagMs > 0) await new Promise((r) => setTimeout(r, 2));
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      engine.end();
+      await engine.whenEnded();
+      expect(engine.stats()).toMatchObject({ packets: 200 * frames.length, messages: 200 * frames.length });
+      expect(engine.batchBuffersAllocated).toBeLessThan(20);
+    } finally {
+      await engine.close();
+    }
+  });
+});
+
 describe('RemoteEngine views and report', { timeout: 30_000 }, () => {
   it('serves the published copies, shared by every reader, and shares one report computation', async () => {
     await withEngine('file', async (engine) => {

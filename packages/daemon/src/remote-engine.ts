@@ -537,6 +537,11 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     };
   }
 
+  /** Frame batch buffers the capture side allocated so far (tests: the worker hands them back for reuse). */
+  get batchBuffersAllocated(): number {
+    return this.packer.buffersAllocated;
+  }
+
   /** Worker time the latest publication of views took (ms): what views cost the decoder. */
   get viewsCostMs(): number {
     return this.lastViewsCostMs;
