@@ -348,45 +348,39 @@ function bytesHex(bytes: Uint8Array): string {
  * reply); the message's own metadata wins over it.
  */
 export function summarizeFields(command: SummaryCommand, max = SUMMARY_MAX, channel?: ValueFormat): string {
-  // Made for every record the daemon holds or streams (tens of thousands a second): one string built in
-  // place, no array of parts, no per-call closures, and a plain ECA code read without building its status.
   const fields = fieldsOf(command);
-  let text = '';
+  const parts: string[] = [];
   let labelled = false;
   if (fields.data !== undefined && fields.data !== null) {
-    const format: ValueFormat = { float32: isFloat32Type(fields.data_type) };
-    // Later sources win, as in a spread: the channel's display, then the message's own metadata.
-    if (channel !== undefined) Object.assign(format, channel);
-    if (isRecord(fields.metadata)) Object.assign(format, valueFormatOf(fields.metadata));
-    format.maxElements = 5;
+    const format: ValueFormat = {
+      float32: isFloat32Type(fields.data_type),
+      ...channel,
+      ...valueFormatOf(fields.metadata),
+      maxElements: 5,
+    };
     // The value then reads as its state strings: the decoder's `enum_labels` would only repeat them.
     labelled = format.enumStrings !== undefined;
-    text = formatValue(fields.data, format);
+    parts.push(formatValue(fields.data, format));
     // An alarm is worth a glance; a clear one is not.
     const alarm = formatAlarm(fields.metadata);
-    if (alarm !== '' && alarm !== 'NO_ALARM') text += ` [${alarm}]`;
+    if (alarm !== '' && alarm !== 'NO_ALARM') parts.push(`[${alarm}]`);
   }
-  let shown = fields.data !== undefined && fields.data !== null;
+  let length = parts.reduce((n, p) => n + p.length + 1, 0);
   for (const k of Object.keys(fields)) {
     // Past the cut nothing more shows: a command with many fields costs no more than a short one.
-    if (shown && text.length > max) break;
+    if (length - 1 > max) break;
     const v = fields[k];
     if (HIDDEN_FIELDS.has(k) || v === undefined || v === null || (labelled && k === 'enum_labels')) continue;
-    if (k === 'status' && statusOk(v)) continue;
+    if (k === 'status' && ecaStatus(v)?.ok) continue;
     const part =
       k === 'status' && typeof fields.status_name === 'string'
         ? `status=${fields.status_name.replace(/^ECA_/, '')}`
         : `${k}=${fieldText(k, v)}`;
-    text = shown ? `${text} ${part}` : part;
-    shown = true;
+    parts.push(part);
+    length += part.length + 1;
   }
+  const text = parts.join(' ');
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
-
-/** Whether a status field means success (what `ecaStatus(v)?.ok` says, without building the status for a code). */
-function statusOk(v: unknown): boolean {
-  if (typeof v === 'number' && Number.isFinite(v)) return (v & ECA_SUCCESS_BIT) !== 0;
-  return ecaStatus(v)?.ok === true;
 }
 
 /**
