@@ -82,6 +82,12 @@ const sampler = new BatchSampler();
  */
 const governor = new StreamGovernor();
 let governed = false;
+/**
+ * Live capture: a batch that waited longer than `maxLagMs` is dropped unread, when at least
+ * `minLagDropBytes` frame bytes were in flight as it was posted (both from `init`).
+ */
+let maxLagMs = Infinity;
+let minLagDropBytes = 0;
 let batchBytes = 0;
 let lastFlush = 0;
 let lastStats = 0;
@@ -152,6 +158,12 @@ function flush(): void {
   const buffers: ArrayBuffer[] = [];
   for (const indexes of matches.values()) buffers.push(indexes.buffer as ArrayBuffer);
   post({ type: 'records', items, matches, matched }, buffers);
+}
+
+/** Hands a decoded frame batch's buffer back to the capture thread (see frame-batch.ts). */
+function freeBuffer(buffer: ArrayBufferLike): void {
+  // Only transferred batches come here; a SharedArrayBuffer (never sent) would have nothing to hand back.
+  if (buffer instanceof ArrayBuffer) post({ type: 'free', buffer }, [buffer]);
 }
 
 function sendStats(): void {
@@ -237,8 +249,10 @@ port.on('message', (message: ToWorker) => {
       history = new RecordHistory({ bounds: message.history ?? {} });
       holdsHistory = history.held.bounds.maxRecords > 0;
       const ringBytes = message.packetRing ?? DEFAULT_PACKET_RING_BYTES;
-      packetRing = ringBytes > 0 ? new PacketRing(ringBytes) : undefined;
+      packetRing = ringBytes > 0 ? new PacketRing(ringBytes, freeBuffer) : undefined;
       snaplen = message.snaplen ?? 0;
+      maxLagMs = message.maxDecoderLagMs;
+      minLagDropBytes = message.minLagDropBytes;
       const packets = packetRing;
       if (message.nats !== undefined) {
         const ports = {
@@ -291,10 +305,21 @@ port.on('message', (message: ToWorker) => {
     case 'frames': {
       const e = engine;
       if (e === undefined) return;
+      if (governed && message.backlog > minLagDropBytes && Date.now() - message.postedAt > maxLagMs) {
+        // Live capture: a batch that waited this long is dropped unread (counted by the main thread), so a
+        // starved worker catches up with the wire at once instead of decoding ever older frames.
+        batchBytes += message.length;
+        post({ type: 'decoded', batchBytes, dropped: message.frames });
+        freeBuffer(message.buffer);
+        break;
+      }
       if (governed) {
         const now = Date.now();
-        governor.observe(now - message.postedAt, now);
+        // With no stream open there is nothing to thin (decoding lag itself is in `decoderLagMs`).
+        if (sampler.size > 0) governor.observe(now - message.postedAt, now);
+        else governor.reset();
       }
+      packetRing?.beginBatch(message.buffer);
       unpackFrames(message.buffer, message.length, (linktype, timestamp, bytes, origlen, interfaceId) => {
         try {
           e.frame(linktype, timestamp, bytes, origlen, interfaceId);
@@ -316,7 +341,11 @@ port.on('message', (message: ToWorker) => {
         }
       });
       batchBytes += message.length;
-      post({ type: 'decoded', batchBytes });
+      post({ type: 'decoded', batchBytes, dropped: 0 });
+      // The decoder copied whatever outlives a frame: the buffer goes back to the capture thread for a
+      // later batch, at once or once the packet ring lets go of its last frame from it.
+      if (packetRing !== undefined) packetRing.endBatch(message.buffer);
+      else freeBuffer(message.buffer);
       // While batches keep arriving the worker drains its message queue without running timers: keep
       // records and counters flowing from here too.
       const now = performance.now();

@@ -61,6 +61,41 @@ describe('frame batches', () => {
   });
 });
 
+describe('frame batches in buffers handed back', () => {
+  it('pack later batches into the buffers handed back: none allocated once warm, every frame intact', () => {
+    const out: number[][] = [];
+    const packer: FramePacker = new FramePacker((buffer, length) => {
+      unpackFrames(buffer, length, (_l, _t, bytes) => out.push([...bytes]));
+      // Decoded: the buffer goes back, as the worker's `free` message hands it back.
+      packer.recycle(buffer);
+    }, 64 * 1024);
+    const sent: number[][] = [];
+    for (let batch = 0; batch < 200; batch++) {
+      for (let i = 0; i < 20; i++) {
+        const frame = Array.from({ length: 100 + ((batch * 7 + i * 13) % 1400) }, (_, k) => (batch + i + k) & 0xff);
+        packer.add(1, batch, Uint8Array.from(frame), frame.length);
+        sent.push(frame);
+      }
+      packer.flush();
+    }
+    expect(out).toEqual(sent);
+    // The first buffer and one spare at most: every later batch reused one.
+    expect(packer.buffersAllocated).toBeLessThanOrEqual(2);
+  });
+
+  it('ignore a detached buffer handed back, and let go of one far larger than batches need', () => {
+    const packer = new FramePacker(() => undefined);
+    const detached = new ArrayBuffer(1 << 20);
+    structuredClone(detached, { transfer: [detached] });
+    packer.recycle(detached);
+    packer.recycle(new ArrayBuffer(64 << 20));
+    const before = packer.buffersAllocated;
+    packer.add(1, 1, Uint8Array.from([1]), 1);
+    packer.flush();
+    expect(packer.buffersAllocated).toBe(before + 1);
+  });
+});
+
 describe('frame batches without extra copies', () => {
   it('copy a view the caller overwrites right after add: the batch keeps the bytes as they were', () => {
     const out: number[][] = [];

@@ -3,8 +3,12 @@
  * transferable ArrayBuffer: per frame a fixed header then the captured bytes. One postMessage per batch
  * instead of one per packet. Each frame's bytes are copied exactly once on the main thread, into the batch
  * (so `add` may be given a view the caller reuses right after); the batch's ArrayBuffer is then transferred
- * as it is, with the length in use, and the packer starts a fresh one (a transferred buffer is detached).
- * The worker reads each frame as a view into the transferred buffer: no copy and no allocation per frame.
+ * as it is, with the length in use, and the packer goes on in another (a transferred buffer is detached).
+ * The worker reads each frame as a view into the transferred buffer: no copy and no allocation per frame,
+ * and hands the buffer back ({@link FramePacker.recycle}) once it is decoded and the packet ring, which
+ * keeps frames as those views, let go of its last frame from it. In steady state a later batch is packed
+ * into it, instead of a fresh buffer allocated, zeroed and page-faulted for every batch (the copy into a
+ * fresh buffer was about a fifth of the capture thread at 250 Mbit/s, issue 12).
  */
 
 /** Per-frame header layout. */
@@ -13,6 +17,13 @@ const FRAME_HEADER = 20;
 const INITIAL_BYTES = 256 * 1024;
 /** A fresh batch buffer holds this many times the recent batch length (see {@link FramePacker.flush}). */
 const HEADROOM = 2;
+/** Buffers handed back and kept for later batches: enough for the batches a busy worker has in flight. */
+const SPARE_BUFFERS = 16;
+/**
+ * A spare buffer is taken when it holds this many times the recent batch length (or the size a fresh one
+ * would have): the batch then rarely outgrows it, and buffers of nearly the right size are not let go.
+ */
+const SPARE_FIT = 1.5;
 
 /**
  * Receives packed batches: `buffer` holds `frames` frames in its first `length` bytes (the rest is unused
@@ -29,6 +40,9 @@ export class FramePacker {
   private count = 0;
   /** Smoothed length of recent batches (bytes). */
   private typical = INITIAL_BYTES;
+  /** Buffers handed back by the receiver, for later batches. */
+  private readonly spare: ArrayBuffer[] = [];
+  private allocated = 1;
 
   constructor(
     private readonly onBatch: BatchHandler,
@@ -38,6 +52,20 @@ export class FramePacker {
 
   get pending(): number {
     return this.count;
+  }
+
+  /** Batch buffers allocated since start (reuse keeps it flat). */
+  get buffersAllocated(): number {
+    return this.allocated;
+  }
+
+  /**
+   * Takes back a batch buffer the handler is done with (nothing may point into it any more): a later
+   * batch is packed into it instead of a fresh one. A detached one (transferred elsewhere) is ignored.
+   */
+  recycle(buffer: ArrayBuffer): void {
+    if (buffer.byteLength === 0 || this.spare.length >= SPARE_BUFFERS) return;
+    this.spare.push(buffer);
   }
 
   /** Copies one frame into the batch; `data` is not kept, so it may be a view the caller overwrites next. */
@@ -62,14 +90,30 @@ export class FramePacker {
     const full = this.buffer;
     const length = this.used;
     const frames = this.count;
-    // Fresh, sized to what recent batches needed (a burst grows it): allocating and zeroing the largest
-    // capacity ever needed for every batch was a sixth of the main thread at 250 Mbit/s.
+    // Sized to what recent batches needed (a burst grows it): a spare one when one is large enough and not
+    // far larger (a burst's buffer is let go once batches are small again), else a fresh one.
     this.typical += (length - this.typical) / 4;
     const size = Math.min(full.byteLength, Math.max(INITIAL_BYTES, HEADROOM * this.typical));
-    this.setBuffer(new ArrayBuffer(Math.ceil(size / 4096) * 4096));
+    this.setBuffer(
+      this.takeSpare(Math.min(size, SPARE_FIT * this.typical), size) ?? this.allocate(Math.ceil(size / 4096) * 4096),
+    );
     this.used = 0;
     this.count = 0;
     this.onBatch(full, length, frames);
+  }
+
+  /** A spare buffer of at least `least` bytes and at most 4 × `size`; those that do not fit are let go. */
+  private takeSpare(least: number, size: number): ArrayBuffer | undefined {
+    while (this.spare.length > 0) {
+      const buffer = this.spare.pop() as ArrayBuffer;
+      if (buffer.byteLength >= least && buffer.byteLength <= 4 * size) return buffer;
+    }
+    return undefined;
+  }
+
+  private allocate(size: number): ArrayBuffer {
+    this.allocated += 1;
+    return new ArrayBuffer(size);
   }
 
   private setBuffer(buffer: ArrayBuffer): void {
@@ -81,7 +125,7 @@ export class FramePacker {
   private grow(min: number): void {
     let size = this.buffer.byteLength * 2;
     while (size < min) size *= 2;
-    const next = new ArrayBuffer(size);
+    const next = this.allocate(size);
     new Uint8Array(next).set(this.bytes.subarray(0, this.used));
     this.setBuffer(next);
   }

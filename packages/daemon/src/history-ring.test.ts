@@ -84,6 +84,21 @@ describe('HeldRecords', () => {
     expect(held.positionOf(20_000)).toBe(3000);
   });
 
+  it('keeps every record in order when its columns grow while they wrap', () => {
+    const held = new HeldRecords({ maxRecords: 1_000_000, maxSeconds: 0.9 });
+    // 1,000 records a second for 2 s: the time bound drops the oldest, so the ring wraps below its capacity.
+    let id = 0;
+    for (; id < 2000; id++) held.add(id + 1, at(1000 + id * 1e-3, decoded[id % decoded.length]));
+    // Then a burst at one instant: the columns fill up while wrapped and double.
+    for (; id < 6000; id++) held.add(id + 1, at(1002, decoded[id % decoded.length]));
+    const ids = Array.from({ length: held.size }, (_, i) => held.idAt(i));
+    expect(ids).toEqual(Array.from({ length: held.size }, (_, i) => ids[0] + i));
+    expect(held.newestId).toBe(6000);
+    expect(held.size).toBeGreaterThan(4000);
+    for (let i = 0; i < held.size; i += 97)
+      expect(held.wire(i)).toBe(toWire(at(held.timeAt(i), decoded[(ids[i] - 1) % decoded.length]), ids[i]));
+  });
+
   it('keeps at most maxSeconds of capture time, counted from the newest record', () => {
     const held = new HeldRecords({ maxRecords: 1_000_000, maxSeconds: 60 });
     for (let s = 0; s < 300; s++) held.add(s + 1, at(1_700_000_000 + s));

@@ -241,32 +241,33 @@ export class HeldRecords {
   /** Doubles the columns (up to the record bound), unwrapping the ring so the oldest is first. */
   private grow(): void {
     const capacity = Math.min(this.bounds.maxRecords, Math.max(INITIAL_CAPACITY, this.capacity * 2));
-    const order = (n: number): number[] => Array.from({ length: n }, (_, i) => this.slot(i));
-    const positions = order(this.count);
-    const typed = <A extends Float64Array | Uint32Array | Uint16Array | Uint8Array>(
-      old: A,
-      make: (n: number) => A,
-    ): A => {
-      const out = make(capacity);
-      for (let i = 0; i < positions.length; i++) out[i] = old[positions[i]];
+    // The held records in two runs at most (before and after the wrap), copied a run at a time: the columns
+    // double up to a million records while decoding waits.
+    const first = Math.min(this.count, this.capacity - this.head);
+    const second = this.count - first;
+    const typed = <A extends Float64Array | Uint32Array | Uint16Array | Uint8Array>(old: A, out: A): A => {
+      out.set(old.subarray(this.head, this.head + first));
+      out.set(old.subarray(0, second), first);
       return out;
     };
     const refs = <T>(old: T[]): T[] => {
       const out = new Array<T>(capacity);
-      for (let i = 0; i < positions.length; i++) out[i] = old[positions[i]];
+      const head = this.head;
+      for (let i = 0; i < first; i++) out[i] = old[head + i];
+      for (let i = 0; i < second; i++) out[first + i] = old[i];
       return out;
     };
-    this.ids = typed(this.ids, (n) => new Float64Array(n));
-    this.frames = typed(this.frames, (n) => new Float64Array(n));
-    this.times = typed(this.times, (n) => new Float64Array(n));
-    this.latencies = typed(this.latencies, (n) => new Float64Array(n));
-    this.values = typed(this.values, (n) => new Float64Array(n));
-    this.statusCodes = typed(this.statusCodes, (n) => new Float64Array(n));
-    this.sizes = typed(this.sizes, (n) => new Uint32Array(n));
-    this.sports = typed(this.sports, (n) => new Uint16Array(n));
-    this.dports = typed(this.dports, (n) => new Uint16Array(n));
-    this.protos = typed(this.protos, (n) => new Uint8Array(n));
-    this.flags = typed(this.flags, (n) => new Uint8Array(n));
+    this.ids = typed(this.ids, new Float64Array(capacity));
+    this.frames = typed(this.frames, new Float64Array(capacity));
+    this.times = typed(this.times, new Float64Array(capacity));
+    this.latencies = typed(this.latencies, new Float64Array(capacity));
+    this.values = typed(this.values, new Float64Array(capacity));
+    this.statusCodes = typed(this.statusCodes, new Float64Array(capacity));
+    this.sizes = typed(this.sizes, new Uint32Array(capacity));
+    this.sports = typed(this.sports, new Uint16Array(capacity));
+    this.dports = typed(this.dports, new Uint16Array(capacity));
+    this.protos = typed(this.protos, new Uint8Array(capacity));
+    this.flags = typed(this.flags, new Uint8Array(capacity));
     this.srcs = refs(this.srcs);
     this.dsts = refs(this.dsts);
     this.pvs = refs(this.pvs);

@@ -34,6 +34,24 @@ describe('MessageIndex', () => {
     expect(index.lastFrame(2601)).toBe(9999);
   });
 
+  it('keeps every message when it grows while it wraps', () => {
+    const index = new MessageIndex();
+    let seq = 0;
+    const push = (): number => index.push(seq, 'a', 'b', null, 'EchoResponse', -1, seq++);
+    // Fill the first capacity (4,096), drop the oldest 1,000, and fill it again: the ring wraps full.
+    while (seq < 4096) push();
+    for (let i = 0; i < 1000; i++) index.shift();
+    while (seq < 5096) push();
+    // Then twice over: it doubles (twice) with the wrap in the middle.
+    while (seq < 15_000) push();
+    expect([index.oldest, index.end]).toEqual([1000, 15_000]);
+    for (let s = index.oldest; s < index.end; s++) {
+      expect(index.time(s)).toBe(s);
+      expect(index.firstFrame(s)).toBe(s);
+      expect(index.lastFrame(s)).toBe(s);
+    }
+  });
+
   it('answers the shared filter as the record would', () => {
     const index = new MessageIndex();
     const ok = index.push(1, '10.0.0.1', '10.0.0.9', 'a:b', 'ReadNotifyResponse', 1, 1);

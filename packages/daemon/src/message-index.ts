@@ -152,36 +152,28 @@ export class MessageIndex {
 
   private grow(): void {
     const size = this.capacity * 2;
-    const times = new Float64Array(size);
-    const statuses = new Int32Array(size);
-    const firsts = new Float64Array(size);
-    const lasts = new Float64Array(size);
-    const srcs = new Int32Array(size);
-    const dsts = new Int32Array(size);
-    const pvs = new Int32Array(size);
-    const names = new Int32Array(size);
     const mask = size - 1;
-    for (let seq = this.head; seq < this.next; seq++) {
-      const from = seq & this.mask;
-      const to = seq & mask;
-      times[to] = this.times[from];
-      statuses[to] = this.statuses[from];
-      firsts[to] = this.firsts[from];
-      lasts[to] = this.lasts[from];
-      srcs[to] = this.srcs[from];
-      dsts[to] = this.dsts[from];
-      pvs[to] = this.pvs[from];
-      names[to] = this.names[from];
-    }
+    // Copied a run at a time (at most three: where the old or the new ring wraps), not message by message:
+    // the ring doubles up to millions of messages while decoding waits.
+    const copy = <A extends Float64Array | Int32Array>(old: A, fresh: A): A => {
+      for (let seq = this.head; seq < this.next;) {
+        const from = seq & this.mask;
+        const to = seq & mask;
+        const n = Math.min(this.next - seq, this.capacity - from, size - to);
+        fresh.set(old.subarray(from, from + n), to);
+        seq += n;
+      }
+      return fresh;
+    };
+    this.times = copy(this.times, new Float64Array(size));
+    this.statuses = copy(this.statuses, new Int32Array(size));
+    this.firsts = copy(this.firsts, new Float64Array(size));
+    this.lasts = copy(this.lasts, new Float64Array(size));
+    this.srcs = copy(this.srcs, new Int32Array(size));
+    this.dsts = copy(this.dsts, new Int32Array(size));
+    this.pvs = copy(this.pvs, new Int32Array(size));
+    this.names = copy(this.names, new Int32Array(size));
     this.capacity = size;
     this.mask = mask;
-    this.times = times;
-    this.statuses = statuses;
-    this.firsts = firsts;
-    this.lasts = lasts;
-    this.srcs = srcs;
-    this.dsts = dsts;
-    this.pvs = pvs;
-    this.names = names;
   }
 }

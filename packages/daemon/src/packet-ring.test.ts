@@ -6,14 +6,19 @@ import { CaptureReader } from '@ca-shark/packet';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { Engine } from './engine.js';
+import { FramePacker, unpackFrames } from './frame-batch.js';
 import { FRAME_OVERHEAD_BYTES, MESSAGE_OVERHEAD_BYTES, PacketRing } from './packet-ring.js';
 import { pcapngChunks } from './pcap-export.js';
 
 const fixture = (name: string): Uint8Array =>
   readFileSync(fileURLToPath(new URL(`../../packet/fixtures/${name}`, import.meta.url)));
 
-/** Runs a capture through an in-process Engine feeding `ring` (what the decoding worker does). */
-function run(name: string, ring: PacketRing): CaRecord[] {
+/**
+ * Runs a capture through an in-process Engine feeding `ring` (what the decoding worker does). `batchFrames`:
+ * frames are packed into batches of that many, decoded as the worker decodes them (frame-batch.ts, with
+ * the ring's beginBatch / endBatch around each), else each frame is a copy of its own.
+ */
+function run(name: string, ring: PacketRing, batchFrames = 0): CaRecord[] {
   const records: CaRecord[] = [];
   const engine = new Engine({
     describe: () => ({ kind: 'file', file: name }),
@@ -26,12 +31,24 @@ function run(name: string, ring: PacketRing): CaRecord[] {
     logger: pino({ level: 'silent' }),
     packets: ring,
   });
+  const packer = new FramePacker((buffer, length) => {
+    ring.beginBatch(buffer);
+    unpackFrames(buffer, length, (linktype, timestamp, bytes, origlen) =>
+      engine.frame(linktype, timestamp, bytes, origlen),
+    );
+    ring.endBatch(buffer);
+  });
   const reader = new CaptureReader({
-    frame: (f) => engine.frame(f.linktype, f.timestamp, f.data.slice(), f.origlen),
+    frame: (f) => {
+      if (batchFrames === 0) return engine.frame(f.linktype, f.timestamp, f.data.slice(), f.origlen);
+      packer.add(f.linktype, f.timestamp, f.data, f.origlen);
+      if (packer.pending === batchFrames) packer.flush();
+    },
     problem: () => undefined,
   });
   reader.push(fixture(name));
   reader.end();
+  packer.flush();
   engine.end();
   return records;
 }
@@ -93,5 +110,30 @@ describe('PacketRing', () => {
         .slice(-kept.filter(keptPvs).length),
     );
     expect(kept[kept.length - 1].timestamp).toBeCloseTo(all[all.length - 1].timestamp, 5);
+  });
+
+  it('hands a batch buffer back once decoded and none of its frames is held, never before', async () => {
+    const full = new PacketRing();
+    const all = run('catest.pcap', full);
+    const freed: ArrayBufferLike[] = [];
+    const ring: PacketRing = new PacketRing(Math.floor(full.stats.bytes / 3), (buffer) => {
+      // Nothing the ring holds may point into a buffer it hands back.
+      for (let n = 1; n <= all[all.length - 1].frame; n++) expect(ring.get(n)?.data.buffer).not.toBe(buffer);
+      freed.push(buffer);
+    });
+    const records = run('catest.pcap', ring, 8);
+    expect(records.map((r) => r.command.name)).toEqual(all.map((r) => r.command.name));
+    // The oldest batches left with their frames; the newest are still held.
+    expect(freed.length).toBeGreaterThan(0);
+    const held = new Set<ArrayBufferLike>();
+    for (let n = 1; n <= all[all.length - 1].frame; n++) {
+      const buffer = ring.get(n)?.data.buffer;
+      if (buffer !== undefined) held.add(buffer);
+    }
+    expect(held.size).toBeGreaterThan(0);
+    for (const buffer of held) expect(freed).not.toContain(buffer);
+    // What the ring holds is intact: its export decodes to the newest messages.
+    const kept = await decode(await exported(ring));
+    expect(kept.length).toBe(ring.stats.messages);
   });
 });

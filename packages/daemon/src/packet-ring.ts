@@ -8,6 +8,11 @@
  * What a frame costs: its captured bytes plus {@link FRAME_OVERHEAD_BYTES}; what a message costs:
  * {@link MESSAGE_OVERHEAD_BYTES}. Both count against the byte bound; the oldest frames go first, and with
  * them the messages whose first frame is gone (their packets could no longer be written whole).
+ *
+ * Frames are kept as the views they were decoded from, into the frame batch they arrived in (no copy). The
+ * ring counts, per batch buffer, the frames it keeps from it ({@link PacketRing.beginBatch}), and hands a
+ * buffer back ({@link PacketRingOptions}' `onBufferFree`) once the batch is decoded and its last frame left:
+ * the capture thread then packs a later batch into it instead of page-faulting a fresh one (issue 12).
  */
 import type { CaRecord } from '@ca-shark/decoder';
 import type { CommandFields } from '@ca-shark/protocol';
@@ -56,6 +61,8 @@ export interface PacketRingStats {
 
 /** The ring; its {@link PacketRing.tap} goes to the engine, {@link PacketRing.record} gets every record. */
 export class PacketRing implements PacketTap {
+  /** Per buffer the frames come from: frames held (pending or in the ring), plus one while it is decoded. */
+  private readonly leases = new Map<ArrayBufferLike, number>();
   private readonly maxBytes: number;
   /** Frames in the order they entered, from `frameHead`. */
   private order: RingFrame[] = [];
@@ -86,7 +93,14 @@ export class PacketRing implements PacketTap {
     this.enter(n);
   };
 
-  constructor(maxBytes = DEFAULT_PACKET_RING_BYTES) {
+  /**
+   * `onBufferFree`: called with a buffer frames came from once the ring holds none of them and the batch is
+   * decoded (see {@link PacketRing.beginBatch}); nothing in the ring points into it any more.
+   */
+  constructor(
+    maxBytes = DEFAULT_PACKET_RING_BYTES,
+    private readonly onBufferFree?: (buffer: ArrayBufferLike) => void,
+  ) {
     this.maxBytes = maxBytes;
     this.tracker = new MessageFrames({
       onRelease: (frame) => this.release(frame),
@@ -102,6 +116,30 @@ export class PacketRing implements PacketTap {
       maxBytes: this.maxBytes,
       evictedFrames: this.evicted,
     };
+  }
+
+  /** The frames of the batch in `buffer` are about to be decoded: the buffer is not handed back before {@link endBatch}. */
+  beginBatch(buffer: ArrayBufferLike): void {
+    this.lease(buffer);
+  }
+
+  /** Every frame of the batch in `buffer` was decoded: it is handed back once the ring keeps none of them. */
+  endBatch(buffer: ArrayBufferLike): void {
+    this.unlease(buffer);
+  }
+
+  private lease(buffer: ArrayBufferLike): void {
+    this.leases.set(buffer, (this.leases.get(buffer) ?? 0) + 1);
+  }
+
+  private unlease(buffer: ArrayBufferLike): void {
+    const n = (this.leases.get(buffer) ?? 1) - 1;
+    if (n > 0) {
+      this.leases.set(buffer, n);
+      return;
+    }
+    this.leases.delete(buffer);
+    this.onBufferFree?.(buffer);
   }
 
   // ---- PacketTap ----
@@ -159,11 +197,13 @@ export class PacketRing implements PacketTap {
   private hold(frame: RingFrame): void {
     this.pending.set(frame.frame, frame);
     this.pendingBytes += frame.data.length;
+    this.lease(frame.data.buffer);
     if (this.pendingBytes <= MAX_PENDING_BYTES) return;
     for (const [n, old] of this.pending) {
       if (this.pendingBytes <= MAX_PENDING_BYTES) break;
       this.pending.delete(n);
       this.pendingBytes -= old.data.length;
+      this.unlease(old.data.buffer);
     }
   }
 
@@ -172,6 +212,7 @@ export class PacketRing implements PacketTap {
     if (held === undefined) return;
     this.pending.delete(frame);
     this.pendingBytes -= held.data.length;
+    this.unlease(held.data.buffer);
   }
 
   /** Frame `n` carried a message: into the ring (once). */
@@ -184,6 +225,7 @@ export class PacketRing implements PacketTap {
     } else if (this.current !== undefined && this.current.frame === n) {
       // A datagram (or a segment the tracker did not queue): the frame being decoded.
       frame = this.current;
+      this.lease(frame.data.buffer);
     } else {
       return;
     }
@@ -194,12 +236,8 @@ export class PacketRing implements PacketTap {
 
   /** A frame that carries the tail of the message completed in `messageFrame`, which is already indexed. */
   private late(frame: number, messageFrame: number): void {
-    const current = this.current;
-    if (current !== undefined && current.frame === frame && !this.byNumber.has(frame)) {
-      this.byNumber.set(frame, current);
-      this.order.push(current);
-      this.total += current.data.length + FRAME_OVERHEAD_BYTES;
-    }
+    // Into the ring like any claimed frame (from the pending ones when its bytes were queued).
+    if (this.current !== undefined && this.current.frame === frame) this.enter(frame);
     // The debtor is one of the latest messages: look back from the newest.
     const index = this.index;
     for (let seq = index.end - 1; seq >= index.oldest; seq--) {
@@ -220,6 +258,7 @@ export class PacketRing implements PacketTap {
       this.frameHead++;
       this.byNumber.delete(old.frame);
       this.total -= old.data.length + FRAME_OVERHEAD_BYTES;
+      this.unlease(old.data.buffer);
       this.evicted++;
       if (old.frame > this.evictedUpTo) this.evictedUpTo = old.frame;
       this.dropIncompleteMessages();

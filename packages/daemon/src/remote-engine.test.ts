@@ -23,8 +23,13 @@ async function withEngine(
   kind: SourceDescription['kind'],
   body: (engine: RemoteEngine) => Promise<void>,
   hub = new Hub<WireRecord, SubscriptionFilter>((r) => r),
+  // Far beyond any stall of a loaded machine, except in the tests of the bound itself.
+  maxDecoderLagMs = 60_000,
+  minLagDropBytes?: number,
 ): Promise<void> {
   const engine = new RemoteEngine({
+    maxDecoderLagMs,
+    ...(minLagDropBytes !== undefined ? { minLagDropBytes } : {}),
     source: fakeSource(kind),
     hub,
     logger: pino({ level: 'silent' }),
@@ -39,6 +44,24 @@ async function withEngine(
   } finally {
     await engine.close();
   }
+}
+
+/**
+ * Posts `first` as one batch while the worker is held (it waits in the worker's queue, well within the
+ * byte window), then `second` 1.2 s later, past a 500 ms lag bound, and lets the worker go.
+ */
+async function twoBatchesPastTheBound(
+  engine: RemoteEngine,
+  first: readonly Uint8Array[],
+  second: readonly Uint8Array[],
+): Promise<void> {
+  const release = engine.holdWorker();
+  for (const f of first) engine.frame(1, 0, f, f.length);
+  engine.poll();
+  await new Promise((r) => setTimeout(r, 1200));
+  for (const f of second) engine.frame(1, 0, f, f.length);
+  engine.poll();
+  release();
 }
 
 describe('RemoteEngine flow control', { timeout: 30_000 }, () => {
@@ -73,6 +96,44 @@ describe('RemoteEngine flow control', { timeout: 30_000 }, () => {
       expect(stats.packets + stats.decoderDropped).toBe(FRAMES);
     });
   });
+
+  it('drops live frames that would be decoded later than the lag bound, in the worker and before it', async () => {
+    const frames = searchFrames(300);
+    await withEngine(
+      'live',
+      async (engine) => {
+        // Past the bound (500 ms), the second batch is dropped before it reaches the worker, however few
+        // bytes wait; the first one, reached only then, is dropped unread by the worker.
+        await twoBatchesPastTheBound(engine, frames.slice(0, 100), frames.slice(100, 200));
+        // Once the worker caught up, frames are taken again.
+        while (engine.stats().decoderLagMs > 0) await new Promise((r) => setTimeout(r, 10));
+        for (const f of frames.slice(200)) engine.frame(1, 0, f, f.length);
+        engine.end();
+        await engine.whenEnded();
+        expect(engine.stats()).toMatchObject({ packets: 100, messages: 100, decoderDropped: 200 });
+      },
+      undefined,
+      500,
+      // Every backlog counts here, however small (these are 100 searches a batch).
+      0,
+    );
+  });
+
+  it('drops nothing for the lag bound while the backlog is small (a held worker at a low packet rate)', async () => {
+    const frames = searchFrames(200);
+    await withEngine(
+      'live',
+      async (engine) => {
+        await twoBatchesPastTheBound(engine, frames.slice(0, 100), frames.slice(100));
+        engine.end();
+        await engine.whenEnded();
+        // Both batches waited past the bound, but a few KiB were in flight: decoded, not dropped.
+        expect(engine.stats()).toMatchObject({ packets: 200, decoderDropped: 0 });
+      },
+      undefined,
+      500,
+    );
+  });
 });
 
 /** Frames of `n` CA searches, one datagram each. */
@@ -94,6 +155,21 @@ function searchFrames(n: number): Uint8Array[] {
   return frames;
 }
 
+/**
+ * Hands `frames` over while the worker is held, as by a burst it cannot decode in time, for longer than the
+ * stream governor allows (HIGH_LAG_MS) and well within the lag bound that would drop frames; then lets it
+ * decode them to the end.
+ */
+async function decodeAfterHold(engine: RemoteEngine, frames: readonly Uint8Array[]): Promise<void> {
+  const release = engine.holdWorker();
+  for (const f of frames) engine.frame(1, 0, f, f.length);
+  engine.poll();
+  await new Promise((r) => setTimeout(r, 400));
+  release();
+  engine.end();
+  await engine.whenEnded();
+}
+
 describe('RemoteEngine keeps decoding ahead of the record stream', { timeout: 30_000 }, () => {
   it('thins the stream while live decoding is behind, drops no frame, and counts every record', async () => {
     let serialized = 0;
@@ -109,14 +185,7 @@ describe('RemoteEngine keeps decoding ahead of the record stream', { timeout: 30
       'live',
       async (engine) => {
         expect(engine.stats().streamShare).toBe(1);
-        // The worker is held, as by a burst it cannot decode in time: batches wait in its queue.
-        const release = engine.holdWorker();
-        for (const f of frames) engine.frame(1, 0, f, f.length);
-        engine.poll();
-        await new Promise((r) => setTimeout(r, 400));
-        release();
-        engine.end();
-        await engine.whenEnded();
+        await decodeAfterHold(engine, frames);
         const stats = engine.stats();
         expect(stats).toMatchObject({ packets: frames.length, messages: frames.length, decoderDropped: 0 });
         // Batches waited for longer than the governor allows: the streams got less of their rate.
@@ -128,6 +197,48 @@ describe('RemoteEngine keeps decoding ahead of the record stream', { timeout: 30
       },
       hub,
     );
+  });
+});
+
+describe('RemoteEngine stream share with no client', { timeout: 30_000 }, () => {
+  it('stays whole while live decoding is behind and no stream is open', async () => {
+    const frames = searchFrames(2000);
+    await withEngine('live', async (engine) => {
+      await decodeAfterHold(engine, frames);
+      expect(engine.stats()).toMatchObject({ packets: frames.length, decoderDropped: 0, streamShare: 1 });
+    });
+  });
+});
+
+describe('RemoteEngine frame batch buffers', { timeout: 30_000 }, () => {
+  it('packs later batches into the buffers the worker hands back once decoded', async () => {
+    const engine = new RemoteEngine({
+      source: fakeSource('file'),
+      hub: new Hub<WireRecord, SubscriptionFilter>((r) => r),
+      logger: pino({ level: 'silent' }),
+      logLevel: 'silent',
+      decoder: {},
+      // No packet ring: a decoded batch goes back at once (with one, once the ring let go of its frames).
+      packetRing: 0,
+      pullWindowBytes: WINDOW,
+    });
+    try {
+      await engine.ready();
+      const frames = searchFrames(50);
+      for (let batch = 0; batch < 200; batch++) {
+        for (const f of frames) engine.frame(1, batch, f, f.length);
+        engine.poll();
+        // One batch in flight at a time: each comes back before the next is packed.
+        while (engine.stats().decoderLagMs > 0) await new Promise((r) => setTimeout(r, 2));
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      engine.end();
+      await engine.whenEnded();
+      expect(engine.stats()).toMatchObject({ packets: 200 * frames.length, messages: 200 * frames.length });
+      expect(engine.batchBuffersAllocated).toBeLessThan(20);
+    } finally {
+      await engine.close();
+    }
   });
 });
 

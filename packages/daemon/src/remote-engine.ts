@@ -43,6 +43,19 @@ export interface RemoteEngineOptions {
    * dropped (and counted, logged and alerted) instead of queueing without bound. Default 64 MiB.
    */
   maxInFlightBytes?: number;
+  /**
+   * Live capture: while the oldest batch handed to the worker and not yet decoded is older than this (ms),
+   * new batches are dropped the same way, and the worker drops unread a batch that waited longer than this
+   * for it, so decoding never runs more than about this far behind capture, however slowly the worker
+   * goes, and the Live view stays within 2 s of the wire (issue 12). Default {@link DEFAULT_MAX_DECODER_LAG_MS}.
+   */
+  maxDecoderLagMs?: number;
+  /**
+   * Live capture: the lag bound drops frames only while at least this many frame bytes are in flight
+   * (default {@link DEFAULT_MIN_LAG_DROP_BYTES}). A smaller backlog is decoded in moments once the worker
+   * runs again, so a worker held up by a loaded machine at a low packet rate loses nothing.
+   */
+  minLagDropBytes?: number;
   /** Bounds of the ring of streamed records kept for `GET /api/record/:id` (default DEFAULT_RECORD_RING). */
   recordRing?: Partial<RecordRingOptions>;
   /** Bounds of the held records (`--history`; default DEFAULT_HISTORY). */
@@ -104,6 +117,16 @@ export class InFlightBatches {
   }
 }
 
+/**
+ * Default bound of the decoder's backlog in live capture (ms): a frame older than this when the next
+ * batch is ready has not been decoded yet, so new frames are dropped (counted as decoder drops). One
+ * second of backlog, plus the decoding of the last batch and the page's own tick, keeps Live under 2 s.
+ */
+export const DEFAULT_MAX_DECODER_LAG_MS = 1000;
+
+/** Default of {@link RemoteEngineOptions.minLagDropBytes}: 4 MiB, about 0.13 s of traffic at 250 Mbit/s. */
+export const DEFAULT_MIN_LAG_DROP_BYTES = 4 * 1024 * 1024;
+
 /** Distinct input errors kept for the exit message (a corrupt file can repeat one per frame). */
 const MAX_FAILURES = 20;
 /** How long one analysis report answers every `/api/report` request (ms). */
@@ -144,6 +167,8 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   private postedBytes = 0;
   private decodedBytes = 0;
   private readonly maxInFlight: number;
+  private readonly maxLagMs: number;
+  private readonly minLagDropBytes: number;
   /** File and stdin are paused, never dropped (see {@link RemoteEngineOptions.pullWindowBytes}). */
   private readonly pull: boolean;
   private readonly pullWindow: number;
@@ -184,6 +209,8 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     this.log = options.logger;
     this.queryTimeoutMs = options.queryTimeoutMs ?? 5000;
     this.maxInFlight = options.maxInFlightBytes ?? 64 * 1024 * 1024;
+    this.maxLagMs = options.maxDecoderLagMs ?? DEFAULT_MAX_DECODER_LAG_MS;
+    this.minLagDropBytes = options.minLagDropBytes ?? DEFAULT_MIN_LAG_DROP_BYTES;
     this.pull = isPullSource(this.input.description);
     this.pullWindow = options.pullWindowBytes ?? 8 * 1024 * 1024;
     this.onAlert = options.onAlert;
@@ -223,6 +250,8 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       ...(options.history !== undefined ? { history: options.history } : {}),
       ...(options.packetRing !== undefined ? { packetRing: options.packetRing } : {}),
       ...(options.snaplen !== undefined ? { snaplen: options.snaplen } : {}),
+      maxDecoderLagMs: this.maxLagMs,
+      minLagDropBytes: this.minLagDropBytes,
       ...(options.alerts !== undefined ? { alerts: options.alerts } : {}),
       ...(options.nats !== undefined ? { nats: options.nats } : {}),
     });
@@ -238,16 +267,21 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       remove: (id) => this.post({ type: 'unsubscribe', id }),
     });
     this.packer = new FramePacker((buffer, length, frames) => {
-      if (!this.pull && this.postedBytes - this.decodedBytes > this.maxInFlight) {
+      const postedAt = Date.now();
+      const backlog = this.postedBytes - this.decodedBytes + length;
+      // Live capture cannot wait: a backlog too big, or big enough and too old, is cut by dropping what comes
+      // next (the worker still decodes what it has, so the stream resumes with fresh frames within the bound).
+      const stale = backlog > this.minLagDropBytes && this.inFlight.lagMs(postedAt) > this.maxLagMs;
+      if (!this.pull && (this.postedBytes - this.decodedBytes > this.maxInFlight || stale)) {
         this.decoderDropped += frames;
+        this.packer.recycle(buffer);
         return;
       }
       this.postedBytes += length;
-      const postedAt = Date.now();
       this.inFlight.push(this.postedBytes, postedAt);
       // A client that connected since the last timer tick must not miss the records of these frames.
       this.updateDemand();
-      this.post({ type: 'frames', buffer, length, frames, postedAt }, [buffer]);
+      this.post({ type: 'frames', buffer, length, frames, postedAt, backlog }, [buffer]);
     });
     this.batchTimer = setInterval(() => {
       this.updateDemand();
@@ -288,7 +322,11 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       case 'decoded':
         this.decodedBytes = m.batchBytes;
         this.inFlight.decoded(m.batchBytes);
+        this.decoderDropped += m.dropped;
         if (this.roomWaiters.length > 0 && this.hasRoom()) this.releaseRoom();
+        break;
+      case 'free':
+        this.packer.recycle(m.buffer);
         break;
       case 'stats':
         this.readyResolve();
@@ -497,6 +535,11 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       Atomics.store(cell, 0, 1);
       Atomics.notify(cell, 0);
     };
+  }
+
+  /** Frame batch buffers the capture side allocated so far (tests: the worker hands them back for reuse). */
+  get batchBuffersAllocated(): number {
+    return this.packer.buffersAllocated;
   }
 
   /** Worker time the latest publication of views took (ms): what views cost the decoder. */

@@ -33,7 +33,7 @@ export interface StartOptions {
   /** Bounds of the ring of streamed records behind `GET /api/record/:id`. */
   recordRing?: Partial<RecordRingOptions>;
   /** Flow-control bounds of the decoding worker (tests shrink them far below a capture's size). */
-  engine?: Pick<RemoteEngineOptions, 'maxInFlightBytes' | 'pullWindowBytes'>;
+  engine?: Pick<RemoteEngineOptions, 'maxInFlightBytes' | 'maxDecoderLagMs' | 'minLagDropBytes' | 'pullWindowBytes'>;
 }
 
 /** A running daemon. */

@@ -44,4 +44,14 @@ describe('StreamGovernor', () => {
     // From 1/16 back to all of it in 13 intervals of a caught-up worker.
     expect(t / ADJUST_MS - 5).toBe(13);
   });
+
+  it('is whole again once reset (no stream open), and thins again from there', () => {
+    const g = new StreamGovernor();
+    for (let i = 0; i < 4; i++) g.observe(HIGH_LAG_MS * 2, i * ADJUST_MS);
+    expect(g.share).toBe(1 / 16);
+    g.reset();
+    expect(g.share).toBe(1);
+    g.observe(HIGH_LAG_MS * 2, 4 * ADJUST_MS);
+    expect(g.share).toBe(0.5);
+  });
 });

@@ -47,6 +47,16 @@ export class StreamGovernor {
   }
 
   /**
+   * No stream is open: there is nothing to thin, so the share is whole again (`/api/stats` would otherwise
+   * report a sampled stream nobody reads), and a client that subscribes starts at its full rate; a decoder
+   * still behind halves it again within a few adjustments.
+   */
+  reset(): void {
+    this.value = 1;
+    this.worstLag = 0;
+  }
+
+  /**
    * Takes the lag of a batch about to be decoded (`lagMs`: how long it waited since it was posted) at time
    * `nowMs`, and adjusts the share when one is due.
    */

@@ -39,6 +39,12 @@ export type ToWorker =
       packetRing?: number;
       /** Snapshot length of live capture, for the exported interface descriptions. */
       snaplen?: number;
+      /**
+       * Live capture: a batch that waited longer than `maxDecoderLagMs` is dropped unread, when at least
+       * `minLagDropBytes` frame bytes were in flight as it was posted (see RemoteEngineOptions).
+       */
+      maxDecoderLagMs: number;
+      minLagDropBytes: number;
       /** Alert thresholds and severities (default DEFAULT_ALERTS_CONFIG). */
       alerts?: AlertsConfig;
       /** A sensor batches records for NATS; a central replays sensors' batches (see nats/). */
@@ -51,8 +57,9 @@ export type ToWorker =
   /**
    * `frames` frames packed (frame-batch.ts) in the first `length` bytes of the transferred `buffer`, posted
    * at `postedAt` (Date.now()): how long it waited tells the worker whether it keeps up (stream-governor.ts).
+   * `backlog`: frame bytes in flight when it was posted, itself included (the lag bound's minimum).
    */
-  | { type: 'frames'; buffer: ArrayBuffer; length: number; frames: number; postedAt: number }
+  | { type: 'frames'; buffer: ArrayBuffer; length: number; frames: number; postedAt: number; backlog: number }
   | { type: 'describe'; description: SourceDescription }
   | { type: 'poll'; capture: CaptureCounters; hub: { clients: number; dropped: number }; decoderDropped: number }
   | { type: 'end' }
@@ -106,9 +113,15 @@ export type FromWorker =
   /**
    * Sent after every `frames` batch is decoded: `batchBytes` of batches decoded so far. The main thread's
    * credit for flow control: it bounds the bytes in flight, pausing file and stdin sources (or, for live
-   * capture, dropping batches) while the worker is behind.
+   * capture, dropping batches) while the worker is behind. `dropped`: frames of that batch left undecoded
+   * because it waited too long (live capture; counted as decoder drops).
    */
-  | { type: 'decoded'; batchBytes: number }
+  | { type: 'decoded'; batchBytes: number; dropped: number }
+  /**
+   * A frame batch's buffer handed back for a later batch: it is decoded and nothing in the worker points
+   * into it any more (the packet ring let go of its last frame from it).
+   */
+  | { type: 'free'; buffer: ArrayBuffer }
   /** Views computed on the worker's cadence; the main thread answers from the latest ones. */
   | ({ type: 'views' } & PublishedViews)
   | { type: 'reply'; id: number; value: unknown; error?: string }
