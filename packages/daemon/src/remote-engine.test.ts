@@ -106,7 +106,7 @@ describe('RemoteEngine flow control', { timeout: 30_000 }, () => {
         // bytes wait; the first one, reached only then, is dropped unread by the worker.
         await twoBatchesPastTheBound(engine, frames.slice(0, 100), frames.slice(100, 200));
         // Once the worker caught up, frames are taken again.
-        while (engine.stats().decoderLagMs > 0) await new Promise((r) => setTimeout(r, 10));
+        while ((engine.stats().decoderLagMs ?? 0) > 0) await new Promise((r) => setTimeout(r, 10));
         for (const f of frames.slice(200)) engine.frame(1, 0, f, f.length);
         engine.end();
         await engine.whenEnded();
@@ -229,7 +229,7 @@ describe('RemoteEngine frame batch buffers', { timeout: 30_000 }, () => {
         for (const f of frames) engine.frame(1, batch, f, f.length);
         engine.poll();
         // One batch in flight at a time: each comes back before the next is packed.
-        while (engine.stats().decoderLagMs > 0) await new Promise((r) => setTimeout(r, 2));
+        while ((engine.stats().decoderLagMs ?? 0) > 0) await new Promise((r) => setTimeout(r, 2));
         await new Promise((r) => setTimeout(r, 2));
       }
       engine.end();

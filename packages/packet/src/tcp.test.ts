@@ -286,7 +286,9 @@ describe('TCP reassembly', () => {
     const gap = events.find((e) => e.type === 'tcp-gap') as Extract<PacketEvent, { type: 'tcp-gap' }>;
     expect(gap.packet.frame).toBe(2);
     expect(gap.from).toBe('a');
-    const after = events.find((e) => e.type === 'tcp-data' && e.data[0] === d[200]);
+    const after = events.find(
+      (e): e is Extract<PacketEvent, { type: 'tcp-data' }> => e.type === 'tcp-data' && e.data[0] === d[200],
+    );
     expect(after?.packet.frame).toBe(2);
     expect(pipeline.stats).toMatchObject({ tcpGaps: 1 });
     expect(pipeline.stats.tcpStats.bufferedBytes).toBe(0);
