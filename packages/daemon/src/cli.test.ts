@@ -72,6 +72,9 @@ describe('command line', () => {
     expect(parseListen('0.0.0.0:9000')).toEqual({ host: '0.0.0.0', port: 9000 });
     expect(parseListen('[::1]:9000')).toEqual({ host: '::1', port: 9000 });
     expect(parseSize('512K', '--x')).toBe(512 * 1024);
+    expect(parseCommandLine(['-i', 'lo', '--max-lag', '1500'], {})).toMatchObject({ maxDecoderLagMs: 1500 });
+    expect(parseCommandLine(['--demo', '--max-lag', 'none'], {})).toMatchObject({ maxDecoderLagMs: Infinity });
+    expect(parseCommandLine(['-i', 'lo'], {}).maxDecoderLagMs).toBeUndefined();
   });
 
   it('rejects contradictory or malformed options with a usage error', () => {
@@ -90,6 +93,9 @@ describe('command line', () => {
     usage(['-i', 'lo', '--listen', 'nowhere']);
     usage(['-i', 'lo', '--bogus']);
     usage(['--stdin', '-f', 'tcp']);
+    usage(['-r', 'x.pcap', '--max-lag', '1000']);
+    usage(['-i', 'lo', '--max-lag', '50']);
+    usage(['-i', 'lo', '--max-lag', '1s']);
   });
 
   it('builds the default CA filter for other ports and leaves out its own HTTP port', () => {

@@ -13,6 +13,8 @@ export interface DaemonConfig {
   /** User-given BPF filter (overrides the default CA filter). */
   filter?: string;
   snaplen?: number;
+  /** Live capture: the decoder's backlog bound, ms (`--max-lag`; Infinity: none); absent: the engine's default. */
+  maxDecoderLagMs?: number;
   bufferSize?: number;
   file?: string;
   speed: ReplaySpeed;
@@ -65,6 +67,10 @@ Capture:
       --snaplen BYTES     bytes kept per packet (default 262144, libpcap's: whole 64 KiB segments
                           on lo); a longer packet is cut, and the CA messages it carried become
                           a Malformed record (truncated, or a gap in its TCP stream)
+      --max-lag MS|none   live capture: while decoding runs more than MS behind the wire, new
+                          frames are dropped and counted as decoder drops, so the dashboard
+                          stays fresh (default 1000); none: frames queue (up to 64 MiB) and are
+                          decoded late, every message counted if the machine catches up
       --buffer-size SIZE  kernel capture buffer, e.g. 64M (default 32M); raise it if libpcap drops
       --ports S[,R]       CA server and repeater ports (default 5064,5065; EPICS_CA_SERVER_PORT,
                           EPICS_CA_REPEATER_PORT are honoured)
@@ -181,6 +187,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
         demo: { type: 'boolean' },
         filter: { type: 'string', short: 'f' },
         snaplen: { type: 'string' },
+        'max-lag': { type: 'string' },
         'buffer-size': { type: 'string' },
         ports: { type: 'string' },
         speed: { type: 'string' },
@@ -256,6 +263,9 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
               : 'live';
   }
   if (v.speed !== undefined && mode !== 'file') throw new DaemonError('usage', '--speed only applies to -r FILE');
+  if (v['max-lag'] !== undefined && mode !== 'live' && mode !== 'demo') {
+    throw new DaemonError('usage', '--max-lag only applies to live capture (-i, --demo): files and stdin never drop');
+  }
   if (v['exit-on-eof'] === true && mode !== 'stdin' && mode !== 'file') {
     throw new DaemonError('usage', '--exit-on-eof only applies to --stdin and -r FILE');
   }
@@ -273,6 +283,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     ...(v.interface !== undefined ? { iface: v.interface } : {}),
     ...(v.filter !== undefined ? { filter: v.filter } : {}),
     ...(v.snaplen !== undefined ? { snaplen: parseSize(v.snaplen, '--snaplen') } : {}),
+    ...(v['max-lag'] !== undefined ? { maxDecoderLagMs: parseMaxLag(v['max-lag']) } : {}),
     ...(v['buffer-size'] !== undefined ? { bufferSize: parseSize(v['buffer-size'], '--buffer-size') } : {}),
     ...(v.read !== undefined ? { file: v.read } : {}),
     speed: v.speed !== undefined ? parseSpeed(v.speed) : 1,
@@ -294,6 +305,22 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     noDashboard: v['no-dashboard'] === true,
   };
 }
+
+/** `--max-lag`: milliseconds (at least 100, below which a busy worker's own pauses would drop), or `none`. */
+function parseMaxLag(text: string): number {
+  if (text === 'none') return Infinity;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < MIN_MAX_LAG_MS) {
+    throw new DaemonError(
+      'usage',
+      `bad --max-lag ${JSON.stringify(text)}: use milliseconds (${MIN_MAX_LAG_MS} or more) or none`,
+    );
+  }
+  return n;
+}
+
+/** Smallest `--max-lag`: a garbage collection or a scheduling pause alone can hold decoding up this long. */
+const MIN_MAX_LAG_MS = 100;
 
 /** A positive number given to `option`. */
 function parseRate(text: string, option: string): number {

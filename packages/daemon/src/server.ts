@@ -135,6 +135,7 @@ export async function startDaemon(
     ...(config.history !== undefined ? { history: config.history } : {}),
     ...(config.packetRing !== undefined ? { packetRing: config.packetRing } : {}),
     ...(config.snaplen !== undefined ? { snaplen: config.snaplen } : config.mode === 'live' ? { snaplen: 262144 } : {}),
+    ...(config.maxDecoderLagMs !== undefined ? { maxDecoderLagMs: config.maxDecoderLagMs } : {}),
     ...options.engine,
     ...nats.engine,
   });
