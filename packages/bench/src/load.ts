@@ -8,6 +8,7 @@
  *
  *   node dist/load.js [--quick] [--mbps 25,50,...] [--multipliers 1,5,20] [--seconds 12] [--size-mb 40]
  *                     [--clients none,page] [--capture FILE] [--profile] [--profile-dir DIR]
+ *                     [--daemon-arg=ARG ...]   (e.g. --daemon-arg=--max-lag --daemon-arg=none)
  *
  * The capture's CA ports are rewritten (tcprewrite) to ports free at the time, and the daemon captures only
  * those (`-f "port A or port B"`): other engineers' CA traffic on `lo` stays out of the counts, and the
@@ -92,6 +93,8 @@ interface Options {
   sizeMb: number;
   clients: ('none' | 'page')[];
   capture?: string;
+  /** More arguments for `ca-sharkd` (`--daemon-arg`, repeatable), after the bench's own. */
+  daemonArgs: string[];
   profile: boolean;
   /** Where the profiles are also written as `.cpuprofile` files (Chrome DevTools opens them). */
   profileDir?: string;
@@ -109,6 +112,7 @@ function options(): Options {
       capture: { type: 'string' },
       profile: { type: 'boolean', default: false },
       'profile-dir': { type: 'string' },
+      'daemon-arg': { type: 'string', multiple: true },
     },
   });
   const quick = values.quick === true;
@@ -128,6 +132,7 @@ function options(): Options {
     sizeMb,
     clients: clients as Options['clients'],
     capture: values.capture,
+    daemonArgs: values['daemon-arg'] ?? [],
     profile: values.profile === true || values['profile-dir'] !== undefined,
     ...(values['profile-dir'] !== undefined
       ? { profileDir: resolve(process.env.INIT_CWD ?? process.cwd(), values['profile-dir']) }
@@ -168,6 +173,7 @@ interface Prepared {
   repeaterPort: number;
   replay: ReplayFile;
   frames: number;
+  daemonArgs: string[];
 }
 
 async function prepare(opts: Options, workDir: string): Promise<Prepared> {
@@ -215,6 +221,7 @@ async function prepare(opts: Options, workDir: string): Promise<Prepared> {
     serverPort,
     repeaterPort,
     frames: census.frames,
+    daemonArgs: opts.daemonArgs,
     replay: { frameBytes: census.frameBytes, durationS: census.lastS - census.firstS, messages },
   };
 }
@@ -245,6 +252,7 @@ async function startDaemon(prepared: Prepared, inspect: boolean): Promise<Daemon
       `${serverPort},${repeaterPort}`,
       '--filter',
       `port ${serverPort} or port ${repeaterPort}`,
+      ...prepared.daemonArgs,
     ],
     { detached: true, stdio: ['ignore', 'ignore', 'pipe'] },
   );
@@ -603,7 +611,8 @@ async function main(): Promise<number> {
         `capture: ${prepared.capture.label} ${prepared.capture.file}: ${(prepared.replay.frameBytes / 1048576).toFixed(1)} MB ` +
         `in ${thousands(prepared.frames)} frames, ${thousands(prepared.replay.messages)} CA messages over ` +
         `${prepared.replay.durationS.toFixed(1)} s; replayed on ports ${prepared.serverPort}/${prepared.repeaterPort} ` +
-        `(daemon filter "port ${prepared.serverPort} or port ${prepared.repeaterPort}": other traffic on lo stays out)\n`,
+        `(daemon filter "port ${prepared.serverPort} or port ${prepared.repeaterPort}": other traffic on lo stays out)` +
+        `${prepared.daemonArgs.length > 0 ? `; ca-sharkd also given: ${prepared.daemonArgs.join(' ')}` : ''}\n`,
     );
     const results: StepResult[] = [];
     for (const mode of clients) {
