@@ -34,16 +34,10 @@ export class StreamGovernor {
   private lastLook = -Infinity;
   /** The largest lag seen since the last adjustment (ms). */
   private worstLag = 0;
-  private latestLag = 0;
 
   /** Share of their rates (0..1] the streams get now. */
   get share(): number {
     return this.value;
-  }
-
-  /** The lag of the latest batch decoded (ms). */
-  get lagMs(): number {
-    return this.latestLag;
   }
 
   /**
@@ -62,7 +56,6 @@ export class StreamGovernor {
    */
   observe(lagMs: number, nowMs: number): void {
     const lag = Math.max(0, lagMs);
-    this.latestLag = lag;
     if (lag > this.worstLag) this.worstLag = lag;
     if (nowMs - this.lastLook < ADJUST_MS) return;
     this.lastLook = nowMs;

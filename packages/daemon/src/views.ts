@@ -161,9 +161,9 @@ export type LatencySummary = LatencyPercentiles;
  * whose channels its searches found; a circuit whose channels no captured search found is a row of its own.
  */
 export interface ClientView {
-  /** Row key: "udp ip:port" of the search socket, or "tcp ip:port" of a circuit not linked to one. */
   /** A central's sensors that saw the process's circuits, comma-separated (absent elsewhere). */
   sensor?: string;
+  /** Row key: "udp ip:port" of the search socket, or "tcp ip:port" of a circuit not linked to one. */
   process: string;
   /** Client IPv4 address. */
   host: string;
