@@ -55,6 +55,11 @@ const UDP_OFF_SUM = 6;
 
 const EMPTY = new Uint8Array(0);
 
+/** The big-endian (network order) unsigned 32-bit field at `at`: addresses, sequence and ACK numbers. */
+function beU32(buf: Uint8Array, at: number): number {
+  return ((buf[at] << 24) | (buf[at + 1] << 16) | (buf[at + 2] << 8) | buf[at + 3]) >>> 0;
+}
+
 /** Interfaces remembered for "reported once": a file with more is hostile, and stays bounded. */
 const MAX_REPORTED_LINKS = 4096;
 
@@ -322,18 +327,8 @@ export class PacketPipeline {
       }
     }
     const frag = (buf[ip + IP_OFF_FRAG] << 8) | buf[ip + IP_OFF_FRAG + 1];
-    const src =
-      ((buf[ip + IP_OFF_SRC] << 24) |
-        (buf[ip + IP_OFF_SRC + 1] << 16) |
-        (buf[ip + IP_OFF_SRC + 2] << 8) |
-        buf[ip + IP_OFF_SRC + 3]) >>>
-      0;
-    const dst =
-      ((buf[ip + IP_OFF_DST] << 24) |
-        (buf[ip + IP_OFF_DST + 1] << 16) |
-        (buf[ip + IP_OFF_DST + 2] << 8) |
-        buf[ip + IP_OFF_DST + 3]) >>>
-      0;
+    const src = beU32(buf, ip + IP_OFF_SRC);
+    const dst = beU32(buf, ip + IP_OFF_DST);
     const proto = buf[ip + IP_OFF_PROTO];
     if ((frag & (IP_FLAG_MF | IP_FRAG_OFFSET_MASK)) !== 0) {
       this.counters.fragments++;
@@ -394,20 +389,12 @@ export class PacketPipeline {
       (buf[l4 + TCP_OFF_SPORT] << 8) | buf[l4 + TCP_OFF_SPORT + 1],
       dst,
       (buf[l4 + TCP_OFF_DPORT] << 8) | buf[l4 + TCP_OFF_DPORT + 1],
-      ((buf[l4 + TCP_OFF_SEQ] << 24) |
-        (buf[l4 + TCP_OFF_SEQ + 1] << 16) |
-        (buf[l4 + TCP_OFF_SEQ + 2] << 8) |
-        buf[l4 + TCP_OFF_SEQ + 3]) >>>
-        0,
+      beU32(buf, l4 + TCP_OFF_SEQ),
       buf[l4 + TCP_OFF_FLAGS],
       // A view made by the constructor: subarray() looks up the species constructor, at twice the cost.
       new Uint8Array(buf.buffer, buf.byteOffset + l4 + off, end - l4 - off),
       missing,
-      ((buf[l4 + TCP_OFF_ACK] << 24) |
-        (buf[l4 + TCP_OFF_ACK + 1] << 16) |
-        (buf[l4 + TCP_OFF_ACK + 2] << 8) |
-        buf[l4 + TCP_OFF_ACK + 3]) >>>
-        0,
+      beU32(buf, l4 + TCP_OFF_ACK),
     );
   }
 
