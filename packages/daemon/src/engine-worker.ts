@@ -18,7 +18,7 @@ import { parentPort } from 'node:worker_threads';
 import { type CaRecord, DEFAULT_REPEATER_PORT, DEFAULT_SERVER_PORT } from '@ca-shark/decoder';
 import { type ValueFormat, summarizeFields } from '@ca-shark/analysis/summary';
 import type { AlertNotice } from './alerts/alerts.js';
-import { Engine, type WireRecord, fullRecordJSON, toWire } from './engine.js';
+import { Engine, type SensedRecord, type WireRecord, fullRecordJSON, toWire } from './engine.js';
 import { unpackFrames } from './frame-batch.js';
 import { NatsWorkerSide } from './nats/worker-side.js';
 import { createLogger } from './logger.js';
@@ -148,7 +148,7 @@ function flush(): void {
     const id = batchIds[picked[i]];
     ring.streamed(id, record);
     // A central's record carries the sensor it came from (NatsWorkerSide's decorate).
-    const sensor = (record as CaRecord & { sensor?: string }).sensor;
+    const sensor = (record as SensedRecord).sensor;
     items[i] = toWire(record, id, batchDisplays[picked[i]], sensor, batchSummaries[picked[i]]);
   }
   batch = [];

@@ -66,6 +66,9 @@ import type {
  */
 export type WireRecord = string;
 
+/** A record as a central replays it: with the sensor that captured it (set by nats/worker-side.ts's decorate). */
+export type SensedRecord = CaRecord & { sensor?: string };
+
 /**
  * The {@link WireRecord} of a decoded record: the compact form a live row shows (endpoints, command, PV,
  * one-line summary, latency, status), under the daemon-wide sequence number `id`. The full record is
@@ -459,7 +462,7 @@ export class Engine implements DaemonModel, SourceSink {
       // Whichever of these fields the failed command has.
       const fields: CommandFields = cmd;
       const status = fields.status;
-      const sensor = (record as CaRecord & { sensor?: string }).sensor;
+      const sensor = (record as SensedRecord).sensor;
       this.errors.add({
         ...(sensor !== undefined ? { sensor } : {}),
         time: record.timestamp,

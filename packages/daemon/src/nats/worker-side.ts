@@ -4,7 +4,7 @@
  * engine-worker.ts calls these few methods; everything else about NATS lives on the main thread.
  */
 import type { CaRecord } from '@ca-shark/decoder';
-import type { Engine, EngineOptions } from '../engine.js';
+import type { Engine, EngineOptions, SensedRecord } from '../engine.js';
 import type { FromWorker } from '../worker-protocol.js';
 import type { Logger } from 'pino';
 import type { SensorPorts } from './codec.js';
@@ -41,7 +41,7 @@ export class NatsWorkerSide {
         const hints = this.replayer?.hints;
         if (hints === undefined) return;
         // Filters (`sensor:`) and the full record read it.
-        (record as CaRecord & { sensor?: string }).sensor = hints.sensor;
+        (record as SensedRecord).sensor = hints.sensor;
         if (record.pv === null && hints.pv !== null) record.pv = hints.pv;
         if (record.latency === undefined && hints.latency !== undefined && record.role === 'response')
           record.latency = hints.latency;
