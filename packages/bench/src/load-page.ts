@@ -7,7 +7,7 @@ import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import WebSocket from 'ws';
 import { countWsFrame, emptyWsCounts, PAGE_SAMPLE_MS } from './load-plan.js';
-import type { LongTask, PageSample, WsCounts } from './load-plan.js';
+import type { LongTask, PageSample, ViewSwitch, WsCounts } from './load-plan.js';
 
 /** Debian's Chromium; never a downloaded browser. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -111,6 +111,60 @@ export async function readProbe(
   const timeout = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), timeoutMs).unref());
   const got = await Promise.race([read.catch(() => undefined), timeout]);
   return got === undefined ? { samples: [], longTasks: [], answered: false } : { ...got, answered: true };
+}
+
+/** The page's views in tab order (the dashboard's `VIEWS`), each with the element that says it is shown. */
+const VIEW_ROOTS: Readonly<Record<string, string>> = {
+  channels: '[data-testid=channels-view]',
+  servers: '[data-testid=servers-view]',
+  clients: '[data-testid=clients-view]',
+  searches: '[data-testid=searches-view]',
+  latency: '[data-testid=latency-view]',
+  talkers: '[data-testid=talkers-view]',
+  circuits: '[data-testid=circuits-view]',
+  errors: '[data-testid=errors-view]',
+  live: '[data-testid=live-scroller]',
+};
+
+/** Longest a switch may take before the tour gives up on it (a frozen page). */
+const SWITCH_TIMEOUT_MS = 10_000;
+
+/**
+ * The in-page code of one switch (a string: this package is not compiled against the DOM): clicks the view's
+ * tab, then resolves with the milliseconds until a frame was painted with `root` in the DOM; NaN without
+ * the tab.
+ */
+function switchScript(view: string, root: string): string {
+  return `(async () => {
+    const t0 = performance.now();
+    const tab = document.querySelector(${JSON.stringify(`nav a[data-view=${view}]`)});
+    if (tab === null) return NaN;
+    tab.click();
+    await new Promise((done) => {
+      const painted = () => {
+        if (document.querySelector(${JSON.stringify(root)}) !== null || performance.now() - t0 > ${SWITCH_TIMEOUT_MS})
+          requestAnimationFrame(() => setTimeout(done, 0));
+        else requestAnimationFrame(painted);
+      };
+      painted();
+    });
+    return performance.now() - t0;
+  })()`;
+}
+
+/**
+ * Clicks through every view of the page and back to Live, `pauseMs` apart, and measures each switch as the
+ * issue states it: from the click to the first frame painted with the new view in the DOM. A switch that
+ * does not finish within {@link SWITCH_TIMEOUT_MS} counts as that long.
+ */
+export async function tourViews(page: Page, pauseMs: number): Promise<ViewSwitch[]> {
+  const switches: ViewSwitch[] = [];
+  for (const [view, root] of Object.entries(VIEW_ROOTS)) {
+    await page.waitForTimeout(pauseMs);
+    const ms = await page.evaluate<number>(switchScript(view, root)).catch(() => NaN);
+    switches.push({ view, ms });
+  }
+  return switches;
 }
 
 /** A WebSocket client subscribed to everything, counting what it reads. */

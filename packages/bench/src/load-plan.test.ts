@@ -17,6 +17,7 @@ import {
   procStatTicks,
   threadCores,
   renderLoadTable,
+  slowestSwitch,
   statsCounters,
   statsDelta,
   ZERO_COUNTERS,
@@ -288,10 +289,10 @@ describe('the load table', () => {
       '0.3',
       '1.20',
     ]);
-    expect(cells[15]).toBe('3 (8)');
+    expect(cells[16]).toBe('3 (8)');
     expect(cells.at(-1)).toBe('9 passes');
     // Thread, machine and decoder figures stay empty for a step that did not measure them.
-    expect(cells.slice(16, 19)).toEqual(['', '', '']);
+    expect(cells.slice(17, 20)).toEqual(['', '', '']);
   });
 
   it('shows the daemon threads, the machine and the decoder’s own lag and stream share', () => {
@@ -301,8 +302,8 @@ describe('the load table', () => {
         decoder: { lagMaxMs: 1234, shareMin: 0.0625 },
       }),
     );
-    expect(cells.slice(16, 19)).toEqual(['0.31 / 0.72', '1.96 / 0.42 / 0.25', '1,234 (0.063)']);
-    expect(loadCells(result({ decoder: { lagMaxMs: 12, shareMin: NaN } }))[18]).toBe('12');
+    expect(cells.slice(17, 20)).toEqual(['0.31 / 0.72', '1.96 / 0.42 / 0.25', '1,234 (0.063)']);
+    expect(loadCells(result({ decoder: { lagMaxMs: 12, shareMin: NaN } }))[19]).toBe('12');
   });
 
   it('flags more messages than offered (traffic from elsewhere), and shows the clients’ figures', () => {
@@ -321,11 +322,22 @@ describe('the load table', () => {
           samples: 10,
           samplingSamples: 5,
         },
+        switches: [
+          { view: 'channels', ms: 120.4 },
+          { view: 'errors', ms: 310.6 },
+          { view: 'live', ms: 80 },
+        ],
         health: { polls: 120, p99Ms: 3.4, maxMs: 8, failed: 2 },
       }),
     );
     expect(cells[5]).toContain('(more than offered: other traffic?)');
-    expect(cells.slice(11, 15)).toEqual(['500,000 (50.0 %), 1,000,000/500,000', '3 (180)', '2.3 / 0.5', '95']);
+    expect(cells.slice(11, 16)).toEqual([
+      '500,000 (50.0 %), 1,000,000/500,000',
+      '3 (180)',
+      'Errors 311',
+      '2.3 / 0.5',
+      '95',
+    ]);
     expect(cells.at(-1)).toBe('9 passes; page sampling 50.0 %; page says lag ≤ 2.1 s; 2 health polls unanswered');
   });
 
@@ -340,6 +352,19 @@ describe('the load table', () => {
     expect(lines[0]).toMatch(/^\| step +\| clients +\| offered Mbit\/s/);
     expect(lines[1]).toMatch(/^\|-+\|/);
     expect(new Set(lines.map((l) => l.length)).size).toBe(1);
+  });
+});
+
+describe('slowestSwitch', () => {
+  it('picks the slowest tab switch, a failed one before any other, and nothing from an empty tour', () => {
+    const channels = { view: 'channels', ms: 120 };
+    const servers = { view: 'servers', ms: 290 };
+    const failed = { view: 'clients', ms: NaN };
+    expect(slowestSwitch([channels, servers, { view: 'live', ms: 40 }])).toBe(servers);
+    expect(slowestSwitch([channels, failed, servers])).toBe(failed);
+    expect(slowestSwitch([])).toBeUndefined();
+    expect(loadCells(result({ switches: [channels, failed] }))[13]).toBe('Clients failed');
+    expect(loadCells(result({}))[13]).toBe('');
   });
 });
 

@@ -255,6 +255,22 @@ export type LongTask = [startMs: number, durationMs: number];
 /** How often the page samples itself (a 100 ms timer, as the issue measured lateness with). */
 export const PAGE_SAMPLE_MS = 100;
 
+/** One tab switch of the page: the view switched to and the time from the click to its first painted frame (NaN: it failed). */
+export interface ViewSwitch {
+  view: string;
+  ms: number;
+}
+
+/** The slowest of `switches` (a failed switch counts as slowest), or undefined when there were none. */
+export function slowestSwitch(switches: readonly ViewSwitch[]): ViewSwitch | undefined {
+  let slowest: ViewSwitch | undefined;
+  for (const s of switches) {
+    if (slowest !== undefined && Number.isNaN(slowest.ms)) break;
+    if (slowest === undefined || !(s.ms <= slowest.ms)) slowest = s;
+  }
+  return slowest;
+}
+
 /** Page figures of one step. */
 export interface PageFigures {
   longTasks: number;
@@ -368,6 +384,8 @@ export interface StepResult {
   health: HealthFigures;
   ws?: WsCounts;
   page?: PageFigures;
+  /** The page's tab switches during the replay (a tour of every view and back to Live). */
+  switches?: ViewSwitch[];
   /** Why a part of the step failed (daemon exit, page crash), or ''. */
   note: string;
 }
@@ -387,6 +405,7 @@ export const LOAD_HEADERS = [
   'daemon cores',
   'WS records (matched/sent)',
   'long tasks (max ms)',
+  'slowest tab switch ms',
   'Live lag max/end s',
   'timer late max ms',
   '/api/health p99 (max) ms',
@@ -398,6 +417,14 @@ export const LOAD_HEADERS = [
 
 function percent(part: number, whole: number): string {
   return whole > 0 && Number.isFinite(part) ? `${((100 * part) / whole).toFixed(1)} %` : '-';
+}
+
+/** "Channels 123" for the slowest switch of a tour, "failed" when it never painted; '' without a tour. */
+function switchCell(switches: readonly ViewSwitch[] | undefined): string {
+  const slowest = switches === undefined ? undefined : slowestSwitch(switches);
+  if (slowest === undefined) return '';
+  const label = slowest.view.charAt(0).toUpperCase() + slowest.view.slice(1);
+  return Number.isNaN(slowest.ms) ? `${label} failed` : `${label} ${thousands(slowest.ms)}`;
 }
 
 /** The cells of one step's row. */
@@ -438,6 +465,7 @@ export function loadCells(r: StepResult): string[] {
     fixed(r.daemonCores, 2),
     wsCell,
     p === undefined ? '' : `${p.longTasks} (${thousands(p.longestTaskMs)})`,
+    switchCell(r.switches),
     p === undefined ? '' : `${fixed(p.lagMaxS, 1)} / ${fixed(p.lagEndS, 1)}`,
     p === undefined ? '' : thousands(p.timerLateMaxMs),
     `${fixed(r.health.p99Ms, 0)} (${fixed(r.health.maxMs, 0)})`,
