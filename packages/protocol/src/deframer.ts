@@ -215,6 +215,25 @@ class DeframedFrame implements CaFrame {
 }
 
 /**
+ * Keeps the 32-bit header fields of frames small integers when they fit (below 2^31, as ids and ECA
+ * statuses are), instead of a boxed double each. V8 gives an object field one representation for all
+ * objects of a shape: the first value of 2^31 or more (a beacon's or search reply's IPv4 address, a
+ * garbage size) turned `parameter1`/`parameter2` into double fields, after which every frame allocated
+ * a heap number per field, and so did every command that copied one (`sid`, `ioid`, `status`): 4 heap
+ * numbers and 64 bytes per message. A field that has held a non-number once is "tagged" for good,
+ * which stores small integers unboxed and allocates only for the large values. Run once at load, on a
+ * frame nobody sees.
+ */
+function keepHeaderFieldsTagged(): void {
+  const frame = new DeframedFrame(NO_HEADER, 0, HEADER_SIZE, 0, 0, HEADER_SIZE) as unknown as Record<string, unknown>;
+  for (const field of TAGGED_FIELDS) frame[field] = null;
+}
+/** The frame fields read as u32 from a header (see {@link keepHeaderFieldsTagged}). */
+const TAGGED_FIELDS = ['payloadSize', 'dataCount', 'parameter1', 'parameter2'] as const satisfies (keyof CaFrame)[];
+const NO_HEADER = new Uint8Array(HEADER_SIZE);
+keepHeaderFieldsTagged();
+
+/**
  * @internal The bytes holding a frame's payload, read in place from {@link payloadOffset} for
  * {@link payloadLength} bytes: for a deframed frame the pushed bytes it came from (no view made), for
  * any other frame its `payload`.
