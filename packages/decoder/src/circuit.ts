@@ -44,7 +44,8 @@ class Direction {
     private readonly side: Side,
     maxPayloadSize: number,
   ) {
-    this.deframer = new Deframer({ maxPayloadSize });
+    // Nothing here keeps a frame past the callback (held frames are copied): one frame object serves all.
+    this.deframer = new Deframer({ maxPayloadSize, reuseFrames: true });
   }
 
   /**

@@ -47,6 +47,14 @@ export interface DeframerOptions {
    * resynchronising instead of trusting the first bytes as a header. Same as calling `gap()` first.
    */
   midStream?: boolean;
+  /**
+   * Hand the whole frames of a push to `onFrame` in one frame object, its fields set anew for each
+   * message, instead of a new object per message (truncated frames and frames with anomalies are still
+   * new ones). Only for a consumer that keeps nothing of a frame after the callback returns, as the
+   * decoder does: it spares an allocation per message (120 of the ~880 bytes the decoder allocates per
+   * message). Default false.
+   */
+  reuseFrames?: boolean;
 }
 
 /** Bytes after a known-size gap during which only on-phase resync candidates are accepted. */
@@ -173,6 +181,31 @@ class DeframedFrame implements CaFrame {
     this.#payloadLength = payloadEnd - o - headerSize;
   }
 
+  /** Makes `frame` the frame of another message, as the constructor would (see `reuseFrames`). */
+  static refill(
+    frame: DeframedFrame,
+    buf: Uint8Array,
+    o: number,
+    headerSize: number,
+    payloadSize: number,
+    dataCount: number,
+    payloadEnd: number,
+  ): DeframedFrame {
+    frame.command = u16(buf, o + HeaderOffset.COMMAND);
+    frame.payloadSize = payloadSize;
+    frame.dataType = u16(buf, o + HeaderOffset.DATA_TYPE);
+    frame.dataCount = dataCount;
+    frame.parameter1 = u32(buf, o + HeaderOffset.PARAMETER1);
+    frame.parameter2 = u32(buf, o + HeaderOffset.PARAMETER2);
+    frame.headerSize = headerSize;
+    frame.#src = buf;
+    frame.#at = o;
+    frame.#payloadLength = payloadEnd - o - headerSize;
+    frame.#bytes = null;
+    frame.#payload = null;
+    return frame;
+  }
+
   /** The payload (`payloadSize` bytes unless cut), valid during the callback only. */
   get payload(): Uint8Array {
     if (this.#payload === null) {
@@ -297,6 +330,9 @@ export class Deframer {
    */
   private gapEnd = -1;
   private frames = 0;
+  /** The frame handed out again and again with `reuseFrames`, once made. */
+  private reused: DeframedFrame | null = null;
+  private readonly reuseFrames: boolean;
 
   /**
    * Which way this stream flows, set by the decoder once a circuit's client and server are known for certain:
@@ -309,6 +345,7 @@ export class Deframer {
     this.maxPayloadSize = options.maxPayloadSize ?? DEFAULT_MAX_PAYLOAD_SIZE;
     this.direction = options.direction;
     this.oversizePrefix = Math.min(options.oversizePrefix ?? DEFAULT_OVERSIZE_PREFIX, this.maxPayloadSize);
+    this.reuseFrames = options.reuseFrames === true;
     if (options.midStream) this.gap();
   }
 
@@ -755,8 +792,19 @@ export class Deframer {
         this.saveTail(buf, o, end, base + o);
         return;
       }
-      const frame = makeFrame(buf, o, hs, ps, dc, o + total);
-      if (ext && u16(buf, o + HeaderOffset.DATA_COUNT) !== 0) addAnomaly(frame, ANOMALY_DC16);
+      let frame: CaFrame;
+      if (ext && u16(buf, o + HeaderOffset.DATA_COUNT) !== 0) {
+        frame = makeFrame(buf, o, hs, ps, dc, o + total);
+        addAnomaly(frame, ANOMALY_DC16);
+      } else if (this.reuseFrames) {
+        const reused = this.reused;
+        frame =
+          reused === null
+            ? (this.reused = new DeframedFrame(buf, o, hs, ps, dc, o + total))
+            : DeframedFrame.refill(reused, buf, o, hs, ps, dc, o + total);
+      } else {
+        frame = makeFrame(buf, o, hs, ps, dc, o + total);
+      }
       this.frames++;
       onFrame(frame);
       o += total;
