@@ -155,9 +155,10 @@ interface DeframedFrame extends Omit<CaFrame, 'bytes' | 'payload'> {}
 class DeframedFrame implements CaFrame {
   // Private names: no own properties besides CaFrame's, so frames compare and spread as plain ones did.
   /** The pushed bytes (or remainder buffer) holding the message, and where in them it starts. */
-  #src: Uint8Array;
-  #at: number;
-  #payloadLength: number;
+  // Set by refill(), which the constructor calls.
+  #src!: Uint8Array;
+  #at!: number;
+  #payloadLength!: number;
   #bytes: Uint8Array | null = null;
   #payload: Uint8Array | null = null;
 
@@ -169,19 +170,10 @@ class DeframedFrame implements CaFrame {
     dataCount: number,
     payloadEnd: number,
   ) {
-    this.command = u16(buf, o + HeaderOffset.COMMAND);
-    this.payloadSize = payloadSize;
-    this.dataType = u16(buf, o + HeaderOffset.DATA_TYPE);
-    this.dataCount = dataCount;
-    this.parameter1 = u32(buf, o + HeaderOffset.PARAMETER1);
-    this.parameter2 = u32(buf, o + HeaderOffset.PARAMETER2);
-    this.headerSize = headerSize;
-    this.#src = buf;
-    this.#at = o;
-    this.#payloadLength = payloadEnd - o - headerSize;
+    DeframedFrame.refill(this, buf, o, headerSize, payloadSize, dataCount, payloadEnd);
   }
 
-  /** Makes `frame` the frame of another message, as the constructor would (see `reuseFrames`). */
+  /** Sets the fields of `frame` for the message at `buf[o]`: for a new frame, and again with `reuseFrames`. */
   static refill(
     frame: DeframedFrame,
     buf: Uint8Array,
