@@ -42,6 +42,9 @@ describe('JIT warm-up capture', () => {
       records.filter((r) => 'extended' in r.command).map((r) => Object.keys(r.command).join()),
     );
     expect(extendedShapes.size).toBeGreaterThanOrEqual(5);
+    // And cut by the snapshot length (`truncated`).
+    const cutShapes = new Set(records.filter((r) => r.truncated).map((r) => Object.keys(r.command).join()));
+    expect(cutShapes.size).toBeGreaterThanOrEqual(5);
   });
 
   it('decodes the capture twice with decoders of its own', async () => {

@@ -245,6 +245,25 @@ export function warmUpCapture(): Uint8Array {
     ]),
   );
 
+  // The same for `truncated`: messages cut by the snapshot length (live loopback captures cut their 64 KiB
+  // segments), each in a segment of its own whose cut the deframer bridges.
+  const CUT = 24;
+  for (const type of [DbrType.DOUBLE, DbrType.TIME_DOUBLE, DbrType.CTRL_DOUBLE, DbrType.TIME_ENUM]) {
+    const read = ioid++;
+    tcp.send(tick(), true, build.readNotifyRequest({ data_type: type, data_count: 8, sid: wave.sid, ioid: read }));
+    tcp.send(tick(), false, build.readNotifyResponse({ ...dataOf(type, 8), ioid: read }), CUT);
+  }
+  for (const type of [DbrType.DOUBLE, DbrType.TIME_DOUBLE])
+    tcp.send(
+      tick(),
+      false,
+      build.eventAddResponse({ ...dataOf(type, 8), subscriptionid: subs[subs.length - 1].id }),
+      CUT,
+    );
+  const cutWrite = { data_type: DbrType.DOUBLE, data: [1, 2, 3, 4], sid: wave.sid };
+  tcp.send(tick(), true, build.writeRequest({ ...cutWrite, ioid: ioid++ }), CUT);
+  tcp.send(tick(), true, build.writeNotifyRequest({ ...cutWrite, ioid: ioid++ }), CUT);
+
   // Writes (with and without a reply, one failed), flow control, echo, an error, a clear.
   const dbl = channels[0];
   tcp.send(tick(), true, build.writeRequest({ data_type: DbrType.DOUBLE, data: [1.5], sid: dbl.sid, ioid: ioid++ }));
