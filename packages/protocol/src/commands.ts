@@ -542,19 +542,13 @@ function decodeOther(frame: CaFrame, role: Role, options: DecodeCommandOptions |
       break;
     default:
       cmd = decodeRare(frame, role);
-
   }
   return cmd;
 }
 
-
 /** Every command but those of {@link decodeFrequent} and {@link decodeOther}. */
 function decodeRare(frame: CaFrame, role: Role): DecodedCommand {
-  const id = frame.command;
-  const dt = frame.dataType;
-  const dc = frame.dataCount;
-  const p1 = frame.parameter1;
-  const p2 = frame.parameter2;
+  const { command: id, parameter1: p1, parameter2: p2 } = frame;
   const req = role === 'request';
   let cmd: DecodedCommand;
   switch (id) {
@@ -632,8 +626,8 @@ function decodeRare(frame: CaFrame, role: Role): DecodedCommand {
         id,
         command_name: commandName(id) ?? String(id),
         payload_size: frame.payloadSize,
-        data_type: dt,
-        data_count: dc,
+        data_type: frame.dataType,
+        data_count: frame.dataCount,
         parameter1: p1,
         parameter2: p2,
       };
