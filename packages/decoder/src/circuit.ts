@@ -44,7 +44,8 @@ class Direction {
     private readonly side: Side,
     maxPayloadSize: number,
   ) {
-    this.deframer = new Deframer({ maxPayloadSize });
+    // Nothing here keeps a frame past the callback (held frames are copied): one frame object serves all.
+    this.deframer = new Deframer({ maxPayloadSize, reuseFrames: true });
   }
 
   /**
@@ -80,6 +81,9 @@ export interface TcpCircuit {
  * bookkeeping, delegated to the {@link ChannelBook} (and the {@link SearchBook} for name-server searches).
  */
 export class CircuitHandler {
+  /** See {@link lending}. */
+  private lent: DecodeCommandOptions | null = null;
+
   constructor(
     private readonly st: ConversationState,
     private readonly opts: ResolvedOptions,
@@ -282,11 +286,12 @@ export class CircuitHandler {
     const skipValues =
       values === false ||
       (values === 'writes' && !(isReq && (frame.command === Command.WRITE || frame.command === Command.WRITE_NOTIFY)));
+    const memory = this.opts.arrayMemory;
     const command = skipValues
       ? decodeCommand(frame, role, emptyEventIsUpdate ? SKIP_DATA_EMPTY_UPDATE : SKIP_DATA)
       : enumStrings || emptyEventIsUpdate
-        ? decodeCommand(frame, role, { enumStrings: enumStrings ?? undefined, emptyEventIsUpdate })
-        : decodeCommand(frame, role);
+        ? decodeCommand(frame, role, { enumStrings: enumStrings ?? undefined, emptyEventIsUpdate, arrayMemory: memory })
+        : decodeCommand(frame, role, memory === undefined ? undefined : this.lending(memory));
     if (!isReq && channel && (frame.dataType === DbrType.GR_ENUM || frame.dataType === DbrType.CTRL_ENUM)) {
       const meta = 'metadata' in command ? command.metadata : undefined;
       if (meta?.enumStrings) channel.enumStrings = meta.enumStrings;
@@ -295,6 +300,13 @@ export class CircuitHandler {
     record.server = c.server ?? undefined;
     record.client = c.client ?? undefined;
     this.records.send(record, command, frame);
+  }
+
+  /** Decoding options that put large arrays in `memory` (made once). */
+  private lending(memory: (byteLength: number) => Uint8Array): DecodeCommandOptions {
+    let lent = this.lent;
+    if (lent === null || lent.arrayMemory !== memory) lent = this.lent = Object.freeze({ arrayMemory: memory });
+    return lent;
   }
 
   /**

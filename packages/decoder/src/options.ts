@@ -80,6 +80,8 @@ export interface ResolvedOptions {
   keepBytes: boolean;
   decodeValues: boolean | 'writes';
   limits: StateLimits;
+  /** Where large numeric arrays are decoded (see `DecodeDbrOptions.arrayMemory`); set by shark()'s `lendArrays`. */
+  arrayMemory: ((byteLength: number) => Uint8Array) | undefined;
 }
 
 /** Fills in defaults and validates ports. */
@@ -97,5 +99,6 @@ export function resolveOptions(options: DecoderOptions = {}): ResolvedOptions {
     keepBytes: options.keepBytes ?? false,
     decodeValues: options.decodeValues ?? true,
     limits: { ...DEFAULT_LIMITS, ...options.limits },
+    arrayMemory: undefined,
   };
 }

@@ -176,6 +176,38 @@ describe("shark() with decodeValues: 'writes'", () => {
   });
 });
 
+describe('shark() with lendArrays', () => {
+  it('hands out the same records, their large arrays in reused memory valid until the next record', async () => {
+    const bytes = bigVariedCapture();
+    const expected = (await decode(bytes.slice())).map(digest);
+    const seen: string[] = [];
+    const buffers = new Set<ArrayBufferLike>();
+    let typed = 0;
+    const records = shark(bytes, { lendArrays: true });
+    // Both ways of taking records: next() and nextReady().
+    for (let r = await records.next(); !r.done; r = await records.next()) {
+      for (let record: CaRecord | undefined = r.value; record !== undefined; record = records.nextReady()) {
+        seen.push(digest(record));
+        const data = 'data' in record.command ? record.command.data : undefined;
+        if (ArrayBuffer.isView(data)) {
+          typed++;
+          buffers.add(data.buffer);
+        }
+      }
+    }
+    expect(seen).toEqual(expected);
+    expect(typed).toBeGreaterThan(400);
+    expect(buffers.size).toBeLessThan(5);
+    // Without the option every array has memory of its own.
+    const own = new Set<ArrayBufferLike>();
+    for await (const r of shark(bytes)) {
+      const data = 'data' in r.command ? r.command.data : undefined;
+      if (ArrayBuffer.isView(data)) own.add(data.buffer);
+    }
+    expect(own.size).toBe(typed);
+  }, 60_000);
+});
+
 describe('shark() on a file', () => {
   it('gives records that stay intact after later chunks are read (the read buffers are reused)', async () => {
     const bytes = bigVariedCapture();

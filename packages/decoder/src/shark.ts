@@ -8,6 +8,7 @@ import { Decoder } from './decoder.js';
 import type { CaDecoder } from './decoder.js';
 import type { DecoderOptions } from './options.js';
 import type { CaRecord } from './record.js';
+import { ArrayArena } from './lend.js';
 import { warmUpOnce } from './warmup.js';
 
 /** What {@link shark} reads: a capture file path (or file URL), capture bytes, or a stream of them. */
@@ -42,6 +43,18 @@ export interface SharkOptions extends DecoderOptions {
   onCircuitClose?: (circuit: CircuitInfo) => void;
   /** Receives the decoder before decoding starts, e.g. to read `decoder.state` afterwards. */
   onDecoder?: (decoder: CaDecoder) => void;
+  /**
+   * Lend the memory of large numeric arrays instead of giving each its own: the typed arrays of more than
+   * 256 elements in `command.data` (waveforms) are views of memory that shark() overwrites with later
+   * records' arrays, so such an array is valid only until you ask for the next record (`next()`,
+   * `nextReady()` or the next turn of `for await`). Copy what you keep (`data.slice()`), and do not
+   * transfer the array's `buffer` (it is shared). Default false.
+   *
+   * For consumers that look at each record once, as most loops over a capture do: fresh memory for every
+   * 30,000-element waveform costs page faults (about a sixth of a pass over a capture of them), reused
+   * memory does not. See docs/performance.md, "Session 7: decoder core".
+   */
+  lendArrays?: boolean;
 }
 
 /** Packet-layer problem code of input that is neither pcap nor pcapng. */
@@ -52,10 +65,13 @@ const BUFFER_SLICE = 1 << 20;
 /**
  * Bytes decoded before the records they gave are handed out. Small, so the records waiting in the queue
  * stay few: every young-generation GC copies the live ones, and a whole 1 MiB chunk's worth (thousands of
- * records) made those copies the biggest cost of shark(). Not too small either: a capture record that
- * straddles two slices is copied by the reader, and loopback captures hold 64 KiB segments.
+ * records) made those copies the biggest cost of shark(). 64 KiB rather than 128: fewer waveforms wait
+ * at once, so the C allocator reuses their memory more (one-shot shark() over realistic.pcap, six
+ * interleaved runs each: minor faults 27.9k → 22.2k, peak RSS 90 → 79 MB, CPU median 1.39 → 1.26 s;
+ * real100.pcap 1.66 → 1.58 s). Slices need not be larger than the capture's records: a record that
+ * straddles two is read in place (the reader's `stableInput`).
  */
-const DECODE_SLICE = 1 << 17;
+const DECODE_SLICE = 1 << 16;
 /** Read size for files. */
 const FILE_CHUNK = 1 << 20;
 /**
@@ -147,6 +163,8 @@ class SharkRun implements SharkRecords {
   private warmedUp = false;
   /** Without a problem handler, input that is no capture at all must not pass as an empty one. */
   private fatal: PacketProblem | null = null;
+  /** The memory lent to large arrays (option `lendArrays`). */
+  private arena: ArrayArena | null = null;
 
   constructor(
     private readonly input: SharkInput,
@@ -212,6 +230,8 @@ class SharkRun implements SharkRecords {
           const next = await source.next();
           if (this.finished) return DONE;
           if (next.done) {
+            // The queue is empty and the consumer asked for more: what was lent is free again.
+            this.arena?.reclaim();
             decoder.end();
             this.finished = true;
           } else {
@@ -228,6 +248,7 @@ class SharkRun implements SharkRecords {
             const sized = typeof input === 'string' || input instanceof URL || input instanceof Uint8Array;
             if (!sized || bytes.length >= WARM_UP_MIN_INPUT) warmUpOnce();
           }
+          this.arena?.reclaim();
           const from = this.chunkPos;
           const to = Math.min(bytes.length, from + DECODE_SLICE);
           decoder.pushCapture(from === 0 && to === bytes.length ? bytes : bytes.subarray(from, to));
@@ -262,6 +283,10 @@ class SharkRun implements SharkRecords {
     // it pushes stay as they are. A caller's stream may reuse its buffers.
     const input = this.input;
     decoder.stableCaptureInput = typeof input === 'string' || input instanceof URL || input instanceof Uint8Array;
+    if (options.lendArrays) {
+      this.arena = new ArrayArena();
+      decoder.opts.arrayMemory = this.arena.take;
+    }
     this.decoder = decoder;
     this.source = chunksOf(input);
     options.onDecoder?.(decoder);

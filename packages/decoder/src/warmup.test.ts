@@ -37,6 +37,14 @@ describe('JIT warm-up capture', () => {
     expect(records.some((r) => r.command.name === 'EventAddResponse' && r.size === 16)).toBe(true);
     expect(records.some((r) => 'enum_labels' in r.command && r.command.enum_labels?.[0] === 'Off')).toBe(true);
     expect(closes.map((c) => c.closeReason).sort()).toEqual(['fin', 'rst', 'timeout']);
+    // Commands of five shapes or more in extended headers (marking them compiles to a generic store).
+    const extendedShapes = new Set(
+      records.filter((r) => 'extended' in r.command).map((r) => Object.keys(r.command).join()),
+    );
+    expect(extendedShapes.size).toBeGreaterThanOrEqual(5);
+    // And cut by the snapshot length (`truncated`).
+    const cutShapes = new Set(records.filter((r) => r.truncated).map((r) => Object.keys(r.command).join()));
+    expect(cutShapes.size).toBeGreaterThanOrEqual(5);
   });
 
   it('decodes the capture twice with decoders of its own', async () => {

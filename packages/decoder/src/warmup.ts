@@ -12,7 +12,7 @@
  * branches their feedback at the cost of about a millisecond.
  */
 import { PcapWriter, TcpConversation } from '@ca-shark/packet';
-import { DbrType, Eca, build, concatBytes } from '@ca-shark/protocol';
+import { DbrType, Eca, build, concatBytes, encodeMessage, readHeader } from '@ca-shark/protocol';
 import type { DbrMetadata } from '@ca-shark/protocol';
 import { Decoder } from './decoder.js';
 import { DEFAULT_REPEATER_PORT, DEFAULT_SERVER_PORT } from './options.js';
@@ -216,6 +216,54 @@ export function warmUpCapture(): Uint8Array {
     build.eventCancelResponse({ data_type: cancelled.c.type, sid: cancelled.c.sid, subscriptionid: cancelled.id }),
   );
 
+  // Small messages of many command shapes in extended headers (as big waveforms come), so that marking a
+  // command `extended` meets five shapes or more here: it then compiles to a generic store. With the two
+  // shapes of the warm-up waveform only, each new shape met in a capture (the first CTRL read of a
+  // waveform, a waveform read without metadata...) threw away the optimised message handler with all
+  // it inlines, three times in the first 40k records of realistic.pcap, each costing a recompile and
+  // unoptimised decoding until then.
+  const wave = channels.find((c) => c.count === 300) as WarmChannel;
+  for (const type of [DbrType.DOUBLE, DbrType.TIME_DOUBLE, DbrType.CTRL_DOUBLE, DbrType.TIME_ENUM]) {
+    const read = ioid++;
+    tcp.send(tick(), true, build.readNotifyRequest({ data_type: type, data_count: 4, sid: wave.sid, ioid: read }));
+    tcp.send(tick(), false, inExtendedHeader(build.readNotifyResponse({ ...dataOf(type, 4), ioid: read })));
+  }
+  for (const type of [DbrType.DOUBLE, DbrType.TIME_DOUBLE, DbrType.GR_DOUBLE])
+    tcp.send(
+      tick(),
+      false,
+      inExtendedHeader(build.eventAddResponse({ ...dataOf(type, 4), subscriptionid: subs[subs.length - 1].id })),
+    );
+  tcp.send(
+    tick(),
+    true,
+    concatBytes([
+      inExtendedHeader(build.writeRequest({ data_type: DbrType.DOUBLE, data: [1, 2], sid: wave.sid, ioid: ioid++ })),
+      inExtendedHeader(
+        build.writeNotifyRequest({ data_type: DbrType.DOUBLE, data: [1, 2], sid: wave.sid, ioid: ioid++ }),
+      ),
+    ]),
+  );
+
+  // The same for `truncated`: messages cut by the snapshot length (live loopback captures cut their 64 KiB
+  // segments), each in a segment of its own whose cut the deframer bridges.
+  const CUT = 24;
+  for (const type of [DbrType.DOUBLE, DbrType.TIME_DOUBLE, DbrType.CTRL_DOUBLE, DbrType.TIME_ENUM]) {
+    const read = ioid++;
+    tcp.send(tick(), true, build.readNotifyRequest({ data_type: type, data_count: 8, sid: wave.sid, ioid: read }));
+    tcp.send(tick(), false, build.readNotifyResponse({ ...dataOf(type, 8), ioid: read }), CUT);
+  }
+  for (const type of [DbrType.DOUBLE, DbrType.TIME_DOUBLE])
+    tcp.send(
+      tick(),
+      false,
+      build.eventAddResponse({ ...dataOf(type, 8), subscriptionid: subs[subs.length - 1].id }),
+      CUT,
+    );
+  const cutWrite = { data_type: DbrType.DOUBLE, data: [1, 2, 3, 4], sid: wave.sid };
+  tcp.send(tick(), true, build.writeRequest({ ...cutWrite, ioid: ioid++ }), CUT);
+  tcp.send(tick(), true, build.writeNotifyRequest({ ...cutWrite, ioid: ioid++ }), CUT);
+
   // Writes (with and without a reply, one failed), flow control, echo, an error, a clear.
   const dbl = channels[0];
   tcp.send(tick(), true, build.writeRequest({ data_type: DbrType.DOUBLE, data: [1.5], sid: dbl.sid, ioid: ioid++ }));
@@ -287,6 +335,13 @@ function dataOf(type: number, count: number): { data_type: number; data: (number
       ? { ...TIME_META, enumStrings: ['Off', 'On'] }
       : { ...TIME_META, units: 'mm', precision: 3 };
   return { data_type: type, data, metadata };
+}
+
+/** `message` again with the 24-byte extended header that large ones have (legal for any message). */
+function inExtendedHeader(message: Uint8Array): Uint8Array {
+  const h = readHeader(message);
+  if (h === undefined) throw new Error('warm-up: no header');
+  return encodeMessage(h, message.subarray(h.headerSize), { extended: true });
 }
 
 /** Sends a message in segments of at most 16 KiB, so the waveform spans several. */

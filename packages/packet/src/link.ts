@@ -173,12 +173,16 @@ export function linkRecord(
   const n = end - start;
   switch (linktype) {
     case LINKTYPE.ETHERNET: {
-      const rec: LinkRecord = { type: 'ethernet', linktype, ethertype };
-      if (n >= ETH_HEADER_LEN) {
-        rec.dst = hwAddress(data, start + ETH_OFF_DST, MAC_LEN);
-        rec.src = hwAddress(data, start + ETH_OFF_SRC, MAC_LEN);
-        addVlans(rec, data, start + ETH_HEADER_LEN, end, u16(data, start + ETH_OFF_TYPE));
-      }
+      if (n < ETH_HEADER_LEN) return { type: 'ethernet', linktype, ethertype };
+      // One literal with the addresses: added one by one they moved the record through two more shapes.
+      const rec: LinkRecord = {
+        type: 'ethernet',
+        linktype,
+        ethertype,
+        dst: hwAddress(data, start + ETH_OFF_DST, MAC_LEN),
+        src: hwAddress(data, start + ETH_OFF_SRC, MAC_LEN),
+      };
+      addVlans(rec, data, start + ETH_HEADER_LEN, end, u16(data, start + ETH_OFF_TYPE));
       return rec;
     }
     case LINKTYPE.LINUX_SLL: {

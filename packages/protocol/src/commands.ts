@@ -452,7 +452,13 @@ function decodeFrequent(frame: CaFrame, role: Role, options: DecodeCommandOption
   return cmd;
 }
 
-/** Every command but those of {@link decodeFrequent}. */
+/**
+ * The commands of connection set-up and name resolution (searches, beacons, channel creation), frequent
+ * at the start of a capture and when an IOC restarts. The rarer ones are in {@link decodeRare}, apart on
+ * purpose: they run too seldom for TurboFan to optimise them, so it no longer compiles their builders into
+ * this function, which the search storm at the start of a capture makes hot (it took more compile time
+ * than any other function of a one-shot shark() run).
+ */
 function decodeOther(frame: CaFrame, role: Role, options: DecodeCommandOptions | undefined): DecodedCommand {
   const id = frame.command;
   const dt = frame.dataType;
@@ -469,9 +475,6 @@ function decodeOther(frame: CaFrame, role: Role, options: DecodeCommandOptions |
         // p1 is reserved on TCP but kept: caproto-shark names a VERSION by it (cli/src/caproto-names.ts).
         cmd = { name: req ? 'VersionRequest' : 'VersionResponse', id, priority: dt, version: dc, parameter1: p1 };
       }
-      break;
-    case 2:
-      cmd = bySid('EventCancelRequest', id, frame, 'subscriptionid');
       break;
     case 6:
       if (req) {
@@ -497,6 +500,60 @@ function decodeOther(frame: CaFrame, role: Role, options: DecodeCommandOptions |
           version: p.length >= SearchReplyPayload.VERSION + 2 ? u16(p, SearchReplyPayload.VERSION) : undefined,
         };
       }
+      break;
+    case 13:
+      cmd = {
+        name: 'Beacon',
+        id,
+        version: dt,
+        server_port: dc,
+        beacon_id: p1,
+        address: ipv4ToString(p2),
+        address_raw: p2,
+      };
+      break;
+    case 14:
+      cmd = { name: 'NotFoundResponse', id, reply: dt, reply_flag: dt, version: dc, cid: p1 };
+      break;
+    case 18:
+      if (req) {
+        cmd = {
+          name: 'CreateChanRequest',
+          id,
+          pv: readCString(frame.payload, 0, frame.payload.length),
+          cid: p1,
+          version: p2,
+        };
+      } else {
+        cmd = typed('CreateChanResponse', id, frame);
+        cmd.cid = p1;
+        cmd.sid = p2;
+      }
+      break;
+    case 22:
+      cmd = {
+        name: 'AccessRightsResponse',
+        id,
+        cid: p1,
+        access_rights: p2,
+        read: (p2 & AccessRights.READ) !== 0,
+        write: (p2 & AccessRights.WRITE) !== 0,
+      };
+      break;
+    default:
+      cmd = decodeRare(frame, role);
+  }
+  return cmd;
+}
+
+/** Every command but those of {@link decodeFrequent} and {@link decodeOther}. */
+function decodeRare(frame: CaFrame, role: Role): DecodedCommand {
+  const { command: id, parameter1: p1, parameter2: p2 } = frame;
+  const req = role === 'request';
+  let cmd: DecodedCommand;
+  switch (id) {
+    case 2:
+      cmd = bySid('EventCancelRequest', id, frame, 'subscriptionid');
       break;
     case 8:
       cmd = { name: 'EventsOffRequest', id };
@@ -542,53 +599,14 @@ function decodeOther(frame: CaFrame, role: Role, options: DecodeCommandOptions |
     case 12:
       cmd = { name: req ? 'ClearChannelRequest' : 'ClearChannelResponse', id, sid: p1, cid: p2 };
       break;
-    case 13:
-      cmd = {
-        name: 'Beacon',
-        id,
-        version: dt,
-        server_port: dc,
-        beacon_id: p1,
-        address: ipv4ToString(p2),
-        address_raw: p2,
-      };
-      break;
-    case 14:
-      cmd = { name: 'NotFoundResponse', id, reply: dt, reply_flag: dt, version: dc, cid: p1 };
-      break;
     case 17:
       cmd = { name: 'RepeaterConfirmResponse', id, repeater_address: ipv4ToString(p2) };
-      break;
-    case 18:
-      if (req) {
-        cmd = {
-          name: 'CreateChanRequest',
-          id,
-          pv: readCString(frame.payload, 0, frame.payload.length),
-          cid: p1,
-          version: p2,
-        };
-      } else {
-        cmd = typed('CreateChanResponse', id, frame);
-        cmd.cid = p1;
-        cmd.sid = p2;
-      }
       break;
     case 20:
       cmd = { name: 'ClientNameRequest', id, client_name: readCString(frame.payload, 0, frame.payload.length) };
       break;
     case 21:
       cmd = { name: 'HostNameRequest', id, host_name: readCString(frame.payload, 0, frame.payload.length) };
-      break;
-    case 22:
-      cmd = {
-        name: 'AccessRightsResponse',
-        id,
-        cid: p1,
-        access_rights: p2,
-        read: (p2 & AccessRights.READ) !== 0,
-        write: (p2 & AccessRights.WRITE) !== 0,
-      };
       break;
     case 23:
       cmd = { name: req ? 'EchoRequest' : 'EchoResponse', id };
@@ -608,8 +626,8 @@ function decodeOther(frame: CaFrame, role: Role, options: DecodeCommandOptions |
         id,
         command_name: commandName(id) ?? String(id),
         payload_size: frame.payloadSize,
-        data_type: dt,
-        data_count: dc,
+        data_type: frame.dataType,
+        data_count: frame.dataCount,
         parameter1: p1,
         parameter2: p2,
       };

@@ -442,6 +442,39 @@ describe('decodeDbr: waveforms as typed arrays', () => {
       expect(copy).toEqual(want);
     }
   });
+  it.each([2, 4, 8])('swaps the %i-byte elements of a range only, natively and in plain JS', (size) => {
+    const bytes = Uint8Array.from({ length: size * 40 }, (_, i) => (i * 37) % 256);
+    const from = size * 3;
+    const length = size * 30;
+    const want = bytes.slice();
+    for (let o = from; o < from + length; o += size)
+      for (let i = 0; i < size; i++) want[o + i] = bytes[o + size - 1 - i];
+    for (const native of [Buffer, undefined]) {
+      const copy = bytes.slice();
+      swapBytes(copy.buffer, size, native, from, length);
+      expect(copy).toEqual(want);
+    }
+  });
+  it.each([
+    [6, Float64Array],
+    [2, Float32Array],
+    [5, Int32Array],
+    [1, Int16Array],
+    [4, Uint8Array],
+  ] as const)('decodes type %i arrays into the memory arrayMemory gives', (type, kind) => {
+    const n = TYPED_THRESHOLD + 3;
+    const values = Array.from({ length: n }, (_, i) => (i % 100) - 50 + (type === 6 || type === 2 ? 0.5 : 0));
+    const payload = encodeDbr(type, type === 4 ? values.map((v) => v + 50) : values);
+    const own = decodeDbr(type, n, payload);
+    const arena = new ArrayBuffer(64 + n * 8 + 64);
+    const lent = decodeDbr(type, n, payload, { arrayMemory: (len) => new Uint8Array(arena, 64, len) });
+    expect(lent.data).toBeInstanceOf(kind);
+    expect((lent.data as Float64Array).buffer).toBe(arena);
+    expect((lent.data as Float64Array).byteOffset).toBe(64);
+    expect(Array.from(lent.data as ArrayLike<number>)).toEqual(Array.from(own.data as ArrayLike<number>));
+    // Nothing outside the lent bytes is written.
+    expect(new Uint8Array(arena, 0, 64).every((b) => b === 0)).toBe(true);
+  });
   it('copies: the typed array survives changes to the payload bytes', () => {
     const n = TYPED_THRESHOLD + 1;
     const payload = encodeDbr(

@@ -86,6 +86,29 @@ describe('Deframer on clean streams', () => {
     }
   });
 
+  it('with reuseFrames, gives the same frames in one object (new ones only for anomalies and cuts)', () => {
+    const stream = concatBytes([CLIENT_STREAM, SERVER_STREAM, CLIENT_STREAM.subarray(0, 36)]);
+    const fresh = deframeAll(stream);
+    for (const step of [1, 7, 1460, 65535, stream.length]) {
+      const chunks: Uint8Array[] = [];
+      for (let i = 0; i < stream.length; i += step) chunks.push(stream.subarray(i, i + step));
+      expect(deframeChunks(chunks, { reuseFrames: true })).toEqual(deframeChunks(chunks));
+    }
+    const seen = new Set<CaFrame>();
+    let plain = 0;
+    const d = new Deframer({ reuseFrames: true });
+    const onFrame = (f: CaFrame): void => {
+      seen.add(f);
+      if (!f.truncated && f.anomalies === undefined) plain++;
+    };
+    d.push(stream, onFrame, () => undefined);
+    d.end(onFrame, () => undefined);
+    expect(plain).toBeGreaterThan(10);
+    // One object for every plain frame, one each for the dc16 anomaly and the cut message at the end.
+    expect(seen.size).toBe(3);
+    expect(fresh.frames.length).toBe(plain + 2);
+  });
+
   it('buffers only the message that straddles chunks', () => {
     const r = deframeChunks([CLIENT_STREAM.subarray(0, 20), CLIENT_STREAM.subarray(20)]);
     expect(r.maxBuffered).toBe(4);
