@@ -1,14 +1,24 @@
 /**
  * The held records behind `{type:'subscribe', since}`: every decoded record of the last minutes in a compact,
- * column-wise form (numbers in typed arrays, shared strings by reference, the one-line summary), enough to
- * rebuild its {@link LiveRecord} (byte for byte what the live stream sends) and to run the shared filter of
- * `@ca-shark/analysis/filter` on it, and nothing more: no decoded value, no packet bytes, no object per record.
+ * column-wise form (numbers in typed arrays, shared strings by reference, what the one-line summary is made
+ * of), enough to rebuild its {@link LiveRecord} (byte for byte what the live stream sends) and to run the
+ * shared filter of `@ca-shark/analysis/filter` on it, and nothing more: no large value, no packet bytes.
+ *
+ * The summary line is made only for the records a history request returns: a million held records are
+ * rarely read, and making every line was a tenth of the decoding worker's time. A record keeps its decoded
+ * command for that (see {@link deferredSummary}), or its line when the command would hold much memory.
  *
  * Bounded by count and by capture-time span (`--history RECORDS,DURATION`); the oldest go first. Measured
  * memory per held record: see {@link HELD_RECORD_BYTES}.
  */
 import type { FilterableRecord } from '@ca-shark/analysis/filter';
-import { type LiveRecord, failureStatus, summarizeFields } from '@ca-shark/analysis/summary';
+import {
+  type LiveRecord,
+  type SummaryCommand,
+  type ValueFormat,
+  failureStatus,
+  summarizeFields,
+} from '@ca-shark/analysis/summary';
 import type { CaRecord } from '@ca-shark/decoder';
 import type { CommandFields } from '@ca-shark/protocol';
 import { isFailure } from '@ca-shark/analysis';
@@ -39,6 +49,24 @@ const INITIAL_CAPACITY = 1024;
 
 /** Flags of a held record. */
 const FLAG_ERROR = 1;
+
+/**
+ * Longest value (elements of a plain array) a held record keeps for its summary; a longer one, or a typed
+ * array (a waveform: kilobytes), has its line made at once instead.
+ */
+export const DEFERRED_VALUE_ELEMENTS = 8;
+
+/**
+ * Whether the summary of `command` can wait until it is read: true when keeping the command costs about what
+ * its line would (numbers, short strings, a scalar or short plain array, DBR metadata). The decoder makes a
+ * new command object for every record and never changes it afterwards, so the line made later is the line
+ * it would have made now.
+ */
+export function deferredSummary(command: CaRecord['command']): boolean {
+  if (command.name === 'Malformed') return false;
+  const data = (command as { data?: unknown }).data;
+  return data === undefined || data === null || (Array.isArray(data) && data.length <= DEFERRED_VALUE_ELEMENTS);
+}
 
 /** A held record as the shared filter sees it (one reused object, see {@link HeldRecords.filterable}). */
 interface HeldView extends FilterableRecord {
@@ -76,7 +104,10 @@ export class HeldRecords {
   private dsts: string[] = [];
   private pvs: (string | null)[] = [];
   private cmds: string[] = [];
-  private summaries: string[] = [];
+  /** The summary line, or the command to make it from (see {@link deferredSummary}). */
+  private lines: (string | SummaryCommand)[] = [];
+  /** The channel's display format a deferred line is made with (undefined: none known, or a line made). */
+  private formats: (ValueFormat | undefined)[] = [];
   private statusNames: (string | null)[] = [];
   private readonly view: HeldView = { src: '', dst: '', pv: null, command: { name: '' } };
 
@@ -109,9 +140,10 @@ export class HeldRecords {
 
   /**
    * Holds `record` under `id` (greater than any id added before), dropping the oldest records beyond the
-   * bounds. Computes the record's summary (what its live row shows) once, here.
+   * bounds. `channel`: what is known of its channel's display (precision, units, enum strings), which its
+   * summary line is made with.
    */
-  add(id: number, record: CaRecord, summary = summarizeFields(record.command)): void {
+  add(id: number, record: CaRecord, channel?: ValueFormat): void {
     if (this.bounds.maxRecords === 0) return;
     const t = record.timestamp;
     if (t > this.newestTime) this.newestTime = t;
@@ -139,7 +171,13 @@ export class HeldRecords {
     this.dsts[at] = record.dst;
     this.pvs[at] = record.pv;
     this.cmds[at] = cmd.name;
-    this.summaries[at] = summary;
+    if (deferredSummary(cmd)) {
+      this.lines[at] = cmd;
+      this.formats[at] = channel;
+    } else {
+      this.lines[at] = summarizeFields(cmd, undefined, channel);
+      this.formats[at] = undefined;
+    }
     this.statusNames[at] = failureStatus(cmd);
   }
 
@@ -198,7 +236,7 @@ export class HeldRecords {
       proto: PROTOCOLS[this.protos[at]],
       cmd: this.cmds[at],
       pv: this.pvs[at],
-      summary: this.summaries[at],
+      summary: this.summaryAt(at),
       latency: Number.isNaN(latency) ? null : latency,
       status: this.statusNames[at],
       error: (this.flags[at] & FLAG_ERROR) !== 0,
@@ -223,6 +261,12 @@ export class HeldRecords {
     return JSON.stringify(this.live(position));
   }
 
+  /** The summary line of the record in slot `at`, made now when it was deferred. */
+  private summaryAt(at: number): string {
+    const line = this.lines[at];
+    return typeof line === 'string' ? line : summarizeFields(line, undefined, this.formats[at]);
+  }
+
   private slot(position: number): number {
     const i = this.head + position;
     return i >= this.capacity ? i - this.capacity : i;
@@ -232,7 +276,8 @@ export class HeldRecords {
     const at = this.head;
     // Strings are released with the slot; numbers are simply overwritten later.
     this.pvs[at] = null;
-    this.summaries[at] = '';
+    this.lines[at] = '';
+    this.formats[at] = undefined;
     this.statusNames[at] = null;
     this.head = at + 1 === this.capacity ? 0 : at + 1;
     this.count -= 1;
@@ -272,7 +317,8 @@ export class HeldRecords {
     this.dsts = refs(this.dsts);
     this.pvs = refs(this.pvs);
     this.cmds = refs(this.cmds);
-    this.summaries = refs(this.summaries);
+    this.lines = refs(this.lines);
+    this.formats = refs(this.formats);
     this.statusNames = refs(this.statusNames);
     this.head = 0;
     this.capacity = capacity;

@@ -10,6 +10,7 @@
  * at most `limit` matching records, the newest always last, and it says how many matched.
  */
 import { compileFilter, type RecordPredicate } from '@ca-shark/analysis/filter';
+import type { ValueFormat } from '@ca-shark/analysis/summary';
 import type { CaRecord } from '@ca-shark/decoder';
 import { HeldRecords, type HistoryBounds } from './history-ring.js';
 import type { SubscriptionFilter } from './plugins/ws.js';
@@ -86,9 +87,9 @@ export class RecordHistory {
     this.charts = new ChartHistory(options.tiers);
   }
 
-  /** Takes one decoded record under its daemon-wide id (`summary`: its live row's, when already made). */
-  add(id: number, record: CaRecord, summary?: string): void {
-    this.held.add(id, record, summary);
+  /** Takes one decoded record under its daemon-wide id (`channel`: its channel's display, when known). */
+  add(id: number, record: CaRecord, channel?: ValueFormat): void {
+    this.held.add(id, record, channel);
     this.charts.add(record);
   }
 
