@@ -134,6 +134,32 @@ describe('HeldRecords', () => {
       expect(held.wire(i)).toBe(toWire(at(held.timeAt(i), decoded[(ids[i] - 1) % decoded.length]), ids[i]));
   });
 
+  it('wraps its chunks many times, keeping order, and lets chunks go that no held record uses', () => {
+    // 40,000 records in chunks of 16,384: the ring has 49,152 slots; 200,000 records wrap it four times.
+    const held = new HeldRecords({ maxRecords: 40_000, maxSeconds: 10 });
+    const record = (id: number, t: number): CaRecord => at(t, decoded[id % decoded.length]);
+    let id = 0;
+    for (; id < 200_000; id++) held.add(id + 1, record(id, 1000 + id * 1e-5));
+    expect(held.size).toBe(40_000);
+    expect(held.chunksHeld).toBe(3);
+    const check = (): void => {
+      for (let i = 0; i < held.size; i += 997) {
+        const want = held.oldestId + i;
+        expect(held.idAt(i)).toBe(want);
+        expect(held.wire(i)).toBe(toWire(record(want - 1, held.timeAt(i)), want));
+      }
+    };
+    check();
+    // Then 1,000 records a second for 60 s: the time bound holds about 10,000, within one or two chunks.
+    for (let s = 0; s < 60_000; s++, id++) held.add(id + 1, record(id, 1100 + s * 1e-3));
+    expect(held.size).toBeGreaterThan(9_000);
+    expect(held.size).toBeLessThanOrEqual(10_001);
+    expect(held.chunksHeld).toBeLessThanOrEqual(2);
+    check();
+    expect(held.newestId).toBe(id);
+    expect(held.positionOf(held.newestId)).toBe(held.size - 1);
+  });
+
   it('keeps at most maxSeconds of capture time, counted from the newest record', () => {
     const held = new HeldRecords({ maxRecords: 1_000_000, maxSeconds: 60 });
     for (let s = 0; s < 300; s++) held.add(s + 1, at(1_700_000_000 + s));
