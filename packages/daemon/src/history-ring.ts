@@ -11,7 +11,7 @@
  * Bounded by count and by capture-time span (`--history RECORDS,DURATION`); the oldest go first. Measured
  * memory per held record: see {@link HELD_RECORD_BYTES}.
  */
-import type { FilterableRecord } from '@ca-shark/analysis/filter';
+import type { FilterableRecord, RecordPredicate } from '@ca-shark/analysis/filter';
 import {
   type LiveRecord,
   type SummaryCommand,
@@ -270,8 +270,30 @@ export class HeldRecords {
    */
   filterable(position: number): FilterableRecord {
     const slot = this.slot(position);
-    const c = this.chunkOf(slot);
-    const at = slot & this.chunkMask;
+    return this.viewOf(this.chunkOf(slot), slot & this.chunkMask);
+  }
+
+  /**
+   * Calls `found` with the id of every record from position `from` up to `to` (excluded) captured at or
+   * after `since` that `test` accepts, oldest first: a history scan's slice, a chunk at a time.
+   */
+  match(from: number, to: number, since: number, test: RecordPredicate, found: (id: number) => void): void {
+    let position = from;
+    while (position < to) {
+      const slot = this.slot(position);
+      const c = this.chunkOf(slot);
+      const first = slot & this.chunkMask;
+      // The run of slots in this chunk, up to its end or `to`.
+      const end = Math.min(this.chunkSize, first + (to - position));
+      for (let at = first; at < end; at++) {
+        if (c.times[at] >= since && test(this.viewOf(c, at))) found(c.ids[at]);
+      }
+      position += end - first;
+    }
+  }
+
+  /** {@link filterable} of slot `at` of chunk `c`. */
+  private viewOf(c: Chunk, at: number): FilterableRecord {
     const v = this.view;
     v.src = c.srcs[at];
     v.dst = c.dsts[at];
