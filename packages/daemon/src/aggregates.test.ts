@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ChannelInfo } from '@ca-shark/decoder';
-import { ChannelTable, ServerLatencies } from './aggregates.js';
+import { ChannelTable, PendingReads, ServerLatencies } from './aggregates.js';
 
 describe('ServerLatencies', () => {
   it('never shows percentiles of other samples than the mean: a busy server that got fast keeps its history', () => {
@@ -98,5 +98,40 @@ describe('ChannelTable', () => {
     current.delete(2);
     table.sync(current);
     expect(table.rows(10).map((e) => e.info.id)).toEqual([1, 3, 4, 2]);
+  });
+});
+
+describe('PendingReads', () => {
+  const channel = (cid: number): ChannelInfo => ({ cid }) as unknown as ChannelInfo;
+
+  it('gives each read its channel once, by circuit and ioid', () => {
+    const reads = new PendingReads();
+    reads.set(1, 7, channel(1));
+    reads.set(2, 7, channel(2));
+    reads.set(1, 0xffff_ffff, channel(3));
+    expect(reads.take(2, 7)).toEqual(channel(2));
+    expect(reads.take(2, 7)).toBeUndefined();
+    expect(reads.take(1, 7)).toEqual(channel(1));
+    expect(reads.take(1, 0xffff_ffff)).toEqual(channel(3));
+    expect(reads.take(3, 7)).toBeUndefined();
+    expect(reads.size).toBe(0);
+  });
+
+  it('holds at most max reads, dropping the never answered oldest', () => {
+    const reads = new PendingReads(1000);
+    for (let ioid = 0; ioid < 10_000; ioid++) reads.set(1, ioid, channel(ioid));
+    expect(reads.size).toBeLessThanOrEqual(1000);
+    expect(reads.size).toBeGreaterThanOrEqual(500);
+    expect(reads.take(1, 0)).toBeUndefined();
+    expect(reads.take(1, 9_999)).toEqual(channel(9_999));
+    // A read set again (a libca refresh reusing the ioid) moves to the younger map: it survives one more turn.
+    const survivor = new PendingReads(4);
+    survivor.set(1, 1, channel(1));
+    survivor.set(1, 2, channel(2)); // the younger map is full: it becomes the older one
+    survivor.set(1, 1, channel(10));
+    survivor.set(1, 3, channel(3)); // full again: the older map (read 2) is dropped
+    expect(survivor.take(1, 2)).toBeUndefined();
+    expect(survivor.take(1, 1)).toEqual(channel(10));
+    expect(survivor.take(1, 3)).toEqual(channel(3));
   });
 });

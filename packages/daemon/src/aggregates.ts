@@ -160,30 +160,60 @@ export function hostOf(endpoint: string): string {
   return colon < 0 ? endpoint : endpoint.slice(0, colon);
 }
 
+/** Circuit ids are folded into this many bits of a read's numeric key (the ioid takes the 32 below). */
+const READ_KEY_CIRCUIT_BITS = 21;
+const READ_KEY_CIRCUIT_MASK = 2 ** READ_KEY_CIRCUIT_BITS - 1;
+const READ_KEY_IOID_SPAN = 2 ** 32;
+
 /**
- * The channel of each pending read, by "circuit/ioid": the decoder forgets a read when its reply arrives,
- * before the daemon sees the reply. Oldest entries go first beyond `max` (reads never answered).
+ * The channel of each pending read, by circuit and ioid: the decoder forgets a read when its reply arrives,
+ * before the daemon sees the reply. Reads are answered and forgotten all the time, so this is two plain maps
+ * with a numeric key (no key string per read): new reads go into the younger one, and when it holds half
+ * of `max` the older one, whose reads were never answered, is dropped and the younger takes its place.
  */
 export class PendingReads {
-  // Reads are answered and forgotten all the time: O(1) eviction whatever was deleted before.
-  private readonly map: BoundedMap<string, Readonly<ChannelInfo>>;
+  private young = new Map<number, Readonly<ChannelInfo>>();
+  private old = new Map<number, Readonly<ChannelInfo>>();
+  private readonly half: number;
+
   constructor(max = 100_000) {
-    this.map = new BoundedMap(max);
+    this.half = Math.max(1, Math.floor(max / 2));
+  }
+
+  /** Reads held (at most `max`). */
+  get size(): number {
+    return this.young.size + this.old.size;
   }
 
   set(circuit: number, ioid: number, channel: Readonly<ChannelInfo>): void {
-    const key = `${circuit}/${ioid}`;
-    this.map.delete(key);
-    this.map.set(key, channel);
+    const key = readKey(circuit, ioid);
+    this.old.delete(key);
+    this.young.set(key, channel);
+    if (this.young.size >= this.half) {
+      this.old = this.young;
+      this.young = new Map();
+    }
   }
 
   /** The channel of the read, forgotten as it is returned. */
   take(circuit: number, ioid: number): Readonly<ChannelInfo> | undefined {
-    const key = `${circuit}/${ioid}`;
-    const channel = this.map.get(key);
-    if (channel !== undefined) this.map.delete(key);
+    const key = readKey(circuit, ioid);
+    let channel = this.young.get(key);
+    if (channel !== undefined) this.young.delete(key);
+    else {
+      channel = this.old.get(key);
+      if (channel !== undefined) this.old.delete(key);
+    }
     return channel;
   }
+}
+
+/**
+ * One number for a circuit and a 32-bit ioid, exact below 2^53: circuits 2^21 apart share keys, which
+ * matters only if both had a read with the same ioid pending at once.
+ */
+function readKey(circuit: number, ioid: number): number {
+  return (circuit & READ_KEY_CIRCUIT_MASK) * READ_KEY_IOID_SPAN + (ioid >>> 0);
 }
 
 /** What the daemon adds to a decoder channel: monitor activity, last value, the search that found it. */

@@ -16,7 +16,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { type CaRecord, DEFAULT_REPEATER_PORT, DEFAULT_SERVER_PORT } from '@ca-shark/decoder';
-import { type ValueFormat, summarizeFields } from '@ca-shark/analysis/summary';
+import type { ValueFormat } from '@ca-shark/analysis/summary';
 import type { AlertNotice } from './alerts/alerts.js';
 import { Engine, type SensedRecord, type WireRecord, fullRecordJSON, toWire } from './engine.js';
 import { unpackFrames } from './frame-batch.js';
@@ -65,9 +65,7 @@ let batch: CaRecord[] = [];
 let batchIds: number[] = [];
 /** The channel's display format of each record in `batch` (precision, units, enum strings), if known. */
 let batchDisplays: (ValueFormat | undefined)[] = [];
-/** The summary line of each record in `batch` when history already made it (else made when streamed). */
-let batchSummaries: (string | undefined)[] = [];
-/** Whether history holds records (then every record's summary is made once, for both). */
+/** Whether history holds records (then a PV chart opened late starts from them). */
 let holdsHistory = false;
 /** When the batch being built started (ms): each stream keeps its rate's share of that time. */
 let batchStart = performance.now();
@@ -149,12 +147,11 @@ function flush(): void {
     ring.streamed(id, record);
     // A central's record carries the sensor it came from (NatsWorkerSide's decorate).
     const sensor = (record as SensedRecord).sensor;
-    items[i] = toWire(record, id, batchDisplays[picked[i]], sensor, batchSummaries[picked[i]]);
+    items[i] = toWire(record, id, batchDisplays[picked[i]], sensor);
   }
   batch = [];
   batchIds = [];
   batchDisplays = [];
-  batchSummaries = [];
   const buffers: ArrayBuffer[] = [];
   for (const indexes of matches.values()) buffers.push(indexes.buffer as ArrayBuffer);
   post({ type: 'records', items, matches, matched }, buffers);
@@ -277,15 +274,13 @@ port.on('message', (message: ToWorker) => {
           // A sensor publishes every record, whatever its clients sample.
           nats?.record(record);
           const id = ++sequence;
-          // One summary for both the held record and the streamed one, formatted as the live row shows it.
-          const summary = holdsHistory ? summarizeFields(record.command, undefined, channel) : undefined;
-          history.add(id, record, summary);
+          // Its summary line is made only if a history request returns it (see history-ring.ts).
+          history.add(id, record, channel);
           // Matched against the streams the worker has now: a change applies from the next record on.
           if (sampler.size === 0 || !sampler.offer(record, batch.length)) return;
           batch.push(record);
           batchIds.push(id);
           batchDisplays.push(channel);
-          batchSummaries.push(summary);
           if (batch.length >= FLUSH_RECORDS) flush();
         },
       });

@@ -74,8 +74,8 @@ export type SensedRecord = CaRecord & { sensor?: string };
  * one-line summary, latency, status), under the daemon-wide sequence number `id`. The full record is
  * {@link fullRecordJSON}, served on demand. `channel` formats the value as its channel's display settings say;
  * `sensor` names the sensor a central got the record from. `summary` is the record's {@link summarizeFields}
- * line with that `channel` when the caller made it already: the worker's history makes it for every record,
- * and making it again was half the cost of serialising a streamed record.
+ * line with that `channel` when the caller made it already (making it is half the cost of serialising a
+ * streamed record).
  */
 export function toWire(
   record: CaRecord,

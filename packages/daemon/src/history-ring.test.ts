@@ -3,7 +3,7 @@ import { compileFilter } from '@ca-shark/analysis/filter';
 import { type CaRecord, shark } from '@ca-shark/decoder';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { toWire } from './engine.js';
-import { HeldRecords } from './history-ring.js';
+import { DEFERRED_VALUE_ELEMENTS, HeldRecords, deferredSummary } from './history-ring.js';
 import { chartValueOf } from './series.js';
 
 const FIXTURE = fileURLToPath(new URL('../../decoder/fixtures/libca-sim.pcap', import.meta.url));
@@ -30,6 +30,41 @@ describe('HeldRecords', () => {
     decoded.forEach((r, i) => held.add(i + 1, r));
     expect(held.size).toBe(decoded.length);
     decoded.forEach((r, i) => expect(held.wire(i)).toBe(toWire(r, i + 1)));
+  });
+
+  it('makes the same summary line later as the stream makes at once, with the channel display given', () => {
+    const monitor = decoded.find((r) => r.command.name === 'EventAddResponse');
+    if (monitor === undefined) throw new Error('fixture without a monitor update');
+    /** `monitor` carrying `data` (and DBR type `type`). */
+    const valued = (data: unknown, type = 6): CaRecord =>
+      ({ ...monitor, command: { ...monitor.command, data_type: type, data_count: 1, data } }) as CaRecord;
+    const cases: { record: CaRecord; channel?: { precision?: number; units?: string; enumStrings?: string[] } }[] = [
+      { record: valued([3.14159]), channel: { precision: 2, units: 'mm' } },
+      { record: valued([1], 3), channel: { enumStrings: ['Off', 'On'] } },
+      { record: valued([1.5, 2.5, 3.5]) },
+      // Long plain arrays and typed arrays (waveforms) have their line made at once: same text either way.
+      { record: valued(Array.from({ length: 40 }, (_, i) => i / 3)), channel: { precision: 1 } },
+      { record: valued(new Float32Array([0.1, 0.2, 0.3]), 2) },
+      { record: valued(new Float64Array(30_000).fill(7)), channel: { units: 'V' } },
+      { record: valued(['a', 'b'], 0) },
+      ...decoded.map((record) => ({ record })),
+    ];
+    const held = new HeldRecords();
+    cases.forEach(({ record, channel }, i) => held.add(i + 1, record, channel));
+    cases.forEach(({ record, channel }, i) => expect(held.wire(i)).toBe(toWire(record, i + 1, channel)));
+    // The display given with the record, not a later one, formats its line.
+    expect(JSON.parse(held.wire(0))).toMatchObject({ summary: expect.stringMatching(/^3\.14 mm /) as unknown });
+  });
+
+  it('defers the summary of commands with no value or a short plain one, not of waveforms or faults', () => {
+    const command = (data: unknown): CaRecord['command'] =>
+      ({ name: 'EventAddResponse', data_type: 6, data_count: 1, data }) as unknown as CaRecord['command'];
+    expect(deferredSummary(command(undefined))).toBe(true);
+    expect(deferredSummary(command([1]))).toBe(true);
+    expect(deferredSummary(command(new Array<number>(DEFERRED_VALUE_ELEMENTS).fill(0)))).toBe(true);
+    expect(deferredSummary(command(new Array<number>(DEFERRED_VALUE_ELEMENTS + 1).fill(0)))).toBe(false);
+    expect(deferredSummary(command(new Float64Array(1)))).toBe(false);
+    expect(deferredSummary({ name: 'Malformed', reason: 'x' } as unknown as CaRecord['command'])).toBe(false);
   });
 
   it('visits every held record of one PV, oldest first, with its time, size, command and value', () => {
@@ -97,6 +132,32 @@ describe('HeldRecords', () => {
     expect(held.size).toBeGreaterThan(4000);
     for (let i = 0; i < held.size; i += 97)
       expect(held.wire(i)).toBe(toWire(at(held.timeAt(i), decoded[(ids[i] - 1) % decoded.length]), ids[i]));
+  });
+
+  it('wraps its chunks many times, keeping order, and lets chunks go that no held record uses', () => {
+    // 40,000 records in chunks of 16,384: the ring has 49,152 slots; 200,000 records wrap it four times.
+    const held = new HeldRecords({ maxRecords: 40_000, maxSeconds: 10 });
+    const record = (id: number, t: number): CaRecord => at(t, decoded[id % decoded.length]);
+    let id = 0;
+    for (; id < 200_000; id++) held.add(id + 1, record(id, 1000 + id * 1e-5));
+    expect(held.size).toBe(40_000);
+    expect(held.chunksHeld).toBe(3);
+    const check = (): void => {
+      for (let i = 0; i < held.size; i += 997) {
+        const want = held.oldestId + i;
+        expect(held.idAt(i)).toBe(want);
+        expect(held.wire(i)).toBe(toWire(record(want - 1, held.timeAt(i)), want));
+      }
+    };
+    check();
+    // Then 1,000 records a second for 60 s: the time bound holds about 10,000, within one or two chunks.
+    for (let s = 0; s < 60_000; s++, id++) held.add(id + 1, record(id, 1100 + s * 1e-3));
+    expect(held.size).toBeGreaterThan(9_000);
+    expect(held.size).toBeLessThanOrEqual(10_001);
+    expect(held.chunksHeld).toBeLessThanOrEqual(2);
+    check();
+    expect(held.newestId).toBe(id);
+    expect(held.positionOf(held.newestId)).toBe(held.size - 1);
   });
 
   it('keeps at most maxSeconds of capture time, counted from the newest record', () => {

@@ -1,14 +1,24 @@
 /**
  * The held records behind `{type:'subscribe', since}`: every decoded record of the last minutes in a compact,
- * column-wise form (numbers in typed arrays, shared strings by reference, the one-line summary), enough to
- * rebuild its {@link LiveRecord} (byte for byte what the live stream sends) and to run the shared filter of
- * `@ca-shark/analysis/filter` on it, and nothing more: no decoded value, no packet bytes, no object per record.
+ * column-wise form (numbers in typed arrays, shared strings by reference, what the one-line summary is made
+ * of), enough to rebuild its {@link LiveRecord} (byte for byte what the live stream sends) and to run the
+ * shared filter of `@ca-shark/analysis/filter` on it, and nothing more: no large value, no packet bytes.
+ *
+ * The summary line is made only for the records a history request returns: a million held records are
+ * rarely read, and making every line was a tenth of the decoding worker's time. A record keeps its decoded
+ * command for that (see {@link deferredSummary}), or its line when the command would hold much memory.
  *
  * Bounded by count and by capture-time span (`--history RECORDS,DURATION`); the oldest go first. Measured
  * memory per held record: see {@link HELD_RECORD_BYTES}.
  */
-import type { FilterableRecord } from '@ca-shark/analysis/filter';
-import { type LiveRecord, failureStatus, summarizeFields } from '@ca-shark/analysis/summary';
+import type { FilterableRecord, RecordPredicate } from '@ca-shark/analysis/filter';
+import {
+  type LiveRecord,
+  type SummaryCommand,
+  type ValueFormat,
+  failureStatus,
+  summarizeFields,
+} from '@ca-shark/analysis/summary';
 import type { CaRecord } from '@ca-shark/decoder';
 import type { CommandFields } from '@ca-shark/protocol';
 import { isFailure } from '@ca-shark/analysis';
@@ -27,18 +37,41 @@ export const DEFAULT_HISTORY: HistoryBounds = { maxRecords: 1_000_000, maxSecond
 
 /**
  * Heap one held record takes, measured with history-ring.bench.ts (heap after full collections, divided by
- * the records held, chart aggregates included, with the chart value column): 258 bytes on real100.pcap
- * (small scalar monitors), 252 on realistic.pcap, with Node 20. Documented in docs/daemon.md.
+ * the records held, chart aggregates included): 325 bytes on real100.pcap (small scalar monitors), 338 on
+ * realistic.pcap, with Node 20. A record whose line is deferred keeps its command (about 80 bytes more than
+ * the line on scalar monitors). Documented in docs/daemon.md.
  */
-export const HELD_RECORD_BYTES = 260;
+export const HELD_RECORD_BYTES = 340;
 
 /** Transport protocol names by code (the LiveRecord `proto` field). */
 const PROTOCOLS = ['tcp', 'udp'] as const;
-/** First capacity of the columns; they double up to the record bound. */
-const INITIAL_CAPACITY = 1024;
+/**
+ * Records per chunk of the columns, as a power of two (16,384): columns grow a chunk at a time and are never
+ * copied, so a filling history touches each page of memory once (fresh memory costs about 3.5 ms of CPU per
+ * MiB in page faults here, and doubling columns wrote every record two more times into fresh memory).
+ */
+const CHUNK_SHIFT = 14;
 
 /** Flags of a held record. */
 const FLAG_ERROR = 1;
+
+/**
+ * Longest value (elements of a plain array) a held record keeps for its summary; a longer one, or a typed
+ * array (a waveform: kilobytes), has its line made at once instead.
+ */
+export const DEFERRED_VALUE_ELEMENTS = 8;
+
+/**
+ * Whether the summary of `command` can wait until it is read: true when keeping the command costs about what
+ * its line would (numbers, short strings, a scalar or short plain array, DBR metadata). The decoder makes a
+ * new command object for every record and never changes it afterwards, so the line made later is the line
+ * it would have made now.
+ */
+export function deferredSummary(command: CaRecord['command']): boolean {
+  if (command.name === 'Malformed') return false;
+  const data = (command as { data?: unknown }).data;
+  return data === undefined || data === null || (Array.isArray(data) && data.length <= DEFERRED_VALUE_ELEMENTS);
+}
 
 /** A held record as the shared filter sees it (one reused object, see {@link HeldRecords.filterable}). */
 interface HeldView extends FilterableRecord {
@@ -48,36 +81,75 @@ interface HeldView extends FilterableRecord {
   command: { name: string; status?: number };
 }
 
+/** The columns of {@link CHUNK_SHIFT}-sized runs of slots: numbers in typed arrays, shared strings by reference. */
+class Chunk {
+  readonly ids: Float64Array;
+  readonly frames: Float64Array;
+  readonly times: Float64Array;
+  readonly latencies: Float64Array;
+  /** The scalar a PV chart plots ({@link chartValueOf}; NaN: none). */
+  readonly values: Float64Array;
+  /** The ECA status the filter's failure rule reads (NaN: none). */
+  readonly statusCodes: Float64Array;
+  readonly sizes: Uint32Array;
+  readonly sports: Uint16Array;
+  readonly dports: Uint16Array;
+  readonly protos: Uint8Array;
+  readonly flags: Uint8Array;
+  readonly srcs: string[];
+  readonly dsts: string[];
+  readonly pvs: (string | null)[];
+  readonly cmds: string[];
+  /** The summary line, or the command to make it from (see {@link deferredSummary}). */
+  readonly lines: (string | SummaryCommand)[];
+  /** The channel's display format a deferred line is made with (undefined: none known, or a line made). */
+  readonly formats: (ValueFormat | undefined)[];
+  readonly statusNames: (string | null)[];
+
+  constructor(size: number) {
+    this.ids = new Float64Array(size);
+    this.frames = new Float64Array(size);
+    this.times = new Float64Array(size);
+    this.latencies = new Float64Array(size);
+    this.values = new Float64Array(size);
+    this.statusCodes = new Float64Array(size);
+    this.sizes = new Uint32Array(size);
+    this.sports = new Uint16Array(size);
+    this.dports = new Uint16Array(size);
+    this.protos = new Uint8Array(size);
+    this.flags = new Uint8Array(size);
+    // Filled, not sized: arrays of one element kind from the start.
+    this.srcs = new Array<string>(size).fill('');
+    this.dsts = new Array<string>(size).fill('');
+    this.pvs = new Array<string | null>(size).fill(null);
+    this.cmds = new Array<string>(size).fill('');
+    this.lines = new Array<string | SummaryCommand>(size).fill('');
+    this.formats = new Array<ValueFormat | undefined>(size).fill(undefined);
+    this.statusNames = new Array<string | null>(size).fill(null);
+  }
+}
+
 /**
- * Column-wise FIFO of held records under ascending ids. Adding is O(1) amortised (columns grow by doubling
- * up to the record bound, then wrap), reading one is O(1) by position.
+ * Column-wise FIFO of held records under ascending ids: a ring of slots ({@link HistoryBounds.maxRecords}
+ * rounded up to whole chunks) whose chunks are allocated when the newest record first reaches them and let go
+ * when the oldest leaves them (one is kept for reuse), so memory follows the records held. Adding is O(1),
+ * reading one is O(1) by position.
  */
 export class HeldRecords {
   readonly bounds: HistoryBounds;
-  private capacity = 0;
+  /** Slots per chunk and its mask. */
+  private readonly chunkSize: number;
+  private readonly chunkShift: number;
+  private readonly chunkMask: number;
+  /** Slots in the ring: whole chunks, at least maxRecords. */
+  private readonly capacity: number;
+  private readonly chunks: (Chunk | undefined)[];
+  /** A chunk let go, kept for the next one needed (a full ring lets one go and needs one at once). */
+  private spare: Chunk | undefined;
   private head = 0;
   private count = 0;
   /** Greatest capture time held (records may arrive slightly out of order). */
   private newestTime = -Infinity;
-  private ids = new Float64Array(0);
-  private frames = new Float64Array(0);
-  private times = new Float64Array(0);
-  private latencies = new Float64Array(0);
-  /** The scalar a PV chart plots ({@link chartValueOf}; NaN: none). */
-  private values = new Float64Array(0);
-  /** The ECA status the filter's failure rule reads (NaN: none). */
-  private statusCodes = new Float64Array(0);
-  private sizes = new Uint32Array(0);
-  private sports = new Uint16Array(0);
-  private dports = new Uint16Array(0);
-  private protos = new Uint8Array(0);
-  private flags = new Uint8Array(0);
-  private srcs: string[] = [];
-  private dsts: string[] = [];
-  private pvs: (string | null)[] = [];
-  private cmds: string[] = [];
-  private summaries: string[] = [];
-  private statusNames: (string | null)[] = [];
   private readonly view: HeldView = { src: '', dst: '', pv: null, command: { name: '' } };
 
   constructor(bounds: Partial<HistoryBounds> = {}) {
@@ -85,6 +157,14 @@ export class HeldRecords {
       maxRecords: Math.max(0, Math.floor(bounds.maxRecords ?? DEFAULT_HISTORY.maxRecords)),
       maxSeconds: bounds.maxSeconds ?? DEFAULT_HISTORY.maxSeconds,
     };
+    const max = this.bounds.maxRecords;
+    // A small bound takes one chunk of the next power of two.
+    this.chunkShift = Math.min(CHUNK_SHIFT, Math.max(0, Math.ceil(Math.log2(Math.max(1, max)))));
+    this.chunkSize = 1 << this.chunkShift;
+    this.chunkMask = this.chunkSize - 1;
+    const chunks = Math.ceil(max / this.chunkSize);
+    this.capacity = chunks * this.chunkSize;
+    this.chunks = new Array<Chunk | undefined>(chunks).fill(undefined);
   }
 
   /** Records held. */
@@ -92,55 +172,70 @@ export class HeldRecords {
     return this.count;
   }
 
+  /** Chunks of columns allocated now (memory follows the records held; see {@link CHUNK_SHIFT}). */
+  get chunksHeld(): number {
+    let n = 0;
+    for (const chunk of this.chunks) if (chunk !== undefined) n += 1;
+    return n;
+  }
+
   /** Id of the oldest record held, or 0 when empty. */
   get oldestId(): number {
-    return this.count === 0 ? 0 : this.ids[this.head];
+    return this.count === 0 ? 0 : this.idAt(0);
   }
 
   /** Id of the newest record held, or 0 when empty. */
   get newestId(): number {
-    return this.count === 0 ? 0 : this.ids[this.slot(this.count - 1)];
+    return this.count === 0 ? 0 : this.idAt(this.count - 1);
   }
 
   /** Capture time of the oldest record held, or null when empty. */
   get oldestTime(): number | null {
-    return this.count === 0 ? null : this.times[this.head];
+    return this.count === 0 ? null : this.timeAt(0);
   }
 
   /**
    * Holds `record` under `id` (greater than any id added before), dropping the oldest records beyond the
-   * bounds. Computes the record's summary (what its live row shows) once, here.
+   * bounds. `channel`: what is known of its channel's display (precision, units, enum strings), which its
+   * summary line is made with.
    */
-  add(id: number, record: CaRecord, summary = summarizeFields(record.command)): void {
+  add(id: number, record: CaRecord, channel?: ValueFormat): void {
     if (this.bounds.maxRecords === 0) return;
     const t = record.timestamp;
     if (t > this.newestTime) this.newestTime = t;
-    while (this.count > 0 && this.newestTime - this.times[this.head] > this.bounds.maxSeconds) this.dropOldest();
+    while (this.count > 0 && this.newestTime - this.timeAt(0) > this.bounds.maxSeconds) this.dropOldest();
     if (this.count === this.bounds.maxRecords) this.dropOldest();
-    if (this.count === this.capacity) this.grow();
-    const at = this.slot(this.count);
+    const slot = this.slot(this.count);
+    const c = this.chunks[slot >>> this.chunkShift] ?? this.allocate(slot >>> this.chunkShift);
+    const at = slot & this.chunkMask;
     this.count += 1;
     const cmd = record.command;
     const fields: CommandFields = cmd;
     const transport = record.transport;
-    this.ids[at] = id;
-    this.frames[at] = record.frame;
-    this.times[at] = t;
-    this.latencies[at] = record.latency ?? Number.NaN;
-    this.values[at] = record.pv === null ? Number.NaN : chartValueOf(cmd);
+    c.ids[at] = id;
+    c.frames[at] = record.frame;
+    c.times[at] = t;
+    c.latencies[at] = record.latency ?? Number.NaN;
+    c.values[at] = record.pv === null ? Number.NaN : chartValueOf(cmd);
     const code = typeof fields.status === 'number' ? fields.status : fields.status_code;
-    this.statusCodes[at] = typeof code === 'number' ? code : Number.NaN;
-    this.sizes[at] = record.size;
-    this.sports[at] = transport.sport;
-    this.dports[at] = transport.dport;
-    this.protos[at] = transport.protocol === 'udp' ? 1 : 0;
-    this.flags[at] = isFailure(record) ? FLAG_ERROR : 0;
-    this.srcs[at] = record.src;
-    this.dsts[at] = record.dst;
-    this.pvs[at] = record.pv;
-    this.cmds[at] = cmd.name;
-    this.summaries[at] = summary;
-    this.statusNames[at] = failureStatus(cmd);
+    c.statusCodes[at] = typeof code === 'number' ? code : Number.NaN;
+    c.sizes[at] = record.size;
+    c.sports[at] = transport.sport;
+    c.dports[at] = transport.dport;
+    c.protos[at] = transport.protocol === 'udp' ? 1 : 0;
+    c.flags[at] = isFailure(record) ? FLAG_ERROR : 0;
+    c.srcs[at] = record.src;
+    c.dsts[at] = record.dst;
+    c.pvs[at] = record.pv;
+    c.cmds[at] = cmd.name;
+    if (deferredSummary(cmd)) {
+      c.lines[at] = cmd;
+      c.formats[at] = channel;
+    } else {
+      c.lines[at] = summarizeFields(cmd, undefined, channel);
+      c.formats[at] = undefined;
+    }
+    c.statusNames[at] = failureStatus(cmd);
   }
 
   /**
@@ -152,7 +247,7 @@ export class HeldRecords {
     let hi = this.count;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.ids[this.slot(mid)] < id) lo = mid + 1;
+      if (this.idAt(mid) < id) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -160,12 +255,14 @@ export class HeldRecords {
 
   /** Id of the record at `position`. */
   idAt(position: number): number {
-    return this.ids[this.slot(position)];
+    const slot = this.slot(position);
+    return this.chunkOf(slot).ids[slot & this.chunkMask];
   }
 
   /** Capture time of the record at `position`. */
   timeAt(position: number): number {
-    return this.times[this.slot(position)];
+    const slot = this.slot(position);
+    return this.chunkOf(slot).times[slot & this.chunkMask];
   }
 
   /**
@@ -173,13 +270,37 @@ export class HeldRecords {
    * at once, keep nothing of it.
    */
   filterable(position: number): FilterableRecord {
-    const at = this.slot(position);
+    const slot = this.slot(position);
+    return this.viewOf(this.chunkOf(slot), slot & this.chunkMask);
+  }
+
+  /**
+   * Calls `found` with the id of every record from position `from` up to `to` (excluded) captured at or
+   * after `since` that `test` accepts, oldest first: a history scan's slice, a chunk at a time.
+   */
+  match(from: number, to: number, since: number, test: RecordPredicate, found: (id: number) => void): void {
+    let position = from;
+    while (position < to) {
+      const slot = this.slot(position);
+      const c = this.chunkOf(slot);
+      const first = slot & this.chunkMask;
+      // The run of slots in this chunk, up to its end or `to`.
+      const end = Math.min(this.chunkSize, first + (to - position));
+      for (let at = first; at < end; at++) {
+        if (c.times[at] >= since && test(this.viewOf(c, at))) found(c.ids[at]);
+      }
+      position += end - first;
+    }
+  }
+
+  /** {@link filterable} of slot `at` of chunk `c`. */
+  private viewOf(c: Chunk, at: number): FilterableRecord {
     const v = this.view;
-    v.src = this.srcs[at];
-    v.dst = this.dsts[at];
-    v.pv = this.pvs[at];
-    v.command.name = this.cmds[at];
-    const code = this.statusCodes[at];
+    v.src = c.srcs[at];
+    v.dst = c.dsts[at];
+    v.pv = c.pvs[at];
+    v.command.name = c.cmds[at];
+    const code = c.statusCodes[at];
     if (Number.isNaN(code)) delete v.command.status;
     else v.command.status = code;
     return v;
@@ -187,22 +308,26 @@ export class HeldRecords {
 
   /** The {@link LiveRecord} of the record at `position`, as the live stream sends it. */
   live(position: number): LiveRecord {
-    const at = this.slot(position);
-    const latency = this.latencies[at];
+    const slot = this.slot(position);
+    const c = this.chunkOf(slot);
+    const at = slot & this.chunkMask;
+    const latency = c.latencies[at];
+    const line = c.lines[at];
     return {
-      id: this.ids[at],
-      frame: this.frames[at],
-      t: this.times[at],
-      src: `${this.srcs[at]}:${this.sports[at]}`,
-      dst: `${this.dsts[at]}:${this.dports[at]}`,
-      proto: PROTOCOLS[this.protos[at]],
-      cmd: this.cmds[at],
-      pv: this.pvs[at],
-      summary: this.summaries[at],
+      id: c.ids[at],
+      frame: c.frames[at],
+      t: c.times[at],
+      src: `${c.srcs[at]}:${c.sports[at]}`,
+      dst: `${c.dsts[at]}:${c.dports[at]}`,
+      proto: PROTOCOLS[c.protos[at]],
+      cmd: c.cmds[at],
+      pv: c.pvs[at],
+      // A deferred line is made now.
+      summary: typeof line === 'string' ? line : summarizeFields(line, undefined, c.formats[at]),
       latency: Number.isNaN(latency) ? null : latency,
-      status: this.statusNames[at],
-      error: (this.flags[at] & FLAG_ERROR) !== 0,
-      size: this.sizes[at],
+      status: c.statusNames[at],
+      error: (c.flags[at] & FLAG_ERROR) !== 0,
+      size: c.sizes[at],
     };
   }
 
@@ -213,8 +338,10 @@ export class HeldRecords {
    */
   eachOfPv(pv: string, visit: (time: number, size: number, command: string, value: number) => void): void {
     for (let position = 0; position < this.count; position++) {
-      const at = this.slot(position);
-      if (this.pvs[at] === pv) visit(this.times[at], this.sizes[at], this.cmds[at], this.values[at]);
+      const slot = this.slot(position);
+      const c = this.chunkOf(slot);
+      const at = slot & this.chunkMask;
+      if (c.pvs[at] === pv) visit(c.times[at], c.sizes[at], c.cmds[at], c.values[at]);
     }
   }
 
@@ -228,53 +355,34 @@ export class HeldRecords {
     return i >= this.capacity ? i - this.capacity : i;
   }
 
-  private dropOldest(): void {
-    const at = this.head;
-    // Strings are released with the slot; numbers are simply overwritten later.
-    this.pvs[at] = null;
-    this.summaries[at] = '';
-    this.statusNames[at] = null;
-    this.head = at + 1 === this.capacity ? 0 : at + 1;
-    this.count -= 1;
+  /** The chunk of a slot that holds a record. */
+  private chunkOf(slot: number): Chunk {
+    return this.chunks[slot >>> this.chunkShift] as Chunk;
   }
 
-  /** Doubles the columns (up to the record bound), unwrapping the ring so the oldest is first. */
-  private grow(): void {
-    const capacity = Math.min(this.bounds.maxRecords, Math.max(INITIAL_CAPACITY, this.capacity * 2));
-    // The held records in two runs at most (before and after the wrap), copied a run at a time: the columns
-    // double up to a million records while decoding waits.
-    const first = Math.min(this.count, this.capacity - this.head);
-    const second = this.count - first;
-    const typed = <A extends Float64Array | Uint32Array | Uint16Array | Uint8Array>(old: A, out: A): A => {
-      out.set(old.subarray(this.head, this.head + first));
-      out.set(old.subarray(0, second), first);
-      return out;
-    };
-    const refs = <T>(old: T[]): T[] => {
-      const out = new Array<T>(capacity);
-      const head = this.head;
-      for (let i = 0; i < first; i++) out[i] = old[head + i];
-      for (let i = 0; i < second; i++) out[first + i] = old[i];
-      return out;
-    };
-    this.ids = typed(this.ids, new Float64Array(capacity));
-    this.frames = typed(this.frames, new Float64Array(capacity));
-    this.times = typed(this.times, new Float64Array(capacity));
-    this.latencies = typed(this.latencies, new Float64Array(capacity));
-    this.values = typed(this.values, new Float64Array(capacity));
-    this.statusCodes = typed(this.statusCodes, new Float64Array(capacity));
-    this.sizes = typed(this.sizes, new Uint32Array(capacity));
-    this.sports = typed(this.sports, new Uint16Array(capacity));
-    this.dports = typed(this.dports, new Uint16Array(capacity));
-    this.protos = typed(this.protos, new Uint8Array(capacity));
-    this.flags = typed(this.flags, new Uint8Array(capacity));
-    this.srcs = refs(this.srcs);
-    this.dsts = refs(this.dsts);
-    this.pvs = refs(this.pvs);
-    this.cmds = refs(this.cmds);
-    this.summaries = refs(this.summaries);
-    this.statusNames = refs(this.statusNames);
-    this.head = 0;
-    this.capacity = capacity;
+  /** Chunk `index`, now needed for the newest record. */
+  private allocate(index: number): Chunk {
+    const chunk = this.spare ?? new Chunk(this.chunkSize);
+    this.spare = undefined;
+    this.chunks[index] = chunk;
+    return chunk;
+  }
+
+  private dropOldest(): void {
+    const slot = this.head;
+    const chunk = this.chunkOf(slot);
+    const at = slot & this.chunkMask;
+    // Strings and commands are released with the slot; numbers are simply overwritten later.
+    chunk.pvs[at] = null;
+    chunk.lines[at] = '';
+    chunk.formats[at] = undefined;
+    chunk.statusNames[at] = null;
+    this.head = slot + 1 === this.capacity ? 0 : slot + 1;
+    this.count -= 1;
+    // The oldest record left its chunk: the chunk goes unless the newest ones reach into it again.
+    if (at === this.chunkMask && this.count < this.capacity - this.chunkSize) {
+      this.chunks[slot >>> this.chunkShift] = undefined;
+      this.spare = chunk;
+    }
   }
 }

@@ -10,6 +10,7 @@
  * at most `limit` matching records, the newest always last, and it says how many matched.
  */
 import { compileFilter, type RecordPredicate } from '@ca-shark/analysis/filter';
+import type { ValueFormat } from '@ca-shark/analysis/summary';
 import type { CaRecord } from '@ca-shark/decoder';
 import { HeldRecords, type HistoryBounds } from './history-ring.js';
 import type { SubscriptionFilter } from './plugins/ws.js';
@@ -86,9 +87,9 @@ export class RecordHistory {
     this.charts = new ChartHistory(options.tiers);
   }
 
-  /** Takes one decoded record under its daemon-wide id (`summary`: its live row's, when already made). */
-  add(id: number, record: CaRecord, summary?: string): void {
-    this.held.add(id, record, summary);
+  /** Takes one decoded record under its daemon-wide id (`channel`: its channel's display, when known). */
+  add(id: number, record: CaRecord, channel?: ValueFormat): void {
+    this.held.add(id, record, channel);
     this.charts.add(record);
   }
 
@@ -129,21 +130,19 @@ export class RecordHistory {
     if (scan === undefined) return undefined;
     const held = this.held;
     // Records dropped from the ring meanwhile are skipped: the position is found again by id.
-    let pos = held.positionOf(scan.next);
+    const pos = held.positionOf(scan.next);
     const end = Math.min(held.size, held.positionOf(scan.seam + 1));
     const stop = Math.min(end, pos + budget);
-    const since = scan.req.since;
-    for (; pos < stop; pos++) {
-      if (held.timeAt(pos) < since || !scan.test(held.filterable(pos))) continue;
+    held.match(pos, stop, scan.req.since, scan.test, (id) => {
       if (scan.count === scan.matches.length) {
         const grown = new Float64Array(scan.matches.length * 2);
         grown.set(scan.matches);
         scan.matches = grown;
       }
-      scan.matches[scan.count++] = held.idAt(pos);
-    }
-    if (pos < end) {
-      scan.next = held.idAt(pos);
+      scan.matches[scan.count++] = id;
+    });
+    if (stop < end) {
+      scan.next = held.idAt(stop);
       return undefined;
     }
     this.scans.shift();

@@ -113,6 +113,23 @@ describe('SeriesStore', () => {
     expect(v.since).toBe(t + REBALANCE_SECONDS);
   });
 
+  it('counts a key swapped out by a rebalance in "other" from the next record on, even right after its own', () => {
+    const s = new SeriesStore({ iocs: 2 });
+    const [a, b, c] = ['10.0.0.1:5064', '10.0.0.2:5064', '10.0.0.3:5064'];
+    const t = T0 - (T0 % REBALANCE_SECONDS);
+    s.add(rec({ t, server: a }));
+    for (let i = 0; i < 3; i++) s.add(rec({ t, server: b }));
+    for (let i = 0; i < 5; i++) s.add(rec({ t: t + 1, server: c }));
+    // `a` is the last IOC counted before the rebalance, and the quietest: its series goes to `c`.
+    s.add(rec({ t: t + 1, server: a }));
+    s.add(rec({ t: t + REBALANCE_SECONDS, server: a, size: 30 }));
+    const keys = (s.answer({ what: 'keys' }) as { iocs: string[] }).iocs;
+    expect(keys.sort()).toEqual([b, c]);
+    const now = s.talkers({ from: t + REBALANCE_SECONDS, to: t + REBALANCE_SECONDS }, 10);
+    expect(now.untracked.iocs).toEqual({ key: 'other', messages: 1, bytes: 30 });
+    expect(s.series('ioc', c, { from: t + REBALANCE_SECONDS, to: t + REBALANCE_SECONDS }).fields.messages).toEqual([0]);
+  });
+
   it('tracks a PV a page asks for, with its update rate and value', () => {
     const s = new SeriesStore({ pvs: 1 });
     s.add(rec({ t: T0, pv: 'busy', data: [1] }));

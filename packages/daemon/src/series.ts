@@ -239,6 +239,9 @@ class SeriesSet {
   readonly pinned = new Map<string, number>();
   private readonly candidates = new Map<string, number>();
   readonly other: Series;
+  /** The key {@link lookup} found tracked last, and its series. */
+  private lastKey: string | undefined;
+  private lastSeries: Series | undefined;
 
   constructor(
     private readonly layout: SeriesLayout,
@@ -250,13 +253,25 @@ class SeriesSet {
 
   /** The series a record of `key` counts in: its own, or `other` while the key is not tracked. */
   lookup(key: string, now: number): Series {
+    // Records come in runs of one endpoint (a TCP segment's messages): the last tracked hit is kept.
+    if (key === this.lastKey) return this.lastSeries as Series;
     const s = this.tracked.get(key);
-    if (s !== undefined) return s;
+    if (s !== undefined) {
+      this.lastKey = key;
+      this.lastSeries = s;
+      return s;
+    }
     if (this.tracked.size - this.pinned.size < this.cap) return this.track(key, now, null);
     const n = this.candidates.get(key);
     if (n !== undefined) this.candidates.set(key, n + 1);
     else if (this.candidates.size < this.cap * CANDIDATES_PER_TRACKED) this.candidates.set(key, 1);
     return this.other;
+  }
+
+  /** Forgets the last hit of {@link lookup}: called whenever a key stops being tracked. */
+  private forgetLast(): void {
+    this.lastKey = undefined;
+    this.lastSeries = undefined;
   }
 
   private track(key: string, now: number, reuse: Series | null): Series {
@@ -293,6 +308,7 @@ class SeriesSet {
    * trims the set back to its cap.
    */
   rebalance(now: number, pinSeconds: number): void {
+    this.forgetLast();
     for (const [k, t] of this.pinned) if (now - t > pinSeconds) this.pinned.delete(k);
     const unpinned: [string, Series][] = [];
     for (const entry of this.tracked) if (!this.pinned.has(entry[0])) unpinned.push(entry);
