@@ -1,4 +1,4 @@
-import { type Bounded, BoundedMap, RecentRows } from './bounded.js';
+import { type Bounded, BoundedMap, RecentLookup, RecentRows } from './bounded.js';
 import { type AnalysisRecord, numberField, sender, stringField } from './record.js';
 
 /** Elements of a written array shown in the audit; the count says how many there were. */
@@ -74,9 +74,11 @@ const MAX_WRITES_BY_SID = 10_000;
  * the circuit and channel logs, and the write audit with each write's resulting status.
  */
 export class ConversationAnalysis {
-  private readonly circuits = new BoundedMap<number, Circuit>(50_000, (c) => {
-    this.openChannels -= c.channels.size;
-  });
+  private readonly circuits = new RecentLookup(
+    new BoundedMap<number, Circuit>(50_000, (c) => {
+      this.openChannels -= c.channels.size;
+    }),
+  );
   /** The latest finished circuits, channels and writes. */
   private readonly finishedCircuits: RecentRows<CircuitLogEntry>;
   private readonly finishedChannels: RecentRows<ChannelLogEntry>;
@@ -102,25 +104,7 @@ export class ConversationAnalysis {
   add(record: AnalysisRecord): void {
     const id = record.circuit;
     if (id === undefined) return;
-    const circuit = this.circuits.upsert(id, () => ({
-      log: {
-        circuit: id,
-        client: record.client ?? null,
-        server: record.server ?? null,
-        host: null,
-        user: null,
-        start: record.timestamp,
-        end: record.timestamp,
-        duration: 0,
-        messages: 0,
-        bytes: 0,
-        channels: 0,
-        end_reason: 'capture-end',
-      },
-      closed: false,
-      channels: new Map(),
-      lastWriteBySid: new BoundedMap(MAX_WRITES_BY_SID),
-    }));
+    const circuit = this.circuits.get(id) ?? this.circuits.add(id, newCircuit(id, record));
     const log = circuit.log;
     log.client ??= record.client ?? null;
     log.server ??= record.server ?? null;
@@ -238,7 +222,7 @@ export class ConversationAnalysis {
 
   /** A circuit ended (TCP FIN/RST/timeout seen by the packet layer). */
   closeCircuit(id: number, time: number, reason: Exclude<CircuitEndReason, 'capture-end'>): void {
-    const circuit = this.circuits.get(id);
+    const circuit = this.circuits.map.get(id);
     if (!circuit || circuit.closed) return;
     circuit.closed = true;
     circuit.log.end = Math.max(circuit.log.end, time);
@@ -257,16 +241,39 @@ export class ConversationAnalysis {
   /** Circuit log by circuit id: the latest finished circuits and the ones still open. */
   circuitLog(): Bounded<CircuitLogEntry> {
     const rows = this.finishedCircuits.list();
-    for (const c of this.circuits.values()) rows.push(c.log);
+    for (const c of this.circuits.map.values()) rows.push(c.log);
     return latestById(rows, this.maxRows, (r) => r.circuit, this.finishedCircuits.dropped);
   }
 
   /** Channel log by channel id: the latest finished channels and the ones still open. */
   channelLog(): Bounded<ChannelLogEntry> {
     const rows = this.finishedChannels.list();
-    for (const c of this.circuits.values()) for (const ch of c.channels.values()) rows.push(ch);
+    for (const c of this.circuits.map.values()) for (const ch of c.channels.values()) rows.push(ch);
     return latestById(rows, this.maxRows, (r) => r.id, this.finishedChannels.dropped + this.untrackedChannels);
   }
+}
+
+/** The bookkeeping of a circuit first seen in `record`. */
+function newCircuit(id: number, record: AnalysisRecord): Circuit {
+  return {
+    log: {
+      circuit: id,
+      client: record.client ?? null,
+      server: record.server ?? null,
+      host: null,
+      user: null,
+      start: record.timestamp,
+      end: record.timestamp,
+      duration: 0,
+      messages: 0,
+      bytes: 0,
+      channels: 0,
+      end_reason: 'capture-end',
+    },
+    closed: false,
+    channels: new Map(),
+    lastWriteBySid: new BoundedMap(MAX_WRITES_BY_SID),
+  };
 }
 
 /** The `limit` rows with the highest ids, in id order, counting the others. */

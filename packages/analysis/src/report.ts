@@ -121,9 +121,12 @@ export class Analyzer {
     this.records++;
     this.first ??= record.timestamp;
     if (this.last === null || record.timestamp > this.last) this.last = record.timestamp;
-    this.searches.add(record);
-    this.beacons.add(record);
-    this.latency.add(record);
+    // Each analysis is given only the records it reads: most records are monitor updates and reads,
+    // which the search, beacon and (without a latency) latency analyses would only look at and pass by.
+    const name = record.command.name;
+    if (name === 'SearchRequest' || name === 'SearchResponse') this.searches.add(record);
+    else if (name === 'Beacon') this.beacons.add(record);
+    if (record.latency !== undefined) this.latency.add(record);
     this.monitors.add(record);
     this.conversations.add(record);
     this.errors.add(record);
@@ -162,7 +165,7 @@ export class Analyzer {
         return table();
       };
     yield* put('never_found', () => this.searches.neverFoundSteps());
-    yield* put('search_storms', () => this.searches.stormsSteps());
+    yield* put('search_storms', () => this.searches.stormsSteps(Math.max(this.last ?? 0, 0)));
     yield* put(
       'search_clients',
       now(() => this.searches.clients()),

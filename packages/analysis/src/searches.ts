@@ -170,7 +170,6 @@ export class SearchAnalysis {
   private readonly hosts: BoundedMap<string, ClientSearches>;
   /** Servers that answered any search, for the beacon analysis. */
   readonly answeringServers = new Set<string>();
-  private lastTime = 0;
 
   constructor(private readonly options: SearchOptions = defaultSearchOptions) {
     this.pvs = new BoundedMap(options.maxEntries);
@@ -178,8 +177,8 @@ export class SearchAnalysis {
     this.hosts = new BoundedMap(options.maxEntries);
   }
 
+  /** A record; the searches' (SearchRequest, SearchResponse) count, the others are passed by. */
   add(record: AnalysisRecord): void {
-    if (record.timestamp > this.lastTime) this.lastTime = record.timestamp;
     const name = record.command.name;
     if (name === 'SearchRequest') this.addRequest(record);
     else if (name === 'SearchResponse') this.addResponse(record);
@@ -239,13 +238,17 @@ export class SearchAnalysis {
     entry.firstUnanswered = undefined;
   }
 
-  /** Per-PV search table, busiest first, with storm flags. */
-  storms(): Bounded<SearchStormEntry> {
-    return runSteps(this.stormsSteps());
+  /**
+   * Per-PV search table, busiest first, with storm flags.
+   *
+   * @param captureEnd the latest record time of the capture (what unanswered searches are aged against)
+   */
+  storms(captureEnd: number): Bounded<SearchStormEntry> {
+    return runSteps(this.stormsSteps(captureEnd));
   }
 
   /** {@link SearchAnalysis.storms} in steps: rows are built only for the PVs shown. */
-  *stormsSteps(): Steps<Bounded<SearchStormEntry>> {
+  *stormsSteps(captureEnd: number): Steps<Bounded<SearchStormEntry>> {
     const all = [...this.pvs.values()];
     const counts = yield* mapSteps(all, (e) => e.count);
     const sigmaLimit = outlierLimit(counts, this.options.sigma);
@@ -271,7 +274,7 @@ export class SearchAnalysis {
         answers,
         unanswered_ratio: Math.max(0, (e.count - answers) / e.count),
         retries: e.maxRetries,
-        oldest_unanswered_age: e.firstUnanswered === undefined ? null : this.lastTime - e.firstUnanswered,
+        oldest_unanswered_age: e.firstUnanswered === undefined ? null : captureEnd - e.firstUnanswered,
         clients: [...e.clients.keys()].slice(0, 32),
         flagged: reasons.length > 0,
         reasons,
