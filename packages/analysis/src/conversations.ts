@@ -101,7 +101,8 @@ export class ConversationAnalysis {
     return this.finishedCircuits.dropped + this.finishedChannels.dropped + this.writes.dropped + this.untrackedChannels;
   }
 
-  add(record: AnalysisRecord): void {
+  /** A record whose command is `name`: the ones of a TCP circuit count. */
+  add(record: AnalysisRecord, name: string): void {
     const id = record.circuit;
     if (id === undefined) return;
     const circuit = this.circuits.get(id) ?? this.circuits.add(id, newCircuit(id, record));
@@ -112,7 +113,6 @@ export class ConversationAnalysis {
     log.duration = log.end - log.start;
     log.messages++;
     log.bytes += record.size ?? 0;
-    const name = record.command.name;
     if (name === 'HostNameRequest') log.host = stringField(record, 'host_name') ?? null;
     else if (name === 'ClientNameRequest') log.user = stringField(record, 'client_name') ?? null;
 
@@ -177,8 +177,8 @@ export class ConversationAnalysis {
   private addWrite(circuit: Circuit, record: AnalysisRecord, name: 'WriteRequest' | 'WriteNotifyRequest'): void {
     const data = record.command.data;
     // Waveforms decode to typed arrays: the preview is a plain array either way (it ends up in JSON).
-    const values: unknown[] = Array.isArray(data)
-      ? data
+    const value: unknown[] = Array.isArray(data)
+      ? data.slice(0, WRITE_VALUE_PREVIEW)
       : ArrayBuffer.isView(data) && !(data instanceof DataView)
         ? Array.from((data as Float64Array).subarray(0, WRITE_VALUE_PREVIEW))
         : data === undefined
@@ -195,7 +195,7 @@ export class ConversationAnalysis {
       command: name,
       data_type: numberField(record, 'data_type') ?? null,
       data_count: numberField(record, 'data_count') ?? null,
-      value: values.slice(0, WRITE_VALUE_PREVIEW),
+      value,
       status: null,
       status_name: null,
     };

@@ -66,10 +66,11 @@ export class LatencyAnalysis {
   /** pv → its series by server and kind */
   private readonly byPv = new RecentLookup(new BoundedMap<string, PvSeriesList>(50_000));
 
-  add(record: AnalysisRecord): void {
+  /** A record whose command is `name`: responses with a latency count, the others are passed by. */
+  add(record: AnalysisRecord, name: string): void {
     const latency = record.latency;
     if (latency === undefined || record.role !== 'response') return;
-    const kind = LATENCY_KIND[record.command.name];
+    const kind = LATENCY_KIND[name];
     if (!kind) return;
     const server = respondingServer(record);
     const kinds = this.byServer.get(server) ?? this.byServer.add(server, new Map());

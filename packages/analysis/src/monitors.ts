@@ -114,8 +114,8 @@ export class MonitorAnalysis {
     this.flow = new RecentRows(maxRows);
   }
 
-  add(record: AnalysisRecord): void {
-    const name = record.command.name;
+  /** A record whose command is `name`. */
+  add(record: AnalysisRecord, name: string): void {
     const circuit = record.circuit;
     if (name === 'EventAddResponse' && record.role === 'response') {
       this.update(record, circuit);
