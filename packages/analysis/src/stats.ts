@@ -250,7 +250,16 @@ export class StatsCollector {
         const key = id !== undefined && id !== null ? String(id) : `${client}>${server}`;
         c = this.circuits.get(key) ?? null;
         if (c === null) {
-          c = { client, server, host: null, user: null, channels: 0, messages: 0, first: r.timestamp, last: r.timestamp };
+          c = {
+            client,
+            server,
+            host: null,
+            user: null,
+            channels: 0,
+            messages: 0,
+            first: r.timestamp,
+            last: r.timestamp,
+          };
           this.circuits.set(key, c);
         }
         this.lastCircuitId = id ?? null;
