@@ -83,7 +83,7 @@ export class ConversationAnalysis {
   private readonly finishedCircuits: RecentRows<CircuitLogEntry>;
   private readonly finishedChannels: RecentRows<ChannelLogEntry>;
   private readonly writes: RecentRows<WriteEntry>;
-  private readonly pendingWrites = new BoundedMap<number, WriteEntry>(100_000);
+  private readonly pendingWrites = new RecentLookup(new BoundedMap<number, WriteEntry>(100_000));
   private nextChannelId = 1;
   /** Open channels across all circuits; beyond MAX_OPEN_CHANNELS new ones are counted but not logged. */
   private openChannels = 0;
@@ -119,7 +119,7 @@ export class ConversationAnalysis {
     if (record.pv) this.trackChannel(circuit, record, name);
     if (name === 'WriteRequest' || name === 'WriteNotifyRequest') this.addWrite(circuit, record, name);
     else if (name === 'WriteNotifyResponse' && record.request) {
-      const write = this.pendingWrites.get(record.request.frame);
+      const write = this.pendingWrites.map.get(record.request.frame);
       if (write) {
         write.status = numberField(record, 'status') ?? null;
         write.status_name = stringField(record, 'status_name') ?? null;
@@ -200,7 +200,10 @@ export class ConversationAnalysis {
       status_name: null,
     };
     this.writes.push(write);
-    if (name === 'WriteNotifyRequest') this.pendingWrites.upsert(record.frame, () => write);
+    // The first write of a frame is the one its reply's request names (as upsert kept it).
+    if (name === 'WriteNotifyRequest' && this.pendingWrites.get(record.frame) === undefined) {
+      this.pendingWrites.add(record.frame, write);
+    }
     const sid = numberField(record, 'sid');
     if (sid !== undefined) circuit.lastWriteBySid.set(sid, write);
   }

@@ -80,9 +80,7 @@ export class LatencyAnalysis {
       kinds.set(kind, series);
     }
     series.sample.add(latency);
-    let bucket = 0;
-    while (bucket < LATENCY_BUCKETS.length && latency > LATENCY_BUCKETS[bucket]) bucket++;
-    series.histogram[bucket]++;
+    series.histogram[bucketOf(latency)]++;
     const pv = record.pv;
     if (pv) {
       const perPv = this.byPv.get(pv) ?? this.byPv.add(pv, { list: [], byKey: null });
@@ -117,6 +115,22 @@ export class LatencyAnalysis {
     });
     return yield* topSteps(rows, limit, (a, b) => b.p90 - a.p90);
   }
+}
+
+/**
+ * The histogram bucket of `latency`: the first whose upper bound it does not exceed (the last, open-ended,
+ * when it exceeds them all). A binary search: monitor latencies (seconds since the subscription) passed
+ * all thirteen bounds one by one.
+ */
+function bucketOf(latency: number): number {
+  let low = 0;
+  let high = LATENCY_BUCKETS.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (latency > LATENCY_BUCKETS[middle]) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 /** The series of `pv` for `server` and `kind`, made when new. */
