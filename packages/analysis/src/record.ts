@@ -53,19 +53,23 @@ let endpointNameCount = 0;
  */
 export function endpoint(ip: string, port: number): string {
   let byPort = endpointNames.get(ip);
-  if (byPort === undefined) {
-    if (endpointNameCount >= MAX_ENDPOINT_NAMES) {
-      endpointNames.clear();
-      endpointNameCount = 0;
-    }
-    endpointNames.set(ip, (byPort = new Map()));
+  let name = byPort?.get(port);
+  if (name !== undefined) return name;
+  if (endpointNameCount >= MAX_ENDPOINT_NAMES) {
+    // Many ports of one host count too (a search flood from ephemeral ports).
+    endpointNames.clear();
+    endpointNameCount = 0;
+    byPort = undefined;
   }
-  let name = byPort.get(port);
-  if (name === undefined) {
-    byPort.set(port, (name = `${ip}:${port}`));
-    endpointNameCount++;
-  }
+  if (byPort === undefined) endpointNames.set(ip, (byPort = new Map()));
+  byPort.set(port, (name = `${ip}:${port}`));
+  endpointNameCount++;
   return name;
+}
+
+/** Names {@link endpoint} keeps now (tests check the bound). */
+export function endpointNamesKept(): number {
+  return endpointNameCount;
 }
 
 /** `ip:port` of the sender / receiver of a record. */
