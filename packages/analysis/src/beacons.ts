@@ -91,8 +91,9 @@ export class BeaconAnalysis {
     this.servers = new BoundedMap(options.maxServers);
   }
 
-  add(record: AnalysisRecord): void {
-    if (record.command.name !== 'Beacon') return;
+  /** A record whose command is `name`: Beacons count, the others are passed by. */
+  add(record: AnalysisRecord, name: string): void {
+    if (name !== 'Beacon') return;
     const announced = stringField(record, 'address');
     const address = announced && announced !== '0.0.0.0' ? announced : record.src;
     const port = numberField(record, 'server_port') || DEFAULT_SERVER_PORT;

@@ -2,7 +2,48 @@
  * Size-capped maps for the analyses' tables (keyed by PV, server or client, which an adversarial or very
  * long capture can make unbounded): the decoder's BoundedMap, whose eviction stays O(1) amortised.
  */
-export { BoundedMap } from '@ca-shark/decoder';
+import { BoundedMap } from '@ca-shark/decoder';
+
+export { BoundedMap };
+
+/**
+ * A {@link BoundedMap} that remembers its latest lookup. Records come in runs of one circuit, one PV and
+ * one server, so most lookups repeat the one before and are answered without the map. Exact: a hit on the
+ * remembered key means no other key was added or refreshed since, so `map.upsert` would not refresh it
+ * either (it refreshes a key only after a quarter of the capacity was added or refreshed) and it cannot
+ * have been evicted (only an insertion evicts). Every change to the map goes through this object.
+ */
+export class RecentLookup<K, V> {
+  private key: K | undefined = undefined;
+  private value: V | undefined = undefined;
+
+  constructor(readonly map: BoundedMap<K, V>) {}
+
+  /** The value of `key` (refreshed as `map.upsert` refreshes a hit), or undefined. */
+  get(key: K): V | undefined {
+    if (key === this.key && this.value !== undefined) return this.value;
+    const map = this.map;
+    const value = map.get(key);
+    // Values are never undefined here: a miss needs no has().
+    if (value !== undefined && map.age(key) > map.capacity / 4) map.touch(key);
+    this.key = key;
+    this.value = value;
+    return value;
+  }
+
+  /** Adds `key` (absent: {@link RecentLookup.get} said so), evicting the oldest beyond the capacity. */
+  add(key: K, value: V): V {
+    this.map.set(key, value);
+    this.key = key;
+    this.value = value;
+    return value;
+  }
+
+  delete(key: K): boolean {
+    if (key === this.key) this.value = undefined;
+    return this.map.delete(key);
+  }
+}
 
 /** One report table after bounding: the rows shown and how many others were left out. */
 export interface Bounded<T> {

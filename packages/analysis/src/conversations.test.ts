@@ -1,4 +1,5 @@
 import { describe as suite, expect, it } from 'vitest';
+import { LATENCY_BUCKETS } from './latency.js';
 import { Analyzer } from './report.js';
 import { rec } from './test-support/records.js';
 
@@ -191,6 +192,19 @@ suite('latency and errors', () => {
     expect(row.mean).toBeCloseTo(0.002, 12);
     // buckets: …, ≤1e-3, ≤3e-3, …: one answer in the first, two in the second
     expect(row.histogram.slice(4, 6)).toEqual([1, 2]);
+  });
+
+  it('puts a latency on a bucket bound in that bucket, one just above it in the next, the slowest in the last', () => {
+    const a = new Analyzer();
+    const latencies = [0, ...LATENCY_BUCKETS, ...LATENCY_BUCKETS.map((b) => b * (1 + 1e-9)), 1e6];
+    for (const latency of latencies) {
+      a.add(rec(1, S, C, { name: 'ReadNotifyResponse', id: 15, status: 1 }, { ...on(1, 'demo:ai1'), latency }));
+    }
+    const [row] = a.report().latency!;
+    // Bucket i holds (bound i-1, bound i]: 0 and the first bound in the first; each bucket then one on its
+    // bound and one just above the bound before; the open-ended last one the two above the largest bound.
+    expect(row.histogram).toEqual(new Array<number>(LATENCY_BUCKETS.length + 1).fill(2));
+    expect(row.histogram.reduce((n, c) => n + c, 0)).toBe(latencies.length);
   });
 
   it('counts failed statuses, CREATE_CH_FAIL and ERROR per PV and server, but not ECA_NORMAL', () => {

@@ -1,4 +1,4 @@
-import { type Bounded, BoundedMap, RecentRows } from './bounded.js';
+import { type Bounded, BoundedMap, RecentLookup, RecentRows } from './bounded.js';
 import { type AnalysisRecord, numberField, sender, stringField } from './record.js';
 
 /** Elements of a written array shown in the audit; the count says how many there were. */
@@ -74,14 +74,16 @@ const MAX_WRITES_BY_SID = 10_000;
  * the circuit and channel logs, and the write audit with each write's resulting status.
  */
 export class ConversationAnalysis {
-  private readonly circuits = new BoundedMap<number, Circuit>(50_000, (c) => {
-    this.openChannels -= c.channels.size;
-  });
+  private readonly circuits = new RecentLookup(
+    new BoundedMap<number, Circuit>(50_000, (c) => {
+      this.openChannels -= c.channels.size;
+    }),
+  );
   /** The latest finished circuits, channels and writes. */
   private readonly finishedCircuits: RecentRows<CircuitLogEntry>;
   private readonly finishedChannels: RecentRows<ChannelLogEntry>;
   private readonly writes: RecentRows<WriteEntry>;
-  private readonly pendingWrites = new BoundedMap<number, WriteEntry>(100_000);
+  private readonly pendingWrites = new RecentLookup(new BoundedMap<number, WriteEntry>(100_000));
   private nextChannelId = 1;
   /** Open channels across all circuits; beyond MAX_OPEN_CHANNELS new ones are counted but not logged. */
   private openChannels = 0;
@@ -99,28 +101,11 @@ export class ConversationAnalysis {
     return this.finishedCircuits.dropped + this.finishedChannels.dropped + this.writes.dropped + this.untrackedChannels;
   }
 
-  add(record: AnalysisRecord): void {
+  /** A record whose command is `name`: the ones of a TCP circuit count. */
+  add(record: AnalysisRecord, name: string): void {
     const id = record.circuit;
     if (id === undefined) return;
-    const circuit = this.circuits.upsert(id, () => ({
-      log: {
-        circuit: id,
-        client: record.client ?? null,
-        server: record.server ?? null,
-        host: null,
-        user: null,
-        start: record.timestamp,
-        end: record.timestamp,
-        duration: 0,
-        messages: 0,
-        bytes: 0,
-        channels: 0,
-        end_reason: 'capture-end',
-      },
-      closed: false,
-      channels: new Map(),
-      lastWriteBySid: new BoundedMap(MAX_WRITES_BY_SID),
-    }));
+    const circuit = this.circuits.get(id) ?? this.circuits.add(id, newCircuit(id, record));
     const log = circuit.log;
     log.client ??= record.client ?? null;
     log.server ??= record.server ?? null;
@@ -128,14 +113,13 @@ export class ConversationAnalysis {
     log.duration = log.end - log.start;
     log.messages++;
     log.bytes += record.size ?? 0;
-    const name = record.command.name;
     if (name === 'HostNameRequest') log.host = stringField(record, 'host_name') ?? null;
     else if (name === 'ClientNameRequest') log.user = stringField(record, 'client_name') ?? null;
 
     if (record.pv) this.trackChannel(circuit, record, name);
     if (name === 'WriteRequest' || name === 'WriteNotifyRequest') this.addWrite(circuit, record, name);
     else if (name === 'WriteNotifyResponse' && record.request) {
-      const write = this.pendingWrites.get(record.request.frame);
+      const write = this.pendingWrites.map.get(record.request.frame);
       if (write) {
         write.status = numberField(record, 'status') ?? null;
         write.status_name = stringField(record, 'status_name') ?? null;
@@ -193,8 +177,8 @@ export class ConversationAnalysis {
   private addWrite(circuit: Circuit, record: AnalysisRecord, name: 'WriteRequest' | 'WriteNotifyRequest'): void {
     const data = record.command.data;
     // Waveforms decode to typed arrays: the preview is a plain array either way (it ends up in JSON).
-    const values: unknown[] = Array.isArray(data)
-      ? data
+    const value: unknown[] = Array.isArray(data)
+      ? data.slice(0, WRITE_VALUE_PREVIEW)
       : ArrayBuffer.isView(data) && !(data instanceof DataView)
         ? Array.from((data as Float64Array).subarray(0, WRITE_VALUE_PREVIEW))
         : data === undefined
@@ -211,12 +195,15 @@ export class ConversationAnalysis {
       command: name,
       data_type: numberField(record, 'data_type') ?? null,
       data_count: numberField(record, 'data_count') ?? null,
-      value: values.slice(0, WRITE_VALUE_PREVIEW),
+      value,
       status: null,
       status_name: null,
     };
     this.writes.push(write);
-    if (name === 'WriteNotifyRequest') this.pendingWrites.upsert(record.frame, () => write);
+    // The first write of a frame is the one its reply's request names (as upsert kept it).
+    if (name === 'WriteNotifyRequest' && this.pendingWrites.get(record.frame) === undefined) {
+      this.pendingWrites.add(record.frame, write);
+    }
     const sid = numberField(record, 'sid');
     if (sid !== undefined) circuit.lastWriteBySid.set(sid, write);
   }
@@ -238,7 +225,7 @@ export class ConversationAnalysis {
 
   /** A circuit ended (TCP FIN/RST/timeout seen by the packet layer). */
   closeCircuit(id: number, time: number, reason: Exclude<CircuitEndReason, 'capture-end'>): void {
-    const circuit = this.circuits.get(id);
+    const circuit = this.circuits.map.get(id);
     if (!circuit || circuit.closed) return;
     circuit.closed = true;
     circuit.log.end = Math.max(circuit.log.end, time);
@@ -257,16 +244,39 @@ export class ConversationAnalysis {
   /** Circuit log by circuit id: the latest finished circuits and the ones still open. */
   circuitLog(): Bounded<CircuitLogEntry> {
     const rows = this.finishedCircuits.list();
-    for (const c of this.circuits.values()) rows.push(c.log);
+    for (const c of this.circuits.map.values()) rows.push(c.log);
     return latestById(rows, this.maxRows, (r) => r.circuit, this.finishedCircuits.dropped);
   }
 
   /** Channel log by channel id: the latest finished channels and the ones still open. */
   channelLog(): Bounded<ChannelLogEntry> {
     const rows = this.finishedChannels.list();
-    for (const c of this.circuits.values()) for (const ch of c.channels.values()) rows.push(ch);
+    for (const c of this.circuits.map.values()) for (const ch of c.channels.values()) rows.push(ch);
     return latestById(rows, this.maxRows, (r) => r.id, this.finishedChannels.dropped + this.untrackedChannels);
   }
+}
+
+/** The bookkeeping of a circuit first seen in `record`. */
+function newCircuit(id: number, record: AnalysisRecord): Circuit {
+  return {
+    log: {
+      circuit: id,
+      client: record.client ?? null,
+      server: record.server ?? null,
+      host: null,
+      user: null,
+      start: record.timestamp,
+      end: record.timestamp,
+      duration: 0,
+      messages: 0,
+      bytes: 0,
+      channels: 0,
+      end_reason: 'capture-end',
+    },
+    closed: false,
+    channels: new Map(),
+    lastWriteBySid: new BoundedMap(MAX_WRITES_BY_SID),
+  };
 }
 
 /** The `limit` rows with the highest ids, in id order, counting the others. */

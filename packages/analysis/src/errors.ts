@@ -29,8 +29,8 @@ export interface ErrorEntry {
 export class ErrorAnalysis {
   private readonly rows = new BoundedMap<string, ErrorEntry>(50_000);
 
-  add(record: AnalysisRecord): void {
-    const name = record.command.name;
+  /** A record whose command is `name`. */
+  add(record: AnalysisRecord, name: string): void {
     let kind: ErrorKind | undefined;
     let status: number | null = null;
     let message: string | null = null;

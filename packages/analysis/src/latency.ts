@@ -1,4 +1,4 @@
-import { type Bounded, BoundedMap, firstRows } from './bounded.js';
+import { type Bounded, BoundedMap, firstRows, RecentLookup } from './bounded.js';
 import { BoundedSample, type Description } from './describe.js';
 import { type AnalysisRecord, respondingServer } from './record.js';
 import { type Steps, mapSteps, runSteps, topSteps } from './steps.js';
@@ -41,6 +41,19 @@ interface PvSeries {
   sample: BoundedSample;
 }
 
+/**
+ * The series of one PV, in the order they first appeared (the report lists ties in that order). Found by a
+ * scan while there are few (a PV is answered by one or two servers): no "kind server" key string per
+ * response; a PV answered by many servers gets a map too.
+ */
+interface PvSeriesList {
+  list: PvSeries[];
+  byKey: Map<string, PvSeries> | null;
+}
+
+/** Series of one PV scanned before {@link PvSeriesList.byKey} is built. */
+const PV_SERIES_SCAN = 8;
+
 interface Series {
   sample: BoundedSample;
   histogram: number[];
@@ -49,40 +62,36 @@ interface Series {
 /** Request → response latencies per server and per PV, as histograms and percentiles. */
 export class LatencyAnalysis {
   /** server → kind → series */
-  private readonly byServer = new BoundedMap<string, Map<LatencyKind, Series>>(10_000);
-  /** pv → "server kind" → sample */
-  private readonly byPv = new BoundedMap<string, Map<string, PvSeries>>(50_000);
+  private readonly byServer = new RecentLookup(new BoundedMap<string, Map<LatencyKind, Series>>(10_000));
+  /** pv → its series by server and kind */
+  private readonly byPv = new RecentLookup(new BoundedMap<string, PvSeriesList>(50_000));
 
-  add(record: AnalysisRecord): void {
+  /** A record whose command is `name`: responses with a latency count, the others are passed by. */
+  add(record: AnalysisRecord, name: string): void {
     const latency = record.latency;
     if (latency === undefined || record.role !== 'response') return;
-    const kind = LATENCY_KIND[record.command.name];
+    const kind = LATENCY_KIND[name];
     if (!kind) return;
     const server = respondingServer(record);
-    const kinds = this.byServer.upsert(server, () => new Map());
+    const kinds = this.byServer.get(server) ?? this.byServer.add(server, new Map());
     let series = kinds.get(kind);
     if (!series) {
       series = { sample: new BoundedSample(), histogram: new Array<number>(LATENCY_BUCKETS.length + 1).fill(0) };
       kinds.set(kind, series);
     }
     series.sample.add(latency);
-    let bucket = 0;
-    while (bucket < LATENCY_BUCKETS.length && latency > LATENCY_BUCKETS[bucket]) bucket++;
-    series.histogram[bucket]++;
-    if (record.pv) {
-      const pv = record.pv;
-      const perPv = this.byPv.upsert(pv, () => new Map());
-      const key = kind + server;
-      let pvSeries = perPv.get(key);
-      if (!pvSeries) perPv.set(key, (pvSeries = { pv, server, kind, sample: new BoundedSample(PV_SAMPLE_SIZE) }));
-      pvSeries.sample.add(latency);
+    series.histogram[bucketOf(latency)]++;
+    const pv = record.pv;
+    if (pv) {
+      const perPv = this.byPv.get(pv) ?? this.byPv.add(pv, { list: [], byKey: null });
+      pvSeries(perPv, pv, server, kind).sample.add(latency);
     }
   }
 
   /** One row per server and kind, slowest median first. */
   servers(limit = 1000): Bounded<LatencyEntry> {
     const rows: LatencyEntry[] = [];
-    for (const [server, kinds] of this.byServer.entries()) {
+    for (const [server, kinds] of this.byServer.map.entries()) {
       for (const [kind, series] of kinds) {
         const { p25: _p25, p75: _p75, ...d } = series.sample.describe();
         rows.push({ server, kind, ...d, histogram: series.histogram });
@@ -99,11 +108,46 @@ export class LatencyAnalysis {
   /** {@link LatencyAnalysis.slowestPvs} in steps (each series' percentiles cost a sort of its sample). */
   *slowestPvsSteps(limit = 50): Steps<Bounded<PvLatencyEntry>> {
     const series: PvSeries[] = [];
-    for (const perPv of this.byPv.values()) for (const s of perPv.values()) series.push(s);
+    for (const perPv of this.byPv.map.values()) for (const s of perPv.list) series.push(s);
     const rows = yield* mapSteps(series, ({ pv, server, kind, sample }): PvLatencyEntry => {
       const { p25: _p25, p75: _p75, ...d } = sample.describe();
       return { pv, server, kind, ...d };
     });
     return yield* topSteps(rows, limit, (a, b) => b.p90 - a.p90);
   }
+}
+
+/**
+ * The histogram bucket of `latency`: the first whose upper bound it does not exceed (the last, open-ended,
+ * when it exceeds them all). A binary search: monitor latencies (seconds since the subscription) passed
+ * all thirteen bounds one by one.
+ */
+function bucketOf(latency: number): number {
+  let low = 0;
+  let high = LATENCY_BUCKETS.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (latency > LATENCY_BUCKETS[middle]) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+/** The series of `pv` for `server` and `kind`, made when new. */
+function pvSeries(perPv: PvSeriesList, pv: string, server: string, kind: LatencyKind): PvSeries {
+  const list = perPv.list;
+  if (perPv.byKey === null) {
+    for (let i = 0; i < list.length; i++) {
+      const s = list[i];
+      if (s.kind === kind && s.server === server) return s;
+    }
+  } else {
+    const found = perPv.byKey.get(kind + server);
+    if (found !== undefined) return found;
+  }
+  const made: PvSeries = { pv, server, kind, sample: new BoundedSample(PV_SAMPLE_SIZE) };
+  list.push(made);
+  if (perPv.byKey !== null) perPv.byKey.set(kind + server, made);
+  else if (list.length > PV_SERIES_SCAN) perPv.byKey = new Map(list.map((s) => [s.kind + s.server, s]));
+  return made;
 }

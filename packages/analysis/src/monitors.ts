@@ -1,4 +1,4 @@
-import { type Bounded, BoundedMap, firstRows, RecentRows } from './bounded.js';
+import { type Bounded, BoundedMap, firstRows, RecentLookup, RecentRows } from './bounded.js';
 import { type AnalysisRecord, numberField, sender } from './record.js';
 import { type Steps, mapSteps, runSteps, topSteps } from './steps.js';
 
@@ -93,12 +93,18 @@ interface CircuitSubscriptions {
   offSince?: number;
 }
 
+interface CircuitLoad {
+  load: Load;
+  /** subscription id (-1 when absent) → load */
+  subs: Map<number, Load>;
+}
+
 /** Monitor updates per PV, subscription and circuit; redundant subscriptions; EVENTS_OFF/ON periods. */
 export class MonitorAnalysis {
   /** pv → server → load */
-  private readonly byPv = new BoundedMap<string, Map<string, Load>>(100_000);
-  private readonly byCircuit = new BoundedMap<number, { load: Load; subs: Map<number, Load> }>(20_000);
-  private readonly circuits = new BoundedMap<number, CircuitSubscriptions>(20_000);
+  private readonly byPv = new RecentLookup(new BoundedMap<string, Map<string, Load>>(100_000));
+  private readonly byCircuit = new RecentLookup(new BoundedMap<number, CircuitLoad>(20_000));
+  private readonly circuits = new RecentLookup(new BoundedMap<number, CircuitSubscriptions>(20_000));
   private readonly redundant = new BoundedMap<string, RedundantSubscriptionEntry>(50_000);
   /** Closed EVENTS_OFF periods, the latest `maxRows`. */
   private readonly flow: RecentRows<FlowControlEntry>;
@@ -108,38 +114,17 @@ export class MonitorAnalysis {
     this.flow = new RecentRows(maxRows);
   }
 
-  add(record: AnalysisRecord): void {
-    const name = record.command.name;
+  /** A record whose command is `name`. */
+  add(record: AnalysisRecord, name: string): void {
     const circuit = record.circuit;
     if (name === 'EventAddResponse' && record.role === 'response') {
-      const size = record.size ?? 0;
-      const server = record.server ?? sender(record);
-      const t = record.timestamp;
-      const byServer = this.byPv.upsert(record.pv ?? '', () => new Map());
-      let pvLoad = byServer.get(server);
-      if (!pvLoad) byServer.set(server, (pvLoad = newLoad(t, record.pv, server, null, null)));
-      count(pvLoad, t, size);
-      if (circuit !== undefined) {
-        const c = this.byCircuit.upsert(circuit, () => ({
-          load: newLoad(t, null, server, circuit, null),
-          subs: new Map(),
-        }));
-        count(c.load, t, size);
-        const sub = numberField(record, 'subscriptionid') ?? -1;
-        let subLoad = c.subs.get(sub);
-        if (!subLoad && c.subs.size < MAX_SUBSCRIPTIONS_PER_CIRCUIT) {
-          c.subs.set(sub, (subLoad = newLoad(t, record.pv, server, circuit, sub < 0 ? null : sub)));
-        }
-        if (subLoad) count(subLoad, t, size);
-      }
+      this.update(record, circuit);
       return;
     }
     if (circuit === undefined) return;
-    const state = this.circuits.upsert(circuit, () => ({
-      client: record.client ?? null,
-      server: record.server ?? null,
-      live: new Map(),
-    }));
+    const state =
+      this.circuits.get(circuit) ??
+      this.circuits.add(circuit, { client: record.client ?? null, server: record.server ?? null, live: new Map() });
     if (name === 'EventAddRequest' && record.pv) {
       const sub = numberField(record, 'subscriptionid');
       if (sub === undefined) return;
@@ -185,6 +170,29 @@ export class MonitorAnalysis {
     }
   }
 
+  /** A monitor update: counted for its PV and server, its circuit and its subscription. */
+  private update(record: AnalysisRecord, circuit: number | undefined): void {
+    const size = record.size ?? 0;
+    const server = record.server ?? sender(record);
+    const t = record.timestamp;
+    const pv = record.pv ?? '';
+    const byServer = this.byPv.get(pv) ?? this.byPv.add(pv, new Map());
+    let pvLoad = byServer.get(server);
+    if (!pvLoad) byServer.set(server, (pvLoad = newLoad(t, record.pv, server, null, null)));
+    count(pvLoad, t, size);
+    if (circuit === undefined) return;
+    const c =
+      this.byCircuit.get(circuit) ??
+      this.byCircuit.add(circuit, { load: newLoad(t, null, server, circuit, null), subs: new Map() });
+    count(c.load, t, size);
+    const sub = numberField(record, 'subscriptionid') ?? -1;
+    let subLoad = c.subs.get(sub);
+    if (!subLoad && c.subs.size < MAX_SUBSCRIPTIONS_PER_CIRCUIT) {
+      c.subs.set(sub, (subLoad = newLoad(t, record.pv, server, circuit, sub < 0 ? null : sub)));
+    }
+    if (subLoad) count(subLoad, t, size);
+  }
+
   /** Busiest PVs, subscriptions and circuits by updates per second. */
   monitorLoad(limit = 50): Bounded<MonitorLoadEntry> {
     return runSteps(this.monitorLoadSteps(limit));
@@ -195,8 +203,8 @@ export class MonitorAnalysis {
     const pvLoads: Load[] = [];
     const subLoads: Load[] = [];
     const circuitLoads: Load[] = [];
-    for (const byServer of this.byPv.values()) for (const l of byServer.values()) pvLoads.push(l);
-    for (const c of this.byCircuit.values()) {
+    for (const byServer of this.byPv.map.values()) for (const l of byServer.values()) pvLoads.push(l);
+    for (const c of this.byCircuit.map.values()) {
       circuitLoads.push(c.load);
       for (const l of c.subs.values()) subLoads.push(l);
     }
@@ -222,7 +230,7 @@ export class MonitorAnalysis {
   /** EVENTS_OFF → EVENTS_ON periods, including ones still open at the end. */
   flowControl(): Bounded<FlowControlEntry> {
     const rows = this.flow.list();
-    for (const [circuit, s] of this.circuits.entries()) {
+    for (const [circuit, s] of this.circuits.map.entries()) {
       if (s.offSince !== undefined)
         rows.push({ circuit, client: s.client, server: s.server, start: s.offSince, end: null, duration: null });
     }

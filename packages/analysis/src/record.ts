@@ -40,12 +40,44 @@ export function stringField(record: AnalysisRecord, field: CommandField): string
   return typeof value === 'string' ? value : undefined;
 }
 
+/** Endpoint names kept by {@link endpoint} before it starts over (a capture holds few endpoints). */
+const MAX_ENDPOINT_NAMES = 4096;
+/** ip → port → "ip:port" */
+const endpointNames = new Map<string, Map<number, string>>();
+let endpointNameCount = 0;
+
+/**
+ * "ip:port", one string per endpoint: a new one per record cost a concatenation, and a flattening and a
+ * hash at its first use as a map key (the decoder's address strings are shared, so finding the made name
+ * costs two lookups of hashed keys).
+ */
+export function endpoint(ip: string, port: number): string {
+  let byPort = endpointNames.get(ip);
+  let name = byPort?.get(port);
+  if (name !== undefined) return name;
+  if (endpointNameCount >= MAX_ENDPOINT_NAMES) {
+    // Many ports of one host count too (a search flood from ephemeral ports).
+    endpointNames.clear();
+    endpointNameCount = 0;
+    byPort = undefined;
+  }
+  if (byPort === undefined) endpointNames.set(ip, (byPort = new Map()));
+  byPort.set(port, (name = `${ip}:${port}`));
+  endpointNameCount++;
+  return name;
+}
+
+/** Names {@link endpoint} keeps now (tests check the bound). */
+export function endpointNamesKept(): number {
+  return endpointNameCount;
+}
+
 /** `ip:port` of the sender / receiver of a record. */
 export function sender(record: AnalysisRecord): string {
-  return `${record.src}:${record.transport.sport}`;
+  return endpoint(record.src, record.transport.sport);
 }
 export function receiver(record: AnalysisRecord): string {
-  return `${record.dst}:${record.transport.dport}`;
+  return endpoint(record.dst, record.transport.dport);
 }
 
 /** SEARCH reply `ip` value meaning "use the datagram's source address" (§3.2). */
@@ -56,7 +88,7 @@ export function respondingServer(record: AnalysisRecord): string {
   if (record.command.name === 'SearchResponse') {
     const ip = stringField(record, 'ip');
     const port = numberField(record, 'port');
-    return `${!ip || ip === ADDRESS_FROM_SOURCE ? record.src : ip}:${port ?? record.transport.sport}`;
+    return endpoint(!ip || ip === ADDRESS_FROM_SOURCE ? record.src : ip, port ?? record.transport.sport);
   }
   return record.server ?? sender(record);
 }

@@ -121,12 +121,16 @@ export class Analyzer {
     this.records++;
     this.first ??= record.timestamp;
     if (this.last === null || record.timestamp > this.last) this.last = record.timestamp;
-    this.searches.add(record);
-    this.beacons.add(record);
-    this.latency.add(record);
-    this.monitors.add(record);
-    this.conversations.add(record);
-    this.errors.add(record);
+    // Each analysis is given only the records it reads: most records are monitor updates and reads,
+    // which the search, beacon and (without a latency) latency analyses would only look at and pass by.
+    // The command's name is read once for all (every command class has its own shape: a megamorphic read).
+    const name = record.command.name;
+    if (name === 'SearchRequest' || name === 'SearchResponse') this.searches.add(record, name);
+    else if (name === 'Beacon') this.beacons.add(record, name);
+    if (record.latency !== undefined) this.latency.add(record, name);
+    this.monitors.add(record, name);
+    this.conversations.add(record, name);
+    this.errors.add(record, name);
   }
 
   /** A TCP circuit ended; its open channels end with it. */
@@ -162,7 +166,7 @@ export class Analyzer {
         return table();
       };
     yield* put('never_found', () => this.searches.neverFoundSteps());
-    yield* put('search_storms', () => this.searches.stormsSteps());
+    yield* put('search_storms', () => this.searches.stormsSteps(Math.max(this.last ?? 0, 0)));
     yield* put(
       'search_clients',
       now(() => this.searches.clients()),

@@ -1,4 +1,4 @@
-import { type Bounded, BoundedMap, firstRows } from './bounded.js';
+import { type Bounded, BoundedMap, firstRows, RecentLookup } from './bounded.js';
 import { type Steps, filterSteps, mapSteps, runSteps, topSteps } from './steps.js';
 import { quantileSorted } from './describe.js';
 import { type AnalysisRecord, numberField, receiver, respondingServer, sender, stringField } from './record.js';
@@ -165,22 +165,20 @@ export interface DuplicateEntry {
  * PVs never found and PVs answered by several servers.
  */
 export class SearchAnalysis {
-  private readonly pvs: BoundedMap<string, PvSearches>;
-  private readonly processes: BoundedMap<string, ClientSearches>;
-  private readonly hosts: BoundedMap<string, ClientSearches>;
+  private readonly pvs: RecentLookup<string, PvSearches>;
+  private readonly processes: RecentLookup<string, ClientSearches>;
+  private readonly hosts: RecentLookup<string, ClientSearches>;
   /** Servers that answered any search, for the beacon analysis. */
   readonly answeringServers = new Set<string>();
-  private lastTime = 0;
 
   constructor(private readonly options: SearchOptions = defaultSearchOptions) {
-    this.pvs = new BoundedMap(options.maxEntries);
-    this.processes = new BoundedMap(options.maxEntries);
-    this.hosts = new BoundedMap(options.maxEntries);
+    this.pvs = new RecentLookup(new BoundedMap(options.maxEntries));
+    this.processes = new RecentLookup(new BoundedMap(options.maxEntries));
+    this.hosts = new RecentLookup(new BoundedMap(options.maxEntries));
   }
 
-  add(record: AnalysisRecord): void {
-    if (record.timestamp > this.lastTime) this.lastTime = record.timestamp;
-    const name = record.command.name;
+  /** A record whose command is `name`: searches and their replies count, the others are passed by. */
+  add(record: AnalysisRecord, name: string): void {
     if (name === 'SearchRequest') this.addRequest(record);
     else if (name === 'SearchResponse') this.addResponse(record);
   }
@@ -190,16 +188,18 @@ export class SearchAnalysis {
     if (!pv) return;
     const t = record.timestamp;
     const process = sender(record);
-    const entry = this.pvs.upsert(pv, () => ({
-      pv,
-      count: 0,
-      first: t,
-      last: t,
-      clients: new Map(),
-      retries: new BoundedMap(MAX_RETRY_KEYS_PER_PV),
-      maxRetries: 0,
-      answers: new Map(),
-    }));
+    const entry =
+      this.pvs.get(pv) ??
+      this.pvs.add(pv, {
+        pv,
+        count: 0,
+        first: t,
+        last: t,
+        clients: new Map(),
+        retries: new BoundedMap(MAX_RETRY_KEYS_PER_PV),
+        maxRetries: 0,
+        answers: new Map(),
+      });
     entry.count++;
     entry.last = t;
     const perClient = entry.clients.get(process);
@@ -218,7 +218,7 @@ export class SearchAnalysis {
   private addResponse(record: AnalysisRecord): void {
     const pv = record.pv;
     if (!pv) return;
-    const entry = this.pvs.get(pv);
+    const entry = this.pvs.map.get(pv);
     if (!entry) return;
     const server = respondingServer(record);
     if (this.answeringServers.size < MAX_ANSWERING_SERVERS) this.answeringServers.add(server);
@@ -239,14 +239,18 @@ export class SearchAnalysis {
     entry.firstUnanswered = undefined;
   }
 
-  /** Per-PV search table, busiest first, with storm flags. */
-  storms(): Bounded<SearchStormEntry> {
-    return runSteps(this.stormsSteps());
+  /**
+   * Per-PV search table, busiest first, with storm flags.
+   *
+   * @param captureEnd the latest record time of the capture (what unanswered searches are aged against)
+   */
+  storms(captureEnd: number): Bounded<SearchStormEntry> {
+    return runSteps(this.stormsSteps(captureEnd));
   }
 
   /** {@link SearchAnalysis.storms} in steps: rows are built only for the PVs shown. */
-  *stormsSteps(): Steps<Bounded<SearchStormEntry>> {
-    const all = [...this.pvs.values()];
+  *stormsSteps(captureEnd: number): Steps<Bounded<SearchStormEntry>> {
+    const all = [...this.pvs.map.values()];
     const counts = yield* mapSteps(all, (e) => e.count);
     const sigmaLimit = outlierLimit(counts, this.options.sigma);
     const top = yield* topSteps(all, this.options.topLimit, (a, b) => b.count - a.count);
@@ -271,7 +275,7 @@ export class SearchAnalysis {
         answers,
         unanswered_ratio: Math.max(0, (e.count - answers) / e.count),
         retries: e.maxRetries,
-        oldest_unanswered_age: e.firstUnanswered === undefined ? null : this.lastTime - e.firstUnanswered,
+        oldest_unanswered_age: e.firstUnanswered === undefined ? null : captureEnd - e.firstUnanswered,
         clients: [...e.clients.keys()].slice(0, 32),
         flagged: reasons.length > 0,
         reasons,
@@ -284,8 +288,8 @@ export class SearchAnalysis {
   clients(): Bounded<SearchClientEntry> {
     const rows: SearchClientEntry[] = [];
     for (const [kind, table] of [
-      ['host', this.hosts],
-      ['process', this.processes],
+      ['host', this.hosts.map],
+      ['process', this.processes.map],
     ] as const) {
       const all = [...table.values()];
       const sigmaLimit = outlierLimit(
@@ -323,7 +327,7 @@ export class SearchAnalysis {
 
   /** {@link SearchAnalysis.neverFound} in steps: rows are built only for the PVs shown. */
   *neverFoundSteps(): Steps<Bounded<NeverFoundEntry>> {
-    const unanswered = yield* filterSteps([...this.pvs.values()], (e) => e.answers.size === 0);
+    const unanswered = yield* filterSteps([...this.pvs.map.values()], (e) => e.answers.size === 0);
     const top = yield* topSteps(
       unanswered,
       this.options.maxRows,
@@ -351,7 +355,7 @@ export class SearchAnalysis {
   /** {@link SearchAnalysis.duplicates} in steps. */
   *duplicatesSteps(): Steps<Bounded<DuplicateEntry>> {
     const answered = yield* filterSteps(
-      [...this.pvs.values()],
+      [...this.pvs.map.values()],
       (e) => e.answers.size > 1 || (e.answers.size === 1 && isMultiPath(e.answers.values())),
     );
     const rows = answered.map((e): DuplicateEntry => {
@@ -373,8 +377,8 @@ export class SearchAnalysis {
 }
 
 /** Counts a search for `pv` at time `t` by a client process or host. */
-function countClient(table: BoundedMap<string, ClientSearches>, key: string, pv: string, t: number): void {
-  const client = table.upsert(key, () => ({ client: key, count: 0, first: t, last: t, pvs: new Set<string>() }));
+function countClient(table: RecentLookup<string, ClientSearches>, key: string, pv: string, t: number): void {
+  const client = table.get(key) ?? table.add(key, { client: key, count: 0, first: t, last: t, pvs: new Set<string>() });
   client.count++;
   client.last = t;
   if (client.pvs.size < 10_000) client.pvs.add(pv);

@@ -147,7 +147,8 @@ export class StatsCollector {
   private first: number | null = null;
   private last: number | null = null;
   private readonly skipped = { flows: 0, bytes: 0 };
-  private readonly commandCounts = new Map<string, number>();
+  /** Messages per command name: a counter object per name, so a record costs one lookup. */
+  private readonly commandCounts = new Map<string, { count: number }>();
   private readonly searched = new BoundedMap<string, number>(STATS_MAX_TRACKED);
   private readonly pending = new BoundedMap<string, UnansweredCreation>(STATS_MAX_TRACKED);
   private connectionsOmitted = 0;
@@ -160,6 +161,12 @@ export class StatsCollector {
     writeNotify: new Map(),
   };
   private readonly circuits = new BoundedMap<string, CircuitSummary>(STATS_MAX_TRACKED);
+  private lastCircuitId: string | number | null = null;
+  private lastCircuit: CircuitSummary | null = null;
+  /** The sample list of the latest latency's kind and server (responses come in runs of one server). */
+  private lastSamplesKind: LatencyKind | null = null;
+  private lastSamplesServer: string | null = null;
+  private lastSamples: number[] | null = null;
 
   constructor(options: StatsOptions = {}) {
     this.top = options.top ?? 10;
@@ -172,7 +179,9 @@ export class StatsCollector {
     this.messages++;
     if (this.first === null || r.timestamp < this.first) this.first = r.timestamp;
     if (this.last === null || r.timestamp > this.last) this.last = r.timestamp;
-    this.commandCounts.set(name, (this.commandCounts.get(name) ?? 0) + 1);
+    const counter = this.commandCounts.get(name);
+    if (counter !== undefined) counter.count++;
+    else this.commandCounts.set(name, { count: 1 });
 
     // The endpoints are made from the addresses only when the decoder did not name them (rarely): two
     // strings per record were a third of this method's time.
@@ -220,18 +229,41 @@ export class StatsCollector {
 
     const kind = LATENCY_KIND[name];
     if (kind !== undefined && dt !== null) {
-      const bucket = this.samples[kind];
-      let list = bucket.get(server);
-      if (list === undefined) bucket.set(server, (list = []));
+      let list = this.lastSamples;
+      if (kind !== this.lastSamplesKind || server !== this.lastSamplesServer || list === null) {
+        const bucket = this.samples[kind];
+        let found = bucket.get(server);
+        if (found === undefined) bucket.set(server, (found = []));
+        this.lastSamplesKind = kind;
+        this.lastSamplesServer = server;
+        this.lastSamples = list = found;
+      }
       list.push(dt);
     }
 
     if (r.transport.protocol === 'tcp') {
-      const key = r.circuit !== undefined && r.circuit !== null ? String(r.circuit) : `${client}>${server}`;
-      let c = this.circuits.get(key);
-      if (c === undefined) {
-        c = { client, server, host: null, user: null, channels: 0, messages: 0, first: r.timestamp, last: r.timestamp };
-        this.circuits.set(key, c);
+      const id = r.circuit;
+      // A run of records of one circuit finds it without the key string and the lookup: the table is
+      // read with get (no refresh), and only an insertion, which replaces the remembered circuit, evicts.
+      let c = id !== undefined && id !== null && id === this.lastCircuitId ? this.lastCircuit : null;
+      if (c === null) {
+        const key = id !== undefined && id !== null ? String(id) : `${client}>${server}`;
+        c = this.circuits.get(key) ?? null;
+        if (c === null) {
+          c = {
+            client,
+            server,
+            host: null,
+            user: null,
+            channels: 0,
+            messages: 0,
+            first: r.timestamp,
+            last: r.timestamp,
+          };
+          this.circuits.set(key, c);
+        }
+        this.lastCircuitId = id ?? null;
+        this.lastCircuit = c;
       }
       c.messages++;
       if (r.timestamp < c.first) c.first = r.timestamp;
@@ -257,7 +289,9 @@ export class StatsCollector {
       writeNotify: describeGroups(this.samples.writeNotify),
     };
     const commands = Object.fromEntries(
-      [...this.commandCounts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)),
+      [...this.commandCounts]
+        .map(([command, { count }]): [string, number] => [command, count])
+        .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)),
     );
     const topSearched = [...this.searched]
       .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
