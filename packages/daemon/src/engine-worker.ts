@@ -83,10 +83,11 @@ const sampler = new BatchSampler();
 const governor = new StreamGovernor();
 let governed = false;
 /**
- * Live capture: a batch that waited longer than `maxLagMs` is dropped unread, when at least
- * `minLagDropBytes` frame bytes were in flight as it was posted (both from `init`).
+ * Live capture: a batch that waited longer than `stallLagMs` is dropped unread, when at least
+ * `minLagDropBytes` frame bytes were in flight as it was posted (both from `init`). The capture side sheds
+ * the batches the worker would reach too late (decoder-backlog.ts); this catches those a stall held up.
  */
-let maxLagMs = Infinity;
+let stallLagMs = Infinity;
 let minLagDropBytes = 0;
 let batchBytes = 0;
 let lastFlush = 0;
@@ -251,7 +252,7 @@ port.on('message', (message: ToWorker) => {
       const ringBytes = message.packetRing ?? DEFAULT_PACKET_RING_BYTES;
       packetRing = ringBytes > 0 ? new PacketRing(ringBytes, freeBuffer) : undefined;
       snaplen = message.snaplen ?? 0;
-      maxLagMs = message.maxDecoderLagMs;
+      stallLagMs = message.stallLagMs;
       minLagDropBytes = message.minLagDropBytes;
       const packets = packetRing;
       if (message.nats !== undefined) {
@@ -305,7 +306,7 @@ port.on('message', (message: ToWorker) => {
     case 'frames': {
       const e = engine;
       if (e === undefined) return;
-      if (governed && message.backlog > minLagDropBytes && Date.now() - message.postedAt > maxLagMs) {
+      if (governed && message.backlog > minLagDropBytes && Date.now() - message.postedAt > stallLagMs) {
         // Live capture: a batch that waited this long is dropped unread (counted by the main thread), so a
         // starved worker catches up with the wire at once instead of decoding ever older frames.
         batchBytes += message.length;

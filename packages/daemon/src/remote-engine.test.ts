@@ -48,7 +48,8 @@ async function withEngine(
 
 /**
  * Posts `first` as one batch while the worker is held (it waits in the worker's queue, well within the
- * byte window), then `second` 1.2 s later, past a 500 ms lag bound, and lets the worker go.
+ * byte window), then `second` 1.2 s later, past the stall bound of a 500 ms lag bound (STALL_FACTOR × 500
+ * ms), and lets the worker go.
  */
 async function twoBatchesPastTheBound(
   engine: RemoteEngine,
@@ -97,13 +98,13 @@ describe('RemoteEngine flow control', { timeout: 30_000 }, () => {
     });
   });
 
-  it('drops live frames that would be decoded later than the lag bound, in the worker and before it', async () => {
+  it('drops live frames a stalled worker would decode later than the lag bound, in the worker and before it', async () => {
     const frames = searchFrames(300);
     await withEngine(
       'live',
       async (engine) => {
-        // Past the bound (500 ms), the second batch is dropped before it reaches the worker, however few
-        // bytes wait; the first one, reached only then, is dropped unread by the worker.
+        // Past the stall bound (2 × 500 ms), the second batch is dropped before it reaches the worker, however
+        // few bytes wait; the first one, reached only then, is dropped unread by the worker.
         await twoBatchesPastTheBound(engine, frames.slice(0, 100), frames.slice(100, 200));
         // Once the worker caught up, frames are taken again.
         while ((engine.stats().decoderLagMs ?? 0) > 0) await new Promise((r) => setTimeout(r, 10));

@@ -40,10 +40,10 @@ export type ToWorker =
       /** Snapshot length of live capture, for the exported interface descriptions. */
       snaplen?: number;
       /**
-       * Live capture: a batch that waited longer than `maxDecoderLagMs` is dropped unread, when at least
-       * `minLagDropBytes` frame bytes were in flight as it was posted (see RemoteEngineOptions).
+       * Live capture: a batch that waited longer than `stallLagMs` (the worker stalled) is dropped unread,
+       * when at least `minLagDropBytes` frame bytes were in flight as it was posted (see decoder-backlog.ts).
        */
-      maxDecoderLagMs: number;
+      stallLagMs: number;
       minLagDropBytes: number;
       /** Alert thresholds and severities (default DEFAULT_ALERTS_CONFIG). */
       alerts?: AlertsConfig;
