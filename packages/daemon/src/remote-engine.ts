@@ -464,8 +464,8 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   }
 
   /** The packer copies the bytes into the batch before returning, so a transient view is safe. */
-  frameView(linktype: number, timestamp: number, bytes: Uint8Array, origlen: number): void {
-    this.packer.add(linktype, timestamp, bytes, origlen);
+  frameView(linktype: number, timestamp: number, bytes: Uint8Array, origlen: number, interfaceId = 0): void {
+    this.packer.add(linktype, timestamp, bytes, origlen, interfaceId);
   }
 
   problem(problem: SourceProblem): void {
