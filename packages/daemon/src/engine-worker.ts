@@ -250,7 +250,7 @@ port.on('message', (message: ToWorker) => {
       history = new RecordHistory({ bounds: message.history ?? {} });
       holdsHistory = history.held.bounds.maxRecords > 0;
       const ringBytes = message.packetRing ?? DEFAULT_PACKET_RING_BYTES;
-      packetRing = ringBytes > 0 ? new PacketRing(ringBytes, freeBuffer) : undefined;
+      packetRing = ringBytes > 0 ? new PacketRing(ringBytes) : undefined;
       snaplen = message.snaplen ?? 0;
       stallLagMs = message.stallLagMs;
       minLagDropBytes = message.minLagDropBytes;
@@ -320,7 +320,6 @@ port.on('message', (message: ToWorker) => {
         if (sampler.size > 0) governor.observe(now - message.postedAt, now);
         else governor.reset();
       }
-      packetRing?.beginBatch(message.buffer);
       unpackFrames(message.buffer, message.length, (linktype, timestamp, bytes, origlen, interfaceId) => {
         try {
           e.frame(linktype, timestamp, bytes, origlen, interfaceId);
@@ -343,10 +342,9 @@ port.on('message', (message: ToWorker) => {
       });
       batchBytes += message.length;
       post({ type: 'decoded', batchBytes, dropped: 0 });
-      // The decoder copied whatever outlives a frame: the buffer goes back to the capture thread for a
-      // later batch, at once or once the packet ring lets go of its last frame from it.
-      if (packetRing !== undefined) packetRing.endBatch(message.buffer);
-      else freeBuffer(message.buffer);
+      // The decoder and the packet ring copied whatever outlives a frame: the buffer goes back to the
+      // capture thread for a later batch.
+      freeBuffer(message.buffer);
       // While batches keep arriving the worker drains its message queue without running timers: keep
       // records and counters flowing from here too.
       const now = performance.now();
