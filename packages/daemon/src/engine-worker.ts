@@ -102,6 +102,29 @@ let historyPumping = false;
 /** The raw packet ring behind `/api/pcap` (undefined with --packet-ring 0). */
 let packetRing: PacketRing | undefined;
 let snaplen = 0;
+/**
+ * Blocks for the packet ring's store that the capture thread allocated and wrote once, so the page faults
+ * of fresh memory are not paid on this thread; up to {@link RING_BLOCKS_AHEAD} wait here or are asked for.
+ */
+const ringBlocks: Uint8Array[] = [];
+let ringBlocksAsked = 0;
+/**
+ * Blocks asked for ahead of need. An answer queues behind the frame batches in flight (8 MiB for a file,
+ * up to a second of traffic live), so fewer ahead than that and the store outruns them (with 4 ahead, half
+ * the blocks of a file's ingest were still allocated here).
+ */
+const RING_BLOCKS_AHEAD = 32;
+
+/** Asks the capture thread for the blocks the packet ring will take next (none once it has them all). */
+function askRingBlocks(): void {
+  const ring = packetRing;
+  if (ring === undefined) return;
+  const coming = ringBlocks.length + ringBlocksAsked;
+  const count = Math.min(RING_BLOCKS_AHEAD, ring.blocksToCome) - coming;
+  if (count <= 0) return;
+  ringBlocksAsked += count;
+  post({ type: 'ring-blocks', count, bytes: ring.blockBytes });
+}
 const exports = new PcapExports(
   () => packetRing,
   (linktype) => ({ linktype, snaplen, ...(description.iface !== undefined ? { name: description.iface } : {}) }),
@@ -250,7 +273,17 @@ port.on('message', (message: ToWorker) => {
       history = new RecordHistory({ bounds: message.history ?? {} });
       holdsHistory = history.held.bounds.maxRecords > 0;
       const ringBytes = message.packetRing ?? DEFAULT_PACKET_RING_BYTES;
-      packetRing = ringBytes > 0 ? new PacketRing(ringBytes) : undefined;
+      packetRing =
+        ringBytes > 0
+          ? new PacketRing(ringBytes, {
+              takeBlock: () => {
+                const block = ringBlocks.pop();
+                askRingBlocks();
+                return block;
+              },
+            })
+          : undefined;
+      askRingBlocks();
       snaplen = message.snaplen ?? 0;
       stallLagMs = message.stallLagMs;
       minLagDropBytes = message.minLagDropBytes;
@@ -353,6 +386,10 @@ port.on('message', (message: ToWorker) => {
       if (now >= nextViews) publishViews();
       break;
     }
+    case 'ring-block':
+      ringBlocksAsked -= 1;
+      ringBlocks.push(new Uint8Array(message.buffer));
+      break;
     case 'demand':
       sampler.setRates(message.everything, new Map(message.subscriptions));
       break;

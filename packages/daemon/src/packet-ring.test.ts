@@ -142,9 +142,32 @@ describe('PacketRing', () => {
     expect(ring.stats.bytes).toBeLessThanOrEqual(bound);
     // 64 KiB blocks: four for the bound, one being written.
     expect(ring.storeBytes).toBe(5 * 64 * 1024);
+    expect(ring.blocksToCome).toBe(0);
     // What it holds is the newest traffic, intact though every block was rewritten several times.
     const kept = await decode(await exported(ring));
     expect(kept.length).toBe(ring.stats.messages);
     expect(kept.map((r) => r.pv)).toEqual(all.slice(-kept.length).map((r) => r.pv));
+  });
+
+  it('takes the blocks it is given before allocating its own (the worker hands pre-faulted ones)', async () => {
+    const given = new Set<ArrayBufferLike>();
+    const sizes: number[] = [];
+    const ring = new PacketRing(undefined, {
+      takeBlock: (bytes) => {
+        sizes.push(bytes);
+        if (given.size > 0) return undefined;
+        const block = new Uint8Array(bytes);
+        given.add(block.buffer);
+        return block;
+      },
+    });
+    expect(ring.blocksToCome).toBe(257);
+    run('catest.pcap', ring);
+    // catest.pcap fits in the first block: the one given.
+    expect(sizes).toEqual([ring.blockBytes]);
+    expect(ring.blocksToCome).toBe(256);
+    const first = ring.get(ring.index.firstFrame(ring.index.oldest));
+    expect(given.has(first?.data.buffer as ArrayBufferLike)).toBe(true);
+    expect(ring.storeBytes).toBe(ring.blockBytes);
   });
 });

@@ -211,6 +211,9 @@ describe('RemoteEngine stream share with no client', { timeout: 30_000 }, () => 
   });
 });
 
+/** Blocks of its packet ring's store the worker asks for ahead of need (engine-worker.ts). */
+const RING_BLOCKS_AHEAD = 32;
+
 describe('RemoteEngine frame batch buffers', { timeout: 30_000 }, () => {
   it('packs later batches into the buffers the worker hands back once decoded', async () => {
     const engine = new RemoteEngine({
@@ -219,8 +222,7 @@ describe('RemoteEngine frame batch buffers', { timeout: 30_000 }, () => {
       logger: pino({ level: 'silent' }),
       logLevel: 'silent',
       decoder: {},
-      // No packet ring: a decoded batch goes back at once (with one, once the ring let go of its frames).
-      packetRing: 0,
+      // With the default packet ring: it keeps copies of the frames it holds, never the batch.
       pullWindowBytes: WINDOW,
     });
     try {
@@ -240,6 +242,19 @@ describe('RemoteEngine frame batch buffers', { timeout: 30_000 }, () => {
     } finally {
       await engine.close();
     }
+  });
+
+  it("pre-faults the packet ring's next blocks on the capture thread, as many as the worker asks for", async () => {
+    await withEngine('live', async (engine) => {
+      // The worker asks for the first blocks of its store at start.
+      while (engine.ringBlocksGiven < RING_BLOCKS_AHEAD) await new Promise((r) => setTimeout(r, 10));
+      for (const f of searchFrames(50)) engine.frame(1, 0, f, f.length);
+      engine.end();
+      await engine.whenEnded();
+      // 50 searches fit in the first block: one more block is asked for, to keep as many ahead.
+      while (engine.ringBlocksGiven < RING_BLOCKS_AHEAD + 1) await new Promise((r) => setTimeout(r, 10));
+      expect(engine.ringBlocksGiven).toBe(RING_BLOCKS_AHEAD + 1);
+    });
   });
 });
 
