@@ -103,7 +103,7 @@ describe('RemoteEngine flow control', { timeout: 30_000 }, () => {
     await withEngine(
       'live',
       async (engine) => {
-        // Past the stall bound (2 × 500 ms), the second batch is dropped before it reaches the worker, however
+        // Past the stall bound (1.5 × 500 ms), the second batch is dropped before it reaches the worker, however
         // few bytes wait; the first one, reached only then, is dropped unread by the worker.
         await twoBatchesPastTheBound(engine, frames.slice(0, 100), frames.slice(100, 200));
         // Once the worker caught up, frames are taken again.
