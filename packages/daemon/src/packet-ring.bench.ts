@@ -50,7 +50,6 @@ const Ring: RingClass =
 const faults = (): number => Number(readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')[7]);
 const bytes = readFileSync(capture);
 
-let packer: FramePacker;
 let ring: (AnyRing & ConstructorParameters<typeof Engine>[0]['packets']) | undefined;
 let prefaultMs = 0;
 if (mode !== 'none') {
@@ -66,7 +65,7 @@ if (mode !== 'none') {
   }
   ring = new Ring(
     ringBytes,
-    ringModule === undefined ? { takeBlock: () => spare.pop() } : (b) => packer?.recycle(b as ArrayBuffer),
+    ringModule === undefined ? { takeBlock: () => spare.pop() } : (b) => packer.recycle(b as ArrayBuffer),
   );
 }
 const engine = new Engine({
@@ -77,7 +76,7 @@ const engine = new Engine({
   logger: pino({ level: 'silent' }),
   ...(ring !== undefined ? { packets: ring } : {}),
 });
-packer = new FramePacker((buffer, length) => {
+const packer = new FramePacker((buffer, length) => {
   ring?.beginBatch?.(buffer);
   unpackFrames(buffer, length, (linktype, timestamp, data, origlen, interfaceId) =>
     engine.frame(linktype, timestamp, data, origlen, interfaceId),
