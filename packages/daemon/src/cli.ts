@@ -67,10 +67,11 @@ Capture:
       --snaplen BYTES     bytes kept per packet (default 262144, libpcap's: whole 64 KiB segments
                           on lo); a longer packet is cut, and the CA messages it carried become
                           a Malformed record (truncated, or a gap in its TCP stream)
-      --max-lag MS|none   live capture: while decoding runs more than MS behind the wire, new
-                          frames are dropped and counted as decoder drops, so the dashboard
-                          stays fresh (default 1000); none: frames queue (up to 64 MiB) and are
-                          decoded late, every message counted if the machine catches up
+      --max-lag MS|none   live capture: frames the decoder would reach more than MS after
+                          capture (at the rate it decodes) are dropped and counted as decoder
+                          drops, so the dashboard stays fresh (default 1000); none: frames queue
+                          (up to 64 MiB) and are decoded late, every message counted if the
+                          machine catches up
       --buffer-size SIZE  kernel capture buffer, e.g. 64M (default 32M); raise it if libpcap drops
       --ports S[,R]       CA server and repeater ports (default 5064,5065; EPICS_CA_SERVER_PORT,
                           EPICS_CA_REPEATER_PORT are honoured)

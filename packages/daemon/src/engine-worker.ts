@@ -81,10 +81,11 @@ const sampler = new BatchSampler();
 const governor = new StreamGovernor();
 let governed = false;
 /**
- * Live capture: a batch that waited longer than `maxLagMs` is dropped unread, when at least
- * `minLagDropBytes` frame bytes were in flight as it was posted (both from `init`).
+ * Live capture: a batch that waited longer than `stallLagMs` is dropped unread, when at least
+ * `minLagDropBytes` frame bytes were in flight as it was posted (both from `init`). The capture side sheds
+ * the batches the worker would reach too late (decoder-backlog.ts); this catches those a stall held up.
  */
-let maxLagMs = Infinity;
+let stallLagMs = Infinity;
 let minLagDropBytes = 0;
 let batchBytes = 0;
 let lastFlush = 0;
@@ -99,6 +100,29 @@ let historyPumping = false;
 /** The raw packet ring behind `/api/pcap` (undefined with --packet-ring 0). */
 let packetRing: PacketRing | undefined;
 let snaplen = 0;
+/**
+ * Blocks for the packet ring's store that the capture thread allocated and wrote once, so the page faults
+ * of fresh memory are not paid on this thread; up to {@link RING_BLOCKS_AHEAD} wait here or are asked for.
+ */
+const ringBlocks: Uint8Array[] = [];
+let ringBlocksAsked = 0;
+/**
+ * Blocks asked for ahead of need. An answer queues behind the frame batches in flight (8 MiB for a file,
+ * up to a second of traffic live), so fewer ahead than that and the store outruns them (with 4 ahead, half
+ * the blocks of a file's ingest were still allocated here).
+ */
+const RING_BLOCKS_AHEAD = 32;
+
+/** Asks the capture thread for the blocks the packet ring will take next (none once it has them all). */
+function askRingBlocks(): void {
+  const ring = packetRing;
+  if (ring === undefined) return;
+  const coming = ringBlocks.length + ringBlocksAsked;
+  const count = Math.min(RING_BLOCKS_AHEAD, ring.blocksToCome) - coming;
+  if (count <= 0) return;
+  ringBlocksAsked += count;
+  post({ type: 'ring-blocks', count, bytes: ring.blockBytes });
+}
 const exports = new PcapExports(
   () => packetRing,
   (linktype) => ({ linktype, snaplen, ...(description.iface !== undefined ? { name: description.iface } : {}) }),
@@ -246,9 +270,19 @@ port.on('message', (message: ToWorker) => {
       history = new RecordHistory({ bounds: message.history ?? {} });
       holdsHistory = history.held.bounds.maxRecords > 0;
       const ringBytes = message.packetRing ?? DEFAULT_PACKET_RING_BYTES;
-      packetRing = ringBytes > 0 ? new PacketRing(ringBytes, freeBuffer) : undefined;
+      packetRing =
+        ringBytes > 0
+          ? new PacketRing(ringBytes, {
+              takeBlock: () => {
+                const block = ringBlocks.pop();
+                askRingBlocks();
+                return block;
+              },
+            })
+          : undefined;
+      askRingBlocks();
       snaplen = message.snaplen ?? 0;
-      maxLagMs = message.maxDecoderLagMs;
+      stallLagMs = message.stallLagMs;
       minLagDropBytes = message.minLagDropBytes;
       const packets = packetRing;
       if (message.nats !== undefined) {
@@ -300,7 +334,7 @@ port.on('message', (message: ToWorker) => {
     case 'frames': {
       const e = engine;
       if (e === undefined) return;
-      if (governed && message.backlog > minLagDropBytes && Date.now() - message.postedAt > maxLagMs) {
+      if (governed && message.backlog > minLagDropBytes && Date.now() - message.postedAt > stallLagMs) {
         // Live capture: a batch that waited this long is dropped unread (counted by the main thread), so a
         // starved worker catches up with the wire at once instead of decoding ever older frames.
         batchBytes += message.length;
@@ -314,7 +348,6 @@ port.on('message', (message: ToWorker) => {
         if (sampler.size > 0) governor.observe(now - message.postedAt, now);
         else governor.reset();
       }
-      packetRing?.beginBatch(message.buffer);
       unpackFrames(message.buffer, message.length, (linktype, timestamp, bytes, origlen, interfaceId) => {
         try {
           e.frame(linktype, timestamp, bytes, origlen, interfaceId);
@@ -337,10 +370,9 @@ port.on('message', (message: ToWorker) => {
       });
       batchBytes += message.length;
       post({ type: 'decoded', batchBytes, dropped: 0 });
-      // The decoder copied whatever outlives a frame: the buffer goes back to the capture thread for a
-      // later batch, at once or once the packet ring lets go of its last frame from it.
-      if (packetRing !== undefined) packetRing.endBatch(message.buffer);
-      else freeBuffer(message.buffer);
+      // The decoder and the packet ring copied whatever outlives a frame: the buffer goes back to the
+      // capture thread for a later batch.
+      freeBuffer(message.buffer);
       // While batches keep arriving the worker drains its message queue without running timers: keep
       // records and counters flowing from here too.
       const now = performance.now();
@@ -349,6 +381,10 @@ port.on('message', (message: ToWorker) => {
       if (now >= nextViews) publishViews();
       break;
     }
+    case 'ring-block':
+      ringBlocksAsked -= 1;
+      ringBlocks.push(new Uint8Array(message.buffer));
+      break;
     case 'demand':
       sampler.setRates(message.everything, new Map(message.subscriptions));
       break;

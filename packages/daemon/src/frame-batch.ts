@@ -5,25 +5,26 @@
  * (so `add` may be given a view the caller reuses right after); the batch's ArrayBuffer is then transferred
  * as it is, with the length in use, and the packer goes on in another (a transferred buffer is detached).
  * The worker reads each frame as a view into the transferred buffer: no copy and no allocation per frame,
- * and hands the buffer back ({@link FramePacker.recycle}) once it is decoded and the packet ring, which
- * keeps frames as those views, let go of its last frame from it. In steady state a later batch is packed
- * into it, instead of a fresh buffer allocated, zeroed and page-faulted for every batch (the copy into a
- * fresh buffer was about a fifth of the capture thread at 250 Mbit/s, issue 12).
+ * and hands the buffer back ({@link FramePacker.recycle}) once it is decoded (the decoder and the packet
+ * ring copy whatever they keep). In steady state a later batch is packed into it, instead of a fresh
+ * buffer allocated, zeroed and page-faulted for every batch (the copy into a fresh buffer was about a fifth
+ * of the capture thread at 250 Mbit/s, issue 12).
  */
 
 /** Per-frame header layout. */
 const Offset = { LINKTYPE: 0, INTERFACE: 2, ORIGLEN: 4, CAPLEN: 8, TIMESTAMP: 12 } as const;
 const FRAME_HEADER = 20;
-const INITIAL_BYTES = 256 * 1024;
-/** A fresh batch buffer holds this many times the recent batch length (see {@link FramePacker.flush}). */
+/**
+ * Every batch buffer holds this many times the flush threshold: a batch is flushed once over it, so the
+ * frame that crosses it fits (up to the threshold; a larger one grows the buffer). One size for all: a
+ * buffer handed back always fits the next batch. Sizing buffers to recent batch lengths, as before, let the
+ * size wander with the batch length, so spares were let go and fresh buffers allocated every few batches
+ * (about 80 for a 100 MB file ingest, with the external memory churn making V8 run a dozen full
+ * collections on the main thread). Pages of a buffer that small batches never reach are never touched.
+ */
 const HEADROOM = 2;
 /** Buffers handed back and kept for later batches: enough for the batches a busy worker has in flight. */
 const SPARE_BUFFERS = 16;
-/**
- * A spare buffer is taken when it holds this many times the recent batch length (or the size a fresh one
- * would have): the batch then rarely outgrows it, and buffers of nearly the right size are not let go.
- */
-const SPARE_FIT = 1.5;
 
 /**
  * Receives packed batches: `buffer` holds `frames` frames in its first `length` bytes (the rest is unused
@@ -33,13 +34,13 @@ export type BatchHandler = (buffer: ArrayBuffer, length: number, frames: number)
 
 /** Packs frames; call {@link FramePacker.flush} on a timer and when it reports being full. */
 export class FramePacker {
-  private buffer = new ArrayBuffer(INITIAL_BYTES);
-  private view = new DataView(this.buffer);
-  private bytes = new Uint8Array(this.buffer);
+  /** Size of every batch buffer (see {@link HEADROOM}). */
+  private readonly bufferBytes: number;
+  private buffer: ArrayBuffer;
+  private view: DataView;
+  private bytes: Uint8Array;
   private used = 0;
   private count = 0;
-  /** Smoothed length of recent batches (bytes). */
-  private typical = INITIAL_BYTES;
   /** Buffers handed back by the receiver, for later batches. */
   private readonly spare: ArrayBuffer[] = [];
   private allocated = 1;
@@ -48,7 +49,12 @@ export class FramePacker {
     private readonly onBatch: BatchHandler,
     /** Batches are flushed once they hold this many bytes. */
     private readonly flushBytes = 1024 * 1024,
-  ) {}
+  ) {
+    this.bufferBytes = Math.ceil((HEADROOM * flushBytes) / 4096) * 4096;
+    this.buffer = new ArrayBuffer(this.bufferBytes);
+    this.view = new DataView(this.buffer);
+    this.bytes = new Uint8Array(this.buffer);
+  }
 
   get pending(): number {
     return this.count;
@@ -64,7 +70,8 @@ export class FramePacker {
    * batch is packed into it instead of a fresh one. A detached one (transferred elsewhere) is ignored.
    */
   recycle(buffer: ArrayBuffer): void {
-    if (buffer.byteLength === 0 || this.spare.length >= SPARE_BUFFERS) return;
+    // A buffer a huge frame grew is let go: later batches need the usual size.
+    if (buffer.byteLength !== this.bufferBytes || this.spare.length >= SPARE_BUFFERS) return;
     this.spare.push(buffer);
   }
 
@@ -90,25 +97,10 @@ export class FramePacker {
     const full = this.buffer;
     const length = this.used;
     const frames = this.count;
-    // Sized to what recent batches needed (a burst grows it): a spare one when one is large enough and not
-    // far larger (a burst's buffer is let go once batches are small again), else a fresh one.
-    this.typical += (length - this.typical) / 4;
-    const size = Math.min(full.byteLength, Math.max(INITIAL_BYTES, HEADROOM * this.typical));
-    this.setBuffer(
-      this.takeSpare(Math.min(size, SPARE_FIT * this.typical), size) ?? this.allocate(Math.ceil(size / 4096) * 4096),
-    );
+    this.setBuffer(this.spare.pop() ?? this.allocate(this.bufferBytes));
     this.used = 0;
     this.count = 0;
     this.onBatch(full, length, frames);
-  }
-
-  /** A spare buffer of at least `least` bytes and at most 4 × `size`; those that do not fit are let go. */
-  private takeSpare(least: number, size: number): ArrayBuffer | undefined {
-    while (this.spare.length > 0) {
-      const buffer = this.spare.pop() as ArrayBuffer;
-      if (buffer.byteLength >= least && buffer.byteLength <= 4 * size) return buffer;
-    }
-    return undefined;
   }
 
   private allocate(size: number): ArrayBuffer {

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type CaRecord, shark } from '@ca-shark/decoder';
 import { compileFilter } from '@ca-shark/analysis/filter';
-import { CaptureReader } from '@ca-shark/packet';
+import { CaptureReader, PcapWriter } from '@ca-shark/packet';
+import { build, concatBytes } from '@ca-shark/protocol';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { Engine } from './engine.js';
@@ -15,13 +16,14 @@ const fixture = (name: string): Uint8Array =>
 
 /**
  * Runs a capture through an in-process Engine feeding `ring` (what the decoding worker does). `batchFrames`:
- * frames are packed into batches of that many, decoded as the worker decodes them (frame-batch.ts, with
- * the ring's beginBatch / endBatch around each), else each frame is a copy of its own.
+ * frames are packed into batches of that many, decoded as the worker decodes them (frame-batch.ts), and
+ * each batch buffer is overwritten once decoded (as the capture thread does when it reuses it); else each
+ * frame is a copy of its own.
  */
-function run(name: string, ring: PacketRing, batchFrames = 0): CaRecord[] {
+function run(name: string | Uint8Array, ring: PacketRing, batchFrames = 0): CaRecord[] {
   const records: CaRecord[] = [];
   const engine = new Engine({
-    describe: () => ({ kind: 'file', file: name }),
+    describe: () => ({ kind: 'file', file: typeof name === 'string' ? name : 'capture' }),
     counters: () => ({ received: 0, dropped: 0, ifDropped: 0 }),
     publish: (r) => {
       ring.record(r);
@@ -32,11 +34,10 @@ function run(name: string, ring: PacketRing, batchFrames = 0): CaRecord[] {
     packets: ring,
   });
   const packer = new FramePacker((buffer, length) => {
-    ring.beginBatch(buffer);
     unpackFrames(buffer, length, (linktype, timestamp, bytes, origlen) =>
       engine.frame(linktype, timestamp, bytes, origlen),
     );
-    ring.endBatch(buffer);
+    new Uint8Array(buffer).fill(0xee);
   });
   const reader = new CaptureReader({
     frame: (f) => {
@@ -46,7 +47,7 @@ function run(name: string, ring: PacketRing, batchFrames = 0): CaRecord[] {
     },
     problem: () => undefined,
   });
-  reader.push(fixture(name));
+  reader.push(typeof name === 'string' ? fixture(name) : name);
   reader.end();
   packer.flush();
   engine.end();
@@ -112,28 +113,61 @@ describe('PacketRing', () => {
     expect(kept[kept.length - 1].timestamp).toBeCloseTo(all[all.length - 1].timestamp, 5);
   });
 
-  it('hands a batch buffer back once decoded and none of its frames is held, never before', async () => {
+  it('keeps its own copy of every frame: batch buffers overwritten once decoded leave the export intact', async () => {
     const full = new PacketRing();
     const all = run('catest.pcap', full);
-    const freed: ArrayBufferLike[] = [];
-    const ring: PacketRing = new PacketRing(Math.floor(full.stats.bytes / 3), (buffer) => {
-      // Nothing the ring holds may point into a buffer it hands back.
-      for (let n = 1; n <= all[all.length - 1].frame; n++) expect(ring.get(n)?.data.buffer).not.toBe(buffer);
-      freed.push(buffer);
-    });
+    const ring = new PacketRing();
     const records = run('catest.pcap', ring, 8);
     expect(records.map((r) => r.command.name)).toEqual(all.map((r) => r.command.name));
-    // The oldest batches left with their frames; the newest are still held.
-    expect(freed.length).toBeGreaterThan(0);
-    const held = new Set<ArrayBufferLike>();
-    for (let n = 1; n <= all[all.length - 1].frame; n++) {
-      const buffer = ring.get(n)?.data.buffer;
-      if (buffer !== undefined) held.add(buffer);
+    expect(ring.stats).toEqual(full.stats);
+    const again = await decode(await exported(ring));
+    expect(again.map((r) => `${r.frame} ${r.command.name}`)).toEqual(
+      (await decode(await exported(full))).map((r) => `${r.frame} ${r.command.name}`),
+    );
+  });
+
+  it('reuses its store once it went round: memory stays within the bound and a block', async () => {
+    // 1,200 datagrams of 10 searches each (about 560 bytes a frame, 670 KB in all) into a 200 KiB ring.
+    const w = new PcapWriter();
+    for (let i = 0; i < 1200; i++) {
+      const searches = Array.from({ length: 10 }, (_, k) =>
+        build.searchRequest({ name: `ring:pv${i}:${k}`, cid: i * 10 + k }),
+      );
+      w.udp(1_700_000_000 + i / 1000, '10.0.0.5', 40000, '10.0.0.255', 5064, concatBytes(searches));
     }
-    expect(held.size).toBeGreaterThan(0);
-    for (const buffer of held) expect(freed).not.toContain(buffer);
-    // What the ring holds is intact: its export decodes to the newest messages.
+    const bound = 200 * 1024;
+    const ring = new PacketRing(bound);
+    const all = run(w.bytes(), ring, 16);
+    expect(ring.stats.evictedFrames).toBeGreaterThan(700);
+    expect(ring.stats.bytes).toBeLessThanOrEqual(bound);
+    // 64 KiB blocks: four for the bound, one being written.
+    expect(ring.storeBytes).toBe(5 * 64 * 1024);
+    expect(ring.blocksToCome).toBe(0);
+    // What it holds is the newest traffic, intact though every block was rewritten several times.
     const kept = await decode(await exported(ring));
     expect(kept.length).toBe(ring.stats.messages);
+    expect(kept.map((r) => r.pv)).toEqual(all.slice(-kept.length).map((r) => r.pv));
+  });
+
+  it('takes the blocks it is given before allocating its own (the worker hands pre-faulted ones)', async () => {
+    const given = new Set<ArrayBufferLike>();
+    const sizes: number[] = [];
+    const ring = new PacketRing(undefined, {
+      takeBlock: (bytes) => {
+        sizes.push(bytes);
+        if (given.size > 0) return undefined;
+        const block = new Uint8Array(bytes);
+        given.add(block.buffer);
+        return block;
+      },
+    });
+    expect(ring.blocksToCome).toBe(257);
+    run('catest.pcap', ring);
+    // catest.pcap fits in the first block: the one given.
+    expect(sizes).toEqual([ring.blockBytes]);
+    expect(ring.blocksToCome).toBe(256);
+    const first = ring.get(ring.index.firstFrame(ring.index.oldest));
+    expect(given.has(first?.data.buffer as ArrayBufferLike)).toBe(true);
+    expect(ring.storeBytes).toBe(ring.blockBytes);
   });
 });

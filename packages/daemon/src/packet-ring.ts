@@ -9,10 +9,16 @@
  * {@link MESSAGE_OVERHEAD_BYTES}. Both count against the byte bound; the oldest frames go first, and with
  * them the messages whose first frame is gone (their packets could no longer be written whole).
  *
- * Frames are kept as the views they were decoded from, into the frame batch they arrived in (no copy). The
- * ring counts, per batch buffer, the frames it keeps from it ({@link PacketRing.beginBatch}), and hands a
- * buffer back ({@link PacketRingOptions}' `onBufferFree`) once the batch is decoded and its last frame left:
- * the capture thread then packs a later batch into it instead of page-faulting a fresh one (issue 12).
+ * Frames are copied, while they are decoded, into the ring's own store: fixed-size blocks written in turn
+ * and reused once the ring has gone round (the oldest block's frames are evicted first), with each frame's
+ * fields in typed columns, so the ring keeps no object per frame for the garbage collector to trace, and
+ * nothing in it points into the frame batch a frame arrived in: every batch buffer goes back to the capture
+ * thread as soon as it is decoded. Before, the ring kept each frame as a view into its batch, so a batch
+ * stayed pinned while any of its frames was held, and until a 256 MiB ring filled every batch was packed
+ * into fresh memory (page faults cost about 3.5 ms of CPU per MiB here) and about a third of the daemon's CPU
+ * per message went to the ring (issue 12). A frame is copied when the TCP layer queues its bytes or a
+ * datagram's message claims it; the bytes of TCP flows that turn out not to be CA pass through the store too
+ * (up to 64 KiB a direction, see MessageFrames), taking its room until they are overwritten.
  */
 import type { CaRecord } from '@ca-shark/decoder';
 import type { CommandFields } from '@ca-shark/protocol';
@@ -31,6 +37,25 @@ export const MESSAGE_OVERHEAD_BYTES = 80;
  * yet recognised as CA); beyond it the oldest are let go.
  */
 const MAX_PENDING_BYTES = 64 * 1024 * 1024;
+/**
+ * Size of a block of the store (a frame never straddles two; smaller for a smaller ring). 1 MiB: a 64 KiB
+ * loopback segment wastes little at a block's end, and pre-faulting one (see {@link PacketRingOptions})
+ * holds the capture thread for a few ms only.
+ */
+const MAX_BLOCK_BYTES = 1024 * 1024;
+const MIN_BLOCK_BYTES = 64 * 1024;
+/** Frame slots the columns start with (they double as needed). */
+const INITIAL_SLOTS = 1024;
+
+/** What a frame's slot holds. */
+const enum SlotState {
+  /** Let go (released unclaimed, or evicted): its bytes may be overwritten. */
+  Dead = 0,
+  /** Queued by the TCP layer, not claimed by a message yet. */
+  Pending = 1,
+  /** Claimed by a message: in the ring. */
+  Held = 2,
+}
 
 /** A frame held by the ring. */
 export interface RingFrame {
@@ -59,28 +84,110 @@ export interface PacketRingStats {
   evictedFrames: number;
 }
 
+/**
+ * Per-frame columns of the ring, by slot: a sequence number from `head` (oldest) to `tail`, in frame order
+ * (frames are stored as they are decoded), at index `slot & mask` of each column.
+ */
+class FrameColumns {
+  frame = new Float64Array(INITIAL_SLOTS);
+  timestamp = new Float64Array(INITIAL_SLOTS);
+  /** Position in the store's byte stream (see {@link PacketRing}'s blocks). */
+  pos = new Float64Array(INITIAL_SLOTS);
+  caplen = new Uint32Array(INITIAL_SLOTS);
+  origlen = new Uint32Array(INITIAL_SLOTS);
+  linktype = new Uint16Array(INITIAL_SLOTS);
+  interfaceId = new Uint16Array(INITIAL_SLOTS);
+  state = new Uint8Array(INITIAL_SLOTS);
+  mask = INITIAL_SLOTS - 1;
+  head = 0;
+  tail = 0;
+
+  /** A new slot at the tail (the columns double when full). */
+  push(): number {
+    if (this.tail - this.head > this.mask) this.grow();
+    return this.tail++;
+  }
+
+  /** The slot of frame `n`, or -1 when none holds it. */
+  find(n: number): number {
+    let lo = this.head;
+    let hi = this.tail - 1;
+    // Most lookups are for the frame being decoded, the newest.
+    if (hi >= lo && this.frame[hi & this.mask] === n) return hi;
+    while (lo <= hi) {
+      const mid = lo + ((hi - lo) >> 1);
+      const f = this.frame[mid & this.mask];
+      if (f === n) return mid;
+      if (f < n) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  private grow(): void {
+    const size = (this.mask + 1) * 2;
+    const from = this.head;
+    const to = this.tail;
+    const copy = <T extends Float64Array | Uint32Array | Uint16Array | Uint8Array>(old: T, next: T): T => {
+      for (let s = from; s < to; s++) next[s & (size - 1)] = old[s & this.mask];
+      return next;
+    };
+    this.frame = copy(this.frame, new Float64Array(size));
+    this.timestamp = copy(this.timestamp, new Float64Array(size));
+    this.pos = copy(this.pos, new Float64Array(size));
+    this.caplen = copy(this.caplen, new Uint32Array(size));
+    this.origlen = copy(this.origlen, new Uint32Array(size));
+    this.linktype = copy(this.linktype, new Uint16Array(size));
+    this.interfaceId = copy(this.interfaceId, new Uint16Array(size));
+    this.state = copy(this.state, new Uint8Array(size));
+    this.mask = size - 1;
+  }
+}
+
+/** Options of a {@link PacketRing}. */
+export interface PacketRingOptions {
+  /**
+   * Gives the store a block of `bytes` it is about to use for the first time, or undefined (it then
+   * allocates one). The decoding worker hands blocks the capture thread allocated and wrote once: the
+   * page faults of fresh memory (about 3.5 ms of CPU per MiB on the benchmark machine) are then paid off
+   * the decoder's thread, which is the one that falls behind.
+   */
+  takeBlock?: (bytes: number) => Uint8Array | undefined;
+}
+
 /** The ring; its {@link PacketRing.tap} goes to the engine, {@link PacketRing.record} gets every record. */
 export class PacketRing implements PacketTap {
-  /** Per buffer the frames come from: frames held (pending or in the ring), plus one while it is decoded. */
-  private readonly leases = new Map<ArrayBufferLike, number>();
   private readonly maxBytes: number;
-  /** Frames in the order they entered, from `frameHead`. */
-  private order: RingFrame[] = [];
-  private frameHead = 0;
-  private readonly byNumber = new Map<number, RingFrame>();
+  private readonly slots = new FrameColumns();
+  /** The store: blocks written in turn, allocated as first needed, then reused. */
+  private readonly blocks: (Uint8Array | undefined)[];
+  /** Bytes of each block of the store. */
+  readonly blockBytes: number;
+  private allocatedBlocks = 0;
+  private readonly takeBlock: ((bytes: number) => Uint8Array | undefined) | undefined;
+  /** Where the next frame's bytes go, in the store's byte stream (block = pos / blockBytes mod blocks). */
+  private writePos = 0;
+  /** Frames larger than a block, each a copy of its own, by slot. */
+  private readonly oversize = new Map<number, Uint8Array>();
   /** The messages held, with the frames that carried them. */
   readonly index = new MessageIndex();
   private total = 0;
+  private heldFrames = 0;
   private evicted = 0;
   /** The greatest frame number evicted: messages with a frame at or below it are incomplete. */
   private evictedUpTo = 0;
-  /** Frames decoded whose bytes no message claimed yet, oldest first. */
-  private readonly pending = new Map<number, RingFrame>();
   private pendingBytes = 0;
+  /** No slot before this one is pending (where letting go of the oldest pending frames starts). */
+  private pendingFrom = 0;
   private readonly tracker: MessageFrames;
-  /** The frame being decoded, and whether a TCP direction queued its bytes. */
-  private current: RingFrame | undefined;
-  private currentQueued = false;
+  /** The frame being decoded (its bytes are valid until {@link frameDone}), and its slot once stored. */
+  private current = 0;
+  private currentLinktype = 0;
+  private currentTimestamp = 0;
+  private currentOriglen = 0;
+  private currentInterface = 0;
+  private currentData: Uint8Array | undefined;
+  private currentSlot = -1;
   /** Frames of the message being indexed (see {@link PacketRing.collect}). */
   private collected: number | number[] = 0;
   private collectedCount = 0;
@@ -93,15 +200,12 @@ export class PacketRing implements PacketTap {
     this.enter(n);
   };
 
-  /**
-   * `onBufferFree`: called with a buffer frames came from once the ring holds none of them and the batch is
-   * decoded (see {@link PacketRing.beginBatch}); nothing in the ring points into it any more.
-   */
-  constructor(
-    maxBytes = DEFAULT_PACKET_RING_BYTES,
-    private readonly onBufferFree?: (buffer: ArrayBufferLike) => void,
-  ) {
+  constructor(maxBytes = DEFAULT_PACKET_RING_BYTES, options: PacketRingOptions = {}) {
     this.maxBytes = maxBytes;
+    this.takeBlock = options.takeBlock;
+    this.blockBytes = Math.max(MIN_BLOCK_BYTES, Math.min(MAX_BLOCK_BYTES, 2 ** Math.ceil(Math.log2(maxBytes / 8))));
+    // One block more than the bound needs: the one being written while the oldest still holds frames.
+    this.blocks = new Array<Uint8Array | undefined>(Math.ceil(maxBytes / this.blockBytes) + 1);
     this.tracker = new MessageFrames({
       onRelease: (frame) => this.release(frame),
       onLate: (frame, messageFrame) => this.late(frame, messageFrame),
@@ -110,7 +214,7 @@ export class PacketRing implements PacketTap {
 
   get stats(): PacketRingStats {
     return {
-      frames: this.order.length - this.frameHead,
+      frames: this.heldFrames,
       messages: this.index.size,
       bytes: this.total,
       maxBytes: this.maxBytes,
@@ -118,43 +222,41 @@ export class PacketRing implements PacketTap {
     };
   }
 
-  /** The frames of the batch in `buffer` are about to be decoded: the buffer is not handed back before {@link endBatch}. */
-  beginBatch(buffer: ArrayBufferLike): void {
-    this.lease(buffer);
+  /** Blocks the store has yet to take before it goes round (each first used block is new memory). */
+  get blocksToCome(): number {
+    return this.blocks.length - this.allocatedBlocks;
   }
 
-  /** Every frame of the batch in `buffer` was decoded: it is handed back once the ring keeps none of them. */
-  endBatch(buffer: ArrayBufferLike): void {
-    this.unlease(buffer);
-  }
-
-  private lease(buffer: ArrayBufferLike): void {
-    this.leases.set(buffer, (this.leases.get(buffer) ?? 0) + 1);
-  }
-
-  private unlease(buffer: ArrayBufferLike): void {
-    const n = (this.leases.get(buffer) ?? 1) - 1;
-    if (n > 0) {
-      this.leases.set(buffer, n);
-      return;
-    }
-    this.leases.delete(buffer);
-    this.onBufferFree?.(buffer);
+  /** Bytes of the blocks the store allocated so far (at most the bound and one block). */
+  get storeBytes(): number {
+    let n = 0;
+    for (const b of this.blocks) n += b?.length ?? 0;
+    for (const b of this.oversize.values()) n += b.length;
+    return n;
   }
 
   // ---- PacketTap ----
 
   frame(frame: number, linktype: number, timestamp: number, data: Uint8Array, origlen: number, interfaceId = 0): void {
-    this.current = { frame, linktype, interfaceId, timestamp, origlen, data };
-    this.currentQueued = false;
+    this.current = frame;
+    this.currentLinktype = linktype;
+    this.currentTimestamp = timestamp;
+    this.currentOriglen = origlen;
+    this.currentInterface = interfaceId;
+    this.currentData = data;
+    this.currentSlot = -1;
   }
 
   event(event: PacketEvent): void {
-    if (event.type === 'tcp-data' && this.current !== undefined && event.packet.frame === this.current.frame) {
-      if (!this.currentQueued) {
-        this.currentQueued = true;
-        this.hold(this.current);
-      }
+    if (
+      event.type === 'tcp-data' &&
+      this.currentData !== undefined &&
+      event.packet.frame === this.current &&
+      this.currentSlot < 0
+    ) {
+      this.currentSlot = this.store(SlotState.Pending);
+      this.pendingBytes += this.currentData.length;
+      if (this.pendingBytes > MAX_PENDING_BYTES) this.releaseOldestPending();
     }
     this.tracker.event(event);
   }
@@ -164,7 +266,9 @@ export class PacketRing implements PacketTap {
   }
 
   frameDone(): void {
-    this.current = undefined;
+    // Nothing may point into the frame batch once the frame is decoded: it goes back to the capture thread.
+    this.currentData = undefined;
+    this.currentSlot = -1;
   }
 
   // ---- records ----
@@ -189,55 +293,127 @@ export class PacketRing implements PacketTap {
     this.evict();
   }
 
-  /** The frame held under `frame`, or undefined when it left the ring (or never entered it). */
+  /**
+   * The frame held under `frame`, or undefined when it left the ring (or never entered it). Its `data` is a
+   * view into the ring's store: read it before the ring takes more frames.
+   */
   get(frame: number): RingFrame | undefined {
-    return this.byNumber.get(frame);
+    const slots = this.slots;
+    const slot = slots.find(frame);
+    if (slot < 0) return undefined;
+    const i = slot & slots.mask;
+    if (slots.state[i] !== SlotState.Held) return undefined;
+    return {
+      frame,
+      linktype: slots.linktype[i],
+      interfaceId: slots.interfaceId[i],
+      timestamp: slots.timestamp[i],
+      origlen: slots.origlen[i],
+      data: this.bytesOf(slot),
+    };
   }
 
-  private hold(frame: RingFrame): void {
-    this.pending.set(frame.frame, frame);
-    this.pendingBytes += frame.data.length;
-    this.lease(frame.data.buffer);
-    if (this.pendingBytes <= MAX_PENDING_BYTES) return;
-    for (const [n, old] of this.pending) {
-      if (this.pendingBytes <= MAX_PENDING_BYTES) break;
-      this.pending.delete(n);
-      this.pendingBytes -= old.data.length;
-      this.unlease(old.data.buffer);
+  private bytesOf(slot: number): Uint8Array {
+    const big = this.oversize.get(slot);
+    if (big !== undefined) return big;
+    const slots = this.slots;
+    const i = slot & slots.mask;
+    const pos = slots.pos[i];
+    const block = this.blocks[Math.floor(pos / this.blockBytes) % this.blocks.length] as Uint8Array;
+    const at = pos % this.blockBytes;
+    return block.subarray(at, at + slots.caplen[i]);
+  }
+
+  /** Copies the current frame into the store; returns its slot. */
+  private store(state: SlotState): number {
+    const data = this.currentData as Uint8Array;
+    const length = data.length;
+    const slots = this.slots;
+    let pos = this.writePos;
+    const size = this.blockBytes;
+    if (length <= size) {
+      // A frame never straddles two blocks: one that would starts the next block.
+      if ((pos % size) + length > size) pos += size - (pos % size);
+      const blockNo = Math.floor(pos / size);
+      // Reusing a block: its frames go first (they are the oldest: the store is written in turn).
+      const overwritten = (blockNo - this.blocks.length + 1) * size;
+      if (overwritten > 0) this.evictBefore(overwritten);
+      const at = blockNo % this.blocks.length;
+      let block = this.blocks[at];
+      if (block === undefined) {
+        const given = this.takeBlock?.(size);
+        block = given !== undefined && given.length === size ? given : new Uint8Array(size);
+        this.blocks[at] = block;
+        this.allocatedBlocks++;
+      }
+      block.set(data, pos % size);
+      this.writePos = pos + length;
     }
+    const slot = slots.push();
+    const i = slot & slots.mask;
+    slots.frame[i] = this.current;
+    slots.timestamp[i] = this.currentTimestamp;
+    slots.pos[i] = pos;
+    slots.caplen[i] = length;
+    slots.origlen[i] = this.currentOriglen;
+    slots.linktype[i] = this.currentLinktype;
+    slots.interfaceId[i] = this.currentInterface;
+    slots.state[i] = state;
+    if (length > size) this.oversize.set(slot, data.slice());
+    return slot;
   }
 
   private release(frame: number): void {
-    const held = this.pending.get(frame);
-    if (held === undefined) return;
-    this.pending.delete(frame);
-    this.pendingBytes -= held.data.length;
-    this.unlease(held.data.buffer);
+    const slot = this.currentSlot >= 0 && frame === this.current ? this.currentSlot : this.slots.find(frame);
+    if (slot < 0) return;
+    const i = slot & this.slots.mask;
+    if (this.slots.state[i] !== SlotState.Pending) return;
+    this.letGo(slot, i);
+  }
+
+  /** A pending slot no message will claim: its room in the store is free for later frames. */
+  private letGo(slot: number, i: number): void {
+    this.slots.state[i] = SlotState.Dead;
+    this.pendingBytes -= this.slots.caplen[i];
+    this.oversize.delete(slot);
+  }
+
+  /** Pending frames over {@link MAX_PENDING_BYTES}: the oldest are let go. */
+  private releaseOldestPending(): void {
+    const slots = this.slots;
+    let s = Math.max(this.pendingFrom, slots.head);
+    for (; s < slots.tail && this.pendingBytes > MAX_PENDING_BYTES; s++) {
+      const i = s & slots.mask;
+      if (slots.state[i] === SlotState.Pending && s !== this.currentSlot) this.letGo(s, i);
+    }
+    this.pendingFrom = s;
   }
 
   /** Frame `n` carried a message: into the ring (once). */
   private enter(n: number): void {
-    if (this.byNumber.has(n)) return;
-    let frame = this.pending.get(n);
-    if (frame !== undefined) {
-      this.pending.delete(n);
-      this.pendingBytes -= frame.data.length;
-    } else if (this.current !== undefined && this.current.frame === n) {
-      // A datagram (or a segment the tracker did not queue): the frame being decoded.
-      frame = this.current;
-      this.lease(frame.data.buffer);
+    let slot: number;
+    if (n === this.current && this.currentData !== undefined) {
+      // A datagram (or a segment the tracker did not queue) is stored now, as it is claimed.
+      slot = this.currentSlot >= 0 ? this.currentSlot : (this.currentSlot = this.store(SlotState.Dead));
     } else {
-      return;
+      slot = this.slots.find(n);
+      if (slot < 0) return;
     }
-    this.byNumber.set(n, frame);
-    this.order.push(frame);
-    this.total += frame.data.length + FRAME_OVERHEAD_BYTES;
+    const slots = this.slots;
+    const i = slot & slots.mask;
+    const state = slots.state[i];
+    if (state === SlotState.Held) return;
+    if (state === SlotState.Pending) this.pendingBytes -= slots.caplen[i];
+    else if (n !== this.current) return;
+    slots.state[i] = SlotState.Held;
+    this.heldFrames++;
+    this.total += slots.caplen[i] + FRAME_OVERHEAD_BYTES;
   }
 
   /** A frame that carries the tail of the message completed in `messageFrame`, which is already indexed. */
   private late(frame: number, messageFrame: number): void {
     // Into the ring like any claimed frame (from the pending ones when its bytes were queued).
-    if (this.current !== undefined && this.current.frame === frame) this.enter(frame);
+    if (this.currentData !== undefined && this.current === frame) this.enter(frame);
     // The debtor is one of the latest messages: look back from the newest.
     const index = this.index;
     for (let seq = index.end - 1; seq >= index.oldest; seq--) {
@@ -251,23 +427,47 @@ export class PacketRing implements PacketTap {
     this.evict();
   }
 
-  private evict(): void {
-    while (this.total > this.maxBytes && this.frameHead < this.order.length) {
-      const old = this.order[this.frameHead];
-      this.order[this.frameHead] = undefined as unknown as RingFrame;
-      this.frameHead++;
-      this.byNumber.delete(old.frame);
-      this.total -= old.data.length + FRAME_OVERHEAD_BYTES;
-      this.unlease(old.data.buffer);
+  /** Evicts the oldest slot (whatever it holds). */
+  private evictOldest(): void {
+    const slots = this.slots;
+    const slot = slots.head;
+    const i = slot & slots.mask;
+    const state = slots.state[i];
+    if (state === SlotState.Held) {
+      this.total -= slots.caplen[i] + FRAME_OVERHEAD_BYTES;
+      this.heldFrames--;
       this.evicted++;
-      if (old.frame > this.evictedUpTo) this.evictedUpTo = old.frame;
-      this.dropIncompleteMessages();
+      const frame = slots.frame[i];
+      if (frame > this.evictedUpTo) this.evictedUpTo = frame;
+    } else if (state === SlotState.Pending) {
+      this.pendingBytes -= slots.caplen[i];
     }
+    slots.state[i] = SlotState.Dead;
+    this.oversize.delete(slot);
+    if (slot === this.currentSlot) this.currentSlot = -1;
+    slots.head++;
+  }
+
+  /** Evicts every slot whose bytes lie before `pos` in the store's stream (a block about to be reused). */
+  private evictBefore(pos: number): void {
+    const slots = this.slots;
+    let any = false;
+    while (slots.head < slots.tail && slots.pos[slots.head & slots.mask] < pos) {
+      this.evictOldest();
+      any = true;
+    }
+    if (any) this.dropIncompleteMessages();
+  }
+
+  private evict(): void {
+    const slots = this.slots;
+    let any = false;
+    while (this.total > this.maxBytes && slots.head < slots.tail) {
+      this.evictOldest();
+      any = true;
+    }
+    if (any) this.dropIncompleteMessages();
     if (this.total > this.maxBytes) this.dropIncompleteMessages(true);
-    if (this.frameHead > 4096 && this.frameHead * 2 > this.order.length) {
-      this.order = this.order.slice(this.frameHead);
-      this.frameHead = 0;
-    }
   }
 
   /** Drops the oldest messages whose first frame was evicted (or, with `all`, any while over the bound). */

@@ -48,7 +48,8 @@ async function withEngine(
 
 /**
  * Posts `first` as one batch while the worker is held (it waits in the worker's queue, well within the
- * byte window), then `second` 1.2 s later, past a 500 ms lag bound, and lets the worker go.
+ * byte window), then `second` 1.2 s later, past the stall bound of a 500 ms lag bound (STALL_FACTOR × 500
+ * ms), and lets the worker go.
  */
 async function twoBatchesPastTheBound(
   engine: RemoteEngine,
@@ -97,13 +98,13 @@ describe('RemoteEngine flow control', { timeout: 30_000 }, () => {
     });
   });
 
-  it('drops live frames that would be decoded later than the lag bound, in the worker and before it', async () => {
+  it('drops live frames a stalled worker would decode later than the lag bound, in the worker and before it', async () => {
     const frames = searchFrames(300);
     await withEngine(
       'live',
       async (engine) => {
-        // Past the bound (500 ms), the second batch is dropped before it reaches the worker, however few
-        // bytes wait; the first one, reached only then, is dropped unread by the worker.
+        // Past the stall bound (1.5 × 500 ms), the second batch is dropped before it reaches the worker, however
+        // few bytes wait; the first one, reached only then, is dropped unread by the worker.
         await twoBatchesPastTheBound(engine, frames.slice(0, 100), frames.slice(100, 200));
         // Once the worker caught up, frames are taken again.
         while ((engine.stats().decoderLagMs ?? 0) > 0) await new Promise((r) => setTimeout(r, 10));
@@ -210,6 +211,9 @@ describe('RemoteEngine stream share with no client', { timeout: 30_000 }, () => 
   });
 });
 
+/** Blocks of its packet ring's store the worker asks for ahead of need (engine-worker.ts). */
+const RING_BLOCKS_AHEAD = 32;
+
 describe('RemoteEngine frame batch buffers', { timeout: 30_000 }, () => {
   it('packs later batches into the buffers the worker hands back once decoded', async () => {
     const engine = new RemoteEngine({
@@ -218,8 +222,7 @@ describe('RemoteEngine frame batch buffers', { timeout: 30_000 }, () => {
       logger: pino({ level: 'silent' }),
       logLevel: 'silent',
       decoder: {},
-      // No packet ring: a decoded batch goes back at once (with one, once the ring let go of its frames).
-      packetRing: 0,
+      // With the default packet ring: it keeps copies of the frames it holds, never the batch.
       pullWindowBytes: WINDOW,
     });
     try {
@@ -239,6 +242,19 @@ describe('RemoteEngine frame batch buffers', { timeout: 30_000 }, () => {
     } finally {
       await engine.close();
     }
+  });
+
+  it("pre-faults the packet ring's next blocks on the capture thread, as many as the worker asks for", async () => {
+    await withEngine('live', async (engine) => {
+      // The worker asks for the first blocks of its store at start.
+      while (engine.ringBlocksGiven < RING_BLOCKS_AHEAD) await new Promise((r) => setTimeout(r, 10));
+      for (const f of searchFrames(50)) engine.frame(1, 0, f, f.length);
+      engine.end();
+      await engine.whenEnded();
+      // 50 searches fit in the first block: one more block is asked for, to keep as many ahead.
+      while (engine.ringBlocksGiven < RING_BLOCKS_AHEAD + 1) await new Promise((r) => setTimeout(r, 10));
+      expect(engine.ringBlocksGiven).toBe(RING_BLOCKS_AHEAD + 1);
+    });
   });
 });
 

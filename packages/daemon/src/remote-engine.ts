@@ -7,6 +7,7 @@ import type { AlertNotice } from './alerts/alerts.js';
 import type { AlertsConfig } from './alerts/config.js';
 import type { AlertInput } from './alerts/book.js';
 import { type WireRecord, wireRecordId } from './engine.js';
+import { DecoderBacklog, STALL_FACTOR } from './decoder-backlog.js';
 import { DaemonError } from './errors.js';
 import { FramePacker } from './frame-batch.js';
 import type { Hub } from './hub.js';
@@ -44,10 +45,12 @@ export interface RemoteEngineOptions {
    */
   maxInFlightBytes?: number;
   /**
-   * Live capture: while the oldest batch handed to the worker and not yet decoded is older than this (ms),
-   * new batches are dropped the same way, and the worker drops unread a batch that waited longer than this
-   * for it, so decoding never runs more than about this far behind capture, however slowly the worker
-   * goes, and the Live view stays within 2 s of the wire (issue 12). Default {@link DEFAULT_MAX_DECODER_LAG_MS}.
+   * Live capture: a batch the worker would get to more than this many ms after it was posted, predicted
+   * from the bytes in flight and the rate the worker has been decoding at, is dropped the same way; so is
+   * every batch while the oldest one in flight waited {@link STALL_FACTOR} times this (a stalled worker),
+   * and the worker drops unread a batch that waited that long. Decoding never runs much more than this
+   * far behind capture, the Live view stays within 2 s of the wire, and only what the worker could not
+   * have caught up with is shed (issue 12). Default {@link DEFAULT_MAX_DECODER_LAG_MS}.
    */
   maxDecoderLagMs?: number;
   /**
@@ -86,41 +89,10 @@ export interface RemoteEngineOptions {
 }
 
 /**
- * Frame batches handed to the worker and not yet decoded: cumulative bytes and post time of each, oldest
- * first. The oldest one's age is how far decoding is behind capture.
- */
-export class InFlightBatches {
-  private readonly ends: number[] = [];
-  private readonly times: number[] = [];
-  private head = 0;
-
-  /** A batch was posted at `at` (ms); `end` is the bytes posted so far, it included. */
-  push(end: number, at: number): void {
-    this.ends.push(end);
-    this.times.push(at);
-  }
-
-  /** The worker decoded every batch up to `bytes` (cumulative). */
-  decoded(bytes: number): void {
-    while (this.head < this.ends.length && this.ends[this.head] <= bytes) this.head += 1;
-    // Compacted now and then, not per batch: the queue is short and shifting it each time would be O(n).
-    if (this.head > 1024 || this.head === this.ends.length) {
-      this.ends.splice(0, this.head);
-      this.times.splice(0, this.head);
-      this.head = 0;
-    }
-  }
-
-  /** Age (ms) at `now` of the oldest batch not yet decoded; 0 when none waits. */
-  lagMs(now: number): number {
-    return this.head < this.times.length ? Math.max(0, now - this.times[this.head]) : 0;
-  }
-}
-
-/**
- * Default bound of the decoder's backlog in live capture (ms): a frame older than this when the next
- * batch is ready has not been decoded yet, so new frames are dropped (counted as decoder drops). One
- * second of backlog, plus the decoding of the last batch and the page's own tick, keeps Live under 2 s.
+ * Default bound of the decoder's backlog in live capture (ms): a batch the worker would reach later than
+ * this after it was captured, at the rate it has been decoding, is dropped (counted as a decoder drop; see
+ * decoder-backlog.ts). One second of backlog, plus the decoding of the last batch and the page's own tick,
+ * keeps Live under 2 s.
  */
 export const DEFAULT_MAX_DECODER_LAG_MS = 1000;
 
@@ -164,20 +136,16 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   private readonly endWaiters: (() => void)[] = [];
   private readonly listeners: ((record: WireRecord) => void)[] = [];
   private exited = false;
-  private postedBytes = 0;
-  private decodedBytes = 0;
-  private readonly maxInFlight: number;
-  private readonly maxLagMs: number;
-  private readonly minLagDropBytes: number;
   /** File and stdin are paused, never dropped (see {@link RemoteEngineOptions.pullWindowBytes}). */
   private readonly pull: boolean;
   private readonly pullWindow: number;
   private roomWaiters: (() => void)[] = [];
   private readonly failures: DaemonError[] = [];
   private decoderDropped = 0;
+  private ringBlocks = 0;
   private reportedDropped = 0;
-  /** Batches posted and not yet decoded, for the decoder's lag. */
-  private readonly inFlight = new InFlightBatches();
+  /** Batches posted and not yet decoded: the decoder's lag, its drain rate and the live shedding rule. */
+  private readonly backlog: DecoderBacklog;
   /** The report is the costliest answer: computed at most once a second, whoever asks. */
   private readonly reports = new SharedResults(REPORT_MAX_AGE_MS, 64, Date.now, REPORT_STALE_MS);
   /** The latest snapshot the worker published (JSON text; see {@link RemoteEngine.snapshotText}). */
@@ -208,9 +176,13 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     this.hub = options.hub;
     this.log = options.logger;
     this.queryTimeoutMs = options.queryTimeoutMs ?? 5000;
-    this.maxInFlight = options.maxInFlightBytes ?? 64 * 1024 * 1024;
-    this.maxLagMs = options.maxDecoderLagMs ?? DEFAULT_MAX_DECODER_LAG_MS;
-    this.minLagDropBytes = options.minLagDropBytes ?? DEFAULT_MIN_LAG_DROP_BYTES;
+    const maxLagMs = options.maxDecoderLagMs ?? DEFAULT_MAX_DECODER_LAG_MS;
+    const minLagDropBytes = options.minLagDropBytes ?? DEFAULT_MIN_LAG_DROP_BYTES;
+    this.backlog = new DecoderBacklog({
+      maxLagMs,
+      minDropBytes: minLagDropBytes,
+      maxBytes: options.maxInFlightBytes ?? 64 * 1024 * 1024,
+    });
     this.pull = isPullSource(this.input.description);
     this.pullWindow = options.pullWindowBytes ?? 8 * 1024 * 1024;
     this.onAlert = options.onAlert;
@@ -250,8 +222,9 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       ...(options.history !== undefined ? { history: options.history } : {}),
       ...(options.packetRing !== undefined ? { packetRing: options.packetRing } : {}),
       ...(options.snaplen !== undefined ? { snaplen: options.snaplen } : {}),
-      maxDecoderLagMs: this.maxLagMs,
-      minLagDropBytes: this.minLagDropBytes,
+      // The worker sheds only what a stall left waiting; the prediction is made here, where batches are posted.
+      stallLagMs: STALL_FACTOR * maxLagMs,
+      minLagDropBytes,
       ...(options.alerts !== undefined ? { alerts: options.alerts } : {}),
       ...(options.nats !== undefined ? { nats: options.nats } : {}),
     });
@@ -268,17 +241,15 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     });
     this.packer = new FramePacker((buffer, length, frames) => {
       const postedAt = Date.now();
-      const backlog = this.postedBytes - this.decodedBytes + length;
-      // Live capture cannot wait: a backlog too big, or big enough and too old, is cut by dropping what comes
-      // next (the worker still decodes what it has, so the stream resumes with fresh frames within the bound).
-      const stale = backlog > this.minLagDropBytes && this.inFlight.lagMs(postedAt) > this.maxLagMs;
-      if (!this.pull && (this.postedBytes - this.decodedBytes > this.maxInFlight || stale)) {
+      const backlog = this.backlog.inFlight + length;
+      // Live capture cannot wait: a batch the worker would not reach in time is dropped (it still decodes
+      // what it has, so the stream goes on with fresh frames within the bound).
+      if (!this.pull && this.backlog.admit(length, postedAt) !== undefined) {
         this.decoderDropped += frames;
         this.packer.recycle(buffer);
         return;
       }
-      this.postedBytes += length;
-      this.inFlight.push(this.postedBytes, postedAt);
+      this.backlog.post(length, postedAt);
       // A client that connected since the last timer tick must not miss the records of these frames.
       this.updateDemand();
       this.post({ type: 'frames', buffer, length, frames, postedAt, backlog }, [buffer]);
@@ -320,13 +291,15 @@ export class RemoteEngine implements DaemonModel, SourceSink {
         for (const l of this.listeners) for (const item of m.items) l(item);
         break;
       case 'decoded':
-        this.decodedBytes = m.batchBytes;
-        this.inFlight.decoded(m.batchBytes);
+        this.backlog.decoded(m.batchBytes, Date.now(), m.dropped > 0);
         this.decoderDropped += m.dropped;
         if (this.roomWaiters.length > 0 && this.hasRoom()) this.releaseRoom();
         break;
       case 'free':
         this.packer.recycle(m.buffer);
+        break;
+      case 'ring-blocks':
+        this.prefaultRingBlocks(m.count, m.bytes);
         break;
       case 'stats':
         this.readyResolve();
@@ -380,6 +353,25 @@ export class RemoteEngine implements DaemonModel, SourceSink {
         break;
       }
     }
+  }
+
+  /**
+   * Allocates `count` blocks of `bytes` for the worker's packet ring and writes each once, so their pages
+   * are faulted in here, not on the decoder's thread (fresh memory costs about 3.5 ms of CPU per MiB on the
+   * benchmark machine: a third of a 256 MiB ring's cost per message while it fills). One block a turn of
+   * the event loop, so capture and HTTP are held up a few ms at most.
+   */
+  private prefaultRingBlocks(count: number, bytes: number): void {
+    if (count <= 0 || this.exited) return;
+    setImmediate(() => {
+      if (this.exited) return;
+      const buffer = new ArrayBuffer(bytes);
+      // Writing touches every page: the kernel maps them now.
+      new Uint8Array(buffer).fill(0);
+      this.post({ type: 'ring-block', buffer }, [buffer]);
+      this.ringBlocks += 1;
+      this.prefaultRingBlocks(count - 1, bytes);
+    });
   }
 
   private query<T>(what: Query, sections?: string[], report?: ReportOptions): Promise<T> {
@@ -471,7 +463,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   }
 
   private hasRoom(): boolean {
-    return this.exited || this.postedBytes - this.decodedBytes <= this.pullWindow;
+    return this.exited || this.backlog.inFlight <= this.pullWindow;
   }
 
   private releaseRoom(): void {
@@ -495,8 +487,8 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   }
 
   /** The packer copies the bytes into the batch before returning, so a transient view is safe. */
-  frameView(linktype: number, timestamp: number, bytes: Uint8Array, origlen: number): void {
-    this.packer.add(linktype, timestamp, bytes, origlen);
+  frameView(linktype: number, timestamp: number, bytes: Uint8Array, origlen: number, interfaceId = 0): void {
+    this.packer.add(linktype, timestamp, bytes, origlen, interfaceId);
   }
 
   problem(problem: SourceProblem): void {
@@ -535,6 +527,11 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       Atomics.store(cell, 0, 1);
       Atomics.notify(cell, 0);
     };
+  }
+
+  /** Blocks of the packet ring's store pre-faulted here and handed to the worker so far. */
+  get ringBlocksGiven(): number {
+    return this.ringBlocks;
   }
 
   /** Frame batch buffers the capture side allocated so far (tests: the worker hands them back for reuse). */
@@ -606,7 +603,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     return {
       ...base,
       decoderDropped: this.decoderDropped,
-      decoderLagMs: this.inFlight.lagMs(Date.now()),
+      decoderLagMs: this.backlog.lagMs(Date.now()),
       capture: this.input.counters(),
       websocket: this.hub.view(),
     };

@@ -40,10 +40,10 @@ export type ToWorker =
       /** Snapshot length of live capture, for the exported interface descriptions. */
       snaplen?: number;
       /**
-       * Live capture: a batch that waited longer than `maxDecoderLagMs` is dropped unread, when at least
-       * `minLagDropBytes` frame bytes were in flight as it was posted (see RemoteEngineOptions).
+       * Live capture: a batch that waited longer than `stallLagMs` (the worker stalled) is dropped unread,
+       * when at least `minLagDropBytes` frame bytes were in flight as it was posted (see decoder-backlog.ts).
        */
-      maxDecoderLagMs: number;
+      stallLagMs: number;
       minLagDropBytes: number;
       /** Alert thresholds and severities (default DEFAULT_ALERTS_CONFIG). */
       alerts?: AlertsConfig;
@@ -97,6 +97,8 @@ export type ToWorker =
   /** The next chunk of export `id`, or stop it. */
   | { type: 'pcap-pull'; id: number }
   | { type: 'pcap-cancel'; id: number }
+  /** A block for the packet ring's store, allocated and written once (pre-faulted) by the capture thread. */
+  | { type: 'ring-block'; buffer: ArrayBuffer }
   /** Acknowledge alert group `key`; answered as a `reply` with true, or false when no such group is held. */
   | { type: 'ack'; id: number; key: string };
 
@@ -122,6 +124,11 @@ export type FromWorker =
    * into it any more (the packet ring let go of its last frame from it).
    */
   | { type: 'free'; buffer: ArrayBuffer }
+  /**
+   * The packet ring will need `count` more blocks of `bytes` (answered by as many `ring-block` messages):
+   * the capture thread takes their page faults, not the decoder.
+   */
+  | { type: 'ring-blocks'; count: number; bytes: number }
   /** Views computed on the worker's cadence; the main thread answers from the latest ones. */
   | ({ type: 'views' } & PublishedViews)
   | { type: 'reply'; id: number; value: unknown; error?: string }

@@ -3,7 +3,7 @@ import { access, constants, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type CaptureFrame, describeOpenError, inputErrorLine } from '@ca-shark/packet';
 import { DaemonError } from '../errors.js';
-import { CaptureBytes } from './capture-bytes.js';
+import { CaptureBytes, frameTo } from './capture-bytes.js';
 import {
   type CaptureCounters,
   type Source,
@@ -75,10 +75,11 @@ export class FileSource implements Source {
     let firstCapture: number | undefined;
     let firstWall = 0;
     let pending: CaptureFrame[] = [];
-    const bytes = new CaptureBytes(inputLabel(this.description), sink, (f) => {
-      if (speed === 'max') sink.frame(f.linktype, f.timestamp, f.data.slice(), f.origlen, f.interfaceId);
-      else pending.push({ ...f, data: f.data.slice() });
-    });
+    const bytes = new CaptureBytes(
+      inputLabel(this.description),
+      sink,
+      speed === 'max' ? frameTo(sink) : (f) => pending.push({ ...f, data: f.data.slice() }),
+    );
     const stream = createReadStream(this.path, { highWaterMark: CHUNK, signal: this.abort.signal });
     try {
       for await (const chunk of stream) {

@@ -46,11 +46,12 @@ export interface SourceSink {
    */
   frame(linktype: number, timestamp: number, bytes: Uint8Array, origlen: number, interfaceId?: number): void;
   /**
-   * Optional zero-copy variant of {@link SourceSink.frame} for live capture: `bytes` is a view of the
-   * capture buffer, valid only during the call (the next packet overwrites it), so the sink must copy
-   * what it keeps before returning. Sources that own their bytes (file, stdin) just call `frame`.
+   * Optional zero-copy variant of {@link SourceSink.frame}: `bytes` is a view of the source's buffer (live
+   * capture's, or the chunk a file or stdin was read in), valid only during the call (the next packet or
+   * chunk overwrites it), so the sink must copy what it keeps before returning. A source calls it when the
+   * sink has it and `frame` with a copy otherwise.
    */
-  frameView?(linktype: number, timestamp: number, bytes: Uint8Array, origlen: number): void;
+  frameView?(linktype: number, timestamp: number, bytes: Uint8Array, origlen: number, interfaceId?: number): void;
   /** A capture-file problem (truncated record, corrupt block) the reader skipped past. */
   problem(problem: SourceProblem): void;
   /** The input has ended (stdin EOF, end of a replayed file). Live capture never ends on its own. */

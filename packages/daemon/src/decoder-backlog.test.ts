@@ -1,0 +1,151 @@
+import { describe, expect, it } from 'vitest';
+import { DecoderBacklog, DrainRate, STALL_FACTOR } from './decoder-backlog.js';
+
+const MIB = 1024 * 1024;
+const BOUND_MS = 1000;
+const BATCH_MS = 10;
+
+/** Worker speed over time: bytes it decodes per ms at `t` (0: stopped). */
+type Speed = (t: number) => number;
+
+interface Run {
+  offered: number;
+  decoded: number;
+  /** Longest time (ms) an admitted batch waited from posting until the worker finished it. */
+  worstDelayMs: number;
+}
+
+/**
+ * Simulates live capture for `ms`: a batch of `offeredPerMs * BATCH_MS` bytes every BATCH_MS, shed or posted
+ * by `backlog`; a worker that takes posted batches in order at `speed` and answers as each is done.
+ */
+function simulate(backlog: DecoderBacklog, ms: number, offeredPerMs: number, speed: Speed): Run {
+  const queue: { bytes: number; postedAt: number }[] = [];
+  let left = 0;
+  let decodedBytes = 0;
+  const run: Run = { offered: 0, decoded: 0, worstDelayMs: 0 };
+  for (let t = 0; t < ms; t++) {
+    if (t % BATCH_MS === 0) {
+      const length = offeredPerMs * BATCH_MS;
+      run.offered += length;
+      if (backlog.admit(length, t) === undefined) {
+        backlog.post(length, t);
+        queue.push({ bytes: length, postedAt: t });
+      }
+    }
+    // The worker's millisecond: it finishes batches (answering each) as its budget allows.
+    let budget = speed(t);
+    while (queue.length > 0 && budget > 0) {
+      if (left === 0) left = queue[0].bytes;
+      const used = Math.min(left, budget);
+      left -= used;
+      budget -= used;
+      if (left > 0) break;
+      const done = queue.shift() as { bytes: number; postedAt: number };
+      decodedBytes += done.bytes;
+      run.decoded += done.bytes;
+      run.worstDelayMs = Math.max(run.worstDelayMs, t + 1 - done.postedAt);
+      backlog.decoded(decodedBytes, t + 1);
+    }
+  }
+  return run;
+}
+
+const bounds = { maxLagMs: BOUND_MS, minDropBytes: 4 * MIB, maxBytes: 64 * MIB };
+/** 175 Mbit/s of frames: about 21,900 bytes per ms. */
+const OFFERED = 21_900;
+
+describe('DecoderBacklog (live shedding)', () => {
+  it('sheds nothing while the worker keeps up', () => {
+    const run = simulate(new DecoderBacklog(bounds), 20_000, OFFERED, () => 1.2 * OFFERED);
+    expect(run.decoded).toBe(run.offered);
+  });
+
+  it('under a steady overload sheds only the excess, and what it takes is decoded within the bound', () => {
+    const run = simulate(new DecoderBacklog(bounds), 30_000, OFFERED, () => 0.8 * OFFERED);
+    const share = run.decoded / run.offered;
+    // The worker can do 80 %: it decodes nearly that, not the on/off share of an age bound.
+    expect(share).toBeGreaterThan(0.77);
+    expect(share).toBeLessThanOrEqual(0.8);
+    expect(run.worstDelayMs).toBeLessThanOrEqual(BOUND_MS + 2 * BATCH_MS);
+  });
+
+  it('keeps a backlog the worker drains within the bound, though it grew for a while', () => {
+    // The worker stops for 600 ms (a garbage collection, a views publication on a starved core), then goes
+    // at twice the offered rate: 600 ms of frames wait, none needs shedding.
+    const speed: Speed = (t) => (t % 5000 >= 2000 && t % 5000 < 2600 ? 0 : 2 * OFFERED);
+    const run = simulate(new DecoderBacklog(bounds), 20_000, OFFERED, speed);
+    expect(run.decoded).toBe(run.offered);
+    expect(run.worstDelayMs).toBeGreaterThan(500);
+  });
+
+  it('sheds less than dropping everything while the oldest batch is over the bound', () => {
+    // The rule this replaces, on the same worker: 1.5 s stops every 5 s, then 1.5 × the offered rate.
+    const speed: Speed = (t) => (t % 5000 >= 1000 && t % 5000 < 2500 ? 0 : 1.5 * OFFERED);
+    const run = simulate(new DecoderBacklog(bounds), 30_000, OFFERED, speed);
+    const ageRule = new DecoderBacklog(bounds);
+    const byAge = {
+      admit: (length: number, now: number) =>
+        ageRule.inFlight + length > bounds.minDropBytes && ageRule.lagMs(now) > BOUND_MS ? ('lag' as const) : undefined,
+      post: (length: number, at: number) => ageRule.post(length, at),
+      decoded: (bytes: number, at: number) => ageRule.decoded(bytes, at),
+    } as unknown as DecoderBacklog;
+    const old = simulate(byAge, 30_000, OFFERED, speed);
+    expect(run.decoded).toBeGreaterThan(old.decoded);
+    expect(run.worstDelayMs).toBeLessThanOrEqual(STALL_FACTOR * BOUND_MS + BATCH_MS);
+  });
+
+  it('sheds everything while the oldest batch waited past the stall bound, whatever the rate said', () => {
+    const backlog = new DecoderBacklog(bounds);
+    // A fast worker, seen busy: its rate predicts a short wait.
+    backlog.post(8 * MIB, 0);
+    backlog.post(8 * MIB, 0);
+    backlog.decoded(8 * MIB, 10);
+    expect(backlog.predictedWaitMs()).toBeLessThan(20);
+    expect(backlog.admit(MIB, 20)).toBeUndefined();
+    // Then it stops: nothing is answered for longer than the stall bound.
+    expect(backlog.admit(MIB, STALL_FACTOR * BOUND_MS)).toBeUndefined();
+    expect(backlog.admit(MIB, STALL_FACTOR * BOUND_MS + 1)).toBe('stall');
+    backlog.decoded(16 * MIB, STALL_FACTOR * BOUND_MS + 5);
+    expect(backlog.admit(MIB, STALL_FACTOR * BOUND_MS + 6)).toBeUndefined();
+  });
+
+  it('never sheds a small backlog for lag, and always sheds past the byte bound', () => {
+    const backlog = new DecoderBacklog(bounds);
+    backlog.post(MIB, 0);
+    backlog.post(MIB, 1);
+    // A slow worker (1 KiB in its first second): the 2 MiB in flight would take half an hour, but with
+    // the next batch they are still no more than the minimum.
+    backlog.decoded(1024, 1000);
+    expect(backlog.predictedWaitMs()).toBeGreaterThan(BOUND_MS);
+    expect(backlog.admit(MIB, 1500)).toBeUndefined();
+    expect(backlog.admit(3 * MIB, 1500)).toBe('lag');
+    const full = new DecoderBacklog({ ...bounds, maxLagMs: Infinity });
+    full.post(65 * MIB, 0);
+    expect(full.admit(1, 0)).toBe('bytes');
+  });
+});
+
+describe('DrainRate', () => {
+  it('measures the worker only over intervals it never waited for frames', () => {
+    const rate = new DrainRate();
+    rate.sample(0, 100, 0);
+    // 100 bytes posted and decoded in 10 ms: 10 bytes/ms.
+    rate.sample(100, 100, 10);
+    expect(rate.value).toBeCloseTo(10);
+    // The next batch was posted after that answer: the interval includes waiting, and is left out.
+    rate.sample(200, 400, 1000);
+    expect(rate.value).toBeCloseTo(10);
+    // 200 bytes posted before the last answer, decoded in 10 ms.
+    rate.sample(400, 400, 1010);
+    expect(rate.value).toBeGreaterThan(10);
+  });
+
+  it('leaves out batches dropped unread', () => {
+    const rate = new DrainRate();
+    rate.sample(0, 1000, 0);
+    rate.sample(100, 1000, 10);
+    rate.sample(900, 1000, 11, true);
+    expect(rate.value).toBeCloseTo(10);
+  });
+});

@@ -1,0 +1,189 @@
+/**
+ * The decoding worker's backlog, as the capture side sees it: frame batches posted and not yet decoded, how
+ * old the oldest one is, and how fast the worker drains them. In live capture it decides which batches are
+ * shed (issue 12): a batch is dropped only when the worker, at the rate it has been decoding, would reach it
+ * later than the lag bound, so what it can catch up with in time is decoded and only the excess is shed.
+ *
+ * The earlier rule dropped every new batch while the oldest one in flight was older than the bound. Once it
+ * fired, the batches left in flight were all posted before it, so their age only grew and it kept dropping
+ * until the backlog was nearly gone: an on/off cycle that threw away far more than the worker was short of
+ * (84-88 % decoded at 175 Mbit/s with the page open, where no bound decoded all of it 2.0 s behind at worst).
+ * Predicting the wait from the bytes in flight and the measured drain rate sheds at batch granularity: while
+ * the worker is short of the offered rate, the backlog holds at about one bound's worth of its work and
+ * roughly one batch in (decode rate / offered rate) is taken.
+ *
+ * The rate cannot see a worker that stopped (a long garbage collection, a starved thread): a backlog whose
+ * oldest batch waited more than {@link STALL_FACTOR} bounds is shed whatever the prediction, and the worker
+ * drops unread a batch that waited that long (see engine-worker.ts). Pure: the caller supplies the clock.
+ */
+
+/**
+ * A backlog whose oldest batch waited this many lag bounds means the worker stalled: shed regardless of
+ * the predicted wait. With the default 1 s bound, 1.5 s: the stream, the page's tick and its drawing add
+ * 0.4-0.8 s (Live was 1.4-1.8 s behind with batches 1 s old at most), and Live promises 2 s.
+ */
+export const STALL_FACTOR = 1.5;
+/** Time constant of the drain rate's moving average (ms): a few hundred batches, a few views publications. */
+export const DRAIN_RATE_TAU_MS = 1000;
+
+/** Bounds of a {@link DecoderBacklog}. */
+export interface BacklogBounds {
+  /** Longest predicted wait (ms) of a batch before it is decoded; Infinity: no lag bound. */
+  maxLagMs: number;
+  /** The lag bound sheds nothing while at most this many frame bytes are in flight. */
+  minDropBytes: number;
+  /** Frame bytes in flight beyond which every batch is shed, whatever the lag (memory bound). */
+  maxBytes: number;
+}
+
+/**
+ * Frame batches posted to the worker and not yet decoded: cumulative bytes and post time of each, oldest
+ * first. The oldest one's age is how far decoding is behind capture.
+ */
+export class InFlightBatches {
+  private readonly ends: number[] = [];
+  private readonly times: number[] = [];
+  private head = 0;
+
+  /** A batch was posted at `at` (ms); `end` is the bytes posted so far, it included. */
+  push(end: number, at: number): void {
+    this.ends.push(end);
+    this.times.push(at);
+  }
+
+  /** The worker decoded every batch up to `bytes` (cumulative). */
+  decoded(bytes: number): void {
+    while (this.head < this.ends.length && this.ends[this.head] <= bytes) this.head += 1;
+    // Compacted now and then, not per batch: the queue is short and shifting it each time would be O(n).
+    if (this.head > 1024 || this.head === this.ends.length) {
+      this.ends.splice(0, this.head);
+      this.times.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+
+  /** Age (ms) at `now` of the oldest batch not yet decoded; 0 when none waits. */
+  lagMs(now: number): number {
+    return this.head < this.times.length ? Math.max(0, now - this.times[this.head]) : 0;
+  }
+}
+
+/**
+ * How fast the worker decodes frame bytes while it has some waiting (bytes per ms of wall time, so a worker
+ * starved of CPU or busy with views counts as slower): an exponentially weighted average over the intervals
+ * between two `decoded` answers during which it was never short of work. Intervals in which it may have
+ * waited for frames say nothing about its speed and are left out.
+ */
+export class DrainRate {
+  private bytes = 0;
+  private ms = 0;
+  private lastAt = NaN;
+  private lastDecoded = 0;
+  /** Bytes posted when the last answer came: the worker had those to go on with. */
+  private postedThen = 0;
+
+  /** Bytes per ms, or undefined before the worker was first seen busy. */
+  get value(): number | undefined {
+    return this.ms > 0 ? this.bytes / this.ms : undefined;
+  }
+
+  /**
+   * Work was posted at `at` (ms) to a worker that had none: it starts from here, with `decoded` bytes done
+   * and `posted` (the new batch included) to go on with.
+   */
+  start(decoded: number, posted: number, at: number): void {
+    this.lastAt = at;
+    this.lastDecoded = decoded;
+    this.postedThen = posted;
+  }
+
+  /**
+   * The worker answered at `at` (ms) having decoded `decoded` bytes in all, while `posted` were posted.
+   * `unread`: the latest batch was dropped unread (it cost the worker nothing, so it says nothing of its rate).
+   */
+  sample(decoded: number, posted: number, at: number, unread = false): void {
+    const dt = at - this.lastAt;
+    // Every byte decoded since the last answer was already posted then: the worker never waited for frames.
+    if (!unread && dt > 0 && decoded <= this.postedThen && decoded > this.lastDecoded) {
+      const keep = Math.exp(-dt / DRAIN_RATE_TAU_MS);
+      this.bytes = this.bytes * keep + (decoded - this.lastDecoded);
+      this.ms = this.ms * keep + dt;
+    }
+    this.lastAt = at;
+    this.lastDecoded = decoded;
+    this.postedThen = posted;
+  }
+}
+
+/** Why a batch is not posted (see {@link DecoderBacklog.admit}). */
+export type ShedReason = 'bytes' | 'lag' | 'stall';
+
+/** The capture side's account of the worker's backlog, and the live shedding rule. */
+export class DecoderBacklog {
+  private posted = 0;
+  private decodedBytes = 0;
+  private readonly batches = new InFlightBatches();
+  private readonly rate = new DrainRate();
+
+  constructor(private readonly bounds: BacklogBounds) {}
+
+  /** Frame bytes posted and not yet decoded. */
+  get inFlight(): number {
+    return this.posted - this.decodedBytes;
+  }
+
+  /** Frame bytes posted so far. */
+  get postedBytes(): number {
+    return this.posted;
+  }
+
+  /** The worker's measured drain rate (bytes per ms), undefined until it was seen busy. */
+  get drainRate(): number | undefined {
+    return this.rate.value;
+  }
+
+  /** Age (ms) at `now` of the oldest batch not yet decoded (0: none waits): how far decoding is behind. */
+  lagMs(now: number): number {
+    return this.batches.lagMs(now);
+  }
+
+  /**
+   * How long (ms) a batch posted now would wait before the worker gets to it, at its measured rate: 0
+   * while nothing waits or before any rate is known.
+   */
+  predictedWaitMs(): number {
+    const rate = this.rate.value;
+    return rate === undefined || this.inFlight === 0 ? 0 : this.inFlight / rate;
+  }
+
+  /**
+   * Live capture: undefined when a batch of `length` bytes may be posted at `now` (ms), else why it is shed:
+   * `bytes`, over the memory bound; `lag`, the worker would reach it later than the lag bound; `stall`, the
+   * oldest batch already waited {@link STALL_FACTOR} bounds (the worker stopped; the rate cannot tell).
+   */
+  admit(length: number, now: number): ShedReason | undefined {
+    const { maxLagMs, minDropBytes, maxBytes } = this.bounds;
+    if (this.inFlight > maxBytes) return 'bytes';
+    if (this.inFlight + length <= minDropBytes) return undefined;
+    if (this.batches.lagMs(now) > STALL_FACTOR * maxLagMs) return 'stall';
+    return this.predictedWaitMs() > maxLagMs ? 'lag' : undefined;
+  }
+
+  /** A batch of `length` bytes was posted at `at` (ms). */
+  post(length: number, at: number): void {
+    const idle = this.inFlight === 0;
+    this.posted += length;
+    if (idle) this.rate.start(this.decodedBytes, this.posted, at);
+    this.batches.push(this.posted, at);
+  }
+
+  /**
+   * The worker decoded every batch up to `bytes` in all, as known at `at` (ms); `unread`: it dropped the
+   * latest one unread (a stall).
+   */
+  decoded(bytes: number, at: number, unread = false): void {
+    this.decodedBytes = bytes;
+    this.batches.decoded(bytes);
+    this.rate.sample(bytes, this.posted, at, unread);
+  }
+}
