@@ -215,8 +215,9 @@ function writeArray(out: JsonSink, items: readonly unknown[]): void {
   byte(out, OPEN_BRACKET);
   let numbers = true;
   for (let i = 0; i < n && numbers; i++) numbers = typeof items[i] === 'number';
-  if (numbers) writeNumbers(out, items as readonly number[]);
-  else {
+  if (numbers) {
+    if (out.deferNumbers?.(items as readonly number[]) !== true) writeNumbers(out, items as readonly number[]);
+  } else {
     for (let i = 0; i < n; i++) {
       if (i > 0) byte(out, COMMA);
       const v = items[i];
