@@ -152,9 +152,11 @@ describe('two-thread text printer', () => {
     const counts = [1, TEXT_HOLE_ITEMS - 1, TEXT_HOLE_ITEMS, 100, 1000, 1001, 5000];
     const records: CaRecord[] = [];
     let frame = 0;
-    for (const type of types) for (const count of counts) for (const typed of [false, true]) {
-      records.push(record(++frame, count, typed, type));
-    }
+    for (const type of types)
+      for (const count of counts)
+        for (const typed of [false, true]) {
+          records.push(record(++frame, count, typed, type));
+        }
     const printed = await printSplit(textSplitPrinter(writeDefaultLine), records);
     expect(printed.split('\n')).toEqual(records.map(textLine).join('').split('\n'));
   }, 60_000);
