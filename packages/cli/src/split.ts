@@ -106,8 +106,8 @@ function startWorker(job: WorkerJob): Worker {
   });
 }
 
-/** JSON waveforms with at least this many elements are left to the worker (shorter ones cost less than a hole). */
-export const LONG_WAVEFORM = 64;
+/** JSON arrays of numbers with at least this many elements are left to the worker (shorter ones cost less than a hole). */
+export const LONG_WAVEFORM = 16;
 /** Text arrays with at least this many items are left to the worker. */
 export const TEXT_HOLE_ITEMS = 8;
 /** A batch is handed over once its holes hold this many values... */
