@@ -108,8 +108,8 @@ function startWorker(job: WorkerJob): Worker {
 
 /** JSON arrays of numbers with at least this many elements are left to the worker (shorter ones cost less than a hole). */
 export const LONG_WAVEFORM = 16;
-/** Text arrays with at least this many items are left to the worker. */
-export const TEXT_HOLE_ITEMS = 8;
+/** Text arrays with at least this many items are left to the worker: all but empty ones (a scalar's digits cost more than its hole). */
+export const TEXT_HOLE_ITEMS = 1;
 /** A batch is handed over once its holes hold this many values... */
 const BATCH_VALUES = 1 << 16;
 /** ...or this many holes... */
