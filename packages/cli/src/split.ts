@@ -35,16 +35,18 @@ const WORKER_YOUNG_MB = 4;
 export const THREADS_ENV = 'CA_SHARK_THREADS';
 
 /**
- * Whether to print a file of `size` bytes on two threads, on files of {@link SPLIT_MIN_BYTES} or more. Only
- * asked for `--json` and the default text line (the modes written as bytes, whose arrays can be left as
- * holes); the other print modes print on one thread.
+ * Whether to print a file of `size` bytes on two threads, on files of {@link SPLIT_MIN_BYTES} or more:
+ * by default `--json` only. The default text line prints on two threads only when asked
+ * ({@link THREADS_ENV}): its main thread runs a seventh fewer instructions, but on this 2-core machine
+ * kind under other load it took 0.3 s more CPU and 20 % longer (docs/performance.md, session 7).
+ * The other print modes print on one thread.
  */
 export function useSplit(options: CliOptions, size: number, env: NodeJS.ProcessEnv): boolean {
   if (options.command !== 'print') return false;
   const forced = env[THREADS_ENV];
   if (forced === '1') return false;
   if (forced === '2') return true;
-  return size >= SPLIT_MIN_BYTES && availableParallelism() > 1;
+  return options.json && size >= SPLIT_MIN_BYTES && availableParallelism() > 1;
 }
 
 /** What the main thread tells the worker: the kind of holes, the batches' shared memory, where to answer. */
