@@ -26,9 +26,10 @@ export interface JsonSink {
   /** Appends `s` as UTF-8. */
   text(s: string): void;
   /**
-   * Optional: offered each waveform (a numeric typed array under a `data` key) before it is written. A
-   * sink that returns true takes it to write later, elsewhere (the CLI's second thread), at the current
-   * position, between the brackets already written; false: it is written now.
+   * Optional: offered each array of numbers (a waveform: a numeric typed array under a `data` key, or a
+   * plain array of numbers anywhere) before its items are written. A sink that returns true takes it to
+   * write later, elsewhere (the CLI's second thread), at the current position, between the brackets
+   * already written; false: it is written now.
    */
   deferNumbers?(items: ArrayLike<number>): boolean;
 }

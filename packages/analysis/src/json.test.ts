@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { bytesToHex, recordToJSON, recordToPlain } from './json.js';
+import { bytesToHex, recordToJSON, recordToPlain, writeRecordJSON } from './json.js';
+import { JsonBuffer, writeNumbers } from './json-number.js';
 
 describe('recordToJSON', () => {
   it('writes byte arrays (Uint8Array and Buffer) as hex strings at any depth', () => {
@@ -135,5 +136,42 @@ describe('recordToJSON with long waveforms', () => {
     const expected = JSON.stringify({ command: { data: Array.from(data) } });
     expect(recordToJSON({ command: { data } })).toBe(expected);
     expect(recordToJSON({ command: { data } })).toBe(expected);
+  });
+});
+
+describe('writeRecordJSON into a sink that defers arrays of numbers', () => {
+  /** Takes every array of numbers offered, leaving a hole, then fills the holes as a second thread would. */
+  class Deferring extends JsonBuffer {
+    readonly holes: { at: number; items: Float64Array }[] = [];
+    deferNumbers(items: ArrayLike<number>): boolean {
+      this.holes.push({ at: this.length, items: Float64Array.from(items) });
+      return true;
+    }
+    filled(): string {
+      const text = this.toString();
+      let out = '';
+      let from = 0;
+      for (const h of this.holes) {
+        const digits = new JsonBuffer();
+        writeNumbers(digits, h.items);
+        out += text.slice(from, h.at) + digits.toString();
+        from = h.at;
+      }
+      return out + text.slice(from);
+    }
+  }
+
+  it('offers typed waveforms and plain arrays of numbers, not arrays with anything else', () => {
+    const record = {
+      command: { name: 'EventAddResponse', data: [1.5, -0, NaN, 1e-7, 3], more: new Int16Array([-1, 2]) },
+      request: { data: new Float32Array([0.1, 2]) },
+      labels: ['a', 1],
+      mixed: [1, null, 2],
+      empty: [],
+    };
+    const sink = new Deferring();
+    writeRecordJSON(sink, record);
+    expect(sink.holes.map((h) => Array.from(h.items))).toEqual([[1.5, -0, NaN, 1e-7, 3], [Math.fround(0.1), 2], []]);
+    expect(sink.filled()).toBe(recordToJSON(record));
   });
 });

@@ -145,6 +145,19 @@ function writeDecoderRecord(out: JsonSink, record: Record<string, unknown>): boo
  * nothing where JSON.stringify leaves the field out.
  */
 function field(out: JsonSink, start: number, key: string, value: unknown): void {
+  // Arrays and plain objects (the command, its metadata, the request) told apart once, not again in writeValue.
+  if (typeof value === 'object' && value !== null) {
+    if (Array.isArray(value)) {
+      writeKey(out, key, out.length === start + 1);
+      writeArray(out, value);
+      return;
+    }
+    if (!ArrayBuffer.isView(value) && isPlainObject(value)) {
+      writeKey(out, key, out.length === start + 1);
+      writeObject(out, value as Record<string, unknown>);
+      return;
+    }
+  }
   let converted: string | undefined;
   if (typeof value === 'object' && value !== null && !isWalked(key, value)) {
     converted = JSON.stringify(toJSONValue(key, value)) as string | undefined;
@@ -215,8 +228,9 @@ function writeArray(out: JsonSink, items: readonly unknown[]): void {
   byte(out, OPEN_BRACKET);
   let numbers = true;
   for (let i = 0; i < n && numbers; i++) numbers = typeof items[i] === 'number';
-  if (numbers) writeNumbers(out, items as readonly number[]);
-  else {
+  if (numbers) {
+    if (out.deferNumbers?.(items as readonly number[]) !== true) writeNumbers(out, items as readonly number[]);
+  } else {
     for (let i = 0; i < n; i++) {
       if (i > 0) byte(out, COMMA);
       const v = items[i];

@@ -50,27 +50,39 @@ export function numpyArray(items: ArrayLike<number>, kind: NumericKind): string 
   return asString((out) => writeNumpyArray(out, items, kind));
 }
 
-/** {@link numpyArray}, written into `out`. */
+/** {@link numpyArray}, written into `out` (or left as a hole in it: see {@link TextBuffer.holes}). */
 export function writeNumpyArray(out: TextBuffer, items: ArrayLike<number>, kind: NumericKind): void {
   const n = items.length;
-  const dtype = DTYPE_NAMES[kind];
-  if (n === 0) {
-    out.text(dtype === '' ? 'array([], dtype=float64)' : 'array([], dtype=' + dtype + ')');
-    return;
-  }
   // numpy formats (and pads to a common width) only the items it prints: when it summarises, its
   // FloatingFormat is built from the edge items alone (arrayprint's _leading_trailing).
   let shown = items;
-  const summarised = n > NUMPY_THRESHOLD;
-  if (summarised) {
+  if (n > NUMPY_THRESHOLD) {
     for (let i = 0; i < NUMPY_EDGE_ITEMS; i++) {
       EDGES[i] = items[i];
       EDGES[NUMPY_EDGE_ITEMS + i] = items[n - NUMPY_EDGE_ITEMS + i];
     }
     shown = EDGES;
   }
+  const holes = out.holes;
+  if (holes === null || n < holes.minItems || !holes.add(out.length, shown, n, kind)) {
+    writeNumpyShown(out, shown, n, kind);
+  }
+}
+
+/**
+ * The repr of an array of `n` items of which `shown` are the printed ones: all `n` of them, or the
+ * 2 × {@link NUMPY_EDGE_ITEMS} edge items of a summarised array (`n` > {@link NUMPY_THRESHOLD}). What a
+ * {@link TextBuffer.holes} hole needs to be filled later, on another thread.
+ */
+export function writeNumpyShown(out: TextBuffer, shown: ArrayLike<number>, n: number, kind: NumericKind): void {
+  const dtype = DTYPE_NAMES[kind];
+  if (n === 0) {
+    out.text(dtype === '' ? 'array([], dtype=float64)' : 'array([], dtype=' + dtype + ')');
+    return;
+  }
+  const summarised = n > NUMPY_THRESHOLD;
   out.raw(ARRAY_OPENING);
-  if (n === 1) writeOne(out, items, kind);
+  if (n === 1) writeOne(out, shown, kind);
   else if (kind === 'f64' || kind === 'f32') writeFloats(out, shown, summarised, kind === 'f32');
   else writeIntegers(out, shown, summarised);
   out.raw(ARRAY_CLOSINGS[kind]);

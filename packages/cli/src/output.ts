@@ -15,6 +15,8 @@ const NEWLINE = 0x0a;
 const BLOCK_BYTES = 128 * 1024;
 /** ...which is written out once it holds this much. */
 const FLUSH_BYTES = 64 * 1024;
+/** Pieces up to this length are copied by a loop. */
+const SHORT_COPY = 64;
 /** UTF-8 bytes per UTF-16 code unit at most: a line of n code units fits in 3n bytes. */
 const MAX_UTF8_PER_UNIT = 3;
 
@@ -82,6 +84,32 @@ export class LineWriter {
       this.flush();
       this.write(Buffer.from(data.buffer, data.byteOffset, data.length));
       return;
+    }
+    if (this.block.length >= FLUSH_BYTES) this.flush();
+    else this.schedule();
+  }
+
+  /**
+   * Queue `data[start..end)`, part of whole lines (formatted apart, by two threads), after what is queued.
+   * Always copied: `data` is reused once this returns.
+   */
+  copy(data: Uint8Array, start: number, end: number): void {
+    if (this.closed) return;
+    while (start < end) {
+      let block = this.block;
+      if (block.length >= BLOCK_BYTES) {
+        this.flush();
+        block = this.block;
+      }
+      const n = Math.min(end - start, BLOCK_BYTES - block.length);
+      block.reserve(n);
+      const bytes = block.bytes;
+      const at = block.length;
+      // `set()` of a subarray costs more than a loop over the bytes of a short piece.
+      if (n <= SHORT_COPY) for (let i = 0; i < n; i++) bytes[at + i] = data[start + i];
+      else bytes.set(data.subarray(start, start + n), at);
+      block.length = at + n;
+      start += n;
     }
     if (this.block.length >= FLUSH_BYTES) this.flush();
     else this.schedule();

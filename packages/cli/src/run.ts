@@ -29,9 +29,9 @@ import { HELP, parseCommandLine, UsageError, type CliOptions } from './args.js';
 import { palette, useColor } from './color.js';
 import { DamageReport } from './damage.js';
 import { LineWriter } from './output.js';
-import { Batcher, defaultLineWrite, lineFormatter, workerBatch } from './lines.js';
+import { defaultLineWrite, lineFormatter } from './lines.js';
 import { renderStats } from './stats-text.js';
-import { JsonSplitPrinter, SplitPrinter, useSplit } from './split.js';
+import { jsonSplitPrinter, textSplitPrinter, useSplit } from './split.js';
 import { compileTemplate, TemplateError } from './template.js';
 import { writePackets } from './write.js';
 
@@ -127,10 +127,11 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
           if (c.closedAt !== null && reason !== null) analyzer.closeCircuit(c.id, c.closedAt, reason);
         };
   let emit: (r: CaRecord) => void;
+  // The print modes written as bytes (the default line, --json), which may print on two threads (split.ts).
+  const write = stats === null && analyzer === null ? defaultLineWrite(options, colors) : null;
   if (stats !== null) emit = (r) => stats.add(r);
   else if (analyzer !== null) emit = (r) => analyzer.add(r);
   else {
-    const write = defaultLineWrite(options, colors);
     if (write !== null) emit = (r) => out.record(write, r);
     else {
       const format = lineFormatter(options, colors);
@@ -186,10 +187,12 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
       }
     }
     const source: SharkInput = stream === null ? name : counted(stream);
-    const splitting = stream === null && useSplit(options, fileSize, io.env);
-    const jsonSplit = splitting && options.json ? new JsonSplitPrinter() : null;
-    const split = splitting && !options.json ? new SplitPrinter(argv, name, color) : null;
-    const batcher = new Batcher();
+    const split =
+      write !== null && stream === null && useSplit(options, fileSize, io.env)
+        ? options.json
+          ? jsonSplitPrinter()
+          : textSplitPrinter(write)
+        : null;
     try {
       const decoding = {
         extraServerPorts: options.ports,
@@ -199,21 +202,21 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
         onCircuitClose,
         onDecoder,
       };
-      if (jsonSplit !== null) {
-        // Two threads for --json (split.ts): the worker writes the digits of long waveforms.
+      if (split !== null) {
+        // Two threads (split.ts): the worker writes the digits of numeric arrays.
         await eachRecord(shark(source, decoding), (record) => {
           if (brokenPipe || outputFailed) return false;
           damage.record(record);
           if (filter(record)) {
             matched++;
-            jsonSplit.record(out, record);
+            split.record(out, record);
           }
-          const waiting = jsonSplit.backlog(out);
+          const waiting = split.backlog(out);
           if (waiting !== null) return waiting.then(() => (out.needsDrain ? out.ready().then(() => true) : true));
           return out.needsDrain ? out.ready().then(() => true) : true;
         });
-        if (!brokenPipe && !outputFailed) await jsonSplit.finish(out);
-      } else if (split === null) {
+        if (!brokenPipe && !outputFailed) await split.finish(out);
+      } else {
         await eachRecord(shark(source, decoding), (record) => {
           if (brokenPipe || outputFailed) return false;
           damage.record(record);
@@ -223,37 +226,11 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
           }
           return out.needsDrain ? out.ready().then(() => true) : true;
         });
-      } else {
-        // Two threads (split.ts): the worker's batches are written in their place, between ours.
-        await eachRecord(shark(source, decoding), async (record) => {
-          if (brokenPipe || outputFailed) return false;
-          const before = batcher.batch;
-          const batch = batcher.next(record);
-          if (batch !== before && workerBatch(before)) out.bytes(await split.take(before));
-          damage.record(record);
-          if (filter(record)) {
-            matched++;
-            if (!workerBatch(batch)) emit(record);
-          }
-          if (out.needsDrain) await out.ready();
-          return true;
-        });
-        if (!brokenPipe && !outputFailed && batcher.started && workerBatch(batcher.batch)) {
-          out.bytes(await split.take(batcher.batch));
-        }
       }
     } catch (e) {
-      if (jsonSplit !== null && !brokenPipe && !outputFailed) {
+      if (split !== null && !brokenPipe && !outputFailed) {
         // The lines formatted before the failure, as one thread prints them.
-        await jsonSplit.finish(out).catch(() => undefined);
-      }
-      if (split !== null && !brokenPipe && !outputFailed && batcher.started && workerBatch(batcher.batch)) {
-        // The worker stopped at the same failure: print what it formatted before it, as one thread would.
-        try {
-          out.bytes(await split.take(batcher.batch));
-        } catch {
-          // Nothing more to print.
-        }
+        await split.finish(out).catch(() => undefined);
       }
       err(`${label}: ${(e as Error).message}`);
       failed = true;
@@ -261,7 +238,6 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
     } finally {
       stream?.destroy();
       await split?.close();
-      await jsonSplit?.close();
     }
     if (bytesRead === 0 && !failed && !brokenPipe) {
       err(`${label}: empty input: no capture header`);

@@ -1,18 +1,21 @@
 /**
- * The --json split (split.ts): lines with their long waveforms left as holes, filled by the worker or the
+ * The two-thread printers (split.ts): lines with their arrays left as holes, filled by the worker or the
  * main thread, come out exactly as one thread writes them, in order.
  */
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { CaRecord } from '@ca-shark/decoder';
 import { recordToJSON } from '@ca-shark/analysis';
+import { DbrType } from '@ca-shark/protocol';
 import { LineWriter } from './output.js';
-import { JsonSplitPrinter, LONG_WAVEFORM } from './split.js';
+import { jsonSplitPrinter, LONG_WAVEFORM, textSplitPrinter, type SplitPrinter } from './split.js';
+import { writeDefaultLine } from './template.js';
+import { asString } from './text-buffer.js';
 
 /** A decoder-like record: packet fields, then a command with `count` waveform values (none when 0). */
-function record(frame: number, count: number, typed: boolean): CaRecord {
-  const values = Array.from({ length: count }, (_, i) => Math.sin(frame + i) * 10 ** ((frame + i) % 7));
-  const data = count === 0 ? undefined : typed ? Float64Array.from(values) : values;
+function record(frame: number, count: number, typed: boolean, dataType: number = DbrType.DOUBLE): CaRecord {
+  const values = Array.from({ length: count }, (_, i) => value(frame + i, dataType));
+  const data = count === 0 ? undefined : typed ? typedOf(dataType, values) : values;
   return {
     frame,
     timestamp: 1796516252.509986 + frame / 1000,
@@ -23,24 +26,71 @@ function record(frame: number, count: number, typed: boolean): CaRecord {
     ip: { version: 4, ttl: 64 },
     transport: { protocol: 'tcp', sport: 5064, dport: 40000 + (frame % 3) },
     command:
-      count === 0 ? { name: 'EchoRequest', id: 23 } : { name: 'EventAddResponse', id: 1, data_count: count, data },
+      count === 0
+        ? { name: 'EchoRequest', id: 23 }
+        : {
+            name: 'EventAddResponse',
+            id: 1,
+            data,
+            data_type: dataType,
+            data_count: count,
+            status: 1,
+            subscriptionid: frame % 17,
+            metadata: null,
+          },
     pv: 'wave:' + (frame % 5),
     size: 16 + 8 * count,
   } as unknown as CaRecord;
 }
 
+/** Values of every magnitude for floats (non-finite ones too), of the element type's range for integers. */
+function value(i: number, dataType: number): number {
+  const x = Math.sin(i) * 10 ** ((i % 13) - 5);
+  switch (dataType) {
+    case DbrType.DOUBLE:
+      return i % 97 === 0 ? Number.NaN : i % 89 === 0 ? -Infinity : i % 7 === 0 ? Math.round(x) : x;
+    case DbrType.FLOAT:
+      return Math.fround(x);
+    case DbrType.SHORT:
+      return Math.round(Math.sin(i) * 32767);
+    case DbrType.LONG:
+      return Math.round(Math.sin(i) * 2 ** 31 * 0.999);
+    case DbrType.ENUM:
+      return i % 16;
+    default:
+      return Math.abs(Math.round(Math.sin(i) * 255));
+  }
+}
+
+function typedOf(dataType: number, values: number[]): ArrayLike<number> {
+  switch (dataType) {
+    case DbrType.DOUBLE:
+      return Float64Array.from(values);
+    case DbrType.FLOAT:
+      return Float32Array.from(values);
+    case DbrType.SHORT:
+      return Int16Array.from(values);
+    case DbrType.LONG:
+      return Int32Array.from(values);
+    case DbrType.ENUM:
+      return Uint16Array.from(values);
+    default:
+      return Uint8Array.from(values);
+  }
+}
+
 /** The records of a mixed capture: scalars, short and long waveforms, runs of each. */
-function mixed(n: number): CaRecord[] {
+function mixed(n: number, long: number): CaRecord[] {
   const out: CaRecord[] = [];
   for (let i = 0; i < n; i++) {
-    const kind = i % 23 === 0 ? 30_000 : i % 7 === 0 ? LONG_WAVEFORM : i % 5 === 0 ? LONG_WAVEFORM - 1 : 0;
+    const kind = i % 23 === 0 ? 30_000 : i % 7 === 0 ? long : i % 5 === 0 ? long - 1 : 0;
     out.push(record(i, kind, i % 11 !== 0));
   }
   return out;
 }
 
-/** Prints `records` through a JsonSplitPrinter into a string, yielding to the event loop now and then. */
-async function printSplit(records: readonly CaRecord[]): Promise<string> {
+/** Prints `records` through `split` into a string, yielding to the event loop now and then. */
+async function printSplit(split: SplitPrinter, records: readonly CaRecord[]): Promise<string> {
   const chunks: Buffer[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -49,7 +99,6 @@ async function printSplit(records: readonly CaRecord[]): Promise<string> {
     },
   });
   const out = new LineWriter(sink);
-  const split = new JsonSplitPrinter();
   try {
     for (let i = 0; i < records.length; i++) {
       split.record(out, records[i]);
@@ -64,18 +113,51 @@ async function printSplit(records: readonly CaRecord[]): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-describe('JsonSplitPrinter', () => {
+const textLine = (r: CaRecord): string => asString((out) => writeDefaultLine(out, r)) + '\n';
+
+describe('two-thread --json printer', () => {
   it('prints what recordToJSON gives, line by line in order, long waveforms filled by the worker', async () => {
-    const records = mixed(1500);
+    const records = mixed(1500, LONG_WAVEFORM);
     const expected = records.map((r) => recordToJSON(r) + '\n').join('');
-    const printed = await printSplit(records);
+    const printed = await printSplit(jsonSplitPrinter(), records);
     expect(printed.split('\n')).toEqual(expected.split('\n'));
     expect(printed).toBe(expected);
   }, 60_000);
 
   it('prints records with no long waveform straight through, and an empty run as nothing', async () => {
     const records = Array.from({ length: 50 }, (_, i) => record(i, i % 2 === 0 ? 3 : 0, true));
-    expect(await printSplit(records)).toBe(records.map((r) => recordToJSON(r) + '\n').join(''));
-    expect(await printSplit([])).toBe('');
+    expect(await printSplit(jsonSplitPrinter(), records)).toBe(records.map((r) => recordToJSON(r) + '\n').join(''));
+    expect(await printSplit(jsonSplitPrinter(), [])).toBe('');
+  }, 60_000);
+
+  it('writes a waveform too long for a batch in place, and digits too many for a batch in a buffer of their own', async () => {
+    // 60,000 values twice fill a batch's values past what its text room holds; 200,000 exceed its values.
+    const records = [record(1, 60_000, true), record(2, 60_000, true), record(3, 200_000, true), record(4, 0, true)];
+    const printed = await printSplit(jsonSplitPrinter(), records);
+    expect(printed).toBe(records.map((r) => recordToJSON(r) + '\n').join(''));
+  }, 60_000);
+});
+
+describe('two-thread text printer', () => {
+  it('prints what the default line gives, numpy arrays written by the worker', async () => {
+    const records = mixed(1500, 8);
+    const printed = await printSplit(textSplitPrinter(writeDefaultLine), records);
+    const expected = records.map(textLine).join('');
+    expect(printed.split('\n')).toEqual(expected.split('\n'));
+    expect(printed).toBe(expected);
+  }, 60_000);
+
+  it('every numeric element type, plain and typed, empty to summarised', async () => {
+    const types = [DbrType.DOUBLE, DbrType.FLOAT, DbrType.SHORT, DbrType.LONG, DbrType.ENUM, DbrType.CHAR];
+    const counts = [1, 2, 7, 8, 100, 1000, 1001, 5000];
+    const records: CaRecord[] = [];
+    let frame = 0;
+    for (const type of types)
+      for (const count of counts)
+        for (const typed of [false, true]) {
+          records.push(record(++frame, count, typed, type));
+        }
+    const printed = await printSplit(textSplitPrinter(writeDefaultLine), records);
+    expect(printed.split('\n')).toEqual(records.map(textLine).join('').split('\n'));
   }, 60_000);
 });

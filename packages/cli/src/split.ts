@@ -1,48 +1,45 @@
 /**
- * Printing a capture file on two threads, two ways.
+ * Printing a capture file on two threads: the main thread decodes the file and writes every line,
+ * except the digits of numeric arrays (most of the text of a capture with waveforms, and most of the
+ * cost of writing it), which it leaves as holes in a batch of lines and hands to the worker with the
+ * arrays' values; the worker fills the holes and hands the bytes back, and the main thread writes them
+ * in order. Decoding happens once; when the worker falls behind, the main thread fills a batch's holes
+ * itself instead of waiting.
  *
- * `--json` ({@link JsonSplitPrinter}): the main thread decodes and writes every line, except the digits
- * of long waveforms (most of the text of a capture with big DOUBLE arrays), which it leaves as holes in a
- * batch of lines and hands to the worker with the waveforms' values; the worker fills the holes and hands
- * the bytes back, and the main thread writes them in order. Decoding happens once; when the worker falls
- * behind, the main thread fills a batch's holes itself instead of waiting.
+ * Two kinds of holes: `--json` ({@link jsonBatches}) leaves the values of long waveforms (analysis's
+ * JsonSink `deferNumbers`), the default text line ({@link textBatches}) the numpy repr of numeric
+ * payloads (numpy-repr's `writeNumpyArray` through {@link TextBuffer.holes}).
  *
- * Text, when forced ({@link SplitPrinter}): both threads decode the whole file, each cheaply skipping the
- * lines of the other: the main thread prints the even batches of records (lines.ts) and the worker
- * formats the odd ones and hands over their bytes, which the main thread writes in order.
- *
- * Either way damage, problems, counts and exit statuses are all the main thread's, exactly as in a
- * single-threaded run; the worker only formats. Used for regular files only (stdin and pipes are read
- * once, by the main thread, as they arrive), and only when the process may use more than one CPU
- * (`taskset -c 0` gives one); see {@link useSplit}.
+ * Damage, problems, counts and exit statuses are all the main thread's, exactly as in a single-threaded
+ * run; the worker only writes digits. Used for regular files only (stdin and pipes are read once, by the
+ * main thread, as they arrive), and only when the process may use more than one CPU (`taskset -c 0`
+ * gives one); see {@link useSplit}.
  */
 import { availableParallelism } from 'node:os';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { CaRecord } from '@ca-shark/decoder';
 import { JsonBuffer, writeNumbers, writeRecordJSON } from '@ca-shark/analysis';
 import type { CliOptions } from './args.js';
+import type { LineWrite } from './lines.js';
+import { NUMPY_EDGE_ITEMS, NUMPY_THRESHOLD, writeNumpyShown, type NumericKind } from './numpy-repr.js';
 import type { LineWriter } from './output.js';
+import { TextBuffer, type ArrayHoles } from './text-buffer.js';
 
 /** Files smaller than this print on one thread: starting a worker costs more than it saves. */
 export const SPLIT_MIN_BYTES = 4 << 20;
-/** Batches the worker may run ahead of the main thread (bounds the memory of waiting text). */
-export const MAX_AHEAD = 3;
 
-/**
- * Young generation of the worker's heap, MB (V8's default is larger): a decoding worker's (text split),
- * and a --json worker's, which makes few objects (4 MB: 5 MB less peak RSS than 12 on realistic.pcap).
- */
-const WORKER_YOUNG_MB = 12;
-const NUMBERS_WORKER_YOUNG_MB = 4;
+/** Young generation of the worker's heap, MB: it makes few objects (5 MB less peak RSS than 12 on realistic.pcap). */
+const WORKER_YOUNG_MB = 4;
 
 /** Environment variable: `1` prints on one thread, `2` on two (tests and benchmarks). Unset: decided here. */
 export const THREADS_ENV = 'CA_SHARK_THREADS';
 
 /**
- * Whether to print a file of `size` bytes on two threads. By default only `--json`, whose waveform digits
- * the worker writes while the main thread decodes. The text line now costs less than decoding: on
- * realistic.pcap two threads took 4.5-5.7 s CPU and 167-182 MiB against 2.4-3.5 s and 105-129 MiB on
- * one, with no shorter wall time on a loaded 2-core machine (docs/performance.md).
+ * Whether to print a file of `size` bytes on two threads, on files of {@link SPLIT_MIN_BYTES} or more:
+ * by default `--json` only. The default text line prints on two threads only when asked
+ * ({@link THREADS_ENV}): its main thread runs a seventh fewer instructions, but on this 2-core machine
+ * kind under other load it took 0.3 s more CPU and 20 % longer (docs/performance.md, session 7).
+ * The other print modes print on one thread.
  */
 export function useSplit(options: CliOptions, size: number, env: NodeJS.ProcessEnv): boolean {
   if (options.command !== 'print') return false;
@@ -52,241 +49,329 @@ export function useSplit(options: CliOptions, size: number, env: NodeJS.ProcessE
   return options.json && size >= SPLIT_MIN_BYTES && availableParallelism() > 1;
 }
 
-/** What the main thread tells the worker: the job of a text split, or `numbers` for a --json one. */
-export type WorkerJob = SplitJob | NumbersJob;
-
-/**
- * The job of a --json split: batches come on the worker's message port; their bytes go back on `port`,
- * each one counted in `filled` ([0], Atomics) so that the main thread, busy decoding, can take them
- * synchronously (receiveMessageOnPort) instead of when its event loop next turns.
- */
-export interface NumbersJob {
-  kind: 'numbers';
+/** What the main thread tells the worker: the kind of holes, the batches' shared memory, where to answer. */
+export interface WorkerJob {
+  kind: HoleKind;
+  /**
+   * Fill requests ({@link FillRequest}) come on the worker's message port; answers go back on `port`,
+   * each one counted in `filled` ([0], Atomics) so that the main thread, busy decoding, can take them
+   * synchronously (receiveMessageOnPort) instead of when its event loop next turns.
+   */
   port: MessagePort;
   filled: SharedArrayBuffer;
 }
 
-/** The job of a text split: the worker decodes the file too. */
-export interface SplitJob {
-  kind: 'lines';
-  argv: readonly string[];
-  path: string;
-  color: boolean;
-  /** Int32Array over a SharedArrayBuffer: [0] = batches the main thread has taken. */
-  taken: SharedArrayBuffer;
+/** `json`: the values of long waveforms (JsonSink's deferNumbers); `text`: numpy reprs (TextBuffer's holes). */
+export type HoleKind = 'json' | 'text';
+
+/**
+ * The memory of one batch in flight, shared by both threads and reused batch after batch (fresh memory
+ * for every batch cost more page faults than the digits the worker took over). The main thread writes a
+ * batch's holes and values; the worker writes the text of each hole one after the other into `text` and
+ * where each ends into `ends`.
+ */
+export interface SlotMemory {
+  holes: SharedArrayBuffer;
+  values: SharedArrayBuffer;
+  text: SharedArrayBuffer;
+  ends: SharedArrayBuffer;
 }
 
-/** A message from the worker: the bytes of one odd batch, the end, or a failure. */
-export type SplitMessage =
-  { kind: 'batch'; batch: number; bytes: Uint8Array } | { kind: 'end' } | { kind: 'error'; message: string };
+/** Main thread → worker: fill the holes of the batch in `slot` (its memory comes with its first request). */
+export interface FillRequest {
+  slot: number;
+  holeCount: number;
+  memory?: SlotMemory;
+}
+
+/**
+ * Worker → main thread: the holes of `slot` are filled; their text is in the slot's `text`, or in
+ * `overflow` when it did not fit there. Or a failure.
+ */
+export type FilledMessage =
+  { kind: 'filled'; slot: number; overflow: Uint8Array | null } | { kind: 'error'; message: string };
 
 /** Tests and tsx run the CLI from its TypeScript sources, where the worker needs tsx's loader too. */
 const RUNNING_FROM_SOURCE = import.meta.url.endsWith('.ts');
 
-/**
- * The main thread's side: starts the worker and gives the bytes of each odd batch when the main thread
- * reaches its place.
- */
-export class SplitPrinter {
-  private readonly worker: Worker;
-  private readonly ready = new Map<number, Uint8Array>();
-  private waiting: { batch: number; resolve: (b: Uint8Array) => void; reject: (e: Error) => void } | null = null;
-  private failure: Error | null = null;
-  private readonly taken: Int32Array;
-
-  constructor(argv: readonly string[], path: string, color: boolean) {
-    const shared = new SharedArrayBuffer(4);
-    this.taken = new Int32Array(shared);
-    const job: SplitJob = { kind: 'lines', argv, path, color, taken: shared };
-    this.worker = startWorker(job);
-    this.worker.on('message', (m: SplitMessage) => {
-      if (m.kind === 'batch') {
-        const w = this.waiting;
-        if (w !== null && w.batch === m.batch) {
-          this.waiting = null;
-          w.resolve(m.bytes);
-        } else this.ready.set(m.batch, m.bytes);
-      } else if (m.kind === 'error') this.fail(new Error(`printing worker: ${m.message}`));
-    });
-    this.worker.on('error', (e) => this.fail(e));
-    this.worker.on('exit', (code) => {
-      if (this.waiting !== null) this.fail(new Error(`printing worker exited (${code}) before its batch`));
-    });
-  }
-
-  private fail(e: Error): void {
-    this.failure ??= e;
-    const w = this.waiting;
-    this.waiting = null;
-    w?.reject(this.failure);
-  }
-
-  /** The bytes the worker formatted for odd batch `batch`. */
-  take(batch: number): Promise<Uint8Array> | Uint8Array {
-    const bytes = this.ready.get(batch);
-    this.release();
-    if (bytes !== undefined) {
-      this.ready.delete(batch);
-      return bytes;
-    }
-    if (this.failure !== null) return Promise.reject(this.failure);
-    return new Promise((resolve, reject) => {
-      this.waiting = { batch, resolve, reject };
-    });
-  }
-
-  /** One more batch taken: the worker may run further ahead. */
-  private release(): void {
-    Atomics.add(this.taken, 0, 1);
-    Atomics.notify(this.taken, 0);
-  }
-
-  /** Stops the worker (at the end, or when the output has gone). */
-  async close(): Promise<void> {
-    await this.worker.terminate();
-  }
-}
-
 /** Starts the printing worker (split-worker.ts) on `job`. */
-function startWorker(job: WorkerJob, transfer: readonly MessagePort[] = []): Worker {
-  const young = job.kind === 'numbers' ? NUMBERS_WORKER_YOUNG_MB : WORKER_YOUNG_MB;
+function startWorker(job: WorkerJob): Worker {
   const entry = RUNNING_FROM_SOURCE
     ? new URL('./split-worker-boot.mjs', import.meta.url)
     : new URL('./split-worker.js', import.meta.url);
   return new Worker(entry, {
     workerData: job,
-    transferList: [...transfer],
+    transferList: [job.port],
     execArgv: RUNNING_FROM_SOURCE ? ['--conditions=source'] : [],
     // A smaller young generation than the default keeps the second heap's pages (peak RSS) down.
-    resourceLimits: { maxYoungGenerationSizeMb: young },
+    resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_MB },
   });
 }
 
-/** Waveforms with at least this many elements are left to the worker (shorter ones cost less than a hole). */
-export const LONG_WAVEFORM = 64;
-/** A batch of lines is handed over once its waveforms hold this many values... */
+/** JSON arrays of numbers with at least this many elements are left to the worker (shorter ones cost less than a hole). */
+export const LONG_WAVEFORM = 16;
+/** Text arrays with at least this many items are left to the worker: all but empty ones (a scalar's digits cost more than its hole). */
+export const TEXT_HOLE_ITEMS = 1;
+/** A batch is handed over once its holes hold this many values... */
 const BATCH_VALUES = 1 << 16;
+/** ...or this many holes... */
+const BATCH_HOLES = 4096;
 /** ...or its lines this many bytes. */
 const BATCH_BYTES = 256 * 1024;
 /** Room past BATCH_BYTES for the line that crosses it. */
 const BATCH_SLACK = 64 * 1024;
+/** Values a slot holds: a batch's, and the waveform that crosses BATCH_VALUES (a longer one is written in place). */
+const SLOT_VALUES = 2 * BATCH_VALUES;
+/** Bytes of hole text a slot holds (more goes back in a buffer of its own). */
+const SLOT_TEXT = 2 << 20;
 /** Batches handed to the worker and not back yet: past this the main thread fills holes itself. */
 const MAX_POSTED = 4;
 /** Batches waiting to be written: past this the main thread waits for the oldest (bounds memory). */
 const MAX_QUEUED = 8;
+/** Numbers per hole in a slot's `holes`: the byte offset, the number of values, and for text the element kind. */
+const STRIDE: Readonly<Record<HoleKind, number>> = { json: 2, text: 3 };
+const NUMERIC_KINDS: readonly NumericKind[] = ['f64', 'f32', 'i16', 'u16', 'i32', 'u8'];
 
-/** A batch of --json lines for the worker: text with holes, and the values that fill them. */
-export interface HoleBatch {
-  id: number;
-  /** The lines, `bytes.subarray(0, length)`, without the holes' digits. */
-  bytes: Uint8Array;
-  length: number;
-  /** Pairs (byte offset of a hole, number of values), offsets ascending. */
-  holes: Int32Array;
-  holeCount: number;
-  /** The values of the holes, one after the other. */
-  values: Float64Array;
+function slotMemory(kind: HoleKind): SlotMemory {
+  return {
+    holes: new SharedArrayBuffer(BATCH_HOLES * STRIDE[kind] * Int32Array.BYTES_PER_ELEMENT),
+    values: new SharedArrayBuffer(SLOT_VALUES * Float64Array.BYTES_PER_ELEMENT),
+    text: new SharedArrayBuffer(SLOT_TEXT),
+    ends: new SharedArrayBuffer(BATCH_HOLES * Int32Array.BYTES_PER_ELEMENT),
+  };
 }
 
-/** A message from the numbers worker: the bytes of a batch with its holes filled, or a failure. */
-export type FilledMessage = { kind: 'filled'; id: number; bytes: Uint8Array } | { kind: 'error'; message: string };
+/** Views of a {@link SlotMemory}. */
+export class Slot {
+  readonly holes: Int32Array;
+  readonly values: Float64Array;
+  readonly text: Buffer;
+  readonly ends: Int32Array;
+  /** Whether the worker has this slot's memory yet (main thread). */
+  shared = false;
 
-/** The lines of one batch, with the long waveforms left out as holes (JsonSink's deferNumbers). */
-class BatchLines extends JsonBuffer {
-  constructor() {
+  constructor(readonly memory: SlotMemory) {
+    this.holes = new Int32Array(memory.holes);
+    this.values = new Float64Array(memory.values);
+    this.text = Buffer.from(memory.text);
+    this.ends = new Int32Array(memory.ends);
+  }
+}
+
+/** The holes of the batch being written into a slot. */
+class Holes {
+  holeCount = 0;
+  valueCount = 0;
+
+  constructor(
+    readonly slot: Slot,
+    private readonly stride: number,
+  ) {}
+
+  /**
+   * Starts a hole at byte `at` with the values `items` and returns the index of its numbers in the slot's
+   * `holes` (the caller sets those after the offset), or -1 when the slot has no room (write it in place).
+   */
+  add(at: number, items: ArrayLike<number>): number {
+    const n = items.length;
+    if (this.holeCount >= BATCH_HOLES || this.valueCount + n > SLOT_VALUES) return -1;
+    const values = this.slot.values;
+    const start = this.valueCount;
+    if (n < COPY_LOOP_MAX) for (let i = 0; i < n; i++) values[start + i] = items[i];
+    else values.set(items, start);
+    this.valueCount = start + n;
+    const h = this.stride * this.holeCount++;
+    this.slot.holes[h] = at;
+    return h;
+  }
+
+  /** Whether the batch should be handed over now. */
+  get full(): boolean {
+    return this.valueCount >= BATCH_VALUES || this.holeCount >= BATCH_HOLES;
+  }
+
+  reset(): void {
+    this.holeCount = 0;
+    this.valueCount = 0;
+  }
+}
+/** Below this many values a loop copies them (a native `set()` costs more). */
+const COPY_LOOP_MAX = 16;
+
+/** A batch of lines with holes, in a slot; reused once written. */
+interface Batch {
+  readonly index: number;
+  readonly gaps: Holes;
+  /** The lines (`bytes.subarray(0, length)`), holes left out. */
+  readonly bytes: Uint8Array;
+  readonly length: number;
+  /** Writes the line of `record` and its newline. */
+  line(record: CaRecord): void;
+  reset(): void;
+}
+
+/** The lines of one --json batch, with the long waveforms left out as holes (JsonSink's deferNumbers). */
+class JsonBatch extends JsonBuffer implements Batch {
+  readonly gaps: Holes;
+
+  constructor(
+    readonly index: number,
+    slot: Slot,
+  ) {
     super(0);
     // Room for a whole batch (growing by doubling would copy it several times), not zero-filled, and a
     // Buffer like the output block's: the JSON writer then sees one kind of byte array on this thread.
     this.bytes = Buffer.allocUnsafe(BATCH_BYTES + BATCH_SLACK);
+    this.gaps = new Holes(slot, STRIDE.json);
   }
 
-  holes = new Int32Array(64);
-  holeCount = 0;
-  values = new Float64Array(0);
-  valueCount = 0;
-
   deferNumbers(items: ArrayLike<number>): boolean {
-    const n = items.length;
-    if (n < LONG_WAVEFORM) return false;
-    if (2 * this.holeCount + 2 > this.holes.length) {
-      const more = new Int32Array(this.holes.length * 2);
-      more.set(this.holes);
-      this.holes = more;
-    }
-    if (this.valueCount + n > this.values.length) {
-      const more = new Float64Array(Math.max(this.values.length * 2, this.valueCount + n));
-      more.set(this.values.subarray(0, this.valueCount));
-      this.values = more;
-    }
-    this.holes[2 * this.holeCount] = this.length;
-    this.holes[2 * this.holeCount + 1] = n;
-    this.holeCount++;
-    this.values.set(items, this.valueCount);
-    this.valueCount += n;
+    if (items.length < LONG_WAVEFORM) return false;
+    const h = this.gaps.add(this.length, items);
+    if (h < 0) return false;
+    this.gaps.slot.holes[h + 1] = items.length;
     return true;
   }
 
-  newline(): void {
+  line(record: CaRecord): void {
+    writeRecordJSON(this, record);
     this.reserve(1);
     this.bytes[this.length++] = NEWLINE;
+  }
+
+  reset(): void {
+    this.length = 0;
+    this.gaps.reset();
+  }
+}
+
+/** The lines of one text batch, with numeric arrays left out as holes (TextBuffer's holes). */
+class TextBatch implements Batch, ArrayHoles {
+  readonly minItems = TEXT_HOLE_ITEMS;
+  private readonly text = new TextBuffer(BATCH_BYTES + BATCH_SLACK);
+  readonly gaps: Holes;
+
+  constructor(
+    readonly index: number,
+    slot: Slot,
+    private readonly write: LineWrite,
+  ) {
+    this.text.holes = this;
+    this.gaps = new Holes(slot, STRIDE.text);
+  }
+
+  get bytes(): Uint8Array {
+    return this.text.bytes;
+  }
+
+  get length(): number {
+    return this.text.length;
+  }
+
+  add(at: number, shown: ArrayLike<number>, n: number, kind: NumericKind): boolean {
+    const h = this.gaps.add(at, shown);
+    if (h < 0) return false;
+    const holes = this.gaps.slot.holes;
+    holes[h + 1] = n;
+    holes[h + 2] = NUMERIC_KINDS.indexOf(kind);
+    return true;
+  }
+
+  line(record: CaRecord): void {
+    this.write(this.text, record);
+    this.text.byte(NEWLINE);
+  }
+
+  reset(): void {
+    this.text.length = 0;
+    this.gaps.reset();
   }
 }
 
 const NEWLINE = 0x0a;
-/** Bytes a waveform value takes in JSON, about (a full-precision double and its comma). */
-const DIGITS_PER_VALUE = 20;
 
-/** The bytes of `batch` with its holes filled (what the worker does; the main thread too when it is behind). */
-export function fillHoles(batch: Omit<HoleBatch, 'id'>): Uint8Array {
-  let valueCount = 0;
-  for (let h = 0; h < batch.holeCount; h++) valueCount += batch.holes[2 * h + 1];
-  const out = new JsonBuffer(batch.length + valueCount * DIGITS_PER_VALUE);
-  const { bytes, holes, values } = batch;
-  let from = 0;
-  let value = 0;
-  for (let h = 0; h < batch.holeCount; h++) {
-    const at = holes[2 * h];
-    const count = holes[2 * h + 1];
-    out.reserve(at - from);
-    out.bytes.set(bytes.subarray(from, at), out.length);
-    out.length += at - from;
-    writeNumbers(out, values.subarray(value, value + count));
-    value += count;
-    from = at;
-  }
-  out.reserve(batch.length - from);
-  out.bytes.set(bytes.subarray(from, batch.length), out.length);
-  out.length += batch.length - from;
-  return out.bytes.subarray(0, out.length);
-}
-
-/** A batch in output order: its bytes once known. */
-interface Queued {
-  id: number;
-  bytes: Uint8Array | null;
+/** Number of values of `record`'s DBR payload (0 without one). */
+function payloadLength(record: CaRecord): number {
+  const data = (record.command as { data?: unknown }).data;
+  return Array.isArray(data) || ArrayBuffer.isView(data) ? (data as unknown as ArrayLike<number>).length : 0;
 }
 
 /**
- * The main thread's side of a two-thread `--json` print: {@link record} writes each line straight into
- * the output when nothing waits before it, and into a batch otherwise; {@link backlog} writes the batches
- * that are done, in order.
+ * Fills the `holeCount` holes of `slot` (on the worker, or on the main thread when the worker is behind):
+ * their text one after the other into the slot's `text` (returns null) or, when it does not fit there,
+ * into a buffer of its own (returned); where each ends into the slot's `ends`.
  */
-export class JsonSplitPrinter {
+export function fillSlot(kind: HoleKind, slot: Slot, holeCount: number): Uint8Array | null {
+  const { holes, values, ends } = slot;
+  let value = 0;
+  if (kind === 'json') {
+    const out = jsonSink;
+    out.bytes = slot.text;
+    out.length = 0;
+    for (let h = 0; h < holeCount; h++) {
+      const count = holes[STRIDE.json * h + 1];
+      writeNumbers(out, values.subarray(value, value + count));
+      value += count;
+      ends[h] = out.length;
+    }
+    return out.bytes === slot.text ? null : out.bytes.subarray(0, out.length);
+  }
+  const out = textSink;
+  out.bytes = slot.text;
+  out.length = 0;
+  for (let h = 0; h < holeCount; h++) {
+    const n = holes[STRIDE.text * h + 1];
+    const shown = n > NUMPY_THRESHOLD ? 2 * NUMPY_EDGE_ITEMS : n;
+    writeNumpyShown(out, values.subarray(value, value + shown), n, NUMERIC_KINDS[holes[STRIDE.text * h + 2]]);
+    value += shown;
+    ends[h] = out.length;
+  }
+  return out.bytes === slot.text ? null : out.bytes.subarray(0, out.length);
+}
+/** The writers of {@link fillSlot}, pointed at a slot's text for each batch. */
+const jsonSink = new JsonBuffer(0);
+const textSink = new TextBuffer(0);
+
+/** A batch in output order, and where its holes are. */
+interface Queued {
+  batch: Batch;
+  /** Holes filled (by either thread), or none. */
+  ready: boolean;
+  /** The holes' text when it did not fit in the slot. */
+  overflow: Uint8Array | null;
+}
+
+/**
+ * The main thread's side of a two-thread print: {@link record} writes each line straight into the output
+ * when nothing waits before it, and into a batch otherwise; {@link backlog} writes the batches that are
+ * done, in order, with the text of their holes in place.
+ */
+export class SplitPrinter {
   private readonly worker: Worker;
   private readonly port: MessagePort;
   private readonly filled: Int32Array;
-  private current: BatchLines | null = null;
+  /** Answers taken from the port so far (the worker counts each in `filled`). */
+  private answers = 0;
+  /** Batches written out, to be reused; more are made (up to MAX_QUEUED) while none is free. */
+  private readonly free: Batch[] = [];
+  private made = 0;
+  private current: Batch | null = null;
   private readonly queue: Queued[] = [];
   private posted = 0;
-  private nextId = 0;
   private failure: Error | null = null;
+  private readonly stride: number;
 
-  constructor() {
+  /** `write` writes a line into the output when no batch is pending. */
+  constructor(
+    private readonly kind: HoleKind,
+    private readonly write: LineWrite,
+  ) {
     const channel = new MessageChannel();
     const filled = new SharedArrayBuffer(4);
     this.port = channel.port1;
     this.filled = new Int32Array(filled);
-    this.worker = startWorker({ kind: 'numbers', port: channel.port2, filled }, [channel.port2]);
+    this.stride = STRIDE[kind];
+    this.worker = startWorker({ kind, port: channel.port2, filled });
     this.worker.on('error', (e) => this.fail(e));
     this.worker.on('exit', (code) => {
       if (this.posted > 0) this.fail(new Error(`printing worker exited (${code}) with batches not done`));
@@ -297,17 +382,22 @@ export class JsonSplitPrinter {
     this.failure ??= e;
   }
 
-  /** Takes the batches the worker has filled so far (without waiting). */
+  /** Takes the answers the worker has sent so far (without waiting). */
   private poll(): void {
+    if (Atomics.load(this.filled, 0) === this.answers) return;
     for (let m = receiveMessageOnPort(this.port); m !== undefined; m = receiveMessageOnPort(this.port)) {
+      this.answers++;
       const message = m.message as FilledMessage;
       if (message.kind === 'error') {
         this.fail(new Error(`printing worker: ${message.message}`));
         continue;
       }
       this.posted--;
-      const q = this.queue.find((e) => e.id === message.id);
-      if (q !== undefined) q.bytes = message.bytes;
+      const q = this.queue.find((e) => e.batch.index === message.slot);
+      if (q !== undefined) {
+        q.ready = true;
+        q.overflow = message.overflow;
+      }
     }
   }
 
@@ -315,15 +405,22 @@ export class JsonSplitPrinter {
   record(out: LineWriter, record: CaRecord): void {
     let batch = this.current;
     if (batch === null) {
-      if (this.queue.length === 0 && !hasLongWaveform(record)) {
-        out.record(writeRecordJSON, record);
+      if (this.queue.length === 0 && payloadLength(record) < (this.kind === 'json' ? LONG_WAVEFORM : TEXT_HOLE_ITEMS)) {
+        out.record(this.write, record);
         return;
       }
-      batch = this.current = new BatchLines();
+      batch = this.current = this.free.pop() ?? this.make();
     }
-    writeRecordJSON(batch, record);
-    batch.newline();
-    if (batch.length >= BATCH_BYTES || batch.valueCount >= BATCH_VALUES) this.cut();
+    batch.line(record);
+    if (batch.length >= BATCH_BYTES || batch.gaps.full) this.cut();
+  }
+
+  /** A new batch with memory of its own (backlog() keeps fewer than MAX_QUEUED batches waiting). */
+  private make(): Batch {
+    if (this.made >= MAX_QUEUED) throw new Error('two-thread print: no free batch');
+    const index = this.made++;
+    const slot = new Slot(slotMemory(this.kind));
+    return this.kind === 'json' ? new JsonBatch(index, slot) : new TextBatch(index, slot, this.write);
   }
 
   /** Ends the current batch: to the worker, or filled here when the worker is behind or not needed. */
@@ -331,23 +428,24 @@ export class JsonSplitPrinter {
     const batch = this.current;
     if (batch === null) return;
     this.current = null;
-    const id = this.nextId++;
     this.poll();
-    if (batch.holeCount === 0 || this.posted >= MAX_POSTED) {
-      this.queue.push({ id, bytes: batch.holeCount === 0 ? batch.bytes.subarray(0, batch.length) : fillHoles(batch) });
-      return;
+    const holeCount = batch.gaps.holeCount;
+    const q: Queued = { batch, ready: true, overflow: null };
+    if (holeCount > 0) {
+      if (this.posted >= MAX_POSTED) q.overflow = fillSlot(this.kind, batch.gaps.slot, holeCount);
+      else {
+        const slot = batch.gaps.slot;
+        const request: FillRequest = { slot: batch.index, holeCount };
+        if (!slot.shared) {
+          request.memory = slot.memory;
+          slot.shared = true;
+        }
+        this.port.postMessage(request);
+        this.posted++;
+        q.ready = false;
+      }
     }
-    const message: HoleBatch = {
-      id,
-      bytes: batch.bytes,
-      length: batch.length,
-      holes: batch.holes,
-      holeCount: batch.holeCount,
-      values: batch.values,
-    };
-    this.port.postMessage(message, [batch.bytes.buffer as ArrayBuffer, batch.holes.buffer, batch.values.buffer]);
-    this.posted++;
-    this.queue.push({ id, bytes: null });
+    this.queue.push(q);
   }
 
   /**
@@ -369,14 +467,38 @@ export class JsonSplitPrinter {
 
   private writeReady(out: LineWriter): void {
     const queue = this.queue;
-    while (queue.length > 0 && queue[0].bytes !== null) out.bytes(queue.shift()!.bytes!);
+    while (queue.length > 0 && queue[0].ready) {
+      const q = queue.shift()!;
+      this.writeBatch(out, q);
+      q.batch.reset();
+      this.free.push(q.batch);
+    }
+  }
+
+  /** Writes the lines of a batch with the text of each hole at its place. */
+  private writeBatch(out: LineWriter, q: Queued): void {
+    const { bytes, length, gaps } = q.batch;
+    const { holes, ends } = gaps.slot;
+    const text = q.overflow ?? gaps.slot.text;
+    const stride = this.stride;
+    let from = 0;
+    let textFrom = 0;
+    for (let h = 0; h < gaps.holeCount; h++) {
+      const at = holes[stride * h];
+      out.copy(bytes, from, at);
+      const end = ends[h];
+      out.copy(text, textFrom, end);
+      textFrom = end;
+      from = at;
+    }
+    out.copy(bytes, from, length);
   }
 
   private async waitHead(out: LineWriter): Promise<void> {
     for (;;) {
       const seen = Atomics.load(this.filled, 0);
       this.poll();
-      if (this.queue.length === 0 || this.queue[0].bytes !== null) break;
+      if (this.queue.length === 0 || this.queue[0].ready) break;
       if (this.failure !== null) throw this.failure;
       // Asleep until the worker counts another batch; the timeout lets a crashed worker's error arrive.
       const wait = waitAsync(this.filled, 0, seen, FAILURE_CHECK_MS);
@@ -390,6 +512,16 @@ export class JsonSplitPrinter {
     this.port.close();
     await this.worker.terminate();
   }
+}
+
+/** A two-thread printer of `--json` lines (analysis's writeRecordJSON). */
+export function jsonSplitPrinter(): SplitPrinter {
+  return new SplitPrinter('json', writeRecordJSON);
+}
+
+/** A two-thread printer of text lines written by `write` (the default line). */
+export function textSplitPrinter(write: LineWrite): SplitPrinter {
+  return new SplitPrinter('text', write);
 }
 
 /** How often a main thread waiting for the worker looks for its failure, ms. */
@@ -406,9 +538,3 @@ const waitAsync = (
     ): { async: false; value: string } | { async: true; value: Promise<string> };
   }
 ).waitAsync;
-
-/** Whether `record` carries a waveform that {@link BatchLines} would leave to the worker. */
-function hasLongWaveform(record: CaRecord): boolean {
-  const data = (record.command as { data?: unknown }).data;
-  return ArrayBuffer.isView(data) && (data as unknown as ArrayLike<number>).length >= LONG_WAVEFORM;
-}

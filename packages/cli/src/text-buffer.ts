@@ -4,6 +4,7 @@
  * of many concatenated pieces that is then encoded: on a capture with waveforms that is millions of
  * short-lived strings fewer per second.
  */
+import type { NumericKind } from './numpy-repr.js';
 
 const ZERO = 0x30;
 const SPACE = 0x20;
@@ -20,10 +21,28 @@ const MEASURED_TEXT = 4096;
 /** UTF-8 bytes per UTF-16 code unit at most. */
 const MAX_UTF8_PER_UNIT = 3;
 
+/**
+ * Where a printer on two threads collects the numeric arrays of its lines, to have their digits written
+ * by the other thread (split.ts): the line is written without them, and the array's text goes in later
+ * at the byte offset given here.
+ */
+export interface ArrayHoles {
+  /** Arrays of fewer items are written in place (a hole costs more than their digits). */
+  readonly minItems: number;
+  /**
+   * An array of `n` items of `kind` belongs at byte `at`; `shown` are the items it prints (all of them,
+   * or the edge items of a summarised one, see numpy-repr's `writeNumpyShown`). False when there is no
+   * room for it: then it is written in place.
+   */
+  add(at: number, shown: ArrayLike<number>, n: number, kind: NumericKind): boolean;
+}
+
 /** Bytes of text; `bytes.subarray(0, length)` is what was written. */
 export class TextBuffer {
   bytes: Buffer;
   length = 0;
+  /** Set on the batches of a two-thread print: numeric arrays are left to the other thread. */
+  holes: ArrayHoles | null = null;
 
   constructor(size: number) {
     this.bytes = Buffer.allocUnsafe(size);
