@@ -127,7 +127,7 @@ const SLOT_TEXT = 2 << 20;
 /** Batches handed to the worker and not back yet: past this the main thread fills holes itself. */
 const MAX_POSTED = 4;
 /** Batches waiting to be written: past this the main thread waits for the oldest (bounds memory). */
-const MAX_QUEUED = 8;
+const MAX_QUEUED = 4;
 /** Numbers per hole in a slot's `holes`: the byte offset, the number of values, and for text the element kind. */
 const STRIDE: Readonly<Record<HoleKind, number>> = { json: 2, text: 3 };
 const NUMERIC_KINDS: readonly NumericKind[] = ['f64', 'f32', 'i16', 'u16', 'i32', 'u8'];
