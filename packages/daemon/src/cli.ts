@@ -67,9 +67,10 @@ Capture:
       --snaplen BYTES     bytes kept per packet (default 262144, libpcap's: whole 64 KiB segments
                           on lo); a longer packet is cut, and the CA messages it carried become
                           a Malformed record (truncated, or a gap in its TCP stream)
-      --max-lag MS|none   live capture: frames the decoder would reach more than MS after
-                          capture (at the rate it decodes) are dropped and counted as decoder
-                          drops, so the dashboard stays fresh (default 1000); none: frames queue
+      --max-lag MS|none   live capture: once decoding is MS behind, frames the decoder would
+                          reach more than MS after capture (at the rate it decodes) are dropped
+                          and counted as decoder drops, so the dashboard stays fresh (default
+                          1000; after 1.5 x MS every frame is, until it catches up); none: frames queue
                           (up to 64 MiB) and are decoded late, every message counted if the
                           machine catches up
       --buffer-size SIZE  kernel capture buffer, e.g. 64M (default 32M); raise it if libpcap drops

@@ -67,7 +67,10 @@ describe('DecoderBacklog (live shedding)', () => {
     // The worker can do 80 %: it decodes nearly that, not the on/off share of an age bound.
     expect(share).toBeGreaterThan(0.77);
     expect(share).toBeLessThanOrEqual(0.8);
-    expect(run.worstDelayMs).toBeLessThanOrEqual(BOUND_MS + 2 * BATCH_MS);
+    // Shedding starts once the oldest batch is a bound old; those posted just before then wait a little
+    // longer, never past the stall bound.
+    expect(run.worstDelayMs).toBeGreaterThan(BOUND_MS);
+    expect(run.worstDelayMs).toBeLessThanOrEqual(STALL_FACTOR * BOUND_MS);
   });
 
   it('keeps a backlog the worker drains within the bound, though it grew for a while', () => {
@@ -108,6 +111,18 @@ describe('DecoderBacklog (live shedding)', () => {
     expect(backlog.admit(MIB, STALL_FACTOR * BOUND_MS + 1)).toBe('stall');
     backlog.decoded(16 * MIB, STALL_FACTOR * BOUND_MS + 5);
     expect(backlog.admit(MIB, STALL_FACTOR * BOUND_MS + 6)).toBeUndefined();
+  });
+
+  it('sheds nothing for lag while the oldest batch is within the bound, however slow the rate says the worker is', () => {
+    const backlog = new DecoderBacklog(bounds);
+    backlog.post(8 * MIB, 0);
+    backlog.post(8 * MIB, 0);
+    // Measured slow (1 KiB in 100 ms: the rate predicts hours), but nothing has waited a second yet.
+    backlog.decoded(1024, 100);
+    expect(backlog.predictedWaitMs()).toBeGreaterThan(BOUND_MS);
+    expect(backlog.admit(MIB, 200)).toBeUndefined();
+    expect(backlog.admit(MIB, BOUND_MS)).toBeUndefined();
+    expect(backlog.admit(MIB, BOUND_MS + 1)).toBe('lag');
   });
 
   it('never sheds a small backlog for lag, and always sheds past the byte bound', () => {
