@@ -9,6 +9,7 @@
  *   node dist/load.js [--quick] [--mbps 25,50,...] [--multipliers 1,5,20] [--seconds 12] [--size-mb 40]
  *                     [--clients none,page] [--capture FILE] [--profile] [--profile-dir DIR]
  *                     [--daemon-arg=ARG ...]   (e.g. --daemon-arg=--max-lag --daemon-arg=none)
+ *                     [--trace DIR]   (a Chromium trace of the page per step, and its long tasks)
  *
  * The capture's CA ports are rewritten (tcprewrite) to ports free at the time, and the daemon captures only
  * those (`-f "port A or port B"`): other engineers' CA traffic on `lo` stays out of the counts, and the
@@ -47,6 +48,7 @@ import { killAll, trackGroup } from './measure.js';
 import { freePort, portFree } from './ports.js';
 import { inspectorUrl, startProfiling } from './profile.js';
 import type { Profiling } from './profile.js';
+import { longTasksOfTrace, renderTraceTasks, startPageTrace, stopPageTrace } from './page-trace.js';
 import { thousands } from './table.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -73,6 +75,9 @@ const STATS_POLL_MS = 250;
  */
 const TOUR_START_MS = 3000;
 const TOUR_PAUSE_MS = 500;
+
+/** Tasks of the page at least this long are itemised from a trace (a long task is 50 ms; the goal 100 ms). */
+const TRACE_TASK_MS = 50;
 
 /** The first second of a replay is left out of the page figures: the page sees the first rows then. */
 const PAGE_SETTLE_MS = 1000;
@@ -105,6 +110,8 @@ interface Options {
   profile: boolean;
   /** Where the profiles are also written as `.cpuprofile` files (Chrome DevTools opens them). */
   profileDir?: string;
+  /** Where a Chromium trace of the page is written per page step (`--trace`). */
+  traceDir?: string;
 }
 
 function options(): Options {
@@ -120,6 +127,7 @@ function options(): Options {
       profile: { type: 'boolean', default: false },
       'profile-dir': { type: 'string' },
       'daemon-arg': { type: 'string', multiple: true },
+      trace: { type: 'string' },
     },
   });
   const quick = values.quick === true;
@@ -144,6 +152,7 @@ function options(): Options {
     ...(values['profile-dir'] !== undefined
       ? { profileDir: resolve(process.env.INIT_CWD ?? process.cwd(), values['profile-dir']) }
       : {}),
+    ...(values.trace !== undefined ? { traceDir: resolve(process.env.INIT_CWD ?? process.cwd(), values.trace) } : {}),
   };
 }
 
@@ -443,6 +452,7 @@ async function runStep(
   plan: StepPlan,
   browser?: Browser,
   profiles?: Map<string, CpuProfile>,
+  traceDir?: string,
 ): Promise<StepResult> {
   const clients = browser === undefined ? 'none' : 'page+ws';
   const daemon = await startDaemon(prepared, profiles !== undefined);
@@ -454,6 +464,7 @@ async function runStep(
     if (browser !== undefined) {
       page = await openDashboard(browser, `${daemon.base}/`);
       ws = await connectWs(`${daemon.base.replace(/^http/, 'ws')}/ws`, 15_000);
+      if (traceDir !== undefined) await startPageTrace(browser, page);
     }
     await sleep(1000);
     const before = await stats(daemon.base);
@@ -478,6 +489,7 @@ async function runStep(
     const replayed = await run(['tcpreplay', '-i', 'lo', ...plan.args, prepared.file]);
     const t1 = Date.now();
     const switches = await tour;
+    if (traceDir !== undefined && browser !== undefined) await writeTrace(browser, traceDir, plan);
     const replay = parseTcpreplay(replayed.output);
     if (replay === undefined) notes.push(`tcpreplay failed: ${replayed.output.trim().split('\n').at(-1) ?? ''}`);
     // Wait for the daemon to catch up: its count stops moving once its backlog is decoded.
@@ -559,6 +571,21 @@ async function runStep(
   }
 }
 
+/** Ends the page's trace, writes it to `dir` and prints the page's tasks over {@link TRACE_TASK_MS}. */
+async function writeTrace(browser: Browser, dir: string, plan: StepPlan): Promise<void> {
+  const trace = await stopPageTrace(browser);
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `page-${stepLabel(plan.step).replace(/[^\w.-]+/g, '_')}.json`);
+  writeFileSync(file, trace);
+  const tasks = longTasksOfTrace(
+    JSON.parse(trace.toString('utf8')) as Parameters<typeof longTasksOfTrace>[0],
+    TRACE_TASK_MS,
+  );
+  process.stdout.write(
+    `\n### Page tasks over ${TRACE_TASK_MS} ms at ${stepLabel(plan.step)} (${file}; self ms)\n${renderTraceTasks(tasks)}\n`,
+  );
+}
+
 /**
  * Profiles the daemon's threads over one step (with the page and WebSocket client when `browser` is given)
  * and prints each thread's hottest functions.
@@ -634,7 +661,7 @@ async function main(): Promise<number> {
           `${stepLabel(plan.step)}, ${mode === 'none' ? 'no client' : 'page + WS client'} (${plan.loops} passes) ...`,
         );
         try {
-          results.push(await runStep(prepared, plan, mode === 'page' ? browser : undefined));
+          results.push(await runStep(prepared, plan, mode === 'page' ? browser : undefined, undefined, opts.traceDir));
         } catch (err) {
           log(`${stepLabel(plan.step)} failed: ${(err as Error).message}`);
         }
