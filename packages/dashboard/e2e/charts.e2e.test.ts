@@ -54,6 +54,8 @@ describe('charts, talkers, circuits and layout on a replayed capture', { timeout
     // The capture has 2 monitor updates of sim:double (42.5, then 4.5): the chart says how many it drew.
     await expect.poll(() => page.getByTestId('pv-chart-note').textContent()).toMatch(/\b2 monitor updates/);
     await page.getByTestId('pv-value-chart').locator('canvas').waitFor();
+    // Each chart is built in a task of its own after the view painted (after-paint.ts).
+    await page.getByTestId('pv-rate-chart').locator('canvas').waitFor();
     expect(await page.getByTestId('pv-rate-chart').locator('canvas').count()).toBe(1);
     // The cursor's time in the legend is 24-hour, never AM/PM (the axes use the same formatter).
     const over = page.getByTestId('pv-rate-chart').locator('.u-over');
