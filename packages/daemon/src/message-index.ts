@@ -7,6 +7,7 @@
  * Messages are numbered in order (`seq`, from 0); the oldest go first.
  */
 import type { FilterableRecord } from '@ca-shark/analysis/filter';
+import { regrowColumn } from './ring-columns.js';
 
 const INITIAL_CAPACITY = 4096;
 
@@ -152,19 +153,8 @@ export class MessageIndex {
 
   private grow(): void {
     const size = this.capacity * 2;
-    const mask = size - 1;
-    // Copied a run at a time (at most three: where the old or the new ring wraps), not message by message:
-    // the ring doubles up to millions of messages while decoding waits.
-    const copy = <A extends Float64Array | Int32Array>(old: A, fresh: A): A => {
-      for (let seq = this.head; seq < this.next;) {
-        const from = seq & this.mask;
-        const to = seq & mask;
-        const n = Math.min(this.next - seq, this.capacity - from, size - to);
-        fresh.set(old.subarray(from, from + n), to);
-        seq += n;
-      }
-      return fresh;
-    };
+    const copy = <A extends Float64Array | Int32Array>(old: A, fresh: A): A =>
+      regrowColumn(old, fresh, this.head, this.next);
     this.times = copy(this.times, new Float64Array(size));
     this.statuses = copy(this.statuses, new Int32Array(size));
     this.firsts = copy(this.firsts, new Float64Array(size));
@@ -174,6 +164,6 @@ export class MessageIndex {
     this.pvs = copy(this.pvs, new Int32Array(size));
     this.names = copy(this.names, new Int32Array(size));
     this.capacity = size;
-    this.mask = mask;
+    this.mask = size - 1;
   }
 }

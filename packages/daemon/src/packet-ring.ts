@@ -25,6 +25,7 @@ import type { CommandFields } from '@ca-shark/protocol';
 import { MessageFrames, type PacketEvent } from '@ca-shark/packet';
 import type { PacketTap } from './engine.js';
 import { MessageIndex } from './message-index.js';
+import { regrowColumn, type RingColumn } from './ring-columns.js';
 
 /** Default bound of the ring: 256 MiB. */
 export const DEFAULT_PACKET_RING_BYTES = 256 * 1024 * 1024;
@@ -126,12 +127,7 @@ class FrameColumns {
 
   private grow(): void {
     const size = (this.mask + 1) * 2;
-    const from = this.head;
-    const to = this.tail;
-    const copy = <T extends Float64Array | Uint32Array | Uint16Array | Uint8Array>(old: T, next: T): T => {
-      for (let s = from; s < to; s++) next[s & (size - 1)] = old[s & this.mask];
-      return next;
-    };
+    const copy = <T extends RingColumn>(old: T, next: T): T => regrowColumn(old, next, this.head, this.tail);
     this.frame = copy(this.frame, new Float64Array(size));
     this.timestamp = copy(this.timestamp, new Float64Array(size));
     this.pos = copy(this.pos, new Float64Array(size));
