@@ -139,6 +139,9 @@ function makeFrame(
   return new DeframedFrame(buf, o, headerSize, payloadSize, dataCount, payloadEnd);
 }
 
+/** The payload of every frame without one. Empty, so no consumer can change it. */
+const NO_PAYLOAD = new Uint8Array(0);
+
 /**
  * A {@link CaFrame} whose `bytes` and `payload` views are made on first use: the hot consumers (the DBR
  * decoder) read the payload in place through {@link payloadBuffer} and {@link payloadOffset}, and making
@@ -146,9 +149,6 @@ function makeFrame(
  * scalar monitor updates. Views are made by the constructor: subarray() looks up the species constructor
  * and costs twice as much. Both are plain Uint8Arrays even when the input is a Buffer.
  */
-/** The payload of every frame without one. Empty, so no consumer can change it. */
-const NO_PAYLOAD = new Uint8Array(0);
-
 // The CaFrame fields come by declaration merging (no field declarations: the constructor assigns them in
 // one order, and `truncated`/`anomalies` are added only to the few frames that have them).
 interface DeframedFrame extends Omit<CaFrame, 'bytes' | 'payload'> {}
