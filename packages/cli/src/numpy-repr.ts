@@ -630,9 +630,11 @@ function writePositional64(out: TextBuffer, items: Float64Array, count: number, 
     const abs = negative ? -v : v;
     // NaN and the infinities fail this test too.
     if (!(abs < POSITIONAL_FAST_LIMIT)) return false;
-    if (abs !== 0) {
+    if (abs !== 0 && (abs > max || abs < min)) {
       if (abs > max) max = abs;
       if (abs < min) min = abs;
+      // The spread only grows: an array bound for scientific notation is left as soon as that shows.
+      if (max >= EXP_FORMAT_MAX || min < EXP_FORMAT_MIN || max / min > EXP_FORMAT_RATIO) return false;
     }
     let whole = Math.floor(abs);
     const q = (abs - whole) * FRACTION_SCALE;
@@ -653,7 +655,6 @@ function writePositional64(out: TextBuffer, items: Float64Array, count: number, 
       precision = NUMPY_PRECISION - trailingZeros(n);
     }
   }
-  if (max > 0 && (max >= EXP_FORMAT_MAX || min < EXP_FORMAT_MIN || max / min > EXP_FORMAT_RATIO)) return false;
   const padLeft = Math.max(
     decimalDigits(widestPositive),
     widestNegative < 0 ? 0 : 1 + decimalDigits(widestNegative),
