@@ -655,10 +655,7 @@ function writePositional64(out: TextBuffer, items: Float64Array, count: number, 
       precision = NUMPY_PRECISION - trailingZeros(n);
     }
   }
-  const padLeft = Math.max(
-    decimalDigits(widestPositive),
-    widestNegative < 0 ? 0 : 1 + decimalDigits(widestNegative),
-  );
+  const padLeft = Math.max(decimalDigits(widestPositive), widestNegative < 0 ? 0 : 1 + decimalDigits(widestNegative));
   const width = padLeft + 1 + precision;
   out.reserve(count * (width + SEPARATOR_BYTES) + SUMMARY_GAP.length);
   const bytes = out.bytes;
