@@ -459,6 +459,7 @@ function writeFloats(out: TextBuffer, values: ArrayLike<number>, summarised: boo
   if (floatItems.length < count) floatItems = new Float64Array(count * 2);
   const items = floatItems;
   copyItems(items, values);
+  if (!float32 && writePositional64(out, items, count, summarised)) return;
   let max = 0;
   let min = Infinity;
   let finite = 0;
@@ -604,6 +605,96 @@ function writeFloats(out: TextBuffer, values: ArrayLike<number>, summarised: boo
     out.length = at;
   }
 }
+
+/**
+ * The common case of {@link writeFloats} in one pass over the items and one over the bytes: a float64
+ * array in positional notation whose items are all finite, below {@link POSITIONAL_FAST_LIMIT} and clear
+ * of a rounding tie at 8 fraction digits (readings, most waveforms). Each item's whole part and
+ * 8-digit fraction (fraction8's arithmetic, inlined) are found while the magnitudes that decide the
+ * notation are gathered; the text of all items is then written with no call per item, into room
+ * reserved once. Returns false, having written nothing, for any other array (the general passes).
+ */
+function writePositional64(out: TextBuffer, items: Float64Array, count: number, summarised: boolean): boolean {
+  reserve(count);
+  const wholes = itemA;
+  const fractions = itemB;
+  let max = 0;
+  let min = Infinity;
+  // Largest whole part of a non-negative and of a negative item (-1: none): the left column's width.
+  let widestPositive = 0;
+  let widestNegative = -1;
+  let precision = 0;
+  for (let i = 0; i < count; i++) {
+    const v = items[i];
+    const negative = v < 0 || (v === 0 && 1 / v < 0);
+    const abs = negative ? -v : v;
+    // NaN and the infinities fail this test too.
+    if (!(abs < POSITIONAL_FAST_LIMIT)) return false;
+    if (abs !== 0 && (abs > max || abs < min)) {
+      if (abs > max) max = abs;
+      if (abs < min) min = abs;
+      // The spread only grows: an array bound for scientific notation is left as soon as that shows.
+      if (max >= EXP_FORMAT_MAX || min < EXP_FORMAT_MIN || max / min > EXP_FORMAT_RATIO) return false;
+    }
+    let whole = Math.floor(abs);
+    const q = (abs - whole) * FRACTION_SCALE;
+    let n = Math.floor(q);
+    const half = q - n - 0.5;
+    if (half > -TIE_MARGIN && half < TIE_MARGIN) return false;
+    if (half > 0) n++;
+    if (n === FRACTION_SCALE) {
+      n = 0;
+      whole++;
+    }
+    wholes[i] = whole;
+    fractions[i] = n;
+    if (negative) {
+      if (whole > widestNegative) widestNegative = whole;
+    } else if (whole > widestPositive) widestPositive = whole;
+    if (precision < NUMPY_PRECISION && n % POW10_INT[NUMPY_PRECISION - precision] !== 0) {
+      precision = NUMPY_PRECISION - trailingZeros(n);
+    }
+  }
+  const padLeft = Math.max(decimalDigits(widestPositive), widestNegative < 0 ? 0 : 1 + decimalDigits(widestNegative));
+  const width = padLeft + 1 + precision;
+  out.reserve(count * (width + SEPARATOR_BYTES) + SUMMARY_GAP.length);
+  const bytes = out.bytes;
+  const cut = POW10_INT[NUMPY_PRECISION - precision];
+  let start = out.length;
+  for (let i = 0; i < count; i++) {
+    if (i > 0) {
+      if (summarised && i === NUMPY_EDGE_ITEMS) {
+        for (let k = 0; k < SUMMARY_GAP.length; k++) bytes[start++] = SUMMARY_GAP[k];
+      } else {
+        bytes[start] = COMMA;
+        bytes[start + 1] = SPACE;
+        start += SEPARATOR_BYTES;
+      }
+    }
+    const v = items[i];
+    // Right-aligned whole part, written backwards from the point.
+    const point = start + padLeft;
+    let whole = wholes[i];
+    let at = point;
+    do {
+      const q = (whole / 10) | 0;
+      bytes[--at] = ZERO + whole - q * 10;
+      whole = q;
+    } while (whole > 0);
+    if (v < 0 || (v === 0 && 1 / v < 0)) bytes[--at] = MINUS;
+    while (at > start) bytes[--at] = SPACE;
+    bytes[point] = DOT;
+    const end = point + 1 + precision;
+    putDigits(bytes, end, (fractions[i] / cut) | 0, precision);
+    // numpy pads the fraction with spaces, not zeros: the item's own trailing zeros become padding.
+    for (let z = end - 1; z > point && bytes[z] === ZERO; z--) bytes[z] = SPACE;
+    start = end;
+  }
+  out.length = start;
+  return true;
+}
+/** `, ` between two items. */
+const SEPARATOR_BYTES = 2;
 
 /** Writes the last `count` decimal digits of `v` (below 2^31) into `bytes`, ending before `end`. */
 function putDigits(bytes: Uint8Array, end: number, value: number, count: number): void {

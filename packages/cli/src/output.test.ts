@@ -71,3 +71,34 @@ describe('LineWriter block reuse', () => {
     expect(text()).toBe(lines.join('\n') + '\n');
   });
 });
+
+describe('LineWriter on a pipe to a slower reader', () => {
+  it('reuses the blocks the stream has written, never one it still holds', async () => {
+    const copies: Buffer[] = [];
+    const blocks = new Set<ArrayBufferLike>();
+    // Reads each chunk only when it completes the write, a turn later, as a pipe does: a block refilled
+    // before its write completed would show here as changed text.
+    const stream = new Writable({
+      highWaterMark: 1,
+      write(chunk: Buffer, _encoding, callback) {
+        blocks.add(chunk.buffer);
+        setImmediate(() => {
+          copies.push(Buffer.from(chunk));
+          callback();
+        });
+      },
+    });
+    const out = new LineWriter(stream);
+    const lines = Array.from({ length: 40_000 }, (_, i) => `line ${i} ` + 'z'.repeat(i % 300));
+    for (const l of lines) {
+      out.line(l);
+      // The CLI waits for back-pressure after each record.
+      if (out.needsDrain) await out.ready();
+    }
+    await out.end();
+    expect(Buffer.concat(copies).toString('utf8')).toBe(lines.join('\n') + '\n');
+    // About 6 MB went out in 64-128 KiB writes, through a few blocks (before: one new block per write).
+    expect(copies.length).toBeGreaterThan(40);
+    expect(blocks.size).toBeLessThan(10);
+  });
+});

@@ -20,13 +20,23 @@ const SHORT_COPY = 64;
 /** UTF-8 bytes per UTF-16 code unit at most: a line of n code units fits in 3n bytes. */
 const MAX_UTF8_PER_UNIT = 3;
 
+/** Blocks kept for reuse once the stream has written them (a pipe holds blocks until its reader reads). */
+const SPARE_BLOCKS = 8;
+
+/** An output block, and how many of its writes the stream has not finished. */
+class Block extends TextBuffer {
+  pending = 0;
+}
+
 /**
  * Batches lines and writes them to a stream. Lines are encoded into large byte blocks as they come
  * (no array of pieces joined into one huge string, then encoded again by the stream): one copy per
  * line, one write per block.
  */
 export class LineWriter {
-  private block = new TextBuffer(BLOCK_BYTES);
+  private block = new Block(BLOCK_BYTES);
+  /** Written blocks free for reuse. */
+  private readonly spare: Block[] = [];
   private scheduled = false;
   private blocked = false;
   private closed = false;
@@ -119,12 +129,24 @@ export class LineWriter {
   flush(): void {
     if (this.block.length === 0 || this.closed) return;
     const block = this.block;
-    this.write(block.bytes.subarray(0, block.length));
+    block.pending++;
+    if (!this.stream.write(block.bytes.subarray(0, block.length), () => this.written(block))) this.blocked = true;
     // A file or /dev/null takes the bytes at once (nothing left buffered in the stream): the block is
     // refilled, so its memory is reused instead of a new block per write. Otherwise the stream holds
-    // on to the bytes until they are written, and a new block is started.
+    // on to the bytes until they are written, and the next block is a spare one the stream has written
+    // (a pipe to a slower reader would otherwise leave a trail of 128 KiB blocks for the collector).
     if (this.stream.writableLength === 0 && block.bytes.length === BLOCK_BYTES) block.length = 0;
-    else this.block = new TextBuffer(BLOCK_BYTES);
+    else this.block = this.spare.pop() ?? new Block(BLOCK_BYTES);
+  }
+
+  /** A write of `block` is done: once no write of it is pending, and it is not being filled, it is spare. */
+  private written(block: Block): void {
+    block.pending--;
+    if (block.pending > 0 || block === this.block || block.bytes.length !== BLOCK_BYTES) return;
+    if (this.spare.length < SPARE_BLOCKS && !this.closed) {
+      block.length = 0;
+      this.spare.push(block);
+    }
   }
 
   private write(bytes: Buffer): void {

@@ -74,7 +74,15 @@ interface FieldSpec {
   readonly next: Uint8Array;
   /** How its value prints (see {@link fieldKind}). */
   readonly kind: FieldKind;
+  /**
+   * For a data type or status argument, `name=` and the value's repr as one text, by value: first and
+   * after others (these are printed on most lines, and nearly always with one of a few values).
+   */
+  readonly valuesFirst: Map<number, Uint8Array> | null;
+  readonly valuesNext: Map<number, Uint8Array> | null;
 }
+/** Values of one argument whose text is kept with its name (bounds the maps on odd captures). */
+const MAX_KEPT_VALUES = 64;
 
 /** How a field's value prints: decided once per field name, not by comparing names on every line. */
 const enum FieldKind {
@@ -112,11 +120,15 @@ const FIELD_SPECS: ReadonlyMap<string, readonly FieldSpec[]> = new Map(
     cls,
     order.map((spec) => {
       const names = spec.split('|');
+      const kind = fieldKind(names[0]);
+      const kept = kind === FieldKind.DataType || kind === FieldKind.Status;
       return {
         names,
         first: encoded(names[0] + '='),
         next: encoded(', ' + names[0] + '='),
-        kind: fieldKind(names[0]),
+        kind,
+        valuesFirst: kept ? new Map<number, Uint8Array>() : null,
+        valuesNext: kept ? new Map<number, Uint8Array>() : null,
       };
     }),
   ]),
@@ -217,6 +229,15 @@ function writeCommandClass(out: TextBuffer, cmd: CommandLike, pv: string | null 
       }
       if (value === undefined && !(kind === FieldKind.Metadata && 'data' in cmd)) continue;
       if (kind === FieldKind.Name && value === pv) namesPv = true;
+      const values = first ? spec.valuesFirst : spec.valuesNext;
+      if (values !== null && typeof value === 'number') {
+        const text = values.get(value) ?? keepValueText(values, first ? spec.first : spec.next, kind, value, cmd);
+        if (text !== null) {
+          out.raw(text);
+          first = false;
+          continue;
+        }
+      }
       out.raw(first ? spec.first : spec.next);
       writeField(out, kind, value, cmd);
       first = false;
@@ -238,6 +259,27 @@ function writeCommandClass(out: TextBuffer, cmd: CommandLike, pv: string | null 
 }
 const OPEN_PAREN = 0x28;
 const CLOSE_PAREN = 0x29;
+
+/**
+ * `name=` and the repr of `value` as one text, kept in `values` for the next lines; null (the caller
+ * writes the two parts) once `values` holds {@link MAX_KEPT_VALUES} values.
+ */
+function keepValueText(
+  values: Map<number, Uint8Array>,
+  name: Uint8Array,
+  kind: FieldKind,
+  value: number,
+  cmd: CommandLike,
+): Uint8Array | null {
+  if (values.size >= MAX_KEPT_VALUES) return null;
+  const text = asString((out) => {
+    out.raw(name);
+    writeField(out, kind, value, cmd);
+  });
+  const bytes = encoded(text);
+  values.set(value, bytes);
+  return bytes;
+}
 
 /** DBR types whose values caproto prints as floats. */
 function isFloatType(typeName: unknown): boolean {

@@ -88,6 +88,18 @@ describe('compileTemplate', () => {
     }
   });
 
+  it('gives every default line its own time when consecutive lines share their endpoints or packet', () => {
+    const general = compileTemplate(`${DEFAULT_TEMPLATE}!`);
+    const line = compileTemplate(DEFAULT_TEMPLATE);
+    const later = { ...read, timestamp: read.timestamp + 0.5 };
+    const zero = { ...read, timestamp: 0 };
+    const negativeZero = { ...read, timestamp: -0 };
+    const unknown = { ...read, timestamp: Number.NaN };
+    for (const r of [read, read, later, read, zero, negativeZero, zero, unknown, unknown, search]) {
+      expect(line(r) + '!').toBe(general(r));
+    }
+  });
+
   it('reads attributes, indexes, and the extra tokens', () => {
     const t = compileTemplate(
       '{ip.ttl} {transport.protocol} {command.cid} {command.name} {pv} {role} {latency} {frame}',
