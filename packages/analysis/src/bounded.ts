@@ -16,8 +16,16 @@ export { BoundedMap };
 export class RecentLookup<K, V> {
   private key: K | undefined = undefined;
   private value: V | undefined = undefined;
+  /**
+   * Insertions and refreshes made so far, up to the first that passes a quarter of the capacity: no key can
+   * be older than that (an age counts those changes), so until then a hit needs no second lookup for its age.
+   */
+  private changes = 0;
+  private readonly refreshAge: number;
 
-  constructor(readonly map: BoundedMap<K, V>) {}
+  constructor(readonly map: BoundedMap<K, V>) {
+    this.refreshAge = map.capacity / 4;
+  }
 
   /** The value of `key` (refreshed as `map.upsert` refreshes a hit), or undefined. */
   get(key: K): V | undefined {
@@ -25,7 +33,9 @@ export class RecentLookup<K, V> {
     const map = this.map;
     const value = map.get(key);
     // Values are never undefined here: a miss needs no has().
-    if (value !== undefined && map.age(key) > map.capacity / 4) map.touch(key);
+    if (value !== undefined && this.changes > this.refreshAge && map.age(key) > this.refreshAge) {
+      map.touch(key);
+    }
     this.key = key;
     this.value = value;
     return value;
@@ -34,6 +44,7 @@ export class RecentLookup<K, V> {
   /** Adds `key` (absent: {@link RecentLookup.get} said so), evicting the oldest beyond the capacity. */
   add(key: K, value: V): V {
     this.map.set(key, value);
+    if (this.changes <= this.refreshAge) this.changes++;
     this.key = key;
     this.value = value;
     return value;

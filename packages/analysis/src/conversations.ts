@@ -89,8 +89,14 @@ export class ConversationAnalysis {
   private openChannels = 0;
   private untrackedChannels = 0;
 
-  /** @param maxRows rows kept in each log (circuits, channels, writes): the latest ones */
-  constructor(private readonly maxRows = 1000) {
+  /**
+   * @param maxRows rows kept in each log (circuits, channels, writes): the latest ones
+   * @param audit whether to keep the write audit (the only part that reads DBR values)
+   */
+  constructor(
+    private readonly maxRows = 1000,
+    private readonly audit = true,
+  ) {
     this.finishedCircuits = new RecentRows(maxRows);
     this.finishedChannels = new RecentRows(maxRows);
     this.writes = new RecentRows(maxRows);
@@ -117,6 +123,7 @@ export class ConversationAnalysis {
     else if (name === 'ClientNameRequest') log.user = stringField(record, 'client_name') ?? null;
 
     if (record.pv) this.trackChannel(circuit, record, name);
+    if (!this.audit) return;
     if (name === 'WriteRequest' || name === 'WriteNotifyRequest') this.addWrite(circuit, record, name);
     else if (name === 'WriteNotifyResponse' && record.request) {
       const write = this.pendingWrites.map.get(record.request.frame);

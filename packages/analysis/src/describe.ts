@@ -100,6 +100,14 @@ export class BoundedSample {
     return { ...d, count: this.seen, mean: this.sum / this.seen, min: this.min, max: this.max };
   }
 
+  /**
+   * The `q` quantile of the sample, as {@link describeSample} gives it (the same value), without sorting:
+   * ranking many samples by one percentile needs only that one (a selection in linear time).
+   */
+  quantile(q: number): number {
+    return quantileUnsorted(this.values, q);
+  }
+
   /** xorshift32: deterministic, so reports are reproducible. */
   private nextRandom(): number {
     let x = this.state;
@@ -109,4 +117,67 @@ export class BoundedSample {
     this.state = x >>> 0;
     return this.state;
   }
+}
+
+/** Scratch space of {@link quantileUnsorted}, grown as needed (samples are small and bounded). */
+let selectScratch = new Float64Array(256);
+
+/**
+ * {@link quantileSorted} of `values` sorted, without sorting them: the two order statistics it interpolates
+ * between are found by selection (quickselect on a scratch copy; `values` is left as it is).
+ */
+export function quantileUnsorted(values: ArrayLike<number>, q: number): number {
+  const n = values.length;
+  if (n === 0) return Number.NaN;
+  if (selectScratch.length < n) selectScratch = new Float64Array(Math.max(n, 2 * selectScratch.length));
+  const a = selectScratch;
+  for (let i = 0; i < n; i++) a[i] = values[i];
+  const position = (n - 1) * q;
+  const lower = Math.floor(position);
+  const upper = Math.min(lower + 1, n - 1);
+  const weight = position - lower;
+  selectInPlace(a, lower, 0, n - 1);
+  const low = a[lower];
+  // After the selection everything right of `lower` is at least a[lower]: the next order statistic is
+  // the least of them.
+  let high = low;
+  if (upper > lower) {
+    high = a[upper];
+    for (let i = upper + 1; i < n; i++) if (a[i] < high) high = a[i];
+  }
+  return low + (high - low) * weight;
+}
+
+/**
+ * Puts the `k`-th smallest of `a[left..right]` at `a[k]`, the smaller ones before it and the others after
+ * (quickselect with a three-way partition, so runs of equal values cost no more than distinct ones).
+ */
+function selectInPlace(a: Float64Array, k: number, left: number, right: number): void {
+  while (right > left) {
+    const pivot = medianOfThree(a[left], a[(left + right) >>> 1], a[right]);
+    // a[left..lt) < pivot, a[lt..i) == pivot, a(gt..right] > pivot
+    let lt = left;
+    let i = left;
+    let gt = right;
+    while (i <= gt) {
+      const v = a[i];
+      if (v < pivot) swap(a, lt++, i++);
+      else if (v > pivot) swap(a, i, gt--);
+      else i++;
+    }
+    if (k < lt) right = lt - 1;
+    else if (k > gt) left = gt + 1;
+    else return;
+  }
+}
+
+function medianOfThree(x: number, y: number, z: number): number {
+  if (x < y) return y < z ? y : x < z ? z : x;
+  return x < z ? x : y < z ? z : y;
+}
+
+function swap(a: Float64Array, i: number, j: number): void {
+  const t = a[i];
+  a[i] = a[j];
+  a[j] = t;
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import { describe as suite, expect, it } from 'vitest';
-import { Analyzer, resolveSections } from './report.js';
+import { Analyzer, type AnalyzerOptions, REPORT_SECTIONS, resolveSections } from './report.js';
 import { formatReport } from './report-text.js';
 import { rec } from './test-support/records.js';
 
@@ -13,8 +13,8 @@ const S = '10.0.0.9:5064';
 const on = (pv: string | null) => ({ circuit: 1, pv, client: C, server: S });
 
 /** One small conversation that puts at least one row in every section. */
-function busyAnalyzer(): Analyzer {
-  const a = new Analyzer();
+function busyAnalyzer(options?: AnalyzerOptions): Analyzer {
+  const a = new Analyzer(options);
   for (let i = 0; i < 12; i++)
     a.add(
       rec(
@@ -136,6 +136,22 @@ suite('report', () => {
     const report = busyAnalyzer().report(resolveSections(['beacons', 'writes']));
     expect(Object.keys(report).sort()).toEqual(['beacons', 'summary', 'writes']);
     expect(() => resolveSections(['nope'])).toThrow(/unknown report section 'nope'; valid: searches/);
+  });
+
+  it('runs only the analyses of the chosen sections, with the same rows as a whole report', () => {
+    const whole = busyAnalyzer();
+    for (const name of Object.keys(REPORT_SECTIONS)) {
+      const sections = resolveSections([name]);
+      const only = busyAnalyzer({ sections });
+      expect(only.report(), name).toEqual(whole.report(sections));
+      // Made for these sections, it has no other rows to give.
+      expect(Object.keys(only.report()).sort(), name).toEqual(['summary', ...sections].sort());
+      expect(only.readsValues, name).toBe(sections.includes('writes'));
+    }
+    expect(whole.readsValues).toBe(true);
+    // Made for some sections, it gives no other even when asked.
+    const logsOnly = busyAnalyzer({ sections: ['circuits'] });
+    expect(logsOnly.report(['circuits', 'never_found'])).not.toHaveProperty('never_found');
   });
 
   it('renders a text report naming the findings', () => {

@@ -82,6 +82,44 @@ export interface AnalyzerOptions {
    * their latest rows; the others their first in the table's order.
    */
   maxRows?: number;
+  /**
+   * The report keys wanted (as {@link resolveSections} gives them); by default all. Only the analyses
+   * these keys are made from see the records, and {@link Analyzer.report} gives no other keys.
+   */
+  sections?: readonly (keyof Report)[];
+}
+
+/** The analyses of an {@link Analyzer}, each made from some records and giving some tables. */
+type AnalysisName = 'searches' | 'beacons' | 'latency' | 'monitors' | 'conversations' | 'errors';
+
+/**
+ * The analyses each table is made from: the beacon table names the servers that answered searches, so it
+ * needs the search analysis too.
+ */
+const TABLE_SOURCES: Record<ReportTable, readonly AnalysisName[]> = {
+  never_found: ['searches'],
+  search_storms: ['searches'],
+  search_clients: ['searches'],
+  duplicates: ['searches'],
+  beacons: ['beacons', 'searches'],
+  latency: ['latency'],
+  slowest_pvs: ['latency'],
+  monitor_load: ['monitors'],
+  redundant_subscriptions: ['monitors'],
+  flow_control: ['monitors'],
+  writes: ['conversations'],
+  errors: ['errors'],
+  circuits: ['conversations'],
+  channels: ['conversations'],
+};
+
+/** The analyses that make `sections` (every analysis for all sections). */
+function analysesFor(sections: readonly (keyof Report)[] | undefined): Set<AnalysisName> {
+  const names = new Set<AnalysisName>();
+  for (const [table, sources] of Object.entries(TABLE_SOURCES) as [ReportTable, readonly AnalysisName[]][]) {
+    if (sections === undefined || sections.includes(table)) for (const name of sources) names.add(name);
+  }
+  return names;
 }
 
 /** Default {@link AnalyzerOptions.maxRows}. */
@@ -105,6 +143,15 @@ export class Analyzer {
   private readonly conversations: ConversationAnalysis;
   private readonly errors = new ErrorAnalysis();
   private readonly maxRows: number;
+  /** {@link AnalyzerOptions.sections}, or undefined for all. */
+  private readonly sections: readonly (keyof Report)[] | undefined;
+  // Which analyses see the records: booleans read per record, not a set.
+  private readonly runSearches: boolean;
+  private readonly runBeacons: boolean;
+  private readonly runLatency: boolean;
+  private readonly runMonitors: boolean;
+  private readonly runConversations: boolean;
+  private readonly runErrors: boolean;
   private first: number | null = null;
   private last: number | null = null;
   private records = 0;
@@ -114,7 +161,26 @@ export class Analyzer {
     this.searches = new SearchAnalysis({ ...defaultSearchOptions, maxRows: this.maxRows, ...options.search });
     this.beacons = new BeaconAnalysis({ ...defaultBeaconOptions, ...options.beacon });
     this.monitors = new MonitorAnalysis(this.maxRows);
-    this.conversations = new ConversationAnalysis(this.maxRows);
+    this.conversations = new ConversationAnalysis(
+      this.maxRows,
+      options.sections === undefined || options.sections.includes('writes'),
+    );
+    this.sections = options.sections;
+    const run = analysesFor(options.sections);
+    this.runSearches = run.has('searches');
+    this.runBeacons = run.has('beacons');
+    this.runLatency = run.has('latency');
+    this.runMonitors = run.has('monitors');
+    this.runConversations = run.has('conversations');
+    this.runErrors = run.has('errors');
+  }
+
+  /**
+   * Whether the report reads DBR values (the write audit shows the written ones): when not, the decoder
+   * need not decode any (`decodeValues`).
+   */
+  get readsValues(): boolean {
+    return this.sections === undefined || this.sections.includes('writes');
   }
 
   add(record: AnalysisRecord): void {
@@ -125,20 +191,26 @@ export class Analyzer {
     // which the search, beacon and (without a latency) latency analyses would only look at and pass by.
     // The command's name is read once for all (every command class has its own shape: a megamorphic read).
     const name = record.command.name;
-    if (name === 'SearchRequest' || name === 'SearchResponse') this.searches.add(record, name);
-    else if (name === 'Beacon') this.beacons.add(record, name);
-    if (record.latency !== undefined) this.latency.add(record, name);
-    this.monitors.add(record, name);
-    this.conversations.add(record, name);
-    this.errors.add(record, name);
+    if (name === 'SearchRequest' || name === 'SearchResponse') {
+      if (this.runSearches) this.searches.add(record, name);
+    } else if (name === 'Beacon') {
+      if (this.runBeacons) this.beacons.add(record, name);
+    }
+    if (this.runLatency && record.latency !== undefined) this.latency.add(record, name);
+    if (this.runMonitors) this.monitors.add(record, name);
+    if (this.runConversations) this.conversations.add(record, name);
+    if (this.runErrors) this.errors.add(record, name);
   }
 
   /** A TCP circuit ended; its open channels end with it. */
   closeCircuit(circuit: number, time: number, reason: Exclude<CircuitEndReason, 'capture-end'>): void {
-    this.conversations.closeCircuit(circuit, time, reason);
+    if (this.runConversations) this.conversations.closeCircuit(circuit, time, reason);
   }
 
-  /** The verdicts so far; `sections` limits the work and the output to some keys. */
+  /**
+   * The verdicts so far; `sections` limits the work and the output to some keys (of those given to the
+   * constructor, if any).
+   */
   report(sections?: readonly (keyof Report)[]): Partial<Report> & Pick<Report, 'summary'> {
     return runSteps(this.reportSteps(sections));
   }
@@ -148,7 +220,9 @@ export class Analyzer {
    * walk every PV, so a live caller can compute it a slice at a time while records keep coming.
    */
   *reportSteps(sections?: readonly (keyof Report)[]): Steps<Partial<Report> & Pick<Report, 'summary'>> {
-    const want = (key: keyof Report) => !sections || sections.includes(key);
+    const made = this.sections;
+    const want = (key: keyof Report) =>
+      (sections === undefined || sections.includes(key)) && (made === undefined || made.includes(key));
     const out: Partial<Report> & Pick<Report, 'summary'> = {
       summary: { first_seen: this.first, last_seen: this.last, records: this.records },
     };

@@ -118,7 +118,7 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
   const color = useColor(options.color, io.stdout.isTTY === true, io.env);
   const colors = palette(color);
   const stats = options.command === 'stats' ? new StatsCollector({ top: options.top }) : null;
-  const analyzer = options.command === 'report' ? new Analyzer() : null;
+  const analyzer = options.command === 'report' ? new Analyzer({ sections }) : null;
   const onCircuitClose =
     analyzer === null
       ? undefined
@@ -196,8 +196,9 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
     try {
       const decoding = {
         extraServerPorts: options.ports,
-        // stats counts messages and never reads their values; report reads only the written ones.
-        decodeValues: stats !== null ? false : analyzer !== null ? ('writes' as const) : true,
+        // stats counts messages and never reads their values; report reads only the written ones, if any.
+        decodeValues:
+          stats !== null ? false : analyzer !== null ? (analyzer.readsValues ? ('writes' as const) : false) : true,
         onProblem: damage.problem.bind(damage),
         onCircuitClose,
         onDecoder,
