@@ -137,6 +137,8 @@ const SWITCH_TIMEOUT_MS = 10_000;
 function switchScript(view: string, root: string): string {
   return `(async () => {
     const t0 = performance.now();
+    // A mark in the page's trace (--trace): its long tasks are attributed to the switch they fall in.
+    performance.mark(${JSON.stringify(`ca-shark:switch:${view}`)});
     const tab = document.querySelector(${JSON.stringify(`nav a[data-view=${view}]`)});
     if (tab === null) return NaN;
     tab.click();

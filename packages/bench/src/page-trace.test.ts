@@ -19,6 +19,8 @@ function trace(): TraceEvent[] {
     x('FunctionCall', 1000, 100_000),
     x('Layout', 61_000, 30_000),
     x('MinorGC', 101_000, 15_000),
+    // The tour's mark of a switch, set inside the long task (the click runs in it).
+    { name: 'ca-shark:switch:channels', ph: 'R', pid: PID, tid: MAIN, ts: 2000 },
     x('RunTask', 200_000, 10_000),
     x('FunctionCall', 200_000, 10_000),
     // A long task of the worker is not the page's main thread.
@@ -71,7 +73,8 @@ describe('longTasksOfTrace', () => {
       { name: 'render index.js:10:3', ms: 60 },
       { name: '(anonymous) index.js:1:1', ms: 40 },
     ]);
-    expect(renderTraceTasks(tasks)).toContain('task at 0.00 s: 120 ms');
+    expect(task?.afterSwitch).toEqual({ view: 'channels', ms: -1 });
+    expect(renderTraceTasks(tasks)).toContain('task at 0.00 s: 120 ms (-1 ms after the click on channels)');
   });
 
   it('returns nothing without a renderer main thread', () => {

@@ -63,7 +63,16 @@ export interface TraceLongTask {
   events: Share[];
   /** Sampled JavaScript self time per function (name url:line:column), largest first. */
   functions: Share[];
+  /**
+   * The latest of the bench's tab-switch marks (`performance.mark('ca-shark:switch:VIEW')`) at or before the
+   * task's end: the view switched to and how many ms after its click the task began (negative: the task
+   * holds the click).
+   */
+  afterSwitch?: { view: string; ms: number };
 }
+
+/** Prefix of the user-timing marks the bench's view tour sets before each click. */
+export const SWITCH_MARK = 'ca-shark:switch:';
 
 /** The top-level task event of Chromium's schedulers (older builds name it differently). */
 const TASK_NAMES = new Set(['RunTask', 'ThreadControllerImpl::RunTask', 'ThreadControllerImpl::DoWork']);
@@ -151,6 +160,10 @@ export function longTasksOfTrace(
     .filter((e) => e.pid === main.pid && e.tid === main.tid && e.ph === 'X' && e.dur !== undefined)
     .sort((a, b) => a.ts - b.ts || (b.dur ?? 0) - (a.dur ?? 0));
   const js = samples(events, main.pid, main.tid);
+  const marks = events
+    .filter((e) => e.pid === main.pid && e.name.startsWith(SWITCH_MARK))
+    .map((e) => ({ view: e.name.slice(SWITCH_MARK.length), ts: e.ts }))
+    .sort((a, b) => a.ts - b.ts);
   const tasks: TraceLongTask[] = [];
   let i = 0;
   while (i < own.length) {
@@ -184,11 +197,13 @@ export function longTasksOfTrace(
         fns.set(name, (fns.get(name) ?? 0) + (t - prev));
         prev = t;
       }
+      const mark = marks.findLast((m) => m.ts <= end);
       tasks.push({
         startMs: (task.ts - origin) / 1000,
         ms: (task.dur ?? 0) / 1000,
         events: top(self, n),
         functions: top(fns, n),
+        ...(mark === undefined ? {} : { afterSwitch: { view: mark.view, ms: (task.ts - mark.ts) / 1000 } }),
       });
     }
     // Tasks do not nest; events inside this one are not tasks of their own.
@@ -201,7 +216,11 @@ export function longTasksOfTrace(
 export function renderTraceTasks(tasks: readonly TraceLongTask[]): string {
   const lines: string[] = [];
   for (const t of tasks) {
-    lines.push(`task at ${(t.startMs / 1000).toFixed(2)} s: ${t.ms.toFixed(0)} ms`);
+    const after =
+      t.afterSwitch === undefined
+        ? ''
+        : ` (${t.afterSwitch.ms.toFixed(0)} ms after the click on ${t.afterSwitch.view})`;
+    lines.push(`task at ${(t.startMs / 1000).toFixed(2)} s: ${t.ms.toFixed(0)} ms${after}`);
     lines.push(`  events:    ${t.events.map((s) => `${s.name} ${s.ms.toFixed(0)}`).join(', ')}`);
     for (const f of t.functions) lines.push(`  ${f.ms.toFixed(1).padStart(7)} ms  ${f.name}`);
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { afterPaint, type PaintTimers } from './after-paint.js';
+import { afterPaint, PaintQueue, type PaintTimers } from './after-paint.js';
 
 /** Timers that run only when the test says so: frames and timeouts in separate queues. */
 function manual(): PaintTimers & { frame(): void; tasks(): void; queued(): number } {
@@ -71,5 +71,68 @@ describe('afterPaint', () => {
     timers.frame();
     timers.tasks();
     expect(ran).toEqual([]);
+  });
+});
+
+describe('PaintQueue', () => {
+  it('runs one piece per task, each after a frame painted once the previous one ran', () => {
+    const timers = manual();
+    const queue = new PaintQueue(timers);
+    const ran: string[] = [];
+    queue.add(() => ran.push('audits'));
+    queue.add(() => ran.push('storms'));
+    queue.add(() => ran.push('chart'));
+    timers.tasks();
+    expect(ran).toEqual([]);
+    timers.frame();
+    expect(timers.queued()).toBe(1);
+    timers.tasks();
+    expect(ran).toEqual(['audits']);
+    // The next piece needs a frame of its own: the browser paints what the first one rendered.
+    timers.tasks();
+    expect(ran).toEqual(['audits']);
+    timers.frame();
+    timers.tasks();
+    expect(ran).toEqual(['audits', 'storms']);
+    timers.frame();
+    timers.tasks();
+    expect(ran).toEqual(['audits', 'storms', 'chart']);
+    expect(queue.size).toBe(0);
+  });
+
+  it('skips a piece taken out, whether it waits at the head or behind others', () => {
+    const timers = manual();
+    const queue = new PaintQueue(timers);
+    const ran: number[] = [];
+    const first = queue.add(() => ran.push(1));
+    const second = queue.add(() => ran.push(2));
+    queue.add(() => ran.push(3));
+    second();
+    timers.frame();
+    first();
+    // The task booked for the first piece, after a painted frame, runs the next one still waiting.
+    timers.tasks();
+    expect(ran).toEqual([3]);
+    timers.frame();
+    timers.tasks();
+    expect(ran).toEqual([3]);
+  });
+
+  it('books nothing once every piece is taken out, and goes on after a piece that throws', () => {
+    const timers = manual();
+    const queue = new PaintQueue(timers);
+    queue.add(() => undefined)();
+    timers.frame();
+    expect(timers.queued()).toBe(0);
+    const ran: number[] = [];
+    queue.add(() => {
+      throw new Error('a view piece failed');
+    });
+    queue.add(() => ran.push(2));
+    timers.frame();
+    expect(() => timers.tasks()).toThrow('a view piece failed');
+    timers.frame();
+    timers.tasks();
+    expect(ran).toEqual([2]);
   });
 });

@@ -40,3 +40,53 @@ export function afterPaint(fn: () => void, timers: PaintTimers = browserTimers):
     if (timeout !== null) timers.clearTimeout(timeout);
   };
 }
+
+/**
+ * Deferred work of a view, one piece per task, each after a frame painted once the previous piece ran: a
+ * view with several tables and charts shows them one after the other, and no piece waits in a task behind
+ * the others (issue 12). Pieces run in the order they were added (components mount in document order).
+ */
+export class PaintQueue {
+  private readonly jobs: { fn: () => void }[] = [];
+  /** Cancels the pending {@link afterPaint} of the head job, or null when none is booked. */
+  private booked: (() => void) | null = null;
+
+  constructor(private readonly timers: PaintTimers = browserTimers) {}
+
+  /** Queues `fn`; returns a function that takes it out again if it has not run yet. */
+  add(fn: () => void): () => void {
+    const job = { fn };
+    this.jobs.push(job);
+    this.book();
+    return () => {
+      const at = this.jobs.indexOf(job);
+      if (at < 0) return;
+      this.jobs.splice(at, 1);
+      if (this.jobs.length === 0) {
+        this.booked?.();
+        this.booked = null;
+      }
+    };
+  }
+
+  /** Pieces waiting (for tests and diagnostics). */
+  get size(): number {
+    return this.jobs.length;
+  }
+
+  private book(): void {
+    if (this.booked !== null || this.jobs.length === 0) return;
+    this.booked = afterPaint(() => {
+      this.booked = null;
+      const job = this.jobs.shift();
+      try {
+        job?.fn();
+      } finally {
+        this.book();
+      }
+    }, this.timers);
+  }
+}
+
+/** The page's queue of deferred view pieces. */
+export const paintQueue = new PaintQueue();

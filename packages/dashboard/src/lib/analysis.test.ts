@@ -112,6 +112,16 @@ describe('analysisOf', () => {
     expect(a.duplicates).toEqual([]);
     expect(analysisOf(null).writes).toEqual([]);
   });
+
+  it('reads a snapshot once, whichever view asks, and the next snapshot afresh', () => {
+    const first = snap({ analysis: { writes: [write({})] } as never });
+    const a = analysisOf(first);
+    expect(analysisOf(first)).toBe(a);
+    const next = analysisOf(snap({ analysis: { writes: [] } as never }));
+    expect(next).not.toBe(a);
+    expect(next.writes).toEqual([]);
+    expect(a.writes).toHaveLength(1);
+  });
 });
 
 describe('formatList', () => {

@@ -4,7 +4,7 @@
  * ring buffer would be far too costly to proxy); its updates bump `ui.tick` at most once per animation
  * frame (a few times a second), and components that read `ui.tick` re-render then.
  */
-import type { LiveRecord, SubscribeFilter } from './contract.js';
+import type { LiveRecord, SnapshotMessage, SubscribeFilter } from './contract.js';
 import { filterProblem, formatHash, normalizeFilter, parseHash, type ViewName } from './filter.js';
 import { defaultSocketUrl } from './live-client.js';
 import { RemoteClient, type WorkerLike } from './remote-client.js';
@@ -31,6 +31,11 @@ class UiState {
   filterError = $state('');
   /** Bumped on every (throttled) change of the client, once per animation frame at most. */
   tick = $state(0);
+  /**
+   * The latest snapshot (about once a second), for what is derived from it alone: those derivations and
+   * the rows they feed rerun when it changes, not on every `tick` (several a second while records stream).
+   */
+  snapshot = $state.raw<SnapshotMessage | null>(null);
   /** The Live row whose detail is open; the full record is fetched from the daemon. */
   selected = $state.raw<LiveRecord | null>(null);
   /** Sequence number of the selected row (rows are copies from the worker). */
@@ -59,6 +64,7 @@ client.onChange(() => {
 
 function applyUpdate(): void {
   ui.tick++;
+  if (client.snapshot !== ui.snapshot) ui.snapshot = client.snapshot;
   ui.paused = client.status.paused;
   const s = client.status;
   // The daemon refused the latest filter (the local check passed): show why, fall back to what it kept.

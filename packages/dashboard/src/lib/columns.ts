@@ -19,12 +19,13 @@ const STATE_CLASS: Record<string, string> = {
 
 /** Channels: one row per client circuit and CID. */
 export const channelColumns: Column<ChannelRow>[] = [
-  { key: 'sensor', label: 'Sensor', centralOnly: true, text: (c) => c.sensor ?? '' },
-  { key: 'pv', label: 'PV', mono: true, chart: 'pv', text: (c) => c.pv },
-  { key: 'client', label: 'Client', mono: true, text: (c) => c.client ?? '' },
-  { key: 'server', label: 'Server', mono: true, chart: 'ioc', text: (c) => c.server ?? '' },
+  { key: 'sensor', width: 90, label: 'Sensor', centralOnly: true, text: (c) => c.sensor ?? '' },
+  { key: 'pv', width: 220, label: 'PV', mono: true, chart: 'pv', text: (c) => c.pv },
+  { key: 'client', width: 140, label: 'Client', mono: true, text: (c) => c.client ?? '' },
+  { key: 'server', width: 140, label: 'Server', mono: true, chart: 'ioc', text: (c) => c.server ?? '' },
   {
     key: 'state',
+    width: 90,
     label: 'State',
     text: (c) => (c.closedAt === null ? c.state : `${c.state} ${formatClock(c.closedAt)}`),
     sortValue: (c) => c.closedAt ?? Number.POSITIVE_INFINITY,
@@ -33,13 +34,15 @@ export const channelColumns: Column<ChannelRow>[] = [
   },
   {
     key: 'type',
+    width: 80,
     label: 'Type',
     mono: true,
     text: (c) => (c.nativeType ? `${c.nativeType}${c.count !== null && c.count !== 1 ? `[${c.count}]` : ''}` : ''),
   },
-  { key: 'access', label: 'Access', mono: true, text: (c) => c.access ?? '' },
+  { key: 'access', width: 60, label: 'Access', mono: true, text: (c) => c.access ?? '' },
   {
     key: 'subs',
+    width: 50,
     label: 'Subs',
     numeric: true,
     sortValue: (c) => c.subscriptions,
@@ -47,6 +50,7 @@ export const channelColumns: Column<ChannelRow>[] = [
   },
   {
     key: 'rate',
+    width: 80,
     label: 'Updates/s',
     numeric: true,
     sortValue: (c) => c.updateRate,
@@ -55,12 +59,14 @@ export const channelColumns: Column<ChannelRow>[] = [
   },
   {
     key: 'value',
+    width: 190,
     label: 'Last value',
     mono: true,
     text: (c) => formatLastValue(c.lastValue, 6, c.count, c.display, c.nativeType),
   },
   {
     key: 'search',
+    width: 70,
     label: 'Search',
     numeric: true,
     sortValue: (c) => c.searchLatency,
@@ -69,6 +75,7 @@ export const channelColumns: Column<ChannelRow>[] = [
   },
   {
     key: 'find',
+    width: 95,
     label: 'Time to find',
     numeric: true,
     sortValue: (c) => c.timeToFind,
@@ -77,6 +84,7 @@ export const channelColumns: Column<ChannelRow>[] = [
   },
   {
     key: 'connect',
+    width: 75,
     label: 'Connect',
     numeric: true,
     sortValue: (c) => c.connectLatency,
@@ -87,12 +95,13 @@ export const channelColumns: Column<ChannelRow>[] = [
 
 /** Clients: one row per process. */
 export const clientColumns: Column<ClientRow>[] = [
-  { key: 'sensor', label: 'Sensor', centralOnly: true, text: (c) => c.sensor ?? '' },
-  { key: 'host', label: 'Host', mono: true, text: (c) => c.host },
-  { key: 'hostname', label: 'Host name', mono: true, text: (c) => c.hostname ?? '' },
-  { key: 'user', label: 'User', mono: true, text: (c) => c.user ?? '' },
+  { key: 'sensor', width: 90, label: 'Sensor', centralOnly: true, text: (c) => c.sensor ?? '' },
+  { key: 'host', width: 150, label: 'Host', mono: true, text: (c) => c.host },
+  { key: 'hostname', width: 140, label: 'Host name', mono: true, text: (c) => c.hostname ?? '' },
+  { key: 'user', width: 90, label: 'User', mono: true, text: (c) => c.user ?? '' },
   {
     key: 'port',
+    width: 110,
     label: 'Search port',
     mono: true,
     numeric: true,
@@ -102,6 +111,7 @@ export const clientColumns: Column<ClientRow>[] = [
   },
   {
     key: 'circuits',
+    width: 80,
     label: 'Circuits',
     numeric: true,
     sortValue: (c) => c.circuits,
@@ -110,6 +120,7 @@ export const clientColumns: Column<ClientRow>[] = [
   },
   {
     key: 'channels',
+    width: 80,
     label: 'Channels',
     numeric: true,
     sortValue: (c) => c.channels,
@@ -117,6 +128,7 @@ export const clientColumns: Column<ClientRow>[] = [
   },
   {
     key: 'searches',
+    width: 90,
     label: 'Searches',
     numeric: true,
     sortValue: (c) => c.searches,
@@ -124,6 +136,7 @@ export const clientColumns: Column<ClientRow>[] = [
   },
   {
     key: 'rate',
+    width: 100,
     label: 'Searches/s',
     numeric: true,
     sortValue: (c) => c.searchRate,
@@ -131,6 +144,7 @@ export const clientColumns: Column<ClientRow>[] = [
   },
   {
     key: 'find',
+    width: 120,
     label: 'Time to find p50',
     numeric: true,
     sortValue: (c) => c.timeToFind?.p50 ?? null,
@@ -145,10 +159,18 @@ export const clientColumns: Column<ClientRow>[] = [
 
 /** Top searched PVs. */
 export const topSearchColumns: Column<TopSearch>[] = [
-  { key: 'pv', label: 'PV', mono: true, chart: 'pv', text: (s) => s.pv },
-  { key: 'count', label: 'Searches', numeric: true, sortValue: (s) => s.count, text: (s) => formatCount(s.count) },
+  { key: 'pv', width: 240, label: 'PV', mono: true, chart: 'pv', text: (s) => s.pv },
+  {
+    key: 'count',
+    width: 90,
+    label: 'Searches',
+    numeric: true,
+    sortValue: (s) => s.count,
+    text: (s) => formatCount(s.count),
+  },
   {
     key: 'clients',
+    width: 80,
     label: 'Clients',
     numeric: true,
     sortValue: (s) => s.clients,
@@ -156,13 +178,15 @@ export const topSearchColumns: Column<TopSearch>[] = [
   },
   {
     key: 'answered',
+    width: 90,
     label: 'Answered',
     text: (s) => (s.answered ? 'yes' : 'no'),
     cellClass: (s) => (s.answered ? 'ok' : 'error'),
   },
-  { key: 'servers', label: 'Answered by', mono: true, text: (s) => (s.servers ?? []).join(', ') },
+  { key: 'servers', width: 240, label: 'Answered by', mono: true, text: (s) => (s.servers ?? []).join(', ') },
   {
     key: 'find',
+    width: 130,
     label: 'Time to find p50',
     numeric: true,
     sortValue: (s) => s.timeToFind?.p50 ?? null,
@@ -205,22 +229,29 @@ export function groupErrors(errors: readonly ErrorRow[]): ErrorGroupRow[] {
 
 /** Errors by PV. */
 export const errorGroupColumns: Column<ErrorGroupRow>[] = [
-  { key: 'pv', label: 'PV', mono: true, chart: 'pv', text: (g) => g.pv },
-  { key: 'command', label: 'Message', text: (g) => g.command, cellClass: () => 'error' },
-  { key: 'detail', label: 'Status / reason', mono: true, text: (g) => g.detail },
-  { key: 'count', label: 'Count', numeric: true, sortValue: (g) => g.count, text: (g) => formatCount(g.count) },
-  { key: 'last', label: 'Last', mono: true, sortValue: (g) => g.last, text: (g) => formatClock(g.last) },
-  { key: 'servers', label: 'From', mono: true, text: (g) => g.servers },
+  { key: 'pv', width: 220, label: 'PV', mono: true, chart: 'pv', text: (g) => g.pv },
+  { key: 'command', width: 150, label: 'Message', text: (g) => g.command, cellClass: () => 'error' },
+  { key: 'detail', width: 220, label: 'Status / reason', mono: true, text: (g) => g.detail },
+  {
+    key: 'count',
+    width: 70,
+    label: 'Count',
+    numeric: true,
+    sortValue: (g) => g.count,
+    text: (g) => formatCount(g.count),
+  },
+  { key: 'last', width: 100, label: 'Last', mono: true, sortValue: (g) => g.last, text: (g) => formatClock(g.last) },
+  { key: 'servers', width: 220, label: 'From', mono: true, text: (g) => g.servers },
 ];
 
 /** The latest error messages. */
 export const errorColumns: Column<ErrorRow>[] = [
-  { key: 'time', label: 'Time', mono: true, sortValue: (e) => e.time, text: (e) => formatClock(e.time) },
-  { key: 'sensor', label: 'Sensor', centralOnly: true, text: (e) => e.sensor ?? '' },
-  { key: 'command', label: 'Message', text: (e) => e.command, cellClass: () => 'error' },
-  { key: 'pv', label: 'PV', mono: true, chart: 'pv', text: (e) => e.pv ?? '' },
-  { key: 'detail', label: 'Status / reason', mono: true, text: (e) => e.detail },
-  { key: 'route', label: 'From → To', mono: true, text: (e) => `${e.src} → ${e.dst}` },
+  { key: 'time', width: 100, label: 'Time', mono: true, sortValue: (e) => e.time, text: (e) => formatClock(e.time) },
+  { key: 'sensor', width: 90, label: 'Sensor', centralOnly: true, text: (e) => e.sensor ?? '' },
+  { key: 'command', width: 150, label: 'Message', text: (e) => e.command, cellClass: () => 'error' },
+  { key: 'pv', width: 220, label: 'PV', mono: true, chart: 'pv', text: (e) => e.pv ?? '' },
+  { key: 'detail', width: 220, label: 'Status / reason', mono: true, text: (e) => e.detail },
+  { key: 'route', width: 300, label: 'From → To', mono: true, text: (e) => `${e.src} → ${e.dst}` },
 ];
 
 /** The rows of each big table. */

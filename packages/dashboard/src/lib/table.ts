@@ -21,11 +21,43 @@ export interface Column<T> {
   chart?: 'pv' | 'ioc';
   /** Shown only by a central daemon (fed by sensors over NATS), whose rows carry the field. */
   centralOnly?: boolean;
+  /**
+   * Width in CSS pixels in a table of fixed layout (the big snapshot tables): the browser then lays out
+   * only the rows drawn, never measures every cell for column widths, and columns keep their place
+   * while the rows under them change.
+   */
+  width?: number;
 }
 
 /** The columns a table shows: those marked {@link Column.centralOnly} only on a central daemon. */
 export function shownColumns<T>(columns: readonly Column<T>[], central: boolean): Column<T>[] {
   return columns.filter((c) => central || c.centralOnly !== true);
+}
+
+/** Rows `[start, end)` of a table to draw. */
+export interface RowRange {
+  start: number;
+  end: number;
+}
+
+/**
+ * The rows of a virtualised table to draw: those in a scroll box `viewport` px high scrolled down
+ * `scrollTop` px, rows `rowHeight` px high, and `overscan` rows either side (a short scroll shows rows at
+ * once). `total` bounds the range when known (a table held by the data worker asks before it knows).
+ */
+export function rowWindow(
+  scrollTop: number,
+  viewport: number,
+  rowHeight: number,
+  overscan: number,
+  total = Number.POSITIVE_INFINITY,
+): RowRange {
+  const h = rowHeight > 0 ? rowHeight : 1;
+  const visible = Math.ceil(Math.max(0, viewport) / h);
+  // Scrolled past the end (the table shrank under its scroll box): the last rows.
+  const first = Math.max(0, Math.min(Math.floor(Math.max(0, scrollTop) / h), total - visible));
+  const end = Math.max(0, Math.min(total, first + visible + overscan));
+  return { start: Math.max(0, Math.min(first - overscan, end)), end };
 }
 
 /** Sort direction. */
