@@ -10,6 +10,7 @@ import {
   loadCells,
   LOAD_HEADERS,
   pageFigures,
+  stagesNote,
   parseSteps,
   parseTcpreplay,
   planStep,
@@ -238,6 +239,26 @@ describe('pageFigures', () => {
     expect(pageFigures(samples, tasks, t0, t0 + 3000)).toMatchObject({ longTasks: 2, longestTaskMs: 300 });
   });
 
+  it('splits the lag into the status bar’s stages and the rest, the page’s part', () => {
+    const staged: PageSample[] = [
+      [t0 + 100, 0, (t0 + 100 - 1000) / 1000, 1000, 1, [10, 500, 50, 40]],
+      [t0 + 200, 0, (t0 + 200 - 1400) / 1000, 1400, 1, [20, 900, 90, 10]],
+      [t0 + 300, 0, (t0 + 300 - 600) / 1000, 600, 1, [30, 300, 70, 20]],
+    ];
+    const f = pageFigures(staged, [], t0, t0 + 3000);
+    expect((f.stages ?? []).map((s) => [s.stage, s.p50Ms, s.maxMs])).toEqual([
+      ['capture', 20, 30],
+      ['decoder', 500, 900],
+      ['hub', 70, 90],
+      ['to page', 20, 40],
+      ['page', 380, 400],
+    ]);
+    expect(stagesNote(f.stages ?? [])).toBe(
+      'lag stages p50/max ms: capture 20/30, decoder 500/900, hub 70/90, to page 20/40, page 380/400',
+    );
+    expect(pageFigures(samples, [], t0, t0 + 3000).stages).toEqual([]);
+  });
+
   it('says NaN when the page showed no rows', () => {
     const f = pageFigures([[t0 + 1, 3, NaN, null, null]], [], t0, t0 + 10);
     expect(f.lagMaxS).toBeNaN();
@@ -338,7 +359,9 @@ describe('the load table', () => {
       '2.3 / 0.5',
       '95',
     ]);
-    expect(cells.at(-1)).toBe('9 passes; page sampling 50.0 %; page says lag ≤ 2.1 s; 2 health polls unanswered');
+    expect(cells.at(-1)).toBe(
+      '9 passes; page sampling 50.0 %; page says lag ≤ 2.1 s; back to Live 80 ms; 2 health polls unanswered',
+    );
   });
 
   it('does not call one Malformed record more than offered traffic from elsewhere', () => {

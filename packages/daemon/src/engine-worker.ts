@@ -69,6 +69,8 @@ let batchDisplays: (ValueFormat | undefined)[] = [];
 let holdsHistory = false;
 /** When the batch being built started (ms): each stream keeps its rate's share of that time. */
 let batchStart = performance.now();
+/** When the newest frame batch decoded was posted (Date.now() ms; 0: none yet): sent with the records. */
+let newestPostedAt = 0;
 /** Daemon-wide record sequence: the id of the latest record decoded. */
 let sequence = 0;
 /** The latest streamed and sent records, for `GET /api/record/:id` (bounds from the `init` message). */
@@ -81,11 +83,10 @@ const sampler = new BatchSampler();
 const governor = new StreamGovernor();
 let governed = false;
 /**
- * Live capture: a batch that waited longer than `stallLagMs` is dropped unread, when at least
- * `minLagDropBytes` frame bytes were in flight as it was posted (both from `init`). The capture side sheds
- * the batches the worker would reach too late (decoder-backlog.ts); this catches those a stall held up.
+ * Live capture: a batch that waited longer than its `stallMs` is dropped unread, when at least
+ * `minLagDropBytes` (from `init`) frame bytes were in flight as it was posted. The capture side sheds the
+ * batches the worker would reach too late (decoder-backlog.ts); this catches those a stall held up.
  */
-let stallLagMs = Infinity;
 let minLagDropBytes = 0;
 let batchBytes = 0;
 let lastFlush = 0;
@@ -178,7 +179,10 @@ function flush(): void {
   batchDisplays = [];
   const buffers: ArrayBuffer[] = [];
   for (const indexes of matches.values()) buffers.push(indexes.buffer as ArrayBuffer);
-  post({ type: 'records', items, matches, matched }, buffers);
+  post(
+    { type: 'records', items, matches, matched, ...(newestPostedAt > 0 ? { postedAt: newestPostedAt } : {}) },
+    buffers,
+  );
 }
 
 /** Hands a decoded frame batch's buffer back to the capture thread (see frame-batch.ts). */
@@ -282,7 +286,6 @@ port.on('message', (message: ToWorker) => {
           : undefined;
       askRingBlocks();
       snaplen = message.snaplen ?? 0;
-      stallLagMs = message.stallLagMs;
       minLagDropBytes = message.minLagDropBytes;
       const packets = packetRing;
       if (message.nats !== undefined) {
@@ -334,7 +337,7 @@ port.on('message', (message: ToWorker) => {
     case 'frames': {
       const e = engine;
       if (e === undefined) return;
-      if (governed && message.backlog > minLagDropBytes && Date.now() - message.postedAt > stallLagMs) {
+      if (governed && message.backlog > minLagDropBytes && Date.now() - message.postedAt > message.stallMs) {
         // Live capture: a batch that waited this long is dropped unread (counted by the main thread), so a
         // starved worker catches up with the wire at once instead of decoding ever older frames.
         batchBytes += message.length;
@@ -369,6 +372,7 @@ port.on('message', (message: ToWorker) => {
         }
       });
       batchBytes += message.length;
+      newestPostedAt = message.postedAt;
       post({ type: 'decoded', batchBytes, dropped: 0 });
       // The decoder and the packet ring copied whatever outlives a frame: the buffer goes back to the
       // capture thread for a later batch.

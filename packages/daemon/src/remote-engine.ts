@@ -7,7 +7,7 @@ import type { AlertNotice } from './alerts/alerts.js';
 import type { AlertsConfig } from './alerts/config.js';
 import type { AlertInput } from './alerts/book.js';
 import { type WireRecord, wireRecordId } from './engine.js';
-import { DecoderBacklog, STALL_FACTOR } from './decoder-backlog.js';
+import { DecoderBacklog } from './decoder-backlog.js';
 import { DaemonError } from './errors.js';
 import { FramePacker } from './frame-batch.js';
 import type { Hub } from './hub.js';
@@ -47,10 +47,12 @@ export interface RemoteEngineOptions {
   /**
    * Live capture: a batch the worker would get to more than this many ms after it was posted, predicted
    * from the bytes in flight and the rate the worker has been decoding at, is dropped the same way; so is
-   * every batch while the oldest one in flight waited {@link STALL_FACTOR} times this (a stalled worker),
-   * and the worker drops unread a batch that waited that long. Decoding never runs much more than this
-   * far behind capture, the Live view stays within 2 s of the wire, and only what the worker could not
-   * have caught up with is shed (issue 12). Default {@link DEFAULT_MAX_DECODER_LAG_MS}.
+   * every batch while the oldest one in flight waited 1.5 times this (a stalled worker; decoder-backlog.ts'
+   * STALL_FACTOR), and the worker drops unread a batch that waited that long. Once a batch was shed, the
+   * backlog is held to {@link HOLD_LAG_SHARE} of this until the worker keeps up again. Decoding never runs
+   * much more than this far behind capture, the Live view stays within 2 s of the wire (about 1.2 s while
+   * shedding), and only what the worker could not have caught up with is shed (issue 12). Default
+   * {@link DEFAULT_MAX_DECODER_LAG_MS}.
    */
   maxDecoderLagMs?: number;
   /**
@@ -95,6 +97,13 @@ export interface RemoteEngineOptions {
  * keeps Live under 2 s.
  */
 export const DEFAULT_MAX_DECODER_LAG_MS = 1000;
+
+/**
+ * Once the decoder was short of the offered rate (a batch shed), its backlog is held to this share of
+ * `--max-lag` until it keeps up again (see decoder-backlog.ts): 0.4 s by default, so a worker that cannot keep
+ * up decodes what it can about 0.4-0.6 s behind the wire and the Live view stays within about 1.2 s.
+ */
+export const HOLD_LAG_SHARE = 0.4;
 
 /** Default of {@link RemoteEngineOptions.minLagDropBytes}: 4 MiB, about 0.13 s of traffic at 250 Mbit/s. */
 export const DEFAULT_MIN_LAG_DROP_BYTES = 4 * 1024 * 1024;
@@ -180,6 +189,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     const minLagDropBytes = options.minLagDropBytes ?? DEFAULT_MIN_LAG_DROP_BYTES;
     this.backlog = new DecoderBacklog({
       maxLagMs,
+      holdLagMs: maxLagMs * HOLD_LAG_SHARE,
       minDropBytes: minLagDropBytes,
       maxBytes: options.maxInFlightBytes ?? 64 * 1024 * 1024,
     });
@@ -222,8 +232,8 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       ...(options.history !== undefined ? { history: options.history } : {}),
       ...(options.packetRing !== undefined ? { packetRing: options.packetRing } : {}),
       ...(options.snaplen !== undefined ? { snaplen: options.snaplen } : {}),
-      // The worker sheds only what a stall left waiting; the prediction is made here, where batches are posted.
-      stallLagMs: STALL_FACTOR * maxLagMs,
+      // The worker sheds only what a stall left waiting (each batch says how long that is); the prediction is
+      // made here, where batches are posted.
       minLagDropBytes,
       ...(options.alerts !== undefined ? { alerts: options.alerts } : {}),
       ...(options.nats !== undefined ? { nats: options.nats } : {}),
@@ -252,7 +262,8 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       this.backlog.post(length, postedAt);
       // A client that connected since the last timer tick must not miss the records of these frames.
       this.updateDemand();
-      this.post({ type: 'frames', buffer, length, frames, postedAt, backlog }, [buffer]);
+      const stallMs = this.pull ? Infinity : this.backlog.stallMs(postedAt);
+      this.post({ type: 'frames', buffer, length, frames, postedAt, backlog, stallMs }, [buffer]);
     });
     this.batchTimer = setInterval(() => {
       this.updateDemand();
@@ -287,7 +298,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   private onMessage(m: FromWorker): void {
     switch (m.type) {
       case 'records':
-        this.hub.publish(m.items, m.matches, m.matched);
+        this.hub.publish(m.items, m.matches, m.matched, m.postedAt);
         for (const l of this.listeners) for (const item of m.items) l(item);
         break;
       case 'decoded':

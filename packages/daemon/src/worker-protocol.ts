@@ -40,10 +40,9 @@ export type ToWorker =
       /** Snapshot length of live capture, for the exported interface descriptions. */
       snaplen?: number;
       /**
-       * Live capture: a batch that waited longer than `stallLagMs` (the worker stalled) is dropped unread,
+       * Live capture: a batch that waited longer than its `stallMs` (the worker stalled) is dropped unread,
        * when at least `minLagDropBytes` frame bytes were in flight as it was posted (see decoder-backlog.ts).
        */
-      stallLagMs: number;
       minLagDropBytes: number;
       /** Alert thresholds and severities (default DEFAULT_ALERTS_CONFIG). */
       alerts?: AlertsConfig;
@@ -58,8 +57,18 @@ export type ToWorker =
    * `frames` frames packed (frame-batch.ts) in the first `length` bytes of the transferred `buffer`, posted
    * at `postedAt` (Date.now()): how long it waited tells the worker whether it keeps up (stream-governor.ts).
    * `backlog`: frame bytes in flight when it was posted, itself included (the lag bound's minimum).
+   * `stallMs`: live capture, the wait after which the worker stalled and drops the batch unread (the stall
+   * bound in force when it was posted; Infinity: never).
    */
-  | { type: 'frames'; buffer: ArrayBuffer; length: number; frames: number; postedAt: number; backlog: number }
+  | {
+      type: 'frames';
+      buffer: ArrayBuffer;
+      length: number;
+      frames: number;
+      postedAt: number;
+      backlog: number;
+      stallMs: number;
+    }
   | { type: 'describe'; description: SourceDescription }
   | { type: 'poll'; capture: CaptureCounters; hub: { clients: number; dropped: number }; decoderDropped: number }
   | { type: 'end' }
@@ -108,8 +117,16 @@ export type FromWorker =
    * A batch of records in capture order, and for each subscription (EVERYTHING for clients subscribed to
    * everything) that keeps some of them the ascending indexes of those it keeps, and how many records it
    * matched in all (matched and sampled in the worker, against the subscriptions it had when it decoded them).
+   * `postedAt`: when the capture thread posted the newest frame batch decoded into them (Date.now() ms; absent
+   * for records replayed from sensors): how long decoding held the newest record up (Live's lag stages).
    */
-  | { type: 'records'; items: WireRecord[]; matches: Map<number, Uint32Array>; matched: Map<number, number> }
+  | {
+      type: 'records';
+      items: WireRecord[];
+      matches: Map<number, Uint32Array>;
+      matched: Map<number, number>;
+      postedAt?: number;
+    }
   /** `batchBytes`: bytes of frame batches decoded so far (the main thread bounds what is in flight). */
   | { type: 'stats'; stats: StatsView; eof: boolean; linktype?: number }
   /**
