@@ -241,20 +241,21 @@ describe('pageFigures', () => {
 
   it('splits the lag into the status bar’s stages and the rest, the page’s part', () => {
     const staged: PageSample[] = [
-      [t0 + 100, 0, (t0 + 100 - 1000) / 1000, 1000, 1, [10, 500, 50, 40]],
-      [t0 + 200, 0, (t0 + 200 - 1400) / 1000, 1400, 1, [20, 900, 90, 10]],
-      [t0 + 300, 0, (t0 + 300 - 600) / 1000, 600, 1, [30, 300, 70, 20]],
+      [t0 + 100, 0, (t0 + 100 - 1000) / 1000, 1000, 1, [10, 500, 5, 50, 40]],
+      [t0 + 200, 0, (t0 + 200 - 1400) / 1000, 1400, 1, [20, 900, 3, 90, 10]],
+      [t0 + 300, 0, (t0 + 300 - 600) / 1000, 600, 1, [30, 300, 4, 70, 20]],
     ];
     const f = pageFigures(staged, [], t0, t0 + 3000);
     expect((f.stages ?? []).map((s) => [s.stage, s.p50Ms, s.maxMs])).toEqual([
       ['capture', 20, 30],
       ['decoder', 500, 900],
+      ['main', 4, 5],
       ['hub', 70, 90],
       ['to page', 20, 40],
-      ['page', 380, 400],
+      ['page', 377, 395],
     ]);
     expect(stagesNote(f.stages ?? [])).toBe(
-      'lag stages p50/max ms: capture 20/30, decoder 500/900, hub 70/90, to page 20/40, page 380/400',
+      'lag stages p50/max ms: capture 20/30, decoder 500/900, main 4/5, hub 70/90, to page 20/40, page 377/395',
     );
     expect(pageFigures(samples, [], t0, t0 + 3000).stages).toEqual([]);
   });

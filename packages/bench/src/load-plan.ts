@@ -254,10 +254,10 @@ export type PageSample = [
 
 /**
  * Where the Live lag accrues: the status bar's stages of the newest row (capture to the decoder's queue,
- * decoding, the daemon's send, to the page's worker), then `page`: the rest of the lag the probe saw
+ * decoding, the daemon's main thread, its send, to the page's worker), then `page`: the rest of the lag the probe saw
  * (the worker's render throttle, the main thread's frame, and the time the row stayed on screen).
  */
-export const LAG_STAGES = ['capture', 'decoder', 'hub', 'to page', 'page'] as const;
+export const LAG_STAGES = ['capture', 'decoder', 'main', 'hub', 'to page', 'page'] as const;
 
 /** One stage of the Live lag over a step's samples, ms. */
 export interface StageFigure {

@@ -180,7 +180,13 @@ function flush(): void {
   const buffers: ArrayBuffer[] = [];
   for (const indexes of matches.values()) buffers.push(indexes.buffer as ArrayBuffer);
   post(
-    { type: 'records', items, matches, matched, ...(newestPostedAt > 0 ? { postedAt: newestPostedAt } : {}) },
+    {
+      type: 'records',
+      items,
+      matches,
+      matched,
+      ...(newestPostedAt > 0 ? { postedAt: newestPostedAt, decodedAt: Date.now() } : {}),
+    },
     buffers,
   );
 }

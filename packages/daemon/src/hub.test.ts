@@ -39,6 +39,9 @@ interface Frame {
   sent?: number;
   rate?: { matched: number; sent: number };
   sampling?: boolean;
+  postedAt?: number;
+  decodedAt?: number;
+  publishedAt?: number;
 }
 
 /** A clock the test advances by hand. */
@@ -119,24 +122,33 @@ describe('Hub', () => {
     const b = matcher.idOf('b');
     const posted = clock.ms;
     clock.ms += 400;
-    hub.publish([{ pv: 'b', n: 1 }], new Map([[b, [0]]]), undefined, posted);
+    hub.publish([{ pv: 'b', n: 1 }], new Map([[b, [0]]]), undefined, posted, posted + 350);
     clock.ms += 30;
     // A later batch with nothing for the second client: its newest record is still the one above.
-    hub.publish([{ pv: 'a', n: 2 }], new Map(), undefined, posted + 20);
+    hub.publish([{ pv: 'a', n: 2 }], new Map(), undefined, posted + 20, posted + 410);
     clock.ms += 70;
     hub.tick();
-    const [frameAll] = all.parsed() as (Frame & { postedAt?: number; publishedAt?: number })[];
-    const [frameB] = onlyB.parsed() as (Frame & { postedAt?: number; publishedAt?: number })[];
-    expect(frameAll).toMatchObject({ postedAt: (posted + 20) / 1000, publishedAt: (posted + 430) / 1000 });
-    expect(frameB).toMatchObject({ postedAt: posted / 1000, publishedAt: (posted + 400) / 1000 });
+    const [frameAll] = all.parsed();
+    const [frameB] = onlyB.parsed();
+    expect(frameAll).toMatchObject({
+      postedAt: (posted + 20) / 1000,
+      decodedAt: (posted + 410) / 1000,
+      publishedAt: (posted + 430) / 1000,
+    });
+    expect(frameB).toMatchObject({
+      postedAt: posted / 1000,
+      decodedAt: (posted + 350) / 1000,
+      publishedAt: (posted + 400) / 1000,
+    });
     // Records whose batch time is not known (replayed from a sensor) carry no postedAt.
     const later = new FakeSocket();
     hub.add(later);
     hub.publish([{ pv: 'a', n: 3 }]);
     clock.ms += 100;
     hub.tick();
-    const last = later.parsed().at(-1) as Frame & { postedAt?: number; publishedAt?: number };
+    const last = later.parsed().at(-1) as Frame;
     expect(last.postedAt).toBeUndefined();
+    expect(last.decodedAt).toBeUndefined();
     expect(last.publishedAt).toBe((clock.ms - 100) / 1000);
   });
 

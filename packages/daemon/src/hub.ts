@@ -204,10 +204,11 @@ class HubClient {
   history: HistoryFeed | undefined;
   /**
    * Where the newest record offered to it was held up (ms since the epoch, 0: not known): when its frame
-   * batch was posted to the decoder, and when its records reached the hub. Sent with each records frame so
-   * a page can say which stage its lag comes from.
+   * batch was posted to the decoder, when the decoder handed its records over, and when they reached the
+   * hub. Sent with each records frame so a page can say which stage its lag comes from.
    */
   postedAt = 0;
+  decodedAt = 0;
   publishedAt = 0;
   private readonly maxSampleBytes: number;
 
@@ -238,9 +239,13 @@ class HubClient {
     this.sample.skip(n);
   }
 
-  /** Its newest record's batch was posted to the decoder at `postedAt` and reached the hub at `now` (ms). */
-  stamp(postedAt: number, now: number): void {
+  /**
+   * Its newest record's batch was posted to the decoder at `postedAt`, its records handed over at
+   * `decodedAt` and they reached the hub at `now` (ms).
+   */
+  stamp(postedAt: number, decodedAt: number, now: number): void {
     this.postedAt = postedAt;
+    this.decodedAt = decodedAt;
     this.publishedAt = now;
   }
 
@@ -520,9 +525,16 @@ export class Hub<R, F = unknown> {
    * record when neither it nor `counts` is given). `counts`, from a matcher that sampled, says how many
    * each subscription matched: the rest count as matched and sampled out. Each record is serialised at most
    * once, and only if someone wants it; it joins each client's pending sample. `postedAt`: when the
-   * newest of these records' frame batches was posted to the decoder (ms since the epoch), if known.
+   * newest of these records' frame batches was posted to the decoder, `decodedAt`: when the decoder handed
+   * them over (ms since the epoch; 0: not known).
    */
-  publish(records: readonly R[], matches: BatchMatches = NO_MATCHES, counts?: BatchCounts, postedAt = 0): void {
+  publish(
+    records: readonly R[],
+    matches: BatchMatches = NO_MATCHES,
+    counts?: BatchCounts,
+    postedAt = 0,
+    decodedAt = 0,
+  ): void {
     if (this.clients.size === 0 || (records.length === 0 && counts === undefined)) return;
     const texts = new Array<string | undefined>(records.length);
     const text = (i: number): string => (texts[i] ??= this.serialize(records[i]));
@@ -534,7 +546,7 @@ export class Hub<R, F = unknown> {
       const indexes = matches.get(key);
       if (indexes === undefined && key === EVERYTHING && counts === undefined) {
         for (let i = 0; i < records.length; i++) client.offer(text(i));
-        if (records.length > 0) client.stamp(postedAt, now);
+        if (records.length > 0) client.stamp(postedAt, decodedAt, now);
         continue;
       }
       let offered = 0;
@@ -549,7 +561,7 @@ export class Hub<R, F = unknown> {
       }
       const total = counts?.get(key) ?? offered;
       if (total > offered) client.skip(total - offered);
-      if (offered > 0) client.stamp(postedAt, now);
+      if (offered > 0) client.stamp(postedAt, decodedAt, now);
     }
   }
 
@@ -647,6 +659,7 @@ export class Hub<R, F = unknown> {
         `],"matched":${matched},"sent":${parts.length},"rate":{"matched":${round1(client.matchedRate.value)},` +
           `"sent":${round1(client.sentRate.value)}},"sampling":${client.sampling}` +
           (client.postedAt > 0 ? `,"postedAt":${client.postedAt / 1000}` : '') +
+          (client.decodedAt > 0 ? `,"decodedAt":${client.decodedAt / 1000}` : '') +
           (client.publishedAt > 0 ? `,"publishedAt":${client.publishedAt / 1000}` : '') +
           '}',
       ),

@@ -298,7 +298,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   private onMessage(m: FromWorker): void {
     switch (m.type) {
       case 'records':
-        this.hub.publish(m.items, m.matches, m.matched, m.postedAt);
+        this.hub.publish(m.items, m.matches, m.matched, m.postedAt, m.decodedAt);
         for (const l of this.listeners) for (const item of m.items) l(item);
         break;
       case 'decoded':

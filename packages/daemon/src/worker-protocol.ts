@@ -118,7 +118,8 @@ export type FromWorker =
    * everything) that keeps some of them the ascending indexes of those it keeps, and how many records it
    * matched in all (matched and sampled in the worker, against the subscriptions it had when it decoded them).
    * `postedAt`: when the capture thread posted the newest frame batch decoded into them (Date.now() ms; absent
-   * for records replayed from sensors): how long decoding held the newest record up (Live's lag stages).
+   * for records replayed from sensors): how long decoding held the newest record up (Live's lag stages);
+   * `decodedAt`: when the worker posted this message (Date.now() ms), so the main thread's own queue shows.
    */
   | {
       type: 'records';
@@ -126,6 +127,7 @@ export type FromWorker =
       matches: Map<number, Uint32Array>;
       matched: Map<number, number>;
       postedAt?: number;
+      decodedAt?: number;
     }
   /** `batchBytes`: bytes of frame batches decoded so far (the main thread bounds what is in flight). */
   | { type: 'stats'; stats: StatsView; eof: boolean; linktype?: number }

@@ -322,19 +322,21 @@ describe('lagStages', () => {
       matched: 2,
       sent: 2,
       postedAt: 1010.03,
+      decodedAt: 1010.73,
       publishedAt: 1010.83,
     });
-    expect(client.stream.stages).toEqual({ capture: 30, decoder: 800, hub: 170, transit: 40 });
+    expect(client.stream.stages).toEqual({ capture: 30, decoder: 700, main: 100, hub: 170, transit: 40 });
     expect(client.stream.frameLagMs).toBe(1000);
   });
 
   it('is null without the daemon’s times and never negative across clocks that disagree', () => {
     const msg = { type: 'records' as const, records: [], time: 1011 };
     expect(lagStages(msg, 1010, 1_011_000)).toBeNull();
-    expect(lagStages({ ...msg, postedAt: 1010.5 }, 1010, 1_011_000)).toBeNull();
-    expect(lagStages({ ...msg, postedAt: 1009.9, publishedAt: 1010.5 }, 1010, 1_010_000)).toEqual({
+    expect(lagStages({ ...msg, postedAt: 1010.5, publishedAt: 1010.6 }, 1010, 1_011_000)).toBeNull();
+    expect(lagStages({ ...msg, postedAt: 1009.9, decodedAt: 1010.4, publishedAt: 1010.5 }, 1010, 1_010_000)).toEqual({
       capture: 0,
-      decoder: 600,
+      decoder: 500,
+      main: 100,
       hub: 500,
       transit: 0,
     });

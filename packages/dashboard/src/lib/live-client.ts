@@ -24,20 +24,22 @@ import { RingBuffer } from './ring.js';
 
 /**
  * A records frame with the daemon's stage times of its newest record (Unix s): when that record's frame
- * batch was posted to the decoder, and when its records reached the hub (the daemon sends them since
- * session 8; older daemons do not).
+ * batch was posted to the decoder, when the decoder handed the records over and when they reached the hub
+ * (the daemon sends them since session 8; older daemons do not).
  */
-type TimedRecordsMessage = RecordsMessage & { postedAt?: unknown; publishedAt?: unknown };
+type TimedRecordsMessage = RecordsMessage & { postedAt?: unknown; decodedAt?: unknown; publishedAt?: unknown };
 
 /**
  * Where the newest row of the last records frame spent its time on its way to the page, ms: from capture to
  * the daemon's decoder queue (`capture`: libpcap's delivery and the batching of frames), waiting for and in
- * the decoder (`decoder`), in the daemon's per-client sample until the frame was sent (`hub`), and from the
- * daemon's send to the page's data worker (`transit`: the socket and the worker's own queue).
+ * the decoder (`decoder`), waiting for the daemon's main thread (`main`), in the daemon's per-client sample
+ * until the frame was sent (`hub`), and from the daemon's send to the page's data worker (`transit`: the
+ * socket and the worker's own queue).
  */
 export interface LagStages {
   capture: number;
   decoder: number;
+  main: number;
   hub: number;
   transit: number;
 }
@@ -622,12 +624,19 @@ export class LiveClient {
  * negative (the daemon's and the page's clocks are the same one only when both run on one machine).
  */
 export function lagStages(msg: TimedRecordsMessage, newest: number, now: number): LagStages | null {
-  const { postedAt, publishedAt, time } = msg;
-  if (typeof postedAt !== 'number' || typeof publishedAt !== 'number' || typeof time !== 'number') return null;
+  const { postedAt, decodedAt, publishedAt, time } = msg;
+  if (
+    typeof postedAt !== 'number' ||
+    typeof decodedAt !== 'number' ||
+    typeof publishedAt !== 'number' ||
+    typeof time !== 'number'
+  )
+    return null;
   const ms = (later: number, earlier: number): number => Math.max(0, Math.round((later - earlier) * 1000));
   return {
     capture: ms(postedAt, newest),
-    decoder: ms(publishedAt, postedAt),
+    decoder: ms(decodedAt, postedAt),
+    main: ms(publishedAt, decodedAt),
     hub: ms(time, publishedAt),
     transit: ms(now / 1000, time),
   };
