@@ -262,7 +262,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       this.backlog.post(length, postedAt);
       // A client that connected since the last timer tick must not miss the records of these frames.
       this.updateDemand();
-      const stallMs = this.pull ? Infinity : this.backlog.stallMs(postedAt);
+      const stallMs = this.pull ? Infinity : this.backlog.stallMs;
       this.post({ type: 'frames', buffer, length, frames, postedAt, backlog, stallMs }, [buffer]);
     });
     this.batchTimer = setInterval(() => {
