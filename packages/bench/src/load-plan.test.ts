@@ -223,6 +223,7 @@ describe('pageFigures', () => {
   it('takes lag, the page’s own lag, timer lateness and sampling from the samples in the window', () => {
     const f = pageFigures(samples, [], t0, t0 + 3000);
     expect(f.lagMaxS).toBeCloseTo(4, 6);
+    expect(f.lagMaxAtS).toBe(2);
     expect(f.lagEndS).toBeCloseTo(1, 6);
     expect(f.pageLagMaxMs).toBe(3900);
     expect(f.timerLateMaxMs).toBe(1200);

@@ -294,6 +294,8 @@ export interface PageFigures {
   /** Live-view lag (wall clock − newest row's capture time), seconds: largest and at the end of the replay. */
   lagMaxS: number;
   lagEndS: number;
+  /** When the largest lag was seen: seconds after the window's start (NaN without rows). */
+  lagMaxAtS?: number;
   /** The page's own `data-lag-ms`, largest seen (NaN without the hook). */
   pageLagMaxMs: number;
   /** Largest delay of the page's 100 ms timer. */
@@ -318,6 +320,7 @@ export function pageFigures(
   const inWindow = samples.filter(([wall]) => wall >= fromMs && wall <= toMs);
   const tasks = longTasks.filter(([start, duration]) => start + duration >= fromMs && start <= toMs);
   let lagMaxS = NaN;
+  let lagMaxAtS = NaN;
   let lagEndS = NaN;
   let pageLagMaxMs = NaN;
   let timerLateMaxMs = NaN;
@@ -326,7 +329,10 @@ export function pageFigures(
   for (const [wall, late, newestT, pageLag, sampling, stages] of inWindow) {
     const lag = wall / 1000 - newestT;
     if (Number.isFinite(lag)) {
-      lagMaxS = Number.isNaN(lagMaxS) ? lag : Math.max(lagMaxS, lag);
+      if (!(lag <= lagMaxS)) {
+        lagMaxS = lag;
+        lagMaxAtS = (wall - fromMs) / 1000;
+      }
       lagEndS = lag;
       if (stages != null && stages.length === LAG_STAGES.length - 1 && stages.every(Number.isFinite)) {
         let before = 0;
@@ -347,6 +353,7 @@ export function pageFigures(
     longTasks: tasks.length,
     longestTaskMs: tasks.reduce((m, [, d]) => Math.max(m, d), 0),
     lagMaxS,
+    lagMaxAtS,
     lagEndS,
     pageLagMaxMs,
     timerLateMaxMs,
@@ -491,6 +498,8 @@ export function loadCells(r: StepResult): string[] {
   if (p !== undefined && p.samplingSamples > 0) notes.push(`page sampling ${percent(p.samplingSamples, p.samples)}`);
   if (p !== undefined && Number.isFinite(p.pageLagMaxMs))
     notes.push(`page says lag ≤ ${fixed(p.pageLagMaxMs / 1000, 1)} s`);
+  if (p !== undefined && p.lagMaxAtS !== undefined && Number.isFinite(p.lagMaxAtS))
+    notes.push(`lag max ${fixed(p.lagMaxAtS, 1)} s into the step`);
   if (p !== undefined) notes.push(stagesNote(p.stages ?? []));
   const back = r.switches?.find((sw) => sw.view === 'live');
   if (back !== undefined) notes.push(`back to Live ${Number.isNaN(back.ms) ? 'failed' : `${thousands(back.ms)} ms`}`);
