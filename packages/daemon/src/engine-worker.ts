@@ -83,11 +83,13 @@ const sampler = new BatchSampler();
 const governor = new StreamGovernor();
 let governed = false;
 /**
- * Live capture: a batch that waited longer than its `stallMs` is dropped unread, when at least
- * `minLagDropBytes` (from `init`) frame bytes were in flight as it was posted. The capture side sheds the
- * batches the worker would reach too late (decoder-backlog.ts); this catches those a stall held up.
+ * Live capture: a batch that waited longer than the stall bound in force (`stallBound`'s cell, ms; 0: none)
+ * is dropped unread, when at least `minLagDropBytes` frame bytes were in flight as it was posted (both from
+ * `init`). The capture side sheds the batches the worker would reach too late (decoder-backlog.ts); this
+ * catches those a stall held up, and those waiting when the bound tightened.
  */
 let minLagDropBytes = 0;
+let stallBound: Int32Array<ArrayBufferLike> = new Int32Array(1);
 let batchBytes = 0;
 let lastFlush = 0;
 let lastStats = 0;
@@ -293,6 +295,7 @@ port.on('message', (message: ToWorker) => {
       askRingBlocks();
       snaplen = message.snaplen ?? 0;
       minLagDropBytes = message.minLagDropBytes;
+      stallBound = new Int32Array(message.stallBound);
       const packets = packetRing;
       if (message.nats !== undefined) {
         const ports = {
@@ -343,7 +346,8 @@ port.on('message', (message: ToWorker) => {
     case 'frames': {
       const e = engine;
       if (e === undefined) return;
-      if (governed && message.backlog > minLagDropBytes && Date.now() - message.postedAt > message.stallMs) {
+      const stallMs = governed ? Atomics.load(stallBound, 0) : 0;
+      if (stallMs > 0 && message.backlog > minLagDropBytes && Date.now() - message.postedAt > stallMs) {
         // Live capture: a batch that waited this long is dropped unread (counted by the main thread), so a
         // starved worker catches up with the wire at once instead of decoding ever older frames.
         batchBytes += message.length;

@@ -155,6 +155,8 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   private reportedDropped = 0;
   /** Batches posted and not yet decoded: the decoder's lag, its drain rate and the live shedding rule. */
   private readonly backlog: DecoderBacklog;
+  /** The stall bound in force (ms; 0: none), shared with the worker, which drops unread what waited longer. */
+  private readonly stallBound = new Int32Array(new SharedArrayBuffer(4));
   /** The report is the costliest answer: computed at most once a second, whoever asks. */
   private readonly reports = new SharedResults(REPORT_MAX_AGE_MS, 64, Date.now, REPORT_STALE_MS);
   /** The latest snapshot the worker published (JSON text; see {@link RemoteEngine.snapshotText}). */
@@ -194,6 +196,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       maxBytes: options.maxInFlightBytes ?? 64 * 1024 * 1024,
     });
     this.pull = isPullSource(this.input.description);
+    if (!this.pull) this.shareStallBound();
     this.pullWindow = options.pullWindowBytes ?? 8 * 1024 * 1024;
     this.onAlert = options.onAlert;
     this.onBatch = options.onBatch;
@@ -232,9 +235,10 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       ...(options.history !== undefined ? { history: options.history } : {}),
       ...(options.packetRing !== undefined ? { packetRing: options.packetRing } : {}),
       ...(options.snaplen !== undefined ? { snaplen: options.snaplen } : {}),
-      // The worker sheds only what a stall left waiting (each batch says how long that is); the prediction is
-      // made here, where batches are posted.
+      // The worker sheds only what a stall left waiting (the shared cell says how long that is now); the
+      // prediction is made here, where batches are posted.
       minLagDropBytes,
+      stallBound: this.stallBound.buffer as SharedArrayBuffer,
       ...(options.alerts !== undefined ? { alerts: options.alerts } : {}),
       ...(options.nats !== undefined ? { nats: options.nats } : {}),
     });
@@ -254,22 +258,32 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       const backlog = this.backlog.inFlight + length;
       // Live capture cannot wait: a batch the worker would not reach in time is dropped (it still decodes
       // what it has, so the stream goes on with fresh frames within the bound).
-      if (!this.pull && this.backlog.admit(length, postedAt) !== undefined) {
-        this.decoderDropped += frames;
-        this.packer.recycle(buffer);
-        return;
+      if (!this.pull) {
+        const shed = this.backlog.admit(length, postedAt);
+        // The bound in force may have changed with this batch: the worker applies it to every batch waiting.
+        this.shareStallBound();
+        if (shed !== undefined) {
+          this.decoderDropped += frames;
+          this.packer.recycle(buffer);
+          return;
+        }
       }
       this.backlog.post(length, postedAt);
       // A client that connected since the last timer tick must not miss the records of these frames.
       this.updateDemand();
-      const stallMs = this.pull ? Infinity : this.backlog.stallMs;
-      this.post({ type: 'frames', buffer, length, frames, postedAt, backlog, stallMs }, [buffer]);
+      this.post({ type: 'frames', buffer, length, frames, postedAt, backlog }, [buffer]);
     });
     this.batchTimer = setInterval(() => {
       this.updateDemand();
       this.packer.flush();
     }, options.batchMs ?? 10);
     this.batchTimer.unref();
+  }
+
+  /** Tells the worker the stall bound in force (see {@link stallBound}). */
+  private shareStallBound(): void {
+    const stall = this.backlog.stallMs;
+    Atomics.store(this.stallBound, 0, Number.isFinite(stall) ? Math.max(1, Math.round(stall)) : 0);
   }
 
   /** Wall clock (Unix s) when the worker had decoded the whole input, null while it has not. */

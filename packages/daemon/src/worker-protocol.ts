@@ -40,10 +40,13 @@ export type ToWorker =
       /** Snapshot length of live capture, for the exported interface descriptions. */
       snaplen?: number;
       /**
-       * Live capture: a batch that waited longer than its `stallMs` (the worker stalled) is dropped unread,
-       * when at least `minLagDropBytes` frame bytes were in flight as it was posted (see decoder-backlog.ts).
+       * Live capture: a batch that waited longer than the stall bound in force (the worker stalled) is dropped
+       * unread, when at least `minLagDropBytes` frame bytes were in flight as it was posted (see
+       * decoder-backlog.ts). `stallBound` is one Int32 cell the capture side keeps at that bound in ms (0:
+       * none): a bound that tightens applies at once to the batches already waiting.
        */
       minLagDropBytes: number;
+      stallBound: SharedArrayBuffer;
       /** Alert thresholds and severities (default DEFAULT_ALERTS_CONFIG). */
       alerts?: AlertsConfig;
       /** A sensor batches records for NATS; a central replays sensors' batches (see nats/). */
@@ -57,18 +60,8 @@ export type ToWorker =
    * `frames` frames packed (frame-batch.ts) in the first `length` bytes of the transferred `buffer`, posted
    * at `postedAt` (Date.now()): how long it waited tells the worker whether it keeps up (stream-governor.ts).
    * `backlog`: frame bytes in flight when it was posted, itself included (the lag bound's minimum).
-   * `stallMs`: live capture, the wait after which the worker stalled and drops the batch unread (the stall
-   * bound in force when it was posted; Infinity: never).
    */
-  | {
-      type: 'frames';
-      buffer: ArrayBuffer;
-      length: number;
-      frames: number;
-      postedAt: number;
-      backlog: number;
-      stallMs: number;
-    }
+  | { type: 'frames'; buffer: ArrayBuffer; length: number; frames: number; postedAt: number; backlog: number }
   | { type: 'describe'; description: SourceDescription }
   | { type: 'poll'; capture: CaptureCounters; hub: { clients: number; dropped: number }; decoderDropped: number }
   | { type: 'end' }
