@@ -224,6 +224,7 @@ describe('pageFigures', () => {
     const f = pageFigures(samples, [], t0, t0 + 3000);
     expect(f.lagMaxS).toBeCloseTo(4, 6);
     expect(f.lagMaxAtS).toBe(2);
+    expect(f.lagP50S).toBeCloseTo(2.5, 6);
     expect(f.lagEndS).toBeCloseTo(1, 6);
     expect(f.pageLagMaxMs).toBe(3900);
     expect(f.timerLateMaxMs).toBe(1200);

@@ -296,6 +296,8 @@ export interface PageFigures {
   lagEndS: number;
   /** When the largest lag was seen: seconds after the window's start (NaN without rows). */
   lagMaxAtS?: number;
+  /** The median lag over the samples with rows, seconds (NaN without rows). */
+  lagP50S?: number;
   /** The page's own `data-lag-ms`, largest seen (NaN without the hook). */
   pageLagMaxMs: number;
   /** Largest delay of the page's 100 ms timer. */
@@ -326,6 +328,7 @@ export function pageFigures(
   let timerLateMaxMs = NaN;
   let samplingSamples = 0;
   const byStage: number[][] = LAG_STAGES.map(() => []);
+  const lags: number[] = [];
   for (const [wall, late, newestT, pageLag, sampling, stages] of inWindow) {
     const lag = wall / 1000 - newestT;
     if (Number.isFinite(lag)) {
@@ -334,6 +337,7 @@ export function pageFigures(
         lagMaxAtS = (wall - fromMs) / 1000;
       }
       lagEndS = lag;
+      lags.push(lag);
       if (stages != null && stages.length === LAG_STAGES.length - 1 && stages.every(Number.isFinite)) {
         let before = 0;
         stages.forEach((ms, i) => {
@@ -354,6 +358,7 @@ export function pageFigures(
     longestTaskMs: tasks.reduce((m, [, d]) => Math.max(m, d), 0),
     lagMaxS,
     lagMaxAtS,
+    lagP50S: describeSample(lags).p50,
     lagEndS,
     pageLagMaxMs,
     timerLateMaxMs,
@@ -498,6 +503,8 @@ export function loadCells(r: StepResult): string[] {
   if (p !== undefined && p.samplingSamples > 0) notes.push(`page sampling ${percent(p.samplingSamples, p.samples)}`);
   if (p !== undefined && Number.isFinite(p.pageLagMaxMs))
     notes.push(`page says lag ≤ ${fixed(p.pageLagMaxMs / 1000, 1)} s`);
+  if (p !== undefined && p.lagP50S !== undefined && Number.isFinite(p.lagP50S))
+    notes.push(`lag p50 ${fixed(p.lagP50S, 2)} s`);
   if (p !== undefined && p.lagMaxAtS !== undefined && Number.isFinite(p.lagMaxAtS))
     notes.push(`lag max ${fixed(p.lagMaxAtS, 1)} s into the step`);
   if (p !== undefined) notes.push(stagesNote(p.stages ?? []));
