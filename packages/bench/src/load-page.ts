@@ -32,7 +32,7 @@ const MAX_SAMPLES = 6000;
 /**
  * Runs in the page before its scripts: records long tasks (PerformanceObserver 'longtask', tasks over 50 ms)
  * and, every PAGE_SAMPLE_MS, how late that timer fired, the newest Live row's capture time and the status
- * bar's own lag and sampling hooks. The newest row's time comes from `data-t` (the live contract) when rows
+ * bar's own lag, sampling and lag-stage hooks. The newest row's time comes from `data-t` (the live contract) when rows
  * carry it, else from the first row's clock text (HH:MM:SS.mmm UTC, newest rows are on top).
  */
 const PROBE = `(() => {
@@ -70,9 +70,11 @@ const PROBE = `(() => {
     const bar = document.querySelector('[data-testid=status-bar]');
     const lag = bar === null ? null : bar.getAttribute('data-lag-ms');
     const sampling = bar === null ? null : bar.getAttribute('data-sampling');
+    const stages = bar === null ? null : bar.getAttribute('data-stages');
     if (probe.samples.length < ${MAX_SAMPLES})
       probe.samples.push([wall, late, newest(wall), lag === null ? null : Number(lag),
-        sampling === 'true' ? 1 : sampling === 'false' ? 0 : null]);
+        sampling === 'true' ? 1 : sampling === 'false' ? 0 : null,
+        stages ? stages.split(' ').map(Number) : null]);
   }, ${PAGE_SAMPLE_MS});
 })();`;
 

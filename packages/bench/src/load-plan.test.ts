@@ -10,6 +10,7 @@ import {
   loadCells,
   LOAD_HEADERS,
   pageFigures,
+  stagesNote,
   parseSteps,
   parseTcpreplay,
   planStep,
@@ -222,6 +223,8 @@ describe('pageFigures', () => {
   it('takes lag, the page’s own lag, timer lateness and sampling from the samples in the window', () => {
     const f = pageFigures(samples, [], t0, t0 + 3000);
     expect(f.lagMaxS).toBeCloseTo(4, 6);
+    expect(f.lagMaxAtS).toBe(2);
+    expect(f.lagP50S).toBeCloseTo(2.5, 6);
     expect(f.lagEndS).toBeCloseTo(1, 6);
     expect(f.pageLagMaxMs).toBe(3900);
     expect(f.timerLateMaxMs).toBe(1200);
@@ -236,6 +239,27 @@ describe('pageFigures', () => {
       [t0 + 3500, 4000], // after
     ];
     expect(pageFigures(samples, tasks, t0, t0 + 3000)).toMatchObject({ longTasks: 2, longestTaskMs: 300 });
+  });
+
+  it('splits the lag into the status bar’s stages and the rest, the page’s part', () => {
+    const staged: PageSample[] = [
+      [t0 + 100, 0, (t0 + 100 - 1000) / 1000, 1000, 1, [10, 500, 5, 50, 40]],
+      [t0 + 200, 0, (t0 + 200 - 1400) / 1000, 1400, 1, [20, 900, 3, 90, 10]],
+      [t0 + 300, 0, (t0 + 300 - 600) / 1000, 600, 1, [30, 300, 4, 70, 20]],
+    ];
+    const f = pageFigures(staged, [], t0, t0 + 3000);
+    expect((f.stages ?? []).map((s) => [s.stage, s.p50Ms, s.maxMs])).toEqual([
+      ['capture', 20, 30],
+      ['decoder', 500, 900],
+      ['main', 4, 5],
+      ['hub', 70, 90],
+      ['to page', 20, 40],
+      ['page', 377, 395],
+    ]);
+    expect(stagesNote(f.stages ?? [])).toBe(
+      'lag stages p50/max ms: capture 20/30, decoder 500/900, main 4/5, hub 70/90, to page 20/40, page 377/395',
+    );
+    expect(pageFigures(samples, [], t0, t0 + 3000).stages).toEqual([]);
   });
 
   it('says NaN when the page showed no rows', () => {
@@ -338,7 +362,9 @@ describe('the load table', () => {
       '2.3 / 0.5',
       '95',
     ]);
-    expect(cells.at(-1)).toBe('9 passes; page sampling 50.0 %; page says lag ≤ 2.1 s; 2 health polls unanswered');
+    expect(cells.at(-1)).toBe(
+      '9 passes; page sampling 50.0 %; page says lag ≤ 2.1 s; back to Live 80 ms; 2 health polls unanswered',
+    );
   });
 
   it('does not call one Malformed record more than offered traffic from elsewhere', () => {

@@ -240,7 +240,8 @@ export function countWsFrame(counts: WsCounts, frame: unknown): void {
 /**
  * What the page showed, sampled inside it every {@link PAGE_SAMPLE_MS}: `[wall ms, timer lateness ms,
  * newest row's capture time (Unix s, NaN without rows), the page's own data-lag-ms (null without the hook),
- * data-sampling (1, 0, null)]`.
+ * data-sampling (1, 0, null), and the status bar's data-stages (the last frame's {@link LAG_STAGES} before
+ * the page, ms; null or absent without the hook)]`.
  */
 export type PageSample = [
   wallMs: number,
@@ -248,7 +249,22 @@ export type PageSample = [
   newestT: number,
   pageLagMs: number | null,
   sampling: 0 | 1 | null,
+  stages?: number[] | null,
 ];
+
+/**
+ * Where the Live lag accrues: the status bar's stages of the newest row (capture to the decoder's queue,
+ * decoding, the daemon's main thread, its send, to the page's worker), then `page`: the rest of the lag the probe saw
+ * (the worker's render throttle, the main thread's frame, and the time the row stayed on screen).
+ */
+export const LAG_STAGES = ['capture', 'decoder', 'main', 'hub', 'to page', 'page'] as const;
+
+/** One stage of the Live lag over a step's samples, ms. */
+export interface StageFigure {
+  stage: (typeof LAG_STAGES)[number];
+  p50Ms: number;
+  maxMs: number;
+}
 /** A long task: `[start, wall ms; duration ms]`. */
 export type LongTask = [startMs: number, durationMs: number];
 
@@ -278,6 +294,10 @@ export interface PageFigures {
   /** Live-view lag (wall clock − newest row's capture time), seconds: largest and at the end of the replay. */
   lagMaxS: number;
   lagEndS: number;
+  /** When the largest lag was seen: seconds after the window's start (NaN without rows). */
+  lagMaxAtS?: number;
+  /** The median lag over the samples with rows, seconds (NaN without rows). */
+  lagP50S?: number;
   /** The page's own `data-lag-ms`, largest seen (NaN without the hook). */
   pageLagMaxMs: number;
   /** Largest delay of the page's 100 ms timer. */
@@ -285,6 +305,8 @@ export interface PageFigures {
   /** Samples taken in the window, and how many of them said "sampling". */
   samples: number;
   samplingSamples: number;
+  /** Live lag by stage ({@link LAG_STAGES}); empty without the status bar's stage hook. */
+  stages?: StageFigure[];
 }
 
 /**
@@ -300,15 +322,31 @@ export function pageFigures(
   const inWindow = samples.filter(([wall]) => wall >= fromMs && wall <= toMs);
   const tasks = longTasks.filter(([start, duration]) => start + duration >= fromMs && start <= toMs);
   let lagMaxS = NaN;
+  let lagMaxAtS = NaN;
   let lagEndS = NaN;
   let pageLagMaxMs = NaN;
   let timerLateMaxMs = NaN;
   let samplingSamples = 0;
-  for (const [wall, late, newestT, pageLag, sampling] of inWindow) {
+  const byStage: number[][] = LAG_STAGES.map(() => []);
+  const lags: number[] = [];
+  for (const [wall, late, newestT, pageLag, sampling, stages] of inWindow) {
     const lag = wall / 1000 - newestT;
     if (Number.isFinite(lag)) {
-      lagMaxS = Number.isNaN(lagMaxS) ? lag : Math.max(lagMaxS, lag);
+      if (!(lag <= lagMaxS)) {
+        lagMaxS = lag;
+        lagMaxAtS = (wall - fromMs) / 1000;
+      }
       lagEndS = lag;
+      lags.push(lag);
+      if (stages != null && stages.length === LAG_STAGES.length - 1 && stages.every(Number.isFinite)) {
+        let before = 0;
+        stages.forEach((ms, i) => {
+          byStage[i].push(ms);
+          before += ms;
+        });
+        // The stages are of the newest frame the page had; a row from an older one only makes this larger.
+        byStage[LAG_STAGES.length - 1].push(Math.max(0, Math.round(lag * 1000 - before)));
+      }
     }
     if (pageLag !== null && Number.isFinite(pageLag))
       pageLagMaxMs = Number.isNaN(pageLagMaxMs) ? pageLag : Math.max(pageLagMaxMs, pageLag);
@@ -319,12 +357,27 @@ export function pageFigures(
     longTasks: tasks.length,
     longestTaskMs: tasks.reduce((m, [, d]) => Math.max(m, d), 0),
     lagMaxS,
+    lagMaxAtS,
+    lagP50S: describeSample(lags).p50,
     lagEndS,
     pageLagMaxMs,
     timerLateMaxMs,
     samples: inWindow.length,
     samplingSamples,
+    stages:
+      byStage[0].length === 0
+        ? []
+        : LAG_STAGES.map((stage, i) => {
+            const d = describeSample(byStage[i]);
+            return { stage, p50Ms: d.p50, maxMs: d.max };
+          }),
   };
+}
+
+/** "capture 12/40, decoder 300/900, ..." (p50/max ms of each stage), '' without stages. */
+export function stagesNote(stages: readonly StageFigure[]): string {
+  if (stages.length === 0) return '';
+  return `lag stages p50/max ms: ${stages.map((s) => `${s.stage} ${thousands(s.p50Ms)}/${thousands(s.maxMs)}`).join(', ')}`;
 }
 
 /**
@@ -450,6 +503,13 @@ export function loadCells(r: StepResult): string[] {
   if (p !== undefined && p.samplingSamples > 0) notes.push(`page sampling ${percent(p.samplingSamples, p.samples)}`);
   if (p !== undefined && Number.isFinite(p.pageLagMaxMs))
     notes.push(`page says lag ≤ ${fixed(p.pageLagMaxMs / 1000, 1)} s`);
+  if (p !== undefined && p.lagP50S !== undefined && Number.isFinite(p.lagP50S))
+    notes.push(`lag p50 ${fixed(p.lagP50S, 2)} s`);
+  if (p !== undefined && p.lagMaxAtS !== undefined && Number.isFinite(p.lagMaxAtS))
+    notes.push(`lag max ${fixed(p.lagMaxAtS, 1)} s into the step`);
+  if (p !== undefined) notes.push(stagesNote(p.stages ?? []));
+  const back = r.switches?.find((sw) => sw.view === 'live');
+  if (back !== undefined) notes.push(`back to Live ${Number.isNaN(back.ms) ? 'failed' : `${thousands(back.ms)} ms`}`);
   if (r.health.failed > 0) notes.push(`${r.health.failed} health polls unanswered`);
   return [
     stepLabel(r.plan.step),

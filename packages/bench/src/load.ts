@@ -53,8 +53,13 @@ import { thousands } from './table.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..', '..', '..');
-const DAEMON = join(ROOT, 'packages', 'daemon', 'dist', 'main.js');
-const DASHBOARD = join(ROOT, 'packages', 'dashboard', 'dist', 'index.html');
+/**
+ * The tree whose built daemon and dashboard are measured: this one, or `CA_SHARK_LOAD_TREE` (another
+ * checkout, built), so two builds are compared by the same bench and probe.
+ */
+const TREE = process.env.CA_SHARK_LOAD_TREE ?? ROOT;
+const DAEMON = join(TREE, 'packages', 'daemon', 'dist', 'main.js');
+const DASHBOARD = join(TREE, 'packages', 'dashboard', 'dist', 'index.html');
 const ITERATE = join(HERE, 'iterate.js');
 
 /** Default steps: up to and past issue 12's goal of 250 Mbit/s of realistic traffic. */

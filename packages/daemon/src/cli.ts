@@ -70,7 +70,8 @@ Capture:
       --max-lag MS|none   live capture: once decoding is MS behind, frames the decoder would
                           reach more than MS after capture (at the rate it decodes) are dropped
                           and counted as decoder drops, so the dashboard stays fresh (default
-                          1000; after 1.5 x MS every frame is, until it catches up); none: frames queue
+                          1000; after 1.5 x MS every frame is, until it catches up; once frames
+                          were dropped, 0.4 x MS holds until it kept up for 3 s); none: frames queue
                           (up to 64 MiB) and are decoded late, every message counted if the
                           machine catches up
       --buffer-size SIZE  kernel capture buffer, e.g. 64M (default 32M); raise it if libpcap drops

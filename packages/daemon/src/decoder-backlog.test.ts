@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DecoderBacklog, DrainRate, STALL_FACTOR } from './decoder-backlog.js';
+import { DecoderBacklog, DrainRate, HOLD_MS, STALL_FACTOR } from './decoder-backlog.js';
 
 const MIB = 1024 * 1024;
 const BOUND_MS = 1000;
@@ -13,17 +13,19 @@ interface Run {
   decoded: number;
   /** Longest time (ms) an admitted batch waited from posting until the worker finished it. */
   worstDelayMs: number;
+  /** The same for batches posted after the run's first `settleMs`. */
+  settledDelayMs: number;
 }
 
 /**
  * Simulates live capture for `ms`: a batch of `offeredPerMs * BATCH_MS` bytes every BATCH_MS, shed or posted
  * by `backlog`; a worker that takes posted batches in order at `speed` and answers as each is done.
  */
-function simulate(backlog: DecoderBacklog, ms: number, offeredPerMs: number, speed: Speed): Run {
+function simulate(backlog: DecoderBacklog, ms: number, offeredPerMs: number, speed: Speed, settleMs = 5000): Run {
   const queue: { bytes: number; postedAt: number }[] = [];
   let left = 0;
   let decodedBytes = 0;
-  const run: Run = { offered: 0, decoded: 0, worstDelayMs: 0 };
+  const run: Run = { offered: 0, decoded: 0, worstDelayMs: 0, settledDelayMs: 0 };
   for (let t = 0; t < ms; t++) {
     if (t % BATCH_MS === 0) {
       const length = offeredPerMs * BATCH_MS;
@@ -45,6 +47,7 @@ function simulate(backlog: DecoderBacklog, ms: number, offeredPerMs: number, spe
       decodedBytes += done.bytes;
       run.decoded += done.bytes;
       run.worstDelayMs = Math.max(run.worstDelayMs, t + 1 - done.postedAt);
+      if (done.postedAt >= settleMs) run.settledDelayMs = Math.max(run.settledDelayMs, t + 1 - done.postedAt);
       backlog.decoded(decodedBytes, t + 1);
     }
   }
@@ -71,6 +74,64 @@ describe('DecoderBacklog (live shedding)', () => {
     // longer, never past the stall bound.
     expect(run.worstDelayMs).toBeGreaterThan(BOUND_MS);
     expect(run.worstDelayMs).toBeLessThanOrEqual(STALL_FACTOR * BOUND_MS);
+  });
+
+  it('holds the backlog of a worker that cannot keep up to the hold bound, decoding the same share', () => {
+    const HOLD = 400;
+    const held = new DecoderBacklog({ ...bounds, holdLagMs: HOLD });
+    // The backlog reaches the wide bound about 5 s in: delays are compared from 10 s on.
+    const run = simulate(held, 30_000, OFFERED, () => 0.8 * OFFERED, 10_000);
+    const wide = simulate(new DecoderBacklog(bounds), 30_000, OFFERED, () => 0.8 * OFFERED, 10_000);
+    // Everything beyond the worker's rate is shed either way; the short backlog costs one bound's worth once.
+    expect(run.decoded / run.offered).toBeGreaterThan(0.77);
+    expect(run.decoded / run.offered).toBeGreaterThan(wide.decoded / wide.offered - 0.02);
+    // The first shed waits for the wide bound; from then on nothing waits much longer than the hold bound.
+    expect(wide.settledDelayMs).toBeGreaterThan(BOUND_MS);
+    expect(run.settledDelayMs).toBeGreaterThan(HOLD / 2);
+    expect(run.settledDelayMs).toBeLessThanOrEqual(STALL_FACTOR * HOLD);
+    expect(held.boundMs).toBe(HOLD);
+    // A worker barely short reaches the wide bound about 20 s in and sheds seldom from then on, yet stays
+    // held: it never caught up in between.
+    const barely = simulate(
+      new DecoderBacklog({ ...bounds, holdLagMs: HOLD }),
+      60_000,
+      OFFERED,
+      () => 0.95 * OFFERED,
+      30_000,
+    );
+    expect(barely.decoded / barely.offered).toBeGreaterThan(0.94);
+    expect(barely.settledDelayMs).toBeLessThanOrEqual(STALL_FACTOR * HOLD);
+  });
+
+  it('never holds a worker that keeps up through its pauses, and lets go once nothing was shed for a while', () => {
+    const HOLD = 400;
+    // 600 ms stops, then twice the offered rate (as below): within the wide bound, nothing is shed.
+    const speed: Speed = (t) => (t % 5000 >= 2000 && t % 5000 < 2600 ? 0 : 2 * OFFERED);
+    const held = new DecoderBacklog({ ...bounds, holdLagMs: HOLD });
+    const run = simulate(held, 20_000, OFFERED, speed);
+    expect(run.decoded).toBe(run.offered);
+    expect(held.boundMs).toBe(BOUND_MS);
+    // A stall sheds and holds; the hold ends once the worker kept up for HOLD_MS.
+    const backlog = new DecoderBacklog({ ...bounds, holdLagMs: HOLD });
+    backlog.post(8 * MIB, 0);
+    const stall = STALL_FACTOR * BOUND_MS + 1;
+    expect(backlog.admit(MIB, stall)).toBe('stall');
+    expect(backlog.boundMs).toBe(HOLD);
+    expect(backlog.stallMs).toBe(STALL_FACTOR * HOLD);
+    backlog.decoded(8 * MIB, stall + 10);
+    expect(backlog.admit(MIB, stall + 20)).toBeUndefined();
+    // A batch waiting longer than a quarter of the hold bound: not caught up, the count starts again.
+    backlog.post(MIB, stall + 20);
+    expect(backlog.admit(MIB, stall + 20 + HOLD)).toBeUndefined();
+    backlog.decoded(9 * MIB, stall + 20 + HOLD);
+    const kept = stall + 30 + HOLD;
+    expect(backlog.admit(MIB, kept)).toBeUndefined();
+    expect(backlog.admit(MIB, kept + HOLD_MS - 1)).toBeUndefined();
+    expect(backlog.boundMs).toBe(HOLD);
+    expect(backlog.admit(MIB, kept + HOLD_MS)).toBeUndefined();
+    expect(backlog.boundMs).toBe(BOUND_MS);
+    // Without a hold bound, the wide one is always in force.
+    expect(new DecoderBacklog(bounds).boundMs).toBe(BOUND_MS);
   });
 
   it('keeps a backlog the worker drains within the bound, though it grew for a while', () => {

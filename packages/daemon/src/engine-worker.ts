@@ -69,6 +69,8 @@ let batchDisplays: (ValueFormat | undefined)[] = [];
 let holdsHistory = false;
 /** When the batch being built started (ms): each stream keeps its rate's share of that time. */
 let batchStart = performance.now();
+/** When the newest frame batch decoded was posted (Date.now() ms; 0: none yet): sent with the records. */
+let newestPostedAt = 0;
 /** Daemon-wide record sequence: the id of the latest record decoded. */
 let sequence = 0;
 /** The latest streamed and sent records, for `GET /api/record/:id` (bounds from the `init` message). */
@@ -81,12 +83,13 @@ const sampler = new BatchSampler();
 const governor = new StreamGovernor();
 let governed = false;
 /**
- * Live capture: a batch that waited longer than `stallLagMs` is dropped unread, when at least
- * `minLagDropBytes` frame bytes were in flight as it was posted (both from `init`). The capture side sheds
- * the batches the worker would reach too late (decoder-backlog.ts); this catches those a stall held up.
+ * Live capture: a batch that waited longer than the stall bound in force (`stallBound`'s cell, ms; 0: none)
+ * is dropped unread, when at least `minLagDropBytes` frame bytes were in flight as it was posted (both from
+ * `init`). The capture side sheds the batches the worker would reach too late (decoder-backlog.ts); this
+ * catches those a stall held up, and those waiting when the bound tightened.
  */
-let stallLagMs = Infinity;
 let minLagDropBytes = 0;
+let stallBound: Int32Array<ArrayBufferLike> = new Int32Array(1);
 let batchBytes = 0;
 let lastFlush = 0;
 let lastStats = 0;
@@ -178,7 +181,16 @@ function flush(): void {
   batchDisplays = [];
   const buffers: ArrayBuffer[] = [];
   for (const indexes of matches.values()) buffers.push(indexes.buffer as ArrayBuffer);
-  post({ type: 'records', items, matches, matched }, buffers);
+  post(
+    {
+      type: 'records',
+      items,
+      matches,
+      matched,
+      ...(newestPostedAt > 0 ? { postedAt: newestPostedAt, decodedAt: Date.now() } : {}),
+    },
+    buffers,
+  );
 }
 
 /** Hands a decoded frame batch's buffer back to the capture thread (see frame-batch.ts). */
@@ -282,8 +294,8 @@ port.on('message', (message: ToWorker) => {
           : undefined;
       askRingBlocks();
       snaplen = message.snaplen ?? 0;
-      stallLagMs = message.stallLagMs;
       minLagDropBytes = message.minLagDropBytes;
+      stallBound = new Int32Array(message.stallBound);
       const packets = packetRing;
       if (message.nats !== undefined) {
         const ports = {
@@ -334,7 +346,8 @@ port.on('message', (message: ToWorker) => {
     case 'frames': {
       const e = engine;
       if (e === undefined) return;
-      if (governed && message.backlog > minLagDropBytes && Date.now() - message.postedAt > stallLagMs) {
+      const stallMs = governed ? Atomics.load(stallBound, 0) : 0;
+      if (stallMs > 0 && message.backlog > minLagDropBytes && Date.now() - message.postedAt > stallMs) {
         // Live capture: a batch that waited this long is dropped unread (counted by the main thread), so a
         // starved worker catches up with the wire at once instead of decoding ever older frames.
         batchBytes += message.length;
@@ -369,6 +382,7 @@ port.on('message', (message: ToWorker) => {
         }
       });
       batchBytes += message.length;
+      newestPostedAt = message.postedAt;
       post({ type: 'decoded', batchBytes, dropped: 0 });
       // The decoder and the packet ring copied whatever outlives a frame: the buffer goes back to the
       // capture thread for a later batch.

@@ -39,6 +39,9 @@ interface Frame {
   sent?: number;
   rate?: { matched: number; sent: number };
   sampling?: boolean;
+  postedAt?: number;
+  decodedAt?: number;
+  publishedAt?: number;
 }
 
 /** A clock the test advances by hand. */
@@ -97,12 +100,56 @@ describe('Hub', () => {
         sent: 5,
         rate: { matched: 0, sent: 0 },
         sampling: false,
+        publishedAt: (clock.ms - 100) / 1000,
       },
     ]);
     hub.tick();
     expect(s.frames).toHaveLength(1);
     // The daemon is told what each frame carried (it keeps those records fetchable for longer).
     expect(sent).toEqual([[0, 1, 2, 3, 4].map((n) => JSON.stringify({ pv: 'a', n }))]);
+  });
+
+  it('says when the newest record of a frame was posted to the decoder and reached the hub', () => {
+    const clock = new Clock();
+    const hub = new Hub<Rec>((r) => JSON.stringify(r), { now: clock.now });
+    const all = new FakeSocket();
+    const onlyB = new FakeSocket();
+    hub.add(all);
+    hub.add(onlyB);
+    const matcher = new RecordingMatcher();
+    hub.attach(matcher);
+    hub.subscribe(onlyB, { pv: 'b' });
+    const b = matcher.idOf('b');
+    const posted = clock.ms;
+    clock.ms += 400;
+    hub.publish([{ pv: 'b', n: 1 }], new Map([[b, [0]]]), undefined, posted, posted + 350);
+    clock.ms += 30;
+    // A later batch with nothing for the second client: its newest record is still the one above.
+    hub.publish([{ pv: 'a', n: 2 }], new Map(), undefined, posted + 20, posted + 410);
+    clock.ms += 70;
+    hub.tick();
+    const [frameAll] = all.parsed();
+    const [frameB] = onlyB.parsed();
+    expect(frameAll).toMatchObject({
+      postedAt: (posted + 20) / 1000,
+      decodedAt: (posted + 410) / 1000,
+      publishedAt: (posted + 430) / 1000,
+    });
+    expect(frameB).toMatchObject({
+      postedAt: posted / 1000,
+      decodedAt: (posted + 350) / 1000,
+      publishedAt: (posted + 400) / 1000,
+    });
+    // Records whose batch time is not known (replayed from a sensor) carry no postedAt.
+    const later = new FakeSocket();
+    hub.add(later);
+    hub.publish([{ pv: 'a', n: 3 }]);
+    clock.ms += 100;
+    hub.tick();
+    const last = later.parsed().at(-1) as Frame;
+    expect(last.postedAt).toBeUndefined();
+    expect(last.decodedAt).toBeUndefined();
+    expect(last.publishedAt).toBe((clock.ms - 100) / 1000);
   });
 
   it('serialises a record once however many clients receive it, and only if one does', () => {

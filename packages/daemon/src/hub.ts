@@ -202,6 +202,14 @@ class HubClient {
   snapshot: string | undefined;
   /** Held records asked for with `since`, until the last of them is sent (see history-feed.ts). */
   history: HistoryFeed | undefined;
+  /**
+   * Where the newest record offered to it was held up (ms since the epoch, 0: not known): when its frame
+   * batch was posted to the decoder, when the decoder handed its records over, and when they reached the
+   * hub. Sent with each records frame so a page can say which stage its lag comes from.
+   */
+  postedAt = 0;
+  decodedAt = 0;
+  publishedAt = 0;
   private readonly maxSampleBytes: number;
 
   constructor(id: number, socket: HubSocket, rate: number, maxSampleBytes: number) {
@@ -229,6 +237,16 @@ class HubClient {
     this.matched += n;
     this.tickMatched += n;
     this.sample.skip(n);
+  }
+
+  /**
+   * Its newest record's batch was posted to the decoder at `postedAt`, its records handed over at
+   * `decodedAt` and they reached the hub at `now` (ms).
+   */
+  stamp(postedAt: number, decodedAt: number, now: number): void {
+    this.postedAt = postedAt;
+    this.decodedAt = decodedAt;
+    this.publishedAt = now;
   }
 
   /** Forgets the pending sample (subscription change, pause, close): those records are never sent. */
@@ -506,12 +524,21 @@ export class Hub<R, F = unknown> {
    * subscription (none when absent; for clients subscribed to everything, {@link EVERYTHING}'s, or every
    * record when neither it nor `counts` is given). `counts`, from a matcher that sampled, says how many
    * each subscription matched: the rest count as matched and sampled out. Each record is serialised at most
-   * once, and only if someone wants it; it joins each client's pending sample.
+   * once, and only if someone wants it; it joins each client's pending sample. `postedAt`: when the
+   * newest of these records' frame batches was posted to the decoder, `decodedAt`: when the decoder handed
+   * them over (ms since the epoch; 0: not known).
    */
-  publish(records: readonly R[], matches: BatchMatches = NO_MATCHES, counts?: BatchCounts): void {
+  publish(
+    records: readonly R[],
+    matches: BatchMatches = NO_MATCHES,
+    counts?: BatchCounts,
+    postedAt = 0,
+    decodedAt = 0,
+  ): void {
     if (this.clients.size === 0 || (records.length === 0 && counts === undefined)) return;
     const texts = new Array<string | undefined>(records.length);
     const text = (i: number): string => (texts[i] ??= this.serialize(records[i]));
+    const now = this.options.now();
     for (const client of this.clients.values()) {
       // Until the worker sets the seam of its history, batches hold records the history will carry.
       if (client.paused || client.history?.phase === 'waiting') continue;
@@ -519,6 +546,7 @@ export class Hub<R, F = unknown> {
       const indexes = matches.get(key);
       if (indexes === undefined && key === EVERYTHING && counts === undefined) {
         for (let i = 0; i < records.length; i++) client.offer(text(i));
+        if (records.length > 0) client.stamp(postedAt, decodedAt, now);
         continue;
       }
       let offered = 0;
@@ -533,6 +561,7 @@ export class Hub<R, F = unknown> {
       }
       const total = counts?.get(key) ?? offered;
       if (total > offered) client.skip(total - offered);
+      if (offered > 0) client.stamp(postedAt, decodedAt, now);
     }
   }
 
@@ -628,7 +657,11 @@ export class Hub<R, F = unknown> {
         `{"type":"records","time":${now / 1000},"records":[`,
         parts,
         `],"matched":${matched},"sent":${parts.length},"rate":{"matched":${round1(client.matchedRate.value)},` +
-          `"sent":${round1(client.sentRate.value)}},"sampling":${client.sampling}}`,
+          `"sent":${round1(client.sentRate.value)}},"sampling":${client.sampling}` +
+          (client.postedAt > 0 ? `,"postedAt":${client.postedAt / 1000}` : '') +
+          (client.decodedAt > 0 ? `,"decodedAt":${client.decodedAt / 1000}` : '') +
+          (client.publishedAt > 0 ? `,"publishedAt":${client.publishedAt / 1000}` : '') +
+          '}',
       ),
       TEXT_FRAME,
     );

@@ -120,6 +120,36 @@ describe('RemoteEngine flow control', { timeout: 30_000 }, () => {
     );
   });
 
+  it('applies a bound that tightened to the batches already waiting in the worker', async () => {
+    const frames = searchFrames(300);
+    await withEngine(
+      'live',
+      async (engine) => {
+        const release = engine.holdWorker();
+        const post = (batch: readonly Uint8Array[]): void => {
+          for (const f of batch) engine.frame(1, 0, f, f.length);
+          engine.poll();
+        };
+        const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+        post(frames.slice(0, 100));
+        await sleep(700);
+        // Within the wide stall bound (1.5 × 1000 ms) when posted: it would have been decoded 0.9 s late.
+        post(frames.slice(100, 200));
+        await sleep(900);
+        // The first batch waited past the stall bound: this one is shed, and the backlog is held to 0.4 s
+        // (a stall: 0.6 s), which the second batch, 0.9 s old, is past too.
+        post(frames.slice(200));
+        release();
+        engine.end();
+        await engine.whenEnded();
+        expect(engine.stats()).toMatchObject({ packets: 0, decoderDropped: 300 });
+      },
+      undefined,
+      1000,
+      0,
+    );
+  });
+
   it('drops nothing for the lag bound while the backlog is small (a held worker at a low packet rate)', async () => {
     const frames = searchFrames(200);
     await withEngine(

@@ -7,7 +7,7 @@ import type { AlertNotice } from './alerts/alerts.js';
 import type { AlertsConfig } from './alerts/config.js';
 import type { AlertInput } from './alerts/book.js';
 import { type WireRecord, wireRecordId } from './engine.js';
-import { DecoderBacklog, STALL_FACTOR } from './decoder-backlog.js';
+import { DecoderBacklog } from './decoder-backlog.js';
 import { DaemonError } from './errors.js';
 import { FramePacker } from './frame-batch.js';
 import type { Hub } from './hub.js';
@@ -47,10 +47,12 @@ export interface RemoteEngineOptions {
   /**
    * Live capture: a batch the worker would get to more than this many ms after it was posted, predicted
    * from the bytes in flight and the rate the worker has been decoding at, is dropped the same way; so is
-   * every batch while the oldest one in flight waited {@link STALL_FACTOR} times this (a stalled worker),
-   * and the worker drops unread a batch that waited that long. Decoding never runs much more than this
-   * far behind capture, the Live view stays within 2 s of the wire, and only what the worker could not
-   * have caught up with is shed (issue 12). Default {@link DEFAULT_MAX_DECODER_LAG_MS}.
+   * every batch while the oldest one in flight waited 1.5 times this (a stalled worker; decoder-backlog.ts'
+   * STALL_FACTOR), and the worker drops unread a batch that waited that long. Once a batch was shed, the
+   * backlog is held to {@link HOLD_LAG_SHARE} of this until the worker keeps up again. Decoding never runs
+   * much more than this far behind capture, the Live view stays within 2 s of the wire (about 1.2 s while
+   * shedding), and only what the worker could not have caught up with is shed (issue 12). Default
+   * {@link DEFAULT_MAX_DECODER_LAG_MS}.
    */
   maxDecoderLagMs?: number;
   /**
@@ -95,6 +97,13 @@ export interface RemoteEngineOptions {
  * keeps Live under 2 s.
  */
 export const DEFAULT_MAX_DECODER_LAG_MS = 1000;
+
+/**
+ * Once the decoder was short of the offered rate (a batch shed), its backlog is held to this share of
+ * `--max-lag` until it keeps up again (see decoder-backlog.ts): 0.4 s by default, so a worker that cannot keep
+ * up decodes what it can about 0.4-0.6 s behind the wire and the Live view stays within about 1.2 s.
+ */
+export const HOLD_LAG_SHARE = 0.4;
 
 /** Default of {@link RemoteEngineOptions.minLagDropBytes}: 4 MiB, about 0.13 s of traffic at 250 Mbit/s. */
 export const DEFAULT_MIN_LAG_DROP_BYTES = 4 * 1024 * 1024;
@@ -146,6 +155,8 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   private reportedDropped = 0;
   /** Batches posted and not yet decoded: the decoder's lag, its drain rate and the live shedding rule. */
   private readonly backlog: DecoderBacklog;
+  /** The stall bound in force (ms; 0: none), shared with the worker, which drops unread what waited longer. */
+  private readonly stallBound = new Int32Array(new SharedArrayBuffer(4));
   /** The report is the costliest answer: computed at most once a second, whoever asks. */
   private readonly reports = new SharedResults(REPORT_MAX_AGE_MS, 64, Date.now, REPORT_STALE_MS);
   /** The latest snapshot the worker published (JSON text; see {@link RemoteEngine.snapshotText}). */
@@ -180,10 +191,12 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     const minLagDropBytes = options.minLagDropBytes ?? DEFAULT_MIN_LAG_DROP_BYTES;
     this.backlog = new DecoderBacklog({
       maxLagMs,
+      holdLagMs: maxLagMs * HOLD_LAG_SHARE,
       minDropBytes: minLagDropBytes,
       maxBytes: options.maxInFlightBytes ?? 64 * 1024 * 1024,
     });
     this.pull = isPullSource(this.input.description);
+    if (!this.pull) this.shareStallBound();
     this.pullWindow = options.pullWindowBytes ?? 8 * 1024 * 1024;
     this.onAlert = options.onAlert;
     this.onBatch = options.onBatch;
@@ -222,9 +235,10 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       ...(options.history !== undefined ? { history: options.history } : {}),
       ...(options.packetRing !== undefined ? { packetRing: options.packetRing } : {}),
       ...(options.snaplen !== undefined ? { snaplen: options.snaplen } : {}),
-      // The worker sheds only what a stall left waiting; the prediction is made here, where batches are posted.
-      stallLagMs: STALL_FACTOR * maxLagMs,
+      // The worker sheds only what a stall left waiting (the shared cell says how long that is now); the
+      // prediction is made here, where batches are posted.
       minLagDropBytes,
+      stallBound: this.stallBound.buffer as SharedArrayBuffer,
       ...(options.alerts !== undefined ? { alerts: options.alerts } : {}),
       ...(options.nats !== undefined ? { nats: options.nats } : {}),
     });
@@ -244,10 +258,15 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       const backlog = this.backlog.inFlight + length;
       // Live capture cannot wait: a batch the worker would not reach in time is dropped (it still decodes
       // what it has, so the stream goes on with fresh frames within the bound).
-      if (!this.pull && this.backlog.admit(length, postedAt) !== undefined) {
-        this.decoderDropped += frames;
-        this.packer.recycle(buffer);
-        return;
+      if (!this.pull) {
+        const shed = this.backlog.admit(length, postedAt);
+        // The bound in force may have changed with this batch: the worker applies it to every batch waiting.
+        this.shareStallBound();
+        if (shed !== undefined) {
+          this.decoderDropped += frames;
+          this.packer.recycle(buffer);
+          return;
+        }
       }
       this.backlog.post(length, postedAt);
       // A client that connected since the last timer tick must not miss the records of these frames.
@@ -259,6 +278,12 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       this.packer.flush();
     }, options.batchMs ?? 10);
     this.batchTimer.unref();
+  }
+
+  /** Tells the worker the stall bound in force (see {@link stallBound}). */
+  private shareStallBound(): void {
+    const stall = this.backlog.stallMs;
+    Atomics.store(this.stallBound, 0, Number.isFinite(stall) ? Math.max(1, Math.round(stall)) : 0);
   }
 
   /** Wall clock (Unix s) when the worker had decoded the whole input, null while it has not. */
@@ -287,7 +312,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   private onMessage(m: FromWorker): void {
     switch (m.type) {
       case 'records':
-        this.hub.publish(m.items, m.matches, m.matched);
+        this.hub.publish(m.items, m.matches, m.matched, m.postedAt, m.decodedAt);
         for (const l of this.listeners) for (const item of m.items) l(item);
         break;
       case 'decoded':

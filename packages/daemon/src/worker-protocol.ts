@@ -40,11 +40,13 @@ export type ToWorker =
       /** Snapshot length of live capture, for the exported interface descriptions. */
       snaplen?: number;
       /**
-       * Live capture: a batch that waited longer than `stallLagMs` (the worker stalled) is dropped unread,
-       * when at least `minLagDropBytes` frame bytes were in flight as it was posted (see decoder-backlog.ts).
+       * Live capture: a batch that waited longer than the stall bound in force (the worker stalled) is dropped
+       * unread, when at least `minLagDropBytes` frame bytes were in flight as it was posted (see
+       * decoder-backlog.ts). `stallBound` is one Int32 cell the capture side keeps at that bound in ms (0:
+       * none): a bound that tightens applies at once to the batches already waiting.
        */
-      stallLagMs: number;
       minLagDropBytes: number;
+      stallBound: SharedArrayBuffer;
       /** Alert thresholds and severities (default DEFAULT_ALERTS_CONFIG). */
       alerts?: AlertsConfig;
       /** A sensor batches records for NATS; a central replays sensors' batches (see nats/). */
@@ -108,8 +110,18 @@ export type FromWorker =
    * A batch of records in capture order, and for each subscription (EVERYTHING for clients subscribed to
    * everything) that keeps some of them the ascending indexes of those it keeps, and how many records it
    * matched in all (matched and sampled in the worker, against the subscriptions it had when it decoded them).
+   * `postedAt`: when the capture thread posted the newest frame batch decoded into them (Date.now() ms; absent
+   * for records replayed from sensors): how long decoding held the newest record up (Live's lag stages);
+   * `decodedAt`: when the worker posted this message (Date.now() ms), so the main thread's own queue shows.
    */
-  | { type: 'records'; items: WireRecord[]; matches: Map<number, Uint32Array>; matched: Map<number, number> }
+  | {
+      type: 'records';
+      items: WireRecord[];
+      matches: Map<number, Uint32Array>;
+      matched: Map<number, number>;
+      postedAt?: number;
+      decodedAt?: number;
+    }
   /** `batchBytes`: bytes of frame batches decoded so far (the main thread bounds what is in flight). */
   | { type: 'stats'; stats: StatsView; eof: boolean; linktype?: number }
   /**

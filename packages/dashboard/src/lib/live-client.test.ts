@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LiveRecord, RecordJSON } from './contract.js';
 import { fullRecord } from './test-support/records.js';
-import { LiveClient, defaultSocketUrl } from './live-client.js';
+import { LiveClient, defaultSocketUrl, lagStages } from './live-client.js';
 import { fakeConnection, FakeSocket, liveRow, ManualTimers } from './test-support/fakes.js';
 
 function rec(i: number, pv = `sim:pv${i}`, cmd = 'EventAddResponse'): LiveRecord {
@@ -46,9 +46,9 @@ describe('LiveClient', () => {
       sockets[0].receive({ type: 'records', records: [rec(i)] });
       timers.advance(1);
     }
-    // 1000 frames over one second, a render every 250 ms.
-    expect(renders() - before).toBeLessThanOrEqual(5);
-    expect(renders() - before).toBeGreaterThanOrEqual(3);
+    // 1000 frames over one second, a render every 150 ms.
+    expect(renders() - before).toBeLessThanOrEqual(8);
+    expect(renders() - before).toBeGreaterThanOrEqual(6);
     expect(client.rows.size).toBe(1000);
   });
 
@@ -164,6 +164,8 @@ describe('LiveClient stream counts', () => {
       sampling: true,
       lastFrameAt: 5000,
       frameLagMs: 500,
+      // An older daemon says nothing of where the time went.
+      stages: null,
       // The subscription asked for the held records; none came yet.
       history: { matched: 0, sent: 0, sampling: false, done: false },
     });
@@ -303,5 +305,40 @@ describe('LiveClient with an invalid filter', () => {
     sockets[0].receive({ type: 'error', message: 'not JSON' });
     expect(client.filterError).toBe('');
     expect(client.lastError).toBe('not JSON');
+  });
+});
+
+describe('lagStages', () => {
+  it('splits the newest row’s lag into the daemon’s stages and the way to the page', () => {
+    const { sockets, client, timers } = setup();
+    client.start();
+    sockets[0].open();
+    timers.advance(1_011_040);
+    // rec(10) was captured at 1010 s; its batch reached the decoder 30 ms later, the hub after 0.8 s.
+    sockets[0].receive({
+      type: 'records',
+      time: 1011,
+      records: [rec(8), rec(10)],
+      matched: 2,
+      sent: 2,
+      postedAt: 1010.03,
+      decodedAt: 1010.73,
+      publishedAt: 1010.83,
+    });
+    expect(client.stream.stages).toEqual({ capture: 30, decoder: 700, main: 100, hub: 170, transit: 40 });
+    expect(client.stream.frameLagMs).toBe(1000);
+  });
+
+  it('is null without the daemon’s times and never negative across clocks that disagree', () => {
+    const msg = { type: 'records' as const, records: [], time: 1011 };
+    expect(lagStages(msg, 1010, 1_011_000)).toBeNull();
+    expect(lagStages({ ...msg, postedAt: 1010.5, publishedAt: 1010.6 }, 1010, 1_011_000)).toBeNull();
+    expect(lagStages({ ...msg, postedAt: 1009.9, decodedAt: 1010.4, publishedAt: 1010.5 }, 1010, 1_010_000)).toEqual({
+      capture: 0,
+      decoder: 500,
+      main: 100,
+      hub: 500,
+      transit: 0,
+    });
   });
 });

@@ -22,6 +22,35 @@ import { LatencyTracker } from './latency.js';
 import { isFullRecord, liveRecordOf } from './live-record.js';
 import { RingBuffer } from './ring.js';
 
+/**
+ * A records frame with the daemon's stage times of its newest record (Unix s): when that record's frame
+ * batch was posted to the decoder, when the decoder handed the records over and when they reached the hub
+ * (the daemon sends them since session 8; older daemons do not).
+ */
+type TimedRecordsMessage = RecordsMessage & { postedAt?: unknown; decodedAt?: unknown; publishedAt?: unknown };
+
+/**
+ * Where the newest row of the last records frame spent its time on its way to the page, ms: from capture to
+ * the daemon's decoder queue (`capture`: libpcap's delivery and the batching of frames), waiting for and in
+ * the decoder (`decoder`), waiting for the daemon's main thread (`main`), in the daemon's per-client sample
+ * until the frame was sent (`hub`), and from the daemon's send to the page's data worker (`transit`: the
+ * socket and the worker's own queue).
+ */
+export interface LagStages {
+  capture: number;
+  decoder: number;
+  main: number;
+  hub: number;
+  transit: number;
+}
+
+/**
+ * Default least time between two renders (ms). The newest row waits up to this long in the worker before the
+ * page draws it and then stays on screen about as long, so it is part of the Live view's lag twice: at 250
+ * ms the page's part was 0.2-0.5 s of a lag the issue bounds at 2 s. The daemon sends a frame every 100 ms.
+ */
+export const RENDER_INTERVAL_MS = 150;
+
 /** A test of Live rows (the subscription). */
 type LivePredicate = (r: LiveRecord) => boolean;
 
@@ -55,7 +84,10 @@ export interface LiveClientOptions {
   url: string;
   /** Most rows kept for the live table (default 100 000). */
   capacity?: number;
-  /** Least time between two notifications of listeners (default 250 ms: four renders a second). */
+  /**
+   * Least time between two notifications of listeners (default {@link RENDER_INTERVAL_MS}: about seven
+   * renders a second).
+   */
   renderIntervalMs?: number;
   /** First reconnect delay (default 500 ms), doubled after each failure up to `maxBackoffMs`. */
   initialBackoffMs?: number;
@@ -88,6 +120,8 @@ export interface StreamStatus {
    * newest row's capture time, in ms (null until a frame with rows came).
    */
   frameLagMs: number | null;
+  /** Where the newest row of the last frame with rows was held up (null: unknown, e.g. an older daemon). */
+  stages: LagStages | null;
   /**
    * The held records the daemon sent for the current subscription (before live ones): how many matched
    * and were sent so far, and whether all of them arrived (`done`). Null before a subscription asked.
@@ -105,6 +139,7 @@ export function emptyStreamStatus(): StreamStatus {
     sampling: false,
     lastFrameAt: 0,
     frameLagMs: null,
+    stages: null,
     history: null,
   };
 }
@@ -195,7 +230,7 @@ export class LiveClient {
   constructor(options: LiveClientOptions) {
     this.opts = {
       capacity: 100_000,
-      renderIntervalMs: 250,
+      renderIntervalMs: RENDER_INTERVAL_MS,
       initialBackoffMs: 500,
       maxBackoffMs: 10_000,
       historyLength: 6000,
@@ -477,7 +512,7 @@ export class LiveClient {
     this.scheduleRender(false);
   }
 
-  private addRecords(msg: RecordsMessage): void {
+  private addRecords(msg: TimedRecordsMessage): void {
     const target = this.paused ? this.held : this.rows;
     let newest: number | null = null;
     let items = 0;
@@ -516,6 +551,7 @@ export class LiveClient {
     if (newest !== null) {
       const sentAt = typeof msg.time === 'number' ? msg.time : now / 1000;
       st.frameLagMs = Math.max(0, (sentAt - newest) * 1000);
+      st.stages = lagStages(msg, newest, now);
     } else if (msg.matched === 0) st.frameLagMs = 0;
     this.scheduleRender(false);
   }
@@ -580,6 +616,30 @@ export class LiveClient {
     this.lastRender = this.opts.timers.now();
     for (const l of this.listeners) l();
   }
+}
+
+/**
+ * The stages of a frame's newest record (capture time `newest`, Unix s), received at local `now` (ms); null
+ * when the daemon did not say when it posted and published it. Stages are rounded to whole ms and never
+ * negative (the daemon's and the page's clocks are the same one only when both run on one machine).
+ */
+export function lagStages(msg: TimedRecordsMessage, newest: number, now: number): LagStages | null {
+  const { postedAt, decodedAt, publishedAt, time } = msg;
+  if (
+    typeof postedAt !== 'number' ||
+    typeof decodedAt !== 'number' ||
+    typeof publishedAt !== 'number' ||
+    typeof time !== 'number'
+  )
+    return null;
+  const ms = (later: number, earlier: number): number => Math.max(0, Math.round((later - earlier) * 1000));
+  return {
+    capture: ms(postedAt, newest),
+    decoder: ms(decodedAt, postedAt),
+    main: ms(publishedAt, decodedAt),
+    hub: ms(time, publishedAt),
+    transit: ms(now / 1000, time),
+  };
 }
 
 /** Snapshot times may be Unix seconds or milliseconds; charts use seconds. */
