@@ -183,11 +183,12 @@ export class ConversationAnalysis {
 
   private addWrite(circuit: Circuit, record: AnalysisRecord, name: 'WriteRequest' | 'WriteNotifyRequest'): void {
     const data = record.command.data;
-    // Waveforms decode to typed arrays: the preview is a plain array either way (it ends up in JSON).
+    // Waveforms decode to typed arrays: the preview is a plain array either way (it ends up in JSON),
+    // copied by index (Array.from of a subarray made a view and walked an iterator per write).
     const value: unknown[] = Array.isArray(data)
       ? data.slice(0, WRITE_VALUE_PREVIEW)
       : ArrayBuffer.isView(data) && !(data instanceof DataView)
-        ? Array.from((data as Float64Array).subarray(0, WRITE_VALUE_PREVIEW))
+        ? previewOf(data as Float64Array)
         : data === undefined
           ? []
           : [data];
@@ -261,6 +262,14 @@ export class ConversationAnalysis {
     for (const c of this.circuits.map.values()) for (const ch of c.channels.values()) rows.push(ch);
     return latestById(rows, this.maxRows, (r) => r.id, this.finishedChannels.dropped + this.untrackedChannels);
   }
+}
+
+/** The first {@link WRITE_VALUE_PREVIEW} elements of a typed array, as numbers in a plain array. */
+function previewOf(data: ArrayLike<number>): number[] {
+  const n = Math.min(data.length, WRITE_VALUE_PREVIEW);
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) out[i] = data[i];
+  return out;
 }
 
 /** The bookkeeping of a circuit first seen in `record`. */
