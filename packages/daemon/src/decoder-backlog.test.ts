@@ -103,6 +103,21 @@ describe('DecoderBacklog (live shedding)', () => {
     expect(barely.settledDelayMs).toBeLessThanOrEqual(STALL_FACTOR * HOLD);
   });
 
+  it('holds a worker far too slow for the offered rate close too, however small its backlog', () => {
+    // A cold worker at the start of a flood: a twentieth of the offered rate, so the 4 MiB a backlog may
+    // always hold take it nearly 4 s.
+    const slow = () => 0.05 * OFFERED;
+    const wide = simulate(new DecoderBacklog(bounds), 60_000, OFFERED, slow, 20_000);
+    expect(wide.settledDelayMs).toBeGreaterThan(3000);
+    const HOLD = 400;
+    const held = new DecoderBacklog({ ...bounds, holdLagMs: HOLD });
+    const run = simulate(held, 60_000, OFFERED, slow, 20_000);
+    expect(run.settledDelayMs).toBeLessThanOrEqual(STALL_FACTOR * HOLD);
+    expect(run.decoded / run.offered).toBeGreaterThan(0.045);
+    expect(held.keepBytes).toBe(0);
+    expect(new DecoderBacklog(bounds).keepBytes).toBe(bounds.minDropBytes);
+  });
+
   it('never holds a worker that keeps up through its pauses, and lets go once nothing was shed for a while', () => {
     const HOLD = 400;
     // 600 ms stops, then twice the offered rate (as below): within the wide bound, nothing is shed.

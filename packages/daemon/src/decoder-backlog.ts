@@ -48,10 +48,11 @@ export interface BacklogBounds {
   maxLagMs: number;
   /**
    * The same bound while the worker is short of the offered rate (from a batch shed until it kept up for
-   * {@link HOLD_MS}); at most `maxLagMs`, which it defaults to (no tighter hold).
+   * {@link HOLD_MS}; meanwhile `minDropBytes` does not apply and the predicted wait alone decides); at most
+   * `maxLagMs`. Absent: no hold, the one bound of session 7.
    */
   holdLagMs?: number;
-  /** The lag bound sheds nothing while at most this many frame bytes are in flight. */
+  /** The lag bound sheds nothing while at most this many frame bytes are in flight (unless held). */
   minDropBytes: number;
   /** Frame bytes in flight beyond which every batch is shed, whatever the lag (memory bound). */
   maxBytes: number;
@@ -151,8 +152,12 @@ export class DecoderBacklog {
   private caughtUpAt = NaN;
   private readonly holdLagMs: number;
 
+  /** Whether a shed holds the backlog at all (a hold bound was given). */
+  private readonly holds: boolean;
+
   constructor(private readonly bounds: BacklogBounds) {
     this.holdLagMs = Math.min(bounds.maxLagMs, bounds.holdLagMs ?? bounds.maxLagMs);
+    this.holds = bounds.holdLagMs !== undefined;
   }
 
   /** The lag bound (ms) in force: the hold bound while the worker is short, else the wide one. */
@@ -163,6 +168,16 @@ export class DecoderBacklog {
   /** Waiting longer than this (ms) means the worker stalled: a batch posted now is then dropped unread. */
   get stallMs(): number {
     return STALL_FACTOR * this.boundMs;
+  }
+
+  /**
+   * Frame bytes in flight up to which nothing is shed for lag: `minDropBytes`, or none while held. A small
+   * backlog drains in moments once a worker that keeps up runs again (a loaded machine at a low packet
+   * rate), but a worker known to be short may take seconds over it: at the start of a 250 Mbit/s flood a
+   * cold worker decoded 4 MiB in 1.5-3 s, and that was how far behind Live was.
+   */
+  get keepBytes(): number {
+    return this.holding ? 0 : this.bounds.minDropBytes;
   }
 
   /** Frame bytes posted and not yet decoded. */
@@ -207,14 +222,13 @@ export class DecoderBacklog {
     else if (Number.isNaN(this.caughtUpAt)) this.caughtUpAt = now;
     if (this.holding && now - this.caughtUpAt >= HOLD_MS) this.holding = false;
     const reason = this.shedReason(length, lag);
-    if (reason !== undefined) this.holding = true;
+    if (reason !== undefined && this.holds) this.holding = true;
     return reason;
   }
 
   private shedReason(length: number, lag: number): ShedReason | undefined {
-    const { minDropBytes, maxBytes } = this.bounds;
-    if (this.inFlight > maxBytes) return 'bytes';
-    if (this.inFlight + length <= minDropBytes) return undefined;
+    if (this.inFlight > this.bounds.maxBytes) return 'bytes';
+    if (this.inFlight + length <= this.keepBytes) return undefined;
     const maxLagMs = this.boundMs;
     if (lag > STALL_FACTOR * maxLagMs) return 'stall';
     // While the oldest batch is within the bound, decoding is not behind, whatever the rate predicts: the

@@ -83,13 +83,15 @@ const sampler = new BatchSampler();
 const governor = new StreamGovernor();
 let governed = false;
 /**
- * Live capture: a batch that waited longer than the stall bound in force (`stallBound`'s cell, ms; 0: none)
- * is dropped unread, when at least `minLagDropBytes` frame bytes were in flight as it was posted (both from
- * `init`). The capture side sheds the batches the worker would reach too late (decoder-backlog.ts); this
- * catches those a stall held up, and those waiting when the bound tightened.
+ * Live capture: a batch that waited longer than the stall bound in force (`init`'s `stallBounds`: cell
+ * {@link STALL_MS}, 0: none) is dropped unread, unless no more than the kept bytes in force (cell
+ * {@link KEEP_BYTES}) were in flight as it was posted. The capture side sheds the batches the worker would
+ * reach too late (decoder-backlog.ts); this catches those a stall held up, and those waiting when the bounds
+ * tightened.
  */
-let minLagDropBytes = 0;
-let stallBound: Int32Array<ArrayBufferLike> = new Int32Array(1);
+let stallBounds: Int32Array<ArrayBufferLike> = new Int32Array(2);
+const STALL_MS = 0;
+const KEEP_BYTES = 1;
 let batchBytes = 0;
 let lastFlush = 0;
 let lastStats = 0;
@@ -294,8 +296,7 @@ port.on('message', (message: ToWorker) => {
           : undefined;
       askRingBlocks();
       snaplen = message.snaplen ?? 0;
-      minLagDropBytes = message.minLagDropBytes;
-      stallBound = new Int32Array(message.stallBound);
+      stallBounds = new Int32Array(message.stallBounds);
       const packets = packetRing;
       if (message.nats !== undefined) {
         const ports = {
@@ -346,8 +347,12 @@ port.on('message', (message: ToWorker) => {
     case 'frames': {
       const e = engine;
       if (e === undefined) return;
-      const stallMs = governed ? Atomics.load(stallBound, 0) : 0;
-      if (stallMs > 0 && message.backlog > minLagDropBytes && Date.now() - message.postedAt > stallMs) {
+      const stallMs = governed ? Atomics.load(stallBounds, STALL_MS) : 0;
+      if (
+        stallMs > 0 &&
+        message.backlog > Atomics.load(stallBounds, KEEP_BYTES) &&
+        Date.now() - message.postedAt > stallMs
+      ) {
         // Live capture: a batch that waited this long is dropped unread (counted by the main thread), so a
         // starved worker catches up with the wire at once instead of decoding ever older frames.
         batchBytes += message.length;

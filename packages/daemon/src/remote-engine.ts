@@ -155,8 +155,11 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   private reportedDropped = 0;
   /** Batches posted and not yet decoded: the decoder's lag, its drain rate and the live shedding rule. */
   private readonly backlog: DecoderBacklog;
-  /** The stall bound in force (ms; 0: none), shared with the worker, which drops unread what waited longer. */
-  private readonly stallBound = new Int32Array(new SharedArrayBuffer(4));
+  /**
+   * The stall bound in force (ms; 0: none) and the kept bytes (see DecoderBacklog.keepBytes), shared with the
+   * worker, which drops unread what waited longer unless no more than those bytes were in flight.
+   */
+  private readonly stallBounds = new Int32Array(new SharedArrayBuffer(8));
   /** The report is the costliest answer: computed at most once a second, whoever asks. */
   private readonly reports = new SharedResults(REPORT_MAX_AGE_MS, 64, Date.now, REPORT_STALE_MS);
   /** The latest snapshot the worker published (JSON text; see {@link RemoteEngine.snapshotText}). */
@@ -235,10 +238,9 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       ...(options.history !== undefined ? { history: options.history } : {}),
       ...(options.packetRing !== undefined ? { packetRing: options.packetRing } : {}),
       ...(options.snaplen !== undefined ? { snaplen: options.snaplen } : {}),
-      // The worker sheds only what a stall left waiting (the shared cell says how long that is now); the
+      // The worker sheds only what a stall left waiting (the shared cells say how long that is now); the
       // prediction is made here, where batches are posted.
-      minLagDropBytes,
-      stallBound: this.stallBound.buffer as SharedArrayBuffer,
+      stallBounds: this.stallBounds.buffer as SharedArrayBuffer,
       ...(options.alerts !== undefined ? { alerts: options.alerts } : {}),
       ...(options.nats !== undefined ? { nats: options.nats } : {}),
     });
@@ -260,7 +262,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       // what it has, so the stream goes on with fresh frames within the bound).
       if (!this.pull) {
         const shed = this.backlog.admit(length, postedAt);
-        // The bound in force may have changed with this batch: the worker applies it to every batch waiting.
+        // The bounds in force may have changed with this batch: the worker applies them to every batch waiting.
         this.shareStallBound();
         if (shed !== undefined) {
           this.decoderDropped += frames;
@@ -280,10 +282,11 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     this.batchTimer.unref();
   }
 
-  /** Tells the worker the stall bound in force (see {@link stallBound}). */
+  /** Tells the worker the stall bound and kept bytes in force (see {@link stallBounds}). */
   private shareStallBound(): void {
     const stall = this.backlog.stallMs;
-    Atomics.store(this.stallBound, 0, Number.isFinite(stall) ? Math.max(1, Math.round(stall)) : 0);
+    Atomics.store(this.stallBounds, 0, Number.isFinite(stall) ? Math.max(1, Math.round(stall)) : 0);
+    Atomics.store(this.stallBounds, 1, this.backlog.keepBytes);
   }
 
   /** Wall clock (Unix s) when the worker had decoded the whole input, null while it has not. */

@@ -41,12 +41,11 @@ export type ToWorker =
       snaplen?: number;
       /**
        * Live capture: a batch that waited longer than the stall bound in force (the worker stalled) is dropped
-       * unread, when at least `minLagDropBytes` frame bytes were in flight as it was posted (see
-       * decoder-backlog.ts). `stallBound` is one Int32 cell the capture side keeps at that bound in ms (0:
-       * none): a bound that tightens applies at once to the batches already waiting.
+       * unread, unless at most the kept bytes in force were in flight as it was posted (see
+       * decoder-backlog.ts). Two Int32 cells the capture side keeps up to date: the stall bound in ms (0:
+       * none) and the kept bytes; a bound that tightens applies at once to the batches already waiting.
        */
-      minLagDropBytes: number;
-      stallBound: SharedArrayBuffer;
+      stallBounds: SharedArrayBuffer;
       /** Alert thresholds and severities (default DEFAULT_ALERTS_CONFIG). */
       alerts?: AlertsConfig;
       /** A sensor batches records for NATS; a central replays sensors' batches (see nats/). */
