@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { afterPaint, PaintQueue, type PaintTimers } from './after-paint.js';
+import { afterPaint, PaintQueue, PIECE_FRAMES, type PaintTimers } from './after-paint.js';
 
 /** Timers that run only when the test says so: frames and timeouts in separate queues. */
 function manual(): PaintTimers & { frame(): void; tasks(): void; queued(): number } {
@@ -74,8 +74,39 @@ describe('afterPaint', () => {
   });
 });
 
+describe('afterPaint over several frames', () => {
+  it('waits for the given number of frames, then a task', () => {
+    const timers = manual();
+    const ran: string[] = [];
+    afterPaint(() => ran.push('piece'), timers, 2);
+    timers.frame();
+    timers.tasks();
+    expect(ran).toEqual([]);
+    timers.frame();
+    expect(ran).toEqual([]);
+    timers.tasks();
+    expect(ran).toEqual(['piece']);
+  });
+
+  it('cancels between the frames', () => {
+    const timers = manual();
+    const ran: number[] = [];
+    const cancel = afterPaint(() => ran.push(1), timers, 2);
+    timers.frame();
+    cancel();
+    timers.frame();
+    timers.tasks();
+    expect(ran).toEqual([]);
+  });
+});
+
 describe('PaintQueue', () => {
-  it('runs one piece per task, each after a frame painted once the previous one ran', () => {
+  /** The frames a piece waits for: the view's first and the one its main table's rows come in. */
+  function paint(timers: ReturnType<typeof manual>): void {
+    for (let i = 0; i < PIECE_FRAMES; i++) timers.frame();
+  }
+
+  it('runs one piece per task, each after frames painted once the previous one ran', () => {
     const timers = manual();
     const queue = new PaintQueue(timers);
     const ran: string[] = [];
@@ -84,17 +115,21 @@ describe('PaintQueue', () => {
     queue.add(() => ran.push('chart'));
     timers.tasks();
     expect(ran).toEqual([]);
+    // Not after the view's first frame: the main table's rows come in the next one.
+    timers.frame();
+    timers.tasks();
+    expect(ran).toEqual([]);
     timers.frame();
     expect(timers.queued()).toBe(1);
     timers.tasks();
     expect(ran).toEqual(['audits']);
-    // The next piece needs a frame of its own: the browser paints what the first one rendered.
+    // The next piece needs frames of its own: the browser paints what the first one rendered.
     timers.tasks();
     expect(ran).toEqual(['audits']);
-    timers.frame();
+    paint(timers);
     timers.tasks();
     expect(ran).toEqual(['audits', 'storms']);
-    timers.frame();
+    paint(timers);
     timers.tasks();
     expect(ran).toEqual(['audits', 'storms', 'chart']);
     expect(queue.size).toBe(0);
@@ -108,12 +143,12 @@ describe('PaintQueue', () => {
     const second = queue.add(() => ran.push(2));
     queue.add(() => ran.push(3));
     second();
-    timers.frame();
+    paint(timers);
     first();
-    // The task booked for the first piece, after a painted frame, runs the next one still waiting.
+    // The task booked for the first piece, after the painted frames, runs the next one still waiting.
     timers.tasks();
     expect(ran).toEqual([3]);
-    timers.frame();
+    paint(timers);
     timers.tasks();
     expect(ran).toEqual([3]);
   });
@@ -122,16 +157,16 @@ describe('PaintQueue', () => {
     const timers = manual();
     const queue = new PaintQueue(timers);
     queue.add(() => undefined)();
-    timers.frame();
+    paint(timers);
     expect(timers.queued()).toBe(0);
     const ran: number[] = [];
     queue.add(() => {
       throw new Error('a view piece failed');
     });
     queue.add(() => ran.push(2));
-    timers.frame();
+    paint(timers);
     expect(() => timers.tasks()).toThrow('a view piece failed');
-    timers.frame();
+    paint(timers);
     timers.tasks();
     expect(ran).toEqual([2]);
   });
