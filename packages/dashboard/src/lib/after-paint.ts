@@ -90,15 +90,19 @@ export class PaintQueue {
 
   private book(): void {
     if (this.booked !== null || this.jobs.length === 0) return;
-    this.booked = afterPaint(() => {
-      this.booked = null;
-      const job = this.jobs.shift();
-      try {
-        job?.fn();
-      } finally {
-        this.book();
-      }
-    }, this.timers, PIECE_FRAMES);
+    this.booked = afterPaint(
+      () => {
+        this.booked = null;
+        const job = this.jobs.shift();
+        try {
+          job?.fn();
+        } finally {
+          this.book();
+        }
+      },
+      this.timers,
+      PIECE_FRAMES,
+    );
   }
 }
 
