@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { afterPaint, PaintQueue, PIECE_FRAMES, type PaintTimers } from './after-paint.js';
+import { afterPaint, FIRST_PIECE_FRAMES, PaintQueue, type PaintTimers } from './after-paint.js';
 
 /** Timers that run only when the test says so: frames and timeouts in separate queues. */
 function manual(): PaintTimers & { frame(): void; tasks(): void; queued(): number } {
@@ -101,12 +101,12 @@ describe('afterPaint over several frames', () => {
 });
 
 describe('PaintQueue', () => {
-  /** The frames a piece waits for: the view's first and the one its main table's rows come in. */
-  function paint(timers: ReturnType<typeof manual>): void {
-    for (let i = 0; i < PIECE_FRAMES; i++) timers.frame();
+  /** The frames a view's first piece waits for: the view's first and the one its main table's rows come in. */
+  function paintFirst(timers: ReturnType<typeof manual>): void {
+    for (let i = 0; i < FIRST_PIECE_FRAMES; i++) timers.frame();
   }
 
-  it('runs one piece per task, each after frames painted once the previous one ran', () => {
+  it('runs one piece per task: the first after the frames of the view and its main table, then one a frame', () => {
     const timers = manual();
     const queue = new PaintQueue(timers);
     const ran: string[] = [];
@@ -123,16 +123,24 @@ describe('PaintQueue', () => {
     expect(timers.queued()).toBe(1);
     timers.tasks();
     expect(ran).toEqual(['audits']);
-    // The next piece needs frames of its own: the browser paints what the first one rendered.
+    // The next piece needs a frame of its own: the browser paints what the first one rendered.
     timers.tasks();
     expect(ran).toEqual(['audits']);
-    paint(timers);
+    timers.frame();
     timers.tasks();
     expect(ran).toEqual(['audits', 'storms']);
-    paint(timers);
+    timers.frame();
     timers.tasks();
     expect(ran).toEqual(['audits', 'storms', 'chart']);
     expect(queue.size).toBe(0);
+    // The next view's first piece waits for its frames again.
+    queue.add(() => ran.push('next view'));
+    timers.frame();
+    timers.tasks();
+    expect(ran).toHaveLength(3);
+    timers.frame();
+    timers.tasks();
+    expect(ran.at(-1)).toBe('next view');
   });
 
   it('skips a piece taken out, whether it waits at the head or behind others', () => {
@@ -143,12 +151,12 @@ describe('PaintQueue', () => {
     const second = queue.add(() => ran.push(2));
     queue.add(() => ran.push(3));
     second();
-    paint(timers);
+    paintFirst(timers);
     first();
     // The task booked for the first piece, after the painted frames, runs the next one still waiting.
     timers.tasks();
     expect(ran).toEqual([3]);
-    paint(timers);
+    paintFirst(timers);
     timers.tasks();
     expect(ran).toEqual([3]);
   });
@@ -157,16 +165,16 @@ describe('PaintQueue', () => {
     const timers = manual();
     const queue = new PaintQueue(timers);
     queue.add(() => undefined)();
-    paint(timers);
+    paintFirst(timers);
     expect(timers.queued()).toBe(0);
     const ran: number[] = [];
     queue.add(() => {
       throw new Error('a view piece failed');
     });
     queue.add(() => ran.push(2));
-    paint(timers);
+    paintFirst(timers);
     expect(() => timers.tasks()).toThrow('a view piece failed');
-    paint(timers);
+    timers.frame();
     timers.tasks();
     expect(ran).toEqual([2]);
   });

@@ -48,17 +48,17 @@ export function afterPaint(fn: () => void, timers: PaintTimers = browserTimers, 
 }
 
 /**
- * Frames painted before each deferred piece: the view's first frame, and one more for its main table,
- * whose rows the data worker answers within about a frame of the switch (they come before the secondary
- * pieces, which otherwise took the task in between).
+ * Frames painted before a view's first deferred piece: the view's first frame, and one more for its main
+ * table, whose rows the data worker answers within about a frame of the switch (they come before the
+ * secondary pieces, which otherwise took the task in between). Each further piece waits one frame.
  */
-export const PIECE_FRAMES = 2;
+export const FIRST_PIECE_FRAMES = 2;
 
 /**
- * Deferred work of a view, one piece per task, each after {@link PIECE_FRAMES} frames painted once the
- * previous piece ran: a view with several tables and charts shows them one after the other, and no piece
- * waits in a task behind the others (issue 12). Pieces run in the order they were added (components mount
- * in document order).
+ * Deferred work of a view, one piece per task, each after a frame painted once the previous piece ran
+ * (the first after {@link FIRST_PIECE_FRAMES}): a view with several tables and charts shows them one
+ * after the other, and no piece waits in a task behind the others (issue 12). Pieces run in the order
+ * they were added (components mount in document order).
  */
 export class PaintQueue {
   private readonly jobs: { fn: () => void }[] = [];
@@ -71,7 +71,7 @@ export class PaintQueue {
   add(fn: () => void): () => void {
     const job = { fn };
     this.jobs.push(job);
-    this.book();
+    this.book(FIRST_PIECE_FRAMES);
     return () => {
       const at = this.jobs.indexOf(job);
       if (at < 0) return;
@@ -88,7 +88,7 @@ export class PaintQueue {
     return this.jobs.length;
   }
 
-  private book(): void {
+  private book(frames: number): void {
     if (this.booked !== null || this.jobs.length === 0) return;
     this.booked = afterPaint(
       () => {
@@ -97,11 +97,11 @@ export class PaintQueue {
         try {
           job?.fn();
         } finally {
-          this.book();
+          this.book(1);
         }
       },
       this.timers,
-      PIECE_FRAMES,
+      frames,
     );
   }
 }
