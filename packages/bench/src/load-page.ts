@@ -168,6 +168,10 @@ export async function tourViews(page: Page, pauseMs: number): Promise<ViewSwitch
     const ms = await page.evaluate<number>(switchScript(view, root)).catch(() => NaN);
     switches.push({ view, ms });
   }
+  // The table shows the slowest; every switch goes to stderr, to compare views between builds.
+  process.stderr.write(
+    `bench:load: tab switches ms: ${switches.map((s) => `${s.view} ${s.ms.toFixed(0)}`).join(', ')}\n`,
+  );
   return switches;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { afterPaint, PaintQueue, type PaintTimers } from './after-paint.js';
+import { afterPaint, FIRST_PIECE_FRAMES, PaintQueue, type PaintTimers } from './after-paint.js';
 
 /** Timers that run only when the test says so: frames and timeouts in separate queues. */
 function manual(): PaintTimers & { frame(): void; tasks(): void; queued(): number } {
@@ -74,14 +74,49 @@ describe('afterPaint', () => {
   });
 });
 
+describe('afterPaint over several frames', () => {
+  it('waits for the given number of frames, then a task', () => {
+    const timers = manual();
+    const ran: string[] = [];
+    afterPaint(() => ran.push('piece'), timers, 2);
+    timers.frame();
+    timers.tasks();
+    expect(ran).toEqual([]);
+    timers.frame();
+    expect(ran).toEqual([]);
+    timers.tasks();
+    expect(ran).toEqual(['piece']);
+  });
+
+  it('cancels between the frames', () => {
+    const timers = manual();
+    const ran: number[] = [];
+    const cancel = afterPaint(() => ran.push(1), timers, 2);
+    timers.frame();
+    cancel();
+    timers.frame();
+    timers.tasks();
+    expect(ran).toEqual([]);
+  });
+});
+
 describe('PaintQueue', () => {
-  it('runs one piece per task, each after a frame painted once the previous one ran', () => {
+  /** The frames a view's first piece waits for: the view's first and the one its main table's rows come in. */
+  function paintFirst(timers: ReturnType<typeof manual>): void {
+    for (let i = 0; i < FIRST_PIECE_FRAMES; i++) timers.frame();
+  }
+
+  it('runs one piece per task: the first after the frames of the view and its main table, then one a frame', () => {
     const timers = manual();
     const queue = new PaintQueue(timers);
     const ran: string[] = [];
     queue.add(() => ran.push('audits'));
     queue.add(() => ran.push('storms'));
     queue.add(() => ran.push('chart'));
+    timers.tasks();
+    expect(ran).toEqual([]);
+    // Not after the view's first frame: the main table's rows come in the next one.
+    timers.frame();
     timers.tasks();
     expect(ran).toEqual([]);
     timers.frame();
@@ -98,6 +133,14 @@ describe('PaintQueue', () => {
     timers.tasks();
     expect(ran).toEqual(['audits', 'storms', 'chart']);
     expect(queue.size).toBe(0);
+    // The next view's first piece waits for its frames again.
+    queue.add(() => ran.push('next view'));
+    timers.frame();
+    timers.tasks();
+    expect(ran).toHaveLength(3);
+    timers.frame();
+    timers.tasks();
+    expect(ran.at(-1)).toBe('next view');
   });
 
   it('skips a piece taken out, whether it waits at the head or behind others', () => {
@@ -108,12 +151,12 @@ describe('PaintQueue', () => {
     const second = queue.add(() => ran.push(2));
     queue.add(() => ran.push(3));
     second();
-    timers.frame();
+    paintFirst(timers);
     first();
-    // The task booked for the first piece, after a painted frame, runs the next one still waiting.
+    // The task booked for the first piece, after the painted frames, runs the next one still waiting.
     timers.tasks();
     expect(ran).toEqual([3]);
-    timers.frame();
+    paintFirst(timers);
     timers.tasks();
     expect(ran).toEqual([3]);
   });
@@ -122,14 +165,14 @@ describe('PaintQueue', () => {
     const timers = manual();
     const queue = new PaintQueue(timers);
     queue.add(() => undefined)();
-    timers.frame();
+    paintFirst(timers);
     expect(timers.queued()).toBe(0);
     const ran: number[] = [];
     queue.add(() => {
       throw new Error('a view piece failed');
     });
     queue.add(() => ran.push(2));
-    timers.frame();
+    paintFirst(timers);
     expect(() => timers.tasks()).toThrow('a view piece failed');
     timers.frame();
     timers.tasks();

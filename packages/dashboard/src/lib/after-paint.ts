@@ -20,19 +20,25 @@ const browserTimers: PaintTimers = {
 };
 
 /**
- * Runs `fn` in a new task after the next frame: the animation frame callback runs just before that frame's
- * rendering, and the timeout it schedules runs after the frame. Returns a function that cancels `fn` if it
- * has not run yet.
+ * Runs `fn` in a new task after the next frame (after the `frames`-th frame from now): the animation frame
+ * callback runs just before that frame's rendering, and the timeout it schedules runs after the frame.
+ * Returns a function that cancels `fn` if it has not run yet.
  */
-export function afterPaint(fn: () => void, timers: PaintTimers = browserTimers): () => void {
+export function afterPaint(fn: () => void, timers: PaintTimers = browserTimers, frames = 1): () => void {
   let timeout: unknown = null;
   let done = false;
-  const frame = timers.requestAnimationFrame(() => {
+  let frame = 0;
+  const onFrame = (left: number): void => {
+    if (left > 1) {
+      frame = timers.requestAnimationFrame(() => onFrame(left - 1));
+      return;
+    }
     timeout = timers.setTimeout(() => {
       done = true;
       fn();
     }, 0);
-  });
+  };
+  frame = timers.requestAnimationFrame(() => onFrame(frames));
   return () => {
     if (done) return;
     done = true;
@@ -42,9 +48,17 @@ export function afterPaint(fn: () => void, timers: PaintTimers = browserTimers):
 }
 
 /**
- * Deferred work of a view, one piece per task, each after a frame painted once the previous piece ran: a
- * view with several tables and charts shows them one after the other, and no piece waits in a task behind
- * the others (issue 12). Pieces run in the order they were added (components mount in document order).
+ * Frames painted before a view's first deferred piece: the view's first frame, and one more for its main
+ * table, whose rows the data worker answers within about a frame of the switch (they come before the
+ * secondary pieces, which otherwise took the task in between). Each further piece waits one frame.
+ */
+export const FIRST_PIECE_FRAMES = 2;
+
+/**
+ * Deferred work of a view, one piece per task, each after a frame painted once the previous piece ran
+ * (the first after {@link FIRST_PIECE_FRAMES}): a view with several tables and charts shows them one
+ * after the other, and no piece waits in a task behind the others (issue 12). Pieces run in the order
+ * they were added (components mount in document order).
  */
 export class PaintQueue {
   private readonly jobs: { fn: () => void }[] = [];
@@ -57,7 +71,7 @@ export class PaintQueue {
   add(fn: () => void): () => void {
     const job = { fn };
     this.jobs.push(job);
-    this.book();
+    this.book(FIRST_PIECE_FRAMES);
     return () => {
       const at = this.jobs.indexOf(job);
       if (at < 0) return;
@@ -74,17 +88,21 @@ export class PaintQueue {
     return this.jobs.length;
   }
 
-  private book(): void {
+  private book(frames: number): void {
     if (this.booked !== null || this.jobs.length === 0) return;
-    this.booked = afterPaint(() => {
-      this.booked = null;
-      const job = this.jobs.shift();
-      try {
-        job?.fn();
-      } finally {
-        this.book();
-      }
-    }, this.timers);
+    this.booked = afterPaint(
+      () => {
+        this.booked = null;
+        const job = this.jobs.shift();
+        try {
+          job?.fn();
+        } finally {
+          this.book(1);
+        }
+      },
+      this.timers,
+      frames,
+    );
   }
 }
 
