@@ -161,6 +161,11 @@ export class DecoderBacklog {
     this.holds = bounds.holdLagMs !== undefined;
   }
 
+  /** Whether the backlog is held: a batch was shed and the worker has not kept up since. */
+  get held(): boolean {
+    return this.holding;
+  }
+
   /** The lag bound (ms) in force: the hold bound while the worker is short, else the wide one. */
   get boundMs(): number {
     return this.holding ? this.holdLagMs : this.bounds.maxLagMs;
