@@ -56,6 +56,12 @@ export interface RemoteEngineOptions {
    */
   maxDecoderLagMs?: number;
   /**
+   * Live capture: once a batch was shed, the backlog is held to this bound (ms, at most `maxDecoderLagMs`)
+   * until the worker has kept up for 3 s (decoder-backlog.ts); Infinity: no hold, one bound. Default
+   * {@link HOLD_LAG_SHARE} of `maxDecoderLagMs`.
+   */
+  holdDecoderLagMs?: number;
+  /**
    * Live capture: the lag bound drops frames only while at least this many frame bytes are in flight
    * (default {@link DEFAULT_MIN_LAG_DROP_BYTES}). A smaller backlog is decoded in moments once the worker
    * runs again, so a worker held up by a loaded machine at a low packet rate loses nothing.
@@ -193,9 +199,10 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     this.queryTimeoutMs = options.queryTimeoutMs ?? 5000;
     const maxLagMs = options.maxDecoderLagMs ?? DEFAULT_MAX_DECODER_LAG_MS;
     const minLagDropBytes = options.minLagDropBytes ?? DEFAULT_MIN_LAG_DROP_BYTES;
+    const holdLagMs = options.holdDecoderLagMs ?? maxLagMs * HOLD_LAG_SHARE;
     this.backlog = new DecoderBacklog({
       maxLagMs,
-      holdLagMs: maxLagMs * HOLD_LAG_SHARE,
+      ...(Number.isFinite(holdLagMs) ? { holdLagMs } : {}),
       minDropBytes: minLagDropBytes,
       maxBytes: options.maxInFlightBytes ?? 64 * 1024 * 1024,
     });
