@@ -47,9 +47,9 @@ export interface LagStages {
 /**
  * Default least time between two renders (ms). The newest row waits up to this long in the worker before the
  * page draws it and then stays on screen about as long, so it is part of the Live view's lag twice (the
- * page's part was 0.2-0.5 s p50 at 250 ms). 150 ms cut that to 0.13-0.19 s, but every render re-renders the
- * view shown: the load bench's tab switches took 150-471 ms instead of 66-131 and the page's longest tasks
- * 150-232 ms instead of 61-94, against limits of 300 and 100 ms (session 8).
+ * page's part was 0.16-0.54 s p50 in the load bench). 150 ms cut that to 0.13-0.19 s for two thirds more
+ * renders, each re-rendering the view shown, on a page whose main thread is what the issue's limits are
+ * about: not taken (session 8, docs/performance.md).
  */
 export const RENDER_INTERVAL_MS = 250;
 
