@@ -75,6 +75,8 @@ describe('command line', () => {
     expect(parseCommandLine(['-i', 'lo', '--max-lag', '1500'], {})).toMatchObject({ maxDecoderLagMs: 1500 });
     expect(parseCommandLine(['--demo', '--max-lag', 'none'], {})).toMatchObject({ maxDecoderLagMs: Infinity });
     expect(parseCommandLine(['-i', 'lo'], {}).maxDecoderLagMs).toBeUndefined();
+    expect(parseCommandLine(['-i', 'lo', '--hold-lag', '600'], {})).toMatchObject({ holdDecoderLagMs: 600 });
+    expect(parseCommandLine(['-i', 'lo', '--hold-lag', 'none'], {})).toMatchObject({ holdDecoderLagMs: Infinity });
   });
 
   it('rejects contradictory or malformed options with a usage error', () => {
@@ -96,6 +98,8 @@ describe('command line', () => {
     usage(['-r', 'x.pcap', '--max-lag', '1000']);
     usage(['-i', 'lo', '--max-lag', '50']);
     usage(['-i', 'lo', '--max-lag', '1s']);
+    usage(['-r', 'x.pcap', '--hold-lag', '400']);
+    usage(['-i', 'lo', '--hold-lag', '10']);
   });
 
   it('builds the default CA filter for other ports and leaves out its own HTTP port', () => {

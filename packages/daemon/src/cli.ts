@@ -15,6 +15,11 @@ export interface DaemonConfig {
   snaplen?: number;
   /** Live capture: the decoder's backlog bound, ms (`--max-lag`; Infinity: none); absent: the engine's default. */
   maxDecoderLagMs?: number;
+  /**
+   * Live capture: the bound the backlog is held to once frames were shed, ms (`--hold-lag`; Infinity: no
+   * hold); absent: the engine's default.
+   */
+  holdDecoderLagMs?: number;
   bufferSize?: number;
   file?: string;
   speed: ReplaySpeed;
@@ -70,10 +75,12 @@ Capture:
       --max-lag MS|none   live capture: once decoding is MS behind, frames the decoder would
                           reach more than MS after capture (at the rate it decodes) are dropped
                           and counted as decoder drops, so the dashboard stays fresh (default
-                          1000; after 1.5 x MS every frame is, until it catches up; once frames
-                          were dropped, 0.4 x MS holds until it kept up for 3 s); none: frames queue
+                          1000; after 1.5 x MS every frame is, until it catches up); none: frames queue
                           (up to 64 MiB) and are decoded late, every message counted if the
                           machine catches up
+      --hold-lag MS|none  live capture: once frames were dropped, hold the decoder's backlog to
+                          MS until it kept up for 3 s (default 0.4 x --max-lag: fresher Live,
+                          more dropped in the decoder's pauses); none: no hold
       --buffer-size SIZE  kernel capture buffer, e.g. 64M (default 32M); raise it if libpcap drops
       --ports S[,R]       CA server and repeater ports (default 5064,5065; EPICS_CA_SERVER_PORT,
                           EPICS_CA_REPEATER_PORT are honoured)
@@ -191,6 +198,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
         filter: { type: 'string', short: 'f' },
         snaplen: { type: 'string' },
         'max-lag': { type: 'string' },
+        'hold-lag': { type: 'string' },
         'buffer-size': { type: 'string' },
         ports: { type: 'string' },
         speed: { type: 'string' },
@@ -266,8 +274,13 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
               : 'live';
   }
   if (v.speed !== undefined && mode !== 'file') throw new DaemonError('usage', '--speed only applies to -r FILE');
-  if (v['max-lag'] !== undefined && mode !== 'live' && mode !== 'demo') {
-    throw new DaemonError('usage', '--max-lag only applies to live capture (-i, --demo): files and stdin never drop');
+  for (const option of ['max-lag', 'hold-lag'] as const) {
+    if (v[option] !== undefined && mode !== 'live' && mode !== 'demo') {
+      throw new DaemonError(
+        'usage',
+        `--${option} only applies to live capture (-i, --demo): files and stdin never drop`,
+      );
+    }
   }
   if (v['exit-on-eof'] === true && mode !== 'stdin' && mode !== 'file') {
     throw new DaemonError('usage', '--exit-on-eof only applies to --stdin and -r FILE');
@@ -286,7 +299,8 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     ...(v.interface !== undefined ? { iface: v.interface } : {}),
     ...(v.filter !== undefined ? { filter: v.filter } : {}),
     ...(v.snaplen !== undefined ? { snaplen: parseSize(v.snaplen, '--snaplen') } : {}),
-    ...(v['max-lag'] !== undefined ? { maxDecoderLagMs: parseMaxLag(v['max-lag']) } : {}),
+    ...(v['max-lag'] !== undefined ? { maxDecoderLagMs: parseMaxLag(v['max-lag'], '--max-lag') } : {}),
+    ...(v['hold-lag'] !== undefined ? { holdDecoderLagMs: parseMaxLag(v['hold-lag'], '--hold-lag') } : {}),
     ...(v['buffer-size'] !== undefined ? { bufferSize: parseSize(v['buffer-size'], '--buffer-size') } : {}),
     ...(v.read !== undefined ? { file: v.read } : {}),
     speed: v.speed !== undefined ? parseSpeed(v.speed) : 1,
@@ -309,14 +323,17 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   };
 }
 
-/** `--max-lag`: milliseconds (at least 100, below which a busy worker's own pauses would drop), or `none`. */
-function parseMaxLag(text: string): number {
+/**
+ * `--max-lag`, `--hold-lag`: milliseconds (at least 100, below which a busy worker's own pauses would drop),
+ * or `none`.
+ */
+function parseMaxLag(text: string, option: string): number {
   if (text === 'none') return Infinity;
   const n = Number(text);
   if (!/^\d+$/.test(text) || n < MIN_MAX_LAG_MS) {
     throw new DaemonError(
       'usage',
-      `bad --max-lag ${JSON.stringify(text)}: use milliseconds (${MIN_MAX_LAG_MS} or more) or none`,
+      `bad ${option} ${JSON.stringify(text)}: use milliseconds (${MIN_MAX_LAG_MS} or more) or none`,
     );
   }
   return n;

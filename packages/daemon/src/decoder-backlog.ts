@@ -20,10 +20,11 @@
  * Two bounds (session 8): a worker that keeps up on average may fall behind by up to `maxLagMs` in its
  * pauses before anything is shed, but once it was short (a batch shed) the backlog is held to the tighter
  * `holdLagMs` until the worker has kept up (the oldest batch waiting less than a quarter of that) for
- * {@link HOLD_MS}. Under a steady overload the share decoded is the
- * same whatever the backlog's length (everything beyond the worker's rate is shed either way), so holding it
- * short costs no more frames and keeps the Live view close to the wire: at 250 Mbit/s with the page open the
- * newest row's time waiting for the decoder was 1.4-2.3 s (p50) with one bound of 1 s.
+ * {@link HOLD_MS}. Under a steady overload the share decoded is the same whatever the backlog's length
+ * (everything beyond the worker's rate is shed either way), so holding it short costs no more frames and
+ * keeps the Live view close to the wire: at 250 Mbit/s with the page open the newest row's time waiting for
+ * the decoder was 1.4-2.3 s (p50) with one bound of 1 s. The price: a worker that keeps up between long
+ * stops is held after the first and loses more in the next.
  */
 
 /**
@@ -158,6 +159,11 @@ export class DecoderBacklog {
   constructor(private readonly bounds: BacklogBounds) {
     this.holdLagMs = Math.min(bounds.maxLagMs, bounds.holdLagMs ?? bounds.maxLagMs);
     this.holds = bounds.holdLagMs !== undefined;
+  }
+
+  /** Whether the backlog is held: a batch was shed and the worker has not kept up since. */
+  get held(): boolean {
+    return this.holding;
   }
 
   /** The lag bound (ms) in force: the hold bound while the worker is short, else the wide one. */

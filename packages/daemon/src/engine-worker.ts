@@ -89,9 +89,11 @@ let governed = false;
  * reach too late (decoder-backlog.ts); this catches those a stall held up, and those waiting when the bounds
  * tightened.
  */
-let stallBounds: Int32Array<ArrayBufferLike> = new Int32Array(2);
+let stallBounds: Int32Array<ArrayBufferLike> = new Int32Array(3);
 const STALL_MS = 0;
 const KEEP_BYTES = 1;
+/** Cell of `stallBounds`: 1 while the capture side sheds (its backlog is held), 0 otherwise. */
+const SHEDDING = 2;
 let batchBytes = 0;
 let lastFlush = 0;
 let lastStats = 0;
@@ -363,7 +365,7 @@ port.on('message', (message: ToWorker) => {
       if (governed) {
         const now = Date.now();
         // With no stream open there is nothing to thin (decoding lag itself is in `decoderLagMs`).
-        if (sampler.size > 0) governor.observe(now - message.postedAt, now);
+        if (sampler.size > 0) governor.observe(now - message.postedAt, now, Atomics.load(stallBounds, SHEDDING) === 1);
         else governor.reset();
       }
       unpackFrames(message.buffer, message.length, (linktype, timestamp, bytes, origlen, interfaceId) => {

@@ -56,6 +56,12 @@ export interface RemoteEngineOptions {
    */
   maxDecoderLagMs?: number;
   /**
+   * Live capture: once a batch was shed, the backlog is held to this bound (ms, at most `maxDecoderLagMs`)
+   * until the worker has kept up for 3 s (decoder-backlog.ts); Infinity: no hold, one bound. Default
+   * {@link HOLD_LAG_SHARE} of `maxDecoderLagMs`.
+   */
+  holdDecoderLagMs?: number;
+  /**
    * Live capture: the lag bound drops frames only while at least this many frame bytes are in flight
    * (default {@link DEFAULT_MIN_LAG_DROP_BYTES}). A smaller backlog is decoded in moments once the worker
    * runs again, so a worker held up by a loaded machine at a low packet rate loses nothing.
@@ -156,10 +162,11 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   /** Batches posted and not yet decoded: the decoder's lag, its drain rate and the live shedding rule. */
   private readonly backlog: DecoderBacklog;
   /**
-   * The stall bound in force (ms; 0: none) and the kept bytes (see DecoderBacklog.keepBytes), shared with the
-   * worker, which drops unread what waited longer unless no more than those bytes were in flight.
+   * The stall bound in force (ms; 0: none), the kept bytes (see DecoderBacklog.keepBytes) and whether the
+   * backlog is held, shared with the worker, which drops unread what waited longer unless no more than those
+   * bytes were in flight, and keeps the record streams thinned while the backlog is held.
    */
-  private readonly stallBounds = new Int32Array(new SharedArrayBuffer(8));
+  private readonly stallBounds = new Int32Array(new SharedArrayBuffer(12));
   /** The report is the costliest answer: computed at most once a second, whoever asks. */
   private readonly reports = new SharedResults(REPORT_MAX_AGE_MS, 64, Date.now, REPORT_STALE_MS);
   /** The latest snapshot the worker published (JSON text; see {@link RemoteEngine.snapshotText}). */
@@ -192,9 +199,10 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     this.queryTimeoutMs = options.queryTimeoutMs ?? 5000;
     const maxLagMs = options.maxDecoderLagMs ?? DEFAULT_MAX_DECODER_LAG_MS;
     const minLagDropBytes = options.minLagDropBytes ?? DEFAULT_MIN_LAG_DROP_BYTES;
+    const holdLagMs = options.holdDecoderLagMs ?? maxLagMs * HOLD_LAG_SHARE;
     this.backlog = new DecoderBacklog({
       maxLagMs,
-      holdLagMs: maxLagMs * HOLD_LAG_SHARE,
+      ...(Number.isFinite(holdLagMs) ? { holdLagMs } : {}),
       minDropBytes: minLagDropBytes,
       maxBytes: options.maxInFlightBytes ?? 64 * 1024 * 1024,
     });
@@ -287,6 +295,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     const stall = this.backlog.stallMs;
     Atomics.store(this.stallBounds, 0, Number.isFinite(stall) ? Math.max(1, Math.round(stall)) : 0);
     Atomics.store(this.stallBounds, 1, this.backlog.keepBytes);
+    Atomics.store(this.stallBounds, 2, this.backlog.held ? 1 : 0);
   }
 
   /** Wall clock (Unix s) when the worker had decoded the whole input, null while it has not. */

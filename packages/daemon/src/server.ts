@@ -136,6 +136,7 @@ export async function startDaemon(
     ...(config.packetRing !== undefined ? { packetRing: config.packetRing } : {}),
     ...(config.snaplen !== undefined ? { snaplen: config.snaplen } : config.mode === 'live' ? { snaplen: 262144 } : {}),
     ...(config.maxDecoderLagMs !== undefined ? { maxDecoderLagMs: config.maxDecoderLagMs } : {}),
+    ...(config.holdDecoderLagMs !== undefined ? { holdDecoderLagMs: config.holdDecoderLagMs } : {}),
     ...options.engine,
     ...nats.engine,
   });

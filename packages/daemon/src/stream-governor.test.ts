@@ -21,6 +21,14 @@ describe('StreamGovernor', () => {
     expect(g.share).toBe(MIN_SHARE);
   });
 
+  it('keeps the streams thinned while the capture side sheds, however short the waits', () => {
+    const g = new StreamGovernor();
+    for (let t = 0; t < 20 * ADJUST_MS; t += 10) g.observe(5, t, true);
+    expect(g.share).toBe(MIN_SHARE);
+    for (let t = 20 * ADJUST_MS; t < 25 * ADJUST_MS; t += 10) g.observe(5, t);
+    expect(g.share).toBeGreaterThan(MIN_SHARE);
+  });
+
   it('counts the worst lag of an interval, not only the latest', () => {
     const g = new StreamGovernor();
     g.observe(0, 0);

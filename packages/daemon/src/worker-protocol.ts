@@ -42,8 +42,9 @@ export type ToWorker =
       /**
        * Live capture: a batch that waited longer than the stall bound in force (the worker stalled) is dropped
        * unread, unless at most the kept bytes in force were in flight as it was posted (see
-       * decoder-backlog.ts). Two Int32 cells the capture side keeps up to date: the stall bound in ms (0:
-       * none) and the kept bytes; a bound that tightens applies at once to the batches already waiting.
+       * decoder-backlog.ts). Three Int32 cells the capture side keeps up to date: the stall bound in ms (0:
+       * none), the kept bytes, and 1 while it sheds (its backlog held: the stream governor thins the streams);
+       * a bound that tightens applies at once to the batches already waiting.
        */
       stallBounds: SharedArrayBuffer;
       /** Alert thresholds and severities (default DEFAULT_ALERTS_CONFIG). */

@@ -46,9 +46,9 @@ describe('LiveClient', () => {
       sockets[0].receive({ type: 'records', records: [rec(i)] });
       timers.advance(1);
     }
-    // 1000 frames over one second, a render every 150 ms.
-    expect(renders() - before).toBeLessThanOrEqual(8);
-    expect(renders() - before).toBeGreaterThanOrEqual(6);
+    // 1000 frames over one second, a render every 250 ms.
+    expect(renders() - before).toBeLessThanOrEqual(5);
+    expect(renders() - before).toBeGreaterThanOrEqual(3);
     expect(client.rows.size).toBe(1000);
   });
 
