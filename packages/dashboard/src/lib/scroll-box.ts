@@ -16,16 +16,17 @@ export function cssHeightPx(css: string, windowHeight: number): number {
 /**
  * Calls `onSize` with the box's height after each layout that changed it, the first one included, and
  * the height of its first row matching `row` the first time it has one (null otherwise: rows are measured
- * once, their height is fixed). Returns the function that stops it.
+ * once, their height is fixed; `row` null for a table whose row height is known). Returns the function
+ * that stops it.
  */
 export function observeBox(
   box: HTMLElement,
   onSize: (height: number, rowHeight: number | null) => void,
-  row = 'tr.row',
+  row: string | null = 'tr.row',
 ): () => void {
-  let measured = false;
+  let measured = row === null;
   const ro = new ResizeObserver(() => {
-    const first = measured ? null : box.querySelector(row);
+    const first = measured || row === null ? null : box.querySelector(row);
     const h = first === null ? 0 : first.getBoundingClientRect().height;
     if (h > 0) measured = true;
     onSize(box.clientHeight, h > 0 ? h : null);
