@@ -42,44 +42,72 @@ export class SearchBook {
     sourceIp: string | null,
     sequence: number | null,
   ): string | undefined {
-    const st = this.st;
-    const now = packet.timestamp;
     if (frame.command === Command.SEARCH && record.role === 'request') {
-      const cid = frame.parameter1;
-      const pv = payloadString(frame);
-      const key = `${clientAddr}/${cid}`;
-      const ref = makeRef(packet, 'SearchRequest');
-      const cl = st.client(clientAddr, now);
-      cl.searches++;
-      if (cl.minor === null) cl.minor = frame.dataCount;
-      let s = st.searches.get(key);
-      if (s && s.pv === pv) {
-        s.requests++;
-        s.last = ref;
-        s.lastSequence = sequence;
-      } else {
-        s = {
-          client: clientAddr,
-          cid,
-          pv,
-          first: ref,
-          last: ref,
-          requests: 1,
-          firstSequence: sequence,
-          lastSequence: sequence,
-          answeredBy: [],
-          firstReply: null,
-          notFound: 0,
-        };
-        st.searches.delete(key);
-        st.searches.set(key, s);
-        st.searchesByIpCid.set(searchIpKey(clientAddr, cid), s);
-        st.statistics.evicted.searches += capMap(st.searches, this.limits.maxSearches);
-        capMap(st.searchesByIpCid, this.limits.maxSearches);
-      }
-      record.pv = pv;
+      this.request(packet, frame, record, clientAddr, sequence);
       return undefined;
     }
+    return this.reply(packet, frame, record, clientAddr, serverAddr, sourceIp);
+  }
+
+  /**
+   * A SEARCH request. Apart from {@link reply} on purpose: a search storm (thousands of requests at the
+   * start of a capture, few replies) makes this path hot long before the replies', and each half compiles
+   * on its own with only its own fields' feedback.
+   */
+  private request(
+    packet: PacketInfo,
+    frame: CaFrame,
+    record: CaRecord,
+    clientAddr: string,
+    sequence: number | null,
+  ): void {
+    const st = this.st;
+    const now = packet.timestamp;
+    const cid = frame.parameter1;
+    const pv = payloadString(frame);
+    const key = `${clientAddr}/${cid}`;
+    const ref = makeRef(packet, 'SearchRequest');
+    const cl = st.client(clientAddr, now);
+    cl.searches++;
+    if (cl.minor === null) cl.minor = frame.dataCount;
+    let s = st.searches.get(key);
+    if (s && s.pv === pv) {
+      s.requests++;
+      s.last = ref;
+      s.lastSequence = sequence;
+    } else {
+      s = {
+        client: clientAddr,
+        cid,
+        pv,
+        first: ref,
+        last: ref,
+        requests: 1,
+        firstSequence: sequence,
+        lastSequence: sequence,
+        answeredBy: [],
+        firstReply: null,
+        notFound: 0,
+      };
+      st.searches.delete(key);
+      st.searches.set(key, s);
+      st.searchesByIpCid.set(searchIpKey(clientAddr, cid), s);
+      st.statistics.evicted.searches += capMap(st.searches, this.limits.maxSearches);
+      capMap(st.searchesByIpCid, this.limits.maxSearches);
+    }
+    record.pv = pv;
+  }
+
+  /** A SEARCH or NOT_FOUND reply; returns a SEARCH reply's server TCP endpoint. */
+  private reply(
+    packet: PacketInfo,
+    frame: CaFrame,
+    record: CaRecord,
+    clientAddr: string,
+    serverAddr: string,
+    sourceIp: string | null,
+  ): string | undefined {
+    const st = this.st;
     // Reply: SEARCH carries the CID in p2, NOT_FOUND in p1 (= p2).
     const cid = frame.command === Command.SEARCH ? frame.parameter2 : frame.parameter1;
     const s: SearchInfo | undefined = st.searches.get(`${clientAddr}/${cid}`);
@@ -98,7 +126,7 @@ export class SearchBook {
         : ipv4ToString(frame.parameter1);
     const port = frame.dataType;
     const known = st.servers.has(`${ip}:${port}`);
-    const srv = st.server(ip, port, now);
+    const srv = st.server(ip, port, packet.timestamp);
     srv.learnedFrom.search = true;
     srv.searchReplies++;
     if (frame.payload.length >= 2) srv.minor = (frame.payload[0] << 8) | frame.payload[1];

@@ -119,9 +119,10 @@ class RecordQueue {
   private tail = 0;
 
   push(item: CaRecord | CircuitEnd): void {
-    if (this.tail < this.items.length) this.items[this.tail] = item;
-    else this.items.push(item);
-    this.tail++;
+    // One store that appends at the end (tail === length) or refills a cleared slot: with a branch for
+    // each, the function was optimised while the first slice grew the array and thrown away ("insufficient
+    // type feedback") at the first refill.
+    this.items[this.tail++] = item;
   }
 
   /** The oldest item, or undefined when the queue is empty. */

@@ -224,21 +224,7 @@ export class TcpReassembler {
     let created = false;
     if (fs === undefined) {
       if ((flags & TCP_RST) !== 0) return;
-      if (this.stats.flows >= this.maxFlows) this.evict();
-      let inner = this.table.get(lo);
-      if (inner === undefined) {
-        inner = new Map();
-        this.table.set(lo, inner);
-      }
-      const flow: TcpFlow = {
-        id: this.nextId++,
-        a: { ip: dottedQuad(src), port: sport },
-        b: { ip: dottedQuad(dst), port: dport },
-      };
-      fs = new FlowState(flow, epS, lo, hi, this.now, this.sink.current());
-      inner.set(hi, fs);
-      this.stats.flows++;
-      this.stats.flowsTotal++;
+      fs = this.newFlow(src, sport, dst, dport, epS, lo, hi);
       created = true;
     }
     this.recent = fs;
@@ -248,6 +234,38 @@ export class TcpReassembler {
     } finally {
       this.active = undefined;
     }
+  }
+
+  /**
+   * A connection seen for the first time, added to the table. Out of {@link segment}, which runs for every
+   * packet: a new flow is rare, and its code made the per-packet function longer (so V8 optimised it later)
+   * and its optimised code larger.
+   */
+  private newFlow(
+    src: number,
+    sport: number,
+    dst: number,
+    dport: number,
+    epS: number,
+    lo: number,
+    hi: number,
+  ): FlowState {
+    if (this.stats.flows >= this.maxFlows) this.evict();
+    let inner = this.table.get(lo);
+    if (inner === undefined) {
+      inner = new Map();
+      this.table.set(lo, inner);
+    }
+    const flow: TcpFlow = {
+      id: this.nextId++,
+      a: { ip: dottedQuad(src), port: sport },
+      b: { ip: dottedQuad(dst), port: dport },
+    };
+    const fs = new FlowState(flow, epS, lo, hi, this.now, this.sink.current());
+    inner.set(hi, fs);
+    this.stats.flows++;
+    this.stats.flowsTotal++;
+    return fs;
   }
 
   private process(

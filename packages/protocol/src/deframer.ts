@@ -830,34 +830,38 @@ export function deframeDatagram(
   const cap = options?.maxPayloadSize ?? DEFAULT_MAX_PAYLOAD_SIZE;
   const end = bytes.length;
   let o = 0;
-  const fail = (code: string, message: string): false => {
-    onFault({
-      code,
-      message: `${message}; ${end - o} byte${end - o === 1 ? '' : 's'} of the datagram not decoded`,
-      length: end - o,
-      sample: bytes.slice(o, Math.min(end, o + FAULT_SAMPLE_SIZE)),
-      offset: o,
-    });
-    return false;
-  };
   while (o < end) {
     const avail = end - o;
     if (avail < HEADER_SIZE) {
-      return fail('trailing-bytes', `${avail} bytes after the last message, too few for a header`);
+      return datagramFault(
+        bytes,
+        o,
+        onFault,
+        'trailing-bytes',
+        `${avail} bytes after the last message, too few for a header`,
+      );
     }
     const cmd = u16(bytes, o + HeaderOffset.COMMAND);
     const ps16 = u16(bytes, o + HeaderOffset.PAYLOAD_SIZE);
     const dt = u16(bytes, o + HeaderOffset.DATA_TYPE);
     const ext = ps16 === EXTENDED_MARKER;
     if (ext && avail < EXTENDED_HEADER_SIZE) {
-      return fail('trailing-bytes', `extended header cut at ${avail} bytes`);
+      return datagramFault(bytes, o, onFault, 'trailing-bytes', `extended header cut at ${avail} bytes`);
     }
     const hs = ext ? EXTENDED_HEADER_SIZE : HEADER_SIZE;
     const ps = ext ? u32(bytes, o + HeaderOffset.EXT_PAYLOAD_SIZE) : ps16;
     const dc = ext ? u32(bytes, o + HeaderOffset.EXT_DATA_COUNT) : u16(bytes, o + HeaderOffset.DATA_COUNT);
     const bad = headerFault(cmd, ps, dt, dc);
-    if (bad !== undefined) return fail(bad, headerFaultMessage(bad, cmd, ps, dt, dc));
-    if (ps > cap) return fail('too-large', `payload size ${ps} of command ${cmd} exceeds the cap ${cap}`);
+    if (bad !== undefined) return datagramFault(bytes, o, onFault, bad, headerFaultMessage(bad, cmd, ps, dt, dc));
+    if (ps > cap) {
+      return datagramFault(
+        bytes,
+        o,
+        onFault,
+        'too-large',
+        `payload size ${ps} of command ${cmd} exceeds the cap ${cap}`,
+      );
+    }
     const total = hs + ps;
     if (total > avail) {
       if (options?.truncated) {
@@ -868,7 +872,13 @@ export function deframeDatagram(
         onFrame(frame);
         return true;
       }
-      return fail('overrun', `command ${cmd} claims ${ps} payload bytes but only ${avail - hs} remain`);
+      return datagramFault(
+        bytes,
+        o,
+        onFault,
+        'overrun',
+        `command ${cmd} claims ${ps} payload bytes but only ${avail - hs} remain`,
+      );
     }
     const frame = makeFrame(bytes, o, hs, ps, dc, o + total);
     if (ext && u16(bytes, o + HeaderOffset.DATA_COUNT) !== 0) addAnomaly(frame, ANOMALY_DC16);
@@ -876,4 +886,21 @@ export function deframeDatagram(
     o += total;
   }
   return true;
+}
+
+/**
+ * {@link deframeDatagram}'s fault for the rest of the datagram from `o`; returns false. A function of its
+ * own rather than a closure made per datagram: the closure and its context were allocated for every
+ * datagram of a search storm, and compiled into the deframer's hot loop.
+ */
+function datagramFault(bytes: Uint8Array, o: number, onFault: FaultCallback, code: string, message: string): false {
+  const end = bytes.length;
+  onFault({
+    code,
+    message: `${message}; ${end - o} byte${end - o === 1 ? '' : 's'} of the datagram not decoded`,
+    length: end - o,
+    sample: bytes.slice(o, Math.min(end, o + FAULT_SAMPLE_SIZE)),
+    offset: o,
+  });
+  return false;
 }
