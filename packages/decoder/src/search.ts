@@ -11,6 +11,14 @@ import { ADDRESS_FROM_SOURCE } from './wire.js';
 /** Servers remembered per search entry. */
 const MAX_ANSWERS = 16;
 
+/**
+ * The `answeredBy` of every search nobody answered yet (most of the state's entries): frozen and shared, so
+ * such an entry holds no array of its own; the first answer gives it one of the right size (a push onto an
+ * empty array would allocate room for 17).
+ */
+const NO_ANSWERS: string[] = [];
+Object.freeze(NO_ANSWERS);
+
 /** Called when a search reply or a beacon names a server endpoint the state did not know. */
 export type ServerLearned = (ip: string, port: number, packet: PacketInfo) => void;
 
@@ -67,7 +75,7 @@ export class SearchBook {
           requests: 1,
           firstSequence: sequence,
           lastSequence: sequence,
-          answeredBy: [],
+          answeredBy: NO_ANSWERS,
           firstReply: null,
           notFound: 0,
         };
@@ -103,7 +111,8 @@ export class SearchBook {
     srv.searchReplies++;
     if (frame.payload.length >= 2) srv.minor = (frame.payload[0] << 8) | frame.payload[1];
     if (s) {
-      if (!s.answeredBy.includes(srv.address) && s.answeredBy.length < MAX_ANSWERS) s.answeredBy.push(srv.address);
+      if (s.answeredBy === NO_ANSWERS) s.answeredBy = [srv.address];
+      else if (!s.answeredBy.includes(srv.address) && s.answeredBy.length < MAX_ANSWERS) s.answeredBy.push(srv.address);
       s.firstReply ??= makeRef(packet, 'SearchResponse');
     }
     if (!known) this.serverLearned(ip, port, packet);

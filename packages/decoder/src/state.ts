@@ -182,7 +182,7 @@ export interface SearchInfo {
   /** UDP datagram sequence numbers (VERSION `p1`, 4.11+) of the first and latest request, when sent. */
   firstSequence: number | null;
   lastSequence: number | null;
-  /** Server TCP endpoints that answered. */
+  /** Server TCP endpoints that answered (one frozen empty array shared by the unanswered entries). */
   answeredBy: string[];
   /** First answer. */
   firstReply: RequestRef | null;
@@ -346,7 +346,10 @@ export class ConversationState implements DecoderState {
     return c;
   }
 
-  /** Expires closed circuits, ended channels and stale searches; runs at most once per capture second. */
+  /**
+   * Expires closed circuits, ended channels, stale searches and search datagrams' VERSION requests; runs at
+   * most once per capture second.
+   */
   sweep(now: number): void {
     if (now - this.lastSweep < 1) return;
     this.lastSweep = now;
@@ -376,6 +379,11 @@ export class ConversationState implements DecoderState {
         const ipKey = searchIpKey(s.client, s.cid);
         if (this.searchesByIpCid.get(ipKey) === s) this.searchesByIpCid.delete(ipKey);
       }
+    });
+    // A VERSION request is only looked up by the replies to its datagram: kept as long as a search, not for
+    // the whole capture (every search datagram of 4.11+ clients leads with one).
+    this.versionRequests.forEach((ref, k) => {
+      if (now - ref.timestamp > searchTtl) this.versionRequests.delete(k);
     });
   }
 }
