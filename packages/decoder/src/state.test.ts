@@ -6,7 +6,7 @@ import { PcapWriter, TcpConversation } from '@ca-shark/packet';
 import { CLIENT, SERVER, T0, decode, workedExample } from './test-support/scenario.js';
 import { SEARCH_CLIENT_PORT, searchTraffic } from './test-support/search-traffic.js';
 import type { BoundedMap } from './bounded-map.js';
-import type { ConversationState } from './state.js';
+import { type ConversationState, keptKey } from './state.js';
 
 function collect(bytes: Uint8Array, options: Parameters<typeof createDecoder>[0] = {}) {
   const records: CaRecord[] = [];
@@ -90,6 +90,10 @@ describe('state bounds and expiry', () => {
     expect(Object.isFrozen(unanswered[0].answeredBy)).toBe(true);
     expect(entries.find((e) => e.cid === 0)?.answeredBy).toEqual([`${SERVER}:5064`]);
     expect(st.clients.get(`${CLIENT}:${SEARCH_CLIENT_PORT}`)?.searches).toBe(1000);
+    // Kept keys (flat strings) are the keys the daemon looks searches up by.
+    for (const [key, e] of st.searches) expect(key).toBe(`${e.client}/${e.cid}`);
+    expect([...st.versionRequests.keys()].at(-1)).toBe(`${CLIENT}:${SEARCH_CLIENT_PORT}/99`);
+    expect(keptKey('10.0.0.5:40000', 100_000)).toBe('10.0.0.5:40000/100000');
   });
 
   it('caps pending requests per circuit', () => {
