@@ -28,6 +28,18 @@ suite('quantileUnsorted', () => {
     expect(quantileUnsorted([], 0.9)).toBeNaN();
   });
 
+  it('describes exactly what describeSample describes while it holds every value', () => {
+    const sample = new BoundedSample(100);
+    const values: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      values.push(((i * 37) % 101) / 7);
+      sample.add(values[i]);
+    }
+    expect(sample.describe()).toEqual(describeSample(values));
+    sample.add(1e-3);
+    expect(sample.describe().mean).toBeCloseTo((values.reduce((a, b) => a + b, 0) + 1e-3) / 101, 12);
+  });
+
   it('is the percentile BoundedSample.describe reports, before and after the sample is full', () => {
     const sample = new BoundedSample(64);
     let x = 0x12345678;

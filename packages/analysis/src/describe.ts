@@ -93,10 +93,13 @@ export class BoundedSample {
     return this.seen;
   }
 
-  /** Description with exact count/mean/min/max and percentiles from the sample. */
+  /**
+   * Description with exact count/mean/min/max and percentiles from the sample; while every value is kept,
+   * exactly {@link describeSample}'s description of them all.
+   */
   describe(): Description {
     const d = describeSample(this.values);
-    if (this.seen === 0) return d;
+    if (this.seen === this.values.length) return d;
     return { ...d, count: this.seen, mean: this.sum / this.seen, min: this.min, max: this.max };
   }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { computeStats, latencySummary, StatsCollector, type StatsRecord } from './stats.js';
+import { FLOOD_SERVER, latencyOf, readLatencyFlood } from './test-support/floods.js';
 
 const CLIENT = { ip: '10.0.0.5', port: 40000 };
 const A = { ip: '10.0.0.9', port: 5064 };
@@ -194,5 +195,27 @@ describe('StatsCollector', () => {
       circuits: [],
       topSearched: [],
     });
+  });
+
+  it('describes every latency exactly up to its sample size, then quartiles from a sample', () => {
+    const latencies = (n: number, latencySample: number) => {
+      const s = new StatsCollector({ latencySample });
+      for (const r of readLatencyFlood(n)) s.add(r);
+      return s.report().latency.readNotify[FLOOD_SERVER];
+    };
+    const values = (n: number) => Array.from({ length: n }, (_, i) => latencyOf(i));
+    // Up to the sample size: exactly the pandas description of all of them, as before sampling existed.
+    expect(latencies(500, 500)).toEqual(latencySummary(values(500)));
+
+    const n = 20_000;
+    const all = latencySummary(values(n));
+    const sampled = latencies(n, 500);
+    expect(sampled.count).toBe(n);
+    expect(sampled.min).toBe(all.min);
+    expect(sampled.max).toBe(all.max);
+    expect(sampled.mean).toBeCloseTo(all.mean, 12);
+    // The quartiles come from 500 of the 20,000 (uniform over 10 µs .. 10 ms): near, not equal.
+    expect(sampled['50%']).not.toBe(all['50%']);
+    for (const q of ['25%', '50%', '75%'] as const) expect(Math.abs(sampled[q] - all[q])).toBeLessThan(1e-3);
   });
 });

@@ -25,6 +25,30 @@ describe('BoundedMap', () => {
     expect([...m.keys()]).toEqual(['d', 'a']);
   });
 
+  it('keeps no age queue without a capacity until it must evict, then evicts oldest first', () => {
+    const m = new BoundedMap<string, number>();
+    for (let i = 0; i < 100; i++) m.set(`k${i}`, i);
+    m.delete('k0');
+    m.touch('k1');
+    m.delete('k5');
+    m.set('k5', 5);
+    expect(m.upsert('k2', () => -1)).toBe(2);
+    expect(capMap(m, 99)).toBe(0);
+    expect(m.queued).toBe(0);
+    expect(m.steps).toBe(0);
+    // Order now: k2 k3 k4 k6 ... k99 k1 k5.
+    expect(capMap(m, 96)).toBe(3);
+    expect([...m.keys()].slice(0, 2)).toEqual(['k6', 'k7']);
+    expect(m.queued).toBe(96);
+    expect(m.age('k5')).toBe(0);
+    expect(m.age('k6')).toBe(95);
+    m.touch('k6');
+    m.set('k100', 100);
+    expect(capMap(m, 95)).toBe(2);
+    expect([...m.keys()].slice(0, 1)).toEqual(['k9']);
+    expect([...m.keys()].slice(-3)).toEqual(['k5', 'k6', 'k100']);
+  });
+
   it('touch and upsert make an entry the youngest (LRU), so a hot entry survives a stream of new ones', () => {
     const m = new BoundedMap<string, number>(16);
     m.upsert('hot', () => -1);

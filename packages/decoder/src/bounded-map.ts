@@ -12,6 +12,12 @@
  *
  * It is a real `Map` (iteration in insertion order, `instanceof Map`, `ReadonlyMap` views), so code that
  * reads the state is unchanged.
+ *
+ * The queue and the stamps cost about 50 bytes an entry on top of the Map's own 37, so a map without a
+ * capacity (the decoder's state, trimmed by {@link capMap} to its limits) keeps neither until it first
+ * has to evict or is asked an age: on real traffic the decoder's tables stay far below their limits and
+ * entries leave by expiry, which needs only the Map. The Map's iteration order is the age order (a
+ * refresh re-inserts the key), so the queue is built from it when needed, in one pass over the map.
  */
 export class BoundedMap<K, V> extends Map<K, V> {
   /** Age queue: keys and their stamps, oldest first from `head`. */
@@ -21,6 +27,11 @@ export class BoundedMap<K, V> extends Map<K, V> {
   /** The latest stamp of every live key; a queue pair with another stamp is stale. */
   private readonly stamps = new Map<K, number>();
   private clock = 0;
+  /**
+   * Whether the queue and the stamps are kept. Always for a map with a capacity (its ages stay exact for
+   * {@link BoundedMap.upsert}); for one without, from its first eviction or {@link BoundedMap.age} on.
+   */
+  private tracked: boolean;
   /** Entries dropped to stay within the capacity (reported so truncation is never silent). */
   evicted = 0;
   /**
@@ -28,6 +39,11 @@ export class BoundedMap<K, V> extends Map<K, V> {
    * check it grows linearly with the number of insertions, which wall time on a shared machine cannot).
    */
   steps = 0;
+
+  /** Pairs held in the age queue (0 while the map keeps none): what the map costs beyond a plain Map. */
+  get queued(): number {
+    return this.queueKeys.length - this.head;
+  }
 
   /**
    * @param capacity entries kept by {@link BoundedMap.set}: beyond it the oldest is dropped (and given to
@@ -38,10 +54,12 @@ export class BoundedMap<K, V> extends Map<K, V> {
     private readonly onEvict?: (value: V, key: K) => void,
   ) {
     super();
+    this.tracked = capacity !== Infinity;
   }
 
   /** Insert or replace; a new key becomes the youngest, and the oldest entries beyond the capacity go. */
   override set(key: K, value: V): this {
+    if (!this.tracked) return super.set(key, value);
     const isNew = !super.has(key);
     super.set(key, value);
     if (isNew) {
@@ -53,8 +71,10 @@ export class BoundedMap<K, V> extends Map<K, V> {
 
   override delete(key: K): boolean {
     if (!super.delete(key)) return false;
-    this.stamps.delete(key);
-    this.maybeCompact();
+    if (this.tracked) {
+      this.stamps.delete(key);
+      this.maybeCompact();
+    }
     return true;
   }
 
@@ -64,6 +84,7 @@ export class BoundedMap<K, V> extends Map<K, V> {
     this.queueKeys = [];
     this.queueStamps = [];
     this.head = 0;
+    this.tracked = this.capacity !== Infinity;
   }
 
   /** Make an existing key the youngest (least-recently-used order); false when the key is absent. */
@@ -74,13 +95,19 @@ export class BoundedMap<K, V> extends Map<K, V> {
     // entries oldest first, as the age queue has them.
     super.delete(key);
     super.set(key, value as V);
-    this.push(key);
-    this.maybeCompact();
+    if (this.tracked) {
+      this.push(key);
+      this.maybeCompact();
+    }
     return true;
   }
 
-  /** Insertions and refreshes since `key` was last made the youngest (Infinity when absent). */
+  /**
+   * Insertions and refreshes since `key` was last made the youngest (Infinity when absent). On a map without
+   * a capacity the count starts at the first call (the keys older than that are aged by their order).
+   */
   age(key: K): number {
+    this.track();
     const stamp = this.stamps.get(key);
     return stamp === undefined ? Infinity : this.clock - stamp;
   }
@@ -93,7 +120,7 @@ export class BoundedMap<K, V> extends Map<K, V> {
   upsert(key: K, create: () => V): V {
     const value = super.get(key);
     if (value !== undefined || super.has(key)) {
-      if (this.age(key) > this.capacity / 4) this.touch(key);
+      if (this.tracked && this.age(key) > this.capacity / 4) this.touch(key);
       return value as V;
     }
     const created = create();
@@ -103,6 +130,8 @@ export class BoundedMap<K, V> extends Map<K, V> {
 
   /** Drop the oldest entries until at most `max` remain; returns how many were dropped. */
   trimTo(max: number, onDrop?: (value: V, key: K) => void): number {
+    if (super.size <= max) return 0;
+    this.track();
     let dropped = 0;
     while (super.size > max && this.head < this.queueKeys.length) {
       const key = this.queueKeys[this.head];
@@ -119,6 +148,16 @@ export class BoundedMap<K, V> extends Map<K, V> {
     this.evicted += dropped;
     this.maybeCompact();
     return dropped;
+  }
+
+  /** Starts keeping the queue and the stamps: every key, oldest first, as the Map's order has them. */
+  private track(): void {
+    if (this.tracked) return;
+    this.tracked = true;
+    for (const key of super.keys()) {
+      this.steps++;
+      this.push(key);
+    }
   }
 
   private push(key: K): void {

@@ -4,6 +4,9 @@ import { createDecoder } from './decoder.js';
 import type { CaRecord } from './record.js';
 import { PcapWriter, TcpConversation } from '@ca-shark/packet';
 import { CLIENT, SERVER, T0, decode, workedExample } from './test-support/scenario.js';
+import { SEARCH_CLIENT_PORT, searchTraffic } from './test-support/search-traffic.js';
+import type { BoundedMap } from './bounded-map.js';
+import { type ConversationState, keptKey } from './state.js';
 
 function collect(bytes: Uint8Array, options: Parameters<typeof createDecoder>[0] = {}) {
   const records: CaRecord[] = [];
@@ -50,6 +53,47 @@ describe('state bounds and expiry', () => {
       expect(c.closedAt).not.toBeNull();
       expect(c.pendingIo.size).toBe(0);
     }
+  });
+
+  it('keeps as many searches and VERSION requests after 400 capture seconds of searching as after 100', () => {
+    const searchTtl = 30;
+    const kept = (seconds: number) => {
+      const { d, records } = collect(searchTraffic(seconds), { limits: { searchTtl } });
+      const st = d.state as ConversationState;
+      // The last reply still finds its VERSION request: expiry goes by capture time, not by count.
+      expect(records.at(-1)?.request?.command).toBe('SearchRequest');
+      const lastVersion = records.findLast((r) => r.command.name === 'VersionResponse');
+      expect(lastVersion?.request?.timestamp).toBe(T0 + seconds - 1);
+      return { searches: st.searches.size, versions: st.versionRequests.size, byIpCid: st.searchesByIpCid.size };
+    };
+    const short = kept(100);
+    const long = kept(400);
+    expect(long).toEqual(short);
+    // One datagram a second, 10 searches in each: what the last searchTtl (+ up to one sweep) seconds sent.
+    expect(long.versions).toBeLessThanOrEqual(searchTtl + 2);
+    expect(long.searches).toBeLessThanOrEqual(10 * (searchTtl + 2));
+  });
+
+  it('keeps no eviction queue in state tables that stay within their limits', () => {
+    const { d } = collect(searchTraffic(100), { limits: { searchTtl: 1000 } });
+    const st = d.state as ConversationState;
+    expect(st.searches.size).toBe(1000);
+    expect(st.versionRequests.size).toBe(100);
+    for (const map of [st.searches, st.searchesByIpCid, st.versionRequests, st.clients, st.servers]) {
+      expect((map as BoundedMap<unknown, unknown>).queued).toBe(0);
+    }
+    // Unanswered searches share one empty answeredBy; answered ones hold just their server.
+    const entries = [...st.searches.values()];
+    const unanswered = entries.filter((e) => e.answeredBy.length === 0);
+    expect(unanswered).toHaveLength(500);
+    expect(new Set(unanswered.map((e) => e.answeredBy)).size).toBe(1);
+    expect(Object.isFrozen(unanswered[0].answeredBy)).toBe(true);
+    expect(entries.find((e) => e.cid === 0)?.answeredBy).toEqual([`${SERVER}:5064`]);
+    expect(st.clients.get(`${CLIENT}:${SEARCH_CLIENT_PORT}`)?.searches).toBe(1000);
+    // Kept keys (flat strings) are the keys the daemon looks searches up by.
+    for (const [key, e] of st.searches) expect(key).toBe(`${e.client}/${e.cid}`);
+    expect([...st.versionRequests.keys()].at(-1)).toBe(`${CLIENT}:${SEARCH_CLIENT_PORT}/99`);
+    expect(keptKey('10.0.0.5:40000', 100_000)).toBe('10.0.0.5:40000/100000');
   });
 
   it('caps pending requests per circuit', () => {

@@ -182,7 +182,7 @@ export interface SearchInfo {
   /** UDP datagram sequence numbers (VERSION `p1`, 4.11+) of the first and latest request, when sent. */
   firstSequence: number | null;
   lastSequence: number | null;
-  /** Server TCP endpoints that answered. */
+  /** Server TCP endpoints that answered (one frozen empty array shared by the unanswered entries). */
   answeredBy: string[];
   /** First answer. */
   firstReply: RequestRef | null;
@@ -346,7 +346,10 @@ export class ConversationState implements DecoderState {
     return c;
   }
 
-  /** Expires closed circuits, ended channels and stale searches; runs at most once per capture second. */
+  /**
+   * Expires closed circuits, ended channels, stale searches and search datagrams' VERSION requests; runs at
+   * most once per capture second.
+   */
   sweep(now: number): void {
     if (now - this.lastSweep < 1) return;
     this.lastSweep = now;
@@ -377,7 +380,22 @@ export class ConversationState implements DecoderState {
         if (this.searchesByIpCid.get(ipKey) === s) this.searchesByIpCid.delete(ipKey);
       }
     });
+    // A VERSION request is only looked up by the replies to its datagram: kept as long as a search, not for
+    // the whole capture (every search datagram of 4.11+ clients leads with one).
+    this.versionRequests.forEach((ref, k) => {
+      if (now - ref.timestamp > searchTtl) this.versionRequests.delete(k);
+    });
   }
+}
+
+/**
+ * The key "address/id" of {@link ConversationState.searches} (address = client socket, id = CID) and of
+ * `versionRequests` (id = sequence number), made to be kept in the map: a template literal makes a chain of
+ * three strings (88 bytes for "127.0.0.1:40000/100000"), `join` one flat string (40 bytes). Lookups build
+ * the same key with a template literal (short-lived, and quicker to make).
+ */
+export function keptKey(address: string, id: number): string {
+  return [address, id].join('/');
 }
 
 /** Key of {@link ConversationState.searchesByIpCid}. */

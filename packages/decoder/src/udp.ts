@@ -6,7 +6,7 @@ import { makeRef } from './channels.js';
 import { portGuess } from './emit.js';
 import type { RecordEmitter } from './emit.js';
 import type { SearchBook, ServerLearned } from './search.js';
-import { capMap } from './state.js';
+import { capMap, keptKey } from './state.js';
 import type { ConversationState } from './state.js';
 
 /** UDP VERSIONs carry a flag and a sequence number instead of priority (§3.1). */
@@ -154,7 +154,7 @@ export class UdpHandler {
             cl.searchDatagrams++;
             cl.lastSequence = frame.parameter1;
             d.sequence = frame.parameter1;
-            st.versionRequests.set(`${srcAddr}/${frame.parameter1}`, makeRef(packet, 'VersionRequest'));
+            st.versionRequests.set(keptKey(cl.address, frame.parameter1), makeRef(packet, 'VersionRequest'));
             capMap(st.versionRequests, this.opts.limits.maxSearches);
           } else {
             record.request = st.versionRequests.get(`${dstAddr}/${frame.parameter1}`);

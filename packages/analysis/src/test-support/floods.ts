@@ -58,3 +58,24 @@ export function* channelFlood(n: number): Generator<AnalysisRecord> {
     }
   }
 }
+
+/**
+ * `n` ReadNotifyResponses from one server with latencies spread evenly over 10 µs .. 10 ms in a shuffled
+ * order (`latencyOf(i)` is the i-th one): a sample far larger than any percentile needs.
+ */
+export function* readLatencyFlood(n: number): Generator<AnalysisRecord> {
+  for (let i = 0; i < n; i++) {
+    yield rec(
+      i * 1e-3,
+      FLOOD_SERVER,
+      FLOOD_CLIENT,
+      { name: 'ReadNotifyResponse', id: 15, ioid: i, data_type: 6, data_count: 1 },
+      { ...onCircuit('flood:read'), latency: latencyOf(i) },
+    );
+  }
+}
+
+/** The latency of the i-th response of {@link readLatencyFlood}. */
+export function latencyOf(i: number): number {
+  return (((i * 7919) % 1000) + 1) * 1e-5;
+}
