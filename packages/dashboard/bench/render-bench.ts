@@ -196,7 +196,7 @@ try {
     await page.waitForTimeout(700);
     const r = await page.evaluate(async (v) => {
       const root: Record<string, string> = {
-        live: '[data-testid=live-scroller]',
+        live: '[data-testid=live-scroller]:not([data-live-hidden] *)',
         channels: '[data-testid=channels-view]',
         clients: '[data-testid=clients-view]',
         searches: '[data-testid=searches-view]',
@@ -214,7 +214,7 @@ try {
         check();
       });
       const ms = performance.now() - t0;
-      const domRows = document.querySelectorAll('tbody tr, [data-testid=live-row]').length;
+      const domRows = document.querySelectorAll('tbody tr, [data-testid=live-row]:not([data-live-hidden] *)').length;
       return { ms, domRows };
     }, view);
     switches.push({ view, ...r });
