@@ -52,13 +52,14 @@ const PROBE = `(() => {
     return ms / 1000;
   };
   const newest = (nowMs) => {
-    const rows = document.querySelectorAll('[data-t]');
+    // Not the rows of a hidden Live table (the page keeps it mounted while another view shows).
+    const rows = document.querySelectorAll('[data-t]:not([data-live-hidden] *)');
     if (rows.length > 0) {
       let t = -Infinity;
       for (const r of rows) t = Math.max(t, Number(r.getAttribute('data-t')));
       return Number.isFinite(t) ? t : NaN;
     }
-    const cell = document.querySelector('[data-testid=live-row] span');
+    const cell = document.querySelector('[data-testid=live-row]:not([data-live-hidden] *) span');
     return cell === null ? NaN : clock(cell.textContent || '', nowMs);
   };
   let last = performance.now();
@@ -125,7 +126,8 @@ const VIEW_ROOTS: Readonly<Record<string, string>> = {
   talkers: '[data-testid=talkers-view]',
   circuits: '[data-testid=circuits-view]',
   errors: '[data-testid=errors-view]',
-  live: '[data-testid=live-scroller]',
+  // Shown, not kept hidden behind another view (the page keeps the Live table mounted once it was shown).
+  live: '[data-testid=live-scroller]:not([data-live-hidden] *)',
 };
 
 /** Longest a switch may take before the tour gives up on it (a frozen page). */

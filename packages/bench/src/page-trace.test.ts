@@ -15,7 +15,8 @@ function trace(): TraceEvent[] {
   return [
     { name: 'thread_name', ph: 'M', pid: PID, tid: MAIN, ts: 0, args: { name: 'CrRendererMain' } },
     { name: 'thread_name', ph: 'M', pid: PID, tid: WORKER, ts: 0, args: { name: 'DedicatedWorker thread' } },
-    x('RunTask', 1000, 120_000),
+    // The thread ran 80 ms of the task's 120: it waited 40 ms for a core.
+    { ...x('RunTask', 1000, 120_000), tdur: 80_000 },
     x('FunctionCall', 1000, 100_000),
     x('Layout', 61_000, 30_000),
     x('MinorGC', 101_000, 15_000),
@@ -63,6 +64,7 @@ describe('longTasksOfTrace', () => {
     const [task] = tasks;
     expect(task?.ms).toBe(120);
     expect(task?.startMs).toBe(1);
+    expect(task?.cpuMs).toBe(80);
     expect(task?.events).toEqual([
       { name: 'FunctionCall', ms: 70 },
       { name: 'Layout', ms: 30 },
@@ -74,7 +76,9 @@ describe('longTasksOfTrace', () => {
       { name: '(anonymous) index.js:1:1', ms: 40 },
     ]);
     expect(task?.afterSwitch).toEqual({ view: 'channels', ms: -1 });
-    expect(renderTraceTasks(tasks)).toContain('task at 0.00 s: 120 ms (-1 ms after the click on channels)');
+    expect(renderTraceTasks(tasks)).toContain(
+      'task at 0.00 s: 120 ms, 80 ms of it on a CPU (-1 ms after the click on channels)',
+    );
   });
 
   it('returns nothing without a renderer main thread', () => {

@@ -37,6 +37,8 @@ export interface TraceEvent {
   ts: number;
   /** Microseconds, complete ('X') events only. */
   dur?: number;
+  /** Microseconds the thread ran (on a CPU) in a complete event, where the trace records thread time. */
+  tdur?: number;
   id?: string;
   args?: Record<string, unknown>;
 }
@@ -59,6 +61,11 @@ export interface TraceLongTask {
   /** Milliseconds since the trace's first event. */
   startMs: number;
   ms: number;
+  /**
+   * Milliseconds the main thread ran on a CPU in the task (the trace's thread time), when recorded: on a
+   * machine whose cores are all busy, a task's wall time is mostly waiting for one.
+   */
+  cpuMs?: number;
   /** Self time per event name (script, layout, GC, ...), largest first. */
   events: Share[];
   /** Sampled JavaScript self time per function (name url:line:column), largest first. */
@@ -201,6 +208,7 @@ export function longTasksOfTrace(
       tasks.push({
         startMs: (task.ts - origin) / 1000,
         ms: (task.dur ?? 0) / 1000,
+        ...(task.tdur === undefined ? {} : { cpuMs: task.tdur / 1000 }),
         events: top(self, n),
         functions: top(fns, n),
         ...(mark === undefined ? {} : { afterSwitch: { view: mark.view, ms: (task.ts - mark.ts) / 1000 } }),
@@ -220,7 +228,8 @@ export function renderTraceTasks(tasks: readonly TraceLongTask[]): string {
       t.afterSwitch === undefined
         ? ''
         : ` (${t.afterSwitch.ms.toFixed(0)} ms after the click on ${t.afterSwitch.view})`;
-    lines.push(`task at ${(t.startMs / 1000).toFixed(2)} s: ${t.ms.toFixed(0)} ms${after}`);
+    const cpu = t.cpuMs === undefined ? '' : `, ${t.cpuMs.toFixed(0)} ms of it on a CPU`;
+    lines.push(`task at ${(t.startMs / 1000).toFixed(2)} s: ${t.ms.toFixed(0)} ms${cpu}${after}`);
     lines.push(`  events:    ${t.events.map((s) => `${s.name} ${s.ms.toFixed(0)}`).join(', ')}`);
     for (const f of t.functions) lines.push(`  ${f.ms.toFixed(1).padStart(7)} ms  ${f.name}`);
   }

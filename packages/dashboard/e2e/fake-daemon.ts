@@ -43,6 +43,11 @@ export interface FakeDaemonOptions {
   held?: number;
   /** Rows added to each snapshot table (channels, clients, top searches, errors), to load the views. */
   tableRows?: number;
+  /**
+   * Alert groups added to the snapshot (info `multi-path`, one per PV `sim:many:N`), as a daemon under a
+   * flood holds a few hundred (up to 200 per severity).
+   */
+  alertRows?: number;
   /** Token the daemon requires on /api and /ws (`?token=` or `Authorization: Bearer`), none by default. */
   token?: string;
 }
@@ -330,6 +335,7 @@ export function fakeSnapshot(
   clients: number,
   extraRows = 0,
   acked: ReadonlyMap<string, number> = new Map(),
+  alertRows = 0,
 ): SnapshotMessage {
   const searches = Math.floor(messages / 10);
   const missing = Math.floor(messages / 20);
@@ -494,8 +500,8 @@ export function fakeSnapshot(
     errors: [
       { time: now - 1, command: 'WriteNotifyResponse', pv: 'sim:long', src: SERVER, dst: CLIENT, detail: 'PUTFAIL' },
     ],
-    alerts: fakeAlerts(now, started, missing, acked),
-    alertTotals: fakeAlertTotals(fakeAlerts(now, started, missing, acked)),
+    alerts: fakeAlerts(now, started, missing, acked, alertRows),
+    alertTotals: fakeAlertTotals(fakeAlerts(now, started, missing, acked, alertRows)),
     analysis: fakeAnalysis(now, started, missing),
   };
   for (let i = 0; i < extraRows; i++) {
@@ -635,6 +641,7 @@ export function fakeAlerts(
   started: number,
   missing: number,
   acked: ReadonlyMap<string, number> = new Map(),
+  extra = 0,
 ): SnapshotMessage['alerts'] {
   const server = `${SERVER}:${SERVER_PORT}`;
   const group = (
@@ -700,6 +707,18 @@ export function fakeAlerts(
       `sim:double is answered by ${server} over several paths`,
     ),
   ];
+  for (let i = 0; i < extra; i++)
+    rows.push(
+      group(
+        'multi-path',
+        `sim:many:${i}`,
+        'info',
+        started,
+        started + i / 1000,
+        1,
+        `sim:many:${i} is answered by ${server} over several paths`,
+      ),
+    );
   const rank = { error: 0, warn: 1, info: 2 };
   return rows.sort(
     (a, b) =>
@@ -999,7 +1018,7 @@ export async function startFakeDaemon(opts: FakeDaemonOptions): Promise<FakeDaem
   }, tickMs);
   const snap = setInterval(() => {
     const s = JSON.stringify(
-      fakeSnapshot(Date.now() / 1000, started, messages, rate, dropped, conns.size, tableRows, acked),
+      fakeSnapshot(Date.now() / 1000, started, messages, rate, dropped, conns.size, tableRows, acked, opts.alertRows),
     );
     // As the daemon: a page still draining keeps only the newest snapshot (here: gets none this time).
     for (const c of conns) if (c.ws.readyState === c.ws.OPEN && c.ws.bufferedAmount < SNAPSHOT_BACKLOG) c.ws.send(s);

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { type AckFetch, acknowledge, ackUrl, sinceAck, withLocalAcks } from './alerts.js';
+import { ALERT_COLUMNS, type AckFetch, acknowledge, ackUrl, alertWhen, sinceAck, withLocalAcks } from './alerts.js';
 import type { AlertRow } from './contract.js';
+import { formatClock, formatCount } from './dbr.js';
+import { rowHtml } from './row-html.js';
+import { sortRows } from './table.js';
 
 const row = (key: string, count: number, acknowledged: AlertRow['acknowledged'] = null): AlertRow => ({
   key,
@@ -50,5 +53,53 @@ describe('alert acknowledgement', () => {
     expect(sinceAck(shown[1])).toBe('+5 since');
     expect(sinceAck(shown[0])).toBe('');
     expect(sinceAck(rows[0])).toBe('');
+  });
+});
+
+describe('alert list rows', () => {
+  const cellsOf = (html: string): string[] =>
+    [...html.matchAll(/<td[^>]*>(.*?)<\/td>/g)].map((m) => (m[1] ?? '').replace(/<[^>]*>/g, ''));
+
+  it('draws severity, kind, subject, message, when, count and an Acknowledge button keyed by the group', () => {
+    const html = rowHtml(ALERT_COLUMNS, { ...row('search-storm a:b', 1234), lastSeen: 61 });
+    expect(cellsOf(html)).toEqual([
+      'warn',
+      'search-storm',
+      'a:b',
+      'm',
+      `${formatClock(1)} – ${formatClock(61)}`,
+      formatCount(1234),
+      'Acknowledge',
+    ]);
+    expect(html).toContain('<td class="warn">warn</td>');
+    expect(html).toContain('<td class="what" title="m">m</td>');
+    expect(html).toContain('data-ack="search-storm a:b"');
+    expect(alertWhen(row('k x', 1))).toBe(`${formatClock(1)} – ${formatClock(2)}`);
+  });
+
+  it('says when an acknowledged group was acknowledged and what came since, without a button', () => {
+    const html = rowHtml(ALERT_COLUMNS, row('search-storm a:b', 15, { at: 100, count: 12 }));
+    expect(cellsOf(html).at(-1)).toBe(`acknowledged ${formatClock(100)} +3 since`);
+    expect(html).not.toContain('<button');
+    expect(cellsOf(rowHtml(ALERT_COLUMNS, row('k x', 12, { at: 100, count: 12 }))).at(-1)).toBe(
+      `acknowledged ${formatClock(100)}`,
+    );
+  });
+
+  it('escapes a subject off the wire in the text, the tooltip and the button key', () => {
+    const evil = `<img src=x onerror="alert(1)">`;
+    const html = rowHtml(ALERT_COLUMNS, { ...row(`search-storm ${evil}`, 1), subject: evil, message: evil });
+    expect(html).not.toContain('<img');
+    expect(html).toContain('data-ack="search-storm &lt;img src=x onerror=&quot;alert(1)&quot;&gt;"');
+  });
+
+  it('sorts severity by rank, not by name', () => {
+    const rows = [
+      { ...row('a x', 1), severity: 'info' as const },
+      { ...row('b x', 1), severity: 'error' as const },
+      { ...row('c x', 1), severity: 'warn' as const },
+    ];
+    const severity = ALERT_COLUMNS.find((c) => c.key === 'severity');
+    expect(sortRows(rows, severity, 'asc').map((r) => r.severity)).toEqual(['error', 'warn', 'info']);
   });
 });

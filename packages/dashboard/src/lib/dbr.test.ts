@@ -96,6 +96,12 @@ describe('small formats', () => {
     expect(formatLatency(1.2)).toBe('1.20 s');
     expect(formatLatency(null)).toBe('');
     expect(formatCount(12345)).toBe('12\u2009345');
+    // Grouped by hand as the locale groups: the same text for every kind of count.
+    const locale = (n: number): string => Math.round(n).toLocaleString('en-US').replace(/,/g, '\u2009');
+    const samples = [0, -0, -0.4, 0.5, 7, 999, 1000, -1000, 99_999.5, 123_456, 1_000_000, -9_876_543.2];
+    for (let k = 0; k < 200; k++) samples.push((Math.random() - 0.5) * 10 ** (k % 17));
+    samples.push(Number.MAX_SAFE_INTEGER, 2 ** 60, -(2 ** 70), 1e21);
+    for (const n of samples) expect(formatCount(n), String(n)).toBe(locale(n));
   });
 });
 

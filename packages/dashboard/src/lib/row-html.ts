@@ -33,23 +33,25 @@ export function mayBeCut(column: Column<never>, text: string): boolean {
 /**
  * The `<td>` cells of `row`: class `num` / `mono` and the column's own class, the column's cell tooltip
  * (else the text itself when it may be cut), and for PV and IOC columns the chart link chart-state.ts
- * follows.
+ * follows; a column with its own `html` writes the cell's content itself.
  */
 export function rowHtml<T>(columns: readonly Column<T>[], row: T): string {
   let html = '';
   for (const c of columns) {
     const text = c.text(row);
     const classes = [c.numeric ? 'num' : '', c.mono ? 'mono' : '', c.cellClass?.(row) ?? ''].filter((x) => x !== '');
-    const title = c.cellTitle?.(row) ?? (mayBeCut(c as Column<never>, text) ? text : undefined);
+    const title = c.cellTitle?.(row) ?? (c.html === undefined && mayBeCut(c as Column<never>, text) ? text : undefined);
     const safe = escapeHtml(text);
     html += '<td';
     if (classes.length > 0) html += ` class="${escapeHtml(classes.join(' '))}"`;
     if (title !== undefined && title !== '') html += ` title="${escapeHtml(title)}"`;
     html += '>';
     html +=
-      c.chart !== undefined && text !== ''
-        ? `<span class="chart-link" data-chart="${c.chart}" data-key="${safe}">${safe}</span>`
-        : safe;
+      c.html !== undefined
+        ? c.html(row)
+        : c.chart !== undefined && text !== ''
+          ? `<span class="chart-link" data-chart="${c.chart}" data-key="${safe}">${safe}</span>`
+          : safe;
     html += '</td>';
   }
   return html;

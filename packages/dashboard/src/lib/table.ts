@@ -17,6 +17,12 @@ export interface Column<T> {
   title?: string;
   /** Tooltip of a cell (e.g. the detail behind a summary figure). */
   cellTitle?: (row: T) => string;
+  /**
+   * The cell's content as HTML, for a control such as a button (a click on it is the table owner's to
+   * handle, by delegation): the column escapes what it writes (row-html.ts' `escapeHtml`). `text` stays
+   * the cell's text for sorting and export.
+   */
+  html?: (row: T) => string;
   /** The cell's text is a PV name or an IOC address: a click opens its chart (see chart-state). */
   chart?: 'pv' | 'ioc';
   /** Shown only by a central daemon (fed by sensors over NATS), whose rows carry the field. */
