@@ -178,7 +178,6 @@ export class Analyzer {
     this.runErrors = run.has('errors');
   }
 
-
   add(record: AnalysisRecord): void {
     this.records++;
     this.first ??= record.timestamp;

@@ -38,10 +38,10 @@ export const THREADS_ENV = 'CA_SHARK_THREADS';
  * Whether to print a file of `size` bytes on two threads, on files of {@link SPLIT_MIN_BYTES} or more
  * when the process may use two CPUs or more (`taskset -c 0` gives one). `--json` then always does: its
  * worker takes the waveform digits, most of its text. The default text line does only when, by the
- * 1-minute load average, {@link FREE_CPUS_FOR_TEXT} CPUs are free: its main thread then runs about a fifth less (decoding is most of its work), but the
- * worker and the hand-over cost 0.3 s more CPU on realistic.pcap, which a busy machine takes from others
- * or from the main thread (docs/performance.md, "Session 9: CLI output"). The other print modes print on
- * one thread.
+ * 1-minute load average, {@link FREE_CPUS_FOR_TEXT} CPUs are free: its main thread then runs about a
+ * seventh less (decoding is most of its work), but the worker and the hand-over cost 0.3 s more CPU on
+ * realistic.pcap, which a busy machine takes from others or from the main thread (docs/performance.md,
+ * "Session 9: CLI output"). The other print modes print on one thread.
  */
 export function useSplit(
   options: CliOptions,
