@@ -1,4 +1,4 @@
-import { type Bounded, BoundedMap, firstRows } from './bounded.js';
+import { type Bounded, BoundedMap, compareText, firstRows } from './bounded.js';
 import { type AnalysisRecord, numberField, stringField } from './record.js';
 
 /** Thresholds of the EPICS client library's beacon handler (libca bhe::updatePeriod). */
@@ -262,6 +262,6 @@ export class BeaconAnalysis {
         ],
       });
     }
-    return firstRows(rows, limit, (a, b) => a.server.localeCompare(b.server), this.servers.evicted);
+    return firstRows(rows, limit, (a, b) => compareText(a.server, b.server), this.servers.evicted);
   }
 }

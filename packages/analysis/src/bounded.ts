@@ -63,6 +63,15 @@ export interface Bounded<T> {
   omitted: number;
 }
 
+/**
+ * Orders two texts by UTF-16 code units, as `<` does: a table's order must not depend on the machine's
+ * locale or ICU data (`localeCompare` puts `a` before `B`, code units `B` first), and the ICU collator
+ * `localeCompare` goes through cost 13-30 ms of a report on realistic.pcap.
+ */
+export function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** Sorts `rows` (in place) with `compare` and keeps the first `limit`, counting the rest. */
 export function firstRows<T>(rows: T[], limit: number, compare?: (a: T, b: T) => number, alsoOmitted = 0): Bounded<T> {
   if (compare !== undefined) rows.sort(compare);

@@ -1,4 +1,4 @@
-import { type Bounded, BoundedMap, firstRows } from './bounded.js';
+import { type Bounded, BoundedMap, compareText, firstRows } from './bounded.js';
 import { type AnalysisRecord, numberField, respondingServer, stringField } from './record.js';
 
 /** ECA_NORMAL: the one status that is not an error. */
@@ -75,7 +75,7 @@ export class ErrorAnalysis {
     return firstRows(
       [...this.rows.values()],
       limit,
-      (a, b) => b.count - a.count || a.kind.localeCompare(b.kind),
+      (a, b) => b.count - a.count || compareText(a.kind, b.kind),
       this.rows.evicted,
     );
   }

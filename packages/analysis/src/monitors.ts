@@ -1,4 +1,4 @@
-import { type Bounded, BoundedMap, firstRows, RecentLookup, RecentRows } from './bounded.js';
+import { type Bounded, BoundedMap, compareText, firstRows, RecentLookup, RecentRows } from './bounded.js';
 import { type AnalysisRecord, numberField, sender } from './record.js';
 import { type Steps, mapSteps, runSteps, topSteps } from './steps.js';
 
@@ -223,7 +223,7 @@ export class MonitorAnalysis {
 
   redundantSubscriptions(): Bounded<RedundantSubscriptionEntry> {
     const byCount = (a: RedundantSubscriptionEntry, b: RedundantSubscriptionEntry): number =>
-      b.count - a.count || a.pv.localeCompare(b.pv);
+      b.count - a.count || compareText(a.pv, b.pv);
     return firstRows([...this.redundant.values()], this.maxRows, byCount, this.redundant.evicted);
   }
 

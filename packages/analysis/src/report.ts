@@ -152,6 +152,11 @@ export class Analyzer {
   private readonly runMonitors: boolean;
   private readonly runConversations: boolean;
   private readonly runErrors: boolean;
+  /**
+   * Whether the report reads DBR values (the write audit shows the written ones): when not, the decoder
+   * need not decode any (`decodeValues`).
+   */
+  readonly readsValues: boolean;
   private first: number | null = null;
   private last: number | null = null;
   private records = 0;
@@ -161,10 +166,8 @@ export class Analyzer {
     this.searches = new SearchAnalysis({ ...defaultSearchOptions, maxRows: this.maxRows, ...options.search });
     this.beacons = new BeaconAnalysis({ ...defaultBeaconOptions, ...options.beacon });
     this.monitors = new MonitorAnalysis(this.maxRows);
-    this.conversations = new ConversationAnalysis(
-      this.maxRows,
-      options.sections === undefined || options.sections.includes('writes'),
-    );
+    this.readsValues = options.sections === undefined || options.sections.includes('writes');
+    this.conversations = new ConversationAnalysis(this.maxRows, this.readsValues);
     this.sections = options.sections;
     const run = analysesFor(options.sections);
     this.runSearches = run.has('searches');
@@ -173,14 +176,6 @@ export class Analyzer {
     this.runMonitors = run.has('monitors');
     this.runConversations = run.has('conversations');
     this.runErrors = run.has('errors');
-  }
-
-  /**
-   * Whether the report reads DBR values (the write audit shows the written ones): when not, the decoder
-   * need not decode any (`decodeValues`).
-   */
-  get readsValues(): boolean {
-    return this.sections === undefined || this.sections.includes('writes');
   }
 
   add(record: AnalysisRecord): void {

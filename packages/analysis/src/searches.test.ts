@@ -111,4 +111,10 @@ suite('outlier limit', () => {
   it('needs a population to compare with', () => {
     expect(outlierLimit([1, 100, 1], 3)).toBe(Number.POSITIVE_INFINITY);
   });
+
+  it('orders tied PVs by code units, whatever the locale (B before a, as `<` does)', () => {
+    const a = new Analyzer();
+    for (const pv of ['a:pv', 'B:pv', 'b:pv', 'A:pv', '_:pv']) a.add(search(1, pv, 1));
+    expect(a.report().never_found!.map((e) => e.pv)).toEqual(['A:pv', 'B:pv', '_:pv', 'a:pv', 'b:pv']);
+  });
 });

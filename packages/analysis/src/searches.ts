@@ -1,4 +1,4 @@
-import { type Bounded, BoundedMap, firstRows, RecentLookup } from './bounded.js';
+import { type Bounded, BoundedMap, compareText, firstRows, RecentLookup } from './bounded.js';
 import { type Steps, filterSteps, mapSteps, runSteps, topSteps } from './steps.js';
 import { quantileSorted } from './describe.js';
 import { type AnalysisRecord, numberField, receiver, respondingServer, sender, stringField } from './record.js';
@@ -331,7 +331,7 @@ export class SearchAnalysis {
     const top = yield* topSteps(
       unanswered,
       this.options.maxRows,
-      (a, b) => b.count - a.count || a.pv.localeCompare(b.pv),
+      (a, b) => b.count - a.count || compareText(a.pv, b.pv),
     );
     const rows = top.rows.map((e): NeverFoundEntry => {
       const clients = [...e.clients.keys()];
@@ -372,7 +372,7 @@ export class SearchAnalysis {
         })),
       };
     });
-    return firstRows(rows, this.options.maxRows, (a, b) => a.pv.localeCompare(b.pv));
+    return firstRows(rows, this.options.maxRows, (a, b) => compareText(a.pv, b.pv));
   }
 }
 

@@ -10,7 +10,7 @@
  */
 
 import type { CommandFields } from '@ca-shark/protocol';
-import { BoundedMap } from './bounded.js';
+import { BoundedMap, compareText } from './bounded.js';
 import { BoundedSample, type Description, describeSample } from './describe.js';
 
 /** The part of a decoded record that the statistics read. */
@@ -299,10 +299,10 @@ export class StatsCollector {
     const commands = Object.fromEntries(
       [...this.commandCounts]
         .map(([command, { count }]): [string, number] => [command, count])
-        .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)),
+        .sort((a, b) => b[1] - a[1] || compareText(a[0], b[0])),
     );
     const topSearched = [...this.searched]
-      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+      .sort((a, b) => b[1] - a[1] || compareText(a[0], b[0]))
       .slice(0, this.top)
       .map(([pv, count]) => ({ pv, count }));
     const circuits = [...this.circuits.values()].map((c) => ({ ...c })).sort((a, b) => a.first - b.first);

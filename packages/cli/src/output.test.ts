@@ -55,7 +55,8 @@ describe('LineWriter block reuse', () => {
       },
     });
     const out = new LineWriter(syncStream);
-    const lines = Array.from({ length: 3000 }, (_, i) => `line ${i} ` + 'x'.repeat(i % 200));
+    // About 1 MB: several blocks' worth.
+    const lines = Array.from({ length: 10_000 }, (_, i) => `line ${i} ` + 'x'.repeat(i % 200));
     for (const l of lines) out.line(l);
     await out.end();
     expect(chunks.length).toBeGreaterThan(2);
@@ -89,7 +90,7 @@ describe('LineWriter on a pipe to a slower reader', () => {
       },
     });
     const out = new LineWriter(stream);
-    const lines = Array.from({ length: 40_000 }, (_, i) => `line ${i} ` + 'z'.repeat(i % 300));
+    const lines = Array.from({ length: 100_000 }, (_, i) => `line ${i} ` + 'z'.repeat(i % 300));
     for (const l of lines) {
       out.line(l);
       // The CLI waits for back-pressure after each record.
@@ -97,7 +98,7 @@ describe('LineWriter on a pipe to a slower reader', () => {
     }
     await out.end();
     expect(Buffer.concat(copies).toString('utf8')).toBe(lines.join('\n') + '\n');
-    // About 6 MB went out in 64-128 KiB writes, through a few blocks (before: one new block per write).
+    // About 16 MB went out in 256-512 KiB writes, through a few blocks (before: one new block per write).
     expect(copies.length).toBeGreaterThan(40);
     expect(blocks.size).toBeLessThan(10);
   });

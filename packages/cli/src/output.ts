@@ -12,9 +12,14 @@ import { TextBuffer } from './text-buffer.js';
 const NEWLINE = 0x0a;
 
 /** Lines are written into a block of this size (it grows for a longer line)... */
-const BLOCK_BYTES = 128 * 1024;
-/** ...which is written out once it holds this much. */
-const FLUSH_BYTES = 64 * 1024;
+const BLOCK_BYTES = 512 * 1024;
+/**
+ * ...which is written out once it holds this much. Each write costs a stream call and a system call
+ * whatever its size: 256 KiB writes of realistic.pcap's 448 MB of `--json` took 21 ms of CPU into
+ * /dev/null and 169 ms into a pipe, 64 KiB writes 78 and 214 ms. (A slow source is not held back by
+ * it: what is queued is written whenever the event loop has nothing else to do.)
+ */
+const FLUSH_BYTES = 256 * 1024;
 /** Pieces up to this length are copied by a loop. */
 const SHORT_COPY = 64;
 /** UTF-8 bytes per UTF-16 code unit at most: a line of n code units fits in 3n bytes. */

@@ -199,6 +199,10 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
         // stats counts messages and never reads their values; report reads only the written ones, if any.
         decodeValues:
           stats !== null ? false : analyzer !== null ? (analyzer.readsValues ? ('writes' as const) : false) : true,
+        // Every mode looks at a record once and copies what it keeps (the printed text, the report's
+        // write previews, a two-thread print's values in shared memory) before it asks for the next one:
+        // the waveforms' memory is reused instead of page-faulted in again for each (docs/api.md).
+        lendArrays: true,
         onProblem: damage.problem.bind(damage),
         onCircuitClose,
         onDecoder,

@@ -8,7 +8,16 @@ import type { CaRecord } from '@ca-shark/decoder';
 import { recordToJSON } from '@ca-shark/analysis';
 import { DbrType } from '@ca-shark/protocol';
 import { LineWriter } from './output.js';
-import { jsonSplitPrinter, LONG_WAVEFORM, textSplitPrinter, type SplitPrinter } from './split.js';
+import { parseCommandLine } from './args.js';
+import {
+  jsonSplitPrinter,
+  LONG_WAVEFORM,
+  SPLIT_MIN_BYTES,
+  textSplitPrinter,
+  THREADS_ENV,
+  useSplit,
+  type SplitPrinter,
+} from './split.js';
 import { writeDefaultLine } from './template.js';
 import { asString } from './text-buffer.js';
 
@@ -160,4 +169,35 @@ describe('two-thread text printer', () => {
     const printed = await printSplit(textSplitPrinter(writeDefaultLine), records);
     expect(printed.split('\n')).toEqual(records.map(textLine).join('').split('\n'));
   }, 60_000);
+});
+
+describe('when a file prints on two threads', () => {
+  const text = parseCommandLine(['capture.pcap']);
+  const json = parseCommandLine(['--json', 'capture.pcap']);
+  const big = SPLIT_MIN_BYTES;
+  const idle = { cpus: 2, load: 0.2 };
+  const busy = { cpus: 2, load: 0.9 };
+  const oneCpu = { cpus: 1, load: 0 };
+
+  it('--json: on two CPUs or more, however busy', () => {
+    expect(useSplit(json, big, {}, idle)).toBe(true);
+    expect(useSplit(json, big, {}, busy)).toBe(true);
+    expect(useSplit(json, big, {}, oneCpu)).toBe(false);
+    expect(useSplit(json, big - 1, {}, idle)).toBe(false);
+  });
+
+  it('text: only when the load average leaves the worker a CPU of its own', () => {
+    expect(useSplit(text, big, {}, idle)).toBe(true);
+    expect(useSplit(text, big, {}, busy)).toBe(false);
+    expect(useSplit(text, big, {}, { cpus: 4, load: 2.4 })).toBe(true);
+    expect(useSplit(text, big, {}, oneCpu)).toBe(false);
+    expect(useSplit(text, big - 1, {}, idle)).toBe(false);
+  });
+
+  it(`${THREADS_ENV} forces either, and stats or report never split`, () => {
+    expect(useSplit(text, big, { [THREADS_ENV]: '2' }, busy)).toBe(true);
+    expect(useSplit(text, 0, { [THREADS_ENV]: '2' }, oneCpu)).toBe(true);
+    expect(useSplit(json, big, { [THREADS_ENV]: '1' }, idle)).toBe(false);
+    expect(useSplit(parseCommandLine(['stats', 'capture.pcap']), big, {}, idle)).toBe(false);
+  });
 });

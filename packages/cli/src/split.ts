@@ -13,9 +13,9 @@
  * Damage, problems, counts and exit statuses are all the main thread's, exactly as in a single-threaded
  * run; the worker only writes digits. Used for regular files only (stdin and pipes are read once, by the
  * main thread, as they arrive), and only when the process may use more than one CPU (`taskset -c 0`
- * gives one); see {@link useSplit}.
+ * gives one) and, for text, when the machine is idle enough; see {@link useSplit}.
  */
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { CaRecord } from '@ca-shark/decoder';
 import { JsonBuffer, writeNumbers, writeRecordJSON } from '@ca-shark/analysis';
@@ -35,19 +35,41 @@ const WORKER_YOUNG_MB = 4;
 export const THREADS_ENV = 'CA_SHARK_THREADS';
 
 /**
- * Whether to print a file of `size` bytes on two threads, on files of {@link SPLIT_MIN_BYTES} or more:
- * by default `--json` only. The default text line prints on two threads only when asked
- * ({@link THREADS_ENV}): its main thread runs a seventh fewer instructions, but on this 2-core machine
- * kind under other load it took 0.3 s more CPU and 20 % longer (docs/performance.md, session 7).
- * The other print modes print on one thread.
+ * Whether to print a file of `size` bytes on two threads, on files of {@link SPLIT_MIN_BYTES} or more
+ * when the process may use two CPUs or more (`taskset -c 0` gives one). `--json` then always does: its
+ * worker takes the waveform digits, most of its text. The default text line does only when, by the
+ * 1-minute load average, {@link FREE_CPUS_FOR_TEXT} CPUs are free: its main thread then runs about a
+ * seventh less (decoding is most of its work), but the worker and the hand-over cost 0.3 s more CPU on
+ * realistic.pcap, which a busy machine takes from others or from the main thread (docs/performance.md,
+ * "Session 9: CLI output"). The other print modes print on one thread.
  */
-export function useSplit(options: CliOptions, size: number, env: NodeJS.ProcessEnv): boolean {
+export function useSplit(
+  options: CliOptions,
+  size: number,
+  env: NodeJS.ProcessEnv,
+  machine: Machine = { cpus: availableParallelism(), load: loadavg()[0] },
+): boolean {
   if (options.command !== 'print') return false;
   const forced = env[THREADS_ENV];
   if (forced === '1') return false;
   if (forced === '2') return true;
-  return options.json && size >= SPLIT_MIN_BYTES && availableParallelism() > 1;
+  if (size < SPLIT_MIN_BYTES || machine.cpus < 2) return false;
+  return options.json || machine.cpus - machine.load >= FREE_CPUS_FOR_TEXT;
 }
+
+/** What {@link useSplit} weighs: the CPUs this process may use, and the 1-minute load average. */
+export interface Machine {
+  cpus: number;
+  load: number;
+}
+
+/**
+ * CPUs the load average must leave free for the default text line to print on two threads: one for
+ * this process's main thread (not yet counted in the average when it starts), and about half of one for
+ * the worker (0.3-0.4 s of CPU on realistic.pcap) and V8's own threads (GC and compiler, 0.5 s) beside a
+ * main thread of 1.2-1.4 s. On a 2-core machine: a load average of 0.5 or less.
+ */
+export const FREE_CPUS_FOR_TEXT = 1.5;
 
 /** What the main thread tells the worker: the kind of holes, the batches' shared memory, where to answer. */
 export interface WorkerJob {
