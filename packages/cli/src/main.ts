@@ -1,4 +1,4 @@
-#!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.mmap_threshold=8388608:glibc.malloc.trim_threshold=134217728 node
+#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS GLIBC_TUNABLES=glibc.malloc.mmap_threshold=8388608:glibc.malloc.trim_threshold=134217728 node
 // Entry point of the `ca-shark` bin: wires the real process into run().
 //
 // The shebang sets glibc malloc tunables for the process (env -S: coreutils 8.30+, BSD env). Every large
@@ -7,6 +7,8 @@
 // memory in again. On realistic.pcap that was half of the page faults and a fifth of the CPU time of
 // `stats` (docs/performance.md). Elsewhere (musl, macOS) the variable means nothing. Started as
 // `node dist/main.js`, the shebang is not read: set the variable yourself for the same effect.
+// It also unsets NODE_EXTRA_CA_CERTS: Node parses those certificates at start-up (about 50 ms of CPU for
+// the system bundle, a quarter of `ca-shark --version`), and the CLI makes no TLS connection.
 import { run } from './run.js';
 
 run(process.argv.slice(2), {
