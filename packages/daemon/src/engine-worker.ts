@@ -166,9 +166,10 @@ function flush(): void {
     post({ type: 'alerts', notices });
     notices = [];
   }
+  if (batch.length === 0) return;
+  // Since the last batch taken, pauses included: the streams' buckets refill over a quiet spell.
   const seconds = (now - batchStart) / 1000;
   batchStart = now;
-  if (batch.length === 0) return;
   const { picked, matches, matched, fill } = governed
     ? sampler.take(seconds, governor.share, governor.floor)
     : sampler.take(seconds);

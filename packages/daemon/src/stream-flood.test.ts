@@ -65,10 +65,10 @@ function simulate(traffic: Traffic): Run {
   let pending = 0;
   const second = (): number => Math.min(seconds - 1, Math.floor(t / 1000));
   const flush = (): void => {
-    const elapsed = (t - batchStart) / 1000;
-    batchStart = t;
     lastFlush = t;
     if (pending === 0) return;
+    const elapsed = (t - batchStart) / 1000;
+    batchStart = t;
     pending = 0;
     const pick = sampler.take(elapsed, governor.share, governor.floor);
     governor.filled(pick.fill);
@@ -156,6 +156,18 @@ describe('the record streams when a flood starts', () => {
     expect(run.serialised[2]).toBe(500);
     expect(run.serialised[6]).toBe(500);
     expect(sum(run.leftOut)).toBe(0);
+  });
+
+  it('send a burst every second whole once the share has grown, the pause between refilling the bucket', () => {
+    // 2,500 messages at once every second (a 1 Hz scan) to a page reading 2,000 a second (3,000 handed over).
+    const run = simulate({
+      messages: (t) => (t % 1000 === 0 ? 2500 : 0),
+      endMs: 10_000,
+      rate: 2000,
+      decodeUs: () => 10,
+      serialiseShare: 0.5,
+    });
+    expect(run.leftOut.slice(5)).toEqual(new Array<number>(5).fill(0));
   });
 
   it('send every record of a steady trickle after the first second', () => {

@@ -102,8 +102,8 @@ describe('StreamGovernor', () => {
       g.observe(0, u);
     }
     expect(g.share).toBeCloseTo(USE_HEADROOM * 0.1, 6);
-    // More use lifts the bound at once, and the share doubles up to it (a slow start).
-    busy(g, 0, u + ADJUST_MS);
+    // More use lifts the bound at once, and the share doubles up to it (a slow start) in the next interval.
+    busy(g, 0, u - 10 + ADJUST_MS);
     expect(g.share).toBeCloseTo(2 * USE_HEADROOM * 0.1, 6);
   });
 
@@ -133,6 +133,16 @@ describe('StreamGovernor', () => {
     expect(g.floor).toBe(MIN_GOVERNED_RATE);
     g.observe(0, 40 * ADJUST_MS + USE_MEMORY_MS);
     expect(g.floor).toBe(START_RATE);
+  });
+
+  it('grows the share per interval that passed, so that batches a second apart grow it as a steady stream does', () => {
+    const { g, t } = thinned(MIN_SHARE);
+    // The slow start ended at the first decrease: a quarter per 100 ms, ten of them in a second.
+    busy(g, 0, t - ADJUST_MS + 1000);
+    expect(g.share).toBeCloseTo(1.25 ** 10 * MIN_SHARE, 9);
+    // A longer wait grows it no more than a second does.
+    busy(g, 0, t - ADJUST_MS + 6000);
+    expect(g.share).toBeCloseTo(1.25 ** 20 * MIN_SHARE, 9);
   });
 
   it('is whole again once reset (no stream open), and starts from the floor for the next stream', () => {

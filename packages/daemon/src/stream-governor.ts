@@ -7,7 +7,8 @@
  *
  * The governor watches how long each frame batch waited in the worker's queue (its lag) and sets the share
  * of their rates the streams get: halved while the lag is above {@link HIGH_LAG_MS}, grown back by a
- * quarter while it is below {@link LOW_LAG_MS}, each at most once per {@link ADJUST_MS} of capture. The
+ * quarter per {@link ADJUST_MS} while it is below {@link LOW_LAG_MS}, adjusted at most once per
+ * {@link ADJUST_MS} of capture. The
  * streams then sample harder (frames say so: `sampling`, `matched` > `sent`); counts and aggregates stay
  * exact, since only serialisation is skipped. The newest record of each batch still reaches every stream,
  * so the Live view stays fresh. Pure: the caller supplies the clock.
@@ -40,6 +41,8 @@ const DECREASE = 0.5;
 const INCREASE = 1.25;
 /** Growth per adjustment in slow start (after an idle spell, until the first decrease). */
 const SLOW_START_INCREASE = 2;
+/** The most time (ms) one adjustment grows the share for, however long ago the last one was. */
+const MAX_GROWTH_MS = 10 * ADJUST_MS;
 /** The share may be this many times what the streams' matches lately filled of their rates. */
 export const USE_HEADROOM = 2;
 /**
@@ -128,7 +131,12 @@ export class StreamGovernor {
     if (worst > HIGH_LAG_MS) {
       value *= DECREASE;
       this.slowStart = false;
-    } else if (worst < LOW_LAG_MS) value *= this.slowStart ? SLOW_START_INCREASE : INCREASE;
+    } else if (worst < LOW_LAG_MS) {
+      // Growth is per ADJUST_MS that passed: batches a second apart (a 1 Hz burst) grow the share as fast
+      // as a steady stream does.
+      const steps = Math.min(elapsed, MAX_GROWTH_MS) / ADJUST_MS;
+      value *= (this.slowStart ? SLOW_START_INCREASE : INCREASE) ** steps;
+    }
     // Streams that used less than their share start again from their use when traffic rises.
     if (value > bound) this.slowStart = true;
     this.value = Math.max(MIN_SHARE, Math.min(1, this.ceiling, value));
