@@ -2,26 +2,10 @@
  * The clients of a load step: the dashboard in headless Chromium (with a probe injected before the page's own
  * scripts) and one WebSocket client that reads every frame.
  */
-import { existsSync } from 'node:fs';
-import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import WebSocket from 'ws';
 import { countWsFrame, emptyWsCounts, PAGE_SAMPLE_MS } from './load-plan.js';
 import type { LongTask, PageSample, ViewSwitch, WsCounts } from './load-plan.js';
-
-/** Debian's Chromium; never a downloaded browser. */
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-/** Flags that run Chromium headless on this platform, without background traffic of its own. */
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 /** Records per second the WebSocket client asks for: the most the daemon grants a client (hub.ts MAX_CLIENT_RATE). */
 const WS_CLIENT_RATE = 20_000;
@@ -78,18 +62,6 @@ const PROBE = `(() => {
         stages ? stages.split(' ').map(Number) : null]);
   }, ${PAGE_SAMPLE_MS});
 })();`;
-
-/** Why the page cannot be driven here, or undefined. */
-export function browserBlocker(): string | undefined {
-  return existsSync(CHROMIUM_PATH)
-    ? undefined
-    : `${CHROMIUM_PATH} is missing (apt-get install chromium, or set CHROMIUM_PATH)`;
-}
-
-/** Launches headless Chromium. */
-export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_FLAGS });
-}
 
 /** Opens the dashboard at `url` with the probe in place and waits until it shows the connection as open. */
 export async function openDashboard(browser: Browser, url: string): Promise<Page> {

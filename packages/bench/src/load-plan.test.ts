@@ -262,6 +262,28 @@ describe('pageFigures', () => {
     expect(pageFigures(samples, [], t0, t0 + 3000).stages).toEqual([]);
   });
 
+  it('gives the stages of the flood’s start, the window’s first 3 s, on their own', () => {
+    const staged: PageSample[] = [
+      [t0 + 100, 0, (t0 + 100 - 2000) / 1000, 2000, 1, [10, 1800, 5, 50, 40]],
+      [t0 + 2900, 0, (t0 + 2900 - 1400) / 1000, 1400, 1, [20, 1200, 3, 90, 10]],
+      [t0 + 3100, 0, (t0 + 3100 - 600) / 1000, 600, 1, [30, 300, 4, 70, 20]],
+      [t0 + 5000, 0, (t0 + 5000 - 500) / 1000, 500, 1, [30, 200, 4, 70, 20]],
+    ];
+    const f = pageFigures(staged, [], t0, t0 + 9000);
+    expect((f.startStages ?? []).map((s) => [s.stage, s.maxMs])).toEqual([
+      ['capture', 20],
+      ['decoder', 1800],
+      ['main', 5],
+      ['hub', 90],
+      ['to page', 40],
+      ['page', 95],
+    ]);
+    expect(f.stages?.find((s) => s.stage === 'decoder')).toMatchObject({ maxMs: 1800 });
+    expect(stagesNote(f.startStages ?? [], 'first 3 s')).toMatch(
+      /^first 3 s p50\/max ms: capture 15\/20, decoder 1,500\/1,800,/,
+    );
+  });
+
   it('says NaN when the page showed no rows', () => {
     const f = pageFigures([[t0 + 1, 3, NaN, null, null]], [], t0, t0 + 10);
     expect(f.lagMaxS).toBeNaN();

@@ -307,7 +307,12 @@ export interface PageFigures {
   samplingSamples: number;
   /** Live lag by stage ({@link LAG_STAGES}); empty without the status bar's stage hook. */
   stages?: StageFigure[];
+  /** The same over the window's first {@link FLOOD_START_MS}: a flood's start, where the largest lag was. */
+  startStages?: StageFigure[];
 }
+
+/** The first part of a step's window whose lag stages are also shown on their own (ms). */
+export const FLOOD_START_MS = 3000;
 
 /**
  * Reduces the page's samples and long tasks to the figures of the window `[fromMs, toMs]` (the replay, minus
@@ -328,6 +333,7 @@ export function pageFigures(
   let timerLateMaxMs = NaN;
   let samplingSamples = 0;
   const byStage: number[][] = LAG_STAGES.map(() => []);
+  const startByStage: number[][] = LAG_STAGES.map(() => []);
   const lags: number[] = [];
   for (const [wall, late, newestT, pageLag, sampling, stages] of inWindow) {
     const lag = wall / 1000 - newestT;
@@ -339,13 +345,17 @@ export function pageFigures(
       lagEndS = lag;
       lags.push(lag);
       if (stages != null && stages.length === LAG_STAGES.length - 1 && stages.every(Number.isFinite)) {
+        const early = wall < fromMs + FLOOD_START_MS;
         let before = 0;
         stages.forEach((ms, i) => {
           byStage[i].push(ms);
+          if (early) startByStage[i].push(ms);
           before += ms;
         });
         // The stages are of the newest frame the page had; a row from an older one only makes this larger.
-        byStage[LAG_STAGES.length - 1].push(Math.max(0, Math.round(lag * 1000 - before)));
+        const page = Math.max(0, Math.round(lag * 1000 - before));
+        byStage[LAG_STAGES.length - 1].push(page);
+        if (early) startByStage[LAG_STAGES.length - 1].push(page);
       }
     }
     if (pageLag !== null && Number.isFinite(pageLag))
@@ -364,20 +374,26 @@ export function pageFigures(
     timerLateMaxMs,
     samples: inWindow.length,
     samplingSamples,
-    stages:
-      byStage[0].length === 0
-        ? []
-        : LAG_STAGES.map((stage, i) => {
-            const d = describeSample(byStage[i]);
-            return { stage, p50Ms: d.p50, maxMs: d.max };
-          }),
+    stages: stageFigures(byStage),
+    startStages: stageFigures(startByStage),
   };
 }
 
-/** "capture 12/40, decoder 300/900, ..." (p50/max ms of each stage), '' without stages. */
-export function stagesNote(stages: readonly StageFigure[]): string {
+function stageFigures(byStage: readonly number[][]): StageFigure[] {
+  if (byStage[0].length === 0) return [];
+  return LAG_STAGES.map((stage, i) => {
+    const d = describeSample(byStage[i]);
+    return { stage, p50Ms: d.p50, maxMs: d.max };
+  });
+}
+
+/**
+ * "lag stages p50/max ms: capture 12/40, decoder 300/900, ..." (p50/max ms of each stage; `what` names the
+ * part of the step), '' without stages.
+ */
+export function stagesNote(stages: readonly StageFigure[], what = 'lag stages'): string {
   if (stages.length === 0) return '';
-  return `lag stages p50/max ms: ${stages.map((s) => `${s.stage} ${thousands(s.p50Ms)}/${thousands(s.maxMs)}`).join(', ')}`;
+  return `${what} p50/max ms: ${stages.map((s) => `${s.stage} ${thousands(s.p50Ms)}/${thousands(s.maxMs)}`).join(', ')}`;
 }
 
 /**
@@ -508,6 +524,7 @@ export function loadCells(r: StepResult): string[] {
   if (p !== undefined && p.lagMaxAtS !== undefined && Number.isFinite(p.lagMaxAtS))
     notes.push(`lag max ${fixed(p.lagMaxAtS, 1)} s into the step`);
   if (p !== undefined) notes.push(stagesNote(p.stages ?? []));
+  if (p !== undefined) notes.push(stagesNote(p.startStages ?? [], `first ${FLOOD_START_MS / 1000} s`));
   const back = r.switches?.find((sw) => sw.view === 'live');
   if (back !== undefined) notes.push(`back to Live ${Number.isNaN(back.ms) ? 'failed' : `${thousands(back.ms)} ms`}`);
   if (r.health.failed > 0) notes.push(`${r.health.failed} health polls unanswered`);

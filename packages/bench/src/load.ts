@@ -42,7 +42,8 @@ import {
   threadCores,
 } from './load-plan.js';
 import type { CpuProfile, ReplayFile, StatsCounters, Step, StepPlan, StepResult, ViewSwitch } from './load-plan.js';
-import { browserBlocker, connectWs, launchBrowser, openDashboard, readProbe, tourViews } from './load-page.js';
+import { chromiumMissing, launchChromium } from './chromium.js';
+import { connectWs, openDashboard, readProbe, tourViews } from './load-page.js';
 import type { WsReader } from './load-page.js';
 import { killAll, trackGroup } from './measure.js';
 import { freePort, portFree } from './ports.js';
@@ -639,7 +640,7 @@ async function main(): Promise<number> {
   }
   let clients = opts.clients;
   const noBrowser =
-    browserBlocker() ?? (existsSync(DASHBOARD) ? undefined : `the dashboard is not built (${DASHBOARD})`);
+    chromiumMissing() ?? (existsSync(DASHBOARD) ? undefined : `the dashboard is not built (${DASHBOARD})`);
   if (noBrowser !== undefined && clients.includes('page')) {
     process.stdout.write(`page steps SKIPPED: ${noBrowser}\n`);
     clients = clients.filter((c) => c !== 'page');
@@ -660,7 +661,7 @@ async function main(): Promise<number> {
     );
     const results: StepResult[] = [];
     for (const mode of clients) {
-      if (mode === 'page' && browser === undefined) browser = await launchBrowser();
+      if (mode === 'page' && browser === undefined) browser = await launchChromium();
       for (const plan of plans) {
         log(
           `${stepLabel(plan.step)}, ${mode === 'none' ? 'no client' : 'page + WS client'} (${plan.loops} passes) ...`,

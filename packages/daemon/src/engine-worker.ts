@@ -166,10 +166,15 @@ function flush(): void {
     post({ type: 'alerts', notices });
     notices = [];
   }
+  if (batch.length === 0) return;
+  // Since the last batch taken, pauses included: the streams' buckets refill over a quiet spell.
   const seconds = (now - batchStart) / 1000;
   batchStart = now;
-  if (batch.length === 0) return;
-  const { picked, matches, matched } = sampler.take(seconds, governor.share);
+  const { picked, matches, matched, fill } = governed
+    ? sampler.take(seconds, governor.share, governor.floor)
+    : sampler.take(seconds);
+  // What the streams would have taken: the governor holds their share near it (a flood starts thin).
+  if (governed) governor.filled(fill);
   // Serialised only now, and only the records some stream keeps.
   const items: WireRecord[] = new Array<WireRecord>(picked.length);
   for (let i = 0; i < picked.length; i++) {

@@ -22,7 +22,7 @@ import { HISTORY_SECONDS, HistoryFeed } from './history-feed.js';
 import type { HistoryResult } from './history.js';
 import { EvenSample } from './sampler.js';
 import { EVERYTHING } from './subscriptions.js';
-import type { WebSocketStatsView } from './views.js';
+import type { RecordsFrameTimes, WebSocketStatsView } from './views.js';
 
 /**
  * The part of a `ws` WebSocket the hub uses (kept small so tests can pass a fake). Records frames are
@@ -318,6 +318,16 @@ export interface HubClientInfo {
   sentPerSecond: number;
   paused: boolean;
   bufferedAmount: number;
+}
+
+/** The stage times a records frame carries (the page's contract, views.ts): the client's fields of those names. */
+const FRAME_TIMES = ['postedAt', 'decodedAt', 'publishedAt'] as const satisfies readonly (keyof RecordsFrameTimes)[];
+
+/** `,"postedAt":…` for each stage time of the client's newest record that is known (ms → Unix s). */
+function frameTimes(client: Pick<HubClient, (typeof FRAME_TIMES)[number]>): string {
+  let out = '';
+  for (const key of FRAME_TIMES) if (client[key] > 0) out += `,"${key}":${client[key] / 1000}`;
+  return out;
 }
 
 /** One decimal is all a rate in a frame needs. */
@@ -657,11 +667,7 @@ export class Hub<R, F = unknown> {
         `{"type":"records","time":${now / 1000},"records":[`,
         parts,
         `],"matched":${matched},"sent":${parts.length},"rate":{"matched":${round1(client.matchedRate.value)},` +
-          `"sent":${round1(client.sentRate.value)}},"sampling":${client.sampling}` +
-          (client.postedAt > 0 ? `,"postedAt":${client.postedAt / 1000}` : '') +
-          (client.decodedAt > 0 ? `,"decodedAt":${client.decodedAt / 1000}` : '') +
-          (client.publishedAt > 0 ? `,"publishedAt":${client.publishedAt / 1000}` : '') +
-          '}',
+          `"sent":${round1(client.sentRate.value)}},"sampling":${client.sampling}${frameTimes(client)}}`,
       ),
       TEXT_FRAME,
     );

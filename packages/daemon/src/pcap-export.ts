@@ -5,7 +5,7 @@
  * batches are decoded between slices, and the next chunk is only made once the HTTP side asked for it.
  */
 import { type FilterSpec, compileFilter } from '@ca-shark/analysis/filter';
-import { PcapngChunks, type PcapngInterface } from '@ca-shark/packet';
+import { PcapngChunks, type PcapngInterface, SpanningMessages } from '@ca-shark/packet';
 import type { PacketRing } from './packet-ring.js';
 
 /** What an export asks for. */
@@ -31,7 +31,10 @@ export type InterfaceOf = (linktype: number, interfaceId: number) => PcapngInter
 /**
  * The pcapng file of the matching messages' packets, chunk by chunk (each at most about
  * {@link CHUNK_BYTES}, the first holding the section header). Frames come out in capture order, each once,
- * however many matching messages it carried; frames that left the ring meanwhile are left out.
+ * however many matching messages it carried; frames that left the ring meanwhile are left out. A message
+ * left out that spans several frames is taken whole when one of its frames is written anyway (as
+ * `ca-shark --write` does, see SpanningMessages), so every hole falls on a message boundary and a reader
+ * stays in step.
  */
 export async function* pcapngChunks(
   ring: PacketRing,
@@ -53,6 +56,9 @@ export async function* pcapngChunks(
     selected[count++] = frame;
   };
   const index = ring.index;
+  const spanning = new SpanningMessages();
+  const left: number[] = [];
+  const note = (frame: number): void => void left.push(frame);
   // The messages held when the export started; those evicted meanwhile are skipped.
   const end = index.end;
   let tested = 0;
@@ -63,10 +69,27 @@ export async function* pcapngChunks(
       if (seq >= end) break;
     }
     const t = index.time(seq);
-    if (t < since || t > until || !index.matches(seq, matches)) continue;
-    index.framesOf(seq, add);
+    if (t >= since && t <= until && index.matches(seq, matches)) index.framesOf(seq, add);
+    else if (index.firstFrame(seq) !== index.lastFrame(seq)) {
+      left.length = 0;
+      index.framesOf(seq, note);
+      spanning.add(left);
+    }
   }
-  const frames = selected.subarray(0, count).sort();
+  let frames = selected.subarray(0, count).sort();
+  if (spanning.size > 0) {
+    const taken = new Set<number>();
+    spanning.complete(
+      (frame) => taken.has(frame) || sortedHas(frames, frame),
+      (frame) => void taken.add(frame),
+    );
+    if (taken.size > 0) {
+      const all = new Float64Array(count + taken.size);
+      all.set(frames);
+      all.set(Array.from(taken), count);
+      frames = all.sort();
+    }
+  }
   const file = new PcapngChunks(application, exportComment(request));
   const ids = new Map<string, number>();
   let previous = -1;
@@ -86,6 +109,18 @@ export async function* pcapngChunks(
     if (file.bytes >= CHUNK_BYTES) yield file.take();
   }
   if (file.bytes > 0) yield file.take();
+}
+
+/** Whether the ascending `sorted` holds `value` (binary search). */
+function sortedHas(sorted: Float64Array, value: number): boolean {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < sorted.length && sorted[lo] === value;
 }
 
 /** The section comment: what the file holds. */

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type FilterSpec, compileFilter } from '@ca-shark/analysis/filter';
 import { type CaRecord, shark } from '@ca-shark/decoder';
-import { CaptureReader, LINKTYPE, PcapngChunks } from '@ca-shark/packet';
+import { CaptureReader, LINKTYPE, PcapWriter, PcapngChunks, TcpConversation } from '@ca-shark/packet';
+import { DbrType, build } from '@ca-shark/protocol';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PCAPNG_MEDIA_TYPE, pcapRequest } from './pcap-route.js';
 import type { RunningDaemon } from './server.js';
@@ -49,6 +50,50 @@ async function replayed(extra: string[] = []): Promise<RunningDaemon> {
   daemon = await startTestDaemon(['-r', FIXTURE, '--speed', 'max', ...extra]);
   await daemon.engine.whenEnded();
   return daemon;
+}
+
+/**
+ * One circuit with two channels, `keep:a` and `skip:b`. Every reply of `skip:b` is a 1000-element waveform
+ * split over two server segments, and the reply of `keep:a` shares one of them: after the waveform's tail,
+ * or before its head (cut inside the header, after it, or deep in the payload). Exporting `keep:a` takes
+ * those shared segments, so holes fall inside waveforms unless the export takes them whole.
+ */
+function interleavedCapture(): Uint8Array {
+  const w = new PcapWriter();
+  const c = new TcpConversation(w, '10.0.0.1', 40001, '10.0.0.2', 5064);
+  let step = 0;
+  const tick = (): number => 1_700_000_000 + ++step / 1000;
+  const concat = (...parts: Uint8Array[]): Uint8Array => Buffer.concat(parts);
+  c.open(tick());
+  c.send(tick(), true, concat(build.versionRequest(), build.hostNameRequest({ name: 'h' })));
+  c.send(tick(), false, build.versionResponse());
+  const a = { name: 'keep:a', cid: 1, sid: 101, type: DbrType.DOUBLE, count: 1 };
+  const b = { name: 'skip:b', cid: 2, sid: 102, type: DbrType.DOUBLE, count: 1000 };
+  for (const ch of [a, b]) c.send(tick(), true, build.createChanRequest({ name: ch.name, cid: ch.cid }));
+  for (const ch of [a, b])
+    c.send(
+      tick(),
+      false,
+      concat(
+        build.accessRightsResponse({ cid: ch.cid, access_rights: 3 }),
+        build.createChanResponse({ data_type: ch.type, data_count: ch.count, cid: ch.cid, sid: ch.sid }),
+      ),
+    );
+  // Where each waveform is split: inside its header, right after it, inside the payload.
+  for (const [i, cut] of [8, 3000, 16, 2000, 40, 7000].entries()) {
+    const [ioB, ioA] = [2 * i + 1, 2 * i + 2];
+    const asks = [
+      build.readNotifyRequest({ data_type: b.type, data_count: b.count, sid: b.sid, ioid: ioB }),
+      build.readNotifyRequest({ data_type: a.type, sid: a.sid, ioid: ioA }),
+    ];
+    c.send(tick(), true, concat(...asks));
+    const wave = build.readNotifyResponse({ data_type: b.type, data: new Array<number>(b.count).fill(i), ioid: ioB });
+    const small = build.readNotifyResponse({ data_type: a.type, data: [i + 0.5], ioid: ioA });
+    const [head, tail] = [wave.subarray(0, cut), wave.subarray(cut)];
+    const segments = i % 2 === 0 ? [concat(small, head), tail] : [head, concat(tail, small)];
+    for (const segment of segments) c.send(tick(), false, segment);
+  }
+  return w.bytes();
 }
 
 describe('GET /api/pcap', { timeout: 60_000 }, () => {
@@ -103,6 +148,32 @@ describe('GET /api/pcap', { timeout: 60_000 }, () => {
         [...packets].filter((f) => !carrying.has(f)),
         c.query,
       ).toEqual([]);
+    }
+  });
+
+  it('takes whole the messages left out that share a packet with a kept one, so a reader stays in step', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ca-shark-spanning-'));
+    try {
+      const path = join(dir, 'interleaved.pcap');
+      writeFileSync(path, interleavedCapture());
+      const original = (await decode(readFileSync(path))).filter((r) => r.pv === 'keep:a');
+      // The channel's creation and its six reads, each a request and a reply.
+      expect(original).toHaveLength(3 + 6 * 2);
+      daemon = await startTestDaemon(['-r', path, '--speed', 'max']);
+      await daemon.engine.whenEnded();
+      const res = await daemon.app.inject('/api/pcap?pv=keep:a');
+      expect(res.statusCode).toBe(200);
+      const back = await decode(res.rawPayload);
+      // Before: the export held the shared segments only, each with part of a waveform, and the reader
+      // hunted for a header in the middle of one (Malformed records, replies lost).
+      expect(back.filter((r) => r.command.name === 'Malformed')).toEqual([]);
+      expect(back.filter((r) => r.pv === 'keep:a').map(key)).toEqual(original.map(key));
+      // The six waveforms, which share a packet with a kept reply, came whole (no PV: their channel's
+      // creation was left out).
+      const waveforms = back.filter((r) => r.command.name === 'ReadNotifyResponse' && r.pv !== 'keep:a');
+      expect(waveforms.map((r) => r.size)).toEqual(new Array<number>(6).fill(16 + 8000));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -110,7 +110,7 @@ describe('BatchSampler (the decoding worker side)', () => {
     expect(m.offer(search('a:1'), 0)).toBe(true);
     expect(m.offer(search('a:2'), 1)).toBe(false);
     expect(m.take(0.02).matches).toEqual(new Map([[2, Uint32Array.from([0])]]));
-    expect(m.take(0.02)).toEqual({ picked: new Uint32Array(0), matches: new Map(), matched: new Map() });
+    expect(m.take(0.02)).toEqual({ picked: new Uint32Array(0), matches: new Map(), matched: new Map(), fill: 0 });
   });
 
   it('grows past its initial room without losing an index', () => {
@@ -145,6 +145,9 @@ describe('BatchSampler (the decoding worker side)', () => {
     const next = batchOf(m, names.map(search), 0.02);
     expect(next.kept.get(EVERYTHING)).toEqual([0, 5_056, 9_999]);
     expect(next.pick.matched.get(EVERYTHING)).toBe(10_000);
+    // What the batch would fill of the sampled stream's rate (1.5 x 100/s): 10,000 / 150 = 66.7 s of it;
+    // the unlimited stream is never thinned and does not count.
+    expect(next.pick.fill).toBeCloseTo(10_000 / 150, 6);
   });
 
   it('thins sampled streams to the share the decoder can spare, never an unlimited one, and counts every match', () => {

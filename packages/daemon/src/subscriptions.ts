@@ -60,6 +60,13 @@ export interface BatchPick {
   picked: Uint32Array;
   matches: Map<number, Uint32Array>;
   matched: Map<number, number>;
+  /**
+   * What the batch's matches would fill of the sampled streams' full rates, in seconds of that rate: the
+   * most over the streams of what one matched over its full rate (0 when no sampled stream matched). Over
+   * an interval, divided by its length, it is the share the streams would need to keep every match (the
+   * stream governor's measure of use, see stream-governor.ts).
+   */
+  fill: number;
 }
 
 /** One stream (a subscription, or {@link EVERYTHING}) and what it matched in the batch being built. */
@@ -171,22 +178,24 @@ export class BatchSampler {
   /**
    * Ends the batch, which covered `seconds` of wall time: each sampled stream keeps about its rate's share
    * of it (at least its newest record), times `share` (0..1], the part of their rates the streams get while
-   * the decoder catches up (see stream-governor.ts; streams that keep every match are not thinned). Returns
-   * which positions to send and, per stream, which of those it keeps and how many it matched.
+   * the decoder catches up (see stream-governor.ts; streams that keep every match are not thinned), but
+   * `floor` records/s at least, within its rate. Returns which positions to send and, per stream, which of
+   * those it keeps and how many it matched.
    */
-  take(seconds: number, share = 1): BatchPick {
+  take(seconds: number, share = 1, floor = MIN_GOVERNED_RATE): BatchPick {
     const kept = new Map<number, number[] | Uint32Array>();
     const matched = new Map<number, number>();
     let union: number[] = [];
+    let fill = 0;
     for (const c of this.list) {
       if (c.matched === 0) continue;
       matched.set(c.id, c.matched);
-      c.matched = 0;
       let positions: number[] | Uint32Array;
       if (c.sample !== null) {
         // A thinned stream keeps a floor: a narrow filter's few records cost next to nothing to serialise.
         const full = RATE_MARGIN * c.rate;
-        const rate = Math.min(full, Math.max(full * share, MIN_GOVERNED_RATE));
+        fill = Math.max(fill, c.matched / full);
+        const rate = Math.min(full, Math.max(full * share, floor));
         c.tokens = Math.min(rate * BURST_SECONDS, c.tokens + rate * seconds);
         positions = c.sample.take(c.tokens);
         c.tokens = Math.max(0, c.tokens - positions.length);
@@ -194,6 +203,7 @@ export class BatchSampler {
         positions = c.exact.slice(0, c.exactCount);
         c.exactCount = 0;
       }
+      c.matched = 0;
       if (positions.length === 0) continue;
       kept.set(c.id, positions);
       union = union.length === 0 ? Array.from(positions) : mergeAscending(union, positions);
@@ -210,7 +220,7 @@ export class BatchSampler {
       }
       matches.set(id, out);
     }
-    return { picked, matches, matched };
+    return { picked, matches, matched, fill };
   }
 
   /** Drops what the batch being built matched. */

@@ -35,12 +35,27 @@ export interface StatsView {
    */
   decoderLagMs?: number;
   /**
-   * Share (0..1] of their asked-for rates the record streams get: below 1 while live decoding catches up,
-   * when clients are sent a thinner sample so that no frame is dropped (see stream-governor.ts).
+   * Share (0..1] of their asked-for rates the record streams may take: below 1 while live decoding catches
+   * up, when clients are sent a thinner sample so that no frame is dropped, and at most twice what the
+   * streams' matches lately filled, so a flood after a quiet spell starts thin (see stream-governor.ts).
+   * 1 while no stream is open.
    */
   streamShare?: number;
   capture: CaptureStatsView;
   websocket: WebSocketStatsView;
+}
+
+/**
+ * When the newest record of a WebSocket `records` frame passed each stage of the daemon (Unix s, the
+ * daemon's clock; live capture only, each absent when not known): its frame batch posted to the decoding
+ * worker (`postedAt`), the records handed back by the worker (`decodedAt`) and received by the hub
+ * (`publishedAt`). With the frame's `time` (sent) and the record's capture time they split the Live view's
+ * lag into stages (the dashboard's status bar).
+ */
+export interface RecordsFrameTimes {
+  postedAt?: number;
+  decodedAt?: number;
+  publishedAt?: number;
 }
 
 /**

@@ -3,15 +3,16 @@ import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '@ca-shark/bench/chromium';
 
 /** The dashboard package root. */
 export const PACKAGE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** Where screenshots and other artefacts go (gitignored). */
 export const RESULTS_DIR = resolve(PACKAGE_DIR, 'test-results');
 
-/** Chromium from Debian; never a downloaded browser. */
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** Debian's Chromium (or `CHROMIUM_PATH`), as the load bench launches it. */
+export { CHROMIUM_PATH } from '@ca-shark/bench/chromium';
 
 /** Builds the page with Vite into `outDir` (relative to the package). */
 export async function buildDashboard(outDir: string): Promise<string> {
@@ -26,22 +27,8 @@ export async function buildDashboard(outDir: string): Promise<string> {
   return out;
 }
 
-/** Launches headless Chromium with the flags that work on this platform. */
-export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM_PATH,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-    ],
-  });
-}
+/** Launches headless Chromium with the workspace's one set of flags (`@ca-shark/bench/chromium`). */
+export const launchBrowser = launchChromium;
 
 /** Makes sure the artefact directory exists and returns a path in it. */
 export function artefact(name: string): string {

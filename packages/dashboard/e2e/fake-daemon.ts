@@ -13,6 +13,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { CaCommandJSON } from '@ca-shark/analysis';
 import type {
   RecordJSON,
+  RecordsMessage,
   SearchStormRow,
   SnapshotAnalysis,
   SnapshotMessage,
@@ -50,6 +51,25 @@ export interface FakeDaemonOptions {
   alertRows?: number;
   /** Token the daemon requires on /api and /ws (`?token=` or `Authorization: Bearer`), none by default. */
   token?: string;
+  /**
+   * Where the newest record of each compact frame spent its time in the daemon (ms), sent as the frame's
+   * `postedAt`, `decodedAt` and `publishedAt` (the contract's `RecordsMessage`): records are captured that much before
+   * the frame is sent, the newest exactly so. Without it frames carry no stage times (a file or an older
+   * daemon).
+   */
+  stagesMs?: FakeStages;
+}
+
+/** The daemon's stages of a record on its way to the page (ms), as the status bar names them. */
+export interface FakeStages {
+  /** From capture to the decoder's queue (libpcap and the 10 ms batching). */
+  capture: number;
+  /** Waiting for and in the decoding worker. */
+  decoder: number;
+  /** Waiting for the daemon's main thread. */
+  main: number;
+  /** In the hub until the frame was sent. */
+  hub: number;
 }
 
 /** A running fake daemon. */
@@ -829,6 +849,9 @@ export async function startFakeDaemon(opts: FakeDaemonOptions): Promise<FakeDaem
   const held = opts.held ?? 100_000;
   let tableRows = opts.tableRows ?? 0;
   const token = opts.token;
+  const stages = opts.stagesMs;
+  /** How long before its frame is sent the newest record of a tick was captured (s). */
+  const stagesS = stages === undefined ? 0 : (stages.capture + stages.decoder + stages.main + stages.hub) / 1000;
   const started = Date.now() / 1000;
   const gen = new TrafficGenerator();
   let messages = 0;
@@ -967,8 +990,22 @@ export async function startFakeDaemon(opts: FakeDaemonOptions): Promise<FakeDaem
     return (
       `{"type":"records","time":${t},"matched":${matched},"sent":${ids.length},` +
       `"rate":{"matched":${c.rate.matched},"sent":${c.rate.sent}},"sampling":${ids.length < matched},` +
-      `"records":[${parts.join(',')}]}`
+      `${stageTimes(t)}"records":[${parts.join(',')}]}`
     );
+  }
+
+  /** The frame's stage times (RecordsFrameTimes) for a frame sent at `t` (Unix s), counted back from it. */
+  function stageTimes(t: number): string {
+    if (stages === undefined) return '';
+    const publishedAt = t - stages.hub / 1000;
+    const decodedAt = publishedAt - stages.main / 1000;
+    const postedAt = decodedAt - stages.decoder / 1000;
+    const json: Required<Pick<RecordsMessage, 'postedAt' | 'decodedAt' | 'publishedAt'>> = {
+      postedAt,
+      decodedAt,
+      publishedAt,
+    };
+    return JSON.stringify(json).slice(1, -1) + ',';
   }
 
   let carry = 0;
@@ -980,7 +1017,10 @@ export async function startFakeDaemon(opts: FakeDaemonOptions): Promise<FakeDaem
     const first = frameNo;
     frameNo += n;
     messages += n;
-    for (let i = 0; i < n; i++) times[(first + i + 1) % held] = t - ((n - i) * tickMs) / 1000 / Math.max(1, n);
+    if (stages === undefined)
+      for (let i = 0; i < n; i++) times[(first + i + 1) % held] = t - ((n - i) * tickMs) / 1000 / Math.max(1, n);
+    // With stage times the newest record was captured exactly their sum before the frame is sent.
+    else for (let i = 0; i < n; i++) times[(first + i + 1) % held] = t - stagesS - ((n - 1 - i) * tickMs) / 1000 / n;
     for (const c of conns) {
       if (stalled || c.paused || c.ws.readyState !== c.ws.OPEN) continue;
       const ids: number[] = [];

@@ -21,6 +21,7 @@ import type {
   ChannelView,
   ClientView,
   ErrorView,
+  RecordsFrameTimes,
   SearchView,
   ServerView,
   SnapshotView,
@@ -59,8 +60,10 @@ import type { LiveRecord } from '@ca-shark/analysis/summary';
  * A `records` frame. `matched` and `sent` count since this client's previous records frame: when the
  * daemon samples (`sampling`), `records` is a representative subset of the `matched` records, newest
  * always included. Daemons before the compact stream sent full {@link RecordJSON}s and none of the counts.
+ * From live capture the frame also says when its newest record passed the daemon's stages
+ * ({@link RecordsFrameTimes}: `postedAt`, `decodedAt`, `publishedAt`; daemons before session 8 send none).
  */
-export interface RecordsMessage {
+export interface RecordsMessage extends RecordsFrameTimes {
   type: 'records';
   /** Daemon wall clock (Unix s) when the frame was sent. */
   time?: number;

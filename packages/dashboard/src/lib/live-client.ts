@@ -23,13 +23,6 @@ import { isFullRecord, liveRecordOf } from './live-record.js';
 import { RingBuffer } from './ring.js';
 
 /**
- * A records frame with the daemon's stage times of its newest record (Unix s): when that record's frame
- * batch was posted to the decoder, when the decoder handed the records over and when they reached the hub
- * (the daemon sends them since session 8; older daemons do not).
- */
-type TimedRecordsMessage = RecordsMessage & { postedAt?: unknown; decodedAt?: unknown; publishedAt?: unknown };
-
-/**
  * Where the newest row of the last records frame spent its time on its way to the page, ms: from capture to
  * the daemon's decoder queue (`capture`: libpcap's delivery and the batching of frames), waiting for and in
  * the decoder (`decoder`), waiting for the daemon's main thread (`main`), in the daemon's per-client sample
@@ -511,7 +504,7 @@ export class LiveClient {
     this.scheduleRender(false);
   }
 
-  private addRecords(msg: TimedRecordsMessage): void {
+  private addRecords(msg: RecordsMessage): void {
     const target = this.paused ? this.held : this.rows;
     let newest: number | null = null;
     let items = 0;
@@ -622,7 +615,7 @@ export class LiveClient {
  * when the daemon did not say when it posted and published it. Stages are rounded to whole ms and never
  * negative (the daemon's and the page's clocks are the same one only when both run on one machine).
  */
-export function lagStages(msg: TimedRecordsMessage, newest: number, now: number): LagStages | null {
+export function lagStages(msg: RecordsMessage, newest: number, now: number): LagStages | null {
   const { postedAt, decodedAt, publishedAt, time } = msg;
   if (
     typeof postedAt !== 'number' ||
