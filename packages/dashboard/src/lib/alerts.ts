@@ -2,7 +2,7 @@
  * The alert list's logic: grouped alert rows as the daemon sends them (one per kind and subject), what
  * the page shows of each, and acknowledgement (`POST /api/alerts/ack`, held by the daemon for every page).
  */
-import { severityClass } from './analysis.js';
+import { SEVERITIES, severityClass } from './analysis.js';
 import type { AlertRow } from './contract.js';
 import { formatClock, formatCount } from './dbr.js';
 import { escapeHtml } from './row-html.js';
@@ -66,7 +66,11 @@ function ackedText(a: AlertRow): string {
   return a.acknowledged === null ? '' : `acknowledged ${formatClock(a.acknowledged.at)} ${sinceAck(a)}`.trimEnd();
 }
 
-const SEVERITY_RANK: Readonly<Record<string, number>> = { error: 0, warn: 1, info: 2 };
+/** Rank of a severity in {@link SEVERITIES} (most serious first); one the page does not know sorts last. */
+function severityRank(severity: string): number {
+  const rank = (SEVERITIES as readonly string[]).indexOf(severity);
+  return rank < 0 ? SEVERITIES.length : rank;
+}
 
 /**
  * The alert list's columns (ErrorsView's AlertList draws them with DataTable: up to 200 groups per
@@ -79,7 +83,7 @@ export const ALERT_COLUMNS: Column<AlertRow>[] = [
     key: 'severity',
     label: 'Severity',
     text: (a) => a.severity,
-    sortValue: (a) => SEVERITY_RANK[a.severity] ?? 3,
+    sortValue: (a) => severityRank(a.severity),
     cellClass: (a) => severityClass(a.severity),
   },
   { key: 'kind', label: 'Kind', text: (a) => a.kind },
