@@ -8,6 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { decodeCapture, hasMarker, loadFixtures, mutate, prng } from '../../decoder/src/test-support/mutation.js';
 import { EXIT_BAD_INPUT, EXIT_DAMAGED, EXIT_NOTHING, EXIT_OK, run } from './run.js';
 
+/** A hang guard, not a speed check: these CPU-bound runs take several times longer on a loaded machine. */
+const FUZZ_TIMEOUT_MS = 60_000;
+
 /** About 3 ms of CPU a case. */
 const CASES = 400;
 const SEED = 1_000_000;
@@ -23,7 +26,7 @@ async function runOn(bytes: Uint8Array, args: string[]): Promise<{ status: numbe
   return { status, stdout: out, stderr: err };
 }
 
-describe('mutation fuzzing through ca-shark', () => {
+describe('mutation fuzzing through ca-shark', { timeout: FUZZ_TIMEOUT_MS }, () => {
   it(`${CASES} seeded cases: no exception, nothing lost, damage reported, exit status consistent`, async () => {
     const fixtures = loadFixtures();
     const failures: string[] = [];

@@ -5,6 +5,9 @@ import { type PacketInfo, type TcpFlow, PcapWriter, TcpConversation } from '@ca-
 import type { CaRecord } from './record.js';
 import { CLIENT, SERVER, T0, workedExample } from './test-support/scenario.js';
 
+/** A hang guard, not a speed check: these CPU-bound runs take several times longer on a loaded machine. */
+const FUZZ_TIMEOUT_MS = 60_000;
+
 function run(bytes: Uint8Array): CaRecord[] {
   const out: CaRecord[] = [];
   const d = createDecoder({ onRecord: (r) => out.push(r), maxMessageSize: 1 << 16 });
@@ -15,7 +18,7 @@ function run(bytes: Uint8Array): CaRecord[] {
 
 const chunks = fc.array(fc.uint8Array({ minLength: 0, maxLength: 300 }), { minLength: 1, maxLength: 12 });
 
-describe('fuzz: never throws, never hangs', () => {
+describe('fuzz: never throws, never hangs', { timeout: FUZZ_TIMEOUT_MS }, () => {
   it('random TCP streams in both directions to the CA port', () => {
     fc.assert(
       fc.property(chunks, chunks, fc.boolean(), (a, b, handshake) => {
@@ -91,7 +94,7 @@ describe('fuzz: never throws, never hangs', () => {
   });
 });
 
-describe('fuzz: packet events in any order', () => {
+describe('fuzz: packet events in any order', { timeout: FUZZ_TIMEOUT_MS }, () => {
   it('never throws on arbitrary sequences of opens, data, gaps, closes and datagrams', async () => {
     const { build } = await import('@ca-shark/protocol');
     const packet = (frame: number, sport: number, dport: number, protocol: 'tcp' | 'udp'): PacketInfo => ({

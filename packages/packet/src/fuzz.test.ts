@@ -22,6 +22,9 @@ import {
 } from './test-support/build.js';
 import { digest } from './test-support/run.js';
 
+/** A hang guard, not a speed check: these CPU-bound runs take several times longer on a loaded machine. */
+const FUZZ_TIMEOUT_MS = 60_000;
+
 const fixture = (name: string): Uint8Array =>
   new Uint8Array(readFileSync(fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url))));
 
@@ -134,7 +137,7 @@ function mutate(base: Uint8Array, ms: Mutation[]): Uint8Array {
 
 const chunking = fc.array(fc.integer({ min: 1, max: 300 }), { maxLength: 8 });
 
-describe('fuzzing', () => {
+describe('fuzzing', { timeout: FUZZ_TIMEOUT_MS }, () => {
   it('random bytes never throw, whatever the chunking', () => {
     const magic = fc.constantFrom(
       new Uint8Array(0),

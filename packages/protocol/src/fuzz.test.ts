@@ -8,6 +8,9 @@ import { guessRole, oneSidedRole } from './role.js';
 import type { CaFrame } from './types.js';
 import { frameRecord, type FrameRecord } from './test-support/collect.js';
 
+/** A hang guard, not a speed check: these CPU-bound runs take several times longer on a loaded machine. */
+const FUZZ_TIMEOUT_MS = 60_000;
+
 // Fixed seed: the same cases on every run (set FC_SEED to explore others locally).
 const SEED = Number(process.env.FC_SEED ?? 20261126);
 
@@ -124,7 +127,7 @@ const message: fc.Arbitrary<Uint8Array> = fc.oneof(
 
 const stream = fc.array(message, { minLength: 1, maxLength: 30 }).map(concatBytes);
 
-describe('fuzz', () => {
+describe('fuzz', { timeout: FUZZ_TIMEOUT_MS }, () => {
   it('random bytes never throw, never hang, and every byte is accounted for', () => {
     fc.assert(
       fc.property(
