@@ -129,7 +129,8 @@ describe('writeNumber', () => {
     expect(mismatches(all)).toEqual([]);
   });
 
-  it('writes the doubles of the fast path (1e-5 to 2^53) as JSON.stringify does', () => {
+  // Seconds of random doubles: more than the default timeout on a busy shared machine.
+  it('writes the doubles of the fast path (1e-5 to 2^53) as JSON.stringify does', { timeout: 60_000 }, () => {
     expect(mismatches(generated(300_000, (r) => 10 + r() * -0.2, 2))).toEqual([]);
     expect(mismatches(generated(300_000, (r) => Math.exp(r() * 48 - 11.6), 3))).toEqual([]);
     expect(mismatches(generated(200_000, (r) => r(), 4))).toEqual([]);
