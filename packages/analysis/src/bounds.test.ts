@@ -50,6 +50,10 @@ suite('bounded analyses under floods', () => {
     const [dup] = a.report(['duplicates']).duplicates!;
     expect(dup).toMatchObject({ pv: 'flood:pv', verdict: 'multi-path' });
     expect(dup.answers[0].count).toBe(5001);
+    // The replies are 10 ms apart: a handful fall within the 50 ms copy window, the rest were dropped.
+    type Searches = { pvs: { map: Map<string, { answers: Map<string, { lastByRequest: Map<string, number> }> }> } };
+    const pv = (a as unknown as { searches: Searches }).searches.pvs.map.get('flood:pv')!;
+    expect([...pv.answers.values()][0].lastByRequest.size).toBeLessThanOrEqual(64);
   });
 
   it(
