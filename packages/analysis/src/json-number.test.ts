@@ -1,5 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { JsonBuffer, writeNumber, writeNumbers } from './json-number.js';
+
+// Runs of many random doubles take seconds each: more than the default timeout on a busy shared machine.
+vi.setConfig({ testTimeout: 60_000 });
 
 /** The sink of recordToJSON, read back and emptied. */
 class Sink extends JsonBuffer {

@@ -47,6 +47,11 @@ interface Load {
   server: string | null;
   circuit: number | null;
   subscriptionid: number | null;
+  /**
+   * Position of a circuit's or subscription's load in the table before it is sorted (circuits in the order
+   * of their first update, each with its subscriptions in theirs): ties in rate keep this order.
+   */
+  order: number;
 }
 
 /** Subscriptions tracked per circuit for the load table (libca uses far fewer in practice). */
@@ -58,8 +63,49 @@ function newLoad(
   server: string | null,
   circuit: number | null,
   subscriptionid: number | null,
+  order = 0,
 ): Load {
-  return { updates: 0, bytes: 0, first: t, last: t, pv, server, circuit, subscriptionid };
+  return { updates: 0, bytes: 0, first: t, last: t, pv, server, circuit, subscriptionid, order };
+}
+
+/** Room for a circuit's subscriptions in {@link Load.order}: circuit number * this + subscription number. */
+const ORDER_STRIDE = 2 ** 20;
+
+/** Updates per second over the span from first to last update (1 s minimum), as the table shows it. */
+function rateOf(l: Load): number {
+  return l.updates / Math.max(l.last - l.first, 1);
+}
+
+/** The table's order: busiest first, ties in their first-update order. */
+function busierFirst(a: Load, b: Load): number {
+  return rateOf(b) - rateOf(a) || a.order - b.order;
+}
+
+/**
+ * The loads of closed circuits and their subscriptions for one scope of the monitor-load table: they no
+ * longer change, so only the busiest {@link FinishedLoads.kept} can still be shown, and the others are
+ * counted. Memory stays flat however many circuits come and go.
+ */
+class FinishedLoads {
+  private loads: Load[] = [];
+  /** Loads dropped for being less busy than `kept` others. */
+  dropped = 0;
+
+  constructor(readonly kept: number) {}
+
+  add(load: Load): void {
+    this.loads.push(load);
+    if (this.loads.length >= 2 * this.kept) {
+      this.loads.sort(busierFirst);
+      this.dropped += this.loads.length - this.kept;
+      this.loads.length = this.kept;
+    }
+  }
+
+  /** The kept loads in table order (by {@link Load.order}). */
+  list(): Load[] {
+    return this.loads.slice().sort((a, b) => a.order - b.order);
+  }
 }
 
 function count(load: Load, t: number, size: number): void {
@@ -95,6 +141,8 @@ interface CircuitSubscriptions {
 
 interface CircuitLoad {
   load: Load;
+  /** The circuit's number in first-update order (see {@link Load.order}). */
+  number: number;
   /** subscription id (-1 when absent) → load */
   subs: Map<number, Load>;
 }
@@ -108,10 +156,19 @@ export class MonitorAnalysis {
   private readonly redundant = new BoundedMap<string, RedundantSubscriptionEntry>(50_000);
   /** Closed EVENTS_OFF periods, the latest `maxRows`. */
   private readonly flow: RecentRows<FlowControlEntry>;
+  /** Loads of closed circuits and of their subscriptions. */
+  private readonly finishedCircuits: FinishedLoads;
+  private readonly finishedSubscriptions: FinishedLoads;
+  private circuitsLoaded = 0;
 
-  /** @param maxRows rows kept in the redundant-subscription and flow-control tables */
+  /**
+   * @param maxRows rows kept in the redundant-subscription and flow-control tables, and the most rows
+   *   the monitor-load table can be asked for per scope
+   */
   constructor(private readonly maxRows = 1000) {
     this.flow = new RecentRows(maxRows);
+    this.finishedCircuits = new FinishedLoads(maxRows);
+    this.finishedSubscriptions = new FinishedLoads(maxRows);
   }
 
   /** A record whose command is `name`. */
@@ -158,15 +215,7 @@ export class MonitorAnalysis {
     } else if (name === 'EventsOffRequest') {
       state.offSince ??= record.timestamp;
     } else if (name === 'EventsOnRequest' && state.offSince !== undefined) {
-      this.flow.push({
-        circuit,
-        client: state.client,
-        server: state.server,
-        start: state.offSince,
-        end: record.timestamp,
-        duration: record.timestamp - state.offSince,
-      });
-      state.offSince = undefined;
+      this.flowPeriod(circuit, state, record.timestamp);
     }
   }
 
@@ -181,16 +230,47 @@ export class MonitorAnalysis {
     if (!pvLoad) byServer.set(server, (pvLoad = newLoad(t, record.pv, server, null, null)));
     count(pvLoad, t, size);
     if (circuit === undefined) return;
-    const c =
-      this.byCircuit.get(circuit) ??
-      this.byCircuit.add(circuit, { load: newLoad(t, null, server, circuit, null), subs: new Map() });
+    let c = this.byCircuit.get(circuit);
+    if (c === undefined) {
+      const number = this.circuitsLoaded++;
+      c = this.byCircuit.add(circuit, {
+        load: newLoad(t, null, server, circuit, null, number),
+        number,
+        subs: new Map(),
+      });
+    }
     count(c.load, t, size);
     const sub = numberField(record, 'subscriptionid') ?? -1;
     let subLoad = c.subs.get(sub);
     if (!subLoad && c.subs.size < MAX_SUBSCRIPTIONS_PER_CIRCUIT) {
-      c.subs.set(sub, (subLoad = newLoad(t, record.pv, server, circuit, sub < 0 ? null : sub)));
+      const order = c.number * ORDER_STRIDE + c.subs.size;
+      c.subs.set(sub, (subLoad = newLoad(t, record.pv, server, circuit, sub < 0 ? null : sub, order)));
     }
     if (subLoad) count(subLoad, t, size);
+  }
+
+  /**
+   * A circuit ended: its subscriptions are gone (an EVENTS_OFF still in effect ends with it) and its loads
+   * and its subscriptions' are final.
+   */
+  closeCircuit(circuit: number, time: number): void {
+    const state = this.circuits.map.get(circuit);
+    if (state !== undefined) {
+      if (state.offSince !== undefined) this.flowPeriod(circuit, state, time);
+      this.circuits.delete(circuit);
+    }
+    const loads = this.byCircuit.map.get(circuit);
+    if (loads !== undefined) {
+      this.finishedCircuits.add(loads.load);
+      for (const l of loads.subs.values()) this.finishedSubscriptions.add(l);
+      this.byCircuit.delete(circuit);
+    }
+  }
+
+  private flowPeriod(circuit: number, state: CircuitSubscriptions, end: number): void {
+    const start = state.offSince as number;
+    this.flow.push({ circuit, client: state.client, server: state.server, start, end, duration: end - start });
+    state.offSince = undefined;
   }
 
   /** Busiest PVs, subscriptions and circuits by updates per second. */
@@ -204,10 +284,24 @@ export class MonitorAnalysis {
     const subLoads: Load[] = [];
     const circuitLoads: Load[] = [];
     for (const byServer of this.byPv.map.values()) for (const l of byServer.values()) pvLoads.push(l);
+    // Closed circuits' loads in their places among the open ones (first-update order), as if still there.
+    const closed = this.finishedCircuits.list();
+    const closedSubs = this.finishedSubscriptions.list();
+    let nextClosed = 0;
+    let nextClosedSub = 0;
     for (const c of this.byCircuit.map.values()) {
+      while (nextClosed < closed.length && closed[nextClosed].order < c.load.order)
+        circuitLoads.push(closed[nextClosed++]);
+      const before = c.load.order * ORDER_STRIDE;
+      while (nextClosedSub < closedSubs.length && closedSubs[nextClosedSub].order < before) {
+        subLoads.push(closedSubs[nextClosedSub++]);
+      }
       circuitLoads.push(c.load);
       for (const l of c.subs.values()) subLoads.push(l);
     }
+    while (nextClosed < closed.length) circuitLoads.push(closed[nextClosed++]);
+    while (nextClosedSub < closedSubs.length) subLoads.push(closedSubs[nextClosedSub++]);
+    const dropped = { pv: 0, subscription: this.finishedSubscriptions.dropped, circuit: this.finishedCircuits.dropped };
     const byRate = (a: MonitorLoadEntry, b: MonitorLoadEntry): number => b.rate - a.rate;
     const parts: Bounded<MonitorLoadEntry>[] = [];
     for (const [kind, loads] of [
@@ -216,7 +310,7 @@ export class MonitorAnalysis {
       ['circuit', circuitLoads],
     ] as const) {
       const rows = yield* mapSteps(loads, (l) => row(kind, l));
-      parts.push(yield* topSteps(rows, limit, byRate));
+      parts.push(yield* topSteps(rows, limit, byRate, dropped[kind]));
     }
     return { rows: parts.flatMap((p) => p.rows), omitted: parts.reduce((n, p) => n + p.omitted, 0) };
   }

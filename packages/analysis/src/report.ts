@@ -200,6 +200,7 @@ export class Analyzer {
   /** A TCP circuit ended; its open channels end with it. */
   closeCircuit(circuit: number, time: number, reason: Exclude<CircuitEndReason, 'capture-end'>): void {
     if (this.runConversations) this.conversations.closeCircuit(circuit, time, reason);
+    if (this.runMonitors) this.monitors.closeCircuit(circuit, time);
   }
 
   /**

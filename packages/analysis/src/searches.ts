@@ -39,10 +39,15 @@ export function outlierLimit(counts: readonly number[], sigma: number): number {
 
 /** Replies from one server to one search arriving closer than this are copies over several paths. */
 const COPY_WINDOW_SECONDS = 0.05;
-/** Client processes tracked per PV (a flood from more is still counted, just not listed by client). */
-const MAX_CLIENTS_PER_PV = 1024;
+/** Client processes, and their hosts, listed per PV (the first ones to search it). */
+const LISTED_CLIENTS = 32;
 /** (client, cid) pairs whose retries are counted per PV; the oldest are forgotten beyond this. */
 const MAX_RETRY_KEYS_PER_PV = 4096;
+/**
+ * Requests remembered per answer for spotting copies of one reply (see {@link COPY_WINDOW_SECONDS}) before
+ * the older than the window are dropped; it doubles while all of them are recent.
+ */
+const REQUESTS_PRUNED_AT = 64;
 /** Answering servers tracked per PV. */
 const MAX_ANSWERS_PER_PV = 64;
 /** The client kinds in a reason's words. */
@@ -86,7 +91,12 @@ interface Answer {
   count: number;
   /** Set when the same request was answered twice by this server within the copy window. */
   copies: boolean;
+  /**
+   * Time of the latest reply to each recent request ("client/cid"): only those within the copy window
+   * can be copied, so the older ones are dropped once there are `pruneAt` of them.
+   */
   lastByRequest: Map<string, number>;
+  pruneAt: number;
 }
 
 interface PvSearches {
@@ -94,8 +104,9 @@ interface PvSearches {
   count: number;
   first: number;
   last: number;
-  /** Requests per client process (ip:port). */
-  clients: Map<string, number>;
+  /** The first {@link LISTED_CLIENTS} client processes (ip:port) to search it, and hosts (ip). */
+  clients: string[];
+  hosts: string[];
   /** Requests per (client process, cid): the retries of one channel's search. */
   retries: BoundedMap<string, number>;
   /** Largest value ever in `retries` (kept as it goes: a count may later be evicted). */
@@ -195,24 +206,31 @@ export class SearchAnalysis {
         count: 0,
         first: t,
         last: t,
-        clients: new Map(),
+        clients: [],
+        hosts: [],
         retries: new BoundedMap(MAX_RETRY_KEYS_PER_PV),
         maxRetries: 0,
         answers: new Map(),
       });
     entry.count++;
     entry.last = t;
-    const perClient = entry.clients.get(process);
-    if (perClient !== undefined) entry.clients.set(process, perClient + 1);
-    else if (entry.clients.size < MAX_CLIENTS_PER_PV) entry.clients.set(process, 1);
-    const retryKey = `${process}/${numberField(record, 'cid') ?? ''}`;
-    const retries = (entry.retries.get(retryKey) ?? 0) + 1;
-    entry.retries.set(retryKey, retries);
+    const clients = entry.clients;
+    if (clients.length < LISTED_CLIENTS && !clients.includes(process)) clients.push(process);
+    const hosts = entry.hosts;
+    if (hosts.length < LISTED_CLIENTS && !hosts.includes(record.src)) hosts.push(record.src);
+    const cid = numberField(record, 'cid') ?? '';
+    const retryKey = `${process}/${cid}`;
+    const previous = entry.retries.get(retryKey);
+    // A new key is kept flat (join: one string; the template literal's is a chain of three).
+    if (previous === undefined) entry.retries.set([process, cid].join('/'), 1);
+    else entry.retries.set(retryKey, previous + 1);
+    const retries = (previous ?? 0) + 1;
     if (retries > entry.maxRetries) entry.maxRetries = retries;
     if (entry.answers.size === 0 && entry.firstUnanswered === undefined) entry.firstUnanswered = t;
     // Two calls, not a loop over [[table, key], ...]: that allocated three arrays per search.
-    countClient(this.processes, process, pv, t);
-    countClient(this.hosts, record.src, pv, t);
+    // The entry's name: the record's is a copy decoded from this datagram.
+    countClient(this.processes, process, entry.pv, t);
+    countClient(this.hosts, record.src, entry.pv, t);
   }
 
   private addResponse(record: AnalysisRecord): void {
@@ -226,16 +244,33 @@ export class SearchAnalysis {
     let answer = entry.answers.get(server);
     if (!answer) {
       if (entry.answers.size >= MAX_ANSWERS_PER_PV) return;
-      answer = { server, paths: new Set(), first: t, last: t, count: 0, copies: false, lastByRequest: new Map() };
+      answer = {
+        server,
+        paths: new Set(),
+        first: t,
+        last: t,
+        count: 0,
+        copies: false,
+        lastByRequest: new Map(),
+        pruneAt: REQUESTS_PRUNED_AT,
+      };
       entry.answers.set(server, answer);
     }
     answer.count++;
     answer.last = t;
     if (answer.paths.size < 16) answer.paths.add(`${sender(record)}#${record.interfaceId ?? 0}`);
     const requestKey = `${receiver(record)}/${numberField(record, 'cid') ?? ''}`;
-    const previous = answer.lastByRequest.get(requestKey);
+    const requests = answer.lastByRequest;
+    const previous = requests.get(requestKey);
     if (previous !== undefined && t - previous < COPY_WINDOW_SECONDS) answer.copies = true;
-    if (answer.lastByRequest.size < 1024) answer.lastByRequest.set(requestKey, t);
+    requests.set(requestKey, t);
+    if (requests.size >= answer.pruneAt) {
+      // Replies come in capture order: one before t - window cannot be copied by a later one.
+      requests.forEach((last, key) => {
+        if (t - last >= COPY_WINDOW_SECONDS) requests.delete(key);
+      });
+      answer.pruneAt = Math.max(REQUESTS_PRUNED_AT, 2 * requests.size);
+    }
     entry.firstUnanswered = undefined;
   }
 
@@ -276,7 +311,7 @@ export class SearchAnalysis {
         unanswered_ratio: Math.max(0, (e.count - answers) / e.count),
         retries: e.maxRetries,
         oldest_unanswered_age: e.firstUnanswered === undefined ? null : captureEnd - e.firstUnanswered,
-        clients: [...e.clients.keys()].slice(0, 32),
+        clients: e.clients.slice(),
         flagged: reasons.length > 0,
         reasons,
       };
@@ -333,17 +368,14 @@ export class SearchAnalysis {
       this.options.maxRows,
       (a, b) => b.count - a.count || compareText(a.pv, b.pv),
     );
-    const rows = top.rows.map((e): NeverFoundEntry => {
-      const clients = [...e.clients.keys()];
-      return {
-        pv: e.pv,
-        count: e.count,
-        first_seen: e.first,
-        last_seen: e.last,
-        clients: clients.slice(0, 32),
-        hosts: [...new Set(clients.map((c) => c.slice(0, c.lastIndexOf(':'))))].slice(0, 32),
-      };
-    });
+    const rows = top.rows.map((e): NeverFoundEntry => ({
+      pv: e.pv,
+      count: e.count,
+      first_seen: e.first,
+      last_seen: e.last,
+      clients: e.clients.slice(),
+      hosts: e.hosts.slice(),
+    }));
     return { rows, omitted: top.omitted };
   }
 

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS GLIBC_TUNABLES=glibc.malloc.mmap_threshold=8388608:glibc.malloc.trim_threshold=134217728 node
+#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS GLIBC_TUNABLES=glibc.malloc.mmap_threshold=8388608:glibc.malloc.trim_threshold=134217728 node --max-semi-space-size=8 --heap-growing-percent=100
 // Entry point of the `ca-shark` bin: wires the real process into run().
 //
 // The shebang sets glibc malloc tunables for the process (env -S: coreutils 8.30+, BSD env). Every large
@@ -9,6 +9,10 @@
 // `node dist/main.js`, the shebang is not read: set the variable yourself for the same effect.
 // It also unsets NODE_EXTRA_CA_CERTS: Node parses those certificates at start-up (about 50 ms of CPU for
 // the system bundle, a quarter of `ca-shark --version`), and the CLI makes no TLS connection.
+// The V8 flags keep peak memory flat on long captures: V8 grows the young generation to 2 x 16 MB and the
+// old one to up to 4x its live size after a few seconds of a busy run, so a 1 GB capture peaked 30-50 %
+// above a 100 MB one with the same live data; 2 x 8 MB and twice the live size keep it within 15 %, for no
+// CPU cost measurable here (docs/performance.md, "Session 10: memory on long captures").
 import { run } from './run.js';
 
 run(process.argv.slice(2), {

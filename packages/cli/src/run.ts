@@ -5,6 +5,7 @@ import { open } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import {
+  PAIRING_SEARCH_TTL,
   shark,
   type CaDecoder,
   type CaRecord,
@@ -203,6 +204,9 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
         // write previews, a two-thread print's values in shared memory) before it asks for the next one:
         // the waveforms' memory is reused instead of page-faulted in again for each (docs/api.md).
         lendArrays: true,
+        // No mode reads the state's search entries, only the replies paired through them: a minute of them,
+        // not ten, keeps memory flat on long captures and pairs every reply the same (options.ts).
+        limits: { searchTtl: PAIRING_SEARCH_TTL },
         onProblem: damage.problem.bind(damage),
         onCircuitClose,
         onDecoder,

@@ -49,6 +49,46 @@ describe('BoundedMap', () => {
     expect([...m.keys()].slice(-3)).toEqual(['k5', 'k6', 'k100']);
   });
 
+  it('keeps no age queue with a capacity until it must, and then ages and evicts as if it had from the start', () => {
+    // Per-PV tables of the analyses: filled, read, never evicted, deleted from or refreshed.
+    const idle = new BoundedMap<string, number>(4096);
+    for (let i = 0; i < 1000; i++) idle.set(`k${i}`, i);
+    for (let i = 0; i < 1000; i++) idle.set(`k${i}`, idle.get(`k${i}`)! + 1);
+    expect(idle.upsert('k3', () => -1)).toBe(4);
+    expect(idle.queued).toBe(0);
+    // The same random operations on a map made to track from its first insertion (age() starts the tracking)
+    // and on one left to start when it must: same entries in the same order, same ages, same evictions.
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (seed * 48271) % 2147483647;
+      return seed % n;
+    };
+    for (const capacity of [8, 64]) {
+      const evicted: [number[], number[]] = [[], []];
+      const eager = new BoundedMap<number, number>(capacity, (_v, k) => evicted[0].push(k));
+      const lazy = new BoundedMap<number, number>(capacity, (_v, k) => evicted[1].push(k));
+      eager.age(-1);
+      for (let step = 0; step < 20_000; step++) {
+        // The first steps only insert, delete and read: deletions before anything else starts the tracking.
+        const op = step < capacity ? [50, 60, 70, 80, 85, 95][random(6)] : random(100);
+        const key = random(step < capacity ? capacity / 2 : 4 * capacity);
+        for (const m of [eager, lazy]) {
+          if (op < 50) m.upsert(key, () => step);
+          else if (op < 80) m.set(key, step);
+          else if (op < 90) m.delete(key);
+          else if (op < 95) m.touch(key);
+          else m.get(key);
+        }
+        if (step === capacity + 8 || step % 997 === 996) {
+          expect([...lazy.entries()]).toEqual([...eager.entries()]);
+          for (const k of lazy.keys()) expect(lazy.age(k)).toBe(eager.age(k));
+        }
+      }
+      expect(evicted[1]).toEqual(evicted[0]);
+      expect(evicted[0].length).toBeGreaterThan(100);
+    }
+  });
+
   it('touch and upsert make an entry the youngest (LRU), so a hot entry survives a stream of new ones', () => {
     const m = new BoundedMap<string, number>(16);
     m.upsert('hot', () => -1);

@@ -13,11 +13,16 @@
  * It is a real `Map` (iteration in insertion order, `instanceof Map`, `ReadonlyMap` views), so code that
  * reads the state is unchanged.
  *
- * The queue and the stamps cost about 50 bytes an entry on top of the Map's own 37, so a map without a
- * capacity (the decoder's state, trimmed by {@link capMap} to its limits) keeps neither until it first
- * has to evict or is asked an age: on real traffic the decoder's tables stay far below their limits and
- * entries leave by expiry, which needs only the Map. The Map's iteration order is the age order (a
- * refresh re-inserts the key), so the queue is built from it when needed, in one pass over the map.
+ * The queue and the stamps cost about 50 bytes an entry on top of the Map's own 37, so a map keeps neither
+ * until it needs them, and builds them then from the Map's iteration order, which is the age order (a
+ * refresh re-inserts the key), in one pass over the map:
+ * - a map without a capacity (the decoder's state, trimmed by {@link capMap} to its limits) when it first
+ *   has to evict or is asked an age: on real traffic the decoder's tables stay far below their limits and
+ *   entries leave by expiry, which needs only the Map;
+ * - a map with a capacity (the analyses' tables, hundreds of them per PV or circuit, most of which never
+ *   fill) when it first evicts, deletes, refreshes or is asked an age. Until then every key was inserted
+ *   once and none left, so the queue built then is the one kept from the start would be, stamps and clock
+ *   included: ages and eviction order are exactly those of a map that tracked from its first insertion.
  */
 export class BoundedMap<K, V> extends Map<K, V> {
   /** Age queue: keys and their stamps, oldest first from `head`. */
@@ -27,11 +32,8 @@ export class BoundedMap<K, V> extends Map<K, V> {
   /** The latest stamp of every live key; a queue pair with another stamp is stale. */
   private readonly stamps = new Map<K, number>();
   private clock = 0;
-  /**
-   * Whether the queue and the stamps are kept. Always for a map with a capacity (its ages stay exact for
-   * {@link BoundedMap.upsert}); for one without, from its first eviction or {@link BoundedMap.age} on.
-   */
-  private tracked: boolean;
+  /** Whether the queue and the stamps are kept (see the class comment for when they start). */
+  private tracked = false;
   /** Entries dropped to stay within the capacity (reported so truncation is never silent). */
   evicted = 0;
   /**
@@ -54,12 +56,16 @@ export class BoundedMap<K, V> extends Map<K, V> {
     private readonly onEvict?: (value: V, key: K) => void,
   ) {
     super();
-    this.tracked = capacity !== Infinity;
   }
 
   /** Insert or replace; a new key becomes the youngest, and the oldest entries beyond the capacity go. */
   override set(key: K, value: V): this {
-    if (!this.tracked) return super.set(key, value);
+    if (!this.tracked) {
+      super.set(key, value);
+      // trimTo starts the tracking with this key the youngest, as a tracked map would have pushed it.
+      if (super.size > this.capacity) this.trimTo(this.capacity, this.onEvict);
+      return this;
+    }
     const isNew = !super.has(key);
     super.set(key, value);
     if (isNew) {
@@ -70,6 +76,8 @@ export class BoundedMap<K, V> extends Map<K, V> {
   }
 
   override delete(key: K): boolean {
+    // A map with a capacity tracks from its first deletion: the ages it gives later count this key's insertion.
+    if (!this.tracked && this.capacity !== Infinity && super.has(key)) this.track();
     if (!super.delete(key)) return false;
     if (this.tracked) {
       this.stamps.delete(key);
@@ -84,13 +92,14 @@ export class BoundedMap<K, V> extends Map<K, V> {
     this.queueKeys = [];
     this.queueStamps = [];
     this.head = 0;
-    this.tracked = this.capacity !== Infinity;
+    this.tracked = false;
   }
 
   /** Make an existing key the youngest (least-recently-used order); false when the key is absent. */
   touch(key: K): boolean {
     const value = super.get(key);
     if (value === undefined && !super.has(key)) return false;
+    if (this.capacity !== Infinity) this.track();
     // Re-inserting also moves the key to the end of the Map's own iteration order, so iterating lists
     // entries oldest first, as the age queue has them.
     super.delete(key);
@@ -120,7 +129,9 @@ export class BoundedMap<K, V> extends Map<K, V> {
   upsert(key: K, create: () => V): V {
     const value = super.get(key);
     if (value !== undefined || super.has(key)) {
-      if (this.tracked && this.age(key) > this.capacity / 4) this.touch(key);
+      // An untracked map has had `size` insertions and nothing else, so no key is older than that.
+      const refreshAge = this.capacity / 4;
+      if ((this.tracked || super.size > refreshAge) && this.age(key) > refreshAge) this.touch(key);
       return value as V;
     }
     const created = create();

@@ -7,7 +7,13 @@ export { shark } from './shark.js';
 export type { SharkInput, SharkOptions, SharkRecords } from './shark.js';
 export { createDecoder } from './decoder.js';
 export type { CaDecoder, CreateDecoderOptions, DecoderCallbacks, SkippedFlow } from './decoder.js';
-export { DEFAULT_LIMITS, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_REPEATER_PORT, DEFAULT_SERVER_PORT } from './options.js';
+export {
+  DEFAULT_LIMITS,
+  DEFAULT_MAX_MESSAGE_SIZE,
+  PAIRING_SEARCH_TTL,
+  DEFAULT_REPEATER_PORT,
+  DEFAULT_SERVER_PORT,
+} from './options.js';
 export type { DecoderOptions, StateLimits } from './options.js';
 export type { CaRecord, CaRecordJSON, MalformedCommand, RequestRef, DecoderProblem } from './record.js';
 export type {

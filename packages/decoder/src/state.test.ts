@@ -7,6 +7,8 @@ import { CLIENT, SERVER, T0, decode, workedExample } from './test-support/scenar
 import { SEARCH_CLIENT_PORT, searchTraffic } from './test-support/search-traffic.js';
 import type { BoundedMap } from './bounded-map.js';
 import { type ConversationState, keptKey } from './state.js';
+import { DEFAULT_LIMITS, PAIRING_SEARCH_TTL } from './options.js';
+import { goldenLine } from './test-support/golden.js';
 
 function collect(bytes: Uint8Array, options: Parameters<typeof createDecoder>[0] = {}) {
   const records: CaRecord[] = [];
@@ -72,6 +74,34 @@ describe('state bounds and expiry', () => {
     // One datagram a second, 10 searches in each: what the last searchTtl (+ up to one sweep) seconds sent.
     expect(long.versions).toBeLessThanOrEqual(searchTtl + 2);
     expect(long.searches).toBeLessThanOrEqual(10 * (searchTtl + 2));
+  });
+
+  it('pairs every reply as the default searchTtl does with PAIRING_SEARCH_TTL, in a state that stops growing', () => {
+    // 700 s of searching (the bench's 1 GB capture is 692 s), then a client that retries one unanswered
+    // search after 5 minutes (EPICS_CA_MAX_SEARCH_PERIOD) and is answered, and a late NOT_FOUND.
+    const b = new PcapWriter();
+    const late = T0 + 800;
+    b.udp(late, CLIENT, 41000, SERVER, 5064, build.searchRequest({ name: 'late:pv', cid: 7 }));
+    b.udp(late + 300, CLIENT, 41000, SERVER, 5064, build.searchRequest({ name: 'late:pv', cid: 7 }));
+    b.udp(late + 300.002, SERVER, 5064, CLIENT, 41000, build.searchResponse({ cid: 7 }));
+    b.udp(late + 300.003, SERVER, 5064, CLIENT, 41000, build.notFoundResponse({ cid: 7 }));
+    const capture = concatBytes([searchTraffic(700), b.bytes().subarray(24)]);
+    const long = collect(capture);
+    const short = collect(capture, { limits: { searchTtl: PAIRING_SEARCH_TTL } });
+    expect(short.records.map(goldenLine)).toEqual(long.records.map(goldenLine));
+    const reply = short.records.find((r) => r.command.name === 'SearchResponse' && r.pv === 'late:pv');
+    expect(reply?.request?.timestamp).toBe(late + 300);
+    expect(DEFAULT_LIMITS.searchTtl).toBeGreaterThan(PAIRING_SEARCH_TTL);
+    // What the last minute sent (10 searches a second), not the last ten minutes.
+    const kept = (seconds: number) => {
+      const st = collect(searchTraffic(seconds), { limits: { searchTtl: PAIRING_SEARCH_TTL } }).d
+        .state as ConversationState;
+      return { searches: st.searches.size, versions: st.versionRequests.size };
+    };
+    const tenMinutes = kept(700);
+    expect(tenMinutes).toEqual(kept(100));
+    expect(tenMinutes.searches).toBeLessThanOrEqual(10 * (PAIRING_SEARCH_TTL + 2));
+    expect(tenMinutes.versions).toBeLessThanOrEqual(PAIRING_SEARCH_TTL + 2);
   });
 
   it('keeps no eviction queue in state tables that stay within their limits', () => {

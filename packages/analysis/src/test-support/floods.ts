@@ -79,3 +79,73 @@ export function* readLatencyFlood(n: number): Generator<AnalysisRecord> {
 export function latencyOf(i: number): number {
   return (((i * 7919) % 1000) + 1) * 1e-5;
 }
+
+/**
+ * `n` client processes (`hosts` hosts, ports from 40000) searching one PV once each, host by host: the
+ * first `n / hosts` processes all come from the first host.
+ */
+export function* searchClientFlood(n: number, hosts: number, pv = 'flood:pv'): Generator<AnalysisRecord> {
+  const perHost = Math.ceil(n / hosts);
+  for (let i = 0; i < n; i++) {
+    const from = `10.1.${Math.floor(i / perHost)}.1:${40000 + (i % perHost)}`;
+    yield rec(i * 1e-4, from, '10.1.255.255:5064', { name: 'SearchRequest', id: 6, pv, cid: i }, { pv });
+  }
+}
+
+/** `n` searches for one PV (CIDs 0..n-1) from one client, each answered once by one server 1 ms later. */
+export function* searchReplyFlood(n: number, pv = 'flood:pv'): Generator<AnalysisRecord> {
+  for (let i = 0; i < n; i++) {
+    yield rec(i * 1e-2, '10.0.0.5:40000', '10.0.0.255:5064', { name: 'SearchRequest', id: 6, pv, cid: i }, { pv });
+    yield searchReply(i * 1e-2 + 1e-3, i, pv);
+  }
+}
+
+/** A SEARCH reply from {@link FLOOD_SERVER} to the client of {@link searchReplyFlood}, for CID `cid`. */
+export function searchReply(t: number, cid: number, pv = 'flood:pv', from = FLOOD_SERVER): AnalysisRecord {
+  return rec(
+    t,
+    from,
+    '10.0.0.5:40000',
+    { name: 'SearchResponse', id: 6, port: 5064, ip: '255.255.255.255', cid },
+    { pv },
+  );
+}
+
+/** A circuit end in a flood: what `Analyzer.closeCircuit` is told. */
+export interface FloodClose {
+  close: number;
+  time: number;
+}
+
+/**
+ * `n` circuits one after the other (ids 1..n), each subscribing to one PV and getting 1-13 updates in half a
+ * second (so many rates tie), every third one turning updates off before it closes.
+ */
+export function* circuitChurn(n: number): Generator<AnalysisRecord | FloodClose> {
+  for (let i = 0; i < n; i++) {
+    const circuit = i + 1;
+    const pv = `churn:${i % 50}`;
+    const on = { circuit, pv, client: FLOOD_CLIENT, server: FLOOD_SERVER };
+    const t = i;
+    yield rec(
+      t,
+      FLOOD_CLIENT,
+      FLOOD_SERVER,
+      { name: 'EventAddRequest', id: 1, sid: i, subscriptionid: i, mask: 5 },
+      on,
+    );
+    const updates = 1 + ((i * 7919) % 13);
+    for (let k = 0; k < updates; k++) {
+      yield rec(
+        t + 0.01 + k * 0.03,
+        FLOOD_SERVER,
+        FLOOD_CLIENT,
+        { name: 'EventAddResponse', id: 1, subscriptionid: i },
+        on,
+      );
+    }
+    if (i % 3 === 0)
+      yield rec(t + 0.6, FLOOD_CLIENT, FLOOD_SERVER, { name: 'EventsOffRequest', id: 8 }, { ...on, pv: null });
+    yield { close: circuit, time: t + 0.7 };
+  }
+}

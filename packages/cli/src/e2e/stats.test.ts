@@ -4,7 +4,8 @@
  */
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { StatsReport } from '@ca-shark/analysis';
-import { ensureBuilt, fixture, lines, runCli } from '../test-support/cli.js';
+import { spawnSync } from 'node:child_process';
+import { MAIN, ensureBuilt, fixture, lines, runCli } from '../test-support/cli.js';
 
 // Each run starts a Node process (about half a second on a slow machine).
 vi.setConfig({ testTimeout: 60_000 });
@@ -147,5 +148,17 @@ describe('ca-shark stats', () => {
   it('exits 1 when there is nothing to analyse', async () => {
     const r = await runCli(['stats', '--pv', 'none', fixture('example_tcp_data.pcap')]);
     expect(r.code).toBe(1);
+  });
+});
+
+describe('ca-shark as installed', () => {
+  it('starts through its shebang (env, malloc tunables, V8 flags) and prints what node dist/main.js does', async () => {
+    const args = ['stats', fixture('example_tcp_data.pcap')];
+    const viaNode = await runCli(args);
+    // The bin run as a program: its first line starts node with the flags (a flag node rejects would stop it).
+    const direct = spawnSync(MAIN, args, { encoding: 'utf8' });
+    expect(direct.stderr).toBe('');
+    expect(direct.status).toBe(0);
+    expect(direct.stdout).toBe(viaNode.stdout);
   });
 });
