@@ -13,6 +13,7 @@ import {
   stagesNote,
   parseSteps,
   parseTcpreplay,
+  parseTimer,
   planStep,
   procCpuSeconds,
   procStatTicks,
@@ -52,12 +53,12 @@ describe('planStep', () => {
     // 40 MB at 25 Mbit/s take 12.8 s: one pass.
     const slow = planStep({ kind: 'mbps', value: 25 }, FILE, 12);
     expect(slow.loops).toBe(1);
-    expect(slow.args).toEqual(['--pktlen', '--mbps', '25']);
+    expect(slow.args).toEqual(['--pktlen', '--timer', 'nano', '--mbps', '25']);
     expect(slow.expectedMessages).toBe(110_000);
     // At 250 Mbit/s one pass takes 1.28 s: nine passes make 11.5 s.
     const fast = planStep({ kind: 'mbps', value: 250 }, FILE, 12);
     expect(fast.loops).toBe(9);
-    expect(fast.args).toEqual(['--pktlen', '--mbps', '250', '--loop', '9', '--unique-ip']);
+    expect(fast.args).toEqual(['--pktlen', '--timer', 'nano', '--mbps', '250', '--loop', '9', '--unique-ip']);
     expect(fast.expectedMessages).toBe(990_000);
   });
 
@@ -66,7 +67,17 @@ describe('planStep', () => {
     const x20 = planStep({ kind: 'multiplier', value: 20 }, FILE, 12);
     // 16 s / 20 = 0.8 s a pass: 15 passes.
     expect(x20.loops).toBe(15);
-    expect(x20.args.slice(0, 3)).toEqual(['--pktlen', '--multiplier', '20']);
+    expect(x20.args.slice(0, 5)).toEqual(['--pktlen', '--timer', 'nano', '--multiplier', '20']);
+  });
+
+  it("sleeps between packets unless told to spin as tcpreplay's default does", () => {
+    expect(planStep({ kind: 'mbps', value: 250 }, FILE, 12, 'gtod').args.slice(0, 3)).toEqual([
+      '--pktlen',
+      '--timer',
+      'gtod',
+    ]);
+    expect(parseTimer('gtod')).toBe('gtod');
+    expect(() => parseTimer('select')).toThrow('"select"');
   });
 
   it('never plans zero passes', () => {

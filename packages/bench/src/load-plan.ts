@@ -53,16 +53,39 @@ export function stepLabel(step: Step): string {
 }
 
 /**
+ * How tcpreplay waits between packets (`--timer`). `nano` sleeps (nanosleep); `gtod`, tcpreplay 4.4's
+ * default, spins on gettimeofday and sched_yield. Measured alone on `lo` at 250 Mbit/s (12.2k packets/s,
+ * 5.7 s): gtod 5.8 s of CPU (a whole core: user 2.5, sys 3.3), nano 0.6 s, both at 249.99 Mbit/s. On this
+ * 2-core machine the spinning sender took the share of a core the daemon needs (docs/performance.md,
+ * "Session 10"); a real network's senders are other machines.
+ */
+export type ReplayTimer = 'nano' | 'gtod';
+
+/** The default {@link ReplayTimer}: the one that leaves the cores to the daemon. */
+export const DEFAULT_REPLAY_TIMER: ReplayTimer = 'nano';
+
+/** Parses `--timer`; throws on anything but a {@link ReplayTimer}. */
+export function parseTimer(text: string): ReplayTimer {
+  if (text !== 'nano' && text !== 'gtod') throw new Error(`--timer: "${text}" is neither "nano" nor "gtod"`);
+  return text;
+}
+
+/**
  * Plans a step that lasts about `seconds`: as many whole passes over the file as fit (at least one), so the
  * number of messages offered is known exactly.
  */
-export function planStep(step: Step, file: ReplayFile, seconds: number): StepPlan {
+export function planStep(
+  step: Step,
+  file: ReplayFile,
+  seconds: number,
+  timer: ReplayTimer = DEFAULT_REPLAY_TIMER,
+): StepPlan {
   const onePassS = step.kind === 'mbps' ? (file.frameBytes * 8) / (step.value * 1e6) : file.durationS / step.value;
   const loops = onePassS > 0 ? Math.max(1, Math.round(seconds / onePassS)) : 1;
   // --pktlen: send each frame whole. Without it tcpreplay cuts frames to the file header's snaplen, and
   // tcprewrite writes 65,535 there: every 64 KiB loopback segment would lose its last 14 bytes.
   const rate = step.kind === 'mbps' ? ['--mbps', String(step.value)] : ['--multiplier', String(step.value)];
-  const args = ['--pktlen', ...rate];
+  const args = ['--pktlen', '--timer', timer, ...rate];
   if (loops > 1) args.push('--loop', String(loops), '--unique-ip');
   return { step, loops, expectedMessages: loops * file.messages, args };
 }

@@ -10,6 +10,7 @@
  *                     [--clients none,page] [--capture FILE] [--profile] [--profile-dir DIR]
  *                     [--daemon-arg=ARG ...]   (e.g. --daemon-arg=--max-lag --daemon-arg=none)
  *                     [--trace DIR]   (a Chromium trace of the page per step, and its long tasks)
+ *                     [--timer nano|gtod]   (how tcpreplay waits between packets; gtod spins a core)
  *
  * The capture's CA ports are rewritten (tcprewrite) to ports free at the time, and the daemon captures only
  * those (`-f "port A or port B"`): other engineers' CA traffic on `lo` stays out of the counts, and the
@@ -26,12 +27,14 @@ import { ensureCapture, frameCensus, givenCapture } from './captures.js';
 import type { Capture } from './captures.js';
 import {
   caughtUp,
+  DEFAULT_REPLAY_TIMER,
   firstBreak,
   healthFigures,
   hotFunctions,
   pageFigures,
   parseSteps,
   parseTcpreplay,
+  parseTimer,
   planStep,
   procCpuSeconds,
   procStatTicks,
@@ -41,7 +44,16 @@ import {
   stepLabel,
   threadCores,
 } from './load-plan.js';
-import type { CpuProfile, ReplayFile, StatsCounters, Step, StepPlan, StepResult, ViewSwitch } from './load-plan.js';
+import type {
+  CpuProfile,
+  ReplayFile,
+  ReplayTimer,
+  StatsCounters,
+  Step,
+  StepPlan,
+  StepResult,
+  ViewSwitch,
+} from './load-plan.js';
 import { chromiumMissing, launchChromium } from './chromium.js';
 import { connectWs, openDashboard, readProbe, tourViews } from './load-page.js';
 import type { WsReader } from './load-page.js';
@@ -118,6 +130,8 @@ interface Options {
   profileDir?: string;
   /** Where a Chromium trace of the page is written per page step (`--trace`). */
   traceDir?: string;
+  /** How tcpreplay waits between packets (`--timer`). */
+  timer: ReplayTimer;
 }
 
 function options(): Options {
@@ -134,6 +148,7 @@ function options(): Options {
       'profile-dir': { type: 'string' },
       'daemon-arg': { type: 'string', multiple: true },
       trace: { type: 'string' },
+      timer: { type: 'string' },
     },
   });
   const quick = values.quick === true;
@@ -154,6 +169,7 @@ function options(): Options {
     clients: clients as Options['clients'],
     capture: values.capture,
     daemonArgs: values['daemon-arg'] ?? [],
+    timer: values.timer === undefined ? DEFAULT_REPLAY_TIMER : parseTimer(values.timer),
     profile: values.profile === true || values['profile-dir'] !== undefined,
     ...(values['profile-dir'] !== undefined
       ? { profileDir: resolve(process.env.INIT_CWD ?? process.cwd(), values['profile-dir']) }
@@ -649,14 +665,15 @@ async function main(): Promise<number> {
   let browser: Browser | undefined;
   try {
     const prepared = await prepare(opts, workDir);
-    const plans = opts.steps.map((s) => planStep(s, prepared.replay, opts.seconds));
+    const plans = opts.steps.map((s) => planStep(s, prepared.replay, opts.seconds, opts.timer));
     process.stdout.write(
       `\n## live load (tcpreplay onto lo): ${new Date().toISOString()}, node ${process.version}, ` +
         `${availableParallelism()} CPUs, load before ${loadNow()}\n` +
         `capture: ${prepared.capture.label} ${prepared.capture.file}: ${(prepared.replay.frameBytes / 1048576).toFixed(1)} MB ` +
         `in ${thousands(prepared.frames)} frames, ${thousands(prepared.replay.messages)} CA messages over ` +
         `${prepared.replay.durationS.toFixed(1)} s; replayed on ports ${prepared.serverPort}/${prepared.repeaterPort} ` +
-        `(daemon filter "port ${prepared.serverPort} or port ${prepared.repeaterPort}": other traffic on lo stays out)` +
+        `(daemon filter "port ${prepared.serverPort} or port ${prepared.repeaterPort}": other traffic on lo stays out); ` +
+        `tcpreplay --timer ${opts.timer}` +
         `${prepared.daemonArgs.length > 0 ? `; ca-sharkd also given: ${prepared.daemonArgs.join(' ')}` : ''}\n`,
     );
     const results: StepResult[] = [];

@@ -5,7 +5,7 @@ import { CaptureReader } from '@ca-shark/packet';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { Engine } from './engine.js';
-import { FramePacker, unpackFrames } from './frame-batch.js';
+import { FRAME_HEADER_BYTES, FramePacker, unpackFrames } from './frame-batch.js';
 
 const FIXTURES = new URL('../../packet/fixtures/', import.meta.url);
 
@@ -81,6 +81,43 @@ describe('frame batches in buffers handed back', () => {
     expect(out).toEqual(sent);
     // The first buffer and one spare at most: every later batch reused one.
     expect(packer.buffersAllocated).toBeLessThanOrEqual(2);
+  });
+
+  it('keep the buffers of a backlog that swings between none and 100 batches: fresh ones only for the first swing', () => {
+    const inFlight: ArrayBuffer[] = [];
+    const packer: FramePacker = new FramePacker((buffer) => {
+      inFlight.push(structuredClone(buffer, { transfer: [buffer] }));
+      // The worker catches up only once 100 batches wait, then hands every one back.
+      if (inFlight.length === 100) for (const b of inFlight.splice(0)) packer.recycle(b);
+    }, 64 * 1024);
+    const frame = new Uint8Array(8 * 1024);
+    for (let batch = 0; batch < 500; batch++) {
+      packer.add(1, batch, frame, frame.length);
+      packer.flush();
+    }
+    // 100 in flight and the one being packed. With at most 16 spares kept, every swing after the first
+    // allocated 84 buffers afresh (437 in all).
+    expect(packer.buffersAllocated).toBe(101);
+  });
+
+  it('keep no more spares than batches of the recent length fill the spare bytes (16 at the least)', () => {
+    const inFlight: ArrayBuffer[] = [];
+    // Room for 40 spares of 64 KiB batches (100 would be 6.4 MiB).
+    const packer: FramePacker = new FramePacker(
+      (buffer) => inFlight.push(structuredClone(buffer, { transfer: [buffer] })),
+      64 * 1024,
+      40 * 64 * 1024,
+    );
+    // One frame a batch, 64 KiB with its header: each add flushes and takes the next buffer.
+    const frame = new Uint8Array(64 * 1024 - FRAME_HEADER_BYTES);
+    for (let batch = 0; batch < 100; batch++) packer.add(1, batch, frame, frame.length);
+    expect(packer.buffersAllocated).toBe(101);
+    for (const b of inFlight.splice(0)) packer.recycle(b);
+    // 40 kept: the next 40 flushes take them, the 41st allocates.
+    for (let batch = 0; batch < 40; batch++) packer.add(1, batch, frame, frame.length);
+    expect(packer.buffersAllocated).toBe(101);
+    packer.add(1, 40, frame, frame.length);
+    expect(packer.buffersAllocated).toBe(102);
   });
 
   it('ignore a detached buffer handed back, and let go of one far larger than batches need', () => {

@@ -13,7 +13,8 @@
 
 /** Per-frame header layout. */
 const Offset = { LINKTYPE: 0, INTERFACE: 2, ORIGLEN: 4, CAPLEN: 8, TIMESTAMP: 12 } as const;
-const FRAME_HEADER = 20;
+/** Bytes of the header before each frame's bytes in a batch. */
+export const FRAME_HEADER_BYTES = 20;
 /**
  * Every batch buffer holds this many times the flush threshold: a batch is flushed once over it, so the
  * frame that crosses it fits (up to the threshold; a larger one grows the buffer). One size for all: a
@@ -23,8 +24,23 @@ const FRAME_HEADER = 20;
  * collections on the main thread). Pages of a buffer that small batches never reach are never touched.
  */
 const HEADROOM = 2;
-/** Buffers handed back and kept for later batches: enough for the batches a busy worker has in flight. */
-const SPARE_BUFFERS = 16;
+/**
+ * Buffers handed back are kept for later batches while they are at most this many, at the least (see
+ * {@link DEFAULT_SPARE_BYTES} for the bound that matters under a backlog).
+ */
+const MIN_SPARE_BUFFERS = 16;
+/**
+ * Spares are kept while they would carry at most this many bytes of batches of the recent length (a buffer's
+ * pages beyond what its batches used are never touched, so that is about the memory they hold): the decoder
+ * backlog's 64 MiB bound, the most that is ever in flight live. A lagging worker swings its backlog between
+ * none and up to a second of traffic (about 100 batches of 10 ms at 250 Mbit/s); with 16 spares each swing
+ * let go of the rest, and the next one allocated them fresh: the page faults of new memory (about 4 ms of
+ * CPU per MiB here) cost the capture thread 1.7 s of CPU per 12 s at 250 Mbit/s in frame-batch.bench.ts,
+ * against 0.1 s with buffers kept. The spares never outnumber the batches that were once in flight together.
+ */
+export const DEFAULT_SPARE_BYTES = 64 * 1024 * 1024;
+/** Weight of the newest batch in the running mean of batch lengths. */
+const LENGTH_WEIGHT = 1 / 16;
 
 /**
  * Receives packed batches: `buffer` holds `frames` frames in its first `length` bytes (the rest is unused
@@ -44,12 +60,17 @@ export class FramePacker {
   /** Buffers handed back by the receiver, for later batches. */
   private readonly spare: ArrayBuffer[] = [];
   private allocated = 1;
+  /** Running mean of the flushed batches' lengths (what a spare's touched pages are about). */
+  private meanLength: number;
 
   constructor(
     private readonly onBatch: BatchHandler,
     /** Batches are flushed once they hold this many bytes. */
     private readonly flushBytes = 1024 * 1024,
+    /** Spares are kept while they would carry at most this many bytes of recent batches. */
+    private readonly spareBytes = DEFAULT_SPARE_BYTES,
   ) {
+    this.meanLength = flushBytes;
     this.bufferBytes = Math.ceil((HEADROOM * flushBytes) / 4096) * 4096;
     this.buffer = new ArrayBuffer(this.bufferBytes);
     this.view = new DataView(this.buffer);
@@ -71,13 +92,18 @@ export class FramePacker {
    */
   recycle(buffer: ArrayBuffer): void {
     // A buffer a huge frame grew is let go: later batches need the usual size.
-    if (buffer.byteLength !== this.bufferBytes || this.spare.length >= SPARE_BUFFERS) return;
+    if (buffer.byteLength !== this.bufferBytes || this.spare.length >= this.maxSpares()) return;
     this.spare.push(buffer);
+  }
+
+  /** Spares kept: at least {@link MIN_SPARE_BUFFERS}, else as many as carry `spareBytes` of recent batches. */
+  private maxSpares(): number {
+    return Math.max(MIN_SPARE_BUFFERS, Math.floor(this.spareBytes / Math.max(this.meanLength, 4096)));
   }
 
   /** Copies one frame into the batch; `data` is not kept, so it may be a view the caller overwrites next. */
   add(linktype: number, timestamp: number, data: Uint8Array, origlen: number, interfaceId = 0): void {
-    const need = FRAME_HEADER + data.length;
+    const need = FRAME_HEADER_BYTES + data.length;
     if (this.used + need > this.buffer.byteLength) this.grow(this.used + need);
     const at = this.used;
     this.view.setUint16(at + Offset.LINKTYPE, linktype, true);
@@ -85,7 +111,7 @@ export class FramePacker {
     this.view.setUint32(at + Offset.ORIGLEN, origlen, true);
     this.view.setUint32(at + Offset.CAPLEN, data.length, true);
     this.view.setFloat64(at + Offset.TIMESTAMP, timestamp, true);
-    this.bytes.set(data, at + FRAME_HEADER);
+    this.bytes.set(data, at + FRAME_HEADER_BYTES);
     this.used += need;
     this.count += 1;
     if (this.used >= this.flushBytes) this.flush();
@@ -97,6 +123,7 @@ export class FramePacker {
     const full = this.buffer;
     const length = this.used;
     const frames = this.count;
+    this.meanLength += (length - this.meanLength) * LENGTH_WEIGHT;
     this.setBuffer(this.spare.pop() ?? this.allocate(this.bufferBytes));
     this.used = 0;
     this.count = 0;
@@ -136,9 +163,9 @@ export function unpackFrames(
   const view = new DataView(buffer);
   let at = 0;
   const end = Math.min(length, buffer.byteLength);
-  while (at + FRAME_HEADER <= end) {
+  while (at + FRAME_HEADER_BYTES <= end) {
     const caplen = view.getUint32(at + Offset.CAPLEN, true);
-    const start = at + FRAME_HEADER;
+    const start = at + FRAME_HEADER_BYTES;
     if (start + caplen > end) break;
     frame(
       view.getUint16(at + Offset.LINKTYPE, true),
