@@ -160,4 +160,21 @@ describe('writeJsonNumbers', () => {
       expect(sink.toString()).toBe(JSON.stringify(Array.from(values)).slice(1, -1));
     }
   });
+
+  it('writes into shared memory at an offset (a batch slot of the worker), then into a grown buffer', () => {
+    const sink = new JsonBuffer(0);
+    const values = Float64Array.from({ length: 500 }, (_, i) => Math.sin(i) * 10 + i / 7);
+    const expected = JSON.stringify(Array.from(values)).slice(1, -1);
+    const slot = Buffer.from(new SharedArrayBuffer(1 << 16)).subarray(3);
+    sink.bytes = slot;
+    sink.length = 0;
+    writeJsonNumbers(sink, values);
+    expect(sink.bytes).toBe(slot);
+    expect(sink.toString()).toBe(expected);
+    // Too small a slot: the sink grows into memory of its own mid-array (the digit pairs follow it).
+    sink.bytes = Buffer.from(new SharedArrayBuffer(64)).subarray(5);
+    sink.length = 0;
+    writeJsonNumbers(sink, values);
+    expect(sink.toString()).toBe(expected);
+  });
 });
