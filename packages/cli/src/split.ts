@@ -18,9 +18,8 @@
 import { availableParallelism, loadavg } from 'node:os';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { CaRecord } from '@ca-shark/decoder';
-import { JsonBuffer, writeRecordJSON } from '@ca-shark/analysis';
+import { JsonBuffer, writeNumbers, writeRecordJSON } from '@ca-shark/analysis';
 import type { CliOptions } from './args.js';
-import { writeJsonNumbers } from './json-digits.js';
 import type { LineWrite } from './lines.js';
 import { NUMPY_EDGE_ITEMS, NUMPY_THRESHOLD, writeNumpyShown, type NumericKind } from './numpy-repr.js';
 import type { LineWriter } from './output.js';
@@ -333,7 +332,7 @@ export function fillSlot(kind: HoleKind, slot: Slot, holeCount: number): Uint8Ar
     out.length = 0;
     for (let h = 0; h < holeCount; h++) {
       const count = holes[STRIDE.json * h + 1];
-      writeJsonNumbers(out, values.subarray(value, value + count));
+      writeNumbers(out, values.subarray(value, value + count));
       value += count;
       ends[h] = out.length;
     }

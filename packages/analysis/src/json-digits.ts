@@ -1,8 +1,8 @@
 /**
- * The `--json` worker's waveform digits: doubles written as `JSON.stringify` writes them (shortest
- * round-trip digits, the closest of them to the value), straight into the batch's bytes.
+ * One double written as `JSON.stringify` writes it (shortest round-trip digits, the closest of them to the
+ * value), straight into bytes: the digits of every number {@link writeNumbers} and {@link writeNumber} write.
  *
- * Why not analysis's `writeNumbers`: its digit loop (Steele and White's free format) takes one turn of
+ * Why not a digit loop (Steele and White's free format, this module's predecessor): it takes one turn of
  * several double operations per digit, ~90 ns for a 17-digit double, and realistic.pcap's waveforms are
  * 12.4 M such doubles. Here the digits come in one block, the way Ryu and Schubfach find them, but on
  * exact double arithmetic instead of 64-bit integers, written two at a time: ~60 ns
@@ -22,18 +22,14 @@
  *   interval is lopsided) and every value outside the range above take the native `String(x)`: the
  *   output is the same for every double.
  */
-import type { JsonSink } from '@ca-shark/analysis';
 
 const ZERO = 0x30;
 const MINUS = 0x2d;
 const DOT = 0x2e;
-const COMMA = 0x2c;
 const NULL_TEXT = 'null';
 
-/** Numbers written per {@link JsonSink.reserve} call. */
-const CHUNK = 1024;
 /** Bytes one number takes at most: `-0.0000` and 17 digits, or the native form (at most 24 characters). */
-const MAX_NUMBER_BYTES = 26;
+export const MAX_NUMBER_BYTES = 26;
 
 /** Integers below this are written by integer arithmetic (every double above it is an integer). */
 const EXACT_INTEGERS = 2 ** 53;
@@ -126,24 +122,7 @@ const LOW = 1 - HIGH;
 const NONE = -(2 ** 30);
 const TIE = 2 ** 30;
 
-/** Appends the numbers of `values` separated by commas (the inside of a JSON array). */
-export function writeJsonNumbers(out: JsonSink, values: Float64Array): void {
-  const n = values.length;
-  for (let start = 0; start < n; start += CHUNK) {
-    const end = Math.min(n, start + CHUNK);
-    // Room for the whole chunk at once: the loop below then works on locals only.
-    out.reserve((end - start) * (MAX_NUMBER_BYTES + 1));
-    const bytes = out.bytes;
-    let at = out.length;
-    for (let i = start; i < end; i++) {
-      if (i > 0) bytes[at++] = COMMA;
-      at = jsonNumberAt(bytes, at, values[i]);
-    }
-    out.length = at;
-  }
-}
-
-/** Writes `x` as `JSON.stringify(x)` does at `at` (room for 26 bytes); returns the end. */
+/** Writes `x` as `JSON.stringify(x)` does at `at` (room for {@link MAX_NUMBER_BYTES}); returns the end. */
 export function jsonNumberAt(bytes: Uint8Array, at: number, x: number): number {
   let v = x;
   if (x < 0) {

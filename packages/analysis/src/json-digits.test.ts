@@ -1,39 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { JsonBuffer } from '@ca-shark/analysis';
-import { jsonNumberAt, writeJsonNumbers } from './json-digits.js';
+import { jsonNumberAt } from './json-digits.js';
+import { JsonBuffer, writeNumbers } from './json-number.js';
+import { generated, mismatches } from './test-support/doubles.js';
 
 const bytes = new Uint8Array(64);
 const utf8 = new TextDecoder();
 const bits = new Float64Array(1);
 const words = new Uint32Array(bits.buffer);
 
-/** The doubles of `xs` (and their negatives) written otherwise than JSON.stringify, as [value, written, expected], at most 5. */
-function mismatches(xs: Iterable<number>): [number, string, string][] {
-  const bad: [number, string, string][] = [];
-  for (const x of xs) {
-    for (const v of [x, -x]) {
-      const written = utf8.decode(bytes.subarray(0, jsonNumberAt(bytes, 0, v)));
-      const expected = JSON.stringify(v);
-      if (written !== expected && bad.length < 5) bad.push([v, written, expected]);
-    }
-  }
-  return bad;
-}
-
-/** A deterministic generator (xorshift32), so that a failure can be run again. */
-function random(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
-}
-
-function* generated(count: number, make: (r: () => number) => number, seed: number): Generator<number> {
-  const r = random(seed);
-  for (let i = 0; i < count; i++) yield make(r);
+/** `x` written by {@link jsonNumberAt}. */
+function written(x: number): string {
+  return utf8.decode(bytes.subarray(0, jsonNumberAt(bytes, 0, x)));
 }
 
 /** `x` and its neighbours `ulps` ulps away on either side. */
@@ -97,10 +74,10 @@ describe('jsonNumberAt', () => {
     ];
     for (let e = -330; e <= 310; e++) edges.push(Number(`1e${e}`), Number(`5e${e}`), Number(`9.5e${e}`));
     for (let e = -1074; e <= 1023; e++) edges.push(2 ** e, 2 ** e * 1.5, 2 ** e * (1 + Number.EPSILON));
-    expect(mismatches(edges)).toEqual([]);
+    expect(mismatches(edges, written)).toEqual([]);
     // Around every power of ten of the block path's range (where the scale steps) and 2^53.
     const decades = Array.from({ length: 22 }, (_, k) => Number(`1e${k - 5}`));
-    expect(mismatches(neighbours([...decades, 2 ** 53, 2 ** 52, 2 ** 51], 40))).toEqual([]);
+    expect(mismatches(neighbours([...decades, 2 ** 53, 2 ** 52, 2 ** 51], 40), written)).toEqual([]);
   });
 
   it('writes doubles of every bit pattern as JSON.stringify does', () => {
@@ -113,21 +90,46 @@ describe('jsonNumberAt', () => {
       },
       1,
     );
-    expect(mismatches(all)).toEqual([]);
+    expect(mismatches(all, written)).toEqual([]);
   });
 
   it('writes the doubles of the block path (1e-5 to 2^53) as JSON.stringify does', () => {
-    expect(mismatches(generated(300_000, (r) => Math.exp(r() * 48 - 11.6), 2))).toEqual([]);
-    expect(mismatches(generated(200_000, (r) => r(), 3))).toEqual([]);
-    expect(mismatches(generated(200_000, (r) => 10 + r() * -0.2, 4))).toEqual([]);
+    expect(
+      mismatches(
+        generated(300_000, (r) => Math.exp(r() * 48 - 11.6), 2),
+        written,
+      ),
+    ).toEqual([]);
+    expect(
+      mismatches(
+        generated(200_000, (r) => r(), 3),
+        written,
+      ),
+    ).toEqual([]);
+    expect(
+      mismatches(
+        generated(200_000, (r) => 10 + r() * -0.2, 4),
+        written,
+      ),
+    ).toEqual([]);
     // A waveform's kind of values: a sine with noise (16-17 significant digits).
-    expect(mismatches(generated(200_000, (r) => 10 * Math.sin(r() * 7) + r() - 0.5, 5))).toEqual([]);
-    expect(mismatches(generated(100_000, (r) => Math.fround(r() * 1000), 6))).toEqual([]);
+    expect(
+      mismatches(
+        generated(200_000, (r) => 10 * Math.sin(r() * 7) + r() - 0.5, 5),
+        written,
+      ),
+    ).toEqual([]);
+    expect(
+      mismatches(
+        generated(100_000, (r) => Math.fround(r() * 1000), 6),
+        written,
+      ),
+    ).toEqual([]);
   });
 
   it('writes short decimals and their neighbours a few ulps away as JSON.stringify does', () => {
     const decimals = generated(100_000, (r) => Math.round(r() * 1e7) / 10 ** Math.floor(r() * 12), 7);
-    expect(mismatches(neighbours(decimals, 3))).toEqual([]);
+    expect(mismatches(neighbours(decimals, 3), written)).toEqual([]);
   });
 
   it('writes binary fractions (scaled values at or near midpoints: ties and the exact path) as JSON.stringify does', () => {
@@ -137,17 +139,22 @@ describe('jsonNumberAt', () => {
       (r) => Math.floor(r() * 2 ** (1 + r() * 52)) / 2 ** Math.floor(1 + r() * 20),
       8,
     );
-    expect(mismatches(neighbours(fractions, 1))).toEqual([]);
+    expect(mismatches(neighbours(fractions, 1), written)).toEqual([]);
     const nearTop = generated(100_000, (r) => 2 ** (49 + Math.floor(r() * 4)) + Math.floor(r() * 1e6) / 8, 9);
-    expect(mismatches(nearTop)).toEqual([]);
+    expect(mismatches(nearTop, written)).toEqual([]);
   });
 
   it('writes integers and integer-valued doubles as JSON.stringify does', () => {
-    expect(mismatches(generated(200_000, (r) => Math.floor(r() * 2 ** (r() * 70)), 10))).toEqual([]);
+    expect(
+      mismatches(
+        generated(200_000, (r) => Math.floor(r() * 2 ** (r() * 70)), 10),
+        written,
+      ),
+    ).toEqual([]);
   });
 });
 
-describe('writeJsonNumbers', () => {
+describe('writeNumbers', () => {
   it('writes arrays of every length around its chunk size as JSON.stringify does', () => {
     const sink = new JsonBuffer();
     for (const n of [0, 1, 2, 1023, 1024, 1025, 3000]) {
@@ -156,7 +163,7 @@ describe('writeJsonNumbers', () => {
       );
       if (n > 0) values[n >> 1] = NaN;
       sink.length = 0;
-      writeJsonNumbers(sink, values);
+      writeNumbers(sink, values);
       expect(sink.toString()).toBe(JSON.stringify(Array.from(values)).slice(1, -1));
     }
   });
@@ -168,13 +175,13 @@ describe('writeJsonNumbers', () => {
     const slot = Buffer.from(new SharedArrayBuffer(1 << 16)).subarray(3);
     sink.bytes = slot;
     sink.length = 0;
-    writeJsonNumbers(sink, values);
+    writeNumbers(sink, values);
     expect(sink.bytes).toBe(slot);
     expect(sink.toString()).toBe(expected);
     // Too small a slot: the sink grows into memory of its own mid-array (the digit pairs follow it).
     sink.bytes = Buffer.from(new SharedArrayBuffer(64)).subarray(5);
     sink.length = 0;
-    writeJsonNumbers(sink, values);
+    writeNumbers(sink, values);
     expect(sink.toString()).toBe(expected);
   });
 });
