@@ -9,6 +9,8 @@
  *   tsx --conditions=source bench/render-bench.ts --dist /tmp/old-dist --format full  # a page built before the compact stream
  *   tsx --conditions=source bench/render-bench.ts --rate 100000 --seconds 10
  *   tsx --conditions=source bench/render-bench.ts --url http://127.0.0.1:8080/        # a running ca-sharkd (drive it yourself)
+ *   tsx --conditions=source bench/render-bench.ts --trace --tours 3   # per switch: main-thread CPU from a trace
+ *                                                                 # (written to test-results/render-bench-trace.json)
  *   tsx --conditions=source bench/render-bench.ts --daemon                            # as root: ca-sharkd -i lo + ca-sim IOC and
  *                                                                 # monitor load aimed at --rate msg/s
  *
@@ -17,8 +19,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { PACKAGE_DIR, freePort, launchBrowser } from '../e2e/browser.js';
+import { writeFileSync } from 'node:fs';
+import { PACKAGE_DIR, artefact, freePort, launchBrowser } from '../e2e/browser.js';
 import { startFakeDaemon, type FakeDaemon } from '../e2e/fake-daemon.js';
+import { SWITCH_MARK, switchCosts, type SwitchCost } from './switch-trace.js';
 
 const { values } = parseArgs({
   options: {
@@ -33,6 +37,9 @@ const { values } = parseArgs({
     url: { type: 'string' },
     view: { type: 'string', default: 'live' },
     daemon: { type: 'boolean', default: false },
+    // Tours of the views; with --trace, each switch's main-thread CPU from a Chromium trace.
+    tours: { type: 'string', default: '1' },
+    trace: { type: 'boolean', default: false },
   },
 });
 const rate = Number(values.rate);
@@ -195,33 +202,47 @@ try {
   }));
   // Tab switches under the same flood: click, then wait for the view and the next painted frame.
   const switches: { view: string; ms: number; domRows: number }[] = [];
-  for (const view of ['channels', 'clients', 'searches', 'errors', 'servers', 'latency', 'live', 'channels', 'live']) {
+  const tour = ['channels', 'clients', 'searches', 'errors', 'servers', 'latency', 'live', 'channels', 'live'];
+  if (values.trace)
+    await browser.startTracing(page, {
+      categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink.user_timing', 'toplevel'],
+    });
+  for (const view of Array.from({ length: Number(values.tours) }, () => tour).flat()) {
     await page.waitForTimeout(700);
-    const r = await page.evaluate(async (v) => {
-      const root: Record<string, string> = {
-        live: '[data-testid=live-scroller]:not([data-live-hidden] *)',
-        channels: '[data-testid=channels-view]',
-        clients: '[data-testid=clients-view]',
-        searches: '[data-testid=searches-view]',
-        errors: '[data-testid=errors-view]',
-        servers: '[data-testid=servers-view]',
-        latency: '[data-testid=latency-view]',
-      };
-      const t0 = performance.now();
-      (document.querySelector(`nav a[data-view=${v}]`) as HTMLElement).click();
-      await new Promise<void>((done) => {
-        const check = (): void => {
-          if (document.querySelector(root[v])) requestAnimationFrame(() => setTimeout(done, 0));
-          else requestAnimationFrame(check);
+    const r = await page.evaluate(
+      async ([v, mark]) => {
+        const root: Record<string, string> = {
+          live: '[data-testid=live-scroller]:not([data-live-hidden] *)',
+          channels: '[data-testid=channels-view]',
+          clients: '[data-testid=clients-view]',
+          searches: '[data-testid=searches-view]',
+          errors: '[data-testid=errors-view]',
+          servers: '[data-testid=servers-view]',
+          latency: '[data-testid=latency-view]',
         };
-        check();
-      });
-      const ms = performance.now() - t0;
-      const domRows = document.querySelectorAll('tbody tr, [data-testid=live-row]:not([data-live-hidden] *)').length;
-      return { ms, domRows };
-    }, view);
+        const t0 = performance.now();
+        performance.mark(`${mark}${v}`);
+        (document.querySelector(`nav a[data-view=${v}]`) as HTMLElement).click();
+        await new Promise<void>((done) => {
+          const check = (): void => {
+            if (document.querySelector(root[v])) requestAnimationFrame(() => setTimeout(done, 0));
+            else requestAnimationFrame(check);
+          };
+          check();
+        });
+        const ms = performance.now() - t0;
+        const domRows = document.querySelectorAll('tbody tr, [data-testid=live-row]:not([data-live-hidden] *)').length;
+        return { ms, domRows };
+      },
+      [view, SWITCH_MARK] as const,
+    );
     switches.push({ view, ...r });
   }
+  await page.waitForTimeout(700);
+  // The tasks that began within this long after a click count for its switch (the tour waits 700 ms).
+  const traceText = values.trace ? (await browser.stopTracing()).toString('utf8') : '';
+  if (values.trace) writeFileSync(artefact('render-bench-trace.json'), traceText);
+  const costs: SwitchCost[] = values.trace ? switchCosts(JSON.parse(traceText) as never, 600) : [];
   const n = await page.evaluate(() => {
     const b = (window as unknown as { __bench: Omit<PageNumbers, 'rows'> }).__bench;
     const rows =
@@ -251,6 +272,30 @@ try {
     `slowest switch    ${slowest.view} ${slowest.ms.toFixed(0)} ms`,
     `longest task      ${n.longest.toFixed(0)} ms over streaming and switching; ${n.over50} tasks over 50 ms`,
     `start-up          longest task ${n.startupLongest.toFixed(0)} ms (loading and first render, not counted above)`,
+    ...(costs.length > 0
+      ? [
+          'per switch (trace; main-thread tasks begun within 600 ms of the click): wall ms, CPU ms, longest task wall/CPU ms, top self times',
+          ...costs.map(
+            (c, i) =>
+              `  ${c.view.padEnd(9)} ${(switches[i]?.ms ?? NaN).toFixed(0).padStart(4)} ms  cpu ${c.cpuMs.toFixed(0).padStart(4)}  longest ${c.longestMs.toFixed(0).padStart(3)}/${c.longestCpuMs.toFixed(0).padStart(3)}  ${c.events.map((e) => `${e.name} ${e.ms.toFixed(0)}`).join(', ')}`,
+          ),
+          'per view over the tours, median (max): switch ms, CPU ms, style+layout ms, longest task ms, its CPU ms',
+          ...[...new Set(costs.map((c) => c.view))].map((v) => {
+            const mine = costs.map((c, i) => ({ c, ms: switches[i]?.ms ?? NaN })).filter((x) => x.c.view === v);
+            const stat = (xs: number[]): string => {
+              const s = [...xs].sort((a, b) => a - b);
+              return `${(s[(s.length - 1) >> 1] ?? NaN).toFixed(0)} (${(s.at(-1) ?? NaN).toFixed(0)})`;
+            };
+            return `  ${v.padEnd(9)} ${[
+              stat(mine.map((x) => x.ms)),
+              stat(mine.map((x) => x.c.cpuMs)),
+              stat(mine.map((x) => x.c.layoutMs)),
+              stat(mine.map((x) => x.c.longestMs)),
+              stat(mine.map((x) => x.c.longestCpuMs)),
+            ].join('  ')}  n=${mine.length}`;
+          }),
+        ]
+      : []),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 } finally {

@@ -102,4 +102,43 @@ describe.skipIf(!canRun)('history on a finished replay', { timeout: 90_000 }, ()
     await page.screenshot({ path: artefact('history-searches.png') });
     expect(pageErrors).toEqual([]);
   });
+
+  it('draws a chart once as its view opens, not again when the layout reports its size or the view overflows', async () => {
+    // Every uPlot draw starts with a clearRect of its canvas: count the search-rate chart's. The replay has
+    // ended, so its data no longer changes and any draw after the first is a redraw of the same picture.
+    // (A string: a function from this file would carry the test runner's `__name` helper, unknown to the page.)
+    await page.addInitScript({
+      content: `window.__rateDraws = 0;
+        const clear = CanvasRenderingContext2D.prototype.clearRect;
+        CanvasRenderingContext2D.prototype.clearRect = function (...a) {
+          if (this.canvas.closest('[data-testid=search-rate-chart]') !== null) window.__rateDraws++;
+          return clear.apply(this, a);
+        };`,
+    });
+    // A new document (a change of the hash alone would keep the page and skip the script above).
+    await page.goto('about:blank');
+    await page.goto(`${base}#/searches`);
+    const chart = page.getByTestId('search-rate');
+    await expect.poll(() => chart.getAttribute('data-first'), { timeout: 15_000 }).toBe(String(T0));
+    // Its data in: open the view again, which builds the chart anew.
+    await page.locator('nav a[data-view=live]').click();
+    const draws = (): Promise<number> =>
+      page.evaluate(() => (window as unknown as { __rateDraws: number }).__rateDraws);
+    await page.evaluate(() => ((window as unknown as { __rateDraws: number }).__rateDraws = 0));
+    await page.locator('nav a[data-view=searches]').click();
+    await page.locator('[data-testid=search-rate-chart] canvas').waitFor();
+    await expect.poll(draws).toBeGreaterThan(0);
+    // Frames enough for the first layout's size report (it came a frame after the chart was built).
+    await page.evaluate(
+      () =>
+        new Promise<void>((done) => {
+          let n = 10;
+          const frame = (): void => (--n > 0 ? void requestAnimationFrame(frame) : done());
+          requestAnimationFrame(frame);
+        }),
+    );
+    // The mouse is elsewhere: no cursor draws.
+    expect(await draws()).toBe(1);
+    expect(pageErrors).toEqual([]);
+  });
 });
