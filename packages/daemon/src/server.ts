@@ -137,6 +137,7 @@ export async function startDaemon(
     ...(config.snaplen !== undefined ? { snaplen: config.snaplen } : config.mode === 'live' ? { snaplen: 262144 } : {}),
     ...(config.maxDecoderLagMs !== undefined ? { maxDecoderLagMs: config.maxDecoderLagMs } : {}),
     ...(config.holdDecoderLagMs !== undefined ? { holdDecoderLagMs: config.holdDecoderLagMs } : {}),
+    ...(config.decoderNice !== undefined ? { decoderNice: config.decoderNice } : {}),
     ...options.engine,
     ...nats.engine,
   });
