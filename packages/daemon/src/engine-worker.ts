@@ -34,6 +34,7 @@ import { StreamGovernor } from './stream-governor.js';
 import { lowerThreadPriority } from './thread-nice.js';
 import { isPullSource } from './sources/types.js';
 import { ViewPublisher } from './views-publisher.js';
+import { warmUpWorker } from './worker-warmup.js';
 import { RecordHistory } from './history.js';
 import type { StatsView } from './views.js';
 import type { FromWorker, ToWorker } from './worker-protocol.js';
@@ -320,6 +321,12 @@ port.on('message', (message: ToWorker) => {
       const logger = createLogger(message.logLevel, message.tty).child({ thread: 'decoder' });
       log = logger;
       applyNice(message.decoderNice ?? 0, logger);
+      if (message.warmUp === true) {
+        // Before the first frame and before `ready`: a live capture's first flood meets a warm path.
+        const start = performance.now();
+        const warm = warmUpWorker(logger);
+        logger.debug({ ...warm, ms: Math.round(performance.now() - start) }, 'record path warmed up');
+      }
       ring = new StreamedRecords<CaRecord>(estimateRecordBytes, message.recordRing);
       history = new RecordHistory({ bounds: message.history ?? {} });
       holdsHistory = history.held.bounds.maxRecords > 0;

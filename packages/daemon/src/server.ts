@@ -138,6 +138,8 @@ export async function startDaemon(
     ...(config.maxDecoderLagMs !== undefined ? { maxDecoderLagMs: config.maxDecoderLagMs } : {}),
     ...(config.holdDecoderLagMs !== undefined ? { holdDecoderLagMs: config.holdDecoderLagMs } : {}),
     ...(config.decoderNice !== undefined ? { decoderNice: config.decoderNice } : {}),
+    // Live traffic cannot wait for a cold worker; a file or stdin does, and a central replays records.
+    warmUp: config.mode === 'live' || config.mode === 'demo',
     ...options.engine,
     ...nats.engine,
   });

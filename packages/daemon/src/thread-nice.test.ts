@@ -1,15 +1,10 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { PassThrough } from 'node:stream';
-import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { WireRecord } from './engine.js';
-import { Hub } from './hub.js';
-import type { SubscriptionFilter } from './plugins/ws.js';
-import { RemoteEngine } from './remote-engine.js';
 import type { RunningDaemon } from './server.js';
-import { zeroCounters } from './sources/types.js';
 import { startTestDaemon } from './test-support/daemon.js';
+import { withRemoteEngine } from './test-support/remote-engine.js';
 import { currentThreadId, lowerThreadPriority, readThreadNice } from './thread-nice.js';
 
 const linux = process.platform === 'linux' && existsSync('/proc/thread-self');
@@ -45,22 +40,8 @@ describe.runIf(linux)('the decoding thread’s nice value (Linux)', { timeout: 3
     // Above this thread's own, so the change is visible whatever nice the test run was started at.
     const nice = Math.min(19, main + 7);
     const before = threadNices();
-    const engine = new RemoteEngine({
-      source: {
-        description: { kind: 'file' },
-        start: async () => undefined,
-        stop: async () => undefined,
-        counters: zeroCounters,
-      },
-      hub: new Hub<WireRecord, SubscriptionFilter>((r) => r),
-      logger: pino({ level: 'silent' }),
-      logLevel: 'silent',
-      decoder: {},
-      decoderNice: nice,
-    });
-    try {
-      // The worker sets its nice before anything else; its first stats message says it is ready.
-      await engine.ready();
+    await withRemoteEngine('file', { decoderNice: nice }, async (engine) => {
+      // The worker sets its nice before anything else; its first stats message said it is ready.
       const after = threadNices();
       const lowered = [...after].filter(([, n]) => n === nice).map(([tid]) => tid);
       expect(lowered).toHaveLength(1);
@@ -70,9 +51,7 @@ describe.runIf(linux)('the decoding thread’s nice value (Linux)', { timeout: 3
         if (tid !== lowered[0]) expect(n, `thread ${tid}`).toBe(before.get(tid) ?? main);
       }
       expect(engine.stats().decoderNice).toBe(nice);
-    } finally {
-      await engine.close();
-    }
+    });
   });
 
   it('serves the decoding thread’s nice value in /api/stats', async () => {

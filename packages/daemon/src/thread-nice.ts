@@ -1,10 +1,11 @@
 /**
- * The decoding worker's CPU priority (`--decoder-nice`). On a box whose cores are shared by the daemon, the
- * browser showing its dashboard and whatever makes the traffic, a decoder that cannot keep up sheds frames
- * anyway (counted and alerted, see decoder-backlog.ts): it is the one to wait for a core, not the page's
- * main thread nor the thread answering HTTP and WebSocket. Linux keeps a nice value per thread
- * (setpriority(PRIO_PROCESS, tid) moves that thread only), so the worker lowers its own priority once, at
- * start, and nothing else in the daemon moves.
+ * The decoding worker's CPU priority (`--decoder-nice`). On a box whose cores are busy, a decoder that
+ * cannot keep up sheds frames anyway (counted and alerted, see decoder-backlog.ts): it is the one to wait
+ * for a core, not the thread answering HTTP and WebSocket and capturing. Linux keeps a nice value per
+ * thread (setpriority(PRIO_PROCESS, tid) moves that thread only), so the worker lowers its own priority
+ * once, at start, and nothing else in the daemon moves. Nice weighs threads within one scheduling group
+ * (an autogroup, i.e. a session, or a cgroup): processes of other groups, such as a browser started from
+ * another session, share the CPU with the daemon's group as before (docs/daemon.md, "CPU priority").
  *
  * Raising nice needs no privilege, lowering it does: applied once at the worker's start, it holds after
  * the daemon drops root (`--user`), and a thread already nicer than asked (`nice -n 15 ca-sharkd`) is left
@@ -15,8 +16,8 @@ import { getPriority, setPriority } from 'node:os';
 
 /**
  * Default nice of the decoding worker. Measured in docs/performance.md ("Session 10: decoder priority and
- * flood start"): a page open on the same 2-core box waited less for a core, and decoding without a page
- * did not lose, since nice only decides who runs first when the cores are all busy.
+ * flood start"): under a flood on a busy 2-core box `/api/health` answered faster, and decoding did not
+ * lose, since nice only decides which of the daemon's threads runs first when the cores are all busy.
  */
 export const DEFAULT_DECODER_NICE = 10;
 /** Linux's nicest value: the thread runs when nothing else wants the core. */
