@@ -87,11 +87,11 @@ Capture:
       --hold-lag MS|none  live capture: once frames were dropped, hold the decoder's backlog to
                           MS until it kept up for 3 s (default 0.4 x --max-lag: fresher Live,
                           more dropped in the decoder's pauses); none: no hold
-      --decoder-nice N    run the decoding thread at nice N, 0..19 (default ${DEFAULT_DECODER_NICE}; also
-                          $CA_SHARKD_DECODER_NICE): when the cores are busy, the HTTP, WebSocket
-                          and capture thread (and processes of the daemon's scheduling group)
-                          get one first, and a decoder short of CPU sheds frames (counted) as it
-                          would anyway; 0 runs it at the daemon's priority (Linux only)
+      --decoder-nice N    run the decoding thread at nice N, 0..19 (default ${DEFAULT_DECODER_NICE}: the daemon's;
+                          also $CA_SHARKD_DECODER_NICE; Linux only): when the cores are busy, the
+                          HTTP, WebSocket and capture thread (and other processes of the daemon's
+                          scheduling group) get one first, and a decoder short of CPU sheds
+                          frames (counted); 10 keeps the API answering under a flood
       --buffer-size SIZE  kernel capture buffer, e.g. 64M (default 32M); raise it if libpcap drops
       --ports S[,R]       CA server and repeater ports (default 5064,5065; EPICS_CA_SERVER_PORT,
                           EPICS_CA_REPEATER_PORT are honoured)

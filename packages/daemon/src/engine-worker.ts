@@ -34,7 +34,7 @@ import { StreamGovernor } from './stream-governor.js';
 import { lowerThreadPriority } from './thread-nice.js';
 import { isPullSource } from './sources/types.js';
 import { ViewPublisher } from './views-publisher.js';
-import { warmUpWorker } from './worker-warmup.js';
+import { WorkerWarmUp } from './worker-warmup.js';
 import { RecordHistory } from './history.js';
 import type { StatsView } from './views.js';
 import type { FromWorker, ToWorker } from './worker-protocol.js';
@@ -227,8 +227,9 @@ function workerStats(e: Engine): StatsView {
 }
 
 /**
- * Lowers this thread's CPU priority to `nice` (thread-nice.ts), first thing at start: later the daemon may
- * have dropped root, and a batch decoded before would have run ahead of the page.
+ * Lowers this thread's CPU priority to `nice` (thread-nice.ts), first thing at start: the warm-up and
+ * every batch after it run behind the HTTP, WebSocket and capture thread, and nothing needs the root the
+ * daemon may drop later.
  */
 function applyNice(nice: number, logger: ReturnType<typeof createLogger>): void {
   const outcome = lowerThreadPriority(nice);
@@ -245,8 +246,25 @@ function applyNice(nice: number, logger: ReturnType<typeof createLogger>): void 
       'the daemon already runs nicer than --decoder-nice: the decoding thread keeps its nice value',
     );
   } else if (nice > 0) {
-    logger.debug({ nice, tid: outcome.tid }, 'decoding thread runs at a lower priority than the page and the API');
+    logger.debug(
+      { nice, tid: outcome.tid },
+      'decoding thread runs at a lower priority than the HTTP and capture thread',
+    );
   }
+}
+
+/**
+ * Runs the warm-up (worker-warmup.ts) a pass per turn of the event loop while the capture is quiet: frame
+ * batches and queries are served between passes (the capture starts as before, at `ready`), and the first
+ * frame batch ends it, since real traffic then warms the path and must not wait behind a pass.
+ */
+function warmUpInTurns(warm: WorkerWarmUp, start: number): void {
+  const more = batchBytes === 0 && warm.step();
+  if (more) {
+    setImmediate(() => warmUpInTurns(warm, start));
+    return;
+  }
+  log?.debug({ ...warm.result, ms: Math.round(performance.now() - start) }, 'record path warmed up');
 }
 
 /** Runs history scans a slice at a time, yielding to frame batches between slices. */
@@ -321,12 +339,6 @@ port.on('message', (message: ToWorker) => {
       const logger = createLogger(message.logLevel, message.tty).child({ thread: 'decoder' });
       log = logger;
       applyNice(message.decoderNice ?? 0, logger);
-      if (message.warmUp === true) {
-        // Before the first frame and before `ready`: a live capture's first flood meets a warm path.
-        const start = performance.now();
-        const warm = warmUpWorker(logger);
-        logger.debug({ ...warm, ms: Math.round(performance.now() - start) }, 'record path warmed up');
-      }
       ring = new StreamedRecords<CaRecord>(estimateRecordBytes, message.recordRing);
       history = new RecordHistory({ bounds: message.history ?? {} });
       holdsHistory = history.held.bounds.maxRecords > 0;
@@ -389,6 +401,7 @@ port.on('message', (message: ToWorker) => {
       publishViews(true);
       // The first stats message tells the main thread the decoder is ready.
       sendStats();
+      if (message.warmUp === true) warmUpInTurns(new WorkerWarmUp(logger), performance.now());
       break;
     }
     case 'frames': {

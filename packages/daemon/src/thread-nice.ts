@@ -15,11 +15,13 @@ import { readFileSync, readlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 
 /**
- * Default nice of the decoding worker. Measured in docs/performance.md ("Session 10: decoder priority and
- * flood start"): under a flood on a busy 2-core box `/api/health` answered faster, and decoding did not
- * lose, since nice only decides which of the daemon's threads runs first when the cores are all busy.
+ * Default nice of the decoding worker: the daemon's own. Measured in docs/performance.md ("Session 10:
+ * decoder priority and flood start"): at nice 10 `/api/health` answered a flood nine times faster, but the
+ * page got no core sooner (it is in another scheduling group), fewer messages were decoded under
+ * overload, and a decoder sharing its group with busy processes (a sensor started beside an IOC and its
+ * clients) fell far behind. An option for a host whose API must answer first.
  */
-export const DEFAULT_DECODER_NICE = 10;
+export const DEFAULT_DECODER_NICE = 0;
 /** Linux's nicest value: the thread runs when nothing else wants the core. */
 export const MAX_NICE = 19;
 

@@ -24,23 +24,52 @@ const WARM_RING_BYTES = 4 * 1024 * 1024;
 /** Records a pass streams: a page reading 2,000 a second, sampled as the worker samples it. */
 const WARM_STREAM_RATE = 2000;
 
-/** What a warm-up cost. */
+/** What a warm-up ran: messages decoded over the passes it ran. */
 export interface WarmUpResult {
   messages: number;
   passes: number;
 }
 
-/** Runs the worker's record path over the warm-up capture `passes` times and drops what it built. */
+/**
+ * A warm-up run one pass at a time ({@link WorkerWarmUp.step}), so that the worker serves its message
+ * queue (frame batches, queries) between passes and stops warming once real traffic arrives.
+ */
+export class WorkerWarmUp {
+  private readonly frames: CaptureFrame[] = [];
+  private readonly logger: Logger;
+  private messages = 0;
+  private passes = 0;
+
+  constructor(
+    logger: Logger,
+    private readonly total = WARM_UP_PASSES,
+  ) {
+    const reader = new CaptureReader({ frame: (frame) => this.frames.push(frame), problem: () => undefined });
+    reader.push(warmUpCapture());
+    reader.end();
+    // Its engines' warnings (the capture's deliberate faults) are not the daemon's.
+    this.logger = logger.child({}, { level: 'silent' });
+  }
+
+  /** Runs the next pass; false once all have run. */
+  step(): boolean {
+    if (this.passes >= this.total) return false;
+    this.messages += warmUpPass(this.frames, this.logger);
+    this.passes += 1;
+    return this.passes < this.total;
+  }
+
+  /** What ran so far. */
+  get result(): WarmUpResult {
+    return { messages: this.messages, passes: this.passes };
+  }
+}
+
+/** Runs the worker's record path over the warm-up capture `passes` times at once and drops what it built. */
 export function warmUpWorker(logger: Logger, passes = WARM_UP_PASSES): WarmUpResult {
-  const frames: CaptureFrame[] = [];
-  const reader = new CaptureReader({ frame: (frame) => frames.push(frame), problem: () => undefined });
-  reader.push(warmUpCapture());
-  reader.end();
-  let messages = 0;
-  // Its engines' warnings (the capture's deliberate faults) are not the daemon's.
-  const quiet = logger.child({}, { level: 'silent' });
-  for (let pass = 0; pass < passes; pass++) messages += warmUpPass(frames, quiet);
-  return { messages, passes };
+  const warm = new WorkerWarmUp(logger, passes);
+  while (warm.step());
+  return warm.result;
 }
 
 function warmUpPass(frames: readonly CaptureFrame[], logger: Logger): number {

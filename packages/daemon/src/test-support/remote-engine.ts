@@ -9,11 +9,11 @@ import { type SourceDescription, zeroCounters } from '../sources/types.js';
  * Runs `body` with a real decoding worker behind a RemoteEngine, silent, on a source of `kind` that never
  * starts anything (the test feeds the engine itself, if at all), once it is ready; closed after.
  */
-export async function withRemoteEngine(
+export async function withRemoteEngine<T>(
   kind: SourceDescription['kind'],
   options: Partial<RemoteEngineOptions>,
-  body: (engine: RemoteEngine) => Promise<void>,
-): Promise<void> {
+  body: (engine: RemoteEngine) => Promise<T>,
+): Promise<T> {
   const engine = new RemoteEngine({
     source: {
       description: { kind },
@@ -29,7 +29,7 @@ export async function withRemoteEngine(
   });
   try {
     await engine.ready();
-    await body(engine);
+    return await body(engine);
   } finally {
     await engine.close();
   }
