@@ -52,6 +52,8 @@ const VIEWS_MS = 1000;
 const VIEWS_BUDGET = 0.1;
 /** How often the worker's timer checks whether views are due. */
 const VIEWS_TICK_MS = 100;
+/** The warm-up (worker-warmup.ts) starts this long after the worker is ready (ms). */
+const WARM_UP_AFTER_MS = 300;
 /** Longest run of view or report steps before the worker serves its message queue again (ms). */
 const SLICE_MS = 8;
 
@@ -401,7 +403,10 @@ port.on('message', (message: ToWorker) => {
       publishViews(true);
       // The first stats message tells the main thread the decoder is ready.
       sendStats();
-      if (message.warmUp === true) warmUpInTurns(new WorkerWarmUp(logger), performance.now());
+      // After the main thread has opened the capture and bound its port, which it does once this is ready.
+      if (message.warmUp === true) {
+        setTimeout(() => warmUpInTurns(new WorkerWarmUp(logger), performance.now()), WARM_UP_AFTER_MS);
+      }
       break;
     }
     case 'frames': {
