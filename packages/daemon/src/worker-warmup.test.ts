@@ -18,9 +18,10 @@ describe('the decoding worker’s warm-up', { timeout: 30_000 }, () => {
     const reader = new CaptureReader({ frame: (f) => frames.push(f), problem: () => undefined });
     reader.push(manyChannels(200));
     reader.end();
-    // Frames handed over as soon as the worker is ready, while it warms up: they are decoded, and counted
-    // alone, whatever pass the warm-up was at.
+    // Frames handed over while the worker warms up (it starts 300 ms after ready; on a loaded machine maybe
+    // later, and then this checks the path without it): decoded and counted alone, whatever the pass.
     await withRemoteEngine('live', { warmUp: true }, async (engine) => {
+      await new Promise((r) => setTimeout(r, 400));
       for (const f of frames) engine.frame(f.linktype, f.timestamp, f.data, f.origlen);
       engine.poll();
       const alone = await withRemoteEngine('live', {}, async (cold) => {
