@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { exposureWarning, parseCommandLine, parseListen, parseSize } from './cli.js';
+import { exposureWarning, parseCommandLine, parseListen, parseSize, USAGE } from './cli.js';
 import { DaemonError } from './errors.js';
+import { DEFAULT_DECODER_NICE } from './thread-nice.js';
 import { caFilter } from './sources/live.js';
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
@@ -77,6 +78,23 @@ describe('command line', () => {
     expect(parseCommandLine(['-i', 'lo'], {}).maxDecoderLagMs).toBeUndefined();
     expect(parseCommandLine(['-i', 'lo', '--hold-lag', '600'], {})).toMatchObject({ holdDecoderLagMs: 600 });
     expect(parseCommandLine(['-i', 'lo', '--hold-lag', 'none'], {})).toMatchObject({ holdDecoderLagMs: Infinity });
+  });
+
+  it("takes the decoding thread's nice from --decoder-nice, else CA_SHARKD_DECODER_NICE, else the default", () => {
+    expect(parseCommandLine(['-i', 'lo'], {}).decoderNice).toBe(DEFAULT_DECODER_NICE);
+    expect(parseCommandLine(['-r', 'x.pcap', '--decoder-nice', '0'], {}).decoderNice).toBe(0);
+    expect(parseCommandLine(['-i', 'lo', '--decoder-nice', '19'], {}).decoderNice).toBe(19);
+    expect(parseCommandLine(['-i', 'lo'], { CA_SHARKD_DECODER_NICE: '4' }).decoderNice).toBe(4);
+    // The flag wins over the environment; an empty variable is no setting.
+    expect(parseCommandLine(['-i', 'lo', '--decoder-nice', '6'], { CA_SHARKD_DECODER_NICE: '4' }).decoderNice).toBe(6);
+    expect(parseCommandLine(['-i', 'lo'], { CA_SHARKD_DECODER_NICE: '' }).decoderNice).toBe(DEFAULT_DECODER_NICE);
+    expect(USAGE).toContain('--decoder-nice N');
+    for (const bad of ['20', '-1', '1.5', 'low', '']) {
+      expect(() => parseCommandLine(['-i', 'lo', `--decoder-nice=${bad}`], {})).toThrow(/--decoder-nice .*0\.\.19/);
+    }
+    expect(() => parseCommandLine(['-i', 'lo'], { CA_SHARKD_DECODER_NICE: '25' })).toThrow(
+      /CA_SHARKD_DECODER_NICE "25"/,
+    );
   });
 
   it('rejects contradictory or malformed options with a usage error', () => {

@@ -4,6 +4,7 @@ import { DaemonError } from './errors.js';
 import { parseHistory } from './history-options.js';
 import type { HistoryBounds } from './history-ring.js';
 import { parseSpeed, type ReplaySpeed } from './sources/file.js';
+import { DEFAULT_DECODER_NICE, MAX_NICE } from './thread-nice.js';
 import { type NatsConfig, natsConfig, NATS_OPTIONS, NATS_USAGE } from './nats/cli.js';
 
 /** Everything the command line can set. */
@@ -20,6 +21,11 @@ export interface DaemonConfig {
    * hold); absent: the engine's default.
    */
   holdDecoderLagMs?: number;
+  /**
+   * Nice value of the decoding worker thread (`--decoder-nice`, 0..19; default DEFAULT_DECODER_NICE); the
+   * HTTP/WebSocket thread keeps the daemon's. Absent (configs built by hand): the worker runs as the daemon.
+   */
+  decoderNice?: number;
   bufferSize?: number;
   file?: string;
   speed: ReplaySpeed;
@@ -81,6 +87,11 @@ Capture:
       --hold-lag MS|none  live capture: once frames were dropped, hold the decoder's backlog to
                           MS until it kept up for 3 s (default 0.4 x --max-lag: fresher Live,
                           more dropped in the decoder's pauses); none: no hold
+      --decoder-nice N    run the decoding thread at nice N, 0..19 (default ${DEFAULT_DECODER_NICE}: the daemon's;
+                          also $CA_SHARKD_DECODER_NICE; Linux only): when the cores are busy, the
+                          HTTP, WebSocket and capture thread (and other processes of the daemon's
+                          scheduling group) get one first, and a decoder short of CPU sheds
+                          frames (counted); 10 keeps the API answering under a flood
       --buffer-size SIZE  kernel capture buffer, e.g. 64M (default 32M); raise it if libpcap drops
       --ports S[,R]       CA server and repeater ports (default 5064,5065; EPICS_CA_SERVER_PORT,
                           EPICS_CA_REPEATER_PORT are honoured)
@@ -199,6 +210,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
         snaplen: { type: 'string' },
         'max-lag': { type: 'string' },
         'hold-lag': { type: 'string' },
+        'decoder-nice': { type: 'string' },
         'buffer-size': { type: 'string' },
         ports: { type: 'string' },
         speed: { type: 'string' },
@@ -301,6 +313,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     ...(v.snaplen !== undefined ? { snaplen: parseSize(v.snaplen, '--snaplen') } : {}),
     ...(v['max-lag'] !== undefined ? { maxDecoderLagMs: parseMaxLag(v['max-lag'], '--max-lag') } : {}),
     ...(v['hold-lag'] !== undefined ? { holdDecoderLagMs: parseMaxLag(v['hold-lag'], '--hold-lag') } : {}),
+    decoderNice: decoderNice(v['decoder-nice'], env.CA_SHARKD_DECODER_NICE),
     ...(v['buffer-size'] !== undefined ? { bufferSize: parseSize(v['buffer-size'], '--buffer-size') } : {}),
     ...(v.read !== undefined ? { file: v.read } : {}),
     speed: v.speed !== undefined ? parseSpeed(v.speed) : 1,
@@ -335,6 +348,22 @@ function parseMaxLag(text: string, option: string): number {
       'usage',
       `bad ${option} ${JSON.stringify(text)}: use milliseconds (${MIN_MAX_LAG_MS} or more) or none`,
     );
+  }
+  return n;
+}
+
+/** The decoding thread's nice: `--decoder-nice`, else $CA_SHARKD_DECODER_NICE (unless empty), else the default. */
+function decoderNice(flag: string | undefined, env: string | undefined): number {
+  if (flag !== undefined) return parseNice(flag, '--decoder-nice');
+  if (env !== undefined && env !== '') return parseNice(env, 'CA_SHARKD_DECODER_NICE');
+  return DEFAULT_DECODER_NICE;
+}
+
+/** `--decoder-nice`: an integer 0..{@link MAX_NICE} (a negative one would need privilege and starve the page). */
+function parseNice(text: string, option: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || n > MAX_NICE) {
+    throw new DaemonError('usage', `bad ${option} ${JSON.stringify(text)}: use a nice value 0..${MAX_NICE}`);
   }
   return n;
 }

@@ -31,9 +31,12 @@ import type { CaptureCounters, SourceDescription } from './sources/types.js';
 import { SliceRunner } from './slices.js';
 import { BatchSampler } from './subscriptions.js';
 import { StreamGovernor } from './stream-governor.js';
+import { lowerThreadPriority } from './thread-nice.js';
 import { isPullSource } from './sources/types.js';
 import { ViewPublisher } from './views-publisher.js';
+import { WorkerWarmUp } from './worker-warmup.js';
 import { RecordHistory } from './history.js';
+import type { StatsView } from './views.js';
 import type { FromWorker, ToWorker } from './worker-protocol.js';
 
 /** Records are sent at least this often while they flow, or once this many are waiting. */
@@ -49,6 +52,8 @@ const VIEWS_MS = 1000;
 const VIEWS_BUDGET = 0.1;
 /** How often the worker's timer checks whether views are due. */
 const VIEWS_TICK_MS = 100;
+/** The warm-up (worker-warmup.ts) starts this long after the worker is ready (ms). */
+const WARM_UP_AFTER_MS = 300;
 /** Longest run of view or report steps before the worker serves its message queue again (ms). */
 const SLICE_MS = 8;
 
@@ -154,6 +159,8 @@ let publishing = false;
 let notices: AlertNotice[] = [];
 /** Sensor or central duties (NATS), when the daemon has one. */
 let nats: NatsWorkerSide | undefined;
+/** This thread's nice value once set at start (`--decoder-nice`), for `/api/stats`; undefined: not known. */
+let decoderNice: number | undefined;
 
 const post = (message: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
 
@@ -212,8 +219,54 @@ function sendStats(): void {
   lastStats = performance.now();
   if (engine === undefined) return;
   const linktype = engine.source().linktype;
-  const stats = { ...engine.stats(), streamShare: governor.share };
+  const stats = workerStats(engine);
   post({ type: 'stats', stats, eof: engine.eof, ...(linktype !== undefined ? { linktype } : {}) });
+}
+
+/** The engine's counters with what only the worker knows: the streams' share, this thread's nice. */
+function workerStats(e: Engine): StatsView {
+  return { ...e.stats(), streamShare: governor.share, ...(decoderNice !== undefined ? { decoderNice } : {}) };
+}
+
+/**
+ * Lowers this thread's CPU priority to `nice` (thread-nice.ts), first thing at start: the warm-up and
+ * every batch after it run behind the HTTP, WebSocket and capture thread, and nothing needs the root the
+ * daemon may drop later.
+ */
+function applyNice(nice: number, logger: ReturnType<typeof createLogger>): void {
+  const outcome = lowerThreadPriority(nice);
+  if (outcome.tid === undefined) {
+    // Said once (info: the default asks for it everywhere): the worker runs at the daemon's priority.
+    if (nice > 0)
+      logger.info({ decoderNice: nice, reason: outcome.reason }, "decoding thread keeps the daemon's priority");
+    return;
+  }
+  decoderNice = outcome.nice;
+  if (outcome.nice !== nice) {
+    logger.info(
+      { decoderNice: nice, nice: outcome.nice, tid: outcome.tid },
+      'the daemon already runs nicer than --decoder-nice: the decoding thread keeps its nice value',
+    );
+  } else if (nice > 0) {
+    logger.debug(
+      { nice, tid: outcome.tid },
+      'decoding thread runs at a lower priority than the HTTP and capture thread',
+    );
+  }
+}
+
+/**
+ * Runs the warm-up (worker-warmup.ts) a pass per turn of the event loop while the capture is quiet: frame
+ * batches and queries are served between passes (the capture starts as before, at `ready`), and the first
+ * frame batch ends it, since real traffic then warms the path and must not wait behind a pass.
+ */
+function warmUpInTurns(warm: WorkerWarmUp, start: number): void {
+  const more = batchBytes === 0 && warm.step();
+  if (more) {
+    setImmediate(() => warmUpInTurns(warm, start));
+    return;
+  }
+  log?.debug({ ...warm.result, ms: Math.round(performance.now() - start) }, 'record path warmed up');
 }
 
 /** Runs history scans a slice at a time, yielding to frame batches between slices. */
@@ -287,6 +340,7 @@ port.on('message', (message: ToWorker) => {
       governed = !isPullSource(description);
       const logger = createLogger(message.logLevel, message.tty).child({ thread: 'decoder' });
       log = logger;
+      applyNice(message.decoderNice ?? 0, logger);
       ring = new StreamedRecords<CaRecord>(estimateRecordBytes, message.recordRing);
       history = new RecordHistory({ bounds: message.history ?? {} });
       holdsHistory = history.held.bounds.maxRecords > 0;
@@ -349,6 +403,10 @@ port.on('message', (message: ToWorker) => {
       publishViews(true);
       // The first stats message tells the main thread the decoder is ready.
       sendStats();
+      // After the main thread has opened the capture and bound its port, which it does once this is ready.
+      if (message.warmUp === true) {
+        setTimeout(() => warmUpInTurns(new WorkerWarmUp(logger), performance.now()), WARM_UP_AFTER_MS);
+      }
       break;
     }
     case 'frames': {
@@ -518,7 +576,7 @@ port.on('message', (message: ToWorker) => {
         post({ type: 'reply', id, value });
       };
       if (e === undefined) fail(new Error('decoder not started'));
-      else if (message.what === 'stats') reply(e.stats());
+      else if (message.what === 'stats') reply(workerStats(e));
       else if (message.what === 'metrics') reply(e.metricsText());
       else if (message.what === 'alerts') reply(e.alertsText());
       else {

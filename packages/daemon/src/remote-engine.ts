@@ -76,6 +76,17 @@ export interface RemoteEngineOptions {
   /** Snapshot length of live capture (named in exported interface descriptions). */
   snaplen?: number;
   /**
+   * Nice value the decoding worker thread takes at start (thread-nice.ts; Linux), leaving this thread's
+   * alone. Default 0: it runs as the daemon (`ca-sharkd` itself defaults to DEFAULT_DECODER_NICE).
+   */
+  decoderNice?: number;
+  /**
+   * Warm the worker's record path up with a generated capture before it reports ready (worker-warmup.ts):
+   * about half a second of CPU at start, so that a live flood's first seconds are not decoded cold.
+   * Default false (`ca-sharkd` warms live capture and --demo up).
+   */
+  warmUp?: boolean;
+  /**
    * File and stdin: frame bytes handed to the worker and not yet decoded beyond which the source is paused
    * (see {@link SourceSink.waitForRoom}) until the worker catches up. Nothing is dropped. Default 8 MiB:
    * a few batches, so the worker always has the next one queued while it decodes.
@@ -246,6 +257,8 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       ...(options.history !== undefined ? { history: options.history } : {}),
       ...(options.packetRing !== undefined ? { packetRing: options.packetRing } : {}),
       ...(options.snaplen !== undefined ? { snaplen: options.snaplen } : {}),
+      ...(options.decoderNice !== undefined ? { decoderNice: options.decoderNice } : {}),
+      ...(options.warmUp === true ? { warmUp: true } : {}),
       // The worker sheds only what a stall left waiting (the shared cells say how long that is now); the
       // prediction is made here, where batches are posted.
       stallBounds: this.stallBounds.buffer as SharedArrayBuffer,

@@ -137,6 +137,9 @@ export async function startDaemon(
     ...(config.snaplen !== undefined ? { snaplen: config.snaplen } : config.mode === 'live' ? { snaplen: 262144 } : {}),
     ...(config.maxDecoderLagMs !== undefined ? { maxDecoderLagMs: config.maxDecoderLagMs } : {}),
     ...(config.holdDecoderLagMs !== undefined ? { holdDecoderLagMs: config.holdDecoderLagMs } : {}),
+    ...(config.decoderNice !== undefined ? { decoderNice: config.decoderNice } : {}),
+    // Live traffic cannot wait for a cold worker; a file or stdin does, and a central replays records.
+    warmUp: config.mode === 'live' || config.mode === 'demo',
     ...options.engine,
     ...nats.engine,
   });

@@ -41,6 +41,11 @@ export interface StatsView {
    * 1 while no stream is open.
    */
   streamShare?: number;
+  /**
+   * Nice value the decoding worker's thread runs at (`--decoder-nice`, read back from the kernel); absent
+   * where threads have no priority of their own (not Linux).
+   */
+  decoderNice?: number;
   capture: CaptureStatsView;
   websocket: WebSocketStatsView;
 }
@@ -350,6 +355,7 @@ export const statsSchema = {
     decoderDropped: int,
     decoderLagMs: num,
     streamShare: num,
+    decoderNice: int,
     capture: {
       type: 'object',
       required: ['received', 'dropped', 'ifDropped'],

@@ -39,6 +39,10 @@ export type ToWorker =
       packetRing?: number;
       /** Snapshot length of live capture, for the exported interface descriptions. */
       snaplen?: number;
+      /** Nice value the worker's thread takes before anything else (thread-nice.ts; default 0: unchanged). */
+      decoderNice?: number;
+      /** Warm the record path up before the first frame (worker-warmup.ts). */
+      warmUp?: boolean;
       /**
        * Live capture: a batch that waited longer than the stall bound in force (the worker stalled) is dropped
        * unread, unless at most the kept bytes in force were in flight as it was posted (see

@@ -32,7 +32,9 @@ export async function freeUdpPort(): Promise<number> {
 /** Starts a daemon in-process from command-line arguments, silent, on a free port. */
 export async function startTestDaemon(args: string[], options: StartOptions = {}): Promise<RunningDaemon> {
   const port = await freeTcpPort();
-  const config = parseCommandLine([...args, '--listen', `127.0.0.1:${port}`], {});
+  // The decoding thread at the tests' own priority unless a test asks (--decoder-nice): a nicer one would wait
+  // behind the other test files' processes on a loaded machine, and their timeouts are not what is tested.
+  const config = parseCommandLine([...args, '--listen', `127.0.0.1:${port}`], { CA_SHARKD_DECODER_NICE: '0' });
   return startDaemon(config, pino({ level: 'silent' }), { tickMs: 20, snapshotMs: 100, ...options });
 }
 
