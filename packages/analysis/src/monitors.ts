@@ -71,9 +71,14 @@ function newLoad(
 /** Room for a circuit's subscriptions in {@link Load.order}: circuit number * this + subscription number. */
 const ORDER_STRIDE = 2 ** 20;
 
-/** Updates per second over the span from first to last update (1 s minimum), as the table shows it. */
+/** Seconds from a load's first to its last update, 1 at the least: what its rates are per. */
+function spanOf(l: Load): number {
+  return Math.max(l.last - l.first, 1);
+}
+
+/** Updates per second, as the table shows it ({@link row}'s `rate`). */
 function rateOf(l: Load): number {
-  return l.updates / Math.max(l.last - l.first, 1);
+  return l.updates / spanOf(l);
 }
 
 /** The table's order: busiest first, ties in their first-update order. */
@@ -115,7 +120,7 @@ function count(load: Load, t: number, size: number): void {
 }
 
 function row(scope: MonitorLoadEntry['scope'], l: Load): MonitorLoadEntry {
-  const span = Math.max(l.last - l.first, 1);
+  const span = spanOf(l);
   return {
     scope,
     pv: l.pv,
@@ -124,7 +129,7 @@ function row(scope: MonitorLoadEntry['scope'], l: Load): MonitorLoadEntry {
     subscriptionid: l.subscriptionid,
     updates: l.updates,
     bytes: l.bytes,
-    rate: l.updates / span,
+    rate: rateOf(l),
     byte_rate: l.bytes / span,
     first_seen: l.first,
     last_seen: l.last,

@@ -81,9 +81,10 @@ export interface RemoteEngineOptions {
    */
   decoderNice?: number;
   /**
-   * Warm the worker's record path up with a generated capture before it reports ready (worker-warmup.ts):
-   * about half a second of CPU at start, so that a live flood's first seconds are not decoded cold.
-   * Default false (`ca-sharkd` warms live capture and --demo up).
+   * Warm the worker's record path up with a generated capture (worker-warmup.ts): shortly after it reports
+   * ready, a pass per turn of its event loop until the first frames arrive, about half a second of CPU in
+   * all, so that a live flood's first seconds are not decoded cold. Default false (`ca-sharkd` warms live
+   * capture and --demo up).
    */
   warmUp?: boolean;
   /**
