@@ -2,7 +2,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cacheName, droppedFromScriptOutput, frameCensus, portsFromScriptOutput, sameStem } from './captures.js';
+import {
+  cacheName,
+  droppedFromScriptOutput,
+  frameCensus,
+  mixOfName,
+  portsFromScriptOutput,
+  sameStem,
+} from './captures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ca-shark-bench-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -103,5 +110,14 @@ describe('frameCensus', () => {
     const file = join(dir, 'not.pcap');
     writeFileSync(file, Buffer.from('0a0d0d0a000000000000000000000000000000000000000000', 'hex'));
     expect(frameCensus(file)).toBeUndefined();
+  });
+});
+
+describe('mixOfName', () => {
+  it("reads the mix back from a cached capture's name, and nothing from other names", () => {
+    expect(mixOfName(cacheName({ mix: 'realistic', sizeMb: 1024 }, 'script'))).toBe('realistic');
+    expect(mixOfName(cacheName({ mix: 'jumbo', sizeMb: 50 }, 'script'))).toBe('jumbo');
+    expect(mixOfName(cacheName({ mix: 'realistic', sizeMb: 40, privatePorts: true }, 'script'))).toBeUndefined();
+    expect(mixOfName('realistic.pcap')).toBeUndefined();
   });
 });

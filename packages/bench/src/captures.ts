@@ -150,9 +150,26 @@ export function droppedFromScriptOutput(output: string): number {
   return m === null ? 0 : Number(m[1]);
 }
 
-/** A capture given by path (CA_SHARK_BENCH_CAPTURE), assumed on the standard ports. */
+/** The mix a cached capture's file name ({@link cacheName}) says it holds, or undefined for other names. */
+export function mixOfName(name: string): CaptureSpec['mix'] | undefined {
+  const m = /^(realistic|jumbo)-\d+mb-[0-9a-f]{12}\.pcap$/.exec(name);
+  return m === null ? undefined : (m[1] as CaptureSpec['mix']);
+}
+
+/**
+ * A capture given by path (CA_SHARK_BENCH_CAPTURE), assumed on the standard ports. A cached capture's
+ * name keeps its mix, so two sizes of one mix given by path still get the steady-state table.
+ */
 export function givenCapture(file: string): Capture {
-  return { label: basename(file), file, bytes: statSync(file).size, ports: STANDARD_PORTS };
+  const name = basename(file);
+  const mix = mixOfName(name);
+  return {
+    label: name,
+    ...(mix === undefined ? {} : { mix }),
+    file,
+    bytes: statSync(file).size,
+    ports: STANDARD_PORTS,
+  };
 }
 
 async function runScript(script: string, args: string[], timeoutMs: number): Promise<string> {

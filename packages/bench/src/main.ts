@@ -3,7 +3,8 @@
  * The realistic-traffic benchmark (`pnpm bench` at the root, or `pnpm --filter @ca-shark/bench bench`):
  * records (or reuses cached) simulator captures on `lo` with `tcpdump -s 0`, then times this tree's
  * built `shark()`, `ca-shark` (text, --json, stats, report) and `ca-sharkd` (file and stdin ingest) on
- * them, and prints msgs/s, MB/s, CPU seconds and peak RSS. Environment:
+ * them, and prints msgs/s, MB/s, CPU seconds and peak RSS; with two sizes of one mix, also the steady-state
+ * rates between them. Environment:
  *   CA_SHARK_BENCH_MB=100        size of the realistic capture (MB)
  *   CA_SHARK_BENCH_1G=1          also a 1 GB realistic capture (RSS flatness; recording takes ~7 min)
  *   CA_SHARK_BENCH_CAPTURE=F[:G] decode these captures instead of recording (standard CA ports)
@@ -21,8 +22,8 @@ import { ensureCapture, frameCensus, givenCapture, OLD_SNAPLEN } from './capture
 import type { Capture, CaptureSpec } from './captures.js';
 import { GNU_TIME, killAll, measure, parseDaemonSummary } from './measure.js';
 import type { Measurement, TimedCommand } from './measure.js';
-import { renderTable, thousands } from './table.js';
-import type { Row, Target } from './table.js';
+import { renderSteadyTable, renderTable, thousands } from './table.js';
+import type { Row, RowPair, Target } from './table.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..', '..', '..');
@@ -64,6 +65,13 @@ const TARGETS: Partial<Record<Tool, Target>> = {
 };
 /** Captures up to this size are held to the targets' RSS limit. */
 const RSS_TARGET_MAX_MB = 128;
+/**
+ * ca-shark's exit status for input it decoded to the end but found damaged (docs/cli.md, "Exit status"):
+ * a recorded capture can end in the middle of a message, and that run still did all its work.
+ */
+const CLI_EXIT_DAMAGED = 3;
+/** A steady-state figure needs the larger capture to hold at least this many times the smaller one's bytes. */
+const STEADY_MIN_SIZE_RATIO = 4;
 
 const env = process.env;
 const log = (line: string): void => void process.stderr.write(`bench: ${line}\n`);
@@ -134,8 +142,8 @@ function lineCount(m: Measurement): number {
   return Number.isFinite(n) ? n : NaN;
 }
 
-/** Runs every selected row on one capture and prints its table. */
-async function benchCapture(capture: Capture, selected: Set<Tool>): Promise<void> {
+/** Runs every selected row on one capture, prints its table and returns its rows. */
+async function benchCapture(capture: Capture, selected: Set<Tool>): Promise<Row[]> {
   const census = frameCensus(capture.file);
   const timeoutMs = (RUN_BASE_SECONDS + (RUN_SECONDS_PER_MB * capture.bytes) / MB) * 1000;
   const run = (command: Omit<TimedCommand, 'timeoutMs'>): Promise<Measurement> => measure({ timeoutMs, ...command });
@@ -156,7 +164,17 @@ async function benchCapture(capture: Capture, selected: Set<Tool>): Promise<void
     unitName: Row['unitName'] = 'msgs',
     key?: Tool,
   ): void => {
-    rows.push({ tool, measurement, units, unitName, bytes, note, target: targetOf(key) });
+    const cli = key === 'text' || key === 'json' || key === 'stats' || key === 'report';
+    rows.push({
+      tool,
+      measurement,
+      units,
+      unitName,
+      bytes,
+      note,
+      target: targetOf(key),
+      ...(cli ? { damagedExit: CLI_EXIT_DAMAGED } : {}),
+    });
     log(`${tool}: ${measurement.wallS.toFixed(2)} s`);
   };
 
@@ -279,6 +297,34 @@ async function benchCapture(capture: Capture, selected: Set<Tool>): Promise<void
       `${renderTable(rows)}\n`,
   );
   if (skipped.length > 0) process.stdout.write(`skipped: ${skipped.join('; ')}\n`);
+  return rows;
+}
+
+/**
+ * The steady-state table: each tool's rate over what the largest capture of a mix holds beyond its
+ * smallest one (both recorded by the same script), so that start-up and JIT warm-up, paid once a run,
+ * drop out. Printed when a mix was measured at two sizes far enough apart.
+ */
+function printSteady(measured: readonly { capture: Capture; rows: Row[] }[]): void {
+  for (const mix of ['realistic', 'jumbo'] as const) {
+    const ofMix = measured.filter((m) => m.capture.mix === mix).sort((a, b) => a.capture.bytes - b.capture.bytes);
+    const small = ofMix[0];
+    const large = ofMix.at(-1);
+    if (small === undefined || large === undefined || large.capture.bytes < small.capture.bytes * STEADY_MIN_SIZE_RATIO)
+      continue;
+    const pairs: RowPair[] = [];
+    for (const row of large.rows) {
+      const before = small.rows.find((r) => r.tool === row.tool);
+      if (before !== undefined && Number.isFinite(row.units)) pairs.push({ small: before, large: row });
+    }
+    if (pairs.length === 0) continue;
+    process.stdout.write(
+      `\n## steady state, ${mix} mix: ${large.capture.label} beyond ${small.capture.label}\n` +
+        'Extra messages (or lines) of the larger capture over its extra wall time: start-up, module loading and\n' +
+        'JIT warm-up are paid once a run and cancel out. The one-shot tables above are what a user waits for.\n\n' +
+        `${renderSteadyTable(pairs)}\n`,
+    );
+  }
 }
 
 async function main(): Promise<number> {
@@ -318,7 +364,9 @@ async function main(): Promise<number> {
     );
     return 1;
   }
-  for (const capture of list) await benchCapture(capture, selected);
+  const measured: { capture: Capture; rows: Row[] }[] = [];
+  for (const capture of list) measured.push({ capture, rows: await benchCapture(capture, selected) });
+  printSteady(measured);
   return 0;
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Measurement } from './measure.js';
-import { cells, renderTable, thousands } from './table.js';
+import { cells, renderSteadyTable, renderTable, steadyCells, thousands } from './table.js';
+import type { Row } from './table.js';
 
 const ok: Measurement = { wallS: 2, cpuS: 3.5, rssMb: 120.4, exitCode: 0, timedOut: false, stdout: '', stderr: '' };
 
@@ -53,5 +54,69 @@ describe('results table', () => {
     expect(new Set(lines.map((l) => l.length)).size).toBe(1);
     expect(lines[1]).toMatch(/^\|-+\|/);
     expect(thousands(NaN)).toBe('-');
+  });
+
+  it('counts a run that exits with the damaged-input status, and says so', () => {
+    const row: Row = {
+      tool: 'ca-shark FILE (text)',
+      measurement: { ...ok, exitCode: 3 },
+      units: 300000,
+      unitName: 'lines',
+      bytes: 100 * 1048576,
+      note: '',
+      target: { rate: 100000 },
+      damagedExit: 3,
+    };
+    expect(cells(row)).toEqual([
+      'ca-shark FILE (text)',
+      '2.00',
+      '3.50',
+      '150,000 lines',
+      '50.0',
+      '120',
+      '≥ 100,000/s: met',
+      'exit 3: damaged input, decoded',
+    ]);
+    expect(cells({ ...row, measurement: { ...ok, exitCode: 70 } })[7]).toBe('EXIT 70');
+    const { damagedExit: _, ...strict } = row;
+    expect(cells(strict)[3]).toBe('-');
+  });
+});
+
+describe('steady-state table', () => {
+  const run = (wallS: number, cpuS: number, units: number, mb: number): Row => ({
+    tool: 'shark()',
+    measurement: { ...ok, wallS, cpuS },
+    units,
+    unitName: 'msgs',
+    bytes: mb * 1048576,
+    note: '',
+    target: { rate: 1_000_000, maxRssMb: 150 },
+  });
+
+  it("takes the larger capture's extra messages over its extra wall time", () => {
+    // 2.5 M more messages and 1,000 MB more in 2.5 s more: 1 M msgs/s, 400 MB/s; the RSS limit is not a rate.
+    expect(steadyCells({ small: run(1, 1.25, 250_000, 100), large: run(3.5, 4, 2_750_000, 1100) })).toEqual([
+      'shark()',
+      '2,500,000',
+      '2.50',
+      '2.75',
+      '1,000,000 msgs',
+      '400.0',
+      '≥ 1,000,000/s: met',
+    ]);
+  });
+
+  it('shows no rate when a run failed or the larger one was not slower', () => {
+    const failed = { ...run(3.2, 3.7, 2_640_000, 1000), measurement: { ...ok, exitCode: 70 } };
+    expect(steadyCells({ small: run(0.8, 1, 240_000, 100), large: failed }).slice(1, 6)).toEqual([
+      '-',
+      '-',
+      '-',
+      '-',
+      '-',
+    ]);
+    expect(steadyCells({ small: run(0.8, 1, 240_000, 100), large: run(0.7, 1, 2_640_000, 1000) })[4]).toBe('-');
+    expect(renderSteadyTable([{ small: run(0.8, 1, 1, 1), large: run(1, 1, 2, 2) }]).split('\n')).toHaveLength(3);
   });
 });

@@ -13,6 +13,11 @@ export interface Row {
   note: string;
   /** The issue-11 target of this row, if it has one: least rate (units/s, wall) and most peak RSS. */
   target?: Target;
+  /**
+   * An exit status that means the tool finished its work on damaged input (ca-shark's 3: a message cut
+   * short at the capture's end, a malformed one): the run counts, and the row says so.
+   */
+  damagedExit?: number;
 }
 
 /** A performance target: a rate to reach, and optionally a peak RSS not to exceed. */
@@ -42,13 +47,25 @@ export function fixed(n: number, digits: number): string {
   return Number.isFinite(n) ? n.toFixed(digits) : '-';
 }
 
+/** Whether a row's run finished its work: exit 0, or the exit status that means damaged input. */
+export function succeeded(row: Row): boolean {
+  const m = row.measurement;
+  return !m.timedOut && (m.exitCode === 0 || (m.exitCode !== null && m.exitCode === row.damagedExit));
+}
+
 /** The cells of a row: rates use wall time, as a user waiting for the command sees them. */
 export function cells(row: Row): string[] {
   const m = row.measurement;
-  const failed = m.timedOut || m.exitCode !== 0;
+  const failed = !succeeded(row);
   const rate = failed || !(m.wallS > 0) ? NaN : row.units / m.wallS;
   const mbps = failed || !(m.wallS > 0) ? NaN : row.bytes / 1048576 / m.wallS;
-  const status = m.timedOut ? 'TIMED OUT' : m.exitCode !== 0 ? `EXIT ${m.exitCode ?? 'signal'}` : '';
+  const status = m.timedOut
+    ? 'TIMED OUT'
+    : failed
+      ? `EXIT ${m.exitCode ?? 'signal'}`
+      : m.exitCode !== 0
+        ? `exit ${m.exitCode}: damaged input, decoded`
+        : '';
   return [
     row.tool,
     fixed(m.wallS, 2),
@@ -71,4 +88,43 @@ export function renderGrid(headers: readonly string[], body: readonly (readonly 
   const widths = headers.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
   const line = (r: readonly string[]): string => `| ${widths.map((w, i) => (r[i] ?? '').padEnd(w)).join(' | ')} |`;
   return [line(headers), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n');
+}
+
+/** One tool's row on two captures of the same mix, a smaller and a larger one. */
+export interface RowPair {
+  small: Row;
+  large: Row;
+}
+
+const STEADY_HEADERS = ['tool', 'extra units', 'extra wall s', 'extra cpu s', 'rate/s', 'MB/s', 'target'];
+
+/**
+ * The steady-state cells of a tool measured on two captures of one mix: the larger capture's extra units
+ * and bytes over its extra wall time. Start-up, module loading and JIT warm-up are paid once per run, so
+ * they cancel out; what is left is what each further message costs. `-` where either run failed or the
+ * larger one was not slower.
+ */
+export function steadyCells(pair: RowPair): string[] {
+  const { small, large } = pair;
+  const units = large.units - small.units;
+  const wall = large.measurement.wallS - small.measurement.wallS;
+  const cpu = large.measurement.cpuS - small.measurement.cpuS;
+  const valid = succeeded(small) && succeeded(large) && wall > 0 && units > 0;
+  const rate = valid ? units / wall : NaN;
+  const mbps = valid ? (large.bytes - small.bytes) / 1048576 / wall : NaN;
+  const target = large.target === undefined ? '' : targetCell({ ...large, target: { rate: large.target.rate } }, rate);
+  return [
+    large.tool,
+    valid ? thousands(units) : '-',
+    valid ? fixed(wall, 2) : '-',
+    valid ? fixed(cpu, 2) : '-',
+    Number.isFinite(rate) ? `${thousands(rate)} ${large.unitName}` : '-',
+    fixed(mbps, 1),
+    target,
+  ];
+}
+
+/** Renders the steady-state table of {@link steadyCells}. */
+export function renderSteadyTable(pairs: readonly RowPair[]): string {
+  return renderGrid(STEADY_HEADERS, pairs.map(steadyCells));
 }
