@@ -12,6 +12,7 @@ import { parseCommandLine } from './args.js';
 import {
   jsonSplitPrinter,
   LONG_WAVEFORM,
+  othersRunning,
   SPLIT_MIN_BYTES,
   textSplitPrinter,
   THREADS_ENV,
@@ -192,6 +193,16 @@ describe('when a file prints on two threads', () => {
     expect(useSplit(text, big, {}, { cpus: 4, load: 2.4 })).toBe(true);
     expect(useSplit(text, big, {}, oneCpu)).toBe(false);
     expect(useSplit(text, big - 1, {}, idle)).toBe(false);
+  });
+
+  it('counts as busy the lower of the load average and the tasks of others running now', () => {
+    // /proc/loadavg: three averages, then running/total tasks (this process's running threads included).
+    expect(othersRunning('1.40 1.10 0.90 1/180 12345\n', 1)).toBe(0);
+    expect(othersRunning('1.40 1.10 0.90 3/180 12345\n', 1)).toBe(2);
+    expect(othersRunning('1.40 1.10 0.90 3/180 12345\n', 2)).toBe(1);
+    expect(othersRunning('0.00 0.00 0.00 1/180 12345\n', 2)).toBe(0);
+    expect(othersRunning(null, 1)).toBe(Infinity);
+    expect(othersRunning('garbage', 1)).toBe(Infinity);
   });
 
   it(`${THREADS_ENV} forces either, and stats or report never split`, () => {

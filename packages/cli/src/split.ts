@@ -15,6 +15,7 @@
  * main thread, as they arrive), and only when the process may use more than one CPU (`taskset -c 0`
  * gives one) and, for text, when the machine is idle enough; see {@link useSplit}.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { CaRecord } from '@ca-shark/decoder';
@@ -37,17 +38,17 @@ export const THREADS_ENV = 'CA_SHARK_THREADS';
 /**
  * Whether to print a file of `size` bytes on two threads, on files of {@link SPLIT_MIN_BYTES} or more
  * when the process may use two CPUs or more (`taskset -c 0` gives one). `--json` then always does: its
- * worker takes the waveform digits, most of its text. The default text line does only when, by the
- * 1-minute load average, {@link FREE_CPUS_FOR_TEXT} CPUs are free: its main thread then runs about a
- * seventh less (decoding is most of its work), but the worker and the hand-over cost 0.3 s more CPU on
- * realistic.pcap, which a busy machine takes from others or from the main thread (docs/performance.md,
- * "Session 9: CLI output"). The other print modes print on one thread.
+ * worker takes the waveform digits, most of its text. The default text line does only when
+ * {@link FREE_CPUS_FOR_TEXT} CPUs are free (see {@link Machine.load}): its main thread then runs a
+ * seventh (realistic.pcap) to a third (1 GB) less, but the worker and the hand-over cost 0.3 s more CPU
+ * on realistic.pcap, which a busy machine takes from others or from the main thread (docs/performance.md,
+ * "Session 9: CLI output" and "Session 11: the text line"). The other print modes print on one thread.
  */
 export function useSplit(
   options: CliOptions,
   size: number,
   env: NodeJS.ProcessEnv,
-  machine: Machine = { cpus: availableParallelism(), load: loadavg()[0] },
+  machine: Machine = thisMachine(),
 ): boolean {
   if (options.command !== 'print') return false;
   const forced = env[THREADS_ENV];
@@ -57,17 +58,69 @@ export function useSplit(
   return options.json || machine.cpus - machine.load >= FREE_CPUS_FOR_TEXT;
 }
 
-/** What {@link useSplit} weighs: the CPUs this process may use, and the 1-minute load average. */
+/** What {@link useSplit} weighs: the CPUs this process may use, and how many of them others keep busy. */
 export interface Machine {
   cpus: number;
+  /**
+   * CPUs busy with other work: the lower of the 1-minute load average and the tasks other than this
+   * thread running right now ({@link othersRunning}). The average alone still counts work that has
+   * ended: run right after another 3-second job (as `pnpm bench:realistic` runs its rows), a 2-core
+   * machine reads 1.0-1.4 with nothing else running, and the text line printed on one thread, 7.4 s
+   * against about 6 s on two on the 1 GB capture.
+   */
   load: number;
 }
 
+function thisMachine(): Machine {
+  return { cpus: availableParallelism(), load: Math.min(loadavg()[0], othersRunning(readLoadavg(), ownRunning())) };
+}
+
 /**
- * CPUs the load average must leave free for the default text line to print on two threads: one for
- * this process's main thread (not yet counted in the average when it starts), and about half of one for
- * the worker (0.3-0.4 s of CPU on realistic.pcap) and V8's own threads (GC and compiler, 0.5 s) beside a
- * main thread of 1.2-1.4 s. On a 2-core machine: a load average of 0.5 or less.
+ * Tasks running or runnable on the whole machine now that are not this process's: the 4th field of
+ * Linux's /proc/loadavg (`running/total`) less `own`. Infinity where there is no such file (the load
+ * average then decides alone).
+ */
+export function othersRunning(loadavgText: string | null, own: number): number {
+  const running = loadavgText === null ? NaN : Number.parseInt(loadavgText.split(' ')[3] ?? '', 10);
+  return Number.isFinite(running) ? Math.max(0, running - own) : Infinity;
+}
+
+function readLoadavg(): string | null {
+  try {
+    return readFileSync('/proc/loadavg', 'latin1');
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * This process's threads running now (this one, and V8's compiler or GC threads, which may be busy
+ * just after start-up): their state in /proc/self/task/TID/stat is `R`. At least 1, this thread.
+ */
+function ownRunning(): number {
+  let running = 0;
+  try {
+    for (const tid of readdirSync(TASKS)) {
+      try {
+        const stat = readFileSync(`${TASKS}/${tid}/stat`, 'latin1');
+        // The state follows the command name, which is in parentheses and may hold spaces.
+        if (stat.charAt(stat.lastIndexOf(')') + 2) === 'R') running++;
+      } catch {
+        // The thread ended while being read.
+      }
+    }
+  } catch {
+    return 1;
+  }
+  return Math.max(1, running);
+}
+const TASKS = '/proc/self/task';
+
+/**
+ * CPUs that must be free for the default text line to print on two threads: one for this process's
+ * main thread (not yet counted in the average when it starts), and about half of one for the worker
+ * (0.3-0.4 s of CPU on realistic.pcap) and V8's own threads (GC and compiler, 0.5 s) beside a main thread
+ * of 1.2-1.4 s. On a 2-core machine: nothing else running now, or a load average of 0.5 or less.
  */
 export const FREE_CPUS_FOR_TEXT = 1.5;
 
