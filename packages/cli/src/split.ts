@@ -126,7 +126,8 @@ export const FREE_CPUS_FOR_TEXT = 1.5;
 
 /** What the main thread tells the worker: the kind of holes, the batches' shared memory, where to answer. */
 export interface WorkerJob {
-  kind: HoleKind;
+  /** `lines`: whole default lines from record tapes (split-lines.ts). */
+  kind: HoleKind | 'lines';
   /**
    * Fill requests ({@link FillRequest}) come on the worker's message port; answers go back on `port`,
    * each one counted in `filled` ([0], Atomics) so that the main thread, busy decoding, can take them
@@ -170,7 +171,7 @@ export type FilledMessage =
 const RUNNING_FROM_SOURCE = import.meta.url.endsWith('.ts');
 
 /** Starts the printing worker (split-worker.ts) on `job`. */
-function startWorker(job: WorkerJob): Worker {
+export function startWorker(job: WorkerJob): Worker {
   const entry = RUNNING_FROM_SOURCE
     ? new URL('./split-worker-boot.mjs', import.meta.url)
     : new URL('./split-worker.js', import.meta.url);
@@ -600,10 +601,10 @@ export function textSplitPrinter(write: LineWrite): SplitPrinter {
 }
 
 /** How often a main thread waiting for the worker looks for its failure, ms. */
-const FAILURE_CHECK_MS = 500;
+export const FAILURE_CHECK_MS = 500;
 
 /** `Atomics.waitAsync` (ES2024; Node has it, the ES2023 lib this project compiles against does not). */
-const waitAsync = (
+export const waitAsync = (
   Atomics as unknown as {
     waitAsync(
       array: Int32Array,
