@@ -32,8 +32,7 @@ import { DamageReport } from './damage.js';
 import { LineWriter } from './output.js';
 import { defaultLineWrite, lineFormatter } from './lines.js';
 import { renderStats } from './stats-text.js';
-import { jsonSplitPrinter, useSplit } from './split.js';
-import { linesSplitPrinter } from './split-lines.js';
+import { jsonSplitPrinter, textSplitPrinter, useSplit } from './split.js';
 import { compileTemplate, TemplateError } from './template.js';
 import { writePackets } from './write.js';
 
@@ -193,7 +192,7 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
       write !== null && stream === null && useSplit(options, fileSize, io.env)
         ? options.json
           ? jsonSplitPrinter()
-          : linesSplitPrinter(write)
+          : textSplitPrinter(write)
         : null;
     try {
       const decoding = {

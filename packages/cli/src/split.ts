@@ -126,8 +126,7 @@ export const FREE_CPUS_FOR_TEXT = 1.5;
 
 /** What the main thread tells the worker: the kind of holes, the batches' shared memory, where to answer. */
 export interface WorkerJob {
-  /** `lines`: whole default lines from record tapes (split-lines.ts). */
-  kind: HoleKind | 'lines';
+  kind: HoleKind;
   /**
    * Fill requests ({@link FillRequest}) come on the worker's message port; answers go back on `port`,
    * each one counted in `filled` ([0], Atomics) so that the main thread, busy decoding, can take them
@@ -171,7 +170,7 @@ export type FilledMessage =
 const RUNNING_FROM_SOURCE = import.meta.url.endsWith('.ts');
 
 /** Starts the printing worker (split-worker.ts) on `job`. */
-export function startWorker(job: WorkerJob): Worker {
+function startWorker(job: WorkerJob): Worker {
   const entry = RUNNING_FROM_SOURCE
     ? new URL('./split-worker-boot.mjs', import.meta.url)
     : new URL('./split-worker.js', import.meta.url);
@@ -601,10 +600,10 @@ export function textSplitPrinter(write: LineWrite): SplitPrinter {
 }
 
 /** How often a main thread waiting for the worker looks for its failure, ms. */
-export const FAILURE_CHECK_MS = 500;
+const FAILURE_CHECK_MS = 500;
 
 /** `Atomics.waitAsync` (ES2024; Node has it, the ES2023 lib this project compiles against does not). */
-export const waitAsync = (
+const waitAsync = (
   Atomics as unknown as {
     waitAsync(
       array: Int32Array,
