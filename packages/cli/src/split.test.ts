@@ -99,6 +99,26 @@ function mixed(n: number, long: number): CaRecord[] {
   return out;
 }
 
+/** A string payload of `count` 30-character values: a line of `count` × 36 bytes or more. */
+function stringRecord(frame: number, count: number): CaRecord {
+  const r = record(frame, 1, false, DbrType.STRING) as unknown as { command: Record<string, unknown>; size: number };
+  r.command['data'] = Array.from({ length: count }, (_, i) => `value ${frame}:${i} `.padEnd(30, 'x'));
+  r.command['data_count'] = count;
+  r.size = 16 + 40 * count;
+  return r as unknown as CaRecord;
+}
+
+/**
+ * Lines too long for a batch's shared memory among lines with holes: a batch grows out of it (its holes
+ * are then filled on the main thread) and the next batches use it again.
+ */
+function outgrowing(): CaRecord[] {
+  const out: CaRecord[] = [];
+  for (let i = 0; i < 6; i++)
+    out.push(record(3 * i, 20, true), stringRecord(3 * i + 1, 5000), record(3 * i + 2, 0, true));
+  return out.concat(mixed(300, LONG_WAVEFORM).map((r, i) => ({ ...r, frame: 100 + i })));
+}
+
 /** Prints `records` through `split` into a string, yielding to the event loop now and then. */
 async function printSplit(split: SplitPrinter, records: readonly CaRecord[]): Promise<string> {
   const chunks: Buffer[] = [];
@@ -145,6 +165,18 @@ describe('two-thread --json printer', () => {
     const records = [record(1, 60_000, true), record(2, 60_000, true), record(3, 200_000, true), record(4, 0, true)];
     const printed = await printSplit(jsonSplitPrinter(), records);
     expect(printed).toBe(records.map((r) => recordToJSON(r) + '\n').join(''));
+  }, 60_000);
+});
+
+describe('two-thread printers, lines longer than a batch holds', () => {
+  it('--json', async () => {
+    const records = outgrowing();
+    expect(await printSplit(jsonSplitPrinter(), records)).toBe(records.map((r) => recordToJSON(r) + '\n').join(''));
+  }, 60_000);
+
+  it('text', async () => {
+    const records = outgrowing();
+    expect(await printSplit(textSplitPrinter(writeDefaultLine), records)).toBe(records.map(textLine).join(''));
   }, 60_000);
 });
 
