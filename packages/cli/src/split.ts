@@ -42,7 +42,8 @@ export const THREADS_ENV = 'CA_SHARK_THREADS';
  * {@link FREE_CPUS_FOR_TEXT} CPUs are free (see {@link Machine.load}): its main thread then runs a
  * seventh (realistic.pcap) to a third (1 GB) less, but the worker and the hand-over cost 0.3 s more CPU
  * on realistic.pcap, which a busy machine takes from others or from the main thread (docs/performance.md,
- * "Session 9: CLI output" and "Session 11: the text line on two threads"). The other print modes print on one thread.
+ * "Session 9: CLI output" and "Session 11: the text line on two threads"). The other print modes print on
+ * one thread.
  */
 export function useSplit(
   options: CliOptions,
