@@ -76,13 +76,21 @@ interface FieldSpec {
   readonly kind: FieldKind;
   /**
    * For a data type or status argument, `name=` and the value's repr as one text, by value: first and
-   * after others (these are printed on most lines, and nearly always with one of a few values).
+   * after others (these are printed on most lines, and nearly always with one of a few values). Indexed
+   * by the value (data types are below 40, ECA codes below 512): an array read, not a `Map` lookup.
    */
-  readonly valuesFirst: Map<number, Uint8Array> | null;
-  readonly valuesNext: Map<number, Uint8Array> | null;
+  readonly valuesFirst: KeptTexts | null;
+  readonly valuesNext: KeptTexts | null;
 }
-/** Values of one argument whose text is kept with its name (bounds the maps on odd captures). */
+/** Texts kept by small integer value ({@link MAX_KEPT_VALUE} values at most, {@link MAX_KEPT_VALUES} of them). */
+interface KeptTexts {
+  texts: (Uint8Array | undefined)[];
+  size: number;
+}
+/** Values of one argument whose text is kept with its name (bounds the texts on odd captures). */
 const MAX_KEPT_VALUES = 64;
+/** Values above this (or not integers) are written in two parts every time. */
+const MAX_KEPT_VALUE = 1023;
 
 /** How a field's value prints: decided once per field name, not by comparing names on every line. */
 const enum FieldKind {
@@ -114,28 +122,33 @@ function fieldKind(field: string): FieldKind {
   return FIELD_KINDS.get(field) ?? FieldKind.Other;
 }
 
+/** A class of {@link FIELD_ORDER}: its `ClassName(` and its arguments (one `Map` lookup per line). */
+interface ClassSpec {
+  readonly opening: Uint8Array;
+  readonly fields: readonly FieldSpec[];
+}
+
 /** {@link FIELD_ORDER} split once. */
-const FIELD_SPECS: ReadonlyMap<string, readonly FieldSpec[]> = new Map(
+const CLASS_SPECS: ReadonlyMap<string, ClassSpec> = new Map(
   Object.entries(FIELD_ORDER).map(([cls, order]) => [
     cls,
-    order.map((spec) => {
-      const names = spec.split('|');
-      const kind = fieldKind(names[0]);
-      const kept = kind === FieldKind.DataType || kind === FieldKind.Status;
-      return {
-        names,
-        first: encoded(names[0] + '='),
-        next: encoded(', ' + names[0] + '='),
-        kind,
-        valuesFirst: kept ? new Map<number, Uint8Array>() : null,
-        valuesNext: kept ? new Map<number, Uint8Array>() : null,
-      };
-    }),
+    {
+      opening: encoded(cls + '('),
+      fields: order.map((spec): FieldSpec => {
+        const names = spec.split('|');
+        const kind = fieldKind(names[0]);
+        const kept = kind === FieldKind.DataType || kind === FieldKind.Status;
+        return {
+          names,
+          first: encoded(names[0] + '='),
+          next: encoded(', ' + names[0] + '='),
+          kind,
+          valuesFirst: kept ? { texts: [], size: 0 } : null,
+          valuesNext: kept ? { texts: [], size: 0 } : null,
+        };
+      }),
+    },
   ]),
-);
-/** `ClassName(` of the classes in {@link FIELD_ORDER}. */
-const CLASS_OPENINGS: ReadonlyMap<string, Uint8Array> = new Map(
-  Object.keys(FIELD_ORDER).map((cls) => [cls, encoded(cls + '(')]),
 );
 const PV_FIRST = encoded('pv=');
 const PV_NEXT = encoded(', pv=');
@@ -208,9 +221,9 @@ export function writeCommand(
 
 /** {@link renderCommandClass}, written into `out`. */
 function writeCommandClass(out: TextBuffer, cmd: CommandLike, pv: string | null | undefined): void {
-  const specs = FIELD_SPECS.get(cmd.name);
-  const opening = CLASS_OPENINGS.get(cmd.name);
-  if (opening !== undefined) out.raw(opening);
+  const cls = CLASS_SPECS.get(cmd.name);
+  const specs = cls?.fields;
+  if (cls !== undefined) out.raw(cls.opening);
   else {
     out.text(cmd.name);
     out.byte(OPEN_PAREN);
@@ -231,7 +244,9 @@ function writeCommandClass(out: TextBuffer, cmd: CommandLike, pv: string | null 
       if (kind === FieldKind.Name && value === pv) namesPv = true;
       const values = first ? spec.valuesFirst : spec.valuesNext;
       if (values !== null && typeof value === 'number') {
-        const text = values.get(value) ?? keepValueText(values, first ? spec.first : spec.next, kind, value, cmd);
+        const text =
+          (value >= 0 && value <= MAX_KEPT_VALUE ? values.texts[value] : undefined) ??
+          keepValueText(values, first ? spec.first : spec.next, kind, value, cmd);
         if (text !== null) {
           out.raw(text);
           first = false;
@@ -265,19 +280,20 @@ const CLOSE_PAREN = 0x29;
  * writes the two parts) once `values` holds {@link MAX_KEPT_VALUES} values.
  */
 function keepValueText(
-  values: Map<number, Uint8Array>,
+  values: KeptTexts,
   name: Uint8Array,
   kind: FieldKind,
   value: number,
   cmd: CommandLike,
 ): Uint8Array | null {
-  if (values.size >= MAX_KEPT_VALUES) return null;
+  if (values.size >= MAX_KEPT_VALUES || !Number.isInteger(value) || value < 0 || value > MAX_KEPT_VALUE) return null;
   const text = asString((out) => {
     out.raw(name);
     writeField(out, kind, value, cmd);
   });
   const bytes = encoded(text);
-  values.set(value, bytes);
+  values.texts[value] = bytes;
+  values.size++;
   return bytes;
 }
 

@@ -14,7 +14,8 @@ job.port.on('message', (request: FillRequest) => {
   let transfer: ArrayBuffer[] = [];
   try {
     if (request.memory !== undefined) slots[request.slot] = new Slot(request.memory);
-    const overflow = fillSlot(job.kind, slots[request.slot], request.holeCount);
+    const slot = slots[request.slot];
+    const overflow = fillSlot(job.kind, slot, request.holeCount, slot.lines, request.length);
     message = { kind: 'filled', slot: request.slot, overflow };
     if (overflow !== null) transfer = [overflow.buffer as ArrayBuffer];
   } catch (e) {

@@ -12,6 +12,7 @@ import { parseCommandLine } from './args.js';
 import {
   jsonSplitPrinter,
   LONG_WAVEFORM,
+  othersRunning,
   SPLIT_MIN_BYTES,
   textSplitPrinter,
   THREADS_ENV,
@@ -98,6 +99,26 @@ function mixed(n: number, long: number): CaRecord[] {
   return out;
 }
 
+/** A string payload of `count` 30-character values: a line of `count` × 36 bytes or more. */
+function stringRecord(frame: number, count: number): CaRecord {
+  const r = record(frame, 1, false, DbrType.STRING) as unknown as { command: Record<string, unknown>; size: number };
+  r.command['data'] = Array.from({ length: count }, (_, i) => `value ${frame}:${i} `.padEnd(30, 'x'));
+  r.command['data_count'] = count;
+  r.size = 16 + 40 * count;
+  return r as unknown as CaRecord;
+}
+
+/**
+ * Lines too long for a batch's shared memory among lines with holes: a batch grows out of it (its holes
+ * are then filled on the main thread) and the next batches use it again.
+ */
+function outgrowing(): CaRecord[] {
+  const out: CaRecord[] = [];
+  for (let i = 0; i < 6; i++)
+    out.push(record(3 * i, 20, true), stringRecord(3 * i + 1, 5000), record(3 * i + 2, 0, true));
+  return out.concat(mixed(300, LONG_WAVEFORM).map((r, i) => ({ ...r, frame: 100 + i })));
+}
+
 /** Prints `records` through `split` into a string, yielding to the event loop now and then. */
 async function printSplit(split: SplitPrinter, records: readonly CaRecord[]): Promise<string> {
   const chunks: Buffer[] = [];
@@ -147,6 +168,18 @@ describe('two-thread --json printer', () => {
   }, 60_000);
 });
 
+describe('two-thread printers, lines longer than a batch holds', () => {
+  it('--json', async () => {
+    const records = outgrowing();
+    expect(await printSplit(jsonSplitPrinter(), records)).toBe(records.map((r) => recordToJSON(r) + '\n').join(''));
+  }, 60_000);
+
+  it('text', async () => {
+    const records = outgrowing();
+    expect(await printSplit(textSplitPrinter(writeDefaultLine), records)).toBe(records.map(textLine).join(''));
+  }, 60_000);
+});
+
 describe('two-thread text printer', () => {
   it('prints what the default line gives, numpy arrays written by the worker', async () => {
     const records = mixed(1500, 8);
@@ -192,6 +225,16 @@ describe('when a file prints on two threads', () => {
     expect(useSplit(text, big, {}, { cpus: 4, load: 2.4 })).toBe(true);
     expect(useSplit(text, big, {}, oneCpu)).toBe(false);
     expect(useSplit(text, big - 1, {}, idle)).toBe(false);
+  });
+
+  it('counts as busy the lower of the load average and the tasks of others running now', () => {
+    // /proc/loadavg: three averages, then running/total tasks (this process's running threads included).
+    expect(othersRunning('1.40 1.10 0.90 1/180 12345\n', 1)).toBe(0);
+    expect(othersRunning('1.40 1.10 0.90 3/180 12345\n', 1)).toBe(2);
+    expect(othersRunning('1.40 1.10 0.90 3/180 12345\n', 2)).toBe(1);
+    expect(othersRunning('0.00 0.00 0.00 1/180 12345\n', 2)).toBe(0);
+    expect(othersRunning(null, 1)).toBe(Infinity);
+    expect(othersRunning('garbage', 1)).toBe(Infinity);
   });
 
   it(`${THREADS_ENV} forces either, and stats or report never split`, () => {

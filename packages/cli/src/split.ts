@@ -15,6 +15,7 @@
  * main thread, as they arrive), and only when the process may use more than one CPU (`taskset -c 0`
  * gives one) and, for text, when the machine is idle enough; see {@link useSplit}.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { CaRecord } from '@ca-shark/decoder';
@@ -37,17 +38,18 @@ export const THREADS_ENV = 'CA_SHARK_THREADS';
 /**
  * Whether to print a file of `size` bytes on two threads, on files of {@link SPLIT_MIN_BYTES} or more
  * when the process may use two CPUs or more (`taskset -c 0` gives one). `--json` then always does: its
- * worker takes the waveform digits, most of its text. The default text line does only when, by the
- * 1-minute load average, {@link FREE_CPUS_FOR_TEXT} CPUs are free: its main thread then runs about a
- * seventh less (decoding is most of its work), but the worker and the hand-over cost 0.3 s more CPU on
- * realistic.pcap, which a busy machine takes from others or from the main thread (docs/performance.md,
- * "Session 9: CLI output"). The other print modes print on one thread.
+ * worker takes the waveform digits, most of its text. The default text line does only when
+ * {@link FREE_CPUS_FOR_TEXT} CPUs are free (see {@link Machine.load}): its main thread then runs a
+ * seventh (realistic.pcap) to a third (1 GB) less, but the worker and the hand-over cost 0.3 s more CPU
+ * on realistic.pcap, which a busy machine takes from others or from the main thread (docs/performance.md,
+ * "Session 9: CLI output" and "Session 11: the text line on two threads"). The other print modes print on
+ * one thread.
  */
 export function useSplit(
   options: CliOptions,
   size: number,
   env: NodeJS.ProcessEnv,
-  machine: Machine = { cpus: availableParallelism(), load: loadavg()[0] },
+  machine: Machine = thisMachine(),
 ): boolean {
   if (options.command !== 'print') return false;
   const forced = env[THREADS_ENV];
@@ -57,17 +59,69 @@ export function useSplit(
   return options.json || machine.cpus - machine.load >= FREE_CPUS_FOR_TEXT;
 }
 
-/** What {@link useSplit} weighs: the CPUs this process may use, and the 1-minute load average. */
+/** What {@link useSplit} weighs: the CPUs this process may use, and how many of them others keep busy. */
 export interface Machine {
   cpus: number;
+  /**
+   * CPUs busy with other work: the lower of the 1-minute load average and the tasks other than this
+   * thread running right now ({@link othersRunning}). The average alone still counts work that has
+   * ended: run right after another 3-second job (as `pnpm bench:realistic` runs its rows), a 2-core
+   * machine reads 1.0-1.4 with nothing else running, and the text line printed on one thread, 7.4 s
+   * against about 6 s on two on the 1 GB capture.
+   */
   load: number;
 }
 
+function thisMachine(): Machine {
+  return { cpus: availableParallelism(), load: Math.min(loadavg()[0], othersRunning(readLoadavg(), ownRunning())) };
+}
+
 /**
- * CPUs the load average must leave free for the default text line to print on two threads: one for
- * this process's main thread (not yet counted in the average when it starts), and about half of one for
- * the worker (0.3-0.4 s of CPU on realistic.pcap) and V8's own threads (GC and compiler, 0.5 s) beside a
- * main thread of 1.2-1.4 s. On a 2-core machine: a load average of 0.5 or less.
+ * Tasks running or runnable on the whole machine now that are not this process's: the 4th field of
+ * Linux's /proc/loadavg (`running/total`) less `own`. Infinity where there is no such file (the load
+ * average then decides alone).
+ */
+export function othersRunning(loadavgText: string | null, own: number): number {
+  const running = loadavgText === null ? NaN : Number.parseInt(loadavgText.split(' ')[3] ?? '', 10);
+  return Number.isFinite(running) ? Math.max(0, running - own) : Infinity;
+}
+
+function readLoadavg(): string | null {
+  try {
+    return readFileSync('/proc/loadavg', 'latin1');
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * This process's threads running now (this one, and V8's compiler or GC threads, which may be busy
+ * just after start-up): their state in /proc/self/task/TID/stat is `R`. At least 1, this thread.
+ */
+function ownRunning(): number {
+  let running = 0;
+  try {
+    for (const tid of readdirSync(TASKS)) {
+      try {
+        const stat = readFileSync(`${TASKS}/${tid}/stat`, 'latin1');
+        // The state follows the command name, which is in parentheses and may hold spaces.
+        if (stat.charAt(stat.lastIndexOf(')') + 2) === 'R') running++;
+      } catch {
+        // The thread ended while being read.
+      }
+    }
+  } catch {
+    return 1;
+  }
+  return Math.max(1, running);
+}
+const TASKS = '/proc/self/task';
+
+/**
+ * CPUs that must be free for the default text line to print on two threads: one for this process's
+ * main thread (not yet counted in the average when it starts), and about half of one for the worker
+ * (0.3-0.4 s of CPU on realistic.pcap) and V8's own threads (GC and compiler, 0.5 s) beside a main thread
+ * of 1.2-1.4 s. On a 2-core machine: nothing else running now, or a load average of 0.5 or less.
  */
 export const FREE_CPUS_FOR_TEXT = 1.5;
 
@@ -89,10 +143,13 @@ export type HoleKind = 'json' | 'text';
 /**
  * The memory of one batch in flight, shared by both threads and reused batch after batch (fresh memory
  * for every batch cost more page faults than the digits the worker took over). The main thread writes a
- * batch's holes and values; the worker writes the text of each hole one after the other into `text` and
- * where each ends into `ends`.
+ * batch's lines (holes left out) into `lines`, its holes and values; the worker writes the batch's whole
+ * text, the lines with each hole's text in its place, into `text` and its length into `ends[0]`, so that
+ * the main thread copies it out in one piece (copying it piece by piece around each hole took the main
+ * thread 3-4 % of a text run).
  */
 export interface SlotMemory {
+  lines: SharedArrayBuffer;
   holes: SharedArrayBuffer;
   values: SharedArrayBuffer;
   text: SharedArrayBuffer;
@@ -103,6 +160,8 @@ export interface SlotMemory {
 export interface FillRequest {
   slot: number;
   holeCount: number;
+  /** Bytes of lines in the slot's `lines`. */
+  length: number;
   memory?: SlotMemory;
 }
 
@@ -144,7 +203,7 @@ const BATCH_BYTES = 256 * 1024;
 const BATCH_SLACK = 64 * 1024;
 /** Values a slot holds: a batch's, and the waveform that crosses BATCH_VALUES (a longer one is written in place). */
 const SLOT_VALUES = 2 * BATCH_VALUES;
-/** Bytes of hole text a slot holds (more goes back in a buffer of its own). */
+/** Bytes of text (lines and holes) a slot holds (more goes back in a buffer of its own). */
 const SLOT_TEXT = 2 << 20;
 /** Batches handed to the worker and not back yet: past this the main thread fills holes itself. */
 const MAX_POSTED = 4;
@@ -156,15 +215,17 @@ const NUMERIC_KINDS: readonly NumericKind[] = ['f64', 'f32', 'i16', 'u16', 'i32'
 
 function slotMemory(kind: HoleKind): SlotMemory {
   return {
+    lines: new SharedArrayBuffer(BATCH_BYTES + BATCH_SLACK),
     holes: new SharedArrayBuffer(BATCH_HOLES * STRIDE[kind] * Int32Array.BYTES_PER_ELEMENT),
     values: new SharedArrayBuffer(SLOT_VALUES * Float64Array.BYTES_PER_ELEMENT),
     text: new SharedArrayBuffer(SLOT_TEXT),
-    ends: new SharedArrayBuffer(BATCH_HOLES * Int32Array.BYTES_PER_ELEMENT),
+    ends: new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT),
   };
 }
 
 /** Views of a {@link SlotMemory}. */
 export class Slot {
+  readonly lines: Buffer;
   readonly holes: Int32Array;
   readonly values: Float64Array;
   readonly text: Buffer;
@@ -173,6 +234,7 @@ export class Slot {
   shared = false;
 
   constructor(readonly memory: SlotMemory) {
+    this.lines = Buffer.from(memory.lines);
     this.holes = new Int32Array(memory.holes);
     this.values = new Float64Array(memory.values);
     this.text = Buffer.from(memory.text);
@@ -241,9 +303,9 @@ class JsonBatch extends JsonBuffer implements Batch {
     slot: Slot,
   ) {
     super(0);
-    // Room for a whole batch (growing by doubling would copy it several times), not zero-filled, and a
-    // Buffer like the output block's: the JSON writer then sees one kind of byte array on this thread.
-    this.bytes = Buffer.allocUnsafe(BATCH_BYTES + BATCH_SLACK);
+    // Room for a whole batch (growing by doubling would copy it several times), shared with the worker,
+    // and a Buffer like the output block's: the JSON writer then sees one kind of byte array on this thread.
+    this.bytes = slot.lines;
     this.gaps = new Holes(slot, STRIDE.json);
   }
 
@@ -263,6 +325,8 @@ class JsonBatch extends JsonBuffer implements Batch {
 
   reset(): void {
     this.length = 0;
+    // Back to the shared memory if a long line made the batch grow out of it.
+    this.bytes = this.gaps.slot.lines;
     this.gaps.reset();
   }
 }
@@ -270,7 +334,7 @@ class JsonBatch extends JsonBuffer implements Batch {
 /** The lines of one text batch, with numeric arrays left out as holes (TextBuffer's holes). */
 class TextBatch implements Batch, ArrayHoles {
   readonly minItems = TEXT_HOLE_ITEMS;
-  private readonly text = new TextBuffer(BATCH_BYTES + BATCH_SLACK);
+  private readonly text = new TextBuffer(0);
   readonly gaps: Holes;
 
   constructor(
@@ -279,6 +343,7 @@ class TextBatch implements Batch, ArrayHoles {
     private readonly write: LineWrite,
   ) {
     this.text.holes = this;
+    this.text.bytes = slot.lines;
     this.gaps = new Holes(slot, STRIDE.text);
   }
 
@@ -306,6 +371,7 @@ class TextBatch implements Batch, ArrayHoles {
 
   reset(): void {
     this.text.length = 0;
+    this.text.bytes = this.gaps.slot.lines;
     this.gaps.reset();
   }
 }
@@ -319,37 +385,71 @@ function payloadLength(record: CaRecord): number {
 }
 
 /**
- * Fills the `holeCount` holes of `slot` (on the worker, or on the main thread when the worker is behind):
- * their text one after the other into the slot's `text` (returns null) or, when it does not fit there,
- * into a buffer of its own (returned); where each ends into the slot's `ends`.
+ * Writes the whole text of a batch (on the worker, or on the main thread when the worker is behind):
+ * `lines[0, length)` with the text of each of the `holeCount` holes of `slot` at its place, into the
+ * slot's `text` (returns null) or, when it does not fit there, into a buffer of its own (returned); its
+ * length into `ends[0]`.
  */
-export function fillSlot(kind: HoleKind, slot: Slot, holeCount: number): Uint8Array | null {
+export function fillSlot(
+  kind: HoleKind,
+  slot: Slot,
+  holeCount: number,
+  lines: Uint8Array,
+  length: number,
+): Uint8Array | null {
   const { holes, values, ends } = slot;
+  const stride = STRIDE[kind];
   let value = 0;
+  let from = 0;
   if (kind === 'json') {
     const out = jsonSink;
     out.bytes = slot.text;
     out.length = 0;
     for (let h = 0; h < holeCount; h++) {
-      const count = holes[STRIDE.json * h + 1];
+      const at = holes[stride * h];
+      copyInto(out, lines, from, at);
+      from = at;
+      const count = holes[stride * h + 1];
       writeNumbers(out, values.subarray(value, value + count));
       value += count;
-      ends[h] = out.length;
     }
+    copyInto(out, lines, from, length);
+    ends[0] = out.length;
     return out.bytes === slot.text ? null : out.bytes.subarray(0, out.length);
   }
   const out = textSink;
   out.bytes = slot.text;
   out.length = 0;
   for (let h = 0; h < holeCount; h++) {
-    const n = holes[STRIDE.text * h + 1];
+    const at = holes[stride * h];
+    copyInto(out, lines, from, at);
+    from = at;
+    const n = holes[stride * h + 1];
     const shown = n > NUMPY_THRESHOLD ? 2 * NUMPY_EDGE_ITEMS : n;
-    writeNumpyShown(out, values.subarray(value, value + shown), n, NUMERIC_KINDS[holes[STRIDE.text * h + 2]]);
+    writeNumpyShown(out, values.subarray(value, value + shown), n, NUMERIC_KINDS[holes[stride * h + 2]]);
     value += shown;
-    ends[h] = out.length;
   }
+  copyInto(out, lines, from, length);
+  ends[0] = out.length;
   return out.bytes === slot.text ? null : out.bytes.subarray(0, out.length);
 }
+
+/** Appends `bytes[from, to)` to `out` (a loop for short pieces: `set()` of a subarray costs more). */
+function copyInto(
+  out: { bytes: Uint8Array; length: number; reserve(n: number): void },
+  bytes: Uint8Array,
+  from: number,
+  to: number,
+): void {
+  const n = to - from;
+  out.reserve(n);
+  const into = out.bytes;
+  const at = out.length;
+  if (n <= SHORT_COPY) for (let i = 0; i < n; i++) into[at + i] = bytes[from + i];
+  else into.set(bytes.subarray(from, to), at);
+  out.length = at + n;
+}
+const SHORT_COPY = 64;
 /** The writers of {@link fillSlot}, pointed at a slot's text for each batch. */
 const jsonSink = new JsonBuffer(0);
 const textSink = new TextBuffer(0);
@@ -359,7 +459,9 @@ interface Queued {
   batch: Batch;
   /** Holes filled (by either thread), or none. */
   ready: boolean;
-  /** The holes' text when it did not fit in the slot. */
+  /** Whether the batch's text is in its slot's `text` (or `overflow`), not in its lines (no holes). */
+  filled: boolean;
+  /** The batch's text when it did not fit in the slot. */
   overflow: Uint8Array | null;
 }
 
@@ -381,7 +483,6 @@ export class SplitPrinter {
   private readonly queue: Queued[] = [];
   private posted = 0;
   private failure: Error | null = null;
-  private readonly stride: number;
 
   /** `write` writes a line into the output when no batch is pending. */
   constructor(
@@ -392,7 +493,6 @@ export class SplitPrinter {
     const filled = new SharedArrayBuffer(4);
     this.port = channel.port1;
     this.filled = new Int32Array(filled);
-    this.stride = STRIDE[kind];
     this.worker = startWorker({ kind, port: channel.port2, filled });
     this.worker.on('error', (e) => this.fail(e));
     this.worker.on('exit', (code) => {
@@ -452,12 +552,15 @@ export class SplitPrinter {
     this.current = null;
     this.poll();
     const holeCount = batch.gaps.holeCount;
-    const q: Queued = { batch, ready: true, overflow: null };
+    const q: Queued = { batch, ready: true, filled: false, overflow: null };
     if (holeCount > 0) {
-      if (this.posted >= MAX_POSTED) q.overflow = fillSlot(this.kind, batch.gaps.slot, holeCount);
-      else {
-        const slot = batch.gaps.slot;
-        const request: FillRequest = { slot: batch.index, holeCount };
+      const slot = batch.gaps.slot;
+      // A batch whose lines outgrew the shared memory (a line longer than BATCH_SLACK) is filled here.
+      if (this.posted >= MAX_POSTED || batch.bytes !== slot.lines) {
+        q.overflow = fillSlot(this.kind, slot, holeCount, batch.bytes, batch.length);
+        q.filled = true;
+      } else {
+        const request: FillRequest = { slot: batch.index, holeCount, length: batch.length };
         if (!slot.shared) {
           request.memory = slot.memory;
           slot.shared = true;
@@ -465,6 +568,7 @@ export class SplitPrinter {
         this.port.postMessage(request);
         this.posted++;
         q.ready = false;
+        q.filled = true;
       }
     }
     this.queue.push(q);
@@ -497,23 +601,12 @@ export class SplitPrinter {
     }
   }
 
-  /** Writes the lines of a batch with the text of each hole at its place. */
+  /** Writes the text of a batch: its lines with the text of each hole at its place. */
   private writeBatch(out: LineWriter, q: Queued): void {
     const { bytes, length, gaps } = q.batch;
-    const { holes, ends } = gaps.slot;
-    const text = q.overflow ?? gaps.slot.text;
-    const stride = this.stride;
-    let from = 0;
-    let textFrom = 0;
-    for (let h = 0; h < gaps.holeCount; h++) {
-      const at = holes[stride * h];
-      out.copy(bytes, from, at);
-      const end = ends[h];
-      out.copy(text, textFrom, end);
-      textFrom = end;
-      from = at;
-    }
-    out.copy(bytes, from, length);
+    if (!q.filled) out.copy(bytes, 0, length);
+    else if (q.overflow !== null) out.copy(q.overflow, 0, q.overflow.length);
+    else out.copy(gaps.slot.text, 0, gaps.slot.ends[0]);
   }
 
   private async waitHead(out: LineWriter): Promise<void> {
