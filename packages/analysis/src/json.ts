@@ -86,14 +86,15 @@ function byte(out: JsonSink, c: number): void {
 const PACKET_KEYS = ['frame', 'timestamp', 'interfaceId', 'src', 'dst', 'ethernet', 'ip', 'transport'] as const;
 
 /**
- * The packet fields of the last record written, and their bytes (`{"frame":...,"transport":{...}`). The
- * packet layer makes the ethernet, ip and transport objects once per packet and never changes them, so
- * the same objects with the same frame and timestamp give the same text.
+ * The packet fields of the last record written, and their bytes (`{"frame":...,"transport":{...}`: a view
+ * of `buffer` made once per packet, not once per record). The packet layer makes the ethernet, ip and
+ * transport objects once per packet and never changes them, so the same objects with the same frame and
+ * timestamp give the same text.
  */
 const packet = {
   values: new Array<unknown>(PACKET_KEYS.length).fill(undefined),
-  bytes: new Uint8Array(1024),
-  length: 0,
+  buffer: new Uint8Array(1024),
+  bytes: new Uint8Array(0),
 };
 
 /**
@@ -110,28 +111,7 @@ function writeDecoderRecord(out: JsonSink, record: Record<string, unknown>): boo
     if (++i === PACKET_KEYS.length) break;
   }
   if (i < PACKET_KEYS.length) return false;
-  if (same && packet.length > 0) {
-    out.reserve(packet.length);
-    out.bytes.set(packet.bytes.subarray(0, packet.length), out.length);
-    out.length += packet.length;
-  } else {
-    // Until the bytes are complete (a toJSON may throw half way), nothing is cached.
-    packet.length = 0;
-    const start = out.length;
-    byte(out, OPEN_BRACE);
-    let node = ROOT;
-    for (let k = 0; k < PACKET_KEYS.length; k++) {
-      const key = PACKET_KEYS[k];
-      const value = record[key];
-      cached[k] = value;
-      node = field(out, start, node, key, value);
-    }
-    const n = out.length - start;
-    if (n > packet.bytes.length) packet.bytes = new Uint8Array(n * 2);
-    packet.bytes.set(out.bytes.subarray(start, out.length));
-    packet.length = n;
-  }
-  const start = out.length - packet.length;
+  const start = writePacket(out, record, same);
   i = 0;
   let node = AFTER_PACKET;
   for (const key in record) {
@@ -141,6 +121,39 @@ function writeDecoderRecord(out: JsonSink, record: Record<string, unknown>): boo
   byte(out, CLOSE_BRACE);
   return true;
 }
+
+/**
+ * Writes the packet fields of `record` (`same`: the same values as the last record's, whose bytes are
+ * copied); returns where the record's object starts.
+ */
+function writePacket(out: JsonSink, record: Record<string, unknown>, same: boolean): number {
+  const cached = packet.values;
+  const start = out.length;
+  if (same && packet.bytes.length > 0) {
+    const n = packet.bytes.length;
+    out.reserve(n);
+    out.bytes.set(packet.bytes, start);
+    out.length = start + n;
+    return start;
+  }
+  // Until the bytes are complete (a toJSON may throw half way), nothing is cached.
+  packet.bytes = EMPTY;
+  byte(out, OPEN_BRACE);
+  let node = ROOT;
+  for (let k = 0; k < PACKET_KEYS.length; k++) {
+    const key = PACKET_KEYS[k];
+    const value = record[key];
+    cached[k] = value;
+    node = field(out, start, node, key, value);
+  }
+  const n = out.length - start;
+  if (n > packet.buffer.length) packet.buffer = new Uint8Array(n * 2);
+  packet.buffer.set(out.bytes.subarray(start, out.length));
+  packet.bytes = packet.buffer.subarray(0, n);
+  return start;
+}
+
+const EMPTY = new Uint8Array(0);
 
 /**
  * Writes `"key":value` (after a comma unless the object that starts at byte `start` has no field yet), or
@@ -166,9 +179,22 @@ function field(out: JsonSink, start: number, node: KeyNode, key: string, value: 
     converted = JSON.stringify(toJSONValue(key, value)) as string | undefined;
     if (converted === undefined) return node;
   } else if (value === undefined || typeof value === 'function' || typeof value === 'symbol') return node;
-  node = writeKey(out, node, key, out.length === start + 1);
-  if (converted !== undefined) out.text(converted);
-  else writeValue(out, key, value);
+  const first = out.length === start + 1;
+  if (converted !== undefined) {
+    node = writeKey(out, node, key, first);
+    out.text(converted);
+    return node;
+  }
+  node = childOf(node, key);
+  if (node.value === value && node.pairSize > 0) {
+    // The same value as the last time this key followed the same keys: `,"key":value` in one copy.
+    writeWords(out, node.pair, node.pairSize, first);
+    return node;
+  }
+  writeWords(out, node.words, node.size, first);
+  const from = out.length - node.size;
+  writeValue(out, key, value);
+  if (typeof value !== 'object' || value === null) remember(node, out, from, value);
   return node;
 }
 
@@ -268,43 +294,82 @@ interface KeyNode {
   readonly words: Int32Array;
   readonly size: number;
   readonly next: KeyNode[];
+  /**
+   * The last value written under this key (a string, number, boolean or null; {@link NO_VALUE} for none)
+   * and `,"key":value` as words, when that fits in {@link PAIR_BYTES} (`pairSize` 0 otherwise). Many
+   * fields repeat their value record after record (ids, data types, status and role names, endpoints).
+   */
+  value: unknown;
+  readonly pair: Int32Array;
+  pairSize: number;
 }
 
+/** {@link KeyNode.value} before any value (no value written is === to it). */
+const NO_VALUE = Symbol('no value');
+/** Longest `,"key":value` kept per key. */
+const PAIR_BYTES = 64;
+
+const WORD_BYTES = 4;
+const encoder = new TextEncoder();
+let nodeCount = 0;
+
 /** Where an object's key sequence starts. */
-const ROOT: KeyNode = { key: '', words: new Int32Array(0), size: 0, next: [] };
+const ROOT = keyNode('');
 /** Where a decoder record's key sequence continues after its packet fields (written from a copy). */
-const AFTER_PACKET: KeyNode = { key: '', words: new Int32Array(0), size: 0, next: [] };
+const AFTER_PACKET = keyNode('');
 /** Keys followed per key: past this (objects keyed by data, not by a schema), keys come from {@link shared}. */
 const MAX_FOLLOWERS = 16;
 /** Nodes the tree and {@link shared} hold together before both are emptied (bounds memory on arbitrary keys). */
 const MAX_NODES = 4096;
-let nodeCount = 0;
 /** One node per key, for keys after a node that has {@link MAX_FOLLOWERS} already. */
 const shared = new Map<string, KeyNode>();
 
 /** Writes `"key":` (after a comma unless `first`), `key` following `node`; returns the node of `key`. */
 function writeKey(out: JsonSink, node: KeyNode, key: string, first: boolean): KeyNode {
-  const next = node.next;
-  let found: KeyNode | undefined;
-  for (let i = 0; i < next.length; i++) {
-    if (next[i].key === key) {
-      found = next[i];
-      break;
-    }
-  }
-  found ??= follower(node, key);
-  // Four bytes per store (a key is 8-20 bytes); the first field's comma is then overwritten by its brace.
-  const words = found.words;
-  out.reserve(words.length * WORD_BYTES);
-  const at = first ? out.length - 1 : out.length;
-  const view = viewOf(out.bytes);
-  for (let i = 0; i < words.length; i++) view.setInt32(at + i * WORD_BYTES, words[i], true);
-  if (first) out.bytes[at] = OPEN_BRACE;
-  out.length = at + found.size;
+  const found = childOf(node, key);
+  writeWords(out, found.words, found.size, first);
   return found;
 }
 
-const WORD_BYTES = 4;
+/** The node of `key` after `node`. */
+function childOf(node: KeyNode, key: string): KeyNode {
+  const next = node.next;
+  for (let i = 0; i < next.length; i++) if (next[i].key === key) return next[i];
+  return follower(node, key);
+}
+
+/**
+ * Appends the `size` bytes of `words` (text starting with a comma), four bytes per store (a key is 8-20
+ * bytes); as an object's first field, its comma is then overwritten by the brace written before it.
+ */
+function writeWords(out: JsonSink, words: Int32Array, size: number, first: boolean): void {
+  const count = (size + WORD_BYTES - 1) >> 2;
+  out.reserve(count * WORD_BYTES);
+  const at = first ? out.length - 1 : out.length;
+  const view = viewOf(out.bytes);
+  for (let i = 0; i < count; i++) view.setInt32(at + i * WORD_BYTES, words[i], true);
+  if (first) out.bytes[at] = OPEN_BRACE;
+  out.length = at + size;
+}
+
+/** Keeps `value` and its field's text (from byte `from`, where the comma or the object's brace is) in `node`. */
+function remember(node: KeyNode, out: JsonSink, from: number, value: unknown): void {
+  const size = out.length - from;
+  if (size > PAIR_BYTES) {
+    node.value = NO_VALUE;
+    node.pairSize = 0;
+    return;
+  }
+  // The last word is read whole, up to 3 bytes past the text.
+  out.reserve(WORD_BYTES);
+  const view = viewOf(out.bytes);
+  const pair = node.pair;
+  for (let i = 0; i * WORD_BYTES < size; i++) pair[i] = view.getInt32(from + i * WORD_BYTES, true);
+  pair[0] = (pair[0] & ~0xff) | COMMA;
+  node.value = value;
+  node.pairSize = size;
+}
+
 
 /** A DataView of the bytes last written to (records are written one after the other into one buffer). */
 let lastBytes: Uint8Array | null = null;
@@ -348,7 +413,7 @@ function keyNode(key: string): KeyNode {
   // The words' bytes in memory order are the text's when read back little-endian (as they are written).
   const view = new DataView(words.buffer);
   for (let i = 0; i < words.length; i++) words[i] = view.getInt32(i * WORD_BYTES, true);
-  return { key, words, size: bytes.length, next: [] };
+  return { key, words, size: bytes.length, next: [], value: NO_VALUE, pair: new Int32Array(PAIR_BYTES / WORD_BYTES), pairSize: 0 };
 }
 
 /**
@@ -386,7 +451,6 @@ const PRINTABLE_MAX = 0x7e;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
-const encoder = new TextEncoder();
 
 function isNumericArray(value: unknown): value is ArrayLike<number> {
   return (
