@@ -179,22 +179,9 @@ function field(out: JsonSink, start: number, node: KeyNode, key: string, value: 
     converted = JSON.stringify(toJSONValue(key, value)) as string | undefined;
     if (converted === undefined) return node;
   } else if (value === undefined || typeof value === 'function' || typeof value === 'symbol') return node;
-  const first = out.length === start + 1;
-  if (converted !== undefined) {
-    node = writeKey(out, node, key, first);
-    out.text(converted);
-    return node;
-  }
-  node = childOf(node, key);
-  if (node.value === value && node.pairSize > 0) {
-    // The same value as the last time this key followed the same keys: `,"key":value` in one copy.
-    writeWords(out, node.pair, node.pairSize, first);
-    return node;
-  }
-  writeWords(out, node.words, node.size, first);
-  const from = out.length - node.size;
-  writeValue(out, key, value);
-  if (typeof value !== 'object' || value === null) remember(node, out, from, value);
+  node = writeKey(out, node, key, out.length === start + 1);
+  if (converted !== undefined) out.text(converted);
+  else writeValue(out, key, value);
   return node;
 }
 
@@ -294,82 +281,43 @@ interface KeyNode {
   readonly words: Int32Array;
   readonly size: number;
   readonly next: KeyNode[];
-  /**
-   * The last value written under this key (a string, number, boolean or null; {@link NO_VALUE} for none)
-   * and `,"key":value` as words, when that fits in {@link PAIR_BYTES} (`pairSize` 0 otherwise). Many
-   * fields repeat their value record after record (ids, data types, status and role names, endpoints).
-   */
-  value: unknown;
-  readonly pair: Int32Array;
-  pairSize: number;
 }
 
-/** {@link KeyNode.value} before any value (no value written is === to it). */
-const NO_VALUE = Symbol('no value');
-/** Longest `,"key":value` kept per key. */
-const PAIR_BYTES = 64;
-
-const WORD_BYTES = 4;
-const encoder = new TextEncoder();
-let nodeCount = 0;
-
 /** Where an object's key sequence starts. */
-const ROOT = keyNode('');
+const ROOT: KeyNode = { key: '', words: new Int32Array(0), size: 0, next: [] };
 /** Where a decoder record's key sequence continues after its packet fields (written from a copy). */
-const AFTER_PACKET = keyNode('');
+const AFTER_PACKET: KeyNode = { key: '', words: new Int32Array(0), size: 0, next: [] };
 /** Keys followed per key: past this (objects keyed by data, not by a schema), keys come from {@link shared}. */
 const MAX_FOLLOWERS = 16;
 /** Nodes the tree and {@link shared} hold together before both are emptied (bounds memory on arbitrary keys). */
 const MAX_NODES = 4096;
+let nodeCount = 0;
 /** One node per key, for keys after a node that has {@link MAX_FOLLOWERS} already. */
 const shared = new Map<string, KeyNode>();
 
 /** Writes `"key":` (after a comma unless `first`), `key` following `node`; returns the node of `key`. */
 function writeKey(out: JsonSink, node: KeyNode, key: string, first: boolean): KeyNode {
-  const found = childOf(node, key);
-  writeWords(out, found.words, found.size, first);
+  const next = node.next;
+  let found: KeyNode | undefined;
+  for (let i = 0; i < next.length; i++) {
+    if (next[i].key === key) {
+      found = next[i];
+      break;
+    }
+  }
+  found ??= follower(node, key);
+  // Four bytes per store (a key is 8-20 bytes); the first field's comma is then overwritten by its brace.
+  const words = found.words;
+  out.reserve(words.length * WORD_BYTES);
+  const at = first ? out.length - 1 : out.length;
+  const view = viewOf(out.bytes);
+  for (let i = 0; i < words.length; i++) view.setInt32(at + i * WORD_BYTES, words[i], true);
+  if (first) out.bytes[at] = OPEN_BRACE;
+  out.length = at + found.size;
   return found;
 }
 
-/** The node of `key` after `node`. */
-function childOf(node: KeyNode, key: string): KeyNode {
-  const next = node.next;
-  for (let i = 0; i < next.length; i++) if (next[i].key === key) return next[i];
-  return follower(node, key);
-}
-
-/**
- * Appends the `size` bytes of `words` (text starting with a comma), four bytes per store (a key is 8-20
- * bytes); as an object's first field, its comma is then overwritten by the brace written before it.
- */
-function writeWords(out: JsonSink, words: Int32Array, size: number, first: boolean): void {
-  const count = (size + WORD_BYTES - 1) >> 2;
-  out.reserve(count * WORD_BYTES);
-  const at = first ? out.length - 1 : out.length;
-  const view = viewOf(out.bytes);
-  for (let i = 0; i < count; i++) view.setInt32(at + i * WORD_BYTES, words[i], true);
-  if (first) out.bytes[at] = OPEN_BRACE;
-  out.length = at + size;
-}
-
-/** Keeps `value` and its field's text (from byte `from`, where the comma or the object's brace is) in `node`. */
-function remember(node: KeyNode, out: JsonSink, from: number, value: unknown): void {
-  const size = out.length - from;
-  if (size > PAIR_BYTES) {
-    node.value = NO_VALUE;
-    node.pairSize = 0;
-    return;
-  }
-  // The last word is read whole, up to 3 bytes past the text.
-  out.reserve(WORD_BYTES);
-  const view = viewOf(out.bytes);
-  const pair = node.pair;
-  for (let i = 0; i * WORD_BYTES < size; i++) pair[i] = view.getInt32(from + i * WORD_BYTES, true);
-  pair[0] = (pair[0] & ~0xff) | COMMA;
-  node.value = value;
-  node.pairSize = size;
-}
-
+const WORD_BYTES = 4;
 
 /** A DataView of the bytes last written to (records are written one after the other into one buffer). */
 let lastBytes: Uint8Array | null = null;
@@ -413,7 +361,7 @@ function keyNode(key: string): KeyNode {
   // The words' bytes in memory order are the text's when read back little-endian (as they are written).
   const view = new DataView(words.buffer);
   for (let i = 0; i < words.length; i++) words[i] = view.getInt32(i * WORD_BYTES, true);
-  return { key, words, size: bytes.length, next: [], value: NO_VALUE, pair: new Int32Array(PAIR_BYTES / WORD_BYTES), pairSize: 0 };
+  return { key, words, size: bytes.length, next: [] };
 }
 
 /**
@@ -451,6 +399,7 @@ const PRINTABLE_MAX = 0x7e;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
+const encoder = new TextEncoder();
 
 function isNumericArray(value: unknown): value is ArrayLike<number> {
   return (
