@@ -13,8 +13,9 @@
  * ({@link writeRecordJSON}; the CLI's output block) so that no string per line or per waveform is made
  * and encoded again; the fields a record shares with the other records of its packet (frame, timestamp,
  * addresses, ethernet, ip, transport: half the text) are copied as bytes from the previous record of the
- * packet; repeated strings come from a small cache; numbers, waveform elements above all, are written
- * digit by digit (json-number.ts: 2-3 times faster than the native formatting of a plain array copy).
+ * packet; keys are copied from bytes encoded once, found in a tree of the key sequences seen
+ * ({@link KeyNode}); numbers, waveform elements above all, are written straight into the bytes
+ * (json-number.ts, json-digits.ts: 2-3 times faster than the native formatting of a plain array copy).
  */
 import { JsonBuffer, writeNumber, writeNumbers, type JsonSink } from './json-number.js';
 
