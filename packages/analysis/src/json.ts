@@ -162,6 +162,17 @@ const EMPTY = new Uint8Array(0);
  * ({@link ROOT} for none); returns the one to pass with the next field.
  */
 function field(out: JsonSink, start: number, node: KeyNode, key: string, value: unknown): KeyNode {
+  // Strings and numbers (most fields) first, with no test of the other kinds.
+  if (typeof value === 'string') {
+    node = writeKey(out, node, key, out.length === start + 1);
+    writeString(out, value);
+    return node;
+  }
+  if (typeof value === 'number') {
+    node = writeKey(out, node, key, out.length === start + 1);
+    writeNumber(out, value);
+    return node;
+  }
   // Arrays and plain objects (the command, its metadata, the request) told apart once, not again in writeValue.
   if (typeof value === 'object' && value !== null) {
     if (Array.isArray(value)) {
