@@ -123,6 +123,29 @@ describe('recordToJSON on decoded records', () => {
     expect(recordToJSON(c)).toBe(JSON.stringify(c));
   });
 
+  it('writes keys of every length and kind, in shifting orders, past the bounds of its key tree', () => {
+    // Keys of 0-9 characters (their `,"key":` 4-13 bytes, written in 4-byte words), escaped and non-ASCII
+    // ones; the same keys in many orders and thousands of distinct ones (the tree is emptied and refilled).
+    const names = ['', 'a', 'ab', 'abc', 'abcd', 'abcde', 'q"uote', 'back\\slash', 'new\nline', 'é', '\u2028', 'ключ'];
+    let seed = 7;
+    const next = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let round = 0; round < 800; round++) {
+      const object: Record<string, unknown> = {};
+      const count = 1 + Math.floor(next() * 20);
+      for (let k = 0; k < count; k++) {
+        const name = next() < 0.5 ? names[Math.floor(next() * names.length)] : `k${Math.floor(next() * 5000)}`;
+        object[name] = next() < 0.3 ? { [name]: k, inner: [k, { [name + 'x']: 'v' }] } : k;
+      }
+      expect(recordToJSON(object)).toBe(JSON.stringify(object));
+      expect(recordToJSON({ wrapped: object, after: 1 })).toBe(JSON.stringify({ wrapped: object, after: 1 }));
+    }
+    // One key followed by many different ones (past the followers kept per key).
+    for (let k = 0; k < 40; k++) {
+      const object = { first: 1, [`second${k}`]: 2, third: 3 };
+      expect(recordToJSON(object)).toBe(JSON.stringify(object));
+    }
+  });
+
   it('writes waveforms of alternating lengths and types from its reused arrays', () => {
     for (const data of [new Float64Array([0.1, 2]), new Int16Array([1, 2, 3]), new Float64Array([1e21, -0, NaN])]) {
       expect(recordToJSON({ command: { data } })).toBe(JSON.stringify({ command: { data: Array.from(data) } }));

@@ -13,8 +13,9 @@
  * ({@link writeRecordJSON}; the CLI's output block) so that no string per line or per waveform is made
  * and encoded again; the fields a record shares with the other records of its packet (frame, timestamp,
  * addresses, ethernet, ip, transport: half the text) are copied as bytes from the previous record of the
- * packet; repeated strings come from a small cache; numbers, waveform elements above all, are written
- * digit by digit (json-number.ts: 2-3 times faster than the native formatting of a plain array copy).
+ * packet; keys are copied from bytes encoded once, found in a tree of the key sequences seen
+ * ({@link KeyNode}); numbers, waveform elements above all, are written straight into the bytes
+ * (json-number.ts, json-digits.ts: 2-3 times faster than the native formatting of a plain array copy).
  */
 import { JsonBuffer, writeNumber, writeNumbers, type JsonSink } from './json-number.js';
 
@@ -86,14 +87,15 @@ function byte(out: JsonSink, c: number): void {
 const PACKET_KEYS = ['frame', 'timestamp', 'interfaceId', 'src', 'dst', 'ethernet', 'ip', 'transport'] as const;
 
 /**
- * The packet fields of the last record written, and their bytes (`{"frame":...,"transport":{...}`). The
- * packet layer makes the ethernet, ip and transport objects once per packet and never changes them, so
- * the same objects with the same frame and timestamp give the same text.
+ * The packet fields of the last record written, and their bytes (`{"frame":...,"transport":{...}`: a view
+ * of `buffer` made once per packet, not once per record). The packet layer makes the ethernet, ip and
+ * transport objects once per packet and never changes them, so the same objects with the same frame and
+ * timestamp give the same text.
  */
 const packet = {
   values: new Array<unknown>(PACKET_KEYS.length).fill(undefined),
-  bytes: new Uint8Array(1024),
-  length: 0,
+  buffer: new Uint8Array(1024),
+  bytes: new Uint8Array(0),
 };
 
 /**
@@ -110,62 +112,89 @@ function writeDecoderRecord(out: JsonSink, record: Record<string, unknown>): boo
     if (++i === PACKET_KEYS.length) break;
   }
   if (i < PACKET_KEYS.length) return false;
-  if (same && packet.length > 0) {
-    out.reserve(packet.length);
-    out.bytes.set(packet.bytes.subarray(0, packet.length), out.length);
-    out.length += packet.length;
-  } else {
-    // Until the bytes are complete (a toJSON may throw half way), nothing is cached.
-    packet.length = 0;
-    const start = out.length;
-    byte(out, OPEN_BRACE);
-    for (let k = 0; k < PACKET_KEYS.length; k++) {
-      const key = PACKET_KEYS[k];
-      const value = record[key];
-      cached[k] = value;
-      field(out, start, key, value);
-    }
-    const n = out.length - start;
-    if (n > packet.bytes.length) packet.bytes = new Uint8Array(n * 2);
-    packet.bytes.set(out.bytes.subarray(start, out.length));
-    packet.length = n;
-  }
-  const start = out.length - packet.length;
+  const start = writePacket(out, record, same);
   i = 0;
+  let node = AFTER_PACKET;
   for (const key in record) {
     if (i++ < PACKET_KEYS.length) continue;
-    field(out, start, key, record[key]);
+    node = field(out, start, node, key, record[key]);
   }
   byte(out, CLOSE_BRACE);
   return true;
 }
 
 /**
- * Writes `"key":value` (after a comma unless the object that starts at byte `start` has no field yet), or
- * nothing where JSON.stringify leaves the field out.
+ * Writes the packet fields of `record` (`same`: the same values as the last record's, whose bytes are
+ * copied); returns where the record's object starts.
  */
-function field(out: JsonSink, start: number, key: string, value: unknown): void {
+function writePacket(out: JsonSink, record: Record<string, unknown>, same: boolean): number {
+  const cached = packet.values;
+  const start = out.length;
+  if (same && packet.bytes.length > 0) {
+    const n = packet.bytes.length;
+    out.reserve(n);
+    out.bytes.set(packet.bytes, start);
+    out.length = start + n;
+    return start;
+  }
+  // Until the bytes are complete (a toJSON may throw half way), nothing is cached.
+  packet.bytes = EMPTY;
+  byte(out, OPEN_BRACE);
+  let node = ROOT;
+  for (let k = 0; k < PACKET_KEYS.length; k++) {
+    const key = PACKET_KEYS[k];
+    const value = record[key];
+    cached[k] = value;
+    node = field(out, start, node, key, value);
+  }
+  const n = out.length - start;
+  if (n > packet.buffer.length) packet.buffer = new Uint8Array(n * 2);
+  packet.buffer.set(out.bytes.subarray(start, out.length));
+  packet.bytes = packet.buffer.subarray(0, n);
+  return start;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Writes `"key":value` (after a comma unless the object that starts at byte `start` has no field yet), or
+ * nothing where JSON.stringify leaves the field out. `node` is the key written before in this object
+ * ({@link ROOT} for none); returns the one to pass with the next field.
+ */
+function field(out: JsonSink, start: number, node: KeyNode, key: string, value: unknown): KeyNode {
+  // Strings and numbers (most fields) first, with no test of the other kinds.
+  if (typeof value === 'string') {
+    node = writeKey(out, node, key, out.length === start + 1);
+    writeString(out, value);
+    return node;
+  }
+  if (typeof value === 'number') {
+    node = writeKey(out, node, key, out.length === start + 1);
+    writeNumber(out, value);
+    return node;
+  }
   // Arrays and plain objects (the command, its metadata, the request) told apart once, not again in writeValue.
   if (typeof value === 'object' && value !== null) {
     if (Array.isArray(value)) {
-      writeKey(out, key, out.length === start + 1);
+      node = writeKey(out, node, key, out.length === start + 1);
       writeArray(out, value);
-      return;
+      return node;
     }
     if (!ArrayBuffer.isView(value) && isPlainObject(value)) {
-      writeKey(out, key, out.length === start + 1);
+      node = writeKey(out, node, key, out.length === start + 1);
       writeObject(out, value as Record<string, unknown>);
-      return;
+      return node;
     }
   }
   let converted: string | undefined;
   if (typeof value === 'object' && value !== null && !isWalked(key, value)) {
     converted = JSON.stringify(toJSONValue(key, value)) as string | undefined;
-    if (converted === undefined) return;
-  } else if (value === undefined || typeof value === 'function' || typeof value === 'symbol') return;
-  writeKey(out, key, out.length === start + 1);
+    if (converted === undefined) return node;
+  } else if (value === undefined || typeof value === 'function' || typeof value === 'symbol') return node;
+  node = writeKey(out, node, key, out.length === start + 1);
   if (converted !== undefined) out.text(converted);
   else writeValue(out, key, value);
+  return node;
 }
 
 /**
@@ -219,7 +248,8 @@ function writeValue(out: JsonSink, key: string, value: unknown): void {
 function writeObject(out: JsonSink, object: Record<string, unknown>): void {
   const start = out.length;
   byte(out, OPEN_BRACE);
-  for (const key in object) field(out, start, key, object[key]);
+  let node = ROOT;
+  for (const key in object) node = field(out, start, node, key, object[key]);
   byte(out, CLOSE_BRACE);
 }
 
@@ -251,21 +281,101 @@ function isPlainObject(value: object): boolean {
   return (proto === Object.prototype || proto === null) && typeof (value as { toJSON?: unknown }).toJSON !== 'function';
 }
 
-/** Entries the key cache holds before it is emptied (bounds memory on records with many distinct keys). */
-const MAX_CACHED = 4096;
+/**
+ * A key as written after a previous field (`,"key":`, UTF-8), and the keys written after it in the
+ * objects seen so far: a tree of the key sequences of the records' objects. The walk finds each key's
+ * bytes among the few that followed the previous key (a comparison of two interned strings, nearly
+ * always the first one) instead of a `Map` lookup per key. The lookups and the byte copies of the keys
+ * were about a third of the walk's time; the tree and the word copies below took 11-17 % off the walk
+ * (docs/performance.md, "Session 11: `--json`").
+ */
+interface KeyNode {
+  readonly key: string;
+  /** `,"key":` as little-endian 32-bit words (the last one padded), and its length in bytes. */
+  readonly words: Int32Array;
+  readonly size: number;
+  readonly next: KeyNode[];
+}
 
-/** Keys as written after a previous field (`,"key":`), UTF-8: records use a few dozen distinct keys. */
-const keys = new Map<string, Uint8Array>();
+/** Where an object's key sequence starts. */
+const ROOT: KeyNode = { key: '', words: new Int32Array(0), size: 0, next: [] };
+/** Where a decoder record's key sequence continues after its packet fields (written from a copy). */
+const AFTER_PACKET: KeyNode = { key: '', words: new Int32Array(0), size: 0, next: [] };
+/** Keys followed per key: past this (objects keyed by data, not by a schema), keys come from {@link shared}. */
+const MAX_FOLLOWERS = 16;
+/** Nodes the tree and {@link shared} hold together before both are emptied (bounds memory on arbitrary keys). */
+const MAX_NODES = 4096;
+let nodeCount = 0;
+/** One node per key, for keys after a node that has {@link MAX_FOLLOWERS} already. */
+const shared = new Map<string, KeyNode>();
 
-/** Writes `"key":`, after a comma unless `first`. */
-function writeKey(out: JsonSink, key: string, first: boolean): void {
-  let bytes = keys.get(key);
-  if (bytes === undefined) {
-    if (keys.size >= MAX_CACHED) keys.clear();
-    bytes = encoder.encode(',' + JSON.stringify(key) + ':');
-    keys.set(key, bytes);
+/** Writes `"key":` (after a comma unless `first`), `key` following `node`; returns the node of `key`. */
+function writeKey(out: JsonSink, node: KeyNode, key: string, first: boolean): KeyNode {
+  const next = node.next;
+  let found: KeyNode | undefined;
+  for (let i = 0; i < next.length; i++) {
+    if (next[i].key === key) {
+      found = next[i];
+      break;
+    }
   }
-  raw(out, bytes, first ? 1 : 0);
+  found ??= follower(node, key);
+  // Four bytes per store (a key is 8-20 bytes); the first field's comma is then overwritten by its brace.
+  const words = found.words;
+  out.reserve(words.length * WORD_BYTES);
+  const at = first ? out.length - 1 : out.length;
+  const view = viewOf(out.bytes);
+  for (let i = 0; i < words.length; i++) view.setInt32(at + i * WORD_BYTES, words[i], true);
+  if (first) out.bytes[at] = OPEN_BRACE;
+  out.length = at + found.size;
+  return found;
+}
+
+const WORD_BYTES = 4;
+
+/** A DataView of the bytes last written to (records are written one after the other into one buffer). */
+let lastBytes: Uint8Array | null = null;
+let lastView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+
+function viewOf(bytes: Uint8Array): DataView<ArrayBufferLike> {
+  if (bytes !== lastBytes) {
+    lastView = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    lastBytes = bytes;
+  }
+  return lastView;
+}
+
+/** A new node of `key` after `node` (or the shared one, when `node` has too many). */
+function follower(node: KeyNode, key: string): KeyNode {
+  if (nodeCount >= MAX_NODES) {
+    // Walks under way keep the nodes they hold: each still has its key's bytes.
+    ROOT.next.length = 0;
+    AFTER_PACKET.next.length = 0;
+    shared.clear();
+    nodeCount = 0;
+  }
+  if (node.next.length >= MAX_FOLLOWERS) {
+    let found = shared.get(key);
+    if (found === undefined) {
+      found = keyNode(key);
+      shared.set(key, found);
+    }
+    return found;
+  }
+  const found = keyNode(key);
+  node.next.push(found);
+  return found;
+}
+
+function keyNode(key: string): KeyNode {
+  nodeCount++;
+  const bytes = encoder.encode(',' + JSON.stringify(key) + ':');
+  const words = new Int32Array(Math.ceil(bytes.length / WORD_BYTES));
+  new Uint8Array(words.buffer).set(bytes);
+  // The words' bytes in memory order are the text's when read back little-endian (as they are written).
+  const view = new DataView(words.buffer);
+  for (let i = 0; i < words.length; i++) words[i] = view.getInt32(i * WORD_BYTES, true);
+  return { key, words, size: bytes.length, next: [] };
 }
 
 /**
@@ -302,16 +412,6 @@ const PRINTABLE_MIN = 0x20;
 const PRINTABLE_MAX = 0x7e;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
-
-/** Appends `bytes` from index `from` (short: an index loop costs less than a native copy). */
-function raw(out: JsonSink, bytes: Uint8Array, from: number): void {
-  const n = bytes.length;
-  out.reserve(n - from);
-  const to = out.bytes;
-  let at = out.length;
-  for (let i = from; i < n; i++) to[at++] = bytes[i];
-  out.length = at;
-}
 
 const encoder = new TextEncoder();
 
