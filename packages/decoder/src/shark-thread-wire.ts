@@ -1,0 +1,142 @@
+import type { MessagePort } from 'node:worker_threads';
+
+/**
+ * The layout shared by shark()'s packet thread (shark-thread-worker.ts, which reads the file and runs the
+ * packet layers) and the main thread (shark-thread.ts, which runs the CA decoder on what it is sent).
+ *
+ * The worker writes entries into {@link SLOT_COUNT} slots of one SharedArrayBuffer and hands a full slot
+ * over by its flag in the control array; the main thread hands it back when it has decoded the slot after
+ * it (so payload views of a slot stay valid while the next one is decoded, as a file chunk's do in the
+ * one-thread path). Each entry starts with two 32-bit words, its kind and its length in bytes (a multiple
+ * of 8); the fields below are byte offsets from the entry's start.
+ */
+
+/** Bytes per slot. 4 MiB: the prototype's size (docs/performance.md, session 11). */
+export const SLOT_BYTES = 4 << 20;
+/** Slots in rotation: the main thread holds two (the one it decodes and the one before it). */
+export const SLOT_COUNT = 4;
+/** A slot starts with its used length (bytes) and whether it is the last one. */
+export const SLOT_OFF_USED = 0;
+export const SLOT_OFF_LAST = 4;
+export const SLOT_HEADER = 8;
+/**
+ * The first slot is handed over when this full, and each next one at twice the size before it until
+ * {@link SLOT_BYTES}: the main thread starts decoding early instead of waiting for 4 MiB of events.
+ */
+export const FIRST_SLOT_BYTES = 32 << 10;
+/** Payloads larger than this go through the message port (in order, see {@link KIND.UDP_PORT}). */
+export const MAX_INLINE_PAYLOAD = 1 << 20;
+
+/** Control array (Int32): one flag per slot, then the stop request. */
+export const SLOT_EMPTY = 0;
+export const SLOT_FULL = 1;
+export const CTL_STOP = SLOT_COUNT;
+export const CTL_WORDS = SLOT_COUNT + 1;
+
+/** Entry kinds. */
+export const KIND = {
+  /** A packet record's inputs (see makePacketInfo); packets are numbered in the order sent. */
+  PACKET: 1,
+  UDP: 2,
+  /** A UDP datagram whose payload was posted on the port (too large for a slot). */
+  UDP_PORT: 3,
+  DATA: 4,
+  DATA_PORT: 5,
+  GAP: 6,
+  OPEN: 7,
+  CLOSE: 8,
+  /** A flow's opener was learned after it opened (a SYN seen later). */
+  OPENER: 9,
+  /** A packet problem, as JSON. */
+  PROBLEM: 10,
+  /** The packet layer's counters, as JSON. */
+  STATS: 11,
+  /** The input ended: the packet layer was flushed. */
+  END: 12,
+} as const;
+
+export const ENTRY_OFF_KIND = 0;
+export const ENTRY_OFF_LEN = 4;
+/** Entries are 8-byte aligned (a packet's timestamp is a float64). */
+export const ENTRY_ALIGN = 8;
+
+/** PACKET: frame fields (u32 each), then the timestamp, then the link bytes and the IP bytes. */
+export const PKT_OFF_FRAME = 8;
+export const PKT_OFF_CAPLEN = 12;
+export const PKT_OFF_ORIGLEN = 16;
+export const PKT_OFF_IFID = 20;
+export const PKT_OFF_LINKTYPE = 24;
+export const PKT_OFF_ETHERTYPE = 28;
+export const PKT_OFF_LINK_LEN = 32;
+export const PKT_OFF_IP_LEN = 36;
+export const PKT_OFF_HL = 40;
+export const PKT_OFF_SRC = 44;
+export const PKT_OFF_DST = 48;
+export const PKT_OFF_L4 = 52;
+export const PKT_OFF_TS = 56;
+export const PKT_OFF_BYTES = 64;
+
+/**
+ * The main thread keeps the records of the last this many packets sent, by number, so events share one
+ * record per packet as in the one-thread path; the worker sends a packet again (a new number, an equal
+ * record) when an event refers to one older than that (a segment held for reordering, a flow's last
+ * packet at its idle timeout).
+ */
+export const PACKET_RING = 1024;
+
+/** Events: the packet number, then per kind. */
+export const EV_OFF_PACKET = 8;
+/** UDP: payload length, payload at UDP_OFF_PAYLOAD. */
+export const UDP_OFF_LEN = 12;
+export const UDP_OFF_PAYLOAD = 16;
+/** DATA and GAP: flow id, side (0 a, 1 b), length; DATA's payload at DATA_OFF_PAYLOAD. */
+export const TCP_OFF_FLOW = 12;
+export const TCP_OFF_FROM = 16;
+export const TCP_OFF_LEN = 20;
+export const DATA_OFF_PAYLOAD = 24;
+export const GAP_BYTES = 24;
+/** OPEN: flow id, endpoints (IPv4 as u32, port), opener (0 none, 1 a, 2 b). */
+export const OPEN_OFF_A_IP = 16;
+export const OPEN_OFF_A_PORT = 20;
+export const OPEN_OFF_B_IP = 24;
+export const OPEN_OFF_B_PORT = 28;
+export const OPEN_OFF_OPENER = 32;
+export const OPEN_BYTES = 40;
+/** CLOSE: flow id, reason index in {@link CLOSE_REASONS}. */
+export const CLOSE_OFF_REASON = 16;
+export const CLOSE_BYTES = 24;
+/** OPENER: flow id, opener (1 a, 2 b). */
+export const OPENER_OFF_FLOW = 8;
+export const OPENER_OFF_SIDE = 12;
+export const OPENER_BYTES = 16;
+/** PROBLEM and STATS: JSON length, JSON bytes at JSON_OFF_TEXT. */
+export const JSON_OFF_LEN = 8;
+export const JSON_OFF_TEXT = 16;
+export const END_BYTES = 8;
+
+export const CLOSE_REASONS = ['fin', 'rst', 'timeout', 'evicted'] as const;
+export const OPENER_NONE = 0;
+export const OPENER_A = 1;
+export const OPENER_B = 2;
+
+/** What the main thread gives the worker. */
+export interface PacketThreadJob {
+  /** The capture file, opened by the main thread (open errors are thrown there, as without the thread). */
+  fd: number;
+  control: SharedArrayBuffer;
+  slots: SharedArrayBuffer;
+  /** Payloads too large for a slot, in order. */
+  port: MessagePort;
+}
+
+/** Worker → main thread on its port's parent channel when the packet layer threw. */
+export interface PacketThreadFailure {
+  kind: 'error';
+  message: string;
+  stack?: string;
+}
+
+/** The length of an entry of `bytes` bytes, aligned. */
+export function entryLength(bytes: number): number {
+  return (bytes + ENTRY_ALIGN - 1) & ~(ENTRY_ALIGN - 1);
+}

@@ -1,0 +1,377 @@
+/**
+ * The main thread's side of shark()'s packet thread: starts the worker (shark-thread-worker.ts) on an open
+ * capture file and hands what it sends to the CA decoder, a slice at a time, as the one-thread path hands
+ * the decoder file chunks. The layout is in shark-thread-wire.ts; docs/performance.md ("Session 11")
+ * has the measurements behind it.
+ */
+import { availableParallelism } from 'node:os';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import {
+  dottedQuad,
+  makePacketInfo,
+  type PacketInfo,
+  type PacketProblem,
+  type PacketStats,
+  type TcpFlow,
+} from '@ca-shark/packet';
+import type { Decoder } from './decoder.js';
+import { DECODE_SLICE } from './shark-reads.js';
+import {
+  CLOSE_OFF_REASON,
+  CLOSE_REASONS,
+  CTL_STOP,
+  CTL_WORDS,
+  DATA_OFF_PAYLOAD,
+  ENTRY_OFF_KIND,
+  ENTRY_OFF_LEN,
+  EV_OFF_PACKET,
+  JSON_OFF_LEN,
+  JSON_OFF_TEXT,
+  KIND,
+  OPEN_OFF_A_IP,
+  OPEN_OFF_A_PORT,
+  OPEN_OFF_B_IP,
+  OPEN_OFF_B_PORT,
+  OPEN_OFF_OPENER,
+  OPENER_A,
+  OPENER_NONE,
+  OPENER_OFF_FLOW,
+  OPENER_OFF_SIDE,
+  PACKET_RING,
+  PKT_OFF_BYTES,
+  PKT_OFF_CAPLEN,
+  PKT_OFF_DST,
+  PKT_OFF_ETHERTYPE,
+  PKT_OFF_FRAME,
+  PKT_OFF_HL,
+  PKT_OFF_IFID,
+  PKT_OFF_IP_LEN,
+  PKT_OFF_L4,
+  PKT_OFF_LINK_LEN,
+  PKT_OFF_LINKTYPE,
+  PKT_OFF_ORIGLEN,
+  PKT_OFF_SRC,
+  PKT_OFF_TS,
+  SLOT_BYTES,
+  SLOT_COUNT,
+  SLOT_EMPTY,
+  SLOT_FULL,
+  SLOT_HEADER,
+  SLOT_OFF_USED,
+  TCP_OFF_FLOW,
+  TCP_OFF_FROM,
+  TCP_OFF_LEN,
+  UDP_OFF_LEN,
+  UDP_OFF_PAYLOAD,
+  type PacketThreadFailure,
+  type PacketThreadJob,
+} from './shark-thread-wire.js';
+
+/**
+ * Files at least this large get the packet thread by default (`packetThread: 'auto'`). On the 100 MB
+ * realistic capture the thread did not pay: the worker's start and its cold code cost about what it
+ * takes off the main thread (main thread CPU -8 %, process CPU +36 %); on 300 MB the main thread's CPU
+ * fell by 23 %, on 1 GB by 34 % at +4 % process CPU (docs/performance.md, "Session 11").
+ */
+export const PACKET_THREAD_MIN_BYTES = 256 << 20;
+
+/** `CA_SHARK_PACKET_THREAD=1` forces the packet thread on any regular file, `0` keeps it off. */
+export const PACKET_THREAD_ENV = 'CA_SHARK_PACKET_THREAD';
+
+/** The worker makes few objects: a small young generation keeps its heap's pages down (as split.ts). */
+const WORKER_YOUNG_MB = 4;
+
+/** How often a main thread waiting for the worker looks for its failure, ms (as the CLI's split.ts). */
+const FAILURE_CHECK_MS = 500;
+
+/** `Atomics.waitAsync` (ES2024; Node has it, the ES2023 lib this project compiles against does not). */
+const waitAsync = (
+  Atomics as unknown as {
+    waitAsync(
+      array: Int32Array,
+      index: number,
+      value: number,
+      timeout: number,
+    ): { async: false; value: string } | { async: true; value: Promise<string> };
+  }
+).waitAsync;
+
+/** Tests and tsx run the decoder from its TypeScript sources, where the worker needs tsx's loader too. */
+const RUNNING_FROM_SOURCE = import.meta.url.endsWith('.ts');
+
+/** Whether shark() runs the packet layers of a regular file of `size` bytes on a second thread. */
+export function usePacketThread(option: boolean | 'auto' | undefined, size: number): boolean {
+  let choice = option ?? 'auto';
+  if (option === undefined) {
+    const env = process.env[PACKET_THREAD_ENV];
+    if (env === '1') choice = true;
+    else if (env === '0') choice = false;
+  }
+  if (choice === 'auto') return size >= PACKET_THREAD_MIN_BYTES && availableParallelism() >= 2;
+  return choice;
+}
+
+/** What a decode step found. */
+export const STEP_DECODED = 0;
+export const STEP_WAIT = 1;
+export const STEP_END = 2;
+export type StepResult = typeof STEP_DECODED | typeof STEP_WAIT | typeof STEP_END;
+
+/** The packet thread of one shark() run. */
+export class PacketThread {
+  private readonly ctl: Int32Array;
+  private readonly u8: Uint8Array;
+  private readonly u32: Uint32Array;
+  private readonly f64: Float64Array;
+  private readonly slots: SharedArrayBuffer;
+  private readonly worker: Worker;
+  private readonly port: MessagePort;
+  private readonly decoder: Decoder;
+  private readonly text = new TextDecoder();
+  /** The slot being decoded, where its next entry is, and where its entries end (0: not taken yet). */
+  private slot = 0;
+  private pos = 0;
+  private used = 0;
+  /** The slot decoded before this one, handed back when this one is done (-1: none). */
+  private held = -1;
+  /** The records of the last PACKET_RING packets, by number. */
+  private readonly packets: (PacketInfo | undefined)[] = new Array<PacketInfo | undefined>(PACKET_RING);
+  private packetCount = 0;
+  private readonly flows = new Map<number, TcpFlow>();
+  private failure: Error | null = null;
+  private exited = false;
+  private readonly exit: Promise<void>;
+
+  constructor(fd: number, decoder: Decoder) {
+    this.decoder = decoder;
+    const control = new SharedArrayBuffer(CTL_WORDS * Int32Array.BYTES_PER_ELEMENT);
+    this.slots = new SharedArrayBuffer(SLOT_COUNT * SLOT_BYTES);
+    this.ctl = new Int32Array(control);
+    this.u8 = new Uint8Array(this.slots);
+    this.u32 = new Uint32Array(this.slots);
+    this.f64 = new Float64Array(this.slots);
+    const channel = new MessageChannel();
+    this.port = channel.port1;
+    const job: PacketThreadJob = { fd, control, slots: this.slots, port: channel.port2 };
+    const entry = RUNNING_FROM_SOURCE
+      ? new URL('./shark-thread-boot.mjs', import.meta.url)
+      : new URL('./shark-thread-worker.js', import.meta.url);
+    this.worker = new Worker(entry, {
+      workerData: job,
+      transferList: [channel.port2],
+      execArgv: RUNNING_FROM_SOURCE ? ['--conditions=source'] : [],
+      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_MB },
+    });
+    // Only a wait for the worker keeps the process alive (see wait()): an iteration its consumer drops
+    // without return() must not hang the process, as it does not on one thread.
+    this.worker.unref();
+    this.worker.on('message', (m: PacketThreadFailure) => {
+      this.fail(new Error(`shark(): the packet thread failed: ${m.message}`));
+    });
+    this.worker.on('error', (err) => this.fail(new Error(`shark(): the packet thread failed: ${err.message}`)));
+    this.exit = new Promise((resolve) => {
+      this.worker.once('exit', () => {
+        this.exited = true;
+        // Wakes the main thread if it waits for a slot the worker will never fill (see step()).
+        Atomics.notify(this.ctl, this.slot);
+        resolve();
+      });
+    });
+  }
+
+  /** The packet layer's counters the worker reported last. */
+  private set stats(stats: PacketStats) {
+    this.decoder.remotePacketStats = stats;
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    // Wakes the main thread if it waits for a slot.
+    Atomics.notify(this.ctl, this.slot);
+  }
+
+  /**
+   * Decodes up to a slice's worth of entries. STEP_WAIT: the worker has not filled the next slot yet
+   * (await {@link wait}); STEP_END: the worker's last entry was decoded.
+   */
+  step(): StepResult {
+    if (this.failure) throw this.failure;
+    if (this.used === 0) {
+      if (Atomics.load(this.ctl, this.slot) !== SLOT_FULL) {
+        // The worker exits after handing over its last slot: gone before that, it failed.
+        if (this.exited) throw this.failure ?? new Error('shark(): the packet thread ended before the capture did');
+        return STEP_WAIT;
+      }
+      const base = this.slot * SLOT_BYTES;
+      this.used = base + this.u32[(base + SLOT_OFF_USED) >> 2];
+      this.pos = base + SLOT_HEADER;
+    }
+    const stop = Math.min(this.used, this.pos + DECODE_SLICE);
+    const u32 = this.u32;
+    while (this.pos < stop) {
+      const at = this.pos;
+      this.pos += u32[(at + ENTRY_OFF_LEN) >> 2];
+      if (this.entry(u32[(at + ENTRY_OFF_KIND) >> 2], at)) return STEP_END;
+    }
+    if (this.pos >= this.used) {
+      // Done with this slot: the one before it goes back (its payloads are no longer referred to).
+      if (this.held >= 0) this.release(this.held);
+      this.held = this.slot;
+      this.slot = (this.slot + 1) % SLOT_COUNT;
+      this.used = 0;
+    }
+    return STEP_DECODED;
+  }
+
+  /** Waits until the worker has filled the next slot, or failed. */
+  async wait(): Promise<void> {
+    if (this.exited || this.failure) return;
+    // The timeout is a safety net: a failure's notify wakes the wait, and step() then throws it.
+    const result = waitAsync(this.ctl, this.slot, SLOT_EMPTY, FAILURE_CHECK_MS);
+    if (!result.async) return;
+    // A pending Atomics.waitAsync does not keep Node's event loop alive; the worker does, while waited for.
+    this.worker.ref();
+    try {
+      await result.value;
+    } finally {
+      this.worker.unref();
+    }
+  }
+
+  /** Stops the worker (at the end, or when the consumer stops early) and waits until it has exited. */
+  async close(): Promise<void> {
+    Atomics.store(this.ctl, CTL_STOP, 1);
+    for (let s = 0; s < SLOT_COUNT; s++) Atomics.notify(this.ctl, s);
+    if (!this.exited) await this.worker.terminate();
+    await this.exit;
+    this.port.close();
+  }
+
+  private release(slot: number): void {
+    Atomics.store(this.ctl, slot, SLOT_EMPTY);
+    Atomics.notify(this.ctl, slot);
+  }
+
+  private packet(at: number): PacketInfo {
+    const id = this.u32[(at + EV_OFF_PACKET) >> 2];
+    const info = this.packets[id % PACKET_RING];
+    if (info === undefined || this.packetCount - id > PACKET_RING)
+      throw new Error(`shark(): the packet thread referred to packet ${id}, which it did not send`);
+    return info;
+  }
+
+  private flow(at: number): TcpFlow {
+    const id = this.u32[(at + TCP_OFF_FLOW) >> 2];
+    const flow = this.flows.get(id);
+    if (flow === undefined) throw new Error(`shark(): the packet thread referred to TCP flow ${id} before its start`);
+    return flow;
+  }
+
+  /** Hands one entry to the decoder; true at the end entry. */
+  private entry(kind: number, at: number): boolean {
+    const { u32, decoder } = this;
+    switch (kind) {
+      case KIND.PACKET:
+        this.packets[this.packetCount++ % PACKET_RING] = this.makePacket(at);
+        break;
+      case KIND.UDP:
+        decoder.udpIn(this.packet(at), new Uint8Array(this.slots, at + UDP_OFF_PAYLOAD, u32[(at + UDP_OFF_LEN) >> 2]));
+        break;
+      case KIND.UDP_PORT:
+        decoder.udpIn(this.packet(at), this.posted());
+        break;
+      case KIND.DATA:
+      case KIND.DATA_PORT: {
+        const data =
+          kind === KIND.DATA
+            ? new Uint8Array(this.slots, at + DATA_OFF_PAYLOAD, u32[(at + TCP_OFF_LEN) >> 2])
+            : this.posted();
+        decoder.tcpData(this.flow(at), u32[(at + TCP_OFF_FROM) >> 2] === 0 ? 'a' : 'b', this.packet(at), data);
+        break;
+      }
+      case KIND.GAP:
+        decoder.tcpGap(
+          this.flow(at),
+          u32[(at + TCP_OFF_FROM) >> 2] === 0 ? 'a' : 'b',
+          this.packet(at),
+          u32[(at + TCP_OFF_LEN) >> 2],
+        );
+        break;
+      case KIND.OPEN: {
+        const id = u32[(at + TCP_OFF_FLOW) >> 2];
+        const flow: TcpFlow = {
+          id,
+          a: { ip: dottedQuad(u32[(at + OPEN_OFF_A_IP) >> 2]), port: u32[(at + OPEN_OFF_A_PORT) >> 2] },
+          b: { ip: dottedQuad(u32[(at + OPEN_OFF_B_IP) >> 2]), port: u32[(at + OPEN_OFF_B_PORT) >> 2] },
+        };
+        const opener = u32[(at + OPEN_OFF_OPENER) >> 2];
+        if (opener !== OPENER_NONE) flow.opener = opener === OPENER_A ? 'a' : 'b';
+        this.flows.set(id, flow);
+        decoder.tcpOpen(flow, this.packet(at));
+        break;
+      }
+      case KIND.CLOSE: {
+        const flow = this.flow(at);
+        this.flows.delete(flow.id);
+        decoder.tcpClose(flow, this.packet(at), CLOSE_REASONS[u32[(at + CLOSE_OFF_REASON) >> 2]]);
+        break;
+      }
+      case KIND.OPENER: {
+        const flow = this.flows.get(u32[(at + OPENER_OFF_FLOW) >> 2]);
+        const side = u32[(at + OPENER_OFF_SIDE) >> 2];
+        if (flow !== undefined) flow.opener = side === OPENER_NONE ? undefined : side === OPENER_A ? 'a' : 'b';
+        break;
+      }
+      case KIND.PROBLEM:
+        decoder.problem(this.json(at) as PacketProblem);
+        break;
+      case KIND.STATS:
+        this.stats = this.json(at) as PacketStats;
+        break;
+      case KIND.END:
+        return true;
+      default:
+        throw new Error(`shark(): the packet thread sent an entry of unknown kind ${kind}`);
+    }
+    return false;
+  }
+
+  private makePacket(at: number): PacketInfo {
+    const u32 = this.u32;
+    const w = at >> 2;
+    const linkLen = u32[w + (PKT_OFF_LINK_LEN >> 2)];
+    const link = at + PKT_OFF_BYTES;
+    return makePacketInfo(
+      u32[w + (PKT_OFF_FRAME >> 2)],
+      this.f64[(at + PKT_OFF_TS) >> 3],
+      u32[w + (PKT_OFF_CAPLEN >> 2)],
+      u32[w + (PKT_OFF_ORIGLEN >> 2)],
+      u32[w + (PKT_OFF_IFID >> 2)],
+      u32[w + (PKT_OFF_LINKTYPE >> 2)],
+      this.u8,
+      link,
+      link + linkLen,
+      u32[w + (PKT_OFF_ETHERTYPE >> 2)],
+      // Its own view: reads past what was sent give undefined, as they do past the end of the buffer the
+      // worker read them from.
+      new Uint8Array(this.slots, link + linkLen, u32[w + (PKT_OFF_IP_LEN >> 2)]),
+      0,
+      u32[w + (PKT_OFF_HL >> 2)],
+      u32[w + (PKT_OFF_SRC >> 2)],
+      u32[w + (PKT_OFF_DST >> 2)],
+      u32[w + (PKT_OFF_L4 >> 2)],
+    );
+  }
+
+  private posted(): Uint8Array {
+    const received = receiveMessageOnPort(this.port);
+    if (received === undefined) throw new Error('shark(): the packet thread sent a payload entry without its payload');
+    return received.message as Uint8Array;
+  }
+
+  private json(at: number): unknown {
+    const n = this.u32[(at + JSON_OFF_LEN) >> 2];
+    // A copy: TextDecoder does not take views of shared memory.
+    return JSON.parse(this.text.decode(this.u8.slice(at + JSON_OFF_TEXT, at + JSON_OFF_TEXT + n)));
+  }
+}
