@@ -49,10 +49,19 @@ export const KIND = {
   OPENER: 9,
   /** A packet problem, as JSON. */
   PROBLEM: 10,
-  /** The packet layer's counters, as JSON. */
-  STATS: 11,
-  /** The input ended: the packet layer was flushed. */
-  END: 12,
+  /**
+   * A push of capture bytes ends here (a DECODE_SLICE): the main thread hands out the records decoded so
+   * far before it goes on, as the one-thread path does after each push, so records, problems and lent
+   * arrays come out in the same steps.
+   */
+  SLICE: 11,
+  /**
+   * A file chunk ends here, with the packet layer's counters as JSON: the main thread lets its event loop
+   * turn, as the one-thread path does between chunks.
+   */
+  CHUNK: 12,
+  /** The input ended (the packet layer was flushed), with its counters as JSON, or `null` for no input. */
+  END: 13,
 } as const;
 
 export const ENTRY_OFF_KIND = 0;
@@ -109,10 +118,10 @@ export const CLOSE_BYTES = 24;
 export const OPENER_OFF_FLOW = 8;
 export const OPENER_OFF_SIDE = 12;
 export const OPENER_BYTES = 16;
-/** PROBLEM and STATS: JSON length, JSON bytes at JSON_OFF_TEXT. */
+/** PROBLEM, CHUNK and END: JSON length, JSON bytes at JSON_OFF_TEXT. */
 export const JSON_OFF_LEN = 8;
 export const JSON_OFF_TEXT = 16;
-export const END_BYTES = 8;
+export const SLICE_BYTES = 8;
 
 export const CLOSE_REASONS = ['fin', 'rst', 'timeout', 'evicted'] as const;
 export const OPENER_NONE = 0;

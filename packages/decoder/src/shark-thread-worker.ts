@@ -21,7 +21,6 @@ import {
   CLOSE_REASONS,
   CTL_STOP,
   DATA_OFF_PAYLOAD,
-  END_BYTES,
   ENTRY_OFF_KIND,
   ENTRY_OFF_LEN,
   EV_OFF_PACKET,
@@ -65,6 +64,7 @@ import {
   SLOT_HEADER,
   SLOT_OFF_LAST,
   SLOT_OFF_USED,
+  SLICE_BYTES,
   TCP_OFF_FLOW,
   TCP_OFF_FROM,
   TCP_OFF_LEN,
@@ -290,6 +290,7 @@ function run(): void {
   // The same reads and pushes as shark()'s one-thread path (regularFileChunks and SharkRun.read).
   const buffers: Uint8Array[] = [];
   for (let i = 0; i < FILE_BUFFERS; i++) buffers.push(new Uint8Array(FILE_CHUNK));
+  let pushed = false;
   for (let index = 0; ; index = (index + 1) % FILE_BUFFERS) {
     const chunk = buffers[index];
     const bytesRead = readSync(job.fd, chunk, 0, FILE_CHUNK, null);
@@ -298,14 +299,16 @@ function run(): void {
     for (let from = 0; from < bytes.length; from += DECODE_SLICE) {
       const to = Math.min(bytes.length, from + DECODE_SLICE);
       pipeline.pushCapture(from === 0 && to === bytes.length ? bytes : bytes.subarray(from, to));
+      reserve(KIND.SLICE, SLICE_BYTES);
     }
-    // The counters as of this chunk, so `packetStats` moves during the iteration as it does on one thread.
-    sendJson(KIND.STATS, pipeline.stats);
+    pushed = true;
+    // The counters as of this chunk: `packetStats` moves during the iteration, a chunk at a time.
+    sendJson(KIND.CHUNK, pipeline.stats);
     if (Atomics.load(ctl, CTL_STOP) !== 0) throw new Stopped();
   }
   pipeline.end();
-  sendJson(KIND.STATS, pipeline.stats);
-  reserve(KIND.END, END_BYTES);
+  // Without a push the one-thread path never made its packet layer, and has no counters.
+  sendJson(KIND.END, pushed ? pipeline.stats : null);
   flush(true);
 }
 

@@ -15,7 +15,6 @@ import {
   type TcpFlow,
 } from '@ca-shark/packet';
 import type { Decoder } from './decoder.js';
-import { DECODE_SLICE } from './shark-reads.js';
 import {
   CLOSE_OFF_REASON,
   CLOSE_REASONS,
@@ -111,11 +110,12 @@ export function usePacketThread(option: boolean | 'auto' | undefined, size: numb
   return choice;
 }
 
-/** What a decode step found. */
-export const STEP_DECODED = 0;
-export const STEP_WAIT = 1;
-export const STEP_END = 2;
-export type StepResult = typeof STEP_DECODED | typeof STEP_WAIT | typeof STEP_END;
+/** What a decode step ended at: a slice's end, a file chunk's end, a slot not filled yet, the end. */
+export const STEP_SLICE = 0;
+export const STEP_CHUNK = 1;
+export const STEP_WAIT = 2;
+export const STEP_END = 3;
+export type StepResult = typeof STEP_SLICE | typeof STEP_CHUNK | typeof STEP_WAIT | typeof STEP_END;
 
 /** The packet thread of one shark() run. */
 export class PacketThread {
@@ -140,6 +140,8 @@ export class PacketThread {
   private readonly flows = new Map<number, TcpFlow>();
   private failure: Error | null = null;
   private exited = false;
+  /** The worker's last entry was decoded. */
+  private ended = false;
   private readonly exit: Promise<void>;
 
   constructor(fd: number, decoder: Decoder) {
@@ -179,11 +181,6 @@ export class PacketThread {
     });
   }
 
-  /** The packet layer's counters the worker reported last. */
-  private set stats(stats: PacketStats) {
-    this.decoder.remotePacketStats = stats;
-  }
-
   private fail(err: Error): void {
     this.failure ??= err;
     // Wakes the main thread if it waits for a slot.
@@ -191,36 +188,42 @@ export class PacketThread {
   }
 
   /**
-   * Decodes up to a slice's worth of entries. STEP_WAIT: the worker has not filled the next slot yet
-   * (await {@link wait}); STEP_END: the worker's last entry was decoded.
+   * Decodes entries up to the next marker: STEP_SLICE at the end of a push of the one-thread path,
+   * STEP_CHUNK at the end of a file chunk, STEP_END at the end. STEP_WAIT: the worker has not filled the
+   * next slot yet (await {@link wait} and step on: the slice goes on).
    */
   step(): StepResult {
     if (this.failure) throw this.failure;
-    if (this.used === 0) {
-      if (Atomics.load(this.ctl, this.slot) !== SLOT_FULL) {
-        // The worker exits after handing over its last slot: gone before that, it failed.
-        if (this.exited) throw this.failure ?? new Error('shark(): the packet thread ended before the capture did');
-        return STEP_WAIT;
-      }
-      const base = this.slot * SLOT_BYTES;
-      this.used = base + this.u32[(base + SLOT_OFF_USED) >> 2];
-      this.pos = base + SLOT_HEADER;
-    }
-    const stop = Math.min(this.used, this.pos + DECODE_SLICE);
     const u32 = this.u32;
-    while (this.pos < stop) {
-      const at = this.pos;
-      this.pos += u32[(at + ENTRY_OFF_LEN) >> 2];
-      if (this.entry(u32[(at + ENTRY_OFF_KIND) >> 2], at)) return STEP_END;
+    for (;;) {
+      if (this.used === 0) {
+        if (Atomics.load(this.ctl, this.slot) !== SLOT_FULL) {
+          // The worker exits after handing over its last slot: gone before that, it failed.
+          if (this.exited) throw this.failure ?? new Error('shark(): the packet thread ended before the capture did');
+          return STEP_WAIT;
+        }
+        const base = this.slot * SLOT_BYTES;
+        this.used = base + u32[(base + SLOT_OFF_USED) >> 2];
+        this.pos = base + SLOT_HEADER;
+      }
+      let result: StepResult | -1 = -1;
+      while (this.pos < this.used && result === -1) {
+        const at = this.pos;
+        this.pos += u32[(at + ENTRY_OFF_LEN) >> 2];
+        result = this.entry(u32[(at + ENTRY_OFF_KIND) >> 2], at);
+      }
+      if (this.pos >= this.used) {
+        // Done with this slot: the one before it goes back (its payloads are no longer referred to).
+        if (this.held >= 0) this.release(this.held);
+        this.held = this.slot;
+        this.slot = (this.slot + 1) % SLOT_COUNT;
+        this.used = 0;
+      }
+      if (result !== -1) {
+        if (result === STEP_END) this.ended = true;
+        return result;
+      }
     }
-    if (this.pos >= this.used) {
-      // Done with this slot: the one before it goes back (its payloads are no longer referred to).
-      if (this.held >= 0) this.release(this.held);
-      this.held = this.slot;
-      this.slot = (this.slot + 1) % SLOT_COUNT;
-      this.used = 0;
-    }
-    return STEP_DECODED;
   }
 
   /** Waits until the worker has filled the next slot, or failed. */
@@ -242,7 +245,8 @@ export class PacketThread {
   async close(): Promise<void> {
     Atomics.store(this.ctl, CTL_STOP, 1);
     for (let s = 0; s < SLOT_COUNT; s++) Atomics.notify(this.ctl, s);
-    if (!this.exited) await this.worker.terminate();
+    // After its last entry the worker ends by itself; stopped early, it is ended here.
+    if (!this.exited && !this.ended) await this.worker.terminate();
     await this.exit;
     this.port.close();
   }
@@ -267,8 +271,8 @@ export class PacketThread {
     return flow;
   }
 
-  /** Hands one entry to the decoder; true at the end entry. */
-  private entry(kind: number, at: number): boolean {
+  /** Hands one entry to the decoder; at a marker, what the step ends at, else -1. */
+  private entry(kind: number, at: number): StepResult | -1 {
     const { u32, decoder } = this;
     switch (kind) {
       case KIND.PACKET:
@@ -325,15 +329,20 @@ export class PacketThread {
       case KIND.PROBLEM:
         decoder.problem(this.json(at) as PacketProblem);
         break;
-      case KIND.STATS:
-        this.stats = this.json(at) as PacketStats;
-        break;
-      case KIND.END:
-        return true;
+      case KIND.SLICE:
+        return STEP_SLICE;
+      case KIND.CHUNK:
+        this.decoder.remotePacketStats = this.json(at) as PacketStats;
+        return STEP_CHUNK;
+      case KIND.END: {
+        const stats = this.json(at) as PacketStats | null;
+        if (stats !== null) this.decoder.remotePacketStats = stats;
+        return STEP_END;
+      }
       default:
         throw new Error(`shark(): the packet thread sent an entry of unknown kind ${kind}`);
     }
-    return false;
+    return -1;
   }
 
   private makePacket(at: number): PacketInfo {

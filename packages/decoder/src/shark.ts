@@ -11,7 +11,7 @@ import type { CaRecord } from './record.js';
 import { ArrayArena } from './lend.js';
 import { warmUpOnce } from './warmup.js';
 import { DECODE_SLICE, FILE_BUFFERS, FILE_CHUNK } from './shark-reads.js';
-import { PacketThread, STEP_END, STEP_WAIT, usePacketThread } from './shark-thread.js';
+import { PacketThread, STEP_CHUNK, STEP_END, STEP_WAIT, usePacketThread } from './shark-thread.js';
 
 /** What {@link shark} reads: a capture file path (or file URL), capture bytes, or a stream of them. */
 export type SharkInput = string | URL | Uint8Array | AsyncIterable<Uint8Array | string>;
@@ -79,11 +79,6 @@ const BUFFER_SLICE = 1 << 20;
  * decoded without the JIT warm-up of warmup.ts: it costs some 30 ms and pays back only over more traffic.
  */
 const WARM_UP_MIN_INPUT = Math.min(FILE_CHUNK, BUFFER_SLICE);
-/**
- * With the packet thread, the event loop turns once per this many decode steps (a MiB of its events), as
- * it does once per file chunk on one thread (see {@link regularFileChunks}).
- */
-const THREAD_STEPS_PER_TURN = FILE_CHUNK / DECODE_SLICE;
 /**
  * Decodes a pcap/pcapng capture into one {@link CaRecord} per Channel Access message, in capture order.
  *
@@ -168,7 +163,8 @@ class SharkRun implements SharkRecords {
   /** The packet thread (option `packetThread`), and the file it reads, opened here. */
   private thread: PacketThread | null = null;
   private file: FileHandle | null = null;
-  private threadSteps = 0;
+  /** A decode step of the packet thread stopped mid-slice (waiting for the worker). */
+  private midSlice = false;
 
   constructor(
     private readonly input: SharkInput,
@@ -272,24 +268,31 @@ class SharkRun implements SharkRecords {
     }
   }
 
-  /** Decodes what the packet thread sends until a record is queued or the capture ends. */
+  /**
+   * Decodes what the packet thread sends until a record is queued or the capture ends. Its steps are the
+   * one-thread path's pushes (see KIND.SLICE), so records, problems and lent arrays come out in the same
+   * order and steps.
+   */
   private async readThread(decoder: Decoder, thread: PacketThread): Promise<IteratorResult<CaRecord, void>> {
     for (;;) {
-      if (++this.threadSteps % THREAD_STEPS_PER_TURN === 0) {
-        await setImmediate();
-        if (this.finished) return DONE;
-      }
       // As before each push on one thread: the queue is empty, what was lent is free again.
-      this.arena?.reclaim();
+      if (!this.midSlice) this.arena?.reclaim();
       const step = thread.step();
+      this.midSlice = step === STEP_WAIT;
       if (this.fatal) throw new Error(`shark(): ${this.fatal.message}`);
       if (step === STEP_WAIT) {
         await thread.wait();
         if (this.finished) return DONE;
         continue;
       }
+      if (step === STEP_CHUNK) {
+        // Between file chunks the event loop turns, as in regularFileChunks.
+        await setImmediate();
+        if (this.finished) return DONE;
+        continue;
+      }
       if (step === STEP_END) {
-        this.arena?.reclaim();
+        // No reclaim here: the step began with one, and the records of the packet layer's end are queued.
         decoder.end();
         this.finished = true;
         await this.stopThread();
