@@ -4,11 +4,15 @@ import type { MessagePort } from 'node:worker_threads';
  * The layout shared by shark()'s packet thread (shark-thread-worker.ts, which reads the file and runs the
  * packet layers) and the main thread (shark-thread.ts, which runs the CA decoder on what it is sent).
  *
- * The worker writes entries into {@link SLOT_COUNT} slots of one SharedArrayBuffer and hands a full slot
- * over by its flag in the control array; the main thread hands it back when it has decoded the slot after
- * it (so payload views of a slot stay valid while the next one is decoded, as a file chunk's do in the
- * one-thread path). Each entry starts with two 32-bit words, its kind and its length in bytes (a multiple
- * of 8); the fields below are byte offsets from the entry's start.
+ * The worker writes entries into slots, plain ArrayBuffers of {@link SLOT_BYTES} that travel between
+ * the threads (transferred, not copied) on a message port, read on each side with receiveMessageOnPort;
+ * counters in a small SharedArrayBuffer say when one was sent, so the other side can sleep on them. Not
+ * slots in shared memory: copies into and out of a SharedArrayBuffer take V8's slow path for shared
+ * memory (writing a payload there cost about 30 times a plain memcpy), and so do the decoder's copies
+ * and DataView reads of views of it. The main thread hands a slot back when it has decoded the next one
+ * (so payload views of a slot stay valid while the next one is decoded, as a file chunk's do in the
+ * one-thread path). Each entry starts with two 32-bit words, its kind and its length in bytes (a
+ * multiple of 8); the fields below are byte offsets from the entry's start.
  */
 
 /** Bytes per slot. 4 MiB: the prototype's size (docs/performance.md, session 11). */
@@ -27,11 +31,11 @@ export const FIRST_SLOT_BYTES = 32 << 10;
 /** Payloads larger than this go through the message port (in order, see {@link KIND.UDP_PORT}). */
 export const MAX_INLINE_PAYLOAD = 1 << 20;
 
-/** Control array (Int32): one flag per slot, then the stop request. */
-export const SLOT_EMPTY = 0;
-export const SLOT_FULL = 1;
-export const CTL_STOP = SLOT_COUNT;
-export const CTL_WORDS = SLOT_COUNT + 1;
+/** Control array (Int32): slots sent to the main thread, slots sent back, the stop request. */
+export const CTL_FILLED = 0;
+export const CTL_FREED = 1;
+export const CTL_STOP = 2;
+export const CTL_WORDS = 3;
 
 /** Entry kinds. */
 export const KIND = {
@@ -133,7 +137,8 @@ export interface PacketThreadJob {
   /** The capture file, opened by the main thread (open errors are thrown there, as without the thread). */
   fd: number;
   control: SharedArrayBuffer;
-  slots: SharedArrayBuffer;
+  /** Full slots to the main thread, decoded ones back. */
+  slotPort: MessagePort;
   /** Payloads too large for a slot, in order. */
   port: MessagePort;
 }

@@ -1,11 +1,11 @@
 /**
  * shark()'s packet thread: reads the capture file and runs the packet layers (capture reader, link, IPv4
- * and fragments, UDP, TCP reassembly), writing their events into shared slots for the main thread, which
+ * and fragments, UDP, TCP reassembly), writing their events into slots for the main thread, which
  * runs the CA decoder on them (shark-thread.ts; the layout is in shark-thread-wire.ts). Packet records are
  * not made here: their inputs are sent, and the main thread makes them with the same function.
  */
 import { readSync } from 'node:fs';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import {
   LINK_RECORD_MAX_BYTES,
   PACKET_INFO_L4_BYTES,
@@ -19,6 +19,8 @@ import {
   CLOSE_BYTES,
   CLOSE_OFF_REASON,
   CLOSE_REASONS,
+  CTL_FILLED,
+  CTL_FREED,
   CTL_STOP,
   DATA_OFF_PAYLOAD,
   ENTRY_OFF_KIND,
@@ -59,8 +61,6 @@ import {
   PKT_OFF_TS,
   SLOT_BYTES,
   SLOT_COUNT,
-  SLOT_EMPTY,
-  SLOT_FULL,
   SLOT_HEADER,
   SLOT_OFF_LAST,
   SLOT_OFF_USED,
@@ -78,52 +78,72 @@ import {
 /** What the pipeline's events carry in place of a packet record: the number it was sent under. */
 interface PacketToken {
   id: number;
-  /** The PACKET entry's bytes, to send it again under a new number (see PACKET_RING). */
+  /** A copy of the PACKET entry, `entryLength` bytes from `entryAt` in `entry`, to send it again. */
   entry: Uint8Array;
+  entryAt: number;
+  entryLength: number;
 }
+
+/**
+ * The PACKET entries' copies are packed into blocks of this size, a new block when one is full: an
+ * ArrayBuffer per packet cost more than the rest of this thread. A block lives while a packet record in
+ * it may still be sent again (a flow's last packet, a segment held for reordering): at most one block
+ * per such packet, so small.
+ */
+const COPY_BLOCK_BYTES = 16 << 10;
+let copyBlock = new Uint8Array(COPY_BLOCK_BYTES);
+let copyPos = 0;
 
 class Stopped extends Error {}
 
 const job = workerData as PacketThreadJob;
 const ctl = new Int32Array(job.control);
-const u8 = new Uint8Array(job.slots);
-const u32 = new Uint32Array(job.slots);
-const f64 = new Float64Array(job.slots);
+/** Slots not sent yet (the main thread sends the others back when decoded). */
+const pool: ArrayBuffer[] = [];
+for (let i = 0; i < SLOT_COUNT; i++) pool.push(new ArrayBuffer(SLOT_BYTES));
+let slot: ArrayBuffer = new ArrayBuffer(0);
+let u8 = new Uint8Array(0);
+let u32 = new Uint32Array(0);
+let f64 = new Float64Array(0);
 const encoder = new TextEncoder();
 
-let slot = 0;
-let base = 0;
 let pos = SLOT_HEADER;
 let limit = FIRST_SLOT_BYTES;
 /** Packets sent so far; the next one's number. */
 let packets = 0;
 
-/** Waits until the main thread has handed `slot` back. */
+/** A slot to fill: one not sent yet, or one the main thread sent back (waits for it). */
 function takeSlot(): void {
-  while (Atomics.load(ctl, slot) !== SLOT_EMPTY) {
+  let next = pool.pop();
+  while (next === undefined) {
     if (Atomics.load(ctl, CTL_STOP) !== 0) throw new Stopped();
-    Atomics.wait(ctl, slot, SLOT_FULL);
+    const seen = Atomics.load(ctl, CTL_FREED);
+    const back = receiveMessageOnPort(job.slotPort);
+    if (back !== undefined) next = back.message as ArrayBuffer;
+    else Atomics.wait(ctl, CTL_FREED, seen);
   }
-  if (Atomics.load(ctl, CTL_STOP) !== 0) throw new Stopped();
-  base = slot * SLOT_BYTES;
+  slot = next;
+  u8 = new Uint8Array(slot);
+  u32 = new Uint32Array(slot);
+  f64 = new Float64Array(slot);
   pos = SLOT_HEADER;
 }
 
 function flush(last: boolean): void {
-  u32[(base + SLOT_OFF_USED) >> 2] = pos;
-  u32[(base + SLOT_OFF_LAST) >> 2] = last ? 1 : 0;
-  Atomics.store(ctl, slot, SLOT_FULL);
-  Atomics.notify(ctl, slot);
-  slot = (slot + 1) % SLOT_COUNT;
+  u32[SLOT_OFF_USED >> 2] = pos;
+  u32[SLOT_OFF_LAST >> 2] = last ? 1 : 0;
+  job.slotPort.postMessage(slot, [slot]);
+  Atomics.add(ctl, CTL_FILLED, 1);
+  Atomics.notify(ctl, CTL_FILLED);
   if (limit < SLOT_BYTES) limit = Math.min(SLOT_BYTES, limit * 2);
   if (!last) takeSlot();
 }
 
-/** Room for an entry of `bytes` (unaligned) bytes of `kind`: its offset in the slots. */
+/** Room for an entry of `bytes` (unaligned) bytes of `kind`: its offset in the slot. */
 function reserve(kind: number, bytes: number): number {
   const len = entryLength(bytes);
   if (pos + len > limit && pos > SLOT_HEADER) flush(false);
-  const at = base + pos;
+  const at = pos;
   pos += len;
   u32[(at + ENTRY_OFF_KIND) >> 2] = kind;
   u32[(at + ENTRY_OFF_LEN) >> 2] = len;
@@ -170,7 +190,14 @@ function sendPacket(
   f64[(at + PKT_OFF_TS) >> 3] = timestamp;
   u8.set(linkBuf.subarray(linkStart, linkStart + linkLen), at + PKT_OFF_BYTES);
   u8.set(ipBuf.subarray(ip, ip + ipLen), at + PKT_OFF_BYTES + linkLen);
-  const token: PacketToken = { id: packets++, entry: u8.slice(at, at + u32[(at + ENTRY_OFF_LEN) >> 2]) };
+  const length = u32[(at + ENTRY_OFF_LEN) >> 2];
+  if (copyPos + length > COPY_BLOCK_BYTES) {
+    copyBlock = new Uint8Array(COPY_BLOCK_BYTES);
+    copyPos = 0;
+  }
+  copyBlock.set(u8.subarray(at, at + length), copyPos);
+  const token: PacketToken = { id: packets++, entry: copyBlock, entryAt: copyPos, entryLength: length };
+  copyPos += length;
   return token as unknown as PacketInfo;
 }
 
@@ -178,8 +205,8 @@ function sendPacket(
 function packetId(info: PacketInfo): number {
   const token = info as unknown as PacketToken;
   if (packets - token.id <= PACKET_RING) return token.id;
-  const at = reserve(KIND.PACKET, token.entry.length);
-  u8.set(token.entry, at);
+  const at = reserve(KIND.PACKET, token.entryLength);
+  u8.set(token.entry.subarray(token.entryAt, token.entryAt + token.entryLength), at);
   token.id = packets++;
   return token.id;
 }

@@ -18,6 +18,8 @@ import type { Decoder } from './decoder.js';
 import {
   CLOSE_OFF_REASON,
   CLOSE_REASONS,
+  CTL_FILLED,
+  CTL_FREED,
   CTL_STOP,
   CTL_WORDS,
   DATA_OFF_PAYLOAD,
@@ -51,10 +53,6 @@ import {
   PKT_OFF_ORIGLEN,
   PKT_OFF_SRC,
   PKT_OFF_TS,
-  SLOT_BYTES,
-  SLOT_COUNT,
-  SLOT_EMPTY,
-  SLOT_FULL,
   SLOT_HEADER,
   SLOT_OFF_USED,
   TCP_OFF_FLOW,
@@ -120,20 +118,28 @@ export type StepResult = typeof STEP_SLICE | typeof STEP_CHUNK | typeof STEP_WAI
 /** The packet thread of one shark() run. */
 export class PacketThread {
   private readonly ctl: Int32Array;
-  private readonly u8: Uint8Array;
-  private readonly u32: Uint32Array;
-  private readonly f64: Float64Array;
-  private readonly slots: SharedArrayBuffer;
+  /** Slots from the worker, and back. */
+  private readonly slotPort: MessagePort;
+  /**
+   * The slot being decoded, and views of it. A plain ArrayBuffer: the decoder's byte copies and DataView
+   * reads took slow paths on views of a SharedArrayBuffer (the 30,000-element waveforms'
+   * `readTypedElements` cost three times as much).
+   */
+  private buf: ArrayBuffer;
+  private u8: Uint8Array;
+  private u32: Uint32Array;
+  private f64: Float64Array;
   private readonly worker: Worker;
   private readonly port: MessagePort;
   private readonly decoder: Decoder;
   private readonly text = new TextDecoder();
-  /** The slot being decoded, where its next entry is, and where its entries end (0: not taken yet). */
-  private slot = 0;
+  /** The slot decoded before this one: sent back when the next one is taken. */
+  private held: ArrayBuffer | null = null;
+  /** The worker's count of slots sent, when the main thread last looked for one. */
+  private seenFilled = 0;
+  /** Where the slot's next entry is, and where its entries end (0: no slot taken). */
   private pos = 0;
   private used = 0;
-  /** The slot decoded before this one, handed back when this one is done (-1: none). */
-  private held = -1;
   /** The records of the last PACKET_RING packets, by number. */
   private readonly packets: (PacketInfo | undefined)[] = new Array<PacketInfo | undefined>(PACKET_RING);
   private packetCount = 0;
@@ -147,20 +153,22 @@ export class PacketThread {
   constructor(fd: number, decoder: Decoder) {
     this.decoder = decoder;
     const control = new SharedArrayBuffer(CTL_WORDS * Int32Array.BYTES_PER_ELEMENT);
-    this.slots = new SharedArrayBuffer(SLOT_COUNT * SLOT_BYTES);
     this.ctl = new Int32Array(control);
-    this.u8 = new Uint8Array(this.slots);
-    this.u32 = new Uint32Array(this.slots);
-    this.f64 = new Float64Array(this.slots);
+    this.buf = new ArrayBuffer(0);
+    this.u8 = new Uint8Array(0);
+    this.u32 = new Uint32Array(0);
+    this.f64 = new Float64Array(0);
+    const slotChannel = new MessageChannel();
+    this.slotPort = slotChannel.port1;
     const channel = new MessageChannel();
     this.port = channel.port1;
-    const job: PacketThreadJob = { fd, control, slots: this.slots, port: channel.port2 };
+    const job: PacketThreadJob = { fd, control, slotPort: slotChannel.port2, port: channel.port2 };
     const entry = RUNNING_FROM_SOURCE
       ? new URL('./shark-thread-boot.mjs', import.meta.url)
       : new URL('./shark-thread-worker.js', import.meta.url);
     this.worker = new Worker(entry, {
       workerData: job,
-      transferList: [channel.port2],
+      transferList: [slotChannel.port2, channel.port2],
       execArgv: RUNNING_FROM_SOURCE ? ['--conditions=source'] : [],
       resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_MB },
     });
@@ -174,8 +182,8 @@ export class PacketThread {
     this.exit = new Promise((resolve) => {
       this.worker.once('exit', () => {
         this.exited = true;
-        // Wakes the main thread if it waits for a slot the worker will never fill (see step()).
-        Atomics.notify(this.ctl, this.slot);
+        // Wakes the main thread if it waits for a slot the worker will never send (see step()).
+        Atomics.notify(this.ctl, CTL_FILLED);
         resolve();
       });
     });
@@ -184,7 +192,7 @@ export class PacketThread {
   private fail(err: Error): void {
     this.failure ??= err;
     // Wakes the main thread if it waits for a slot.
-    Atomics.notify(this.ctl, this.slot);
+    Atomics.notify(this.ctl, CTL_FILLED);
   }
 
   /**
@@ -194,31 +202,20 @@ export class PacketThread {
    */
   step(): StepResult {
     if (this.failure) throw this.failure;
-    const u32 = this.u32;
     for (;;) {
-      if (this.used === 0) {
-        if (Atomics.load(this.ctl, this.slot) !== SLOT_FULL) {
-          // The worker exits after handing over its last slot: gone before that, it failed.
-          if (this.exited) throw this.failure ?? new Error('shark(): the packet thread ended before the capture did');
-          return STEP_WAIT;
-        }
-        const base = this.slot * SLOT_BYTES;
-        this.used = base + u32[(base + SLOT_OFF_USED) >> 2];
-        this.pos = base + SLOT_HEADER;
+      if (this.used === 0 && !this.takeSlot()) {
+        // The worker exits after sending its last slot: gone before that, it failed.
+        if (this.exited) throw this.failure ?? new Error('shark(): the packet thread ended before the capture did');
+        return STEP_WAIT;
       }
+      const u32 = this.u32;
       let result: StepResult | -1 = -1;
       while (this.pos < this.used && result === -1) {
         const at = this.pos;
         this.pos += u32[(at + ENTRY_OFF_LEN) >> 2];
         result = this.entry(u32[(at + ENTRY_OFF_KIND) >> 2], at);
       }
-      if (this.pos >= this.used) {
-        // Done with this slot: the one before it goes back (its payloads are no longer referred to).
-        if (this.held >= 0) this.release(this.held);
-        this.held = this.slot;
-        this.slot = (this.slot + 1) % SLOT_COUNT;
-        this.used = 0;
-      }
+      if (this.pos >= this.used) this.used = 0;
       if (result !== -1) {
         if (result === STEP_END) this.ended = true;
         return result;
@@ -230,7 +227,7 @@ export class PacketThread {
   async wait(): Promise<void> {
     if (this.exited || this.failure) return;
     // The timeout is a safety net: a failure's notify wakes the wait, and step() then throws it.
-    const result = waitAsync(this.ctl, this.slot, SLOT_EMPTY, FAILURE_CHECK_MS);
+    const result = waitAsync(this.ctl, CTL_FILLED, this.seenFilled, FAILURE_CHECK_MS);
     if (!result.async) return;
     // A pending Atomics.waitAsync does not keep Node's event loop alive; the worker does, while waited for.
     this.worker.ref();
@@ -244,16 +241,37 @@ export class PacketThread {
   /** Stops the worker (at the end, or when the consumer stops early) and waits until it has exited. */
   async close(): Promise<void> {
     Atomics.store(this.ctl, CTL_STOP, 1);
-    for (let s = 0; s < SLOT_COUNT; s++) Atomics.notify(this.ctl, s);
+    Atomics.notify(this.ctl, CTL_FREED);
     // After its last entry the worker ends by itself; stopped early, it is ended here.
     if (!this.exited && !this.ended) await this.worker.terminate();
     await this.exit;
     this.port.close();
+    this.slotPort.close();
   }
 
-  private release(slot: number): void {
-    Atomics.store(this.ctl, slot, SLOT_EMPTY);
-    Atomics.notify(this.ctl, slot);
+  /**
+   * Takes the next slot the worker sent, if there is one, and sends the one decoded before the current
+   * one back (nothing refers to its payloads any more).
+   */
+  private takeSlot(): boolean {
+    this.seenFilled = Atomics.load(this.ctl, CTL_FILLED);
+    const received = receiveMessageOnPort(this.slotPort);
+    if (received === undefined) return false;
+    const held = this.held;
+    if (held !== null) {
+      this.slotPort.postMessage(held, [held]);
+      Atomics.add(this.ctl, CTL_FREED, 1);
+      Atomics.notify(this.ctl, CTL_FREED);
+    }
+    this.held = this.buf.byteLength > 0 ? this.buf : null;
+    const buf = received.message as ArrayBuffer;
+    this.buf = buf;
+    this.u8 = new Uint8Array(buf);
+    this.u32 = new Uint32Array(buf);
+    this.f64 = new Float64Array(buf);
+    this.used = this.u32[SLOT_OFF_USED >> 2];
+    this.pos = SLOT_HEADER;
+    return true;
   }
 
   private packet(at: number): PacketInfo {
@@ -279,7 +297,7 @@ export class PacketThread {
         this.packets[this.packetCount++ % PACKET_RING] = this.makePacket(at);
         break;
       case KIND.UDP:
-        decoder.udpIn(this.packet(at), new Uint8Array(this.slots, at + UDP_OFF_PAYLOAD, u32[(at + UDP_OFF_LEN) >> 2]));
+        decoder.udpIn(this.packet(at), new Uint8Array(this.buf, at + UDP_OFF_PAYLOAD, u32[(at + UDP_OFF_LEN) >> 2]));
         break;
       case KIND.UDP_PORT:
         decoder.udpIn(this.packet(at), this.posted());
@@ -288,7 +306,7 @@ export class PacketThread {
       case KIND.DATA_PORT: {
         const data =
           kind === KIND.DATA
-            ? new Uint8Array(this.slots, at + DATA_OFF_PAYLOAD, u32[(at + TCP_OFF_LEN) >> 2])
+            ? new Uint8Array(this.buf, at + DATA_OFF_PAYLOAD, u32[(at + TCP_OFF_LEN) >> 2])
             : this.posted();
         decoder.tcpData(this.flow(at), u32[(at + TCP_OFF_FROM) >> 2] === 0 ? 'a' : 'b', this.packet(at), data);
         break;
@@ -363,7 +381,7 @@ export class PacketThread {
       u32[w + (PKT_OFF_ETHERTYPE >> 2)],
       // Its own view: reads past what was sent give undefined, as they do past the end of the buffer the
       // worker read them from.
-      new Uint8Array(this.slots, link + linkLen, u32[w + (PKT_OFF_IP_LEN >> 2)]),
+      new Uint8Array(this.buf, link + linkLen, u32[w + (PKT_OFF_IP_LEN >> 2)]),
       0,
       u32[w + (PKT_OFF_HL >> 2)],
       u32[w + (PKT_OFF_SRC >> 2)],
@@ -380,7 +398,6 @@ export class PacketThread {
 
   private json(at: number): unknown {
     const n = this.u32[(at + JSON_OFF_LEN) >> 2];
-    // A copy: TextDecoder does not take views of shared memory.
-    return JSON.parse(this.text.decode(this.u8.slice(at + JSON_OFF_TEXT, at + JSON_OFF_TEXT + n)));
+    return JSON.parse(this.text.decode(this.u8.subarray(at + JSON_OFF_TEXT, at + JSON_OFF_TEXT + n)));
   }
 }
