@@ -242,6 +242,9 @@ export class PacketThread {
   async close(): Promise<void> {
     Atomics.store(this.ctl, CTL_STOP, 1);
     Atomics.notify(this.ctl, CTL_FREED);
+    // Awaiting its exit must keep the process alive (an unreferenced worker does not: Node would leave
+    // with the iteration's promise pending).
+    this.worker.ref();
     // After its last entry the worker ends by itself; stopped early, it is ended here.
     if (!this.exited && !this.ended) await this.worker.terminate();
     await this.exit;
