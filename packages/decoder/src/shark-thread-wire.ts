@@ -15,8 +15,11 @@ import type { MessagePort } from 'node:worker_threads';
  * multiple of 8); the fields below are byte offsets from the entry's start.
  */
 
-/** Bytes per slot. 4 MiB: the prototype's size (docs/performance.md, session 11). */
-export const SLOT_BYTES = 4 << 20;
+/**
+ * Bytes per slot. 1 MiB: the prototype's 4 MiB slots (docs/performance.md, session 11) cost 12 MiB more
+ * peak RSS, and a slot's hand-over (a transfer and a wake-up) is cheap next to decoding a MiB.
+ */
+export const SLOT_BYTES = 1 << 20;
 /** Slots in rotation: the main thread holds two (the one it decodes and the one before it). */
 export const SLOT_COUNT = 4;
 /** A slot starts with its used length (bytes) and whether it is the last one. */
@@ -25,11 +28,11 @@ export const SLOT_OFF_LAST = 4;
 export const SLOT_HEADER = 8;
 /**
  * The first slot is handed over when this full, and each next one at twice the size before it until
- * {@link SLOT_BYTES}: the main thread starts decoding early instead of waiting for 4 MiB of events.
+ * {@link SLOT_BYTES}: the main thread starts decoding early instead of waiting for a whole slot of events.
  */
 export const FIRST_SLOT_BYTES = 32 << 10;
 /** Payloads larger than this go through the message port (in order, see {@link KIND.UDP_PORT}). */
-export const MAX_INLINE_PAYLOAD = 1 << 20;
+export const MAX_INLINE_PAYLOAD = SLOT_BYTES >> 2;
 
 /** Control array (Int32): slots sent to the main thread, slots sent back, the stop request. */
 export const CTL_FILLED = 0;
