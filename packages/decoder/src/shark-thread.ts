@@ -66,9 +66,10 @@ import {
 
 /**
  * Files at least this large get the packet thread by default (`packetThread: 'auto'`). On the 100 MB
- * realistic capture the thread did not pay: the worker's start and its cold code cost about what it
- * takes off the main thread (main thread CPU -8 %, process CPU +36 %); on 300 MB the main thread's CPU
- * fell by 23 %, on 1 GB by 34 % at +4 % process CPU (docs/performance.md, "Session 11").
+ * realistic capture it does not pay: the worker's start and its cold code cost about what it takes off
+ * the main thread (built: main thread CPU unchanged, process CPU +39 %); the prototype's main thread lost
+ * 23 % of its CPU on 300 MB, and the built one 16 % on 1 GB at +22 % process CPU (docs/performance.md,
+ * "Session 11").
  */
 export const PACKET_THREAD_MIN_BYTES = 256 << 20;
 
