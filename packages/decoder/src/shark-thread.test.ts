@@ -11,7 +11,7 @@ import { shark, type SharkOptions } from './shark.js';
 import { PacketThread, STEP_WAIT, usePacketThread, PACKET_THREAD_MIN_BYTES } from './shark-thread.js';
 import { PACKET_RING } from './shark-thread-wire.js';
 import { FIXTURES, readFixture } from './test-support/mutation.js';
-import { CLIENT, SERVER, T0, channelFlood, workedCircuit } from './test-support/scenario.js';
+import { CLIENT, SERVER, T0, channelFlood, workedCircuit, workedExample } from './test-support/scenario.js';
 import { searchTraffic } from './test-support/search-traffic.js';
 import { statSync } from 'node:fs';
 
@@ -157,6 +157,13 @@ describe('shark() packet thread', { timeout: 120_000 }, () => {
   it('gives the same with lent arrays', async () => {
     const path = file(waveforms(1500));
     await expectSame(path, { lendArrays: true });
+  });
+
+  it('gives the same with other server and repeater ports', async () => {
+    const path = file(workedExample({ port: 6064, search: false }).bytes());
+    const one = await expectSame(path, { serverPort: 6064, repeaterPort: 6065 });
+    expect(one.events.filter((e) => e.startsWith('record')).length).toBeGreaterThan(5);
+    await expectSame(path, { extraServerPorts: [6064] });
   });
 
   it('sends a packet again when an event refers to one older than the main thread keeps', async () => {
