@@ -1,6 +1,7 @@
-// Bundles the `ca-shark` bin and its printing worker into one ES module each (dist/main.js,
-// dist/split-worker.js), over the files `tsc -b` emitted there. Run by `pnpm run build` (build:extra)
-// after tsc, which type-checks; this step only strips types and joins modules.
+// Bundles the `ca-shark` bin, its printing worker and shark()'s packet thread into one ES module each
+// (dist/main.js, dist/split-worker.js, dist/shark-thread-worker.js), over the files `tsc -b` emitted
+// there. Run by `pnpm run build` (build:extra) after tsc, which type-checks; this step only strips types
+// and joins modules.
 //
 // Why: started from tsc's output, Node resolves, reads and compiles ~75 modules one by one before the
 // first record (0.13 s CPU over a bare `node -e 0` on the 2-core machine, a fifth of `ca-shark stats` on a
@@ -15,8 +16,13 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 
 await build({
   absWorkingDir: root,
-  // The worker is a second entry: split.ts starts `./split-worker.js` next to the running main.js.
-  entryPoints: ['src/main.ts', 'src/split-worker.ts'],
+  // The workers are more entries: split.ts starts `./split-worker.js` next to the running main.js, and
+  // the decoder's shark() (bundled into main.js) its packet thread `./shark-thread-worker.js` there too.
+  entryPoints: [
+    'src/main.ts',
+    'src/split-worker.ts',
+    { in: '../decoder/src/shark-thread-worker.ts', out: 'shark-thread-worker' },
+  ],
   outdir: 'dist',
   bundle: true,
   platform: 'node',

@@ -1,5 +1,5 @@
 import { PacketPipeline } from '@ca-shark/packet';
-import type { PacketEvent, PacketInfo, PacketProblem, PacketStats } from '@ca-shark/packet';
+import type { PacketEvent, PacketInfo, PacketProblem, PacketStats, TcpFlow } from '@ca-shark/packet';
 import { ChannelBook } from './channels.js';
 import { CircuitHandler } from './circuit.js';
 import { RecordEmitter } from './emit.js';
@@ -95,6 +95,11 @@ export class Decoder implements CaDecoder {
    * file chunks and buffers): see the packet reader's `stableInput`.
    */
   stableCaptureInput = false;
+  /**
+   * The packet layer's counters as last reported by shark()'s packet thread, which runs the packet layer
+   * in a worker and feeds this decoder through {@link Decoder.udpIn} and the `tcp*` methods.
+   */
+  remotePacketStats: PacketStats | undefined = undefined;
 
   constructor(options: CreateDecoderOptions = {}) {
     this.onRecord = options.onRecord ?? (() => {});
@@ -119,7 +124,7 @@ export class Decoder implements CaDecoder {
   }
 
   get packetStats(): PacketStats | undefined {
-    return this.pipeline?.stats;
+    return this.pipeline?.stats ?? this.remotePacketStats;
   }
 
   get skippedFlows(): readonly SkippedFlow[] {
@@ -164,6 +169,34 @@ export class Decoder implements CaDecoder {
         this.problem(ev);
         break;
     }
+  }
+
+  // The events of feed() one by one, without an event object each: shark()'s packet thread rebuilds the
+  // events' parts from shared memory and hands them over this way.
+
+  /** A UDP datagram (the `udp` event). */
+  udpIn(packet: PacketInfo, payload: Uint8Array): void {
+    this.udp.datagramIn(packet, payload);
+  }
+
+  /** Stream bytes of a TCP flow (the `tcp-data` event). */
+  tcpData(flow: TcpFlow, from: 'a' | 'b', packet: PacketInfo, data: Uint8Array): void {
+    this.flows.data(flow, from, packet, data);
+  }
+
+  /** Bytes lost in a TCP flow (the `tcp-gap` event). */
+  tcpGap(flow: TcpFlow, from: 'a' | 'b', packet: PacketInfo, length: number): void {
+    this.flows.gap(flow, from, packet, length);
+  }
+
+  /** A new TCP flow (the `tcp-open` event). */
+  tcpOpen(flow: TcpFlow, packet: PacketInfo): void {
+    this.flows.open(flow, packet);
+  }
+
+  /** A TCP flow ended (the `tcp-close` event). */
+  tcpClose(flow: TcpFlow, packet: PacketInfo, reason: 'fin' | 'rst' | 'timeout' | 'evicted'): void {
+    this.flows.close(flow, packet, reason);
   }
 
   /** Counts a problem (packet layer, or a TCP gap in a CA flow) and passes it on. */

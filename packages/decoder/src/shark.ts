@@ -10,6 +10,8 @@ import type { DecoderOptions } from './options.js';
 import type { CaRecord } from './record.js';
 import { ArrayArena } from './lend.js';
 import { warmUpOnce } from './warmup.js';
+import { DECODE_SLICE, FILE_BUFFERS, FILE_CHUNK } from './shark-reads.js';
+import { PacketThread, STEP_CHUNK, STEP_END, STEP_WAIT, usePacketThread } from './shark-thread.js';
 
 /** What {@link shark} reads: a capture file path (or file URL), capture bytes, or a stream of them. */
 export type SharkInput = string | URL | Uint8Array | AsyncIterable<Uint8Array | string>;
@@ -55,6 +57,16 @@ export interface SharkOptions extends DecoderOptions {
    * memory does not. See docs/performance.md, "Session 7: decoder core".
    */
   lendArrays?: boolean;
+  /**
+   * Run the file reads and the packet layers (capture reader, link, IPv4 and fragments, UDP, TCP
+   * reassembly) on a worker thread, and the CA decoder on this one: `'auto'` (the default) for a regular
+   * file of at least 256 MiB when the machine has two or more cores, `true` for any regular file, `false`
+   * never. Only for a file given by path; the records, problems and state are the same either way. On a
+   * 1 GB capture it took a sixth off this thread's CPU time at a fifth more CPU in all and 25 MB more peak
+   * RSS; on 100 MB it does not pay (see docs/performance.md, "Session 11"). Without the option, the
+   * environment variable `CA_SHARK_PACKET_THREAD=1` forces it and `=0` turns it off (for benchmarks).
+   */
+  packetThread?: boolean | 'auto';
 }
 
 /** Packet-layer problem code of input that is neither pcap nor pcapng. */
@@ -63,28 +75,10 @@ const NOT_A_CAPTURE = 'not-a-capture';
 /** Bytes handed to the decoder at once when the input is one big buffer, so records stream out early. */
 const BUFFER_SLICE = 1 << 20;
 /**
- * Bytes decoded before the records they gave are handed out. Small, so the records waiting in the queue
- * stay few: every young-generation GC copies the live ones, and a whole 1 MiB chunk's worth (thousands of
- * records) made those copies the biggest cost of shark(). 64 KiB rather than 128: fewer waveforms wait
- * at once, so the C allocator reuses their memory more (one-shot shark() over realistic.pcap, six
- * interleaved runs each: minor faults 27.9k → 22.2k, peak RSS 90 → 79 MB, CPU median 1.39 → 1.26 s;
- * real100.pcap 1.66 → 1.58 s). Slices need not be larger than the capture's records: a record that
- * straddles two is read in place (the reader's `stableInput`).
- */
-const DECODE_SLICE = 1 << 16;
-/** Read size for files. */
-const FILE_CHUNK = 1 << 20;
-/**
  * Inputs whose first chunk is smaller than this (files and buffers under 1 MiB, some 5,000 messages) are
  * decoded without the JIT warm-up of warmup.ts: it costs some 30 ms and pays back only over more traffic.
  */
 const WARM_UP_MIN_INPUT = Math.min(FILE_CHUNK, BUFFER_SLICE);
-/**
- * File read buffers in rotation: the chunk being decoded, the one before it (the capture reader may still
- * hold a view of its tail until the next push), and the one being read ahead.
- */
-const FILE_BUFFERS = 3;
-
 /**
  * Decodes a pcap/pcapng capture into one {@link CaRecord} per Channel Access message, in capture order.
  *
@@ -166,6 +160,11 @@ class SharkRun implements SharkRecords {
   private fatal: PacketProblem | null = null;
   /** The memory lent to large arrays (option `lendArrays`). */
   private arena: ArrayArena | null = null;
+  /** The packet thread (option `packetThread`), and the file it reads, opened here. */
+  private thread: PacketThread | null = null;
+  private file: FileHandle | null = null;
+  /** A decode step of the packet thread stopped mid-slice (waiting for the worker). */
+  private midSlice = false;
 
   constructor(
     private readonly input: SharkInput,
@@ -223,7 +222,9 @@ class SharkRun implements SharkRecords {
   /** Decodes input until a record is queued or the input ends. */
   private async read(): Promise<IteratorResult<CaRecord, void>> {
     try {
-      const decoder = this.decoder ?? this.start();
+      const decoder = this.decoder ?? (await this.begin());
+      if (this.finished) return DONE;
+      if (this.thread !== null) return await this.readThread(decoder, this.thread);
       const source = this.source as AsyncIterator<Uint8Array>;
       for (;;) {
         let bytes = this.chunk;
@@ -267,6 +268,85 @@ class SharkRun implements SharkRecords {
     }
   }
 
+  /**
+   * Decodes what the packet thread sends until a record is queued or the capture ends. Its steps are the
+   * one-thread path's pushes (see KIND.SLICE), so records, problems and lent arrays come out in the same
+   * order and steps.
+   */
+  private async readThread(decoder: Decoder, thread: PacketThread): Promise<IteratorResult<CaRecord, void>> {
+    for (;;) {
+      // As before each push on one thread: the queue is empty, what was lent is free again.
+      if (!this.midSlice) this.arena?.reclaim();
+      const step = thread.step();
+      this.midSlice = step === STEP_WAIT;
+      if (this.fatal) throw new Error(`shark(): ${this.fatal.message}`);
+      if (step === STEP_WAIT) {
+        await thread.wait();
+        if (this.finished) return DONE;
+        continue;
+      }
+      if (step === STEP_CHUNK) {
+        // Between file chunks the event loop turns, as in regularFileChunks.
+        await setImmediate();
+        if (this.finished) return DONE;
+        continue;
+      }
+      if (step === STEP_END) {
+        // No reclaim here: the step began with one, and the records of the packet layer's end are queued.
+        decoder.end();
+        this.finished = true;
+        await this.stopThread();
+      }
+      const record = this.take();
+      if (record !== undefined) return { done: false, value: record };
+      if (this.finished) return DONE;
+    }
+  }
+
+  /**
+   * Makes the decoder and the input's source: for a regular file given by path and the `packetThread`
+   * option, the packet thread on the file, opened here so open errors are thrown as without it.
+   */
+  private async begin(): Promise<Decoder> {
+    const decoder = this.start();
+    const input = this.input;
+    if ((typeof input !== 'string' && !(input instanceof URL)) || this.options.packetThread === false) {
+      this.source = chunksOf(input);
+      return decoder;
+    }
+    const file = await open(input instanceof URL ? fileURLToPath(input) : input, 'r');
+    // Owned here until the thread or the chunk generator takes it (a generator not started yet would not
+    // close it).
+    this.file = file;
+    const stat = await file.stat();
+    if (this.finished) {
+      // Ended (return()) while the file was opened: close() found nothing to close yet.
+      await this.stopThread();
+      return decoder;
+    }
+    if (stat.isFile() && usePacketThread(this.options.packetThread, stat.size)) {
+      this.thread = new PacketThread(file.fd, decoder);
+      // As the one-thread path does on a first chunk of a MiB; while the worker starts.
+      this.warmedUp = true;
+      if (stat.size >= WARM_UP_MIN_INPUT) warmUpOnce();
+    } else {
+      this.source = openFileChunks(file, () => {
+        this.file = null;
+      });
+    }
+    return decoder;
+  }
+
+  /** Ends the packet thread and closes its file. */
+  private async stopThread(): Promise<void> {
+    const thread = this.thread;
+    const file = this.file;
+    this.thread = null;
+    this.file = null;
+    await thread?.close();
+    await file?.close();
+  }
+
   private start(): Decoder {
     const { options } = this;
     const queue = this.queue;
@@ -289,7 +369,6 @@ class SharkRun implements SharkRecords {
       decoder.opts.arrayMemory = this.arena.take;
     }
     this.decoder = decoder;
-    this.source = chunksOf(input);
     options.onDecoder?.(decoder);
     return decoder;
   }
@@ -301,13 +380,14 @@ class SharkRun implements SharkRecords {
 
   /** Ends the iteration and stops reading the input. */
   private async close(): Promise<void> {
-    if (this.finished && this.source === null) return;
+    if (this.finished && this.source === null && this.thread === null && this.file === null) return;
     this.finished = true;
     this.queue.clear();
     this.chunk = null;
     const source = this.source;
     this.source = null;
     await source?.return?.();
+    await this.stopThread();
   }
 }
 
@@ -338,7 +418,12 @@ async function* chunksOf(input: SharkInput): AsyncGenerator<Uint8Array> {
  * only two chunks later.
  */
 async function* fileChunks(path: string): AsyncGenerator<Uint8Array> {
-  const file = await open(path, 'r');
+  yield* openFileChunks(await open(path, 'r'));
+}
+
+/** {@link fileChunks} of a file opened already; closes it. `started`: it owns the file from now on. */
+async function* openFileChunks(file: FileHandle, started?: () => void): AsyncGenerator<Uint8Array> {
+  started?.();
   // Plain Uint8Arrays: the reader and shark() slice chunks, and a Buffer's subarray costs more.
   const buffers: Uint8Array[] = [];
   for (let i = 0; i < FILE_BUFFERS; i++) buffers.push(new Uint8Array(FILE_CHUNK));

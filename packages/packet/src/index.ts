@@ -12,7 +12,15 @@ export {
   type CaptureReaderOptions,
   type RawFrameSink,
 } from './reader.js';
-export { PacketPipeline, type PacketPipelineOptions, type PacketStats } from './pipeline.js';
+export {
+  PacketPipeline,
+  makePacketInfo,
+  PACKET_INFO_L4_BYTES,
+  type PacketInfoMaker,
+  type PacketPipelineOptions,
+  type PacketStats,
+} from './pipeline.js';
+export { LINK_RECORD_MAX_BYTES } from './link.js';
 export { readCapture, readPackets, captureChunks, type CaptureInput, type CaptureItem } from './input.js';
 export { type TcpOptions, type TcpStats, TCP_FIN, TCP_SYN, TCP_RST, TCP_ACK } from './tcp.js';
 export { type FragmentOptions } from './fragments.js';

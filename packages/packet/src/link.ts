@@ -38,6 +38,12 @@ const SLL2_OFF_ADDR = 12;
 const SLL2_HEADER_LEN = 20;
 const SLL_MAX_ADDR = 8;
 
+/**
+ * The most bytes from a frame's start that {@link linkRecord} reads: the longest link header (Linux SLL2)
+ * and its VLAN tags. shark()'s packet thread ships only these to the thread that makes the records.
+ */
+export const LINK_RECORD_MAX_BYTES = SLL2_HEADER_LEN + MAX_VLAN_TAGS * VLAN_TAG_LEN;
+
 const NULL_HEADER_LEN = 4;
 const AF_INET = 2;
 /** AF_INET6 differs between BSDs (24, 28, 30) and Linux (10). */

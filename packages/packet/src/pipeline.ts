@@ -83,6 +83,11 @@ export interface PacketPipelineOptions {
    * problems come out (for throughput measurements and pure statistics).
    */
   transport?: boolean;
+  /**
+   * Makes the packet records events carry (default {@link makePacketInfo}). shark()'s packet thread
+   * ships the inputs instead, and events refer to what this returns.
+   */
+  packetInfo?: PacketInfoMaker;
 }
 
 /** Counters of a {@link PacketPipeline}. */
@@ -128,6 +133,7 @@ export class PacketPipeline {
   private readonly frags: FragmentReassembler;
   private readonly tcpR: TcpReassembler;
   private readonly decodeTransport: boolean;
+  private readonly makeInfo: PacketInfoMaker;
   private readonly counters = {
     frames: 0,
     bytes: 0,
@@ -173,6 +179,7 @@ export class PacketPipeline {
   constructor(options: PacketPipelineOptions) {
     this.onEvent = options.onEvent;
     this.decodeTransport = options.transport ?? true;
+    this.makeInfo = options.packetInfo ?? makePacketInfo;
     const handler: CaptureHandler = {
       // Not called: frames arrive through the raw sink below.
       frame: (f) =>
@@ -448,67 +455,115 @@ export class PacketPipeline {
   /** The record of the packet being decoded (built once, on first use). */
   private current(): PacketInfo {
     if (this.curInfo !== undefined) return this.curInfo;
-    const b = this.ipBuf;
-    const ip = this.ipOff;
-    const hl = this.ipHl;
-    const fragField = (b[ip + IP_OFF_FRAG] << 8) | b[ip + IP_OFF_FRAG + 1];
-    const src = dottedQuad(this.ipSrc);
-    const dst = dottedQuad(this.ipDst);
-    const ipRec: Ipv4Record = {
-      version: 4,
-      hl,
-      tos: b[ip + IP_OFF_TOS],
-      len: (b[ip + IP_OFF_TOTAL_LEN] << 8) | b[ip + IP_OFF_TOTAL_LEN + 1],
-      id: (b[ip + IP_OFF_ID] << 8) | b[ip + IP_OFF_ID + 1],
-      flags: fragField >> IP_FLAGS_SHIFT,
-      offset: (fragField & IP_FRAG_OFFSET_MASK) * IP_FRAG_UNIT,
-      ttl: b[ip + IP_OFF_TTL],
-      p: b[ip + IP_OFF_PROTO],
-      sum: (b[ip + IP_OFF_SUM] << 8) | b[ip + IP_OFF_SUM + 1],
-      src,
-      dst,
-    };
-    // A copy (also of a Buffer, whose slice() is a view): the record outlives the frame, whose buffer the
-    // caller may refill (shark() does).
-    if (hl > IPV4_MIN_HEADER) ipRec.options = new Uint8Array(b.subarray(ip + IPV4_MIN_HEADER, ip + hl));
-    const l4 = ip + hl;
-    let transport: TransportRecord;
-    if (this.l4Proto === IPPROTO_TCP) {
-      transport = {
-        protocol: 'tcp',
-        sport: u16(b, l4 + TCP_OFF_SPORT),
-        dport: u16(b, l4 + TCP_OFF_DPORT),
-        seq: ((u16(b, l4 + TCP_OFF_SEQ) << 16) | u16(b, l4 + TCP_OFF_SEQ + 2)) >>> 0,
-        ack: ((u16(b, l4 + TCP_OFF_ACK) << 16) | u16(b, l4 + TCP_OFF_ACK + 2)) >>> 0,
-        off: (b[l4 + TCP_OFF_DATA_OFFSET] >> 4) * 4,
-        flags: b[l4 + TCP_OFF_FLAGS],
-        win: u16(b, l4 + TCP_OFF_WIN),
-        sum: u16(b, l4 + TCP_OFF_SUM),
-        urp: u16(b, l4 + TCP_OFF_URP),
-      };
-    } else {
-      transport = {
-        protocol: 'udp',
-        sport: u16(b, l4 + UDP_OFF_SPORT),
-        dport: u16(b, l4 + UDP_OFF_DPORT),
-        ulen: u16(b, l4 + UDP_OFF_LEN),
-        sum: u16(b, l4 + UDP_OFF_SUM),
-      };
-    }
-    const info: PacketInfo = {
-      frame: this.fNo,
-      timestamp: this.fTs,
-      caplen: this.fCaplen,
-      origlen: this.fOrig,
-      interfaceId: this.fIf,
-      // this.loc still describes this frame: events come out while it is decoded.
-      link: linkRecord(this.fLinktype, this.fBuf, this.fStart, this.fEnd, this.loc.ethertype),
-      ip: ipRec,
-      transport,
-      src,
-      dst,
-    };
+    // this.loc still describes this frame: events come out while it is decoded.
+    const info = this.makeInfo(
+      this.fNo,
+      this.fTs,
+      this.fCaplen,
+      this.fOrig,
+      this.fIf,
+      this.fLinktype,
+      this.fBuf,
+      this.fStart,
+      this.fEnd,
+      this.loc.ethertype,
+      this.ipBuf,
+      this.ipOff,
+      this.ipHl,
+      this.ipSrc,
+      this.ipDst,
+      this.l4Proto,
+    );
     this.curInfo = info;
     return info;
   }
 }
+
+/**
+ * Makes a packet's {@link PacketInfo} from its frame fields, its link bytes `linkBuf[linkStart, linkEnd)`
+ * and the IPv4 packet at `ipBuf[ip]` (header length `hl`, addresses `src`/`dst` as numbers, transport
+ * protocol `l4Proto`). {@link PacketPipeline} calls it once per packet that an event needs; shark()'s
+ * packet thread replaces it to ship these inputs to the thread that decodes CA, which calls it there.
+ * Reads at most {@link LINK_RECORD_MAX_BYTES} link bytes and `hl` + {@link PACKET_INFO_L4_BYTES} IP bytes.
+ */
+export function makePacketInfo(
+  frame: number,
+  timestamp: number,
+  caplen: number,
+  origlen: number,
+  interfaceId: number,
+  linktype: number,
+  linkBuf: Uint8Array,
+  linkStart: number,
+  linkEnd: number,
+  ethertype: number,
+  b: Uint8Array,
+  ip: number,
+  hl: number,
+  ipSrc: number,
+  ipDst: number,
+  l4Proto: number,
+): PacketInfo {
+  const fragField = (b[ip + IP_OFF_FRAG] << 8) | b[ip + IP_OFF_FRAG + 1];
+  const src = dottedQuad(ipSrc);
+  const dst = dottedQuad(ipDst);
+  const ipRec: Ipv4Record = {
+    version: 4,
+    hl,
+    tos: b[ip + IP_OFF_TOS],
+    len: (b[ip + IP_OFF_TOTAL_LEN] << 8) | b[ip + IP_OFF_TOTAL_LEN + 1],
+    id: (b[ip + IP_OFF_ID] << 8) | b[ip + IP_OFF_ID + 1],
+    flags: fragField >> IP_FLAGS_SHIFT,
+    offset: (fragField & IP_FRAG_OFFSET_MASK) * IP_FRAG_UNIT,
+    ttl: b[ip + IP_OFF_TTL],
+    p: b[ip + IP_OFF_PROTO],
+    sum: (b[ip + IP_OFF_SUM] << 8) | b[ip + IP_OFF_SUM + 1],
+    src,
+    dst,
+  };
+  // A copy (also of a Buffer, whose slice() is a view): the record outlives the frame, whose buffer the
+  // caller may refill (shark() does).
+  if (hl > IPV4_MIN_HEADER) ipRec.options = new Uint8Array(b.subarray(ip + IPV4_MIN_HEADER, ip + hl));
+  const l4 = ip + hl;
+  let transport: TransportRecord;
+  if (l4Proto === IPPROTO_TCP) {
+    transport = {
+      protocol: 'tcp',
+      sport: u16(b, l4 + TCP_OFF_SPORT),
+      dport: u16(b, l4 + TCP_OFF_DPORT),
+      seq: ((u16(b, l4 + TCP_OFF_SEQ) << 16) | u16(b, l4 + TCP_OFF_SEQ + 2)) >>> 0,
+      ack: ((u16(b, l4 + TCP_OFF_ACK) << 16) | u16(b, l4 + TCP_OFF_ACK + 2)) >>> 0,
+      off: (b[l4 + TCP_OFF_DATA_OFFSET] >> 4) * 4,
+      flags: b[l4 + TCP_OFF_FLAGS],
+      win: u16(b, l4 + TCP_OFF_WIN),
+      sum: u16(b, l4 + TCP_OFF_SUM),
+      urp: u16(b, l4 + TCP_OFF_URP),
+    };
+  } else {
+    transport = {
+      protocol: 'udp',
+      sport: u16(b, l4 + UDP_OFF_SPORT),
+      dport: u16(b, l4 + UDP_OFF_DPORT),
+      ulen: u16(b, l4 + UDP_OFF_LEN),
+      sum: u16(b, l4 + UDP_OFF_SUM),
+    };
+  }
+  return {
+    frame,
+    timestamp,
+    caplen,
+    origlen,
+    interfaceId,
+    link: linkRecord(linktype, linkBuf, linkStart, linkEnd, ethertype),
+    ip: ipRec,
+    transport,
+    src,
+    dst,
+  };
+}
+
+/** The IP bytes past the header that {@link makePacketInfo} reads: a TCP header's fixed part (UDP's is 8). */
+export const PACKET_INFO_L4_BYTES = TCP_MIN_HEADER;
+
+/** The signature of {@link makePacketInfo}, for {@link PacketPipelineOptions.packetInfo}. */
+export type PacketInfoMaker = typeof makePacketInfo;
