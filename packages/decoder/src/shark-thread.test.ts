@@ -1,5 +1,5 @@
 import { mkdtempSync, openSync, closeSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PcapWriter, TcpConversation, type PacketProblem } from '@ca-shark/packet';
@@ -123,12 +123,15 @@ function longIdleFlow(): Uint8Array {
 // Each run with the thread starts a worker, which loads tsx and the packet layer from source: a second or
 // more on a loaded machine.
 describe('shark() packet thread', { timeout: 120_000 }, () => {
-  it('is chosen by size on two cores, by the option, or by CA_SHARK_PACKET_THREAD', () => {
+  it("is off by default, chosen by size on two cores with 'auto', or by CA_SHARK_PACKET_THREAD", () => {
     expect(usePacketThread(true, 10)).toBe(true);
     expect(usePacketThread(false, PACKET_THREAD_MIN_BYTES * 4)).toBe(false);
     expect(usePacketThread('auto', 1 << 20)).toBe(false);
+    expect(usePacketThread('auto', PACKET_THREAD_MIN_BYTES)).toBe(availableParallelism() >= 2);
     const saved = process.env.CA_SHARK_PACKET_THREAD;
     try {
+      delete process.env.CA_SHARK_PACKET_THREAD;
+      expect(usePacketThread(undefined, PACKET_THREAD_MIN_BYTES * 4)).toBe(false);
       process.env.CA_SHARK_PACKET_THREAD = '1';
       expect(usePacketThread(undefined, 10)).toBe(true);
       expect(usePacketThread(false, 10)).toBe(false);

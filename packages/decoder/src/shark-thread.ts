@@ -65,7 +65,7 @@ import {
 } from './shark-thread-wire.js';
 
 /**
- * Files at least this large get the packet thread by default (`packetThread: 'auto'`). On the 100 MB
+ * Files at least this large get the packet thread with `packetThread: 'auto'`. On the 100 MB
  * realistic capture it does not pay: the worker's start and its cold code cost about what it takes off
  * the main thread (built: main thread CPU unchanged, process CPU +39 %); the prototype's main thread lost
  * 23 % of its CPU on 300 MB, and the built one 16 % on 1 GB at +22 % process CPU (docs/performance.md,
@@ -99,7 +99,9 @@ const RUNNING_FROM_SOURCE = import.meta.url.endsWith('.ts');
 
 /** Whether shark() runs the packet layers of a regular file of `size` bytes on a second thread. */
 export function usePacketThread(option: boolean | 'auto' | undefined, size: number): boolean {
-  let choice = option ?? 'auto';
+  // Off unless asked for: its 25-45 MB would make peak RSS jump at the size 'auto' picks (the CLI's
+  // `report` on the 1 GB capture went from 138-141 to 156-158 MB), and it pays only on an idle core.
+  let choice = option ?? false;
   if (option === undefined) {
     const env = process.env[PACKET_THREAD_ENV];
     if (env === '1') choice = true;

@@ -59,12 +59,14 @@ export interface SharkOptions extends DecoderOptions {
   lendArrays?: boolean;
   /**
    * Run the file reads and the packet layers (capture reader, link, IPv4 and fragments, UDP, TCP
-   * reassembly) on a worker thread, and the CA decoder on this one: `'auto'` (the default) for a regular
-   * file of at least 256 MiB when the machine has two or more cores, `true` for any regular file, `false`
+   * reassembly) on a worker thread, and the CA decoder on this one: `true` for any regular file, `'auto'`
+   * for a regular file of at least 256 MiB when the machine has two or more cores, `false` (the default)
    * never. Only for a file given by path; the records, problems and state are the same either way. On a
-   * 1 GB capture it took a sixth off this thread's CPU time at a fifth more CPU in all and 25 MB more peak
-   * RSS; on 100 MB it does not pay (see docs/performance.md, "Session 11"). Without the option, the
-   * environment variable `CA_SHARK_PACKET_THREAD=1` forces it and `=0` turns it off (for benchmarks).
+   * 1 GB capture it took a sixth off this thread's CPU time at a fifth more CPU in all and 25-45 MB more
+   * peak RSS; on 100 MB it does not pay (see docs/performance.md, "Session 11"). Off by default: the
+   * memory it adds would make peak RSS jump at the size that turned it on, and it pays only while the
+   * second core is idle. Without the option, the environment variable `CA_SHARK_PACKET_THREAD=1` turns it
+   * on and `=0` keeps it off (for benchmarks).
    */
   packetThread?: boolean | 'auto';
 }
