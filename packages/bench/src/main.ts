@@ -9,7 +9,7 @@
  *   CA_SHARK_BENCH_1G=1          also a 1 GB realistic capture (RSS flatness; recording takes ~7 min)
  *   CA_SHARK_BENCH_CAPTURE=F[:G] decode these captures instead of recording (standard CA ports)
  *   CA_SHARK_BENCH_DIR=DIR       capture cache (default $TMPDIR/ca-shark-bench)
- *   CA_SHARK_BENCH_TOOLS=LIST    rows to run (default all): read,shark,text,json,stats,report,
+ *   CA_SHARK_BENCH_TOOLS=LIST    rows to run (default all): read,shark,shark-thread,text,json,stats,report,
  *                                daemon-r,daemon-stdin,caproto,tshark
  *   CA_SHARK_BENCH_CALUA=FILE    cashark's ca.lua, for the Wireshark row (skipped without it)
  */
@@ -41,6 +41,7 @@ const RECORD_SECONDS_PER_MB = 1.5;
 const ALL_TOOLS = [
   'read',
   'shark',
+  'shark-thread',
   'text',
   'json',
   'stats',
@@ -181,23 +182,33 @@ async function benchCapture(capture: Capture, selected: Set<Tool>): Promise<Row[
   if (selected.has('read'))
     row('cat FILE > /dev/null (reading the bytes)', await run({ argv: ['cat', file] }), NaN, 'floor');
 
+  // The shark() loop in a process of its own; `threaded` turns on the opt-in packet thread
+  // (SharkOptions.packetThread) through its environment variable.
+  const iterate = async (threaded: boolean): Promise<{ m: Measurement; records: number; malformed: number }> => {
+    const ports = capture.ports;
+    const loop = ['node', ITERATE, file, String(ports.serverPort), String(ports.repeaterPort)];
+    const m = await run({ argv: threaded ? ['env', 'CA_SHARK_PACKET_THREAD=1', ...loop] : loop, stdoutTo: 'capture' });
+    try {
+      const counts = JSON.parse(m.stdout) as { records: number; malformed: number };
+      return { m, records: counts.records, malformed: counts.malformed };
+    } catch {
+      return { m, records: NaN, malformed: NaN }; // A failed run: the row shows the exit status.
+    }
+  };
   // shark() gives the reference message count for the rates of the other rows.
   let messages = NaN;
   if (selected.has('shark')) {
-    const ports = capture.ports;
-    const m = await run({
-      argv: ['node', ITERATE, file, String(ports.serverPort), String(ports.repeaterPort)],
-      stdoutTo: 'capture',
-    });
-    let malformed = NaN;
-    try {
-      const counts = JSON.parse(m.stdout) as { records: number; malformed: number };
-      messages = counts.records;
-      malformed = counts.malformed;
-    } catch {
-      // A failed run: the row shows the exit status.
-    }
+    const { m, records, malformed } = await iterate(false);
+    messages = records;
     row('shark() iterating every record', m, messages, `${thousands(malformed)} malformed`, 'msgs', 'shark');
+  }
+  if (selected.has('shark-thread')) {
+    const { m, records } = await iterate(true);
+    const verdict =
+      !Number.isFinite(messages) || records === messages
+        ? ''
+        : `; ${thousands(records)} records, not ${thousands(messages)}`;
+    row('shark() with packetThread (opt-in)', m, records, `packet layers on a worker thread${verdict}`);
   }
   let jsonLines = NaN;
   if (selected.has('text')) {
