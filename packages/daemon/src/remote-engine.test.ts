@@ -287,7 +287,7 @@ describe('RemoteEngine frame batch buffers', { timeout: 30_000 }, () => {
     });
   });
 
-  it('asks a file for as many blocks ahead as its bytes in flight can fill, not a live capture\'s 32', async () => {
+  it("asks a file for as many blocks ahead as its bytes in flight can fill, not a live capture's 32", async () => {
     await withEngine('file', async (engine) => {
       // The window (256 KiB) and two 1 MiB batches fill at most 3 blocks of 1 MiB: one more is kept ahead.
       const ahead = Math.ceil((WINDOW + 2 * 1024 * 1024) / (1024 * 1024)) + 1;
