@@ -38,10 +38,12 @@ export const DEFAULT_HISTORY: HistoryBounds = { maxRecords: 1_000_000, maxSecond
 /**
  * Heap one held record takes, measured with history-ring.bench.ts (heap after full collections, divided by
  * the records held, chart aggregates included): 325 bytes on real100.pcap (small scalar monitors), 338 on
- * realistic.pcap, with Node 20. A record whose line is deferred keeps its command (about 80 bytes more than
- * the line on scalar monitors). Documented in docs/daemon.md.
+ * realistic.pcap, with Node 20; 356 on the bench's 100 MB realistic capture (mostly waveform monitors),
+ * where a waveform's preview (see {@link summaryStandIn}) takes about 15 bytes a record more than its line
+ * did. A record whose line is deferred keeps its command (about 80 bytes more than the line on scalar
+ * monitors). Documented in docs/daemon.md.
  */
-export const HELD_RECORD_BYTES = 340;
+export const HELD_RECORD_BYTES = 350;
 
 /** Transport protocol names by code (the LiveRecord `proto` field). */
 const PROTOCOLS = ['tcp', 'udp'] as const;
