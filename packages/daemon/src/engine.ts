@@ -245,8 +245,14 @@ function latest<V>(map: ReadonlyMap<unknown, V>, n: number): V[] {
 function trimValue(data: unknown): unknown {
   if (Array.isArray(data)) return data.length > MAX_VALUE_ELEMENTS ? data.slice(0, MAX_VALUE_ELEMENTS) : data;
   // Waveforms decode to typed arrays; views are served as JSON, which wants plain arrays.
-  if (ArrayBuffer.isView(data) && !(data instanceof DataView))
-    return Array.from((data as Float64Array).subarray(0, MAX_VALUE_ELEMENTS));
+  if (ArrayBuffer.isView(data) && !(data instanceof DataView)) {
+    // Element by element: `Array.from` of a subarray made a view and ran the iterator protocol per update.
+    const array = data as Float64Array;
+    const n = Math.min(array.length, MAX_VALUE_ELEMENTS);
+    const out = new Array<number>(n);
+    for (let i = 0; i < n; i++) out[i] = array[i];
+    return out;
+  }
   return data ?? null;
 }
 

@@ -39,6 +39,8 @@ const MIN_SPARE_BUFFERS = 16;
  * against 0.1 s with buffers kept. The spares never outnumber the batches that were once in flight together.
  */
 export const DEFAULT_SPARE_BYTES = 64 * 1024 * 1024;
+/** Batches are flushed once they hold this many bytes (default of {@link FramePacker}'s `flushBytes`). */
+export const DEFAULT_FLUSH_BYTES = 1024 * 1024;
 /** Weight of the newest batch in the running mean of batch lengths. */
 const LENGTH_WEIGHT = 1 / 16;
 
@@ -66,7 +68,7 @@ export class FramePacker {
   constructor(
     private readonly onBatch: BatchHandler,
     /** Batches are flushed once they hold this many bytes. */
-    private readonly flushBytes = 1024 * 1024,
+    private readonly flushBytes = DEFAULT_FLUSH_BYTES,
     /** Spares are kept while they would carry at most this many bytes of recent batches. */
     private readonly spareBytes = DEFAULT_SPARE_BYTES,
   ) {

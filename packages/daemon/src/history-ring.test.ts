@@ -3,7 +3,8 @@ import { compileFilter } from '@ca-shark/analysis/filter';
 import { type CaRecord, shark } from '@ca-shark/decoder';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { toWire } from './engine.js';
-import { DEFERRED_VALUE_ELEMENTS, HeldRecords, deferredSummary } from './history-ring.js';
+import { summarizeFields } from '@ca-shark/analysis/summary';
+import { DEFERRED_VALUE_ELEMENTS, HeldRecords, deferredSummary, summaryStandIn } from './history-ring.js';
 import { chartValueOf } from './series.js';
 
 const FIXTURE = fileURLToPath(new URL('../../decoder/fixtures/libca-sim.pcap', import.meta.url));
@@ -42,7 +43,7 @@ describe('HeldRecords', () => {
       { record: valued([3.14159]), channel: { precision: 2, units: 'mm' } },
       { record: valued([1], 3), channel: { enumStrings: ['Off', 'On'] } },
       { record: valued([1.5, 2.5, 3.5]) },
-      // Long plain arrays and typed arrays (waveforms) have their line made at once: same text either way.
+      // Long plain arrays and typed arrays (waveforms) are held as a preview: same text either way.
       { record: valued(Array.from({ length: 40 }, (_, i) => i / 3)), channel: { precision: 1 } },
       { record: valued(new Float32Array([0.1, 0.2, 0.3]), 2) },
       { record: valued(new Float64Array(30_000).fill(7)), channel: { units: 'V' } },
@@ -65,6 +66,52 @@ describe('HeldRecords', () => {
     expect(deferredSummary(command(new Array<number>(DEFERRED_VALUE_ELEMENTS + 1).fill(0)))).toBe(false);
     expect(deferredSummary(command(new Float64Array(1)))).toBe(false);
     expect(deferredSummary({ name: 'Malformed', reason: 'x' } as unknown as CaRecord['command'])).toBe(false);
+  });
+
+  it("keeps a waveform as a preview whose summary line is the waveform's, byte for byte", () => {
+    const command = (data: unknown, type = 6, more: Record<string, unknown> = {}): CaRecord['command'] =>
+      ({
+        name: 'EventAddResponse',
+        data_type: type,
+        data_count: 1,
+        data,
+        status: 1,
+        ...more,
+      }) as unknown as CaRecord['command'];
+    const ramp = (n: number): number[] => Array.from({ length: n }, (_, i) => (i - 2) / 7);
+    const alarm = { metadata: { status: 3, severity: 2, stamp: 1 }, subscriptionid: 9 };
+    const values: [unknown, number][] = [];
+    for (const n of [0, 1, 2, 3, 4, 5, 6, 9, 100, 30_000]) {
+      values.push([new Float64Array(ramp(n)), 6], [new Float32Array(ramp(n)), 2], [new Float32Array(ramp(n)), 6]);
+      values.push(
+        [Int16Array.from(ramp(n), (v) => Math.round(v * 100)), 1],
+        [Uint8Array.from(ramp(n), (_, i) => i), 4],
+      );
+      values.push([Int32Array.from(ramp(n), (_, i) => i % 3), 3], [ramp(n), 6], [ramp(n).map(String), 0]);
+    }
+    values.push([new Float64Array([Number.NaN, Infinity, -0, 1e300, 5e-324, 2, 3]), 6]);
+    const channels = [undefined, { precision: 3, units: 'mm' }, { enumStrings: ['Off', 'On', ''] }, { units: 'V' }];
+    let previews = 0;
+    for (const [data, type] of values) {
+      for (const more of [{}, alarm]) {
+        const cmd = command(data, type, more);
+        const standIn = summaryStandIn(cmd);
+        expect(standIn).toBeDefined();
+        if (standIn === undefined) continue;
+        previews += 1;
+        for (const channel of channels) {
+          for (const max of [undefined, 40]) {
+            expect(summarizeFields(standIn, max, channel)).toBe(summarizeFields(cmd, max, channel));
+          }
+        }
+        // It holds the preview, not the waveform.
+        expect((standIn as { data: unknown }).data).not.toBe(data);
+      }
+    }
+    expect(previews).toBe(values.length * 2);
+    expect(summaryStandIn({ name: 'Malformed', reason: 'x' } as unknown as CaRecord['command'])).toBeUndefined();
+    expect(summaryStandIn(command(new DataView(new ArrayBuffer(8))))).toBeUndefined();
+    expect(summaryStandIn(command(3.5))).toBeUndefined();
   });
 
   it('visits every held record of one PV, oldest first, with its time, size, command and value', () => {

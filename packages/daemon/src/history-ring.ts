@@ -38,10 +38,12 @@ export const DEFAULT_HISTORY: HistoryBounds = { maxRecords: 1_000_000, maxSecond
 /**
  * Heap one held record takes, measured with history-ring.bench.ts (heap after full collections, divided by
  * the records held, chart aggregates included): 325 bytes on real100.pcap (small scalar monitors), 338 on
- * realistic.pcap, with Node 20. A record whose line is deferred keeps its command (about 80 bytes more than
- * the line on scalar monitors). Documented in docs/daemon.md.
+ * realistic.pcap, with Node 20; 356 on the bench's 100 MB realistic capture (mostly waveform monitors),
+ * where a waveform's preview (see {@link summaryStandIn}) takes about 15 bytes a record more than its line
+ * did. A record whose line is deferred keeps its command (about 80 bytes more than the line on scalar
+ * monitors). Documented in docs/daemon.md.
  */
-export const HELD_RECORD_BYTES = 340;
+export const HELD_RECORD_BYTES = 350;
 
 /** Transport protocol names by code (the LiveRecord `proto` field). */
 const PROTOCOLS = ['tcp', 'udp'] as const;
@@ -65,12 +67,84 @@ export const DEFERRED_VALUE_ELEMENTS = 8;
  * Whether the summary of `command` can wait until it is read: true when keeping the command costs about what
  * its line would (numbers, short strings, a scalar or short plain array, DBR metadata). The decoder makes a
  * new command object for every record and never changes it afterwards, so the line made later is the line
- * it would have made now.
+ * it would have made now. A longer array value is kept as a {@link summaryStandIn} instead.
  */
 export function deferredSummary(command: CaRecord['command']): boolean {
   if (command.name === 'Malformed') return false;
   const data = (command as { data?: unknown }).data;
   return data === undefined || data === null || (Array.isArray(data) && data.length <= DEFERRED_VALUE_ELEMENTS);
+}
+
+/**
+ * Elements a summary line shows of an array value (`formatValue` of @ca-shark/analysis/summary with the
+ * line's `maxElements`): all of an array of up to {@link SHOWN_ELEMENTS}, else the first
+ * {@link PREVIEW_HEAD} and the last.
+ */
+const SHOWN_ELEMENTS = 5;
+const PREVIEW_HEAD = 3;
+/** Where a preview keeps the array's length and its last element; its first elements follow. */
+const PREVIEW_LENGTH = 0;
+const PREVIEW_LAST = 1;
+const PREVIEW_FIRST = 2;
+
+/**
+ * Reads a preview as the long array it stands for, as far as a summary line reads one (`formatValue`:
+ * `Array.isArray`, `length`, the first elements and the last, `instanceof Float32Array`). One handler per
+ * prototype of array (the typed array classes and Array), so a preview is a proxy and a short array of
+ * numbers: nothing per record besides.
+ */
+const previewHandlers = new Map<object | null, ProxyHandler<unknown[]>>();
+
+function previewHandler(prototype: object | null): ProxyHandler<unknown[]> {
+  let handler = previewHandlers.get(prototype);
+  if (handler === undefined) {
+    handler = {
+      get(target, key) {
+        if (typeof key === 'string' && key !== '') {
+          if (key === 'length') return target[PREVIEW_LENGTH];
+          const i = Number(key);
+          if (Number.isInteger(i) && i >= 0) {
+            const n = target[PREVIEW_LENGTH] as number;
+            if (i === n - 1) return target[PREVIEW_LAST];
+            return i < PREVIEW_HEAD ? target[PREVIEW_FIRST + i] : undefined;
+          }
+        }
+        return Reflect.get(target, key) as unknown;
+      },
+      getPrototypeOf: () => prototype,
+    };
+    previewHandlers.set(prototype, handler);
+  }
+  return handler;
+}
+
+/**
+ * A copy of `command` to make its summary line from later, or undefined when its line must be made now
+ * (a fault, or a value of another kind). A waveform (a typed array, or a plain array longer than
+ * {@link DEFERRED_VALUE_ELEMENTS}) would hold kilobytes: the copy holds instead a preview of it, its length,
+ * its first {@link PREVIEW_HEAD} elements and its last (or a copy of an array short enough to be shown
+ * whole), that reads as the waveform for the summary (see
+ * {@link previewHandler}), so the line made later is byte for byte the line made now (history-ring.test.ts
+ * checks it against `summarizeFields` of the decoded command). Making every waveform's line at once was a
+ * twentieth of the decoding worker's CPU and a tenth of what it allocated in `-r --speed max` of the bench's
+ * realistic capture, which is mostly waveform monitors.
+ */
+export function summaryStandIn(command: CaRecord['command']): SummaryCommand | undefined {
+  if (command.name === 'Malformed') return undefined;
+  const data = (command as { data?: unknown }).data;
+  const typed = ArrayBuffer.isView(data) && !(data instanceof DataView);
+  if (!typed && !Array.isArray(data)) return undefined;
+  const array = data as ArrayLike<unknown>;
+  const n = array.length;
+  // A short one is shown whole: a copy of it (of the same type) is as small as a preview.
+  if (n <= SHOWN_ELEMENTS) return { ...(command as SummaryCommand), data: (data as Float64Array | unknown[]).slice() };
+  // Sized once: a pushed array keeps growth slack.
+  const preview = new Array<unknown>(PREVIEW_FIRST + PREVIEW_HEAD);
+  preview[PREVIEW_LENGTH] = n;
+  preview[PREVIEW_LAST] = array[n - 1];
+  for (let i = 0; i < PREVIEW_HEAD; i++) preview[PREVIEW_FIRST + i] = array[i];
+  const prototype = Object.getPrototypeOf(array) as object | null;
+  return { ...(command as SummaryCommand), data: new Proxy(preview, previewHandler(prototype)) };
 }
 
 /** A held record as the shared filter sees it (one reused object, see {@link HeldRecords.filterable}). */
@@ -228,8 +302,9 @@ export class HeldRecords {
     c.dsts[at] = record.dst;
     c.pvs[at] = record.pv;
     c.cmds[at] = cmd.name;
-    if (deferredSummary(cmd)) {
-      c.lines[at] = cmd;
+    const later = deferredSummary(cmd) ? cmd : summaryStandIn(cmd);
+    if (later !== undefined) {
+      c.lines[at] = later;
       c.formats[at] = channel;
     } else {
       c.lines[at] = summarizeFields(cmd, undefined, channel);

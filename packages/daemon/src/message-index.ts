@@ -30,6 +30,20 @@ export class MessageIndex {
   /** Interned strings: number → string and back. Grows with distinct addresses, PVs and names only. */
   private readonly strings: string[] = [];
   private readonly numbers = new Map<string, number>();
+  /**
+   * The strings of the previous message and their numbers (interned strings are never forgotten, so they
+   * stay valid): four map lookups per message were most of the cost of indexing it.
+   */
+  private readonly last: {
+    src: string | undefined;
+    srcN: number;
+    dst: string | undefined;
+    dstN: number;
+    pv: string | null | undefined;
+    pvN: number;
+    name: string | undefined;
+    nameN: number;
+  } = { src: undefined, srcN: -1, dst: undefined, dstN: -1, pv: undefined, pvN: -1, name: undefined, nameN: -1 };
   /** Every frame of the messages that took more than one, by seq. */
   private readonly multi = new Map<number, number[]>();
   /** Seq of the oldest message held, and of the next one. */
@@ -71,10 +85,28 @@ export class MessageIndex {
     const seq = this.next++;
     const at = seq & this.mask;
     this.times[at] = time;
-    this.srcs[at] = this.intern(src);
-    this.dsts[at] = this.intern(dst);
-    this.pvs[at] = pv === null ? -1 : this.intern(pv);
-    this.names[at] = this.intern(name);
+    // Messages come in runs of one flow, PV and command: the previous message's numbers are reused.
+    const last = this.last;
+    if (src !== last.src) {
+      last.src = src;
+      last.srcN = this.intern(src);
+    }
+    if (dst !== last.dst) {
+      last.dst = dst;
+      last.dstN = this.intern(dst);
+    }
+    if (pv !== last.pv) {
+      last.pv = pv;
+      last.pvN = pv === null ? -1 : this.intern(pv);
+    }
+    if (name !== last.name) {
+      last.name = name;
+      last.nameN = this.intern(name);
+    }
+    this.srcs[at] = last.srcN;
+    this.dsts[at] = last.dstN;
+    this.pvs[at] = last.pvN;
+    this.names[at] = last.nameN;
     this.statuses[at] = status;
     if (typeof frames === 'number') {
       this.firsts[at] = frames;

@@ -281,9 +281,21 @@ describe('RemoteEngine frame batch buffers', { timeout: 30_000 }, () => {
       for (const f of searchFrames(50)) engine.frame(1, 0, f, f.length);
       engine.end();
       await engine.whenEnded();
-      // 50 searches fit in the first block: one more block is asked for, to keep as many ahead.
-      while (engine.ringBlocksGiven < RING_BLOCKS_AHEAD + 1) await new Promise((r) => setTimeout(r, 10));
-      expect(engine.ringBlocksGiven).toBe(RING_BLOCKS_AHEAD + 1);
+      // 50 searches fit in the first block: one short of as many ahead, too few to ask for (asks go in fours).
+      await new Promise((r) => setTimeout(r, 100));
+      expect(engine.ringBlocksGiven).toBe(RING_BLOCKS_AHEAD);
+    });
+  });
+
+  it("asks a file for as many blocks ahead as its bytes in flight can fill, not a live capture's 32", async () => {
+    await withEngine('file', async (engine) => {
+      // The window (256 KiB) and two 1 MiB batches fill at most 3 blocks of 1 MiB; asks go in fours, so
+      // four more are kept ahead.
+      const ahead = Math.ceil((WINDOW + 2 * 1024 * 1024) / (1024 * 1024)) + 4;
+      while (engine.ringBlocksGiven < ahead) await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(engine.ringBlocksGiven).toBe(ahead);
+      expect(ahead).toBeLessThan(RING_BLOCKS_AHEAD);
     });
   });
 });

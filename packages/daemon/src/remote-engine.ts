@@ -9,7 +9,7 @@ import type { AlertInput } from './alerts/book.js';
 import { type WireRecord, wireRecordId } from './engine.js';
 import { DecoderBacklog } from './decoder-backlog.js';
 import { DaemonError } from './errors.js';
-import { FramePacker } from './frame-batch.js';
+import { DEFAULT_FLUSH_BYTES, FramePacker } from './frame-batch.js';
 import type { Hub } from './hub.js';
 import type { DaemonModel, ReportOptions, TableName, ViewText } from './model.js';
 import type { SubscriptionFilter } from './plugins/ws.js';
@@ -260,6 +260,8 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       ...(options.snaplen !== undefined ? { snaplen: options.snaplen } : {}),
       ...(options.decoderNice !== undefined ? { decoderNice: options.decoderNice } : {}),
       ...(options.warmUp === true ? { warmUp: true } : {}),
+      // What can be in flight beyond the window: the batch that crossed it, and the one being packed.
+      ...(this.pull ? { ringAheadBytes: this.pullWindow + 2 * DEFAULT_FLUSH_BYTES } : {}),
       // The worker sheds only what a stall left waiting (the shared cells say how long that is now); the
       // prediction is made here, where batches are posted.
       stallBounds: this.stallBounds.buffer as SharedArrayBuffer,
@@ -299,7 +301,11 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     });
     this.batchTimer = setInterval(() => {
       this.updateDemand();
-      this.packer.flush();
+      // A file or stdin whose worker still has batches to decode gets nothing sooner from a partial batch:
+      // it is flushed once full (or at the end, or once the worker has caught up). Flushed every 10 ms
+      // regardless, `-r --speed max` sent batches of any size, each in a buffer of its own: 26 batch
+      // buffers were in flight at once instead of the window's 8-10, their pages faulted in for nothing.
+      if (!this.pull || this.backlog.inFlight === 0) this.packer.flush();
     }, options.batchMs ?? 10);
     this.batchTimer.unref();
   }

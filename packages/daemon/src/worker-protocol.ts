@@ -44,6 +44,11 @@ export type ToWorker =
       /** Warm the record path up before the first frame (worker-warmup.ts). */
       warmUp?: boolean;
       /**
+       * File and stdin: the most frame bytes ever in flight to the worker (the pull window and a batch or two
+       * being packed); the packet ring's blocks are asked for this far ahead, not RING_BLOCKS_AHEAD.
+       */
+      ringAheadBytes?: number;
+      /**
        * Live capture: a batch that waited longer than the stall bound in force (the worker stalled) is dropped
        * unread, unless at most the kept bytes in force were in flight as it was posted (see
        * decoder-backlog.ts). Three Int32 cells the capture side keeps up to date: the stall bound in ms (0:
