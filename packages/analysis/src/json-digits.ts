@@ -100,11 +100,14 @@ for (let e = 1; e < EXPONENTS - 1; e++) {
 const DIGIT_PAIRS = new Uint16Array(100);
 for (let i = 0; i < 100; i++) DIGIT_PAIRS[i] = ((ZERO + (i % 10)) << 8) | (ZERO + Math.floor(i / 10));
 
-/** A DataView of the bytes last written to (a batch's text is written number after number). */
+/**
+ * A DataView of `bytes`, made again only when the buffer changes: a record's keys (json.ts) and a batch's
+ * numbers go into the same buffer one after the other, so one cached view serves both.
+ */
 let lastBytes: Uint8Array | null = null;
 let lastView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
 
-function viewOf(bytes: Uint8Array): DataView<ArrayBufferLike> {
+export function viewOf(bytes: Uint8Array): DataView<ArrayBufferLike> {
   if (bytes !== lastBytes) {
     lastView = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     lastBytes = bytes;

@@ -17,6 +17,7 @@
  * ({@link KeyNode}); numbers, waveform elements above all, are written straight into the bytes
  * (json-number.ts, json-digits.ts: 2-3 times faster than the native formatting of a plain array copy).
  */
+import { viewOf } from './json-digits.js';
 import { JsonBuffer, writeNumber, writeNumbers, type JsonSink } from './json-number.js';
 
 export type { JsonSink } from './json-number.js';
@@ -333,17 +334,6 @@ function writeKey(out: JsonSink, node: KeyNode, key: string, first: boolean): Ke
 
 const WORD_BYTES = 4;
 
-/** A DataView of the bytes last written to (records are written one after the other into one buffer). */
-let lastBytes: Uint8Array | null = null;
-let lastView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
-
-function viewOf(bytes: Uint8Array): DataView<ArrayBufferLike> {
-  if (bytes !== lastBytes) {
-    lastView = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    lastBytes = bytes;
-  }
-  return lastView;
-}
 
 /** A new node of `key` after `node` (or the shared one, when `node` has too many). */
 function follower(node: KeyNode, key: string): KeyNode {
