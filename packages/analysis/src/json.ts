@@ -334,7 +334,6 @@ function writeKey(out: JsonSink, node: KeyNode, key: string, first: boolean): Ke
 
 const WORD_BYTES = 4;
 
-
 /** A new node of `key` after `node` (or the shared one, when `node` has too many). */
 function follower(node: KeyNode, key: string): KeyNode {
   if (nodeCount >= MAX_NODES) {
