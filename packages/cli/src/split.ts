@@ -616,7 +616,7 @@ export class SplitPrinter {
       if (this.queue.length === 0 || this.queue[0].ready) break;
       if (this.failure !== null) throw this.failure;
       // Asleep until the worker counts another batch; the timeout lets a crashed worker's error arrive.
-      const wait = waitAsync(this.filled, 0, seen, FAILURE_CHECK_MS);
+      const wait = Atomics.waitAsync(this.filled, 0, seen, FAILURE_CHECK_MS);
       if (wait.async) await wait.value;
     }
     this.writeReady(out);
@@ -641,15 +641,3 @@ export function textSplitPrinter(write: LineWrite): SplitPrinter {
 
 /** How often a main thread waiting for the worker looks for its failure, ms. */
 const FAILURE_CHECK_MS = 500;
-
-/** `Atomics.waitAsync` (ES2024; Node has it, the ES2023 lib this project compiles against does not). */
-const waitAsync = (
-  Atomics as unknown as {
-    waitAsync(
-      array: Int32Array,
-      index: number,
-      value: number,
-      timeout: number,
-    ): { async: false; value: string } | { async: true; value: Promise<string> };
-  }
-).waitAsync;

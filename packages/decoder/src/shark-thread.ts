@@ -82,18 +82,6 @@ const WORKER_YOUNG_MB = 4;
 /** How often a main thread waiting for the worker looks for its failure, ms (as the CLI's split.ts). */
 const FAILURE_CHECK_MS = 500;
 
-/** `Atomics.waitAsync` (ES2024; Node has it, the ES2023 lib this project compiles against does not). */
-const waitAsync = (
-  Atomics as unknown as {
-    waitAsync(
-      array: Int32Array,
-      index: number,
-      value: number,
-      timeout: number,
-    ): { async: false; value: string } | { async: true; value: Promise<string> };
-  }
-).waitAsync;
-
 /** Tests and tsx run the decoder from its TypeScript sources, where the worker needs tsx's loader too. */
 const RUNNING_FROM_SOURCE = import.meta.url.endsWith('.ts');
 
@@ -230,7 +218,7 @@ export class PacketThread {
   async wait(): Promise<void> {
     if (this.exited || this.failure) return;
     // The timeout is a safety net: a failure's notify wakes the wait, and step() then throws it.
-    const result = waitAsync(this.ctl, CTL_FILLED, this.seenFilled, FAILURE_CHECK_MS);
+    const result = Atomics.waitAsync(this.ctl, CTL_FILLED, this.seenFilled, FAILURE_CHECK_MS);
     if (!result.async) return;
     // A pending Atomics.waitAsync does not keep Node's event loop alive; the worker does, while waited for.
     this.worker.ref();
