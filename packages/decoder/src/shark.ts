@@ -312,7 +312,7 @@ class SharkRun implements SharkRecords {
   private async begin(): Promise<Decoder> {
     const decoder = this.start();
     const input = this.input;
-    if ((typeof input !== 'string' && !(input instanceof URL)) || this.options.packetThread === false) {
+    if (typeof input !== 'string' && !(input instanceof URL)) {
       this.source = chunksOf(input);
       return decoder;
     }
@@ -332,7 +332,7 @@ class SharkRun implements SharkRecords {
       this.warmedUp = true;
       if (stat.size >= WARM_UP_MIN_INPUT) warmUpOnce();
     } else {
-      this.source = openFileChunks(file, () => {
+      this.source = openFileChunks(file, stat.isFile(), () => {
         this.file = null;
       });
     }
@@ -393,11 +393,8 @@ class SharkRun implements SharkRecords {
   }
 }
 
-async function* chunksOf(input: SharkInput): AsyncGenerator<Uint8Array> {
-  if (typeof input === 'string' || input instanceof URL) {
-    yield* fileChunks(input instanceof URL ? fileURLToPath(input) : input);
-    return;
-  }
+/** The chunks of capture bytes, or of a stream of them (a file given by path is read by {@link openFileChunks}). */
+async function* chunksOf(input: Uint8Array | AsyncIterable<Uint8Array | string>): AsyncGenerator<Uint8Array> {
   if (input instanceof Uint8Array) {
     for (let o = 0; o < input.length; o += BUFFER_SLICE)
       yield input.subarray(o, Math.min(input.length, o + BUFFER_SLICE));
@@ -410,7 +407,8 @@ async function* chunksOf(input: SharkInput): AsyncGenerator<Uint8Array> {
 }
 
 /**
- * A file's bytes by plain reads: a read stream's machinery (buffering, events, its async iterator) cost
+ * The bytes of a file opened already (`regular`: a regular file, by its fstat), by plain reads; closes it,
+ * and calls `started` when it takes the file over. A read stream's machinery (buffering, events, its async iterator) cost
  * more than the reads. The next chunk is read while the current one is decoded: awaiting each read of a
  * new buffer left the decoder idle, and V8's profiler charged that wait to the native `read` (up to a
  * quarter of a profile's self time); regular files are read synchronously instead (see
@@ -419,20 +417,16 @@ async function* chunksOf(input: SharkInput): AsyncGenerator<Uint8Array> {
  * capture reader's held tail is the only one, and records copy what they keep) and a buffer is refilled
  * only two chunks later.
  */
-async function* fileChunks(path: string): AsyncGenerator<Uint8Array> {
-  yield* openFileChunks(await open(path, 'r'));
-}
-
-/** {@link fileChunks} of a file opened already; closes it. `started`: it owns the file from now on. */
-async function* openFileChunks(file: FileHandle, started?: () => void): AsyncGenerator<Uint8Array> {
-  started?.();
+async function* openFileChunks(file: FileHandle, regular: boolean, started: () => void): AsyncGenerator<Uint8Array> {
+  // From here the generator owns the file, and closes it.
+  started();
   // Plain Uint8Arrays: the reader and shark() slice chunks, and a Buffer's subarray costs more.
   const buffers: Uint8Array[] = [];
   for (let i = 0; i < FILE_BUFFERS; i++) buffers.push(new Uint8Array(FILE_CHUNK));
   let index = 0;
   let pending: Promise<number> | null = null;
   try {
-    if ((await file.stat()).isFile()) {
+    if (regular) {
       yield* regularFileChunks(file.fd, buffers);
       return;
     }
