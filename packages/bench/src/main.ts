@@ -20,7 +20,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureCapture, frameCensus, givenCapture, OLD_SNAPLEN } from './captures.js';
 import type { Capture, CaptureSpec } from './captures.js';
-import { GNU_TIME, killAll, measure, parseDaemonSummary } from './measure.js';
+import { GNU_TIME, killAll, measure, parseDaemonSummary, UNMEASURED_ENV } from './measure.js';
 import type { Measurement, TimedCommand } from './measure.js';
 import { renderSteadyTable, renderTable, thousands } from './table.js';
 import type { Row, RowPair, Target } from './table.js';
@@ -365,6 +365,12 @@ async function main(): Promise<number> {
       `${availableParallelism()} CPUs, load ${loadNow()}\n` +
       'Rates use wall time; CPU s is user+system of the measured process; peak RSS of that process.\n',
   );
+  const unset = UNMEASURED_ENV.filter((name) => env[name] !== undefined);
+  if (unset.length > 0)
+    process.stdout.write(
+      `Measured commands run without ${unset.join(', ')} (set here): it costs every node start a certificate ` +
+        'bundle load, none of ca-shark\'s work.\n',
+    );
   let list: Capture[];
   try {
     list = await captures();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { measure, parseDaemonSummary, parseGnuTime, pipeline, shellQuote } from './measure.js';
+import { measure, measuredEnv, parseDaemonSummary, parseGnuTime, pipeline, shellQuote } from './measure.js';
 
 describe('parseGnuTime', () => {
   it('reads wall, CPU (user + system) and peak RSS from the last line', () => {
@@ -52,6 +52,23 @@ describe('measure', () => {
   it('reports a failing command by its exit status', async () => {
     const m = await measure({ argv: ['false'], timeoutMs: 20000 });
     expect(m.exitCode).toBe(1);
+  });
+
+  it('runs the command without NODE_EXTRA_CA_CERTS, and with the rest of the environment', async () => {
+    const saved = { certs: process.env.NODE_EXTRA_CA_CERTS, other: process.env.CA_SHARK_BENCH_PROBE };
+    process.env.NODE_EXTRA_CA_CERTS = '/nonexistent/bundle.pem';
+    process.env.CA_SHARK_BENCH_PROBE = 'kept';
+    try {
+      const m = await measure({ argv: ['env'], stdoutTo: 'capture', timeoutMs: 20000 });
+      expect(m.stdout).not.toContain('NODE_EXTRA_CA_CERTS');
+      expect(m.stdout).toContain('CA_SHARK_BENCH_PROBE=kept');
+    } finally {
+      if (saved.certs === undefined) delete process.env.NODE_EXTRA_CA_CERTS;
+      else process.env.NODE_EXTRA_CA_CERTS = saved.certs;
+      if (saved.other === undefined) delete process.env.CA_SHARK_BENCH_PROBE;
+      else process.env.CA_SHARK_BENCH_PROBE = saved.other;
+    }
+    expect(measuredEnv({ NODE_EXTRA_CA_CERTS: 'x', PATH: '/bin' })).toEqual({ PATH: '/bin' });
   });
 
   it('kills a command that outlives its time limit, with its whole process group', async () => {
