@@ -284,7 +284,39 @@ function readTypedElements(
  * next, so zero-filling would be one more pass over a waveform's memory.
  */
 function uninitialisedBytes(length: number): Uint8Array {
-  return NodeBuffer !== undefined ? NodeBuffer.allocUnsafeSlow(length) : new Uint8Array(length);
+  if (NodeBuffer === undefined) return new Uint8Array(length);
+  if (!mallocThresholdsRaised) raiseMallocThresholds(NodeBuffer);
+  return NodeBuffer.allocUnsafeSlow(length);
+}
+
+/**
+ * Size of the block {@link raiseMallocThresholds} lets go: 16 MiB, under glibc's 32 MiB cap
+ * (`DEFAULT_MMAP_THRESHOLD_MAX` on 64-bit) above which a freed block leaves the thresholds as they are.
+ */
+export const MALLOC_THRESHOLD_BLOCK = 16 * 1024 * 1024;
+let mallocThresholdsRaised = false;
+
+/**
+ * Makes glibc's malloc keep freed waveform memory for reuse, once per process, before the first array is
+ * given fresh memory. glibc maps each block above its mmap threshold (128 KiB at start) anew and gives the
+ * heap's free top back to the kernel beyond its trim threshold (twice the mmap one), so every copy of a
+ * 30,000-element waveform (240 KB) faulted its pages in again: on a realistic 1 GB capture a plain `node`
+ * loop over `shark()` made 60-110k page faults and spent 0.5-1 s in the kernel. Freeing a mapped block
+ * raises both thresholds to its size (mallopt(3), "dynamic mmap threshold"), as the `ca-shark` bin's
+ * `GLIBC_TUNABLES` set them for its own process; so one block of {@link MALLOC_THRESHOLD_BLOCK} is
+ * allocated and dropped, never written (none of its pages is faulted in), and the garbage collector frees
+ * it within the first few arrays. The process then keeps up to 32 MiB of freed heap rather than returning
+ * it at once. Elsewhere (musl, thresholds set by the environment) it is a 16 MiB mapping made and unmade.
+ * @internal exported for tests.
+ */
+export function raiseMallocThresholds(native: typeof Buffer): void {
+  mallocThresholdsRaised = true;
+  native.allocUnsafeSlow(MALLOC_THRESHOLD_BLOCK);
+}
+
+/** Whether {@link raiseMallocThresholds} ran in this process. @internal for tests. */
+export function mallocThresholdsWereRaised(): boolean {
+  return mallocThresholdsRaised;
 }
 
 /** {@link swapBytes} of the elements in `bytes` (a Node Buffer is not wrapped again). */
