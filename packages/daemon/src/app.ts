@@ -1,3 +1,6 @@
+import { fileURLToPath } from 'node:url';
+import AjvCompiler from '@fastify/ajv-compiler';
+import SerializerSelector from '@fastify/fast-json-stringify-compiler';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import type { WebhookStats } from './alerts/webhook.js';
@@ -5,7 +8,7 @@ import type { Hub } from './hub.js';
 import type { DaemonModel } from './model.js';
 import { alertsPlugin } from './plugins/alerts.js';
 import { apiPlugin } from './plugins/api.js';
-import { DEFAULT_DASHBOARD_DIR, dashboardPlugin } from './plugins/dashboard.js';
+import { dashboardPlugin } from './plugins/dashboard.js';
 import { historyPlugin } from './plugins/history.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { recordPlugin } from './plugins/record.js';
@@ -13,6 +16,12 @@ import { type PcapModel, pcapPlugin } from './pcap-route.js';
 import { securityPlugin } from './plugins/security.js';
 import { seriesPlugin } from './plugins/series.js';
 import { type SubscriptionFilter, wsPlugin } from './plugins/ws.js';
+
+/**
+ * Where the dashboard's `vite build` output lives, relative to this module: src/app.ts, tsc's dist/app.js
+ * and the bundle's dist/*.js (scripts/bundle.mjs) are all one level below the package root.
+ */
+export const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL('../../dashboard/dist', import.meta.url));
 
 /** Everything {@link buildApp} needs; the server module wires real capture into it, tests pass their own. */
 export interface AppOptions<R, F = SubscriptionFilter> {
@@ -45,6 +54,47 @@ export interface AppOptions<R, F = SubscriptionFilter> {
   webhookStats?: () => WebhookStats;
 }
 
+type ValidatorFactory = ReturnType<typeof AjvCompiler>;
+type SerializerFactory = ReturnType<typeof SerializerSelector>;
+type Validator = ReturnType<ReturnType<ValidatorFactory>>;
+
+/**
+ * fastify's own schema compilers (the ones it uses when given none), each route's schema compiled when the
+ * route first validates or serialises, not at start-up: compiling them all, with ajv's meta-schema, was
+ * about 0.2 s of CPU of every start before the first frame (docs/performance.md, "Session 12: start-up");
+ * now a route's first request pays for its own schemas (the very first also for setting ajv up: tens of
+ * ms in all). Same options, same errors, same output; a schema ajv cannot compile now fails its route's
+ * requests instead of the start (the daemon's are fixed and tested).
+ */
+export function lazyCompilers(): { buildValidator: ValidatorFactory; buildSerializer: SerializerFactory } {
+  const validators = AjvCompiler();
+  const serializers = SerializerSelector();
+  const buildValidator = ((externalSchemas, options) => {
+    let compile: ReturnType<ValidatorFactory> | undefined;
+    return (route) => {
+      let validate: Validator | undefined;
+      const lazy = ((data: unknown, context?: unknown) => {
+        validate ??= (compile ??= validators(externalSchemas, options))(route);
+        const valid = (validate as (data: unknown, context?: unknown) => unknown)(data, context);
+        lazy.errors = validate.errors;
+        return valid;
+      }) as unknown as Validator;
+      // fastify hands an ajv function (one with `schemaEnv`) the request as the data's parent, so that
+      // coercion can replace the value itself; every function ajv compiles has it.
+      (lazy as unknown as { schemaEnv: boolean }).schemaEnv = true;
+      return lazy;
+    };
+  }) as ValidatorFactory;
+  const buildSerializer: SerializerFactory = (externalSchemas, options) => {
+    let compile: ReturnType<SerializerFactory> | undefined;
+    return (route) => {
+      let serialize: ((doc: unknown) => string) | undefined;
+      return (doc) => (serialize ??= (compile ??= serializers(externalSchemas, options))(route))(doc);
+    };
+  };
+  return { buildValidator, buildSerializer };
+}
+
 /** Builds the daemon's fastify app from its plugins, without listening (tests use inject / injectWS). */
 export async function buildApp<R, F = SubscriptionFilter>(options: AppOptions<R, F>): Promise<FastifyInstance> {
   const app = Fastify({
@@ -54,6 +104,7 @@ export async function buildApp<R, F = SubscriptionFilter>(options: AppOptions<R,
     // Responses are small views; a slow client must not hold sockets open forever.
     connectionTimeout: 0,
     forceCloseConnections: true,
+    schemaController: { compilersFactory: lazyCompilers() },
   }) as unknown as FastifyInstance;
   // A query string or path parameter that fails its generated schema (request-validation.ts) is answered
   // 400 in the daemon's error shape, naming the part and the rule: `querystring/full must be equal to ...`.

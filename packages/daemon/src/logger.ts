@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import pino, { type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
 
 /**
  * pino to stderr: human-readable on a terminal, one JSON object per line otherwise (log collectors,
@@ -8,6 +9,9 @@ import pretty from 'pino-pretty';
 export function createLogger(level: string, tty = process.stderr.isTTY === true): Logger {
   const options = { level, base: { name: 'ca-sharkd' } };
   if (tty) {
+    // Loaded for a terminal only (a few dozen modules, and no asynchronous import for a synchronous
+    // function); daemons under systemd, in containers and in benchmarks log JSON without it.
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
     return pino(
       options,
       pretty({ destination: 2, colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname,name', sync: true }),

@@ -3,12 +3,10 @@
  * `ca-sharkd`: parses the command line, starts the daemon, and turns every user-fixable failure into one
  * line on stderr with a non-zero exit status.
  */
-import { formatInterfaceList, listInterfaces } from '@ca-shark/capture';
 import { parseCommandLine, USAGE } from './cli.js';
 import { DaemonError } from './errors.js';
 import { createLogger } from './logger.js';
 import { VERSION, startDaemon } from './server.js';
-import { captureFailure } from './sources/live.js';
 
 function fail(err: unknown): never {
   if (err instanceof DaemonError) {
@@ -32,6 +30,9 @@ async function main(): Promise<void> {
     return;
   }
   if (config.mode === 'list-interfaces') {
+    // The libpcap addon is loaded for this and for live capture only.
+    const { formatInterfaceList, listInterfaces } = await import('@ca-shark/capture');
+    const { captureFailure } = await import('./sources/live.js');
     let text: string;
     try {
       text = formatInterfaceList(listInterfaces());
@@ -58,12 +59,12 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
   if (config.exitOnEof) {
-    const check = setInterval(() => {
-      if (!daemon.engine.eof) return;
-      clearInterval(check);
-      // Give clients one batch and one snapshot interval to see the end of the input.
-      setTimeout(() => stop('end of input'), 250);
-    }, 50);
+    void daemon.engine.whenEnded().then(() => {
+      // Connected clients get one batch and one snapshot interval to see the end of the input; with none
+      // connected there is nobody to wait for.
+      if (daemon.hub.stats().clients === 0) stop('end of input');
+      else setTimeout(() => stop('end of input'), 250);
+    });
   }
 }
 

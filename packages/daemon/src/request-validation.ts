@@ -25,12 +25,22 @@ export function requestSchema(name: RequestSchemaName): Record<string, unknown> 
   return { ...SCHEMA.definitions[name], definitions: SCHEMA.definitions };
 }
 
-const ajv = new Ajv({ discriminator: true, allErrors: false, strict: false });
-ajv.addSchema({ $id: 'requests', definitions: SCHEMA.definitions });
-const validateMessage = ajv.getSchema('requests#/definitions/ClientMessage') as ValidateFunction<ClientMessage>;
-const validateFilter = ajv.getSchema(
-  'requests#/definitions/SubscriptionFilter',
-) as ValidateFunction<SubscriptionFilter>;
+/**
+ * The two validators, compiled when the first client message arrives: compiling them (and ajv's meta-schema)
+ * at import took tens of ms of the daemon's start-up, before the first frame (docs/performance.md, "Session
+ * 12: start-up").
+ */
+let validators: { message: ValidateFunction<ClientMessage>; filter: ValidateFunction<SubscriptionFilter> } | undefined;
+function compiled(): NonNullable<typeof validators> {
+  if (validators !== undefined) return validators;
+  const ajv = new Ajv({ discriminator: true, allErrors: false, strict: false });
+  ajv.addSchema({ $id: 'requests', definitions: SCHEMA.definitions });
+  validators = {
+    message: ajv.getSchema('requests#/definitions/ClientMessage') as ValidateFunction<ClientMessage>,
+    filter: ajv.getSchema('requests#/definitions/SubscriptionFilter') as ValidateFunction<SubscriptionFilter>,
+  };
+  return validators;
+}
 
 /** Longest piece of client input an error reply quotes: enough to recognise it, too short to amplify it. */
 export const ECHO_LIMIT = 32;
@@ -63,6 +73,7 @@ function describe(error: ErrorObject, root: string): string {
 
 /** A client's `/ws` message, checked against the generated definition; throws a TypeError meant for the client. */
 export function parseClientMessage(value: unknown): ClientMessage {
+  const validateMessage = compiled().message;
   if (validateMessage(value)) return value;
   throw new TypeError(describe((validateMessage.errors ?? [])[0], ''));
 }
@@ -73,6 +84,7 @@ export function parseClientMessage(value: unknown): ClientMessage {
  */
 export function parseSubscription(value: unknown): SubscriptionFilter {
   if (value === undefined || value === null) return {};
+  const validateFilter = compiled().filter;
   if (!validateFilter(value)) throw new TypeError(describe((validateFilter.errors ?? [])[0], 'filter'));
   const out: SubscriptionFilter = {};
   if (value.pv !== undefined && value.pv.length > 0) out.pv = value.pv;

@@ -1,8 +1,7 @@
 import { createRequire } from 'node:module';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { WebhookNotifier } from './alerts/webhook.js';
-import { buildApp } from './app.js';
+import type { WebhookNotifier } from './alerts/webhook.js';
 import { type DaemonConfig, exposureWarning } from './cli.js';
 import type { WireRecord } from './engine.js';
 import type { RecordRingOptions } from './record-ring.js';
@@ -10,15 +9,18 @@ import { RemoteEngine, type RemoteEngineOptions } from './remote-engine.js';
 import { DaemonError } from './errors.js';
 import { Hub, type HubOptions } from './hub.js';
 import { checkUser, dropPrivileges } from './privileges.js';
-import { DemoSource } from './sources/demo.js';
 import { FileSource } from './sources/file.js';
-import { LiveSource, caFilter } from './sources/live.js';
 import { StreamSource } from './sources/stdin.js';
 import type { Source } from './sources/types.js';
 import type { SubscriptionFilter } from './plugins/ws.js';
 import { canonicalSubscription } from './subscriptions.js';
-import { centralSource, natsParts, registerSensors } from './nats/wiring.js';
+import type { NatsParts } from './nats/wiring.js';
 import type { SensorPublisher } from './nats/publisher.js';
+
+// Live capture (the libpcap addon), the demo's simulator, NATS, the alert webhook and the HTTP server itself
+// are imported when the configuration asks for them, the server once the decoding worker is on its way: a
+// daemon reading a file loads none of the first four, and its worker starts before fastify is loaded
+// (docs/performance.md, "Session 12: start-up").
 
 /** The daemon's version (from its package.json). */
 export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
@@ -52,22 +54,24 @@ export interface RunningDaemon {
 }
 
 /** Builds the source the configuration asks for. */
-export function createSource(
+export async function createSource(
   config: DaemonConfig,
   logger: Logger,
   input: NodeJS.ReadableStream = process.stdin,
-): Source {
-  // With an ephemeral HTTP port (0) the port is unknown until listen(), after the capture opened.
-  const filter =
-    config.filter ?? caFilter(config.serverPort, config.repeaterPort, config.port === 0 ? undefined : config.port);
-  const capture = {
-    ...(config.snaplen !== undefined ? { snaplen: config.snaplen } : {}),
-    ...(config.bufferSize !== undefined ? { bufferSize: config.bufferSize } : {}),
-  };
+): Promise<Source> {
   switch (config.mode) {
     case 'live':
-      return new LiveSource({ iface: config.iface as string, filter, ...capture });
-    case 'demo':
+    case 'demo': {
+      const { caFilter, LiveSource } = await import('./sources/live.js');
+      // With an ephemeral HTTP port (0) the port is unknown until listen(), after the capture opened.
+      const filter =
+        config.filter ?? caFilter(config.serverPort, config.repeaterPort, config.port === 0 ? undefined : config.port);
+      const capture = {
+        ...(config.snaplen !== undefined ? { snaplen: config.snaplen } : {}),
+        ...(config.bufferSize !== undefined ? { bufferSize: config.bufferSize } : {}),
+      };
+      if (config.mode === 'live') return new LiveSource({ iface: config.iface as string, filter, ...capture });
+      const { DemoSource } = await import('./sources/demo.js');
       return new DemoSource({
         iface: config.iface ?? 'lo',
         filter,
@@ -76,12 +80,13 @@ export function createSource(
         logger,
         ...capture,
       });
+    }
     case 'stdin':
       return new StreamSource(input as import('node:stream').Readable);
     case 'file':
       return new FileSource(config.file as string, config.speed);
     case 'central':
-      return centralSource(config, logger) as Source;
+      return (await import('./nats/wiring.js')).centralSource(config, logger) as Source;
     default:
       throw new DaemonError('usage', `mode ${config.mode} has no source`);
   }
@@ -110,19 +115,25 @@ export async function startDaemon(
 ): Promise<RunningDaemon> {
   // A misspelt --user, or one the daemon cannot switch to, fails before anything is opened or bound.
   if (config.user !== undefined) checkUser(config.user);
-  const source = createSource(config, logger, options.input);
+  const source = await createSource(config, logger, options.input);
   // Sensor: a publisher fed by the worker's record batches; central: the worker replays batches.
-  const nats = natsParts(config, logger, () => engine);
+  const nats: NatsParts =
+    config.nats === undefined
+      ? { engine: {} }
+      : (await import('./nats/wiring.js')).natsParts(config, logger, () => engine);
   const hub = new Hub<WireRecord, SubscriptionFilter>((r) => r, {
     ...options.hub,
     // Records a client was sent stay fetchable (GET /api/record/:id) for longer than the rest.
     onSent: (records) => engine.sent(records),
     onHistoryCancel: (request) => engine.cancelHistory(request),
   });
-  const webhook =
+  const webhook: WebhookNotifier | undefined =
     config.alerts.webhook === null
       ? undefined
-      : new WebhookNotifier(config.alerts.webhook, logger.child({ webhook: true }));
+      : new (await import('./alerts/webhook.js')).WebhookNotifier(
+          config.alerts.webhook,
+          logger.child({ webhook: true }),
+        );
   const engine = new RemoteEngine({
     source,
     hub,
@@ -143,34 +154,35 @@ export async function startDaemon(
     ...options.engine,
     ...nats.engine,
   });
+  // The worker loads on its own thread (a few hundred ms); the HTTP server is loaded and built on this one
+  // meanwhile, not after it. Nothing listens until the capture is open.
+  const built = buildServer(config, engine, hub, webhook, options, logger);
+  // Caught here too: a failure while the worker loads is thrown below, not reported as unhandled first.
+  built.catch(() => undefined);
   try {
     // Frames would only queue up while the worker loads; start capturing when it can decode.
     await engine.ready();
     await source.start(engine);
   } catch (err) {
     await engine.close();
+    await built.then(
+      (app) => app.close(),
+      () => undefined,
+    );
     throw err;
   }
   const described = engine.source();
   logger.info({ ...described }, 'capture source open');
 
-  const app = await buildApp<WireRecord>({
-    model: engine,
-    hub,
-    ...(webhook !== undefined ? { webhookStats: () => webhook.stats() } : {}),
-    // Checked and made canonical here; matched record by record only in the decoding worker.
-    subscription: canonicalSubscription,
-    version: VERSION,
-    logger,
-    ...(config.token !== undefined ? { token: config.token } : {}),
-    allowedOrigins: config.allowedOrigins,
-    listenHost: config.host,
-    allowHosts: config.allowHosts,
-    ...(config.dashboardDir !== undefined ? { dashboardDir: config.dashboardDir } : {}),
-    ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}),
-    ...(options.snapshotMs !== undefined ? { snapshotMs: options.snapshotMs } : {}),
-  });
-  await registerSensors(app, config, source, nats);
+  let app: FastifyInstance;
+  try {
+    app = await built;
+    await registerSensors(app, config, source, nats);
+  } catch (err) {
+    await source.stop();
+    await engine.close();
+    throw err;
+  }
   let url = '';
   try {
     // A sensor with --no-dashboard only publishes.
@@ -227,4 +239,47 @@ export async function startDaemon(
     shutdown,
     ...(nats.publisher !== undefined ? { publisher: nats.publisher } : {}),
   };
+}
+
+/** Loads fastify and builds the daemon's app over the engine (see {@link startDaemon}). */
+async function buildServer(
+  config: DaemonConfig,
+  engine: RemoteEngine,
+  hub: Hub<WireRecord, SubscriptionFilter>,
+  webhook: WebhookNotifier | undefined,
+  options: StartOptions,
+  logger: Logger,
+): Promise<FastifyInstance> {
+  const { buildApp } = await import('./app.js');
+  return buildApp<WireRecord>({
+    model: engine,
+    hub,
+    ...(webhook !== undefined ? { webhookStats: () => webhook.stats() } : {}),
+    // Checked and made canonical here; matched record by record only in the decoding worker.
+    subscription: canonicalSubscription,
+    version: VERSION,
+    logger,
+    ...(config.token !== undefined ? { token: config.token } : {}),
+    allowedOrigins: config.allowedOrigins,
+    listenHost: config.host,
+    allowHosts: config.allowHosts,
+    ...(config.dashboardDir !== undefined ? { dashboardDir: config.dashboardDir } : {}),
+    ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}),
+    ...(options.snapshotMs !== undefined ? { snapshotMs: options.snapshotMs } : {}),
+  });
+}
+
+/** Registers `GET /api/sensors`: the sensors of a central, this sensor, or none on a single host. */
+async function registerSensors(
+  app: FastifyInstance,
+  config: DaemonConfig,
+  source: Source,
+  nats: NatsParts,
+): Promise<void> {
+  if (config.nats !== undefined) {
+    await (await import('./nats/wiring.js')).registerSensors(app, config, source, nats);
+    return;
+  }
+  const { sensorsPlugin } = await import('./nats/plugin.js');
+  await app.register(sensorsPlugin, { sensors: () => [] });
 }

@@ -4,7 +4,8 @@
  * schema, so a misspelt key or a wrong type fails at start with one line naming it.
  */
 import { readFileSync } from 'node:fs';
-import { Ajv } from 'ajv';
+import { createRequire } from 'node:module';
+import type { Ajv as AjvClass, ValidateFunction } from 'ajv';
 import { DaemonError } from '../errors.js';
 
 /** How serious an alert is; `off` in a configuration mutes a kind. */
@@ -156,10 +157,21 @@ export interface AlertsConfigFile {
   webhook?: Partial<WebhookConfig> & { url: string };
 }
 
-const validate = new Ajv({ allErrors: false }).compile<AlertsConfigFile>(alertsConfigSchema);
+/**
+ * Compiled on the first file read (`--alerts-config`), and ajv loaded then: compiled at import it cost
+ * every start tens of ms, twice (the main thread and the decoding worker, which imports this module for
+ * its severities), and ajv is no part of the worker otherwise. Loaded by `require` to keep this function
+ * synchronous.
+ */
+let validate: ValidateFunction<AlertsConfigFile> | undefined;
+function compileValidator(): ValidateFunction<AlertsConfigFile> {
+  const { Ajv } = createRequire(import.meta.url)('ajv') as { Ajv: typeof AjvClass };
+  return new Ajv({ allErrors: false }).compile<AlertsConfigFile>(alertsConfigSchema);
+}
 
 /** Checks a parsed configuration against {@link alertsConfigSchema}; throws a one-line usage error. */
 export function checkAlertsConfig(value: unknown, origin: string): AlertsConfigFile {
+  validate ??= compileValidator();
   if (validate(value)) return value;
   const e = validate.errors?.[0];
   const where =

@@ -4,7 +4,7 @@
  * process listing: CA_SHARKD_NATS_USER, CA_SHARKD_NATS_PASS, CA_SHARKD_NATS_TOKEN.
  */
 import { DaemonError } from '../errors.js';
-import { DEFAULT_STREAM_LIMITS, type NatsSettings, SENSOR_NAME } from './connection.js';
+import { DEFAULT_STREAM_LIMITS, type NatsSettings, SENSOR_NAME } from './settings.js';
 
 /** What a sensor or a central needs. */
 export interface NatsConfig {

@@ -17,6 +17,10 @@ import {
 } from 'nats';
 import type { Logger } from 'pino';
 import { DaemonError } from '../errors.js';
+import type { NatsSettings, StreamLimits } from './settings.js';
+
+// The settings live in settings.ts, which the command line parses without loading the NATS client.
+export { DEFAULT_STREAM_LIMITS, type NatsSettings, SENSOR_NAME, type StreamLimits } from './settings.js';
 
 /** The JetStream stream of every sensor's records. */
 export const STREAM_NAME = 'CA_SHARK';
@@ -25,37 +29,11 @@ export const RECORDS_PREFIX = 'ca-shark.records';
 /** Subject of a sensor's status (core NATS, once a second; not stored). */
 export const STATUS_PREFIX = 'ca-shark.status';
 
-/** A sensor name is one NATS subject token. */
-export const SENSOR_NAME = /^[A-Za-z0-9_-]{1,64}$/;
-
 /** Subject of `sensor`'s record batches. */
 export const recordsSubject = (sensor: string): string => `${RECORDS_PREFIX}.${sensor}`;
 /** Subject of `sensor`'s status. */
 export const statusSubject = (sensor: string): string => `${STATUS_PREFIX}.${sensor}`;
 
-/** How to reach NATS (from the command line and the environment). */
-export interface NatsSettings {
-  /** nats://HOST:PORT (comma-separated for a cluster). */
-  servers: string[];
-  user?: string;
-  pass?: string;
-  token?: string;
-  /** A .creds file (JWT and NKey seed). */
-  credsFile?: string;
-  /** CA certificate to verify the server with (enables TLS). */
-  tlsCa?: string;
-  /** Stream limits when this daemon creates the stream. */
-  stream: StreamLimits;
-}
-
-/** Limits of the records stream: old records go first once either is reached. */
-export interface StreamLimits {
-  maxAgeMs: number;
-  maxBytes: number;
-}
-
-/** Default stream limits: a day of records, at most 8 GiB on disk. */
-export const DEFAULT_STREAM_LIMITS: StreamLimits = { maxAgeMs: 24 * 3600 * 1000, maxBytes: 8 * 1024 ** 3 };
 /** Publishes with the same message id within this window are stored once (retries after a lost ack). */
 const DUPLICATE_WINDOW_MS = 120_000;
 

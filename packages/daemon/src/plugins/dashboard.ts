@@ -1,14 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsync } from 'fastify';
-
-/**
- * Where the dashboard's `vite build` output lives, relative to this package (works from src/ and dist/,
- * both one level below the package root).
- */
-export const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL('../../../dashboard/dist', import.meta.url));
 
 /** Options of the dashboard plugin. */
 export interface DashboardOptions {
