@@ -129,7 +129,9 @@ export interface EngineOptions {
   counters: () => CaptureCounters;
   /**
    * Receives every record, in capture order, with what is known of its channel's display (precision,
-   * units, enum strings from earlier GR/CTRL replies) when it carries a value.
+   * units, enum strings from earlier GR/CTRL replies) when it carries a value. The record's `raw` bytes are
+   * lent for the call only (see the decoder's `keepBytes: 'lend'`): a receiver that keeps a record and its
+   * bytes copies them first (record-ring.ts's keepRecordBytes).
    */
   publish: (record: CaRecord, channel?: ValueFormat) => void;
   /** WebSocket counters for the stats view. */
@@ -137,7 +139,10 @@ export interface EngineOptions {
   /** Frames dropped before reaching the decoder (the worker's backlog bound); default none. */
   decoderDropped?: () => number;
   logger: Logger;
-  /** Decoder options (CA ports, limits); `keepBytes` is always on so the dashboard can show hex dumps. */
+  /**
+   * Decoder options (CA ports, limits); `keepBytes` is always 'lend': every record's bytes are there while it
+   * is published, and copied only by those who keep them (the dashboard's hex dump, a NATS sensor).
+   */
   decoder?: DecoderOptions;
   /** Rows per table in snapshots (API answers are capped at `apiRows`). */
   snapshotRows?: number;
@@ -330,7 +335,7 @@ export class Engine implements DaemonModel, SourceSink {
     const circuitClosed = options.circuitClosed;
     this.decoder = createDecoder({
       ...options.decoder,
-      keepBytes: true,
+      keepBytes: 'lend',
       onRecord: (record: CaRecord) => this.onRecord(record),
       onCircuitClose: (circuit) => {
         const reason = circuit.closeReason;

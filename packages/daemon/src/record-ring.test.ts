@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { wireRecordId } from './engine.js';
-import { RecordRing, StreamedRecords } from './record-ring.js';
+import type { CaRecord } from '@ca-shark/decoder';
+import { RecordRing, StreamedRecords, keepRecordBytes } from './record-ring.js';
 
 describe('RecordRing', () => {
   it('finds items by id, with gaps between ids, and forgets the oldest beyond its count', () => {
@@ -24,6 +25,19 @@ describe('RecordRing', () => {
     ring.add(21, 'x'.repeat(11));
     expect(ring.get(21)).toBeUndefined();
     expect(ring.get(20)).toBe('abc');
+  });
+});
+
+describe('keepRecordBytes', () => {
+  it("gives a record a copy of its lent bytes that outlives the decoder's input", () => {
+    const input = Uint8Array.from([0, 1, 2, 3, 4, 5, 6, 7]);
+    const record = { raw: input.subarray(2, 6) } as CaRecord;
+    keepRecordBytes(record);
+    input.fill(0xa5);
+    expect(Array.from(record.raw ?? [])).toEqual([2, 3, 4, 5]);
+    const none = {} as CaRecord;
+    keepRecordBytes(none);
+    expect(none.raw).toBeUndefined();
   });
 });
 

@@ -32,6 +32,16 @@ const ARRAY_ELEMENT_BYTES = 8;
 /** Bytes a DBR string element takes on the wire (and about what it takes as a short string). */
 const STRING_ELEMENT_BYTES = 40;
 
+/**
+ * Makes `record`'s message bytes its own: the engine's records carry them lent (the decoder's `keepBytes:
+ * 'lend'`), valid only while the record is published. Called on the records kept past that (those a stream
+ * matched, which the ring may be asked for), so the bytes of every other record are never copied.
+ */
+export function keepRecordBytes(record: CaRecord): void {
+  const raw = record.raw;
+  if (raw !== undefined) record.raw = raw.slice();
+}
+
 /** Estimated bytes a decoded record keeps alive while it is held (for the ring's byte bound). */
 export function estimateRecordBytes(record: CaRecord): number {
   let bytes = RECORD_OVERHEAD_BYTES + (record.raw?.byteLength ?? 0);

@@ -114,6 +114,32 @@ describe('conversation: the reference worked example (§7.2)', () => {
       Array.from(build.createChanResponse({ data_type: 6, data_count: 1, cid: 7, sid: 42 })),
     );
   });
+
+  it("lends message bytes during onRecord only with keepBytes 'lend', and a copy made then stays", () => {
+    const lentSizes: number[] = [];
+    const records: CaRecord[] = [];
+    const d = createDecoder({
+      keepBytes: 'lend',
+      onRecord: (r) => {
+        lentSizes.push(r.raw?.length ?? -1);
+        // The keeper copies the bytes of the records it keeps (here: the channel creation reply).
+        if (r.command.name === 'CreateChanResponse' && r.raw !== undefined) r.raw = r.raw.slice();
+        records.push(r);
+      },
+    });
+    d.pushCapture(workedExample().bytes());
+    d.end();
+    const sized = records.filter((r) => r.size > 0);
+    expect(sized.length).toBeGreaterThan(0);
+    // Every message's bytes were there while it was handed out, as many as its size.
+    expect(lentSizes.filter((n, i) => records[i].size > 0 && n === records[i].size)).toHaveLength(sized.length);
+    // Taken back afterwards, except the copy.
+    const create = records.find((r) => r.command.name === 'CreateChanResponse') as CaRecord;
+    expect(records.filter((r) => r.raw !== undefined)).toEqual([create]);
+    expect(Array.from(create.raw ?? [])).toEqual(
+      Array.from(build.createChanResponse({ data_type: 6, data_count: 1, cid: 7, sid: 42 })),
+    );
+  });
 });
 
 describe('conversation: which TCP traffic is CA', () => {

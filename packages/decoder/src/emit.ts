@@ -33,7 +33,7 @@ export interface RecordOutput {
 export class RecordEmitter {
   constructor(
     private readonly stats: Statistics,
-    private readonly keepBytes: boolean,
+    private readonly keepBytes: boolean | 'lend',
     private readonly output: RecordOutput,
   ) {}
 
@@ -73,7 +73,19 @@ export class RecordEmitter {
     stats.bytes += size;
     this.finish(record, command, size);
     if (frame.truncated) record.truncated = true;
-    if (this.keepBytes) record.raw = frame.bytes.slice();
+    const keepBytes = this.keepBytes;
+    if (keepBytes === true) record.raw = frame.bytes.slice();
+    else if (keepBytes === 'lend') {
+      // Valid only until the decoder's input moves on: taken back after onRecord unless a keeper copied it.
+      const lent = frame.bytes;
+      record.raw = lent;
+      try {
+        this.output.onRecord(record);
+      } finally {
+        if (record.raw === lent) record.raw = undefined;
+      }
+      return;
+    }
     this.output.onRecord(record);
   }
 
