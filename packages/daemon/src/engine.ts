@@ -129,9 +129,9 @@ export interface EngineOptions {
   counters: () => CaptureCounters;
   /**
    * Receives every record, in capture order, with what is known of its channel's display (precision,
-   * units, enum strings from earlier GR/CTRL replies) when it carries a value. The record's `raw` bytes are
-   * lent for the call only (see the decoder's `keepBytes: 'lend'`): a receiver that keeps a record and its
-   * bytes copies them first (record-ring.ts's keepRecordBytes).
+   * units, enum strings from earlier GR/CTRL replies) when it carries a value. The record's message bytes
+   * are lent for the call only (the decoder's `keepBytes: 'lend'` and `lentBytes`): a receiver that keeps a
+   * record and wants its bytes copies them then (record-ring.ts's keepRecordBytes).
    */
   publish: (record: CaRecord, channel?: ValueFormat) => void;
   /** WebSocket counters for the stats view. */

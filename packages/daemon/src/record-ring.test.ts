@@ -1,7 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { type CaRecord, createDecoder } from '@ca-shark/decoder';
 import { describe, expect, it } from 'vitest';
 import { wireRecordId } from './engine.js';
-import type { CaRecord } from '@ca-shark/decoder';
 import { RecordRing, StreamedRecords, keepRecordBytes } from './record-ring.js';
+
+const fixture = (name: string): string => fileURLToPath(new URL(`../../packet/fixtures/${name}`, import.meta.url));
 
 describe('RecordRing', () => {
   it('finds items by id, with gaps between ids, and forgets the oldest beyond its count', () => {
@@ -29,13 +33,28 @@ describe('RecordRing', () => {
 });
 
 describe('keepRecordBytes', () => {
-  it("gives a record a copy of its lent bytes that outlives the decoder's input", () => {
-    const input = Uint8Array.from([0, 1, 2, 3, 4, 5, 6, 7]);
-    const record = { raw: input.subarray(2, 6) } as CaRecord;
-    keepRecordBytes(record);
+  it("gives a record a copy of its bytes lent during onRecord, which outlives the decoder's input", () => {
+    const input = new Uint8Array(readFileSync(fixture('ca_monitor2.pcapng')));
+    const kept: CaRecord[] = [];
+    const sizes: number[] = [];
+    const decoder = createDecoder({
+      keepBytes: 'lend',
+      onRecord: (record) => {
+        if (record.size === 0) return;
+        keepRecordBytes(record);
+        kept.push(record);
+        sizes.push(record.size);
+      },
+    });
+    decoder.pushCapture(input);
+    decoder.end();
     input.fill(0xa5);
-    expect(Array.from(record.raw ?? [])).toEqual([2, 3, 4, 5]);
-    const none = {} as CaRecord;
+    expect(kept.length).toBeGreaterThan(0);
+    expect(kept.map((r) => r.raw?.length)).toEqual(sizes);
+    // A CA header starts with the command number (big endian): never the overwritten input.
+    expect(kept.every((r) => r.raw !== undefined && r.raw[0] !== 0xa5)).toBe(true);
+    // Outside onRecord nothing is lent: a record without bytes stays so.
+    const none = { raw: undefined } as CaRecord;
     keepRecordBytes(none);
     expect(none.raw).toBeUndefined();
   });

@@ -7,7 +7,7 @@
  * Bounded by count and by an estimate of the bytes each record holds (its message bytes, its decoded
  * value and a fixed overhead for the objects around them); the oldest go first.
  */
-import type { CaRecord } from '@ca-shark/decoder';
+import { type CaRecord, lentBytes } from '@ca-shark/decoder';
 
 /** Bounds of a {@link RecordRing}. */
 export interface RecordRingOptions {
@@ -33,13 +33,14 @@ const ARRAY_ELEMENT_BYTES = 8;
 const STRING_ELEMENT_BYTES = 40;
 
 /**
- * Makes `record`'s message bytes its own: the engine's records carry them lent (the decoder's `keepBytes:
- * 'lend'`), valid only while the record is published. Called on the records kept past that (those a stream
- * matched, which the ring may be asked for), so the bytes of every other record are never copied.
+ * Gives `record` a copy of its message bytes (`raw`): the engine's decoder lends them only while a record is
+ * published (`keepBytes: 'lend'`). Called on the records kept past that (those a stream matched, which a
+ * page may open in full), so the bytes of every other record are never copied.
  */
 export function keepRecordBytes(record: CaRecord): void {
-  const raw = record.raw;
-  if (raw !== undefined) record.raw = raw.slice();
+  if (record.raw !== undefined) return;
+  const lent = lentBytes(record);
+  if (lent !== undefined) record.raw = lent.slice();
 }
 
 /** Estimated bytes a decoded record keeps alive while it is held (for the ring's byte bound). */

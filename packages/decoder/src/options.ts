@@ -38,12 +38,11 @@ export interface DecoderOptions {
    */
   maxMessageSize?: number;
   /**
-   * Copy each message's bytes into `record.raw` (for hex dumps). Default false. `'lend'`: `record.raw` is a
-   * view of the message's bytes in the decoder's input, set only while `onRecord` runs (undefined after it
-   * returns, unless `onRecord` replaced it): a consumer that keeps some records copies the bytes of those
-   * (`record.raw = record.raw.slice()`) and the others cost no copy. The daemon keeps few of the records it
-   * decodes: a copy of every message was a tenth of its allocations on waveform traffic. For
-   * `createDecoder`'s `onRecord`: shark() hands records out after it, so they would carry no bytes.
+   * Copy each message's bytes into `record.raw` (for hex dumps). Default false. `'lend'`: no copy; while
+   * `onRecord` runs, `lentBytes(record)` gives a view of the message's bytes in the decoder's input, and a
+   * consumer that keeps some records copies the bytes of those (`record.raw = lentBytes(record)?.slice()`).
+   * The daemon keeps few of the records it decodes: a copy of every message was a tenth of its
+   * allocations on waveform traffic. For `createDecoder`'s `onRecord`: shark() hands records out after it.
    */
   keepBytes?: boolean | 'lend';
   /**
