@@ -27,7 +27,6 @@ import type { Logger } from 'pino';
 import {
   BoundedLru,
   ChannelTable,
-  MAX_VALUE_ELEMENTS,
   PendingReads,
   RateMeter,
   RecentErrors,
@@ -35,6 +34,7 @@ import {
   ServerLatencies,
   hostOf,
   latencyKind,
+  rowValue,
   summaryOf,
 } from './aggregates.js';
 import type { DaemonModel, ReportOptions, TableName, ViewText } from './model.js';
@@ -244,21 +244,6 @@ function firstOf<T>(set: ReadonlySet<T>, n: number): T[] {
 function latest<V>(map: ReadonlyMap<unknown, V>, n: number): V[] {
   const all = Array.from(map.values());
   return all.length > n ? all.slice(all.length - n) : all;
-}
-
-/** Trims a decoded value for display in tables (waveforms can be megabytes). */
-function trimValue(data: unknown): unknown {
-  if (Array.isArray(data)) return data.length > MAX_VALUE_ELEMENTS ? data.slice(0, MAX_VALUE_ELEMENTS) : data;
-  // Waveforms decode to typed arrays; views are served as JSON, which wants plain arrays.
-  if (ArrayBuffer.isView(data) && !(data instanceof DataView)) {
-    // Element by element: `Array.from` of a subarray made a view and ran the iterator protocol per update.
-    const array = data as Float64Array;
-    const n = Math.min(array.length, MAX_VALUE_ELEMENTS);
-    const out = new Array<number>(n);
-    for (let i = 0; i < n; i++) out[i] = array[i];
-    return out;
-  }
-  return data ?? null;
 }
 
 /**
@@ -567,7 +552,7 @@ export class Engine implements DaemonModel, SourceSink {
           channel = circuit?.subscriptions.get(cmd.subscriptionid)?.channel;
         }
         if (channel !== null && channel !== undefined && cmd.data !== undefined) {
-          const entry = this.channelTable.value(channel, trimValue(cmd.data), isUpdate, record.timestamp);
+          const entry = this.channelTable.value(channel, cmd.data, isUpdate, record.timestamp);
           entry.display = learnDisplay(entry.display, cmd.data_type, cmd.metadata);
           this.recordDisplay = entry.display ?? undefined;
         }
@@ -686,38 +671,36 @@ export class Engine implements DaemonModel, SourceSink {
       });
     }
     const sensorOf = this.circuitSensor;
-    return yield* mapSteps(
-      wanted,
-      ({ info: ch, updates, lastValue, display, firstUpdate, lastUpdate, search }): ChannelView => {
-        const circuit = state.circuits.get(ch.circuit);
-        const span = firstUpdate !== null && lastUpdate !== null ? lastUpdate - firstUpdate : 0;
-        const sensor = sensorOf?.(ch.circuit);
-        return {
-          ...(sensor !== undefined ? { sensor } : {}),
-          pv: ch.pv ?? '',
-          client: ch.client ?? circuit?.client ?? null,
-          server: ch.server ?? circuit?.server ?? null,
-          circuit: ch.circuit,
-          cid: ch.cid,
-          sid: ch.sid,
-          state: channelState(ch.status),
-          closedAt: ch.endedAt,
-          nativeType: ch.nativeType === null ? null : (dbrTypeName(ch.nativeType) ?? String(ch.nativeType)),
-          count: ch.nativeCount,
-          access: accessText(ch.accessRights),
-          subscriptions: ch.endedAt === null ? (subscriptions.get(ch) ?? 0) : 0,
-          updates,
-          updateRate: updates > 1 && span > 0 ? (updates - 1) / span : null,
-          lastValue,
-          display,
-          searchLatency: search?.replyTime ?? null,
-          timeToFind: search?.timeToFind ?? null,
-          connectLatency: ch.connectLatency,
-          firstSeen: ch.created?.timestamp ?? ch.connectedAt,
-          lastSeen: ch.endedAt ?? lastUpdate ?? ch.connectedAt,
-        };
-      },
-    );
+    return yield* mapSteps(wanted, (entry): ChannelView => {
+      const { info: ch, updates, display, firstUpdate, lastUpdate, search } = entry;
+      const circuit = state.circuits.get(ch.circuit);
+      const span = firstUpdate !== null && lastUpdate !== null ? lastUpdate - firstUpdate : 0;
+      const sensor = sensorOf?.(ch.circuit);
+      return {
+        ...(sensor !== undefined ? { sensor } : {}),
+        pv: ch.pv ?? '',
+        client: ch.client ?? circuit?.client ?? null,
+        server: ch.server ?? circuit?.server ?? null,
+        circuit: ch.circuit,
+        cid: ch.cid,
+        sid: ch.sid,
+        state: channelState(ch.status),
+        closedAt: ch.endedAt,
+        nativeType: ch.nativeType === null ? null : (dbrTypeName(ch.nativeType) ?? String(ch.nativeType)),
+        count: ch.nativeCount,
+        access: accessText(ch.accessRights),
+        subscriptions: ch.endedAt === null ? (subscriptions.get(ch) ?? 0) : 0,
+        updates,
+        updateRate: updates > 1 && span > 0 ? (updates - 1) / span : null,
+        lastValue: rowValue(entry),
+        display,
+        searchLatency: search?.replyTime ?? null,
+        timeToFind: search?.timeToFind ?? null,
+        connectLatency: ch.connectLatency,
+        firstSeen: ch.created?.timestamp ?? ch.connectedAt,
+        lastSeen: ch.endedAt ?? lastUpdate ?? ch.connectedAt,
+      };
+    });
   }
 
   servers(limit = this.apiRows): ServerView[] {
