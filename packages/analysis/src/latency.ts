@@ -3,15 +3,28 @@ import { BoundedSample, type Description } from './describe.js';
 import { type AnalysisRecord, respondingServer } from './record.js';
 import { type Steps, mapSteps, runSteps, topSteps } from './steps.js';
 
-/** Which exchange a latency measures, by the response that closes it. */
-const LATENCY_KIND: Record<string, LatencyKind> = {
-  SearchResponse: 'search',
-  CreateChanResponse: 'create',
-  ReadNotifyResponse: 'read',
-  WriteNotifyResponse: 'write',
-  EchoResponse: 'echo',
-  EventAddResponse: 'monitor',
-};
+/**
+ * Which exchange a latency measures, by the response that closes it; undefined for any other command. A
+ * switch: indexing an object by the command's name was a megamorphic keyed load per response.
+ */
+function latencyKindOf(name: string): LatencyKind | undefined {
+  switch (name) {
+    case 'EventAddResponse':
+      return 'monitor';
+    case 'ReadNotifyResponse':
+      return 'read';
+    case 'WriteNotifyResponse':
+      return 'write';
+    case 'SearchResponse':
+      return 'search';
+    case 'CreateChanResponse':
+      return 'create';
+    case 'EchoResponse':
+      return 'echo';
+    default:
+      return undefined;
+  }
+}
 
 export type LatencyKind = 'search' | 'create' | 'read' | 'write' | 'echo' | 'monitor';
 
@@ -70,8 +83,8 @@ export class LatencyAnalysis {
   add(record: AnalysisRecord, name: string): void {
     const latency = record.latency;
     if (latency === undefined || record.role !== 'response') return;
-    const kind = LATENCY_KIND[name];
-    if (!kind) return;
+    const kind = latencyKindOf(name);
+    if (kind === undefined) return;
     const server = respondingServer(record);
     const kinds = this.byServer.get(server) ?? this.byServer.add(server, new Map());
     let series = kinds.get(kind);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ChannelInfo } from '@ca-shark/decoder';
-import { ChannelTable, PendingReads, ServerLatencies } from './aggregates.js';
+import { ChannelTable, PendingReads, ServerLatencies, rowValue } from './aggregates.js';
 
 describe('ServerLatencies', () => {
   it('never shows percentiles of other samples than the mean: a busy server that got fast keeps its history', () => {
@@ -98,6 +98,32 @@ describe('ChannelTable', () => {
     current.delete(2);
     table.sync(current);
     expect(table.rows(10).map((e) => e.info.id)).toEqual([1, 3, 4, 2]);
+  });
+
+  it("shows a waveform's first elements as a plain array, and a value kept stays as it was", () => {
+    const table = new ChannelTable();
+    const info = channel(1);
+    const wave = (start: number, n: number): Float64Array => Float64Array.from({ length: n }, (_, i) => start + i);
+    const first16 = (start: number): number[] => Array.from({ length: 16 }, (_, i) => start + i);
+    const entry = table.value(info, wave(0, 1000), true, 1);
+    const kept = rowValue(entry);
+    expect(kept).toEqual(first16(0));
+    expect(Array.isArray(kept)).toBe(true);
+    // Later updates, typed or plain and long: the row shows each, the value kept earlier does not change.
+    table.value(info, wave(100, 30_000), true, 2);
+    expect(rowValue(entry)).toEqual(first16(100));
+    table.value(info, Array.from(wave(200, 100)), true, 3);
+    expect(rowValue(entry)).toEqual(first16(200));
+    expect(kept).toEqual(first16(0));
+    // Short values are shown as decoded; fewer elements than a row shows, or none.
+    const short = [1.5, 2.5];
+    table.value(info, short, true, 4);
+    expect(rowValue(entry)).toBe(short);
+    table.value(info, wave(7, 3), false, 5);
+    expect(rowValue(entry)).toEqual([7, 8, 9]);
+    table.value(info, undefined, false, 6);
+    expect(rowValue(entry)).toBeNull();
+    expect(entry.updates).toBe(4);
   });
 });
 

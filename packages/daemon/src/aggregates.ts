@@ -220,7 +220,13 @@ function readKey(circuit: number, ioid: number): number {
 export interface ChannelActivity {
   /** The decoder's channel: one per (circuit, CID), updated in place by the decoder, kept here after it forgets it. */
   readonly info: Readonly<ChannelInfo>;
+  /** The latest value as its row shows it (see {@link shownValue}); null before one. */
   lastValue: unknown;
+  /**
+   * The entry's own array for the first elements of a long value, written over by each update (null before
+   * one): `lastValue` when the latest value was long, and then copied by whoever keeps the value.
+   */
+  valueCopy: unknown[] | null;
   /** Precision, units, enum strings from a GR/CTRL reply for the channel, null before one. */
   display: ChannelDisplay | null;
   /** Monitor updates seen. */
@@ -257,7 +263,16 @@ export class ChannelTable {
   track(info: Readonly<ChannelInfo>): ChannelActivity {
     let entry = this.live.get(info) ?? this.closed.get(info);
     if (entry === undefined) {
-      entry = { info, lastValue: null, display: null, updates: 0, firstUpdate: null, lastUpdate: null, search: null };
+      entry = {
+        info,
+        lastValue: null,
+        valueCopy: null,
+        display: null,
+        updates: 0,
+        firstUpdate: null,
+        lastUpdate: null,
+        search: null,
+      };
       this.live.set(info, entry);
       if (this.live.size > this.liveMax) this.shrink();
     }
@@ -293,10 +308,13 @@ export class ChannelTable {
     this.closedDropped += this.closed.trimTo(this.closedMax);
   }
 
-  /** A value for the channel (read reply or monitor update) at capture time `t`; returns its entry. */
+  /**
+   * A value for the channel (read reply or monitor update) at capture time `t`, as decoded (a waveform is
+   * trimmed here, see {@link shownValue}); returns its entry.
+   */
   value(info: Readonly<ChannelInfo>, value: unknown, isUpdate: boolean, t: number): ChannelActivity {
     const entry = this.track(info);
-    entry.lastValue = value;
+    entry.lastValue = shownValue(entry, value);
     if (isUpdate) entry.updates += 1;
     entry.firstUpdate ??= t;
     entry.lastUpdate = t;
@@ -380,6 +398,7 @@ function mergeActivity(keep: ChannelActivity, gone: ChannelActivity): void {
   if (gone.lastUpdate !== null && (keep.lastUpdate === null || gone.lastUpdate > keep.lastUpdate)) {
     keep.lastUpdate = gone.lastUpdate;
     keep.lastValue = gone.lastValue;
+    keep.valueCopy = gone.valueCopy;
   }
   if (gone.firstUpdate !== null && (keep.firstUpdate === null || gone.firstUpdate < keep.firstUpdate))
     keep.firstUpdate = gone.firstUpdate;
@@ -393,6 +412,30 @@ function lastActive(a: ChannelActivity): number {
 
 /** Values are trimmed to this many elements so snapshots of waveform channels stay small. */
 export const MAX_VALUE_ELEMENTS = 16;
+
+/**
+ * A decoded value as a channel's row shows it: as it is when short (the decoder makes a new one per message
+ * and never changes it), else its first {@link MAX_VALUE_ELEMENTS} elements as a plain array (views are JSON;
+ * waveforms decode to typed arrays). That array is the entry's own `valueCopy`, written over element by
+ * element at each update: a new one per update was about 2 % of the worker's allocations on waveform
+ * traffic. Whoever keeps a row's value past the next record copies it ({@link rowValue}).
+ */
+function shownValue(entry: ChannelActivity, data: unknown): unknown {
+  if (Array.isArray(data) && data.length <= MAX_VALUE_ELEMENTS) return data;
+  if (!Array.isArray(data) && !(ArrayBuffer.isView(data) && !(data instanceof DataView))) return data ?? null;
+  const elements = data as ArrayLike<unknown>;
+  const n = Math.min(elements.length, MAX_VALUE_ELEMENTS);
+  let out = entry.valueCopy;
+  if (out === null || out.length !== n) entry.valueCopy = out = new Array<unknown>(n);
+  for (let i = 0; i < n; i++) out[i] = elements[i];
+  return out;
+}
+
+/** A row's latest value to keep (a view): a copy of the entry's own array, which the next update overwrites. */
+export function rowValue(entry: ChannelActivity): unknown {
+  const value = entry.lastValue;
+  return value !== null && value === entry.valueCopy ? entry.valueCopy.slice() : value;
+}
 
 /** Messages per second over a sliding window of wall-clock samples. */
 export class RateMeter {

@@ -25,7 +25,7 @@ import { createLogger } from './logger.js';
 import { DEFAULT_PACKET_RING_BYTES, PacketRing } from './packet-ring.js';
 import { PcapExports } from './pcap-export.js';
 import { TABLE_NAMES } from './model.js';
-import { StreamedRecords, estimateRecordBytes } from './record-ring.js';
+import { StreamedRecords, estimateRecordBytes, keepRecordBytes } from './record-ring.js';
 import { DEFAULT_REPORT_LIMIT } from './report-cut.js';
 import type { CaptureCounters, SourceDescription } from './sources/types.js';
 import { SliceRunner } from './slices.js';
@@ -405,6 +405,8 @@ port.on('message', (message: ToWorker) => {
           history.add(id, record, channel);
           // Matched against the streams the worker has now: a change applies from the next record on.
           if (sampler.size === 0 || !sampler.offer(record, batch.length)) return;
+          // A record some stream matched may be asked for in full (its hex dump): its lent bytes are copied.
+          keepRecordBytes(record);
           batch.push(record);
           batchIds.push(id);
           batchDisplays.push(channel);

@@ -27,7 +27,6 @@ import type { Logger } from 'pino';
 import {
   BoundedLru,
   ChannelTable,
-  MAX_VALUE_ELEMENTS,
   PendingReads,
   RateMeter,
   RecentErrors,
@@ -35,6 +34,7 @@ import {
   ServerLatencies,
   hostOf,
   latencyKind,
+  rowValue,
   summaryOf,
 } from './aggregates.js';
 import type { DaemonModel, ReportOptions, TableName, ViewText } from './model.js';
@@ -129,7 +129,9 @@ export interface EngineOptions {
   counters: () => CaptureCounters;
   /**
    * Receives every record, in capture order, with what is known of its channel's display (precision,
-   * units, enum strings from earlier GR/CTRL replies) when it carries a value.
+   * units, enum strings from earlier GR/CTRL replies) when it carries a value. The record's message bytes
+   * are lent for the call only (the decoder's `keepBytes: 'lend'` and `lentBytes`): a receiver that keeps a
+   * record and wants its bytes copies them then (record-ring.ts's keepRecordBytes).
    */
   publish: (record: CaRecord, channel?: ValueFormat) => void;
   /** WebSocket counters for the stats view. */
@@ -137,7 +139,10 @@ export interface EngineOptions {
   /** Frames dropped before reaching the decoder (the worker's backlog bound); default none. */
   decoderDropped?: () => number;
   logger: Logger;
-  /** Decoder options (CA ports, limits); `keepBytes` is always on so the dashboard can show hex dumps. */
+  /**
+   * Decoder options (CA ports, limits); `keepBytes` is always 'lend': every record's bytes are there while it
+   * is published, and copied only by those who keep them (the dashboard's hex dump, a NATS sensor).
+   */
   decoder?: DecoderOptions;
   /** Rows per table in snapshots (API answers are capped at `apiRows`). */
   snapshotRows?: number;
@@ -241,21 +246,6 @@ function latest<V>(map: ReadonlyMap<unknown, V>, n: number): V[] {
   return all.length > n ? all.slice(all.length - n) : all;
 }
 
-/** Trims a decoded value for display in tables (waveforms can be megabytes). */
-function trimValue(data: unknown): unknown {
-  if (Array.isArray(data)) return data.length > MAX_VALUE_ELEMENTS ? data.slice(0, MAX_VALUE_ELEMENTS) : data;
-  // Waveforms decode to typed arrays; views are served as JSON, which wants plain arrays.
-  if (ArrayBuffer.isView(data) && !(data instanceof DataView)) {
-    // Element by element: `Array.from` of a subarray made a view and ran the iterator protocol per update.
-    const array = data as Float64Array;
-    const n = Math.min(array.length, MAX_VALUE_ELEMENTS);
-    const out = new Array<number>(n);
-    for (let i = 0; i < n; i++) out[i] = array[i];
-    return out;
-  }
-  return data ?? null;
-}
-
 /**
  * The daemon's decoding core: takes frames, runs them through the decoder, publishes records, and answers
  * with views of the decoder's conversation state. It runs in a worker thread (see engine-worker.ts) so that
@@ -330,7 +320,7 @@ export class Engine implements DaemonModel, SourceSink {
     const circuitClosed = options.circuitClosed;
     this.decoder = createDecoder({
       ...options.decoder,
-      keepBytes: true,
+      keepBytes: 'lend',
       onRecord: (record: CaRecord) => this.onRecord(record),
       onCircuitClose: (circuit) => {
         const reason = circuit.closeReason;
@@ -562,7 +552,7 @@ export class Engine implements DaemonModel, SourceSink {
           channel = circuit?.subscriptions.get(cmd.subscriptionid)?.channel;
         }
         if (channel !== null && channel !== undefined && cmd.data !== undefined) {
-          const entry = this.channelTable.value(channel, trimValue(cmd.data), isUpdate, record.timestamp);
+          const entry = this.channelTable.value(channel, cmd.data, isUpdate, record.timestamp);
           entry.display = learnDisplay(entry.display, cmd.data_type, cmd.metadata);
           this.recordDisplay = entry.display ?? undefined;
         }
@@ -681,38 +671,36 @@ export class Engine implements DaemonModel, SourceSink {
       });
     }
     const sensorOf = this.circuitSensor;
-    return yield* mapSteps(
-      wanted,
-      ({ info: ch, updates, lastValue, display, firstUpdate, lastUpdate, search }): ChannelView => {
-        const circuit = state.circuits.get(ch.circuit);
-        const span = firstUpdate !== null && lastUpdate !== null ? lastUpdate - firstUpdate : 0;
-        const sensor = sensorOf?.(ch.circuit);
-        return {
-          ...(sensor !== undefined ? { sensor } : {}),
-          pv: ch.pv ?? '',
-          client: ch.client ?? circuit?.client ?? null,
-          server: ch.server ?? circuit?.server ?? null,
-          circuit: ch.circuit,
-          cid: ch.cid,
-          sid: ch.sid,
-          state: channelState(ch.status),
-          closedAt: ch.endedAt,
-          nativeType: ch.nativeType === null ? null : (dbrTypeName(ch.nativeType) ?? String(ch.nativeType)),
-          count: ch.nativeCount,
-          access: accessText(ch.accessRights),
-          subscriptions: ch.endedAt === null ? (subscriptions.get(ch) ?? 0) : 0,
-          updates,
-          updateRate: updates > 1 && span > 0 ? (updates - 1) / span : null,
-          lastValue,
-          display,
-          searchLatency: search?.replyTime ?? null,
-          timeToFind: search?.timeToFind ?? null,
-          connectLatency: ch.connectLatency,
-          firstSeen: ch.created?.timestamp ?? ch.connectedAt,
-          lastSeen: ch.endedAt ?? lastUpdate ?? ch.connectedAt,
-        };
-      },
-    );
+    return yield* mapSteps(wanted, (entry): ChannelView => {
+      const { info: ch, updates, display, firstUpdate, lastUpdate, search } = entry;
+      const circuit = state.circuits.get(ch.circuit);
+      const span = firstUpdate !== null && lastUpdate !== null ? lastUpdate - firstUpdate : 0;
+      const sensor = sensorOf?.(ch.circuit);
+      return {
+        ...(sensor !== undefined ? { sensor } : {}),
+        pv: ch.pv ?? '',
+        client: ch.client ?? circuit?.client ?? null,
+        server: ch.server ?? circuit?.server ?? null,
+        circuit: ch.circuit,
+        cid: ch.cid,
+        sid: ch.sid,
+        state: channelState(ch.status),
+        closedAt: ch.endedAt,
+        nativeType: ch.nativeType === null ? null : (dbrTypeName(ch.nativeType) ?? String(ch.nativeType)),
+        count: ch.nativeCount,
+        access: accessText(ch.accessRights),
+        subscriptions: ch.endedAt === null ? (subscriptions.get(ch) ?? 0) : 0,
+        updates,
+        updateRate: updates > 1 && span > 0 ? (updates - 1) / span : null,
+        lastValue: rowValue(entry),
+        display,
+        searchLatency: search?.replyTime ?? null,
+        timeToFind: search?.timeToFind ?? null,
+        connectLatency: ch.connectLatency,
+        firstSeen: ch.created?.timestamp ?? ch.connectedAt,
+        lastSeen: ch.endedAt ?? lastUpdate ?? ch.connectedAt,
+      };
+    });
   }
 
   servers(limit = this.apiRows): ServerView[] {

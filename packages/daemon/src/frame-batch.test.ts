@@ -6,6 +6,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { Engine } from './engine.js';
 import { FRAME_HEADER_BYTES, FramePacker, unpackFrames } from './frame-batch.js';
+import { keepRecordBytes } from './record-ring.js';
 
 const FIXTURES = new URL('../../packet/fixtures/', import.meta.url);
 
@@ -202,7 +203,11 @@ describe('decoding from views into batches', () => {
       const engine = new Engine({
         describe: () => ({ kind: 'file', file: name }),
         counters: () => ({ received: 0, dropped: 0, ifDropped: 0 }),
-        publish: (record) => kept.push(record),
+        // A keeper of records copies their lent bytes, as the worker does for the records it streams.
+        publish: (record) => {
+          keepRecordBytes(record);
+          kept.push(record);
+        },
         hubStats: () => ({ clients: 0, dropped: 0 }),
         logger: pino({ level: 'silent' }),
       });

@@ -1,6 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { type CaRecord, createDecoder } from '@ca-shark/decoder';
 import { describe, expect, it } from 'vitest';
 import { wireRecordId } from './engine.js';
-import { RecordRing, StreamedRecords } from './record-ring.js';
+import { RecordRing, StreamedRecords, keepRecordBytes } from './record-ring.js';
+
+const fixture = (name: string): string => fileURLToPath(new URL(`../../packet/fixtures/${name}`, import.meta.url));
 
 describe('RecordRing', () => {
   it('finds items by id, with gaps between ids, and forgets the oldest beyond its count', () => {
@@ -24,6 +29,34 @@ describe('RecordRing', () => {
     ring.add(21, 'x'.repeat(11));
     expect(ring.get(21)).toBeUndefined();
     expect(ring.get(20)).toBe('abc');
+  });
+});
+
+describe('keepRecordBytes', () => {
+  it("gives a record a copy of its bytes lent during onRecord, which outlives the decoder's input", () => {
+    const input = new Uint8Array(readFileSync(fixture('ca_monitor2.pcapng')));
+    const kept: CaRecord[] = [];
+    const sizes: number[] = [];
+    const decoder = createDecoder({
+      keepBytes: 'lend',
+      onRecord: (record) => {
+        if (record.size === 0) return;
+        keepRecordBytes(record);
+        kept.push(record);
+        sizes.push(record.size);
+      },
+    });
+    decoder.pushCapture(input);
+    decoder.end();
+    input.fill(0xa5);
+    expect(kept.length).toBeGreaterThan(0);
+    expect(kept.map((r) => r.raw?.length)).toEqual(sizes);
+    // A CA header starts with the command number (big endian): never the overwritten input.
+    expect(kept.every((r) => r.raw !== undefined && r.raw[0] !== 0xa5)).toBe(true);
+    // Outside onRecord nothing is lent: a record without bytes stays so.
+    const none = { raw: undefined } as CaRecord;
+    keepRecordBytes(none);
+    expect(none.raw).toBeUndefined();
   });
 });
 

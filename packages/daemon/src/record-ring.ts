@@ -7,7 +7,7 @@
  * Bounded by count and by an estimate of the bytes each record holds (its message bytes, its decoded
  * value and a fixed overhead for the objects around them); the oldest go first.
  */
-import type { CaRecord } from '@ca-shark/decoder';
+import { type CaRecord, lentBytes } from '@ca-shark/decoder';
 
 /** Bounds of a {@link RecordRing}. */
 export interface RecordRingOptions {
@@ -31,6 +31,17 @@ const RECORD_OVERHEAD_BYTES = 760;
 const ARRAY_ELEMENT_BYTES = 8;
 /** Bytes a DBR string element takes on the wire (and about what it takes as a short string). */
 const STRING_ELEMENT_BYTES = 40;
+
+/**
+ * Gives `record` a copy of its message bytes (`raw`): the engine's decoder lends them only while a record is
+ * published (`keepBytes: 'lend'`). Called on the records kept past that (those a stream matched, which a
+ * page may open in full), so the bytes of every other record are never copied.
+ */
+export function keepRecordBytes(record: CaRecord): void {
+  if (record.raw !== undefined) return;
+  const lent = lentBytes(record);
+  if (lent !== undefined) record.raw = lent.slice();
+}
 
 /** Estimated bytes a decoded record keeps alive while it is held (for the ring's byte bound). */
 export function estimateRecordBytes(record: CaRecord): number {

@@ -203,13 +203,24 @@ export class TieredSeries {
   }
 }
 
-/** The latency kinds the dashboard charts, by the response that completes them. */
-const LATENCY_KIND: Readonly<Record<string, string>> = {
-  SearchResponse: 'search',
-  CreateChanResponse: 'connect',
-  ReadNotifyResponse: 'read',
-  WriteNotifyResponse: 'write',
-};
+/**
+ * The latency kind the dashboard charts for a response completing one (undefined for any other command). A
+ * switch: indexing an object by the command's name was a megamorphic keyed load for every record.
+ */
+function latencyKindOf(command: string): string | undefined {
+  switch (command) {
+    case 'ReadNotifyResponse':
+      return 'read';
+    case 'WriteNotifyResponse':
+      return 'write';
+    case 'SearchResponse':
+      return 'search';
+    case 'CreateChanResponse':
+      return 'connect';
+    default:
+      return undefined;
+  }
+}
 
 /** Traffic fields, in order. */
 const TRAFFIC_MERGES: readonly Merge[] = ['sum', 'sum', 'sum', 'sum'];
@@ -269,7 +280,7 @@ export class ChartHistory {
     v[3] = isFailure(record) ? 1 : 0;
     this.traffic.add(t, v);
     const latency = record.latency;
-    const kind = LATENCY_KIND[cmd];
+    const kind = latencyKindOf(cmd);
     if (kind === undefined || latency === undefined || !(latency >= 0)) return;
     const src = record.src;
     const port = record.transport.sport;

@@ -413,7 +413,6 @@ const DEFAULT_RANGE_SECONDS = 600;
 /** Converts a Float32 slot value to JSON (NaN: unknown). */
 const num = (x: number): number | null => (Number.isNaN(x) ? null : x);
 
-/** The scalar numeric value of a DBR payload, NaN for arrays, strings and none. */
 /**
  * The value a PV's chart plots for a message: the scalar of a monitor update or read reply, NaN for any
  * other message or a waveform (the held records keep it too, history-ring.ts).
@@ -439,7 +438,16 @@ function pvPoint(s: Series, slots: Float64Array, update: boolean, value: number)
   }
 }
 
+/** The scalar numeric value of a DBR payload, NaN for arrays, strings and none. */
 function scalarOf(data: unknown): number {
+  // Plain arrays first: the decoder makes every value of up to 256 elements one (a typed array only for
+  // longer waveforms), and reading `length` and `[0]` of any value whatever its kind was a megamorphic
+  // load, 1.2 % of the decoding worker's time on realistic traffic.
+  if (Array.isArray(data)) {
+    if (data.length !== 1) return Number.NaN;
+    const v: unknown = data[0];
+    return typeof v === 'number' ? v : Number.NaN;
+  }
   if (data === undefined || data === null) return Number.NaN;
   const a = data as ArrayLike<unknown>;
   if (a.length !== 1) return Number.NaN;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DbrType, build, concatBytes } from '@ca-shark/protocol';
 import { createDecoder } from './decoder.js';
+import { lentBytes } from './emit.js';
 import type { CaRecord } from './record.js';
 import { PcapWriter, TcpConversation } from '@ca-shark/packet';
 import { CLIENT, SERVER, T0, decode, summary, workedCircuit, workedExample } from './test-support/scenario.js';
@@ -110,6 +111,34 @@ describe('conversation: the reference worked example (§7.2)', () => {
     expect(without.every((r) => r.raw === undefined)).toBe(true);
     const withBytes = await decode(workedExample().bytes(), { keepBytes: true });
     const create = withBytes.find((r) => r.command.name === 'CreateChanResponse') as CaRecord;
+    expect(Array.from(create.raw ?? [])).toEqual(
+      Array.from(build.createChanResponse({ data_type: 6, data_count: 1, cid: 7, sid: 42 })),
+    );
+  });
+
+  it("lends message bytes during onRecord only with keepBytes 'lend', and a copy made then stays", () => {
+    const lentSizes: number[] = [];
+    const records: CaRecord[] = [];
+    const d = createDecoder({
+      keepBytes: 'lend',
+      onRecord: (r) => {
+        expect(r.raw).toBeUndefined();
+        lentSizes.push(lentBytes(r)?.length ?? -1);
+        // The keeper copies the bytes of the records it keeps (here: the channel creation reply).
+        if (r.command.name === 'CreateChanResponse') r.raw = lentBytes(r)?.slice();
+        records.push(r);
+      },
+    });
+    d.pushCapture(workedExample().bytes());
+    d.end();
+    const sized = records.filter((r) => r.size > 0);
+    expect(sized.length).toBeGreaterThan(0);
+    // Every message's bytes were there while it was handed out, as many as its size.
+    expect(records.filter((r, i) => r.size > 0 && lentSizes[i] === r.size)).toHaveLength(sized.length);
+    // Not lent afterwards; the copy stays.
+    expect(records.every((r) => lentBytes(r) === undefined)).toBe(true);
+    const create = records.find((r) => r.command.name === 'CreateChanResponse') as CaRecord;
+    expect(records.filter((r) => r.raw !== undefined)).toEqual([create]);
     expect(Array.from(create.raw ?? [])).toEqual(
       Array.from(build.createChanResponse({ data_type: 6, data_count: 1, cid: 7, sid: 42 })),
     );

@@ -18,6 +18,19 @@ const NOT_YET_DECODED: MalformedCommand = Object.freeze({
   hex: '',
 });
 
+/** The record a decoder with `keepBytes: 'lend'` is handing out, and the message it was decoded from. */
+let lentRecord: CaRecord | undefined;
+let lentFrame: CaFrame | undefined;
+
+/**
+ * The message bytes of `record` while a decoder with `keepBytes: 'lend'` hands it to `onRecord`: a view of
+ * the decoder's input, valid only until `onRecord` returns (copy what you keep). Undefined for any other
+ * record, and for this one once `onRecord` has returned.
+ */
+export function lentBytes(record: CaRecord): Uint8Array | undefined {
+  return record === lentRecord ? lentFrame?.bytes : undefined;
+}
+
 /** Where records go: the decoder, whose `onRecord` may be replaced at any time. */
 export interface RecordOutput {
   onRecord(record: CaRecord): void;
@@ -33,7 +46,7 @@ export interface RecordOutput {
 export class RecordEmitter {
   constructor(
     private readonly stats: Statistics,
-    private readonly keepBytes: boolean,
+    private readonly keepBytes: boolean | 'lend',
     private readonly output: RecordOutput,
   ) {}
 
@@ -73,7 +86,23 @@ export class RecordEmitter {
     stats.bytes += size;
     this.finish(record, command, size);
     if (frame.truncated) record.truncated = true;
-    if (this.keepBytes) record.raw = frame.bytes.slice();
+    const keepBytes = this.keepBytes;
+    if (keepBytes === true) record.raw = frame.bytes.slice();
+    else if (keepBytes === 'lend') {
+      // No view is made unless a consumer asks lentBytes for it; saved and restored in case one decoder's
+      // consumer runs another decoder.
+      const outerRecord = lentRecord;
+      const outerFrame = lentFrame;
+      lentRecord = record;
+      lentFrame = frame;
+      try {
+        this.output.onRecord(record);
+      } finally {
+        lentRecord = outerRecord;
+        lentFrame = outerFrame;
+      }
+      return;
+    }
     this.output.onRecord(record);
   }
 

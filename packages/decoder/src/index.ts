@@ -6,6 +6,8 @@
 export { shark } from './shark.js';
 export type { SharkInput, SharkOptions, SharkRecords } from './shark.js';
 export { createDecoder } from './decoder.js';
+/** The message bytes of the record being handed out by a decoder with `keepBytes: 'lend'`. */
+export { lentBytes } from './emit.js';
 /** The decoder's warm-up capture, for a host that warms its own record path with it (the daemon's worker). */
 export { warmUpCapture } from './warmup.js';
 export type { CaDecoder, CreateDecoderOptions, DecoderCallbacks, SkippedFlow } from './decoder.js';

@@ -37,8 +37,14 @@ export interface DecoderOptions {
    * rest of it skipped, never a hang. Default 16 MiB.
    */
   maxMessageSize?: number;
-  /** Copy each message's bytes into `record.raw` (for hex dumps). Default false. */
-  keepBytes?: boolean;
+  /**
+   * Copy each message's bytes into `record.raw` (for hex dumps). Default false. `'lend'`: no copy; while
+   * `onRecord` runs, `lentBytes(record)` gives a view of the message's bytes in the decoder's input, and a
+   * consumer that keeps some records copies the bytes of those (`record.raw = lentBytes(record)?.slice()`).
+   * The daemon keeps few of the records it decodes: a copy of every message was a tenth of its
+   * allocations on waveform traffic. For `createDecoder`'s `onRecord`: shark() hands records out after it.
+   */
+  keepBytes?: boolean | 'lend';
   /**
    * Decode DBR payloads into the commands' `data` and `metadata` (and `enum_labels`, `data_problem`).
    * Default true. False leaves them out (the command types have them optional) for consumers that only
@@ -90,7 +96,7 @@ export interface ResolvedOptions {
   repeaterPort: number;
   serverPorts: Set<number>;
   maxMessageSize: number;
-  keepBytes: boolean;
+  keepBytes: boolean | 'lend';
   decodeValues: boolean | 'writes';
   limits: StateLimits;
   /** Where large numeric arrays are decoded (see `DecodeDbrOptions.arrayMemory`); set by shark()'s `lendArrays`. */

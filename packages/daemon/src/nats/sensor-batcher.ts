@@ -5,7 +5,7 @@
  * costs the decoder little; all NATS I/O, waiting and buffering happen on the main thread.
  */
 import { randomInt } from 'node:crypto';
-import type { CaRecord, CircuitInfo } from '@ca-shark/decoder';
+import { type CaRecord, type CircuitInfo, lentBytes } from '@ca-shark/decoder';
 import { BatchEncoder, CLOSE_REASONS, type CloseReason, type SensorPorts } from './codec.js';
 
 /** A batch is handed over once it holds this many bytes (well under NATS's default 1 MiB max_payload). */
@@ -58,7 +58,8 @@ export class SensorBatcher {
       pv: record.pv,
       ...(record.latency !== undefined ? { latency: record.latency } : {}),
       size: record.size,
-      raw: record.raw ?? EMPTY,
+      // Lent by the engine's decoder while the record is published (this copies it into the batch).
+      raw: record.raw ?? lentBytes(record) ?? EMPTY,
       cut: record.truncated === true,
     });
     // Checked per record: one batch of frames can decode into megabytes of records, and a batch must stay
