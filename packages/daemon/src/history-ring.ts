@@ -26,7 +26,7 @@ import {
 import type { CaRecord } from '@ca-shark/decoder';
 import type { CommandFields } from '@ca-shark/protocol';
 import { isFailure } from '@ca-shark/analysis';
-import { HeldBytes, type HeldReader } from './history-codec.js';
+import { HeldBytes, type HeldReader, RecentRefs } from './history-codec.js';
 import { chartValueOf } from './series.js';
 
 /** Bounds of the held records. */
@@ -216,6 +216,12 @@ export class HeldRecords {
   /** Greatest capture time held (records may arrive slightly out of order). */
   private newestTime = -Infinity;
   private readonly view: HeldView = { src: '', dst: '', pv: null, command: { name: '' } };
+  /** The last references given per column (see {@link RecentRefs}). */
+  private readonly recentSrcs = new RecentRefs();
+  private readonly recentDsts = new RecentRefs();
+  private readonly recentPvs = new RecentRefs();
+  private readonly recentCmds = new RecentRefs();
+  private readonly recentChannels = new RecentRefs();
 
   constructor(bounds: Partial<HistoryBounds> = {}) {
     this.bounds = {
@@ -285,10 +291,10 @@ export class HeldRecords {
     c.sports[at] = transport.sport;
     c.dports[at] = transport.dport;
     c.bits[at] = (transport.protocol === 'udp' ? BIT_UDP : 0) | (isFailure(record) ? BIT_ERROR : 0);
-    c.srcs[at] = bytes.ref(record.src);
-    c.dsts[at] = bytes.ref(record.dst);
-    c.pvs[at] = bytes.ref(record.pv);
-    c.cmds[at] = bytes.ref(cmd.name);
+    c.srcs[at] = this.recentSrcs.ref(bytes, record.src);
+    c.dsts[at] = this.recentDsts.ref(bytes, record.dst);
+    c.pvs[at] = this.recentPvs.ref(bytes, record.pv);
+    c.cmds[at] = this.recentCmds.ref(bytes, cmd.name);
     const code = typeof fields.status === 'number' ? fields.status : fields.status_code;
     const latency = record.latency;
     bytes.begin(HEADER_ROOM);
@@ -299,7 +305,7 @@ export class HeldRecords {
     );
     if (typeof code === 'number') bytes.number(code);
     if (latency !== undefined && latency !== null) bytes.number(latency);
-    if (channel !== undefined) bytes.varint(bytes.ref(channel));
+    if (channel !== undefined) bytes.varint(this.recentChannels.ref(bytes, channel));
     if (!deferredSummary(cmd) || !bytes.command(cmd)) {
       bytes.flag(F_LINE);
       bytes.varint(bytes.append(summarizeFields(cmd, undefined, channel)));
