@@ -26,7 +26,7 @@ import {
 import type { CaRecord } from '@ca-shark/decoder';
 import type { CommandFields } from '@ca-shark/protocol';
 import { isFailure } from '@ca-shark/analysis';
-import { HeldBytes, type HeldReader, RecentRefs } from './history-codec.js';
+import { HeldBytes, type HeldReader, RecentRefs, recentSlot } from './history-codec.js';
 import { chartValueOf } from './series.js';
 
 /** Bounds of the held records. */
@@ -41,14 +41,13 @@ export interface HistoryBounds {
 export const DEFAULT_HISTORY: HistoryBounds = { maxRecords: 1_000_000, maxSeconds: 600 };
 
 /**
- * Heap one held record takes, measured with history-ring.bench.ts (heap after full collections, divided by
- * the records held, chart aggregates included): 325 bytes on real100.pcap (small scalar monitors), 338 on
- * realistic.pcap, with Node 20; 356 on the bench's 100 MB realistic capture (mostly waveform monitors),
- * where a waveform's preview (see {@link summaryStandIn}) takes about 15 bytes a record more than its line
- * did. A record whose line is deferred keeps its command (about 80 bytes more than the line on scalar
- * monitors). Documented in docs/daemon.md.
+ * Heap one held record takes, measured with history-ring.bench.ts (heap and array buffers after full
+ * collections, divided by the records held, chart aggregates included): 110 bytes on the bench's 100 MB
+ * realistic capture with Node 20 (mostly scalar and waveform monitors), of which 45 are its columns and
+ * most of the rest its command's bytes; 350 when each record kept its command as an object (session 11).
+ * Documented in docs/daemon.md.
  */
-export const HELD_RECORD_BYTES = 350;
+export const HELD_RECORD_BYTES = 110;
 
 /**
  * Whether the summary line of `command` may wait until a history request returns it: any command but a
@@ -128,6 +127,59 @@ class DeltaColumn {
     for (let i = 0; i < this.size; i++) wide[i] = this.base + this.deltas[i];
     wide[at] = v;
     this.wide = wide;
+  }
+}
+
+/** Entries of a {@link ChannelRefs}, as a power of two (1,024; the bench's realistic capture has 411 PVs). */
+const CHANNEL_BITS = 10;
+const CHANNEL_SLOTS = 1 << CHANNEL_BITS;
+
+/** Displays a {@link ChannelRefs} keeps beside each PV (a power of two): one per client's channel of it. */
+const DISPLAY_WAYS = 4;
+
+/**
+ * PV references and, beside each, the references of its channels' displays: a display is one object per
+ * channel (per client of the PV; it changes when a GR or CTRL reply teaches something new), so the PV's
+ * slot finds it among a few. A direct-mapped cache (see {@link RecentRefs}).
+ */
+class ChannelRefs {
+  private readonly pvs = new Array<string | null | undefined>(CHANNEL_SLOTS).fill(undefined);
+  private readonly pvRefs = new Int32Array(CHANNEL_SLOTS);
+  private readonly displays = new Array<ValueFormat | undefined>(CHANNEL_SLOTS * DISPLAY_WAYS).fill(undefined);
+  private readonly displayRefs = new Int32Array(CHANNEL_SLOTS * DISPLAY_WAYS);
+  /** The way each slot's next new display takes. */
+  private readonly nextWay = new Uint8Array(CHANNEL_SLOTS);
+  private generation = -1;
+  /** The slot of the PV given last. */
+  private slot = 0;
+
+  /** {@link HeldBytes.ref} of `pv` in `bytes`. */
+  pv(bytes: HeldBytes, pv: string | null): number {
+    if (this.generation !== bytes.generation) {
+      this.pvs.fill(undefined);
+      this.displays.fill(undefined);
+      this.generation = bytes.generation;
+    }
+    const at = recentSlot(pv, CHANNEL_BITS);
+    this.slot = at;
+    if (this.pvs[at] === pv) return this.pvRefs[at];
+    const r = bytes.ref(pv);
+    this.pvs[at] = pv;
+    this.pvRefs[at] = r;
+    this.displays.fill(undefined, at * DISPLAY_WAYS, (at + 1) * DISPLAY_WAYS);
+    return r;
+  }
+
+  /** {@link HeldBytes.ref} of `display` in `bytes`: a display of the PV given last to {@link pv}. */
+  display(bytes: HeldBytes, display: ValueFormat): number {
+    const first = this.slot * DISPLAY_WAYS;
+    for (let i = first; i < first + DISPLAY_WAYS; i++) if (this.displays[i] === display) return this.displayRefs[i];
+    const r = bytes.ref(display);
+    const way = this.nextWay[this.slot];
+    this.nextWay[this.slot] = (way + 1) & (DISPLAY_WAYS - 1);
+    this.displays[first + way] = display;
+    this.displayRefs[first + way] = r;
+    return r;
   }
 }
 
@@ -219,9 +271,8 @@ export class HeldRecords {
   /** The last references given per column (see {@link RecentRefs}). */
   private readonly recentSrcs = new RecentRefs();
   private readonly recentDsts = new RecentRefs();
-  private readonly recentPvs = new RecentRefs();
   private readonly recentCmds = new RecentRefs();
-  private readonly recentChannels = new RecentRefs();
+  private readonly recentChannels = new ChannelRefs();
 
   constructor(bounds: Partial<HistoryBounds> = {}) {
     this.bounds = {
@@ -293,7 +344,7 @@ export class HeldRecords {
     c.bits[at] = (transport.protocol === 'udp' ? BIT_UDP : 0) | (isFailure(record) ? BIT_ERROR : 0);
     c.srcs[at] = this.recentSrcs.ref(bytes, record.src);
     c.dsts[at] = this.recentDsts.ref(bytes, record.dst);
-    c.pvs[at] = this.recentPvs.ref(bytes, record.pv);
+    c.pvs[at] = this.recentChannels.pv(bytes, record.pv);
     c.cmds[at] = this.recentCmds.ref(bytes, cmd.name);
     const code = typeof fields.status === 'number' ? fields.status : fields.status_code;
     const latency = record.latency;
@@ -305,7 +356,7 @@ export class HeldRecords {
     );
     if (typeof code === 'number') bytes.number(code);
     if (latency !== undefined && latency !== null) bytes.number(latency);
-    if (channel !== undefined) bytes.varint(this.recentChannels.ref(bytes, channel));
+    if (channel !== undefined) bytes.varint(this.recentChannels.display(bytes, channel));
     if (!deferredSummary(cmd) || !bytes.command(cmd)) {
       bytes.flag(F_LINE);
       bytes.varint(bytes.append(summarizeFields(cmd, undefined, channel)));
