@@ -42,10 +42,11 @@ export const DEFAULT_HISTORY: HistoryBounds = { maxRecords: 1_000_000, maxSecond
 
 /**
  * Heap one held record takes, measured with history-ring.bench.ts (heap and array buffers after full
- * collections, divided by the records held, chart aggregates included): 110 bytes on the bench's 100 MB
- * realistic capture with Node 20 (mostly scalar and waveform monitors), of which 45 are its columns and
- * most of the rest its command's bytes; 350 when each record kept its command as an object (session 11).
- * Documented in docs/daemon.md.
+ * collections, divided by the records held, chart aggregates included) on the bench's 100 MB realistic
+ * capture with Node 20 (mostly scalar and waveform monitors): 89 bytes after a warm pass, 110 in the first
+ * pass as sessions before measured it (the code it compiles counted too); of them 45 are its columns and
+ * most of the rest its command's bytes. 315-356 when each record kept its command as an object (session
+ * 11). Documented in docs/daemon.md.
  */
 export const HELD_RECORD_BYTES = 110;
 
@@ -72,7 +73,7 @@ const CHUNK_SHIFT = 14;
 const BIT_UDP = 1;
 const BIT_ERROR = 2;
 
-/** Flags of a held record's bytes (their first byte), saying what follows it, in this order. */
+// Flags of a held record's bytes (their first byte), saying what follows it, in this order.
 /** The ECA status the filter's failure rule reads (a number). */
 const F_STATUS = 1;
 /** The reply's latency (a number). */
