@@ -209,6 +209,23 @@ describe('HeldRecords', () => {
     expect(held.positionOf(held.newestId)).toBe(held.size - 1);
   });
 
+  it('keeps ids and frame numbers exact when they jump, go back or are no integers', () => {
+    const held = new HeldRecords({ maxRecords: 100, maxSeconds: Infinity });
+    // Ids 2^31 and more apart and up to 2^53; frames out of order, fractional, negative zero; a NaN latency.
+    const ids = [1, 2, 2 ** 31 + 5, 2 ** 40, 2 ** 53 - 1];
+    const frames = [7, 3, 2 ** 33, 1.5, -0];
+    ids.forEach((id, i) => held.add(id, { ...at(1000 + i), frame: frames[i], latency: Number.NaN }));
+    ids.forEach((id, i) => {
+      expect(held.idAt(i)).toBe(id);
+      const live = JSON.parse(held.wire(i)) as { id: number; frame: number; latency: unknown };
+      // JSON has no negative zero.
+      expect(live).toMatchObject({ id, frame: frames[i] + 0, latency: null });
+      expect(held.wire(i)).toBe(toWire({ ...at(1000 + i), frame: frames[i], latency: Number.NaN }, id));
+    });
+    expect(Object.is(held.live(4).frame, -0)).toBe(true);
+    expect(held.positionOf(2 ** 40)).toBe(3);
+  });
+
   it('keeps at most maxSeconds of capture time, counted from the newest record', () => {
     const held = new HeldRecords({ maxRecords: 1_000_000, maxSeconds: 60 });
     for (let s = 0; s < 300; s++) held.add(s + 1, at(1_700_000_000 + s));
