@@ -146,27 +146,25 @@ const DISPLAY_WAYS = 4;
 class ChannelRefs {
   private readonly pvs = new Array<string | null | undefined>(CHANNEL_SLOTS).fill(undefined);
   private readonly pvRefs = new Int32Array(CHANNEL_SLOTS);
+  /** The table generation each slot's PV was given in (stamps, not a fill of every slot, void old ones). */
+  private readonly pvGenerations = new Int32Array(CHANNEL_SLOTS);
   private readonly displays = new Array<ValueFormat | undefined>(CHANNEL_SLOTS * DISPLAY_WAYS).fill(undefined);
   private readonly displayRefs = new Int32Array(CHANNEL_SLOTS * DISPLAY_WAYS);
   /** The way each slot's next new display takes. */
   private readonly nextWay = new Uint8Array(CHANNEL_SLOTS);
-  private generation = -1;
   /** The slot of the PV given last. */
   private slot = 0;
 
   /** {@link HeldBytes.ref} of `pv` in `bytes`. */
   pv(bytes: HeldBytes, pv: string | null): number {
-    if (this.generation !== bytes.generation) {
-      this.pvs.fill(undefined);
-      this.displays.fill(undefined);
-      this.generation = bytes.generation;
-    }
     const at = recentSlot(pv, CHANNEL_BITS);
     this.slot = at;
-    if (this.pvs[at] === pv) return this.pvRefs[at];
+    if (this.pvs[at] === pv && this.pvGenerations[at] === bytes.generation) return this.pvRefs[at];
     const r = bytes.ref(pv);
     this.pvs[at] = pv;
     this.pvRefs[at] = r;
+    this.pvGenerations[at] = bytes.generation;
+    // Its displays were another PV's, or the references of another table.
     this.displays.fill(undefined, at * DISPLAY_WAYS, (at + 1) * DISPLAY_WAYS);
     return r;
   }
