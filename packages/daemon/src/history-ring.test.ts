@@ -4,7 +4,8 @@ import { type CaRecord, shark } from '@ca-shark/decoder';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { toWire } from './engine.js';
 import { summarizeFields } from '@ca-shark/analysis/summary';
-import { DEFERRED_VALUE_ELEMENTS, HeldRecords, deferredSummary, summaryStandIn } from './history-ring.js';
+import { heldCopy } from './history-codec.js';
+import { HeldRecords, deferredSummary } from './history-ring.js';
 import { chartValueOf } from './series.js';
 
 const FIXTURE = fileURLToPath(new URL('../../decoder/fixtures/libca-sim.pcap', import.meta.url));
@@ -57,14 +58,12 @@ describe('HeldRecords', () => {
     expect(JSON.parse(held.wire(0))).toMatchObject({ summary: expect.stringMatching(/^3\.14 mm /) as unknown });
   });
 
-  it('defers the summary of commands with no value or a short plain one, not of waveforms or faults', () => {
+  it('defers the summary of every command but a fault', () => {
     const command = (data: unknown): CaRecord['command'] =>
       ({ name: 'EventAddResponse', data_type: 6, data_count: 1, data }) as unknown as CaRecord['command'];
     expect(deferredSummary(command(undefined))).toBe(true);
     expect(deferredSummary(command([1]))).toBe(true);
-    expect(deferredSummary(command(new Array<number>(DEFERRED_VALUE_ELEMENTS).fill(0)))).toBe(true);
-    expect(deferredSummary(command(new Array<number>(DEFERRED_VALUE_ELEMENTS + 1).fill(0)))).toBe(false);
-    expect(deferredSummary(command(new Float64Array(1)))).toBe(false);
+    expect(deferredSummary(command(new Float64Array(1)))).toBe(true);
     expect(deferredSummary({ name: 'Malformed', reason: 'x' } as unknown as CaRecord['command'])).toBe(false);
   });
 
@@ -95,7 +94,7 @@ describe('HeldRecords', () => {
     for (const [data, type] of values) {
       for (const more of [{}, alarm]) {
         const cmd = command(data, type, more);
-        const standIn = summaryStandIn(cmd);
+        const standIn = heldCopy(cmd);
         expect(standIn).toBeDefined();
         if (standIn === undefined) continue;
         previews += 1;
@@ -109,9 +108,10 @@ describe('HeldRecords', () => {
       }
     }
     expect(previews).toBe(values.length * 2);
-    expect(summaryStandIn({ name: 'Malformed', reason: 'x' } as unknown as CaRecord['command'])).toBeUndefined();
-    expect(summaryStandIn(command(new DataView(new ArrayBuffer(8))))).toBeUndefined();
-    expect(summaryStandIn(command(3.5))).toBeUndefined();
+    // What cannot be written is not: its line is made at once.
+    expect(heldCopy(command(new DataView(new ArrayBuffer(8))))).toBeUndefined();
+    expect(heldCopy(command(new BigInt64Array(2)))).toBeUndefined();
+    expect(heldCopy(command(new Map()))).toBeUndefined();
   });
 
   it('visits every held record of one PV, oldest first, with its time, size, command and value', () => {
@@ -182,13 +182,15 @@ describe('HeldRecords', () => {
   });
 
   it('wraps its chunks many times, keeping order, and lets chunks go that no held record uses', () => {
-    // 40,000 records in chunks of 16,384: the ring has 49,152 slots; 200,000 records wrap it four times.
+    // 40,000 records in chunks of 16,384: the ring has 65,536 slots (three chunks and one more, so a chunk is
+    // empty before the newest reach it again); 200,000 records wrap it three times.
     const held = new HeldRecords({ maxRecords: 40_000, maxSeconds: 10 });
     const record = (id: number, t: number): CaRecord => at(t, decoded[id % decoded.length]);
     let id = 0;
     for (; id < 200_000; id++) held.add(id + 1, record(id, 1000 + id * 1e-5));
     expect(held.size).toBe(40_000);
-    expect(held.chunksHeld).toBe(3);
+    // The oldest at the end of one chunk, the newest at the start of the fourth after it.
+    expect(held.chunksHeld).toBe(4);
     const check = (): void => {
       for (let i = 0; i < held.size; i += 997) {
         const want = held.oldestId + i;
@@ -205,6 +207,23 @@ describe('HeldRecords', () => {
     check();
     expect(held.newestId).toBe(id);
     expect(held.positionOf(held.newestId)).toBe(held.size - 1);
+  });
+
+  it('keeps ids and frame numbers exact when they jump, go back or are no integers', () => {
+    const held = new HeldRecords({ maxRecords: 100, maxSeconds: Infinity });
+    // Ids 2^31 and more apart and up to 2^53; frames out of order, fractional, negative zero; a NaN latency.
+    const ids = [1, 2, 2 ** 31 + 5, 2 ** 40, 2 ** 53 - 1];
+    const frames = [7, 3, 2 ** 33, 1.5, -0];
+    ids.forEach((id, i) => held.add(id, { ...at(1000 + i), frame: frames[i], latency: Number.NaN }));
+    ids.forEach((id, i) => {
+      expect(held.idAt(i)).toBe(id);
+      const live = JSON.parse(held.wire(i)) as { id: number; frame: number; latency: unknown };
+      // JSON has no negative zero.
+      expect(live).toMatchObject({ id, frame: frames[i] + 0, latency: null });
+      expect(held.wire(i)).toBe(toWire({ ...at(1000 + i), frame: frames[i], latency: Number.NaN }, id));
+    });
+    expect(Object.is(held.live(4).frame, -0)).toBe(true);
+    expect(held.positionOf(2 ** 40)).toBe(3);
   });
 
   it('keeps at most maxSeconds of capture time, counted from the newest record', () => {

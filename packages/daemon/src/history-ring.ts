@@ -1,12 +1,16 @@
 /**
  * The held records behind `{type:'subscribe', since}`: every decoded record of the last minutes in a compact,
- * column-wise form (numbers in typed arrays, shared strings by reference, what the one-line summary is made
- * of), enough to rebuild its {@link LiveRecord} (byte for byte what the live stream sends) and to run the
- * shared filter of `@ca-shark/analysis/filter` on it, and nothing more: no large value, no packet bytes.
+ * column-wise form, enough to rebuild its {@link LiveRecord} (byte for byte what the live stream sends) and to
+ * run the shared filter of `@ca-shark/analysis/filter` on it, and nothing more: no large value, no packet
+ * bytes, and no object per record for the garbage collector to trace.
  *
- * The summary line is made only for the records a history request returns: a million held records are
- * rarely read, and making every line was a tenth of the decoding worker's time. A record keeps its decoded
- * command for that (see {@link deferredSummary}), or its line when the command would hold much memory.
+ * A chunk of records keeps numbers in typed columns, strings (endpoints, PV, command name) as numbers into
+ * the chunk's table of references, and the rest as bytes (history-codec.ts): the ECA status the filter reads,
+ * the latency, the channel's display, and the decoded command the summary line is made of (a waveform as a
+ * preview: its length, first three elements and last). The line is made only for the records a history
+ * request returns: a million held records are rarely read, and making every line was a tenth of the decoding
+ * worker's time. A command that cannot be written so (a fault, a value of another kind) has its line made at
+ * once instead.
  *
  * Bounded by count and by capture-time span (`--history RECORDS,DURATION`); the oldest go first. Measured
  * memory per held record: see {@link HELD_RECORD_BYTES}.
@@ -22,6 +26,7 @@ import {
 import type { CaRecord } from '@ca-shark/decoder';
 import type { CommandFields } from '@ca-shark/protocol';
 import { isFailure } from '@ca-shark/analysis';
+import { HeldBytes, type HeldReader, RecentRefs, recentSlot } from './history-codec.js';
 import { chartValueOf } from './series.js';
 
 /** Bounds of the held records. */
@@ -36,14 +41,24 @@ export interface HistoryBounds {
 export const DEFAULT_HISTORY: HistoryBounds = { maxRecords: 1_000_000, maxSeconds: 600 };
 
 /**
- * Heap one held record takes, measured with history-ring.bench.ts (heap after full collections, divided by
- * the records held, chart aggregates included): 325 bytes on real100.pcap (small scalar monitors), 338 on
- * realistic.pcap, with Node 20; 356 on the bench's 100 MB realistic capture (mostly waveform monitors),
- * where a waveform's preview (see {@link summaryStandIn}) takes about 15 bytes a record more than its line
- * did. A record whose line is deferred keeps its command (about 80 bytes more than the line on scalar
- * monitors). Documented in docs/daemon.md.
+ * Heap one held record takes, measured with history-ring.bench.ts (heap and array buffers after full
+ * collections, divided by the records held, chart aggregates included) on the bench's 100 MB realistic
+ * capture with Node 20 (mostly scalar and waveform monitors): 89 bytes after a warm pass, 110 in the first
+ * pass as sessions before measured it (the code it compiles counted too); of them 45 are its columns and
+ * most of the rest its command's bytes. 315-356 when each record kept its command as an object (session
+ * 11). Documented in docs/daemon.md.
  */
-export const HELD_RECORD_BYTES = 350;
+export const HELD_RECORD_BYTES = 110;
+
+/**
+ * Whether the summary line of `command` may wait until a history request returns it: any command but a
+ * fault (whose fields, its bytes in hex, are shown whole: its line is as small as they are), as long as
+ * history-codec.ts can write it. The decoder makes a new command object for every record and never changes
+ * it afterwards, so the line made later from its bytes is the line it would have made now.
+ */
+export function deferredSummary(command: CaRecord['command']): boolean {
+  return command.name !== 'Malformed';
+}
 
 /** Transport protocol names by code (the LiveRecord `proto` field). */
 const PROTOCOLS = ['tcp', 'udp'] as const;
@@ -54,97 +69,117 @@ const PROTOCOLS = ['tcp', 'udp'] as const;
  */
 const CHUNK_SHIFT = 14;
 
-/** Flags of a held record. */
-const FLAG_ERROR = 1;
+/** Bits of a held record's `bits` column. */
+const BIT_UDP = 1;
+const BIT_ERROR = 2;
+
+// Flags of a held record's bytes (their first byte), saying what follows it, in this order.
+/** The ECA status the filter's failure rule reads (a number). */
+const F_STATUS = 1;
+/** The reply's latency (a number). */
+const F_LATENCY = 2;
+/** The channel's display the line is made with (a reference). */
+const F_FORMAT = 4;
+/**
+ * The line was made at once: its reference, the failure status name's reference and the chart value
+ * follow instead of the command.
+ */
+const F_LINE = 8;
+/** Bytes a record's flags and numbers take at most, before its command (see {@link HeldBytes.begin}). */
+const HEADER_ROOM = 48;
 
 /**
- * Longest value (elements of a plain array) a held record keeps for its summary; a longer one, or a typed
- * array (a waveform: kilobytes), has its line made at once instead.
+ * A column of numbers that are mostly integers near the first one written (ids, frame numbers): 4 bytes a
+ * record as the difference from that first one, or 8 once one is not (then the whole column widens).
  */
-export const DEFERRED_VALUE_ELEMENTS = 8;
+class DeltaColumn {
+  private base = Number.NaN;
+  private readonly deltas: Int32Array;
+  private wide: Float64Array | undefined;
 
-/**
- * Whether the summary of `command` can wait until it is read: true when keeping the command costs about what
- * its line would (numbers, short strings, a scalar or short plain array, DBR metadata). The decoder makes a
- * new command object for every record and never changes it afterwards, so the line made later is the line
- * it would have made now. A longer array value is kept as a {@link summaryStandIn} instead.
- */
-export function deferredSummary(command: CaRecord['command']): boolean {
-  if (command.name === 'Malformed') return false;
-  const data = (command as { data?: unknown }).data;
-  return data === undefined || data === null || (Array.isArray(data) && data.length <= DEFERRED_VALUE_ELEMENTS);
-}
-
-/**
- * Elements a summary line shows of an array value (`formatValue` of @ca-shark/analysis/summary with the
- * line's `maxElements`): all of an array of up to {@link SHOWN_ELEMENTS}, else the first
- * {@link PREVIEW_HEAD} and the last.
- */
-const SHOWN_ELEMENTS = 5;
-const PREVIEW_HEAD = 3;
-/** Where a preview keeps the array's length and its last element; its first elements follow. */
-const PREVIEW_LENGTH = 0;
-const PREVIEW_LAST = 1;
-const PREVIEW_FIRST = 2;
-
-/**
- * Reads a preview as the long array it stands for, as far as a summary line reads one (`formatValue`:
- * `Array.isArray`, `length`, the first elements and the last, `instanceof Float32Array`). One handler per
- * prototype of array (the typed array classes and Array), so a preview is a proxy and a short array of
- * numbers: nothing per record besides.
- */
-const previewHandlers = new Map<object | null, ProxyHandler<unknown[]>>();
-
-function previewHandler(prototype: object | null): ProxyHandler<unknown[]> {
-  let handler = previewHandlers.get(prototype);
-  if (handler === undefined) {
-    handler = {
-      get(target, key) {
-        if (typeof key === 'string' && key !== '') {
-          if (key === 'length') return target[PREVIEW_LENGTH];
-          const i = Number(key);
-          if (Number.isInteger(i) && i >= 0) {
-            const n = target[PREVIEW_LENGTH] as number;
-            if (i === n - 1) return target[PREVIEW_LAST];
-            return i < PREVIEW_HEAD ? target[PREVIEW_FIRST + i] : undefined;
-          }
-        }
-        return Reflect.get(target, key) as unknown;
-      },
-      getPrototypeOf: () => prototype,
-    };
-    previewHandlers.set(prototype, handler);
+  constructor(private readonly size: number) {
+    this.deltas = new Int32Array(size);
   }
-  return handler;
+
+  set(at: number, v: number): void {
+    if (this.wide !== undefined) {
+      this.wide[at] = v;
+      return;
+    }
+    if (Number.isNaN(this.base)) this.base = Number.isSafeInteger(v) ? v : 0;
+    const d = v - this.base;
+    // Exact only for an integer difference (base + d is v again) that is not the -0 of v = -0.
+    if ((d | 0) === d && (d !== 0 || Object.is(v, this.base))) this.deltas[at] = d;
+    else this.widen(at, v);
+  }
+
+  get(at: number): number {
+    return this.wide !== undefined ? this.wide[at] : this.base + this.deltas[at];
+  }
+
+  /** Empties the column for a chunk's next use. */
+  reset(): void {
+    this.base = Number.NaN;
+    this.wide = undefined;
+  }
+
+  private widen(at: number, v: number): void {
+    const wide = new Float64Array(this.size);
+    for (let i = 0; i < this.size; i++) wide[i] = this.base + this.deltas[i];
+    wide[at] = v;
+    this.wide = wide;
+  }
 }
 
+/** Entries of a {@link ChannelRefs}, as a power of two (1,024; the bench's realistic capture has 411 PVs). */
+const CHANNEL_BITS = 10;
+const CHANNEL_SLOTS = 1 << CHANNEL_BITS;
+
+/** Displays a {@link ChannelRefs} keeps beside each PV (a power of two): one per client's channel of it. */
+const DISPLAY_WAYS = 4;
+
 /**
- * A copy of `command` to make its summary line from later, or undefined when its line must be made now
- * (a fault, or a value of another kind). A waveform (a typed array, or a plain array longer than
- * {@link DEFERRED_VALUE_ELEMENTS}) would hold kilobytes: the copy holds instead a preview of it, its length,
- * its first {@link PREVIEW_HEAD} elements and its last (or a copy of an array short enough to be shown
- * whole), that reads as the waveform for the summary (see
- * {@link previewHandler}), so the line made later is byte for byte the line made now (history-ring.test.ts
- * checks it against `summarizeFields` of the decoded command). Making every waveform's line at once was a
- * twentieth of the decoding worker's CPU and a tenth of what it allocated in `-r --speed max` of the bench's
- * realistic capture, which is mostly waveform monitors.
+ * PV references and, beside each, the references of its channels' displays: a display is one object per
+ * channel (per client of the PV; it changes when a GR or CTRL reply teaches something new), so the PV's
+ * slot finds it among a few. A direct-mapped cache (see {@link RecentRefs}).
  */
-export function summaryStandIn(command: CaRecord['command']): SummaryCommand | undefined {
-  if (command.name === 'Malformed') return undefined;
-  const data = (command as { data?: unknown }).data;
-  const typed = ArrayBuffer.isView(data) && !(data instanceof DataView);
-  if (!typed && !Array.isArray(data)) return undefined;
-  const array = data as ArrayLike<unknown>;
-  const n = array.length;
-  // A short one is shown whole: a copy of it (of the same type) is as small as a preview.
-  if (n <= SHOWN_ELEMENTS) return { ...(command as SummaryCommand), data: (data as Float64Array | unknown[]).slice() };
-  // Sized once: a pushed array keeps growth slack.
-  const preview = new Array<unknown>(PREVIEW_FIRST + PREVIEW_HEAD);
-  preview[PREVIEW_LENGTH] = n;
-  preview[PREVIEW_LAST] = array[n - 1];
-  for (let i = 0; i < PREVIEW_HEAD; i++) preview[PREVIEW_FIRST + i] = array[i];
-  const prototype = Object.getPrototypeOf(array) as object | null;
-  return { ...(command as SummaryCommand), data: new Proxy(preview, previewHandler(prototype)) };
+class ChannelRefs {
+  private readonly pvs = new Array<string | null | undefined>(CHANNEL_SLOTS).fill(undefined);
+  private readonly pvRefs = new Int32Array(CHANNEL_SLOTS);
+  /** The table generation each slot's PV was given in (stamps, not a fill of every slot, void old ones). */
+  private readonly pvGenerations = new Int32Array(CHANNEL_SLOTS);
+  private readonly displays = new Array<ValueFormat | undefined>(CHANNEL_SLOTS * DISPLAY_WAYS).fill(undefined);
+  private readonly displayRefs = new Int32Array(CHANNEL_SLOTS * DISPLAY_WAYS);
+  /** The way each slot's next new display takes. */
+  private readonly nextWay = new Uint8Array(CHANNEL_SLOTS);
+  /** The slot of the PV given last. */
+  private slot = 0;
+
+  /** {@link HeldBytes.ref} of `pv` in `bytes`. */
+  pv(bytes: HeldBytes, pv: string | null): number {
+    const at = recentSlot(pv, CHANNEL_BITS);
+    this.slot = at;
+    if (this.pvs[at] === pv && this.pvGenerations[at] === bytes.generation) return this.pvRefs[at];
+    const r = bytes.ref(pv);
+    this.pvs[at] = pv;
+    this.pvRefs[at] = r;
+    this.pvGenerations[at] = bytes.generation;
+    // Its displays were another PV's, or the references of another table.
+    this.displays.fill(undefined, at * DISPLAY_WAYS, (at + 1) * DISPLAY_WAYS);
+    return r;
+  }
+
+  /** {@link HeldBytes.ref} of `display` in `bytes`: a display of the PV given last to {@link pv}. */
+  display(bytes: HeldBytes, display: ValueFormat): number {
+    const first = this.slot * DISPLAY_WAYS;
+    for (let i = first; i < first + DISPLAY_WAYS; i++) if (this.displays[i] === display) return this.displayRefs[i];
+    const r = bytes.ref(display);
+    const way = this.nextWay[this.slot];
+    this.nextWay[this.slot] = (way + 1) & (DISPLAY_WAYS - 1);
+    this.displays[first + way] = display;
+    this.displayRefs[first + way] = r;
+    return r;
+  }
 }
 
 /** A held record as the shared filter sees it (one reused object, see {@link HeldRecords.filterable}). */
@@ -155,59 +190,64 @@ interface HeldView extends FilterableRecord {
   command: { name: string; status?: number };
 }
 
-/** The columns of {@link CHUNK_SHIFT}-sized runs of slots: numbers in typed arrays, shared strings by reference. */
+/**
+ * The columns of {@link CHUNK_SHIFT}-sized runs of slots: numbers in typed arrays, strings as references
+ * into its {@link HeldBytes} table, the rest in its bytes (`at`: where a record's start).
+ */
 class Chunk {
-  readonly ids: Float64Array;
-  readonly frames: Float64Array;
+  readonly ids: DeltaColumn;
+  readonly frames: DeltaColumn;
   readonly times: Float64Array;
-  readonly latencies: Float64Array;
-  /** The scalar a PV chart plots ({@link chartValueOf}; NaN: none). */
-  readonly values: Float64Array;
-  /** The ECA status the filter's failure rule reads (NaN: none). */
-  readonly statusCodes: Float64Array;
   readonly sizes: Uint32Array;
   readonly sports: Uint16Array;
   readonly dports: Uint16Array;
-  readonly protos: Uint8Array;
-  readonly flags: Uint8Array;
-  readonly srcs: string[];
-  readonly dsts: string[];
-  readonly pvs: (string | null)[];
-  readonly cmds: string[];
-  /** The summary line, or the command to make it from (see {@link deferredSummary}). */
-  readonly lines: (string | SummaryCommand)[];
-  /** The channel's display format a deferred line is made with (undefined: none known, or a line made). */
-  readonly formats: (ValueFormat | undefined)[];
-  readonly statusNames: (string | null)[];
+  readonly bits: Uint8Array;
+  readonly srcs: Uint32Array;
+  readonly dsts: Uint32Array;
+  readonly pvs: Uint32Array;
+  readonly cmds: Uint32Array;
+  readonly at: Uint32Array;
+  readonly bytes = new HeldBytes();
 
   constructor(size: number) {
-    this.ids = new Float64Array(size);
-    this.frames = new Float64Array(size);
+    this.ids = new DeltaColumn(size);
+    this.frames = new DeltaColumn(size);
     this.times = new Float64Array(size);
-    this.latencies = new Float64Array(size);
-    this.values = new Float64Array(size);
-    this.statusCodes = new Float64Array(size);
     this.sizes = new Uint32Array(size);
     this.sports = new Uint16Array(size);
     this.dports = new Uint16Array(size);
-    this.protos = new Uint8Array(size);
-    this.flags = new Uint8Array(size);
-    // Filled, not sized: arrays of one element kind from the start.
-    this.srcs = new Array<string>(size).fill('');
-    this.dsts = new Array<string>(size).fill('');
-    this.pvs = new Array<string | null>(size).fill(null);
-    this.cmds = new Array<string>(size).fill('');
-    this.lines = new Array<string | SummaryCommand>(size).fill('');
-    this.formats = new Array<ValueFormat | undefined>(size).fill(undefined);
-    this.statusNames = new Array<string | null>(size).fill(null);
+    this.bits = new Uint8Array(size);
+    this.srcs = new Uint32Array(size);
+    this.dsts = new Uint32Array(size);
+    this.pvs = new Uint32Array(size);
+    this.cmds = new Uint32Array(size);
+    this.at = new Uint32Array(size);
+  }
+
+  /** Empties the chunk for its next use (its typed columns are simply overwritten). */
+  reset(): void {
+    this.ids.reset();
+    this.frames.reset();
+    this.bytes.reset();
+  }
+
+  /** A reader at the flags of slot `at`'s bytes. */
+  reader(at: number): HeldReader {
+    return this.bytes.reader(this.at[at]);
+  }
+
+  /** The string (or null) of reference `r`. */
+  ref<T>(r: number): T {
+    return this.bytes.refs[r] as T;
   }
 }
 
 /**
  * Column-wise FIFO of held records under ascending ids: a ring of slots ({@link HistoryBounds.maxRecords}
- * rounded up to whole chunks) whose chunks are allocated when the newest record first reaches them and let go
- * when the oldest leaves them (one is kept for reuse), so memory follows the records held. Adding is O(1),
- * reading one is O(1) by position.
+ * rounded up to whole chunks, and one chunk more) whose chunks are allocated when the newest record first
+ * reaches them and let go when the oldest leaves them (one is kept for reuse), so memory follows the records
+ * held. With the chunk more, a chunk the newest record reaches again was emptied and let go first, so its
+ * bytes and references are written from its start again. Adding is O(1), reading one is O(1) by position.
  */
 export class HeldRecords {
   readonly bounds: HistoryBounds;
@@ -215,16 +255,23 @@ export class HeldRecords {
   private readonly chunkSize: number;
   private readonly chunkShift: number;
   private readonly chunkMask: number;
-  /** Slots in the ring: whole chunks, at least maxRecords. */
+  /** Slots in the ring: whole chunks, at least maxRecords and a chunk. */
   private readonly capacity: number;
   private readonly chunks: (Chunk | undefined)[];
   /** A chunk let go, kept for the next one needed (a full ring lets one go and needs one at once). */
   private spare: Chunk | undefined;
+  /** The chunk the newest record went into. */
+  private filling: Chunk | undefined;
   private head = 0;
   private count = 0;
   /** Greatest capture time held (records may arrive slightly out of order). */
   private newestTime = -Infinity;
   private readonly view: HeldView = { src: '', dst: '', pv: null, command: { name: '' } };
+  /** The last references given per column (see {@link RecentRefs}). */
+  private readonly recentSrcs = new RecentRefs();
+  private readonly recentDsts = new RecentRefs();
+  private readonly recentCmds = new RecentRefs();
+  private readonly recentChannels = new ChannelRefs();
 
   constructor(bounds: Partial<HistoryBounds> = {}) {
     this.bounds = {
@@ -232,11 +279,11 @@ export class HeldRecords {
       maxSeconds: bounds.maxSeconds ?? DEFAULT_HISTORY.maxSeconds,
     };
     const max = this.bounds.maxRecords;
-    // A small bound takes one chunk of the next power of two.
+    // A small bound takes chunks of the next power of two.
     this.chunkShift = Math.min(CHUNK_SHIFT, Math.max(0, Math.ceil(Math.log2(Math.max(1, max)))));
     this.chunkSize = 1 << this.chunkShift;
     this.chunkMask = this.chunkSize - 1;
-    const chunks = Math.ceil(max / this.chunkSize);
+    const chunks = max === 0 ? 0 : Math.ceil(max / this.chunkSize) + 1;
     this.capacity = chunks * this.chunkSize;
     this.chunks = new Array<Chunk | undefined>(chunks).fill(undefined);
   }
@@ -286,31 +333,36 @@ export class HeldRecords {
     const cmd = record.command;
     const fields: CommandFields = cmd;
     const transport = record.transport;
-    c.ids[at] = id;
-    c.frames[at] = record.frame;
+    const bytes = c.bytes;
+    c.ids.set(at, id);
+    c.frames.set(at, record.frame);
     c.times[at] = t;
-    c.latencies[at] = record.latency ?? Number.NaN;
-    c.values[at] = record.pv === null ? Number.NaN : chartValueOf(cmd);
-    const code = typeof fields.status === 'number' ? fields.status : fields.status_code;
-    c.statusCodes[at] = typeof code === 'number' ? code : Number.NaN;
     c.sizes[at] = record.size;
     c.sports[at] = transport.sport;
     c.dports[at] = transport.dport;
-    c.protos[at] = transport.protocol === 'udp' ? 1 : 0;
-    c.flags[at] = isFailure(record) ? FLAG_ERROR : 0;
-    c.srcs[at] = record.src;
-    c.dsts[at] = record.dst;
-    c.pvs[at] = record.pv;
-    c.cmds[at] = cmd.name;
-    const later = deferredSummary(cmd) ? cmd : summaryStandIn(cmd);
-    if (later !== undefined) {
-      c.lines[at] = later;
-      c.formats[at] = channel;
-    } else {
-      c.lines[at] = summarizeFields(cmd, undefined, channel);
-      c.formats[at] = undefined;
+    c.bits[at] = (transport.protocol === 'udp' ? BIT_UDP : 0) | (isFailure(record) ? BIT_ERROR : 0);
+    c.srcs[at] = this.recentSrcs.ref(bytes, record.src);
+    c.dsts[at] = this.recentDsts.ref(bytes, record.dst);
+    c.pvs[at] = this.recentChannels.pv(bytes, record.pv);
+    c.cmds[at] = this.recentCmds.ref(bytes, cmd.name);
+    const code = typeof fields.status === 'number' ? fields.status : fields.status_code;
+    const latency = record.latency;
+    bytes.begin(HEADER_ROOM);
+    bytes.byte(
+      (typeof code === 'number' ? F_STATUS : 0) |
+        (latency !== undefined && latency !== null ? F_LATENCY : 0) |
+        (channel !== undefined ? F_FORMAT : 0),
+    );
+    if (typeof code === 'number') bytes.number(code);
+    if (latency !== undefined && latency !== null) bytes.number(latency);
+    if (channel !== undefined) bytes.varint(this.recentChannels.display(bytes, channel));
+    if (!deferredSummary(cmd) || !bytes.command(cmd)) {
+      bytes.flag(F_LINE);
+      bytes.varint(bytes.append(summarizeFields(cmd, undefined, channel)));
+      bytes.varint(bytes.ref(failureStatus(cmd)));
+      bytes.number(record.pv === null ? Number.NaN : chartValueOf(cmd));
     }
-    c.statusNames[at] = failureStatus(cmd);
+    c.at[at] = bytes.record;
   }
 
   /**
@@ -331,7 +383,7 @@ export class HeldRecords {
   /** Id of the record at `position`. */
   idAt(position: number): number {
     const slot = this.slot(position);
-    return this.chunkOf(slot).ids[slot & this.chunkMask];
+    return this.chunkOf(slot).ids.get(slot & this.chunkMask);
   }
 
   /** Capture time of the record at `position`. */
@@ -362,7 +414,7 @@ export class HeldRecords {
       // The run of slots in this chunk, up to its end or `to`.
       const end = Math.min(this.chunkSize, first + (to - position));
       for (let at = first; at < end; at++) {
-        if (c.times[at] >= since && test(this.viewOf(c, at))) found(c.ids[at]);
+        if (c.times[at] >= since && test(this.viewOf(c, at))) found(c.ids.get(at));
       }
       position += end - first;
     }
@@ -371,13 +423,13 @@ export class HeldRecords {
   /** {@link filterable} of slot `at` of chunk `c`. */
   private viewOf(c: Chunk, at: number): FilterableRecord {
     const v = this.view;
-    v.src = c.srcs[at];
-    v.dst = c.dsts[at];
-    v.pv = c.pvs[at];
-    v.command.name = c.cmds[at];
-    const code = c.statusCodes[at];
-    if (Number.isNaN(code)) delete v.command.status;
-    else v.command.status = code;
+    v.src = c.ref(c.srcs[at]);
+    v.dst = c.ref(c.dsts[at]);
+    v.pv = c.ref(c.pvs[at]);
+    v.command.name = c.ref(c.cmds[at]);
+    const r = c.reader(at);
+    if ((r.byte() & F_STATUS) === 0) delete v.command.status;
+    else v.command.status = r.number();
     return v;
   }
 
@@ -386,22 +438,36 @@ export class HeldRecords {
     const slot = this.slot(position);
     const c = this.chunkOf(slot);
     const at = slot & this.chunkMask;
-    const latency = c.latencies[at];
-    const line = c.lines[at];
+    const r = c.reader(at);
+    const flags = r.byte();
+    if ((flags & F_STATUS) !== 0) r.number();
+    const latency = (flags & F_LATENCY) !== 0 ? r.number() : null;
+    const channel = (flags & F_FORMAT) !== 0 ? c.ref<ValueFormat>(r.varint()) : undefined;
+    let summary: string;
+    let status: string | null;
+    if ((flags & F_LINE) !== 0) {
+      summary = c.ref(r.varint());
+      status = c.ref(r.varint());
+    } else {
+      // The line is made now, from the command as it was decoded.
+      const command: SummaryCommand = r.command();
+      summary = summarizeFields(command, undefined, channel);
+      status = failureStatus(command);
+    }
+    const bits = c.bits[at];
     return {
-      id: c.ids[at],
-      frame: c.frames[at],
+      id: c.ids.get(at),
+      frame: c.frames.get(at),
       t: c.times[at],
-      src: `${c.srcs[at]}:${c.sports[at]}`,
-      dst: `${c.dsts[at]}:${c.dports[at]}`,
-      proto: PROTOCOLS[c.protos[at]],
-      cmd: c.cmds[at],
-      pv: c.pvs[at],
-      // A deferred line is made now.
-      summary: typeof line === 'string' ? line : summarizeFields(line, undefined, c.formats[at]),
-      latency: Number.isNaN(latency) ? null : latency,
-      status: c.statusNames[at],
-      error: (c.flags[at] & FLAG_ERROR) !== 0,
+      src: `${c.ref<string>(c.srcs[at])}:${c.sports[at]}`,
+      dst: `${c.ref<string>(c.dsts[at])}:${c.dports[at]}`,
+      proto: PROTOCOLS[bits & BIT_UDP],
+      cmd: c.ref(c.cmds[at]),
+      pv: c.ref(c.pvs[at]),
+      summary,
+      latency: latency !== null && Number.isNaN(latency) ? null : latency,
+      status,
+      error: (bits & BIT_ERROR) !== 0,
       size: c.sizes[at],
     };
   }
@@ -416,8 +482,25 @@ export class HeldRecords {
       const slot = this.slot(position);
       const c = this.chunkOf(slot);
       const at = slot & this.chunkMask;
-      if (c.pvs[at] === pv) visit(c.times[at], c.sizes[at], c.cmds[at], c.values[at]);
+      if (c.ref(c.pvs[at]) === pv) visit(c.times[at], c.sizes[at], c.ref(c.cmds[at]), this.chartValue(c, at));
     }
+  }
+
+  /** {@link chartValueOf} of the command of slot `at` of chunk `c`. */
+  private chartValue(c: Chunk, at: number): number {
+    const name = c.ref<string>(c.cmds[at]);
+    const r = c.reader(at);
+    const flags = r.byte();
+    if ((flags & F_STATUS) !== 0) r.number();
+    if ((flags & F_LATENCY) !== 0) r.number();
+    if ((flags & F_FORMAT) !== 0) r.varint();
+    if ((flags & F_LINE) !== 0) {
+      r.varint();
+      r.varint();
+      return r.number();
+    }
+    if (name !== 'EventAddResponse' && name !== 'ReadNotifyResponse' && name !== 'ReadResponse') return Number.NaN;
+    return r.seekField('data') ? r.scalarValue() : Number.NaN;
   }
 
   /** JSON text of {@link live}: the same text `toWire` gives for the decoded record. */
@@ -439,24 +522,22 @@ export class HeldRecords {
   private allocate(index: number): Chunk {
     const chunk = this.spare ?? new Chunk(this.chunkSize);
     this.spare = undefined;
+    chunk.reset();
+    this.filling?.bytes.seal();
+    this.filling = chunk;
     this.chunks[index] = chunk;
     return chunk;
   }
 
   private dropOldest(): void {
     const slot = this.head;
-    const chunk = this.chunkOf(slot);
-    const at = slot & this.chunkMask;
-    // Strings and commands are released with the slot; numbers are simply overwritten later.
-    chunk.pvs[at] = null;
-    chunk.lines[at] = '';
-    chunk.formats[at] = undefined;
-    chunk.statusNames[at] = null;
     this.head = slot + 1 === this.capacity ? 0 : slot + 1;
     this.count -= 1;
-    // The oldest record left its chunk: the chunk goes unless the newest ones reach into it again.
-    if (at === this.chunkMask && this.count < this.capacity - this.chunkSize) {
+    // The oldest record left its chunk: the chunk goes (the newest ones are never in it, see the class).
+    if ((slot & this.chunkMask) === this.chunkMask) {
+      const chunk = this.chunkOf(slot);
       this.chunks[slot >>> this.chunkShift] = undefined;
+      if (chunk === this.filling) this.filling = undefined;
       this.spare = chunk;
     }
   }
