@@ -122,7 +122,7 @@ export class FrameFile {
     // Runs of frames whose gaps are small, each read at once, laid end to end in the buffer.
     const runs: { first: number; start: number; length: number }[] = [];
     let total = 0;
-    for (let i = 0; i < frames.length; ) {
+    for (let i = 0; i < frames.length;) {
       const start = frames[i].place;
       let end = start + frames[i].caplen;
       let j = i + 1;

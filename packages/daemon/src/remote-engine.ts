@@ -539,7 +539,14 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     return own === undefined ? downstream : Promise.all([own, downstream]).then(() => undefined);
   }
 
-  frame(linktype: number, timestamp: number, bytes: Uint8Array, origlen: number, interfaceId = 0, place?: number): void {
+  frame(
+    linktype: number,
+    timestamp: number,
+    bytes: Uint8Array,
+    origlen: number,
+    interfaceId = 0,
+    place?: number,
+  ): void {
     this.packer.add(linktype, timestamp, bytes, origlen, interfaceId, place);
   }
 
