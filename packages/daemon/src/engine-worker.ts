@@ -149,7 +149,8 @@ function openRingFile(source: SourceDescription, logger: ReturnType<typeof creat
   try {
     return FrameFile.open(source.file);
   } catch (err) {
-    logger.warn({ err: (err as Error).message }, 'the packet ring keeps copies of frames: the file cannot be opened');
+    // The source reports an unreadable file itself, in one line; this is only how the ring keeps frames.
+    logger.debug({ err: (err as Error).message }, 'the packet ring keeps copies of frames: the file cannot be opened');
     return undefined;
   }
 }
