@@ -133,10 +133,10 @@ const RING_BLOCKS_AHEAD = 32;
  */
 const RING_BLOCKS_ASK = 4;
 /**
- * Blocks asked for ahead of need (a file or stdin: as many as its bytes in flight fill, see `init`'s
- * `ringAheadBytes`, and a batch of asks more). Every block ahead is memory written and held until the store
- * takes it: at the end of a file, 32 blocks were 32 MiB of peak RSS and about 0.1 s of the capture thread's
- * CPU for nothing.
+ * Blocks asked for ahead of need (stdin, or a file the ring could not open: as many as its bytes in flight
+ * fill, see `init`'s `ringAheadBytes`, and a batch of asks more; a replayed file's ring asks for none).
+ * Every block ahead is memory written and held until the store takes it: at the end of a file, 32 blocks
+ * were 32 MiB of peak RSS and about 0.1 s of the capture thread's CPU for nothing.
  */
 let ringBlocksAhead = RING_BLOCKS_AHEAD;
 
