@@ -10,7 +10,7 @@
  * frame's bytes give the check word the ring took when the frame was decoded ({@link frameCheck}); either
  * failing, the export stops with a {@link ChangedFileError}, never writing wrong bytes.
  */
-import { closeSync, fstat, fstatSync, openSync, read, readSync, type Stats } from 'node:fs';
+import { type Stats, closeSync, constants, fstat, fstatSync, openSync, read, readSync, statSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 const fstatAsync = promisify(fstat);
@@ -83,13 +83,17 @@ export class FrameFile {
     this.opened = identityOf(fstatSync(fd));
   }
 
-  /** Opens `path`; throws the system's error when it cannot (the caller then keeps copies of frames). */
+  /**
+   * Opens `path`; throws when it cannot, or when it is not a regular file (the caller then keeps copies of
+   * frames). A FIFO (`-r <(tcpdump -w - ...)`, `mkfifo`) is never opened: a reader more could hold the pipe
+   * open, or wait for its writer; O_NONBLOCK covers a path swapped for one after the check.
+   */
   static open(path: string): FrameFile {
-    const fd = openSync(path, 'r');
+    if (!statSync(path).isFile()) throw new Error(`${path} is not a regular file`);
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
-      const file = new FrameFile(path, fd);
       if (!fstatSync(fd).isFile()) throw new Error(`${path} is not a regular file`);
-      return file;
+      return new FrameFile(path, fd);
     } catch (err) {
       closeSync(fd);
       throw err;

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import {
   appendFileSync,
   mkdtempSync,
@@ -291,6 +292,13 @@ describe('PacketRing of a replayed file (frames kept by their place in the file)
       }
     }
     expect(cut).toBeGreaterThan(0);
+  });
+
+  it('never opens what is not a regular file (a FIFO would hold the pipe or wait for a writer)', () => {
+    const fifo = join(dir, 'fifo');
+    if (spawnSync('mkfifo', [fifo]).status !== 0) return;
+    expect(() => FrameFile.open(fifo)).toThrow(/is not a regular file/);
+    expect(() => FrameFile.open(dir)).toThrow(/is not a regular file/);
   });
 
   it('holds the same frames as a copying ring of the same bound once it goes round', async () => {
