@@ -475,7 +475,7 @@ port.on('message', (message: ToWorker) => {
       }
       const packets = packetRing;
       unpackFrames(message.buffer, message.length, (linktype, timestamp, bytes, origlen, interfaceId, place) => {
-        packets?.placeNext(place);
+        packets?.placeNext(place, bytes);
         try {
           e.frame(linktype, timestamp, bytes, origlen, interfaceId);
         } catch (err) {

@@ -207,7 +207,7 @@ function runFile(path: string, ring: PacketRing, chunk: number): CaRecord[] {
   });
   const packer = new FramePacker((buffer, length) => {
     unpackFrames(buffer, length, (linktype, timestamp, bytes, origlen, interfaceId, place) => {
-      ring.placeNext(place);
+      ring.placeNext(place, bytes);
       engine.frame(linktype, timestamp, bytes, origlen, interfaceId);
     });
     new Uint8Array(buffer).fill(0xee);

@@ -198,6 +198,7 @@ export class PacketRing implements PacketTap {
   readonly file: FrameFile | undefined;
   /** The place of the frame the engine hands over next (see {@link placeNext}). */
   private nextPlace = NO_PLACE;
+  private nextPlaced: Uint8Array | undefined;
   private currentPlace = NO_PLACE;
   /** Where the next frame's bytes go, in the store's byte stream (block = pos / blockBytes mod blocks). */
   private writePos = 0;
@@ -263,11 +264,14 @@ export class PacketRing implements PacketTap {
   }
 
   /**
-   * The place in the replayed file of the frame the engine hands to {@link frame} next (the decoding worker
-   * calls it before each frame of a batch); a frame without one (NO_PLACE, or none given) is copied.
+   * The place in the replayed file of the frame whose bytes are `data`, which the engine hands to
+   * {@link frame} next (the decoding worker calls it before each frame of a batch). The place is taken only
+   * by the frame with those very bytes (the same view), so a frame the engine kept from the ring never
+   * gives its place to the next; a frame without one (NO_PLACE, or none given) is copied.
    */
-  placeNext(place: number): void {
+  placeNext(place: number, data: Uint8Array): void {
     this.nextPlace = place;
+    this.nextPlaced = data;
   }
 
   /** Bytes of the blocks the store allocated so far (at most the bound and one block). */
@@ -288,8 +292,9 @@ export class PacketRing implements PacketTap {
     this.currentInterface = interfaceId;
     this.currentData = data;
     this.currentSlot = -1;
-    this.currentPlace = this.nextPlace;
+    this.currentPlace = data === this.nextPlaced ? this.nextPlace : NO_PLACE;
     this.nextPlace = NO_PLACE;
+    this.nextPlaced = undefined;
   }
 
   event(event: PacketEvent): void {
