@@ -124,7 +124,12 @@ export const pcapPlugin: FastifyPluginAsync<PcapRouteOptions> = async (app, { mo
         .type(PCAPNG_MEDIA_TYPE)
         .header('content-disposition', `attachment; filename="${pcapFileName()}"`)
         .header('cache-control', 'no-store')
-        .send(Readable.from(resumed(first, iterator), { objectMode: false, highWaterMark: 1 }));
+        .send(
+          Readable.from(
+            resumed(first, iterator, (err) => request.log.warn({ err: err.message }, 'pcap export failed midway')),
+            { objectMode: false, highWaterMark: 1 },
+          ),
+        );
     },
   );
 };
@@ -133,13 +138,21 @@ export const pcapPlugin: FastifyPluginAsync<PcapRouteOptions> = async (app, { mo
 async function* resumed(
   first: IteratorResult<Uint8Array>,
   iterator: AsyncIterator<Uint8Array>,
+  failed: (err: Error) => void,
 ): AsyncGenerator<Uint8Array> {
   let finished = first.done === true;
   try {
     if (finished) return;
     yield first.value as Uint8Array;
     for (;;) {
-      const step = await iterator.next();
+      let step: IteratorResult<Uint8Array>;
+      try {
+        step = await iterator.next();
+      } catch (err) {
+        finished = true;
+        failed(err as Error);
+        throw err;
+      }
       if (step.done === true) {
         finished = true;
         return;
