@@ -180,7 +180,10 @@ export interface FramePlace extends PlacedFrame {
   readonly interfaceId: number;
   readonly timestamp: number;
   readonly origlen: number;
-  /** The frame's bytes when the ring holds a copy (no place); a view, valid until the ring takes more frames. */
+  /**
+   * The frame's bytes when the ring holds them: a copying ring's view into its store, valid until the ring
+   * takes more frames; a file's ring's copy of a frame without a place, an array of its own.
+   */
   readonly data: Uint8Array | undefined;
 }
 
@@ -366,7 +369,7 @@ export class PacketRing implements PacketTap {
   /**
    * Where the frame held under `frame` is, or undefined when it left the ring (or never entered it): its
    * bytes (`data`) when the ring holds them, else its place in the file. A place stays right after the
-   * frame leaves the ring; bytes are a view valid until the ring takes more frames.
+   * frame leaves the ring; bytes are valid as said of {@link FramePlace.data}.
    */
   locate(frame: number): FramePlace | undefined {
     const slots = this.slots;

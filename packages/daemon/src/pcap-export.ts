@@ -126,8 +126,8 @@ export async function* pcapngChunks(
       previous = n;
       const at = ring.locate(n);
       if (at === undefined) continue;
-      // A copy held by the ring is valid until it takes more frames, which it may do while a run is read.
-      run.push(at.data !== undefined ? { ...at, data: at.data.slice() } : at);
+      // A frame without a place comes as the ring's copy of its own, which outlives its eviction.
+      run.push(at);
       runBytes += at.caplen;
       if (runBytes >= READ_RUN_BYTES) yield* flush();
     }
