@@ -23,6 +23,7 @@ import { unpackFrames } from './frame-batch.js';
 import { NatsWorkerSide } from './nats/worker-side.js';
 import { createLogger } from './logger.js';
 import { DEFAULT_PACKET_RING_BYTES, PacketRing } from './packet-ring.js';
+import { FrameFile } from './frame-file.js';
 import { PcapExports } from './pcap-export.js';
 import { TABLE_NAMES } from './model.js';
 import { StreamedRecords, estimateRecordBytes, keepRecordBytes } from './record-ring.js';
@@ -132,12 +133,27 @@ const RING_BLOCKS_AHEAD = 32;
  */
 const RING_BLOCKS_ASK = 4;
 /**
- * Blocks asked for ahead of need (a file or stdin: as many as its bytes in flight fill, see `init`'s
- * `ringAheadBytes`, and a batch of asks more). Every block ahead is memory written and held until the store
- * takes it: at the end of a file, 32 blocks were 32 MiB of peak RSS and about 0.1 s of the capture thread's
- * CPU for nothing.
+ * Blocks asked for ahead of need (stdin, or a file the ring could not open: as many as its bytes in flight
+ * fill, see `init`'s `ringAheadBytes`, and a batch of asks more; a replayed file's ring asks for none).
+ * Every block ahead is memory written and held until the store takes it: at the end of a file, 32 blocks
+ * were 32 MiB of peak RSS and about 0.1 s of the capture thread's CPU for nothing.
  */
 let ringBlocksAhead = RING_BLOCKS_AHEAD;
+
+/**
+ * The replayed file the packet ring reads frames back from (frame-file.ts), or undefined for any other
+ * source, or when it cannot be opened here (the ring then copies frames, as for stdin).
+ */
+function openRingFile(source: SourceDescription, logger: ReturnType<typeof createLogger>): FrameFile | undefined {
+  if (source.kind !== 'file' || source.file === undefined) return undefined;
+  try {
+    return FrameFile.open(source.file);
+  } catch (err) {
+    // The source reports an unreadable file itself, in one line; this is only how the ring keeps frames.
+    logger.debug({ err: (err as Error).message }, 'the packet ring keeps copies of frames: the file cannot be opened');
+    return undefined;
+  }
+}
 
 /** Asks the capture thread for the blocks the packet ring will take next (none once it has them all). */
 function askRingBlocks(): void {
@@ -359,15 +375,22 @@ port.on('message', (message: ToWorker) => {
       history = new RecordHistory({ bounds: message.history ?? {} });
       holdsHistory = history.held.bounds.maxRecords > 0;
       const ringBytes = message.packetRing ?? DEFAULT_PACKET_RING_BYTES;
+      // A replayed file's ring keeps each frame's place in the file, not a copy: no block is asked for.
+      const ringFile = ringBytes > 0 ? openRingFile(description, logger) : undefined;
       packetRing =
         ringBytes > 0
-          ? new PacketRing(ringBytes, {
-              takeBlock: () => {
-                const block = ringBlocks.pop();
-                askRingBlocks();
-                return block;
-              },
-            })
+          ? new PacketRing(
+              ringBytes,
+              ringFile !== undefined
+                ? { file: ringFile }
+                : {
+                    takeBlock: () => {
+                      const block = ringBlocks.pop();
+                      askRingBlocks();
+                      return block;
+                    },
+                  },
+            )
           : undefined;
       if (packetRing !== undefined && message.ringAheadBytes !== undefined)
         ringBlocksAhead = Math.min(
@@ -452,7 +475,9 @@ port.on('message', (message: ToWorker) => {
         if (sampler.size > 0) governor.observe(now - message.postedAt, now, Atomics.load(stallBounds, SHEDDING) === 1);
         else governor.reset();
       }
-      unpackFrames(message.buffer, message.length, (linktype, timestamp, bytes, origlen, interfaceId) => {
+      const packets = packetRing;
+      unpackFrames(message.buffer, message.length, (linktype, timestamp, bytes, origlen, interfaceId, place) => {
+        packets?.placeNext(place, bytes);
         try {
           e.frame(linktype, timestamp, bytes, origlen, interfaceId);
         } catch (err) {

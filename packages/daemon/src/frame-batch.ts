@@ -11,10 +11,16 @@
  * of the capture thread at 250 Mbit/s, issue 12).
  */
 
-/** Per-frame header layout. */
-const Offset = { LINKTYPE: 0, INTERFACE: 2, ORIGLEN: 4, CAPLEN: 8, TIMESTAMP: 12 } as const;
+/**
+ * Per-frame header layout. PLACE: where the frame's captured bytes start in the replayed file (a double:
+ * files pass 4 GiB), or -1 when the frame has no place in a file (live capture, stdin, the demo); the packet
+ * ring of a replayed file keeps that instead of a copy of the bytes (packet-ring.ts).
+ */
+const Offset = { LINKTYPE: 0, INTERFACE: 2, ORIGLEN: 4, CAPLEN: 8, TIMESTAMP: 12, PLACE: 20 } as const;
 /** Bytes of the header before each frame's bytes in a batch. */
-export const FRAME_HEADER_BYTES = 20;
+export const FRAME_HEADER_BYTES = 28;
+/** {@link FramePacker.add}'s `place` for a frame that is not read from a file. */
+export const NO_PLACE = -1;
 /**
  * Every batch buffer holds this many times the flush threshold: a batch is flushed once over it, so the
  * frame that crosses it fits (up to the threshold; a larger one grows the buffer). One size for all: a
@@ -103,8 +109,11 @@ export class FramePacker {
     return Math.max(MIN_SPARE_BUFFERS, Math.floor(this.spareBytes / Math.max(this.meanLength, 4096)));
   }
 
-  /** Copies one frame into the batch; `data` is not kept, so it may be a view the caller overwrites next. */
-  add(linktype: number, timestamp: number, data: Uint8Array, origlen: number, interfaceId = 0): void {
+  /**
+   * Copies one frame into the batch; `data` is not kept, so it may be a view the caller overwrites next.
+   * `place`: where its captured bytes start in the replayed file, or {@link NO_PLACE}.
+   */
+  add(linktype: number, timestamp: number, data: Uint8Array, origlen: number, interfaceId = 0, place = NO_PLACE): void {
     const need = FRAME_HEADER_BYTES + data.length;
     if (this.used + need > this.buffer.byteLength) this.grow(this.used + need);
     const at = this.used;
@@ -113,6 +122,7 @@ export class FramePacker {
     this.view.setUint32(at + Offset.ORIGLEN, origlen, true);
     this.view.setUint32(at + Offset.CAPLEN, data.length, true);
     this.view.setFloat64(at + Offset.TIMESTAMP, timestamp, true);
+    this.view.setFloat64(at + Offset.PLACE, place, true);
     this.bytes.set(data, at + FRAME_HEADER_BYTES);
     this.used += need;
     this.count += 1;
@@ -160,7 +170,14 @@ export class FramePacker {
 export function unpackFrames(
   buffer: ArrayBuffer,
   length: number,
-  frame: (linktype: number, timestamp: number, bytes: Uint8Array, origlen: number, interfaceId: number) => void,
+  frame: (
+    linktype: number,
+    timestamp: number,
+    bytes: Uint8Array,
+    origlen: number,
+    interfaceId: number,
+    place: number,
+  ) => void,
 ): void {
   const view = new DataView(buffer);
   let at = 0;
@@ -175,6 +192,7 @@ export function unpackFrames(
       new Uint8Array(buffer, start, caplen),
       view.getUint32(at + Offset.ORIGLEN, true),
       view.getUint16(at + Offset.INTERFACE, true),
+      view.getFloat64(at + Offset.PLACE, true),
     );
     at = start + caplen;
   }

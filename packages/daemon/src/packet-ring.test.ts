@@ -1,18 +1,32 @@
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import {
+  appendFileSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type CaRecord, shark } from '@ca-shark/decoder';
-import { compileFilter } from '@ca-shark/analysis/filter';
+import { type FilterSpec, compileFilter } from '@ca-shark/analysis/filter';
 import { CaptureReader, PcapWriter } from '@ca-shark/packet';
 import { build, concatBytes } from '@ca-shark/protocol';
 import pino from 'pino';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from './engine.js';
 import { FramePacker, unpackFrames } from './frame-batch.js';
+import { ChangedFileError, FrameFile } from './frame-file.js';
+import { CaptureBytes } from './sources/capture-bytes.js';
 import { FRAME_OVERHEAD_BYTES, MESSAGE_OVERHEAD_BYTES, PacketRing } from './packet-ring.js';
 import { pcapngChunks } from './pcap-export.js';
 
-const fixture = (name: string): Uint8Array =>
-  readFileSync(fileURLToPath(new URL(`../../packet/fixtures/${name}`, import.meta.url)));
+const fixturePath = (name: string): string => fileURLToPath(new URL(`../../packet/fixtures/${name}`, import.meta.url));
+const fixture = (name: string): Uint8Array => readFileSync(fixturePath(name));
 
 /**
  * Runs a capture through an in-process Engine feeding `ring` (what the decoding worker does). `batchFrames`:
@@ -54,7 +68,7 @@ function run(name: string | Uint8Array, ring: PacketRing, batchFrames = 0): CaRe
   return records;
 }
 
-async function exported(ring: PacketRing, filter = {}): Promise<Uint8Array> {
+async function exported(ring: PacketRing, filter: FilterSpec = {}): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   for await (const chunk of pcapngChunks(ring, { filter }, (linktype) => ({ linktype, snaplen: 262144 })))
     parts.push(chunk);
@@ -169,5 +183,180 @@ describe('PacketRing', () => {
     const first = ring.get(ring.index.firstFrame(ring.index.oldest));
     expect(given.has(first?.data.buffer as ArrayBufferLike)).toBe(true);
     expect(ring.storeBytes).toBe(ring.blockBytes);
+  });
+});
+
+/**
+ * Runs a capture file through the path of `ca-sharkd -r`: read in `chunk`-byte pieces into one reused buffer
+ * (as FileSource does, so records straddle pieces), each frame placed by CaptureBytes, packed into batches
+ * of 8 frames whose buffers are overwritten once decoded, and each frame's place handed to the ring before
+ * the engine gets the frame (as the decoding worker does).
+ */
+function runFile(path: string, ring: PacketRing, chunk: number): CaRecord[] {
+  const records: CaRecord[] = [];
+  const engine = new Engine({
+    describe: () => ({ kind: 'file', file: path }),
+    counters: () => ({ received: 0, dropped: 0, ifDropped: 0 }),
+    publish: (r) => {
+      ring.record(r);
+      records.push(r);
+    },
+    hubStats: () => ({ clients: 0, dropped: 0 }),
+    logger: pino({ level: 'silent' }),
+    packets: ring,
+  });
+  const packer = new FramePacker((buffer, length) => {
+    unpackFrames(buffer, length, (linktype, timestamp, bytes, origlen, interfaceId, place) => {
+      ring.placeNext(place, bytes);
+      engine.frame(linktype, timestamp, bytes, origlen, interfaceId);
+    });
+    new Uint8Array(buffer).fill(0xee);
+  });
+  const sink = { frame() {}, problem() {}, end() {}, error() {} };
+  const bytes = new CaptureBytes(
+    path,
+    sink,
+    (f, place) => {
+      packer.add(f.linktype, f.timestamp, f.data, f.origlen, f.interfaceId, place);
+      if (packer.pending === 8) packer.flush();
+    },
+    { places: true },
+  );
+  const file = readFileSync(path);
+  const buffer = new Uint8Array(chunk);
+  for (let at = 0; at < file.length; at += chunk) {
+    const piece = file.subarray(at, at + chunk);
+    buffer.set(piece);
+    bytes.push(buffer.subarray(0, piece.length));
+    buffer.fill(0xdd);
+  }
+  bytes.end();
+  packer.flush();
+  engine.end();
+  return records;
+}
+
+describe('PacketRing of a replayed file (frames kept by their place in the file)', () => {
+  let dir = '';
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ca-shark-ring-file-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** catest.pcap with every frame cut to 90 captured bytes (a snaplen of 90). */
+  function snaplenCut(): string {
+    const w = new PcapWriter({ snaplen: 90 });
+    const reader = new CaptureReader({
+      frame: (f) => w.frame(f.timestamp, f.data, Math.min(90, f.caplen)),
+      problem() {},
+    });
+    reader.push(fixture('catest.pcap'));
+    reader.end();
+    const path = join(dir, 'snaplen-90.pcap');
+    writeFileSync(path, w.bytes());
+    return path;
+  }
+
+  /** Modification time given to the files changed below (Unix s). */
+  const MTIME = 1_700_000_000;
+  const filters: FilterSpec[] = [{}, { command: ['ReadNotify', 'EventAdd'] }, { pv: ['test:*'] }, { errors: true }];
+
+  it('exports byte for byte what a copying ring exports, pcap and pcapng, records cut by read pieces and by snaplen', async () => {
+    const captures = [...['catest.pcap', 'ca_monitor.pcapng', 'ca_arrays.pcapng'].map(fixturePath), snaplenCut()];
+    let cut = 0;
+    for (const path of captures) {
+      const copies = new PacketRing();
+      const all = run(new Uint8Array(readFileSync(path)), copies);
+      expect(all.length, path).toBeGreaterThan(0);
+      for (const chunk of [97, 4096, 1 << 20]) {
+        const file = FrameFile.open(path);
+        const places = new PacketRing(undefined, { file });
+        expect(places.blocksToCome).toBe(0);
+        const records = runFile(path, places, chunk);
+        expect(records.map((r) => `${r.frame} ${r.command.name}`)).toEqual(
+          all.map((r) => `${r.frame} ${r.command.name}`),
+        );
+        expect(places.stats).toEqual(copies.stats);
+        // No frame copied: every one has its place.
+        expect(places.storeBytes).toBe(0);
+        for (const filter of filters)
+          expect(
+            Buffer.compare(await exported(places, filter), await exported(copies, filter)),
+            `${path} ${chunk}`,
+          ).toBe(0);
+        for (let seq = places.index.oldest; seq < places.index.end; seq++) {
+          const f = places.get(places.index.firstFrame(seq));
+          if (f !== undefined && f.data.length < f.origlen) cut++;
+        }
+        file.close();
+      }
+    }
+    expect(cut).toBeGreaterThan(0);
+  });
+
+  it('never opens what is not a regular file (a FIFO would hold the pipe or wait for a writer)', () => {
+    const fifo = join(dir, 'fifo');
+    if (spawnSync('mkfifo', [fifo]).status !== 0) return;
+    expect(() => FrameFile.open(fifo)).toThrow(/is not a regular file/);
+    expect(() => FrameFile.open(dir)).toThrow(/is not a regular file/);
+  });
+
+  it('holds the same frames as a copying ring of the same bound once it goes round', async () => {
+    const path = fixturePath('catest.pcap');
+    const bound = 16 * 1024;
+    const copies = new PacketRing(bound);
+    run(new Uint8Array(readFileSync(path)), copies);
+    const file = FrameFile.open(path);
+    const places = new PacketRing(bound, { file });
+    runFile(path, places, 4096);
+    expect(places.stats.evictedFrames).toBeGreaterThan(0);
+    expect(places.stats).toEqual(copies.stats);
+    for (const filter of filters)
+      expect(Buffer.compare(await exported(places, filter), await exported(copies, filter))).toBe(0);
+    file.close();
+  });
+
+  it('refuses to export from a file changed since, never writing other bytes; a removed one is still read', async () => {
+    const original = fixture('catest.pcap');
+    const ready = async (
+      name: string,
+    ): Promise<{ path: string; ring: PacketRing; file: FrameFile; good: Uint8Array }> => {
+      const path = join(dir, name);
+      writeFileSync(path, original);
+      // A whole second: put back exactly below.
+      utimesSync(path, MTIME, MTIME);
+      const file = FrameFile.open(path);
+      const ring = new PacketRing(undefined, { file });
+      runFile(path, ring, 1 << 20);
+      return { path, ring, file, good: await exported(ring) };
+    };
+    // Grown (appended to), truncated: the size tells.
+    let r = await ready('grown.pcap');
+    appendFileSync(r.path, new Uint8Array(100));
+    await expect(exported(r.ring)).rejects.toThrow(ChangedFileError);
+    await expect(exported(r.ring)).rejects.toThrow(/grown\.pcap changed since it was replayed \(its size went from/);
+    r.file.close();
+    r = await ready('truncated.pcap');
+    truncateSync(r.path, 1000);
+    await expect(exported(r.ring)).rejects.toThrow(/its size went from \d+ to 1000 bytes/);
+    r.file.close();
+    // Rewritten in place with other bytes, same size: the modification time tells.
+    r = await ready('rewritten.pcap');
+    const other = Uint8Array.from(original);
+    for (let i = 100; i < other.length; i += 7) other[i] ^= 0xff;
+    writeFileSync(r.path, other);
+    expect(statSync(r.path).mtimeMs).not.toBe(MTIME * 1000);
+    await expect(exported(r.ring)).rejects.toThrow(/rewritten\.pcap changed since it was replayed \(modified at/);
+    // ... and with its modification time put back, each frame's check word.
+    utimesSync(r.path, MTIME, MTIME);
+    await expect(exported(r.ring)).rejects.toThrow(/the bytes of frame \d+ differ from those decoded/);
+    expect(() => r.ring.get(r.ring.index.firstFrame(r.ring.index.oldest))).toThrow(ChangedFileError);
+    r.file.close();
+    // Removed, or renamed over: the ring's descriptor still reads the file it decoded.
+    r = await ready('removed.pcap');
+    rmSync(r.path);
+    writeFileSync(r.path, other);
+    expect(Buffer.compare(await exported(r.ring), r.good)).toBe(0);
+    r.file.close();
   });
 });

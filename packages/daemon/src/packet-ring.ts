@@ -19,6 +19,15 @@
  * per message went to the ring (issue 12). A frame is copied when the TCP layer queues its bytes or a
  * datagram's message claims it; the bytes of TCP flows that turn out not to be CA pass through the store too
  * (up to 64 KiB a direction, see MessageFrames), taking its room until they are overwritten.
+ *
+ * A replayed file's ring ({@link PacketRingOptions.file}) keeps no bytes: each frame's place in the file
+ * (the offset of its captured bytes, which the capture thread found as it read the file) and a check word,
+ * and the export reads the frames back from the file (frame-file.ts). Its store is then only counted: the
+ * frames' positions in the stream of bytes the store would hold advance as they would, and the same frames
+ * are let go when the block that would have held them would be reused, so the ring holds the same frames
+ * and messages as a copying ring of the same bound, with no block asked for, allocated or written (on the
+ * bench's 100 MB capture the blocks were 115 MB of peak RSS and their page faults a fifth of the capture
+ * thread's CPU). A frame that comes without a place is copied (kept like a frame larger than a block).
  */
 import type { CaRecord } from '@ca-shark/decoder';
 import type { CommandFields } from '@ca-shark/protocol';
@@ -26,6 +35,7 @@ import { MessageFrames, type PacketEvent } from '@ca-shark/packet';
 import type { PacketTap } from './engine.js';
 import { MessageIndex } from './message-index.js';
 import { regrowColumn, type RingColumn } from './ring-columns.js';
+import { type FrameFile, type PlacedFrame, frameCheck } from './frame-file.js';
 
 /** Default bound of the ring: 256 MiB. */
 export const DEFAULT_PACKET_RING_BYTES = 256 * 1024 * 1024;
@@ -47,6 +57,8 @@ const MAX_BLOCK_BYTES = 1024 * 1024;
 const MIN_BLOCK_BYTES = 64 * 1024;
 /** Frame slots the columns start with (they double as needed). */
 const INITIAL_SLOTS = 1024;
+/** A frame's place when it has none (see {@link PacketRing.placeNext}). */
+const NO_PLACE = -1;
 
 /** What a frame's slot holds. */
 const enum SlotState {
@@ -94,6 +106,10 @@ class FrameColumns {
   timestamp = new Float64Array(INITIAL_SLOTS);
   /** Position in the store's byte stream (see {@link PacketRing}'s blocks). */
   pos = new Float64Array(INITIAL_SLOTS);
+  /** A replayed file's ring: the offset of the frame's captured bytes in the file, or NO_PLACE. */
+  place = new Float64Array(INITIAL_SLOTS);
+  /** A replayed file's ring: the frame's check word (frame-file.ts). */
+  check = new Uint32Array(INITIAL_SLOTS);
   caplen = new Uint32Array(INITIAL_SLOTS);
   origlen = new Uint32Array(INITIAL_SLOTS);
   linktype = new Uint16Array(INITIAL_SLOTS);
@@ -131,6 +147,8 @@ class FrameColumns {
     this.frame = copy(this.frame, new Float64Array(size));
     this.timestamp = copy(this.timestamp, new Float64Array(size));
     this.pos = copy(this.pos, new Float64Array(size));
+    this.place = copy(this.place, new Float64Array(size));
+    this.check = copy(this.check, new Uint32Array(size));
     this.caplen = copy(this.caplen, new Uint32Array(size));
     this.origlen = copy(this.origlen, new Uint32Array(size));
     this.linktype = copy(this.linktype, new Uint16Array(size));
@@ -149,6 +167,24 @@ export interface PacketRingOptions {
    * the decoder's thread, which is the one that falls behind.
    */
   takeBlock?: (bytes: number) => Uint8Array | undefined;
+  /**
+   * The replayed file the frames come from: the ring keeps each frame's place in it (given by
+   * {@link PacketRing.placeNext}) instead of a copy, and takes no block (see the module comment).
+   */
+  file?: FrameFile;
+}
+
+/** Where a held frame is: its place in the replayed file, or (without one) its bytes. */
+export interface FramePlace extends PlacedFrame {
+  readonly linktype: number;
+  readonly interfaceId: number;
+  readonly timestamp: number;
+  readonly origlen: number;
+  /**
+   * The frame's bytes when the ring holds them: a copying ring's view into its store, valid until the ring
+   * takes more frames; a file's ring's copy of a frame without a place, an array of its own.
+   */
+  readonly data: Uint8Array | undefined;
 }
 
 /** The ring; its {@link PacketRing.tap} goes to the engine, {@link PacketRing.record} gets every record. */
@@ -161,9 +197,15 @@ export class PacketRing implements PacketTap {
   readonly blockBytes: number;
   private allocatedBlocks = 0;
   private readonly takeBlock: ((bytes: number) => Uint8Array | undefined) | undefined;
+  /** The replayed file whose places the ring keeps, or undefined for a copying ring. */
+  readonly file: FrameFile | undefined;
+  /** The place of the frame the engine hands over next (see {@link placeNext}). */
+  private nextPlace = NO_PLACE;
+  private nextPlaced: Uint8Array | undefined;
+  private currentPlace = NO_PLACE;
   /** Where the next frame's bytes go, in the store's byte stream (block = pos / blockBytes mod blocks). */
   private writePos = 0;
-  /** Frames larger than a block, each a copy of its own, by slot. */
+  /** Frames larger than a block (in a file's ring: frames without a place), each a copy of its own, by slot. */
   private readonly oversize = new Map<number, Uint8Array>();
   /** The messages held, with the frames that carried them. */
   readonly index = new MessageIndex();
@@ -199,6 +241,7 @@ export class PacketRing implements PacketTap {
   constructor(maxBytes = DEFAULT_PACKET_RING_BYTES, options: PacketRingOptions = {}) {
     this.maxBytes = maxBytes;
     this.takeBlock = options.takeBlock;
+    this.file = options.file;
     this.blockBytes = Math.max(MIN_BLOCK_BYTES, Math.min(MAX_BLOCK_BYTES, 2 ** Math.ceil(Math.log2(maxBytes / 8))));
     // One block more than the bound needs: the one being written while the oldest still holds frames.
     this.blocks = new Array<Uint8Array | undefined>(Math.ceil(maxBytes / this.blockBytes) + 1);
@@ -220,7 +263,18 @@ export class PacketRing implements PacketTap {
 
   /** Blocks the store has yet to take before it goes round (each first used block is new memory). */
   get blocksToCome(): number {
-    return this.blocks.length - this.allocatedBlocks;
+    return this.file !== undefined ? 0 : this.blocks.length - this.allocatedBlocks;
+  }
+
+  /**
+   * The place in the replayed file of the frame whose bytes are `data`, which the engine hands to
+   * {@link frame} next (the decoding worker calls it before each frame of a batch). The place is taken only
+   * by the frame with those very bytes (the same view), so a frame the engine kept from the ring never
+   * gives its place to the next; a frame without one (NO_PLACE, or none given) is copied.
+   */
+  placeNext(place: number, data: Uint8Array): void {
+    this.nextPlace = place;
+    this.nextPlaced = data;
   }
 
   /** Bytes of the blocks the store allocated so far (at most the bound and one block). */
@@ -241,6 +295,9 @@ export class PacketRing implements PacketTap {
     this.currentInterface = interfaceId;
     this.currentData = data;
     this.currentSlot = -1;
+    this.currentPlace = data === this.nextPlaced ? this.nextPlace : NO_PLACE;
+    this.nextPlace = NO_PLACE;
+    this.nextPlaced = undefined;
   }
 
   event(event: PacketEvent): void {
@@ -291,21 +348,46 @@ export class PacketRing implements PacketTap {
 
   /**
    * The frame held under `frame`, or undefined when it left the ring (or never entered it). Its `data` is a
-   * view into the ring's store: read it before the ring takes more frames.
+   * view into the ring's store: read it before the ring takes more frames. A file's ring reads it from the
+   * file, synchronously (the export reads many at once instead, see {@link locate}), and throws a
+   * ChangedFileError when the file changed.
    */
   get(frame: number): RingFrame | undefined {
+    const at = this.locate(frame);
+    if (at === undefined) return undefined;
+    const data = at.data ?? (this.file as FrameFile).readSync(at);
+    return {
+      frame,
+      linktype: at.linktype,
+      interfaceId: at.interfaceId,
+      timestamp: at.timestamp,
+      origlen: at.origlen,
+      data,
+    };
+  }
+
+  /**
+   * Where the frame held under `frame` is, or undefined when it left the ring (or never entered it): its
+   * bytes (`data`) when the ring holds them, else its place in the file. A place stays right after the
+   * frame leaves the ring; bytes are valid as said of {@link FramePlace.data}.
+   */
+  locate(frame: number): FramePlace | undefined {
     const slots = this.slots;
     const slot = slots.find(frame);
     if (slot < 0) return undefined;
     const i = slot & slots.mask;
     if (slots.state[i] !== SlotState.Held) return undefined;
+    const copy = this.oversize.get(slot);
     return {
       frame,
       linktype: slots.linktype[i],
       interfaceId: slots.interfaceId[i],
       timestamp: slots.timestamp[i],
       origlen: slots.origlen[i],
-      data: this.bytesOf(slot),
+      place: slots.place[i],
+      caplen: slots.caplen[i],
+      check: slots.check[i],
+      data: copy ?? (this.file === undefined ? this.bytesOf(slot) : undefined),
     };
   }
 
@@ -320,30 +402,34 @@ export class PacketRing implements PacketTap {
     return block.subarray(at, at + slots.caplen[i]);
   }
 
-  /** Copies the current frame into the store; returns its slot. */
+  /** Copies the current frame into the store (a file's ring: notes its place); returns its slot. */
   private store(state: SlotState): number {
     const data = this.currentData as Uint8Array;
     const length = data.length;
     const slots = this.slots;
     let pos = this.writePos;
     const size = this.blockBytes;
+    const placed = this.file !== undefined && this.currentPlace >= 0;
     if (length <= size) {
       // A frame never straddles two blocks: one that would starts the next block.
       if ((pos % size) + length > size) pos += size - (pos % size);
       const blockNo = Math.floor(pos / size);
-      // Reusing a block: its frames go first (they are the oldest: the store is written in turn).
+      // Reusing a block: its frames go first (they are the oldest: the store is written in turn). A file's
+      // ring counts its store the same way, so it lets go of the same frames.
       const overwritten = (blockNo - this.blocks.length + 1) * size;
       if (overwritten > 0) this.evictBefore(overwritten);
-      const at = blockNo % this.blocks.length;
-      let block = this.blocks[at];
-      if (block === undefined) {
-        const given = this.takeBlock?.(size);
-        block = given !== undefined && given.length === size ? given : new Uint8Array(size);
-        this.blocks[at] = block;
-        this.allocatedBlocks++;
-      }
-      block.set(data, pos % size);
       this.writePos = pos + length;
+      if (this.file === undefined) {
+        const at = blockNo % this.blocks.length;
+        let block = this.blocks[at];
+        if (block === undefined) {
+          const given = this.takeBlock?.(size);
+          block = given !== undefined && given.length === size ? given : new Uint8Array(size);
+          this.blocks[at] = block;
+          this.allocatedBlocks++;
+        }
+        block.set(data, pos % size);
+      }
     }
     const slot = slots.push();
     const i = slot & slots.mask;
@@ -355,7 +441,13 @@ export class PacketRing implements PacketTap {
     slots.linktype[i] = this.currentLinktype;
     slots.interfaceId[i] = this.currentInterface;
     slots.state[i] = state;
-    if (length > size) this.oversize.set(slot, data.slice());
+    if (this.file !== undefined) {
+      slots.place[i] = placed ? this.currentPlace : NO_PLACE;
+      slots.check[i] = placed ? frameCheck(data) : 0;
+      if (!placed) this.oversize.set(slot, data.slice());
+    } else if (length > size) {
+      this.oversize.set(slot, data.slice());
+    }
     return slot;
   }
 

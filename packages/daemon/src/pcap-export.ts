@@ -6,7 +6,7 @@
  */
 import { type FilterSpec, compileFilter } from '@ca-shark/analysis/filter';
 import { PcapngChunks, type PcapngInterface, SpanningMessages } from '@ca-shark/packet';
-import type { PacketRing } from './packet-ring.js';
+import type { FramePlace, PacketRing } from './packet-ring.js';
 
 /** What an export asks for. */
 export interface PcapRequest {
@@ -21,6 +21,8 @@ export interface PcapRequest {
 const SLICE_MESSAGES = 20_000;
 /** Bytes of pcapng blocks per chunk handed to the HTTP side. */
 export const CHUNK_BYTES = 1024 * 1024;
+/** A replayed file's ring: frames read back from the file at a time, in captured bytes. */
+const READ_RUN_BYTES = 1024 * 1024;
 
 /** Lets queued messages (frame batches) run before the next slice. */
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -92,12 +94,7 @@ export async function* pcapngChunks(
   }
   const file = new PcapngChunks(application, exportComment(request));
   const ids = new Map<string, number>();
-  let previous = -1;
-  for (const n of frames) {
-    if (n === previous) continue;
-    previous = n;
-    const frame = ring.get(n);
-    if (frame === undefined) continue;
+  const write = (frame: FramePlace, data: Uint8Array): void => {
     const key = `${frame.linktype}/${frame.interfaceId}`;
     let id = ids.get(key);
     if (id === undefined) {
@@ -105,8 +102,46 @@ export async function* pcapngChunks(
       id = file.writer.addInterface(interfaceOf(frame.linktype, frame.interfaceId));
       ids.set(key, id);
     }
-    file.packet(id, frame.timestamp, frame.data, frame.origlen);
-    if (file.bytes >= CHUNK_BYTES) yield file.take();
+    file.packet(id, frame.timestamp, data, frame.origlen);
+  };
+  const source = ring.file;
+  if (source !== undefined) {
+    // A replayed file's ring: the frames are read back from the file a run at a time. Their places hold
+    // once taken, whatever the ring lets go of meanwhile.
+    await source.verify();
+    const run: FramePlace[] = [];
+    let runBytes = 0;
+    const flush = async function* (): AsyncGenerator<Uint8Array> {
+      const placed = run.filter((f) => f.data === undefined);
+      const bytes = placed.length > 0 ? await source.read(placed) : [];
+      let next = 0;
+      for (const f of run) write(f, f.data ?? bytes[next++]);
+      run.length = 0;
+      runBytes = 0;
+      if (file.bytes >= CHUNK_BYTES) yield file.take();
+    };
+    let previous = -1;
+    for (const n of frames) {
+      if (n === previous) continue;
+      previous = n;
+      const at = ring.locate(n);
+      if (at === undefined) continue;
+      // A frame without a place comes as the ring's copy of its own, which outlives its eviction.
+      run.push(at);
+      runBytes += at.caplen;
+      if (runBytes >= READ_RUN_BYTES) yield* flush();
+    }
+    yield* flush();
+  } else {
+    let previous = -1;
+    for (const n of frames) {
+      if (n === previous) continue;
+      previous = n;
+      const frame = ring.locate(n);
+      if (frame === undefined) continue;
+      write(frame, frame.data as Uint8Array);
+      if (file.bytes >= CHUNK_BYTES) yield file.take();
+    }
   }
   if (file.bytes > 0) yield file.take();
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -239,6 +239,31 @@ describe('GET /api/pcap', { timeout: 60_000 }, () => {
         expect(mapping.get(original), `frame at ${t}`).toBe(id);
       }
       expect(new Set(mapping.values()).size).toBe(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("reads a replayed file's packets back from the file, and answers 409 once the file changed", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ca-shark-changed-'));
+    try {
+      const path = join(dir, 'replayed.pcap');
+      writeFileSync(path, readFileSync(FIXTURE));
+      daemon = await startTestDaemon(['-r', path, '--speed', 'max']);
+      await daemon.engine.whenEnded();
+      // The ring keeps places in the file: it asked for no block of memory.
+      expect(daemon.engine.ringBlocksGiven).toBe(0);
+      const res = await daemon.app.inject('/api/pcap?pv=test:wf');
+      expect(res.statusCode).toBe(200);
+      expect((await decode(res.rawPayload)).filter((r) => r.pv === 'test:wf').map(key)).toEqual(
+        input.filter((r) => r.pv === 'test:wf').map(key),
+      );
+      truncateSync(path, 4096);
+      const changed = await daemon.app.inject('/api/pcap?pv=test:wf');
+      expect(changed.statusCode).toBe(409);
+      expect(changed.json().error).toBe(
+        `${path} changed since it was replayed (its size went from ${readFileSync(FIXTURE).length} to 4096 bytes): its packets can no longer be exported`,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -94,7 +94,7 @@ export const pcapPlugin: FastifyPluginAsync<PcapRouteOptions> = async (app, { mo
             token: { type: 'string' },
           },
         },
-        response: { 400: errorSchema, 404: errorSchema },
+        response: { 400: errorSchema, 404: errorSchema, 409: errorSchema },
       },
     },
     async (request, reply) => {
@@ -109,14 +109,61 @@ export const pcapPlugin: FastifyPluginAsync<PcapRouteOptions> = async (app, { mo
       if (chunks === undefined) {
         return reply.code(404).send({ error: model.noPackets ?? 'this daemon keeps no packets' });
       }
+      // The first chunk is made before the status is sent: an export that cannot start (a replayed file
+      // that changed since, see frame-file.ts) is answered with its error. One that fails later ends the
+      // download without its last chunk, so the client sees a broken transfer, never a short file.
+      const iterator = chunks[Symbol.asyncIterator]();
+      let first: IteratorResult<Uint8Array>;
+      try {
+        first = await iterator.next();
+      } catch (err) {
+        request.log.warn({ err: (err as Error).message }, 'pcap export failed');
+        return reply.code(409).send({ error: (err as Error).message });
+      }
       return reply
         .type(PCAPNG_MEDIA_TYPE)
         .header('content-disposition', `attachment; filename="${pcapFileName()}"`)
         .header('cache-control', 'no-store')
-        .send(Readable.from(chunks, { objectMode: false, highWaterMark: 1 }));
+        .send(
+          Readable.from(
+            resumed(first, iterator, (err) => request.log.warn({ err: err.message }, 'pcap export failed midway')),
+            { objectMode: false, highWaterMark: 1 },
+          ),
+        );
     },
   );
 };
+
+/** The chunks of an export whose first step was taken already: that step's chunk, then the rest. */
+async function* resumed(
+  first: IteratorResult<Uint8Array>,
+  iterator: AsyncIterator<Uint8Array>,
+  failed: (err: Error) => void,
+): AsyncGenerator<Uint8Array> {
+  let finished = first.done === true;
+  try {
+    if (finished) return;
+    yield first.value as Uint8Array;
+    for (;;) {
+      let step: IteratorResult<Uint8Array>;
+      try {
+        step = await iterator.next();
+      } catch (err) {
+        finished = true;
+        failed(err as Error);
+        throw err;
+      }
+      if (step.done === true) {
+        finished = true;
+        return;
+      }
+      yield step.value;
+    }
+  } finally {
+    // The consumer stopped early (the client went away): the export stops too.
+    if (!finished) await iterator.return?.();
+  }
+}
 
 /** One chunk message of an export, as the worker sends it. */
 export interface PcapChunkMessage {

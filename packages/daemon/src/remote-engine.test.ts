@@ -287,8 +287,9 @@ describe('RemoteEngine frame batch buffers', { timeout: 30_000 }, () => {
     });
   });
 
-  it("asks a file for as many blocks ahead as its bytes in flight can fill, not a live capture's 32", async () => {
-    await withEngine('file', async (engine) => {
+  it("asks stdin for as many blocks ahead as its bytes in flight can fill, not a live capture's 32", async () => {
+    // (A replayed file's ring keeps places in the file and asks for none: pcap-route.test.ts.)
+    await withEngine('stdin', async (engine) => {
       // The window (256 KiB) and two 1 MiB batches fill at most 3 blocks of 1 MiB; asks go in fours, so
       // four more are kept ahead.
       const ahead = Math.ceil((WINDOW + 2 * 1024 * 1024) / (1024 * 1024)) + 4;

@@ -539,13 +539,27 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     return own === undefined ? downstream : Promise.all([own, downstream]).then(() => undefined);
   }
 
-  frame(linktype: number, timestamp: number, bytes: Uint8Array, origlen: number, interfaceId = 0): void {
-    this.packer.add(linktype, timestamp, bytes, origlen, interfaceId);
+  frame(
+    linktype: number,
+    timestamp: number,
+    bytes: Uint8Array,
+    origlen: number,
+    interfaceId = 0,
+    place?: number,
+  ): void {
+    this.packer.add(linktype, timestamp, bytes, origlen, interfaceId, place);
   }
 
   /** The packer copies the bytes into the batch before returning, so a transient view is safe. */
-  frameView(linktype: number, timestamp: number, bytes: Uint8Array, origlen: number, interfaceId = 0): void {
-    this.packer.add(linktype, timestamp, bytes, origlen, interfaceId);
+  frameView(
+    linktype: number,
+    timestamp: number,
+    bytes: Uint8Array,
+    origlen: number,
+    interfaceId = 0,
+    place?: number,
+  ): void {
+    this.packer.add(linktype, timestamp, bytes, origlen, interfaceId, place);
   }
 
   problem(problem: SourceProblem): void {

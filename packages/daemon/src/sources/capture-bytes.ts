@@ -15,6 +15,20 @@ import type { SourceSink } from './types.js';
 const UNKNOWN_LINKTYPE = 'unknown-linktype';
 /** Distinct unreadable-input errors reported per input (a corrupt file can repeat one per frame). */
 const MAX_REPORTED = 100;
+/** A frame's place when it has none (not asked for, or not found: see {@link CaptureBytes.placeOf}). */
+export const NO_PLACE = -1;
+
+/** Receives each frame and, when places are asked for, the file offset of its captured bytes. */
+export type FrameHandler = (frame: CaptureFrame, place: number) => void;
+
+/** Options of {@link CaptureBytes}. */
+export interface CaptureBytesOptions {
+  /**
+   * The input is a file read from its start, pushed in order: give each frame its place (the offset of its
+   * captured bytes in the file), for the packet ring of a replayed file (packet-ring.ts).
+   */
+  places?: boolean;
+}
 
 /**
  * Turns pcap/pcapng bytes into frames for a sink (stdin and file replay). `onFrame` may be replaced to
@@ -30,17 +44,24 @@ export class CaptureBytes {
   private first: DaemonError | undefined;
   private readonly reported = new Set<string>();
   private framesSeen = 0;
+  private readonly places: boolean;
+  /** The chunk being pushed, the file offset of its first byte, and that of the reader's held bytes. */
+  private chunk: Uint8Array = new Uint8Array(0);
+  private chunkStart = 0;
+  private heldStart = 0;
 
   constructor(
     private readonly label: string,
     private readonly sink: SourceSink,
-    onFrame: (frame: CaptureFrame) => void = frameTo(sink),
+    onFrame: FrameHandler = frameTo(sink),
+    options: CaptureBytesOptions = {},
   ) {
+    this.places = options.places === true;
     this.reader = new CaptureReader({
       frame: (f) => {
         this.framesSeen += 1;
         if (!isSupportedLinktype(f.linktype)) this.unsupportedLinktype(f);
-        onFrame(f);
+        onFrame(f, this.places ? this.placeOf(f.data) : NO_PLACE);
       },
       problem: (p: PacketProblem) => this.onProblem(p),
     });
@@ -62,7 +83,35 @@ export class CaptureBytes {
   }
 
   push(chunk: Uint8Array): void {
+    if (this.places) {
+      const pushed = this.reader.bytesPushed;
+      this.chunk = chunk;
+      this.chunkStart = pushed;
+      // The reader holds back the start of a record cut by the previous chunk's end: the last bytes pushed.
+      this.heldStart = pushed - this.reader.bufferedBytes;
+    }
     this.reader.push(chunk);
+  }
+
+  /**
+   * Where the frame whose captured bytes are `data` lies in the file. The reader hands a frame as a view of
+   * the chunk being pushed, or, for the one record a chunk completes that the previous chunk began, as a view
+   * of its own copy of that record, which starts where its held bytes started in the file (the copy is a
+   * fresh array: offsets in it are offsets from there). Anything else, which the reader does not do, gets
+   * no place (the ring then keeps a copy): a wrong place would export wrong bytes.
+   */
+  private placeOf(data: Uint8Array): number {
+    const chunk = this.chunk;
+    const end = this.chunkStart + chunk.length;
+    let at: number;
+    if (data.buffer === chunk.buffer) {
+      const offset = data.byteOffset - chunk.byteOffset;
+      if (offset < 0) return NO_PLACE;
+      at = this.chunkStart + offset;
+    } else {
+      at = this.heldStart + data.byteOffset;
+    }
+    return at >= this.heldStart && at + data.length <= end ? at : NO_PLACE;
   }
 
   end(): void {
@@ -104,8 +153,8 @@ export class CaptureBytes {
  * view, any other one a copy of its own (a second copy per frame was a fifth of the main thread's time
  * in `-r --speed max` and `--stdin` ingest).
  */
-export function frameTo(sink: SourceSink): (frame: CaptureFrame) => void {
+export function frameTo(sink: SourceSink): FrameHandler {
   const view = sink.frameView?.bind(sink);
-  if (view !== undefined) return (f) => view(f.linktype, f.timestamp, f.data, f.origlen, f.interfaceId);
-  return (f) => sink.frame(f.linktype, f.timestamp, f.data.slice(), f.origlen, f.interfaceId);
+  if (view !== undefined) return (f, place) => view(f.linktype, f.timestamp, f.data, f.origlen, f.interfaceId, place);
+  return (f, place) => sink.frame(f.linktype, f.timestamp, f.data.slice(), f.origlen, f.interfaceId, place);
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { DaemonError } from '../errors.js';
@@ -48,6 +49,38 @@ describe('FileSource', () => {
     const frames = await replay(fixture('catest.pcap'), 'max');
     expect(frames).toHaveLength(167);
     expect(new Set(frames.map((f) => f.linktype))).toEqual(new Set([1]));
+  });
+
+  it('gives every frame its place in the file: the offset of its captured bytes, at any speed', async () => {
+    for (const [name, speed] of [
+      ['catest.pcap', 'max'],
+      ['ca_arrays.pcapng', 'max'],
+      ['ca_monitor.pcapng', 100],
+    ] as const) {
+      const file = readFileSync(fixture(name));
+      let frames = 0;
+      let done!: () => void;
+      const ended = new Promise<void>((resolve) => (done = resolve));
+      const check = (bytes: Uint8Array, place: number | undefined): void => {
+        frames++;
+        expect(place, name).toBeGreaterThan(0);
+        expect(Buffer.compare(file.subarray(place as number, (place as number) + bytes.length), bytes), name).toBe(0);
+      };
+      const sink: SourceSink = {
+        frame: (_l, _t, bytes, _o, _i, place) => check(bytes, place),
+        frameView: (_l, _t, bytes, _o, _i, place) => check(bytes, place),
+        problem: () => undefined,
+        end: () => done(),
+        error: (err) => {
+          throw err;
+        },
+      };
+      const source = new FileSource(fixture(name), speed);
+      await source.start(sink);
+      await ended;
+      await source.stop();
+      expect(frames, name).toBeGreaterThan(10);
+    }
   });
 
   it('refuses a missing file and a file that is not a capture at start', async () => {

@@ -83,11 +83,13 @@ export class FileSource implements Source {
     const speed = this.speed;
     let firstCapture: number | undefined;
     let firstWall = 0;
-    let pending: CaptureFrame[] = [];
+    let pending: (CaptureFrame & { place: number })[] = [];
+    // Each frame goes with its place in the file: the packet ring keeps that, not a copy (packet-ring.ts).
     const bytes = new CaptureBytes(
       inputLabel(this.description),
       sink,
-      speed === 'max' ? frameTo(sink) : (f) => pending.push({ ...f, data: f.data.slice() }),
+      speed === 'max' ? frameTo(sink) : (f, place) => pending.push({ ...f, data: f.data.slice(), place }),
+      { places: true },
     );
     let file: FileHandle | undefined;
     const buffer = new Uint8Array(CHUNK);
@@ -114,7 +116,7 @@ export class FileSource implements Source {
           const due = firstWall + ((f.timestamp - firstCapture) * 1000) / speed;
           const wait = due - performance.now();
           if (wait >= MIN_SLEEP_MS) await sleep(wait, undefined, { signal: this.abort.signal });
-          sink.frame(f.linktype, f.timestamp, f.data, f.origlen, f.interfaceId);
+          sink.frame(f.linktype, f.timestamp, f.data, f.origlen, f.interfaceId, f.place);
         }
         const room = sink.waitForRoom?.();
         if (room !== undefined) await room;

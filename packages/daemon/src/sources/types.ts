@@ -43,15 +43,31 @@ export interface SourceSink {
   /**
    * One link-layer frame. `bytes` belongs to the callee (the source passes a copy). `interfaceId`: the
    * pcapng interface it came from (0 for live capture and classic pcap), kept for the pcapng export.
+   * `place`: a replayed file's offset of the frame's captured bytes (the packet ring keeps that instead of
+   * a copy, packet-ring.ts); absent or -1 for frames not read from a regular file.
    */
-  frame(linktype: number, timestamp: number, bytes: Uint8Array, origlen: number, interfaceId?: number): void;
+  frame(
+    linktype: number,
+    timestamp: number,
+    bytes: Uint8Array,
+    origlen: number,
+    interfaceId?: number,
+    place?: number,
+  ): void;
   /**
    * Optional zero-copy variant of {@link SourceSink.frame}: `bytes` is a view of the source's buffer (live
    * capture's, or the chunk a file or stdin was read in), valid only during the call (the next packet or
    * chunk overwrites it), so the sink must copy what it keeps before returning. A source calls it when the
    * sink has it and `frame` with a copy otherwise.
    */
-  frameView?(linktype: number, timestamp: number, bytes: Uint8Array, origlen: number, interfaceId?: number): void;
+  frameView?(
+    linktype: number,
+    timestamp: number,
+    bytes: Uint8Array,
+    origlen: number,
+    interfaceId?: number,
+    place?: number,
+  ): void;
   /** A capture-file problem (truncated record, corrupt block) the reader skipped past. */
   problem(problem: SourceProblem): void;
   /** The input has ended (stdin EOF, end of a replayed file). Live capture never ends on its own. */

@@ -1,0 +1,209 @@
+/**
+ * The replayed file behind the packet ring of `ca-sharkd -r FILE` (packet-ring.ts): the ring keeps each
+ * frame's place in the file (the offset of its captured bytes) instead of a copy, and `GET /api/pcap`
+ * reads the frames back from here when it writes an export (pcap-export.ts).
+ *
+ * The file is opened once, when the decoding worker starts, and kept open: a file removed or renamed over
+ * while the daemon serves it is still read whole (the descriptor keeps its inode). A file changed in place
+ * would give other bytes at the same places, so the export checks, before it reads, that the file's size
+ * and modification time are those it had when it was opened, and after it reads, that every
+ * frame's bytes give the check word the ring took when the frame was decoded ({@link frameCheck}); either
+ * failing, the export stops with a {@link ChangedFileError}, never writing wrong bytes.
+ */
+import { type Stats, closeSync, constants, fstat, fstatSync, openSync, read, readSync, statSync } from 'node:fs';
+import { promisify } from 'node:util';
+
+const fstatAsync = promisify(fstat);
+const readAsync = promisify(read);
+
+/** Bytes of a frame's end that its check word covers (with its length). */
+const CHECK_BYTES = 16;
+/** FNV-1a, 32-bit. */
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
+/**
+ * A frame's check word: a hash of its length and its last {@link CHECK_BYTES} bytes (a CA frame's last
+ * bytes are its payload, which differs from frame to frame; its first ones, addresses and ports, repeat). Cheap
+ * enough for every frame the ring stores, and a frame read back from a changed file, or from a wrong place,
+ * gives another word but for one time in 2^32.
+ */
+export function frameCheck(data: Uint8Array): number {
+  const end = data.length;
+  let h = Math.imul(FNV_OFFSET ^ end, FNV_PRIME);
+  for (let i = end > CHECK_BYTES ? end - CHECK_BYTES : 0; i < end; i++) h = Math.imul(h ^ data[i], FNV_PRIME);
+  return h >>> 0;
+}
+
+/** The export cannot go on: the replayed file is not the one whose frames the ring placed. */
+export class ChangedFileError extends Error {
+  constructor(path: string, what: string) {
+    super(`${path} changed since it was replayed (${what}): its packets can no longer be exported`);
+    this.name = 'ChangedFileError';
+  }
+}
+
+/** A frame to read back: where its captured bytes are, and its check word. */
+export interface PlacedFrame {
+  frame: number;
+  place: number;
+  caplen: number;
+  check: number;
+}
+
+/**
+ * Reads go by runs of frames: frames closer than this in the file are read in one read, gap included (a
+ * read is a trip through libuv's thread pool, tens of µs; 64 KiB from the page cache cost a few).
+ */
+const MAX_GAP_BYTES = 64 * 1024;
+
+/**
+ * What tells the file's contents changed since it was opened. Device and inode are not needed: the
+ * descriptor stays on the inode it was opened on, whatever the path names later.
+ */
+interface Identity {
+  size: number;
+  mtimeMs: number;
+}
+
+const identityOf = (s: Stats): Identity => ({ size: s.size, mtimeMs: s.mtimeMs });
+
+/** The replayed file, open for reading back frames. */
+export class FrameFile {
+  private fd: number | undefined;
+  private readonly opened: Identity;
+  /** Reused for reads (the export copies each frame into its pcapng block before the next read). */
+  private buffer = new Uint8Array(0);
+
+  private constructor(
+    readonly path: string,
+    fd: number,
+  ) {
+    this.fd = fd;
+    this.opened = identityOf(fstatSync(fd));
+  }
+
+  /**
+   * Opens `path`; throws when it cannot, or when it is not a regular file (the caller then keeps copies of
+   * frames). A FIFO (`-r <(tcpdump -w - ...)`, `mkfifo`) is never opened: a reader more could hold the pipe
+   * open, or wait for its writer; O_NONBLOCK covers a path swapped for one after the check.
+   */
+  static open(path: string): FrameFile {
+    if (!statSync(path).isFile()) throw new Error(`${path} is not a regular file`);
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      if (!fstatSync(fd).isFile()) throw new Error(`${path} is not a regular file`);
+      return new FrameFile(path, fd);
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+  }
+
+  /** Size of the file when it was opened. */
+  get size(): number {
+    return this.opened.size;
+  }
+
+  /** Throws a {@link ChangedFileError} when the file is no longer as it was opened (see the module comment). */
+  async verify(): Promise<void> {
+    this.compare(identityOf(await fstatAsync(this.descriptor())));
+  }
+
+  /** {@link verify}, synchronously. */
+  verifySync(): void {
+    this.compare(identityOf(fstatSync(this.descriptor())));
+  }
+
+  /**
+   * The captured bytes of `frames` (in file order), as views of a buffer reused by the next call: copy what
+   * must outlive it. Checks the file first and every frame's check word after; throws a
+   * {@link ChangedFileError} on any difference.
+   */
+  async read(frames: readonly PlacedFrame[]): Promise<Uint8Array[]> {
+    await this.verify();
+    const fd = this.descriptor();
+    // Runs of frames whose gaps are small, each read at once, laid end to end in the buffer.
+    const runs: { first: number; start: number; length: number }[] = [];
+    let total = 0;
+    for (let i = 0; i < frames.length;) {
+      const start = frames[i].place;
+      let end = start + frames[i].caplen;
+      let j = i + 1;
+      while (j < frames.length && frames[j].place >= end && frames[j].place - end <= MAX_GAP_BYTES) {
+        end = frames[j].place + frames[j].caplen;
+        j++;
+      }
+      runs.push({ first: i, start, length: end - start });
+      total += end - start;
+      i = j;
+    }
+    if (this.buffer.length < total) this.buffer = new Uint8Array(Math.max(total, this.buffer.length * 2));
+    const out: Uint8Array[] = [];
+    let at = 0;
+    for (let r = 0; r < runs.length; r++) {
+      const run = runs[r];
+      const got = await readFully(fd, this.buffer.subarray(at, at + run.length), run.start);
+      const last = r + 1 < runs.length ? runs[r + 1].first : frames.length;
+      for (let i = run.first; i < last; i++) {
+        const f = frames[i];
+        const from = f.place - run.start;
+        out.push(this.checked(f, this.buffer.subarray(at + from, at + Math.min(from + f.caplen, got))));
+      }
+      at += run.length;
+    }
+    return out;
+  }
+
+  /** The captured bytes of one frame, synchronously (a new array). */
+  readSync(frame: PlacedFrame): Uint8Array {
+    this.verifySync();
+    const data = new Uint8Array(frame.caplen);
+    let got = 0;
+    while (got < data.length) {
+      const n = readSync(this.descriptor(), data, got, data.length - got, frame.place + got);
+      if (n === 0) break;
+      got += n;
+    }
+    return this.checked(frame, data.subarray(0, got));
+  }
+
+  /** Closes the file (exports then fail). */
+  close(): void {
+    if (this.fd === undefined) return;
+    closeSync(this.fd);
+    this.fd = undefined;
+  }
+
+  private checked(frame: PlacedFrame, data: Uint8Array): Uint8Array {
+    if (data.length < frame.caplen)
+      throw new ChangedFileError(this.path, `frame ${frame.frame} is cut short at byte ${frame.place + data.length}`);
+    if (frameCheck(data) !== frame.check)
+      throw new ChangedFileError(this.path, `the bytes of frame ${frame.frame} differ from those decoded`);
+    return data;
+  }
+
+  private descriptor(): number {
+    if (this.fd === undefined) throw new Error(`${this.path} is closed`);
+    return this.fd;
+  }
+
+  private compare(now: Identity): void {
+    const was = this.opened;
+    if (now.size !== was.size)
+      throw new ChangedFileError(this.path, `its size went from ${was.size} to ${now.size} bytes`);
+    if (now.mtimeMs !== was.mtimeMs)
+      throw new ChangedFileError(this.path, `modified at ${new Date(now.mtimeMs).toISOString()}`);
+  }
+}
+
+/** Fills `into` from `position` (several reads if the system returns fewer); returns the bytes read. */
+async function readFully(fd: number, into: Uint8Array, position: number): Promise<number> {
+  let got = 0;
+  while (got < into.length) {
+    const { bytesRead } = await readAsync(fd, into, got, into.length - got, position + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return got;
+}
