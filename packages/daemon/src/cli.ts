@@ -101,7 +101,7 @@ Capture:
       --history RECORDS,DURATION
                           records held for pages that open or filter later, either bound or both:
                           500000, 500k or 2M records; 90s, 10m, 2h or 1d of capture time; 0 holds
-                          none (default 1M,10m, about 340 bytes a record; see docs/daemon.md)
+                          none (default 1M,10m, about 110 bytes a record; see docs/daemon.md)
 
 Serving:
       --listen HOST:PORT  address of the HTTP/WebSocket server (default 127.0.0.1:8080); anything

@@ -141,7 +141,7 @@ export async function startDaemon(
     logLevel: config.logLevel,
     alerts: config.alerts,
     ...(webhook !== undefined ? { onAlert: (notice) => webhook.notify(notice) } : {}),
-    decoder: { serverPort: config.serverPort, repeaterPort: config.repeaterPort, keepBytes: true },
+    decoder: { serverPort: config.serverPort, repeaterPort: config.repeaterPort },
     ...(options.recordRing !== undefined ? { recordRing: options.recordRing } : {}),
     ...(config.history !== undefined ? { history: config.history } : {}),
     ...(config.packetRing !== undefined ? { packetRing: config.packetRing } : {}),
