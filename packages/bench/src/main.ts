@@ -369,7 +369,7 @@ async function main(): Promise<number> {
   if (unset.length > 0)
     process.stdout.write(
       `Measured commands run without ${unset.join(', ')} (set here): it costs every node start a certificate ` +
-        'bundle load, none of ca-shark\'s work.\n',
+        "bundle load, none of ca-shark's work.\n",
     );
   let list: Capture[];
   try {
