@@ -56,6 +56,13 @@ export interface PlacedFrame {
  * read is a trip through libuv's thread pool, tens of µs; 64 KiB from the page cache cost a few).
  */
 const MAX_GAP_BYTES = 64 * 1024;
+/**
+ * Gap bytes one {@link FrameFile.read} reads through at most: past it, runs are cut at every gap. Without
+ * it, a sparse selection (one small frame in every few KiB: a `pv=` export among other PVs' traffic) read
+ * the whole stretch of file between its frames, tens of MiB for a run of 1 MiB of frames, into a buffer
+ * kept for the daemon's life.
+ */
+const MAX_GAP_TOTAL_BYTES = 1024 * 1024;
 
 /**
  * What tells the file's contents changed since it was opened. Device and inode are not needed: the
@@ -72,8 +79,12 @@ const identityOf = (s: Stats): Identity => ({ size: s.size, mtimeMs: s.mtimeMs }
 export class FrameFile {
   private fd: number | undefined;
   private readonly opened: Identity;
-  /** Reused for reads (the export copies each frame into its pcapng block before the next read). */
-  private buffer = new Uint8Array(0);
+  /**
+   * Reused for reads (the export copies each frame into its pcapng block before the next read); undefined
+   * while a read has it in flight: a read that starts meanwhile (a second export at the same time) reads
+   * into a buffer of its own, since the reads of both would otherwise land in the same bytes.
+   */
+  private buffer: Uint8Array | undefined = new Uint8Array(0);
 
   private constructor(
     readonly path: string,
@@ -126,33 +137,50 @@ export class FrameFile {
     // Runs of frames whose gaps are small, each read at once, laid end to end in the buffer.
     const runs: { first: number; start: number; length: number }[] = [];
     let total = 0;
+    let gaps = 0;
     for (let i = 0; i < frames.length;) {
       const start = frames[i].place;
       let end = start + frames[i].caplen;
       let j = i + 1;
-      while (j < frames.length && frames[j].place >= end && frames[j].place - end <= MAX_GAP_BYTES) {
+      for (; j < frames.length; j++) {
+        const gap = frames[j].place - end;
+        if (gap < 0 || gap > MAX_GAP_BYTES || gaps + gap > MAX_GAP_TOTAL_BYTES) break;
+        gaps += gap;
         end = frames[j].place + frames[j].caplen;
-        j++;
       }
       runs.push({ first: i, start, length: end - start });
       total += end - start;
       i = j;
     }
-    if (this.buffer.length < total) this.buffer = new Uint8Array(Math.max(total, this.buffer.length * 2));
-    const out: Uint8Array[] = [];
-    let at = 0;
-    for (let r = 0; r < runs.length; r++) {
-      const run = runs[r];
-      const got = await readFully(fd, this.buffer.subarray(at, at + run.length), run.start);
-      const last = r + 1 < runs.length ? runs[r + 1].first : frames.length;
-      for (let i = run.first; i < last; i++) {
-        const f = frames[i];
-        const from = f.place - run.start;
-        out.push(this.checked(f, this.buffer.subarray(at + from, at + Math.min(from + f.caplen, got))));
+    let buffer = this.buffer ?? new Uint8Array(0);
+    const shared = this.buffer !== undefined;
+    this.buffer = undefined;
+    if (buffer.length < total) buffer = new Uint8Array(Math.max(total, buffer.length * 2));
+    try {
+      const out: Uint8Array[] = [];
+      let at = 0;
+      for (let r = 0; r < runs.length; r++) {
+        const run = runs[r];
+        const got = await readFully(fd, buffer.subarray(at, at + run.length), run.start);
+        const last = r + 1 < runs.length ? runs[r + 1].first : frames.length;
+        for (let i = run.first; i < last; i++) {
+          const f = frames[i];
+          const from = f.place - run.start;
+          out.push(this.checked(f, buffer.subarray(at + from, at + Math.min(from + f.caplen, got))));
+        }
+        at += run.length;
       }
-      at += run.length;
+      return out;
+    } finally {
+      // Back for the next read (whose bytes replace these, as said above); one of a read that ran beside
+      // another is let go.
+      if (shared || this.buffer === undefined) this.buffer = buffer;
     }
-    return out;
+  }
+
+  /** Bytes of the buffer kept for reads (for tests: it stays about the size of one run of frames). */
+  get readBufferBytes(): number {
+    return this.buffer?.length ?? 0;
   }
 
   /** The captured bytes of one frame, synchronously (a new array). */
