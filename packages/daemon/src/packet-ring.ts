@@ -106,10 +106,13 @@ class FrameColumns {
   timestamp = new Float64Array(INITIAL_SLOTS);
   /** Position in the store's byte stream (see {@link PacketRing}'s blocks). */
   pos = new Float64Array(INITIAL_SLOTS);
-  /** A replayed file's ring: the offset of the frame's captured bytes in the file, or NO_PLACE. */
-  place = new Float64Array(INITIAL_SLOTS);
-  /** A replayed file's ring: the frame's check word (frame-file.ts). */
-  check = new Uint32Array(INITIAL_SLOTS);
+  /**
+   * A replayed file's ring: the offset of the frame's captured bytes in the file, or NO_PLACE. Empty in a
+   * copying ring (live capture, stdin): 8 bytes a slot it would never read.
+   */
+  place: Float64Array;
+  /** A replayed file's ring: the frame's check word (frame-file.ts); empty in a copying ring. */
+  check: Uint32Array;
   caplen = new Uint32Array(INITIAL_SLOTS);
   origlen = new Uint32Array(INITIAL_SLOTS);
   linktype = new Uint16Array(INITIAL_SLOTS);
@@ -118,6 +121,11 @@ class FrameColumns {
   mask = INITIAL_SLOTS - 1;
   head = 0;
   tail = 0;
+
+  constructor(private readonly placed: boolean) {
+    this.place = new Float64Array(placed ? INITIAL_SLOTS : 0);
+    this.check = new Uint32Array(placed ? INITIAL_SLOTS : 0);
+  }
 
   /** A new slot at the tail (the columns double when full). */
   push(): number {
@@ -147,8 +155,10 @@ class FrameColumns {
     this.frame = copy(this.frame, new Float64Array(size));
     this.timestamp = copy(this.timestamp, new Float64Array(size));
     this.pos = copy(this.pos, new Float64Array(size));
-    this.place = copy(this.place, new Float64Array(size));
-    this.check = copy(this.check, new Uint32Array(size));
+    if (this.placed) {
+      this.place = copy(this.place, new Float64Array(size));
+      this.check = copy(this.check, new Uint32Array(size));
+    }
     this.caplen = copy(this.caplen, new Uint32Array(size));
     this.origlen = copy(this.origlen, new Uint32Array(size));
     this.linktype = copy(this.linktype, new Uint16Array(size));
@@ -190,7 +200,7 @@ export interface FramePlace extends PlacedFrame {
 /** The ring; its {@link PacketRing.tap} goes to the engine, {@link PacketRing.record} gets every record. */
 export class PacketRing implements PacketTap {
   private readonly maxBytes: number;
-  private readonly slots = new FrameColumns();
+  private readonly slots: FrameColumns;
   /** The store: blocks written in turn, allocated as first needed, then reused. */
   private readonly blocks: (Uint8Array | undefined)[];
   /** Bytes of each block of the store. */
@@ -242,6 +252,7 @@ export class PacketRing implements PacketTap {
     this.maxBytes = maxBytes;
     this.takeBlock = options.takeBlock;
     this.file = options.file;
+    this.slots = new FrameColumns(this.file !== undefined);
     this.blockBytes = Math.max(MIN_BLOCK_BYTES, Math.min(MAX_BLOCK_BYTES, 2 ** Math.ceil(Math.log2(maxBytes / 8))));
     // One block more than the bound needs: the one being written while the oldest still holds frames.
     this.blocks = new Array<Uint8Array | undefined>(Math.ceil(maxBytes / this.blockBytes) + 1);
@@ -384,9 +395,9 @@ export class PacketRing implements PacketTap {
       interfaceId: slots.interfaceId[i],
       timestamp: slots.timestamp[i],
       origlen: slots.origlen[i],
-      place: slots.place[i],
+      place: this.file !== undefined ? slots.place[i] : NO_PLACE,
       caplen: slots.caplen[i],
-      check: slots.check[i],
+      check: this.file !== undefined ? slots.check[i] : 0,
       data: copy ?? (this.file === undefined ? this.bytesOf(slot) : undefined),
     };
   }
