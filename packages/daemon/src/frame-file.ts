@@ -218,6 +218,13 @@ export class FrameFile {
 
   private compare(now: Identity): void {
     const was = this.opened;
+    // A file that grew is most likely still being written (`tcpdump -w` beside the daemon): say so, since
+    // that one was read whole and decoded, and only its export is refused.
+    if (now.size > was.size)
+      throw new ChangedFileError(
+        this.path,
+        `it grew from ${was.size} to ${now.size} bytes: still being written? export from a replay of a finished file`,
+      );
     if (now.size !== was.size)
       throw new ChangedFileError(this.path, `its size went from ${was.size} to ${now.size} bytes`);
     if (now.mtimeMs !== was.mtimeMs)
