@@ -1,4 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { DaemonError } from '../errors.js';
@@ -80,6 +83,37 @@ describe('FileSource', () => {
       await ended;
       await source.stop();
       expect(frames, name).toBeGreaterThan(10);
+    }
+  });
+
+  it('replays a FIFO (`-r <(tcpdump -w - ...)`) whole, its head read once, frames without places', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ca-shark-fifo-'));
+    try {
+      const fifo = join(dir, 'capture.pcap');
+      if (spawnSync('mkfifo', [fifo]).status !== 0) return;
+      const bytes = readFileSync(fixture('catest.pcap'));
+      // The writer blocks until the source opens the FIFO for reading.
+      const writer = createWriteStream(fifo);
+      writer.end(bytes);
+      const places: (number | undefined)[] = [];
+      let done!: () => void;
+      const ended = new Promise<void>((resolve) => (done = resolve));
+      const sink: SourceSink = {
+        frame: (_l, _t, _b, _o, _i, place) => places.push(place),
+        problem: () => undefined,
+        end: () => done(),
+        error: (err) => {
+          throw err;
+        },
+      };
+      const source = new FileSource(fifo, 'max');
+      await source.start(sink);
+      await ended;
+      await source.stop();
+      expect(places).toHaveLength(167);
+      expect(places.every((p) => p === undefined || p < 0)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -50,6 +50,8 @@ export class FileSource implements Source {
   private stopped = false;
   private done: Promise<void> | undefined;
   private abort = new AbortController();
+  /** Whether the path is a regular file (not a FIFO or a device): only then is its head read twice. */
+  private regular = true;
 
   constructor(
     private readonly path: string,
@@ -60,20 +62,28 @@ export class FileSource implements Source {
 
   async start(sink: SourceSink): Promise<void> {
     const label = inputLabel(this.description);
+    let regular: boolean;
     try {
       await access(this.path, constants.R_OK);
       const info = await stat(this.path);
       if (info.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+      regular = info.isFile();
     } catch (err) {
       throw new DaemonError('unreadable-file', inputErrorLine(label, describeOpenError(err as NodeJS.ErrnoException)));
     }
     // Recognise the format before answering, so `-r notes.txt` fails at start with one line (the one
     // `ca-shark notes.txt` prints). A head with frames before its problem is replayed and reported instead.
-    const head = await readHead(this.path);
-    const probe = new CaptureBytes(label, { frame() {}, problem() {}, end() {}, error() {} }, () => undefined);
-    probe.push(head);
-    if (head.length < HEAD) probe.end();
-    if (probe.error !== undefined && probe.frames === 0) throw probe.error;
+    // Not for a FIFO or a device (`-r <(tcpdump -w - ...)`, `-r /dev/stdin`): reading its head would take
+    // those bytes from the replay (and a read at an offset fails there, ESPIPE); the replay's own first
+    // chunk is checked the same way, its error reported by the sink.
+    if (regular) {
+      const head = await readHead(this.path);
+      const probe = new CaptureBytes(label, { frame() {}, problem() {}, end() {}, error() {} }, () => undefined);
+      probe.push(head);
+      if (head.length < HEAD) probe.end();
+      if (probe.error !== undefined && probe.frames === 0) throw probe.error;
+    }
+    this.regular = regular;
     this.done = this.run(sink).catch((err: unknown) => {
       if (!this.stopped) sink.error(err instanceof Error ? err : new Error(String(err)));
     });
@@ -89,7 +99,8 @@ export class FileSource implements Source {
       inputLabel(this.description),
       sink,
       speed === 'max' ? frameTo(sink) : (f, place) => pending.push({ ...f, data: f.data.slice(), place }),
-      { places: true },
+      // Only a regular file's frames have places the packet ring can read back.
+      { places: this.regular },
     );
     let file: FileHandle | undefined;
     const buffer = new Uint8Array(CHUNK);
