@@ -218,13 +218,11 @@ export class FrameFile {
 
   private compare(now: Identity): void {
     const was = this.opened;
-    // A file that grew is most likely still being written (`tcpdump -w` beside the daemon): say so, since
-    // that one was read whole and decoded, and only its export is refused.
-    if (now.size > was.size)
-      throw new ChangedFileError(
-        this.path,
-        `it grew from ${was.size} to ${now.size} bytes: still being written? export from a replay of a finished file`,
-      );
+    // A file that grew was appended to, most likely still being written (`tcpdump -w` beside the daemon, as
+    // with `ca-shark -r` of a growing file): the bytes the replay read stay where they were, so it exports
+    // as it did when frames were copies, each frame still checked by its check word. Its modification time
+    // moves with every append, so only a file of the same size is held to it.
+    if (now.size > was.size) return;
     if (now.size !== was.size)
       throw new ChangedFileError(this.path, `its size went from ${was.size} to ${now.size} bytes`);
     if (now.mtimeMs !== was.mtimeMs)
