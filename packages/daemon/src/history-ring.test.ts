@@ -226,6 +226,19 @@ describe('HeldRecords', () => {
     expect(held.positionOf(2 ** 40)).toBe(3);
   });
 
+  it('keeps a frame number exact whose difference from the first rounds to an integer, or a first -0', () => {
+    for (const frames of [
+      [7, 5e-20, -5e-20, 8],
+      [-0, 1, 2],
+      [2 ** 52, 2 ** 52 + 0.5, 0.25],
+    ]) {
+      const held = new HeldRecords({ maxRecords: 100, maxSeconds: Infinity });
+      frames.forEach((frame, i) => held.add(i + 1, { ...at(1000 + i), frame }));
+      expect(frames.map((_, i) => held.live(i).frame)).toEqual(frames);
+      frames.forEach((frame, i) => expect(Object.is(held.live(i).frame, frame), `${frame}`).toBe(true));
+    }
+  });
+
   it('keeps at most maxSeconds of capture time, counted from the newest record', () => {
     const held = new HeldRecords({ maxRecords: 1_000_000, maxSeconds: 60 });
     for (let s = 0; s < 300; s++) held.add(s + 1, at(1_700_000_000 + s));

@@ -106,10 +106,12 @@ class DeltaColumn {
       this.wide[at] = v;
       return;
     }
-    if (Number.isNaN(this.base)) this.base = Number.isSafeInteger(v) ? v : 0;
+    // Never -0 (`+ 0`): base + d is then never -0 either, and a -0 value widens.
+    if (Number.isNaN(this.base)) this.base = Number.isSafeInteger(v) ? v + 0 : 0;
     const d = v - this.base;
-    // Exact only for an integer difference (base + d is v again) that is not the -0 of v = -0.
-    if ((d | 0) === d && (d !== 0 || Object.is(v, this.base))) this.deltas[at] = d;
+    // Exact only when base + d is v again: a difference can round to an integer (5e-20 - 7 is -7), and
+    // -0 - 0 is an integer too.
+    if ((d | 0) === d && this.base + d === v && (v !== 0 || 1 / v > 0)) this.deltas[at] = d;
     else this.widen(at, v);
   }
 
