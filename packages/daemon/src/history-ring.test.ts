@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 import { compileFilter } from '@ca-shark/analysis/filter';
 import { type CaRecord, shark } from '@ca-shark/decoder';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -237,6 +238,57 @@ describe('HeldRecords', () => {
       expect(frames.map((_, i) => held.live(i).frame)).toEqual(frames);
       frames.forEach((frame, i) => expect(Object.is(held.live(i).frame, frame), `${frame}`).toBe(true));
     }
+  });
+
+  it('holds what a plain list under the same bounds holds, through bursts, gaps and late records', () => {
+    // Bursts of records at steps of capture time, with gaps that empty the history and late records that
+    // go back in time; bounds of more than one chunk (16,384 records), so chunks are let go, kept spare and
+    // reused, and the ring wraps.
+    const burst = fc.record({
+      count: fc.integer({ min: 1, max: 30_000 }),
+      step: fc.constantFrom(0, 1e-4, 1e-3, 0.05),
+      gap: fc.constantFrom(0, 0, 0.5, 30, 1000, -5),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(burst, { minLength: 1, maxLength: 8 }),
+        fc.constantFrom(1, 7, 16_384, 16_385, 40_000),
+        fc.constantFrom(0.5, 10, Infinity),
+        (bursts, maxRecords, maxSeconds) => {
+          const held = new HeldRecords({ maxRecords, maxSeconds });
+          // The model: ids and times of the records held, oldest first, from `head` on.
+          const ids: number[] = [];
+          const times: number[] = [];
+          let head = 0;
+          let newest = -Infinity;
+          let id = 0;
+          let t = 1000;
+          for (const { count, step, gap } of bursts) {
+            t += gap;
+            for (let i = 0; i < count; i++, t += step) {
+              id += 1;
+              held.add(id, at(t, decoded[id % decoded.length]));
+              newest = Math.max(newest, t);
+              while (head < ids.length && newest - times[head] > maxSeconds) head += 1;
+              if (ids.length - head === maxRecords) head += 1;
+              ids.push(id);
+              times.push(t);
+            }
+            expect(held.size).toBe(ids.length - head);
+            expect(held.oldestId).toBe(ids[head]);
+            expect(held.newestId).toBe(id);
+            expect(held.chunksHeld).toBeLessThanOrEqual(Math.ceil(maxRecords / 16_384) + 1);
+            for (let p = 0; p < held.size; p += 1 + Math.floor(held.size / 50)) {
+              const want = ids[head + p];
+              expect(held.idAt(p)).toBe(want);
+              expect(held.positionOf(want)).toBe(p);
+              expect(held.wire(p)).toBe(toWire(at(times[head + p], decoded[want % decoded.length]), want));
+            }
+          }
+        },
+      ),
+      { seed: Number(process.env.FC_SEED ?? 20261207), numRuns: 25 },
+    );
   });
 
   it('keeps at most maxSeconds of capture time, counted from the newest record', () => {
