@@ -1,4 +1,6 @@
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { compileFilter } from '@ca-shark/analysis/filter';
 import { type CaRecord, shark } from '@ca-shark/decoder';
@@ -289,6 +291,31 @@ describe('HeldRecords', () => {
       ),
       { seed: Number(process.env.FC_SEED ?? 20261207), numRuns: 25 },
     );
+  });
+
+  it('lets go of the references of a chunk its records left, before the chunk is reused', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    // Chunks of 8 records. The first display is held only by the records of the first chunk.
+    const held = new HeldRecords({ maxRecords: 8, maxSeconds: 10 });
+    const record = (t: number): CaRecord => ({ ...at(t), pv: 'A:B' });
+    const later = { precision: 1 };
+    const first = ((): WeakRef<object> => {
+      const display = { precision: 3, units: 'first' };
+      for (let id = 1; id <= 8; id++) held.add(id, record(1000), display);
+      return new WeakRef(display);
+    })();
+    // The ninth record starts the second chunk; the tenth, 100 s later, drops the others (the first chunk
+    // is let go and kept spare) and goes into the second chunk: the spare is not reused.
+    held.add(9, record(1005), later);
+    held.add(10, record(1100), later);
+    expect(held.size).toBe(1);
+    expect(held.chunksHeld).toBe(1);
+    // A WeakRef keeps its target for the rest of the job that made it.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    gc();
+    expect(first.deref()).toBeUndefined();
+    expect(held.wire(0)).toBe(toWire(record(1100), 10, later));
   });
 
   it('keeps at most maxSeconds of capture time, counted from the newest record', () => {

@@ -522,9 +522,9 @@ export class HeldRecords {
 
   /** Chunk `index`, now needed for the newest record. */
   private allocate(index: number): Chunk {
+    // A spare was emptied when it was let go.
     const chunk = this.spare ?? new Chunk(this.chunkSize);
     this.spare = undefined;
-    chunk.reset();
     this.filling?.bytes.seal();
     this.filling = chunk;
     this.chunks[index] = chunk;
@@ -540,6 +540,10 @@ export class HeldRecords {
       const chunk = this.chunkOf(slot);
       this.chunks[slot >>> this.chunkShift] = undefined;
       if (chunk === this.filling) this.filling = undefined;
+      // Emptied now, not when reused: its references (strings, displays, lines) go with its records, as
+      // they would go one by one if each record had its own, even while no new chunk is needed for long
+      // (records that stop coming, a time bound that drops more than it adds).
+      chunk.reset();
       this.spare = chunk;
     }
   }
