@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { summarizeFields } from '@ca-shark/analysis/summary';
 import { describe, expect, it } from 'vitest';
 import { BLOCK_BYTES, HeldBytes, SHOWN_ELEMENTS, heldCopy } from './history-codec.js';
@@ -61,6 +62,47 @@ describe('held command bytes', () => {
       name: 'X',
       metadata: { enumStrings: strings },
     });
+  });
+
+  it('reads back any plain value of numbers, strings, arrays and typed arrays as it was', () => {
+    // Keys as the decoder's (no `__proto__`); `data` short enough to be kept whole.
+    const key = fc.stringMatching(/^[a-z_][a-z0-9_]{0,11}$/).filter((k) => k !== '__proto__' && k !== 'data');
+    const number = fc.oneof(
+      fc.integer({ min: -(2 ** 31), max: 2 ** 31 }),
+      fc.double(),
+      fc.constantFrom(-0, 0, 2 ** 31 - 1, -(2 ** 31) - 1, 2 ** 53, Number.MIN_VALUE, -Number.MAX_VALUE),
+    );
+    const typed = fc.oneof(
+      fc.array(fc.double(), { maxLength: 12 }).map((a) => Float64Array.from(a)),
+      fc.array(fc.float(), { maxLength: 12 }).map((a) => Float32Array.from(a)),
+      fc.array(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), { maxLength: 12 }).map((a) => Int32Array.from(a)),
+      fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 12 }).map((a) => Uint8Array.from(a)),
+    );
+    const { value } = fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small', withCrossShrink: true },
+        number,
+        fc.string({ unit: 'binary', maxLength: 12 }),
+        fc.constantFrom(true, false, null, undefined, ''),
+        typed,
+        fc.array(tie('value'), { maxLength: 6 }),
+        fc.dictionary(key, tie('value'), { maxKeys: 6, noNullPrototype: true }),
+      ),
+    }));
+    const command = fc
+      .tuple(
+        fc.dictionary(key, value, { maxKeys: 10, noNullPrototype: true }),
+        fc.option(fc.array(number, { maxLength: SHOWN_ELEMENTS })),
+      )
+      .map(([fields, data]) => ({ name: 'X', ...fields, ...(data !== null ? { data } : {}) }));
+    fc.assert(
+      fc.property(command, (c) => {
+        const copy = heldCopy(c);
+        expect(copy).toEqual(c);
+        expect(JSON.stringify(copy)).toBe(JSON.stringify(c));
+      }),
+      { seed: Number(process.env.FC_SEED ?? 20261207), numRuns: 2000 },
+    );
   });
 
   it('refuses what it cannot write back as it was', () => {

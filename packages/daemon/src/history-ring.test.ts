@@ -1,4 +1,7 @@
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import fc from 'fast-check';
 import { compileFilter } from '@ca-shark/analysis/filter';
 import { type CaRecord, shark } from '@ca-shark/decoder';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -224,6 +227,95 @@ describe('HeldRecords', () => {
     });
     expect(Object.is(held.live(4).frame, -0)).toBe(true);
     expect(held.positionOf(2 ** 40)).toBe(3);
+  });
+
+  it('keeps a frame number exact whose difference from the first rounds to an integer, or a first -0', () => {
+    for (const frames of [
+      [7, 5e-20, -5e-20, 8],
+      [-0, 1, 2],
+      [2 ** 52, 2 ** 52 + 0.5, 0.25],
+    ]) {
+      const held = new HeldRecords({ maxRecords: 100, maxSeconds: Infinity });
+      frames.forEach((frame, i) => held.add(i + 1, { ...at(1000 + i), frame }));
+      expect(frames.map((_, i) => held.live(i).frame)).toEqual(frames);
+      frames.forEach((frame, i) => expect(Object.is(held.live(i).frame, frame), `${frame}`).toBe(true));
+    }
+  });
+
+  it('holds what a plain list under the same bounds holds, through bursts, gaps and late records', () => {
+    // Bursts of records at steps of capture time, with gaps that empty the history and late records that
+    // go back in time; bounds of more than one chunk (16,384 records), so chunks are let go, kept spare and
+    // reused, and the ring wraps.
+    const burst = fc.record({
+      count: fc.integer({ min: 1, max: 30_000 }),
+      step: fc.constantFrom(0, 1e-4, 1e-3, 0.05),
+      gap: fc.constantFrom(0, 0, 0.5, 30, 1000, -5),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(burst, { minLength: 1, maxLength: 8 }),
+        fc.constantFrom(1, 7, 16_384, 16_385, 40_000),
+        fc.constantFrom(0.5, 10, Infinity),
+        (bursts, maxRecords, maxSeconds) => {
+          const held = new HeldRecords({ maxRecords, maxSeconds });
+          // The model: ids and times of the records held, oldest first, from `head` on.
+          const ids: number[] = [];
+          const times: number[] = [];
+          let head = 0;
+          let newest = -Infinity;
+          let id = 0;
+          let t = 1000;
+          for (const { count, step, gap } of bursts) {
+            t += gap;
+            for (let i = 0; i < count; i++, t += step) {
+              id += 1;
+              held.add(id, at(t, decoded[id % decoded.length]));
+              newest = Math.max(newest, t);
+              while (head < ids.length && newest - times[head] > maxSeconds) head += 1;
+              if (ids.length - head === maxRecords) head += 1;
+              ids.push(id);
+              times.push(t);
+            }
+            expect(held.size).toBe(ids.length - head);
+            expect(held.oldestId).toBe(ids[head]);
+            expect(held.newestId).toBe(id);
+            expect(held.chunksHeld).toBeLessThanOrEqual(Math.ceil(maxRecords / 16_384) + 1);
+            for (let p = 0; p < held.size; p += 1 + Math.floor(held.size / 50)) {
+              const want = ids[head + p];
+              expect(held.idAt(p)).toBe(want);
+              expect(held.positionOf(want)).toBe(p);
+              expect(held.wire(p)).toBe(toWire(at(times[head + p], decoded[want % decoded.length]), want));
+            }
+          }
+        },
+      ),
+      { seed: Number(process.env.FC_SEED ?? 20261207), numRuns: 25 },
+    );
+  });
+
+  it('lets go of the references of a chunk its records left, before the chunk is reused', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    // Chunks of 8 records. The first display is held only by the records of the first chunk.
+    const held = new HeldRecords({ maxRecords: 8, maxSeconds: 10 });
+    const record = (t: number): CaRecord => ({ ...at(t), pv: 'A:B' });
+    const later = { precision: 1 };
+    const first = ((): WeakRef<object> => {
+      const display = { precision: 3, units: 'first' };
+      for (let id = 1; id <= 8; id++) held.add(id, record(1000), display);
+      return new WeakRef(display);
+    })();
+    // The ninth record starts the second chunk; the tenth, 100 s later, drops the others (the first chunk
+    // is let go and kept spare) and goes into the second chunk: the spare is not reused.
+    held.add(9, record(1005), later);
+    held.add(10, record(1100), later);
+    expect(held.size).toBe(1);
+    expect(held.chunksHeld).toBe(1);
+    // A WeakRef keeps its target for the rest of the job that made it.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    gc();
+    expect(first.deref()).toBeUndefined();
+    expect(held.wire(0)).toBe(toWire(record(1100), 10, later));
   });
 
   it('keeps at most maxSeconds of capture time, counted from the newest record', () => {

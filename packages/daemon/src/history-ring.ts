@@ -106,10 +106,12 @@ class DeltaColumn {
       this.wide[at] = v;
       return;
     }
-    if (Number.isNaN(this.base)) this.base = Number.isSafeInteger(v) ? v : 0;
+    // Never -0 (`+ 0`): base + d is then never -0 either, and a -0 value widens.
+    if (Number.isNaN(this.base)) this.base = Number.isSafeInteger(v) ? v + 0 : 0;
     const d = v - this.base;
-    // Exact only for an integer difference (base + d is v again) that is not the -0 of v = -0.
-    if ((d | 0) === d && (d !== 0 || Object.is(v, this.base))) this.deltas[at] = d;
+    // Exact only when base + d is v again: a difference can round to an integer (5e-20 - 7 is -7), and
+    // -0 - 0 is an integer too.
+    if ((d | 0) === d && this.base + d === v && (v !== 0 || 1 / v > 0)) this.deltas[at] = d;
     else this.widen(at, v);
   }
 
@@ -520,9 +522,9 @@ export class HeldRecords {
 
   /** Chunk `index`, now needed for the newest record. */
   private allocate(index: number): Chunk {
+    // A spare was emptied when it was let go.
     const chunk = this.spare ?? new Chunk(this.chunkSize);
     this.spare = undefined;
-    chunk.reset();
     this.filling?.bytes.seal();
     this.filling = chunk;
     this.chunks[index] = chunk;
@@ -538,6 +540,10 @@ export class HeldRecords {
       const chunk = this.chunkOf(slot);
       this.chunks[slot >>> this.chunkShift] = undefined;
       if (chunk === this.filling) this.filling = undefined;
+      // Emptied now, not when reused: its references (strings, displays, lines) go with its records, as
+      // they would go one by one if each record had its own, even while no new chunk is needed for long
+      // (records that stop coming, a time bound that drops more than it adds).
+      chunk.reset();
       this.spare = chunk;
     }
   }
