@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ChannelInfo } from '@ca-shark/decoder';
-import { ChannelTable, PendingReads, ServerLatencies, rowValue } from './aggregates.js';
+import type { CaRecord, ChannelInfo } from '@ca-shark/decoder';
+import { ChannelTable, PendingReads, ServerLatencies, recordFailed, rowValue } from './aggregates.js';
 
 describe('ServerLatencies', () => {
   it('never shows percentiles of other samples than the mean: a busy server that got fast keeps its history', () => {
@@ -159,5 +159,25 @@ describe('PendingReads', () => {
     expect(survivor.take(1, 2)).toBeUndefined();
     expect(survivor.take(1, 1)).toEqual(channel(10));
     expect(survivor.take(1, 3)).toEqual(channel(3));
+  });
+});
+
+describe('recordFailed', () => {
+  const record = (command: Record<string, unknown>): CaRecord => ({ command }) as unknown as CaRecord;
+
+  it('answers as isFailure does, for each record in turn and again for the same one', () => {
+    const ok = record({ name: 'WriteNotifyResponse', status: 1 });
+    const failed = record({ name: 'WriteNotifyResponse', status: 0x10 });
+    const error = record({ name: 'ErrorResponse' });
+    const search = record({ name: 'SearchRequest' });
+    expect([ok, ok, failed, failed, error, search, ok].map(recordFailed)).toEqual([
+      false,
+      false,
+      true,
+      true,
+      true,
+      false,
+      false,
+    ]);
   });
 });

@@ -11,13 +11,32 @@ import {
   describeSample,
   eachSteps,
   filterSteps,
+  isFailure,
   latencyPercentiles,
   runSteps,
   topSteps,
 } from '@ca-shark/analysis';
-import { BoundedMap, type ChannelInfo } from '@ca-shark/decoder';
+import { BoundedMap, type CaRecord, type ChannelInfo } from '@ca-shark/decoder';
 import type { ChannelDisplay } from './channel-display.js';
 import type { ErrorView } from './views.js';
+
+/** The record {@link recordFailed} answered for last, and its answer. */
+let failedRecord: CaRecord | undefined;
+let failedAnswer = false;
+
+/**
+ * `isFailure(record)`, worked out once per record: the engine (recent errors) and the chart history (the
+ * errors series) both ask it of every record in turn, and a status response's answer reads its status
+ * field by name, a keyed load that is megamorphic over the commands' shapes. A record's command is not
+ * changed once decoded, so the answer for the same object stays true.
+ */
+export function recordFailed(record: CaRecord): boolean {
+  if (record !== failedRecord) {
+    failedAnswer = isFailure(record);
+    failedRecord = record;
+  }
+  return failedAnswer;
+}
 
 /** Latency kind from the request command a response answers. */
 export function latencyKind(requestCommand: string): string | undefined {

@@ -34,6 +34,7 @@ import {
   ServerLatencies,
   hostOf,
   latencyKind,
+  recordFailed,
   rowValue,
   summaryOf,
 } from './aggregates.js';
@@ -454,7 +455,7 @@ export class Engine implements DaemonModel, SourceSink {
         track.last = record.timestamp;
       }
     }
-    if (isFailure(record)) {
+    if (recordFailed(record)) {
       // Whichever of these fields the failed command has.
       const fields: CommandFields = cmd;
       const status = fields.status;

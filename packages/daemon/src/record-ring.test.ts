@@ -30,6 +30,15 @@ describe('RecordRing', () => {
     expect(ring.get(21)).toBeUndefined();
     expect(ring.get(20)).toBe('abc');
   });
+
+  it('answers as empty before its first item, and an item refused for its size leaves it so', () => {
+    const ring = new RecordRing<string>((s) => s.length, { maxRecords: 3, maxBytes: 5 });
+    expect([ring.size, ring.bytes, ring.newestId, ring.get(1)]).toEqual([0, 0, 0, undefined]);
+    ring.add(1, 'x'.repeat(6));
+    expect([ring.size, ring.newestId, ring.get(1)]).toEqual([0, 0, undefined]);
+    for (let id = 2; id <= 5; id++) ring.add(id, 'a');
+    expect([ring.size, ring.newestId, ring.get(2), ring.get(5)]).toEqual([3, 5, undefined, 'a']);
+  });
 });
 
 describe('keepRecordBytes', () => {

@@ -53,6 +53,9 @@ export function estimateRecordBytes(record: CaRecord): number {
   return bytes;
 }
 
+/** The slots of a ring nothing was added to yet. */
+const EMPTY_SLOTS = new Float64Array(0);
+
 /**
  * A FIFO of items under ascending ids (not necessarily contiguous: only records someone was sent are
  * kept), looked up by binary search. Ids and sizes live in typed arrays so that the ring adds no object
@@ -62,9 +65,14 @@ export class RecordRing<T> {
   private readonly maxRecords: number;
   private readonly maxBytes: number;
   private readonly sizeOf: (item: T) => number;
-  private readonly ids: Float64Array;
-  private readonly sizes: Float64Array;
-  private readonly items: (T | undefined)[];
+  /**
+   * Ids, sizes and items by slot: allocated by the first {@link add}, since a daemon with no page open never
+   * keeps a record (the default ring's 100,000 slots were 2.4 MB allocated and 0.8 MB written at start-up,
+   * and the worker made one at import and another at `init`).
+   */
+  private ids: Float64Array = EMPTY_SLOTS;
+  private sizes: Float64Array = EMPTY_SLOTS;
+  private items: (T | undefined)[] = [];
   private head = 0;
   private count = 0;
   private total = 0;
@@ -73,9 +81,6 @@ export class RecordRing<T> {
     this.maxRecords = Math.max(1, options.maxRecords ?? DEFAULT_RECORD_RING.maxRecords);
     this.maxBytes = options.maxBytes ?? DEFAULT_RECORD_RING.maxBytes;
     this.sizeOf = sizeOf;
-    this.ids = new Float64Array(this.maxRecords);
-    this.sizes = new Float64Array(this.maxRecords);
-    this.items = new Array<T | undefined>(this.maxRecords);
   }
 
   /** Records held. */
@@ -100,6 +105,11 @@ export class RecordRing<T> {
   add(id: number, item: T): void {
     const size = this.sizeOf(item);
     if (size > this.maxBytes) return;
+    if (this.ids.length === 0) {
+      this.ids = new Float64Array(this.maxRecords);
+      this.sizes = new Float64Array(this.maxRecords);
+      this.items = new Array<T | undefined>(this.maxRecords);
+    }
     while (this.count > 0 && (this.count === this.maxRecords || this.total + size > this.maxBytes)) this.dropOldest();
     const at = (this.head + this.count) % this.maxRecords;
     this.ids[at] = id;

@@ -10,8 +10,8 @@
  * holds at most span / step points per series, and there are at most {@link MAX_LATENCY_SERIES} latency
  * series.
  */
-import { isFailure } from '@ca-shark/analysis/filter';
 import type { CaRecord } from '@ca-shark/decoder';
+import { recordFailed } from './aggregates.js';
 
 /** One resolution of a series: points `step` seconds wide, kept for `span` seconds of capture time. */
 export interface Tier {
@@ -277,7 +277,7 @@ export class ChartHistory {
     v[0] = 1;
     v[1] = record.size;
     v[2] = cmd === 'SearchRequest' ? 1 : 0;
-    v[3] = isFailure(record) ? 1 : 0;
+    v[3] = recordFailed(record) ? 1 : 0;
     this.traffic.add(t, v);
     const latency = record.latency;
     const kind = latencyKindOf(cmd);
