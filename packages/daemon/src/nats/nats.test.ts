@@ -245,7 +245,11 @@ describe.skipIf(!available)('sensors and a central through NATS JetStream', { ti
       await until('records of the new run', () => rows.length > 5);
       await again.shutdown('test: done');
       const before = row.records;
-      await until('the new run at the central', async () => (await sensorsOf(c))[0].records === before + rows.length);
+      // The central counts a record when it takes it in, and its listeners get it a moment later: wait for both.
+      await until(
+        'the new run at the central',
+        async () => (await sensorsOf(c))[0].records === before + rows.length && got.length === before + rows.length,
+      );
       expectSameRecords(got.slice(before), rows);
       await stop(c);
     },
