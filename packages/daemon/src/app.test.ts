@@ -8,6 +8,7 @@ import { buildApp } from './app.js';
 import { type BatchMatches, Hub, type SubscriptionMatcher } from './hub.js';
 import { NOT_BUILT_MESSAGE } from './plugins/dashboard.js';
 import type { DaemonModel } from './model.js';
+import { PcapExportError, type PcapModel } from './pcap-route.js';
 import { FAKE_RECORD, fakeModel } from './test-support/fake-model.js';
 
 interface Rec {
@@ -42,7 +43,7 @@ class PvListMatcher implements SubscriptionMatcher<string[]> {
 }
 
 async function make(
-  options: { token?: string; dashboardDir?: string | null; model?: DaemonModel } = {},
+  options: { token?: string; dashboardDir?: string | null; model?: DaemonModel & PcapModel } = {},
 ): Promise<{ app: FastifyInstance; hub: Hub<Rec, string[]>; matcher: PvListMatcher }> {
   const hub = new Hub<Rec, string[]>((r) => JSON.stringify(r));
   const matcher = new PvListMatcher();
@@ -191,6 +192,23 @@ describe('HTTP API', () => {
     const res = await app.inject('/api/report');
     expect(res.statusCode).toBe(503);
     expect(res.json()).toEqual({ error: 'decoding worker exited (1)' });
+  });
+
+  it("answers a packet export the decoder cannot make 503, and one of a changed file 409, with the worker's words", async () => {
+    const failing = (error: PcapExportError): PcapModel => ({
+      ...fakeModel(),
+      pcap: () => ({
+        [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(error) }),
+      }),
+    });
+    let { app } = await make({ model: failing(new PcapExportError('decoding worker exited (1)', false)) });
+    let res = await app.inject('/api/pcap');
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toEqual({ error: 'decoding worker exited (1)' });
+    ({ app } = await make({ model: failing(new PcapExportError('x.pcap changed since it was replayed', true)) }));
+    res = await app.inject('/api/pcap');
+    expect(res.statusCode).toBe(409);
+    expect(res.json()).toEqual({ error: 'x.pcap changed since it was replayed' });
   });
 
   it('serves Prometheus metrics with per-command counters', async () => {

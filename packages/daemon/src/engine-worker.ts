@@ -168,7 +168,7 @@ function askRingBlocks(): void {
 const exports = new PcapExports(
   () => packetRing,
   (linktype) => ({ linktype, snaplen, ...(description.iface !== undefined ? { name: description.iface } : {}) }),
-  (id, chunk, done, error) =>
+  (id, chunk, done, error, changed) =>
     post(
       {
         type: 'pcap-chunk',
@@ -176,6 +176,7 @@ const exports = new PcapExports(
         done,
         ...(chunk !== undefined ? { chunk } : {}),
         ...(error !== undefined ? { error } : {}),
+        ...(changed === true ? { changed } : {}),
       },
       chunk !== undefined ? [chunk.buffer as ArrayBuffer] : [],
     ),

@@ -6,6 +6,7 @@
  */
 import { type FilterSpec, compileFilter } from '@ca-shark/analysis/filter';
 import { PcapngChunks, type PcapngInterface, SpanningMessages } from '@ca-shark/packet';
+import { ChangedFileError } from './frame-file.js';
 import type { FramePlace, PacketRing } from './packet-ring.js';
 
 /** What an export asks for. */
@@ -178,8 +179,17 @@ export class PcapExports {
   constructor(
     private readonly ring: () => PacketRing | undefined,
     private readonly interfaceOf: InterfaceOf,
-    /** Sends a chunk (`done` with none at the end, `error` when the export failed). */
-    private readonly send: (id: number, chunk: Uint8Array | undefined, done: boolean, error?: string) => void,
+    /**
+     * Sends a chunk (`done` with none at the end, `error` when the export failed, `changed` when it failed
+     * because the replayed file changed since: a conflict the user can act on, not a fault of the daemon).
+     */
+    private readonly send: (
+      id: number,
+      chunk: Uint8Array | undefined,
+      done: boolean,
+      error?: string,
+      changed?: boolean,
+    ) => void,
   ) {}
 
   /** Starts export `id` and sends its first chunk. */
@@ -209,7 +219,7 @@ export class PcapExports {
       },
       (err: unknown) => {
         this.running.delete(id);
-        this.send(id, undefined, true, (err as Error).message);
+        this.send(id, undefined, true, (err as Error).message, err instanceof ChangedFileError);
       },
     );
   }

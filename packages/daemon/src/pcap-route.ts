@@ -94,7 +94,7 @@ export const pcapPlugin: FastifyPluginAsync<PcapRouteOptions> = async (app, { mo
             token: { type: 'string' },
           },
         },
-        response: { 400: errorSchema, 404: errorSchema, 409: errorSchema },
+        response: { 400: errorSchema, 404: errorSchema, 409: errorSchema, 503: errorSchema },
       },
     },
     async (request, reply) => {
@@ -109,8 +109,8 @@ export const pcapPlugin: FastifyPluginAsync<PcapRouteOptions> = async (app, { mo
       if (chunks === undefined) {
         return reply.code(404).send({ error: model.noPackets ?? 'this daemon keeps no packets' });
       }
-      // The first chunk is made before the status is sent: an export that cannot start (a replayed file
-      // that changed since, see frame-file.ts) is answered with its error. One that fails later ends the
+      // The first chunk is made before the status is sent: an export that cannot start is answered with its
+      // error, 409 for a replayed file that changed since (frame-file.ts), 503 when the decoder is gone. One that fails later ends the
       // download without its last chunk, so the client sees a broken transfer, never a short file.
       const iterator = chunks[Symbol.asyncIterator]();
       let first: IteratorResult<Uint8Array>;
@@ -118,7 +118,8 @@ export const pcapPlugin: FastifyPluginAsync<PcapRouteOptions> = async (app, { mo
         first = await iterator.next();
       } catch (err) {
         request.log.warn({ err: (err as Error).message }, 'pcap export failed');
-        return reply.code(409).send({ error: (err as Error).message });
+        const changed = err instanceof PcapExportError && err.changed;
+        return reply.code(changed ? 409 : 503).send({ error: (err as Error).message });
       }
       return reply
         .type(PCAPNG_MEDIA_TYPE)
@@ -171,6 +172,23 @@ export interface PcapChunkMessage {
   chunk?: Uint8Array;
   done: boolean;
   error?: string;
+  /** The export failed because the replayed file changed since (frame-file.ts' ChangedFileError). */
+  changed?: boolean;
+}
+
+/**
+ * Why an export stopped, as the main thread learns it. `changed`: the replayed file changed since it was
+ * decoded (answered 409: the user can act on it); otherwise the daemon could not make it (the decoding
+ * worker is gone: 503, as for a report).
+ */
+export class PcapExportError extends Error {
+  constructor(
+    message: string,
+    readonly changed: boolean,
+  ) {
+    super(message);
+    this.name = 'PcapExportError';
+  }
 }
 
 /**
@@ -214,7 +232,7 @@ export class PcapStreams {
         const message = await next;
         if (message.error !== undefined) {
           finished = true;
-          throw new Error(message.error);
+          throw new PcapExportError(message.error, message.changed === true);
         }
         if (message.done) {
           finished = true;

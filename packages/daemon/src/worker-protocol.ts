@@ -161,7 +161,7 @@ export type FromWorker =
   /** The held records a history request sends. */
   | { type: 'history'; result: HistoryResult }
   /** A chunk of pcap export `id` (its buffer transferred); `done` without a chunk at the end. */
-  | { type: 'pcap-chunk'; id: number; chunk?: Uint8Array; done: boolean; error?: string }
+  | { type: 'pcap-chunk'; id: number; chunk?: Uint8Array; done: boolean; error?: string; changed?: boolean }
   /** Alert groups that opened or came back (for the webhook). */
   | { type: 'alerts'; notices: AlertNotice[] }
   /** Sensor: a record batch to publish (nats/codec.ts). */
