@@ -14,10 +14,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type CaRecord, shark } from '@ca-shark/decoder';
 import { type FilterSpec, compileFilter } from '@ca-shark/analysis/filter';
-import { CaptureReader, PcapWriter } from '@ca-shark/packet';
+import { CaptureReader, LINKTYPE, PcapWriter } from '@ca-shark/packet';
 import { build, concatBytes } from '@ca-shark/protocol';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pcapFile } from '../../packet/src/test-support/build.js';
 import { Engine } from './engine.js';
 import { FramePacker, unpackFrames } from './frame-batch.js';
 import { ChangedFileError, FrameFile, type PlacedFrame, frameCheck } from './frame-file.js';
@@ -416,25 +417,6 @@ class Bytes {
   }
 }
 
-/** A classic pcap file of `frames` (cut to `snaplen` captured bytes when given). */
-function pcapFile(frames: Frame[], opts: { le: boolean; nanos: boolean; snaplen?: number }): Uint8Array {
-  const w = new Bytes(opts.le);
-  w.u32(opts.nanos ? 0xa1b23c4d : 0xa1b2c3d4)
-    .u16(2)
-    .u16(4)
-    .u32(0)
-    .u32(0)
-    .u32(opts.snaplen ?? 262144)
-    .u32(1);
-  for (const f of frames) {
-    const data = opts.snaplen !== undefined ? f.data.subarray(0, opts.snaplen) : f.data;
-    const sec = Math.floor(f.timestamp);
-    const frac = Math.round((f.timestamp - sec) * (opts.nanos ? 1e9 : 1e6));
-    w.u32(sec).u32(frac).u32(data.length).u32(f.origlen).raw(data);
-  }
-  return w.bytes();
-}
-
 /** pcapng blocks, each framed by its type and (leading and trailing) length, in one section's byte order. */
 function block(le: boolean, type: number, body: Uint8Array): Uint8Array {
   const len = 12 + body.length;
@@ -539,8 +521,19 @@ describe('places of frames in generated captures (every format variant, any read
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   const frames = framesOf('catest.pcap');
+  // A classic pcap file of the frames (cut to `snaplen` captured bytes when given).
   const pcap = (le: boolean, nanos: boolean, snaplen?: number): Uint8Array =>
-    pcapFile(frames, { le, nanos, ...(snaplen !== undefined ? { snaplen } : {}) });
+    pcapFile({
+      le,
+      nanos,
+      linktype: LINKTYPE.ETHERNET,
+      ...(snaplen !== undefined ? { snaplen } : {}),
+      records: frames.map((f) => {
+        const sec = Math.floor(f.timestamp);
+        const frac = Math.round((f.timestamp - sec) * (nanos ? 1e9 : 1e6));
+        return { sec, frac, data: snaplen !== undefined ? f.data.subarray(0, snaplen) : f.data, origlen: f.origlen };
+      }),
+    });
   const captures: [string, Uint8Array][] = [
     ['pcap-le-us', pcap(true, false)],
     ['pcap-be-us', pcap(false, false)],
