@@ -29,16 +29,10 @@ import { pcapngChunks } from './pcap-export.js';
 const fixturePath = (name: string): string => fileURLToPath(new URL(`../../packet/fixtures/${name}`, import.meta.url));
 const fixture = (name: string): Uint8Array => readFileSync(fixturePath(name));
 
-/**
- * Runs a capture through an in-process Engine feeding `ring` (what the decoding worker does). `batchFrames`:
- * frames are packed into batches of that many, decoded as the worker decodes them (frame-batch.ts), and
- * each batch buffer is overwritten once decoded (as the capture thread does when it reuses it); else each
- * frame is a copy of its own.
- */
-function run(name: string | Uint8Array, ring: PacketRing, batchFrames = 0): CaRecord[] {
-  const records: CaRecord[] = [];
-  const engine = new Engine({
-    describe: () => ({ kind: 'file', file: typeof name === 'string' ? name : 'capture' }),
+/** An engine replaying `file` that hands its frames to `ring` and its records to `ring` and `records`. */
+function ringEngine(file: string, ring: PacketRing, records: CaRecord[]): Engine {
+  return new Engine({
+    describe: () => ({ kind: 'file', file }),
     counters: () => ({ received: 0, dropped: 0, ifDropped: 0 }),
     publish: (r) => {
       ring.record(r);
@@ -48,6 +42,17 @@ function run(name: string | Uint8Array, ring: PacketRing, batchFrames = 0): CaRe
     logger: pino({ level: 'silent' }),
     packets: ring,
   });
+}
+
+/**
+ * Runs a capture through an in-process Engine feeding `ring` (what the decoding worker does). `batchFrames`:
+ * frames are packed into batches of that many, decoded as the worker decodes them (frame-batch.ts), and
+ * each batch buffer is overwritten once decoded (as the capture thread does when it reuses it); else each
+ * frame is a copy of its own.
+ */
+function run(name: string | Uint8Array, ring: PacketRing, batchFrames = 0): CaRecord[] {
+  const records: CaRecord[] = [];
+  const engine = ringEngine(typeof name === 'string' ? name : 'capture', ring, records);
   const packer = new FramePacker((buffer, length) => {
     unpackFrames(buffer, length, (linktype, timestamp, bytes, origlen, interfaceId) =>
       engine.frame(linktype, timestamp, bytes, origlen, interfaceId),
@@ -195,17 +200,7 @@ describe('PacketRing', () => {
  */
 function runFile(path: string, ring: PacketRing, chunk: number): CaRecord[] {
   const records: CaRecord[] = [];
-  const engine = new Engine({
-    describe: () => ({ kind: 'file', file: path }),
-    counters: () => ({ received: 0, dropped: 0, ifDropped: 0 }),
-    publish: (r) => {
-      ring.record(r);
-      records.push(r);
-    },
-    hubStats: () => ({ clients: 0, dropped: 0 }),
-    logger: pino({ level: 'silent' }),
-    packets: ring,
-  });
+  const engine = ringEngine(path, ring, records);
   const packer = new FramePacker((buffer, length) => {
     unpackFrames(buffer, length, (linktype, timestamp, bytes, origlen, interfaceId, place) => {
       ring.placeNext(place, bytes);
