@@ -50,8 +50,6 @@ export class FileSource implements Source {
   private stopped = false;
   private done: Promise<void> | undefined;
   private abort = new AbortController();
-  /** Whether the path is a regular file (not a FIFO or a device): only then is its head read twice. */
-  private regular = true;
 
   constructor(
     private readonly path: string,
@@ -83,13 +81,13 @@ export class FileSource implements Source {
       if (head.length < HEAD) probe.end();
       if (probe.error !== undefined && probe.frames === 0) throw probe.error;
     }
-    this.regular = regular;
-    this.done = this.run(sink).catch((err: unknown) => {
+    this.done = this.run(sink, regular).catch((err: unknown) => {
       if (!this.stopped) sink.error(err instanceof Error ? err : new Error(String(err)));
     });
   }
 
-  private async run(sink: SourceSink): Promise<void> {
+  /** Replays the file into `sink`; `regular`: a regular file (not a FIFO or a device), whose frames get places. */
+  private async run(sink: SourceSink, regular: boolean): Promise<void> {
     const speed = this.speed;
     let firstCapture: number | undefined;
     let firstWall = 0;
@@ -100,7 +98,7 @@ export class FileSource implements Source {
       sink,
       speed === 'max' ? frameTo(sink) : (f, place) => pending.push({ ...f, data: f.data.slice(), place }),
       // Only a regular file's frames have places the packet ring can read back.
-      { places: this.regular },
+      { places: regular },
     );
     let file: FileHandle | undefined;
     const buffer = new Uint8Array(CHUNK);
