@@ -26,6 +26,14 @@ suite('quantileUnsorted', () => {
       { numRuns: 300 },
     );
     expect(quantileUnsorted([], 0.9)).toBeNaN();
+    // A quantile on a value whose neighbour is ±1.8e308 away (the difference overflows) is that value.
+    const extreme = [2.9937604643020797e292, -1.7976931348623155e308];
+    const extremeSorted = Float64Array.from(extreme).sort();
+    for (const q of QUANTILES) {
+      expect(Number.isFinite(quantileSorted(extremeSorted, q)), `q ${q}`).toBe(true);
+      expect(quantileUnsorted(extreme, q)).toBe(quantileSorted(extremeSorted, q));
+    }
+    expect(quantileSorted(extremeSorted, 0)).toBe(-1.7976931348623155e308);
   });
 
   it('describes exactly what describeSample describes while it holds every value', () => {

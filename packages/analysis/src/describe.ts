@@ -34,8 +34,18 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   const position = (n - 1) * q;
   const lower = Math.floor(position);
   const upper = Math.min(lower + 1, n - 1);
-  const weight = position - lower;
-  return sorted[lower] + (sorted[upper] - sorted[lower]) * weight;
+  return interpolate(sorted[lower], sorted[upper], position - lower);
+}
+
+/**
+ * `low + (high - low) * weight`, the quantiles' interpolation, except where `high - low` overflows (values
+ * of opposite signs near ±1.8e308): there the sum in two parts stays finite, and a quantile that falls on
+ * a value (weight 0) is that value, not Infinity x 0 = NaN.
+ */
+function interpolate(low: number, high: number, weight: number): number {
+  const span = high - low;
+  if (Number.isFinite(span)) return low + span * weight;
+  return weight === 0 ? low : low * (1 - weight) + high * weight;
 }
 
 /** Describes a sample; an empty sample gives count 0 and NaN elsewhere. */
@@ -148,7 +158,7 @@ export function quantileUnsorted(values: ArrayLike<number>, q: number): number {
     high = a[upper];
     for (let i = upper + 1; i < n; i++) if (a[i] < high) high = a[i];
   }
-  return low + (high - low) * weight;
+  return interpolate(low, high, weight);
 }
 
 /**
