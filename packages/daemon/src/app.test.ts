@@ -43,7 +43,12 @@ class PvListMatcher implements SubscriptionMatcher<string[]> {
 }
 
 async function make(
-  options: { token?: string; dashboardDir?: string | null; model?: DaemonModel & PcapModel } = {},
+  options: {
+    token?: string;
+    dashboardDir?: string | null;
+    model?: DaemonModel & PcapModel;
+    compileSchemas?: 'first-use' | 'start';
+  } = {},
 ): Promise<{ app: FastifyInstance; hub: Hub<Rec, string[]>; matcher: PvListMatcher }> {
   const hub = new Hub<Rec, string[]>((r) => JSON.stringify(r));
   const matcher = new PvListMatcher();
@@ -57,6 +62,7 @@ async function make(
     snapshotMs: 50,
     dashboardDir: options.dashboardDir === undefined ? null : options.dashboardDir,
     ...(options.token !== undefined ? { token: options.token } : {}),
+    ...(options.compileSchemas !== undefined ? { compileSchemas: options.compileSchemas } : {}),
   });
   await app.ready();
   return { app, hub, matcher };
@@ -379,6 +385,17 @@ describe('requests validated by the definitions generated from requests.ts', () 
       });
     }
     expect((await app.inject('/api/record/1')).statusCode).toBe(200);
+  });
+
+  it("compiles every route's schemas at start when asked, and answers as when they compile on first use", async () => {
+    // make() awaits ready(): a route schema ajv or fast-json-stringify cannot compile fails here, which the
+    // daemon's own first-use compilers would only show on that route's first request.
+    const { app } = await make({ compileSchemas: 'start' });
+    expect((await app.inject('/api/report?full=yes')).json()).toEqual({
+      error: 'querystring/full must be equal to one of the allowed values',
+    });
+    expect((await app.inject('/api/record/0')).json()).toEqual({ error: 'params/id must be >= 1' });
+    expect((await app.inject('/api/health')).statusCode).toBe(200);
   });
 
   it('answers a WebSocket message that breaks its schema with an error frame naming the field', async () => {

@@ -52,6 +52,12 @@ export interface AppOptions<R, F = SubscriptionFilter> {
   snapshotMs?: number;
   /** The alert webhook's counters, when one is configured (for /metrics). */
   webhookStats?: () => WebhookStats;
+  /**
+   * When route schemas are compiled: `'first-use'` (the default, see {@link lazyCompilers}) or `'start'`, as
+   * fastify does when given no compilers, so that a schema ajv cannot compile fails `ready()` rather than
+   * its route's requests (the test of every route's schemas builds the app this way).
+   */
+  compileSchemas?: 'first-use' | 'start';
 }
 
 type ValidatorFactory = ReturnType<typeof AjvCompiler>;
@@ -104,7 +110,7 @@ export async function buildApp<R, F = SubscriptionFilter>(options: AppOptions<R,
     // Responses are small views; a slow client must not hold sockets open forever.
     connectionTimeout: 0,
     forceCloseConnections: true,
-    schemaController: { compilersFactory: lazyCompilers() },
+    ...(options.compileSchemas === 'start' ? {} : { schemaController: { compilersFactory: lazyCompilers() } }),
   }) as unknown as FastifyInstance;
   // A query string or path parameter that fails its generated schema (request-validation.ts) is answered
   // 400 in the daemon's error shape, naming the part and the rule: `querystring/full must be equal to ...`.
