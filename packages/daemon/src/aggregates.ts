@@ -25,8 +25,8 @@ let failedRecord: CaRecord | undefined;
 let failedAnswer = false;
 
 /**
- * `isFailure(record)`, worked out once per record: the engine (recent errors) and the chart history (the
- * errors series) both ask it of every record in turn, and a status response's answer reads its status
+ * `isFailure(record)`, worked out once per record: the engine (recent errors), the chart history (the
+ * errors series) and the held records (their error bit) all ask it of every record in turn, and a status response's answer reads its status
  * field by name, a keyed load that is megamorphic over the commands' shapes. A record's command is not
  * changed once decoded, so the answer for the same object stays true.
  */

@@ -25,7 +25,7 @@ import {
 } from '@ca-shark/analysis/summary';
 import type { CaRecord } from '@ca-shark/decoder';
 import type { CommandFields } from '@ca-shark/protocol';
-import { isFailure } from '@ca-shark/analysis';
+import { recordFailed } from './aggregates.js';
 import { HeldBytes, type HeldReader, RecentRefs, recentSlot } from './history-codec.js';
 import { chartValueOf } from './series.js';
 
@@ -342,7 +342,7 @@ export class HeldRecords {
     c.sizes[at] = record.size;
     c.sports[at] = transport.sport;
     c.dports[at] = transport.dport;
-    c.bits[at] = (transport.protocol === 'udp' ? BIT_UDP : 0) | (isFailure(record) ? BIT_ERROR : 0);
+    c.bits[at] = (transport.protocol === 'udp' ? BIT_UDP : 0) | (recordFailed(record) ? BIT_ERROR : 0);
     c.srcs[at] = this.recentSrcs.ref(bytes, record.src);
     c.dsts[at] = this.recentDsts.ref(bytes, record.dst);
     c.pvs[at] = this.recentChannels.pv(bytes, record.pv);
