@@ -18,7 +18,14 @@ import { CaptureReader, LINKTYPE, PcapWriter } from '@ca-shark/packet';
 import { build, concatBytes } from '@ca-shark/protocol';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pcapFile } from '../../packet/src/test-support/build.js';
+import {
+  type NgBlock,
+  type NgInterface,
+  type NgSection,
+  Writer,
+  pcapFile,
+  pcapngFile,
+} from '../../packet/src/test-support/build.js';
 import { Engine } from './engine.js';
 import { FramePacker, unpackFrames } from './frame-batch.js';
 import { ChangedFileError, FrameFile, type PlacedFrame, frameCheck } from './frame-file.js';
@@ -383,129 +390,58 @@ function framesOf(name: string): Frame[] {
   return out;
 }
 
-/** Little or big endian writer of a generated capture (written from the pcap / pcapng specifications). */
-class Bytes {
-  private readonly parts: Uint8Array[] = [];
-  constructor(private readonly le: boolean) {}
-  u16(v: number): this {
-    return this.put(2, (d) => d.setUint16(0, v, this.le));
-  }
-  u32(v: number): this {
-    return this.put(4, (d) => d.setUint32(0, v >>> 0, this.le));
-  }
-  raw(b: Uint8Array): this {
-    this.parts.push(b.slice());
-    return this;
-  }
-  /** `b` padded with zeros to a multiple of 4. */
-  padded(b: Uint8Array): this {
-    return this.raw(b).raw(new Uint8Array((4 - (b.length % 4)) % 4));
-  }
-  bytes(): Uint8Array {
-    return concatBytes(this.parts);
-  }
-  private put(n: number, f: (d: DataView) => void): this {
-    const b = new Uint8Array(n);
-    f(new DataView(b.buffer));
-    this.parts.push(b);
-    return this;
-  }
-}
-
-/** pcapng blocks, each framed by its type and (leading and trailing) length, in one section's byte order. */
-function block(le: boolean, type: number, body: Uint8Array): Uint8Array {
-  const len = 12 + body.length;
-  return new Bytes(le).u32(type).u32(len).raw(body).u32(len).bytes();
-}
-const SHB = 0x0a0d0d0a;
-const option = (le: boolean, code: number, value: Uint8Array): Uint8Array =>
-  new Bytes(le).u16(code).u16(value.length).padded(value).bytes();
-const endOfOptions = (le: boolean): Uint8Array => new Bytes(le).u16(0).u16(0).bytes();
-function sectionHeader(le: boolean): Uint8Array {
-  // Byte-order magic, version 1.0, section length unknown (-1), a comment.
-  const body = new Bytes(le).u32(0x1a2b3c4d).u16(1).u16(0).u32(0xffffffff).u32(0xffffffff);
-  body.raw(option(le, 1, new TextEncoder().encode('generated'))).raw(endOfOptions(le));
-  return block(le, SHB, body.bytes());
-}
-function interfaceBlock(le: boolean, nanos: boolean): Uint8Array {
-  const body = new Bytes(le).u16(1).u16(0).u32(0);
-  body.raw(option(le, 2, new TextEncoder().encode('eth0')));
-  if (nanos) body.raw(option(le, 9, Uint8Array.of(9)));
-  return block(le, 1, body.raw(endOfOptions(le)).bytes());
-}
-function enhancedPacket(le: boolean, iface: number, f: Frame, nanos: boolean, options: boolean): Uint8Array {
-  const ticks = BigInt(Math.round(f.timestamp * (nanos ? 1e9 : 1e6)));
-  const body = new Bytes(le)
-    .u32(iface)
-    .u32(Number(ticks >> 32n))
-    .u32(Number(ticks & 0xffffffffn))
-    .u32(f.data.length)
-    .u32(f.origlen)
-    .padded(f.data);
-  // Options after the packet data: a comment and a flags word.
-  if (options)
-    body.raw(option(le, 1, new TextEncoder().encode('after the data'))).raw(option(le, 2, new Uint8Array(4)));
-  if (options) body.raw(endOfOptions(le));
-  return block(le, 6, body.bytes());
-}
-function obsoletePacket(le: boolean, iface: number, f: Frame): Uint8Array {
-  const ticks = BigInt(Math.round(f.timestamp * 1e6));
-  const body = new Bytes(le)
-    .u16(iface)
-    .u16(0)
-    .u32(Number(ticks >> 32n))
-    .u32(Number(ticks & 0xffffffffn))
-    .u32(f.data.length)
-    .u32(f.origlen)
-    .padded(f.data);
-  return block(le, 2, body.bytes());
-}
-
 /**
  * A pcapng file of `frames` meant to trip up places: two sections of opposite byte orders, each with three
  * interfaces (µs and ns), enhanced packet blocks with options after their data, obsolete packet blocks,
  * blocks that carry no packet (name resolution, statistics, custom, an unknown type) between them, and
  * packet blocks the reader skips (a captured length that does not fit its block, an interface not
- * described), which take no frame's place. Returns the file and the frames a reader gives, in order.
+ * described), which take no frame's place.
  */
 function trickyPcapng(frames: Frame[]): Uint8Array {
-  const parts: Uint8Array[] = [];
+  const sections: NgSection[] = [];
   const half = Math.ceil(frames.length / 2);
   for (const [s, le] of [
     [0, true],
     [1, false],
   ] as const) {
-    parts.push(sectionHeader(le));
-    for (let i = 0; i < 3; i++) parts.push(interfaceBlock(le, i === 1));
+    const interfaces: NgInterface[] = [0, 1, 2].map((i) => ({
+      linktype: 1,
+      name: 'eth0',
+      ...(i === 1 ? { tsresol: 9 } : {}),
+    }));
+    const blocks: NgBlock[] = [];
+    const ticks = (f: Frame, nanos: boolean): bigint => BigInt(Math.round(f.timestamp * (nanos ? 1e9 : 1e6)));
+    const raw = (type: number, body: Writer): void => void blocks.push({ kind: 'raw', type, body: body.bytes() });
     frames.slice(s * half, (s + 1) * half).forEach((f, i) => {
       const iface = i % 3;
-      if (i % 5 === 2) parts.push(obsoletePacket(le, iface === 1 ? 0 : iface, f));
-      else if (i % 5 === 4 && f.data.length === f.origlen)
+      if (i % 5 === 2) {
+        const pbIface = iface === 1 ? 0 : iface;
+        blocks.push({ kind: 'pb', iface: pbIface, ts: ticks(f, false), data: f.data, origlen: f.origlen });
+      } else if (i % 5 === 4 && f.data.length === f.origlen)
         // A simple packet block: interface 0, no timestamp (the reader gives it the previous one's).
-        parts.push(block(le, 3, new Bytes(le).u32(f.origlen).padded(f.data).bytes()));
-      else parts.push(enhancedPacket(le, iface, f, iface === 1, i % 2 === 0));
-      if (i % 7 === 3) parts.push(block(le, 4, new Bytes(le).u16(0).u16(0).bytes()));
-      if (i % 11 === 4) parts.push(block(le, 5, new Bytes(le).u32(0).u32(0).u32(0).bytes()));
-      if (i % 13 === 5)
-        parts.push(
-          block(
-            le,
-            0xbad,
-            new Bytes(le)
-              .u32(32473)
-              .padded(Uint8Array.of(1, 2, 3))
-              .bytes(),
-          ),
-        );
-      if (i % 17 === 6) parts.push(block(le, 0x1234, new Uint8Array(8)));
+        blocks.push({ kind: 'spb', data: f.data, origlen: f.origlen });
+      else
+        blocks.push({
+          kind: 'epb',
+          iface,
+          ts: ticks(f, iface === 1),
+          data: f.data,
+          origlen: f.origlen,
+          ...(i % 2 === 0 ? { comment: 'after the data', flags: 0 } : {}),
+        });
+      if (i % 7 === 3) raw(4, new Writer(le).u16(0).u16(0));
+      if (i % 11 === 4) raw(5, new Writer(le).u32(0).u32(0).u32(0));
+      if (i % 13 === 5) raw(0xbad, new Writer(le).u32(32473).raw([1, 2, 3]));
+      if (i % 17 === 6) raw(0x1234, new Writer(le).raw(new Uint8Array(8)));
       if (i % 19 === 7) {
         // Captured length beyond the block, then an interface the section does not describe: both skipped.
-        parts.push(block(le, 6, new Bytes(le).u32(0).u32(0).u32(0).u32(1000).u32(1000).raw(new Uint8Array(8)).bytes()));
-        parts.push(enhancedPacket(le, 7, f, false, false));
+        raw(6, new Writer(le).u32(0).u32(0).u32(0).u32(1000).u32(1000).raw(new Uint8Array(8)));
+        blocks.push({ kind: 'epb', iface: 7, ts: ticks(f, false), data: f.data, origlen: f.origlen });
       }
     });
+    sections.push({ le, comment: 'generated', interfaces, blocks });
   }
-  return concatBytes(parts);
+  return pcapngFile(sections);
 }
 
 describe('places of frames in generated captures (every format variant, any read pieces)', () => {

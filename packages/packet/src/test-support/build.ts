@@ -173,7 +173,8 @@ export function nullHdr(payload: Uint8Array, af: number, littleEndian: boolean):
   return concat([Uint8Array.from(h), payload]);
 }
 
-class Writer {
+/** Fields in one byte order, for the capture files' headers and blocks (and raw block bodies in tests). */
+export class Writer {
   private parts: number[] = [];
   constructor(private readonly le: boolean) {}
   u8(v: number): this {
@@ -255,7 +256,16 @@ export interface NgInterface {
 }
 
 export type NgBlock =
-  | { kind: 'epb'; iface: number; ts: bigint; data: Uint8Array; origlen?: number }
+  | {
+      kind: 'epb';
+      iface: number;
+      ts: bigint;
+      data: Uint8Array;
+      origlen?: number;
+      /** Options after the packet data: opt_comment and epb_flags. */
+      comment?: string;
+      flags?: number;
+    }
   | { kind: 'pb'; iface: number; ts: bigint; data: Uint8Array; origlen?: number }
   | { kind: 'spb'; data: Uint8Array; origlen?: number }
   | { kind: 'idb'; iface: NgInterface }
@@ -263,6 +273,8 @@ export type NgBlock =
 
 export interface NgSection {
   le?: boolean;
+  /** The section header's opt_comment. */
+  comment?: string;
   interfaces: NgInterface[];
   blocks: NgBlock[];
 }
@@ -273,15 +285,17 @@ function block(le: boolean, type: number, body: Writer): Uint8Array {
   return new Writer(le).u32(type).u32(len).raw(body.bytes()).u32(len).bytes();
 }
 
+/** One option (code, length, value padded to 4 bytes) appended to a block body. */
+function option(body: Writer, code: number, value: Uint8Array): Writer {
+  return body.u16(code).u16(value.length).raw(value).pad4();
+}
+
 function idb(le: boolean, i: NgInterface): Uint8Array {
   const b = new Writer(le)
     .u16(i.linktype)
     .u16(0)
     .u32(i.snaplen ?? 0);
-  if (i.name !== undefined) {
-    const t = text(i.name);
-    b.u16(2).u16(t.length).raw(t).pad4();
-  }
+  if (i.name !== undefined) option(b, 2, text(i.name));
   if (i.tsresol !== undefined) b.u16(9).u16(1).u8(i.tsresol).pad4();
   if (i.tsoffset !== undefined) b.u16(14).u16(8).u64(i.tsoffset);
   if (i.name !== undefined || i.tsresol !== undefined || i.tsoffset !== undefined) b.u16(0).u16(0);
@@ -292,7 +306,9 @@ export function pcapngFile(sections: NgSection[]): Uint8Array {
   const parts: Uint8Array[] = [];
   for (const s of sections) {
     const le = s.le ?? true;
-    parts.push(block(le, 0x0a0d0d0a, new Writer(le).u32(0x1a2b3c4d).u16(1).u16(0).u64(-1n)));
+    const header = new Writer(le).u32(0x1a2b3c4d).u16(1).u16(0).u64(-1n);
+    if (s.comment !== undefined) option(header, 1, text(s.comment)).u16(0).u16(0);
+    parts.push(block(le, 0x0a0d0d0a, header));
     for (const i of s.interfaces) parts.push(idb(le, i));
     for (const b of s.blocks) {
       switch (b.kind) {
@@ -306,6 +322,12 @@ export function pcapngFile(sections: NgSection[]): Uint8Array {
             .u32(b.data.length)
             .u32(b.origlen ?? b.data.length)
             .raw(b.data);
+          if (b.kind === 'epb' && (b.comment !== undefined || b.flags !== undefined)) {
+            w.pad4();
+            if (b.comment !== undefined) option(w, 1, text(b.comment));
+            if (b.flags !== undefined) option(w, 2, new Writer(le).u32(b.flags).bytes());
+            w.u16(0).u16(0);
+          }
           parts.push(block(le, b.kind === 'epb' ? 6 : 2, w));
           break;
         }
