@@ -19,8 +19,6 @@
  */
 import { viewOf } from './json-digits.js';
 import { JsonBuffer, writeNumber, writeNumbers, type JsonSink } from './json-number.js';
-import { WORD_BYTES, keyBytes, putKey, type KeyBytes } from './json-key.js';
-import { writeShapedRecord } from './json-shapes.js';
 
 export type { JsonSink } from './json-number.js';
 
@@ -58,7 +56,6 @@ export function recordToPlain(record: unknown): unknown {
  */
 export function writeRecordJSON(out: JsonSink, record: unknown): void {
   if (typeof record === 'object' && record !== null && isPlainObject(record)) {
-    if (writeShapedRecord(out, record)) return;
     if (writeDecoderRecord(out, record as Record<string, unknown>)) return;
     if (!Array.isArray(record)) {
       writeObject(out, record as Record<string, unknown>);
@@ -79,7 +76,7 @@ const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 const COMMA = 0x2c;
 
-export function byte(out: JsonSink, c: number): void {
+function byte(out: JsonSink, c: number): void {
   out.reserve(1);
   out.bytes[out.length++] = c;
 }
@@ -88,7 +85,7 @@ export function byte(out: JsonSink, c: number): void {
  * The leading fields of a decoder record, all from its packet, in the record's key order (decoder's
  * emit.ts): equal for every record of one packet.
  */
-export const PACKET_KEYS = ['frame', 'timestamp', 'interfaceId', 'src', 'dst', 'ethernet', 'ip', 'transport'] as const;
+const PACKET_KEYS = ['frame', 'timestamp', 'interfaceId', 'src', 'dst', 'ethernet', 'ip', 'transport'] as const;
 
 /**
  * The packet fields of the last record written, and their bytes (`{"frame":...,"transport":{...}`: a view
@@ -96,7 +93,7 @@ export const PACKET_KEYS = ['frame', 'timestamp', 'interfaceId', 'src', 'dst', '
  * transport objects once per packet and never changes them, so the same objects with the same frame and
  * timestamp give the same text.
  */
-export const packet = {
+const packet = {
   values: new Array<unknown>(PACKET_KEYS.length).fill(undefined),
   buffer: new Uint8Array(1024),
   bytes: new Uint8Array(0),
@@ -131,7 +128,7 @@ function writeDecoderRecord(out: JsonSink, record: Record<string, unknown>): boo
  * Writes the packet fields of `record` (`same`: the same values as the last record's, whose bytes are
  * copied); returns where the record's object starts.
  */
-export function writePacket(out: JsonSink, record: Record<string, unknown>, same: boolean): number {
+function writePacket(out: JsonSink, record: Record<string, unknown>, same: boolean): number {
   const cached = packet.values;
   const start = out.length;
   if (same && packet.bytes.length > 0) {
@@ -205,7 +202,7 @@ function field(out: JsonSink, start: number, node: KeyNode, key: string, value: 
  * Whether `value` (under `key`) is written by this module's walk: arrays, waveforms, byte arrays and
  * plain objects. Anything else (class instances, `toJSON`, Map, Set, other views) is converted first.
  */
-export function isWalked(key: string, value: object): boolean {
+function isWalked(key: string, value: object): boolean {
   if (Array.isArray(value)) return true;
   if (ArrayBuffer.isView(value)) return (key === 'data' && isNumericArray(value)) || value instanceof Uint8Array;
   return isPlainObject(value);
@@ -216,7 +213,7 @@ export function isWalked(key: string, value: object): boolean {
  * list of numbers, not hex); `value` is one that JSON.stringify writes (not undefined, a function or a
  * symbol).
  */
-export function writeValue(out: JsonSink, key: string, value: unknown): void {
+function writeValue(out: JsonSink, key: string, value: unknown): void {
   switch (typeof value) {
     case 'string':
       writeString(out, value);
@@ -249,7 +246,7 @@ export function writeValue(out: JsonSink, key: string, value: unknown): void {
   }
 }
 
-export function writeObject(out: JsonSink, object: Record<string, unknown>): void {
+function writeObject(out: JsonSink, object: Record<string, unknown>): void {
   const start = out.length;
   byte(out, OPEN_BRACE);
   let node = ROOT;
@@ -257,7 +254,7 @@ export function writeObject(out: JsonSink, object: Record<string, unknown>): voi
   byte(out, CLOSE_BRACE);
 }
 
-export function writeArray(out: JsonSink, items: readonly unknown[]): void {
+function writeArray(out: JsonSink, items: readonly unknown[]): void {
   const n = items.length;
   byte(out, OPEN_BRACKET);
   let numbers = true;
@@ -280,7 +277,7 @@ export function writeArray(out: JsonSink, items: readonly unknown[]): void {
  * Whether `value` is an object JSON.stringify writes as its own enumerable keys in order (what `for...in`
  * walks for an object with no enumerable inherited keys), with no `toJSON`, Map or Set conversion.
  */
-export function isPlainObject(value: object): boolean {
+function isPlainObject(value: object): boolean {
   const proto: unknown = Object.getPrototypeOf(value);
   return (proto === Object.prototype || proto === null) && typeof (value as { toJSON?: unknown }).toJSON !== 'function';
 }
@@ -293,7 +290,11 @@ export function isPlainObject(value: object): boolean {
  * were about a third of the walk's time; the tree and the word copies below took 11-17 % off the walk
  * (docs/performance.md, "Session 11: `--json`").
  */
-interface KeyNode extends KeyBytes {
+interface KeyNode {
+  readonly key: string;
+  /** `,"key":` as little-endian 32-bit words (the last one padded), and its length in bytes. */
+  readonly words: Int32Array;
+  readonly size: number;
   readonly next: KeyNode[];
 }
 
@@ -331,6 +332,8 @@ function writeKey(out: JsonSink, node: KeyNode, key: string, first: boolean): Ke
   return found;
 }
 
+const WORD_BYTES = 4;
+
 /** A new node of `key` after `node` (or the shared one, when `node` has too many). */
 function follower(node: KeyNode, key: string): KeyNode {
   if (nodeCount >= MAX_NODES) {
@@ -355,38 +358,13 @@ function follower(node: KeyNode, key: string): KeyNode {
 
 function keyNode(key: string): KeyNode {
   nodeCount++;
-  const { words, size } = keyBytes(key);
-  // One literal in ROOT's key order: every node has one hidden class (writeKey's loads stay monomorphic).
-  return { key, words, size, next: [] };
-}
-
-/**
- * Writes `,"key":value` for `value` found under the key of `k`, or nothing where JSON.stringify leaves the
- * field out: {@link field}'s rules, for the shape writers' fields whose value is not of the expected kind.
- */
-export function writeAnyField(out: JsonSink, k: KeyBytes, value: unknown): void {
-  const key = k.key;
-  if (typeof value === 'object' && value !== null) {
-    if (Array.isArray(value)) {
-      putKey(out, k);
-      writeArray(out, value);
-      return;
-    }
-    if (!ArrayBuffer.isView(value) && isPlainObject(value)) {
-      putKey(out, k);
-      writeObject(out, value as Record<string, unknown>);
-      return;
-    }
-    if (!isWalked(key, value)) {
-      const converted = JSON.stringify(toJSONValue(key, value)) as string | undefined;
-      if (converted === undefined) return;
-      putKey(out, k);
-      out.text(converted);
-      return;
-    }
-  } else if (value === undefined || typeof value === 'function' || typeof value === 'symbol') return;
-  putKey(out, k);
-  writeValue(out, key, value);
+  const bytes = encoder.encode(',' + JSON.stringify(key) + ':');
+  const words = new Int32Array(Math.ceil(bytes.length / WORD_BYTES));
+  new Uint8Array(words.buffer).set(bytes);
+  // The words' bytes in memory order are the text's when read back little-endian (as they are written).
+  const view = new DataView(words.buffer);
+  for (let i = 0; i < words.length; i++) words[i] = view.getInt32(i * WORD_BYTES, true);
+  return { key, words, size: bytes.length, next: [] };
 }
 
 /**
@@ -394,7 +372,7 @@ export function writeAnyField(out: JsonSink, k: KeyBytes, value: unknown): void 
  * command, role and status names: nearly all) are copied character by character: cheaper than looking
  * them up in a cache (the decoder builds them anew for each record, so each lookup hashes them again).
  */
-export function writeString(out: JsonSink, s: string): void {
+function writeString(out: JsonSink, s: string): void {
   const n = s.length;
   if (n <= MAX_PLAIN_STRING) {
     out.reserve(n + 2);
@@ -424,6 +402,8 @@ const PRINTABLE_MAX = 0x7e;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
+const encoder = new TextEncoder();
+
 function isNumericArray(value: unknown): value is ArrayLike<number> {
   return (
     ArrayBuffer.isView(value) &&
@@ -440,7 +420,7 @@ function isNumericArray(value: unknown): value is ArrayLike<number> {
  * arrays are copied; the record itself is never changed. (Non-finite numbers and `undefined` are left to
  * JSON.stringify, which already writes null and leaves the field out.)
  */
-export function toJSONValue(key: string, value: unknown): unknown {
+function toJSONValue(key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
   if (value === null || typeof value !== 'object') return value;
   if (ArrayBuffer.isView(value)) {
