@@ -126,30 +126,29 @@ function fieldKind(field: string): FieldKind {
 interface ClassSpec {
   readonly opening: Uint8Array;
   readonly fields: readonly FieldSpec[];
-  /** Writes a command of this class (see {@link compileClassWriter}): made on the class's first line. */
-  write: ClassWriter | null;
 }
-type ClassWriter = (out: TextBuffer, cmd: CommandLike, pv: string | null | undefined) => void;
 
 /** {@link FIELD_ORDER} split once. */
 const CLASS_SPECS: ReadonlyMap<string, ClassSpec> = new Map(
-  Object.entries(FIELD_ORDER).map(([cls, order]) => {
-    const opening = encoded(cls + '(');
-    const fields = order.map((spec): FieldSpec => {
-      const names = spec.split('|');
-      const kind = fieldKind(names[0]);
-      const kept = kind === FieldKind.DataType || kind === FieldKind.Status;
-      return {
-        names,
-        first: encoded(names[0] + '='),
-        next: encoded(', ' + names[0] + '='),
-        kind,
-        valuesFirst: kept ? { texts: [], size: 0 } : null,
-        valuesNext: kept ? { texts: [], size: 0 } : null,
-      };
-    });
-    return [cls, { opening, fields, write: null }];
-  }),
+  Object.entries(FIELD_ORDER).map(([cls, order]) => [
+    cls,
+    {
+      opening: encoded(cls + '('),
+      fields: order.map((spec): FieldSpec => {
+        const names = spec.split('|');
+        const kind = fieldKind(names[0]);
+        const kept = kind === FieldKind.DataType || kind === FieldKind.Status;
+        return {
+          names,
+          first: encoded(names[0] + '='),
+          next: encoded(', ' + names[0] + '='),
+          kind,
+          valuesFirst: kept ? { texts: [], size: 0 } : null,
+          valuesNext: kept ? { texts: [], size: 0 } : null,
+        };
+      }),
+    },
+  ]),
 );
 const PV_FIRST = encoded('pv=');
 const PV_NEXT = encoded(', pv=');
@@ -223,141 +222,58 @@ export function writeCommand(
 /** {@link renderCommandClass}, written into `out`. */
 function writeCommandClass(out: TextBuffer, cmd: CommandLike, pv: string | null | undefined): void {
   const cls = CLASS_SPECS.get(cmd.name);
-  if (cls !== undefined) {
-    const write = cls.write ?? (cls.write = compileClassWriter(cmd.name, cls.opening, cls.fields));
-    return write(out, cmd, pv);
+  const specs = cls?.fields;
+  if (cls !== undefined) out.raw(cls.opening);
+  else {
+    out.text(cmd.name);
+    out.byte(OPEN_PAREN);
   }
-  // A class the tables do not know: its own fields, in their order.
-  out.text(cmd.name);
-  out.byte(OPEN_PAREN);
   let first = true;
-  for (const k in cmd) {
-    const v = fieldValue(cmd, k);
-    if (HIDDEN_FIELDS.has(k) || v === undefined) continue;
-    out.text(first ? k + '=' : ', ' + k + '=');
-    writeField(out, fieldKind(k), v, cmd);
-    first = false;
+  let namesPv = false;
+  if (specs !== undefined) {
+    for (let i = 0; i < specs.length; i++) {
+      const spec = specs[i];
+      const alternatives = spec.names;
+      const kind = spec.kind;
+      let value: unknown;
+      for (let j = 0; j < alternatives.length; j++) {
+        value = kind === FieldKind.Name ? caprotoField(cmd, alternatives[j], pv) : fieldValue(cmd, alternatives[j]);
+        if (value !== undefined) break;
+      }
+      if (value === undefined && !(kind === FieldKind.Metadata && 'data' in cmd)) continue;
+      if (kind === FieldKind.Name && value === pv) namesPv = true;
+      const values = first ? spec.valuesFirst : spec.valuesNext;
+      if (values !== null && typeof value === 'number') {
+        const text =
+          (value >= 0 && value <= MAX_KEPT_VALUE ? values.texts[value] : undefined) ??
+          keepValueText(values, first ? spec.first : spec.next, kind, value, cmd);
+        if (text !== null) {
+          out.raw(text);
+          first = false;
+          continue;
+        }
+      }
+      out.raw(first ? spec.first : spec.next);
+      writeField(out, kind, value, cmd);
+      first = false;
+    }
+  } else {
+    for (const k in cmd) {
+      const v = fieldValue(cmd, k);
+      if (HIDDEN_FIELDS.has(k) || v === undefined) continue;
+      out.text(first ? k + '=' : ', ' + k + '=');
+      writeField(out, fieldKind(k), v, cmd);
+      first = false;
+    }
   }
-  writePvArgument(out, pv, first, false);
-  out.byte(CLOSE_PAREN);
-}
-const OPEN_PAREN = 0x28;
-const CLOSE_PAREN = 0x29;
-
-/** The `pv=` argument closing a command's text, unless one of its fields named the PV already. */
-function writePvArgument(out: TextBuffer, pv: string | null | undefined, first: boolean, namesPv: boolean): void {
   if (typeof pv === 'string' && !namesPv) {
     out.raw(first ? PV_FIRST : PV_NEXT);
     writePyString(out, pv);
   }
+  out.byte(CLOSE_PAREN);
 }
-
-/**
- * Writes `spec`'s kept `name=value` text for a data type or status `value` (see {@link FieldSpec}); false
- * when it has none (not a number, or too many values kept): the caller then writes the two parts.
- */
-function writeKept(out: TextBuffer, spec: FieldSpec, value: unknown, cmd: CommandLike, first: boolean): boolean {
-  if (typeof value !== 'number') return false;
-  const values = first ? spec.valuesFirst : spec.valuesNext;
-  if (values === null) return false;
-  const text =
-    (value >= 0 && value <= MAX_KEPT_VALUE ? values.texts[value] : undefined) ??
-    keepValueText(values, first ? spec.first : spec.next, spec.kind, value, cmd);
-  if (text === null) return false;
-  out.raw(text);
-  return true;
-}
-
-/** What a generated class writer calls (see {@link compileClassWriter}). */
-const WRITER_HELPERS = {
-  CaprotoRepr,
-  NONE,
-  caprotoField,
-  writeField,
-  writeKept,
-  writePvArgument,
-  writeChannelType,
-  writeCaStatus,
-  writePyFloat,
-  writeDbrData,
-  writeDbrMetadata,
-};
-
-/**
- * The writer of one class's commands: {@link FIELD_ORDER}'s arguments read by name in a function of the
- * class's own, generated from the table. Each property read then sees the few shapes of one class's
- * commands (the decoder makes them from a few object literals) and is a monomorphic or polymorphic load;
- * read by a variable name in one loop over all classes, as before, every read was a megamorphic keyed
- * load, and the loop tested each argument's kind on every line. The generated code does what that loop
- * did, argument by argument: the first of the alternative names the command has; skipped when it has none
- * (a `metadata` argument prints `None` when the command has `data`); the kept `name=value` text of a data
- * type or status; and the value's repr by its kind, ids and counts as digits.
- */
-function compileClassWriter(cls: string, opening: Uint8Array, fields: readonly FieldSpec[]): ClassWriter {
-  const body: string[] = ['out.raw(opening);', 'let first = true;', 'let namesPv = false;', 'let v, dt;'];
-  fields.forEach((spec, i) => {
-    const f = `fields[${i}]`;
-    const kind = spec.kind;
-    spec.names.forEach((name, j) => {
-      const read =
-        kind === FieldKind.Name ? `caprotoField(cmd, ${JSON.stringify(name)}, pv)` : `cmd[${JSON.stringify(name)}]`;
-      body.push(j === 0 ? `v = ${read};` : `if (v === undefined) v = ${read};`);
-    });
-    body.push(kind === FieldKind.Metadata ? `if (v !== undefined || 'data' in cmd) {` : `if (v !== undefined) {`);
-    if (kind === FieldKind.Name) body.push('if (v === pv) namesPv = true;');
-    const name = `out.raw(first ? ${f}.first : ${f}.next);`;
-    // writeField's own first test, before any test by type.
-    const repr = 'v instanceof CaprotoRepr';
-    const general = `writeField(out, ${kind}, v, cmd);`;
-    switch (kind) {
-      case FieldKind.DataType:
-        body.push(`if (!writeKept(out, ${f}, v, cmd, first)) {`, name);
-        body.push(`if (typeof v === 'number') writeChannelType(out, v); else ${general}`, '}');
-        break;
-      case FieldKind.Status:
-        body.push(`if (!writeKept(out, ${f}, v, cmd, first)) {`, name);
-        body.push(`if (typeof v === 'number') writeCaStatus(out, v); else ${general}`, '}');
-        break;
-      case FieldKind.Float:
-        body.push(name, `if (typeof v === 'number') writePyFloat(out, v); else ${general}`);
-        break;
-      case FieldKind.Data:
-        body.push(
-          name,
-          `if (${repr} || typeof (dt = cmd.data_type) !== 'number' || !(Array.isArray(v) || ArrayBuffer.isView(v)) ||`,
-          `  !writeDbrData(out, v, dt)) ${general}`,
-        );
-        break;
-      case FieldKind.Metadata:
-        body.push(
-          name,
-          `if (${repr}) ${general}`,
-          `else if (v === null || v === undefined || typeof v !== 'object') out.raw(NONE);`,
-          `else if (typeof (dt = cmd.data_type) === 'number') writeDbrMetadata(out, v, dt);`,
-          `else ${general}`,
-        );
-        break;
-      case FieldKind.Other:
-        body.push(name, `if (typeof v === 'number' && Number.isSafeInteger(v)) out.int(v); else ${general}`);
-        break;
-      default:
-        body.push(name, general);
-    }
-    body.push('first = false;', '}');
-  });
-  body.push('writePvArgument(out, pv, first, namesPv);', `out.byte(${CLOSE_PAREN});`);
-  const helpers = Object.keys(WRITER_HELPERS);
-  const source =
-    `const { ${helpers.join(', ')} } = helpers;\n` +
-    `return function write${cls.replace(/\W/g, '')}(out, cmd, pv) {\n${body.join('\n')}\n};`;
-  // One function per class, so that each has its own property loads (see above).
-  const make = new Function('helpers', 'opening', 'fields', source) as (
-    helpers: typeof WRITER_HELPERS,
-    opening: Uint8Array,
-    fields: readonly FieldSpec[],
-  ) => ClassWriter;
-  return make(WRITER_HELPERS, opening, fields);
-}
+const OPEN_PAREN = 0x28;
+const CLOSE_PAREN = 0x29;
 
 /**
  * `name=` and the repr of `value` as one text, kept in `values` for the next lines; null (the caller
