@@ -7,8 +7,14 @@ import { describe, expect, it } from 'vitest';
 import { PcapWriter, TcpConversation } from '@ca-shark/packet';
 import { DbrType, build, concatBytes } from '@ca-shark/protocol';
 import { shark } from './shark.js';
+import type { CaDecoder } from './decoder.js';
+import { createDecoder } from './decoder.js';
+import { DEFAULT_LIMITS, PAIRING_SEARCH_TTL } from './options.js';
 import type { CaRecord } from './record.js';
+import { FILE_CHUNK } from './shark-reads.js';
+import { goldenLine } from './test-support/golden.js';
 import { CLIENT, SERVER, T0, decode, workedExample } from './test-support/scenario.js';
+import { searchTraffic } from './test-support/search-traffic.js';
 
 /** The worked example's bytes as a stream of small chunks that records how far it was read. */
 function trackedChunks(
@@ -141,6 +147,32 @@ function bigVariedCapture(): Uint8Array {
   return b.bytes();
 }
 
+describe('shark() state bounds', () => {
+  it('keeps a minute of search entries by default, with the records of the library default, unless told', async () => {
+    // 400 capture seconds of searching, 10 searches a second, one in two answered.
+    const bytes = searchTraffic(400);
+    const library: CaRecord[] = [];
+    const d = createDecoder({ onRecord: (r) => library.push(r) });
+    d.pushCapture(bytes);
+    d.end();
+    const run = async (options: Parameters<typeof shark>[1]) => {
+      let decoder: CaDecoder | undefined;
+      const records: CaRecord[] = [];
+      for await (const r of shark(bytes, { ...options, onDecoder: (x) => (decoder = x) })) records.push(r);
+      return { records, state: (decoder as CaDecoder).state };
+    };
+    const byDefault = await run({});
+    expect(byDefault.records.map(goldenLine)).toEqual(library.map(goldenLine));
+    expect(byDefault.state.searches.size).toBeLessThanOrEqual(10 * (PAIRING_SEARCH_TTL + 2));
+    // Other limits given leave the search TTL at shark()'s default; a searchTtl given is kept.
+    const capped = await run({ limits: { maxSearches: 50_000 } });
+    expect(capped.state.searches.size).toBe(byDefault.state.searches.size);
+    const tenMinutes = await run({ limits: { searchTtl: DEFAULT_LIMITS.searchTtl } });
+    expect(tenMinutes.state.searches.size).toBe(d.state.searches.size);
+    expect(tenMinutes.state.searches.size).toBeGreaterThan(5 * byDefault.state.searches.size);
+  });
+});
+
 describe('shark() without DBR values', () => {
   it('gives the same records without data and metadata with decodeValues: false', async () => {
     const bytes = workedExample().bytes();
@@ -217,7 +249,7 @@ describe('shark() on a file', () => {
       const path = join(dir, 'big.pcap');
       writeFileSync(path, bytes);
       const fromFile: CaRecord[] = [];
-      // The event loop turns while the file is decoded (once per 1 MiB read), so timers, signals and
+      // The event loop turns while the file is decoded (once per FILE_CHUNK read), so timers, signals and
       // output events are not held up until the end of a big capture. Counted from the first record, so
       // the turns taken while the file is opened (more on a loaded machine) do not count.
       let turns = 0;
@@ -235,7 +267,7 @@ describe('shark() on a file', () => {
       }
       ticking = false;
       // A turn per chunk read after the first.
-      expect(turns).toBeGreaterThanOrEqual(Math.ceil(bytes.length / (1 << 20)) - 1);
+      expect(turns).toBeGreaterThanOrEqual(Math.ceil(bytes.length / FILE_CHUNK) - 1);
       const fromMemory = await decode(bytes.slice());
       expect(fromFile.length).toBe(fromMemory.length);
       expect(fromFile.length).toBeGreaterThan(600);
