@@ -14,8 +14,16 @@
  * straddles two is read in place (the reader's `stableInput`).
  */
 export const DECODE_SLICE = 1 << 16;
-/** Read size for files. */
-export const FILE_CHUNK = 1 << 20;
+/**
+ * Read size for files; shark() lets the event loop turn after each read. 256 KiB rather than 1 MiB: V8
+ * runs its young-generation GC as a task once the young generation is 80 % full, and a task runs only
+ * when the event loop turns, where no decoded record waits in the queue. With a turn per MiB (3 MB or
+ * more of allocation) the young generation, sized 2 x 4-8 MiB by V8 in a new process, mostly filled
+ * before the turn and its GC ran mid-slice, copying the records waiting there: 100 KB a GC on average
+ * against 13 KB at a turn. What the GCs keep decides when V8 grows the young generation, and what they
+ * promote fills the old one (docs/performance.md, "Session 13: `shark()` memory").
+ */
+export const FILE_CHUNK = 1 << 18;
 /**
  * File read buffers in rotation: the chunk being decoded, the one before it (the capture reader may still
  * hold a view of its tail until the next push), and the one being read ahead.

@@ -7,8 +7,14 @@ import { describe, expect, it } from 'vitest';
 import { PcapWriter, TcpConversation } from '@ca-shark/packet';
 import { DbrType, build, concatBytes } from '@ca-shark/protocol';
 import { shark } from './shark.js';
+import type { CaDecoder } from './decoder.js';
+import { createDecoder } from './decoder.js';
+import { DEFAULT_LIMITS, PAIRING_SEARCH_TTL } from './options.js';
 import type { CaRecord } from './record.js';
+import { FILE_CHUNK } from './shark-reads.js';
+import { goldenLine } from './test-support/golden.js';
 import { CLIENT, SERVER, T0, decode, workedExample } from './test-support/scenario.js';
+import { searchTraffic } from './test-support/search-traffic.js';
 
 /** The worked example's bytes as a stream of small chunks that records how far it was read. */
 function trackedChunks(
@@ -141,6 +147,32 @@ function bigVariedCapture(): Uint8Array {
   return b.bytes();
 }
 
+describe('shark() state bounds', () => {
+  it('keeps a minute of search entries by default, with the records of the library default, unless told', async () => {
+    // 400 capture seconds of searching, 10 searches a second, one in two answered.
+    const bytes = searchTraffic(400);
+    const library: CaRecord[] = [];
+    const d = createDecoder({ onRecord: (r) => library.push(r) });
+    d.pushCapture(bytes);
+    d.end();
+    const run = async (options: Parameters<typeof shark>[1]) => {
+      let decoder: CaDecoder | undefined;
+      const records: CaRecord[] = [];
+      for await (const r of shark(bytes, { ...options, onDecoder: (x) => (decoder = x) })) records.push(r);
+      return { records, state: (decoder as CaDecoder).state };
+    };
+    const byDefault = await run({});
+    expect(byDefault.records.map(goldenLine)).toEqual(library.map(goldenLine));
+    expect(byDefault.state.searches.size).toBeLessThanOrEqual(10 * (PAIRING_SEARCH_TTL + 2));
+    // Other limits given leave the search TTL at shark()'s default; a searchTtl given is kept.
+    const capped = await run({ limits: { maxSearches: 50_000 } });
+    expect(capped.state.searches.size).toBe(byDefault.state.searches.size);
+    const tenMinutes = await run({ limits: { searchTtl: DEFAULT_LIMITS.searchTtl } });
+    expect(tenMinutes.state.searches.size).toBe(d.state.searches.size);
+    expect(tenMinutes.state.searches.size).toBeGreaterThan(5 * byDefault.state.searches.size);
+  });
+});
+
 describe('shark() without DBR values', () => {
   it('gives the same records without data and metadata with decodeValues: false', async () => {
     const bytes = workedExample().bytes();
@@ -217,7 +249,7 @@ describe('shark() on a file', () => {
       const path = join(dir, 'big.pcap');
       writeFileSync(path, bytes);
       const fromFile: CaRecord[] = [];
-      // The event loop turns while the file is decoded (once per 1 MiB read), so timers, signals and
+      // The event loop turns while the file is decoded (once per FILE_CHUNK read), so timers, signals and
       // output events are not held up until the end of a big capture. Counted from the first record, so
       // the turns taken while the file is opened (more on a loaded machine) do not count.
       let turns = 0;
@@ -235,7 +267,7 @@ describe('shark() on a file', () => {
       }
       ticking = false;
       // A turn per chunk read after the first.
-      expect(turns).toBeGreaterThanOrEqual(Math.ceil(bytes.length / (1 << 20)) - 1);
+      expect(turns).toBeGreaterThanOrEqual(Math.ceil(bytes.length / FILE_CHUNK) - 1);
       const fromMemory = await decode(bytes.slice());
       expect(fromFile.length).toBe(fromMemory.length);
       expect(fromFile.length).toBeGreaterThan(600);
@@ -252,6 +284,38 @@ describe('shark() on a file', () => {
     }
     // Building and decoding the capture twice is slow on a loaded machine; no assertion is on time.
   }, 60_000);
+
+  it('gives the same records as from memory when pcap records span two or three reads', async () => {
+    // Frames of 300-580 KB (no IP: they decode to nothing) between reads: each one is split over two or
+    // three FILE_CHUNK reads, in the rotating buffers.
+    const b = new PcapWriter({ snaplen: 1 << 20 });
+    const c = new TcpConversation(b, CLIENT, 45000, SERVER, 5064).open(T0);
+    c.send(T0, true, build.createChanRequest({ name: 'big:pv', cid: 1, version: 13 }));
+    c.send(T0, false, build.createChanResponse({ data_type: DbrType.DOUBLE, data_count: 1, cid: 1, sid: 1 }));
+    let t = T0;
+    for (let k = 0; k < 8; k++) {
+      for (let i = 0; i < 200; i++) {
+        t += 0.001;
+        c.send(t, true, build.readNotifyRequest({ data_type: DbrType.DOUBLE, sid: 1, ioid: k * 1000 + i }));
+      }
+      b.frame(t, new Uint8Array(300_000 + k * 40_000).fill(k + 1));
+    }
+    c.close(t + 1);
+    const bytes = b.bytes();
+    expect(bytes.length).toBeGreaterThan(8 * FILE_CHUNK);
+    const dir = mkdtempSync(join(tmpdir(), 'ca-shark-shark-test-'));
+    try {
+      const path = join(dir, 'spans.pcap');
+      writeFileSync(path, bytes);
+      const fromFile: CaRecord[] = [];
+      for await (const r of shark(path)) fromFile.push(r);
+      const fromMemory = await decode(bytes.slice());
+      expect(fromFile.length).toBe(2 + 8 * 200);
+      expect(fromFile.map(digest)).toEqual(fromMemory.map(digest));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('reads a FIFO given by path without blocking the event loop while the writer is slow', async () => {
     const bytes = workedExample().bytes();

@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import type { PacketProblem } from '@ca-shark/packet';
 import { Decoder } from './decoder.js';
 import type { CaDecoder } from './decoder.js';
-import type { DecoderOptions } from './options.js';
+import { PAIRING_SEARCH_TTL } from './options.js';
+import type { DecoderOptions, StateLimits } from './options.js';
 import type { CaRecord } from './record.js';
 import { ArrayArena } from './lend.js';
 import { warmUpOnce } from './warmup.js';
@@ -46,6 +47,15 @@ export interface SharkOptions extends DecoderOptions {
   /** Receives the decoder before decoding starts, e.g. to read `decoder.state` afterwards. */
   onDecoder?: (decoder: CaDecoder) => void;
   /**
+   * State bounds, as for `createDecoder`, except that shark() keeps a minute of search entries by default
+   * (`searchTtl`: {@link PAIRING_SEARCH_TTL}, not `DEFAULT_LIMITS`' 600 s): enough to pair every search
+   * reply with its request, so the records are the same; `decoder.state.searches` then holds the searches
+   * of the last minute. Pass `searchTtl` to keep more. The 600 s of searches grew the state (and V8's old
+   * generation with it) over the first ten minutes of any capture: 1,400 entries at the end of the bench's
+   * 100 MB capture, 9,900 at the end of its 1 GB one.
+   */
+  limits?: Partial<StateLimits>;
+  /**
    * Lend the memory of large numeric arrays instead of giving each its own: the typed arrays of more than
    * 256 elements in `command.data` (waveforms) are views of memory that shark() overwrites with later
    * records' arrays, so such an array is valid only until you ask for the next record (`next()`,
@@ -77,10 +87,10 @@ const NOT_A_CAPTURE = 'not-a-capture';
 /** Bytes handed to the decoder at once when the input is one big buffer, so records stream out early. */
 const BUFFER_SLICE = 1 << 20;
 /**
- * Inputs whose first chunk is smaller than this (files and buffers under 1 MiB, some 5,000 messages) are
- * decoded without the JIT warm-up of warmup.ts: it costs some 30 ms and pays back only over more traffic.
+ * Files and buffers smaller than this (some 5,000 messages) are decoded without the JIT warm-up of
+ * warmup.ts: it costs some 30 ms and pays back only over more traffic.
  */
-const WARM_UP_MIN_INPUT = Math.min(FILE_CHUNK, BUFFER_SLICE);
+const WARM_UP_MIN_INPUT = 1 << 20;
 /**
  * Decodes a pcap/pcapng capture into one {@link CaRecord} per Channel Access message, in capture order.
  *
@@ -158,6 +168,8 @@ class SharkRun implements SharkRecords {
   private reading: Promise<IteratorResult<CaRecord, void>> | null = null;
   /** Set once the input was judged for the JIT warm-up (see warmup.ts). */
   private warmedUp = false;
+  /** Bytes of a regular file or a buffer given as input; streams and pipes are taken as long. */
+  private inputSize = Infinity;
   /** Without a problem handler, input that is no capture at all must not pass as an empty one. */
   private fatal: PacketProblem | null = null;
   /** The memory lent to large arrays (option `lendArrays`). */
@@ -246,11 +258,8 @@ class SharkRun implements SharkRecords {
         if (bytes !== null) {
           if (!this.warmedUp) {
             this.warmedUp = true;
-            // Files and buffers tell their size by their first chunk (the whole input when under 1 MiB);
-            // a stream's chunks do not, and streams are mostly long (stdin, live pipes).
-            const input = this.input;
-            const sized = typeof input === 'string' || input instanceof URL || input instanceof Uint8Array;
-            if (!sized || bytes.length >= WARM_UP_MIN_INPUT) warmUpOnce();
+            // Streams are mostly long (stdin, live pipes), so they are warmed up whatever their size.
+            if (this.inputSize >= WARM_UP_MIN_INPUT) warmUpOnce();
           }
           this.arena?.reclaim();
           const from = this.chunkPos;
@@ -313,6 +322,7 @@ class SharkRun implements SharkRecords {
     const decoder = this.start();
     const input = this.input;
     if (typeof input !== 'string' && !(input instanceof URL)) {
+      if (input instanceof Uint8Array) this.inputSize = input.length;
       this.source = chunksOf(input);
       return decoder;
     }
@@ -332,6 +342,7 @@ class SharkRun implements SharkRecords {
       this.warmedUp = true;
       if (stat.size >= WARM_UP_MIN_INPUT) warmUpOnce();
     } else {
+      if (stat.isFile()) this.inputSize = stat.size;
       this.source = openFileChunks(file, stat.isFile(), () => {
         this.file = null;
       });
@@ -354,6 +365,7 @@ class SharkRun implements SharkRecords {
     const queue = this.queue;
     const decoder = new Decoder({
       ...options,
+      limits: { searchTtl: PAIRING_SEARCH_TTL, ...options.limits },
       onRecord: (r) => queue.push(r),
       onCircuitClose: options.onCircuitClose && ((c) => queue.push(new CircuitEnd(c))),
     });
