@@ -16,7 +16,7 @@ import {
   type RawFrameSink,
 } from './reader.js';
 import { TcpReassembler, type TcpOptions, type TcpSink, type TcpStats } from './tcp.js';
-import type { Ipv4Record, PacketEvent, PacketInfo, TransportRecord } from './types.js';
+import type { Ipv4Record, PacketEvent, PacketInfo, TcpFlow, TransportRecord } from './types.js';
 
 const IPV4_MIN_HEADER = 20;
 const IP_OFF_VHL = 0;
@@ -88,6 +88,11 @@ export interface PacketPipelineOptions {
    * ships the inputs instead, and events refer to what this returns.
    */
   packetInfo?: PacketInfoMaker;
+  /**
+   * Receives the fields of every `tcp-data` event instead of `onEvent`, with no event object made: one
+   * per TCP segment with data, by far the most frequent event (the decoder passes these fields straight on).
+   */
+  onTcpData?: (flow: TcpFlow, from: 'a' | 'b', packet: PacketInfo, data: Uint8Array) => void;
 }
 
 /** Counters of a {@link PacketPipeline}. */
@@ -197,7 +202,13 @@ export class PacketPipeline {
     };
     this.reader = new CaptureReader(handler, options.reader, raw);
     this.frags = new FragmentReassembler(options.fragments ?? {}, (code, message) => this.report(code, message));
-    const sink: TcpSink = { current: () => this.current(), emit: (e) => this.onEvent(e) };
+    const sink: TcpSink = {
+      current: () => this.current(),
+      emit: (e) => this.onEvent(e),
+      data:
+        options.onTcpData ??
+        ((flow, from, packet, data) => this.onEvent({ type: 'tcp-data', packet, flow, from, data })),
+    };
     this.tcpR = new TcpReassembler(sink, options.tcp);
   }
 

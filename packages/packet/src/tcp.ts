@@ -61,6 +61,8 @@ export interface TcpSink {
   /** The record of the packet being processed (built on demand). */
   current(): PacketInfo;
   emit(event: PacketEvent): void;
+  /** Stream bytes: the `tcp-data` event's fields, passed as they are (see PacketPipelineOptions.onTcpData). */
+  data(flow: TcpFlow, from: 'a' | 'b', packet: PacketInfo, data: Uint8Array): void;
 }
 
 interface Segment {
@@ -472,7 +474,7 @@ export class TcpReassembler {
     const d = fs.dirs[from];
     d.next = (d.next + data.length) >>> 0;
     this.stats.bytes += data.length;
-    this.sink.emit({ type: 'tcp-data', packet: info ?? this.info(fs), flow: fs.flow, from: SIDES[from], data });
+    this.sink.data(fs.flow, SIDES[from], info ?? this.info(fs), data);
   }
 
   private info(fs: FlowState): PacketInfo {
