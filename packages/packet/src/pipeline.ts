@@ -410,7 +410,8 @@ export class PacketPipeline {
       beU32(buf, l4 + TCP_OFF_SEQ),
       buf[l4 + TCP_OFF_FLAGS],
       // A view made by the constructor: subarray() looks up the species constructor, at twice the cost.
-      new Uint8Array(buf.buffer, buf.byteOffset + l4 + off, end - l4 - off),
+      // Segments without data (a sixth of them: ACKs) share one empty array.
+      end > l4 + off ? new Uint8Array(buf.buffer, buf.byteOffset + l4 + off, end - l4 - off) : EMPTY,
       missing,
       beU32(buf, l4 + TCP_OFF_ACK),
     );
@@ -578,3 +579,21 @@ export const PACKET_INFO_L4_BYTES = TCP_MIN_HEADER;
 
 /** The signature of {@link makePacketInfo}, for {@link PacketPipelineOptions.packetInfo}. */
 export type PacketInfoMaker = typeof makePacketInfo;
+
+/**
+ * Keeps the fields of packet records that hold large numbers "tagged": V8 gives an object field one
+ * representation for all objects of a shape, and a field whose first values are doubles (a timestamp,
+ * a sequence number of 2^31 or more) becomes a double field, which gives every new object a box of its
+ * own for the value (16 bytes each). A tagged field holds the number it is given: small integers
+ * unboxed, others by reference, so a record that copies a packet's `timestamp` shares its number instead
+ * of boxing it again. Run once at load, on records nobody sees (the same as the deframer does for frames).
+ */
+function keepNumberFieldsTagged(): void {
+  const ipAndTcp = new Uint8Array(IPV4_MIN_HEADER + TCP_MIN_HEADER);
+  const info = makePacketInfo(1, 0.5, 0, 0, 0, 1, ipAndTcp, 0, 0, ETHERTYPE_IPV4, ipAndTcp, 0, 20, 0, 0, IPPROTO_TCP);
+  const loose = (o: object): Record<string, unknown> => o as Record<string, unknown>;
+  loose(info).timestamp = null;
+  loose(info.transport).seq = null;
+  loose(info.transport).ack = null;
+}
+keepNumberFieldsTagged();
