@@ -178,7 +178,7 @@ describe('TCP reassembly', () => {
     ['1b', latin1(rep)],
   ]);
 
-  it('passes stream bytes to onTcpData as the tcp-data events would carry them, in the same order', () => {
+  it('passes onTcpData ranges holding the bytes the tcp-data events would carry, in the same order', () => {
     // Reordered and duplicated segments: bytes held back come out with the packet that completed them.
     const frames = conversation(
       [
@@ -191,7 +191,9 @@ describe('TCP reassembly', () => {
     const plain = runFrames(frames).events;
     const viaSink: PacketEvent[] = [];
     const { events } = runFrames(frames, {
-      onTcpData: (flow, from, packet, data) => viaSink.push({ type: 'tcp-data', packet, flow, from, data }),
+      // The range is valid during the call only: copied, as a consumer that keeps bytes does.
+      onTcpData: (flow, from, packet, bytes, start, end) =>
+        viaSink.push({ type: 'tcp-data', packet, flow, from, data: bytes.slice(start, end) }),
     });
     expect(events.some((e) => e.type === 'tcp-data')).toBe(false);
     const data = plain.filter((e) => e.type === 'tcp-data');
