@@ -304,6 +304,25 @@ describe('decodeDbr: one row per type', () => {
   });
 });
 
+describe('decodeDbr: metadata field order', () => {
+  it('gives GR and CTRL metadata its fields in one order: alarm, precision (floats), units, limits', () => {
+    const limits = ['upperDisplay', 'lowerDisplay', 'upperAlarm', 'upperWarning', 'lowerWarning', 'lowerAlarm'];
+    const control = ['upperControl', 'lowerControl'];
+    const alarm = ['status', 'statusName', 'severity', 'severityName'];
+    let checked = 0;
+    for (const row of ROWS) {
+      const name = dbrTypeName(row.type) ?? '';
+      if (!/^(GR|CTRL)_(SHORT|FLOAT|CHAR|LONG|DOUBLE)$/.test(name)) continue;
+      const floats = /FLOAT|DOUBLE/.test(name);
+      const fields = [...limits, ...(name.startsWith('CTRL') ? control : [])].map((f) => `${f}Limit`);
+      const meta = decodeDbr(row.type, 1, hex(row.hex)).metadata ?? {};
+      expect(Object.keys(meta), name).toEqual([...alarm, ...(floats ? ['precision'] : []), 'units', ...fields]);
+      checked++;
+    }
+    expect(checked).toBe(10);
+  });
+});
+
 describe('decodeDbr: arrays, counts and bad payloads', () => {
   it('decodes arrays with metadata once', () => {
     const b = hex(`00 00 00 00 ${TS} 00 00 00 00 ${[1, 2, 3].map(f64).join(' ')}`);

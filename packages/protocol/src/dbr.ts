@@ -504,6 +504,103 @@ function readMetadata(
 }
 
 /**
+ * The whole metadata of a numeric GR or CTRL payload (every CTRL read and graphic monitor) as one literal
+ * per field set, in {@link readMetadata}'s field order: built field by field, each of these objects went
+ * through up to 14 shapes, its limits stored under names picked at run time.
+ */
+function graphicMetadata(
+  b: Uint8Array,
+  start: number,
+  end: number,
+  kind: Exclude<DbrElementKind, 'string'>,
+  ctrl: boolean,
+): DbrMetadata {
+  const status = beI16(b, start + MetaOffset.STATUS);
+  const severity = beI16(b, start + MetaOffset.SEVERITY);
+  const statusName = alarmStatusName(status);
+  const severityName = alarmSeverityName(severity);
+  const isFloat = kind === 'f32' || kind === 'f64';
+  const units = readCStringIn(
+    b,
+    start + (isFloat ? MetaOffset.FLOAT_UNITS : MetaOffset.INT_UNITS),
+    MAX_UNITS_SIZE,
+    end,
+  );
+  const size = elementSize(kind);
+  const o = start + (isFloat ? MetaOffset.FLOAT_LIMITS : MetaOffset.INT_LIMITS);
+  // LIMIT_FIELDS order.
+  const upperDisplayLimit = readLimit(b, o, kind);
+  const lowerDisplayLimit = readLimit(b, o + size, kind);
+  const upperAlarmLimit = readLimit(b, o + 2 * size, kind);
+  const upperWarningLimit = readLimit(b, o + 3 * size, kind);
+  const lowerWarningLimit = readLimit(b, o + 4 * size, kind);
+  const lowerAlarmLimit = readLimit(b, o + 5 * size, kind);
+  if (isFloat) {
+    const precision = beI16(b, start + MetaOffset.PRECISION);
+    return ctrl
+      ? {
+          status,
+          statusName,
+          severity,
+          severityName,
+          precision,
+          units,
+          upperDisplayLimit,
+          lowerDisplayLimit,
+          upperAlarmLimit,
+          upperWarningLimit,
+          lowerWarningLimit,
+          lowerAlarmLimit,
+          upperControlLimit: readLimit(b, o + 6 * size, kind),
+          lowerControlLimit: readLimit(b, o + 7 * size, kind),
+        }
+      : {
+          status,
+          statusName,
+          severity,
+          severityName,
+          precision,
+          units,
+          upperDisplayLimit,
+          lowerDisplayLimit,
+          upperAlarmLimit,
+          upperWarningLimit,
+          lowerWarningLimit,
+          lowerAlarmLimit,
+        };
+  }
+  return ctrl
+    ? {
+        status,
+        statusName,
+        severity,
+        severityName,
+        units,
+        upperDisplayLimit,
+        lowerDisplayLimit,
+        upperAlarmLimit,
+        upperWarningLimit,
+        lowerWarningLimit,
+        lowerAlarmLimit,
+        upperControlLimit: readLimit(b, o + 6 * size, kind),
+        lowerControlLimit: readLimit(b, o + 7 * size, kind),
+      }
+    : {
+        status,
+        statusName,
+        severity,
+        severityName,
+        units,
+        upperDisplayLimit,
+        lowerDisplayLimit,
+        upperAlarmLimit,
+        upperWarningLimit,
+        lowerWarningLimit,
+        lowerAlarmLimit,
+      };
+}
+
+/**
  * What {@link decodeDbrInto} found, the fields of a {@link DbrValue} besides the type: one object reused
  * by the command decoder for every payload instead of a DbrValue per message.
  * @internal shared with the command decoder.
@@ -577,6 +674,8 @@ export function decodeDbrInto(
             secondsPastEpoch: secs,
             nanoseconds: nsec,
           };
+  } else if ((metaKind === 'ctrl' || metaKind === 'gr') && len >= valueOffset && kind !== 'string') {
+    meta = graphicMetadata(b, start, end, kind, metaKind === 'ctrl');
   } else if (metaKind !== 'plain') {
     meta = {};
     problem = readMetadata(b, start, end, meta, kind, metaKind, valueOffset);
