@@ -58,13 +58,18 @@ class Direction {
     this.deframer.gap(lostBytes >= 0 ? lostBytes : undefined, this.onFrame);
   }
 
-  /** Pushes `data` into the deframer, or ends the stream when `data` is null. */
-  deframe(packet: PacketInfo, data: Uint8Array | null): void {
+  /** Pushes `data[start, end)` into the deframer. */
+  deframe(packet: PacketInfo, data: Uint8Array, start: number, end: number): void {
     // No restore needed afterwards: a message can make another flow replay its early bytes, but never
     // this one, which is a circuit already.
     this.packet = packet;
-    if (data) this.deframer.push(data, this.onFrame, this.onFault);
-    else this.deframer.end(this.onFrame, this.onFault);
+    this.deframer.pushRange(data, start, end, this.onFrame, this.onFault);
+  }
+
+  /** Ends the stream: what the deframer holds comes out cut. */
+  end(packet: PacketInfo): void {
+    this.packet = packet;
+    this.deframer.end(this.onFrame, this.onFault);
   }
 }
 
@@ -162,12 +167,17 @@ export class CircuitHandler {
 
   /** Bytes of one direction of a circuit. */
   data(circuit: TcpCircuit, side: Side, packet: PacketInfo, data: Uint8Array): void {
+    this.dataIn(circuit, side, packet, data, 0, data.length);
+  }
+
+  /** {@link data} of the bytes `bytes[start, end)`, read where they are. */
+  dataIn(circuit: TcpCircuit, side: Side, packet: PacketInfo, bytes: Uint8Array, start: number, end: number): void {
     const c = circuit.info;
     c.lastSeen = packet.timestamp;
     this.st.sweep(packet.timestamp);
     const dir = side === 'a' ? circuit.a : circuit.b;
     if (c.clientSide !== null) {
-      dir.deframe(packet, data);
+      dir.deframe(packet, bytes, start, end);
       return;
     }
     // Undirected circuit: look at the whole chunk first, so a one-sided command anywhere in it
@@ -175,7 +185,7 @@ export class CircuitHandler {
     const held: Held[] = [];
     dir.held = held;
     try {
-      dir.deframe(packet, data);
+      dir.deframe(packet, bytes, start, end);
     } finally {
       dir.held = null;
     }
@@ -196,8 +206,8 @@ export class CircuitHandler {
 
   /** End of the stream (the flow closed or the input ended): what the deframers hold comes out cut. */
   end(circuit: TcpCircuit, packet: PacketInfo): void {
-    circuit.a.deframe(packet, null);
-    circuit.b.deframe(packet, null);
+    circuit.a.end(packet);
+    circuit.b.end(packet);
   }
 
   /** The client end of `c` is `side`: sets the endpoints of the circuit and its channels, books the server. */

@@ -209,6 +209,8 @@ export class Decoder implements CaDecoder {
   private ensurePipeline(): PacketPipeline {
     this.pipeline ??= new PacketPipeline({
       onEvent: (ev) => this.feed(ev),
+      // Stream bytes, most of the events, come without an event object or a view each.
+      onTcpData: (flow, from, packet, bytes, start, end) => this.flows.dataIn(flow, from, packet, bytes, start, end),
       reader: { stableInput: this.stableCaptureInput },
     });
     return this.pipeline;

@@ -103,6 +103,20 @@ export class FlowTable {
     this.classify(ctx, from, packet);
   }
 
+  /**
+   * {@link data} of the bytes `bytes[start, end)`, valid during the call: a circuit's are read where they
+   * are (the packet layer's `onTcpData`), no view is made for them.
+   */
+  dataIn(flow: TcpFlow, from: Side, packet: PacketInfo, bytes: Uint8Array, start: number, end: number): void {
+    const ctx = this.flowCtx(flow, packet);
+    if (ctx.circuit !== null) {
+      ctx.lastPacket = packet;
+      this.circuits.dataIn(ctx.circuit, from, packet, bytes, start, end);
+      return;
+    }
+    this.data(flow, from, packet, new Uint8Array(bytes.buffer, bytes.byteOffset + start, end - start));
+  }
+
   /** Bytes of one direction the capture never saw. */
   gap(flow: TcpFlow, from: Side, packet: PacketInfo, length: number): void {
     const ctx = this.flowCtx(flow, packet);

@@ -87,6 +87,35 @@ describe('link layers', () => {
     });
   }
 
+  it('gives untagged Ethernet packets between the same hosts one shared link record, per direction', () => {
+    const there = ether(udpIp());
+    const back = ether(udpIp(payload, '10.0.0.255', '10.0.0.1'), {
+      src: '02:00:00:00:00:02',
+      dst: '02:00:00:00:00:01',
+    });
+    const tagged = ether(udpIp(), { vlans: [[0x8100, 0x2064]] });
+    const { events } = runFrames(
+      [there, back, there, back, tagged, tagged, there].map((data) => ({ linktype: 1, data })),
+    );
+    const links = udps(events).map((u) => u.packet.link);
+    expect(links).toHaveLength(7);
+    expect(links[2]).toBe(links[0]);
+    expect(links[3]).toBe(links[1]);
+    expect(links[6]).toBe(links[0]);
+    expect(links[1]).not.toBe(links[0]);
+    expect(links[1]).toEqual({ ...links[0], src: links[0].dst, dst: links[0].src });
+    // A tagged header's record has its own VLAN list.
+    expect(links[5]).not.toBe(links[4]);
+    expect(links[5]).toEqual({
+      type: 'ethernet',
+      linktype: 1,
+      ethertype: 0x0800,
+      dst: links[0].dst,
+      src: links[0].src,
+      vlan: [100],
+    });
+  });
+
   it('counts IPv6 without reporting it, on every link type', () => {
     const v6 = concat([bytes(0x60, 0, 0, 0, 0, 8, 17, 64), new Uint8Array(32), udp(1, 2, new Uint8Array(0))]);
     const { events, pipeline } = runFrames([

@@ -178,6 +178,29 @@ describe('TCP reassembly', () => {
     ['1b', latin1(rep)],
   ]);
 
+  it('passes onTcpData ranges holding the bytes the tcp-data events would carry, in the same order', () => {
+    // Reordered and duplicated segments: bytes held back come out with the packet that completed them.
+    const frames = conversation(
+      [
+        [0, 100],
+        [100, 180],
+        [180, 300],
+      ],
+      [2, 0, 1, 1],
+    );
+    const plain = runFrames(frames).events;
+    const viaSink: PacketEvent[] = [];
+    const { events } = runFrames(frames, {
+      // The range is valid during the call only: copied, as a consumer that keeps bytes does.
+      onTcpData: (flow, from, packet, bytes, start, end) =>
+        viaSink.push({ type: 'tcp-data', packet, flow, from, data: bytes.slice(start, end) }),
+    });
+    expect(events.some((e) => e.type === 'tcp-data')).toBe(false);
+    const data = plain.filter((e) => e.type === 'tcp-data');
+    expect(viaSink.map(digest)).toEqual(data.map(digest));
+    expect(events.map(digest)).toEqual(plain.filter((e) => e.type !== 'tcp-data').map(digest));
+  });
+
   it('gives the identical stream for a split at every byte offset, in order, reordered and duplicated', () => {
     for (let k = 1; k < req.length; k++) {
       const pieces: Array<[number, number]> = [

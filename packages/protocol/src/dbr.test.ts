@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TYPED_THRESHOLD, decodeDbr, swapBytes } from './dbr.js';
+import { TYPED_THRESHOLD, decodeDbr, readCString, swapBytes } from './dbr.js';
 import { encodeDbr } from './encode.js';
 import { dbrTypeName } from './tables.js';
 import type { DbrMetadata, DbrValue } from './types.js';
@@ -304,6 +304,25 @@ describe('decodeDbr: one row per type', () => {
   });
 });
 
+describe('decodeDbr: metadata field order', () => {
+  it('gives GR and CTRL metadata its fields in one order: alarm, precision (floats), units, limits', () => {
+    const limits = ['upperDisplay', 'lowerDisplay', 'upperAlarm', 'upperWarning', 'lowerWarning', 'lowerAlarm'];
+    const control = ['upperControl', 'lowerControl'];
+    const alarm = ['status', 'statusName', 'severity', 'severityName'];
+    let checked = 0;
+    for (const row of ROWS) {
+      const name = dbrTypeName(row.type) ?? '';
+      if (!/^(GR|CTRL)_(SHORT|FLOAT|CHAR|LONG|DOUBLE)$/.test(name)) continue;
+      const floats = /FLOAT|DOUBLE/.test(name);
+      const fields = [...limits, ...(name.startsWith('CTRL') ? control : [])].map((f) => `${f}Limit`);
+      const meta = decodeDbr(row.type, 1, hex(row.hex)).metadata ?? {};
+      expect(Object.keys(meta), name).toEqual([...alarm, ...(floats ? ['precision'] : []), 'units', ...fields]);
+      checked++;
+    }
+    expect(checked).toBe(10);
+  });
+});
+
 describe('decodeDbr: arrays, counts and bad payloads', () => {
   it('decodes arrays with metadata once', () => {
     const b = hex(`00 00 00 00 ${TS} 00 00 00 00 ${[1, 2, 3].map(f64).join(' ')}`);
@@ -384,6 +403,36 @@ describe('decodeDbr: arrays, counts and bad payloads', () => {
   it('decodes a subarray of a bigger buffer at its own offset', () => {
     const big = hex(`ff ff ff ff ${f64(2.5)} ff ff ff ff`);
     expect(decodeDbr(6, 1, big.subarray(4, 12)).data).toEqual([2.5]);
+  });
+});
+
+describe('readCString: interned strings', () => {
+  const bytesOf = (s: string, size: number): Uint8Array => {
+    const b = new Uint8Array(size);
+    b.set(Buffer.from(s, 'latin1'));
+    return b;
+  };
+
+  it('gives the same string object for the same bytes, and the text of the bytes whatever the table holds', () => {
+    const a = readCString(bytesOf('RUNNING', 40), 0, 40);
+    expect(readCString(bytesOf('RUNNING', 40), 0, 40)).toBe(a);
+    // Many strings of the same length that collide in the table's slots: never one for another.
+    let seed = 7;
+    const random = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    const texts = Array.from({ length: 5000 }, () =>
+      Array.from({ length: 1 + Math.floor(random() * 64) }, () =>
+        String.fromCharCode(0x20 + Math.floor(random() * 95)),
+      ).join(''),
+    );
+    for (let round = 0; round < 3; round++) for (const t of texts) expect(readCString(bytesOf(t, 72), 0, 72)).toBe(t);
+    // Longer than the interned strings, cut by the field size, non-ASCII, empty.
+    const long = 'X'.repeat(80);
+    expect(readCString(bytesOf(long, 90), 0, 90)).toBe(long);
+    expect(readCString(bytesOf('abcdef', 8), 0, 3)).toBe('abc');
+    expect(readCString(bytesOf('abc', 8), 0, 3)).toBe('abc');
+    expect(readCString(Uint8Array.from([0xc3, 0xa9, 0]), 0, 3)).toBe('é');
+    expect(readCString(Uint8Array.from([0xe9, 0x41, 0]), 0, 3)).toBe('éA');
+    expect(readCString(new Uint8Array(8), 0, 8)).toBe('');
   });
 });
 

@@ -119,18 +119,50 @@ export function readCStringIn(b: Uint8Array, start: number, size: number, end: n
   if (start >= stop) return '';
   let nul = start;
   let ascii = true;
+  let hash = FNV_OFFSET;
   while (nul < stop) {
     const c = b[nul];
     if (c === 0) break;
     if (c >= 0x80) ascii = false;
+    hash = Math.imul(hash ^ c, FNV_PRIME);
     nul++;
   }
-  if (ascii) return latin1(b, start, nul);
+  if (ascii) return nul - start <= INTERN_MAX_LENGTH ? internedAscii(b, start, nul, hash) : latin1(b, start, nul);
   try {
     return utf8.decode(b.subarray(start, nul));
   } catch {
     return latin1(b, start, nul);
   }
+}
+
+/** FNV-1a (32-bit) over a string's bytes, which {@link readCStringIn} computes as it looks for the NUL. */
+const FNV_OFFSET = 0x811c9dc5 | 0;
+const FNV_PRIME = 0x01000193;
+/** Strings of up to this many bytes are interned: PV names (most), DBR_STRING elements (40), units, enum states. */
+const INTERN_MAX_LENGTH = 64;
+/** Slots of the intern table (a power of two). */
+const INTERN_SLOTS = 1024;
+/**
+ * The strings last read, by hash of their bytes: one per slot, replaced on a miss. The strings of CA
+ * payloads repeat (string values and enum states, units of every CTRL read, PV names of a search storm),
+ * and making one costs an allocation per character below 12 characters (a string grown one character at
+ * a time) or a native call above; a hit costs a comparison with bytes that are already in the cache.
+ */
+const internTable: string[] = new Array<string>(INTERN_SLOTS).fill('');
+
+/** The ASCII string of `b[start, end)` (no NUL in it), from the intern table when it is there. */
+function internedAscii(b: Uint8Array, start: number, end: number, hash: number): string {
+  const slot = (hash ^ (hash >>> 16)) & (INTERN_SLOTS - 1);
+  const known = internTable[slot];
+  const n = end - start;
+  if (known.length === n) {
+    let i = 0;
+    while (i < n && known.charCodeAt(i) === b[start + i]) i++;
+    if (i === n) return known;
+  }
+  const s = latin1(b, start, end);
+  internTable[slot] = s;
+  return s;
 }
 
 /**
@@ -472,6 +504,103 @@ function readMetadata(
 }
 
 /**
+ * The whole metadata of a numeric GR or CTRL payload (every CTRL read and graphic monitor) as one literal
+ * per field set, in {@link readMetadata}'s field order: built field by field, each of these objects went
+ * through up to 14 shapes, its limits stored under names picked at run time.
+ */
+function graphicMetadata(
+  b: Uint8Array,
+  start: number,
+  end: number,
+  kind: Exclude<DbrElementKind, 'string'>,
+  ctrl: boolean,
+): DbrMetadata {
+  const status = beI16(b, start + MetaOffset.STATUS);
+  const severity = beI16(b, start + MetaOffset.SEVERITY);
+  const statusName = alarmStatusName(status);
+  const severityName = alarmSeverityName(severity);
+  const isFloat = kind === 'f32' || kind === 'f64';
+  const units = readCStringIn(
+    b,
+    start + (isFloat ? MetaOffset.FLOAT_UNITS : MetaOffset.INT_UNITS),
+    MAX_UNITS_SIZE,
+    end,
+  );
+  const size = elementSize(kind);
+  const o = start + (isFloat ? MetaOffset.FLOAT_LIMITS : MetaOffset.INT_LIMITS);
+  // LIMIT_FIELDS order.
+  const upperDisplayLimit = readLimit(b, o, kind);
+  const lowerDisplayLimit = readLimit(b, o + size, kind);
+  const upperAlarmLimit = readLimit(b, o + 2 * size, kind);
+  const upperWarningLimit = readLimit(b, o + 3 * size, kind);
+  const lowerWarningLimit = readLimit(b, o + 4 * size, kind);
+  const lowerAlarmLimit = readLimit(b, o + 5 * size, kind);
+  if (isFloat) {
+    const precision = beI16(b, start + MetaOffset.PRECISION);
+    return ctrl
+      ? {
+          status,
+          statusName,
+          severity,
+          severityName,
+          precision,
+          units,
+          upperDisplayLimit,
+          lowerDisplayLimit,
+          upperAlarmLimit,
+          upperWarningLimit,
+          lowerWarningLimit,
+          lowerAlarmLimit,
+          upperControlLimit: readLimit(b, o + 6 * size, kind),
+          lowerControlLimit: readLimit(b, o + 7 * size, kind),
+        }
+      : {
+          status,
+          statusName,
+          severity,
+          severityName,
+          precision,
+          units,
+          upperDisplayLimit,
+          lowerDisplayLimit,
+          upperAlarmLimit,
+          upperWarningLimit,
+          lowerWarningLimit,
+          lowerAlarmLimit,
+        };
+  }
+  return ctrl
+    ? {
+        status,
+        statusName,
+        severity,
+        severityName,
+        units,
+        upperDisplayLimit,
+        lowerDisplayLimit,
+        upperAlarmLimit,
+        upperWarningLimit,
+        lowerWarningLimit,
+        lowerAlarmLimit,
+        upperControlLimit: readLimit(b, o + 6 * size, kind),
+        lowerControlLimit: readLimit(b, o + 7 * size, kind),
+      }
+    : {
+        status,
+        statusName,
+        severity,
+        severityName,
+        units,
+        upperDisplayLimit,
+        lowerDisplayLimit,
+        upperAlarmLimit,
+        upperWarningLimit,
+        lowerWarningLimit,
+        lowerAlarmLimit,
+      };
+}
+
+/**
  * What {@link decodeDbrInto} found, the fields of a {@link DbrValue} besides the type: one object reused
  * by the command decoder for every payload instead of a DbrValue per message.
  * @internal shared with the command decoder.
@@ -545,6 +674,8 @@ export function decodeDbrInto(
             secondsPastEpoch: secs,
             nanoseconds: nsec,
           };
+  } else if ((metaKind === 'ctrl' || metaKind === 'gr') && len >= valueOffset && kind !== 'string') {
+    meta = graphicMetadata(b, start, end, kind, metaKind === 'ctrl');
   } else if (metaKind !== 'plain') {
     meta = {};
     problem = readMetadata(b, start, end, meta, kind, metaKind, valueOffset);

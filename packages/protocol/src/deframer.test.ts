@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { Deframer } from './deframer.js';
 import { headerFaultMessage } from './header.js';
 import { build, concatBytes, encodeMessage } from './encode.js';
-import type { CaFrame } from './types.js';
-import { datagram, deframeAll, deframeChunks } from './test-support/collect.js';
+import type { CaFault, CaFrame } from './types.js';
+import { datagram, deframeAll, deframeChunks, faultRecord, frameRecord } from './test-support/collect.js';
+import type { FaultRecord, FrameRecord } from './test-support/collect.js';
 import { hex } from './test-support/hex.js';
 
 // §7.2 client → server TCP stream, verbatim.
@@ -83,6 +84,34 @@ describe('Deframer on clean streams', () => {
       const r = deframeChunks(chunks);
       expect(r.frames).toEqual(whole.frames);
       expect(r.faults).toEqual([]);
+    }
+  });
+
+  it('reads pushed ranges of larger buffers where they lie, as it reads the same bytes pushed on their own', () => {
+    const garbage = hex('ff ff 00 01 02 03 04 05 06 07 08 09 0a 0b 0c');
+    const stream = concatBytes([CLIENT_STREAM, garbage, SERVER_STREAM, CLIENT_STREAM.subarray(0, 36)]);
+    for (const step of [5, 24, 1460, 65535]) {
+      const pieces: (Uint8Array | 'gap')[] = [];
+      for (let i = 0; i < stream.length; i += step) pieces.push(stream.subarray(i, i + step));
+      pieces.splice(3, 0, 'gap');
+      const expected = deframeChunks(pieces);
+      // Each piece in the middle of a buffer of its own, between bytes that are no CA message.
+      const d = new Deframer();
+      const frames: FrameRecord[] = [];
+      const faults: FaultRecord[] = [];
+      const onFrame = (f: CaFrame): void => void frames.push(frameRecord(f));
+      const onFault = (f: CaFault): void => void faults.push(faultRecord(f));
+      pieces.forEach((piece, i) => {
+        if (piece === 'gap') return d.gap();
+        const before = (i * 7) % 13;
+        const holder = new Uint8Array(before + piece.length + 9).fill(0xee);
+        holder.set(piece, before);
+        d.pushRange(holder, before, before + piece.length, onFrame, onFault);
+      });
+      d.end(onFrame, onFault);
+      expect(frames, `step ${step}`).toEqual(expected.frames);
+      expect(faults, `step ${step}`).toEqual(expected.faults);
+      expect(faults.length).toBeGreaterThan(0);
     }
   });
 

@@ -363,10 +363,18 @@ export class Deframer {
 
   /** Feeds the next bytes of the stream. Callbacks run synchronously, in stream order. */
   push(data: Uint8Array, onFrame: FrameCallback, onFault: FaultCallback): void {
-    const end = data.length;
-    const base = this.pos;
-    this.pos += end;
-    let o = 0;
+    this.pushRange(data, 0, data.length, onFrame, onFault);
+  }
+
+  /**
+   * {@link push} of the bytes `data[start, end)`, read where they are: no view is made for them (the
+   * decoder passes TCP payloads as ranges of the captured packet).
+   */
+  pushRange(data: Uint8Array, start: number, end: number, onFrame: FrameCallback, onFault: FaultCallback): void {
+    // The stream position of data[0], which lies before the range.
+    const base = this.pos - start;
+    this.pos += end - start;
+    let o = start;
     for (;;) {
       if (this.skip > 0) {
         const n = Math.min(this.skip, end - o);
