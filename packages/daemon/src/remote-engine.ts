@@ -89,8 +89,8 @@ export interface RemoteEngineOptions {
   warmUp?: boolean;
   /**
    * File and stdin: frame bytes handed to the worker and not yet decoded beyond which the source is paused
-   * (see {@link SourceSink.waitForRoom}) until the worker catches up. Nothing is dropped. Default 8 MiB:
-   * a few batches, so the worker always has the next one queued while it decodes.
+   * (see {@link SourceSink.waitForRoom}) until the worker catches up. Nothing is dropped. Default
+   * {@link DEFAULT_PULL_WINDOW_BYTES}.
    */
   pullWindowBytes?: number;
   /** Alert thresholds and severities (default DEFAULT_ALERTS_CONFIG). */
@@ -125,6 +125,13 @@ export const HOLD_LAG_SHARE = 0.4;
 
 /** Default of {@link RemoteEngineOptions.minLagDropBytes}: 4 MiB, about 0.13 s of traffic at 250 Mbit/s. */
 export const DEFAULT_MIN_LAG_DROP_BYTES = 4 * 1024 * 1024;
+/**
+ * File and stdin: the default of {@link RemoteEngineOptions.pullWindowBytes}. 4 MiB is four batches, about
+ * 0.2 s of the worker's decoding on the bench's realistic capture, so it always has the next one queued
+ * while it decodes; each batch in flight is a buffer of about 1 MiB of touched pages on the capture thread
+ * (and for stdin, a packet-ring block allocated ahead): 8 MiB held 4-10 MB more peak RSS for no CPU seen.
+ */
+export const DEFAULT_PULL_WINDOW_BYTES = 4 * 1024 * 1024;
 
 /** Distinct input errors kept for the exit message (a corrupt file can repeat one per frame). */
 const MAX_FAILURES = 20;
@@ -229,7 +236,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     });
     this.pull = isPullSource(this.input.description);
     if (!this.pull) this.shareStallBound();
-    this.pullWindow = options.pullWindowBytes ?? 8 * 1024 * 1024;
+    this.pullWindow = options.pullWindowBytes ?? DEFAULT_PULL_WINDOW_BYTES;
     this.onAlert = options.onAlert;
     this.onBatch = options.onBatch;
     this.downstreamRoom = options.downstreamRoom;
@@ -316,7 +323,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       // A file or stdin whose worker still has batches to decode gets nothing sooner from a partial batch:
       // it is flushed once full (or at the end, or once the worker has caught up). Flushed every 10 ms
       // regardless, `-r --speed max` sent batches of any size, each in a buffer of its own: 26 batch
-      // buffers were in flight at once instead of the window's 8-10, their pages faulted in for nothing.
+      // buffers were in flight at once instead of the window's few, their pages faulted in for nothing.
       if (!this.pull || this.backlog.inFlight === 0) this.packer.flush();
     }, options.batchMs ?? 10);
     this.batchTimer.unref();
