@@ -1,3 +1,4 @@
+import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { resolveSections } from '@ca-shark/analysis';
 import type { DecoderOptions } from '@ca-shark/decoder';
@@ -150,6 +151,16 @@ const RUNNING_FROM_SOURCE = import.meta.url.endsWith('.ts');
  * `--max-semi-space-size=8`).
  */
 const WORKER_YOUNG_GENERATION_MB = 24;
+/**
+ * How far V8 lets an isolate's old generation grow past what its last full collection kept, percent (V8's
+ * `--heap-growing-percent`; a flag of the whole process, so the main thread's small heap gets it too). V8's
+ * own factor goes up to 4x while collections are cheap, and they are in the worker, whose lasting objects
+ * are few (held records are columns): on the bench's 1 GB capture its old generation went from 14 MB kept
+ * to 58 MB before the next collection, and to 86 MB of pages, with nothing held. At 100 % (twice what was
+ * kept) the daemon's peak RSS on that file fell by 45-60 MB; 30 % took a little more off but cost 6-12 %
+ * of CPU there (docs/performance.md, "Session 13: the daemon's memory").
+ */
+const HEAP_GROWING_PERCENT = 100;
 
 /**
  * The main thread's side of the decoding worker: a {@link SourceSink} that packs frames into batches for
@@ -243,6 +254,8 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     const entry = RUNNING_FROM_SOURCE
       ? new URL('./engine-worker-boot.mjs', import.meta.url)
       : new URL('./engine-worker.js', import.meta.url);
+    // Read by V8 at every collection: set before the worker's isolate exists, and for the main thread's.
+    setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
     this.worker = new Worker(entry, {
       execArgv: RUNNING_FROM_SOURCE ? ['--conditions=source'] : [],
       resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
