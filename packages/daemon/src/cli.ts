@@ -114,7 +114,9 @@ Serving:
                           name of this machine or of a reverse proxy; by default only localhost,
                           loopback addresses and the --listen address are served (DNS rebinding)
       --packet-ring BYTES keep the packets of the latest CA messages for GET /api/pcap, up to
-                          BYTES (default 256M; 0 keeps none)
+                          BYTES of packets (default 256M; 0 keeps none); live capture, --stdin
+                          and --demo hold that much memory once full, -r FILE only an index
+                          (about 50 bytes a packet and 80 a message: the file holds the bytes)
       --user NAME         drop root privileges to user NAME once the capture is open
       --dashboard DIR     serve the dashboard from DIR (default: packages/dashboard/dist)
       --log-level LEVEL   trace, debug, info (default), warn, error

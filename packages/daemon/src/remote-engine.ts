@@ -1,3 +1,4 @@
+import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { resolveSections } from '@ca-shark/analysis';
 import type { DecoderOptions } from '@ca-shark/decoder';
@@ -89,8 +90,8 @@ export interface RemoteEngineOptions {
   warmUp?: boolean;
   /**
    * File and stdin: frame bytes handed to the worker and not yet decoded beyond which the source is paused
-   * (see {@link SourceSink.waitForRoom}) until the worker catches up. Nothing is dropped. Default 8 MiB:
-   * a few batches, so the worker always has the next one queued while it decodes.
+   * (see {@link SourceSink.waitForRoom}) until the worker catches up. Nothing is dropped. Default
+   * {@link DEFAULT_PULL_WINDOW_BYTES}.
    */
   pullWindowBytes?: number;
   /** Alert thresholds and severities (default DEFAULT_ALERTS_CONFIG). */
@@ -125,6 +126,13 @@ export const HOLD_LAG_SHARE = 0.4;
 
 /** Default of {@link RemoteEngineOptions.minLagDropBytes}: 4 MiB, about 0.13 s of traffic at 250 Mbit/s. */
 export const DEFAULT_MIN_LAG_DROP_BYTES = 4 * 1024 * 1024;
+/**
+ * File and stdin: the default of {@link RemoteEngineOptions.pullWindowBytes}. 4 MiB is four batches, about
+ * 0.2 s of the worker's decoding on the bench's realistic capture, so it always has the next one queued
+ * while it decodes; each batch in flight is a buffer of about 1 MiB of touched pages on the capture thread
+ * (and for stdin, a packet-ring block allocated ahead): 8 MiB held 4-10 MB more peak RSS for no CPU seen.
+ */
+export const DEFAULT_PULL_WINDOW_BYTES = 4 * 1024 * 1024;
 
 /** Distinct input errors kept for the exit message (a corrupt file can repeat one per frame). */
 const MAX_FAILURES = 20;
@@ -134,6 +142,25 @@ const REPORT_MAX_AGE_MS = 1000;
 const REPORT_STALE_MS = 30_000;
 
 const RUNNING_FROM_SOURCE = import.meta.url.endsWith('.ts');
+/**
+ * The decoding worker's young generation, MB (V8 makes it three semi-spaces' worth: two of 8 MB and their
+ * large-object room). V8 grows a busy isolate's semi-spaces to 16 MB each, 32 MB of pages the worker then
+ * keeps for good: 25-30 MB of the daemon's peak RSS on the bench's 100 MB capture (196 → 172 MB with `-r`).
+ * The worker's objects mostly die young or live long (held records are columns, not objects), so the
+ * smaller young generation costs no CPU seen in interleaved runs (the CLI's bin uses the same semi-space,
+ * `--max-semi-space-size=8`).
+ */
+const WORKER_YOUNG_GENERATION_MB = 24;
+/**
+ * How far V8 lets an isolate's old generation grow past what its last full collection kept, percent (V8's
+ * `--heap-growing-percent`; a flag of the whole process, so the main thread's small heap gets it too). V8's
+ * own factor goes up to 4x while collections are cheap, and they are in the worker, whose lasting objects
+ * are few (held records are columns): on the bench's 1 GB capture its old generation went from 14 MB kept
+ * to 58 MB before the next collection, and to 86 MB of pages, with nothing held. At 100 % (twice what was
+ * kept) the daemon's peak RSS on that file fell by 45-60 MB; 30 % took a little more off but cost 6-12 %
+ * of CPU there (docs/performance.md, "Session 13: the daemon's memory").
+ */
+const HEAP_GROWING_PERCENT = 100;
 
 /**
  * The main thread's side of the decoding worker: a {@link SourceSink} that packs frames into batches for
@@ -220,14 +247,19 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     });
     this.pull = isPullSource(this.input.description);
     if (!this.pull) this.shareStallBound();
-    this.pullWindow = options.pullWindowBytes ?? 8 * 1024 * 1024;
+    this.pullWindow = options.pullWindowBytes ?? DEFAULT_PULL_WINDOW_BYTES;
     this.onAlert = options.onAlert;
     this.onBatch = options.onBatch;
     this.downstreamRoom = options.downstreamRoom;
     const entry = RUNNING_FROM_SOURCE
       ? new URL('./engine-worker-boot.mjs', import.meta.url)
       : new URL('./engine-worker.js', import.meta.url);
-    this.worker = new Worker(entry, { execArgv: RUNNING_FROM_SOURCE ? ['--conditions=source'] : [] });
+    // Read by V8 at every collection: set before the worker's isolate exists, and for the main thread's.
+    setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+    this.worker = new Worker(entry, {
+      execArgv: RUNNING_FROM_SOURCE ? ['--conditions=source'] : [],
+      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+    });
     this.worker.on('message', (m: FromWorker) => this.onMessage(m));
     this.worker.on('error', (err) =>
       this.log.error(
@@ -304,7 +336,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       // A file or stdin whose worker still has batches to decode gets nothing sooner from a partial batch:
       // it is flushed once full (or at the end, or once the worker has caught up). Flushed every 10 ms
       // regardless, `-r --speed max` sent batches of any size, each in a buffer of its own: 26 batch
-      // buffers were in flight at once instead of the window's 8-10, their pages faulted in for nothing.
+      // buffers were in flight at once instead of the window's few, their pages faulted in for nothing.
       if (!this.pull || this.backlog.inFlight === 0) this.packer.flush();
     }, options.batchMs ?? 10);
     this.batchTimer.unref();

@@ -1,4 +1,6 @@
+import { fstatSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { isatty } from 'node:tty';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { WebhookNotifier } from './alerts/webhook.js';
@@ -10,7 +12,7 @@ import { DaemonError } from './errors.js';
 import { Hub, type HubOptions } from './hub.js';
 import { checkUser, dropPrivileges } from './privileges.js';
 import { FileSource } from './sources/file.js';
-import { StreamSource } from './sources/stdin.js';
+import { DescriptorSource, StreamSource } from './sources/stdin.js';
 import type { Source } from './sources/types.js';
 import type { SubscriptionFilter } from './plugins/ws.js';
 import { canonicalSubscription } from './subscriptions.js';
@@ -27,7 +29,7 @@ export const VERSION: string = (createRequire(import.meta.url)('../package.json'
 
 /** Test and embedding knobs of {@link startDaemon}. */
 export interface StartOptions {
-  /** Input of --stdin (default process.stdin). */
+  /** Input of --stdin (default the daemon's stdin, see {@link stdinSource}). */
   input?: NodeJS.ReadableStream;
   tickMs?: number;
   snapshotMs?: number;
@@ -57,7 +59,7 @@ export interface RunningDaemon {
 export async function createSource(
   config: DaemonConfig,
   logger: Logger,
-  input: NodeJS.ReadableStream = process.stdin,
+  input?: NodeJS.ReadableStream,
 ): Promise<Source> {
   switch (config.mode) {
     case 'live':
@@ -82,7 +84,7 @@ export async function createSource(
       });
     }
     case 'stdin':
-      return new StreamSource(input as import('node:stream').Readable);
+      return input !== undefined ? new StreamSource(input as import('node:stream').Readable) : stdinSource();
     case 'file':
       return new FileSource(config.file as string, config.speed);
     case 'central':
@@ -90,6 +92,24 @@ export async function createSource(
     default:
       throw new DaemonError('usage', `mode ${config.mode} has no source`);
   }
+}
+
+/**
+ * The daemon's stdin as a source: a pipe or a redirected file is read by the daemon itself into a reused
+ * buffer (DescriptorSource); a terminal, a socket, or a descriptor that cannot be examined, through
+ * `process.stdin`.
+ * `process.stdin` is not touched before that choice: making it would switch a pipe to non-blocking mode.
+ */
+function stdinSource(): Source {
+  const STDIN = 0;
+  let kind: 'pipe' | 'file' | undefined;
+  try {
+    const info = fstatSync(STDIN);
+    if (!isatty(STDIN)) kind = info.isFIFO() ? 'pipe' : info.isFile() ? 'file' : undefined;
+  } catch {
+    // A closed stdin: the stream reports it as before.
+  }
+  return kind !== undefined ? new DescriptorSource(STDIN, kind) : new StreamSource(process.stdin);
 }
 
 /** Formats the capture summary printed at shutdown. */

@@ -1,3 +1,5 @@
+import { read } from 'node:fs';
+import { type OnReadOpts, Socket, type SocketConstructorOpts } from 'node:net';
 import type { Readable } from 'node:stream';
 import { CaptureBytes } from './capture-bytes.js';
 import {
@@ -10,33 +12,50 @@ import {
 } from './types.js';
 
 /**
- * pcap or pcapng bytes from a stream (normally the daemon's stdin, e.g. `tcpdump -U -w - | ca-sharkd --stdin`),
- * decoded as they arrive so the dashboard is live, not at EOF. The stream is paused while the decoder is
- * behind (the sink's `waitForRoom`), so the writer of the pipe blocks instead of frames being lost.
+ * Feeds a stream's chunks to `bytes`, pausing the stream while the decoder is behind (the sink's
+ * `waitForRoom`), so the writer of the pipe blocks instead of frames being lost. Returns what detaches it.
+ */
+function feedFromStream(input: Readable, bytes: CaptureBytes, sinkOf: () => SourceSink | undefined): () => void {
+  const onData = (chunk: Buffer): void => {
+    bytes.push(chunk);
+    const room = sinkOf()?.waitForRoom?.();
+    if (room === undefined) return;
+    input.pause();
+    void room.then(() => {
+      if (sinkOf() !== undefined) input.resume();
+    });
+  };
+  const onEnd = (): void => {
+    bytes.end();
+    sinkOf()?.end();
+  };
+  const onError = (err: Error): void => {
+    sinkOf()?.error(err);
+  };
+  input.on('data', onData);
+  input.once('end', onEnd);
+  input.once('error', onError);
+  return () => {
+    input.off('data', onData);
+    input.off('end', onEnd);
+    input.off('error', onError);
+    input.pause();
+    // A paused stdin still holds a handle that would keep the process alive after shutdown.
+    const handle = input as Readable & { unref?: () => void };
+    if (typeof handle.unref === 'function') handle.unref();
+  };
+}
+
+/**
+ * pcap or pcapng bytes from a stream (a test's pipe, or stdin where it cannot be read directly, see
+ * {@link DescriptorSource}), decoded as they arrive so the dashboard is live, not at EOF. The stream is
+ * paused while the decoder is behind, so the writer of the pipe blocks instead of frames being lost.
  */
 export class StreamSource implements Source {
   readonly description: SourceDescription;
   private readonly input: Readable;
-  private bytes: CaptureBytes | undefined;
   private sink: SourceSink | undefined;
-  private readonly onData = (chunk: Buffer): void => {
-    const bytes = this.bytes;
-    if (bytes === undefined) return;
-    bytes.push(chunk);
-    const room = this.sink?.waitForRoom?.();
-    if (room === undefined) return;
-    this.input.pause();
-    void room.then(() => {
-      if (this.sink !== undefined) this.input.resume();
-    });
-  };
-  private readonly onEnd = (): void => {
-    this.bytes?.end();
-    this.sink?.end();
-  };
-  private readonly onError = (err: Error): void => {
-    this.sink?.error(err);
-  };
+  private detach: (() => void) | undefined;
 
   constructor(input: Readable, description: SourceDescription = { kind: 'stdin' }) {
     this.input = input;
@@ -45,20 +64,116 @@ export class StreamSource implements Source {
 
   async start(sink: SourceSink): Promise<void> {
     this.sink = sink;
-    this.bytes = new CaptureBytes(inputLabel(this.description), sink);
-    this.input.on('data', this.onData);
-    this.input.once('end', this.onEnd);
-    this.input.once('error', this.onError);
+    const bytes = new CaptureBytes(inputLabel(this.description), sink);
+    this.detach = feedFromStream(this.input, bytes, () => this.sink);
   }
 
   async stop(): Promise<void> {
-    this.input.off('data', this.onData);
-    this.input.off('end', this.onEnd);
-    this.input.off('error', this.onError);
-    this.input.pause();
-    // A paused stdin still holds a handle that would keep the process alive after shutdown.
-    const handle = this.input as Readable & { unref?: () => void };
-    if (typeof handle.unref === 'function') handle.unref();
+    this.detach?.();
+    this.detach = undefined;
+    this.sink = undefined;
+  }
+
+  counters(): CaptureCounters {
+    return zeroCounters();
+  }
+}
+
+/** Bytes of the buffer every read of a {@link DescriptorSource} goes into. */
+const CHUNK = 1024 * 1024;
+
+/**
+ * pcap or pcapng bytes from a file descriptor (the daemon's stdin: `tcpdump -U -w - | ca-sharkd --stdin`,
+ * or `ca-sharkd --stdin < FILE`), read into one buffer reused for every read. `process.stdin` read a pipe
+ * into a fresh 64 KiB buffer per chunk: its pages faulted in on the capture thread (about 3.5 ms of CPU per
+ * MiB of fresh memory here) and a buffer for the garbage collector per chunk. A pipe (`pipe`) is read by
+ * an event-loop handle with node's `onread` buffer, so an idle pipe holds no thread and a shutdown does not
+ * wait for it (a blocking read in libuv's thread pool would keep the process from exiting until the writer
+ * wrote again); a redirected file (`file`) by reads at its current offset, as a replayed file is read. The
+ * next chunk is read once the decoder has room, so the writer of the pipe blocks instead of frames being
+ * lost, as before.
+ */
+export class DescriptorSource implements Source {
+  readonly description: SourceDescription;
+  private sink: SourceSink | undefined;
+  private stopped = false;
+  private socket: Socket | undefined;
+
+  constructor(
+    private readonly fd: number,
+    private readonly kind: 'pipe' | 'file',
+    description: SourceDescription = { kind: 'stdin' },
+  ) {
+    this.description = description;
+  }
+
+  async start(sink: SourceSink): Promise<void> {
+    this.sink = sink;
+    const bytes = new CaptureBytes(inputLabel(this.description), sink);
+    if (this.kind === 'pipe') this.readPipe(bytes);
+    else
+      void this.readFile(bytes).catch((err: unknown) => {
+        if (!this.stopped) this.sink?.error(err instanceof Error ? err : new Error(String(err)));
+      });
+  }
+
+  private readPipe(bytes: CaptureBytes): void {
+    // node takes `onread` in the constructor as in `connect` (its types name it for `connect` only).
+    const options: SocketConstructorOpts & { onread: OnReadOpts } = {
+      fd: this.fd,
+      readable: true,
+      writable: false,
+      onread: {
+        buffer: new Uint8Array(CHUNK),
+        callback: (n: number, buffer: Uint8Array): boolean => {
+          if (this.stopped) return false;
+          bytes.push(buffer.subarray(0, n));
+          const room = this.sink?.waitForRoom?.();
+          if (room === undefined) return true;
+          void room.then(() => {
+            if (!this.stopped) socket.resume();
+          });
+          // Paused until the decoder has room.
+          return false;
+        },
+      },
+    };
+    const socket = new Socket(options);
+    this.socket = socket;
+    socket.once('end', () => {
+      bytes.end();
+      this.sink?.end();
+    });
+    socket.once('error', (err) => this.sink?.error(err));
+    // The data goes to `onread`; the stream itself only has to flow to see the end.
+    socket.resume();
+  }
+
+  private async readFile(bytes: CaptureBytes): Promise<void> {
+    const buffer = new Uint8Array(CHUNK);
+    for (;;) {
+      const n = await new Promise<number>((resolve, reject) => {
+        read(this.fd, buffer, 0, CHUNK, null, (err, count) => (err !== null ? reject(err) : resolve(count)));
+      });
+      if (this.stopped) return;
+      if (n === 0) break;
+      bytes.push(buffer.subarray(0, n));
+      // Read on once the decoder has room; either way HTTP and WebSocket work get a turn between chunks.
+      await (this.sink?.waitForRoom?.() ?? new Promise<void>((resolve) => setImmediate(resolve)));
+      if (this.stopped) return;
+    }
+    bytes.end();
+    this.sink?.end();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const socket = this.socket;
+    if (socket !== undefined) {
+      socket.pause();
+      // Not destroyed: that would close the daemon's stdin descriptor. Unreferenced, it keeps nothing alive.
+      socket.unref();
+    }
     this.sink = undefined;
   }
 

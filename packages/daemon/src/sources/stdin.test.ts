@@ -1,0 +1,113 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeBulkCapture } from '../test-support/bulk-capture.js';
+import { DescriptorSource } from './stdin.js';
+import type { SourceSink } from './types.js';
+
+let dir: string;
+let capture: string;
+let frames: number;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'ca-sharkd-stdin-'));
+  capture = join(dir, 'bulk.pcap');
+  // Several reads' worth (a pipe gives at most 64 KiB a read), so the source pauses and resumes many times.
+  frames = writeBulkCapture(capture, 3 * 1024 * 1024).frames;
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/**
+ * A sink that is "behind" after every other chunk (its `waitForRoom` resolves on the next turn), and checks
+ * that no frame arrives while it said it had no room.
+ */
+function pausingSink(): { sink: SourceSink; ended: Promise<number>; whilePaused: () => number } {
+  let count = 0;
+  let paused = false;
+  let framesWhilePaused = 0;
+  let calls = 0;
+  let done!: (n: number) => void;
+  const ended = new Promise<number>((resolve) => (done = resolve));
+  const sink: SourceSink = {
+    frame: () => {
+      count++;
+      if (paused) framesWhilePaused++;
+    },
+    problem: () => undefined,
+    end: () => done(count),
+    error: (err) => {
+      throw err;
+    },
+    waitForRoom: () => {
+      if (++calls % 2 === 0) return undefined;
+      paused = true;
+      return new Promise<void>((resolve) =>
+        setTimeout(() => {
+          paused = false;
+          resolve();
+        }, 1),
+      );
+    },
+  };
+  return { sink, ended, whilePaused: () => framesWhilePaused };
+}
+
+/**
+ * A FIFO with `cat FILE` writing into it (or, without a file, `sleep` holding it open and writing nothing:
+ * an idle pipe). The writer is started first: the read end's open waits for it, so no read sees a FIFO
+ * that no writer has opened yet (which reads as its end).
+ */
+function fifoFrom(file: string | undefined, name: string): { fd: number; writer: ChildProcess } {
+  const path = join(dir, name);
+  expect(spawnSync('mkfifo', [path]).status).toBe(0);
+  const writer =
+    file !== undefined
+      ? spawn('sh', ['-c', 'cat "$1" > "$2"', 'sh', file, path], { stdio: 'ignore' })
+      : spawn('sh', ['-c', 'exec sleep 30 > "$1"', 'sh', path], { stdio: 'ignore' });
+  const fd = openSync(path, 'r');
+  return { fd, writer };
+}
+
+describe('DescriptorSource', () => {
+  it('reads a pipe into its one buffer: every frame, none while the decoder has no room', async () => {
+    const { fd, writer } = fifoFrom(capture, 'pipe');
+    const { sink, ended, whilePaused } = pausingSink();
+    const source = new DescriptorSource(fd, 'pipe');
+    await source.start(sink);
+    expect(await ended).toBe(frames);
+    expect(whilePaused()).toBe(0);
+    await source.stop();
+    writer.kill();
+  });
+
+  it('reads a redirected file at its offset: every frame', async () => {
+    const fd = openSync(capture, 'r');
+    const { sink, ended, whilePaused } = pausingSink();
+    const source = new DescriptorSource(fd, 'file');
+    await source.start(sink);
+    expect(await ended).toBe(frames);
+    expect(whilePaused()).toBe(0);
+    await source.stop();
+    closeSync(fd);
+  });
+
+  it('stops at once on an idle pipe, and delivers nothing after', async () => {
+    const { fd, writer } = fifoFrom(undefined, 'idle');
+    let delivered = 0;
+    const sink: SourceSink = {
+      frame: () => delivered++,
+      problem: () => undefined,
+      end: () => undefined,
+      error: () => undefined,
+    };
+    const source = new DescriptorSource(fd, 'pipe');
+    await source.start(sink);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await source.stop();
+    expect(delivered).toBe(0);
+    writer.kill();
+  });
+});
