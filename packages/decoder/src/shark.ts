@@ -49,8 +49,9 @@ export interface SharkOptions extends DecoderOptions {
   /**
    * State bounds, as for `createDecoder`, except that shark() keeps a minute of search entries by default
    * (`searchTtl`: {@link PAIRING_SEARCH_TTL}, not `DEFAULT_LIMITS`' 600 s): enough to pair every search
-   * reply with its request, so the records are the same; `decoder.state.searches` then holds the searches
-   * of the last minute. Pass `searchTtl` to keep more. The 600 s of searches grew the state (and V8's old
+   * reply a server sends at once, so the records are the same, except that a reply coming over a minute
+   * after the last request of its CID gets no PV (with 600 s it would get the PV and its latency);
+   * `decoder.state.searches` then holds the searches of the last minute. Pass `searchTtl` to keep more. The 600 s of searches grew the state (and V8's old
    * generation with it) over the first ten minutes of any capture: 1,400 entries at the end of the bench's
    * 100 MB capture, 9,900 at the end of its 1 GB one.
    */
