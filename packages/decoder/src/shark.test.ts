@@ -147,6 +147,80 @@ function bigVariedCapture(): Uint8Array {
   return b.bytes();
 }
 
+/**
+ * A capture of `n` circuits to `server` whose client ports are 64 apart (one slot of the packet layer's
+ * flow cache), their messages split across segments and the circuits' segments interleaved.
+ */
+function interleavedCircuits(server: string, n: number, salt: number): Uint8Array {
+  const b = new PcapWriter();
+  const conns = Array.from({ length: n }, (_, i) =>
+    new TcpConversation(b, CLIENT, 45000 + 64 * i, server, 5064, [(salt * 7919 + i * 104729) >>> 0, 2 ** 31 + i]).open(
+      T0 + i * 0.001,
+    ),
+  );
+  const streams = conns.map((_, i) => {
+    const name = `${server}:pv${i}:${'x'.repeat((i * salt) % 70)}`;
+    return {
+      client: concatBytes([
+        build.createChanRequest({ name, cid: i, version: 13 }),
+        build.readNotifyRequest({ data_type: DbrType.CTRL_DOUBLE, data_count: 1, sid: 100 + i, ioid: 1 }),
+      ]),
+      server: concatBytes([
+        build.createChanResponse({ data_type: DbrType.DOUBLE, data_count: 1, cid: i, sid: 100 + i }),
+        build.readNotifyResponse({
+          data_type: DbrType.CTRL_DOUBLE,
+          data: [i + salt / 8],
+          ioid: 1,
+          metadata: { units: `u${(i + salt) % 5}`, precision: 3 },
+        }),
+      ]),
+    };
+  });
+  let t = T0 + 1;
+  // Pieces of 13 bytes: messages split across segments; one piece of every circuit in turn.
+  for (let at = 0; ; at += 13) {
+    let sent = false;
+    for (let i = 0; i < n; i++) {
+      for (const fromClient of [true, false]) {
+        const s = fromClient ? streams[i].client : streams[i].server;
+        if (at >= s.length) continue;
+        t += 0.0001;
+        conns[i].send(t, fromClient, s.subarray(at, at + 13));
+        sent = true;
+      }
+    }
+    if (!sent) break;
+  }
+  return b.bytes();
+}
+
+describe('shark() on several captures at once', () => {
+  it('gives each capture the records it gives alone when two iterations are consumed alternately', async () => {
+    // The same connections (addresses and ports) with other sequence numbers, names and values.
+    const a = interleavedCircuits(SERVER, 70, 3);
+    const b = interleavedCircuits(SERVER, 70, 5);
+    const alone = [(await decode(a)).map(digest), (await decode(b)).map(digest)];
+    expect(alone[0]).toHaveLength(4 * 70);
+    const got: string[][] = [[], []];
+    const its = [shark(a)[Symbol.asyncIterator](), shark(b)[Symbol.asyncIterator]()];
+    const done = [false, false];
+    for (let turn = 0; !done[0] || !done[1]; turn++) {
+      const k = turn % 2;
+      if (done[k]) continue;
+      // Uneven turns: 1, 2 or 3 records of one, then of the other.
+      for (let n = 0; n < 1 + (turn % 3); n++) {
+        const r = await its[k].next();
+        if (r.done === true) {
+          done[k] = true;
+          break;
+        }
+        got[k].push(digest(r.value));
+      }
+    }
+    expect(got).toEqual(alone);
+  });
+});
+
 describe('shark() state bounds', () => {
   it('keeps a minute of search entries by default, with the records of the library default, unless told', async () => {
     // 400 capture seconds of searching, 10 searches a second, one in two answered.

@@ -437,3 +437,29 @@ describe('UDP', () => {
     expect(pipeline.stats).toMatchObject({ ipv4: 1, udp: 0 });
   });
 });
+
+describe('packet records: number fields', () => {
+  it('keep timestamps and TCP sequence and acknowledgement numbers exact, whatever their size', () => {
+    // The fields are made "tagged" at load (pipeline.ts keepNumberFieldsTagged): values of every kind
+    // must come out as they went in, doubles and numbers of 2^31 and more included.
+    const numbers = [2 ** 32 - 1, 0, 2 ** 31, 1, 2 ** 31 - 1, 2 ** 31 + 1, 0x9e3779b9, 7];
+    const times = [1_700_000_000.123456, -0, 0, 0.1 + 0.2, 2 ** 31, 1e-7, 2 ** 53 - 1, 1_700_000_000.999999];
+    const frames = numbers.map((n, i) => ({
+      linktype: 101,
+      data: ipv4({
+        src: '10.0.0.1',
+        dst: '10.0.0.2',
+        proto: 6,
+        payload: tcp({ sport: 40000 + i, dport: 5064, seq: n, ack: numbers[numbers.length - 1 - i], flags: 0x10 }),
+      }),
+      ts: times[i],
+    }));
+    const { events } = runFrames(frames);
+    const opens = events.filter((e) => e.type === 'tcp-open').map((e) => e.packet);
+    expect(opens).toHaveLength(numbers.length);
+    opens.forEach((p, i) => {
+      expect(Object.is(p.timestamp, times[i]), `timestamp ${i}`).toBe(true);
+      expect(p.transport).toMatchObject({ seq: numbers[i], ack: numbers[numbers.length - 1 - i] });
+    });
+  });
+});

@@ -153,6 +153,67 @@ describe('TCP connections', () => {
     expect(data[0].flow).toBe(data[2].flow);
     expect(data[0].flow).toBe(data[4].flow);
   });
+
+  it('keeps interleaved connections apart when their ports share the low bits the flow cache indexes by', () => {
+    // The reassembler's cache of recent flows is indexed by the low bits of the two ports: client ports 64
+    // apart (and the same client port to two server ports 64 apart, or from other hosts) all share a slot.
+    const conns = [
+      ...[0, 1, 2, 3, 4, 5, 6, 7, 8].map((k) => ({ client: C, cport: 40000 + 64 * k, sport: SPORT })),
+      { client: C, cport: 40000, sport: SPORT + 64 },
+      { client: '10.0.0.3', cport: 40000, sport: SPORT },
+      { client: '10.1.0.1', cport: 40000 + 64 * 3, sport: SPORT },
+    ];
+    const frame = (i: number, fromClient: boolean, seq: number, flags: number, payload?: Uint8Array): LiveFrame => {
+      const c = conns[i];
+      const data = fromClient
+        ? tcpPacket(c.client, S, { sport: c.cport, dport: c.sport, seq, flags, payload })
+        : tcpPacket(S, c.client, { sport: c.sport, dport: c.cport, seq, flags, payload });
+      return { linktype: 101, data };
+    };
+    const frames: LiveFrame[] = [];
+    const want = new Map<string, string>();
+    let id = 0;
+    /** One life of every connection: handshake, `rounds` data segments each way in turn, then FIN or not. */
+    const lives = (isn: number, rounds: number, fin: boolean): void => {
+      for (let i = 0; i < conns.length; i++)
+        frames.push(...[frame(i, true, isn, SYN), frame(i, false, isn, SYN | ACK)]);
+      for (let r = 0; r < rounds; r++) {
+        // Round robin, the server's turn in reverse order: every segment's flow differs from the last one's.
+        for (let i = 0; i < conns.length; i++) frames.push(frame(i, true, isn + 1 + 3 * r, ACK, stream(3, 16 * i + r)));
+        for (let i = conns.length - 1; i >= 0; i--)
+          frames.push(frame(i, false, isn + 1 + 3 * r, ACK, stream(3, 16 * i + r + 100)));
+      }
+      if (fin)
+        for (let i = 0; i < conns.length; i++)
+          frames.push(
+            ...[frame(i, true, isn + 1 + 3 * rounds, FIN | ACK), frame(i, false, isn + 1 + 3 * rounds, FIN | ACK)],
+          );
+      for (let i = 0; i < conns.length; i++) {
+        id++;
+        let a = '';
+        let b = '';
+        for (let r = 0; r < rounds; r++) {
+          a += latin1(stream(3, 16 * i + r));
+          b += latin1(stream(3, 16 * i + r + 100));
+        }
+        want.set(`${id}a`, a);
+        want.set(`${id}b`, b);
+      }
+    };
+    lives(1000, 4, true);
+    // Closed and opened again on the same ports (a new SYN), then once more with a new initial sequence
+    // number on a flow still open (the old connection gone unseen).
+    lives(70000, 3, false);
+    lives(2 ** 32 - 5, 3, false);
+    const { events } = runFrames(withTimes(frames));
+    expect(streams(events)).toEqual(want);
+    const opens = events.filter((e) => e.type === 'tcp-open') as Array<{ flow: TcpFlow }>;
+    expect(opens.map((e) => e.flow.id)).toEqual(Array.from({ length: 3 * conns.length }, (_, i) => i + 1));
+    expect(kinds(events).filter((k) => k.startsWith('close'))).toEqual([
+      ...Array<string>(conns.length).fill('close:fin'),
+      ...Array<string>(conns.length).fill('close:evicted'),
+    ]);
+  });
 });
 
 describe('TCP reassembly', () => {
@@ -457,6 +518,24 @@ describe('TCP reassembly', () => {
     const evicted = events.find((e) => e.type === 'tcp-close') as Extract<PacketEvent, { type: 'tcp-close' }>;
     expect(evicted.flow.id).toBe(1);
     expect(pipeline.stats.tcpStats).toMatchObject({ flows: 2, flowsEvicted: 1 });
+  });
+
+  it('takes a segment of an evicted connection as a new flow, not as a straggler of the evicted one', () => {
+    // Ports in different slots of the reassembler's flow cache, so that the evicted flow's slot is not
+    // taken over by the flow that evicted it.
+    const frame = (n: number, seq: number, ts: number): LiveFrame => ({
+      linktype: 101,
+      data: tcpPacket(`10.0.2.${n}`, S, { sport: 1000 + n, dport: SPORT, seq, payload: stream(3, n + seq) }),
+      ts,
+    });
+    const { events, pipeline } = runFrames([frame(1, 0, 100), frame(2, 0, 101), frame(3, 0, 102), frame(1, 3, 103)], {
+      tcp: { maxFlows: 2 },
+    });
+    expect(kinds(events)).toEqual(['tcp-open', 'tcp-open', 'close:evicted', 'tcp-open', 'close:evicted', 'tcp-open']);
+    const opens = events.filter((e) => e.type === 'tcp-open') as Array<{ flow: TcpFlow }>;
+    expect(opens.map((e) => e.flow.id)).toEqual([1, 2, 3, 4]);
+    expect(streams(events).get('4a')).toBe(latin1(stream(3, 4)));
+    expect(pipeline.stats.tcpStats).toMatchObject({ flows: 2, flowsEvicted: 2 });
   });
 
   it('a SYN with a new initial sequence number on an open flow starts a new connection', () => {
