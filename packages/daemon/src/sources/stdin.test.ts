@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeBulkCapture } from '../test-support/bulk-capture.js';
-import { DescriptorSource } from './stdin.js';
+import { Readable } from 'node:stream';
+import { DescriptorSource, StreamSource } from './stdin.js';
 import type { SourceSink } from './types.js';
 
 let dir: string;
@@ -109,5 +110,48 @@ describe('DescriptorSource', () => {
     await source.stop();
     expect(delivered).toBe(0);
     writer.kill();
+  });
+
+  it('ends the input after a read error, so --exit-on-eof exits instead of serving for ever', async () => {
+    // A descriptor open for writing only: the read fails (EBADF), the input has nothing more to give.
+    const fd = openSync(join(dir, 'write-only.pcap'), 'w');
+    const events: string[] = [];
+    const ended = new Promise<void>((resolve) => {
+      const sink: SourceSink = {
+        frame: () => undefined,
+        problem: () => undefined,
+        end: () => {
+          events.push('end');
+          resolve();
+        },
+        error: (err) => events.push(`error ${(err as NodeJS.ErrnoException).code ?? err.message}`),
+      };
+      void new DescriptorSource(fd, 'file').start(sink);
+    });
+    await ended;
+    expect(events).toEqual(['error EBADF', 'end']);
+    closeSync(fd);
+  });
+});
+
+describe('StreamSource', () => {
+  it('ends the input after a read error, so --exit-on-eof exits instead of serving for ever', async () => {
+    const input = new Readable({ read: () => undefined });
+    const events: string[] = [];
+    const ended = new Promise<void>((resolve) => {
+      const sink: SourceSink = {
+        frame: () => undefined,
+        problem: () => undefined,
+        end: () => {
+          events.push('end');
+          resolve();
+        },
+        error: (err) => events.push(`error ${err.message}`),
+      };
+      void new StreamSource(input).start(sink);
+    });
+    input.destroy(new Error('EIO: i/o error, read'));
+    await ended;
+    expect(events).toEqual(['error EIO: i/o error, read', 'end']);
   });
 });
