@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CaptureReader } from '@ca-shark/packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeBulkCapture } from '../test-support/bulk-capture.js';
 import { Readable } from 'node:stream';
@@ -72,7 +73,73 @@ function fifoFrom(file: string | undefined, name: string): { fd: number; writer:
   return { fd, writer };
 }
 
+/** The capture's frames as one read of the whole file gives them (copies). */
+function framesOf(file: string): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  const reader = new CaptureReader({ frame: (f) => out.push(f.data.slice()), problem: () => undefined });
+  reader.push(readFileSync(file));
+  reader.end();
+  return out;
+}
+
+/**
+ * A zero-copy sink (`frameView`, as the engine's) that compares every frame's bytes, while the view is valid,
+ * with the file's, and pauses the source after every chunk: the one reused read buffer must never show a
+ * frame bytes of a later read (a record held across reads must be the reader's own copy).
+ */
+function checkingSink(expected: Uint8Array[]): { sink: SourceSink; ended: Promise<number>; wrong: () => number[] } {
+  let count = 0;
+  const wrong: number[] = [];
+  let done!: (n: number) => void;
+  const ended = new Promise<number>((resolve) => (done = resolve));
+  const sink: SourceSink = {
+    frame: () => {
+      throw new Error('a sink with frameView gets views');
+    },
+    frameView: (_linktype, _timestamp, bytes) => {
+      const want = expected[count];
+      if (want === undefined || Buffer.compare(bytes, want) !== 0) wrong.push(count + 1);
+      count++;
+    },
+    problem: () => undefined,
+    end: () => done(count),
+    error: (err) => {
+      throw err;
+    },
+    waitForRoom: () => new Promise<void>((resolve) => setImmediate(resolve)),
+  };
+  return { sink, ended, wrong: () => wrong };
+}
+
 describe('DescriptorSource', () => {
+  it('hands out the bytes of every frame as the file holds them, records straddling odd-sized pipe reads', async () => {
+    const expected = framesOf(capture);
+    // dd writes 4093-byte pieces: reads end at odd places, mid-header and mid-record.
+    const path = join(dir, 'odd');
+    expect(spawnSync('mkfifo', [path]).status).toBe(0);
+    const writer = spawn('dd', [`if=${capture}`, `of=${path}`, 'bs=4093'], { stdio: 'ignore' });
+    const fd = openSync(path, 'r');
+    const { sink, ended, wrong } = checkingSink(expected);
+    const source = new DescriptorSource(fd, 'pipe');
+    await source.start(sink);
+    expect(await ended).toBe(expected.length);
+    expect(wrong()).toEqual([]);
+    await source.stop();
+    writer.kill();
+  });
+
+  it('hands out the bytes of every frame as the file holds them, from a redirected file', async () => {
+    const expected = framesOf(capture);
+    const fd = openSync(capture, 'r');
+    const { sink, ended, wrong } = checkingSink(expected);
+    const source = new DescriptorSource(fd, 'file');
+    await source.start(sink);
+    expect(await ended).toBe(expected.length);
+    expect(wrong()).toEqual([]);
+    await source.stop();
+    closeSync(fd);
+  });
+
   it('reads a pipe into its one buffer: every frame, none while the decoder has no room', async () => {
     const { fd, writer } = fifoFrom(capture, 'pipe');
     const { sink, ended, whilePaused } = pausingSink();
