@@ -161,6 +161,24 @@ const WORKER_YOUNG_GENERATION_MB = 24;
  * of CPU there (docs/performance.md, "Session 13: the daemon's memory").
  */
 const HEAP_GROWING_PERCENT = 100;
+/** V8's name for it on node's command line or in NODE_OPTIONS (V8 takes `_` for `-` in flag names). */
+const HEAP_GROWING_FLAG = /(?:^|\s)--heap[-_]growing[-_]percent(?:[=\s]|$)/;
+
+/**
+ * Sets V8's `--heap-growing-percent` to {@link HEAP_GROWING_PERCENT}, unless the process was started with
+ * one of its own (node's command line or NODE_OPTIONS). The flag is the whole process's: it also applies to
+ * the main thread and, when the daemon is embedded (startDaemon) or tested, to the host's isolates, so a
+ * value given on purpose stands (`--heap-growing-percent=0` keeps V8's own factor). Returns whether it set it.
+ */
+export function setHeapGrowingPercent(
+  execArgv: readonly string[] = process.execArgv,
+  nodeOptions: string | undefined = process.env.NODE_OPTIONS,
+  set: (flags: string) => void = setFlagsFromString,
+): boolean {
+  if (HEAP_GROWING_FLAG.test(execArgv.join(' ')) || HEAP_GROWING_FLAG.test(nodeOptions ?? '')) return false;
+  set(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+  return true;
+}
 
 /**
  * The main thread's side of the decoding worker: a {@link SourceSink} that packs frames into batches for
@@ -255,7 +273,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       ? new URL('./engine-worker-boot.mjs', import.meta.url)
       : new URL('./engine-worker.js', import.meta.url);
     // Read by V8 at every collection: set before the worker's isolate exists, and for the main thread's.
-    setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+    setHeapGrowingPercent();
     this.worker = new Worker(entry, {
       execArgv: RUNNING_FROM_SOURCE ? ['--conditions=source'] : [],
       resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
