@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { CaptureReader } from '@ca-shark/packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeBulkCapture } from '../test-support/bulk-capture.js';
+import { DAEMON_MAIN } from '../test-support/programs.js';
 import { Readable } from 'node:stream';
 import { DescriptorSource, StreamSource } from './stdin.js';
 import type { SourceSink } from './types.js';
@@ -220,5 +221,30 @@ describe('StreamSource', () => {
     input.destroy(new Error('EIO: i/o error, read'));
     await ended;
     expect(events).toEqual(['error EIO: i/o error, read', 'end']);
+  });
+});
+
+describe('ca-sharkd --stdin', () => {
+  it('refuses a directory as stdin at start, in the words of -r DIR', { timeout: 60_000 }, async () => {
+    const child = spawn(
+      'sh',
+      [
+        '-c',
+        '"$1" --conditions=source --import tsx "$2" --stdin --exit-on-eof --listen 127.0.0.1:0 < "$3"',
+        'sh',
+        process.execPath,
+        DAEMON_MAIN,
+        dir,
+      ],
+      {
+        cwd: dirname(dirname(DAEMON_MAIN)),
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, NODE_NO_WARNINGS: '1' },
+      },
+    );
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    expect({ code, stderr }).toEqual({ code: 2, stderr: 'ca-sharkd: <stdin>: is a directory\n' });
   });
 });
