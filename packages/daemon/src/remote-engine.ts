@@ -161,21 +161,23 @@ const WORKER_YOUNG_GENERATION_MB = 24;
  * of CPU there (docs/performance.md, "Session 13: the daemon's memory").
  */
 const HEAP_GROWING_PERCENT = 100;
-/** V8's name for it on node's command line or in NODE_OPTIONS (V8 takes `_` for `-` in flag names). */
+/**
+ * V8's name for it on node's command line (V8 takes `_` for `-` in flag names; node refuses V8 flags like
+ * this one in NODE_OPTIONS).
+ */
 const HEAP_GROWING_FLAG = /(?:^|\s)--heap[-_]growing[-_]percent(?:[=\s]|$)/;
 
 /**
- * Sets V8's `--heap-growing-percent` to {@link HEAP_GROWING_PERCENT}, unless the process was started with
- * one of its own (node's command line or NODE_OPTIONS). The flag is the whole process's: it also applies to
- * the main thread and, when the daemon is embedded (startDaemon) or tested, to the host's isolates, so a
- * value given on purpose stands (`--heap-growing-percent=0` keeps V8's own factor). Returns whether it set it.
+ * Sets V8's `--heap-growing-percent` to {@link HEAP_GROWING_PERCENT}, unless node was started with one of
+ * its own. The flag is the whole process's: it also applies to the main thread and, when the daemon is
+ * embedded (startDaemon) or tested, to the host's isolates, so a value given on purpose stands
+ * (`node --heap-growing-percent=0` keeps V8's own factor). Returns whether it set it.
  */
 export function setHeapGrowingPercent(
   execArgv: readonly string[] = process.execArgv,
-  nodeOptions: string | undefined = process.env.NODE_OPTIONS,
   set: (flags: string) => void = setFlagsFromString,
 ): boolean {
-  if (HEAP_GROWING_FLAG.test(execArgv.join(' ')) || HEAP_GROWING_FLAG.test(nodeOptions ?? '')) return false;
+  if (HEAP_GROWING_FLAG.test(execArgv.join(' '))) return false;
   set(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   return true;
 }
