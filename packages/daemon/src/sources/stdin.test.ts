@@ -225,6 +225,44 @@ describe('StreamSource', () => {
 });
 
 describe('ca-sharkd --stdin', () => {
+  it(
+    'exits cleanly on SIGTERM as soon as it serves, its pipe idle, without waiting for the writer',
+    { timeout: 20_000 },
+    async () => {
+      // The writer holds the pipe open for 30 s: a daemon whose read waited for it would outlast the test.
+      const { fd, writer } = fifoFrom(undefined, 'idle-daemon');
+      const child = spawn(
+        process.execPath,
+        ['--conditions=source', '--import', 'tsx', DAEMON_MAIN, '--stdin', '--listen', '127.0.0.1:0'],
+        {
+          cwd: dirname(dirname(DAEMON_MAIN)),
+          stdio: [fd, 'ignore', 'pipe'],
+          env: { ...process.env, NODE_NO_WARNINGS: '1' },
+        },
+      );
+      closeSync(fd);
+      let stderr = '';
+      const serving = new Promise<void>((resolve) =>
+        child.stderr?.on('data', (d: Buffer) => {
+          stderr += d.toString();
+          if (stderr.includes('ca-sharkd serving')) resolve();
+        }),
+      );
+      const closed = new Promise<string>((resolve) =>
+        child.once('close', (code, signal) => resolve(`${code} ${signal}`)),
+      );
+      await serving;
+      // At once: the handler must be in place when the daemon says it serves (main.ts), or node's default
+      // kills it without its summary (6 runs in 8 before).
+      child.kill('SIGTERM');
+      expect({ end: await closed, stderr }).toEqual({
+        end: '0 null',
+        stderr: expect.stringContaining('ca-sharkd: 0 packets (0 bytes)'),
+      });
+      writer.kill();
+    },
+  );
+
   it('refuses a directory as stdin at start, in the words of -r DIR', { timeout: 60_000 }, async () => {
     const child = spawn(
       'sh',
