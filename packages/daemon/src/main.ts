@@ -43,6 +43,15 @@ async function main(): Promise<void> {
     return;
   }
   const logger = createLogger(config.logLevel);
+  // The handlers come first: installed once startDaemon had returned, a SIGTERM sent as soon as
+  // `ca-sharkd serving` was logged (a supervisor waiting for that line) found node's default and killed the
+  // daemon without its summary. A signal during start-up shuts it down once it is up (a second one kills).
+  let signalled: string | undefined;
+  let onSignal = (reason: string): void => {
+    signalled ??= reason;
+  };
+  process.once('SIGINT', () => onSignal('SIGINT'));
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
   const daemon = await startDaemon(config, logger);
   const stop = (reason: string): void => {
     daemon.shutdown(reason).then(
@@ -56,8 +65,11 @@ async function main(): Promise<void> {
       (err: unknown) => fail(err),
     );
   };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  onSignal = stop;
+  if (signalled !== undefined) {
+    stop(signalled);
+    return;
+  }
   if (config.exitOnEof) {
     void daemon.engine.whenEnded().then(() => {
       // Connected clients get one batch and one snapshot interval to see the end of the input; with none

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { WireRecord } from './engine.js';
 import { Hub } from './hub.js';
 import type { SubscriptionFilter } from './plugins/ws.js';
-import { RemoteEngine } from './remote-engine.js';
+import { RemoteEngine, setHeapGrowingPercent } from './remote-engine.js';
 import { type Source, type SourceDescription, zeroCounters } from './sources/types.js';
 
 /** A source that never starts anything: the test feeds the engine's sink side itself. */
@@ -360,5 +360,24 @@ describe('RemoteEngine zero-copy frames from live capture', { timeout: 30_000 },
       const searches = (await engine.reportText(['searches'], { limit: null })).text;
       for (let i = 0; i < PVS; i++) expect(searches).toContain(`view:pv${i}"`);
     });
+  });
+});
+
+describe('the process-wide heap growing factor', () => {
+  /** The flags `setHeapGrowingPercent` would set for a process started with `execArgv`. */
+  function flagsSet(execArgv: string[]): string[] {
+    const set: string[] = [];
+    setHeapGrowingPercent(execArgv, (flags) => set.push(flags));
+    return set;
+  }
+
+  it('is set to 100 % for a process started without one', () => {
+    expect(flagsSet([])).toEqual(['--heap-growing-percent=100']);
+    expect(flagsSet(['--max-semi-space-size=8', '--heap-growing-percent-x=1'])).toEqual(['--heap-growing-percent=100']);
+  });
+
+  it("leaves the one node was given (a user's or an embedding application's choice)", () => {
+    expect(flagsSet(['--heap-growing-percent=30'])).toEqual([]);
+    expect(flagsSet(['--conditions=source', '--heap_growing_percent', '0'])).toEqual([]);
   });
 });

@@ -161,6 +161,26 @@ const WORKER_YOUNG_GENERATION_MB = 24;
  * of CPU there (docs/performance.md, "Session 13: the daemon's memory").
  */
 const HEAP_GROWING_PERCENT = 100;
+/**
+ * V8's name for it on node's command line (V8 takes `_` for `-` in flag names; node refuses V8 flags like
+ * this one in NODE_OPTIONS).
+ */
+const HEAP_GROWING_FLAG = /(?:^|\s)--heap[-_]growing[-_]percent(?:[=\s]|$)/;
+
+/**
+ * Sets V8's `--heap-growing-percent` to {@link HEAP_GROWING_PERCENT}, unless node was started with one of
+ * its own. The flag is the whole process's: it also applies to the main thread and, when the daemon is
+ * embedded (startDaemon) or tested, to the host's isolates, so a value given on purpose stands
+ * (`node --heap-growing-percent=0` keeps V8's own factor). Returns whether it set it.
+ */
+export function setHeapGrowingPercent(
+  execArgv: readonly string[] = process.execArgv,
+  set: (flags: string) => void = setFlagsFromString,
+): boolean {
+  if (HEAP_GROWING_FLAG.test(execArgv.join(' '))) return false;
+  set(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+  return true;
+}
 
 /**
  * The main thread's side of the decoding worker: a {@link SourceSink} that packs frames into batches for
@@ -255,7 +275,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       ? new URL('./engine-worker-boot.mjs', import.meta.url)
       : new URL('./engine-worker.js', import.meta.url);
     // Read by V8 at every collection: set before the worker's isolate exists, and for the main thread's.
-    setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+    setHeapGrowingPercent();
     this.worker = new Worker(entry, {
       execArgv: RUNNING_FROM_SOURCE ? ['--conditions=source'] : [],
       resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },

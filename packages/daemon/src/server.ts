@@ -1,6 +1,7 @@
 import { fstatSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isatty } from 'node:tty';
+import { STDIN_LABEL, inputErrorLine } from '@ca-shark/packet';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { WebhookNotifier } from './alerts/webhook.js';
@@ -103,12 +104,17 @@ export async function createSource(
 function stdinSource(): Source {
   const STDIN = 0;
   let kind: 'pipe' | 'file' | undefined;
+  let directory = false;
   try {
     const info = fstatSync(STDIN);
+    directory = info.isDirectory();
     if (!isatty(STDIN)) kind = info.isFIFO() ? 'pipe' : info.isFile() ? 'file' : undefined;
   } catch {
     // A closed stdin: the stream reports it as before.
   }
+  // `ca-sharkd --stdin < DIR`: node's stream would read it as empty ("empty input: no capture header").
+  // Refused at start in the words of `-r DIR`, as an input that cannot open.
+  if (directory) throw new DaemonError('unreadable-file', inputErrorLine(STDIN_LABEL, 'is a directory'));
   return kind !== undefined ? new DescriptorSource(STDIN, kind) : new StreamSource(process.stdin);
 }
 

@@ -124,4 +124,15 @@ describe('FileSource', () => {
       /not a pcap or pcapng magic number/,
     );
   });
+
+  it.runIf(process.platform === 'linux')(
+    'refuses a regular file whose head cannot be read at start, in the words of ca-shark (status 2)',
+    async () => {
+      // /proc/self/mem is a regular file whose first bytes are no mapped memory: its read fails (EIO).
+      const sink: SourceSink = { frame() {}, problem() {}, end() {}, error() {} };
+      const refused = new FileSource('/proc/self/mem').start(sink);
+      await expect(refused).rejects.toThrow(DaemonError);
+      await expect(refused).rejects.toThrow('/proc/self/mem: EIO: i/o error, read');
+    },
+  );
 });

@@ -75,14 +75,26 @@ export class FileSource implements Source {
     // those bytes from the replay (and a read at an offset fails there, ESPIPE); the replay's own first
     // chunk is checked the same way, its error reported by the sink.
     if (regular) {
-      const head = await readHead(this.path);
+      let head: Uint8Array;
+      try {
+        head = await readHead(this.path);
+      } catch (err) {
+        // Readable by its permissions, not by its contents (EIO): ca-shark's words for it, not an internal error.
+        throw new DaemonError(
+          'unreadable-file',
+          inputErrorLine(label, describeOpenError(err as NodeJS.ErrnoException)),
+        );
+      }
       const probe = new CaptureBytes(label, { frame() {}, problem() {}, end() {}, error() {} }, () => undefined);
       probe.push(head);
       if (head.length < HEAD) probe.end();
       if (probe.error !== undefined && probe.frames === 0) throw probe.error;
     }
     this.done = this.run(sink, regular).catch((err: unknown) => {
-      if (!this.stopped) sink.error(err instanceof Error ? err : new Error(String(err)));
+      if (this.stopped) return;
+      sink.error(err instanceof Error ? err : new Error(String(err)));
+      // Nothing more comes after a read error: the replay has ended (`--exit-on-eof` exits, with its status).
+      sink.end();
     });
   }
 

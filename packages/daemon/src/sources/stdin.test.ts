@@ -1,10 +1,13 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { CaptureReader } from '@ca-shark/packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeBulkCapture } from '../test-support/bulk-capture.js';
-import { DescriptorSource } from './stdin.js';
+import { DAEMON_MAIN } from '../test-support/programs.js';
+import { Readable } from 'node:stream';
+import { DescriptorSource, StreamSource } from './stdin.js';
 import type { SourceSink } from './types.js';
 
 let dir: string;
@@ -71,7 +74,73 @@ function fifoFrom(file: string | undefined, name: string): { fd: number; writer:
   return { fd, writer };
 }
 
+/** The capture's frames as one read of the whole file gives them (copies). */
+function framesOf(file: string): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  const reader = new CaptureReader({ frame: (f) => out.push(f.data.slice()), problem: () => undefined });
+  reader.push(readFileSync(file));
+  reader.end();
+  return out;
+}
+
+/**
+ * A zero-copy sink (`frameView`, as the engine's) that compares every frame's bytes, while the view is valid,
+ * with the file's, and pauses the source after every chunk: the one reused read buffer must never show a
+ * frame bytes of a later read (a record held across reads must be the reader's own copy).
+ */
+function checkingSink(expected: Uint8Array[]): { sink: SourceSink; ended: Promise<number>; wrong: () => number[] } {
+  let count = 0;
+  const wrong: number[] = [];
+  let done!: (n: number) => void;
+  const ended = new Promise<number>((resolve) => (done = resolve));
+  const sink: SourceSink = {
+    frame: () => {
+      throw new Error('a sink with frameView gets views');
+    },
+    frameView: (_linktype, _timestamp, bytes) => {
+      const want = expected[count];
+      if (want === undefined || Buffer.compare(bytes, want) !== 0) wrong.push(count + 1);
+      count++;
+    },
+    problem: () => undefined,
+    end: () => done(count),
+    error: (err) => {
+      throw err;
+    },
+    waitForRoom: () => new Promise<void>((resolve) => setImmediate(resolve)),
+  };
+  return { sink, ended, wrong: () => wrong };
+}
+
 describe('DescriptorSource', () => {
+  it('hands out the bytes of every frame as the file holds them, records straddling odd-sized pipe reads', async () => {
+    const expected = framesOf(capture);
+    // dd writes 4093-byte pieces: reads end at odd places, mid-header and mid-record.
+    const path = join(dir, 'odd');
+    expect(spawnSync('mkfifo', [path]).status).toBe(0);
+    const writer = spawn('dd', [`if=${capture}`, `of=${path}`, 'bs=4093'], { stdio: 'ignore' });
+    const fd = openSync(path, 'r');
+    const { sink, ended, wrong } = checkingSink(expected);
+    const source = new DescriptorSource(fd, 'pipe');
+    await source.start(sink);
+    expect(await ended).toBe(expected.length);
+    expect(wrong()).toEqual([]);
+    await source.stop();
+    writer.kill();
+  });
+
+  it('hands out the bytes of every frame as the file holds them, from a redirected file', async () => {
+    const expected = framesOf(capture);
+    const fd = openSync(capture, 'r');
+    const { sink, ended, wrong } = checkingSink(expected);
+    const source = new DescriptorSource(fd, 'file');
+    await source.start(sink);
+    expect(await ended).toBe(expected.length);
+    expect(wrong()).toEqual([]);
+    await source.stop();
+    closeSync(fd);
+  });
+
   it('reads a pipe into its one buffer: every frame, none while the decoder has no room', async () => {
     const { fd, writer } = fifoFrom(capture, 'pipe');
     const { sink, ended, whilePaused } = pausingSink();
@@ -109,5 +178,111 @@ describe('DescriptorSource', () => {
     await source.stop();
     expect(delivered).toBe(0);
     writer.kill();
+  });
+
+  it('ends the input after a read error, so --exit-on-eof exits instead of serving for ever', async () => {
+    // A descriptor open for writing only: the read fails (EBADF), the input has nothing more to give.
+    const fd = openSync(join(dir, 'write-only.pcap'), 'w');
+    const events: string[] = [];
+    const ended = new Promise<void>((resolve) => {
+      const sink: SourceSink = {
+        frame: () => undefined,
+        problem: () => undefined,
+        end: () => {
+          events.push('end');
+          resolve();
+        },
+        error: (err) => events.push(`error ${(err as NodeJS.ErrnoException).code ?? err.message}`),
+      };
+      void new DescriptorSource(fd, 'file').start(sink);
+    });
+    await ended;
+    expect(events).toEqual(['error EBADF', 'end']);
+    closeSync(fd);
+  });
+});
+
+describe('StreamSource', () => {
+  it('ends the input after a read error, so --exit-on-eof exits instead of serving for ever', async () => {
+    const input = new Readable({ read: () => undefined });
+    const events: string[] = [];
+    const ended = new Promise<void>((resolve) => {
+      const sink: SourceSink = {
+        frame: () => undefined,
+        problem: () => undefined,
+        end: () => {
+          events.push('end');
+          resolve();
+        },
+        error: (err) => events.push(`error ${err.message}`),
+      };
+      void new StreamSource(input).start(sink);
+    });
+    input.destroy(new Error('EIO: i/o error, read'));
+    await ended;
+    expect(events).toEqual(['error EIO: i/o error, read', 'end']);
+  });
+});
+
+describe('ca-sharkd --stdin', () => {
+  it(
+    'exits cleanly on SIGTERM as soon as it serves, its pipe idle, without waiting for the writer',
+    { timeout: 20_000 },
+    async () => {
+      // The writer holds the pipe open for 30 s: a daemon whose read waited for it would outlast the test.
+      const { fd, writer } = fifoFrom(undefined, 'idle-daemon');
+      const child = spawn(
+        process.execPath,
+        ['--conditions=source', '--import', 'tsx', DAEMON_MAIN, '--stdin', '--listen', '127.0.0.1:0'],
+        {
+          cwd: dirname(dirname(DAEMON_MAIN)),
+          stdio: [fd, 'ignore', 'pipe'],
+          env: { ...process.env, NODE_NO_WARNINGS: '1' },
+        },
+      );
+      closeSync(fd);
+      let stderr = '';
+      const serving = new Promise<void>((resolve) =>
+        child.stderr?.on('data', (d: Buffer) => {
+          stderr += d.toString();
+          if (stderr.includes('ca-sharkd serving')) resolve();
+        }),
+      );
+      const closed = new Promise<string>((resolve) =>
+        child.once('close', (code, signal) => resolve(`${code} ${signal}`)),
+      );
+      await serving;
+      // At once: the handler must be in place when the daemon says it serves (main.ts), or node's default
+      // kills it without its summary (6 runs in 8 before).
+      child.kill('SIGTERM');
+      expect({ end: await closed, stderr }).toEqual({
+        end: '0 null',
+        stderr: expect.stringContaining('ca-sharkd: 0 packets (0 bytes)'),
+      });
+      writer.kill();
+    },
+  );
+
+  it('refuses a directory as stdin at start, in the words of -r DIR', { timeout: 60_000 }, async () => {
+    const child = spawn(
+      'sh',
+      [
+        '-c',
+        '"$1" --conditions=source --import tsx "$2" --stdin --exit-on-eof --listen 127.0.0.1:0 < "$3"',
+        'sh',
+        process.execPath,
+        DAEMON_MAIN,
+        dir,
+      ],
+      {
+        cwd: dirname(dirname(DAEMON_MAIN)),
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, NODE_NO_WARNINGS: '1' },
+      },
+    );
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    expect({ code, stderr }).toEqual({ code: 2, stderr: 'ca-sharkd: <stdin>: is a directory\n' });
   });
 });

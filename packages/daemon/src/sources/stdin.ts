@@ -30,7 +30,9 @@ function feedFromStream(input: Readable, bytes: CaptureBytes, sinkOf: () => Sour
     sinkOf()?.end();
   };
   const onError = (err: Error): void => {
+    // Nothing more comes after a read error: the input has ended (`--exit-on-eof` exits, with its status).
     sinkOf()?.error(err);
+    sinkOf()?.end();
   };
   input.on('data', onData);
   input.once('end', onEnd);
@@ -111,10 +113,17 @@ export class DescriptorSource implements Source {
     this.sink = sink;
     const bytes = new CaptureBytes(inputLabel(this.description), sink);
     if (this.kind === 'pipe') this.readPipe(bytes);
-    else
-      void this.readFile(bytes).catch((err: unknown) => {
-        if (!this.stopped) this.sink?.error(err instanceof Error ? err : new Error(String(err)));
-      });
+    else void this.readFile(bytes).catch((err: unknown) => this.failed(err));
+  }
+
+  /**
+   * A read failed: reported, and the input ended there, since nothing more will come (`--exit-on-eof`
+   * exits with the failure's status instead of serving for ever).
+   */
+  private failed(err: unknown): void {
+    if (this.stopped) return;
+    this.sink?.error(err instanceof Error ? err : new Error(String(err)));
+    this.sink?.end();
   }
 
   private readPipe(bytes: CaptureBytes): void {
@@ -144,7 +153,7 @@ export class DescriptorSource implements Source {
       bytes.end();
       this.sink?.end();
     });
-    socket.once('error', (err) => this.sink?.error(err));
+    socket.once('error', (err) => this.failed(err));
     // The data goes to `onread`; the stream itself only has to flow to see the end.
     socket.resume();
   }
