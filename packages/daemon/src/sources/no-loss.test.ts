@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningDaemon } from '../server.js';
 import { writeBulkCapture } from '../test-support/bulk-capture.js';
 import { startTestDaemon } from '../test-support/daemon.js';
-import { CLI_MAIN, DAEMON_MAIN, runProgram } from '../test-support/programs.js';
+import { CLI_MAIN, runDaemonShell, runProgram } from '../test-support/programs.js';
 
 /**
  * File and stdin sources must lose nothing however far decoding falls behind: the worker's window is
@@ -68,25 +68,9 @@ describe('non-live sources lose nothing', { timeout: 120_000 }, () => {
   it('ca-sharkd --stdin behind a shell pipe (read by the daemon itself) decodes every record', async () => {
     // A shell's pipe is a FIFO, which the daemon reads with its own buffer (sources/stdin.ts); node's own
     // child pipes are sockets and take the stream, as in the test above.
-    const child = spawn(
-      'sh',
-      [
-        '-c',
-        'cat "$1" | "$2" --conditions=source --import tsx "$3" --stdin --exit-on-eof --listen 127.0.0.1:0',
-        'sh',
-        file,
-        process.execPath,
-        DAEMON_MAIN,
-      ],
-      {
-        cwd: dirname(dirname(DAEMON_MAIN)),
-        stdio: ['ignore', 'ignore', 'pipe'],
-        env: { ...process.env, NODE_NO_WARNINGS: '1' },
-      },
-    );
-    let stderr = '';
-    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    const { code, stderr } = await runDaemonShell('cat "$1" | ca_sharkd --stdin --exit-on-eof --listen 127.0.0.1:0', [
+      file,
+    ]);
     expect(code).toBe(0);
     expect(stderr).toContain(`, ${expected} CA messages (0 malformed); `);
     expect(stderr).not.toContain('dropped because decoding fell behind');

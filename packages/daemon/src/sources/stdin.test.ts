@@ -5,10 +5,27 @@ import { dirname, join } from 'node:path';
 import { CaptureReader } from '@ca-shark/packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeBulkCapture } from '../test-support/bulk-capture.js';
-import { DAEMON_MAIN } from '../test-support/programs.js';
+import { DAEMON_MAIN, runDaemonShell } from '../test-support/programs.js';
 import { Readable } from 'node:stream';
 import { DescriptorSource, StreamSource } from './stdin.js';
-import type { SourceSink } from './types.js';
+import type { Source, SourceSink } from './types.js';
+
+/** What a source tells its sink until it ends: `error CODE` (or the message, for an error without a code), then `end`. */
+function untilEnd(source: Source): Promise<string[]> {
+  const events: string[] = [];
+  return new Promise((resolve) => {
+    const sink: SourceSink = {
+      frame: () => undefined,
+      problem: () => undefined,
+      end: () => {
+        events.push('end');
+        resolve(events);
+      },
+      error: (err) => events.push(`error ${(err as NodeJS.ErrnoException).code ?? err.message}`),
+    };
+    void source.start(sink);
+  });
+}
 
 let dir: string;
 let capture: string;
@@ -183,21 +200,7 @@ describe('DescriptorSource', () => {
   it('ends the input after a read error, so --exit-on-eof exits instead of serving for ever', async () => {
     // A descriptor open for writing only: the read fails (EBADF), the input has nothing more to give.
     const fd = openSync(join(dir, 'write-only.pcap'), 'w');
-    const events: string[] = [];
-    const ended = new Promise<void>((resolve) => {
-      const sink: SourceSink = {
-        frame: () => undefined,
-        problem: () => undefined,
-        end: () => {
-          events.push('end');
-          resolve();
-        },
-        error: (err) => events.push(`error ${(err as NodeJS.ErrnoException).code ?? err.message}`),
-      };
-      void new DescriptorSource(fd, 'file').start(sink);
-    });
-    await ended;
-    expect(events).toEqual(['error EBADF', 'end']);
+    expect(await untilEnd(new DescriptorSource(fd, 'file'))).toEqual(['error EBADF', 'end']);
     closeSync(fd);
   });
 });
@@ -205,22 +208,9 @@ describe('DescriptorSource', () => {
 describe('StreamSource', () => {
   it('ends the input after a read error, so --exit-on-eof exits instead of serving for ever', async () => {
     const input = new Readable({ read: () => undefined });
-    const events: string[] = [];
-    const ended = new Promise<void>((resolve) => {
-      const sink: SourceSink = {
-        frame: () => undefined,
-        problem: () => undefined,
-        end: () => {
-          events.push('end');
-          resolve();
-        },
-        error: (err) => events.push(`error ${err.message}`),
-      };
-      void new StreamSource(input).start(sink);
-    });
+    const events = untilEnd(new StreamSource(input));
     input.destroy(new Error('EIO: i/o error, read'));
-    await ended;
-    expect(events).toEqual(['error EIO: i/o error, read', 'end']);
+    expect(await events).toEqual(['error EIO: i/o error, read', 'end']);
   });
 });
 
@@ -264,25 +254,7 @@ describe('ca-sharkd --stdin', () => {
   );
 
   it('refuses a directory as stdin at start, in the words of -r DIR', { timeout: 60_000 }, async () => {
-    const child = spawn(
-      'sh',
-      [
-        '-c',
-        '"$1" --conditions=source --import tsx "$2" --stdin --exit-on-eof --listen 127.0.0.1:0 < "$3"',
-        'sh',
-        process.execPath,
-        DAEMON_MAIN,
-        dir,
-      ],
-      {
-        cwd: dirname(dirname(DAEMON_MAIN)),
-        stdio: ['ignore', 'ignore', 'pipe'],
-        env: { ...process.env, NODE_NO_WARNINGS: '1' },
-      },
-    );
-    let stderr = '';
-    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    const { code, stderr } = await runDaemonShell('ca_sharkd --stdin --exit-on-eof --listen 127.0.0.1:0 < "$1"', [dir]);
     expect({ code, stderr }).toEqual({ code: 2, stderr: 'ca-sharkd: <stdin>: is a directory\n' });
   });
 });

@@ -64,6 +64,26 @@ export function runProgram(main: string, args: string[], options: RunProgramOpti
   });
 }
 
+/**
+ * Runs a shell `line` in which `ca_sharkd` is the daemon from its sources (a shell function) and "$1", "$2"...
+ * are `files`: for a stdin that is a shell's pipe (a FIFO) or a redirection, as a user's is (node's own child
+ * pipes are sockets). Resolves with the exit status and what was written to stderr.
+ */
+export function runDaemonShell(line: string, files: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const script = `ca_sharkd() { "$CA_SHARKD_NODE" --conditions=source --import tsx "$CA_SHARKD_MAIN" "$@"; }\n${line}`;
+    const child = spawn('sh', ['-c', script, 'sh', ...files], {
+      cwd: PACKAGE_DIR,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, NODE_NO_WARNINGS: '1', CA_SHARKD_NODE: process.execPath, CA_SHARKD_MAIN: DAEMON_MAIN },
+    });
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stderr }));
+  });
+}
+
 /** The lines a program wrote to stderr under its own name (`ca-shark: ...`), without the name. */
 export function errorLines(stderr: string, program: 'ca-shark' | 'ca-sharkd'): string[] {
   const prefix = `${program}: `;
