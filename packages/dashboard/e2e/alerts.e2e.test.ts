@@ -41,11 +41,16 @@ describe('alert list', { timeout: 60_000 }, () => {
   it('acknowledges a row: the daemon holds it, the badge drops it, every page sees it', async () => {
     const restart = page.locator('[data-testid=alerts-table] tbody tr', { hasText: 'beacon-restart' });
     await restart.getByTestId('alert-ack').click();
-    await expect.poll(() => fake.ackRequests).toEqual([expect.stringMatching(/^beacon-restart 127\.0\.0\.1:\d+$/)]);
-    await expect.poll(() => rows(page)).toHaveLength(3);
-    await expect.poll(() => page.getByTestId('alert-count-warn').textContent()).toBe('1');
+    // Each waits on a round trip to the daemon: poll's 1 s default was once too short for the badge in a
+    // clean-clone CI run (it still read '2').
+    const roundTrip = { timeout: 5_000 };
+    await expect
+      .poll(() => fake.ackRequests, roundTrip)
+      .toEqual([expect.stringMatching(/^beacon-restart 127\.0\.0\.1:\d+$/)]);
+    await expect.poll(() => rows(page), roundTrip).toHaveLength(3);
+    await expect.poll(() => page.getByTestId('alert-count-warn').textContent(), roundTrip).toBe('1');
     await page.getByTestId('alerts-show-acknowledged').check();
-    await expect.poll(() => rows(page)).toHaveLength(4);
+    await expect.poll(() => rows(page), roundTrip).toHaveLength(4);
     expect((await rows(page)).find((r) => r.includes('beacon-restart'))).toMatch(
       /\| acknowledged \d\d:\d\d:\d\d\.\d{3}/,
     );
@@ -56,7 +61,7 @@ describe('alert list', { timeout: 60_000 }, () => {
     const other = await ctx.newPage();
     await other.goto(`${fake.url}#/errors`);
     await other.getByTestId('alerts-table').waitFor();
-    await expect.poll(() => rows(other)).toHaveLength(3);
+    await expect.poll(() => rows(other), roundTrip).toHaveLength(3);
     expect(await other.getByTestId('alert-count-warn').textContent()).toBe('1');
     await ctx.close();
   });
