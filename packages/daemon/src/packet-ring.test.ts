@@ -200,6 +200,20 @@ describe('PacketRing', () => {
 });
 
 /**
+ * Pushes `file` into `bytes` in pieces of `piece` bytes through one buffer reused for every piece, as
+ * FileSource reads, and overwritten after each push so a kept view of it would show.
+ */
+function pushInPieces(bytes: CaptureBytes, file: Uint8Array, piece: number): void {
+  const buffer = new Uint8Array(piece);
+  for (let at = 0; at < file.length; at += piece) {
+    const part = file.subarray(at, at + piece);
+    buffer.set(part);
+    bytes.push(buffer.subarray(0, part.length));
+    buffer.fill(0xdd);
+  }
+}
+
+/**
  * Runs a capture file through the path of `ca-sharkd -r`: read in `chunk`-byte pieces into one reused buffer
  * (as FileSource does, so records straddle pieces), each frame placed by CaptureBytes, packed into batches
  * of 8 frames whose buffers are overwritten once decoded, and each frame's place handed to the ring before
@@ -225,14 +239,7 @@ function runFile(path: string, ring: PacketRing, chunk: number): CaRecord[] {
     },
     { places: true },
   );
-  const file = readFileSync(path);
-  const buffer = new Uint8Array(chunk);
-  for (let at = 0; at < file.length; at += chunk) {
-    const piece = file.subarray(at, at + chunk);
-    buffer.set(piece);
-    bytes.push(buffer.subarray(0, piece.length));
-    buffer.fill(0xdd);
-  }
+  pushInPieces(bytes, readFileSync(path), chunk);
   bytes.end();
   packer.flush();
   engine.end();
@@ -501,14 +508,7 @@ describe('places of frames in generated captures (every format variant, any read
           },
           { places: true },
         );
-        // One buffer reused for every piece, as FileSource reads.
-        const buffer = new Uint8Array(piece);
-        for (let at = 0; at < file.length; at += piece) {
-          const part = file.subarray(at, at + piece);
-          buffer.set(part);
-          bytes.push(buffer.subarray(0, part.length));
-          buffer.fill(0xdd);
-        }
+        pushInPieces(bytes, file, piece);
         bytes.end();
         expect(seen, `${name} ${piece}`).toBe(expected);
       }
