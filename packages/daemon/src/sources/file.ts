@@ -9,6 +9,7 @@ import {
   type Source,
   type SourceDescription,
   type SourceSink,
+  endAfterReadError,
   inputLabel,
   zeroCounters,
 } from './types.js';
@@ -91,10 +92,7 @@ export class FileSource implements Source {
       if (probe.error !== undefined && probe.frames === 0) throw probe.error;
     }
     this.done = this.run(sink, regular).catch((err: unknown) => {
-      if (this.stopped) return;
-      sink.error(err instanceof Error ? err : new Error(String(err)));
-      // Nothing more comes after a read error: the replay has ended (`--exit-on-eof` exits, with its status).
-      sink.end();
+      if (!this.stopped) endAfterReadError(sink, err);
     });
   }
 

@@ -7,57 +7,40 @@ import {
   type Source,
   type SourceDescription,
   type SourceSink,
+  endAfterReadError,
   inputLabel,
   zeroCounters,
 } from './types.js';
 
 /**
- * Feeds a stream's chunks to `bytes`, pausing the stream while the decoder is behind (the sink's
- * `waitForRoom`), so the writer of the pipe blocks instead of frames being lost. Returns what detaches it.
- */
-function feedFromStream(input: Readable, bytes: CaptureBytes, sinkOf: () => SourceSink | undefined): () => void {
-  const onData = (chunk: Buffer): void => {
-    bytes.push(chunk);
-    const room = sinkOf()?.waitForRoom?.();
-    if (room === undefined) return;
-    input.pause();
-    void room.then(() => {
-      if (sinkOf() !== undefined) input.resume();
-    });
-  };
-  const onEnd = (): void => {
-    bytes.end();
-    sinkOf()?.end();
-  };
-  const onError = (err: Error): void => {
-    // Nothing more comes after a read error: the input has ended (`--exit-on-eof` exits, with its status).
-    sinkOf()?.error(err);
-    sinkOf()?.end();
-  };
-  input.on('data', onData);
-  input.once('end', onEnd);
-  input.once('error', onError);
-  return () => {
-    input.off('data', onData);
-    input.off('end', onEnd);
-    input.off('error', onError);
-    input.pause();
-    // A paused stdin still holds a handle that would keep the process alive after shutdown.
-    const handle = input as Readable & { unref?: () => void };
-    if (typeof handle.unref === 'function') handle.unref();
-  };
-}
-
-/**
  * pcap or pcapng bytes from a stream (a test's pipe, or stdin where it cannot be read directly, see
  * {@link DescriptorSource}), decoded as they arrive so the dashboard is live, not at EOF. The stream is
- * paused while the decoder is behind, so the writer of the pipe blocks instead of frames being lost.
+ * paused while the decoder is behind (the sink's `waitForRoom`), so the writer of the pipe blocks instead of
+ * frames being lost.
  */
 export class StreamSource implements Source {
   readonly description: SourceDescription;
   private readonly input: Readable;
+  private bytes: CaptureBytes | undefined;
   private sink: SourceSink | undefined;
-  private detach: (() => void) | undefined;
+  private readonly onData = (chunk: Buffer): void => {
+    const bytes = this.bytes;
+    if (bytes === undefined) return;
+    bytes.push(chunk);
+    const room = this.sink?.waitForRoom?.();
+    if (room === undefined) return;
+    this.input.pause();
+    void room.then(() => {
+      if (this.sink !== undefined) this.input.resume();
+    });
+  };
+  private readonly onEnd = (): void => {
+    this.bytes?.end();
+    this.sink?.end();
+  };
+  private readonly onError = (err: Error): void => {
+    if (this.sink !== undefined) endAfterReadError(this.sink, err);
+  };
 
   constructor(input: Readable, description: SourceDescription = { kind: 'stdin' }) {
     this.input = input;
@@ -66,13 +49,20 @@ export class StreamSource implements Source {
 
   async start(sink: SourceSink): Promise<void> {
     this.sink = sink;
-    const bytes = new CaptureBytes(inputLabel(this.description), sink);
-    this.detach = feedFromStream(this.input, bytes, () => this.sink);
+    this.bytes = new CaptureBytes(inputLabel(this.description), sink);
+    this.input.on('data', this.onData);
+    this.input.once('end', this.onEnd);
+    this.input.once('error', this.onError);
   }
 
   async stop(): Promise<void> {
-    this.detach?.();
-    this.detach = undefined;
+    this.input.off('data', this.onData);
+    this.input.off('end', this.onEnd);
+    this.input.off('error', this.onError);
+    this.input.pause();
+    // A paused stdin still holds a handle that would keep the process alive after shutdown.
+    const handle = this.input as Readable & { unref?: () => void };
+    if (typeof handle.unref === 'function') handle.unref();
     this.sink = undefined;
   }
 
@@ -116,14 +106,9 @@ export class DescriptorSource implements Source {
     else void this.readFile(bytes).catch((err: unknown) => this.failed(err));
   }
 
-  /**
-   * A read failed: reported, and the input ended there, since nothing more will come (`--exit-on-eof`
-   * exits with the failure's status instead of serving for ever).
-   */
+  /** A read failed: reported, and the input ended there (see {@link endAfterReadError}). */
   private failed(err: unknown): void {
-    if (this.stopped) return;
-    this.sink?.error(err instanceof Error ? err : new Error(String(err)));
-    this.sink?.end();
+    if (!this.stopped && this.sink !== undefined) endAfterReadError(this.sink, err);
   }
 
   private readPipe(bytes: CaptureBytes): void {

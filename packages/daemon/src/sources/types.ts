@@ -104,6 +104,15 @@ export function isPullSource(description: SourceDescription): boolean {
   return description.kind === 'file' || description.kind === 'stdin';
 }
 
+/**
+ * Reports a read error of a file or stdin and ends the input there: nothing more comes after it, so
+ * `--exit-on-eof` exits (with the failure's status) instead of serving for ever.
+ */
+export function endAfterReadError(sink: SourceSink, err: unknown): void {
+  sink.error(err instanceof Error ? err : new Error(String(err)));
+  sink.end();
+}
+
 /** Zero counters for sources that are not libpcap. */
 export function zeroCounters(): CaptureCounters {
   return { received: 0, dropped: 0, ifDropped: 0 };
