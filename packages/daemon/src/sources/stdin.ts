@@ -2,6 +2,7 @@ import { read } from 'node:fs';
 import { type OnReadOpts, Socket, type SocketConstructorOpts } from 'node:net';
 import type { Readable } from 'node:stream';
 import { CaptureBytes } from './capture-bytes.js';
+import type { Spool, SpoolShare } from './spool.js';
 import {
   type CaptureCounters,
   type Source,
@@ -11,6 +12,31 @@ import {
   inputLabel,
   zeroCounters,
 } from './types.js';
+
+/**
+ * Hands `chunk` to the capture reader, after writing it to the spool when there is one (see spool.ts: a
+ * chunk is decoded only once it is in the file, and without places once the spool has stopped). Returns
+ * undefined when the next chunk may be read at once, or what to wait for first: the spool's write, then the
+ * decoder's room. `live` says whether the source still wants the chunk when the write is done.
+ */
+function deliver(
+  bytes: CaptureBytes,
+  chunk: Uint8Array,
+  spool: Spool | undefined,
+  sink: () => SourceSink | undefined,
+  live: () => boolean,
+): Promise<void> | undefined {
+  if (spool === undefined) {
+    bytes.push(chunk);
+    return sink()?.waitForRoom?.();
+  }
+  return spool.append(chunk).then((at) => {
+    if (!live()) return;
+    if (at < 0) bytes.stopPlaces();
+    bytes.push(chunk);
+    return sink()?.waitForRoom?.();
+  });
+}
 
 /**
  * pcap or pcapng bytes from a stream (a test's pipe, or stdin where it cannot be read directly, see
@@ -26,8 +52,13 @@ export class StreamSource implements Source {
   private readonly onData = (chunk: Buffer): void => {
     const bytes = this.bytes;
     if (bytes === undefined) return;
-    bytes.push(chunk);
-    const room = this.sink?.waitForRoom?.();
+    const room = deliver(
+      bytes,
+      chunk,
+      this.spoolWriter,
+      () => this.sink,
+      () => this.sink !== undefined,
+    );
     if (room === undefined) return;
     this.input.pause();
     void room.then(() => {
@@ -42,14 +73,24 @@ export class StreamSource implements Source {
     if (this.sink !== undefined) endAfterReadError(this.sink, err);
   };
 
-  constructor(input: Readable, description: SourceDescription = { kind: 'stdin' }) {
+  constructor(
+    input: Readable,
+    description: SourceDescription = { kind: 'stdin' },
+    private readonly spoolWriter?: Spool,
+  ) {
     this.input = input;
     this.description = description;
   }
 
+  get spool(): SpoolShare | undefined {
+    return this.spoolWriter?.share;
+  }
+
   async start(sink: SourceSink): Promise<void> {
     this.sink = sink;
-    this.bytes = new CaptureBytes(inputLabel(this.description), sink);
+    this.bytes = new CaptureBytes(inputLabel(this.description), sink, undefined, {
+      places: this.spoolWriter !== undefined,
+    });
     this.input.on('data', this.onData);
     this.input.once('end', this.onEnd);
     this.input.once('error', this.onError);
@@ -90,18 +131,27 @@ export class DescriptorSource implements Source {
   private sink: SourceSink | undefined;
   private stopped = false;
   private socket: Socket | undefined;
+  private readonly currentSink = (): SourceSink | undefined => this.sink;
+  private readonly live = (): boolean => !this.stopped;
 
   constructor(
     private readonly fd: number,
     private readonly kind: 'pipe' | 'file',
     description: SourceDescription = { kind: 'stdin' },
+    private readonly spoolWriter?: Spool,
   ) {
     this.description = description;
   }
 
+  get spool(): SpoolShare | undefined {
+    return this.spoolWriter?.share;
+  }
+
   async start(sink: SourceSink): Promise<void> {
     this.sink = sink;
-    const bytes = new CaptureBytes(inputLabel(this.description), sink);
+    const bytes = new CaptureBytes(inputLabel(this.description), sink, undefined, {
+      places: this.spoolWriter !== undefined,
+    });
     if (this.kind === 'pipe') this.readPipe(bytes);
     else void this.readFile(bytes).catch((err: unknown) => this.failed(err));
   }
@@ -121,8 +171,8 @@ export class DescriptorSource implements Source {
         buffer: new Uint8Array(CHUNK),
         callback: (n: number, buffer: Uint8Array): boolean => {
           if (this.stopped) return false;
-          bytes.push(buffer.subarray(0, n));
-          const room = this.sink?.waitForRoom?.();
+          // With a spool, the buffer is not read into again before its write is done: paused till then.
+          const room = deliver(bytes, buffer.subarray(0, n), this.spoolWriter, this.currentSink, this.live);
           if (room === undefined) return true;
           void room.then(() => {
             if (!this.stopped) socket.resume();
@@ -151,9 +201,9 @@ export class DescriptorSource implements Source {
       });
       if (this.stopped) return;
       if (n === 0) break;
-      bytes.push(buffer.subarray(0, n));
+      const room = deliver(bytes, buffer.subarray(0, n), this.spoolWriter, this.currentSink, this.live);
       // Read on once the decoder has room; either way HTTP and WebSocket work get a turn between chunks.
-      await (this.sink?.waitForRoom?.() ?? new Promise<void>((resolve) => setImmediate(resolve)));
+      await (room ?? new Promise<void>((resolve) => setImmediate(resolve)));
       if (this.stopped) return;
     }
     bytes.end();
