@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -296,8 +296,22 @@ describe('GET /api/pcap', { timeout: 60_000 }, () => {
             expect(res.statusCode).toBe(200);
             expect(Buffer.compare(res.rawPayload, wanted[i]), `${name} ${spool} ${q}`).toBe(0);
           }
+          const fd = daemon.source.spool?.fd;
+          // A file with no name, on Linux: the descriptor's link says it was deleted.
+          const link = (): string => (fd === undefined ? '' : readlinkSync(`/proc/self/fd/${fd}`, 'utf8'));
+          if (fd !== undefined && process.platform === 'linux') expect(link()).toMatch(/ca-sharkd-spool.*\(deleted\)$/);
           await daemon.shutdown('next');
           daemon = undefined;
+          // Closed once the worker is gone: its disk is freed (the number may name another file since).
+          if (fd !== undefined && process.platform === 'linux') {
+            let now = '';
+            try {
+              now = link();
+            } catch {
+              // Not open any more.
+            }
+            expect(now).not.toMatch(/ca-sharkd-spool/);
+          }
         }
       }
     } finally {

@@ -226,6 +226,7 @@ export async function startDaemon(
     await source.start(engine);
   } catch (err) {
     await engine.close();
+    source.release?.();
     await built.then(
       (app) => app.close(),
       () => undefined,
@@ -242,6 +243,7 @@ export async function startDaemon(
   } catch (err) {
     await source.stop();
     await engine.close();
+    source.release?.();
     throw err;
   }
   let url = '';
@@ -251,6 +253,7 @@ export async function startDaemon(
   } catch (err) {
     await source.stop();
     await engine.close();
+    source.release?.();
     throw new DaemonError('listen-failed', `cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
   }
   const exposure = exposureWarning(config);
@@ -277,6 +280,7 @@ export async function startDaemon(
       // A sensor's last records leave the worker with its final batch, then the publisher drains.
       if (nats.publisher !== undefined) engine.end();
       await engine.close();
+      source.release?.();
       const unsent = await nats.publisher?.close();
       if (unsent !== undefined) logger.info({ ...nats.publisher?.counters, unsent }, 'publisher closed');
       // One last batch so clients see the final records before the socket closes.

@@ -88,6 +88,7 @@ export class Spool {
   /** Stream bytes written so far (the next chunk's offset). */
   private written = 0;
   private stopped: string | undefined;
+  private closed = false;
   private readonly writeAt: SpoolWrite;
   private readonly slowWriteMs: number;
 
@@ -161,6 +162,19 @@ export class Spool {
     if (this.stopped !== undefined) return;
     this.stopped = reason;
     this.options.onStop?.(reason);
+  }
+
+  /**
+   * Closes the file, whose disk the system then frees (its descriptor would otherwise be freed when the
+   * process exits): only once nothing reads it any more, the decoding worker gone, since a descriptor
+   * number closed here could be reused by another file the worker would then read.
+   */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    // Not a failure to warn about: nothing is read any more.
+    this.stopped ??= 'closed';
+    closeSync(this.fd);
   }
 
   /** A write, or a rejection once it took longer than the slow-write bound (the write is left to finish). */

@@ -97,6 +97,10 @@ export class StreamSource implements Source {
     return this.spoolWriter?.share;
   }
 
+  release(): void {
+    this.spoolWriter?.close();
+  }
+
   async start(sink: SourceSink): Promise<void> {
     this.sink = sink;
     const bytes = new CaptureBytes(inputLabel(this.description), sink, undefined, {
@@ -162,6 +166,10 @@ export class DescriptorSource implements Source {
 
   get spool(): SpoolShare | undefined {
     return this.spoolWriter?.share;
+  }
+
+  release(): void {
+    this.spoolWriter?.close();
   }
 
   async start(sink: SourceSink): Promise<void> {

@@ -98,6 +98,11 @@ export interface Source {
    * packet ring reads frames back from it. Known before `start`.
    */
   readonly spool?: SpoolShare | undefined;
+  /**
+   * Frees what the source kept for the decoding worker (the spool's descriptor and disk), once the worker
+   * has exited: before, it may still read from it.
+   */
+  release?(): void;
 }
 
 /** How messages name the input of a source: the path as given, or `<stdin>` (the same words as `ca-shark`). */
