@@ -121,7 +121,8 @@ Serving:
       --packet-ring BYTES keep the packets of the latest CA messages for GET /api/pcap, up to
                           BYTES of packets (default 256M; 0 keeps none); live capture and --demo
                           hold that much memory once full, -r FILE and --stdin only an index
-                          (about 50 bytes a packet and 80 a message: the file holds the bytes)
+                          (about 50 bytes a packet and 80 a message: the file, or the spool
+                          on disk below, holds the bytes)
       --spool-dir DIR     --stdin writes what it reads to a file of at most --packet-ring bytes
                           in DIR (default: $TMPDIR or /tmp), removed at once so nothing is left
                           behind; \`none\` keeps the packets in memory instead
