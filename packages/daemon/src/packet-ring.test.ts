@@ -736,6 +736,29 @@ describe("PacketRing of stdin's spool (frames kept by their place in the stream,
     const placed: PlacedFrame = { frame: 1, place: 180, caplen: 60, check: frameCheck(frame) };
     expect(Buffer.compare((await file.read([placed]))[0] as Uint8Array, frame)).toBe(0);
     expect(Buffer.compare(file.readSync(placed) as Uint8Array, frame)).toBe(0);
+    // A chunk larger than the spool: its last 100 bytes are what the file holds.
+    const writes: number[] = [];
+    const big = Spool.open({
+      dir,
+      bytes: 100,
+      write: (fd, buffer, offset, length, position) => {
+        writes.push(length);
+        return Promise.resolve(writeSync(fd, buffer, offset, length, position));
+      },
+    });
+    expect(await big.append(stream)).toBe(0);
+    expect(writes.reduce((a, b) => a + b)).toBe(100);
+    const tail = stream.subarray(200, 250);
+    expect(
+      Buffer.compare(
+        (
+          await new SpoolFile(big.share).read([{ frame: 1, place: 200, caplen: 50, check: frameCheck(tail) }])
+        )[0] as Uint8Array,
+        tail,
+      ),
+    ).toBe(0);
+    expect((await new SpoolFile(big.share).read([{ frame: 1, place: 100, caplen: 50, check: 0 }]))[0]).toBeUndefined();
+    closeSync(big.share.fd);
     // Bytes of another frame at that place: the check word tells, and it is the daemon's fault, not a 409.
     const wrong = { ...placed, check: placed.check ^ 1 };
     await expect(file.read([wrong])).rejects.toThrow(/does not hold the frames placed in it/);

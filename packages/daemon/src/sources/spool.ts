@@ -142,7 +142,9 @@ export class Spool {
     // Published first: the reader must see these bytes as overwritten before they are.
     Atomics.store(this.end, END, BigInt(start + chunk.length));
     try {
-      let done = 0;
+      // A chunk larger than the file (a small --packet-ring) would overwrite its own start: only its last
+      // `size` bytes are written.
+      let done = Math.max(0, chunk.length - size);
       while (done < chunk.length) {
         const at = (start + done) % size;
         const length = Math.min(chunk.length - done, size - at);
