@@ -78,6 +78,9 @@ describe('command line', () => {
     expect(parseCommandLine(['-i', 'lo'], {}).maxDecoderLagMs).toBeUndefined();
     expect(parseCommandLine(['-i', 'lo', '--hold-lag', '600'], {})).toMatchObject({ holdDecoderLagMs: 600 });
     expect(parseCommandLine(['-i', 'lo', '--hold-lag', 'none'], {})).toMatchObject({ holdDecoderLagMs: Infinity });
+    expect(parseCommandLine(['--stdin', '--spool-dir', '/var/tmp'], {})).toMatchObject({ spoolDir: '/var/tmp' });
+    expect(parseCommandLine(['--stdin', '--spool-dir', 'none'], {})).toMatchObject({ spoolDir: null });
+    expect(parseCommandLine(['--stdin'], {}).spoolDir).toBeUndefined();
   });
 
   it("takes the decoding thread's nice from --decoder-nice, else CA_SHARKD_DECODER_NICE, else the default", () => {
@@ -118,6 +121,9 @@ describe('command line', () => {
     usage(['-i', 'lo', '--max-lag', '1s']);
     usage(['-r', 'x.pcap', '--hold-lag', '400']);
     usage(['-i', 'lo', '--hold-lag', '10']);
+    usage(['-r', 'x.pcap', '--spool-dir', '/tmp']);
+    usage(['-i', 'lo', '--spool-dir', '/tmp']);
+    usage(['--stdin', '--spool-dir', '']);
   });
 
   it('builds the default CA filter for other ports and leaves out its own HTTP port', () => {

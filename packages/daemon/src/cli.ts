@@ -45,6 +45,11 @@ export interface DaemonConfig {
   history?: HistoryBounds;
   /** Bytes of the raw packet ring behind /api/pcap (0: none; default 256 MiB). */
   packetRing?: number;
+  /**
+   * `--stdin`: the directory its spool file is made in (sources/spool.ts; default `os.tmpdir()`), or null
+   * (`--spool-dir none`) to keep the packet ring's packets in memory.
+   */
+  spoolDir?: string | null;
   /** Alert thresholds, severities and webhook: defaults, then --alerts-config, then the flags. */
   alerts: AlertsConfig;
   /** Sensor (--publish) or central (--subscribe) settings; absent on a single host. */
@@ -114,9 +119,13 @@ Serving:
                           name of this machine or of a reverse proxy; by default only localhost,
                           loopback addresses and the --listen address are served (DNS rebinding)
       --packet-ring BYTES keep the packets of the latest CA messages for GET /api/pcap, up to
-                          BYTES of packets (default 256M; 0 keeps none); live capture, --stdin
-                          and --demo hold that much memory once full, -r FILE only an index
-                          (about 50 bytes a packet and 80 a message: the file holds the bytes)
+                          BYTES of packets (default 256M; 0 keeps none); live capture and --demo
+                          hold that much memory once full, -r FILE and --stdin only an index
+                          (about 50 bytes a packet and 80 a message: the file, or the spool
+                          on disk below, holds the bytes)
+      --spool-dir DIR     --stdin writes what it reads to a file of at most --packet-ring bytes
+                          in DIR (default: $TMPDIR or /tmp), removed at once so nothing is left
+                          behind; \`none\` keeps the packets in memory instead
       --user NAME         drop root privileges to user NAME once the capture is open
       --dashboard DIR     serve the dashboard from DIR (default: packages/dashboard/dist)
       --log-level LEVEL   trace, debug, info (default), warn, error
@@ -224,6 +233,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
         'allow-host': { type: 'string', multiple: true },
         user: { type: 'string' },
         'packet-ring': { type: 'string' },
+        'spool-dir': { type: 'string' },
         dashboard: { type: 'string' },
         'log-level': { type: 'string' },
         'alerts-config': { type: 'string' },
@@ -296,6 +306,10 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       );
     }
   }
+  if (v['spool-dir'] !== undefined && mode !== 'stdin') {
+    throw new DaemonError('usage', '--spool-dir only applies to --stdin');
+  }
+  if (v['spool-dir'] === '') throw new DaemonError('usage', '--spool-dir: give a directory, or none');
   if (v['exit-on-eof'] === true && mode !== 'stdin' && mode !== 'file') {
     throw new DaemonError('usage', '--exit-on-eof only applies to --stdin and -r FILE');
   }
@@ -332,6 +346,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     logLevel: level,
     ...(v.history !== undefined ? { history: parseHistory(v.history) } : {}),
     ...(v['packet-ring'] !== undefined ? { packetRing: parseSize(v['packet-ring'], '--packet-ring') } : {}),
+    ...(v['spool-dir'] !== undefined ? { spoolDir: v['spool-dir'] === 'none' ? null : v['spool-dir'] } : {}),
     alerts,
     ...(nats !== undefined ? { nats } : {}),
     noDashboard: v['no-dashboard'] === true,

@@ -23,7 +23,8 @@ import { unpackFrames } from './frame-batch.js';
 import { NatsWorkerSide } from './nats/worker-side.js';
 import { createLogger } from './logger.js';
 import { DEFAULT_PACKET_RING_BYTES, PacketRing } from './packet-ring.js';
-import { FrameFile } from './frame-file.js';
+import { FrameFile, type FrameReader, SpoolFile } from './frame-file.js';
+import type { SpoolShare } from './sources/spool.js';
 import { PcapExports } from './pcap-export.js';
 import { TABLE_NAMES } from './model.js';
 import { StreamedRecords, estimateRecordBytes, keepRecordBytes } from './record-ring.js';
@@ -141,10 +142,16 @@ const RING_BLOCKS_ASK = 4;
 let ringBlocksAhead = RING_BLOCKS_AHEAD;
 
 /**
- * The replayed file the packet ring reads frames back from (frame-file.ts), or undefined for any other
- * source, or when it cannot be opened here (the ring then copies frames, as for stdin).
+ * The replayed file (or stdin's spool) the packet ring reads frames back from (frame-file.ts), or undefined
+ * for any other source, or when the file cannot be opened here (the ring then copies frames, as for live
+ * capture).
  */
-function openRingFile(source: SourceDescription, logger: ReturnType<typeof createLogger>): FrameFile | undefined {
+function openRingFile(
+  source: SourceDescription,
+  spool: SpoolShare | undefined,
+  logger: ReturnType<typeof createLogger>,
+): FrameReader | undefined {
+  if (spool !== undefined) return new SpoolFile(spool);
   if (source.kind !== 'file' || source.file === undefined) return undefined;
   try {
     return FrameFile.open(source.file);
@@ -377,7 +384,7 @@ port.on('message', (message: ToWorker) => {
       holdsHistory = history.held.bounds.maxRecords > 0;
       const ringBytes = message.packetRing ?? DEFAULT_PACKET_RING_BYTES;
       // A replayed file's ring keeps each frame's place in the file, not a copy: no block is asked for.
-      const ringFile = ringBytes > 0 ? openRingFile(description, logger) : undefined;
+      const ringFile = ringBytes > 0 ? openRingFile(description, message.spool, logger) : undefined;
       packetRing =
         ringBytes > 0
           ? new PacketRing(

@@ -12,6 +12,7 @@
  */
 import { type Stats, closeSync, constants, fstat, fstatSync, openSync, read, readSync, statSync } from 'node:fs';
 import { promisify } from 'node:util';
+import type { SpoolShare } from './sources/spool.js';
 
 const fstatAsync = promisify(fstat);
 const readAsync = promisify(read);
@@ -63,6 +64,8 @@ const MAX_GAP_BYTES = 64 * 1024;
  * kept for the daemon's life.
  */
 const MAX_GAP_TOTAL_BYTES = 1024 * 1024;
+/** The most places the packet ring goes between two looks at a spool's floor (see FrameReader.floorStep). */
+const MAX_FLOOR_STEP = 1024 * 1024;
 
 /**
  * What tells the file's contents changed since it was opened. Device and inode are not needed: the
@@ -75,10 +78,40 @@ interface Identity {
 
 const identityOf = (s: Stats): Identity => ({ size: s.size, mtimeMs: s.mtimeMs });
 
-/** The replayed file, open for reading back frames. */
-export class FrameFile {
-  private fd: number | undefined;
-  private readonly opened: Identity;
+/**
+ * Where the packet ring reads frames back from by their place: a replayed file ({@link FrameFile}) or stdin's
+ * spool ({@link SpoolFile}).
+ */
+export interface FrameReader {
+  /** What the messages name it. */
+  readonly path: string;
+  /** Throws a {@link ChangedFileError} when the frames can no longer be read back as they were placed. */
+  verify(): Promise<void>;
+  /**
+   * The captured bytes of `frames` (in place order), as views of a buffer reused by the next call: copy what
+   * must outlive it. Undefined for a frame whose bytes are gone (a spool overwrote them); throws on a frame
+   * whose bytes are not those decoded.
+   */
+  read(frames: readonly PlacedFrame[]): Promise<(Uint8Array | undefined)[]>;
+  /** The captured bytes of one frame, synchronously (a new array), or undefined as said of {@link read}. */
+  readSync(frame: PlacedFrame): Uint8Array | undefined;
+  /**
+   * Places below this are gone (a spool's oldest bytes, overwritten); the ring lets go of their frames. 0 for
+   * a file, whose places hold.
+   */
+  floor(): number;
+  /**
+   * Places the ring goes between two looks at {@link floor} (an atomic load for a spool): frames below it are
+   * let go up to this late, and the export leaves out any it then finds overwritten. Infinity for a file.
+   */
+  readonly floorStep: number;
+}
+
+/**
+ * The run-by-run reading of frames by place, shared by a replayed file and the spool: each gives how a
+ * stretch of places is read ({@link readAt}, {@link readAtSync}).
+ */
+abstract class PlacedReader {
   /**
    * Reused for reads (the export copies each frame into its pcapng block before the next read); undefined
    * while a read has it in flight: a read that starts meanwhile (a second export at the same time) reads
@@ -86,10 +119,108 @@ export class FrameFile {
    */
   private buffer: Uint8Array | undefined = new Uint8Array(0);
 
-  private constructor(
-    readonly path: string,
-    fd: number,
-  ) {
+  constructor(readonly path: string) {}
+
+  /** Fills `into` with the bytes from place `position` on; resolves with the bytes read. */
+  protected abstract readAt(into: Uint8Array, position: number): Promise<number>;
+  /** {@link readAt}, synchronously. */
+  protected abstract readAtSync(into: Uint8Array, position: number): number;
+  /** Places below this are gone (see {@link FrameReader.floor}). */
+  abstract floor(): number;
+  /** Throws when the source is no longer as it was when its frames were placed. */
+  abstract verify(): Promise<void>;
+  protected abstract verifySync(): void;
+
+  async read(frames: readonly PlacedFrame[]): Promise<(Uint8Array | undefined)[]> {
+    await this.verify();
+    // Runs of frames whose gaps are small, each read at once, laid end to end in the buffer.
+    const runs: { first: number; start: number; length: number }[] = [];
+    let total = 0;
+    let gaps = 0;
+    for (let i = 0; i < frames.length;) {
+      const start = frames[i].place;
+      let end = start + frames[i].caplen;
+      let j = i + 1;
+      for (; j < frames.length; j++) {
+        const gap = frames[j].place - end;
+        if (gap < 0 || gap > MAX_GAP_BYTES || gaps + gap > MAX_GAP_TOTAL_BYTES) break;
+        gaps += gap;
+        end = frames[j].place + frames[j].caplen;
+      }
+      runs.push({ first: i, start, length: end - start });
+      total += end - start;
+      i = j;
+    }
+    let buffer = this.buffer ?? new Uint8Array(0);
+    const shared = this.buffer !== undefined;
+    this.buffer = undefined;
+    if (buffer.length < total) buffer = new Uint8Array(Math.max(total, buffer.length * 2));
+    try {
+      const got: number[] = [];
+      let at = 0;
+      for (const run of runs) {
+        got.push(await this.readAt(buffer.subarray(at, at + run.length), run.start));
+        at += run.length;
+      }
+      // Taken after the reads: a frame at or above it was not overwritten before or while it was read.
+      const floor = this.floor();
+      const out: (Uint8Array | undefined)[] = [];
+      at = 0;
+      for (let r = 0; r < runs.length; r++) {
+        const run = runs[r];
+        const last = r + 1 < runs.length ? runs[r + 1].first : frames.length;
+        for (let i = run.first; i < last; i++) {
+          const f = frames[i];
+          const from = f.place - run.start;
+          out.push(
+            f.place < floor
+              ? undefined
+              : this.checked(f, buffer.subarray(at + from, at + Math.min(from + f.caplen, got[r]))),
+          );
+        }
+        at += run.length;
+      }
+      return out;
+    } finally {
+      // Back for the next read (whose bytes replace these, as said above); one of a read that ran beside
+      // another is let go.
+      if (shared || this.buffer === undefined) this.buffer = buffer;
+    }
+  }
+
+  /** Bytes of the buffer kept for reads (for tests: it stays about the size of one run of frames). */
+  get readBufferBytes(): number {
+    return this.buffer?.length ?? 0;
+  }
+
+  readSync(frame: PlacedFrame): Uint8Array | undefined {
+    this.verifySync();
+    const data = new Uint8Array(frame.caplen);
+    const got = this.readAtSync(data, frame.place);
+    return frame.place < this.floor() ? undefined : this.checked(frame, data.subarray(0, got));
+  }
+
+  /** Throws the error of a frame read back wrong. */
+  protected wrong(what: string): Error {
+    return new ChangedFileError(this.path, what);
+  }
+
+  private checked(frame: PlacedFrame, data: Uint8Array): Uint8Array {
+    if (data.length < frame.caplen)
+      throw this.wrong(`frame ${frame.frame} is cut short at byte ${frame.place + data.length}`);
+    if (frameCheck(data) !== frame.check)
+      throw this.wrong(`the bytes of frame ${frame.frame} differ from those decoded`);
+    return data;
+  }
+}
+
+/** The replayed file, open for reading back frames. */
+export class FrameFile extends PlacedReader implements FrameReader {
+  private fd: number | undefined;
+  private readonly opened: Identity;
+
+  private constructor(path: string, fd: number) {
+    super(path);
     this.fd = fd;
     this.opened = identityOf(fstatSync(fd));
   }
@@ -116,6 +247,13 @@ export class FrameFile {
     return this.opened.size;
   }
 
+  /** A file's places hold. */
+  floor(): number {
+    return 0;
+  }
+
+  readonly floorStep = Infinity;
+
   /** Throws a {@link ChangedFileError} when the file is no longer as it was opened (see the module comment). */
   async verify(): Promise<void> {
     this.compare(identityOf(await fstatAsync(this.descriptor())));
@@ -131,69 +269,13 @@ export class FrameFile {
    * must outlive it. Checks the file first and every frame's check word after; throws a
    * {@link ChangedFileError} on any difference.
    */
-  async read(frames: readonly PlacedFrame[]): Promise<Uint8Array[]> {
-    await this.verify();
-    const fd = this.descriptor();
-    // Runs of frames whose gaps are small, each read at once, laid end to end in the buffer.
-    const runs: { first: number; start: number; length: number }[] = [];
-    let total = 0;
-    let gaps = 0;
-    for (let i = 0; i < frames.length;) {
-      const start = frames[i].place;
-      let end = start + frames[i].caplen;
-      let j = i + 1;
-      for (; j < frames.length; j++) {
-        const gap = frames[j].place - end;
-        if (gap < 0 || gap > MAX_GAP_BYTES || gaps + gap > MAX_GAP_TOTAL_BYTES) break;
-        gaps += gap;
-        end = frames[j].place + frames[j].caplen;
-      }
-      runs.push({ first: i, start, length: end - start });
-      total += end - start;
-      i = j;
-    }
-    let buffer = this.buffer ?? new Uint8Array(0);
-    const shared = this.buffer !== undefined;
-    this.buffer = undefined;
-    if (buffer.length < total) buffer = new Uint8Array(Math.max(total, buffer.length * 2));
-    try {
-      const out: Uint8Array[] = [];
-      let at = 0;
-      for (let r = 0; r < runs.length; r++) {
-        const run = runs[r];
-        const got = await readFully(fd, buffer.subarray(at, at + run.length), run.start);
-        const last = r + 1 < runs.length ? runs[r + 1].first : frames.length;
-        for (let i = run.first; i < last; i++) {
-          const f = frames[i];
-          const from = f.place - run.start;
-          out.push(this.checked(f, buffer.subarray(at + from, at + Math.min(from + f.caplen, got))));
-        }
-        at += run.length;
-      }
-      return out;
-    } finally {
-      // Back for the next read (whose bytes replace these, as said above); one of a read that ran beside
-      // another is let go.
-      if (shared || this.buffer === undefined) this.buffer = buffer;
-    }
-  }
-
-  /** Bytes of the buffer kept for reads (for tests: it stays about the size of one run of frames). */
-  get readBufferBytes(): number {
-    return this.buffer?.length ?? 0;
+  override async read(frames: readonly PlacedFrame[]): Promise<Uint8Array[]> {
+    return (await super.read(frames)) as Uint8Array[];
   }
 
   /** The captured bytes of one frame, synchronously (a new array). */
-  readSync(frame: PlacedFrame): Uint8Array {
-    this.verifySync();
-    const data = new Uint8Array(frame.caplen);
-    let got = 0;
-    while (got < data.length) {
-      const n = readSync(this.descriptor(), data, got, data.length - got, frame.place + got);
-      if (n === 0) break;
-      got += n;
-    }
-    return this.checked(frame, data.subarray(0, got));
+  override readSync(frame: PlacedFrame): Uint8Array {
+    return super.readSync(frame) as Uint8Array;
   }
 
   /** Closes the file (exports then fail). */
@@ -203,12 +285,12 @@ export class FrameFile {
     this.fd = undefined;
   }
 
-  private checked(frame: PlacedFrame, data: Uint8Array): Uint8Array {
-    if (data.length < frame.caplen)
-      throw new ChangedFileError(this.path, `frame ${frame.frame} is cut short at byte ${frame.place + data.length}`);
-    if (frameCheck(data) !== frame.check)
-      throw new ChangedFileError(this.path, `the bytes of frame ${frame.frame} differ from those decoded`);
-    return data;
+  protected readAt(into: Uint8Array, position: number): Promise<number> {
+    return readFully(this.descriptor(), into, position);
+  }
+
+  protected readAtSync(into: Uint8Array, position: number): number {
+    return readFullySync(this.descriptor(), into, position);
   }
 
   private descriptor(): number {
@@ -230,6 +312,68 @@ export class FrameFile {
   }
 }
 
+/**
+ * Stdin's spool (sources/spool.ts), read back through the descriptor the capture thread made it with (the
+ * process's, so this thread's too; that thread owns it: it is never closed here). A place is an offset in
+ * the stream read from stdin, at `place mod bytes` of the file; the stream's oldest bytes are overwritten as
+ * the writer goes round, so a place below {@link floor} is gone, and a frame read while its bytes were
+ * overwritten is left out (the floor is taken after the read).
+ */
+export class SpoolFile extends PlacedReader implements FrameReader {
+  private readonly fd: number;
+  private readonly bytes: number;
+  private readonly end: BigInt64Array;
+  /** A sixteenth of the spool, at most 1 MiB: the ring's frames lie at most that far below the floor. */
+  readonly floorStep: number;
+
+  constructor(share: SpoolShare) {
+    super(`the spool of stdin in ${share.dir}`);
+    this.fd = share.fd;
+    this.bytes = share.bytes;
+    this.end = new BigInt64Array(share.state);
+    this.floorStep = Math.max(1, Math.min(MAX_FLOOR_STEP, Math.floor(share.bytes / 16)));
+  }
+
+  floor(): number {
+    return Number(Atomics.load(this.end, 0)) - this.bytes;
+  }
+
+  /** Nothing else writes the spool: it has no name. */
+  async verify(): Promise<void> {}
+
+  protected verifySync(): void {}
+
+  /** A spool read back wrong is the daemon's fault, not a change the user made: not a ChangedFileError. */
+  protected override wrong(what: string): Error {
+    return new Error(`${this.path} does not hold the frames placed in it (${what})`);
+  }
+
+  protected async readAt(into: Uint8Array, position: number): Promise<number> {
+    // A stretch that runs past the file's end goes on at its start.
+    let got = 0;
+    while (got < into.length) {
+      const at = (position + got) % this.bytes;
+      const piece = Math.min(into.length - got, this.bytes - at);
+      const n = await readFully(this.fd, into.subarray(got, got + piece), at);
+      got += n;
+      if (n < piece) break;
+    }
+    return got;
+  }
+
+  protected readAtSync(into: Uint8Array, position: number): number {
+    let got = 0;
+    while (got < into.length) {
+      const at = (position + got) % this.bytes;
+      const piece = Math.min(into.length - got, this.bytes - at);
+      const n = readFullySync(this.fd, into.subarray(got, got + piece), at);
+      got += n;
+      if (n < piece) break;
+    }
+    return got;
+  }
+}
+
 /** Fills `into` from `position` (several reads if the system returns fewer); returns the bytes read. */
 async function readFully(fd: number, into: Uint8Array, position: number): Promise<number> {
   let got = 0;
@@ -237,6 +381,17 @@ async function readFully(fd: number, into: Uint8Array, position: number): Promis
     const { bytesRead } = await readAsync(fd, into, got, into.length - got, position + got);
     if (bytesRead === 0) break;
     got += bytesRead;
+  }
+  return got;
+}
+
+/** {@link readFully}, synchronously. */
+function readFullySync(fd: number, into: Uint8Array, position: number): number {
+  let got = 0;
+  while (got < into.length) {
+    const n = readSync(fd, into, got, into.length - got, position + got);
+    if (n === 0) break;
+    got += n;
   }
   return got;
 }

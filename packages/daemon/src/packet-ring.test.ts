@@ -1,13 +1,16 @@
 import { spawnSync } from 'node:child_process';
 import {
   appendFileSync,
+  closeSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   statSync,
   truncateSync,
   utimesSync,
   writeFileSync,
+  writeSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,9 +31,10 @@ import {
 } from '../../packet/src/test-support/build.js';
 import { Engine } from './engine.js';
 import { FramePacker, unpackFrames } from './frame-batch.js';
-import { ChangedFileError, FrameFile, type PlacedFrame, frameCheck } from './frame-file.js';
+import { ChangedFileError, FrameFile, type PlacedFrame, SpoolFile, frameCheck } from './frame-file.js';
+import { DEFAULT_SPOOL_BYTES, Spool, type SpoolOptions, type SpoolWrite } from './sources/spool.js';
 import { CaptureBytes } from './sources/capture-bytes.js';
-import { FRAME_OVERHEAD_BYTES, MESSAGE_OVERHEAD_BYTES, PacketRing } from './packet-ring.js';
+import { DEFAULT_PACKET_RING_BYTES, FRAME_OVERHEAD_BYTES, MESSAGE_OVERHEAD_BYTES, PacketRing } from './packet-ring.js';
 import { pcapngChunks } from './pcap-export.js';
 
 const fixturePath = (name: string): string => fileURLToPath(new URL(`../../packet/fixtures/${name}`, import.meta.url));
@@ -587,5 +591,235 @@ describe('FrameFile reads', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+/**
+ * Runs a capture through the path of `ca-sharkd --stdin` with a spool: each piece of the stream written to
+ * the spool before it is pushed (frames then placed in the stream, as for a file), through one reused buffer,
+ * packed into batches whose buffers are overwritten once decoded, each place handed to the ring before the
+ * engine gets the frame. Once the spool stops, pieces are pushed without places, as the source does.
+ */
+async function runSpooled(bytes: Uint8Array, ring: PacketRing, spool: Spool, chunk: number): Promise<CaRecord[]> {
+  const records: CaRecord[] = [];
+  const engine = ringEngine('stdin', ring, records);
+  const packer = new FramePacker((buffer, length) => {
+    unpackFrames(buffer, length, (linktype, timestamp, data, origlen, interfaceId, place) => {
+      ring.placeNext(place, data);
+      engine.frame(linktype, timestamp, data, origlen, interfaceId);
+    });
+    new Uint8Array(buffer).fill(0xee);
+  });
+  const sink = { frame() {}, problem() {}, end() {}, error() {} };
+  const reader = new CaptureBytes(
+    '<stdin>',
+    sink,
+    (f, place) => {
+      packer.add(f.linktype, f.timestamp, f.data, f.origlen, f.interfaceId, place);
+      if (packer.pending === 8) packer.flush();
+    },
+    { places: true },
+  );
+  const buffer = new Uint8Array(chunk);
+  for (let at = 0; at < bytes.length; at += chunk) {
+    const part = bytes.subarray(at, at + chunk);
+    buffer.set(part);
+    const piece = buffer.subarray(0, part.length);
+    if ((await spool.append(piece)) < 0) reader.stopPlaces();
+    reader.push(piece);
+    buffer.fill(0xdd);
+  }
+  reader.end();
+  packer.flush();
+  engine.end();
+  return records;
+}
+
+/** The captured bytes of the frames of a capture, in order. */
+function frameBytes(capture: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  const reader = new CaptureReader({ frame: (f) => void out.push(f.data.slice()), problem() {} });
+  reader.push(capture);
+  reader.end();
+  return out;
+}
+
+/** Whether `part` is `whole` with some of its items left out (items compared byte for byte). */
+function isSubsequence(part: Uint8Array[], whole: Uint8Array[]): boolean {
+  let i = 0;
+  for (const item of whole) if (i < part.length && Buffer.compare(part[i], item) === 0) i++;
+  return i === part.length;
+}
+
+describe("PacketRing of stdin's spool (frames kept by their place in the stream, on disk)", () => {
+  let dir = '';
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ca-shark-spool-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const filters: FilterSpec[] = [{}, { command: ['ReadNotify', 'EventAdd'] }, { pv: ['test:*'] }, { errors: true }];
+  const spoolOf = (bytes: number, options: Partial<SpoolOptions> = {}): Spool => Spool.open({ dir, bytes, ...options });
+
+  it('exports byte for byte what a copying ring exports, pcap and pcapng, and leaves no file behind', async () => {
+    for (const name of ['catest.pcap', 'ca_monitor.pcapng', 'ca_arrays.pcapng']) {
+      const copies = new PacketRing();
+      run(name, copies);
+      for (const chunk of [97, 4096, 1 << 20]) {
+        const spool = spoolOf(DEFAULT_SPOOL_BYTES);
+        // Unlinked as soon as made: nothing to clean up, whatever way the daemon ends.
+        expect(readdirSync(dir)).toEqual([]);
+        const ring = new PacketRing(undefined, { file: new SpoolFile(spool.share) });
+        await runSpooled(fixture(name), ring, spool, chunk);
+        expect(ring.stats, `${name} ${chunk}`).toEqual(copies.stats);
+        expect(ring.storeBytes).toBe(0);
+        for (const filter of filters)
+          expect(Buffer.compare(await exported(ring, filter), await exported(copies, filter)), `${name} ${chunk}`).toBe(
+            0,
+          );
+        closeSync(spool.share.fd);
+      }
+    }
+  });
+
+  it('holds the same frames as a copying ring of the same bound once it goes round', async () => {
+    const bound = 16 * 1024;
+    const copies = new PacketRing(bound);
+    run('catest.pcap', copies);
+    const spool = spoolOf(bound);
+    const ring = new PacketRing(bound, { file: new SpoolFile(spool.share) });
+    await runSpooled(fixture('catest.pcap'), ring, spool, 4096);
+    expect(ring.stats.evictedFrames).toBeGreaterThan(0);
+    expect(ring.stats).toEqual(copies.stats);
+    for (const filter of filters)
+      expect(Buffer.compare(await exported(ring, filter), await exported(copies, filter))).toBe(0);
+    closeSync(spool.share.fd);
+  });
+
+  it("lets go of the frames whose bytes the spool overwrote as it went round; the rest export as the input's", async () => {
+    const capture = fixture('catest.pcap');
+    const all = new PacketRing();
+    run('catest.pcap', all);
+    const every = frameBytes(await exported(all));
+    // A spool of 8 KiB under a ring that would hold the whole capture: the spool's bound rules.
+    const spool = spoolOf(8 * 1024);
+    const file = new SpoolFile(spool.share);
+    const ring = new PacketRing(undefined, { file });
+    await runSpooled(capture, ring, spool, 1000);
+    expect(spool.bytesWritten).toBe(capture.length);
+    expect(file.floor()).toBe(capture.length - 8 * 1024);
+    expect(ring.stats.evictedFrames).toBeGreaterThan(0);
+    const kept = frameBytes(await exported(ring));
+    expect(kept.length).toBeGreaterThan(0);
+    expect(kept.length).toBeLessThan(every.length);
+    expect(isSubsequence(kept, every)).toBe(true);
+    // The newest frames are all there.
+    expect(Buffer.compare(kept[kept.length - 1], every[every.length - 1])).toBe(0);
+    // A frame located before the spool went on and read after: left out, not another frame's bytes.
+    const seq = ring.index.oldest;
+    const at = ring.locate(ring.index.firstFrame(seq));
+    expect(at?.data).toBeUndefined();
+    expect((await file.read([at as PlacedFrame]))[0]).toBeDefined();
+    await spool.append(new Uint8Array(8 * 1024));
+    expect((await file.read([at as PlacedFrame]))[0]).toBeUndefined();
+    expect(file.readSync(at as PlacedFrame)).toBeUndefined();
+    expect(ring.get(ring.index.firstFrame(seq))).toBeUndefined();
+    closeSync(spool.share.fd);
+  });
+
+  it('reads back a frame that runs past the end of the file from its start', async () => {
+    const spool = spoolOf(100);
+    const file = new SpoolFile(spool.share);
+    const stream = Uint8Array.from({ length: 250 }, (_, i) => i);
+    for (let at = 0; at < stream.length; at += 30) await spool.append(stream.subarray(at, at + 30));
+    const frame = stream.subarray(180, 240);
+    const placed: PlacedFrame = { frame: 1, place: 180, caplen: 60, check: frameCheck(frame) };
+    expect(Buffer.compare((await file.read([placed]))[0] as Uint8Array, frame)).toBe(0);
+    expect(Buffer.compare(file.readSync(placed) as Uint8Array, frame)).toBe(0);
+    // A chunk larger than the spool: its last 100 bytes are what the file holds.
+    const writes: number[] = [];
+    const big = Spool.open({
+      dir,
+      bytes: 100,
+      write: (fd, buffer, offset, length, position) => {
+        writes.push(length);
+        return Promise.resolve(writeSync(fd, buffer, offset, length, position));
+      },
+    });
+    expect(await big.append(stream)).toBe(0);
+    expect(writes.reduce((a, b) => a + b)).toBe(100);
+    const tail = stream.subarray(200, 250);
+    expect(
+      Buffer.compare(
+        (
+          await new SpoolFile(big.share).read([{ frame: 1, place: 200, caplen: 50, check: frameCheck(tail) }])
+        )[0] as Uint8Array,
+        tail,
+      ),
+    ).toBe(0);
+    expect((await new SpoolFile(big.share).read([{ frame: 1, place: 100, caplen: 50, check: 0 }]))[0]).toBeUndefined();
+    closeSync(big.share.fd);
+    // Bytes of another frame at that place: the check word tells, and it is the daemon's fault, not a 409.
+    const wrong = { ...placed, check: placed.check ^ 1 };
+    await expect(file.read([wrong])).rejects.toThrow(/does not hold the frames placed in it/);
+    await expect(file.read([wrong])).rejects.not.toBeInstanceOf(ChangedFileError);
+    closeSync(spool.share.fd);
+  });
+
+  it('on a full disk or a stalled write, stops once and keeps the later frames in memory, losing none', async () => {
+    const capture = fixture('catest.pcap');
+    const copies = new PacketRing();
+    run('catest.pcap', copies);
+    const enospc = (): Error => Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    let written = 0;
+    const writers: [string, SpoolWrite][] = [
+      // The disk fills after 10 KiB, mid-chunk.
+      [
+        'ENOSPC',
+        async (fd, buffer, offset, length, position) => {
+          if (written + length > 10 * 1024) throw enospc();
+          written += length;
+          return writeSync(fd, buffer, offset, length, position);
+        },
+      ],
+      // The fourth write never ends.
+      [
+        'longer than',
+        (fd, buffer, offset, length, position) =>
+          ++written === 4
+            ? new Promise<number>(() => undefined)
+            : Promise.resolve(writeSync(fd, buffer, offset, length, position)),
+      ],
+    ];
+    for (const [why, write] of writers) {
+      written = 0;
+      const stops: string[] = [];
+      const spool = spoolOf(DEFAULT_SPOOL_BYTES, { write, slowWriteMs: 50, onStop: (reason) => stops.push(reason) });
+      const ring = new PacketRing(undefined, { file: new SpoolFile(spool.share) });
+      const records = await runSpooled(capture, ring, spool, 4096);
+      expect(stops).toHaveLength(1);
+      expect(stops[0]).toContain(why);
+      expect(spool.stopReason).toBe(stops[0]);
+      expect(await spool.append(new Uint8Array(10))).toBe(-1);
+      expect(records.length).toBeGreaterThan(0);
+      expect(ring.stats).toEqual(copies.stats);
+      // The frames after the stop are copies in the ring's store.
+      expect(ring.storeBytes).toBeGreaterThan(0);
+      for (const filter of filters)
+        expect(Buffer.compare(await exported(ring, filter), await exported(copies, filter)), why).toBe(0);
+      closeSync(spool.share.fd);
+    }
+  });
+
+  it('cannot be made where no file can be: the caller keeps packets in memory', () => {
+    expect(() => Spool.open({ dir: join(dir, 'missing'), bytes: 1024 })).toThrow(/ENOENT/);
+    const notDir = join(dir, 'a-file');
+    writeFileSync(notDir, '');
+    expect(() => Spool.open({ dir: notDir, bytes: 1024 })).toThrow(/ENOTDIR/);
+    rmSync(notDir);
+  });
+
+  it("sizes the spool by the ring's default bound", () => {
+    expect(DEFAULT_SPOOL_BYTES).toBe(DEFAULT_PACKET_RING_BYTES);
   });
 });

@@ -27,7 +27,13 @@
  * are let go when the block that would have held them would be reused, so the ring holds the same frames
  * and messages as a copying ring of the same bound, with no block asked for, allocated or written (on the
  * bench's 100 MB capture the blocks were 115 MB of peak RSS and their page faults a fifth of the capture
- * thread's CPU). A frame that comes without a place is copied (kept like a frame larger than a block).
+ * thread's CPU). A frame that comes without a place is copied into the store as a copying ring would.
+ *
+ * `ca-sharkd --stdin` writes what it reads to a spool file (sources/spool.ts) and its ring keeps places in
+ * that stream the same way (frame-file.ts's SpoolFile reads them back). The spool is reused from its start
+ * once full, so its oldest bytes are overwritten: the frames placed there leave the ring (see
+ * {@link FrameReader.floor}) besides those the counted store lets go of. When the spool stops (a full disk),
+ * the frames after come without places and are copied, the blocks then allocated here.
  */
 import type { CaRecord } from '@ca-shark/decoder';
 import type { CommandFields } from '@ca-shark/protocol';
@@ -35,7 +41,7 @@ import { MessageFrames, type PacketEvent } from '@ca-shark/packet';
 import type { PacketTap } from './engine.js';
 import { MessageIndex } from './message-index.js';
 import { regrowColumn, type RingColumn } from './ring-columns.js';
-import { type FrameFile, type PlacedFrame, frameCheck } from './frame-file.js';
+import { type FrameReader, type PlacedFrame, frameCheck } from './frame-file.js';
 
 /** Default bound of the ring: 256 MiB. */
 export const DEFAULT_PACKET_RING_BYTES = 256 * 1024 * 1024;
@@ -178,10 +184,10 @@ export interface PacketRingOptions {
    */
   takeBlock?: (bytes: number) => Uint8Array | undefined;
   /**
-   * The replayed file the frames come from: the ring keeps each frame's place in it (given by
-   * {@link PacketRing.placeNext}) instead of a copy, and takes no block (see the module comment).
+   * The replayed file (or stdin's spool) the frames come from: the ring keeps each frame's place in it
+   * (given by {@link PacketRing.placeNext}) instead of a copy, and takes no block (see the module comment).
    */
-  file?: FrameFile;
+  file?: FrameReader;
 }
 
 /** Where a held frame is: its place in the replayed file, or (without one) its bytes. */
@@ -207,15 +213,17 @@ export class PacketRing implements PacketTap {
   readonly blockBytes: number;
   private allocatedBlocks = 0;
   private readonly takeBlock: ((bytes: number) => Uint8Array | undefined) | undefined;
-  /** The replayed file whose places the ring keeps, or undefined for a copying ring. */
-  readonly file: FrameFile | undefined;
+  /** The replayed file (or spool) whose places the ring keeps, or undefined for a copying ring. */
+  readonly file: FrameReader | undefined;
+  /** A file's ring: the place from which it next looks at the file's floor (see FrameReader.floorStep). */
+  private nextFloorLook = 0;
   /** The place of the frame the engine hands over next (see {@link placeNext}). */
   private nextPlace = NO_PLACE;
   private nextPlaced: Uint8Array | undefined;
   private currentPlace = NO_PLACE;
   /** Where the next frame's bytes go, in the store's byte stream (block = pos / blockBytes mod blocks). */
   private writePos = 0;
-  /** Frames larger than a block (in a file's ring: frames without a place), each a copy of its own, by slot. */
+  /** Frames larger than a block (and without a place, in a file's ring), each a copy of its own, by slot. */
   private readonly oversize = new Map<number, Uint8Array>();
   /** The messages held, with the frames that carried them. */
   readonly index = new MessageIndex();
@@ -361,12 +369,13 @@ export class PacketRing implements PacketTap {
    * The frame held under `frame`, or undefined when it left the ring (or never entered it). Its `data` is a
    * view into the ring's store: read it before the ring takes more frames. A file's ring reads it from the
    * file, synchronously (the export reads many at once instead, see {@link locate}), and throws a
-   * ChangedFileError when the file changed.
+   * ChangedFileError when the file changed; undefined too when a spool overwrote it.
    */
   get(frame: number): RingFrame | undefined {
     const at = this.locate(frame);
     if (at === undefined) return undefined;
-    const data = at.data ?? (this.file as FrameFile).readSync(at);
+    const data = at.data ?? (this.file as FrameReader).readSync(at);
+    if (data === undefined) return undefined;
     return {
       frame,
       linktype: at.linktype,
@@ -388,7 +397,7 @@ export class PacketRing implements PacketTap {
     if (slot < 0) return undefined;
     const i = slot & slots.mask;
     if (slots.state[i] !== SlotState.Held) return undefined;
-    const copy = this.oversize.get(slot);
+    const copied = this.file === undefined || slots.place[i] === NO_PLACE;
     return {
       frame,
       linktype: slots.linktype[i],
@@ -398,7 +407,7 @@ export class PacketRing implements PacketTap {
       place: this.file !== undefined ? slots.place[i] : NO_PLACE,
       caplen: slots.caplen[i],
       check: this.file !== undefined ? slots.check[i] : 0,
-      data: copy ?? (this.file === undefined ? this.bytesOf(slot) : undefined),
+      data: copied ? this.bytesOf(slot) : undefined,
     };
   }
 
@@ -421,6 +430,11 @@ export class PacketRing implements PacketTap {
     let pos = this.writePos;
     const size = this.blockBytes;
     const placed = this.file !== undefined && this.currentPlace >= 0;
+    if (placed && this.currentPlace >= this.nextFloorLook) {
+      const file = this.file as FrameReader;
+      this.nextFloorLook = this.currentPlace + file.floorStep;
+      this.evictBelowPlace(file.floor());
+    }
     if (length <= size) {
       // A frame never straddles two blocks: one that would starts the next block.
       if ((pos % size) + length > size) pos += size - (pos % size);
@@ -430,7 +444,7 @@ export class PacketRing implements PacketTap {
       const overwritten = (blockNo - this.blocks.length + 1) * size;
       if (overwritten > 0) this.evictBefore(overwritten);
       this.writePos = pos + length;
-      if (this.file === undefined) {
+      if (!placed) {
         const at = blockNo % this.blocks.length;
         let block = this.blocks[at];
         if (block === undefined) {
@@ -455,10 +469,8 @@ export class PacketRing implements PacketTap {
     if (this.file !== undefined) {
       slots.place[i] = placed ? this.currentPlace : NO_PLACE;
       slots.check[i] = placed ? frameCheck(data) : 0;
-      if (!placed) this.oversize.set(slot, data.slice());
-    } else if (length > size) {
-      this.oversize.set(slot, data.slice());
     }
+    if (!placed && length > size) this.oversize.set(slot, data.slice());
     return slot;
   }
 
@@ -545,6 +557,22 @@ export class PacketRing implements PacketTap {
     this.oversize.delete(slot);
     if (slot === this.currentSlot) this.currentSlot = -1;
     slots.head++;
+  }
+
+  /**
+   * A file's ring: evicts the oldest slots while their places are below `floor` (bytes a spool overwrote).
+   * Places grow with frame numbers; a slot without one stops it (its bytes are the ring's own).
+   */
+  private evictBelowPlace(floor: number): void {
+    const slots = this.slots;
+    let any = false;
+    while (slots.head < slots.tail) {
+      const place = slots.place[slots.head & slots.mask];
+      if (place === NO_PLACE || place >= floor) break;
+      this.evictOldest();
+      any = true;
+    }
+    if (any) this.dropIncompleteMessages();
   }
 
   /** Evicts every slot whose bytes lie before `pos` in the store's stream (a block about to be reused). */

@@ -107,8 +107,8 @@ export async function* pcapngChunks(
   };
   const source = ring.file;
   if (source !== undefined) {
-    // A replayed file's ring: the frames are read back from the file a run at a time. Their places hold
-    // once taken, whatever the ring lets go of meanwhile.
+    // A replayed file's ring (or stdin's spool's): the frames are read back a run at a time. A file's places
+    // hold once taken, whatever the ring lets go of meanwhile; a spool's hold until it overwrites them.
     await source.verify();
     const run: FramePlace[] = [];
     let runBytes = 0;
@@ -116,7 +116,11 @@ export async function* pcapngChunks(
       const placed = run.filter((f) => f.data === undefined);
       const bytes = placed.length > 0 ? await source.read(placed) : [];
       let next = 0;
-      for (const f of run) write(f, f.data ?? bytes[next++]);
+      for (const f of run) {
+        // A frame a spool overwrote meanwhile has no bytes any more: left out, as one the ring let go of.
+        const data = f.data ?? bytes[next++];
+        if (data !== undefined) write(f, data);
+      }
       run.length = 0;
       runBytes = 0;
       if (file.bytes >= CHUNK_BYTES) yield file.take();

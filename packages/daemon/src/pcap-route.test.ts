@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -264,6 +265,55 @@ describe('GET /api/pcap', { timeout: 60_000 }, () => {
       expect(changed.json().error).toBe(
         `${path} changed since it was replayed (its size went from ${readFileSync(FIXTURE).length} to 4096 bytes): its packets can no longer be exported`,
       );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("serves a stdin daemon's packets from its spool on disk, byte for byte as -r serves them, and from memory without one", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ca-shark-spool-dir-'));
+    const queries = ['', 'pv=test:wf', 'command=ReadNotify,EventAdd'];
+    try {
+      for (const name of ['catest.pcap', 'ca_monitor.pcapng']) {
+        const path = fileURLToPath(new URL(`../../packet/fixtures/${name}`, import.meta.url));
+        daemon = await startTestDaemon(['-r', path, '--speed', 'max']);
+        await daemon.engine.whenEnded();
+        const wanted: Buffer[] = [];
+        for (const q of queries) wanted.push((await daemon.app.inject(`/api/pcap?${q}`)).rawPayload);
+        await daemon.shutdown('next');
+        for (const spool of [dir, join(dir, 'missing'), 'none']) {
+          const stdin = Readable.from([readFileSync(path)]);
+          daemon = await startTestDaemon(['--stdin', '--spool-dir', spool], { input: stdin });
+          // The spool has no name: nothing in its directory, even while the daemon runs.
+          expect(readdirSync(dir)).toEqual([]);
+          await daemon.engine.whenEnded();
+          const spooled = spool === dir;
+          expect(daemon.source.spool !== undefined, `${name} ${spool}`).toBe(spooled);
+          // Memory: the capture thread hands the ring blocks; a spool: none.
+          expect(daemon.engine.ringBlocksGiven > 0, `${name} ${spool}`).toBe(!spooled);
+          for (const [i, q] of queries.entries()) {
+            const res = await daemon.app.inject(`/api/pcap?${q}`);
+            expect(res.statusCode).toBe(200);
+            expect(Buffer.compare(res.rawPayload, wanted[i]), `${name} ${spool} ${q}`).toBe(0);
+          }
+          const fd = daemon.source.spool?.fd;
+          // A file with no name, on Linux: the descriptor's link says it was deleted.
+          const link = (): string => (fd === undefined ? '' : readlinkSync(`/proc/self/fd/${fd}`, 'utf8'));
+          if (fd !== undefined && process.platform === 'linux') expect(link()).toMatch(/ca-sharkd-spool.*\(deleted\)$/);
+          await daemon.shutdown('next');
+          daemon = undefined;
+          // Closed once the worker is gone: its disk is freed (the number may name another file since).
+          if (fd !== undefined && process.platform === 'linux') {
+            let now = '';
+            try {
+              now = link();
+            } catch {
+              // Not open any more.
+            }
+            expect(now).not.toMatch(/ca-sharkd-spool/);
+          }
+        }
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

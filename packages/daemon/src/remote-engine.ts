@@ -314,6 +314,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       ...(options.warmUp === true ? { warmUp: true } : {}),
       // What can be in flight beyond the window: the batch that crossed it, and the one being packed.
       ...(this.pull ? { ringAheadBytes: this.pullWindow + 2 * DEFAULT_FLUSH_BYTES } : {}),
+      ...(this.input.spool !== undefined ? { spool: this.input.spool } : {}),
       // The worker sheds only what a stall left waiting (the shared cells say how long that is now); the
       // prediction is made here, where batches are posted.
       stallBounds: this.stallBounds.buffer as SharedArrayBuffer,

@@ -1,4 +1,5 @@
 import { fstatSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { isatty } from 'node:tty';
 import { STDIN_LABEL, inputErrorLine } from '@ca-shark/packet';
@@ -15,6 +16,7 @@ import { checkUser, dropPrivileges } from './privileges.js';
 import { FileSource } from './sources/file.js';
 import { DescriptorSource, StreamSource } from './sources/stdin.js';
 import type { Source } from './sources/types.js';
+import { DEFAULT_SPOOL_BYTES, Spool } from './sources/spool.js';
 import type { SubscriptionFilter } from './plugins/ws.js';
 import { canonicalSubscription } from './subscriptions.js';
 import type { NatsParts } from './nats/wiring.js';
@@ -84,8 +86,16 @@ export async function createSource(
         ...capture,
       });
     }
-    case 'stdin':
-      return input !== undefined ? new StreamSource(input as import('node:stream').Readable) : stdinSource();
+    case 'stdin': {
+      const stream = input as import('node:stream').Readable | undefined;
+      const descriptor = stream === undefined ? stdinKind() : undefined;
+      const spool = stdinSpool(config, logger);
+      return stream !== undefined
+        ? new StreamSource(stream, undefined, spool)
+        : descriptor !== undefined
+          ? new DescriptorSource(STDIN, descriptor, undefined, spool)
+          : new StreamSource(process.stdin, undefined, spool);
+    }
     case 'file':
       return new FileSource(config.file as string, config.speed);
     case 'central':
@@ -96,13 +106,12 @@ export async function createSource(
 }
 
 /**
- * The daemon's stdin as a source: a pipe or a redirected file is read by the daemon itself into a reused
- * buffer (DescriptorSource); a terminal, a socket, or a descriptor that cannot be examined, through
+ * How the daemon reads its stdin: a pipe or a redirected file by the daemon itself into a reused buffer
+ * (DescriptorSource); a terminal, a socket, or a descriptor that cannot be examined (undefined), through
  * `process.stdin`.
  * `process.stdin` is not touched before that choice: making it would switch a pipe to non-blocking mode.
  */
-function stdinSource(): Source {
-  const STDIN = 0;
+function stdinKind(): 'pipe' | 'file' | undefined {
   let kind: 'pipe' | 'file' | undefined;
   let directory = false;
   try {
@@ -115,7 +124,33 @@ function stdinSource(): Source {
   // `ca-sharkd --stdin < DIR`: node's stream would read it as empty ("empty input: no capture header").
   // Refused at start in the words of `-r DIR`, as an input that cannot open.
   if (directory) throw new DaemonError('unreadable-file', inputErrorLine(STDIN_LABEL, 'is a directory'));
-  return kind !== undefined ? new DescriptorSource(STDIN, kind) : new StreamSource(process.stdin);
+  return kind;
+}
+
+/** The daemon's stdin. */
+const STDIN = 0;
+
+/**
+ * Stdin's spool (sources/spool.ts) in `--spool-dir` or the system's temporary directory, unless the packet
+ * ring keeps nothing or `--spool-dir none`; when it cannot be made, one warning, and the ring keeps the
+ * packets in memory.
+ */
+function stdinSpool(config: DaemonConfig, logger: Logger): Spool | undefined {
+  const bytes = config.packetRing ?? DEFAULT_SPOOL_BYTES;
+  if (bytes === 0 || config.spoolDir === null) return undefined;
+  const dir = config.spoolDir ?? tmpdir();
+  const warn = (reason: string, what: string): void => logger.warn({ dir, reason }, what);
+  try {
+    return Spool.open({
+      dir,
+      bytes,
+      onStop: (reason) =>
+        warn(reason, 'stdin spool stopped: the packets of later messages are kept in memory (--packet-ring)'),
+    });
+  } catch (err) {
+    warn((err as Error).message, 'cannot spool stdin to disk: the packets are kept in memory (--packet-ring)');
+    return undefined;
+  }
 }
 
 /** Formats the capture summary printed at shutdown. */
@@ -191,6 +226,7 @@ export async function startDaemon(
     await source.start(engine);
   } catch (err) {
     await engine.close();
+    source.release?.();
     await built.then(
       (app) => app.close(),
       () => undefined,
@@ -207,6 +243,7 @@ export async function startDaemon(
   } catch (err) {
     await source.stop();
     await engine.close();
+    source.release?.();
     throw err;
   }
   let url = '';
@@ -216,6 +253,7 @@ export async function startDaemon(
   } catch (err) {
     await source.stop();
     await engine.close();
+    source.release?.();
     throw new DaemonError('listen-failed', `cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
   }
   const exposure = exposureWarning(config);
@@ -242,6 +280,7 @@ export async function startDaemon(
       // A sensor's last records leave the worker with its final batch, then the publisher drains.
       if (nats.publisher !== undefined) engine.end();
       await engine.close();
+      source.release?.();
       const unsent = await nats.publisher?.close();
       if (unsent !== undefined) logger.info({ ...nats.publisher?.counters, unsent }, 'publisher closed');
       // One last batch so clients see the final records before the socket closes.

@@ -12,6 +12,7 @@ import type { HistoryBounds } from './history-ring.js';
 import type { HistoryQuery } from './series-history.js';
 import type { PcapRequest } from './pcap-export.js';
 import type { CaptureCounters, SourceDescription } from './sources/types.js';
+import type { SpoolShare } from './sources/spool.js';
 import type { ReportOptions } from './model.js';
 import type { SeriesRequest } from './series.js';
 import type { StatsView } from './views.js';
@@ -48,6 +49,8 @@ export type ToWorker =
        * being packed); the packet ring's blocks are asked for this far ahead, not RING_BLOCKS_AHEAD.
        */
       ringAheadBytes?: number;
+      /** Stdin's spool on disk (sources/spool.ts): the packet ring keeps places in it, not copies. */
+      spool?: SpoolShare;
       /**
        * Live capture: a batch that waited longer than the stall bound in force (the worker stalled) is dropped
        * unread, unless at most the kept bytes in force were in flight as it was posted (see

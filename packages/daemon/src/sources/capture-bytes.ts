@@ -25,7 +25,8 @@ export type FrameHandler = (frame: CaptureFrame, place: number) => void;
 export interface CaptureBytesOptions {
   /**
    * The input is a file read from its start, pushed in order: give each frame its place (the offset of its
-   * captured bytes in the file), for the packet ring of a replayed file (packet-ring.ts).
+   * captured bytes in the file), for the packet ring of a replayed file (packet-ring.ts). Stdin with a spool
+   * (spool.ts) is such a file: every chunk is written there, in order, before it is pushed.
    */
   places?: boolean;
 }
@@ -44,7 +45,7 @@ export class CaptureBytes {
   private first: DaemonError | undefined;
   private readonly reported = new Set<string>();
   private framesSeen = 0;
-  private readonly places: boolean;
+  private places: boolean;
   /** The chunk being pushed, the file offset of its first byte, and that of the reader's held bytes. */
   private chunk: Uint8Array = new Uint8Array(0);
   private chunkStart = 0;
@@ -116,6 +117,14 @@ export class CaptureBytes {
 
   end(): void {
     this.reader.end();
+  }
+
+  /**
+   * From the next push on, frames get no place: the chunks are no longer all in the file (stdin's spool
+   * stopped). A record the last placed chunk began and the next completes gets none either.
+   */
+  stopPlaces(): void {
+    this.places = false;
   }
 
   private unsupportedLinktype(f: CaptureFrame): void {

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, createReadStream, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CaptureReader } from '@ca-shark/packet';
@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeBulkCapture } from '../test-support/bulk-capture.js';
 import { DAEMON_MAIN, runDaemonShell } from '../test-support/programs.js';
 import { Readable } from 'node:stream';
+import { SpoolFile, frameCheck } from '../frame-file.js';
+import { Spool, type SpoolShare } from './spool.js';
 import { DescriptorSource, StreamSource } from './stdin.js';
 import type { Source, SourceSink } from './types.js';
 
@@ -128,6 +130,115 @@ function checkingSink(expected: Uint8Array[]): { sink: SourceSink; ended: Promis
   };
   return { sink, ended, wrong: () => wrong };
 }
+
+/**
+ * A zero-copy sink that reads every frame back from `spool` at the place it was given, while the view is
+ * valid, and compares it with the view: the frame was in the spool, where its place says, before it was
+ * handed out.
+ */
+function spoolCheckingSink(spool: SpoolFile): { sink: SourceSink; ended: Promise<number>; wrong: () => number[] } {
+  let count = 0;
+  const wrong: number[] = [];
+  let done!: (n: number) => void;
+  const ended = new Promise<number>((resolve) => (done = resolve));
+  const sink: SourceSink = {
+    frame: () => {
+      throw new Error('a sink with frameView gets views');
+    },
+    frameView: (_linktype, _timestamp, bytes, _origlen, _interfaceId, place) => {
+      count++;
+      const back =
+        place !== undefined && place >= 0
+          ? spool.readSync({ frame: count, place, caplen: bytes.length, check: frameCheck(bytes) })
+          : undefined;
+      if (back === undefined || Buffer.compare(back, bytes) !== 0) wrong.push(count);
+    },
+    problem: () => undefined,
+    end: () => done(count),
+    error: (err) => {
+      throw err;
+    },
+    waitForRoom: () => new Promise<void>((resolve) => setImmediate(resolve)),
+  };
+  return { sink, ended, wrong: () => wrong };
+}
+
+describe('stdin with a spool', () => {
+  // Smaller than the 3 MB capture: the spool goes round.
+  const SPOOL_BYTES = 2 * 1024 * 1024;
+
+  it('places every frame where its bytes are in the spool, from a pipe read in odd pieces, a file and a stream', async () => {
+    const cases: [string, () => { source: Source; done: () => void }][] = [
+      [
+        'pipe',
+        () => {
+          const path = join(dir, 'spooled-odd');
+          expect(spawnSync('mkfifo', [path]).status).toBe(0);
+          const writer = spawn('dd', [`if=${capture}`, `of=${path}`, 'bs=4093'], { stdio: 'ignore' });
+          const fd = openSync(path, 'r');
+          return { source: new DescriptorSource(fd, 'pipe', undefined, spool()), done: () => writer.kill() };
+        },
+      ],
+      [
+        'file',
+        () => {
+          const fd = openSync(capture, 'r');
+          return { source: new DescriptorSource(fd, 'file', undefined, spool()), done: () => closeSync(fd) };
+        },
+      ],
+      [
+        'stream',
+        () => ({
+          source: new StreamSource(createReadStream(capture, { highWaterMark: 60_000 }), undefined, spool()),
+          done: () => undefined,
+        }),
+      ],
+    ];
+    let made: Spool | undefined;
+    const spool = (): Spool => (made = Spool.open({ dir, bytes: SPOOL_BYTES }));
+    for (const [name, open] of cases) {
+      const { source, done } = open();
+      expect(source.spool?.bytes, name).toBe(SPOOL_BYTES);
+      const { sink, ended, wrong } = spoolCheckingSink(new SpoolFile(source.spool as SpoolShare));
+      await source.start(sink);
+      expect(await ended, name).toBe(frames);
+      expect(wrong(), name).toEqual([]);
+      expect(made?.bytesWritten, name).toBe(statSync(capture).size);
+      await source.stop();
+      done();
+      closeSync((source.spool as SpoolShare).fd);
+    }
+  });
+
+  it('hands out every frame, without places, once the disk is full', async () => {
+    let written = 0;
+    const stops: string[] = [];
+    const spool = Spool.open({
+      dir,
+      bytes: SPOOL_BYTES,
+      onStop: (reason) => stops.push(reason),
+      write: async (fd, buffer, offset, length, position) => {
+        if (written > 1024 * 1024)
+          throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+        written += length;
+        return writeSync(fd, buffer, offset, length, position);
+      },
+    });
+    const fd = openSync(capture, 'r');
+    const source = new DescriptorSource(fd, 'file', undefined, spool);
+    const { sink, ended, wrong } = spoolCheckingSink(new SpoolFile(spool.share));
+    await source.start(sink);
+    expect(await ended).toBe(frames);
+    expect(stops).toEqual(['ENOSPC: no space left on device, write']);
+    // The frames after the stop have no place (the ring copies them): the sink could not read them back.
+    expect(wrong().length).toBeGreaterThan(0);
+    expect(wrong().length).toBeLessThan(frames);
+    expect(wrong()[wrong().length - 1]).toBe(frames);
+    await source.stop();
+    closeSync(fd);
+    closeSync(spool.share.fd);
+  });
+});
 
 describe('DescriptorSource', () => {
   it('hands out the bytes of every frame as the file holds them, records straddling odd-sized pipe reads', async () => {

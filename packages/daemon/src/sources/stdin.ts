@@ -2,6 +2,7 @@ import { read } from 'node:fs';
 import { type OnReadOpts, Socket, type SocketConstructorOpts } from 'node:net';
 import type { Readable } from 'node:stream';
 import { CaptureBytes } from './capture-bytes.js';
+import type { Spool, SpoolShare } from './spool.js';
 import {
   type CaptureCounters,
   type Source,
@@ -13,6 +14,53 @@ import {
 } from './types.js';
 
 /**
+ * Hands the chunks a stdin source reads to the capture reader, each after writing it to the spool when
+ * there is one (see spool.ts: a chunk is decoded only once it is in the file, and without places once the
+ * spool has stopped).
+ */
+class ChunkFeed {
+  /** The latest chunk's write and push (with a spool): the input's end waits for it. */
+  private pushed: Promise<void> | undefined;
+
+  constructor(
+    private readonly bytes: CaptureBytes,
+    private readonly spool: Spool | undefined,
+    private readonly sink: () => SourceSink | undefined,
+    /** False once the source stopped: a chunk whose write ends after that is not pushed. */
+    private readonly live: () => boolean,
+  ) {}
+
+  /**
+   * Hands over `chunk`, which must not change until what is returned resolves: undefined when the next
+   * chunk may be read at once, or what to wait for first (the spool's write, then the decoder's room).
+   */
+  push(chunk: Uint8Array): Promise<void> | undefined {
+    const spool = this.spool;
+    if (spool === undefined) {
+      this.bytes.push(chunk);
+      return this.sink()?.waitForRoom?.();
+    }
+    const pushed = spool.append(chunk).then((at) => {
+      if (!this.live()) return;
+      if (at < 0) this.bytes.stopPlaces();
+      this.bytes.push(chunk);
+    });
+    this.pushed = pushed;
+    return pushed.then(() => this.sink()?.waitForRoom?.());
+  }
+
+  /** The input ended: the reader and the sink are told once the last chunk is pushed. */
+  end(): void {
+    const finish = (): void => {
+      this.bytes.end();
+      this.sink()?.end();
+    };
+    if (this.pushed === undefined) finish();
+    else void this.pushed.then(finish);
+  }
+}
+
+/**
  * pcap or pcapng bytes from a stream (a test's pipe, or stdin where it cannot be read directly, see
  * {@link DescriptorSource}), decoded as they arrive so the dashboard is live, not at EOF. The stream is
  * paused while the decoder is behind (the sink's `waitForRoom`), so the writer of the pipe blocks instead of
@@ -21,35 +69,49 @@ import {
 export class StreamSource implements Source {
   readonly description: SourceDescription;
   private readonly input: Readable;
-  private bytes: CaptureBytes | undefined;
+  private feed: ChunkFeed | undefined;
   private sink: SourceSink | undefined;
   private readonly onData = (chunk: Buffer): void => {
-    const bytes = this.bytes;
-    if (bytes === undefined) return;
-    bytes.push(chunk);
-    const room = this.sink?.waitForRoom?.();
+    const room = this.feed?.push(chunk);
     if (room === undefined) return;
     this.input.pause();
     void room.then(() => {
       if (this.sink !== undefined) this.input.resume();
     });
   };
-  private readonly onEnd = (): void => {
-    this.bytes?.end();
-    this.sink?.end();
-  };
+  private readonly onEnd = (): void => this.feed?.end();
   private readonly onError = (err: Error): void => {
     if (this.sink !== undefined) endAfterReadError(this.sink, err);
   };
 
-  constructor(input: Readable, description: SourceDescription = { kind: 'stdin' }) {
+  constructor(
+    input: Readable,
+    description: SourceDescription = { kind: 'stdin' },
+    private readonly spoolWriter?: Spool,
+  ) {
     this.input = input;
     this.description = description;
   }
 
+  get spool(): SpoolShare | undefined {
+    return this.spoolWriter?.share;
+  }
+
+  release(): void {
+    this.spoolWriter?.close();
+  }
+
   async start(sink: SourceSink): Promise<void> {
     this.sink = sink;
-    this.bytes = new CaptureBytes(inputLabel(this.description), sink);
+    const bytes = new CaptureBytes(inputLabel(this.description), sink, undefined, {
+      places: this.spoolWriter !== undefined,
+    });
+    this.feed = new ChunkFeed(
+      bytes,
+      this.spoolWriter,
+      () => this.sink,
+      () => this.sink !== undefined,
+    );
     this.input.on('data', this.onData);
     this.input.once('end', this.onEnd);
     this.input.once('error', this.onError);
@@ -90,20 +152,34 @@ export class DescriptorSource implements Source {
   private sink: SourceSink | undefined;
   private stopped = false;
   private socket: Socket | undefined;
+  private readonly currentSink = (): SourceSink | undefined => this.sink;
+  private readonly live = (): boolean => !this.stopped;
 
   constructor(
     private readonly fd: number,
     private readonly kind: 'pipe' | 'file',
     description: SourceDescription = { kind: 'stdin' },
+    private readonly spoolWriter?: Spool,
   ) {
     this.description = description;
   }
 
+  get spool(): SpoolShare | undefined {
+    return this.spoolWriter?.share;
+  }
+
+  release(): void {
+    this.spoolWriter?.close();
+  }
+
   async start(sink: SourceSink): Promise<void> {
     this.sink = sink;
-    const bytes = new CaptureBytes(inputLabel(this.description), sink);
-    if (this.kind === 'pipe') this.readPipe(bytes);
-    else void this.readFile(bytes).catch((err: unknown) => this.failed(err));
+    const bytes = new CaptureBytes(inputLabel(this.description), sink, undefined, {
+      places: this.spoolWriter !== undefined,
+    });
+    const feed = new ChunkFeed(bytes, this.spoolWriter, this.currentSink, this.live);
+    if (this.kind === 'pipe') this.readPipe(feed);
+    else void this.readFile(feed).catch((err: unknown) => this.failed(err));
   }
 
   /** A read failed: reported, and the input ended there (see {@link endAfterReadError}). */
@@ -111,7 +187,7 @@ export class DescriptorSource implements Source {
     if (!this.stopped && this.sink !== undefined) endAfterReadError(this.sink, err);
   }
 
-  private readPipe(bytes: CaptureBytes): void {
+  private readPipe(feed: ChunkFeed): void {
     // node takes `onread` in the constructor as in `connect` (its types name it for `connect` only).
     const options: SocketConstructorOpts & { onread: OnReadOpts } = {
       fd: this.fd,
@@ -121,8 +197,8 @@ export class DescriptorSource implements Source {
         buffer: new Uint8Array(CHUNK),
         callback: (n: number, buffer: Uint8Array): boolean => {
           if (this.stopped) return false;
-          bytes.push(buffer.subarray(0, n));
-          const room = this.sink?.waitForRoom?.();
+          // With a spool, the buffer is not read into again before its write is done: paused till then.
+          const room = feed.push(buffer.subarray(0, n));
           if (room === undefined) return true;
           void room.then(() => {
             if (!this.stopped) socket.resume();
@@ -134,16 +210,13 @@ export class DescriptorSource implements Source {
     };
     const socket = new Socket(options);
     this.socket = socket;
-    socket.once('end', () => {
-      bytes.end();
-      this.sink?.end();
-    });
+    socket.once('end', () => feed.end());
     socket.once('error', (err) => this.failed(err));
     // The data goes to `onread`; the stream itself only has to flow to see the end.
     socket.resume();
   }
 
-  private async readFile(bytes: CaptureBytes): Promise<void> {
+  private async readFile(feed: ChunkFeed): Promise<void> {
     const buffer = new Uint8Array(CHUNK);
     for (;;) {
       const n = await new Promise<number>((resolve, reject) => {
@@ -151,13 +224,12 @@ export class DescriptorSource implements Source {
       });
       if (this.stopped) return;
       if (n === 0) break;
-      bytes.push(buffer.subarray(0, n));
+      const room = feed.push(buffer.subarray(0, n));
       // Read on once the decoder has room; either way HTTP and WebSocket work get a turn between chunks.
-      await (this.sink?.waitForRoom?.() ?? new Promise<void>((resolve) => setImmediate(resolve)));
+      await (room ?? new Promise<void>((resolve) => setImmediate(resolve)));
       if (this.stopped) return;
     }
-    bytes.end();
-    this.sink?.end();
+    feed.end();
   }
 
   async stop(): Promise<void> {

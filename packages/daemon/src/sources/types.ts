@@ -4,6 +4,7 @@
  */
 
 import { STDIN_LABEL } from '@ca-shark/packet';
+import type { SpoolShare } from './spool.js';
 
 /** What a source is, as shown in `/api/health`, the WebSocket hello and the dashboard's status bar. */
 export interface SourceDescription {
@@ -92,6 +93,16 @@ export interface Source {
   start(sink: SourceSink): Promise<void>;
   stop(): Promise<void>;
   counters(): CaptureCounters;
+  /**
+   * Stdin's spool (spool.ts), when its bytes are written to disk as they are read: the decoding worker's
+   * packet ring reads frames back from it. Known before `start`.
+   */
+  readonly spool?: SpoolShare | undefined;
+  /**
+   * Frees what the source kept for the decoding worker (the spool's descriptor and disk), once the worker
+   * has exited: before, it may still read from it.
+   */
+  release?(): void;
 }
 
 /** How messages name the input of a source: the path as given, or `<stdin>` (the same words as `ca-shark`). */

@@ -1,0 +1,207 @@
+/**
+ * The spool of `ca-sharkd --stdin`: the bytes read from stdin are written to a file on disk as they are read,
+ * before they are decoded, so the packet ring can keep each frame's place in that file instead of a copy of
+ * its bytes, as it does for a replayed file (`-r`), and `GET /api/pcap` reads the frames back from disk. A
+ * pipe cannot be read back; without the spool the ring kept up to `--packet-ring` bytes of frames in memory
+ * (110 MB of the daemon's peak RSS on the bench's 100 MB capture, 270 MB on 1 GB).
+ *
+ * One file, written in turn and reused from its start once full, like dumpcap's ring buffer of files but in
+ * one: the stream's byte at offset `o` lies at `o mod bytes` of the file, so the disk it takes is at most
+ * `bytes` (the ring's bound) and nothing has to be rotated or removed. The file is created in a directory
+ * (default: `os.tmpdir()`, `--spool-dir`) and unlinked at once: it has no name while the daemon runs, and
+ * the system frees its blocks when the daemon exits, whatever way (SIGKILL included). The descriptor is the
+ * process's, so the decoding worker reads through the same one (frame-file.ts's SpoolFile).
+ *
+ * The writer tells the reader how far it has written through one shared cell, `end`: the stream offset up to
+ * which it has started writing, published before each write. A frame at offset `p` is intact while
+ * `p >= end - bytes`; the reader checks that after its read, so a frame overwritten meanwhile is left out,
+ * never exported with another frame's bytes (and its check word is still checked).
+ *
+ * A chunk is decoded only once its write is done (the source waits for {@link Spool.append}), so every frame
+ * that is given a place has its bytes in the file. When a write fails (ENOSPC, EIO) or takes longer than
+ * {@link SLOW_WRITE_MS}, the spool stops for good: that chunk and every later one are decoded without places
+ * and the ring keeps copies of those frames in memory, as it did before the spool; nothing is lost, and the
+ * frames already spooled stay readable (nothing overwrites them any more).
+ */
+import { closeSync, constants, openSync, unlinkSync, write } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+
+/**
+ * Size of the spool when `--packet-ring` is not given: the ring's default bound (packet-ring.ts's
+ * DEFAULT_PACKET_RING_BYTES, not imported here: that module is the decoding worker's).
+ */
+export const DEFAULT_SPOOL_BYTES = 256 * 1024 * 1024;
+/** A frame's place when it has none (capture-bytes.ts's NO_PLACE). */
+const NO_PLACE = -1;
+/**
+ * A write that takes longer than this makes the spool give up (a stalled disk, a hung network mount): stdin
+ * waits for each write, and must not wait longer for the disk than a decoder a little behind would make it.
+ */
+export const SLOW_WRITE_MS = 2000;
+/** Cell of {@link SpoolShare.state}: the stream offset up to which writes were started. */
+const END = 0;
+
+/** What the decoding worker needs to read the spool back (sent in its `init` message). */
+export interface SpoolShare {
+  /** The spool's descriptor (the process's: valid in the worker thread too). */
+  fd: number;
+  /** Size of the file once full: stream offset `o` is at `o mod bytes`. */
+  bytes: number;
+  /** One BigInt64 cell: `end`, see the module comment. */
+  state: SharedArrayBuffer;
+  /** Where the file was made (for messages). */
+  dir: string;
+}
+
+/** Writes `length` bytes of `buffer` from `offset` at `position` of `fd`; resolves with the bytes written. */
+export type SpoolWrite = (
+  fd: number,
+  buffer: Uint8Array,
+  offset: number,
+  length: number,
+  position: number,
+) => Promise<number>;
+
+const fsWrite: SpoolWrite = (fd, buffer, offset, length, position) =>
+  new Promise((resolve, reject) =>
+    write(fd, buffer, offset, length, position, (err, n) => (err !== null ? reject(err) : resolve(n))),
+  );
+
+/** Options of {@link Spool.open}. */
+export interface SpoolOptions {
+  /** Directory the file is made in (and unlinked from at once). */
+  dir: string;
+  /** Bytes of the file once full: the packet ring's bound. */
+  bytes: number;
+  /** Told once, when the spool stops (its reason, in words). */
+  onStop?: (reason: string) => void;
+  /** Tests: the write (default fs.write). */
+  write?: SpoolWrite;
+  /** Tests: the longest wait for one write (default {@link SLOW_WRITE_MS}). */
+  slowWriteMs?: number;
+}
+
+/** The writer's side of the spool (the capture thread). */
+export class Spool {
+  private readonly end: BigInt64Array;
+  /** Stream bytes written so far (the next chunk's offset). */
+  private written = 0;
+  private stopped: string | undefined;
+  private closed = false;
+  private readonly writeAt: SpoolWrite;
+  private readonly slowWriteMs: number;
+
+  private constructor(
+    private readonly fd: number,
+    private readonly options: SpoolOptions,
+    readonly share: SpoolShare,
+  ) {
+    this.end = new BigInt64Array(share.state);
+    this.writeAt = options.write ?? fsWrite;
+    this.slowWriteMs = options.slowWriteMs ?? SLOW_WRITE_MS;
+  }
+
+  /**
+   * Makes the spool file in `options.dir` and unlinks it; throws (with the system's reason) when the
+   * directory is missing or not writable, or the file cannot be removed (it would be left behind).
+   */
+  static open(options: SpoolOptions): Spool {
+    if (!(options.bytes > 0)) throw new Error('a spool needs a size');
+    const path = join(options.dir, `.ca-sharkd-spool-${process.pid}-${randomBytes(6).toString('hex')}`);
+    const fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
+    try {
+      unlinkSync(path);
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+    const state = new SharedArrayBuffer(BigInt64Array.BYTES_PER_ELEMENT);
+    return new Spool(fd, options, { fd, bytes: options.bytes, state, dir: options.dir });
+  }
+
+  /** Why the spool stopped, or undefined while it writes. */
+  get stopReason(): string | undefined {
+    return this.stopped;
+  }
+
+  /** Stream bytes written so far. */
+  get bytesWritten(): number {
+    return this.written;
+  }
+
+  /**
+   * Writes the next chunk of the stream; resolves, once it is in the file, with the chunk's stream offset,
+   * or with -1 when the spool has stopped (now or before): that chunk's frames get no place. Never rejects.
+   * The caller must not change `chunk` until this resolves.
+   */
+  async append(chunk: Uint8Array): Promise<number> {
+    if (this.stopped !== undefined) return NO_PLACE;
+    const start = this.written;
+    const size = this.share.bytes;
+    // Published first: the reader must see these bytes as overwritten before they are.
+    Atomics.store(this.end, END, BigInt(start + chunk.length));
+    try {
+      // A chunk larger than the file (a small --packet-ring) would overwrite its own start: only its last
+      // `size` bytes are written.
+      let done = Math.max(0, chunk.length - size);
+      while (done < chunk.length) {
+        const at = (start + done) % size;
+        const length = Math.min(chunk.length - done, size - at);
+        done += await this.timed(this.writeAt(this.fd, chunk, done, length, at));
+      }
+    } catch (err) {
+      // What was published stays: the bytes it covers may be partly written.
+      this.stop((err as Error).message);
+      return NO_PLACE;
+    }
+    this.written = start + chunk.length;
+    return start;
+  }
+
+  /** Stops writing (the descriptor stays open: the frames already spooled are still read back). */
+  stop(reason: string): void {
+    if (this.stopped !== undefined) return;
+    this.stopped = reason;
+    this.options.onStop?.(reason);
+  }
+
+  /**
+   * Closes the file, whose disk the system then frees (its descriptor would otherwise be freed when the
+   * process exits): only once nothing reads it any more, the decoding worker gone, since a descriptor
+   * number closed here could be reused by another file the worker would then read.
+   */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    // Not a failure to warn about: nothing is read any more.
+    this.stopped ??= 'closed';
+    closeSync(this.fd);
+  }
+
+  /** A write, or a rejection once it took longer than the slow-write bound (the write is left to finish). */
+  private timed(p: Promise<number>): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`a write took longer than ${this.slowWriteMs} ms`)),
+        this.slowWriteMs,
+      );
+      p.then(
+        (n) => {
+          clearTimeout(timer);
+          if (n <= 0) reject(new Error('the write wrote nothing'));
+          else resolve(n);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          reject(err instanceof Error ? err : new Error(String(err)));
+        },
+      );
+    });
+  }
+}
+
+/** The stream offset up to which a spool's writer started writing (the reader's side of the shared cell). */
+export function spoolEnd(state: SharedArrayBuffer): number {
+  return Number(Atomics.load(new BigInt64Array(state), END));
+}
