@@ -1,4 +1,5 @@
 import { describe as suite, expect, it } from 'vitest';
+import type { WriteEntry } from './conversations.js';
 import { LATENCY_BUCKETS } from './latency.js';
 import { Analyzer } from './report.js';
 import { rec } from './test-support/records.js';
@@ -28,7 +29,7 @@ function circuitWithChannel(a: Analyzer, circuit = 1) {
 suite('write audit, circuit and channel logs', () => {
   it('keeps the latest writes exactly as rows did, statuses of replies and ERRORs included, over a long run', () => {
     // What the audit shows: every write with the status its reply or an ERROR gave it, latest `maxRows`.
-    type Row = ReturnType<Analyzer['report']>['writes'][number];
+    type Row = WriteEntry;
     for (const maxRows of [1, 3, 100, 1000]) {
       const a = new Analyzer({ maxRows });
       circuitWithChannel(a);
