@@ -1,4 +1,5 @@
 import { describe as suite, expect, it } from 'vitest';
+import type { WriteEntry } from './conversations.js';
 import { LATENCY_BUCKETS } from './latency.js';
 import { Analyzer } from './report.js';
 import { rec } from './test-support/records.js';
@@ -26,6 +27,135 @@ function circuitWithChannel(a: Analyzer, circuit = 1) {
 }
 
 suite('write audit, circuit and channel logs', () => {
+  it('keeps the latest writes exactly as rows did, statuses of replies and ERRORs included, over a long run', () => {
+    // What the audit shows: every write with the status its reply or an ERROR gave it, latest `maxRows`.
+    type Row = WriteEntry;
+    for (const maxRows of [1, 3, 100, 1000]) {
+      const a = new Analyzer({ maxRows });
+      circuitWithChannel(a);
+      const all: Row[] = [];
+      const byFrame = new Map<number, Row>();
+      let bySid: Row | undefined;
+      let x = 7;
+      const next = (n: number): number => {
+        x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+        return x % n;
+      };
+      const values: unknown[] = [
+        [1.5],
+        ['a', 'b'],
+        new Float64Array([1, -0, Number.NaN, 4]),
+        Int16Array.from({ length: 40 }, (_, i) => i - 20),
+        Array.from({ length: 20 }, (_, i) => i * 0.5),
+        undefined,
+        7,
+        'text',
+        [1, 'mixed'],
+      ];
+      const pending: number[] = [];
+      for (let i = 0; i < 3000; i++) {
+        const t = 10 + i * 0.01;
+        const kind = next(6);
+        if (kind < 3) {
+          // One to three writes in one frame: a reply names the first.
+          const notify = kind !== 0;
+          const frame = Math.round(t * 1000);
+          for (let k = next(3); k >= 0; k--) {
+            const data = values[next(values.length)];
+            const name = notify ? 'WriteNotifyRequest' : 'WriteRequest';
+            a.add(
+              rec(
+                t,
+                C,
+                S,
+                { name, id: notify ? 19 : 4, data, data_type: 6, data_count: 1, sid: 42, ioid: i },
+                on(1, 'demo:ai1'),
+              ),
+            );
+            const preview = Array.isArray(data)
+              ? data.slice(0, 16)
+              : ArrayBuffer.isView(data)
+                ? Array.from(data as Float64Array).slice(0, 16)
+                : data === undefined
+                  ? []
+                  : [data];
+            const row: Row = {
+              time: t,
+              frame,
+              client: C,
+              host: 'ws1',
+              user: 'alice',
+              server: S,
+              pv: 'demo:ai1',
+              command: name,
+              data_type: 6,
+              data_count: 1,
+              value: preview,
+              status: null,
+              status_name: null,
+            };
+            all.push(row);
+            bySid = row;
+            if (notify && !byFrame.has(frame)) {
+              byFrame.set(frame, row);
+              pending.push(frame);
+            }
+          }
+        } else if (kind < 5 && pending.length > 0) {
+          // A reply to a pending write-notify, the latest or one long waiting.
+          const frame = kind === 3 ? pending.pop()! : pending.shift()!;
+          const status = 1 + next(3);
+          a.add(
+            rec(
+              t,
+              S,
+              C,
+              { name: 'WriteNotifyResponse', id: 19, status, status_name: `S${status}`, ioid: 0 },
+              { ...on(1, 'demo:ai1'), request: { frame, timestamp: 0, command: 'WriteNotifyRequest' }, latency: 0.001 },
+            ),
+          );
+          const row = byFrame.get(frame)!;
+          row.status = status;
+          row.status_name = `S${status}`;
+          byFrame.delete(frame);
+        } else if (bySid !== undefined) {
+          a.add(
+            rec(
+              t,
+              S,
+              C,
+              {
+                name: 'ErrorResponse',
+                id: 11,
+                cid: 7,
+                status_code: 376,
+                status_name: 'ECA_NOWTACCESS',
+                error_message: 'no write access',
+                original_request: {
+                  command: 4,
+                  command_name: 'WRITE',
+                  request_name: 'WriteRequest',
+                  payload_size: 8,
+                  data_type: 6,
+                  data_count: 1,
+                  parameter1: 42,
+                  parameter2: 7,
+                  header_size: 16,
+                },
+              },
+              on(1, 'demo:ai1'),
+            ),
+          );
+          bySid.status = 376;
+          bySid.status_name = 'ECA_NOWTACCESS';
+        }
+      }
+      const report = a.report();
+      expect(report.writes).toEqual(all.slice(-maxRows));
+      expect(report.omitted?.writes).toBe(Math.max(0, all.length - maxRows));
+    }
+  });
+
   it('audits writes with who made them and how they ended', () => {
     const a = new Analyzer();
     circuitWithChannel(a);

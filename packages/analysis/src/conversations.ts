@@ -1,4 +1,5 @@
 import { type Bounded, BoundedMap, RecentLookup, RecentRows } from './bounded.js';
+import { NumberTable } from './number-table.js';
 import { type AnalysisRecord, numberField, sender, stringField } from './record.js';
 
 /** Elements of a written array shown in the audit; the count says how many there were. */
@@ -60,14 +61,16 @@ interface Circuit {
   closed: boolean;
   /** pv → open channel */
   channels: Map<string, ChannelLogEntry>;
-  /** sid → pending write entries (plain WRITE has no reply; an ERROR may name it). */
-  lastWriteBySid: BoundedMap<number, WriteEntry>;
+  /** sid → the latest write to it, by its number in the {@link WriteLog} (plain WRITE has no reply; an ERROR may name it). */
+  lastWriteBySid: BoundedMap<number, number>;
 }
 
 /** Open channels logged across all circuits (a flood of creates beyond this is counted, not logged). */
 const MAX_OPEN_CHANNELS = 100_000;
 /** Latest write per SID remembered per circuit, to name the write an ERROR refers to. */
 const MAX_WRITES_BY_SID = 10_000;
+/** Pending write-notifies held before those whose writes left the audit are looked for and dropped. */
+const MIN_PENDING_PURGE = 1024;
 
 /**
  * Per-circuit bookkeeping that needs the conversation: who is on each circuit (host and user names),
@@ -82,8 +85,13 @@ export class ConversationAnalysis {
   /** The latest finished circuits, channels and writes. */
   private readonly finishedCircuits: RecentRows<CircuitLogEntry>;
   private readonly finishedChannels: RecentRows<ChannelLogEntry>;
-  private readonly writes: RecentRows<WriteEntry>;
-  private readonly pendingWrites = new RecentLookup(new BoundedMap<number, WriteEntry>(100_000));
+  private readonly writes: WriteLog;
+  /**
+   * A write-notify's frame → its write's number in the log, until the reply comes. Entries of writes that
+   * left the log (never answered) are dropped when the table has grown to {@link purgeAt}.
+   */
+  private readonly pendingWrites = new NumberTable();
+  private purgeAt = MIN_PENDING_PURGE;
   private nextChannelId = 1;
   /** Open channels across all circuits; beyond MAX_OPEN_CHANNELS new ones are counted but not logged. */
   private openChannels = 0;
@@ -99,7 +107,7 @@ export class ConversationAnalysis {
   ) {
     this.finishedCircuits = new RecentRows(maxRows);
     this.finishedChannels = new RecentRows(maxRows);
-    this.writes = new RecentRows(maxRows);
+    this.writes = new WriteLog(maxRows);
   }
 
   /** Log rows dropped to stay bounded. */
@@ -126,11 +134,11 @@ export class ConversationAnalysis {
     if (!this.audit) return;
     if (name === 'WriteRequest' || name === 'WriteNotifyRequest') this.addWrite(circuit, record, name);
     else if (name === 'WriteNotifyResponse' && record.request) {
-      const write = this.pendingWrites.map.get(record.request.frame);
-      if (write) {
-        write.status = numberField(record, 'status') ?? null;
-        write.status_name = stringField(record, 'status_name') ?? null;
-        this.pendingWrites.delete(record.request.frame);
+      const frame = record.request.frame;
+      const write = this.pendingWrites.get(frame);
+      if (write !== undefined) {
+        this.writes.setStatus(write, numberField(record, 'status') ?? null, stringField(record, 'status_name') ?? null);
+        this.pendingWrites.delete(frame);
       }
     } else if (name === 'ErrorResponse') this.addErrorToWrite(circuit, record);
   }
@@ -182,38 +190,37 @@ export class ConversationAnalysis {
   }
 
   private addWrite(circuit: Circuit, record: AnalysisRecord, name: 'WriteRequest' | 'WriteNotifyRequest'): void {
-    const data = record.command.data;
-    // Waveforms decode to typed arrays: the preview is a plain array either way (it ends up in JSON),
-    // copied by index (Array.from of a subarray made a view and walked an iterator per write).
-    const value: unknown[] = Array.isArray(data)
-      ? data.slice(0, WRITE_VALUE_PREVIEW)
-      : ArrayBuffer.isView(data) && !(data instanceof DataView)
-        ? previewOf(data as Float64Array)
-        : data === undefined
-          ? []
-          : [data];
-    const write: WriteEntry = {
-      time: record.timestamp,
-      frame: record.frame,
-      client: record.client ?? sender(record),
-      host: circuit.log.host,
-      user: circuit.log.user,
-      server: record.server ?? circuit.log.server,
-      pv: record.pv,
-      command: name,
-      data_type: numberField(record, 'data_type') ?? null,
-      data_count: numberField(record, 'data_count') ?? null,
-      value,
-      status: null,
-      status_name: null,
-    };
-    this.writes.push(write);
+    const write = this.writes.push(
+      record.timestamp,
+      record.frame,
+      record.client ?? sender(record),
+      circuit.log.host,
+      circuit.log.user,
+      record.server ?? circuit.log.server,
+      record.pv,
+      name,
+      numberField(record, 'data_type') ?? null,
+      numberField(record, 'data_count') ?? null,
+      record.command.data,
+    );
     // The first write of a frame is the one its reply's request names (as upsert kept it).
-    if (name === 'WriteNotifyRequest' && this.pendingWrites.get(record.frame) === undefined) {
-      this.pendingWrites.add(record.frame, write);
+    if (name === 'WriteNotifyRequest' && !this.pendingWrites.has(record.frame)) {
+      if (this.pendingWrites.size >= this.purgeAt) this.purgePendingWrites(record.frame);
+      this.pendingWrites.set(record.frame, write);
     }
     const sid = numberField(record, 'sid');
     if (sid !== undefined) circuit.lastWriteBySid.set(sid, write);
+  }
+
+  /**
+   * Forgets the pending writes no reply can change in the audit any more: those that left the log, of
+   * frames before `frame` (a later write of their own frame would otherwise be taken for the one the reply
+   * names). Then waits for the table to double before looking again, so each entry is looked at O(1) times.
+   */
+  private purgePendingWrites(frame: number): void {
+    const oldest = this.writes.oldestKept;
+    this.pendingWrites.retain((f, write) => write >= oldest || f >= frame);
+    this.purgeAt = Math.max(MIN_PENDING_PURGE, 2 * this.pendingWrites.size);
   }
 
   /** An ERROR whose embedded request is a WRITE names the failed write by its SID. */
@@ -226,9 +233,12 @@ export class ConversationAnalysis {
     // The failed request's header: a WRITE's p1 is its SID.
     const sid = original.parameter1;
     const write = circuit.lastWriteBySid.get(sid);
-    if (!write) return;
-    write.status = numberField(record, 'status_code') ?? numberField(record, 'status') ?? null;
-    write.status_name = stringField(record, 'status_name') ?? null;
+    if (write === undefined) return;
+    this.writes.setStatus(
+      write,
+      numberField(record, 'status_code') ?? numberField(record, 'status') ?? null,
+      stringField(record, 'status_name') ?? null,
+    );
   }
 
   /** A circuit ended (TCP FIN/RST/timeout seen by the packet layer). */
@@ -264,12 +274,203 @@ export class ConversationAnalysis {
   }
 }
 
-/** The first {@link WRITE_VALUE_PREVIEW} elements of a typed array, as numbers in a plain array. */
-function previewOf(data: ArrayLike<number>): number[] {
-  const n = Math.min(data.length, WRITE_VALUE_PREVIEW);
-  const out = new Array<number>(n);
-  for (let i = 0; i < n; i++) out[i] = data[i];
-  return out;
+/** Slots a {@link WriteLog} starts with (it doubles up to its limit). */
+const WRITE_LOG_INITIAL_SLOTS = 64;
+
+/**
+ * The write audit's latest `limit` writes, in columns: a ring of typed arrays for the numbers and arrays of
+ * references for the strings (which the records share), with each value's first
+ * {@link WRITE_VALUE_PREVIEW} numbers in one typed array. A write lives here for the next `limit` writes,
+ * long enough to be promoted to the worker's old generation: a row object and its value array each were, about
+ * 180 bytes a write left there for a full collection. Rows are made when the audit is read. A write is named by
+ * its number (writes before it); a status given to one that left the log changes nothing, as nothing shows it.
+ */
+class WriteLog {
+  /** Writes ever pushed. */
+  total = 0;
+  private slots = 0;
+  private times = new Float64Array(0);
+  private frames = new Float64Array(0);
+  /** data_type, data_count and status; NaN for null (they are whole numbers when known). */
+  private dataTypes = new Float64Array(0);
+  private dataCounts = new Float64Array(0);
+  private statuses = new Float64Array(0);
+  /** 1: WriteNotifyRequest, 0: WriteRequest. */
+  private notifies = new Uint8Array(0);
+  private clients: string[] = [];
+  private hosts: (string | null)[] = [];
+  private users: (string | null)[] = [];
+  private servers: (string | null)[] = [];
+  private pvs: (string | null)[] = [];
+  private statusNames: (string | null)[] = [];
+  /** The value preview when it is all numbers: its length and elements ({@link WRITE_VALUE_PREVIEW} a slot). */
+  private valueLengths = new Uint8Array(0);
+  private valueNumbers = new Float64Array(0);
+  /** The value preview as an array when it is not all numbers (a string write), else null. */
+  private valueArrays: (unknown[] | null)[] = [];
+
+  constructor(readonly limit: number) {}
+
+  /** The number of the oldest write kept. */
+  get oldestKept(): number {
+    return Math.max(0, this.total - this.limit);
+  }
+
+  /** Writes pushed but no longer kept. */
+  get dropped(): number {
+    return this.oldestKept;
+  }
+
+  /** Adds a write (status unknown yet); returns its number. */
+  push(
+    time: number,
+    frame: number,
+    client: string,
+    host: string | null,
+    user: string | null,
+    server: string | null,
+    pv: string | null,
+    command: 'WriteRequest' | 'WriteNotifyRequest',
+    dataType: number | null,
+    dataCount: number | null,
+    data: unknown,
+  ): number {
+    const n = this.total;
+    if (n >= this.slots && this.slots < this.limit) this.grow();
+    if (this.slots === 0) {
+      this.total += 1;
+      return n;
+    }
+    const i = n % this.slots;
+    this.times[i] = time;
+    this.frames[i] = frame;
+    this.clients[i] = client;
+    this.hosts[i] = host;
+    this.users[i] = user;
+    this.servers[i] = server;
+    this.pvs[i] = pv;
+    this.notifies[i] = command === 'WriteNotifyRequest' ? 1 : 0;
+    this.dataTypes[i] = dataType ?? Number.NaN;
+    this.dataCounts[i] = dataCount ?? Number.NaN;
+    this.statuses[i] = Number.NaN;
+    this.statusNames[i] = null;
+    this.storeValue(i, data);
+    this.total += 1;
+    return n;
+  }
+
+  /** The ECA status of write `n` (ignored when it left the log). */
+  setStatus(n: number, status: number | null, statusName: string | null): void {
+    if (n < this.oldestKept || n >= this.total) return;
+    const i = n % this.slots;
+    this.statuses[i] = status ?? Number.NaN;
+    this.statusNames[i] = statusName;
+  }
+
+  /** The kept writes, oldest first. */
+  list(): WriteEntry[] {
+    const out: WriteEntry[] = [];
+    for (let n = this.oldestKept; n < this.total; n++) out.push(this.row(n % this.slots));
+    return out;
+  }
+
+  private row(i: number): WriteEntry {
+    return {
+      time: this.times[i],
+      frame: this.frames[i],
+      client: this.clients[i],
+      host: this.hosts[i],
+      user: this.users[i],
+      server: this.servers[i],
+      pv: this.pvs[i],
+      command: this.notifies[i] === 1 ? 'WriteNotifyRequest' : 'WriteRequest',
+      data_type: nullIfNaN(this.dataTypes[i]),
+      data_count: nullIfNaN(this.dataCounts[i]),
+      value: this.valueOf(i),
+      status: nullIfNaN(this.statuses[i]),
+      status_name: this.statusNames[i],
+    };
+  }
+
+  /**
+   * The preview of a written value: a plain array (it ends up in JSON) of its first elements, of the value
+   * itself when it is no array, empty when there is none. Waveforms decode to typed arrays, read by index.
+   */
+  private storeValue(i: number, data: unknown): void {
+    const base = i * WRITE_VALUE_PREVIEW;
+    if (data === undefined) {
+      this.valueLengths[i] = 0;
+      this.valueArrays[i] = null;
+      return;
+    }
+    const isList = Array.isArray(data) || (ArrayBuffer.isView(data) && !(data instanceof DataView));
+    if (!isList) {
+      if (typeof data === 'number') {
+        this.valueNumbers[base] = data;
+        this.valueLengths[i] = 1;
+        this.valueArrays[i] = null;
+      } else this.valueArrays[i] = [data];
+      return;
+    }
+    const elements = data as ArrayLike<unknown>;
+    const n = Math.min(elements.length, WRITE_VALUE_PREVIEW);
+    for (let k = 0; k < n; k++) {
+      const element = elements[k];
+      if (typeof element !== 'number') {
+        this.valueArrays[i] = Array.isArray(data) ? data.slice(0, n) : Array.from({ length: n }, (_, j) => elements[j]);
+        return;
+      }
+      this.valueNumbers[base + k] = element;
+    }
+    this.valueLengths[i] = n;
+    this.valueArrays[i] = null;
+  }
+
+  private valueOf(i: number): unknown[] {
+    const array = this.valueArrays[i];
+    if (array !== null) return array.slice();
+    const n = this.valueLengths[i];
+    const out = new Array<number>(n);
+    for (let k = 0; k < n; k++) out[k] = this.valueNumbers[i * WRITE_VALUE_PREVIEW + k];
+    return out;
+  }
+
+  /** Doubles the columns (up to the limit), the kept writes in their order from slot 0. */
+  private grow(): void {
+    const old = this.slots;
+    const slots = Math.min(this.limit, Math.max(WRITE_LOG_INITIAL_SLOTS, 2 * old));
+    // The ring is full when it grows (total === old), so write n sits at n % old: copied to n % slots.
+    const copy = <T extends Float64Array | Uint8Array>(from: T, to: T, width = 1): T => {
+      for (let n = this.oldestKept; n < this.total; n++)
+        to.set(from.subarray((n % old) * width, (n % old) * width + width), (n % slots) * width);
+      return to;
+    };
+    const copyRefs = <T>(from: T[]): T[] => {
+      const to = new Array<T>(slots);
+      for (let n = this.oldestKept; n < this.total; n++) to[n % slots] = from[n % old];
+      return to;
+    };
+    this.times = copy(this.times, new Float64Array(slots));
+    this.frames = copy(this.frames, new Float64Array(slots));
+    this.dataTypes = copy(this.dataTypes, new Float64Array(slots));
+    this.dataCounts = copy(this.dataCounts, new Float64Array(slots));
+    this.statuses = copy(this.statuses, new Float64Array(slots));
+    this.notifies = copy(this.notifies, new Uint8Array(slots));
+    this.valueLengths = copy(this.valueLengths, new Uint8Array(slots));
+    this.valueNumbers = copy(this.valueNumbers, new Float64Array(slots * WRITE_VALUE_PREVIEW), WRITE_VALUE_PREVIEW);
+    this.clients = copyRefs(this.clients);
+    this.hosts = copyRefs(this.hosts);
+    this.users = copyRefs(this.users);
+    this.servers = copyRefs(this.servers);
+    this.pvs = copyRefs(this.pvs);
+    this.statusNames = copyRefs(this.statusNames);
+    this.valueArrays = copyRefs(this.valueArrays);
+    this.slots = slots;
+  }
+}
+
+function nullIfNaN(value: number): number | null {
+  return Number.isNaN(value) ? null : value;
 }
 
 /** The bookkeeping of a circuit first seen in `record`. */

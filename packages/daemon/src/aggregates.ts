@@ -179,20 +179,37 @@ export function hostOf(endpoint: string): string {
   return colon < 0 ? endpoint : endpoint.slice(0, colon);
 }
 
-/** Circuit ids are folded into this many bits of a read's numeric key (the ioid takes the 32 below). */
+/** Circuit ids are folded into this many bits of a read's key (the ioid takes 32 more). */
 const READ_KEY_CIRCUIT_BITS = 21;
 const READ_KEY_CIRCUIT_MASK = 2 ** READ_KEY_CIRCUIT_BITS - 1;
-const READ_KEY_IOID_SPAN = 2 ** 32;
+/** Slots of a fresh {@link PendingReads} table (a power of two); it doubles when half full. */
+const READ_TABLE_INITIAL_SLOTS = 64;
+/** Generation number of an empty slot. */
+const EMPTY = 0;
 
 /**
  * The channel of each pending read, by circuit and ioid: the decoder forgets a read when its reply arrives,
- * before the daemon sees the reply. Reads are answered and forgotten all the time, so this is two plain maps
- * with a numeric key (no key string per read): new reads go into the younger one, and when it holds half
- * of `max` the older one, whose reads were never answered, is dropped and the younger takes its place.
+ * before the daemon sees the reply. Reads come and go with every request and reply, and a JS Map that churns
+ * like that reallocates its hash table every few reads (it shrinks when it empties, rehashes when deleted
+ * entries fill it); once the Map is in the old generation, each dead table links to the next, which keeps
+ * every new one alive through scavenges, so all of them were promoted: about a fifth of the decoding worker's
+ * promoted bytes. This is an open-addressing table in typed arrays instead (linear probing, backward-shift
+ * deletion), allocated again only when it doubles. Reads are taken in two generations: new reads go into the
+ * younger one, and when it holds half of `max` the older one, whose reads were never answered, is dropped
+ * and the younger becomes the older.
  */
 export class PendingReads {
-  private young = new Map<number, Readonly<ChannelInfo>>();
-  private old = new Map<number, Readonly<ChannelInfo>>();
+  /** Per slot: the circuit (its low {@link READ_KEY_CIRCUIT_BITS} bits) and ioid of the read, its channel. */
+  private circuits = new Int32Array(READ_TABLE_INITIAL_SLOTS);
+  private ioids = new Uint32Array(READ_TABLE_INITIAL_SLOTS);
+  private channels: (Readonly<ChannelInfo> | undefined)[] = new Array(READ_TABLE_INITIAL_SLOTS).fill(undefined);
+  /** Per slot: the generation the read belongs to, {@link EMPTY} for none. */
+  private generations = new Uint32Array(READ_TABLE_INITIAL_SLOTS);
+  private mask = READ_TABLE_INITIAL_SLOTS - 1;
+  /** The younger generation's number; the older one's is one less. */
+  private generation = 2;
+  private young = 0;
+  private old = 0;
   private readonly half: number;
 
   constructor(max = 100_000) {
@@ -201,38 +218,109 @@ export class PendingReads {
 
   /** Reads held (at most `max`). */
   get size(): number {
-    return this.young.size + this.old.size;
+    return this.young + this.old;
   }
 
   set(circuit: number, ioid: number, channel: Readonly<ChannelInfo>): void {
-    const key = readKey(circuit, ioid);
-    this.old.delete(key);
-    this.young.set(key, channel);
-    if (this.young.size >= this.half) {
+    const c = circuit & READ_KEY_CIRCUIT_MASK;
+    const io = ioid >>> 0;
+    const slot = this.find(c, io);
+    if (slot >= 0) {
+      // Asked again: the read is the younger generation's, as a new one would be.
+      if (this.generations[slot] !== this.generation) {
+        this.generations[slot] = this.generation;
+        this.old -= 1;
+        this.young += 1;
+      }
+      this.channels[slot] = channel;
+    } else {
+      if (2 * (this.young + this.old + 1) > this.mask + 1) this.rebuild(2 * (this.mask + 1), false);
+      this.place(c, io, channel, this.generation);
+      this.young += 1;
+    }
+    if (this.young >= this.half) {
+      // The older generation's reads were never answered: dropped, and the younger one takes its place.
+      this.rebuild(this.mask + 1, true);
+      this.generation += 1;
       this.old = this.young;
-      this.young = new Map();
+      this.young = 0;
     }
   }
 
   /** The channel of the read, forgotten as it is returned. */
   take(circuit: number, ioid: number): Readonly<ChannelInfo> | undefined {
-    const key = readKey(circuit, ioid);
-    let channel = this.young.get(key);
-    if (channel !== undefined) this.young.delete(key);
-    else {
-      channel = this.old.get(key);
-      if (channel !== undefined) this.old.delete(key);
-    }
+    const slot = this.find(circuit & READ_KEY_CIRCUIT_MASK, ioid >>> 0);
+    if (slot < 0) return undefined;
+    const channel = this.channels[slot];
+    if (this.generations[slot] === this.generation) this.young -= 1;
+    else this.old -= 1;
+    this.remove(slot);
     return channel;
+  }
+
+  /** The slot holding the read, or -1. */
+  private find(c: number, io: number): number {
+    const mask = this.mask;
+    for (let slot = readHash(c, io) & mask; ; slot = (slot + 1) & mask) {
+      if (this.generations[slot] === EMPTY) return -1;
+      if (this.ioids[slot] === io && this.circuits[slot] === c) return slot;
+    }
+  }
+
+  /** Puts a read (absent) into the first free slot of its probe sequence. */
+  private place(c: number, io: number, channel: Readonly<ChannelInfo> | undefined, generation: number): void {
+    const mask = this.mask;
+    let slot = readHash(c, io) & mask;
+    while (this.generations[slot] !== EMPTY) slot = (slot + 1) & mask;
+    this.circuits[slot] = c;
+    this.ioids[slot] = io;
+    this.channels[slot] = channel;
+    this.generations[slot] = generation;
+  }
+
+  /**
+   * Empties `slot`, moving back the reads after it in its cluster that probed past it, so that every read
+   * stays reachable from its home slot without markers for deleted ones.
+   */
+  private remove(slot: number): void {
+    const mask = this.mask;
+    let hole = slot;
+    for (let next = (hole + 1) & mask; this.generations[next] !== EMPTY; next = (next + 1) & mask) {
+      const home = readHash(this.circuits[next], this.ioids[next]) & mask;
+      // The read at `next` may move to the hole unless its home lies cyclically in (hole, next].
+      const stays = hole <= next ? home > hole && home <= next : home > hole || home <= next;
+      if (stays) continue;
+      this.circuits[hole] = this.circuits[next];
+      this.ioids[hole] = this.ioids[next];
+      this.channels[hole] = this.channels[next];
+      this.generations[hole] = this.generations[next];
+      hole = next;
+    }
+    this.generations[hole] = EMPTY;
+    this.channels[hole] = undefined;
+  }
+
+  /** Moves the reads into fresh arrays of `slots` slots, without the older generation's when `dropOld`. */
+  private rebuild(slots: number, dropOld: boolean): void {
+    const { circuits, ioids, channels, generations } = this;
+    this.circuits = new Int32Array(slots);
+    this.ioids = new Uint32Array(slots);
+    this.channels = new Array(slots).fill(undefined);
+    this.generations = new Uint32Array(slots);
+    this.mask = slots - 1;
+    for (let i = 0; i < generations.length; i++) {
+      const generation = generations[i];
+      if (generation === EMPTY || (dropOld && generation !== this.generation)) continue;
+      this.place(circuits[i], ioids[i], channels[i], generation);
+    }
   }
 }
 
-/**
- * One number for a circuit and a 32-bit ioid, exact below 2^53: circuits 2^21 apart share keys, which
- * matters only if both had a read with the same ioid pending at once.
- */
-function readKey(circuit: number, ioid: number): number {
-  return (circuit & READ_KEY_CIRCUIT_MASK) * READ_KEY_IOID_SPAN + (ioid >>> 0);
+/** Home slot hash of a read's key (before masking): the circuit and ioid mixed, so neighbours spread. */
+function readHash(c: number, io: number): number {
+  let h = Math.imul(c, 0x9e3779b1) ^ io;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  return (h ^ (h >>> 13)) >>> 0;
 }
 
 /** What the daemon adds to a decoder channel: monitor activity, last value, the search that found it. */
