@@ -289,7 +289,7 @@ describe('HeldRecords', () => {
           }
         },
       ),
-      { seed: Number(process.env.FC_SEED ?? 20261207), numRuns: 25 },
+      { seed: Number(process.env.FC_SEED ?? 20261207), numRuns: 12 },
     );
   });
 
