@@ -12,9 +12,9 @@
  * young one are young).
  */
 export class ExpiryHeap<K, V> {
-  private readonly times: number[] = [];
-  private readonly keys: K[] = [];
-  private readonly values: V[] = [];
+  private readonly times: number[] = emptyDoubles();
+  private readonly keys: K[] = emptyObjects();
+  private readonly values: V[] = emptyObjects();
 
   /** Pairs held (stale ones included). */
   get size(): number {
@@ -95,3 +95,22 @@ export class ExpiryHeap<K, V> {
     this.values.length = 0;
   }
 }
+
+/**
+ * Empty arrays whose elements kinds are the most general their heaps need from the start: doubles for the
+ * times (the first may be whole numbers, kept as small integers, the next fractional), any value for the
+ * keys (ids in some heaps, strings in others). A change of an array's elements kind in optimised code, or
+ * one `push` seeing both kinds, deoptimised it once per process.
+ */
+function emptyDoubles(): number[] {
+  const a = [DOUBLE];
+  a.length = 0;
+  return a;
+}
+function emptyObjects<T>(): T[] {
+  const a: unknown[] = [OBJECT];
+  a.length = 0;
+  return a as T[];
+}
+const DOUBLE = 0.5;
+const OBJECT = {};
