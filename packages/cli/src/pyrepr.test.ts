@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { pyArray, pyFloat, pyRepr, pyStr, pyString, writePyFloat, writePyString } from './pyrepr.js';
-import { asString } from './text-buffer.js';
+import { TextBuffer, asString } from './text-buffer.js';
 
 describe('pyFloat (Python repr of a float)', () => {
   it.each([
@@ -171,5 +171,15 @@ describe('writePyFloat / writePyString give pyFloat’s / pyString’s text', ()
       ).toBe(pyFloat(x));
     for (const s of ['sim:wave30000_0', "it's", 'tab\there', 'ünï', '', 'back\\slash'])
       expect(asString((out) => writePyString(out, s))).toBe(pyString(s));
+  });
+
+  it('after other text, with the character to escape anywhere (the copy so far is not kept)', () => {
+    for (const s of ['sim:pv1\n', 'x'.repeat(100) + "'", 'é' + 'y'.repeat(70), 'a'.repeat(200), 'pv\x7f', 'ok']) {
+      const out = new TextBuffer(4);
+      out.text('pv=');
+      writePyString(out, s);
+      out.text(', next');
+      expect(out.toString()).toBe(`pv=${pyString(s)}, next`);
+    }
   });
 });

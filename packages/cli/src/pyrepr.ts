@@ -133,16 +133,23 @@ export function pyNumber(x: number): string {
  * nearly always) is written between single quotes as it is.
  */
 export function writePyString(out: TextBuffer, s: string): void {
-  for (let i = 0; i < s.length; i++) {
+  // One pass: each character is checked as it is copied (printable ASCII is its own UTF-8 byte), and the
+  // length is committed at the end, so a character that needs escaping leaves nothing to take back.
+  const n = s.length;
+  out.reserve(n + 2);
+  const bytes = out.bytes;
+  let at = out.length;
+  bytes[at++] = QUOTE;
+  for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
     if (c < PRINTABLE_MIN || c > PRINTABLE_MAX || c === QUOTE || c === BACKSLASH) {
       out.text(pyString(s));
       return;
     }
+    bytes[at++] = c;
   }
-  out.byte(QUOTE);
-  out.text(s);
-  out.byte(QUOTE);
+  bytes[at++] = QUOTE;
+  out.length = at;
 }
 const PRINTABLE_MIN = 0x20;
 const PRINTABLE_MAX = 0x7e;

@@ -80,6 +80,7 @@ export class ChannelBook {
     if (channel.pv === null && pend) channel.pv = pend.pv;
     channel.status = failed ? 'failed' : 'disconnected';
     channel.endedAt = packet.timestamp;
+    this.st.channelEnded(channel);
     this.st.unindexChannel(channel);
     return channel;
   }
@@ -209,6 +210,7 @@ export class ChannelBook {
       c.pendingClears.delete(sid);
       channel.status = 'cleared';
       channel.endedAt = packet.timestamp;
+      this.st.channelEnded(channel);
       this.st.unindexChannel(channel);
     }
     return channel;
@@ -265,8 +267,8 @@ export class ChannelBook {
 
   /** The circuit ended: its channels end with it (cleared unless they failed or were lost) and nothing stays pending. */
   circuitEnded(c: CircuitInfo, now: number): void {
-    for (const ch of c.channelsByCid.values()) endChannel(ch, now);
-    for (const ch of c.channelsBySid.values()) endChannel(ch, now);
+    for (const ch of c.channelsByCid.values()) endChannel(this.st, ch, now);
+    for (const ch of c.channelsBySid.values()) endChannel(this.st, ch, now);
     c.pendingIo.clear();
     c.subscriptions.clear();
     c.pendingCreates.clear();
@@ -347,8 +349,11 @@ export class ChannelBook {
   }
 }
 
-function endChannel(ch: ChannelInfo, now: number): void {
-  if (ch.endedAt === null) ch.endedAt = now;
+function endChannel(st: ConversationState, ch: ChannelInfo, now: number): void {
+  if (ch.endedAt === null) {
+    ch.endedAt = now;
+    st.channelEnded(ch);
+  }
   if (ch.status !== 'failed' && ch.status !== 'disconnected') ch.status = 'cleared';
 }
 

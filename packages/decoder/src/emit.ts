@@ -1,4 +1,4 @@
-import { LINKTYPE, makePacketInfo } from '@ca-shark/packet';
+import { samplePacketInfo } from '@ca-shark/packet';
 import type { PacketInfo } from '@ca-shark/packet';
 import type { CaCommand, CaFault, CaFrame, Role, RoleCertainty } from '@ca-shark/protocol';
 import type { CaRecord, MalformedCommand } from './record.js';
@@ -141,39 +141,15 @@ export class RecordEmitter {
   }
 }
 
-const ETHERNET_HEADER = 14;
-const IPV4_HEADER = 20;
-const TCP_HEADER = 20;
-const ETHERTYPE_IPV4 = 0x0800;
-const IPPROTO_TCP = 6;
-
 /**
  * Keeps a record's `timestamp` field "tagged", so that a record shares its packet's timestamp number
  * instead of a box of its own (16 bytes a record): see the packet layer's `keepNumberFieldsTagged`, which
- * does the same for the packet's field. Run once at load, on a record nobody sees.
+ * does the same for the packet's field, on a packet record of the same making. Run once at load, on a
+ * record nobody sees.
  */
 function keepTimestampTagged(): void {
-  // A packet record as the packet layer makes them (of an all-zero Ethernet frame), so that the record's
-  // other fields see the objects they hold in use (V8 also tracks which shape a field's objects have).
-  const frame = new Uint8Array(ETHERNET_HEADER + IPV4_HEADER + TCP_HEADER);
-  const packet = makePacketInfo(
-    1,
-    0.5,
-    frame.length,
-    frame.length,
-    0,
-    LINKTYPE.ETHERNET,
-    frame,
-    0,
-    frame.length,
-    ETHERTYPE_IPV4,
-    frame,
-    ETHERNET_HEADER,
-    IPV4_HEADER,
-    0,
-    0,
-    IPPROTO_TCP,
-  );
+  // With an Ethernet header, as before: the record's `ethernet` field sees the shared untagged record first.
+  const packet = samplePacketInfo(true);
   const record = RecordEmitter.prototype.draft.call(undefined, packet, 'request', 'certain');
   (record as unknown as Record<string, unknown>).timestamp = null;
 }

@@ -309,6 +309,7 @@ export class FlowTable {
     const c = ctx.circuit?.info;
     if (!c || c.closedAt !== null) return;
     c.closedAt = packet.timestamp;
+    this.st.circuitClosed(c);
     c.closeReason = reason;
     this.channels.circuitEnded(c, packet.timestamp);
     this.events.onCircuitClose(c);

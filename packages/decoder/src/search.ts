@@ -93,6 +93,7 @@ export class SearchBook {
       s.requests++;
       s.last = ref;
       s.lastSequence = sequence;
+      st.searched(key, s);
     } else {
       let name = this.names.get(pv);
       if (name === undefined) this.names.set(pv, (name = pv));
@@ -111,7 +112,9 @@ export class SearchBook {
         notFound: 0,
       };
       st.searches.delete(key);
-      st.searches.set(keptKey(cl.address, cid), s);
+      const kept = keptKey(cl.address, cid);
+      st.searches.set(kept, s);
+      st.searched(kept, s);
       st.searchesByIpCid.set(searchIpKey(clientAddr, cid), s);
       st.statistics.evicted.searches += capMap(st.searches, this.limits.maxSearches);
       capMap(st.searchesByIpCid, this.limits.maxSearches);

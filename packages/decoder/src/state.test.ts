@@ -57,6 +57,65 @@ describe('state bounds and expiry', () => {
     }
   });
 
+  it('expires what a walk of every table would, sweep by sweep, with capture time going back and forth', () => {
+    const b = new PcapWriter();
+    // Times jump back up to 3 s now and then; searches are retried (same CID and name) at later and
+    // earlier times; circuits close and channels are cleared, fail or end with their circuit.
+    const at = (i: number) => T0 + i * 0.7 + ((i * 7) % 9 === 0 ? -3 : (i % 4) * 0.4);
+    for (let i = 0; i < 400; i++) {
+      const t = at(i);
+      const cid = i % 37;
+      b.udp(
+        t,
+        CLIENT,
+        40000 + (i % 3),
+        SERVER,
+        5064,
+        concatBytes([build.versionRequest({ sequence: i % 50 }), build.searchRequest({ name: `pv${cid}`, cid })]),
+      );
+      if (i % 5 === 0)
+        b.udp(t + 0.01, SERVER, 5064, CLIENT, 40000 + (i % 3), build.versionResponse({ sequence: i % 50 }));
+      if (i % 2 === 0) {
+        const c = new TcpConversation(b, CLIENT, 20000 + (i % 60), SERVER, 5064).open(t);
+        c.send(t + 0.1, true, build.createChanRequest({ name: `pv${cid}`, cid: i }));
+        c.send(t + 0.2, false, build.createChanResponse({ data_type: DbrType.DOUBLE, data_count: 1, cid: i, sid: i }));
+        c.send(t + 0.25, true, build.createChanRequest({ name: `pv${cid}b`, cid: i + 1 }));
+        c.send(
+          t + 0.26,
+          false,
+          build.createChanResponse({ data_type: DbrType.DOUBLE, data_count: 1, cid: i + 1, sid: i + 1 }),
+        );
+        if (i % 3 === 0) {
+          c.send(t + 0.3, true, build.clearChannelRequest({ sid: i, cid: i }));
+          c.send(t + 0.4, false, build.clearChannelResponse({ sid: i, cid: i }));
+        }
+        if (i % 8 === 0) c.close(t + 0.6);
+      }
+    }
+    const d = createDecoder({
+      limits: { closedCircuitTtl: 3, clearedChannelTtl: 2, searchTtl: 4 },
+      onRecord: () => {},
+    });
+    const st = d.state as ConversationState;
+    const inner = st as unknown as { expire(now: number): void };
+    const expire = inner.expire.bind(st);
+    let sweeps = 0;
+    let removed = 0;
+    inner.expire = (now: number) => {
+      const expected = walkExpiry(st, now);
+      const before = tableKeys(st);
+      expire(now);
+      const after = tableKeys(st);
+      expect(after).toEqual(expected);
+      sweeps++;
+      removed += Object.values(before).flat().length - Object.values(after).flat().length;
+    };
+    d.pushCapture(b.bytes());
+    d.end();
+    expect(sweeps).toBeGreaterThan(100);
+    expect(removed).toBeGreaterThan(300);
+  });
+
   it('keeps as many searches and VERSION requests after 400 capture seconds of searching as after 100', () => {
     const searchTtl = 30;
     const kept = (seconds: number) => {
@@ -235,4 +294,41 @@ function framesOf(pcap: Uint8Array): { ts: number; bytes: Uint8Array }[] {
     o += 16 + len;
   }
   return out;
+}
+
+/** The keys of the tables a sweep expires, in their maps' order. */
+function tableKeys(st: ConversationState): Record<string, unknown[]> {
+  return {
+    circuits: [...st.circuits.keys()],
+    channels: [...st.channels.keys()],
+    searches: [...st.searches.keys()],
+    searchesByIpCid: [...st.searchesByIpCid.keys()],
+    versionRequests: [...st.versionRequests.keys()],
+  };
+}
+
+/** {@link tableKeys} after a sweep at `now` that walks every table (how the state expired entries before). */
+function walkExpiry(st: ConversationState, now: number): Record<string, unknown[]> {
+  const { closedCircuitTtl, clearedChannelTtl, searchTtl } = st.limits;
+  const gone = new Set<unknown>();
+  for (const c of st.circuits.values()) {
+    if (c.closedAt !== null && now - c.closedAt > closedCircuitTtl) {
+      gone.add(c);
+      for (const ch of [...c.channelsByCid.values(), ...c.channelsBySid.values()]) gone.add(ch);
+    }
+  }
+  for (const ch of st.channels.values()) {
+    if (ch.endedAt !== null && now - ch.endedAt > clearedChannelTtl) gone.add(ch);
+  }
+  const goneSearches = new Set<unknown>();
+  for (const s of st.searches.values()) if (now - s.last.timestamp > searchTtl) goneSearches.add(s);
+  const keys = <K, V>(map: ReadonlyMap<K, V>, keep: (v: V) => boolean) =>
+    [...map].filter(([, v]) => keep(v)).map(([k]) => k);
+  return {
+    circuits: keys(st.circuits, (c) => !gone.has(c)),
+    channels: keys(st.channels, (ch) => !gone.has(ch)),
+    searches: keys(st.searches, (s) => !goneSearches.has(s)),
+    searchesByIpCid: keys(st.searchesByIpCid, (s) => !goneSearches.has(s)),
+    versionRequests: keys(st.versionRequests, (ref) => !(now - ref.timestamp > searchTtl)),
+  };
 }

@@ -154,7 +154,10 @@ export class UdpHandler {
             cl.searchDatagrams++;
             cl.lastSequence = frame.parameter1;
             d.sequence = frame.parameter1;
-            st.versionRequests.set(keptKey(cl.address, frame.parameter1), makeRef(packet, 'VersionRequest'));
+            const key = keptKey(cl.address, frame.parameter1);
+            const ref = makeRef(packet, 'VersionRequest');
+            st.versionRequests.set(key, ref);
+            st.versionRequested(key, ref);
             capMap(st.versionRequests, this.opts.limits.maxSearches);
           } else {
             record.request = st.versionRequests.get(`${dstAddr}/${frame.parameter1}`);

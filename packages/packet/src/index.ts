@@ -15,6 +15,7 @@ export {
 export {
   PacketPipeline,
   makePacketInfo,
+  samplePacketInfo,
   PACKET_INFO_L4_BYTES,
   type PacketInfoMaker,
   type PacketPipelineOptions,

@@ -6,7 +6,7 @@ import { dottedQuad } from './format.js';
 import { FragmentReassembler, type FragmentOptions } from './fragments.js';
 import { ETHERTYPE_IPV4, ETHERTYPE_IPV6, linkRecord, locateNetwork, type NetworkLocation } from './link.js';
 import { unsupportedLinktypeMessage } from './input-errors.js';
-import { linktypeName } from './linktypes.js';
+import { LINKTYPE, linktypeName } from './linktypes.js';
 import {
   CaptureReader,
   type CaptureHandler,
@@ -37,6 +37,8 @@ const IPPROTO_TCP = 6;
 const IPPROTO_UDP = 17;
 
 const TCP_MIN_HEADER = 20;
+/** An untagged Ethernet header (for {@link samplePacketInfo}). */
+const ETHERNET_HEADER = 14;
 const TCP_OFF_SPORT = 0;
 const TCP_OFF_DPORT = 2;
 const TCP_OFF_SEQ = 4;
@@ -590,6 +592,41 @@ export function makePacketInfo(
   };
 }
 
+/**
+ * A packet record nobody sees, made as {@link makePacketInfo} makes them (an all-zero IPv4/TCP packet with
+ * a fractional timestamp), for the code that runs at load to settle the shapes of the records built on
+ * packet records: {@link keepNumberFieldsTagged} here, and the decoder's record emitter. `ethernet` puts an
+ * all-zero Ethernet header in front, whose link record is the untagged Ethernet one (and the first kept by
+ * the cache of shared link records); without it the frame has no link bytes and its link record no
+ * addresses. Each caller keeps the variant it was written with, so that V8 sees the shapes it always saw.
+ */
+export function samplePacketInfo(ethernet: boolean): PacketInfo {
+  const ip = ethernet ? ETHERNET_HEADER : 0;
+  const frame = new Uint8Array(ip + IPV4_MIN_HEADER + TCP_MIN_HEADER);
+  // The link bytes are the whole frame, as the emitter's sample had them; none without the header.
+  const caplen = ethernet ? frame.length : 0;
+  return makePacketInfo(
+    1,
+    SAMPLE_TIMESTAMP,
+    caplen,
+    caplen,
+    0,
+    LINKTYPE.ETHERNET,
+    frame,
+    0,
+    caplen,
+    ETHERTYPE_IPV4,
+    frame,
+    ip,
+    IPV4_MIN_HEADER,
+    0,
+    0,
+    IPPROTO_TCP,
+  );
+}
+/** Fractional, as most capture timestamps are: the fields that copy it see a double first. */
+const SAMPLE_TIMESTAMP = 0.5;
+
 /** The IP bytes past the header that {@link makePacketInfo} reads: a TCP header's fixed part (UDP's is 8). */
 export const PACKET_INFO_L4_BYTES = TCP_MIN_HEADER;
 
@@ -605,8 +642,7 @@ export type PacketInfoMaker = typeof makePacketInfo;
  * of boxing it again. Run once at load, on records nobody sees (the same as the deframer does for frames).
  */
 function keepNumberFieldsTagged(): void {
-  const ipAndTcp = new Uint8Array(IPV4_MIN_HEADER + TCP_MIN_HEADER);
-  const info = makePacketInfo(1, 0.5, 0, 0, 0, 1, ipAndTcp, 0, 0, ETHERTYPE_IPV4, ipAndTcp, 0, 20, 0, 0, IPPROTO_TCP);
+  const info = samplePacketInfo(false);
   const loose = (o: object): Record<string, unknown> => o as Record<string, unknown>;
   loose(info).timestamp = null;
   loose(info.transport).seq = null;
