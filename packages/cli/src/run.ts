@@ -74,6 +74,15 @@ export const EXIT_BAD_INPUT = 2;
 /** Decoded, but the input was damaged: capture problems, malformed or cut CA messages. */
 export const EXIT_DAMAGED = 3;
 
+/**
+ * Read size for stdin (a pipe gives at most what it holds, 64 KiB on Linux, a redirected file this much):
+ * shark()'s own for files (its FILE_CHUNK), for its reason: the event loop turns between reads, and V8's
+ * young-generation GC should run there, with few records waiting. Reads of 1 MiB took `ca-shark --json <
+ * FILE` 10-13 MB more peak RSS on the 100 MB capture (docs/performance.md, "Session 14: `ca-shark` on
+ * stdin").
+ */
+const STDIN_READ_BYTES = 256 * 1024;
+
 /** The version in this package's package.json. */
 export function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -186,7 +195,7 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
         io.stdinFd !== undefined &&
         (stdinInfo.kind === 'pipe' || stdinInfo.kind === 'file')
       ) {
-        chunks = new DescriptorChunks(io.stdinFd, stdinInfo.kind);
+        chunks = new DescriptorChunks(io.stdinFd, stdinInfo.kind, STDIN_READ_BYTES);
         sizeHint = stdinInfo.size;
       } else stream = io.stdin;
     } else {
