@@ -83,6 +83,9 @@ export const EXIT_DAMAGED = 3;
  */
 const STDIN_READ_BYTES = 256 * 1024;
 
+/** What is said of a directory given as the capture, named or on stdin (as `ca-sharkd -r DIR` says it). */
+const IS_A_DIRECTORY = describeOpenError({ code: 'EISDIR' } as NodeJS.ErrnoException);
+
 /** The version in this package's package.json. */
 export function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -189,7 +192,7 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
     let sizeHint = -1;
     let unreadable: string | null = null;
     if (name === '-') {
-      if (stdinInfo?.kind === 'directory') unreadable = describeOpenError({ code: 'EISDIR' } as NodeJS.ErrnoException);
+      if (stdinInfo?.kind === 'directory') unreadable = IS_A_DIRECTORY;
       else if (
         stdinInfo !== null &&
         io.stdinFd !== undefined &&
@@ -206,9 +209,9 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
           fileSize = info.size;
           await handle.close();
         } else if (info.isDirectory()) {
-          // Its read would fail with node's EISDIR wording; said as stdin's and ca-sharkd's `-r DIR` are.
+          // Its read would fail in node's words (`EISDIR: illegal operation on a directory, read`).
           await handle.close();
-          unreadable = describeOpenError({ code: 'EISDIR' } as NodeJS.ErrnoException);
+          unreadable = IS_A_DIRECTORY;
         } else stream = handle.createReadStream({ highWaterMark: 1 << 20 });
       } catch (e) {
         unreadable = describeOpenError(e as NodeJS.ErrnoException);
@@ -357,7 +360,7 @@ async function runWrite(
   }
   if (stdinInfo?.kind === 'directory') {
     // Its stream would read as empty input, and write an empty capture.
-    err(inputErrorLine(STDIN_LABEL, describeOpenError({ code: 'EISDIR' } as NodeJS.ErrnoException)));
+    err(inputErrorLine(STDIN_LABEL, IS_A_DIRECTORY));
     return EXIT_BAD_INPUT;
   }
   let result;
