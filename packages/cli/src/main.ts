@@ -13,10 +13,16 @@
 // old one to up to 4x its live size after a few seconds of a busy run, so a 1 GB capture peaked 30-50 %
 // above a 100 MB one with the same live data; 2 x 8 MB and twice the live size keep it within 15 %, for no
 // CPU cost measurable here (docs/performance.md, "Session 10: memory on long captures").
+import { STDIN_FD } from '@ca-shark/packet';
 import { run } from './run.js';
 
 run(process.argv.slice(2), {
-  stdin: process.stdin,
+  // Made only when read through node's stream (run.ts reads a pipe or a redirected file itself): making
+  // process.stdin switches a pipe to non-blocking mode.
+  get stdin() {
+    return process.stdin;
+  },
+  stdinFd: STDIN_FD,
   stdout: process.stdout,
   stderr: process.stderr,
   env: process.env,

@@ -10,10 +10,19 @@ import {
   type CaDecoder,
   type CaRecord,
   type CircuitInfo,
+  type DecoderProblem,
   type SharkInput,
   type SharkRecords,
 } from '@ca-shark/decoder';
-import { STDIN_LABEL, describeOpenError, inputErrorLine } from '@ca-shark/packet';
+import {
+  DescriptorChunks,
+  STDIN_LABEL,
+  describeOpenError,
+  examineDescriptor,
+  inputErrorLine,
+  stopsInput,
+  type DescriptorInfo,
+} from '@ca-shark/packet';
 import {
   Analyzer,
   compileFilter,
@@ -38,7 +47,14 @@ import { writePackets } from './write.js';
 
 /** The process around the program (real streams in main.ts, fakes or pipes in tests). */
 export interface CliIO {
+  /** Standard input as a stream: read when {@link stdinFd} is not given, or is neither a pipe nor a regular file. */
   stdin: Readable;
+  /**
+   * Standard input's descriptor (main.ts: 0). A pipe or a redirected file is then read from it directly into
+   * one reused buffer (`DescriptorChunks`), a directory refused, and `stdin` is only read for the rest (a
+   * socket, a device), so a getter can make it lazily.
+   */
+  stdinFd?: number;
   stdout: Writable & { isTTY?: boolean };
   stderr: Writable;
   env: NodeJS.ProcessEnv;
@@ -57,6 +73,18 @@ export const EXIT_NOTHING = 1;
 export const EXIT_BAD_INPUT = 2;
 /** Decoded, but the input was damaged: capture problems, malformed or cut CA messages. */
 export const EXIT_DAMAGED = 3;
+
+/**
+ * Read size for stdin (a pipe gives at most what it holds, 64 KiB on Linux, a redirected file this much):
+ * shark()'s own for files (its FILE_CHUNK), for its reason: the event loop turns between reads, and V8's
+ * young-generation GC should run there, with few records waiting. Reads of 1 MiB took `ca-shark --json <
+ * FILE` 10-13 MB more peak RSS on the 100 MB capture (docs/performance.md, "Session 14: `ca-shark` on
+ * stdin").
+ */
+const STDIN_READ_BYTES = 256 * 1024;
+
+/** What is said of a directory given as the capture, named or on stdin (as `ca-sharkd -r DIR` says it). */
+const IS_A_DIRECTORY = describeOpenError({ code: 'EISDIR' } as NodeJS.ErrnoException);
 
 /** The version in this package's package.json. */
 export function version(): string {
@@ -144,7 +172,8 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
   let damaged = false;
   let matched = 0;
   const inputs = options.files.length > 0 ? options.files : ['-'];
-  if (inputs.includes('-') && (io.stdin as { isTTY?: boolean }).isTTY === true) {
+  const stdinInfo = inputs.includes('-') ? examineStdin(io) : null;
+  if (stdinInfo?.kind === 'terminal') {
     err(
       "no capture to read: stdin is a terminal. Name a file, or pipe one in: sudo tcpdump -U -w - | ca-shark (see 'ca-shark --help')",
     );
@@ -154,11 +183,24 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
     if (brokenPipe || outputFailed) break;
     const label = name === '-' ? STDIN_LABEL : name;
     // A regular file is given to shark() by path: it reads it in large chunks and keeps views into them
-    // (no copies); stdin, pipes and devices are read as streams, records printed as they arrive.
+    // (no copies); stdin, pipes and devices are read as streams, records printed as they arrive. A pipe or
+    // a regular file on stdin is read from its descriptor into one reused buffer (DescriptorChunks).
     let stream: Readable | null = null;
+    let chunks: DescriptorChunks | null = null;
     let fileSize = -1;
+    // Bytes of a regular file read through stdin (`ca-shark < FILE`), for the choice of two threads.
+    let sizeHint = -1;
+    let unreadable: string | null = null;
     if (name === '-') {
-      stream = io.stdin;
+      if (stdinInfo?.kind === 'directory') unreadable = IS_A_DIRECTORY;
+      else if (
+        stdinInfo !== null &&
+        io.stdinFd !== undefined &&
+        (stdinInfo.kind === 'pipe' || stdinInfo.kind === 'file')
+      ) {
+        chunks = new DescriptorChunks(io.stdinFd, stdinInfo.kind, STDIN_READ_BYTES);
+        sizeHint = stdinInfo.size;
+      } else stream = io.stdin;
     } else {
       try {
         const handle = await open(name, 'r');
@@ -166,12 +208,19 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
         if (info.isFile()) {
           fileSize = info.size;
           await handle.close();
+        } else if (info.isDirectory()) {
+          // Its read would fail in node's words (`EISDIR: illegal operation on a directory, read`).
+          await handle.close();
+          unreadable = IS_A_DIRECTORY;
         } else stream = handle.createReadStream({ highWaterMark: 1 << 20 });
       } catch (e) {
-        err(inputErrorLine(label, describeOpenError(e as NodeJS.ErrnoException)));
-        status = EXIT_BAD_INPUT;
-        continue;
+        unreadable = describeOpenError(e as NodeJS.ErrnoException);
       }
+    }
+    if (unreadable !== null) {
+      err(inputErrorLine(label, unreadable));
+      status = EXIT_BAD_INPUT;
+      continue;
     }
     let failed = false;
     const damage = new DamageReport(label, err);
@@ -181,15 +230,23 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
     };
     // Counted here because an empty input produces no capture events at all.
     let bytesRead = fileSize > 0 ? fileSize : 0;
-    async function* counted(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-      for await (const chunk of chunks) {
+    // Set by a problem after which the capture reader reads no more (not a capture at all, a corrupt
+    // record length): a stream ends there instead of being read to its end, which on a pipe that never
+    // ends (`tcpdump -w - | ca-shark` of the wrong thing) would be never. The rest would be discarded.
+    let inputStopped = false;
+    async function* counted(input: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+      if (inputStopped) return;
+      for await (const chunk of input) {
         bytesRead += chunk.length;
         yield chunk;
+        if (inputStopped) return;
       }
     }
-    const source: SharkInput = stream === null ? name : counted(stream);
+    const source: SharkInput = chunks !== null ? counted(chunks) : stream !== null ? counted(stream) : name;
+    // A file on stdin is as long as a file by path; a pipe's lines are printed as they arrive, not in batches.
+    const splitSize = stream === null && chunks === null ? fileSize : sizeHint;
     const split =
-      write !== null && stream === null && useSplit(options, fileSize, io.env)
+      write !== null && splitSize >= 0 && useSplit(options, splitSize, io.env)
         ? options.json
           ? jsonSplitPrinter()
           : textSplitPrinter(write)
@@ -207,7 +264,10 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
         // No mode reads the state's search entries, only the replies paired through them: a minute of them,
         // not ten, keeps memory flat on long captures and pairs every reply the same (options.ts).
         limits: { searchTtl: PAIRING_SEARCH_TTL },
-        onProblem: damage.problem.bind(damage),
+        onProblem: (p: DecoderProblem): void => {
+          damage.problem(p);
+          if (stopsInput(p.code)) inputStopped = true;
+        },
         onCircuitClose,
         onDecoder,
       };
@@ -246,6 +306,7 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
       status = EXIT_BAD_INPUT;
     } finally {
       stream?.destroy();
+      await chunks?.return();
       await split?.close();
     }
     if (bytesRead === 0 && !failed && !brokenPipe) {
@@ -292,8 +353,14 @@ async function runWrite(
     );
     return EXIT_BAD_INPUT;
   }
-  if (options.files.length === 0 && (io.stdin as { isTTY?: boolean }).isTTY === true) {
+  const stdinInfo = (options.files[0] ?? '-') === '-' ? examineStdin(io) : null;
+  if (stdinInfo?.kind === 'terminal') {
     err('no capture to read: stdin is a terminal. Name a file, or pipe one in');
+    return EXIT_BAD_INPUT;
+  }
+  if (stdinInfo?.kind === 'directory') {
+    // Its stream would read as empty input, and write an empty capture.
+    err(inputErrorLine(STDIN_LABEL, IS_A_DIRECTORY));
     return EXIT_BAD_INPUT;
   }
   let result;
@@ -309,6 +376,15 @@ async function runWrite(
   }
   if (result.damage.damaged) return EXIT_DAMAGED;
   return result.messages === 0 ? EXIT_NOTHING : EXIT_OK;
+}
+
+/**
+ * What standard input is: examined on its descriptor when the process gives one (without making
+ * `process.stdin`), else known only as a terminal or not.
+ */
+function examineStdin(io: CliIO): DescriptorInfo {
+  if (io.stdinFd !== undefined) return examineDescriptor(io.stdinFd);
+  return { kind: (io.stdin as { isTTY?: boolean }).isTTY === true ? 'terminal' : 'other', size: -1 };
 }
 
 /**

@@ -23,6 +23,16 @@ export {
 } from './pipeline.js';
 export { LINK_RECORD_MAX_BYTES } from './link.js';
 export { readCapture, readPackets, captureChunks, type CaptureInput, type CaptureItem } from './input.js';
+export {
+  DESCRIPTOR_CHUNK_BYTES,
+  DescriptorChunks,
+  DescriptorReader,
+  STDIN_FD,
+  examineDescriptor,
+  type DescriptorInfo,
+  type DescriptorKind,
+  type DescriptorReaderHandler,
+} from './stdin-reader.js';
 export { type TcpOptions, type TcpStats, TCP_FIN, TCP_SYN, TCP_RST, TCP_ACK } from './tcp.js';
 export { type FragmentOptions } from './fragments.js';
 export { LINKTYPE, linktypeName, isSupportedLinktype } from './linktypes.js';
@@ -31,11 +41,13 @@ export { PcapWriter, TcpConversation } from './writer.js';
 export { MessageFrames, SpanningMessages, type MessageFramesOptions, type TrackedMessage } from './message-frames.js';
 export { PcapngChunks, PcapngWriter, PCAPNG_BLOCK, TSRESOL, type PcapngInterface } from './pcapng-writer.js';
 export {
+  INPUT_STOPPING_CODES,
   STDIN_LABEL,
   UNREADABLE_INPUT_CODES,
   describeOpenError,
   inputErrorLine,
   isUnreadableInput,
   problemText,
+  stopsInput,
   unsupportedLinktypeMessage,
 } from './input-errors.js';

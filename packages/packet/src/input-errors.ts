@@ -23,6 +23,23 @@ export const UNREADABLE_INPUT_CODES: ReadonlySet<string> = new Set([
   'bad-interface',
 ]);
 
+/**
+ * Problem codes after which the capture reader reads nothing more of its input (reader.ts stops at each:
+ * no pcap or pcapng magic, a format it does not read, a pcap record longer than any frame). A program
+ * reading a pipe can stop reading there: the rest would be discarded, and on a pipe that never ends
+ * (`tcpdump -w - | ...` of the wrong thing) the program would wait for its writer to stop first.
+ */
+export const INPUT_STOPPING_CODES: ReadonlySet<string> = new Set([
+  'not-a-capture',
+  'unsupported-format',
+  'bad-record-length',
+]);
+
+/** True when the capture reader reads nothing more after a problem with this code (see {@link INPUT_STOPPING_CODES}). */
+export function stopsInput(code: string): boolean {
+  return INPUT_STOPPING_CODES.has(code);
+}
+
 /** True when a problem with this code makes the input unreadable (see {@link UNREADABLE_INPUT_CODES}). */
 export function isUnreadableInput(code: string): boolean {
   return UNREADABLE_INPUT_CODES.has(code);

@@ -1,0 +1,236 @@
+/**
+ * stdin as a shell gives it: a pipe (`cat FILE | ca-shark`, `tcpdump -U -w - | ca-shark`) or a redirected
+ * file (`ca-shark < FILE`), read from descriptor 0 into one reused buffer (packet's DescriptorChunks), and
+ * the inputs that are not captures: a directory, garbage on a pipe that never ends, a descriptor that
+ * cannot be read.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  type CliResult,
+  ensureBuilt,
+  fixture,
+  lines,
+  MAIN,
+  PACKAGE_DIR,
+  plainEnv,
+  runCli,
+} from '../test-support/cli.js';
+import { workloadCapture } from '../test-support/capture.js';
+
+// Each run starts a Node process (about half a second on a slow machine).
+vi.setConfig({ testTimeout: 120_000 });
+
+let dir: string;
+/** More than SPLIT_MIN_BYTES (4 MiB), so `--json` from a redirected file prints on two threads. */
+let big: string;
+
+beforeAll(async () => {
+  await ensureBuilt();
+  dir = mkdtempSync(join(tmpdir(), 'ca-shark-cli-stdin-'));
+  big = join(dir, 'workload.pcap');
+  writeFileSync(big, workloadCapture(100_000).bytes);
+}, 180_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Collects a child's output until it closes. */
+function finished(child: ChildProcess): Promise<CliResult> {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout?.on('data', (b: Buffer) => out.push(b));
+  child.stderr?.on('data', (b: Buffer) => err.push(b));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) =>
+      resolve({
+        code,
+        signal,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      }),
+    );
+  });
+}
+
+/** Runs `script` in bash, where `ca_shark` runs the built CLI; `$1`, `$2`, ... are `args`. */
+function shell(script: string, args: readonly string[] = [], env: NodeJS.ProcessEnv = plainEnv()): Promise<CliResult> {
+  const prelude = `ca_shark() { "${process.execPath}" "${MAIN}" "$@"; }\n`;
+  return finished(spawn('bash', ['-c', prelude + script, 'bash', ...args], { cwd: PACKAGE_DIR, env }));
+}
+
+/** Starts the built CLI with `stdin` as its descriptor 0. */
+function withStdin(stdin: number, args: readonly string[] = []): Promise<CliResult> {
+  return finished(
+    spawn(process.execPath, [MAIN, ...args], { cwd: PACKAGE_DIR, env: plainEnv(), stdio: [stdin, 'pipe', 'pipe'] }),
+  );
+}
+
+/**
+ * A FIFO with `command` (bash, the FIFO's path as `$1`) writing into it, open for reading. The writer is
+ * started first: the read end's open waits for it, so no read sees a FIFO no writer has opened yet.
+ */
+function fifo(name: string, command: string): { fd: number; writer: ChildProcess } {
+  const path = join(dir, name);
+  expect(spawnSync('mkfifo', [path]).status).toBe(0);
+  const writer = spawn('bash', ['-c', command, 'bash', path], { stdio: 'ignore' });
+  return { fd: openSync(path, 'r'), writer };
+}
+
+/** The file's name in stderr as `<stdin>`, to compare a run on stdin with one on the file. */
+function asStdin(r: CliResult, file: string): CliResult {
+  return { ...r, stderr: r.stderr.split(file).join('<stdin>') };
+}
+
+describe('stdin from a shell: the same bytes out as from the file', () => {
+  for (const args of [[], ['--json'], ['stats'], ['report']]) {
+    it(`ca-shark ${args.join(' ')}: cat |, dd bs=4093 |, < FILE`, async () => {
+      const fromFile = asStdin(await runCli([...args, big]), big);
+      expect(fromFile.code).toBe(0);
+      expect(fromFile.stdout.length).toBeGreaterThan(0);
+      // dd: 4093-byte writes, so reads end mid-record and the capture reader holds records across them.
+      for (const script of [
+        'cat "$1" | ca_shark "${@:2}"',
+        'dd if="$1" bs=4093 status=none | ca_shark "${@:2}"',
+        'ca_shark "${@:2}" < "$1"',
+      ]) {
+        expect({ script, ...(await shell(script, [big, ...args])) }).toEqual({ script, ...fromFile });
+      }
+    });
+  }
+
+  it('on two threads too (a redirected file is as long as a file; forced for the default line)', async () => {
+    for (const args of [['--json'], []]) {
+      const fromFile = await runCli([...args, big]);
+      const threads = plainEnv({ CA_SHARK_THREADS: '2' });
+      expect(await shell('ca_shark "${@:2}" < "$1"', [big, ...args], threads)).toEqual(fromFile);
+    }
+  });
+
+  it('on the fixtures', async () => {
+    for (const name of ['catest.pcap', 'ca_arrays.pcapng', 'ca_monitor.pcapng', 'example_tcp_data.pcap']) {
+      const path = fixture(name);
+      const fromFile = asStdin(await runCli([path]), path);
+      expect({ name, ...(await shell('cat "$1" | ca_shark', [path])) }).toEqual({ name, ...fromFile });
+      expect({ name, ...(await shell('ca_shark < "$1"', [path])) }).toEqual({ name, ...fromFile });
+    }
+  });
+
+  it('prints messages while a FIFO is still being written, its writer holding it open', async () => {
+    const bytes = workloadCapture(200).bytes;
+    const expected = lines((await runCli([], { input: bytes })).stdout);
+    const path = join(dir, 'live');
+    expect(spawnSync('mkfifo', [path]).status).toBe(0);
+    // bash opens the FIFO as the CLI's stdin; this process is its writer.
+    const cli = spawn('bash', ['-c', `exec "${process.execPath}" "${MAIN}" < "$1"`, 'bash', path], {
+      cwd: PACKAGE_DIR,
+      env: plainEnv(),
+    });
+    let stdout = '';
+    cli.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    cli.stderr.resume();
+    const closed = new Promise<number | null>((resolve) => cli.on('close', (code) => resolve(code)));
+    const writer = openSync(path, 'w');
+    const half = Math.floor(bytes.length / 2);
+    writeSync(writer, bytes.subarray(0, half));
+    // Lines must show up before EOF: wait for them with the FIFO still open.
+    for (let waited = 0; lines(stdout).length === 0 && waited < 30_000; waited += 20) await sleep(20);
+    const early = lines(stdout);
+    expect(early.length).toBeGreaterThan(0);
+    expect(early).toEqual(expected.slice(0, early.length));
+    writeSync(writer, bytes.subarray(half));
+    closeSync(writer);
+    expect(await closed).toBe(0);
+    expect(lines(stdout)).toEqual(expected);
+  });
+});
+
+describe('stdin that is no capture', () => {
+  it('refuses a directory, as a directory named on the command line', async () => {
+    const sub = join(dir, 'a-directory');
+    mkdirSync(sub, { recursive: true });
+    expect(await shell('ca_shark < "$1"', [sub])).toEqual({
+      code: 2,
+      signal: null,
+      stdout: '',
+      stderr: 'ca-shark: <stdin>: is a directory\n',
+    });
+    expect(await runCli([sub])).toEqual({
+      code: 2,
+      signal: null,
+      stdout: '',
+      stderr: `ca-shark: ${sub}: is a directory\n`,
+    });
+    // --write would have written an empty capture.
+    const out = join(dir, 'out.pcapng');
+    expect(await shell('ca_shark -w "$2" < "$1"', [sub, out])).toEqual({
+      code: 2,
+      signal: null,
+      stdout: '',
+      stderr: 'ca-shark: <stdin>: is a directory\n',
+    });
+  });
+
+  it('fails at the header of garbage on a pipe whose writer never stops', async () => {
+    // The writer (one open of the FIFO) then sleeps for longer than the test may run, holding the pipe open.
+    const { fd, writer } = fifo(
+      'garbage',
+      `exec > "$1"; printf 'These are my notes, not a capture.\\n%.0s' {1..100}; exec sleep 600`,
+    );
+    const r = await withStdin(fd);
+    closeSync(fd);
+    writer.kill();
+    expect(r).toEqual({
+      code: 2,
+      signal: null,
+      stdout: '',
+      stderr: 'ca-shark: <stdin>: input starts with 0x54686573, not a pcap or pcapng magic number\n',
+    });
+  });
+
+  it('also through a stream stdin (node gives its children socket pairs, read by process.stdin)', async () => {
+    const child = spawn(process.execPath, [MAIN], { cwd: PACKAGE_DIR, env: plainEnv() });
+    const result = finished(child);
+    child.stdin.on('error', () => {});
+    // Never ended: only the header tells it is no capture.
+    child.stdin.write('These are my notes, not a capture.\n');
+    expect(await result).toEqual({
+      code: 2,
+      signal: null,
+      stdout: '',
+      stderr: 'ca-shark: <stdin>: input starts with 0x54686573, not a pcap or pcapng magic number\n',
+    });
+  });
+
+  it('stops at a record the reader cannot take, what came before printed', async () => {
+    const bytes = workloadCapture(200).bytes;
+    const expected = (await runCli([], { input: bytes })).stdout;
+    // A pcap record header claiming 0x7fffffff captured bytes after the capture, then a writer that waits.
+    const cut = join(dir, 'corrupt.pcap');
+    const huge = new Uint8Array(16);
+    new DataView(huge.buffer).setUint32(8, 0x7fffffff, true);
+    writeFileSync(cut, Buffer.concat([bytes, huge]));
+    const { fd, writer } = fifo('corrupt', `exec > "$1"; cat "${cut}"; exec sleep 600`);
+    const r = await withStdin(fd);
+    closeSync(fd);
+    writer.kill();
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe(expected);
+    expect(lines(r.stderr)).toEqual([expect.stringMatching(/^ca-shark: <stdin>: frame \d+: record claims 2147483647/)]);
+  });
+
+  it('says why a read failed and exits 2 (a descriptor open for writing only)', async () => {
+    const fd = openSync(join(dir, 'write-only'), 'w');
+    const r = await withStdin(fd);
+    closeSync(fd);
+    expect(r).toEqual({
+      code: 2,
+      signal: null,
+      stdout: '',
+      stderr: 'ca-shark: <stdin>: EBADF: bad file descriptor, read\n',
+    });
+  });
+});
