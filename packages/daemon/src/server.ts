@@ -1,8 +1,6 @@
-import { fstatSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
-import { isatty } from 'node:tty';
-import { STDIN_LABEL, inputErrorLine } from '@ca-shark/packet';
+import { STDIN_FD, STDIN_LABEL, examineDescriptor, inputErrorLine } from '@ca-shark/packet';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { WebhookNotifier } from './alerts/webhook.js';
@@ -93,7 +91,7 @@ export async function createSource(
       return stream !== undefined
         ? new StreamSource(stream, undefined, spool)
         : descriptor !== undefined
-          ? new DescriptorSource(STDIN, descriptor, undefined, spool)
+          ? new DescriptorSource(STDIN_FD, descriptor, undefined, spool)
           : new StreamSource(process.stdin, undefined, spool);
     }
     case 'file':
@@ -112,23 +110,12 @@ export async function createSource(
  * `process.stdin` is not touched before that choice: making it would switch a pipe to non-blocking mode.
  */
 function stdinKind(): 'pipe' | 'file' | undefined {
-  let kind: 'pipe' | 'file' | undefined;
-  let directory = false;
-  try {
-    const info = fstatSync(STDIN);
-    directory = info.isDirectory();
-    if (!isatty(STDIN)) kind = info.isFIFO() ? 'pipe' : info.isFile() ? 'file' : undefined;
-  } catch {
-    // A closed stdin: the stream reports it as before.
-  }
+  const { kind } = examineDescriptor(STDIN_FD);
   // `ca-sharkd --stdin < DIR`: node's stream would read it as empty ("empty input: no capture header").
   // Refused at start in the words of `-r DIR`, as an input that cannot open.
-  if (directory) throw new DaemonError('unreadable-file', inputErrorLine(STDIN_LABEL, 'is a directory'));
-  return kind;
+  if (kind === 'directory') throw new DaemonError('unreadable-file', inputErrorLine(STDIN_LABEL, 'is a directory'));
+  return kind === 'pipe' || kind === 'file' ? kind : undefined;
 }
-
-/** The daemon's stdin. */
-const STDIN = 0;
 
 /**
  * Stdin's spool (sources/spool.ts) in `--spool-dir` or the system's temporary directory, unless the packet

@@ -1,5 +1,4 @@
-import { read } from 'node:fs';
-import { type OnReadOpts, Socket, type SocketConstructorOpts } from 'node:net';
+import { DescriptorReader } from '@ca-shark/packet';
 import type { Readable } from 'node:stream';
 import { CaptureBytes } from './capture-bytes.js';
 import type { Spool, SpoolShare } from './spool.js';
@@ -133,25 +132,18 @@ export class StreamSource implements Source {
   }
 }
 
-/** Bytes of the buffer every read of a {@link DescriptorSource} goes into. */
-const CHUNK = 1024 * 1024;
-
 /**
  * pcap or pcapng bytes from a file descriptor (the daemon's stdin: `tcpdump -U -w - | ca-sharkd --stdin`,
- * or `ca-sharkd --stdin < FILE`), read into one buffer reused for every read. `process.stdin` read a pipe
- * into a fresh 64 KiB buffer per chunk: its pages faulted in on the capture thread (about 3.5 ms of CPU per
- * MiB of fresh memory here) and a buffer for the garbage collector per chunk. A pipe (`pipe`) is read by
- * an event-loop handle with node's `onread` buffer, so an idle pipe holds no thread and a shutdown does not
- * wait for it (a blocking read in libuv's thread pool would keep the process from exiting until the writer
- * wrote again); a redirected file (`file`) by reads at its current offset, as a replayed file is read. The
- * next chunk is read once the decoder has room, so the writer of the pipe blocks instead of frames being
- * lost, as before.
+ * or `ca-sharkd --stdin < FILE`), read by the packet package's {@link DescriptorReader} into one buffer
+ * reused for every read (why: its module's comment). The next chunk is read once the decoder has room (and,
+ * with a spool, once the chunk is in the spool), so the writer of the pipe blocks instead of frames being
+ * lost.
  */
 export class DescriptorSource implements Source {
   readonly description: SourceDescription;
   private sink: SourceSink | undefined;
   private stopped = false;
-  private socket: Socket | undefined;
+  private reader: DescriptorReader | undefined;
   private readonly currentSink = (): SourceSink | undefined => this.sink;
   private readonly live = (): boolean => !this.stopped;
 
@@ -178,68 +170,21 @@ export class DescriptorSource implements Source {
       places: this.spoolWriter !== undefined,
     });
     const feed = new ChunkFeed(bytes, this.spoolWriter, this.currentSink, this.live);
-    if (this.kind === 'pipe') this.readPipe(feed);
-    else void this.readFile(feed).catch((err: unknown) => this.failed(err));
-  }
-
-  /** A read failed: reported, and the input ended there (see {@link endAfterReadError}). */
-  private failed(err: unknown): void {
-    if (!this.stopped && this.sink !== undefined) endAfterReadError(this.sink, err);
-  }
-
-  private readPipe(feed: ChunkFeed): void {
-    // node takes `onread` in the constructor as in `connect` (its types name it for `connect` only).
-    const options: SocketConstructorOpts & { onread: OnReadOpts } = {
-      fd: this.fd,
-      readable: true,
-      writable: false,
-      onread: {
-        buffer: new Uint8Array(CHUNK),
-        callback: (n: number, buffer: Uint8Array): boolean => {
-          if (this.stopped) return false;
-          // With a spool, the buffer is not read into again before its write is done: paused till then.
-          const room = feed.push(buffer.subarray(0, n));
-          if (room === undefined) return true;
-          void room.then(() => {
-            if (!this.stopped) socket.resume();
-          });
-          // Paused until the decoder has room.
-          return false;
-        },
+    this.reader = new DescriptorReader(this.fd, this.kind, {
+      // With a spool, the buffer is not read into again before its write is done.
+      data: (chunk) => feed.push(chunk),
+      end: () => feed.end(),
+      // A read failed: reported, and the input ended there (see endAfterReadError).
+      error: (err) => {
+        if (!this.stopped && this.sink !== undefined) endAfterReadError(this.sink, err);
       },
-    };
-    const socket = new Socket(options);
-    this.socket = socket;
-    socket.once('end', () => feed.end());
-    socket.once('error', (err) => this.failed(err));
-    // The data goes to `onread`; the stream itself only has to flow to see the end.
-    socket.resume();
-  }
-
-  private async readFile(feed: ChunkFeed): Promise<void> {
-    const buffer = new Uint8Array(CHUNK);
-    for (;;) {
-      const n = await new Promise<number>((resolve, reject) => {
-        read(this.fd, buffer, 0, CHUNK, null, (err, count) => (err !== null ? reject(err) : resolve(count)));
-      });
-      if (this.stopped) return;
-      if (n === 0) break;
-      const room = feed.push(buffer.subarray(0, n));
-      // Read on once the decoder has room; either way HTTP and WebSocket work get a turn between chunks.
-      await (room ?? new Promise<void>((resolve) => setImmediate(resolve)));
-      if (this.stopped) return;
-    }
-    feed.end();
+    });
+    this.reader.start();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    const socket = this.socket;
-    if (socket !== undefined) {
-      socket.pause();
-      // Not destroyed: that would close the daemon's stdin descriptor. Unreferenced, it keeps nothing alive.
-      socket.unref();
-    }
+    this.reader?.stop();
     this.sink = undefined;
   }
 
