@@ -4,12 +4,14 @@
  * the front while they are old enough and stops at the first young one, instead of walking the whole
  * table once per capture second.
  *
- * An entry is pushed whenever its time is set, so an entry can be here more than once: the sweep checks
- * that a popped pair is still its table's entry with that time and skips it otherwise (removed, replaced,
- * or its time set again, which pushed a newer pair). Capture time is not monotonic (merged or reordered
- * captures), and a heap needs no order of pushes: the entries a sweep removes are exactly those a walk of
- * the table would (`now - t` never grows with `t`, in floating point too, so all entries behind the first
- * young one are young).
+ * What a sweep needs is that every entry of the table has a pair no later than its time. The circuits and
+ * channels are pushed whenever their time is set (once, mostly), and a popped pair whose entry left its
+ * table or got another time is skipped. The searches and VERSION requests, whose times are set again on
+ * every repeat, are pushed when they are new or when capture time went back, and a popped pair is judged
+ * by its key's entry now: removed when old enough, pushed again by its time when young. Capture time is
+ * not monotonic (merged or reordered captures), and a heap needs no order of pushes: the entries a sweep
+ * removes are exactly those a walk of the table would (`now - t` never grows with `t`, in floating point
+ * too, so all entries behind the first young one are young).
  */
 export class ExpiryHeap<K, V> {
   private readonly times: number[] = emptyDoubles();

@@ -93,7 +93,7 @@ export class SearchBook {
       s.requests++;
       s.last = ref;
       s.lastSequence = sequence;
-      st.searched(key, s);
+      st.searched(key, s, true);
     } else {
       let name = this.names.get(pv);
       if (name === undefined) this.names.set(pv, (name = pv));
@@ -114,7 +114,7 @@ export class SearchBook {
       st.searches.delete(key);
       const kept = keptKey(cl.address, cid);
       st.searches.set(kept, s);
-      st.searched(kept, s);
+      st.searched(kept, s, false);
       st.searchesByIpCid.set(searchIpKey(clientAddr, cid), s);
       st.statistics.evicted.searches += capMap(st.searches, this.limits.maxSearches);
       capMap(st.searchesByIpCid, this.limits.maxSearches);

@@ -96,24 +96,86 @@ describe('state bounds and expiry', () => {
       limits: { closedCircuitTtl: 3, clearedChannelTtl: 2, searchTtl: 4 },
       onRecord: () => {},
     });
-    const st = d.state as ConversationState;
-    const inner = st as unknown as { expire(now: number): void };
-    const expire = inner.expire.bind(st);
-    let sweeps = 0;
-    let removed = 0;
-    inner.expire = (now: number) => {
-      const expected = walkExpiry(st, now);
-      const before = tableKeys(st);
-      expire(now);
-      const after = tableKeys(st);
-      expect(after).toEqual(expected);
-      sweeps++;
-      removed += Object.values(before).flat().length - Object.values(after).flat().length;
-    };
-    d.pushCapture(b.bytes());
-    d.end();
+    const { sweeps, removed } = checkSweeps(d, b.bytes());
     expect(sweeps).toBeGreaterThan(100);
     expect(removed).toBeGreaterThan(300);
+  });
+
+  it('expires what a walk would when the caps evict entries and keys are taken by new entries', () => {
+    const b = new PcapWriter();
+    // Small caps evict circuits, channels, searches and VERSION requests before they expire. A client
+    // socket searches two CIDs every step for 8 s (repeats within the TTL, a new name every 4 s: a new
+    // entry under the old key), then falls silent while four others take their turn (its entries expire);
+    // sequence numbers wrap; a search is retried at the same time; capture time jumps back 4 s now and
+    // then; bursts of other sockets' searches.
+    const at = (i: number) => T0 + i * 0.5 + ((i * 5) % 11 === 0 ? -4 : 0);
+    for (let i = 0; i < 600; i++) {
+      const t = at(i);
+      const cid = i % 2;
+      const port = 40000 + ((i >> 4) % 5);
+      const search = build.searchRequest({ name: `pv${cid}:${(i >> 3) % 3}`, cid });
+      b.udp(t, CLIENT, port, SERVER, 5064, concatBytes([build.versionRequest({ sequence: i % 7 }), search]));
+      if (i % 4 === 0) b.udp(t, CLIENT, port, SERVER, 5064, search);
+      // The socket's last search before it falls silent: a repeat dated before the entry was made.
+      if (i % 16 === 15) b.udp(t - 5, CLIENT, port, SERVER, 5064, search);
+      if (i % 25 === 24) {
+        for (let k = 0; k < 6; k++)
+          b.udp(t, CLIENT, 41000 + k, SERVER, 5064, build.searchRequest({ name: 'x', cid: k }));
+      }
+      if (i % 3 === 0) {
+        const c = new TcpConversation(b, CLIENT, 20000 + (i % 40), SERVER, 5064).open(t);
+        c.send(t + 0.1, true, build.createChanRequest({ name: `pv${cid}`, cid: i }));
+        c.send(t + 0.2, false, build.createChanResponse({ data_type: DbrType.DOUBLE, data_count: 1, cid: i, sid: i }));
+        if (i % 2 === 0) {
+          c.send(t + 0.3, true, build.clearChannelRequest({ sid: i, cid: i }));
+          c.send(t + 0.4, false, build.clearChannelResponse({ sid: i, cid: i }));
+        }
+        if (i % 9 === 0) c.close(t + 0.6);
+      }
+    }
+    const d = createDecoder({
+      limits: {
+        closedCircuitTtl: 5,
+        clearedChannelTtl: 4,
+        searchTtl: 6,
+        maxCircuits: 12,
+        maxChannels: 6,
+        maxSearches: 8,
+      },
+      onRecord: () => {},
+    });
+    const { sweeps, removed } = checkSweeps(d, b.bytes());
+    expect(sweeps).toBeGreaterThan(200);
+    expect(removed).toBeGreaterThan(150);
+    const evicted = d.state.statistics.evicted;
+    expect(evicted.circuits).toBeGreaterThan(0);
+    expect(evicted.channels).toBeGreaterThan(0);
+    expect(evicted.searches).toBeGreaterThan(0);
+  });
+
+  it('holds one expiry pair per search and VERSION request however often they are repeated within their TTL', () => {
+    // One search retried 5,000 times in 500 capture seconds (searchTtl 600), each datagram led by the same
+    // VERSION sequence number: the tables hold one entry each, and so should the expiry heaps (a pair pushed
+    // per repeat held the superseded request refs and lookup keys until a rebuild, in the young generation
+    // long enough to grow it).
+    const b = new PcapWriter();
+    for (let i = 0; i < 5000; i++) {
+      b.udp(
+        T0 + i * 0.1,
+        CLIENT,
+        41000,
+        SERVER,
+        5064,
+        concatBytes([build.versionRequest({ sequence: 7 }), build.searchRequest({ name: 'busy:pv', cid: 3 })]),
+      );
+    }
+    const { d } = collect(b.bytes());
+    const st = d.state as unknown as Record<'searches' | 'versionRequests', Map<unknown, unknown>> &
+      Record<'searchAges' | 'versionAges', { size: number }>;
+    expect(st.searches.size).toBe(1);
+    expect(st.versionRequests.size).toBe(1);
+    expect(st.searchAges.size).toBe(1);
+    expect(st.versionAges.size).toBe(1);
   });
 
   it('keeps as many searches and VERSION requests after 400 capture seconds of searching as after 100', () => {
@@ -294,6 +356,30 @@ function framesOf(pcap: Uint8Array): { ts: number; bytes: Uint8Array }[] {
     o += 16 + len;
   }
   return out;
+}
+
+/**
+ * Decodes `capture` with `d`, checking after every sweep that the tables are what {@link walkExpiry} says;
+ * returns the sweeps and the entries they removed.
+ */
+function checkSweeps(d: ReturnType<typeof createDecoder>, capture: Uint8Array): { sweeps: number; removed: number } {
+  const st = d.state as ConversationState;
+  const inner = st as unknown as { expire(now: number): void };
+  const expire = inner.expire.bind(st);
+  let sweeps = 0;
+  let removed = 0;
+  inner.expire = (now: number) => {
+    const expected = walkExpiry(st, now);
+    const before = tableKeys(st);
+    expire(now);
+    const after = tableKeys(st);
+    expect(after).toEqual(expected);
+    sweeps++;
+    removed += Object.values(before).flat().length - Object.values(after).flat().length;
+  };
+  d.pushCapture(capture);
+  d.end();
+  return { sweeps, removed };
 }
 
 /** The keys of the tables a sweep expires, in their maps' order. */

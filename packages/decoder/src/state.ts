@@ -263,8 +263,12 @@ export class ConversationState implements DecoderState {
    */
   private readonly closedCircuits = new ExpiryHeap<number, CircuitInfo>();
   private readonly endedChannels = new ExpiryHeap<number, ChannelInfo>();
-  private readonly searchAges = new ExpiryHeap<string, SearchInfo>();
-  private readonly versionAges = new ExpiryHeap<string, RequestRef>();
+  // Keys only: a popped pair is judged by its key's entry at the time (see expire).
+  private readonly searchAges = new ExpiryHeap<string, null>();
+  private readonly versionAges = new ExpiryHeap<string, null>();
+  /** The latest time {@link searched} / {@link setVersionRequest} were given: a time before it may be a step back. */
+  private latestSearch = -Infinity;
+  private latestVersion = -Infinity;
 
   constructor(readonly limits: StateLimits) {}
 
@@ -377,23 +381,42 @@ export class ConversationState implements DecoderState {
     }
   }
 
-  /** `searches` holds `s` under `key` with a new last request: {@link sweep} drops it `searchTtl` after it. */
-  searched(key: string, s: SearchInfo): void {
+  /**
+   * `searches` holds a new `s` under `key` (`repeated`: false), or the `s` it held got a new last request
+   * (`repeated`: true): {@link sweep} drops it `searchTtl` after its last request.
+   *
+   * A repeat pushes nothing while capture time goes forward: the entry's pair is no later than its new time,
+   * and a sweep that pops that pair while the entry is young pushes it again by its current time. A pair
+   * per repeat (a search retried for minutes) kept every superseded request ref and lookup key until a
+   * rebuild, and grew V8's young generation with them.
+   */
+  searched(key: string, s: SearchInfo, repeated: boolean): void {
+    const t = s.last.timestamp;
     const heap = this.searchAges;
-    heap.push(s.last.timestamp, key, s);
+    if (t < this.latestSearch || !repeated) heap.push(t, key, null);
+    if (t > this.latestSearch) this.latestSearch = t;
     if (heap.size > this.searches.size * 2 + EXPIRY_SLACK) {
       heap.clear();
-      this.searches.forEach((v, k) => heap.push(v.last.timestamp, k, v));
+      this.searches.forEach((v, k) => heap.push(v.last.timestamp, k, null));
     }
   }
 
-  /** `versionRequests` holds `ref` under `key`: {@link sweep} drops it `searchTtl` after its time. */
-  versionRequested(key: string, ref: RequestRef): void {
+  /**
+   * Sets `key`'s VERSION request: {@link sweep} drops it `searchTtl` after its time. Pushes only for a new
+   * key or when capture time went back, as {@link searched} does for repeats (a client's sequence numbers
+   * wrap, and a repeater-less client may send the same one again).
+   */
+  setVersionRequest(key: string, ref: RequestRef): void {
+    const map = this.versionRequests;
+    const before = map.size;
+    map.set(key, ref);
+    const t = ref.timestamp;
     const heap = this.versionAges;
-    heap.push(ref.timestamp, key, ref);
-    if (heap.size > this.versionRequests.size * 2 + EXPIRY_SLACK) {
+    if (t < this.latestVersion || map.size !== before) heap.push(t, key, null);
+    if (t > this.latestVersion) this.latestVersion = t;
+    if (heap.size > map.size * 2 + EXPIRY_SLACK) {
       heap.clear();
-      this.versionRequests.forEach((v, k) => heap.push(v.timestamp, k, v));
+      map.forEach((v, k) => heap.push(v.timestamp, k, null));
     }
   }
 
@@ -429,16 +452,21 @@ export class ConversationState implements DecoderState {
         this.channels.delete(ch.id);
       }
     }
+    // A popped search or VERSION pair is judged by its key's entry now: gone, old enough, or young (its time
+    // was set again since the pair was pushed, which pushes nothing while time goes forward: pushed again).
     const searches = this.searchAges;
     while (now - searches.earliest > searchTtl) {
-      const t = searches.earliest;
       const k = searches.earliestKey;
-      const s = searches.earliestValue;
       searches.pop();
-      if (s.last.timestamp === t && this.searches.get(k) === s) {
+      const s = this.searches.get(k);
+      if (s === undefined) continue;
+      const t = s.last.timestamp;
+      if (now - t > searchTtl) {
         this.searches.delete(k);
         const ipKey = searchIpKey(s.client, s.cid);
         if (this.searchesByIpCid.get(ipKey) === s) this.searchesByIpCid.delete(ipKey);
+      } else {
+        searches.push(t, k, null);
       }
     }
     // A VERSION request is only looked up by the replies to its datagram: kept as long as a search, not for
@@ -446,9 +474,11 @@ export class ConversationState implements DecoderState {
     const versions = this.versionAges;
     while (now - versions.earliest > searchTtl) {
       const k = versions.earliestKey;
-      const ref = versions.earliestValue;
       versions.pop();
-      if (this.versionRequests.get(k) === ref) this.versionRequests.delete(k);
+      const ref = this.versionRequests.get(k);
+      if (ref === undefined) continue;
+      if (now - ref.timestamp > searchTtl) this.versionRequests.delete(k);
+      else versions.push(ref.timestamp, k, null);
     }
   }
 }

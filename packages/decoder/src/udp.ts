@@ -155,9 +155,7 @@ export class UdpHandler {
             cl.lastSequence = frame.parameter1;
             d.sequence = frame.parameter1;
             const key = keptKey(cl.address, frame.parameter1);
-            const ref = makeRef(packet, 'VersionRequest');
-            st.versionRequests.set(key, ref);
-            st.versionRequested(key, ref);
+            st.setVersionRequest(key, makeRef(packet, 'VersionRequest'));
             capMap(st.versionRequests, this.opts.limits.maxSearches);
           } else {
             record.request = st.versionRequests.get(`${dstAddr}/${frame.parameter1}`);
