@@ -153,6 +153,29 @@ describe('state bounds and expiry', () => {
     expect(evicted.searches).toBeGreaterThan(0);
   });
 
+  it('holds no circuit or channel the caps evicted in its expiry heaps', () => {
+    // 200 short circuits in 20 capture seconds (closedCircuitTtl 60), each with two channels: the caps keep
+    // 10 circuits; the evicted ones are garbage, not held until their time would have come.
+    const b = new PcapWriter();
+    for (let i = 0; i < 200; i++) {
+      const t = T0 + i * 0.1;
+      const c = new TcpConversation(b, CLIENT, 20000 + i, SERVER, 5064).open(t);
+      for (let k = 0; k < 2; k++) {
+        c.send(t + 0.01, true, build.createChanRequest({ name: `pv${i}:${k}`, cid: k }));
+        c.send(t + 0.02, false, build.createChanResponse({ data_type: DbrType.DOUBLE, data_count: 1, cid: k, sid: k }));
+      }
+      c.close(t + 0.03);
+    }
+    const { d } = collect(b.bytes(), { limits: { maxCircuits: 10 } });
+    const st = d.state;
+    expect(st.statistics.evicted.circuits).toBe(190);
+    const held = (heap: string): unknown[] =>
+      (st as unknown as Record<string, { values: unknown[] }>)[heap].values.filter((v) => v !== null);
+    const live = new Set<unknown>([...st.circuits.values(), ...st.channels.values()]);
+    expect(held('closedCircuits').filter((v) => !live.has(v))).toEqual([]);
+    expect(held('endedChannels').filter((v) => !live.has(v))).toEqual([]);
+  });
+
   it('holds one expiry pair per search and VERSION request however often they are repeated within their TTL', () => {
     // One search retried 5,000 times in 500 capture seconds (searchTtl 600), each datagram led by the same
     // VERSION sequence number: the tables hold one entry each, and so should the expiry heaps (a pair pushed

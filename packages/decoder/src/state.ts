@@ -259,11 +259,12 @@ export class ConversationState implements DecoderState {
   private lastSweep = -Infinity;
   /**
    * The entries {@link sweep} may expire, by the time their age counts from (closedAt, endedAt, the last
-   * request's time): pushed when that time is set, so that a sweep looks at the old entries only.
+   * request's time): pushed when that time is set, so that a sweep looks at the old entries only. Keys
+   * only: a popped pair is judged by its key's entry at the time (see expire), and an entry the caps
+   * evicted is not held here until its time comes (a storm of short circuits held 26 MB of them).
    */
-  private readonly closedCircuits = new ExpiryHeap<number, CircuitInfo>();
-  private readonly endedChannels = new ExpiryHeap<number, ChannelInfo>();
-  // Keys only: a popped pair is judged by its key's entry at the time (see expire).
+  private readonly closedCircuits = new ExpiryHeap<number, null>();
+  private readonly endedChannels = new ExpiryHeap<number, null>();
   private readonly searchAges = new ExpiryHeap<string, null>();
   private readonly versionAges = new ExpiryHeap<string, null>();
   /** The latest time {@link searched} / {@link setVersionRequest} were given: a time before it may be a step back. */
@@ -363,10 +364,10 @@ export class ConversationState implements DecoderState {
   circuitClosed(c: CircuitInfo): void {
     if (c.closedAt === null) return;
     const heap = this.closedCircuits;
-    heap.push(c.closedAt, c.id, c);
+    heap.push(c.closedAt, c.id, null);
     if (heap.size > this.circuits.size * 2 + EXPIRY_SLACK) {
       heap.clear();
-      for (const k of this.circuits.values()) if (k.closedAt !== null) heap.push(k.closedAt, k.id, k);
+      for (const k of this.circuits.values()) if (k.closedAt !== null) heap.push(k.closedAt, k.id, null);
     }
   }
 
@@ -374,10 +375,10 @@ export class ConversationState implements DecoderState {
   channelEnded(ch: ChannelInfo): void {
     if (ch.endedAt === null) return;
     const heap = this.endedChannels;
-    heap.push(ch.endedAt, ch.id, ch);
+    heap.push(ch.endedAt, ch.id, null);
     if (heap.size > this.channels.size * 2 + EXPIRY_SLACK) {
       heap.clear();
-      for (const k of this.channels.values()) if (k.endedAt !== null) heap.push(k.endedAt, k.id, k);
+      for (const k of this.channels.values()) if (k.endedAt !== null) heap.push(k.endedAt, k.id, null);
     }
   }
 
@@ -437,17 +438,18 @@ export class ConversationState implements DecoderState {
     const circuits = this.closedCircuits;
     while (now - circuits.earliest > closedCircuitTtl) {
       const t = circuits.earliest;
-      const c = circuits.earliestValue;
+      const c = this.circuits.get(circuits.earliestKey);
       circuits.pop();
-      if (c.closedAt === t && this.circuits.get(c.id) === c) this.dropCircuit(c);
+      // Another time than the pair's: the entry has a pair of its own for it (pushed when it was set).
+      if (c !== undefined && c.closedAt === t) this.dropCircuit(c);
     }
     // After the circuits, as a walk did: a dropped circuit's indexed channels are gone from `channels` now.
     const channels = this.endedChannels;
     while (now - channels.earliest > clearedChannelTtl) {
       const t = channels.earliest;
-      const ch = channels.earliestValue;
+      const ch = this.channels.get(channels.earliestKey);
       channels.pop();
-      if (ch.endedAt === t && this.channels.get(ch.id) === ch) {
+      if (ch !== undefined && ch.endedAt === t) {
         this.unindexChannel(ch);
         this.channels.delete(ch.id);
       }
