@@ -13,10 +13,9 @@
  * removes are exactly those a walk of the table would (`now - t` never grows with `t`, in floating point
  * too, so all entries behind the first young one are young).
  */
-export class ExpiryHeap<K, V> {
+export class ExpiryHeap<K> {
   private readonly times: number[] = emptyDoubles();
   private readonly keys: K[] = emptyObjects();
-  private readonly values: V[] = emptyObjects();
 
   /** Pairs held (stale ones included). */
   get size(): number {
@@ -28,51 +27,41 @@ export class ExpiryHeap<K, V> {
     return this.times.length > 0 ? this.times[0] : Infinity;
   }
 
-  /** The key and value of the earliest pair (valid while the heap is not empty). */
+  /** The key of the earliest pair (valid while the heap is not empty). */
   get earliestKey(): K {
     return this.keys[0];
   }
-  get earliestValue(): V {
-    return this.values[0];
-  }
 
-  /** Adds `key`/`value` by `time`. A NaN time is never old enough in a sweep's comparison: not kept. */
-  push(time: number, key: K, value: V): void {
+  /** Adds `key` by `time`. A NaN time is never old enough in a sweep's comparison: not kept. */
+  push(time: number, key: K): void {
     if (Number.isNaN(time)) return;
     const times = this.times;
     const keys = this.keys;
-    const values = this.values;
     let i = times.length;
     times.push(time);
     keys.push(key);
-    values.push(value);
     while (i > 0) {
       const parent = (i - 1) >> 1;
       const pt = times[parent];
       if (pt <= time) break;
       times[i] = pt;
       keys[i] = keys[parent];
-      values[i] = values[parent];
       i = parent;
     }
     times[i] = time;
     keys[i] = key;
-    values[i] = value;
   }
 
   /** Removes the earliest pair. */
   pop(): void {
     const times = this.times;
     const keys = this.keys;
-    const values = this.values;
     const last = times.length - 1;
     if (last < 0) return;
     const time = times[last];
     const key = keys[last];
-    const value = values[last];
     times.pop();
     keys.pop();
-    values.pop();
     if (last === 0) return;
     let i = 0;
     for (;;) {
@@ -82,19 +71,16 @@ export class ExpiryHeap<K, V> {
       if (times[child] >= time) break;
       times[i] = times[child];
       keys[i] = keys[child];
-      values[i] = values[child];
       i = child;
     }
     times[i] = time;
     keys[i] = key;
-    values[i] = value;
   }
 
   /** Drops every pair (before the heap is refilled from its table). */
   clear(): void {
     this.times.length = 0;
     this.keys.length = 0;
-    this.values.length = 0;
   }
 }
 

@@ -263,10 +263,10 @@ export class ConversationState implements DecoderState {
    * only: a popped pair is judged by its key's entry at the time (see expire), and an entry the caps
    * evicted is not held here until its time comes (a storm of short circuits held 26 MB of them).
    */
-  private readonly closedCircuits = new ExpiryHeap<number, null>();
-  private readonly endedChannels = new ExpiryHeap<number, null>();
-  private readonly searchAges = new ExpiryHeap<string, null>();
-  private readonly versionAges = new ExpiryHeap<string, null>();
+  private readonly closedCircuits = new ExpiryHeap<number>();
+  private readonly endedChannels = new ExpiryHeap<number>();
+  private readonly searchAges = new ExpiryHeap<string>();
+  private readonly versionAges = new ExpiryHeap<string>();
   /** The latest time {@link searched} / {@link setVersionRequest} were given: a time before it may be a step back. */
   private latestSearch = -Infinity;
   private latestVersion = -Infinity;
@@ -364,10 +364,10 @@ export class ConversationState implements DecoderState {
   circuitClosed(c: CircuitInfo): void {
     if (c.closedAt === null) return;
     const heap = this.closedCircuits;
-    heap.push(c.closedAt, c.id, null);
+    heap.push(c.closedAt, c.id);
     if (heap.size > this.circuits.size * 2 + EXPIRY_SLACK) {
       heap.clear();
-      for (const k of this.circuits.values()) if (k.closedAt !== null) heap.push(k.closedAt, k.id, null);
+      for (const k of this.circuits.values()) if (k.closedAt !== null) heap.push(k.closedAt, k.id);
     }
   }
 
@@ -375,10 +375,10 @@ export class ConversationState implements DecoderState {
   channelEnded(ch: ChannelInfo): void {
     if (ch.endedAt === null) return;
     const heap = this.endedChannels;
-    heap.push(ch.endedAt, ch.id, null);
+    heap.push(ch.endedAt, ch.id);
     if (heap.size > this.channels.size * 2 + EXPIRY_SLACK) {
       heap.clear();
-      for (const k of this.channels.values()) if (k.endedAt !== null) heap.push(k.endedAt, k.id, null);
+      for (const k of this.channels.values()) if (k.endedAt !== null) heap.push(k.endedAt, k.id);
     }
   }
 
@@ -394,11 +394,11 @@ export class ConversationState implements DecoderState {
   searched(key: string, s: SearchInfo, repeated: boolean): void {
     const t = s.last.timestamp;
     const heap = this.searchAges;
-    if (t < this.latestSearch || !repeated) heap.push(t, key, null);
+    if (t < this.latestSearch || !repeated) heap.push(t, key);
     if (t > this.latestSearch) this.latestSearch = t;
     if (heap.size > this.searches.size * 2 + EXPIRY_SLACK) {
       heap.clear();
-      this.searches.forEach((v, k) => heap.push(v.last.timestamp, k, null));
+      this.searches.forEach((v, k) => heap.push(v.last.timestamp, k));
     }
   }
 
@@ -413,11 +413,11 @@ export class ConversationState implements DecoderState {
     map.set(key, ref);
     const t = ref.timestamp;
     const heap = this.versionAges;
-    if (t < this.latestVersion || map.size !== before) heap.push(t, key, null);
+    if (t < this.latestVersion || map.size !== before) heap.push(t, key);
     if (t > this.latestVersion) this.latestVersion = t;
     if (heap.size > map.size * 2 + EXPIRY_SLACK) {
       heap.clear();
-      map.forEach((v, k) => heap.push(v.timestamp, k, null));
+      map.forEach((v, k) => heap.push(v.timestamp, k));
     }
   }
 
@@ -468,7 +468,7 @@ export class ConversationState implements DecoderState {
         const ipKey = searchIpKey(s.client, s.cid);
         if (this.searchesByIpCid.get(ipKey) === s) this.searchesByIpCid.delete(ipKey);
       } else {
-        searches.push(t, k, null);
+        searches.push(t, k);
       }
     }
     // A VERSION request is only looked up by the replies to its datagram: kept as long as a search, not for
@@ -480,7 +480,7 @@ export class ConversationState implements DecoderState {
       const ref = this.versionRequests.get(k);
       if (ref === undefined) continue;
       if (now - ref.timestamp > searchTtl) this.versionRequests.delete(k);
-      else versions.push(ref.timestamp, k, null);
+      else versions.push(ref.timestamp, k);
     }
   }
 }
