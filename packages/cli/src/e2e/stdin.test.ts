@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   type CliResult,
   ensureBuilt,
+  finished,
   fixture,
   lines,
   MAIN,
@@ -43,25 +44,6 @@ beforeAll(async () => {
   writeFileSync(medium, mediumBytes);
 }, 180_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Collects a child's output until it closes. */
-function finished(child: ChildProcess): Promise<CliResult> {
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  child.stdout?.on('data', (b: Buffer) => out.push(b));
-  child.stderr?.on('data', (b: Buffer) => err.push(b));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) =>
-      resolve({
-        code,
-        signal,
-        stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8'),
-      }),
-    );
-  });
-}
 
 /** Runs `script` in bash, where `ca_shark` runs the built CLI; `$1`, `$2`, ... are `args`. */
 function shell(script: string, args: readonly string[] = [], env: NodeJS.ProcessEnv = plainEnv()): Promise<CliResult> {

@@ -2,7 +2,7 @@
  * Running the BUILT `ca-shark` (dist/main.js, what users run) as a subprocess in tests. Test files call
  * {@link ensureBuilt} in `beforeAll`.
  */
-import { spawn, execFileSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, execFileSync, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,12 +98,17 @@ export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = plain
 /** Run the built CLI to completion. */
 export function runCli(args: readonly string[], options: RunOptions = {}): Promise<CliResult> {
   const child = startCli(args, options.env ?? plainEnv());
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  child.stdout.on('data', (b: Buffer) => out.push(b));
-  child.stderr.on('data', (b: Buffer) => err.push(b));
   child.stdin.on('error', () => {});
   child.stdin.end(options.input ?? new Uint8Array(0));
+  return finished(child);
+}
+
+/** Collects a child's output until it closes (its stdout and stderr as text). */
+export function finished(child: ChildProcess): Promise<CliResult> {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout?.on('data', (b: Buffer) => out.push(b));
+  child.stderr?.on('data', (b: Buffer) => err.push(b));
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) =>
