@@ -89,6 +89,8 @@ export class Spool {
   private written = 0;
   private stopped: string | undefined;
   private closed = false;
+  /** The write under way, until it settles (it may outlive a timed-out append: see {@link close}). */
+  private inFlight: Promise<number> | undefined;
   private readonly writeAt: SpoolWrite;
   private readonly slowWriteMs: number;
 
@@ -148,7 +150,7 @@ export class Spool {
       while (done < chunk.length) {
         const at = (start + done) % size;
         const length = Math.min(chunk.length - done, size - at);
-        done += await this.timed(this.writeAt(this.fd, chunk, done, length, at));
+        done += await this.timed(this.track(this.writeAt(this.fd, chunk, done, length, at)));
       }
     } catch (err) {
       // What was published stays: the bytes it covers may be partly written.
@@ -176,7 +178,32 @@ export class Spool {
     this.closed = true;
     // Not a failure to warn about: nothing is read any more.
     this.stopped ??= 'closed';
-    closeSync(this.fd);
+    // A write given up on as too slow may still be queued in libuv's thread pool with this number: closed
+    // before it runs, the number could be reused by the next file opened (another daemon's spool in an
+    // embedder) and the late write would land there. The file is closed once that write is over.
+    const pending = this.inFlight;
+    if (pending === undefined) closeSync(this.fd);
+    else {
+      const fd = this.fd;
+      const closeFile = (): void => {
+        try {
+          closeSync(fd);
+        } catch {
+          // Nothing to do about it here, and no caller left to tell.
+        }
+      };
+      void pending.then(closeFile, closeFile);
+    }
+  }
+
+  /** Keeps `write` as the one under way until it settles. */
+  private track(write: Promise<number>): Promise<number> {
+    this.inFlight = write;
+    const settled = (): void => {
+      if (this.inFlight === write) this.inFlight = undefined;
+    };
+    write.then(settled, settled);
+    return write;
   }
 
   /** A write, or a rejection once it took longer than the slow-write bound (the write is left to finish). */

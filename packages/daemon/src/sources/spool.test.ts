@@ -1,0 +1,53 @@
+import { fstatSync, mkdtempSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Spool, type SpoolWrite } from './spool.js';
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'ca-sharkd-spool-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Whether descriptor `fd` is open. */
+function isOpen(fd: number): boolean {
+  try {
+    fstatSync(fd);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('Spool', () => {
+  it('closes its file only once a write it gave up on (too slow) has ended: the number could be reused', async () => {
+    let finish: (() => void) | undefined;
+    const write: SpoolWrite = (fd, buffer, offset, length, position) =>
+      new Promise((resolve) => {
+        finish = () => resolve(writeSync(fd, buffer, offset, length, position));
+      });
+    const stops: string[] = [];
+    const spool = Spool.open({ dir, bytes: 1024, write, slowWriteMs: 10, onStop: (reason) => stops.push(reason) });
+    const fd = spool.share.fd;
+    expect(await spool.append(new Uint8Array(100))).toBe(-1);
+    expect(stops).toEqual(['a write took longer than 10 ms']);
+    // The write is still under way (in libuv's thread pool for fs.write): closing the number now would let
+    // it land in whatever file is opened next under that number.
+    spool.close();
+    expect(isOpen(fd)).toBe(true);
+    finish?.();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(isOpen(fd)).toBe(false);
+  });
+
+  it('closes its file at once when no write is under way, and only once', async () => {
+    const spool = Spool.open({ dir, bytes: 1024 });
+    const fd = spool.share.fd;
+    expect(await spool.append(new Uint8Array(100))).toBe(0);
+    spool.close();
+    expect(isOpen(fd)).toBe(false);
+    spool.close();
+    expect(await spool.append(new Uint8Array(1))).toBe(-1);
+  });
+});
