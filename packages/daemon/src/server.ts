@@ -127,8 +127,9 @@ function stdinSpool(config: DaemonConfig, logger: Logger): Spool | undefined {
   if (bytes === 0 || config.spoolDir === null) return undefined;
   const dir = config.spoolDir ?? tmpdir();
   const warn = (reason: string, what: string): void => logger.warn({ dir, reason }, what);
+  let spool: Spool;
   try {
-    return Spool.open({
+    spool = Spool.open({
       dir,
       bytes,
       onStop: (reason) =>
@@ -138,7 +139,15 @@ function stdinSpool(config: DaemonConfig, logger: Logger): Spool | undefined {
     warn((err as Error).message, 'cannot spool stdin to disk: the packets are kept in memory (--packet-ring)');
     return undefined;
   }
+  // Said where the user sees it: the spool takes up to `bytes` of that directory's file system.
+  if (spool.inMemory) logger.warn({ dir, bytes }, STDIN_SPOOL_IN_MEMORY);
+  else logger.info({ dir, bytes }, 'stdin spooled to disk for /api/pcap (--spool-dir)');
+  return spool;
 }
+
+/** The warning of a spool made on a tmpfs (a /tmp mounted so, by default on several distributions). */
+export const STDIN_SPOOL_IN_MEMORY =
+  'stdin spool is on a tmpfs, which keeps it in memory (up to --packet-ring bytes): give --spool-dir a directory on disk';
 
 /** Formats the capture summary printed at shutdown. */
 export function summaryLine(engine: RemoteEngine, hub: Hub<WireRecord, SubscriptionFilter>): string {

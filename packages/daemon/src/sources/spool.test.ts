@@ -1,7 +1,11 @@
-import { fstatSync, mkdtempSync, rmSync, writeSync } from 'node:fs';
+import { fstatSync, mkdtempSync, rmSync, statfsSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import { parseCommandLine } from '../cli.js';
+import { STDIN_SPOOL_IN_MEMORY, createSource } from '../server.js';
 import { Spool, type SpoolWrite } from './spool.js';
 
 let dir: string;
@@ -49,5 +53,38 @@ describe('Spool', () => {
     expect(isOpen(fd)).toBe(false);
     spool.close();
     expect(await spool.append(new Uint8Array(1))).toBe(-1);
+  });
+});
+
+describe("ca-sharkd --stdin's spool directory", () => {
+  /** What createSource logs, as `level message`. */
+  async function logsOf(spoolDir: string): Promise<string[]> {
+    const lines: string[] = [];
+    const log =
+      (level: string) =>
+      (_fields: unknown, message: string): void => {
+        lines.push(`${level} ${message}`);
+      };
+    const logger = { info: log('info'), warn: log('warn') } as unknown as Logger;
+    const source = await createSource(
+      parseCommandLine(['--stdin', '--spool-dir', spoolDir], {}),
+      logger,
+      Readable.from([]),
+    );
+    expect(source.spool).toBeDefined();
+    source.release?.();
+    return lines;
+  }
+
+  it('says where the spool went, and warns when that is a tmpfs (memory, not disk)', async () => {
+    expect(await logsOf(dir)).toEqual(['info stdin spooled to disk for /api/pcap (--spool-dir)']);
+    // /dev/shm is a tmpfs on Linux, as /tmp is on several distributions.
+    let shm = false;
+    try {
+      shm = statfsSync('/dev/shm').type === 0x01021994;
+    } catch {
+      // No /dev/shm here: nothing to check it on.
+    }
+    if (shm) expect(await logsOf('/dev/shm')).toEqual([`warn ${STDIN_SPOOL_IN_MEMORY}`]);
   });
 });

@@ -23,7 +23,7 @@
  * and the ring keeps copies of those frames in memory, as it did before the spool; nothing is lost, and the
  * frames already spooled stay readable (nothing overwrites them any more).
  */
-import { closeSync, constants, openSync, unlinkSync, write } from 'node:fs';
+import { closeSync, constants, openSync, statfsSync, unlinkSync, write } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 
@@ -39,6 +39,8 @@ const NO_PLACE = -1;
  * waits for each write, and must not wait longer for the disk than a decoder a little behind would make it.
  */
 export const SLOW_WRITE_MS = 2000;
+/** `statfs`'s type of a tmpfs (Linux's TMPFS_MAGIC): its files are kept in memory. */
+const TMPFS_MAGIC = 0x01021994;
 /** Cell of {@link SpoolShare.state}: the stream offset up to which writes were started. */
 const END = 0;
 
@@ -125,6 +127,18 @@ export class Spool {
   /** Why the spool stopped, or undefined while it writes. */
   get stopReason(): string | undefined {
     return this.stopped;
+  }
+
+  /**
+   * Whether the file is on a tmpfs (Linux): then it is kept in memory, outside the daemon's RSS, and saves
+   * none (many systems mount /tmp so, the default directory). Worth a warning, not a refusal.
+   */
+  get inMemory(): boolean {
+    try {
+      return statfsSync(this.options.dir).type === TMPFS_MAGIC;
+    } catch {
+      return false;
+    }
   }
 
   /** Stream bytes written so far. */
