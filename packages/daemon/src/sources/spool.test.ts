@@ -1,11 +1,11 @@
-import { fstatSync, mkdtempSync, rmSync, statfsSync, writeSync } from 'node:fs';
+import { fstatSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statfsSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { parseCommandLine } from '../cli.js';
-import { STDIN_SPOOL_IN_MEMORY, createSource } from '../server.js';
+import { STDIN_SPOOL_IN_MEMORY, createSource, startDaemon } from '../server.js';
 import { Spool, type SpoolWrite } from './spool.js';
 
 let dir: string;
@@ -86,5 +86,36 @@ describe("ca-sharkd --stdin's spool directory", () => {
       // No /dev/shm here: nothing to check it on.
     }
     if (shm) expect(await logsOf('/dev/shm')).toEqual([`warn ${STDIN_SPOOL_IN_MEMORY}`]);
+  });
+});
+
+describe("ca-sharkd --stdin's spool on a failed start", () => {
+  /** Descriptors of this process open on a file (deleted or not) in `where`. */
+  function openIn(where: string): number {
+    let n = 0;
+    for (const fd of readdirSync('/proc/self/fd')) {
+      try {
+        if (readlinkSync(`/proc/self/fd/${fd}`).startsWith(`${where}/`)) n++;
+      } catch {
+        // Closed meanwhile (the listing's own descriptor).
+      }
+    }
+    return n;
+  }
+
+  it('releases it when the start fails before the decoding worker runs (an embedder starts again)', async () => {
+    const where = mkdtempSync(join(dir, 'failed-start-'));
+    const logger = { info: () => undefined, warn: () => undefined } as unknown as Logger;
+    const started = startDaemon(parseCommandLine(['--stdin', '--spool-dir', where], {}), logger, {
+      input: Readable.from([]),
+      // The hub is made after the source: a failure there stands for any before the worker is up.
+      hub: {
+        now: () => {
+          throw new Error('no clock');
+        },
+      },
+    });
+    await expect(started).rejects.toThrow('no clock');
+    expect(openIn(where)).toBe(0);
   });
 });
