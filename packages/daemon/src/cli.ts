@@ -124,8 +124,8 @@ Serving:
                           (about 50 bytes a packet and 80 a message: the file, or the spool
                           on disk below, holds the bytes)
       --spool-dir DIR     --stdin writes what it reads to a file of at most --packet-ring bytes
-                          in DIR (default: $TMPDIR or /tmp), removed at once so nothing is left
-                          behind; \`none\` keeps the packets in memory instead
+                          in DIR (default: $TMPDIR or /tmp; on a tmpfs it takes memory), removed
+                          at once so nothing is left behind; \`none\` keeps the packets in memory
       --user NAME         drop root privileges to user NAME once the capture is open
       --dashboard DIR     serve the dashboard from DIR (default: packages/dashboard/dist)
       --log-level LEVEL   trace, debug, info (default), warn, error

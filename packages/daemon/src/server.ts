@@ -127,8 +127,9 @@ function stdinSpool(config: DaemonConfig, logger: Logger): Spool | undefined {
   if (bytes === 0 || config.spoolDir === null) return undefined;
   const dir = config.spoolDir ?? tmpdir();
   const warn = (reason: string, what: string): void => logger.warn({ dir, reason }, what);
+  let spool: Spool;
   try {
-    return Spool.open({
+    spool = Spool.open({
       dir,
       bytes,
       onStop: (reason) =>
@@ -138,7 +139,15 @@ function stdinSpool(config: DaemonConfig, logger: Logger): Spool | undefined {
     warn((err as Error).message, 'cannot spool stdin to disk: the packets are kept in memory (--packet-ring)');
     return undefined;
   }
+  // Said where the user sees it: the spool takes up to `bytes` of that directory's file system.
+  if (spool.inMemory) logger.warn({ dir, bytes }, STDIN_SPOOL_IN_MEMORY);
+  else logger.info({ dir, bytes }, 'stdin spooled to disk for /api/pcap (--spool-dir)');
+  return spool;
 }
+
+/** The warning of a spool made on a tmpfs (a /tmp mounted so, by default on several distributions). */
+export const STDIN_SPOOL_IN_MEMORY =
+  'stdin spool is on a tmpfs, which keeps it in memory (up to --packet-ring bytes): give --spool-dir a directory on disk';
 
 /** Formats the capture summary printed at shutdown. */
 export function summaryLine(engine: RemoteEngine, hub: Hub<WireRecord, SubscriptionFilter>): string {
@@ -164,44 +173,18 @@ export async function startDaemon(
   // A misspelt --user, or one the daemon cannot switch to, fails before anything is opened or bound.
   if (config.user !== undefined) checkUser(config.user);
   const source = await createSource(config, logger, options.input);
-  // Sensor: a publisher fed by the worker's record batches; central: the worker replays batches.
-  const nats: NatsParts =
-    config.nats === undefined
-      ? { engine: {} }
-      : (await import('./nats/wiring.js')).natsParts(config, logger, () => engine);
-  const hub = new Hub<WireRecord, SubscriptionFilter>((r) => r, {
-    ...options.hub,
-    // Records a client was sent stay fetchable (GET /api/record/:id) for longer than the rest.
-    onSent: (records) => engine.sent(records),
-    onHistoryCancel: (request) => engine.cancelHistory(request),
-  });
-  const webhook: WebhookNotifier | undefined =
-    config.alerts.webhook === null
-      ? undefined
-      : new (await import('./alerts/webhook.js')).WebhookNotifier(
-          config.alerts.webhook,
-          logger.child({ webhook: true }),
-        );
-  const engine = new RemoteEngine({
-    source,
-    hub,
-    logger,
-    logLevel: config.logLevel,
-    alerts: config.alerts,
-    ...(webhook !== undefined ? { onAlert: (notice) => webhook.notify(notice) } : {}),
-    decoder: { serverPort: config.serverPort, repeaterPort: config.repeaterPort },
-    ...(options.recordRing !== undefined ? { recordRing: options.recordRing } : {}),
-    ...(config.history !== undefined ? { history: config.history } : {}),
-    ...(config.packetRing !== undefined ? { packetRing: config.packetRing } : {}),
-    ...(config.snaplen !== undefined ? { snaplen: config.snaplen } : config.mode === 'live' ? { snaplen: 262144 } : {}),
-    ...(config.maxDecoderLagMs !== undefined ? { maxDecoderLagMs: config.maxDecoderLagMs } : {}),
-    ...(config.holdDecoderLagMs !== undefined ? { holdDecoderLagMs: config.holdDecoderLagMs } : {}),
-    ...(config.decoderNice !== undefined ? { decoderNice: config.decoderNice } : {}),
-    // Live traffic cannot wait for a cold worker; a file or stdin does, and a central replays records.
-    warmUp: config.mode === 'live' || config.mode === 'demo',
-    ...options.engine,
-    ...nats.engine,
-  });
+  let nats: NatsParts;
+  let hub: Hub<WireRecord, SubscriptionFilter>;
+  let webhook: WebhookNotifier | undefined;
+  let engine: RemoteEngine;
+  // A failure before the worker is made releases what the source holds for it (stdin's spool: an embedder
+  // that starts again would otherwise keep its descriptor); each later step's failure releases it below.
+  try {
+    ({ nats, hub, webhook, engine } = await wireEngine(config, logger, options, source));
+  } catch (err) {
+    source.release?.();
+    throw err;
+  }
   // The worker loads on its own thread (a few hundred ms); the HTTP server is loaded and built on this one
   // meanwhile, not after it. Nothing listens until the capture is open.
   const built = buildServer(config, engine, hub, webhook, options, logger);
@@ -291,6 +274,59 @@ export async function startDaemon(
     shutdown,
     ...(nats.publisher !== undefined ? { publisher: nats.publisher } : {}),
   };
+}
+
+/** The parts of a daemon made between its source and its start: NATS, the hub, the webhook, the worker. */
+async function wireEngine(
+  config: DaemonConfig,
+  logger: Logger,
+  options: StartOptions,
+  source: Source,
+): Promise<{
+  nats: NatsParts;
+  hub: Hub<WireRecord, SubscriptionFilter>;
+  webhook: WebhookNotifier | undefined;
+  engine: RemoteEngine;
+}> {
+  // Sensor: a publisher fed by the worker's record batches; central: the worker replays batches.
+  const nats: NatsParts =
+    config.nats === undefined
+      ? { engine: {} }
+      : (await import('./nats/wiring.js')).natsParts(config, logger, () => engine);
+  const hub = new Hub<WireRecord, SubscriptionFilter>((r) => r, {
+    ...options.hub,
+    // Records a client was sent stay fetchable (GET /api/record/:id) for longer than the rest.
+    onSent: (records) => engine.sent(records),
+    onHistoryCancel: (request) => engine.cancelHistory(request),
+  });
+  const webhook: WebhookNotifier | undefined =
+    config.alerts.webhook === null
+      ? undefined
+      : new (await import('./alerts/webhook.js')).WebhookNotifier(
+          config.alerts.webhook,
+          logger.child({ webhook: true }),
+        );
+  const engine = new RemoteEngine({
+    source,
+    hub,
+    logger,
+    logLevel: config.logLevel,
+    alerts: config.alerts,
+    ...(webhook !== undefined ? { onAlert: (notice) => webhook.notify(notice) } : {}),
+    decoder: { serverPort: config.serverPort, repeaterPort: config.repeaterPort },
+    ...(options.recordRing !== undefined ? { recordRing: options.recordRing } : {}),
+    ...(config.history !== undefined ? { history: config.history } : {}),
+    ...(config.packetRing !== undefined ? { packetRing: config.packetRing } : {}),
+    ...(config.snaplen !== undefined ? { snaplen: config.snaplen } : config.mode === 'live' ? { snaplen: 262144 } : {}),
+    ...(config.maxDecoderLagMs !== undefined ? { maxDecoderLagMs: config.maxDecoderLagMs } : {}),
+    ...(config.holdDecoderLagMs !== undefined ? { holdDecoderLagMs: config.holdDecoderLagMs } : {}),
+    ...(config.decoderNice !== undefined ? { decoderNice: config.decoderNice } : {}),
+    // Live traffic cannot wait for a cold worker; a file or stdin does, and a central replays records.
+    warmUp: config.mode === 'live' || config.mode === 'demo',
+    ...options.engine,
+    ...nats.engine,
+  });
+  return { nats, hub, webhook, engine };
 }
 
 /** Loads fastify and builds the daemon's app over the engine (see {@link startDaemon}). */

@@ -23,7 +23,7 @@
  * and the ring keeps copies of those frames in memory, as it did before the spool; nothing is lost, and the
  * frames already spooled stay readable (nothing overwrites them any more).
  */
-import { closeSync, constants, openSync, unlinkSync, write } from 'node:fs';
+import { closeSync, constants, openSync, statfsSync, unlinkSync, write } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 
@@ -39,6 +39,8 @@ const NO_PLACE = -1;
  * waits for each write, and must not wait longer for the disk than a decoder a little behind would make it.
  */
 export const SLOW_WRITE_MS = 2000;
+/** `statfs`'s type of a tmpfs (Linux's TMPFS_MAGIC): its files are kept in memory. */
+const TMPFS_MAGIC = 0x01021994;
 /** Cell of {@link SpoolShare.state}: the stream offset up to which writes were started. */
 const END = 0;
 
@@ -89,6 +91,8 @@ export class Spool {
   private written = 0;
   private stopped: string | undefined;
   private closed = false;
+  /** The write under way, until it settles (it may outlive a timed-out append: see {@link close}). */
+  private inFlight: Promise<number> | undefined;
   private readonly writeAt: SpoolWrite;
   private readonly slowWriteMs: number;
 
@@ -125,6 +129,18 @@ export class Spool {
     return this.stopped;
   }
 
+  /**
+   * Whether the file is on a tmpfs (Linux): then it is kept in memory, outside the daemon's RSS, and saves
+   * none (many systems mount /tmp so, the default directory). Worth a warning, not a refusal.
+   */
+  get inMemory(): boolean {
+    try {
+      return statfsSync(this.options.dir).type === TMPFS_MAGIC;
+    } catch {
+      return false;
+    }
+  }
+
   /** Stream bytes written so far. */
   get bytesWritten(): number {
     return this.written;
@@ -148,7 +164,7 @@ export class Spool {
       while (done < chunk.length) {
         const at = (start + done) % size;
         const length = Math.min(chunk.length - done, size - at);
-        done += await this.timed(this.writeAt(this.fd, chunk, done, length, at));
+        done += await this.timed(this.track(this.writeAt(this.fd, chunk, done, length, at)));
       }
     } catch (err) {
       // What was published stays: the bytes it covers may be partly written.
@@ -176,7 +192,32 @@ export class Spool {
     this.closed = true;
     // Not a failure to warn about: nothing is read any more.
     this.stopped ??= 'closed';
-    closeSync(this.fd);
+    // A write given up on as too slow may still be queued in libuv's thread pool with this number: closed
+    // before it runs, the number could be reused by the next file opened (another daemon's spool in an
+    // embedder) and the late write would land there. The file is closed once that write is over.
+    const pending = this.inFlight;
+    if (pending === undefined) closeSync(this.fd);
+    else {
+      const fd = this.fd;
+      const closeFile = (): void => {
+        try {
+          closeSync(fd);
+        } catch {
+          // Nothing to do about it here, and no caller left to tell.
+        }
+      };
+      void pending.then(closeFile, closeFile);
+    }
+  }
+
+  /** Keeps `write` as the one under way until it settles. */
+  private track(write: Promise<number>): Promise<number> {
+    this.inFlight = write;
+    const settled = (): void => {
+      if (this.inFlight === write) this.inFlight = undefined;
+    };
+    write.then(settled, settled);
+    return write;
   }
 
   /** A write, or a rejection once it took longer than the slow-write bound (the write is left to finish). */
