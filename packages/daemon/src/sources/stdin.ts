@@ -60,35 +60,20 @@ class ChunkFeed {
 }
 
 /**
- * pcap or pcapng bytes from a stream (a test's pipe, or stdin where it cannot be read directly, see
- * {@link DescriptorSource}), decoded as they arrive so the dashboard is live, not at EOF. The stream is
- * paused while the decoder is behind (the sink's `waitForRoom`), so the writer of the pipe blocks instead of
- * frames being lost.
+ * What the two stdin sources share: the sink they feed, stdin's spool when there is one, and the
+ * {@link ChunkFeed} that hands their chunks to a capture reader. A source is live from `start` until `stop`
+ * (`sink` set): no chunk is pushed after that.
  */
-export class StreamSource implements Source {
+abstract class StdinSource implements Source {
   readonly description: SourceDescription;
-  private readonly input: Readable;
-  private feed: ChunkFeed | undefined;
-  private sink: SourceSink | undefined;
-  private readonly onData = (chunk: Buffer): void => {
-    const room = this.feed?.push(chunk);
-    if (room === undefined) return;
-    this.input.pause();
-    void room.then(() => {
-      if (this.sink !== undefined) this.input.resume();
-    });
-  };
-  private readonly onEnd = (): void => this.feed?.end();
-  private readonly onError = (err: Error): void => {
-    if (this.sink !== undefined) endAfterReadError(this.sink, err);
-  };
+  protected sink: SourceSink | undefined;
+  private readonly currentSink = (): SourceSink | undefined => this.sink;
+  private readonly live = (): boolean => this.sink !== undefined;
 
   constructor(
-    input: Readable,
-    description: SourceDescription = { kind: 'stdin' },
-    private readonly spoolWriter?: Spool,
+    description: SourceDescription,
+    private readonly spoolWriter: Spool | undefined,
   ) {
-    this.input = input;
     this.description = description;
   }
 
@@ -100,17 +85,55 @@ export class StreamSource implements Source {
     this.spoolWriter?.close();
   }
 
-  async start(sink: SourceSink): Promise<void> {
+  abstract start(sink: SourceSink): Promise<void>;
+  abstract stop(): Promise<void>;
+
+  counters(): CaptureCounters {
+    return zeroCounters();
+  }
+
+  /** Starts feeding `sink`: the feed its reads go to. */
+  protected startFeed(sink: SourceSink): ChunkFeed {
     this.sink = sink;
     const bytes = new CaptureBytes(inputLabel(this.description), sink, undefined, {
       places: this.spoolWriter !== undefined,
     });
-    this.feed = new ChunkFeed(
-      bytes,
-      this.spoolWriter,
-      () => this.sink,
-      () => this.sink !== undefined,
-    );
+    return new ChunkFeed(bytes, this.spoolWriter, this.currentSink, this.live);
+  }
+
+  /** A read failed: reported, and the input ended there (see {@link endAfterReadError}). */
+  protected readFailed(err: Error): void {
+    if (this.sink !== undefined) endAfterReadError(this.sink, err);
+  }
+}
+
+/**
+ * pcap or pcapng bytes from a stream (a test's pipe, or stdin where it cannot be read directly, see
+ * {@link DescriptorSource}), decoded as they arrive so the dashboard is live, not at EOF. The stream is
+ * paused while the decoder is behind (the sink's `waitForRoom`), so the writer of the pipe blocks instead of
+ * frames being lost.
+ */
+export class StreamSource extends StdinSource {
+  private readonly input: Readable;
+  private feed: ChunkFeed | undefined;
+  private readonly onData = (chunk: Buffer): void => {
+    const room = this.feed?.push(chunk);
+    if (room === undefined) return;
+    this.input.pause();
+    void room.then(() => {
+      if (this.sink !== undefined) this.input.resume();
+    });
+  };
+  private readonly onEnd = (): void => this.feed?.end();
+  private readonly onError = (err: Error): void => this.readFailed(err);
+
+  constructor(input: Readable, description: SourceDescription = { kind: 'stdin' }, spool?: Spool) {
+    super(description, spool);
+    this.input = input;
+  }
+
+  async start(sink: SourceSink): Promise<void> {
+    this.feed = this.startFeed(sink);
     this.input.on('data', this.onData);
     this.input.once('end', this.onEnd);
     this.input.once('error', this.onError);
@@ -126,10 +149,6 @@ export class StreamSource implements Source {
     if (typeof handle.unref === 'function') handle.unref();
     this.sink = undefined;
   }
-
-  counters(): CaptureCounters {
-    return zeroCounters();
-  }
 }
 
 /**
@@ -139,56 +158,31 @@ export class StreamSource implements Source {
  * with a spool, once the chunk is in the spool), so the writer of the pipe blocks instead of frames being
  * lost.
  */
-export class DescriptorSource implements Source {
-  readonly description: SourceDescription;
-  private sink: SourceSink | undefined;
-  private stopped = false;
+export class DescriptorSource extends StdinSource {
   private reader: DescriptorReader | undefined;
-  private readonly currentSink = (): SourceSink | undefined => this.sink;
-  private readonly live = (): boolean => !this.stopped;
 
   constructor(
     private readonly fd: number,
     private readonly kind: 'pipe' | 'file',
     description: SourceDescription = { kind: 'stdin' },
-    private readonly spoolWriter?: Spool,
+    spool?: Spool,
   ) {
-    this.description = description;
-  }
-
-  get spool(): SpoolShare | undefined {
-    return this.spoolWriter?.share;
-  }
-
-  release(): void {
-    this.spoolWriter?.close();
+    super(description, spool);
   }
 
   async start(sink: SourceSink): Promise<void> {
-    this.sink = sink;
-    const bytes = new CaptureBytes(inputLabel(this.description), sink, undefined, {
-      places: this.spoolWriter !== undefined,
-    });
-    const feed = new ChunkFeed(bytes, this.spoolWriter, this.currentSink, this.live);
+    const feed = this.startFeed(sink);
     this.reader = new DescriptorReader(this.fd, this.kind, {
       // With a spool, the buffer is not read into again before its write is done.
       data: (chunk) => feed.push(chunk),
       end: () => feed.end(),
-      // A read failed: reported, and the input ended there (see endAfterReadError).
-      error: (err) => {
-        if (!this.stopped && this.sink !== undefined) endAfterReadError(this.sink, err);
-      },
+      error: (err) => this.readFailed(err),
     });
     this.reader.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.reader?.stop();
     this.sink = undefined;
-  }
-
-  counters(): CaptureCounters {
-    return zeroCounters();
+    this.reader?.stop();
   }
 }
