@@ -8,6 +8,27 @@ const C = '10.0.0.5:45000';
 const S = '10.0.0.9:5064';
 const on = (circuit: number, pv: string | null = null) => ({ circuit, pv, client: C, server: S });
 
+/** The server's refusal of a WRITE to SID 42 (ECA_NOWTACCESS), as the decoder gives it. */
+const writeDenied = {
+  name: 'ErrorResponse',
+  id: 11,
+  cid: 7,
+  status_code: 376,
+  status_name: 'ECA_NOWTACCESS',
+  error_message: 'no write access',
+  original_request: {
+    command: 4,
+    command_name: 'WRITE',
+    request_name: 'WriteRequest',
+    payload_size: 8,
+    data_type: 6,
+    data_count: 1,
+    parameter1: 42,
+    parameter2: 7,
+    header_size: 16,
+  },
+};
+
 function circuitWithChannel(a: Analyzer, circuit = 1) {
   a.add(rec(1, C, S, { name: 'VersionRequest', id: 0, priority: 0, version: 13 }, on(circuit)));
   a.add(rec(1, C, S, { name: 'ClientNameRequest', id: 20, client_name: 'alice' }, on(circuit)));
@@ -119,33 +140,7 @@ suite('write audit, circuit and channel logs', () => {
           row.status_name = `S${status}`;
           byFrame.delete(frame);
         } else if (bySid !== undefined) {
-          a.add(
-            rec(
-              t,
-              S,
-              C,
-              {
-                name: 'ErrorResponse',
-                id: 11,
-                cid: 7,
-                status_code: 376,
-                status_name: 'ECA_NOWTACCESS',
-                error_message: 'no write access',
-                original_request: {
-                  command: 4,
-                  command_name: 'WRITE',
-                  request_name: 'WriteRequest',
-                  payload_size: 8,
-                  data_type: 6,
-                  data_count: 1,
-                  parameter1: 42,
-                  parameter2: 7,
-                  header_size: 16,
-                },
-              },
-              on(1, 'demo:ai1'),
-            ),
-          );
+          a.add(rec(t, S, C, writeDenied, on(1, 'demo:ai1')));
           bySid.status = 376;
           bySid.status_name = 'ECA_NOWTACCESS';
         }
@@ -189,33 +184,7 @@ suite('write audit, circuit and channel logs', () => {
         on(1, 'demo:ai1'),
       ),
     );
-    a.add(
-      rec(
-        3.001,
-        S,
-        C,
-        {
-          name: 'ErrorResponse',
-          id: 11,
-          cid: 7,
-          status_code: 376,
-          status_name: 'ECA_NOWTACCESS',
-          error_message: 'no write access',
-          original_request: {
-            command: 4,
-            command_name: 'WRITE',
-            request_name: 'WriteRequest',
-            payload_size: 8,
-            data_type: 6,
-            data_count: 1,
-            parameter1: 42,
-            parameter2: 7,
-            header_size: 16,
-          },
-        },
-        on(1, 'demo:ai1'),
-      ),
-    );
+    a.add(rec(3.001, S, C, writeDenied, on(1, 'demo:ai1')));
     expect(a.report().writes).toEqual([
       {
         time: 2,

@@ -103,11 +103,16 @@ function framesOf(file: string): Uint8Array[] {
 }
 
 /**
- * A zero-copy sink (`frameView`, as the engine's) that compares every frame's bytes, while the view is valid,
- * with the file's, and pauses the source after every chunk: the one reused read buffer must never show a
- * frame bytes of a later read (a record held across reads must be the reader's own copy).
+ * A zero-copy sink (`frameView`, as the engine's) that checks every frame while its view is valid
+ * (`isRight(bytes, place, n)`, n counting from 1) and pauses the source after every chunk: the one reused
+ * read buffer must never show a frame bytes of a later read (a record held across reads must be the
+ * reader's own copy).
  */
-function checkingSink(expected: Uint8Array[]): { sink: SourceSink; ended: Promise<number>; wrong: () => number[] } {
+function checkingSinkOf(isRight: (bytes: Uint8Array, place: number | undefined, n: number) => boolean): {
+  sink: SourceSink;
+  ended: Promise<number>;
+  wrong: () => number[];
+} {
   let count = 0;
   const wrong: number[] = [];
   let done!: (n: number) => void;
@@ -116,10 +121,9 @@ function checkingSink(expected: Uint8Array[]): { sink: SourceSink; ended: Promis
     frame: () => {
       throw new Error('a sink with frameView gets views');
     },
-    frameView: (_linktype, _timestamp, bytes) => {
-      const want = expected[count];
-      if (want === undefined || Buffer.compare(bytes, want) !== 0) wrong.push(count + 1);
+    frameView: (_linktype, _timestamp, bytes, _origlen, _interfaceId, place) => {
       count++;
+      if (!isRight(bytes, place, count)) wrong.push(count);
     },
     problem: () => undefined,
     end: () => done(count),
@@ -131,36 +135,24 @@ function checkingSink(expected: Uint8Array[]): { sink: SourceSink; ended: Promis
   return { sink, ended, wrong: () => wrong };
 }
 
+/** A {@link checkingSinkOf} comparing every frame with the file's (`expected`, from {@link framesOf}). */
+function checkingSink(expected: Uint8Array[]): ReturnType<typeof checkingSinkOf> {
+  return checkingSinkOf((bytes, _place, n) => {
+    const want = expected[n - 1];
+    return want !== undefined && Buffer.compare(bytes, want) === 0;
+  });
+}
+
 /**
- * A zero-copy sink that reads every frame back from `spool` at the place it was given, while the view is
- * valid, and compares it with the view: the frame was in the spool, where its place says, before it was
- * handed out.
+ * A {@link checkingSinkOf} reading every frame back from `spool` at the place it was given: the frame was in
+ * the spool, where its place says, before it was handed out.
  */
-function spoolCheckingSink(spool: SpoolFile): { sink: SourceSink; ended: Promise<number>; wrong: () => number[] } {
-  let count = 0;
-  const wrong: number[] = [];
-  let done!: (n: number) => void;
-  const ended = new Promise<number>((resolve) => (done = resolve));
-  const sink: SourceSink = {
-    frame: () => {
-      throw new Error('a sink with frameView gets views');
-    },
-    frameView: (_linktype, _timestamp, bytes, _origlen, _interfaceId, place) => {
-      count++;
-      const back =
-        place !== undefined && place >= 0
-          ? spool.readSync({ frame: count, place, caplen: bytes.length, check: frameCheck(bytes) })
-          : undefined;
-      if (back === undefined || Buffer.compare(back, bytes) !== 0) wrong.push(count);
-    },
-    problem: () => undefined,
-    end: () => done(count),
-    error: (err) => {
-      throw err;
-    },
-    waitForRoom: () => new Promise<void>((resolve) => setImmediate(resolve)),
-  };
-  return { sink, ended, wrong: () => wrong };
+function spoolCheckingSink(spool: SpoolFile): ReturnType<typeof checkingSinkOf> {
+  return checkingSinkOf((bytes, place, n) => {
+    if (place === undefined || place < 0) return false;
+    const back = spool.readSync({ frame: n, place, caplen: bytes.length, check: frameCheck(bytes) });
+    return back !== undefined && Buffer.compare(back, bytes) === 0;
+  });
 }
 
 describe('stdin with a spool', () => {
