@@ -36,4 +36,13 @@ describe('ExpiryHeap', () => {
     expect(heap.size).toBe(1);
     expect(heap.earliestKey).toBe(2);
   });
+
+  it('is overfull, to be rebuilt from its table, beyond twice the table and 1,024 stale pairs', () => {
+    const heap = new ExpiryHeap<number>();
+    for (let i = 0; i < 1044; i++) heap.push(i, i);
+    expect(heap.overfull(10)).toBe(false);
+    heap.push(1044, 1044);
+    expect(heap.overfull(10)).toBe(true);
+    expect(heap.overfull(11)).toBe(false);
+  });
 });

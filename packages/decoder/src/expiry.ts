@@ -52,6 +52,15 @@ export class ExpiryHeap<K> {
     keys[i] = key;
   }
 
+  /**
+   * Whether the heap holds so many stale pairs beyond its table's `entries` that it should be cleared and
+   * refilled from the table: more than twice the entries and {@link EXPIRY_SLACK} (a search retried many
+   * times while capture time runs behind pushes a pair each time).
+   */
+  overfull(entries: number): boolean {
+    return this.times.length > entries * 2 + EXPIRY_SLACK;
+  }
+
   /** Removes the earliest pair. */
   pop(): void {
     const times = this.times;
@@ -83,6 +92,9 @@ export class ExpiryHeap<K> {
     this.keys.length = 0;
   }
 }
+
+/** Stale pairs an {@link ExpiryHeap} may hold beyond twice its table's entries before it is rebuilt. */
+const EXPIRY_SLACK = 1024;
 
 /**
  * Empty arrays whose elements kinds are the most general their heaps need from the start: doubles for the

@@ -365,7 +365,7 @@ export class ConversationState implements DecoderState {
     if (c.closedAt === null) return;
     const heap = this.closedCircuits;
     heap.push(c.closedAt, c.id);
-    if (heap.size > this.circuits.size * 2 + EXPIRY_SLACK) {
+    if (heap.overfull(this.circuits.size)) {
       heap.clear();
       for (const k of this.circuits.values()) if (k.closedAt !== null) heap.push(k.closedAt, k.id);
     }
@@ -376,7 +376,7 @@ export class ConversationState implements DecoderState {
     if (ch.endedAt === null) return;
     const heap = this.endedChannels;
     heap.push(ch.endedAt, ch.id);
-    if (heap.size > this.channels.size * 2 + EXPIRY_SLACK) {
+    if (heap.overfull(this.channels.size)) {
       heap.clear();
       for (const k of this.channels.values()) if (k.endedAt !== null) heap.push(k.endedAt, k.id);
     }
@@ -396,7 +396,7 @@ export class ConversationState implements DecoderState {
     const heap = this.searchAges;
     if (t < this.latestSearch || !repeated) heap.push(t, key);
     if (t > this.latestSearch) this.latestSearch = t;
-    if (heap.size > this.searches.size * 2 + EXPIRY_SLACK) {
+    if (heap.overfull(this.searches.size)) {
       heap.clear();
       this.searches.forEach((v, k) => heap.push(v.last.timestamp, k));
     }
@@ -415,7 +415,7 @@ export class ConversationState implements DecoderState {
     const heap = this.versionAges;
     if (t < this.latestVersion || map.size !== before) heap.push(t, key);
     if (t > this.latestVersion) this.latestVersion = t;
-    if (heap.size > map.size * 2 + EXPIRY_SLACK) {
+    if (heap.overfull(map.size)) {
       heap.clear();
       map.forEach((v, k) => heap.push(v.timestamp, k));
     }
@@ -484,12 +484,6 @@ export class ConversationState implements DecoderState {
     }
   }
 }
-
-/**
- * Stale pairs an {@link ExpiryHeap} may hold beyond twice its table's entries before it is rebuilt from
- * the table (a search retried many times within its TTL pushes a pair each time).
- */
-const EXPIRY_SLACK = 1024;
 
 /**
  * The key "address/id" of {@link ConversationState.searches} (address = client socket, id = CID) and of
