@@ -18,7 +18,7 @@ import { parentPort } from 'node:worker_threads';
 import { type CaRecord, DEFAULT_REPEATER_PORT, DEFAULT_SERVER_PORT } from '@ca-shark/decoder';
 import type { ValueFormat } from '@ca-shark/analysis/summary';
 import type { AlertNotice } from './alerts/alerts.js';
-import { Engine, type SensedRecord, type WireRecord, fullRecordJSON, toWire } from './engine.js';
+import { Engine, type SensedRecord, type WireRecord, fullRecordJSON, heldStats, toWire } from './engine.js';
 import { unpackFrames } from './frame-batch.js';
 import { NatsWorkerSide } from './nats/worker-side.js';
 import { createLogger } from './logger.js';
@@ -261,9 +261,17 @@ function sendStats(): void {
   post({ type: 'stats', stats, eof: engine.eof, ...(linktype !== undefined ? { linktype } : {}) });
 }
 
-/** The engine's counters with what only the worker knows: the streams' share, this thread's nice. */
+/**
+ * The engine's counters with what only the worker knows: the streams' share, this thread's nice, what the
+ * packet ring and the held history hold and let go.
+ */
 function workerStats(e: Engine): StatsView {
-  return { ...e.stats(), streamShare: governor.share, ...(decoderNice !== undefined ? { decoderNice } : {}) };
+  return {
+    ...e.stats(),
+    streamShare: governor.share,
+    ...(decoderNice !== undefined ? { decoderNice } : {}),
+    ...heldStats(packetRing, holdsHistory ? history.held : undefined),
+  };
 }
 
 /**

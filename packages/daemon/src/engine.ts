@@ -51,6 +51,8 @@ import type {
   ChannelView,
   ClientView,
   HealthView,
+  HistoryHeldView,
+  PacketRingView,
   SearchView,
   ServerView,
   SnapshotView,
@@ -58,6 +60,45 @@ import type {
   StatsView,
   UnansweredView,
 } from './views.js';
+import type { PacketRing } from './packet-ring.js';
+import type { HeldRecords } from './history-ring.js';
+
+/**
+ * What `stats` says of the packet ring and the held history (`packetRing`, `history`), each absent when it
+ * holds nothing by configuration: counters and one lookup by frame number, cheap enough for every stats
+ * message (the decoding worker sends one every 250 ms).
+ */
+export function heldStats(
+  ring: PacketRing | undefined,
+  held: HeldRecords | undefined,
+): { packetRing?: PacketRingView; history?: HistoryHeldView } {
+  const out: { packetRing?: PacketRingView; history?: HistoryHeldView } = {};
+  if (ring !== undefined) {
+    const r = ring.stats;
+    out.packetRing = {
+      bytes: r.bytes,
+      maxBytes: r.maxBytes,
+      frames: r.frames,
+      messages: r.messages,
+      oldestTime: ring.oldestTime,
+      newestTime: ring.newestTime,
+      evictedFrames: r.evictedFrames,
+      droppedMessages: r.droppedMessages,
+    };
+  }
+  if (held !== undefined && held.bounds.maxRecords > 0) {
+    const b = held.bounds;
+    out.history = {
+      records: held.size,
+      maxRecords: b.maxRecords,
+      // JSON has no Infinity: no time bound is null.
+      maxSeconds: Number.isFinite(b.maxSeconds) ? b.maxSeconds : null,
+      oldestTime: held.oldestTime,
+      dropped: held.dropped,
+    };
+  }
+  return out;
+}
 
 /**
  * A record as it crosses from the decoding worker to the main thread: the JSON text of its

@@ -266,6 +266,8 @@ export class HeldRecords {
   private filling: Chunk | undefined;
   private head = 0;
   private count = 0;
+  /** Records let go since start (by either bound). */
+  private droppedCount = 0;
   /** Greatest capture time held (records may arrive slightly out of order). */
   private newestTime = -Infinity;
   private readonly view: HeldView = { src: '', dst: '', pv: null, command: { name: '' } };
@@ -310,6 +312,11 @@ export class HeldRecords {
   /** Id of the newest record held, or 0 when empty. */
   get newestId(): number {
     return this.count === 0 ? 0 : this.idAt(this.count - 1);
+  }
+
+  /** Records let go since start, by the count or the time bound (a counter, for the stats). */
+  get dropped(): number {
+    return this.droppedCount;
   }
 
   /** Capture time of the oldest record held, or null when empty. */
@@ -532,6 +539,7 @@ export class HeldRecords {
   }
 
   private dropOldest(): void {
+    this.droppedCount += 1;
     const slot = this.head;
     this.head = slot + 1 === this.capacity ? 0 : slot + 1;
     this.count -= 1;

@@ -101,6 +101,8 @@ export interface PacketRingStats {
   maxBytes: number;
   /** Frames evicted by the bound since start. */
   evictedFrames: number;
+  /** Messages let go since start (their first frame evicted, or the bound reached): their seqs start at 0. */
+  droppedMessages: number;
 }
 
 /**
@@ -277,7 +279,26 @@ export class PacketRing implements PacketTap {
       bytes: this.total,
       maxBytes: this.maxBytes,
       evictedFrames: this.evicted,
+      droppedMessages: this.index.oldest,
     };
+  }
+
+  /**
+   * Capture time of the oldest packet the export can write: the first frame of the oldest message held
+   * (null when none is held). A lookup by frame number, for the stats the dashboard shows.
+   */
+  get oldestTime(): number | null {
+    const index = this.index;
+    if (index.size === 0) return null;
+    const slots = this.slots;
+    const slot = slots.find(index.firstFrame(index.oldest));
+    return slot < 0 ? index.time(index.oldest) : slots.timestamp[slot & slots.mask];
+  }
+
+  /** Capture time of the newest message held (null when none is held). */
+  get newestTime(): number | null {
+    const index = this.index;
+    return index.size === 0 ? null : index.time(index.end - 1);
   }
 
   /** Blocks the store has yet to take before it goes round (each first used block is new memory). */

@@ -24,6 +24,7 @@ import type { PcapRequest } from './pcap-export.js';
 import { PcapStreams } from './pcap-route.js';
 import { type Source, type SourceProblem, type SourceSink, inputLabel, isPullSource } from './sources/types.js';
 import { type HealthView, type SourceView, type StatsView, emptySnapshot } from './views.js';
+import type { SpoolStatus } from './sources/spool.js';
 import type { PublishedViews } from './views-publisher.js';
 import type { FromWorker, Query, ToWorker } from './worker-protocol.js';
 import type { NatsRole } from './nats/worker-side.js';
@@ -180,6 +181,11 @@ export function setHeapGrowingPercent(
   if (HEAP_GROWING_FLAG.test(execArgv.join(' '))) return false;
   set(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   return true;
+}
+
+/** `stats.spool` when stdin is spooled. */
+function spoolStats(spool: SpoolStatus | undefined): { spool?: SpoolStatus } {
+  return spool !== undefined ? { spool } : {};
 }
 
 /**
@@ -730,6 +736,8 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       decoderLagMs: this.backlog.lagMs(Date.now()),
       capture: this.input.counters(),
       websocket: this.hub.view(),
+      // The spool is written on this thread: its state is read here, not a stats message old.
+      ...spoolStats(this.input.spoolStatus),
     };
   }
 

@@ -5,6 +5,7 @@
  */
 import type { LatencyPercentiles } from '@ca-shark/analysis';
 import type { CaptureCounters, SourceDescription } from './sources/types.js';
+import type { SpoolStatus } from './sources/spool.js';
 import type { AlertGroup, AlertTotals } from './alerts/book.js';
 import type { ChannelDisplay } from './channel-display.js';
 
@@ -48,6 +49,43 @@ export interface StatsView {
   decoderNice?: number;
   capture: CaptureStatsView;
   websocket: WebSocketStatsView;
+  /**
+   * What the packet ring (`GET /api/pcap`) holds and let go; absent when it holds nothing (`--packet-ring 0`,
+   * a central). Counters of the ring, read as they are.
+   */
+  packetRing?: PacketRingView;
+  /** What the held history (`subscribe` with `since`) holds and let go; absent with `--history 0`. */
+  history?: HistoryHeldView;
+  /** Stdin's spool (`--stdin` only, absent with `--spool-dir none`). */
+  spool?: SpoolStatus;
+}
+
+/** `stats.packetRing`: how far back `GET /api/pcap` reaches. */
+export interface PacketRingView {
+  /** Bytes counted against the bound (`--packet-ring`), and the bound. */
+  bytes: number;
+  maxBytes: number;
+  /** Frames and messages held. */
+  frames: number;
+  messages: number;
+  /** Capture time (Unix s) of the oldest packet the export can write, and of the newest message (null: none). */
+  oldestTime: number | null;
+  newestTime: number | null;
+  /** Frames and messages let go since start (the bound, or a spool that overwrote their bytes). */
+  evictedFrames: number;
+  droppedMessages: number;
+}
+
+/** `stats.history`: how far back a subscription's `since` reaches. */
+export interface HistoryHeldView {
+  records: number;
+  /** The bounds (`--history RECORDS,DURATION`); `maxSeconds` null for no time bound. */
+  maxRecords: number;
+  maxSeconds: number | null;
+  /** Capture time (Unix s) of the oldest record held (null: none). */
+  oldestTime: number | null;
+  /** Records let go since start, by either bound. */
+  dropped: number;
 }
 
 /**
@@ -389,6 +427,39 @@ export const statsSchema = {
           },
         },
       },
+    },
+    packetRing: {
+      type: 'object',
+      required: [
+        'bytes',
+        'maxBytes',
+        'frames',
+        'messages',
+        'oldestTime',
+        'newestTime',
+        'evictedFrames',
+        'droppedMessages',
+      ],
+      properties: {
+        bytes: int,
+        maxBytes: int,
+        frames: int,
+        messages: int,
+        oldestTime: nullableNum,
+        newestTime: nullableNum,
+        evictedFrames: int,
+        droppedMessages: int,
+      },
+    },
+    history: {
+      type: 'object',
+      required: ['records', 'maxRecords', 'maxSeconds', 'oldestTime', 'dropped'],
+      properties: { records: int, maxRecords: int, maxSeconds: nullableNum, oldestTime: nullableNum, dropped: int },
+    },
+    spool: {
+      type: 'object',
+      required: ['dir', 'bytes', 'bytesWritten', 'tmpfs', 'stopped'],
+      properties: { dir: str, bytes: int, bytesWritten: int, tmpfs: { type: 'boolean' }, stopped: nullableStr },
     },
   },
 } as const;

@@ -56,6 +56,20 @@ export interface SpoolShare {
   dir: string;
 }
 
+/** The spool's state as `/api/stats` reports it (`spool`). */
+export interface SpoolStatus {
+  /** Directory the file was made in (it has no name of its own: unlinked at once). */
+  dir: string;
+  /** Size of the file once full (the packet ring's bound). */
+  bytes: number;
+  /** Stream bytes written so far (the file is reused from its start once full). */
+  bytesWritten: number;
+  /** The file is on a tmpfs: it is kept in memory, and saves none. */
+  tmpfs: boolean;
+  /** Why it stopped writing (a failed or slow write), or null while it writes: later packets are in memory. */
+  stopped: string | null;
+}
+
 /** Writes `length` bytes of `buffer` from `offset` at `position` of `fd`; resolves with the bytes written. */
 export type SpoolWrite = (
   fd: number,
@@ -91,6 +105,8 @@ export class Spool {
   private written = 0;
   private stopped: string | undefined;
   private closed = false;
+  /** {@link inMemory}, looked at once for {@link status} (a statfs call per stats message is not needed). */
+  private tmpfs: boolean | undefined;
   /** The write under way, until it settles (it may outlive a timed-out append: see {@link close}). */
   private inFlight: Promise<number> | undefined;
   private readonly writeAt: SpoolWrite;
@@ -139,6 +155,14 @@ export class Spool {
     } catch {
       return false;
     }
+  }
+
+  /** The state `/api/stats` reports: counters read as they are, nothing scanned. */
+  get status(): SpoolStatus {
+    this.tmpfs ??= this.inMemory;
+    // Closed at shutdown is not a failure (see close).
+    const stopped = this.closed && this.stopped === 'closed' ? null : (this.stopped ?? null);
+    return { dir: this.share.dir, bytes: this.share.bytes, bytesWritten: this.written, tmpfs: this.tmpfs, stopped };
   }
 
   /** Stream bytes written so far. */

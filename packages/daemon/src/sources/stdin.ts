@@ -1,7 +1,7 @@
 import { DescriptorReader } from '@ca-shark/packet';
 import type { Readable } from 'node:stream';
 import { CaptureBytes } from './capture-bytes.js';
-import type { Spool, SpoolShare } from './spool.js';
+import type { Spool, SpoolShare, SpoolStatus } from './spool.js';
 import {
   type CaptureCounters,
   type Source,
@@ -79,6 +79,10 @@ abstract class StdinSource implements Source {
 
   get spool(): SpoolShare | undefined {
     return this.spoolWriter?.share;
+  }
+
+  get spoolStatus(): SpoolStatus | undefined {
+    return this.spoolWriter?.status;
   }
 
   release(): void {

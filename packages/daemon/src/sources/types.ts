@@ -4,7 +4,7 @@
  */
 
 import { STDIN_LABEL } from '@ca-shark/packet';
-import type { SpoolShare } from './spool.js';
+import type { SpoolShare, SpoolStatus } from './spool.js';
 
 /** What a source is, as shown in `/api/health`, the WebSocket hello and the dashboard's status bar. */
 export interface SourceDescription {
@@ -98,6 +98,8 @@ export interface Source {
    * packet ring reads frames back from it. Known before `start`.
    */
   readonly spool?: SpoolShare | undefined;
+  /** Stdin's spool's state for `/api/stats` (absent without a spool). */
+  readonly spoolStatus?: SpoolStatus | undefined;
   /**
    * Frees what the source kept for the decoding worker (the spool's descriptor and disk), once the worker
    * has exited: before, it may still read from it.
