@@ -1,0 +1,174 @@
+/**
+ * What the page says the daemon holds and let go (issue 11), against the real daemon reading a capture on
+ * its stdin with a small packet ring and history: the "Download pcapng" link's tooltip and label say from
+ * when its packets go back and that older ones were let go, the Live notice says the same of the held
+ * records, and the status bar flags a spool kept in memory (a tmpfs; /dev/shm is one on Linux).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, openSync, closeSync, rmSync, statfsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import type { StatsJSON } from '../src/lib/contract.js';
+import {
+  CHROMIUM_PATH,
+  PACKAGE_DIR,
+  artefact,
+  buildDashboard,
+  freePort,
+  launchBrowser,
+  openTestPage,
+} from './browser.js';
+
+const REPO = resolve(PACKAGE_DIR, '../..');
+const DAEMON_MAIN = resolve(REPO, 'packages/daemon/src/main.ts');
+const CAPTURE = resolve(REPO, 'packages/packet/fixtures/catest.pcap');
+const canRun = existsSync(CHROMIUM_PATH) && existsSync(DAEMON_MAIN);
+/** statfs's type of a tmpfs (Linux's TMPFS_MAGIC). */
+const TMPFS_MAGIC = 0x01021994;
+/** A tmpfs to spool in, when the system has one where expected. */
+const SHM = '/dev/shm';
+const shmIsTmpfs = ((): boolean => {
+  try {
+    return statfsSync(SHM).type === TMPFS_MAGIC;
+  } catch {
+    return false;
+  }
+})();
+/** The packet ring's bound: catest.pcap's packets take about 60 kB, so most are let go. */
+const RING_BYTES = 20_000;
+
+let daemon: ChildProcess | undefined;
+let daemonLog = '';
+let base = '';
+let browser: Browser;
+let page: Page;
+let spoolDir = '';
+let madeDir = false;
+const pageErrors: string[] = [];
+
+async function stats(): Promise<StatsJSON> {
+  return (await (await fetch(`${base}api/stats`)).json()) as StatsJSON;
+}
+
+async function waitForEof(ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      const res = await fetch(`${base}api/health`);
+      if (res.ok && ((await res.json()) as { eof: boolean }).eof) return;
+    } catch {
+      // not listening yet
+    }
+    if (daemon?.exitCode !== null && daemon?.exitCode !== undefined)
+      throw new Error(`ca-sharkd exited ${daemon.exitCode}:\n${daemonLog}`);
+    if (Date.now() > end) throw new Error(`ca-sharkd did not read its input in ${ms} ms:\n${daemonLog}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe.skipIf(!canRun)(
+  'what the page says the daemon holds (ca-sharkd --stdin, small ring)',
+  { timeout: 120_000 },
+  () => {
+    beforeAll(async () => {
+      const dist = await buildDashboard('test-results/dist-held');
+      const port = await freePort();
+      base = `http://127.0.0.1:${port}/`;
+      madeDir = !shmIsTmpfs;
+      spoolDir = shmIsTmpfs ? SHM : mkdtempSync(join(tmpdir(), 'ca-sharkd-held-e2e-'));
+      const input = openSync(CAPTURE, 'r');
+      daemon = spawn(
+        process.execPath,
+        [
+          '--conditions=source',
+          '--import',
+          'tsx',
+          DAEMON_MAIN,
+          '--stdin',
+          '--packet-ring',
+          String(RING_BYTES),
+          '--history',
+          '50',
+          '--spool-dir',
+          spoolDir,
+          '--listen',
+          `127.0.0.1:${port}`,
+          '--dashboard',
+          dist,
+          '--log-level',
+          'error',
+        ],
+        { cwd: REPO, stdio: [input, 'pipe', 'pipe'] },
+      );
+      closeSync(input);
+      const keep = (b: Buffer): void => {
+        daemonLog = (daemonLog + b.toString()).slice(-20_000);
+      };
+      daemon.stdout?.on('data', keep);
+      daemon.stderr?.on('data', keep);
+      await waitForEof(60_000);
+      browser = await launchBrowser();
+      page = await openTestPage(browser, pageErrors);
+    }, 180_000);
+
+    afterAll(async () => {
+      await browser?.close();
+      daemon?.kill('SIGTERM');
+      if (madeDir) rmSync(spoolDir, { recursive: true, force: true });
+    });
+
+    it("says in the pcapng link's tooltip and label from when its packets go back and that older ones were let go", async () => {
+      const s = await stats();
+      const ring = s.packetRing;
+      if (ring === undefined) throw new Error('no packetRing in /api/stats');
+      expect(ring.maxBytes).toBe(RING_BYTES);
+      expect(ring.droppedMessages).toBeGreaterThan(0);
+      expect(ring.messages + ring.droppedMessages).toBe(s.messages);
+
+      await page.goto(`${base}#/live`);
+      const link = page.getByTestId('download-pcap');
+      await expect.poll(() => link.getAttribute('data-let-go'), { timeout: 15_000 }).toBe(String(ring.droppedMessages));
+      const clock = new Date((ring.oldestTime as number) * 1000).toISOString().slice(11, 19);
+      const title = await link.getAttribute('title');
+      expect(title).toMatch(
+        new RegExp(
+          `^Download the packets of the messages this filter keeps \\(pcapng, for Wireshark\\)\\. ` +
+            `The daemon holds packets from ${clock} UTC, the last [0-9.]+ (ms|s|min [0-9]+ s) of capture ` +
+            `\\(${ring.messages} messages, [0-9.]+ KiB of 19\\.5 KiB\\); ${ring.droppedMessages} older messages let go ` +
+            `\\(the ring keeps 19\\.5 KiB, --packet-ring\\)$`,
+        ),
+      );
+      expect(await page.getByTestId('pcap-reach').textContent()).toMatch(/^· last [0-9.]+ (ms|s|min [0-9]+ s)$/);
+
+      // The Live table's notice: the history's bound (50 records) let the older ones go.
+      const history = s.history;
+      expect(history).toMatchObject({ records: 50, maxRecords: 50, dropped: s.messages - 50 });
+      const held = new Date((history?.oldestTime as number) * 1000).toISOString().slice(11, 19);
+      await expect
+        .poll(() => page.getByTestId('history-notice').textContent(), { timeout: 10_000 })
+        .toContain(`the daemon holds 50 records from ${held} UTC; ${s.messages - 50} older ones let go (--history)`);
+      await page.screenshot({ path: artefact('held-live.png') });
+    });
+
+    it('flags a spool kept in memory (on a tmpfs) in the status bar, and only then', async () => {
+      const s = await stats();
+      expect(s.spool).toMatchObject({ dir: spoolDir, bytes: RING_BYTES, tmpfs: shmIsTmpfs, stopped: null });
+      await page.goto(`${base}#/live`);
+      const flag = page.getByTestId('spool-flag');
+      if (shmIsTmpfs) {
+        await flag.waitFor({ timeout: 15_000 });
+        expect(await flag.textContent()).toBe('spool in memory');
+        expect(await flag.getAttribute('data-level')).toBe('warn');
+        expect(await flag.getAttribute('title')).toBe(
+          `stdin spool in ${SHM} is on a tmpfs, which keeps it in memory (up to 19.5 KiB): give --spool-dir a directory on disk`,
+        );
+      } else {
+        await page.getByTestId('download-pcap').waitFor();
+        expect(await flag.count()).toBe(0);
+      }
+      expect(pageErrors).toEqual([]);
+    });
+  },
+);
