@@ -58,6 +58,8 @@ export interface FakeDaemonOptions {
    * daemon).
    */
   stagesMs?: FakeStages;
+  /** Fields added to every snapshot's stats (what the daemon holds and let go: `packetRing`, `spool`, ...). */
+  stats?: Partial<SnapshotMessage['stats']>;
 }
 
 /** The daemon's stages of a record on its way to the page (ms), as the status bar names them. */
@@ -1057,9 +1059,19 @@ export async function startFakeDaemon(opts: FakeDaemonOptions): Promise<FakeDaem
     }
   }, tickMs);
   const snap = setInterval(() => {
-    const s = JSON.stringify(
-      fakeSnapshot(Date.now() / 1000, started, messages, rate, dropped, conns.size, tableRows, acked, opts.alertRows),
+    const snapshot = fakeSnapshot(
+      Date.now() / 1000,
+      started,
+      messages,
+      rate,
+      dropped,
+      conns.size,
+      tableRows,
+      acked,
+      opts.alertRows,
     );
+    if (opts.stats !== undefined) Object.assign(snapshot.stats, opts.stats);
+    const s = JSON.stringify(snapshot);
     // As the daemon: a page still draining keeps only the newest snapshot (here: gets none this time).
     for (const c of conns) if (c.ws.readyState === c.ws.OPEN && c.ws.bufferedAmount < SNAPSHOT_BACKLOG) c.ws.send(s);
   }, 1000);

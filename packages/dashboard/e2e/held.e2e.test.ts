@@ -2,7 +2,8 @@
  * What the page says the daemon holds and let go (issue 11), against the real daemon reading a capture on
  * its stdin with a small packet ring and history: the "Download pcapng" link's tooltip and label say from
  * when its packets go back and that older ones were let go, the Live notice says the same of the held
- * records, and the status bar flags a spool kept in memory (a tmpfs; /dev/shm is one on Linux).
+ * records, and the status bar flags a spool kept in memory (a tmpfs; /dev/shm is one on Linux). A fake
+ * daemon stands for one whose spool stopped (a full disk cannot be made to order here).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, closeSync, rmSync, statfsSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { StatsJSON } from '../src/lib/contract.js';
+import { useFakeDaemonPage } from './fixture.js';
 import {
   CHROMIUM_PATH,
   PACKAGE_DIR,
@@ -169,6 +171,47 @@ describe.skipIf(!canRun)(
         expect(await flag.count()).toBe(0);
       }
       expect(pageErrors).toEqual([]);
+    });
+  },
+);
+
+describe.skipIf(!existsSync(CHROMIUM_PATH))(
+  'the status bar flags a stopped spool (fake daemon)',
+  { timeout: 60_000 },
+  () => {
+    const reason = 'ENOSPC: no space left on device, write';
+    const fx = useFakeDaemonPage('test-results/dist-held-fake', {
+      rate: 50,
+      stats: {
+        spool: {
+          dir: '/var/spool/ca',
+          bytes: 256 * 1024 * 1024,
+          bytesWritten: 1024 * 1024,
+          tmpfs: false,
+          stopped: reason,
+        },
+      },
+    });
+
+    it('in red, with the reason and what it means in its tooltip', async () => {
+      await fx.page.goto(`${fx.fake.url}#/live`);
+      const flag = fx.page.getByTestId('spool-flag');
+      await flag.waitFor({ timeout: 15_000 });
+      expect(await flag.textContent()).toBe('spool stopped');
+      expect(await flag.getAttribute('data-level')).toBe('error');
+      expect(await flag.evaluate((el) => el.classList.contains('error'))).toBe(true);
+      expect(await flag.getAttribute('title')).toBe(
+        `stdin spool in /var/spool/ca stopped (${reason}): the packets of later messages are kept in the daemon's ` +
+          'memory, up to --packet-ring (256 MiB); 1 MiB were spooled',
+      );
+      // A daemon that says nothing of its packet ring keeps the plain tooltip and label.
+      const link = fx.page.getByTestId('download-pcap');
+      expect(await link.getAttribute('title')).toBe(
+        'Download the packets of the messages this filter keeps (pcapng, for Wireshark)',
+      );
+      expect(await fx.page.getByTestId('pcap-reach').count()).toBe(0);
+      await fx.page.screenshot({ path: artefact('held-spool-stopped.png') });
+      expect(fx.pageErrors).toEqual([]);
     });
   },
 );
