@@ -31,6 +31,11 @@ run(process.argv.slice(2), {
 }).then(
   (status) => {
     process.exitCode = status;
+    // Everything is written and closed: leave now rather than let node tear the heap down first (it unmaps
+    // V8's pages one by one: 20-40 ms of CPU, a tenth of it system time, after a 100 MB capture;
+    // docs/performance.md, "Session 15"). Only when both streams hold nothing unwritten: a pipe is written
+    // synchronously on Linux, but not everywhere, and process.exit() would cut what is still queued.
+    if (process.stdout.writableLength === 0 && process.stderr.writableLength === 0) process.exit();
   },
   (e: unknown) => {
     process.stderr.write(`ca-shark: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
