@@ -16,28 +16,38 @@
 // CPU cost measurable here (docs/performance.md, "Session 10: memory on long captures").
 //
 // The code cache: V8 compiles a function to bytecode when it is first called, parsing its source again;
-// over a capture's first megabytes that was some 50-70 ms of the main thread (docs/performance.md,
+// over a capture's first megabytes that was some 50-90 ms of the main thread (docs/performance.md,
 // "Session 15"). The build runs the program over small captures in every mode and saves V8's code cache
 // of what was compiled (scripts/code-cache.mjs); here V8 takes those functions' bytecode from it instead.
 // The cache holds for the node that made it and these flags: under another node, or started as `node
-// dist/main.js` without the shebang's flags, V8 rejects it and compiles as usual. The program is a
-// function (exports, require, module, the URL import.meta.url stood for) in a classic script, because
-// node gives no way to hand V8 a cache for an ES module.
+// dist/main.js` without the shebang's flags, V8 rejects it and compiles as usual. The program (dist/cli.cjs)
+// is a CommonJS module compiled here as node's CommonJS loader would, in its function wrapper, because node
+// gives no way to hand V8 a cache for an ES module or a module it loads itself. With source maps on, node
+// loads it instead, to map stack traces (vm.Script's are not).
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
 
 const program = new URL('./cli.cjs', import.meta.url);
-/** Named after a hash of cli.cjs by the build: V8 checks only the source's length against a cache. */
-const cache = new URL('./CODE_CACHE_FILE', import.meta.url);
-let cachedData;
-try {
-  cachedData = readFileSync(cache);
-} catch {
-  // Built without one: compiled as usual.
+const require = createRequire(program);
+if (process.sourceMapsEnabled) {
+  require(fileURLToPath(program)).main(process.argv.slice(2));
+} else {
+  /** Named after a hash of cli.cjs by the build: V8 checks only the source's length against a cache. */
+  const cache = new URL('./CODE_CACHE_FILE', import.meta.url);
+  let cachedData;
+  try {
+    cachedData = readFileSync(cache);
+  } catch {
+    // Built without one: compiled as usual.
+  }
+  const filename = fileURLToPath(program);
+  // The same text as the cache was made of (bundle.mjs writes the wrapper's two ends here and there).
+  const source = 'WRAPPER_HEAD' + readFileSync(program, 'utf8') + 'WRAPPER_TAIL';
+  const module = { exports: {} };
+  new Script(source, { filename, cachedData })
+    .runInThisContext()
+    .call(module.exports, module.exports, require, module, filename, fileURLToPath(new URL('.', program)));
+  module.exports.main(process.argv.slice(2));
 }
-const script = new Script(readFileSync(program, 'utf8'), { filename: fileURLToPath(program), cachedData });
-const module = { exports: {} };
-script.runInThisContext()(module.exports, createRequire(program), module, import.meta.url);
-module.exports.main(process.argv.slice(2));

@@ -46,30 +46,40 @@ await build({
   format: 'esm',
 });
 
-// The program as a classic script, for vm.Script and its code cache (bin.mjs): CommonJS, with
-// `import.meta.url` (the sources find package.json and the workers by it) a parameter the bin passes its own
-// URL in, all of it inside one function. The wrapper shares the first line with the bundle's, so the
-// source map's lines stay right.
+// The program as one CommonJS module, for vm.Script and its code cache (bin.mjs), with `import.meta.url`
+// (the sources find package.json and the workers by it) the URL of cli.cjs itself (same directory as
+// main.js). Being a module node can also load, `node --enable-source-maps dist/main.js` runs it through
+// `require`, which maps stack traces to the TypeScript sources (dist/cli.cjs.map); vm.Script does not.
 await build({
   ...common,
   entryPoints: ['src/main.ts'],
   outfile: 'dist/cli.cjs',
   format: 'cjs',
   define: { 'import.meta.url': '__caSharkUrl' },
+  // The directive first, or the banner would make the whole program sloppy-mode code.
+  banner: { js: `'use strict';\nconst __caSharkUrl = require('node:url').pathToFileURL(__filename).href;` },
 });
-const program = readFileSync(`${dist}cli.cjs`, 'utf8');
-writeFileSync(`${dist}cli.cjs`, `(function (exports, require, module, __caSharkUrl) {${program}\n})`);
 
 const cacheFile = `cli-${createHash('sha256')
   .update(readFileSync(`${dist}cli.cjs`))
   .digest('hex')
   .slice(0, 16)}.cache`;
 const bin = readFileSync(`${root}scripts/bin.mjs`, 'utf8');
-writeFileSync(`${dist}main.js`, bin.replace('./CODE_CACHE_FILE', `./${cacheFile}`), { mode: 0o755 });
+// node's CommonJS wrapper; the bin and code-cache.mjs must compile the very same text.
+const head = '(function (exports, require, module, __filename, __dirname) { ';
+const tail = '\n});';
+writeFileSync(
+  `${dist}main.js`,
+  bin
+    .replace('./CODE_CACHE_FILE', `./${cacheFile}`)
+    .replace("'WRAPPER_HEAD'", JSON.stringify(head))
+    .replace("'WRAPPER_TAIL'", JSON.stringify(tail)),
+  { mode: 0o755 },
+);
 
 // The cache is made under the bin's own node flags (from its shebang), or V8 would reject it there.
 const flags = bin.split('\n', 1)[0].split(' node ')[1].trim().split(/\s+/);
-execFileSync(process.execPath, [...flags, `${root}scripts/code-cache.mjs`, dist, cacheFile], {
+execFileSync(process.execPath, [...flags, `${root}scripts/code-cache.mjs`, dist, cacheFile, head, tail], {
   cwd: root,
   stdio: 'inherit',
   env: { ...process.env, NODE_OPTIONS: '' },

@@ -1,7 +1,8 @@
 // Makes the V8 code cache of the bundled program (dist/cli.cjs) for the bin (scripts/bin.mjs): runs the
 // program in every mode over small captures, so that the functions a run calls are compiled, then saves
 // the cache, which holds their bytecode. Run by bundle.mjs with the bin's node flags (V8 rejects a cache
-// made under other flags): node FLAGS scripts/code-cache.mjs DIST_DIR CACHE_FILE
+// made under other flags), with the function wrapper the bin puts around the module (bin.mjs):
+//   node FLAGS scripts/code-cache.mjs DIST_DIR CACHE_FILE WRAPPER_HEAD WRAPPER_TAIL
 import { readFileSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -11,12 +12,15 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Script } from 'node:vm';
 import { warmUpCapture } from '@ca-shark/decoder';
 
-const [distDir, cacheFile] = process.argv.slice(2);
+const [distDir, cacheFile, head, tail] = process.argv.slice(2);
 const dist = pathToFileURL(distDir.endsWith('/') ? distDir : `${distDir}/`);
 const program = new URL('cli.cjs', dist);
-const script = new Script(readFileSync(program, 'utf8'), { filename: fileURLToPath(program) });
+const filename = fileURLToPath(program);
+const script = new Script(head + readFileSync(program, 'utf8') + tail, { filename });
 const module = { exports: {} };
-script.runInThisContext()(module.exports, createRequire(program), module, new URL('main.js', dist).href);
+script
+  .runInThisContext()
+  .call(module.exports, module.exports, createRequire(program), module, filename, fileURLToPath(dist));
 const { run } = module.exports;
 
 // A real capture of the CA test IOC, one with arrays, and the decoder's own warm-up capture (every common
