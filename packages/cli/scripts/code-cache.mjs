@@ -12,6 +12,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Script } from 'node:vm';
 import { warmUpCapture } from '@ca-shark/decoder';
 
+/** A classic pcap file's header, before its first record. */
+const PCAP_HEADER_BYTES = 24;
+/** shark()'s WARM_UP_MIN_INPUT (decoder/src/shark.ts): the input size from which it warms the JIT up. */
+const WARM_UP_MIN_INPUT = 1 << 20;
+
 const [distDir, cacheFile, head, tail] = process.argv.slice(2);
 const dist = pathToFileURL(distDir.endsWith('/') ? distDir : `${distDir}/`);
 const program = new URL('cli.cjs', dist);
@@ -24,11 +29,15 @@ script
 const { run } = module.exports;
 
 // A real capture of the CA test IOC, one with arrays, and the decoder's own warm-up capture (every common
-// path: searches, channels, reads, writes, monitors, large arrays, circuit ends).
+// path: searches, channels, reads, writes, monitors, large arrays, circuit ends), its records repeated
+// past the size from which shark() runs that warm-up itself, so the warm-up's code is in the cache too.
 const fixtures = fileURLToPath(new URL('../../packet/fixtures/', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'ca-shark-code-cache-'));
 const warmUp = join(tmp, 'warm-up.pcap');
-writeFileSync(warmUp, warmUpCapture());
+const capture = warmUpCapture();
+const records = capture.subarray(PCAP_HEADER_BYTES);
+const copies = Math.ceil(WARM_UP_MIN_INPUT / records.length);
+writeFileSync(warmUp, Buffer.concat([capture.subarray(0, PCAP_HEADER_BYTES), ...Array(copies).fill(records)]));
 const captures = [join(fixtures, 'catest.pcap'), join(fixtures, 'ca_arrays.pcapng'), warmUp];
 const sink = () =>
   new Writable({
