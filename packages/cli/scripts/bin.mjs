@@ -16,7 +16,7 @@
 // CPU cost measurable here (docs/performance.md, "Session 10: memory on long captures").
 //
 // The code cache: V8 compiles a function to bytecode when it is first called, parsing its source again;
-// over a capture's first megabytes that was some 50-90 ms of the main thread (docs/performance.md,
+// over a capture's first megabytes that was some 50-60 ms of the main thread's CPU (docs/performance.md,
 // "Session 15"). The build runs the program over small captures in every mode and saves V8's code cache
 // of what was compiled (scripts/code-cache.mjs); here V8 takes those functions' bytecode from it instead.
 // The cache holds for the node that made it and these flags: under another node, or started as `node
