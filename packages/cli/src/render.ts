@@ -143,25 +143,33 @@ interface ClassSpec {
 /**
  * The classes whose arguments start `data, data_type, data_count` and two integers (the status or sid,
  * and the client's id), then `metadata`: the replies and writes that carry a value, most lines of a
- * capture. On two threads the text of these first five arguments is written by the other thread (split.ts)
- * from a few numbers: {@link writeDataLayout}.
+ * capture; and those whose arguments are `data_type, data_count` and two such integers alone (read
+ * requests, write replies, channel creation replies). On two threads the text of these arguments is
+ * written by the other thread (split.ts) from a few numbers: {@link writeDataLayout}.
  */
 export interface DataLayout {
-  /** `ClassName(data=`. */
+  /** `ClassName(data=`, or `ClassName(data_type=` for a layout without data. */
   readonly opening: Uint8Array;
+  /** Whether its first argument is `data`. */
+  readonly data: boolean;
+  /** The arguments it writes: {@link DATA_LAYOUT_FIELDS} or {@link NUMBERS_LAYOUT_FIELDS}. */
+  readonly fields: number;
   readonly dataType: FieldSpec;
   readonly dataCount: FieldSpec;
   readonly third: FieldSpec;
   readonly fourth: FieldSpec;
 }
-/** The arguments a {@link DataLayout} writes. */
-const LAYOUT_FIELDS = 5;
+/** The arguments a {@link DataLayout} with data writes... */
+const DATA_LAYOUT_FIELDS = 5;
+/** ...and one without. */
+const NUMBERS_LAYOUT_FIELDS = 4;
 /** How the main thread reads a layout's third and fourth arguments: by name, one load per shape. */
 const enum LayoutReader {
   None,
   StatusSubscription,
   StatusIoid,
   SidIoid,
+  CidSid,
 }
 const LAYOUT_READERS: Readonly<Record<string, LayoutReader>> = {
   'status|status_code,subscriptionid': LayoutReader.StatusSubscription,
@@ -169,6 +177,7 @@ const LAYOUT_READERS: Readonly<Record<string, LayoutReader>> = {
   'sid|cid,ioid': LayoutReader.SidIoid,
   'sid,ioid|cid': LayoutReader.SidIoid,
   'sid,ioid': LayoutReader.SidIoid,
+  'cid,sid': LayoutReader.CidSid,
 };
 
 /** The {@link DataLayout} of each class that has one, in {@link FIELD_ORDER}'s order (both threads build the same). */
@@ -190,23 +199,25 @@ function fieldSpec(spec: string): FieldSpec {
 
 function classSpec(cls: string, order: readonly string[]): ClassSpec {
   const fields = order.map(fieldSpec);
+  const data =
+    order.length === DATA_LAYOUT_FIELDS + 1 && order[0] === 'data' && order[DATA_LAYOUT_FIELDS] === 'metadata';
+  const numbers = order.length === NUMBERS_LAYOUT_FIELDS;
+  const at = data ? 1 : 0;
   const reader =
-    order.length === LAYOUT_FIELDS + 1 &&
-    order[0] === 'data' &&
-    order[1] === 'data_type' &&
-    order[2] === 'data_count' &&
-    order[LAYOUT_FIELDS] === 'metadata'
-      ? (LAYOUT_READERS[order[3] + ',' + order[4]] ?? LayoutReader.None)
+    (data || numbers) && order[at] === 'data_type' && order[at + 1] === 'data_count'
+      ? (LAYOUT_READERS[order[at + 2] + ',' + order[at + 3]] ?? LayoutReader.None)
       : LayoutReader.None;
   let layout = -1;
   if (reader !== LayoutReader.None) {
     layout = DATA_LAYOUTS.length;
     DATA_LAYOUTS.push({
-      opening: encoded(cls + '(data='),
-      dataType: fields[1],
-      dataCount: fields[2],
-      third: fields[3],
-      fourth: fields[4],
+      opening: encoded(cls + (data ? '(data=' : '(data_type=')),
+      data,
+      fields: data ? DATA_LAYOUT_FIELDS : NUMBERS_LAYOUT_FIELDS,
+      dataType: fields[at],
+      dataCount: fields[at + 1],
+      third: fields[at + 2],
+      fourth: fields[at + 3],
     });
   }
   return { opening: encoded(cls + '('), fields, layout, reader };
@@ -296,7 +307,7 @@ function writeCommandClass(out: TextBuffer, cmd: CommandLike, pv: string | null 
     out.text(cmd.name);
     out.byte(OPEN_PAREN);
   } else if (cls.layout >= 0 && holes !== null && dataLayoutHole(out, holes, cls, cmd)) {
-    from = LAYOUT_FIELDS;
+    from = DATA_LAYOUTS[cls.layout].fields;
     first = false;
   } else out.raw(cls.opening);
   let namesPv = false;
@@ -346,37 +357,55 @@ const OPEN_PAREN = 0x28;
 const CLOSE_PAREN = 0x29;
 
 /**
- * Leaves the first {@link LAYOUT_FIELDS} arguments of `cmd` (and its `ClassName(`) as a hole for the
+ * Leaves the arguments of `cmd` that its {@link DataLayout} covers (and its `ClassName(`) as a hole for the
  * other thread, when they are what {@link writeDataLayout} writes: a numeric payload of at least
  * `holes.minItems` items (what writeField would leave as a hole anyway), a data type, and integers where
  * writeField writes an integer's digits. False (nothing written) otherwise, or when the batch is full.
  */
 function dataLayoutHole(out: TextBuffer, holes: ArrayHoles, cls: ClassSpec, cmd: CommandLike): boolean {
-  const data = cmd.data;
   const dataType = cmd.data_type;
   const dataCount = cmd.data_count;
   if (typeof dataType !== 'number' || !Number.isSafeInteger(dataCount)) return false;
+  let third: unknown;
+  let fourth: unknown;
+  const reader = cls.reader;
+  if (reader === LayoutReader.StatusSubscription) {
+    third = cmd.status;
+    fourth = cmd.subscriptionid;
+  } else if (reader === LayoutReader.StatusIoid) {
+    third = cmd.status;
+    fourth = cmd.ioid;
+  } else if (reader === LayoutReader.SidIoid) {
+    third = cmd.sid;
+    fourth = cmd.ioid;
+  } else {
+    third = cmd.cid;
+    fourth = cmd.sid;
+  }
+  // A status of any number prints as writeCaStatus writes it; a sid and the ids as integers only.
+  if (typeof third !== 'number' || !Number.isSafeInteger(fourth)) return false;
+  if (reader !== LayoutReader.StatusSubscription && reader !== LayoutReader.StatusIoid && !Number.isSafeInteger(third))
+    return false;
+  if (!DATA_LAYOUTS[cls.layout].data) {
+    return holes.addData(
+      out.length,
+      NO_ITEMS,
+      0,
+      'f64',
+      cls.layout,
+      dataType,
+      dataCount as number,
+      third,
+      fourth as number,
+    );
+  }
+  const data = cmd.data;
   if (!Array.isArray(data) && !ArrayBuffer.isView(data)) return false;
   const kind = numericKindOf(dataType);
   if (kind === undefined) return false;
   const items = data as ArrayLike<number>;
   const n = items.length;
   if (n < holes.minItems) return false;
-  let third: unknown;
-  let fourth: unknown;
-  if (cls.reader === LayoutReader.StatusSubscription) {
-    third = cmd.status;
-    fourth = cmd.subscriptionid;
-  } else if (cls.reader === LayoutReader.StatusIoid) {
-    third = cmd.status;
-    fourth = cmd.ioid;
-  } else {
-    third = cmd.sid;
-    fourth = cmd.ioid;
-  }
-  // A status of any number prints as writeCaStatus writes it; a sid and the ids as integers only.
-  if (typeof third !== 'number' || !Number.isSafeInteger(fourth)) return false;
-  if (cls.reader === LayoutReader.SidIoid && !Number.isSafeInteger(third)) return false;
   return holes.addData(
     out.length,
     numpyShown(items),
@@ -389,6 +418,7 @@ function dataLayoutHole(out: TextBuffer, holes: ArrayHoles, cls: ClassSpec, cmd:
     fourth as number,
   );
 }
+const NO_ITEMS = new Float64Array(0);
 
 /**
  * The text of a {@link DataLayout} hole: what the main thread's {@link writeCommandClass} writes for the
@@ -407,8 +437,10 @@ export function writeDataLayout(
 ): void {
   const l = DATA_LAYOUTS[layout];
   out.raw(l.opening);
-  writeNumpyShown(out, shown, n, kind);
-  out.raw(l.dataType.next);
+  if (l.data) {
+    writeNumpyShown(out, shown, n, kind);
+    out.raw(l.dataType.next);
+  }
   writeChannelType(out, dataType);
   out.raw(l.dataCount.next);
   out.int(dataCount);

@@ -205,7 +205,7 @@ describe('two-thread text printer', () => {
 });
 
 /**
- * The classes whose first five arguments the worker writes (render.ts's data layouts), with each argument
+ * The classes whose first arguments the worker writes (render.ts's data layouts), with each argument
  * of a kind that must take the main thread's path instead: an absent field whose alternative is printed,
  * ids that are not integers, statuses outside the ECA table, types without a numpy payload, metadata.
  */
@@ -217,6 +217,10 @@ function layoutRecords(): CaRecord[] {
     ['ReadResponse', 'sid', 'ioid'],
     ['WriteRequest', 'sid', 'ioid'],
     ['WriteNotifyRequest', 'sid', 'ioid'],
+    ['ReadNotifyRequest', 'sid', 'ioid'],
+    ['ReadRequest', 'sid', 'ioid'],
+    ['WriteNotifyResponse', 'status', 'ioid'],
+    ['CreateChanResponse', 'cid', 'sid'],
   ];
   const thirds = [1, 0, 7777, 2 ** 32 - 1, 1.5, -3, Number.NaN, undefined, 'x'];
   const fourths = [0, 4_294_967_295, 2 ** 53, 2.5, Number.NaN, undefined];
@@ -250,7 +254,7 @@ function layoutRecords(): CaRecord[] {
 }
 
 describe('two-thread text printer, the data layouts', () => {
-  it('writes the first arguments of data replies and writes as one thread does', async () => {
+  it('writes the first arguments of data replies, writes, read requests and write replies as one thread does', async () => {
     const records = layoutRecords();
     const printed = await printSplit(textSplitPrinter(writeDefaultLine), records);
     expect(printed.split('\n')).toEqual(records.map(textLine).join('').split('\n'));
