@@ -152,13 +152,18 @@ export interface DataLayout {
   readonly opening: Uint8Array;
   /** Whether its first argument is `data`. */
   readonly data: boolean;
-  /** The arguments it writes: {@link DATA_LAYOUT_FIELDS} or {@link NUMBERS_LAYOUT_FIELDS}. */
-  readonly fields: number;
   readonly dataType: FieldSpec;
   readonly dataCount: FieldSpec;
   readonly third: FieldSpec;
   readonly fourth: FieldSpec;
+  /** `, metadata=None`, which a layout with data also writes when there is no metadata ({@link METADATA_NONE}). */
+  readonly metadataNone: Uint8Array | null;
 }
+/**
+ * Added to a layout's index in a hole: the hole ends with `, metadata=None` too (the sixth argument of a
+ * layout with data, null or absent on most lines).
+ */
+export const METADATA_NONE = 1 << 16;
 /** The arguments a {@link DataLayout} with data writes... */
 const DATA_LAYOUT_FIELDS = 5;
 /** ...and one without. */
@@ -213,11 +218,11 @@ function classSpec(cls: string, order: readonly string[]): ClassSpec {
     DATA_LAYOUTS.push({
       opening: encoded(cls + (data ? '(data=' : '(data_type=')),
       data,
-      fields: data ? DATA_LAYOUT_FIELDS : NUMBERS_LAYOUT_FIELDS,
       dataType: fields[at],
       dataCount: fields[at + 1],
       third: fields[at + 2],
       fourth: fields[at + 3],
+      metadataNone: data ? encoded(', ' + order[DATA_LAYOUT_FIELDS] + '=None') : null,
     });
   }
   return { opening: encoded(cls + '('), fields, layout, reader };
@@ -306,8 +311,7 @@ function writeCommandClass(out: TextBuffer, cmd: CommandLike, pv: string | null 
   if (cls === undefined) {
     out.text(cmd.name);
     out.byte(OPEN_PAREN);
-  } else if (cls.layout >= 0 && holes !== null && dataLayoutHole(out, holes, cls, cmd)) {
-    from = DATA_LAYOUTS[cls.layout].fields;
+  } else if (cls.layout >= 0 && holes !== null && (from = dataLayoutHole(out, holes, cls, cmd)) > 0) {
     first = false;
   } else out.raw(cls.opening);
   let namesPv = false;
@@ -360,12 +364,13 @@ const CLOSE_PAREN = 0x29;
  * Leaves the arguments of `cmd` that its {@link DataLayout} covers (and its `ClassName(`) as a hole for the
  * other thread, when they are what {@link writeDataLayout} writes: a numeric payload of at least
  * `holes.minItems` items (what writeField would leave as a hole anyway), a data type, and integers where
- * writeField writes an integer's digits. False (nothing written) otherwise, or when the batch is full.
+ * writeField writes an integer's digits; and `metadata=None` after them when there is no metadata. Returns
+ * the number of arguments left to the other thread: 0 (nothing written) otherwise, or when the batch is full.
  */
-function dataLayoutHole(out: TextBuffer, holes: ArrayHoles, cls: ClassSpec, cmd: CommandLike): boolean {
+function dataLayoutHole(out: TextBuffer, holes: ArrayHoles, cls: ClassSpec, cmd: CommandLike): number {
   const dataType = cmd.data_type;
   const dataCount = cmd.data_count;
-  if (typeof dataType !== 'number' || !Number.isSafeInteger(dataCount)) return false;
+  if (typeof dataType !== 'number' || !Number.isSafeInteger(dataCount)) return 0;
   let third: unknown;
   let fourth: unknown;
   const reader = cls.reader;
@@ -383,9 +388,9 @@ function dataLayoutHole(out: TextBuffer, holes: ArrayHoles, cls: ClassSpec, cmd:
     fourth = cmd.sid;
   }
   // A status of any number prints as writeCaStatus writes it; a sid and the ids as integers only.
-  if (typeof third !== 'number' || !Number.isSafeInteger(fourth)) return false;
+  if (typeof third !== 'number' || !Number.isSafeInteger(fourth)) return 0;
   if (reader !== LayoutReader.StatusSubscription && reader !== LayoutReader.StatusIoid && !Number.isSafeInteger(third))
-    return false;
+    return 0;
   if (!DATA_LAYOUTS[cls.layout].data) {
     return holes.addData(
       out.length,
@@ -397,26 +402,35 @@ function dataLayoutHole(out: TextBuffer, holes: ArrayHoles, cls: ClassSpec, cmd:
       dataCount as number,
       third,
       fourth as number,
-    );
+    )
+      ? NUMBERS_LAYOUT_FIELDS
+      : 0;
   }
   const data = cmd.data;
-  if (!Array.isArray(data) && !ArrayBuffer.isView(data)) return false;
+  if (!Array.isArray(data) && !ArrayBuffer.isView(data)) return 0;
   const kind = numericKindOf(dataType);
-  if (kind === undefined) return false;
+  if (kind === undefined) return 0;
   const items = data as ArrayLike<number>;
   const n = items.length;
-  if (n < holes.minItems) return false;
+  if (n < holes.minItems) return 0;
+  // writeField prints both as None (the command has `data`, so an absent one is printed too).
+  const metadata = cmd.metadata;
+  const none = metadata === null || metadata === undefined;
   return holes.addData(
     out.length,
     numpyShown(items),
     n,
     kind,
-    cls.layout,
+    none ? cls.layout + METADATA_NONE : cls.layout,
     dataType,
     dataCount as number,
     third,
     fourth as number,
-  );
+  )
+    ? none
+      ? DATA_LAYOUT_FIELDS + 1
+      : DATA_LAYOUT_FIELDS
+    : 0;
 }
 const NO_ITEMS = new Float64Array(0);
 
@@ -435,7 +449,7 @@ export function writeDataLayout(
   third: number,
   fourth: number,
 ): void {
-  const l = DATA_LAYOUTS[layout];
+  const l = DATA_LAYOUTS[layout & (METADATA_NONE - 1)];
   out.raw(l.opening);
   if (l.data) {
     writeNumpyShown(out, shown, n, kind);
@@ -449,6 +463,7 @@ export function writeDataLayout(
   else out.int(third);
   out.raw(l.fourth.next);
   out.int(fourth);
+  if ((layout & METADATA_NONE) !== 0 && l.metadataNone !== null) out.raw(l.metadataNone);
 }
 
 /**
