@@ -368,43 +368,25 @@ const CLOSE_PAREN = 0x29;
  * the number of arguments left to the other thread: 0 (nothing written) otherwise, or when the batch is full.
  */
 function dataLayoutHole(out: TextBuffer, holes: ArrayHoles, cls: ClassSpec, cmd: CommandLike): number {
-  // Each reader's fields are read in its own branch: a load then sees the few shapes of its classes'
-  // commands (inline caches), where one load for all of them would be a megamorphic lookup.
-  let dataType: unknown;
-  let dataCount: unknown;
+  const dataType = cmd.data_type;
+  const dataCount = cmd.data_count;
+  if (typeof dataType !== 'number' || !Number.isSafeInteger(dataCount)) return 0;
   let third: unknown;
   let fourth: unknown;
-  let data: unknown;
-  let metadata: unknown;
   const reader = cls.reader;
   if (reader === LayoutReader.StatusSubscription) {
-    dataType = cmd.data_type;
-    dataCount = cmd.data_count;
     third = cmd.status;
     fourth = cmd.subscriptionid;
-    data = cmd.data;
-    metadata = cmd.metadata;
   } else if (reader === LayoutReader.StatusIoid) {
-    dataType = cmd.data_type;
-    dataCount = cmd.data_count;
     third = cmd.status;
     fourth = cmd.ioid;
-    data = cmd.data;
-    metadata = cmd.metadata;
   } else if (reader === LayoutReader.SidIoid) {
-    dataType = cmd.data_type;
-    dataCount = cmd.data_count;
     third = cmd.sid;
     fourth = cmd.ioid;
-    data = cmd.data;
-    metadata = cmd.metadata;
   } else {
-    dataType = cmd.data_type;
-    dataCount = cmd.data_count;
     third = cmd.cid;
     fourth = cmd.sid;
   }
-  if (typeof dataType !== 'number' || !Number.isSafeInteger(dataCount)) return 0;
   // A status of any number prints as writeCaStatus writes it; a sid and the ids as integers only.
   if (typeof third !== 'number' || !Number.isSafeInteger(fourth)) return 0;
   if (reader !== LayoutReader.StatusSubscription && reader !== LayoutReader.StatusIoid && !Number.isSafeInteger(third))
@@ -424,6 +406,7 @@ function dataLayoutHole(out: TextBuffer, holes: ArrayHoles, cls: ClassSpec, cmd:
       ? NUMBERS_LAYOUT_FIELDS
       : 0;
   }
+  const data = cmd.data;
   if (!Array.isArray(data) && !ArrayBuffer.isView(data)) return 0;
   const kind = numericKindOf(dataType);
   if (kind === undefined) return 0;
@@ -431,6 +414,7 @@ function dataLayoutHole(out: TextBuffer, holes: ArrayHoles, cls: ClassSpec, cmd:
   const n = items.length;
   if (n < holes.minItems) return 0;
   // writeField prints both as None (the command has `data`, so an absent one is printed too).
+  const metadata = cmd.metadata;
   const none = metadata === null || metadata === undefined;
   return holes.addData(
     out.length,
