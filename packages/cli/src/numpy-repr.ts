@@ -53,7 +53,15 @@ export function numpyArray(items: ArrayLike<number>, kind: NumericKind): string 
 /** {@link numpyArray}, written into `out` (or left as a hole in it: see {@link TextBuffer.holes}). */
 export function writeNumpyArray(out: TextBuffer, items: ArrayLike<number>, kind: NumericKind): void {
   const n = items.length;
-  const shown = numpyShown(items);
+  // numpyShown, written out: the one-thread line's path stays as it was before the layouts (render.ts).
+  let shown = items;
+  if (n > NUMPY_THRESHOLD) {
+    for (let i = 0; i < NUMPY_EDGE_ITEMS; i++) {
+      EDGES[i] = items[i];
+      EDGES[NUMPY_EDGE_ITEMS + i] = items[n - NUMPY_EDGE_ITEMS + i];
+    }
+    shown = EDGES;
+  }
   const holes = out.holes;
   if (holes === null || n < holes.minItems || !holes.add(out.length, shown, n, kind)) {
     writeNumpyShown(out, shown, n, kind);
