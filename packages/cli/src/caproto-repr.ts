@@ -181,6 +181,7 @@ export function writeDbrData(out: TextBuffer, data: ArrayLike<unknown>, dataType
   return true;
 }
 const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
 
 /**
  * The numpy element kind that {@link writeDbrData} prints a payload of `dataType` as, or undefined when
@@ -194,7 +195,6 @@ const NUMERIC_KINDS: readonly (NumericKind | undefined)[] = Array.from({ length:
   const kind = native === undefined ? undefined : dbrElementKind(native);
   return kind === 'string' ? undefined : kind;
 });
-const CLOSE_BRACKET = 0x5d;
 
 /** caproto's names of protocol's LIMIT_FIELDS, in the same (wire) order: six graphic, two control limits. */
 const LIMIT_NAMES = [

@@ -435,8 +435,9 @@ function dataLayoutHole(out: TextBuffer, holes: ArrayHoles, cls: ClassSpec, cmd:
 const NO_ITEMS = new Float64Array(0);
 
 /**
- * The text of a {@link DataLayout} hole: what the main thread's {@link writeCommandClass} writes for the
- * class's first five arguments (the same constant texts and writers: see {@link keepValueText}).
+ * The text of a {@link DataLayout} hole (`layout` is its index, plus {@link METADATA_NONE} when it ends with
+ * `metadata=None`): what the main thread's {@link writeCommandClass} writes for the arguments the layout
+ * covers, with the same constant texts and writers (see {@link keepValueText}).
  */
 export function writeDataLayout(
   out: TextBuffer,

@@ -261,6 +261,7 @@ class Holes {
   /**
    * Starts a hole at byte `at` with the values `items` and returns the index of its numbers in the slot's
    * `holes` (the caller sets those after the offset), or -1 when the slot has no room (write it in place).
+   * `extra` values more must fit after the items (the caller writes them: a data layout's numbers).
    */
   add(at: number, items: ArrayLike<number>, extra = 0): number {
     const n = items.length;
