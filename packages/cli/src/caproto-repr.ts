@@ -16,7 +16,7 @@ import {
   isEcaCode,
   type DbrMetadata,
 } from '@ca-shark/protocol';
-import { writeNumpyArray } from './numpy-repr.js';
+import { writeNumpyArray, type NumericKind } from './numpy-repr.js';
 import { writePyFloat } from './pyrepr.js';
 import { asString, encoded, type TextBuffer } from './text-buffer.js';
 
@@ -182,6 +182,19 @@ export function writeDbrData(out: TextBuffer, data: ArrayLike<unknown>, dataType
 }
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
+
+/**
+ * The numpy element kind that {@link writeDbrData} prints a payload of `dataType` as, or undefined when
+ * it prints no numpy array (strings, unknown types).
+ */
+export function numericKindOf(dataType: number): NumericKind | undefined {
+  return NUMERIC_KINDS[dataType];
+}
+const NUMERIC_KINDS: readonly (NumericKind | undefined)[] = Array.from({ length: DbrType.CLASS_NAME + 1 }, (_, t) => {
+  const native = dbrNativeType(t);
+  const kind = native === undefined ? undefined : dbrElementKind(native);
+  return kind === 'string' ? undefined : kind;
+});
 
 /** caproto's names of protocol's LIMIT_FIELDS, in the same (wire) order: six graphic, two control limits. */
 const LIMIT_NAMES = [

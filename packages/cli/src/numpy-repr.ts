@@ -53,8 +53,7 @@ export function numpyArray(items: ArrayLike<number>, kind: NumericKind): string 
 /** {@link numpyArray}, written into `out` (or left as a hole in it: see {@link TextBuffer.holes}). */
 export function writeNumpyArray(out: TextBuffer, items: ArrayLike<number>, kind: NumericKind): void {
   const n = items.length;
-  // numpy formats (and pads to a common width) only the items it prints: when it summarises, its
-  // FloatingFormat is built from the edge items alone (arrayprint's _leading_trailing).
+  // numpyShown, written out: the one-thread line's path stays as it was before the layouts (render.ts).
   let shown = items;
   if (n > NUMPY_THRESHOLD) {
     for (let i = 0; i < NUMPY_EDGE_ITEMS; i++) {
@@ -67,6 +66,22 @@ export function writeNumpyArray(out: TextBuffer, items: ArrayLike<number>, kind:
   if (holes === null || n < holes.minItems || !holes.add(out.length, shown, n, kind)) {
     writeNumpyShown(out, shown, n, kind);
   }
+}
+
+/**
+ * The items of `items` that numpy prints: all of them, or the edge items of a summarised array (in a
+ * buffer reused by the next call). numpy formats (and pads to a common width) only the items it prints:
+ * when it summarises, its FloatingFormat is built from the edge items alone (arrayprint's
+ * _leading_trailing).
+ */
+export function numpyShown(items: ArrayLike<number>): ArrayLike<number> {
+  const n = items.length;
+  if (n <= NUMPY_THRESHOLD) return items;
+  for (let i = 0; i < NUMPY_EDGE_ITEMS; i++) {
+    EDGES[i] = items[i];
+    EDGES[NUMPY_EDGE_ITEMS + i] = items[n - NUMPY_EDGE_ITEMS + i];
+  }
+  return EDGES;
 }
 
 /**

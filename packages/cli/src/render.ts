@@ -4,9 +4,17 @@
  */
 import type { CommandFields, DbrMetadata } from '@ca-shark/protocol';
 import { caprotoCommand, CaprotoRepr } from './caproto-names.js';
-import { accessRightsRepr, writeCaStatus, writeChannelType, writeDbrData, writeDbrMetadata } from './caproto-repr.js';
+import {
+  accessRightsRepr,
+  numericKindOf,
+  writeCaStatus,
+  writeChannelType,
+  writeDbrData,
+  writeDbrMetadata,
+} from './caproto-repr.js';
+import { numpyShown, writeNumpyShown, type NumericKind } from './numpy-repr.js';
 import { pyArray, pyRepr, writePyFloat, writePyString } from './pyrepr.js';
-import { asString, encoded, type TextBuffer } from './text-buffer.js';
+import { asString, encoded, type ArrayHoles, type TextBuffer } from './text-buffer.js';
 
 /** The decoded command as the decoder gives it: caproto class `name`, wire `id` and caproto fields. */
 export type CommandLike = CommandFields;
@@ -126,29 +134,103 @@ function fieldKind(field: string): FieldKind {
 interface ClassSpec {
   readonly opening: Uint8Array;
   readonly fields: readonly FieldSpec[];
+  /** Its index in {@link DATA_LAYOUTS}, or -1. */
+  readonly layout: number;
+  /** Which fields are its layout's third and fourth arguments. */
+  readonly reader: LayoutReader;
+}
+
+/**
+ * The classes whose arguments start `data, data_type, data_count` and two integers (the status or sid,
+ * and the client's id), then `metadata`: the replies and writes that carry a value, most lines of a
+ * capture; and those whose arguments are `data_type, data_count` and two such integers alone (read
+ * requests, write replies, channel creation replies). On two threads the text of these arguments is
+ * written by the other thread (split.ts) from a few numbers: {@link writeDataLayout}.
+ */
+export interface DataLayout {
+  /** `ClassName(data=`, or `ClassName(data_type=` for a layout without data. */
+  readonly opening: Uint8Array;
+  /** Whether its first argument is `data`. */
+  readonly data: boolean;
+  readonly dataType: FieldSpec;
+  readonly dataCount: FieldSpec;
+  readonly third: FieldSpec;
+  readonly fourth: FieldSpec;
+  /** `, metadata=None`, which a layout with data also writes when there is no metadata ({@link METADATA_NONE}). */
+  readonly metadataNone: Uint8Array | null;
+}
+/**
+ * Added to a layout's index in a hole: the hole ends with `, metadata=None` too (the sixth argument of a
+ * layout with data, null or absent on most lines).
+ */
+export const METADATA_NONE = 1 << 16;
+/** The arguments a {@link DataLayout} with data writes... */
+const DATA_LAYOUT_FIELDS = 5;
+/** ...and one without. */
+const NUMBERS_LAYOUT_FIELDS = 4;
+/** How the main thread reads a layout's third and fourth arguments: by name, one load per shape. */
+const enum LayoutReader {
+  None,
+  StatusSubscription,
+  StatusIoid,
+  SidIoid,
+  CidSid,
+}
+const LAYOUT_READERS: Readonly<Record<string, LayoutReader>> = {
+  'status|status_code,subscriptionid': LayoutReader.StatusSubscription,
+  'status,ioid': LayoutReader.StatusIoid,
+  'sid|cid,ioid': LayoutReader.SidIoid,
+  'sid,ioid|cid': LayoutReader.SidIoid,
+  'sid,ioid': LayoutReader.SidIoid,
+  'cid,sid': LayoutReader.CidSid,
+};
+
+/** The {@link DataLayout} of each class that has one, in {@link FIELD_ORDER}'s order (both threads build the same). */
+export const DATA_LAYOUTS: DataLayout[] = [];
+
+function fieldSpec(spec: string): FieldSpec {
+  const names = spec.split('|');
+  const kind = fieldKind(names[0]);
+  const kept = kind === FieldKind.DataType || kind === FieldKind.Status;
+  return {
+    names,
+    first: encoded(names[0] + '='),
+    next: encoded(', ' + names[0] + '='),
+    kind,
+    valuesFirst: kept ? { texts: [], size: 0 } : null,
+    valuesNext: kept ? { texts: [], size: 0 } : null,
+  };
+}
+
+function classSpec(cls: string, order: readonly string[]): ClassSpec {
+  const fields = order.map(fieldSpec);
+  const data =
+    order.length === DATA_LAYOUT_FIELDS + 1 && order[0] === 'data' && order[DATA_LAYOUT_FIELDS] === 'metadata';
+  const numbers = order.length === NUMBERS_LAYOUT_FIELDS;
+  const at = data ? 1 : 0;
+  const reader =
+    (data || numbers) && order[at] === 'data_type' && order[at + 1] === 'data_count'
+      ? (LAYOUT_READERS[order[at + 2] + ',' + order[at + 3]] ?? LayoutReader.None)
+      : LayoutReader.None;
+  let layout = -1;
+  if (reader !== LayoutReader.None) {
+    layout = DATA_LAYOUTS.length;
+    DATA_LAYOUTS.push({
+      opening: encoded(cls + (data ? '(data=' : '(data_type=')),
+      data,
+      dataType: fields[at],
+      dataCount: fields[at + 1],
+      third: fields[at + 2],
+      fourth: fields[at + 3],
+      metadataNone: data ? encoded(', ' + order[DATA_LAYOUT_FIELDS] + '=None') : null,
+    });
+  }
+  return { opening: encoded(cls + '('), fields, layout, reader };
 }
 
 /** {@link FIELD_ORDER} split once. */
 const CLASS_SPECS: ReadonlyMap<string, ClassSpec> = new Map(
-  Object.entries(FIELD_ORDER).map(([cls, order]) => [
-    cls,
-    {
-      opening: encoded(cls + '('),
-      fields: order.map((spec): FieldSpec => {
-        const names = spec.split('|');
-        const kind = fieldKind(names[0]);
-        const kept = kind === FieldKind.DataType || kind === FieldKind.Status;
-        return {
-          names,
-          first: encoded(names[0] + '='),
-          next: encoded(', ' + names[0] + '='),
-          kind,
-          valuesFirst: kept ? { texts: [], size: 0 } : null,
-          valuesNext: kept ? { texts: [], size: 0 } : null,
-        };
-      }),
-    },
-  ]),
+  Object.entries(FIELD_ORDER).map(([cls, order]) => [cls, classSpec(cls, order)]),
 );
 const PV_FIRST = encoded('pv=');
 const PV_NEXT = encoded(', pv=');
@@ -223,15 +305,18 @@ export function writeCommand(
 function writeCommandClass(out: TextBuffer, cmd: CommandLike, pv: string | null | undefined): void {
   const cls = CLASS_SPECS.get(cmd.name);
   const specs = cls?.fields;
-  if (cls !== undefined) out.raw(cls.opening);
-  else {
+  let first = true;
+  let from = 0;
+  const holes = out.holes;
+  if (cls === undefined) {
     out.text(cmd.name);
     out.byte(OPEN_PAREN);
-  }
-  let first = true;
+  } else if (cls.layout >= 0 && holes !== null && (from = dataLayoutHole(out, holes, cls, cmd)) > 0) {
+    first = false;
+  } else out.raw(cls.opening);
   let namesPv = false;
   if (specs !== undefined) {
-    for (let i = 0; i < specs.length; i++) {
+    for (let i = from; i < specs.length; i++) {
       const spec = specs[i];
       const alternatives = spec.names;
       const kind = spec.kind;
@@ -274,6 +359,113 @@ function writeCommandClass(out: TextBuffer, cmd: CommandLike, pv: string | null 
 }
 const OPEN_PAREN = 0x28;
 const CLOSE_PAREN = 0x29;
+
+/**
+ * Leaves the arguments of `cmd` that its {@link DataLayout} covers (and its `ClassName(`) as a hole for the
+ * other thread, when they are what {@link writeDataLayout} writes: a numeric payload of at least
+ * `holes.minItems` items (what writeField would leave as a hole anyway), a data type, and integers where
+ * writeField writes an integer's digits; and `metadata=None` after them when there is no metadata. Returns
+ * the number of arguments left to the other thread: 0 (nothing written) otherwise, or when the batch is full.
+ */
+function dataLayoutHole(out: TextBuffer, holes: ArrayHoles, cls: ClassSpec, cmd: CommandLike): number {
+  const dataType = cmd.data_type;
+  const dataCount = cmd.data_count;
+  if (typeof dataType !== 'number' || !Number.isSafeInteger(dataCount)) return 0;
+  let third: unknown;
+  let fourth: unknown;
+  const reader = cls.reader;
+  if (reader === LayoutReader.StatusSubscription) {
+    third = cmd.status;
+    fourth = cmd.subscriptionid;
+  } else if (reader === LayoutReader.StatusIoid) {
+    third = cmd.status;
+    fourth = cmd.ioid;
+  } else if (reader === LayoutReader.SidIoid) {
+    third = cmd.sid;
+    fourth = cmd.ioid;
+  } else {
+    third = cmd.cid;
+    fourth = cmd.sid;
+  }
+  // A status of any number prints as writeCaStatus writes it; a sid and the ids as integers only.
+  if (typeof third !== 'number' || !Number.isSafeInteger(fourth)) return 0;
+  if (reader !== LayoutReader.StatusSubscription && reader !== LayoutReader.StatusIoid && !Number.isSafeInteger(third))
+    return 0;
+  if (!DATA_LAYOUTS[cls.layout].data) {
+    return holes.addData(
+      out.length,
+      NO_ITEMS,
+      0,
+      'f64',
+      cls.layout,
+      dataType,
+      dataCount as number,
+      third,
+      fourth as number,
+    )
+      ? NUMBERS_LAYOUT_FIELDS
+      : 0;
+  }
+  const data = cmd.data;
+  if (!Array.isArray(data) && !ArrayBuffer.isView(data)) return 0;
+  const kind = numericKindOf(dataType);
+  if (kind === undefined) return 0;
+  const items = data as ArrayLike<number>;
+  const n = items.length;
+  if (n < holes.minItems) return 0;
+  // writeField prints both as None (the command has `data`, so an absent one is printed too).
+  const metadata = cmd.metadata;
+  const none = metadata === null || metadata === undefined;
+  return holes.addData(
+    out.length,
+    numpyShown(items),
+    n,
+    kind,
+    none ? cls.layout + METADATA_NONE : cls.layout,
+    dataType,
+    dataCount as number,
+    third,
+    fourth as number,
+  )
+    ? none
+      ? DATA_LAYOUT_FIELDS + 1
+      : DATA_LAYOUT_FIELDS
+    : 0;
+}
+const NO_ITEMS = new Float64Array(0);
+
+/**
+ * The text of a {@link DataLayout} hole (`layout` is its index, plus {@link METADATA_NONE} when it ends with
+ * `metadata=None`): what the main thread's {@link writeCommandClass} writes for the arguments the layout
+ * covers, with the same constant texts and writers (see {@link keepValueText}).
+ */
+export function writeDataLayout(
+  out: TextBuffer,
+  layout: number,
+  shown: ArrayLike<number>,
+  n: number,
+  kind: NumericKind,
+  dataType: number,
+  dataCount: number,
+  third: number,
+  fourth: number,
+): void {
+  const l = DATA_LAYOUTS[layout & (METADATA_NONE - 1)];
+  out.raw(l.opening);
+  if (l.data) {
+    writeNumpyShown(out, shown, n, kind);
+    out.raw(l.dataType.next);
+  }
+  writeChannelType(out, dataType);
+  out.raw(l.dataCount.next);
+  out.int(dataCount);
+  out.raw(l.third.next);
+  if (l.third.kind === FieldKind.Status) writeCaStatus(out, third);
+  else out.int(third);
+  out.raw(l.fourth.next);
+  out.int(fourth);
+  if ((layout & METADATA_NONE) !== 0 && l.metadataNone !== null) out.raw(l.metadataNone);
+}
 
 /**
  * `name=` and the repr of `value` as one text, kept in `values` for the next lines; null (the caller

@@ -204,6 +204,63 @@ describe('two-thread text printer', () => {
   }, 60_000);
 });
 
+/**
+ * The classes whose first arguments the worker writes (render.ts's data layouts), with each argument
+ * of a kind that must take the main thread's path instead: an absent field whose alternative is printed,
+ * ids that are not integers, statuses outside the ECA table, types without a numpy payload, metadata.
+ */
+function layoutRecords(): CaRecord[] {
+  const commands: Record<string, unknown>[] = [];
+  const classes: [string, string, string][] = [
+    ['EventAddResponse', 'status', 'subscriptionid'],
+    ['ReadNotifyResponse', 'status', 'ioid'],
+    ['ReadResponse', 'sid', 'ioid'],
+    ['WriteRequest', 'sid', 'ioid'],
+    ['WriteNotifyRequest', 'sid', 'ioid'],
+    ['ReadNotifyRequest', 'sid', 'ioid'],
+    ['ReadRequest', 'sid', 'ioid'],
+    ['WriteNotifyResponse', 'status', 'ioid'],
+    ['CreateChanResponse', 'cid', 'sid'],
+  ];
+  const thirds = [1, 0, 7777, 2 ** 32 - 1, 1.5, -3, Number.NaN, undefined, 'x'];
+  const fourths = [0, 4_294_967_295, 2 ** 53, 2.5, Number.NaN, undefined];
+  const types = [DbrType.DOUBLE, DbrType.TIME_SHORT, DbrType.CTRL_FLOAT, DbrType.STRING, 99, 2.5];
+  let i = 0;
+  for (const [name, third, fourth] of classes) {
+    for (const t of thirds)
+      for (const f of fourths) {
+        const dataType = types[i++ % types.length];
+        const count = [1, 3, 1200][i % 3];
+        const data = dataType === DbrType.STRING ? ['a'] : Array.from({ length: count }, (_, k) => k * 1.25 - 7);
+        const cmd: Record<string, unknown> = { name, id: 1, data_type: dataType, data_count: count };
+        if (t !== undefined) cmd[third] = t;
+        if (f !== undefined) cmd[fourth] = f;
+        // The alternatives printed under the first name: ReadResponse's `sid|cid`, WriteRequest's `ioid|cid`.
+        if (t === undefined || f === undefined) cmd['cid'] = 42;
+        cmd['data'] = i % 4 === 0 ? Float64Array.from(data as number[]) : data;
+        if (i % 5 === 0) cmd['metadata'] = { status: 0, severity: 0, secondsPastEpoch: 1_000_000, nanoseconds: 5000 };
+        else if (i % 5 === 1) cmd['metadata'] = null;
+        commands.push(cmd);
+      }
+  }
+  commands.push({ name: 'EventAddResponse', id: 1, data: [], data_type: DbrType.DOUBLE, data_count: 0, status: 1 });
+  commands.push({ name: 'ReadNotifyResponse', id: 15, data: 'x', data_type: DbrType.DOUBLE, data_count: 1, status: 1 });
+  return commands.map((command, k) => {
+    const r = record(k, 0, false) as unknown as { command: unknown; size: number };
+    r.command = command;
+    r.size = 16;
+    return r as unknown as CaRecord;
+  });
+}
+
+describe('two-thread text printer, the data layouts', () => {
+  it('writes the first arguments of data replies, writes, read requests and write replies as one thread does', async () => {
+    const records = layoutRecords();
+    const printed = await printSplit(textSplitPrinter(writeDefaultLine), records);
+    expect(printed.split('\n')).toEqual(records.map(textLine).join('').split('\n'));
+  }, 60_000);
+});
+
 describe('when a file prints on two threads', () => {
   const text = parseCommandLine(['capture.pcap']);
   const json = parseCommandLine(['--json', 'capture.pcap']);

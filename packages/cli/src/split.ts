@@ -24,6 +24,7 @@ import type { CliOptions } from './args.js';
 import type { LineWrite } from './lines.js';
 import { NUMPY_EDGE_ITEMS, NUMPY_THRESHOLD, writeNumpyShown, type NumericKind } from './numpy-repr.js';
 import type { LineWriter } from './output.js';
+import { writeDataLayout } from './render.js';
 import { TextBuffer, type ArrayHoles } from './text-buffer.js';
 
 /** Files smaller than this print on one thread: starting a worker costs more than it saves. */
@@ -209,8 +210,13 @@ const SLOT_TEXT = 2 << 20;
 const MAX_POSTED = 4;
 /** Batches waiting to be written: past this the main thread waits for the oldest (bounds memory). */
 const MAX_QUEUED = 4;
-/** Numbers per hole in a slot's `holes`: the byte offset, the number of values, and for text the element kind. */
-const STRIDE: Readonly<Record<HoleKind, number>> = { json: 2, text: 3 };
+/**
+ * Numbers per hole in a slot's `holes`: the byte offset, the number of values, and for text the element
+ * kind and the data layout (render.ts's DATA_LAYOUTS, or -1 for an array alone).
+ */
+const STRIDE: Readonly<Record<HoleKind, number>> = { json: 2, text: 4 };
+/** Numbers a data layout's hole keeps after its shown items: data type, count, third and fourth argument. */
+const LAYOUT_NUMBERS = 4;
 const NUMERIC_KINDS: readonly NumericKind[] = ['f64', 'f32', 'i16', 'u16', 'i32', 'u8'];
 
 function slotMemory(kind: HoleKind): SlotMemory {
@@ -255,10 +261,11 @@ class Holes {
   /**
    * Starts a hole at byte `at` with the values `items` and returns the index of its numbers in the slot's
    * `holes` (the caller sets those after the offset), or -1 when the slot has no room (write it in place).
+   * `extra` values more must fit after the items (the caller writes them: a data layout's numbers).
    */
-  add(at: number, items: ArrayLike<number>): number {
+  add(at: number, items: ArrayLike<number>, extra = 0): number {
     const n = items.length;
-    if (this.holeCount >= BATCH_HOLES || this.valueCount + n > SLOT_VALUES) return -1;
+    if (this.holeCount >= BATCH_HOLES || this.valueCount + n + extra > SLOT_VALUES) return -1;
     const values = this.slot.values;
     const start = this.valueCount;
     if (n < COPY_LOOP_MAX) for (let i = 0; i < n; i++) values[start + i] = items[i];
@@ -361,6 +368,36 @@ class TextBatch implements Batch, ArrayHoles {
     const holes = this.gaps.slot.holes;
     holes[h + 1] = n;
     holes[h + 2] = NUMERIC_KINDS.indexOf(kind);
+    holes[h + 3] = -1;
+    return true;
+  }
+
+  addData(
+    at: number,
+    shown: ArrayLike<number>,
+    n: number,
+    kind: NumericKind,
+    layout: number,
+    dataType: number,
+    dataCount: number,
+    third: number,
+    fourth: number,
+  ): boolean {
+    const gaps = this.gaps;
+    const h = gaps.add(at, shown, LAYOUT_NUMBERS);
+    if (h < 0) return false;
+    const slot = gaps.slot;
+    const holes = slot.holes;
+    holes[h + 1] = n;
+    holes[h + 2] = NUMERIC_KINDS.indexOf(kind);
+    holes[h + 3] = layout;
+    const values = slot.values;
+    const v = gaps.valueCount;
+    values[v] = dataType;
+    values[v + 1] = dataCount;
+    values[v + 2] = third;
+    values[v + 3] = fourth;
+    gaps.valueCount = v + LAYOUT_NUMBERS;
     return true;
   }
 
@@ -426,8 +463,25 @@ export function fillSlot(
     from = at;
     const n = holes[stride * h + 1];
     const shown = n > NUMPY_THRESHOLD ? 2 * NUMPY_EDGE_ITEMS : n;
-    writeNumpyShown(out, values.subarray(value, value + shown), n, NUMERIC_KINDS[holes[stride * h + 2]]);
+    const kind = NUMERIC_KINDS[holes[stride * h + 2]];
+    const layout = holes[stride * h + 3];
+    const items = values.subarray(value, value + shown);
     value += shown;
+    if (layout < 0) writeNumpyShown(out, items, n, kind);
+    else {
+      writeDataLayout(
+        out,
+        layout,
+        items,
+        n,
+        kind,
+        values[value],
+        values[value + 1],
+        values[value + 2],
+        values[value + 3],
+      );
+      value += LAYOUT_NUMBERS;
+    }
   }
   copyInto(out, lines, from, length);
   ends[0] = out.length;

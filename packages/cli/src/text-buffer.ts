@@ -35,6 +35,23 @@ export interface ArrayHoles {
    * room for it: then it is written in place.
    */
   add(at: number, shown: ArrayLike<number>, n: number, kind: NumericKind): boolean;
+  /**
+   * {@link add} for the first arguments of a command of a data layout (render.ts's `DATA_LAYOUTS`): its
+   * `ClassName(data=array(...), data_type=..., data_count=..., status=... or sid=..., ioid=...`, written
+   * by the other thread from the layout's index and these numbers (`third` is the status or sid, `fourth`
+   * the client's id).
+   */
+  addData(
+    at: number,
+    shown: ArrayLike<number>,
+    n: number,
+    kind: NumericKind,
+    layout: number,
+    dataType: number,
+    dataCount: number,
+    third: number,
+    fourth: number,
+  ): boolean;
 }
 
 /** Bytes of text; `bytes.subarray(0, length)` is what was written. */
