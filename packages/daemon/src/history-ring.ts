@@ -13,7 +13,9 @@
  * once instead.
  *
  * Bounded by count and by capture-time span (`--history RECORDS,DURATION`); the oldest go first. Measured
- * memory per held record: see {@link HELD_RECORD_BYTES}.
+ * memory per held record: see {@link HELD_RECORD_BYTES}. Full chunks can be written to a spool file and their
+ * memory let go (history-spool.ts): ids and times stay in memory, the rest is read back when a request needs
+ * it.
  */
 import type { FilterableRecord, RecordPredicate } from '@ca-shark/analysis/filter';
 import {
@@ -60,7 +62,9 @@ const POOLED_BLOCKS = 64;
  * capture with Node 20 (mostly scalar and waveform monitors): 89 bytes after a warm pass, 110 in the first
  * pass as sessions before measured it (the code it compiles counted too); of them 45 are its columns and
  * most of the rest its command's bytes. 315-356 when each record kept its command as an object (session
- * 11). Documented in docs/daemon.md.
+ * 11). With a spool (history-spool.ts) these bytes are on disk but for the chunk being filled and two read
+ * back: what stays in memory is a record's id and capture time (12 bytes) and its chunk's table of
+ * references. Documented in docs/daemon.md.
  */
 export const HELD_RECORD_BYTES = 110;
 
@@ -580,7 +584,8 @@ export class HeldRecords {
       const slot = this.slot(position);
       const c = this.chunkOf(slot);
       const at = slot & this.chunkMask;
-      if (!c.lost && c.ref(c.pvs[at]) === pv) visit(c.times[at], c.sizes[at], c.ref(c.cmds[at]), this.chartValue(c, at));
+      if (!c.lost && c.ref(c.pvs[at]) === pv)
+        visit(c.times[at], c.sizes[at], c.ref(c.cmds[at]), this.chartValue(c, at));
     }
   }
 

@@ -21,7 +21,8 @@ describe('Slabs', () => {
       for (let i = 0; i < pushes; i++) {
         slabs.reserve(head, tail)[tail & SLAB_MASK] = tail + 0.5;
         // A new slab lets go of every one before head's: it holds head's slab up to the newest, no more.
-        if ((tail & SLAB_MASK) === 0) expect(slabs.held).toBe(Math.floor(tail / SLAB_SLOTS) - Math.floor(head / SLAB_SLOTS) + 1);
+        if ((tail & SLAB_MASK) === 0)
+          expect(slabs.held).toBe(Math.floor(tail / SLAB_SLOTS) - Math.floor(head / SLAB_SLOTS) + 1);
         tail += 1;
       }
       const live = tail - head;
@@ -39,6 +40,7 @@ describe('Slabs', () => {
     const slabs = new Slabs(() => new Uint32Array(SLAB_SLOTS));
     const start = 2 ** 32 - 3 * SLAB_SLOTS;
     for (let seq = start; seq < start + 6 * SLAB_SLOTS; seq++) slabs.reserve(start, seq)[seq & SLAB_MASK] = seq % 1000;
-    for (let seq = start; seq < start + 6 * SLAB_SLOTS; seq += 31) expect(slabs.of(seq)[seq & SLAB_MASK]).toBe(seq % 1000);
+    for (let seq = start; seq < start + 6 * SLAB_SLOTS; seq += 31)
+      expect(slabs.of(seq)[seq & SLAB_MASK]).toBe(seq % 1000);
   });
 });
