@@ -649,7 +649,8 @@ export class HeldRecords {
   /** Writes full chunk `c` to the spool and lets go of its columns and bytes; kept as is when it cannot. */
   private spoolOut(c: Chunk): void {
     const spool = this.spool;
-    if (spool === undefined || !spool.writable || c.cold === undefined) return;
+    // A bound below a whole chunk holds little: its chunks (and their 64 KiB blocks) stay in memory.
+    if (spool === undefined || !spool.writable || c.cold === undefined || this.chunkShift < CHUNK_SHIFT) return;
     const blocks = c.bytes.written;
     if (!spool.write(c.index, [new Uint8Array(c.cold), ...blocks])) return;
     c.spooled = true;

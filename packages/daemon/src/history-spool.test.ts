@@ -165,6 +165,14 @@ describe('held records spooled to disk', { timeout: 60_000 }, () => {
     for (let p = 0; p < held.size; p += 1001) expect(held.readable(p)).toBe(true);
   });
 
+  it('keeps the chunks of a bound below a whole chunk in memory', () => {
+    const spool = new MemorySpool();
+    const held = new HeldRecords({ maxRecords: 1000, maxSeconds: Infinity }, spool);
+    for (let i = 0; i < 5000; i++) held.add(i + 1, record(i));
+    expect(spool.writes).toBe(0);
+    expect(held.size).toBe(1000);
+  });
+
   it('keeps records in memory with one warning when the directory cannot take the file', () => {
     const warnings: string[] = [];
     const spool = new HistorySpool('/nonexistent/ca-shark', (message) => warnings.push(message));
