@@ -80,6 +80,9 @@ describe('command line', () => {
     expect(parseCommandLine(['-i', 'lo', '--hold-lag', 'none'], {})).toMatchObject({ holdDecoderLagMs: Infinity });
     expect(parseCommandLine(['--stdin', '--spool-dir', '/var/tmp'], {})).toMatchObject({ spoolDir: '/var/tmp' });
     expect(parseCommandLine(['--stdin', '--spool-dir', 'none'], {})).toMatchObject({ spoolDir: null });
+    // The held records' spool (history-spool.ts) takes it in every mode.
+    expect(parseCommandLine(['-r', 'x.pcap', '--spool-dir', '/var/tmp'], {})).toMatchObject({ spoolDir: '/var/tmp' });
+    expect(parseCommandLine(['-i', 'lo', '--spool-dir', 'none'], {})).toMatchObject({ spoolDir: null });
     expect(parseCommandLine(['--stdin'], {}).spoolDir).toBeUndefined();
   });
 
@@ -121,8 +124,6 @@ describe('command line', () => {
     usage(['-i', 'lo', '--max-lag', '1s']);
     usage(['-r', 'x.pcap', '--hold-lag', '400']);
     usage(['-i', 'lo', '--hold-lag', '10']);
-    usage(['-r', 'x.pcap', '--spool-dir', '/tmp']);
-    usage(['-i', 'lo', '--spool-dir', '/tmp']);
     usage(['--stdin', '--spool-dir', '']);
   });
 

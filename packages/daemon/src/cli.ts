@@ -46,8 +46,8 @@ export interface DaemonConfig {
   /** Bytes of the raw packet ring behind /api/pcap (0: none; default 256 MiB). */
   packetRing?: number;
   /**
-   * `--stdin`: the directory its spool file is made in (sources/spool.ts; default `os.tmpdir()`), or null
-   * (`--spool-dir none`) to keep the packet ring's packets in memory.
+   * The directory stdin's spool file (sources/spool.ts) and the held records' (history-spool.ts) are made
+   * in (default `os.tmpdir()`), or null (`--spool-dir none`) to keep both in memory.
    */
   spoolDir?: string | null;
   /** Alert thresholds, severities and webhook: defaults, then --alerts-config, then the flags. */
@@ -106,7 +106,8 @@ Capture:
       --history RECORDS,DURATION
                           records held for pages that open or filter later, either bound or both:
                           500000, 500k or 2M records; 90s, 10m, 2h or 1d of capture time; 0 holds
-                          none (default 1M,10m, about 110 bytes a record; see docs/daemon.md)
+                          none (default 1M,10m; about 110 bytes a record, in a file of
+                          --spool-dir, 15 in memory; see docs/daemon.md)
 
 Serving:
       --listen HOST:PORT  address of the HTTP/WebSocket server (default 127.0.0.1:8080); anything
@@ -124,8 +125,10 @@ Serving:
                           (about 50 bytes a packet and 80 a message: the file, or the spool
                           on disk below, holds the bytes)
       --spool-dir DIR     --stdin writes what it reads to a file of at most --packet-ring bytes
-                          in DIR (default: $TMPDIR or /tmp; on a tmpfs it takes memory), removed
-                          at once so nothing is left behind; \`none\` keeps the packets in memory
+                          in DIR, and the held records of --history go to a file there, about
+                          110 bytes a record (default: $TMPDIR or /tmp; on a tmpfs it takes
+                          memory), removed at once so nothing is left behind; \`none\` keeps
+                          both in memory
       --user NAME         drop root privileges to user NAME once the capture is open
       --dashboard DIR     serve the dashboard from DIR (default: packages/dashboard/dist)
       --log-level LEVEL   trace, debug, info (default), warn, error
@@ -305,9 +308,6 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
         `--${option} only applies to live capture (-i, --demo): files and stdin never drop`,
       );
     }
-  }
-  if (v['spool-dir'] !== undefined && mode !== 'stdin') {
-    throw new DaemonError('usage', '--spool-dir only applies to --stdin');
   }
   if (v['spool-dir'] === '') throw new DaemonError('usage', '--spool-dir: give a directory, or none');
   if (v['exit-on-eof'] === true && mode !== 'stdin' && mode !== 'file') {

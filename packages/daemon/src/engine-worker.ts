@@ -14,6 +14,7 @@
  * longer those the hub says it sent, are kept in bounded rings ({@link StreamedRecords}) so that one can
  * be fetched in full when a page opens its row.
  */
+import { tmpdir } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { type CaRecord, DEFAULT_REPEATER_PORT, DEFAULT_SERVER_PORT } from '@ca-shark/decoder';
 import type { ValueFormat } from '@ca-shark/analysis/summary';
@@ -38,6 +39,8 @@ import { isPullSource } from './sources/types.js';
 import { ViewPublisher } from './views-publisher.js';
 import { WorkerWarmUp } from './worker-warmup.js';
 import { RecordHistory } from './history.js';
+import type { HistoryOptions } from './history-ring.js';
+import { HistorySpool } from './history-spool.js';
 import type { StatsView } from './views.js';
 import type { FromWorker, ToWorker } from './worker-protocol.js';
 
@@ -315,6 +318,19 @@ function warmUpInTurns(warm: WorkerWarmUp, start: number): void {
   log?.debug({ ...warm.result, ms: Math.round(performance.now() - start) }, 'record path warmed up');
 }
 
+/**
+ * Where the held records' full chunks go (history-spool.ts): `--spool-dir`, else the system's temporary
+ * directory; none with `--spool-dir none` or no history.
+ */
+function historySpool(
+  options: HistoryOptions | undefined,
+  logger: ReturnType<typeof createLogger>,
+): { spool?: HistorySpool } {
+  const dir = options?.spoolDir === undefined ? tmpdir() : options.spoolDir;
+  if (dir === null || options?.maxRecords === 0) return {};
+  return { spool: new HistorySpool(dir, (message, err) => logger.warn({ dir, err }, message)) };
+}
+
 /** Runs history scans a slice at a time, yielding to frame batches between slices. */
 function pumpHistory(): void {
   historyPumping = false;
@@ -388,7 +404,7 @@ port.on('message', (message: ToWorker) => {
       log = logger;
       applyNice(message.decoderNice ?? 0, logger);
       ring = new StreamedRecords<CaRecord>(estimateRecordBytes, message.recordRing);
-      history = new RecordHistory({ bounds: message.history ?? {} });
+      history = new RecordHistory({ bounds: message.history ?? {}, ...historySpool(message.history, logger) });
       holdsHistory = history.held.bounds.maxRecords > 0;
       const ringBytes = message.packetRing ?? DEFAULT_PACKET_RING_BYTES;
       // A replayed file's ring keeps each frame's place in the file, not a copy: no block is asked for.

@@ -246,6 +246,8 @@ export class HeldBytes {
   private refOf: Map<unknown, number> | undefined = new Map();
   /** This table's generation: references of an earlier one are void (see {@link RecentRefs}). */
   generation = ++generations;
+  /** Where a new block comes from when none is left from an earlier use (a pool of blocks let go). */
+  fresh: (() => Uint8Array | undefined) | undefined = undefined;
 
   /** Forgets everything written: the chunk is reused. */
   reset(): void {
@@ -260,6 +262,31 @@ export class HeldBytes {
   /** The chunk is full: its references are only read from now on. */
   seal(): void {
     this.refOf = undefined;
+  }
+
+  /** Blocks written (the last one partly), in order: what a spool keeps of a sealed chunk. */
+  get written(): Uint8Array[] {
+    return this.blocks.slice(0, this.used);
+  }
+
+  /**
+   * Lets go of every block (their bytes are kept elsewhere: see history-spool.ts) and returns them for
+   * reuse; the references stay. Read nothing until {@link restore}.
+   */
+  release(): Uint8Array[] {
+    const blocks = this.blocks.splice(0);
+    this.views.length = 0;
+    this.bytes = new Uint8Array(0);
+    this.view = new DataView(this.bytes.buffer);
+    return blocks;
+  }
+
+  /** Reads from `blocks` again: the bytes {@link written} gave, read back into them. */
+  restore(blocks: readonly Uint8Array[]): void {
+    for (const block of blocks) {
+      this.blocks.push(block);
+      this.views.push(new DataView(block.buffer, block.byteOffset, block.byteLength));
+    }
   }
 
   /** Number of `value` (a string, a display object, null) in {@link refs}, added when new. */
@@ -330,7 +357,7 @@ export class HeldBytes {
 
   private nextBlock(): void {
     if (this.used === this.blocks.length) {
-      const block = new Uint8Array(BLOCK_BYTES);
+      const block = this.fresh?.() ?? new Uint8Array(BLOCK_BYTES);
       this.blocks.push(block);
       this.views.push(new DataView(block.buffer));
     }

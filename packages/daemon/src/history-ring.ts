@@ -13,7 +13,9 @@
  * once instead.
  *
  * Bounded by count and by capture-time span (`--history RECORDS,DURATION`); the oldest go first. Measured
- * memory per held record: see {@link HELD_RECORD_BYTES}.
+ * memory per held record: see {@link HELD_RECORD_BYTES}. Full chunks can be written to a spool file and their
+ * memory let go (history-spool.ts): ids and times stay in memory, the rest is read back when a request needs
+ * it.
  */
 import type { FilterableRecord, RecordPredicate } from '@ca-shark/analysis/filter';
 import {
@@ -26,7 +28,8 @@ import {
 import type { CaRecord } from '@ca-shark/decoder';
 import type { CommandFields } from '@ca-shark/protocol';
 import { recordFailed } from './aggregates.js';
-import { HeldBytes, type HeldReader, RecentRefs, recentSlot } from './history-codec.js';
+import { BLOCK_BYTES, HeldBytes, type HeldReader, RecentRefs, recentSlot } from './history-codec.js';
+import type { ChunkSpool } from './history-spool.js';
 import { chartValueOf } from './series.js';
 
 /** Bounds of the held records. */
@@ -41,12 +44,27 @@ export interface HistoryBounds {
 export const DEFAULT_HISTORY: HistoryBounds = { maxRecords: 1_000_000, maxSeconds: 600 };
 
 /**
+ * What the daemon asks of its history: the bounds, and the directory its full chunks are spooled to
+ * (history-spool.ts; `--spool-dir`, default the system's temporary directory; null: kept in memory).
+ */
+export interface HistoryOptions extends Partial<HistoryBounds> {
+  spoolDir?: string | null;
+}
+
+/** Chunks read back from the spool kept in memory at once (a scan reads one; a request's page a few). */
+const LOADED_CHUNKS = 2;
+/** Blocks of let-go chunks kept for reuse (4 MiB), beyond which they are left to the collector. */
+const POOLED_BLOCKS = 64;
+
+/**
  * Heap one held record takes, measured with history-ring.bench.ts (heap and array buffers after full
  * collections, divided by the records held, chart aggregates included) on the bench's 100 MB realistic
  * capture with Node 20 (mostly scalar and waveform monitors): 89 bytes after a warm pass, 110 in the first
  * pass as sessions before measured it (the code it compiles counted too); of them 45 are its columns and
  * most of the rest its command's bytes. 315-356 when each record kept its command as an object (session
- * 11). Documented in docs/daemon.md.
+ * 11). With a spool (history-spool.ts) these bytes are on disk but for the chunk being filled and two read
+ * back: what stays in memory is a record's id and capture time (12 bytes) and its chunk's table of
+ * references. Documented in docs/daemon.md.
  */
 export const HELD_RECORD_BYTES = 110;
 
@@ -94,11 +112,17 @@ const HEADER_ROOM = 48;
  */
 class DeltaColumn {
   private base = Number.NaN;
-  private readonly deltas: Int32Array;
   private wide: Float64Array | undefined;
 
-  constructor(private readonly size: number) {
-    this.deltas = new Int32Array(size);
+  /** `deltas`: `size` slots, its own or a view into a chunk's cold columns (see {@link Chunk.bind}). */
+  constructor(
+    private readonly size: number,
+    private deltas = new Int32Array(size),
+  ) {}
+
+  /** Reads and writes `deltas` from now on (the same bytes, read back, or a fresh chunk's). */
+  bind(deltas: Int32Array<ArrayBuffer>): void {
+    this.deltas = deltas;
   }
 
   set(at: number, v: number): void {
@@ -192,38 +216,81 @@ interface HeldView extends FilterableRecord {
   command: { name: string; status?: number };
 }
 
+/** Bytes a slot takes in a chunk's cold columns (see {@link Chunk.bind}). */
+const COLD_SLOT_BYTES = 33;
+const NO_U32 = new Uint32Array(0);
+const NO_U16 = new Uint16Array(0);
+const NO_U8 = new Uint8Array(0);
+
 /**
  * The columns of {@link CHUNK_SHIFT}-sized runs of slots: numbers in typed arrays, strings as references
  * into its {@link HeldBytes} table, the rest in its bytes (`at`: where a record's start).
+ *
+ * Ids and capture times (what the bounds and a search by id read) are always in memory; the other columns
+ * (cold: one ArrayBuffer) and the bytes can be spooled to disk once the chunk is full (history-spool.ts),
+ * and read back into memory when a request needs them.
  */
 class Chunk {
   readonly ids: DeltaColumn;
-  readonly frames: DeltaColumn;
   readonly times: Float64Array;
-  readonly sizes: Uint32Array;
-  readonly sports: Uint16Array;
-  readonly dports: Uint16Array;
-  readonly bits: Uint8Array;
-  readonly srcs: Uint32Array;
-  readonly dsts: Uint32Array;
-  readonly pvs: Uint32Array;
-  readonly cmds: Uint32Array;
-  readonly at: Uint32Array;
+  readonly frames: DeltaColumn;
+  sizes = NO_U32;
+  sports = NO_U16;
+  dports = NO_U16;
+  bits = NO_U8;
+  srcs = NO_U32;
+  dsts = NO_U32;
+  pvs = NO_U32;
+  cmds = NO_U32;
+  at = NO_U32;
   readonly bytes = new HeldBytes();
+  /** Its place in the ring's chunks (the spool's key). */
+  index = 0;
+  /** The cold columns' buffer, while they are in memory. */
+  cold: ArrayBuffer | undefined;
+  /** The cold columns and bytes are in the spool (then {@link cold} is undefined unless read back). */
+  spooled = false;
+  /** Its spooled bytes could not be read back: its records read as gone. */
+  lost = false;
+  /** Blocks of bytes it had when spooled. */
+  spooledBlocks = 0;
 
-  constructor(size: number) {
+  constructor(private readonly size: number) {
     this.ids = new DeltaColumn(size);
-    this.frames = new DeltaColumn(size);
     this.times = new Float64Array(size);
-    this.sizes = new Uint32Array(size);
-    this.sports = new Uint16Array(size);
-    this.dports = new Uint16Array(size);
-    this.bits = new Uint8Array(size);
-    this.srcs = new Uint32Array(size);
-    this.dsts = new Uint32Array(size);
-    this.pvs = new Uint32Array(size);
-    this.cmds = new Uint32Array(size);
-    this.at = new Uint32Array(size);
+    this.frames = new DeltaColumn(size, new Int32Array(0));
+  }
+
+  /** Bytes of the cold columns' buffer. */
+  get coldBytes(): number {
+    return this.size * COLD_SLOT_BYTES;
+  }
+
+  /** Reads and writes the cold columns in `cold` ({@link coldBytes} bytes), as laid out here. */
+  bind(cold: ArrayBuffer): void {
+    const n = this.size;
+    this.cold = cold;
+    this.frames.bind(new Int32Array(cold, 0, n));
+    this.sizes = new Uint32Array(cold, 4 * n, n);
+    this.srcs = new Uint32Array(cold, 8 * n, n);
+    this.dsts = new Uint32Array(cold, 12 * n, n);
+    this.pvs = new Uint32Array(cold, 16 * n, n);
+    this.cmds = new Uint32Array(cold, 20 * n, n);
+    this.at = new Uint32Array(cold, 24 * n, n);
+    this.sports = new Uint16Array(cold, 28 * n, n);
+    this.dports = new Uint16Array(cold, 30 * n, n);
+    this.bits = new Uint8Array(cold, 32 * n, n);
+  }
+
+  /** Lets go of the cold columns (returned, for reuse); nothing of them may be read until {@link bind}. */
+  unbind(): ArrayBuffer | undefined {
+    const cold = this.cold;
+    this.cold = undefined;
+    this.frames.bind(new Int32Array(0));
+    this.sizes = this.srcs = this.dsts = this.pvs = this.cmds = this.at = NO_U32;
+    this.sports = this.dports = NO_U16;
+    this.bits = NO_U8;
+    return cold;
   }
 
   /** Empties the chunk for its next use (its typed columns are simply overwritten). */
@@ -231,6 +298,9 @@ class Chunk {
     this.ids.reset();
     this.frames.reset();
     this.bytes.reset();
+    this.spooled = false;
+    this.lost = false;
+    this.spooledBlocks = 0;
   }
 
   /** A reader at the flags of slot `at`'s bytes. */
@@ -276,8 +346,18 @@ export class HeldRecords {
   private readonly recentDsts = new RecentRefs();
   private readonly recentCmds = new RecentRefs();
   private readonly recentChannels = new ChannelRefs();
+  /** Where full chunks go (history-spool.ts), or undefined: all in memory. */
+  private readonly spool: ChunkSpool | undefined;
+  /** Spooled chunks read back, least recently first (at most {@link LOADED_CHUNKS}). */
+  private readonly loaded: Chunk[] = [];
+  /** Cold column buffers and byte blocks let go by spooled chunks, for the next chunk filled or read. */
+  private readonly coldPool: ArrayBuffer[] = [];
+  private readonly blockPool: Uint8Array[] = [];
+  private readonly freshBlock = (): Uint8Array | undefined => this.blockPool.pop();
 
-  constructor(bounds: Partial<HistoryBounds> = {}) {
+  /** `spool`: where full chunks go to free their memory (see history-spool.ts); none keeps them all here. */
+  constructor(bounds: Partial<HistoryBounds> = {}, spool?: ChunkSpool) {
+    this.spool = spool;
     this.bounds = {
       maxRecords: Math.max(0, Math.floor(bounds.maxRecords ?? DEFAULT_HISTORY.maxRecords)),
       maxSeconds: bounds.maxSeconds ?? DEFAULT_HISTORY.maxSeconds,
@@ -302,6 +382,18 @@ export class HeldRecords {
     let n = 0;
     for (const chunk of this.chunks) if (chunk !== undefined) n += 1;
     return n;
+  }
+
+  /** Chunks whose columns and bytes are in the spool, not in memory (read back or not). */
+  get chunksSpooled(): number {
+    let n = 0;
+    for (const chunk of this.chunks) if (chunk?.spooled === true) n += 1;
+    return n;
+  }
+
+  /** Whether the record at `position` can be read (false: its chunk could not be read back from the spool). */
+  readable(position: number): boolean {
+    return !this.chunkOf(this.slot(position)).lost;
   }
 
   /** Id of the oldest record held, or 0 when empty. */
@@ -392,13 +484,13 @@ export class HeldRecords {
   /** Id of the record at `position`. */
   idAt(position: number): number {
     const slot = this.slot(position);
-    return this.chunkOf(slot).ids.get(slot & this.chunkMask);
+    return this.chunkAt(slot).ids.get(slot & this.chunkMask);
   }
 
   /** Capture time of the record at `position`. */
   timeAt(position: number): number {
     const slot = this.slot(position);
-    return this.chunkOf(slot).times[slot & this.chunkMask];
+    return this.chunkAt(slot).times[slot & this.chunkMask];
   }
 
   /**
@@ -407,7 +499,9 @@ export class HeldRecords {
    */
   filterable(position: number): FilterableRecord {
     const slot = this.slot(position);
-    return this.viewOf(this.chunkOf(slot), slot & this.chunkMask);
+    const c = this.chunkOf(slot);
+    if (c.lost) throw new Error(`held record at ${position} is gone (history spool unreadable)`);
+    return this.viewOf(c, slot & this.chunkMask);
   }
 
   /**
@@ -422,6 +516,11 @@ export class HeldRecords {
       const first = slot & this.chunkMask;
       // The run of slots in this chunk, up to its end or `to`.
       const end = Math.min(this.chunkSize, first + (to - position));
+      // A chunk the spool could not give back: its records are gone.
+      if (c.lost) {
+        position += end - first;
+        continue;
+      }
       for (let at = first; at < end; at++) {
         if (c.times[at] >= since && test(this.viewOf(c, at))) found(c.ids.get(at));
       }
@@ -446,6 +545,7 @@ export class HeldRecords {
   live(position: number): LiveRecord {
     const slot = this.slot(position);
     const c = this.chunkOf(slot);
+    if (c.lost) throw new Error(`held record at ${position} is gone (history spool unreadable)`);
     const at = slot & this.chunkMask;
     const r = c.reader(at);
     const flags = r.byte();
@@ -491,7 +591,8 @@ export class HeldRecords {
       const slot = this.slot(position);
       const c = this.chunkOf(slot);
       const at = slot & this.chunkMask;
-      if (c.ref(c.pvs[at]) === pv) visit(c.times[at], c.sizes[at], c.ref(c.cmds[at]), this.chartValue(c, at));
+      if (!c.lost && c.ref(c.pvs[at]) === pv)
+        visit(c.times[at], c.sizes[at], c.ref(c.cmds[at]), this.chartValue(c, at));
     }
   }
 
@@ -522,8 +623,15 @@ export class HeldRecords {
     return i >= this.capacity ? i - this.capacity : i;
   }
 
-  /** The chunk of a slot that holds a record. */
+  /** The chunk of a slot that holds a record, its columns in memory (read back from the spool if need be). */
   private chunkOf(slot: number): Chunk {
+    const chunk = this.chunks[slot >>> this.chunkShift] as Chunk;
+    if (chunk.cold === undefined && !chunk.lost) this.readBack(chunk);
+    return chunk;
+  }
+
+  /** The chunk of a slot that holds a record, for its ids and times only (always in memory). */
+  private chunkAt(slot: number): Chunk {
     return this.chunks[slot >>> this.chunkShift] as Chunk;
   }
 
@@ -532,10 +640,59 @@ export class HeldRecords {
     // A spare was emptied when it was let go.
     const chunk = this.spare ?? new Chunk(this.chunkSize);
     this.spare = undefined;
-    this.filling?.bytes.seal();
+    const full = this.filling;
+    if (full !== undefined) {
+      full.bytes.seal();
+      this.spoolOut(full);
+    }
+    if (chunk.cold === undefined) chunk.bind(this.coldPool.pop() ?? new ArrayBuffer(chunk.coldBytes));
+    chunk.bytes.fresh = this.freshBlock;
+    chunk.index = index;
     this.filling = chunk;
     this.chunks[index] = chunk;
     return chunk;
+  }
+
+  /** Writes full chunk `c` to the spool and lets go of its columns and bytes; kept as is when it cannot. */
+  private spoolOut(c: Chunk): void {
+    const spool = this.spool;
+    // A bound below a whole chunk holds little: its chunks (and their 64 KiB blocks) stay in memory.
+    if (spool === undefined || !spool.writable || c.cold === undefined || this.chunkShift < CHUNK_SHIFT) return;
+    const blocks = c.bytes.written;
+    if (!spool.write(c.index, [new Uint8Array(c.cold), ...blocks])) return;
+    c.spooled = true;
+    c.spooledBlocks = blocks.length;
+    this.reclaim(c);
+  }
+
+  /** Reads spooled chunk `c`'s columns and bytes back into memory, letting go of the least recent one read. */
+  private readBack(c: Chunk): void {
+    if (this.loaded.length >= LOADED_CHUNKS) this.reclaim(this.loaded.shift() as Chunk);
+    const cold = this.coldPool.pop() ?? new ArrayBuffer(c.coldBytes);
+    const blocks: Uint8Array[] = [];
+    for (let i = 0; i < c.spooledBlocks; i++) blocks.push(this.freshBlock() ?? new Uint8Array(BLOCK_BYTES));
+    if (this.spool?.read(c.index, [new Uint8Array(cold), ...blocks]) !== true) {
+      c.lost = true;
+      this.coldPool.push(cold);
+      this.pool(blocks);
+      return;
+    }
+    c.bind(cold);
+    c.bytes.restore(blocks);
+    this.loaded.push(c);
+  }
+
+  /** Takes back the memory of spooled chunk `c`'s columns and bytes (its spool copy stays). */
+  private reclaim(c: Chunk): void {
+    const i = this.loaded.indexOf(c);
+    if (i >= 0) this.loaded.splice(i, 1);
+    const cold = c.unbind();
+    if (cold !== undefined && this.coldPool.length < LOADED_CHUNKS + 1) this.coldPool.push(cold);
+    this.pool(c.bytes.release());
+  }
+
+  private pool(blocks: readonly Uint8Array[]): void {
+    for (const block of blocks) if (this.blockPool.length < POOLED_BLOCKS) this.blockPool.push(block);
   }
 
   private dropOldest(): void {
@@ -545,9 +702,11 @@ export class HeldRecords {
     this.count -= 1;
     // The oldest record left its chunk: the chunk goes (the newest ones are never in it, see the class).
     if ((slot & this.chunkMask) === this.chunkMask) {
-      const chunk = this.chunkOf(slot);
+      const chunk = this.chunkAt(slot);
       this.chunks[slot >>> this.chunkShift] = undefined;
       if (chunk === this.filling) this.filling = undefined;
+      // A spooled chunk's memory goes back to the pools; it is bound again when next filled.
+      if (chunk.spooled) this.reclaim(chunk);
       // Emptied now, not when reused: its references (strings, displays, lines) go with its records, as
       // they would go one by one if each record had its own, even while no new chunk is needed for long
       // (records that stop coming, a time bound that drops more than it adds).

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -44,6 +44,19 @@ class SearchFeed {
 type Row = { id: number; pv: string; t: number };
 const rowsOf = (frames: Frame[]): Row[] =>
   frames.filter((f) => f.type === 'records').flatMap((f) => f.records as Row[]);
+
+/** What this process's descriptors are open on (Linux). */
+function openFiles(): string[] {
+  const out: string[] = [];
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      out.push(readlinkSync(`/proc/self/fd/${fd}`));
+    } catch {
+      // Closed meanwhile (the directory's own descriptor).
+    }
+  }
+  return out;
+}
 
 /** Waits until the worker decoded `n` messages (its stats say so). */
 async function everything(d: RunningDaemon, n: number): Promise<void> {
@@ -157,6 +170,46 @@ describe('a replay that ended before the page opened', { timeout: 60_000 }, () =
     late.send({ type: 'subscribe', filter: {}, since: 0 });
     await late.until('history', () => late.frames.some((f) => f.type === 'history'));
     expect(rowsOf(late.frames).map((r) => r.pv)).toEqual(Array.from({ length: 40 }, (_, i) => `R:${i}`));
+  });
+
+  it('answers from held records spooled to disk as from records in memory, and leaves nothing behind', async () => {
+    // 40,000 records: two full chunks of 16,384 go to the spool (history-spool.ts), the rest stay in memory.
+    const dir = mkdtempSync(join(tmpdir(), 'ca-shark-history-spool-'));
+    dirs.push(dir);
+    const spoolDir = join(dir, 'spool');
+    mkdirSync(spoolDir);
+    const feed = new SearchFeed();
+    const n = 40_000;
+    feed.send(Array.from({ length: n }, (_, i) => `S:${i}`));
+    const file = join(dir, 'long.pcap');
+    writeFileSync(file, feed.bytes());
+    // S:3999, S:39990-S:39999: one record in the first (spooled) chunk, ten in the one being filled.
+    const wanted = ['S:3999', ...Array.from({ length: 10 }, (_, i) => `S:3999${i}`)];
+    const answers: { rows: string[]; summary: Frame | undefined }[] = [];
+    for (const where of [spoolDir, join(dir, 'missing'), 'none']) {
+      daemon = await startTestDaemon(['-r', file, '--speed', 'max', '--spool-dir', where]);
+      const d = daemon;
+      await d.engine.whenEnded();
+      await everything(d, n);
+      // The spool has no name in its directory, even while the daemon runs; the worker holds it open.
+      expect(readdirSync(spoolDir)).toEqual([]);
+      if (where === spoolDir)
+        expect(openFiles().some((f) => f.startsWith(join(spoolDir, '.ca-sharkd-history-')))).toBe(true);
+      const c = await TestClient.open(d.url);
+      clients.push(c);
+      c.send({ type: 'subscribe', filter: { pv: ['S:3999*'] }, since: 0 });
+      await c.until('history', () => c.frames.some((f) => f.type === 'history'));
+      answers.push({ rows: rowsOf(c.frames).map((r) => r.pv), summary: c.frames.find((f) => f.type === 'history') });
+      c.close();
+      await daemon.shutdown('next');
+      daemon = undefined;
+      // The worker's descriptor went with it (an embedder starting daemons again keeps none).
+      expect(openFiles().some((f) => f.startsWith(join(spoolDir, '.ca-sharkd-history-')))).toBe(false);
+    }
+    expect(answers[0].rows).toEqual(wanted);
+    expect(answers[0].summary).toMatchObject({ matched: 11, sent: 11 });
+    expect(answers[1]).toEqual(answers[0]);
+    expect(answers[2]).toEqual(answers[0]);
   });
 
   it('answers 400 for a bad range', async () => {

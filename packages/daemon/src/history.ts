@@ -13,6 +13,7 @@ import { compileFilter, type RecordPredicate } from '@ca-shark/analysis/filter';
 import type { ValueFormat } from '@ca-shark/analysis/summary';
 import type { CaRecord } from '@ca-shark/decoder';
 import { HeldRecords, type HistoryBounds } from './history-ring.js';
+import type { ChunkSpool } from './history-spool.js';
 import type { SubscriptionFilter } from './plugins/ws.js';
 import { ChartHistory, type HistoryAnswer, type HistoryQuery, type Tier } from './series-history.js';
 
@@ -74,6 +75,8 @@ export function evenPicks(n: number, k: number): number[] {
 export interface RecordHistoryOptions {
   bounds?: Partial<HistoryBounds>;
   tiers?: readonly Tier[];
+  /** Where the held records' full chunks go (history-spool.ts); none keeps them in memory. */
+  spool?: ChunkSpool;
 }
 
 /** Held records, chart aggregates and history scans of the decoding worker. */
@@ -83,7 +86,7 @@ export class RecordHistory {
   private readonly scans: Scan[] = [];
 
   constructor(options: RecordHistoryOptions = {}) {
-    this.held = new HeldRecords(options.bounds);
+    this.held = new HeldRecords(options.bounds, options.spool);
     this.charts = new ChartHistory(options.tiers);
   }
 
@@ -156,6 +159,8 @@ export class RecordHistory {
       const pos = this.held.positionOf(scan.matches[rank]);
       // Gone since it matched (the ring moved on during the scan): counted as matched, not sent.
       if (pos >= this.held.size || this.held.idAt(pos) !== scan.matches[rank]) continue;
+      // Its chunk could not be read back from the spool since (history-spool.ts): gone too.
+      if (!this.held.readable(pos)) continue;
       items.push(this.held.wire(pos));
       ranks.push(rank);
     }

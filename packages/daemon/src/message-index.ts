@@ -7,26 +7,27 @@
  * Messages are numbered in order (`seq`, from 0); the oldest go first.
  */
 import type { FilterableRecord } from '@ca-shark/analysis/filter';
-import { regrowColumn } from './ring-columns.js';
+import { SLAB_MASK, SLAB_SLOTS, Slabs } from './ring-columns.js';
 
-const INITIAL_CAPACITY = 4096;
+/** The columns of {@link SLAB_SLOTS} messages (see ring-columns.ts). */
+class MessageSlab {
+  readonly times = new Float64Array(SLAB_SLOTS);
+  readonly statuses = new Int32Array(SLAB_SLOTS);
+  readonly firsts = new Float64Array(SLAB_SLOTS);
+  readonly lasts = new Float64Array(SLAB_SLOTS);
+  readonly srcs = new Int32Array(SLAB_SLOTS);
+  readonly dsts = new Int32Array(SLAB_SLOTS);
+  /** Interned PV, or -1 for none. */
+  readonly pvs = new Int32Array(SLAB_SLOTS);
+  readonly names = new Int32Array(SLAB_SLOTS);
+}
 
 /** A compiled shared filter. */
 export type RecordTest = (record: FilterableRecord) => boolean;
 
-/** Ring of message columns (see the module comment). */
+/** Ring of message columns (see the module comment), in slabs made and let go as it moves. */
 export class MessageIndex {
-  private capacity = INITIAL_CAPACITY;
-  private mask = INITIAL_CAPACITY - 1;
-  private times = new Float64Array(INITIAL_CAPACITY);
-  private statuses = new Int32Array(INITIAL_CAPACITY);
-  private firsts = new Float64Array(INITIAL_CAPACITY);
-  private lasts = new Float64Array(INITIAL_CAPACITY);
-  private srcs = new Int32Array(INITIAL_CAPACITY);
-  private dsts = new Int32Array(INITIAL_CAPACITY);
-  /** Interned PV, or -1 for none. */
-  private pvs = new Int32Array(INITIAL_CAPACITY);
-  private names = new Int32Array(INITIAL_CAPACITY);
+  private readonly slabs = new Slabs(() => new MessageSlab());
   /** Interned strings: number → string and back. Grows with distinct addresses, PVs and names only. */
   private readonly strings: string[] = [];
   private readonly numbers = new Map<string, number>();
@@ -81,10 +82,10 @@ export class MessageIndex {
     status: number,
     frames: number | number[],
   ): number {
-    if (this.size === this.capacity) this.grow();
     const seq = this.next++;
-    const at = seq & this.mask;
-    this.times[at] = time;
+    const c = this.slabs.reserve(this.head, seq);
+    const at = seq & SLAB_MASK;
+    c.times[at] = time;
     // Messages come in runs of one flow, PV and command: the previous message's numbers are reused.
     const last = this.last;
     if (src !== last.src) {
@@ -103,17 +104,17 @@ export class MessageIndex {
       last.name = name;
       last.nameN = this.intern(name);
     }
-    this.srcs[at] = last.srcN;
-    this.dsts[at] = last.dstN;
-    this.pvs[at] = last.pvN;
-    this.names[at] = last.nameN;
-    this.statuses[at] = status;
+    c.srcs[at] = last.srcN;
+    c.dsts[at] = last.dstN;
+    c.pvs[at] = last.pvN;
+    c.names[at] = last.nameN;
+    c.statuses[at] = status;
     if (typeof frames === 'number') {
-      this.firsts[at] = frames;
-      this.lasts[at] = frames;
+      c.firsts[at] = frames;
+      c.lasts[at] = frames;
     } else {
-      this.firsts[at] = frames[0];
-      this.lasts[at] = frames[frames.length - 1];
+      c.firsts[at] = frames[0];
+      c.lasts[at] = frames[frames.length - 1];
       this.multi.set(seq, frames);
     }
     return seq;
@@ -130,44 +131,46 @@ export class MessageIndex {
   framesOf(seq: number, out: (frame: number) => void): void {
     const many = this.multi.get(seq);
     if (many !== undefined) for (const f of many) out(f);
-    else out(this.firsts[seq & this.mask]);
+    else out(this.slabs.of(seq).firsts[seq & SLAB_MASK]);
   }
 
   /** The first frame of message `seq` (held). */
   firstFrame(seq: number): number {
-    return this.firsts[seq & this.mask];
+    return this.slabs.of(seq).firsts[seq & SLAB_MASK];
   }
 
   /** The last frame of message `seq` (held). */
   lastFrame(seq: number): number {
-    return this.lasts[seq & this.mask];
+    return this.slabs.of(seq).lasts[seq & SLAB_MASK];
   }
 
   /** Capture time of message `seq` (held). */
   time(seq: number): number {
-    return this.times[seq & this.mask];
+    return this.slabs.of(seq).times[seq & SLAB_MASK];
   }
 
   /** Adds `frame` (a later one) to message `seq`. */
   addFrame(seq: number, frame: number): void {
-    const at = seq & this.mask;
-    const many = this.multi.get(seq) ?? [this.firsts[at]];
+    const c = this.slabs.of(seq);
+    const at = seq & SLAB_MASK;
+    const many = this.multi.get(seq) ?? [c.firsts[at]];
     many.push(frame);
     this.multi.set(seq, many);
-    this.lasts[at] = frame;
+    c.lasts[at] = frame;
   }
 
   /** Whether the shared filter `test` keeps message `seq` (held). */
   matches(seq: number, test: RecordTest): boolean {
-    const at = seq & this.mask;
+    const c = this.slabs.of(seq);
+    const at = seq & SLAB_MASK;
     const view = this.view;
     const strings = this.strings;
-    view.src = strings[this.srcs[at]];
-    view.dst = strings[this.dsts[at]];
-    const pv = this.pvs[at];
+    view.src = strings[c.srcs[at]];
+    view.dst = strings[c.dsts[at]];
+    const pv = c.pvs[at];
     view.pv = pv < 0 ? null : strings[pv];
-    this.command.name = strings[this.names[at]];
-    const status = this.statuses[at];
+    this.command.name = strings[c.names[at]];
+    const status = c.statuses[at];
     if (status >= 0) this.command.status = status;
     else delete this.command.status;
     return test(view);
@@ -181,21 +184,5 @@ export class MessageIndex {
       this.numbers.set(text, n);
     }
     return n;
-  }
-
-  private grow(): void {
-    const size = this.capacity * 2;
-    const copy = <A extends Float64Array | Int32Array>(old: A, fresh: A): A =>
-      regrowColumn(old, fresh, this.head, this.next);
-    this.times = copy(this.times, new Float64Array(size));
-    this.statuses = copy(this.statuses, new Int32Array(size));
-    this.firsts = copy(this.firsts, new Float64Array(size));
-    this.lasts = copy(this.lasts, new Float64Array(size));
-    this.srcs = copy(this.srcs, new Int32Array(size));
-    this.dsts = copy(this.dsts, new Int32Array(size));
-    this.pvs = copy(this.pvs, new Int32Array(size));
-    this.names = copy(this.names, new Int32Array(size));
-    this.capacity = size;
-    this.mask = size - 1;
   }
 }

@@ -40,7 +40,7 @@ import type { CommandFields } from '@ca-shark/protocol';
 import { MessageFrames, type PacketEvent } from '@ca-shark/packet';
 import type { PacketTap } from './engine.js';
 import { MessageIndex } from './message-index.js';
-import { regrowColumn, type RingColumn } from './ring-columns.js';
+import { SLAB_MASK, SLAB_SLOTS, Slabs } from './ring-columns.js';
 import { type FrameReader, type PlacedFrame, frameCheck } from './frame-file.js';
 
 /** Default bound of the ring: 256 MiB. */
@@ -61,8 +61,6 @@ const MAX_PENDING_BYTES = 64 * 1024 * 1024;
  */
 const MAX_BLOCK_BYTES = 1024 * 1024;
 const MIN_BLOCK_BYTES = 64 * 1024;
-/** Frame slots the columns start with (they double as needed). */
-const INITIAL_SLOTS = 1024;
 /** A frame's place when it has none (see {@link PacketRing.placeNext}). */
 const NO_PLACE = -1;
 
@@ -105,40 +103,54 @@ export interface PacketRingStats {
   droppedMessages: number;
 }
 
-/**
- * Per-frame columns of the ring, by slot: a sequence number from `head` (oldest) to `tail`, in frame order
- * (frames are stored as they are decoded), at index `slot & mask` of each column.
- */
-class FrameColumns {
-  frame = new Float64Array(INITIAL_SLOTS);
-  timestamp = new Float64Array(INITIAL_SLOTS);
+/** The per-frame columns of {@link SLAB_SLOTS} slots (see {@link FrameColumns}). */
+class FrameSlab {
+  readonly frame = new Float64Array(SLAB_SLOTS);
+  readonly timestamp = new Float64Array(SLAB_SLOTS);
   /** Position in the store's byte stream (see {@link PacketRing}'s blocks). */
-  pos = new Float64Array(INITIAL_SLOTS);
+  readonly pos = new Float64Array(SLAB_SLOTS);
   /**
    * A replayed file's ring: the offset of the frame's captured bytes in the file, or NO_PLACE. Empty in a
    * copying ring (live capture, stdin): 8 bytes a slot it would never read.
    */
-  place: Float64Array;
+  readonly place: Float64Array;
   /** A replayed file's ring: the frame's check word (frame-file.ts); empty in a copying ring. */
-  check: Uint32Array;
-  caplen = new Uint32Array(INITIAL_SLOTS);
-  origlen = new Uint32Array(INITIAL_SLOTS);
-  linktype = new Uint16Array(INITIAL_SLOTS);
-  interfaceId = new Uint16Array(INITIAL_SLOTS);
-  state = new Uint8Array(INITIAL_SLOTS);
-  mask = INITIAL_SLOTS - 1;
+  readonly check: Uint32Array;
+  readonly caplen = new Uint32Array(SLAB_SLOTS);
+  readonly origlen = new Uint32Array(SLAB_SLOTS);
+  readonly linktype = new Uint16Array(SLAB_SLOTS);
+  readonly interfaceId = new Uint16Array(SLAB_SLOTS);
+  readonly state = new Uint8Array(SLAB_SLOTS);
+
+  constructor(placed: boolean) {
+    this.place = new Float64Array(placed ? SLAB_SLOTS : 0);
+    this.check = new Uint32Array(placed ? SLAB_SLOTS : 0);
+  }
+}
+
+/**
+ * Per-frame columns of the ring, by slot: a sequence number from `head` (oldest) to `tail`, in frame order
+ * (frames are stored as they are decoded), at index `slot & SLAB_MASK` of the slab {@link at} gives (slabs
+ * made and let go as the ring grows and moves: ring-columns.ts).
+ */
+class FrameColumns {
   head = 0;
   tail = 0;
+  private readonly slabs: Slabs<FrameSlab>;
 
-  constructor(private readonly placed: boolean) {
-    this.place = new Float64Array(placed ? INITIAL_SLOTS : 0);
-    this.check = new Uint32Array(placed ? INITIAL_SLOTS : 0);
+  constructor(placed: boolean) {
+    this.slabs = new Slabs(() => new FrameSlab(placed));
   }
 
-  /** A new slot at the tail (the columns double when full). */
+  /** A new slot at the tail. */
   push(): number {
-    if (this.tail - this.head > this.mask) this.grow();
+    this.slabs.reserve(this.head, this.tail);
     return this.tail++;
+  }
+
+  /** The columns of slot `slot` (held), at `slot & SLAB_MASK`. */
+  at(slot: number): FrameSlab {
+    return this.slabs.of(slot);
   }
 
   /** The slot of frame `n`, or -1 when none holds it. */
@@ -146,33 +158,15 @@ class FrameColumns {
     let lo = this.head;
     let hi = this.tail - 1;
     // Most lookups are for the frame being decoded, the newest.
-    if (hi >= lo && this.frame[hi & this.mask] === n) return hi;
+    if (hi >= lo && this.at(hi).frame[hi & SLAB_MASK] === n) return hi;
     while (lo <= hi) {
       const mid = lo + ((hi - lo) >> 1);
-      const f = this.frame[mid & this.mask];
+      const f = this.at(mid).frame[mid & SLAB_MASK];
       if (f === n) return mid;
       if (f < n) lo = mid + 1;
       else hi = mid - 1;
     }
     return -1;
-  }
-
-  private grow(): void {
-    const size = (this.mask + 1) * 2;
-    const copy = <T extends RingColumn>(old: T, next: T): T => regrowColumn(old, next, this.head, this.tail);
-    this.frame = copy(this.frame, new Float64Array(size));
-    this.timestamp = copy(this.timestamp, new Float64Array(size));
-    this.pos = copy(this.pos, new Float64Array(size));
-    if (this.placed) {
-      this.place = copy(this.place, new Float64Array(size));
-      this.check = copy(this.check, new Uint32Array(size));
-    }
-    this.caplen = copy(this.caplen, new Uint32Array(size));
-    this.origlen = copy(this.origlen, new Uint32Array(size));
-    this.linktype = copy(this.linktype, new Uint16Array(size));
-    this.interfaceId = copy(this.interfaceId, new Uint16Array(size));
-    this.state = copy(this.state, new Uint8Array(size));
-    this.mask = size - 1;
   }
 }
 
@@ -416,18 +410,19 @@ export class PacketRing implements PacketTap {
     const slots = this.slots;
     const slot = slots.find(frame);
     if (slot < 0) return undefined;
-    const i = slot & slots.mask;
-    if (slots.state[i] !== SlotState.Held) return undefined;
-    const copied = this.file === undefined || slots.place[i] === NO_PLACE;
+    const c = slots.at(slot);
+    const i = slot & SLAB_MASK;
+    if (c.state[i] !== SlotState.Held) return undefined;
+    const copied = this.file === undefined || c.place[i] === NO_PLACE;
     return {
       frame,
-      linktype: slots.linktype[i],
-      interfaceId: slots.interfaceId[i],
-      timestamp: slots.timestamp[i],
-      origlen: slots.origlen[i],
-      place: this.file !== undefined ? slots.place[i] : NO_PLACE,
-      caplen: slots.caplen[i],
-      check: this.file !== undefined ? slots.check[i] : 0,
+      linktype: c.linktype[i],
+      interfaceId: c.interfaceId[i],
+      timestamp: c.timestamp[i],
+      origlen: c.origlen[i],
+      place: this.file !== undefined ? c.place[i] : NO_PLACE,
+      caplen: c.caplen[i],
+      check: this.file !== undefined ? c.check[i] : 0,
       data: copied ? this.bytesOf(slot) : undefined,
     };
   }
@@ -435,12 +430,12 @@ export class PacketRing implements PacketTap {
   private bytesOf(slot: number): Uint8Array {
     const big = this.oversize.get(slot);
     if (big !== undefined) return big;
-    const slots = this.slots;
-    const i = slot & slots.mask;
-    const pos = slots.pos[i];
+    const c = this.slots.at(slot);
+    const i = slot & SLAB_MASK;
+    const pos = c.pos[i];
     const block = this.blocks[Math.floor(pos / this.blockBytes) % this.blocks.length] as Uint8Array;
     const at = pos % this.blockBytes;
-    return block.subarray(at, at + slots.caplen[i]);
+    return block.subarray(at, at + c.caplen[i]);
   }
 
   /** Copies the current frame into the store (a file's ring: notes its place); returns its slot. */
@@ -478,18 +473,19 @@ export class PacketRing implements PacketTap {
       }
     }
     const slot = slots.push();
-    const i = slot & slots.mask;
-    slots.frame[i] = this.current;
-    slots.timestamp[i] = this.currentTimestamp;
-    slots.pos[i] = pos;
-    slots.caplen[i] = length;
-    slots.origlen[i] = this.currentOriglen;
-    slots.linktype[i] = this.currentLinktype;
-    slots.interfaceId[i] = this.currentInterface;
-    slots.state[i] = state;
+    const c = slots.at(slot);
+    const i = slot & SLAB_MASK;
+    c.frame[i] = this.current;
+    c.timestamp[i] = this.currentTimestamp;
+    c.pos[i] = pos;
+    c.caplen[i] = length;
+    c.origlen[i] = this.currentOriglen;
+    c.linktype[i] = this.currentLinktype;
+    c.interfaceId[i] = this.currentInterface;
+    c.state[i] = state;
     if (this.file !== undefined) {
-      slots.place[i] = placed ? this.currentPlace : NO_PLACE;
-      slots.check[i] = placed ? frameCheck(data) : 0;
+      c.place[i] = placed ? this.currentPlace : NO_PLACE;
+      c.check[i] = placed ? frameCheck(data) : 0;
     }
     if (!placed && length > size) this.oversize.set(slot, data.slice());
     return slot;
@@ -498,15 +494,16 @@ export class PacketRing implements PacketTap {
   private release(frame: number): void {
     const slot = this.currentSlot >= 0 && frame === this.current ? this.currentSlot : this.slots.find(frame);
     if (slot < 0) return;
-    const i = slot & this.slots.mask;
-    if (this.slots.state[i] !== SlotState.Pending) return;
-    this.letGo(slot, i);
+    if (this.slots.at(slot).state[slot & SLAB_MASK] !== SlotState.Pending) return;
+    this.letGo(slot);
   }
 
   /** A pending slot no message will claim: its room in the store is free for later frames. */
-  private letGo(slot: number, i: number): void {
-    this.slots.state[i] = SlotState.Dead;
-    this.pendingBytes -= this.slots.caplen[i];
+  private letGo(slot: number): void {
+    const c = this.slots.at(slot);
+    const i = slot & SLAB_MASK;
+    c.state[i] = SlotState.Dead;
+    this.pendingBytes -= c.caplen[i];
     this.oversize.delete(slot);
   }
 
@@ -515,8 +512,7 @@ export class PacketRing implements PacketTap {
     const slots = this.slots;
     let s = Math.max(this.pendingFrom, slots.head);
     for (; s < slots.tail && this.pendingBytes > MAX_PENDING_BYTES; s++) {
-      const i = s & slots.mask;
-      if (slots.state[i] === SlotState.Pending && s !== this.currentSlot) this.letGo(s, i);
+      if (slots.at(s).state[s & SLAB_MASK] === SlotState.Pending && s !== this.currentSlot) this.letGo(s);
     }
     this.pendingFrom = s;
   }
@@ -531,15 +527,15 @@ export class PacketRing implements PacketTap {
       slot = this.slots.find(n);
       if (slot < 0) return;
     }
-    const slots = this.slots;
-    const i = slot & slots.mask;
-    const state = slots.state[i];
+    const c = this.slots.at(slot);
+    const i = slot & SLAB_MASK;
+    const state = c.state[i];
     if (state === SlotState.Held) return;
-    if (state === SlotState.Pending) this.pendingBytes -= slots.caplen[i];
+    if (state === SlotState.Pending) this.pendingBytes -= c.caplen[i];
     else if (n !== this.current) return;
-    slots.state[i] = SlotState.Held;
+    c.state[i] = SlotState.Held;
     this.heldFrames++;
-    this.total += slots.caplen[i] + FRAME_OVERHEAD_BYTES;
+    this.total += c.caplen[i] + FRAME_OVERHEAD_BYTES;
   }
 
   /** A frame that carries the tail of the message completed in `messageFrame`, which is already indexed. */
@@ -563,18 +559,19 @@ export class PacketRing implements PacketTap {
   private evictOldest(): void {
     const slots = this.slots;
     const slot = slots.head;
-    const i = slot & slots.mask;
-    const state = slots.state[i];
+    const c = slots.at(slot);
+    const i = slot & SLAB_MASK;
+    const state = c.state[i];
     if (state === SlotState.Held) {
-      this.total -= slots.caplen[i] + FRAME_OVERHEAD_BYTES;
+      this.total -= c.caplen[i] + FRAME_OVERHEAD_BYTES;
       this.heldFrames--;
       this.evicted++;
-      const frame = slots.frame[i];
+      const frame = c.frame[i];
       if (frame > this.evictedUpTo) this.evictedUpTo = frame;
     } else if (state === SlotState.Pending) {
-      this.pendingBytes -= slots.caplen[i];
+      this.pendingBytes -= c.caplen[i];
     }
-    slots.state[i] = SlotState.Dead;
+    c.state[i] = SlotState.Dead;
     this.oversize.delete(slot);
     if (slot === this.currentSlot) this.currentSlot = -1;
     slots.head++;
@@ -588,7 +585,7 @@ export class PacketRing implements PacketTap {
     const slots = this.slots;
     let any = false;
     while (slots.head < slots.tail) {
-      const place = slots.place[slots.head & slots.mask];
+      const place = slots.at(slots.head).place[slots.head & SLAB_MASK];
       if (place === NO_PLACE || place >= floor) break;
       this.evictOldest();
       any = true;
@@ -600,7 +597,7 @@ export class PacketRing implements PacketTap {
   private evictBefore(pos: number): void {
     const slots = this.slots;
     let any = false;
-    while (slots.head < slots.tail && slots.pos[slots.head & slots.mask] < pos) {
+    while (slots.head < slots.tail && slots.at(slots.head).pos[slots.head & SLAB_MASK] < pos) {
       this.evictOldest();
       any = true;
     }

@@ -17,7 +17,7 @@ import type { SubscriptionFilter } from './plugins/ws.js';
 import type { RecordRingOptions } from './record-ring.js';
 import type { SeriesRequest } from './series.js';
 import type { HistoryRequest } from './history.js';
-import type { HistoryBounds } from './history-ring.js';
+import type { HistoryOptions } from './history-ring.js';
 import type { HistoryQuery } from './series-history.js';
 import { SharedResults } from './shared-results.js';
 import type { PcapRequest } from './pcap-export.js';
@@ -72,7 +72,7 @@ export interface RemoteEngineOptions {
   /** Bounds of the ring of streamed records kept for `GET /api/record/:id` (default DEFAULT_RECORD_RING). */
   recordRing?: Partial<RecordRingOptions>;
   /** Bounds of the held records (`--history`; default DEFAULT_HISTORY). */
-  history?: Partial<HistoryBounds>;
+  history?: HistoryOptions;
   /** Bytes of the raw packet ring behind `/api/pcap` (0: none; default 256 MiB). */
   packetRing?: number;
   /** Snapshot length of live capture (named in exported interface descriptions). */

@@ -315,7 +315,10 @@ async function wireEngine(
     ...(webhook !== undefined ? { onAlert: (notice) => webhook.notify(notice) } : {}),
     decoder: { serverPort: config.serverPort, repeaterPort: config.repeaterPort },
     ...(options.recordRing !== undefined ? { recordRing: options.recordRing } : {}),
-    ...(config.history !== undefined ? { history: config.history } : {}),
+    // The held records' full chunks go to --spool-dir too (history-spool.ts; the worker's default: tmpdir).
+    ...(config.history !== undefined || config.spoolDir !== undefined
+      ? { history: { ...config.history, ...(config.spoolDir !== undefined ? { spoolDir: config.spoolDir } : {}) } }
+      : {}),
     ...(config.packetRing !== undefined ? { packetRing: config.packetRing } : {}),
     ...(config.snaplen !== undefined ? { snaplen: config.snaplen } : config.mode === 'live' ? { snaplen: 262144 } : {}),
     ...(config.maxDecoderLagMs !== undefined ? { maxDecoderLagMs: config.maxDecoderLagMs } : {}),

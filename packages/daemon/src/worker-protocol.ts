@@ -8,7 +8,7 @@ import type { WireRecord } from './engine.js';
 import type { SubscriptionFilter } from './plugins/ws.js';
 import type { RecordRingOptions } from './record-ring.js';
 import type { HistoryRequest, HistoryResult } from './history.js';
-import type { HistoryBounds } from './history-ring.js';
+import type { HistoryOptions } from './history-ring.js';
 import type { HistoryQuery } from './series-history.js';
 import type { PcapRequest } from './pcap-export.js';
 import type { CaptureCounters, SourceDescription } from './sources/types.js';
@@ -35,7 +35,7 @@ export type ToWorker =
       /** Bounds of the ring of streamed records (defaults: DEFAULT_RECORD_RING). */
       recordRing?: Partial<RecordRingOptions>;
       /** Bounds of the held records (`--history`; defaults: DEFAULT_HISTORY). */
-      history?: Partial<HistoryBounds>;
+      history?: HistoryOptions;
       /** Bytes of the raw packet ring behind `/api/pcap` (0: none; default DEFAULT_PACKET_RING_BYTES). */
       packetRing?: number;
       /** Snapshot length of live capture, for the exported interface descriptions. */

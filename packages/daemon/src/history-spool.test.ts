@@ -1,0 +1,230 @@
+import { closeSync, mkdtempSync, openSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compileFilter } from '@ca-shark/analysis/filter';
+import { type CaRecord, shark } from '@ca-shark/decoder';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { RecordHistory } from './history.js';
+import { HeldRecords } from './history-ring.js';
+import { type ChunkSpool, HistorySpool } from './history-spool.js';
+
+const FIXTURE = fileURLToPath(new URL('../../decoder/fixtures/libca-sim.pcap', import.meta.url));
+/** Records of a full chunk (history-ring.ts CHUNK_SHIFT). */
+const CHUNK = 16_384;
+
+const decoded: CaRecord[] = [];
+beforeAll(async () => {
+  for await (const r of shark(FIXTURE, { keepBytes: true })) decoded.push(r);
+});
+
+/** Record `i` of a long capture made of the fixture's records over and over, a millisecond apart. */
+function record(i: number): CaRecord {
+  const r = decoded[i % decoded.length];
+  return { ...r, frame: i + 1, timestamp: 1_700_000_000 + i / 1000 };
+}
+
+/** A spool in memory that can be told to fail its writes from some call on, or one read. */
+class MemorySpool implements ChunkSpool {
+  readonly files = new Map<number, Uint8Array>();
+  writes = 0;
+  reads = 0;
+  writable = true;
+  constructor(
+    private readonly failWriteAt = Infinity,
+    private readonly failReadAt = Infinity,
+  ) {}
+  write(index: number, parts: readonly Uint8Array[]): boolean {
+    if (!this.writable || ++this.writes >= this.failWriteAt) {
+      this.writable = false;
+      return false;
+    }
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.byteLength;
+    }
+    this.files.set(index, out);
+    return true;
+  }
+  read(index: number, parts: readonly Uint8Array[]): boolean {
+    const file = this.files.get(index);
+    if (file === undefined) return false;
+    // Only that read fails (a bad sector); the spool then takes no more chunks, as HistorySpool does.
+    if (++this.reads === this.failReadAt) {
+      this.writable = false;
+      return false;
+    }
+    let at = 0;
+    for (const p of parts) {
+      p.set(file.subarray(at, at + p.byteLength));
+      at += p.byteLength;
+    }
+    return true;
+  }
+  close(): void {}
+}
+
+/** Everything a held history gives out: every record's text, a filter's ids, a PV's chart visits. */
+function outputs(held: HeldRecords, pv: string): { wire: string[]; matched: number[]; visits: unknown[] } {
+  const wire: string[] = [];
+  for (let p = 0; p < held.size; p++) wire.push(held.wire(p));
+  const matched: number[] = [];
+  const test = compileFilter({ command: ['EventAddResponse', 'ReadNotifyResponse'] });
+  held.match(0, held.size, 0, test, (id) => matched.push(id));
+  const visits: unknown[] = [];
+  held.eachOfPv(pv, (...args) => visits.push(args));
+  return { wire, matched, visits };
+}
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+// Each test adds 50,000-160,000 records to two histories: seconds on a loaded machine.
+describe('held records spooled to disk', { timeout: 60_000 }, () => {
+  it('gives out byte for byte what records held in memory give, through the ring going round', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ca-shark-history-spool-'));
+    dirs.push(dir);
+    const warnings: string[] = [];
+    const spool = new HistorySpool(dir, (message) => warnings.push(message));
+    const bounds = { maxRecords: 2 * CHUNK + 1000, maxSeconds: Infinity };
+    const memory = new HeldRecords(bounds);
+    const spooled = new HeldRecords(bounds, spool);
+    const n = 5 * CHUNK + 123;
+    for (let i = 0; i < n; i++) {
+      memory.add(i + 1, record(i));
+      spooled.add(i + 1, record(i));
+    }
+    expect(spooled.chunksSpooled).toBeGreaterThanOrEqual(2);
+    // The file has no name: nothing is left in the directory.
+    expect(readdirSync(dir)).toEqual([]);
+    const pv = decoded.find((r) => r.pv !== null)?.pv as string;
+    const want = outputs(memory, pv);
+    expect(want.matched.length).toBeGreaterThan(1000);
+    expect(want.matched.length).toBeLessThan(memory.size);
+    expect(want.visits.length).toBeGreaterThan(100);
+    expect(outputs(spooled, pv)).toEqual(want);
+    // Read in another order (newest first): each chunk read back again, the same.
+    for (let p = spooled.size - 1; p >= 0; p -= 997) expect(spooled.wire(p)).toBe(memory.wire(p));
+    expect(spooled.positionOf(3 * CHUNK)).toBe(memory.positionOf(3 * CHUNK));
+    expect(warnings).toEqual([]);
+    spool.close();
+  });
+
+  it('keeps chunks in memory once a write fails, and gives out the same', () => {
+    const bounds = { maxRecords: 3 * CHUNK, maxSeconds: Infinity };
+    const memory = new HeldRecords(bounds);
+    const spool = new MemorySpool(3);
+    const spooled = new HeldRecords(bounds, spool);
+    for (let i = 0; i < 4 * CHUNK; i++) {
+      memory.add(i + 1, record(i));
+      spooled.add(i + 1, record(i));
+    }
+    expect(spool.writable).toBe(false);
+    expect(spooled.chunksSpooled).toBe(1);
+    const pv = decoded.find((r) => r.pv !== null)?.pv as string;
+    expect(outputs(spooled, pv)).toEqual(outputs(memory, pv));
+  });
+
+  it('reads a chunk that cannot be read back as gone, and a history request leaves out its records', () => {
+    const bounds = { maxRecords: 4 * CHUNK, maxSeconds: Infinity };
+    const spool = new MemorySpool(Infinity, 2);
+    const history = new RecordHistory({ bounds, spool });
+    const n = 3 * CHUNK + 10;
+    for (let i = 0; i < n; i++) history.add(i + 1, record(i));
+    const held = history.held;
+    expect(held.chunksSpooled).toBe(3);
+    // The first chunk reads back; the second does not, and stays gone.
+    expect(held.readable(0)).toBe(true);
+    expect(held.readable(CHUNK)).toBe(false);
+    expect(held.readable(CHUNK + 5)).toBe(false);
+    expect(() => held.wire(CHUNK)).toThrow(/gone/);
+    const ids: number[] = [];
+    held.match(
+      0,
+      held.size,
+      0,
+      () => true,
+      (id) => ids.push(id),
+    );
+    expect(ids.length).toBe(n - CHUNK);
+    expect(ids.includes(CHUNK + 1)).toBe(false);
+    // Ids and times stay in memory: the bounds and searches by id still work.
+    expect(held.idAt(CHUNK)).toBe(CHUNK + 1);
+    expect(held.positionOf(CHUNK + 100)).toBe(CHUNK + 99);
+    history.begin({ request: 1, filter: undefined, since: 0, limit: 1_000_000 } as never, n);
+    let result;
+    while ((result = history.step()) === undefined);
+    expect(result.matched).toBe(n - CHUNK);
+    expect(result.items.length).toBe(n - CHUNK);
+    // Records added later go on in memory, and the gone chunk leaves with the bounds.
+    for (let i = n; i < 6 * CHUNK; i++) history.add(i + 1, record(i));
+    for (let p = 0; p < held.size; p += 1001) expect(held.readable(p)).toBe(true);
+  });
+
+  it('keeps the chunks of a bound below a whole chunk in memory', () => {
+    const spool = new MemorySpool();
+    const held = new HeldRecords({ maxRecords: 1000, maxSeconds: Infinity }, spool);
+    for (let i = 0; i < 5000; i++) held.add(i + 1, record(i));
+    expect(spool.writes).toBe(0);
+    expect(held.size).toBe(1000);
+  });
+
+  it('keeps records in memory with one warning when the directory cannot take the file', () => {
+    const warnings: string[] = [];
+    const spool = new HistorySpool('/nonexistent/ca-shark', (message) => warnings.push(message));
+    const bounds = { maxRecords: 2 * CHUNK, maxSeconds: Infinity };
+    const memory = new HeldRecords(bounds);
+    const spooled = new HeldRecords(bounds, spool);
+    for (let i = 0; i < 3 * CHUNK; i++) {
+      memory.add(i + 1, record(i));
+      spooled.add(i + 1, record(i));
+    }
+    expect(warnings).toEqual(['cannot spool held records to disk: they are kept in memory (--history)']);
+    expect(spooled.chunksSpooled).toBe(0);
+    const pv = decoded.find((r) => r.pv !== null)?.pv as string;
+    expect(outputs(spooled, pv)).toEqual(outputs(memory, pv));
+  });
+
+  it('stops with one warning when a write fails (a full disk), the chunks written before still read', () => {
+    // /dev/full: every write fails with ENOSPC. The spool's file is made there as on any directory, so
+    // this stands in for a file system that fills: a spool whose writes fail after it was opened.
+    const dir = mkdtempSync(join(tmpdir(), 'ca-shark-history-spool-'));
+    dirs.push(dir);
+    const warnings: string[] = [];
+    const spool = new HistorySpool(dir, (message) => warnings.push(message));
+    const bounds = { maxRecords: 4 * CHUNK, maxSeconds: Infinity };
+    const memory = new HeldRecords(bounds);
+    const spooled = new HeldRecords(bounds, spool);
+    for (let i = 0; i < 2 * CHUNK + 1; i++) {
+      memory.add(i + 1, record(i));
+      spooled.add(i + 1, record(i));
+    }
+    expect(spooled.chunksSpooled).toBe(2);
+    // Writes go to /dev/full for a while (every write ENOSPC) under the spool's descriptor, as when its file
+    // system fills; then the file is given back, so the chunks written before can be read.
+    const file = spool as unknown as { fd: number };
+    const own = file.fd;
+    const full = openSync('/dev/full', 'r+');
+    file.fd = full;
+    for (let i = 2 * CHUNK + 1; i < 3 * CHUNK + 1; i++) {
+      memory.add(i + 1, record(i));
+      spooled.add(i + 1, record(i));
+    }
+    file.fd = own;
+    closeSync(full);
+    expect(warnings).toEqual(['history spool stopped: later held records are kept in memory (--history)']);
+    expect(spool.writable).toBe(false);
+    for (let i = 3 * CHUNK + 1; i < 4 * CHUNK + 1; i++) {
+      memory.add(i + 1, record(i));
+      spooled.add(i + 1, record(i));
+    }
+    expect(spooled.chunksSpooled).toBe(2);
+    const pv = decoded.find((r) => r.pv !== null)?.pv as string;
+    expect(outputs(spooled, pv)).toEqual(outputs(memory, pv));
+    spool.close();
+  });
+});
