@@ -286,7 +286,7 @@ export class PacketRing implements PacketTap {
     if (index.size === 0) return null;
     const slots = this.slots;
     const slot = slots.find(index.firstFrame(index.oldest));
-    return slot < 0 ? index.time(index.oldest) : slots.timestamp[slot & slots.mask];
+    return slot < 0 ? index.time(index.oldest) : slots.at(slot).timestamp[slot & SLAB_MASK];
   }
 
   /** Capture time of the newest message held (null when none is held). */
