@@ -266,7 +266,7 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
         limits: { searchTtl: PAIRING_SEARCH_TTL },
         onProblem: (p: DecoderProblem): void => {
           damage.problem(p);
-          if (stopsInput(p.code)) inputStopped = true;
+          if (stopsInput(p)) inputStopped = true;
         },
         onCircuitClose,
         onDecoder,

@@ -5,7 +5,7 @@
  * cannot be read.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -209,6 +209,30 @@ describe('stdin that is no capture', () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toBe(expected);
     expect(lines(r.stderr)).toEqual([expect.stringMatching(/^ca-shark: <stdin>: frame \d+: record claims 2147483647/)]);
+  });
+
+  it('stops at a pcapng block length no capture has, what came before printed', async () => {
+    const capture = fixture('ca_monitor.pcapng');
+    const expected = await runCli([capture]);
+    expect(expected.code).toBe(0);
+    // An enhanced packet block's type, then a length of 2147483392 (over the 16 MiB limit): the reader
+    // knows at once the capture is corrupt, while its writer holds the pipe open.
+    const bad = new Uint8Array(12);
+    new DataView(bad.buffer).setUint32(0, 6, true);
+    new DataView(bad.buffer).setUint32(4, 0x7fffff00, true);
+    const cut = join(dir, 'corrupt.pcapng');
+    writeFileSync(cut, Buffer.concat([readFileSync(capture), bad]));
+    const { fd, writer } = fifo('corrupt-ng', `exec > "$1"; cat "${cut}"; exec sleep 600`);
+    const r = await withStdin(fd);
+    closeSync(fd);
+    writer.kill();
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe(expected.stdout);
+    expect(lines(r.stderr)).toEqual([
+      expect.stringMatching(
+        /^ca-shark: <stdin>: frame \d+: pcapng block of type 0x00000006 after frame \d+ has length 2147483392 \(must be a multiple of 4, 12\.\.16777216\); the file is corrupt, stopping$/,
+      ),
+    ]);
   });
 
   it('says why a read failed and exits 2 (a descriptor open for writing only)', async () => {
