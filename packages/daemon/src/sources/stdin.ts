@@ -47,7 +47,7 @@ class ChunkFeed {
       return this.ended ? undefined : this.sink()?.waitForRoom?.();
     }
     const pushed = spool.append(chunk).then((at) => {
-      if (!this.live() || this.ended) return;
+      if (!this.live()) return;
       if (at < 0) this.bytes.stopPlaces();
       this.pushToReader(chunk);
     });
@@ -74,7 +74,8 @@ class ChunkFeed {
    */
   private pushToReader(chunk: Uint8Array): void {
     this.bytes.push(chunk);
-    if (!this.bytes.finished) return;
+    // After `end` (a chunk whose spool write ended after the input's end) the end is on its way already.
+    if (!this.bytes.finished || this.ended) return;
     this.stopReading();
     this.ended = true;
     this.bytes.end();
