@@ -266,7 +266,7 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
         limits: { searchTtl: PAIRING_SEARCH_TTL },
         onProblem: (p: DecoderProblem): void => {
           damage.problem(p);
-          if (stopsInput(p.code)) inputStopped = true;
+          if (stopsInput(p)) inputStopped = true;
         },
         onCircuitClose,
         onDecoder,
@@ -363,12 +363,20 @@ async function runWrite(
     err(inputErrorLine(STDIN_LABEL, IS_A_DIRECTORY));
     return EXIT_BAD_INPUT;
   }
+  // stdin as the printing modes read it: a pipe or a redirected file from its descriptor (DescriptorChunks).
+  const chunks =
+    stdinInfo !== null && io.stdinFd !== undefined && (stdinInfo.kind === 'pipe' || stdinInfo.kind === 'file')
+      ? new DescriptorChunks(io.stdinFd, stdinInfo.kind, STDIN_READ_BYTES)
+      : null;
   let result;
   try {
-    result = await writePackets(options, filter, io, err, `ca-shark ${version()}`);
+    const stdin = (): AsyncIterable<Uint8Array> => chunks ?? (io.stdin as AsyncIterable<Uint8Array>);
+    result = await writePackets(options, filter, { stdin, stdout: io.stdout }, err, `ca-shark ${version()}`);
   } catch (e) {
     err(`cannot write ${options.write === '-' ? 'output' : options.write}: ${(e as Error).message}`);
     return EXIT_BAD_INPUT;
+  } finally {
+    await chunks?.return();
   }
   if (result === null || result.damage.unreadable) return EXIT_BAD_INPUT;
   if (options.write !== '-') {

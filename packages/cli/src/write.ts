@@ -11,8 +11,7 @@ import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import type { Readable, Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import type { RecordPredicate } from '@ca-shark/analysis';
 import { createDecoder } from '@ca-shark/decoder';
 import {
@@ -176,13 +175,28 @@ async function copyFrames(path: string, wanted: FrameSet, out: Writable, applica
   return file.writer.packets;
 }
 
-/** Saves `input` to a new temporary file; returns its path and a function that removes it. */
-async function spool(input: Readable): Promise<{ path: string; remove: () => Promise<void> }> {
+/**
+ * Saves `input` to a new temporary file; returns its path and a function that removes it. Each chunk is
+ * written before the next is asked for (stdin's chunks share one buffer). A capture reader follows the
+ * bytes, and the saving stops where it stops (no capture magic, a length no capture has): the first pass
+ * reports that from the file, and a pipe whose writer does not stop is not waited for.
+ */
+async function spool(input: AsyncIterable<Uint8Array>): Promise<{ path: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'ca-shark-write-'));
   const path = join(dir, 'stdin.capture');
   const remove = (): Promise<void> => rm(dir, { recursive: true, force: true });
+  const framing = new CaptureReader({ frame: () => {}, problem: () => {} }, {}, { rawFrame: () => {} });
   try {
-    await pipeline(input, createWriteStream(path));
+    const file = await open(path, 'w');
+    try {
+      for await (const chunk of input) {
+        framing.push(chunk);
+        for (let at = 0; at < chunk.length;) at += (await file.write(chunk, at, chunk.length - at)).bytesWritten;
+        if (framing.finished) break;
+      }
+    } finally {
+      await file.close();
+    }
   } catch (e) {
     await remove();
     throw e;
@@ -198,7 +212,7 @@ async function spool(input: Readable): Promise<{ path: string; remove: () => Pro
 export async function writePackets(
   options: CliOptions,
   filter: RecordPredicate,
-  io: { stdin: Readable; stdout: Writable },
+  io: { stdin: () => AsyncIterable<Uint8Array>; stdout: Writable },
   say: (line: string) => void,
   application: string,
 ): Promise<WriteResult | null> {
@@ -208,7 +222,7 @@ export async function writePackets(
   let path = name;
   let remove = async (): Promise<void> => {};
   if (name === '-') {
-    ({ path, remove } = await spool(io.stdin));
+    ({ path, remove } = await spool(io.stdin()));
   } else {
     try {
       await (await open(name, 'r')).close();

@@ -41,7 +41,6 @@ export { PcapWriter, TcpConversation } from './writer.js';
 export { MessageFrames, SpanningMessages, type MessageFramesOptions, type TrackedMessage } from './message-frames.js';
 export { PcapngChunks, PcapngWriter, PCAPNG_BLOCK, TSRESOL, type PcapngInterface } from './pcapng-writer.js';
 export {
-  INPUT_STOPPING_CODES,
   STDIN_LABEL,
   UNREADABLE_INPUT_CODES,
   describeOpenError,

@@ -4,6 +4,7 @@
  */
 
 import { linktypeName } from './linktypes.js';
+import type { PacketProblem } from './types.js';
 
 /** What an input is called in messages when it is standard input. */
 export const STDIN_LABEL = '<stdin>';
@@ -24,20 +25,16 @@ export const UNREADABLE_INPUT_CODES: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Problem codes after which the capture reader reads nothing more of its input (reader.ts stops at each:
- * no pcap or pcapng magic, a format it does not read, a pcap record longer than any frame). A program
- * reading a pipe can stop reading there: the rest would be discarded, and on a pipe that never ends
- * (`tcpdump -w - | ...` of the wrong thing) the program would wait for its writer to stop first.
+ * True when the capture reader reads nothing more of its input after `problem` (its
+ * {@link PacketProblem.endsInput}: no pcap or pcapng magic, a format it does not read, a pcap record or
+ * pcapng block length no capture can have). A program reading a pipe can stop reading there: the rest
+ * would be discarded, and on a pipe that never ends (`tcpdump -w - | ...` of the wrong thing, or a capture
+ * corrupt half-way) the program would wait for its writer to stop first. A code alone does not tell: a
+ * pcapng block whose trailing length differs from its leading one is a `bad-block-length` the reader reads
+ * on after.
  */
-export const INPUT_STOPPING_CODES: ReadonlySet<string> = new Set([
-  'not-a-capture',
-  'unsupported-format',
-  'bad-record-length',
-]);
-
-/** True when the capture reader reads nothing more after a problem with this code (see {@link INPUT_STOPPING_CODES}). */
-export function stopsInput(code: string): boolean {
-  return INPUT_STOPPING_CODES.has(code);
+export function stopsInput(problem: Pick<PacketProblem, 'endsInput'>): boolean {
+  return problem.endsInput === true;
 }
 
 /** True when a problem with this code makes the input unreadable (see {@link UNREADABLE_INPUT_CODES}). */

@@ -259,6 +259,14 @@ export class CaptureReader {
     return this.total;
   }
 
+  /**
+   * True once the reader takes no more input: after {@link end}, or after a problem it stops at (one with
+   * {@link PacketProblem.endsInput}); whatever is pushed then is counted and discarded.
+   */
+  get finished(): boolean {
+    return this.mode === Mode.Stopped;
+  }
+
   /** Bytes held back waiting for the rest of a record. */
   get bufferedBytes(): number {
     return this.pendLen;
@@ -374,9 +382,10 @@ export class CaptureReader {
     this.handler.problem({ type: 'problem', frame, code, message });
   }
 
+  /** Reports a problem after which nothing more of the input is read (see {@link PacketProblem.endsInput}). */
   private stop(frame: number, code: string, message: string): number {
     this.mode = Mode.Stopped;
-    this.problem(frame, code, message);
+    this.handler.problem({ type: 'problem', frame, code, message, endsInput: true });
     return 0;
   }
 

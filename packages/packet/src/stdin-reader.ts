@@ -127,6 +127,8 @@ export class DescriptorReader {
         callback: (n: number, buffer: Uint8Array): boolean => {
           if (this.stopped) return false;
           const wait = this.handler.data(buffer.subarray(0, n));
+          // The handler may have stopped the reading (its consumer takes no more).
+          if (this.stopped) return false;
           if (wait === undefined) return true;
           wait.then(
             () => {

@@ -120,6 +120,12 @@ export interface PacketProblem {
   code: string;
   /** Human-readable detail naming what was wrong and where. */
   message: string;
+  /**
+   * Set (true) when the capture reader reads nothing more of its input after this problem (no capture
+   * magic, a format it does not read, a record or block length no capture can have): a program reading a
+   * pipe may stop reading there, the rest would be discarded. Absent otherwise.
+   */
+  endsInput?: true;
 }
 
 /** What the packet layer hands to the next stage, in capture order. */

@@ -5,7 +5,7 @@
  * cannot be read.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -137,6 +137,50 @@ describe('stdin from a shell: the same bytes out as from the file', () => {
   });
 });
 
+describe('--write from stdin: the same capture written as from the file', () => {
+  it('ca-shark -w OUT: cat |, dd bs=4093 |, < FILE, read from the descriptor as the printing modes read it', async () => {
+    const byName = join(dir, 'by-name.pcapng');
+    const named = await runCli(['-w', byName, '--command', 'monitor', medium]);
+    expect(named.code, named.stderr).toBe(0);
+    const written = readFileSync(byName);
+    for (const [how, script] of [
+      ['cat |', 'cat "$1" | ca_shark -w "$2" --command monitor'],
+      ['dd bs=4093 |', 'dd if="$1" bs=4093 status=none | ca_shark -w "$2" --command monitor'],
+      ['< FILE', 'ca_shark -w "$2" --command monitor < "$1"'],
+    ]) {
+      const out = join(dir, 'from-stdin.pcapng');
+      const r = await shell(script, [medium, out]);
+      expect({ how, code: r.code, stderr: r.stderr }).toEqual({
+        how,
+        code: 0,
+        stderr: named.stderr.split(byName).join(out),
+      });
+      expect(Buffer.compare(readFileSync(out), written), how).toBe(0);
+    }
+  });
+
+  it('stops at a corrupt pcapng block length while the writer holds the pipe open, and writes nothing', async () => {
+    const capture = fixture('ca_monitor.pcapng');
+    const bad = new Uint8Array(12);
+    new DataView(bad.buffer).setUint32(0, 6, true);
+    new DataView(bad.buffer).setUint32(4, 0x7fffff00, true);
+    const cut = join(dir, 'corrupt-w.pcapng');
+    writeFileSync(cut, Buffer.concat([readFileSync(capture), bad]));
+    const { fd, writer } = fifo('corrupt-w', `exec > "$1"; cat "${cut}"; exec sleep 600`);
+    const out = join(dir, 'corrupt-w-out.pcapng');
+    const r = await withStdin(fd, ['-w', out]);
+    closeSync(fd);
+    writer.kill();
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(lines(r.stderr)).toEqual([
+      expect.stringMatching(
+        /^ca-shark: <stdin>: frame \d+: pcapng block of type 0x00000006 after frame \d+ has length 2147483392 /,
+      ),
+    ]);
+  });
+});
+
 describe('stdin that is no capture', () => {
   it('refuses a directory, as a directory named on the command line', async () => {
     const sub = join(dir, 'a-directory');
@@ -209,6 +253,30 @@ describe('stdin that is no capture', () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toBe(expected);
     expect(lines(r.stderr)).toEqual([expect.stringMatching(/^ca-shark: <stdin>: frame \d+: record claims 2147483647/)]);
+  });
+
+  it('stops at a pcapng block length no capture has, what came before printed', async () => {
+    const capture = fixture('ca_monitor.pcapng');
+    const expected = await runCli([capture]);
+    expect(expected.code).toBe(0);
+    // An enhanced packet block's type, then a length of 2147483392 (over the 16 MiB limit): the reader
+    // knows at once the capture is corrupt, while its writer holds the pipe open.
+    const bad = new Uint8Array(12);
+    new DataView(bad.buffer).setUint32(0, 6, true);
+    new DataView(bad.buffer).setUint32(4, 0x7fffff00, true);
+    const cut = join(dir, 'corrupt.pcapng');
+    writeFileSync(cut, Buffer.concat([readFileSync(capture), bad]));
+    const { fd, writer } = fifo('corrupt-ng', `exec > "$1"; cat "${cut}"; exec sleep 600`);
+    const r = await withStdin(fd);
+    closeSync(fd);
+    writer.kill();
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe(expected.stdout);
+    expect(lines(r.stderr)).toEqual([
+      expect.stringMatching(
+        /^ca-shark: <stdin>: frame \d+: pcapng block of type 0x00000006 after frame \d+ has length 2147483392 \(must be a multiple of 4, 12\.\.16777216\); the file is corrupt, stopping$/,
+      ),
+    ]);
   });
 
   it('says why a read failed and exits 2 (a descriptor open for writing only)', async () => {

@@ -14,6 +14,7 @@ import { TestClient, freeTcpPort, freeUdpPort, startTestDaemon } from '../test-s
 import { NatsServer, haveNatsServer, until } from '../test-support/nats-server.js';
 import { DAEMON_MAIN } from '../test-support/programs.js';
 import type { SensorView } from './central.js';
+import type { CentralSource } from './source.js';
 import type { PublisherCounters } from './publisher.js';
 
 const fixture = (path: string): string => fileURLToPath(new URL(`../../../${path}`, import.meta.url));
@@ -71,6 +72,11 @@ afterAll(async () => {
 async function central(args: string[] = []): Promise<RunningDaemon> {
   const d = await startTestDaemon(['--subscribe', nats.url, ...args]);
   running.push(d);
+  // The daemon serves before its consumer has reached NATS. Records wait in the stream, but a sensor's
+  // status goes over core NATS, which keeps nothing: a replay shorter than the status period sends one
+  // status, at its end, and on a loaded machine that could come before the central subscribed (its
+  // sensors row then had no source and no unsent count).
+  await (d.source as CentralSource).whenConnected();
   return d;
 }
 

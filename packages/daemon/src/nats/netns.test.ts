@@ -41,16 +41,46 @@ function ip(...args: string[]): void {
   if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr.trim()}`);
 }
 
+/** A program in namespace `ns`, its output read (so that no pipe fills) and kept for {@link saying}. */
 function inNs(ns: string, main: string, args: string[]): ChildProcess {
   const child = spawn(
     'ip',
     ['netns', 'exec', ns, process.execPath, '--conditions=source', '--import', 'tsx', main, ...args],
     {
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
   children.push(child);
+  output.set(child, '');
+  for (const stream of [child.stdout, child.stderr])
+    stream?.on('data', (d: Buffer) => output.set(child, (output.get(child) ?? '') + d.toString()));
   return child;
+}
+
+/** What each program started by {@link inNs} wrote so far, stdout and stderr. */
+const output = new Map<ChildProcess, string>();
+
+/**
+ * Waits until `child` has written `text` (a program saying it is ready), or fails if it exits first. Not a
+ * time: on a loaded machine each program's start (tsx, the decoding worker's warm-up) takes seconds.
+ */
+function saying(child: ChildProcess, text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const check = (): void => {
+      if ((output.get(child) ?? '').includes(text)) {
+        child.stdout?.off('data', check);
+        child.stderr?.off('data', check);
+        child.off('exit', exited);
+        resolve();
+      }
+    };
+    const exited = (): void =>
+      reject(new Error(`${child.spawnargs.slice(-8).join(' ')} exited before saying ${text}: ${output.get(child)}`));
+    child.stdout?.on('data', check);
+    child.stderr?.on('data', check);
+    child.once('exit', exited);
+    check();
+  });
 }
 
 const children: ChildProcess[] = [];
@@ -93,12 +123,30 @@ describe.skipIf(!runnable)(
       const url = (nats as NatsServer).url;
       central = await startTestDaemon(['--subscribe', url, '--central-name', `netns${tag}`]);
       const c = central;
+      const ready: Promise<void>[] = [];
       for (const s of SUBNETS) {
         // In its namespace the sensor sees the subnet's CA traffic on lo (the IOC and its client share the
-        // namespace); it publishes over the veth pair to NATS in the root namespace.
-        inNs(s.ns, DAEMON_MAIN, ['-i', 'lo', '--publish', url, '--sensor', `subnet-${s.name}`, '--no-dashboard']);
-        inNs(s.ns, SIM_MAIN, ['ioc', '--prefix', 'fac:', '--host', s.ioc, '--rate', '2']);
+        // namespace); it publishes over the veth pair to NATS in the root namespace. Its decoder does not
+        // shed frames when it falls behind (--max-lag none): on a loaded machine the one search reply the
+        // test looks for could be shed, and shedding is not what is tested here.
+        const sensor = inNs(s.ns, DAEMON_MAIN, [
+          '-i',
+          'lo',
+          '--publish',
+          url,
+          '--sensor',
+          `subnet-${s.name}`,
+          '--no-dashboard',
+          '--max-lag',
+          'none',
+        ]);
+        const ioc = inNs(s.ns, SIM_MAIN, ['ioc', '--prefix', 'fac:', '--host', s.ioc, '--rate', '2']);
+        // The load below runs for 4 s: before, it could start while a sensor was still warming up its decoder
+        // (its status already said "up", its capture not yet open) or before the IOC listened, and under load
+        // the searches fell outside the capture (run by run, "fac:double answered on both subnets" timed out).
+        ready.push(saying(sensor, 'capture source open'), saying(ioc, 'ioc ready'));
       }
+      await Promise.all(ready);
       await until('both sensors up', async () => {
         const rows = (await c.app.inject('/api/sensors')).json<SensorView[]>();
         return rows.filter((r) => r.status === 'up').length === 2;

@@ -78,6 +78,14 @@ export class CaptureBytes {
     return this.first;
   }
 
+  /**
+   * True once the capture reader takes no more input: after {@link end}, or after corrupt framing it stops
+   * at (its error told already); what is pushed then is discarded.
+   */
+  get finished(): boolean {
+    return this.reader.finished;
+  }
+
   /** Frames read so far. */
   get frames(): number {
     return this.framesSeen;

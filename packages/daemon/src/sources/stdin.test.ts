@@ -1,5 +1,15 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { closeSync, createReadStream, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CaptureReader } from '@ca-shark/packet';
@@ -11,6 +21,10 @@ import { SpoolFile, frameCheck } from '../frame-file.js';
 import { Spool, type SpoolShare } from './spool.js';
 import { DescriptorSource, StreamSource } from './stdin.js';
 import type { Source, SourceSink } from './types.js';
+
+/** Bytes of a pcap record header, and where its captured length is. */
+const PCAP_RECORD_HEADER_LEN = 16;
+const PCAP_RECORD_OFF_CAPLEN = 8;
 
 /** What a source tells its sink until it ends: `error CODE` (or the message, for an error without a code), then `end`. */
 function untilEnd(source: Source): Promise<string[]> {
@@ -91,6 +105,29 @@ function fifoFrom(file: string | undefined, name: string): { fd: number; writer:
       : spawn('sh', ['-c', 'exec sleep 30 > "$1"', 'sh', path], { stdio: 'ignore' });
   const fd = openSync(path, 'r');
   return { fd, writer };
+}
+
+/**
+ * A FIFO with `cat FILE` writing into it, then its writer holding it open for longer than a test may run
+ * (`tcpdump -w - | ca-sharkd --stdin` of a capture that is corrupt half-way).
+ */
+function fifoHeldOpen(file: string, name: string): { fd: number; writer: ChildProcess } {
+  const path = join(dir, name);
+  expect(spawnSync('mkfifo', [path]).status).toBe(0);
+  const writer = spawn('sh', ['-c', 'exec > "$2"; cat "$1"; exec sleep 600', 'sh', file, path], { stdio: 'ignore' });
+  return { fd: openSync(path, 'r'), writer };
+}
+
+/**
+ * The bulk capture, then a pcap record header claiming 0x7fffffff captured bytes (more than any capture
+ * has): the reader stops there.
+ */
+function corruptCapture(): string {
+  const huge = new Uint8Array(PCAP_RECORD_HEADER_LEN);
+  new DataView(huge.buffer).setUint32(PCAP_RECORD_OFF_CAPLEN, 0x7fffffff, true);
+  const path = join(dir, 'corrupt.pcap');
+  writeFileSync(path, Buffer.concat([readFileSync(capture), huge]));
+  return path;
 }
 
 /** The capture's frames as one read of the whole file gives them (copies). */
@@ -308,6 +345,42 @@ describe('DescriptorSource', () => {
   });
 });
 
+describe('corrupt framing on a pipe its writer holds open', () => {
+  // Before, each of these waited for the writer's end (here 600 s): the reader stopped at once, the reading did not.
+  const cases: [string, (fd: number) => Source][] = [
+    ['DescriptorSource', (fd) => new DescriptorSource(fd, 'pipe')],
+    [
+      'DescriptorSource with a spool',
+      (fd) => new DescriptorSource(fd, 'pipe', undefined, Spool.open({ dir, bytes: 1 << 20 })),
+    ],
+    ['StreamSource', (fd) => new StreamSource(createReadStream('', { fd, autoClose: false }))],
+  ];
+  for (const [name, make] of cases) {
+    it(`${name}: ends the input where the reader stopped, every frame before handed out`, async () => {
+      const { fd, writer } = fifoHeldOpen(corruptCapture(), `corrupt-${name.replace(/ /g, '-')}`);
+      const source = make(fd);
+      let count = 0;
+      const events: string[] = [];
+      await new Promise<void>((resolve) => {
+        void source.start({
+          frame: () => count++,
+          problem: (p) => events.push(`problem ${p.code}`),
+          end: () => {
+            events.push('end');
+            resolve();
+          },
+          error: (err) => events.push(`error ${(err as NodeJS.ErrnoException).code ?? err.message}`),
+        });
+      });
+      expect({ count, events }).toEqual({ count: frames, events: ['error bad-capture', 'end'] });
+      await source.stop();
+      source.release?.();
+      writer.kill();
+      closeSync(fd);
+    });
+  }
+});
+
 describe('StreamSource', () => {
   it('ends the input after a read error, so --exit-on-eof exits instead of serving for ever', async () => {
     const input = new Readable({ read: () => undefined });
@@ -353,6 +426,38 @@ describe('ca-sharkd --stdin', () => {
         stderr: expect.stringContaining('ca-sharkd: 0 packets (0 bytes)'),
       });
       writer.kill();
+    },
+  );
+
+  it(
+    'with --exit-on-eof, exits 2 at a corrupt record while its writer still holds the pipe open',
+    { timeout: 60_000 },
+    async () => {
+      const { fd, writer } = fifoHeldOpen(corruptCapture(), 'corrupt-daemon');
+      const child = spawn(
+        process.execPath,
+        ['--conditions=source', '--import', 'tsx', DAEMON_MAIN, '--stdin', '--exit-on-eof', '--listen', '127.0.0.1:0'],
+        {
+          cwd: dirname(dirname(DAEMON_MAIN)),
+          stdio: [fd, 'ignore', 'pipe'],
+          env: { ...process.env, NODE_NO_WARNINGS: '1' },
+        },
+      );
+      closeSync(fd);
+      let stderr = '';
+      child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+      writer.kill();
+      expect({ code, stderr }).toEqual({
+        code: 2,
+        stderr: expect.stringMatching(
+          new RegExp(
+            `^ca-sharkd: <stdin>: frame ${frames + 1}: record claims 2147483647 captured bytes, more than the limit of 262144; the file is corrupt, stopping$`,
+            'm',
+          ),
+        ),
+      });
+      expect(stderr).toContain(`ca-sharkd: ${frames} packets`);
     },
   );
 

@@ -20,6 +20,8 @@ import {
 class ChunkFeed {
   /** The latest chunk's write and push (with a spool): the input's end waits for it. */
   private pushed: Promise<void> | undefined;
+  /** Set once the input has ended (its end, or the capture reader stopped): `end` tells the sink once. */
+  private ended = false;
 
   constructor(
     private readonly bytes: CaptureBytes,
@@ -27,6 +29,11 @@ class ChunkFeed {
     private readonly sink: () => SourceSink | undefined,
     /** False once the source stopped: a chunk whose write ends after that is not pushed. */
     private readonly live: () => boolean,
+    /**
+     * Stops the source's reading: the capture reader stopped at corrupt framing (no capture magic, a
+     * block length no capture has) and would discard the rest.
+     */
+    private readonly stopReading: () => void,
   ) {}
 
   /**
@@ -36,26 +43,43 @@ class ChunkFeed {
   push(chunk: Uint8Array): Promise<void> | undefined {
     const spool = this.spool;
     if (spool === undefined) {
-      this.bytes.push(chunk);
-      return this.sink()?.waitForRoom?.();
+      this.pushToReader(chunk);
+      return this.ended ? undefined : this.sink()?.waitForRoom?.();
     }
     const pushed = spool.append(chunk).then((at) => {
       if (!this.live()) return;
       if (at < 0) this.bytes.stopPlaces();
-      this.bytes.push(chunk);
+      this.pushToReader(chunk);
     });
     this.pushed = pushed;
-    return pushed.then(() => this.sink()?.waitForRoom?.());
+    return pushed.then(() => (this.ended ? undefined : this.sink()?.waitForRoom?.()));
   }
 
   /** The input ended: the reader and the sink are told once the last chunk is pushed. */
   end(): void {
+    if (this.ended) return;
+    this.ended = true;
     const finish = (): void => {
       this.bytes.end();
       this.sink()?.end();
     };
     if (this.pushed === undefined) finish();
     else void this.pushed.then(finish);
+  }
+
+  /**
+   * Pushes `chunk` to the capture reader. Once the reader takes no more (its error is told already), the
+   * input ends there instead of at the writer's end: `tcpdump -w - | ca-sharkd --stdin --exit-on-eof` of a
+   * corrupt capture would otherwise wait for ever, and the rest would be discarded anyway.
+   */
+  private pushToReader(chunk: Uint8Array): void {
+    this.bytes.push(chunk);
+    // After `end` (a chunk whose spool write ended after the input's end) the end is on its way already.
+    if (!this.bytes.finished || this.ended) return;
+    this.stopReading();
+    this.ended = true;
+    this.bytes.end();
+    this.sink()?.end();
   }
 }
 
@@ -102,8 +126,11 @@ abstract class StdinSource implements Source {
     const bytes = new CaptureBytes(inputLabel(this.description), sink, undefined, {
       places: this.spoolWriter !== undefined,
     });
-    return new ChunkFeed(bytes, this.spoolWriter, this.currentSink, this.live);
+    return new ChunkFeed(bytes, this.spoolWriter, this.currentSink, this.live, () => this.stopReading());
   }
+
+  /** Reads no more of the input (the capture reader stopped; the sink stays, to be told the end). */
+  protected abstract stopReading(): void;
 
   /** A read failed: reported, and the input ended there (see {@link endAfterReadError}). */
   protected readFailed(err: Error): void {
@@ -144,6 +171,11 @@ export class StreamSource extends StdinSource {
   }
 
   async stop(): Promise<void> {
+    this.stopReading();
+    this.sink = undefined;
+  }
+
+  protected stopReading(): void {
     this.input.off('data', this.onData);
     this.input.off('end', this.onEnd);
     this.input.off('error', this.onError);
@@ -151,7 +183,6 @@ export class StreamSource extends StdinSource {
     // A paused stdin still holds a handle that would keep the process alive after shutdown.
     const handle = this.input as Readable & { unref?: () => void };
     if (typeof handle.unref === 'function') handle.unref();
-    this.sink = undefined;
   }
 }
 
@@ -187,6 +218,10 @@ export class DescriptorSource extends StdinSource {
 
   async stop(): Promise<void> {
     this.sink = undefined;
+    this.reader?.stop();
+  }
+
+  protected stopReading(): void {
     this.reader?.stop();
   }
 }
