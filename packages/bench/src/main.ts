@@ -27,7 +27,7 @@ import type { Row, RowPair, Target } from './table.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..', '..', '..');
-// Run as the installed bin is: its shebang sets the malloc tunables (see cli/src/main.ts).
+// Run as the installed bin is: its shebang sets the malloc tunables (see cli/scripts/bin.mjs).
 const CLI = join(ROOT, 'packages', 'cli', 'dist', 'main.js');
 const DAEMON = join(ROOT, 'packages', 'daemon', 'dist', 'main.js');
 const ITERATE = join(HERE, 'iterate.js');

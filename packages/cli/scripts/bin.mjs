@@ -1,6 +1,6 @@
 #!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS GLIBC_TUNABLES=glibc.malloc.mmap_threshold=8388608:glibc.malloc.trim_threshold=134217728 node --max-semi-space-size=8 --heap-growing-percent=100
 // The `ca-shark` bin (dist/main.js, written by scripts/bundle.mjs from scripts/bin.mjs): runs the bundled
-// program (dist/cli.cjs, src/main.ts and all it imports) from V8's code cache of it.
+// program (dist/cli.cjs, src/program.ts and all it imports) from V8's code cache of it.
 //
 // The shebang sets glibc malloc tunables for the process (env -S: coreutils 8.30+, BSD env). Every large
 // waveform (a 30,000-element DOUBLE array is 240 KB) gets a buffer of its own; with glibc's defaults such

@@ -1,5 +1,5 @@
 // Bundles the `ca-shark` program, its printing worker and shark()'s packet thread, over the files `tsc -b`
-// emitted in dist/: dist/cli.cjs (src/main.ts and all it imports, one script), dist/split-worker.js and
+// emitted in dist/: dist/cli.cjs (src/program.ts and all it imports, one script), dist/split-worker.js and
 // dist/shark-thread-worker.js (ES modules), then writes the bin, dist/main.js (scripts/bin.mjs), and V8's
 // code cache of dist/cli.cjs (scripts/code-cache.mjs). Run by `pnpm run build` (build:extra) after tsc,
 // which type-checks; this step only strips types and joins modules.
@@ -52,7 +52,7 @@ await build({
 // `require`, which maps stack traces to the TypeScript sources (dist/cli.cjs.map); vm.Script does not.
 await build({
   ...common,
-  entryPoints: ['src/main.ts'],
+  entryPoints: ['src/program.ts'],
   outfile: 'dist/cli.cjs',
   format: 'cjs',
   define: { 'import.meta.url': '__caSharkUrl' },
