@@ -406,7 +406,10 @@ export class HeldRecords {
     return this.count === 0 ? 0 : this.idAt(this.count - 1);
   }
 
-  /** Records let go since start, by the count or the time bound (a counter, for the stats). */
+  /**
+   * Records let go since start, by the count or the time bound, and those of a chunk the spool could not give
+   * back (let go when its read failed): a counter, for the stats.
+   */
   get dropped(): number {
     return this.droppedCount;
   }
@@ -673,6 +676,12 @@ export class HeldRecords {
     for (let i = 0; i < c.spooledBlocks; i++) blocks.push(this.freshBlock() ?? new Uint8Array(BLOCK_BYTES));
     if (this.spool?.read(c.index, [new Uint8Array(cold), ...blocks]) !== true) {
       c.lost = true;
+      // Its records are let go now, as the bounds let records go: the stats count them (not again later).
+      // A spooled chunk is full; the oldest one may have lost some to the bounds already.
+      const first = c.index << this.chunkShift;
+      const head = this.head;
+      this.droppedCount +=
+        head >= first && head < first + this.chunkSize ? first + this.chunkSize - head : this.chunkSize;
       this.coldPool.push(cold);
       this.pool(blocks);
       return;
@@ -696,8 +705,9 @@ export class HeldRecords {
   }
 
   private dropOldest(): void {
-    this.droppedCount += 1;
     const slot = this.head;
+    // A chunk the spool could not give back was counted whole when its read failed.
+    if (!this.chunkAt(slot).lost) this.droppedCount += 1;
     this.head = slot + 1 === this.capacity ? 0 : slot + 1;
     this.count -= 1;
     // The oldest record left its chunk: the chunk goes (the newest ones are never in it, see the class).

@@ -165,6 +165,33 @@ describe('held records spooled to disk', { timeout: 60_000 }, () => {
     for (let p = 0; p < held.size; p += 1001) expect(held.readable(p)).toBe(true);
   });
 
+  it('counts the records of a chunk that cannot be read back as let go, once, and the bounds as before', () => {
+    const bounds = { maxRecords: 4 * CHUNK, maxSeconds: Infinity };
+    const memory = new HeldRecords(bounds);
+    const spool = new MemorySpool(Infinity, 2);
+    const held = new HeldRecords(bounds, spool);
+    // The first chunk partly let go by the count bound: 100 of its records are gone before the read fails.
+    const n = 4 * CHUNK + 100;
+    for (let i = 0; i < n; i++) {
+      memory.add(i + 1, record(i));
+      held.add(i + 1, record(i));
+    }
+    expect(held.dropped).toBe(100);
+    expect(held.readable(0)).toBe(true);
+    // The second chunk's read fails: its 16,384 records are let go now, as the stats say.
+    expect(held.readable(CHUNK)).toBe(false);
+    expect(held.dropped).toBe(100 + CHUNK);
+    expect(held.readable(CHUNK - 100 + 5)).toBe(false);
+    expect(held.dropped).toBe(100 + CHUNK);
+    // They leave with the bounds as they would have: not counted a second time.
+    for (let i = n; i < 7 * CHUNK; i++) {
+      memory.add(i + 1, record(i));
+      held.add(i + 1, record(i));
+    }
+    expect(held.size).toBe(memory.size);
+    expect(held.dropped).toBe(memory.dropped);
+  });
+
   it('keeps the chunks of a bound below a whole chunk in memory', () => {
     const spool = new MemorySpool();
     const held = new HeldRecords({ maxRecords: 1000, maxSeconds: Infinity }, spool);
