@@ -192,6 +192,38 @@ describe('held records spooled to disk', { timeout: 60_000 }, () => {
     expect(held.dropped).toBe(memory.dropped);
   });
 
+  it('stops after a chunk whose write took longer than the bound (a stalled disk), that chunk still read', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ca-shark-history-spool-'));
+    dirs.push(dir);
+    const warnings: string[] = [];
+    // A clock that says the second chunk's write took 2.5 s, and every other one no time.
+    let clock = 0;
+    let writes = 0;
+    const now = (): number => {
+      writes += 1;
+      // Two readings a write: before and after; the second write's second reading is late.
+      if (writes === 4) clock += 2500;
+      return clock;
+    };
+    const spool = new HistorySpool(dir, (message, detail) => warnings.push(`${message} / ${detail}`), { now });
+    const bounds = { maxRecords: 5 * CHUNK, maxSeconds: Infinity };
+    const memory = new HeldRecords(bounds);
+    const spooled = new HeldRecords(bounds, spool);
+    for (let i = 0; i < 5 * CHUNK; i++) {
+      memory.add(i + 1, record(i));
+      spooled.add(i + 1, record(i));
+    }
+    expect(spool.writable).toBe(false);
+    expect(warnings).toEqual([
+      "history spool stopped: later held records are kept in memory (--history) / a chunk's write took 2500 ms (more than 2000)",
+    ]);
+    // The slow chunk was written and is read back; the two after it stayed in memory.
+    expect(spooled.chunksSpooled).toBe(2);
+    const pv = decoded.find((r) => r.pv !== null)?.pv as string;
+    expect(outputs(spooled, pv)).toEqual(outputs(memory, pv));
+    spool.close();
+  });
+
   it('keeps the chunks of a bound below a whole chunk in memory', () => {
     const spool = new MemorySpool();
     const held = new HeldRecords({ maxRecords: 1000, maxSeconds: Infinity }, spool);
