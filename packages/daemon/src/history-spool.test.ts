@@ -290,6 +290,37 @@ describe('held records spooled to disk', { timeout: 60_000 }, () => {
     spool.close();
   });
 
+  it('warns once when the file cannot be read back (EIO), loses that chunk only and counts it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ca-shark-history-spool-'));
+    dirs.push(dir);
+    const warnings: string[] = [];
+    const spool = new HistorySpool(dir, (message) => warnings.push(message));
+    const bounds = { maxRecords: 4 * CHUNK, maxSeconds: Infinity };
+    const held = new HeldRecords(bounds, spool);
+    for (let i = 0; i < 3 * CHUNK + 1; i++) held.add(i + 1, record(i));
+    expect(held.chunksSpooled).toBe(3);
+    // Reads fail for a while under the spool's descriptor (a write-only one: EBADF, as a failing disk's EIO).
+    const file = spool as unknown as { fd: number };
+    const own = file.fd;
+    const writeOnly = openSync('/dev/null', 'w');
+    file.fd = writeOnly;
+    expect(held.readable(0)).toBe(false);
+    file.fd = own;
+    closeSync(writeOnly);
+    expect(warnings).toEqual([
+      'history spool unreadable: the held records read from it are gone, later ones are kept in memory',
+    ]);
+    expect(held.dropped).toBe(CHUNK);
+    // The other chunks read back; new ones stay in memory.
+    expect(held.readable(CHUNK)).toBe(true);
+    expect(JSON.parse(held.wire(2 * CHUNK)).id).toBe(2 * CHUNK + 1);
+    for (let i = 3 * CHUNK + 1; i < 5 * CHUNK; i++) held.add(i + 1, record(i));
+    expect(spool.writable).toBe(false);
+    expect(held.chunksSpooled).toBe(2);
+    expect(warnings.length).toBe(1);
+    spool.close();
+  });
+
   it('keeps the chunks of a bound below a whole chunk in memory', () => {
     const spool = new MemorySpool();
     const held = new HeldRecords({ maxRecords: 1000, maxSeconds: Infinity }, spool);
