@@ -321,6 +321,35 @@ describe('held records spooled to disk', { timeout: 60_000 }, () => {
     spool.close();
   });
 
+  it('warns of a read that fails after the spool stopped taking chunks (a full disk, then EIO)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ca-shark-history-spool-'));
+    dirs.push(dir);
+    const warnings: string[] = [];
+    const spool = new HistorySpool(dir, (message) => warnings.push(message));
+    const held = new HeldRecords({ maxRecords: 4 * CHUNK, maxSeconds: Infinity }, spool);
+    for (let i = 0; i < 2 * CHUNK + 1; i++) held.add(i + 1, record(i));
+    const file = spool as unknown as { fd: number };
+    const own = file.fd;
+    // Writes fail (ENOSPC): the spool stops, the two chunks written before stay in it.
+    const full = openSync('/dev/full', 'r+');
+    file.fd = full;
+    for (let i = 2 * CHUNK + 1; i < 3 * CHUNK + 1; i++) held.add(i + 1, record(i));
+    // Then a read fails (EBADF under a write-only descriptor, as EIO): that chunk's records are lost, and said.
+    const writeOnly = openSync('/dev/null', 'w');
+    file.fd = writeOnly;
+    expect(held.readable(0)).toBe(false);
+    file.fd = own;
+    closeSync(full);
+    closeSync(writeOnly);
+    expect(warnings).toEqual([
+      'history spool stopped: later held records are kept in memory (--history)',
+      'history spool unreadable: the held records read from it are gone, later ones are kept in memory',
+    ]);
+    expect(held.dropped).toBe(CHUNK);
+    expect(held.readable(CHUNK)).toBe(true);
+    spool.close();
+  });
+
   it('keeps the chunks of a bound below a whole chunk in memory', () => {
     const spool = new MemorySpool();
     const held = new HeldRecords({ maxRecords: 1000, maxSeconds: Infinity }, spool);

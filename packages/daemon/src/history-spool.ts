@@ -62,6 +62,8 @@ export interface HistorySpoolOptions {
 export class HistorySpool implements ChunkSpool {
   private fd: number | undefined;
   private stopped = false;
+  /** A read failed (warned once). */
+  private readFailed = false;
   /** Each chunk index's extent: offset and room, in bytes. */
   private readonly offsets: number[] = [];
   private readonly rooms: number[] = [];
@@ -154,8 +156,10 @@ export class HistorySpool implements ChunkSpool {
         offset += part.byteLength;
       }
     } catch (err) {
-      if (!this.stopped) {
-        this.stopped = true;
+      this.stopped = true;
+      // Said once, whether or not the spool had stopped taking chunks before (a full disk, then EIO).
+      if (!this.readFailed) {
+        this.readFailed = true;
         this.warn(
           'history spool unreadable: the held records read from it are gone, later ones are kept in memory',
           String(err),
