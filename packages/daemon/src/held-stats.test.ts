@@ -99,6 +99,44 @@ describe('stats.packetRing', () => {
     expect(view.bytes).toBeGreaterThanOrEqual(view.messages * MESSAGE_OVERHEAD_BYTES);
   });
 
+  it('reads the oldest time from the right slab once the ring has gone through many (8,192 frames each)', () => {
+    // The capture over and over, each copy 1,000 s after the one before: frame n's time is known here.
+    const ring = new PacketRing(300_000);
+    const times: number[] = [0];
+    const engine = new Engine({
+      describe: () => ({ kind: 'file', file: CAPTURE }),
+      counters: () => ({ received: 0, dropped: 0, ifDropped: 0 }),
+      publish: (r) => ring.record(r),
+      hubStats: () => ({ clients: 0, dropped: 0 }),
+      logger: pino({ level: 'silent' }),
+      packets: ring,
+    });
+    const bytes = readFileSync(CAPTURE);
+    const checks: number[] = [];
+    for (let copy = 0; copy < 300; copy++) {
+      const reader = new CaptureReader({
+        frame: (f) => {
+          times.push(f.timestamp + copy * 1000);
+          engine.frame(f.linktype, f.timestamp + copy * 1000, f.data.slice(), f.origlen, f.interfaceId);
+        },
+        problem: () => undefined,
+      });
+      reader.push(bytes);
+      reader.end();
+      // The oldest held message's first frame, by number, and its time as it was captured.
+      if (copy % 37 === 36) {
+        const first = ring.index.firstFrame(ring.index.oldest);
+        expect(heldStats(ring, undefined).packetRing?.oldestTime).toBe(times[first]);
+        checks.push(first);
+      }
+    }
+    engine.end();
+    // Frames past several slabs, the oldest held far from the first slab's.
+    expect(times.length).toBeGreaterThan(6 * 8192);
+    expect(checks[checks.length - 1]).toBeGreaterThan(4 * 8192);
+    expect(new Set(checks.map((f) => Math.floor(f / 8192))).size).toBeGreaterThan(3);
+  });
+
   it('is absent without a ring, and says null times while it holds nothing', () => {
     expect(heldStats(undefined, undefined)).toEqual({});
     expect(heldStats(new PacketRing(), undefined).packetRing).toMatchObject({

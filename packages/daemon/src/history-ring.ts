@@ -348,6 +348,8 @@ export class HeldRecords {
   private readonly recentChannels = new ChannelRefs();
   /** Where full chunks go (history-spool.ts), or undefined: all in memory. */
   private readonly spool: ChunkSpool | undefined;
+  /** Chunks still held whose spooled bytes could not be read back (their records count as let go). */
+  private readonly lostChunks: Chunk[] = [];
   /** Spooled chunks read back, least recently first (at most {@link LOADED_CHUNKS}). */
   private readonly loaded: Chunk[] = [];
   /** Cold column buffers and byte blocks let go by spooled chunks, for the next chunk filled or read. */
@@ -406,9 +408,21 @@ export class HeldRecords {
     return this.count === 0 ? 0 : this.idAt(this.count - 1);
   }
 
-  /** Records let go since start, by the count or the time bound (a counter, for the stats). */
+  /**
+   * Records let go since start, by the count or the time bound, and those of a chunk the spool could not give
+   * back (let go when its read failed): a counter, for the stats.
+   */
   get dropped(): number {
-    return this.droppedCount;
+    // A lost chunk's records still in the ring count as let go already; the bounds count them one by one as
+    // they drop them, as any record (no test on the path every record takes for a rare failure).
+    let lost = 0;
+    for (const c of this.lostChunks) {
+      const first = c.index << this.chunkShift;
+      const head = this.head;
+      // A spooled chunk is full; the oldest one may have lost some records to the bounds already.
+      lost += head >= first && head < first + this.chunkSize ? first + this.chunkSize - head : this.chunkSize;
+    }
+    return this.droppedCount + lost;
   }
 
   /** Capture time of the oldest record held, or null when empty. */
@@ -673,6 +687,8 @@ export class HeldRecords {
     for (let i = 0; i < c.spooledBlocks; i++) blocks.push(this.freshBlock() ?? new Uint8Array(BLOCK_BYTES));
     if (this.spool?.read(c.index, [new Uint8Array(cold), ...blocks]) !== true) {
       c.lost = true;
+      // Its records count as let go from now on (see dropped).
+      this.lostChunks.push(c);
       this.coldPool.push(cold);
       this.pool(blocks);
       return;
@@ -707,6 +723,8 @@ export class HeldRecords {
       if (chunk === this.filling) this.filling = undefined;
       // A spooled chunk's memory goes back to the pools; it is bound again when next filled.
       if (chunk.spooled) this.reclaim(chunk);
+      // Its records are all in droppedCount now.
+      if (chunk.lost) this.lostChunks.splice(this.lostChunks.indexOf(chunk), 1);
       // Emptied now, not when reused: its references (strings, displays, lines) go with its records, as
       // they would go one by one if each record had its own, even while no new chunk is needed for long
       // (records that stop coming, a time bound that drops more than it adds).

@@ -165,6 +165,191 @@ describe('held records spooled to disk', { timeout: 60_000 }, () => {
     for (let p = 0; p < held.size; p += 1001) expect(held.readable(p)).toBe(true);
   });
 
+  it('counts the records of a chunk that cannot be read back as let go, once, and the bounds as before', () => {
+    const bounds = { maxRecords: 4 * CHUNK, maxSeconds: Infinity };
+    const memory = new HeldRecords(bounds);
+    const spool = new MemorySpool(Infinity, 2);
+    const held = new HeldRecords(bounds, spool);
+    // The first chunk partly let go by the count bound: 100 of its records are gone before the read fails.
+    const n = 4 * CHUNK + 100;
+    for (let i = 0; i < n; i++) {
+      memory.add(i + 1, record(i));
+      held.add(i + 1, record(i));
+    }
+    expect(held.dropped).toBe(100);
+    expect(held.readable(0)).toBe(true);
+    // The second chunk's read fails: its 16,384 records are let go now, as the stats say.
+    expect(held.readable(CHUNK)).toBe(false);
+    expect(held.dropped).toBe(100 + CHUNK);
+    expect(held.readable(CHUNK - 100 + 5)).toBe(false);
+    expect(held.dropped).toBe(100 + CHUNK);
+    // They leave with the bounds as they would have: not counted a second time.
+    for (let i = n; i < 7 * CHUNK; i++) {
+      memory.add(i + 1, record(i));
+      held.add(i + 1, record(i));
+    }
+    expect(held.size).toBe(memory.size);
+    expect(held.dropped).toBe(memory.dropped);
+  });
+
+  it('stops after a chunk whose write took longer than the bound (a stalled disk), that chunk still read', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ca-shark-history-spool-'));
+    dirs.push(dir);
+    const warnings: string[] = [];
+    // A clock that says the second chunk's write took 2.5 s, and every other one no time.
+    let clock = 0;
+    let writes = 0;
+    const now = (): number => {
+      writes += 1;
+      // Two readings a write: before and after; the second write's second reading is late.
+      if (writes === 4) clock += 2500;
+      return clock;
+    };
+    const spool = new HistorySpool(dir, (message, detail) => warnings.push(`${message} / ${detail}`), { now });
+    const bounds = { maxRecords: 5 * CHUNK, maxSeconds: Infinity };
+    const memory = new HeldRecords(bounds);
+    const spooled = new HeldRecords(bounds, spool);
+    for (let i = 0; i < 5 * CHUNK; i++) {
+      memory.add(i + 1, record(i));
+      spooled.add(i + 1, record(i));
+    }
+    expect(spool.writable).toBe(false);
+    expect(warnings).toEqual([
+      "history spool stopped: later held records are kept in memory (--history) / a chunk's write took 2500 ms (more than 2000)",
+    ]);
+    // The slow chunk was written and is read back; the two after it stayed in memory.
+    expect(spooled.chunksSpooled).toBe(2);
+    const pv = decoded.find((r) => r.pv !== null)?.pv as string;
+    expect(outputs(spooled, pv)).toEqual(outputs(memory, pv));
+    spool.close();
+  });
+
+  it('answers a request that spans chunks as from memory while the ring of chunks goes round between slices', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ca-shark-history-spool-'));
+    dirs.push(dir);
+    const spool = new HistorySpool(dir, () => {});
+    const bounds = { maxRecords: 3 * CHUNK, maxSeconds: Infinity };
+    const memory = new RecordHistory({ bounds });
+    const spooled = new RecordHistory({ bounds, spool });
+    let added = 0;
+    const add = (n: number): void => {
+      for (const end = added + n; added < end; added++) {
+        memory.add(added + 1, record(added));
+        spooled.add(added + 1, record(added));
+      }
+    };
+    add(4 * CHUNK + 77);
+    const results: unknown[][] = [[], []];
+    const filter = { command: ['EventAddResponse', 'ReadNotifyResponse'] };
+    [memory, spooled].forEach((h) => {
+      h.begin({ request: 1, filter, since: 0, limit: 5000 } as never, added);
+    });
+    // A slice, then two chunks more arrive over two slices (the request's oldest chunks are let go, their
+    // places in the file written again with new records), then a few records a slice.
+    for (let slice = 0; slice < 40; slice++) {
+      [memory, spooled].forEach((h, k) => {
+        const r = h.step(CHUNK / 2);
+        if (r !== undefined) results[k].push(r);
+      });
+      add(slice === 0 ? CHUNK + 5 : slice === 1 ? CHUNK : 1000);
+    }
+    expect(results[0].length).toBe(1);
+    const got = results[0][0] as { matched: number; items: string[] };
+    // Matched before the ring went round, most of them gone when the answer was made: those are not sent.
+    expect(got.matched).toBeGreaterThan(got.items.length);
+    expect(got.items.length).toBeGreaterThan(100);
+    expect(results[1]).toEqual(results[0]);
+    expect(spooled.held.chunksSpooled).toBeGreaterThan(0);
+    spool.close();
+  });
+
+  it('lets spooled chunks go by the time bound as in memory, a jump in time included, and counts them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ca-shark-history-spool-'));
+    dirs.push(dir);
+    const spool = new HistorySpool(dir, () => {});
+    // 40 s of records a millisecond apart: about two and a half chunks held by time, not by count.
+    const bounds = { maxRecords: 10 * CHUNK, maxSeconds: 40 };
+    const memory = new HeldRecords(bounds);
+    const spooled = new HeldRecords(bounds, spool);
+    const pv = decoded.find((r) => r.pv !== null)?.pv as string;
+    const add = (i: number, r: CaRecord): void => {
+      memory.add(i + 1, r);
+      spooled.add(i + 1, r);
+    };
+    for (let i = 0; i < 6 * CHUNK; i++) add(i, record(i));
+    expect(spooled.chunksSpooled).toBeGreaterThan(0);
+    expect(spooled.dropped).toBe(memory.dropped);
+    expect(spooled.chunksHeld).toBe(memory.chunksHeld);
+    expect(outputs(spooled, pv)).toEqual(outputs(memory, pv));
+    // An hour later: every record held leaves at once, spooled chunks with them.
+    for (let i = 6 * CHUNK; i < 7 * CHUNK + 10; i++) add(i, { ...record(i), timestamp: 1_700_003_600 + i / 1000 });
+    expect(spooled.dropped).toBe(memory.dropped);
+    expect(spooled.size).toBe(memory.size);
+    expect(spooled.oldestTime).toBe(memory.oldestTime);
+    expect(outputs(spooled, pv)).toEqual(outputs(memory, pv));
+    spool.close();
+  });
+
+  it('warns once when the file cannot be read back (EIO), loses that chunk only and counts it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ca-shark-history-spool-'));
+    dirs.push(dir);
+    const warnings: string[] = [];
+    const spool = new HistorySpool(dir, (message) => warnings.push(message));
+    const bounds = { maxRecords: 4 * CHUNK, maxSeconds: Infinity };
+    const held = new HeldRecords(bounds, spool);
+    for (let i = 0; i < 3 * CHUNK + 1; i++) held.add(i + 1, record(i));
+    expect(held.chunksSpooled).toBe(3);
+    // Reads fail for a while under the spool's descriptor (a write-only one: EBADF, as a failing disk's EIO).
+    const file = spool as unknown as { fd: number };
+    const own = file.fd;
+    const writeOnly = openSync('/dev/null', 'w');
+    file.fd = writeOnly;
+    expect(held.readable(0)).toBe(false);
+    file.fd = own;
+    closeSync(writeOnly);
+    expect(warnings).toEqual([
+      'history spool unreadable: the held records read from it are gone, later ones are kept in memory',
+    ]);
+    expect(held.dropped).toBe(CHUNK);
+    // The other chunks read back; new ones stay in memory.
+    expect(held.readable(CHUNK)).toBe(true);
+    expect(JSON.parse(held.wire(2 * CHUNK)).id).toBe(2 * CHUNK + 1);
+    for (let i = 3 * CHUNK + 1; i < 5 * CHUNK; i++) held.add(i + 1, record(i));
+    expect(spool.writable).toBe(false);
+    expect(held.chunksSpooled).toBe(2);
+    expect(warnings.length).toBe(1);
+    spool.close();
+  });
+
+  it('warns of a read that fails after the spool stopped taking chunks (a full disk, then EIO)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ca-shark-history-spool-'));
+    dirs.push(dir);
+    const warnings: string[] = [];
+    const spool = new HistorySpool(dir, (message) => warnings.push(message));
+    const held = new HeldRecords({ maxRecords: 4 * CHUNK, maxSeconds: Infinity }, spool);
+    for (let i = 0; i < 2 * CHUNK + 1; i++) held.add(i + 1, record(i));
+    const file = spool as unknown as { fd: number };
+    const own = file.fd;
+    // Writes fail (ENOSPC): the spool stops, the two chunks written before stay in it.
+    const full = openSync('/dev/full', 'r+');
+    file.fd = full;
+    for (let i = 2 * CHUNK + 1; i < 3 * CHUNK + 1; i++) held.add(i + 1, record(i));
+    // Then a read fails (EBADF under a write-only descriptor, as EIO): that chunk's records are lost, and said.
+    const writeOnly = openSync('/dev/null', 'w');
+    file.fd = writeOnly;
+    expect(held.readable(0)).toBe(false);
+    file.fd = own;
+    closeSync(full);
+    closeSync(writeOnly);
+    expect(warnings).toEqual([
+      'history spool stopped: later held records are kept in memory (--history)',
+      'history spool unreadable: the held records read from it are gone, later ones are kept in memory',
+    ]);
+    expect(held.dropped).toBe(CHUNK);
+    expect(held.readable(CHUNK)).toBe(true);
+    spool.close();
+  });
+
   it('keeps the chunks of a bound below a whole chunk in memory', () => {
     const spool = new MemorySpool();
     const held = new HeldRecords({ maxRecords: 1000, maxSeconds: Infinity }, spool);

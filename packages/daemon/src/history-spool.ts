@@ -12,7 +12,8 @@
  *
  * Written and read with synchronous `pwrite`/`pread` on the decoding worker: a chunk is about 1.5 MB once
  * every 16,384 records, written into the page cache in a millisecond or two. When the file cannot be made or
- * written (a read-only or full directory, EIO), one warning, and chunks stay in memory as before; when a
+ * written (a read-only or full directory, EIO), or a write took longer than {@link SLOW_CHUNK_WRITE_MS} (a
+ * stalled disk), one warning, and chunks stay in memory as before; when a
  * chunk cannot be read back, one warning, and that chunk's records read as gone (a history request skips
  * them), while later chunks stay in memory.
  */
@@ -41,19 +42,44 @@ const EXTENT_ALIGN = 1 << 16;
 /** Why a spool stopped, said once: `detail` is the system's error. */
 export type SpoolWarning = (message: string, detail: string) => void;
 
+/**
+ * A chunk's write that takes longer than this (ms) stops the spool after it (stdin's spool's bound,
+ * sources/spool.ts SLOW_WRITE_MS): the write is synchronous on the decoding thread, and while it waits live
+ * capture sheds the frames the decoder does not reach in time (`--max-decoder-lag`). A disk that stalls once
+ * so stalls decoding once, not once every 16,384 records; later chunks stay in memory.
+ */
+export const SLOW_CHUNK_WRITE_MS = 2000;
+
+/** Options of a {@link HistorySpool} (tests). */
+export interface HistorySpoolOptions {
+  /** The longest a chunk's write may take before the spool stops (default {@link SLOW_CHUNK_WRITE_MS}). */
+  slowWriteMs?: number;
+  /** The clock writes are timed with (ms; default `performance.now`). */
+  now?: () => number;
+}
+
 /** {@link ChunkSpool} in a file of directory `dir`. */
 export class HistorySpool implements ChunkSpool {
   private fd: number | undefined;
   private stopped = false;
+  /** A read failed (warned once). */
+  private readFailed = false;
   /** Each chunk index's extent: offset and room, in bytes. */
   private readonly offsets: number[] = [];
   private readonly rooms: number[] = [];
   private fileEnd = 0;
 
+  private readonly slowWriteMs: number;
+  private readonly now: () => number;
+
   constructor(
     readonly dir: string,
     private readonly warn: SpoolWarning,
-  ) {}
+    options: HistorySpoolOptions = {},
+  ) {
+    this.slowWriteMs = options.slowWriteMs ?? SLOW_CHUNK_WRITE_MS;
+    this.now = options.now ?? (() => performance.now());
+  }
 
   get writable(): boolean {
     return !this.stopped;
@@ -89,6 +115,7 @@ export class HistorySpool implements ChunkSpool {
       this.rooms[index] = room;
       this.fileEnd += room;
     }
+    const start = this.now();
     try {
       for (const part of parts) {
         let done = 0;
@@ -102,6 +129,15 @@ export class HistorySpool implements ChunkSpool {
       this.stopped = true;
       this.warn('history spool stopped: later held records are kept in memory (--history)', String(err));
       return false;
+    }
+    const took = this.now() - start;
+    if (took > this.slowWriteMs) {
+      // This chunk is written (and reads back); the next ones are not asked of a disk this slow.
+      this.stopped = true;
+      this.warn(
+        'history spool stopped: later held records are kept in memory (--history)',
+        `a chunk's write took ${Math.round(took)} ms (more than ${this.slowWriteMs})`,
+      );
     }
     return true;
   }
@@ -120,8 +156,10 @@ export class HistorySpool implements ChunkSpool {
         offset += part.byteLength;
       }
     } catch (err) {
-      if (!this.stopped) {
-        this.stopped = true;
+      this.stopped = true;
+      // Said once, whether or not the spool had stopped taking chunks before (a full disk, then EIO).
+      if (!this.readFailed) {
+        this.readFailed = true;
         this.warn(
           'history spool unreadable: the held records read from it are gone, later ones are kept in memory',
           String(err),

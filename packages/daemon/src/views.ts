@@ -84,7 +84,7 @@ export interface HistoryHeldView {
   maxSeconds: number | null;
   /** Capture time (Unix s) of the oldest record held (null: none). */
   oldestTime: number | null;
-  /** Records let go since start, by either bound. */
+  /** Records let go since start, by either bound, or lost with a spooled chunk that could not be read back. */
   dropped: number;
 }
 
