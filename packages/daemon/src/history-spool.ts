@@ -17,9 +17,8 @@
  * chunk cannot be read back, one warning, and that chunk's records read as gone (a history request skips
  * them), while later chunks stay in memory.
  */
-import { randomBytes } from 'node:crypto';
-import { closeSync, constants, openSync, readSync, statfsSync, unlinkSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, readSync, writeSync } from 'node:fs';
+import { onTmpfs, openUnlinkedFile } from './spool-file.js';
 
 /** Where a {@link ChunkSpool} puts chunk `index`'s parts, and gets them back. */
 export interface ChunkSpool {
@@ -32,9 +31,6 @@ export interface ChunkSpool {
   /** Lets go of the file. */
   close(): void;
 }
-
-/** `statfs`'s type of a tmpfs (Linux's TMPFS_MAGIC): its files are kept in memory. */
-const TMPFS_MAGIC = 0x01021994;
 
 /** Extents grow to the next multiple of this (64 KiB), with a quarter to spare. */
 const EXTENT_ALIGN = 1 << 16;
@@ -87,11 +83,7 @@ export class HistorySpool implements ChunkSpool {
 
   /** Whether `dir` is a tmpfs (then spooling there saves the system no memory; Linux only). */
   static inMemory(dir: string): boolean {
-    try {
-      return statfsSync(dir).type === TMPFS_MAGIC;
-    } catch {
-      return false;
-    }
+    return onTmpfs(dir);
   }
 
   write(index: number, parts: readonly Uint8Array[]): boolean {
@@ -177,14 +169,7 @@ export class HistorySpool implements ChunkSpool {
   }
 
   private open(): number {
-    const path = join(this.dir, `.ca-sharkd-history-${process.pid}-${randomBytes(6).toString('hex')}`);
-    const fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
-    try {
-      unlinkSync(path);
-    } catch (err) {
-      closeSync(fd);
-      throw err;
-    }
+    const fd = openUnlinkedFile(this.dir, 'ca-sharkd-history');
     this.fd = fd;
     if (HistorySpool.inMemory(this.dir)) {
       this.warn(

@@ -23,9 +23,8 @@
  * and the ring keeps copies of those frames in memory, as it did before the spool; nothing is lost, and the
  * frames already spooled stay readable (nothing overwrites them any more).
  */
-import { closeSync, constants, openSync, statfsSync, unlinkSync, write } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { closeSync, write } from 'node:fs';
+import { onTmpfs, openUnlinkedFile } from '../spool-file.js';
 
 /**
  * Size of the spool when `--packet-ring` is not given: the ring's default bound (packet-ring.ts's
@@ -39,8 +38,6 @@ const NO_PLACE = -1;
  * waits for each write, and must not wait longer for the disk than a decoder a little behind would make it.
  */
 export const SLOW_WRITE_MS = 2000;
-/** `statfs`'s type of a tmpfs (Linux's TMPFS_MAGIC): its files are kept in memory. */
-const TMPFS_MAGIC = 0x01021994;
 /** Cell of {@link SpoolShare.state}: the stream offset up to which writes were started. */
 const END = 0;
 
@@ -128,14 +125,7 @@ export class Spool {
    */
   static open(options: SpoolOptions): Spool {
     if (!(options.bytes > 0)) throw new Error('a spool needs a size');
-    const path = join(options.dir, `.ca-sharkd-spool-${process.pid}-${randomBytes(6).toString('hex')}`);
-    const fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
-    try {
-      unlinkSync(path);
-    } catch (err) {
-      closeSync(fd);
-      throw err;
-    }
+    const fd = openUnlinkedFile(options.dir, 'ca-sharkd-spool');
     const state = new SharedArrayBuffer(BigInt64Array.BYTES_PER_ELEMENT);
     return new Spool(fd, options, { fd, bytes: options.bytes, state, dir: options.dir });
   }
@@ -150,11 +140,7 @@ export class Spool {
    * none (many systems mount /tmp so, the default directory). Worth a warning, not a refusal.
    */
   get inMemory(): boolean {
-    try {
-      return statfsSync(this.options.dir).type === TMPFS_MAGIC;
-    } catch {
-      return false;
-    }
+    return onTmpfs(this.options.dir);
   }
 
   /** The state `/api/stats` reports: counters read as they are, nothing scanned. */
