@@ -2,7 +2,7 @@
  * What `/api/stats` says the daemon holds and let go (issue 11's status bar): the packet ring's reach and
  * what it let go of, the held history's bound, and stdin's spool, stopped or not. Exact counts.
  */
-import { mkdtempSync, readFileSync, rmSync, statfsSync, writeSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -17,8 +17,10 @@ import { MESSAGE_OVERHEAD_BYTES, PacketRing } from './packet-ring.js';
 import type { RunningDaemon } from './server.js';
 import { Spool } from './sources/spool.js';
 import { StreamSource } from './sources/stdin.js';
+import { onTmpfs } from './spool-file.js';
 import type { SourceSink } from './sources/types.js';
 import { startTestDaemon } from './test-support/daemon.js';
+import { runEngine } from './test-support/engine.js';
 import type { StatsView } from './views.js';
 
 const fixturePath = (name: string): string => fileURLToPath(new URL(`../../packet/fixtures/${name}`, import.meta.url));
@@ -33,24 +35,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** Replays the capture through an in-process engine into `ring`, as the decoding worker does; its records. */
 function runRing(ring: PacketRing): CaRecord[] {
   const records: CaRecord[] = [];
-  const engine = new Engine({
-    describe: () => ({ kind: 'file', file: CAPTURE }),
-    counters: () => ({ received: 0, dropped: 0, ifDropped: 0 }),
-    publish: (r) => {
-      ring.record(r);
-      records.push(r);
-    },
-    hubStats: () => ({ clients: 0, dropped: 0 }),
-    logger: pino({ level: 'silent' }),
-    packets: ring,
-  });
-  const reader = new CaptureReader({
-    frame: (f) => engine.frame(f.linktype, f.timestamp, f.data.slice(), f.origlen, f.interfaceId),
-    problem: () => undefined,
-  });
-  reader.push(readFileSync(CAPTURE));
-  reader.end();
-  engine.end();
+  const publish = (r: CaRecord): void => {
+    ring.record(r);
+    records.push(r);
+  };
+  runEngine(readFileSync(CAPTURE), { describe: () => ({ kind: 'file', file: CAPTURE }), publish, packets: ring });
   return records;
 }
 
@@ -199,7 +188,7 @@ describe('stats.spool', () => {
       dir,
       bytes: 1 << 20,
       bytesWritten: 0,
-      tmpfs: statfsSync(dir).type === 0x01021994,
+      tmpfs: onTmpfs(dir),
       stopped: null,
     });
     await spool.append(new Uint8Array(1000));
@@ -282,7 +271,7 @@ describe('/api/stats of a daemon (its response schema keeps every field)', { tim
       dir,
       bytes: 20_000,
       bytesWritten: bytes.length,
-      tmpfs: statfsSync(dir).type === 0x01021994,
+      tmpfs: onTmpfs(dir),
       stopped: null,
     });
     // The snapshot's stats are the API's (one source of counters).

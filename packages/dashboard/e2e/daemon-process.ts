@@ -80,3 +80,28 @@ export class DaemonProcess {
     if (child.exitCode === null) child.kill('SIGKILL');
   }
 }
+
+/**
+ * Waits until a daemon that reads a file or stdin says its input ended (`GET healthUrl` answers `eof`), with
+ * its log in the error when it exits first or takes longer than `ms`.
+ */
+export async function waitForDaemonEof(
+  healthUrl: string,
+  child: ChildProcess | undefined,
+  log: () => string,
+  ms: number,
+): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      const res = await fetch(healthUrl);
+      if (res.ok && ((await res.json()) as { eof: boolean }).eof) return;
+    } catch {
+      // not listening yet
+    }
+    if (child?.exitCode !== null && child?.exitCode !== undefined)
+      throw new Error(`ca-sharkd exited ${child.exitCode}:\n${log()}`);
+    if (Date.now() > end) throw new Error(`ca-sharkd did not reach the end of its input in ${ms} ms:\n${log()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

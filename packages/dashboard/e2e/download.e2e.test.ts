@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Download, Page } from 'playwright-core';
 import { CHROMIUM_PATH, PACKAGE_DIR, buildDashboard, freePort, launchBrowser, openTestPage } from './browser.js';
+import { waitForDaemonEof } from './daemon-process.js';
 
 const REPO = resolve(PACKAGE_DIR, '../..');
 const DAEMON_MAIN = resolve(REPO, 'packages/daemon/src/main.ts');
@@ -23,22 +24,6 @@ let base = '';
 let browser: Browser;
 let page: Page;
 const pageErrors: string[] = [];
-
-async function waitForEof(url: string, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      const res = await fetch(`${url}api/health?token=${TOKEN}`);
-      if (res.ok && ((await res.json()) as { eof: boolean }).eof) return;
-    } catch {
-      // not listening yet
-    }
-    if (daemon?.exitCode !== null && daemon?.exitCode !== undefined)
-      throw new Error(`ca-sharkd exited ${daemon.exitCode}:\n${daemonLog}`);
-    if (Date.now() > end) throw new Error(`ca-sharkd did not finish the replay in ${ms} ms:\n${daemonLog}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 async function bytesOf(download: Download): Promise<Buffer> {
   return readFileSync(await download.path());
@@ -86,7 +71,7 @@ describe.skipIf(!canRun)('downloads from the page (ca-sharkd -r FILE)', { timeou
     };
     daemon.stdout?.on('data', keep);
     daemon.stderr?.on('data', keep);
-    await waitForEof(base, 60_000);
+    await waitForDaemonEof(`${base}api/health?token=${TOKEN}`, daemon, () => daemonLog, 60_000);
     browser = await launchBrowser();
     page = await openTestPage(browser, pageErrors);
   }, 180_000);

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { StatsJSON } from '../src/lib/contract.js';
 import { useFakeDaemonPage } from './fixture.js';
+import { waitForDaemonEof } from './daemon-process.js';
 import {
   CHROMIUM_PATH,
   PACKAGE_DIR,
@@ -52,22 +53,6 @@ const pageErrors: string[] = [];
 
 async function stats(): Promise<StatsJSON> {
   return (await (await fetch(`${base}api/stats`)).json()) as StatsJSON;
-}
-
-async function waitForEof(ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      const res = await fetch(`${base}api/health`);
-      if (res.ok && ((await res.json()) as { eof: boolean }).eof) return;
-    } catch {
-      // not listening yet
-    }
-    if (daemon?.exitCode !== null && daemon?.exitCode !== undefined)
-      throw new Error(`ca-sharkd exited ${daemon.exitCode}:\n${daemonLog}`);
-    if (Date.now() > end) throw new Error(`ca-sharkd did not read its input in ${ms} ms:\n${daemonLog}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 describe.skipIf(!canRun)(
@@ -110,7 +95,7 @@ describe.skipIf(!canRun)(
       };
       daemon.stdout?.on('data', keep);
       daemon.stderr?.on('data', keep);
-      await waitForEof(60_000);
+      await waitForDaemonEof(`${base}api/health`, daemon, () => daemonLog, 60_000);
       browser = await launchBrowser();
       page = await openTestPage(browser, pageErrors);
     }, 180_000);
