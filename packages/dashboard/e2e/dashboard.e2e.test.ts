@@ -154,9 +154,10 @@ describe('dashboard against the fake daemon', { timeout: 60_000 }, () => {
     await page.locator('nav a[data-view=servers]').click();
     await expect.poll(() => page.getByTestId('servers-table').textContent()).toContain('127.0.0.1:5070');
     expect(await page.getByTestId('servers-table').textContent()).toMatch(/restart at \d\d:\d\d:\d\d/);
-    expect(await tableRows(page, 'beacon-anomalies-table')).toEqual([
-      expect.stringMatching(/127\.0\.0\.1:5070.*restart.*beacon id went back from 41 to 0/),
-    ]);
+    // The anomalies table is drawn after the first paint (Deferred): wait for it, not just the servers.
+    await expect
+      .poll(() => tableRows(page, 'beacon-anomalies-table'))
+      .toEqual([expect.stringMatching(/127\.0\.0\.1:5070.*restart.*beacon id went back from 41 to 0/)]);
     await page.screenshot({ path: artefact('fake-servers.png') });
 
     await page.locator('nav a[data-view=clients]').click();
