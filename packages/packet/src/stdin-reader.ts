@@ -150,7 +150,9 @@ export class DescriptorReader {
       this.stopped = true;
       this.handler.end();
     });
-    socket.once('error', (err) => this.failed(err));
+    // Every error, not only the first: a socket stopped (paused, not destroyed) can still fail its read once
+    // its descriptor is closed elsewhere, and an 'error' with no listener would end the process.
+    socket.on('error', (err) => this.failed(err));
     // The data goes to `onread`; the stream itself only has to flow to see the end.
     socket.resume();
   }
