@@ -12,13 +12,13 @@
  *
  * Written and read with synchronous `pwrite`/`pread` on the decoding worker: a chunk is about 1.5 MB once
  * every 16,384 records, written into the page cache in a millisecond or two. When the file cannot be made or
- * written (a read-only or full directory, EIO), or a write took longer than {@link SLOW_CHUNK_WRITE_MS} (a
+ * written (a read-only or full directory, EIO), or a write took longer than {@link SLOW_SPOOL_WRITE_MS} (a
  * stalled disk), one warning, and chunks stay in memory as before; when a
  * chunk cannot be read back, one warning, and that chunk's records read as gone (a history request skips
  * them), while later chunks stay in memory.
  */
 import { closeSync, readSync, writeSync } from 'node:fs';
-import { onTmpfs, openUnlinkedFile } from './spool-file.js';
+import { SLOW_SPOOL_WRITE_MS, onTmpfs, openUnlinkedFile } from './spool-file.js';
 
 /** Where a {@link ChunkSpool} puts chunk `index`'s parts, and gets them back. */
 export interface ChunkSpool {
@@ -38,17 +38,9 @@ const EXTENT_ALIGN = 1 << 16;
 /** Why a spool stopped, said once: `detail` is the system's error. */
 export type SpoolWarning = (message: string, detail: string) => void;
 
-/**
- * A chunk's write that takes longer than this (ms) stops the spool after it (stdin's spool's bound,
- * sources/spool.ts SLOW_WRITE_MS): the write is synchronous on the decoding thread, and while it waits live
- * capture sheds the frames the decoder does not reach in time (`--max-decoder-lag`). A disk that stalls once
- * so stalls decoding once, not once every 16,384 records; later chunks stay in memory.
- */
-export const SLOW_CHUNK_WRITE_MS = 2000;
-
 /** Options of a {@link HistorySpool} (tests). */
 export interface HistorySpoolOptions {
-  /** The longest a chunk's write may take before the spool stops (default {@link SLOW_CHUNK_WRITE_MS}). */
+  /** The longest a chunk's write may take before the spool stops (default {@link SLOW_SPOOL_WRITE_MS}). */
   slowWriteMs?: number;
   /** The clock writes are timed with (ms; default `performance.now`). */
   now?: () => number;
@@ -73,7 +65,7 @@ export class HistorySpool implements ChunkSpool {
     private readonly warn: SpoolWarning,
     options: HistorySpoolOptions = {},
   ) {
-    this.slowWriteMs = options.slowWriteMs ?? SLOW_CHUNK_WRITE_MS;
+    this.slowWriteMs = options.slowWriteMs ?? SLOW_SPOOL_WRITE_MS;
     this.now = options.now ?? (() => performance.now());
   }
 

@@ -6,6 +6,13 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, constants, openSync, statfsSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
+/**
+ * A spool write that takes longer than this (ms) makes that spool give up for good (a stalled disk, a hung
+ * network mount): stdin's spool (its reader waits for each write) and the history's (its writes are
+ * synchronous on the decoding thread, which live capture must not wait on) keep what follows in memory.
+ */
+export const SLOW_SPOOL_WRITE_MS = 2000;
+
 /** `statfs`'s type of a tmpfs (Linux's TMPFS_MAGIC): its files are kept in memory. */
 const TMPFS_MAGIC = 0x01021994;
 

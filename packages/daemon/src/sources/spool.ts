@@ -19,12 +19,12 @@
  *
  * A chunk is decoded only once its write is done (the source waits for {@link Spool.append}), so every frame
  * that is given a place has its bytes in the file. When a write fails (ENOSPC, EIO) or takes longer than
- * {@link SLOW_WRITE_MS}, the spool stops for good: that chunk and every later one are decoded without places
+ * {@link SLOW_SPOOL_WRITE_MS}, the spool stops for good: that chunk and every later one are decoded without places
  * and the ring keeps copies of those frames in memory, as it did before the spool; nothing is lost, and the
  * frames already spooled stay readable (nothing overwrites them any more).
  */
 import { closeSync, write } from 'node:fs';
-import { onTmpfs, openUnlinkedFile } from '../spool-file.js';
+import { SLOW_SPOOL_WRITE_MS, onTmpfs, openUnlinkedFile } from '../spool-file.js';
 
 /**
  * Size of the spool when `--packet-ring` is not given: the ring's default bound (packet-ring.ts's
@@ -33,11 +33,6 @@ import { onTmpfs, openUnlinkedFile } from '../spool-file.js';
 export const DEFAULT_SPOOL_BYTES = 256 * 1024 * 1024;
 /** A frame's place when it has none (capture-bytes.ts's NO_PLACE). */
 const NO_PLACE = -1;
-/**
- * A write that takes longer than this makes the spool give up (a stalled disk, a hung network mount): stdin
- * waits for each write, and must not wait longer for the disk than a decoder a little behind would make it.
- */
-export const SLOW_WRITE_MS = 2000;
 /** Cell of {@link SpoolShare.state}: the stream offset up to which writes were started. */
 const END = 0;
 
@@ -91,7 +86,7 @@ export interface SpoolOptions {
   onStop?: (reason: string) => void;
   /** Tests: the write (default fs.write). */
   write?: SpoolWrite;
-  /** Tests: the longest wait for one write (default {@link SLOW_WRITE_MS}). */
+  /** Tests: the longest wait for one write (default {@link SLOW_SPOOL_WRITE_MS}). */
   slowWriteMs?: number;
 }
 
@@ -116,7 +111,7 @@ export class Spool {
   ) {
     this.end = new BigInt64Array(share.state);
     this.writeAt = options.write ?? fsWrite;
-    this.slowWriteMs = options.slowWriteMs ?? SLOW_WRITE_MS;
+    this.slowWriteMs = options.slowWriteMs ?? SLOW_SPOOL_WRITE_MS;
   }
 
   /**
