@@ -406,8 +406,8 @@ async function settle(): Promise<void> {
 }
 
 /**
- * A spool whose writes end only when the test says ({@link heldWrites}'s `finishLastFirst`), so a test can
- * finish two writes under way at once in the wrong order.
+ * A spool whose writes end only when the test calls `finishLastFirst`, which ends the writes under way the
+ * last first: two under way at once end in the wrong order.
  */
 function heldWrites(): { spool: Spool; pending: () => number; finishLastFirst: () => void } {
   const pending: (() => void)[] = [];
@@ -448,6 +448,7 @@ describe('StreamSource', () => {
     let count = 0;
     let room: (() => void) | undefined;
     let whileNoRoom = 0;
+    let asked = 0;
     let done!: () => void;
     const ended = new Promise<void>((resolve) => (done = resolve));
     const source = new StreamSource(input);
@@ -461,9 +462,8 @@ describe('StreamSource', () => {
       error: (err) => {
         throw err;
       },
-      // No room after the first chunk, until the test gives it.
-      waitForRoom: () =>
-        count > 0 && whileNoRoom === 0 ? new Promise<void>((resolve) => (room = resolve)) : undefined,
+      // No room after the first chunk, until the test gives it; room after every other.
+      waitForRoom: () => (++asked === 1 ? new Promise<void>((resolve) => (room = resolve)) : undefined),
     });
     // Cut mid-record, as a pipe's reads are.
     input.push(bytes.subarray(0, 100_001));
