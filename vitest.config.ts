@@ -15,6 +15,9 @@ export default defineConfig({
           root: `packages/${name}`,
           include: ['src/**/*.test.ts'],
           environment: 'node',
+          // The daemon's ring, history and spool tests are CPU-bound for seconds: vitest's 5 s default is a
+          // wall-clock bound that a loaded 2-core run crosses (the held-stats slab test took 6.5 s at load 11).
+          ...(name === 'daemon' ? { testTimeout: 30_000 } : {}),
         },
       })),
       'packages/dashboard',

@@ -1,4 +1,4 @@
-import { fstatSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statfsSync, writeSync } from 'node:fs';
+import { fstatSync, mkdtempSync, readSync, readdirSync, readlinkSync, rmSync, statfsSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,6 +43,44 @@ describe('Spool', () => {
     finish?.();
     await new Promise((resolve) => setImmediate(resolve));
     expect(isOpen(fd)).toBe(false);
+  });
+
+  it('writes appends asked for before the last one resolved one after the other, each where the last ended', async () => {
+    // Writes that end only when the test says, in any order: two under way at once would be seen.
+    const pending: { position: number; finish: () => void }[] = [];
+    const write: SpoolWrite = (fd, buffer, offset, length, position) =>
+      new Promise((resolve) => {
+        pending.push({ position, finish: () => resolve(writeSync(fd, buffer, offset, length, position)) });
+      });
+    const spool = Spool.open({ dir, bytes: 1024, write, slowWriteMs: 60_000 });
+    const resolved: string[] = [];
+    const a = new Uint8Array(100).fill(0xaa);
+    const b = new Uint8Array(50).fill(0xbb);
+    const c = new Uint8Array(10).fill(0xcc);
+    const appends = [a, b, c].map((chunk, i) =>
+      spool.append(chunk).then((at) => {
+        resolved.push(`${i} at ${at}`);
+        return at;
+      }),
+    );
+    const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+    await settle();
+    // Only the first chunk's write is under way: the second's offset is where the first ends.
+    expect(pending.map((p) => p.position)).toEqual([0]);
+    pending[0]?.finish();
+    await settle();
+    expect(pending.map((p) => p.position)).toEqual([0, 100]);
+    pending[1]?.finish();
+    await settle();
+    expect(pending.map((p) => p.position)).toEqual([0, 100, 150]);
+    pending[2]?.finish();
+    expect(await Promise.all(appends)).toEqual([0, 100, 150]);
+    expect(resolved).toEqual(['0 at 0', '1 at 100', '2 at 150']);
+    expect(spool.bytesWritten).toBe(160);
+    const back = new Uint8Array(160);
+    expect(readSync(spool.share.fd, back, 0, 160, 0)).toBe(160);
+    expect(Buffer.from(back)).toEqual(Buffer.concat([a, b, c]));
+    spool.close();
   });
 
   it('closes its file at once when no write is under way, and only once', async () => {

@@ -99,6 +99,8 @@ export class Spool {
   private closed = false;
   /** {@link inMemory}, looked at once for {@link status} (a statfs call per stats message is not needed). */
   private tmpfs: boolean | undefined;
+  /** The last append asked for: the next one starts once it has resolved (it never rejects). */
+  private tail: Promise<number> = Promise.resolve(0);
   /** The write under way, until it settles (it may outlive a timed-out append: see {@link close}). */
   private inFlight: Promise<number> | undefined;
   private readonly writeAt: SpoolWrite;
@@ -152,11 +154,24 @@ export class Spool {
   }
 
   /**
-   * Writes the next chunk of the stream; resolves, once it is in the file, with the chunk's stream offset,
+   * Writes the next chunk of the stream, after the chunks of the appends asked for before (each waits for
+   * the one before it to resolve); resolves, once it is in the file, with the chunk's stream offset,
    * or with -1 when the spool has stopped (now or before): that chunk's frames get no place. Never rejects.
    * The caller must not change `chunk` until this resolves.
    */
-  async append(chunk: Uint8Array): Promise<number> {
+  append(chunk: Uint8Array): Promise<number> {
+    // One at a time, in the order asked: a chunk's offset is where the previous one ended, known only once
+    // that one's write is done, and the source pushes chunks to the capture reader in the order their
+    // appends resolve. Two appends under way at once wrote at the same offset, and the later chunk, its
+    // write done first, reached the reader first (a node stream that flowed while its source waited:
+    // the tail of the input read as corrupt framing and dropped).
+    const appended = this.tail.then(() => this.write(chunk));
+    this.tail = appended;
+    return appended;
+  }
+
+  /** {@link append}, once the previous append has resolved. */
+  private async write(chunk: Uint8Array): Promise<number> {
     if (this.stopped !== undefined) return NO_PLACE;
     const start = this.written;
     const size = this.share.bytes;

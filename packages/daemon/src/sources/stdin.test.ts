@@ -18,13 +18,15 @@ import { writeBulkCapture } from '../test-support/bulk-capture.js';
 import { DAEMON_MAIN, runDaemonShell } from '../test-support/programs.js';
 import { Readable } from 'node:stream';
 import { SpoolFile, frameCheck } from '../frame-file.js';
-import { Spool, type SpoolShare } from './spool.js';
+import { Spool, type SpoolShare, type SpoolWrite } from './spool.js';
 import { DescriptorSource, StreamSource } from './stdin.js';
 import type { Source, SourceSink } from './types.js';
 
 /** Bytes of a pcap record header, and where its captured length is. */
 const PCAP_RECORD_HEADER_LEN = 16;
 const PCAP_RECORD_OFF_CAPLEN = 8;
+/** Bytes of a pcap file's header. */
+const PCAP_HEADER_LEN = 24;
 
 /** What a source tells its sink until it ends: `error CODE` (or the message, for an error without a code), then `end`. */
 function untilEnd(source: Source): Promise<string[]> {
@@ -127,6 +129,21 @@ function corruptCapture(): string {
   new DataView(huge.buffer).setUint32(PCAP_RECORD_OFF_CAPLEN, 0x7fffffff, true);
   const path = join(dir, 'corrupt.pcap');
   writeFileSync(path, Buffer.concat([readFileSync(capture), huge]));
+  return path;
+}
+
+/** The bulk capture's header and its records that fit in `maxBytes`, as a capture of its own. */
+function captureHead(maxBytes: number, name: string): string {
+  const bytes = readFileSync(capture);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let end = PCAP_HEADER_LEN;
+  for (;;) {
+    const next = end + PCAP_RECORD_HEADER_LEN + view.getUint32(end + PCAP_RECORD_OFF_CAPLEN, true);
+    if (next > maxBytes) break;
+    end = next;
+  }
+  const path = join(dir, name);
+  writeFileSync(path, bytes.subarray(0, end));
   return path;
 }
 
@@ -383,7 +400,153 @@ describe('corrupt framing on a pipe its writer holds open', () => {
   }
 });
 
+/** Lets the event loop turn a few times (timers aside): what a stream, a source and a spool do at once is done. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * A spool whose writes end only when the test calls `finishLastFirst`, which ends the writes under way the
+ * last first: two under way at once end in the wrong order.
+ */
+function heldWrites(): { spool: Spool; pending: () => number; finishLastFirst: () => void } {
+  const pending: (() => void)[] = [];
+  const write: SpoolWrite = (fd, buffer, offset, length, position) =>
+    new Promise((resolve) => pending.push(() => resolve(writeSync(fd, buffer, offset, length, position))));
+  const spool = Spool.open({ dir, bytes: 64 * 1024 * 1024, write, slowWriteMs: 60_000 });
+  return {
+    spool,
+    pending: () => pending.length,
+    finishLastFirst: () => {
+      for (const finish of pending.splice(0).reverse()) finish();
+    },
+  };
+}
+
+/**
+ * A {@link checkingSinkOf} comparing every frame with the file's (`expected`) and reading it back from the
+ * spool at its place, with room whenever asked.
+ */
+function inOrderSpooledSink(expected: Uint8Array[], spool: Spool): ReturnType<typeof checkingSinkOf> {
+  const file = new SpoolFile(spool.share);
+  const checking = checkingSinkOf((bytes, place, n) => {
+    const want = expected[n - 1];
+    if (want === undefined || Buffer.compare(bytes, want) !== 0 || place === undefined || place < 0) return false;
+    const back = file.readSync({ frame: n, place, caplen: bytes.length, check: frameCheck(bytes) });
+    return back !== undefined && Buffer.compare(back, bytes) === 0;
+  });
+  checking.sink.waitForRoom = () => undefined;
+  return checking;
+}
+
 describe('StreamSource', () => {
+  // Before, the source read in flowing mode and paused its stream while it waited; a stream resumed by
+  // someone else (node resumes a child's stdout once the child has exited) went on giving it chunks.
+  it('reads nothing while the decoder has no room, even when someone else resumes its stream', async () => {
+    const bytes = readFileSync(capture);
+    const input = new Readable({ read: () => undefined });
+    let count = 0;
+    let room: (() => void) | undefined;
+    let whileNoRoom = 0;
+    let asked = 0;
+    let done!: () => void;
+    const ended = new Promise<void>((resolve) => (done = resolve));
+    const source = new StreamSource(input);
+    await source.start({
+      frame: () => {
+        count++;
+        if (room !== undefined) whileNoRoom++;
+      },
+      problem: () => undefined,
+      end: () => done(),
+      error: (err) => {
+        throw err;
+      },
+      // No room after the first chunk, until the test gives it; room after every other.
+      waitForRoom: () => (++asked === 1 ? new Promise<void>((resolve) => (room = resolve)) : undefined),
+    });
+    // Cut mid-record, as a pipe's reads are.
+    input.push(bytes.subarray(0, 100_001));
+    await settle();
+    expect(room).toBeDefined();
+    const first = count;
+    input.resume();
+    input.push(bytes.subarray(100_001));
+    input.push(null);
+    await settle();
+    expect({ count, whileNoRoom }).toEqual({ count: first, whileNoRoom: 0 });
+    const give = room;
+    room = undefined;
+    give?.();
+    await ended;
+    expect({ count, whileNoRoom }).toEqual({ count: frames, whileNoRoom: 0 });
+    await source.stop();
+  });
+
+  it('with a spool, reads nothing while a chunk is written, even when someone else resumes its stream', async () => {
+    const expected = framesOf(capture);
+    const bytes = readFileSync(capture);
+    const input = new Readable({ read: () => undefined });
+    const { spool, pending, finishLastFirst } = heldWrites();
+    const source = new StreamSource(input, undefined, spool);
+    const { sink, ended, wrong } = inOrderSpooledSink(expected, spool);
+    await source.start(sink);
+    input.push(bytes.subarray(0, 100_001));
+    await settle();
+    expect(pending()).toBe(1);
+    input.resume();
+    input.push(bytes.subarray(100_001, 200_003));
+    input.push(bytes.subarray(200_003));
+    input.push(null);
+    await settle();
+    // Before, each chunk's write was under way at once, at the same offset, and the last one to be
+    // finished reached the capture reader first.
+    expect(pending()).toBe(1);
+    while (pending() > 0) {
+      finishLastFirst();
+      await settle();
+    }
+    expect(await ended).toBe(expected.length);
+    expect(wrong()).toEqual([]);
+    expect(spool.bytesWritten).toBe(bytes.length);
+    await source.stop();
+    spool.close();
+  });
+
+  it(
+    "with a spool, hands out every frame in order of a child's stdout, which node resumes once the child exits",
+    {
+      timeout: 20_000,
+    },
+    async () => {
+      // Small enough for `cat` to write all of it into the socket pair and exit while the source still
+      // waits for its first chunk's spool write (node then resumes the child's stdout to drain it).
+      const small = captureHead(100 * 1024, 'small.pcap');
+      const expected = framesOf(small);
+      const cat = spawn('cat', [small], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const exited = new Promise<void>((resolve) => cat.once('exit', () => resolve()));
+      const { spool, pending, finishLastFirst } = heldWrites();
+      const source = new StreamSource(cat.stdout, undefined, spool);
+      const { sink, ended, wrong } = inOrderSpooledSink(expected, spool);
+      await source.start(sink);
+      // Should cat not fit (a system with smaller socket buffers) it cannot exit before its chunks are read:
+      // the writes are then let go after a while, and the test checks less.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, 2_000)))]);
+      clearTimeout(timer);
+      await settle();
+      while (pending() > 0) {
+        finishLastFirst();
+        await settle();
+      }
+      expect(await ended).toBe(expected.length);
+      expect(wrong()).toEqual([]);
+      expect(spool.bytesWritten).toBe(statSync(small).size);
+      await source.stop();
+      spool.close();
+    },
+  );
+
   it('ends the input after a read error, so --exit-on-eof exits instead of serving for ever', async () => {
     const input = new Readable({ read: () => undefined });
     const events = untilEnd(new StreamSource(input));

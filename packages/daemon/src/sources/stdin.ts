@@ -140,21 +140,26 @@ abstract class StdinSource implements Source {
 
 /**
  * pcap or pcapng bytes from a stream (a test's pipe, or stdin where it cannot be read directly, see
- * {@link DescriptorSource}), decoded as they arrive so the dashboard is live, not at EOF. The stream is
- * paused while the decoder is behind (the sink's `waitForRoom`), so the writer of the pipe blocks instead of
- * frames being lost.
+ * {@link DescriptorSource}), decoded as they arrive so the dashboard is live, not at EOF. The stream is read
+ * in paused mode (`'readable'` and `read()`), one chunk after another, and not again while a chunk's spool
+ * write or the decoder's room (the sink's `waitForRoom`) is awaited: the stream's buffer fills and its
+ * writer blocks instead of frames being lost.
+ *
+ * Not in flowing mode (`'data'`, paused while waiting): anyone may resume a stream, and node does so
+ * itself to a child process's stdout once the child has exited (to drain it), so a stream paused for the
+ * spool went on emitting chunks; their spool writes ran alongside the waited-for one at the same offset,
+ * and a later chunk whose write was done first reached the capture reader first. A loaded CI run of
+ * `cat FILE` into the daemon lost its last 156 packets so (one read as malformed, the rest behind corrupt
+ * framing). A stream with a `'readable'` listener stays paused whoever resumes it.
  */
 export class StreamSource extends StdinSource {
   private readonly input: Readable;
   private feed: ChunkFeed | undefined;
-  private readonly onData = (chunk: Buffer): void => {
-    const room = this.feed?.push(chunk);
-    if (room === undefined) return;
-    this.input.pause();
-    void room.then(() => {
-      if (this.sink !== undefined) this.input.resume();
-    });
-  };
+  /** From `start` until the reading stops (`stop`, or the capture reader stopped). */
+  private reading = false;
+  /** A chunk's spool write or the decoder's room is awaited: nothing more is read until then. */
+  private waiting = false;
+  private readonly onReadable = (): void => this.readOn();
   private readonly onEnd = (): void => this.feed?.end();
   private readonly onError = (err: Error): void => this.readFailed(err);
 
@@ -165,7 +170,8 @@ export class StreamSource extends StdinSource {
 
   async start(sink: SourceSink): Promise<void> {
     this.feed = this.startFeed(sink);
-    this.input.on('data', this.onData);
+    this.reading = true;
+    this.input.on('readable', this.onReadable);
     this.input.once('end', this.onEnd);
     this.input.once('error', this.onError);
   }
@@ -176,13 +182,32 @@ export class StreamSource extends StdinSource {
   }
 
   protected stopReading(): void {
-    this.input.off('data', this.onData);
+    this.reading = false;
+    this.input.off('readable', this.onReadable);
     this.input.off('end', this.onEnd);
     this.input.off('error', this.onError);
     this.input.pause();
     // A paused stdin still holds a handle that would keep the process alive after shutdown.
     const handle = this.input as Readable & { unref?: () => void };
     if (typeof handle.unref === 'function') handle.unref();
+  }
+
+  /**
+   * Hands over what the stream holds until it holds nothing more (`'readable'` comes again when it does,
+   * or `'end'`: only once all of it was read) or a chunk has to be waited for.
+   */
+  private readOn(): void {
+    while (this.reading && !this.waiting) {
+      const chunk = this.input.read() as Buffer | null;
+      if (chunk === null) return;
+      const room = this.feed?.push(chunk);
+      if (room === undefined) continue;
+      this.waiting = true;
+      void room.then(() => {
+        this.waiting = false;
+        this.readOn();
+      });
+    }
   }
 }
 

@@ -68,8 +68,12 @@ export class TestClient {
     return this.frames.filter((f) => f.type === 'records').flatMap((f) => f.records as Record<string, unknown>[]);
   }
 
-  /** Waits until `pred` holds over the frames received (checked on every frame). */
-  async until<T>(what: string, pred: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
+  /**
+   * Waits until `pred` holds over the frames received (checked on every frame). The default bound is for a
+   * daemon that decodes slowly on a loaded 2-core machine (it was 10 s), within the 60 s that the tests
+   * waiting so are given: what is waited for is checked as before, only given longer to come.
+   */
+  async until<T>(what: string, pred: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const value = pred();
