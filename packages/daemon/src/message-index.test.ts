@@ -52,6 +52,37 @@ describe('MessageIndex', () => {
     }
   });
 
+  it("keeps first frames far from their slab's first one, and earlier ones, exactly", () => {
+    const index = new MessageIndex();
+    // Frame numbers past 2^32, one before the slab's first, one more than 2^31 away on either side, and a
+    // message of several frames past the far one; across two slabs (8,192 messages each), then some let go.
+    const big = 2 ** 33 + 5;
+    const firsts: (number | number[])[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      const k = i % 7;
+      firsts.push(
+        k === 1
+          ? big + i - 3
+          : k === 2
+            ? big + i + 2 ** 31 + 1
+            : k === 3
+              ? big - 2 ** 31 - 1
+              : k === 4
+                ? [big + 2 ** 32, big + 2 ** 32 + 1]
+                : big + i,
+      );
+    }
+    firsts.forEach((f, seq) => index.push(seq, 'a', 'b', null, 'EchoResponse', -1, f));
+    for (let i = 0; i < 9000; i++) index.shift();
+    index.addFrame(9002, big + 2 ** 31 + 2);
+    for (let s = index.oldest; s < index.end; s++) {
+      const f = firsts[s];
+      const all = s === 9002 ? [f as number, big + 2 ** 31 + 2] : typeof f === 'number' ? [f] : f;
+      expect(frames(index, s)).toEqual(all);
+      expect([index.firstFrame(s), index.lastFrame(s)]).toEqual([all[0], all[all.length - 1]]);
+    }
+  });
+
   it('answers the shared filter as the record would', () => {
     const index = new MessageIndex();
     const ok = index.push(1, '10.0.0.1', '10.0.0.9', 'a:b', 'ReadNotifyResponse', 1, 1);

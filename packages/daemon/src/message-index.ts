@@ -9,12 +9,26 @@
 import type { FilterableRecord } from '@ca-shark/analysis/filter';
 import { SLAB_MASK, SLAB_SLOTS, Slabs } from './ring-columns.js';
 
-/** The columns of {@link SLAB_SLOTS} messages (see ring-columns.ts). */
+/**
+ * A first frame {@link MessageSlab.firsts} cannot hold as an offset from its slab's base (more than 2^31
+ * frames away): the message's frames are in {@link MessageIndex}'s `multi` instead.
+ */
+const FAR = -0x80000000;
+
+/**
+ * The columns of {@link SLAB_SLOTS} messages (see ring-columns.ts). A message's first frame is an offset
+ * from the first frame of the slab's first message (4 bytes, not a Float64's 8: frame numbers pass 2^32 only
+ * after 4 billion frames, offsets within a slab's 8,192 messages stay small), and its last frame is not kept:
+ * a message of more than one frame has them all in `multi`. 32 bytes a message instead of 44: the ring's
+ * index at its 256 MiB bound holds about half a million.
+ */
 class MessageSlab {
   readonly times = new Float64Array(SLAB_SLOTS);
   readonly statuses = new Int32Array(SLAB_SLOTS);
-  readonly firsts = new Float64Array(SLAB_SLOTS);
-  readonly lasts = new Float64Array(SLAB_SLOTS);
+  /** First frame minus {@link base}, or {@link FAR}. */
+  readonly firsts = new Int32Array(SLAB_SLOTS);
+  /** First frame of the slab's first message (a slab let go and made again is given its new one). */
+  base = 0;
   readonly srcs = new Int32Array(SLAB_SLOTS);
   readonly dsts = new Int32Array(SLAB_SLOTS);
   /** Interned PV, or -1 for none. */
@@ -109,14 +123,15 @@ export class MessageIndex {
     c.pvs[at] = last.pvN;
     c.names[at] = last.nameN;
     c.statuses[at] = status;
-    if (typeof frames === 'number') {
-      c.firsts[at] = frames;
-      c.lasts[at] = frames;
-    } else {
-      c.firsts[at] = frames[0];
-      c.lasts[at] = frames[frames.length - 1];
-      this.multi.set(seq, frames);
+    const first = typeof frames === 'number' ? frames : frames[0];
+    if (at === 0) c.base = first;
+    const offset = first - c.base;
+    if (offset > FAR && offset <= 0x7fffffff) c.firsts[at] = offset;
+    else {
+      c.firsts[at] = FAR;
+      if (typeof frames === 'number') this.multi.set(seq, [frames]);
     }
+    if (typeof frames !== 'number') this.multi.set(seq, frames);
     return seq;
   }
 
@@ -131,17 +146,20 @@ export class MessageIndex {
   framesOf(seq: number, out: (frame: number) => void): void {
     const many = this.multi.get(seq);
     if (many !== undefined) for (const f of many) out(f);
-    else out(this.slabs.of(seq).firsts[seq & SLAB_MASK]);
+    else out(this.firstFrame(seq));
   }
 
   /** The first frame of message `seq` (held). */
   firstFrame(seq: number): number {
-    return this.slabs.of(seq).firsts[seq & SLAB_MASK];
+    const c = this.slabs.of(seq);
+    const offset = c.firsts[seq & SLAB_MASK];
+    return offset !== FAR ? c.base + offset : (this.multi.get(seq) as number[])[0];
   }
 
   /** The last frame of message `seq` (held). */
   lastFrame(seq: number): number {
-    return this.slabs.of(seq).lasts[seq & SLAB_MASK];
+    const many = this.multi.get(seq);
+    return many !== undefined ? many[many.length - 1] : this.firstFrame(seq);
   }
 
   /** Capture time of message `seq` (held). */
@@ -151,12 +169,9 @@ export class MessageIndex {
 
   /** Adds `frame` (a later one) to message `seq`. */
   addFrame(seq: number, frame: number): void {
-    const c = this.slabs.of(seq);
-    const at = seq & SLAB_MASK;
-    const many = this.multi.get(seq) ?? [c.firsts[at]];
-    many.push(frame);
-    this.multi.set(seq, many);
-    c.lasts[at] = frame;
+    const many = this.multi.get(seq);
+    if (many !== undefined) many.push(frame);
+    else this.multi.set(seq, [this.firstFrame(seq), frame]);
   }
 
   /** Whether the shared filter `test` keeps message `seq` (held). */

@@ -144,14 +144,16 @@ const REPORT_STALE_MS = 30_000;
 
 const RUNNING_FROM_SOURCE = import.meta.url.endsWith('.ts');
 /**
- * The decoding worker's young generation, MB (V8 makes it three semi-spaces' worth: two of 8 MB and their
+ * The decoding worker's young generation, MB (V8 makes it three semi-spaces' worth: two of 4 MB and their
  * large-object room). V8 grows a busy isolate's semi-spaces to 16 MB each, 32 MB of pages the worker then
  * keeps for good: 25-30 MB of the daemon's peak RSS on the bench's 100 MB capture (196 → 172 MB with `-r`).
- * The worker's objects mostly die young or live long (held records are columns, not objects), so the
- * smaller young generation costs no CPU seen in interleaved runs (the CLI's bin uses the same semi-space,
- * `--max-semi-space-size=8`).
+ * Semi-spaces of 8 MB (24 here, session 13) still kept 8 MB more than these: the worker's young objects are
+ * a batch's records and their decoded values, dead by the next scavenge whichever size (held records are
+ * columns, not objects), so the smaller one promotes no more than it did on the 1 GB capture and its peak
+ * stayed where it was, while the 100 MB one fell by 8-10 MB (docs/performance.md, "Session 16: the daemon's
+ * peak RSS").
  */
-const WORKER_YOUNG_GENERATION_MB = 24;
+const WORKER_YOUNG_GENERATION_MB = 12;
 /**
  * How far V8 lets an isolate's old generation grow past what its last full collection kept, percent (V8's
  * `--heap-growing-percent`; a flag of the whole process, so the main thread's small heap gets it too). V8's
