@@ -144,12 +144,7 @@ const NOT_FIRST = -2;
  * returns the record's key node after `command`, or null having written nothing (the caller then writes
  * the field the generic way).
  */
-function commandLayout(
-  out: JsonSink,
-  start: number,
-  node: KeyNode,
-  command: Record<string, unknown>,
-): KeyNode | null {
+function commandLayout(out: JsonSink, start: number, node: KeyNode, command: Record<string, unknown>): KeyNode | null {
   const index = matchLayout(command);
   if (index < 0) return null;
   const layout = JSON_LAYOUTS[index];
@@ -274,13 +269,22 @@ function buildLayout(name: string, keys: readonly string[]): JsonLayout {
     maxBytes += parts[k].length;
     maxBytes += kinds[k] === FieldKind.Number ? MAX_NUMBER_BYTES : kinds[k] === FieldKind.Data ? 2 : MAX_NAME_BYTES;
   }
-  return { name, keys, fieldKinds: [-1, ...fieldKinds], parts, kinds, numberCount, dataTypeAt, statusAt, end, maxBytes };
+  return {
+    name,
+    keys,
+    fieldKinds: [-1, ...fieldKinds],
+    parts,
+    kinds,
+    numberCount,
+    dataTypeAt,
+    statusAt,
+    end,
+    maxBytes,
+  };
 }
 
 /** The numbers of the command {@link matchLayout} matched last (in the layout's order). */
-const layoutNumbers = new Float64Array(
-  Math.max(...LAYOUT_KEYS.map(([, keys]) => keys.length)),
-);
+const layoutNumbers = new Float64Array(Math.max(...LAYOUT_KEYS.map(([, keys]) => keys.length)));
 /** Its payload (null: none), and whether it has fields after the layout's. */
 let layoutData: ArrayLike<number> | null = null;
 let layoutExtra = false;

@@ -321,7 +321,14 @@ function jsonLayoutRecords(): CaRecord[] {
     severity: ecaSeverity(code),
   });
   const numbers = [0, -0, 9, 1.5, -3, 2 ** 32 - 1, 2 ** 53 + 2, 1e21, 1e-7, Number.NaN];
-  const payloads: unknown[] = [[], [2.5], new Float32Array([0.1, 3]), new Int16Array([-7]), ['a'], [1, 2, 3, 4, 5, 6, 7]];
+  const payloads: unknown[] = [
+    [],
+    [2.5],
+    new Float32Array([0.1, 3]),
+    new Int16Array([-7]),
+    ['a'],
+    [1, 2, 3, 4, 5, 6, 7],
+  ];
   const types = [DbrType.DOUBLE, DbrType.TIME_SHORT, DbrType.CTRL_FLOAT, 99, 2.5];
   const codes = [1, 0, 2, 9999, -1];
   const commands: Record<string, unknown>[] = [];
@@ -332,7 +339,14 @@ function jsonLayoutRecords(): CaRecord[] {
     const data = payloads[i % payloads.length];
     commands.push(
       { name: 'EventAddResponse', ...typed(dt), ...status(code), subscriptionid: n, data },
-      { name: 'ReadNotifyResponse', ...typed(dt), ...status(code), ioid: n, data, metadata: { status: 0, timestamp: n } },
+      {
+        name: 'ReadNotifyResponse',
+        ...typed(dt),
+        ...status(code),
+        ioid: n,
+        data,
+        metadata: { status: 0, timestamp: n },
+      },
       { name: 'ReadNotifyRequest', ...typed(dt), sid: n, ioid: i },
       { name: 'WriteNotifyRequest', ...typed(dt), sid: 7, ioid: n, data },
       { name: 'WriteNotifyResponse', ...typed(dt), ...status(code), ioid: n },
@@ -357,6 +371,11 @@ describe('two-thread --json printer, the command layouts', () => {
   it('writes the commands of steady traffic as one thread does, digit for digit', async () => {
     const records = jsonLayoutRecords();
     const printed = await printSplit(jsonSplitPrinter(), records);
-    expect(printed.split('\n')).toEqual(records.map((r) => recordToJSON(r) + '\n').join('').split('\n'));
+    expect(printed.split('\n')).toEqual(
+      records
+        .map((r) => recordToJSON(r) + '\n')
+        .join('')
+        .split('\n'),
+    );
   }, 60_000);
 });
