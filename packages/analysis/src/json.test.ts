@@ -350,7 +350,19 @@ describe('writeRecordJSON into a sink that takes command layouts', () => {
       const record = around(command);
       expect(written(record)).toEqual({ layout, text: recordToJSON(record) });
     }
-    // A command that is not a plain object, and a record without the packet fields: never a layout.
+    // Commands that are not plain objects, and a record without the packet fields: never a layout.
+    class Command {
+      constructor(fields: Record<string, unknown>) {
+        Object.assign(this, fields);
+      }
+    }
+    const withToJSON = { ...base, toJSON: () => ({ name: 'replaced' }) };
+    const inherited = Object.assign(Object.create({ extra: 'inherited' }) as object, base);
+    for (const command of [new Command(base), withToJSON, inherited, [base]]) {
+      const record = around(command);
+      expect(written(record)).toEqual({ layout: false, text: recordToJSON(record) });
+      expect(recordToJSON(record)).toBe(JSON.stringify(around(command)).replace('"data":{"0":1.5}', '"data":[1.5]'));
+    }
     const record = { frame: 1, command: { ...base } };
     expect(written(record)).toEqual({ layout: false, text: recordToJSON(record) });
   });

@@ -145,6 +145,8 @@ const NOT_FIRST = -2;
  * the field the generic way).
  */
 function commandLayout(out: JsonSink, start: number, node: KeyNode, command: Record<string, unknown>): KeyNode | null {
+  // What the generic walk would not write as the object's own fields (class instances, toJSON) is its.
+  if (Array.isArray(command) || !isPlainObject(command)) return null;
   const index = matchLayout(command);
   if (index < 0) return null;
   const layout = JSON_LAYOUTS[index];
