@@ -76,6 +76,8 @@ const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 const COMMA = 0x2c;
+/** Bytes per word of the keys' and layouts' word copies. */
+const WORD_BYTES = 4;
 
 function byte(out: JsonSink, c: number): void {
   out.reserve(1);
@@ -191,6 +193,8 @@ interface JsonLayout {
   /** Per key: its kind, or -1 for `name` (a constant). */
   readonly fieldKinds: readonly number[];
   readonly parts: readonly Uint8Array[];
+  /** `parts` as little-endian 32-bit words (the last one padded), written four bytes a store. */
+  readonly partWords: readonly Int32Array[];
   readonly kinds: readonly FieldKind[];
   /** Numbers handed over (the Number fields, in key order); a payload's items come after them. */
   readonly numberCount: number;
@@ -268,7 +272,8 @@ function buildLayout(name: string, keys: readonly string[]): JsonLayout {
   const end: KeyNode = { key: last, words: new Int32Array(0), size: 0, next: [] };
   let maxBytes = 0;
   for (let k = 0; k < parts.length; k++) {
-    maxBytes += parts[k].length;
+    // A part's last word may write up to 3 bytes past it (overwritten by what follows).
+    maxBytes += parts[k].length + WORD_BYTES;
     maxBytes += kinds[k] === FieldKind.Number ? MAX_NUMBER_BYTES : kinds[k] === FieldKind.Data ? 2 : MAX_NAME_BYTES;
   }
   return {
@@ -276,6 +281,7 @@ function buildLayout(name: string, keys: readonly string[]): JsonLayout {
     keys,
     fieldKinds: [-1, ...fieldKinds],
     parts,
+    partWords: parts.map(wordsOf),
     kinds,
     numberCount,
     dataTypeAt,
@@ -362,6 +368,15 @@ function isNumbers(value: unknown): boolean {
 /** Payloads shorter than this are written item by item by {@link writeJsonLayout}. */
 const SHORT_ITEMS = 16;
 
+/** `bytes` as little-endian 32-bit words, the last one padded with zeros. */
+function wordsOf(bytes: Uint8Array): Int32Array {
+  const words = new Int32Array(Math.ceil(bytes.length / WORD_BYTES));
+  new Uint8Array(words.buffer).set(bytes);
+  const view = new DataView(words.buffer);
+  for (let i = 0; i < words.length; i++) words[i] = view.getInt32(i * WORD_BYTES, true);
+  return words;
+}
+
 /** A DBR type's name as the decoder writes it (protocol's commands.ts `dataTypeName`). */
 function dataTypeName(dt: number): string {
   return dbrTypeName(dt) ?? String(dt);
@@ -379,11 +394,14 @@ export function writeJsonLayout(out: JsonSink, index: number, values: Float64Arr
   const short = count > 0 && count < SHORT_ITEMS ? count : 0;
   out.reserve(layout.maxBytes + short * (MAX_NUMBER_BYTES + 1));
   const bytes = out.bytes;
+  const view = viewOf(bytes);
+  const partWords = layout.partWords;
   let to = out.length;
   let v = at;
   for (let k = 0; k < parts.length; k++) {
-    const part = parts[k];
-    for (let b = 0; b < part.length; b++) bytes[to++] = part[b];
+    const words = partWords[k];
+    for (let i = 0; i < words.length; i++) view.setInt32(to + i * WORD_BYTES, words[i], true);
+    to += parts[k].length;
     switch (kinds[k]) {
       case FieldKind.Number:
         to = jsonNumberAt(bytes, to, values[v++]);
@@ -656,8 +674,6 @@ function writeKey(out: JsonSink, node: KeyNode, key: string, first: boolean): Ke
   out.length = at + found.size;
   return found;
 }
-
-const WORD_BYTES = 4;
 
 /** A new node of `key` after `node` (or the shared one, when `node` has too many). */
 function follower(node: KeyNode, key: string): KeyNode {
