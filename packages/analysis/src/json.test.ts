@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { bytesToHex, recordToJSON, recordToPlain, writeRecordJSON } from './json.js';
+import { dbrTypeName, ecaName, ecaSeverity } from '@ca-shark/protocol';
+import { bytesToHex, recordToJSON, recordToPlain, writeJsonLayout, writeRecordJSON } from './json.js';
 import { JsonBuffer, writeNumbers } from './json-number.js';
 
 describe('recordToJSON', () => {
@@ -198,3 +199,187 @@ describe('writeRecordJSON into a sink that defers arrays of numbers', () => {
     expect(sink.filled()).toBe(recordToJSON(record));
   });
 });
+
+describe('writeRecordJSON into a sink that takes command layouts', () => {
+  /** Takes layouts and long waveforms as the CLI's batches do, then fills the holes as its worker does. */
+  class Layouts extends JsonBuffer {
+    layouts = true;
+    readonly holes: { at: number; layout: number; values: Float64Array; count: number }[] = [];
+    deferNumbers(items: ArrayLike<number>): boolean {
+      if (items.length < 16) return false;
+      this.holes.push({ at: this.length, layout: -1, values: Float64Array.from(items), count: items.length });
+      return true;
+    }
+    deferLayout(layout: number, numbers: Float64Array, count: number, data: ArrayLike<number> | null): boolean {
+      const values = new Float64Array(count + (data?.length ?? 0));
+      values.set(numbers.subarray(0, count));
+      if (data !== null) values.set(Array.from(data), count);
+      this.holes.push({ at: this.length, layout, values, count: data === null ? -1 : data.length });
+      return true;
+    }
+    filled(): string {
+      const text = this.toString();
+      let out = '';
+      let from = 0;
+      for (const h of this.holes) {
+        const digits = new JsonBuffer();
+        if (h.layout < 0) writeNumbers(digits, h.values);
+        else expect(writeJsonLayout(digits, h.layout, h.values, 0, h.count)).toBe(h.values.length);
+        out += text.slice(from, h.at) + digits.toString();
+        from = h.at;
+      }
+      return out + text.slice(from);
+    }
+  }
+
+  /** A decoder record (its packet fields first) around `command`. */
+  const around = (command: unknown, frame = 1): Record<string, unknown> => ({
+    frame,
+    timestamp: 1796604493.080762,
+    interfaceId: 0,
+    src: '127.0.0.1',
+    dst: '127.0.0.1',
+    ethernet: { type: 'ethernet' },
+    ip: { version: 4, src: '127.0.0.1' },
+    transport: { protocol: 'tcp', sport: 5064 },
+    command,
+    pv: 'sim:pv1',
+    role: 'response',
+    size: 24,
+  });
+
+  /** Writes `record` through the sink; whether its command went to a layout, and the filled text. */
+  function written(record: Record<string, unknown>): { layout: boolean; text: string } {
+    const sink = new Layouts();
+    writeRecordJSON(sink, record);
+    return { layout: sink.holes.some((h) => h.layout >= 0), text: sink.filled() };
+  }
+
+  const typed = { id: 1, data_type: 6, data_type_name: 'DOUBLE', data_count: 1 };
+  const status = { status: 1, status_name: 'ECA_NORMAL', severity: 'SUCCESS' };
+  /** One command per layout class, its keys in the decoder's order. */
+  const classes: Record<string, unknown>[] = [
+    { name: 'EventAddResponse', ...typed, ...status, subscriptionid: 3, data: new Float64Array([1.5]) },
+    { name: 'ReadNotifyResponse', ...typed, ...status, ioid: 9, data: [37] },
+    { name: 'ReadNotifyRequest', ...typed, sid: 7, ioid: 9 },
+    { name: 'WriteNotifyRequest', ...typed, sid: 7, ioid: 9, data: [47.949] },
+    { name: 'WriteNotifyResponse', ...typed, ...status, ioid: 9 },
+    { name: 'WriteRequest', ...typed, sid: 7, ioid: 9, data: new Int16Array([-5]) },
+    { name: 'ReadRequest', ...typed, sid: 7, ioid: 9 },
+    { name: 'ReadResponse', ...typed, sid: 7, ioid: 9, data: new Float32Array([0.1]) },
+    { name: 'EventAddRequest', ...typed, sid: 7, subscriptionid: 3, low: 0, high: 0, to: 0, mask: 5 },
+    { name: 'CreateChanResponse', ...typed, cid: 5, sid: 7 },
+  ];
+
+  it('writes every layout class as the generic walk does', () => {
+    for (const command of classes) {
+      const record = around(command);
+      expect(written(record)).toEqual({ layout: true, text: recordToJSON(record) });
+      expect(JSON.parse(recordToJSON(record))).toEqual(JSON.parse(JSON.stringify(around(plain(command)))));
+    }
+  });
+
+  it('writes awkward numbers, unknown types and statuses, and payloads of every kind digit for digit', () => {
+    const numbers = [0, -0, 7, 1.5, -3, 2 ** 31, 2 ** 31 - 1, 2 ** 53 + 2, 1e21, 1e-7, 0.1 + 0.2, NaN, -Infinity];
+    const payloads: ArrayLike<number>[] = [
+      [],
+      [1, 2, 3],
+      Array.from({ length: 20 }, (_, i) => i / 3),
+      new Float32Array([0.1, -2.5, 3e38]),
+      new Int16Array([-32768, 0, 32767]),
+      new Uint8Array([0, 255]),
+      new Uint16Array([65535]),
+      new Int32Array([-(2 ** 31)]),
+      Float64Array.from({ length: 1200 }, (_, i) => Math.sin(i) * 10 ** ((i % 13) - 5)),
+      [NaN, -0, 1e-7, 5e-324],
+    ];
+    let layouts = 0;
+    for (const base of classes) {
+      for (const key of Object.keys(base)) {
+        const variants: unknown[] =
+          key === 'name'
+            ? []
+            : key === 'data'
+              ? payloads
+              : key === 'data_type_name' || key === 'status_name' || key === 'severity'
+                ? []
+                : numbers;
+        for (const v of variants) {
+          const command: Record<string, unknown> = { ...base, [key]: v };
+          // The names derived from a changed type or status, as the decoder derives them.
+          if (key === 'data_type') command['data_type_name'] = dbrTypeName(v as number) ?? String(v);
+          if (key === 'status' && 'status_name' in command) {
+            command['status_name'] = ecaName(v as number);
+            command['severity'] = ecaSeverity(v as number);
+          }
+          const record = around(command);
+          const out = written(record);
+          if (out.layout) layouts++;
+          expect(out.text).toBe(recordToJSON(record));
+        }
+      }
+    }
+    expect(layouts).toBeGreaterThan(300);
+  });
+
+  it('leaves to the generic walk what the layout cannot write from numbers, and writes fields after the layout', () => {
+    const base = classes[0];
+    const cases: [Record<string, unknown>, boolean][] = [
+      [{ ...base, data_type_name: 'FLOAT' }, false],
+      [{ ...base, status_name: 'ECA_GETFAIL' }, false],
+      [{ ...base, severity: 'ERROR' }, false],
+      [{ ...base, id: '1' }, false],
+      [{ ...base, id: 1n }, false],
+      [{ ...base, subscriptionid: undefined }, false],
+      [{ ...base, data: ['a'] }, false],
+      [{ ...base, data: [1, null] }, false],
+      [{ ...base, data: new BigInt64Array([1n]) }, false],
+      [{ ...base, data: undefined }, false],
+      [{ ...base, data: 'x' }, false],
+      [{ ...base, name: 'EventAddRequest' }, false],
+      [{ ...base, name: 'Unknown' }, false],
+      [{ name: base.name, data: base.data, ...typed, ...status, subscriptionid: 3 }, false],
+      [{ name: base.name, ...typed, ...status, subscriptionid: 3 }, false],
+      [{ ...base, failed: true }, true],
+      [{ ...base, metadata: { status: 0, statusName: 'NO_ALARM', timestamp: 1796604493.08 } }, true],
+      [{ ...base, metadata: null, enum_labels: ['a', 'b"'], truncated: true, extended: true }, true],
+      [{ ...base, metadata: undefined }, true],
+      [{ ...base, metadata: undefined, truncated: true }, true],
+    ];
+    for (const [command, layout] of cases) {
+      const record = around(command);
+      expect(written(record)).toEqual({ layout, text: recordToJSON(record) });
+    }
+    // Commands that are not plain objects, and a record without the packet fields: never a layout.
+    class Command {
+      constructor(fields: Record<string, unknown>) {
+        Object.assign(this, fields);
+      }
+    }
+    const withToJSON = { ...base, toJSON: () => ({ name: 'replaced' }) };
+    const inherited = Object.assign(Object.create({ extra: 'inherited' }) as object, base);
+    for (const command of [new Command(base), withToJSON, inherited, [base]]) {
+      const record = around(command);
+      expect(written(record)).toEqual({ layout: false, text: recordToJSON(record) });
+      expect(recordToJSON(record)).toBe(JSON.stringify(around(command)).replace('"data":{"0":1.5}', '"data":[1.5]'));
+    }
+    const record = { frame: 1, command: { ...base } };
+    expect(written(record)).toEqual({ layout: false, text: recordToJSON(record) });
+  });
+
+  it('offers nothing while the sink says it takes no layouts', () => {
+    const sink = new Layouts();
+    sink.layouts = false;
+    const record = around(classes[1]);
+    writeRecordJSON(sink, record);
+    expect(sink.holes).toEqual([]);
+    expect(sink.toString()).toBe(recordToJSON(record));
+  });
+});
+
+/** `command` with its typed arrays as plain arrays (what the JSON form writes). */
+function plain(command: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(command)) out[k] = ArrayBuffer.isView(v) ? Array.from(v as Float64Array) : v;
+  return out;
+}

@@ -17,7 +17,8 @@
  * ({@link KeyNode}); numbers, waveform elements above all, are written straight into the bytes
  * (json-number.ts, json-digits.ts: 2-3 times faster than the native formatting of a plain array copy).
  */
-import { viewOf } from './json-digits.js';
+import { dbrTypeName, ecaName, ecaSeverity } from '@ca-shark/protocol';
+import { jsonNumberAt, MAX_NUMBER_BYTES, viewOf } from './json-digits.js';
 import { JsonBuffer, writeNumber, writeNumbers, type JsonSink } from './json-number.js';
 
 export type { JsonSink } from './json-number.js';
@@ -75,6 +76,8 @@ const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 const COMMA = 0x2c;
+/** Bytes per word of the keys' and layouts' word copies. */
+const WORD_BYTES = 4;
 
 function byte(out: JsonSink, c: number): void {
   out.reserve(1);
@@ -116,13 +119,353 @@ function writeDecoderRecord(out: JsonSink, record: Record<string, unknown>): boo
   const start = writePacket(out, record, same);
   i = 0;
   let node = AFTER_PACKET;
+  const layouts = out.layouts === true;
   for (const key in record) {
     if (i++ < PACKET_KEYS.length) continue;
-    node = field(out, start, node, key, record[key]);
+    const value = record[key];
+    if (layouts && key === COMMAND_KEY && typeof value === 'object' && value !== null) {
+      const after = commandLayout(out, start, node, value as Record<string, unknown>);
+      if (after !== null) {
+        node = after;
+        continue;
+      }
+    }
+    node = field(out, start, node, key, value);
   }
   byte(out, CLOSE_BRACE);
   return true;
 }
+
+const COMMAND_KEY = 'command';
+/** An object start that makes {@link field} write its comma: the fields after a layout's never come first. */
+const NOT_FIRST = -2;
+
+/**
+ * Writes `"command":` and hands the command's layout fields to the sink's {@link JsonSink.deferLayout}
+ * when the command fits one of {@link JSON_LAYOUTS}, then writes its other fields and closing brace;
+ * returns the record's key node after `command`, or null having written nothing (the caller then writes
+ * the field the generic way).
+ */
+function commandLayout(out: JsonSink, start: number, node: KeyNode, command: Record<string, unknown>): KeyNode | null {
+  // What the generic walk would not write as the object's own fields (class instances, toJSON) is its.
+  if (Array.isArray(command) || !isPlainObject(command)) return null;
+  const index = matchLayout(command);
+  if (index < 0) return null;
+  const layout = JSON_LAYOUTS[index];
+  node = writeKey(out, node, COMMAND_KEY, out.length === start + 1);
+  if (out.deferLayout?.(index, layoutNumbers, layout.numberCount, layoutData) !== true) {
+    layoutData = null;
+    writeObject(out, command);
+    return node;
+  }
+  layoutData = null;
+  if (layoutExtra) {
+    // The fields after the layout's (metadata, enum_labels, ...), each after a comma: the hole holds the first.
+    let i = 0;
+    let inner = layout.end;
+    const n = layout.keys.length;
+    for (const key in command) {
+      if (i++ < n) continue;
+      inner = field(out, NOT_FIRST, inner, key, command[key]);
+    }
+  }
+  byte(out, CLOSE_BRACE);
+  return node;
+}
+
+/**
+ * How a layout writes one field's value: a number of the numbers handed over, a name derived from one
+ * of them (exactly as the decoder derives it, so the derived text is the one the command holds, which
+ * the main thread checks), or the payload's numbers.
+ */
+const FieldKind = { Number: 0, DataTypeName: 1, StatusName: 2, Severity: 3, Data: 4 } as const;
+type FieldKind = (typeof FieldKind)[keyof typeof FieldKind];
+
+/**
+ * A command layout: the keys a command of class `name` starts with, in the decoder's order
+ * (protocol's commands.ts: `bySid`, `bySidWithData`, `statusReply`, `statusReplyWithData`), and how each
+ * value is written. `parts[k]` are the constant bytes before the k-th value written (`{"name":"Class",
+ * "id":`, `,"data_type":`, ...), `kinds[k]` what that value is.
+ */
+interface JsonLayout {
+  readonly name: string;
+  readonly keys: readonly string[];
+  /** Per key: its kind, or -1 for `name` (a constant). */
+  readonly fieldKinds: readonly number[];
+  readonly parts: readonly Uint8Array[];
+  /** `parts` as little-endian 32-bit words (the last one padded), written four bytes a store. */
+  readonly partWords: readonly Int32Array[];
+  readonly kinds: readonly FieldKind[];
+  /** Numbers handed over (the Number fields, in key order); a payload's items come after them. */
+  readonly numberCount: number;
+  /** Index among the numbers of `data_type` and of `status` (-1: none). */
+  readonly dataTypeAt: number;
+  readonly statusAt: number;
+  /** The key node after the layout's last key, for the command's further fields (generic walk). */
+  readonly end: KeyNode;
+  /** Bytes {@link writeJsonLayout} writes at most, short of a payload's items. */
+  readonly maxBytes: number;
+}
+
+/** Longest quoted name: `"ECA_UNKNOWN(-1.2345678901234567e+300)"` is 40 bytes. */
+const MAX_NAME_BYTES = 48;
+
+const TYPED = ['name', 'id', 'data_type', 'data_type_name', 'data_count'];
+const STATUS = ['status', 'status_name', 'severity'];
+
+/**
+ * The commands of steady traffic, each with the field list its decoder build starts with (a command
+ * whose keys differ, such as a failed status's `failed`, takes the generic walk).
+ */
+const LAYOUT_KEYS: readonly (readonly [string, readonly string[]])[] = [
+  ['EventAddResponse', [...TYPED, ...STATUS, 'subscriptionid', 'data']],
+  ['ReadNotifyResponse', [...TYPED, ...STATUS, 'ioid', 'data']],
+  ['ReadNotifyRequest', [...TYPED, 'sid', 'ioid']],
+  ['WriteNotifyRequest', [...TYPED, 'sid', 'ioid', 'data']],
+  ['WriteNotifyResponse', [...TYPED, ...STATUS, 'ioid']],
+  ['WriteRequest', [...TYPED, 'sid', 'ioid', 'data']],
+  ['ReadRequest', [...TYPED, 'sid', 'ioid']],
+  ['ReadResponse', [...TYPED, 'sid', 'ioid', 'data']],
+  ['EventAddRequest', [...TYPED, 'sid', 'subscriptionid', 'low', 'high', 'to', 'mask']],
+  ['CreateChanResponse', [...TYPED, 'cid', 'sid']],
+];
+
+/** The command layouts, the same on both threads (the index is what the main thread hands over). */
+export const JSON_LAYOUTS: readonly JsonLayout[] = LAYOUT_KEYS.map(([name, keys]) => buildLayout(name, keys));
+
+function buildLayout(name: string, keys: readonly string[]): JsonLayout {
+  const parts: Uint8Array[] = [];
+  const kinds: FieldKind[] = [];
+  const fieldKinds: number[] = [];
+  let text = '{' + JSON.stringify('name') + ':' + JSON.stringify(name);
+  let numberCount = 0;
+  let dataTypeAt = -1;
+  let statusAt = -1;
+  for (let k = 1; k < keys.length; k++) {
+    const key = keys[k];
+    text += ',' + JSON.stringify(key) + ':';
+    const kind: FieldKind =
+      key === 'data_type_name'
+        ? FieldKind.DataTypeName
+        : key === 'status_name'
+          ? FieldKind.StatusName
+          : key === 'severity'
+            ? FieldKind.Severity
+            : key === 'data'
+              ? FieldKind.Data
+              : FieldKind.Number;
+    if (kind === FieldKind.Data && k !== keys.length - 1) throw new Error(`layout ${name}: data must be last`);
+    if (key === 'data_type') dataTypeAt = numberCount;
+    if (key === 'status') statusAt = numberCount;
+    if (kind === FieldKind.Number) numberCount++;
+    parts.push(new TextEncoder().encode(text));
+    kinds.push(kind);
+    fieldKinds.push(kind);
+    text = '';
+  }
+  if (keys[0] !== 'name') throw new Error(`layout ${name}: name must be first`);
+  if (dataTypeAt < 0 && kinds.includes(FieldKind.DataTypeName)) throw new Error(`layout ${name}: no data_type`);
+  if (statusAt < 0 && (kinds.includes(FieldKind.StatusName) || kinds.includes(FieldKind.Severity))) {
+    throw new Error(`layout ${name}: no status`);
+  }
+  const last = keys[keys.length - 1];
+  const end: KeyNode = { key: last, words: new Int32Array(0), size: 0, next: [] };
+  let maxBytes = 0;
+  for (let k = 0; k < parts.length; k++) {
+    // A part's last word may write up to 3 bytes past it (overwritten by what follows).
+    maxBytes += parts[k].length + WORD_BYTES;
+    maxBytes += kinds[k] === FieldKind.Number ? MAX_NUMBER_BYTES : kinds[k] === FieldKind.Data ? 2 : MAX_NAME_BYTES;
+  }
+  return {
+    name,
+    keys,
+    fieldKinds: [-1, ...fieldKinds],
+    parts,
+    partWords: parts.map(wordsOf),
+    kinds,
+    numberCount,
+    dataTypeAt,
+    statusAt,
+    end,
+    maxBytes,
+  };
+}
+
+/** The numbers of the command {@link matchLayout} matched last (in the layout's order). */
+const layoutNumbers = new Float64Array(Math.max(...LAYOUT_KEYS.map(([, keys]) => keys.length)));
+/** Its payload (null: none), and whether it has fields after the layout's. */
+let layoutData: ArrayLike<number> | null = null;
+let layoutExtra = false;
+
+/**
+ * The index in {@link JSON_LAYOUTS} of the layout `command` starts with, its numbers in
+ * {@link layoutNumbers}, its payload in {@link layoutData}; or -1. Every value is checked to be what the
+ * layout's writer would write from the numbers alone: a number for a number, for a derived name the name
+ * derived from its number, for `data` an array of numbers.
+ */
+function matchLayout(command: Record<string, unknown>): number {
+  const name = command.name;
+  let index = -1;
+  for (let l = 0; l < JSON_LAYOUTS.length; l++) {
+    if (JSON_LAYOUTS[l].name === name) {
+      index = l;
+      break;
+    }
+  }
+  if (index < 0) return -1;
+  const layout = JSON_LAYOUTS[index];
+  const keys = layout.keys;
+  const fieldKinds = layout.fieldKinds;
+  const n = keys.length;
+  const numbers = layoutNumbers;
+  let i = 0;
+  let count = 0;
+  let extra = false;
+  let data: ArrayLike<number> | null = null;
+  for (const key in command) {
+    if (i >= n) {
+      extra = true;
+      break;
+    }
+    if (key !== keys[i]) return -1;
+    const kind = fieldKinds[i++];
+    if (kind < 0) continue;
+    const value = command[key];
+    switch (kind) {
+      case FieldKind.Number:
+        if (typeof value !== 'number') return -1;
+        numbers[count++] = value;
+        break;
+      case FieldKind.DataTypeName:
+        if (value !== dataTypeName(numbers[layout.dataTypeAt])) return -1;
+        break;
+      case FieldKind.StatusName:
+        if (value !== ecaName(numbers[layout.statusAt])) return -1;
+        break;
+      case FieldKind.Severity:
+        if (value !== ecaSeverity(numbers[layout.statusAt])) return -1;
+        break;
+      default:
+        if (!isNumbers(value)) return -1;
+        data = value as ArrayLike<number>;
+    }
+  }
+  if (i < n) return -1;
+  layoutData = data;
+  layoutExtra = extra;
+  return index;
+}
+
+/** Whether `value` under a `data` key is written as a list of numbers by the generic walk. */
+function isNumbers(value: unknown): boolean {
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (typeof value[i] !== 'number') return false;
+    return true;
+  }
+  return isNumericArray(value);
+}
+
+/** Payloads shorter than this are written item by item by {@link writeJsonLayout}. */
+const SHORT_ITEMS = 16;
+
+/** `bytes` as little-endian 32-bit words, the last one padded with zeros. */
+function wordsOf(bytes: Uint8Array): Int32Array {
+  const words = new Int32Array(Math.ceil(bytes.length / WORD_BYTES));
+  new Uint8Array(words.buffer).set(bytes);
+  const view = new DataView(words.buffer);
+  for (let i = 0; i < words.length; i++) words[i] = view.getInt32(i * WORD_BYTES, true);
+  return words;
+}
+
+/** A DBR type's name as the decoder writes it (protocol's commands.ts `dataTypeName`). */
+function dataTypeName(dt: number): string {
+  return dbrTypeName(dt) ?? String(dt);
+}
+
+/**
+ * Writes the fields of layout `index` (see {@link JsonSink.deferLayout}) with the numbers
+ * `values[at, at + numberCount)` and, for a layout with a payload, the `count` items after them;
+ * returns the index after the values it read. The bytes are those the generic walk writes. Room for all
+ * but a long payload is reserved once and the bytes written at an offset kept in a local.
+ */
+export function writeJsonLayout(out: JsonSink, index: number, values: Float64Array, at: number, count: number): number {
+  const layout = JSON_LAYOUTS[index];
+  const { parts, kinds } = layout;
+  const short = count > 0 && count < SHORT_ITEMS ? count : 0;
+  out.reserve(layout.maxBytes + short * (MAX_NUMBER_BYTES + 1));
+  const bytes = out.bytes;
+  const view = viewOf(bytes);
+  const partWords = layout.partWords;
+  let to = out.length;
+  let v = at;
+  for (let k = 0; k < parts.length; k++) {
+    const words = partWords[k];
+    for (let i = 0; i < words.length; i++) view.setInt32(to + i * WORD_BYTES, words[i], true);
+    to += parts[k].length;
+    switch (kinds[k]) {
+      case FieldKind.Number:
+        to = jsonNumberAt(bytes, to, values[v++]);
+        break;
+      case FieldKind.DataTypeName:
+        to = nameAt(bytes, to, DATA_TYPE_NAMES, dataTypeName, values[at + layout.dataTypeAt]);
+        break;
+      case FieldKind.StatusName:
+        to = nameAt(bytes, to, STATUS_NAMES, ecaName, values[at + layout.statusAt]);
+        break;
+      case FieldKind.Severity:
+        to = nameAt(bytes, to, SEVERITY_NAMES, ecaSeverity, values[at + layout.statusAt]);
+        break;
+      default:
+        // The payload, always the layout's last field.
+        bytes[to++] = OPEN_BRACKET;
+        if (count >= SHORT_ITEMS) {
+          out.length = to;
+          writeNumbers(out, values.subarray(v, v + count));
+          v += count;
+          byte(out, CLOSE_BRACKET);
+          return v;
+        }
+        // A scalar's or a short array's items one by one: no subarray made (most payloads are scalars).
+        for (let i = 0; i < count; i++) {
+          if (i > 0) bytes[to++] = COMMA;
+          to = jsonNumberAt(bytes, to, values[v + i]);
+        }
+        if (count > 0) v += count;
+        bytes[to++] = CLOSE_BRACKET;
+    }
+  }
+  out.length = to;
+  return v;
+}
+
+/**
+ * Writes `name(code)` quoted at `at` (room for {@link MAX_NAME_BYTES}); the quoted bytes of codes below
+ * {@link CACHED_CODES} are kept in `cache`. The names are ASCII with nothing to escape (DBR type and ECA
+ * names, or a number's text).
+ */
+function nameAt(
+  bytes: Uint8Array,
+  at: number,
+  cache: (Uint8Array | undefined)[],
+  name: (code: number) => string,
+  code: number,
+): number {
+  const cacheable = code >= 0 && code < CACHED_CODES && code === Math.floor(code);
+  let quoted = cacheable ? cache[code] : undefined;
+  if (quoted === undefined) {
+    quoted = new TextEncoder().encode(JSON.stringify(name(code)));
+    if (quoted.length > MAX_NAME_BYTES) throw new Error(`layout name of ${quoted.length} bytes`);
+    if (cacheable) cache[code] = quoted;
+  }
+  for (let i = 0; i < quoted.length; i++) bytes[at++] = quoted[i];
+  return at;
+}
+
+/** Codes whose quoted names {@link nameAt} keeps (DBR types are below 40, ECA codes below 512). */
+const CACHED_CODES = 1024;
+const DATA_TYPE_NAMES: (Uint8Array | undefined)[] = [];
+const STATUS_NAMES: (Uint8Array | undefined)[] = [];
+const SEVERITY_NAMES: (Uint8Array | undefined)[] = [];
 
 /**
  * Writes the packet fields of `record` (`same`: the same values as the last record's, whose bytes are
@@ -331,8 +674,6 @@ function writeKey(out: JsonSink, node: KeyNode, key: string, first: boolean): Ke
   out.length = at + found.size;
   return found;
 }
-
-const WORD_BYTES = 4;
 
 /** A new node of `key` after `node` (or the shared one, when `node` has too many). */
 function follower(node: KeyNode, key: string): KeyNode {
