@@ -29,7 +29,7 @@ import type { CaRecord } from '@ca-shark/decoder';
 import type { CommandFields } from '@ca-shark/protocol';
 import { recordFailed } from './aggregates.js';
 import { BLOCK_BYTES, HeldBytes, type HeldReader, RecentRefs, recentSlot } from './history-codec.js';
-import type { ChunkSpool } from './history-spool.js';
+import type { ChunkSpool, HistorySpoolStatus } from './history-spool.js';
 import { chartValueOf } from './series.js';
 
 /** Bounds of the held records. */
@@ -386,6 +386,11 @@ export class HeldRecords {
     return n;
   }
 
+  /** What the spool wrote and holds (`stats.history.spool`); undefined without one. */
+  get spoolStatus(): HistorySpoolStatus | undefined {
+    return this.spool?.status;
+  }
+
   /** Chunks whose columns and bytes are in the spool, not in memory (read back or not). */
   get chunksSpooled(): number {
     let n = 0;
@@ -673,11 +678,20 @@ export class HeldRecords {
     // A bound below a whole chunk holds little: its chunks (and their 64 KiB blocks) stay in memory.
     if (spool === undefined || !spool.writable || c.cold === undefined || this.chunkShift < CHUNK_SHIFT) return;
     const blocks = c.bytes.written;
-    if (!spool.write(c.index, [new Uint8Array(c.cold), ...blocks])) return;
+    if (!spool.write(c.index, [new Uint8Array(c.cold), ...blocks], this.giveBack)) return;
     c.spooled = true;
     c.spooledBlocks = blocks.length;
-    this.reclaim(c);
+    // The buffers are the spool's until written (it writes off this thread): they come back through giveBack.
+    c.unbind();
+    c.bytes.release();
   }
+
+  /** A spooled chunk's buffers, written: to the pools, for the next chunk filled or read. */
+  private readonly giveBack = (parts: readonly Uint8Array[]): void => {
+    const cold = parts[0]?.buffer;
+    if (cold instanceof ArrayBuffer && this.coldPool.length < LOADED_CHUNKS + 1) this.coldPool.push(cold);
+    this.pool(parts.slice(1));
+  };
 
   /** Reads spooled chunk `c`'s columns and bytes back into memory, letting go of the least recent one read. */
   private readBack(c: Chunk): void {
@@ -722,7 +736,10 @@ export class HeldRecords {
       this.chunks[slot >>> this.chunkShift] = undefined;
       if (chunk === this.filling) this.filling = undefined;
       // A spooled chunk's memory goes back to the pools; it is bound again when next filled.
-      if (chunk.spooled) this.reclaim(chunk);
+      if (chunk.spooled) {
+        this.reclaim(chunk);
+        this.spool?.forget?.(chunk.index);
+      }
       // Its records are all in droppedCount now.
       if (chunk.lost) this.lostChunks.splice(this.lostChunks.indexOf(chunk), 1);
       // Emptied now, not when reused: its references (strings, displays, lines) go with its records, as

@@ -1,4 +1,4 @@
-import { closeSync, mkdtempSync, openSync, readdirSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, writevSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,7 +7,7 @@ import { type CaRecord, shark } from '@ca-shark/decoder';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RecordHistory } from './history.js';
 import { HeldRecords } from './history-ring.js';
-import { type ChunkSpool, HistorySpool } from './history-spool.js';
+import { type ChunkSpool, type ChunkWrite, HistorySpool, MAX_PENDING_CHUNKS } from './history-spool.js';
 
 const FIXTURE = fileURLToPath(new URL('../../decoder/fixtures/libca-sim.pcap', import.meta.url));
 /** Records of a full chunk (history-ring.ts CHUNK_SHIFT). */
@@ -192,34 +192,141 @@ describe('held records spooled to disk', { timeout: 60_000 }, () => {
     expect(held.dropped).toBe(memory.dropped);
   });
 
-  it('stops after a chunk whose write took longer than the bound (a stalled disk), that chunk still read', () => {
+  it('stops after a chunk whose write took longer than the bound (a stalled disk), that chunk still read', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ca-shark-history-spool-'));
     dirs.push(dir);
     const warnings: string[] = [];
-    // A clock that says the second chunk's write took 2.5 s, and every other one no time.
+    // The second chunk's write ends 2.5 s later by this clock, once the test lets it.
     let clock = 0;
     let writes = 0;
-    const now = (): number => {
+    let release = (): void => {};
+    const write: ChunkWrite = async (fd, parts, position) => {
       writes += 1;
-      // Two readings a write: before and after; the second write's second reading is late.
-      if (writes === 4) clock += 2500;
-      return clock;
+      if (writes === 2) {
+        await new Promise<void>((resolve) => (release = resolve));
+        clock += 2500;
+      }
+      return writevSync(fd, parts as Uint8Array[], position);
     };
-    const spool = new HistorySpool(dir, (message, detail) => warnings.push(`${message} / ${detail}`), { now });
+    const spool = new HistorySpool(dir, (message, detail) => warnings.push(`${message} / ${detail}`), {
+      now: () => clock,
+      write,
+    });
     const bounds = { maxRecords: 5 * CHUNK, maxSeconds: Infinity };
     const memory = new HeldRecords(bounds);
     const spooled = new HeldRecords(bounds, spool);
-    for (let i = 0; i < 5 * CHUNK; i++) {
-      memory.add(i + 1, record(i));
-      spooled.add(i + 1, record(i));
-    }
+    const add = (from: number, to: number): void => {
+      for (let i = from; i < to; i++) {
+        memory.add(i + 1, record(i));
+        spooled.add(i + 1, record(i));
+      }
+    };
+    add(0, 2 * CHUNK + 1);
+    // The first chunk is written; the second's write is going: a chunk full now waits behind it.
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    add(2 * CHUNK + 1, 3 * CHUNK + 1);
+    expect(spool.status).toMatchObject({ chunksWritten: 1, pending: 2, stopped: null });
+    release();
+    await spool.idle();
     expect(spool.writable).toBe(false);
     expect(warnings).toEqual([
       "history spool stopped: later held records are kept in memory (--history) / a chunk's write took 2500 ms (more than 2000)",
     ]);
-    // The slow chunk was written and is read back; the two after it stayed in memory.
-    expect(spooled.chunksSpooled).toBe(2);
+    // The slow chunk was written and is read back; the one waiting behind it and the ones after stay in memory.
+    add(3 * CHUNK + 1, 5 * CHUNK);
+    expect(spool.status).toMatchObject({ chunksWritten: 2, pending: 0, behind: 0 });
+    expect(spooled.chunksSpooled).toBe(3);
     const pv = decoded.find((r) => r.pv !== null)?.pv as string;
+    expect(outputs(spooled, pv)).toEqual(outputs(memory, pv));
+    spool.close();
+  });
+
+  it('does not hold up adding while a write stalls: reads come from memory, the queue is bounded and counted', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ca-shark-history-spool-'));
+    dirs.push(dir);
+    const warnings: string[] = [];
+    // Every write waits until the test lets it go (a disk that stalls), by a clock the test moves.
+    let clock = 0;
+    const stalled: (() => void)[] = [];
+    const write: ChunkWrite = async (fd, parts, position) => {
+      await new Promise<void>((resolve) => stalled.push(resolve));
+      return writevSync(fd, parts as Uint8Array[], position);
+    };
+    const spool = new HistorySpool(dir, (message, detail) => warnings.push(`${message} / ${detail}`), {
+      now: () => clock,
+      write,
+    });
+    const bounds = { maxRecords: 8 * CHUNK, maxSeconds: Infinity };
+    const memory = new HeldRecords(bounds);
+    const spooled = new HeldRecords(bounds, spool);
+    const pv = decoded.find((r) => r.pv !== null)?.pv as string;
+    const add = (from: number, to: number): void => {
+      for (let i = from; i < to; i++) {
+        memory.add(i + 1, record(i));
+        spooled.add(i + 1, record(i));
+      }
+    };
+    // Six chunks fill while the first write stalls: four wait (the bound), two more stay in memory, counted.
+    add(0, 6 * CHUNK + 1);
+    expect(stalled.length).toBe(1);
+    expect(spool.status).toMatchObject({ chunksWritten: 0, pending: MAX_PENDING_CHUNKS, behind: 2, stopped: null });
+    expect(spooled.chunksSpooled).toBe(MAX_PENDING_CHUNKS);
+    // Chunks waiting for their write are read from their buffers.
+    expect(outputs(spooled, pv)).toEqual(outputs(memory, pv));
+    // The write has gone on past the bound: the next full chunk stops the spool and stays in memory.
+    clock += 2100;
+    add(6 * CHUNK + 1, 7 * CHUNK + 1);
+    expect(spool.writable).toBe(false);
+    expect(warnings).toEqual([
+      "history spool stopped: later held records are kept in memory (--history) / a chunk's write has taken 2100 ms (more than 2000)",
+    ]);
+    expect(spool.status).toMatchObject({ pending: 1, behind: 2 });
+    expect(spool.status.stopped).toMatch(/has taken 2100 ms/);
+    // The stalled write ends: that chunk reads from the file, the three that waited behind it from memory.
+    (stalled.shift() as () => void)();
+    await spool.idle();
+    expect(stalled.length).toBe(0);
+    expect(spool.status).toMatchObject({ chunksWritten: 1, pending: 0 });
+    expect(spooled.wire(0)).toBe(memory.wire(0));
+    // The ring (nine chunks) goes round: the chunks kept by the spool leave with their records.
+    add(7 * CHUNK + 1, 13 * CHUNK);
+    expect(spooled.dropped).toBe(memory.dropped);
+    expect(outputs(spooled, pv)).toEqual(outputs(memory, pv));
+    expect((spool as unknown as { unwritten: Map<number, unknown> }).unwritten.size).toBe(0);
+    expect(warnings.length).toBe(1);
+    spool.close();
+  });
+
+  it('writes a chunk whose write came back short to its end, and gives its buffers back', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ca-shark-history-spool-'));
+    dirs.push(dir);
+    // Each write takes at most 100,000 bytes, as a short write would.
+    const write: ChunkWrite = async (fd, parts, position) => {
+      const some: Uint8Array[] = [];
+      let n = 0;
+      for (const part of parts) {
+        if (n >= 100_000) break;
+        const take = part.subarray(0, Math.min(part.byteLength, 100_000 - n));
+        some.push(take);
+        n += take.byteLength;
+      }
+      return writevSync(fd, some, position);
+    };
+    const spool = new HistorySpool(dir, () => {}, { write });
+    const bounds = { maxRecords: 3 * CHUNK, maxSeconds: Infinity };
+    const memory = new HeldRecords(bounds);
+    const spooled = new HeldRecords(bounds, spool);
+    const pv = decoded.find((r) => r.pv !== null)?.pv as string;
+    for (let round = 0; round < 5; round++) {
+      for (let i = round * CHUNK; i < (round + 1) * CHUNK + 1; i++) {
+        memory.add(i + 1, record(i));
+        spooled.add(i + 1, record(i));
+      }
+      await spool.idle();
+    }
+    expect(spool.status.chunksWritten).toBe(5);
+    // The last chunk written gave its buffers back to the ring's pools (chunks read back fill from them).
+    expect((spooled as unknown as { coldPool: ArrayBuffer[] }).coldPool.length).toBeGreaterThan(0);
     expect(outputs(spooled, pv)).toEqual(outputs(memory, pv));
     spool.close();
   });
@@ -290,7 +397,7 @@ describe('held records spooled to disk', { timeout: 60_000 }, () => {
     spool.close();
   });
 
-  it('warns once when the file cannot be read back (EIO), loses that chunk only and counts it', () => {
+  it('warns once when the file cannot be read back (EIO), loses that chunk only and counts it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ca-shark-history-spool-'));
     dirs.push(dir);
     const warnings: string[] = [];
@@ -299,6 +406,7 @@ describe('held records spooled to disk', { timeout: 60_000 }, () => {
     const held = new HeldRecords(bounds, spool);
     for (let i = 0; i < 3 * CHUNK + 1; i++) held.add(i + 1, record(i));
     expect(held.chunksSpooled).toBe(3);
+    await spool.idle();
     // Reads fail for a while under the spool's descriptor (a write-only one: EBADF, as a failing disk's EIO).
     const file = spool as unknown as { fd: number };
     const own = file.fd;
@@ -321,19 +429,21 @@ describe('held records spooled to disk', { timeout: 60_000 }, () => {
     spool.close();
   });
 
-  it('warns of a read that fails after the spool stopped taking chunks (a full disk, then EIO)', () => {
+  it('warns of a read that fails after the spool stopped taking chunks (a full disk, then EIO)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ca-shark-history-spool-'));
     dirs.push(dir);
     const warnings: string[] = [];
     const spool = new HistorySpool(dir, (message) => warnings.push(message));
     const held = new HeldRecords({ maxRecords: 4 * CHUNK, maxSeconds: Infinity }, spool);
     for (let i = 0; i < 2 * CHUNK + 1; i++) held.add(i + 1, record(i));
+    await spool.idle();
     const file = spool as unknown as { fd: number };
     const own = file.fd;
     // Writes fail (ENOSPC): the spool stops, the two chunks written before stay in it.
     const full = openSync('/dev/full', 'r+');
     file.fd = full;
     for (let i = 2 * CHUNK + 1; i < 3 * CHUNK + 1; i++) held.add(i + 1, record(i));
+    await spool.idle();
     // Then a read fails (EBADF under a write-only descriptor, as EIO): that chunk's records are lost, and said.
     const writeOnly = openSync('/dev/null', 'w');
     file.fd = writeOnly;
@@ -374,7 +484,7 @@ describe('held records spooled to disk', { timeout: 60_000 }, () => {
     expect(outputs(spooled, pv)).toEqual(outputs(memory, pv));
   });
 
-  it('stops with one warning when a write fails (a full disk), the chunks written before still read', () => {
+  it('stops with one warning when a write fails (a full disk), the chunks written before still read', async () => {
     // /dev/full: every write fails with ENOSPC. The spool's file is made there as on any directory, so
     // this stands in for a file system that fills: a spool whose writes fail after it was opened.
     const dir = mkdtempSync(join(tmpdir(), 'ca-shark-history-spool-'));
@@ -389,6 +499,7 @@ describe('held records spooled to disk', { timeout: 60_000 }, () => {
       spooled.add(i + 1, record(i));
     }
     expect(spooled.chunksSpooled).toBe(2);
+    await spool.idle();
     // Writes go to /dev/full for a while (every write ENOSPC) under the spool's descriptor, as when its file
     // system fills; then the file is given back, so the chunks written before can be read.
     const file = spool as unknown as { fd: number };
@@ -399,6 +510,7 @@ describe('held records spooled to disk', { timeout: 60_000 }, () => {
       memory.add(i + 1, record(i));
       spooled.add(i + 1, record(i));
     }
+    await spool.idle();
     file.fd = own;
     closeSync(full);
     expect(warnings).toEqual(['history spool stopped: later held records are kept in memory (--history)']);
@@ -407,7 +519,10 @@ describe('held records spooled to disk', { timeout: 60_000 }, () => {
       memory.add(i + 1, record(i));
       spooled.add(i + 1, record(i));
     }
-    expect(spooled.chunksSpooled).toBe(2);
+    // The chunk whose write failed is kept in memory by the spool (read from there); the next one by the ring.
+    expect(spooled.chunksSpooled).toBe(3);
+    expect(spool.status).toMatchObject({ chunksWritten: 2, pending: 0 });
+    expect(spool.status.stopped).toMatch(/ENOSPC/);
     const pv = decoded.find((r) => r.pv !== null)?.pv as string;
     expect(outputs(spooled, pv)).toEqual(outputs(memory, pv));
     spool.close();
