@@ -25,6 +25,7 @@
  * while later chunks stay in memory.
  */
 import { closeSync, readSync, writev } from 'node:fs';
+import { getSystemErrorMap } from 'node:util';
 import { SLOW_SPOOL_WRITE_MS, onTmpfs, openUnlinkedFile } from './spool-file.js';
 
 /** Where a {@link ChunkSpool} puts chunk `index`'s parts, and gets them back. */
@@ -78,17 +79,97 @@ const fsWritev: ChunkWrite = (fd, parts, position) =>
     writev(fd, parts, position, (err, n) => (err !== null ? reject(err) : resolve(n)));
   });
 
-/** A chunk handed to the spool and not yet in its file. */
+/**
+ * A chunk's write, asked of the thread that writes (the daemon's main thread: see {@link SpoolWriter}).
+ * `parts` are copies (a message's clone) or the spool's own buffers (the same thread); `cells` is the
+ * spool's {@link SpoolCells}, where the writer says how far it got.
+ */
+export interface SpoolWriteRequest {
+  type: 'spool-write';
+  fd: number;
+  /** 1, 2, 3... in the order asked. */
+  seq: number;
+  parts: Uint8Array[];
+  position: number;
+  cells: SharedArrayBuffer;
+}
+
+/**
+ * The cells a writer fills for its spool (Int32, shared): every write up to `SETTLED` has ended, `FAILED` is
+ * the first that failed (0: none) with its errno (negative, as libuv gives it) in `ERRNO`. Read with Atomics
+ * by the decoding thread whenever it adds a chunk or reads one: the end of a write is seen at once, even
+ * while that thread's event loop is held by batch after batch (a `--speed max` replay keeps it so for
+ * seconds, so a write's callback on that thread would be seen that late and the chunks behind it kept in
+ * memory).
+ */
+const SETTLED = 0;
+const FAILED = 1;
+const ERRNO = 2;
+const CELLS = 3;
+
+/**
+ * Writes spool chunks one after another per descriptor (a chunk index's extent may be written again by a
+ * later chunk), off the decoding thread: `fs.writev` on libuv's thread pool, asked by the main thread
+ * (remote-engine.ts), whose event loop is not held by decoding. Made once per thread that writes.
+ */
+export class SpoolWriter {
+  /** Per descriptor: the last write asked, and how many are not settled. */
+  private readonly chains = new Map<number, { last: Promise<void>; open: number }>();
+
+  constructor(private readonly writeParts: ChunkWrite = fsWritev) {}
+
+  write(request: SpoolWriteRequest): void {
+    const cells = new Int32Array(request.cells);
+    const chain = this.chains.get(request.fd) ?? { last: Promise.resolve(), open: 0 };
+    this.chains.set(request.fd, chain);
+    chain.open += 1;
+    chain.last = chain.last.then(async () => {
+      try {
+        if (Atomics.load(cells, FAILED) === 0) await this.writeAll(request);
+      } catch (err) {
+        const errno = (err as NodeJS.ErrnoException).errno;
+        Atomics.store(cells, ERRNO, typeof errno === 'number' ? errno : -1);
+        Atomics.store(cells, FAILED, request.seq);
+      }
+      Atomics.store(cells, SETTLED, request.seq);
+      chain.open -= 1;
+      if (chain.open === 0) this.chains.delete(request.fd);
+    });
+  }
+
+  /** Resolves once every write asked so far has ended (the daemon's close, before its worker goes). */
+  async idle(): Promise<void> {
+    await Promise.all([...this.chains.values()].map((c) => c.last));
+  }
+
+  /** Writes every byte of a request (a short write goes on where it ended). */
+  private async writeAll(request: SpoolWriteRequest): Promise<void> {
+    let parts: readonly Uint8Array[] = request.parts;
+    let position = request.position;
+    let left = 0;
+    for (const part of parts) left += part.byteLength;
+    while (left > 0) {
+      const n = await this.writeParts(request.fd, parts, position);
+      if (n <= 0) throw new Error(`history spool: write of ${left} bytes at ${position} wrote ${n}`);
+      left -= n;
+      position += n;
+      if (left > 0) parts = skipBytes(parts, n);
+    }
+  }
+}
+
+/** A chunk handed to the spool and not yet known to be in its file. */
 interface PendingChunk {
   readonly index: number;
   readonly parts: readonly Uint8Array[];
-  /** Its extent's start, and its bytes. */
-  readonly offset: number;
+  /** Its write's number ({@link SpoolWriteRequest.seq}), and when it was asked. */
+  readonly seq: number;
+  readonly askedAt: number;
   readonly length: number;
   /** Gives the parts back to their owner (cleared once called). */
   done: ((parts: readonly Uint8Array[]) => void) | undefined;
-  /** Waiting its turn, being written, or kept in memory for good (its write failed or was not made). */
-  state: 'queued' | 'writing' | 'kept';
+  /** Being written, or kept in memory for good (its write failed, or came after a stop). */
+  state: 'writing' | 'kept';
   /** Its chunk left the history: its bytes go back once no write reads them. */
   forgotten: boolean;
 }
@@ -99,13 +180,18 @@ const EXTENT_ALIGN = 1 << 16;
 /** Why a spool stopped, said once: `detail` is the system's error. */
 export type SpoolWarning = (message: string, detail: string) => void;
 
-/** Options of a {@link HistorySpool} (tests). */
+/** Options of a {@link HistorySpool}. */
 export interface HistorySpoolOptions {
   /** The longest a chunk's write may take before the spool stops (default {@link SLOW_SPOOL_WRITE_MS}). */
   slowWriteMs?: number;
   /** The clock writes are timed with (ms; default `performance.now`). */
   now?: () => number;
-  /** How a chunk is written (default: `fs.writev`). */
+  /**
+   * Where writes are asked (the decoding worker: a message to the main thread); default a
+   * {@link SpoolWriter} on this thread, whose writes end between this thread's tasks (tests).
+   */
+  send?: (request: SpoolWriteRequest) => void;
+  /** How this thread's own writer writes (tests; default `fs.writev`). */
   write?: ChunkWrite;
   /** Chunks that may wait for their write (default {@link MAX_PENDING_CHUNKS}). */
   maxPending?: number;
@@ -128,20 +214,19 @@ export class HistorySpool implements ChunkSpool {
   private readonly offsets: number[] = [];
   private readonly rooms: number[] = [];
   private fileEnd = 0;
-  /** Chunks waiting for their write, in order; the first is being written while {@link writingSince} is set. */
+  /** Chunks asked to be written and not seen settled, in order. */
   private readonly queue: PendingChunk[] = [];
-  private writingSince: number | undefined;
-  /** The chunk of each index not in the file yet (waiting, being written, or kept): reads are served from it. */
+  /** The chunk of each index not in the file (being written, or kept): reads are served from it. */
   private readonly unwritten = new Map<number, PendingChunk>();
+  private seq = 0;
+  private readonly cells = new Int32Array(new SharedArrayBuffer(CELLS * Int32Array.BYTES_PER_ELEMENT));
   private chunksWritten = 0;
   private bytesWritten = 0;
   private behind = 0;
-  /** Called once nothing waits (see {@link idle}). */
-  private idlers: (() => void)[] = [];
 
   private readonly slowWriteMs: number;
   private readonly now: () => number;
-  private readonly writeParts: ChunkWrite;
+  private readonly send: (request: SpoolWriteRequest) => void;
   private readonly maxPending: number;
 
   constructor(
@@ -151,8 +236,12 @@ export class HistorySpool implements ChunkSpool {
   ) {
     this.slowWriteMs = options.slowWriteMs ?? SLOW_SPOOL_WRITE_MS;
     this.now = options.now ?? (() => performance.now());
-    this.writeParts = options.write ?? fsWritev;
     this.maxPending = options.maxPending ?? MAX_PENDING_CHUNKS;
+    if (options.send !== undefined) this.send = options.send;
+    else {
+      const writer = new SpoolWriter(options.write);
+      this.send = (request) => writer.write(request);
+    }
   }
 
   get writable(): boolean {
@@ -160,6 +249,7 @@ export class HistorySpool implements ChunkSpool {
   }
 
   get status(): HistorySpoolStatus {
+    this.settle();
     return {
       dir: this.dir,
       tmpfs: this.tmpfs,
@@ -199,9 +289,11 @@ export class HistorySpool implements ChunkSpool {
 
   write(index: number, parts: readonly Uint8Array[], done?: (parts: readonly Uint8Array[]) => void): boolean {
     if (this.fd === undefined) this.open();
-    if (this.stopped) return false;
-    const since = this.writingSince;
-    const taken = since === undefined ? 0 : this.now() - since;
+    this.settle();
+    const fd = this.fd;
+    if (this.stopped || fd === undefined) return false;
+    const oldest = this.queue[0];
+    const taken = oldest === undefined ? 0 : this.now() - oldest.askedAt;
     if (taken > this.slowWriteMs) {
       // A write still going after the bound (a stalled disk): this chunk and later ones stay in memory.
       this.stop(STOPPED, `a chunk's write has taken ${Math.round(taken)} ms (more than ${this.slowWriteMs})`);
@@ -221,14 +313,32 @@ export class HistorySpool implements ChunkSpool {
       this.rooms[index] = room;
       this.fileEnd += room;
     }
-    const chunk: PendingChunk = { index, parts, offset, length, done, state: 'queued', forgotten: false };
+    const seq = ++this.seq;
+    const chunk: PendingChunk = {
+      index,
+      parts,
+      seq,
+      askedAt: this.now(),
+      length,
+      done,
+      state: 'writing',
+      forgotten: false,
+    };
     this.queue.push(chunk);
     this.unwritten.set(index, chunk);
-    this.next();
+    this.send({
+      type: 'spool-write',
+      fd,
+      seq,
+      parts: [...parts],
+      position: offset,
+      cells: this.cells.buffer as SharedArrayBuffer,
+    });
     return true;
   }
 
   read(index: number, parts: readonly Uint8Array[]): boolean {
+    this.settle();
     const unwritten = this.unwritten.get(index);
     if (unwritten !== undefined) {
       copyParts(unwritten.parts, parts);
@@ -267,95 +377,58 @@ export class HistorySpool implements ChunkSpool {
     if (chunk === undefined) return;
     this.unwritten.delete(index);
     chunk.forgotten = true;
-    if (chunk.state === 'writing') return;
-    // Waiting or kept: nobody reads it now (a waiting one's extent is not written at all).
-    const at = this.queue.indexOf(chunk);
-    if (at >= 0) this.queue.splice(at, 1);
-    this.giveBack(chunk);
-    this.settle();
+    // Kept in memory: nobody reads it now. Being written: given back once its write ends (see settle).
+    if (chunk.state === 'kept') this.giveBack(chunk);
   }
 
   /** Resolves once no chunk waits for its write (tests; a write that never ends never resolves it). */
-  idle(): Promise<void> {
-    if (this.queue.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idlers.push(resolve));
+  async idle(): Promise<void> {
+    this.settle();
+    while (this.queue.length > 0) {
+      await new Promise((resolve) => setImmediate(resolve));
+      this.settle();
+    }
   }
 
   close(): void {
+    this.settle();
     this.closed = true;
     this.stopped = true;
-    const writing = this.writingSince !== undefined ? this.queue[0] : undefined;
-    // The descriptor is closed once the write in progress ends: closed under it, its number could be given
-    // to another file before the thread pool writes.
-    for (const chunk of this.queue.splice(0)) if (chunk !== writing) this.giveBack(chunk);
-    if (writing !== undefined) this.queue.push(writing);
+    for (const chunk of this.unwritten.values()) if (chunk.state === 'kept') this.giveBack(chunk);
     this.unwritten.clear();
-    if (writing === undefined && this.fd !== undefined) closeSync(this.fd);
-    if (writing === undefined) this.fd = undefined;
-    this.settle();
+    // The descriptor is closed once no write is going: closed under one, its number could be given to another
+    // file before the write is made (settle closes it then).
+    this.closeIfDone();
   }
 
-  /** Starts the next chunk's write unless one is going. */
-  private next(): void {
-    const chunk = this.queue[0];
-    if (chunk === undefined || this.writingSince !== undefined || this.fd === undefined) return;
-    chunk.state = 'writing';
-    const start = this.now();
-    this.writingSince = start;
-    void this.writeAll(this.fd, chunk).then(
-      () => this.written(chunk, start),
-      (err: unknown) => this.failed(chunk, err),
-    );
-  }
-
-  /** Writes every byte of `chunk` (a short write goes on where it ended). */
-  private async writeAll(fd: number, chunk: PendingChunk): Promise<void> {
-    let parts = chunk.parts;
-    let position = chunk.offset;
-    let left = chunk.length;
-    while (left > 0) {
-      const n = await this.writeParts(fd, parts, position);
-      if (n <= 0) throw new Error(`history spool: write of ${left} bytes at ${position} wrote ${n}`);
-      left -= n;
-      position += n;
-      if (left > 0) parts = skipBytes(parts, n);
+  /** Takes in the writes that ended since last looked (the writer's cells). */
+  private settle(): void {
+    const settled = Atomics.load(this.cells, SETTLED);
+    if (this.queue.length === 0 || this.queue[0].seq > settled) return;
+    const failed = Atomics.load(this.cells, FAILED);
+    while (this.queue.length > 0 && this.queue[0].seq <= settled) {
+      const chunk = this.queue.shift() as PendingChunk;
+      if (failed !== 0 && chunk.seq >= failed) {
+        // The chunk whose write failed (and any asked after it) is kept in memory, reads served from it;
+        // the ones written before stay readable.
+        chunk.state = 'kept';
+        if (chunk.forgotten) this.giveBack(chunk);
+        if (!this.stopped) this.stop(STOPPED, errnoText(Atomics.load(this.cells, ERRNO)));
+        continue;
+      }
+      this.chunksWritten += 1;
+      this.bytesWritten += chunk.length;
+      if (this.unwritten.get(chunk.index) === chunk) this.unwritten.delete(chunk.index);
+      // In the file now: read from there, and its buffers go back.
+      this.giveBack(chunk);
     }
+    this.closeIfDone();
   }
 
-  private written(chunk: PendingChunk, start: number): void {
-    const took = this.now() - start;
-    this.finish(chunk);
-    this.chunksWritten += 1;
-    this.bytesWritten += chunk.length;
-    if (this.unwritten.get(chunk.index) === chunk) this.unwritten.delete(chunk.index);
-    // In the file now: read from there, and its buffers go back.
-    this.giveBack(chunk);
-    if (took > this.slowWriteMs && !this.stopped) {
-      // This chunk is written (and reads back); the next ones are not asked of a disk this slow.
-      this.stop(STOPPED, `a chunk's write took ${Math.round(took)} ms (more than ${this.slowWriteMs})`);
-    }
-    this.next();
-    this.settle();
-  }
-
-  private failed(chunk: PendingChunk, err: unknown): void {
-    this.finish(chunk);
-    // The chunk whose write failed is kept in memory (reads are served from it); the ones written before
-    // stay readable.
-    if (chunk.forgotten) this.giveBack(chunk);
-    else chunk.state = 'kept';
-    if (!this.stopped) this.stop(STOPPED, String(err));
-    this.settle();
-  }
-
-  /** The write of `chunk` (the first waiting) ended. */
-  private finish(chunk: PendingChunk): void {
-    this.writingSince = undefined;
-    if (this.queue[0] === chunk) this.queue.shift();
-    if (this.closed && this.fd !== undefined) {
-      closeSync(this.fd);
-      this.fd = undefined;
-    }
+  private closeIfDone(): void {
+    if (!this.closed || this.queue.length > 0 || this.fd === undefined) return;
+    closeSync(this.fd);
+    this.fd = undefined;
   }
 
   /** Gives a chunk's buffers back to their owner, once. */
@@ -365,24 +438,18 @@ export class HistorySpool implements ChunkSpool {
     done?.(chunk.parts);
   }
 
-  /** Takes no more chunks: the waiting ones stay in memory (reads are served from them), one warning. */
+  /** Takes no more chunks (those being written go on), one warning. */
   private stop(message: string, detail: string): void {
     this.stopped = true;
     this.reason ??= detail;
-    const writing = this.writingSince !== undefined ? this.queue[0] : undefined;
-    for (const chunk of this.queue.splice(0)) {
-      if (chunk === writing) this.queue.push(chunk);
-      else chunk.state = 'kept';
-    }
     this.warn(message, detail);
-    this.settle();
   }
+}
 
-  /** Tells those waiting for {@link idle} once nothing waits. */
-  private settle(): void {
-    if (this.queue.length > 0 || this.idlers.length === 0) return;
-    for (const resolve of this.idlers.splice(0)) resolve();
-  }
+/** The system's name and text of a libuv errno (negative), as an Error's text would say it. */
+function errnoText(errno: number): string {
+  const known = getSystemErrorMap().get(errno);
+  return known !== undefined ? `Error: ${known[0]}: ${known[1]}, write` : `Error: write failed (errno ${errno})`;
 }
 
 /** Copies the bytes of `from` (parts one after another) into `to` (the same total or less). */

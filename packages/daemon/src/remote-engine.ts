@@ -18,6 +18,8 @@ import type { RecordRingOptions } from './record-ring.js';
 import type { SeriesRequest } from './series.js';
 import type { HistoryRequest } from './history.js';
 import type { HistoryOptions } from './history-ring.js';
+import { SpoolWriter } from './history-spool.js';
+import { SLOW_SPOOL_WRITE_MS } from './spool-file.js';
 import type { HistoryQuery } from './series-history.js';
 import { SharedResults } from './shared-results.js';
 import type { PcapRequest } from './pcap-export.js';
@@ -379,6 +381,8 @@ export class RemoteEngine implements DaemonModel, SourceSink {
 
   /** Wall clock (Unix s) when the worker had decoded the whole input, null while it has not. */
   private endedAt: number | null = null;
+  /** Writes the history spool's chunks for the worker (history-spool.ts). */
+  private readonly spoolWriter = new SpoolWriter();
   /** The demand last told to the worker (its JSON text). */
   private demand = '';
 
@@ -413,6 +417,10 @@ export class RemoteEngine implements DaemonModel, SourceSink {
         break;
       case 'free':
         this.packer.recycle(m.buffer);
+        break;
+      case 'spool-write':
+        // Written here, where the event loop is not held by decoding: the worker sees the end at once.
+        this.spoolWriter.write(m);
         break;
       case 'ring-blocks':
         this.prefaultRingBlocks(m.count, m.bytes);
@@ -702,6 +710,12 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     // The answer comes after every batch sent before it has been decoded: final counters for the summary.
     const final = await this.query<StatsView>('stats').catch(() => undefined);
     if (final !== undefined) this.latest = final;
+    // The history spool's descriptor goes with the worker: its last writes end first (a stalled disk is not
+    // waited on for longer than a spool waits for a write).
+    await Promise.race([
+      this.spoolWriter.idle(),
+      new Promise((resolve) => setTimeout(resolve, SLOW_SPOOL_WRITE_MS).unref()),
+    ]);
     await this.worker.terminate();
   }
 
