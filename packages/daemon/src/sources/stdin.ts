@@ -105,8 +105,11 @@ abstract class StdinSource implements Source {
     return this.spoolWriter?.share;
   }
 
+  /** Stdin's spool that could not be made (server.ts): said in the stats, as a stopped one is. */
+  spoolUnmade: SpoolStatus | undefined;
+
   get spoolStatus(): SpoolStatus | undefined {
-    return this.spoolWriter?.status;
+    return this.spoolWriter?.status ?? this.spoolUnmade;
   }
 
   release(): void {
