@@ -225,6 +225,8 @@ export class DescriptorSource extends StdinSource {
   }
 
   protected stopReading(): void {
-    this.reader?.stop();
+    // The capture reader stopped at corrupt framing: a pipe is closed too, so its writer gets EPIPE instead of
+    // blocking for ever once the pipe is full (without --exit-on-eof the daemon serves on, the error told).
+    this.reader?.close();
   }
 }
