@@ -678,20 +678,11 @@ export class HeldRecords {
     // A bound below a whole chunk holds little: its chunks (and their 64 KiB blocks) stay in memory.
     if (spool === undefined || !spool.writable || c.cold === undefined || this.chunkShift < CHUNK_SHIFT) return;
     const blocks = c.bytes.written;
-    if (!spool.write(c.index, [new Uint8Array(c.cold), ...blocks], this.giveBack)) return;
+    if (!spool.write(c.index, [new Uint8Array(c.cold), ...blocks])) return;
     c.spooled = true;
     c.spooledBlocks = blocks.length;
-    // The buffers are the spool's until written (it writes off this thread): they come back through giveBack.
-    c.unbind();
-    c.bytes.release();
+    this.reclaim(c);
   }
-
-  /** A spooled chunk's buffers, written: to the pools, for the next chunk filled or read. */
-  private readonly giveBack = (parts: readonly Uint8Array[]): void => {
-    const cold = parts[0]?.buffer;
-    if (cold instanceof ArrayBuffer && this.coldPool.length < LOADED_CHUNKS + 1) this.coldPool.push(cold);
-    this.pool(parts.slice(1));
-  };
 
   /** Reads spooled chunk `c`'s columns and bytes back into memory, letting go of the least recent one read. */
   private readBack(c: Chunk): void {

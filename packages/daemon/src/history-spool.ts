@@ -11,11 +11,11 @@
  * `i` again and the chunk still fits (chunks of one capture are about the same size), else moved to the
  * file's end with room to spare: the file is about the held records' bytes, bounded by the history's bounds.
  *
- * A chunk (about 1.5 MB once every 16,384 records) is written with an asynchronous `pwritev` on libuv's
- * thread pool, not on the decoding thread, which live capture must not hold up: a disk that stalls delays
- * the write, not the decoding of the frames arriving meanwhile. Its buffers belong to the spool until
- * written (then they go back to the ring's pools); a read of a chunk not yet written is served from them.
- * Writes go one at a time, in order (a chunk index's extent may be written again by a later chunk). At most
+ * A chunk (about 1.5 MB once every 16,384 records) is copied into shared memory and written from there by
+ * the main thread ({@link SpoolWriter}: an asynchronous `pwritev` on libuv's thread pool), not by the
+ * decoding thread, which live capture must not hold up: a disk that stalls delays the write, not the
+ * decoding of the frames arriving meanwhile. A read of a chunk whose write has not ended is served from its
+ * copy. Writes go one at a time, in order (a chunk index's extent may be written again by a later chunk). At most
  * {@link MAX_PENDING_CHUNKS} wait: a chunk full while that many wait (a disk slower than the input) stays in
  * memory and is counted ({@link HistorySpoolStatus.behind}). When the file cannot be made or written (a
  * read-only or full directory, EIO), or a write has taken longer than {@link SLOW_SPOOL_WRITE_MS} (a stalled
@@ -31,11 +31,10 @@ import { SLOW_SPOOL_WRITE_MS, onTmpfs, openUnlinkedFile } from './spool-file.js'
 /** Where a {@link ChunkSpool} puts chunk `index`'s parts, and gets them back. */
 export interface ChunkSpool {
   /**
-   * Takes the parts of chunk `index` (one after another) to write; false when it cannot (now, or never again
-   * once not {@link writable}). Once taken, the parts are the spool's until it calls `done` with them (the
-   * caller may use them again then), which it may never do (a spool that keeps them or copied them).
+   * Writes the parts of chunk `index` (one after another), or takes a copy to write; false when it cannot
+   * (now, or never again once not {@link writable}). The caller may use the parts again once it returns.
    */
-  write(index: number, parts: readonly Uint8Array[], done?: (parts: readonly Uint8Array[]) => void): boolean;
+  write(index: number, parts: readonly Uint8Array[]): boolean;
   /** Fills `parts` (the sizes written) with chunk `index`'s bytes; false when they cannot be read. */
   read(index: number, parts: readonly Uint8Array[]): boolean;
   /** Chunk `index` left the history: its bytes are not read again (a spool may let go of them). */
@@ -81,8 +80,8 @@ const fsWritev: ChunkWrite = (fd, parts, position) =>
 
 /**
  * A chunk's write, asked of the thread that writes (the daemon's main thread: see {@link SpoolWriter}).
- * `parts` are copies (a message's clone) or the spool's own buffers (the same thread); `cells` is the
- * spool's {@link SpoolCells}, where the writer says how far it got.
+ * `parts` are views of shared memory (not copied when the message crosses threads); `cells` is where the
+ * writer says how far it got (see {@link SETTLED}).
  */
 export interface SpoolWriteRequest {
   type: 'spool-write';
@@ -161,16 +160,15 @@ export class SpoolWriter {
 /** A chunk handed to the spool and not yet known to be in its file. */
 interface PendingChunk {
   readonly index: number;
-  readonly parts: readonly Uint8Array[];
+  /** Its copy, in memory shared with the writer (a buffer of {@link HistorySpool}'s pool). */
+  readonly bytes: Uint8Array;
   /** Its write's number ({@link SpoolWriteRequest.seq}), and when it was asked. */
   readonly seq: number;
   readonly askedAt: number;
   readonly length: number;
-  /** Gives the parts back to their owner (cleared once called). */
-  done: ((parts: readonly Uint8Array[]) => void) | undefined;
   /** Being written, or kept in memory for good (its write failed, or came after a stop). */
   state: 'writing' | 'kept';
-  /** Its chunk left the history: its bytes go back once no write reads them. */
+  /** Its chunk left the history: its copy goes back to the pool once no write reads it. */
   forgotten: boolean;
 }
 
@@ -223,6 +221,8 @@ export class HistorySpool implements ChunkSpool {
   private chunksWritten = 0;
   private bytesWritten = 0;
   private behind = 0;
+  /** Shared buffers of written chunks' copies, for the next chunks (at most {@link maxPending}). */
+  private readonly pool: SharedArrayBuffer[] = [];
 
   private readonly slowWriteMs: number;
   private readonly now: () => number;
@@ -287,7 +287,7 @@ export class HistorySpool implements ChunkSpool {
     }
   }
 
-  write(index: number, parts: readonly Uint8Array[], done?: (parts: readonly Uint8Array[]) => void): boolean {
+  write(index: number, parts: readonly Uint8Array[]): boolean {
     if (this.fd === undefined) this.open();
     this.settle();
     const fd = this.fd;
@@ -313,24 +313,23 @@ export class HistorySpool implements ChunkSpool {
       this.rooms[index] = room;
       this.fileEnd += room;
     }
+    // Copied into memory the writer shares (no copy when the message crosses to it): the caller's buffers
+    // fill the next chunk at once, and a chunk read before its write has ended is read from the copy.
+    const bytes = this.sharedBytes(length);
+    let at = 0;
+    for (const part of parts) {
+      bytes.set(part, at);
+      at += part.byteLength;
+    }
     const seq = ++this.seq;
-    const chunk: PendingChunk = {
-      index,
-      parts,
-      seq,
-      askedAt: this.now(),
-      length,
-      done,
-      state: 'writing',
-      forgotten: false,
-    };
+    const chunk: PendingChunk = { index, bytes, seq, askedAt: this.now(), length, state: 'writing', forgotten: false };
     this.queue.push(chunk);
     this.unwritten.set(index, chunk);
     this.send({
       type: 'spool-write',
       fd,
       seq,
-      parts: [...parts],
+      parts: [bytes],
       position: offset,
       cells: this.cells.buffer as SharedArrayBuffer,
     });
@@ -341,7 +340,7 @@ export class HistorySpool implements ChunkSpool {
     this.settle();
     const unwritten = this.unwritten.get(index);
     if (unwritten !== undefined) {
-      copyParts(unwritten.parts, parts);
+      copyParts([unwritten.bytes], parts);
       return true;
     }
     let offset = this.offsets[index];
@@ -431,11 +430,20 @@ export class HistorySpool implements ChunkSpool {
     this.fd = undefined;
   }
 
-  /** Gives a chunk's buffers back to their owner, once. */
+  /** A chunk's copy is read no more: its buffer goes back to the pool. */
   private giveBack(chunk: PendingChunk): void {
-    const done = chunk.done;
-    chunk.done = undefined;
-    done?.(chunk.parts);
+    if (this.pool.length < this.maxPending) this.pool.push(chunk.bytes.buffer as SharedArrayBuffer);
+  }
+
+  /** `length` bytes of shared memory, from the pool when a buffer there is large enough. */
+  private sharedBytes(length: number): Uint8Array {
+    const at = this.pool.findIndex((b) => b.byteLength >= length);
+    // Chunks of one capture are about the same size: a new buffer has room to spare, as a file extent has.
+    const buffer =
+      at >= 0
+        ? (this.pool.splice(at, 1)[0] as SharedArrayBuffer)
+        : new SharedArrayBuffer(Math.ceil((length * 1.25) / EXTENT_ALIGN) * EXTENT_ALIGN);
+    return new Uint8Array(buffer, 0, length);
   }
 
   /** Takes no more chunks (those being written go on), one warning. */
