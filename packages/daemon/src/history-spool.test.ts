@@ -7,7 +7,7 @@ import { type CaRecord, shark } from '@ca-shark/decoder';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RecordHistory } from './history.js';
 import { HeldRecords } from './history-ring.js';
-import { type ChunkSpool, type ChunkWrite, HistorySpool, MAX_PENDING_CHUNKS } from './history-spool.js';
+import { type ChunkSpool, type ChunkWrite, HistorySpool, MAX_PENDING_CHUNKS, SpoolWriter } from './history-spool.js';
 
 const FIXTURE = fileURLToPath(new URL('../../decoder/fixtures/libca-sim.pcap', import.meta.url));
 /** Records of a full chunk (history-ring.ts CHUNK_SHIFT). */
@@ -79,6 +79,12 @@ function outputs(held: HeldRecords, pv: string): { wire: string[]; matched: numb
 }
 
 const dirs: string[] = [];
+/**
+ * Spool options of the tests not about slow writes: writes never count as slow. Writes asked of this thread's
+ * own writer end between its tasks, and a test adding a chunk's records in one go on a loaded machine can
+ * take longer than the 2 s bound.
+ */
+const UNTIMED = { slowWriteMs: Infinity };
 /** One turn of the event loop: writes asked of this thread's spool writer start (and may end). */
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 afterEach(() => {
@@ -91,7 +97,7 @@ describe('held records spooled to disk', { timeout: 60_000 }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'ca-shark-history-spool-'));
     dirs.push(dir);
     const warnings: string[] = [];
-    const spool = new HistorySpool(dir, (message) => warnings.push(message));
+    const spool = new HistorySpool(dir, (message) => warnings.push(message), UNTIMED);
     const bounds = { maxRecords: 2 * CHUNK + 1000, maxSeconds: Infinity };
     const memory = new HeldRecords(bounds);
     const spooled = new HeldRecords(bounds, spool);
@@ -316,7 +322,7 @@ describe('held records spooled to disk', { timeout: 60_000 }, () => {
       }
       return writevSync(fd, some, position);
     };
-    const spool = new HistorySpool(dir, () => {}, { write });
+    const spool = new HistorySpool(dir, () => {}, { ...UNTIMED, write });
     const bounds = { maxRecords: 3 * CHUNK, maxSeconds: Infinity };
     const memory = new HeldRecords(bounds);
     const spooled = new HeldRecords(bounds, spool);
@@ -338,7 +344,7 @@ describe('held records spooled to disk', { timeout: 60_000 }, () => {
   it('answers a request that spans chunks as from memory while the ring of chunks goes round between slices', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ca-shark-history-spool-'));
     dirs.push(dir);
-    const spool = new HistorySpool(dir, () => {});
+    const spool = new HistorySpool(dir, () => {}, UNTIMED);
     const bounds = { maxRecords: 3 * CHUNK, maxSeconds: Infinity };
     const memory = new RecordHistory({ bounds });
     const spooled = new RecordHistory({ bounds, spool });
@@ -379,7 +385,7 @@ describe('held records spooled to disk', { timeout: 60_000 }, () => {
   it('lets spooled chunks go by the time bound as in memory, a jump in time included, and counts them', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ca-shark-history-spool-'));
     dirs.push(dir);
-    const spool = new HistorySpool(dir, () => {});
+    const spool = new HistorySpool(dir, () => {}, UNTIMED);
     // 40 s of records a millisecond apart: about two and a half chunks held by time, not by count.
     const bounds = { maxRecords: 10 * CHUNK, maxSeconds: 40 };
     const memory = new HeldRecords(bounds);
@@ -407,7 +413,7 @@ describe('held records spooled to disk', { timeout: 60_000 }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'ca-shark-history-spool-'));
     dirs.push(dir);
     const warnings: string[] = [];
-    const spool = new HistorySpool(dir, (message) => warnings.push(message));
+    const spool = new HistorySpool(dir, (message) => warnings.push(message), UNTIMED);
     const bounds = { maxRecords: 4 * CHUNK, maxSeconds: Infinity };
     const held = new HeldRecords(bounds, spool);
     for (let i = 0; i < 3 * CHUNK + 1; i++) held.add(i + 1, record(i));
@@ -439,7 +445,7 @@ describe('held records spooled to disk', { timeout: 60_000 }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'ca-shark-history-spool-'));
     dirs.push(dir);
     const warnings: string[] = [];
-    const spool = new HistorySpool(dir, (message) => warnings.push(message));
+    const spool = new HistorySpool(dir, (message) => warnings.push(message), UNTIMED);
     const held = new HeldRecords({ maxRecords: 4 * CHUNK, maxSeconds: Infinity }, spool);
     for (let i = 0; i < 2 * CHUNK + 1; i++) held.add(i + 1, record(i));
     await spool.idle();
@@ -463,6 +469,36 @@ describe('held records spooled to disk', { timeout: 60_000 }, () => {
     ]);
     expect(held.dropped).toBe(CHUNK);
     expect(held.readable(CHUNK)).toBe(true);
+    spool.close();
+  });
+
+  it("makes no write once cancelled (its worker's descriptor gone), and says the writes failed", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ca-shark-history-spool-'));
+    dirs.push(dir);
+    let writes = 0;
+    const writer = new SpoolWriter(async (fd, parts, position) => {
+      writes += 1;
+      return writevSync(fd, parts as Uint8Array[], position);
+    });
+    const warnings: string[] = [];
+    const spool = new HistorySpool(dir, (message, detail) => warnings.push(`${message} / ${detail}`), {
+      ...UNTIMED,
+      send: (request) => writer.write(request),
+    });
+    const held = new HeldRecords({ maxRecords: 4 * CHUNK, maxSeconds: Infinity }, spool);
+    for (let i = 0; i < CHUNK + 1; i++) held.add(i + 1, record(i));
+    await writer.idle();
+    expect(writes).toBe(1);
+    writer.cancel();
+    for (let i = CHUNK + 1; i < 3 * CHUNK + 1; i++) held.add(i + 1, record(i));
+    await writer.idle();
+    expect(writes).toBe(1);
+    expect(spool.status).toMatchObject({ chunksWritten: 1, pending: 0 });
+    expect(warnings).toEqual([
+      'history spool stopped: later held records are kept in memory (--history) / Error: a chunk could not be written',
+    ]);
+    // The two chunks not written are read from their copies.
+    expect(JSON.parse(held.wire(2 * CHUNK)).id).toBe(2 * CHUNK + 1);
     spool.close();
   });
 
@@ -496,7 +532,7 @@ describe('held records spooled to disk', { timeout: 60_000 }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'ca-shark-history-spool-'));
     dirs.push(dir);
     const warnings: string[] = [];
-    const spool = new HistorySpool(dir, (message) => warnings.push(message));
+    const spool = new HistorySpool(dir, (message) => warnings.push(message), UNTIMED);
     const bounds = { maxRecords: 4 * CHUNK, maxSeconds: Infinity };
     const memory = new HeldRecords(bounds);
     const spooled = new HeldRecords(bounds, spool);

@@ -115,7 +115,18 @@ export class SpoolWriter {
   /** Per descriptor: the last write asked, and how many are not settled. */
   private readonly chains = new Map<number, { last: Promise<void>; open: number }>();
 
+  /** Set once the descriptors' owner is gone (the worker ended): writes not started are not made. */
+  private cancelled = false;
+
   constructor(private readonly writeParts: ChunkWrite = fsWritev) {}
+
+  /**
+   * Makes no write not started yet: the worker whose descriptor they use is ending or ended, and the system
+   * may give the number to another file.
+   */
+  cancel(): void {
+    this.cancelled = true;
+  }
 
   write(request: SpoolWriteRequest): void {
     const cells = new Int32Array(request.cells);
@@ -124,11 +135,16 @@ export class SpoolWriter {
     chain.open += 1;
     chain.last = chain.last.then(async () => {
       try {
+        if (this.cancelled) throw new Error('history spool: the decoding worker ended before this write');
         if (Atomics.load(cells, FAILED) === 0) await this.writeAll(request);
       } catch (err) {
-        const errno = (err as NodeJS.ErrnoException).errno;
-        Atomics.store(cells, ERRNO, typeof errno === 'number' ? errno : -1);
-        Atomics.store(cells, FAILED, request.seq);
+        // The first failure is the one said (those after it are kept in memory by the spool anyway).
+        if (Atomics.load(cells, FAILED) === 0) {
+          const errno = (err as NodeJS.ErrnoException).errno;
+          // 0: no system error (a write that was not made, a short write that wrote nothing).
+          Atomics.store(cells, ERRNO, typeof errno === 'number' ? errno : 0);
+          Atomics.store(cells, FAILED, request.seq);
+        }
       }
       Atomics.store(cells, SETTLED, request.seq);
       chain.open -= 1;
@@ -456,6 +472,7 @@ export class HistorySpool implements ChunkSpool {
 
 /** The system's name and text of a libuv errno (negative), as an Error's text would say it. */
 function errnoText(errno: number): string {
+  if (errno === 0) return 'Error: a chunk could not be written';
   const known = getSystemErrorMap().get(errno);
   return known !== undefined ? `Error: ${known[0]}: ${known[1]}, write` : `Error: write failed (errno ${errno})`;
 }

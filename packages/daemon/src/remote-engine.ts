@@ -297,6 +297,8 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     );
     this.worker.on('exit', (code) => {
       this.exited = true;
+      // Its history spool's descriptor closed with it: no queued write may go to that number.
+      this.spoolWriter.cancel();
       // Nothing will be decoded any more: a paused source must not wait for ever.
       this.releaseRoom();
       for (const [, p] of this.pending) {
@@ -716,6 +718,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
       this.spoolWriter.idle(),
       new Promise((resolve) => setTimeout(resolve, SLOW_SPOOL_WRITE_MS).unref()),
     ]);
+    this.spoolWriter.cancel();
     await this.worker.terminate();
   }
 
