@@ -14,6 +14,8 @@ import { CLI_MAIN, DAEMON_MAIN, type ProgramResult, errorLines, runProgram } fro
 const fixture = (name: string): string => fileURLToPath(new URL(`../../packet/fixtures/${name}`, import.meta.url));
 
 const PCAPNG_BLOCK_LEN_OFFSET = 4;
+/** Where a pcapng section header's byte-order magic is. */
+const PCAPNG_SHB_BYTE_ORDER_OFFSET = 8;
 
 /** Offsets of the pcapng blocks of a little-endian capture. */
 function pcapngBlocks(bytes: Uint8Array): number[] {
@@ -69,6 +71,14 @@ const BAD_INPUTS: Record<string, () => Uint8Array> = {
     const blocks = pcapngBlocks(bytes);
     new DataView(bytes.buffer).setUint32(blocks[5] + PCAPNG_BLOCK_LEN_OFFSET, 13, true);
     return bytes;
+  },
+  // A section header whose byte-order magic is wrong: at the start, and opening a second section.
+  'pcapng section header with a bad byte-order magic': () =>
+    patched(new Uint8Array(readFileSync(fixture('ca_monitor.pcapng'))), PCAPNG_SHB_BYTE_ORDER_OFFSET, 0x12345678),
+  'pcapng second section header with a bad byte-order magic': () => {
+    const bytes = new Uint8Array(readFileSync(fixture('ca_monitor.pcapng')));
+    const second = patched(bytes.slice(0, pcapngBlocks(bytes)[1]), PCAPNG_SHB_BYTE_ORDER_OFFSET, 0x12345678);
+    return concatBytes([bytes, second]);
   },
   'pcap record longer than any frame': () =>
     patched(searches(), PCAP_HEADER_LEN + PCAP_RECORD_CAPLEN_OFFSET, 0x7fff_ffff),

@@ -328,7 +328,14 @@ function historySpool(
 ): { spool?: HistorySpool } {
   const dir = options?.spoolDir === undefined ? tmpdir() : options.spoolDir;
   if (dir === null || options?.maxRecords === 0) return {};
-  return { spool: new HistorySpool(dir, (message, err) => logger.warn({ dir, err }, message)) };
+  // Its writes are made on the main thread (history-spool.ts SpoolWriter), whose event loop decoding does not hold.
+  const spool = new HistorySpool(dir, (message, err) => logger.warn({ dir, err }, message), {
+    send: (request) => post(request),
+  });
+  // Made now, at the worker's start (the daemon waits for it), not when the first chunk fills: before the
+  // daemon drops root privileges (`--user`), which could leave the directory unwritable.
+  spool.open();
+  return { spool };
 }
 
 /** Runs history scans a slice at a time, yielding to frame batches between slices. */

@@ -95,6 +95,7 @@ export function heldStats(
       maxSeconds: Number.isFinite(b.maxSeconds) ? b.maxSeconds : null,
       oldestTime: held.oldestTime,
       dropped: held.dropped,
+      ...(held.spoolStatus !== undefined ? { spool: held.spoolStatus } : {}),
     };
   }
   return out;

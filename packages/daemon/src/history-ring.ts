@@ -29,7 +29,7 @@ import type { CaRecord } from '@ca-shark/decoder';
 import type { CommandFields } from '@ca-shark/protocol';
 import { recordFailed } from './aggregates.js';
 import { BLOCK_BYTES, HeldBytes, type HeldReader, RecentRefs, recentSlot } from './history-codec.js';
-import type { ChunkSpool } from './history-spool.js';
+import type { ChunkSpool, HistorySpoolStatus } from './history-spool.js';
 import { chartValueOf } from './series.js';
 
 /** Bounds of the held records. */
@@ -386,6 +386,11 @@ export class HeldRecords {
     return n;
   }
 
+  /** What the spool wrote and holds (`stats.history.spool`); undefined without one. */
+  get spoolStatus(): HistorySpoolStatus | undefined {
+    return this.spool?.status;
+  }
+
   /** Chunks whose columns and bytes are in the spool, not in memory (read back or not). */
   get chunksSpooled(): number {
     let n = 0;
@@ -722,7 +727,10 @@ export class HeldRecords {
       this.chunks[slot >>> this.chunkShift] = undefined;
       if (chunk === this.filling) this.filling = undefined;
       // A spooled chunk's memory goes back to the pools; it is bound again when next filled.
-      if (chunk.spooled) this.reclaim(chunk);
+      if (chunk.spooled) {
+        this.reclaim(chunk);
+        this.spool?.forget?.(chunk.index);
+      }
       // Its records are all in droppedCount now.
       if (chunk.lost) this.lostChunks.splice(this.lostChunks.indexOf(chunk), 1);
       // Emptied now, not when reused: its references (strings, displays, lines) go with its records, as

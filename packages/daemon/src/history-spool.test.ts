@@ -1,4 +1,4 @@
-import { closeSync, mkdtempSync, openSync, readdirSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, writevSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,7 +7,7 @@ import { type CaRecord, shark } from '@ca-shark/decoder';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RecordHistory } from './history.js';
 import { HeldRecords } from './history-ring.js';
-import { type ChunkSpool, HistorySpool } from './history-spool.js';
+import { type ChunkSpool, type ChunkWrite, HistorySpool, MAX_PENDING_CHUNKS, SpoolWriter } from './history-spool.js';
 
 const FIXTURE = fileURLToPath(new URL('../../decoder/fixtures/libca-sim.pcap', import.meta.url));
 /** Records of a full chunk (history-ring.ts CHUNK_SHIFT). */
@@ -79,6 +79,14 @@ function outputs(held: HeldRecords, pv: string): { wire: string[]; matched: numb
 }
 
 const dirs: string[] = [];
+/**
+ * Spool options of the tests not about slow writes: writes never count as slow. Writes asked of this thread's
+ * own writer end between its tasks, and a test adding a chunk's records in one go on a loaded machine can
+ * take longer than the 2 s bound.
+ */
+const UNTIMED = { slowWriteMs: Infinity };
+/** One turn of the event loop: writes asked of this thread's spool writer start (and may end). */
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
@@ -89,7 +97,7 @@ describe('held records spooled to disk', { timeout: 60_000 }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'ca-shark-history-spool-'));
     dirs.push(dir);
     const warnings: string[] = [];
-    const spool = new HistorySpool(dir, (message) => warnings.push(message));
+    const spool = new HistorySpool(dir, (message) => warnings.push(message), UNTIMED);
     const bounds = { maxRecords: 2 * CHUNK + 1000, maxSeconds: Infinity };
     const memory = new HeldRecords(bounds);
     const spooled = new HeldRecords(bounds, spool);
@@ -192,42 +200,151 @@ describe('held records spooled to disk', { timeout: 60_000 }, () => {
     expect(held.dropped).toBe(memory.dropped);
   });
 
-  it('stops after a chunk whose write took longer than the bound (a stalled disk), that chunk still read', () => {
+  it('stops once a write has gone on longer than the bound (a stalled disk), that chunk still read', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ca-shark-history-spool-'));
     dirs.push(dir);
     const warnings: string[] = [];
-    // A clock that says the second chunk's write took 2.5 s, and every other one no time.
+    // The second chunk's write waits until the test lets it go, while the test's clock moves on.
     let clock = 0;
     let writes = 0;
-    const now = (): number => {
+    let release = (): void => {};
+    const write: ChunkWrite = async (fd, parts, position) => {
       writes += 1;
-      // Two readings a write: before and after; the second write's second reading is late.
-      if (writes === 4) clock += 2500;
-      return clock;
+      if (writes === 2) await new Promise<void>((resolve) => (release = resolve));
+      return writevSync(fd, parts as Uint8Array[], position);
     };
-    const spool = new HistorySpool(dir, (message, detail) => warnings.push(`${message} / ${detail}`), { now });
+    const spool = new HistorySpool(dir, (message, detail) => warnings.push(`${message} / ${detail}`), {
+      now: () => clock,
+      write,
+    });
     const bounds = { maxRecords: 5 * CHUNK, maxSeconds: Infinity };
     const memory = new HeldRecords(bounds);
     const spooled = new HeldRecords(bounds, spool);
-    for (let i = 0; i < 5 * CHUNK; i++) {
-      memory.add(i + 1, record(i));
-      spooled.add(i + 1, record(i));
-    }
+    const add = (from: number, to: number): void => {
+      for (let i = from; i < to; i++) {
+        memory.add(i + 1, record(i));
+        spooled.add(i + 1, record(i));
+      }
+    };
+    add(0, CHUNK + 1);
+    await spool.idle();
+    add(CHUNK + 1, 2 * CHUNK + 1);
+    // The first chunk is written; the second's write goes on 2.5 s: the next chunk finds it so, and stays here.
+    await tick();
+    expect(writes).toBe(2);
+    clock += 2500;
+    add(2 * CHUNK + 1, 3 * CHUNK + 1);
     expect(spool.writable).toBe(false);
     expect(warnings).toEqual([
-      "history spool stopped: later held records are kept in memory (--history) / a chunk's write took 2500 ms (more than 2000)",
+      "history spool stopped: later held records are kept in memory (--history) / a chunk's write has taken 2500 ms (more than 2000)",
     ]);
-    // The slow chunk was written and is read back; the two after it stayed in memory.
-    expect(spooled.chunksSpooled).toBe(2);
+    expect(spool.status).toMatchObject({ chunksWritten: 1, pending: 1 });
+    expect(spool.status.stopped).toMatch(/has taken 2500 ms/);
+    // Later chunks stay in memory; the slow one is read from its buffers meanwhile, from the file once written.
+    add(3 * CHUNK + 1, 4 * CHUNK);
     const pv = decoded.find((r) => r.pv !== null)?.pv as string;
+    expect(outputs(spooled, pv)).toEqual(outputs(memory, pv));
+    release();
+    await spool.idle();
+    expect(spool.status).toMatchObject({ chunksWritten: 2, pending: 0, behind: 0 });
+    expect(spooled.chunksSpooled).toBe(2);
+    add(4 * CHUNK, 5 * CHUNK);
+    expect(outputs(spooled, pv)).toEqual(outputs(memory, pv));
+    expect(warnings).toHaveLength(1);
+    spool.close();
+  });
+
+  it('does not hold up adding while a write stalls: reads come from memory, the queue is bounded and counted', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ca-shark-history-spool-'));
+    dirs.push(dir);
+    const warnings: string[] = [];
+    // The first write waits until the test lets it go (a disk that stalls); the bound is not reached.
+    let release = (): void => {};
+    let writes = 0;
+    const write: ChunkWrite = async (fd, parts, position) => {
+      writes += 1;
+      if (writes === 1) await new Promise<void>((resolve) => (release = resolve));
+      return writevSync(fd, parts as Uint8Array[], position);
+    };
+    const spool = new HistorySpool(dir, (message, detail) => warnings.push(`${message} / ${detail}`), {
+      slowWriteMs: 3_600_000,
+      write,
+    });
+    const bounds = { maxRecords: 8 * CHUNK, maxSeconds: Infinity };
+    const memory = new HeldRecords(bounds);
+    const spooled = new HeldRecords(bounds, spool);
+    const pv = decoded.find((r) => r.pv !== null)?.pv as string;
+    const add = (from: number, to: number): void => {
+      for (let i = from; i < to; i++) {
+        memory.add(i + 1, record(i));
+        spooled.add(i + 1, record(i));
+      }
+    };
+    // Six chunks fill while the first write stalls: four wait (the bound), two more stay in memory, counted.
+    add(0, 6 * CHUNK + 1);
+    await tick();
+    expect(writes).toBe(1);
+    expect(spool.status).toMatchObject({ chunksWritten: 0, pending: MAX_PENDING_CHUNKS, behind: 2, stopped: null });
+    expect(spool.writable).toBe(true);
+    expect(spooled.chunksSpooled).toBe(MAX_PENDING_CHUNKS);
+    // Chunks waiting for their write are read from their buffers.
+    expect(outputs(spooled, pv)).toEqual(outputs(memory, pv));
+    // The disk comes back: the four are written in order and read from the file, the next chunks go too.
+    release();
+    await spool.idle();
+    expect(spool.status).toMatchObject({ chunksWritten: MAX_PENDING_CHUNKS, pending: 0, behind: 2 });
+    expect(outputs(spooled, pv)).toEqual(outputs(memory, pv));
+    // The ring (nine chunks) goes round: every chunk's place is written again, the two kept in memory leave.
+    // A chunk at a time, the writes ending between (as between the decoding thread's batches).
+    for (let k = 6; k < 16; k++) {
+      add(k * CHUNK + 1, (k + 1) * CHUNK + 1);
+      await spool.idle();
+    }
+    expect(spooled.dropped).toBe(memory.dropped);
+    expect(outputs(spooled, pv)).toEqual(outputs(memory, pv));
+    expect(spool.status).toMatchObject({ pending: 0, behind: 2, stopped: null });
+    expect(warnings).toEqual([]);
+    spool.close();
+  });
+
+  it('writes a chunk whose write came back short to its end, and reuses the memory of its copy', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ca-shark-history-spool-'));
+    dirs.push(dir);
+    // Each write takes at most 100,000 bytes, as a short write would.
+    const write: ChunkWrite = async (fd, parts, position) => {
+      const some: Uint8Array[] = [];
+      let n = 0;
+      for (const part of parts) {
+        if (n >= 100_000) break;
+        const take = part.subarray(0, Math.min(part.byteLength, 100_000 - n));
+        some.push(take);
+        n += take.byteLength;
+      }
+      return writevSync(fd, some, position);
+    };
+    const spool = new HistorySpool(dir, () => {}, { ...UNTIMED, write });
+    const bounds = { maxRecords: 3 * CHUNK, maxSeconds: Infinity };
+    const memory = new HeldRecords(bounds);
+    const spooled = new HeldRecords(bounds, spool);
+    const pv = decoded.find((r) => r.pv !== null)?.pv as string;
+    for (let round = 0; round < 5; round++) {
+      for (let i = round * CHUNK; i < (round + 1) * CHUNK + 1; i++) {
+        memory.add(i + 1, record(i));
+        spooled.add(i + 1, record(i));
+      }
+      await spool.idle();
+    }
+    expect(spool.status.chunksWritten).toBe(5);
+    // The written chunks' copies went back to the spool's pool: one buffer served every chunk, one after another.
+    expect((spool as unknown as { pool: SharedArrayBuffer[] }).pool.length).toBe(1);
     expect(outputs(spooled, pv)).toEqual(outputs(memory, pv));
     spool.close();
   });
 
-  it('answers a request that spans chunks as from memory while the ring of chunks goes round between slices', () => {
+  it('answers a request that spans chunks as from memory while the ring of chunks goes round between slices', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ca-shark-history-spool-'));
     dirs.push(dir);
-    const spool = new HistorySpool(dir, () => {});
+    const spool = new HistorySpool(dir, () => {}, UNTIMED);
     const bounds = { maxRecords: 3 * CHUNK, maxSeconds: Infinity };
     const memory = new RecordHistory({ bounds });
     const spooled = new RecordHistory({ bounds, spool });
@@ -252,6 +369,8 @@ describe('held records spooled to disk', { timeout: 60_000 }, () => {
         if (r !== undefined) results[k].push(r);
       });
       add(slice === 0 ? CHUNK + 5 : slice === 1 ? CHUNK : 1000);
+      // The writes end between slices, as they do between the decoding thread's batches.
+      await spool.idle();
     }
     expect(results[0].length).toBe(1);
     const got = results[0][0] as { matched: number; items: string[] };
@@ -266,7 +385,7 @@ describe('held records spooled to disk', { timeout: 60_000 }, () => {
   it('lets spooled chunks go by the time bound as in memory, a jump in time included, and counts them', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ca-shark-history-spool-'));
     dirs.push(dir);
-    const spool = new HistorySpool(dir, () => {});
+    const spool = new HistorySpool(dir, () => {}, UNTIMED);
     // 40 s of records a millisecond apart: about two and a half chunks held by time, not by count.
     const bounds = { maxRecords: 10 * CHUNK, maxSeconds: 40 };
     const memory = new HeldRecords(bounds);
@@ -290,15 +409,16 @@ describe('held records spooled to disk', { timeout: 60_000 }, () => {
     spool.close();
   });
 
-  it('warns once when the file cannot be read back (EIO), loses that chunk only and counts it', () => {
+  it('warns once when the file cannot be read back (EIO), loses that chunk only and counts it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ca-shark-history-spool-'));
     dirs.push(dir);
     const warnings: string[] = [];
-    const spool = new HistorySpool(dir, (message) => warnings.push(message));
+    const spool = new HistorySpool(dir, (message) => warnings.push(message), UNTIMED);
     const bounds = { maxRecords: 4 * CHUNK, maxSeconds: Infinity };
     const held = new HeldRecords(bounds, spool);
     for (let i = 0; i < 3 * CHUNK + 1; i++) held.add(i + 1, record(i));
     expect(held.chunksSpooled).toBe(3);
+    await spool.idle();
     // Reads fail for a while under the spool's descriptor (a write-only one: EBADF, as a failing disk's EIO).
     const file = spool as unknown as { fd: number };
     const own = file.fd;
@@ -321,19 +441,21 @@ describe('held records spooled to disk', { timeout: 60_000 }, () => {
     spool.close();
   });
 
-  it('warns of a read that fails after the spool stopped taking chunks (a full disk, then EIO)', () => {
+  it('warns of a read that fails after the spool stopped taking chunks (a full disk, then EIO)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ca-shark-history-spool-'));
     dirs.push(dir);
     const warnings: string[] = [];
-    const spool = new HistorySpool(dir, (message) => warnings.push(message));
+    const spool = new HistorySpool(dir, (message) => warnings.push(message), UNTIMED);
     const held = new HeldRecords({ maxRecords: 4 * CHUNK, maxSeconds: Infinity }, spool);
     for (let i = 0; i < 2 * CHUNK + 1; i++) held.add(i + 1, record(i));
+    await spool.idle();
     const file = spool as unknown as { fd: number };
     const own = file.fd;
     // Writes fail (ENOSPC): the spool stops, the two chunks written before stay in it.
     const full = openSync('/dev/full', 'r+');
     file.fd = full;
     for (let i = 2 * CHUNK + 1; i < 3 * CHUNK + 1; i++) held.add(i + 1, record(i));
+    await spool.idle();
     // Then a read fails (EBADF under a write-only descriptor, as EIO): that chunk's records are lost, and said.
     const writeOnly = openSync('/dev/null', 'w');
     file.fd = writeOnly;
@@ -347,6 +469,36 @@ describe('held records spooled to disk', { timeout: 60_000 }, () => {
     ]);
     expect(held.dropped).toBe(CHUNK);
     expect(held.readable(CHUNK)).toBe(true);
+    spool.close();
+  });
+
+  it("makes no write once cancelled (its worker's descriptor gone), and says the writes failed", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ca-shark-history-spool-'));
+    dirs.push(dir);
+    let writes = 0;
+    const writer = new SpoolWriter(async (fd, parts, position) => {
+      writes += 1;
+      return writevSync(fd, parts as Uint8Array[], position);
+    });
+    const warnings: string[] = [];
+    const spool = new HistorySpool(dir, (message, detail) => warnings.push(`${message} / ${detail}`), {
+      ...UNTIMED,
+      send: (request) => writer.write(request),
+    });
+    const held = new HeldRecords({ maxRecords: 4 * CHUNK, maxSeconds: Infinity }, spool);
+    for (let i = 0; i < CHUNK + 1; i++) held.add(i + 1, record(i));
+    await writer.idle();
+    expect(writes).toBe(1);
+    writer.cancel();
+    for (let i = CHUNK + 1; i < 3 * CHUNK + 1; i++) held.add(i + 1, record(i));
+    await writer.idle();
+    expect(writes).toBe(1);
+    expect(spool.status).toMatchObject({ chunksWritten: 1, pending: 0 });
+    expect(warnings).toEqual([
+      'history spool stopped: later held records are kept in memory (--history) / Error: a chunk could not be written',
+    ]);
+    // The two chunks not written are read from their copies.
+    expect(JSON.parse(held.wire(2 * CHUNK)).id).toBe(2 * CHUNK + 1);
     spool.close();
   });
 
@@ -374,13 +526,13 @@ describe('held records spooled to disk', { timeout: 60_000 }, () => {
     expect(outputs(spooled, pv)).toEqual(outputs(memory, pv));
   });
 
-  it('stops with one warning when a write fails (a full disk), the chunks written before still read', () => {
+  it('stops with one warning when a write fails (a full disk), the chunks written before still read', async () => {
     // /dev/full: every write fails with ENOSPC. The spool's file is made there as on any directory, so
     // this stands in for a file system that fills: a spool whose writes fail after it was opened.
     const dir = mkdtempSync(join(tmpdir(), 'ca-shark-history-spool-'));
     dirs.push(dir);
     const warnings: string[] = [];
-    const spool = new HistorySpool(dir, (message) => warnings.push(message));
+    const spool = new HistorySpool(dir, (message) => warnings.push(message), UNTIMED);
     const bounds = { maxRecords: 4 * CHUNK, maxSeconds: Infinity };
     const memory = new HeldRecords(bounds);
     const spooled = new HeldRecords(bounds, spool);
@@ -389,6 +541,7 @@ describe('held records spooled to disk', { timeout: 60_000 }, () => {
       spooled.add(i + 1, record(i));
     }
     expect(spooled.chunksSpooled).toBe(2);
+    await spool.idle();
     // Writes go to /dev/full for a while (every write ENOSPC) under the spool's descriptor, as when its file
     // system fills; then the file is given back, so the chunks written before can be read.
     const file = spool as unknown as { fd: number };
@@ -399,6 +552,7 @@ describe('held records spooled to disk', { timeout: 60_000 }, () => {
       memory.add(i + 1, record(i));
       spooled.add(i + 1, record(i));
     }
+    await spool.idle();
     file.fd = own;
     closeSync(full);
     expect(warnings).toEqual(['history spool stopped: later held records are kept in memory (--history)']);
@@ -407,7 +561,10 @@ describe('held records spooled to disk', { timeout: 60_000 }, () => {
       memory.add(i + 1, record(i));
       spooled.add(i + 1, record(i));
     }
-    expect(spooled.chunksSpooled).toBe(2);
+    // The chunk whose write failed is kept in memory by the spool (read from there); the next one by the ring.
+    expect(spooled.chunksSpooled).toBe(3);
+    expect(spool.status).toMatchObject({ chunksWritten: 2, pending: 0 });
+    expect(spool.status.stopped).toMatch(/ENOSPC/);
     const pv = decoded.find((r) => r.pv !== null)?.pv as string;
     expect(outputs(spooled, pv)).toEqual(outputs(memory, pv));
     spool.close();

@@ -289,6 +289,18 @@ describe('GET /api/pcap', { timeout: 60_000 }, () => {
           await daemon.engine.whenEnded();
           const spooled = spool === dir;
           expect(daemon.source.spool !== undefined, `${name} ${spool}`).toBe(spooled);
+          // A spool that could not be made is said in the stats (the page flags it), one that was not asked is not.
+          const status = daemon.engine.stats().spool;
+          if (spool === 'none') expect(status).toBeUndefined();
+          else if (!spooled)
+            expect(status).toMatchObject({
+              dir: spool,
+              bytesWritten: 0,
+              unmade: true,
+              stopped: expect.stringMatching(/ENOENT/),
+            });
+          else expect(status).toMatchObject({ dir, stopped: null });
+          if (status !== undefined && spooled) expect(status.unmade).toBeUndefined();
           // Memory: the capture thread hands the ring blocks; a spool: none.
           expect(daemon.engine.ringBlocksGiven > 0, `${name} ${spool}`).toBe(!spooled);
           for (const [i, q] of queries.entries()) {

@@ -1,8 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PcapWriter } from '@ca-shark/packet';
+import { build, concatBytes } from '@ca-shark/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DaemonError } from './errors.js';
 import { checkUser } from './privileges.js';
@@ -68,4 +70,46 @@ describe('--user is checked before the source opens or the port is bound', { tim
       busy.close();
     }
   });
+});
+
+describe('--user and the spool directory', { timeout: 120_000 }, () => {
+  it.skipIf(!isRoot)(
+    'makes the history spool before dropping root: a directory only root writes still takes it',
+    async () => {
+      // 40,000 records: two full chunks of 16,384 go to the history spool (history-spool.ts).
+      const writer = new PcapWriter();
+      for (let i = 0; i < 40_000; i++)
+        writer.udp(
+          1_700_000_000 + i / 1000,
+          '10.0.0.5',
+          45555,
+          '10.0.0.255',
+          5064,
+          build.searchRequest({ name: `S:${i}`, cid: i }),
+        );
+      const file = join(dir, 'searches.pcap');
+      writeFileSync(file, concatBytes(writer.drain()));
+      const spoolDir = join(dir, 'root-only');
+      mkdirSync(spoolDir, { mode: 0o700 });
+      const r = await runProgram(DAEMON_MAIN, [
+        '-r',
+        file,
+        '--speed',
+        'max',
+        '--exit-on-eof',
+        '--listen',
+        '127.0.0.1:0',
+        '--user',
+        'nobody',
+        '--spool-dir',
+        spoolDir,
+      ]);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/"user":"nobody".*dropped root privileges/);
+      expect(r.stderr).not.toMatch(/cannot spool/);
+      // The summary's stats: both full chunks written to the file made before the drop.
+      expect(r.stderr).toMatch(/"spool":\{"dir":"[^"]*root-only","tmpfs":false,"chunksWritten":2,/);
+      expect(readdirSync(spoolDir)).toEqual([]);
+    },
+  );
 });

@@ -18,6 +18,8 @@ import type { RecordRingOptions } from './record-ring.js';
 import type { SeriesRequest } from './series.js';
 import type { HistoryRequest } from './history.js';
 import type { HistoryOptions } from './history-ring.js';
+import { SpoolWriter } from './history-spool.js';
+import { SLOW_SPOOL_WRITE_MS } from './spool-file.js';
 import type { HistoryQuery } from './series-history.js';
 import { SharedResults } from './shared-results.js';
 import type { PcapRequest } from './pcap-export.js';
@@ -297,6 +299,8 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     );
     this.worker.on('exit', (code) => {
       this.exited = true;
+      // Its history spool's descriptor closed with it: no queued write may go to that number.
+      this.spoolWriter.cancel();
       // Nothing will be decoded any more: a paused source must not wait for ever.
       this.releaseRoom();
       for (const [, p] of this.pending) {
@@ -381,6 +385,8 @@ export class RemoteEngine implements DaemonModel, SourceSink {
 
   /** Wall clock (Unix s) when the worker had decoded the whole input, null while it has not. */
   private endedAt: number | null = null;
+  /** Writes the history spool's chunks for the worker (history-spool.ts). */
+  private readonly spoolWriter = new SpoolWriter();
   /** The demand last told to the worker (its JSON text). */
   private demand = '';
 
@@ -415,6 +421,10 @@ export class RemoteEngine implements DaemonModel, SourceSink {
         break;
       case 'free':
         this.packer.recycle(m.buffer);
+        break;
+      case 'spool-write':
+        // Written here, where the event loop is not held by decoding: the worker sees the end at once.
+        this.spoolWriter.write(m);
         break;
       case 'ring-blocks':
         this.prefaultRingBlocks(m.count, m.bytes);
@@ -704,6 +714,13 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     // The answer comes after every batch sent before it has been decoded: final counters for the summary.
     const final = await this.query<StatsView>('stats').catch(() => undefined);
     if (final !== undefined) this.latest = final;
+    // The history spool's descriptor goes with the worker: its last writes end first (a stalled disk is not
+    // waited on for longer than a spool waits for a write).
+    await Promise.race([
+      this.spoolWriter.idle(),
+      new Promise((resolve) => setTimeout(resolve, SLOW_SPOOL_WRITE_MS).unref()),
+    ]);
+    this.spoolWriter.cancel();
     await this.worker.terminate();
   }
 

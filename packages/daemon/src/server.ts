@@ -14,7 +14,7 @@ import { checkUser, dropPrivileges } from './privileges.js';
 import { FileSource } from './sources/file.js';
 import { DescriptorSource, StreamSource } from './sources/stdin.js';
 import type { Source } from './sources/types.js';
-import { DEFAULT_SPOOL_BYTES, Spool } from './sources/spool.js';
+import { DEFAULT_SPOOL_BYTES, Spool, type SpoolStatus } from './sources/spool.js';
 import type { SubscriptionFilter } from './plugins/ws.js';
 import { canonicalSubscription } from './subscriptions.js';
 import type { NatsParts } from './nats/wiring.js';
@@ -87,12 +87,16 @@ export async function createSource(
     case 'stdin': {
       const stream = input as import('node:stream').Readable | undefined;
       const descriptor = stream === undefined ? stdinKind() : undefined;
-      const spool = stdinSpool(config, logger);
-      return stream !== undefined
-        ? new StreamSource(stream, undefined, spool)
-        : descriptor !== undefined
-          ? new DescriptorSource(STDIN_FD, descriptor, undefined, spool)
-          : new StreamSource(process.stdin, undefined, spool);
+      const { spool, unmade } = stdinSpool(config, logger);
+      const source =
+        stream !== undefined
+          ? new StreamSource(stream, undefined, spool)
+          : descriptor !== undefined
+            ? new DescriptorSource(STDIN_FD, descriptor, undefined, spool)
+            : new StreamSource(process.stdin, undefined, spool);
+      // `stats.spool` says it, and the page's status bar flags it as it flags a stopped one.
+      source.spoolUnmade = unmade;
+      return source;
     }
     case 'file':
       return new FileSource(config.file as string, config.speed);
@@ -122,9 +126,9 @@ function stdinKind(): 'pipe' | 'file' | undefined {
  * ring keeps nothing or `--spool-dir none`; when it cannot be made, one warning, and the ring keeps the
  * packets in memory.
  */
-function stdinSpool(config: DaemonConfig, logger: Logger): Spool | undefined {
+function stdinSpool(config: DaemonConfig, logger: Logger): { spool?: Spool; unmade?: SpoolStatus } {
   const bytes = config.packetRing ?? DEFAULT_SPOOL_BYTES;
-  if (bytes === 0 || config.spoolDir === null) return undefined;
+  if (bytes === 0 || config.spoolDir === null) return {};
   const dir = config.spoolDir ?? tmpdir();
   const warn = (reason: string, what: string): void => logger.warn({ dir, reason }, what);
   let spool: Spool;
@@ -136,13 +140,14 @@ function stdinSpool(config: DaemonConfig, logger: Logger): Spool | undefined {
         warn(reason, 'stdin spool stopped: the packets of later messages are kept in memory (--packet-ring)'),
     });
   } catch (err) {
-    warn((err as Error).message, 'cannot spool stdin to disk: the packets are kept in memory (--packet-ring)');
-    return undefined;
+    const reason = (err as Error).message;
+    warn(reason, 'cannot spool stdin to disk: the packets are kept in memory (--packet-ring)');
+    return { unmade: { dir, bytes, bytesWritten: 0, tmpfs: false, stopped: reason, unmade: true } };
   }
   // Said where the user sees it: the spool takes up to `bytes` of that directory's file system.
   if (spool.inMemory) logger.warn({ dir, bytes }, STDIN_SPOOL_IN_MEMORY);
   else logger.info({ dir, bytes }, 'stdin spooled to disk for /api/pcap (--spool-dir)');
-  return spool;
+  return { spool };
 }
 
 /** The warning of a spool made on a tmpfs (a /tmp mounted so, by default on several distributions). */

@@ -5,6 +5,7 @@
  */
 import type { LatencyPercentiles } from '@ca-shark/analysis';
 import type { CaptureCounters, SourceDescription } from './sources/types.js';
+import type { HistorySpoolStatus } from './history-spool.js';
 import type { SpoolStatus } from './sources/spool.js';
 import type { AlertGroup, AlertTotals } from './alerts/book.js';
 import type { ChannelDisplay } from './channel-display.js';
@@ -86,6 +87,8 @@ export interface HistoryHeldView {
   oldestTime: number | null;
   /** Records let go since start, by either bound, or lost with a spooled chunk that could not be read back. */
   dropped: number;
+  /** Where full chunks go (`--spool-dir`; history-spool.ts), and how the disk keeps up; absent: in memory. */
+  spool?: HistorySpoolStatus;
 }
 
 /**

@@ -9,6 +9,7 @@ import type { SubscriptionFilter } from './plugins/ws.js';
 import type { RecordRingOptions } from './record-ring.js';
 import type { HistoryRequest, HistoryResult } from './history.js';
 import type { HistoryOptions } from './history-ring.js';
+import type { SpoolWriteRequest } from './history-spool.js';
 import type { HistoryQuery } from './series-history.js';
 import type { PcapRequest } from './pcap-export.js';
 import type { CaptureCounters, SourceDescription } from './sources/types.js';
@@ -148,6 +149,8 @@ export type FromWorker =
    * into it any more (the packet ring let go of its last frame from it).
    */
   | { type: 'free'; buffer: ArrayBuffer }
+  /** A held records' chunk to write to the history spool: written on the main thread's writer (history-spool.ts). */
+  | SpoolWriteRequest
   /**
    * The packet ring will need `count` more blocks of `bytes` (answered by as many `ring-block` messages):
    * the capture thread takes their page faults, not the decoder.

@@ -200,3 +200,38 @@ describe.skipIf(!existsSync(CHROMIUM_PATH))(
     });
   },
 );
+
+describe.skipIf(!existsSync(CHROMIUM_PATH))(
+  'the status bar flags a spool that could not be made (fake daemon)',
+  { timeout: 60_000 },
+  () => {
+    const reason = "ENOENT: no such file or directory, open '/nonexistent/.ca-sharkd-spool-1-ab'";
+    const fx = useFakeDaemonPage('test-results/dist-held-unmade', {
+      rate: 50,
+      stats: {
+        spool: {
+          dir: '/nonexistent',
+          bytes: 256 * 1024 * 1024,
+          bytesWritten: 0,
+          tmpfs: false,
+          stopped: reason,
+          unmade: true,
+        },
+      },
+    });
+
+    it('in red, with the reason and what it means in its tooltip', async () => {
+      await fx.page.goto(`${fx.fake.url}#/live`);
+      const flag = fx.page.getByTestId('spool-flag');
+      await flag.waitFor({ timeout: 15_000 });
+      expect(await flag.textContent()).toBe('no spool');
+      expect(await flag.getAttribute('data-level')).toBe('error');
+      expect(await flag.evaluate((el) => el.classList.contains('error'))).toBe(true);
+      expect(await flag.getAttribute('title')).toBe(
+        `stdin spool could not be made in /nonexistent (${reason}): the packets are kept in the daemon's memory, ` +
+          'up to --packet-ring (256 MiB)',
+      );
+      expect(fx.pageErrors).toEqual([]);
+    });
+  },
+);

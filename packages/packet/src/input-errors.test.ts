@@ -86,8 +86,8 @@ describe('stopsInput', () => {
       ['bad-block-length', patched(ng, firstEpb + BLOCK_OFF_LEN, 41)],
       ['bad-block-length', patched(ng, firstEpb + BLOCK_OFF_LEN, 8)],
       ['bad-block-length', patched(ng, firstEpb + BLOCK_OFF_LEN, 0x7ffffff0)],
-      ['bad-block', patched(ng, SHB_OFF_BYTE_ORDER, 0x12345678)],
-      ['bad-block', concat([shortSectionHeader(), ng])],
+      ['bad-section-header', patched(ng, SHB_OFF_BYTE_ORDER, 0x12345678)],
+      ['bad-section-header', concat([shortSectionHeader(), ng])],
       ['unsupported-format', patched(ng, SHB_OFF_MAJOR, 2)],
     ];
     for (const [code, head] of heads) {
@@ -134,7 +134,13 @@ describe('stopsInput', () => {
   });
 
   it('the codes of the stops at a magic, a format or a length make the input unreadable (exit status 2)', () => {
-    for (const code of ['not-a-capture', 'unsupported-format', 'bad-record-length', 'bad-block-length'])
+    for (const code of [
+      'not-a-capture',
+      'unsupported-format',
+      'bad-record-length',
+      'bad-block-length',
+      'bad-section-header',
+    ])
       expect(isUnreadableInput(code)).toBe(true);
   });
 });

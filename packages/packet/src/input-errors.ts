@@ -20,6 +20,7 @@ export const UNREADABLE_INPUT_CODES: ReadonlySet<string> = new Set([
   'truncated-file',
   'unknown-linktype',
   'bad-block-length',
+  'bad-section-header',
   'bad-record-length',
   'bad-interface',
 ]);

@@ -355,7 +355,7 @@ describe('pcapng', () => {
     const file = pcapngFile([{ interfaces: [{ linktype: 1 }], blocks: [] }]);
     const badMagic = file.slice();
     new DataView(badMagic.buffer).setUint32(8, 0x12345678, true);
-    expect(read(badMagic).problems.map((p) => p.code)).toEqual(['bad-block']);
+    expect(read(badMagic).problems.map((p) => p.code)).toEqual(['bad-section-header']);
     const badVersion = file.slice();
     new DataView(badVersion.buffer).setUint16(12, 2, true);
     expect(read(badVersion).problems.map((p) => p.code)).toEqual(['unsupported-format']);

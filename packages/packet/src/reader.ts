@@ -443,7 +443,7 @@ export class CaptureReader {
             else {
               this.stop(
                 this.frames + 1,
-                'bad-block',
+                'bad-section-header',
                 `pcapng section header after frame ${this.frames} has byte-order magic 0x${hex32(bom)}, not 0x1a2b3c4d; stopping`,
               );
               return end;
@@ -663,7 +663,7 @@ export class CaptureReader {
     if (len < SHB_MIN_LEN) {
       this.stop(
         this.frames + 1,
-        'bad-block',
+        'bad-section-header',
         `pcapng section header after frame ${this.frames} is ${len} bytes, below ${SHB_MIN_LEN}`,
       );
       return;

@@ -11,7 +11,7 @@
  * pipe's writer blocks instead of bytes being lost or piling up in memory. docs/performance.md, "Session
  * 13: the daemon's memory" and "Session 14: `ca-shark` on stdin", has the figures.
  */
-import { type Stats, fstatSync, read } from 'node:fs';
+import { type Stats, closeSync, fstatSync, openSync, read } from 'node:fs';
 import { type OnReadOpts, Socket, type SocketConstructorOpts } from 'node:net';
 import { isatty } from 'node:tty';
 
@@ -73,6 +73,9 @@ export interface DescriptorReaderHandler {
   error(err: Error): void;
 }
 
+/** The highest of the process's stdio descriptors (stderr): libuv never closes those. */
+const STDERR_FD = 2;
+
 /**
  * Reads a pipe or a regular file descriptor (see {@link examineDescriptor}) into one reused buffer and
  * hands each read to a {@link DescriptorReaderHandler}, one read at a time. {@link stop} ends it at once,
@@ -108,6 +111,28 @@ export class DescriptorReader {
       // Not destroyed: that would close the descriptor. Unreferenced, it keeps nothing alive.
       socket.unref();
     }
+  }
+
+  /**
+   * Stops reading for good and closes a pipe's descriptor (node's socket closes it), so that its writer is
+   * not left blocked on a full pipe for ever but gets EPIPE (a `tcpdump -w - | ...` whose capture the consumer
+   * stopped reading at corrupt framing). A file's descriptor stays open: nobody waits on it.
+   */
+  close(): void {
+    this.stop();
+    const socket = this.socket;
+    if (socket === undefined) return;
+    if (this.fd <= STDERR_FD) {
+      // libuv never closes descriptors 0-2 (a process's stdio): closed here once the socket let go of it,
+      // and /dev/null takes the number back (as a daemon's stdin often is), so no file opened later is taken
+      // for stdin.
+      socket.once('close', () => {
+        closeSync(this.fd);
+        const devNull = openSync('/dev/null', 'r');
+        if (devNull !== this.fd) closeSync(devNull);
+      });
+    }
+    socket.destroy();
   }
 
   private failed(err: unknown): void {

@@ -60,6 +60,8 @@ export interface SpoolStatus {
   tmpfs: boolean;
   /** Why it stopped writing (a failed or slow write), or null while it writes: later packets are in memory. */
   stopped: string | null;
+  /** The file could not be made at start (`stopped` says why): every packet is kept in memory. */
+  unmade?: boolean;
 }
 
 /** Writes `length` bytes of `buffer` from `offset` at `position` of `fd`; resolves with the bytes written. */

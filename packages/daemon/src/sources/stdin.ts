@@ -105,8 +105,11 @@ abstract class StdinSource implements Source {
     return this.spoolWriter?.share;
   }
 
+  /** Stdin's spool that could not be made (server.ts): said in the stats, as a stopped one is. */
+  spoolUnmade: SpoolStatus | undefined;
+
   get spoolStatus(): SpoolStatus | undefined {
-    return this.spoolWriter?.status;
+    return this.spoolWriter?.status ?? this.spoolUnmade;
   }
 
   release(): void {
@@ -247,6 +250,8 @@ export class DescriptorSource extends StdinSource {
   }
 
   protected stopReading(): void {
-    this.reader?.stop();
+    // The capture reader stopped at corrupt framing: a pipe is closed too, so its writer gets EPIPE instead of
+    // blocking for ever once the pipe is full (without --exit-on-eof the daemon serves on, the error told).
+    this.reader?.close();
   }
 }

@@ -105,6 +105,22 @@ describe('spoolFlag', () => {
     );
   });
 
+  it('flags a spool that could not be made as an error, with the reason and what it means', () => {
+    const f = spoolFlag({
+      ...spool,
+      dir: '/nonexistent',
+      bytesWritten: 0,
+      stopped: 'ENOENT: no such file',
+      unmade: true,
+    });
+    expect(f.level).toBe('error');
+    expect(f.text).toBe('no spool');
+    expect(f.title).toBe(
+      "stdin spool could not be made in /nonexistent (ENOENT: no such file): the packets are kept in the daemon's " +
+        'memory, up to --packet-ring (256 MiB)',
+    );
+  });
+
   it('warns of a spool on a tmpfs', () => {
     const f = spoolFlag({ ...spool, dir: '/dev/shm', tmpfs: true });
     expect(f).toEqual({

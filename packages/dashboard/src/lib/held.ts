@@ -86,7 +86,10 @@ export function historyReach(history: HistoryStats | undefined): string {
 
 /** A flag of the status bar about stdin's spool. */
 export interface SpoolFlag {
-  /** `error`: it stopped, later packets fill memory; `warn`: it is in memory (a tmpfs); '': nothing to flag. */
+  /**
+   * `error`: it could not be made or it stopped, (later) packets fill memory; `warn`: it is in memory (a tmpfs);
+   * '': nothing to flag.
+   */
   level: 'error' | 'warn' | '';
   text: string;
   title: string;
@@ -95,6 +98,15 @@ export interface SpoolFlag {
 /** The status bar's flag for stdin's spool (`--stdin` only). */
 export function spoolFlag(spool: SpoolStats | undefined): SpoolFlag {
   if (spool === undefined) return { level: '', text: '', title: '' };
+  if (spool.unmade === true) {
+    return {
+      level: 'error',
+      text: 'no spool',
+      title:
+        `stdin spool could not be made in ${spool.dir} (${spool.stopped ?? 'no reason given'}): the packets are kept ` +
+        `in the daemon's memory, up to --packet-ring (${formatBytes(spool.bytes)})`,
+    };
+  }
   if (spool.stopped !== null) {
     return {
       level: 'error',
