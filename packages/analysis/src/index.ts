@@ -71,7 +71,7 @@ export {
   type UnansweredCreation,
   type CircuitSummary,
 } from './stats.js';
-export { recordToJSON, recordToPlain, bytesToHex, writeRecordJSON, writeJsonLayout, type JsonSink } from './json.js';
+export { recordToJSON, recordToPlain, bytesToHex, writeRecordJSON, type JsonSink } from './json.js';
 export { JsonBuffer, writeNumbers } from './json-number.js';
 export { type Steps, STEP_ITEMS, eachSteps, filterSteps, mapSteps, runSteps, topSteps } from './steps.js';
 /** The JSON form `recordToJSON` writes (the record contract, docs/json.md). */

@@ -24,20 +24,6 @@ export interface JsonSink {
    * already written; false: it is written now.
    */
   deferNumbers?(items: ArrayLike<number>): boolean;
-  /**
-   * Optional: offered a command object of a known layout (json.ts's {@link JSON_LAYOUTS}: its first fields
-   * are the layout's keys in order, each value of the kind the layout says), as the layout's index,
-   * `numbers[0, count)` (the layout's numeric fields in order) and `data` (its payload, or null for a
-   * layout without one). A sink that returns true writes `{"name":...` up to the last of the layout's
-   * fields later, elsewhere (the CLI's second thread, with json.ts's `writeJsonLayout`), at the current
-   * position; the walk then writes the command's other fields and its closing brace. False: written now.
-   */
-  deferLayout?(layout: number, numbers: Float64Array, count: number, data: ArrayLike<number> | null): boolean;
-  /**
-   * Whether commands are offered to {@link deferLayout} now (a sink turns this off when the thread that
-   * writes the layouts is behind).
-   */
-  layouts?: boolean;
 }
 
 /** Start size of {@link JsonBuffer} (it grows by doubling). */

@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { CaRecord } from '@ca-shark/decoder';
 import { recordToJSON } from '@ca-shark/analysis';
-import { DbrType, dbrTypeName, ecaName, ecaSeverity } from '@ca-shark/protocol';
+import { DbrType } from '@ca-shark/protocol';
 import { LineWriter } from './output.js';
 import { parseCommandLine } from './args.js';
 import {
@@ -300,82 +300,4 @@ describe('when a file prints on two threads', () => {
     expect(useSplit(json, big, { [THREADS_ENV]: '1' }, idle)).toBe(false);
     expect(useSplit(parseCommandLine(['stats', 'capture.pcap']), big, {}, idle)).toBe(false);
   });
-});
-
-/**
- * Commands of the --json layouts (analysis's JSON_LAYOUTS: the worker writes their fields from numbers),
- * in the decoder's key order, with values a layout must write digit for digit or leave to the main thread
- * (a name that is not the one derived from its number, a non-number, a payload of strings), metadata
- * after them; between records with long waveforms, so that they go into batches.
- */
-function jsonLayoutRecords(): CaRecord[] {
-  const typed = (dataType: number): Record<string, unknown> => ({
-    id: 1,
-    data_type: dataType,
-    data_type_name: dbrTypeName(dataType) ?? String(dataType),
-    data_count: 1,
-  });
-  const status = (code: number): Record<string, unknown> => ({
-    status: code,
-    status_name: ecaName(code),
-    severity: ecaSeverity(code),
-  });
-  const numbers = [0, -0, 9, 1.5, -3, 2 ** 32 - 1, 2 ** 53 + 2, 1e21, 1e-7, Number.NaN];
-  const payloads: unknown[] = [
-    [],
-    [2.5],
-    new Float32Array([0.1, 3]),
-    new Int16Array([-7]),
-    ['a'],
-    [1, 2, 3, 4, 5, 6, 7],
-  ];
-  const types = [DbrType.DOUBLE, DbrType.TIME_SHORT, DbrType.CTRL_FLOAT, 99, 2.5];
-  const codes = [1, 0, 2, 9999, -1];
-  const commands: Record<string, unknown>[] = [];
-  for (let i = 0; i < numbers.length * 6; i++) {
-    const n = numbers[i % numbers.length];
-    const dt = types[i % types.length];
-    const code = codes[i % codes.length];
-    const data = payloads[i % payloads.length];
-    commands.push(
-      { name: 'EventAddResponse', ...typed(dt), ...status(code), subscriptionid: n, data },
-      {
-        name: 'ReadNotifyResponse',
-        ...typed(dt),
-        ...status(code),
-        ioid: n,
-        data,
-        metadata: { status: 0, timestamp: n },
-      },
-      { name: 'ReadNotifyRequest', ...typed(dt), sid: n, ioid: i },
-      { name: 'WriteNotifyRequest', ...typed(dt), sid: 7, ioid: n, data },
-      { name: 'WriteNotifyResponse', ...typed(dt), ...status(code), ioid: n },
-      { name: 'WriteRequest', ...typed(dt), sid: n, ioid: 9, data },
-      { name: 'EventAddRequest', ...typed(dt), sid: 7, subscriptionid: 3, low: n, high: 1, to: 0, mask: 5 },
-      { name: 'CreateChanResponse', ...typed(dt), cid: n, sid: 7 },
-      { name: 'EventAddResponse', ...typed(dt), ...status(code), data_type_name: 'FLOAT', subscriptionid: 1, data },
-      { name: 'ReadNotifyResponse', ...typed(dt), ...status(code), severity: 'ERROR', ioid: 1, data },
-    );
-  }
-  const out: CaRecord[] = [];
-  commands.forEach((command, k) => {
-    if (k % 3 === 0) out.push(record(2 * k, LONG_WAVEFORM + (k % 5), k % 2 === 0));
-    const r = record(2 * k + 1, 0, false) as unknown as { command: unknown };
-    r.command = command;
-    out.push(r as unknown as CaRecord);
-  });
-  return out;
-}
-
-describe('two-thread --json printer, the command layouts', () => {
-  it('writes the commands of steady traffic as one thread does, digit for digit', async () => {
-    const records = jsonLayoutRecords();
-    const printed = await printSplit(jsonSplitPrinter(), records);
-    expect(printed.split('\n')).toEqual(
-      records
-        .map((r) => recordToJSON(r) + '\n')
-        .join('')
-        .split('\n'),
-    );
-  }, 60_000);
 });

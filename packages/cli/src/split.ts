@@ -19,7 +19,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { CaRecord } from '@ca-shark/decoder';
-import { JsonBuffer, writeJsonLayout, writeNumbers, writeRecordJSON } from '@ca-shark/analysis';
+import { JsonBuffer, writeNumbers, writeRecordJSON } from '@ca-shark/analysis';
 import type { CliOptions } from './args.js';
 import type { LineWrite } from './lines.js';
 import { NUMPY_EDGE_ITEMS, NUMPY_THRESHOLD, writeNumpyShown, type NumericKind } from './numpy-repr.js';
@@ -208,16 +208,13 @@ const SLOT_VALUES = 2 * BATCH_VALUES;
 const SLOT_TEXT = 2 << 20;
 /** Batches handed to the worker and not back yet: past this the main thread fills holes itself. */
 const MAX_POSTED = 4;
-/** Batches handed to the worker and not back yet from which a new --json batch leaves its commands' layouts to the main thread. */
-const LAYOUT_MAX_POSTED = 2;
 /** Batches waiting to be written: past this the main thread waits for the oldest (bounds memory). */
 const MAX_QUEUED = 4;
 /**
  * Numbers per hole in a slot's `holes`: the byte offset, the number of values, and for text the element
- * kind and the data layout (render.ts's DATA_LAYOUTS, or -1 for an array alone), for JSON the command
- * layout (analysis's JSON_LAYOUTS, or -1 for a waveform's numbers alone).
+ * kind and the data layout (render.ts's DATA_LAYOUTS, or -1 for an array alone).
  */
-const STRIDE: Readonly<Record<HoleKind, number>> = { json: 3, text: 4 };
+const STRIDE: Readonly<Record<HoleKind, number>> = { json: 2, text: 4 };
 /** Numbers a data layout's hole keeps after its shown items: data type, count, third and fourth argument. */
 const LAYOUT_NUMBERS = 4;
 const NUMERIC_KINDS: readonly NumericKind[] = ['f64', 'f32', 'i16', 'u16', 'i32', 'u8'];
@@ -291,7 +288,6 @@ class Holes {
 }
 /** Below this many values a loop copies them (a native `set()` costs more). */
 const COPY_LOOP_MAX = 16;
-const EMPTY_ITEMS = new Float64Array(0);
 
 /** A batch of lines with holes, in a slot; reused once written. */
 interface Batch {
@@ -308,8 +304,6 @@ interface Batch {
 /** The lines of one --json batch, with the long waveforms left out as holes (JsonSink's deferNumbers). */
 class JsonBatch extends JsonBuffer implements Batch {
   readonly gaps: Holes;
-  /** Whether this batch hands commands' layouts to the worker (set when it starts, by the worker's backlog). */
-  layouts = false;
 
   constructor(
     readonly index: number,
@@ -326,36 +320,7 @@ class JsonBatch extends JsonBuffer implements Batch {
     if (items.length < LONG_WAVEFORM) return false;
     const h = this.gaps.add(this.length, items);
     if (h < 0) return false;
-    const holes = this.gaps.slot.holes;
-    holes[h + 1] = items.length;
-    holes[h + 2] = -1;
-    return true;
-  }
-
-  /**
-   * A command's layout fields as a hole: the numbers, then the payload's items (the hole's count is the
-   * number of items, -1 without a payload).
-   */
-  deferLayout(layout: number, numbers: Float64Array, count: number, data: ArrayLike<number> | null): boolean {
-    const gaps = this.gaps;
-    const h = gaps.add(this.length, EMPTY_ITEMS, count + (data === null ? 0 : data.length));
-    if (h < 0) return false;
-    const slot = gaps.slot;
-    const values = slot.values;
-    let v = gaps.valueCount;
-    for (let i = 0; i < count; i++) values[v + i] = numbers[i];
-    v += count;
-    let items = -1;
-    if (data !== null) {
-      items = data.length;
-      if (items < COPY_LOOP_MAX) for (let i = 0; i < items; i++) values[v + i] = data[i];
-      else values.set(data, v);
-      v += items;
-    }
-    gaps.valueCount = v;
-    const holes = slot.holes;
-    holes[h + 1] = items;
-    holes[h + 2] = layout;
+    this.gaps.slot.holes[h + 1] = items.length;
     return true;
   }
 
@@ -482,12 +447,8 @@ export function fillSlot(
       copyInto(out, lines, from, at);
       from = at;
       const count = holes[stride * h + 1];
-      const layout = holes[stride * h + 2];
-      if (layout >= 0) value = writeJsonLayout(out, layout, values, value, count);
-      else {
-        writeNumbers(out, values.subarray(value, value + count));
-        value += count;
-      }
+      writeNumbers(out, values.subarray(value, value + count));
+      value += count;
     }
     copyInto(out, lines, from, length);
     ends[0] = out.length;
@@ -625,9 +586,6 @@ export class SplitPrinter {
         return;
       }
       batch = this.current = this.free.pop() ?? this.make();
-      // The commands' fields go to the worker too while it keeps up; when it is behind, the main thread
-      // writes them (the two threads' shares balance themselves).
-      if (batch instanceof JsonBatch) batch.layouts = this.posted < LAYOUT_MAX_POSTED;
     }
     batch.line(record);
     if (batch.length >= BATCH_BYTES || batch.gaps.full) this.cut();
