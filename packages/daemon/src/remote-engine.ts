@@ -149,11 +149,12 @@ const RUNNING_FROM_SOURCE = import.meta.url.endsWith('.ts');
  * The decoding worker's young generation, MB (V8 makes it three semi-spaces' worth: two of 4 MB and their
  * large-object room). V8 grows a busy isolate's semi-spaces to 16 MB each, 32 MB of pages the worker then
  * keeps for good: 25-30 MB of the daemon's peak RSS on the bench's 100 MB capture (196 → 172 MB with `-r`).
- * Semi-spaces of 8 MB (24 here, session 13) still kept 8 MB more than these: the worker's young objects are
- * a batch's records and their decoded values, dead by the next scavenge whichever size (held records are
- * columns, not objects), so the smaller one promotes no more than it did on the 1 GB capture and its peak
- * stayed where it was, while the 100 MB one fell by 8-10 MB (docs/performance.md, "Session 16: the daemon's
- * peak RSS").
+ * Semi-spaces of 8 MB (24 here, sessions 13-15) kept 8 MB more than these: the worker's young objects are
+ * mostly a batch's records and their decoded values, dead by the next scavenge at either size (held records
+ * are columns, not objects). The 100 MB capture's peak fell by 8-12 MB; on the 1 GB one, twice the
+ * scavenges took about the same time and promoted a little more (its old generation ends about as much
+ * larger as the young one is smaller), so that peak is no higher (docs/performance.md, "Session 16: the
+ * daemon's peak RSS").
  */
 const WORKER_YOUNG_GENERATION_MB = 12;
 /**
