@@ -6,10 +6,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeBulkCapture } from './test-support/bulk-capture.js';
-import { DAEMON_MAIN } from './test-support/programs.js';
+import { spawnDaemonReading } from './test-support/programs.js';
 
 /** Bytes of a pcap record header, and where its captured length is. */
 const PCAP_RECORD_HEADER_LEN = 16;
@@ -48,15 +48,7 @@ describe('--stdin without --exit-on-eof at corrupt framing', { timeout: 90_000 }
         writer.once('close', (code, signal) => resolve(`${code} ${signal}`)),
       );
       const fd = openSync(fifo, 'r');
-      const daemon = spawn(
-        process.execPath,
-        ['--conditions=source', '--import', 'tsx', DAEMON_MAIN, '--stdin', '--listen', '127.0.0.1:0'],
-        {
-          cwd: dirname(dirname(DAEMON_MAIN)),
-          stdio: [fd, 'ignore', 'pipe'],
-          env: { ...process.env, NODE_NO_WARNINGS: '1' },
-        },
-      );
+      const daemon = spawnDaemonReading(fd, ['--stdin', '--listen', '127.0.0.1:0']);
       closeSync(fd);
       let stderr = '';
       daemon.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));

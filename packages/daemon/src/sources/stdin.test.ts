@@ -11,11 +11,11 @@ import {
   writeSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { CaptureReader } from '@ca-shark/packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeBulkCapture } from '../test-support/bulk-capture.js';
-import { DAEMON_MAIN, runDaemonShell } from '../test-support/programs.js';
+import { runDaemonShell, spawnDaemonReading } from '../test-support/programs.js';
 import { Readable } from 'node:stream';
 import { SpoolFile, frameCheck } from '../frame-file.js';
 import { Spool, type SpoolShare, type SpoolWrite } from './spool.js';
@@ -562,15 +562,7 @@ describe('ca-sharkd --stdin', () => {
     async () => {
       // The writer holds the pipe open for 30 s: a daemon whose read waited for it would outlast the test.
       const { fd, writer } = fifoFrom(undefined, 'idle-daemon');
-      const child = spawn(
-        process.execPath,
-        ['--conditions=source', '--import', 'tsx', DAEMON_MAIN, '--stdin', '--listen', '127.0.0.1:0'],
-        {
-          cwd: dirname(dirname(DAEMON_MAIN)),
-          stdio: [fd, 'ignore', 'pipe'],
-          env: { ...process.env, NODE_NO_WARNINGS: '1' },
-        },
-      );
+      const child = spawnDaemonReading(fd, ['--stdin', '--listen', '127.0.0.1:0']);
       closeSync(fd);
       let stderr = '';
       const serving = new Promise<void>((resolve) =>
@@ -599,15 +591,7 @@ describe('ca-sharkd --stdin', () => {
     { timeout: 60_000 },
     async () => {
       const { fd, writer } = fifoHeldOpen(corruptCapture(), 'corrupt-daemon');
-      const child = spawn(
-        process.execPath,
-        ['--conditions=source', '--import', 'tsx', DAEMON_MAIN, '--stdin', '--exit-on-eof', '--listen', '127.0.0.1:0'],
-        {
-          cwd: dirname(dirname(DAEMON_MAIN)),
-          stdio: [fd, 'ignore', 'pipe'],
-          env: { ...process.env, NODE_NO_WARNINGS: '1' },
-        },
-      );
+      const child = spawnDaemonReading(fd, ['--stdin', '--exit-on-eof', '--listen', '127.0.0.1:0']);
       closeSync(fd);
       let stderr = '';
       child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));

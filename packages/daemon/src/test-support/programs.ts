@@ -2,7 +2,7 @@
  * Runs `ca-sharkd` and `ca-shark` from their TypeScript sources as child processes (tsx, workspace packages
  * through their `source` export condition), to compare what the two programs print and how they exit.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -11,6 +11,18 @@ export const DAEMON_MAIN = fileURLToPath(new URL('../main.ts', import.meta.url))
 /** Entry of `ca-shark`. */
 export const CLI_MAIN = fileURLToPath(new URL('../../../cli/src/main.ts', import.meta.url));
 const PACKAGE_DIR = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * Starts `ca-sharkd ARGS` from its sources reading descriptor `stdin` (a FIFO's, as a shell pipe gives it),
+ * stdout ignored and stderr piped; the caller may close its own copy of `stdin` once this returns.
+ */
+export function spawnDaemonReading(stdin: number, args: string[]): ChildProcess {
+  return spawn(process.execPath, ['--conditions=source', '--import', 'tsx', DAEMON_MAIN, ...args], {
+    cwd: PACKAGE_DIR,
+    stdio: [stdin, 'ignore', 'pipe'],
+    env: { ...process.env, NODE_NO_WARNINGS: '1' },
+  });
+}
 
 /** How a program ended. `stdout` is kept only when not counting lines. */
 export interface ProgramResult {
