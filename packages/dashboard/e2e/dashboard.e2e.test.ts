@@ -49,7 +49,7 @@ describe('dashboard against the fake daemon', { timeout: 60_000 }, () => {
     await page.keyboard.type('sim:counter');
     await page.keyboard.press('Enter');
     await expect.poll(() => fake.subscriptions.at(-1)).toEqual({ pv: ['sim:counter'] });
-    expect(page.url()).toContain('#/live?pv=sim:counter');
+    await expect.poll(() => page.url()).toContain('#/live?pv=sim:counter');
     await page.waitForTimeout(800);
     const pvs = await rowPvs(page);
     expect(pvs.length).toBeGreaterThan(0);
@@ -125,7 +125,7 @@ describe('dashboard against the fake daemon', { timeout: 60_000 }, () => {
     await page.getByRole('button', { name: 'Reset' }).click();
     await expect.poll(() => fake.subscriptions.at(-1)).toEqual({});
     await page.locator('nav a[data-view=channels]').click();
-    expect(page.url()).toMatch(/#\/channels$/);
+    await expect.poll(() => page.url()).toMatch(/#\/channels$/);
     await expect.poll(() => page.getByTestId('channels-table').textContent()).toContain('sim:double');
     expect(await page.getByTestId('channels-table').textContent()).toContain('On');
     expect(await page.getByTestId('channels-count').textContent()).toMatch(/\(\d+ of [\d,]+: [\d,]+ open, 1 closed\)/);
@@ -218,7 +218,7 @@ describe('dashboard against the fake daemon', { timeout: 60_000 }, () => {
     const errBg = await page.getByTestId('alert-count-error').evaluate((el) => getComputedStyle(el).backgroundColor);
     expect(errBg).toBe('rgb(198, 40, 40)');
     await badge.click();
-    expect(page.url()).toMatch(/#\/errors$/);
+    await expect.poll(() => page.url()).toMatch(/#\/errors$/);
     const alerts = await tableRows(page, 'alerts-table');
     expect(alerts).toHaveLength(4);
     expect(alerts.find((r) => r.includes('duplicate-pv'))).toMatch(/error.*duplicate-pv.*sim:dup/);
