@@ -15,7 +15,7 @@ interface Result {
  * How chunks are pushed: fresh copies; views of one buffer with `stableInput` (as shark() pushes a file
  * chunk in slices); or with `stableInput`, views and copies in turn (held tails continued in place or not).
  */
-type ChunkMode = 'copies' | 'stable-slices' | 'stable-mixed';
+type ChunkMode = 'copies' | 'stable-slices' | 'stable-mixed' | 'reuse-pending';
 
 /** Read `input` pushed in chunks of `size` bytes (0: all at once). */
 function read(input: Uint8Array, size = 0, maxRecordBytes?: number, mode: ChunkMode = 'copies'): Result {
@@ -27,7 +27,11 @@ function read(input: Uint8Array, size = 0, maxRecordBytes?: number, mode: ChunkM
       header: (h) => (r.header = h),
       interface: (i) => r.interfaces.push(i),
     },
-    { maxRecordBytes, stableInput: mode !== 'copies' },
+    {
+      maxRecordBytes,
+      stableInput: mode === 'stable-slices' || mode === 'stable-mixed',
+      reusePending: mode === 'reuse-pending',
+    },
   );
   const step = size > 0 ? size : Math.max(1, input.length);
   for (let i = 0, n = 0; i < input.length; i += step, n++) {
@@ -414,6 +418,15 @@ describe('streaming', () => {
       }
     });
 
+    it(`${name}: with reusePending (a handler that copies), every chunk size gives the same frames`, () => {
+      const whole = read(file);
+      for (let size = 1; size <= file.length; size++) {
+        const r = read(file, size, undefined, 'reuse-pending');
+        expect(r.problems).toEqual([]);
+        expect(r.frames).toEqual(whole.frames);
+      }
+    });
+
     it(`${name}: the raw sink sees the same frames as frame objects, for every chunk size`, () => {
       const whole = read(file);
       for (let size = 1; size <= file.length; size += 7) {
@@ -484,6 +497,44 @@ describe('streaming', () => {
       const r = read(file, size);
       expect(r.frames).toHaveLength(200);
       expect(r.maxBuffered).toBeLessThanOrEqual(16 + 400);
+    }
+  });
+
+  it('with reusePending, assembles the records cut by a chunk end in one buffer, grown to the largest', () => {
+    const records = Array.from({ length: 200 }, (_, i) => ({
+      sec: i,
+      data: new Uint8Array(100 + (i % 7) * 50).fill(i),
+    }));
+    const file = pcapFile({ linktype: 1, records });
+    for (const reusePending of [false, true]) {
+      const assembled = new Set<ArrayBufferLike>();
+      let cut = 0;
+      let chunk = new Uint8Array(0);
+      const frames: CaptureFrame[] = [];
+      const reader = new CaptureReader(
+        {
+          frame: (f) => {
+            frames.push({ ...f, data: f.data.slice() });
+            if (f.data.buffer !== chunk.buffer) {
+              cut += 1;
+              assembled.add(f.data.buffer);
+            }
+          },
+          problem: (p) => expect.fail(p.message),
+        },
+        { reusePending },
+      );
+      for (let i = 0; i < file.length; i += 333) {
+        chunk = file.slice(i, i + 333);
+        reader.push(chunk);
+      }
+      reader.end();
+      expect(frames.map((f) => f.data[0])).toEqual(records.map((_, i) => i));
+      expect(cut).toBeGreaterThan(100);
+      // Without the option each cut record gets a new buffer; with it, one buffer is replaced only when a
+      // larger record than any before is cut (record sizes 100 to 400 bytes here).
+      if (reusePending) expect(assembled.size).toBeLessThanOrEqual(7);
+      else expect(assembled.size).toBe(cut);
     }
   });
 

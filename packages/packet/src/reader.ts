@@ -192,6 +192,15 @@ export interface CaptureReaderOptions {
    * after `push` returns.
    */
   stableInput?: boolean;
+  /**
+   * The handler copies what it keeps of a frame before it returns (as the daemon's capture source does,
+   * into a batch for its decoding worker): a frame's bytes need stay valid only during the call. A record
+   * that straddles two pushes is then assembled in one buffer the reader reuses, grown to the largest
+   * such record, instead of a new buffer per record. Read from a pipe, whose reads end every 64 KiB, nearly
+   * every 64 KiB loopback segment straddles two, and those buffers were 10 MB of the daemon's peak RSS
+   * with `--stdin` (garbage that V8 frees late). Default false.
+   */
+  reusePending?: boolean;
 }
 
 const enum Mode {
@@ -227,6 +236,8 @@ export class CaptureReader {
   /** `pend` is a view of the end of the last input, not a copy (with {@link CaptureReaderOptions.stableInput}). */
   private pendView = false;
   private readonly stableInput: boolean;
+  /** With {@link CaptureReaderOptions.reusePending}: the buffer pending records are assembled in. */
+  private spare: Uint8Array | undefined;
   private total = 0;
   private lastTs = 0;
 
@@ -242,6 +253,7 @@ export class CaptureReader {
   ) {
     this.maxRecord = options.maxRecordBytes ?? 16 * 1024 * 1024;
     this.stableInput = options.stableInput === true;
+    if (options.reusePending === true) this.spare = EMPTY;
   }
 
   /** The header once known (pcapng: updated as interfaces appear). */
@@ -288,7 +300,7 @@ export class CaptureReader {
         chunk = new Uint8Array(chunk.buffer, tail.byteOffset, this.pendLen + chunk.length);
         this.dropPending();
       } else {
-        this.pend = new Uint8Array(Math.max(this.need, this.pendLen));
+        this.pend = this.pendingBuffer(Math.max(this.need, this.pendLen));
         this.pend.set(tail.subarray(0, this.pendLen));
       }
     }
@@ -318,7 +330,7 @@ export class CaptureReader {
         this.pend = chunk.subarray(off);
         this.pendView = true;
       } else {
-        this.pend = new Uint8Array(Math.max(this.need, rest));
+        this.pend = this.pendingBuffer(Math.max(this.need, rest));
         this.pend.set(chunk.subarray(off));
       }
       this.pendLen = rest;
@@ -371,11 +383,25 @@ export class CaptureReader {
   /** Keep filling the pending unit: new size `need`, `used` bytes of it consumed already (always 0). */
   private grow(used: number): void {
     const rest = this.pendLen - used;
-    const next = new Uint8Array(Math.max(this.need, rest + 1));
+    const next = this.pendingBuffer(Math.max(this.need, rest + 1));
+    // The same buffer when the reused one is large enough: `set` copies overlapping bytes as memmove does.
     next.set(this.pend.subarray(used, this.pendLen));
     this.pend = next;
     this.pendLen = rest;
     if (this.need <= rest) this.need = rest + 1;
+  }
+
+  /**
+   * A buffer of at least `size` bytes for a pending record: a new one, or with
+   * {@link CaptureReaderOptions.reusePending} the reader's own, replaced by a larger one when too small
+   * (the caller copies the pending bytes from `pend`, which still holds the old one).
+   */
+  private pendingBuffer(size: number): Uint8Array {
+    const spare = this.spare;
+    if (spare === undefined) return new Uint8Array(size);
+    if (spare.length >= size) return spare;
+    this.spare = new Uint8Array(size);
+    return this.spare;
   }
 
   private problem(frame: number, code: string, message: string): void {

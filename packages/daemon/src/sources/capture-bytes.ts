@@ -58,14 +58,19 @@ export class CaptureBytes {
     options: CaptureBytesOptions = {},
   ) {
     this.places = options.places === true;
-    this.reader = new CaptureReader({
-      frame: (f) => {
-        this.framesSeen += 1;
-        if (!isSupportedLinktype(f.linktype)) this.unsupportedLinktype(f);
-        onFrame(f, this.places ? this.placeOf(f.data) : NO_PLACE);
+    this.reader = new CaptureReader(
+      {
+        frame: (f) => {
+          this.framesSeen += 1;
+          if (!isSupportedLinktype(f.linktype)) this.unsupportedLinktype(f);
+          onFrame(f, this.places ? this.placeOf(f.data) : NO_PLACE);
+        },
+        problem: (p: PacketProblem) => this.onProblem(p),
       },
-      problem: (p: PacketProblem) => this.onProblem(p),
-    });
+      // Every frame handler here copies a frame's bytes before it returns (frameTo's sink, a paced file's
+      // queue), so a record cut by a chunk's end is assembled in one reused buffer, not a new one each.
+      { reusePending: true },
+    );
   }
 
   /** True once the format is recognised. */
@@ -105,8 +110,8 @@ export class CaptureBytes {
   /**
    * Where the frame whose captured bytes are `data` lies in the file. The reader hands a frame as a view of
    * the chunk being pushed, or, for the one record a chunk completes that the previous chunk began, as a view
-   * of its own copy of that record, which starts where its held bytes started in the file (the copy is a
-   * fresh array: offsets in it are offsets from there). Anything else, which the reader does not do, gets
+   * of its own copy of that record, which starts where its held bytes started in the file (the copy starts
+   * its buffer, reused from one such record to the next: offsets in it are offsets from there). Anything else, which the reader does not do, gets
    * no place (the ring then keeps a copy): a wrong place would export wrong bytes.
    */
   private placeOf(data: Uint8Array): number {
