@@ -10,6 +10,14 @@ export const DAEMON_MAIN = resolve(REPO, 'packages/daemon/src/main.ts');
 /** True when the daemon's sources are there to run. */
 export const daemonAvailable = existsSync(DAEMON_MAIN);
 
+/** What {@link DaemonProcess.start} gives the daemon besides its arguments. */
+export interface DaemonProcessOptions {
+  /** A descriptor for its standard input (a capture file's, for `--stdin`); default none. */
+  stdin?: number;
+  /** Its `--token`: health checks then send it. */
+  token?: string;
+}
+
 /** A running `ca-sharkd` child process. */
 export class DaemonProcess {
   private output = '';
@@ -18,6 +26,7 @@ export class DaemonProcess {
     private readonly child: ChildProcess,
     /** `http://127.0.0.1:PORT/`. */
     readonly url: string,
+    private readonly token: string | undefined,
   ) {
     const keep = (b: Buffer): void => {
       this.output = (this.output + b.toString()).slice(-20_000);
@@ -26,8 +35,15 @@ export class DaemonProcess {
     child.stderr?.on('data', keep);
   }
 
-  /** Starts `ca-sharkd ARGS --listen 127.0.0.1:PORT --dashboard DIST --log-level warn`. */
-  static async start(args: readonly string[], dashboardDir: string): Promise<DaemonProcess> {
+  /**
+   * Starts `ca-sharkd ARGS --listen 127.0.0.1:PORT --dashboard DIST --log-level warn` (and `--token` when
+   * given). The caller may close its own copy of `options.stdin` once this resolves.
+   */
+  static async start(
+    args: readonly string[],
+    dashboardDir: string,
+    options: DaemonProcessOptions = {},
+  ): Promise<DaemonProcess> {
     const port = await freePort();
     const child = spawn(
       process.execPath,
@@ -43,10 +59,11 @@ export class DaemonProcess {
         dashboardDir,
         '--log-level',
         'warn',
+        ...(options.token !== undefined ? ['--token', options.token] : []),
       ],
-      { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
+      { cwd: REPO, stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'] },
     );
-    return new DaemonProcess(child, `http://127.0.0.1:${port}/`);
+    return new DaemonProcess(child, `http://127.0.0.1:${port}/`, options.token);
   }
 
   /** Its latest output (for failure messages). */
@@ -59,7 +76,8 @@ export class DaemonProcess {
     const end = Date.now() + ms;
     for (;;) {
       try {
-        const res = await fetch(`${this.url}api/health`);
+        const query = this.token !== undefined ? `?token=${encodeURIComponent(this.token)}` : '';
+        const res = await fetch(`${this.url}api/health${query}`);
         if (res.ok && ready((await res.json()) as { eof?: boolean })) return;
       } catch {
         // not listening yet
@@ -78,30 +96,5 @@ export class DaemonProcess {
     child.kill('SIGINT');
     await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
     if (child.exitCode === null) child.kill('SIGKILL');
-  }
-}
-
-/**
- * Waits until a daemon that reads a file or stdin says its input ended (`GET healthUrl` answers `eof`), with
- * its log in the error when it exits first or takes longer than `ms`.
- */
-export async function waitForDaemonEof(
-  healthUrl: string,
-  child: ChildProcess | undefined,
-  log: () => string,
-  ms: number,
-): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      const res = await fetch(healthUrl);
-      if (res.ok && ((await res.json()) as { eof: boolean }).eof) return;
-    } catch {
-      // not listening yet
-    }
-    if (child?.exitCode !== null && child?.exitCode !== undefined)
-      throw new Error(`ca-sharkd exited ${child.exitCode}:\n${log()}`);
-    if (Date.now() > end) throw new Error(`ca-sharkd did not reach the end of its input in ${ms} ms:\n${log()}`);
-    await new Promise((r) => setTimeout(r, 200));
   }
 }

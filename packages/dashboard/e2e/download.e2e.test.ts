@@ -3,23 +3,21 @@
  * the pcapng of the current filter (`/api/pcap`, through the page's link, with the page's token) and a
  * table as CSV and NDJSON (the whole table with its filter and sort, made by the data worker).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Download, Page } from 'playwright-core';
-import { CHROMIUM_PATH, PACKAGE_DIR, buildDashboard, freePort, launchBrowser, openTestPage } from './browser.js';
-import { waitForDaemonEof } from './daemon-process.js';
+import { CHROMIUM_PATH, PACKAGE_DIR, buildDashboard, launchBrowser, openTestPage } from './browser.js';
+import { DaemonProcess, daemonAvailable } from './daemon-process.js';
 
 const REPO = resolve(PACKAGE_DIR, '../..');
-const DAEMON_MAIN = resolve(REPO, 'packages/daemon/src/main.ts');
 const CLI_MAIN = resolve(REPO, 'packages/cli/src/main.ts');
 const CAPTURE = resolve(REPO, 'packages/packet/fixtures/catest.pcap');
 const TOKEN = 'e2e-download-token';
-const canRun = existsSync(CHROMIUM_PATH) && existsSync(DAEMON_MAIN);
+const canRun = existsSync(CHROMIUM_PATH) && daemonAvailable;
 
-let daemon: ChildProcess | undefined;
-let daemonLog = '';
+let daemon: DaemonProcess | undefined;
 let base = '';
 let browser: Browser;
 let page: Page;
@@ -42,43 +40,16 @@ function caShark(capture: string, args: string[]): string[] {
 describe.skipIf(!canRun)('downloads from the page (ca-sharkd -r FILE)', { timeout: 120_000 }, () => {
   beforeAll(async () => {
     const dist = await buildDashboard('test-results/dist-download');
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}/`;
-    daemon = spawn(
-      process.execPath,
-      [
-        '--conditions=source',
-        '--import',
-        'tsx',
-        DAEMON_MAIN,
-        '-r',
-        CAPTURE,
-        '--speed',
-        'max',
-        '--listen',
-        `127.0.0.1:${port}`,
-        '--token',
-        TOKEN,
-        '--dashboard',
-        dist,
-        '--log-level',
-        'warn',
-      ],
-      { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const keep = (b: Buffer): void => {
-      daemonLog = (daemonLog + b.toString()).slice(-20_000);
-    };
-    daemon.stdout?.on('data', keep);
-    daemon.stderr?.on('data', keep);
-    await waitForDaemonEof(`${base}api/health?token=${TOKEN}`, daemon, () => daemonLog, 60_000);
+    daemon = await DaemonProcess.start(['-r', CAPTURE, '--speed', 'max'], dist, { token: TOKEN });
+    base = daemon.url;
+    await daemon.waitForHealth(60_000, (health) => health.eof === true);
     browser = await launchBrowser();
     page = await openTestPage(browser, pageErrors);
   }, 180_000);
 
   afterAll(async () => {
     await browser?.close();
-    daemon?.kill('SIGTERM');
+    await daemon?.stop();
   });
 
   it('downloads the packets of the current filter as pcapng', async () => {

@@ -5,7 +5,6 @@
  * records, and the status bar flags a spool kept in memory (a tmpfs; /dev/shm is one on Linux). A fake
  * daemon stands for one whose spool stopped (a full disk cannot be made to order here).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, closeSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -13,21 +12,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { StatsJSON } from '../src/lib/contract.js';
 import { useFakeDaemonPage } from './fixture.js';
-import { waitForDaemonEof } from './daemon-process.js';
-import {
-  CHROMIUM_PATH,
-  PACKAGE_DIR,
-  artefact,
-  buildDashboard,
-  freePort,
-  launchBrowser,
-  openTestPage,
-} from './browser.js';
+import { DaemonProcess, daemonAvailable } from './daemon-process.js';
+import { CHROMIUM_PATH, PACKAGE_DIR, artefact, buildDashboard, launchBrowser, openTestPage } from './browser.js';
 
 const REPO = resolve(PACKAGE_DIR, '../..');
-const DAEMON_MAIN = resolve(REPO, 'packages/daemon/src/main.ts');
 const CAPTURE = resolve(REPO, 'packages/packet/fixtures/catest.pcap');
-const canRun = existsSync(CHROMIUM_PATH) && existsSync(DAEMON_MAIN);
+const canRun = existsSync(CHROMIUM_PATH) && daemonAvailable;
 /** statfs's type of a tmpfs (Linux's TMPFS_MAGIC). */
 const TMPFS_MAGIC = 0x01021994;
 /** A tmpfs to spool in, when the system has one where expected. */
@@ -42,8 +32,7 @@ const shmIsTmpfs = ((): boolean => {
 /** The packet ring's bound: catest.pcap's packets take about 60 kB, so most are let go. */
 const RING_BYTES = 20_000;
 
-let daemon: ChildProcess | undefined;
-let daemonLog = '';
+let daemon: DaemonProcess | undefined;
 let base = '';
 let browser: Browser;
 let page: Page;
@@ -61,48 +50,24 @@ describe.skipIf(!canRun)(
   () => {
     beforeAll(async () => {
       const dist = await buildDashboard('test-results/dist-held');
-      const port = await freePort();
-      base = `http://127.0.0.1:${port}/`;
       madeDir = !shmIsTmpfs;
       spoolDir = shmIsTmpfs ? SHM : mkdtempSync(join(tmpdir(), 'ca-sharkd-held-e2e-'));
       const input = openSync(CAPTURE, 'r');
-      daemon = spawn(
-        process.execPath,
-        [
-          '--conditions=source',
-          '--import',
-          'tsx',
-          DAEMON_MAIN,
-          '--stdin',
-          '--packet-ring',
-          String(RING_BYTES),
-          '--history',
-          '50',
-          '--spool-dir',
-          spoolDir,
-          '--listen',
-          `127.0.0.1:${port}`,
-          '--dashboard',
-          dist,
-          '--log-level',
-          'error',
-        ],
-        { cwd: REPO, stdio: [input, 'pipe', 'pipe'] },
+      daemon = await DaemonProcess.start(
+        ['--stdin', '--packet-ring', String(RING_BYTES), '--history', '50', '--spool-dir', spoolDir],
+        dist,
+        { stdin: input },
       );
       closeSync(input);
-      const keep = (b: Buffer): void => {
-        daemonLog = (daemonLog + b.toString()).slice(-20_000);
-      };
-      daemon.stdout?.on('data', keep);
-      daemon.stderr?.on('data', keep);
-      await waitForDaemonEof(`${base}api/health`, daemon, () => daemonLog, 60_000);
+      base = daemon.url;
+      await daemon.waitForHealth(60_000, (health) => health.eof === true);
       browser = await launchBrowser();
       page = await openTestPage(browser, pageErrors);
     }, 180_000);
 
     afterAll(async () => {
       await browser?.close();
-      daemon?.kill('SIGTERM');
+      await daemon?.stop();
       if (madeDir) rmSync(spoolDir, { recursive: true, force: true });
     });
 
