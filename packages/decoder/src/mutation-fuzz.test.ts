@@ -29,4 +29,11 @@ describe('mutation fuzzing of pcap/pcapng/CA bytes', () => {
     const r = runCase(seed, loadFixtures());
     expect(r.violations).toEqual([]);
   });
+
+  // Ethernet's link type damaged into NULL's: every frame's destination MAC read as an address family.
+  it('seed 7170672: frames whose NULL address family no host writes are reported', () => {
+    const r = runCase(7170672, loadFixtures());
+    expect(r.describe).toContain('flip a bit of byte 20');
+    expect(r.violations).toEqual([]);
+  });
 });

@@ -48,6 +48,8 @@ const NULL_HEADER_LEN = 4;
 const AF_INET = 2;
 /** AF_INET6 differs between BSDs (24, 28, 30) and Linux (10). */
 const AF_INET6 = new Set([10, 24, 28, 30]);
+/** The largest address family taken as real in a NULL/LOOP header: families are small (AF_MAX < 64). */
+const MAX_ADDRESS_FAMILY = 255;
 
 const IP_VERSION_4 = 4;
 const IP_VERSION_6 = 6;
@@ -151,6 +153,43 @@ function addressFamily(data: Uint8Array, at: number): number {
   const be = ((data[at] << 24) | (data[at + 1] << 16) | (data[at + 2] << 8) | data[at + 3]) >>> 0;
   // Address families are small numbers: a value with high bytes set was written in the other byte order.
   return be > 0xffff ? ((data[at + 3] << 24) | (data[at + 2] << 16) | (data[at + 1] << 8) | data[at]) >>> 0 : be;
+}
+
+/**
+ * Why a frame that {@link locateNetwork} found to be neither IPv4 nor IPv6 cannot be what a capturing host
+ * wrote, or null when it may be real non-IP traffic (ARP on Ethernet, AF_ISO on a BSD loopback, ...),
+ * which is counted, not reported. Only link types whose header leaves no room for other traffic are judged:
+ * a NULL/LOOP address family is a small positive number in either byte order (BSD's AF_MAX is below 64),
+ * and a RAW link carries only IP. Anything else there is damage (a corrupt frame, or a capture whose link
+ * type field was damaged) and would otherwise lose its CA messages without a word.
+ */
+export function implausibleLinkHeader(linktype: number, data: Uint8Array, start: number): string | null {
+  switch (linktype) {
+    case LINKTYPE.NULL:
+    case LINKTYPE.LOOP: {
+      const af = addressFamily(data, start);
+      if (af >= 1 && af <= MAX_ADDRESS_FAMILY) return null;
+      const raw = ((data[start] << 24) | (data[start + 1] << 16) | (data[start + 2] << 8) | data[start + 3]) >>> 0;
+      return `${linktypeLabel(linktype)} header names address family 0x${raw.toString(16).padStart(8, '0')}, which no host writes`;
+    }
+    default:
+      return isRawLink(linktype) ? `raw IP frame of IP version ${data[start] >> 4}` : null;
+  }
+}
+
+/** Link types whose frames are a bare IP packet (IPv4 or IPv6). */
+export function isRawLink(linktype: number): boolean {
+  return (
+    linktype === LINKTYPE.RAW ||
+    linktype === LINKTYPE.RAW_12 ||
+    linktype === LINKTYPE.RAW_14 ||
+    linktype === LINKTYPE.IPV4 ||
+    linktype === LINKTYPE.IPV6
+  );
+}
+
+function linktypeLabel(linktype: number): string {
+  return linktype === LINKTYPE.LOOP ? 'LOOP' : 'NULL';
 }
 
 function familyToEthertype(af: number): number {

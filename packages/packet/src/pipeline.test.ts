@@ -170,6 +170,37 @@ describe('link layers', () => {
     ]);
     expect(problems.map((p) => [p.frame, p.code])).toEqual([1, 2, 3, 4, 5, 6].map((n) => [n, 'bad-link-header']));
   });
+
+  // Found by `pnpm fuzz`: a capture whose link type field turned Ethernet (1) into NULL (0) read every
+  // frame's destination MAC as an address family, counted the frames as non-IP and lost all their CA
+  // messages without a word.
+  it('flags NULL/LOOP address families and raw IP versions that no host writes', () => {
+    const { events, problems, pipeline } = runFrames([
+      { linktype: 0, data: ether(udpIp(), { dst: 'ff:ff:ff:ff:ff:ff' }) },
+      { linktype: 0, data: nullHdr(udpIp(), 0, true) },
+      { linktype: 108, data: concat([bytes(0xb8, 0x27, 0xeb, 0xda), udpIp()]) },
+      { linktype: 0, data: concat([bytes(0, 0, 0x10, 0), udpIp()]) },
+      { linktype: 101, data: concat([bytes(0x50), udpIp().subarray(1)]) },
+      { linktype: 228, data: bytes(0) },
+      // Real non-IP traffic stays counted, not reported: AF_ISO (7) either way round, AF_APPLETALK (16).
+      { linktype: 0, data: nullHdr(new Uint8Array(20), 7, true) },
+      { linktype: 108, data: nullHdr(new Uint8Array(20), 7, false) },
+      { linktype: 0, data: nullHdr(new Uint8Array(20), 16, false) },
+    ]);
+    expect(events.filter((e) => e.type !== 'problem')).toEqual([]);
+    expect(problems.map((p) => [p.frame, p.code])).toEqual([
+      [1, 'bad-link-header'],
+      [2, 'bad-link-header'],
+      [3, 'bad-link-header'],
+      [4, 'bad-link-header'],
+      [5, 'bad-ip-header'],
+      [6, 'bad-ip-header'],
+    ]);
+    expect(problems[0].message).toBe('frame 1: NULL header names address family 0xffffffff, which no host writes');
+    expect(problems[2].message).toBe('frame 3: LOOP header names address family 0xb827ebda, which no host writes');
+    expect(problems[4].message).toBe('frame 5: raw IP frame of IP version 5');
+    expect(pipeline.stats).toMatchObject({ frames: 9, nonIp: 3, malformed: 6, problems: 6 });
+  });
 });
 
 describe('IPv4', () => {

@@ -4,7 +4,15 @@
  */
 import { dottedQuad } from './format.js';
 import { FragmentReassembler, type FragmentOptions } from './fragments.js';
-import { ETHERTYPE_IPV4, ETHERTYPE_IPV6, linkRecord, locateNetwork, type NetworkLocation } from './link.js';
+import {
+  ETHERTYPE_IPV4,
+  ETHERTYPE_IPV6,
+  implausibleLinkHeader,
+  isRawLink,
+  linkRecord,
+  locateNetwork,
+  type NetworkLocation,
+} from './link.js';
 import { unsupportedLinktypeMessage } from './input-errors.js';
 import { LINKTYPE, linktypeName } from './linktypes.js';
 import {
@@ -321,7 +329,14 @@ export class PacketPipeline {
     }
     if (loc.ethertype === ETHERTYPE_IPV4) this.ipv4(this.fBuf, loc.offset, this.fEnd);
     else if (loc.ethertype === ETHERTYPE_IPV6) c.ipv6++;
-    else c.nonIp++;
+    else this.nonIp(linktype);
+  }
+
+  /** A frame that is neither IPv4 nor IPv6: counted, or reported where its link header cannot be real. */
+  private nonIp(linktype: number): void {
+    const why = implausibleLinkHeader(linktype, this.fBuf, this.fStart);
+    if (why === null) this.counters.nonIp++;
+    else this.bad(isRawLink(linktype) ? 'bad-ip-header' : 'bad-link-header', why);
   }
 
   private ipv4(buf: Uint8Array, ip: number, frameEnd: number): void {
