@@ -2,7 +2,7 @@
  * The `ca-shark` program, independent of the process: arguments and standard streams in, exit status out.
  */
 import { open } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { closeSync, constants as fsConstants, openSync, readFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import {
   PAIRING_SEARCH_TTL,
@@ -43,7 +43,7 @@ import { defaultLineWrite, lineFormatter } from './lines.js';
 import { renderStats } from './stats-text.js';
 import { jsonSplitPrinter, textSplitPrinter, useSplit } from './split.js';
 import { compileTemplate, TemplateError } from './template.js';
-import { writePackets } from './write.js';
+import { writePackets, type CaptureFile } from './write.js';
 
 /** The process around the program (real streams in main.ts, fakes or pipes in tests). */
 export interface CliIO {
@@ -371,7 +371,10 @@ async function runWrite(
   let result;
   try {
     const stdin = (): AsyncIterable<Uint8Array> => chunks ?? (io.stdin as AsyncIterable<Uint8Array>);
-    result = await writePackets(options, filter, { stdin, stdout: io.stdout }, err, `ca-shark ${version()}`);
+    const fd = io.stdinFd;
+    const stdinFile = (): CaptureFile | null =>
+      stdinInfo?.kind === 'file' && fd !== undefined ? openedFileAt(fd) : null;
+    result = await writePackets(options, filter, { stdin, stdinFile, stdout: io.stdout }, err, `ca-shark ${version()}`);
   } catch (e) {
     err(`cannot write ${options.write === '-' ? 'output' : options.write}: ${(e as Error).message}`);
     return EXIT_BAD_INPUT;
@@ -384,6 +387,30 @@ async function runWrite(
   }
   if (result.damage.damaged) return EXIT_DAMAGED;
   return result.messages === 0 ? EXIT_NOTHING : EXIT_OK;
+}
+
+/**
+ * The regular file open on descriptor `fd` as a path to open again and the offset the descriptor is at
+ * (Linux's /proc), so `--write` can read stdin redirected from a file twice without copying it to a
+ * temporary file (which may be in memory, on tmpfs, and a capture may be larger than it). Null where /proc
+ * does not tell or the file cannot be opened for reading again: stdin is then copied.
+ */
+/** The access-mode bits of open(2)'s flags (O_RDONLY, O_WRONLY, O_RDWR). */
+const O_ACCMODE = 3;
+
+function openedFileAt(fd: number): CaptureFile | null {
+  try {
+    const info = readFileSync(`/proc/self/fdinfo/${fd}`, 'latin1');
+    const pos = /^pos:\s*(\d+)$/m.exec(info);
+    const flags = /^flags:\s*([0-7]+)$/m.exec(info);
+    // Open for writing only, stdin fails as it does when printing (EBADF), not read through another open.
+    if (pos === null || flags === null || (parseInt(flags[1], 8) & O_ACCMODE) === fsConstants.O_WRONLY) return null;
+    const path = `/proc/self/fd/${fd}`;
+    closeSync(openSync(path, 'r'));
+    return { path, start: Number(pos[1]) };
+  } catch {
+    return null;
+  }
 }
 
 /**

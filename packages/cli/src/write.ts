@@ -4,8 +4,9 @@
  *
  * Two passes over the input: the first decodes it and marks, per matching message, every frame that carried
  * its bytes (a large message spans segments; packet/message-frames.ts); the second copies the marked frames
- * out in capture order. stdin is first saved to a temporary file, which is removed at the end. Memory holds
- * one bit per frame, not the packets.
+ * out in capture order. stdin redirected from a file (`ca-shark -w OUT < FILE`) is read twice in place; a
+ * pipe is first saved to a temporary file, which is removed at the end. Memory holds one bit per frame, not
+ * the packets.
  */
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
@@ -59,6 +60,15 @@ class FrameSet {
   }
 }
 
+/**
+ * A capture to read in place: a path to open, and the byte where the capture starts in it (stdin's offset
+ * when ca-shark started: a shell may have read part of the file before).
+ */
+export interface CaptureFile {
+  path: string;
+  start: number;
+}
+
 /** What a write produced. */
 export interface WriteResult {
   /** Matching messages. */
@@ -73,7 +83,7 @@ export interface WriteResult {
  * messages it kept).
  */
 async function markFrames(
-  path: string,
+  input: CaptureFile,
   filter: RecordPredicate,
   ports: readonly number[],
   damage: DamageReport,
@@ -111,7 +121,7 @@ async function markFrames(
       tracker.settle();
     },
   });
-  for await (const chunk of createReadStream(path, { highWaterMark: CHUNK }) as AsyncIterable<Buffer>) {
+  for await (const chunk of readCapture(input)) {
     packets.pushCapture(chunk);
   }
   packets.end();
@@ -125,13 +135,17 @@ async function markFrames(
   return { frames, messages };
 }
 
+function readCapture(input: CaptureFile): AsyncIterable<Buffer> {
+  return createReadStream(input.path, { highWaterMark: CHUNK, start: input.start }) as AsyncIterable<Buffer>;
+}
+
 /** Writes `bytes` to `out`, waiting while its buffer is full. */
 async function writeOut(out: Writable, bytes: Uint8Array): Promise<void> {
   if (!out.write(bytes)) await new Promise<void>((resolve) => out.once('drain', resolve));
 }
 
-/** Pass two: copies the frames in `wanted` from `path` to `out` as pcapng; returns how many. */
-async function copyFrames(path: string, wanted: FrameSet, out: Writable, application: string): Promise<number> {
+/** Pass two: copies the frames in `wanted` from `input` to `out` as pcapng; returns how many. */
+async function copyFrames(input: CaptureFile, wanted: FrameSet, out: Writable, application: string): Promise<number> {
   const file = new PcapngChunks(application);
   // Output interface of each input interface, per section (pcapng may hold several).
   let current: CaptureInterface[] = [];
@@ -166,7 +180,7 @@ async function copyFrames(path: string, wanted: FrameSet, out: Writable, applica
   const flush = async (): Promise<void> => {
     if (file.bytes > 0) await writeOut(out, file.take());
   };
-  for await (const chunk of createReadStream(path, { highWaterMark: CHUNK }) as AsyncIterable<Buffer>) {
+  for await (const chunk of readCapture(input)) {
     reader.push(chunk);
     if (file.bytes >= CHUNK) await flush();
   }
@@ -174,6 +188,9 @@ async function copyFrames(path: string, wanted: FrameSet, out: Writable, applica
   await flush();
   return file.writer.packets;
 }
+
+/** A read of stdin failed while it was being copied (not the temporary file). */
+class StdinReadError extends Error {}
 
 /**
  * Saves `input` to a new temporary file; returns its path and a function that removes it. Each chunk is
@@ -189,10 +206,22 @@ async function spool(input: AsyncIterable<Uint8Array>): Promise<{ path: string; 
   try {
     const file = await open(path, 'w');
     try {
-      for await (const chunk of input) {
+      const chunks = input[Symbol.asyncIterator]();
+      for (;;) {
+        let next: IteratorResult<Uint8Array>;
+        try {
+          next = await chunks.next();
+        } catch (e) {
+          throw new StdinReadError((e as Error).message, { cause: e });
+        }
+        if (next.done === true) break;
+        const chunk = next.value;
         framing.push(chunk);
         for (let at = 0; at < chunk.length;) at += (await file.write(chunk, at, chunk.length - at)).bytesWritten;
-        if (framing.finished) break;
+        if (framing.finished) {
+          await chunks.return?.();
+          break;
+        }
       }
     } finally {
       await file.close();
@@ -207,22 +236,36 @@ async function spool(input: AsyncIterable<Uint8Array>): Promise<{ path: string; 
 /**
  * Runs `--write`: reads the one input (`-` or none: stdin), writes the packets of the messages `filter`
  * keeps to `options.write` (`-`: stdout). `say` writes one stderr line without the prefix. Throws for an
- * output that cannot be written; input errors are told through the damage report.
+ * output that cannot be written; input errors are told through the damage report. `io.stdinFile`, when it
+ * gives a file, is read in place of a copy of `io.stdin`.
  */
 export async function writePackets(
   options: CliOptions,
   filter: RecordPredicate,
-  io: { stdin: () => AsyncIterable<Uint8Array>; stdout: Writable },
+  io: { stdin: () => AsyncIterable<Uint8Array>; stdinFile?: () => CaptureFile | null; stdout: Writable },
   say: (line: string) => void,
   application: string,
 ): Promise<WriteResult | null> {
   const name = options.files[0] ?? '-';
   const label = name === '-' ? STDIN_LABEL : name;
   const damage = new DamageReport(label, say);
-  let path = name;
+  let input: CaptureFile = { path: name, start: 0 };
   let remove = async (): Promise<void> => {};
   if (name === '-') {
-    ({ path, remove } = await spool(io.stdin()));
+    const inPlace = io.stdinFile?.() ?? null;
+    if (inPlace !== null) input = inPlace;
+    else {
+      let path;
+      try {
+        ({ path, remove } = await spool(io.stdin()));
+      } catch (e) {
+        // Neither is the output's fault, which the caller would name.
+        if (e instanceof StdinReadError) say(inputErrorLine(label, e.message));
+        else say(`cannot copy stdin to a temporary file (--write reads its input twice): ${(e as Error).message}`);
+        return null;
+      }
+      input = { path, start: 0 };
+    }
   } else {
     try {
       await (await open(name, 'r')).close();
@@ -232,7 +275,7 @@ export async function writePackets(
     }
   }
   try {
-    const { frames, messages } = await markFrames(path, filter, options.ports, damage);
+    const { frames, messages } = await markFrames(input, filter, options.ports, damage);
     if (damage.unreadable) return { messages, packets: 0, damage };
     let out: Writable;
     let file: WriteStream | undefined;
@@ -245,7 +288,7 @@ export async function writePackets(
       });
       out = file;
     }
-    const packets = await copyFrames(path, frames, out, application);
+    const packets = await copyFrames(input, frames, out, application);
     if (file !== undefined) {
       await new Promise<void>((resolve, reject) => {
         file.once('error', reject);

@@ -2,14 +2,24 @@
  * `ca-shark --write OUT [filters] [FILE]`: the packets of the matching messages as pcapng, read back by
  * ca-shark (same messages) and by tshark.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { build, DbrType } from '@ca-shark/protocol';
 import { pcapFile, TcpConversation, type Packet } from '../test-support/capture.js';
-import { ensureBuilt, fixture, lines, runCli, startCli } from '../test-support/cli.js';
+import {
+  ensureBuilt,
+  finished,
+  fixture,
+  lines,
+  MAIN,
+  PACKAGE_DIR,
+  plainEnv,
+  runCli,
+  startCli,
+} from '../test-support/cli.js';
 
 vi.setConfig({ testTimeout: 60_000 });
 
@@ -163,6 +173,54 @@ describe('--write', () => {
     const back = await runCli(['--json', '--pv', 'T2:cnt'], { input: pcapng });
     const input = await runCli(['--json', '--pv', 'T2:cnt', fixture('ca_monitor2.pcapng')]);
     expect(comparable(back.stdout)).toEqual(comparable(input.stdout));
+  });
+
+  it('reads stdin redirected from a file in place, from where its descriptor stands', async () => {
+    // Before, stdin was always copied to a temporary file first: with nowhere to put it (TMPDIR missing
+    // here; a tmpfs smaller than the capture on a real machine) the export failed.
+    const capture = readFileSync(fixture('ca_monitor2.pcapng'));
+    const skipped = Buffer.from('bytes a shell read before ca-shark started\n');
+    const input = join(dir, 'redirected.pcapng');
+    writeFileSync(input, Buffer.concat([skipped, capture]));
+    const fd = openSync(input, 'r');
+    readSync(fd, Buffer.alloc(skipped.length), 0, skipped.length, null);
+    const out = join(dir, 'redirected-out.pcapng');
+    const child = spawn(process.execPath, [MAIN, '-w', out, '--pv', 'T2:cnt'], {
+      cwd: PACKAGE_DIR,
+      env: plainEnv({ TMPDIR: join(dir, 'no-such-tmp') }),
+      stdio: [fd, 'pipe', 'pipe'],
+    });
+    closeSync(fd);
+    const written = await finished(child);
+    expect(written.code, written.stderr).toBe(0);
+    const byPath = join(dir, 'by-path.pcapng');
+    expect((await runCli(['-w', byPath, '--pv', 'T2:cnt', fixture('ca_monitor2.pcapng')])).code).toBe(0);
+    expect(readFileSync(out)).toEqual(readFileSync(byPath));
+    // A pipe still needs the copy, and says so when it cannot be made (it named the output before).
+    const piped = await runCli(['-w', join(dir, 'piped.pcapng'), '--pv', 'T2:cnt'], {
+      input: capture,
+      env: plainEnv({ TMPDIR: join(dir, 'no-such-tmp') }),
+    });
+    expect(piped.code).toBe(2);
+    expect(piped.stderr).toMatch(
+      /^ca-shark: cannot copy stdin to a temporary file \(--write reads its input twice\): ENOENT: .*no-such-tmp/,
+    );
+  });
+
+  it('says a read of stdin failed as the printing modes do (a descriptor open for writing only)', async () => {
+    const fd = openSync(join(dir, 'write-only'), 'w');
+    const child = spawn(process.execPath, [MAIN, '-w', join(dir, 'never.pcapng')], {
+      cwd: PACKAGE_DIR,
+      env: plainEnv(),
+      stdio: [fd, 'pipe', 'pipe'],
+    });
+    closeSync(fd);
+    expect(await finished(child)).toEqual({
+      code: 2,
+      signal: null,
+      stdout: '',
+      stderr: 'ca-shark: <stdin>: EBADF: bad file descriptor, read\n',
+    });
   });
 
   it.runIf(hasTshark)('writes a file tshark reads, packet for packet', async () => {
