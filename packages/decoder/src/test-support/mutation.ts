@@ -253,14 +253,16 @@ function wellFormedLoss(original: Uint8Array, units: readonly FrameUnit[], m: Mu
 }
 
 /**
- * Fewer messages over the same CA bytes: a damaged payload size that grew by exactly the messages after it
- * (in a stream, or in a datagram it still fills), which then decode as that message's payload. Payloads
+ * The same CA bytes in no more messages: a damaged payload size that grew over the bytes after it (in a
+ * stream, or in a datagram it still fills), which then decode as that message's payload, and the stream
+ * goes on from its new end: whole messages swallowed, or a message's payload read as a header (zeros read
+ * as a VERSION). The grown message comes out with the frame that completes it, later than before. Payloads
  * may be longer than their data (pad, count-0 slack, garbage after a string's NUL: ca-protocol.md 5.6 and
  * 8), so nothing on the wire tells such a message from a real one. The decode must still cover every byte
  * it covered before, or this is loss.
  */
 function absorbedByGrownMessage(baseline: Decoded, got: Decoded): boolean {
-  return got.records.length < baseline.records.length && caBytes(got.records) === caBytes(baseline.records);
+  return got.records.length <= baseline.records.length && caBytes(got.records) === caBytes(baseline.records);
 }
 
 function caBytes(records: readonly CaRecord[]): number {
