@@ -14,8 +14,9 @@
  *
  * Bounded by count and by capture-time span (`--history RECORDS,DURATION`); the oldest go first. Measured
  * memory per held record: see {@link HELD_RECORD_BYTES}. Full chunks can be written to a spool file and their
- * memory let go (history-spool.ts): ids and times stay in memory, the rest is read back when a request needs
- * it.
+ * memory let go (history-spool.ts): nothing per record stays in memory (a chunk's ids are its first one and
+ * a count, its capture times go with its other columns), and what a request or the time bound needs is read
+ * back.
  */
 import type { FilterableRecord, RecordPredicate } from '@ca-shark/analysis/filter';
 import {
@@ -63,8 +64,8 @@ const POOLED_BLOCKS = 64;
  * pass as sessions before measured it (the code it compiles counted too); of them 45 are its columns and
  * most of the rest its command's bytes. 315-356 when each record kept its command as an object (session
  * 11). With a spool (history-spool.ts) these bytes are on disk but for the chunk being filled and two read
- * back: what stays in memory is a record's id and capture time (12 bytes) and its chunk's table of
- * references. Documented in docs/daemon.md.
+ * back: what stays in memory is its chunk's table of references and a few numbers a chunk (its ids are its
+ * first one and a count while they run on by one, as the daemon's do). Documented in docs/daemon.md.
  */
 export const HELD_RECORD_BYTES = 110;
 
@@ -157,6 +158,41 @@ class DeltaColumn {
   }
 }
 
+/**
+ * A chunk's ids: nothing per record while each is the one before plus one (the daemon numbers every record it
+ * holds so, engine-worker.ts), only the first; a {@link DeltaColumn} from the first id that breaks the run.
+ * Slots are written in order from 0, as a chunk fills.
+ */
+class IdColumn {
+  private first = Number.NaN;
+  private column: DeltaColumn | undefined;
+
+  constructor(private readonly size: number) {}
+
+  set(at: number, v: number): void {
+    if (this.column !== undefined) this.column.set(at, v);
+    else if (at === 0 ? Number.isSafeInteger(v) && !Object.is(v, -0) : v === this.first + at) {
+      if (at === 0) this.first = v;
+    } else {
+      // The run breaks here: its ids so far, then this one, in a column from now on.
+      const column = new DeltaColumn(this.size);
+      for (let i = 0; i < at; i++) column.set(i, this.first + i);
+      column.set(at, v);
+      this.column = column;
+    }
+  }
+
+  get(at: number): number {
+    return this.column !== undefined ? this.column.get(at) : this.first + at;
+  }
+
+  /** Empties the column for a chunk's next use. */
+  reset(): void {
+    this.first = Number.NaN;
+    this.column = undefined;
+  }
+}
+
 /** Entries of a {@link ChannelRefs}, as a power of two (1,024; the bench's realistic capture has 411 PVs). */
 const CHANNEL_BITS = 10;
 const CHANNEL_SLOTS = 1 << CHANNEL_BITS;
@@ -217,7 +253,8 @@ interface HeldView extends FilterableRecord {
 }
 
 /** Bytes a slot takes in a chunk's cold columns (see {@link Chunk.bind}). */
-const COLD_SLOT_BYTES = 33;
+const COLD_SLOT_BYTES = 41;
+const NO_F64 = new Float64Array(0);
 const NO_U32 = new Uint32Array(0);
 const NO_U16 = new Uint16Array(0);
 const NO_U8 = new Uint8Array(0);
@@ -226,13 +263,14 @@ const NO_U8 = new Uint8Array(0);
  * The columns of {@link CHUNK_SHIFT}-sized runs of slots: numbers in typed arrays, strings as references
  * into its {@link HeldBytes} table, the rest in its bytes (`at`: where a record's start).
  *
- * Ids and capture times (what the bounds and a search by id read) are always in memory; the other columns
- * (cold: one ArrayBuffer) and the bytes can be spooled to disk once the chunk is full (history-spool.ts),
- * and read back into memory when a request needs them.
+ * Ids (what a search by id reads) are always in memory, as a first id and nothing per record (see
+ * {@link IdColumn}); the other columns, capture times included (cold: one ArrayBuffer, the times first), and
+ * the bytes can be spooled to disk once the chunk is full (history-spool.ts), and read back into memory when
+ * a request needs them; the time bound reads only the times of the oldest chunk ({@link HeldRecords.timeAt}).
  */
 class Chunk {
-  readonly ids: DeltaColumn;
-  readonly times: Float64Array;
+  readonly ids: IdColumn;
+  times = NO_F64;
   readonly frames: DeltaColumn;
   sizes = NO_U32;
   sports = NO_U16;
@@ -254,10 +292,14 @@ class Chunk {
   lost = false;
   /** Blocks of bytes it had when spooled. */
   spooledBlocks = 0;
+  /**
+   * Greatest capture time of its records: what the time bound reads of them all when its times cannot be read
+   * back (a lost chunk's records then leave together, with the newest of them; they count as let go already).
+   */
+  newestTime = -Infinity;
 
   constructor(private readonly size: number) {
-    this.ids = new DeltaColumn(size);
-    this.times = new Float64Array(size);
+    this.ids = new IdColumn(size);
     this.frames = new DeltaColumn(size, new Int32Array(0));
   }
 
@@ -270,22 +312,25 @@ class Chunk {
   bind(cold: ArrayBuffer): void {
     const n = this.size;
     this.cold = cold;
-    this.frames.bind(new Int32Array(cold, 0, n));
-    this.sizes = new Uint32Array(cold, 4 * n, n);
-    this.srcs = new Uint32Array(cold, 8 * n, n);
-    this.dsts = new Uint32Array(cold, 12 * n, n);
-    this.pvs = new Uint32Array(cold, 16 * n, n);
-    this.cmds = new Uint32Array(cold, 20 * n, n);
-    this.at = new Uint32Array(cold, 24 * n, n);
-    this.sports = new Uint16Array(cold, 28 * n, n);
-    this.dports = new Uint16Array(cold, 30 * n, n);
-    this.bits = new Uint8Array(cold, 32 * n, n);
+    // The times first: the time bound reads them alone back from a spooled chunk (the start of its bytes).
+    this.times = new Float64Array(cold, 0, n);
+    this.frames.bind(new Int32Array(cold, 8 * n, n));
+    this.sizes = new Uint32Array(cold, 12 * n, n);
+    this.srcs = new Uint32Array(cold, 16 * n, n);
+    this.dsts = new Uint32Array(cold, 20 * n, n);
+    this.pvs = new Uint32Array(cold, 24 * n, n);
+    this.cmds = new Uint32Array(cold, 28 * n, n);
+    this.at = new Uint32Array(cold, 32 * n, n);
+    this.sports = new Uint16Array(cold, 36 * n, n);
+    this.dports = new Uint16Array(cold, 38 * n, n);
+    this.bits = new Uint8Array(cold, 40 * n, n);
   }
 
   /** Lets go of the cold columns (returned, for reuse); nothing of them may be read until {@link bind}. */
   unbind(): ArrayBuffer | undefined {
     const cold = this.cold;
     this.cold = undefined;
+    this.times = NO_F64;
     this.frames.bind(new Int32Array(0));
     this.sizes = this.srcs = this.dsts = this.pvs = this.cmds = this.at = NO_U32;
     this.sports = this.dports = NO_U16;
@@ -301,6 +346,7 @@ class Chunk {
     this.spooled = false;
     this.lost = false;
     this.spooledBlocks = 0;
+    this.newestTime = -Infinity;
   }
 
   /** A reader at the flags of slot `at`'s bytes. */
@@ -356,6 +402,9 @@ export class HeldRecords {
   private readonly coldPool: ArrayBuffer[] = [];
   private readonly blockPool: Uint8Array[] = [];
   private readonly freshBlock = (): Uint8Array | undefined => this.blockPool.pop();
+  /** The capture times of {@link timesOf}, a spooled chunk not read back, as the time bound reads them. */
+  private spooledTimes = NO_F64;
+  private timesOf: Chunk | undefined;
 
   /** `spool`: where full chunks go to free their memory (see history-spool.ts); none keeps them all here. */
   constructor(bounds: Partial<HistoryBounds> = {}, spool?: ChunkSpool) {
@@ -444,11 +493,14 @@ export class HeldRecords {
     if (this.bounds.maxRecords === 0) return;
     const t = record.timestamp;
     if (t > this.newestTime) this.newestTime = t;
-    while (this.count > 0 && this.newestTime - this.timeAt(0) > this.bounds.maxSeconds) this.dropOldest();
+    // Without a time bound no time is read (a spooled oldest chunk's would be read back for nothing).
+    if (this.bounds.maxSeconds !== Infinity)
+      while (this.count > 0 && this.newestTime - this.timeAt(0) > this.bounds.maxSeconds) this.dropOldest();
     if (this.count === this.bounds.maxRecords) this.dropOldest();
     const slot = this.slot(this.count);
     const c = this.chunks[slot >>> this.chunkShift] ?? this.allocate(slot >>> this.chunkShift);
     const at = slot & this.chunkMask;
+    if (t > c.newestTime) c.newestTime = t;
     this.count += 1;
     const cmd = record.command;
     const fields: CommandFields = cmd;
@@ -506,10 +558,28 @@ export class HeldRecords {
     return this.chunkAt(slot).ids.get(slot & this.chunkMask);
   }
 
-  /** Capture time of the record at `position`. */
+  /**
+   * Capture time of the record at `position`. A spooled chunk's times are read back alone (8 bytes a record,
+   * 128 KiB a chunk) and kept until another's are read: the time bound reads the oldest record's at every add,
+   * so once each time the oldest record enters a spooled chunk.
+   */
   timeAt(position: number): number {
     const slot = this.slot(position);
-    return this.chunkAt(slot).times[slot & this.chunkMask];
+    const c = this.chunkAt(slot);
+    const at = slot & this.chunkMask;
+    return c.cold !== undefined ? c.times[at] : this.timesOfSpooled(c)[at];
+  }
+
+  /** The capture times of spooled chunk `c` (its columns not in memory), read back unless read last. */
+  private timesOfSpooled(c: Chunk): Float64Array {
+    if (this.timesOf === c) return this.spooledTimes;
+    if (this.spooledTimes.length === 0) this.spooledTimes = new Float64Array(this.chunkSize);
+    const times = this.spooledTimes;
+    this.timesOf = c;
+    // Only the start of its spooled bytes: the times lead its cold columns (see Chunk.bind).
+    if (c.lost) times.fill(c.newestTime);
+    else if (this.spool?.read(c.index, [new Uint8Array(times.buffer)]) !== true) this.lose(c);
+    return times;
   }
 
   /**
@@ -649,7 +719,7 @@ export class HeldRecords {
     return chunk;
   }
 
-  /** The chunk of a slot that holds a record, for its ids and times only (always in memory). */
+  /** The chunk of a slot that holds a record, for its ids, and times if in memory (nothing read back). */
   private chunkAt(slot: number): Chunk {
     return this.chunks[slot >>> this.chunkShift] as Chunk;
   }
@@ -691,9 +761,7 @@ export class HeldRecords {
     const blocks: Uint8Array[] = [];
     for (let i = 0; i < c.spooledBlocks; i++) blocks.push(this.freshBlock() ?? new Uint8Array(BLOCK_BYTES));
     if (this.spool?.read(c.index, [new Uint8Array(cold), ...blocks]) !== true) {
-      c.lost = true;
-      // Its records count as let go from now on (see dropped).
-      this.lostChunks.push(c);
+      this.lose(c);
       this.coldPool.push(cold);
       this.pool(blocks);
       return;
@@ -701,6 +769,14 @@ export class HeldRecords {
     c.bind(cold);
     c.bytes.restore(blocks);
     this.loaded.push(c);
+  }
+
+  /** Spooled chunk `c` could not be read back: its records count as let go from now on (see dropped). */
+  private lose(c: Chunk): void {
+    c.lost = true;
+    this.lostChunks.push(c);
+    // Its times are unknown too: each of its records reads as its newest (they leave by the time bound together).
+    if (this.timesOf === c) this.spooledTimes.fill(c.newestTime);
   }
 
   /** Takes back the memory of spooled chunk `c`'s columns and bytes (its spool copy stays). */
@@ -733,6 +809,7 @@ export class HeldRecords {
       }
       // Its records are all in droppedCount now.
       if (chunk.lost) this.lostChunks.splice(this.lostChunks.indexOf(chunk), 1);
+      if (this.timesOf === chunk) this.timesOf = undefined;
       // Emptied now, not when reused: its references (strings, displays, lines) go with its records, as
       // they would go one by one if each record had its own, even while no new chunk is needed for long
       // (records that stop coming, a time bound that drops more than it adds).

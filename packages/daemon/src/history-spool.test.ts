@@ -382,6 +382,95 @@ describe('held records spooled to disk', { timeout: 60_000 }, () => {
     spool.close();
   });
 
+  it('answers requests past many spooled chunks as from memory: ids that skip, times out of order, both bounds', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ca-shark-history-spool-'));
+    dirs.push(dir);
+    const spool = new HistorySpool(dir, () => {}, UNTIMED);
+    // About nine chunks held by the time bound (records a millisecond apart), below the count bound.
+    const bounds = { maxRecords: 12 * CHUNK, maxSeconds: 150 };
+    const memory = new RecordHistory({ bounds });
+    const spooled = new RecordHistory({ bounds, spool });
+    let id = 0;
+    const ids: number[] = [];
+    for (let i = 0; i < 25 * CHUNK + 321; i++) {
+      // Runs of ids that break now and then (a chunk's ids are then a column), and times a little out of order.
+      id += i % 40_000 === 39_999 ? 3 : i % 70_001 === 70_000 ? 0.5 : 1;
+      const r = { ...record(i), timestamp: 1_700_000_000 + i / 1000 + (i % 7 === 3 ? 0.004 : 0) };
+      memory.add(id, r);
+      spooled.add(id, r);
+      ids.push(id);
+      if (i % CHUNK === 0) await spool.idle();
+    }
+    const m = memory.held;
+    const h = spooled.held;
+    expect(h.chunksSpooled).toBeGreaterThanOrEqual(6);
+    expect(h.size).toBe(m.size);
+    expect(h.size).toBeLessThan(bounds.maxRecords);
+    expect(h.dropped).toBe(m.dropped);
+    expect(h.oldestId).toBe(m.oldestId);
+    expect(h.newestId).toBe(m.newestId);
+    expect(h.oldestTime).toBe(m.oldestTime);
+    for (let p = 0; p < h.size; p += 509) {
+      expect(h.idAt(p)).toBe(m.idAt(p));
+      expect(h.timeAt(p)).toBe(m.timeAt(p));
+      expect(h.positionOf(m.idAt(p))).toBe(p);
+      expect(h.positionOf(m.idAt(p) - 0.25)).toBe(m.positionOf(m.idAt(p) - 0.25));
+    }
+    const since = (m.oldestTime as number) + 40;
+    const requests = [
+      { request: 1, filter: undefined, since: 0, limit: 3000 },
+      { request: 2, filter: { command: ['EventAddResponse'] }, since, limit: 100_000 },
+      { request: 3, filter: { pv: ['*a*'] }, since: 0, limit: 777 },
+    ];
+    for (const req of requests) {
+      const results = [memory, spooled].map((history) => {
+        history.begin(req as never, id);
+        let result;
+        while ((result = history.step(CHUNK / 3)) === undefined);
+        return result;
+      });
+      expect(results[0].matched).toBeGreaterThan(0);
+      expect(results[1]).toEqual(results[0]);
+    }
+    spool.close();
+  });
+
+  it('lets a chunk whose times cannot be read back go by the time bound with its newest record, counted once', () => {
+    // Records a millisecond apart, 30 s held: the oldest record enters the third chunk (spooled) when the
+    // 30,000th record after it comes, and that chunk's times read fails.
+    const bounds = { maxRecords: 10 * CHUNK, maxSeconds: 30 };
+    const memory = new HeldRecords(bounds);
+    const spool = new MemorySpool(Infinity, 3);
+    const held = new HeldRecords(bounds, spool);
+    const add = (i: number): void => {
+      memory.add(i + 1, record(i));
+      held.add(i + 1, record(i));
+    };
+    let i = 0;
+    for (; i < 2 * CHUNK + 30_001; i++) add(i);
+    // Reads of the first three chunks' times as the oldest record entered each; the third failed: that chunk's
+    // records (the oldest held now) count as let go.
+    expect(spool.reads).toBe(3);
+    expect(held.oldestId).toBe(2 * CHUNK + 1);
+    expect(held.readable(0)).toBe(false);
+    expect(held.dropped).toBe(memory.dropped + CHUNK);
+    // Its records all read as the newest of them: they stay until that one is 30 s old, then leave together.
+    for (; i < 3 * CHUNK + 29_000; i++) add(i);
+    expect(held.oldestId).toBe(2 * CHUNK + 1);
+    expect(held.oldestTime).toBe(record(3 * CHUNK - 1).timestamp);
+    expect(held.size).toBeGreaterThan(memory.size);
+    // Counted as let go once, when its read failed: the whole chunk, where memory has let some of it go.
+    expect(held.dropped).toBe(3 * CHUNK);
+    expect(memory.dropped).toBeLessThan(3 * CHUNK);
+    for (; i < 3 * CHUNK + 31_000; i++) add(i);
+    expect(held.oldestId).toBe(memory.oldestId);
+    expect(held.size).toBe(memory.size);
+    expect(held.dropped).toBe(memory.dropped);
+    for (; i < 6 * CHUNK; i++) add(i);
+    expect(held.size).toBe(memory.size);
+    expect(held.dropped).toBe(memory.dropped);
+  });
+
   it('lets spooled chunks go by the time bound as in memory, a jump in time included, and counts them', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ca-shark-history-spool-'));
     dirs.push(dir);

@@ -1,8 +1,9 @@
 /**
  * Where the held records' full chunks go (history-ring.ts): a file in the spool directory, so a million held
  * records cost disk, not the daemon's memory, as Wireshark keeps its packets in a temporary file. Only the
- * chunk being filled and the few last read stay in memory, with each chunk's ids, capture times and table of
- * references (what the bounds and a history request's search read for every record).
+ * chunk being filled and the few last read stay in memory, with each chunk's first id (its ids run on by
+ * one) and table of references (what a history request's search reads for every record), and the capture
+ * times of the oldest chunk, which the time bound reads.
  *
  * The file follows stdin's spool (sources/spool.ts): made in the directory and unlinked at once, so nothing
  * is left behind, SIGKILL included; made when the decoding worker starts ({@link HistorySpool.open}), before
@@ -35,7 +36,10 @@ export interface ChunkSpool {
    * (now, or never again once not {@link writable}). The caller may use the parts again once it returns.
    */
   write(index: number, parts: readonly Uint8Array[]): boolean;
-  /** Fills `parts` (the sizes written) with chunk `index`'s bytes; false when they cannot be read. */
+  /**
+   * Fills `parts` with chunk `index`'s bytes from its start: the sizes written, or fewer bytes (the start
+   * alone, as the time bound reads a chunk's times); false when they cannot be read.
+   */
   read(index: number, parts: readonly Uint8Array[]): boolean;
   /** Chunk `index` left the history: its bytes are not read again (a spool may let go of them). */
   forget?(index: number): void;

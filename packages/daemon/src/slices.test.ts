@@ -61,6 +61,36 @@ describe('SliceRunner', () => {
     expect(log).toEqual(['a0', 'a1', 'a2', 'c0', 'c1']);
   });
 
+  it('drops a computation in progress without its callbacks, closing its generator, and runs the rest', () => {
+    const runner = new SliceRunner(stepClock());
+    const log: string[] = [];
+    const done: string[] = [];
+    const closed: string[] = [];
+    const a = (function* (): Steps<string> {
+      try {
+        yield* count(5, log, 'a');
+        return 'a';
+      } finally {
+        closed.push('a');
+      }
+    })();
+    const fail = (e: Error): void => {
+      done.push(`failed ${e.message}`);
+    };
+    runner.add(a, (v) => done.push(v), fail);
+    runner.add(count(2, log, 'b'), (v) => done.push(v), fail);
+    expect(runner.run(2)).toBe(true);
+    expect(log).toEqual(['a0', 'a1']);
+    expect(runner.cancel(a)).toBe(true);
+    expect(closed).toEqual(['a']);
+    expect(runner.pending).toBe(1);
+    runner.finish();
+    expect(done).toEqual(['b']);
+    expect(log).toEqual(['a0', 'a1', 'b0', 'b1']);
+    // Not queued any more: nothing to drop.
+    expect(runner.cancel(a)).toBe(false);
+  });
+
   it("times a computation's own steps, not the pauses between them", () => {
     let t = 0;
     const clock = (): number => t;

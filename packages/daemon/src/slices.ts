@@ -42,6 +42,18 @@ export class SliceRunner {
     return this.jobs.length > 0;
   }
 
+  /**
+   * Drops the computation of `steps` (queued or in progress) without its `done` or `fail`; its generator is
+   * closed, so its `finally` blocks run. False when it is not queued (it ended already).
+   */
+  cancel(steps: Steps<unknown>): boolean {
+    const i = this.jobs.findIndex((job) => job.steps === steps);
+    if (i < 0) return false;
+    this.jobs.splice(i, 1);
+    steps.return(undefined);
+    return true;
+  }
+
   /** Runs every queued computation to its end at once (the input ended: the final views are due now). */
   finish(): void {
     while (this.jobs.length > 0) this.step();

@@ -69,4 +69,24 @@ describe('ViewPublisher', () => {
     expect([body.mock.calls.length, table.mock.calls.length]).toEqual([3, 3]);
     expect(third.costMs).toBeGreaterThanOrEqual(0);
   });
+
+  it('sends every part again after a publication dropped before its end (forget)', () => {
+    const { engine, rest } = engineAfter(10);
+    const publisher = new ViewPublisher(engine);
+    publisher.publish(['channels', 'servers']);
+    rest();
+    // A publication of the new state dropped once its snapshot and channels are done: they count as published.
+    const dropped = publisher.publishSteps(['channels', 'servers']);
+    const table = vi.spyOn(engine, 'tableSteps');
+    for (let i = 0; i < 10_000 && table.mock.calls.length < 2; i++) dropped.next();
+    expect(table.mock.calls.length).toBe(2);
+    dropped.return(undefined as never);
+    // Without forget: only stamps, though that text was never sent.
+    expect(publisher.publish(['channels']).tables.channels).not.toHaveProperty('text');
+    publisher.forget();
+    const again = publisher.publish(['channels', 'servers']);
+    const fresh = new ViewPublisher(engine).publish(['channels', 'servers']);
+    expect(again.tables).toEqual(fresh.tables);
+    expect(again.snapshot.text).toBe(fresh.snapshot.text);
+  });
 });

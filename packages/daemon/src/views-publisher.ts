@@ -52,6 +52,15 @@ export class ViewPublisher {
     private readonly clock: () => number = () => performance.now(),
   ) {}
 
+  /**
+   * Forgets what it published: the next publication has new text for everything. For a publication dropped
+   * before its end (its text for the parts it finished was never sent, but they count as published).
+   */
+  forget(): void {
+    this.bodyGeneration = -1;
+    this.tableGenerations.clear();
+  }
+
   /** The snapshot, and the tables named (new text only for those that may have changed since), at once. */
   publish(tables: Iterable<TableName>): PublishedViews {
     return runSteps(this.publishSteps(tables));
