@@ -2,7 +2,7 @@ import { samplePacketInfo } from '@ca-shark/packet';
 import type { PacketInfo } from '@ca-shark/packet';
 import type { CaCommand, CaFault, CaFrame, Role, RoleCertainty } from '@ca-shark/protocol';
 import type { CaRecord, MalformedCommand } from './record.js';
-import type { Statistics } from './state.js';
+import type { CommandCount, Statistics } from './state.js';
 import { hex } from './wire.js';
 
 /**
@@ -49,6 +49,8 @@ export class RecordEmitter {
     private readonly stats: Statistics,
     private readonly keepBytes: boolean | 'lend',
     private readonly output: RecordOutput,
+    /** Where records are counted by command name (`stats.byCommand` reads it). */
+    private readonly commandCounts: Map<string, CommandCount>,
   ) {}
 
   /** A record of `packet` with no command yet, no PV, no request and no endpoints. */
@@ -131,9 +133,10 @@ export class RecordEmitter {
   }
 
   private finish(record: CaRecord, command: CaCommand, size: number): void {
-    const byCommand = this.stats.byCommand;
     const name = command.name;
-    byCommand[name] = (byCommand[name] ?? 0) + 1;
+    const count = this.commandCounts.get(name);
+    if (count === undefined) this.commandCounts.set(name, { n: 1 });
+    else count.n++;
     record.command = command;
     record.size = size;
     const request = record.request;
