@@ -19,6 +19,14 @@ const NOT_YET_DECODED: MalformedCommand = Object.freeze({
   hex: '',
 });
 
+/** Slots of the command-count cache in {@link RecordEmitter} (a power of two). */
+const COUNT_SLOTS = 64;
+/**
+ * What the cache's slots hold before their first name: a counter of no command (every command has a
+ * name). Not frozen: the slots then hold counters of one shape only.
+ */
+const NO_COUNT: CommandCount = { name: '', n: 0 };
+
 /** The record a decoder with `keepBytes: 'lend'` is handing out, and the message it was decoded from. */
 let lentRecord: CaRecord | undefined;
 let lentFrame: CaFrame | undefined;
@@ -52,6 +60,16 @@ export class RecordEmitter {
     /** Where records are counted by command name (`stats.byCommand` reads it). */
     private readonly commandCounts: Map<string, CommandCount>,
   ) {}
+
+  /** The last counter used per slot of {@link finish}'s hash (a name no command has at first). */
+  private readonly countSlots: CommandCount[] = new Array<CommandCount>(COUNT_SLOTS).fill(NO_COUNT);
+
+  /** `name`'s counter, made (at zero) on its first record. */
+  private countOf(name: string): CommandCount {
+    let count = this.commandCounts.get(name);
+    if (count === undefined) this.commandCounts.set(name, (count = { name, n: 0 }));
+    return count;
+  }
 
   /** A record of `packet` with no command yet, no PV, no request and no endpoints. */
   draft(packet: PacketInfo, role: Role, certainty: RoleCertainty): CaRecord {
@@ -134,9 +152,12 @@ export class RecordEmitter {
 
   private finish(record: CaRecord, command: CaCommand, size: number): void {
     const name = command.name;
-    const count = this.commandCounts.get(name);
-    if (count === undefined) this.commandCounts.set(name, { n: 1 });
-    else count.n++;
+    // Hashed by length and first letter: the frequent names (reads, writes, monitors, searches) get
+    // slots of their own, and an equal name is an internalised string, so the check is a pointer compare.
+    const slot = (name.length + name.charCodeAt(0) * 8) & (COUNT_SLOTS - 1);
+    let count = this.countSlots[slot];
+    if (count.name !== name) count = this.countSlots[slot] = this.countOf(name);
+    count.n++;
     record.command = command;
     record.size = size;
     const request = record.request;

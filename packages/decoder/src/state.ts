@@ -222,6 +222,7 @@ export interface Statistics {
 
 /** One command name's record count (see {@link ConversationState.commandCounts}). */
 export interface CommandCount {
+  readonly name: string;
   n: number;
 }
 
