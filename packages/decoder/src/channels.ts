@@ -397,12 +397,14 @@ function readU32(b: Uint8Array, o: number): number {
 }
 
 /**
- * Removes an answered request. An emptied table is replaced by a new one: V8 rehashes a Map's table on
- * the way down and up again, and once the Map is old every rehash allocates in old space (measured: the
- * usual request/reply churn then cost more than decoding the replies, plus mark-compact GCs).
+ * Removes an answered request (`ioid`, which the caller found in the table). A table that would be emptied
+ * is replaced by a new one: V8 rehashes a Map's table on the way down and up again, and once the Map is old
+ * every rehash allocates in old space (measured: the usual request/reply churn then cost more than decoding
+ * the replies, plus mark-compact GCs). Replaced without the delete, whose lookup and shrinking rehash (a
+ * new table) would go to waste: 15 bytes a message on realistic-100mb.
  */
 function takePending(c: CircuitInfo, ioid: number): void {
   const m = c.pendingIo;
-  m.delete(ioid);
-  if (m.size === 0) c.pendingIo = new Map();
+  if (m.size === 1) c.pendingIo = new Map();
+  else m.delete(ioid);
 }

@@ -109,7 +109,7 @@ export class Decoder implements CaDecoder {
     const st = new ConversationState(opts.limits);
     this.opts = opts;
     this.st = st;
-    const records = new RecordEmitter(st.statistics, opts.keepBytes, this);
+    const records = new RecordEmitter(st.statistics, opts.keepBytes, this, st.commandCounts);
     const channels = new ChannelBook(st, opts.limits);
     // A search reply or beacon naming a new server endpoint may turn waiting flows into circuits.
     const learned = (ip: string, port: number, packet: PacketInfo): void => this.flows.serverLearned(ip, port, packet);

@@ -2,7 +2,7 @@ import { samplePacketInfo } from '@ca-shark/packet';
 import type { PacketInfo } from '@ca-shark/packet';
 import type { CaCommand, CaFault, CaFrame, Role, RoleCertainty } from '@ca-shark/protocol';
 import type { CaRecord, MalformedCommand } from './record.js';
-import type { Statistics } from './state.js';
+import type { CommandCount, Statistics } from './state.js';
 import { hex } from './wire.js';
 
 /**
@@ -18,6 +18,14 @@ const NOT_YET_DECODED: MalformedCommand = Object.freeze({
   length: 0,
   hex: '',
 });
+
+/** Slots of the command-count cache in {@link RecordEmitter} (a power of two). */
+const COUNT_SLOTS = 64;
+/**
+ * What the cache's slots hold before their first name: a counter of no command (every command has a
+ * name). Not frozen: the slots then hold counters of one shape only.
+ */
+const NO_COUNT: CommandCount = { name: '', n: 0 };
 
 /** The record a decoder with `keepBytes: 'lend'` is handing out, and the message it was decoded from. */
 let lentRecord: CaRecord | undefined;
@@ -49,7 +57,19 @@ export class RecordEmitter {
     private readonly stats: Statistics,
     private readonly keepBytes: boolean | 'lend',
     private readonly output: RecordOutput,
+    /** Where records are counted by command name (`stats.byCommand` reads it). */
+    private readonly commandCounts: Map<string, CommandCount>,
   ) {}
+
+  /** The last counter used per slot of {@link finish}'s hash (a name no command has at first). */
+  private readonly countSlots: CommandCount[] = new Array<CommandCount>(COUNT_SLOTS).fill(NO_COUNT);
+
+  /** `name`'s counter, made (at zero) on its first record. */
+  private countOf(name: string): CommandCount {
+    let count = this.commandCounts.get(name);
+    if (count === undefined) this.commandCounts.set(name, (count = { name, n: 0 }));
+    return count;
+  }
 
   /** A record of `packet` with no command yet, no PV, no request and no endpoints. */
   draft(packet: PacketInfo, role: Role, certainty: RoleCertainty): CaRecord {
@@ -131,9 +151,13 @@ export class RecordEmitter {
   }
 
   private finish(record: CaRecord, command: CaCommand, size: number): void {
-    const byCommand = this.stats.byCommand;
     const name = command.name;
-    byCommand[name] = (byCommand[name] ?? 0) + 1;
+    // Hashed by length and first letter: the frequent names (reads, writes, monitors, searches) get
+    // slots of their own, and an equal name is an internalised string, so the check is a pointer compare.
+    const slot = (name.length + name.charCodeAt(0) * 8) & (COUNT_SLOTS - 1);
+    let count = this.countSlots[slot];
+    if (count.name !== name) count = this.countSlots[slot] = this.countOf(name);
+    count.n++;
     record.command = command;
     record.size = size;
     const request = record.request;
