@@ -20,6 +20,7 @@ import {
   PACKAGE_DIR,
   plainEnv,
   runCli,
+  runCliWithStdin,
 } from '../test-support/cli.js';
 import { workloadCapture } from '../test-support/capture.js';
 
@@ -49,13 +50,6 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function shell(script: string, args: readonly string[] = [], env: NodeJS.ProcessEnv = plainEnv()): Promise<CliResult> {
   const prelude = `ca_shark() { "${process.execPath}" "${MAIN}" "$@"; }\n`;
   return finished(spawn('bash', ['-c', prelude + script, 'bash', ...args], { cwd: PACKAGE_DIR, env }));
-}
-
-/** Starts the built CLI with `stdin` as its descriptor 0. */
-function withStdin(stdin: number, args: readonly string[] = []): Promise<CliResult> {
-  return finished(
-    spawn(process.execPath, [MAIN, ...args], { cwd: PACKAGE_DIR, env: plainEnv(), stdio: [stdin, 'pipe', 'pipe'] }),
-  );
 }
 
 /**
@@ -168,7 +162,7 @@ describe('--write from stdin: the same capture written as from the file', () => 
     writeFileSync(cut, Buffer.concat([readFileSync(capture), bad]));
     const { fd, writer } = fifo('corrupt-w', `exec > "$1"; cat "${cut}"; exec sleep 600`);
     const out = join(dir, 'corrupt-w-out.pcapng');
-    const r = await withStdin(fd, ['-w', out]);
+    const r = await runCliWithStdin(fd, ['-w', out]);
     closeSync(fd);
     writer.kill();
     expect(r.code).toBe(2);
@@ -213,7 +207,7 @@ describe('stdin that is no capture', () => {
       'garbage',
       `exec > "$1"; printf 'These are my notes, not a capture.\\n%.0s' {1..100}; exec sleep 600`,
     );
-    const r = await withStdin(fd);
+    const r = await runCliWithStdin(fd);
     closeSync(fd);
     writer.kill();
     expect(r).toEqual({
@@ -247,7 +241,7 @@ describe('stdin that is no capture', () => {
     new DataView(huge.buffer).setUint32(8, 0x7fffffff, true);
     writeFileSync(cut, Buffer.concat([bytes, huge]));
     const { fd, writer } = fifo('corrupt', `exec > "$1"; cat "${cut}"; exec sleep 600`);
-    const r = await withStdin(fd);
+    const r = await runCliWithStdin(fd);
     closeSync(fd);
     writer.kill();
     expect(r.code).toBe(2);
@@ -267,7 +261,7 @@ describe('stdin that is no capture', () => {
     const cut = join(dir, 'corrupt.pcapng');
     writeFileSync(cut, Buffer.concat([readFileSync(capture), bad]));
     const { fd, writer } = fifo('corrupt-ng', `exec > "$1"; cat "${cut}"; exec sleep 600`);
-    const r = await withStdin(fd);
+    const r = await runCliWithStdin(fd);
     closeSync(fd);
     writer.kill();
     expect(r.code).toBe(2);
@@ -281,7 +275,7 @@ describe('stdin that is no capture', () => {
 
   it('says why a read failed and exits 2 (a descriptor open for writing only)', async () => {
     const fd = openSync(join(dir, 'write-only'), 'w');
-    const r = await withStdin(fd);
+    const r = await runCliWithStdin(fd);
     closeSync(fd);
     expect(r).toEqual({
       code: 2,

@@ -2,24 +2,14 @@
  * `ca-shark --write OUT [filters] [FILE]`: the packets of the matching messages as pcapng, read back by
  * ca-shark (same messages) and by tshark.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { build, DbrType } from '@ca-shark/protocol';
 import { pcapFile, TcpConversation, type Packet } from '../test-support/capture.js';
-import {
-  ensureBuilt,
-  finished,
-  fixture,
-  lines,
-  MAIN,
-  PACKAGE_DIR,
-  plainEnv,
-  runCli,
-  startCli,
-} from '../test-support/cli.js';
+import { ensureBuilt, fixture, lines, plainEnv, runCli, runCliWithStdin, startCli } from '../test-support/cli.js';
 
 vi.setConfig({ testTimeout: 60_000 });
 
@@ -185,13 +175,9 @@ describe('--write', () => {
     const fd = openSync(input, 'r');
     readSync(fd, Buffer.alloc(skipped.length), 0, skipped.length, null);
     const out = join(dir, 'redirected-out.pcapng');
-    const child = spawn(process.execPath, [MAIN, '-w', out, '--pv', 'T2:cnt'], {
-      cwd: PACKAGE_DIR,
-      env: plainEnv({ TMPDIR: join(dir, 'no-such-tmp') }),
-      stdio: [fd, 'pipe', 'pipe'],
-    });
+    const running = runCliWithStdin(fd, ['-w', out, '--pv', 'T2:cnt'], plainEnv({ TMPDIR: join(dir, 'no-such-tmp') }));
     closeSync(fd);
-    const written = await finished(child);
+    const written = await running;
     expect(written.code, written.stderr).toBe(0);
     const byPath = join(dir, 'by-path.pcapng');
     expect((await runCli(['-w', byPath, '--pv', 'T2:cnt', fixture('ca_monitor2.pcapng')])).code).toBe(0);
@@ -209,13 +195,9 @@ describe('--write', () => {
 
   it('says a read of stdin failed as the printing modes do (a descriptor open for writing only)', async () => {
     const fd = openSync(join(dir, 'write-only'), 'w');
-    const child = spawn(process.execPath, [MAIN, '-w', join(dir, 'never.pcapng')], {
-      cwd: PACKAGE_DIR,
-      env: plainEnv(),
-      stdio: [fd, 'pipe', 'pipe'],
-    });
+    const running = runCliWithStdin(fd, ['-w', join(dir, 'never.pcapng')]);
     closeSync(fd);
-    expect(await finished(child)).toEqual({
+    expect(await running).toEqual({
       code: 2,
       signal: null,
       stdout: '',

@@ -95,6 +95,15 @@ export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = plain
   return spawn(process.execPath, [MAIN, ...args], { cwd: PACKAGE_DIR, env });
 }
 
+/** Run the built CLI to completion with descriptor `stdin` (a file, a FIFO, ...) as its standard input. */
+export function runCliWithStdin(
+  stdin: number,
+  args: readonly string[] = [],
+  env: NodeJS.ProcessEnv = plainEnv(),
+): Promise<CliResult> {
+  return finished(spawn(process.execPath, [MAIN, ...args], { cwd: PACKAGE_DIR, env, stdio: [stdin, 'pipe', 'pipe'] }));
+}
+
 /** Run the built CLI to completion. */
 export function runCli(args: readonly string[], options: RunOptions = {}): Promise<CliResult> {
   const child = startCli(args, options.env ?? plainEnv());
