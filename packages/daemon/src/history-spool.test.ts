@@ -7,7 +7,14 @@ import { type CaRecord, shark } from '@ca-shark/decoder';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RecordHistory } from './history.js';
 import { HeldRecords } from './history-ring.js';
-import { type ChunkSpool, type ChunkWrite, HistorySpool, MAX_PENDING_CHUNKS, SpoolWriter } from './history-spool.js';
+import {
+  type ChunkSpool,
+  type ChunkWrite,
+  HistorySpool,
+  MAX_PENDING_CHUNKS,
+  SpoolWriter,
+  type SpoolWriteRequest,
+} from './history-spool.js';
 
 const FIXTURE = fileURLToPath(new URL('../../decoder/fixtures/libca-sim.pcap', import.meta.url));
 /** Records of a full chunk (history-ring.ts CHUNK_SHIFT). */
@@ -251,6 +258,59 @@ describe('held records spooled to disk', { timeout: 60_000 }, () => {
     add(4 * CHUNK, 5 * CHUNK);
     expect(outputs(spooled, pv)).toEqual(outputs(memory, pv));
     expect(warnings).toHaveLength(1);
+    spool.close();
+  });
+
+  it('times a write from when its writer began it: a writer thread that has not taken it up is no stalled disk', async () => {
+    // Before, the bound ran from when the write was asked: the main thread busy for 2 s (its writes wait for
+    // its event loop) stopped a healthy spool, and every later chunk stayed in memory.
+    const dir = mkdtempSync(join(tmpdir(), 'ca-shark-history-spool-'));
+    dirs.push(dir);
+    const warnings: string[] = [];
+    let clock = 0;
+    const asked: SpoolWriteRequest[] = [];
+    const spool = new HistorySpool(dir, (message, detail) => warnings.push(`${message} / ${detail}`), {
+      now: () => clock,
+      send: (request) => asked.push(request),
+    });
+    const bounds = { maxRecords: 6 * CHUNK, maxSeconds: Infinity };
+    const memory = new HeldRecords(bounds);
+    const spooled = new HeldRecords(bounds, spool);
+    const add = (from: number, to: number): void => {
+      for (let i = from; i < to; i++) {
+        memory.add(i + 1, record(i));
+        spooled.add(i + 1, record(i));
+      }
+    };
+    add(0, CHUNK + 1);
+    expect(asked).toHaveLength(1);
+    // The writer's thread takes nothing up for 5 s; chunks keep coming.
+    clock += 5000;
+    add(CHUNK + 1, 3 * CHUNK + 1);
+    expect(asked).toHaveLength(3);
+    expect(spool.writable).toBe(true);
+    expect(warnings).toEqual([]);
+    // Then it writes them, at once; the next chunk finds them written.
+    const writer = new SpoolWriter(undefined, () => clock);
+    for (const request of asked.splice(0)) writer.write(request);
+    await writer.idle();
+    add(3 * CHUNK + 1, 4 * CHUNK + 1);
+    expect(spool.status).toMatchObject({ chunksWritten: 3, pending: 1, behind: 0, stopped: null });
+    // A write it began and that then goes on past the bound still stops the spool.
+    const stalled = new SpoolWriter(
+      () => new Promise<number>(() => {}),
+      () => clock,
+    );
+    for (const request of asked.splice(0)) stalled.write(request);
+    await tick();
+    clock += 2500;
+    add(4 * CHUNK + 1, 5 * CHUNK + 1);
+    expect(spool.writable).toBe(false);
+    expect(warnings).toEqual([
+      "history spool stopped: later held records are kept in memory (--history) / a chunk's write has taken 2500 ms (more than 2000)",
+    ]);
+    const pv = decoded.find((r) => r.pv !== null)?.pv as string;
+    expect(outputs(spooled, pv)).toEqual(outputs(memory, pv));
     spool.close();
   });
 

@@ -99,16 +99,29 @@ export interface SpoolWriteRequest {
 
 /**
  * The cells a writer fills for its spool (Int32, shared): every write up to `SETTLED` has ended, `FAILED` is
- * the first that failed (0: none) with its errno (negative, as libuv gives it) in `ERRNO`. Read with Atomics
- * by the decoding thread whenever it adds a chunk or reads one: the end of a write is seen at once, even
- * while that thread's event loop is held by batch after batch (a `--speed max` replay keeps it so for
- * seconds, so a write's callback on that thread would be seen that late and the chunks behind it kept in
- * memory).
+ * the first that failed (0: none) with its errno (negative, as libuv gives it) in `ERRNO`, and `STARTED` is
+ * the last write begun, at the time in the Float64 after the cells ({@link STARTED_AT_BYTE}, on
+ * {@link sharedClock}). Read with Atomics by the decoding thread whenever it adds a chunk or reads one: the
+ * end of a write is seen at once, even while that thread's event loop is held by batch after batch (a
+ * `--speed max` replay keeps it so for seconds, so a write's callback on that thread would be seen that late
+ * and the chunks behind it kept in memory).
  */
 const SETTLED = 0;
 const FAILED = 1;
 const ERRNO = 2;
-const CELLS = 3;
+const STARTED = 3;
+const CELLS = 4;
+/** Where the start time of write `STARTED` is (a Float64 after the Int32 cells, 8-byte aligned). */
+const STARTED_AT_BYTE = CELLS * Int32Array.BYTES_PER_ELEMENT;
+const CELLS_BYTES = STARTED_AT_BYTE + Float64Array.BYTES_PER_ELEMENT;
+
+/**
+ * Milliseconds on a clock every thread of the process reads alike (`performance.now()` counts from each
+ * thread's own start): a write's start taken on the main thread is compared with the decoding worker's now.
+ */
+export function sharedClock(): number {
+  return performance.timeOrigin + performance.now();
+}
 
 /**
  * Writes spool chunks one after another per descriptor (a chunk index's extent may be written again by a
@@ -122,7 +135,11 @@ export class SpoolWriter {
   /** Set once the descriptors' owner is gone (the worker ended): writes not started are not made. */
   private cancelled = false;
 
-  constructor(private readonly writeParts: ChunkWrite = fsWritev) {}
+  constructor(
+    private readonly writeParts: ChunkWrite = fsWritev,
+    /** When a write begins (the same clock as the spool's, {@link sharedClock} across threads). */
+    private readonly now: () => number = sharedClock,
+  ) {}
 
   /**
    * Makes no write not started yet: the worker whose descriptor they use is ending or ended, and the system
@@ -133,14 +150,20 @@ export class SpoolWriter {
   }
 
   write(request: SpoolWriteRequest): void {
-    const cells = new Int32Array(request.cells);
+    const cells = new Int32Array(request.cells, 0, CELLS);
+    const startedAt = new Float64Array(request.cells, STARTED_AT_BYTE, 1);
     const chain = this.chains.get(request.fd) ?? { last: Promise.resolve(), open: 0 };
     this.chains.set(request.fd, chain);
     chain.open += 1;
     chain.last = chain.last.then(async () => {
       try {
         if (this.cancelled) throw new Error('history spool: the decoding worker ended before this write');
-        if (Atomics.load(cells, FAILED) === 0) await this.writeAll(request);
+        if (Atomics.load(cells, FAILED) === 0) {
+          // The time first: the spool reads it once it sees this write's number.
+          startedAt[0] = this.now();
+          Atomics.store(cells, STARTED, request.seq);
+          await this.writeAll(request);
+        }
       } catch (err) {
         // The first failure is the one said (those after it are kept in memory by the spool anyway).
         if (Atomics.load(cells, FAILED) === 0) {
@@ -182,9 +205,8 @@ interface PendingChunk {
   readonly index: number;
   /** Its copy, in memory shared with the writer (a buffer of {@link HistorySpool}'s pool). */
   readonly bytes: Uint8Array;
-  /** Its write's number ({@link SpoolWriteRequest.seq}), and when it was asked. */
+  /** Its write's number ({@link SpoolWriteRequest.seq}). */
   readonly seq: number;
-  readonly askedAt: number;
   readonly length: number;
   /** Being written, or kept in memory for good (its write failed, or came after a stop). */
   state: 'writing' | 'kept';
@@ -202,7 +224,10 @@ export type SpoolWarning = (message: string, detail: string) => void;
 export interface HistorySpoolOptions {
   /** The longest a chunk's write may take before the spool stops (default {@link SLOW_SPOOL_WRITE_MS}). */
   slowWriteMs?: number;
-  /** The clock writes are timed with (ms; default `performance.now`). */
+  /**
+   * The clock writes are timed with (ms; default {@link sharedClock}); this thread's own writer (without
+   * `send`) uses it too, a writer elsewhere must use the same.
+   */
   now?: () => number;
   /**
    * Where writes are asked (the decoding worker: a message to the main thread); default a
@@ -237,7 +262,10 @@ export class HistorySpool implements ChunkSpool {
   /** The chunk of each index not in the file (being written, or kept): reads are served from it. */
   private readonly unwritten = new Map<number, PendingChunk>();
   private seq = 0;
-  private readonly cells = new Int32Array(new SharedArrayBuffer(CELLS * Int32Array.BYTES_PER_ELEMENT));
+  private readonly cellBuffer = new SharedArrayBuffer(CELLS_BYTES);
+  private readonly cells = new Int32Array(this.cellBuffer, 0, CELLS);
+  /** When the write numbered in `STARTED` began. */
+  private readonly startedAt = new Float64Array(this.cellBuffer, STARTED_AT_BYTE, 1);
   private chunksWritten = 0;
   private bytesWritten = 0;
   private behind = 0;
@@ -255,11 +283,11 @@ export class HistorySpool implements ChunkSpool {
     options: HistorySpoolOptions = {},
   ) {
     this.slowWriteMs = options.slowWriteMs ?? SLOW_SPOOL_WRITE_MS;
-    this.now = options.now ?? (() => performance.now());
+    this.now = options.now ?? sharedClock;
     this.maxPending = options.maxPending ?? MAX_PENDING_CHUNKS;
     if (options.send !== undefined) this.send = options.send;
     else {
-      const writer = new SpoolWriter(options.write);
+      const writer = new SpoolWriter(options.write, this.now);
       this.send = (request) => writer.write(request);
     }
   }
@@ -312,8 +340,7 @@ export class HistorySpool implements ChunkSpool {
     this.settle();
     const fd = this.fd;
     if (this.stopped || fd === undefined) return false;
-    const oldest = this.queue[0];
-    const taken = oldest === undefined ? 0 : this.now() - oldest.askedAt;
+    const taken = this.writingFor();
     if (taken > this.slowWriteMs) {
       // A write still going after the bound (a stalled disk): this chunk and later ones stay in memory.
       this.stop(STOPPED, `a chunk's write has taken ${Math.round(taken)} ms (more than ${this.slowWriteMs})`);
@@ -342,7 +369,7 @@ export class HistorySpool implements ChunkSpool {
       at += part.byteLength;
     }
     const seq = ++this.seq;
-    const chunk: PendingChunk = { index, bytes, seq, askedAt: this.now(), length, state: 'writing', forgotten: false };
+    const chunk: PendingChunk = { index, bytes, seq, length, state: 'writing', forgotten: false };
     this.queue.push(chunk);
     this.unwritten.set(index, chunk);
     this.send({
@@ -351,7 +378,7 @@ export class HistorySpool implements ChunkSpool {
       seq,
       parts: [bytes],
       position: offset,
-      cells: this.cells.buffer as SharedArrayBuffer,
+      cells: this.cellBuffer,
     });
     return true;
   }
@@ -418,6 +445,17 @@ export class HistorySpool implements ChunkSpool {
     // The descriptor is closed once no write is going: closed under one, its number could be given to another
     // file before the write is made (settle closes it then).
     this.closeIfDone();
+  }
+
+  /**
+   * How long the oldest chunk's write has been going, from when the writer began it: 0 while the writer's
+   * thread has not taken it up (a busy main thread is not a stalled disk, and the queue's bound holds the
+   * chunks behind it).
+   */
+  private writingFor(): number {
+    const oldest = this.queue[0];
+    if (oldest === undefined || Atomics.load(this.cells, STARTED) !== oldest.seq) return 0;
+    return this.now() - this.startedAt[0];
   }
 
   /** Takes in the writes that ended since last looked (the writer's cells). */
