@@ -26,6 +26,25 @@ beforeAll(async () => {
 });
 
 /** Record `i` of a long capture made of the fixture's records over and over, a millisecond apart. */
+/**
+ * Two histories of the same bounds, one in memory and one on `spool`, and `add(from, to)` that gives both the
+ * records from..to-1 (ids from 1).
+ */
+function sideBySide(
+  bounds: { maxRecords: number; maxSeconds: number },
+  spool: ChunkSpool,
+): { memory: HeldRecords; spooled: HeldRecords; add: (from: number, to: number) => void } {
+  const memory = new HeldRecords(bounds);
+  const spooled = new HeldRecords(bounds, spool);
+  const add = (from: number, to: number): void => {
+    for (let i = from; i < to; i++) {
+      memory.add(i + 1, record(i));
+      spooled.add(i + 1, record(i));
+    }
+  };
+  return { memory, spooled, add };
+}
+
 function record(i: number): CaRecord {
   const r = decoded[i % decoded.length];
   return { ...r, frame: i + 1, timestamp: 1_700_000_000 + i / 1000 };
@@ -224,15 +243,7 @@ describe('held records spooled to disk', { timeout: 60_000 }, () => {
       now: () => clock,
       write,
     });
-    const bounds = { maxRecords: 5 * CHUNK, maxSeconds: Infinity };
-    const memory = new HeldRecords(bounds);
-    const spooled = new HeldRecords(bounds, spool);
-    const add = (from: number, to: number): void => {
-      for (let i = from; i < to; i++) {
-        memory.add(i + 1, record(i));
-        spooled.add(i + 1, record(i));
-      }
-    };
+    const { memory, spooled, add } = sideBySide({ maxRecords: 5 * CHUNK, maxSeconds: Infinity }, spool);
     add(0, CHUNK + 1);
     await spool.idle();
     add(CHUNK + 1, 2 * CHUNK + 1);
@@ -273,15 +284,7 @@ describe('held records spooled to disk', { timeout: 60_000 }, () => {
       now: () => clock,
       send: (request) => asked.push(request),
     });
-    const bounds = { maxRecords: 6 * CHUNK, maxSeconds: Infinity };
-    const memory = new HeldRecords(bounds);
-    const spooled = new HeldRecords(bounds, spool);
-    const add = (from: number, to: number): void => {
-      for (let i = from; i < to; i++) {
-        memory.add(i + 1, record(i));
-        spooled.add(i + 1, record(i));
-      }
-    };
+    const { memory, spooled, add } = sideBySide({ maxRecords: 6 * CHUNK, maxSeconds: Infinity }, spool);
     add(0, CHUNK + 1);
     expect(asked).toHaveLength(1);
     // The writer's thread takes nothing up for 5 s; chunks keep coming.
@@ -330,16 +333,8 @@ describe('held records spooled to disk', { timeout: 60_000 }, () => {
       slowWriteMs: 3_600_000,
       write,
     });
-    const bounds = { maxRecords: 8 * CHUNK, maxSeconds: Infinity };
-    const memory = new HeldRecords(bounds);
-    const spooled = new HeldRecords(bounds, spool);
+    const { memory, spooled, add } = sideBySide({ maxRecords: 8 * CHUNK, maxSeconds: Infinity }, spool);
     const pv = decoded.find((r) => r.pv !== null)?.pv as string;
-    const add = (from: number, to: number): void => {
-      for (let i = from; i < to; i++) {
-        memory.add(i + 1, record(i));
-        spooled.add(i + 1, record(i));
-      }
-    };
     // Six chunks fill while the first write stalls: four wait (the bound), two more stay in memory, counted.
     add(0, 6 * CHUNK + 1);
     await tick();
