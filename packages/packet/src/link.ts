@@ -124,6 +124,10 @@ function u16(data: Uint8Array, at: number): number {
   return (data[at] << 8) | data[at + 1];
 }
 
+function u32(data: Uint8Array, at: number): number {
+  return ((data[at] << 24) | (data[at + 1] << 16) | (data[at + 2] << 8) | data[at + 3]) >>> 0;
+}
+
 /**
  * Step over 802.1Q / 802.1ad tags starting at `off` (the type field before them read as `type`). Linux
  * cooked captures keep a tag when the driver did not strip it, so SLL and SLL2 go through here too.
@@ -150,7 +154,7 @@ function isVlanType(type: number): boolean {
 
 /** The 4-byte address family of NULL/LOOP, whichever byte order the capturing host used. */
 function addressFamily(data: Uint8Array, at: number): number {
-  const be = ((data[at] << 24) | (data[at + 1] << 16) | (data[at + 2] << 8) | data[at + 3]) >>> 0;
+  const be = u32(data, at);
   // Address families are small numbers: a value with high bytes set was written in the other byte order.
   return be > 0xffff ? ((data[at + 3] << 24) | (data[at + 2] << 16) | (data[at + 1] << 8) | data[at]) >>> 0 : be;
 }
@@ -169,8 +173,8 @@ export function implausibleLinkHeader(linktype: number, data: Uint8Array, start:
     case LINKTYPE.LOOP: {
       const af = addressFamily(data, start);
       if (af >= 1 && af <= MAX_ADDRESS_FAMILY) return null;
-      const raw = ((data[start] << 24) | (data[start + 1] << 16) | (data[start + 2] << 8) | data[start + 3]) >>> 0;
-      return `${linktypeLabel(linktype)} header names address family 0x${raw.toString(16).padStart(8, '0')}, which no host writes`;
+      const raw = u32(data, start).toString(16).padStart(8, '0');
+      return `${linktypeLabel(linktype)} header names address family 0x${raw}, which no host writes`;
     }
     default:
       return isRawLink(linktype) ? `raw IP frame of IP version ${data[start] >> 4}` : null;
