@@ -36,4 +36,12 @@ describe('mutation fuzzing of pcap/pcapng/CA bytes', () => {
     expect(r.describe).toContain('flip a bit of byte 20');
     expect(r.violations).toEqual([]);
   });
+
+  // A pcap record's captured length grown by a bit flip (90 to 2138 bytes): the frame swallowed the records
+  // of the next ones, 60 messages, and IPv4's total length hid the rest as trailing bytes.
+  it('seed 20328761: a record that keeps more bytes than its packet had is reported', () => {
+    const r = runCase(20328761, loadFixtures());
+    expect(r.describe).toContain('libca-sim.pcap: flip a bit of byte 625');
+    expect(r.violations).toEqual([]);
+  });
 });

@@ -138,6 +138,25 @@ describe('classic pcap', () => {
     expect(r.problems.map((p) => [p.code, p.frame])).toEqual([['bad-record-length', 2]]);
   });
 
+  it('flags a record that keeps more bytes than its packet had, and reads on', () => {
+    const file = pcapFile({
+      linktype: 1,
+      records: [
+        { sec: 1, data: p1 },
+        { sec: 2, data: p2 },
+      ],
+    });
+    // The original length damaged below the captured one (the decoder's fuzz seed 20328761 grew the
+    // captured length instead: a frame that swallowed the records after it without a word).
+    new DataView(file.buffer).setUint32(24 + 12, p1.length - 1, true);
+    const r = read(file);
+    expect(r.frames).toHaveLength(2);
+    expect(r.problems.map((p) => [p.code, p.frame, p.endsInput])).toEqual([['bad-record-length', 1, undefined]]);
+    expect(r.problems[0].message).toBe(
+      `frame 1: record claims ${p1.length} captured bytes of a ${p1.length - 1}-byte packet; its header is damaged`,
+    );
+  });
+
   it('flags input that is not a capture, and names compressed and modified-pcap input', () => {
     expect(read(text('GET / HTTP/1.1\r\n')).problems.map((p) => p.code)).toEqual(['not-a-capture']);
     expect(read(new Uint8Array(0)).problems.map((p) => p.code)).toEqual(['not-a-capture']);

@@ -442,13 +442,24 @@ export class CaptureReader {
           }
           const sec = dv.getUint32(off + REC_OFF_TS_SEC, le);
           const frac = dv.getUint32(off + REC_OFF_TS_FRAC, le);
+          const origlen = dv.getUint32(off + REC_OFF_ORIGLEN, le);
+          // A snapshot length only ever shortens a packet: more bytes kept than the packet had means one of
+          // the two lengths is damaged. Read on by the captured length (the record may still frame right),
+          // but say so: a grown length swallows the records after it, which would otherwise vanish unseen.
+          if (caplen > origlen) {
+            this.problem(
+              this.frames + 1,
+              'bad-record-length',
+              `frame ${this.frames + 1}: record claims ${caplen} captured bytes of a ${origlen}-byte packet; its header is damaged`,
+            );
+          }
           this.emit(
             ++this.frames,
             0,
             this.ifaces[0].linktype,
             sec + (this.nanos ? frac / 1e9 : frac / 1e6),
             caplen,
-            dv.getUint32(off + REC_OFF_ORIGLEN, le),
+            origlen,
             buf,
             off + REC_HEADER_LEN,
           );
