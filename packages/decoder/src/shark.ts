@@ -1,5 +1,4 @@
 import type { CircuitInfo } from './state.js';
-import { readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { setImmediate } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -298,7 +297,7 @@ class SharkRun implements SharkRecords {
         continue;
       }
       if (step === STEP_CHUNK) {
-        // Between file chunks the event loop turns, as in regularFileChunks.
+        // Between file chunks the event loop turns, as it does for the one-thread path's reads.
         await setImmediate();
         if (this.finished) return DONE;
         continue;
@@ -344,7 +343,7 @@ class SharkRun implements SharkRecords {
       if (stat.size >= WARM_UP_MIN_INPUT) warmUpOnce();
     } else {
       if (stat.isFile()) this.inputSize = stat.size;
-      this.source = openFileChunks(file, stat.isFile(), () => {
+      this.source = openFileChunks(file, () => {
         this.file = null;
       });
     }
@@ -420,17 +419,22 @@ async function* chunksOf(input: Uint8Array | AsyncIterable<Uint8Array | string>)
 }
 
 /**
- * The bytes of a file opened already (`regular`: a regular file, by its fstat), by plain reads; closes it,
- * and calls `started` when it takes the file over. A read stream's machinery (buffering, events, its async iterator) cost
- * more than the reads. The next chunk is read while the current one is decoded: awaiting each read of a
- * new buffer left the decoder idle, and V8's profiler charged that wait to the native `read` (up to a
- * quarter of a profile's self time); regular files are read synchronously instead (see
- * {@link regularFileChunks}). The reads rotate through {@link FILE_BUFFERS} buffers allocated once,
+ * The bytes of a file opened already, by plain reads; closes it, and calls `started` when it takes the file
+ * over. A read stream's machinery (buffering, events, its async iterator) cost more than the reads. The next
+ * chunk is read on the thread pool while the current one is decoded: the kernel's copy from the page cache
+ * then runs on another core, where a synchronous read (which regular files took from session 12 to 17, for
+ * less CPU under load) kept it on the decoding thread: 0.5-0.75 s of a one-shot 1 GB run (2.4 M
+ * messages) went to `readSync`, timed around the call on a 2-core VM. One-shot `shark()` over
+ * realistic-1024mb, alternated pairs at load 3-5.3: decoding thread 3.51-4.45 → 2.82-3.91 s of CPU, lower
+ * in all 7 pairs, process CPU level, minor faults and peak RSS the same (docs/performance.md, session 18).
+ * Awaiting each read of a new buffer instead left the decoder idle. The event loop turns once per chunk
+ * (the read's completion comes from it), so timers, signals, the output's drain events and V8's GC tasks
+ * run between chunks as before. The reads rotate through {@link FILE_BUFFERS} buffers allocated once,
  * which is safe because nothing downstream keeps a view of the pushed bytes after the next push (the
  * capture reader's held tail is the only one, and records copy what they keep) and a buffer is refilled
  * only two chunks later.
  */
-async function* openFileChunks(file: FileHandle, regular: boolean, started: () => void): AsyncGenerator<Uint8Array> {
+async function* openFileChunks(file: FileHandle, started: () => void): AsyncGenerator<Uint8Array> {
   // From here the generator owns the file, and closes it.
   started();
   // Plain Uint8Arrays: the reader and shark() slice chunks, and a Buffer's subarray costs more.
@@ -439,10 +443,6 @@ async function* openFileChunks(file: FileHandle, regular: boolean, started: () =
   let index = 0;
   let pending: Promise<number> | null = null;
   try {
-    if (regular) {
-      yield* regularFileChunks(file.fd, buffers);
-      return;
-    }
     let bytesRead = await readInto(file, buffers[index]);
     for (;;) {
       if (bytesRead === 0) return;
@@ -459,26 +459,6 @@ async function* openFileChunks(file: FileHandle, regular: boolean, started: () =
     // A read still in flight must not land in a closed descriptor's buffer or outlive the file.
     if (pending !== null) await pending.catch(() => 0);
     await file.close();
-  }
-}
-
-/**
- * A regular file's chunks by synchronous reads. The read-ahead on the thread pool cost more CPU than it
- * saved: a promise, a thread-pool hop and a wake-up per chunk, and more page faults (one-shot `shark()`
- * over realistic.pcap, interleaved pairs under load: median 1.60 → 1.48 s CPU, minor faults 29.7k →
- * 23.9k). A read of a page-cached MiB is a memcpy of some 100 µs, less than decoding one
- * {@link DECODE_SLICE}, which is synchronous too. The event loop still turns once per chunk (timers,
- * signals, the output's drain events and V8's GC tasks run there), as it did while awaiting each read. Not
- * for pipes and devices (a FIFO given by path): a read there may wait for a writer, which must not block
- * the event loop.
- */
-async function* regularFileChunks(fd: number, buffers: Uint8Array[]): AsyncGenerator<Uint8Array> {
-  for (let index = 0; ; index = (index + 1) % FILE_BUFFERS) {
-    const chunk = buffers[index];
-    const bytesRead = readSync(fd, chunk, 0, FILE_CHUNK, null);
-    if (bytesRead === 0) return;
-    yield bytesRead < FILE_CHUNK ? chunk.subarray(0, bytesRead) : chunk;
-    await setImmediate();
   }
 }
 

@@ -298,7 +298,9 @@ export class PacketPipeline {
     this.fTs = ts;
     this.fCaplen = caplen;
     this.fOrig = origlen;
-    this.fBuf = buf;
+    // Stored only when it changes: the frames of a pushed slice share its view, which is young while the
+    // pipeline is old, so each store was a write barrier's call (a remembered-set entry).
+    if (this.fBuf !== buf) this.fBuf = buf;
     this.fStart = start;
     this.fEnd = start + caplen;
     this.curInfo = undefined;
@@ -408,7 +410,7 @@ export class PacketPipeline {
     } else if (this.counters.fragments > 0) {
       this.frags.expire(this.now);
     }
-    this.ipBuf = buf;
+    if (this.ipBuf !== buf) this.ipBuf = buf; // as fBuf in frame()
     this.ipOff = ip;
     this.ipHl = hl;
     this.ipSrc = src;

@@ -190,7 +190,9 @@ class DeframedFrame implements CaFrame {
     frame.parameter1 = u32(buf, o + HeaderOffset.PARAMETER1);
     frame.parameter2 = u32(buf, o + HeaderOffset.PARAMETER2);
     frame.headerSize = headerSize;
-    frame.#src = buf;
+    // Stored only when it changes: the messages of a push share its bytes, a young view while a reused
+    // frame is old, and each store was a write barrier's call.
+    if (frame.#src !== buf) frame.#src = buf;
     frame.#at = o;
     frame.#payloadLength = payloadEnd - o - headerSize;
     frame.#bytes = null;
