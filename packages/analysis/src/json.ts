@@ -98,8 +98,10 @@ const ALIGNMENTS = 8;
  * The bytes are kept once per alignment (byte offset modulo 8) they are copied to, each copy at an offset of
  * that alignment in `buffer`: the CLI's two-thread print writes into shared memory, and V8 copies into or out
  * of a SharedArrayBuffer word by word only when source and target have the same alignment, byte by byte
- * otherwise (about 6 instructions a byte: the per-record copy of these ~600 bytes was 5 % of the main
- * thread's instructions on the 1 GB capture; docs/performance.md, "Session 18: --json").
+ * otherwise (about 6 instructions a byte: copied at the right alignment, the main thread of `--json` ran
+ * 2.5 % fewer instructions on the 1 GB capture's first 30 MB; docs/performance.md, "Session 18: --json").
+ * Into plain memory (one thread, the daemon) any alignment copies as fast, and the extra copies are a
+ * small overhead.
  */
 const packet = {
   values: new Array<unknown>(PACKET_KEYS.length).fill(undefined),
