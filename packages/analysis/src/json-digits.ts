@@ -100,6 +100,11 @@ for (let e = 1; e < EXPONENTS - 1; e++) {
 const DIGIT_PAIRS = new Uint16Array(100);
 for (let i = 0; i < 100; i++) DIGIT_PAIRS[i] = ((ZERO + (i % 10)) << 8) | (ZERO + Math.floor(i / 10));
 
+/** "0000" to "9999" as the 32-bit little-endian word of their four characters (two pairs). */
+const QUAD_UNIT = 10000;
+const DIGIT_QUADS = new Uint32Array(QUAD_UNIT);
+for (let i = 0; i < QUAD_UNIT; i++) DIGIT_QUADS[i] = DIGIT_PAIRS[i % 100] * 0x10000 + DIGIT_PAIRS[Math.floor(i / 100)];
+
 /**
  * A DataView of `bytes`, made again only when the buffer changes: a record's keys (json.ts) and a batch's
  * numbers go into the same buffer one after the other, so one cached view serves both.
@@ -313,20 +318,22 @@ function digitsAt(bytes: Uint8Array, at: number, head: number, low: number, f: n
   }
   let end = start + n;
   const view = viewOf(bytes);
-  // The low 8 digits as two halves of 4 (two short chains of divisions by constants, which are
-  // multiplications on int32 operands), then the head's pairs from the right.
+  // Four digits per store (a table of 10,000 words: two DataView stores for the low 8 digits, two for
+  // a 9-digit head and its first digit alone): 14 % fewer instructions per number than pairs
+  // (docs/performance.md, "Session 18: --json").
   const l = low | 0;
-  const upper = (l / 10000) | 0;
-  const lower = l - upper * 10000;
-  const lowerPair = (lower / 100) | 0;
-  const upperPair = (upper / 100) | 0;
-  view.setUint16(end - 2, DIGIT_PAIRS[lower - lowerPair * 100], true);
-  view.setUint16(end - 4, DIGIT_PAIRS[lowerPair], true);
-  view.setUint16(end - 6, DIGIT_PAIRS[upper - upperPair * 100], true);
-  view.setUint16(end - 8, DIGIT_PAIRS[upperPair], true);
+  const upper = (l / QUAD_UNIT) | 0;
+  view.setUint32(end - 4, DIGIT_QUADS[l - upper * QUAD_UNIT], true);
+  view.setUint32(end - 8, DIGIT_QUADS[upper], true);
   let p = end - LOW_DIGITS;
   let h = head | 0;
-  while (p > start + 1) {
+  while (p > start + 3) {
+    const q = (h / QUAD_UNIT) | 0;
+    view.setUint32(p - 4, DIGIT_QUADS[h - q * QUAD_UNIT], true);
+    p -= 4;
+    h = q;
+  }
+  if (p > start + 1) {
     const q = (h / 100) | 0;
     view.setUint16(p - 2, DIGIT_PAIRS[h - q * 100], true);
     p -= 2;

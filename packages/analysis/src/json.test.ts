@@ -114,6 +114,40 @@ describe('recordToJSON on decoded records', () => {
     expect(JSON.parse(recordToJSON(record(2)))).toMatchObject({ frame: 2, ip: { ttl: 3 } });
   });
 
+  it("copies a packet's fields to every byte alignment of a shared-memory sink, and after a longer packet", () => {
+    // The packet fields' bytes are kept once per alignment (json.ts's packetBytes): records of one packet
+    // written after texts of every length land at every offset modulo 8, into shared memory as the CLI's
+    // batches are, and a packet whose fields outgrow the room per alignment comes between.
+    const sink = new JsonBuffer(0);
+    sink.bytes = new Uint8Array(new SharedArrayBuffer(1 << 16));
+    const expected: string[] = [];
+    const packetOf = (frame: number, src: string) => ({
+      frame,
+      timestamp: 1796676914.902262 + frame,
+      interfaceId: 0,
+      src,
+      dst: '127.0.0.1',
+      ethernet: { type: 'ethernet', linktype: 1 },
+      ip: { version: 4, ttl: 64, src, dst: '127.0.0.1' },
+      transport: { protocol: 'tcp', sport: 5064, dport: 40000 + frame },
+    });
+    for (const [frame, src] of [
+      [1, '127.0.0.1'],
+      [2, 'x'.repeat(3000)],
+      [3, '10.0.0.2'],
+    ] as const) {
+      const packet = packetOf(frame, src);
+      for (let shift = 0; shift < 9; shift++) {
+        const record = { ...packet, command: { name: 'EventAddResponse', id: shift }, pv: 'pv', size: 24 };
+        sink.text('x'.repeat(shift));
+        writeRecordJSON(sink, record);
+        sink.text('\n');
+        expected.push('x'.repeat(shift) + JSON.stringify(record) + '\n');
+      }
+    }
+    expect(Buffer.from(sink.bytes.subarray(0, sink.length)).toString()).toBe(expected.join(''));
+  });
+
   it('writes records in any key order, with and without the packet fields', () => {
     const a = { command: { name: 'X' }, frame: 1, timestamp: 2.5 };
     expect(recordToJSON(a)).toBe(JSON.stringify(a));

@@ -87,17 +87,54 @@ function byte(out: JsonSink, c: number): void {
  */
 const PACKET_KEYS = ['frame', 'timestamp', 'interfaceId', 'src', 'dst', 'ethernet', 'ip', 'transport'] as const;
 
+/** Byte alignments of the copies of the packet fields' bytes (a word's bytes). */
+const ALIGNMENTS = 8;
+
 /**
- * The packet fields of the last record written, and their bytes (`{"frame":...,"transport":{...}`: a view
- * of `buffer` made once per packet, not once per record). The packet layer makes the ethernet, ip and
- * transport objects once per packet and never changes them, so the same objects with the same frame and
- * timestamp give the same text.
+ * The packet fields of the last record written, and their bytes (`{"frame":...,"transport":{...}`). The
+ * packet layer makes the ethernet, ip and transport objects once per packet and never changes them, so the
+ * same objects with the same frame and timestamp give the same text.
+ *
+ * The bytes are kept once per alignment (byte offset modulo 8) they are copied to, each copy at an offset of
+ * that alignment in `buffer`: the CLI's two-thread print writes into shared memory, and V8 copies into or out
+ * of a SharedArrayBuffer word by word only when source and target have the same alignment, byte by byte
+ * otherwise (about 6 instructions a byte: copied at the right alignment, the main thread of `--json` ran
+ * 2.5 % fewer instructions on the 1 GB capture's first 30 MB; docs/performance.md, "Session 18: --json").
+ * Into plain memory (one thread, the daemon) any alignment copies as fast, and the extra copies are a
+ * small overhead.
  */
 const packet = {
   values: new Array<unknown>(PACKET_KEYS.length).fill(undefined),
-  buffer: new Uint8Array(1024),
-  bytes: new Uint8Array(0),
+  /** Bytes of the packet fields (0: none kept). */
+  size: 0,
+  /** Room per alignment in `buffer` (a multiple of {@link ALIGNMENTS}). */
+  stride: 1024,
+  buffer: new Uint8Array(ALIGNMENTS * (1024 + ALIGNMENTS)),
+  /** The copy at each alignment (a view of `buffer`), made when first needed for this packet. */
+  copies: new Array<Uint8Array | null>(ALIGNMENTS).fill(null),
 };
+
+/** Where the copy of the packet fields' bytes at `alignment` starts in `packet.buffer`. */
+function copyOffset(alignment: number): number {
+  return alignment * (packet.stride + ALIGNMENTS) + alignment;
+}
+
+/** The packet fields' bytes at the alignment of `at` in `bytes`, copied there from another alignment first if need be. */
+function packetBytes(bytes: Uint8Array, at: number): Uint8Array {
+  const alignment = (bytes.byteOffset + at) & (ALIGNMENTS - 1);
+  const copies = packet.copies;
+  let copy = copies[alignment];
+  if (copy === null) {
+    let from: Uint8Array | null = null;
+    for (let i = 0; i < ALIGNMENTS && from === null; i++) from = copies[i];
+    const offset = copyOffset(alignment);
+    copy = packet.buffer.subarray(offset, offset + packet.size);
+    // Neither is shared memory: a plain copy whatever the alignments.
+    copy.set(from!);
+    copies[alignment] = copy;
+  }
+  return copy;
+}
 
 /**
  * Writes `record` when it starts with the packet fields in order and returns true, or returns false
@@ -131,15 +168,15 @@ function writeDecoderRecord(out: JsonSink, record: Record<string, unknown>): boo
 function writePacket(out: JsonSink, record: Record<string, unknown>, same: boolean): number {
   const cached = packet.values;
   const start = out.length;
-  if (same && packet.bytes.length > 0) {
-    const n = packet.bytes.length;
+  if (same && packet.size > 0) {
+    const n = packet.size;
     out.reserve(n);
-    out.bytes.set(packet.bytes, start);
+    out.bytes.set(packetBytes(out.bytes, start), start);
     out.length = start + n;
     return start;
   }
   // Until the bytes are complete (a toJSON may throw half way), nothing is cached.
-  packet.bytes = EMPTY;
+  packet.size = 0;
   byte(out, OPEN_BRACE);
   let node = ROOT;
   for (let k = 0; k < PACKET_KEYS.length; k++) {
@@ -149,13 +186,20 @@ function writePacket(out: JsonSink, record: Record<string, unknown>, same: boole
     node = field(out, start, node, key, value);
   }
   const n = out.length - start;
-  if (n > packet.buffer.length) packet.buffer = new Uint8Array(n * 2);
-  packet.buffer.set(out.bytes.subarray(start, out.length));
-  packet.bytes = packet.buffer.subarray(0, n);
+  if (n > packet.stride) {
+    packet.stride = Math.ceil((n * 2) / ALIGNMENTS) * ALIGNMENTS;
+    packet.buffer = new Uint8Array(ALIGNMENTS * (packet.stride + ALIGNMENTS));
+  }
+  packet.copies.fill(null);
+  // The first copy at the alignment of the bytes just written: word by word out of shared memory.
+  const alignment = (out.bytes.byteOffset + start) & (ALIGNMENTS - 1);
+  const offset = copyOffset(alignment);
+  const copy = packet.buffer.subarray(offset, offset + n);
+  copy.set(out.bytes.subarray(start, out.length));
+  packet.copies[alignment] = copy;
+  packet.size = n;
   return start;
 }
-
-const EMPTY = new Uint8Array(0);
 
 /**
  * Writes `"key":value` (after a comma unless the object that starts at byte `start` has no field yet), or

@@ -520,9 +520,9 @@ interface Queued {
 }
 
 /**
- * The main thread's side of a two-thread print: {@link record} writes each line straight into the output
- * when nothing waits before it, and into a batch otherwise; {@link backlog} writes the batches that are
- * done, in order, with the text of their holes in place.
+ * The main thread's side of a two-thread print: {@link record} writes each text line straight into the
+ * output when nothing waits before it and it has no payload, and into a batch otherwise (every `--json`
+ * line); {@link backlog} writes the batches that are done, in order, with the text of their holes in place.
  */
 export class SplitPrinter {
   private readonly worker: Worker;
@@ -581,7 +581,10 @@ export class SplitPrinter {
   record(out: LineWriter, record: CaRecord): void {
     let batch = this.current;
     if (batch === null) {
-      if (this.queue.length === 0 && payloadLength(record) < (this.kind === 'json' ? LONG_WAVEFORM : TEXT_HOLE_ITEMS)) {
+      // `--json` lines all go into batches, even those with nothing to hand over: the JSON walk then writes
+      // into one kind of sink (a JsonBatch, never also the output's block), and the main thread ran 6-8 %
+      // fewer instructions for it (docs/performance.md, "Session 18: --json").
+      if (this.kind === 'text' && this.queue.length === 0 && payloadLength(record) < TEXT_HOLE_ITEMS) {
         out.record(this.write, record);
         return;
       }
