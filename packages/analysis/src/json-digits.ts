@@ -253,7 +253,52 @@ function blockAt(bytes: Uint8Array, at: number, x: number): number {
     head++;
     digits -= LOW_UNIT;
   }
-  return digitsAt(bytes, at, head, digits, f);
+  // The digits, here rather than in a function of their own: one call per number instead of two
+  // (docs/performance.md, "Session 18, second round").
+  // 10^7 <= head < 2^31 (T is 10^16 or more, less the margin) and digits < 10^8: int32 arithmetic.
+  const n = (head >= HEAD_10_DIGITS ? 10 : head >= HEAD_9_DIGITS ? 9 : 8) + LOW_DIGITS;
+  const whole = n - f;
+  let start = at;
+  if (whole > 0) {
+    // The digits one place to the right, then the whole part moved left in front of the point.
+    start++;
+  } else {
+    bytes[at++] = ZERO;
+    bytes[at++] = DOT;
+    for (let i = whole; i < 0; i++) bytes[at++] = ZERO;
+    start = at;
+  }
+  let end = start + n;
+  const view = viewOf(bytes);
+  // Four digits per store (a table of 10,000 words: two DataView stores for the low 8 digits, two for
+  // a 9-digit head and its first digit alone): 14 % fewer instructions per number than pairs
+  // (docs/performance.md, "Session 18: --json").
+  const l = digits | 0;
+  const upper = (l / QUAD_UNIT) | 0;
+  view.setUint32(end - 4, DIGIT_QUADS[l - upper * QUAD_UNIT], true);
+  view.setUint32(end - 8, DIGIT_QUADS[upper], true);
+  let p = end - LOW_DIGITS;
+  let h = head | 0;
+  while (p > start + 3) {
+    const q = (h / QUAD_UNIT) | 0;
+    view.setUint32(p - 4, DIGIT_QUADS[h - q * QUAD_UNIT], true);
+    p -= 4;
+    h = q;
+  }
+  if (p > start + 1) {
+    const q = (h / 100) | 0;
+    view.setUint16(p - 2, DIGIT_PAIRS[h - q * 100], true);
+    p -= 2;
+    h = q;
+  }
+  if (p > start) bytes[start] = ZERO + h;
+  if (whole > 0) {
+    for (let i = 0; i < whole; i++) bytes[at + i] = bytes[start + i];
+    bytes[at + whole] = DOT;
+  }
+  // The fraction is never empty (x is not an integer), so this stops before the point.
+  while (bytes[end - 1] === ZERO) end--;
+  return end;
 }
 
 /**
@@ -296,55 +341,4 @@ function nearestInsideExact(r: number, tl: number, margin: number, unit: number,
 function inside(a: number, tl: number, margin: number): boolean {
   if (Math.abs(a) > 4 * margin) return false;
   return a + margin - tl > 0 && a - margin - tl < 0;
-}
-
-/**
- * Writes the digits of `head * 10^8 + low` without its trailing zeros, with the point `f` digits from
- * its end (and `0.000` before it when it has no more than `f` digits); returns the end.
- */
-function digitsAt(bytes: Uint8Array, at: number, head: number, low: number, f: number): number {
-  // 10^7 <= head < 2^31 (T is 10^16 or more, less the margin) and low < 10^8: int32 arithmetic.
-  const n = (head >= HEAD_10_DIGITS ? 10 : head >= HEAD_9_DIGITS ? 9 : 8) + LOW_DIGITS;
-  const whole = n - f;
-  let start = at;
-  if (whole > 0) {
-    // The digits one place to the right, then the whole part moved left in front of the point.
-    start++;
-  } else {
-    bytes[at++] = ZERO;
-    bytes[at++] = DOT;
-    for (let i = whole; i < 0; i++) bytes[at++] = ZERO;
-    start = at;
-  }
-  let end = start + n;
-  const view = viewOf(bytes);
-  // Four digits per store (a table of 10,000 words: two DataView stores for the low 8 digits, two for
-  // a 9-digit head and its first digit alone): 14 % fewer instructions per number than pairs
-  // (docs/performance.md, "Session 18: --json").
-  const l = low | 0;
-  const upper = (l / QUAD_UNIT) | 0;
-  view.setUint32(end - 4, DIGIT_QUADS[l - upper * QUAD_UNIT], true);
-  view.setUint32(end - 8, DIGIT_QUADS[upper], true);
-  let p = end - LOW_DIGITS;
-  let h = head | 0;
-  while (p > start + 3) {
-    const q = (h / QUAD_UNIT) | 0;
-    view.setUint32(p - 4, DIGIT_QUADS[h - q * QUAD_UNIT], true);
-    p -= 4;
-    h = q;
-  }
-  if (p > start + 1) {
-    const q = (h / 100) | 0;
-    view.setUint16(p - 2, DIGIT_PAIRS[h - q * 100], true);
-    p -= 2;
-    h = q;
-  }
-  if (p > start) bytes[start] = ZERO + h;
-  if (whole > 0) {
-    for (let i = 0; i < whole; i++) bytes[at + i] = bytes[start + i];
-    bytes[at + whole] = DOT;
-  }
-  // The fraction is never empty (x is not an integer), so this stops before the point.
-  while (bytes[end - 1] === ZERO) end--;
-  return end;
 }
