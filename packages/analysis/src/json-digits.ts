@@ -154,7 +154,10 @@ export function jsonNumberAt(bytes: Uint8Array, at: number, x: number): number {
   if (v < EXACT_INTEGERS) {
     if (v === Math.floor(v)) return integerAt(bytes, at, v);
     if (v >= MIN_BLOCK) {
-      const end = blockAt(bytes, at, v);
+      // v goes in `bits`, where blockAt reads its words anyway: a double argument would be boxed, a new
+      // heap number per call (docs/performance.md, "Session 18, second round").
+      bits[0] = v;
+      const end = blockAt(bytes, at);
       if (end >= 0) return end;
     }
   }
@@ -210,11 +213,11 @@ function int32At(bytes: Uint8Array, at: number, v: number): number {
 }
 
 /**
- * Writes positive non-integer `x` (MIN_BLOCK <= x < 2^53) in its shortest round-trip fixed form at `at`,
- * returning the end, or -1 where the caller must use the native form instead.
+ * Writes positive non-integer `x` = `bits[0]` (MIN_BLOCK <= x < 2^53) in its shortest round-trip fixed form
+ * at `at`, returning the end, or -1 where the caller must use the native form instead.
  */
-function blockAt(bytes: Uint8Array, at: number, x: number): number {
-  bits[0] = x;
+function blockAt(bytes: Uint8Array, at: number): number {
+  const x = bits[0];
   const high = words[HIGH];
   const exponent = high >>> EXPONENT_SHIFT;
   // A power of two: the interval below it is half as wide as above (not handled here).
