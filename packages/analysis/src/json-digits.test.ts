@@ -132,6 +132,19 @@ describe('jsonNumberAt', () => {
     expect(mismatches(neighbours(decimals, 3), written)).toEqual([]);
   });
 
+  it('writes every count of trailing zeros with the point at every place as JSON.stringify does', () => {
+    // 1 to 17 significant digits (so 16 to 0 trailing zeros in the 17 digits of the block path: counted
+    // from the last two groups, then read back from the head) with 4 zeros before them to 16 digits
+    // before the point (one whole digit: written with the point in one store), and their neighbours.
+    const xs: number[] = [];
+    for (const digits of ['98765432198765437', '10000000000000001', '12345678901234567']) {
+      for (let n = 1; n <= digits.length; n++) {
+        for (let e = -4; e <= 16; e++) xs.push(Number(`0.${digits.slice(0, n)}e${e}`));
+      }
+    }
+    expect(mismatches(neighbours(xs, 2), written)).toEqual([]);
+  });
+
   it('writes binary fractions (scaled values at or near midpoints: ties and the exact path) as JSON.stringify does', () => {
     // x = n / 2^k: T = x * 10^F often ends in exactly .5, or lies halfway between two multiples of 10.
     const fractions = generated(
