@@ -199,8 +199,9 @@ export function writeDefaultLine(out: TextBuffer, record: TemplateRecord): void 
     prefix.append(endpoints);
     prefixOf.timestamp = timestamp;
     prefixOf.written = true;
+    prefixText = prefix.bytes.subarray(0, prefix.length);
   }
-  out.append(prefix);
+  out.copy(prefixText);
   writeCommand(out, record.command, record.pv, record.size);
 }
 const SPACE = 0x20;
@@ -211,6 +212,8 @@ const GREATER = 0x3e;
 const endpoints = new TextBuffer(64);
 /** ...and `time src:sport->dst:dport `, with what they were written from. */
 const prefix = new TextBuffer(96);
+/** `prefix`'s text, viewed once per new prefix and copied into every line that shares it. */
+let prefixText: Uint8Array = new Uint8Array(0);
 const prefixOf: {
   written: boolean;
   timestamp: number;

@@ -45,6 +45,17 @@ describe('TextBuffer', () => {
     expect(out.toString()).toBe('pv=' + 'é'.repeat(40) + 'x'.repeat(30) + '->' + 'y'.repeat(200));
   });
 
+  it('copies a view of another buffer with one set(), short or long, growing as needed', () => {
+    const out = new TextBuffer(1);
+    const other = new TextBuffer(8);
+    other.text('1.5 a:1->b:2 ');
+    out.copy(other.bytes.subarray(0, other.length));
+    out.copy(new Uint8Array(0));
+    out.copy(encoded('z'.repeat(100)));
+    out.copy(other.bytes.subarray(4, 7));
+    expect(out.toString()).toBe('1.5 a:1->b:2 ' + 'z'.repeat(100) + 'a:1');
+  });
+
   it('counts decimal digits', () => {
     for (const v of [0, 9, 10, 9999, 10000, 123456789, 1e15]) expect(decimalDigits(v)).toBe(String(v).length);
   });

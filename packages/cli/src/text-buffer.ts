@@ -127,6 +127,18 @@ export class TextBuffer {
     this.length = at + n;
   }
 
+  /**
+   * Appends `data` with one `set()` whatever its length: for a text written on many lines in a row (the
+   * default line's time and endpoints, 40-60 bytes), where the call's fixed cost is less than a byte loop's
+   * (about 10 instructions a byte).
+   */
+  copy(data: Uint8Array): void {
+    const n = data.length;
+    this.reserve(n);
+    this.bytes.set(data, this.length);
+    this.length += n;
+  }
+
   /** Appends one byte (an ASCII character code). */
   byte(c: number): void {
     this.reserve(1);
