@@ -199,7 +199,7 @@ export function writeDefaultLine(out: TextBuffer, record: TemplateRecord): void 
     prefix.append(endpoints);
     prefixOf.timestamp = timestamp;
     prefixOf.written = true;
-    prefixText = prefix.bytes.subarray(0, prefix.length);
+    prefixText = prefixView(prefix.length);
   }
   out.copy(prefixText);
   writeCommand(out, record.command, record.pv, record.size);
@@ -212,8 +212,22 @@ const GREATER = 0x3e;
 const endpoints = new TextBuffer(64);
 /** ...and `time src:sport->dst:dport `, with what they were written from. */
 const prefix = new TextBuffer(96);
-/** `prefix`'s text, viewed once per new prefix and copied into every line that shares it. */
+/** `prefix`'s text, copied into every line that shares it. */
 let prefixText: Uint8Array = new Uint8Array(0);
+/**
+ * Views of `prefix`'s first n bytes by n, made once per length and buffer (a new view per packet cost more
+ * in allocation and write barriers than the copy saved).
+ */
+let prefixViews: Uint8Array[] = [];
+let prefixViewsOf: Uint8Array = prefix.bytes;
+
+function prefixView(n: number): Uint8Array {
+  if (prefixViewsOf !== prefix.bytes) {
+    prefixViews = [];
+    prefixViewsOf = prefix.bytes;
+  }
+  return (prefixViews[n] ??= prefix.bytes.subarray(0, n));
+}
 const prefixOf: {
   written: boolean;
   timestamp: number;
