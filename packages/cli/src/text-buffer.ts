@@ -115,18 +115,6 @@ export class TextBuffer {
     this.length = at + n;
   }
 
-  /** Appends what `other` holds. */
-  append(other: TextBuffer): void {
-    const n = other.length;
-    this.reserve(n);
-    const bytes = this.bytes;
-    const from = other.bytes;
-    const at = this.length;
-    if (n <= SHORT_RAW) for (let i = 0; i < n; i++) bytes[at + i] = from[i];
-    else from.copy(bytes, at, 0, n);
-    this.length = at + n;
-  }
-
   /**
    * Appends `data` with one `set()` whatever its length: for a text written on many lines in a row (the
    * default line's time and endpoints, 40-60 bytes), where the call's fixed cost is less than a byte loop's
