@@ -100,6 +100,15 @@ describe('compileTemplate', () => {
     }
   });
 
+  it('copies a time and endpoints text longer than its first buffer, and a shorter one after it', () => {
+    const general = compileTemplate(`${DEFAULT_TEMPLATE}!`);
+    const line = compileTemplate(DEFAULT_TEMPLATE);
+    const long = { ...read, src: 'fe80::1:'.repeat(16) + '1' };
+    for (const r of [long, long, read, long, { ...long, timestamp: 1 }, search]) {
+      expect(line(r) + '!').toBe(general(r));
+    }
+  });
+
   it('reads attributes, indexes, and the extra tokens', () => {
     const t = compileTemplate(
       '{ip.ttl} {transport.protocol} {command.cid} {command.name} {pv} {role} {latency} {frame}',

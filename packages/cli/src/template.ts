@@ -188,6 +188,7 @@ export function writeDefaultLine(out: TextBuffer, record: TemplateRecord): void 
       endpoints.byte(COLON);
       writePort(endpoints, dport);
       endpoints.byte(SPACE);
+      endpointsText = endpointViews.of(endpoints);
       prefixOf.src = src;
       prefixOf.dst = dst;
       prefixOf.sport = sport;
@@ -196,11 +197,12 @@ export function writeDefaultLine(out: TextBuffer, record: TemplateRecord): void 
     prefix.length = 0;
     writePyFloat(prefix, timestamp);
     prefix.byte(SPACE);
-    prefix.append(endpoints);
+    prefix.copy(endpointsText);
     prefixOf.timestamp = timestamp;
     prefixOf.written = true;
+    prefixText = prefixViews.of(prefix);
   }
-  out.append(prefix);
+  out.copy(prefixText);
   writeCommand(out, record.command, record.pv, record.size);
 }
 const SPACE = 0x20;
@@ -211,6 +213,31 @@ const GREATER = 0x3e;
 const endpoints = new TextBuffer(64);
 /** ...and `time src:sport->dst:dport `, with what they were written from. */
 const prefix = new TextBuffer(96);
+
+/**
+ * Views of a buffer's text by its length, made once per length and buffer: the prefix and endpoints texts
+ * are copied with one `set()` each (a new view per packet cost more in allocation and write barriers than
+ * the copy saved).
+ */
+class TextViews {
+  private views: Uint8Array[] = [];
+  private viewed: Uint8Array | null = null;
+
+  /** A view of `buffer`'s text (its first `length` bytes), valid until the buffer is written again. */
+  of(buffer: TextBuffer): Uint8Array {
+    const bytes = buffer.bytes;
+    if (this.viewed !== bytes) {
+      this.views = [];
+      this.viewed = bytes;
+    }
+    return (this.views[buffer.length] ??= bytes.subarray(0, buffer.length));
+  }
+}
+const endpointViews = new TextViews();
+const prefixViews = new TextViews();
+/** `endpoints`' and `prefix`'s texts: the one copied into each new prefix, the other into every line. */
+let endpointsText: Uint8Array = new Uint8Array(0);
+let prefixText: Uint8Array = new Uint8Array(0);
 const prefixOf: {
   written: boolean;
   timestamp: number;

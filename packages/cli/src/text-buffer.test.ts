@@ -29,20 +29,25 @@ describe('TextBuffer', () => {
     expect(out.toString()).toBe('00042,456  ');
   });
 
-  it('copies encoded constants and other buffers, short ones and long ones, growing as needed', () => {
+  it('copies encoded constants, short ones and long ones, growing as needed', () => {
     const out = new TextBuffer(2);
     const short = encoded('pv=');
     const long = encoded('é'.repeat(40) + 'x'.repeat(30));
     expect(short).toBeInstanceOf(Uint8Array);
     out.raw(short);
     out.raw(long);
+    expect(out.toString()).toBe('pv=' + 'é'.repeat(40) + 'x'.repeat(30));
+  });
+
+  it('copies a view of another buffer with one set(), short or long, growing as needed', () => {
+    const out = new TextBuffer(1);
     const other = new TextBuffer(8);
-    other.text('->');
-    out.append(other);
-    other.length = 0;
-    other.text('y'.repeat(200));
-    out.append(other);
-    expect(out.toString()).toBe('pv=' + 'é'.repeat(40) + 'x'.repeat(30) + '->' + 'y'.repeat(200));
+    other.text('1.5 a:1->b:2 ');
+    out.copy(other.bytes.subarray(0, other.length));
+    out.copy(new Uint8Array(0));
+    out.copy(encoded('z'.repeat(100)));
+    out.copy(other.bytes.subarray(4, 7));
+    expect(out.toString()).toBe('1.5 a:1->b:2 ' + 'z'.repeat(100) + 'a:1');
   });
 
   it('counts decimal digits', () => {

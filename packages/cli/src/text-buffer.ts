@@ -115,16 +115,16 @@ export class TextBuffer {
     this.length = at + n;
   }
 
-  /** Appends what `other` holds. */
-  append(other: TextBuffer): void {
-    const n = other.length;
+  /**
+   * Appends `data` with one `set()` whatever its length: for a text written on many lines in a row (the
+   * default line's time and endpoints, 40-60 bytes), where the call's fixed cost is less than a byte loop's
+   * (about 10 instructions a byte).
+   */
+  copy(data: Uint8Array): void {
+    const n = data.length;
     this.reserve(n);
-    const bytes = this.bytes;
-    const from = other.bytes;
-    const at = this.length;
-    if (n <= SHORT_RAW) for (let i = 0; i < n; i++) bytes[at + i] = from[i];
-    else from.copy(bytes, at, 0, n);
-    this.length = at + n;
+    this.bytes.set(data, this.length);
+    this.length += n;
   }
 
   /** Appends one byte (an ASCII character code). */
