@@ -44,4 +44,12 @@ describe('mutation fuzzing of pcap/pcapng/CA bytes', () => {
     expect(r.describe).toContain('libca-sim.pcap: flip a bit of byte 625');
     expect(r.violations).toEqual([]);
   });
+
+  // 12 bytes inserted into a frame: the next record header, read 9 bytes early, framed a plausible 70-byte
+  // non-IP frame over a Beacon; its microseconds field (1,379,125,962) was the only sign.
+  it('seed 23069373: a misframed record header whose timestamp fraction passes a second is reported', () => {
+    const r = runCase(23069373, loadFixtures());
+    expect(r.describe).toContain('libca-sim.pcap: insert 12 bytes at 391');
+    expect(r.violations).toEqual([]);
+  });
 });

@@ -138,6 +138,7 @@ describe('stopsInput', () => {
       'not-a-capture',
       'unsupported-format',
       'bad-record-length',
+      'bad-record-header',
       'bad-block-length',
       'bad-section-header',
     ])

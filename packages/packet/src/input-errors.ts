@@ -22,6 +22,7 @@ export const UNREADABLE_INPUT_CODES: ReadonlySet<string> = new Set([
   'bad-block-length',
   'bad-section-header',
   'bad-record-length',
+  'bad-record-header',
   'bad-interface',
 ]);
 

@@ -157,6 +157,27 @@ describe('classic pcap', () => {
     );
   });
 
+  it.each([
+    ['microseconds', false, 1_000_000],
+    ['nanoseconds', true, 1_000_000_000],
+  ])('flags a record whose timestamp has more than a second of %s, and reads on', (unit, nanos, second) => {
+    const file = pcapFile({
+      linktype: 1,
+      nanos,
+      records: [
+        { sec: 1, frac: second, data: p1 },
+        { sec: 2, frac: second + 1, data: p2 },
+      ],
+    });
+    const r = read(file);
+    expect(r.frames).toHaveLength(2);
+    // Exactly a second is a writer's rounding slip, not damage.
+    expect(r.problems.map((p) => [p.code, p.frame, p.endsInput])).toEqual([['bad-record-header', 2, undefined]]);
+    expect(r.problems[0].message).toBe(
+      `frame 2: record's timestamp has ${second + 1} ${unit} past its second; its header is damaged`,
+    );
+  });
+
   it('flags input that is not a capture, and names compressed and modified-pcap input', () => {
     expect(read(text('GET / HTTP/1.1\r\n')).problems.map((p) => p.code)).toEqual(['not-a-capture']);
     expect(read(new Uint8Array(0)).problems.map((p) => p.code)).toEqual(['not-a-capture']);

@@ -33,6 +33,9 @@ const REC_OFF_CAPLEN = 8;
 const REC_OFF_ORIGLEN = 12;
 /** libpcap's MAXIMUM_SNAPLEN: records above max(this, snaplen) mean the file is corrupt. */
 const PCAP_MAX_SANE_CAPLEN = 262144;
+/** Timestamp fraction units of classic pcap: microseconds, or nanoseconds by the magic. */
+const MICROS_PER_SECOND = 1e6;
+const NANOS_PER_SECOND = 1e9;
 
 // pcapng block framing.
 const BLOCK_SHB = 0x0a0d0d0a;
@@ -452,12 +455,21 @@ export class CaptureReader {
               'bad-record-length',
               `frame ${this.frames + 1}: record claims ${caplen} captured bytes of a ${origlen}-byte packet; its header is damaged`,
             );
+          } else if (frac > (this.nanos ? NANOS_PER_SECOND : MICROS_PER_SECOND)) {
+            // A fraction of more than a second is no timestamp a writer makes (exactly one second is a
+            // rounding slip some make): the header is damaged, or misframed bytes are read as one (a
+            // random word passes a microsecond bound once in 4,000). Read on, as above.
+            this.problem(
+              this.frames + 1,
+              'bad-record-header',
+              `frame ${this.frames + 1}: record's timestamp has ${frac} ${this.nanos ? 'nanoseconds' : 'microseconds'} past its second; its header is damaged`,
+            );
           }
           this.emit(
             ++this.frames,
             0,
             this.ifaces[0].linktype,
-            sec + (this.nanos ? frac / 1e9 : frac / 1e6),
+            sec + (this.nanos ? frac / NANOS_PER_SECOND : frac / MICROS_PER_SECOND),
             caplen,
             origlen,
             buf,
@@ -598,7 +610,7 @@ export class CaptureReader {
       linktype,
       linktypeName: linktypeName(linktype),
       snaplen,
-      tsUnitsPerSecond: this.nanos ? 1e9 : 1e6,
+      tsUnitsPerSecond: this.nanos ? NANOS_PER_SECOND : MICROS_PER_SECOND,
       tsOffset: 0,
     };
     this.ifaces = [iface];
