@@ -426,7 +426,9 @@ async function* chunksOf(input: Uint8Array | AsyncIterable<Uint8Array | string>)
  * less CPU under load) kept it on the decoding thread: 0.5-0.75 s of a one-shot 1 GB run (2.4 M
  * messages) went to `readSync`, timed around the call on a 2-core VM. One-shot `shark()` over
  * realistic-1024mb, alternated pairs at load 3-5.3: decoding thread 3.51-4.45 → 2.82-3.91 s of CPU, lower
- * in all 7 pairs, process CPU level, minor faults and peak RSS the same (docs/performance.md, session 18).
+ * in all 7 pairs, minor faults and peak RSS the same. The process pays for it: on a quiet machine 7 % more
+ * CPU for 8 % less wall, and `ca-shark stats` (no values decoded) 7 % more wall (docs/performance.md,
+ * session 18's closing runs).
  * Awaiting each read of a new buffer instead left the decoder idle. The event loop turns once per chunk
  * (the read's completion comes from it), so timers, signals, the output's drain events and V8's GC tasks
  * run between chunks as before. The reads rotate through {@link FILE_BUFFERS} buffers allocated once,
