@@ -46,6 +46,15 @@ function read(input: Uint8Array, size = 0, maxRecordBytes?: number, mode: ChunkM
 
 const p1 = bytes(1, 2, 3, 4, 5);
 const p2 = text('second frame, longer');
+/** An Ethernet pcap of p1 (second 1) and p2 (second 2). */
+const twoFramePcap = (): Uint8Array =>
+  pcapFile({
+    linktype: 1,
+    records: [
+      { sec: 1, data: p1 },
+      { sec: 2, data: p2 },
+    ],
+  });
 
 describe('classic pcap', () => {
   for (const le of [true, false]) {
@@ -92,13 +101,7 @@ describe('classic pcap', () => {
   });
 
   it('reports a truncated final record with its frame number and keeps the earlier frames', () => {
-    const file = pcapFile({
-      linktype: 1,
-      records: [
-        { sec: 1, data: p1 },
-        { sec: 2, data: p2 },
-      ],
-    });
+    const file = twoFramePcap();
     const r = read(file.subarray(0, file.length - 3), 7);
     expect(r.frames).toHaveLength(1);
     expect(r.problems).toHaveLength(1);
@@ -107,13 +110,7 @@ describe('classic pcap', () => {
   });
 
   it('reports a file that ends inside the record header', () => {
-    const file = pcapFile({
-      linktype: 1,
-      records: [
-        { sec: 1, data: p1 },
-        { sec: 2, data: p2 },
-      ],
-    });
+    const file = twoFramePcap();
     const r = read(file.subarray(0, 24 + 16 + 5 + 6));
     expect(r.frames).toHaveLength(1);
     expect(r.problems.map((p) => [p.code, p.frame])).toEqual([['truncated-file', 2]]);
@@ -125,13 +122,7 @@ describe('classic pcap', () => {
   });
 
   it('stops at a record length that cannot be real', () => {
-    const file = pcapFile({
-      linktype: 1,
-      records: [
-        { sec: 1, data: p1 },
-        { sec: 2, data: p2 },
-      ],
-    });
+    const file = twoFramePcap();
     new DataView(file.buffer).setUint32(24 + 16 + 5 + 8, 0x7fffffff, true);
     const r = read(file);
     expect(r.frames).toHaveLength(1);
@@ -139,13 +130,7 @@ describe('classic pcap', () => {
   });
 
   it('flags a record that keeps more bytes than its packet had, and reads on', () => {
-    const file = pcapFile({
-      linktype: 1,
-      records: [
-        { sec: 1, data: p1 },
-        { sec: 2, data: p2 },
-      ],
-    });
+    const file = twoFramePcap();
     // The original length damaged below the captured one (the decoder's fuzz seed 20328761 grew the
     // captured length instead: a frame that swallowed the records after it without a word).
     new DataView(file.buffer).setUint32(24 + 12, p1.length - 1, true);
@@ -512,13 +497,7 @@ describe('streaming', () => {
   }
 
   it('hands a frame out as soon as its last byte arrives', () => {
-    const file = pcapFile({
-      linktype: 1,
-      records: [
-        { sec: 1, data: p1 },
-        { sec: 2, data: p2 },
-      ],
-    });
+    const file = twoFramePcap();
     const seen: number[] = [];
     const reader = new CaptureReader({ frame: (f) => seen.push(f.frame), problem: () => {} });
     const firstEnd = 24 + 16 + p1.length;
