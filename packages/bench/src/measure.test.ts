@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { measure, measuredEnv, parseDaemonSummary, parseGnuTime, pipeline, shellQuote } from './measure.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  measure,
+  measuredEnv,
+  parseDaemonSummary,
+  parseGnuTime,
+  pipeline,
+  readThrough,
+  shellQuote,
+} from './measure.js';
 
 describe('parseGnuTime', () => {
   it('reads wall, CPU (user + system) and peak RSS from the last line', () => {
@@ -100,5 +111,22 @@ describe('parseDaemonSummary', () => {
 
   it('is undefined when the daemon stopped before its summary', () => {
     expect(parseDaemonSummary('{"level":50,"msg":"cannot open file"}\n')).toBeUndefined();
+  });
+});
+
+describe('readThrough', () => {
+  it('reads a file from end to end, past one read, and an empty one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ca-shark-read-through-'));
+    try {
+      const big = join(dir, 'big');
+      writeFileSync(big, new Uint8Array(3 * 1024 * 1024 + 5));
+      expect(await readThrough(big)).toBe(3 * 1024 * 1024 + 5);
+      const empty = join(dir, 'empty');
+      writeFileSync(empty, '');
+      expect(await readThrough(empty)).toBe(0);
+      await expect(readThrough(join(dir, 'missing'))).rejects.toThrow(/ENOENT/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
