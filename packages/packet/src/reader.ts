@@ -446,6 +446,7 @@ export class CaptureReader {
           const sec = dv.getUint32(off + REC_OFF_TS_SEC, le);
           const frac = dv.getUint32(off + REC_OFF_TS_FRAC, le);
           const origlen = dv.getUint32(off + REC_OFF_ORIGLEN, le);
+          const units = this.nanos ? NANOS_PER_SECOND : MICROS_PER_SECOND;
           // A snapshot length only ever shortens a packet: more bytes kept than the packet had means one of
           // the two lengths is damaged. Read on by the captured length (the record may still frame right),
           // but say so: a grown length swallows the records after it, which would otherwise vanish unseen.
@@ -455,7 +456,7 @@ export class CaptureReader {
               'bad-record-length',
               `frame ${this.frames + 1}: record claims ${caplen} captured bytes of a ${origlen}-byte packet; its header is damaged`,
             );
-          } else if (frac > (this.nanos ? NANOS_PER_SECOND : MICROS_PER_SECOND)) {
+          } else if (frac > units) {
             // A fraction of more than a second is no timestamp a writer makes (exactly one second is a
             // rounding slip some make): the header is damaged, or misframed bytes are read as one (a
             // random word passes a microsecond bound once in 4,000). Read on, as above.
@@ -469,7 +470,7 @@ export class CaptureReader {
             ++this.frames,
             0,
             this.ifaces[0].linktype,
-            sec + (this.nanos ? frac / NANOS_PER_SECOND : frac / MICROS_PER_SECOND),
+            sec + frac / units,
             caplen,
             origlen,
             buf,
