@@ -190,6 +190,12 @@ export class ConversationAnalysis {
   }
 
   private addWrite(circuit: Circuit, record: AnalysisRecord, name: 'WriteRequest' | 'WriteNotifyRequest'): void {
+    // The fields are read here rather than through numberField, whose one load site sees every command's
+    // shape (a megamorphic load each): these sites see the two write commands only.
+    const command = record.command;
+    const dataType = command.data_type;
+    const dataCount = command.data_count;
+    const sid = command.sid;
     const write = this.writes.push(
       record.timestamp,
       record.frame,
@@ -199,17 +205,16 @@ export class ConversationAnalysis {
       record.server ?? circuit.log.server,
       record.pv,
       name,
-      numberField(record, 'data_type') ?? null,
-      numberField(record, 'data_count') ?? null,
-      record.command.data,
+      typeof dataType === 'number' ? dataType : null,
+      typeof dataCount === 'number' ? dataCount : null,
+      command.data,
     );
     // The first write of a frame is the one its reply's request names (as upsert kept it).
     if (name === 'WriteNotifyRequest' && !this.pendingWrites.has(record.frame)) {
       if (this.pendingWrites.size >= this.purgeAt) this.purgePendingWrites(record.frame);
-      this.pendingWrites.set(record.frame, write);
+      this.pendingWrites.add(record.frame, write);
     }
-    const sid = numberField(record, 'sid');
-    if (sid !== undefined) circuit.lastWriteBySid.set(sid, write);
+    if (typeof sid === 'number') circuit.lastWriteBySid.set(sid, write);
   }
 
   /**
@@ -273,6 +278,18 @@ export class ConversationAnalysis {
     return latestById(rows, this.maxRows, (r) => r.id, this.finishedChannels.dropped + this.untrackedChannels);
   }
 }
+
+/** The typed arrays a decoded DBR value can be (CA has no 64-bit integer type). */
+type NumberArray =
+  | Int8Array
+  | Uint8Array
+  | Uint8ClampedArray
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | Float32Array
+  | Float64Array;
 
 /** Slots a {@link WriteLog} starts with (it doubles up to its limit). */
 const WRITE_LOG_INITIAL_SLOTS = 64;
@@ -403,27 +420,35 @@ class WriteLog {
       this.valueArrays[i] = null;
       return;
     }
-    const isList = Array.isArray(data) || (ArrayBuffer.isView(data) && !(data instanceof DataView));
-    if (!isList) {
-      if (typeof data === 'number') {
-        this.valueNumbers[base] = data;
-        this.valueLengths[i] = 1;
-        this.valueArrays[i] = null;
-      } else this.valueArrays[i] = [data];
+    if (Array.isArray(data)) {
+      const n = Math.min(data.length, WRITE_VALUE_PREVIEW);
+      for (let k = 0; k < n; k++) {
+        const element: unknown = data[k];
+        if (typeof element !== 'number') {
+          this.valueArrays[i] = data.slice(0, n);
+          return;
+        }
+        this.valueNumbers[base + k] = element;
+      }
+      this.valueLengths[i] = n;
+      this.valueArrays[i] = null;
       return;
     }
-    const elements = data as ArrayLike<unknown>;
-    const n = Math.min(elements.length, WRITE_VALUE_PREVIEW);
-    for (let k = 0; k < n; k++) {
-      const element = elements[k];
-      if (typeof element !== 'number') {
-        this.valueArrays[i] = Array.isArray(data) ? data.slice(0, n) : Array.from({ length: n }, (_, j) => elements[j]);
-        return;
-      }
-      this.valueNumbers[base + k] = element;
+    if (ArrayBuffer.isView(data) && !(data instanceof DataView)) {
+      // A typed array holds numbers only (CA has no 64-bit integer type): copied natively, each element
+      // converted to a double, instead of an element load per kind of array at one site.
+      const elements = data as NumberArray;
+      const n = Math.min(elements.length, WRITE_VALUE_PREVIEW);
+      this.valueNumbers.set(n < elements.length ? elements.subarray(0, n) : elements, base);
+      this.valueLengths[i] = n;
+      this.valueArrays[i] = null;
+      return;
     }
-    this.valueLengths[i] = n;
-    this.valueArrays[i] = null;
+    if (typeof data === 'number') {
+      this.valueNumbers[base] = data;
+      this.valueLengths[i] = 1;
+      this.valueArrays[i] = null;
+    } else this.valueArrays[i] = [data];
   }
 
   private valueOf(i: number): unknown[] {

@@ -1,3 +1,4 @@
+import type { CommandFields } from '@ca-shark/protocol';
 import { type Bounded, BoundedMap, compareText, firstRows } from './bounded.js';
 import { type AnalysisRecord, numberField, respondingServer, stringField } from './record.js';
 
@@ -25,6 +26,19 @@ export interface ErrorEntry {
   request: string | null;
 }
 
+/**
+ * The `status` of a reply, or undefined. The three frequent replies are read at load sites of their own:
+ * one site for every reply (numberField's) sees each command's shape and pays a megamorphic load per reply.
+ */
+function replyStatus(command: CommandFields, name: string): number | undefined {
+  let status: unknown;
+  if (name === 'EventAddResponse') status = command.status;
+  else if (name === 'ReadNotifyResponse') status = command.status;
+  else if (name === 'WriteNotifyResponse') status = command.status;
+  else status = command.status;
+  return typeof status === 'number' ? status : undefined;
+}
+
 /** Failed operations by PV and server: ECA statuses, CREATE_CH_FAIL, NOT_FOUND, ERROR, malformed data. */
 export class ErrorAnalysis {
   private readonly rows = new BoundedMap<string, ErrorEntry>(50_000);
@@ -44,14 +58,14 @@ export class ErrorAnalysis {
       kind = 'malformed';
       message = stringField(record, 'reason') ?? stringField(record, 'code') ?? null;
     } else if (record.role === 'response') {
-      const s = numberField(record, 'status');
+      const s = replyStatus(record.command, name);
       if (s !== undefined && s !== ECA_NORMAL && (s & ECA_SUCCESS_BIT) === 0 && name !== 'EventCancelResponse') {
         kind = 'eca';
         status = s;
       }
     }
     if (!kind) return;
-    const server = kind === 'malformed' ? null : respondingServer(record);
+    const server = kind === 'malformed' ? null : respondingServer(record, name);
     const statusName = stringField(record, 'status_name') ?? null;
     const key = `${kind}|${record.pv}|${server}|${status}|${kind === 'error' || kind === 'malformed' ? message : ''}`;
     const entry = this.rows.upsert(key, () => ({

@@ -85,7 +85,7 @@ export class LatencyAnalysis {
     if (latency === undefined || record.role !== 'response') return;
     const kind = latencyKindOf(name);
     if (kind === undefined) return;
-    const server = respondingServer(record);
+    const server = respondingServer(record, name);
     const kinds = this.byServer.get(server) ?? this.byServer.add(server, new Map());
     let series = kinds.get(kind);
     if (!series) {

@@ -245,7 +245,9 @@ export class MonitorAnalysis {
       });
     }
     count(c.load, t, size);
-    const sub = numberField(record, 'subscriptionid') ?? -1;
+    // Read here, not through numberField: this site sees EVENT_ADD replies only, not every command's shape.
+    const subscriptionid = record.command.subscriptionid;
+    const sub = typeof subscriptionid === 'number' ? subscriptionid : -1;
     let subLoad = c.subs.get(sub);
     if (!subLoad && c.subs.size < MAX_SUBSCRIPTIONS_PER_CIRCUIT) {
       const order = c.number * ORDER_STRIDE + c.subs.size;

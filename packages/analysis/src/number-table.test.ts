@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { NumberTable } from './number-table.js';
 
 describe('NumberTable', () => {
-  it('answers as a Map over any run of sets, deletes and retains, with clustered and large keys', () => {
+  it('answers as a Map over any run of sets, adds, deletes and retains, with clustered and large keys', () => {
     let x = 12345;
     const next = (n: number): number => {
       x = (Math.imul(x, 1103515245) + 12345) >>> 0;
@@ -16,7 +16,9 @@ describe('NumberTable', () => {
       const key = [next(300), 2 ** 32 + next(50), 2 ** 52 + next(50) * 2 ** 32, next(5000)][next(4)];
       const op = next(10);
       if (op < 5) {
-        table.set(key, i);
+        // add() is for keys known to be absent; set() for any.
+        if (op < 2 && !table.has(key)) table.add(key, i);
+        else table.set(key, i);
         model.set(key, i);
       } else if (op < 9) {
         if (table.delete(key) !== model.delete(key)) mismatches++;

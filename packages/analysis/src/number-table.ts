@@ -40,6 +40,11 @@ export class NumberTable {
       this.values[slot] = value;
       return;
     }
+    this.add(key, value);
+  }
+
+  /** Adds `key`, which must be absent (a {@link NumberTable.has} just said so): one probe fewer than `set`. */
+  add(key: number, value: number): void {
     if (2 * (this.count + 1) > this.mask + 1) this.rebuild(2 * (this.mask + 1), () => true);
     this.place(key, value);
     this.count += 1;

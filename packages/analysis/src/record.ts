@@ -83,9 +83,12 @@ export function receiver(record: AnalysisRecord): string {
 /** SEARCH reply `ip` value meaning "use the datagram's source address" (§3.2). */
 const ADDRESS_FROM_SOURCE = '255.255.255.255';
 
-/** The server end a response came from, in the "ip:port" form the other analyses use (TCP port). */
-export function respondingServer(record: AnalysisRecord): string {
-  if (record.command.name === 'SearchResponse') {
+/**
+ * The server end a response came from, in the "ip:port" form the other analyses use (TCP port). `name` is
+ * the command's name, when the caller has read it already (each read of it is a megamorphic load).
+ */
+export function respondingServer(record: AnalysisRecord, name: string = record.command.name): string {
+  if (name === 'SearchResponse') {
     const ip = stringField(record, 'ip');
     const port = numberField(record, 'port');
     return endpoint(!ip || ip === ADDRESS_FROM_SOURCE ? record.src : ip, port ?? record.transport.sport);

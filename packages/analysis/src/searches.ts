@@ -238,7 +238,7 @@ export class SearchAnalysis {
     if (!pv) return;
     const entry = this.pvs.map.get(pv);
     if (!entry) return;
-    const server = respondingServer(record);
+    const server = respondingServer(record, 'SearchResponse');
     if (this.answeringServers.size < MAX_ANSWERING_SERVERS) this.answeringServers.add(server);
     const t = record.timestamp;
     let answer = entry.answers.get(server);
