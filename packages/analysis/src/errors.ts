@@ -1,4 +1,3 @@
-import type { CommandFields } from '@ca-shark/protocol';
 import { type Bounded, BoundedMap, compareText, firstRows } from './bounded.js';
 import { type AnalysisRecord, numberField, respondingServer, stringField } from './record.js';
 
@@ -26,19 +25,6 @@ export interface ErrorEntry {
   request: string | null;
 }
 
-/**
- * The `status` of a reply, or undefined. The three frequent replies are read at load sites of their own:
- * one site for every reply (numberField's) sees each command's shape and pays a megamorphic load per reply.
- */
-function replyStatus(command: CommandFields, name: string): number | undefined {
-  let status: unknown;
-  if (name === 'EventAddResponse') status = command.status;
-  else if (name === 'ReadNotifyResponse') status = command.status;
-  else if (name === 'WriteNotifyResponse') status = command.status;
-  else status = command.status;
-  return typeof status === 'number' ? status : undefined;
-}
-
 /** Failed operations by PV and server: ECA statuses, CREATE_CH_FAIL, NOT_FOUND, ERROR, malformed data. */
 export class ErrorAnalysis {
   private readonly rows = new BoundedMap<string, ErrorEntry>(50_000);
@@ -58,8 +44,9 @@ export class ErrorAnalysis {
       kind = 'malformed';
       message = stringField(record, 'reason') ?? stringField(record, 'code') ?? null;
     } else if (record.role === 'response') {
-      const s = replyStatus(record.command, name);
-      if (s !== undefined && s !== ECA_NORMAL && (s & ECA_SUCCESS_BIT) === 0 && name !== 'EventCancelResponse') {
+      // A named load: numberField's keyed one (`command[field]`) costs more, and both see every reply's shape.
+      const s = record.command.status;
+      if (typeof s === 'number' && s !== ECA_NORMAL && (s & ECA_SUCCESS_BIT) === 0 && name !== 'EventCancelResponse') {
         kind = 'eca';
         status = s;
       }
