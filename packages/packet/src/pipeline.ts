@@ -3,6 +3,7 @@
  * problems out. One object per capture; everything is synchronous and driven by capture time.
  */
 import { dottedQuad } from './format.js';
+import { viewOf } from './view.js';
 import { FragmentReassembler, type FragmentOptions } from './fragments.js';
 import {
   ETHERTYPE_IPV4,
@@ -514,24 +515,6 @@ export class PacketPipeline {
     this.curInfo = info;
     return info;
   }
-}
-
-/** The bytes {@link viewOf} made its view of, and that view. */
-let viewBytes: Uint8Array = EMPTY;
-let view: DataView<ArrayBufferLike> = new DataView(EMPTY.buffer, EMPTY.byteOffset, 0);
-
-/**
- * A DataView of exactly `bytes`, kept while the same bytes come again: the frames of a pushed slice share
- * one view of it, so a view is made once a slice. Its big-endian reads are bounds-checked against `bytes`
- * as their indexing is, but throw past the end where indexing gave undefined: {@link makePacketInfo} reads
- * only headers the pipeline has checked are there.
- */
-function viewOf(bytes: Uint8Array): DataView<ArrayBufferLike> {
-  if (bytes !== viewBytes) {
-    viewBytes = bytes;
-    view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-  return view;
 }
 
 /**
