@@ -49,7 +49,8 @@ export class SearchBook {
   /**
    * Books a SEARCH request or a SEARCH / NOT_FOUND reply and sets `record.pv` and `record.request`.
    * `sourceIp` is the datagram's source (null over TCP), `sequence` the datagram's VERSION sequence
-   * number. Returns a reply's server TCP endpoint "ip:port".
+   * number. `pv`: a request's name when the caller has decoded it already (it is read from the payload
+   * otherwise). Returns a reply's server TCP endpoint "ip:port".
    */
   search(
     packet: PacketInfo,
@@ -59,9 +60,10 @@ export class SearchBook {
     serverAddr: string,
     sourceIp: string | null,
     sequence: number | null,
+    pv?: string,
   ): string | undefined {
     if (frame.command === Command.SEARCH && record.role === 'request') {
-      this.request(packet, frame, record, clientAddr, sequence);
+      this.request(packet, frame, record, clientAddr, sequence, pv ?? payloadString(frame));
       return undefined;
     }
     return this.reply(packet, frame, record, clientAddr, serverAddr, sourceIp);
@@ -78,11 +80,11 @@ export class SearchBook {
     record: CaRecord,
     clientAddr: string,
     sequence: number | null,
+    pv: string,
   ): void {
     const st = this.st;
     const now = packet.timestamp;
     const cid = frame.parameter1;
-    const pv = payloadString(frame);
     const key = `${clientAddr}/${cid}`;
     const ref = makeRef(packet, 'SearchRequest');
     const cl = st.client(clientAddr, now);

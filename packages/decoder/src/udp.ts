@@ -143,6 +143,8 @@ export class UdpHandler {
     let server: string | undefined = isReq ? dstAddr : srcAddr;
     const now = packet.timestamp;
     const st = this.st;
+    // Decoded first so that a SEARCH's name is read once, for the record's command and the search book.
+    const command = decodeCommand(frame, role, UDP_DECODE);
 
     switch (frame.command) {
       case Command.VERSION:
@@ -164,7 +166,17 @@ export class UdpHandler {
         break;
       case Command.SEARCH:
       case Command.NOT_FOUND:
-        server = this.searches.search(packet, frame, record, client, server, packet.src, d.sequence) ?? server;
+        server =
+          this.searches.search(
+            packet,
+            frame,
+            record,
+            client,
+            server,
+            packet.src,
+            d.sequence,
+            command.name === 'SearchRequest' ? command.pv : undefined,
+          ) ?? server;
         break;
       case Command.RSRV_IS_UP:
         server = this.beacon(packet, frame);
@@ -180,7 +192,6 @@ export class UdpHandler {
       default:
         break;
     }
-    const command = decodeCommand(frame, role, UDP_DECODE);
     record.server = server;
     record.client = client;
     this.records.send(record, command, frame);

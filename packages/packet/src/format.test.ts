@@ -32,4 +32,12 @@ describe('address formatting', () => {
     expect(dottedQuad(0xc0a80001)).toBe('192.168.0.1');
     expect(dottedQuad(0x7f000001)).toBe('127.0.0.1');
   });
+
+  it('formats IPv4 addresses right whatever order they come in (two remembered, more in the map)', () => {
+    // 0 and 2^32 - 1 at the ends; above 2^31 (no small integers); a pair's two ways and a third host.
+    const addrs = [0, 0x0a000001, 0x0a000002, 0xc0a80001, 0xffffffff, 0x80000000];
+    const quad = (a: number): string => [a >>> 24, (a >>> 16) & 0xff, (a >>> 8) & 0xff, a & 0xff].join('.');
+    const order = [1, 2, 2, 1, 1, 2, 3, 1, 3, 2, 0, 4, 5, 4, 0, 0, 5, 3, 3, 1];
+    for (const i of order) expect(dottedQuad(addrs[i])).toBe(quad(addrs[i]));
+  });
 });

@@ -7,14 +7,30 @@ const CACHE_LIMIT = 65536;
 
 const quads = new Map<number, string>();
 
+/**
+ * The last two IPv4 addresses formatted (-1: none yet): every packet record formats its source and
+ * destination, and the packets of a capture mostly pass between the same hosts, so the two of one packet
+ * are usually those of the last (either way round). Checked before the map, whose lookup hashes the key.
+ */
+let quadA = -1;
+let quadTextA = '';
+let quadB = -1;
+let quadTextB = '';
+
 /** Dotted-quad text of an IPv4 address given as an unsigned 32-bit number. */
 export function dottedQuad(addr: number): string {
+  if (addr === quadA) return quadTextA;
+  if (addr === quadB) return quadTextB;
   let s = quads.get(addr);
   if (s === undefined) {
     s = `${addr >>> 24}.${(addr >>> 16) & 0xff}.${(addr >>> 8) & 0xff}.${addr & 0xff}`;
     if (quads.size >= CACHE_LIMIT) quads.clear();
     quads.set(addr, s);
   }
+  quadB = quadA;
+  quadTextB = quadTextA;
+  quadA = addr;
+  quadTextA = s;
   return s;
 }
 

@@ -5,6 +5,7 @@
 import { hwAddress } from './format.js';
 import { LINKTYPE } from './linktypes.js';
 import type { LinkRecord } from './types.js';
+import { viewOf } from './view.js';
 
 export const ETHERTYPE_IPV4 = 0x0800;
 export const ETHERTYPE_IPV6 = 0x86dd;
@@ -267,8 +268,8 @@ export function linkRecord(
 }
 
 /**
- * The records of the last two untagged Ethernet headers made, by their addresses (upper and lower 24
- * bits of destination and source) and EtherType. A capture's packets mostly pass between the same two
+ * The records of the last two untagged Ethernet headers made, by their addresses (first 4 and last 2
+ * bytes of destination and source) and EtherType. A capture's packets mostly pass between the same two
  * hosts, so a packet's header is that of the last packet or the one before (the other direction): those
  * packets share one record instead of an object and two address lookups each (one record per packet was
  * a tenth of the bytes the decoder allocated per packet). Records are shared anyway by the messages of a
@@ -289,10 +290,12 @@ let ethBSrcLo = -1;
 function untaggedEthernet(data: Uint8Array, start: number, ethertype: number): LinkRecord {
   const d = start + ETH_OFF_DST;
   const s = start + ETH_OFF_SRC;
-  const dst = (data[d] << 16) | (data[d + 1] << 8) | data[d + 2];
-  const dstLo = (data[d + 3] << 16) | (data[d + 4] << 8) | data[d + 5];
-  const src = (data[s] << 16) | (data[s + 1] << 8) | data[s + 2];
-  const srcLo = (data[s + 3] << 16) | (data[s + 4] << 8) | data[s + 5];
+  // Each address as its first 4 bytes and its last 2 (see viewOf; linkRecord checked the 14 bytes are there).
+  const v = viewOf(data);
+  const dst = v.getUint32(d);
+  const dstLo = v.getUint16(d + 4);
+  const src = v.getUint32(s);
+  const srcLo = v.getUint16(s + 4);
   const a = ethA;
   if (
     a !== null &&

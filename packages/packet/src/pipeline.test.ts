@@ -244,6 +244,53 @@ describe('IPv4', () => {
     expect(p.ip.options).toBeUndefined();
   });
 
+  it('fills every TCP and IPv4 header field of the packet record, high bits included', () => {
+    // A 24-byte TCP header (one option word) with the checksum and urgent pointer set, sequence and ACK
+    // numbers above 2^31, every flag but RST (which does not open a flow); the IPv4 header with a TOS byte and a DF flag.
+    const seg = tcp({ sport: 0xfedc, dport: 5064, seq: 0xfedcba98, ack: 0x89abcdef, flags: 0xfb, win: 0x8001 });
+    const header = concat([seg.subarray(0, 12), Uint8Array.of(6 << 4), seg.subarray(13, 16)]);
+    const segment = concat([header, Uint8Array.of(0xab, 0xcd, 0x80, 0x07, 1, 1, 1, 1), payload]);
+    const packet = ipv4({
+      src: '192.168.1.10',
+      dst: '10.1.2.3',
+      proto: 6,
+      id: 0xf00d,
+      ttl: 200,
+      flags: 2,
+      payload: segment,
+    });
+    packet[1] = 0xb8;
+    const data = ether(packet);
+    const { events } = runFrames([{ linktype: 1, data, ts: 1700000000.25, origlen: data.length }]);
+    const p = events.find((e): e is Extract<PacketEvent, { type: 'tcp-open' }> => e.type === 'tcp-open')?.packet;
+    expect(p).toMatchObject({
+      ip: {
+        version: 4,
+        hl: 20,
+        tos: 0xb8,
+        len: packet.length,
+        id: 0xf00d,
+        flags: 2,
+        offset: 0,
+        ttl: 200,
+        p: 6,
+        sum: 0x1234,
+      },
+      transport: {
+        protocol: 'tcp',
+        sport: 0xfedc,
+        dport: 5064,
+        seq: 0xfedcba98,
+        ack: 0x89abcdef,
+        off: 24,
+        flags: 0xfb,
+        win: 0x8001,
+        sum: 0xabcd,
+        urp: 0x8007,
+      },
+    });
+  });
+
   it('handles header options', () => {
     const opts = [0x94, 0x04, 0, 0, 1, 1, 1, 0]; // router alert, NOP, NOP, NOP, end
     const { events } = runFrames([

@@ -3,6 +3,7 @@
  * problems out. One object per capture; everything is synchronous and driven by capture time.
  */
 import { dottedQuad } from './format.js';
+import { viewOf } from './view.js';
 import { FragmentReassembler, type FragmentOptions } from './fragments.js';
 import {
   ETHERTYPE_IPV4,
@@ -28,13 +29,11 @@ import type { Ipv4Record, PacketEvent, PacketInfo, TcpFlow, TransportRecord } fr
 
 const IPV4_MIN_HEADER = 20;
 const IP_OFF_VHL = 0;
-const IP_OFF_TOS = 1;
 const IP_OFF_TOTAL_LEN = 2;
 const IP_OFF_ID = 4;
 const IP_OFF_FRAG = 6;
 const IP_OFF_TTL = 8;
 const IP_OFF_PROTO = 9;
-const IP_OFF_SUM = 10;
 const IP_OFF_SRC = 12;
 const IP_OFF_DST = 16;
 const IP_FLAG_MF = 0x2000;
@@ -48,34 +47,20 @@ const TCP_MIN_HEADER = 20;
 /** An untagged Ethernet header (for {@link samplePacketInfo}). */
 const ETHERNET_HEADER = 14;
 const TCP_OFF_SPORT = 0;
-const TCP_OFF_DPORT = 2;
 const TCP_OFF_SEQ = 4;
 const TCP_OFF_ACK = 8;
 const TCP_OFF_DATA_OFFSET = 12;
 const TCP_OFF_FLAGS = 13;
-const TCP_OFF_WIN = 14;
 const TCP_OFF_SUM = 16;
-const TCP_OFF_URP = 18;
 
 const UDP_HEADER = 8;
 const UDP_OFF_SPORT = 0;
-const UDP_OFF_DPORT = 2;
 const UDP_OFF_LEN = 4;
-const UDP_OFF_SUM = 6;
 
 const EMPTY = new Uint8Array(0);
 
-/** The big-endian (network order) unsigned 32-bit field at `at`: addresses, sequence and ACK numbers. */
-function beU32(buf: Uint8Array, at: number): number {
-  return ((buf[at] << 24) | (buf[at + 1] << 16) | (buf[at + 2] << 8) | buf[at + 3]) >>> 0;
-}
-
 /** Interfaces remembered for "reported once": a file with more is hostile, and stays bounded. */
 const MAX_REPORTED_LINKS = 4096;
-
-function u16(b: Uint8Array, at: number): number {
-  return (b[at] << 8) | b[at + 1];
-}
 
 /** Options of {@link PacketPipeline}. */
 export interface PacketPipelineOptions {
@@ -380,8 +365,10 @@ export class PacketPipeline {
       }
     }
     const frag = (buf[ip + IP_OFF_FRAG] << 8) | buf[ip + IP_OFF_FRAG + 1];
-    const src = beU32(buf, ip + IP_OFF_SRC);
-    const dst = beU32(buf, ip + IP_OFF_DST);
+    // 32-bit fields by one checked load each (see viewOf); the header's 20 bytes are there (checked above).
+    const v = viewOf(buf);
+    const src = v.getUint32(ip + IP_OFF_SRC);
+    const dst = v.getUint32(ip + IP_OFF_DST);
     const proto = buf[ip + IP_OFF_PROTO];
     if ((frag & (IP_FLAG_MF | IP_FRAG_OFFSET_MASK)) !== 0) {
       this.counters.fragments++;
@@ -436,19 +423,23 @@ export class PacketPipeline {
       return;
     }
     this.counters.tcp++;
+    // The ports as one word at TCP_OFF_SPORT (source | destination), and the sequence and ACK numbers, by
+    // one checked load each (see viewOf).
+    const v = viewOf(buf);
+    const ports = v.getUint32(l4 + TCP_OFF_SPORT);
     this.tcpR.segment(
       this.fTs,
       src,
-      (buf[l4 + TCP_OFF_SPORT] << 8) | buf[l4 + TCP_OFF_SPORT + 1],
+      ports >>> 16,
       dst,
-      (buf[l4 + TCP_OFF_DPORT] << 8) | buf[l4 + TCP_OFF_DPORT + 1],
-      beU32(buf, l4 + TCP_OFF_SEQ),
+      ports & 0xffff,
+      v.getUint32(l4 + TCP_OFF_SEQ),
       buf[l4 + TCP_OFF_FLAGS],
       buf,
       l4 + off,
       end,
       missing,
-      beU32(buf, l4 + TCP_OFF_ACK),
+      v.getUint32(l4 + TCP_OFF_ACK),
     );
   }
 
@@ -551,20 +542,27 @@ export function makePacketInfo(
   ipDst: number,
   l4Proto: number,
 ): PacketInfo {
-  const fragField = (b[ip + IP_OFF_FRAG] << 8) | b[ip + IP_OFF_FRAG + 1];
+  // The header fields by 32-bit big-endian words: one checked load each, where the fields byte by byte were
+  // three dozen (see viewOf). The words, at IP_OFF_VHL, IP_OFF_ID and IP_OFF_TTL: version and header
+  // length, TOS, total length | ID, flags and fragment offset | TTL, protocol, checksum.
+  const v = viewOf(b);
+  const w0 = v.getUint32(ip + IP_OFF_VHL);
+  const w1 = v.getUint32(ip + IP_OFF_ID);
+  const w2 = v.getUint32(ip + IP_OFF_TTL);
+  const fragField = w1 & 0xffff;
   const src = dottedQuad(ipSrc);
   const dst = dottedQuad(ipDst);
   const ipRec: Ipv4Record = {
     version: 4,
     hl,
-    tos: b[ip + IP_OFF_TOS],
-    len: (b[ip + IP_OFF_TOTAL_LEN] << 8) | b[ip + IP_OFF_TOTAL_LEN + 1],
-    id: (b[ip + IP_OFF_ID] << 8) | b[ip + IP_OFF_ID + 1],
+    tos: (w0 >>> 16) & 0xff,
+    len: w0 & 0xffff,
+    id: w1 >>> 16,
     flags: fragField >> IP_FLAGS_SHIFT,
     offset: (fragField & IP_FRAG_OFFSET_MASK) * IP_FRAG_UNIT,
-    ttl: b[ip + IP_OFF_TTL],
-    p: b[ip + IP_OFF_PROTO],
-    sum: (b[ip + IP_OFF_SUM] << 8) | b[ip + IP_OFF_SUM + 1],
+    ttl: w2 >>> 24,
+    p: (w2 >>> 16) & 0xff,
+    sum: w2 & 0xffff,
     src,
     dst,
   };
@@ -574,25 +572,33 @@ export function makePacketInfo(
   const l4 = ip + hl;
   let transport: TransportRecord;
   if (l4Proto === IPPROTO_TCP) {
+    // Words at TCP_OFF_SPORT, TCP_OFF_DATA_OFFSET and TCP_OFF_SUM: ports | data offset, flags, window |
+    // checksum, urgent pointer (the whole fixed header is there: the pipeline checked it).
+    const t0 = v.getUint32(l4 + TCP_OFF_SPORT);
+    const t3 = v.getUint32(l4 + TCP_OFF_DATA_OFFSET);
+    const t4 = v.getUint32(l4 + TCP_OFF_SUM);
     transport = {
       protocol: 'tcp',
-      sport: u16(b, l4 + TCP_OFF_SPORT),
-      dport: u16(b, l4 + TCP_OFF_DPORT),
-      seq: ((u16(b, l4 + TCP_OFF_SEQ) << 16) | u16(b, l4 + TCP_OFF_SEQ + 2)) >>> 0,
-      ack: ((u16(b, l4 + TCP_OFF_ACK) << 16) | u16(b, l4 + TCP_OFF_ACK + 2)) >>> 0,
-      off: (b[l4 + TCP_OFF_DATA_OFFSET] >> 4) * 4,
-      flags: b[l4 + TCP_OFF_FLAGS],
-      win: u16(b, l4 + TCP_OFF_WIN),
-      sum: u16(b, l4 + TCP_OFF_SUM),
-      urp: u16(b, l4 + TCP_OFF_URP),
+      sport: t0 >>> 16,
+      dport: t0 & 0xffff,
+      seq: v.getUint32(l4 + TCP_OFF_SEQ),
+      ack: v.getUint32(l4 + TCP_OFF_ACK),
+      off: (t3 >>> 28) * 4,
+      flags: (t3 >>> 16) & 0xff,
+      win: t3 & 0xffff,
+      sum: t4 >>> 16,
+      urp: t4 & 0xffff,
     };
   } else {
+    // Words at UDP_OFF_SPORT and UDP_OFF_LEN: ports | length, checksum.
+    const u0 = v.getUint32(l4 + UDP_OFF_SPORT);
+    const u1 = v.getUint32(l4 + UDP_OFF_LEN);
     transport = {
       protocol: 'udp',
-      sport: u16(b, l4 + UDP_OFF_SPORT),
-      dport: u16(b, l4 + UDP_OFF_DPORT),
-      ulen: u16(b, l4 + UDP_OFF_LEN),
-      sum: u16(b, l4 + UDP_OFF_SUM),
+      sport: u0 >>> 16,
+      dport: u0 & 0xffff,
+      ulen: u1 >>> 16,
+      sum: u1 & 0xffff,
     };
   }
   return {
