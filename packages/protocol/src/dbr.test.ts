@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TYPED_THRESHOLD, decodeDbr, readCString, swapBytes } from './dbr.js';
+import { TYPED_THRESHOLD, decodeDbr, internTableHolds, readCString, swapBytes } from './dbr.js';
 import { encodeDbr } from './encode.js';
 import { dbrTypeName } from './tables.js';
 import type { DbrMetadata, DbrValue } from './types.js';
@@ -433,6 +433,13 @@ describe('readCString: interned strings', () => {
     expect(readCString(Uint8Array.from([0xc3, 0xa9, 0]), 0, 3)).toBe('é');
     expect(readCString(Uint8Array.from([0xe9, 0x41, 0]), 0, 3)).toBe('éA');
     expect(readCString(new Uint8Array(8), 0, 8)).toBe('');
+  });
+
+  it('keeps the names of a search storm: more than a thousand of 2,000 PV names are still held after one read', () => {
+    // realistic-100mb reads 4,648 distinct strings; a table of 1,024 slots could hold no more than 1,024.
+    const names = Array.from({ length: 2000 }, (_, i) => `SR${i % 40}C:BPM${i}:X`);
+    for (const n of names) expect(readCString(bytesOf(n, 40), 0, 40)).toBe(n);
+    expect(names.filter(internTableHolds).length).toBeGreaterThan(1100);
   });
 });
 
