@@ -44,6 +44,21 @@ describe('LineWriter', () => {
   });
 });
 
+describe('LineWriter at its end', () => {
+  it('leaves no flush scheduled once it has ended or closed', async () => {
+    const sink = new Writable({ write: (_chunk, _enc, done) => done() });
+    const immediates = () => process.getActiveResourcesInfo().filter((r) => r === 'Immediate').length;
+    const before = immediates();
+    const ended = new LineWriter(sink);
+    ended.line('one');
+    await ended.end();
+    const closed = new LineWriter(sink);
+    closed.line('two');
+    closed.close();
+    expect(immediates()).toBe(before);
+  });
+});
+
 describe('LineWriter block reuse', () => {
   it('refills its block only once a synchronous stream has taken the bytes', async () => {
     const chunks: Buffer[] = [];
