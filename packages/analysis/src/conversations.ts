@@ -1,3 +1,4 @@
+import type { DbrNumericArray } from '@ca-shark/protocol';
 import { type Bounded, BoundedMap, RecentLookup, RecentRows } from './bounded.js';
 import { NumberTable } from './number-table.js';
 import { type AnalysisRecord, numberField, sender, stringField } from './record.js';
@@ -279,18 +280,6 @@ export class ConversationAnalysis {
   }
 }
 
-/** The typed arrays a decoded DBR value can be (CA has no 64-bit integer type). */
-type NumberArray =
-  | Int8Array
-  | Uint8Array
-  | Uint8ClampedArray
-  | Int16Array
-  | Uint16Array
-  | Int32Array
-  | Uint32Array
-  | Float32Array
-  | Float64Array;
-
 /** Slots a {@link WriteLog} starts with (it doubles up to its limit). */
 const WRITE_LOG_INITIAL_SLOTS = 64;
 
@@ -437,7 +426,7 @@ class WriteLog {
     if (ArrayBuffer.isView(data) && !(data instanceof DataView)) {
       // A typed array holds numbers only (CA has no 64-bit integer type): copied natively, each element
       // converted to a double, instead of an element load per kind of array at one site.
-      const elements = data as NumberArray;
+      const elements = data as DbrNumericArray;
       const n = Math.min(elements.length, WRITE_VALUE_PREVIEW);
       this.valueNumbers.set(n < elements.length ? elements.subarray(0, n) : elements, base);
       this.valueLengths[i] = n;
