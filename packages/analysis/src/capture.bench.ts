@@ -16,7 +16,7 @@
  *     --import tsx --conditions=source src/capture.bench.ts FILE
  */
 import { type CircuitInfo, shark } from '@ca-shark/decoder';
-import type { CircuitEndReason } from './conversations.js';
+import { circuitEndReason, type CircuitEndReason } from './conversations.js';
 import type { AnalysisRecord } from './record.js';
 import { Analyzer, type Report } from './report.js';
 
@@ -38,10 +38,6 @@ const WARM_PASSES = 2;
 type ClosedReason = Exclude<CircuitEndReason, 'capture-end'>;
 type Event = AnalysisRecord | { circuit: number; at: number; reason: ClosedReason; closed: true };
 
-function closedReason(reason: string | null): ClosedReason | null {
-  return reason === 'fin' || reason === 'rst' || reason === 'timeout' || reason === 'evicted' ? reason : null;
-}
-
 async function main(): Promise<void> {
   const file = process.argv[2];
   const passes = Number(process.argv[3] ?? 3);
@@ -49,7 +45,7 @@ async function main(): Promise<void> {
   const events: Event[] = [];
   let records = 0;
   const onCircuitClose = (c: CircuitInfo): void => {
-    const reason = closedReason(c.closeReason);
+    const reason = circuitEndReason(c.closeReason);
     if (c.closedAt !== null && reason !== null) events.push({ circuit: c.id, at: c.closedAt, reason, closed: true });
   };
   for await (const record of shark(file, {

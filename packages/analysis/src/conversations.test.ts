@@ -1,5 +1,5 @@
 import { describe as suite, expect, it } from 'vitest';
-import type { WriteEntry } from './conversations.js';
+import { circuitEndReason, type WriteEntry } from './conversations.js';
 import { LATENCY_BUCKETS } from './latency.js';
 import { Analyzer } from './report.js';
 import { rec } from './test-support/records.js';
@@ -217,6 +217,11 @@ suite('write audit, circuit and channel logs', () => {
         status_name: 'ECA_NOWTACCESS',
       },
     ]);
+  });
+
+  it("names the decoder's close reasons the log knows, and no others", () => {
+    for (const reason of ['fin', 'rst', 'timeout', 'evicted'] as const) expect(circuitEndReason(reason)).toBe(reason);
+    for (const reason of [null, 'capture-end', 'FIN', '', 'closed']) expect(circuitEndReason(reason)).toBeNull();
   });
 
   it('logs a circuit and its channels with end reasons', () => {

@@ -24,6 +24,20 @@ export interface WriteEntry {
 }
 
 export type CircuitEndReason = 'fin' | 'rst' | 'timeout' | 'evicted' | 'capture-end';
+
+/**
+ * The circuit log's end reason for a circuit the decoder reports closed (its `CircuitInfo.closeReason`), or
+ * null when the decoder gave none the log knows (`capture-end` is the analyses' own, for circuits still open).
+ *
+ * @example
+ * onCircuitClose: (c) => {
+ *   const reason = circuitEndReason(c.closeReason);
+ *   if (reason !== null) analyzer.closeCircuit(c.id, c.closedAt ?? c.lastSeen, reason);
+ * }
+ */
+export function circuitEndReason(reason: string | null): Exclude<CircuitEndReason, 'capture-end'> | null {
+  return reason === 'fin' || reason === 'rst' || reason === 'timeout' || reason === 'evicted' ? reason : null;
+}
 export type ChannelEndReason = 'cleared' | 'server-disconnect' | 'create-failed' | 'circuit-closed' | 'capture-end';
 
 export interface CircuitLogEntry {

@@ -36,6 +36,7 @@ export type {
   CircuitEndReason,
   ChannelEndReason,
 } from './conversations.js';
+export { circuitEndReason } from './conversations.js';
 export type { ErrorEntry, ErrorKind } from './errors.js';
 
 // --- ca-shark CLI helpers (issue 4), shared with the daemon: record filter, `stats`, JSON form.

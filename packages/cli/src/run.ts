@@ -31,7 +31,7 @@ import {
   SectionError,
   StatsCollector,
   FilterError,
-  type CircuitEndReason,
+  circuitEndReason,
   type RecordPredicate,
   type Report,
 } from '@ca-shark/analysis';
@@ -442,9 +442,4 @@ async function eachRecord(
   } finally {
     await records.return();
   }
-}
-
-/** The report's name for how the decoder saw a circuit end. */
-function circuitEndReason(reason: string | null): Exclude<CircuitEndReason, 'capture-end'> | null {
-  return reason === 'fin' || reason === 'rst' || reason === 'timeout' || reason === 'evicted' ? reason : null;
 }

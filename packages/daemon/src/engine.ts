@@ -1,6 +1,7 @@
 import {
   type AnalysisRecord,
   Analyzer,
+  circuitEndReason,
   type Report,
   type Steps,
   eachSteps,
@@ -366,8 +367,8 @@ export class Engine implements DaemonModel, SourceSink {
       keepBytes: 'lend',
       onRecord: (record: CaRecord) => this.onRecord(record),
       onCircuitClose: (circuit) => {
-        const reason = circuit.closeReason;
-        if (reason === 'fin' || reason === 'rst' || reason === 'timeout' || reason === 'evicted') {
+        const reason = circuitEndReason(circuit.closeReason);
+        if (reason !== null) {
           this.analyzer.closeCircuit(circuit.id, circuit.closedAt ?? circuit.lastSeen, reason);
         }
         circuitClosed?.(circuit);
