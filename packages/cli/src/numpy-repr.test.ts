@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { generalFloats, numpyArray, type NumericKind } from './numpy-repr.js';
+import { generalFloats, NUMPY_THRESHOLD, numpyArray, type NumericKind } from './numpy-repr.js';
 
 /** Cases printed by numpy 1.24 itself (scripts/numpy-repr-cases.py), one JSON object a line. */
 const CASES = readFileSync(new URL('../fixtures/caproto/numpy-repr.jsonl', import.meta.url), 'utf8')
@@ -72,5 +72,53 @@ describe('the float64 and float32 fast paths give the general path’s text', ()
       compared++;
     }
     expect(compared).toBe(5_000);
+  });
+});
+
+describe('an array written again (the recent reprs kept)', () => {
+  const floats = (values: readonly number[]): string => `array([${generalFloats(values, false)}])`;
+
+  it("gives numpy's text again, also after 40 others came between", () => {
+    const cases = CASES.filter((c) => c.values.length >= 2 && c.kind !== 'f32');
+    expect(cases.length).toBeGreaterThan(40);
+    for (let round = 0; round < 2; round++) {
+      for (const c of cases) expect(numpyArray(c.values.map(value), c.kind)).toBe(c.repr);
+    }
+    for (const c of cases.slice(0, 40)) {
+      const values = c.values.map(value);
+      expect(numpyArray(values, c.kind)).toBe(c.repr);
+      expect(numpyArray(Float64Array.from(values), c.kind)).toBe(c.repr);
+    }
+  });
+
+  it('does not take the text of an array that differs only in a zero sign, one item, its kind or its count', () => {
+    const base = [0, 1.5, 2.25, 3];
+    expect(numpyArray(base, 'f64')).toBe(floats(base));
+    expect(numpyArray(base, 'f64')).toBe(floats(base));
+    const negativeZero = [-0, 1.5, 2.25, 3];
+    expect(numpyArray(negativeZero, 'f64')).toBe(floats(negativeZero));
+    expect(floats(negativeZero)).not.toBe(floats(base));
+    const middle = [0, 1.5, 2.5, 3];
+    expect(numpyArray(middle, 'f64')).toBe(floats(middle));
+    expect(numpyArray([1, 2, 3], 'i16')).toBe('array([1, 2, 3], dtype=int16)');
+    expect(numpyArray([1, 2, 3], 'i32')).toBe('array([1, 2, 3], dtype=int32)');
+    expect(numpyArray([1, 2, 3], 'f64')).toBe('array([1., 2., 3.])');
+    expect(numpyArray(Float32Array.from([1, 2, 3]), 'f32')).toBe('array([1., 2., 3.], dtype=float32)');
+    const nan = [Number.NaN, 1];
+    expect(numpyArray(nan, 'f64')).toBe('array([nan,  1.])');
+    expect(numpyArray(nan, 'f64')).toBe('array([nan,  1.])');
+  });
+
+  it('tells a summarised array from a whole one of its edge items', () => {
+    const edges = [0, 1, 2, 997, 998, 999];
+    const summarised = Array.from({ length: NUMPY_THRESHOLD + 1 }, (_, i) =>
+      i < 3 ? i : i > NUMPY_THRESHOLD - 3 ? i - 1 : 7,
+    );
+    const summary = 'array([  0,   1,   2, ..., 997, 998, 999], dtype=int32)';
+    const whole = 'array([  0,   1,   2, 997, 998, 999], dtype=int32)';
+    for (let round = 0; round < 2; round++) {
+      expect(numpyArray(summarised, 'i32')).toBe(summary);
+      expect(numpyArray(edges, 'i32')).toBe(whole);
+    }
   });
 });
