@@ -74,6 +74,7 @@ export {
 } from './stats.js';
 export { recordToJSON, recordToPlain, bytesToHex, writeRecordJSON, type JsonSink } from './json.js';
 export { JsonBuffer, writeNumbers } from './json-number.js';
+export { RecentTexts } from './recent-texts.js';
 export { type Steps, STEP_ITEMS, eachSteps, filterSteps, mapSteps, runSteps, topSteps } from './steps.js';
 /** The JSON form `recordToJSON` writes (the record contract, docs/json.md). */
 export type { CaRecordJSON } from '@ca-shark/decoder';

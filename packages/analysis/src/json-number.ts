@@ -7,6 +7,7 @@
  * the string into the output) costs several times what the digits of json-digits.ts cost, writing no string.
  */
 import { jsonNumberAt, MAX_NUMBER_BYTES } from './json-digits.js';
+import { RecentTexts } from './recent-texts.js';
 
 /** A growable byte buffer that JSON is written into (the CLI's TextBuffer has this shape). */
 export interface JsonSink {
@@ -89,8 +90,36 @@ export function writeNumber(out: JsonSink, x: number): void {
  */
 const doubles = new Float64Array(CHUNK);
 
+/** Arrays shorter than this are written without looking for them (the main thread's short arrays). */
+const RECENT_MIN_ITEMS = 16;
+/** Longer arrays are written without looking for them (the 30,000-value waveforms never repeat). */
+const RECENT_MAX_ITEMS = 1000;
+/**
+ * The text of the last 32 arrays of numbers written on this thread (RecentTexts: the same payload comes once
+ * per subscribed client). JSON's text of a number depends on its value alone, so the element kind is no
+ * part of the key.
+ */
+const recentNumbers = new RecentTexts(32, RECENT_MAX_ITEMS);
+
 /** Appends the numbers of `items` separated by commas (the inside of a JSON array). */
 export function writeNumbers(out: JsonSink, items: ArrayLike<number>): void {
+  const n = items.length;
+  if (n >= RECENT_MIN_ITEMS) {
+    const known = recentNumbers.find(items, 0, n);
+    if (known !== null) {
+      out.reserve(known.length);
+      out.bytes.set(known, out.length);
+      out.length += known.length;
+      return;
+    }
+  }
+  const start = out.length;
+  writeNumbersOnce(out, items);
+  if (n >= RECENT_MIN_ITEMS) recentNumbers.keep(out.bytes, start, out.length, items, 0, n);
+}
+
+/** {@link writeNumbers}, digit by digit. */
+function writeNumbersOnce(out: JsonSink, items: ArrayLike<number>): void {
   const n = items.length;
   const view = ArrayBuffer.isView(items);
   for (let start = 0; start < n; start += CHUNK) {

@@ -5,6 +5,7 @@
  * the text at 75 columns and ca-shark keeps one message on one line, so the text is what numpy prints with
  * an unlimited `linewidth` (joining numpy's wrapped lines gives the same text).
  */
+import { RecentTexts } from '@ca-shark/analysis';
 import type { DbrElementKind } from '@ca-shark/protocol';
 import { pyFloat } from './pyrepr.js';
 import { asString, decimalDigits, encoded, TextBuffer } from './text-buffer.js';
@@ -101,7 +102,7 @@ export function writeNumpyShown(out: TextBuffer, shown: ArrayLike<number>, n: nu
     out.raw(ARRAY_CLOSINGS[kind]);
     return;
   }
-  const known = recentRepr(shown, n, kind);
+  const known = recentReprs.find(shown, KIND_TAGS[kind], n);
   if (known !== null) {
     out.raw(known);
     return;
@@ -112,91 +113,17 @@ export function writeNumpyShown(out: TextBuffer, shown: ArrayLike<number>, n: nu
   if (kind === 'f64' || kind === 'f32') writeFloats(out, shown, summarised, kind === 'f32');
   else writeIntegers(out, shown, summarised);
   out.raw(ARRAY_CLOSINGS[kind]);
-  keepRepr(out.bytes, start, out.length, shown, n, kind);
+  recentReprs.keep(out.bytes, start, out.length, shown, KIND_TAGS[kind], n);
 }
 
 /**
- * The repr of a recent array, kept to be written again when the same array comes back. A CA server sends
- * each monitor update to every client subscribed to the PV, so a capture carries the same payload once per
- * client within a few messages: in a 30 MB piece of the realistic capture, half the items of the arrays
- * printed were in one of the last 32 arrays, and their digits and column widths (what costs most in a
- * line) need not be found again. The text depends on the element kind, the item count (a summary or not)
- * and the items printed, nothing else.
+ * The reprs of the last 32 arrays printed on this thread (analysis's RecentTexts: the same payload comes once
+ * per subscribed client). A repr depends on the element kind, the item count (a summary or not) and the
+ * items printed, nothing else.
  */
-interface KnownRepr {
-  kind: NumericKind;
-  n: number;
-  /** The items printed (`count` of them). */
-  items: Float64Array;
-  count: number;
-  /** Room for the text; `text` is the repr, a view of it. */
-  room: Uint8Array;
-  text: Uint8Array;
-}
-
-/** Arrays whose repr is kept (a ring, the oldest replaced). */
-const KNOWN_REPRS = 32;
-/** Items of an array whose repr is kept at most: numpy prints no more (it summarises the rest). */
-const KNOWN_MAX_ITEMS = NUMPY_THRESHOLD;
-const knownReprs: KnownRepr[] = [];
-let nextKnown = 0;
-
-/** The repr of `shown` (of `n` items of `kind`) if it is one of the {@link KNOWN_REPRS} kept, else null. */
-function recentRepr(shown: ArrayLike<number>, n: number, kind: NumericKind): Uint8Array | null {
-  const count = shown.length;
-  const first = shown[0];
-  const last = shown[count - 1];
-  for (let r = 0; r < knownReprs.length; r++) {
-    const known = knownReprs[r];
-    if (known.n !== n || known.kind !== kind || known.count !== count) continue;
-    const items = known.items;
-    // The ends first: most arrays that differ do so there already.
-    if (items[0] !== first || items[count - 1] !== last) continue;
-    let i = 0;
-    for (; i < count; i++) {
-      const v = items[i];
-      // -0 prints as `-0.`; NaN never matches (it is rare, and its repr is then found again).
-      if (v !== shown[i] || (v === 0 && 1 / v !== 1 / shown[i])) break;
-    }
-    if (i === count) return known.text;
-  }
-  return null;
-}
-
-/** Keeps `bytes[start, end)` as the repr of `shown`, in place of the oldest kept. */
-function keepRepr(
-  bytes: Uint8Array,
-  start: number,
-  end: number,
-  shown: ArrayLike<number>,
-  n: number,
-  kind: NumericKind,
-): void {
-  const count = shown.length;
-  if (count > KNOWN_MAX_ITEMS) return;
-  const length = end - start;
-  let known = knownReprs[nextKnown];
-  if (known === undefined) {
-    known = {
-      kind,
-      n,
-      items: new Float64Array(KNOWN_MAX_ITEMS),
-      count: 0,
-      room: new Uint8Array(length * 2),
-      text: EMPTY_TEXT,
-    };
-    knownReprs.push(known);
-  }
-  nextKnown = (nextKnown + 1) % KNOWN_REPRS;
-  known.kind = kind;
-  known.n = n;
-  known.count = count;
-  for (let i = 0; i < count; i++) known.items[i] = shown[i];
-  if (known.room.length < length) known.room = new Uint8Array(length * 2);
-  known.room.set(bytes.subarray(start, end));
-  known.text = known.room.subarray(0, length);
-}
-const EMPTY_TEXT = new Uint8Array(0);
+const recentReprs = new RecentTexts(32, NUMPY_THRESHOLD);
+/** The tag of each kind in {@link recentReprs}. */
+const KIND_TAGS: Readonly<Record<NumericKind, number>> = { f64: 0, f32: 1, i16: 2, u16: 3, i32: 4, u8: 5 };
 
 const ONE = new Float64Array(1);
 
