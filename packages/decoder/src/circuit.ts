@@ -9,6 +9,7 @@ import { portGuess } from './emit.js';
 import type { RecordEmitter } from './emit.js';
 import type { SearchBook } from './search.js';
 import { capMap } from './state.js';
+import { IdTable } from './id-table.js';
 import type { ChannelInfo, CircuitInfo, ConversationState } from './state.js';
 
 /** Decoding options without DBR values (`decodeValues: false`), made once. */
@@ -135,7 +136,7 @@ export class CircuitHandler {
       channelsByCid: new Map(),
       channelsBySid: new Map(),
       pendingCreates: new Map(),
-      pendingIo: new Map(),
+      pendingIo: new IdTable(),
       subscriptions: new Map(),
       pendingClears: new Map(),
       pendingEcho: null,
