@@ -121,21 +121,30 @@ describe('shark() iteration', () => {
 });
 
 /**
+ * A circuit to SERVER with channel `pv` (DOUBLE, `count` elements, SID 1) and a TIME_DOUBLE monitor on it
+ * (subscription 9): the server's updates are the caller's to send.
+ */
+function waveformMonitor(b: PcapWriter, pv: string, count: number): TcpConversation {
+  const c = new TcpConversation(b, CLIENT, 45000, SERVER, 5064).open(T0);
+  c.send(T0 + 0.1, true, build.versionRequest({ priority: 0, version: 13 }));
+  c.send(T0 + 0.2, true, build.createChanRequest({ name: pv, cid: 1, version: 13 }));
+  c.send(T0 + 0.3, false, build.createChanResponse({ data_type: DbrType.DOUBLE, data_count: count, cid: 1, sid: 1 }));
+  c.send(
+    T0 + 0.4,
+    true,
+    build.eventAddRequest({ data_type: DbrType.TIME_DOUBLE, data_count: 0, sid: 1, subscriptionid: 9, mask: 5 }),
+  );
+  return c;
+}
+
+/**
  * A capture of several MiB (more than shark()'s rotating file buffers hold) whose monitor updates all
  * differ: 1200-element waveforms (typed arrays), 100-element ones (plain arrays) and strings, in segments
  * of varying size so that messages and capture records straddle the file's read chunks.
  */
 function bigVariedCapture(): Uint8Array {
   const b = new PcapWriter();
-  const c = new TcpConversation(b, CLIENT, 45000, SERVER, 5064).open(T0);
-  c.send(T0 + 0.1, true, build.versionRequest({ priority: 0, version: 13 }));
-  c.send(T0 + 0.2, true, build.createChanRequest({ name: 'big:wave', cid: 1, version: 13 }));
-  c.send(T0 + 0.3, false, build.createChanResponse({ data_type: DbrType.DOUBLE, data_count: 1200, cid: 1, sid: 1 }));
-  c.send(
-    T0 + 0.4,
-    true,
-    build.eventAddRequest({ data_type: DbrType.TIME_DOUBLE, data_count: 0, sid: 1, subscriptionid: 9, mask: 5 }),
-  );
+  const c = waveformMonitor(b, 'big:wave', 1200);
   for (let i = 0; i < 700; i++) {
     const n = i % 3 === 0 ? 100 : 1200;
     const data = Array.from({ length: n }, (_, k) => i * 1000 + k + 0.5);
@@ -321,14 +330,7 @@ describe('shark() with lendArrays', () => {
  */
 function straddlingWaveforms(): { capture: Uint8Array; waves: Uint8Array[] } {
   const b = new PcapWriter();
-  const c = new TcpConversation(b, CLIENT, 45000, SERVER, 5064).open(T0);
-  c.send(T0 + 0.1, true, build.createChanRequest({ name: 'wave', cid: 1, version: 13 }));
-  c.send(T0 + 0.2, false, build.createChanResponse({ data_type: DbrType.DOUBLE, data_count: 30_000, cid: 1, sid: 1 }));
-  c.send(
-    T0 + 0.3,
-    true,
-    build.eventAddRequest({ data_type: DbrType.TIME_DOUBLE, data_count: 0, sid: 1, subscriptionid: 9, mask: 5 }),
-  );
+  const c = waveformMonitor(b, 'wave', 30_000);
   const waves: Uint8Array[] = [];
   const parts: Uint8Array[] = [];
   for (let i = 0; i < 12; i++) {
