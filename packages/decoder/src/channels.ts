@@ -98,17 +98,16 @@ export class ChannelBook {
       request: makeIoRef(packet, requestName(frame.command)),
       side,
     });
-    this.st.statistics.evicted.pending += capMap(c.pendingIo, this.limits.maxPendingPerCircuit);
+    this.st.statistics.evicted.pending += c.pendingIo.trimTo(this.limits.maxPendingPerCircuit);
     return channel;
   }
 
   /** Their reply: `p2` = IOID. */
   ioReply(c: CircuitInfo, frame: CaFrame, record: CaRecord): ChannelInfo | null {
     const ioid = frame.parameter2;
-    const p = c.pendingIo.get(ioid);
+    const p = c.pendingIo.take(ioid);
     if (p) {
       record.request = p.request;
-      takePending(c, ioid);
       return p.channel;
     }
     // libca refreshes monitors with a READ_NOTIFY reusing the subscription id.
@@ -236,11 +235,10 @@ export class ChannelBook {
       const id2 = readU32(pl, HeaderOffset.PARAMETER2);
       const id1 = readU32(pl, HeaderOffset.PARAMETER1);
       if (cmd === Command.READ_NOTIFY || cmd === Command.WRITE_NOTIFY || cmd === Command.READ) {
-        const p = c.pendingIo.get(id2);
+        const p = c.pendingIo.take(id2);
         if (p) {
           request = p.request;
           channel ??= p.channel;
-          takePending(c, id2);
         }
       } else if (cmd === Command.EVENT_ADD || cmd === Command.EVENT_CANCEL) {
         const s = c.subscriptions.get(id2);
@@ -394,17 +392,4 @@ function requestName(cmd: number): string {
 
 function readU32(b: Uint8Array, o: number): number {
   return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
-}
-
-/**
- * Removes an answered request (`ioid`, which the caller found in the table). A table that would be emptied
- * is replaced by a new one: V8 rehashes a Map's table on the way down and up again, and once the Map is old
- * every rehash allocates in old space (measured: the usual request/reply churn then cost more than decoding
- * the replies, plus mark-compact GCs). Replaced without the delete, whose lookup and shrinking rehash (a
- * new table) would go to waste: 15 bytes a message on realistic-100mb.
- */
-function takePending(c: CircuitInfo, ioid: number): void {
-  const m = c.pendingIo;
-  if (m.size === 1) c.pendingIo = new Map();
-  else m.delete(ioid);
 }

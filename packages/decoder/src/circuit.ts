@@ -9,6 +9,7 @@ import { portGuess } from './emit.js';
 import type { RecordEmitter } from './emit.js';
 import type { SearchBook } from './search.js';
 import { capMap } from './state.js';
+import { IdTable } from './id-table.js';
 import type { ChannelInfo, CircuitInfo, ConversationState } from './state.js';
 
 /** Decoding options without DBR values (`decodeValues: false`), made once. */
@@ -43,9 +44,10 @@ class Direction {
     private readonly circuit: CircuitInfo,
     private readonly side: Side,
     maxPayloadSize: number,
+    handOverLarge: boolean,
   ) {
     // Nothing here keeps a frame past the callback (held frames are copied): one frame object serves all.
-    this.deframer = new Deframer({ maxPayloadSize, reuseFrames: true });
+    this.deframer = new Deframer({ maxPayloadSize, reuseFrames: true, handOverLarge });
   }
 
   /**
@@ -134,7 +136,7 @@ export class CircuitHandler {
       channelsByCid: new Map(),
       channelsBySid: new Map(),
       pendingCreates: new Map(),
-      pendingIo: new Map(),
+      pendingIo: new IdTable(),
       subscriptions: new Map(),
       pendingClears: new Map(),
       pendingEcho: null,
@@ -144,11 +146,15 @@ export class CircuitHandler {
       this.st.dropCircuit(c),
     );
     if (clientSide) this.setClientSide(info, clientSide, certainty, packet.timestamp);
-    const max = this.opts.maxMessageSize;
+    const opts = this.opts;
+    const max = opts.maxMessageSize;
+    // A large message's memory can become its array's unless the record keeps or lends the message's
+    // bytes (read after decoding, when the array is swapped in them) or arrays are lent memory.
+    const handOver = opts.keepBytes === false && opts.arrayMemory === undefined && opts.decodeValues !== false;
     const circuit: TcpCircuit = {
       info,
-      a: new Direction(this, info, 'a', max),
-      b: new Direction(this, info, 'b', max),
+      a: new Direction(this, info, 'a', max, handOver),
+      b: new Direction(this, info, 'b', max, handOver),
     };
     const da = circuit.a.deframer;
     const db = circuit.b.deframer;

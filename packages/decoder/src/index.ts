@@ -33,5 +33,6 @@ export type {
   SubscriptionInfo,
 } from './state.js';
 export { BoundedMap, capMap } from './bounded-map.js';
+export type { IdTable } from './id-table.js';
 export { classifyOpening } from './classify.js';
 export type { OpeningVerdict } from './classify.js';

@@ -121,21 +121,30 @@ describe('shark() iteration', () => {
 });
 
 /**
+ * A circuit to SERVER with channel `pv` (DOUBLE, `count` elements, SID 1) and a TIME_DOUBLE monitor on it
+ * (subscription 9): the server's updates are the caller's to send.
+ */
+function waveformMonitor(b: PcapWriter, pv: string, count: number): TcpConversation {
+  const c = new TcpConversation(b, CLIENT, 45000, SERVER, 5064).open(T0);
+  c.send(T0 + 0.1, true, build.versionRequest({ priority: 0, version: 13 }));
+  c.send(T0 + 0.2, true, build.createChanRequest({ name: pv, cid: 1, version: 13 }));
+  c.send(T0 + 0.3, false, build.createChanResponse({ data_type: DbrType.DOUBLE, data_count: count, cid: 1, sid: 1 }));
+  c.send(
+    T0 + 0.4,
+    true,
+    build.eventAddRequest({ data_type: DbrType.TIME_DOUBLE, data_count: 0, sid: 1, subscriptionid: 9, mask: 5 }),
+  );
+  return c;
+}
+
+/**
  * A capture of several MiB (more than shark()'s rotating file buffers hold) whose monitor updates all
  * differ: 1200-element waveforms (typed arrays), 100-element ones (plain arrays) and strings, in segments
  * of varying size so that messages and capture records straddle the file's read chunks.
  */
 function bigVariedCapture(): Uint8Array {
   const b = new PcapWriter();
-  const c = new TcpConversation(b, CLIENT, 45000, SERVER, 5064).open(T0);
-  c.send(T0 + 0.1, true, build.versionRequest({ priority: 0, version: 13 }));
-  c.send(T0 + 0.2, true, build.createChanRequest({ name: 'big:wave', cid: 1, version: 13 }));
-  c.send(T0 + 0.3, false, build.createChanResponse({ data_type: DbrType.DOUBLE, data_count: 1200, cid: 1, sid: 1 }));
-  c.send(
-    T0 + 0.4,
-    true,
-    build.eventAddRequest({ data_type: DbrType.TIME_DOUBLE, data_count: 0, sid: 1, subscriptionid: 9, mask: 5 }),
-  );
+  const c = waveformMonitor(b, 'big:wave', 1200);
   for (let i = 0; i < 700; i++) {
     const n = i % 3 === 0 ? 100 : 1200;
     const data = Array.from({ length: n }, (_, k) => i * 1000 + k + 0.5);
@@ -312,6 +321,58 @@ describe('shark() with lendArrays', () => {
     }
     expect(own.size).toBe(typed);
   }, 60_000);
+});
+
+/**
+ * A circuit whose monitor updates are DOUBLE waveforms of 1200 and 30,000 elements (the 30,000 with an
+ * extended header) and scalars, its TCP stream cut into segments of 1000-5000 bytes: every waveform
+ * straddles segments, so the deframer assembles it from several pushes.
+ */
+function straddlingWaveforms(): { capture: Uint8Array; waves: Uint8Array[] } {
+  const b = new PcapWriter();
+  const c = waveformMonitor(b, 'wave', 30_000);
+  const waves: Uint8Array[] = [];
+  const parts: Uint8Array[] = [];
+  for (let i = 0; i < 12; i++) {
+    const n = i % 4 === 3 ? 30_000 : 1200;
+    const data = Array.from({ length: n }, (_, k) => i * 100_000 + k + 0.5);
+    const wave = build.eventAddResponse({ data_type: DbrType.TIME_DOUBLE, data, subscriptionid: 9 });
+    waves.push(wave);
+    parts.push(wave, build.eventAddResponse({ data_type: DbrType.TIME_DOUBLE, data: [i], subscriptionid: 9 }));
+  }
+  const stream = concatBytes(parts);
+  let t = T0 + 1;
+  for (let at = 0, k = 0; at < stream.length; k++) {
+    const n = 1000 + ((k * 1733) % 4000);
+    c.send((t += 0.001), false, stream.subarray(at, at + n));
+    at += n;
+  }
+  return { capture: b.bytes(), waves };
+}
+
+describe("shark()'s large arrays from messages that straddle segments", () => {
+  const { capture, waves } = straddlingWaveforms();
+  const isWave = (r: CaRecord) => r.command.name === 'EventAddResponse' && r.size > 1000;
+  const arrayOf = (r: CaRecord) => ('data' in r.command ? r.command.data : undefined) as Float64Array;
+
+  it('keep their values after the records that follow, with and without lendArrays', async () => {
+    // Lent arrays are valid until the next record: digested at once. Own arrays are read at the end.
+    const lent: string[] = [];
+    for await (const r of shark(capture, { lendArrays: true })) lent.push(digest(r));
+    const kept = await decode(capture);
+    expect(kept.map(digest)).toEqual(lent);
+    const wavesSeen = kept.filter(isWave);
+    expect(wavesSeen.map((r) => arrayOf(r).length)).toEqual(waves.map((w, i) => (i % 4 === 3 ? 30_000 : 1200)));
+    expect(wavesSeen.map((r) => arrayOf(r)[1])).toEqual(waves.map((_, i) => i * 100_000 + 1.5));
+    // Without lendArrays each array's memory is the message it was assembled in (no second copy).
+    expect(wavesSeen.every((r) => arrayOf(r).buffer.byteLength === r.size)).toBe(true);
+  });
+
+  it('leave the kept message bytes as they came', async () => {
+    const records = await decode(capture, { keepBytes: true });
+    const raws = records.filter(isWave).map((r) => Array.from(r.raw ?? []));
+    expect(raws).toEqual(waves.map((w) => Array.from(w)));
+  });
 });
 
 describe('shark() on a file', () => {

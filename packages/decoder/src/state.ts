@@ -3,6 +3,7 @@ import type { RequestRef } from './record.js';
 import type { StateLimits } from './options.js';
 import { BoundedMap, capMap } from './bounded-map.js';
 import { ExpiryHeap } from './expiry.js';
+import type { IdTable } from './id-table.js';
 
 // capMap moved to bounded-map.ts; re-exported for the decoder's call sites.
 export { capMap };
@@ -120,8 +121,11 @@ export interface CircuitInfo {
   channelsBySid: Map<number, ChannelInfo>;
   /** CREATE_CHAN requests without reply, by CID. */
   pendingCreates: Map<number, { pv: string; request: RequestRef }>;
-  /** READ_NOTIFY / READ / WRITE_NOTIFY requests without reply, by IOID. */
-  pendingIo: Map<number, PendingIo>;
+  /**
+   * READ_NOTIFY / READ / WRITE_NOTIFY requests without reply, by IOID: read it as a `ReadonlyMap` (`get`,
+   * `has`, `size`, `keys`, `values`, `entries`, iteration and `forEach`, in request order).
+   */
+  pendingIo: IdTable<PendingIo>;
   /** Live subscriptions by subscription ID. */
   subscriptions: Map<number, SubscriptionInfo>;
   /** CLEAR_CHANNEL requests without reply, by SID. */

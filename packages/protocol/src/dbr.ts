@@ -292,7 +292,8 @@ function readElementsViewed(b: Uint8Array, base: number, kind: Exclude<DbrElemen
 
 /**
  * Numeric arrays above {@link TYPED_THRESHOLD} elements: one copy of the payload bytes, byte-swapped in
- * place to host order, viewed as the element type. A plain array of 30,000 doubles cost several times
+ * place to host order, viewed as the element type (no copy when the deframer handed the message's memory
+ * over, see {@link handedOver}, and the elements are aligned in it). A plain array of 30,000 doubles cost several times
  * more to build, and every young-generation GC copied it while it lived; a typed array's elements are
  * outside the JS heap. The swap is Node's native one where there is a Buffer: a JS loop over a 30,000
  * element waveform runs mostly unoptimised, as few messages carry one.
@@ -306,8 +307,15 @@ function readTypedElements(
 ): DbrNumericArray {
   const size = elementSize(kind);
   const length = n * size;
-  const bytes = memory !== undefined ? memory(length) : uninitialisedBytes(length);
-  bytes.set(b.subarray(base, base + length));
+  let bytes: Uint8Array;
+  const inPlace = b.byteOffset + base;
+  if (memory === undefined && b.buffer === handedOver && (inPlace & (size - 1)) === 0) {
+    // A message assembled apart and handed over by the deframer: its memory becomes the array's.
+    bytes = new Uint8Array(handedOver, inPlace, length);
+  } else {
+    bytes = memory !== undefined ? memory(length) : uninitialisedBytes(length);
+    bytes.set(b.subarray(base, base + length));
+  }
   const buffer = bytes.buffer as ArrayBuffer;
   const at = bytes.byteOffset;
   if (HOST_LITTLE_ENDIAN && size > 1) swapInPlace(bytes, size);
@@ -328,10 +336,31 @@ function readTypedElements(
 }
 
 /**
+ * The memory of the message whose frame is being decoded, when the deframer assembled that message in
+ * memory of its own and hands it over (its option `handOverLarge`, set through {@link handOverMemory}):
+ * {@link readTypedElements} then swaps the elements in place and views them there, where it would copy
+ * them. Null at any other time.
+ */
+let handedOver: ArrayBuffer | null = null;
+
+/**
+ * Hands `buffer` over to the arrays decoded until the next call (null: none), and returns what was
+ * handed over before, for the caller to restore: the deframer calls it around the callback of a frame
+ * whose message it assembled in memory nothing else reads again.
+ * @internal shared with the deframer.
+ */
+export function handOverMemory(buffer: ArrayBuffer | null): ArrayBuffer | null {
+  const outer = handedOver;
+  handedOver = buffer;
+  return outer;
+}
+
+/**
  * A new byte array of its own ArrayBuffer, left unfilled where Node allows it: every byte is written
  * next, so zero-filling would be one more pass over a waveform's memory.
+ * @internal shared with the deframer.
  */
-function uninitialisedBytes(length: number): Uint8Array {
+export function uninitialisedBytes(length: number): Uint8Array {
   if (NodeBuffer === undefined) return new Uint8Array(length);
   if (!mallocThresholdsRaised) raiseMallocThresholds(NodeBuffer);
   return NodeBuffer.allocUnsafeSlow(length);

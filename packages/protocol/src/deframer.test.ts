@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { Deframer } from './deframer.js';
+import { Deframer, type DeframerOptions } from './deframer.js';
+import { decodeCommand } from './commands.js';
+import { DbrType } from './tables.js';
 import { headerFaultMessage } from './header.js';
 import { build, concatBytes, encodeMessage } from './encode.js';
 import type { CaFault, CaFrame } from './types.js';
@@ -469,5 +471,96 @@ describe('deframeDatagram', () => {
     expect(r.ok).toBe(false);
     expect(r.frames).toEqual([]);
     expect(r.faults[0].length).toBe(junk.length);
+  });
+});
+
+describe('Deframer with handOverLarge', () => {
+  /** A TIME_DOUBLE monitor update of `n` elements whose values start at `first`. */
+  const waveform = (n: number, first: number): Uint8Array =>
+    build.eventAddResponse({
+      data_type: DbrType.TIME_DOUBLE,
+      data: Array.from({ length: n }, (_, i) => first + i + 0.25),
+      subscriptionid: 9,
+    });
+  const small = build.readNotifyResponse({ data_type: DbrType.DOUBLE, data: [1.5], ioid: 3 });
+  const stream = concatBytes([waveform(1200, 0), small, waveform(30_000, 10_000), small, waveform(1200, 50_000)]);
+
+  /** Pushes `stream` in `chunk`-byte pushes and decodes every frame in its callback; the arrays are kept. */
+  function decodeAll(chunk: number, options: DeframerOptions, arrayMemory?: (n: number) => Uint8Array) {
+    const d = new Deframer({ reuseFrames: true, ...options });
+    const arrays: Float64Array[] = [];
+    const onFrame = (f: CaFrame) => {
+      const command = decodeCommand(f, 'response', arrayMemory && { arrayMemory });
+      if ('data' in command && command.data instanceof Float64Array) arrays.push(command.data);
+    };
+    const onFault = (f: CaFault) => expect.unreachable(f.message);
+    for (let at = 0; at < stream.length; at += chunk) d.push(stream.subarray(at, at + chunk), onFrame, onFault);
+    d.end(onFrame, onFault);
+    return arrays;
+  }
+  const expected = [0, 10_000, 50_000].map((first, i) =>
+    Array.from({ length: i === 1 ? 30_000 : 1200 }, (_, k) => first + k + 0.25),
+  );
+
+  it('makes a straddling message memory its array, whose values stay after later messages', () => {
+    for (const chunk of [1000, 4096, 65_536]) {
+      const arrays = decodeAll(chunk, { handOverLarge: true });
+      // Read only now: each array survived the pushes and decoding of every message after it.
+      expect(
+        arrays.map((a) => Array.from(a)),
+        `pushes of ${chunk}`,
+      ).toEqual(expected);
+      // A waveform that straddles pushes has the message it came in as its memory (no copy): all of them
+      // in pushes of 1000 and 4096 bytes, the 30,000 doubles only in pushes of 64 KiB.
+      const straddled = chunk === 65_536 ? [false, true, false] : [true, true, true];
+      expect(arrays.map((a) => a.buffer.byteLength)).toEqual(
+        [9632, 240_040, 9632].map((size, i) => (straddled[i] ? size : arrays[i].byteLength)),
+      );
+      expect(arrays.map((a) => a.byteOffset)).toEqual([32, 40, 32].map((at, i) => (straddled[i] ? at : 0)));
+    }
+  });
+
+  it('copies as before without the option, or when arrays are given memory', () => {
+    expect(decodeAll(1000, {}).map((a) => Array.from(a))).toEqual(expected);
+    expect(decodeAll(1000, {}).every((a) => a.byteOffset === 0 && a.buffer.byteLength === a.byteLength)).toBe(true);
+    const arena = new ArrayBuffer(300_000);
+    const lent = decodeAll(1000, { handOverLarge: true }, (n) => new Uint8Array(arena, 0, n));
+    expect(lent.every((a) => a.buffer === arena)).toBe(true);
+    expect(Array.from(lent[2])).toEqual(expected[2]);
+  });
+
+  it('gives the frames it gives without the option, at every split and around gaps', () => {
+    const msgs = concatBytes([small, waveform(600, 7), small]);
+    const record = (chunks: (Uint8Array | 'gap')[], handOverLarge: boolean) => deframeChunks(chunks, { handOverLarge });
+    for (let i = 0; i <= msgs.length; i += 29) {
+      for (const j of [i + 17, i + 2000, msgs.length]) {
+        const chunks = [msgs.subarray(0, i), msgs.subarray(i, j), msgs.subarray(j)];
+        expect(record(chunks, true), `split at ${i}, ${j}`).toEqual(record(chunks, false));
+      }
+      const gapped = [msgs.subarray(0, i), 'gap' as const, msgs, msgs.subarray(0, i)];
+      expect(record(gapped, true), `gap after ${i}`).toEqual(record(gapped, false));
+    }
+  });
+
+  it('cuts a message assembled apart at a gap of known size, then assembles the next one', () => {
+    const w = waveform(600, 7);
+    const d = new Deframer({ handOverLarge: true });
+    const frames: { truncated: boolean; length: number; first: number }[] = [];
+    const onFrame = (f: CaFrame) => {
+      const command = decodeCommand(f, 'response');
+      const data = 'data' in command ? (command.data as ArrayLike<number>) : [];
+      frames.push({ truncated: f.truncated === true, length: data.length, first: data[0] });
+    };
+    const onFault = (f: CaFault) => expect.unreachable(f.message);
+    d.push(w.subarray(0, 3000), onFrame, onFault);
+    d.gap(1000, onFrame);
+    d.push(w.subarray(4000), onFrame, onFault);
+    d.push(w.subarray(0, 100), onFrame, onFault);
+    d.push(w.subarray(100), onFrame, onFault);
+    d.end(onFrame, onFault);
+    expect(frames).toEqual([
+      { truncated: true, length: 371, first: 7.25 },
+      { truncated: false, length: 600, first: 7.25 },
+    ]);
   });
 });

@@ -4,6 +4,7 @@
  */
 import type { CaFault, CaFrame } from './types.js';
 import type { StreamDirection } from './tables.js';
+import { handOverMemory, uninitialisedBytes } from './dbr.js';
 import {
   EXTENDED_HEADER_SIZE,
   EXTENDED_MARKER,
@@ -55,6 +56,17 @@ export interface DeframerOptions {
    * message). Default false.
    */
   reuseFrames?: boolean;
+  /**
+   * Assemble each message of {@link HAND_OVER_MIN} bytes or more that straddles pushes in memory of its
+   * own instead of the reusable remainder buffer, and hand that memory to the message's frame: while
+   * `onFrame` runs, {@link decodeCommand} (and {@link decodeDbr}) of the frame's payload may byte-swap its
+   * numeric arrays in place and make them views of it instead of copies, so the frame's `payload` and
+   * `bytes` no longer hold the message as it came once it is decoded. Only for a consumer that reads
+   * nothing of a frame's bytes after decoding it and lets arrays have memory of their own, as the
+   * decoder does unless it keeps bytes or lends arrays: it spares one copy of every large waveform that
+   * straddles pushed chunks. Default false.
+   */
+  handOverLarge?: boolean;
 }
 
 /** Bytes after a known-size gap during which only on-phase resync candidates are accepted. */
@@ -62,6 +74,13 @@ const STRICT_PHASE_WINDOW = 64 * 1024;
 
 /** A remainder buffer larger than this is released once empty. */
 const REMAINDER_KEEP = 1 << 20;
+
+/**
+ * Messages (header included) at least this long are assembled apart with `handOverLarge`. Below it the
+ * reusable remainder buffer is cheaper than memory of their own; from 256 DOUBLE elements up an array has
+ * memory of its own anyway, which the message's memory then replaces.
+ */
+export const HAND_OVER_MIN = 4096;
 
 const CONFIRMED = 0;
 const REJECTED = -1;
@@ -300,6 +319,13 @@ export class Deframer {
   readonly oversizePrefix: number;
   private rem: Uint8Array = new Uint8Array(0);
   private remLen = 0;
+  /**
+   * With `handOverLarge`: the memory of its own a large message is being assembled in (then also `rem`),
+   * and the reusable remainder buffer put aside meanwhile.
+   */
+  private apart: Uint8Array | null = null;
+  private spare: Uint8Array = this.rem;
+  private readonly handOverLarge: boolean;
   /** Position (in pushed bytes) of rem[0]. */
   private remPos = 0;
   /** Bytes of an over-cap payload still to discard. */
@@ -340,6 +366,7 @@ export class Deframer {
     this.direction = options.direction;
     this.oversizePrefix = Math.min(options.oversizePrefix ?? DEFAULT_OVERSIZE_PREFIX, this.maxPayloadSize);
     this.reuseFrames = options.reuseFrames === true;
+    this.handOverLarge = options.handOverLarge === true;
     if (options.midStream) this.gap();
   }
 
@@ -402,7 +429,8 @@ export class Deframer {
       const buf = this.rem;
       const n = this.remLen;
       this.remLen = 0;
-      this.run(buf, 0, n, this.remPos, o === end, onFrame, onFault);
+      if (buf === this.apart) this.runApart(buf, n, o === end, onFrame, onFault);
+      else this.run(buf, 0, n, this.remPos, o === end, onFrame, onFault);
       // Do not keep a big waveform's buffer alive for the rest of the connection.
       if (this.remLen === 0 && this.rem.length > REMAINDER_KEEP) this.rem = new Uint8Array(0);
     }
@@ -442,6 +470,7 @@ export class Deframer {
     }
     if (dropped > 0) this.addSkipped(this.rem, 0, dropped);
     this.remLen = 0;
+    this.endApart();
     this.skip = 0;
     this.resync = true;
     if (known) {
@@ -486,6 +515,8 @@ export class Deframer {
     this.frames++;
     this.remLen = 0;
     this.skip = missing - lost;
+    // A cut message is not handed over: its frame reads the memory while it is in use, then it is let go.
+    this.endApart();
     onFrame(frame);
     return true;
   }
@@ -508,6 +539,7 @@ export class Deframer {
         this.flushCut(this.rem, n, this.remPos, onFrame, onFault);
       }
     }
+    this.endApart();
     if (this.pending !== undefined) this.flushFault(onFault);
     this.resync = false;
     this.skip = 0;
@@ -542,6 +574,43 @@ export class Deframer {
       sample: buf.slice(0, Math.min(len, FAULT_SAMPLE_SIZE)),
       offset: pos,
     });
+  }
+
+  /**
+   * Assembles the message that starts here, `size` bytes long, in memory of its own (`handOverLarge`).
+   * The bytes already in the remainder buffer, if any, are the caller's to append.
+   */
+  private startApart(size: number): void {
+    const own = uninitialisedBytes(size);
+    this.spare = this.rem;
+    this.rem = this.apart = own;
+  }
+
+  /** Puts the reusable remainder buffer back in place of a message's memory of its own. */
+  private endApart(): void {
+    if (this.apart === null) return;
+    this.rem = this.spare;
+    this.apart = null;
+  }
+
+  /**
+   * {@link run} over a whole message assembled apart, whose memory is handed over to what its frame's
+   * callback decodes, and let go of by the deframer: nothing reads it again but the frame.
+   */
+  private runApart(
+    buf: Uint8Array,
+    n: number,
+    boundary: boolean,
+    onFrame: FrameCallback,
+    onFault: FaultCallback,
+  ): void {
+    this.endApart();
+    const outer = handOverMemory(buf.buffer as ArrayBuffer);
+    try {
+      this.run(buf, 0, n, this.remPos, boundary, onFrame, onFault);
+    } finally {
+      handOverMemory(outer);
+    }
   }
 
   private append(src: Uint8Array, from: number, n: number): void {
@@ -791,6 +860,8 @@ export class Deframer {
       }
       const total = hs + ps;
       if (avail < total) {
+        // Only one message at a time is assembled apart: it is the whole of `rem`.
+        if (this.handOverLarge && total >= HAND_OVER_MIN && this.apart === null) this.startApart(total);
         this.saveTail(buf, o, end, base + o);
         return;
       }

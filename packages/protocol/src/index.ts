@@ -91,6 +91,7 @@ export {
   ANOMALY_DC16,
   ANOMALY_OVER_CAP,
   ANOMALY_CUT,
+  HAND_OVER_MIN,
 } from './deframer.js';
 export type { DeframerOptions, DatagramOptions, FrameCallback, FaultCallback } from './deframer.js';
 export { decodeDbr, readCString } from './dbr.js';
