@@ -12,7 +12,7 @@ import { DecoderBacklog } from './decoder-backlog.js';
 import { DaemonError } from './errors.js';
 import { DEFAULT_FLUSH_BYTES, FramePacker } from './frame-batch.js';
 import type { Hub } from './hub.js';
-import type { DaemonModel, ReportOptions, TableName, ViewText } from './model.js';
+import type { DaemonModel, ReportOptions, TableName, TableText, ViewText } from './model.js';
 import type { SubscriptionFilter } from './plugins/ws.js';
 import type { RecordRingOptions } from './record-ring.js';
 import type { SeriesRequest } from './series.js';
@@ -242,7 +242,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   /** The latest snapshot the worker published (JSON text; see {@link RemoteEngine.snapshotText}). */
   private snapshot: PublishedViews['snapshot'] | undefined;
   /** The latest table texts the worker published. */
-  private readonly tables = new Map<TableName, ViewText>();
+  private readonly tables = new Map<TableName, TableText>();
   /** Worker time the last publication of views took (ms). */
   private lastViewsCostMs = 0;
   /** pcap exports in progress (`/api/pcap`). */
@@ -442,7 +442,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
         break;
       case 'views':
         this.snapshot = m.snapshot;
-        for (const [name, view] of Object.entries(m.tables) as [TableName, ViewText | { time: number }][]) {
+        for (const [name, view] of Object.entries(m.tables) as [TableName, TableText | { time: number }][]) {
           const held = this.tables.get(name);
           if ('text' in view) this.tables.set(name, view);
           else if (held !== undefined) this.tables.set(name, { text: held.text, time: view.time });
@@ -761,7 +761,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     };
   }
 
-  tableText(name: TableName): ViewText {
+  tableText(name: TableName): TableText {
     // Until the worker's first publication (it publishes at start-up), nothing was decoded: no rows.
     return this.tables.get(name) ?? { text: '[]', time: this.startedAt / 1000 };
   }
