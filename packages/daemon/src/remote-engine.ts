@@ -163,10 +163,14 @@ const WORKER_YOUNG_GENERATION_MB = 12;
  * own factor goes up to 4x while collections are cheap, and they are in the worker, whose lasting objects
  * are few (held records are columns): on the bench's 1 GB capture its old generation went from 14 MB kept
  * to 58 MB before the next collection, and to 86 MB of pages, with nothing held. At 100 % (twice what was
- * kept) the daemon's peak RSS on that file fell by 45-60 MB; 30 % took a little more off but cost 6-12 %
- * of CPU there (docs/performance.md, "Session 13: the daemon's memory").
+ * kept) the daemon's peak RSS on that file fell by 45-60 MB (docs/performance.md, "Session 13: the daemon's
+ * memory"). At 30 % it falls by 5-10 MB more on that file, where what the worker keeps grows over the whole
+ * run (22-25 MB after its last collection, against 12.5 MB on the 100 MB capture): the worker made 11 full
+ * collections instead of 6, 0.15-0.18 s more of its ~16 s of CPU by `--trace-gc` (session 13 measured 6-12 %
+ * of CPU for 30 %, when held records were objects on the heap; docs/performance.md, "Session 20: the
+ * daemon's peak RSS flat to 1 GB").
  */
-const HEAP_GROWING_PERCENT = 100;
+const HEAP_GROWING_PERCENT = 30;
 /**
  * V8's name for it on node's command line (V8 takes `_` for `-` in flag names; node refuses V8 flags like
  * this one in NODE_OPTIONS).
