@@ -166,7 +166,7 @@ const WORKER_YOUNG_GENERATION_MB = 12;
  * kept) the daemon's peak RSS on that file fell by 45-60 MB (docs/performance.md, "Session 13: the daemon's
  * memory"). At 30 % it falls by 5-10 MB more on that file, where what the worker keeps grows over the whole
  * run (22-25 MB after its last collection, against 12.5 MB on the 100 MB capture): the worker made 11 full
- * collections instead of 6, 0.15-0.18 s more of its ~16 s of CPU by `--trace-gc` (session 13 measured 6-12 %
+ * collections instead of 6, 0.14-0.18 s more of its ~16 s of CPU by `--trace-gc` (session 13 measured 6-12 %
  * of CPU for 30 %, when held records were objects on the heap; docs/performance.md, "Session 20: the
  * daemon's peak RSS flat to 1 GB").
  */
