@@ -37,7 +37,7 @@ import { BatchSampler } from './subscriptions.js';
 import { StreamGovernor } from './stream-governor.js';
 import { lowerThreadPriority } from './thread-nice.js';
 import { isPullSource } from './sources/types.js';
-import { type PublishedViews, ViewPublisher } from './views-publisher.js';
+import { type PublishedViews, ViewPublisher, tableBuffers } from './views-publisher.js';
 import { WorkerWarmUp } from './worker-warmup.js';
 import { RecordHistory } from './history.js';
 import type { HistoryOptions } from './history-ring.js';
@@ -397,7 +397,8 @@ function publishViews(now = false): void {
       publication = undefined;
       // Records first, so a view never shows what the stream has not delivered yet.
       flush();
-      post({ type: 'views', ...views });
+      // The tables' bytes move to the main thread; the worker keeps no copy.
+      post({ type: 'views', ...views }, tableBuffers(views));
       // Its own steps' time, pauses excluded: views take at most VIEWS_BUDGET of the worker.
       const pause = Math.max(VIEWS_MS, views.costMs / VIEWS_BUDGET);
       nextViews = performance.now() + pause;

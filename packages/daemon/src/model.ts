@@ -19,6 +19,16 @@ export interface ViewText {
   time: number;
 }
 
+/**
+ * A table as {@link ViewText}, or as the UTF-8 bytes of its JSON text: the decoding worker publishes its
+ * tables as bytes (views-publisher.ts), sent as they are.
+ */
+export interface TableText {
+  text: string | Uint8Array;
+  /** Wall clock (Unix seconds) when the table was computed, or last found unchanged. */
+  time: number;
+}
+
 /** How `/api/report` is cut. */
 export interface ReportOptions {
   /**
@@ -40,7 +50,7 @@ export interface DaemonModel {
    * A table as JSON text (a row array, e.g. ChannelView[]). The decoding worker publishes them on a cadence,
    * so this is the latest published copy, answered at once whatever the decoder is doing.
    */
-  tableText(name: TableName): ViewText | Promise<ViewText>;
+  tableText(name: TableName): TableText | Promise<TableText>;
   /**
    * The analysis report (all sections, or those named) as JSON text, cut per {@link ReportOptions}; throws
    * (or rejects with) the analysis package's SectionError for an unknown section name.

@@ -12,7 +12,7 @@ import { DecoderBacklog } from './decoder-backlog.js';
 import { DaemonError } from './errors.js';
 import { DEFAULT_FLUSH_BYTES, FramePacker } from './frame-batch.js';
 import type { Hub } from './hub.js';
-import type { DaemonModel, ReportOptions, TableName, ViewText } from './model.js';
+import type { DaemonModel, ReportOptions, TableName, TableText, ViewText } from './model.js';
 import type { SubscriptionFilter } from './plugins/ws.js';
 import type { RecordRingOptions } from './record-ring.js';
 import type { SeriesRequest } from './series.js';
@@ -163,10 +163,14 @@ const WORKER_YOUNG_GENERATION_MB = 12;
  * own factor goes up to 4x while collections are cheap, and they are in the worker, whose lasting objects
  * are few (held records are columns): on the bench's 1 GB capture its old generation went from 14 MB kept
  * to 58 MB before the next collection, and to 86 MB of pages, with nothing held. At 100 % (twice what was
- * kept) the daemon's peak RSS on that file fell by 45-60 MB; 30 % took a little more off but cost 6-12 %
- * of CPU there (docs/performance.md, "Session 13: the daemon's memory").
+ * kept) the daemon's peak RSS on that file fell by 45-60 MB (docs/performance.md, "Session 13: the daemon's
+ * memory"). At 30 % it falls by 5-10 MB more on that file, where what the worker keeps grows over the whole
+ * run (22-25 MB after its last collection, against 12.5 MB on the 100 MB capture): the worker made 11 full
+ * collections instead of 6, 0.14-0.18 s more of its ~16 s of CPU by `--trace-gc` (session 13 measured 6-12 %
+ * of CPU for 30 %, when held records were objects on the heap; docs/performance.md, "Session 20: the
+ * daemon's peak RSS flat to 1 GB").
  */
-const HEAP_GROWING_PERCENT = 100;
+const HEAP_GROWING_PERCENT = 30;
 /**
  * V8's name for it on node's command line (V8 takes `_` for `-` in flag names; node refuses V8 flags like
  * this one in NODE_OPTIONS).
@@ -242,7 +246,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
   /** The latest snapshot the worker published (JSON text; see {@link RemoteEngine.snapshotText}). */
   private snapshot: PublishedViews['snapshot'] | undefined;
   /** The latest table texts the worker published. */
-  private readonly tables = new Map<TableName, ViewText>();
+  private readonly tables = new Map<TableName, TableText>();
   /** Worker time the last publication of views took (ms). */
   private lastViewsCostMs = 0;
   /** pcap exports in progress (`/api/pcap`). */
@@ -442,7 +446,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
         break;
       case 'views':
         this.snapshot = m.snapshot;
-        for (const [name, view] of Object.entries(m.tables) as [TableName, ViewText | { time: number }][]) {
+        for (const [name, view] of Object.entries(m.tables) as [TableName, TableText | { time: number }][]) {
           const held = this.tables.get(name);
           if ('text' in view) this.tables.set(name, view);
           else if (held !== undefined) this.tables.set(name, { text: held.text, time: view.time });
@@ -761,7 +765,7 @@ export class RemoteEngine implements DaemonModel, SourceSink {
     };
   }
 
-  tableText(name: TableName): ViewText {
+  tableText(name: TableName): TableText {
     // Until the worker's first publication (it publishes at start-up), nothing was decoded: no rows.
     return this.tables.get(name) ?? { text: '[]', time: this.startedAt / 1000 };
   }

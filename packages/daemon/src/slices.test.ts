@@ -4,7 +4,7 @@ import { CaptureReader } from '@ca-shark/packet';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { Engine } from './engine.js';
-import { TABLE_NAMES, type ViewText } from './model.js';
+import { TABLE_NAMES, type TableText } from './model.js';
 import { SliceRunner, timedSteps } from './slices.js';
 import { BatchSampler } from './subscriptions.js';
 import { manyChannels } from './test-support/many-channels.js';
@@ -171,7 +171,7 @@ describe('views published in slices', () => {
     // And the publication is whole.
     const snapshot = JSON.parse(published.snapshot.text) as SnapshotView;
     expect(snapshot.channelTotals.open).toBeGreaterThanOrEqual(4_500);
-    const channels = JSON.parse((published.tables.channels as ViewText).text) as ChannelView[];
+    const channels = JSON.parse(Buffer.from((published.tables.channels as TableText).text).toString()) as ChannelView[];
     expect(channels.length).toBeGreaterThanOrEqual(4_500);
   }, 120_000);
 });

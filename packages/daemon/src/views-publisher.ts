@@ -5,11 +5,14 @@
  */
 import { type Steps, runSteps } from '@ca-shark/analysis';
 import type { Engine } from './engine.js';
-import type { TableName, ViewText } from './model.js';
+import type { TableName, TableText, ViewText } from './model.js';
 import { timedSteps } from './slices.js';
 
-/** A table in a publication: new text, or only a newer time when it was found unchanged. */
-export type PublishedTable = ViewText | { time: number };
+/**
+ * A table in a publication: new text (its UTF-8 bytes, see {@link jsonBytesSteps}), or only a newer time when
+ * it was found unchanged.
+ */
+export type PublishedTable = TableText | { time: number };
 
 /** One publication of views (worker → main thread). */
 export interface PublishedViews {
@@ -28,16 +31,47 @@ export interface PublishedViews {
 const JSON_ROWS_PER_STEP = 256;
 
 /**
- * `JSON.stringify(rows)`, a few hundred rows at a time: a table of 10,000 channels is 4 MB of JSON, too
- * much for one slice. The text is the same.
+ * The UTF-8 bytes of `JSON.stringify(rows)`, a few hundred rows at a time: a table of 10,000 channels is 4 MB
+ * of JSON, too much for one slice. Each step's text is encoded at once and dies young: the whole text never
+ * exists as one string on the worker's heap, and its bytes (an ArrayBuffer of their own, outside the heap)
+ * cross to the main thread by transfer, not by a copy into the main thread's heap. Built as a string and
+ * posted, the 1 GB capture's channel table (3.1 MB) was about 10 MB of the daemon's peak RSS at the end of
+ * input: its parts and the joined text promoted on the worker's heap, the clone's buffer and the main
+ * thread's copy (docs/performance.md, "Session 20: the daemon's peak RSS flat to 1 GB").
  */
-export function* jsonSteps(rows: readonly unknown[]): Steps<string> {
-  const parts: string[] = [];
+export function* jsonBytesSteps(rows: readonly unknown[]): Steps<Uint8Array> {
+  const parts: Buffer[] = [];
+  let length = 2;
   for (let i = 0; i < rows.length; i += JSON_ROWS_PER_STEP) {
-    parts.push(JSON.stringify(rows.slice(i, i + JSON_ROWS_PER_STEP)).slice(1, -1));
+    const text = JSON.stringify(rows.slice(i, i + JSON_ROWS_PER_STEP));
+    // Without the brackets; a comma before every part but the first.
+    const part = Buffer.from(i === 0 ? text.slice(1, -1) : `,${text.slice(1, -1)}`);
+    parts.push(part);
+    length += part.length;
     yield;
   }
-  return `[${parts.join(',')}]`;
+  // Not Buffer.concat: a short result would be a view into node's shared pool, which must not be transferred.
+  const bytes = new Uint8Array(length);
+  bytes[0] = OPEN_BRACKET;
+  let at = 1;
+  for (const part of parts) {
+    bytes.set(part, at);
+    at += part.length;
+  }
+  bytes[at] = CLOSE_BRACKET;
+  return bytes;
+}
+
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+
+/** The buffers of a publication's table texts, to transfer with it (each table's bytes own theirs). */
+export function tableBuffers(views: PublishedViews): ArrayBuffer[] {
+  const buffers: ArrayBuffer[] = [];
+  for (const table of Object.values(views.tables)) {
+    if ('text' in table && typeof table.text !== 'string') buffers.push(table.text.buffer as ArrayBuffer);
+  }
+  return buffers;
 }
 
 /** Builds {@link PublishedViews} from an {@link Engine}, recomputing only what its generation says changed. */
@@ -92,7 +126,7 @@ export class ViewPublisher {
           if (this.tableGenerations.get(name) === generation) {
             out[name] = { time };
           } else {
-            out[name] = { text: yield* jsonSteps(yield* e.tableSteps(name)), time };
+            out[name] = { text: yield* jsonBytesSteps(yield* e.tableSteps(name)), time };
             this.tableGenerations.set(name, generation);
           }
         }

@@ -3,7 +3,7 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { DEFAULT_REPORT_LIMIT } from '../report-cut.js';
 import { requestSchema } from '../request-validation.js';
 import type { ReportQuery } from '../requests.js';
-import type { DaemonModel, TableName, ViewText } from '../model.js';
+import type { DaemonModel, TableName, TableText } from '../model.js';
 import {
   arrayOf,
   channelSchema,
@@ -23,16 +23,21 @@ export interface ApiOptions {
 const errorSchema = { type: 'object', properties: { error: { type: 'string' } } } as const;
 
 /**
- * Sends a view's JSON text as it is (serialised once for every client) with its age: `Age` in whole
+ * Sends a view's JSON text (or its bytes) as it is (serialised once for every client) with its age: `Age` in whole
  * seconds (RFC 9111) and `X-As-Of`, when it was computed (Unix seconds).
  */
-function sendView(reply: FastifyReply, view: ViewText): FastifyReply {
+function sendView(reply: FastifyReply, view: TableText): FastifyReply {
   const age = Math.max(0, Date.now() / 1000 - view.time);
   return reply
     .header('content-type', 'application/json; charset=utf-8')
     .header('age', String(Math.floor(age)))
     .header('x-as-of', view.time.toFixed(3))
-    .send(view.text);
+    .send(
+      typeof view.text === 'string'
+        ? view.text
+        : // A Buffer over the same memory (fastify sends a Buffer as it is; a bare Uint8Array it would serialise).
+          Buffer.from(view.text.buffer, view.text.byteOffset, view.text.byteLength),
+    );
 }
 
 /** `/api/*`: JSON views of the conversation state, each with a declared response schema. */
