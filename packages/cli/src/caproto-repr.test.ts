@@ -1,13 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import type { DbrMetadata } from '@ca-shark/protocol';
 import {
   accessRightsRepr,
   caStatusRepr,
   channelTypeRepr,
   dbrDataRepr,
   dbrMetadataRepr,
+  MAX_METADATA_VALUES,
+  metadataValues,
   pyBytesOf,
+  writeMetadataValues,
 } from './caproto-repr.js';
+import { asString } from './text-buffer.js';
 
 /** `kind<TAB>value<TAB>repr` lines printed by caproto itself (scripts/caproto-reprs.py). */
 const REPRS = readFileSync(new URL('../fixtures/caproto/caproto-reprs.txt', import.meta.url), 'utf8')
@@ -79,5 +84,58 @@ describe('DBR metadata and payloads as caproto holds them', () => {
     expect(dbrDataRepr([1.5], 9)).toBe('array([1.5], dtype=float32)');
     expect(dbrDataRepr(new Uint8Array([104, 105]), 4)).toBe('array([104, 105], dtype=uint8)');
     expect(pyBytesOf('é\t\\')).toBe("b'\\xc3\\xa9\\t\\\\'");
+  });
+});
+
+/** The structures of each kind, with the values that print in special ways (none, -0, NaN, escaped units). */
+const LIMITS = {
+  upperDisplayLimit: 10.5,
+  lowerDisplayLimit: -0,
+  upperAlarmLimit: Number.NaN,
+  upperWarningLimit: Infinity,
+  lowerWarningLimit: -8,
+  lowerAlarmLimit: 1e-7,
+  upperControlLimit: 2 ** 53 + 2,
+  lowerControlLimit: -5,
+};
+const CARRIED: [DbrMetadata, number][] = [
+  [{ status: 17, severity: 3, secondsPastEpoch: 919371551, nanoseconds: 51435999, timestamp: 1550523551.05 }, 20],
+  [{ status: 0, severity: 0, secondsPastEpoch: 0, nanoseconds: 0 }, 19],
+  [{ status: 99, severity: 7 }, 7],
+  [{ timestamp: 1550523551.25 }, 16],
+  [{ status: 0, severity: 0, ...LIMITS, precision: 3, units: 'mm' }, 34],
+  [{ status: 1, severity: 1, ...LIMITS, precision: -2, units: "deg'\\\tC" }, 30],
+  [{ ...LIMITS, units: 'é°µ'.repeat(13) }, 22],
+  [{ precision: 3, units: 'mm' }, 34],
+  [{ upperDisplayLimit: 1 }, 29],
+  [{}, 99],
+];
+
+describe('DBR metadata as numbers (the structure a data layout hole carries to the other thread)', () => {
+  it('writes from its numbers what writeDbrMetadata writes from the structure', () => {
+    for (const [meta, dataType] of CARRIED) {
+      const values = new Float64Array(3 + MAX_METADATA_VALUES).fill(-1);
+      const count = metadataValues(meta, values, 3);
+      expect(count, JSON.stringify(meta)).toBeGreaterThan(0);
+      expect(count).toBeLessThanOrEqual(MAX_METADATA_VALUES);
+      let read = 0;
+      expect(asString((out) => (read = writeMetadataValues(out, values, 3, dataType)))).toBe(
+        dbrMetadataRepr(meta, dataType),
+      );
+      expect(read).toBe(count);
+    }
+  });
+
+  it('carries no enum strings, STSACK fields, fields that are not numbers or long units', () => {
+    const refused: DbrMetadata[] = [
+      { status: 0, severity: 0, enumStrings: ['Off'] },
+      { status: 0, severity: 0, ackt: 1, acks: 2 },
+      { status: 0, acks: 0 },
+      { status: '0' as unknown as number },
+      { ...LIMITS, upperAlarmLimit: null as unknown as number },
+      { ...LIMITS, units: 'u'.repeat(41) },
+      { ...LIMITS, units: 5 as unknown as string },
+    ];
+    for (const meta of refused) expect(metadataValues(meta, new Float64Array(MAX_METADATA_VALUES), 0)).toBe(0);
   });
 });

@@ -294,6 +294,136 @@ export function writeDbrMetadata(out: TextBuffer, meta: DbrMetadata, dataType: n
   out.text(')');
 }
 
+/** Units characters that {@link metadataValues} carries (EPICS's units field holds 8 bytes). */
+const MAX_UNITS_VALUES = 40;
+/**
+ * Values that {@link metadataValues} writes at most: the mask, status, severity, seconds, nanoseconds,
+ * timestamp, eight limits, precision, the units' length and {@link MAX_UNITS_VALUES} units characters.
+ */
+export const MAX_METADATA_VALUES = 16 + MAX_UNITS_VALUES;
+
+/** Bits of a structure's mask in {@link metadataValues}: which fields follow, in this order. */
+const enum MetaBit {
+  Status = 1,
+  Severity = 2,
+  Seconds = 4,
+  Nanoseconds = 8,
+  Timestamp = 16,
+  /** The limits (upperDisplayLimit defined): each of LIMIT_FIELDS present has its bit from here up. */
+  FirstLimit = 32,
+  Precision = 1 << 13,
+  Units = 1 << 14,
+}
+
+/**
+ * The fields of `meta` that {@link writeDbrMetadata} prints, as numbers for the other thread (split.ts):
+ * a mask of the fields present ({@link MetaBit}), then their values, the units as their length and UTF-16
+ * code units. Returns how many values it wrote at `values[at]`, or 0 (nothing to use) for what numbers do
+ * not carry: enum strings, STSACK's ackt and acks, a field that is not a number, units of more than
+ * {@link MAX_UNITS_VALUES} characters. {@link writeMetadataValues} writes the same text as
+ * writeDbrMetadata would from them.
+ */
+export function metadataValues(meta: DbrMetadata, values: Float64Array, at: number): number {
+  if (meta.enumStrings !== undefined || meta.ackt !== undefined || meta.acks !== undefined) return 0;
+  let mask = 0;
+  let v = at + 1;
+  const { status, severity, secondsPastEpoch, nanoseconds, timestamp } = meta;
+  if (status !== undefined) {
+    if (typeof status !== 'number') return 0;
+    values[v++] = status;
+    mask |= MetaBit.Status;
+  }
+  if (severity !== undefined) {
+    if (typeof severity !== 'number') return 0;
+    values[v++] = severity;
+    mask |= MetaBit.Severity;
+  }
+  if (secondsPastEpoch !== undefined) {
+    if (typeof secondsPastEpoch !== 'number') return 0;
+    values[v++] = secondsPastEpoch;
+    mask |= MetaBit.Seconds;
+  }
+  if (nanoseconds !== undefined) {
+    if (typeof nanoseconds !== 'number') return 0;
+    values[v++] = nanoseconds;
+    mask |= MetaBit.Nanoseconds;
+  }
+  if (timestamp !== undefined) {
+    if (typeof timestamp !== 'number') return 0;
+    values[v++] = timestamp;
+    mask |= MetaBit.Timestamp;
+  }
+  // writeDbrMetadata prints the limits, precision and units only after an upper display limit.
+  if (meta.upperDisplayLimit !== undefined) {
+    for (let i = 0; i < LIMIT_FIELDS.length; i++) {
+      const limit = meta[LIMIT_FIELDS[i]];
+      if (limit === undefined) continue;
+      if (typeof limit !== 'number') return 0;
+      values[v++] = limit;
+      mask |= MetaBit.FirstLimit << i;
+    }
+    const { precision, units } = meta;
+    if (precision !== undefined) {
+      if (typeof precision !== 'number') return 0;
+      values[v++] = precision;
+      mask |= MetaBit.Precision;
+    }
+    if (units !== undefined) {
+      if (typeof units !== 'string' || units.length > MAX_UNITS_VALUES) return 0;
+      values[v++] = units.length;
+      for (let i = 0; i < units.length; i++) values[v++] = units.charCodeAt(i);
+      mask |= MetaBit.Units;
+    }
+  }
+  values[at] = mask;
+  return v - at;
+}
+
+/**
+ * Writes the structure of `dataType` whose fields {@link metadataValues} wrote at `values[at]`, as
+ * {@link writeDbrMetadata} writes it; returns how many values it read.
+ */
+export function writeMetadataValues(out: TextBuffer, values: Float64Array, at: number, dataType: number): number {
+  const mask = values[at];
+  let v = at + 1;
+  const meta = scratchMeta;
+  meta.status = (mask & MetaBit.Status) !== 0 ? values[v++] : undefined;
+  meta.severity = (mask & MetaBit.Severity) !== 0 ? values[v++] : undefined;
+  meta.secondsPastEpoch = (mask & MetaBit.Seconds) !== 0 ? values[v++] : undefined;
+  meta.nanoseconds = (mask & MetaBit.Nanoseconds) !== 0 ? values[v++] : undefined;
+  meta.timestamp = (mask & MetaBit.Timestamp) !== 0 ? values[v++] : undefined;
+  for (let i = 0; i < LIMIT_FIELDS.length; i++)
+    meta[LIMIT_FIELDS[i]] = (mask & (MetaBit.FirstLimit << i)) !== 0 ? values[v++] : undefined;
+  meta.precision = (mask & MetaBit.Precision) !== 0 ? values[v++] : undefined;
+  let units: string | undefined;
+  if ((mask & MetaBit.Units) !== 0) {
+    const n = values[v++];
+    units = '';
+    for (let i = 0; i < n; i++) units += String.fromCharCode(values[v++]);
+  }
+  meta.units = units;
+  writeDbrMetadata(out, meta, dataType);
+  return v - at;
+}
+/** The structure {@link writeMetadataValues} fills in and prints: one object, every field set each time. */
+const scratchMeta: DbrMetadata = {
+  status: undefined,
+  severity: undefined,
+  secondsPastEpoch: undefined,
+  nanoseconds: undefined,
+  timestamp: undefined,
+  upperDisplayLimit: undefined,
+  lowerDisplayLimit: undefined,
+  upperAlarmLimit: undefined,
+  upperWarningLimit: undefined,
+  lowerWarningLimit: undefined,
+  lowerAlarmLimit: undefined,
+  upperControlLimit: undefined,
+  lowerControlLimit: undefined,
+  precision: undefined,
+  units: undefined,
+};
+
 /** Starts the text of one structure field: `, ` before all but the first; returns the new `first`. */
 function argument(out: TextBuffer, first: boolean, start: string): false {
   if (!first) out.pair(COMMA, SPACE);

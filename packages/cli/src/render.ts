@@ -11,6 +11,7 @@ import {
   writeChannelType,
   writeDbrData,
   writeDbrMetadata,
+  writeMetadataValues,
 } from './caproto-repr.js';
 import { numpyShown, writeNumpyShown, type NumericKind } from './numpy-repr.js';
 import { pyArray, pyRepr, writePyFloat, writePyString } from './pyrepr.js';
@@ -158,12 +159,22 @@ export interface DataLayout {
   readonly fourth: FieldSpec;
   /** `, metadata=None`, which a layout with data also writes when there is no metadata ({@link METADATA_NONE}). */
   readonly metadataNone: Uint8Array | null;
+  /** `, metadata=`, before a structure that a layout with data writes too ({@link METADATA_STRUCT}). */
+  readonly metadataNext: Uint8Array | null;
 }
 /**
  * Added to a layout's index in a hole: the hole ends with `, metadata=None` too (the sixth argument of a
  * layout with data, null or absent on most lines).
  */
 export const METADATA_NONE = 1 << 16;
+/**
+ * Added to a layout's index in a hole: the hole ends with `, metadata=` and the command's metadata
+ * structure, from the numbers after the layout's four (caproto-repr's `metadataValues`): TIME, STS, GR and
+ * CTRL structures, not those with enum strings or STSACK's fields (those the main thread writes).
+ */
+export const METADATA_STRUCT = 1 << 17;
+/** A hole's layout index without {@link METADATA_NONE} and {@link METADATA_STRUCT}. */
+const LAYOUT_INDEX = METADATA_NONE - 1;
 /** The arguments a {@link DataLayout} with data writes... */
 const DATA_LAYOUT_FIELDS = 5;
 /** ...and one without. */
@@ -223,6 +234,7 @@ function classSpec(cls: string, order: readonly string[]): ClassSpec {
       third: fields[at + 2],
       fourth: fields[at + 3],
       metadataNone: data ? encoded(', ' + order[DATA_LAYOUT_FIELDS] + '=None') : null,
+      metadataNext: data ? fields[DATA_LAYOUT_FIELDS].next : null,
     });
   }
   return { opening: encoded(cls + '('), fields, layout, reader };
@@ -364,8 +376,9 @@ const CLOSE_PAREN = 0x29;
  * Leaves the arguments of `cmd` that its {@link DataLayout} covers (and its `ClassName(`) as a hole for the
  * other thread, when they are what {@link writeDataLayout} writes: a numeric payload of at least
  * `holes.minItems` items (what writeField would leave as a hole anyway), a data type, and integers where
- * writeField writes an integer's digits; and `metadata=None` after them when there is no metadata. Returns
- * the number of arguments left to the other thread: 0 (nothing written) otherwise, or when the batch is full.
+ * writeField writes an integer's digits; and `metadata=None` after them when there is no metadata, or the
+ * metadata structure when numbers carry it (see {@link METADATA_STRUCT}). Returns the number of arguments
+ * left to the other thread: 0 (nothing written) otherwise, or when the batch is full.
  */
 function dataLayoutHole(out: TextBuffer, holes: ArrayHoles, cls: ClassSpec, cmd: CommandLike): number {
   const dataType = cmd.data_type;
@@ -391,18 +404,10 @@ function dataLayoutHole(out: TextBuffer, holes: ArrayHoles, cls: ClassSpec, cmd:
   if (typeof third !== 'number' || !Number.isSafeInteger(fourth)) return 0;
   if (reader !== LayoutReader.StatusSubscription && reader !== LayoutReader.StatusIoid && !Number.isSafeInteger(third))
     return 0;
+  const count = dataCount as number;
+  const id = fourth as number;
   if (!DATA_LAYOUTS[cls.layout].data) {
-    return holes.addData(
-      out.length,
-      NO_ITEMS,
-      0,
-      'f64',
-      cls.layout,
-      dataType,
-      dataCount as number,
-      third,
-      fourth as number,
-    )
+    return holes.addData(out.length, NO_ITEMS, 0, 'f64', cls.layout, dataType, count, third, id)
       ? NUMBERS_LAYOUT_FIELDS
       : 0;
   }
@@ -413,31 +418,32 @@ function dataLayoutHole(out: TextBuffer, holes: ArrayHoles, cls: ClassSpec, cmd:
   const items = data as ArrayLike<number>;
   const n = items.length;
   if (n < holes.minItems) return 0;
+  const shown = numpyShown(items);
+  const at = out.length;
   // writeField prints both as None (the command has `data`, so an absent one is printed too).
   const metadata = cmd.metadata;
-  const none = metadata === null || metadata === undefined;
-  return holes.addData(
-    out.length,
-    numpyShown(items),
-    n,
-    kind,
-    none ? cls.layout + METADATA_NONE : cls.layout,
-    dataType,
-    dataCount as number,
-    third,
-    fourth as number,
-  )
-    ? none
+  if (metadata === null || metadata === undefined) {
+    return holes.addData(at, shown, n, kind, cls.layout + METADATA_NONE, dataType, count, third, id)
       ? DATA_LAYOUT_FIELDS + 1
-      : DATA_LAYOUT_FIELDS
-    : 0;
+      : 0;
+  }
+  // A structure writeField would print with writeDbrMetadata goes into the hole too, when numbers carry it.
+  if (
+    typeof metadata === 'object' &&
+    !(metadata instanceof CaprotoRepr) &&
+    holes.addData(at, shown, n, kind, cls.layout + METADATA_STRUCT, dataType, count, third, id, metadata as DbrMetadata)
+  )
+    return DATA_LAYOUT_FIELDS + 1;
+  return holes.addData(at, shown, n, kind, cls.layout, dataType, count, third, id) ? DATA_LAYOUT_FIELDS : 0;
 }
 const NO_ITEMS = new Float64Array(0);
 
 /**
  * The text of a {@link DataLayout} hole (`layout` is its index, plus {@link METADATA_NONE} when it ends with
- * `metadata=None`): what the main thread's {@link writeCommandClass} writes for the arguments the layout
- * covers, with the same constant texts and writers (see {@link keepValueText}).
+ * `metadata=None` or {@link METADATA_STRUCT} with a structure): what the main thread's
+ * {@link writeCommandClass} writes for the arguments the layout covers, with the same constant texts and
+ * writers (see {@link keepValueText}). Its numbers are `values[at]` on: the data type, count, third and
+ * fourth argument, then the structure's; returns how many it read.
  */
 export function writeDataLayout(
   out: TextBuffer,
@@ -445,12 +451,14 @@ export function writeDataLayout(
   shown: ArrayLike<number>,
   n: number,
   kind: NumericKind,
-  dataType: number,
-  dataCount: number,
-  third: number,
-  fourth: number,
-): void {
-  const l = DATA_LAYOUTS[layout & (METADATA_NONE - 1)];
+  values: Float64Array,
+  at: number,
+): number {
+  const dataType = values[at];
+  const dataCount = values[at + 1];
+  const third = values[at + 2];
+  const fourth = values[at + 3];
+  const l = DATA_LAYOUTS[layout & LAYOUT_INDEX];
   out.raw(l.opening);
   if (l.data) {
     writeNumpyShown(out, shown, n, kind);
@@ -465,7 +473,14 @@ export function writeDataLayout(
   out.raw(l.fourth.next);
   out.int(fourth);
   if ((layout & METADATA_NONE) !== 0 && l.metadataNone !== null) out.raw(l.metadataNone);
+  else if ((layout & METADATA_STRUCT) !== 0 && l.metadataNext !== null) {
+    out.raw(l.metadataNext);
+    return LAYOUT_NUMBERS + writeMetadataValues(out, values, at + LAYOUT_NUMBERS, dataType);
+  }
+  return LAYOUT_NUMBERS;
 }
+/** The numbers of a layout's hole before its structure's: data type, count, third and fourth argument. */
+export const LAYOUT_NUMBERS = 4;
 
 /**
  * `name=` and the repr of `value` as one text, kept in `values` for the next lines; null (the caller

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { CaRecord } from '@ca-shark/decoder';
 import { recordToJSON } from '@ca-shark/analysis';
 import { DbrType } from '@ca-shark/protocol';
+import { CaprotoRepr } from './caproto-names.js';
 import { LineWriter } from './output.js';
 import { parseCommandLine } from './args.js';
 import {
@@ -253,7 +254,71 @@ function layoutRecords(): CaRecord[] {
   });
 }
 
+/**
+ * Data replies with a metadata structure of each kind, those that numbers carry to the worker (TIME, STS,
+ * GR, CTRL) and those they do not (enum strings, STSACK, odd values), as the decoder gives them.
+ */
+function metadataRecords(): CaRecord[] {
+  const limits = {
+    upperDisplayLimit: 10.5,
+    lowerDisplayLimit: -0,
+    upperAlarmLimit: 9,
+    upperWarningLimit: Number.NaN,
+    lowerWarningLimit: -8,
+    lowerAlarmLimit: -9,
+    upperControlLimit: 5,
+    lowerControlLimit: -5,
+  };
+  const structures: [number, unknown][] = [
+    [DbrType.TIME_DOUBLE, { status: 0, severity: 0, secondsPastEpoch: 1_000_000, nanoseconds: 5000, timestamp: 1 }],
+    [DbrType.TIME_SHORT, { status: 17, severity: 2, secondsPastEpoch: 0, nanoseconds: 0 }],
+    [DbrType.STS_FLOAT, { status: 3, severity: 1 }],
+    [DbrType.CTRL_DOUBLE, { status: 0, severity: 0, ...limits, precision: 3, units: "mm'" }],
+    [DbrType.GR_LONG, { status: 0, severity: 0, ...limits, units: 'é' }],
+    [DbrType.CTRL_ENUM, { status: 0, severity: 0, enumStrings: ['Off', 'On'] }],
+    [DbrType.CTRL_LONG, { status: 0, severity: 0, ...limits, units: 'x'.repeat(50) }],
+    [DbrType.TIME_CHAR, { status: 0, severity: 0, ackt: 1, acks: 0 }],
+    [DbrType.TIME_DOUBLE, { status: 'odd', severity: 0 }],
+    [DbrType.TIME_DOUBLE, []],
+    [DbrType.TIME_DOUBLE, 5],
+    [DbrType.TIME_DOUBLE, new CaprotoRepr('(repr: tuple index out of range)')],
+  ];
+  const classes: [string, string, string][] = [
+    ['EventAddResponse', 'status', 'subscriptionid'],
+    ['ReadNotifyResponse', 'status', 'ioid'],
+    ['ReadResponse', 'sid', 'ioid'],
+    ['WriteRequest', 'sid', 'ioid'],
+    ['WriteNotifyRequest', 'sid', 'ioid'],
+  ];
+  const records: CaRecord[] = [];
+  let k = 0;
+  for (const [name, third, fourth] of classes)
+    for (const [dataType, metadata] of structures) {
+      const count = [1, 4, 2000][k % 3];
+      const r = record(k++, 0, false) as unknown as { command: unknown; size: number };
+      r.command = {
+        name,
+        id: 1,
+        data: Array.from({ length: count }, (_, i) => i * 3 - 1),
+        data_type: dataType,
+        data_count: count,
+        [third]: 1,
+        [fourth]: k,
+        metadata,
+      };
+      r.size = 16 + 8 * count;
+      records.push(r as unknown as CaRecord);
+    }
+  return records;
+}
+
 describe('two-thread text printer, the data layouts', () => {
+  it('writes metadata structures in the holes as one thread does, or leaves them to the main thread', async () => {
+    const records = metadataRecords();
+    const printed = await printSplit(textSplitPrinter(writeDefaultLine), records);
+    expect(printed.split('\n')).toEqual(records.map(textLine).join('').split('\n'));
+  }, 60_000);
+
   it('writes the first arguments of data replies, writes, read requests and write replies as one thread does', async () => {
     const records = layoutRecords();
     const printed = await printSplit(textSplitPrinter(writeDefaultLine), records);

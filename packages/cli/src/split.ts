@@ -19,12 +19,14 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { CaRecord } from '@ca-shark/decoder';
+import type { DbrMetadata } from '@ca-shark/protocol';
 import { JsonBuffer, writeNumbers, writeRecordJSON } from '@ca-shark/analysis';
 import type { CliOptions } from './args.js';
+import { MAX_METADATA_VALUES, metadataValues } from './caproto-repr.js';
 import type { LineWrite } from './lines.js';
 import { NUMPY_EDGE_ITEMS, NUMPY_THRESHOLD, writeNumpyShown, type NumericKind } from './numpy-repr.js';
 import type { LineWriter } from './output.js';
-import { writeDataLayout } from './render.js';
+import { LAYOUT_NUMBERS, writeDataLayout } from './render.js';
 import { TextBuffer, type ArrayHoles } from './text-buffer.js';
 
 /** Files smaller than this print on one thread: starting a worker costs more than it saves. */
@@ -215,8 +217,6 @@ const MAX_QUEUED = 4;
  * kind and the data layout (render.ts's DATA_LAYOUTS, or -1 for an array alone).
  */
 const STRIDE: Readonly<Record<HoleKind, number>> = { json: 2, text: 4 };
-/** Numbers a data layout's hole keeps after its shown items: data type, count, third and fourth argument. */
-const LAYOUT_NUMBERS = 4;
 const NUMERIC_KINDS: readonly NumericKind[] = ['f64', 'f32', 'i16', 'u16', 'i32', 'u8'];
 
 function slotMemory(kind: HoleKind): SlotMemory {
@@ -274,6 +274,12 @@ class Holes {
     const h = this.stride * this.holeCount++;
     this.slot.holes[h] = at;
     return h;
+  }
+
+  /** Takes back the last hole, which {@link add} returned as `h`, and its values from `start` on. */
+  drop(h: number, start: number): void {
+    this.holeCount = h / this.stride;
+    this.valueCount = start;
   }
 
   /** Whether the batch should be handed over now. */
@@ -382,9 +388,11 @@ class TextBatch implements Batch, ArrayHoles {
     dataCount: number,
     third: number,
     fourth: number,
+    metadata?: DbrMetadata,
   ): boolean {
     const gaps = this.gaps;
-    const h = gaps.add(at, shown, LAYOUT_NUMBERS);
+    const start = gaps.valueCount;
+    const h = gaps.add(at, shown, metadata === undefined ? LAYOUT_NUMBERS : LAYOUT_NUMBERS + MAX_METADATA_VALUES);
     if (h < 0) return false;
     const slot = gaps.slot;
     const holes = slot.holes;
@@ -392,12 +400,21 @@ class TextBatch implements Batch, ArrayHoles {
     holes[h + 2] = NUMERIC_KINDS.indexOf(kind);
     holes[h + 3] = layout;
     const values = slot.values;
-    const v = gaps.valueCount;
+    let v = gaps.valueCount;
     values[v] = dataType;
     values[v + 1] = dataCount;
     values[v + 2] = third;
     values[v + 3] = fourth;
-    gaps.valueCount = v + LAYOUT_NUMBERS;
+    v += LAYOUT_NUMBERS;
+    if (metadata !== undefined) {
+      const count = metadataValues(metadata, values, v);
+      if (count === 0) {
+        gaps.drop(h, start);
+        return false;
+      }
+      v += count;
+    }
+    gaps.valueCount = v;
     return true;
   }
 
@@ -468,20 +485,7 @@ export function fillSlot(
     const items = values.subarray(value, value + shown);
     value += shown;
     if (layout < 0) writeNumpyShown(out, items, n, kind);
-    else {
-      writeDataLayout(
-        out,
-        layout,
-        items,
-        n,
-        kind,
-        values[value],
-        values[value + 1],
-        values[value + 2],
-        values[value + 3],
-      );
-      value += LAYOUT_NUMBERS;
-    }
+    else value += writeDataLayout(out, layout, items, n, kind, values, value);
   }
   copyInto(out, lines, from, length);
   ends[0] = out.length;

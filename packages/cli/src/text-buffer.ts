@@ -4,6 +4,7 @@
  * of many concatenated pieces that is then encoded: on a capture with waveforms that is millions of
  * short-lived strings fewer per second.
  */
+import type { DbrMetadata } from '@ca-shark/protocol';
 import type { NumericKind } from './numpy-repr.js';
 
 const ZERO = 0x30;
@@ -39,7 +40,8 @@ export interface ArrayHoles {
    * {@link add} for the first arguments of a command of a data layout (render.ts's `DATA_LAYOUTS`): its
    * `ClassName(data=array(...), data_type=..., data_count=..., status=... or sid=..., ioid=...`, written
    * by the other thread from the layout's index and these numbers (`third` is the status or sid, `fourth`
-   * the client's id).
+   * the client's id), and from `metadata`'s fields when the layout is marked so (render.ts's
+   * `METADATA_STRUCT`; false, nothing added, when numbers do not carry that structure).
    */
   addData(
     at: number,
@@ -51,6 +53,7 @@ export interface ArrayHoles {
     dataCount: number,
     third: number,
     fourth: number,
+    metadata?: DbrMetadata,
   ): boolean;
 }
 
