@@ -385,26 +385,44 @@ export function metadataValues(meta: DbrMetadata, values: Float64Array, at: numb
  */
 export function writeMetadataValues(out: TextBuffer, values: Float64Array, at: number, dataType: number): number {
   const mask = values[at];
-  let v = at + 1;
+  cursor = at + 1;
   const meta = scratchMeta;
-  meta.status = (mask & MetaBit.Status) !== 0 ? values[v++] : undefined;
-  meta.severity = (mask & MetaBit.Severity) !== 0 ? values[v++] : undefined;
-  meta.secondsPastEpoch = (mask & MetaBit.Seconds) !== 0 ? values[v++] : undefined;
-  meta.nanoseconds = (mask & MetaBit.Nanoseconds) !== 0 ? values[v++] : undefined;
-  meta.timestamp = (mask & MetaBit.Timestamp) !== 0 ? values[v++] : undefined;
-  for (let i = 0; i < LIMIT_FIELDS.length; i++)
-    meta[LIMIT_FIELDS[i]] = (mask & (MetaBit.FirstLimit << i)) !== 0 ? values[v++] : undefined;
-  meta.precision = (mask & MetaBit.Precision) !== 0 ? values[v++] : undefined;
-  let units: string | undefined;
-  if ((mask & MetaBit.Units) !== 0) {
-    const n = values[v++];
-    units = '';
-    for (let i = 0; i < n; i++) units += String.fromCharCode(values[v++]);
-  }
-  meta.units = units;
+  // Named stores, in LIMIT_FIELDS order for the limits: a store keyed by field name is a megamorphic one.
+  meta.status = taken(values, mask, MetaBit.Status);
+  meta.severity = taken(values, mask, MetaBit.Severity);
+  meta.secondsPastEpoch = taken(values, mask, MetaBit.Seconds);
+  meta.nanoseconds = taken(values, mask, MetaBit.Nanoseconds);
+  meta.timestamp = taken(values, mask, MetaBit.Timestamp);
+  meta.upperDisplayLimit = taken(values, mask, MetaBit.FirstLimit);
+  meta.lowerDisplayLimit = taken(values, mask, MetaBit.FirstLimit << 1);
+  meta.upperAlarmLimit = taken(values, mask, MetaBit.FirstLimit << 2);
+  meta.upperWarningLimit = taken(values, mask, MetaBit.FirstLimit << 3);
+  meta.lowerWarningLimit = taken(values, mask, MetaBit.FirstLimit << 4);
+  meta.lowerAlarmLimit = taken(values, mask, MetaBit.FirstLimit << 5);
+  meta.upperControlLimit = taken(values, mask, MetaBit.FirstLimit << 6);
+  meta.lowerControlLimit = taken(values, mask, MetaBit.FirstLimit << 7);
+  meta.precision = taken(values, mask, MetaBit.Precision);
+  meta.units = (mask & MetaBit.Units) !== 0 ? takenUnits(values) : undefined;
   writeDbrMetadata(out, meta, dataType);
-  return v - at;
+  return cursor - at;
 }
+/** The next value {@link writeMetadataValues} reads. */
+let cursor = 0;
+/** The value at {@link cursor} (and past it) when `mask` has `bit`, else undefined. */
+function taken(values: Float64Array, mask: number, bit: number): number | undefined {
+  return (mask & bit) !== 0 ? values[cursor++] : undefined;
+}
+/** The units at {@link cursor}: the last units again while they are the same (a channel's replies repeat them). */
+function takenUnits(values: Float64Array): string {
+  const n = values[cursor];
+  const start = cursor + 1;
+  cursor = start + n;
+  let same = n === lastUnits.length;
+  for (let i = 0; i < n && same; i++) same = values[start + i] === lastUnits.charCodeAt(i);
+  if (!same) lastUnits = String.fromCharCode(...values.subarray(start, start + n));
+  return lastUnits;
+}
+let lastUnits = '';
 /** The structure {@link writeMetadataValues} fills in and prints: one object, every field set each time. */
 const scratchMeta: DbrMetadata = {
   status: undefined,
