@@ -109,6 +109,10 @@ const CARRIED: [DbrMetadata, number][] = [
   [{ precision: 3, units: 'mm' }, 34],
   [{ upperDisplayLimit: 1 }, 29],
   [{}, 99],
+  // Units as the last ones, then others of the same length (the other thread keeps the last units text).
+  [{ upperDisplayLimit: 1, units: 'mm' }, 29],
+  [{ upperDisplayLimit: 1, units: 'mn' }, 29],
+  [{ upperDisplayLimit: 1, units: '' }, 29],
 ];
 
 describe('DBR metadata as numbers (the structure a data layout hole carries to the other thread)', () => {
