@@ -261,16 +261,16 @@ export function writeDbrMetadata(out: TextBuffer, meta: DbrMetadata, dataType: n
   if (meta.upperDisplayLimit !== undefined) {
     const native = dbrNativeType(dataType);
     const floats = native === DbrType.FLOAT || native === DbrType.DOUBLE;
-    // GR types carry the six graphic limits, CTRL types the two control limits too.
-    for (let i = 0; i < LIMIT_FIELDS.length; i++) {
-      const v = meta[LIMIT_FIELDS[i]];
-      if (v === undefined) continue;
-      first = encodedArgument(out, first, LIMIT_ARGUMENTS[i]);
-      if (typeof v !== 'number') out.text('None');
-      else if (floats) writePyFloat(out, v);
-      else if (Number.isSafeInteger(v)) out.int(v);
-      else out.text(String(v));
-    }
+    // GR types carry the six graphic limits, CTRL types the two control limits too. Named loads, in
+    // LIMIT_FIELDS order: a load keyed by field name is a megamorphic one.
+    first = writeLimit(out, first, 0, meta.upperDisplayLimit, floats);
+    first = writeLimit(out, first, 1, meta.lowerDisplayLimit, floats);
+    first = writeLimit(out, first, 2, meta.upperAlarmLimit, floats);
+    first = writeLimit(out, first, 3, meta.upperWarningLimit, floats);
+    first = writeLimit(out, first, 4, meta.lowerWarningLimit, floats);
+    first = writeLimit(out, first, 5, meta.lowerAlarmLimit, floats);
+    first = writeLimit(out, first, 6, meta.upperControlLimit, floats);
+    first = writeLimit(out, first, 7, meta.lowerControlLimit, floats);
     if (meta.precision !== undefined) {
       first = argument(out, first, 'precision=');
       out.int(meta.precision);
@@ -441,6 +441,17 @@ const scratchMeta: DbrMetadata = {
   precision: undefined,
   units: undefined,
 };
+
+/** The `i`th limit of LIMIT_FIELDS, `v`, as a structure field (none when undefined); returns the new `first`. */
+function writeLimit(out: TextBuffer, first: boolean, i: number, v: unknown, floats: boolean): boolean {
+  if (v === undefined) return first;
+  encodedArgument(out, first, LIMIT_ARGUMENTS[i]);
+  if (typeof v !== 'number') out.text('None');
+  else if (floats) writePyFloat(out, v);
+  else if (Number.isSafeInteger(v)) out.int(v);
+  else out.text(String(v));
+  return false;
+}
 
 /** Starts the text of one structure field: `, ` before all but the first; returns the new `first`. */
 function argument(out: TextBuffer, first: boolean, start: string): false {
