@@ -5,7 +5,6 @@
  */
 import {
   DbrType,
-  LIMIT_FIELDS,
   alarmSeverityName,
   alarmStatusName,
   dbrElementKind,
@@ -325,58 +324,50 @@ const enum MetaBit {
  */
 export function metadataValues(meta: DbrMetadata, values: Float64Array, at: number): number {
   if (meta.enumStrings !== undefined || meta.ackt !== undefined || meta.acks !== undefined) return 0;
-  let mask = 0;
-  let v = at + 1;
-  const { status, severity, secondsPastEpoch, nanoseconds, timestamp } = meta;
-  if (status !== undefined) {
-    if (typeof status !== 'number') return 0;
-    values[v++] = status;
-    mask |= MetaBit.Status;
-  }
-  if (severity !== undefined) {
-    if (typeof severity !== 'number') return 0;
-    values[v++] = severity;
-    mask |= MetaBit.Severity;
-  }
-  if (secondsPastEpoch !== undefined) {
-    if (typeof secondsPastEpoch !== 'number') return 0;
-    values[v++] = secondsPastEpoch;
-    mask |= MetaBit.Seconds;
-  }
-  if (nanoseconds !== undefined) {
-    if (typeof nanoseconds !== 'number') return 0;
-    values[v++] = nanoseconds;
-    mask |= MetaBit.Nanoseconds;
-  }
-  if (timestamp !== undefined) {
-    if (typeof timestamp !== 'number') return 0;
-    values[v++] = timestamp;
-    mask |= MetaBit.Timestamp;
-  }
+  cursor = at + 1;
+  putMask = 0;
+  if (
+    !put(values, meta.status, MetaBit.Status) ||
+    !put(values, meta.severity, MetaBit.Severity) ||
+    !put(values, meta.secondsPastEpoch, MetaBit.Seconds) ||
+    !put(values, meta.nanoseconds, MetaBit.Nanoseconds) ||
+    !put(values, meta.timestamp, MetaBit.Timestamp)
+  )
+    return 0;
   // writeDbrMetadata prints the limits, precision and units only after an upper display limit.
   if (meta.upperDisplayLimit !== undefined) {
-    for (let i = 0; i < LIMIT_FIELDS.length; i++) {
-      const limit = meta[LIMIT_FIELDS[i]];
-      if (limit === undefined) continue;
-      if (typeof limit !== 'number') return 0;
-      values[v++] = limit;
-      mask |= MetaBit.FirstLimit << i;
-    }
-    const { precision, units } = meta;
-    if (precision !== undefined) {
-      if (typeof precision !== 'number') return 0;
-      values[v++] = precision;
-      mask |= MetaBit.Precision;
-    }
+    if (
+      !put(values, meta.upperDisplayLimit, MetaBit.FirstLimit) ||
+      !put(values, meta.lowerDisplayLimit, MetaBit.FirstLimit << 1) ||
+      !put(values, meta.upperAlarmLimit, MetaBit.FirstLimit << 2) ||
+      !put(values, meta.upperWarningLimit, MetaBit.FirstLimit << 3) ||
+      !put(values, meta.lowerWarningLimit, MetaBit.FirstLimit << 4) ||
+      !put(values, meta.lowerAlarmLimit, MetaBit.FirstLimit << 5) ||
+      !put(values, meta.upperControlLimit, MetaBit.FirstLimit << 6) ||
+      !put(values, meta.lowerControlLimit, MetaBit.FirstLimit << 7) ||
+      !put(values, meta.precision, MetaBit.Precision)
+    )
+      return 0;
+    const units: unknown = meta.units;
     if (units !== undefined) {
       if (typeof units !== 'string' || units.length > MAX_UNITS_VALUES) return 0;
-      values[v++] = units.length;
-      for (let i = 0; i < units.length; i++) values[v++] = units.charCodeAt(i);
-      mask |= MetaBit.Units;
+      values[cursor++] = units.length;
+      for (let i = 0; i < units.length; i++) values[cursor++] = units.charCodeAt(i);
+      putMask |= MetaBit.Units;
     }
   }
-  values[at] = mask;
-  return v - at;
+  values[at] = putMask;
+  return cursor - at;
+}
+/** The bits of the fields {@link metadataValues} has put so far. */
+let putMask = 0;
+/** Puts `value` at {@link cursor} when it is defined; false (refused) when it is not a number. */
+function put(values: Float64Array, value: unknown, bit: number): boolean {
+  if (value === undefined) return true;
+  if (typeof value !== 'number') return false;
+  values[cursor++] = value;
+  putMask |= bit;
+  return true;
 }
 
 /**
@@ -406,7 +397,7 @@ export function writeMetadataValues(out: TextBuffer, values: Float64Array, at: n
   writeDbrMetadata(out, meta, dataType);
   return cursor - at;
 }
-/** The next value {@link writeMetadataValues} reads. */
+/** The next value {@link metadataValues} writes or {@link writeMetadataValues} reads. */
 let cursor = 0;
 /** The value at {@link cursor} (and past it) when `mask` has `bit`, else undefined. */
 function taken(values: Float64Array, mask: number, bit: number): number | undefined {

@@ -205,6 +205,15 @@ describe('two-thread text printer', () => {
   }, 60_000);
 });
 
+/** The data layouts' classes with data (a payload and metadata), with their third and fourth arguments. */
+const DATA_LAYOUT_CLASSES: [string, string, string][] = [
+  ['EventAddResponse', 'status', 'subscriptionid'],
+  ['ReadNotifyResponse', 'status', 'ioid'],
+  ['ReadResponse', 'sid', 'ioid'],
+  ['WriteRequest', 'sid', 'ioid'],
+  ['WriteNotifyRequest', 'sid', 'ioid'],
+];
+
 /**
  * The classes whose first arguments the worker writes (render.ts's data layouts), with each argument
  * of a kind that must take the main thread's path instead: an absent field whose alternative is printed,
@@ -213,11 +222,7 @@ describe('two-thread text printer', () => {
 function layoutRecords(): CaRecord[] {
   const commands: Record<string, unknown>[] = [];
   const classes: [string, string, string][] = [
-    ['EventAddResponse', 'status', 'subscriptionid'],
-    ['ReadNotifyResponse', 'status', 'ioid'],
-    ['ReadResponse', 'sid', 'ioid'],
-    ['WriteRequest', 'sid', 'ioid'],
-    ['WriteNotifyRequest', 'sid', 'ioid'],
+    ...DATA_LAYOUT_CLASSES,
     ['ReadNotifyRequest', 'sid', 'ioid'],
     ['ReadRequest', 'sid', 'ioid'],
     ['WriteNotifyResponse', 'status', 'ioid'],
@@ -283,16 +288,9 @@ function metadataRecords(): CaRecord[] {
     [DbrType.TIME_DOUBLE, 5],
     [DbrType.TIME_DOUBLE, new CaprotoRepr('(repr: tuple index out of range)')],
   ];
-  const classes: [string, string, string][] = [
-    ['EventAddResponse', 'status', 'subscriptionid'],
-    ['ReadNotifyResponse', 'status', 'ioid'],
-    ['ReadResponse', 'sid', 'ioid'],
-    ['WriteRequest', 'sid', 'ioid'],
-    ['WriteNotifyRequest', 'sid', 'ioid'],
-  ];
   const records: CaRecord[] = [];
   let k = 0;
-  for (const [name, third, fourth] of classes)
+  for (const [name, third, fourth] of DATA_LAYOUT_CLASSES)
     for (const [dataType, metadata] of structures) {
       const count = [1, 4, 2000][k % 3];
       const r = record(k++, 0, false) as unknown as { command: unknown; size: number };

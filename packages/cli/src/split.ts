@@ -390,66 +390,32 @@ class TextBatch implements Batch, ArrayHoles {
     fourth: number,
     metadata?: DbrMetadata,
   ): boolean {
-    // The structure's numbers in a method of their own: this one stays small enough to be inlined.
-    if (metadata !== undefined)
-      return this.addStructure(at, shown, n, kind, layout, dataType, dataCount, third, fourth, metadata);
-    const gaps = this.gaps;
-    const h = gaps.add(at, shown, LAYOUT_NUMBERS);
-    if (h < 0) return false;
-    gaps.valueCount = this.layoutNumbers(h, n, kind, layout, dataType, dataCount, third, fourth);
-    return true;
-  }
-
-  /** {@link addData} with a metadata structure (false, nothing added, when numbers do not carry it). */
-  private addStructure(
-    at: number,
-    shown: ArrayLike<number>,
-    n: number,
-    kind: NumericKind,
-    layout: number,
-    dataType: number,
-    dataCount: number,
-    third: number,
-    fourth: number,
-    metadata: DbrMetadata,
-  ): boolean {
     const gaps = this.gaps;
     const start = gaps.valueCount;
-    const h = gaps.add(at, shown, LAYOUT_NUMBERS + MAX_METADATA_VALUES);
+    const h = gaps.add(at, shown, metadata === undefined ? LAYOUT_NUMBERS : LAYOUT_NUMBERS + MAX_METADATA_VALUES);
     if (h < 0) return false;
-    const v = this.layoutNumbers(h, n, kind, layout, dataType, dataCount, third, fourth);
-    const count = metadataValues(metadata, gaps.slot.values, v);
-    if (count === 0) {
-      gaps.drop(h, start);
-      return false;
-    }
-    gaps.valueCount = v + count;
-    return true;
-  }
-
-  /** Sets the numbers of the layout hole `h` and writes its four values; returns where its values end. */
-  private layoutNumbers(
-    h: number,
-    n: number,
-    kind: NumericKind,
-    layout: number,
-    dataType: number,
-    dataCount: number,
-    third: number,
-    fourth: number,
-  ): number {
-    const slot = this.gaps.slot;
+    const slot = gaps.slot;
     const holes = slot.holes;
     holes[h + 1] = n;
     holes[h + 2] = NUMERIC_KINDS.indexOf(kind);
     holes[h + 3] = layout;
     const values = slot.values;
-    const v = this.gaps.valueCount;
+    let v = gaps.valueCount;
     values[v] = dataType;
     values[v + 1] = dataCount;
     values[v + 2] = third;
     values[v + 3] = fourth;
-    return v + LAYOUT_NUMBERS;
+    v += LAYOUT_NUMBERS;
+    if (metadata !== undefined) {
+      const count = metadataValues(metadata, values, v);
+      if (count === 0) {
+        gaps.drop(h, start);
+        return false;
+      }
+      v += count;
+    }
+    gaps.valueCount = v;
+    return true;
   }
 
   line(record: CaRecord): void {
