@@ -43,6 +43,13 @@ const DTYPE_NAMES: Readonly<Record<Exclude<DbrElementKind, 'string'>, string>> =
 /** Numeric element kinds (everything caproto reads with numpy; strings are bytes lists). */
 export type NumericKind = Exclude<DbrElementKind, 'string'>;
 
+/** The numeric kinds in a fixed order: a kind's index names it as a number (a hole's kind, a kept repr's tag). */
+export const KIND_BY_INDEX: readonly NumericKind[] = ['f64', 'f32', 'i16', 'u16', 'i32', 'u8'];
+/** Each kind's index in {@link KIND_BY_INDEX}. */
+export const KIND_INDEX = Object.fromEntries(KIND_BY_INDEX.map((kind, i) => [kind, i])) as Readonly<
+  Record<NumericKind, number>
+>;
+
 /** The items an array prints: all of them, or numpy's edge items of a summarised one (reused buffer). */
 const EDGES = new Float64Array(2 * NUMPY_EDGE_ITEMS);
 
@@ -102,7 +109,7 @@ export function writeNumpyShown(out: TextBuffer, shown: ArrayLike<number>, n: nu
     out.raw(ARRAY_CLOSINGS[kind]);
     return;
   }
-  const known = recentReprs.find(shown, KIND_TAGS[kind], n);
+  const known = recentReprs.find(shown, KIND_INDEX[kind], n);
   if (known !== null) {
     out.raw(known);
     return;
@@ -113,17 +120,15 @@ export function writeNumpyShown(out: TextBuffer, shown: ArrayLike<number>, n: nu
   if (kind === 'f64' || kind === 'f32') writeFloats(out, shown, summarised, kind === 'f32');
   else writeIntegers(out, shown, summarised);
   out.raw(ARRAY_CLOSINGS[kind]);
-  recentReprs.keep(out.bytes, start, out.length, shown, KIND_TAGS[kind], n);
+  recentReprs.keep(out.bytes, start, out.length, shown, KIND_INDEX[kind], n);
 }
 
 /**
  * The reprs of the last 32 arrays printed on this thread (analysis's RecentTexts: the same payload comes once
  * per subscribed client). A repr depends on the element kind, the item count (a summary or not) and the
- * items printed, nothing else.
+ * items printed, nothing else; the kind is tagged by its {@link KIND_INDEX}.
  */
 const recentReprs = new RecentTexts(32, NUMPY_THRESHOLD);
-/** The tag of each kind in {@link recentReprs}. */
-const KIND_TAGS: Readonly<Record<NumericKind, number>> = { f64: 0, f32: 1, i16: 2, u16: 3, i32: 4, u8: 5 };
 
 const ONE = new Float64Array(1);
 

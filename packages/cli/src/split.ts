@@ -24,7 +24,14 @@ import { JsonBuffer, writeNumbers, writeRecordJSON } from '@ca-shark/analysis';
 import type { CliOptions } from './args.js';
 import { MAX_METADATA_VALUES, metadataValues } from './caproto-repr.js';
 import type { LineWrite } from './lines.js';
-import { NUMPY_EDGE_ITEMS, NUMPY_THRESHOLD, writeNumpyShown, type NumericKind } from './numpy-repr.js';
+import {
+  KIND_BY_INDEX,
+  KIND_INDEX,
+  NUMPY_EDGE_ITEMS,
+  NUMPY_THRESHOLD,
+  writeNumpyShown,
+  type NumericKind,
+} from './numpy-repr.js';
 import type { LineWriter } from './output.js';
 import { LAYOUT_NUMBERS, writeDataLayout } from './render.js';
 import { TextBuffer, type ArrayHoles } from './text-buffer.js';
@@ -217,7 +224,6 @@ const MAX_QUEUED = 4;
  * kind and the data layout (render.ts's DATA_LAYOUTS, or -1 for an array alone).
  */
 const STRIDE: Readonly<Record<HoleKind, number>> = { json: 2, text: 4 };
-const NUMERIC_KINDS: readonly NumericKind[] = ['f64', 'f32', 'i16', 'u16', 'i32', 'u8'];
 
 function slotMemory(kind: HoleKind): SlotMemory {
   return {
@@ -373,7 +379,7 @@ class TextBatch implements Batch, ArrayHoles {
     if (h < 0) return false;
     const holes = this.gaps.slot.holes;
     holes[h + 1] = n;
-    holes[h + 2] = NUMERIC_KINDS.indexOf(kind);
+    holes[h + 2] = KIND_INDEX[kind];
     holes[h + 3] = -1;
     return true;
   }
@@ -397,7 +403,7 @@ class TextBatch implements Batch, ArrayHoles {
     const slot = gaps.slot;
     const holes = slot.holes;
     holes[h + 1] = n;
-    holes[h + 2] = NUMERIC_KINDS.indexOf(kind);
+    holes[h + 2] = KIND_INDEX[kind];
     holes[h + 3] = layout;
     const values = slot.values;
     let v = gaps.valueCount;
@@ -480,7 +486,7 @@ export function fillSlot(
     from = at;
     const n = holes[stride * h + 1];
     const shown = n > NUMPY_THRESHOLD ? 2 * NUMPY_EDGE_ITEMS : n;
-    const kind = NUMERIC_KINDS[holes[stride * h + 2]];
+    const kind = KIND_BY_INDEX[holes[stride * h + 2]];
     const layout = holes[stride * h + 3];
     const items = values.subarray(value, value + shown);
     value += shown;
