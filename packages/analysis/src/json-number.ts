@@ -104,7 +104,8 @@ const recentNumbers = new RecentTexts(32, RECENT_MAX_ITEMS);
 /** Appends the numbers of `items` separated by commas (the inside of a JSON array). */
 export function writeNumbers(out: JsonSink, items: ArrayLike<number>): void {
   const n = items.length;
-  if (n >= RECENT_MIN_ITEMS) {
+  const recent = n >= RECENT_MIN_ITEMS && n <= RECENT_MAX_ITEMS;
+  if (recent) {
     const known = recentNumbers.find(items, 0, n);
     if (known !== null) {
       out.reserve(known.length);
@@ -115,7 +116,7 @@ export function writeNumbers(out: JsonSink, items: ArrayLike<number>): void {
   }
   const start = out.length;
   writeNumbersOnce(out, items);
-  if (n >= RECENT_MIN_ITEMS) recentNumbers.keep(out.bytes, start, out.length, items, 0, n);
+  if (recent) recentNumbers.keep(out.bytes, start, out.length, items, 0, n);
 }
 
 /** {@link writeNumbers}, digit by digit. */
